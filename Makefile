@@ -1,0 +1,37 @@
+# Two commands on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck demo worker api clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole OMS in the foreground on its embedded defaults (Ctrl-C stops it).
+run: $(STAMP)
+	$(BIN)/oms dev
+
+## Run the whole test suite (PostgreSQL tests use OMS_TEST_POSTGRES_URL).
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Place a handful of realistic orders against the running stack.
+demo: $(STAMP)
+	$(BIN)/oms demo
+
+clean:
+	rm -rf var/

@@ -1,0 +1,184 @@
+"""Email over SMTP: Jinja2 templates per locale, one multipart message per business key.
+
+Templates live next to this module in ``templates/`` as
+``<name>.<locale>.subject.j2``, ``<name>.<locale>.txt.j2`` and, optionally,
+``<name>.<locale>.html.j2``; a locale without its own files falls back to
+``en``, and a template without HTML gets its text body wrapped in a plain
+HTML layout. Each ``.txt.j2`` file of locale ``en`` starts with a comment
+listing the context keys it needs. Missing keys are errors (``StrictUndefined``),
+never blank lines in a customer's inbox.
+
+Every message carries ``Message-ID`` and ``X-OMS-Key`` derived from the
+business key, so a message sent twice (a retry after a crash) is recognisably
+the same message to the receiver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import smtplib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from activities.adapters.errors import EmailRejected, EmailUnavailable, TemplateError
+
+if TYPE_CHECKING:
+    from oms.settings import Settings
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+DEFAULT_LOCALE = "en"
+KEY_HEADER = "X-OMS-Key"
+
+# Template and locale names become file names: no path separators, no dots.
+_TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_LOCALE_NAME = re.compile(r"[a-z]{2}")
+
+
+def message_id_for(key: str) -> str:
+    """The ``Message-ID`` of the email for business key ``key``: the same on every attempt."""
+    digest = hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return f"<{digest}@oms>"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """A rendered message: one-line subject, plain-text body and HTML body."""
+
+    subject: str
+    text: str
+    html: str
+
+
+class Mailer:
+    """Renders OMS email templates and sends them through one SMTP server (no auth, no TLS:
+    a local relay or the dev sink)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        timeout: float = 10.0,
+        *,
+        template_dir: Path = TEMPLATE_DIR,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.timeout = timeout
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(template_dir),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html.j2",), default_for_string=False, default=False
+            ),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Mailer:
+        return cls(
+            settings.smtp_host, settings.smtp_port, settings.mail_from, settings.smtp_timeout_s
+        )
+
+    def render(self, template: str, locale: str, context: Mapping[str, Any]) -> RenderedEmail:
+        """Render ``template`` in ``locale`` (falling back to ``en``) with ``context``.
+
+        Raises ``TemplateError`` for an unknown template, a variable missing
+        from ``context`` or a broken template file.
+        """
+        if not _TEMPLATE_NAME.fullmatch(template):
+            raise TemplateError(f"invalid template name {template!r}")
+        prefix = f"{template}.{locale}"
+        try:
+            lang = self._resolve_locale(template, locale)
+            prefix = f"{template}.{lang}"
+            subject_raw = self._env.get_template(f"{prefix}.subject.j2").render(context)
+            # A subject is one header line, whatever the template or context contains.
+            subject = " ".join(subject_raw.split())
+            text = self._env.get_template(f"{prefix}.txt.j2").render(context).strip() + "\n"
+            page = {**context, "lang": lang, "subject": subject}
+            if self._exists(f"{prefix}.html.j2"):
+                html = self._env.get_template(f"{prefix}.html.j2").render(page)
+            else:
+                html = self._env.get_template("_text.html.j2").render({**page, "text": text})
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"template {prefix}: {exc.message}") from exc
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template {prefix}: {exc}") from exc
+        return RenderedEmail(subject=subject, text=text, html=html)
+
+    def build_message(self, key: str, to: str, rendered: RenderedEmail) -> EmailMessage:
+        """The multipart (text + HTML) message for ``key``; raises ``EmailRejected`` on a
+        recipient or key that cannot be a header."""
+        if any(c in value for value in (key, to) for c in "\r\n"):
+            raise EmailRejected(f"line break in recipient or key of {key!r}")
+        message = EmailMessage()
+        message["Subject"] = rendered.subject
+        message["From"] = self.sender
+        message["To"] = to
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = message_id_for(key)
+        message[KEY_HEADER] = key
+        message.set_content(rendered.text)
+        message.add_alternative(rendered.html, subtype="html")
+        return message
+
+    def send(self, key: str, to: str, rendered: RenderedEmail) -> str:
+        """Send ``rendered`` to ``to`` and return its ``Message-ID`` (derived from ``key``).
+
+        Raises ``EmailUnavailable`` when the server cannot take the message now
+        (connection refused, timeout, disconnect, 4xx) and ``EmailRejected``
+        when it refuses it for good (5xx for sender, recipient or data).
+        """
+        message = self.build_message(key, to, rendered)
+        smtp = smtplib.SMTP(timeout=self.timeout)
+        try:
+            smtp.connect(self.host, self.port)
+            smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if codes and all(code >= 500 for code in codes):
+                raise EmailRejected(f"recipient refused: {exc.recipients}") from exc
+            raise EmailUnavailable(f"recipient deferred: {exc.recipients}") from exc
+        except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as exc:
+            # The server, not this message, is the problem: worth trying again later.
+            raise EmailUnavailable(f"SMTP server {self.host}:{self.port}: {exc}") from exc
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500:
+                raise EmailRejected(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+            raise EmailUnavailable(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise EmailRejected(f"SMTP server cannot take this message: {exc}") from exc
+        except OSError as exc:  # also every other SMTPException, refused, timeout, DNS
+            raise EmailUnavailable(f"SMTP server {self.host}:{self.port}: {exc!r}") from exc
+        finally:
+            # The message is already accepted (or not) by now: a failing QUIT changes nothing.
+            with contextlib.suppress(OSError):
+                smtp.quit()
+            smtp.close()
+        return message_id_for(key)
+
+    def _resolve_locale(self, template: str, locale: str) -> str:
+        if _LOCALE_NAME.fullmatch(locale) and self._exists(f"{template}.{locale}.subject.j2"):
+            return locale
+        if self._exists(f"{template}.{DEFAULT_LOCALE}.subject.j2"):
+            return DEFAULT_LOCALE
+        raise TemplateError(f"unknown email template {template!r}")
+
+    def _exists(self, name: str) -> bool:
+        try:
+            self._env.get_template(name)
+        except jinja2.TemplateNotFound:
+            return False
+        return True

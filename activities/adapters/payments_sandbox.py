@@ -1,0 +1,221 @@
+"""A sandbox payment provider whose ledger lives in the OMS database.
+
+Every operation is one ``PaymentTransactionRow`` under a unique idempotency
+key, so a repeated call returns the first answer. Money rules: captures and
+voids together never exceed the authorized amount.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from activities.adapters.errors import PaymentRejected
+from oms.models.payments import (
+    Authorization,
+    AuthorizeRequest,
+    Capture,
+    CaptureRequest,
+    VoidAuthorizationRequest,
+    VoidAuthorizationResult,
+)
+from oms.store.db import Database
+from oms.store.tables import PaymentTransactionRow as Tx
+
+DECLINED_TOKEN = "tok_declined"
+
+
+class LedgerEntry(BaseModel):
+    kind: str
+    idempotency_key: str
+    authorization_id: str
+    status: str
+    amount: Decimal
+    currency: str
+    detail: str
+
+
+class SandboxPaymentProvider:
+    """Authorize, capture and void against a ledger table; idempotent on every key.
+
+    Declines (token ``tok_declined`` or an amount over ``decline_over``) are
+    answers, not errors. Raises ``PaymentRejected`` for operations that can never
+    succeed: capturing more than remains, unknown or declined authorizations,
+    currency mismatches, a key reused for another kind of operation.
+    """
+
+    def __init__(self, db: Database, decline_over: Decimal) -> None:
+        self._db = db
+        self._decline_over = decline_over
+
+    def authorize(self, request: AuthorizeRequest) -> Authorization:
+        existing = self._existing(request.idempotency_key, "authorize")
+        if existing is not None:
+            return _authorization(existing)
+        reason = None
+        if request.token == DECLINED_TOKEN:
+            reason = "card_declined"
+        elif request.amount > self._decline_over:
+            reason = "amount_over_limit"
+        row = Tx(
+            idempotency_key=request.idempotency_key,
+            kind="authorize",
+            authorization_id=f"auth_{uuid.uuid4().hex[:20]}",
+            order_id=request.order_id,
+            status="declined" if reason else "authorized",
+            amount=request.amount,
+            currency=request.currency,
+            detail=reason or "",
+        )
+        return _authorization(self._insert(request.idempotency_key, "authorize", lambda _s: row))
+
+    def capture(self, request: CaptureRequest) -> Capture:
+        existing = self._existing(request.idempotency_key, "capture")
+        if existing is not None:
+            return _capture(existing)
+        if request.amount < 0:
+            raise PaymentRejected(f"capture amount must not be negative, got {request.amount}")
+
+        def build(session: Session) -> Tx:
+            auth = self._open_authorization(session, request.authorization_id, request.currency)
+            # Holding the authorization's lock: a concurrent call with this key may have won.
+            if (done := _find(session, request.idempotency_key, "capture")) is not None:
+                return done
+            remaining = auth.amount - _settled(session, auth.authorization_id)
+            if request.amount > remaining:
+                raise PaymentRejected(
+                    f"capture of {request.amount} exceeds the {remaining} left on "
+                    f"{auth.authorization_id} (authorized {auth.amount})"
+                )
+            return _tx_for(auth, request.idempotency_key, "capture", request.amount)
+
+        return _capture(self._insert(request.idempotency_key, "capture", build))
+
+    def void(self, request: VoidAuthorizationRequest) -> VoidAuthorizationResult:
+        existing = self._existing(request.idempotency_key, "void")
+        if existing is not None:
+            return _void_result(existing)
+
+        def build(session: Session) -> Tx:
+            auth = self._authorization_row(session, request.authorization_id)
+            if (done := _find(session, request.idempotency_key, "void")) is not None:
+                return done
+            if auth.status != "authorized":
+                return _tx_for(auth, request.idempotency_key, "void", Decimal("0.00"))
+            remaining = auth.amount - _settled(session, auth.authorization_id)
+            return _tx_for(auth, request.idempotency_key, "void", max(remaining, Decimal(0)))
+
+        return _void_result(self._insert(request.idempotency_key, "void", build))
+
+    def ledger(self, order_id: str) -> list[LedgerEntry]:
+        """Every transaction of an order, oldest first (for tests and operations)."""
+        with self._db.session() as session:
+            rows = session.scalars(select(Tx).where(Tx.order_id == order_id).order_by(Tx.id))
+            return [
+                LedgerEntry(
+                    kind=r.kind,
+                    idempotency_key=r.idempotency_key,
+                    authorization_id=r.authorization_id,
+                    status=r.status,
+                    amount=r.amount,
+                    currency=r.currency,
+                    detail=r.detail,
+                )
+                for r in rows
+            ]
+
+    def _existing(self, key: str, kind: str) -> Tx | None:
+        with self._db.session() as session:
+            return _find(session, key, kind)
+
+    def _insert(self, key: str, kind: str, build: Callable[[Session], Tx]) -> Tx:
+        """Insert the row ``build`` makes; "already applied" returns the first row instead."""
+        try:
+            with self._db.session() as session:
+                row = build(session)
+                session.add(row)  # a no-op when build found the row already recorded
+                session.flush()
+                return row
+        except IntegrityError:
+            # A concurrent call with the same key won the race: its row is the answer.
+            existing = self._existing(key, kind)
+            if existing is None:
+                raise
+            return existing
+
+    def _authorization_row(self, session: Session, authorization_id: str) -> Tx:
+        stmt = (
+            select(Tx)
+            .where(Tx.authorization_id == authorization_id, Tx.kind == "authorize")
+            .with_for_update()
+        )
+        auth = session.scalars(stmt).one_or_none()
+        if auth is None:
+            raise PaymentRejected(f"unknown authorization {authorization_id}")
+        return auth
+
+    def _open_authorization(self, session: Session, authorization_id: str, currency: str) -> Tx:
+        auth = self._authorization_row(session, authorization_id)
+        if auth.status != "authorized":
+            raise PaymentRejected(f"authorization {authorization_id} is {auth.status}")
+        if auth.currency != currency:
+            raise PaymentRejected(f"authorization is in {auth.currency}, not {currency}")
+        return auth
+
+
+def _find(session: Session, key: str, kind: str) -> Tx | None:
+    """The transaction recorded under ``key``; PaymentRejected if it is of another kind."""
+    row = session.scalars(select(Tx).where(Tx.idempotency_key == key)).one_or_none()
+    if row is not None and row.kind != kind:
+        raise PaymentRejected(f"idempotency key {key!r} was used for a {row.kind}")
+    return row
+
+
+def _settled(session: Session, authorization_id: str) -> Decimal:
+    """Amount already captured or voided on an authorization."""
+    stmt = select(func.coalesce(func.sum(Tx.amount), 0)).where(
+        Tx.authorization_id == authorization_id, Tx.kind.in_(("capture", "void"))
+    )
+    return Decimal(session.scalar(stmt) or 0)
+
+
+def _tx_for(auth: Tx, key: str, kind: str, amount: Decimal) -> Tx:
+    return Tx(
+        idempotency_key=key,
+        kind=kind,
+        authorization_id=auth.authorization_id,
+        order_id=auth.order_id,
+        status="succeeded",
+        amount=amount,
+        currency=auth.currency,
+        detail="",
+    )
+
+
+def _authorization(row: Tx) -> Authorization:
+    return Authorization(
+        authorization_id=row.authorization_id,
+        status="declined" if row.status == "declined" else "authorized",
+        amount=row.amount,
+        currency=row.currency,
+        decline_reason=row.detail or None,
+    )
+
+
+def _capture(row: Tx) -> Capture:
+    return Capture(
+        capture_id=f"cap_{row.id}",
+        authorization_id=row.authorization_id,
+        amount=row.amount,
+        currency=row.currency,
+    )
+
+
+def _void_result(row: Tx) -> VoidAuthorizationResult:
+    return VoidAuthorizationResult(authorization_id=row.authorization_id, voided_amount=row.amount)

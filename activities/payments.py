@@ -1,0 +1,74 @@
+"""Payment activities: authorize, capture, void an authorization.
+
+A declined authorization is an answer (``status="declined"``), not an error:
+the order workflow decides what a decline means. Operations that can never
+succeed raise a non-retryable ``ApplicationError`` of type ``PaymentRejected``;
+database errors propagate so Temporal retries them.
+
+The activities are synchronous (the provider uses blocking SQLAlchemy): the
+worker must be given an ``activity_executor`` (a thread pool).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.adapters.errors import PaymentRejected
+from activities.adapters.payments_sandbox import SandboxPaymentProvider
+from oms.models.payments import (
+    Authorization,
+    AuthorizeRequest,
+    Capture,
+    CaptureRequest,
+    VoidAuthorizationRequest,
+    VoidAuthorizationResult,
+)
+
+T = TypeVar("T")
+
+
+def _translated(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except PaymentRejected as exc:
+        raise ApplicationError(str(exc), type="PaymentRejected", non_retryable=True) from exc
+
+
+class PaymentActivities:
+    """Activities that move money through the payment provider, each idempotent on its key."""
+
+    def __init__(self, provider: SandboxPaymentProvider) -> None:
+        self._provider = provider
+
+    @activity.defn(name="payments.authorize")
+    def authorize(self, request: AuthorizeRequest) -> Authorization:
+        """Reserve the order's amount on the customer's card.
+
+        Returns ``status="declined"`` with a reason when the card is declined.
+        Raises ApplicationError ``PaymentRejected`` (non-retryable) only when the
+        idempotency key was already used for another operation.
+        """
+        return _translated(lambda: self._provider.authorize(request))
+
+    @activity.defn(name="payments.capture")
+    def capture(self, request: CaptureRequest) -> Capture:
+        """Take money from an authorization (per shipment, as it ships).
+
+        Raises ApplicationError ``PaymentRejected`` (non-retryable) when the amount
+        exceeds what is left of the authorization, or the authorization is
+        unknown, declined or in another currency.
+        """
+        return _translated(lambda: self._provider.capture(request))
+
+    @activity.defn(name="payments.void_authorization")
+    def void_authorization(self, request: VoidAuthorizationRequest) -> VoidAuthorizationResult:
+        """Release whatever is left uncaptured on an authorization (cancel, partial ship).
+
+        Idempotent; after a full capture it voids 0. Raises ApplicationError
+        ``PaymentRejected`` (non-retryable) for an unknown authorization.
+        """
+        return _translated(lambda: self._provider.void(request))

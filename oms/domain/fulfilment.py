@@ -1,0 +1,51 @@
+"""Pure rules for an order's overall status, derived from its shipments and backorders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from oms.models.orders import OrderStatus
+from oms.models.shipments import SHIPPED_STATES, ShipmentStatus
+
+_STAGE_ORDER = {
+    ShipmentStatus.PICKING: 0,
+    ShipmentStatus.PACKED: 1,
+    ShipmentStatus.HELD: 1,
+    ShipmentStatus.SHIPPED: 2,
+    ShipmentStatus.IN_TRANSIT: 2,
+    ShipmentStatus.OUT_FOR_DELIVERY: 2,
+    ShipmentStatus.EXCEPTION: 2,
+    ShipmentStatus.DELIVERED: 3,
+}
+
+
+def order_status(shipments: Iterable[ShipmentStatus], has_backorder: bool) -> OrderStatus:
+    """The status an order shows for its shipments' states and whether units are still owed.
+
+    Cancelled shipments are ignored; an order with nothing active and nothing
+    owed is ``cancelled`` (it never reads ``completed`` when nothing shipped).
+    """
+    active = [s for s in shipments if s != ShipmentStatus.CANCELLED]
+    if not active:
+        return OrderStatus.BACKORDERED if has_backorder else OrderStatus.CANCELLED
+    stages = [_STAGE_ORDER[s] for s in active]
+    any_shipped = any(s in SHIPPED_STATES for s in active)
+    if any_shipped and (has_backorder or min(stages) < 2):
+        return OrderStatus.PARTIALLY_SHIPPED
+    if has_backorder:
+        return OrderStatus.BACKORDERED
+    lowest = min(stages)
+    if lowest == 0:
+        return OrderStatus.PICKING
+    if lowest == 1:
+        return OrderStatus.PACKED
+    if lowest == 2:
+        return OrderStatus.SHIPPED
+    return OrderStatus.DELIVERED
+
+
+def is_finished(shipments: Iterable[ShipmentStatus], has_backorder: bool) -> bool:
+    """True when nothing more will happen: every shipment delivered or cancelled, none owed."""
+    return not has_backorder and all(
+        s in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED) for s in shipments
+    )

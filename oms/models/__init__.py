@@ -1,0 +1,1 @@
+"""Pydantic models that cross workflow, activity and API boundaries."""

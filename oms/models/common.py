@@ -1,0 +1,55 @@
+"""Value types shared by every model: money, addresses, customers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+SUPPORTED_CURRENCIES = frozenset({"SEK", "NOK", "DKK", "EUR", "USD", "GBP"})
+Locale = Literal["en", "sv"]
+
+
+def _two_places(value: Decimal) -> Decimal:
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError("at most two decimal places")
+    return value.quantize(Decimal("0.01"))
+
+
+def _currency(value: str) -> str:
+    if value not in SUPPORTED_CURRENCIES:
+        raise ValueError(f"unsupported currency; use one of {sorted(SUPPORTED_CURRENCIES)}")
+    return value
+
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=14), AfterValidator(_two_places)]
+Currency = Annotated[str, AfterValidator(_currency)]
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class Model(BaseModel):
+    """Base for every model crossing a workflow, activity or API boundary."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Customer(Model):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    locale: Locale = "en"
+
+
+class Address(Model):
+    name: str = Field(min_length=1, max_length=200)
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    postal_code: str = Field(min_length=1, max_length=16)
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
+
+
+class SkuQuantity(Model):
+    sku: Sku
+    quantity: int = Field(ge=1)

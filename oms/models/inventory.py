@@ -1,0 +1,142 @@
+"""Models of warehouses, stock and allocation decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from oms.models.common import Address, Model, Sku, SkuQuantity
+
+
+class Warehouse(Model):
+    warehouse_id: str = Field(min_length=1, max_length=32)
+    name: str
+    city: str
+    postal_code: str = ""
+    country: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class StockLevel(Model):
+    warehouse_id: str
+    sku: Sku
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class SetStock(Model):
+    """Body of ``PUT /warehouses/{id}/stock/{sku}``."""
+
+    on_hand: int = Field(ge=0, le=10_000_000)
+
+
+class Product(Model):
+    sku: Sku
+    name: str = Field(min_length=1, max_length=200)
+    unit_price: str = Field(default="0.00", pattern=r"^\d{1,12}(\.\d{1,2})?$")
+    currency: str = "SEK"
+    weight_grams: int = Field(default=500, ge=1)
+    active: bool = True
+
+
+class ProductIn(Model):
+    """Body of ``PUT /products/{sku}``."""
+
+    name: str = Field(min_length=1, max_length=200)
+    unit_price: str = Field(default="0.00", pattern=r"^\d{1,12}(\.\d{1,2})?$")
+    currency: str = "SEK"
+    weight_grams: int = Field(default=500, ge=1)
+    active: bool = True
+
+
+class Candidate(Model):
+    """A warehouse considered by allocation and what it had when it was considered."""
+
+    warehouse_id: str
+    distance_km: float | None
+    stock_seen: dict[str, int]
+
+
+class PlannedShipment(Model):
+    shipment_id: str
+    warehouse_id: str
+    lines: list[SkuQuantity]
+    ship_from: Address | None = None
+
+
+class AllocationDecision(Model):
+    """Why an order's stock came from where it came from."""
+
+    key: str
+    rule: str
+    decided_at: datetime
+    candidates: list[Candidate] = Field(default_factory=list)
+    shipments: list[PlannedShipment] = Field(default_factory=list)
+    backordered: list[SkuQuantity] = Field(default_factory=list)
+
+
+class AllocateRequest(Model):
+    """Reserve stock for ``lines`` of ``order_id``, idempotent on ``key``."""
+
+    key: str
+    order_id: str
+    lines: list[SkuQuantity]
+    postal_code: str
+    city: str
+    country: str
+    placed_at: datetime
+    # Shipments created by this allocation are numbered from here: ``<order_id>-S<n>``.
+    first_shipment_no: int = 1
+
+
+class ReleaseRequest(Model):
+    """Release every open reservation of ``order_id`` (optionally one shipment's)."""
+
+    order_id: str
+    warehouse_id: str | None = None
+    shipment_id: str | None = None
+
+
+class ReleaseResult(Model):
+    released_units: int
+    # Orders whose backorders the freed stock filled: the caller wakes them.
+    filled_orders: list[str] = Field(default_factory=list)
+
+
+class ConsumeRequest(Model):
+    """Stock left the building: turn the shipment's reservations into shipped units."""
+
+    shipment_id: str
+    order_id: str
+    warehouse_id: str
+    lines: list[SkuQuantity]
+
+
+class ConsumeResult(Model):
+    consumed_units: int
+
+
+class BackorderCheck(Model):
+    """Claim stock that arrived for ``order_id``'s backorders, idempotent on ``key``."""
+
+    key: str
+    order_id: str
+    first_shipment_no: int
+
+
+class BackorderFill(Model):
+    """Stock that arrived for a backordered order, grouped by warehouse."""
+
+    key: str
+    shipments: list[PlannedShipment] = Field(default_factory=list)
+    still_backordered: list[SkuQuantity] = Field(default_factory=list)
+
+
+class StockReceipt(Model):
+    """Result of setting stock: the new level and the backorders it filled."""
+
+    stock: StockLevel
+    filled_orders: list[str] = Field(default_factory=list)

@@ -1,0 +1,159 @@
+"""Models of an order: what the API accepts, what the workflow keeps, what readers see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from oms.models.common import Address, Currency, Customer, Model, Money, Sku, SkuQuantity
+from oms.models.inventory import AllocationDecision
+
+ShippingSpeed = Literal["standard", "express"]
+ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "received"
+    CONFIRMED = "confirmed"
+    BACKORDERED = "backordered"
+    ALLOCATED = "allocated"
+    PICKING = "picking"
+    PACKED = "packed"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ON_HOLD = "on_hold"
+
+
+class OrderLine(Model):
+    sku: Sku
+    quantity: int = Field(ge=1, le=10_000)
+    unit_price: Money
+
+
+class PaymentDetails(Model):
+    """How the customer pays; the sandbox provider declines token ``tok_declined``."""
+
+    method: Literal["card"] = "card"
+    token: str = Field(default="tok_visa", min_length=1, max_length=64)
+
+
+class PlaceOrder(Model):
+    """Body of ``POST /orders``."""
+
+    order_id: str | None = Field(default=None, pattern=ORDER_ID_PATTERN)
+    channel: str = Field(min_length=1, max_length=32)
+    customer: Customer
+    currency: Currency
+    lines: list[OrderLine] = Field(min_length=1, max_length=200)
+    ship_to: Address
+    shipping_speed: ShippingSpeed = "standard"
+    payment: PaymentDetails = Field(default_factory=PaymentDetails)
+
+
+class OrderOptions(Model):
+    """Timings the workflow runs with, fixed at start so a running order never changes."""
+
+    pick_sla_s: int = 4 * 3600
+    backorder_recheck_s: int = 3600
+    hold_timeout_s: int = 3 * 24 * 3600
+    ops_email: str = "ops@oms.example"
+    # Prefix of the task queues the order's activities and children run on.
+    task_queue_prefix: str = ""
+
+
+class OrderInput(Model):
+    """Input of ``OrderWorkflow``: the accepted order plus its options."""
+
+    order_id: str = Field(pattern=ORDER_ID_PATTERN)
+    channel: str
+    customer: Customer
+    currency: Currency
+    lines: list[OrderLine]
+    ship_to: Address
+    shipping_speed: ShippingSpeed = "standard"
+    payment: PaymentDetails = Field(default_factory=PaymentDetails)
+    placed_at: datetime
+    body_hash: str = ""
+    options: OrderOptions = Field(default_factory=OrderOptions)
+
+
+class HistoryEntry(Model):
+    at: datetime
+    status: str
+    note: str = ""
+
+
+class ShipmentSummary(Model):
+    shipment_id: str
+    warehouse_id: str
+    lines: list[SkuQuantity]
+    status: str
+    carrier: str | None = None
+    service: str | None = None
+    tracking_number: str | None = None
+
+
+class OrderView(Model):
+    """An order as the API, the read model and the workflow query show it."""
+
+    order_id: str
+    status: OrderStatus
+    channel: str
+    customer: Customer
+    currency: str
+    total: Decimal
+    lines: list[OrderLine]
+    ship_to: Address
+    shipping_speed: ShippingSpeed = "standard"
+    shipments: list[ShipmentSummary] = Field(default_factory=list)
+    backordered: list[SkuQuantity] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
+    allocations: list[AllocationDecision] = Field(default_factory=list)
+    cancel_reason: str | None = None
+    placed_at: datetime
+    updated_at: datetime
+    # Increases with every change, so a late write never overwrites a newer one.
+    version: int = 0
+
+
+class OrderAccepted(Model):
+    order_id: str
+    status: OrderStatus
+
+
+class CancelOrder(Model):
+    """Body of ``POST /orders/{id}/cancel`` and input of the workflow's cancel update."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    requested_by: str = Field(default="customer", max_length=100)
+
+
+class RetryPayment(Model):
+    """Signal to an order held for payment: try again, optionally with a new token."""
+
+    payment: PaymentDetails | None = None
+
+
+class BackorderWake(Model):
+    """Signal sent when stock arrived that may fill this order's backorder."""
+
+    warehouse_id: str | None = None
+    sku: Sku | None = None
+
+
+class OrderResult(Model):
+    order_id: str
+    status: OrderStatus
+
+
+class RecordResult(Model):
+    """Result of writing a view to the read model: ``False`` when a newer version was stored."""
+
+    written: bool

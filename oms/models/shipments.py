@@ -1,0 +1,122 @@
+"""Models of a shipment: the child workflow's input, the warehouse's and carrier's signals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from oms.models.common import Address, Currency, Customer, Model
+
+
+class ShipmentStatus(StrEnum):
+    PICKING = "picking"
+    PACKED = "packed"
+    # Stopped before shipping, waiting for a person (e.g. the carrier refused the address).
+    HELD = "held"
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    EXCEPTION = "exception"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+SHIPPED_STATES = frozenset(
+    {
+        ShipmentStatus.SHIPPED,
+        ShipmentStatus.IN_TRANSIT,
+        ShipmentStatus.OUT_FOR_DELIVERY,
+        ShipmentStatus.EXCEPTION,
+        ShipmentStatus.DELIVERED,
+    }
+)
+
+
+class ShipmentLine(Model):
+    sku: str
+    quantity: int = Field(ge=1)
+    unit_price: Decimal
+
+
+class ShipmentInput(Model):
+    """Input of ``ShipmentWorkflow``: one parcel's worth of an order from one warehouse."""
+
+    shipment_id: str
+    order_id: str
+    warehouse_id: str
+    ship_from: Address
+    ship_to: Address
+    lines: list[ShipmentLine]
+    currency: Currency
+    shipping_speed: Literal["standard", "express"] = "standard"
+    customer: Customer
+    authorization_id: str
+    pick_sla_s: int = 4 * 3600
+    ops_email: str = "ops@oms.example"
+    task_queue_prefix: str = ""
+
+
+class ConfirmPick(Model):
+    """Body of ``POST /shipments/{id}/pick``: the warehouse picked every line."""
+
+    picked_by: str = Field(default="warehouse", max_length=100)
+
+
+class Package(Model):
+    weight_grams: int = Field(ge=1, le=70_000)
+
+
+class ConfirmPack(Model):
+    """Body of ``POST /shipments/{id}/pack``."""
+
+    packages: list[Package] = Field(min_length=1, max_length=50)
+    packed_by: str = Field(default="warehouse", max_length=100)
+
+
+TrackingStatus = Literal["in_transit", "out_for_delivery", "delivered", "exception"]
+
+
+class TrackingEvent(Model):
+    """Body of ``POST /carrier/events`` and the signal the shipment receives."""
+
+    tracking_number: str = Field(min_length=1, max_length=64)
+    status: TrackingStatus
+    at: datetime | None = None
+    description: str = Field(default="", max_length=500)
+
+
+class CancelShipment(Model):
+    reason: str = ""
+
+
+class ShipmentView(Model):
+    """A shipment as the pick list, the read model and the workflow query show it."""
+
+    shipment_id: str
+    order_id: str
+    warehouse_id: str
+    status: ShipmentStatus
+    lines: list[ShipmentLine]
+    ship_to: Address
+    packages: list[Package] = Field(default_factory=list)
+    picked_by: str | None = None
+    carrier: str | None = None
+    service: str | None = None
+    tracking_number: str | None = None
+    label_id: str | None = None
+    captured: Decimal | None = None
+    pick_late: bool = False
+    history: list[dict[str, str]] = Field(default_factory=list)
+    updated_at: datetime
+    version: int = 0
+
+
+class ShipmentProgress(Model):
+    """Signal from a shipment to its order: the shipment's new state."""
+
+    shipment: ShipmentView
+    note: str = ""

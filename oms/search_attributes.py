@@ -1,0 +1,41 @@
+"""Custom search attributes: what operations filter on in the Temporal UI and ``/ops``.
+
+Values are never encrypted by Temporal, so they carry ids and stages only:
+no names, emails or addresses.
+"""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+KIND = SearchAttributeKey.for_keyword("OmsKind")
+STAGE = SearchAttributeKey.for_keyword("OmsStage")
+WAITING_FOR = SearchAttributeKey.for_keyword("OmsWaitingFor")
+WAITING_SINCE = SearchAttributeKey.for_datetime("OmsWaitingSince")
+DEADLINE = SearchAttributeKey.for_datetime("OmsDeadline")
+CUSTOMER_ID = SearchAttributeKey.for_keyword("OmsCustomerId")
+CHANNEL = SearchAttributeKey.for_keyword("OmsChannel")
+WAREHOUSE = SearchAttributeKey.for_keyword("OmsWarehouse")
+
+ALL = (
+    ORDER_STATUS,
+    KIND,
+    STAGE,
+    WAITING_FOR,
+    WAITING_SINCE,
+    DEADLINE,
+    CUSTOMER_ID,
+    CHANNEL,
+    WAREHOUSE,
+)
+
+
+def dev_server_flags() -> list[str]:
+    """``--search-attribute Name=Type`` flags registering every key on ``temporal server``."""
+    kinds = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "TEXT": "Text", "INT": "Int"}
+    flags: list[str] = []
+    for key in ALL:
+        kind = kinds[key.indexed_value_type.name]
+        flags += ["--search-attribute", f"{key.name}={kind}"]
+    return flags

@@ -1,0 +1,80 @@
+"""Settings for every OMS process, read from ``OMS_*`` environment variables.
+
+One object is built by each composition root (worker, API, CLI, dev launcher)
+and passed down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Task queues: one for workflows, one per external system so each adapter's
+# workers can be scaled and rate-limited apart.
+WORKFLOW_QUEUE = "oms-workflows"
+INVENTORY_QUEUE = "oms-inventory"
+CARRIER_QUEUE = "oms-carrier"
+EMAIL_QUEUE = "oms-email"
+PAYMENTS_QUEUE = "oms-payments"
+ALL_QUEUES = (WORKFLOW_QUEUE, INVENTORY_QUEUE, CARRIER_QUEUE, EMAIL_QUEUE, PAYMENTS_QUEUE)
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the worker, API, CLI and dev launcher."""
+
+    model_config = SettingsConfigDict(env_prefix="OMS_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/oms.db"
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://localhost:8233"
+    # Prefix for task queues, so tests can give every run its own queues.
+    task_queue_prefix: str = ""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_url: str = "http://127.0.0.1:8000"
+
+    carrier_url: str = "http://127.0.0.1:8100"
+    carrier_name: str = "sandbox"
+    carrier_timeout_s: float = 10.0
+    # Sandbox carrier behaviour (read by the sandbox carrier service only).
+    carrier_latency_ms: int = 0
+    carrier_failure_rate_503: float = 0.0
+    carrier_failure_rate_429: float = 0.0
+    carrier_host: str = "127.0.0.1"
+    carrier_port: int = 8100
+    # The sandbox carrier's own label store (SQLite), so its labels survive a restart.
+    carrier_db_path: str = "var/carrier.db"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_timeout_s: float = 10.0
+    mail_from: str = "orders@oms.example"
+    ops_email: str = "ops@oms.example"
+    mail_dir: str = "var/mail"
+
+    payments_decline_over: str = "100000.00"
+
+    simulate: bool = False
+    simulate_delay_s: float = 2.0
+
+    pick_sla_s: int = Field(default=4 * 3600, ge=1)
+    backorder_recheck_s: int = Field(default=3600, ge=1)
+    hold_timeout_s: int = Field(default=3 * 24 * 3600, ge=1)
+
+    max_cached_workflows: int = 1000
+    max_concurrent_activities: int = 100
+    graceful_shutdown_s: float = 10.0
+
+    def queue(self, name: str) -> str:
+        """Return the task queue name for ``name`` with this deployment's prefix."""
+        return f"{self.task_queue_prefix}{name}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (built once, on first use)."""
+    return Settings()

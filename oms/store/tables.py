@@ -1,0 +1,221 @@
+"""The OMS's tables (SQLAlchemy 2.0 declarative). Alembic migrations mirror this module.
+
+Every external effect has a row keyed by a business key under a unique
+constraint, so a retried activity finds "already applied" instead of doing
+the effect twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="SEK")
+    weight_grams: Mapped[int] = mapped_column(Integer, default=500)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WarehouseRow(Base):
+    __tablename__ = "warehouses"
+
+    warehouse_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    line1: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(16), default="")
+    city: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StockRow(Base):
+    """On hand and reserved units of one SKU in one warehouse."""
+
+    __tablename__ = "stock"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="ck_stock_on_hand"),
+        CheckConstraint("reserved >= 0", name="ck_stock_reserved"),
+    )
+
+    warehouse_id: Mapped[str] = mapped_column(
+        ForeignKey("warehouses.warehouse_id"), primary_key=True
+    )
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AllocationRow(Base):
+    """One allocation decision, stored whole so a retried allocate returns it unchanged."""
+
+    __tablename__ = "allocations"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReservationRow(Base):
+    """Units held for an order in a warehouse; ``status`` open -> consumed | released."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="ck_reservation_quantity"),
+        Index("ix_reservations_order_status", "order_id", "status"),
+        Index("ix_reservations_shipment", "shipment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), unique=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    warehouse_id: Mapped[str] = mapped_column(String(32))
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    # Set when the order turned the reservation into a shipment.
+    shipment_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # Reservations made for a backorder wait here until the order claims them.
+    backorder_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    claim_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BackorderRow(Base):
+    """Units an order is still owed; filled oldest ``placed_at`` first when stock arrives."""
+
+    __tablename__ = "backorders"
+    __table_args__ = (
+        UniqueConstraint("allocation_key", "sku", name="uq_backorders_alloc_sku"),
+        Index("ix_backorders_sku_open", "sku", "quantity_open"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    allocation_key: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    quantity_open: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    placed_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderRow(Base):
+    """Read model of an order, written only by its workflow (through an activity)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_status_placed", "status", "placed_at"),)
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    placed_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    view: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ShipmentRow(Base):
+    """Read model of a shipment (the warehouse's pick list), written by its workflow."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (Index("ix_shipments_wh_status", "warehouse_id", "status"),)
+
+    shipment_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    warehouse_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    tracking_number: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    updated_at: Mapped[datetime] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    view: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class LabelRow(Base):
+    """A carrier label bought for a shipment; one per idempotency key."""
+
+    __tablename__ = "labels"
+
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(80), index=True)
+    label_id: Mapped[str] = mapped_column(String(80))
+    tracking_number: Mapped[str] = mapped_column(String(64))
+    carrier: Mapped[str] = mapped_column(String(32))
+    service: Mapped[str] = mapped_column(String(32))
+    price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PaymentTransactionRow(Base):
+    """The sandbox payment provider's ledger: one row per authorize/capture/void key."""
+
+    __tablename__ = "payment_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # authorize | capture | void | refund
+    authorization_id: Mapped[str] = mapped_column(String(80), index=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationRow(Base):
+    """Email outbox: one row per business key (``<order>:<event>``), sent at most once."""
+
+    __tablename__ = "notifications"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    template: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    message_id: Mapped[str] = mapped_column(String(250))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -1,0 +1,75 @@
+"""``/products`` and ``/warehouses``: the catalogue and stock levels."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, HTTPException
+
+from oms.models.inventory import Product, ProductIn, SetStock, StockLevel, StockReceipt, Warehouse
+from oms.models.orders import BackorderWake
+from oms.store import inventory
+from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
+from starters.api.deps import State
+from workflows.order import OrderWorkflow, order_workflow_id
+
+router = APIRouter(tags=["catalogue"])
+log = logging.getLogger("oms.api")
+
+
+@router.get("/products", response_model=list[Product])
+def list_products(state: State) -> list[Product]:
+    with state.db.session() as session:
+        return inventory.list_products(session)
+
+
+@router.put("/products/{sku}", response_model=Product)
+def put_product(sku: str, body: ProductIn, state: State) -> Product:
+    """Create or update a product."""
+    with state.db.session() as session:
+        return inventory.upsert_product(session, sku, body)
+
+
+@router.get("/warehouses", response_model=list[Warehouse])
+def list_warehouses(state: State) -> list[Warehouse]:
+    with state.db.session() as session:
+        return inventory.list_warehouses(session)
+
+
+@router.get("/warehouses/{warehouse_id}/stock", response_model=list[StockLevel])
+def warehouse_stock(warehouse_id: str, state: State) -> list[StockLevel]:
+    with state.db.session() as session:
+        return inventory.stock_levels(session, warehouse_id=warehouse_id)
+
+
+@router.get("/stock", response_model=list[StockLevel])
+def stock(state: State, sku: str | None = None) -> list[StockLevel]:
+    with state.db.session() as session:
+        return inventory.stock_levels(session, sku=sku)
+
+
+@router.put("/warehouses/{warehouse_id}/stock/{sku}", response_model=StockReceipt)
+async def set_stock(warehouse_id: str, sku: str, body: SetStock, state: State) -> StockReceipt:
+    """Set on-hand stock; arrived units fill backorders first placed, first served.
+
+    The store assigns the units to backorders in the same transaction; the
+    orders are then woken by signal (and re-check on a timer if a wake is lost).
+    """
+    try:
+        with state.db.session() as session:
+            receipt = inventory.set_stock(session, warehouse_id, sku, body.on_hand)
+    except (UnknownWarehouse, UnknownSku) as err:
+        raise HTTPException(404, detail={"error": type(err).__name__, "message": str(err)}) from err
+    except StockBelowReserved as err:
+        raise HTTPException(
+            409, detail={"error": "StockBelowReserved", "message": str(err)}
+        ) from err
+    for order_id in receipt.filled_orders:
+        try:
+            handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+            await handle.signal(
+                OrderWorkflow.backorder_wake, BackorderWake(warehouse_id=warehouse_id, sku=sku)
+            )
+        except Exception:  # the order re-checks its backorder on a timer
+            log.warning("could not wake order %s after stock arrival", order_id, exc_info=True)
+    return receipt

@@ -1,0 +1,67 @@
+"""Shared state of the API process (settings, store, Temporal client) and error helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, NoReturn
+
+from fastapi import Depends, HTTPException, Request
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from oms.settings import Settings
+from oms.store.db import Database
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    db: Database
+    client: Client
+
+
+def get_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.oms
+    return state
+
+
+State = Annotated[ApiState, Depends(get_state)]
+
+# Business rejections from workflows and what HTTP status they map to.
+CONFLICT_TYPES = frozenset(
+    {
+        "AlreadyShipped",
+        "NotCancellable",
+        "PackBeforePick",
+        "AlreadyPicked",
+        "AlreadyPacked",
+        "ShipmentCancelled",
+    }
+)
+
+
+def field_error(loc: list[str | int], msg: str, value: Any = None) -> HTTPException:
+    """A 422 in FastAPI's own shape, naming the field, for checks that need the store."""
+    return HTTPException(
+        status_code=422,
+        detail=[{"type": "value_error", "loc": ["body", *loc], "msg": msg, "input": value}],
+    )
+
+
+def raise_from_update(err: Exception, what: str) -> NoReturn:
+    """Turn a rejected or failed workflow update into the HTTP error a caller can act on."""
+    if isinstance(err, WorkflowUpdateFailedError):
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            code = 409 if cause.type in CONFLICT_TYPES else 422
+            raise HTTPException(code, detail={"error": cause.type, "message": cause.message})
+        raise HTTPException(500, detail={"error": "UpdateFailed", "message": str(cause)})
+    if isinstance(err, RPCError):
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
+        if err.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in err.message:
+            raise HTTPException(
+                409, detail={"error": "Finished", "message": f"{what} has already finished"}
+            )
+    raise err

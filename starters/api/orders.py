@@ -1,0 +1,190 @@
+"""``/orders``: place, read, list and cancel orders."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from oms import search_attributes as sa
+from oms.domain.money import format_money, order_total
+from oms.models.orders import (
+    CancelOrder,
+    OrderAccepted,
+    OrderInput,
+    OrderOptions,
+    OrderStatus,
+    OrderView,
+    PlaceOrder,
+)
+from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.store import inventory, orders
+from starters.api.deps import State, field_error, raise_from_update
+from workflows.order import OrderWorkflow, order_workflow_id
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+def body_hash(body: PlaceOrder) -> str:
+    """Fingerprint of an order's content, to tell a resubmission from a different order."""
+    data = body.model_dump(mode="json", exclude={"order_id"})
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def options_from(settings: Settings) -> OrderOptions:
+    return OrderOptions(
+        pick_sla_s=settings.pick_sla_s,
+        backorder_recheck_s=settings.backorder_recheck_s,
+        hold_timeout_s=settings.hold_timeout_s,
+        ops_email=settings.ops_email,
+        task_queue_prefix=settings.task_queue_prefix,
+    )
+
+
+def _validate_against_store(state: State, body: PlaceOrder) -> None:
+    skus = [line.sku for line in body.lines]
+    seen: set[str] = set()
+    for i, sku in enumerate(skus):
+        if sku in seen:
+            raise field_error(["lines", i, "sku"], "duplicate SKU: put it on one line", sku)
+        seen.add(sku)
+    with state.db.session() as session:
+        known = inventory.known_skus(session, skus)
+    for i, sku in enumerate(skus):
+        if sku not in known:
+            raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=OrderAccepted,
+    responses={200: {"model": OrderView}, 409: {}, 422: {}},
+)
+async def place_order(body: PlaceOrder, state: State) -> Response:
+    """Accept an order and start its workflow; a resubmission returns the existing order."""
+    _validate_against_store(state, body)
+    order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
+    digest = body_hash(body)
+    now = datetime.now(UTC)
+    total = order_total(body.lines)
+    inp = OrderInput(
+        order_id=order_id,
+        channel=body.channel,
+        customer=body.customer,
+        currency=body.currency,
+        lines=body.lines,
+        ship_to=body.ship_to,
+        shipping_speed=body.shipping_speed,
+        payment=body.payment,
+        placed_at=now,
+        body_hash=digest,
+        options=options_from(state.settings),
+    )
+    try:
+        await state.client.start_workflow(
+            OrderWorkflow.run,
+            inp,
+            id=order_workflow_id(order_id),
+            task_queue=state.settings.queue(WORKFLOW_QUEUE),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"body_hash": digest},
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.KIND, "order"),
+                    SearchAttributePair(sa.ORDER_STATUS, OrderStatus.RECEIVED.value),
+                    SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
+                    SearchAttributePair(sa.CHANNEL, body.channel),
+                ]
+            ),
+            static_summary=(
+                f"Order {order_id} · {len(body.lines)} line(s) · "
+                f"{format_money(total, body.currency, 'sv')} · {body.channel}"
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        return await _resubmitted(state, order_id, digest)
+    accepted = OrderAccepted(order_id=order_id, status=OrderStatus.RECEIVED)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+async def _resubmitted(state: State, order_id: str, digest: str) -> Response:
+    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+    description = await handle.describe()
+    memo = await description.memo()
+    if memo.get("body_hash") != digest:
+        raise HTTPException(
+            409,
+            detail={
+                "error": "OrderIdConflict",
+                "message": f"order {order_id} exists with different content",
+            },
+        )
+    view = await _load(state, order_id)
+    return JSONResponse(view.model_dump(mode="json"), status_code=200)
+
+
+async def _load(state: State, order_id: str) -> OrderView:
+    """The read model's order, or the workflow's own state in the moment before it is written."""
+    with state.db.session() as session:
+        view = orders.get_order(session, order_id)
+    if view is not None:
+        return view
+    try:
+        handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+        return await handle.query(OrderWorkflow.state)
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise HTTPException(
+                404, detail={"error": "NotFound", "message": f"order {order_id} not found"}
+            ) from err
+        raise
+
+
+@router.get("/{order_id}", response_model=OrderView)
+async def get_order(order_id: str, state: State) -> OrderView:
+    """The order with its shipments, backorders, allocation decisions and history."""
+    return await _load(state, order_id)
+
+
+@router.get("", response_model=list[OrderView])
+async def list_orders(
+    state: State,
+    status: OrderStatus | None = None,
+    customer_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[OrderView]:
+    """Orders from the read model, newest first."""
+    with state.db.session() as session:
+        return orders.list_orders(
+            session,
+            status=status.value if status else None,
+            customer_id=customer_id,
+            limit=limit,
+            offset=offset,
+        )
+
+
+@router.post("/{order_id}/cancel", response_model=OrderView)
+async def cancel_order(order_id: str, body: CancelOrder, state: State) -> OrderView:
+    """Cancel with full compensation; 409 once a shipment has shipped."""
+    await _load(state, order_id)  # 404 for an unknown order
+    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+    try:
+        return await handle.execute_update(OrderWorkflow.cancel, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"order {order_id}")

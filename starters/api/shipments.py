@@ -1,0 +1,80 @@
+"""``/shipments``: the warehouse's pick list, pick and pack confirmations, packing slips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
+from oms.store import orders
+from starters.api.deps import State, raise_from_update
+from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
+
+router = APIRouter(prefix="/shipments", tags=["warehouse"])
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+)
+
+
+def _get(state: State, shipment_id: str) -> ShipmentView:
+    with state.db.session() as session:
+        view = orders.get_shipment(session, shipment_id)
+    if view is None:
+        raise HTTPException(
+            404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
+        )
+    return view
+
+
+@router.get("", response_model=list[ShipmentView])
+def pick_list(
+    state: State, warehouse_id: str | None = None, status: ShipmentStatus | None = None
+) -> list[ShipmentView]:
+    """Shipments by warehouse and status; ``status=picking`` is the pick list."""
+    with state.db.session() as session:
+        return orders.list_shipments(
+            session, warehouse_id=warehouse_id, status=status.value if status else None
+        )
+
+
+@router.get("/{shipment_id}", response_model=ShipmentView)
+def get_shipment(shipment_id: str, state: State) -> ShipmentView:
+    return _get(state, shipment_id)
+
+
+@router.post("/{shipment_id}/pick", response_model=ShipmentView)
+async def confirm_pick(
+    shipment_id: str, state: State, body: ConfirmPick | None = None
+) -> ShipmentView:
+    """The warehouse confirms every line is picked."""
+    _get(state, shipment_id)
+    handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
+    try:
+        return await handle.execute_update(ShipmentWorkflow.confirm_pick, body or ConfirmPick())
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"shipment {shipment_id}")
+
+
+@router.post("/{shipment_id}/pack", response_model=ShipmentView)
+async def confirm_pack(shipment_id: str, body: ConfirmPack, state: State) -> ShipmentView:
+    """The warehouse packed the shipment; 409 before it was picked. Shipping follows."""
+    _get(state, shipment_id)
+    handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
+    try:
+        return await handle.execute_update(ShipmentWorkflow.confirm_pack, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"shipment {shipment_id}")
+
+
+@router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)
+def packing_slip(shipment_id: str, state: State) -> HTMLResponse:
+    """A printable packing slip: what goes in the box and where it goes."""
+    view = _get(state, shipment_id)
+    html = _templates.get_template("packing_slip.html.j2").render(shipment=view)
+    return HTMLResponse(html)

@@ -1,0 +1,152 @@
+"""``oms dev`` (``make run``): the whole OMS in the foreground on its embedded defaults.
+
+Migrates and seeds the SQLite store, then starts and supervises: the Temporal
+dev server (file-backed, WAL pragmas, search attributes, Web UI), the SMTP
+sink, the sandbox carrier, the worker (all queues), the HTTP API and, with
+``OMS_SIMULATE=1``, the simulated warehouse. Ctrl-C stops everything; if any
+process dies the rest are stopped too, so nothing half-runs unnoticed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from oms.devserver import dev_server_command
+from oms.settings import Settings
+from oms.store.db import Database
+from oms.store.migrate import upgrade
+from oms.store.seed import seed_demo
+
+TEMPORAL_PORT = 7233
+TEMPORAL_UI_PORT = 8233
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+
+
+def _wait_for_port(host: str, port: int, timeout_s: float, name: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not open {host}:{port} within {timeout_s} s")
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def prepare_store(settings: Settings) -> None:
+    """Migrate the store to the latest schema and load the demo catalogue (idempotent)."""
+    upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            seed_demo(session)
+    finally:
+        db.dispose()
+
+
+def main() -> None:
+    settings = Settings()
+    Path("var").mkdir(exist_ok=True)
+    for port, what in (
+        (TEMPORAL_PORT, "Temporal"),
+        (settings.api_port, "the API"),
+        (settings.carrier_port, "the sandbox carrier"),
+        (settings.smtp_port, "the SMTP sink"),
+    ):
+        if _port_in_use(port):
+            sys.exit(f"port {port} for {what} is already in use: is another `make run` running?")
+    print("Migrating and seeding the store:", settings.database_url, flush=True)
+    prepare_store(settings)
+
+    env = dict(os.environ)
+    env.setdefault("OMS_TEMPORAL_ADDRESS", f"127.0.0.1:{TEMPORAL_PORT}")
+    env.setdefault("OMS_TEMPORAL_UI_URL", f"http://localhost:{TEMPORAL_UI_PORT}")
+    py = sys.executable
+    children: list[Child] = []
+
+    def start(name: str, cmd: list[str]) -> None:
+        children.append(Child(name, subprocess.Popen(cmd, env=env, start_new_session=True)))
+
+    try:
+        start(
+            "temporal",
+            dev_server_command("var/temporal.db", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT),
+        )
+        _wait_for_port("127.0.0.1", TEMPORAL_PORT, 30, "Temporal dev server")
+        start("smtp-sink", [py, "-m", "activities.adapters.smtp_sink"])
+        start("carrier", [py, "-m", "activities.adapters.carrier_sandbox"])
+        start("worker", [py, "-m", "workers.main"])
+        start("api", [py, "-m", "starters.api.app"])
+        if settings.simulate:
+            start("simulator", [py, "-m", "workers.simulator"])
+        _wait_for_port("127.0.0.1", settings.api_port, 30, "API")
+        _banner(settings)
+        _supervise(children)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop_all(children)
+
+
+def _banner(settings: Settings) -> None:
+    print(
+        "\n"
+        "  Temporal OMS is running. Ctrl-C stops everything.\n"
+        f"  API docs:      {settings.api_url}/docs\n"
+        f"  Temporal UI:   http://localhost:{TEMPORAL_UI_PORT}/namespaces/default/workflows\n"
+        f"  Mail (sink):   {settings.mail_dir}/ (one .eml per message, index.txt)\n"
+        f"  Carrier:       {settings.carrier_url} (sandbox)\n"
+        f"  Simulation:    {'on' if settings.simulate else 'off'}"
+        f" (OMS_SIMULATE, delay {settings.simulate_delay_s} s)\n"
+        "  Try it:        make demo   (or the curl examples in README.md)\n",
+        flush=True,
+    )
+
+
+def _supervise(children: list[Child]) -> None:
+    while True:
+        for child in children:
+            code = child.proc.poll()
+            if code is not None:
+                print(f"\n{child.name} exited with code {code}; stopping the rest.", flush=True)
+                return
+        time.sleep(0.5)
+
+
+def _stop_all(children: list[Child]) -> None:
+    # Stop in reverse start order: API and workers before the server they talk to.
+    for child in reversed(children):
+        if child.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in reversed(children):
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            child.proc.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.proc.pid, signal.SIGKILL)
+            child.proc.wait()
+    print("All OMS processes stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

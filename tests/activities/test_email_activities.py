@@ -1,0 +1,181 @@
+"""email.send: exactly one message per business key, on SQLite and PostgreSQL, over real SMTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from smtp_fixtures import SmtpRecorder, free_port, smtp_recorder_fixture
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.adapters.email_smtp import Mailer, message_id_for
+from activities.adapters.errors import EmailUnavailable
+from activities.notifications import EmailActivities, _get_or_create
+from oms.models.notifications import EmailRequest
+from oms.store.db import Database
+from oms.store.tables import NotificationRow
+
+smtp_recorder = smtp_recorder_fixture()
+
+
+def activities_for(port: int, db: Database) -> EmailActivities:
+    return EmailActivities(Mailer("127.0.0.1", port, "orders@oms.example", timeout=5), db)
+
+
+def confirmed(key: str = "A-1:confirmed", **changes: Any) -> EmailRequest:
+    request = EmailRequest(
+        key=key,
+        to="ann@example.com",
+        locale="sv",
+        template="order_confirmed",
+        context={
+            "customer_name": "Ann",
+            "order_id": "A-1",
+            "lines": [{"sku": "MUG-1", "quantity": 1, "line_total": "99.00 SEK"}],
+            "total": "99.00 SEK",
+        },
+    )
+    return request.model_copy(update=changes)
+
+
+def outbox_row(db: Database, key: str) -> NotificationRow | None:
+    with db.session() as session:
+        return session.get(NotificationRow, key)
+
+
+def test_sending_the_same_key_twice_delivers_exactly_one_message(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+    env = ActivityEnvironment()
+
+    first = env.run(acts.send, confirmed())
+    second = env.run(acts.send, confirmed())
+
+    assert first.already_sent is False
+    assert second.already_sent is True
+    assert first.message_id == second.message_id == message_id_for("A-1:confirmed")
+    [mail] = smtp_recorder.messages
+    assert mail.key == "A-1:confirmed"
+    assert mail.subject == "Order A-1 är bekräftad"
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None
+    assert (row.status, row.attempts, row.recipient) == ("sent", 1, "ann@example.com")
+    assert row.subject == "Order A-1 är bekräftad"
+    assert row.sent_at is not None
+
+
+def test_a_key_already_sent_is_not_sent_again_whatever_the_request_says(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+    env = ActivityEnvironment()
+    env.run(acts.send, confirmed())
+
+    again = env.run(acts.send, confirmed(template="no_such_template", to="other@example.com"))
+
+    assert again.already_sent is True
+    assert len(smtp_recorder.messages) == 1
+
+
+def test_different_keys_each_send_their_own_message(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+    env = ActivityEnvironment()
+
+    env.run(acts.send, confirmed("A-1:confirmed"))
+    env.run(acts.send, confirmed("A-2:confirmed"))
+
+    assert [m.key for m in smtp_recorder.messages] == ["A-1:confirmed", "A-2:confirmed"]
+
+
+def test_unknown_template_fails_for_good_and_leaves_no_outbox_row(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+
+    with pytest.raises(ApplicationError) as caught:
+        ActivityEnvironment().run(acts.send, confirmed(template="no_such_template"))
+
+    assert caught.value.type == "TemplateError"
+    assert caught.value.non_retryable is True
+    assert outbox_row(db, "A-1:confirmed") is None
+    assert smtp_recorder.messages == []
+
+
+def test_missing_context_variable_fails_for_good(db: Database, smtp_recorder: SmtpRecorder) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+
+    with pytest.raises(ApplicationError) as caught:
+        ActivityEnvironment().run(acts.send, confirmed(context={"order_id": "A-1"}))
+
+    assert caught.value.type == "TemplateError"
+    assert caught.value.non_retryable is True
+    assert "customer_name" in str(caught.value)
+
+
+def test_refused_recipient_fails_for_good_and_the_row_stays_pending(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    smtp_recorder.refusals["ann@example.com"] = "550 5.1.1 no such user"
+    acts = activities_for(smtp_recorder.port, db)
+
+    with pytest.raises(ApplicationError) as caught:
+        ActivityEnvironment().run(acts.send, confirmed())
+
+    assert caught.value.type == "EmailRejected"
+    assert caught.value.non_retryable is True
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None
+    assert row.status == "pending"
+
+
+def test_server_down_is_retryable_and_the_retry_sends_once_the_server_is_up(
+    db: Database,
+) -> None:
+    port = free_port()
+    acts = activities_for(port, db)
+    env = ActivityEnvironment()
+
+    with pytest.raises(EmailUnavailable):
+        env.run(acts.send, confirmed())
+
+    # A plain exception, not a non-retryable ApplicationError: Temporal retries it.
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None
+    assert (row.status, row.attempts, row.sent_at) == ("pending", 1, None)
+
+    with SmtpRecorder(port=port) as recorder:
+        result = env.run(acts.send, confirmed())
+
+    assert result.already_sent is False
+    assert [m.key for m in recorder.messages] == ["A-1:confirmed"]
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_losing_the_insert_race_returns_the_row_the_other_attempt_wrote(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = confirmed()
+    with db.session() as session:
+        session.add(
+            NotificationRow(
+                key=request.key,
+                recipient=request.to,
+                template=request.template,
+                subject="",
+                message_id=message_id_for(request.key),
+                status="sent",
+                attempts=1,
+            )
+        )
+
+    with db.session() as session:
+        # This attempt's first look happened before the other attempt committed.
+        monkeypatch.setattr(session, "get", lambda *_args, **_kwargs: None)
+        row = _get_or_create(session, request, message_id_for(request.key))
+        assert (row.status, row.attempts) == ("sent", 1)

@@ -1,0 +1,215 @@
+"""The SMTP mailer: templates in English and Swedish, strict context, real SMTP delivery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from smtp_fixtures import SmtpRecorder, free_port, smtp_recorder_fixture
+
+from activities.adapters.email_smtp import TEMPLATE_DIR, Mailer, message_id_for
+from activities.adapters.errors import EmailRejected, EmailUnavailable, TemplateError
+
+smtp_recorder = smtp_recorder_fixture()
+
+CONFIRMED: dict[str, object] = {
+    "customer_name": "Åsa Öberg",
+    "order_id": "A-1001",
+    "lines": [
+        {"sku": "MUG-1", "quantity": 2, "line_total": "198.00 SEK"},
+        {"sku": "TEE-<M>", "quantity": 1, "line_total": "249.00 SEK"},
+    ],
+    "total": "447.00 SEK",
+}
+
+# One complete context per template, as the workflows send them.
+CONTEXTS: dict[str, dict[str, object]] = {
+    "order_confirmed": CONFIRMED,
+    "order_on_hold": {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "total": "10.00 EUR",
+        "reason": "card declined",
+    },
+    "order_cancelled": {"customer_name": "Ann", "order_id": "A-1", "reason": "out of stock"},
+    "order_backordered": {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "backordered": [{"sku": "MUG-1", "quantity": 3}],
+    },
+    "shipment_shipped": {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "shipment_id": "A-1-S1",
+        "carrier": "sandbox",
+        "service": "express",
+        "tracking_number": "TRK123",
+        "lines": [{"sku": "MUG-1", "quantity": 3}],
+    },
+    "shipment_delivered": {"customer_name": "Ann", "order_id": "A-1", "shipment_id": "A-1-S1"},
+    "order_completed": {"customer_name": "Ann", "order_id": "A-1"},
+    "pick_late": {
+        "shipment_id": "A-1-S1",
+        "order_id": "A-1",
+        "warehouse": "WH-STO",
+        "since": "2025-01-01 08:00 UTC",
+    },
+}
+
+
+def mailer(port: int = 1) -> Mailer:
+    return Mailer("127.0.0.1", port, "orders@oms.example", timeout=5)
+
+
+def test_every_template_renders_in_every_locale_with_its_documented_context() -> None:
+    templates = {p.name.split(".")[0] for p in TEMPLATE_DIR.glob("*.subject.j2")}
+    assert templates == set(CONTEXTS)
+    for name, context in CONTEXTS.items():
+        for locale in ("en", "sv"):
+            rendered = mailer().render(name, locale, context)
+            assert rendered.subject and "\n" not in rendered.subject
+            assert "A-1" in rendered.text
+            assert rendered.html.startswith("<!DOCTYPE html>")
+
+
+def test_order_confirmed_renders_in_english() -> None:
+    rendered = mailer().render("order_confirmed", "en", CONFIRMED)
+
+    assert rendered.subject == "Order A-1001 confirmed"
+    assert rendered.text.startswith("Hello Åsa Öberg,\n\nThank you for your order A-1001.")
+    assert "  2 x MUG-1    198.00 SEK\n" in rendered.text
+    assert "Total: 447.00 SEK" in rendered.text
+    assert "{#" not in rendered.text
+
+
+def test_order_confirmed_renders_in_swedish() -> None:
+    rendered = mailer().render("order_confirmed", "sv", CONFIRMED)
+
+    assert rendered.subject == "Order A-1001 är bekräftad"
+    assert rendered.text.startswith("Hej Åsa Öberg,\n\nTack för din beställning A-1001.")
+    assert "  2 st MUG-1    198.00 SEK\n" in rendered.text
+    assert "Totalt: 447.00 SEK" in rendered.text
+    assert "Med vänliga hälsningar" in rendered.text
+
+
+def test_html_is_escaped_but_text_is_not() -> None:
+    rendered = mailer().render("order_confirmed", "en", CONFIRMED)
+
+    assert "TEE-&lt;M&gt;" in rendered.html
+    assert "TEE-<M>" not in rendered.html
+    assert "TEE-<M>" in rendered.text
+
+
+def test_template_without_html_gets_its_text_wrapped_and_escaped() -> None:
+    context = {"customer_name": "Ann", "order_id": "A-1", "reason": "<script>"}
+    rendered = mailer().render("order_cancelled", "sv", context)
+
+    assert '<html lang="sv">' in rendered.html
+    assert "Orsak: &lt;script&gt;" in rendered.html
+    assert "Orsak: <script>" in rendered.text
+
+
+def test_optional_context_keys_add_lines_only_when_given() -> None:
+    base = CONTEXTS["order_on_hold"]
+    without = mailer().render("order_on_hold", "en", base)
+    with_date = mailer().render("order_on_hold", "en", {**base, "hold_until": "3 March"})
+
+    assert "until 3 March" in with_date.text
+    assert "for a few days" in without.text
+
+
+def test_missing_locale_falls_back_to_english() -> None:
+    rendered = mailer().render("pick_late", "sv", CONTEXTS["pick_late"])
+
+    assert rendered.subject == "[OMS] Pick late: shipment A-1-S1 at WH-STO"
+    assert '<html lang="en">' in rendered.html
+
+
+def test_unknown_locale_falls_back_to_english() -> None:
+    rendered = mailer().render("order_completed", "xx", CONTEXTS["order_completed"])
+
+    assert rendered.subject == "Order A-1 is complete"
+
+
+def test_missing_context_variable_is_a_template_error_naming_it() -> None:
+    context = {k: v for k, v in CONFIRMED.items() if k != "total"}
+
+    with pytest.raises(TemplateError, match="'total' is undefined"):
+        mailer().render("order_confirmed", "sv", context)
+
+
+@pytest.mark.parametrize("name", ["no_such_template", "../templates/x", "ORDER_CONFIRMED"])
+def test_unknown_template_is_a_template_error(name: str) -> None:
+    with pytest.raises(TemplateError):
+        mailer().render(name, "en", {})
+
+
+def test_broken_template_file_is_a_template_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.en.subject.j2").write_text("Hi {{ name ")
+    broken = Mailer("127.0.0.1", 1, "x@example.com", template_dir=tmp_path)
+
+    with pytest.raises(TemplateError, match=r"broken\.en"):
+        broken.render("broken", "en", {"name": "x"})
+
+
+def test_message_id_is_deterministic_per_key() -> None:
+    assert message_id_for("A-1:confirmed") == message_id_for("A-1:confirmed")
+    assert message_id_for("A-1:confirmed") != message_id_for("A-2:confirmed")
+    assert message_id_for("A-1:confirmed").startswith("<")
+    assert message_id_for("A-1:confirmed").endswith("@oms>")
+
+
+def test_send_delivers_a_multipart_utf8_message_with_key_headers(
+    smtp_recorder: SmtpRecorder,
+) -> None:
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("order_confirmed", "sv", CONFIRMED)
+
+    message_id = m.send("A-1001:confirmed", "asa@example.com", rendered)
+
+    mail = smtp_recorder.wait_for(lambda r: r.key == "A-1001:confirmed")
+    assert message_id == message_id_for("A-1001:confirmed")
+    assert mail.message_id == message_id
+    assert mail.rcpt_tos == ("asa@example.com",)
+    assert mail.mail_from == "orders@oms.example"
+    assert mail.to == "asa@example.com"
+    assert mail.subject == "Order A-1001 är bekräftad"
+    assert mail.text == rendered.text
+    assert "Totalt" in mail.html
+    assert mail.message.get_content_type() == "multipart/alternative"
+    assert smtp_recorder.messages_for("A-1001:confirmed") == [mail]
+
+
+def test_send_to_a_server_that_is_down_is_unavailable() -> None:
+    m = mailer(free_port())
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+    with pytest.raises(EmailUnavailable):
+        m.send("A-1:completed", "ann@example.com", rendered)
+
+
+def test_permanent_recipient_refusal_is_rejected(smtp_recorder: SmtpRecorder) -> None:
+    smtp_recorder.refusals["gone@example.com"] = "550 5.1.1 no such user"
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+    with pytest.raises(EmailRejected, match="550"):
+        m.send("A-1:completed", "gone@example.com", rendered)
+    assert smtp_recorder.messages == []
+
+
+def test_temporary_recipient_refusal_is_unavailable(smtp_recorder: SmtpRecorder) -> None:
+    smtp_recorder.refusals["busy@example.com"] = "451 4.3.0 try again later"
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+    with pytest.raises(EmailUnavailable, match="451"):
+        m.send("A-1:completed", "busy@example.com", rendered)
+
+
+def test_line_break_in_recipient_is_rejected_before_connecting() -> None:
+    m = mailer(free_port())
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+    with pytest.raises(EmailRejected):
+        m.send("A-1:completed", "ann@example.com\r\nBcc: all@example.com", rendered)

@@ -1,0 +1,240 @@
+"""Same-name fake activities for workflow unit tests: they record what the workflow asked.
+
+Fakes are for testing one unit (the workflows) in isolation; integration and
+end-to-end tests run the real activities against real systems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from oms.models.carrier import (
+    Label,
+    LabelRequest,
+    Rate,
+    RateQuote,
+    RateRequest,
+    VoidLabelRequest,
+    VoidLabelResult,
+)
+from oms.models.common import Address, SkuQuantity
+from oms.models.inventory import (
+    AllocateRequest,
+    AllocationDecision,
+    BackorderCheck,
+    BackorderFill,
+    ConsumeRequest,
+    ConsumeResult,
+    PlannedShipment,
+    ReleaseRequest,
+    ReleaseResult,
+)
+from oms.models.notifications import EmailRequest, EmailResult
+from oms.models.orders import OrderView, RecordResult
+from oms.models.payments import (
+    Authorization,
+    AuthorizeRequest,
+    Capture,
+    CaptureRequest,
+    VoidAuthorizationRequest,
+    VoidAuthorizationResult,
+)
+from oms.models.shipments import ShipmentView
+
+WAREHOUSE_ADDRESS = Address(
+    name="OMS Stockholm", line1="Lagervägen 1", postal_code="125 30", city="Stockholm", country="SE"
+)
+
+
+@dataclass
+class World:
+    """What the fakes were asked to do, and knobs for how they answer."""
+
+    # sku -> units the fake store can allocate (the rest is backordered)
+    stock: dict[str, int] = field(default_factory=dict)
+    decline_tokens: set[str] = field(default_factory=lambda: {"tok_declined"})
+    invalid_postcodes: set[str] = field(default_factory=set)
+    arrived: dict[str, int] = field(default_factory=dict)  # backorder units claimable
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    emails: list[EmailRequest] = field(default_factory=list)
+    orders: dict[str, OrderView] = field(default_factory=dict)
+    shipments: dict[str, ShipmentView] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def email_keys(self) -> list[str]:
+        return [e.key for e in self.emails]
+
+    def activities(self) -> list[Any]:
+        world = self
+
+        @activity.defn(name="inventory.allocate")
+        async def allocate(req: AllocateRequest) -> AllocationDecision:
+            world.calls.append(("allocate", req))
+            lines, backordered = [], []
+            for line in req.lines:
+                have = world.stock.get(line.sku, 0)
+                take = min(have, line.quantity)
+                world.stock[line.sku] = have - take
+                if take:
+                    lines.append(SkuQuantity(sku=line.sku, quantity=take))
+                if line.quantity - take:
+                    backordered.append(SkuQuantity(sku=line.sku, quantity=line.quantity - take))
+            shipments = (
+                [
+                    PlannedShipment(
+                        shipment_id=f"{req.order_id}-S{req.first_shipment_no}",
+                        warehouse_id="WH-STO",
+                        lines=lines,
+                        ship_from=WAREHOUSE_ADDRESS,
+                    )
+                ]
+                if lines
+                else []
+            )
+            return AllocationDecision(
+                key=req.key,
+                rule="nearest_complete" if not backordered else "split_by_distance",
+                decided_at=datetime.now(UTC),
+                shipments=shipments,
+                backordered=backordered,
+            )
+
+        @activity.defn(name="inventory.claim_backorders")
+        async def claim_backorders(req: BackorderCheck) -> BackorderFill:
+            world.calls.append(("claim_backorders", req))
+            lines = [SkuQuantity(sku=s, quantity=q) for s, q in world.arrived.items() if q]
+            world.arrived.clear()
+            shipments = (
+                [
+                    PlannedShipment(
+                        shipment_id=f"{req.order_id}-S{req.first_shipment_no}",
+                        warehouse_id="WH-STO",
+                        lines=lines,
+                        ship_from=WAREHOUSE_ADDRESS,
+                    )
+                ]
+                if lines
+                else []
+            )
+            return BackorderFill(key=req.key, shipments=shipments, still_backordered=[])
+
+        @activity.defn(name="inventory.release")
+        async def release(req: ReleaseRequest) -> ReleaseResult:
+            world.calls.append(("release", req))
+            return ReleaseResult(released_units=1)
+
+        @activity.defn(name="inventory.consume")
+        async def consume(req: ConsumeRequest) -> ConsumeResult:
+            world.calls.append(("consume", req))
+            return ConsumeResult(consumed_units=sum(li.quantity for li in req.lines))
+
+        @activity.defn(name="orders.record_order")
+        async def record_order(view: OrderView) -> RecordResult:
+            world.orders[view.order_id] = view
+            return RecordResult(written=True)
+
+        @activity.defn(name="orders.record_shipment")
+        async def record_shipment(view: ShipmentView) -> RecordResult:
+            world.shipments[view.shipment_id] = view
+            return RecordResult(written=True)
+
+        @activity.defn(name="carrier.quote_rates")
+        async def quote_rates(req: RateRequest) -> RateQuote:
+            world.calls.append(("quote_rates", req))
+            if req.ship_to.postal_code in world.invalid_postcodes:
+                raise ApplicationError("bad postcode", type="InvalidAddress", non_retryable=True)
+            return RateQuote(
+                rates=[
+                    Rate(
+                        carrier="sandbox",
+                        service="standard",
+                        price=Decimal("59.00"),
+                        currency="SEK",
+                        transit_days=2,
+                        speed="standard",
+                    ),
+                    Rate(
+                        carrier="sandbox",
+                        service="express",
+                        price=Decimal("129.00"),
+                        currency="SEK",
+                        transit_days=1,
+                        speed="express",
+                    ),
+                ]
+            )
+
+        @activity.defn(name="carrier.buy_label")
+        async def buy_label(req: LabelRequest) -> Label:
+            world.calls.append(("buy_label", req))
+            return Label(
+                label_id=f"L-{req.shipment_id}",
+                tracking_number=f"TN{req.shipment_id}",
+                carrier="sandbox",
+                service=req.service,
+                price=Decimal("59.00"),
+                currency="SEK",
+            )
+
+        @activity.defn(name="carrier.void_label")
+        async def void_label(req: VoidLabelRequest) -> VoidLabelResult:
+            world.calls.append(("void_label", req))
+            return VoidLabelResult(label_id=req.label_id, voided=True)
+
+        @activity.defn(name="payments.authorize")
+        async def authorize(req: AuthorizeRequest) -> Authorization:
+            world.calls.append(("authorize", req))
+            declined = req.token in world.decline_tokens
+            return Authorization(
+                authorization_id=f"AUTH-{req.idempotency_key}",
+                status="declined" if declined else "authorized",
+                amount=req.amount,
+                currency=req.currency,
+                decline_reason="card declined" if declined else None,
+            )
+
+        @activity.defn(name="payments.capture")
+        async def capture(req: CaptureRequest) -> Capture:
+            world.calls.append(("capture", req))
+            return Capture(
+                capture_id=f"CAP-{req.idempotency_key}",
+                authorization_id=req.authorization_id,
+                amount=req.amount,
+                currency=req.currency,
+            )
+
+        @activity.defn(name="payments.void_authorization")
+        async def void_authorization(req: VoidAuthorizationRequest) -> VoidAuthorizationResult:
+            world.calls.append(("void_authorization", req))
+            return VoidAuthorizationResult(
+                authorization_id=req.authorization_id, voided_amount=Decimal("1")
+            )
+
+        @activity.defn(name="email.send")
+        async def send(req: EmailRequest) -> EmailResult:
+            world.emails.append(req)
+            return EmailResult(key=req.key, message_id=f"<{req.key}@oms>", already_sent=False)
+
+        return [
+            allocate,
+            claim_backorders,
+            release,
+            consume,
+            record_order,
+            record_shipment,
+            quote_rates,
+            buy_label,
+            void_label,
+            authorize,
+            capture,
+            void_authorization,
+            send,
+        ]

@@ -1,0 +1,172 @@
+"""Worker processes: the composition root that builds adapters and runs task queues.
+
+``oms worker`` runs every queue in one process; ``--queues`` runs a subset so
+the workflow worker and each adapter's activity worker scale apart, e.g.
+``oms worker --queues workflows`` beside ``oms worker --queues carrier``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.adapters.carrier_http import CarrierClient
+from activities.adapters.email_smtp import Mailer
+from activities.adapters.payments_sandbox import SandboxPaymentProvider
+from activities.carrier import CarrierActivities
+from activities.inventory import InventoryActivities
+from activities.notifications import EmailActivities
+from activities.orders import ReadModelActivities
+from activities.payments import PaymentActivities
+from oms.client import connect
+from oms.settings import (
+    CARRIER_QUEUE,
+    EMAIL_QUEUE,
+    INVENTORY_QUEUE,
+    PAYMENTS_QUEUE,
+    WORKFLOW_QUEUE,
+    Settings,
+)
+from oms.store.db import Database
+from workflows.order import OrderWorkflow
+from workflows.sandbox import workflow_runner
+from workflows.shipment import ShipmentWorkflow
+
+log = logging.getLogger("oms.worker")
+
+QUEUE_NAMES = {
+    "workflows": WORKFLOW_QUEUE,
+    "inventory": INVENTORY_QUEUE,
+    "carrier": CARRIER_QUEUE,
+    "email": EMAIL_QUEUE,
+    "payments": PAYMENTS_QUEUE,
+}
+
+
+def build_workers(
+    client: Client,
+    settings: Settings,
+    queues: Sequence[str],
+    db: Database,
+    carrier: CarrierClient,
+    executor: ThreadPoolExecutor,
+) -> list[Worker]:
+    """One Worker per selected queue, each registering only its own activities."""
+    common: dict[str, Any] = {
+        "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown_s),
+        "max_concurrent_activities": settings.max_concurrent_activities,
+    }
+    activities: dict[str, list[Callable[..., Any]]] = {}
+    if "inventory" in queues:
+        inventory, read_model = InventoryActivities(db), ReadModelActivities(db)
+        activities["inventory"] = [
+            inventory.allocate,
+            inventory.release,
+            inventory.consume,
+            inventory.claim_backorders,
+            read_model.record_order,
+            read_model.record_shipment,
+        ]
+    if "carrier" in queues:
+        carrier_acts = CarrierActivities(carrier, db)
+        activities["carrier"] = [
+            carrier_acts.quote_rates,
+            carrier_acts.buy_label,
+            carrier_acts.void_label,
+        ]
+    if "email" in queues:
+        mailer = Mailer(
+            settings.smtp_host, settings.smtp_port, settings.mail_from, settings.smtp_timeout_s
+        )
+        activities["email"] = [EmailActivities(mailer, db).send]
+    if "payments" in queues:
+        provider = SandboxPaymentProvider(db, Decimal(settings.payments_decline_over))
+        payments = PaymentActivities(provider)
+        activities["payments"] = [
+            payments.authorize,
+            payments.capture,
+            payments.void_authorization,
+        ]
+    workers: list[Worker] = []
+    if "workflows" in queues:
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.queue(WORKFLOW_QUEUE),
+                workflows=[OrderWorkflow, ShipmentWorkflow],
+                workflow_runner=workflow_runner(),
+                max_cached_workflows=settings.max_cached_workflows,
+                **common,
+            )
+        )
+    for name, acts in activities.items():
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.queue(QUEUE_NAMES[name]),
+                activities=acts,
+                activity_executor=executor,
+                **common,
+            )
+        )
+    return workers
+
+
+async def run_workers(
+    settings: Settings, queues: Sequence[str], stop: asyncio.Event, client: Client | None = None
+) -> None:
+    """Run the selected queues until ``stop`` is set, then shut down gracefully."""
+    client = client or await connect(settings)
+    db = Database(settings.database_url)
+    carrier = CarrierClient.from_settings(settings)
+    executor = ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
+    try:
+        async with AsyncExitStack() as stack:
+            for worker in build_workers(client, settings, queues, db, carrier, executor):
+                await stack.enter_async_context(worker)
+            log.info("worker running queues %s", ", ".join(queues))
+            await stop.wait()
+            log.info("worker stopping (graceful, up to %s s)", settings.graceful_shutdown_s)
+    finally:
+        await carrier.aclose()
+        executor.shutdown(wait=False, cancel_futures=True)
+        db.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="oms worker", description=__doc__)
+    parser.add_argument(
+        "--queues",
+        default=",".join(QUEUE_NAMES),
+        help=f"comma-separated subset of {', '.join(QUEUE_NAMES)} (default: all)",
+    )
+    args = parser.parse_args(argv)
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    unknown = set(queues) - set(QUEUE_NAMES)
+    if unknown:
+        parser.error(f"unknown queue(s): {', '.join(sorted(unknown))}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    asyncio.run(_main(Settings(), queues))
+
+
+async def _main(settings: Settings, queues: list[str]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_workers(settings, queues, stop)
+
+
+if __name__ == "__main__":
+    main()

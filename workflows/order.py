@@ -1,0 +1,554 @@
+"""OrderWorkflow: one customer order from receipt to completion or cancellation.
+
+Workflow id ``order-<order_id>``. Authorizes payment (holding the order when
+declined), confirms, allocates stock to the nearest warehouse(s), starts one
+``ShipmentWorkflow`` child per shipment, fills backorders when stock arrives
+(first placed, first served, decided by the store), and completes when every
+shipment is delivered. Cancel is an update: allowed until a shipment ships,
+it releases every reservation, stops the shipments, voids the payment
+authorization and tells the customer.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inventory import InventoryActivities
+    from activities.notifications import EmailActivities
+    from activities.orders import ReadModelActivities
+    from activities.payments import PaymentActivities
+    from oms import search_attributes as sa
+    from oms.domain.fulfilment import is_finished, order_status
+    from oms.domain.money import format_money, order_total
+    from oms.models.common import SkuQuantity
+    from oms.models.inventory import (
+        AllocateRequest,
+        AllocationDecision,
+        BackorderCheck,
+        PlannedShipment,
+        ReleaseRequest,
+    )
+    from oms.models.notifications import EmailRequest
+    from oms.models.orders import (
+        BackorderWake,
+        CancelOrder,
+        HistoryEntry,
+        OrderInput,
+        OrderResult,
+        OrderStatus,
+        OrderView,
+        RetryPayment,
+        ShipmentSummary,
+    )
+    from oms.models.payments import AuthorizeRequest, VoidAuthorizationRequest
+    from oms.models.shipments import (
+        SHIPPED_STATES,
+        CancelShipment,
+        ShipmentInput,
+        ShipmentLine,
+        ShipmentProgress,
+        ShipmentStatus,
+        ShipmentView,
+    )
+    from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
+    from workflows import policies
+    from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
+
+# What an order in each status waits for: (stage, who), for search attributes and details.
+_WAITING: dict[OrderStatus, tuple[str, str]] = {
+    OrderStatus.RECEIVED: ("awaiting_payment", "payment_provider"),
+    OrderStatus.ON_HOLD: ("awaiting_payment", "customer"),
+    OrderStatus.CONFIRMED: ("awaiting_allocation", "inventory"),
+    OrderStatus.BACKORDERED: ("awaiting_stock", "supplier"),
+    OrderStatus.ALLOCATED: ("awaiting_pick", "warehouse"),
+    OrderStatus.PICKING: ("awaiting_pick", "warehouse"),
+    OrderStatus.PACKED: ("awaiting_carrier", "carrier"),
+    OrderStatus.PARTIALLY_SHIPPED: ("in_transit", "carrier"),
+    OrderStatus.SHIPPED: ("in_transit", "carrier"),
+    OrderStatus.DELIVERED: ("done", "nobody"),
+    OrderStatus.COMPLETED: ("done", "nobody"),
+    OrderStatus.CANCELLED: ("done", "nobody"),
+}
+
+
+def order_workflow_id(order_id: str) -> str:
+    return f"order-{order_id}"
+
+
+@workflow.defn(name="OrderWorkflow")
+class OrderWorkflow:
+    """The whole life of one order; its state is available by the ``state`` query."""
+
+    @workflow.init
+    def __init__(self, inp: OrderInput) -> None:
+        self._inp = inp
+        self._view = OrderView(
+            order_id=inp.order_id,
+            status=OrderStatus.RECEIVED,
+            channel=inp.channel,
+            customer=inp.customer,
+            currency=inp.currency,
+            total=order_total(inp.lines),
+            lines=inp.lines,
+            ship_to=inp.ship_to,
+            shipping_speed=inp.shipping_speed,
+            placed_at=inp.placed_at,
+            updated_at=inp.placed_at,
+        )
+        self._shipments: dict[str, ShipmentView] = {}
+        self._children: dict[str, workflow.ChildWorkflowHandle[Any, ShipmentView]] = {}
+        self._backordered: list[SkuQuantity] = []
+        self._cancel: CancelOrder | None = None
+        self._cancel_done = False
+        # True once the order ended cancelled, False when a shipment shipped first.
+        self._cancel_outcome: bool | None = None
+        self._retry: RetryPayment | None = None
+        self._wake = False
+        self._dirty = False
+        self._authorization_id: str | None = None
+        self._next_shipment_no = 1
+        self._claims = 0
+
+    # --- queries, updates, signals ---------------------------------------------------
+
+    @workflow.query
+    def state(self) -> OrderView:
+        return self._view
+
+    @workflow.update
+    async def cancel(self, request: CancelOrder) -> OrderView:
+        """Cancel with full compensation; answers once the compensation has run.
+
+        Raises ``ApplicationError(type="AlreadyShipped")`` when a shipment shipped
+        while the cancel ran (the other shipments are still cancelled).
+        """
+        self._cancel = request
+        await workflow.wait_condition(lambda: self._cancel_outcome is not None)
+        if not self._cancel_outcome:
+            raise ApplicationError(
+                "a shipment shipped while cancelling; the rest of the order was cancelled",
+                type="AlreadyShipped",
+            )
+        return self._view
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelOrder) -> None:
+        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise ApplicationError(f"order is already {self._view.status}", type="NotCancellable")
+        if self._cancel is not None:
+            raise ApplicationError("order is already being cancelled", type="NotCancellable")
+        if any(s.status in SHIPPED_STATES for s in self._shipments.values()):
+            raise ApplicationError(
+                "order cannot be cancelled: a shipment has shipped", type="AlreadyShipped"
+            )
+
+    @workflow.signal
+    def shipment_progress(self, progress: ShipmentProgress) -> None:
+        known = self._shipments.get(progress.shipment.shipment_id)
+        if known is None or progress.shipment.version >= known.version:
+            self._shipments[progress.shipment.shipment_id] = progress.shipment
+            self._dirty = True
+
+    @workflow.signal
+    def retry_payment(self, request: RetryPayment) -> None:
+        self._retry = request
+
+    @workflow.signal
+    def backorder_wake(self, _wake: BackorderWake) -> None:
+        self._wake = True
+
+    # --- the run -------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: OrderInput) -> OrderResult:
+        workflow.upsert_search_attributes(
+            [
+                sa.KIND.value_set("order"),
+                sa.CUSTOMER_ID.value_set(inp.customer.id),
+                sa.CHANNEL.value_set(inp.channel),
+            ]
+        )
+        await self._set_status(OrderStatus.RECEIVED, f"Order received via {inp.channel}")
+        if not await self._authorize():
+            return await self._finish_cancelled()
+        await self._set_status(OrderStatus.CONFIRMED, "Payment authorized; order confirmed")
+        await self._email(f"{inp.order_id}:confirmed", "order_confirmed")
+        if self._cancel is None:
+            decision = await self._allocate()
+            await self._start_shipments(decision.shipments)
+            self._backordered = decision.backordered
+            await self._set_status(
+                OrderStatus.BACKORDERED if self._backordered else OrderStatus.ALLOCATED,
+                _describe(decision),
+            )
+            if self._backordered:
+                await self._email(f"{inp.order_id}:backordered", "order_backordered")
+        if await self._fulfil():
+            return await self._finish_cancelled()
+        await self._set_status(OrderStatus.COMPLETED, "Every shipment delivered")
+        await self._email(f"{inp.order_id}:completed", "order_completed")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return OrderResult(order_id=inp.order_id, status=self._view.status)
+
+    async def _authorize(self) -> bool:
+        """Authorize the total; when declined, hold and wait for a retry or a cancel."""
+        inp = self._inp
+        token = inp.payment.token
+        attempt = 0
+        while True:
+            attempt += 1
+            auth = await workflow.execute_activity_method(
+                PaymentActivities.authorize,
+                AuthorizeRequest(
+                    idempotency_key=f"{inp.order_id}:authorize:{attempt}",
+                    order_id=inp.order_id,
+                    amount=self._view.total,
+                    currency=inp.currency,
+                    token=token,
+                ),
+                **policies.PAYMENTS.kwargs(
+                    self._q(PAYMENTS_QUEUE), f"authorize {self._view.total} {inp.currency}"
+                ),
+            )
+            if auth.status == "authorized":
+                self._authorization_id = auth.authorization_id
+                return self._cancel is None
+            await self._set_status(
+                OrderStatus.ON_HOLD, f"Payment declined: {auth.decline_reason or 'no reason given'}"
+            )
+            await self._email(
+                f"{inp.order_id}:on_hold:{attempt}",
+                "order_on_hold",
+                {"reason": auth.decline_reason or ""},
+            )
+            try:
+                await workflow.wait_condition(
+                    lambda: self._retry is not None or self._cancel is not None,
+                    timeout=timedelta(seconds=inp.options.hold_timeout_s),
+                    timeout_summary="waiting for the customer to fix payment",
+                )
+            except TimeoutError:
+                self._cancel = CancelOrder(
+                    reason="payment not completed in time", requested_by="system"
+                )
+            if self._cancel is not None:
+                return False
+            if self._retry is not None and self._retry.payment is not None:
+                token = self._retry.payment.token
+            self._retry = None
+
+    async def _allocate(self) -> AllocationDecision:
+        inp = self._inp
+        decision = await workflow.execute_activity_method(
+            InventoryActivities.allocate,
+            AllocateRequest(
+                key=f"{inp.order_id}:allocate",
+                order_id=inp.order_id,
+                lines=[SkuQuantity(sku=li.sku, quantity=li.quantity) for li in inp.lines],
+                postal_code=inp.ship_to.postal_code,
+                city=inp.ship_to.city,
+                country=inp.ship_to.country,
+                placed_at=inp.placed_at,
+                first_shipment_no=self._next_shipment_no,
+            ),
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "allocate stock"),
+        )
+        self._view.allocations.append(decision)
+        return decision
+
+    async def _fulfil(self) -> bool:
+        """Follow shipments and backorders to the end; True when the order was cancelled."""
+        recheck = timedelta(seconds=self._inp.options.backorder_recheck_s)
+        while True:
+            statuses = [s.status for s in self._shipments.values()]
+            if self._shipments and is_finished(statuses, bool(self._backordered)):
+                # Children report delivery before their last email: let them finish.
+                for handle in self._children.values():
+                    await handle
+                return False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._cancel is not None or self._wake or self._dirty,
+                    timeout=recheck if self._backordered else None,
+                    timeout_summary="backorder re-check" if self._backordered else None,
+                )
+            except TimeoutError:
+                self._wake = True  # a missed wake-up signal costs one re-check period, no more
+            if self._cancel is not None and not self._cancel_done and await self._compensate():
+                return True
+            if self._wake:
+                self._wake = False
+                if self._backordered:
+                    await self._claim_backorders()
+            if self._dirty:
+                self._dirty = False
+                await self._refresh_status()
+
+    async def _claim_backorders(self) -> None:
+        self._claims += 1
+        fill = await workflow.execute_activity_method(
+            InventoryActivities.claim_backorders,
+            BackorderCheck(
+                key=f"{self._inp.order_id}:claim:{self._claims}",
+                order_id=self._inp.order_id,
+                first_shipment_no=self._next_shipment_no,
+            ),
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "claim arrived stock"),
+        )
+        if not fill.shipments:
+            return
+        await self._start_shipments(fill.shipments)
+        self._backordered = fill.still_backordered
+        filled = ", ".join(f"{ln.sku} x{ln.quantity}" for s in fill.shipments for ln in s.lines)
+        self._note(f"Backorder filled: {filled}")
+        await self._refresh_status()
+
+    async def _start_shipments(self, planned: list[PlannedShipment]) -> None:
+        inp = self._inp
+        prices = {li.sku: li.unit_price for li in inp.lines}
+        for plan in planned:
+            if plan.ship_from is None:
+                raise ApplicationError(
+                    f"warehouse {plan.warehouse_id} has no address", type="WarehouseWithoutAddress"
+                )
+            lines = [
+                ShipmentLine(sku=ln.sku, quantity=ln.quantity, unit_price=prices[ln.sku])
+                for ln in plan.lines
+            ]
+            units = sum(ln.quantity for ln in plan.lines)
+            handle = await workflow.start_child_workflow(
+                ShipmentWorkflow.run,
+                ShipmentInput(
+                    shipment_id=plan.shipment_id,
+                    order_id=inp.order_id,
+                    warehouse_id=plan.warehouse_id,
+                    ship_from=plan.ship_from,
+                    ship_to=inp.ship_to,
+                    lines=lines,
+                    currency=inp.currency,
+                    shipping_speed=inp.shipping_speed,
+                    customer=inp.customer,
+                    authorization_id=self._authorization_id or "",
+                    pick_sla_s=inp.options.pick_sla_s,
+                    ops_email=inp.options.ops_email,
+                    task_queue_prefix=inp.options.task_queue_prefix,
+                ),
+                id=shipment_workflow_id(plan.shipment_id),
+                task_queue=self._q(WORKFLOW_QUEUE),
+                static_summary=(
+                    f"Shipment {plan.shipment_id} · {plan.warehouse_id} · {units} unit(s)"
+                ),
+            )
+            self._children[plan.shipment_id] = handle
+            self._next_shipment_no += 1
+            self._shipments[plan.shipment_id] = ShipmentView(
+                shipment_id=plan.shipment_id,
+                order_id=inp.order_id,
+                warehouse_id=plan.warehouse_id,
+                status=ShipmentStatus.PICKING,
+                lines=lines,
+                ship_to=inp.ship_to,
+                updated_at=workflow.now(),
+            )
+
+    async def _compensate(self) -> bool:
+        """Undo everything not yet shipped; True when the whole order ended cancelled."""
+        request = self._cancel or CancelOrder(reason="cancelled")
+        for sid, handle in self._children.items():
+            if self._shipments[sid].status not in SHIPPED_STATES:
+                await handle.signal(ShipmentWorkflow.cancel, CancelShipment(reason=request.reason))
+        for sid, handle in self._children.items():
+            self._shipments[sid] = await handle
+        released = await workflow.execute_activity_method(
+            InventoryActivities.release,
+            ReleaseRequest(order_id=self._inp.order_id),
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "release reservations"),
+        )
+        for other in released.filled_orders:
+            await self._wake_order(other)
+        if self._authorization_id:
+            await workflow.execute_activity_method(
+                PaymentActivities.void_authorization,
+                VoidAuthorizationRequest(
+                    idempotency_key=f"{self._inp.order_id}:void",
+                    authorization_id=self._authorization_id,
+                ),
+                **policies.PAYMENTS.kwargs(self._q(PAYMENTS_QUEUE), "void payment authorization"),
+            )
+        self._backordered = []
+        self._cancel_done = True
+        shipped = [s for s in self._shipments.values() if s.status in SHIPPED_STATES]
+        if not shipped:
+            return True
+        self._note(
+            f"Cancel by {request.requested_by} came after {shipped[0].shipment_id} shipped; "
+            "the rest was cancelled"
+        )
+        await self._refresh_status()
+        self._cancel_outcome = False
+        return False
+
+    async def _finish_cancelled(self) -> OrderResult:
+        request = self._cancel or CancelOrder(reason="cancelled")
+        if not self._cancel_done:
+            # Cancelled before allocation: nothing reserved yet, but release is idempotent.
+            await self._compensate()
+        self._view.cancel_reason = request.reason
+        await self._set_status(
+            OrderStatus.CANCELLED, f"Cancelled by {request.requested_by}: {request.reason}"
+        )
+        self._cancel_outcome = True
+        await self._email(
+            f"{self._inp.order_id}:cancelled", "order_cancelled", {"reason": request.reason}
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return OrderResult(order_id=self._inp.order_id, status=OrderStatus.CANCELLED)
+
+    async def _wake_order(self, order_id: str) -> None:
+        """Tell another order that released stock went to its backorder."""
+        try:
+            await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
+                OrderWorkflow.backorder_wake, BackorderWake()
+            )
+        except Exception:
+            workflow.logger.warning("could not wake order %s", order_id)
+
+    # --- status, read model, email -------------------------------------------------
+
+    def _q(self, queue: str) -> str:
+        return self._inp.options.task_queue_prefix + queue
+
+    def _note(self, note: str) -> None:
+        self._view.history.append(
+            HistoryEntry(at=workflow.now(), status=self._view.status, note=note)
+        )
+
+    async def _refresh_status(self) -> None:
+        statuses = [s.status for s in self._shipments.values()]
+        new = order_status(statuses, bool(self._backordered))
+        if new == OrderStatus.CANCELLED and self._cancel is None:
+            new = self._view.status  # only a cancel ends an order as cancelled
+        if new != self._view.status:
+            await self._set_status(new, _shipment_note(self._shipments.values()))
+        else:
+            await self._record()
+
+    async def _set_status(self, status: OrderStatus, note: str) -> None:
+        now = workflow.now()
+        self._view.status = status
+        self._view.history.append(HistoryEntry(at=now, status=status, note=note))
+        stage, waiting_for = _WAITING[status]
+        workflow.upsert_search_attributes(
+            [
+                sa.ORDER_STATUS.value_set(str(status)),
+                sa.STAGE.value_set(stage),
+                sa.WAITING_FOR.value_set(waiting_for),
+                sa.WAITING_SINCE.value_set(now),
+            ]
+        )
+        workflow.set_current_details(self._details(stage, waiting_for))
+        await self._record()
+
+    async def _record(self) -> None:
+        self._view.version += 1
+        self._view.updated_at = workflow.now()
+        self._view.shipments = [
+            ShipmentSummary(
+                shipment_id=s.shipment_id,
+                warehouse_id=s.warehouse_id,
+                lines=[SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in s.lines],
+                status=str(s.status),
+                carrier=s.carrier,
+                service=s.service,
+                tracking_number=s.tracking_number,
+            )
+            for s in self._shipments.values()
+        ]
+        self._view.backordered = list(self._backordered)
+        await workflow.execute_activity_method(
+            ReadModelActivities.record_order,
+            self._view,
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"record {self._view.status}"),
+        )
+
+    def _details(self, stage: str, waiting_for: str) -> str:
+        view = self._view
+        lines = [
+            f"**Order {view.order_id}** · `{view.status}`",
+            "",
+            f"- stage: `{stage}`, waiting for **{waiting_for}** "
+            f"since {workflow.now():%Y-%m-%d %H:%M:%S} UTC",
+            f"- total: {view.total} {view.currency} · {len(view.lines)} line(s) · {view.channel}",
+        ]
+        for s in self._shipments.values():
+            lines.append(
+                f"- shipment {s.shipment_id} from {s.warehouse_id}: `{s.status}`"
+                + (f" · tracking {s.tracking_number}" if s.tracking_number else "")
+            )
+        if self._backordered:
+            owed = ", ".join(f"{b.sku} x{b.quantity}" for b in self._backordered)
+            lines.append(f"- backordered: {owed}")
+        if view.allocations:
+            last = view.allocations[-1]
+            considered = ", ".join(
+                f"{c.warehouse_id} ({c.distance_km} km)" for c in last.candidates
+            )
+            lines.append(f"- allocation: {last.rule}; considered {considered}")
+        return "\n".join(lines)
+
+    async def _email(self, key: str, template: str, extra: dict[str, str] | None = None) -> None:
+        inp = self._inp
+        locale = inp.customer.locale
+        context: dict[str, Any] = {
+            "customer_name": inp.customer.name,
+            "order_id": inp.order_id,
+            "currency": inp.currency,
+            "total": format_money(self._view.total, inp.currency, locale),
+            "lines": [
+                {
+                    "sku": li.sku,
+                    "quantity": li.quantity,
+                    "unit_price": format_money(li.unit_price, inp.currency, locale),
+                    "line_total": format_money(li.unit_price * li.quantity, inp.currency, locale),
+                }
+                for li in inp.lines
+            ],
+            "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in self._backordered],
+            **(extra or {}),
+        }
+        try:
+            await workflow.execute_activity_method(
+                EmailActivities.send,
+                EmailRequest(
+                    key=key,
+                    to=str(inp.customer.email),
+                    locale=locale,
+                    template=template,
+                    context=context,
+                ),
+                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
+            )
+        except ActivityError as err:
+            # A refused address must not stop the order; the reason stays in its history.
+            self._note(f"Email {template} not sent: {err.cause or err}")
+
+
+def _describe(decision: AllocationDecision) -> str:
+    parts = [
+        f"{s.warehouse_id}: " + ", ".join(f"{ln.sku} x{ln.quantity}" for ln in s.lines)
+        for s in decision.shipments
+    ]
+    if decision.backordered:
+        parts.append(
+            "backordered: " + ", ".join(f"{b.sku} x{b.quantity}" for b in decision.backordered)
+        )
+    return f"Allocated ({decision.rule}): " + "; ".join(parts)
+
+
+def _shipment_note(shipments: Any) -> str:
+    return "; ".join(f"{s.shipment_id} {s.status}" for s in shipments)

@@ -1,0 +1,70 @@
+"""Timeouts and retry policies for every activity the workflows call, declared once by name.
+
+Transient failures (database busy, carrier 503/429, SMTP down) retry with
+backoff and no attempt limit: an order must not be lost because a system was
+down for an hour; operations see the retrying call instead. Business
+rejections are raised non-retryable by the activities and fail fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio.common import RetryPolicy
+
+
+@dataclass(frozen=True)
+class ActivityOptions:
+    start_to_close: timedelta
+    retry: RetryPolicy
+
+    def kwargs(self, task_queue: str, summary: str) -> dict[str, Any]:
+        return {
+            "task_queue": task_queue,
+            "start_to_close_timeout": self.start_to_close,
+            "retry_policy": self.retry,
+            "summary": summary,
+        }
+
+
+STORE = ActivityOptions(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        non_retryable_error_types=["UnknownSku", "UnknownWarehouse", "StockBelowReserved"],
+    ),
+)
+
+CARRIER = ActivityOptions(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=2),
+        non_retryable_error_types=["InvalidAddress", "CarrierRejected"],
+    ),
+)
+
+EMAIL = ActivityOptions(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=5),
+        non_retryable_error_types=["EmailRejected", "TemplateError"],
+    ),
+)
+
+PAYMENTS = ActivityOptions(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        non_retryable_error_types=["PaymentRejected"],
+    ),
+)
