@@ -58,10 +58,10 @@ def raise_from_update(err: Exception, what: str) -> NoReturn:
             raise HTTPException(code, detail={"error": cause.type, "message": cause.message})
         raise HTTPException(500, detail={"error": "UpdateFailed", "message": str(cause)})
     if isinstance(err, RPCError):
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
-        if err.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in err.message:
+        if "already completed" in err.message or err.status == RPCStatusCode.FAILED_PRECONDITION:
             raise HTTPException(
                 409, detail={"error": "Finished", "message": f"{what} has already finished"}
             )
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
     raise err

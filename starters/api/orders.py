@@ -182,7 +182,12 @@ async def list_orders(
 @router.post("/{order_id}/cancel", response_model=OrderView)
 async def cancel_order(order_id: str, body: CancelOrder, state: State) -> OrderView:
     """Cancel with full compensation; 409 once a shipment has shipped."""
-    await _load(state, order_id)  # 404 for an unknown order
+    current = await _load(state, order_id)  # 404 for an unknown order
+    if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+        raise HTTPException(
+            409,
+            detail={"error": "NotCancellable", "message": f"order is already {current.status}"},
+        )
     handle = state.client.get_workflow_handle(order_workflow_id(order_id))
     try:
         return await handle.execute_update(OrderWorkflow.cancel, body)

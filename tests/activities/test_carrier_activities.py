@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from carrier_fixtures import RunningCarrier, WebhookRecorder, running_sandbox_carrier
 from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -24,6 +23,8 @@ from oms.models.common import Address
 from oms.models.shipments import Package
 from oms.store.db import Database
 from oms.store.tables import LabelRow
+
+from carrier_fixtures import RunningCarrier, WebhookRecorder, running_sandbox_carrier
 
 WAREHOUSE = Address(
     name="Warehouse Stockholm",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from smtp_fixtures import SmtpRecorder, free_port, smtp_recorder_fixture
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -15,6 +14,8 @@ from activities.notifications import EmailActivities, _get_or_create
 from oms.models.notifications import EmailRequest
 from oms.store.db import Database
 from oms.store.tables import NotificationRow
+
+from smtp_fixtures import SmtpRecorder, free_port, smtp_recorder_fixture
 
 smtp_recorder = smtp_recorder_fixture()
 

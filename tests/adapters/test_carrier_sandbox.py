@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from carrier_fixtures import RunningCarrier, WebhookRecorder, running_sandbox_carrier
 
 from activities.adapters.carrier_sandbox import SandboxConfig
+
+from carrier_fixtures import RunningCarrier, WebhookRecorder, running_sandbox_carrier
 
 STOCKHOLM = {
     "name": "Warehouse Stockholm",

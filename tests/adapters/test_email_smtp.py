@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from smtp_fixtures import SmtpRecorder, free_port, smtp_recorder_fixture
 
 from activities.adapters.email_smtp import TEMPLATE_DIR, Mailer, message_id_for
 from activities.adapters.errors import EmailRejected, EmailUnavailable, TemplateError
+
+from smtp_fixtures import SmtpRecorder, free_port, smtp_recorder_fixture
 
 smtp_recorder = smtp_recorder_fixture()
 

@@ -8,10 +8,11 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from smtp_fixtures import free_port
 
 from activities.adapters.email_smtp import Mailer
 from activities.adapters.smtp_sink import start_sink
+
+from smtp_fixtures import free_port
 
 
 @pytest.fixture

@@ -1,0 +1,87 @@
+"""Inventory activities: reserve, release, consume and claim stock in the OMS store.
+
+Each runs one database transaction. Business rejections (an unknown SKU or
+warehouse) raise a non-retryable ``ApplicationError`` whose ``type`` is the
+store exception's name (``UnknownSku``, ``UnknownWarehouse``,
+``StockBelowReserved``); database errors propagate so Temporal retries them.
+Every operation is idempotent, so those retries are safe.
+
+The activities are synchronous (blocking SQLAlchemy): the worker must be
+given an ``activity_executor`` (a thread pool).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from oms.models.inventory import (
+    AllocateRequest,
+    AllocationDecision,
+    BackorderCheck,
+    BackorderFill,
+    ConsumeRequest,
+    ConsumeResult,
+    ReleaseRequest,
+    ReleaseResult,
+)
+from oms.store import inventory
+from oms.store.db import Database
+from oms.store.errors import StoreError
+
+T = TypeVar("T")
+
+
+class InventoryActivities:
+    """Activities over the stock tables, built with the process's ``Database``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _run(self, work: Callable[[Session], T]) -> T:
+        try:
+            with self._db.session() as session:
+                return work(session)
+        except StoreError as exc:
+            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+
+    @activity.defn(name="inventory.allocate")
+    def allocate(self, request: AllocateRequest) -> AllocationDecision:
+        """Reserve the order's lines in the nearest warehouses and backorder the rest.
+
+        Idempotent on ``request.key``: a retry returns the first decision.
+        Raises ApplicationError ``UnknownSku`` (non-retryable) for a SKU not in the catalogue.
+        """
+        return self._run(lambda s: inventory.allocate(s, request))
+
+    @activity.defn(name="inventory.release")
+    def release(self, request: ReleaseRequest) -> ReleaseResult:
+        """Give back an order's (or one shipment's) reserved units.
+
+        Releasing the whole order also cancels its backorders. ``filled_orders``
+        names other orders whose backorders the freed units filled: the caller
+        should wake them. Units may also fill this order's own backorders after
+        a one-shipment release; they wait for its ``claim_backorders``. A second
+        call releases nothing.
+        """
+        return self._run(lambda s: inventory.release(s, request))
+
+    @activity.defn(name="inventory.consume")
+    def consume(self, request: ConsumeRequest) -> ConsumeResult:
+        """Record that a shipment left the warehouse: its reserved units leave stock.
+
+        A second call consumes nothing.
+        """
+        return self._run(lambda s: inventory.consume(s, request))
+
+    @activity.defn(name="inventory.claim_backorders")
+    def claim_backorders(self, request: BackorderCheck) -> BackorderFill:
+        """Turn units that arrived for the order's backorders into shipments.
+
+        Idempotent on ``request.key``: a retry returns the same shipments.
+        """
+        return self._run(lambda s: inventory.claim_backorders(s, request))

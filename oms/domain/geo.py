@@ -1,0 +1,166 @@
+"""Offline geography for allocation: rough coordinates of a destination and distances.
+
+Good to a few tens of kilometres, which is all distance-priority allocation
+needs to rank three warehouses; no network, no files, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+
+EARTH_RADIUS_KM = 6371.0088
+
+LatLon = tuple[float, float]
+
+# City names (folded: lower case, no diacritics, see ``_fold``) -> coordinates.
+CITIES: dict[str, LatLon] = {
+    # Sweden
+    "stockholm": (59.3293, 18.0686),
+    "solna": (59.3600, 18.0009),
+    "sundbyberg": (59.3612, 17.9719),
+    "nacka": (59.3105, 18.1637),
+    "sodertalje": (59.1955, 17.6253),
+    "arsta": (59.2988, 18.0504),
+    "goteborg": (57.7089, 11.9746),
+    "gothenburg": (57.7089, 11.9746),
+    "molndal": (57.6554, 12.0138),
+    "hisings backa": (57.7468, 11.9873),
+    "malmo": (55.6050, 13.0038),
+    "lund": (55.7047, 13.1910),
+    "helsingborg": (56.0465, 12.6945),
+    "uppsala": (59.8586, 17.6389),
+    "vasteras": (59.6099, 16.5448),
+    "orebro": (59.2753, 15.2134),
+    "linkoping": (58.4108, 15.6214),
+    "norrkoping": (58.5877, 16.1924),
+    "jonkoping": (57.7826, 14.1618),
+    "vaxjo": (56.8777, 14.8091),
+    "kalmar": (56.6634, 16.3568),
+    "karlstad": (59.4022, 13.5115),
+    "gavle": (60.6749, 17.1413),
+    "falun": (60.6065, 15.6355),
+    "sundsvall": (62.3908, 17.3069),
+    "ostersund": (63.1792, 14.6357),
+    "umea": (63.8258, 20.2630),
+    "lulea": (65.5848, 22.1547),
+    "kiruna": (67.8558, 20.2253),
+    "visby": (57.6348, 18.2948),
+    # Norway
+    "oslo": (59.9139, 10.7522),
+    "bergen": (60.3913, 5.3221),
+    "trondheim": (63.4305, 10.3951),
+    "stavanger": (58.9700, 5.7331),
+    # Denmark
+    "copenhagen": (55.6761, 12.5683),
+    "kobenhavn": (55.6761, 12.5683),
+    "aarhus": (56.1629, 10.2039),
+    "arhus": (56.1629, 10.2039),
+    "odense": (55.4038, 10.4024),
+    # Finland
+    "helsinki": (60.1699, 24.9384),
+    "helsingfors": (60.1699, 24.9384),
+    "espoo": (60.2055, 24.6559),
+    "tampere": (61.4978, 23.7610),
+    "turku": (60.4518, 22.2666),
+    # Germany
+    "berlin": (52.5200, 13.4050),
+    "hamburg": (53.5511, 9.9937),
+}
+
+# Postcode prefixes per country, longest match wins. Swedish postcodes are
+# five digits: the first two name a region (1x Stockholm ... 9x Norrbotten).
+POSTCODE_PREFIXES: dict[str, dict[str, LatLon]] = {
+    "SE": {
+        "1": (59.3293, 18.0686),  # Stockholm
+        "15": (59.1955, 17.6253),  # Södertälje
+        "2": (55.6050, 13.0038),  # Malmö / Skåne
+        "22": (55.7047, 13.1910),  # Lund
+        "25": (56.0465, 12.6945),  # Helsingborg
+        "3": (56.8777, 14.8091),  # Småland: Växjö
+        "39": (56.6634, 16.3568),  # Kalmar
+        "4": (57.7089, 11.9746),  # Gothenburg
+        "5": (57.7826, 14.1618),  # Jönköping
+        "58": (58.4108, 15.6214),  # Linköping
+        "60": (58.5877, 16.1924),  # Norrköping
+        "6": (59.4022, 13.5115),  # Karlstad / Värmland
+        "62": (57.6348, 18.2948),  # Gotland
+        "7": (59.6099, 16.5448),  # Västerås
+        "70": (59.2753, 15.2134),  # Örebro
+        "75": (59.8586, 17.6389),  # Uppsala
+        "79": (60.6065, 15.6355),  # Dalarna: Falun
+        "80": (60.6749, 17.1413),  # Gävle
+        "8": (62.3908, 17.3069),  # Sundsvall
+        "83": (63.1792, 14.6357),  # Östersund
+        "9": (63.8258, 20.2630),  # Umeå
+        "97": (65.5848, 22.1547),  # Luleå
+        "98": (67.8558, 20.2253),  # Kiruna
+    },
+    "NO": {
+        "0": (59.9139, 10.7522),  # Oslo
+        "1": (59.9139, 10.7522),
+        "4": (58.9700, 5.7331),  # Stavanger
+        "5": (60.3913, 5.3221),  # Bergen
+        "7": (63.4305, 10.3951),  # Trondheim
+    },
+    "DK": {
+        "1": (55.6761, 12.5683),  # Copenhagen
+        "2": (55.6761, 12.5683),
+        "5": (55.4038, 10.4024),  # Odense
+        "8": (56.1629, 10.2039),  # Aarhus
+    },
+    "FI": {
+        "0": (60.1699, 24.9384),  # Helsinki
+        "02": (60.2055, 24.6559),  # Espoo
+        "2": (60.4518, 22.2666),  # Turku
+        "3": (61.4978, 23.7610),  # Tampere
+    },
+}
+
+# Rough population centres, for when neither city nor postcode is known.
+COUNTRY_CENTROIDS: dict[str, LatLon] = {
+    "SE": (59.3293, 18.0686),
+    "NO": (59.9139, 10.7522),
+    "DK": (55.6761, 12.5683),
+    "FI": (60.1699, 24.9384),
+    "DE": (51.1657, 10.4515),
+}
+
+
+def haversine_km(a: LatLon, b: LatLon) -> float:
+    """Great-circle distance between two (lat, lon) points in kilometres."""
+    lat1, lon1 = map(math.radians, a)
+    lat2, lon2 = map(math.radians, b)
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _fold(text: str) -> str:
+    """Lower case, no diacritics, single spaces: "  Malmö " -> "malmo"."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    # Letters NFKD leaves whole.
+    plain = plain.replace("ø", "o").replace("æ", "ae").replace("ß", "ss")
+    return " ".join(plain.split())
+
+
+def locate(postal_code: str | None, city: str | None, country: str | None) -> LatLon | None:
+    """Best-known coordinates for an address: city, then postcode prefix, then country.
+
+    Returns ``None`` when nothing is known, so callers rank such destinations last.
+    """
+    if city:
+        hit = CITIES.get(_fold(city))
+        if hit is not None:
+            return hit
+    country_code = (country or "").strip().upper()
+    digits = "".join(c for c in (postal_code or "") if c.isdigit())
+    prefixes = POSTCODE_PREFIXES.get(country_code, {})
+    for length in range(min(len(digits), 3), 0, -1):
+        hit = prefixes.get(digits[:length])
+        if hit is not None:
+            return hit
+    return COUNTRY_CENTROIDS.get(country_code)

@@ -1,0 +1,563 @@
+"""Stock, reservations and backorders: the only code that changes how many units are free.
+
+Every function runs inside the caller's transaction (``Database.session()``).
+Locks are always taken in one order so concurrent callers queue instead of
+deadlocking: reservations, then stock rows by ``(warehouse_id, sku)``, then
+backorders by ``(placed_at, id)``. On PostgreSQL that is ``SELECT ... FOR
+UPDATE``; on SQLite every transaction is ``BEGIN IMMEDIATE`` and already runs
+alone. Available units are ``on_hand - reserved``, so a reservation can never
+oversell.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from oms.domain.allocation import Source, demand, plan_allocation
+from oms.domain.geo import locate
+from oms.models.common import Address, SkuQuantity
+from oms.models.inventory import (
+    AllocateRequest,
+    AllocationDecision,
+    BackorderCheck,
+    BackorderFill,
+    ConsumeRequest,
+    ConsumeResult,
+    PlannedShipment,
+    Product,
+    ProductIn,
+    ReleaseRequest,
+    ReleaseResult,
+    StockLevel,
+    StockReceipt,
+    Warehouse,
+)
+from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
+from oms.store.tables import (
+    AllocationRow,
+    BackorderRow,
+    ProductRow,
+    ReservationRow,
+    StockRow,
+    WarehouseRow,
+)
+
+OPEN = "open"
+RELEASED = "released"
+CONSUMED = "consumed"
+
+
+# --- allocation -----------------------------------------------------------------------------
+
+
+def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
+    """Reserve stock for an order's lines and backorder the rest; idempotent on ``req.key``.
+
+    A retried call returns the stored decision unchanged. Raises ``UnknownSku``
+    if a line names a product that does not exist.
+    """
+    stored = session.get(AllocationRow, req.key)
+    if stored is not None:
+        return AllocationDecision.model_validate(stored.decision)
+
+    wanted = demand(req.lines)
+    unknown = set(wanted) - known_skus(session, wanted)
+    if unknown:
+        raise UnknownSku(f"unknown SKU(s): {', '.join(sorted(unknown))}")
+
+    warehouses = list(
+        session.scalars(
+            select(WarehouseRow)
+            .where(WarehouseRow.active.is_(True))
+            .order_by(WarehouseRow.warehouse_id)
+        )
+    )
+    stock = {
+        (row.warehouse_id, row.sku): row
+        for row in _lock_stock(session, [w.warehouse_id for w in warehouses], wanted)
+    }
+    # A concurrent call with this key may have committed while we waited for the locks.
+    stored = session.get(AllocationRow, req.key, populate_existing=True)
+    if stored is not None:
+        return AllocationDecision.model_validate(stored.decision)
+
+    sources = [
+        Source(
+            warehouse_id=w.warehouse_id,
+            location=(w.lat, w.lon),
+            available={
+                row.sku: row.on_hand - row.reserved
+                for row in stock.values()
+                if row.warehouse_id == w.warehouse_id
+            },
+        )
+        for w in warehouses
+    ]
+    plan = plan_allocation(req.lines, sources, locate(req.postal_code, req.city, req.country))
+
+    by_id = {w.warehouse_id: w for w in warehouses}
+    shipments: list[PlannedShipment] = []
+    for n, pick in enumerate(plan.picks, start=req.first_shipment_no):
+        shipment_id = f"{req.order_id}-S{n}"
+        for line in pick.lines:
+            session.add(
+                ReservationRow(
+                    key=f"{req.key}:{pick.warehouse_id}:{line.sku}",
+                    order_id=req.order_id,
+                    warehouse_id=pick.warehouse_id,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    status=OPEN,
+                    shipment_id=shipment_id,
+                )
+            )
+            stock[(pick.warehouse_id, line.sku)].reserved += line.quantity
+        shipments.append(
+            PlannedShipment(
+                shipment_id=shipment_id,
+                warehouse_id=pick.warehouse_id,
+                lines=pick.lines,
+                ship_from=ship_from(by_id[pick.warehouse_id]),
+            )
+        )
+    placed_at = _utc(req.placed_at)
+    for line in plan.backordered:
+        session.add(
+            BackorderRow(
+                order_id=req.order_id,
+                allocation_key=req.key,
+                sku=line.sku,
+                quantity=line.quantity,
+                quantity_open=line.quantity,
+                cancelled=False,
+                placed_at=placed_at,
+            )
+        )
+
+    decision = AllocationDecision(
+        key=req.key,
+        rule=plan.rule,
+        decided_at=datetime.now(UTC),
+        candidates=plan.candidates,
+        shipments=shipments,
+        backordered=plan.backordered,
+    )
+    stored_json = decision.model_dump(mode="json")
+    session.add(AllocationRow(key=req.key, order_id=req.order_id, decision=stored_json))
+    session.flush()
+    # Return exactly what a retry will read back.
+    return AllocationDecision.model_validate(stored_json)
+
+
+def ship_from(warehouse: WarehouseRow) -> Address | None:
+    """The warehouse's address as a sender, or ``None`` while its address is incomplete."""
+    if not (warehouse.line1 and warehouse.postal_code and warehouse.city):
+        return None
+    return Address(
+        name=warehouse.name,
+        line1=warehouse.line1,
+        postal_code=warehouse.postal_code,
+        city=warehouse.city,
+        country=warehouse.country,
+    )
+
+
+# --- backorders -----------------------------------------------------------------------------
+
+
+def fill_backorders(session: Session, warehouse_id: str, sku: str) -> list[str]:
+    """Give the free units of ``sku`` in ``warehouse_id`` to open backorders, oldest first.
+
+    Each fill becomes an open reservation tied to its backorder and waiting for
+    the order to claim it (``claim_backorders``). Returns the ids of the orders
+    that received units, in the order they were served.
+    """
+    rows = _lock_stock(session, [warehouse_id], [sku])
+    if not rows:
+        return []
+    stock = rows[0]
+    warehouse = session.get(WarehouseRow, warehouse_id)
+    available = stock.on_hand - stock.reserved
+    if available <= 0 or warehouse is None or not warehouse.active:
+        return []
+    waiting = session.scalars(
+        select(BackorderRow)
+        .where(
+            BackorderRow.sku == sku,
+            BackorderRow.cancelled.is_(False),
+            BackorderRow.quantity_open > 0,
+        )
+        .order_by(BackorderRow.placed_at, BackorderRow.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    filled: list[str] = []
+    for backorder in waiting:
+        if available <= 0:
+            break
+        take = min(available, backorder.quantity_open)
+        earlier = session.scalar(
+            select(func.count())
+            .select_from(ReservationRow)
+            .where(
+                ReservationRow.backorder_id == backorder.id,
+                ReservationRow.warehouse_id == warehouse_id,
+            )
+        )
+        session.add(
+            ReservationRow(
+                key=f"backorder:{backorder.id}:{warehouse_id}:{(earlier or 0) + 1}",
+                order_id=backorder.order_id,
+                warehouse_id=warehouse_id,
+                sku=sku,
+                quantity=take,
+                status=OPEN,
+                shipment_id=None,
+                backorder_id=backorder.id,
+            )
+        )
+        backorder.quantity_open -= take
+        stock.reserved += take
+        available -= take
+        if backorder.order_id not in filled:
+            filled.append(backorder.order_id)
+    session.flush()
+    return filled
+
+
+def claim_backorders(session: Session, req: BackorderCheck) -> BackorderFill:
+    """Turn the units filled for an order's backorders into shipments; idempotent on ``req.key``.
+
+    One shipment per warehouse, numbered from ``req.first_shipment_no``. A
+    retried call returns the same shipments; ``still_backordered`` is what the
+    order is still owed now.
+    """
+    claimed = list(
+        session.scalars(
+            select(ReservationRow)
+            .where(ReservationRow.order_id == req.order_id, ReservationRow.claim_key == req.key)
+            .order_by(ReservationRow.id)
+        )
+    )
+    if not claimed:
+        claimed = list(
+            session.scalars(
+                select(ReservationRow)
+                .where(
+                    ReservationRow.order_id == req.order_id,
+                    ReservationRow.backorder_id.is_not(None),
+                    ReservationRow.claim_key.is_(None),
+                    ReservationRow.status == OPEN,
+                )
+                .order_by(ReservationRow.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        )
+        warehouse_ids = sorted({r.warehouse_id for r in claimed})
+        numbers = {wh: req.first_shipment_no + i for i, wh in enumerate(warehouse_ids)}
+        for reservation in claimed:
+            reservation.claim_key = req.key
+            reservation.shipment_id = f"{req.order_id}-S{numbers[reservation.warehouse_id]}"
+        session.flush()
+    return BackorderFill(
+        key=req.key,
+        shipments=_shipments(session, claimed),
+        still_backordered=still_backordered(session, req.order_id),
+    )
+
+
+def still_backordered(session: Session, order_id: str) -> list[SkuQuantity]:
+    """Units ``order_id`` is still owed, per SKU."""
+    rows = session.execute(
+        select(BackorderRow.sku, func.sum(BackorderRow.quantity_open))
+        .where(
+            BackorderRow.order_id == order_id,
+            BackorderRow.cancelled.is_(False),
+            BackorderRow.quantity_open > 0,
+        )
+        .group_by(BackorderRow.sku)
+        .order_by(BackorderRow.sku)
+    )
+    return [SkuQuantity(sku=sku, quantity=int(qty)) for sku, qty in rows]
+
+
+# --- release and consume --------------------------------------------------------------------
+
+
+def release(session: Session, req: ReleaseRequest) -> ReleaseResult:
+    """Give back an order's open reservations (or one shipment's / one warehouse's).
+
+    Releasing the whole order also cancels its backorders. Freed units go to
+    other orders' backorders at once; their ids come back in ``filled_orders``.
+    Idempotent: a second call releases nothing.
+    """
+    query = select(ReservationRow).where(
+        ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
+    )
+    if req.shipment_id is not None:
+        query = query.where(ReservationRow.shipment_id == req.shipment_id)
+    if req.warehouse_id is not None:
+        query = query.where(ReservationRow.warehouse_id == req.warehouse_id)
+    reservations = list(
+        session.scalars(
+            query.order_by(ReservationRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    freed = sorted({(r.warehouse_id, r.sku) for r in reservations})
+    stock = {
+        (row.warehouse_id, row.sku): row
+        for row in _lock_stock(session, {wh for wh, _ in freed}, {sku for _, sku in freed})
+    }
+    for reservation in reservations:
+        reservation.status = RELEASED
+        stock[(reservation.warehouse_id, reservation.sku)].reserved -= reservation.quantity
+
+    if req.shipment_id is None and req.warehouse_id is None:
+        _cancel_backorders(session, req.order_id, {sku for _, sku in freed})
+    session.flush()
+
+    filled: list[str] = []
+    for warehouse_id, sku in freed:
+        for order_id in fill_backorders(session, warehouse_id, sku):
+            if order_id != req.order_id and order_id not in filled:
+                filled.append(order_id)
+    return ReleaseResult(released_units=sum(r.quantity for r in reservations), filled_orders=filled)
+
+
+def _cancel_backorders(session: Session, order_id: str, freed_skus: set[str]) -> None:
+    mine = BackorderRow.order_id == order_id
+    skus = freed_skus | set(
+        session.scalars(select(BackorderRow.sku).where(mine, BackorderRow.cancelled.is_(False)))
+    )
+    # Lock every backorder the fills below may touch, in fill order, in one statement.
+    locked = session.scalars(
+        select(BackorderRow)
+        .where(BackorderRow.sku.in_(skus), BackorderRow.cancelled.is_(False))
+        .order_by(BackorderRow.placed_at, BackorderRow.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    for backorder in locked:
+        if backorder.order_id == order_id:
+            backorder.cancelled = True
+
+
+def consume(session: Session, req: ConsumeRequest) -> ConsumeResult:
+    """A shipment left the warehouse: its open reservations become shipped units.
+
+    Lowers both on-hand and reserved stock. Idempotent: a second call consumes nothing.
+    """
+    reservations = list(
+        session.scalars(
+            select(ReservationRow)
+            .where(
+                ReservationRow.order_id == req.order_id,
+                ReservationRow.shipment_id == req.shipment_id,
+                ReservationRow.warehouse_id == req.warehouse_id,
+                ReservationRow.status == OPEN,
+            )
+            .order_by(ReservationRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    stock = {
+        (row.warehouse_id, row.sku): row
+        for row in _lock_stock(session, [req.warehouse_id], {r.sku for r in reservations})
+    }
+    for reservation in reservations:
+        row = stock[(reservation.warehouse_id, reservation.sku)]
+        row.on_hand -= reservation.quantity
+        row.reserved -= reservation.quantity
+        reservation.status = CONSUMED
+    session.flush()
+    return ConsumeResult(consumed_units=sum(r.quantity for r in reservations))
+
+
+# --- stock ----------------------------------------------------------------------------------
+
+
+def set_stock(session: Session, warehouse_id: str, sku: str, on_hand: int) -> StockReceipt:
+    """Set the units on hand of ``sku`` in ``warehouse_id`` and fill waiting backorders.
+
+    Raises ``UnknownWarehouse``, ``UnknownSku``, or ``StockBelowReserved`` when
+    ``on_hand`` is below the units already reserved there.
+    """
+    if session.get(WarehouseRow, warehouse_id) is None:
+        raise UnknownWarehouse(f"unknown warehouse {warehouse_id!r}")
+    if session.get(ProductRow, sku) is None:
+        raise UnknownSku(f"unknown SKU {sku!r}")
+    on_hand = max(on_hand, 0)
+    rows = _lock_stock(session, [warehouse_id], [sku])
+    if not rows:
+        try:
+            with session.begin_nested():
+                session.add(StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=0, reserved=0))
+        except IntegrityError:
+            pass  # Another transaction created it first; lock theirs below.
+        rows = _lock_stock(session, [warehouse_id], [sku])
+    stock = rows[0]
+    if on_hand < stock.reserved:
+        raise StockBelowReserved(
+            f"{sku} in {warehouse_id}: {stock.reserved} units are reserved, cannot set {on_hand}"
+        )
+    stock.on_hand = on_hand
+    session.flush()
+    filled = fill_backorders(session, warehouse_id, sku)
+    return StockReceipt(stock=_level(stock), filled_orders=filled)
+
+
+def stock_levels(
+    session: Session, warehouse_id: str | None = None, sku: str | None = None
+) -> list[StockLevel]:
+    """Stock per warehouse and SKU, optionally for one of each, by (warehouse, sku)."""
+    query = select(StockRow).order_by(StockRow.warehouse_id, StockRow.sku)
+    if warehouse_id is not None:
+        query = query.where(StockRow.warehouse_id == warehouse_id)
+    if sku is not None:
+        query = query.where(StockRow.sku == sku)
+    return [_level(row) for row in session.scalars(query)]
+
+
+def list_warehouses(session: Session, include_inactive: bool = False) -> list[Warehouse]:
+    """Warehouses by id (active ones only unless ``include_inactive``)."""
+    query = select(WarehouseRow).order_by(WarehouseRow.warehouse_id)
+    if not include_inactive:
+        query = query.where(WarehouseRow.active.is_(True))
+    return [
+        Warehouse(
+            warehouse_id=row.warehouse_id,
+            name=row.name,
+            city=row.city,
+            postal_code=row.postal_code,
+            country=row.country,
+            lat=row.lat,
+            lon=row.lon,
+        )
+        for row in session.scalars(query)
+    ]
+
+
+# --- catalogue ------------------------------------------------------------------------------
+
+
+def list_products(session: Session) -> list[Product]:
+    """Every product, by SKU."""
+    return [_product(row) for row in session.scalars(select(ProductRow).order_by(ProductRow.sku))]
+
+
+def get_product(session: Session, sku: str) -> Product | None:
+    row = session.get(ProductRow, sku)
+    return None if row is None else _product(row)
+
+
+def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
+    """Create or replace the product ``sku``."""
+    values = {
+        "name": product.name,
+        "unit_price": Decimal(product.unit_price),
+        "currency": product.currency,
+        "weight_grams": product.weight_grams,
+        "active": product.active,
+    }
+    row = session.get(ProductRow, sku, with_for_update=True)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = ProductRow(sku=sku, **values)
+                session.add(row)
+            return _product(row)
+        except IntegrityError:
+            row = session.get(ProductRow, sku, with_for_update=True, populate_existing=True)
+            if row is None:
+                raise
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.flush()
+    return _product(row)
+
+
+def known_skus(session: Session, skus: Iterable[str]) -> set[str]:
+    """The subset of ``skus`` that name existing products."""
+    wanted = set(skus)
+    if not wanted:
+        return set()
+    return set(session.scalars(select(ProductRow.sku).where(ProductRow.sku.in_(wanted))))
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _lock_stock(
+    session: Session, warehouse_ids: Collection[str], skus: Collection[str]
+) -> list[StockRow]:
+    """Stock rows of ``skus`` in ``warehouse_ids``, locked, in deadlock-free key order."""
+    if not warehouse_ids or not skus:
+        return []
+    return list(
+        session.scalars(
+            select(StockRow)
+            .where(StockRow.warehouse_id.in_(set(warehouse_ids)), StockRow.sku.in_(set(skus)))
+            .order_by(StockRow.warehouse_id, StockRow.sku)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _shipments(session: Session, reservations: list[ReservationRow]) -> list[PlannedShipment]:
+    """Reservations grouped into one planned shipment per shipment id, by warehouse."""
+    groups: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for r in reservations:
+        lines = groups[(r.warehouse_id, r.shipment_id or "")]
+        lines[r.sku] = lines.get(r.sku, 0) + r.quantity
+    shipments = []
+    for (warehouse_id, shipment_id), lines in sorted(groups.items()):
+        warehouse = session.get(WarehouseRow, warehouse_id)
+        shipments.append(
+            PlannedShipment(
+                shipment_id=shipment_id,
+                warehouse_id=warehouse_id,
+                lines=[SkuQuantity(sku=sku, quantity=qty) for sku, qty in lines.items()],
+                ship_from=None if warehouse is None else ship_from(warehouse),
+            )
+        )
+    return shipments
+
+
+def _level(row: StockRow) -> StockLevel:
+    return StockLevel(
+        warehouse_id=row.warehouse_id,
+        sku=row.sku,
+        on_hand=row.on_hand,
+        reserved=row.reserved,
+        available=row.on_hand - row.reserved,
+    )
+
+
+def _product(row: ProductRow) -> Product:
+    return Product(
+        sku=row.sku,
+        name=row.name,
+        unit_price=f"{row.unit_price:.2f}",
+        currency=row.currency,
+        weight_grams=row.weight_grams,
+        active=row.active,
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC (naive means UTC), so SQLite's text timestamps sort correctly."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -1,0 +1,128 @@
+"""Read model of orders and shipments: what the API lists, written only by the workflows.
+
+Each row stores the workflow's whole view as JSON plus the columns lists
+filter on. Writes carry the view's ``version``; an older or equal version
+never overwrites a newer one, so activity retries and late deliveries are harmless.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from oms.models.orders import OrderStatus, OrderView
+from oms.models.shipments import ShipmentStatus, ShipmentView
+from oms.store.tables import OrderRow, ShipmentRow
+
+RowT = TypeVar("RowT", OrderRow, ShipmentRow)
+
+
+def record_order(session: Session, view: OrderView) -> bool:
+    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
+    values = {
+        "order_id": view.order_id,
+        "status": view.status.value,
+        "channel": view.channel,
+        "customer_id": view.customer.id,
+        "currency": view.currency,
+        "total": view.total,
+        "placed_at": view.placed_at,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
+    return _upsert(session, OrderRow, view.order_id, view.version, values)
+
+
+def get_order(session: Session, order_id: str) -> OrderView | None:
+    row = session.get(OrderRow, order_id)
+    return None if row is None else OrderView.model_validate(row.view)
+
+
+def list_orders(
+    session: Session,
+    status: OrderStatus | str | None = None,
+    customer_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[OrderView]:
+    """Orders newest placed first, optionally of one status and/or customer."""
+    query = select(OrderRow).order_by(OrderRow.placed_at.desc(), OrderRow.order_id.desc())
+    if status is not None:
+        query = query.where(OrderRow.status == OrderStatus(status).value)
+    if customer_id is not None:
+        query = query.where(OrderRow.customer_id == customer_id)
+    rows = session.scalars(query.limit(limit).offset(offset))
+    return [OrderView.model_validate(row.view) for row in rows]
+
+
+def record_shipment(session: Session, view: ShipmentView) -> bool:
+    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
+    values = {
+        "shipment_id": view.shipment_id,
+        "order_id": view.order_id,
+        "warehouse_id": view.warehouse_id,
+        "status": view.status.value,
+        "tracking_number": view.tracking_number,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
+    return _upsert(session, ShipmentRow, view.shipment_id, view.version, values)
+
+
+def get_shipment(session: Session, shipment_id: str) -> ShipmentView | None:
+    row = session.get(ShipmentRow, shipment_id)
+    return None if row is None else ShipmentView.model_validate(row.view)
+
+
+def list_shipments(
+    session: Session,
+    warehouse_id: str | None = None,
+    status: ShipmentStatus | str | None = None,
+) -> list[ShipmentView]:
+    """Shipments least recently changed first (a warehouse's pick list order)."""
+    query = select(ShipmentRow).order_by(ShipmentRow.updated_at, ShipmentRow.shipment_id)
+    if warehouse_id is not None:
+        query = query.where(ShipmentRow.warehouse_id == warehouse_id)
+    if status is not None:
+        query = query.where(ShipmentRow.status == ShipmentStatus(status).value)
+    return [ShipmentView.model_validate(row.view) for row in session.scalars(query)]
+
+
+def shipment_by_tracking(session: Session, tracking_number: str) -> ShipmentView | None:
+    row = session.scalar(select(ShipmentRow).where(ShipmentRow.tracking_number == tracking_number))
+    return None if row is None else ShipmentView.model_validate(row.view)
+
+
+def _upsert(
+    session: Session,
+    model: type[RowT],
+    key: str,
+    version: int,
+    values: dict[str, Any],
+) -> bool:
+    row = _locked(session, model, key)
+    if row is None:
+        try:
+            # A savepoint, so losing a race for the first insert leaves the transaction usable.
+            with session.begin_nested():
+                session.add(model(**values))
+            return True
+        except IntegrityError:
+            row = _locked(session, model, key)
+            if row is None:
+                raise  # Not our key that clashed (e.g. a tracking number): a real error.
+    if version <= row.version:
+        return False
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.flush()
+    return True
+
+
+def _locked(session: Session, model: type[RowT], key: str) -> RowT | None:
+    return session.get(model, key, with_for_update=True, populate_existing=True)

@@ -1,0 +1,130 @@
+"""Demo catalogue, warehouses and stock, so a fresh install has something to sell.
+
+The stock is spread so the demo shows every allocation rule: most SKUs fit
+one warehouse, jeans only live in Gothenburg and caps only in Stockholm (a
+mixed order splits), and the wool jacket has two units in the whole network
+(the third order backorders).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from oms.store.tables import ProductRow, StockRow, WarehouseRow
+
+# sku, name, unit price (SEK), weight in grams
+PRODUCTS: list[tuple[str, str, str, int]] = [
+    ("TSHIRT-BLK-M", "Organic cotton T-shirt, black, M", "249.00", 180),
+    ("TSHIRT-BLK-L", "Organic cotton T-shirt, black, L", "249.00", 200),
+    ("TSHIRT-WHT-M", "Organic cotton T-shirt, white, M", "249.00", 180),
+    ("HOODIE-GRY-L", "Heavyweight hoodie, grey melange, L", "699.00", 650),
+    ("JEANS-IND-32", "Straight jeans, indigo, W32 L32", "899.00", 750),
+    ("SNEAKER-WHT-42", "Leather sneaker, white, EU 42", "1199.00", 1100),
+    ("CAP-NVY", "Six-panel cap, navy", "199.00", 120),
+    ("SOCKS-3PK", "Merino socks, 3-pack", "149.00", 150),
+    ("JACKET-WOOL-M", "Wool overshirt jacket, M", "2499.00", 1400),
+]
+
+# id, name, street, postcode, city, country, lat, lon
+WAREHOUSES: list[tuple[str, str, str, str, str, str, float, float]] = [
+    (
+        "WH-STO",
+        "OMS Stockholm DC",
+        "Partihandlarvägen 48",
+        "120 44",
+        "Årsta",
+        "SE",
+        59.2963,
+        18.0403,
+    ),
+    (
+        "WH-GOT",
+        "OMS Gothenburg DC",
+        "Importgatan 17",
+        "422 46",
+        "Hisings Backa",
+        "SE",
+        57.7468,
+        11.9873,
+    ),
+    (
+        "WH-MMO",
+        "OMS Malmö DC",
+        "Agnesfridsvägen 113",
+        "212 37",
+        "Malmö",
+        "SE",
+        55.5780,
+        13.0510,
+    ),
+]
+
+# (warehouse, sku) -> units on hand when first seeded
+STOCK: dict[tuple[str, str], int] = {
+    ("WH-STO", "TSHIRT-BLK-M"): 40,
+    ("WH-STO", "TSHIRT-BLK-L"): 25,
+    ("WH-STO", "TSHIRT-WHT-M"): 30,
+    ("WH-STO", "HOODIE-GRY-L"): 12,
+    ("WH-STO", "SNEAKER-WHT-42"): 3,
+    ("WH-STO", "CAP-NVY"): 20,
+    ("WH-STO", "SOCKS-3PK"): 60,
+    ("WH-STO", "JACKET-WOOL-M"): 1,
+    ("WH-GOT", "TSHIRT-BLK-M"): 30,
+    ("WH-GOT", "TSHIRT-BLK-L"): 30,
+    ("WH-GOT", "TSHIRT-WHT-M"): 10,
+    ("WH-GOT", "HOODIE-GRY-L"): 8,
+    ("WH-GOT", "JEANS-IND-32"): 15,
+    ("WH-GOT", "SOCKS-3PK"): 40,
+    ("WH-MMO", "TSHIRT-BLK-M"): 15,
+    ("WH-MMO", "TSHIRT-WHT-M"): 15,
+    ("WH-MMO", "SNEAKER-WHT-42"): 6,
+    ("WH-MMO", "SOCKS-3PK"): 30,
+    ("WH-MMO", "JACKET-WOOL-M"): 1,
+}
+
+
+def seed_demo(session: Session) -> int:
+    """Add the demo products, warehouses and stock that are missing; returns rows added.
+
+    Never changes a row that exists, so a second run adds nothing and stock
+    that orders have since moved stays as it is.
+    """
+    added = 0
+    for sku, name, price, grams in PRODUCTS:
+        if session.get(ProductRow, sku) is None:
+            session.add(
+                ProductRow(
+                    sku=sku,
+                    name=name,
+                    unit_price=Decimal(price),
+                    currency="SEK",
+                    weight_grams=grams,
+                    active=True,
+                )
+            )
+            added += 1
+    for warehouse_id, name, line1, postal_code, city, country, lat, lon in WAREHOUSES:
+        if session.get(WarehouseRow, warehouse_id) is None:
+            session.add(
+                WarehouseRow(
+                    warehouse_id=warehouse_id,
+                    name=name,
+                    line1=line1,
+                    postal_code=postal_code,
+                    city=city,
+                    country=country,
+                    lat=lat,
+                    lon=lon,
+                    active=True,
+                )
+            )
+            added += 1
+    session.flush()
+    for (warehouse_id, sku), on_hand in STOCK.items():
+        if session.get(StockRow, (warehouse_id, sku)) is None:
+            session.add(StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0))
+            added += 1
+    session.flush()
+    return added

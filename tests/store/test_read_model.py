@@ -1,0 +1,128 @@
+"""Read model of orders and shipments: versioned upserts and the lists the API serves."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from oms.models.orders import OrderStatus
+from oms.models.shipments import ShipmentStatus
+from oms.store import orders
+from oms.store.db import Database
+
+from inventory_fixtures import T0, order_view, shipment_view
+
+
+def test_a_new_order_is_written_and_read_back_whole(db: Database) -> None:
+    view = order_view("O-1", version=1)
+    with db.session() as session:
+        assert orders.record_order(session, view) is True
+    with db.session() as session:
+        assert orders.get_order(session, "O-1") == view
+        assert orders.get_order(session, "O-404") is None
+
+
+def test_only_a_newer_version_overwrites(db: Database) -> None:
+    with db.session() as session:
+        orders.record_order(session, order_view("O-1", version=3, status=OrderStatus.ALLOCATED))
+    with db.session() as session:
+        assert orders.record_order(session, order_view("O-1", version=2)) is False
+        assert orders.record_order(session, order_view("O-1", version=3)) is False
+    with db.session() as session:
+        stored = orders.get_order(session, "O-1")
+        assert stored is not None
+        assert (stored.version, stored.status) == (3, OrderStatus.ALLOCATED)
+        newer = order_view("O-1", version=4, status=OrderStatus.SHIPPED)
+        assert orders.record_order(session, newer) is True
+    with db.session() as session:
+        assert orders.get_order(session, "O-1") == newer
+        assert orders.list_orders(session, status="shipped") == [newer]
+        assert orders.list_orders(session, status=OrderStatus.ALLOCATED) == []
+
+
+def test_list_orders_newest_first_with_filters_and_paging(db: Database) -> None:
+    views = [
+        order_view(f"O-{i}", customer_id="C-A" if i % 2 else "C-B", placed_at=T0 + timedelta(i))
+        for i in range(5)
+    ]
+    with db.session() as session:
+        for view in views:
+            orders.record_order(session, view)
+    with db.session() as session:
+        assert [v.order_id for v in orders.list_orders(session)] == [
+            "O-4",
+            "O-3",
+            "O-2",
+            "O-1",
+            "O-0",
+        ]
+        assert [v.order_id for v in orders.list_orders(session, customer_id="C-A")] == [
+            "O-3",
+            "O-1",
+        ]
+        page = orders.list_orders(session, limit=2, offset=1)
+        assert [v.order_id for v in page] == ["O-3", "O-2"]
+
+
+def test_concurrent_first_writes_of_one_order_keep_the_newest(db: Database) -> None:
+    writers = 8
+    start = threading.Barrier(writers)
+
+    def write(version: int) -> bool:
+        start.wait(timeout=60)
+        with db.session() as session:
+            return orders.record_order(session, order_view("O-RACE", version=version))
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        results = list(pool.map(write, range(1, writers + 1)))
+
+    assert any(results)
+    with db.session() as session:
+        stored = orders.get_order(session, "O-RACE")
+        assert stored is not None
+        assert stored.version == writers
+
+
+def test_shipments_are_versioned_listed_and_found_by_tracking_number(db: Database) -> None:
+    picking = shipment_view("O-1-S1", warehouse_id="WH-STO", updated_at=T0)
+    other = shipment_view("O-2-S1", warehouse_id="WH-GOT", updated_at=T0 + timedelta(hours=1))
+    later = shipment_view("O-3-S1", warehouse_id="WH-STO", updated_at=T0 + timedelta(hours=2))
+    with db.session() as session:
+        for view in (later, picking, other):
+            assert orders.record_shipment(session, view) is True
+
+    shipped = shipment_view(
+        "O-1-S1",
+        version=2,
+        status=ShipmentStatus.SHIPPED,
+        tracking_number="SBX123",
+        updated_at=T0 + timedelta(hours=3),
+    )
+    with db.session() as session:
+        assert orders.record_shipment(session, shipped) is True
+        assert orders.record_shipment(session, picking) is False
+    with db.session() as session:
+        assert orders.get_shipment(session, "O-1-S1") == shipped
+        assert orders.shipment_by_tracking(session, "SBX123") == shipped
+        assert orders.shipment_by_tracking(session, "NOPE") is None
+        assert [s.shipment_id for s in orders.list_shipments(session, warehouse_id="WH-STO")] == [
+            "O-3-S1",
+            "O-1-S1",
+        ]
+        assert [
+            s.shipment_id
+            for s in orders.list_shipments(session, warehouse_id="WH-STO", status="picking")
+        ] == ["O-3-S1"]
+        assert [s.shipment_id for s in orders.list_shipments(session)] == [
+            "O-2-S1",
+            "O-3-S1",
+            "O-1-S1",
+        ]
+
+
+def test_an_unknown_status_filter_is_an_error(db: Database) -> None:
+    with db.session() as session, pytest.raises(ValueError):
+        orders.list_orders(session, status="lost")
