@@ -130,7 +130,9 @@ async def run_workers(
     client = client or await connect(settings)
     db = Database(settings.database_url)
     carrier = CarrierClient.from_settings(settings)
-    executor = ThreadPoolExecutor(max_workers=settings.max_concurrent_activities)
+    # Each activity queue may run max_concurrent_activities at once; size the shared pool to match.
+    activity_queues = max(1, len([q for q in queues if q != "workflows"]))
+    executor = ThreadPoolExecutor(max_workers=settings.max_concurrent_activities * activity_queues)
     try:
         async with AsyncExitStack() as stack:
             for worker in build_workers(client, settings, queues, db, carrier, executor):

@@ -55,6 +55,12 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "warehouse": "WH-STO",
         "since": "2025-01-01 08:00 UTC",
     },
+    "ops_alert": {
+        "shipment_id": "A-1-S1",
+        "order_id": "A-1",
+        "warehouse": "WH-STO",
+        "problem": "The carrier refused the address of shipment A-1-S1",
+    },
 }
 
 

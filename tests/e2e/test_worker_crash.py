@@ -1,0 +1,106 @@
+"""Done-when check: SIGKILL the worker mid-flight; every order completes exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from temporalio.client import Client
+
+from oms.store.tables import LabelRow, PaymentTransactionRow, ReservationRow
+from workers import simulator
+
+from stack import order_body, running_stack, wait_until
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
+
+ORDERS = 12
+
+
+async def test_orders_survive_a_killed_worker_without_double_effects(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(
+        temporal_client,
+        database_url,
+        tmp_path,
+        worker_in_process=False,
+        carrier_simulate=True,
+        carrier_delay_s=0.3,
+        simulate_delay_s=0.3,
+    ) as (stack, worker):
+        assert worker is not None
+        stop = asyncio.Event()
+        warehouse = asyncio.create_task(simulator.run(stack.settings, stop))
+        try:
+            # Jeans are only in Gothenburg and caps only in Stockholm: two shipments each.
+            lines = [("CAP-NVY", 1, "199.00"), ("JEANS-IND-32", 1, "899.00")]
+            ids = [f"KILL-{uuid.uuid4().hex[:8].upper()}" for _ in range(ORDERS)]
+            for i in ids:
+                assert (await stack.place(order_body(i, lines))).status_code == 202
+
+            async def some_in_flight() -> bool:
+                statuses = [
+                    (await stack.order(i))["status"] for i in ids if await _exists(stack, i)
+                ]
+                return len(statuses) >= ORDERS // 2
+
+            await wait_until(some_in_flight, 60, "no orders got going", interval=0.2)
+            worker.kill()
+            await asyncio.sleep(1.0)
+            worker.start()
+
+            async def all_completed() -> bool:
+                for i in ids:
+                    if (await stack.order(i))["status"] != "completed":
+                        return False
+                return True
+
+            await wait_until(all_completed, 180, "not every order completed", interval=1.0)
+        finally:
+            stop.set()
+            await warehouse
+
+        with stack.db.session() as session:
+            reservations = session.scalars(
+                select(ReservationRow).where(ReservationRow.order_id.in_(ids))
+            ).all()
+            labels = session.scalars(
+                select(LabelRow).where(LabelRow.shipment_id.like("KILL-%"))
+            ).all()
+            ledger = session.scalars(
+                select(PaymentTransactionRow).where(PaymentTransactionRow.order_id.in_(ids))
+            ).all()
+        per_order = Counter(r.order_id for r in reservations)
+        assert all(per_order[i] == 2 for i in ids), per_order  # one row per sku, never two
+        assert {r.status for r in reservations} == {"consumed"}
+        shipments = {
+            (await stack.order(i))["shipments"][n]["shipment_id"] for i in ids for n in (0, 1)
+        }
+        assert len(shipments) == 2 * ORDERS
+        assert sorted(
+            label.shipment_id for label in labels if label.shipment_id in shipments
+        ) == sorted(shipments)
+        captures = [t for t in ledger if t.kind == "capture"]
+        assert len(captures) == 2 * ORDERS
+        total = sum((c.amount for c in captures), Decimal(0))
+        assert total == Decimal("1098.00") * ORDERS
+        assert len([t for t in ledger if t.kind == "authorize"]) == ORDERS
+        keys = Counter(m.key for m in stack.smtp.messages)
+        expected = (
+            [f"{i}:confirmed" for i in ids]
+            + [f"{i}:completed" for i in ids]
+            + [f"{s}:shipped" for s in shipments]
+            + [f"{s}:delivered" for s in shipments]
+        )
+        assert {k: keys[k] for k in expected} == dict.fromkeys(expected, 1)
+
+
+async def _exists(stack: object, order_id: str) -> bool:
+    response = await stack.api.get(f"/orders/{order_id}")  # type: ignore[attr-defined]
+    return bool(response.status_code == 200)
