@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## Run the whole OMS in the foreground on its embedded defaults (Ctrl-C stops it).
 run: $(STAMP)
-	$(BIN)/oms dev
+	OMS_SIMULATE=$${OMS_SIMULATE:-1} $(BIN)/oms dev
 
 ## Run the whole test suite (PostgreSQL tests use OMS_TEST_POSTGRES_URL).
 test: $(STAMP)

@@ -62,7 +62,15 @@ def prepare_store(settings: Settings) -> None:
         db.dispose()
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main() -> None:
+    # Explicit handlers: a launcher started in the background inherits an ignored SIGINT,
+    # and SIGTERM (from a process manager) should stop everything just as Ctrl-C does.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = Settings()
     Path("var").mkdir(exist_ok=True)
     for port, what in (
@@ -101,8 +109,9 @@ def main() -> None:
         _banner(settings)
         _supervise(children)
     except KeyboardInterrupt:
-        pass
+        print("\nStopping the OMS...", flush=True)
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan children
         _stop_all(children)
 
 

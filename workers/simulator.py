@@ -67,6 +67,7 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s simulator %(levelname)s %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll drowns the log
 
     async def _main() -> None:
         stop = asyncio.Event()

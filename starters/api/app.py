@@ -52,7 +52,12 @@ def main() -> None:
 
     settings = Settings()
     uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info"
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        # The simulated warehouse polls the pick list twice a second; its access log is noise.
+        access_log=not settings.simulate,
     )
 
 
