@@ -113,6 +113,7 @@ class OrderWorkflow:
         self._authorization_id: str | None = None
         self._next_shipment_no = 1
         self._claims = 0
+        self._waiting_since = inp.placed_at
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -149,9 +150,15 @@ class OrderWorkflow:
 
     @workflow.signal
     def shipment_progress(self, progress: ShipmentProgress) -> None:
-        known = self._shipments.get(progress.shipment.shipment_id)
-        if known is None or progress.shipment.version >= known.version:
-            self._shipments[progress.shipment.shipment_id] = progress.shipment
+        shipment = progress.shipment
+        known = self._shipments.get(shipment.shipment_id)
+        if known is None or shipment.version >= known.version:
+            if shipment.pick_late and not (known and known.pick_late):
+                self._note(
+                    f"Pick late: {shipment.shipment_id} not picked at {shipment.warehouse_id} "
+                    "within its SLA; operations notified"
+                )
+            self._shipments[shipment.shipment_id] = shipment
             self._dirty = True
 
     @workflow.signal
@@ -190,6 +197,7 @@ class OrderWorkflow:
                 await self._email(f"{inp.order_id}:backordered", "order_backordered")
         if await self._fulfil():
             return await self._finish_cancelled()
+        await self._refresh_status()  # the last delivery may have arrived with the others
         await self._set_status(OrderStatus.COMPLETED, "Every shipment delivered")
         await self._email(f"{inp.order_id}:completed", "order_completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -451,10 +459,11 @@ class OrderWorkflow:
                 sa.WAITING_SINCE.value_set(now),
             ]
         )
-        workflow.set_current_details(self._details(stage, waiting_for))
+        self._waiting_since = now
         await self._record()
 
     async def _record(self) -> None:
+        workflow.set_current_details(self._details())
         self._view.version += 1
         self._view.updated_at = workflow.now()
         self._view.shipments = [
@@ -476,19 +485,22 @@ class OrderWorkflow:
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"record {self._view.status}"),
         )
 
-    def _details(self, stage: str, waiting_for: str) -> str:
+    def _details(self) -> str:
+        """The order's current state in Markdown, as the Temporal UI shows it."""
         view = self._view
+        stage, waiting_for = _WAITING[view.status]
         lines = [
             f"**Order {view.order_id}** · `{view.status}`",
             "",
             f"- stage: `{stage}`, waiting for **{waiting_for}** "
-            f"since {workflow.now():%Y-%m-%d %H:%M:%S} UTC",
+            f"since {self._waiting_since:%Y-%m-%d %H:%M:%S} UTC",
             f"- total: {view.total} {view.currency} · {len(view.lines)} line(s) · {view.channel}",
         ]
         for s in self._shipments.values():
             lines.append(
                 f"- shipment {s.shipment_id} from {s.warehouse_id}: `{s.status}`"
                 + (f" · tracking {s.tracking_number}" if s.tracking_number else "")
+                + (" · **pick late**" if s.pick_late and s.status == "picking" else "")
             )
         if self._backordered:
             owed = ", ".join(f"{b.sku} x{b.quantity}" for b in self._backordered)

@@ -51,6 +51,18 @@ def shipment_workflow_id(shipment_id: str) -> str:
     return f"shipment-{shipment_id}"
 
 
+# Who a shipment in each status waits for (the OmsWaitingFor search attribute).
+_WAITING_FOR = {
+    ShipmentStatus.PICKING: "warehouse",
+    ShipmentStatus.PACKED: "carrier",
+    ShipmentStatus.HELD: "operations",
+    ShipmentStatus.SHIPPED: "carrier",
+    ShipmentStatus.IN_TRANSIT: "carrier",
+    ShipmentStatus.OUT_FOR_DELIVERY: "carrier",
+    ShipmentStatus.EXCEPTION: "carrier",
+}
+
+
 def _is_address_error(err: ActivityError) -> bool:
     cause = err.cause
     return isinstance(cause, ApplicationError) and cause.type == "InvalidAddress"
@@ -168,8 +180,7 @@ class ShipmentWorkflow:
             )
         except TimeoutError:
             self._view.pick_late = True
-            self._note(f"Pick is late: not confirmed within {self._inp.pick_sla_s} s")
-            await self._record()
+            await self._publish(f"Pick is late: not confirmed within {self._inp.pick_sla_s} s")
             await self._email(
                 f"{self._inp.shipment_id}:pick_late",
                 self._inp.ops_email,
@@ -304,12 +315,31 @@ class ShipmentWorkflow:
 
     async def _change(self, status: ShipmentStatus, note: str) -> None:
         self._view.status = status
+        now = workflow.now()
+        updates = [
+            sa.STAGE.value_set(f"shipment_{status}"),
+            sa.WAITING_SINCE.value_set(now),
+            sa.WAITING_FOR.value_set(_WAITING_FOR.get(status, "nobody")),
+        ]
+        if status == ShipmentStatus.PICKING:
+            updates.append(sa.DEADLINE.value_set(now + timedelta(seconds=self._inp.pick_sla_s)))
+        else:
+            updates.append(sa.DEADLINE.value_unset())
+        workflow.upsert_search_attributes(updates)
+        await self._publish(note)
+
+    async def _publish(self, note: str) -> None:
+        """Note the change, show it in the UI, write the read model and tell the order."""
         self._note(note)
-        workflow.upsert_search_attributes([sa.STAGE.value_set(f"shipment_{status}")])
+        view = self._view
+        late = (
+            " · **pick late**" if view.pick_late and view.status == ShipmentStatus.PICKING else ""
+        )
         workflow.set_current_details(
             f"**Shipment {self._inp.shipment_id}** of order {self._inp.order_id}\n\n"
-            f"- status: `{status}`\n- warehouse: {self._inp.warehouse_id}\n"
-            f"- tracking: {self._view.tracking_number or '-'}\n- last: {note}"
+            f"- status: `{view.status}`{late}\n- warehouse: {self._inp.warehouse_id}\n"
+            f"- picked by: {view.picked_by or '-'}\n"
+            f"- tracking: {view.carrier or ''} {view.tracking_number or '-'}\n- last: {note}"
         )
         await self._record()
         parent = workflow.info().parent

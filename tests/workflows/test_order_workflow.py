@@ -215,6 +215,8 @@ async def test_late_pick_alerts_operations_once_and_still_ships(
     assert harness.world.email_keys().count(f"{order_id}-S1:pick_late") == 1
     ops_mail = next(e for e in harness.world.emails if e.template == "pick_late")
     assert ops_mail.to == "ops@oms.example"
+    order_view = await handle.query(OrderWorkflow.state)
+    assert any("Pick late" in h.note for h in order_view.history)
     await env.sleep(timedelta(hours=10))
     assert harness.world.email_keys().count(f"{order_id}-S1:pick_late") == 1
     await harness.deliver(f"{order_id}-S1")
@@ -226,11 +228,17 @@ async def test_backorder_allocates_when_stock_arrives_even_without_a_wake_signal
 ) -> None:
     harness.world.stock["TSHIRT"] = 1
     order_id = f"A-{uuid.uuid4().hex[:6]}"
-    handle = await harness.start(harness.order_input(order_id, qty=3, recheck_s=3600))
+    handle = await harness.start(
+        harness.order_input(order_id, qty=3, recheck_s=3600, pick_sla_s=24 * 3600)
+    )
     first = await harness.shipment(f"{order_id}-S1")
     state = await handle.query(OrderWorkflow.state)
     assert state.status == OrderStatus.BACKORDERED
     assert [(b.sku, b.quantity) for b in state.backordered] == [("TSHIRT", 2)]
+    for _ in range(100):
+        if f"{order_id}:backordered" in harness.world.email_keys():
+            break
+        await _tick()
     assert f"{order_id}:backordered" in harness.world.email_keys()
 
     harness.world.arrived["TSHIRT"] = 2  # the store gave arrived units to this order
