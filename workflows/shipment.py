@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -316,7 +318,7 @@ class ShipmentWorkflow:
     async def _change(self, status: ShipmentStatus, note: str) -> None:
         self._view.status = status
         now = workflow.now()
-        updates = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             sa.STAGE.value_set(f"shipment_{status}"),
             sa.WAITING_SINCE.value_set(now),
             sa.WAITING_FOR.value_set(_WAITING_FOR.get(status, "nobody")),
