@@ -58,6 +58,11 @@ class Settings(BaseSettings):
 
     payments_decline_over: str = "100000.00"
 
+    # B2B quotes: the merchant's approval rules (JSON; empty = the bundled demo rules).
+    approval_rules_path: str = ""
+    sales_email: str = "sales@oms.example"
+    approvers_email: str = "approvers@oms.example"
+
     simulate: bool = False
     simulate_delay_s: float = 2.0
 

@@ -48,6 +48,66 @@ def _cmd_order(args: argparse.Namespace, settings: Settings) -> int:
             return _show(api.get("/orders", params=params))
         if args.action == "cancel":
             return _show(api.post(f"/orders/{args.order_id}/cancel", json={"reason": args.reason}))
+        if args.action == "approve-credit":
+            body = {"approver": args.as_, "role": args.role, "comment": args.comment}
+            return _show(api.post(f"/orders/{args.order_id}/credit-approval", json=body))
+    return 2
+
+
+def _pairs(values: list[str], what: str) -> list[tuple[str, str, str]]:
+    """Parse ``SKU=PRICE`` or ``SKU=PRICE:reason`` arguments."""
+    parsed = []
+    for value in values:
+        sku, _, rest = value.partition("=")
+        price, _, reason = rest.partition(":")
+        if not sku or not price:
+            raise SystemExit(f"{what} must look like SKU=PRICE[:reason], got {value!r}")
+        parsed.append((sku, price, reason))
+    return parsed
+
+
+def _cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
+    with _api(settings) as api:
+        qid = getattr(args, "quote_id", None)
+        if args.action == "request":
+            text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+            return _show(
+                api.post("/quotes", content=text, headers={"content-type": "application/json"})
+            )
+        if args.action == "get":
+            return _show(api.get(f"/quotes/{qid}"))
+        if args.action == "list":
+            return _show(api.get("/quotes", params={"status": args.status} if args.status else {}))
+        if args.action == "propose":
+            overrides = [
+                {"sku": sku, "unit_price": price, "reason": reason or "seller override"}
+                for sku, price, reason in _pairs(args.override, "--override")
+            ]
+            body = {"by": args.by, "overrides": overrides, "comment": args.comment}
+            return _show(api.post(f"/quotes/{qid}/proposals", json=body))
+        if args.action == "counter":
+            lines = [
+                {"sku": s, "target_unit_price": p} for s, p, _ in _pairs(args.target, "--target")
+            ]
+            body = {"by": args.by, "lines": lines, "comment": args.comment}
+            return _show(api.post(f"/quotes/{qid}/counter-offers", json=body))
+        if args.action in ("approve", "reject"):
+            body = {
+                "approver": args.as_,
+                "role": args.role,
+                "decision": args.action,
+                "comment": args.comment,
+            }
+            return _show(api.post(f"/quotes/{qid}/approvals", json=body))
+        if args.action == "accept":
+            body = {"by": args.by, "po_number": args.po, "payment_terms": args.terms}
+            return _show(api.post(f"/quotes/{qid}/accept", json=body))
+        if args.action in ("withdraw", "reopen"):
+            return _show(
+                api.post(
+                    f"/quotes/{qid}/{args.action}", json={"by": args.by, "reason": args.reason}
+                )
+            )
     return 2
 
 
@@ -142,7 +202,49 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = osub.add_parser("cancel")
     cancel.add_argument("order_id")
     cancel.add_argument("--reason", required=True)
+    credit = osub.add_parser(
+        "approve-credit", help="finance: let an order go over its credit limit"
+    )
+    credit.add_argument("order_id")
+    credit.add_argument("--as", dest="as_", required=True, help="your name")
+    credit.add_argument("--role", default="finance")
+    credit.add_argument("--comment")
     order.set_defaults(func=_cmd_order)
+
+    quote = sub.add_parser("quote", help="B2B quotes: request, propose, counter, approve, accept")
+    qsub = quote.add_subparsers(dest="action", required=True)
+    qreq = qsub.add_parser("request", help="request a quote from a JSON file (- for stdin)")
+    qreq.add_argument("file")
+    qsub.add_parser("get").add_argument("quote_id")
+    qlist = qsub.add_parser("list")
+    qlist.add_argument("--status")
+    qprop = qsub.add_parser("propose", help="seller: propose prices")
+    qprop.add_argument("quote_id")
+    qprop.add_argument("--by", required=True)
+    qprop.add_argument("--override", action="append", default=[], help="SKU=PRICE:reason")
+    qprop.add_argument("--comment")
+    qcounter = qsub.add_parser("counter", help="buyer: counter with target prices")
+    qcounter.add_argument("quote_id")
+    qcounter.add_argument("--by", required=True)
+    qcounter.add_argument("--target", action="append", default=[], help="SKU=PRICE")
+    qcounter.add_argument("--comment")
+    for decision in ("approve", "reject"):
+        qd = qsub.add_parser(decision, help=f"approver: {decision} the current proposal")
+        qd.add_argument("quote_id")
+        qd.add_argument("--as", dest="as_", required=True, help="your name")
+        qd.add_argument("--role", required=True, help="sales_manager, finance, ...")
+        qd.add_argument("--comment")
+    qacc = qsub.add_parser("accept", help="buyer: accept and order")
+    qacc.add_argument("quote_id")
+    qacc.add_argument("--by", required=True)
+    qacc.add_argument("--po", required=True, help="purchase order number")
+    qacc.add_argument("--terms", default="net30", choices=["net30", "net60"])
+    for action in ("withdraw", "reopen"):
+        qa = qsub.add_parser(action)
+        qa.add_argument("quote_id")
+        qa.add_argument("--by", required=True)
+        qa.add_argument("--reason", default="")
+    quote.set_defaults(func=_cmd_quote)
 
     stock = sub.add_parser("stock", help="show or set stock")
     ssub = stock.add_subparsers(dest="action", required=True)

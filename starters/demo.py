@@ -78,6 +78,49 @@ def build_orders(
     ]
 
 
+B2B_SKU = "PALLET-RACK-2M"
+
+
+def place_quote(api: httpx.Client) -> str:
+    """A B2B request for quote, proposed at 15% off 150 000 SEK: it waits for two approvers."""
+    api.put(
+        f"/products/{B2B_SKU}",
+        json={"name": "Pallet rack bay, 2 m", "unit_price": "1000.00", "weight_grams": 9000},
+    ).raise_for_status()
+    api.put(f"/warehouses/WH-STO/stock/{B2B_SKU}", json={"on_hand": 200}).raise_for_status()
+    quote_id = f"DEMO-Q-{uuid.uuid4().hex[:6].upper()}"
+    body = {
+        "quote_id": quote_id,
+        "customer": {
+            "id": "C-ACME-1",
+            "name": "Karin Ek",
+            "email": "karin@acme.example",
+            "company_id": "ACME-AB",
+        },
+        "currency": "SEK",
+        "lines": [{"sku": B2B_SKU, "quantity": 150}],
+        "ship_to": {
+            "name": "Acme Bygg AB",
+            "line1": "Industrivägen 4",
+            "postal_code": "171 48",
+            "city": "Solna",
+            "country": "SE",
+        },
+        "note": "Warehouse fit-out, phase 1",
+        "submitted_by": {"name": "Sven Sales", "role": "sales"},
+    }
+    api.post("/quotes", json=body).raise_for_status()
+    api.post(
+        f"/quotes/{quote_id}/proposals",
+        json={
+            "by": "Sven Sales",
+            "overrides": [{"sku": B2B_SKU, "unit_price": "850.00", "reason": "volume deal"}],
+            "comment": "15% for the whole fit-out",
+        },
+    ).raise_for_status()
+    return quote_id
+
+
 def run_demo(settings: Settings) -> int:
     with httpx.Client(base_url=settings.api_url, timeout=30) as api:
         products = api.get("/products").raise_for_status().json()
@@ -97,7 +140,13 @@ def run_demo(settings: Settings) -> int:
             if response.status_code >= 300:
                 print("   ", response.text)
                 return 1
+        quote_id = place_quote(api)
+        print(f"  {quote_id:<20} B2B quote, 150 racks at 15% off 150 000 SEK: waits for approval")
     print(
+        f"\nApprove the quote as the two roles its rules require, then accept it:\n"
+        f"  .venv/bin/oms quote approve {quote_id} --as 'Maria Manager' --role sales_manager\n"
+        f"  .venv/bin/oms quote approve {quote_id} --as 'Johan Finance' --role finance\n"
+        f"  .venv/bin/oms quote accept {quote_id} --by 'Karin Ek' --po PO-4711\n"
         f"\nWatch them at {settings.temporal_ui_url}/namespaces/default/workflows "
         f"or with `oms order list`.\nThe declined one waits on_hold; the backordered one "
         f"allocates when you add stock: `oms stock set WH-STO <sku> <units>`."

@@ -25,10 +25,12 @@ from activities.adapters.carrier_http import CarrierClient
 from activities.adapters.email_smtp import Mailer
 from activities.adapters.payments_sandbox import SandboxPaymentProvider
 from activities.carrier import CarrierActivities
+from activities.credit import CreditActivities
 from activities.inventory import InventoryActivities
 from activities.notifications import EmailActivities
 from activities.orders import ReadModelActivities
 from activities.payments import PaymentActivities
+from activities.quotes import QuoteActivities
 from oms.client import connect
 from oms.settings import (
     CARRIER_QUEUE,
@@ -40,6 +42,7 @@ from oms.settings import (
 )
 from oms.store.db import Database
 from workflows.order import OrderWorkflow
+from workflows.quote import QuoteWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
 
@@ -70,7 +73,10 @@ def build_workers(
     activities: dict[str, list[Callable[..., Any]]] = {}
     if "inventory" in queues:
         inventory, read_model = InventoryActivities(db), ReadModelActivities(db)
+        quote_acts = QuoteActivities(db)
         activities["inventory"] = [
+            quote_acts.price,
+            quote_acts.record_quote,
             inventory.allocate,
             inventory.release,
             inventory.consume,
@@ -92,8 +98,11 @@ def build_workers(
         activities["email"] = [EmailActivities(mailer, db).send]
     if "payments" in queues:
         provider = SandboxPaymentProvider(db, Decimal(settings.payments_decline_over))
-        payments = PaymentActivities(provider)
+        payments, credit = PaymentActivities(provider), CreditActivities(db)
         activities["payments"] = [
+            credit.reserve,
+            credit.release,
+            credit.consume,
             payments.authorize,
             payments.capture,
             payments.void_authorization,
@@ -104,7 +113,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=settings.queue(WORKFLOW_QUEUE),
-                workflows=[OrderWorkflow, ShipmentWorkflow],
+                workflows=[OrderWorkflow, ShipmentWorkflow, QuoteWorkflow],
                 workflow_runner=workflow_runner(),
                 max_cached_workflows=settings.max_cached_workflows,
                 **common,

@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
     from activities.notifications import EmailActivities
     from activities.orders import ReadModelActivities
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.fulfilment import is_finished, order_status
     from oms.domain.money import format_money, order_total
     from oms.models.common import SkuQuantity
+    from oms.models.credit import ReleaseCredit, ReserveCredit
     from oms.models.inventory import (
         AllocateRequest,
         AllocationDecision,
@@ -37,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
+        CreditApproval,
         HistoryEntry,
         OrderInput,
         OrderResult,
@@ -108,9 +111,12 @@ class OrderWorkflow:
         # True once the order ended cancelled, False when a shipment shipped first.
         self._cancel_outcome: bool | None = None
         self._retry: RetryPayment | None = None
+        self._awaiting_credit = False
+        self._credit_approval: CreditApproval | None = None
         self._wake = False
         self._dirty = False
         self._authorization_id: str | None = None
+        self._credit_reserved = False
         self._next_shipment_no = 1
         self._claims = 0
         self._waiting_since = inp.placed_at
@@ -161,6 +167,29 @@ class OrderWorkflow:
             self._shipments[shipment.shipment_id] = shipment
             self._dirty = True
 
+    @workflow.update
+    async def approve_credit(self, approval: CreditApproval) -> OrderView:
+        """Finance lets an order held over its company's credit limit go ahead."""
+        self._credit_approval = approval
+        self._note(
+            f"Credit over the limit approved by {approval.approver} ({approval.role})"
+            + (f": {approval.comment}" if approval.comment else "")
+        )
+        await workflow.wait_condition(lambda: not self._awaiting_credit)
+        return self._view
+
+    @approve_credit.validator
+    def _validate_credit(self, approval: CreditApproval) -> None:
+        if not self._awaiting_credit:
+            raise ApplicationError(
+                "the order is not waiting for a credit approval", type="NotAwaitingCredit"
+            )
+        if approval.role not in ("finance", "cfo"):
+            raise ApplicationError(
+                f"only finance can approve credit over the limit, not {approval.role}",
+                type="WrongRole",
+            )
+
     @workflow.signal
     def retry_payment(self, request: RetryPayment) -> None:
         self._retry = request
@@ -206,6 +235,8 @@ class OrderWorkflow:
     async def _authorize(self) -> bool:
         """Authorize the total; when declined, hold and wait for a retry or a cancel."""
         inp = self._inp
+        if inp.payment.method == "invoice":
+            return await self._reserve_credit()
         token = inp.payment.token
         attempt = 0
         while True:
@@ -249,6 +280,55 @@ class OrderWorkflow:
             if self._retry is not None and self._retry.payment is not None:
                 token = self._retry.payment.token
             self._retry = None
+
+    async def _reserve_credit(self) -> bool:
+        """Invoice terms: hold the company's credit; over the limit, hold for finance or refuse."""
+        inp = self._inp
+        company = inp.payment.company_id or ""
+        attempt = 0
+        while True:
+            attempt += 1
+            reservation = await workflow.execute_activity_method(
+                CreditActivities.reserve,
+                ReserveCredit(
+                    key=f"{inp.order_id}:credit:{attempt}",
+                    company_id=company,
+                    order_id=inp.order_id,
+                    amount=self._view.total,
+                    currency=inp.currency,
+                    allow_over_limit=self._credit_approval is not None,
+                ),
+                **policies.PAYMENTS.kwargs(
+                    self._q(PAYMENTS_QUEUE), f"reserve {self._view.total} {inp.currency} credit"
+                ),
+            )
+            if reservation.status == "reserved":
+                self._credit_reserved = True
+                self._awaiting_credit = False
+                return self._cancel is None
+            reason = (
+                f"credit limit of {company} exceeded: {reservation.amount} needed, "
+                f"{reservation.available_before} available"
+            )
+            if reservation.over_limit_action == "refuse":
+                self._cancel = CancelOrder(reason=reason, requested_by="system")
+                return False
+            self._awaiting_credit = True
+            await self._set_status(OrderStatus.ON_HOLD, f"{reason}; waiting for finance")
+            await self._email(f"{inp.order_id}:on_hold:credit", "order_on_hold", {"reason": reason})
+            try:
+                await workflow.wait_condition(
+                    lambda: self._credit_approval is not None or self._cancel is not None,
+                    timeout=timedelta(seconds=inp.options.hold_timeout_s),
+                    timeout_summary="waiting for finance to approve credit",
+                )
+            except TimeoutError:
+                self._cancel = CancelOrder(
+                    reason=f"{reason}; not approved in time", requested_by="system"
+                )
+            if self._cancel is not None:
+                self._awaiting_credit = False
+                return False
 
     async def _allocate(self) -> AllocationDecision:
         inp = self._inp
@@ -342,6 +422,7 @@ class OrderWorkflow:
                     shipping_speed=inp.shipping_speed,
                     customer=inp.customer,
                     authorization_id=self._authorization_id or "",
+                    payment_method=inp.payment.method,
                     pick_sla_s=inp.options.pick_sla_s,
                     ops_email=inp.options.ops_email,
                     task_queue_prefix=inp.options.task_queue_prefix,
@@ -379,6 +460,12 @@ class OrderWorkflow:
         )
         for other in released.filled_orders:
             await self._wake_order(other)
+        if self._credit_reserved:
+            await workflow.execute_activity_method(
+                CreditActivities.release,
+                ReleaseCredit(order_id=self._inp.order_id),
+                **policies.PAYMENTS.kwargs(self._q(PAYMENTS_QUEUE), "release reserved credit"),
+            )
         if self._authorization_id:
             await workflow.execute_activity_method(
                 PaymentActivities.void_authorization,

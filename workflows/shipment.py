@@ -20,6 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carrier import CarrierActivities
+    from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
     from activities.notifications import EmailActivities
     from activities.orders import ReadModelActivities
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.shipping import choose_rate
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
     from oms.models.common import SkuQuantity
+    from oms.models.credit import ConsumeCredit
     from oms.models.inventory import ConsumeRequest
     from oms.models.notifications import EmailRequest
     from oms.models.payments import CaptureRequest
@@ -234,17 +236,34 @@ class ShipmentWorkflow:
             **policies.STORE.kwargs(prefix + INVENTORY_QUEUE, "stock leaves the warehouse"),
         )
         amount = sum((li.unit_price * li.quantity for li in inp.lines), Decimal("0.00"))
-        capture = await workflow.execute_activity_method(
-            PaymentActivities.capture,
-            CaptureRequest(
-                idempotency_key=f"{inp.shipment_id}:capture",
-                authorization_id=inp.authorization_id,
-                amount=amount,
-                currency=inp.currency,
-            ),
-            **policies.PAYMENTS.kwargs(prefix + PAYMENTS_QUEUE, f"capture {amount} {inp.currency}"),
-        )
-        self._view.captured = capture.amount
+        if inp.payment_method == "invoice":
+            await workflow.execute_activity_method(
+                CreditActivities.consume,
+                ConsumeCredit(
+                    key=f"{inp.shipment_id}:invoice",
+                    order_id=inp.order_id,
+                    shipment_id=inp.shipment_id,
+                    amount=amount,
+                ),
+                **policies.PAYMENTS.kwargs(
+                    prefix + PAYMENTS_QUEUE, f"invoice {amount} {inp.currency} on credit"
+                ),
+            )
+            self._view.captured = amount
+        else:
+            capture = await workflow.execute_activity_method(
+                PaymentActivities.capture,
+                CaptureRequest(
+                    idempotency_key=f"{inp.shipment_id}:capture",
+                    authorization_id=inp.authorization_id,
+                    amount=amount,
+                    currency=inp.currency,
+                ),
+                **policies.PAYMENTS.kwargs(
+                    prefix + PAYMENTS_QUEUE, f"capture {amount} {inp.currency}"
+                ),
+            )
+            self._view.captured = capture.amount
         await self._change(
             ShipmentStatus.SHIPPED,
             f"Shipped with {label.carrier} {label.service}, tracking {label.tracking_number}",

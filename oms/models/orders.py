@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from oms.models.common import Address, Currency, Customer, Model, Money, Sku, SkuQuantity
 from oms.models.inventory import AllocationDecision
@@ -38,10 +38,24 @@ class OrderLine(Model):
 
 
 class PaymentDetails(Model):
-    """How the customer pays; the sandbox provider declines token ``tok_declined``."""
+    """How the customer pays.
 
-    method: Literal["card"] = "card"
+    ``card``: authorized at order time, captured per shipment (the sandbox provider
+    declines token ``tok_declined``). ``invoice``: B2B terms against a purchase
+    order number; the company's credit is reserved instead, and used per shipment.
+    """
+
+    method: Literal["card", "invoice"] = "card"
     token: str = Field(default="tok_visa", min_length=1, max_length=64)
+    po_number: str | None = Field(default=None, max_length=64)
+    terms: Literal["net30", "net60"] | None = None
+    company_id: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _invoice_needs_po_and_company(self) -> PaymentDetails:
+        if self.method == "invoice" and not (self.po_number and self.company_id):
+            raise ValueError("invoice payment needs po_number and company_id")
+        return self
 
 
 class PlaceOrder(Model):
@@ -82,6 +96,8 @@ class OrderInput(Model):
     placed_at: datetime
     body_hash: str = ""
     options: OrderOptions = Field(default_factory=OrderOptions)
+    # Set when the order came from an accepted B2B quote (prices are the negotiated ones).
+    quote_id: str | None = None
 
 
 class HistoryEntry(Model):
@@ -133,6 +149,14 @@ class CancelOrder(Model):
 
     reason: str = Field(min_length=1, max_length=500)
     requested_by: str = Field(default="customer", max_length=100)
+
+
+class CreditApproval(Model):
+    """Finance lets an order go over its company's credit limit."""
+
+    approver: str = Field(min_length=1, max_length=100)
+    role: str = Field(min_length=1, max_length=32)
+    comment: str | None = Field(default=None, max_length=500)
 
 
 class RetryPayment(Model):

@@ -55,6 +55,8 @@ class ShipmentInput(Model):
     shipping_speed: Literal["standard", "express"] = "standard"
     customer: Customer
     authorization_id: str
+    # "invoice": B2B terms; the company's credit is used instead of capturing a card.
+    payment_method: Literal["card", "invoice"] = "card"
     pick_sla_s: int = 4 * 3600
     ops_email: str = "ops@oms.example"
     task_queue_prefix: str = ""

@@ -21,3 +21,15 @@ class UnknownSku(StoreError):
 
 class StockBelowReserved(StoreError):
     """Setting on-hand stock below the units already reserved would oversell."""
+
+
+class UnknownCompany(StoreError):
+    """No B2B company has this id."""
+
+
+class InvalidCreditMovement(StoreError):
+    """A credit movement that cannot apply.
+
+    A negative amount, a currency other than the company's, or consuming credit
+    for an order that never reserved any.
+    """

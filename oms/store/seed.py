@@ -3,7 +3,9 @@
 The stock is spread so the demo shows every allocation rule: most SKUs fit
 one warehouse, jeans only live in Gothenburg and caps only in Stockholm (a
 mixed order splits), and the wool jacket has two units in the whole network
-(the third order backorders).
+(the third order backorders). Three B2B companies show the credit rules: a
+large limit, a smaller one that holds orders beyond it for finance, and a
+small shop whose orders beyond its limit are refused.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from oms.store.tables import ProductRow, StockRow, WarehouseRow
+from oms.store.tables import CompanyRow, ProductRow, StockRow, WarehouseRow
 
 # sku, name, unit price (SEK), weight in grams
 PRODUCTS: list[tuple[str, str, str, int]] = [
@@ -84,9 +86,16 @@ STOCK: dict[tuple[str, str], int] = {
     ("WH-MMO", "JACKET-WOOL-M"): 1,
 }
 
+# id, name, price tier, credit limit (SEK), beyond the limit: hold for finance or refuse
+COMPANIES: list[tuple[str, str, str, str, str]] = [
+    ("ACME-AB", "Acme Bygg AB", "silver", "500000.00", "hold"),
+    ("NORDIC-RETAIL", "Nordic Retail Group", "gold", "200000.00", "hold"),
+    ("SMALL-SHOP", "Small Shop", "standard", "20000.00", "refuse"),
+]
+
 
 def seed_demo(session: Session) -> int:
-    """Add the demo products, warehouses and stock that are missing; returns rows added.
+    """Add the missing demo products, warehouses, stock and companies; returns rows added.
 
     Never changes a row that exists, so a second run adds nothing and stock
     that orders have since moved stays as it is.
@@ -125,6 +134,26 @@ def seed_demo(session: Session) -> int:
     for (warehouse_id, sku), on_hand in STOCK.items():
         if session.get(StockRow, (warehouse_id, sku)) is None:
             session.add(StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0))
+            added += 1
+    session.flush()
+    return added + seed_companies(session)
+
+
+def seed_companies(session: Session) -> int:
+    """Add the demo B2B companies that are missing; returns rows added. Never changes one."""
+    added = 0
+    for company_id, name, tier, limit, over_limit in COMPANIES:
+        if session.get(CompanyRow, company_id) is None:
+            session.add(
+                CompanyRow(
+                    company_id=company_id,
+                    name=name,
+                    tier=tier,
+                    credit_limit=Decimal(limit),
+                    currency="SEK",
+                    over_limit=over_limit,
+                )
+            )
             added += 1
     session.flush()
     return added

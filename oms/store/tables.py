@@ -219,3 +219,60 @@ class NotificationRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+# --- B2B: companies, credit, quotes -----------------------------------------------------------
+
+
+class CompanyRow(Base):
+    """A B2B customer company: price tier, credit limit and what to do beyond it."""
+
+    __tablename__ = "companies"
+
+    company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(16), default="standard")
+    credit_limit: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="SEK")
+    over_limit: Mapped[str] = mapped_column(String(8), default="hold")  # hold | refuse
+
+
+class CreditLedgerRow(Base):
+    """One credit movement of an order: ``reserve``, ``consume`` (invoiced) or ``release``.
+
+    Still reserved for an order: reserves - consumes - releases (never below 0).
+    Available to the company: limit - still reserved - consumed.
+    """
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="ck_credit_ledger_amount"),
+        CheckConstraint("kind IN ('reserve', 'consume', 'release')", name="ck_credit_ledger_kind"),
+        Index("ix_credit_ledger_order_kind", "order_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"), index=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    shipment_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    # Credit available just before a reservation, so a retried reserve answers the same.
+    available_before: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuoteRow(Base):
+    """Read model of a B2B quote, written only by its workflow (through an activity)."""
+
+    __tablename__ = "quotes"
+    __table_args__ = (Index("ix_quotes_status_updated", "status", "updated_at"),)
+
+    quote_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    company_id: Mapped[str] = mapped_column(String(64), index=True)
+    updated_at: Mapped[datetime] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    view: Mapped[dict[str, Any]] = mapped_column(JSON)

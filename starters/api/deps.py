@@ -37,8 +37,19 @@ CONFLICT_TYPES = frozenset(
         "AlreadyPicked",
         "AlreadyPacked",
         "ShipmentCancelled",
+        "AlreadyDecided",
+        "NothingToApprove",
+        "QuoteExpired",
+        "QuoteClosed",
+        "NoProposal",
+        "AwaitingApproval",
+        "NotAcceptable",
+        "NotExpired",
+        "NotAwaitingCredit",
     }
 )
+# Rejections because of who is asking, not the state of the thing.
+FORBIDDEN_TYPES = frozenset({"WrongRole"})
 
 
 def field_error(loc: list[str | int], msg: str, value: Any = None) -> HTTPException:
@@ -54,7 +65,13 @@ def raise_from_update(err: Exception, what: str) -> NoReturn:
     if isinstance(err, WorkflowUpdateFailedError):
         cause = err.cause
         if isinstance(cause, ApplicationError):
-            code = 409 if cause.type in CONFLICT_TYPES else 422
+            code = (
+                409
+                if cause.type in CONFLICT_TYPES
+                else 403
+                if cause.type in FORBIDDEN_TYPES
+                else 422
+            )
             raise HTTPException(code, detail={"error": cause.type, "message": cause.message})
         raise HTTPException(500, detail={"error": "UpdateFailed", "message": str(cause)})
     if isinstance(err, RPCError):

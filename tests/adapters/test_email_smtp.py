@@ -55,6 +55,34 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "warehouse": "WH-STO",
         "since": "2025-01-01 08:00 UTC",
     },
+    **{
+        name: {
+            "quote_id": "A-1",
+            "customer_name": "Ann",
+            "company_id": "ACME-AB",
+            "expires_at": "2026-12-25 10:00 UTC",
+            "total": "127 500,00 SEK",
+            "discount_pct": "15.00",
+            "lines": [{"sku": "RACK", "quantity": 150, "unit_price": "850,00 SEK"}],
+            "by": "Karin",
+            "reason": "too deep a discount",
+            "new_order_id": "A-1-O",
+            "audience": "buyer",
+            "roles": "finance, sales_manager",
+            "note": "",
+            "round": 1,
+        }
+        for name in (
+            "quote_submitted",
+            "quote_countered",
+            "quote_proposed",
+            "quote_rejected",
+            "quote_ordered",
+            "quote_expired",
+            "quote_expiry_reminder",
+            "quote_approval_needed",
+        )
+    },
     "ops_alert": {
         "shipment_id": "A-1-S1",
         "order_id": "A-1",

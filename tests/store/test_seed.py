@@ -10,7 +10,7 @@ from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocateRequest
 from oms.store import inventory
 from oms.store.db import Database
-from oms.store.seed import PRODUCTS, STOCK, WAREHOUSES, seed_demo
+from oms.store.seed import COMPANIES, PRODUCTS, STOCK, WAREHOUSES, seed_demo
 from oms.store.tables import ProductRow, StockRow, WarehouseRow
 
 
@@ -28,7 +28,7 @@ def request(order_id: str, city: str, postal_code: str, **lines: int) -> Allocat
 
 def test_seeding_twice_changes_nothing_and_keeps_moved_stock(db: Database) -> None:
     with db.session() as session:
-        assert seed_demo(session) == len(PRODUCTS) + len(WAREHOUSES) + len(STOCK)
+        assert seed_demo(session) == (len(PRODUCTS) + len(WAREHOUSES) + len(STOCK) + len(COMPANIES))
     with db.session() as session:
         inventory.set_stock(session, "WH-STO", "CAP-NVY", 3)
     with db.session() as session:

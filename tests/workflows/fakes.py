@@ -14,6 +14,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from oms.domain.pricing import price_quote
 from oms.models.carrier import (
     Label,
     LabelRequest,
@@ -24,6 +25,13 @@ from oms.models.carrier import (
     VoidLabelResult,
 )
 from oms.models.common import Address, SkuQuantity
+from oms.models.credit import (
+    ConsumeCredit,
+    CreditMovement,
+    CreditReservation,
+    ReleaseCredit,
+    ReserveCredit,
+)
 from oms.models.inventory import (
     AllocateRequest,
     AllocationDecision,
@@ -45,6 +53,7 @@ from oms.models.payments import (
     VoidAuthorizationRequest,
     VoidAuthorizationResult,
 )
+from oms.models.quotes import PriceQuoteRequest, Proposal, QuoteView
 from oms.models.shipments import ShipmentView
 
 WAREHOUSE_ADDRESS = Address(
@@ -64,6 +73,10 @@ class World:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     emails: list[EmailRequest] = field(default_factory=list)
     orders: dict[str, OrderView] = field(default_factory=dict)
+    quotes: dict[str, QuoteView] = field(default_factory=dict)
+    list_prices: dict[str, Decimal] = field(default_factory=lambda: {"RACK": Decimal("1000.00")})
+    credit_available: Decimal = Decimal("1000000.00")
+    credit_over_limit_action: str = "hold"
     shipments: dict[str, ShipmentView] = field(default_factory=dict)
 
     def names(self) -> list[str]:
@@ -223,7 +236,54 @@ class World:
             world.emails.append(req)
             return EmailResult(key=req.key, message_id=f"<{req.key}@oms>", already_sent=False)
 
+        @activity.defn(name="quotes.price")
+        async def price(req: PriceQuoteRequest) -> Proposal:
+            world.calls.append(("price", req))
+            return price_quote(
+                req.lines,
+                world.list_prices,
+                "silver",
+                req.overrides,
+                round=req.round,
+                by=req.by,
+                at=datetime.now(UTC),
+                comment=req.comment,
+                list_prices_only=req.list_prices_only,
+            )
+
+        @activity.defn(name="quotes.record_quote")
+        async def record_quote(view: QuoteView) -> RecordResult:
+            world.quotes[view.quote_id] = view
+            return RecordResult(written=True)
+
+        @activity.defn(name="credit.reserve")
+        async def reserve_credit(req: ReserveCredit) -> CreditReservation:
+            world.calls.append(("reserve_credit", req))
+            ok = req.allow_over_limit or req.amount <= world.credit_available
+            return CreditReservation(
+                key=req.key,
+                status="reserved" if ok else "over_limit",
+                amount=req.amount,
+                available_before=world.credit_available,
+                over_limit_action=world.credit_over_limit_action,  # type: ignore[arg-type]
+            )
+
+        @activity.defn(name="credit.release")
+        async def release_credit(req: ReleaseCredit) -> CreditMovement:
+            world.calls.append(("release_credit", req))
+            return CreditMovement(order_id=req.order_id, amount=Decimal("0"))
+
+        @activity.defn(name="credit.consume")
+        async def consume_credit(req: ConsumeCredit) -> CreditMovement:
+            world.calls.append(("consume_credit", req))
+            return CreditMovement(order_id=req.order_id, amount=req.amount)
+
         return [
+            price,
+            record_quote,
+            reserve_credit,
+            release_credit,
+            consume_credit,
             allocate,
             claim_backorders,
             release,

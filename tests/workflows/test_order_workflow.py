@@ -6,163 +6,26 @@ and end-to-end tests run the same workflows against real systems.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from oms.devserver import register_search_attributes, time_skipping_server
-from oms.models.common import Address, Customer
 from oms.models.orders import (
     CancelOrder,
-    OrderInput,
-    OrderLine,
-    OrderOptions,
     OrderStatus,
     PaymentDetails,
     RetryPayment,
 )
-from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
-from oms.settings import ALL_QUEUES, WORKFLOW_QUEUE
-from tests.workflows.fakes import World
-from workflows.order import OrderWorkflow, order_workflow_id
-from workflows.sandbox import workflow_runner
-from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
+from oms.models.shipments import ConfirmPack, ConfirmPick, Package
+from tests.workflows.harness import Harness, tick
+from workflows.order import OrderWorkflow
+from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    # One server per test: a rejected update can hold the test server's time-skipping
-    # lock for the rest of its life, which would stall every later test's timers.
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server(), data_converter=pydantic_data_converter
-    )
-    await register_search_attributes(environment.client)
-    yield environment
-    await environment.shutdown()
-
-
-class Harness:
-    def __init__(self, client: Client, world: World, prefix: str) -> None:
-        self.client, self.world, self.prefix = client, world, prefix
-        self.started: list[WorkflowHandle[OrderWorkflow, object]] = []
-
-    def order_input(
-        self,
-        order_id: str,
-        *,
-        qty: int = 2,
-        token: str = "tok_visa",
-        pick_sla_s: int = 3600,
-        recheck_s: int = 600,
-    ) -> OrderInput:
-        return OrderInput(
-            order_id=order_id,
-            channel="web",
-            customer=Customer(
-                id="C-1", name="Anna Lindqvist", email="anna@example.com", locale="sv"
-            ),
-            currency="SEK",
-            lines=[OrderLine(sku="TSHIRT", quantity=qty, unit_price=Decimal("199.00"))],
-            ship_to=Address(
-                name="Anna Lindqvist",
-                line1="Drottninggatan 53",
-                postal_code="111 21",
-                city="Stockholm",
-                country="SE",
-            ),
-            payment=PaymentDetails(token=token),
-            placed_at=datetime.now(UTC),
-            options=OrderOptions(
-                pick_sla_s=pick_sla_s,
-                backorder_recheck_s=recheck_s,
-                hold_timeout_s=3 * 24 * 3600,
-                task_queue_prefix=self.prefix,
-            ),
-        )
-
-    async def start(self, inp: OrderInput) -> WorkflowHandle[OrderWorkflow, object]:
-        handle = await self.client.start_workflow(
-            OrderWorkflow.run,
-            inp,
-            id=order_workflow_id(inp.order_id),
-            task_queue=self.prefix + WORKFLOW_QUEUE,
-        )
-        self.started.append(handle)
-        return handle
-
-    async def terminate_leftovers(self) -> None:
-        """Workflows left waiting with no worker would stall time skipping for later tests."""
-        for handle in self.started:
-            with contextlib.suppress(Exception):  # already completed: nothing to clean up
-                await handle.terminate("test finished")
-
-    async def shipment(self, shipment_id: str) -> WorkflowHandle[ShipmentWorkflow, object]:
-        handle = self.client.get_workflow_handle_for(
-            ShipmentWorkflow.run, shipment_workflow_id(shipment_id)
-        )
-        for _ in range(200):
-            try:
-                await handle.describe()
-                return handle
-            except Exception:
-                await _tick()
-        raise AssertionError(f"shipment {shipment_id} never started")
-
-    async def deliver(self, shipment_id: str) -> None:
-        ship = await self.shipment(shipment_id)
-        await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick(picked_by="Lisa"))
-        await ship.execute_update(
-            ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=800)])
-        )
-        for status in ("in_transit", "out_for_delivery", "delivered"):
-            await ship.signal(
-                ShipmentWorkflow.tracking_event,
-                TrackingEvent(tracking_number=f"TN{shipment_id}", status=status),
-            )  # type: ignore[arg-type]
-
-
-async def _tick() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
-    world = World(stock={"TSHIRT": 10})
-    prefix = f"t{uuid.uuid4().hex[:8]}-"
-    workers = [
-        Worker(
-            env.client,
-            task_queue=prefix + WORKFLOW_QUEUE,
-            workflows=[OrderWorkflow, ShipmentWorkflow],
-            workflow_runner=workflow_runner(),
-        )
-    ]
-    workers += [
-        Worker(env.client, task_queue=prefix + q, activities=world.activities())
-        for q in ALL_QUEUES
-        if q != WORKFLOW_QUEUE
-    ]
-    for w in workers:
-        await w.__aenter__()
-    harness = Harness(env.client, world, prefix)
-    try:
-        yield harness
-    finally:
-        await harness.terminate_leftovers()
-        for w in workers:
-            await w.__aexit__(None, None, None)
 
 
 async def test_order_runs_from_payment_to_completed(harness: Harness) -> None:
@@ -238,7 +101,7 @@ async def test_backorder_allocates_when_stock_arrives_even_without_a_wake_signal
     for _ in range(100):
         if f"{order_id}:backordered" in harness.world.email_keys():
             break
-        await _tick()
+        await tick()
     assert f"{order_id}:backordered" in harness.world.email_keys()
 
     harness.world.arrived["TSHIRT"] = 2  # the store gave arrived units to this order
@@ -282,7 +145,7 @@ async def test_cancel_after_shipping_is_refused(harness: Harness) -> None:
     for _ in range(100):
         if (await handle.query(OrderWorkflow.state)).status == OrderStatus.SHIPPED:
             break
-        await _tick()
+        await tick()
     with pytest.raises(WorkflowUpdateFailedError) as info:
         await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="too late"))
     assert getattr(info.value.cause, "type", None) == "AlreadyShipped"
@@ -295,7 +158,7 @@ async def test_declined_payment_holds_the_order_until_a_retry(harness: Harness) 
     for _ in range(100):
         if (await handle.query(OrderWorkflow.state)).status == OrderStatus.ON_HOLD:
             break
-        await _tick()
+        await tick()
     assert (await handle.query(OrderWorkflow.state)).status == OrderStatus.ON_HOLD
     assert "allocate" not in harness.world.names()
     await handle.signal(
@@ -329,7 +192,7 @@ async def test_refused_address_holds_the_shipment_until_cancelled(harness: Harne
     for _ in range(100):
         if (await ship.query(ShipmentWorkflow.state)).status == "held":
             break
-        await _tick()
+        await tick()
     assert (await ship.query(ShipmentWorkflow.state)).status == "held"
     view = await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="bad address"))
     assert view.status == OrderStatus.CANCELLED

@@ -1,0 +1,321 @@
+"""Company credit: reserve it for an order, consume it on invoice, release what is left.
+
+Every movement is a row of ``credit_ledger`` under a unique business key, so
+a retried call finds "already applied". Per order, what is still reserved is
+reserves - consumes - releases (never below zero); a company's available
+credit is its limit - still reserved - consumed. Every write locks the
+company's row first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite runs each
+transaction alone under ``BEGIN IMMEDIATE``), so concurrent reservations can
+never together exceed the limit. Functions run in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from oms.domain.money import quantize
+from oms.models.credit import (
+    Company,
+    ConsumeCredit,
+    CreditMovement,
+    CreditReservation,
+    CreditStatus,
+    PriceTier,
+    ReleaseCredit,
+    ReserveCredit,
+)
+from oms.store.errors import InvalidCreditMovement, UnknownCompany
+from oms.store.tables import CompanyRow, CreditLedgerRow
+
+RESERVE = "reserve"
+CONSUME = "consume"
+RELEASE = "release"
+ZERO = Decimal("0.00")
+
+
+def reserve(session: Session, req: ReserveCredit) -> CreditReservation:
+    """Hold ``req.amount`` of the company's credit for an order; idempotent on ``req.key``.
+
+    Beyond the available credit the answer is ``over_limit`` (with the company's
+    ``hold``/``refuse`` rule) and nothing is reserved, unless ``allow_over_limit``.
+    A retry of a reservation made returns it unchanged. Raises ``UnknownCompany``,
+    or ``InvalidCreditMovement`` for a negative amount, another currency, or a key
+    already used by another kind of movement.
+    """
+    amount = _amount(req.amount)
+    stored = _by_key(session, req.key)
+    if stored is None:
+        company = _lock_company(session, req.company_id)
+        if req.currency != company.currency:
+            raise InvalidCreditMovement(
+                f"company {company.company_id} has credit in {company.currency}, not {req.currency}"
+            )
+        # A concurrent call with this key may have committed while we waited for the lock.
+        stored = _by_key(session, req.key)
+        if stored is None:
+            return _reserve_new(session, company, req, amount)
+    _expect_kind(stored, RESERVE)
+    return CreditReservation(
+        key=stored.key,
+        status="reserved",
+        amount=stored.amount,
+        available_before=ZERO if stored.available_before is None else stored.available_before,
+        over_limit_action=_action(_company_row(session, stored.company_id)),
+    )
+
+
+def _reserve_new(
+    session: Session, company: CompanyRow, req: ReserveCredit, amount: Decimal
+) -> CreditReservation:
+    available = _status(session, company).available
+    if amount > available and not req.allow_over_limit:
+        return CreditReservation(
+            key=req.key,
+            status="over_limit",
+            amount=amount,
+            available_before=available,
+            over_limit_action=_action(company),
+        )
+    session.add(
+        CreditLedgerRow(
+            key=req.key,
+            company_id=company.company_id,
+            order_id=req.order_id,
+            kind=RESERVE,
+            amount=amount,
+            available_before=available,
+        )
+    )
+    session.flush()
+    return CreditReservation(
+        key=req.key,
+        status="reserved",
+        amount=amount,
+        available_before=available,
+        over_limit_action=_action(company),
+    )
+
+
+def release(session: Session, req: ReleaseCredit) -> CreditMovement:
+    """Give back what is still reserved for the order (cancel, or less shipped than ordered).
+
+    Returns the amount released now: a second call (or an order that never
+    reserved credit) releases ``0.00``.
+    """
+    company_id = _company_of_order(session, req.order_id)
+    if company_id is None:
+        return CreditMovement(order_id=req.order_id, amount=ZERO)
+    _lock_company(session, company_id)
+    still_reserved = _open_for_order(session, req.order_id)
+    if still_reserved <= 0:
+        return CreditMovement(order_id=req.order_id, amount=ZERO)
+    releases = session.scalar(
+        select(func.count())
+        .select_from(CreditLedgerRow)
+        .where(CreditLedgerRow.order_id == req.order_id, CreditLedgerRow.kind == RELEASE)
+    )
+    session.add(
+        CreditLedgerRow(
+            key=f"{req.order_id}:credit-release:{(releases or 0) + 1}",
+            company_id=company_id,
+            order_id=req.order_id,
+            kind=RELEASE,
+            amount=still_reserved,
+        )
+    )
+    session.flush()
+    return CreditMovement(order_id=req.order_id, amount=still_reserved)
+
+
+def consume(session: Session, req: ConsumeCredit) -> CreditMovement:
+    """A shipment was invoiced: ``req.amount`` of the order's reservation becomes used credit.
+
+    Idempotent on ``req.key``: a retry returns the first movement. Consuming more
+    than is still reserved uses the company's credit for the difference. Raises
+    ``InvalidCreditMovement`` for a negative amount, an order that never reserved
+    credit, or a key already used by another kind of movement.
+    """
+    amount = _amount(req.amount)
+    stored = _by_key(session, req.key)
+    if stored is None:
+        company_id = _company_of_order(session, req.order_id)
+        if company_id is None:
+            raise InvalidCreditMovement(f"order {req.order_id} has no credit reserved")
+        _lock_company(session, company_id)
+        stored = _by_key(session, req.key)
+        if stored is None:
+            session.add(
+                CreditLedgerRow(
+                    key=req.key,
+                    company_id=company_id,
+                    order_id=req.order_id,
+                    shipment_id=req.shipment_id,
+                    kind=CONSUME,
+                    amount=amount,
+                )
+            )
+            session.flush()
+            return CreditMovement(order_id=req.order_id, amount=amount)
+    _expect_kind(stored, CONSUME)
+    return CreditMovement(order_id=stored.order_id, amount=stored.amount)
+
+
+def status(session: Session, company_id: str) -> CreditStatus:
+    """The company's limit, credit still reserved, credit consumed and what is available.
+
+    Raises ``UnknownCompany``.
+    """
+    return _status(session, _company_row(session, company_id))
+
+
+# --- companies ------------------------------------------------------------------------------
+
+
+def get_company(session: Session, company_id: str) -> Company | None:
+    row = session.get(CompanyRow, company_id)
+    return None if row is None else _company(row)
+
+
+def list_companies(session: Session) -> list[Company]:
+    """Every company, by id."""
+    rows = session.scalars(select(CompanyRow).order_by(CompanyRow.company_id))
+    return [_company(row) for row in rows]
+
+
+def upsert_company(session: Session, company: Company) -> Company:
+    """Create or replace the company ``company.company_id`` (its ledger is kept)."""
+    values = {
+        "name": company.name,
+        "tier": company.tier,
+        "credit_limit": company.credit_limit,
+        "currency": company.currency,
+        "over_limit": company.over_limit,
+    }
+    row = session.get(CompanyRow, company.company_id, with_for_update=True)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = CompanyRow(company_id=company.company_id, **values)
+                session.add(row)
+            return _company(row)
+        except IntegrityError:
+            row = session.get(
+                CompanyRow, company.company_id, with_for_update=True, populate_existing=True
+            )
+            if row is None:
+                raise
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.flush()
+    return _company(row)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _status(session: Session, company: CompanyRow) -> CreditStatus:
+    sums: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    rows = session.execute(
+        select(CreditLedgerRow.order_id, CreditLedgerRow.kind, CreditLedgerRow.amount).where(
+            CreditLedgerRow.company_id == company.company_id
+        )
+    )
+    for order_id, kind, amount in rows:
+        sums[order_id][kind] += amount
+    reserved = quantize(sum((_still_reserved(by_kind) for by_kind in sums.values()), ZERO))
+    consumed = quantize(sum((by_kind[CONSUME] for by_kind in sums.values()), ZERO))
+    limit = quantize(company.credit_limit)
+    return CreditStatus(
+        company_id=company.company_id,
+        credit_limit=limit,
+        reserved=reserved,
+        consumed=consumed,
+        available=limit - reserved - consumed,
+    )
+
+
+def _open_for_order(session: Session, order_id: str) -> Decimal:
+    by_kind: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    rows = session.execute(
+        select(CreditLedgerRow.kind, CreditLedgerRow.amount).where(
+            CreditLedgerRow.order_id == order_id
+        )
+    )
+    for kind, amount in rows:
+        by_kind[kind] += amount
+    return quantize(_still_reserved(by_kind))
+
+
+def _still_reserved(by_kind: dict[str, Decimal]) -> Decimal:
+    return max(by_kind[RESERVE] - by_kind[CONSUME] - by_kind[RELEASE], ZERO)
+
+
+def _company_of_order(session: Session, order_id: str) -> str | None:
+    return session.scalar(
+        select(CreditLedgerRow.company_id)
+        .where(CreditLedgerRow.order_id == order_id, CreditLedgerRow.kind == RESERVE)
+        .order_by(CreditLedgerRow.id)
+        .limit(1)
+    )
+
+
+def _lock_company(session: Session, company_id: str) -> CompanyRow:
+    row = session.get(CompanyRow, company_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        raise UnknownCompany(f"unknown company {company_id!r}")
+    return row
+
+
+def _company_row(session: Session, company_id: str) -> CompanyRow:
+    row = session.get(CompanyRow, company_id)
+    if row is None:
+        raise UnknownCompany(f"unknown company {company_id!r}")
+    return row
+
+
+def _by_key(session: Session, key: str) -> CreditLedgerRow | None:
+    return session.scalar(
+        select(CreditLedgerRow)
+        .where(CreditLedgerRow.key == key)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _expect_kind(row: CreditLedgerRow, kind: str) -> None:
+    if row.kind != kind:
+        raise InvalidCreditMovement(f"key {row.key!r} was already used for a {row.kind}")
+
+
+def _amount(amount: Decimal) -> Decimal:
+    if amount < 0:
+        raise InvalidCreditMovement(f"credit amount must not be negative, got {amount}")
+    return quantize(Decimal(amount))
+
+
+def _action(row: CompanyRow) -> Literal["hold", "refuse"]:
+    return "refuse" if row.over_limit == "refuse" else "hold"
+
+
+def _company(row: CompanyRow) -> Company:
+    return Company(
+        company_id=row.company_id,
+        name=row.name,
+        tier=_tier(row.tier),
+        credit_limit=quantize(row.credit_limit),
+        currency=row.currency,
+        over_limit=_action(row),
+    )
+
+
+def _tier(value: str) -> PriceTier:
+    if value == "gold":
+        return "gold"
+    if value == "silver":
+        return "silver"
+    return "standard"

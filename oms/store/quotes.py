@@ -1,0 +1,108 @@
+"""Read model of B2B quotes, and what pricing a quote reads: list prices and price tiers.
+
+Like the orders read model, each row stores the workflow's whole view as JSON
+plus the columns lists filter on; an older or equal ``version`` never
+overwrites a newer one, so activity retries and late deliveries are harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from oms.models.credit import PriceTier
+from oms.models.quotes import QuoteStatus, QuoteView
+from oms.store import credit
+from oms.store.errors import UnknownCompany, UnknownSku
+from oms.store.tables import ProductRow, QuoteRow
+
+
+def record_quote(session: Session, view: QuoteView) -> bool:
+    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
+    values = {
+        "quote_id": view.quote_id,
+        "status": view.status.value,
+        "customer_id": view.customer.id,
+        "company_id": view.customer.company_id,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
+    row = _locked(session, view.quote_id)
+    if row is None:
+        try:
+            # A savepoint, so losing the race for the first insert leaves the transaction usable.
+            with session.begin_nested():
+                session.add(QuoteRow(**values))
+            return True
+        except IntegrityError:
+            row = _locked(session, view.quote_id)
+            if row is None:
+                raise
+    if view.version <= row.version:
+        return False
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.flush()
+    return True
+
+
+def get_quote(session: Session, quote_id: str) -> QuoteView | None:
+    row = session.get(QuoteRow, quote_id)
+    return None if row is None else QuoteView.model_validate(row.view)
+
+
+def list_quotes(
+    session: Session,
+    status: QuoteStatus | str | None = None,
+    company_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[QuoteView]:
+    """Quotes most recently changed first, optionally of one status and/or company.
+
+    Raises ``ValueError`` for a status that is not a ``QuoteStatus``.
+    """
+    query = select(QuoteRow).order_by(QuoteRow.updated_at.desc(), QuoteRow.quote_id.desc())
+    if status is not None:
+        query = query.where(QuoteRow.status == QuoteStatus(status).value)
+    if company_id is not None:
+        query = query.where(QuoteRow.company_id == company_id)
+    rows = session.scalars(query.limit(limit).offset(offset))
+    return [QuoteView.model_validate(row.view) for row in rows]
+
+
+def list_prices(session: Session, skus: Iterable[str]) -> dict[str, Decimal]:
+    """The catalogue's unit price of each of ``skus``.
+
+    Raises ``UnknownSku`` naming every SKU that is not in the catalogue.
+    """
+    wanted = set(skus)
+    if not wanted:
+        return {}
+    prices = {
+        sku: price
+        for sku, price in session.execute(
+            select(ProductRow.sku, ProductRow.unit_price).where(ProductRow.sku.in_(wanted))
+        )
+    }
+    unknown = wanted - set(prices)
+    if unknown:
+        raise UnknownSku(f"unknown SKU(s): {', '.join(sorted(unknown))}")
+    return prices
+
+
+def company_tier(session: Session, company_id: str) -> PriceTier:
+    """The company's price tier. Raises ``UnknownCompany``."""
+    company = credit.get_company(session, company_id)
+    if company is None:
+        raise UnknownCompany(f"unknown company {company_id!r}")
+    return company.tier
+
+
+def _locked(session: Session, quote_id: str) -> QuoteRow | None:
+    return session.get(QuoteRow, quote_id, with_for_update=True, populate_existing=True)

@@ -1,0 +1,263 @@
+"""``/quotes`` and ``/companies``: B2B requests for quote, negotiation, approvals, credit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from oms import search_attributes as sa
+from oms.domain.approval import load_policy
+from oms.models.credit import Company, CreditStatus
+from oms.models.orders import CreditApproval, OrderView
+from oms.models.quotes import (
+    AcceptQuote,
+    AcceptResult,
+    Actor,
+    ApprovalDecision,
+    CounterOffer,
+    ProposeQuote,
+    QuoteInput,
+    QuoteOptions,
+    QuoteStatus,
+    QuoteView,
+    RequestQuote,
+    WithdrawQuote,
+)
+from oms.rules import APPROVAL_RULES
+from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.store import credit, inventory, quotes
+from starters.api.deps import State, field_error, raise_from_update
+from starters.api.orders import options_from
+from workflows.order import OrderWorkflow, order_workflow_id
+from workflows.quote import QuoteWorkflow, quote_workflow_id
+
+router = APIRouter(tags=["quotes"])
+
+
+def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
+    """Options a new quote runs with: the merchant's approval rules and where emails go."""
+    path = settings.approval_rules_path or str(APPROVAL_RULES)
+    return QuoteOptions(
+        expires_in_days=expires_in_days,
+        seller_email=settings.sales_email,
+        approvers_email=settings.approvers_email,
+        policy=load_policy(path),
+        task_queue_prefix=settings.task_queue_prefix,
+        order_options=options_from(settings),
+    )
+
+
+def _hash(body: RequestQuote) -> str:
+    data = body.model_dump(mode="json", exclude={"quote_id"})
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+@router.post("/quotes", status_code=202, responses={200: {"model": QuoteView}, 409: {}, 422: {}})
+async def request_quote(body: RequestQuote, state: State) -> Response:
+    """Start a request for quote; a resubmission returns the existing quote."""
+    skus = [line.sku for line in body.lines]
+    if len(set(skus)) != len(skus):
+        dup = next(i for i, s in enumerate(skus) if skus.index(s) != i)
+        raise field_error(["lines", dup, "sku"], "duplicate SKU: put it on one line", skus[dup])
+    with state.db.session() as session:
+        known = inventory.known_skus(session, skus)
+        company = credit.get_company(session, body.customer.company_id)
+    for i, sku in enumerate(skus):
+        if sku not in known:
+            raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
+    if company is None:
+        raise field_error(
+            ["customer", "company_id"],
+            f"unknown company {body.customer.company_id!r}",
+            body.customer.company_id,
+        )
+    quote_id = body.quote_id or f"Q-{uuid.uuid4().hex[:10].upper()}"
+    digest = _hash(body)
+    inp = QuoteInput(
+        quote_id=quote_id,
+        customer=body.customer,
+        currency=body.currency,
+        lines=body.lines,
+        ship_to=body.ship_to,
+        note=body.note,
+        submitted_by=body.submitted_by or Actor(name=body.customer.name, role="buyer"),
+        submitted_at=datetime.now(UTC),
+        options=quote_options(state.settings, body.expires_in_days),
+    )
+    try:
+        await state.client.start_workflow(
+            QuoteWorkflow.run,
+            inp,
+            id=quote_workflow_id(quote_id),
+            task_queue=state.settings.queue(WORKFLOW_QUEUE),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"body_hash": digest},
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.KIND, "quote"),
+                    SearchAttributePair(sa.ORDER_STATUS, QuoteStatus.SUBMITTED.value),
+                    SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
+                ]
+            ),
+            static_summary=(
+                f"Quote {quote_id} · {len(body.lines)} line(s) · company "
+                f"{body.customer.company_id} · b2b"
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        handle = state.client.get_workflow_handle(quote_workflow_id(quote_id))
+        memo = await (await handle.describe()).memo()
+        if memo.get("body_hash") != digest:
+            raise HTTPException(
+                409,
+                detail={
+                    "error": "QuoteIdConflict",
+                    "message": f"quote {quote_id} exists with different content",
+                },
+            ) from None
+        view = await _load(state, quote_id)
+        return JSONResponse(view.model_dump(mode="json"), status_code=200)
+    return JSONResponse({"quote_id": quote_id, "status": "submitted"}, status_code=202)
+
+
+async def _load(state: State, quote_id: str) -> QuoteView:
+    with state.db.session() as session:
+        view = quotes.get_quote(session, quote_id)
+    if view is not None:
+        return view
+    try:
+        return await state.client.get_workflow_handle(quote_workflow_id(quote_id)).query(
+            QuoteWorkflow.state
+        )
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise HTTPException(
+                404, detail={"error": "NotFound", "message": f"quote {quote_id} not found"}
+            ) from err
+        raise
+
+
+@router.get("/quotes/{quote_id}", response_model=QuoteView)
+async def get_quote(quote_id: str, state: State) -> QuoteView:
+    """The quote: status, current proposal, approvals required and received, deadlines, history."""
+    return await _load(state, quote_id)
+
+
+@router.get("/quotes", response_model=list[QuoteView])
+def list_quotes(
+    state: State,
+    status: QuoteStatus | None = None,
+    company_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[QuoteView]:
+    with state.db.session() as session:
+        return quotes.list_quotes(
+            session, status=status.value if status else None, company_id=company_id, limit=limit
+        )
+
+
+def _handle(state: State, quote_id: str) -> WorkflowHandle[QuoteWorkflow, QuoteView]:
+    return state.client.get_workflow_handle_for(QuoteWorkflow.run, quote_workflow_id(quote_id))
+
+
+@router.post("/quotes/{quote_id}/proposals", response_model=QuoteView)
+async def propose(quote_id: str, body: ProposeQuote, state: State) -> QuoteView:
+    """The seller proposes prices (list, tier and volume discounts, overrides with a reason)."""
+    await _load(state, quote_id)
+    try:
+        return await _handle(state, quote_id).execute_update(QuoteWorkflow.propose, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"quote {quote_id}")
+
+
+@router.post("/quotes/{quote_id}/counter-offers", response_model=QuoteView)
+async def counter(quote_id: str, body: CounterOffer, state: State) -> QuoteView:
+    """The buyer counters with target prices; the seller proposes again."""
+    await _load(state, quote_id)
+    try:
+        return await _handle(state, quote_id).execute_update(QuoteWorkflow.counter, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"quote {quote_id}")
+
+
+@router.post("/quotes/{quote_id}/approvals", response_model=QuoteView)
+async def decide(quote_id: str, body: ApprovalDecision, state: State) -> QuoteView:
+    """An approver decides; 403 for a role the quote does not wait for, 409 for a repeat."""
+    await _load(state, quote_id)
+    try:
+        return await _handle(state, quote_id).execute_update(QuoteWorkflow.decide, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"quote {quote_id}")
+
+
+@router.post("/quotes/{quote_id}/accept", response_model=AcceptResult)
+async def accept(quote_id: str, body: AcceptQuote, state: State) -> AcceptResult:
+    """The buyer accepts: an order starts at the negotiated prices on invoice terms."""
+    await _load(state, quote_id)
+    try:
+        return await _handle(state, quote_id).execute_update(QuoteWorkflow.accept, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"quote {quote_id}")
+
+
+@router.post("/quotes/{quote_id}/withdraw", response_model=QuoteView)
+async def withdraw(quote_id: str, body: WithdrawQuote, state: State) -> QuoteView:
+    await _load(state, quote_id)
+    try:
+        return await _handle(state, quote_id).execute_update(QuoteWorkflow.withdraw, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"quote {quote_id}")
+
+
+@router.post("/quotes/{quote_id}/reopen", response_model=QuoteView)
+async def reopen(quote_id: str, body: WithdrawQuote, state: State) -> QuoteView:
+    """Re-open an expired quote at list prices."""
+    await _load(state, quote_id)
+    try:
+        return await _handle(state, quote_id).execute_update(QuoteWorkflow.reopen, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"quote {quote_id}")
+
+
+@router.post("/orders/{order_id}/credit-approval", response_model=OrderView, tags=["orders"])
+async def approve_credit(order_id: str, body: CreditApproval, state: State) -> OrderView:
+    """Finance lets an order held over its company's credit limit go ahead."""
+    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
+    try:
+        return await handle.execute_update(OrderWorkflow.approve_credit, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"order {order_id}")
+
+
+@router.get("/companies", response_model=list[Company], tags=["companies"])
+def list_companies(state: State) -> list[Company]:
+    with state.db.session() as session:
+        return credit.list_companies(session)
+
+
+@router.put("/companies/{company_id}", response_model=Company, tags=["companies"])
+def put_company(company_id: str, body: Company, state: State) -> Company:
+    if body.company_id != company_id:
+        raise field_error(["company_id"], "must match the path", body.company_id)
+    with state.db.session() as session:
+        return credit.upsert_company(session, body)
+
+
+@router.get("/companies/{company_id}/credit", response_model=CreditStatus, tags=["companies"])
+def company_credit(company_id: str, state: State) -> CreditStatus:
+    with state.db.session() as session:
+        if credit.get_company(session, company_id) is None:
+            raise HTTPException(
+                404, detail={"error": "NotFound", "message": f"company {company_id} not found"}
+            )
+        return credit.status(session, company_id)

@@ -1,0 +1,178 @@
+"""End to end over HTTP: quote -> proposal -> approvals -> accept -> order -> completed."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from temporalio.client import Client
+
+from oms.store.tables import PaymentTransactionRow
+
+from stack import Stack, running_stack
+
+pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
+
+
+async def _product(stack: Stack, sku: str, price: str, units: int) -> None:
+    put = await stack.api.put(
+        f"/products/{sku}", json={"name": f"Pallet rack {sku}", "unit_price": price}
+    )
+    assert put.status_code == 200, put.text
+    stock = await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": units})
+    assert stock.status_code == 200, stock.text
+
+
+def _quote_body(quote_id: str, company_id: str, sku: str, quantity: int) -> dict[str, Any]:
+    return {
+        "quote_id": quote_id,
+        "customer": {
+            "id": f"C-{company_id}",
+            "name": "Karin Ek",
+            "email": "karin@acme.example",
+            "company_id": company_id,
+        },
+        "currency": "SEK",
+        "lines": [{"sku": sku, "quantity": quantity}],
+        "ship_to": {
+            "name": "Acme Bygg AB",
+            "line1": "Industrivägen 4",
+            "postal_code": "171 48",
+            "city": "Solna",
+            "country": "SE",
+        },
+        "note": "Warehouse fit-out, phase 1",
+    }
+
+
+async def test_fifteen_percent_on_150k_needs_manager_and_finance_then_orders_and_completes(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+        sku = f"RACK-{uuid.uuid4().hex[:5].upper()}"
+        await _product(stack, sku, "1000.00", 200)
+        quote_id = f"Q-{uuid.uuid4().hex[:8].upper()}"
+        created = await stack.api.post("/quotes", json=_quote_body(quote_id, "ACME-AB", sku, 150))
+        assert created.status_code == 202, created.text
+        assert created.json() == {"quote_id": quote_id, "status": "submitted"}
+
+        proposed = await stack.api.post(
+            f"/quotes/{quote_id}/proposals",
+            json={
+                "by": "Sven Sales",
+                "overrides": [{"sku": sku, "unit_price": "850.00", "reason": "volume deal"}],
+            },
+        )
+        assert proposed.status_code == 200, proposed.text
+        quote = proposed.json()
+        assert quote["status"] == "pending_approval"
+        assert quote["proposal"]["total"] == "127500.00"
+        assert Decimal(quote["proposal"]["discount_pct"]) == Decimal("15")
+        assert sorted(a["role"] for a in quote["approvals"]) == ["finance", "sales_manager"]
+
+        wrong = await stack.api.post(
+            f"/quotes/{quote_id}/approvals",
+            json={"approver": "Sven Sales", "role": "sales", "decision": "approve"},
+        )
+        assert wrong.status_code == 403
+        assert wrong.json()["detail"]["error"] == "WrongRole"
+        assert "sales_manager" in wrong.json()["detail"]["message"]
+
+        ok = await stack.api.post(
+            f"/quotes/{quote_id}/approvals",
+            json={"approver": "Maria Manager", "role": "sales_manager", "decision": "approve"},
+        )
+        assert ok.status_code == 200, ok.text
+        twice = await stack.api.post(
+            f"/quotes/{quote_id}/approvals",
+            json={"approver": "Maria Manager", "role": "finance", "decision": "approve"},
+        )
+        assert twice.status_code == 409
+        assert twice.json()["detail"]["error"] == "AlreadyDecided"
+        approved = await stack.api.post(
+            f"/quotes/{quote_id}/approvals",
+            json={"approver": "Johan Finance", "role": "finance", "decision": "approve"},
+        )
+        assert approved.json()["status"] == "approved"
+
+        accepted = await stack.api.post(
+            f"/quotes/{quote_id}/accept", json={"by": "Karin Ek", "po_number": "PO-4711"}
+        )
+        assert accepted.status_code == 200, accepted.text
+        order_id = accepted.json()["order_id"]
+
+        order = await stack.wait_for_status(order_id, {"allocated", "picking"}, timeout_s=30)
+        assert [(ln["sku"], ln["quantity"], ln["unit_price"]) for ln in order["lines"]] == [
+            (sku, 150, "850.00")
+        ]
+        order = await stack.fulfil(order_id, timeout_s=90)
+        assert order["status"] == "completed"
+        assert order["channel"] == "b2b"
+
+        quote = (await stack.api.get(f"/quotes/{quote_id}")).json()
+        assert quote["status"] == "ordered" and quote["order_id"] == order_id
+        assert quote["po_number"] == "PO-4711"
+        credit = (await stack.api.get("/companies/ACME-AB/credit")).json()
+        assert Decimal(credit["consumed"]) == Decimal("127500.00")
+        assert Decimal(credit["reserved"]) == Decimal("0")
+        with stack.db.session() as session:
+            card = session.scalars(
+                select(PaymentTransactionRow).where(PaymentTransactionRow.order_id == order_id)
+            ).all()
+        assert card == []  # invoice terms: no card authorization or capture
+        await stack.wait_for_email(f"quote:{quote_id}:ordered")
+
+
+async def test_credit_limit_refuses_or_holds_for_finance(
+    temporal_client: Client, sqlite_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+        sku = f"RACK-{uuid.uuid4().hex[:5].upper()}"
+        await _product(stack, sku, "1000.00", 500)
+
+        async def quote_and_accept(company: str, quantity: int) -> str:
+            quote_id = f"Q-{uuid.uuid4().hex[:8].upper()}"
+            assert (
+                await stack.api.post("/quotes", json=_quote_body(quote_id, company, sku, quantity))
+            ).status_code == 202
+            proposed = await stack.api.post(f"/quotes/{quote_id}/proposals", json={"by": "Sven"})
+            assert proposed.status_code == 200, proposed.text
+            for approval in proposed.json()["approvals"]:
+                response = await stack.api.post(
+                    f"/quotes/{quote_id}/approvals",
+                    json={
+                        "approver": f"A {approval['role']}",
+                        "role": approval["role"],
+                        "decision": "approve",
+                    },
+                )
+                assert response.status_code == 200, response.text
+            accepted = await stack.api.post(
+                f"/quotes/{quote_id}/accept", json={"by": "Karin", "po_number": "PO-1"}
+            )
+            assert accepted.status_code == 200, accepted.text
+            return str(accepted.json()["order_id"])
+
+        # SMALL-SHOP: 20 000 limit, refuses orders beyond it.
+        refused = await quote_and_accept("SMALL-SHOP", 30)
+        order = await stack.wait_for_status(refused, {"cancelled"}, timeout_s=30)
+        assert "credit limit" in (order["cancel_reason"] or "")
+
+        # NORDIC-RETAIL: 200 000 limit, holds for finance.
+        held = await quote_and_accept("NORDIC-RETAIL", 250)
+        await stack.wait_for_status(held, {"on_hold"}, timeout_s=30)
+        not_finance = await stack.api.post(
+            f"/orders/{held}/credit-approval", json={"approver": "Sven", "role": "sales"}
+        )
+        assert not_finance.status_code == 403
+        approved = await stack.api.post(
+            f"/orders/{held}/credit-approval", json={"approver": "Johan", "role": "finance"}
+        )
+        assert approved.status_code == 200, approved.text
+        await stack.wait_for_status(held, {"allocated", "picking"}, timeout_s=30)
+        credit = (await stack.api.get("/companies/NORDIC-RETAIL/credit")).json()
+        assert Decimal(credit["reserved"]) > Decimal("200000")

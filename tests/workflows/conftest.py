@@ -1,0 +1,5 @@
+"""Fixtures for the workflow tests (time-skipping server, fake activities)."""
+
+from tests.workflows.harness import env, harness
+
+__all__ = ["env", "harness"]

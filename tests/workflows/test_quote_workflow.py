@@ -1,0 +1,276 @@
+"""QuoteWorkflow on the time-skipping server: negotiation, approvals, reminders, expiry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from oms.domain.approval import load_policy
+from oms.models.common import Address
+from oms.models.orders import OrderOptions
+from oms.models.quotes import (
+    AcceptQuote,
+    Actor,
+    ApprovalDecision,
+    B2BCustomer,
+    CounterLine,
+    CounterOffer,
+    LineOverride,
+    ProposeQuote,
+    QuoteInput,
+    QuoteLineRequest,
+    QuoteOptions,
+    QuoteStatus,
+    WithdrawQuote,
+)
+from oms.settings import WORKFLOW_QUEUE
+from tests.workflows.harness import Harness, tick
+from workflows.order import OrderWorkflow, order_workflow_id
+from workflows.quote import QuoteWorkflow, quote_workflow_id
+
+pytestmark = pytest.mark.timeout(120)
+RULES = Path(__file__).resolve().parents[2] / "oms" / "rules" / "approval_rules.json"
+
+
+def quote_input(harness: Harness, quote_id: str, quantity: int = 150) -> QuoteInput:
+    return QuoteInput(
+        quote_id=quote_id,
+        customer=B2BCustomer(
+            id="C-900",
+            name="Karin Ek",
+            email="karin@acme.example",
+            locale="en",
+            company_id="ACME-AB",
+        ),
+        currency="SEK",
+        lines=[QuoteLineRequest(sku="RACK", quantity=quantity)],
+        ship_to=Address(
+            name="Acme Bygg AB",
+            line1="Industrivägen 4",
+            postal_code="171 48",
+            city="Solna",
+            country="SE",
+        ),
+        submitted_by=Actor(name="Karin Ek", role="buyer"),
+        submitted_at=datetime.now(UTC),
+        options=QuoteOptions(
+            policy=load_policy(RULES),
+            task_queue_prefix=harness.prefix,
+            order_options=OrderOptions(task_queue_prefix=harness.prefix),
+        ),
+    )
+
+
+async def start(harness: Harness, inp: QuoteInput) -> WorkflowHandle[Any, Any]:
+    handle = await harness.client.start_workflow(
+        QuoteWorkflow.run,
+        inp,
+        id=quote_workflow_id(inp.quote_id),
+        task_queue=harness.prefix + WORKFLOW_QUEUE,
+    )
+    return harness.track(handle)
+
+
+async def status_becomes(handle: WorkflowHandle[Any, Any], status: QuoteStatus) -> None:
+    for _ in range(100):
+        if (await handle.query(QuoteWorkflow.state)).status == status:
+            return
+        await tick()
+    raise AssertionError(f"quote never became {status}")
+
+
+def refusal(info: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> str | None:
+    return getattr(info.value.cause, "type", None)
+
+
+async def test_discounted_large_quote_needs_both_roles_then_orders_at_negotiated_prices(
+    harness: Harness,
+) -> None:
+    quote_id = f"Q-{uuid.uuid4().hex[:6]}"
+    handle = await start(harness, quote_input(harness, quote_id))
+    await status_becomes(handle, QuoteStatus.SUBMITTED)
+
+    # 150 racks at 1 000 list: 150 000 SEK; the seller offers 850 (15% off).
+    view = await handle.execute_update(
+        QuoteWorkflow.propose,
+        ProposeQuote(
+            by="Sven Sales",
+            overrides=[
+                LineOverride(sku="RACK", unit_price=Decimal("850.00"), reason="volume deal")
+            ],
+        ),
+    )
+    assert view.status == QuoteStatus.PENDING_APPROVAL
+    assert view.proposal is not None and view.proposal.discount_pct == Decimal("15.00")
+    assert sorted(r.role for r in view.approvals) == ["finance", "sales_manager"]
+
+    with pytest.raises(WorkflowUpdateFailedError) as wrong:
+        await handle.execute_update(
+            QuoteWorkflow.decide,
+            ApprovalDecision(approver="Sven Sales", role="sales", decision="approve"),
+        )
+    assert refusal(wrong) == "WrongRole"
+    assert "sales_manager" in str(wrong.value.cause)
+
+    await handle.execute_update(
+        QuoteWorkflow.decide,
+        ApprovalDecision(approver="Maria Manager", role="sales_manager", decision="approve"),
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as twice:
+        await handle.execute_update(
+            QuoteWorkflow.decide,
+            ApprovalDecision(approver="Maria Manager", role="finance", decision="approve"),
+        )
+    assert refusal(twice) == "AlreadyDecided"
+    with pytest.raises(WorkflowUpdateFailedError) as early:
+        await handle.execute_update(
+            QuoteWorkflow.accept, AcceptQuote(by="Karin Ek", po_number="PO-1")
+        )
+    assert refusal(early) == "AwaitingApproval"
+
+    view = await handle.execute_update(
+        QuoteWorkflow.decide,
+        ApprovalDecision(approver="Johan Finance", role="finance", decision="approve"),
+    )
+    assert view.status == QuoteStatus.APPROVED
+
+    result = await handle.execute_update(
+        QuoteWorkflow.accept, AcceptQuote(by="Karin Ek", po_number="PO-77")
+    )
+    final = await handle.result()
+    assert final.status == QuoteStatus.ORDERED and final.order_id == result.order_id
+
+    order = harness.client.get_workflow_handle_for(
+        OrderWorkflow.run, order_workflow_id(result.order_id)
+    )
+    harness.track(order)
+    for _ in range(100):
+        state = await order.query(OrderWorkflow.state)
+        if state.status != "received":
+            break
+        await tick()
+    assert [(ln.sku, ln.quantity, ln.unit_price) for ln in state.lines] == [
+        ("RACK", 150, Decimal("850.00"))
+    ]
+    assert state.total == Decimal("127500.00")
+    reserves = [req for name, req in harness.world.calls if name == "reserve_credit"]
+    assert reserves and reserves[0].company_id == "ACME-AB"
+    assert "authorize" not in harness.world.names()  # invoice terms: no card
+    keys = harness.world.email_keys()
+    assert f"quote:{quote_id}:ordered" in keys
+    assert any(k.startswith(f"quote:{quote_id}:approval:1:requested") for k in keys)
+
+
+async def test_unanswered_approval_is_reminded_once_then_escalates_after_72_hours(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    quote_id = f"Q-{uuid.uuid4().hex[:6]}"
+    handle = await start(harness, quote_input(harness, quote_id, quantity=10))
+    await status_becomes(handle, QuoteStatus.SUBMITTED)
+    # 10 racks: silver 5% + volume 2% = 7%, 10 000 SEK; override to 8 500 needs a sales manager.
+    view = await handle.execute_update(
+        QuoteWorkflow.propose,
+        ProposeQuote(
+            by="Sven Sales",
+            overrides=[LineOverride(sku="RACK", unit_price=Decimal("850.00"), reason="match")],
+        ),
+    )
+    assert [r.role for r in view.approvals] == ["sales_manager"]
+
+    await env.sleep(timedelta(hours=25))
+    view = await handle.query(QuoteWorkflow.state)
+    assert view.approvals[0].reminded is True and view.approvals[0].role == "sales_manager"
+    reminder = f"quote:{quote_id}:approval:1:reminder:sales_manager"
+    assert harness.world.email_keys().count(reminder) == 1
+
+    await env.sleep(timedelta(hours=48))
+    view = await handle.query(QuoteWorkflow.state)
+    requirement = view.approvals[0]
+    assert requirement.role == "sales_director" and requirement.original_role == "sales_manager"
+    assert any(h.action == "escalated" for h in view.history)
+    assert harness.world.email_keys().count(reminder) == 1
+    assert f"quote:{quote_id}:approval:1:escalated:sales_manager" in harness.world.email_keys()
+
+    view = await handle.execute_update(
+        QuoteWorkflow.decide,
+        ApprovalDecision(approver="Dora Director", role="sales_director", decision="approve"),
+    )
+    assert view.status == QuoteStatus.APPROVED
+
+
+async def test_untouched_quote_expires_after_30_days_with_each_reminder_sent_once(
+    harness: Harness,
+) -> None:
+    quote_id = f"Q-{uuid.uuid4().hex[:6]}"
+    handle = await start(harness, quote_input(harness, quote_id))
+    final = await handle.result()  # time skips through the 30 days and the re-open window
+
+    assert final.status == QuoteStatus.EXPIRED
+    keys = harness.world.email_keys()
+    for key in ("expiry_reminder:seller:0", "expiry_reminder:buyer:0", "expired:0"):
+        assert keys.count(f"quote:{quote_id}:{key}") == 1, key
+    expired_at = next(h.at for h in final.history if h.action == "expired")
+    assert expired_at - final.submitted_at >= timedelta(days=30)
+    to_seller = next(e for e in harness.world.emails if e.key.endswith("expiry_reminder:seller:0"))
+    assert to_seller.to == "sales@oms.example"
+
+
+async def test_expired_quote_reopens_at_list_prices_and_refuses_approvals_while_expired(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    quote_id = f"Q-{uuid.uuid4().hex[:6]}"
+    handle = await start(harness, quote_input(harness, quote_id, quantity=10))
+    await status_becomes(handle, QuoteStatus.SUBMITTED)
+    await handle.execute_update(QuoteWorkflow.propose, ProposeQuote(by="Sven Sales"))
+    await env.sleep(timedelta(days=31))
+    assert (await handle.query(QuoteWorkflow.state)).status == QuoteStatus.EXPIRED
+    with pytest.raises(WorkflowUpdateFailedError) as late:
+        await handle.execute_update(
+            QuoteWorkflow.accept, AcceptQuote(by="Karin Ek", po_number="PO-9")
+        )
+    assert refusal(late) == "QuoteExpired"
+
+    await handle.execute_update(QuoteWorkflow.reopen, WithdrawQuote(by="Karin Ek"))
+    view = await handle.execute_update(
+        QuoteWorkflow.propose,
+        ProposeQuote(
+            by="Sven Sales",
+            overrides=[LineOverride(sku="RACK", unit_price=Decimal("500.00"), reason="try")],
+        ),
+    )
+    assert view.proposal is not None
+    assert view.proposal.total == view.proposal.list_total == Decimal("10000.00")
+    assert view.status == QuoteStatus.PROPOSED
+
+
+async def test_counter_offer_is_kept_in_history_and_withdraw_ends_the_quote(
+    harness: Harness,
+) -> None:
+    quote_id = f"Q-{uuid.uuid4().hex[:6]}"
+    handle = await start(harness, quote_input(harness, quote_id, quantity=10))
+    await status_becomes(handle, QuoteStatus.SUBMITTED)
+    with pytest.raises(WorkflowUpdateFailedError) as nothing:
+        await handle.execute_update(QuoteWorkflow.counter, CounterOffer(by="Karin Ek", lines=[]))
+    assert refusal(nothing) == "NoProposal"
+    await handle.execute_update(QuoteWorkflow.propose, ProposeQuote(by="Sven Sales"))
+    view = await handle.execute_update(
+        QuoteWorkflow.counter,
+        CounterOffer(
+            by="Karin Ek",
+            lines=[CounterLine(sku="RACK", target_unit_price=Decimal("880.00"))],
+            comment="our budget",
+        ),
+    )
+    assert view.status == QuoteStatus.COUNTERED
+    assert view.lines[0].target_unit_price == Decimal("880.00")
+    actions = [(h.action, h.by) for h in view.history]
+    assert actions[-2:] == [("proposed", "Sven Sales"), ("countered", "Karin Ek")]
+    await handle.execute_update(QuoteWorkflow.withdraw, WithdrawQuote(by="Karin Ek", reason="no"))
+    assert (await handle.result()).status == QuoteStatus.WITHDRAWN
