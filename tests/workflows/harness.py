@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,16 +19,22 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.adapters.email_smtp import Mailer
+from activities.notifications import EmailActivities
 from oms.devserver import register_search_attributes, time_skipping_server
 from oms.models.common import Address, Customer
 from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
-from oms.settings import ALL_QUEUES, WORKFLOW_QUEUE
+from oms.settings import ALL_QUEUES, EMAIL_QUEUE, WORKFLOW_QUEUE
+from oms.store.db import Database
+from oms.store.migrate import upgrade
 from tests.workflows.fakes import World
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
+
+from smtp_fixtures import SmtpRecorder
 
 
 @pytest.fixture
@@ -44,6 +53,7 @@ class Harness:
     def __init__(self, client: Client, world: World, prefix: str) -> None:
         self.client, self.world, self.prefix = client, world, prefix
         self.started: list[WorkflowHandle[Any, Any]] = []
+        self.smtp: SmtpRecorder | None = None
 
     def order_input(
         self,
@@ -130,6 +140,30 @@ async def tick() -> None:
 
 @pytest.fixture
 async def harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
+    async with running_harness(env) as h:
+        yield h
+
+
+@pytest.fixture
+async def mail_harness(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Harness]:
+    """Fakes everywhere but email: the real email activity, outbox and an SMTP server."""
+    url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    upgrade(url)
+    db = Database(url)
+    with SmtpRecorder() as smtp:
+        mailer = Mailer(smtp.host, smtp.port, "orders@oms.example", timeout=5)
+        executor = ThreadPoolExecutor(max_workers=4)
+        async with running_harness(env, real_email=(mailer, db, executor)) as h:
+            h.smtp = smtp
+            yield h
+        executor.shutdown(wait=False)
+    db.dispose()
+
+
+@asynccontextmanager
+async def running_harness(
+    env: WorkflowEnvironment, real_email: tuple[Mailer, Database, ThreadPoolExecutor] | None = None
+) -> AsyncIterator[Harness]:
     world = World(stock={"TSHIRT": 10})
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     workers = [
@@ -140,11 +174,23 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
             workflow_runner=workflow_runner(),
         )
     ]
-    workers += [
-        Worker(env.client, task_queue=prefix + q, activities=world.activities())
-        for q in ALL_QUEUES
-        if q != WORKFLOW_QUEUE
-    ]
+    for queue in ALL_QUEUES:
+        if queue == WORKFLOW_QUEUE:
+            continue
+        if queue == EMAIL_QUEUE and real_email is not None:
+            mailer, db, executor = real_email
+            workers.append(
+                Worker(
+                    env.client,
+                    task_queue=prefix + queue,
+                    activities=[EmailActivities(mailer, db).send],
+                    activity_executor=executor,
+                )
+            )
+        else:
+            workers.append(
+                Worker(env.client, task_queue=prefix + queue, activities=world.activities())
+            )
     for w in workers:
         await w.__aenter__()
     harness = Harness(env.client, world, prefix)
