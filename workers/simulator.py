@@ -21,6 +21,15 @@ from oms.settings import Settings
 log = logging.getLogger("oms.simulator")
 POLL_S = 0.5
 GRAMS_PER_UNIT = 500
+MAX_PARCEL_GRAMS = 20_000
+
+
+def packages_for(units: int) -> list[dict[str, int]]:
+    """Parcels of at most 20 kg, as a packer would fill them."""
+    grams = max(units * GRAMS_PER_UNIT, 1)
+    full, rest = divmod(grams, MAX_PARCEL_GRAMS)
+    weights = [MAX_PARCEL_GRAMS] * full + ([rest] if rest else [])
+    return [{"weight_grams": w} for w in weights]
 
 
 async def step(client: httpx.AsyncClient, delay_s: float) -> int:
@@ -40,10 +49,7 @@ async def step(client: httpx.AsyncClient, delay_s: float) -> int:
             units = sum(line["quantity"] for line in shipment["lines"])
             result = await client.post(
                 f"/shipments/{sid}/pack",
-                json={
-                    "packages": [{"weight_grams": units * GRAMS_PER_UNIT}],
-                    "packed_by": "simulator",
-                },
+                json={"packages": packages_for(units), "packed_by": "simulator"},
             )
         if result.status_code < 300:
             advanced += 1
