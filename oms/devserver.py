@@ -16,6 +16,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from oms.search_attributes import ALL, dev_server_flags
 
+# Let the server mark a workflow whose task keeps failing (a bug) with the
+# TemporalReportedProblems search attribute, which /ops/stuck queries.
+PROBLEM_FLAGS = [
+    "--dynamic-config-value",
+    "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=1",
+]
+
 
 def _binary(name: str) -> str:
     beside_python = Path(sys.executable).parent / name
@@ -56,6 +63,7 @@ def dev_server_command(
         "--log-level",
         "warn",
         *dev_server_flags(),
+        *PROBLEM_FLAGS,
     ]
     if db_file:
         cmd += [

@@ -18,6 +18,10 @@ CUSTOMER_ID = SearchAttributeKey.for_keyword("OmsCustomerId")
 CHANNEL = SearchAttributeKey.for_keyword("OmsChannel")
 WAREHOUSE = SearchAttributeKey.for_keyword("OmsWarehouse")
 
+# Set by the server itself on a workflow whose tasks keep failing (dynamic config
+# system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute); not registered by us.
+REPORTED_PROBLEMS = SearchAttributeKey.for_keyword_list("TemporalReportedProblems")
+
 ALL = (
     ORDER_STATUS,
     KIND,

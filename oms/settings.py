@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     approval_rules_path: str = ""
     sales_email: str = "sales@oms.example"
     approvers_email: str = "approvers@oms.example"
+    quote_approver_reminder_s: int = Field(default=24 * 3600, ge=1)
+    quote_escalate_s: int = Field(default=72 * 3600, ge=1)
 
     simulate: bool = False
     simulate_delay_s: float = 2.0
@@ -69,6 +71,12 @@ class Settings(BaseSettings):
     pick_sla_s: int = Field(default=4 * 3600, ge=1)
     backorder_recheck_s: int = Field(default=3600, ge=1)
     hold_timeout_s: int = Field(default=3 * 24 * 3600, ge=1)
+    # Operations: an automatic step (payment, allocation, label) overdue after this is stuck.
+    step_deadline_s: int = Field(default=60, ge=1)
+    backorder_alert_s: int = Field(default=3 * 24 * 3600, ge=1)
+    delivery_deadline_s: int = Field(default=7 * 24 * 3600, ge=1)
+    # /ops/stuck: an activity on this attempt or later counts as retrying.
+    stuck_attempts: int = Field(default=3, ge=1)
 
     max_cached_workflows: int = 1000
     max_concurrent_activities: int = 100

@@ -111,6 +111,46 @@ def _cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
     return 2
 
 
+def _cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
+    with _api(settings) as api:
+        if args.action == "stuck":
+            params = {
+                k: v
+                for k, v in (
+                    ("kind", args.kind),
+                    ("stage", args.stage),
+                    ("warehouse", args.warehouse),
+                    ("min_age_s", args.min_age_s),
+                )
+                if v is not None
+            }
+            response = api.get("/ops/stuck", params=params)
+            if response.status_code >= 400 or args.json:
+                return _show(response)
+            body = response.json()
+            for item in body["items"]:
+                print(
+                    f"{item['kind']:<9} {item['workflow_id']:<28} {item['reason']:<22} "
+                    f"{item['stage'] or '-':<20} since {item['since'] or '-'}\n"
+                    f"          {item['last_error'] or ''}\n"
+                    f"          -> {item['suggested_action']}\n          {item['ui_url']}"
+                )
+            print(f"{body['count']} stuck ({body['took_ms']} ms)")
+            return 0
+        body = {"by": args.by, "reason": args.reason}
+        if args.action == "retry-now":
+            return _show(api.post(f"/ops/workflows/{args.workflow_id}/retry-now", json=body))
+        if args.action == "cancel":
+            return _show(api.post(f"/ops/orders/{args.order_id}/cancel", json=body))
+        if args.action == "release-hold":
+            body |= {"role": args.role, "payment_token": args.token}
+            return _show(api.post(f"/ops/orders/{args.order_id}/release-hold", json=body))
+        if args.action == "resend":
+            body |= {"notification": args.notification}
+            return _show(api.post(f"/ops/orders/{args.order_id}/resend", json=body))
+    return 2
+
+
 def _cmd_stock(args: argparse.Namespace, settings: Settings) -> int:
     with _api(settings) as api:
         if args.action == "set":
@@ -175,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run workers (all queues, or --queues a,b)")
     worker.add_argument("rest", nargs=argparse.REMAINDER)
     worker.set_defaults(func=_run_module("workers.main:main"))
+    # prefix_chars="+": every "--option" after "bench" is passed through to starters.bench.
+    bench = sub.add_parser("bench", help="benchmark (make bench)", prefix_chars="+", add_help=False)
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=_run_module("starters.bench:main"))
     sub.add_parser("api", help="run the HTTP API").set_defaults(
         func=_run_module("starters.api.app:main")
     )
@@ -245,6 +289,31 @@ def build_parser() -> argparse.ArgumentParser:
         qa.add_argument("--by", required=True)
         qa.add_argument("--reason", default="")
     quote.set_defaults(func=_cmd_quote)
+
+    ops = sub.add_parser("ops", help="operations: stuck workflows and interventions")
+    opsub = ops.add_subparsers(dest="action", required=True)
+    st = opsub.add_parser("stuck", help="every stuck order, shipment and quote, and why")
+    st.add_argument("--kind", choices=["order", "shipment", "quote"])
+    st.add_argument("--stage")
+    st.add_argument("--warehouse")
+    st.add_argument("--min-age-s", dest="min_age_s", type=int)
+    st.add_argument("--json", action="store_true", help="print the raw JSON")
+    for name, target, extra in (
+        ("retry-now", "workflow_id", "retry a failing call at once"),
+        ("cancel", "order_id", "force-cancel with full compensation"),
+        ("release-hold", "order_id", "release an order held for payment or credit"),
+        ("resend", "order_id", "send a customer email again"),
+    ):
+        op_parser = opsub.add_parser(name, help=extra)
+        op_parser.add_argument(target)
+        op_parser.add_argument("--by", required=True, help="your name (recorded in history)")
+        op_parser.add_argument("--reason", required=True, help="why (recorded in history)")
+        if name == "release-hold":
+            op_parser.add_argument("--role", default="ops")
+            op_parser.add_argument("--token", help="a new card token to authorize")
+        if name == "resend":
+            op_parser.add_argument("--notification", default="order_confirmed")
+    ops.set_defaults(func=_cmd_ops)
 
     stock = sub.add_parser("stock", help="show or set stock")
     ssub = stock.add_subparsers(dest="action", required=True)

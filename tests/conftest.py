@@ -21,7 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from oms import search_attributes as sa
-from oms.devserver import temporal_cli
+from oms.devserver import PROBLEM_FLAGS, temporal_cli
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 
@@ -107,6 +107,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         search_attributes=list(sa.ALL),
         ui=False,
+        dev_server_extra_args=PROBLEM_FLAGS,
     )
     yield env
     await env.shutdown()

@@ -11,7 +11,7 @@ authorization and tells the customer.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ReleaseRequest,
     )
     from oms.models.notifications import EmailRequest
+    from oms.models.ops import OpsNote, ResendNotification
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
@@ -117,6 +118,7 @@ class OrderWorkflow:
         self._dirty = False
         self._authorization_id: str | None = None
         self._credit_reserved = False
+        self._resends = 0
         self._next_shipment_no = 1
         self._claims = 0
         self._waiting_since = inp.placed_at
@@ -189,6 +191,25 @@ class OrderWorkflow:
                 f"only finance can approve credit over the limit, not {approval.role}",
                 type="WrongRole",
             )
+
+    @workflow.signal
+    def ops_note(self, note: OpsNote) -> None:
+        """An operator's intervention, kept in the order's history with who and why."""
+        self._note(f"Operations ({note.by}): {note.action}: {note.reason}")
+        self._dirty = True
+
+    @workflow.update
+    async def resend_notification(self, request: ResendNotification) -> OrderView:
+        """Send one of the order's customer emails again (a new outbox key per resend)."""
+        self._resends += 1
+        self._note(f"Operations ({request.by}) resent {request.notification}: {request.reason}")
+        await self._email(
+            f"{self._inp.order_id}:{request.notification}:resend:{self._resends}",
+            request.notification,
+            {"reason": self._view.cancel_reason or request.reason},
+        )
+        await self._record()
+        return self._view
 
     @workflow.signal
     def retry_payment(self, request: RetryPayment) -> None:
@@ -425,6 +446,8 @@ class OrderWorkflow:
                     payment_method=inp.payment.method,
                     pick_sla_s=inp.options.pick_sla_s,
                     ops_email=inp.options.ops_email,
+                    step_deadline_s=inp.options.step_deadline_s,
+                    delivery_deadline_s=inp.options.delivery_deadline_s,
                     task_queue_prefix=inp.options.task_queue_prefix,
                 ),
                 id=shipment_workflow_id(plan.shipment_id),
@@ -538,12 +561,14 @@ class OrderWorkflow:
         self._view.status = status
         self._view.history.append(HistoryEntry(at=now, status=status, note=note))
         stage, waiting_for = _WAITING[status]
+        deadline = self._deadline(status, now)
         workflow.upsert_search_attributes(
             [
                 sa.ORDER_STATUS.value_set(str(status)),
                 sa.STAGE.value_set(stage),
                 sa.WAITING_FOR.value_set(waiting_for),
                 sa.WAITING_SINCE.value_set(now),
+                sa.DEADLINE.value_set(deadline) if deadline else sa.DEADLINE.value_unset(),
             ]
         )
         self._waiting_since = now
@@ -571,6 +596,20 @@ class OrderWorkflow:
             self._view,
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"record {self._view.status}"),
         )
+
+    def _deadline(self, status: OrderStatus, now: datetime) -> datetime | None:
+        """When the order is overdue in ``status`` (None where its shipments carry the clock).
+
+        Operations' stuck list is every running workflow past its deadline.
+        """
+        opts = self._inp.options
+        seconds = {
+            OrderStatus.RECEIVED: opts.step_deadline_s,
+            OrderStatus.CONFIRMED: opts.step_deadline_s,
+            OrderStatus.ON_HOLD: opts.hold_timeout_s,
+            OrderStatus.BACKORDERED: opts.backorder_alert_s,
+        }.get(status)
+        return now + timedelta(seconds=seconds) if seconds is not None else None
 
     def _details(self) -> str:
         """The order's current state in Markdown, as the Temporal UI shows it."""

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.money import format_money
     from oms.models.common import Customer
     from oms.models.notifications import EmailRequest
+    from oms.models.ops import OpsNote
     from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
     from oms.models.quotes import (
         OPEN_QUOTE_STATES,
@@ -296,6 +297,11 @@ class QuoteWorkflow:
                 type="NotAcceptable",
             )
 
+    @workflow.signal
+    def ops_note(self, note: OpsNote) -> None:
+        """An operator's intervention, kept in the quote's history with who and why."""
+        self._history(f"ops:{note.by}", note.action, note.reason)
+
     @workflow.update
     async def withdraw(self, request: WithdrawQuote) -> QuoteView:
         await self._set(QuoteStatus.WITHDRAWN, request.by, "withdrawn", request.reason)
@@ -521,10 +527,23 @@ class QuoteWorkflow:
                 sa.STAGE.value_set(waiting[0]),
                 sa.WAITING_FOR.value_set(waiting[1]),
                 sa.WAITING_SINCE.value_set(workflow.now()),
-                sa.DEADLINE.value_set(self._view.expires_at),
+                sa.DEADLINE.value_set(self._deadline()),
             ]
         )
         await self._record()
+
+    def _deadline(self) -> datetime:
+        """When the quote is overdue: an approver past the reminder time, else its expiry."""
+        if self._view.status == QuoteStatus.PENDING_APPROVAL:
+            after = timedelta(seconds=self._inp.options.approver_reminder_after_s)
+            pending = [
+                (r.escalated_at or r.requested_at) + after
+                for r in self._view.approvals
+                if r.decision is None
+            ]
+            if pending:
+                return min(pending)
+        return self._view.expires_at
 
     async def _record(self) -> None:
         self._changed = True  # deadlines may have moved: the timer loop recomputes them

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.credit import ConsumeCredit
     from oms.models.inventory import ConsumeRequest
     from oms.models.notifications import EmailRequest
+    from oms.models.ops import OpsNote
     from oms.models.payments import CaptureRequest
     from oms.models.shipments import (
         CancelShipment,
@@ -135,6 +136,11 @@ class ShipmentWorkflow:
     @workflow.signal
     def tracking_event(self, event: TrackingEvent) -> None:
         self._events.append(event)
+
+    @workflow.signal
+    def ops_note(self, note: OpsNote) -> None:
+        """An operator's intervention, kept in the shipment's history with who and why."""
+        self._note(f"Operations ({note.by}): {note.action}: {note.reason}")
 
     @workflow.signal
     def cancel(self, request: CancelShipment) -> None:
@@ -342,10 +348,19 @@ class ShipmentWorkflow:
             sa.WAITING_SINCE.value_set(now),
             sa.WAITING_FOR.value_set(_WAITING_FOR.get(status, "nobody")),
         ]
-        if status == ShipmentStatus.PICKING:
-            updates.append(sa.DEADLINE.value_set(now + timedelta(seconds=self._inp.pick_sla_s)))
-        else:
+        deadline_s = {
+            ShipmentStatus.PICKING: self._inp.pick_sla_s,
+            ShipmentStatus.PACKED: self._inp.step_deadline_s,  # rates, label, capture: automatic
+            ShipmentStatus.HELD: 0,  # waits for a person: overdue at once
+            ShipmentStatus.SHIPPED: self._inp.delivery_deadline_s,
+            ShipmentStatus.IN_TRANSIT: self._inp.delivery_deadline_s,
+            ShipmentStatus.OUT_FOR_DELIVERY: self._inp.delivery_deadline_s,
+            ShipmentStatus.EXCEPTION: self._inp.delivery_deadline_s,
+        }.get(status)
+        if deadline_s is None:
             updates.append(sa.DEADLINE.value_unset())
+        else:
+            updates.append(sa.DEADLINE.value_set(now + timedelta(seconds=deadline_s)))
         workflow.upsert_search_attributes(updates)
         await self._publish(note)
 

@@ -77,6 +77,9 @@ class OrderOptions(Model):
     pick_sla_s: int = 4 * 3600
     backorder_recheck_s: int = 3600
     hold_timeout_s: int = 3 * 24 * 3600
+    step_deadline_s: int = 60
+    backorder_alert_s: int = 3 * 24 * 3600
+    delivery_deadline_s: int = 7 * 24 * 3600
     ops_email: str = "ops@oms.example"
     # Prefix of the task queues the order's activities and children run on.
     task_queue_prefix: str = ""

@@ -58,6 +58,8 @@ class ShipmentInput(Model):
     # "invoice": B2B terms; the company's credit is used instead of capturing a card.
     payment_method: Literal["card", "invoice"] = "card"
     pick_sla_s: int = 4 * 3600
+    step_deadline_s: int = 60
+    delivery_deadline_s: int = 7 * 24 * 3600
     ops_email: str = "ops@oms.example"
     task_queue_prefix: str = ""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -49,6 +49,9 @@ def options_from(settings: Settings) -> OrderOptions:
         pick_sla_s=settings.pick_sla_s,
         backorder_recheck_s=settings.backorder_recheck_s,
         hold_timeout_s=settings.hold_timeout_s,
+        step_deadline_s=settings.step_deadline_s,
+        backorder_alert_s=settings.backorder_alert_s,
+        delivery_deadline_s=settings.delivery_deadline_s,
         ops_email=settings.ops_email,
         task_queue_prefix=settings.task_queue_prefix,
     )
@@ -108,6 +111,12 @@ async def place_order(body: PlaceOrder, state: State) -> Response:
                     SearchAttributePair(sa.ORDER_STATUS, OrderStatus.RECEIVED.value),
                     SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
                     SearchAttributePair(sa.CHANNEL, body.channel),
+                    # Until the first workflow task upserts its own: a broken task shows as stuck.
+                    SearchAttributePair(sa.STAGE, "awaiting_payment"),
+                    SearchAttributePair(sa.WAITING_SINCE, now),
+                    SearchAttributePair(
+                        sa.DEADLINE, now + timedelta(seconds=state.settings.step_deadline_s)
+                    ),
                 ]
             ),
             static_summary=(

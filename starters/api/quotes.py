@@ -51,6 +51,8 @@ def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
         expires_in_days=expires_in_days,
         seller_email=settings.sales_email,
         approvers_email=settings.approvers_email,
+        approver_reminder_after_s=settings.quote_approver_reminder_s,
+        approval_escalate_after_s=settings.quote_escalate_s,
         policy=load_policy(path),
         task_queue_prefix=settings.task_queue_prefix,
         order_options=options_from(settings),

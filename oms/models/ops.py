@@ -1,0 +1,85 @@
+"""Models of operations: what is stuck and why, and the interventions that unblock it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from oms.models.common import Model
+
+StuckReason = Literal[
+    "activity_retrying",
+    "workflow_task_failing",
+    "backordered_too_long",
+    "needs_a_person",
+    "past_deadline",
+]
+
+
+class StuckItem(Model):
+    """One workflow that is not moving: what it waits for, since when, and what would help."""
+
+    kind: str
+    workflow_id: str
+    business_id: str
+    status: str | None = None
+    stage: str | None = None
+    waiting_for: str | None = None
+    warehouse: str | None = None
+    since: datetime | None = None
+    deadline: datetime | None = None
+    reason: StuckReason
+    last_error: str | None = None
+    attempts: int | None = None
+    activity: str | None = None
+    next_retry_at: datetime | None = None
+    suggested_action: str
+    ui_url: str
+
+
+class StuckList(Model):
+    items: list[StuckItem]
+    count: int
+    query: str
+    took_ms: float
+
+
+class OpsNote(Model):
+    """An operator's intervention, recorded in the workflow's own history."""
+
+    by: str = Field(min_length=1, max_length=100)
+    action: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Intervention(Model):
+    """Body of every ``/ops`` action: who does it and why (both kept in history)."""
+
+    by: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReleaseHold(Intervention):
+    """Release an order held for payment: retry the card (optionally a new token) or,
+    for an order over its credit limit, approve it as ``role``."""
+
+    role: str = "ops"
+    payment_token: str | None = Field(default=None, max_length=64)
+
+
+class ResendNotification(Intervention):
+    notification: Literal[
+        "order_confirmed",
+        "order_backordered",
+        "order_on_hold",
+        "order_cancelled",
+        "order_completed",
+    ]
+
+
+class InterventionResult(Model):
+    workflow_id: str
+    action: str
+    detail: str

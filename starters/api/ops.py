@@ -1,0 +1,254 @@
+"""``/ops``: every stuck workflow in one call, and the interventions that unblock them.
+
+The finder is one visibility query on the OMS's search attributes (running,
+and past ``OmsDeadline`` or flagged by the server's ``TemporalReportedProblems``),
+then a describe of each hit for the retrying activity's attempt count and last
+error. Histories are never scanned, so it stays fast with many open workflows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import ResetActivityRequest
+from temporalio.client import WorkflowExecutionDescription, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from oms import search_attributes as sa
+from oms.domain.ops import Evidence, classify, suggest
+from oms.models.ops import (
+    Intervention,
+    InterventionResult,
+    OpsNote,
+    ReleaseHold,
+    ResendNotification,
+    StuckItem,
+    StuckList,
+)
+from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
+from starters.api.deps import State, raise_from_update
+from workflows.order import OrderWorkflow, order_workflow_id
+
+router = APIRouter(prefix="/ops", tags=["ops"])
+KINDS = ("order", "shipment", "quote")
+# Describing every hit costs one call each: beyond this many, the rest are listed undescribed.
+DESCRIBE_LIMIT = 200
+
+
+def stuck_query(
+    now: datetime,
+    kind: str | None = None,
+    stage: str | None = None,
+    warehouse: str | None = None,
+    min_age_s: int | None = None,
+) -> str:
+    """The visibility query behind ``/ops/stuck`` (also usable in the Temporal UI's search)."""
+    clauses = [
+        "ExecutionStatus = 'Running'",
+        f"(OmsDeadline < '{_iso(now)}' OR TemporalReportedProblems IS NOT NULL)",
+    ]
+    if kind:
+        clauses.append(f"OmsKind = '{kind}'")
+    if stage:
+        clauses.append(f"OmsStage = '{stage}'")
+    if warehouse:
+        clauses.append(f"OmsWarehouse = '{warehouse}'")
+    if min_age_s:
+        clauses.append(f"OmsWaitingSince < '{_iso(now - timedelta(seconds=min_age_s))}'")
+    return " AND ".join(clauses)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _business_id(workflow_id: str) -> str:
+    return workflow_id.split("-", 1)[1] if "-" in workflow_id else workflow_id
+
+
+@router.get("/stuck", response_model=StuckList)
+async def stuck(
+    state: State,
+    kind: Annotated[str | None, Query(pattern="^(order|shipment|quote)$")] = None,
+    stage: str | None = None,
+    warehouse: str | None = None,
+    min_age_s: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> StuckList:
+    """Every running workflow past its stage deadline or with a failing workflow task,
+    with the reason, since when, the last error and the step that would unblock it."""
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    query = stuck_query(now, kind, stage, warehouse, min_age_s)
+    hits = []
+    async for execution in state.client.list_workflows(query, limit=limit):
+        hits.append(execution)
+    described = await asyncio.gather(
+        *(_describe(state, h.id) for h in hits[:DESCRIBE_LIMIT]),
+    )
+    descriptions = dict(zip([h.id for h in hits[:DESCRIBE_LIMIT]], described, strict=True))
+    items = [_item(state, h.id, h.typed_search_attributes, descriptions.get(h.id)) for h in hits]
+    items.sort(key=lambda i: i.since or now)
+    return StuckList(
+        items=items,
+        count=len(items),
+        query=query,
+        took_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+async def _describe(state: State, workflow_id: str) -> WorkflowExecutionDescription | None:
+    try:
+        return await state.client.get_workflow_handle(workflow_id).describe()
+    except RPCError:
+        return None  # finished between the query and now
+
+
+def _item(
+    state: State,
+    workflow_id: str,
+    attrs: Any,
+    description: WorkflowExecutionDescription | None,
+) -> StuckItem:
+    raw = description.raw_description if description else None
+    retrying = None
+    if raw is not None and raw.pending_activities:
+        retrying = max(raw.pending_activities, key=lambda a: a.attempt)
+    problems = attrs.get(sa.REPORTED_PROBLEMS) if sa.REPORTED_PROBLEMS in attrs else None
+    task_attempts = (
+        raw.pending_workflow_task.attempt
+        if raw is not None and raw.HasField("pending_workflow_task")
+        else None
+    )
+    evidence = Evidence(
+        kind=attrs.get(sa.KIND) or "unknown",
+        stage=attrs.get(sa.STAGE),
+        waiting_for=attrs.get(sa.WAITING_FOR),
+        reported_problems=bool(problems),
+        activity_attempts=retrying.attempt if retrying is not None else None,
+        workflow_task_attempts=task_attempts,
+    )
+    reason = classify(evidence, state.settings.stuck_attempts)
+    last_error = None
+    if retrying is not None and retrying.HasField("last_failure"):
+        last_error = retrying.last_failure.message
+    elif raw is not None and problems:
+        last_error = ", ".join(problems)
+    next_retry = None
+    if retrying is not None and retrying.HasField("next_attempt_schedule_time"):
+        next_retry = retrying.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
+    business_id = _business_id(workflow_id)
+    return StuckItem(
+        kind=evidence.kind,
+        workflow_id=workflow_id,
+        business_id=business_id,
+        status=attrs.get(sa.ORDER_STATUS),
+        stage=evidence.stage,
+        waiting_for=evidence.waiting_for,
+        warehouse=attrs.get(sa.WAREHOUSE),
+        since=attrs.get(sa.WAITING_SINCE),
+        deadline=attrs.get(sa.DEADLINE),
+        reason=reason,
+        last_error=last_error,
+        attempts=retrying.attempt if retrying is not None else None,
+        activity=retrying.activity_type.name if retrying is not None else None,
+        next_retry_at=next_retry,
+        suggested_action=suggest(reason, evidence, workflow_id, business_id),
+        ui_url=(
+            f"{state.settings.temporal_ui_url}/namespaces/"
+            f"{state.settings.temporal_namespace}/workflows/{workflow_id}"
+        ),
+    )
+
+
+async def _note(state: State, workflow_id: str, action: str, body: Intervention) -> None:
+    """Record the intervention in the workflow's own history (a signal carrying who and why)."""
+    handle = state.client.get_workflow_handle(workflow_id)
+    await handle.signal("ops_note", OpsNote(by=body.by, action=action, reason=body.reason))
+
+
+@router.post("/workflows/{workflow_id}/retry-now", response_model=InterventionResult)
+async def retry_now(workflow_id: str, body: Intervention, state: State) -> InterventionResult:
+    """Retry the workflow's failing calls at once instead of waiting out the backoff."""
+    try:
+        description = await state.client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        raise_from_update(err, f"workflow {workflow_id}")
+    pending = list(description.raw_description.pending_activities)
+    if not pending:
+        raise HTTPException(
+            409, detail={"error": "NothingToRetry", "message": "no call is pending or retrying"}
+        )
+    await _note(state, workflow_id, "retry_now", body)
+    execution = WorkflowExecution(workflow_id=workflow_id, run_id=description.run_id or "")
+    for activity in pending:
+        await state.client.workflow_service.reset_activity(
+            ResetActivityRequest(
+                namespace=state.settings.temporal_namespace,
+                execution=execution,
+                id=activity.activity_id,
+                identity=f"ops:{body.by}",
+            )
+        )
+    names = ", ".join(f"{a.activity_type.name} (attempt {a.attempt})" for a in pending)
+    return InterventionResult(
+        workflow_id=workflow_id, action="retry_now", detail=f"retried {names}"
+    )
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderView)
+async def force_cancel(order_id: str, body: Intervention, state: State) -> OrderView:
+    """Cancel with full compensation on an operator's authority (recorded with who and why)."""
+    workflow_id = order_workflow_id(order_id)
+    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
+    try:
+        await _note(state, workflow_id, "force_cancel", body)
+        return await handle.execute_update(
+            OrderWorkflow.cancel, CancelOrder(reason=body.reason, requested_by=f"ops:{body.by}")
+        )
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"order {order_id}")
+
+
+@router.post("/orders/{order_id}/release-hold", response_model=InterventionResult)
+async def release_hold(order_id: str, body: ReleaseHold, state: State) -> InterventionResult:
+    """Release an order held for payment: retry the card now, or approve credit over the limit."""
+    workflow_id = order_workflow_id(order_id)
+    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
+    try:
+        view = await handle.query(OrderWorkflow.state)
+        if view.status != "on_hold":
+            raise HTTPException(
+                409, detail={"error": "NotOnHold", "message": f"order is {view.status}"}
+            )
+        await _note(state, workflow_id, "release_hold", body)
+        if "credit limit" in (view.history[-1].note if view.history else ""):
+            await handle.execute_update(
+                OrderWorkflow.approve_credit,
+                CreditApproval(approver=body.by, role=body.role, comment=body.reason),
+            )
+            detail = "credit over the limit approved"
+        else:
+            payment = PaymentDetails(token=body.payment_token) if body.payment_token else None
+            await handle.signal(OrderWorkflow.retry_payment, RetryPayment(payment=payment))
+            detail = "payment authorization retried"
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, detail={"error": "NotFound", "message": order_id}) from err
+        raise_from_update(err, f"order {order_id}")
+    return InterventionResult(workflow_id=workflow_id, action="release_hold", detail=detail)
+
+
+@router.post("/orders/{order_id}/resend", response_model=OrderView)
+async def resend(order_id: str, body: ResendNotification, state: State) -> OrderView:
+    """Send one of the order's customer emails again."""
+    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
+    try:
+        return await handle.execute_update(OrderWorkflow.resend_notification, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"order {order_id}")
