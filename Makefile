@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck demo worker api clean
+.PHONY: install run test lint typecheck demo worker api bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ typecheck: $(STAMP)
 ## Place a handful of realistic orders against the running stack.
 demo: $(STAMP)
 	$(BIN)/oms demo
+
+## Benchmark the order pipeline against the bare-Temporal floor on its own stack (docs/benchmark.md).
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/oms bench
 
 clean:
 	rm -rf var/
