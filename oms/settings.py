@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # /ops/stuck: an activity on this attempt or later counts as retrying.
     stuck_attempts: int = Field(default=3, ge=1)
 
+    # Prometheus endpoint of a worker ("host:port"; empty = none). The API serves /metrics.
+    metrics_bind: str = ""
     max_cached_workflows: int = 1000
     max_concurrent_activities: int = 100
     graceful_shutdown_s: float = 10.0

@@ -27,6 +27,7 @@ from oms.store.seed import seed_demo
 
 TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
+METRICS_PORT = 9464
 
 
 @dataclass
@@ -101,6 +102,7 @@ def main() -> None:
         _wait_for_port("127.0.0.1", TEMPORAL_PORT, 30, "Temporal dev server")
         start("smtp-sink", [py, "-m", "activities.adapters.smtp_sink"])
         start("carrier", [py, "-m", "activities.adapters.carrier_sandbox"])
+        env.setdefault("OMS_METRICS_BIND", f"127.0.0.1:{METRICS_PORT}")
         start("worker", [py, "-m", "workers.main"])
         start("api", [py, "-m", "starters.api.app"])
         if settings.simulate:
@@ -123,6 +125,8 @@ def _banner(settings: Settings) -> None:
         f"  Temporal UI:   http://localhost:{TEMPORAL_UI_PORT}/namespaces/default/workflows\n"
         f"  Mail (sink):   {settings.mail_dir}/ (one .eml per message, index.txt)\n"
         f"  Carrier:       {settings.carrier_url} (sandbox)\n"
+        f"  Metrics:       worker http://127.0.0.1:{METRICS_PORT}/metrics, "
+        f"API {settings.api_url}/metrics\n"
         f"  Simulation:    {'on' if settings.simulate else 'off'}"
         f" (OMS_SIMULATE, delay {settings.simulate_delay_s} s)\n"
         "  Try it:        make demo   (or the curl examples in README.md)\n",

@@ -31,7 +31,7 @@ from activities.notifications import EmailActivities
 from activities.orders import ReadModelActivities
 from activities.payments import PaymentActivities
 from activities.quotes import QuoteActivities
-from oms.client import connect
+from oms.client import connect, metrics_runtime
 from oms.settings import (
     CARRIER_QUEUE,
     EMAIL_QUEUE,
@@ -136,7 +136,11 @@ async def run_workers(
     settings: Settings, queues: Sequence[str], stop: asyncio.Event, client: Client | None = None
 ) -> None:
     """Run the selected queues until ``stop`` is set, then shut down gracefully."""
-    client = client or await connect(settings)
+    if client is None:
+        runtime = metrics_runtime(settings.metrics_bind) if settings.metrics_bind else None
+        client = await connect(settings, runtime)
+        if settings.metrics_bind:
+            log.info("worker metrics on http://%s/metrics", settings.metrics_bind)
     db = Database(settings.database_url)
     carrier = CarrierClient.from_settings(settings)
     # Each activity queue may run max_concurrent_activities at once; size the shared pool to match.

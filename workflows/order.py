@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentView,
     )
     from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
-    from workflows import policies
+    from workflows import metrics, policies
     from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 
 # What an order in each status waits for: (stage, who), for search attributes and details.
@@ -558,6 +558,8 @@ class OrderWorkflow:
 
     async def _set_status(self, status: OrderStatus, note: str) -> None:
         now = workflow.now()
+        previous = self._view.status if self._view.history else None
+        metrics.status_entered("order", str(status), previous, self._waiting_since)
         self._view.status = status
         self._view.history.append(HistoryEntry(at=now, status=status, note=note))
         stage, waiting_for = _WAITING[status]

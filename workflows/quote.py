@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawQuote,
     )
     from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, WORKFLOW_QUEUE
-    from workflows import policies
+    from workflows import metrics, policies
     from workflows.order import OrderWorkflow, order_workflow_id
 
 # How long an expired quote can still be re-opened before its workflow closes.
@@ -509,6 +509,9 @@ class QuoteWorkflow:
         )
 
     async def _set(self, status: QuoteStatus, by: str, action: str, note: str) -> None:
+        previous = self._view.status if self._view.history else None
+        since = self._view.history[-1].at if self._view.history else None
+        metrics.status_entered("quote", str(status), previous, since)
         self._view.status = status
         self._history(by, action, note)
         self._changed = True

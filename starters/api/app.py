@@ -15,7 +15,7 @@ from temporalio.client import Client
 from oms.client import connect
 from oms.settings import Settings
 from oms.store.db import Database
-from starters.api import carrier_events, catalogue, ops, orders, quotes, shipments
+from starters.api import carrier_events, catalogue, metrics, ops, orders, quotes, shipments
 from starters.api.deps import ApiState
 
 
@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     )
     for module in (orders, quotes, catalogue, shipments, carrier_events, ops):
         app.include_router(module.router)
+
+    metrics.install(app)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:
