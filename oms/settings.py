@@ -67,6 +67,8 @@ class Settings(BaseSettings):
 
     simulate: bool = False
     simulate_delay_s: float = 2.0
+    # Warehouses the simulated warehouse works for (comma-separated; empty = all).
+    simulate_warehouses: str = ""
 
     pick_sla_s: int = Field(default=4 * 3600, ge=1)
     backorder_recheck_s: int = Field(default=3600, ge=1)

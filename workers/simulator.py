@@ -32,13 +32,20 @@ def packages_for(units: int) -> list[dict[str, int]]:
     return [{"weight_grams": w} for w in weights]
 
 
-async def step(client: httpx.AsyncClient, delay_s: float) -> int:
-    """Advance every shipment whose last change is older than ``delay_s``; returns how many."""
+async def step(
+    client: httpx.AsyncClient, delay_s: float, warehouses: frozenset[str] = frozenset()
+) -> int:
+    """Advance every shipment whose last change is older than ``delay_s``; returns how many.
+
+    With ``warehouses`` given, only shipments from those warehouses are worked on.
+    """
     response = await client.get("/shipments", params={"status": "picking"})
     response.raise_for_status()
     now = datetime.now(UTC)
     advanced = 0
     for shipment in response.json():
+        if warehouses and shipment["warehouse_id"] not in warehouses:
+            continue
         updated = datetime.fromisoformat(shipment["updated_at"])
         if (now - updated).total_seconds() < delay_s:
             continue
@@ -59,10 +66,11 @@ async def step(client: httpx.AsyncClient, delay_s: float) -> int:
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
+    warehouses = frozenset(w.strip() for w in settings.simulate_warehouses.split(",") if w.strip())
     async with httpx.AsyncClient(base_url=settings.api_url, timeout=30) as client:
         while not stop.is_set():
             try:
-                await step(client, settings.simulate_delay_s)
+                await step(client, settings.simulate_delay_s, warehouses)
             except httpx.HTTPError as err:
                 log.debug("simulator: API not reachable yet: %s", err)
             with contextlib.suppress(TimeoutError):

@@ -13,11 +13,12 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 
 from oms import search_attributes as sa
+from workers import simulator
 
 from stack import Stack, order_body, running_stack, wait_until
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
-HEALTHY = 10
+HEALTHY = 200
 
 
 async def _stuck(stack: Stack) -> dict[str, dict[str, Any]]:
@@ -38,138 +39,152 @@ async def test_stuck_finder_names_each_case_and_interventions_clear_them(
         temporal_client,
         sqlite_url,
         tmp_path,
-        pick_sla_s=12,
+        carrier_simulate=True,
+        pick_sla_s=60,
         step_deadline_s=3,
         stuck_attempts=2,
         quote_approver_reminder_s=4,
+        simulate_delay_s=0,
+        # The simulated warehouses in Stockholm and Gothenburg work; Malmö does not pick.
+        simulate_warehouses="WH-STO,WH-GOT",
     ) as (stack, _):
-        run = uuid.uuid4().hex[:6].upper()
-        # Healthy orders, fulfilled well inside every deadline (finished: never stuck).
-        healthy = [f"OPS-{run}-OK{i}" for i in range(HEALTHY)]
-        for order_id in healthy:
-            await stack.place(order_body(order_id, [("TSHIRT-BLK-M", 1, "249.00")]))
-        await asyncio.gather(*(stack.fulfil(o, timeout_s=60) for o in healthy))
-        # 1. The carrier refuses one address for good: that shipment waits for a person.
-        refused = f"OPS-{run}-ADDR"
-        await stack.place(order_body(refused, [("CAP-NVY", 1, "199.00")], postal_code="99"))
-        refused_ship = await _shipment_id(stack, refused)
-        await stack.api.post(f"/shipments/{refused_ship}/pick", json={})
-        await stack.api.post(
-            f"/shipments/{refused_ship}/pack", json={"packages": [{"weight_grams": 400}]}
-        )
-        # 2. A pick nobody confirms.
-        late = f"OPS-{run}-LATE"
-        await stack.place(order_body(late, [("SOCKS-3PK", 1, "149.00")]))
-        late_ship = await _shipment_id(stack, late)
-        # 3. A quote nobody approves.
-        quote_id = f"OPS-{run}-Q"
-        quote = {
-            "quote_id": quote_id,
-            "customer": {
-                "id": "C-1",
-                "name": "Karin",
-                "email": "karin@acme.example",
-                "company_id": "ACME-AB",
-            },
-            "currency": "SEK",
-            "lines": [{"sku": "HOODIE-GRY-L", "quantity": 10}],
-            "ship_to": {
-                "name": "Acme",
-                "line1": "Industrivägen 4",
-                "postal_code": "171 48",
-                "city": "Solna",
-                "country": "SE",
-            },
-        }
-        assert (await stack.api.post("/quotes", json=quote)).status_code == 202
-        proposed = await stack.api.post(
-            f"/quotes/{quote_id}/proposals",
-            json={
-                "by": "Sven",
-                "overrides": [
-                    {"sku": "HOODIE-GRY-L", "unit_price": "500.00", "reason": "clearance"}
-                ],
-            },
-        )
-        assert proposed.json()["status"] == "pending_approval"
-        # 4. The carrier goes down (503) while one order is packed: its rates call retries.
-        await stack.carrier.aconfigure(failure_rate_503=1.0)
-        retrying = f"OPS-{run}-503"
-        await stack.place(order_body(retrying, [("CAP-NVY", 1, "199.00")]))
-        retrying_ship = await _shipment_id(stack, retrying)
-        await stack.api.post(f"/shipments/{retrying_ship}/pick", json={})
-        await stack.api.post(
-            f"/shipments/{retrying_ship}/pack", json={"packages": [{"weight_grams": 400}]}
-        )
-
-        expected = {
-            f"shipment-{retrying_ship}": "activity_retrying",
-            f"shipment-{refused_ship}": "needs_a_person",
-            f"shipment-{late_ship}": "past_deadline",
-            f"quote-{quote_id}": "past_deadline",
-        }
-
-        seen: dict[str, dict[str, Any]] = {}
-
-        async def all_four() -> dict[str, dict[str, Any]] | None:
-            found = await _stuck(stack)
-            seen.clear()
-            seen.update(found)
-            return found if set(found) == set(expected) else None
-
+        stop = asyncio.Event()
+        warehouse = asyncio.create_task(simulator.run(stack.settings, stop))
         try:
-            found = await wait_until(all_four, 60, "the stuck list never showed exactly the four")
-        except AssertionError:
-            raise AssertionError(
-                {wf: (i["reason"], i["stage"]) for wf, i in seen.items()}
-            ) from None
-        assert {wf: item["reason"] for wf, item in found.items()} == expected
-        for item in found.values():
-            assert item["since"] and item["suggested_action"]
-            assert item["ui_url"].endswith(f"/namespaces/default/workflows/{item['workflow_id']}")
-        carrier_item = found[f"shipment-{retrying_ship}"]
-        assert "503" in (carrier_item["last_error"] or "")
-        assert carrier_item["attempts"] >= 2 and carrier_item["activity"] == "carrier.quote_rates"
-        assert found[f"quote-{quote_id}"]["stage"] == "awaiting_approval"
+            await _scenario(stack, temporal_client)
+        finally:
+            stop.set()
+            await warehouse
 
-        # What the UI shows is what describe returns: search attributes and current details.
-        held = await temporal_client.get_workflow_handle(f"shipment-{refused_ship}").describe()
-        assert held.typed_search_attributes.get(sa.STAGE) == "shipment_held"
-        assert held.typed_search_attributes.get(sa.WAITING_FOR) == "operations"
-        metadata = await temporal_client.get_workflow_handle(f"shipment-{refused_ship}").query(
-            "__temporal_workflow_metadata", result_type=WorkflowMetadata
-        )
-        assert "`held`" in metadata.current_details
 
-        # Interventions.
-        await stack.carrier.aconfigure(failure_rate_503=0.0)
-        retried = await stack.api.post(
-            f"/ops/workflows/shipment-{retrying_ship}/retry-now",
-            json={"by": "Olle Ops", "reason": "carrier back up"},
-        )
-        assert retried.status_code == 200, retried.text
-        cancelled = await stack.api.post(
-            f"/ops/orders/{refused}/cancel", json={"by": "Olle Ops", "reason": "bad address"}
-        )
-        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-        assert (await stack.api.post(f"/shipments/{late_ship}/pick", json={})).status_code == 200
-        assert (
-            await stack.api.post(
-                f"/shipments/{late_ship}/pack", json={"packages": [{"weight_grams": 300}]}
-            )
-        ).status_code == 200
-        approved = await stack.api.post(
-            f"/quotes/{quote_id}/approvals",
-            json={"approver": "Maria", "role": "sales_manager", "decision": "approve"},
-        )
-        assert approved.status_code == 200, approved.text
+async def _scenario(stack: Stack, temporal_client: Client) -> None:
+    run = uuid.uuid4().hex[:6].upper()
+    stocked = await stack.api.put("/warehouses/WH-STO/stock/TSHIRT-BLK-M", json={"on_hand": 500})
+    assert stocked.status_code == 200
+    # Healthy orders, flowing through warehouse and carrier beside the stuck ones.
+    healthy = [f"OPS-{run}-OK{i}" for i in range(HEALTHY)]
+    placed = await asyncio.gather(
+        *(stack.place(order_body(o, [("TSHIRT-BLK-M", 1, "249.00")])) for o in healthy)
+    )
+    assert {r.status_code for r in placed} == {202}
+    # 1. The carrier refuses one address for good: that shipment waits for a person.
+    refused = f"OPS-{run}-ADDR"
+    await stack.place(order_body(refused, [("CAP-NVY", 1, "199.00")], postal_code="99"))
+    refused_ship = f"{refused}-S1"
+    # 2. A pick nobody confirms: Malmö's warehouse is not picking.
+    late = f"OPS-{run}-LATE"
+    await stack.place(
+        order_body(late, [("SNEAKER-WHT-42", 1, "1199.00")], city="Malmö", postal_code="211 22")
+    )
+    late_ship = await _shipment_id(stack, late)
+    # 3. A quote nobody approves.
+    quote_id = f"OPS-{run}-Q"
+    quote = {
+        "quote_id": quote_id,
+        "customer": {
+            "id": "C-1",
+            "name": "Karin",
+            "email": "karin@acme.example",
+            "company_id": "ACME-AB",
+        },
+        "currency": "SEK",
+        "lines": [{"sku": "HOODIE-GRY-L", "quantity": 10}],
+        "ship_to": {
+            "name": "Acme",
+            "line1": "Industrivägen 4",
+            "postal_code": "171 48",
+            "city": "Solna",
+            "country": "SE",
+        },
+    }
+    assert (await stack.api.post("/quotes", json=quote)).status_code == 202
+    proposed = await stack.api.post(
+        f"/quotes/{quote_id}/proposals",
+        json={
+            "by": "Sven",
+            "overrides": [{"sku": "HOODIE-GRY-L", "unit_price": "500.00", "reason": "clearance"}],
+        },
+    )
+    assert proposed.json()["status"] == "pending_approval"
 
-        async def cleared() -> bool:
-            return not (set(await _stuck(stack)) & set(expected))
+    async def healthy_done() -> bool:
+        listed = await stack.api.get("/orders", params={"status": "completed", "limit": 500})
+        done = {o["order_id"] for o in listed.json()}
+        return set(healthy) <= done
 
-        await wait_until(cleared, 60, "interventions did not clear the stuck list")
-        await stack.wait_for_status(retrying, {"shipped"}, timeout_s=30)
-        order = await stack.order(retrying)
-        ship = await temporal_client.get_workflow_handle(f"shipment-{retrying_ship}").query("state")
-        assert any("Olle Ops" in h["note"] and "retry_now" in h["note"] for h in ship["history"])
-        assert order["status"] == "shipped"
+    await wait_until(healthy_done, 240, "healthy orders did not complete", interval=1.0)
+    # 4. The carrier goes down (503) while one more order is packed: its rates call retries.
+    await stack.carrier.aconfigure(failure_rate_503=1.0)
+    retrying = f"OPS-{run}-503"
+    await stack.place(order_body(retrying, [("CAP-NVY", 1, "199.00")]))
+    retrying_ship = f"{retrying}-S1"
+
+    expected = {
+        f"shipment-{retrying_ship}": "activity_retrying",
+        f"shipment-{refused_ship}": "needs_a_person",
+        f"shipment-{late_ship}": "past_deadline",
+        f"quote-{quote_id}": "past_deadline",
+    }
+
+    seen: dict[str, dict[str, Any]] = {}
+
+    async def all_four() -> dict[str, dict[str, Any]] | None:
+        found = await _stuck(stack)
+        seen.clear()
+        seen.update(found)
+        return found if set(found) == set(expected) else None
+
+    try:
+        found = await wait_until(all_four, 60, "the stuck list never showed exactly the four")
+    except AssertionError:
+        raise AssertionError({wf: (i["reason"], i["stage"]) for wf, i in seen.items()}) from None
+    assert {wf: item["reason"] for wf, item in found.items()} == expected
+    for item in found.values():
+        assert item["since"] and item["suggested_action"]
+        assert item["ui_url"].endswith(f"/namespaces/default/workflows/{item['workflow_id']}")
+    carrier_item = found[f"shipment-{retrying_ship}"]
+    assert "503" in (carrier_item["last_error"] or "")
+    assert carrier_item["attempts"] >= 2 and carrier_item["activity"] == "carrier.quote_rates"
+    assert found[f"quote-{quote_id}"]["stage"] == "awaiting_approval"
+
+    # What the UI shows is what describe returns: search attributes and current details.
+    held = await temporal_client.get_workflow_handle(f"shipment-{refused_ship}").describe()
+    assert held.typed_search_attributes.get(sa.STAGE) == "shipment_held"
+    assert held.typed_search_attributes.get(sa.WAITING_FOR) == "operations"
+    metadata = await temporal_client.get_workflow_handle(f"shipment-{refused_ship}").query(
+        "__temporal_workflow_metadata", result_type=WorkflowMetadata
+    )
+    assert "`held`" in metadata.current_details
+
+    # Interventions.
+    await stack.carrier.aconfigure(failure_rate_503=0.0)
+    retried = await stack.api.post(
+        f"/ops/workflows/shipment-{retrying_ship}/retry-now",
+        json={"by": "Olle Ops", "reason": "carrier back up"},
+    )
+    assert retried.status_code == 200, retried.text
+    cancelled = await stack.api.post(
+        f"/ops/orders/{refused}/cancel", json={"by": "Olle Ops", "reason": "bad address"}
+    )
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert (await stack.api.post(f"/shipments/{late_ship}/pick", json={})).status_code == 200
+    assert (
+        await stack.api.post(
+            f"/shipments/{late_ship}/pack", json={"packages": [{"weight_grams": 300}]}
+        )
+    ).status_code == 200
+    approved = await stack.api.post(
+        f"/quotes/{quote_id}/approvals",
+        json={"approver": "Maria", "role": "sales_manager", "decision": "approve"},
+    )
+    assert approved.status_code == 200, approved.text
+
+    async def cleared() -> bool:
+        return not (set(await _stuck(stack)) & set(expected))
+
+    await wait_until(cleared, 60, "interventions did not clear the stuck list")
+    await stack.wait_for_status(retrying, {"shipped"}, timeout_s=30)
+    order = await stack.order(retrying)
+    ship = await temporal_client.get_workflow_handle(f"shipment-{retrying_ship}").query("state")
+    assert any("Olle Ops" in h["note"] and "retry_now" in h["note"] for h in ship["history"])
+    assert order["status"] == "shipped"
