@@ -1,4 +1,4 @@
-"""Carrier activities: quote rates, buy a label exactly once, void a label.
+"""Carrier activities: quote rates, buy a label or a return label exactly once, void a label.
 
 Business rejections become non-retryable ``ApplicationError`` types
 ``InvalidAddress`` and ``CarrierRejected``; a carrier that is down or rate
@@ -28,6 +28,7 @@ from oms.models.carrier import (
     VoidLabelRequest,
     VoidLabelResult,
 )
+from oms.models.returns import ReturnLabelRequest
 from oms.store.db import Database
 from oms.store.tables import LabelRow
 
@@ -88,7 +89,24 @@ class CarrierActivities:
         if stored is not None:
             return stored
         label = await _translated(self._client.buy_label(request))
-        return await asyncio.to_thread(self._record_label, request, label)
+        return await asyncio.to_thread(
+            self._record_label, request.idempotency_key, request.shipment_id, label
+        )
+
+    @activity.defn(name="carrier.buy_return_label")
+    async def buy_return_label(self, request: ReturnLabelRequest) -> Label:
+        """Buy a prepaid return label (customer to warehouse) once per ``idempotency_key``.
+
+        Recorded like shipping labels, under the RMA id. Raises the same
+        ApplicationError types as ``quote_rates``.
+        """
+        stored = await asyncio.to_thread(self._find_label, request.idempotency_key)
+        if stored is not None:
+            return stored
+        label = await _translated(self._client.buy_return_label(request))
+        return await asyncio.to_thread(
+            self._record_label, request.idempotency_key, request.rma_id, label
+        )
 
     @activity.defn(name="carrier.void_label")
     async def void_label(self, request: VoidLabelRequest) -> VoidLabelResult:
@@ -108,13 +126,13 @@ class CarrierActivities:
             row = session.get(LabelRow, key)
             return None if row is None else _label_of(row)
 
-    def _record_label(self, request: LabelRequest, label: Label) -> Label:
+    def _record_label(self, key: str, shipment_id: str, label: Label) -> Label:
         try:
             with self._db.session() as session:
                 session.add(
                     LabelRow(
-                        idempotency_key=request.idempotency_key,
-                        shipment_id=request.shipment_id,
+                        idempotency_key=key,
+                        shipment_id=shipment_id,
                         label_id=label.label_id,
                         tracking_number=label.tracking_number,
                         carrier=label.carrier,
@@ -125,7 +143,7 @@ class CarrierActivities:
                 )
         except IntegrityError:
             # A concurrent attempt recorded the key first: its row is the answer.
-            stored = self._find_label(request.idempotency_key)
+            stored = self._find_label(key)
             if stored is None:
                 raise
             return stored

@@ -28,7 +28,9 @@ from oms.models.inventory import (
     ConsumeResult,
     ReleaseRequest,
     ReleaseResult,
+    StockReceipt,
 )
+from oms.models.returns import StockMovement
 from oms.store import inventory
 from oms.store.db import Database
 from oms.store.errors import StoreError
@@ -85,3 +87,26 @@ class InventoryActivities:
         Idempotent on ``request.key``: a retry returns the same shipments.
         """
         return self._run(lambda s: inventory.claim_backorders(s, request))
+
+    @activity.defn(name="inventory.restock")
+    def restock(self, request: StockMovement) -> StockReceipt:
+        """Put returned resellable units back on hand and fill backorders there, oldest first.
+
+        Idempotent on ``request.key``: a retry changes nothing and names the same
+        ``filled_orders``, which the caller should wake. Raises ApplicationError
+        ``UnknownWarehouse`` / ``UnknownSku`` (non-retryable).
+        """
+        return self._run(
+            lambda s: inventory.restock(
+                s, request.warehouse_id, request.sku, request.quantity, request.key, request.rma_id
+            )
+        )
+
+    @activity.defn(name="inventory.write_off")
+    def write_off(self, request: StockMovement) -> StockReceipt:
+        """Record returned units that cannot be sold again; idempotent on ``request.key``."""
+        return self._run(
+            lambda s: inventory.write_off(
+                s, request.warehouse_id, request.sku, request.quantity, request.key, request.rma_id
+            )
+        )

@@ -1,9 +1,10 @@
-"""Payment activities: authorize, capture, void an authorization.
+"""Payment activities: authorize, capture, void an authorization, refund.
 
 A declined authorization is an answer (``status="declined"``), not an error:
 the order workflow decides what a decline means. Operations that can never
-succeed raise a non-retryable ``ApplicationError`` of type ``PaymentRejected``;
-database errors propagate so Temporal retries them.
+succeed raise a non-retryable ``ApplicationError`` of type ``PaymentRejected``
+(or ``RefundDeclined``); a provider that is down raises a retryable
+``PaymentUnavailable``; database errors propagate so Temporal retries them.
 
 The activities are synchronous (the provider uses blocking SQLAlchemy): the
 worker must be given an ``activity_executor`` (a thread pool).
@@ -17,7 +18,7 @@ from typing import TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.adapters.errors import PaymentRejected
+from activities.adapters.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
 from activities.adapters.payments_sandbox import SandboxPaymentProvider
 from oms.models.payments import (
     Authorization,
@@ -27,6 +28,7 @@ from oms.models.payments import (
     VoidAuthorizationRequest,
     VoidAuthorizationResult,
 )
+from oms.models.returns import Refund, RefundRequest
 
 T = TypeVar("T")
 
@@ -36,6 +38,10 @@ def _translated(call: Callable[[], T]) -> T:
         return call()
     except PaymentRejected as exc:
         raise ApplicationError(str(exc), type="PaymentRejected", non_retryable=True) from exc
+    except RefundDeclined as exc:
+        raise ApplicationError(str(exc), type="RefundDeclined", non_retryable=True) from exc
+    except PaymentUnavailable as exc:
+        raise ApplicationError(str(exc), type="PaymentUnavailable") from exc
 
 
 class PaymentActivities:
@@ -72,3 +78,14 @@ class PaymentActivities:
         ``PaymentRejected`` (non-retryable) for an unknown authorization.
         """
         return _translated(lambda: self._provider.void(request))
+
+    @activity.defn(name="payments.refund")
+    def refund(self, request: RefundRequest) -> Refund:
+        """Refund part of what the order's payment captured, exactly once per idempotency key.
+
+        Raises ApplicationError ``RefundDeclined`` (non-retryable) when the amount
+        exceeds captured minus already refunded, the order has no captured card
+        payment, or the provider declines; ``PaymentUnavailable`` (retryable)
+        when the provider is down.
+        """
+        return _translated(lambda: self._provider.refund(request))

@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     mail_dir: str = "var/mail"
 
     payments_decline_over: str = "100000.00"
+    # Sandbox refund failures: the first N attempts of each refund fail as "provider
+    # down" (retried); a refund over this amount is declined for good (waits for a person).
+    payments_refund_unavailable_attempts: int = Field(default=0, ge=0)
+    payments_refund_decline_over: str = "1000000.00"
+
+    # Returns: window from delivery, automatic authorization rules, how long a label is valid.
+    return_window_days: int = Field(default=30, ge=0)
+    return_auto_authorize_under: str = "2000.00"
+    # Comma-separated reasons authorized without a person, whatever the value.
+    return_auto_authorize_reasons: str = "wrong_size"
+    return_receipt_timeout_s: int = Field(default=30 * 24 * 3600, ge=1)
+    return_authorize_deadline_s: int = Field(default=24 * 3600, ge=1)
 
     # B2B quotes: the merchant's approval rules (JSON; empty = the bundled demo rules).
     approval_rules_path: str = ""

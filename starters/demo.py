@@ -2,12 +2,16 @@
 
 The orders cover the main paths a newcomer wants to watch in the Temporal UI:
 one warehouse, a split across warehouses, express shipping, a Swedish-speaking
-customer, a backorder on the scarcest SKU, and a declined payment held for
-the customer.
+customer, a backorder on the scarcest SKU, a declined payment held for the
+customer, a B2B quote, and a return: an order of two lines that, once the
+simulated warehouse and carrier (``OMS_SIMULATE``, on under ``make run``) have
+delivered it, returns one line for a refund; the demo prints the commands
+that receive the parcel and follow it to the refund.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -121,7 +125,49 @@ def place_quote(api: httpx.Client) -> str:
     return quote_id
 
 
-def run_demo(settings: Settings) -> int:
+def place_return(api: httpx.Client, plenty: list[dict[str, Any]], wait_s: float) -> str:
+    """An order of two lines; once delivered, one line is returned for a refund.
+
+    Returns what to tell the newcomer: the commands for the next steps.
+    """
+    lines = [{"sku": p["sku"], "quantity": 1, "unit_price": p["unit_price"]} for p in plenty[:2]]
+    body = _order(6, lines)
+    order_id = body["order_id"]
+    api.post("/orders", json=body).raise_for_status()
+    sku = lines[0]["sku"]
+    request = f".venv/bin/oms return request {order_id} --line {sku}:1:wrong_size"
+    print(f"  {order_id:<20} 2 line(s): one of them is returned once it is delivered")
+    deadline = time.monotonic() + wait_s
+    status = ""
+    while time.monotonic() < deadline:
+        status = api.get(f"/orders/{order_id}").json().get("status", "")
+        if status == "completed":
+            break
+        time.sleep(2)
+    if status != "completed":
+        return (
+            f"\nThe return demo order {order_id} is {status or 'not delivered'} yet "
+            "(is OMS_SIMULATE on?). Once it is completed, return one line:\n"
+            f"  {request}\n"
+        )
+    response = api.post(
+        f"/orders/{order_id}/returns",
+        json={"lines": [{"sku": sku, "quantity": 1, "reason": "wrong_size"}]},
+    )
+    response.raise_for_status()
+    rma_id = response.json()["rma_id"]
+    print(f"  {rma_id:<20} return of 1 x {sku}: authorized automatically (wrong size)")
+    return (
+        f"\nThe return {rma_id} waits for its parcel. Receive it at the warehouse, then watch\n"
+        f"the unit go back on the shelf and the refund of that one line:\n"
+        f"  .venv/bin/oms return receive {rma_id} --warehouse WH-STO "
+        f"--line {sku}:1:resellable\n"
+        f"  .venv/bin/oms return get {rma_id}\n"
+        f"  .venv/bin/oms order get {order_id}   # its returns are listed on the order\n"
+    )
+
+
+def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
     with httpx.Client(base_url=settings.api_url, timeout=30) as api:
         products = api.get("/products").raise_for_status().json()
         stock = api.get("/stock").raise_for_status().json()
@@ -142,6 +188,13 @@ def run_demo(settings: Settings) -> int:
                 return 1
         quote_id = place_quote(api)
         print(f"  {quote_id:<20} B2B quote, 150 racks at 15% off 150 000 SEK: waits for approval")
+        active = [p for p in products if p.get("active", True)]
+        available: dict[str, int] = defaultdict(int)
+        for level in stock:
+            available[level["sku"]] += level["available"]
+        plenty = sorted(active, key=lambda p: available[p["sku"]], reverse=True)
+        print("Waiting for the return demo order to be delivered (simulated)...")
+        return_steps = place_return(api, plenty, return_wait_s)
     print(
         f"\nApprove the quote as the two roles its rules require, then accept it:\n"
         f"  .venv/bin/oms quote approve {quote_id} --as 'Maria Manager' --role sales_manager\n"
@@ -151,4 +204,5 @@ def run_demo(settings: Settings) -> int:
         f"or with `oms order list`.\nThe declined one waits on_hold; the backordered one "
         f"allocates when you add stock: `oms stock set WH-STO <sku> <units>`."
     )
+    print(return_steps)
     return 0

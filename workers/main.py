@@ -31,6 +31,7 @@ from activities.notifications import EmailActivities
 from activities.orders import ReadModelActivities
 from activities.payments import PaymentActivities
 from activities.quotes import QuoteActivities
+from activities.returns import ReturnActivities
 from oms.client import connect, metrics_runtime
 from oms.settings import (
     CARRIER_QUEUE,
@@ -43,6 +44,7 @@ from oms.settings import (
 from oms.store.db import Database
 from workflows.order import OrderWorkflow
 from workflows.quote import QuoteWorkflow
+from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
 
@@ -73,14 +75,18 @@ def build_workers(
     activities: dict[str, list[Callable[..., Any]]] = {}
     if "inventory" in queues:
         inventory, read_model = InventoryActivities(db), ReadModelActivities(db)
-        quote_acts = QuoteActivities(db)
+        quote_acts, return_acts = QuoteActivities(db), ReturnActivities(db)
         activities["inventory"] = [
             quote_acts.price,
             quote_acts.record_quote,
+            return_acts.check_eligibility,
+            return_acts.record_return,
             inventory.allocate,
             inventory.release,
             inventory.consume,
             inventory.claim_backorders,
+            inventory.restock,
+            inventory.write_off,
             read_model.record_order,
             read_model.record_shipment,
         ]
@@ -89,6 +95,7 @@ def build_workers(
         activities["carrier"] = [
             carrier_acts.quote_rates,
             carrier_acts.buy_label,
+            carrier_acts.buy_return_label,
             carrier_acts.void_label,
         ]
     if "email" in queues:
@@ -97,7 +104,12 @@ def build_workers(
         )
         activities["email"] = [EmailActivities(mailer, db).send]
     if "payments" in queues:
-        provider = SandboxPaymentProvider(db, Decimal(settings.payments_decline_over))
+        provider = SandboxPaymentProvider(
+            db,
+            Decimal(settings.payments_decline_over),
+            refund_unavailable_attempts=settings.payments_refund_unavailable_attempts,
+            refund_decline_over=Decimal(settings.payments_refund_decline_over),
+        )
         payments, credit = PaymentActivities(provider), CreditActivities(db)
         activities["payments"] = [
             credit.reserve,
@@ -106,6 +118,7 @@ def build_workers(
             payments.authorize,
             payments.capture,
             payments.void_authorization,
+            payments.refund,
         ]
     workers: list[Worker] = []
     if "workflows" in queues:
@@ -113,7 +126,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=settings.queue(WORKFLOW_QUEUE),
-                workflows=[OrderWorkflow, ShipmentWorkflow, QuoteWorkflow],
+                workflows=[OrderWorkflow, ShipmentWorkflow, QuoteWorkflow, ReturnWorkflow],
                 workflow_runner=workflow_runner(),
                 max_cached_workflows=settings.max_cached_workflows,
                 **common,

@@ -119,6 +119,8 @@ class OrderWorkflow:
         self._authorization_id: str | None = None
         self._credit_reserved = False
         self._resends = 0
+        self._backordered_since: datetime | None = None
+        self._stage_shown = ""
         self._next_shipment_no = 1
         self._claims = 0
         self._waiting_since = inp.placed_at
@@ -239,6 +241,8 @@ class OrderWorkflow:
             decision = await self._allocate()
             await self._start_shipments(decision.shipments)
             self._backordered = decision.backordered
+            if self._backordered:
+                self._backordered_since = workflow.now()
             await self._set_status(
                 OrderStatus.BACKORDERED if self._backordered else OrderStatus.ALLOCATED,
                 _describe(decision),
@@ -258,6 +262,8 @@ class OrderWorkflow:
         inp = self._inp
         if inp.payment.method == "invoice":
             return await self._reserve_credit()
+        if inp.payment.method == "exchange":
+            return self._cancel is None  # a return's replacement: nothing to authorize
         token = inp.payment.token
         attempt = 0
         while True:
@@ -413,6 +419,8 @@ class OrderWorkflow:
             return
         await self._start_shipments(fill.shipments)
         self._backordered = fill.still_backordered
+        if not self._backordered:
+            self._backordered_since = None
         filled = ", ".join(f"{ln.sku} x{ln.quantity}" for s in fill.shipments for ln in s.lines)
         self._note(f"Backorder filled: {filled}")
         await self._refresh_status()
@@ -551,7 +559,7 @@ class OrderWorkflow:
         new = order_status(statuses, bool(self._backordered))
         if new == OrderStatus.CANCELLED and self._cancel is None:
             new = self._view.status  # only a cancel ends an order as cancelled
-        if new != self._view.status:
+        if new != self._view.status or self._stage(new)[0] != self._stage_shown:
             await self._set_status(new, _shipment_note(self._shipments.values()))
         else:
             await self._record()
@@ -562,7 +570,11 @@ class OrderWorkflow:
         metrics.status_entered("order", str(status), previous, self._waiting_since)
         self._view.status = status
         self._view.history.append(HistoryEntry(at=now, status=status, note=note))
-        stage, waiting_for = _WAITING[status]
+        stage, waiting_for = self._stage(status)
+        self._stage_shown = stage
+        if stage == "awaiting_stock":
+            # The clock of a backorder runs from when stock was first missing.
+            now = self._backordered_since or now
         deadline = self._deadline(status, now)
         workflow.upsert_search_attributes(
             [
@@ -599,24 +611,36 @@ class OrderWorkflow:
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"record {self._view.status}"),
         )
 
+    def _stage(self, status: OrderStatus) -> tuple[str, str]:
+        """(stage, waiting for) of the order: units still owed make it wait for stock."""
+        if self._backordered and status in (
+            OrderStatus.BACKORDERED,
+            OrderStatus.PARTIALLY_SHIPPED,
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+        ):
+            return ("awaiting_stock", "supplier")
+        return _WAITING[status]
+
     def _deadline(self, status: OrderStatus, now: datetime) -> datetime | None:
         """When the order is overdue in ``status`` (None where its shipments carry the clock).
 
         Operations' stuck list is every running workflow past its deadline.
         """
         opts = self._inp.options
+        if self._stage(status)[0] == "awaiting_stock":
+            return now + timedelta(seconds=opts.backorder_alert_s)
         seconds = {
             OrderStatus.RECEIVED: opts.step_deadline_s,
             OrderStatus.CONFIRMED: opts.step_deadline_s,
             OrderStatus.ON_HOLD: opts.hold_timeout_s,
-            OrderStatus.BACKORDERED: opts.backorder_alert_s,
         }.get(status)
         return now + timedelta(seconds=seconds) if seconds is not None else None
 
     def _details(self) -> str:
         """The order's current state in Markdown, as the Temporal UI shows it."""
         view = self._view
-        stage, waiting_for = _WAITING[view.status]
+        stage, waiting_for = self._stage(view.status)
         lines = [
             f"**Order {view.order_id}** · `{view.status}`",
             "",

@@ -22,6 +22,7 @@ from oms.models.carrier import (
     VoidLabelRequest,
     VoidLabelResult,
 )
+from oms.models.returns import ReturnLabelRequest
 from oms.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -71,6 +72,18 @@ class CarrierClient:
         body = request.model_dump(mode="json", exclude={"idempotency_key"})
         headers = {"Idempotency-Key": request.idempotency_key}
         return _pick(Label, await self._call("POST", "/v1/labels", json=body, headers=headers))
+
+    async def buy_return_label(self, request: ReturnLabelRequest) -> Label:
+        """Buy a prepaid return label; the same ``idempotency_key`` returns the same label."""
+        body = {
+            "rma_id": request.rma_id,
+            "ship_from": request.ship_from.model_dump(mode="json"),
+            "ship_to": request.ship_to.model_dump(mode="json"),
+            "packages": [{"weight_grams": request.weight_grams}],
+        }
+        headers = {"Idempotency-Key": request.idempotency_key}
+        data = await self._call("POST", "/v1/return-labels", json=body, headers=headers)
+        return _pick(Label, data)
 
     async def void_label(self, request: VoidLabelRequest) -> VoidLabelResult:
         """Void a label (idempotent). Raises CarrierRejected once the parcel has been scanned."""

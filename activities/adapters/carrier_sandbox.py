@@ -1,6 +1,6 @@
 """The sandbox carrier: a small HTTP service standing in for a real parcel carrier.
 
-It has its own REST API (rates, labels, voids, tracking), its own SQLite label
+It has its own REST API (rates, labels, return labels, voids, tracking), its own SQLite label
 store (so labels survive a restart, one per ``Idempotency-Key``), injected
 latency and failures (503, 429 with ``Retry-After``) that can be changed at
 runtime through ``PUT /v1/sandbox/config``, and a delivery simulation that
@@ -64,6 +64,7 @@ SERVICES: dict[str, tuple[Decimal, Decimal, str, dict[str, int]]] = {
 }
 BAND_FACTOR = {"local": Decimal("1.0"), "domestic": Decimal("1.3"), "nordic": Decimal("1.8")}
 WEBHOOK_ATTEMPTS = 5
+RETURN_PREFIX = "SBR"
 
 
 class SandboxConfig(BaseModel):
@@ -116,6 +117,16 @@ class RatesBody(BaseModel):
 class LabelBody(RatesBody):
     shipment_id: str = Field(min_length=1, max_length=80)
     service: str
+
+
+class ReturnLabelBody(BaseModel):
+    """Body of ``POST /v1/return-labels``: a prepaid label from the customer to a warehouse."""
+
+    rma_id: str = Field(min_length=1, max_length=80)
+    ship_from: Address
+    ship_to: Address
+    packages: list[Package] = Field(min_length=1)
+    service: str = "standard"
 
 
 def address_problem(address: Address) -> str | None:
@@ -212,16 +223,26 @@ class LabelStore:
             conn.close()
 
     def create_label(
-        self, key: str, request_hash: str, body: LabelBody, price: Decimal
+        self,
+        key: str,
+        request_hash: str,
+        body: LabelBody | ReturnLabelBody,
+        price: Decimal,
     ) -> tuple[dict[str, Any], bool]:
-        """Insert a label for ``key``; return it and whether it is new (else the stored one)."""
+        """Insert a label for ``key``; return it and whether it is new (else the stored one).
+
+        Return labels get tracking numbers starting ``SBR``: the sandbox never
+        simulates their journey (no shipment of the OMS follows them).
+        """
+        is_return = isinstance(body, ReturnLabelBody)
         row = {
-            "label_id": f"lbl_{uuid.uuid4().hex[:20]}",
+            "label_id": f"{'rlb' if is_return else 'lbl'}_{uuid.uuid4().hex[:20]}",
             "idempotency_key": key,
             "request_hash": request_hash,
-            "shipment_id": body.shipment_id,
+            "shipment_id": body.rma_id if isinstance(body, ReturnLabelBody) else body.shipment_id,
             "service": body.service,
-            "tracking_number": f"SBX{uuid.uuid4().int % 10**12:012d}",
+            "tracking_number": f"{RETURN_PREFIX if is_return else 'SBX'}"
+            f"{uuid.uuid4().int % 10**12:012d}",
             "price": str(price),
             "currency": CURRENCY,
             "created_at": _now(),
@@ -310,9 +331,10 @@ class LabelStore:
         """Tracking numbers of live labels whose parcel is not delivered yet."""
         with self._tx() as conn:
             rows = conn.execute(
-                "SELECT l.tracking_number FROM labels l WHERE l.voided = 0 AND (SELECT count(*)"
+                "SELECT l.tracking_number FROM labels l WHERE l.voided = 0"
+                " AND l.tracking_number NOT LIKE ? AND (SELECT count(*)"
                 " FROM tracking_events e WHERE e.tracking_number = l.tracking_number) < ?",
-                (len(JOURNEY),),
+                (f"{RETURN_PREFIX}%", len(JOURNEY)),
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -440,6 +462,29 @@ def create_app(config: SandboxConfig) -> FastAPI:
         if sandbox.config.simulate:
             sandbox.simulate(row["tracking_number"])
         return JSONResponse(_label_json(row), status_code=201)
+
+    @app.post("/v1/return-labels")
+    async def buy_return_label(
+        body: ReturnLabelBody,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    ) -> Response:
+        """A prepaid return label; like labels, one per ``Idempotency-Key``."""
+        if not idempotency_key:
+            return _error(400, "missing_idempotency_key", "send an Idempotency-Key header")
+        for address in (body.ship_from, body.ship_to):
+            if problem := address_problem(address):
+                return _error(422, "invalid_address", problem)
+        if body.service not in SERVICES:
+            return _error(422, "unknown_service", f"services: {sorted(SERVICES)}")
+        canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True)
+        request_hash = hashlib.sha256(canonical.encode()).hexdigest()
+        price = price_of(body.service, distance_band(body.ship_from, body.ship_to), body.packages)
+        row, created = await asyncio.to_thread(
+            sandbox.store.create_label, idempotency_key, request_hash, body, price
+        )
+        if not created and row["request_hash"] != request_hash:
+            return _error(409, "idempotency_key_reused", "key was used for another label")
+        return JSONResponse(_label_json(row), status_code=201 if created else 200)
 
     @app.post("/v1/labels/{label_id}/void")
     async def void_label(label_id: str) -> Response:

@@ -1,8 +1,9 @@
 """Errors raised by the external-system adapters (carrier, payments, email).
 
-Two kinds: transient (``CarrierUnavailable``, ``EmailUnavailable``: try again
-later) and permanent (``InvalidAddress``, ``CarrierRejected``,
-``PaymentRejected``, ``EmailRejected``, ``TemplateError``: retrying the same
+Two kinds: transient (``CarrierUnavailable``, ``PaymentUnavailable``,
+``EmailUnavailable``: try again later) and permanent (``InvalidAddress``,
+``CarrierRejected``, ``PaymentRejected``, ``RefundDeclined``, ``EmailRejected``,
+``TemplateError``: retrying the same
 request cannot succeed). Activities translate them into ``ApplicationError``
 types of the same names.
 """
@@ -41,6 +42,15 @@ class CarrierRejected(AdapterError):
 class PaymentRejected(AdapterError):
     """The payment provider refused an operation (capture beyond the authorization, unknown
     authorization, currency mismatch, idempotency key reused for another operation)."""
+
+
+class PaymentUnavailable(AdapterError):
+    """The payment provider could not be reached or answered 5xx: retry later."""
+
+
+class RefundDeclined(AdapterError):
+    """The payment provider refused a refund for good (more than is left to refund, no
+    captured payment, declined by the provider): a person has to look at it."""
 
 
 class EmailUnavailable(AdapterError):

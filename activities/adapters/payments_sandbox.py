@@ -2,7 +2,15 @@
 
 Every operation is one ``PaymentTransactionRow`` under a unique idempotency
 key, so a repeated call returns the first answer. Money rules: captures and
-voids together never exceed the authorized amount.
+voids together never exceed the authorized amount; refunds of an order never
+exceed what was captured for it (checked holding the order's authorization
+row locks, so concurrent refunds queue).
+
+Refund failures for testing and demos: ``refund_unavailable_attempts=N``
+makes the first N attempts of every refund key fail as "provider down"
+(``PaymentUnavailable``, transient); a refund over ``refund_decline_over`` is
+declined for good (``RefundDeclined``). Neither writes a ledger row, so the
+same key can be tried again later.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.adapters.errors import PaymentRejected
+from activities.adapters.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
 from oms.models.payments import (
     Authorization,
     AuthorizeRequest,
@@ -25,6 +33,7 @@ from oms.models.payments import (
     VoidAuthorizationRequest,
     VoidAuthorizationResult,
 )
+from oms.models.returns import Refund, RefundRequest
 from oms.store.db import Database
 from oms.store.tables import PaymentTransactionRow as Tx
 
@@ -50,9 +59,19 @@ class SandboxPaymentProvider:
     currency mismatches, a key reused for another kind of operation.
     """
 
-    def __init__(self, db: Database, decline_over: Decimal) -> None:
+    def __init__(
+        self,
+        db: Database,
+        decline_over: Decimal,
+        *,
+        refund_unavailable_attempts: int = 0,
+        refund_decline_over: Decimal | None = None,
+    ) -> None:
         self._db = db
         self._decline_over = decline_over
+        self._refund_unavailable_attempts = refund_unavailable_attempts
+        self._refund_decline_over = refund_decline_over
+        self._refund_attempts: dict[str, int] = {}
 
     def authorize(self, request: AuthorizeRequest) -> Authorization:
         existing = self._existing(request.idempotency_key, "authorize")
@@ -112,6 +131,54 @@ class SandboxPaymentProvider:
             return _tx_for(auth, request.idempotency_key, "void", max(remaining, Decimal(0)))
 
         return _void_result(self._insert(request.idempotency_key, "void", build))
+
+    def refund(self, request: RefundRequest) -> Refund:
+        """Give back ``request.amount`` of what was captured for the order; once per key.
+
+        Raises ``RefundDeclined`` when the order has no captured payment, the
+        amount exceeds captured minus already refunded, or the provider
+        declines it; ``PaymentUnavailable`` when the provider is down.
+        """
+        existing = self._existing(request.idempotency_key, "refund")
+        if existing is not None:
+            return _refund(existing)
+        attempts = self._refund_attempts.get(request.idempotency_key, 0) + 1
+        self._refund_attempts[request.idempotency_key] = attempts
+        if attempts <= self._refund_unavailable_attempts:
+            raise PaymentUnavailable(f"sandbox provider down (attempt {attempts})")
+        if request.amount <= 0:
+            raise PaymentRejected(f"refund amount must be positive, got {request.amount}")
+
+        def build(session: Session) -> Tx:
+            auths = list(
+                session.scalars(
+                    select(Tx)
+                    .where(Tx.order_id == request.order_id, Tx.kind == "authorize")
+                    .order_by(Tx.id)
+                    .with_for_update()
+                )
+            )
+            if (done := _find(session, request.idempotency_key, "refund")) is not None:
+                return done
+            captured = _order_total(session, request.order_id, "capture")
+            refunded = _order_total(session, request.order_id, "refund")
+            paid = [a for a in auths if a.status == "authorized"]
+            if not paid or captured <= 0:
+                raise RefundDeclined(f"order {request.order_id} has no captured card payment")
+            if paid[-1].currency != request.currency:
+                raise RefundDeclined(f"payment is in {paid[-1].currency}, not {request.currency}")
+            if request.amount > captured - refunded:
+                raise RefundDeclined(
+                    f"refund of {request.amount} exceeds the {captured - refunded} left to refund "
+                    f"on order {request.order_id} (captured {captured}, refunded {refunded})"
+                )
+            if self._refund_decline_over is not None and request.amount > self._refund_decline_over:
+                raise RefundDeclined(f"refund of {request.amount} declined by the provider")
+            row = _tx_for(paid[-1], request.idempotency_key, "refund", request.amount)
+            row.detail = request.reason[:500]
+            return row
+
+        return _refund(self._insert(request.idempotency_key, "refund", build))
 
     def ledger(self, order_id: str) -> list[LedgerEntry]:
         """Every transaction of an order, oldest first (for tests and operations)."""
@@ -185,6 +252,14 @@ def _settled(session: Session, authorization_id: str) -> Decimal:
     return Decimal(session.scalar(stmt) or 0)
 
 
+def _order_total(session: Session, order_id: str, kind: str) -> Decimal:
+    """Sum of an order's transactions of one kind (captures, refunds)."""
+    stmt = select(func.coalesce(func.sum(Tx.amount), 0)).where(
+        Tx.order_id == order_id, Tx.kind == kind
+    )
+    return Decimal(session.scalar(stmt) or 0)
+
+
 def _tx_for(auth: Tx, key: str, kind: str, amount: Decimal) -> Tx:
     return Tx(
         idempotency_key=key,
@@ -219,3 +294,9 @@ def _capture(row: Tx) -> Capture:
 
 def _void_result(row: Tx) -> VoidAuthorizationResult:
     return VoidAuthorizationResult(authorization_id=row.authorization_id, voided_amount=row.amount)
+
+
+def _refund(row: Tx) -> Refund:
+    return Refund(
+        refund_id=f"ref_{row.id}", order_id=row.order_id, amount=row.amount, currency=row.currency
+    )

@@ -40,6 +40,7 @@ class Product(Model):
     currency: str = "SEK"
     weight_grams: int = Field(default=500, ge=1)
     active: bool = True
+    returnable: bool = True
 
 
 class ProductIn(Model):
@@ -50,6 +51,7 @@ class ProductIn(Model):
     currency: str = "SEK"
     weight_grams: int = Field(default=500, ge=1)
     active: bool = True
+    returnable: bool = True
 
 
 class Candidate(Model):

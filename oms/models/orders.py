@@ -43,9 +43,11 @@ class PaymentDetails(Model):
     ``card``: authorized at order time, captured per shipment (the sandbox provider
     declines token ``tok_declined``). ``invoice``: B2B terms against a purchase
     order number; the company's credit is reserved instead, and used per shipment.
+    ``exchange``: a replacement order started by a return; nothing is authorized
+    or captured (never accepted from ``POST /orders``).
     """
 
-    method: Literal["card", "invoice"] = "card"
+    method: Literal["card", "invoice", "exchange"] = "card"
     token: str = Field(default="tok_visa", min_length=1, max_length=64)
     po_number: str | None = Field(default=None, max_length=64)
     terms: Literal["net30", "net60"] | None = None
@@ -69,6 +71,12 @@ class PlaceOrder(Model):
     ship_to: Address
     shipping_speed: ShippingSpeed = "standard"
     payment: PaymentDetails = Field(default_factory=PaymentDetails)
+
+    @model_validator(mode="after")
+    def _no_free_orders(self) -> PlaceOrder:
+        if self.payment.method == "exchange":
+            raise ValueError("payment method exchange is only for replacements started by a return")
+        return self
 
 
 class OrderOptions(Model):
@@ -119,6 +127,18 @@ class ShipmentSummary(Model):
     tracking_number: str | None = None
 
 
+class ReturnSummary(Model):
+    """One return of an order, as ``GET /orders/{order_id}`` shows it (from the returns table)."""
+
+    rma_id: str
+    status: str
+    resolution: str
+    lines: list[SkuQuantity]
+    refunded: Decimal = Decimal("0.00")
+    exchange_order_id: str | None = None
+    updated_at: datetime
+
+
 class OrderView(Model):
     """An order as the API, the read model and the workflow query show it."""
 
@@ -136,6 +156,8 @@ class OrderView(Model):
     history: list[HistoryEntry] = Field(default_factory=list)
     allocations: list[AllocationDecision] = Field(default_factory=list)
     cancel_reason: str | None = None
+    # Filled by the API from the returns read model; the order workflow leaves it empty.
+    returns: list[ReturnSummary] = Field(default_factory=list)
     placed_at: datetime
     updated_at: datetime
     # Increases with every change, so a late write never overwrites a newer one.

@@ -56,7 +56,8 @@ class ShipmentInput(Model):
     customer: Customer
     authorization_id: str
     # "invoice": B2B terms; the company's credit is used instead of capturing a card.
-    payment_method: Literal["card", "invoice"] = "card"
+    # "exchange": a return's replacement; nothing is captured.
+    payment_method: Literal["card", "invoice", "exchange"] = "card"
     pick_sla_s: int = 4 * 3600
     step_deadline_s: int = 60
     delivery_deadline_s: int = 7 * 24 * 3600

@@ -45,6 +45,7 @@ from oms.store.tables import (
     BackorderRow,
     ProductRow,
     ReservationRow,
+    StockMovementRow,
     StockRow,
     WarehouseRow,
 )
@@ -417,6 +418,91 @@ def set_stock(session: Session, warehouse_id: str, sku: str, on_hand: int) -> St
     return StockReceipt(stock=_level(stock), filled_orders=filled)
 
 
+def restock(
+    session: Session, warehouse_id: str, sku: str, quantity: int, key: str, reference: str = ""
+) -> StockReceipt:
+    """Put ``quantity`` returned units of ``sku`` back on hand and fill backorders there.
+
+    Idempotent on ``key``: a repeated call changes nothing and answers the
+    orders the first call filled, so the caller can (re)wake them. Raises
+    ``UnknownWarehouse`` or ``UnknownSku``.
+    """
+    done = session.get(StockMovementRow, key)
+    if done is not None:
+        return _movement_receipt(session, done)
+    stock = _stock_row(session, warehouse_id, sku)
+    # The movement first: a concurrent call with this key fails on it and retries.
+    movement = StockMovementRow(
+        key=key,
+        kind="restock",
+        warehouse_id=warehouse_id,
+        sku=sku,
+        quantity=quantity,
+        reference=reference,
+        filled_orders={"orders": []},
+    )
+    session.add(movement)
+    session.flush()
+    stock.on_hand += quantity
+    session.flush()
+    filled = fill_backorders(session, warehouse_id, sku)
+    movement.filled_orders = {"orders": filled}
+    session.flush()
+    return StockReceipt(stock=_level(stock), filled_orders=filled)
+
+
+def write_off(
+    session: Session, warehouse_id: str, sku: str, quantity: int, key: str, reference: str = ""
+) -> StockReceipt:
+    """Record returned units that will not be sold again (they never reach on-hand stock).
+
+    Idempotent on ``key``. Raises ``UnknownWarehouse`` or ``UnknownSku``.
+    """
+    done = session.get(StockMovementRow, key)
+    if done is None:
+        _stock_row(session, warehouse_id, sku)
+        session.add(
+            StockMovementRow(
+                key=key,
+                kind="write_off",
+                warehouse_id=warehouse_id,
+                sku=sku,
+                quantity=quantity,
+                reference=reference,
+                filled_orders={"orders": []},
+            )
+        )
+        session.flush()
+        done = session.get(StockMovementRow, key)
+        assert done is not None
+    return _movement_receipt(session, done)
+
+
+def _movement_receipt(session: Session, movement: StockMovementRow) -> StockReceipt:
+    stock = session.get(StockRow, (movement.warehouse_id, movement.sku))
+    assert stock is not None  # made before the movement was recorded
+    return StockReceipt(
+        stock=_level(stock), filled_orders=list(movement.filled_orders.get("orders", []))
+    )
+
+
+def _stock_row(session: Session, warehouse_id: str, sku: str) -> StockRow:
+    """The locked stock row of ``sku`` in ``warehouse_id``, created empty when missing."""
+    if session.get(WarehouseRow, warehouse_id) is None:
+        raise UnknownWarehouse(f"unknown warehouse {warehouse_id!r}")
+    if session.get(ProductRow, sku) is None:
+        raise UnknownSku(f"unknown SKU {sku!r}")
+    rows = _lock_stock(session, [warehouse_id], [sku])
+    if not rows:
+        try:
+            with session.begin_nested():
+                session.add(StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=0, reserved=0))
+        except IntegrityError:
+            pass  # Another transaction created it first; lock theirs below.
+        rows = _lock_stock(session, [warehouse_id], [sku])
+    return rows[0]
+
+
 def stock_levels(
     session: Session, warehouse_id: str | None = None, sku: str | None = None
 ) -> list[StockLevel]:
@@ -469,6 +555,7 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
         "currency": product.currency,
         "weight_grams": product.weight_grams,
         "active": product.active,
+        "returnable": product.returnable,
     }
     row = session.get(ProductRow, sku, with_for_update=True)
     if row is None:
@@ -553,6 +640,7 @@ def _product(row: ProductRow) -> Product:
         currency=row.currency,
         weight_grams=row.weight_grams,
         active=row.active,
+        returnable=row.returnable,
     )
 
 

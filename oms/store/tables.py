@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,6 +47,8 @@ class ProductRow(Base):
     currency: Mapped[str] = mapped_column(String(3), default="SEK")
     weight_grams: Mapped[int] = mapped_column(Integer, default=500)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False for products the merchant never takes back (hygiene items, made to order).
+    returnable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class WarehouseRow(Base):
@@ -276,3 +279,65 @@ class QuoteRow(Base):
     updated_at: Mapped[datetime] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=0)
     view: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- returns ----------------------------------------------------------------------------------
+
+
+class ReturnRow(Base):
+    """Read model of a return (RMA), written only by its workflow (through an activity)."""
+
+    __tablename__ = "returns"
+    __table_args__ = (Index("ix_returns_status_updated", "status", "updated_at"),)
+
+    rma_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    resolution: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    requested_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    view: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReturnLineRow(Base):
+    """One SKU of a return, with its reason: what return reports group and filter by."""
+
+    __tablename__ = "return_lines"
+    __table_args__ = (
+        Index("ix_return_lines_order_sku", "order_id", "sku"),
+        Index("ix_return_lines_reason", "reason"),
+    )
+
+    rma_id: Mapped[str] = mapped_column(
+        ForeignKey("returns.rma_id", ondelete="CASCADE"), primary_key=True
+    )
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    received_resellable: Mapped[int] = mapped_column(Integer, default=0)
+    received_damaged: Mapped[int] = mapped_column(Integer, default=0)
+    received_wrong_item: Mapped[int] = mapped_column(Integer, default=0)
+    refunded: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
+
+
+class StockMovementRow(Base):
+    """Returned units put back on a shelf (``restock``) or written off; one per business key."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="ck_stock_movements_quantity"),
+        CheckConstraint("kind IN ('restock', 'write_off')", name="ck_stock_movements_kind"),
+    )
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    warehouse_id: Mapped[str] = mapped_column(String(32))
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(80), index=True)
+    # Orders whose backorders a restock filled, so a retried restock wakes the same ones.
+    filled_orders: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

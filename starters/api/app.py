@@ -15,7 +15,16 @@ from temporalio.client import Client
 from oms.client import connect
 from oms.settings import Settings
 from oms.store.db import Database
-from starters.api import carrier_events, catalogue, metrics, ops, orders, quotes, shipments
+from starters.api import (
+    carrier_events,
+    catalogue,
+    metrics,
+    ops,
+    orders,
+    quotes,
+    returns,
+    shipments,
+)
 from starters.api.deps import ApiState
 
 
@@ -37,7 +46,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         description="Order management on Temporal: every order and shipment is a durable workflow.",
         lifespan=lifespan,
     )
-    for module in (orders, quotes, catalogue, shipments, carrier_events, ops):
+    for module in (orders, returns, quotes, catalogue, shipments, carrier_events, ops):
         app.include_router(module.router)
 
     metrics.install(app)

@@ -46,6 +46,9 @@ CONFLICT_TYPES = frozenset(
         "NotAcceptable",
         "NotExpired",
         "NotAwaitingCredit",
+        "NotAwaitingAuthorization",
+        "NotAwaitingReceipt",
+        "NoFailedRefund",
     }
 )
 # Rejections because of who is asking, not the state of the thing.

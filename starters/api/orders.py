@@ -31,7 +31,7 @@ from oms.models.orders import (
     PlaceOrder,
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
-from oms.store import inventory, orders
+from oms.store import inventory, orders, returns
 from starters.api.deps import State, field_error, raise_from_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
@@ -150,6 +150,8 @@ async def _load(state: State, order_id: str) -> OrderView:
     """The read model's order, or the workflow's own state in the moment before it is written."""
     with state.db.session() as session:
         view = orders.get_order(session, order_id)
+        if view is not None:
+            view.returns = returns.summaries(session, order_id)
     if view is not None:
         return view
     try:
@@ -165,7 +167,7 @@ async def _load(state: State, order_id: str) -> OrderView:
 
 @router.get("/{order_id}", response_model=OrderView)
 async def get_order(order_id: str, state: State) -> OrderView:
-    """The order with its shipments, backorders, allocation decisions and history."""
+    """The order with its shipments, backorders, allocation decisions, history and returns."""
     return await _load(state, order_id)
 
 

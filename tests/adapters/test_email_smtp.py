@@ -89,6 +89,34 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "warehouse": "WH-STO",
         "problem": "The carrier refused the address of shipment A-1-S1",
     },
+    **{
+        name: {
+            "customer_name": "Ann",
+            "rma_id": "RMA-A-1-1",
+            "order_id": "A-1",
+            "lines": [{"sku": "CAP", "quantity": 1, "reason": "wrong_size"}],
+            "tracking_number": "SBR000000000001",
+            "carrier": "sandbox",
+            "receipt_due": "2026-12-25 10:00 UTC",
+            "reason": "worn",
+            "amount": "249,00 SEK",
+            "new_order_id": "RMA-A-1-1-X",
+        }
+        for name in (
+            "return_requested",
+            "return_authorized",
+            "return_rejected",
+            "return_expired",
+            "return_received",
+            "return_refunded",
+            "return_exchanged",
+        )
+    },
+    "return_ops_alert": {
+        "rma_id": "RMA-A-1-1",
+        "order_id": "A-1",
+        "problem": "Return RMA-A-1-1: refund for CAP failed",
+    },
 }
 
 

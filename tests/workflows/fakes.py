@@ -42,6 +42,8 @@ from oms.models.inventory import (
     PlannedShipment,
     ReleaseRequest,
     ReleaseResult,
+    StockLevel,
+    StockReceipt,
 )
 from oms.models.notifications import EmailRequest, EmailResult
 from oms.models.orders import OrderView, RecordResult
@@ -54,6 +56,15 @@ from oms.models.payments import (
     VoidAuthorizationResult,
 )
 from oms.models.quotes import PriceQuoteRequest, Proposal, QuoteView
+from oms.models.returns import (
+    EligibilityRequest,
+    EligibilityResult,
+    Refund,
+    RefundRequest,
+    ReturnLabelRequest,
+    ReturnView,
+    StockMovement,
+)
 from oms.models.shipments import ShipmentView
 
 WAREHOUSE_ADDRESS = Address(
@@ -78,6 +89,10 @@ class World:
     credit_available: Decimal = Decimal("1000000.00")
     credit_over_limit_action: str = "hold"
     shipments: dict[str, ShipmentView] = field(default_factory=dict)
+    returns: dict[str, ReturnView] = field(default_factory=dict)
+    # Refunds the fake provider declines (by SKU in the key) until the set is emptied.
+    decline_refunds_for: set[str] = field(default_factory=set)
+    refunds: dict[str, RefundRequest] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -278,7 +293,66 @@ class World:
             world.calls.append(("consume_credit", req))
             return CreditMovement(order_id=req.order_id, amount=req.amount)
 
+        @activity.defn(name="returns.check_eligibility")
+        async def check_eligibility(req: EligibilityRequest) -> EligibilityResult:
+            world.calls.append(("check_eligibility", req))
+            return EligibilityResult(
+                eligible=True, return_warehouse_id="WH-STO", return_to=WAREHOUSE_ADDRESS
+            )
+
+        @activity.defn(name="returns.record_return")
+        async def record_return(view: ReturnView) -> RecordResult:
+            world.returns[view.rma_id] = view
+            return RecordResult(written=True)
+
+        @activity.defn(name="carrier.buy_return_label")
+        async def buy_return_label(req: ReturnLabelRequest) -> Label:
+            world.calls.append(("buy_return_label", req))
+            return Label(
+                label_id=f"RL-{req.rma_id}",
+                tracking_number=f"SBR{req.rma_id}",
+                carrier="sandbox",
+                service="standard",
+                price=Decimal("59.00"),
+                currency="SEK",
+            )
+
+        def _receipt(req: StockMovement) -> StockReceipt:
+            level = StockLevel(
+                warehouse_id=req.warehouse_id, sku=req.sku, on_hand=0, reserved=0, available=0
+            )
+            return StockReceipt(stock=level, filled_orders=[])
+
+        @activity.defn(name="inventory.restock")
+        async def restock(req: StockMovement) -> StockReceipt:
+            world.calls.append(("restock", req))
+            return _receipt(req)
+
+        @activity.defn(name="inventory.write_off")
+        async def write_off(req: StockMovement) -> StockReceipt:
+            world.calls.append(("write_off", req))
+            return _receipt(req)
+
+        @activity.defn(name="payments.refund")
+        async def refund(req: RefundRequest) -> Refund:
+            world.calls.append(("refund", req))
+            if any(req.idempotency_key.endswith(f":{sku}") for sku in world.decline_refunds_for):
+                raise ApplicationError("declined", type="RefundDeclined", non_retryable=True)
+            world.refunds.setdefault(req.idempotency_key, req)
+            return Refund(
+                refund_id=f"REF-{req.idempotency_key}",
+                order_id=req.order_id,
+                amount=req.amount,
+                currency=req.currency,
+            )
+
         return [
+            check_eligibility,
+            record_return,
+            buy_return_label,
+            restock,
+            write_off,
+            refund,
             price,
             record_quote,
             reserve_credit,

@@ -31,6 +31,7 @@ from oms.store.migrate import upgrade
 from tests.workflows.fakes import World
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow
+from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 
@@ -170,7 +171,7 @@ async def running_harness(
         Worker(
             env.client,
             task_queue=prefix + WORKFLOW_QUEUE,
-            workflows=[OrderWorkflow, ShipmentWorkflow, QuoteWorkflow],
+            workflows=[OrderWorkflow, ShipmentWorkflow, QuoteWorkflow, ReturnWorkflow],
             workflow_runner=workflow_runner(),
         )
     ]

@@ -1,0 +1,48 @@
+"""Return activities: check a return against the store, and publish the return's view.
+
+Eligibility reads the order, its delivered shipments, the products' returnable
+flags and earlier returns in one transaction, then applies the pure rules of
+``oms.domain.returns``; an ineligible request is an answer, not an error.
+Database errors propagate so Temporal retries them. Synchronous: run them on
+the worker's thread pool.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from oms.domain.returns import check_eligibility
+from oms.models.orders import RecordResult
+from oms.models.returns import EligibilityRequest, EligibilityResult, ReturnView
+from oms.store import returns
+from oms.store.db import Database
+
+
+class ReturnActivities:
+    """Activities of the return workflow, built with the process's ``Database``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @activity.defn(name="returns.check_eligibility")
+    def check_eligibility(self, request: EligibilityRequest) -> EligibilityResult:
+        """Whether the order's lines can still be returned as asked, and where they go back to.
+
+        Other returns of the order count against the quantities; this one
+        (``request.rma_id``) does not.
+        """
+        with self._db.session() as session:
+            facts = returns.eligibility_facts(session, request.order_id, request.rma_id)
+        problems = check_eligibility(facts, request.lines, request.at, request.window_days)
+        return EligibilityResult(
+            eligible=not problems,
+            problems=problems,
+            return_warehouse_id=facts.return_warehouse_id,
+            return_to=facts.return_to,
+        )
+
+    @activity.defn(name="returns.record_return")
+    def record_return(self, view: ReturnView) -> RecordResult:
+        """Store the return's view and lines unless a newer version is already stored."""
+        with self._db.session() as session:
+            return RecordResult(written=returns.record_return(session, view))

@@ -1,0 +1,161 @@
+"""Return rules with no I/O: eligibility, automatic authorization, what a receipt refunds.
+
+Eligibility: every line must name a SKU the order delivered, within the return
+window (days from that SKU's delivery), of a returnable product, for no more
+than delivered minus already returned. Authorization is automatic when the
+return is worth less than the merchant's threshold or every line gives an
+allow-listed reason; otherwise a person decides.
+
+What a receipt refunds (or replaces): units that came back ``resellable`` or
+``damaged`` (the customer sent the product back; damage is the merchant's risk
+once authorized), at the unit price the customer paid, never more than the
+line asked for. ``wrong_item`` units are not the product sold: they are
+neither refunded nor restocked, and go to manual review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from oms.domain.money import quantize
+from oms.models.returns import (
+    VOID_RETURN_STATES,
+    Ineligibility,
+    ReceivedLine,
+    ReturnFacts,
+    ReturnLine,
+    ReturnLineRequest,
+    ReturnPolicy,
+)
+
+
+def check_eligibility(
+    facts: ReturnFacts,
+    lines: Sequence[ReturnLineRequest],
+    at: datetime,
+    window_days: int,
+) -> list[Ineligibility]:
+    """Every reason the request cannot be accepted (empty when it can), line by line."""
+    if not facts.found:
+        return [Ineligibility(code="order_not_found", message=f"order {facts.order_id} not found")]
+    known = {line.sku: line for line in facts.lines}
+    problems: list[Ineligibility] = []
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        if line.sku in seen:
+            problems.append(
+                _problem("duplicate_line", f"{line.sku} appears twice: put it on one line", i, line)
+            )
+            continue
+        seen.add(line.sku)
+        have = known.get(line.sku)
+        if have is None:
+            problems.append(_problem("not_on_order", f"{line.sku} is not on this order", i, line))
+        elif have.delivered <= 0 or have.delivered_at is None:
+            problems.append(
+                _problem("not_delivered", f"{line.sku} has not been delivered yet", i, line)
+            )
+        elif not have.returnable:
+            problems.append(_problem("not_returnable", f"{line.sku} is not returnable", i, line))
+        elif at > have.delivered_at + timedelta(days=window_days):
+            closed = have.delivered_at + timedelta(days=window_days)
+            problems.append(
+                _problem(
+                    "window_closed",
+                    f"the {window_days}-day return window for {line.sku} closed "
+                    f"{closed:%Y-%m-%d} (delivered {have.delivered_at:%Y-%m-%d})",
+                    i,
+                    line,
+                )
+            )
+        elif line.quantity > have.delivered - have.already_returned:
+            left = max(have.delivered - have.already_returned, 0)
+            problems.append(
+                _problem(
+                    "quantity_too_high",
+                    f"{line.quantity} x {line.sku} asked, but only {left} can still be returned "
+                    f"({have.delivered} delivered, {have.already_returned} already returned)",
+                    i,
+                    line,
+                )
+            )
+    return problems
+
+
+def _problem(code: str, message: str, i: int, line: ReturnLineRequest) -> Ineligibility:
+    return Ineligibility(code=code, message=message, line=i, sku=line.sku)
+
+
+def returned_so_far(status: str, line: ReturnLine) -> int:
+    """Units of ``line`` a prior return holds back from being returned again.
+
+    A rejected or expired return holds nothing; one whose parcel arrived holds
+    what came back as the product (resellable or damaged); one still open
+    holds everything it asked for.
+    """
+    if status in VOID_RETURN_STATES:
+        return 0
+    if line.received:
+        return line.received_resellable + line.received_damaged
+    if status == "closed":
+        return 0  # closed with nothing received (e.g. only wrong items are not the product)
+    return line.quantity
+
+
+def authorization_reason(lines: Iterable[ReturnLine], policy: ReturnPolicy) -> str | None:
+    """Why the return can be authorized automatically, or ``None`` when a person must decide."""
+    lines = list(lines)
+    value = return_value(lines)
+    if value < policy.auto_authorize_under:
+        return f"worth {value}, under the {policy.auto_authorize_under} threshold"
+    reasons = {line.reason for line in lines}
+    if reasons and reasons <= set(policy.auto_authorize_reasons):
+        return f"reason {', '.join(sorted(reasons))} is authorized automatically"
+    return None
+
+
+def return_value(lines: Iterable[ReturnLine]) -> Decimal:
+    return quantize(sum((line.unit_price * line.quantity for line in lines), Decimal(0)))
+
+
+def apply_receipt(lines: list[ReturnLine], received: Iterable[ReceivedLine]) -> list[ReturnLine]:
+    """The return's lines with what arrived counted per condition (at most what was asked)."""
+    by_sku = {line.sku: line.model_copy() for line in lines}
+    for got in received:
+        line = by_sku[got.sku]
+        room = line.quantity - line.received
+        take = min(got.quantity, max(room, 0))
+        if got.condition == "resellable":
+            line.received_resellable += take
+        elif got.condition == "damaged":
+            line.received_damaged += take
+        else:
+            line.received_wrong_item += take
+    return [by_sku[line.sku] for line in lines]
+
+
+def receipt_problems(lines: Sequence[ReturnLine], received: Sequence[ReceivedLine]) -> list[str]:
+    """Why a receipt does not fit the return (unknown SKUs, more than was asked for)."""
+    asked = {line.sku: line.quantity for line in lines}
+    problems = [f"{got.sku} is not on this return" for got in received if got.sku not in asked]
+    totals: dict[str, int] = {}
+    for got in received:
+        totals[got.sku] = totals.get(got.sku, 0) + got.quantity
+    problems += [
+        f"{qty} x {sku} received but only {asked[sku]} were to be returned"
+        for sku, qty in totals.items()
+        if sku in asked and qty > asked[sku]
+    ]
+    return problems
+
+
+def refund_due(line: ReturnLine) -> Decimal:
+    """What the customer gets back for a received line: paid price x units of the product."""
+    return quantize(line.unit_price * (line.received_resellable + line.received_damaged))
+
+
+def replacement_units(line: ReturnLine) -> int:
+    """Units an exchange sends again: the same as a refund would pay for."""
+    return line.received_resellable + line.received_damaged

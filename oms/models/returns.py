@@ -1,0 +1,283 @@
+"""Models of a return (RMA): what the API accepts, what the workflow keeps, what readers see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from oms.models.common import Address, Currency, Customer, Model, Money, Sku
+from oms.models.orders import OrderOptions
+
+ReturnReason = Literal[
+    "wrong_size", "damaged", "defective", "not_as_described", "changed_mind", "wrong_item", "other"
+]
+Condition = Literal["resellable", "damaged", "wrong_item"]
+Resolution = Literal["refund", "exchange"]
+
+
+class ReturnStatus(StrEnum):
+    REQUESTED = "requested"
+    AUTHORIZED = "authorized"
+    REJECTED = "rejected"
+    AWAITING_RECEIPT = "awaiting_receipt"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+    EXCHANGED = "exchanged"
+    REFUND_FAILED = "refund_failed"
+    EXPIRED = "expired"
+    CLOSED = "closed"
+
+
+# A return in one of these no longer holds back the quantity it asked for.
+VOID_RETURN_STATES = frozenset({ReturnStatus.REJECTED, ReturnStatus.EXPIRED})
+
+
+class ReturnLineRequest(Model):
+    sku: Sku
+    quantity: int = Field(ge=1, le=10_000)
+    reason: ReturnReason
+
+
+class RequestReturn(Model):
+    """Body of ``POST /orders/{order_id}/returns``."""
+
+    lines: list[ReturnLineRequest] = Field(min_length=1, max_length=200)
+    resolution: Resolution = "refund"
+
+
+class ReturnAccepted(Model):
+    rma_id: str
+    status: ReturnStatus
+
+
+class ReturnPolicy(Model):
+    """The merchant's return rules, fixed when a return starts."""
+
+    window_days: int = Field(default=30, ge=0)
+    # A return worth less than this is authorized without a person...
+    auto_authorize_under: Decimal = Decimal("2000.00")
+    # ...and so is any return whose every line gives one of these reasons.
+    auto_authorize_reasons: list[str] = Field(default_factory=lambda: ["wrong_size"])
+
+
+class ReturnOptions(Model):
+    """Timings and rules a return runs with, fixed at start."""
+
+    policy: ReturnPolicy = Field(default_factory=ReturnPolicy)
+    receipt_timeout_s: int = 30 * 24 * 3600
+    # Support should decide a manual authorization within this.
+    authorize_deadline_s: int = 24 * 3600
+    step_deadline_s: int = 60
+    ops_email: str = "ops@oms.example"
+    task_queue_prefix: str = ""
+    # Options of the replacement order an exchange starts.
+    order_options: OrderOptions = Field(default_factory=OrderOptions)
+
+
+class ReturnLine(Model):
+    """One SKU of a return: asked for, received (by condition), restocked, refunded."""
+
+    sku: Sku
+    quantity: int = Field(ge=1)
+    reason: ReturnReason
+    unit_price: Decimal = Decimal("0.00")
+    received_resellable: int = 0
+    received_damaged: int = 0
+    received_wrong_item: int = 0
+    restocked: int = 0
+    written_off: int = 0
+    refunded: Decimal = Decimal("0.00")
+
+    @property
+    def received(self) -> int:
+        return self.received_resellable + self.received_damaged + self.received_wrong_item
+
+
+class ReturnLabel(Model):
+    label_id: str
+    tracking_number: str
+    carrier: str
+    service: str
+    return_to_warehouse_id: str
+
+
+class ReturnHistoryEntry(Model):
+    at: datetime
+    status: str
+    by: str = "system"
+    note: str = ""
+
+
+class ReturnInput(Model):
+    """Input of ``ReturnWorkflow``: the accepted request, priced from the order."""
+
+    rma_id: str
+    order_id: str
+    customer: Customer
+    currency: Currency
+    ship_to: Address
+    lines: list[ReturnLine]
+    resolution: Resolution
+    requested_at: datetime
+    options: ReturnOptions = Field(default_factory=ReturnOptions)
+
+
+class ReturnView(Model):
+    """A return as the API, the read model and the workflow query show it."""
+
+    rma_id: str
+    order_id: str
+    status: ReturnStatus
+    resolution: Resolution
+    customer: Customer
+    currency: str
+    lines: list[ReturnLine]
+    authorization: Literal["pending", "automatic", "manual"] = "pending"
+    authorized_by: str | None = None
+    rejection_reason: str | None = None
+    label: ReturnLabel | None = None
+    receipt_due_at: datetime | None = None
+    received_at_warehouse: str | None = None
+    refund_total: Decimal = Decimal("0.00")
+    refund_error: str | None = None
+    exchange_order_id: str | None = None
+    manual_review: list[str] = Field(default_factory=list)
+    history: list[ReturnHistoryEntry] = Field(default_factory=list)
+    requested_at: datetime
+    updated_at: datetime
+    version: int = 0
+
+
+# --- updates --------------------------------------------------------------------------------
+
+
+class AuthorizeReturn(Model):
+    """Body of ``POST /returns/{rma_id}/authorize``: support lets the return go ahead."""
+
+    by: str = Field(default="support", min_length=1, max_length=100)
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class RejectReturn(Model):
+    """Body of ``POST /returns/{rma_id}/reject``."""
+
+    by: str = Field(default="support", min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReceivedLine(Model):
+    sku: Sku
+    quantity: int = Field(ge=0, le=10_000)
+    condition: Condition
+
+
+class ReceiveReturn(Model):
+    """Body of ``POST /returns/{rma_id}/receive``: what arrived at which warehouse."""
+
+    warehouse_id: str = Field(min_length=1, max_length=32)
+    lines: list[ReceivedLine] = Field(min_length=1, max_length=200)
+    received_by: str = Field(default="warehouse", max_length=100)
+
+
+class RetryRefund(Model):
+    """Body of ``POST /returns/{rma_id}/retry-refund``: a person retries a failed refund."""
+
+    by: str = Field(default="operations", min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=500)
+
+
+# --- activities -----------------------------------------------------------------------------
+
+
+class DeliveredLine(Model):
+    """What the customer has of one SKU of the order, for eligibility."""
+
+    sku: str
+    ordered: int
+    delivered: int
+    unit_price: Decimal
+    delivered_at: datetime | None = None
+    returnable: bool = True
+    already_returned: int = 0
+
+
+class ReturnFacts(Model):
+    """Everything eligibility needs to know about an order, read from the store."""
+
+    order_id: str
+    found: bool = True
+    lines: list[DeliveredLine] = Field(default_factory=list)
+    # Where the return label sends the parcel: the warehouse that shipped the order.
+    return_warehouse_id: str | None = None
+    return_to: Address | None = None
+
+
+class EligibilityRequest(Model):
+    rma_id: str
+    order_id: str
+    lines: list[ReturnLineRequest]
+    at: datetime
+    window_days: int = 30
+
+
+class Ineligibility(Model):
+    """Why one line (or the whole request, ``line=None``) cannot be returned."""
+
+    code: Literal[
+        "order_not_found",
+        "not_on_order",
+        "not_delivered",
+        "window_closed",
+        "not_returnable",
+        "quantity_too_high",
+        "duplicate_line",
+    ]
+    message: str
+    line: int | None = None
+    sku: str | None = None
+
+
+class EligibilityResult(Model):
+    eligible: bool
+    problems: list[Ineligibility] = Field(default_factory=list)
+    return_warehouse_id: str | None = None
+    return_to: Address | None = None
+
+
+class ReturnLabelRequest(Model):
+    """Buy a prepaid label from the customer back to a warehouse; idempotent on the key."""
+
+    idempotency_key: str
+    rma_id: str
+    ship_from: Address
+    ship_to: Address
+    weight_grams: int = 1000
+
+
+class StockMovement(Model):
+    """Put returned units back on a warehouse's shelf, or write them off; idempotent on key."""
+
+    key: str
+    rma_id: str
+    warehouse_id: str
+    sku: Sku
+    quantity: int = Field(ge=1)
+
+
+class RefundRequest(Model):
+    idempotency_key: str
+    order_id: str
+    amount: Money
+    currency: str
+    reason: str = ""
+
+
+class Refund(Model):
+    refund_id: str
+    order_id: str
+    amount: Decimal
+    currency: str

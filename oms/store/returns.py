@@ -1,0 +1,187 @@
+"""Read model of returns, and the facts about an order that return eligibility needs.
+
+Like the orders read model, ``returns`` keeps each return's whole view as JSON,
+written only by its workflow with a ``version`` so an older view never
+overwrites a newer one. ``return_lines`` repeats each line's SKU, reason and
+outcome as columns, so reports can group returns by reason without JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from oms.domain.returns import returned_so_far
+from oms.models.common import SkuQuantity
+from oms.models.orders import ReturnSummary
+from oms.models.returns import DeliveredLine, ReturnFacts, ReturnView
+from oms.models.shipments import ShipmentStatus
+from oms.store import orders
+from oms.store.inventory import ship_from
+from oms.store.tables import ProductRow, ReturnLineRow, ReturnRow, WarehouseRow
+
+
+def record_return(session: Session, view: ReturnView) -> bool:
+    """Store ``view`` and its lines unless a newer or equal version is stored."""
+    values = {
+        "rma_id": view.rma_id,
+        "order_id": view.order_id,
+        "status": view.status.value,
+        "resolution": view.resolution,
+        "customer_id": view.customer.id,
+        "requested_at": view.requested_at,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
+    row = session.get(ReturnRow, view.rma_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(ReturnRow(**values))
+        except IntegrityError:
+            row = session.get(ReturnRow, view.rma_id, with_for_update=True, populate_existing=True)
+            if row is None:
+                raise
+    if row is not None:
+        if view.version <= row.version:
+            return False
+        for name, value in values.items():
+            setattr(row, name, value)
+    session.execute(delete(ReturnLineRow).where(ReturnLineRow.rma_id == view.rma_id))
+    session.add_all(
+        ReturnLineRow(
+            rma_id=view.rma_id,
+            sku=line.sku,
+            order_id=view.order_id,
+            quantity=line.quantity,
+            reason=line.reason,
+            received_resellable=line.received_resellable,
+            received_damaged=line.received_damaged,
+            received_wrong_item=line.received_wrong_item,
+            refunded=line.refunded,
+        )
+        for line in view.lines
+    )
+    session.flush()
+    return True
+
+
+def get_return(session: Session, rma_id: str) -> ReturnView | None:
+    row = session.get(ReturnRow, rma_id)
+    return None if row is None else ReturnView.model_validate(row.view)
+
+
+def list_returns(
+    session: Session,
+    order_id: str | None = None,
+    status: str | None = None,
+    reason: str | None = None,
+    limit: int = 100,
+) -> list[ReturnView]:
+    """Returns newest first, optionally of one order, status or line reason."""
+    query = select(ReturnRow).order_by(ReturnRow.requested_at.desc(), ReturnRow.rma_id.desc())
+    if order_id is not None:
+        query = query.where(ReturnRow.order_id == order_id)
+    if status is not None:
+        query = query.where(ReturnRow.status == status)
+    if reason is not None:
+        with_reason = select(ReturnLineRow.rma_id).where(ReturnLineRow.reason == reason)
+        query = query.where(ReturnRow.rma_id.in_(with_reason))
+    return [ReturnView.model_validate(row.view) for row in session.scalars(query.limit(limit))]
+
+
+def count_returns(session: Session, order_id: str) -> int:
+    return len(
+        list(session.scalars(select(ReturnRow.rma_id).where(ReturnRow.order_id == order_id)))
+    )
+
+
+def summaries(session: Session, order_id: str) -> list[ReturnSummary]:
+    """The order's returns, oldest first, as ``GET /orders/{order_id}`` shows them."""
+    views = sorted(
+        list_returns(session, order_id=order_id, limit=1000), key=lambda v: v.requested_at
+    )
+    return [
+        ReturnSummary(
+            rma_id=v.rma_id,
+            status=v.status.value,
+            resolution=v.resolution,
+            lines=[SkuQuantity(sku=line.sku, quantity=line.quantity) for line in v.lines],
+            refunded=v.refund_total,
+            exchange_order_id=v.exchange_order_id,
+            updated_at=v.updated_at,
+        )
+        for v in views
+    ]
+
+
+def eligibility_facts(
+    session: Session, order_id: str, exclude_rma: str | None = None
+) -> ReturnFacts:
+    """What the customer received of each SKU of the order, when, and what is already returned.
+
+    Delivered units and times come from the shipments read model; a SKU's
+    delivery time is its latest delivered shipment's. Returns already made
+    (except ``exclude_rma``) hold back their units, see ``returned_so_far``.
+    """
+    order = orders.get_order(session, order_id)
+    if order is None:
+        return ReturnFacts(order_id=order_id, found=False)
+    delivered: dict[str, int] = {}
+    delivered_at: dict[str, datetime] = {}
+    warehouse_id: str | None = None
+    for summary in order.shipments:
+        shipment = orders.get_shipment(session, summary.shipment_id)
+        if shipment is None or shipment.status != ShipmentStatus.DELIVERED:
+            continue
+        warehouse_id = warehouse_id or shipment.warehouse_id
+        when = _delivered_at(shipment.history) or shipment.updated_at
+        for line in shipment.lines:
+            delivered[line.sku] = delivered.get(line.sku, 0) + line.quantity
+            if line.sku not in delivered_at or when > delivered_at[line.sku]:
+                delivered_at[line.sku] = when
+    returned: dict[str, int] = {}
+    for prior in list_returns(session, order_id=order_id, limit=1000):
+        if prior.rma_id == exclude_rma:
+            continue
+        for prior_line in prior.lines:
+            sku = prior_line.sku
+            returned[sku] = returned.get(sku, 0) + returned_so_far(prior.status, prior_line)
+    skus = [line.sku for line in order.lines]
+    returnable = dict(
+        session.execute(
+            select(ProductRow.sku, ProductRow.returnable).where(ProductRow.sku.in_(skus))
+        )
+        .tuples()
+        .all()
+    )
+    warehouse = session.get(WarehouseRow, warehouse_id) if warehouse_id else None
+    return ReturnFacts(
+        order_id=order_id,
+        lines=[
+            DeliveredLine(
+                sku=line.sku,
+                ordered=line.quantity,
+                delivered=delivered.get(line.sku, 0),
+                unit_price=line.unit_price,
+                delivered_at=delivered_at.get(line.sku),
+                returnable=returnable.get(line.sku, True),
+                already_returned=returned.get(line.sku, 0),
+            )
+            for line in order.lines
+        ],
+        return_warehouse_id=warehouse_id,
+        return_to=ship_from(warehouse) if warehouse is not None else None,
+    )
+
+
+def _delivered_at(history: list[dict[str, str]]) -> datetime | None:
+    for entry in reversed(history):
+        if entry.get("status") == ShipmentStatus.DELIVERED.value and entry.get("at"):
+            moment = datetime.fromisoformat(entry["at"])
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None

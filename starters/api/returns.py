@@ -1,0 +1,232 @@
+"""``/orders/{order_id}/returns`` and ``/returns``: request, authorize, receive, follow returns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from oms import search_attributes as sa
+from oms.domain.returns import check_eligibility
+from oms.models.returns import (
+    AuthorizeReturn,
+    ReceiveReturn,
+    RejectReturn,
+    RequestReturn,
+    RetryRefund,
+    ReturnAccepted,
+    ReturnInput,
+    ReturnLine,
+    ReturnOptions,
+    ReturnPolicy,
+    ReturnStatus,
+    ReturnView,
+)
+from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.store import inventory, orders, returns
+from starters.api.deps import State, field_error, raise_from_update
+from starters.api.orders import options_from
+from workflows.returns import ReturnWorkflow, return_workflow_id
+
+router = APIRouter(tags=["returns"])
+
+
+def return_options(settings: Settings) -> ReturnOptions:
+    """Rules and timings a new return runs with, from the merchant's settings."""
+    reasons = [r.strip() for r in settings.return_auto_authorize_reasons.split(",") if r.strip()]
+    return ReturnOptions(
+        policy=ReturnPolicy(
+            window_days=settings.return_window_days,
+            auto_authorize_under=Decimal(settings.return_auto_authorize_under),
+            auto_authorize_reasons=reasons,
+        ),
+        receipt_timeout_s=settings.return_receipt_timeout_s,
+        authorize_deadline_s=settings.return_authorize_deadline_s,
+        step_deadline_s=settings.step_deadline_s,
+        ops_email=settings.ops_email,
+        task_queue_prefix=settings.task_queue_prefix,
+        order_options=options_from(settings),
+    )
+
+
+@router.post(
+    "/orders/{order_id}/returns",
+    status_code=202,
+    response_model=ReturnAccepted,
+    responses={404: {}, 409: {}, 422: {}},
+    tags=["orders"],
+)
+async def request_return(order_id: str, body: RequestReturn, state: State) -> JSONResponse:
+    """Ask to return delivered lines; 422 naming why when they cannot be returned.
+
+    Checked here against the read model and again by the return's workflow.
+    """
+    now = datetime.now(UTC)
+    window = state.settings.return_window_days
+    with state.db.session() as session:
+        order = orders.get_order(session, order_id)
+        if order is None:
+            raise HTTPException(
+                404, detail={"error": "NotFound", "message": f"order {order_id} not found"}
+            )
+        facts = returns.eligibility_facts(session, order_id)
+        number = returns.count_returns(session, order_id) + 1
+    problems = check_eligibility(facts, body.lines, now, window)
+    if problems:
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "type": p.code,
+                    "loc": ["body", "lines", p.line] if p.line is not None else ["body"],
+                    "msg": p.message,
+                    "input": p.sku,
+                }
+                for p in problems
+            ],
+        )
+    prices = {line.sku: line.unit_price for line in facts.lines}
+    # One number per order: two requests racing for the same number cannot both start.
+    rma_id = f"RMA-{order_id}-{number}"
+    inp = ReturnInput(
+        rma_id=rma_id,
+        order_id=order_id,
+        customer=order.customer,
+        currency=order.currency,
+        ship_to=order.ship_to,
+        lines=[
+            ReturnLine(
+                sku=ln.sku, quantity=ln.quantity, reason=ln.reason, unit_price=prices[ln.sku]
+            )
+            for ln in body.lines
+        ],
+        resolution=body.resolution,
+        requested_at=now,
+        options=return_options(state.settings),
+    )
+    try:
+        await state.client.start_workflow(
+            ReturnWorkflow.run,
+            inp,
+            id=return_workflow_id(rma_id),
+            task_queue=state.settings.queue(WORKFLOW_QUEUE),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.KIND, "return"),
+                    SearchAttributePair(sa.ORDER_STATUS, ReturnStatus.REQUESTED.value),
+                    SearchAttributePair(sa.CUSTOMER_ID, order.customer.id),
+                ]
+            ),
+            static_summary=(
+                f"Return {rma_id} · order {order_id} · {len(body.lines)} line(s) · "
+                f"{body.resolution}"
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        raise HTTPException(
+            409,
+            detail={
+                "error": "ReturnInProgress",
+                "message": f"another return of order {order_id} is being requested; try again",
+            },
+        ) from None
+    accepted = ReturnAccepted(rma_id=rma_id, status=ReturnStatus.REQUESTED)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+async def _load(state: State, rma_id: str) -> ReturnView:
+    with state.db.session() as session:
+        view = returns.get_return(session, rma_id)
+    if view is not None:
+        return view
+    try:
+        return await _handle(state, rma_id).query(ReturnWorkflow.state)
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise HTTPException(
+                404, detail={"error": "NotFound", "message": f"return {rma_id} not found"}
+            ) from err
+        raise
+
+
+def _handle(state: State, rma_id: str) -> WorkflowHandle[ReturnWorkflow, ReturnView]:
+    return state.client.get_workflow_handle_for(ReturnWorkflow.run, return_workflow_id(rma_id))
+
+
+@router.get("/returns/{rma_id}", response_model=ReturnView)
+async def get_return(rma_id: str, state: State) -> ReturnView:
+    """Status, lines (received, restocked, refunded), label and tracking, refunds, history."""
+    return await _load(state, rma_id)
+
+
+@router.get("/returns", response_model=list[ReturnView])
+def list_returns(
+    state: State,
+    order_id: str | None = None,
+    status: ReturnStatus | None = None,
+    reason: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ReturnView]:
+    """Returns newest first; ``reason`` finds returns with a line given that reason."""
+    with state.db.session() as session:
+        return returns.list_returns(
+            session,
+            order_id=order_id,
+            status=status.value if status else None,
+            reason=reason,
+            limit=limit,
+        )
+
+
+@router.post("/returns/{rma_id}/authorize", response_model=ReturnView)
+async def authorize(rma_id: str, body: AuthorizeReturn, state: State) -> ReturnView:
+    """Support authorizes a return the automatic rules left for a person."""
+    await _load(state, rma_id)
+    try:
+        return await _handle(state, rma_id).execute_update(ReturnWorkflow.authorize, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"return {rma_id}")
+
+
+@router.post("/returns/{rma_id}/reject", response_model=ReturnView)
+async def reject(rma_id: str, body: RejectReturn, state: State) -> ReturnView:
+    """Support rejects a return, with a reason the customer is told."""
+    await _load(state, rma_id)
+    try:
+        return await _handle(state, rma_id).execute_update(ReturnWorkflow.reject, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"return {rma_id}")
+
+
+@router.post("/returns/{rma_id}/receive", response_model=ReturnView)
+async def receive(rma_id: str, body: ReceiveReturn, state: State) -> ReturnView:
+    """The warehouse received the parcel; answers after inspection and restock."""
+    await _load(state, rma_id)
+    with state.db.session() as session:
+        known = {w.warehouse_id for w in inventory.list_warehouses(session)}
+    if body.warehouse_id not in known:
+        raise field_error(
+            ["warehouse_id"], f"unknown warehouse {body.warehouse_id!r}", body.warehouse_id
+        )
+    try:
+        return await _handle(state, rma_id).execute_update(ReturnWorkflow.receive, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"return {rma_id}")
+
+
+@router.post("/returns/{rma_id}/retry-refund", response_model=ReturnView)
+async def retry_refund(rma_id: str, body: RetryRefund, state: State) -> ReturnView:
+    """Retry a refund the payment provider declined (the return waits in refund_failed)."""
+    await _load(state, rma_id)
+    try:
+        return await _handle(state, rma_id).execute_update(ReturnWorkflow.retry_refund, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"return {rma_id}")

@@ -1,0 +1,267 @@
+"""ReturnWorkflow on the time-skipping server: authorization, receipt timeout, refunds, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from oms.models.common import Address, Customer
+from oms.models.orders import OrderOptions
+from oms.models.returns import (
+    AuthorizeReturn,
+    ReceivedLine,
+    ReceiveReturn,
+    RejectReturn,
+    RetryRefund,
+    ReturnInput,
+    ReturnLine,
+    ReturnOptions,
+    ReturnStatus,
+    ReturnView,
+)
+from oms.settings import WORKFLOW_QUEUE
+from tests.workflows.harness import Harness, tick
+from workflows.returns import ReturnWorkflow, return_workflow_id
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def return_input(
+    harness: Harness,
+    *,
+    reason: str = "wrong_size",
+    unit_price: str = "249.00",
+    quantity: int = 1,
+    resolution: str = "refund",
+) -> ReturnInput:
+    rma_id = f"RMA-T-{uuid.uuid4().hex[:6]}"
+    return ReturnInput(
+        rma_id=rma_id,
+        order_id="O-1",
+        customer=Customer(id="C-1", name="Anna Lindqvist", email="anna@example.com", locale="sv"),
+        currency="SEK",
+        ship_to=Address(
+            name="Anna Lindqvist",
+            line1="Drottninggatan 53",
+            postal_code="111 21",
+            city="Stockholm",
+            country="SE",
+        ),
+        lines=[
+            ReturnLine(
+                sku="TSHIRT",
+                quantity=quantity,
+                reason=reason,  # type: ignore[arg-type]
+                unit_price=Decimal(unit_price),
+            ),
+            ReturnLine(sku="CAP", quantity=1, reason=reason, unit_price=Decimal("99.00")),  # type: ignore[arg-type]
+        ],
+        resolution=resolution,  # type: ignore[arg-type]
+        requested_at=datetime.now(UTC),
+        options=ReturnOptions(
+            task_queue_prefix=harness.prefix,
+            order_options=OrderOptions(task_queue_prefix=harness.prefix),
+        ),
+    )
+
+
+async def start(harness: Harness, inp: ReturnInput) -> WorkflowHandle[Any, ReturnView]:
+    handle = await harness.client.start_workflow(
+        ReturnWorkflow.run,
+        inp,
+        id=return_workflow_id(inp.rma_id),
+        task_queue=harness.prefix + WORKFLOW_QUEUE,
+    )
+    harness.track(handle)
+    return handle
+
+
+async def status_becomes(
+    handle: WorkflowHandle[Any, ReturnView], status: ReturnStatus
+) -> ReturnView:
+    for _ in range(400):
+        view = await handle.query(ReturnWorkflow.state)
+        if view.status == status:
+            return view
+        await tick()
+    raise AssertionError(f"return never became {status}: {view.status}")
+
+
+def refusal(err: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> str | None:
+    cause = err.value.cause
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
+async def test_unreceived_return_expires_after_30_days_and_the_customer_is_emailed(
+    mail_harness: Harness,
+) -> None:
+    harness = mail_harness
+    inp = return_input(harness)
+    handle = await start(harness, inp)
+    final = await handle.result()  # time skips through the 30-day receipt window
+
+    assert final.status == ReturnStatus.EXPIRED
+    assert final.label is not None and final.label.tracking_number == f"SBR{inp.rma_id}"
+    expired_at = final.history[-1].at
+    assert expired_at - final.requested_at >= timedelta(days=30)
+    assert ("void_label", "RL-" + inp.rma_id) in [
+        (name, getattr(req, "label_id", None)) for name, req in harness.world.calls
+    ]
+    assert harness.smtp is not None
+    for key in ("requested", "authorized", "expired"):
+        assert len(harness.smtp.messages_for(f"return:{inp.rma_id}:{key}")) == 1, key
+    [expired] = harness.smtp.messages_for(f"return:{inp.rma_id}:expired")
+    assert expired.to == "anna@example.com"
+    assert inp.rma_id in expired.subject and "gått ut" in expired.subject
+    assert not [name for name, _ in harness.world.calls if name == "refund"]
+
+
+async def test_small_return_is_authorized_received_restocked_and_refunded_per_line(
+    harness: Harness,
+) -> None:
+    inp = return_input(harness, reason="changed_mind")  # 348 SEK: under the threshold
+    handle = await start(harness, inp)
+    view = await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
+    assert view.authorization == "automatic"
+
+    received = await handle.execute_update(
+        ReturnWorkflow.receive,
+        ReceiveReturn(
+            warehouse_id="WH-STO",
+            lines=[
+                ReceivedLine(sku="TSHIRT", quantity=1, condition="resellable"),
+                ReceivedLine(sku="CAP", quantity=1, condition="wrong_item"),
+            ],
+        ),
+    )
+    assert received.received_at_warehouse == "WH-STO"
+    final = await handle.result()
+
+    assert final.status == ReturnStatus.CLOSED
+    assert [h.status for h in final.history if h.status == "refunded"]
+    assert final.refund_total == Decimal("249.00")
+    refunds = [req for name, req in harness.world.calls if name == "refund"]
+    assert [(r.idempotency_key, r.amount) for r in refunds] == [
+        (f"{inp.rma_id}:refund:TSHIRT", Decimal("249.00"))
+    ]
+    restocks = [req for name, req in harness.world.calls if name == "restock"]
+    assert [(r.sku, r.quantity, r.warehouse_id) for r in restocks] == [("TSHIRT", 1, "WH-STO")]
+    assert final.manual_review and "CAP" in final.manual_review[0]
+
+
+async def test_expensive_return_waits_for_support_who_can_reject_it(harness: Harness) -> None:
+    inp = return_input(harness, reason="changed_mind", unit_price="2500.00")
+    handle = await start(harness, inp)
+    await status_becomes(handle, ReturnStatus.REQUESTED)
+    for _ in range(100):
+        if (await handle.query(ReturnWorkflow.state)).history[-1].note.startswith("needs"):
+            break
+        await tick()
+    with pytest.raises(WorkflowUpdateFailedError) as early:
+        await handle.execute_update(
+            ReturnWorkflow.receive,
+            ReceiveReturn(
+                warehouse_id="WH-STO",
+                lines=[ReceivedLine(sku="TSHIRT", quantity=1, condition="resellable")],
+            ),
+        )
+    assert refusal(early) == "NotAwaitingReceipt"
+
+    view = await handle.execute_update(
+        ReturnWorkflow.reject, RejectReturn(by="Stina Support", reason="worn")
+    )
+    assert view.status == ReturnStatus.REJECTED
+    final = await handle.result()
+    assert final.rejection_reason == "worn"
+    assert f"return:{inp.rma_id}:rejected" in harness.world.email_keys()
+    assert not [name for name, _ in harness.world.calls if name == "buy_return_label"]
+
+
+async def test_manual_authorization_then_exchange_starts_a_free_replacement_order(
+    harness: Harness,
+) -> None:
+    inp = return_input(harness, reason="defective", unit_price="2500.00", resolution="exchange")
+    handle = await start(harness, inp)
+    await status_becomes(handle, ReturnStatus.REQUESTED)
+    view = None
+    for _ in range(100):
+        try:
+            view = await handle.execute_update(
+                ReturnWorkflow.authorize, AuthorizeReturn(by="Stina Support")
+            )
+            break
+        except WorkflowUpdateFailedError:
+            await tick()  # not yet waiting for a decision
+    assert view is not None and view.authorization == "manual"
+    await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
+    await handle.execute_update(
+        ReturnWorkflow.receive,
+        ReceiveReturn(
+            warehouse_id="WH-STO",
+            lines=[
+                ReceivedLine(sku="TSHIRT", quantity=1, condition="damaged"),
+                ReceivedLine(sku="CAP", quantity=1, condition="resellable"),
+            ],
+        ),
+    )
+    final = await handle.result()
+    assert final.status == ReturnStatus.CLOSED
+    assert final.exchange_order_id == f"{inp.rma_id}-X"
+    assert not [name for name, _ in harness.world.calls if name == "refund"]
+    write_offs = [req for name, req in harness.world.calls if name == "write_off"]
+    assert [(w.sku, w.quantity) for w in write_offs] == [("TSHIRT", 1)]
+    for _ in range(200):
+        replacement = harness.world.orders.get(final.exchange_order_id)
+        if replacement is not None and replacement.status in ("allocated", "backordered"):
+            break
+        await asyncio.sleep(0.05)
+    assert replacement is not None
+    assert replacement.total == Decimal("0.00")
+    assert {(ln.sku, ln.quantity) for ln in replacement.lines} == {("TSHIRT", 1), ("CAP", 1)}
+    assert not [name for name, _ in harness.world.calls if name == "authorize"]
+
+
+async def test_declined_refund_waits_for_operations_and_a_retry_refunds_once(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    inp = return_input(harness, reason="wrong_size")
+    harness.world.decline_refunds_for = {"CAP"}
+    handle = await start(harness, inp)
+    await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
+    await handle.execute_update(
+        ReturnWorkflow.receive,
+        ReceiveReturn(
+            warehouse_id="WH-STO",
+            lines=[
+                ReceivedLine(sku="TSHIRT", quantity=1, condition="resellable"),
+                ReceivedLine(sku="CAP", quantity=1, condition="resellable"),
+            ],
+        ),
+    )
+    view = await status_becomes(handle, ReturnStatus.REFUND_FAILED)
+    assert view.refund_error and "RefundDeclined" in view.refund_error
+    assert view.refund_total == Decimal("249.00")  # the first line was refunded
+    description = await handle.describe()
+    attrs = description.typed_search_attributes
+    assert {p.key.name: p.value for p in attrs}["OmsStage"] == "refund_failed"
+    assert {p.key.name: p.value for p in attrs}["OmsWaitingFor"] == "operations"
+    assert f"return:{inp.rma_id}:ops:refund_failed" in harness.world.email_keys()
+
+    harness.world.decline_refunds_for = set()
+    await handle.execute_update(ReturnWorkflow.retry_refund, RetryRefund(by="Olle Ops"))
+    final = await handle.result()
+    assert final.status == ReturnStatus.CLOSED
+    assert final.refund_total == Decimal("348.00")
+    keys = [r.idempotency_key for name, r in harness.world.calls if name == "refund"]
+    # The refunded line is never asked again; the declined one is retried under the same key.
+    assert keys.count(f"{inp.rma_id}:refund:TSHIRT") == 1
+    assert keys.count(f"{inp.rma_id}:refund:CAP") == 2
+    assert set(harness.world.refunds) == {f"{inp.rma_id}:refund:TSHIRT", f"{inp.rma_id}:refund:CAP"}
