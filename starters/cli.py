@@ -111,6 +111,57 @@ def _cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
     return 2
 
 
+def _triples(values: list[str], what: str, third: str) -> list[dict[str, Any]]:
+    """Parse ``SKU:QTY:REASON`` (or ``SKU:QTY:CONDITION``) arguments."""
+    parsed = []
+    for value in values:
+        parts = value.split(":")
+        if len(parts) != 3 or not parts[1].isdigit():
+            raise SystemExit(f"{what} must look like SKU:QTY:{third.upper()}, got {value!r}")
+        parsed.append({"sku": parts[0], "quantity": int(parts[1]), third: parts[2]})
+    return parsed
+
+
+def _cmd_return(args: argparse.Namespace, settings: Settings) -> int:
+    with _api(settings) as api:
+        rma = getattr(args, "rma_id", None)
+        if args.action == "request":
+            lines = _triples(args.line, "--line", "reason")
+            body = {"lines": lines, "resolution": args.resolution}
+            return _show(api.post(f"/orders/{args.order_id}/returns", json=body))
+        if args.action == "get":
+            return _show(api.get(f"/returns/{rma}"))
+        if args.action == "list":
+            params = {
+                k: v
+                for k, v in (
+                    ("order_id", args.order),
+                    ("status", args.status),
+                    ("reason", args.reason),
+                )
+                if v
+            }
+            return _show(api.get("/returns", params=params))
+        if args.action == "authorize":
+            body = {"by": args.by, "comment": args.comment}
+            return _show(api.post(f"/returns/{rma}/authorize", json=body))
+        if args.action == "reject":
+            return _show(
+                api.post(f"/returns/{rma}/reject", json={"by": args.by, "reason": args.reason})
+            )
+        if args.action == "receive":
+            body = {
+                "warehouse_id": args.warehouse,
+                "lines": _triples(args.line, "--line", "condition"),
+                "received_by": args.by,
+            }
+            return _show(api.post(f"/returns/{rma}/receive", json=body))
+        if args.action == "retry-refund":
+            body = {"by": args.by, "reason": args.reason}
+            return _show(api.post(f"/returns/{rma}/retry-refund", json=body))
+    return 2
+
+
 def _cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
     with _api(settings) as api:
         if args.action == "stuck":
@@ -212,7 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("dev", help="run everything in the foreground (make run)").set_defaults(
         func=_run_module("starters.dev:main")
     )
-    worker = sub.add_parser("worker", help="run workers (all queues, or --queues a,b)")
+    # prefix_chars="+": "--queues a,b" after "worker" is passed through to workers.main.
+    worker = sub.add_parser(
+        "worker", help="run workers (all queues, or --queues a,b)", prefix_chars="+", add_help=False
+    )
     worker.add_argument("rest", nargs=argparse.REMAINDER)
     worker.set_defaults(func=_run_module("workers.main:main"))
     # prefix_chars="+": every "--option" after "bench" is passed through to starters.bench.
@@ -290,10 +344,47 @@ def build_parser() -> argparse.ArgumentParser:
         qa.add_argument("--reason", default="")
     quote.set_defaults(func=_cmd_quote)
 
+    ret = sub.add_parser("return", help="returns: request, authorize, receive, refund")
+    rsub = ret.add_subparsers(dest="action", required=True)
+    rreq = rsub.add_parser("request", help="customer: return delivered lines of an order")
+    rreq.add_argument("order_id")
+    rreq.add_argument(
+        "--line", action="append", required=True, help="SKU:QTY:REASON, e.g. CAP-NVY:1:wrong_size"
+    )
+    rreq.add_argument("--resolution", default="refund", choices=["refund", "exchange"])
+    rsub.add_parser("get").add_argument("rma_id")
+    rlist = rsub.add_parser("list")
+    rlist.add_argument("--order")
+    rlist.add_argument("--status")
+    rlist.add_argument("--reason", help="returns with a line given this reason")
+    rauth = rsub.add_parser("authorize", help="support: authorize a return held for a person")
+    rauth.add_argument("rma_id")
+    rauth.add_argument("--by", required=True)
+    rauth.add_argument("--comment")
+    rrej = rsub.add_parser("reject", help="support: reject a return")
+    rrej.add_argument("rma_id")
+    rrej.add_argument("--by", required=True)
+    rrej.add_argument("--reason", required=True)
+    rrec = rsub.add_parser("receive", help="warehouse: the parcel arrived")
+    rrec.add_argument("rma_id")
+    rrec.add_argument("--warehouse", required=True)
+    rrec.add_argument(
+        "--line",
+        action="append",
+        required=True,
+        help="SKU:QTY:CONDITION with condition resellable, damaged or wrong_item",
+    )
+    rrec.add_argument("--by", default="warehouse")
+    rretry = rsub.add_parser("retry-refund", help="operations: retry a declined refund")
+    rretry.add_argument("rma_id")
+    rretry.add_argument("--by", required=True)
+    rretry.add_argument("--reason", default="")
+    ret.set_defaults(func=_cmd_return)
+
     ops = sub.add_parser("ops", help="operations: stuck workflows and interventions")
     opsub = ops.add_subparsers(dest="action", required=True)
     st = opsub.add_parser("stuck", help="every stuck order, shipment and quote, and why")
-    st.add_argument("--kind", choices=["order", "shipment", "quote"])
+    st.add_argument("--kind", choices=["order", "shipment", "quote", "return"])
     st.add_argument("--stage")
     st.add_argument("--warehouse")
     st.add_argument("--min-age-s", dest="min_age_s", type=int)

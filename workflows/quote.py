@@ -92,6 +92,7 @@ class QuoteWorkflow:
         self._reminded: set[str] = set()
         self._changed = False
         self._reopened = False
+        self._waiting_for = "seller"
 
     # --- queries and updates ---------------------------------------------------------
 
@@ -528,11 +529,10 @@ class QuoteWorkflow:
             [
                 sa.ORDER_STATUS.value_set(str(status)),
                 sa.STAGE.value_set(waiting[0]),
-                sa.WAITING_FOR.value_set(waiting[1]),
                 sa.WAITING_SINCE.value_set(workflow.now()),
-                sa.DEADLINE.value_set(self._deadline()),
             ]
         )
+        self._waiting_for = waiting[1]
         await self._record()
 
     def _deadline(self) -> datetime:
@@ -550,6 +550,13 @@ class QuoteWorkflow:
 
     async def _record(self) -> None:
         self._changed = True  # deadlines may have moved: the timer loop recomputes them
+        waiting_for = self._waiting_for
+        if self._view.status == QuoteStatus.PENDING_APPROVAL:
+            roles = sorted({r.role for r in self._view.approvals if r.decision is None})
+            waiting_for = "approver:" + ",".join(roles)
+        workflow.upsert_search_attributes(
+            [sa.WAITING_FOR.value_set(waiting_for), sa.DEADLINE.value_set(self._deadline())]
+        )
         workflow.set_current_details(self._details())
         self._view.version += 1
         self._view.updated_at = workflow.now()

@@ -1,0 +1,87 @@
+"""``oms bench`` end to end on its own embedded stack, with a handful of orders."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+FIGURES = [
+    ("raw_start", "rate_per_s"),
+    ("raw_start", "p50_ms"),
+    ("raw_start", "p95_ms"),
+    ("raw_start", "p99_ms"),
+    ("post", "rate_per_s"),
+    ("post", "p50_ms"),
+    ("post", "p95_ms"),
+    ("post", "p99_ms"),
+    ("pipeline", "orders_per_s"),
+    ("pipeline", "workflow_tasks_per_order"),
+    ("pipeline", "resources", "worker_cpu_s"),
+    ("pipeline", "resources", "server_cpu_s"),
+    ("pipeline", "resources", "api_cpu_s"),
+    ("pipeline", "resources", "worker_peak_rss_mb"),
+    ("pipeline", "resources", "server_peak_rss_mb"),
+    ("latency", "orders_per_s"),
+    ("latency", "confirmed", "p50_ms"),
+    ("latency", "confirmed", "p95_ms"),
+    ("latency", "completed", "p50_ms"),
+    ("latency", "completed", "p95_ms"),
+    ("floor", "workflows_per_s"),
+    ("floor", "resources", "worker_cpu_s"),
+    ("floor", "resources", "server_cpu_s"),
+    ("floor", "resources", "worker_peak_rss_mb"),
+    ("activities_per_order",),
+    ("pipeline_vs_floor",),
+]
+
+
+def _get(run: dict[str, object], path: tuple[str, ...]) -> object:
+    value: object = run
+    for key in path:
+        assert isinstance(value, dict), f"{path}: {key} missing"
+        value = value[key]
+    return value
+
+
+def test_pipeline_bench_writes_a_positive_figure_for_everything(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "starters.bench",
+            "--orders",
+            "5",
+            "--concurrency",
+            "2",
+            "--latency-orders",
+            "4",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["benchmark"] == "pipeline"
+    (run,) = figures["runs"]
+    assert run["concurrency"] == 2 and run["workers"] == 1
+    for path in FIGURES:
+        value = _get(run, path)
+        assert isinstance(value, int | float) and value > 0, f"{'.'.join(path)} = {value!r}"
+    # A single-shipment order runs well over a handful of activities; the floor runs as many.
+    assert run["activities_per_order"] >= 10
+    assert run["floor"]["activities"] == run["activities_per_order"]
+    assert "pipeline / floor" in result.stdout and (
+        "PASS" in result.stdout or "MISS" in result.stdout
+    )
