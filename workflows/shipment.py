@@ -231,6 +231,10 @@ class ShipmentWorkflow:
         )
         self._view.carrier, self._view.service = label.carrier, label.service
         self._view.tracking_number, self._view.label_id = label.tracking_number, label.label_id
+        # The carrier may post its first scan at once: the webhook finds the shipment by
+        # tracking number in the read model, so write it before anything else happens.
+        self._note(f"Label {label.label_id} bought: {label.service}, {label.tracking_number}")
+        await self._record()
         await workflow.execute_activity_method(
             InventoryActivities.consume,
             ConsumeRequest(
@@ -256,6 +260,8 @@ class ShipmentWorkflow:
                 ),
             )
             self._view.captured = amount
+        elif inp.payment_method == "exchange":
+            self._view.captured = Decimal("0.00")  # a return's replacement: no charge
         else:
             capture = await workflow.execute_activity_method(
                 PaymentActivities.capture,

@@ -59,7 +59,11 @@ def suggest(reason: StuckReason, evidence: Evidence, workflow_id: str, business_
     if stage == "awaiting_pick" or stage == "shipment_picking":
         return "Pick late: ask the warehouse to pick, or cancel the order."
     if stage == "awaiting_approval":
-        return f"Approval overdue: ask {evidence.waiting_for or 'the approver'} to decide."
+        roles = (evidence.waiting_for or "approver:").partition(":")[2] or "the approver"
+        return (
+            f"Approval overdue: ask {roles} to decide (POST /quotes/{business_id}/approvals), "
+            "or wait for the automatic escalation."
+        )
     if stage in ("awaiting_proposal", "awaiting_buyer"):
         return "Quote idle: follow up with the seller or buyer before it expires."
     return f"Overdue in {stage or 'its stage'}: open it in the UI and look at its last events."

@@ -35,7 +35,7 @@ from starters.api.deps import State, raise_from_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(prefix="/ops", tags=["ops"])
-KINDS = ("order", "shipment", "quote")
+KINDS = ("order", "shipment", "quote", "return")
 # Describing every hit costs one call each: beyond this many, the rest are listed undescribed.
 DESCRIBE_LIMIT = 200
 
@@ -74,7 +74,7 @@ def _business_id(workflow_id: str) -> str:
 @router.get("/stuck", response_model=StuckList)
 async def stuck(
     state: State,
-    kind: Annotated[str | None, Query(pattern="^(order|shipment|quote)$")] = None,
+    kind: Annotated[str | None, Query(pattern="^(order|shipment|quote|return)$")] = None,
     stage: str | None = None,
     warehouse: str | None = None,
     min_age_s: Annotated[int | None, Query(ge=0)] = None,
@@ -186,16 +186,24 @@ async def retry_now(workflow_id: str, body: Intervention, state: State) -> Inter
         )
     await _note(state, workflow_id, "retry_now", body)
     execution = WorkflowExecution(workflow_id=workflow_id, run_id=description.run_id or "")
+    retried, skipped = [], []
     for activity in pending:
-        await state.client.workflow_service.reset_activity(
-            ResetActivityRequest(
-                namespace=state.settings.temporal_namespace,
-                execution=execution,
-                id=activity.activity_id,
-                identity=f"ops:{body.by}",
+        try:
+            await state.client.workflow_service.reset_activity(
+                ResetActivityRequest(
+                    namespace=state.settings.temporal_namespace,
+                    execution=execution,
+                    id=activity.activity_id,
+                    identity=f"ops:{body.by}",
+                )
             )
-        )
-    names = ", ".join(f"{a.activity_type.name} (attempt {a.attempt})" for a in pending)
+            retried.append(activity)
+        except RPCError as err:
+            # Completed (or gone) between describe and reset: nothing left to retry.
+            skipped.append(f"{activity.activity_type.name}: {err.message}")
+    names = ", ".join(f"{a.activity_type.name} (attempt {a.attempt})" for a in retried)
+    if skipped:
+        names += "; skipped " + "; ".join(skipped)
     return InterventionResult(
         workflow_id=workflow_id, action="retry_now", detail=f"retried {names}"
     )

@@ -28,7 +28,7 @@ async def _stuck(stack: Stack) -> dict[str, dict[str, Any]]:
 
 
 async def _shipment_id(stack: Stack, order_id: str) -> str:
-    order = await stack.wait_for_status(order_id, {"picking"}, timeout_s=30)
+    order = await stack.wait_for_status(order_id, {"picking"}, timeout_s=120)
     return str(order["shipments"][0]["shipment_id"])
 
 

@@ -1,0 +1,46 @@
+"""Why a workflow counts as stuck, and what operations is told to do about it."""
+
+from __future__ import annotations
+
+from oms.domain.ops import Evidence, classify, suggest
+
+
+def ev(**kw: object) -> Evidence:
+    base: dict[str, object] = {
+        "kind": "order",
+        "stage": "awaiting_pick",
+        "waiting_for": "warehouse",
+        "reported_problems": False,
+        "activity_attempts": None,
+        "workflow_task_attempts": None,
+    }
+    base.update(kw)
+    return Evidence(**base)  # type: ignore[arg-type]
+
+
+def test_a_failing_workflow_task_outranks_everything() -> None:
+    assert classify(ev(reported_problems=True, activity_attempts=9), 3) == "workflow_task_failing"
+    assert classify(ev(workflow_task_attempts=2), 3) == "workflow_task_failing"
+    assert classify(ev(workflow_task_attempts=1), 3) == "past_deadline"
+
+
+def test_an_activity_counts_as_retrying_from_the_threshold_on() -> None:
+    assert classify(ev(activity_attempts=2), 3) == "past_deadline"
+    assert classify(ev(activity_attempts=3), 3) == "activity_retrying"
+
+
+def test_stage_specific_reasons() -> None:
+    assert classify(ev(stage="awaiting_stock", waiting_for="supplier"), 3) == "backordered_too_long"
+    held = ev(kind="shipment", stage="shipment_held", waiting_for="operations")
+    assert classify(held, 3) == "needs_a_person"
+    assert "refused the address" in suggest("needs_a_person", held, "shipment-A-S1", "A-S1")
+
+
+def test_suggestions_name_the_endpoint_or_the_people_to_ask() -> None:
+    retry = suggest("activity_retrying", ev(waiting_for="carrier"), "shipment-A-S1", "A-S1")
+    assert "carrier" in retry and "/ops/workflows/shipment-A-S1/retry-now" in retry
+    approval = ev(kind="quote", stage="awaiting_approval", waiting_for="approver:finance")
+    text = suggest("past_deadline", approval, "quote-Q-1", "Q-1")
+    assert "finance" in text and "/quotes/Q-1/approvals" in text
+    stock = suggest("backordered_too_long", ev(stage="awaiting_stock"), "order-A", "A")
+    assert "/ops/orders/A/cancel" in stock
