@@ -196,6 +196,9 @@ def _cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "release-hold":
             body |= {"role": args.role, "payment_token": args.token}
             return _show(api.post(f"/ops/orders/{args.order_id}/release-hold", json=body))
+        if args.action == "reroute":
+            body |= {"shipment_id": args.shipment_id, "warehouse_id": args.to}
+            return _show(api.post(f"/ops/shipments/{args.shipment_id}/reroute", json=body))
         if args.action == "resend":
             body |= {"notification": args.notification}
             return _show(api.post(f"/ops/orders/{args.order_id}/resend", json=body))
@@ -394,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("cancel", "order_id", "force-cancel with full compensation"),
         ("release-hold", "order_id", "release an order held for payment or credit"),
         ("resend", "order_id", "send a customer email again"),
+        ("reroute", "shipment_id", "move a shipment that has not shipped to another warehouse"),
     ):
         op_parser = opsub.add_parser(name, help=extra)
         op_parser.add_argument(target)
@@ -402,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "release-hold":
             op_parser.add_argument("--role", default="ops")
             op_parser.add_argument("--token", help="a new card token to authorize")
+        if name == "reroute":
+            op_parser.add_argument("--to", help="warehouse id (default: the nearest other)")
         if name == "resend":
             op_parser.add_argument("--notification", default="order_confirmed")
     ops.set_defaults(func=_cmd_ops)

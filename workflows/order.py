@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ReleaseRequest,
     )
     from oms.models.notifications import EmailRequest
-    from oms.models.ops import OpsNote, ResendNotification
+    from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
@@ -119,6 +119,8 @@ class OrderWorkflow:
         self._authorization_id: str | None = None
         self._credit_reserved = False
         self._resends = 0
+        self._reroutes = 0
+        self._rerouting = 0
         self._backordered_since: datetime | None = None
         self._stage_shown = ""
         self._next_shipment_no = 1
@@ -212,6 +214,87 @@ class OrderWorkflow:
         )
         await self._record()
         return self._view
+
+    @workflow.update
+    async def reroute(self, request: RerouteShipment) -> OrderView:
+        """Move a shipment that has not shipped to another warehouse.
+
+        The old shipment is cancelled and its reservation released (freed units go to
+        the oldest backorders there); its lines are allocated again without the old
+        warehouse (or only at ``request.warehouse_id``); what no warehouse has is
+        backordered. Recorded in the history with who and why.
+        """
+        old = self._shipments[request.shipment_id]
+        # While the old shipment is cancelled and before the new one exists, the order must
+        # not read as finished.
+        self._rerouting += 1
+        try:
+            return await self._reroute(request, old)
+        finally:
+            self._rerouting -= 1
+            self._dirty = True
+
+    async def _reroute(self, request: RerouteShipment, old: ShipmentView) -> OrderView:
+        self._note(
+            f"Operations ({request.by}) re-routes {old.shipment_id} away from "
+            f"{old.warehouse_id}: {request.reason}"
+        )
+        handle = self._children[old.shipment_id]
+        await handle.signal(
+            ShipmentWorkflow.cancel, CancelShipment(reason=f"re-routed: {request.reason}")
+        )
+        self._shipments[old.shipment_id] = await handle
+        released = await workflow.execute_activity_method(
+            InventoryActivities.release,
+            ReleaseRequest(order_id=self._inp.order_id, shipment_id=old.shipment_id),
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"release {old.shipment_id}"),
+        )
+        for other in released.filled_orders:
+            await self._wake_order(other)
+        self._reroutes += 1
+        decision = await workflow.execute_activity_method(
+            InventoryActivities.allocate,
+            AllocateRequest(
+                key=f"{self._inp.order_id}:reroute:{self._reroutes}",
+                order_id=self._inp.order_id,
+                lines=[SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in old.lines],
+                postal_code=self._inp.ship_to.postal_code,
+                city=self._inp.ship_to.city,
+                country=self._inp.ship_to.country,
+                placed_at=self._inp.placed_at,
+                first_shipment_no=self._next_shipment_no,
+                exclude_warehouses=[] if request.warehouse_id else [old.warehouse_id],
+                only_warehouses=[request.warehouse_id] if request.warehouse_id else [],
+            ),
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"re-allocate {old.shipment_id}"),
+        )
+        self._view.allocations.append(decision)
+        await self._start_shipments(decision.shipments)
+        if decision.backordered:
+            self._backordered = [*self._backordered, *decision.backordered]
+            self._backordered_since = self._backordered_since or workflow.now()
+        self._note(_describe(decision))
+        self._dirty = True
+        await self._refresh_status()
+        return self._view
+
+    @reroute.validator
+    def _validate_reroute(self, request: RerouteShipment) -> None:
+        shipment = self._shipments.get(request.shipment_id)
+        if shipment is None:
+            raise ApplicationError(
+                f"order has no shipment {request.shipment_id}", type="UnknownShipment"
+            )
+        if shipment.status not in (ShipmentStatus.PICKING, ShipmentStatus.HELD):
+            raise ApplicationError(
+                "only a shipment that is picking or held can be re-routed; "
+                f"it is {shipment.status}",
+                type="NotReroutable",
+            )
+        if request.warehouse_id == shipment.warehouse_id:
+            raise ApplicationError("that is the warehouse it ships from", type="NotReroutable")
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type="NotReroutable")
 
     @workflow.signal
     def retry_payment(self, request: RetryPayment) -> None:
@@ -381,7 +464,11 @@ class OrderWorkflow:
         recheck = timedelta(seconds=self._inp.options.backorder_recheck_s)
         while True:
             statuses = [s.status for s in self._shipments.values()]
-            if self._shipments and is_finished(statuses, bool(self._backordered)):
+            if (
+                self._shipments
+                and not self._rerouting
+                and is_finished(statuses, bool(self._backordered))
+            ):
                 # Children report delivery before their last email: let them finish.
                 for handle in self._children.values():
                     await handle

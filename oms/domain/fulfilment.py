@@ -45,7 +45,11 @@ def order_status(shipments: Iterable[ShipmentStatus], has_backorder: bool) -> Or
 
 
 def is_finished(shipments: Iterable[ShipmentStatus], has_backorder: bool) -> bool:
-    """True when nothing more will happen: every shipment delivered or cancelled, none owed."""
-    return not has_backorder and all(
-        s in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED) for s in shipments
+    """True when nothing more will happen: every shipment delivered or cancelled, none owed,
+    and something delivered (an order whose shipments were all cancelled is not done)."""
+    states = list(shipments)
+    return (
+        not has_backorder
+        and all(s in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED) for s in states)
+        and ShipmentStatus.DELIVERED in states
     )

@@ -92,6 +92,9 @@ class AllocateRequest(Model):
     placed_at: datetime
     # Shipments created by this allocation are numbered from here: ``<order_id>-S<n>``.
     first_shipment_no: int = 1
+    # Re-routing: leave these warehouses out, or consider only these.
+    exclude_warehouses: list[str] = Field(default_factory=list)
+    only_warehouses: list[str] = Field(default_factory=list)
 
 
 class ReleaseRequest(Model):

@@ -79,6 +79,13 @@ class ResendNotification(Intervention):
     ]
 
 
+class RerouteShipment(Intervention):
+    """Move a shipment that has not shipped to another warehouse (or the nearest other)."""
+
+    shipment_id: str = Field(min_length=1, max_length=80)
+    warehouse_id: str | None = Field(default=None, max_length=32)
+
+
 class InterventionResult(Model):
     workflow_id: str
     action: str

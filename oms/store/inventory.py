@@ -73,13 +73,16 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
     if unknown:
         raise UnknownSku(f"unknown SKU(s): {', '.join(sorted(unknown))}")
 
-    warehouses = list(
-        session.scalars(
+    warehouses = [
+        w
+        for w in session.scalars(
             select(WarehouseRow)
             .where(WarehouseRow.active.is_(True))
             .order_by(WarehouseRow.warehouse_id)
         )
-    )
+        if w.warehouse_id not in req.exclude_warehouses
+        and (not req.only_warehouses or w.warehouse_id in req.only_warehouses)
+    ]
     stock = {
         (row.warehouse_id, row.sku): row
         for row in _lock_stock(session, [w.warehouse_id for w in warehouses], wanted)

@@ -46,6 +46,7 @@ CONFLICT_TYPES = frozenset(
         "NotAcceptable",
         "NotExpired",
         "NotAwaitingCredit",
+        "NotReroutable",
         "NotAwaitingAuthorization",
         "NotAwaitingReceipt",
         "NoFailedRefund",

@@ -26,11 +26,13 @@ from oms.models.ops import (
     InterventionResult,
     OpsNote,
     ReleaseHold,
+    RerouteShipment,
     ResendNotification,
     StuckItem,
     StuckList,
 )
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
+from oms.store import orders
 from starters.api.deps import State, raise_from_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
@@ -250,6 +252,37 @@ async def release_hold(order_id: str, body: ReleaseHold, state: State) -> Interv
             raise HTTPException(404, detail={"error": "NotFound", "message": order_id}) from err
         raise_from_update(err, f"order {order_id}")
     return InterventionResult(workflow_id=workflow_id, action="release_hold", detail=detail)
+
+
+@router.post("/shipments/{shipment_id}/reroute", response_model=OrderView)
+async def reroute(shipment_id: str, body: RerouteShipment, state: State) -> OrderView:
+    """Move a shipment that has not shipped to another warehouse (re-allocation with
+    compensation of the old reservation); 409 once it is packed or shipped."""
+    with state.db.session() as session:
+        shipment = orders.get_shipment(session, shipment_id)
+    if shipment is None:
+        raise HTTPException(
+            404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
+        )
+    if body.shipment_id != shipment_id:
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "type": "value_error",
+                    "loc": ["body", "shipment_id"],
+                    "msg": "must match the path",
+                    "input": body.shipment_id,
+                }
+            ],
+        )
+    handle = state.client.get_workflow_handle_for(
+        OrderWorkflow.run, order_workflow_id(shipment.order_id)
+    )
+    try:
+        return await handle.execute_update(OrderWorkflow.reroute, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, f"shipment {shipment_id}")
 
 
 @router.post("/orders/{order_id}/resend", response_model=OrderView)
