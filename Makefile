@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## Run the whole test suite (PostgreSQL tests use OMS_TEST_POSTGRES_URL).
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
