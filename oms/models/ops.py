@@ -42,7 +42,9 @@ class StuckItem(Model):
 class StuckList(Model):
     items: list[StuckItem]
     count: int
+    # The visibility query behind the list, and the Temporal UI's list view filtered on it.
     query: str
+    ui_list_url: str = ""
     took_ms: float
 
 

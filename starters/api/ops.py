@@ -12,6 +12,7 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
 from temporalio.api.common.v1 import WorkflowExecution
@@ -96,10 +97,15 @@ async def stuck(
     descriptions = dict(zip([h.id for h in hits[:DESCRIBE_LIMIT]], described, strict=True))
     items = [_item(state, h.id, h.typed_search_attributes, descriptions.get(h.id)) for h in hits]
     items.sort(key=lambda i: i.since or now)
+    settings = state.settings
     return StuckList(
         items=items,
         count=len(items),
         query=query,
+        ui_list_url=(
+            f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
+            f"?query={quote(query)}"
+        ),
         took_ms=round((time.perf_counter() - started) * 1000, 1),
     )
 

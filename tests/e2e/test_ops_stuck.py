@@ -139,6 +139,11 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
     except AssertionError:
         raise AssertionError({wf: (i["reason"], i["stage"]) for wf, i in seen.items()}) from None
     assert {wf: item["reason"] for wf, item in found.items()} == expected
+    # The UI's list view runs the same query through Temporal's visibility: the same set.
+    body = (await stack.api.get("/ops/stuck")).json()
+    listed = {wf.id async for wf in temporal_client.list_workflows(body["query"])}
+    assert listed == set(expected)
+    assert body["ui_list_url"].startswith(f"{stack.settings.temporal_ui_url}/namespaces/")
     for item in found.values():
         assert item["since"] and item["suggested_action"]
         assert item["ui_url"].endswith(f"/namespaces/default/workflows/{item['workflow_id']}")
