@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck demo worker api bench clean
+.PHONY: install run test lint typecheck demo worker api bench histories clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf var/
+
+## Re-record the workflow histories the replay tests check (after an intentional change).
+histories: $(STAMP)
+	$(BIN)/python tests/histories/record.py

@@ -1,0 +1,141 @@
+"""Record workflow histories for the replay tests (``make histories``).
+
+Runs the main paths of every workflow type on a fresh embedded stack (real
+dev server, worker, API, carrier, SMTP) and saves each workflow's history as
+``tests/histories/<workflow id prefix>.json``. Re-record after an intentional
+change only: the saved files are what proves that new code still replays
+workflows already running in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent)]
+
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+from oms import search_attributes as sa  # noqa: E402
+from oms.devserver import PROBLEM_FLAGS, temporal_cli  # noqa: E402
+
+from stack import Stack, order_body, running_stack  # noqa: E402
+
+
+async def _save(stack: Stack, workflow_id: str, name: str) -> None:
+    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    print(f"saved {name}.json ({len(history.events)} events)")
+
+
+async def _scenarios(stack: Stack) -> None:
+    # An order that completes from one warehouse, and its shipment.
+    await stack.place(order_body("H-1", [("TSHIRT-BLK-M", 2, "249.00")]))
+    await stack.fulfil("H-1")
+    await _save(stack, "order-H-1", "order_completed")
+    await _save(stack, "shipment-H-1-S1", "shipment_delivered")
+    # A split order with a backorder that is filled when stock arrives.
+    await stack.place(order_body("H-2", [("JACKET-WOOL-M", 3, "2499.00")]))
+    await stack.wait_for_status("H-2", {"backordered"})
+    await stack.api.put("/warehouses/WH-STO/stock/JACKET-WOOL-M", json={"on_hand": 10})
+    await stack.fulfil("H-2")
+    await _save(stack, "order-H-2", "order_backorder_filled")
+    # A cancelled order.
+    await stack.place(order_body("H-3", [("CAP-NVY", 1, "199.00")]))
+    await stack.wait_for_status("H-3", {"picking"})
+    await stack.api.post("/orders/H-3/cancel", json={"reason": "changed my mind"})
+    await stack.wait_for_status("H-3", {"cancelled"})
+    await _save(stack, "order-H-3", "order_cancelled")
+    await _save(stack, "shipment-H-3-S1", "shipment_cancelled")
+    # A quote negotiated, approved by two roles and ordered.
+    quote = {
+        "quote_id": "H-Q",
+        "customer": {
+            "id": "C-H",
+            "name": "Karin Ek",
+            "email": "karin@acme.example",
+            "company_id": "ACME-AB",
+        },
+        "currency": "SEK",
+        "lines": [{"sku": "HOODIE-GRY-L", "quantity": 10, "target_unit_price": "600.00"}],
+        "ship_to": {
+            "name": "Acme",
+            "line1": "Industrivägen 4",
+            "postal_code": "171 48",
+            "city": "Solna",
+            "country": "SE",
+        },
+    }
+    await stack.api.post("/quotes", json=quote)
+    await stack.api.post("/quotes/H-Q/proposals", json={"by": "Sven"})
+    await stack.api.post(
+        "/quotes/H-Q/counter-offers",
+        json={"by": "Karin", "lines": [{"sku": "HOODIE-GRY-L", "target_unit_price": "580.00"}]},
+    )
+    await stack.api.post(
+        "/quotes/H-Q/proposals",
+        json={
+            "by": "Sven",
+            "overrides": [{"sku": "HOODIE-GRY-L", "unit_price": "590.00", "reason": "met halfway"}],
+        },
+    )
+    await stack.api.post(
+        "/quotes/H-Q/approvals",
+        json={"approver": "Maria", "role": "sales_manager", "decision": "approve"},
+    )
+    accepted = (
+        await stack.api.post("/quotes/H-Q/accept", json={"by": "Karin", "po_number": "PO-1"})
+    ).json()
+    await stack.fulfil(accepted["order_id"])
+    await _save(stack, "quote-H-Q", "quote_ordered")
+    await _save(stack, f"order-{accepted['order_id']}", "order_from_quote")
+    # A return of one line, received and refunded.
+    response = await stack.api.post(
+        "/orders/H-1/returns",
+        json={
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1, "reason": "wrong_size"}],
+            "resolution": "refund",
+        },
+    )
+    rma = response.json()["rma_id"]
+    for _ in range(100):
+        if (await stack.api.get(f"/returns/{rma}")).json()["status"] == "awaiting_receipt":
+            break
+        await asyncio.sleep(0.2)
+    await stack.api.post(
+        f"/returns/{rma}/receive",
+        json={
+            "warehouse_id": "WH-STO",
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1, "condition": "resellable"}],
+        },
+    )
+    for _ in range(100):
+        if (await stack.api.get(f"/returns/{rma}")).json()["status"] == "closed":
+            break
+        await asyncio.sleep(0.2)
+    await _save(stack, f"return-{rma}", "return_refunded")
+
+
+async def main() -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(sa.ALL),
+        dev_server_extra_args=PROBLEM_FLAGS,
+    )
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'oms.db'}"
+            async with running_stack(env.client, url, Path(tmp)) as (stack, _):
+                await _scenarios(stack)
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
