@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_ui_url: str = "http://localhost:8233"
+    # Reaching a cluster with mTLS (self-hosted or Temporal Cloud) or an API key (Cloud).
+    temporal_tls: bool = False
+    temporal_tls_cert: str = ""  # client certificate (PEM file)
+    temporal_tls_key: str = ""  # its private key (PEM file)
+    temporal_tls_ca: str = ""  # server root CA (PEM file); empty = the system's
+    temporal_api_key: str = ""
     # Prefix for task queues, so tests can give every run its own queues.
     task_queue_prefix: str = ""
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
@@ -179,13 +182,52 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=",".join(QUEUE_NAMES),
         help=f"comma-separated subset of {', '.join(QUEUE_NAMES)} (default: all)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="run this many worker processes (workflow tasks are CPU-bound Python: scale "
+        "with processes, not threads)",
+    )
     args = parser.parse_args(argv)
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     unknown = set(queues) - set(QUEUE_NAMES)
     if unknown:
         parser.error(f"unknown queue(s): {', '.join(sorted(unknown))}")
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    if args.processes > 1:
+        sys.exit(_run_processes(args.processes, queues))
     asyncio.run(_main(Settings(), queues))
+
+
+def _run_processes(count: int, queues: list[str]) -> int:
+    """Supervise ``count`` single-process workers; SIGINT/SIGTERM stops them all gracefully."""
+    settings = Settings()
+    children = []
+    for n in range(count):
+        env = dict(os.environ)
+        if settings.metrics_bind and n > 0:
+            # One Prometheus port per process: the next ports up from the configured one.
+            host, _, port = settings.metrics_bind.rpartition(":")
+            env["OMS_METRICS_BIND"] = f"{host}:{int(port) + n}"
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "workers.main", "--queues", ",".join(queues)], env=env
+            )
+        )
+    log.info("supervising %d worker processes", count)
+
+    def stop(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    codes = [child.wait() for child in children]
+    return max(codes, default=0)
 
 
 async def _main(settings: Settings, queues: list[str]) -> None:
