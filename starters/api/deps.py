@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, HTTPException, Request
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -62,6 +62,14 @@ def field_error(loc: list[str | int], msg: str, value: Any = None) -> HTTPExcept
         status_code=422,
         detail=[{"type": "value_error", "loc": ["body", *loc], "msg": msg, "input": value}],
     )
+
+
+async def run_update(handle: WorkflowHandle[Any, Any], update: Any, body: Any, what: str) -> Any:
+    """Run a workflow update for an endpoint, turning rejections into the right HTTP error."""
+    try:
+        return await handle.execute_update(update, body)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        raise_from_update(err, what)
 
 
 def raise_from_update(err: Exception, what: str) -> NoReturn:

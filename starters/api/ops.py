@@ -34,7 +34,7 @@ from oms.models.ops import (
 )
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
 from oms.store import orders
-from starters.api.deps import State, raise_from_update
+from starters.api.deps import State, raise_from_update, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(prefix="/ops", tags=["ops"])
@@ -285,17 +285,11 @@ async def reroute(shipment_id: str, body: RerouteShipment, state: State) -> Orde
     handle = state.client.get_workflow_handle_for(
         OrderWorkflow.run, order_workflow_id(shipment.order_id)
     )
-    try:
-        return await handle.execute_update(OrderWorkflow.reroute, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"shipment {shipment_id}")
+    return await run_update(handle, OrderWorkflow.reroute, body, f"shipment {shipment_id}")
 
 
 @router.post("/orders/{order_id}/resend", response_model=OrderView)
 async def resend(order_id: str, body: ResendNotification, state: State) -> OrderView:
     """Send one of the order's customer emails again."""
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
-    try:
-        return await handle.execute_update(OrderWorkflow.resend_notification, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"order {order_id}")
+    return await run_update(handle, OrderWorkflow.resend_notification, body, f"order {order_id}")

@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -32,7 +31,7 @@ from oms.models.orders import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
-from starters.api.deps import State, field_error, raise_from_update
+from starters.api.deps import State, field_error, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -200,7 +199,4 @@ async def cancel_order(order_id: str, body: CancelOrder, state: State) -> OrderV
             detail={"error": "NotCancellable", "message": f"order is already {current.status}"},
         )
     handle = state.client.get_workflow_handle(order_workflow_id(order_id))
-    try:
-        return await handle.execute_update(OrderWorkflow.cancel, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"order {order_id}")
+    return await run_update(handle, OrderWorkflow.cancel, body, f"order {order_id}")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -36,7 +36,7 @@ from oms.models.quotes import (
 from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, quotes
-from starters.api.deps import State, field_error, raise_from_update
+from starters.api.deps import State, field_error, run_update
 from starters.api.orders import options_from
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow, quote_workflow_id
@@ -176,69 +176,60 @@ def _handle(state: State, quote_id: str) -> WorkflowHandle[QuoteWorkflow, QuoteV
 async def propose(quote_id: str, body: ProposeQuote, state: State) -> QuoteView:
     """The seller proposes prices (list, tier and volume discounts, overrides with a reason)."""
     await _load(state, quote_id)
-    try:
-        return await _handle(state, quote_id).execute_update(QuoteWorkflow.propose, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"quote {quote_id}")
+    return await run_update(
+        _handle(state, quote_id), QuoteWorkflow.propose, body, f"quote {quote_id}"
+    )
 
 
 @router.post("/quotes/{quote_id}/counter-offers", response_model=QuoteView)
 async def counter(quote_id: str, body: CounterOffer, state: State) -> QuoteView:
     """The buyer counters with target prices; the seller proposes again."""
     await _load(state, quote_id)
-    try:
-        return await _handle(state, quote_id).execute_update(QuoteWorkflow.counter, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"quote {quote_id}")
+    return await run_update(
+        _handle(state, quote_id), QuoteWorkflow.counter, body, f"quote {quote_id}"
+    )
 
 
 @router.post("/quotes/{quote_id}/approvals", response_model=QuoteView)
 async def decide(quote_id: str, body: ApprovalDecision, state: State) -> QuoteView:
     """An approver decides; 403 for a role the quote does not wait for, 409 for a repeat."""
     await _load(state, quote_id)
-    try:
-        return await _handle(state, quote_id).execute_update(QuoteWorkflow.decide, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"quote {quote_id}")
+    return await run_update(
+        _handle(state, quote_id), QuoteWorkflow.decide, body, f"quote {quote_id}"
+    )
 
 
 @router.post("/quotes/{quote_id}/accept", response_model=AcceptResult)
 async def accept(quote_id: str, body: AcceptQuote, state: State) -> AcceptResult:
     """The buyer accepts: an order starts at the negotiated prices on invoice terms."""
     await _load(state, quote_id)
-    try:
-        return await _handle(state, quote_id).execute_update(QuoteWorkflow.accept, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"quote {quote_id}")
+    return await run_update(
+        _handle(state, quote_id), QuoteWorkflow.accept, body, f"quote {quote_id}"
+    )
 
 
 @router.post("/quotes/{quote_id}/withdraw", response_model=QuoteView)
 async def withdraw(quote_id: str, body: WithdrawQuote, state: State) -> QuoteView:
     await _load(state, quote_id)
-    try:
-        return await _handle(state, quote_id).execute_update(QuoteWorkflow.withdraw, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"quote {quote_id}")
+    return await run_update(
+        _handle(state, quote_id), QuoteWorkflow.withdraw, body, f"quote {quote_id}"
+    )
 
 
 @router.post("/quotes/{quote_id}/reopen", response_model=QuoteView)
 async def reopen(quote_id: str, body: WithdrawQuote, state: State) -> QuoteView:
     """Re-open an expired quote at list prices."""
     await _load(state, quote_id)
-    try:
-        return await _handle(state, quote_id).execute_update(QuoteWorkflow.reopen, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"quote {quote_id}")
+    return await run_update(
+        _handle(state, quote_id), QuoteWorkflow.reopen, body, f"quote {quote_id}"
+    )
 
 
 @router.post("/orders/{order_id}/credit-approval", response_model=OrderView, tags=["orders"])
 async def approve_credit(order_id: str, body: CreditApproval, state: State) -> OrderView:
     """Finance lets an order held over its company's credit limit go ahead."""
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
-    try:
-        return await handle.execute_update(OrderWorkflow.approve_credit, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"order {order_id}")
+    return await run_update(handle, OrderWorkflow.approve_credit, body, f"order {order_id}")
 
 
 @router.get("/companies", response_model=list[Company], tags=["companies"])

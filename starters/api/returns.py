@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -31,7 +31,7 @@ from oms.models.returns import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
-from starters.api.deps import State, field_error, raise_from_update
+from starters.api.deps import State, field_error, run_update
 from starters.api.orders import options_from
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
@@ -190,20 +190,16 @@ def list_returns(
 async def authorize(rma_id: str, body: AuthorizeReturn, state: State) -> ReturnView:
     """Support authorizes a return the automatic rules left for a person."""
     await _load(state, rma_id)
-    try:
-        return await _handle(state, rma_id).execute_update(ReturnWorkflow.authorize, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"return {rma_id}")
+    return await run_update(
+        _handle(state, rma_id), ReturnWorkflow.authorize, body, f"return {rma_id}"
+    )
 
 
 @router.post("/returns/{rma_id}/reject", response_model=ReturnView)
 async def reject(rma_id: str, body: RejectReturn, state: State) -> ReturnView:
     """Support rejects a return, with a reason the customer is told."""
     await _load(state, rma_id)
-    try:
-        return await _handle(state, rma_id).execute_update(ReturnWorkflow.reject, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"return {rma_id}")
+    return await run_update(_handle(state, rma_id), ReturnWorkflow.reject, body, f"return {rma_id}")
 
 
 @router.post("/returns/{rma_id}/receive", response_model=ReturnView)
@@ -216,17 +212,15 @@ async def receive(rma_id: str, body: ReceiveReturn, state: State) -> ReturnView:
         raise field_error(
             ["warehouse_id"], f"unknown warehouse {body.warehouse_id!r}", body.warehouse_id
         )
-    try:
-        return await _handle(state, rma_id).execute_update(ReturnWorkflow.receive, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"return {rma_id}")
+    return await run_update(
+        _handle(state, rma_id), ReturnWorkflow.receive, body, f"return {rma_id}"
+    )
 
 
 @router.post("/returns/{rma_id}/retry-refund", response_model=ReturnView)
 async def retry_refund(rma_id: str, body: RetryRefund, state: State) -> ReturnView:
     """Retry a refund the payment provider declined (the return waits in refund_failed)."""
     await _load(state, rma_id)
-    try:
-        return await _handle(state, rma_id).execute_update(ReturnWorkflow.retry_refund, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"return {rma_id}")
+    return await run_update(
+        _handle(state, rma_id), ReturnWorkflow.retry_refund, body, f"return {rma_id}"
+    )

@@ -7,12 +7,10 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
 from oms.store import orders
-from starters.api.deps import State, raise_from_update
+from starters.api.deps import State, run_update
 from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 
 router = APIRouter(prefix="/shipments", tags=["warehouse"])
@@ -55,10 +53,9 @@ async def confirm_pick(
     """The warehouse confirms every line is picked."""
     _get(state, shipment_id)
     handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
-    try:
-        return await handle.execute_update(ShipmentWorkflow.confirm_pick, body or ConfirmPick())
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"shipment {shipment_id}")
+    return await run_update(
+        handle, ShipmentWorkflow.confirm_pick, body or ConfirmPick(), f"shipment {shipment_id}"
+    )
 
 
 @router.post("/{shipment_id}/pack", response_model=ShipmentView)
@@ -66,10 +63,7 @@ async def confirm_pack(shipment_id: str, body: ConfirmPack, state: State) -> Shi
     """The warehouse packed the shipment; 409 before it was picked. Shipping follows."""
     _get(state, shipment_id)
     handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
-    try:
-        return await handle.execute_update(ShipmentWorkflow.confirm_pack, body)
-    except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"shipment {shipment_id}")
+    return await run_update(handle, ShipmentWorkflow.confirm_pack, body, f"shipment {shipment_id}")
 
 
 @router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)
