@@ -49,12 +49,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def running_api(settings: Settings) -> Iterator[str]:
-    """The real API under uvicorn in a thread (its own event loop and Temporal client)."""
+def api_socket() -> socket.socket:
+    """A listening-ready socket on a free port, held from the start so nothing else takes it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", settings.api_port))
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextmanager
+def running_api(settings: Settings, sock: socket.socket | None = None) -> Iterator[str]:
+    """The real API under uvicorn in a thread (its own event loop and Temporal client)."""
+    if sock is None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", settings.api_port))
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
     )
@@ -235,6 +244,10 @@ async def running_stack(
 ) -> AsyncIterator[tuple[Stack, WorkerProcess | None]]:
     """Migrate and seed the store, start carrier, SMTP, worker and API; stop them after."""
     address = client.service_client.config.target_host
+    # The API's port is taken now, not picked and bound later, so no other server can grab
+    # it while the carrier (which needs the webhook URL) and the worker start.
+    sock = api_socket()
+    overrides.setdefault("api_port", sock.getsockname()[1])
     settings = stack_settings(database_url, address, tmp, **overrides)
     upgrade(settings.database_url)
     db = Database(settings.database_url)
@@ -262,7 +275,7 @@ async def running_stack(
             worker_proc = WorkerProcess(settings, tmp / "worker.log")
             worker_proc.start()
         try:
-            with running_api(settings) as url:
+            with running_api(settings, sock) as url:
                 async with httpx.AsyncClient(base_url=url, timeout=60) as api:
                     yield Stack(settings, client, api, carrier, smtp, db), worker_proc
         finally:
