@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, HTTPException, Request
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -62,6 +65,25 @@ def field_error(loc: list[str | int], msg: str, value: Any = None) -> HTTPExcept
         status_code=422,
         detail=[{"type": "value_error", "loc": ["body", *loc], "msg": msg, "input": value}],
     )
+
+
+def content_hash(body: BaseModel, id_field: str) -> str:
+    """Fingerprint of a request's content without its id, to tell a resubmission of the
+    same thing from a different one that reuses the id."""
+    data = body.model_dump(mode="json", exclude={id_field})
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+async def query_state(handle: WorkflowHandle[Any, Any], query: Any, what: str) -> Any:
+    """The workflow's own state (before its read model row is written); 404 when unknown."""
+    try:
+        return await handle.query(query)
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise HTTPException(
+                404, detail={"error": "NotFound", "message": f"{what} not found"}
+            ) from err
+        raise
 
 
 async def run_update(handle: WorkflowHandle[Any, Any], update: Any, body: Any, what: str) -> Any:

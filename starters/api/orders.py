@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -16,7 +14,6 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from oms import search_attributes as sa
 from oms.domain.money import format_money, order_total
@@ -31,16 +28,10 @@ from oms.models.orders import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
-from starters.api.deps import State, field_error, run_update
+from starters.api.deps import State, content_hash, field_error, query_state, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(prefix="/orders", tags=["orders"])
-
-
-def body_hash(body: PlaceOrder) -> str:
-    """Fingerprint of an order's content, to tell a resubmission from a different order."""
-    data = body.model_dump(mode="json", exclude={"order_id"})
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def options_from(settings: Settings) -> OrderOptions:
@@ -80,7 +71,7 @@ async def place_order(body: PlaceOrder, state: State) -> Response:
     """Accept an order and start its workflow; a resubmission returns the existing order."""
     _validate_against_store(state, body)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
-    digest = body_hash(body)
+    digest = content_hash(body, "order_id")
     now = datetime.now(UTC)
     total = order_total(body.lines)
     inp = OrderInput(
@@ -153,15 +144,8 @@ async def _load(state: State, order_id: str) -> OrderView:
             view.returns = returns.summaries(session, order_id)
     if view is not None:
         return view
-    try:
-        handle = state.client.get_workflow_handle(order_workflow_id(order_id))
-        return await handle.query(OrderWorkflow.state)
-    except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise HTTPException(
-                404, detail={"error": "NotFound", "message": f"order {order_id} not found"}
-            ) from err
-        raise
+    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+    return await query_state(handle, OrderWorkflow.state, f"order {order_id}")
 
 
 @router.get("/{order_id}", response_model=OrderView)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -13,7 +11,6 @@ from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from oms import search_attributes as sa
 from oms.domain.approval import load_policy
@@ -36,7 +33,7 @@ from oms.models.quotes import (
 from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, quotes
-from starters.api.deps import State, field_error, run_update
+from starters.api.deps import State, content_hash, field_error, query_state, run_update
 from starters.api.orders import options_from
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow, quote_workflow_id
@@ -59,11 +56,6 @@ def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
     )
 
 
-def _hash(body: RequestQuote) -> str:
-    data = body.model_dump(mode="json", exclude={"quote_id"})
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
 @router.post("/quotes", status_code=202, responses={200: {"model": QuoteView}, 409: {}, 422: {}})
 async def request_quote(body: RequestQuote, state: State) -> Response:
     """Start a request for quote; a resubmission returns the existing quote."""
@@ -84,7 +76,7 @@ async def request_quote(body: RequestQuote, state: State) -> Response:
             body.customer.company_id,
         )
     quote_id = body.quote_id or f"Q-{uuid.uuid4().hex[:10].upper()}"
-    digest = _hash(body)
+    digest = content_hash(body, "quote_id")
     inp = QuoteInput(
         quote_id=quote_id,
         customer=body.customer,
@@ -137,16 +129,7 @@ async def _load(state: State, quote_id: str) -> QuoteView:
         view = quotes.get_quote(session, quote_id)
     if view is not None:
         return view
-    try:
-        return await state.client.get_workflow_handle(quote_workflow_id(quote_id)).query(
-            QuoteWorkflow.state
-        )
-    except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise HTTPException(
-                404, detail={"error": "NotFound", "message": f"quote {quote_id} not found"}
-            ) from err
-        raise
+    return await query_state(_handle(state, quote_id), QuoteWorkflow.state, f"quote {quote_id}")
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteView)

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from oms import search_attributes as sa
 from oms.domain.returns import check_eligibility
@@ -31,7 +30,7 @@ from oms.models.returns import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
-from starters.api.deps import State, field_error, run_update
+from starters.api.deps import State, field_error, query_state, run_update
 from starters.api.orders import options_from
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
@@ -147,14 +146,7 @@ async def _load(state: State, rma_id: str) -> ReturnView:
         view = returns.get_return(session, rma_id)
     if view is not None:
         return view
-    try:
-        return await _handle(state, rma_id).query(ReturnWorkflow.state)
-    except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise HTTPException(
-                404, detail={"error": "NotFound", "message": f"return {rma_id} not found"}
-            ) from err
-        raise
+    return await query_state(_handle(state, rma_id), ReturnWorkflow.state, f"return {rma_id}")
 
 
 def _handle(state: State, rma_id: str) -> WorkflowHandle[ReturnWorkflow, ReturnView]:
