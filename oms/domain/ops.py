@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from oms.models.ops import StuckReason
+from oms.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -67,3 +69,63 @@ def suggest(reason: StuckReason, evidence: Evidence, workflow_id: str, business_
     if stage in ("awaiting_proposal", "awaiting_buyer"):
         return "Quote idle: follow up with the seller or buyer before it expires."
     return f"Overdue in {stage or 'its stage'}: open it in the UI and look at its last events."
+
+
+@dataclass(frozen=True)
+class StageClock:
+    """How long a workflow may wait in one stage (for one party) before it counts as stuck.
+
+    The workflows set ``OmsDeadline`` to ``OmsWaitingSince`` plus these limits, so a
+    query on stage and waiting-since finds the same set as one on the deadline.
+    """
+
+    kind: str
+    stage: str
+    seconds: int
+    waiting_for: str | None = None  # None: whoever the stage waits for
+
+
+def stage_clocks(settings: Settings) -> list[StageClock]:
+    """Every stage that has a clock, with its limit under ``settings`` (the workflows' own)."""
+    step, delivery = settings.step_deadline_s, settings.delivery_deadline_s
+    return [
+        StageClock("order", "awaiting_payment", step, "payment_provider"),
+        StageClock("order", "awaiting_payment", settings.hold_timeout_s, "customer"),
+        StageClock("order", "awaiting_allocation", step),
+        StageClock("order", "awaiting_stock", settings.backorder_alert_s),
+        StageClock("shipment", "shipment_picking", settings.pick_sla_s),
+        StageClock("shipment", "shipment_packed", step),
+        StageClock("shipment", "shipment_held", 0),
+        *(
+            StageClock("shipment", f"shipment_{s}", delivery)
+            for s in ("shipped", "in_transit", "out_for_delivery", "exception")
+        ),
+        StageClock("quote", "awaiting_approval", settings.quote_approver_reminder_s),
+        StageClock("return", "awaiting_authorization", settings.return_authorize_deadline_s),
+        StageClock("return", "awaiting_label", step),
+        StageClock("return", "awaiting_receipt", settings.return_receipt_timeout_s),
+        StageClock("return", "resolving", step),
+        StageClock("return", "refund_failed", 0),
+        StageClock("return", "closing", step),
+    ]
+
+
+def stage_query(now: datetime, clocks: list[StageClock]) -> str:
+    """The stuck set as a query on ``OmsStage`` and ``OmsWaitingSince`` (for the UI's list view).
+
+    One clause per stage clock (``OmsStage = 's' AND OmsWaitingSince < now - limit``), or'ed,
+    plus the workflows whose tasks fail, which have no stage clock of their own.
+    """
+    clauses = []
+    for clock in clocks:
+        before = _iso(now - timedelta(seconds=clock.seconds))
+        clause = f"OmsKind = '{clock.kind}' AND OmsStage = '{clock.stage}'"
+        if clock.waiting_for:
+            clause += f" AND OmsWaitingFor = '{clock.waiting_for}'"
+        clauses.append(f"({clause} AND OmsWaitingSince < '{before}')")
+    clauses.append("TemporalReportedProblems IS NOT NULL")
+    return f"ExecutionStatus = 'Running' AND ({' OR '.join(clauses)})"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

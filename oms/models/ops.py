@@ -45,6 +45,9 @@ class StuckList(Model):
     # The visibility query behind the list, and the Temporal UI's list view filtered on it.
     query: str
     ui_list_url: str = ""
+    # The same set as a query on OmsStage and OmsWaitingSince (one clause per stage clock).
+    stage_query: str = ""
+    ui_stage_list_url: str = ""
     took_ms: float
 
 

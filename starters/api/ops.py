@@ -21,7 +21,7 @@ from temporalio.client import WorkflowExecutionDescription, WorkflowUpdateFailed
 from temporalio.service import RPCError, RPCStatusCode
 
 from oms import search_attributes as sa
-from oms.domain.ops import Evidence, classify, suggest
+from oms.domain.ops import Evidence, classify, stage_clocks, stage_query, suggest
 from oms.models.ops import (
     Intervention,
     InterventionResult,
@@ -97,16 +97,24 @@ async def stuck(
     descriptions = dict(zip([h.id for h in hits[:DESCRIBE_LIMIT]], described, strict=True))
     items = [_item(state, h.id, h.typed_search_attributes, descriptions.get(h.id)) for h in hits]
     items.sort(key=lambda i: i.since or now)
-    settings = state.settings
+    by_stage = stage_query(now, stage_clocks(state.settings))
     return StuckList(
         items=items,
         count=len(items),
         query=query,
-        ui_list_url=(
-            f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
-            f"?query={quote(query)}"
-        ),
+        ui_list_url=_ui_list_url(state, query),
+        stage_query=by_stage,
+        ui_stage_list_url=_ui_list_url(state, by_stage),
         took_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+def _ui_list_url(state: State, query: str) -> str:
+    """The Temporal UI's workflow list filtered on ``query``."""
+    settings = state.settings
+    return (
+        f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
+        f"?query={quote(query)}"
     )
 
 

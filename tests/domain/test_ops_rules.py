@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from oms.domain.ops import Evidence, classify, suggest
+from datetime import UTC, datetime
+
+from oms.domain.ops import Evidence, classify, stage_clocks, stage_query, suggest
+from oms.settings import Settings
 
 
 def ev(**kw: object) -> Evidence:
@@ -44,3 +47,26 @@ def test_suggestions_name_the_endpoint_or_the_people_to_ask() -> None:
     assert "finance" in text and "/quotes/Q-1/approvals" in text
     stock = suggest("backordered_too_long", ev(stage="awaiting_stock"), "order-A", "A")
     assert "/ops/orders/A/cancel" in stock
+
+
+def test_stage_query_has_one_clock_per_stage_from_the_settings() -> None:
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    settings = Settings(pick_sla_s=600, step_deadline_s=60)
+    query = stage_query(now, stage_clocks(settings))
+    assert query.startswith("ExecutionStatus = 'Running' AND (")
+    # A pick is stuck ten minutes after it started waiting; a held shipment at once.
+    assert (
+        "(OmsKind = 'shipment' AND OmsStage = 'shipment_picking' "
+        "AND OmsWaitingSince < '2026-11-30T11:50:00.000000Z')"
+    ) in query
+    assert "OmsStage = 'shipment_held' AND OmsWaitingSince < '2026-11-30T12:00:00.000000Z'" in query
+    # The same stage waits for different parties with different clocks.
+    assert "OmsWaitingFor = 'payment_provider' AND OmsWaitingSince < '2026-11-30T11:59:00" in query
+    assert query.endswith("OR TemporalReportedProblems IS NOT NULL)")
+
+
+def test_every_stage_clock_is_named_once_per_party() -> None:
+    clocks = stage_clocks(Settings())
+    keys = [(c.kind, c.stage, c.waiting_for) for c in clocks]
+    assert len(keys) == len(set(keys))
+    assert all(c.seconds >= 0 for c in clocks)

@@ -13,6 +13,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 
 from oms import search_attributes as sa
+from oms.settings import WORKFLOW_QUEUE
 from workers import simulator
 
 from stack import Stack, order_body, running_stack, wait_until
@@ -143,6 +144,16 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
     body = (await stack.api.get("/ops/stuck")).json()
     listed = {wf.id async for wf in temporal_client.list_workflows(body["query"])}
     assert listed == set(expected)
+    # ... and so does the documented query on stage and waiting-since.
+    # (Limited to this stack's task queue: workflows left running by earlier tests in the
+    # session started with other deadlines than this stack's settings.)
+    mine = f"TaskQueue = '{stack.settings.queue(WORKFLOW_QUEUE)}'"
+    by_stage = {
+        wf.id async for wf in temporal_client.list_workflows(f"{body['stage_query']} AND {mine}")
+    }
+    assert by_stage == set(expected), body["stage_query"]
+    assert "OmsStage" in body["stage_query"] and "OmsWaitingSince" in body["stage_query"]
+    assert body["ui_stage_list_url"].startswith(f"{stack.settings.temporal_ui_url}/namespaces/")
     assert body["ui_list_url"].startswith(f"{stack.settings.temporal_ui_url}/namespaces/")
     for item in found.values():
         assert item["since"] and item["suggested_action"]
