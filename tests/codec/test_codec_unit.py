@@ -6,12 +6,13 @@ import base64
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from oms.client import data_converter
 from oms.codec import DEV_KEY_ID, DEV_KEYS, ENCODING, EncryptionCodec, new_key, parse_keys
-from oms.models.common import Address
+from oms.models.common import Address, Customer
 from oms.settings import Settings
 
 K1 = base64.b64decode(new_key())
@@ -122,3 +123,9 @@ async def test_data_converter_encrypts_models_and_reads_plain_ones() -> None:
     assert await converter.decode([encoded], [Address]) == [address]
     [plain] = await pydantic_data_converter.encode([address])
     assert await converter.decode([plain], [Address]) == [address]
+
+
+def test_customer_id_which_is_indexed_unencrypted_cannot_be_an_email() -> None:
+    with pytest.raises(ValidationError, match="not an email address"):
+        Customer(id="anna@example.com", name="Anna", email="anna@example.com")
+    assert Customer(id="gid://shop/Customer/42", name="Anna", email="anna@example.com").id

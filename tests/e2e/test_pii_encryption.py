@@ -162,6 +162,13 @@ async def test_raw_history_holds_no_customer_pii_and_the_codec_reads_it(
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
 
+        # The customer id goes into a search attribute: an email there is refused up front.
+        bad = dict(body, order_id=f"{order_id}-B")
+        bad["customer"] = {**body["customer"], "id": secrets[1].decode()}  # type: ignore[dict-item]
+        response = await stack.place(bad)
+        assert response.status_code == 422, response.text
+        assert ["body", "customer", "id"] in [e["loc"] for e in response.json()["detail"]]
+
 
 async def test_order_started_before_encryption_completes_under_the_encrypting_worker(
     temporal_client: Client, database_url: str, tmp_path: Path
