@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from oms.codec import EncryptionCodec, codec_from_spec
 from oms.settings import Settings
+
+
+def payload_codec(settings: Settings) -> EncryptionCodec:
+    """The payload encryption codec from ``OMS_CODEC_KEYS`` / ``OMS_CODEC_KEY_ID``.
+
+    Raises ``ValueError`` for malformed keys or a current key id that is not loaded.
+    """
+    return codec_from_spec(settings.codec_keys, settings.codec_key_id)
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """The one data converter of every client, worker, test environment and replayer:
+    pydantic models, every payload encrypted (customer PII never reaches Temporal)."""
+    return dataclasses.replace(pydantic_data_converter, payload_codec=payload_codec(settings))
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -31,7 +48,7 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    """Connect with the pydantic data converter, so models cross every boundary intact.
+    """Connect with the OMS data converter: models cross every boundary intact, encrypted.
 
     The same settings reach the dev server, a self-hosted cluster (mTLS files) or
     Temporal Cloud (mTLS or ``OMS_TEMPORAL_API_KEY``, which implies TLS).
@@ -41,7 +58,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         runtime=runtime,
         tls=tls if tls or not api_key else True,
         api_key=api_key,

@@ -48,10 +48,17 @@ def time_skipping_server() -> str:
 
 
 def dev_server_command(
-    db_file: str | None, port: int = 7233, ui_port: int = 8233, ui: bool = True
+    db_file: str | None,
+    port: int = 7233,
+    ui_port: int = 8233,
+    ui: bool = True,
+    codec_endpoint: str | None = None,
 ) -> list[str]:
     """``temporal server start-dev`` with the OMS's search attributes and, for a file
-    store, the WAL pragmas that make it as fast as the in-memory store."""
+    store, the WAL pragmas that make it as fast as the in-memory store.
+
+    ``codec_endpoint`` (the codec server's ``.../codec`` URL) lets the Web UI decrypt
+    payloads, so ops read orders there although Temporal stores only ciphertext."""
     cmd = [
         temporal_cli(),
         "server",
@@ -75,6 +82,8 @@ def dev_server_command(
             "synchronous=normal",
         ]
     cmd += ["--ui-port", str(ui_port)] if ui else ["--headless"]
+    if ui and codec_endpoint:
+        cmd += ["--ui-codec-endpoint", codec_endpoint]
     return cmd
 
 

@@ -11,6 +11,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oms.codec import DEV_KEY_ID, DEV_KEYS
+
 # Task queues: one for workflows, one per external system so each adapter's
 # workers can be scaled and rate-limited apart.
 WORKFLOW_QUEUE = "oms-workflows"
@@ -36,6 +38,10 @@ class Settings(BaseSettings):
     temporal_tls_key: str = ""  # its private key (PEM file)
     temporal_tls_ca: str = ""  # server root CA (PEM file); empty = the system's
     temporal_api_key: str = ""
+    # Payload encryption (oms/codec.py): "id:base64key,..." and the id new payloads use.
+    # The default is a public development key: every real deployment sets both.
+    codec_keys: str = DEV_KEYS
+    codec_key_id: str = DEV_KEY_ID
     # Prefix for task queues, so tests can give every run its own queues.
     task_queue_prefix: str = ""
 
@@ -100,6 +106,17 @@ class Settings(BaseSettings):
 
     # Prometheus endpoint of a worker ("host:port"; empty = none). The API serves /metrics.
     metrics_bind: str = ""
+
+    # Codec server for the Temporal Web UI (starters/codec_server.py, docs/pii-encryption.md).
+    codec_host: str = "127.0.0.1"
+    codec_port: int = 8234
+    # Browser origins of the Temporal UI allowed to call it (comma-separated; CORS).
+    codec_ui_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
+    # Bearer tokens accepted (comma-separated). Empty = no token accepted.
+    codec_auth_tokens: str = ""
+    # Development only: accept a request without a token when its Origin is a UI origin
+    # (the embedded dev UI has no login, so it cannot send a token).
+    codec_trust_ui_origin: bool = False
     max_cached_workflows: int = 1000
     max_concurrent_activities: int = 100
     graceful_shutdown_s: float = 10.0

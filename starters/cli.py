@@ -259,6 +259,13 @@ def _run_module(target: str) -> Callable[[argparse.Namespace, Settings], int]:
     return run
 
 
+def _cmd_codec_key(args: argparse.Namespace, settings: Settings) -> int:
+    from oms.codec import new_key
+
+    print(new_key())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oms", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -279,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("api", help="run the HTTP API").set_defaults(
         func=_run_module("starters.api.app:main")
     )
+    sub.add_parser(
+        "codec-server", help="run the codec server the Temporal UI decodes payloads with"
+    ).set_defaults(func=_run_module("starters.codec_server:main"))
+    sub.add_parser(
+        "codec-key", help="print a new random payload encryption key (for OMS_CODEC_KEYS)"
+    ).set_defaults(func=_cmd_codec_key)
     sub.add_parser("carrier", help="run the sandbox carrier service").set_defaults(
         func=_run_module("activities.adapters.carrier_sandbox:main")
     )

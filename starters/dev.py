@@ -2,7 +2,8 @@
 
 Migrates and seeds the SQLite store, then starts and supervises: the Temporal
 dev server (file-backed, WAL pragmas, search attributes, Web UI), the SMTP
-sink, the sandbox carrier, the worker (all queues), the HTTP API and, with
+sink, the sandbox carrier, the codec server the Web UI decrypts payloads with, the
+worker (all queues), the HTTP API and, with
 ``OMS_SIMULATE=1``, the simulated warehouse. Ctrl-C stops everything; if any
 process dies the rest are stopped too, so nothing half-runs unnoticed.
 """
@@ -24,9 +25,11 @@ from oms.settings import Settings
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from oms.store.seed import seed_demo
+from starters.codec_server import PREFIX as CODEC_PREFIX
 
 TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
+CODEC_PORT = 8234
 METRICS_PORT = 9464
 
 
@@ -79,6 +82,7 @@ def main() -> None:
         (settings.api_port, "the API"),
         (settings.carrier_port, "the sandbox carrier"),
         (settings.smtp_port, "the SMTP sink"),
+        (CODEC_PORT, "the codec server"),
     ):
         if _port_in_use(port):
             sys.exit(f"port {port} for {what} is already in use: is another `make run` running?")
@@ -88,6 +92,14 @@ def main() -> None:
     env = dict(os.environ)
     env.setdefault("OMS_TEMPORAL_ADDRESS", f"127.0.0.1:{TEMPORAL_PORT}")
     env.setdefault("OMS_TEMPORAL_UI_URL", f"http://localhost:{TEMPORAL_UI_PORT}")
+    env.setdefault("OMS_CODEC_PORT", str(CODEC_PORT))
+    # The embedded UI has no login and so cannot send the codec server a token: trust
+    # requests from the UI's own origin (development only; docs/pii-encryption.md).
+    env.setdefault("OMS_CODEC_TRUST_UI_ORIGIN", "1")
+    env.setdefault(
+        "OMS_CODEC_UI_ORIGINS",
+        f"http://localhost:{TEMPORAL_UI_PORT},http://127.0.0.1:{TEMPORAL_UI_PORT}",
+    )
     py = sys.executable
     children: list[Child] = []
 
@@ -97,11 +109,17 @@ def main() -> None:
     try:
         start(
             "temporal",
-            dev_server_command("var/temporal.db", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT),
+            dev_server_command(
+                "var/temporal.db",
+                port=TEMPORAL_PORT,
+                ui_port=TEMPORAL_UI_PORT,
+                codec_endpoint=codec_endpoint(CODEC_PORT),
+            ),
         )
         _wait_for_port("127.0.0.1", TEMPORAL_PORT, 30, "Temporal dev server")
         start("smtp-sink", [py, "-m", "activities.adapters.smtp_sink"])
         start("carrier", [py, "-m", "activities.adapters.carrier_sandbox"])
+        start("codec-server", [py, "-m", "starters.codec_server"])
         env.setdefault("OMS_METRICS_BIND", f"127.0.0.1:{METRICS_PORT}")
         start("worker", [py, "-m", "workers.main"])
         start("api", [py, "-m", "starters.api.app"])
@@ -123,6 +141,8 @@ def _banner(settings: Settings) -> None:
         "  Temporal OMS is running. Ctrl-C stops everything.\n"
         f"  API docs:      {settings.api_url}/docs\n"
         f"  Temporal UI:   http://localhost:{TEMPORAL_UI_PORT}/namespaces/default/workflows\n"
+        f"  Codec server:  {codec_endpoint(CODEC_PORT)} (the UI decrypts payloads with it;"
+        " dev key)\n"
         f"  Mail (sink):   {settings.mail_dir}/ (one .eml per message, index.txt)\n"
         f"  Carrier:       {settings.carrier_url} (sandbox)\n"
         f"  Metrics:       worker http://127.0.0.1:{METRICS_PORT}/metrics, "
@@ -132,6 +152,11 @@ def _banner(settings: Settings) -> None:
         "  Try it:        make demo   (or the curl examples in README.md)\n",
         flush=True,
     )
+
+
+def codec_endpoint(port: int) -> str:
+    """The codec server URL the Web UI calls (``/decode`` and ``/encode`` under it)."""
+    return f"http://127.0.0.1:{port}{CODEC_PREFIX}"
 
 
 def _supervise(children: list[Child]) -> None:

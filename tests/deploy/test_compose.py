@@ -31,17 +31,22 @@ OMS_APP_SERVICES = {
     "oms-api",
     "oms-carrier",
     "oms-smtp",
+    "oms-codec-server",
 }
 # Long-running OMS services that talk to Temporal and the store.
 OMS_TEMPORAL_CLIENTS = {"oms-worker-workflows", "oms-worker-activities", "oms-api"}
 SA_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "TEXT": "Text", "INT": "Int"}
 
 _VAR = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+_REQUIRED = re.compile(r"\$\{(\w+):?\?[^}]*\}")
 
 
 def interpolate(value: Any) -> Any:
-    """Resolve compose interpolation as with an empty environment: defaults win, ``$$`` -> ``$``."""
+    """Resolve compose interpolation as with an empty environment: defaults win, ``$$`` -> ``$``,
+    a required variable becomes ``<required NAME>``."""
     if isinstance(value, str):
+        # ${VAR:?message}: compose refuses to start without VAR; marked, not resolved.
+        value = _REQUIRED.sub(lambda m: f"<required {m.group(1)}>", value)
         return _VAR.sub(lambda m: m.group(2) or "", value.replace("$$", "\0")).replace("\0", "$")
     if isinstance(value, list):
         return [interpolate(v) for v in value]
@@ -212,6 +217,29 @@ def test_ports_published(services: dict[str, dict[str, Any]]) -> None:
     assert 7233 in published(services["temporal"])
     assert 8080 in published(services["temporal-ui"])
     assert 8000 in published(services["oms-api"])
+
+
+def test_every_oms_process_needs_real_codec_keys(services: dict[str, dict[str, Any]]) -> None:
+    """No OMS process starts on the public dev key: compose demands keys of its own."""
+    for name in OMS_APP_SERVICES:
+        variables = env(services[name])
+        assert variables.get("OMS_CODEC_KEYS") == "<required OMS_CODEC_KEYS>", name
+        assert variables.get("OMS_CODEC_KEY_ID") == "<required OMS_CODEC_KEY_ID>", name
+
+
+def test_codec_server_serves_the_ui(services: dict[str, dict[str, Any]]) -> None:
+    codec = services["oms-codec-server"]
+    assert argv(codec) == ["oms", "codec-server"]
+    variables = env(codec)
+    assert variables["OMS_CODEC_HOST"] == "0.0.0.0"
+    assert 8234 in published(codec)
+    ui = env(services["temporal-ui"])
+    # The UI (in the browser) calls the codec at its published address, from its own origin.
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8234/codec"
+    assert variables["OMS_CODEC_UI_ORIGINS"] == "http://localhost:8080"
+    assert 8080 in published(services["temporal-ui"])
+    assert ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "false"
+    assert variables["OMS_CODEC_TRUST_UI_ORIGIN"] == "true"
 
 
 def _instructions(path: Path) -> list[tuple[str, str]]:

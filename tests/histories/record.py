@@ -18,11 +18,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent)]
 
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from oms import search_attributes as sa  # noqa: E402
+from oms.client import data_converter  # noqa: E402
 from oms.devserver import PROBLEM_FLAGS, temporal_cli  # noqa: E402
+from oms.settings import Settings  # noqa: E402
 
 from stack import Stack, order_body, running_stack  # noqa: E402
 
@@ -124,7 +125,7 @@ async def _scenarios(stack: Stack) -> None:
 async def main() -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         search_attributes=list(sa.ALL),
         dev_server_extra_args=PROBLEM_FLAGS,
     )

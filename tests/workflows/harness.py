@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.adapters.email_smtp import Mailer
 from activities.notifications import EmailActivities
+from oms.client import data_converter
 from oms.devserver import register_search_attributes, time_skipping_server
 from oms.models.common import Address, Customer
 from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
-from oms.settings import ALL_QUEUES, EMAIL_QUEUE, WORKFLOW_QUEUE
+from oms.settings import ALL_QUEUES, EMAIL_QUEUE, WORKFLOW_QUEUE, Settings
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from tests.workflows.fakes import World
@@ -43,7 +43,8 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     # One server per test: a rejected update can hold the test server's time-skipping
     # lock for the rest of its life, which would stall every later test's timers.
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server(), data_converter=pydantic_data_converter
+        test_server_existing_path=time_skipping_server(),
+        data_converter=data_converter(Settings()),
     )
     await register_search_attributes(environment.client)
     yield environment
