@@ -168,7 +168,11 @@ def place_return(api: httpx.Client, plenty: list[dict[str, Any]], wait_s: float)
 
 
 def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
-    with httpx.Client(base_url=settings.api_url, timeout=30) as api:
+    with httpx.Client(
+        base_url=settings.api_url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {settings.token}"},
+    ) as api:
         products = api.get("/products").raise_for_status().json()
         stock = api.get("/stock").raise_for_status().json()
         if not products:
