@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_url: str = "http://127.0.0.1:8000"
+    # Accept the documented dev tokens (``dev-<role>``)? Unset: yes on the embedded
+    # SQLite store, no on PostgreSQL. Production sets false and uses ``oms token create``.
+    auth_dev_tokens: bool | None = None
+    # The bearer token the CLI, demo, simulator and benchmarks send (OMS_TOKEN).
+    token: str = "dev-admin"
+    # The token the simulated warehouse picks and packs with (OMS_SIMULATOR_TOKEN).
+    simulator_token: str = "dev-warehouse"
+    # Shared secret the carrier signs its webhook bodies with (HMAC SHA-256).
+    carrier_webhook_secret: str = "dev-carrier-webhook-secret"
 
     carrier_url: str = "http://127.0.0.1:8100"
     carrier_name: str = "sandbox"
@@ -120,6 +129,12 @@ class Settings(BaseSettings):
     max_cached_workflows: int = 1000
     max_concurrent_activities: int = 100
     graceful_shutdown_s: float = 10.0
+
+    def dev_tokens_enabled(self) -> bool:
+        """Whether ``dev-<role>`` tokens work: as set, else only on the embedded SQLite store."""
+        if self.auth_dev_tokens is not None:
+            return self.auth_dev_tokens
+        return self.database_url.startswith("sqlite")
 
     def queue(self, name: str) -> str:
         """Return the task queue name for ``name`` with this deployment's prefix."""

@@ -33,6 +33,7 @@ from temporalio.client import Client
 from tqdm import tqdm
 
 from oms.client import connect
+from oms.domain.auth import SIGNATURE_HEADER, sign_body
 from oms.models.floor import FloorInput
 from oms.store.db import Database
 from oms.store.tables import OrderRow, ShipmentRow
@@ -232,7 +233,13 @@ class PipelineBench:
             events = response.json().get("events", []) if response.status_code == 200 else []
             later = [e for e in events if JOURNEY.index(e["status"]) > JOURNEY.index(status)]
             for event in later:
-                await self.api.post("/carrier/events", json=event)
+                body = json.dumps(event).encode()
+                signature = sign_body(self.stack.settings.carrier_webhook_secret, body)
+                await self.api.post(
+                    "/carrier/events",
+                    content=body,
+                    headers={"content-type": "application/json", SIGNATURE_HEADER: signature},
+                )
             self.redelivered += 1 if later else 0
 
     async def _post(self, order_id: str) -> float:
@@ -381,7 +388,10 @@ async def pipeline(args: argparse.Namespace, workers: int) -> list[dict[str, Any
             client = await connect(stack.settings)
             limits = httpx.Limits(max_connections=max(args.concurrency) + 10)
             async with httpx.AsyncClient(
-                base_url=stack.settings.api_url, timeout=60, limits=limits
+                base_url=stack.settings.api_url,
+                timeout=60,
+                limits=limits,
+                headers={"Authorization": f"Bearer {stack.settings.token}"},
             ) as api:
                 bench = PipelineBench(stack, client, api)
                 # Warm-up: imports, sandbox and caches, so the first level is not penalised.

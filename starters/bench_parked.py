@@ -66,7 +66,10 @@ async def park(args: argparse.Namespace) -> dict[str, Any]:
             post_latencies: list[float] = []
             limits = httpx.Limits(max_connections=concurrency + 10)
             async with httpx.AsyncClient(
-                base_url=stack.settings.api_url, timeout=120, limits=limits
+                base_url=stack.settings.api_url,
+                timeout=120,
+                limits=limits,
+                headers={"Authorization": f"Bearer {stack.settings.token}"},
             ) as api:
 
                 async def place(i: int) -> None:

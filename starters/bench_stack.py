@@ -55,7 +55,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process build exactly ``settings``."""
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
-        env[f"OMS_{name.upper()}"] = str(value)
+        if value is not None:  # unset optional settings stay unset
+            env[f"OMS_{name.upper()}"] = str(value)
     return env
 
 
@@ -110,6 +111,8 @@ class BenchStack:
             "simulate": simulate,
             "simulate_delay_s": 0.0,
             "graceful_shutdown_s": 2.0,
+            # The benchmark calls with the documented dev tokens, on PostgreSQL too.
+            "auth_dev_tokens": True,
         }
         if max_cached_workflows is not None:
             values["max_cached_workflows"] = max_cached_workflows

@@ -1,7 +1,10 @@
 """``oms``: run the OMS's processes and do everyday operations from a terminal.
 
 Operations go through the HTTP API (``OMS_API_URL``), so the CLI gets the same
-validation and errors as any other client.
+validation and errors as any other client. Every request carries
+``Authorization: Bearer $OMS_TOKEN`` (default ``dev-admin``, which works only where
+dev tokens are on); who did something is the token's, never a flag's.
+``oms token create/revoke/list`` manage stored tokens directly in the store.
 """
 
 from __future__ import annotations
@@ -15,11 +18,21 @@ from typing import Any
 
 import httpx
 
+from oms.domain.auth import ROLES
 from oms.settings import Settings
 
 
 def _api(settings: Settings) -> httpx.Client:
-    return httpx.Client(base_url=settings.api_url, timeout=60)
+    return httpx.Client(
+        base_url=settings.api_url,
+        timeout=60,
+        headers={"Authorization": f"Bearer {settings.token}"},
+    )
+
+
+def _role(body: dict[str, Any], role: str | None) -> dict[str, Any]:
+    """Add ``role`` when given: only an admin token may name the role it acts in."""
+    return body | {"role": role} if role else body
 
 
 def _show(response: httpx.Response) -> int:
@@ -49,7 +62,7 @@ def _cmd_order(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "cancel":
             return _show(api.post(f"/orders/{args.order_id}/cancel", json={"reason": args.reason}))
         if args.action == "approve-credit":
-            body = {"approver": args.as_, "role": args.role, "comment": args.comment}
+            body = _role({"comment": args.comment}, args.role)
             return _show(api.post(f"/orders/{args.order_id}/credit-approval", json=body))
     return 2
 
@@ -83,31 +96,22 @@ def _cmd_quote(args: argparse.Namespace, settings: Settings) -> int:
                 {"sku": sku, "unit_price": price, "reason": reason or "seller override"}
                 for sku, price, reason in _pairs(args.override, "--override")
             ]
-            body = {"by": args.by, "overrides": overrides, "comment": args.comment}
+            body = {"overrides": overrides, "comment": args.comment}
             return _show(api.post(f"/quotes/{qid}/proposals", json=body))
         if args.action == "counter":
             lines = [
                 {"sku": s, "target_unit_price": p} for s, p, _ in _pairs(args.target, "--target")
             ]
-            body = {"by": args.by, "lines": lines, "comment": args.comment}
+            body = {"lines": lines, "comment": args.comment}
             return _show(api.post(f"/quotes/{qid}/counter-offers", json=body))
         if args.action in ("approve", "reject"):
-            body = {
-                "approver": args.as_,
-                "role": args.role,
-                "decision": args.action,
-                "comment": args.comment,
-            }
+            body = _role({"decision": args.action, "comment": args.comment}, args.role)
             return _show(api.post(f"/quotes/{qid}/approvals", json=body))
         if args.action == "accept":
-            body = {"by": args.by, "po_number": args.po, "payment_terms": args.terms}
+            body = {"po_number": args.po, "payment_terms": args.terms}
             return _show(api.post(f"/quotes/{qid}/accept", json=body))
         if args.action in ("withdraw", "reopen"):
-            return _show(
-                api.post(
-                    f"/quotes/{qid}/{args.action}", json={"by": args.by, "reason": args.reason}
-                )
-            )
+            return _show(api.post(f"/quotes/{qid}/{args.action}", json={"reason": args.reason}))
     return 2
 
 
@@ -143,21 +147,18 @@ def _cmd_return(args: argparse.Namespace, settings: Settings) -> int:
             }
             return _show(api.get("/returns", params=params))
         if args.action == "authorize":
-            body = {"by": args.by, "comment": args.comment}
+            body = {"comment": args.comment}
             return _show(api.post(f"/returns/{rma}/authorize", json=body))
         if args.action == "reject":
-            return _show(
-                api.post(f"/returns/{rma}/reject", json={"by": args.by, "reason": args.reason})
-            )
+            return _show(api.post(f"/returns/{rma}/reject", json={"reason": args.reason}))
         if args.action == "receive":
             body = {
                 "warehouse_id": args.warehouse,
                 "lines": _triples(args.line, "--line", "condition"),
-                "received_by": args.by,
             }
             return _show(api.post(f"/returns/{rma}/receive", json=body))
         if args.action == "retry-refund":
-            body = {"by": args.by, "reason": args.reason}
+            body = {"reason": args.reason}
             return _show(api.post(f"/returns/{rma}/retry-refund", json=body))
     return 2
 
@@ -188,13 +189,13 @@ def _cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
                 )
             print(f"{body['count']} stuck ({body['took_ms']} ms)")
             return 0
-        body = {"by": args.by, "reason": args.reason}
+        body = {"reason": args.reason}
         if args.action == "retry-now":
             return _show(api.post(f"/ops/workflows/{args.workflow_id}/retry-now", json=body))
         if args.action == "cancel":
             return _show(api.post(f"/ops/orders/{args.order_id}/cancel", json=body))
         if args.action == "release-hold":
-            body |= {"role": args.role, "payment_token": args.token}
+            body = _role(body | {"payment_token": args.token}, args.role)
             return _show(api.post(f"/ops/orders/{args.order_id}/release-hold", json=body))
         if args.action == "reroute":
             body |= {"shipment_id": args.shipment_id, "warehouse_id": args.to}
@@ -229,6 +230,48 @@ def _cmd_shipment(args: argparse.Namespace, settings: Settings) -> int:
             return _show(api.post(f"/shipments/{args.shipment_id}/pick", json={}))
         packages = [{"weight_grams": w} for w in args.weight]
         return _show(api.post(f"/shipments/{args.shipment_id}/pack", json={"packages": packages}))
+
+
+def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    """Manage stored API tokens in the store itself (no API call: this is how the first
+    admin token of a production install is made)."""
+    from oms.store import tokens
+    from oms.store.db import Database
+    from oms.store.errors import UnknownToken
+
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            if args.action == "create":
+                try:
+                    token, info = tokens.create_token(
+                        session, args.role, args.name, args.customer, args.company
+                    )
+                except ValueError as err:
+                    print(str(err), file=sys.stderr)
+                    return 2
+                print(f"token id {info.token_id} ({info.role}, {info.subject})", file=sys.stderr)
+                print("store it now: it is not shown again", file=sys.stderr)
+                print(token)
+                return 0
+            if args.action == "revoke":
+                try:
+                    info = tokens.revoke(session, args.token_id)
+                except UnknownToken as err:
+                    print(str(err), file=sys.stderr)
+                    return 1
+                print(f"revoked {info.token_id} ({info.role}, {info.subject})")
+                return 0
+            for info in tokens.list_tokens(session):
+                scope = info.customer_id or info.company_id or ""
+                state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "live"
+                print(
+                    f"{info.token_id}  {info.role:<14} {info.subject:<24} {scope:<12} "
+                    f"created {info.created_at:%Y-%m-%d %H:%M}  {state}"
+                )
+            return 0
+    finally:
+        db.dispose()
 
 
 def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -320,8 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         "approve-credit", help="finance: let an order go over its credit limit"
     )
     credit.add_argument("order_id")
-    credit.add_argument("--as", dest="as_", required=True, help="your name")
-    credit.add_argument("--role", default="finance")
+    credit.add_argument("--role", help="admin tokens only: the role to approve as")
     credit.add_argument("--comment")
     order.set_defaults(func=_cmd_order)
 
@@ -334,29 +376,24 @@ def build_parser() -> argparse.ArgumentParser:
     qlist.add_argument("--status")
     qprop = qsub.add_parser("propose", help="seller: propose prices")
     qprop.add_argument("quote_id")
-    qprop.add_argument("--by", required=True)
     qprop.add_argument("--override", action="append", default=[], help="SKU=PRICE:reason")
     qprop.add_argument("--comment")
     qcounter = qsub.add_parser("counter", help="buyer: counter with target prices")
     qcounter.add_argument("quote_id")
-    qcounter.add_argument("--by", required=True)
     qcounter.add_argument("--target", action="append", default=[], help="SKU=PRICE")
     qcounter.add_argument("--comment")
     for decision in ("approve", "reject"):
         qd = qsub.add_parser(decision, help=f"approver: {decision} the current proposal")
         qd.add_argument("quote_id")
-        qd.add_argument("--as", dest="as_", required=True, help="your name")
-        qd.add_argument("--role", required=True, help="sales_manager, finance, ...")
+        qd.add_argument("--role", help="admin tokens only: the role to decide as")
         qd.add_argument("--comment")
     qacc = qsub.add_parser("accept", help="buyer: accept and order")
     qacc.add_argument("quote_id")
-    qacc.add_argument("--by", required=True)
     qacc.add_argument("--po", required=True, help="purchase order number")
     qacc.add_argument("--terms", default="net30", choices=["net30", "net60"])
     for action in ("withdraw", "reopen"):
         qa = qsub.add_parser(action)
         qa.add_argument("quote_id")
-        qa.add_argument("--by", required=True)
         qa.add_argument("--reason", default="")
     quote.set_defaults(func=_cmd_quote)
 
@@ -375,11 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     rlist.add_argument("--reason", help="returns with a line given this reason")
     rauth = rsub.add_parser("authorize", help="support: authorize a return held for a person")
     rauth.add_argument("rma_id")
-    rauth.add_argument("--by", required=True)
     rauth.add_argument("--comment")
     rrej = rsub.add_parser("reject", help="support: reject a return")
     rrej.add_argument("rma_id")
-    rrej.add_argument("--by", required=True)
     rrej.add_argument("--reason", required=True)
     rrec = rsub.add_parser("receive", help="warehouse: the parcel arrived")
     rrec.add_argument("rma_id")
@@ -390,10 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="SKU:QTY:CONDITION with condition resellable, damaged or wrong_item",
     )
-    rrec.add_argument("--by", default="warehouse")
     rretry = rsub.add_parser("retry-refund", help="operations: retry a declined refund")
     rretry.add_argument("rma_id")
-    rretry.add_argument("--by", required=True)
     rretry.add_argument("--reason", default="")
     ret.set_defaults(func=_cmd_return)
 
@@ -414,10 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         op_parser = opsub.add_parser(name, help=extra)
         op_parser.add_argument(target)
-        op_parser.add_argument("--by", required=True, help="your name (recorded in history)")
         op_parser.add_argument("--reason", required=True, help="why (recorded in history)")
         if name == "release-hold":
-            op_parser.add_argument("--role", default="ops")
+            op_parser.add_argument("--role", help="admin tokens only: the role to act as")
             op_parser.add_argument("--token", help="a new card token to authorize")
         if name == "reroute":
             op_parser.add_argument("--to", help="warehouse id (default: the nearest other)")
@@ -452,6 +484,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight in grams of one package (repeat for more)",
     )
     shipment.set_defaults(func=_cmd_shipment)
+
+    tok = sub.add_parser("token", help="API tokens: create (shown once), list, revoke")
+    tsub = tok.add_subparsers(dest="action", required=True)
+    tcreate = tsub.add_parser("create", help="create a token and print it once")
+    tcreate.add_argument("--role", required=True, choices=list(ROLES))
+    tcreate.add_argument("--name", required=True, help="who holds it (recorded on what they do)")
+    tcreate.add_argument("--customer", help="buyer tokens: the customer id they act for")
+    tcreate.add_argument("--company", help="buyer tokens: the company they act for")
+    tsub.add_parser("list", help="every token, without secrets")
+    trevoke = tsub.add_parser("revoke", help="revoke a token by its id")
+    trevoke.add_argument("token_id")
+    tok.set_defaults(func=_cmd_token)
     return parser
 
 

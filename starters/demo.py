@@ -111,13 +111,11 @@ def place_quote(api: httpx.Client) -> str:
             "country": "SE",
         },
         "note": "Warehouse fit-out, phase 1",
-        "submitted_by": {"name": "Sven Sales", "role": "sales"},
     }
     api.post("/quotes", json=body).raise_for_status()
     api.post(
         f"/quotes/{quote_id}/proposals",
         json={
-            "by": "Sven Sales",
             "overrides": [{"sku": B2B_SKU, "unit_price": "850.00", "reason": "volume deal"}],
             "comment": "15% for the whole fit-out",
         },
@@ -168,7 +166,11 @@ def place_return(api: httpx.Client, plenty: list[dict[str, Any]], wait_s: float)
 
 
 def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
-    with httpx.Client(base_url=settings.api_url, timeout=30) as api:
+    with httpx.Client(
+        base_url=settings.api_url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {settings.token}"},
+    ) as api:
         products = api.get("/products").raise_for_status().json()
         stock = api.get("/stock").raise_for_status().json()
         if not products:
@@ -197,9 +199,10 @@ def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
         return_steps = place_return(api, plenty, return_wait_s)
     print(
         f"\nApprove the quote as the two roles its rules require, then accept it:\n"
-        f"  .venv/bin/oms quote approve {quote_id} --as 'Maria Manager' --role sales_manager\n"
-        f"  .venv/bin/oms quote approve {quote_id} --as 'Johan Finance' --role finance\n"
-        f"  .venv/bin/oms quote accept {quote_id} --by 'Karin Ek' --po PO-4711\n"
+        f"(who acts is the token's: OMS_TOKEN, see docs/security.md)\n"
+        f"  OMS_TOKEN=dev-sales_manager .venv/bin/oms quote approve {quote_id}\n"
+        f"  OMS_TOKEN=dev-finance .venv/bin/oms quote approve {quote_id}\n"
+        f"  OMS_TOKEN=dev-buyer-C-ACME-1 .venv/bin/oms quote accept {quote_id} --po PO-4711\n"
         f"\nWatch them at {settings.temporal_ui_url}/namespaces/default/workflows "
         f"or with `oms order list`.\nThe declined one waits on_hold; the backordered one "
         f"allocates when you add stock: `oms stock set WH-STO <sku> <units>`."

@@ -149,7 +149,13 @@ def _banner(settings: Settings) -> None:
         f"API {settings.api_url}/metrics\n"
         f"  Simulation:    {'on' if settings.simulate else 'off'}"
         f" (OMS_SIMULATE, delay {settings.simulate_delay_s} s)\n"
-        "  Try it:        make demo   (or the curl examples in README.md)\n",
+        "  Try it:        make demo   (or the curl examples in README.md)\n"
+        + (
+            "  API tokens:    'Authorization: Bearer dev-<role>', e.g. dev-admin, dev-warehouse"
+            " (docs/security.md)\n"
+            if settings.dev_tokens_enabled()
+            else "  API tokens:    dev tokens are off; create one: oms token create --role admin\n"
+        ),
         flush=True,
     )
 

@@ -93,7 +93,8 @@ class WorkerProcess:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         for name, value in self.settings.model_dump().items():
-            env[f"OMS_{name.upper()}"] = str(value)
+            if value is not None:  # unset optional settings stay unset
+                env[f"OMS_{name.upper()}"] = str(value)
         return env
 
     def start(self) -> None:
@@ -118,7 +119,11 @@ class WorkerProcess:
 
 
 class Stack:
-    """Handles to a running OMS for one test."""
+    """Handles to a running OMS for one test.
+
+    ``api`` calls as ``dev-admin`` (for tests that are not about roles);
+    ``as_role("warehouse")`` / ``as_token(token)`` give clients that call as someone else.
+    """
 
     def __init__(
         self,
@@ -131,6 +136,25 @@ class Stack:
     ) -> None:
         self.settings, self.client, self.api = settings, client, api
         self.carrier, self.smtp, self.db = carrier, smtp, db
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def as_token(self, token: str | None) -> httpx.AsyncClient:
+        """An API client sending ``Authorization: Bearer <token>`` (none for ``None``)."""
+        key = token or ""
+        if key not in self._clients:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            self._clients[key] = httpx.AsyncClient(
+                base_url=str(self.api.base_url), timeout=60, headers=headers
+            )
+        return self._clients[key]
+
+    def as_role(self, role: str) -> httpx.AsyncClient:
+        """An API client calling with the dev token of ``role`` (``dev-<role>``)."""
+        return self.as_token(f"dev-{role}")
+
+    async def aclose(self) -> None:
+        for http in self._clients.values():
+            await http.aclose()
 
     async def place(self, body: dict[str, Any]) -> httpx.Response:
         return await self.api.post("/orders", json=body)
@@ -224,6 +248,8 @@ def stack_settings(
         "smtp_port": free_port(),
         "mail_dir": str(tmp / "mail"),
         "graceful_shutdown_s": 2.0,
+        # Tests call with the documented dev tokens, on PostgreSQL too.
+        "auth_dev_tokens": True,
     }
     values.update(overrides)
     settings = Settings(**values)
@@ -256,6 +282,7 @@ async def running_stack(
     carrier_config = SandboxConfig(
         db_path=settings.carrier_db_path,
         webhook_url=f"{settings.api_url}/carrier/events",
+        webhook_secret=settings.carrier_webhook_secret,
         simulate=carrier_simulate,
         simulate_delay_s=carrier_delay_s,
     )
@@ -276,8 +303,14 @@ async def running_stack(
             worker_proc.start()
         try:
             with running_api(settings, sock) as url:
-                async with httpx.AsyncClient(base_url=url, timeout=60) as api:
-                    yield Stack(settings, client, api, carrier, smtp, db), worker_proc
+                async with httpx.AsyncClient(
+                    base_url=url, timeout=60, headers={"Authorization": "Bearer dev-admin"}
+                ) as api:
+                    stack = Stack(settings, client, api, carrier, smtp, db)
+                    try:
+                        yield stack, worker_proc
+                    finally:
+                        await stack.aclose()
         finally:
             stop.set()
             if worker_task is not None:

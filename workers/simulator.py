@@ -67,7 +67,9 @@ async def step(
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     warehouses = frozenset(w.strip() for w in settings.simulate_warehouses.split(",") if w.strip())
-    async with httpx.AsyncClient(base_url=settings.api_url, timeout=30) as client:
+    # The simulated warehouse acts as a warehouse user, not as the operator running it.
+    headers = {"Authorization": f"Bearer {settings.simulator_token}"}
+    async with httpx.AsyncClient(base_url=settings.api_url, timeout=30, headers=headers) as client:
         while not stop.is_set():
             try:
                 await step(client, settings.simulate_delay_s, warehouses)

@@ -36,6 +36,7 @@ from fastapi import FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from oms.domain.auth import SIGNATURE_HEADER, sign_body
 from oms.models.common import Address
 from oms.models.shipments import Package
 from oms.settings import Settings
@@ -79,6 +80,8 @@ class SandboxConfig(BaseModel):
     webhook_url: str = "http://127.0.0.1:8000/carrier/events"
     # A failed webhook post is retried after this, doubling each time (capped at 5 s).
     webhook_backoff_s: float = Field(default=0.2, ge=0.0)
+    # Every webhook body is signed with this (HMAC SHA-256), as a real carrier does.
+    webhook_secret: str = "dev-carrier-webhook-secret"
     db_path: str = "var/carrier.db"
     seed: int | None = None
 
@@ -91,6 +94,7 @@ class SandboxConfig(BaseModel):
             simulate=settings.simulate,
             simulate_delay_s=settings.simulate_delay_s,
             webhook_url=settings.api_url.rstrip("/") + "/carrier/events",
+            webhook_secret=settings.carrier_webhook_secret,
             db_path=settings.carrier_db_path,
         )
 
@@ -374,9 +378,16 @@ class Sandbox:
     async def post_event(self, event: dict[str, Any]) -> bool:
         """Post ``event`` to the OMS webhook, retrying a few times; True once it is accepted."""
         assert self.http is not None, "the app's lifespan has not started"
+        body = json.dumps(event).encode()
+        headers = {
+            "content-type": "application/json",
+            SIGNATURE_HEADER: sign_body(self.config.webhook_secret, body),
+        }
         for attempt in range(WEBHOOK_ATTEMPTS):
             try:
-                response = await self.http.post(self.config.webhook_url, json=event)
+                response = await self.http.post(
+                    self.config.webhook_url, content=body, headers=headers
+                )
                 if response.is_success:
                     return True
                 log.warning("webhook answered %s for %s", response.status_code, event)

@@ -60,15 +60,19 @@ class OpsNote(Model):
 
 
 class Intervention(Model):
-    """Body of every ``/ops`` action: who does it and why (both kept in history)."""
+    """Body of every ``/ops`` action: who does it and why (both kept in history).
 
-    by: str = Field(min_length=1, max_length=100)
+    ``by`` is filled by the API from the caller's bearer token; a value sent is ignored.
+    """
+
+    by: str = Field(default="api", min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=500)
 
 
 class ReleaseHold(Intervention):
     """Release an order held for payment: retry the card (optionally a new token) or,
-    for an order over its credit limit, approve it as ``role``."""
+    for an order over its credit limit, approve it as ``role`` (the caller's own role;
+    only an admin may name another)."""
 
     role: str = "ops"
     payment_token: str | None = Field(default=None, max_length=64)

@@ -173,14 +173,16 @@ class CancelOrder(Model):
     """Body of ``POST /orders/{id}/cancel`` and input of the workflow's cancel update."""
 
     reason: str = Field(min_length=1, max_length=500)
+    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
     requested_by: str = Field(default="customer", max_length=100)
 
 
 class CreditApproval(Model):
     """Finance lets an order go over its company's credit limit."""
 
-    approver: str = Field(min_length=1, max_length=100)
-    role: str = Field(min_length=1, max_length=32)
+    # Filled by the API from the caller's bearer token (only an admin may name ``role``).
+    approver: str = Field(default="api", min_length=1, max_length=100)
+    role: str = Field(default="finance", min_length=1, max_length=32)
     comment: str | None = Field(default=None, max_length=500)
 
 

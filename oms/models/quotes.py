@@ -108,7 +108,8 @@ class LineOverride(Model):
 class ProposeQuote(Model):
     """Body of ``POST /quotes/{id}/proposals``: the seller (re-)proposes, optionally overriding."""
 
-    by: str = Field(min_length=1, max_length=100)
+    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
+    by: str = Field(default="api", min_length=1, max_length=100)
     overrides: list[LineOverride] = Field(default_factory=list)
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -121,16 +122,21 @@ class CounterLine(Model):
 class CounterOffer(Model):
     """Body of ``POST /quotes/{id}/counter-offers``: the buyer asks for other prices."""
 
-    by: str = Field(min_length=1, max_length=100)
+    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
+    by: str = Field(default="api", min_length=1, max_length=100)
     lines: list[CounterLine] = Field(default_factory=list)
     comment: str | None = Field(default=None, max_length=2000)
 
 
 class ApprovalDecision(Model):
-    """Body of ``POST /quotes/{id}/approvals``."""
+    """Body of ``POST /quotes/{id}/approvals``.
 
-    approver: str = Field(min_length=1, max_length=100)
-    role: Role
+    ``approver`` and ``role`` are filled by the API from the caller's bearer token
+    (a value sent in the body is ignored); only an admin may name the ``role`` it acts in.
+    """
+
+    approver: str = Field(default="api", min_length=1, max_length=100)
+    role: Role = "admin"
     decision: Literal["approve", "reject"]
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -138,13 +144,15 @@ class ApprovalDecision(Model):
 class AcceptQuote(Model):
     """Body of ``POST /quotes/{id}/accept``: the buyer orders at the approved prices."""
 
-    by: str = Field(min_length=1, max_length=100)
+    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
+    by: str = Field(default="api", min_length=1, max_length=100)
     po_number: str = Field(min_length=1, max_length=64)
     payment_terms: Literal["net30", "net60"] = "net30"
 
 
 class WithdrawQuote(Model):
-    by: str = Field(min_length=1, max_length=100)
+    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
+    by: str = Field(default="api", min_length=1, max_length=100)
     reason: str = Field(default="", max_length=500)
 
 

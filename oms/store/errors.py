@@ -33,3 +33,7 @@ class InvalidCreditMovement(StoreError):
     A negative amount, a currency other than the company's, or consuming credit
     for an order that never reserved any.
     """
+
+
+class UnknownToken(StoreError):
+    """No API token has this id."""

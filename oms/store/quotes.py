@@ -62,8 +62,9 @@ def list_quotes(
     company_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    customer_id: str | None = None,
 ) -> list[QuoteView]:
-    """Quotes most recently changed first, optionally of one status and/or company.
+    """Quotes most recently changed first, optionally of one status, company and/or customer.
 
     Raises ``ValueError`` for a status that is not a ``QuoteStatus``.
     """
@@ -72,6 +73,8 @@ def list_quotes(
         query = query.where(QuoteRow.status == QuoteStatus(status).value)
     if company_id is not None:
         query = query.where(QuoteRow.company_id == company_id)
+    if customer_id is not None:
+        query = query.where(QuoteRow.customer_id == customer_id)
     rows = session.scalars(query.limit(limit).offset(offset))
     return [QuoteView.model_validate(row.view) for row in rows]
 

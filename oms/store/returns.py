@@ -81,13 +81,16 @@ def list_returns(
     status: str | None = None,
     reason: str | None = None,
     limit: int = 100,
+    customer_id: str | None = None,
 ) -> list[ReturnView]:
-    """Returns newest first, optionally of one order, status or line reason."""
+    """Returns newest first, optionally of one order, status, line reason or customer."""
     query = select(ReturnRow).order_by(ReturnRow.requested_at.desc(), ReturnRow.rma_id.desc())
     if order_id is not None:
         query = query.where(ReturnRow.order_id == order_id)
     if status is not None:
         query = query.where(ReturnRow.status == status)
+    if customer_id is not None:
+        query = query.where(ReturnRow.customer_id == customer_id)
     if reason is not None:
         with_reason = select(ReturnLineRow.rma_id).where(ReturnLineRow.reason == reason)
         query = query.where(ReturnRow.rma_id.in_(with_reason))

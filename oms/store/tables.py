@@ -341,3 +341,25 @@ class StockMovementRow(Base):
     # Orders whose backorders a restock filled, so a retried restock wakes the same ones.
     filled_orders: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiTokenRow(Base):
+    """An API bearer token: only the SHA-256 of its secret is kept; revoked, never deleted."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('buyer', 'sales', 'sales_manager', 'sales_director', 'finance', 'cfo', "
+            "'support', 'warehouse', 'ops', 'admin')",
+            name="ck_api_tokens_role",
+        ),
+    )
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    company_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -1,10 +1,16 @@
-"""``/carrier/events``: the carrier's tracking webhook."""
+"""``/carrier/events``: the carrier's tracking webhook, authenticated by an HMAC signature.
+
+The carrier signs the raw body with the shared secret ``OMS_CARRIER_WEBHOOK_SECRET``
+(``X-Carrier-Signature: sha256=<hex>``); no bearer token is involved, because the
+carrier is a machine that holds the secret, not a user with a role.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from temporalio.service import RPCError
 
+from oms.domain.auth import SIGNATURE_HEADER, signature_valid
 from oms.models.shipments import TrackingEvent
 from oms.store import orders
 from starters.api.deps import State, raise_from_update
@@ -13,9 +19,26 @@ from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 router = APIRouter(prefix="/carrier", tags=["carrier"])
 
 
-@router.post("/events", status_code=202)
+async def verify_signature(request: Request, state: State) -> None:
+    """401 unless the body carries the carrier's valid HMAC SHA-256 signature."""
+    body = await request.body()
+    header = request.headers.get(SIGNATURE_HEADER)
+    if not signature_valid(state.settings.carrier_webhook_secret, body, header):
+        raise HTTPException(
+            401,
+            detail={
+                "error": "BadSignature",
+                "message": (
+                    f"missing or invalid {SIGNATURE_HEADER}: sign the body with HMAC SHA-256 "
+                    "and send 'sha256=<hex>'"
+                ),
+            },
+        )
+
+
+@router.post("/events", status_code=202, dependencies=[Depends(verify_signature)])
 async def carrier_event(event: TrackingEvent, state: State) -> dict[str, str]:
-    """Forward a tracking event to the shipment that owns the tracking number."""
+    """Forward a signed tracking event to the shipment that owns the tracking number."""
     with state.db.session() as session:
         shipment = orders.shipment_by_tracking(session, event.tracking_number)
     if shipment is None:

@@ -3,53 +3,62 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 
+from oms.domain.auth import ROLES, Principal
 from oms.models.inventory import Product, ProductIn, SetStock, StockLevel, StockReceipt, Warehouse
 from oms.models.orders import BackorderWake
 from oms.store import inventory
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
+from starters.api.auth import require
 from starters.api.deps import State
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(tags=["catalogue"])
 log = logging.getLogger("oms.api")
+Anyone = Annotated[Principal, Depends(require(*ROLES))]
+Staff = Annotated[Principal, Depends(require(*(r for r in ROLES if r != "buyer")))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+StockKeeper = Annotated[Principal, Depends(require("warehouse"))]
 
 
 @router.get("/products", response_model=list[Product])
-def list_products(state: State) -> list[Product]:
+def list_products(state: State, caller: Anyone) -> list[Product]:
     with state.db.session() as session:
         return inventory.list_products(session)
 
 
 @router.put("/products/{sku}", response_model=Product)
-def put_product(sku: str, body: ProductIn, state: State) -> Product:
+def put_product(sku: str, body: ProductIn, state: State, caller: Admin) -> Product:
     """Create or update a product."""
     with state.db.session() as session:
         return inventory.upsert_product(session, sku, body)
 
 
 @router.get("/warehouses", response_model=list[Warehouse])
-def list_warehouses(state: State) -> list[Warehouse]:
+def list_warehouses(state: State, caller: Staff) -> list[Warehouse]:
     with state.db.session() as session:
         return inventory.list_warehouses(session)
 
 
 @router.get("/warehouses/{warehouse_id}/stock", response_model=list[StockLevel])
-def warehouse_stock(warehouse_id: str, state: State) -> list[StockLevel]:
+def warehouse_stock(warehouse_id: str, state: State, caller: Staff) -> list[StockLevel]:
     with state.db.session() as session:
         return inventory.stock_levels(session, warehouse_id=warehouse_id)
 
 
 @router.get("/stock", response_model=list[StockLevel])
-def stock(state: State, sku: str | None = None) -> list[StockLevel]:
+def stock(state: State, caller: Staff, sku: str | None = None) -> list[StockLevel]:
     with state.db.session() as session:
         return inventory.stock_levels(session, sku=sku)
 
 
 @router.put("/warehouses/{warehouse_id}/stock/{sku}", response_model=StockReceipt)
-async def set_stock(warehouse_id: str, sku: str, body: SetStock, state: State) -> StockReceipt:
+async def set_stock(
+    warehouse_id: str, sku: str, body: SetStock, state: State, caller: StockKeeper
+) -> StockReceipt:
     """Set on-hand stock; arrived units fill backorders first placed, first served.
 
     The store assigns the units to backorders in the same transaction; the

@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetActivityRequest
 from temporalio.client import WorkflowExecutionDescription, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from oms import search_attributes as sa
+from oms.domain.auth import Principal
 from oms.domain.ops import Evidence, classify, stage_clocks, stage_query, suggest
 from oms.models.ops import (
     Intervention,
@@ -34,10 +35,14 @@ from oms.models.ops import (
 )
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
 from oms.store import orders
+from starters.api.auth import acting_role, require
 from starters.api.deps import State, raise_from_update, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(prefix="/ops", tags=["ops"])
+Operator = Annotated[Principal, Depends(require("ops"))]
+# Finance may release a hold too: for an order over its credit limit that is a credit approval.
+HoldReleaser = Annotated[Principal, Depends(require("ops", "finance", "cfo"))]
 KINDS = ("order", "shipment", "quote", "return")
 # Describing every hit costs one call each: beyond this many, the rest are listed undescribed.
 DESCRIBE_LIMIT = 200
@@ -77,6 +82,7 @@ def _business_id(workflow_id: str) -> str:
 @router.get("/stuck", response_model=StuckList)
 async def stuck(
     state: State,
+    caller: Operator,
     kind: Annotated[str | None, Query(pattern="^(order|shipment|quote|return)$")] = None,
     stage: str | None = None,
     warehouse: str | None = None,
@@ -189,8 +195,11 @@ async def _note(state: State, workflow_id: str, action: str, body: Intervention)
 
 
 @router.post("/workflows/{workflow_id}/retry-now", response_model=InterventionResult)
-async def retry_now(workflow_id: str, body: Intervention, state: State) -> InterventionResult:
+async def retry_now(
+    workflow_id: str, body: Intervention, state: State, caller: Operator
+) -> InterventionResult:
     """Retry the workflow's failing calls at once instead of waiting out the backoff."""
+    body = body.model_copy(update={"by": caller.subject})
     try:
         description = await state.client.get_workflow_handle(workflow_id).describe()
     except RPCError as err:
@@ -226,8 +235,11 @@ async def retry_now(workflow_id: str, body: Intervention, state: State) -> Inter
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderView)
-async def force_cancel(order_id: str, body: Intervention, state: State) -> OrderView:
+async def force_cancel(
+    order_id: str, body: Intervention, state: State, caller: Operator
+) -> OrderView:
     """Cancel with full compensation on an operator's authority (recorded with who and why)."""
+    body = body.model_copy(update={"by": caller.subject})
     workflow_id = order_workflow_id(order_id)
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
     try:
@@ -240,8 +252,15 @@ async def force_cancel(order_id: str, body: Intervention, state: State) -> Order
 
 
 @router.post("/orders/{order_id}/release-hold", response_model=InterventionResult)
-async def release_hold(order_id: str, body: ReleaseHold, state: State) -> InterventionResult:
-    """Release an order held for payment: retry the card now, or approve credit over the limit."""
+async def release_hold(
+    order_id: str, body: ReleaseHold, state: State, caller: HoldReleaser
+) -> InterventionResult:
+    """Release an order held for payment: retry the card now, or approve credit over the limit.
+
+    The credit approval is recorded as the caller in the caller's role (an admin may name one).
+    """
+    role = acting_role(caller, body.role, "role" in body.model_fields_set, "ops")
+    body = body.model_copy(update={"by": caller.subject, "role": role})
     workflow_id = order_workflow_id(order_id)
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
     try:
@@ -269,9 +288,12 @@ async def release_hold(order_id: str, body: ReleaseHold, state: State) -> Interv
 
 
 @router.post("/shipments/{shipment_id}/reroute", response_model=OrderView)
-async def reroute(shipment_id: str, body: RerouteShipment, state: State) -> OrderView:
+async def reroute(
+    shipment_id: str, body: RerouteShipment, state: State, caller: Operator
+) -> OrderView:
     """Move a shipment that has not shipped to another warehouse (re-allocation with
     compensation of the old reservation); 409 once it is packed or shipped."""
+    body = body.model_copy(update={"by": caller.subject})
     with state.db.session() as session:
         shipment = orders.get_shipment(session, shipment_id)
     if shipment is None:
@@ -297,7 +319,10 @@ async def reroute(shipment_id: str, body: RerouteShipment, state: State) -> Orde
 
 
 @router.post("/orders/{order_id}/resend", response_model=OrderView)
-async def resend(order_id: str, body: ResendNotification, state: State) -> OrderView:
+async def resend(
+    order_id: str, body: ResendNotification, state: State, caller: Operator
+) -> OrderView:
     """Send one of the order's customer emails again."""
+    body = body.model_copy(update={"by": caller.subject})
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
     return await run_update(handle, OrderWorkflow.resend_notification, body, f"order {order_id}")

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from temporalio.common import (
     SearchAttributePair,
@@ -16,6 +16,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms import search_attributes as sa
+from oms.domain.auth import Principal
 from oms.domain.money import format_money, order_total
 from oms.models.orders import (
     CancelOrder,
@@ -28,10 +29,14 @@ from oms.models.orders import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
+from starters.api.auth import ORDER_READERS, check_owner, require
 from starters.api.deps import State, content_hash, field_error, query_state, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(prefix="/orders", tags=["orders"])
+Placer = Annotated[Principal, Depends(require("buyer", "sales", "support"))]
+Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
+Canceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
 
 
 def options_from(settings: Settings) -> OrderOptions:
@@ -67,8 +72,12 @@ def _validate_against_store(state: State, body: PlaceOrder) -> None:
     response_model=OrderAccepted,
     responses={200: {"model": OrderView}, 409: {}, 422: {}},
 )
-async def place_order(body: PlaceOrder, state: State) -> Response:
-    """Accept an order and start its workflow; a resubmission returns the existing order."""
+async def place_order(body: PlaceOrder, state: State, caller: Placer) -> Response:
+    """Accept an order and start its workflow; a resubmission returns the existing order.
+
+    A buyer may only place orders for their own customer id (403 otherwise).
+    """
+    check_owner(caller, body.customer.id, what="customer id")
     _validate_against_store(state, body)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")
@@ -149,20 +158,32 @@ async def _load(state: State, order_id: str) -> OrderView:
 
 
 @router.get("/{order_id}", response_model=OrderView)
-async def get_order(order_id: str, state: State) -> OrderView:
+async def get_order(order_id: str, state: State, caller: Reader) -> OrderView:
     """The order with its shipments, backorders, allocation decisions, history and returns."""
-    return await _load(state, order_id)
+    return await load_owned(state, caller, order_id)
+
+
+async def load_owned(state: State, caller: Principal, order_id: str) -> OrderView:
+    """The order, if the caller may see it: 404 when unknown, 403 for another buyer's."""
+    view = await _load(state, order_id)
+    check_owner(caller, view.customer.id, what="orders")
+    return view
 
 
 @router.get("", response_model=list[OrderView])
 async def list_orders(
     state: State,
+    caller: Reader,
     status: OrderStatus | None = None,
     customer_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[OrderView]:
-    """Orders from the read model, newest first."""
+    """Orders from the read model, newest first; a buyer sees only their own."""
+    if caller.is_buyer:
+        if customer_id is not None:
+            check_owner(caller, customer_id, what="orders")
+        customer_id = caller.customer_id or ""
     with state.db.session() as session:
         return orders.list_orders(
             session,
@@ -174,9 +195,12 @@ async def list_orders(
 
 
 @router.post("/{order_id}/cancel", response_model=OrderView)
-async def cancel_order(order_id: str, body: CancelOrder, state: State) -> OrderView:
+async def cancel_order(
+    order_id: str, body: CancelOrder, state: State, caller: Canceller
+) -> OrderView:
     """Cancel with full compensation; 409 once a shipment has shipped."""
-    current = await _load(state, order_id)  # 404 for an unknown order
+    current = await load_owned(state, caller, order_id)  # 404 unknown, 403 another buyer's
+    body = body.model_copy(update={"requested_by": caller.subject})
     if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         raise HTTPException(
             409,

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -14,6 +14,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms import search_attributes as sa
 from oms.domain.approval import load_policy
+from oms.domain.auth import Principal
 from oms.models.credit import Company, CreditStatus
 from oms.models.orders import CreditApproval, OrderView
 from oms.models.quotes import (
@@ -33,12 +34,24 @@ from oms.models.quotes import (
 from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, quotes
+from starters.api.auth import APPROVERS, acting_role, check_owner, require
 from starters.api.deps import State, content_hash, field_error, query_state, run_update
 from starters.api.orders import options_from
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow, quote_workflow_id
 
 router = APIRouter(tags=["quotes"])
+SELLERS = ("sales", "sales_manager", "sales_director")
+Requester = Annotated[Principal, Depends(require("buyer", "sales"))]
+Reader = Annotated[Principal, Depends(require("buyer", "support", *SELLERS, *APPROVERS))]
+Seller = Annotated[Principal, Depends(require(*SELLERS))]
+Buyer = Annotated[Principal, Depends(require("buyer"))]
+BuyerOrSeller = Annotated[Principal, Depends(require("buyer", *SELLERS))]
+Approver = Annotated[Principal, Depends(require(*APPROVERS))]
+CreditApprover = Annotated[Principal, Depends(require("finance", "cfo"))]
+CompanyReader = Annotated[Principal, Depends(require("support", *SELLERS, *APPROVERS))]
+CreditReader = Annotated[Principal, Depends(require("buyer", "support", *SELLERS, *APPROVERS))]
+Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
@@ -57,8 +70,13 @@ def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
 
 
 @router.post("/quotes", status_code=202, responses={200: {"model": QuoteView}, 409: {}, 422: {}})
-async def request_quote(body: RequestQuote, state: State) -> Response:
-    """Start a request for quote; a resubmission returns the existing quote."""
+async def request_quote(body: RequestQuote, state: State, caller: Requester) -> Response:
+    """Start a request for quote; a resubmission returns the existing quote.
+
+    A buyer may only ask for their own customer id or company (403 otherwise); who
+    submitted it is the caller, whatever ``submitted_by`` says.
+    """
+    check_owner(caller, body.customer.id, body.customer.company_id, what="customer id")
     skus = [line.sku for line in body.lines]
     if len(set(skus)) != len(skus):
         dup = next(i for i, s in enumerate(skus) if skus.index(s) != i)
@@ -84,7 +102,7 @@ async def request_quote(body: RequestQuote, state: State) -> Response:
         lines=body.lines,
         ship_to=body.ship_to,
         note=body.note,
-        submitted_by=body.submitted_by or Actor(name=body.customer.name, role="buyer"),
+        submitted_by=Actor.model_validate({"name": caller.subject, "role": caller.role}),
         submitted_at=datetime.now(UTC),
         options=quote_options(state.settings, body.expires_in_days),
     )
@@ -133,21 +151,42 @@ async def _load(state: State, quote_id: str) -> QuoteView:
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteView)
-async def get_quote(quote_id: str, state: State) -> QuoteView:
+async def get_quote(quote_id: str, state: State, caller: Reader) -> QuoteView:
     """The quote: status, current proposal, approvals required and received, deadlines, history."""
-    return await _load(state, quote_id)
+    return await _load_owned(state, caller, quote_id)
+
+
+async def _load_owned(state: State, caller: Principal, quote_id: str) -> QuoteView:
+    """The quote, if the caller may see it: 404 when unknown, 403 for another buyer's."""
+    view = await _load(state, quote_id)
+    check_owner(caller, view.customer.id, view.customer.company_id, what="quotes")
+    return view
 
 
 @router.get("/quotes", response_model=list[QuoteView])
 def list_quotes(
     state: State,
+    caller: Reader,
     status: QuoteStatus | None = None,
     company_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[QuoteView]:
+    """Quotes most recently changed first; a buyer sees their own (or their company's)."""
+    customer_id = None
+    if caller.is_buyer:
+        if caller.company_id is not None:
+            if company_id is not None:
+                check_owner(caller, "", company_id, what="company's quotes")
+            company_id = caller.company_id
+        else:
+            customer_id = caller.customer_id or ""
     with state.db.session() as session:
         return quotes.list_quotes(
-            session, status=status.value if status else None, company_id=company_id, limit=limit
+            session,
+            status=status.value if status else None,
+            company_id=company_id,
+            limit=limit,
+            customer_id=customer_id,
         )
 
 
@@ -156,73 +195,96 @@ def _handle(state: State, quote_id: str) -> WorkflowHandle[QuoteWorkflow, QuoteV
 
 
 @router.post("/quotes/{quote_id}/proposals", response_model=QuoteView)
-async def propose(quote_id: str, body: ProposeQuote, state: State) -> QuoteView:
+async def propose(quote_id: str, body: ProposeQuote, state: State, caller: Seller) -> QuoteView:
     """The seller proposes prices (list, tier and volume discounts, overrides with a reason)."""
     await _load(state, quote_id)
+    body = body.model_copy(update={"by": caller.subject})
     return await run_update(
         _handle(state, quote_id), QuoteWorkflow.propose, body, f"quote {quote_id}"
     )
 
 
 @router.post("/quotes/{quote_id}/counter-offers", response_model=QuoteView)
-async def counter(quote_id: str, body: CounterOffer, state: State) -> QuoteView:
+async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer) -> QuoteView:
     """The buyer counters with target prices; the seller proposes again."""
-    await _load(state, quote_id)
+    await _load_owned(state, caller, quote_id)
+    body = body.model_copy(update={"by": caller.subject})
     return await run_update(
         _handle(state, quote_id), QuoteWorkflow.counter, body, f"quote {quote_id}"
     )
 
 
 @router.post("/quotes/{quote_id}/approvals", response_model=QuoteView)
-async def decide(quote_id: str, body: ApprovalDecision, state: State) -> QuoteView:
-    """An approver decides; 403 for a role the quote does not wait for, 409 for a repeat."""
-    await _load(state, quote_id)
+async def decide(
+    quote_id: str, body: ApprovalDecision, state: State, caller: Approver
+) -> QuoteView:
+    """An approver decides; 403 for a role the quote does not wait for, 409 for a repeat.
+
+    The approver and role recorded are the caller's (an admin may name the role it acts in).
+    """
+    view = await _load(state, quote_id)
+    pending = [a.role for a in view.approvals if a.decision is None]
+    role = acting_role(
+        caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
+    )
+    body = body.model_copy(update={"approver": caller.subject, "role": role})
     return await run_update(
         _handle(state, quote_id), QuoteWorkflow.decide, body, f"quote {quote_id}"
     )
 
 
 @router.post("/quotes/{quote_id}/accept", response_model=AcceptResult)
-async def accept(quote_id: str, body: AcceptQuote, state: State) -> AcceptResult:
+async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) -> AcceptResult:
     """The buyer accepts: an order starts at the negotiated prices on invoice terms."""
-    await _load(state, quote_id)
+    await _load_owned(state, caller, quote_id)
+    body = body.model_copy(update={"by": caller.subject})
     return await run_update(
         _handle(state, quote_id), QuoteWorkflow.accept, body, f"quote {quote_id}"
     )
 
 
 @router.post("/quotes/{quote_id}/withdraw", response_model=QuoteView)
-async def withdraw(quote_id: str, body: WithdrawQuote, state: State) -> QuoteView:
-    await _load(state, quote_id)
+async def withdraw(
+    quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
+) -> QuoteView:
+    await _load_owned(state, caller, quote_id)
+    body = body.model_copy(update={"by": caller.subject})
     return await run_update(
         _handle(state, quote_id), QuoteWorkflow.withdraw, body, f"quote {quote_id}"
     )
 
 
 @router.post("/quotes/{quote_id}/reopen", response_model=QuoteView)
-async def reopen(quote_id: str, body: WithdrawQuote, state: State) -> QuoteView:
+async def reopen(
+    quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
+) -> QuoteView:
     """Re-open an expired quote at list prices."""
-    await _load(state, quote_id)
+    await _load_owned(state, caller, quote_id)
+    body = body.model_copy(update={"by": caller.subject})
     return await run_update(
         _handle(state, quote_id), QuoteWorkflow.reopen, body, f"quote {quote_id}"
     )
 
 
 @router.post("/orders/{order_id}/credit-approval", response_model=OrderView, tags=["orders"])
-async def approve_credit(order_id: str, body: CreditApproval, state: State) -> OrderView:
-    """Finance lets an order held over its company's credit limit go ahead."""
+async def approve_credit(
+    order_id: str, body: CreditApproval, state: State, caller: CreditApprover
+) -> OrderView:
+    """Finance lets an order held over its company's credit limit go ahead (as the caller)."""
+    role = acting_role(caller, body.role, "role" in body.model_fields_set, "finance")
+    body = body.model_copy(update={"approver": caller.subject, "role": role})
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
     return await run_update(handle, OrderWorkflow.approve_credit, body, f"order {order_id}")
 
 
 @router.get("/companies", response_model=list[Company], tags=["companies"])
-def list_companies(state: State) -> list[Company]:
+def list_companies(state: State, caller: CompanyReader) -> list[Company]:
     with state.db.session() as session:
         return credit.list_companies(session)
 
 
 @router.put("/companies/{company_id}", response_model=Company, tags=["companies"])
-def put_company(company_id: str, body: Company, state: State) -> Company:
+def put_company(company_id: str, body: Company, state: State, caller: Admin) -> Company:
     if body.company_id != company_id:
         raise field_error(["company_id"], "must match the path", body.company_id)
     with state.db.session() as session:
@@ -230,7 +292,8 @@ def put_company(company_id: str, body: Company, state: State) -> Company:
 
 
 @router.get("/companies/{company_id}/credit", response_model=CreditStatus, tags=["companies"])
-def company_credit(company_id: str, state: State) -> CreditStatus:
+def company_credit(company_id: str, state: State, caller: CreditReader) -> CreditStatus:
+    check_owner(caller, "", company_id, what="company")
     with state.db.session() as session:
         if credit.get_company(session, company_id) is None:
             raise HTTPException(

@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms import search_attributes as sa
+from oms.domain.auth import Principal
 from oms.domain.returns import check_eligibility
 from oms.models.returns import (
     AuthorizeReturn,
@@ -30,11 +31,17 @@ from oms.models.returns import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
+from starters.api.auth import ORDER_READERS, check_owner, require
 from starters.api.deps import State, field_error, query_state, run_update
 from starters.api.orders import options_from
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
 router = APIRouter(tags=["returns"])
+Requester = Annotated[Principal, Depends(require("buyer", "support"))]
+Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
+Support = Annotated[Principal, Depends(require("support"))]
+Receiver = Annotated[Principal, Depends(require("warehouse"))]
+Operator = Annotated[Principal, Depends(require("ops"))]
 
 
 def return_options(settings: Settings) -> ReturnOptions:
@@ -62,8 +69,12 @@ def return_options(settings: Settings) -> ReturnOptions:
     responses={404: {}, 409: {}, 422: {}},
     tags=["orders"],
 )
-async def request_return(order_id: str, body: RequestReturn, state: State) -> JSONResponse:
+async def request_return(
+    order_id: str, body: RequestReturn, state: State, caller: Requester
+) -> JSONResponse:
     """Ask to return delivered lines; 422 naming why when they cannot be returned.
+
+    A buyer may only return their own orders' lines (403 otherwise).
 
     Checked here against the read model and again by the return's workflow.
     """
@@ -75,6 +86,7 @@ async def request_return(order_id: str, body: RequestReturn, state: State) -> JS
             raise HTTPException(
                 404, detail={"error": "NotFound", "message": f"order {order_id} not found"}
             )
+        check_owner(caller, order.customer.id, what="orders")
         facts = returns.eligibility_facts(session, order_id)
         number = returns.count_returns(session, order_id) + 1
     problems = check_eligibility(facts, body.lines, now, window)
@@ -154,20 +166,26 @@ def _handle(state: State, rma_id: str) -> WorkflowHandle[ReturnWorkflow, ReturnV
 
 
 @router.get("/returns/{rma_id}", response_model=ReturnView)
-async def get_return(rma_id: str, state: State) -> ReturnView:
+async def get_return(rma_id: str, state: State, caller: Reader) -> ReturnView:
     """Status, lines (received, restocked, refunded), label and tracking, refunds, history."""
-    return await _load(state, rma_id)
+    view = await _load(state, rma_id)
+    check_owner(caller, view.customer.id, what="returns")
+    return view
 
 
 @router.get("/returns", response_model=list[ReturnView])
 def list_returns(
     state: State,
+    caller: Reader,
     order_id: str | None = None,
     status: ReturnStatus | None = None,
     reason: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ReturnView]:
-    """Returns newest first; ``reason`` finds returns with a line given that reason."""
+    """Returns newest first; ``reason`` finds returns with a line given that reason.
+
+    A buyer sees only their own.
+    """
     with state.db.session() as session:
         return returns.list_returns(
             session,
@@ -175,29 +193,35 @@ def list_returns(
             status=status.value if status else None,
             reason=reason,
             limit=limit,
+            customer_id=(caller.customer_id or "") if caller.is_buyer else None,
         )
 
 
 @router.post("/returns/{rma_id}/authorize", response_model=ReturnView)
-async def authorize(rma_id: str, body: AuthorizeReturn, state: State) -> ReturnView:
+async def authorize(
+    rma_id: str, body: AuthorizeReturn, state: State, caller: Support
+) -> ReturnView:
     """Support authorizes a return the automatic rules left for a person."""
     await _load(state, rma_id)
+    body = body.model_copy(update={"by": caller.subject})
     return await run_update(
         _handle(state, rma_id), ReturnWorkflow.authorize, body, f"return {rma_id}"
     )
 
 
 @router.post("/returns/{rma_id}/reject", response_model=ReturnView)
-async def reject(rma_id: str, body: RejectReturn, state: State) -> ReturnView:
+async def reject(rma_id: str, body: RejectReturn, state: State, caller: Support) -> ReturnView:
     """Support rejects a return, with a reason the customer is told."""
     await _load(state, rma_id)
+    body = body.model_copy(update={"by": caller.subject})
     return await run_update(_handle(state, rma_id), ReturnWorkflow.reject, body, f"return {rma_id}")
 
 
 @router.post("/returns/{rma_id}/receive", response_model=ReturnView)
-async def receive(rma_id: str, body: ReceiveReturn, state: State) -> ReturnView:
+async def receive(rma_id: str, body: ReceiveReturn, state: State, caller: Receiver) -> ReturnView:
     """The warehouse received the parcel; answers after inspection and restock."""
     await _load(state, rma_id)
+    body = body.model_copy(update={"received_by": caller.subject})
     with state.db.session() as session:
         known = {w.warehouse_id for w in inventory.list_warehouses(session)}
     if body.warehouse_id not in known:
@@ -210,9 +234,12 @@ async def receive(rma_id: str, body: ReceiveReturn, state: State) -> ReturnView:
 
 
 @router.post("/returns/{rma_id}/retry-refund", response_model=ReturnView)
-async def retry_refund(rma_id: str, body: RetryRefund, state: State) -> ReturnView:
+async def retry_refund(
+    rma_id: str, body: RetryRefund, state: State, caller: Operator
+) -> ReturnView:
     """Retry a refund the payment provider declined (the return waits in refund_failed)."""
     await _load(state, rma_id)
+    body = body.model_copy(update={"by": caller.subject})
     return await run_update(
         _handle(state, rma_id), ReturnWorkflow.retry_refund, body, f"return {rma_id}"
     )

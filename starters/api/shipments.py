@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from oms.domain.auth import Principal
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
 from oms.store import orders
+from starters.api.auth import ORDER_READERS, require
 from starters.api.deps import State, run_update
 from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 
@@ -18,6 +21,8 @@ _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html", "j2"]),
 )
+Warehouse = Annotated[Principal, Depends(require("warehouse"))]
+Reader = Annotated[Principal, Depends(require("ops", "support", *ORDER_READERS))]
 
 
 def _get(state: State, shipment_id: str) -> ShipmentView:
@@ -32,7 +37,10 @@ def _get(state: State, shipment_id: str) -> ShipmentView:
 
 @router.get("", response_model=list[ShipmentView])
 def pick_list(
-    state: State, warehouse_id: str | None = None, status: ShipmentStatus | None = None
+    state: State,
+    caller: Reader,
+    warehouse_id: str | None = None,
+    status: ShipmentStatus | None = None,
 ) -> list[ShipmentView]:
     """Shipments by warehouse and status; ``status=picking`` is the pick list."""
     with state.db.session() as session:
@@ -42,32 +50,34 @@ def pick_list(
 
 
 @router.get("/{shipment_id}", response_model=ShipmentView)
-def get_shipment(shipment_id: str, state: State) -> ShipmentView:
+def get_shipment(shipment_id: str, state: State, caller: Reader) -> ShipmentView:
     return _get(state, shipment_id)
 
 
 @router.post("/{shipment_id}/pick", response_model=ShipmentView)
 async def confirm_pick(
-    shipment_id: str, state: State, body: ConfirmPick | None = None
+    shipment_id: str, state: State, caller: Warehouse, body: ConfirmPick | None = None
 ) -> ShipmentView:
-    """The warehouse confirms every line is picked."""
+    """The warehouse confirms every line is picked; the picker is the token's subject."""
     _get(state, shipment_id)
     handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
-    return await run_update(
-        handle, ShipmentWorkflow.confirm_pick, body or ConfirmPick(), f"shipment {shipment_id}"
-    )
+    pick = ConfirmPick(picked_by=caller.subject)
+    return await run_update(handle, ShipmentWorkflow.confirm_pick, pick, f"shipment {shipment_id}")
 
 
 @router.post("/{shipment_id}/pack", response_model=ShipmentView)
-async def confirm_pack(shipment_id: str, body: ConfirmPack, state: State) -> ShipmentView:
+async def confirm_pack(
+    shipment_id: str, body: ConfirmPack, state: State, caller: Warehouse
+) -> ShipmentView:
     """The warehouse packed the shipment; 409 before it was picked. Shipping follows."""
     _get(state, shipment_id)
+    body = body.model_copy(update={"packed_by": caller.subject})
     handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
     return await run_update(handle, ShipmentWorkflow.confirm_pack, body, f"shipment {shipment_id}")
 
 
 @router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)
-def packing_slip(shipment_id: str, state: State) -> HTMLResponse:
+def packing_slip(shipment_id: str, state: State, caller: Warehouse) -> HTMLResponse:
     """A printable packing slip: what goes in the box and where it goes."""
     view = _get(state, shipment_id)
     html = _templates.get_template("packing_slip.html.j2").render(shipment=view)

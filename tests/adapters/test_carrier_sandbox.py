@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from activities.adapters.carrier_sandbox import SandboxConfig
+from oms.domain.auth import signature_valid
 
 from carrier_fixtures import RunningCarrier, WebhookRecorder, running_sandbox_carrier
 
@@ -247,6 +248,11 @@ def test_simulation_posts_the_whole_journey_to_the_webhook(
     assert all(e["at"] and e["description"] for e in events)
     # The first two posts were refused and retried.
     assert webhook.attempts == 5
+    # Each body is signed with the shared secret, so the OMS can tell it from a forgery.
+    assert len(webhook.signed) == 3
+    for body, signature in webhook.signed:
+        assert signature_valid(config.webhook_secret, body, signature)
+        assert not signature_valid("another-secret", body, signature)
     assert tracking.json()["status"] == "delivered"
     assert tracking.json()["events"] == events
 

@@ -99,10 +99,9 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
         },
     }
     assert (await stack.api.post("/quotes", json=quote)).status_code == 202
-    proposed = await stack.api.post(
+    proposed = await stack.as_role("sales").post(
         f"/quotes/{quote_id}/proposals",
         json={
-            "by": "Sven",
             "overrides": [{"sku": "HOODIE-GRY-L", "unit_price": "500.00", "reason": "clearance"}],
         },
     )
@@ -174,14 +173,13 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
 
     # Interventions.
     await stack.carrier.aconfigure(failure_rate_503=0.0)
-    retried = await stack.api.post(
+    ops = stack.as_role("ops")
+    retried = await ops.post(
         f"/ops/workflows/shipment-{retrying_ship}/retry-now",
-        json={"by": "Olle Ops", "reason": "carrier back up"},
+        json={"reason": "carrier back up"},
     )
     assert retried.status_code == 200, retried.text
-    cancelled = await stack.api.post(
-        f"/ops/orders/{refused}/cancel", json={"by": "Olle Ops", "reason": "bad address"}
-    )
+    cancelled = await ops.post(f"/ops/orders/{refused}/cancel", json={"reason": "bad address"})
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert (await stack.api.post(f"/shipments/{late_ship}/pick", json={})).status_code == 200
     assert (
@@ -189,9 +187,8 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
             f"/shipments/{late_ship}/pack", json={"packages": [{"weight_grams": 300}]}
         )
     ).status_code == 200
-    approved = await stack.api.post(
-        f"/quotes/{quote_id}/approvals",
-        json={"approver": "Maria", "role": "sales_manager", "decision": "approve"},
+    approved = await stack.as_role("sales_manager").post(
+        f"/quotes/{quote_id}/approvals", json={"decision": "approve"}
     )
     assert approved.status_code == 200, approved.text
 
@@ -202,5 +199,5 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
     await stack.wait_for_status(retrying, {"shipped"}, timeout_s=30)
     order = await stack.order(retrying)
     ship = await temporal_client.get_workflow_handle(f"shipment-{retrying_ship}").query("state")
-    assert any("Olle Ops" in h["note"] and "retry_now" in h["note"] for h in ship["history"])
+    assert any("dev-ops" in h["note"] and "retry_now" in h["note"] for h in ship["history"])
     assert order["status"] == "shipped"

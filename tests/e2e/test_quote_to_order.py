@@ -60,10 +60,9 @@ async def test_fifteen_percent_on_150k_needs_manager_and_finance_then_orders_and
         assert created.status_code == 202, created.text
         assert created.json() == {"quote_id": quote_id, "status": "submitted"}
 
-        proposed = await stack.api.post(
+        proposed = await stack.as_role("sales").post(
             f"/quotes/{quote_id}/proposals",
             json={
-                "by": "Sven Sales",
                 "overrides": [{"sku": sku, "unit_price": "850.00", "reason": "volume deal"}],
             },
         )
@@ -74,33 +73,31 @@ async def test_fifteen_percent_on_150k_needs_manager_and_finance_then_orders_and
         assert Decimal(quote["proposal"]["discount_pct"]) == Decimal("15")
         assert sorted(a["role"] for a in quote["approvals"]) == ["finance", "sales_manager"]
 
-        wrong = await stack.api.post(
-            f"/quotes/{quote_id}/approvals",
-            json={"approver": "Sven Sales", "role": "sales", "decision": "approve"},
+        # An approver role this proposal does not wait for.
+        wrong = await stack.as_role("sales_director").post(
+            f"/quotes/{quote_id}/approvals", json={"decision": "approve"}
         )
         assert wrong.status_code == 403
         assert wrong.json()["detail"]["error"] == "WrongRole"
         assert "sales_manager" in wrong.json()["detail"]["message"]
 
-        ok = await stack.api.post(
-            f"/quotes/{quote_id}/approvals",
-            json={"approver": "Maria Manager", "role": "sales_manager", "decision": "approve"},
-        )
+        manager = stack.as_role("sales_manager")
+        ok = await manager.post(f"/quotes/{quote_id}/approvals", json={"decision": "approve"})
         assert ok.status_code == 200, ok.text
-        twice = await stack.api.post(
-            f"/quotes/{quote_id}/approvals",
-            json={"approver": "Maria Manager", "role": "finance", "decision": "approve"},
+        # The manager cannot approve again as finance: the role comes from the token, and
+        # one person decides once per proposal.
+        twice = await manager.post(
+            f"/quotes/{quote_id}/approvals", json={"role": "finance", "decision": "approve"}
         )
         assert twice.status_code == 409
         assert twice.json()["detail"]["error"] == "AlreadyDecided"
-        approved = await stack.api.post(
-            f"/quotes/{quote_id}/approvals",
-            json={"approver": "Johan Finance", "role": "finance", "decision": "approve"},
+        approved = await stack.as_role("finance").post(
+            f"/quotes/{quote_id}/approvals", json={"decision": "approve"}
         )
         assert approved.json()["status"] == "approved"
 
-        accepted = await stack.api.post(
-            f"/quotes/{quote_id}/accept", json={"by": "Karin Ek", "po_number": "PO-4711"}
+        accepted = await stack.as_token("dev-buyer-C-ACME-AB").post(
+            f"/quotes/{quote_id}/accept", json={"po_number": "PO-4711"}
         )
         assert accepted.status_code == 200, accepted.text
         order_id = accepted.json()["order_id"]
@@ -139,20 +136,15 @@ async def test_credit_limit_refuses_or_holds_for_finance(
             assert (
                 await stack.api.post("/quotes", json=_quote_body(quote_id, company, sku, quantity))
             ).status_code == 202
-            proposed = await stack.api.post(f"/quotes/{quote_id}/proposals", json={"by": "Sven"})
+            proposed = await stack.as_role("sales").post(f"/quotes/{quote_id}/proposals", json={})
             assert proposed.status_code == 200, proposed.text
             for approval in proposed.json()["approvals"]:
-                response = await stack.api.post(
-                    f"/quotes/{quote_id}/approvals",
-                    json={
-                        "approver": f"A {approval['role']}",
-                        "role": approval["role"],
-                        "decision": "approve",
-                    },
+                response = await stack.as_role(approval["role"]).post(
+                    f"/quotes/{quote_id}/approvals", json={"decision": "approve"}
                 )
                 assert response.status_code == 200, response.text
-            accepted = await stack.api.post(
-                f"/quotes/{quote_id}/accept", json={"by": "Karin", "po_number": "PO-1"}
+            accepted = await stack.as_token(f"dev-buyer-C-{company}").post(
+                f"/quotes/{quote_id}/accept", json={"po_number": "PO-1"}
             )
             assert accepted.status_code == 200, accepted.text
             return str(accepted.json()["order_id"])
@@ -165,14 +157,16 @@ async def test_credit_limit_refuses_or_holds_for_finance(
         # NORDIC-RETAIL: 200 000 limit, holds for finance.
         held = await quote_and_accept("NORDIC-RETAIL", 250)
         await stack.wait_for_status(held, {"on_hold"}, timeout_s=30)
-        not_finance = await stack.api.post(
-            f"/orders/{held}/credit-approval", json={"approver": "Sven", "role": "sales"}
+        not_finance = await stack.as_role("sales").post(
+            f"/orders/{held}/credit-approval", json={"role": "finance"}
         )
         assert not_finance.status_code == 403
-        approved = await stack.api.post(
-            f"/orders/{held}/credit-approval", json={"approver": "Johan", "role": "finance"}
+        approved = await stack.as_role("finance").post(
+            f"/orders/{held}/credit-approval", json={"approver": "Someone Else"}
         )
         assert approved.status_code == 200, approved.text
+        notes = [h["note"] for h in approved.json()["history"]]
+        assert any("approved by dev-finance (finance)" in n for n in notes), notes
         await stack.wait_for_status(held, {"allocated", "picking"}, timeout_s=30)
         credit = (await stack.api.get("/companies/NORDIC-RETAIL/credit")).json()
         assert Decimal(credit["reserved"]) > Decimal("200000")

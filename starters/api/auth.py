@@ -1,0 +1,106 @@
+"""Bearer-token authentication and role checks for every API endpoint.
+
+``require(*roles)`` is a FastAPI dependency: it reads ``Authorization: Bearer <token>``,
+resolves a documented dev token (``dev-<role>``, when the settings allow them) or a
+stored hashed token (``oms token create``), and returns the caller's ``Principal``.
+It answers 401 (with ``WWW-Authenticate: Bearer``) for a missing, unknown or revoked
+token and 403 naming the allowed roles for the wrong role. ``admin`` may do everything.
+Who did something (approver, picker, operator) is always taken from the principal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from oms.domain.auth import Principal, dev_principal, owns
+from oms.store import tokens
+from starters.api.deps import State
+
+# Staff who may read any order (and its shipments and returns).
+ORDER_READERS = ("support", "ops", "sales", "sales_manager", "finance", "warehouse")
+APPROVERS = ("sales_manager", "sales_director", "finance", "cfo")
+# Declares the scheme in the OpenAPI document (the "Authorize" button in /docs); the
+# header itself is read below, so each kind of failure gets its own message.
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token: dev-<role> on the embedded default, or one from oms token create.",
+)
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        401,
+        detail={"error": "Unauthorized", "message": message},
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def authenticate(
+    request: Request,
+    state: State,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The principal behind the request's bearer token. Raises HTTPException 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if not header:
+        raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("malformed Authorization header: expected 'Bearer <token>'")
+    if state.settings.dev_tokens_enabled():
+        principal = dev_principal(token)
+        if principal is not None:
+            return principal
+    with state.db.session() as session:
+        principal = tokens.resolve(session, token)
+    if principal is None:
+        raise _unauthorized("unknown or revoked token")
+    return principal
+
+
+def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that admits callers in ``roles`` (and admin). Raises HTTPException 401/403."""
+    allowed = frozenset(roles)
+    named = ", ".join(sorted(allowed | {"admin"}))
+
+    async def dependency(
+        principal: Annotated[Principal, Depends(authenticate)],
+    ) -> Principal:
+        if not principal.may(allowed):
+            raise HTTPException(
+                403,
+                detail={
+                    "error": "Forbidden",
+                    "message": f"role {principal.role} may not do this; allowed roles: {named}",
+                },
+            )
+        return principal
+
+    return dependency
+
+
+def check_owner(
+    principal: Principal, customer_id: str, company_id: str | None = None, what: str = "it"
+) -> None:
+    """403 unless ``principal`` may act for this customer (a buyer only for their own)."""
+    if not owns(principal, customer_id, company_id):
+        raise HTTPException(
+            403,
+            detail={"error": "NotOwner", "message": f"a buyer may only use their own {what}"},
+        )
+
+
+def acting_role(principal: Principal, claimed: str, explicit: bool, default: str) -> str:
+    """The role a decision is recorded under: the caller's own; an admin may name one.
+
+    ``claimed`` is the body's role and ``explicit`` whether the body set it; for an
+    admin who did not, ``default`` (the role the step waits for) is used.
+    """
+    if principal.role != "admin":
+        return principal.role
+    return claimed if explicit else default

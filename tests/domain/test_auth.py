@@ -1,0 +1,75 @@
+"""Pure auth rules: dev tokens, who may act for whom, token shape, webhook signatures."""
+
+from __future__ import annotations
+
+from oms.domain.auth import (
+    DEV_BUYER_CUSTOMER,
+    ROLES,
+    Principal,
+    dev_principal,
+    issue_token,
+    owns,
+    secret_matches,
+    sign_body,
+    signature_valid,
+    split_token,
+)
+
+
+def test_every_role_has_a_dev_token_and_dev_buyer_is_the_readme_customer() -> None:
+    for role in ROLES:
+        principal = dev_principal(f"dev-{role}")
+        assert principal is not None
+        assert (principal.role, principal.subject) == (role, f"dev-{role}")
+    buyer = dev_principal("dev-buyer")
+    assert buyer is not None and buyer.customer_id == DEV_BUYER_CUSTOMER == "C-42"
+    other = dev_principal("dev-buyer-C-7")
+    assert other is not None and (other.role, other.customer_id) == ("buyer", "C-7")
+
+
+def test_anything_else_is_not_a_dev_token() -> None:
+    for token in ("dev-root", "dev-", "dev-buyer-", "admin", "oms_abc_def", "DEV-ADMIN"):
+        assert dev_principal(token) is None
+
+
+def test_a_buyer_owns_only_their_customer_or_company_and_staff_see_everyone() -> None:
+    buyer = Principal(subject="k", role="buyer", customer_id="C-7")
+    company_buyer = Principal(subject="k", role="buyer", company_id="ACME-AB")
+    assert owns(buyer, "C-7")
+    assert not owns(buyer, "C-8")
+    assert not owns(buyer, "C-8", "ACME-AB")
+    assert owns(company_buyer, "C-8", "ACME-AB")
+    assert not owns(company_buyer, "C-8", "OTHER")
+    assert not owns(company_buyer, "C-8")
+    for role in ROLES:
+        if role != "buyer":
+            assert owns(Principal(subject="s", role=role), "C-anyone")
+
+
+def test_admin_may_use_every_endpoint_and_others_only_theirs() -> None:
+    assert Principal(subject="a", role="admin").may(frozenset({"warehouse"}))
+    assert Principal(subject="w", role="warehouse").may(frozenset({"warehouse"}))
+    assert not Principal(subject="s", role="sales").may(frozenset({"warehouse"}))
+
+
+def test_issued_tokens_split_back_into_id_and_secret_and_match_only_their_digest() -> None:
+    issued = issue_token()
+    parts = split_token(issued.token)
+    assert parts == (issued.token_id, issued.secret)
+    assert secret_matches(issued.secret, issued.digest)
+    assert not secret_matches(issued.secret + "x", issued.digest)
+    assert issue_token().token != issued.token
+    for malformed in ("oms_", "oms_id", "oms__secret", "oms_id_", "abc_def_ghi"):
+        assert split_token(malformed) is None
+
+
+def test_a_signature_is_valid_only_for_the_same_secret_and_the_same_bytes() -> None:
+    body = b'{"tracking_number":"T1","status":"delivered"}'
+    header = sign_body("s3cret", body)
+    assert header.startswith("sha256=") and len(header) == len("sha256=") + 64
+    assert signature_valid("s3cret", body, header)
+    assert signature_valid("s3cret", body, f"  {header} ")
+    assert not signature_valid("other", body, header)
+    assert not signature_valid("s3cret", body + b" ", header)
+    assert not signature_valid("s3cret", body, None)
+    assert not signature_valid("s3cret", body, "")
