@@ -33,3 +33,19 @@ class InvalidCreditMovement(StoreError):
     A negative amount, a currency other than the company's, or consuming credit
     for an order that never reserved any.
     """
+
+
+class UnknownSupplier(StoreError):
+    """No supplier has this id."""
+
+
+class NoSupplier(StoreError):
+    """The SKU is not linked to any supplier, so no purchase order can be raised."""
+
+
+class UnknownPurchaseOrder(StoreError):
+    """No purchase order (or replenishment episode) has this id."""
+
+
+class OverDelivery(StoreError):
+    """A receipt would book more units than the purchase order line still expects."""
