@@ -69,10 +69,11 @@ class ReplenishmentStarter:
 
         Raises whatever the Temporal client raises but ``WorkflowAlreadyStartedError``.
         """
-        future = asyncio.run_coroutine_threadsafe(self._start(episode), self._loop)
+        future = asyncio.run_coroutine_threadsafe(self.start_async(episode), self._loop)
         return future.result(timeout=self._timeout_s)
 
-    async def _start(self, episode: Episode) -> str:
+    async def start_async(self, episode: Episode) -> str:
+        """``start`` for callers on the event loop (the API)."""
         workflow_id = replenishment_workflow_id(episode.warehouse_id, episode.sku, episode.n)
         # Started by an earlier call already: that is the point of the fixed id.
         with contextlib.suppress(WorkflowAlreadyStartedError):

@@ -32,6 +32,8 @@ def classify(evidence: Evidence, retry_threshold: int) -> StuckReason:
         "customer",
     ):
         return "needs_a_person"
+    if evidence.kind == "replenishment" and evidence.stage == "no_supplier":
+        return "needs_a_person"
     return "past_deadline"
 
 
@@ -51,6 +53,8 @@ def suggest(reason: StuckReason, evidence: Evidence, workflow_id: str, business_
             "Add stock (PUT /warehouses/{id}/stock/{sku}), raise a purchase order, or "
             f"cancel: POST /ops/orders/{business_id}/cancel."
         )
+    if evidence.kind == "replenishment":
+        return _suggest_replenishment(reason, evidence, workflow_id)
     if reason == "needs_a_person":
         if evidence.kind == "shipment":
             return "The carrier refused the address: contact the customer, or cancel the order."
@@ -67,3 +71,24 @@ def suggest(reason: StuckReason, evidence: Evidence, workflow_id: str, business_
     if stage in ("awaiting_proposal", "awaiting_buyer"):
         return "Quote idle: follow up with the seller or buyer before it expires."
     return f"Overdue in {stage or 'its stage'}: open it in the UI and look at its last events."
+
+
+def _suggest_replenishment(reason: StuckReason, evidence: Evidence, workflow_id: str) -> str:
+    """Purchasing's next step for a replenishment (its stage says who it waits for)."""
+    ref = f"/replenishment/{workflow_id}"
+    if evidence.stage == "no_supplier":
+        return (
+            "The SKU has no supplier: link one (PUT /warehouses/{wh}/reorder-policies/{sku} "
+            f"with supplier_id), then POST {ref}/retry."
+        )
+    if evidence.stage == "awaiting_supplier":
+        return (
+            "The supplier has not confirmed past the lead time (reminded, purchasing "
+            f"escalated): chase them, then POST {ref}/confirm."
+        )
+    if evidence.stage == "awaiting_goods":
+        return (
+            "Goods overdue: chase the supplier; book deliveries as they arrive with "
+            f"POST {ref}/receipts."
+        )
+    return f"Overdue in {evidence.stage or 'its stage'}: open {workflow_id} in the UI."

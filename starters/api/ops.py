@@ -38,7 +38,8 @@ from starters.api.deps import State, raise_from_update, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(prefix="/ops", tags=["ops"])
-KINDS = ("order", "shipment", "quote", "return")
+KINDS = ("order", "shipment", "quote", "return", "replenishment")
+KIND_PATTERN = f"^({'|'.join(KINDS)})$"
 # Describing every hit costs one call each: beyond this many, the rest are listed undescribed.
 DESCRIBE_LIMIT = 200
 
@@ -77,7 +78,9 @@ def _business_id(workflow_id: str) -> str:
 @router.get("/stuck", response_model=StuckList)
 async def stuck(
     state: State,
-    kind: Annotated[str | None, Query(pattern="^(order|shipment|quote|return)$")] = None,
+    kind: Annotated[
+        str | None, Query(pattern="^(order|shipment|quote|return|replenishment)$")
+    ] = None,
     stage: str | None = None,
     warehouse: str | None = None,
     min_age_s: Annotated[int | None, Query(ge=0)] = None,
