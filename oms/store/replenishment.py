@@ -371,8 +371,8 @@ def list_replenishments(
                 supplier_id=None if po is None else po.supplier_id,
                 ordered=0 if line is None else line.quantity,
                 received=0 if line is None else line.received_qty,
-                opened_at=episode.opened_at,
-                closed_at=episode.closed_at,
+                opened_at=_as_utc(episode.opened_at),
+                closed_at=None if episode.closed_at is None else _as_utc(episode.closed_at),
             )
         )
     return items
@@ -421,7 +421,7 @@ def _episode(row: ReplenishmentRow, opened: bool) -> Episode:
         available=row.available_at_open,
         reorder_point=row.reorder_point,
         opened=opened,
-        opened_at=row.opened_at,
+        opened_at=_as_utc(row.opened_at),
     )
 
 
@@ -461,7 +461,7 @@ def _purchase_order(
         warehouse_id=row.warehouse_id,
         supplier=_supplier(supplier),
         lines=lines,
-        created_at=row.created_at,
+        created_at=_as_utc(row.created_at),
         available=episode.available_at_open,
         reorder_point=episode.reorder_point,
         backordered=inventory.open_backorder_units(session, episode.sku),
@@ -491,3 +491,8 @@ def open_episodes(session: Session) -> list[Episode]:
         .order_by(ReplenishmentRow.opened_at, ReplenishmentRow.id)
     )
     return [_episode(row, opened=False) for row in rows]
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC (SQLite hands back naive UTC), so values compare across stores."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -44,3 +44,33 @@ def test_suggestions_name_the_endpoint_or_the_people_to_ask() -> None:
     assert "finance" in text and "/quotes/Q-1/approvals" in text
     stock = suggest("backordered_too_long", ev(stage="awaiting_stock"), "order-A", "A")
     assert "/ops/orders/A/cancel" in stock
+
+
+def test_a_replenishment_without_supplier_needs_a_person_and_says_how_to_retry() -> None:
+    evidence = Evidence(
+        kind="replenishment",
+        stage="no_supplier",
+        waiting_for="purchasing",
+        reported_problems=False,
+        activity_attempts=None,
+        workflow_task_attempts=None,
+    )
+    reason = classify(evidence, retry_threshold=3)
+    assert reason == "needs_a_person"
+    advice = suggest(reason, evidence, "replenish-WH-STO-CAP-NVY-1", "WH-STO-CAP-NVY-1")
+    assert "/replenishment/replenish-WH-STO-CAP-NVY-1/retry" in advice
+
+
+def test_an_unconfirmed_purchase_order_past_the_lead_time_says_to_chase_and_confirm() -> None:
+    evidence = Evidence(
+        kind="replenishment",
+        stage="awaiting_supplier",
+        waiting_for="supplier",
+        reported_problems=False,
+        activity_attempts=None,
+        workflow_task_attempts=None,
+    )
+    reason = classify(evidence, retry_threshold=3)
+    assert reason == "past_deadline"
+    advice = suggest(reason, evidence, "replenish-WH-STO-CAP-NVY-1", "WH-STO-CAP-NVY-1")
+    assert "/replenishment/replenish-WH-STO-CAP-NVY-1/confirm" in advice
