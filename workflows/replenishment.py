@@ -82,6 +82,7 @@ class ReplenishmentWorkflow:
         self._confirmation: ConfirmPurchaseOrder | None = None
         self._confirmed = False
         self._retry: RetryPurchaseOrder | None = None
+        self._team_told = False  # one low-stock email per episode, with or without a supplier
         self._receipts = 0  # receipt numbers handed out: the business key of each delivery
         self._booking = 0  # units of deliveries being booked right now
         self._deadline: datetime | None = None
@@ -201,7 +202,8 @@ class ReplenishmentWorkflow:
             f"{inp.available} available, reorder point {inp.reorder_point}",
         )
         po = await self._raise_purchase_order()
-        await self._email_team(po, None)
+        if not self._team_told:
+            await self._email_team(po, None)
         await self._to_supplier(po, "purchase_order", "purchase-order")
         now = workflow.now()
         lead = po.supplier.lead_time_days
@@ -245,7 +247,6 @@ class ReplenishmentWorkflow:
     async def _raise_purchase_order(self) -> PurchaseOrder:
         """The purchase order; without a supplier, tell the team once and wait for a retry."""
         inp = self._inp
-        told = False
         while True:
             try:
                 po = await workflow.execute_activity_method(
@@ -265,9 +266,8 @@ class ReplenishmentWorkflow:
                         f"purchase order not raised: {_cause(err)}", type="PurchaseOrderFailed"
                     ) from err
                 self._set(Status.NO_SUPPLIER, "system", cause.message, deadline=workflow.now())
-                if not told:
+                if not self._team_told:
                     await self._email_team(None, cause.message)
-                    told = True
                 await workflow.wait_condition(
                     lambda: self._retry is not None, timeout_summary="waiting for a supplier"
                 )
@@ -403,6 +403,7 @@ class ReplenishmentWorkflow:
             "supplier": po.supplier.name if po is not None else (problem or "no supplier"),
             "workflow_id": self._view.workflow_id,
         }
+        self._team_told = True
         await self._send_email(
             f"{self._view.workflow_id}:low-stock",
             inp.options.purchasing_email,
