@@ -127,7 +127,7 @@ SUPPLIER_LINKS: dict[str, tuple[str, str]] = {
 REORDER_POLICIES: dict[tuple[str, str], tuple[int, int]] = {
     ("WH-STO", "JACKET-WOOL-M"): (0, 10),
     ("WH-STO", "TSHIRT-BLK-M"): (10, 50),
-    ("WH-GOT", "JEANS-IND-32"): (3, 20),
+    ("WH-GOT", "JEANS-IND-32"): (2, 20),
 }
 
 

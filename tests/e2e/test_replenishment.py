@@ -162,3 +162,33 @@ async def test_the_daily_scan_schedule_catches_stock_lowered_by_hand(
             f"replenish-WH-STO-{sku}-1:low-stock"
         ]
         await schedule.delete()
+
+
+async def test_bad_reorder_policies_and_unknown_replenishments_are_refused_by_name(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+        path = "/warehouses/WH-STO/reorder-policies/CAP-NVY"
+        zero = await stack.api.put(path, json={"reorder_point": 2, "reorder_qty": 0})
+        assert zero.status_code == 422
+        assert zero.json()["detail"][0]["loc"] == ["body", "reorder_qty"]
+        nobody = await stack.api.put(
+            path, json={"reorder_point": 2, "reorder_qty": 5, "supplier_id": "NOBODY"}
+        )
+        assert nobody.status_code == 422
+        assert nobody.json()["detail"][0]["loc"] == ["body", "supplier_id"]
+        nowhere = await stack.api.put(
+            "/warehouses/WH-XXX/reorder-policies/CAP-NVY",
+            json={"reorder_point": 2, "reorder_qty": 5},
+        )
+        assert nowhere.status_code == 404
+        assert (await stack.api.get(path)).status_code == 404  # nothing was stored
+        set_ = await stack.api.put(path, json={"reorder_point": 2, "reorder_qty": 5})
+        assert set_.status_code == 200, set_.text
+        got = (await stack.api.get(path)).json()
+        assert (got["reorder_point"], got["reorder_qty"], got["supplier_id"]) == (2, 5, "NORDTEX")
+        assert (await stack.api.get("/replenishment/PO-WH-STO-NOPE-1")).status_code == 404
+        missing = await stack.api.post(
+            "/replenishment/PO-WH-STO-NOPE-1/receipts", json={"quantity": 1}
+        )
+        assert missing.status_code == 404
