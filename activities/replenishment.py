@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Collection
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -90,7 +90,8 @@ class ReplenishmentStarter:
                 ),
                 id=workflow_id,
                 task_queue=self._task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # A failed or terminated episode workflow starts again (its steps are idempotent).
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 static_summary=(
                     f"Replenish {episode.sku} in {episode.warehouse_id} (episode {episode.n}): "
                     f"{episode.available} available, reorder point {episode.reorder_point}"
@@ -99,10 +100,16 @@ class ReplenishmentStarter:
         return workflow_id
 
 
+class EpisodeStarter(Protocol):
+    """Starts an episode's workflow (``ReplenishmentStarter``); idempotent by workflow id."""
+
+    def start(self, episode: Episode) -> str: ...
+
+
 class LowStock:
     """Opens low-stock episodes for SKUs at or below their reorder point and starts workflows."""
 
-    def __init__(self, db: Database, starter: ReplenishmentStarter) -> None:
+    def __init__(self, db: Database, starter: EpisodeStarter) -> None:
         self._db, self._starter = db, starter
 
     def after_reservation(self, skus: Collection[str]) -> list[str]:
