@@ -59,7 +59,8 @@ class ReplenishmentStarter:
         loop: asyncio.AbstractEventLoop,
         task_queue: str,
         options: ReplenishmentOptions,
-        timeout_s: float = 30.0,
+        # Well inside the allocate activity's start-to-close: a slow server must not time it out.
+        timeout_s: float = 10.0,
     ) -> None:
         self._client, self._loop = client, loop
         self._task_queue, self._options, self._timeout_s = task_queue, options, timeout_s
