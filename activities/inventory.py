@@ -12,8 +12,8 @@ given an ``activity_executor`` (a thread pool).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Collection
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -38,11 +38,22 @@ from oms.store.errors import StoreError
 T = TypeVar("T")
 
 
-class InventoryActivities:
-    """Activities over the stock tables, built with the process's ``Database``."""
+class LowStockHook(Protocol):
+    """Told which SKUs a reservation took (``activities.replenishment.LowStock``); never raises."""
 
-    def __init__(self, db: Database) -> None:
+    def after_reservation(self, skus: Collection[str]) -> list[str]: ...
+
+
+class InventoryActivities:
+    """Activities over the stock tables, built with the process's ``Database``.
+
+    With a ``low_stock`` hook, every allocation then checks the SKUs it
+    touched against their reorder points (after its own transaction commits).
+    """
+
+    def __init__(self, db: Database, low_stock: LowStockHook | None = None) -> None:
         self._db = db
+        self._low_stock = low_stock
 
     def _run(self, work: Callable[[Session], T]) -> T:
         try:
@@ -57,8 +68,14 @@ class InventoryActivities:
 
         Idempotent on ``request.key``: a retry returns the first decision.
         Raises ApplicationError ``UnknownSku`` (non-retryable) for a SKU not in the catalogue.
+        Then, with a low-stock hook, opens a replenishment for any SKU now at or
+        below its reorder point (a retry checks again; opening is idempotent).
         """
-        return self._run(lambda s: inventory.allocate(s, request))
+        decision = self._run(lambda s: inventory.allocate(s, request))
+        if self._low_stock is not None:
+            skus = {ln.sku for shipment in decision.shipments for ln in shipment.lines}
+            self._low_stock.after_reservation(skus | {ln.sku for ln in decision.backordered})
+        return decision
 
     @activity.defn(name="inventory.release")
     def release(self, request: ReleaseRequest) -> ReleaseResult:

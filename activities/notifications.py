@@ -64,7 +64,7 @@ class EmailActivities:
         # show it once. Closing the window entirely would need a transaction
         # spanning the SMTP server, which SMTP does not offer.
         try:
-            self.mailer.send(request.key, request.to, rendered)
+            self.mailer.send(request.key, request.to, rendered, request.attachments)
         except EmailRejected as exc:
             raise ApplicationError(str(exc), type="EmailRejected", non_retryable=True) from exc
 

@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     quote_approver_reminder_s: int = Field(default=24 * 3600, ge=1)
     quote_escalate_s: int = Field(default=72 * 3600, ge=1)
 
+    # Replenishment: who hears about low stock and escalations, what suppliers see as the
+    # buyer, when to remind a supplier, and the daily low-stock scan (cron, UTC; empty = none).
+    purchasing_email: str = "purchasing@oms.example"
+    purchasing_buyer: str = "Temporal OMS"
+    supplier_reminder_s: int = Field(default=24 * 3600, ge=1)
+    low_stock_scan_cron: str = "0 6 * * *"
+
     simulate: bool = False
     simulate_delay_s: float = 2.0
     # Warehouses the simulated warehouse works for (comma-separated; empty = all).

@@ -219,6 +219,44 @@ def _cmd_stock(args: argparse.Namespace, settings: Settings) -> int:
         return _show(api.get("/stock", params=params))
 
 
+def _cmd_replenish(args: argparse.Namespace, settings: Settings) -> int:
+    with _api(settings) as api:
+        if args.action == "list":
+            params = {
+                k: v
+                for k, v in (
+                    ("status", args.status),
+                    ("warehouse_id", args.warehouse),
+                    ("sku", args.sku),
+                )
+                if v
+            }
+            return _show(api.get("/replenishment", params=params))
+        ref = f"/replenishment/{args.reference}"
+        if args.action == "get":
+            return _show(api.get(ref))
+        if args.action == "confirm":
+            body = {"supplier_reference": args.supplier_ref}
+            return _show(api.post(f"{ref}/confirm", json=body))
+        if args.action == "receive":
+            body = {"quantity": args.quantity}
+            return _show(api.post(f"{ref}/receipts", json=body))
+        if args.action == "retry":
+            return _show(api.post(f"{ref}/retry", json={}))
+    return 2
+
+
+def _cmd_reorder(args: argparse.Namespace, settings: Settings) -> int:
+    with _api(settings) as api:
+        path = f"/warehouses/{args.warehouse_id}/reorder-policies/{args.sku}"
+        if args.action == "get":
+            return _show(api.get(path))
+        body: dict[str, Any] = {"reorder_point": args.point, "reorder_qty": args.qty}
+        if args.supplier:
+            body["supplier_id"] = args.supplier
+        return _show(api.put(path, json=body))
+
+
 def _cmd_shipment(args: argparse.Namespace, settings: Settings) -> int:
     with _api(settings) as api:
         if args.action == "list":
@@ -433,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops = sub.add_parser("ops", help="operations: stuck workflows and interventions")
     opsub = ops.add_subparsers(dest="action", required=True)
     st = opsub.add_parser("stuck", help="every stuck order, shipment and quote, and why")
-    st.add_argument("--kind", choices=["order", "shipment", "quote", "return"])
+    st.add_argument("--kind", choices=["order", "shipment", "quote", "return", "replenishment"])
     st.add_argument("--stage")
     st.add_argument("--warehouse")
     st.add_argument("--min-age-s", dest="min_age_s", type=int)
@@ -496,6 +534,38 @@ def build_parser() -> argparse.ArgumentParser:
     trevoke = tsub.add_parser("revoke", help="revoke a token by its id")
     trevoke.add_argument("token_id")
     tok.set_defaults(func=_cmd_token)
+
+    replenish = sub.add_parser(
+        "replenish", help="low-stock replenishments: list, get, confirm, receive, retry"
+    )
+    rpsub = replenish.add_subparsers(dest="action", required=True)
+    rpl = rpsub.add_parser("list")
+    rpl.add_argument("--status", choices=["open", "closed"])
+    rpl.add_argument("--warehouse")
+    rpl.add_argument("--sku")
+    rpsub.add_parser("get", help="by workflow or purchase order id").add_argument("reference")
+    rpc = rpsub.add_parser("confirm", help="the supplier confirmed the purchase order")
+    rpc.add_argument("reference", help="purchase order id (PO-...) or workflow id")
+    rpc.add_argument("--supplier-ref", default="", help="the supplier's order number")
+    rpr = rpsub.add_parser("receive", help="goods arrived (fills backorders oldest first)")
+    rpr.add_argument("reference", help="purchase order id (PO-...) or workflow id")
+    rpr.add_argument("quantity", type=int)
+    rpt = rpsub.add_parser("retry", help="raise the purchase order again (supplier linked)")
+    rpt.add_argument("reference")
+    replenish.set_defaults(func=_cmd_replenish)
+
+    reorder = sub.add_parser("reorder", help="reorder point and quantity per warehouse and SKU")
+    rosub = reorder.add_subparsers(dest="action", required=True)
+    ros = rosub.add_parser("set", help="reorder when available <= POINT; order QTY")
+    ros.add_argument("warehouse_id")
+    ros.add_argument("sku")
+    ros.add_argument("--point", type=int, required=True)
+    ros.add_argument("--qty", type=int, required=True)
+    ros.add_argument("--supplier", help="buy the SKU from this supplier id")
+    rog = rosub.add_parser("get")
+    rog.add_argument("warehouse_id")
+    rog.add_argument("sku")
+    reorder.set_defaults(func=_cmd_reorder)
     return parser
 
 

@@ -6,7 +6,10 @@ customer, a backorder on the scarcest SKU, a declined payment held for the
 customer, a B2B quote, and a return: an order of two lines that, once the
 simulated warehouse and carrier (``OMS_SIMULATE``, on under ``make run``) have
 delivered it, returns one line for a refund; the demo prints the commands
-that receive the parcel and follow it to the refund.
+that receive the parcel and follow it to the refund. The backorder takes the
+scarce SKU's last Stockholm unit, below its reorder point: the demo prints
+the commands that confirm the purchase order raised for it and receive the
+goods, which fills the backorder.
 """
 
 from __future__ import annotations
@@ -165,6 +168,36 @@ def place_return(api: httpx.Client, plenty: list[dict[str, Any]], wait_s: float)
     )
 
 
+def replenishment_steps(api: httpx.Client, wait_s: float = 15.0) -> str:
+    """The commands that confirm and receive the purchase orders the demo's orders raised."""
+    deadline = time.monotonic() + wait_s
+    episodes: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        episodes = [
+            e
+            for e in api.get("/replenishment", params={"status": "open"}).json()
+            if e.get("po_status") == "sent"
+        ]
+        if episodes:
+            break
+        time.sleep(0.5)
+    if not episodes:
+        return "\nNo SKU went below its reorder point this time (see `oms replenish list`)."
+    steps = ["\nLow stock: the team and the supplier were emailed (see var/mail/). Be the supplier"]
+    steps.append("and the warehouse: confirm the purchase order, then receive it in two deliveries")
+    steps.append("(each fills backorders, oldest first):")
+    for e in episodes:
+        po, ordered = e["po_id"], e["ordered"]
+        first = max(1, ordered // 2)
+        steps += [
+            f"  .venv/bin/oms replenish confirm {po} --supplier-ref SUP-{e['n']}",
+            f"  .venv/bin/oms replenish receive {po} {first}",
+            f"  .venv/bin/oms replenish receive {po} {ordered - first}" if ordered > first else "",
+            f"  .venv/bin/oms replenish get {po}",
+        ]
+    return "\n".join(s for s in steps if s)
+
+
 def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
     with httpx.Client(
         base_url=settings.api_url,
@@ -197,6 +230,7 @@ def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
         plenty = sorted(active, key=lambda p: available[p["sku"]], reverse=True)
         print("Waiting for the return demo order to be delivered (simulated)...")
         return_steps = place_return(api, plenty, return_wait_s)
+        replenish_steps = replenishment_steps(api)
     print(
         f"\nApprove the quote as the two roles its rules require, then accept it:\n"
         f"(who acts is the token's: OMS_TOKEN, see docs/security.md)\n"
@@ -208,4 +242,5 @@ def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
         f"allocates when you add stock: `oms stock set WH-STO <sku> <units>`."
     )
     print(return_steps)
+    print(replenish_steps)
     return 0

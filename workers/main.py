@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 from activities.adapters.carrier_http import CarrierClient
 from activities.adapters.email_smtp import Mailer
 from activities.adapters.payments_sandbox import SandboxPaymentProvider
+from activities.adapters.supplier_email import EmailSupplier
 from activities.carrier import CarrierActivities
 from activities.credit import CreditActivities
 from activities.inventory import InventoryActivities
@@ -34,8 +35,11 @@ from activities.notifications import EmailActivities
 from activities.orders import ReadModelActivities
 from activities.payments import PaymentActivities
 from activities.quotes import QuoteActivities
+from activities.replenishment import LowStock, ReplenishmentActivities, ReplenishmentStarter
 from activities.returns import ReturnActivities
+from activities.suppliers import SupplierActivities
 from oms.client import connect, metrics_runtime
+from oms.models.replenishment import ReplenishmentOptions
 from oms.settings import (
     CARRIER_QUEUE,
     EMAIL_QUEUE,
@@ -45,8 +49,11 @@ from oms.settings import (
     Settings,
 )
 from oms.store.db import Database
+from workers.schedules import ensure_low_stock_schedule
+from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import OrderWorkflow
 from workflows.quote import QuoteWorkflow
+from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
@@ -77,9 +84,18 @@ def build_workers(
     }
     activities: dict[str, list[Callable[..., Any]]] = {}
     if "inventory" in queues:
-        inventory, read_model = InventoryActivities(db), ReadModelActivities(db)
+        # Reservations that take a SKU below its reorder point start its replenishment from
+        # this worker's thread pool, through this worker's client and event loop.
+        low_stock = LowStock(db, replenishment_starter(client, settings))
+        inventory, read_model = InventoryActivities(db, low_stock), ReadModelActivities(db)
         quote_acts, return_acts = QuoteActivities(db), ReturnActivities(db)
+        replenish = ReplenishmentActivities(db, low_stock)
         activities["inventory"] = [
+            replenish.purchase_order,
+            replenish.confirm,
+            replenish.receive,
+            replenish.close,
+            replenish.scan,
             quote_acts.price,
             quote_acts.record_quote,
             return_acts.check_eligibility,
@@ -105,7 +121,9 @@ def build_workers(
         mailer = Mailer(
             settings.smtp_host, settings.smtp_port, settings.mail_from, settings.smtp_timeout_s
         )
-        activities["email"] = [EmailActivities(mailer, db).send]
+        email = EmailActivities(mailer, db)
+        supplier = SupplierActivities(EmailSupplier(email.send, settings.purchasing_buyer))
+        activities["email"] = [email.send, supplier.send]
     if "payments" in queues:
         provider = SandboxPaymentProvider(
             db,
@@ -129,7 +147,14 @@ def build_workers(
             Worker(
                 client,
                 task_queue=settings.queue(WORKFLOW_QUEUE),
-                workflows=[OrderWorkflow, ShipmentWorkflow, QuoteWorkflow, ReturnWorkflow],
+                workflows=[
+                    OrderWorkflow,
+                    ShipmentWorkflow,
+                    QuoteWorkflow,
+                    ReturnWorkflow,
+                    ReplenishmentWorkflow,
+                    LowStockScanWorkflow,
+                ],
                 workflow_runner=workflow_runner(),
                 max_cached_workflows=settings.max_cached_workflows,
                 **common,
@@ -148,6 +173,24 @@ def build_workers(
     return workers
 
 
+def replenishment_starter(client: Client, settings: Settings) -> ReplenishmentStarter:
+    """Starts replenishment workflows with this deployment's queues and settings.
+
+    Must be called from the worker's event loop (activities hand it their starts).
+    """
+    return ReplenishmentStarter(
+        client,
+        asyncio.get_running_loop(),
+        settings.queue(WORKFLOW_QUEUE),
+        ReplenishmentOptions(
+            purchasing_email=settings.purchasing_email,
+            supplier_reminder_s=settings.supplier_reminder_s,
+            step_deadline_s=settings.step_deadline_s,
+            task_queue_prefix=settings.task_queue_prefix,
+        ),
+    )
+
+
 async def run_workers(
     settings: Settings, queues: Sequence[str], stop: asyncio.Event, client: Client | None = None
 ) -> None:
@@ -163,6 +206,8 @@ async def run_workers(
     activity_queues = max(1, len([q for q in queues if q != "workflows"]))
     executor = ThreadPoolExecutor(max_workers=settings.max_concurrent_activities * activity_queues)
     try:
+        if "workflows" in queues:
+            await ensure_low_stock_schedule(client, settings)
         async with AsyncExitStack() as stack:
             for worker in build_workers(client, settings, queues, db, carrier, executor):
                 await stack.enter_async_context(worker)

@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import re
 import smtplib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -31,6 +31,7 @@ import jinja2
 from activities.adapters.errors import EmailRejected, EmailUnavailable, TemplateError
 
 if TYPE_CHECKING:
+    from oms.models.notifications import EmailAttachment
     from oms.settings import Settings
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
@@ -118,9 +119,15 @@ class Mailer:
             raise TemplateError(f"template {prefix}: {exc}") from exc
         return RenderedEmail(subject=subject, text=text, html=html)
 
-    def build_message(self, key: str, to: str, rendered: RenderedEmail) -> EmailMessage:
-        """The multipart (text + HTML) message for ``key``; raises ``EmailRejected`` on a
-        recipient or key that cannot be a header."""
+    def build_message(
+        self,
+        key: str,
+        to: str,
+        rendered: RenderedEmail,
+        attachments: Sequence[EmailAttachment] = (),
+    ) -> EmailMessage:
+        """The multipart (text + HTML, then any attachments) message for ``key``; raises
+        ``EmailRejected`` on a recipient or key that cannot be a header."""
         if any(c in value for value in (key, to) for c in "\r\n"):
             raise EmailRejected(f"line break in recipient or key of {key!r}")
         message = EmailMessage()
@@ -132,16 +139,30 @@ class Mailer:
         message[KEY_HEADER] = key
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
+        for attachment in attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(
+                attachment.content.encode("utf-8"),
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment.filename,
+            )
         return message
 
-    def send(self, key: str, to: str, rendered: RenderedEmail) -> str:
+    def send(
+        self,
+        key: str,
+        to: str,
+        rendered: RenderedEmail,
+        attachments: Sequence[EmailAttachment] = (),
+    ) -> str:
         """Send ``rendered`` to ``to`` and return its ``Message-ID`` (derived from ``key``).
 
         Raises ``EmailUnavailable`` when the server cannot take the message now
         (connection refused, timeout, disconnect, 4xx) and ``EmailRejected``
         when it refuses it for good (5xx for sender, recipient or data).
         """
-        message = self.build_message(key, to, rendered)
+        message = self.build_message(key, to, rendered, attachments)
         smtp = smtplib.SMTP(timeout=self.timeout)
         try:
             smtp.connect(self.host, self.port)

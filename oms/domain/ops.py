@@ -34,6 +34,8 @@ def classify(evidence: Evidence, retry_threshold: int) -> StuckReason:
         "customer",
     ):
         return "needs_a_person"
+    if evidence.kind == "replenishment" and evidence.stage == "no_supplier":
+        return "needs_a_person"
     return "past_deadline"
 
 
@@ -53,6 +55,8 @@ def suggest(reason: StuckReason, evidence: Evidence, workflow_id: str, business_
             "Add stock (PUT /warehouses/{id}/stock/{sku}), raise a purchase order, or "
             f"cancel: POST /ops/orders/{business_id}/cancel."
         )
+    if evidence.kind == "replenishment":
+        return _suggest_replenishment(reason, evidence, workflow_id)
     if reason == "needs_a_person":
         if evidence.kind == "shipment":
             return "The carrier refused the address: contact the customer, or cancel the order."
@@ -81,7 +85,8 @@ class StageClock:
 
     kind: str
     stage: str
-    seconds: int
+    # None: the limit differs per workflow (a supplier's lead time), so only its deadline tells.
+    seconds: int | None
     waiting_for: str | None = None  # None: whoever the stage waits for
 
 
@@ -107,6 +112,10 @@ def stage_clocks(settings: Settings) -> list[StageClock]:
         StageClock("return", "resolving", step),
         StageClock("return", "refund_failed", 0),
         StageClock("return", "closing", step),
+        StageClock("replenishment", "raising_purchase_order", step),
+        StageClock("replenishment", "no_supplier", 0),
+        StageClock("replenishment", "awaiting_supplier", None),
+        StageClock("replenishment", "awaiting_goods", None),
     ]
 
 
@@ -118,14 +127,39 @@ def stage_query(now: datetime, clocks: list[StageClock]) -> str:
     """
     clauses = []
     for clock in clocks:
-        before = _iso(now - timedelta(seconds=clock.seconds))
         clause = f"OmsKind = '{clock.kind}' AND OmsStage = '{clock.stage}'"
         if clock.waiting_for:
             clause += f" AND OmsWaitingFor = '{clock.waiting_for}'"
-        clauses.append(f"({clause} AND OmsWaitingSince < '{before}')")
+        if clock.seconds is None:
+            clause += f" AND OmsDeadline < '{_iso(now)}'"
+        else:
+            before = _iso(now - timedelta(seconds=clock.seconds))
+            clause += f" AND OmsWaitingSince < '{before}'"
+        clauses.append(f"({clause})")
     clauses.append("TemporalReportedProblems IS NOT NULL")
     return f"ExecutionStatus = 'Running' AND ({' OR '.join(clauses)})"
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _suggest_replenishment(reason: StuckReason, evidence: Evidence, workflow_id: str) -> str:
+    """Purchasing's next step for a replenishment (its stage says who it waits for)."""
+    ref = f"/replenishment/{workflow_id}"
+    if evidence.stage == "no_supplier":
+        return (
+            "The SKU has no supplier: link one (PUT /warehouses/{wh}/reorder-policies/{sku} "
+            f"with supplier_id), then POST {ref}/retry."
+        )
+    if evidence.stage == "awaiting_supplier":
+        return (
+            "The supplier has not confirmed past the lead time (reminded, purchasing "
+            f"escalated): chase them, then POST {ref}/confirm."
+        )
+    if evidence.stage == "awaiting_goods":
+        return (
+            "Goods overdue: chase the supplier; book deliveries as they arrive with "
+            f"POST {ref}/receipts."
+        )
+    return f"Overdue in {evidence.stage or 'its stage'}: open {workflow_id} in the UI."

@@ -37,3 +37,19 @@ class InvalidCreditMovement(StoreError):
 
 class UnknownToken(StoreError):
     """No API token has this id."""
+
+
+class UnknownSupplier(StoreError):
+    """No supplier has this id."""
+
+
+class NoSupplier(StoreError):
+    """The SKU is not linked to any supplier, so no purchase order can be raised."""
+
+
+class UnknownPurchaseOrder(StoreError):
+    """No purchase order (or replenishment episode) has this id."""
+
+
+class OverDelivery(StoreError):
+    """A receipt would book more units than the purchase order line still expects."""

@@ -454,6 +454,32 @@ def restock(
     return StockReceipt(stock=_level(stock), filled_orders=filled)
 
 
+def receive_units(session: Session, warehouse_id: str, sku: str, quantity: int) -> StockReceipt:
+    """Add ``quantity`` delivered units of ``sku`` to ``warehouse_id`` and fill backorders there.
+
+    The same fill as ``set_stock``: oldest backorder first. Not idempotent by
+    itself; the caller records the delivery under its own business key in the
+    same transaction. Raises ``UnknownWarehouse`` or ``UnknownSku``.
+    """
+    stock = _stock_row(session, warehouse_id, sku)
+    stock.on_hand += quantity
+    session.flush()
+    filled = fill_backorders(session, warehouse_id, sku)
+    return StockReceipt(stock=_level(stock), filled_orders=filled)
+
+
+def open_backorder_units(session: Session, sku: str) -> int:
+    """Units of ``sku`` that customers wait for, in every warehouse."""
+    total = session.scalar(
+        select(func.sum(BackorderRow.quantity_open)).where(
+            BackorderRow.sku == sku,
+            BackorderRow.cancelled.is_(False),
+            BackorderRow.quantity_open > 0,
+        )
+    )
+    return int(total or 0)
+
+
 def write_off(
     session: Session, warehouse_id: str, sku: str, quantity: int, key: str, reference: str = ""
 ) -> StockReceipt:

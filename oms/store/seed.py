@@ -5,7 +5,9 @@ one warehouse, jeans only live in Gothenburg and caps only in Stockholm (a
 mixed order splits), and the wool jacket has two units in the whole network
 (the third order backorders). Three B2B companies show the credit rules: a
 large limit, a smaller one that holds orders beyond it for finance, and a
-small shop whose orders beyond its limit are refused.
+small shop whose orders beyond its limit are refused. Three suppliers and a
+few reorder policies show replenishment: the Stockholm wool jacket is reordered
+as soon as its last unit is reserved.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from oms.store.tables import CompanyRow, ProductRow, StockRow, WarehouseRow
+from oms.store.tables import (
+    CompanyRow,
+    ProductRow,
+    ProductSupplierRow,
+    ReorderPolicyRow,
+    StockRow,
+    SupplierRow,
+    WarehouseRow,
+)
 
 # sku, name, unit price (SEK), weight in grams
 PRODUCTS: list[tuple[str, str, str, int]] = [
@@ -93,6 +103,33 @@ COMPANIES: list[tuple[str, str, str, str, str]] = [
     ("SMALL-SHOP", "Small Shop", "standard", "20000.00", "refuse"),
 ]
 
+# id, name, email, lead time in days
+SUPPLIERS: list[tuple[str, str, str, int]] = [
+    ("NORDTEX", "Nordtex Apparel AB", "orders@nordtex.example", 5),
+    ("WOOLWORKS", "Woolworks Scandinavia", "po@woolworks.example", 10),
+    ("STEPFORD", "Stepford Footwear", "sales@stepford.example", 14),
+]
+
+# sku -> (supplier, unit cost in SEK)
+SUPPLIER_LINKS: dict[str, tuple[str, str]] = {
+    "TSHIRT-BLK-M": ("NORDTEX", "62.00"),
+    "TSHIRT-BLK-L": ("NORDTEX", "64.00"),
+    "TSHIRT-WHT-M": ("NORDTEX", "62.00"),
+    "HOODIE-GRY-L": ("NORDTEX", "210.00"),
+    "JEANS-IND-32": ("NORDTEX", "280.00"),
+    "CAP-NVY": ("NORDTEX", "45.00"),
+    "SOCKS-3PK": ("WOOLWORKS", "38.00"),
+    "JACKET-WOOL-M": ("WOOLWORKS", "820.00"),
+    "SNEAKER-WHT-42": ("STEPFORD", "410.00"),
+}
+
+# (warehouse, sku) -> (reorder point, reorder quantity): reorder when available <= point
+REORDER_POLICIES: dict[tuple[str, str], tuple[int, int]] = {
+    ("WH-STO", "JACKET-WOOL-M"): (0, 10),
+    ("WH-STO", "TSHIRT-BLK-M"): (10, 50),
+    ("WH-GOT", "JEANS-IND-32"): (2, 20),
+}
+
 
 def seed_demo(session: Session) -> int:
     """Add the missing demo products, warehouses, stock and companies; returns rows added.
@@ -136,7 +173,7 @@ def seed_demo(session: Session) -> int:
             session.add(StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0))
             added += 1
     session.flush()
-    return added + seed_companies(session)
+    return added + seed_companies(session) + seed_replenishment(session)
 
 
 def seed_companies(session: Session) -> int:
@@ -152,6 +189,36 @@ def seed_companies(session: Session) -> int:
                     credit_limit=Decimal(limit),
                     currency="SEK",
                     over_limit=over_limit,
+                )
+            )
+            added += 1
+    session.flush()
+    return added
+
+
+def seed_replenishment(session: Session) -> int:
+    """Add the missing demo suppliers, SKU links and reorder policies; never changes one."""
+    added = 0
+    for supplier_id, name, email, lead_time_days in SUPPLIERS:
+        if session.get(SupplierRow, supplier_id) is None:
+            session.add(
+                SupplierRow(
+                    supplier_id=supplier_id, name=name, email=email, lead_time_days=lead_time_days
+                )
+            )
+            added += 1
+    session.flush()
+    for sku, (supplier_id, cost) in SUPPLIER_LINKS.items():
+        if session.get(ProductSupplierRow, sku) is None:
+            session.add(
+                ProductSupplierRow(sku=sku, supplier_id=supplier_id, unit_cost=Decimal(cost))
+            )
+            added += 1
+    for (warehouse_id, sku), (point, qty) in REORDER_POLICIES.items():
+        if session.get(ReorderPolicyRow, (warehouse_id, sku)) is None:
+            session.add(
+                ReorderPolicyRow(
+                    warehouse_id=warehouse_id, sku=sku, reorder_point=point, reorder_qty=qty
                 )
             )
             added += 1

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -363,3 +364,130 @@ class ApiTokenRow(Base):
     company_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+# --- replenishment: suppliers, reorder policies, episodes, purchase orders --------------------
+
+
+class SupplierRow(Base):
+    """A supplier the merchant buys from; purchase orders go to ``email``."""
+
+    __tablename__ = "suppliers"
+
+    supplier_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=7)
+
+
+class ProductSupplierRow(Base):
+    """Which supplier a SKU is bought from (one per SKU), and at what unit cost."""
+
+    __tablename__ = "product_suppliers"
+
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.supplier_id"), index=True)
+    unit_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
+
+
+class ReorderPolicyRow(Base):
+    """When to reorder a SKU in a warehouse (available at or below the point) and how much."""
+
+    __tablename__ = "reorder_policies"
+    __table_args__ = (
+        CheckConstraint("reorder_point >= 0", name="ck_reorder_policies_point"),
+        CheckConstraint("reorder_qty > 0", name="ck_reorder_policies_qty"),
+    )
+
+    warehouse_id: Mapped[str] = mapped_column(
+        ForeignKey("warehouses.warehouse_id"), primary_key=True
+    )
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    reorder_point: Mapped[int] = mapped_column(Integer)
+    reorder_qty: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReplenishmentRow(Base):
+    """One low-stock episode of a SKU in a warehouse: opened once, closed when goods arrive.
+
+    ``(warehouse_id, sku, n)`` is unique and names the workflow
+    ``replenish-<warehouse>-<sku>-<n>``; the partial unique index allows at most
+    one ``open`` episode per warehouse and SKU, so concurrent triggers open one.
+    """
+
+    __tablename__ = "replenishments"
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "sku", "n", name="uq_replenishments_wh_sku_n"),
+        Index(
+            "uq_replenishments_one_open",
+            "warehouse_id",
+            "sku",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        CheckConstraint("status IN ('open', 'closed')", name="ck_replenishments_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    warehouse_id: Mapped[str] = mapped_column(String(32))
+    sku: Mapped[str] = mapped_column(String(64))
+    n: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    # What the SKU looked like when the episode opened (for the team's email and reports).
+    available_at_open: Mapped[int] = mapped_column(Integer)
+    reorder_point: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class PurchaseOrderRow(Base):
+    """A purchase order raised to a supplier for one episode; ``po_id`` is its business key."""
+
+    __tablename__ = "purchase_orders"
+    __table_args__ = (Index("ix_purchase_orders_status", "status"),)
+
+    po_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    replenishment_id: Mapped[int] = mapped_column(ForeignKey("replenishments.id"), unique=True)
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.supplier_id"))
+    warehouse_id: Mapped[str] = mapped_column(String(32))
+    # sent -> confirmed -> partially_received -> received
+    status: Mapped[str] = mapped_column(String(24), default="sent")
+    supplier_reference: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PurchaseOrderLineRow(Base):
+    """Units of one SKU ordered on a purchase order, and how many have been received."""
+
+    __tablename__ = "purchase_order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="ck_po_lines_quantity"),
+        CheckConstraint("received_qty >= 0", name="ck_po_lines_received"),
+    )
+
+    po_id: Mapped[str] = mapped_column(
+        ForeignKey("purchase_orders.po_id", ondelete="CASCADE"), primary_key=True
+    )
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
+    received_qty: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class GoodsReceiptRow(Base):
+    """One delivery booked against a purchase order line; once per business key."""
+
+    __tablename__ = "goods_receipts"
+    __table_args__ = (CheckConstraint("quantity > 0", name="ck_goods_receipts_quantity"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    po_id: Mapped[str] = mapped_column(ForeignKey("purchase_orders.po_id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    # Orders whose backorders this delivery filled, so a retried receipt wakes the same ones.
+    filled_orders: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

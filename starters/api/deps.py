@@ -53,6 +53,8 @@ CONFLICT_TYPES = frozenset(
         "NotAwaitingAuthorization",
         "NotAwaitingReceipt",
         "NoFailedRefund",
+        "NotAwaitingConfirmation",
+        "NotAwaitingGoods",
     }
 )
 # Rejections because of who is asking, not the state of the thing.

@@ -43,7 +43,8 @@ router = APIRouter(prefix="/ops", tags=["ops"])
 Operator = Annotated[Principal, Depends(require("ops"))]
 # Finance may release a hold too: for an order over its credit limit that is a credit approval.
 HoldReleaser = Annotated[Principal, Depends(require("ops", "finance", "cfo"))]
-KINDS = ("order", "shipment", "quote", "return")
+KINDS = ("order", "shipment", "quote", "return", "replenishment")
+KIND_PATTERN = f"^({'|'.join(KINDS)})$"
 # Describing every hit costs one call each: beyond this many, the rest are listed undescribed.
 DESCRIBE_LIMIT = 200
 
@@ -83,7 +84,7 @@ def _business_id(workflow_id: str) -> str:
 async def stuck(
     state: State,
     caller: Operator,
-    kind: Annotated[str | None, Query(pattern="^(order|shipment|quote|return)$")] = None,
+    kind: Annotated[str | None, Query(pattern=KIND_PATTERN)] = None,
     stage: str | None = None,
     warehouse: str | None = None,
     min_age_s: Annotated[int | None, Query(ge=0)] = None,

@@ -117,6 +117,41 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "order_id": "A-1",
         "problem": "Return RMA-A-1-1: refund for CAP failed",
     },
+    "low_stock": {
+        "sku": "CAP",
+        "product": "Cap",
+        "warehouse": "WH-STO",
+        "available": 0,
+        "reorder_point": 2,
+        "backordered": 3,
+        "po_id": "PO-A-1",
+        "quantity": 13,
+        "supplier": "Nordtex",
+        "workflow_id": "replenish-A-1",
+    },
+    **{
+        name: {
+            "po_id": "PO-A-1",
+            "buyer": "Temporal OMS",
+            "supplier": "Nordtex",
+            "warehouse": "WH-STO",
+            "lines": [{"sku": "CAP", "name": "Cap", "quantity": 13}],
+            "units": 13,
+            "lead_time_days": 5,
+        }
+        for name in ("purchase_order", "purchase_order_reminder")
+    },
+    "replenishment_escalation": {
+        "po_id": "PO-A-1",
+        "sku": "CAP",
+        "warehouse": "WH-STO",
+        "supplier": "Nordtex",
+        "supplier_email": "po@nordtex.example",
+        "sent_at": "2026-11-30 08:00 UTC",
+        "lead_time_days": 5,
+        "backordered": 3,
+        "workflow_id": "replenish-A-1",
+    },
 }
 
 
@@ -276,3 +311,25 @@ def test_line_break_in_recipient_is_rejected_before_connecting() -> None:
 
     with pytest.raises(EmailRejected):
         m.send("A-1:completed", "ann@example.com\r\nBcc: all@example.com", rendered)
+
+
+def test_attachments_travel_with_the_message(smtp_recorder: SmtpRecorder) -> None:
+    from oms.models.notifications import EmailAttachment
+
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("purchase_order", "en", CONTEXTS["purchase_order"])
+    csv_text = "po_id,sku,quantity\nPO-A-1,CAP,13\n"
+
+    m.send(
+        "PO-A-1:purchase-order",
+        "po@nordtex.example",
+        rendered,
+        [EmailAttachment(filename="PO-A-1.csv", content=csv_text)],
+    )
+
+    mail = smtp_recorder.wait_for(lambda r: r.key == "PO-A-1:purchase-order")
+    assert mail.message.get_content_type() == "multipart/mixed"
+    assert mail.text == rendered.text
+    [attachment] = list(mail.message.iter_attachments())
+    assert (attachment.get_filename(), attachment.get_content_type()) == ("PO-A-1.csv", "text/csv")
+    assert attachment.get_content().replace("\r\n", "\n") == csv_text

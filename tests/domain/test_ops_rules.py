@@ -69,4 +69,43 @@ def test_every_stage_clock_is_named_once_per_party() -> None:
     clocks = stage_clocks(Settings())
     keys = [(c.kind, c.stage, c.waiting_for) for c in clocks]
     assert len(keys) == len(set(keys))
-    assert all(c.seconds >= 0 for c in clocks)
+    assert all(c.seconds is None or c.seconds >= 0 for c in clocks)
+
+
+def test_a_stage_whose_limit_is_the_suppliers_lead_time_uses_the_deadline() -> None:
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    query = stage_query(now, stage_clocks(Settings()))
+    assert (
+        "(OmsKind = 'replenishment' AND OmsStage = 'awaiting_goods' "
+        "AND OmsDeadline < '2026-11-30T12:00:00.000000Z')"
+    ) in query
+
+
+def test_a_replenishment_without_supplier_needs_a_person_and_says_how_to_retry() -> None:
+    evidence = Evidence(
+        kind="replenishment",
+        stage="no_supplier",
+        waiting_for="purchasing",
+        reported_problems=False,
+        activity_attempts=None,
+        workflow_task_attempts=None,
+    )
+    reason = classify(evidence, retry_threshold=3)
+    assert reason == "needs_a_person"
+    advice = suggest(reason, evidence, "replenish-WH-STO-CAP-NVY-1", "WH-STO-CAP-NVY-1")
+    assert "/replenishment/replenish-WH-STO-CAP-NVY-1/retry" in advice
+
+
+def test_an_unconfirmed_purchase_order_past_the_lead_time_says_to_chase_and_confirm() -> None:
+    evidence = Evidence(
+        kind="replenishment",
+        stage="awaiting_supplier",
+        waiting_for="supplier",
+        reported_problems=False,
+        activity_attempts=None,
+        workflow_task_attempts=None,
+    )
+    reason = classify(evidence, retry_threshold=3)
+    assert reason == "past_deadline"
+    advice = suggest(reason, evidence, "replenish-WH-STO-CAP-NVY-1", "WH-STO-CAP-NVY-1")
+    assert "/replenishment/replenish-WH-STO-CAP-NVY-1/confirm" in advice

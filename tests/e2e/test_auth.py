@@ -76,6 +76,15 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/ops/orders/{order_id}/release-hold"): {"ops", "finance", "cfo"},
     ("POST", "/ops/shipments/{shipment_id}/reroute"): {"ops"},
     ("POST", "/ops/orders/{order_id}/resend"): {"ops"},
+    ("GET", "/suppliers"): STAFF,
+    ("PUT", "/suppliers/{supplier_id}"): set(),
+    ("GET", "/warehouses/{warehouse_id}/reorder-policies/{sku}"): STAFF,
+    ("PUT", "/warehouses/{warehouse_id}/reorder-policies/{sku}"): {"ops"},
+    ("GET", "/replenishment"): STAFF,
+    ("GET", "/replenishment/{reference}"): STAFF,
+    ("POST", "/replenishment/{reference}/confirm"): {"ops"},
+    ("POST", "/replenishment/{reference}/receipts"): {"warehouse"},
+    ("POST", "/replenishment/{reference}/retry"): {"ops"},
 }
 # No bearer token: health and docs for anyone, metrics for the scraper, and the carrier
 # webhook, which is authenticated by its HMAC signature instead.

@@ -120,9 +120,37 @@ async def _scenarios(stack: Stack) -> None:
             break
         await asyncio.sleep(0.2)
     await _save(stack, f"return-{rma}", "return_refunded")
+    await _replenishment(stack)
 
 
-async def main() -> None:
+async def _replenishment(stack: Stack) -> None:
+    """A SKU reserved below its point: purchase order, confirmation, two deliveries."""
+    sku = "H-REPL"
+    await stack.api.put(f"/products/{sku}", json={"name": "Wool scarf", "unit_price": "399.00"})
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 2})
+    await stack.api.put(
+        f"/warehouses/WH-STO/reorder-policies/{sku}",
+        json={"reorder_point": 0, "reorder_qty": 4, "supplier_id": "WOOLWORKS"},
+    )
+    await stack.place(order_body("H-R1", [(sku, 2, "399.00")]))
+    await stack.wait_for_status("H-R1", {"allocated", "picking"})
+    await stack.place(order_body("H-R2", [(sku, 1, "399.00")]))
+    await stack.wait_for_status("H-R2", {"backordered"})
+    po = f"PO-WH-STO-{sku}-1"
+    for _ in range(200):
+        view = await stack.api.get(f"/replenishment/{po}")
+        if view.status_code == 200 and view.json()["status"] == "awaiting_confirmation":
+            break
+        await asyncio.sleep(0.1)
+    await stack.api.post(f"/replenishment/{po}/confirm", json={"supplier_reference": "W-1"})
+    ordered = (await stack.api.get(f"/replenishment/{po}")).json()["ordered"]
+    await stack.api.post(f"/replenishment/{po}/receipts", json={"quantity": 1})
+    await stack.api.post(f"/replenishment/{po}/receipts", json={"quantity": ordered - 1})
+    await stack.client.get_workflow_handle(f"replenish-WH-STO-{sku}-1").result()
+    await _save(stack, f"replenish-WH-STO-{sku}-1", "replenishment_closed")
+
+
+async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
         data_converter=data_converter(Settings()),
@@ -133,10 +161,11 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'oms.db'}"
             async with running_stack(env.client, url, Path(tmp)) as (stack, _):
-                await _scenarios(stack)
+                # ``record.py replenishment`` records that scenario alone.
+                await (_replenishment(stack) if only == "replenishment" else _scenarios(stack))
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else None))

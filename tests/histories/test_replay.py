@@ -11,8 +11,10 @@ from temporalio.worker import Replayer
 
 from oms.client import data_converter
 from oms.settings import Settings
+from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import OrderWorkflow
 from workflows.quote import QuoteWorkflow
+from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
@@ -23,7 +25,7 @@ TEXTS = {p.stem: p.read_text() for p in HISTORIES}
 
 def test_every_workflow_type_has_a_saved_history() -> None:
     names = {p.stem for p in HISTORIES}
-    for prefix in ("order_", "shipment_", "quote_", "return_"):
+    for prefix in ("order_", "shipment_", "quote_", "return_", "replenishment_"):
         assert any(n.startswith(prefix) for n in names), prefix
 
 
@@ -31,7 +33,14 @@ def test_every_workflow_type_has_a_saved_history() -> None:
 async def test_saved_history_replays_without_nondeterminism(name: str) -> None:
     history = WorkflowHistory.from_json(name, TEXTS[name])
     replayer = Replayer(
-        workflows=[OrderWorkflow, ShipmentWorkflow, QuoteWorkflow, ReturnWorkflow],
+        workflows=[
+            OrderWorkflow,
+            ShipmentWorkflow,
+            QuoteWorkflow,
+            ReturnWorkflow,
+            ReplenishmentWorkflow,
+            LowStockScanWorkflow,
+        ],
         # The encrypting converter: histories recorded before encryption (plain payloads)
         # must still replay, as workflows running when encryption is switched on do.
         data_converter=data_converter(Settings()),

@@ -10,7 +10,16 @@ from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocateRequest
 from oms.store import inventory
 from oms.store.db import Database
-from oms.store.seed import COMPANIES, PRODUCTS, STOCK, WAREHOUSES, seed_demo
+from oms.store.seed import (
+    COMPANIES,
+    PRODUCTS,
+    REORDER_POLICIES,
+    STOCK,
+    SUPPLIER_LINKS,
+    SUPPLIERS,
+    WAREHOUSES,
+    seed_demo,
+)
 from oms.store.tables import ProductRow, StockRow, WarehouseRow
 
 
@@ -28,7 +37,15 @@ def request(order_id: str, city: str, postal_code: str, **lines: int) -> Allocat
 
 def test_seeding_twice_changes_nothing_and_keeps_moved_stock(db: Database) -> None:
     with db.session() as session:
-        assert seed_demo(session) == (len(PRODUCTS) + len(WAREHOUSES) + len(STOCK) + len(COMPANIES))
+        assert seed_demo(session) == (
+            len(PRODUCTS)
+            + len(WAREHOUSES)
+            + len(STOCK)
+            + len(COMPANIES)
+            + len(SUPPLIERS)
+            + len(SUPPLIER_LINKS)
+            + len(REORDER_POLICIES)
+        )
     with db.session() as session:
         inventory.set_stock(session, "WH-STO", "CAP-NVY", 3)
     with db.session() as session:
