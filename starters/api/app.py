@@ -22,6 +22,7 @@ from starters.api import (
     ops,
     orders,
     quotes,
+    reports,
     returns,
     shipments,
 )
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         description="Order management on Temporal: every order and shipment is a durable workflow.",
         lifespan=lifespan,
     )
-    for module in (orders, returns, quotes, catalogue, shipments, carrier_events, ops):
+    for module in (orders, returns, quotes, catalogue, shipments, carrier_events, ops, reports):
         app.include_router(module.router)
 
     metrics.install(app)
