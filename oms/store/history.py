@@ -20,19 +20,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from oms.models.common import Address, Customer, SkuQuantity
 from oms.models.orders import HistoryEntry, OrderLine, OrderStatus, OrderView, ShipmentSummary
 from oms.models.returns import ReturnHistoryEntry, ReturnLine, ReturnStatus, ReturnView
 from oms.models.shipments import ShipmentLine, ShipmentStatus, ShipmentView
-from oms.store.orders import record_order, record_shipment
-from oms.store.returns import record_return
 from oms.store.seed import PRODUCTS, STOCK
-from oms.store.tables import OrderRow
+from oms.store.tables import OrderRow, ReturnLineRow, ReturnRow, ShipmentRow
 
 PREFIX = "H-"
 SEED = 20261106
@@ -77,6 +76,16 @@ RETURN_REASONS = (
 )
 
 
+def _customer(number: int) -> Customer:
+    first, last = FIRST[number % len(FIRST)], LAST[number % len(LAST)]
+    return Customer(
+        id=f"C-H-{number:04d}",
+        name=f"{first} {last}",
+        email=f"{first.lower()}.{number}@example.com",
+        locale="sv" if number % 3 else "en",
+    )
+
+
 @dataclass
 class GeneratedHistory:
     orders: list[OrderView]
@@ -94,11 +103,29 @@ class SeededHistory:
     skipped: bool
 
 
-def _warehouses_by_sku() -> dict[str, set[str]]:
-    found: dict[str, set[str]] = defaultdict(set)
-    for warehouse_id, sku in STOCK:
-        found[sku].add(warehouse_id)
-    return found
+@dataclass
+class _World:
+    """What every generated order draws from: SKUs and their weights, prices, stock, people."""
+
+    skus: list[str]
+    weights: np.ndarray
+    prices: dict[str, Decimal]
+    stocked: dict[str, set[str]]
+    customers: list[Customer]
+
+    @classmethod
+    def build(cls) -> _World:
+        stocked: dict[str, set[str]] = defaultdict(set)
+        for warehouse_id, sku in STOCK:
+            stocked[sku].add(warehouse_id)
+        skus = list(POPULARITY)
+        return cls(
+            skus=skus,
+            weights=np.array([POPULARITY[s] for s in skus]) / sum(POPULARITY.values()),
+            prices={sku: Decimal(price) for sku, _, price, _ in PRODUCTS},
+            stocked=stocked,
+            customers=[_customer(n) for n in range(400)],
+        )
 
 
 def generate_history(
@@ -106,10 +133,7 @@ def generate_history(
 ) -> GeneratedHistory:
     """Orders placed on the ``days`` days up to ``end``; nothing happens after ``now``."""
     rng = np.random.default_rng(seed)
-    prices = {sku: Decimal(price) for sku, _, price, _ in PRODUCTS}
-    skus = list(POPULARITY)
-    weights = np.array([POPULARITY[s] for s in skus]) / sum(POPULARITY.values())
-    stocked = _warehouses_by_sku()
+    world = _World.build()
     out = GeneratedHistory(orders=[], shipments=[], returns=[])
     start = end - timedelta(days=days - 1)
     for offset in range(days):
@@ -120,51 +144,31 @@ def generate_history(
             placed = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(seconds=seconds)
             if placed >= now:
                 continue
-            _one_order(
-                out,
-                rng,
-                f"{PREFIX}{day:%Y%m%d}-{n + 1:03d}",
-                placed,
-                now,
-                skus,
-                weights,
-                prices,
-                stocked,
-            )
+            _one_order(out, rng, world, f"{PREFIX}{day:%Y%m%d}-{n + 1:03d}", placed, now)
     return out
 
 
 def _one_order(
     out: GeneratedHistory,
     rng: np.random.Generator,
+    world: _World,
     order_id: str,
     placed: datetime,
     now: datetime,
-    skus: list[str],
-    weights: np.ndarray,
-    prices: dict[str, Decimal],
-    stocked: dict[str, set[str]],
 ) -> None:
-    number = int(rng.integers(0, 400))
-    first, last = FIRST[number % len(FIRST)], LAST[number % len(LAST)]
-    customer = Customer(
-        id=f"C-H-{number:04d}",
-        name=f"{first} {last}",
-        email=f"{first.lower()}.{number}@example.com",
-        locale="sv" if number % 3 else "en",
-    )
+    customer = world.customers[int(rng.integers(0, len(world.customers)))]
     city, postal, street, nearest = CITIES[int(rng.integers(0, len(CITIES)))]
     ship_to = Address(name=customer.name, line1=street, postal_code=postal, city=city, country="SE")
     channel = str(rng.choice(CHANNELS[0], p=CHANNELS[1]))
     pick = int(rng.choice(len(CURRENCIES), p=[c[1] for c in CURRENCIES]))
     currency, factor = CURRENCIES[pick][0], CURRENCIES[pick][2]
     n_lines = int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))
-    chosen = rng.choice(len(skus), size=n_lines, replace=False, p=weights)
+    chosen = rng.choice(len(world.skus), size=n_lines, replace=False, p=world.weights)
     lines = [
         OrderLine(
-            sku=skus[i],
+            sku=world.skus[i],
             quantity=int(rng.choice([1, 2, 3], p=[0.8, 0.15, 0.05])),
-            unit_price=(prices[skus[i]] * factor).quantize(Decimal("0.01")),
+            unit_price=(world.prices[world.skus[i]] * factor).quantize(Decimal("0.01")),
         )
         for i in sorted(chosen)
     ]
@@ -172,7 +176,7 @@ def _one_order(
     total = sum((ln.unit_price * ln.quantity for ln in lines), Decimal("0.00"))
     by_warehouse: dict[str, list[OrderLine]] = defaultdict(list)
     for line in lines:
-        warehouse = next(w for w in nearest if w in stocked[line.sku])
+        warehouse = next(w for w in nearest if w in world.stocked[line.sku])
         by_warehouse[warehouse].append(line)
 
     history = [
@@ -388,16 +392,77 @@ def seed_history(
     ):
         return SeededHistory(orders=0, shipments=0, returns=0, skipped=True)
     generated = generate_history(end, now, days, seed)
-    for order in generated.orders:
-        record_order(session, order)
-    for shipment in generated.shipments:
-        record_shipment(session, shipment)
-    session.flush()
-    for rma in generated.returns:
-        record_return(session, rma)
+    # One multi-row insert per table: thousands of rows in seconds. Nothing else writes
+    # ``H-`` ids, so the read model's one-by-one versioned upsert has nothing to guard here.
+    if generated.orders:
+        session.execute(insert(OrderRow), [_order_row(v) for v in generated.orders])
+    if generated.shipments:
+        session.execute(insert(ShipmentRow), [_shipment_row(v) for v in generated.shipments])
+    if generated.returns:
+        session.execute(insert(ReturnRow), [_return_row(v) for v in generated.returns])
+        session.execute(
+            insert(ReturnLineRow),
+            [
+                {
+                    "rma_id": v.rma_id,
+                    "sku": line.sku,
+                    "order_id": v.order_id,
+                    "quantity": line.quantity,
+                    "reason": line.reason,
+                    "received_resellable": line.received_resellable,
+                    "received_damaged": line.received_damaged,
+                    "received_wrong_item": line.received_wrong_item,
+                    "refunded": line.refunded,
+                }
+                for v in generated.returns
+                for line in v.lines
+            ],
+        )
     return SeededHistory(
         orders=len(generated.orders),
         shipments=len(generated.shipments),
         returns=len(generated.returns),
         skipped=False,
     )
+
+
+def _order_row(view: OrderView) -> dict[str, Any]:
+    return {
+        "order_id": view.order_id,
+        "status": view.status.value,
+        "channel": view.channel,
+        "customer_id": view.customer.id,
+        "currency": view.currency,
+        "total": view.total,
+        "placed_at": view.placed_at,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
+
+
+def _shipment_row(view: ShipmentView) -> dict[str, Any]:
+    return {
+        "shipment_id": view.shipment_id,
+        "order_id": view.order_id,
+        "warehouse_id": view.warehouse_id,
+        "status": view.status.value,
+        "tracking_number": view.tracking_number,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
+
+
+def _return_row(view: ReturnView) -> dict[str, Any]:
+    return {
+        "rma_id": view.rma_id,
+        "order_id": view.order_id,
+        "status": view.status.value,
+        "resolution": view.resolution,
+        "customer_id": view.customer.id,
+        "requested_at": view.requested_at,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
