@@ -361,7 +361,12 @@ def forecast(
 
     The backtest fits on the history minus its last ``backtest_days`` and forecasts
     those days, so the report shows how the method did against what happened.
+    Only whole days are history: a period reaching today (or later) ends yesterday,
+    and the forecast starts today, so a half-sold day does not look like a slump.
     """
+    last_whole_day = now.astimezone(UTC).date() - timedelta(days=1)
+    if period.end > last_whole_day:
+        period = DateRange(start=min(period.start, last_whole_day), end=last_whole_day)
     history = daily_demand(facts, period, sku, warehouse_id)
     ahead = forecast_demand(history, max(horizon, lead_time_days))
     backtest: list[float] = []

@@ -28,10 +28,12 @@ SIZE = (6.0, 3.3)  # inches at 100 dpi: 600 x 330 px
 
 
 def _svg(fig: Figure, salt: str) -> str:
+    """The figure as an ``<svg>`` element. Margins are set per chart rather than by
+    ``bbox_inches="tight"``, which draws every figure twice."""
     out = io.StringIO()
     # A salt per chart keeps the SVG element ids of several inline charts apart.
     with rc_context({"svg.fonttype": "path", "svg.hashsalt": salt}):
-        fig.savefig(out, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        fig.savefig(out, format="svg", metadata={"Date": None})
     text = out.getvalue()
     return text[text.index("<svg") :]
 
@@ -59,6 +61,7 @@ def orders_per_day(days: Sequence[date], orders: Sequence[int]) -> str:
     ax = fig.add_subplot()
     ax.bar(date2num(list(days)), list(orders), width=0.8, color=COLOURS["orders"])
     ax.xaxis_date()
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.2)
     ax.set_title(title, loc="left")
     fig.autofmt_xdate()
     _style(ax)
@@ -79,6 +82,7 @@ def lead_times(stages: Sequence[str], p50: Sequence[float], p90: Sequence[float]
     ax.set_title(title, loc="left")
     ax.legend(frameon=False)
     _style(ax)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.12)
     return _svg(fig, "lead")
 
 
@@ -101,6 +105,7 @@ def forecast_vs_actuals(
         _style(ax)
     axes[0].legend(frameon=False, ncols=3, fontsize=8, loc="upper left")
     fig.autofmt_xdate()
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.12, hspace=0.35)
     return _svg(fig, "forecast")
 
 
@@ -117,4 +122,5 @@ def stock_cover(skus: Sequence[str], days: Sequence[float]) -> str:
     ax.tick_params(axis="y", labelsize=8)
     _style(ax)
     ax.grid(axis="x", color="#e2e8f0", linewidth=0.8)
+    fig.subplots_adjust(left=0.22, right=0.98, top=0.9, bottom=0.1)
     return _svg(fig, "cover")

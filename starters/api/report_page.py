@@ -34,10 +34,13 @@ def render_page(session: Session, span: DateRange, now: datetime) -> str:
     by_day = reports.orders_by_day(session, span)
     funnel = reports.funnel(facts)
     sku_rows = reports.skus(session, facts)
+    selling = [row.sku for row in sku_rows if row.selling]
+    # Only the charted SKUs need a backtest; the rest need a forecast for their stock cover.
     forecasts = {
-        row.sku: reports.forecast(session, facts, span, row.sku, now=now)
-        for row in sku_rows
-        if row.selling
+        sku: reports.forecast(
+            session, facts, span, sku, now=now, backtest_days=14 if rank < TOP_SKUS else 0
+        )
+        for rank, sku in enumerate(selling)
     }
     return _templates.get_template("reports.html.j2").render(
         span=span,
