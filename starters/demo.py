@@ -213,11 +213,14 @@ def seed_history_into_store(settings: Settings, days: int = 90) -> int:
     """``oms demo --history``: write generated order history into the store (idempotent).
 
     Goes to the database directly (``OMS_DATABASE_URL``), not the API: these orders
-    are the past, so no workflow runs for them.
+    are the past, so no workflow runs for them. Migrates and seeds the catalogue first
+    (both idempotent), so it also works before the first ``make run``.
     """
     from oms.store.db import Database
     from oms.store.history import seed_history
+    from starters.dev import prepare_store
 
+    prepare_store(settings)
     now = datetime.now(UTC)
     db = Database(settings.database_url)
     try:

@@ -61,7 +61,7 @@ def orders_per_day(days: Sequence[date], orders: Sequence[int]) -> str:
     ax = fig.add_subplot()
     ax.bar(date2num(list(days)), list(orders), width=0.8, color=COLOURS["orders"])
     ax.xaxis_date()
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.2)
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.22)
     ax.set_title(title, loc="left")
     fig.autofmt_xdate()
     _style(ax)
