@@ -13,7 +13,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 
@@ -31,7 +31,7 @@ from oms.models.reports import (
     SkuRow,
 )
 from oms.store import reports
-from oms.store.tables import ProductRow
+from oms.store.tables import ProductRow, WarehouseRow
 from starters.api.deps import State
 from starters.api.report_page import render_page
 
@@ -64,6 +64,7 @@ def period(
     return DateRange(start=start, end=end)
 
 
+Span = Annotated[DateRange, Depends(period)]
 FormatParam = Annotated[Format | None, Query(alias="format")]
 
 
@@ -94,11 +95,9 @@ def _now() -> datetime:
 @router.get("", response_class=HTMLResponse)
 def report_page(
     state: State,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    span: Span,
 ) -> HTMLResponse:
     """The report page: charts (server-side SVG, no scripts) and the main tables."""
-    span = period(start, end)
     with state.db.session() as session:
         return HTMLResponse(render_page(session, span, _now()))
 
@@ -107,12 +106,10 @@ def report_page(
 def orders_report(
     request: Request,
     state: State,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    span: Span,
     fmt: FormatParam = None,
 ) -> Response:
     """Orders, cancellations and revenue per day, channel and currency."""
-    span = period(start, end)
     with state.db.session() as session:
         rows = reports.orders_by_day(session, span)
     return respond(request, _report("orders", span, rows), OrdersRow, fmt, "orders")
@@ -122,12 +119,10 @@ def orders_report(
 def funnel_report(
     request: Request,
     state: State,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    span: Span,
     fmt: FormatParam = None,
 ) -> Response:
     """Orders reaching each stage, with p50/p90 hours from received to that stage."""
-    span = period(start, end)
     with state.db.session() as session:
         rows = reports.funnel(reports.order_facts(session, span))
     return respond(request, _report("funnel", span, rows), FunnelRow, fmt, "funnel")
@@ -148,12 +143,10 @@ def backorders_report(request: Request, state: State, fmt: FormatParam = None) -
 def skus_report(
     request: Request,
     state: State,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    span: Span,
     fmt: FormatParam = None,
 ) -> Response:
     """Every active SKU by units sold, best first; the non-selling ones last (``selling``)."""
-    span = period(start, end)
     with state.db.session() as session:
         rows = reports.skus(session, reports.order_facts(session, span))
     return respond(request, _report("skus", span, rows), SkuRow, fmt, "skus")
@@ -176,12 +169,10 @@ def low_stock_report(
 def returns_report(
     request: Request,
     state: State,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    span: Span,
     fmt: FormatParam = None,
 ) -> Response:
     """Returns of the orders placed in the range, by reason and SKU, with return rates."""
-    span = period(start, end)
     with state.db.session() as session:
         rows = reports.returns(session, span, reports.order_facts(session, span))
     return respond(request, _report("returns", span, rows), ReturnsRow, fmt, "returns")
@@ -191,12 +182,10 @@ def returns_report(
 def cancellations_report(
     request: Request,
     state: State,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    span: Span,
     fmt: FormatParam = None,
 ) -> Response:
     """Cancelled orders placed in the range, by reason."""
-    span = period(start, end)
     with state.db.session() as session:
         rows = reports.cancellations(reports.order_facts(session, span))
     return respond(
@@ -208,20 +197,20 @@ def cancellations_report(
 def forecast_report(
     request: Request,
     state: State,
+    span: Span,
     sku: Annotated[str, Query(min_length=1, max_length=64)],
     warehouse: Annotated[str | None, Query(max_length=32)] = None,
     horizon: Annotated[int, Query(ge=1, le=90)] = 14,
     lead_time_days: Annotated[int, Query(ge=1, le=180)] = 7,
     service_level: Annotated[float, Query(ge=0.5, lt=1.0)] = 0.95,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
     fmt: FormatParam = None,
 ) -> Response:
     """Daily demand of a SKU (optionally from one warehouse), its forecast and reorder point."""
-    span = period(start, end)
     with state.db.session() as session:
         if session.get(ProductRow, sku) is None:
             raise query_error("sku", "unknown SKU", sku)
+        if warehouse is not None and session.get(WarehouseRow, warehouse) is None:
+            raise query_error("warehouse", "unknown warehouse", warehouse)
         body = reports.forecast(
             session,
             reports.order_facts(session, span),

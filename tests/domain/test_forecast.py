@@ -47,6 +47,14 @@ def test_the_trend_carries_on_over_the_horizon() -> None:
     assert result.values[27] - result.values[6] == pytest.approx(10.5, abs=1.5)
 
 
+def test_two_to_four_weeks_still_get_holt_winters_with_estimated_start_values() -> None:
+    history = synthetic(21, noise=0.3)
+    result = forecast_demand(history, 7)
+    assert result.method == "holt_winters"
+    errors = np.abs(np.array(result.values) - truth(21, 7))
+    assert errors.max() < 3.0, (result.values, truth(21, 7).tolist())
+
+
 def test_under_two_seasons_falls_back_to_simple_exponential_smoothing() -> None:
     history = [10, 12, 9, 11, 10, 13, 9, 11, 10, 12]
     result = forecast_demand(history, 5)

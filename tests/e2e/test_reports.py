@@ -108,6 +108,7 @@ BAD_PARAMETERS = [
     ("/reports/orders", {"format": "xml"}, "format"),
     ("/reports/forecast", {}, "sku"),
     ("/reports/forecast", {"sku": "NO-SUCH-SKU"}, "sku"),
+    ("/reports/forecast", {"sku": "CAP-NVY", "warehouse": "WH-NOWHERE"}, "warehouse"),
     ("/reports/forecast", {"sku": "CAP-NVY", "service_level": "1.5"}, "service_level"),
     ("/reports", {"to": "2026-02-30"}, "to"),
 ]
