@@ -11,7 +11,8 @@ from oms.models.orders import OrderStatus
 from oms.models.reports import DateRange
 from oms.store import reports
 from oms.store.db import Database
-from oms.store.history import generate_history, seed_history
+from oms.store.history import seed_history
+from oms.store.history_generator import generate_history
 from oms.store.seed import seed_demo
 from oms.store.tables import OrderRow, ReturnRow, ShipmentRow
 
