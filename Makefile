@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck demo worker api bench histories clean
+.PHONY: install run test lint typecheck demo worker api bench histories clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP)
 	OMS_SIMULATE=$${OMS_SIMULATE:-1} $(BIN)/oms dev
 
 ## Run the whole test suite (PostgreSQL tests use OMS_TEST_POSTGRES_URL).
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/pytest -q --durations=10
 
 lint: $(STAMP)
@@ -29,9 +29,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## Place a handful of realistic orders against the running stack.
+## Write 90 days of generated order history (for the reports; once), then place a handful
+## of realistic orders against the running stack.
 demo: $(STAMP)
+	$(BIN)/oms demo --history
 	$(BIN)/oms demo
+
+## Debian's chromium, which the report page's browser test drives headless; installed with
+## apt-get (as root, or through sudo) when missing. Fails clearly when it cannot be installed.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium is missing: installing Debian's chromium package for the browser test"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	} || { echo "could not install chromium: run 'apt-get install chromium' as root" >&2; exit 1; }
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium is still not on PATH" >&2; exit 1; }
 
 ## Benchmark the order pipeline against the bare-Temporal floor on its own stack (docs/benchmark.md).
 bench: $(STAMP)

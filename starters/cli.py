@@ -321,9 +321,42 @@ def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    if args.history:
+        from starters.demo import seed_history_into_store
+
+        return seed_history_into_store(settings, days=args.days)
     from starters.demo import run_demo
 
     return run_demo(settings)
+
+
+REPORTS = (
+    "orders",
+    "funnel",
+    "backorders",
+    "skus",
+    "low-stock",
+    "returns",
+    "cancellations",
+    "forecast",
+)
+
+
+def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a report from the API: JSON, or CSV with ``--csv``."""
+    params: dict[str, Any] = {"format": "csv" if args.csv else "json"}
+    for name in ("from_", "to", "sku", "warehouse", "below", "lead_time_days", "horizon"):
+        value = getattr(args, name, None)
+        if value is not None:
+            params[name.rstrip("_")] = value
+    if args.name == "forecast" and not args.sku:
+        raise SystemExit("oms report forecast needs --sku")
+    with _api(settings) as api:
+        response = api.get(f"/reports/{args.name}", params=params)
+    if args.csv and response.status_code < 400:
+        print(response.text, end="")
+        return 0
+    return _show(response)
 
 
 def _run_module(target: str) -> Callable[[argparse.Namespace, Settings], int]:
@@ -385,7 +418,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("db", help="migrate the store and load the demo catalogue").set_defaults(
         func=_cmd_db
     )
-    sub.add_parser("demo", help="place a handful of realistic orders").set_defaults(func=_cmd_demo)
+    demo = sub.add_parser("demo", help="place a handful of realistic orders")
+    demo.add_argument(
+        "--history",
+        action="store_true",
+        help="instead, write generated order history into the store (for reports; idempotent)",
+    )
+    demo.add_argument("--days", type=int, default=90, help="days of history (with --history)")
+    demo.set_defaults(func=_cmd_demo)
+
+    report = sub.add_parser("report", help="reports: " + ", ".join(REPORTS))
+    report.add_argument("name", choices=REPORTS)
+    report.add_argument("--csv", action="store_true", help="CSV instead of JSON")
+    report.add_argument("--from", dest="from_", help="first day, YYYY-MM-DD")
+    report.add_argument("--to", help="last day, YYYY-MM-DD")
+    report.add_argument("--sku", help="forecast: the SKU")
+    report.add_argument("--warehouse", help="forecast: demand from one warehouse")
+    report.add_argument("--below", type=int, help="low-stock: available units threshold")
+    report.add_argument("--lead-time-days", type=int, help="forecast: supplier lead time")
+    report.add_argument("--horizon", type=int, help="forecast: days ahead")
+    report.set_defaults(func=_cmd_report)
 
     order = sub.add_parser("order", help="place, get, list or cancel orders")
     osub = order.add_subparsers(dest="action", required=True)

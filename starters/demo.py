@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -243,4 +244,34 @@ def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
     )
     print(return_steps)
     print(replenish_steps)
+    return 0
+
+
+def seed_history_into_store(settings: Settings, days: int = 90) -> int:
+    """``oms demo --history``: write generated order history into the store (idempotent).
+
+    Goes to the database directly (``OMS_DATABASE_URL``), not the API: these orders
+    are the past, so no workflow runs for them. Migrates and seeds the catalogue first
+    (both idempotent), so it also works before the first ``make run``.
+    """
+    from oms.store.db import Database
+    from oms.store.history import seed_history
+    from starters.dev import prepare_store
+
+    prepare_store(settings)
+    now = datetime.now(UTC)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            seeded = seed_history(session, end=now.date(), now=now, days=days)
+    finally:
+        db.dispose()
+    if seeded.skipped:
+        print("Order history is already in the store (H- orders); nothing added.")
+    else:
+        print(
+            f"Order history written: {seeded.orders} orders over {days} days, "
+            f"{seeded.shipments} shipments, {seeded.returns} returns (ids start with H-).\n"
+            f"See it at {settings.api_url}/reports"
+        )
     return 0

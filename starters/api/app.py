@@ -23,6 +23,7 @@ from starters.api import (
     orders,
     quotes,
     replenishment,
+    reports,
     returns,
     shipments,
 )
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         carrier_events,
         ops,
         replenishment,
+        reports,
     ):
         app.include_router(module.router)
 

@@ -10,6 +10,8 @@ Who did something (approver, picker, operator) is always taken from the principa
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -50,7 +52,10 @@ def authenticate(
     token = token.strip()
     if not header:
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() == "basic" and token:
+        # A browser (the report page) sends the token as the password of HTTP Basic.
+        token = _basic_password(token)
+    elif scheme.lower() != "bearer" or not token:
         raise _unauthorized("malformed Authorization header: expected 'Bearer <token>'")
     if state.settings.dev_tokens_enabled():
         principal = dev_principal(token)
@@ -61,6 +66,39 @@ def authenticate(
     if principal is None:
         raise _unauthorized("unknown or revoked token")
     return principal
+
+
+def _basic_password(credentials: str) -> str:
+    """The password part of HTTP Basic credentials. Raises HTTPException 401 when malformed."""
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise _unauthorized("malformed Basic credentials") from None
+    _, colon, password = decoded.partition(":")
+    if not colon or not password:
+        raise _unauthorized("Basic credentials need the token as the password")
+    return password
+
+
+def require_in_browser(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """``require`` for pages people open in a browser: a 401 asks for HTTP Basic, so the
+    browser prompts (any user name, the token as password). Raises HTTPException 401/403."""
+    check = require(*roles)
+
+    async def dependency(
+        request: Request,
+        state: State,
+        declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        try:
+            principal = authenticate(request, state, declared)
+        except HTTPException as err:
+            if err.status_code == 401:
+                err.headers = {"WWW-Authenticate": 'Basic realm="Temporal OMS", charset="UTF-8"'}
+            raise
+        return await check(principal)
+
+    return dependency
 
 
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:

@@ -1,0 +1,117 @@
+"""Writes the demo's generated order history into the read model, once.
+
+The orders (``oms.store.history_generator``) go straight into the orders,
+shipments and returns tables: they are history, not work, so no workflow runs
+for them and no stock or backorder moves. Every generated id starts with ``H-``
+(returns ``RMA-H-``); once any ``H-`` order exists a second run adds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from oms.models.orders import OrderView
+from oms.models.returns import ReturnView
+from oms.models.shipments import ShipmentView
+from oms.store.history_generator import PREFIX, SEED, generate_history
+from oms.store.tables import OrderRow, ReturnLineRow, ReturnRow, ShipmentRow
+
+
+@dataclass
+class SeededHistory:
+    """What ``seed_history`` did: rows written, or ``skipped`` when history was already there."""
+
+    orders: int
+    shipments: int
+    returns: int
+    skipped: bool
+
+
+def seed_history(
+    session: Session, end: date, now: datetime, days: int = 90, seed: int = SEED
+) -> SeededHistory:
+    """Write the generated history into the read model, unless ``H-`` orders are already there."""
+    if session.scalar(
+        select(OrderRow.order_id).where(OrderRow.order_id.like(f"{PREFIX}%")).limit(1)
+    ):
+        return SeededHistory(orders=0, shipments=0, returns=0, skipped=True)
+    generated = generate_history(end, now, days, seed)
+    # One multi-row insert per table: thousands of rows in seconds. Nothing else writes
+    # ``H-`` ids, so the read model's one-by-one versioned upsert has nothing to guard here.
+    if generated.orders:
+        session.execute(insert(OrderRow), [_order_row(v) for v in generated.orders])
+    if generated.shipments:
+        session.execute(insert(ShipmentRow), [_shipment_row(v) for v in generated.shipments])
+    if generated.returns:
+        session.execute(insert(ReturnRow), [_return_row(v) for v in generated.returns])
+        session.execute(
+            insert(ReturnLineRow),
+            [
+                {
+                    "rma_id": v.rma_id,
+                    "sku": line.sku,
+                    "order_id": v.order_id,
+                    "quantity": line.quantity,
+                    "reason": line.reason,
+                    "received_resellable": line.received_resellable,
+                    "received_damaged": line.received_damaged,
+                    "received_wrong_item": line.received_wrong_item,
+                    "refunded": line.refunded,
+                }
+                for v in generated.returns
+                for line in v.lines
+            ],
+        )
+    return SeededHistory(
+        orders=len(generated.orders),
+        shipments=len(generated.shipments),
+        returns=len(generated.returns),
+        skipped=False,
+    )
+
+
+def _order_row(view: OrderView) -> dict[str, Any]:
+    return {
+        "order_id": view.order_id,
+        "status": view.status.value,
+        "channel": view.channel,
+        "customer_id": view.customer.id,
+        "currency": view.currency,
+        "total": view.total,
+        "placed_at": view.placed_at,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
+
+
+def _shipment_row(view: ShipmentView) -> dict[str, Any]:
+    return {
+        "shipment_id": view.shipment_id,
+        "order_id": view.order_id,
+        "warehouse_id": view.warehouse_id,
+        "status": view.status.value,
+        "tracking_number": view.tracking_number,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
+
+
+def _return_row(view: ReturnView) -> dict[str, Any]:
+    return {
+        "rma_id": view.rma_id,
+        "order_id": view.order_id,
+        "status": view.status.value,
+        "resolution": view.resolution,
+        "customer_id": view.customer.id,
+        "requested_at": view.requested_at,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }

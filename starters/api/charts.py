@@ -1,0 +1,126 @@
+"""The report page's charts: matplotlib (no GUI backend) drawn to inline SVG on the server.
+
+Text is drawn as paths, so the page needs no font and no script from anywhere.
+Every series has a colour of its own (``COLOURS``), which is also how the browser
+test recognises that a chart was drawn.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import date
+
+from matplotlib import rc_context
+from matplotlib.dates import date2num
+from matplotlib.figure import Figure
+
+COLOURS = {
+    "orders": "#2b6cb0",
+    "p50": "#dd6b20",
+    "p90": "#805ad5",
+    "actual": "#2f855a",
+    "backtest": "#d69e2e",
+    "forecast": "#d53f8c",
+    "cover": "#319795",
+}
+SIZE = (6.0, 3.3)  # inches at 100 dpi: 600 x 330 px
+
+
+def _svg(fig: Figure, salt: str) -> str:
+    """The figure as an ``<svg>`` element. Margins are set per chart rather than by
+    ``bbox_inches="tight"``, which draws every figure twice."""
+    out = io.StringIO()
+    # A salt per chart keeps the SVG element ids of several inline charts apart.
+    with rc_context({"svg.fonttype": "path", "svg.hashsalt": salt}):
+        fig.savefig(out, format="svg", metadata={"Date": None})
+    text = out.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _empty(fig: Figure, title: str) -> None:
+    ax = fig.add_subplot()
+    ax.set_title(title, loc="left")
+    ax.text(0.5, 0.5, "no data in this range", ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def _style(ax: object) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)  # type: ignore[attr-defined]
+    ax.grid(axis="y", color="#e2e8f0", linewidth=0.8)  # type: ignore[attr-defined]
+    ax.set_axisbelow(True)  # type: ignore[attr-defined]
+
+
+def orders_per_day(days: Sequence[date], orders: Sequence[int]) -> str:
+    fig = Figure(figsize=SIZE, dpi=100)
+    title = "Orders per day"
+    if not days:
+        _empty(fig, title)
+        return _svg(fig, "orders")
+    ax = fig.add_subplot()
+    ax.bar(date2num(list(days)), list(orders), width=0.8, color=COLOURS["orders"])
+    ax.xaxis_date()
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.22)
+    ax.set_title(title, loc="left")
+    fig.autofmt_xdate()
+    _style(ax)
+    return _svg(fig, "orders")
+
+
+def lead_times(stages: Sequence[str], p50: Sequence[float], p90: Sequence[float]) -> str:
+    fig = Figure(figsize=SIZE, dpi=100)
+    title = "Hours from received to each stage"
+    if not stages:
+        _empty(fig, title)
+        return _svg(fig, "lead")
+    ax = fig.add_subplot()
+    x = list(range(len(stages)))
+    ax.bar([i - 0.2 for i in x], list(p50), width=0.4, color=COLOURS["p50"], label="p50")
+    ax.bar([i + 0.2 for i in x], list(p90), width=0.4, color=COLOURS["p90"], label="p90")
+    ax.set_xticks(x, list(stages))
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False)
+    _style(ax)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.12)
+    return _svg(fig, "lead")
+
+
+def forecast_vs_actuals(
+    series: Sequence[
+        tuple[str, list[date], list[float | None], list[float | None], list[float | None]]
+    ],
+) -> str:
+    """One panel per SKU: actual units per day, the backtest over the last days, the forecast."""
+    fig = Figure(figsize=(SIZE[0], 1.4 + 1.5 * max(1, len(series))), dpi=100)
+    if not series:
+        _empty(fig, "Forecast vs actuals")
+        return _svg(fig, "forecast")
+    axes = fig.subplots(len(series), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (sku, days, actual, backtest, forecast) in zip(axes, series, strict=True):
+        ax.plot(days, actual, color=COLOURS["actual"], linewidth=2.5, label="actual")
+        ax.plot(days, backtest, color=COLOURS["backtest"], linewidth=2.5, label="backtest")
+        ax.plot(days, forecast, color=COLOURS["forecast"], linewidth=2.5, label="forecast")
+        ax.set_title(f"{sku}: units per day", loc="left", fontsize=10)
+        _style(ax)
+    axes[0].legend(frameon=False, ncols=3, fontsize=8, loc="upper left")
+    fig.autofmt_xdate()
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.12, hspace=0.35)
+    return _svg(fig, "forecast")
+
+
+def stock_cover(skus: Sequence[str], days: Sequence[float]) -> str:
+    fig = Figure(figsize=SIZE, dpi=100)
+    title = "Stock cover: days of forecast demand on hand"
+    if not skus:
+        _empty(fig, title)
+        return _svg(fig, "cover")
+    ax = fig.add_subplot()
+    ax.barh(list(skus), list(days), color=COLOURS["cover"])
+    ax.invert_yaxis()
+    ax.set_title(title, loc="left")
+    ax.tick_params(axis="y", labelsize=8)
+    _style(ax)
+    ax.grid(axis="x", color="#e2e8f0", linewidth=0.8)
+    fig.subplots_adjust(left=0.22, right=0.98, top=0.9, bottom=0.1)
+    return _svg(fig, "cover")

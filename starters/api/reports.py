@@ -1,0 +1,251 @@
+"""``/reports``: reports from the read model as JSON or CSV, and the HTML report page.
+
+Each ``GET /reports/<name>`` answers JSON by default and CSV with ``?format=csv``
+or ``Accept: text/csv``. ``from`` and ``to`` (``YYYY-MM-DD``, UTC, both included)
+choose the orders by the day they were placed; by default the last 90 days.
+Backorders and low stock are the state now and take no dates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
+
+from oms.domain.auth import ROLES, Principal
+from oms.models.reports import (
+    BackorderReportRow,
+    CancellationRow,
+    DateRange,
+    ForecastReport,
+    ForecastRow,
+    FunnelRow,
+    LowStockRow,
+    OrdersRow,
+    Report,
+    ReturnsRow,
+    SkuRow,
+)
+from oms.store import reports
+from oms.store.tables import ProductRow, WarehouseRow
+from starters.api.auth import require, require_in_browser
+from starters.api.deps import State
+from starters.api.report_page import render_page
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+# Staff read the reports (revenue included); buyers do not.
+STAFF = tuple(r for r in ROLES if r != "buyer")
+Reader = Annotated[Principal, Depends(require(*STAFF))]
+BrowserReader = Annotated[Principal, Depends(require_in_browser(*STAFF))]
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 731
+Format = Literal["json", "csv"]
+
+
+def query_error(field: str, msg: str, value: Any = None) -> HTTPException:
+    """A 422 in FastAPI's own shape, naming the query parameter."""
+    return HTTPException(
+        status_code=422,
+        detail=[{"type": "value_error", "loc": ["query", field], "msg": msg, "input": value}],
+    )
+
+
+def period(
+    start: Annotated[date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
+    end: Annotated[date | None, Query(alias="to", description="last day, YYYY-MM-DD")] = None,
+) -> DateRange:
+    """The days a report covers; raises a 422 naming ``from`` or ``to`` when they make no sense."""
+    end = end or datetime.now(UTC).date()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise query_error("from", "from must not be after to", str(start))
+    if (end - start).days + 1 > MAX_DAYS:
+        raise query_error("from", f"at most {MAX_DAYS} days per report", str(start))
+    return DateRange(start=start, end=end)
+
+
+Span = Annotated[DateRange, Depends(period)]
+FormatParam = Annotated[Format | None, Query(alias="format")]
+
+
+def respond(
+    request: Request, body: Any, row_type: type[BaseModel], fmt: Format | None, name: str
+) -> Response:
+    """JSON, or CSV of the report's rows when asked for by ``format`` or the Accept header."""
+    wants_csv = fmt == "csv" or (
+        fmt is None and "text/csv" in request.headers.get("accept", "").lower()
+    )
+    if not wants_csv:
+        return JSONResponse(body.model_dump(mode="json"))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(row_type.model_fields), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(row.model_dump(mode="json") for row in body.rows)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.get("", response_class=HTMLResponse)
+def report_page(
+    state: State,
+    span: Span,
+    caller: BrowserReader,
+) -> HTMLResponse:
+    """The report page: charts (server-side SVG, no scripts) and the main tables."""
+    with state.db.session() as session:
+        return HTMLResponse(render_page(session, span, _now()))
+
+
+@router.get("/orders", response_model=Report[OrdersRow])
+def orders_report(
+    request: Request,
+    state: State,
+    caller: Reader,
+    span: Span,
+    fmt: FormatParam = None,
+) -> Response:
+    """Orders, cancellations and revenue per day, channel and currency."""
+    with state.db.session() as session:
+        rows = reports.orders_by_day(session, span)
+    return respond(request, _report("orders", span, rows), OrdersRow, fmt, "orders")
+
+
+@router.get("/funnel", response_model=Report[FunnelRow])
+def funnel_report(
+    request: Request,
+    state: State,
+    caller: Reader,
+    span: Span,
+    fmt: FormatParam = None,
+) -> Response:
+    """Orders reaching each stage, with p50/p90 hours from received to that stage."""
+    with state.db.session() as session:
+        rows = reports.funnel(reports.order_facts(session, span))
+    return respond(request, _report("funnel", span, rows), FunnelRow, fmt, "funnel")
+
+
+@router.get("/backorders", response_model=Report[BackorderReportRow])
+def backorders_report(
+    request: Request, state: State, caller: Reader, fmt: FormatParam = None
+) -> Response:
+    """Units still owed to orders, oldest first, with their age in days."""
+    now = _now()
+    with state.db.session() as session:
+        rows = reports.backorders(session, now)
+    return respond(
+        request, _report("backorders", None, rows), BackorderReportRow, fmt, "backorders"
+    )
+
+
+@router.get("/skus", response_model=Report[SkuRow])
+def skus_report(
+    request: Request,
+    state: State,
+    caller: Reader,
+    span: Span,
+    fmt: FormatParam = None,
+) -> Response:
+    """Every active SKU by units sold, best first; the non-selling ones last (``selling``)."""
+    with state.db.session() as session:
+        rows = reports.skus(session, reports.order_facts(session, span))
+    return respond(request, _report("skus", span, rows), SkuRow, fmt, "skus")
+
+
+@router.get("/low-stock", response_model=Report[LowStockRow])
+def low_stock_report(
+    request: Request,
+    state: State,
+    caller: Reader,
+    below: Annotated[int, Query(ge=1, le=1_000_000)] = 5,
+    fmt: FormatParam = None,
+) -> Response:
+    """Stock levels with fewer than ``below`` units available (on hand minus reserved)."""
+    with state.db.session() as session:
+        rows = reports.low_stock(session, below)
+    return respond(request, _report("low-stock", None, rows), LowStockRow, fmt, "low-stock")
+
+
+@router.get("/returns", response_model=Report[ReturnsRow])
+def returns_report(
+    request: Request,
+    state: State,
+    caller: Reader,
+    span: Span,
+    fmt: FormatParam = None,
+) -> Response:
+    """Returns of the orders placed in the range, by reason and SKU, with return rates."""
+    with state.db.session() as session:
+        rows = reports.returns(session, span, reports.order_facts(session, span))
+    return respond(request, _report("returns", span, rows), ReturnsRow, fmt, "returns")
+
+
+@router.get("/cancellations", response_model=Report[CancellationRow])
+def cancellations_report(
+    request: Request,
+    state: State,
+    caller: Reader,
+    span: Span,
+    fmt: FormatParam = None,
+) -> Response:
+    """Cancelled orders placed in the range, by reason."""
+    with state.db.session() as session:
+        rows = reports.cancellations(reports.order_facts(session, span))
+    return respond(
+        request, _report("cancellations", span, rows), CancellationRow, fmt, "cancellations"
+    )
+
+
+@router.get("/forecast", response_model=ForecastReport)
+def forecast_report(
+    request: Request,
+    state: State,
+    caller: Reader,
+    span: Span,
+    sku: Annotated[str, Query(min_length=1, max_length=64)],
+    warehouse: Annotated[str | None, Query(max_length=32)] = None,
+    horizon: Annotated[int, Query(ge=1, le=90)] = 14,
+    lead_time_days: Annotated[int, Query(ge=1, le=180)] = 7,
+    service_level: Annotated[float, Query(ge=0.5, lt=1.0)] = 0.95,
+    fmt: FormatParam = None,
+) -> Response:
+    """Daily demand of a SKU (optionally from one warehouse), its forecast and reorder point."""
+    with state.db.session() as session:
+        if session.get(ProductRow, sku) is None:
+            raise query_error("sku", "unknown SKU", sku)
+        if warehouse is not None and session.get(WarehouseRow, warehouse) is None:
+            raise query_error("warehouse", "unknown warehouse", warehouse)
+        body = reports.forecast(
+            session,
+            reports.order_facts(session, span),
+            span,
+            sku,
+            warehouse_id=warehouse,
+            horizon=horizon,
+            lead_time_days=lead_time_days,
+            service_level=service_level,
+            now=_now(),
+        )
+    return respond(request, body, ForecastRow, fmt, f"forecast-{sku}")
+
+
+def _report(name: str, span: DateRange | None, rows: list[Any]) -> Report[Any]:
+    return Report[Any](
+        report=name,
+        start=span.start if span else None,
+        end=span.end if span else None,
+        generated_at=_now(),
+        rows=rows,
+    )
