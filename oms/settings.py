@@ -106,6 +106,9 @@ class Settings(BaseSettings):
 
     # Prometheus endpoint of a worker ("host:port"; empty = none). The API serves /metrics.
     metrics_bind: str = ""
+    max_cached_workflows: int = 1000
+    max_concurrent_activities: int = 100
+    graceful_shutdown_s: float = 10.0
 
     # Codec server for the Temporal Web UI (starters/codec_server.py, docs/pii-encryption.md).
     codec_host: str = "127.0.0.1"
@@ -117,9 +120,6 @@ class Settings(BaseSettings):
     # Development only: accept a request without a token when its Origin is a UI origin
     # (the embedded dev UI has no login, so it cannot send a token).
     codec_trust_ui_origin: bool = False
-    max_cached_workflows: int = 1000
-    max_concurrent_activities: int = 100
-    graceful_shutdown_s: float = 10.0
 
     def queue(self, name: str) -> str:
         """Return the task queue name for ``name`` with this deployment's prefix."""
