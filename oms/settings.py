@@ -122,6 +122,9 @@ class Settings(BaseSettings):
 
     # Prometheus endpoint of a worker ("host:port"; empty = none). The API serves /metrics.
     metrics_bind: str = ""
+    max_cached_workflows: int = 1000
+    max_concurrent_activities: int = 100
+    graceful_shutdown_s: float = 10.0
 
     # Codec server for the Temporal Web UI (starters/codec_server.py, docs/pii-encryption.md).
     codec_host: str = "127.0.0.1"
@@ -133,9 +136,6 @@ class Settings(BaseSettings):
     # Development only: accept a request without a token when its Origin is a UI origin
     # (the embedded dev UI has no login, so it cannot send a token).
     codec_trust_ui_origin: bool = False
-    max_cached_workflows: int = 1000
-    max_concurrent_activities: int = 100
-    graceful_shutdown_s: float = 10.0
 
     def dev_tokens_enabled(self) -> bool:
         """Whether ``dev-<role>`` tokens work: as set, else only on the embedded SQLite store."""

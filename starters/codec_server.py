@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None, codec: EncryptionCodec | None =
             result = await transform(payloads)
         except ValueError as err:  # a payload under a key that is not loaded
             raise HTTPException(400, str(err)) from err
+        except InvalidTag as err:  # tampered with, or another key under the same id
+            raise HTTPException(400, "a payload failed authentication") from err
         return JSONResponse(json_format.MessageToDict(Payloads(payloads=result)))
 
     @app.post(f"{PREFIX}/decode")

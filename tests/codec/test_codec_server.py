@@ -196,12 +196,21 @@ async def test_other_namespace_is_refused(url: str, settings: Settings) -> None:
     assert "billing" in response.json()["detail"]
 
 
-async def test_unknown_key_and_bad_body_are_400s_naming_the_problem(url: str) -> None:
+async def test_unknown_key_tampering_and_bad_body_are_400s_naming_the_problem(
+    url: str, settings: Settings
+) -> None:
     foreign = _settings(codec_keys=f"old-7:{new_key()}", codec_key_id="old-7")
     body = {"payloads": [_json(await _encrypted(foreign))]}
+    tampered = await _encrypted(settings)
+    tampered.data = tampered.data[:-1] + bytes([tampered.data[-1] ^ 1])
     async with httpx.AsyncClient() as http:
         unknown = await http.post(f"{url}/codec/decode", json=body, headers=_auth())
+        forged = await http.post(
+            f"{url}/codec/decode", json={"payloads": [_json(tampered)]}, headers=_auth()
+        )
         bad = await http.post(f"{url}/codec/decode", json={"payload": 1}, headers=_auth())
     assert unknown.status_code == 400
     assert "old-7" in unknown.json()["detail"]
+    assert forged.status_code == 400
+    assert "authentication" in forged.json()["detail"]
     assert bad.status_code == 400
