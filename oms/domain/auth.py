@@ -82,8 +82,9 @@ def dev_principal(token: str) -> Principal | None:
         return Principal(
             subject=token, role="buyer", name="dev buyer", customer_id=DEV_BUYER_CUSTOMER
         )
-    if rest.startswith("buyer-") and len(rest) > len("buyer-"):
-        customer_id = rest[len("buyer-") :]
+    customer_id = rest[len("buyer-") :]
+    # A customer id is at most 64 characters (the subject is recorded in 100-character fields).
+    if rest.startswith("buyer-") and 0 < len(customer_id) <= 64:
         return Principal(subject=token, role="buyer", name="dev buyer", customer_id=customer_id)
     return None
 

@@ -41,8 +41,12 @@ def create_token(
 ) -> tuple[str, TokenInfo]:
     """Store a new token and return ``(token, info)``; the token is never retrievable again.
 
-    Raises ValueError for an unknown role, or a buyer token with no customer or company.
+    Raises ValueError for an unknown role, a subject that is empty or over 100 characters
+    (it is recorded on what the holder does, in fields of that size), or a buyer token
+    with no customer or company.
     """
+    if not subject.strip() or len(subject) > 100:
+        raise ValueError("the token's name must be 1 to 100 characters")
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     if role == "buyer" and not (customer_id or company_id):

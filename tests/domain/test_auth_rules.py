@@ -28,7 +28,8 @@ def test_every_role_has_a_dev_token_and_dev_buyer_is_the_readme_customer() -> No
 
 
 def test_anything_else_is_not_a_dev_token() -> None:
-    for token in ("dev-root", "dev-", "dev-buyer-", "admin", "oms_abc_def", "DEV-ADMIN"):
+    too_long = "dev-buyer-" + "C" * 65
+    for token in ("dev-root", "dev-", "dev-buyer-", "admin", "oms_abc_def", "DEV-ADMIN", too_long):
         assert dev_principal(token) is None
 
 

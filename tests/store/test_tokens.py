@@ -60,6 +60,9 @@ def test_unknown_roles_scopeless_buyers_and_unknown_ids_are_refused(db: Database
             tokens.create_token(session, "root", "eve")
         with pytest.raises(ValueError, match="customer id or a company"):
             tokens.create_token(session, "buyer", "eve")
+        for name in ("", " ", "x" * 101):
+            with pytest.raises(ValueError, match="1 to 100 characters"):
+                tokens.create_token(session, "ops", name)
         with pytest.raises(UnknownToken):
             tokens.revoke(session, "nope")
         assert session.scalars(select(ApiTokenRow)).all() == []
