@@ -14,12 +14,9 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import norm
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
-from statsmodels.tsa.holtwinters import ExponentialSmoothing, SimpleExpSmoothing
-from threadpoolctl import threadpool_limits
 
 from oms.models.reports import DemandForecast, ReorderPoint
 
@@ -45,6 +42,12 @@ def forecast_demand(
         return DemandForecast(method="none", values=[0.0] * horizon, sigma=0.0, history_days=0)
     if n < MIN_SMOOTHING_DAYS or float(np.ptp(series)) == 0.0:
         return _mean(series, horizon)
+    # Imported here, not at module level: statsmodels takes seconds to import, and every
+    # process that imports the reports (the API) would pay for it at start-up.
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing, SimpleExpSmoothing
+    from threadpoolctl import threadpool_limits
+
     # The optimiser's "did not converge" on short or flat series still leaves usable
     # parameters; it must not fail a report (pytest turns warnings into errors).
     # One BLAS thread: on a few hundred numbers, more threads only contend (3-7x slower
@@ -117,7 +120,7 @@ def reorder_point(
     needed = lead_time_days + review_days
     days += [days[-1]] * max(0, needed - len(days))
     lead_time_demand = float(sum(days[:lead_time_days]))
-    safety = float(norm.ppf(service_level)) * sigma_daily * math.sqrt(lead_time_days)
+    safety = NormalDist().inv_cdf(service_level) * sigma_daily * math.sqrt(lead_time_days)
     point = math.ceil(lead_time_demand + safety - 1e-9)
     order_up_to = math.ceil(lead_time_demand + safety + sum(days[lead_time_days:needed]) - 1e-9)
     reorder_now = available <= point

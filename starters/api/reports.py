@@ -35,7 +35,6 @@ from oms.store import reports
 from oms.store.tables import ProductRow, WarehouseRow
 from starters.api.auth import require, require_in_browser
 from starters.api.deps import State
-from starters.api.report_page import render_page
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 # Staff read the reports (revenue included); buyers do not.
@@ -105,6 +104,9 @@ def report_page(
     caller: BrowserReader,
 ) -> HTMLResponse:
     """The report page: charts (server-side SVG, no scripts) and the main tables."""
+    # matplotlib is imported on first use, not when the API starts.
+    from starters.api.report_page import render_page
+
     with state.db.session() as session:
         return HTMLResponse(render_page(session, span, _now()))
 
