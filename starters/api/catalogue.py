@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 
 from oms.models.inventory import Product, ProductIn, SetStock, StockLevel, StockReceipt, Warehouse
 from oms.models.orders import BackorderWake
@@ -24,7 +25,11 @@ def list_products(state: State) -> list[Product]:
 
 
 @router.put("/products/{sku}", response_model=Product)
-def put_product(sku: str, body: ProductIn, state: State) -> Product:
+def put_product(
+    sku: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
+    body: ProductIn,
+    state: State,
+) -> Product:
     """Create or update a product."""
     with state.db.session() as session:
         return inventory.upsert_product(session, sku, body)

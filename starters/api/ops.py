@@ -43,6 +43,9 @@ KINDS = ("order", "shipment", "quote", "return")
 DESCRIBE_LIMIT = 200
 
 
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+
+
 def stuck_query(
     now: datetime,
     kind: str | None = None,
@@ -78,9 +81,11 @@ def _business_id(workflow_id: str) -> str:
 async def stuck(
     state: State,
     kind: Annotated[str | None, Query(pattern="^(order|shipment|quote|return)$")] = None,
-    stage: str | None = None,
-    warehouse: str | None = None,
-    min_age_s: Annotated[int | None, Query(ge=0)] = None,
+    # Both go into a visibility query inside quotes: names only, so nothing can break out.
+    stage: Annotated[str | None, Query(pattern=NAME_PATTERN, max_length=64)] = None,
+    warehouse: Annotated[str | None, Query(pattern=NAME_PATTERN, max_length=32)] = None,
+    # At most ten years: a larger age overflows the date arithmetic (it was a 500).
+    min_age_s: Annotated[int | None, Query(ge=0, le=10 * 365 * 24 * 3600)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> StuckList:
     """Every running workflow past its stage deadline or with a failing workflow task,
