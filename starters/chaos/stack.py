@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -140,18 +141,39 @@ class ChaosStack:
 
     # --- faults --------------------------------------------------------------------
 
-    def start_temporal(self) -> None:
-        cmd = dev_server_command(
-            str(self.tmp / "temporal.db"), port=self.temporal_port, ui_port=0, ui=False
-        )
-        self._spawn("temporal", cmd)
-        wait_for_port(self.temporal_port, 30, "Temporal dev server")
+    def start_temporal(self, *, same_port: bool = False) -> None:
+        """Start the dev server on its file; retried, as a port picked free can be taken
+        before the server binds it (then on a new port, unless it must keep its address)."""
+        for attempt in range(5):
+            cmd = dev_server_command(
+                str(self.tmp / "temporal.db"), port=self.temporal_port, ui_port=0, ui=False
+            )
+            self._spawn("temporal", cmd)
+            proc = self.children["temporal"].proc
+            deadline = time.monotonic() + 30
+            while proc.poll() is None and time.monotonic() < deadline:
+                with socket.socket() as sock:
+                    sock.settimeout(0.5)
+                    if sock.connect_ex(("127.0.0.1", self.temporal_port)) == 0:
+                        break
+                time.sleep(0.1)
+            time.sleep(0.3)  # a server that lost the port race exits right after binding fails
+            if proc.poll() is None:
+                return
+            self.children.pop("temporal")
+            if same_port:
+                time.sleep(1.0 + attempt)
+                continue
+            address = f"127.0.0.1:{free_port()}"
+            self.settings.temporal_address = address
+            self.worker_settings.temporal_address = address
+        raise RuntimeError(f"the Temporal dev server did not start (logs in {self.tmp})")
 
     def restart_temporal(self, down_s: float = 1.0) -> None:
         """Stop the dev server (SIGTERM), keep it down ``down_s``, start it on the same file."""
         self._stop_child("temporal", signal.SIGTERM)
         time.sleep(down_s)
-        self.start_temporal()
+        self.start_temporal(same_port=True)
         self.temporal_restarts += 1
 
     def start_worker(self) -> None:
