@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck demo worker api bench histories clean chromium
+.PHONY: install run test lint typecheck demo worker api bench chaos histories clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ chromium:
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/oms bench
+
+## Fault suite at full size: every scenario's figures, PASS/FAIL, non-zero exit on a FAIL (docs/chaos.md).
+## The database scenarios need PostgreSQL; each makes and drops a database of its own there.
+OMS_CHAOS_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+chaos: $(STAMP)
+	OMS_CHAOS_POSTGRES_URL=$(OMS_CHAOS_POSTGRES_URL) $(BIN)/oms chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf var/

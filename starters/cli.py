@@ -397,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark (make bench)", prefix_chars="+", add_help=False)
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(func=_run_module("starters.bench:main"))
+    # prefix_chars="+": every "--option" after "chaos" is passed through to starters.chaos.run.
+    chaos = sub.add_parser(
+        "chaos", help="fault scenarios (make chaos)", prefix_chars="+", add_help=False
+    )
+    chaos.add_argument("rest", nargs=argparse.REMAINDER)
+    chaos.set_defaults(func=_run_module("starters.chaos.run:main"))
     sub.add_parser("api", help="run the HTTP API").set_defaults(
         func=_run_module("starters.api.app:main")
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from oms.models.orders import OrderLine, OrderStatus, OrderView
 from oms.models.shipments import ShipmentLine, ShipmentStatus, ShipmentView
 from oms.store import inventory
 from oms.store.db import Database
-from oms.store.tables import BackorderRow, ProductRow, ReservationRow, StockRow, WarehouseRow
+from oms.store.tables import BackorderRow, Base, ProductRow, ReservationRow, StockRow, WarehouseRow
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -162,3 +163,21 @@ def shipment_view(
         updated_at=updated_at,
         version=version,
     )
+
+
+@cache
+def _memory_store() -> Database:
+    # In memory, one connection per thread: every session of a test sees the same store.
+    db = Database("sqlite:///:memory:")
+    Base.metadata.create_all(db.engine)
+    return db
+
+
+def empty_store() -> Database:
+    """An in-memory SQLite store with every table and no rows, for property tests that
+    need a fresh store per example (emptying is much cheaper than creating)."""
+    db = _memory_store()
+    with db.session() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+    return db

@@ -31,9 +31,20 @@ def _opaque_id(value: str) -> str:
     return value
 
 
+def _encodable(value: str) -> str:
+    # JSON may carry a lone UTF-16 surrogate ("\\ud961"); no database column can store it.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text (lone surrogate)") from None
+    return value
+
+
 Money = Annotated[Decimal, Field(ge=0, max_digits=14), AfterValidator(_two_places)]
 Currency = Annotated[str, AfterValidator(_currency)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+# Free text stored in a column of its own (names, descriptions).
+Text = Annotated[str, AfterValidator(_encodable)]
 
 
 class Model(BaseModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from oms.models.common import Address, Model, Sku, SkuQuantity
+from oms.models.common import Address, Currency, Model, Sku, SkuQuantity, Text
 
 
 class Warehouse(Model):
@@ -35,9 +35,9 @@ class SetStock(Model):
 
 class Product(Model):
     sku: Sku
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     unit_price: str = Field(default="0.00", pattern=r"^\d{1,12}(\.\d{1,2})?$")
-    currency: str = "SEK"
+    currency: Currency = "SEK"
     weight_grams: int = Field(default=500, ge=1)
     active: bool = True
     returnable: bool = True
@@ -46,9 +46,9 @@ class Product(Model):
 class ProductIn(Model):
     """Body of ``PUT /products/{sku}``."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     unit_price: str = Field(default="0.00", pattern=r"^\d{1,12}(\.\d{1,2})?$")
-    currency: str = "SEK"
+    currency: Currency = "SEK"
     weight_grams: int = Field(default=500, ge=1)
     active: bool = True
     returnable: bool = True

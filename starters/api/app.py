@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from oms.client import connect
@@ -62,6 +65,18 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         app.include_router(module.router)
 
     metrics.install(app)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def named_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own errors ("There was an error parsing the body", "Not Found") carry a
+        # bare string; give them the OMS's {error, message} shape so every 4xx names its problem.
+        detail: object = exc.detail
+        if isinstance(detail, str):
+            detail = {
+                "error": HTTPStatus(exc.status_code).phrase.replace(" ", ""),
+                "message": detail,
+            }
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Path
 
 from oms.domain.auth import ROLES, Principal
 from oms.models.inventory import Product, ProductIn, SetStock, StockLevel, StockReceipt, Warehouse
@@ -31,7 +31,12 @@ def list_products(state: State, caller: Anyone) -> list[Product]:
 
 
 @router.put("/products/{sku}", response_model=Product)
-def put_product(sku: str, body: ProductIn, state: State, caller: Admin) -> Product:
+def put_product(
+    sku: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
+    body: ProductIn,
+    state: State,
+    caller: Admin,
+) -> Product:
     """Create or update a product."""
     with state.db.session() as session:
         return inventory.upsert_product(session, sku, body)

@@ -49,6 +49,9 @@ KIND_PATTERN = f"^({'|'.join(KINDS)})$"
 DESCRIBE_LIMIT = 200
 
 
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+
+
 def stuck_query(
     now: datetime,
     kind: str | None = None,
@@ -85,9 +88,11 @@ async def stuck(
     state: State,
     caller: Operator,
     kind: Annotated[str | None, Query(pattern=KIND_PATTERN)] = None,
-    stage: str | None = None,
-    warehouse: str | None = None,
-    min_age_s: Annotated[int | None, Query(ge=0)] = None,
+    # Both go into a visibility query inside quotes: names only, so nothing can break out.
+    stage: Annotated[str | None, Query(pattern=NAME_PATTERN, max_length=64)] = None,
+    warehouse: Annotated[str | None, Query(pattern=NAME_PATTERN, max_length=32)] = None,
+    # At most ten years: a larger age overflows the date arithmetic (it was a 500).
+    min_age_s: Annotated[int | None, Query(ge=0, le=10 * 365 * 24 * 3600)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> StuckList:
     """Every running workflow past its stage deadline or with a failing workflow task,

@@ -177,7 +177,8 @@ async def list_orders(
     status: OrderStatus | None = None,
     customer_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded: the store cannot take an offset past a 64-bit integer (it was a 500).
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[OrderView]:
     """Orders from the read model, newest first; a buyer sees only their own."""
     if caller.is_buyer:

@@ -1,0 +1,1 @@
+"""The fault scenarios, one module each, by the name ``oms chaos --scenario`` takes."""

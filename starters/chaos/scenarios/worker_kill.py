@@ -1,0 +1,63 @@
+"""SIGKILL the worker every few seconds through a run of orders and returns.
+
+Every order completes; reservations, labels, captures, refunds and emails happen
+once per business key; the stock ledger balances. One order in ``refund_every``
+is returned (one unit, received resellable, refunded) while the kills go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from starters.chaos.harness import Run
+from starters.chaos.workload import completion_timeout
+
+NAME = "worker-kill"
+FAULT = "worker SIGKILLed every {every_s:g} s (restarted 1 s later) through orders and returns"
+
+
+class Killer:
+    """Kills the worker whenever ``every_s`` has passed since the last kill."""
+
+    def __init__(self, r: Run, every_s: float, max_kills: int | None) -> None:
+        self.r, self.every_s, self.max_kills = r, every_s, max_kills
+        self.last = time.monotonic()
+
+    async def tick(self) -> None:
+        stack = self.r.stack
+        if self.max_kills is not None and stack.worker_kills >= self.max_kills:
+            return
+        if time.monotonic() - self.last < self.every_s:
+            return
+        await asyncio.to_thread(stack.kill_worker)
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(stack.start_worker)
+        self.last = time.monotonic()
+
+    async def loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.tick()
+            await asyncio.sleep(0.2)
+
+
+async def run(r: Run, every_s: float, refund_every: int, max_kills: int | None = None) -> None:
+    work = r.work
+    killer = Killer(r, every_s, max_kills)
+    stop = asyncio.Event()
+    kills = asyncio.create_task(killer.loop(stop))
+    try:
+        ids = await work.place(r.orders)
+        done = await work.wait_completed(ids, timeout_s=completion_timeout(r.orders))
+        # Returns while the kills go on: one unit of the first line of every Nth order.
+        for order_id in ids[::refund_every]:
+            if order_id in done:
+                await work.return_one_unit(order_id, work.lines[order_id][0][0])
+        closed = await work.receive_returns(timeout_s=completion_timeout(len(work.returns)))
+    finally:
+        stop.set()
+        await kills
+    r.result.figures["returns_refunded"] = len(closed)
+    r.result.checks["worker was killed mid-run"] = r.stack.worker_kills > 0
+    r.result.checks["every order completed"] = len(done) == r.orders
+    r.result.checks["every return refunded and closed"] = len(closed) == len(work.returns) > 0

@@ -1,0 +1,49 @@
+"""The fault suite, small (``make chaos`` runs it full-size): each scenario must PASS.
+
+The worker-kill scenario runs in ``make chaos`` only: it does not pass yet (an email can
+go out twice when the worker dies between the SMTP server's accept and the outbox
+update; see docs/chaos.md). A single SIGKILL is checked in tests/e2e/test_worker_crash.py.
+
+Each test runs the same scenario code as ``oms chaos --quick``: its own Temporal
+dev server, worker, API, carrier, SMTP sink and simulated warehouse, one fault,
+then every effect counted per business key and the stock ledger checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from starters.chaos.run import run_one
+
+pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]
+
+
+async def test_a_flaky_carrier_still_ships_every_order_with_one_label_each(tmp_path: Path) -> None:
+    result = await run_one("carrier-flaky", tmp_path, postgres_url=None, quick=True)
+    assert result.passed, result.render()
+    assert result.effects["labels"].expected == result.effects["labels"].counted > 0
+
+
+async def test_an_order_the_carrier_fails_is_listed_stuck_then_completes_after_a_retry(
+    tmp_path: Path,
+) -> None:
+    result = await run_one("carrier-down", tmp_path, postgres_url=None, quick=True)
+    assert result.passed, result.render()
+    assert result.checks["stuck item shows the carrier's 503 as last error"]
+
+
+@pytest.mark.postgres
+async def test_a_database_outage_loses_and_doubles_nothing(
+    tmp_path: Path, postgres_server_url: str
+) -> None:
+    result = await run_one("db-outage", tmp_path, postgres_url=postgres_server_url, quick=True)
+    assert result.passed, result.render()
+    assert int(result.figures["connections_dropped"]) > 0
+
+
+async def test_every_order_resumes_after_the_temporal_server_restarts(tmp_path: Path) -> None:
+    result = await run_one("temporal-restart", tmp_path, postgres_url=None, quick=True)
+    assert result.passed, result.render()
+    assert result.figures["temporal_restarts"] == 1
