@@ -9,6 +9,7 @@ workflows already running in production.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
@@ -26,9 +27,15 @@ from oms.devserver import PROBLEM_FLAGS, temporal_cli  # noqa: E402
 
 from stack import Stack, order_body, running_stack  # noqa: E402
 
+# ``--suffix S`` saves ``<name>_S.json`` beside the existing files instead of replacing
+# them: after a patched change, the old histories stay to prove the old path still
+# replays and the new ones prove the new path.
+SUFFIX = ""
+
 
 async def _save(stack: Stack, workflow_id: str, name: str) -> None:
     history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    name = f"{name}_{SUFFIX}" if SUFFIX else name
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
     print(f"saved {name}.json ({len(history.events)} events)")
 
@@ -138,4 +145,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
+    SUFFIX = parser.parse_args().suffix
     asyncio.run(main())
