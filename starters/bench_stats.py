@@ -138,6 +138,8 @@ def report(runs: Sequence[dict[str, Any]]) -> str:
         ("floor workflows/s (burst)", ("floor", "workflows_per_s")),
         ("pipeline / floor", ("pipeline_vs_floor",)),
         ("activities per order", ("activities_per_order",)),
+        ("local activities per order", ("pipeline", "local_activities_per_order")),
+        ("workflow tasks per order", ("pipeline", "workflow_tasks_per_order")),
         ("tracking events redelivered", ("tracking_redelivered",)),
         ("closed loop orders/s", ("latency", "orders_per_s")),
         ("POST->confirmed p50 ms", ("latency", "confirmed", "p50_ms")),

@@ -106,6 +106,7 @@ def build_workers(
             inventory.claim_backorders,
             inventory.restock,
             inventory.write_off,
+            # Workflows started before the read-model-local patch still schedule these here.
             read_model.record_order,
             read_model.record_shipment,
         ]
@@ -143,6 +144,9 @@ def build_workers(
         ]
     workers: list[Worker] = []
     if "workflows" in queues:
+        # The order and shipment workflows write the read model as local activities
+        # (workflows/read_model.py), so the workflow worker needs the store too.
+        local = ReadModelActivities(db)
         workers.append(
             Worker(
                 client,
@@ -155,6 +159,8 @@ def build_workers(
                     ReplenishmentWorkflow,
                     LowStockScanWorkflow,
                 ],
+                activities=[local.record_order, local.record_shipment],
+                activity_executor=executor,
                 workflow_runner=workflow_runner(),
                 max_cached_workflows=settings.max_cached_workflows,
                 **common,
@@ -202,9 +208,11 @@ async def run_workers(
             log.info("worker metrics on http://%s/metrics", settings.metrics_bind)
     db = Database(settings.database_url)
     carrier = CarrierClient.from_settings(settings)
-    # Each activity queue may run max_concurrent_activities at once; size the shared pool to match.
-    activity_queues = max(1, len([q for q in queues if q != "workflows"]))
-    executor = ThreadPoolExecutor(max_workers=settings.max_concurrent_activities * activity_queues)
+    # Each queue may run max_concurrent_activities at once (the workflow queue its local
+    # read-model writes); size the shared pool to match.
+    executor = ThreadPoolExecutor(
+        max_workers=settings.max_concurrent_activities * max(1, len(queues))
+    )
     try:
         if "workflows" in queues:
             await ensure_low_stock_schedule(client, settings)

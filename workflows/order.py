@@ -21,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
     from activities.notifications import EmailActivities
-    from activities.orders import ReadModelActivities
     from activities.payments import PaymentActivities
     from oms import search_attributes as sa
     from oms.domain.fulfilment import is_finished, order_status
@@ -60,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentView,
     )
     from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
-    from workflows import metrics, policies
+    from workflows import metrics, policies, read_model
     from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 
 # What an order in each status waits for: (stage, who), for search attributes and details.
@@ -677,7 +676,7 @@ class OrderWorkflow:
 
     async def _record(self) -> None:
         workflow.set_current_details(self._details())
-        self._view.version += 1
+        self._view.version = read_model.stamp(self._view.version)
         self._view.updated_at = workflow.now()
         self._view.shipments = [
             ShipmentSummary(
@@ -692,10 +691,8 @@ class OrderWorkflow:
             for s in self._shipments.values()
         ]
         self._view.backordered = list(self._backordered)
-        await workflow.execute_activity_method(
-            ReadModelActivities.record_order,
-            self._view,
-            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"record {self._view.status}"),
+        await read_model.record_order(
+            self._view, self._q(INVENTORY_QUEUE), f"record {self._view.status}"
         )
 
     def _stage(self, status: OrderStatus) -> tuple[str, str]:

@@ -23,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
     from activities.notifications import EmailActivities
-    from activities.orders import ReadModelActivities
     from activities.payments import PaymentActivities
     from oms import search_attributes as sa
     from oms.domain.money import format_money
@@ -46,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         TrackingEvent,
     )
     from oms.settings import CARRIER_QUEUE, EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE
-    from workflows import policies
+    from workflows import policies, read_model
 
 # Name of the parent's signal; a string, because the order module imports this one.
 ORDER_PROGRESS_SIGNAL = "shipment_progress"
@@ -391,14 +390,10 @@ class ShipmentWorkflow:
             )
 
     async def _record(self) -> None:
-        self._view.version += 1
+        self._view.version = read_model.stamp(self._view.version)
         self._view.updated_at = workflow.now()
-        await workflow.execute_activity_method(
-            ReadModelActivities.record_shipment,
-            self._view,
-            **policies.STORE.kwargs(
-                self._inp.task_queue_prefix + INVENTORY_QUEUE, f"record {self._view.status}"
-            ),
+        await read_model.record_shipment(
+            self._view, self._inp.task_queue_prefix + INVENTORY_QUEUE, f"record {self._view.status}"
         )
 
     async def _email(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -29,6 +31,7 @@ from oms.models.orders import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
+from oms.store.db import Database
 from starters.api.auth import ORDER_READERS, check_owner, require
 from starters.api.deps import State, content_hash, field_error, query_state, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
@@ -52,15 +55,32 @@ def options_from(settings: Settings) -> OrderOptions:
     )
 
 
-def _validate_against_store(state: State, body: PlaceOrder) -> None:
+# Products are never deleted, so a SKU found once stays valid: each store's known SKUs
+# are kept here and only a SKU not seen before costs a query.
+_KNOWN_SKUS: WeakKeyDictionary[Database, set[str]] = WeakKeyDictionary()
+
+
+def _lookup_skus(db: Database, skus: list[str]) -> set[str]:
+    with db.session() as session:
+        return inventory.known_skus(session, skus)
+
+
+async def _validate_against_store(state: State, body: PlaceOrder) -> None:
+    """422 naming the line of a duplicate or unknown SKU.
+
+    The store is asked in a worker thread: a blocking query inside the async handler
+    would stall every other request on the event loop.
+    """
     skus = [line.sku for line in body.lines]
     seen: set[str] = set()
     for i, sku in enumerate(skus):
         if sku in seen:
             raise field_error(["lines", i, "sku"], "duplicate SKU: put it on one line", sku)
         seen.add(sku)
-    with state.db.session() as session:
-        known = inventory.known_skus(session, skus)
+    known = _KNOWN_SKUS.setdefault(state.db, set())
+    missing = [sku for sku in skus if sku not in known]
+    if missing:
+        known.update(await run_in_threadpool(_lookup_skus, state.db, missing))
     for i, sku in enumerate(skus):
         if sku not in known:
             raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
@@ -78,7 +98,7 @@ async def place_order(body: PlaceOrder, state: State, caller: Placer) -> Respons
     A buyer may only place orders for their own customer id (403 otherwise).
     """
     check_owner(caller, body.customer.id, what="customer id")
-    _validate_against_store(state, body)
+    await _validate_against_store(state, body)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")
     now = datetime.now(UTC)

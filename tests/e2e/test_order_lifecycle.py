@@ -213,3 +213,21 @@ async def test_bad_input_gets_422_naming_the_field_and_starts_nothing(
         assert malformed.json()["detail"][0]["type"] == "json_invalid"
         with stack.db.session() as session:
             assert session.scalar(select(func.count()).select_from(ReservationRow)) == 0
+
+
+async def test_a_sku_refused_as_unknown_is_accepted_once_it_is_in_the_catalogue(
+    temporal_client: Client, sqlite_url: str, tmp_path: Path
+) -> None:
+    # The API remembers SKUs it has found; one it has not found must be asked again.
+    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+        sku = f"NEW-{uuid.uuid4().hex[:6].upper()}"
+        refused = await stack.place(order_body(_id(), [(sku, 1, "99.00")]))
+        assert refused.status_code == 422
+        assert ["body", "lines", 0, "sku"] in [e["loc"] for e in refused.json()["detail"]]
+        added = await stack.api.put(f"/products/{sku}", json={"name": "New thing"})
+        assert added.status_code == 200, added.text
+        for _ in range(2):  # the second time from what the API remembers
+            order_id = _id()
+            accepted = await stack.place(order_body(order_id, [(sku, 1, "99.00")]))
+            assert accepted.status_code == 202, accepted.text
+            assert accepted.json()["order_id"] == order_id

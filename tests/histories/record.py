@@ -9,6 +9,7 @@ workflows already running in production.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
@@ -27,9 +28,15 @@ from oms.settings import Settings  # noqa: E402
 
 from stack import Stack, order_body, running_stack  # noqa: E402
 
+# ``--suffix S`` saves ``<name>_S.json`` beside the existing files instead of replacing
+# them: after a patched change, the old histories stay to prove the old path still
+# replays and the new ones prove the new path.
+SUFFIX = ""
+
 
 async def _save(stack: Stack, workflow_id: str, name: str) -> None:
     history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    name = f"{name}_{SUFFIX}" if SUFFIX else name
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
     print(f"saved {name}.json ({len(history.events)} events)")
 
@@ -168,4 +175,9 @@ async def main(only: str | None = None) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else None))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("only", nargs="?", help="'replenishment' records that scenario alone")
+    parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
+    args = parser.parse_args()
+    SUFFIX = args.suffix
+    asyncio.run(main(args.only))
