@@ -60,5 +60,6 @@ clean:
 	rm -rf var/
 
 ## Re-record the workflow histories the replay tests check (after an intentional change).
+## SUFFIX=name saves <history>_<name>.json beside the old ones, which keep proving old runs replay.
 histories: $(STAMP)
-	$(BIN)/python tests/histories/record.py
+	$(BIN)/python tests/histories/record.py $(if $(SUFFIX),--suffix $(SUFFIX))
