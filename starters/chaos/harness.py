@@ -92,8 +92,18 @@ async def run_scenario(
         stack = ChaosStack(tmp, url, worker_database_url=worker_url, **overrides)
         await asyncio.to_thread(stack.start)
         before = await asyncio.to_thread(stock_snapshot, stack.db)
-        async with httpx.AsyncClient(base_url=stack.settings.api_url, timeout=60) as api:
-            work = Workload(api, stack.db, stack.settings.carrier_url, _prefix(name))
+        async with httpx.AsyncClient(
+            base_url=stack.settings.api_url,
+            timeout=60,
+            headers={"Authorization": f"Bearer {stack.settings.token}"},
+        ) as api:
+            work = Workload(
+                api,
+                stack.db,
+                stack.settings.carrier_url,
+                _prefix(name),
+                webhook_secret=stack.settings.carrier_webhook_secret,
+            )
             try:
                 await body(Run(stack, work, result, orders))
             finally:

@@ -72,6 +72,9 @@ class ChaosStack:
             "simulate": True,
             "simulate_delay_s": 0.0,
             "graceful_shutdown_s": 2.0,
+            # The scenario's own throwaway store: the documented dev tokens are fine there,
+            # on PostgreSQL too (where they are off by default).
+            "auth_dev_tokens": True,
         }
         values.update(overrides)
         settings = Settings(**values)

@@ -9,6 +9,7 @@ not one GET per order.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from oms.domain.auth import SIGNATURE_HEADER, sign_body
 from oms.store.db import Database
 from oms.store.tables import OrderRow, ReturnRow, ShipmentRow
 
@@ -74,6 +76,8 @@ class Workload:
     returns: dict[str, str] = field(default_factory=dict)  # rma id -> order id
     returned_lines: dict[str, tuple[str, int]] = field(default_factory=dict)  # rma -> (sku, qty)
     redelivered: int = 0
+    # The carrier's webhook secret: redelivered events are signed as the carrier signs them.
+    webhook_secret: str = ""
 
     async def place(self, count: int, concurrency: int = 10, start: int = 0) -> list[str]:
         """Place ``count`` orders, ``concurrency`` at a time; returns the ids accepted."""
@@ -177,7 +181,15 @@ class Workload:
                 events = response.json().get("events", []) if response.status_code == 200 else []
                 later = [e for e in events if JOURNEY.index(e["status"]) > JOURNEY.index(status)]
                 for event in later:
-                    await self.api.post("/carrier/events", json=event)
+                    body = json.dumps(event).encode()
+                    await self.api.post(
+                        "/carrier/events",
+                        content=body,
+                        headers={
+                            "content-type": "application/json",
+                            SIGNATURE_HEADER: sign_body(self.webhook_secret, body),
+                        },
+                    )
             except httpx.HTTPError:
                 continue
             self.redelivered += 1 if later else 0
