@@ -44,21 +44,26 @@ def test_processes_flag_runs_that_many_workers_and_stops_them_together(
         OMS_TASK_QUEUE_PREFIX="procs-",
         OMS_GRACEFUL_SHUTDOWN_S="1",
     )
+    log = tmp_path / "workers.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "workers.main", "--queues", "workflows", "--processes", "2"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )
     try:
         parent = psutil.Process(proc.pid)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while len(parent.children()) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         children = parent.children()
         assert len(children) == 2
-        time.sleep(2)  # let both connect before asking them to stop
+        # Both must be running (imports done, signal handlers installed) before the stop:
+        # a SIGTERM during start-up kills a child the default way.
+        while log.read_text().count("worker running queues") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert log.read_text().count("worker running queues") == 2, log.read_text()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         assert not any(child.is_running() and child.status() != "zombie" for child in children)
