@@ -1,20 +1,24 @@
 """Notification activities: customer and ops email, sent once per business key.
 
-The outbox table (``notifications``) holds one row per key. A retried or
-repeated ``email.send`` for a key already marked ``sent`` returns
-``already_sent=True`` and sends nothing.
+The outbox table (``notifications``) holds one row per key: ``pending`` ->
+``sending`` (committed between the message body and the final ``.`` of SMTP
+DATA) -> ``sent``. A retried or repeated ``email.send`` for a key already
+``sending`` or ``sent`` returns ``already_sent=True`` and sends nothing.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.adapters.email_smtp import Mailer, message_id_for
-from activities.adapters.errors import EmailRejected, TemplateError
+from activities.adapters.email_smtp import FinalDotUnanswered, Mailer, message_id_for
+from activities.adapters.errors import EmailRejected, EmailUnavailable, TemplateError
 from oms.models.notifications import EmailRequest, EmailResult
 from oms.store.db import Database
 from oms.store.tables import NotificationRow, utcnow
@@ -39,14 +43,23 @@ class EmailActivities:
         for an unknown template or a missing context variable (no outbox row
         is kept), ``ApplicationError(type="EmailRejected", non_retryable=True)``
         when the SMTP server refuses the message for good (the row stays
-        ``pending``), and lets ``EmailUnavailable`` and database errors
-        propagate so Temporal retries them.
+        ``pending``), and lets ``EmailUnavailable``, ``SupersededAttempt`` and
+        database errors propagate so Temporal retries them.
         """
         message_id = message_id_for(request.key)
-        # The SMTP call stays outside any transaction: holding one open while a
+        deadline = time.monotonic() + _DB_WAIT_SHARE * _start_to_close_s()
+        # The SMTP call stays outside any long transaction: holding one open while a
         # server answers would block every other writer on SQLite.
         with self.db.session() as session:
             row = _get_or_create(session, request, message_id)
+            if row.status == "sending":
+                # An earlier attempt marked the row just before the final "." of DATA and
+                # never recorded the reply: it died or lost the database in between, after
+                # the server had the whole message. Servers accept on that line, so the
+                # message went out; sending again would be the duplicate.
+                row.status = "sent"
+                row.sent_at = utcnow()
+                activity.logger.info("key %s: earlier attempt reached the end of DATA", row.key)
             if row.status == "sent":
                 return EmailResult(key=row.key, message_id=row.message_id, already_sent=True)
             try:
@@ -56,26 +69,99 @@ class EmailActivities:
                 raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from exc
             row.subject = rendered.subject[:300]
             row.attempts += 1
+            attempt = row.attempts
 
-        # At-least-once window: if this process dies after the server accepted
-        # the message but before the update below commits, the retry sends it
-        # again. Both copies carry the same Message-ID and X-OMS-Key (derived
-        # from the key), so mail stores and clients that dedupe on Message-ID
-        # show it once. Closing the window entirely would need a transaction
-        # spanning the SMTP server, which SMTP does not offer.
+        # Exactly once: the outbox commits "sending" while the server holds the whole
+        # message but has not accepted it (no final "." yet). Fail before that commit
+        # (database down, process killed) and the server discards the message; fail
+        # after it and the next attempt finds "sending" and sends nothing. What is left
+        # is the microseconds between the commit and writing the "." line, where a
+        # killed process loses the email instead of doubling it.
         try:
-            self.mailer.send(request.key, request.to, rendered, request.attachments)
+            self.mailer.send(
+                request.key,
+                request.to,
+                rendered,
+                request.attachments,
+                before_final_dot=lambda: self._claim(request.key, attempt, deadline),
+            )
+        except FinalDotUnanswered:
+            raise  # the row stays "sending": the retry records it as sent
         except EmailRejected as exc:
+            self._release(request.key, attempt, deadline)
             raise ApplicationError(str(exc), type="EmailRejected", non_retryable=True) from exc
+        except EmailUnavailable:
+            self._release(request.key, attempt, deadline)
+            raise
 
         with self.db.session() as session:
-            sent = session.get(NotificationRow, request.key)
-            if sent is None:  # pragma: no cover - rows are never deleted
-                raise RuntimeError(f"outbox row {request.key!r} vanished")
+            sent = _row(session, request.key)
             sent.status = "sent"
             sent.sent_at = utcnow()
         activity.logger.info("sent %s to %s (key %s)", request.template, request.to, request.key)
         return EmailResult(key=request.key, message_id=message_id, already_sent=False)
+
+    def _claim(self, key: str, attempt: int, deadline: float) -> None:
+        """Commit ``sending`` for this attempt, retrying database errors until ``deadline``.
+
+        Retrying is what makes a lost commit reply harmless: the row then
+        already says ``sending`` for this attempt, and that counts as claimed.
+        Raises ``SupersededAttempt`` when a later attempt has taken the row
+        (this one then ends without the final "."), and the last database
+        error when the database stays away past ``deadline``.
+        """
+
+        def claim(row: NotificationRow) -> None:
+            if row.attempts != attempt or row.status not in ("pending", "sending"):
+                raise SupersededAttempt(f"outbox row {key!r} moved on to attempt {row.attempts}")
+            row.status = "sending"
+
+        self._update(key, claim, deadline)
+
+    def _release(self, key: str, attempt: int, deadline: float) -> None:
+        """Put this attempt's ``sending`` row back to ``pending`` (the server refused the
+        message), retrying database errors until ``deadline``; raises the last one."""
+
+        def release(row: NotificationRow) -> None:
+            if row.attempts == attempt and row.status == "sending":
+                row.status = "pending"
+
+        self._update(key, release, deadline)
+
+    def _update(self, key: str, change: Callable[[NotificationRow], None], deadline: float) -> None:
+        delay = 0.1
+        while True:
+            try:
+                with self.db.session() as session:
+                    change(_row(session, key))
+                return
+            except DBAPIError as exc:  # connection lost or refused, database locked
+                if time.monotonic() + delay > deadline:
+                    raise
+                activity.logger.warning("outbox %s: database unavailable, retrying: %s", key, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+class SupersededAttempt(Exception):
+    """A later attempt of the same email took the outbox row: this one must not finish."""
+
+
+# Share of the activity's start-to-close timeout an attempt may spend waiting for the
+# database around the final "." (the server keeps the unfinished DATA open meanwhile).
+_DB_WAIT_SHARE = 0.6
+
+
+def _start_to_close_s() -> float:
+    timeout = activity.info().start_to_close_timeout
+    return timeout.total_seconds() if timeout else 30.0
+
+
+def _row(session: Session, key: str) -> NotificationRow:
+    row = session.get(NotificationRow, key)
+    if row is None:  # pragma: no cover - rows are never deleted
+        raise RuntimeError(f"outbox row {key!r} vanished")
+    return row
 
 
 def _get_or_create(session: Session, request: EmailRequest, message_id: str) -> NotificationRow:

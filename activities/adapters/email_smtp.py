@@ -16,11 +16,14 @@ the same message to the receiver.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import hashlib
+import io
 import re
 import smtplib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -155,18 +158,35 @@ class Mailer:
         to: str,
         rendered: RenderedEmail,
         attachments: Sequence[EmailAttachment] = (),
+        *,
+        before_final_dot: Callable[[], None] | None = None,
     ) -> str:
         """Send ``rendered`` to ``to`` and return its ``Message-ID`` (derived from ``key``).
+
+        ``before_final_dot`` runs once the server holds the whole message but
+        before the ``.`` line that makes it accept it: an SMTP server discards
+        a message whose connection drops before that line. The outbox commits
+        its "sending" mark there, so a crash or a database error before the
+        mark leaves nothing delivered and one after it leaves the message
+        delivered (see ``activities/notifications.py``). Whatever the callback
+        raises propagates and the message is not delivered.
 
         Raises ``EmailUnavailable`` when the server cannot take the message now
         (connection refused, timeout, disconnect, 4xx) and ``EmailRejected``
         when it refuses it for good (5xx for sender, recipient or data).
+        ``FinalDotUnanswered`` (an ``EmailUnavailable``) means the line was
+        written but the reply never came: the server has most likely accepted.
         """
         message = self.build_message(key, to, rendered, attachments)
         smtp = smtplib.SMTP(timeout=self.timeout)
         try:
             smtp.connect(self.host, self.port)
-            smtp.send_message(message)
+            _send_two_phase(smtp, message, before_final_dot)
+        except FinalDotUnanswered:
+            raise
+        except _CallbackFailed as exc:
+            # The callback's own error, even when it is an OSError of its database driver.
+            raise exc.error from exc.error.__cause__
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(code >= 500 for code in codes):
@@ -203,3 +223,70 @@ class Mailer:
         except jinja2.TemplateNotFound:
             return False
         return True
+
+
+class FinalDotUnanswered(EmailUnavailable):
+    """The message and its final ``.`` went out but no reply came back (the connection
+    dropped or timed out): the server has most likely accepted it."""
+
+
+class _CallbackFailed(Exception):
+    """Carries what ``before_final_dot`` raised past the SMTP error handling."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+_LINE_START_DOT = re.compile(rb"(?m)^\.")
+
+
+def _send_two_phase(
+    smtp: smtplib.SMTP, message: EmailMessage, before_final_dot: Callable[[], None] | None
+) -> None:
+    """``smtp.send_message(message)`` with ``before_final_dot`` run between the body and
+    the ``.`` line that ends DATA (``smtplib`` writes both in one call).
+
+    Raises what ``smtplib`` raises for a refused sender, recipient or DATA,
+    ``FinalDotUnanswered`` when the ``.`` line went out and no reply came, and
+    whatever ``before_final_dot`` raises.
+    """
+    sender = str(message["From"])
+    recipient = str(message["To"])
+    smtp.ehlo_or_helo_if_needed()
+    options: list[str] = []
+    if not (sender + recipient).isascii():
+        # Non-ASCII addresses need SMTPUTF8; smtplib raises SMTPNotSupportedError without it.
+        if not smtp.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError("the server does not support SMTPUTF8")
+        options = ["SMTPUTF8", "BODY=8BITMIME"]
+    buffer = io.BytesIO()
+    wire = email.policy.SMTPUTF8 if options else email.policy.SMTP
+    BytesGenerator(buffer, policy=wire).flatten(message, linesep="\r\n")
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        smtp.rset()
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        smtp.rset()
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    code, reply = smtp.docmd("data")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    body = _LINE_START_DOT.sub(b"..", buffer.getvalue())
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    smtp.send(body)
+    if before_final_dot is not None:
+        try:
+            before_final_dot()
+        except Exception as exc:
+            raise _CallbackFailed(exc) from exc
+    smtp.send(b".\r\n")
+    try:
+        code, reply = smtp.getreply()
+    except smtplib.SMTPServerDisconnected as exc:
+        raise FinalDotUnanswered(f"no reply to the end of DATA: {exc}") from exc
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)

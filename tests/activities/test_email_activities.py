@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -180,3 +184,83 @@ def test_losing_the_insert_race_returns_the_row_the_other_attempt_wrote(
         monkeypatch.setattr(session, "get", lambda *_args, **_kwargs: None)
         row = _get_or_create(session, request, message_id_for(request.key))
         assert (row.status, row.attempts) == ("sent", 1)
+
+
+class _LosesTheDatabase:
+    """A ``Database`` whose sessions, from the ``from_call``-th on, fail: ``"down"`` before
+    committing anything, ``"lost_reply"`` after the commit went through (once)."""
+
+    def __init__(self, db: Database, from_call: int, how: str) -> None:
+        self.db = db
+        self.calls = 0
+        self.from_call = from_call
+        self.how = how
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        self.calls += 1
+        failing = self.calls >= self.from_call and self.how != "healthy"
+        if failing and self.how == "down":
+            raise OperationalError("BEGIN", {}, Exception("connection refused"))
+        with self.db.session() as session:
+            yield session
+        if failing and self.how == "lost_reply":
+            self.how = "healthy"
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+
+def test_a_lost_reply_to_the_sending_mark_still_sends_exactly_once(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+    # Call 1 creates the row, call 2 is the "sending" mark before the final dot.
+    flaky = _LosesTheDatabase(db, from_call=2, how="lost_reply")
+    acts.db = flaky  # type: ignore[assignment]
+
+    result = ActivityEnvironment().run(acts.send, confirmed())
+
+    assert result.already_sent is False
+    smtp_recorder.wait_for(lambda m: m.key == "A-1:confirmed")
+    assert [m.key for m in smtp_recorder.messages] == ["A-1:confirmed"]
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None and (row.status, row.attempts) == ("sent", 1)
+
+
+def test_the_database_down_at_the_final_dot_delivers_nothing_and_the_retry_sends_once(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+    acts.db = _LosesTheDatabase(db, from_call=2, how="down")  # type: ignore[assignment]
+
+    with pytest.raises(OperationalError):
+        ActivityEnvironment().run(acts.send, confirmed())
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None and row.status == "pending"
+
+    acts.db = db
+    result = ActivityEnvironment().run(acts.send, confirmed())
+
+    assert result.already_sent is False
+    smtp_recorder.wait_for(lambda m: m.key == "A-1:confirmed")
+    assert [m.key for m in smtp_recorder.messages] == ["A-1:confirmed"]
+
+
+def test_a_row_left_sending_counts_as_sent_and_nothing_goes_out_again(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+    # The attempt that wrote "sending" was killed after the final dot, before the reply.
+    acts.db = _LosesTheDatabase(db, from_call=3, how="down")  # type: ignore[assignment]
+    with pytest.raises(OperationalError):
+        ActivityEnvironment().run(acts.send, confirmed())
+    smtp_recorder.wait_for(lambda m: m.key == "A-1:confirmed")
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None and row.status == "sending"
+
+    acts.db = db
+    again = ActivityEnvironment().run(acts.send, confirmed())
+
+    assert again.already_sent is True
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None and row.status == "sent" and row.sent_at is not None
+    assert len(smtp_recorder.messages) == 1

@@ -333,3 +333,50 @@ def test_attachments_travel_with_the_message(smtp_recorder: SmtpRecorder) -> Non
     [attachment] = list(mail.message.iter_attachments())
     assert (attachment.get_filename(), attachment.get_content_type()) == ("PO-A-1.csv", "text/csv")
     assert attachment.get_content().replace("\r\n", "\n") == csv_text
+
+
+def test_the_callback_runs_while_the_server_holds_the_message_but_has_not_accepted_it(
+    smtp_recorder: SmtpRecorder,
+) -> None:
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+    seen_at_callback: list[int] = []
+
+    m.send(
+        "A-1:completed",
+        "ann@example.com",
+        rendered,
+        before_final_dot=lambda: seen_at_callback.append(len(smtp_recorder.messages)),
+    )
+
+    smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
+    assert seen_at_callback == [0]
+
+
+def test_a_failing_callback_leaves_the_message_undelivered(smtp_recorder: SmtpRecorder) -> None:
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+    def database_down() -> None:
+        raise ConnectionError("database down")
+
+    with pytest.raises(ConnectionError):
+        m.send("A-1:completed", "ann@example.com", rendered, before_final_dot=database_down)
+    # The connection closed mid-DATA: the server drops it. A second message on a fresh
+    # connection arrives alone, so nothing of the first was queued behind it.
+    m.send("A-2:completed", "ann@example.com", rendered)
+    smtp_recorder.wait_for(lambda r: r.key == "A-2:completed")
+    assert [r.key for r in smtp_recorder.messages] == ["A-2:completed"]
+
+
+def test_lines_starting_with_a_dot_survive_the_hand_written_data_phase(
+    smtp_recorder: SmtpRecorder,
+) -> None:
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+    dotted = rendered.__class__(rendered.subject, ".\n..two\n.three\n", rendered.html)
+
+    m.send("A-1:completed", "ann@example.com", dotted)
+
+    mail = smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
+    assert mail.text == ".\n..two\n.three\n"
