@@ -1,9 +1,5 @@
 """The fault suite, small (``make chaos`` runs it full-size): each scenario must PASS.
 
-The worker-kill scenario runs in ``make chaos`` only: it does not pass yet (an email can
-go out twice when the worker dies between the SMTP server's accept and the outbox
-update; see docs/chaos.md). A single SIGKILL is checked in tests/e2e/test_worker_crash.py.
-
 Each test runs the same scenario code as ``oms chaos --quick``: its own Temporal
 dev server, worker, API, carrier, SMTP sink and simulated warehouse, one fault,
 then every effect counted per business key and the stock ledger checked.
@@ -47,3 +43,14 @@ async def test_every_order_resumes_after_the_temporal_server_restarts(tmp_path: 
     result = await run_one("temporal-restart", tmp_path, postgres_url=None, quick=True)
     assert result.passed, result.render()
     assert result.figures["temporal_restarts"] == 1
+
+
+@pytest.mark.postgres
+async def test_killing_the_worker_repeatedly_loses_and_doubles_nothing(
+    tmp_path: Path, postgres_server_url: str
+) -> None:
+    result = await run_one("worker-kill", tmp_path, postgres_url=postgres_server_url, quick=True)
+    assert result.passed, result.render()
+    assert result.figures["worker_kills"] >= 2
+    assert result.effects["emails"].expected == result.effects["emails"].counted > 0
+    assert result.effects["refunds"].expected == result.effects["refunds"].counted > 0
