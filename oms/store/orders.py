@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from oms.models.orders import OrderStatus, OrderView
 from oms.models.shipments import ShipmentStatus, ShipmentView
-from oms.store.tables import OrderRow, ShipmentRow
+from oms.store.tables import LabelRow, OrderRow, ShipmentRow
 
 RowT = TypeVar("RowT", OrderRow, ShipmentRow)
 
@@ -96,6 +96,20 @@ def list_shipments(
 def shipment_by_tracking(session: Session, tracking_number: str) -> ShipmentView | None:
     row = session.scalar(select(ShipmentRow).where(ShipmentRow.tracking_number == tracking_number))
     return None if row is None else ShipmentView.model_validate(row.view)
+
+
+def shipment_id_by_label(session: Session, tracking_number: str) -> str | None:
+    """The shipment a bought, unvoided label with ``tracking_number`` belongs to.
+
+    The label row is written by the carrier activity as soon as the carrier
+    sells the label; the read model follows only when the shipment workflow
+    records it, so a fast carrier's first scan can arrive in between.
+    """
+    return session.scalar(
+        select(LabelRow.shipment_id).where(
+            LabelRow.tracking_number == tracking_number, LabelRow.voided.is_(False)
+        )
+    )
 
 
 def _upsert(

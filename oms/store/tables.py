@@ -183,7 +183,7 @@ class LabelRow(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     shipment_id: Mapped[str] = mapped_column(String(80), index=True)
     label_id: Mapped[str] = mapped_column(String(80))
-    tracking_number: Mapped[str] = mapped_column(String(64))
+    tracking_number: Mapped[str] = mapped_column(String(64), index=True)
     carrier: Mapped[str] = mapped_column(String(32))
     service: Mapped[str] = mapped_column(String(32))
     price: Mapped[Decimal] = mapped_column(Numeric(14, 2))

@@ -41,7 +41,12 @@ async def carrier_event(event: TrackingEvent, state: State) -> dict[str, str]:
     """Forward a signed tracking event to the shipment that owns the tracking number."""
     with state.db.session() as session:
         shipment = orders.shipment_by_tracking(session, event.tracking_number)
-    if shipment is None:
+        shipment_id = (
+            shipment.shipment_id
+            if shipment is not None
+            else orders.shipment_id_by_label(session, event.tracking_number)
+        )
+    if shipment_id is None:
         raise HTTPException(
             404,
             detail={
@@ -49,9 +54,9 @@ async def carrier_event(event: TrackingEvent, state: State) -> dict[str, str]:
                 "message": f"no shipment has tracking number {event.tracking_number}",
             },
         )
-    handle = state.client.get_workflow_handle(shipment_workflow_id(shipment.shipment_id))
+    handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
     try:
         await handle.signal(ShipmentWorkflow.tracking_event, event)
     except RPCError as err:
-        raise_from_update(err, f"shipment {shipment.shipment_id}")
-    return {"shipment_id": shipment.shipment_id, "status": "accepted"}
+        raise_from_update(err, f"shipment {shipment_id}")
+    return {"shipment_id": shipment_id, "status": "accepted"}

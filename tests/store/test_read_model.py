@@ -126,3 +126,34 @@ def test_shipments_are_versioned_listed_and_found_by_tracking_number(db: Databas
 def test_an_unknown_status_filter_is_an_error(db: Database) -> None:
     with db.session() as session, pytest.raises(ValueError):
         orders.list_orders(session, status="lost")
+
+
+def test_a_label_names_its_shipment_before_the_read_model_has_its_tracking_number(
+    db: Database,
+) -> None:
+    from decimal import Decimal
+
+    from oms.store.tables import LabelRow
+
+    def label(key: str, shipment_id: str, tracking: str, voided: bool) -> LabelRow:
+        return LabelRow(
+            idempotency_key=key,
+            shipment_id=shipment_id,
+            label_id=f"L-{key}",
+            tracking_number=tracking,
+            carrier="sandbox",
+            service="standard",
+            price=Decimal("49.00"),
+            currency="SEK",
+            voided=voided,
+        )
+
+    with db.session() as session:
+        session.add(label("O-1-S1:label", "O-1-S1", "SBX1", voided=False))
+        session.add(label("O-2-S1:label", "O-2-S1", "SBX2", voided=True))
+    with db.session() as session:
+        assert orders.shipment_by_tracking(session, "SBX1") is None
+        assert orders.shipment_id_by_label(session, "SBX1") == "O-1-S1"
+        # A voided label's tracking number no longer moves its shipment.
+        assert orders.shipment_id_by_label(session, "SBX2") is None
+        assert orders.shipment_id_by_label(session, "NOPE") is None
