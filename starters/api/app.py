@@ -12,8 +12,10 @@ from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from oms.client import connect
 from oms.settings import Settings
@@ -31,6 +33,13 @@ from starters.api import (
     shipments,
 )
 from starters.api.deps import ApiState
+
+_RETRYABLE_RPC = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.CANCELLED,
+}
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
@@ -77,6 +86,29 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                 "message": detail,
             }
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RPCError)
+    async def temporal_unreachable(request: Request, exc: RPCError) -> JSONResponse:
+        # A Temporal call that timed out or found the server down is worth retrying: 503 with
+        # Retry-After, never an anonymous 500. Any other RPC failure is the server's answer.
+        if exc.status in _RETRYABLE_RPC:
+            return JSONResponse(
+                {"detail": {"error": "TemporalUnavailable", "message": exc.message}},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+        return JSONResponse(
+            {"detail": {"error": "TemporalError", "message": f"{exc.status}: {exc.message}"}},
+            status_code=502,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def store_unreachable(request: Request, exc: OperationalError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": {"error": "StoreUnavailable", "message": "the database is unreachable"}},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:
