@@ -250,6 +250,8 @@ def stack_settings(
         "graceful_shutdown_s": 2.0,
         # Tests call with the documented dev tokens, on PostgreSQL too.
         "auth_dev_tokens": True,
+        # No daily low-stock schedule per test stack; the replenishment test asks for one.
+        "low_stock_scan_cron": "",
     }
     values.update(overrides)
     settings = Settings(**values)

@@ -139,7 +139,9 @@ async def test_low_stock_raises_one_purchase_order_and_deliveries_fill_backorder
 async def test_the_daily_scan_schedule_catches_stock_lowered_by_hand(
     temporal_client: Client, database_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(
+        temporal_client, database_url, tmp_path, low_stock_scan_cron="0 6 * * *"
+    ) as (stack, _):
         await stack.api.put(
             "/suppliers/LINNEA",
             json={"name": "Linnea Textil", "email": SUPPLIER_EMAIL, "lead_time_days": 4},
