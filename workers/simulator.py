@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -22,6 +23,8 @@ log = logging.getLogger("oms.simulator")
 POLL_S = 0.5
 GRAMS_PER_UNIT = 500
 MAX_PARCEL_GRAMS = 20_000
+# Packers working at once: enough to keep up with a burst, few enough not to flood the API.
+CONCURRENCY = 8
 
 
 def packages_for(units: int) -> list[dict[str, int]]:
@@ -33,36 +36,58 @@ def packages_for(units: int) -> list[dict[str, int]]:
 
 
 async def step(
-    client: httpx.AsyncClient, delay_s: float, warehouses: frozenset[str] = frozenset()
+    client: httpx.AsyncClient,
+    delay_s: float,
+    warehouses: frozenset[str] = frozenset(),
+    concurrency: int = CONCURRENCY,
 ) -> int:
-    """Advance every shipment whose last change is older than ``delay_s``; returns how many.
+    """Advance every shipment whose last change is older than ``delay_s``; returns how many
+    picks and packs were accepted.
 
-    With ``warehouses`` given, only shipments from those warehouses are worked on.
+    Shipments are worked on ``concurrency`` at a time, as several packers would; with
+    ``delay_s`` 0 a shipment is picked and packed in one pass, otherwise its pack waits
+    ``delay_s`` after the pick. With ``warehouses`` given, only shipments from those
+    warehouses are worked on.
     """
     response = await client.get("/shipments", params={"status": "picking"})
     response.raise_for_status()
     now = datetime.now(UTC)
-    advanced = 0
-    for shipment in response.json():
-        if warehouses and shipment["warehouse_id"] not in warehouses:
-            continue
-        updated = datetime.fromisoformat(shipment["updated_at"])
-        if (now - updated).total_seconds() < delay_s:
-            continue
-        sid = shipment["shipment_id"]
-        if shipment.get("picked_by") is None:
-            result = await client.post(f"/shipments/{sid}/pick", json={"picked_by": "simulator"})
-        else:
-            units = sum(line["quantity"] for line in shipment["lines"])
-            result = await client.post(
-                f"/shipments/{sid}/pack",
-                json={"packages": packages_for(units), "packed_by": "simulator"},
-            )
-        if result.status_code < 300:
-            advanced += 1
-        elif result.status_code != 409:  # 409: someone else got there first
-            log.warning("simulator: %s on %s: %s", result.status_code, sid, result.text)
-    return advanced
+    due = [
+        shipment
+        for shipment in response.json()
+        if (not warehouses or shipment["warehouse_id"] in warehouses)
+        and (now - datetime.fromisoformat(shipment["updated_at"])).total_seconds() >= delay_s
+    ]
+    packers = asyncio.Semaphore(concurrency)
+
+    async def work(shipment: dict[str, Any]) -> int:
+        async with packers:
+            return await _advance(client, shipment, pack_now=delay_s <= 0)
+
+    return sum(await asyncio.gather(*(work(shipment) for shipment in due)))
+
+
+async def _advance(client: httpx.AsyncClient, shipment: dict[str, Any], *, pack_now: bool) -> int:
+    """Pick ``shipment`` if it is not picked yet, then pack it if it was or ``pack_now``."""
+    sid = shipment["shipment_id"]
+    done = 0
+    if shipment.get("picked_by") is None:
+        if not _accepted(await client.post(f"/shipments/{sid}/pick", json={}), sid):
+            return 0
+        done += 1
+        if not pack_now:
+            return done
+    units = sum(line["quantity"] for line in shipment["lines"])
+    packed = await client.post(f"/shipments/{sid}/pack", json={"packages": packages_for(units)})
+    return done + _accepted(packed, sid)
+
+
+def _accepted(result: httpx.Response, sid: str) -> bool:
+    if result.status_code < 300:
+        return True
+    if result.status_code != 409:  # 409: someone else got there first
+        log.warning("simulator: %s on %s: %s", result.status_code, sid, result.text)
+    return False
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
 from oms.models.shipments import ConfirmPack
-from workers.simulator import MAX_PARCEL_GRAMS, packages_for
+from workers.simulator import MAX_PARCEL_GRAMS, packages_for, step
 
 
 def test_heavy_shipments_are_split_into_parcels_the_api_accepts() -> None:
@@ -15,3 +21,62 @@ def test_heavy_shipments_are_split_into_parcels_the_api_accepts() -> None:
 
 def test_a_single_unit_is_one_parcel() -> None:
     assert packages_for(1) == [{"weight_grams": 500}]
+
+
+def _pick_list(now: datetime) -> list[dict[str, Any]]:
+    def shipment(sid: str, warehouse: str, picked: bool, age_s: float) -> dict[str, Any]:
+        return {
+            "shipment_id": sid,
+            "warehouse_id": warehouse,
+            "picked_by": "ann" if picked else None,
+            "updated_at": (now - timedelta(seconds=age_s)).isoformat(),
+            "lines": [{"sku": "CAP-NVY", "quantity": 2}],
+        }
+
+    return [
+        shipment("NEW", "WH-STO", picked=False, age_s=10),
+        shipment("PICKED", "WH-STO", picked=True, age_s=10),
+        shipment("RECENT", "WH-STO", picked=False, age_s=0.5),
+        shipment("MALMO", "WH-MMA", picked=False, age_s=10),
+    ]
+
+
+async def _run_step(delay_s: float) -> tuple[int, list[str], int]:
+    """One pass against a fake API; returns (advanced, calls, most calls in flight at once)."""
+    calls: list[str] = []
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        if request.method == "GET":
+            return httpx.Response(200, json=_pick_list(datetime.now(UTC)))
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        calls.append(request.url.path)
+        return httpx.Response(200, json={})
+
+    transport = httpx.MockTransport(handler)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        advanced = await step(client, delay_s, frozenset({"WH-STO"}), concurrency=1)
+    return advanced, sorted(calls), peak
+
+
+async def test_with_no_delay_a_shipment_is_picked_and_packed_in_one_pass() -> None:
+    advanced, calls, peak = await _run_step(0)
+    assert calls == [
+        "/shipments/NEW/pack",
+        "/shipments/NEW/pick",
+        "/shipments/PICKED/pack",
+        "/shipments/RECENT/pack",
+        "/shipments/RECENT/pick",
+    ]
+    assert advanced == 5
+    assert peak == 1  # concurrency=1: one packer
+
+
+async def test_with_a_delay_the_pack_waits_for_a_later_pass() -> None:
+    advanced, calls, _ = await _run_step(2)
+    assert calls == ["/shipments/NEW/pick", "/shipments/PICKED/pack"]
+    assert advanced == 2
