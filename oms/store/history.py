@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from oms.models.orders import OrderView
-from oms.models.returns import ReturnView
-from oms.models.shipments import ShipmentView
 from oms.store.history_generator import PREFIX, SEED, generate_history
+from oms.store.orders import order_values, shipment_values
+from oms.store.returns import return_values
 from oms.store.tables import OrderRow, ReturnLineRow, ReturnRow, ShipmentRow
 
 
@@ -44,11 +42,11 @@ def seed_history(
     # One multi-row insert per table: thousands of rows in seconds. Nothing else writes
     # ``H-`` ids, so the read model's one-by-one versioned upsert has nothing to guard here.
     if generated.orders:
-        session.execute(insert(OrderRow), [_order_row(v) for v in generated.orders])
+        session.execute(insert(OrderRow), [order_values(v) for v in generated.orders])
     if generated.shipments:
-        session.execute(insert(ShipmentRow), [_shipment_row(v) for v in generated.shipments])
+        session.execute(insert(ShipmentRow), [shipment_values(v) for v in generated.shipments])
     if generated.returns:
-        session.execute(insert(ReturnRow), [_return_row(v) for v in generated.returns])
+        session.execute(insert(ReturnRow), [return_values(v) for v in generated.returns])
         session.execute(
             insert(ReturnLineRow),
             [
@@ -73,45 +71,3 @@ def seed_history(
         returns=len(generated.returns),
         skipped=False,
     )
-
-
-def _order_row(view: OrderView) -> dict[str, Any]:
-    return {
-        "order_id": view.order_id,
-        "status": view.status.value,
-        "channel": view.channel,
-        "customer_id": view.customer.id,
-        "currency": view.currency,
-        "total": view.total,
-        "placed_at": view.placed_at,
-        "updated_at": view.updated_at,
-        "version": view.version,
-        "view": view.model_dump(mode="json"),
-    }
-
-
-def _shipment_row(view: ShipmentView) -> dict[str, Any]:
-    return {
-        "shipment_id": view.shipment_id,
-        "order_id": view.order_id,
-        "warehouse_id": view.warehouse_id,
-        "status": view.status.value,
-        "tracking_number": view.tracking_number,
-        "updated_at": view.updated_at,
-        "version": view.version,
-        "view": view.model_dump(mode="json"),
-    }
-
-
-def _return_row(view: ReturnView) -> dict[str, Any]:
-    return {
-        "rma_id": view.rma_id,
-        "order_id": view.order_id,
-        "status": view.status.value,
-        "resolution": view.resolution,
-        "customer_id": view.customer.id,
-        "requested_at": view.requested_at,
-        "updated_at": view.updated_at,
-        "version": view.version,
-        "view": view.model_dump(mode="json"),
-    }

@@ -20,9 +20,9 @@ from oms.store.tables import LabelRow, OrderRow, ShipmentRow
 RowT = TypeVar("RowT", OrderRow, ShipmentRow)
 
 
-def record_order(session: Session, view: OrderView) -> bool:
-    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
-    values = {
+def order_values(view: OrderView) -> dict[str, Any]:
+    """The ``orders`` row for ``view``: its filter columns and the whole view as JSON."""
+    return {
         "order_id": view.order_id,
         "status": view.status.value,
         "channel": view.channel,
@@ -34,7 +34,11 @@ def record_order(session: Session, view: OrderView) -> bool:
         "version": view.version,
         "view": view.model_dump(mode="json"),
     }
-    return _upsert(session, OrderRow, view.order_id, view.version, values)
+
+
+def record_order(session: Session, view: OrderView) -> bool:
+    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
+    return _upsert(session, OrderRow, view.order_id, view.version, order_values(view))
 
 
 def get_order(session: Session, order_id: str) -> OrderView | None:
@@ -59,9 +63,9 @@ def list_orders(
     return [OrderView.model_validate(row.view) for row in rows]
 
 
-def record_shipment(session: Session, view: ShipmentView) -> bool:
-    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
-    values = {
+def shipment_values(view: ShipmentView) -> dict[str, Any]:
+    """The ``shipments`` row for ``view``: its filter columns and the whole view as JSON."""
+    return {
         "shipment_id": view.shipment_id,
         "order_id": view.order_id,
         "warehouse_id": view.warehouse_id,
@@ -71,7 +75,11 @@ def record_shipment(session: Session, view: ShipmentView) -> bool:
         "version": view.version,
         "view": view.model_dump(mode="json"),
     }
-    return _upsert(session, ShipmentRow, view.shipment_id, view.version, values)
+
+
+def record_shipment(session: Session, view: ShipmentView) -> bool:
+    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
+    return _upsert(session, ShipmentRow, view.shipment_id, view.version, shipment_values(view))
 
 
 def get_shipment(session: Session, shipment_id: str) -> ShipmentView | None:

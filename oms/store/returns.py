@@ -9,6 +9,7 @@ outcome as columns, so reports can group returns by reason without JSON.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -24,9 +25,9 @@ from oms.store.inventory import ship_from
 from oms.store.tables import ProductRow, ReturnLineRow, ReturnRow, WarehouseRow
 
 
-def record_return(session: Session, view: ReturnView) -> bool:
-    """Store ``view`` and its lines unless a newer or equal version is stored."""
-    values = {
+def return_values(view: ReturnView) -> dict[str, Any]:
+    """The ``returns`` row for ``view``: its filter columns and the whole view as JSON."""
+    return {
         "rma_id": view.rma_id,
         "order_id": view.order_id,
         "status": view.status.value,
@@ -37,6 +38,11 @@ def record_return(session: Session, view: ReturnView) -> bool:
         "version": view.version,
         "view": view.model_dump(mode="json"),
     }
+
+
+def record_return(session: Session, view: ReturnView) -> bool:
+    """Store ``view`` and its lines unless a newer or equal version is stored."""
+    values = return_values(view)
     row = session.get(ReturnRow, view.rma_id, with_for_update=True, populate_existing=True)
     if row is None:
         try:
