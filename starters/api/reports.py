@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from oms.domain.auth import ROLES, Principal
 from oms.models.reports import (
@@ -111,34 +113,6 @@ def report_page(
         return HTMLResponse(render_page(session, span, _now()))
 
 
-@router.get("/orders", response_model=Report[OrdersRow])
-def orders_report(
-    request: Request,
-    state: State,
-    caller: Reader,
-    span: Span,
-    fmt: FormatParam = None,
-) -> Response:
-    """Orders, cancellations and revenue per day, channel and currency."""
-    with state.db.session() as session:
-        rows = reports.orders_by_day(session, span)
-    return respond(request, _report("orders", span, rows), OrdersRow, fmt, "orders")
-
-
-@router.get("/funnel", response_model=Report[FunnelRow])
-def funnel_report(
-    request: Request,
-    state: State,
-    caller: Reader,
-    span: Span,
-    fmt: FormatParam = None,
-) -> Response:
-    """Orders reaching each stage, with p50/p90 hours from received to that stage."""
-    with state.db.session() as session:
-        rows = reports.funnel(reports.order_facts(session, span))
-    return respond(request, _report("funnel", span, rows), FunnelRow, fmt, "funnel")
-
-
 @router.get("/backorders", response_model=Report[BackorderReportRow])
 def backorders_report(
     request: Request, state: State, caller: Reader, fmt: FormatParam = None
@@ -150,20 +124,6 @@ def backorders_report(
     return respond(
         request, _report("backorders", None, rows), BackorderReportRow, fmt, "backorders"
     )
-
-
-@router.get("/skus", response_model=Report[SkuRow])
-def skus_report(
-    request: Request,
-    state: State,
-    caller: Reader,
-    span: Span,
-    fmt: FormatParam = None,
-) -> Response:
-    """Every active SKU by units sold, best first; the non-selling ones last (``selling``)."""
-    with state.db.session() as session:
-        rows = reports.skus(session, reports.order_facts(session, span))
-    return respond(request, _report("skus", span, rows), SkuRow, fmt, "skus")
 
 
 @router.get("/low-stock", response_model=Report[LowStockRow])
@@ -178,36 +138,6 @@ def low_stock_report(
     with state.db.session() as session:
         rows = reports.low_stock(session, below)
     return respond(request, _report("low-stock", None, rows), LowStockRow, fmt, "low-stock")
-
-
-@router.get("/returns", response_model=Report[ReturnsRow])
-def returns_report(
-    request: Request,
-    state: State,
-    caller: Reader,
-    span: Span,
-    fmt: FormatParam = None,
-) -> Response:
-    """Returns of the orders placed in the range, by reason and SKU, with return rates."""
-    with state.db.session() as session:
-        rows = reports.returns(session, span, reports.order_facts(session, span))
-    return respond(request, _report("returns", span, rows), ReturnsRow, fmt, "returns")
-
-
-@router.get("/cancellations", response_model=Report[CancellationRow])
-def cancellations_report(
-    request: Request,
-    state: State,
-    caller: Reader,
-    span: Span,
-    fmt: FormatParam = None,
-) -> Response:
-    """Cancelled orders placed in the range, by reason."""
-    with state.db.session() as session:
-        rows = reports.cancellations(reports.order_facts(session, span))
-    return respond(
-        request, _report("cancellations", span, rows), CancellationRow, fmt, "cancellations"
-    )
 
 
 @router.get("/forecast", response_model=ForecastReport)
@@ -241,6 +171,67 @@ def forecast_report(
             now=_now(),
         )
     return respond(request, body, ForecastRow, fmt, f"forecast-{sku}")
+
+
+def _dated_report(
+    name: str,
+    row_type: type[BaseModel],
+    rows_for: Callable[[Session, DateRange], list[Any]],
+    doc: str,
+) -> None:
+    """Register ``GET /reports/<name>``: the rows ``rows_for`` computes for the days asked."""
+
+    def handler(
+        request: Request,
+        state: State,
+        caller: Reader,
+        span: Span,
+        fmt: FormatParam = None,
+    ) -> Response:
+        with state.db.session() as session:
+            rows = rows_for(session, span)
+        return respond(request, _report(name, span, rows), row_type, fmt, name)
+
+    handler.__doc__ = doc
+    router.add_api_route(
+        f"/{name}",
+        handler,
+        methods=["GET"],
+        response_model=Report[row_type],  # type: ignore[valid-type]
+        name=f"{name.replace('-', '_')}_report",
+    )
+
+
+_dated_report(
+    "orders",
+    OrdersRow,
+    reports.orders_by_day,
+    "Orders, cancellations and revenue per day, channel and currency.",
+)
+_dated_report(
+    "funnel",
+    FunnelRow,
+    lambda session, span: reports.funnel(reports.order_facts(session, span)),
+    "Orders reaching each stage, with p50/p90 hours from received to that stage.",
+)
+_dated_report(
+    "skus",
+    SkuRow,
+    lambda session, span: reports.skus(session, reports.order_facts(session, span)),
+    "Every active SKU by units sold, best first; the non-selling ones last (``selling``).",
+)
+_dated_report(
+    "returns",
+    ReturnsRow,
+    lambda session, span: reports.returns(session, span, reports.order_facts(session, span)),
+    "Returns of the orders placed in the range, by reason and SKU, with return rates.",
+)
+_dated_report(
+    "cancellations",
+    CancellationRow,
+    lambda session, span: reports.cancellations(reports.order_facts(session, span)),
+    "Cancelled orders placed in the range, by reason.",
+)
 
 
 def _report(name: str, span: DateRange | None, rows: list[Any]) -> Report[Any]:
