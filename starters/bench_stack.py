@@ -40,6 +40,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def throwaway_settings(tmp: Path, database_url: str, **overrides: Any) -> Settings:
+    """Settings for an OMS of its own in ``tmp``: every server on a free port, the simulated
+    warehouse at full speed and the documented dev tokens (on PostgreSQL too: the store is
+    a throwaway one)."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "temporal_address": f"127.0.0.1:{free_port()}",
+        "api_port": free_port(),
+        "carrier_port": free_port(),
+        "smtp_port": free_port(),
+        "carrier_db_path": str(tmp / "carrier.db"),
+        "mail_dir": str(tmp / "mail"),
+        "simulate": True,
+        "simulate_delay_s": 0.0,
+        "graceful_shutdown_s": 2.0,
+        "auth_dev_tokens": True,
+        **overrides,
+    }
+    settings = Settings(**values)
+    settings.api_url = f"http://127.0.0.1:{settings.api_port}"
+    settings.carrier_url = f"http://127.0.0.1:{settings.carrier_port}"
+    return settings
+
+
 def wait_for_port(port: int, timeout_s: float, name: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -100,25 +124,10 @@ class BenchStack:
         self.profile_worker = profile_worker
         self.workers = workers
         self.simulate = simulate
-        values: dict[str, Any] = {
-            "database_url": database_url or f"sqlite:///{tmp / 'oms.db'}",
-            "temporal_address": f"127.0.0.1:{free_port()}",
-            "api_port": free_port(),
-            "carrier_port": free_port(),
-            "smtp_port": free_port(),
-            "carrier_db_path": str(tmp / "carrier.db"),
-            "mail_dir": str(tmp / "mail"),
-            "simulate": simulate,
-            "simulate_delay_s": 0.0,
-            "graceful_shutdown_s": 2.0,
-            # The benchmark calls with the documented dev tokens, on PostgreSQL too.
-            "auth_dev_tokens": True,
-        }
+        extra: dict[str, Any] = {"simulate": simulate}
         if max_cached_workflows is not None:
-            values["max_cached_workflows"] = max_cached_workflows
-        settings = Settings(**values)
-        settings.api_url = f"http://127.0.0.1:{settings.api_port}"
-        settings.carrier_url = f"http://127.0.0.1:{settings.carrier_port}"
+            extra["max_cached_workflows"] = max_cached_workflows
+        settings = throwaway_settings(tmp, database_url or f"sqlite:///{tmp / 'oms.db'}", **extra)
         self.settings = settings
         self.children: list[Child] = []
         self._rss_peak: dict[int, int] = {}

@@ -38,15 +38,9 @@ from starters.api.app import create_app
 from workers.main import QUEUE_NAMES, run_workers
 
 from carrier_fixtures import RunningCarrier, running_sandbox_carrier
-from smtp_fixtures import SmtpRecorder
+from smtp_fixtures import SmtpRecorder, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def api_socket() -> socket.socket:

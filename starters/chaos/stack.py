@@ -30,7 +30,7 @@ from oms.store.db import Database
 from oms.store.inventory import set_stock
 from oms.store.migrate import upgrade
 from oms.store.seed import STOCK, seed_demo
-from starters.bench_stack import free_port, settings_env, wait_for_port
+from starters.bench_stack import free_port, settings_env, throwaway_settings, wait_for_port
 
 # Enough that no scenario backorders: every order must be able to reach `completed`.
 CHAOS_STOCK = 100_000
@@ -61,25 +61,7 @@ class ChaosStack:
     ) -> None:
         self.tmp = tmp
         tmp.mkdir(parents=True, exist_ok=True)
-        values: dict[str, Any] = {
-            "database_url": database_url,
-            "temporal_address": f"127.0.0.1:{free_port()}",
-            "api_port": free_port(),
-            "carrier_port": free_port(),
-            "smtp_port": free_port(),
-            "carrier_db_path": str(tmp / "carrier.db"),
-            "mail_dir": str(tmp / "mail"),
-            "simulate": True,
-            "simulate_delay_s": 0.0,
-            "graceful_shutdown_s": 2.0,
-            # The scenario's own throwaway store: the documented dev tokens are fine there,
-            # on PostgreSQL too (where they are off by default).
-            "auth_dev_tokens": True,
-        }
-        values.update(overrides)
-        settings = Settings(**values)
-        settings.api_url = f"http://127.0.0.1:{settings.api_port}"
-        settings.carrier_url = f"http://127.0.0.1:{settings.carrier_port}"
+        settings = throwaway_settings(tmp, database_url, **overrides)
         self.settings = settings
         self.worker_settings = settings.model_copy(
             update={"database_url": worker_database_url or database_url}
