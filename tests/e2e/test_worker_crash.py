@@ -1,4 +1,8 @@
-"""Done-when check: SIGKILL the worker mid-flight; every order completes exactly once."""
+"""Done-when check: SIGKILL the worker mid-flight; every order completes exactly once.
+
+On the embedded SQLite store; the same check on PostgreSQL, with repeated kills and returns,
+is the worker-kill scenario of ``tests/chaos/test_chaos_quick.py``.
+"""
 
 from __future__ import annotations
 
@@ -24,11 +28,11 @@ ORDERS = 12
 
 
 async def test_orders_survive_a_killed_worker_without_double_effects(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, sqlite_url: str, tmp_path: Path
 ) -> None:
     async with running_stack(
         temporal_client,
-        database_url,
+        sqlite_url,
         tmp_path,
         worker_in_process=False,
         carrier_simulate=True,
