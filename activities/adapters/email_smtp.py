@@ -185,7 +185,10 @@ class Mailer:
         except FinalDotUnanswered:
             raise
         except _CallbackFailed as exc:
-            # The callback's own error, even when it is an OSError of its database driver.
+            # Drop the connection mid-DATA, without QUIT (which the server would read as a
+            # line of the message): the server discards what it has. Then raise the
+            # callback's own error, even when it is an OSError of its database driver.
+            smtp.close()
             raise exc.error from exc.error.__cause__
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
