@@ -11,10 +11,16 @@ import asyncio
 import time
 
 from starters.chaos.harness import Run
-from starters.chaos.workload import completion_timeout
+from starters.chaos.workload import Workload, completion_timeout
 
 NAME = "worker-kill"
-FAULT = "worker SIGKILLed every {every_s:g} s (restarted 1 s later) through orders and returns"
+# Orders placed per step, and how many may be unfinished before the next step is placed.
+BATCH = 10
+OPEN_AT_MOST = 60
+FAULT = (
+    "worker SIGKILLed every {every_s:g} s (restarted 1 s later) through orders "
+    f"(placed {BATCH} at a time, at most {OPEN_AT_MOST} unfinished) and returns"
+)
 
 
 class Killer:
@@ -41,14 +47,36 @@ class Killer:
             await asyncio.sleep(0.2)
 
 
+async def place_paced(work: Workload, total: int, open_at_most: int, timeout_s: float) -> list[str]:
+    """Place ``total`` orders as a shop receives them: more only while fewer than
+    ``open_at_most`` placed orders are unfinished, ``BATCH`` at a time; returns their ids.
+
+    Placing all of them at once would have every restarted worker replay hundreds of
+    cold workflows before any moves, a burst no shop sends (``oms bench`` measures bursts).
+    """
+    ids: list[str] = []
+    placed = 0
+    deadline = time.monotonic() + timeout_s
+    while placed < total and time.monotonic() < deadline:
+        batch = min(BATCH, total - placed)
+        ids += await work.place(batch, start=placed)
+        placed += batch
+        if placed < total:
+            await work.wait_completed(
+                ids, timeout_s=deadline - time.monotonic(), until=len(ids) - open_at_most + BATCH
+            )
+    return ids
+
+
 async def run(r: Run, every_s: float, refund_every: int, max_kills: int | None = None) -> None:
     work = r.work
     killer = Killer(r, every_s, max_kills)
     stop = asyncio.Event()
     kills = asyncio.create_task(killer.loop(stop))
     try:
-        ids = await work.place(r.orders)
-        done = await work.wait_completed(ids, timeout_s=completion_timeout(r.orders))
+        timeout_s = completion_timeout(r.orders)
+        ids = await place_paced(work, r.orders, OPEN_AT_MOST, timeout_s)
+        done = await work.wait_completed(ids, timeout_s=timeout_s)
         # Returns while the kills go on: one unit of the first line of every Nth order.
         for order_id in ids[::refund_every]:
             if order_id in done:
