@@ -136,15 +136,7 @@ def _cmd_return(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "get":
             return _show(api.get(f"/returns/{rma}"))
         if args.action == "list":
-            params = {
-                k: v
-                for k, v in (
-                    ("order_id", args.order),
-                    ("status", args.status),
-                    ("reason", args.reason),
-                )
-                if v
-            }
+            params = _params(order_id=args.order, status=args.status, reason=args.reason)
             return _show(api.get("/returns", params=params))
         if args.action == "authorize":
             body = {"comment": args.comment}
@@ -163,19 +155,17 @@ def _cmd_return(args: argparse.Namespace, settings: Settings) -> int:
     return 2
 
 
+def _params(**values: str | int | float | None) -> dict[str, str | int | float]:
+    """Query parameters: the options the user gave (``None`` and empty ones left out)."""
+    return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
 def _cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
     with _api(settings) as api:
         if args.action == "stuck":
-            params = {
-                k: v
-                for k, v in (
-                    ("kind", args.kind),
-                    ("stage", args.stage),
-                    ("warehouse", args.warehouse),
-                    ("min_age_s", args.min_age_s),
-                )
-                if v is not None
-            }
+            params = _params(
+                kind=args.kind, stage=args.stage, warehouse=args.warehouse, min_age_s=args.min_age_s
+            )
             response = api.get("/ops/stuck", params=params)
             if response.status_code >= 400 or args.json:
                 return _show(response)
@@ -222,15 +212,7 @@ def _cmd_stock(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_replenish(args: argparse.Namespace, settings: Settings) -> int:
     with _api(settings) as api:
         if args.action == "list":
-            params = {
-                k: v
-                for k, v in (
-                    ("status", args.status),
-                    ("warehouse_id", args.warehouse),
-                    ("sku", args.sku),
-                )
-                if v
-            }
+            params = _params(status=args.status, warehouse_id=args.warehouse, sku=args.sku)
             return _show(api.get("/replenishment", params=params))
         ref = f"/replenishment/{args.reference}"
         if args.action == "get":
