@@ -83,6 +83,11 @@ def order_workflow_id(order_id: str) -> str:
     return f"order-{order_id}"
 
 
+# Patch (``workflow.patched``): the order's placeholder view of a new shipment is set before
+# the child starts, not after (where it overwrote progress signals applied first).
+SHIPMENT_PLACEHOLDER_PATCH = "shipment-placeholder-before-start"
+
+
 @workflow.defn(name="OrderWorkflow")
 class OrderWorkflow:
     """The whole life of one order; its state is available by the ``state`` query."""
@@ -524,6 +529,21 @@ class OrderWorkflow:
                 for ln in plan.lines
             ]
             units = sum(ln.quantity for ln in plan.lines)
+            placeholder = ShipmentView(
+                shipment_id=plan.shipment_id,
+                order_id=inp.order_id,
+                warehouse_id=plan.warehouse_id,
+                status=ShipmentStatus.PICKING,
+                lines=lines,
+                ship_to=inp.ship_to,
+                updated_at=workflow.now(),
+            )
+            # The child's progress signals can arrive in the same activation as its start
+            # (a worker that died with the task leaves both queued), and signals are applied
+            # first: set the placeholder before the start, so it never overwrites them.
+            keep_newer = workflow.patched(SHIPMENT_PLACEHOLDER_PATCH)
+            if keep_newer:
+                self._shipments[plan.shipment_id] = placeholder
             handle = await workflow.start_child_workflow(
                 ShipmentWorkflow.run,
                 ShipmentInput(
@@ -552,15 +572,8 @@ class OrderWorkflow:
             )
             self._children[plan.shipment_id] = handle
             self._next_shipment_no += 1
-            self._shipments[plan.shipment_id] = ShipmentView(
-                shipment_id=plan.shipment_id,
-                order_id=inp.order_id,
-                warehouse_id=plan.warehouse_id,
-                status=ShipmentStatus.PICKING,
-                lines=lines,
-                ship_to=inp.ship_to,
-                updated_at=workflow.now(),
-            )
+            if not keep_newer:
+                self._shipments[plan.shipment_id] = placeholder
 
     async def _compensate(self) -> bool:
         """Undo everything not yet shipped; True when the whole order ended cancelled."""
