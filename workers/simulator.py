@@ -24,7 +24,7 @@ POLL_S = 0.5
 GRAMS_PER_UNIT = 500
 MAX_PARCEL_GRAMS = 20_000
 # Packers working at once: enough to keep up with a burst, few enough not to flood the API.
-CONCURRENCY = 8
+CONCURRENCY = 16
 
 
 def packages_for(units: int) -> list[dict[str, int]]:
@@ -35,41 +35,77 @@ def packages_for(units: int) -> list[dict[str, int]]:
     return [{"weight_grams": w} for w in weights]
 
 
+class Warehouse:
+    """Packers working the pick list: each due shipment gets a packer of its own (at most
+    ``concurrency`` at once), and the list is read again without waiting for the slowest.
+
+    With ``delay_s`` 0 a shipment is picked and packed in one go, otherwise its pack
+    waits ``delay_s`` after the pick. With ``warehouses`` given, only shipments from
+    those warehouses are worked on.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        delay_s: float,
+        warehouses: frozenset[str] = frozenset(),
+        concurrency: int = CONCURRENCY,
+    ) -> None:
+        self.client = client
+        self.delay_s = delay_s
+        self.warehouses = warehouses
+        self._packers = asyncio.Semaphore(concurrency)
+        self._working: dict[str, asyncio.Task[int]] = {}
+
+    async def poll(self) -> list[asyncio.Task[int]]:
+        """Read the pick list and set a packer on every due shipment nobody works on yet;
+        returns the new packers' tasks. Raises ``httpx.HTTPError`` when the list fails."""
+        response = await self.client.get("/shipments", params={"status": "picking"})
+        response.raise_for_status()
+        now = datetime.now(UTC)
+        started = []
+        for shipment in response.json():
+            sid = shipment["shipment_id"]
+            if sid in self._working:
+                continue
+            if self.warehouses and shipment["warehouse_id"] not in self.warehouses:
+                continue
+            if (
+                now - datetime.fromisoformat(shipment["updated_at"])
+            ).total_seconds() < self.delay_s:
+                continue
+            task = asyncio.create_task(self._work(shipment))
+            self._working[sid] = task
+            task.add_done_callback(lambda _, sid=sid: self._working.pop(sid, None))
+            started.append(task)
+        return started
+
+    async def close(self) -> None:
+        """Stop every packer still at work."""
+        for task in list(self._working.values()):
+            task.cancel()
+        await asyncio.gather(*self._working.values(), return_exceptions=True)
+
+    async def _work(self, shipment: dict[str, Any]) -> int:
+        async with self._packers:
+            try:
+                return await _advance(self.client, shipment, pack_now=self.delay_s <= 0)
+            except httpx.HTTPError as err:
+                # A call that timed out (the worker died with its task) is tried on a later poll.
+                log.warning("simulator: %s on %s", err.__class__.__name__, shipment["shipment_id"])
+                return 0
+
+
 async def step(
     client: httpx.AsyncClient,
     delay_s: float,
     warehouses: frozenset[str] = frozenset(),
     concurrency: int = CONCURRENCY,
 ) -> int:
-    """Advance every shipment whose last change is older than ``delay_s``; returns how many
-    picks and packs were accepted.
-
-    Shipments are worked on ``concurrency`` at a time, as several packers would; with
-    ``delay_s`` 0 a shipment is picked and packed in one pass, otherwise its pack waits
-    ``delay_s`` after the pick. With ``warehouses`` given, only shipments from those
-    warehouses are worked on.
-    """
-    response = await client.get("/shipments", params={"status": "picking"})
-    response.raise_for_status()
-    now = datetime.now(UTC)
-    due = [
-        shipment
-        for shipment in response.json()
-        if (not warehouses or shipment["warehouse_id"] in warehouses)
-        and (now - datetime.fromisoformat(shipment["updated_at"])).total_seconds() >= delay_s
-    ]
-    packers = asyncio.Semaphore(concurrency)
-
-    async def work(shipment: dict[str, Any]) -> int:
-        async with packers:
-            try:
-                return await _advance(client, shipment, pack_now=delay_s <= 0)
-            except httpx.HTTPError as err:
-                # One slow or failed call (a pack waits for the label) must not end the pass.
-                log.warning("simulator: %s on %s", err.__class__.__name__, shipment["shipment_id"])
-                return 0
-
-    return sum(await asyncio.gather(*(work(shipment) for shipment in due)))
+    """One pass of a ``Warehouse`` over the pick list, waited for; returns how many picks
+    and packs were accepted."""
+    warehouse = Warehouse(client, delay_s, warehouses, concurrency)
+    return sum(await asyncio.gather(*await warehouse.poll()))
 
 
 async def _advance(client: httpx.AsyncClient, shipment: dict[str, Any], *, pack_now: bool) -> int:
@@ -102,13 +138,17 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     # The simulated warehouse acts as a warehouse user, not as the operator running it.
     headers = {"Authorization": f"Bearer {settings.simulator_token}"}
     async with httpx.AsyncClient(base_url=settings.api_url, timeout=30, headers=headers) as client:
-        while not stop.is_set():
-            try:
-                await step(client, settings.simulate_delay_s, warehouses)
-            except httpx.HTTPError as err:
-                log.debug("simulator: API not reachable yet: %s", err)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=POLL_S)
+        warehouse = Warehouse(client, settings.simulate_delay_s, warehouses)
+        try:
+            while not stop.is_set():
+                try:
+                    await warehouse.poll()
+                except httpx.HTTPError as err:
+                    log.debug("simulator: API not reachable yet: %s", err)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=POLL_S)
+        finally:
+            await warehouse.close()
 
 
 def main() -> None:

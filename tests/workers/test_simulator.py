@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from oms.models.shipments import ConfirmPack
-from workers.simulator import MAX_PARCEL_GRAMS, packages_for, step
+from workers.simulator import MAX_PARCEL_GRAMS, Warehouse, packages_for, step
 
 
 def test_heavy_shipments_are_split_into_parcels_the_api_accepts() -> None:
@@ -80,3 +80,28 @@ async def test_with_a_delay_the_pack_waits_for_a_later_pass() -> None:
     advanced, calls, _ = await _run_step(2)
     assert calls == ["/shipments/NEW/pick", "/shipments/PICKED/pack"]
     assert advanced == 2
+
+
+async def test_a_shipment_being_worked_on_gets_no_second_packer() -> None:
+    release = asyncio.Event()
+    posts: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json=_pick_list(datetime.now(UTC)))
+        posts.append(request.url.path)
+        await release.wait()  # a slow update: the worker died with its task
+        return httpx.Response(200, json={})
+
+    transport = httpx.MockTransport(handler)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        warehouse = Warehouse(client, 0, frozenset({"WH-STO"}))
+        first = await warehouse.poll()
+        await asyncio.sleep(0.05)
+        second = await warehouse.poll()  # the list is read again while all three hang
+        release.set()
+        await asyncio.gather(*first)
+        await warehouse.close()
+    assert len(first) == 3 and second == []
+    expected = ["NEW/pick", "NEW/pack", "PICKED/pack", "RECENT/pick", "RECENT/pack"]
+    assert sorted(posts) == sorted(f"/shipments/{path}" for path in expected)
