@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from datetime import UTC, datetime
@@ -76,9 +77,12 @@ class Warehouse:
                 continue
             task = asyncio.create_task(self._work(shipment))
             self._working[sid] = task
-            task.add_done_callback(lambda _, sid=sid: self._working.pop(sid, None))
+            task.add_done_callback(functools.partial(self._done, sid))
             started.append(task)
         return started
+
+    def _done(self, sid: str, _task: asyncio.Task[int]) -> None:
+        self._working.pop(sid, None)
 
     async def close(self) -> None:
         """Stop every packer still at work."""
