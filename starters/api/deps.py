@@ -111,10 +111,21 @@ def raise_from_update(err: Exception, what: str) -> NoReturn:
             raise HTTPException(code, detail={"error": cause.type, "message": cause.message})
         raise HTTPException(500, detail={"error": "UpdateFailed", "message": str(cause)})
     if isinstance(err, RPCError):
-        if "already completed" in err.message or err.status == RPCStatusCode.FAILED_PRECONDITION:
+        if "already completed" in err.message:
             raise HTTPException(
                 409, detail={"error": "Finished", "message": f"{what} has already finished"}
             )
         if err.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
+        if err.status == RPCStatusCode.FAILED_PRECONDITION:
+            # The server aborted the update: the workflow task carrying it failed or timed
+            # out (a worker died with it). Nothing was applied; the same call can be retried.
+            raise HTTPException(
+                503,
+                detail={
+                    "error": "WorkflowNotReady",
+                    "message": f"{what} could not take this now ({err.message}); try again",
+                },
+                headers={"Retry-After": "1"},
+            )
     raise err

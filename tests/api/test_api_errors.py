@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from fastapi import HTTPException
 from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from oms.settings import Settings
 from starters.api.app import create_app
+from starters.api.deps import raise_from_update
 
 
 async def _get_raising(error: Exception) -> httpx.Response:
@@ -48,3 +51,24 @@ async def test_a_database_that_cannot_be_reached_is_a_503() -> None:
     response = await _get_raising(error)
     assert response.status_code == 503
     assert response.json()["detail"]["error"] == "StoreUnavailable"
+
+
+def _http_error_for(err: Exception) -> HTTPException:
+    with pytest.raises(HTTPException) as caught:
+        raise_from_update(err, "shipment S-1")
+    return caught.value
+
+
+def test_an_update_aborted_by_a_failed_workflow_task_is_a_503_to_retry() -> None:
+    aborted = RPCError("workflow update was aborted", RPCStatusCode.FAILED_PRECONDITION, b"")
+    error = _http_error_for(aborted)
+    assert error.status_code == 503
+    assert error.headers == {"Retry-After": "1"}
+    assert isinstance(error.detail, dict) and error.detail["error"] == "WorkflowNotReady"
+
+
+def test_an_update_to_a_finished_workflow_is_a_409() -> None:
+    finished = RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
+    error = _http_error_for(finished)
+    assert error.status_code == 409
+    assert isinstance(error.detail, dict) and error.detail["error"] == "Finished"
