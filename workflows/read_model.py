@@ -52,6 +52,25 @@ def next_version(current: int, history_length: int) -> int:
     return max(current + 1, history_length * WRITES_PER_TASK)
 
 
+# Patch: after an update changes what the read model shows, a 1 ms timer ends the task
+# before the write (see ``after_update``).
+UPDATE_COMMIT_PATCH = "update-commits-before-read-model"
+
+
+async def after_update(summary: str) -> None:
+    """Let the workflow task that accepted an update commit before the read model shows
+    its effect (workflow code only; call it where an update woke the run).
+
+    A local write runs before its task commits. A signal or timer that woke the task is
+    already in the history, so a retried task repeats the write; an update is not (it is
+    accepted by the task's completion), so a worker dying between the write and the
+    commit left the read model saying "picked" while the workflow never saw the pick,
+    and nothing rewrote it. The timer's firing is durable: its task repeats the write.
+    """
+    if workflow.patched(UPDATE_COMMIT_PATCH):
+        await workflow.sleep(timedelta(milliseconds=1), summary=summary)
+
+
 def stamp(current: int) -> int:
     """:func:`next_version` for the calling workflow (workflow code only)."""
     return next_version(current, workflow.info().get_current_history_length())

@@ -157,6 +157,7 @@ class ShipmentWorkflow:
         await self._change(ShipmentStatus.PICKING, f"Awaiting pick at {inp.warehouse_id}")
         if not await self._await_pick():
             return await self._cancelled()
+        await read_model.after_update("pick confirmed")
         self._note(f"Picked by {self._view.picked_by}")
         await self._record()
         await workflow.wait_condition(
@@ -165,6 +166,7 @@ class ShipmentWorkflow:
         )
         if self._cancel is not None or self._packed is None:
             return await self._cancelled()
+        await read_model.after_update("pack confirmed")
         self._view.packages = self._packed.packages
         await self._change(
             ShipmentStatus.PACKED, f"Packed in {len(self._packed.packages)} parcel(s)"

@@ -16,7 +16,7 @@ from temporalio.client import WorkflowHistory
 from oms.models.orders import OrderStatus
 from tests.workflows.harness import Harness
 from workflows.order import SHIPMENT_PLACEHOLDER_PATCH
-from workflows.read_model import PATCH_ID, WRITES_PER_TASK, next_version
+from workflows.read_model import PATCH_ID, UPDATE_COMMIT_PATCH, WRITES_PER_TASK, next_version
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -99,3 +99,34 @@ def test_a_run_that_counted_versions_before_the_patch_keeps_rising() -> None:
     # Before the patch a version was a count of writes (1, 2, 3 ...).
     assert next_version(7, 30) > 7
     assert next_version(10**6, 30) == 10**6 + 1
+
+
+async def test_a_pick_or_pack_reaches_the_read_model_only_after_its_update_committed(
+    harness: Harness,
+) -> None:
+    order_id = f"L-{uuid.uuid4().hex[:6]}"
+    handle = await harness.start(harness.order_input(order_id))
+    await harness.deliver(f"{order_id}-S1")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+
+    history = await harness.client.get_workflow_handle(f"shipment-{order_id}-S1").fetch_history()
+    events = [e.event_type for e in history.events]
+    accepted = [
+        i
+        for i, t in enumerate(events)
+        if t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    assert len(accepted) == 2  # the pick and the pack
+    for i in accepted:
+        # The next read-model write (a local-activity marker) comes after a timer fired,
+        # i.e. in a later task than the one that accepted the update: if that task is
+        # lost, so is the write, and the fired timer's task repeats it.
+        write = next(
+            j
+            for j in range(i, len(events))
+            if events[j] == EventType.EVENT_TYPE_MARKER_RECORDED
+            and history.events[j].marker_recorded_event_attributes.marker_name
+            == "core_local_activity"
+        )
+        assert EventType.EVENT_TYPE_TIMER_FIRED in events[i:write], (i, write)
+    assert UPDATE_COMMIT_PATCH in _patches(history)
