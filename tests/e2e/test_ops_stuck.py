@@ -196,8 +196,10 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
         return not (set(await _stuck(stack)) & set(expected))
 
     await wait_until(cleared, 60, "interventions did not clear the stuck list")
-    await stack.wait_for_status(retrying, {"shipped"}, timeout_s=30)
+    # The sandbox carrier scans at once: the order may be past "shipped" by the next look.
+    moved_on = {"shipped", "delivered", "completed"}
+    await stack.wait_for_status(retrying, moved_on, timeout_s=30)
     order = await stack.order(retrying)
     ship = await temporal_client.get_workflow_handle(f"shipment-{retrying_ship}").query("state")
     assert any("dev-ops" in h["note"] and "retry_now" in h["note"] for h in ship["history"])
-    assert order["status"] == "shipped"
+    assert order["status"] in moved_on
