@@ -104,8 +104,9 @@ class ShipmentWorkflow:
     async def confirm_pick(self, pick: ConfirmPick) -> ShipmentView:
         """The warehouse picked every line; recorded with who confirmed it."""
         self._picked = pick
-        self._view.picked_by = pick.picked_by
-        return self._view
+        # The view changes in the run, after the update's task committed: a local write
+        # in this same task (the first "picking" one, say) must not carry the pick out.
+        return self._view.model_copy(update={"picked_by": pick.picked_by})
 
     @confirm_pick.validator
     def _validate_pick(self, pick: ConfirmPick) -> None:
@@ -158,6 +159,8 @@ class ShipmentWorkflow:
         if not await self._await_pick():
             return await self._cancelled()
         await read_model.after_update("pick confirmed")
+        if self._picked is not None:
+            self._view.picked_by = self._picked.picked_by
         self._note(f"Picked by {self._view.picked_by}")
         await self._record()
         await workflow.wait_condition(
