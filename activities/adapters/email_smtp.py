@@ -182,8 +182,6 @@ class Mailer:
         try:
             smtp.connect(self.host, self.port)
             _send_two_phase(smtp, message, before_final_dot)
-        except FinalDotUnanswered:
-            raise
         except _CallbackFailed as exc:
             # Drop the connection mid-DATA, without QUIT (which the server would read as a
             # line of the message): the server discards what it has. Then raise the

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHistory
+from temporalio.client import WorkflowHandle, WorkflowHistory
 
 from oms.models.orders import OrderStatus
 from tests.workflows.harness import Harness
@@ -50,13 +51,19 @@ def _patches(history: WorkflowHistory) -> list[str]:
     return ids
 
 
-async def test_new_orders_write_the_read_model_without_server_activities(
-    harness: Harness,
-) -> None:
+async def _delivered_order(harness: Harness) -> tuple[str, WorkflowHandle[Any, Any]]:
+    """An order with one shipment, picked, packed and delivered to ``completed``."""
     order_id = f"L-{uuid.uuid4().hex[:6]}"
     handle = await harness.start(harness.order_input(order_id))
     await harness.deliver(f"{order_id}-S1")
     assert (await handle.result()).status == OrderStatus.COMPLETED
+    return order_id, handle
+
+
+async def test_new_orders_write_the_read_model_without_server_activities(
+    harness: Harness,
+) -> None:
+    order_id, handle = await _delivered_order(harness)
 
     for workflow_id in (handle.id, f"shipment-{order_id}-S1"):
         history = await harness.client.get_workflow_handle(workflow_id).fetch_history()
@@ -104,10 +111,7 @@ def test_a_run_that_counted_versions_before_the_patch_keeps_rising() -> None:
 async def test_a_pick_or_pack_reaches_the_read_model_only_after_its_update_committed(
     harness: Harness,
 ) -> None:
-    order_id = f"L-{uuid.uuid4().hex[:6]}"
-    handle = await harness.start(harness.order_input(order_id))
-    await harness.deliver(f"{order_id}-S1")
-    assert (await handle.result()).status == OrderStatus.COMPLETED
+    order_id, _ = await _delivered_order(harness)
 
     history = await harness.client.get_workflow_handle(f"shipment-{order_id}-S1").fetch_history()
     events = [e.event_type for e in history.events]
