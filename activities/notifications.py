@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -22,6 +23,8 @@ from activities.adapters.errors import EmailRejected, EmailUnavailable, Template
 from oms.models.notifications import EmailRequest, EmailResult
 from oms.store.db import Database
 from oms.store.tables import NotificationRow, utcnow
+
+T = TypeVar("T")
 
 
 class EmailActivities:
@@ -72,18 +75,20 @@ class EmailActivities:
             attempt = row.attempts
 
         # Exactly once: the outbox commits "sending" while the server holds the whole
-        # message but has not accepted it (no final "." yet). Fail before that commit
-        # (database down, process killed) and the server discards the message; fail
-        # after it and the next attempt finds "sending" and sends nothing. What is left
-        # is the microseconds between the commit and writing the "." line, where a
-        # killed process loses the email instead of doubling it.
+        # message but has not accepted it, and the final "." follows the COMMIT on the
+        # wire before its reply is awaited. Fail before that (database down, process
+        # killed) and the server discards the message; fail after it and the next attempt
+        # finds "sending" and sends nothing. What is left is the microseconds between the
+        # two writes, where a killed process loses the email instead of doubling it.
         try:
             self.mailer.send(
                 request.key,
                 request.to,
                 rendered,
                 request.attachments,
-                before_final_dot=lambda: self._claim(request.key, attempt, deadline),
+                at_final_dot=lambda write_dot: self._claim(
+                    request.key, attempt, deadline, write_dot
+                ),
             )
         except FinalDotUnanswered:
             raise  # the row stays "sending": the retry records it as sent
@@ -101,22 +106,41 @@ class EmailActivities:
         activity.logger.info("sent %s to %s (key %s)", request.template, request.to, request.key)
         return EmailResult(key=request.key, message_id=message_id, already_sent=False)
 
-    def _claim(self, key: str, attempt: int, deadline: float) -> None:
-        """Commit ``sending`` for this attempt, retrying database errors until ``deadline``.
+    def _claim(
+        self, key: str, attempt: int, deadline: float, write_dot: Callable[[], None]
+    ) -> None:
+        """Commit ``sending`` for this attempt and write the final "." with the commit,
+        retrying database errors until ``deadline``.
 
-        Retrying is what makes a lost commit reply harmless: the row then
-        already says ``sending`` for this attempt, and that counts as claimed.
-        Raises ``SupersededAttempt`` when a later attempt has taken the row
-        (this one then ends without the final "."), and the last database
-        error when the database stays away past ``deadline``.
+        Retrying is what makes a lost commit reply harmless: the row then already says
+        ``sending`` for this attempt, which counts as claimed, and the "." is written
+        once only. Raises ``SupersededAttempt`` when a later attempt has taken the row
+        (this one then ends without the "."), the last database error when the database
+        stays away past ``deadline`` (after the "." the message is out and the row may
+        still say ``pending``: the retry then sends it again), and what writing the "."
+        raised.
         """
+        written = False
 
-        def claim(row: NotificationRow) -> None:
-            if row.attempts != attempt or row.status not in ("pending", "sending"):
-                raise SupersededAttempt(f"outbox row {key!r} moved on to attempt {row.attempts}")
-            row.status = "sending"
+        def dot() -> None:
+            nonlocal written
+            written = True
+            write_dot()
 
-        self._update(key, claim, deadline)
+        mark = (
+            update(NotificationRow)
+            .where(
+                NotificationRow.key == key,
+                NotificationRow.attempts == attempt,
+                NotificationRow.status.in_(("pending", "sending")),
+            )
+            .values(status="sending")
+        )
+        matched = _retrying(
+            key, deadline, lambda: self.db.execute_then_commit(mark, None if written else dot)
+        )
+        if matched != 1:
+            raise SupersededAttempt(f"outbox row {key!r} was taken by a later attempt")
 
     def _release(self, key: str, attempt: int, deadline: float) -> None:
         """Put this attempt's ``sending`` row back to ``pending`` (the server refused the
@@ -129,18 +153,25 @@ class EmailActivities:
         self._update(key, release, deadline)
 
     def _update(self, key: str, change: Callable[[NotificationRow], None], deadline: float) -> None:
-        delay = 0.1
-        while True:
-            try:
-                with self.db.session() as session:
-                    change(_row(session, key))
-                return
-            except DBAPIError as exc:  # connection lost or refused, database locked
-                if time.monotonic() + delay > deadline:
-                    raise
-                activity.logger.warning("outbox %s: database unavailable, retrying: %s", key, exc)
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+        def apply() -> None:
+            with self.db.session() as session:
+                change(_row(session, key))
+
+        _retrying(key, deadline, apply)
+
+
+def _retrying(key: str, deadline: float, call: Callable[[], T]) -> T:
+    """``call()``, retried on database errors until ``deadline``; raises the last one."""
+    delay = 0.1
+    while True:
+        try:
+            return call()
+        except DBAPIError as exc:  # connection lost or refused, database locked
+            if time.monotonic() + delay > deadline:
+                raise
+            activity.logger.warning("outbox %s: database unavailable, retrying: %s", key, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 class SupersededAttempt(Exception):

@@ -159,17 +159,19 @@ class Mailer:
         rendered: RenderedEmail,
         attachments: Sequence[EmailAttachment] = (),
         *,
-        before_final_dot: Callable[[], None] | None = None,
+        at_final_dot: Callable[[Callable[[], None]], None] | None = None,
     ) -> str:
         """Send ``rendered`` to ``to`` and return its ``Message-ID`` (derived from ``key``).
 
-        ``before_final_dot`` runs once the server holds the whole message but
-        before the ``.`` line that makes it accept it: an SMTP server discards
-        a message whose connection drops before that line. The outbox commits
-        its "sending" mark there, so a crash or a database error before the
-        mark leaves nothing delivered and one after it leaves the message
-        delivered (see ``activities/notifications.py``). Whatever the callback
-        raises propagates and the message is not delivered.
+        ``at_final_dot`` is called once the server holds the whole message but
+        not the ``.`` line that makes it accept it (an SMTP server discards a
+        message whose connection drops before that line), with the function
+        that writes that line: the outbox commits its "sending" mark and writes
+        the line in one step (see ``activities/notifications.py``). What the
+        callback raises before writing the line propagates and the message is
+        not delivered; what it raises after propagates too, and the message is
+        delivered. A callback that returns without writing the line has it
+        written after it.
 
         Raises ``EmailUnavailable`` when the server cannot take the message now
         (connection refused, timeout, disconnect, 4xx) and ``EmailRejected``
@@ -181,12 +183,14 @@ class Mailer:
         smtp = smtplib.SMTP(timeout=self.timeout)
         try:
             smtp.connect(self.host, self.port)
-            _send_two_phase(smtp, message, before_final_dot)
+            _send_two_phase(smtp, message, at_final_dot)
         except _CallbackFailed as exc:
-            # Drop the connection mid-DATA, without QUIT (which the server would read as a
-            # line of the message): the server discards what it has. Then raise the
-            # callback's own error, even when it is an OSError of its database driver.
-            smtp.close()
+            if not exc.after_dot:
+                # Drop the connection mid-DATA, without QUIT (which the server would read
+                # as a line of the message): the server discards what it has.
+                smtp.close()
+            # The callback's own error, even when it is an OSError of its database driver:
+            # after the "." it must not read as "not delivered".
             raise exc.error from exc.error.__cause__
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
@@ -232,25 +236,30 @@ class FinalDotUnanswered(EmailUnavailable):
 
 
 class _CallbackFailed(Exception):
-    """Carries what ``before_final_dot`` raised past the SMTP error handling."""
+    """Carries what ``at_final_dot`` raised past the SMTP error handling, and whether the
+    final ``.`` had gone out by then."""
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: Exception, after_dot: bool) -> None:
         super().__init__(str(error))
         self.error = error
+        self.after_dot = after_dot
 
 
 _LINE_START_DOT = re.compile(rb"(?m)^\.")
 
 
 def _send_two_phase(
-    smtp: smtplib.SMTP, message: EmailMessage, before_final_dot: Callable[[], None] | None
+    smtp: smtplib.SMTP,
+    message: EmailMessage,
+    at_final_dot: Callable[[Callable[[], None]], None] | None,
 ) -> None:
-    """``smtp.send_message(message)`` with ``before_final_dot`` run between the body and
-    the ``.`` line that ends DATA (``smtplib`` writes both in one call).
+    """``smtp.send_message(message)`` with ``at_final_dot`` writing the ``.`` line that
+    ends DATA (``smtplib`` writes the body and that line in one call).
 
-    Raises what ``smtplib`` raises for a refused sender, recipient or DATA,
-    ``FinalDotUnanswered`` when the ``.`` line went out and no reply came, and
-    whatever ``before_final_dot`` raises.
+    Raises what ``smtplib`` raises for a refused sender, recipient or DATA (an
+    ``OSError`` when writing the ``.`` line fails), ``FinalDotUnanswered`` when the
+    line went out and no reply came, ``_CallbackFailed`` for what ``at_final_dot``
+    raised (before or after writing the line).
     """
     sender = str(message["From"])
     recipient = str(message["To"])
@@ -279,12 +288,26 @@ def _send_two_phase(
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
     smtp.send(body)
-    if before_final_dot is not None:
+    dot: list[BaseException | None] = []  # one entry once the line was tried: its error
+
+    def write_dot() -> None:
+        if dot:
+            return
         try:
-            before_final_dot()
+            smtp.send(b".\r\n")
+        except BaseException as exc:
+            dot.append(exc)
+            raise
+        dot.append(None)
+
+    if at_final_dot is not None:
+        try:
+            at_final_dot(write_dot)
         except Exception as exc:
-            raise _CallbackFailed(exc) from exc
-    smtp.send(b".\r\n")
+            if dot and dot[0] is not None:
+                raise dot[0] from None  # writing the line failed: the server discards it
+            raise _CallbackFailed(exc, after_dot=bool(dot)) from exc
+    write_dot()
     try:
         code, reply = smtp.getreply()
     except smtplib.SMTPServerDisconnected as exc:

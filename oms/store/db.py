@@ -8,13 +8,17 @@ what keeps reservations from overselling there. PostgreSQL: row locks
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+import psycopg
+from psycopg import generators, waiting
+from psycopg.pq import ExecStatus
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -67,5 +71,65 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    def execute_then_commit(self, statement: Executable, then: Callable[[], None] | None) -> int:
+        """Run ``statement`` in a transaction of its own; when it matched exactly one row,
+        commit and call ``then`` as close to the commit as the database allows. Returns the
+        number of rows matched (anything but 1 is rolled back and ``then`` is not called).
+
+        For an effect outside the database that must happen if and only if the commit
+        does (the email outbox's final "." of SMTP DATA). On PostgreSQL ``then`` runs
+        right after the COMMIT has been written to the server, before its reply: a
+        process killed in between leaves both done or, within the microseconds between
+        two writes, neither; waiting for the reply first would leave the commit done and
+        ``then`` not for as long as the thread takes to be scheduled again. On SQLite the
+        commit is local and ``then`` follows it.
+
+        Raises ``sqlalchemy.exc.DBAPIError`` when the statement or the commit fails (after
+        ``then`` ran, the commit's outcome is then unknown) and re-raises what ``then``
+        raised once the commit's outcome is known.
+        """
+        with self.engine.connect() as conn:
+            matched = conn.execute(statement).rowcount
+            if matched != 1:
+                conn.rollback()
+                return matched
+            dbapi = conn.connection.dbapi_connection
+            if then is None or not isinstance(dbapi, psycopg.Connection):
+                conn.commit()
+                if then is not None:
+                    then()
+                return matched
+            _commit_pipelined(conn, dbapi, then)
+            return matched
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _commit_pipelined(
+    conn: Connection, dbapi: psycopg.Connection[Any], then: Callable[[], None]
+) -> None:
+    """COMMIT on ``dbapi``, running ``then`` between sending it and reading the reply."""
+    pgconn = dbapi.pgconn
+    then_failed: BaseException | None = None
+    try:
+        pgconn.send_query(b"COMMIT")
+        waiting.wait(generators.send(pgconn), pgconn.socket)
+        try:
+            then()
+        except BaseException as exc:  # re-raised below, once the commit is settled
+            then_failed = exc
+        results = waiting.wait(generators.fetch_many(pgconn), pgconn.socket)
+        failed = [r for r in results if r.status != ExecStatus.COMMAND_OK]
+        if failed:
+            raise psycopg.errors.error_from_result(failed[0], encoding=dbapi.info.encoding)
+    except psycopg.Error as exc:
+        conn.invalidate()
+        if then_failed is not None:
+            raise then_failed from exc
+        raise OperationalError("COMMIT", None, exc) from exc
+    # Only SQLAlchemy's bookkeeping: the server has committed and psycopg sees no
+    # transaction open, so it sends nothing.
+    conn.commit()
+    if then_failed is not None:
+        raise then_failed

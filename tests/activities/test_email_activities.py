@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import Executable
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
@@ -187,8 +188,9 @@ def test_losing_the_insert_race_returns_the_row_the_other_attempt_wrote(
 
 
 class _LosesTheDatabase:
-    """A ``Database`` whose sessions, from the ``from_call``-th on, fail: ``"down"`` before
-    committing anything, ``"lost_reply"`` after the commit went through (once)."""
+    """A ``Database`` whose transactions (sessions and ``execute_then_commit``), from the
+    ``from_call``-th on, fail: ``"down"`` before committing anything, ``"lost_reply"``
+    after the commit went through (once)."""
 
     def __init__(self, db: Database, from_call: int, how: str) -> None:
         self.db = db
@@ -204,6 +206,18 @@ class _LosesTheDatabase:
             raise OperationalError("BEGIN", {}, Exception("connection refused"))
         with self.db.session() as session:
             yield session
+        self._lose_the_reply(failing)
+
+    def execute_then_commit(self, statement: Executable, then: Callable[[], None] | None) -> int:
+        self.calls += 1
+        failing = self.calls >= self.from_call and self.how != "healthy"
+        if failing and self.how == "down":
+            raise OperationalError("BEGIN", {}, Exception("connection refused"))
+        matched = self.db.execute_then_commit(statement, then)
+        self._lose_the_reply(failing)
+        return matched
+
+    def _lose_the_reply(self, failing: bool) -> None:
         if failing and self.how == "lost_reply":
             self.how = "healthy"
             raise OperationalError("COMMIT", {}, Exception("server closed the connection"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -346,22 +347,57 @@ def test_the_callback_runs_while_the_server_holds_the_message_but_has_not_accept
         "A-1:completed",
         "ann@example.com",
         rendered,
-        before_final_dot=lambda: seen_at_callback.append(len(smtp_recorder.messages)),
+        at_final_dot=lambda _write_dot: seen_at_callback.append(len(smtp_recorder.messages)),
     )
 
     smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
     assert seen_at_callback == [0]
 
 
+def test_the_callback_writes_the_final_dot_itself_and_the_server_accepts_then(
+    smtp_recorder: SmtpRecorder,
+) -> None:
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+    before_and_after: list[int] = []
+
+    def commit_with_the_dot(write_dot: Callable[[], None]) -> None:
+        before_and_after.append(len(smtp_recorder.messages))
+        write_dot()
+        smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
+        before_and_after.append(len(smtp_recorder.messages))
+
+    m.send("A-1:completed", "ann@example.com", rendered, at_final_dot=commit_with_the_dot)
+
+    assert before_and_after == [0, 1]
+    assert [r.key for r in smtp_recorder.messages] == ["A-1:completed"]
+
+
+def test_a_callback_failing_after_the_dot_raises_and_the_message_is_delivered(
+    smtp_recorder: SmtpRecorder,
+) -> None:
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+    def commit_reply_lost(write_dot: Callable[[], None]) -> None:
+        write_dot()
+        raise ConnectionError("commit reply lost")
+
+    with pytest.raises(ConnectionError):
+        m.send("A-1:completed", "ann@example.com", rendered, at_final_dot=commit_reply_lost)
+    smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
+    assert [r.key for r in smtp_recorder.messages] == ["A-1:completed"]
+
+
 def test_a_failing_callback_leaves_the_message_undelivered(smtp_recorder: SmtpRecorder) -> None:
     m = mailer(smtp_recorder.port)
     rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
 
-    def database_down() -> None:
+    def database_down(_write_dot: Callable[[], None]) -> None:
         raise ConnectionError("database down")
 
     with pytest.raises(ConnectionError):
-        m.send("A-1:completed", "ann@example.com", rendered, before_final_dot=database_down)
+        m.send("A-1:completed", "ann@example.com", rendered, at_final_dot=database_down)
     # The connection closed mid-DATA: the server drops it. A second message on a fresh
     # connection arrives alone, so nothing of the first was queued behind it.
     m.send("A-2:completed", "ann@example.com", rendered)
