@@ -1,8 +1,8 @@
 """Notification activities: customer and ops email, sent once per business key.
 
 The outbox table (``notifications``) holds one row per key: ``pending`` ->
-``sending`` (committed between the message body and the final ``.`` of SMTP
-DATA) -> ``sent``. A retried or repeated ``email.send`` for a key already
+``sending`` (committed right behind the final ``.`` of SMTP DATA, in one step with
+it) -> ``sent``. A retried or repeated ``email.send`` for a key already
 ``sending`` or ``sent`` returns ``already_sent=True`` and sends nothing.
 """
 
@@ -74,12 +74,13 @@ class EmailActivities:
             row.attempts += 1
             attempt = row.attempts
 
-        # Exactly once: the outbox commits "sending" while the server holds the whole
-        # message but has not accepted it, and the final "." follows the COMMIT on the
-        # wire before its reply is awaited. Fail before that (database down, process
-        # killed) and the server discards the message; fail after it and the next attempt
-        # finds "sending" and sends nothing. What is left is the microseconds between the
-        # two writes, where a killed process loses the email instead of doubling it.
+        # Exactly once: once the server holds the whole message, the row is set to
+        # "sending" in an open transaction, the final "." is written and the COMMIT right
+        # behind it, with no chance for another thread to run in between. Fail before the
+        # "." (database down, process killed) and nothing is committed and the server
+        # discards the message; once the COMMIT is written the next attempt finds
+        # "sending" and sends nothing. What is left is the microseconds between the two
+        # writes, where a killed process doubles the email.
         try:
             self.mailer.send(
                 request.key,
@@ -109,8 +110,8 @@ class EmailActivities:
     def _claim(
         self, key: str, attempt: int, deadline: float, write_dot: Callable[[], None]
     ) -> None:
-        """Commit ``sending`` for this attempt and write the final "." with the commit,
-        retrying database errors until ``deadline``.
+        """Set ``sending`` for this attempt, write the final "." and commit right behind
+        it, retrying database errors until ``deadline``.
 
         Retrying is what makes a lost commit reply harmless: the row then already says
         ``sending`` for this attempt, which counts as claimed, and the "." is written
@@ -137,7 +138,7 @@ class EmailActivities:
             .values(status="sending")
         )
         matched = _retrying(
-            key, deadline, lambda: self.db.execute_then_commit(mark, None if written else dot)
+            key, deadline, lambda: self.db.execute_with_effect(mark, None if written else dot)
         )
         if matched != 1:
             raise SupersededAttempt(f"outbox row {key!r} was taken by a later attempt")

@@ -16,11 +16,15 @@ the same message to the receiver.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import email.policy
+import errno
 import hashlib
 import io
+import os
 import re
 import smtplib
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.generator import BytesGenerator
@@ -166,8 +170,9 @@ class Mailer:
         ``at_final_dot`` is called once the server holds the whole message but
         not the ``.`` line that makes it accept it (an SMTP server discards a
         message whose connection drops before that line), with the function
-        that writes that line: the outbox commits its "sending" mark and writes
-        the line in one step (see ``activities/notifications.py``). What the
+        that writes that line (without giving the GIL to another thread): the
+        outbox writes it and commits its "sending" mark right behind it (see
+        ``activities/notifications.py``). What the
         callback raises before writing the line propagates and the message is
         not delivered; what it raises after propagates too, and the message is
         delivered. A callback that returns without writing the line has it
@@ -294,7 +299,7 @@ def _send_two_phase(
         if dot:
             return
         try:
-            smtp.send(b".\r\n")
+            _send_holding_gil(smtp, b".\r\n")
         except BaseException as exc:
             dot.append(exc)
             raise
@@ -314,3 +319,39 @@ def _send_two_phase(
         raise FinalDotUnanswered(f"no reply to the end of DATA: {exc}") from exc
     if code != 250:
         raise smtplib.SMTPDataError(code, reply)
+
+
+def _libc_send() -> Any:
+    """libc's ``send`` called through ``ctypes.PyDLL``, which keeps the GIL during the call
+    (``socket.send`` releases it, and getting it back can take milliseconds on a busy
+    worker); None where there is no such libc."""
+    try:
+        send = ctypes.PyDLL(None, use_errno=True).send
+    except (OSError, AttributeError, TypeError):
+        return None
+    send.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
+    send.restype = ctypes.c_ssize_t
+    return send
+
+
+_SEND = _libc_send()
+_NO_SIGPIPE = getattr(socket, "MSG_NOSIGNAL", 0)
+
+
+def _send_holding_gil(smtp: smtplib.SMTP, data: bytes) -> None:
+    """Write ``data`` to the SMTP connection without letting another thread run between
+    this write and the caller's next one (the outbox's COMMIT follows it at once).
+
+    Falls back to ``smtp.send`` when the socket's buffer cannot take the bytes at once
+    (or there is no libc). Raises ``OSError`` (``SMTPServerDisconnected``) when the write
+    fails.
+    """
+    sock = smtp.sock
+    if sock is None:
+        raise smtplib.SMTPServerDisconnected("please run connect() first")
+    written = _SEND(sock.fileno(), data, len(data), _NO_SIGPIPE) if _SEND is not None else -1
+    if written == len(data):
+        return
+    if written < 0 and ctypes.get_errno() not in (0, errno.EAGAIN, errno.EWOULDBLOCK):
+        raise smtplib.SMTPServerDisconnected(f"write failed: {os.strerror(ctypes.get_errno())}")
+    smtp.send(data[max(written, 0) :])

@@ -71,65 +71,64 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
-    def execute_then_commit(self, statement: Executable, then: Callable[[], None] | None) -> int:
-        """Run ``statement`` in a transaction of its own; when it matched exactly one row,
-        commit and call ``then`` as close to the commit as the database allows. Returns the
-        number of rows matched (anything but 1 is rolled back and ``then`` is not called).
+    def execute_with_effect(self, statement: Executable, effect: Callable[[], None] | None) -> int:
+        """Run ``statement`` in a transaction of its own and, when it matched exactly one
+        row, call ``effect`` and commit right behind it. Returns the number of rows matched
+        (anything but 1 is rolled back and ``effect`` is not called).
 
         For an effect outside the database that must happen if and only if the commit
-        does (the email outbox's final "." of SMTP DATA). On PostgreSQL ``then`` runs
-        right after the COMMIT has been written to the server, before its reply: a
-        process killed in between leaves both done or, within the microseconds between
-        two writes, neither; waiting for the reply first would leave the commit done and
-        ``then`` not for as long as the thread takes to be scheduled again. On SQLite the
-        commit is local and ``then`` follows it.
+        does (the email outbox's final "." of SMTP DATA). A process killed before the
+        effect leaves neither done, and after the COMMIT has been written, both (the
+        server commits what it has received). The gap between the two is what is left: on
+        PostgreSQL the COMMIT is written straight after the effect, before Python could
+        hand the GIL to another thread, so the gap is microseconds provided ``effect`` does
+        not release the GIL itself. (Writing the COMMIT first and the effect after its
+        reply lost one email in 2500 to a worker SIGKILLed every 10 s: the thread waited
+        milliseconds for the GIL in between.) On SQLite the commit is local and follows
+        the effect through the driver.
 
         Raises ``sqlalchemy.exc.DBAPIError`` when the statement or the commit fails (after
-        ``then`` ran, the commit's outcome is then unknown) and re-raises what ``then``
-        raised once the commit's outcome is known.
+        the effect the commit's outcome is then unknown: the caller must settle it) and
+        re-raises what ``effect`` raised (nothing is committed then).
         """
         with self.engine.connect() as conn:
             matched = conn.execute(statement).rowcount
-            if matched != 1:
+            if matched != 1 or effect is None:
+                if matched == 1:
+                    conn.commit()
+                else:
+                    conn.rollback()
+                return matched
+            try:
+                effect()
+            except BaseException:
                 conn.rollback()
-                return matched
+                raise
             dbapi = conn.connection.dbapi_connection
-            if then is None or not isinstance(dbapi, psycopg.Connection):
+            if isinstance(dbapi, psycopg.Connection):
+                _commit_at_once(conn, dbapi)
+            else:
                 conn.commit()
-                if then is not None:
-                    then()
-                return matched
-            _commit_pipelined(conn, dbapi, then)
             return matched
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _commit_pipelined(
-    conn: Connection, dbapi: psycopg.Connection[Any], then: Callable[[], None]
-) -> None:
-    """COMMIT on ``dbapi``, running ``then`` between sending it and reading the reply."""
+def _commit_at_once(conn: Connection, dbapi: psycopg.Connection[Any]) -> None:
+    """COMMIT on ``dbapi`` through libpq directly, with no Python in between that could
+    give the GIL away; raises ``sqlalchemy.exc.OperationalError`` when it fails."""
     pgconn = dbapi.pgconn
-    then_failed: BaseException | None = None
     try:
         pgconn.send_query(b"COMMIT")
         waiting.wait(generators.send(pgconn), pgconn.socket)
-        try:
-            then()
-        except BaseException as exc:  # re-raised below, once the commit is settled
-            then_failed = exc
         results = waiting.wait(generators.fetch_many(pgconn), pgconn.socket)
         failed = [r for r in results if r.status != ExecStatus.COMMAND_OK]
         if failed:
             raise psycopg.errors.error_from_result(failed[0], encoding=dbapi.info.encoding)
     except psycopg.Error as exc:
         conn.invalidate()
-        if then_failed is not None:
-            raise then_failed from exc
         raise OperationalError("COMMIT", None, exc) from exc
     # Only SQLAlchemy's bookkeeping: the server has committed and psycopg sees no
     # transaction open, so it sends nothing.
     conn.commit()
-    if then_failed is not None:
-        raise then_failed

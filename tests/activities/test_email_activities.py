@@ -188,7 +188,7 @@ def test_losing_the_insert_race_returns_the_row_the_other_attempt_wrote(
 
 
 class _LosesTheDatabase:
-    """A ``Database`` whose transactions (sessions and ``execute_then_commit``), from the
+    """A ``Database`` whose transactions (sessions and ``execute_with_effect``), from the
     ``from_call``-th on, fail: ``"down"`` before committing anything, ``"lost_reply"``
     after the commit went through (once)."""
 
@@ -208,12 +208,12 @@ class _LosesTheDatabase:
             yield session
         self._lose_the_reply(failing)
 
-    def execute_then_commit(self, statement: Executable, then: Callable[[], None] | None) -> int:
+    def execute_with_effect(self, statement: Executable, then: Callable[[], None] | None) -> int:
         self.calls += 1
         failing = self.calls >= self.from_call and self.how != "healthy"
         if failing and self.how == "down":
             raise OperationalError("BEGIN", {}, Exception("connection refused"))
-        matched = self.db.execute_then_commit(statement, then)
+        matched = self.db.execute_with_effect(statement, then)
         self._lose_the_reply(failing)
         return matched
 

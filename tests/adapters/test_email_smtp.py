@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from activities.adapters import email_smtp
 from activities.adapters.email_smtp import TEMPLATE_DIR, Mailer, message_id_for
 from activities.adapters.errors import EmailRejected, EmailUnavailable, TemplateError
 
@@ -416,3 +417,25 @@ def test_lines_starting_with_a_dot_survive_the_hand_written_data_phase(
 
     mail = smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
     assert mail.text == ".\n..two\n.three\n"
+
+
+def test_the_final_dot_goes_out_through_libc_without_giving_the_gil_away(
+    smtp_recorder: SmtpRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The outbox's COMMIT follows the "." at once only if writing it keeps the GIL.
+    real = email_smtp._SEND
+    assert real is not None
+    calls: list[int] = []
+
+    def counted(*args: object) -> int:
+        calls.append(1)
+        return int(real(*args))
+
+    monkeypatch.setattr(email_smtp, "_SEND", counted)
+    m = mailer(smtp_recorder.port)
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+    m.send("A-1:completed", "ann@example.com", rendered, at_final_dot=lambda dot: dot())
+
+    smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
+    assert calls == [1]

@@ -1,4 +1,4 @@
-"""Database.execute_then_commit: an outside effect tied to a commit, on SQLite and PostgreSQL."""
+"""Database.execute_with_effect: an outside effect tied to a commit, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -45,38 +45,38 @@ def _mark(key: str = "K-1") -> Any:
     )
 
 
-def test_one_matched_row_is_committed_and_then_runs_once(db: Database) -> None:
+def test_one_matched_row_is_committed_and_the_effect_runs_once(db: Database) -> None:
     _row(db)
     calls: list[str] = []
 
-    matched = db.execute_then_commit(_mark(), lambda: calls.append("then"))
+    matched = db.execute_with_effect(_mark(), lambda: calls.append("effect"))
 
-    assert matched == 1 and calls == ["then"]
+    assert matched == 1 and calls == ["effect"]
     assert _status(db) == "sending"
 
 
-def test_no_matched_row_rolls_back_and_then_does_not_run(db: Database) -> None:
+def test_no_matched_row_rolls_back_and_the_effect_does_not_run(db: Database) -> None:
     _row(db, status="sent")
     calls: list[str] = []
 
-    matched = db.execute_then_commit(_mark(), lambda: calls.append("then"))
+    matched = db.execute_with_effect(_mark(), lambda: calls.append("effect"))
 
     assert matched == 0 and calls == []
     assert _status(db) == "sent"
 
 
-def test_what_then_raises_comes_out_after_the_commit(db: Database) -> None:
+def test_a_failing_effect_commits_nothing_and_its_error_comes_out(db: Database) -> None:
     _row(db)
 
     def dot_failed() -> None:
         raise ConnectionResetError("SMTP connection lost")
 
     with pytest.raises(ConnectionResetError):
-        db.execute_then_commit(_mark(), dot_failed)
-    assert _status(db) == "sending"
+        db.execute_with_effect(_mark(), dot_failed)
+    assert _status(db) == "pending"
     # The connection went back to the pool in a usable state.
-    _row(db, key="K-2")
-    assert db.execute_then_commit(_mark("K-2"), None) == 1
+    assert db.execute_with_effect(_mark(), None) == 1
+    assert _status(db) == "sending"
 
 
 @pytest.fixture
@@ -87,22 +87,25 @@ def pg(postgres_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def test_on_postgresql_then_runs_after_the_commit_is_sent_and_before_its_reply(
+def test_on_postgresql_the_effect_runs_in_the_open_transaction_and_the_commit_follows(
     pg: Database,
 ) -> None:
     _row(pg)
     checked_out: list[Any] = []
     event.listen(pg.engine, "checkout", lambda dbapi, _rec, _proxy: checked_out.append(dbapi))
-    seen: list[TransactionStatus] = []
+    seen: list[tuple[TransactionStatus, str]] = []
 
-    pg.execute_then_commit(_mark(), lambda: seen.append(checked_out[-1].pgconn.transaction_status))
+    def effect() -> None:
+        # Nothing is committed yet: another connection still reads "pending".
+        seen.append((checked_out[0].pgconn.transaction_status, _status(pg)))
 
-    # ACTIVE: a command (the COMMIT) is on its way and its reply not yet read.
-    assert seen == [TransactionStatus.ACTIVE]
+    pg.execute_with_effect(_mark(), effect)
+
+    assert seen == [(TransactionStatus.INTRANS, "pending")]
     assert _status(pg) == "sending"
 
 
-def test_on_postgresql_a_failing_commit_is_a_database_error_raised_after_then(
+def test_on_postgresql_a_failing_commit_after_the_effect_is_a_database_error(
     pg: Database,
 ) -> None:
     with pg.engine.begin() as conn:
@@ -115,13 +118,13 @@ def test_on_postgresql_a_failing_commit_is_a_database_error_raised_after_then(
     calls: list[str] = []
 
     with pytest.raises(DBAPIError, match="one_v"):
-        pg.execute_then_commit(
-            text("UPDATE deferred_pair SET v = 1 WHERE id = 2"), lambda: calls.append("then")
+        pg.execute_with_effect(
+            text("UPDATE deferred_pair SET v = 1 WHERE id = 2"), lambda: calls.append("effect")
         )
 
-    assert calls == ["then"]
+    assert calls == ["effect"]
     with pg.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT v FROM deferred_pair WHERE id = 2").scalar() == 2
     # The broken connection was not handed out again.
     _row(pg)
-    assert pg.execute_then_commit(_mark(), None) == 1
+    assert pg.execute_with_effect(_mark(), None) == 1
