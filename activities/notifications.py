@@ -121,13 +121,6 @@ class EmailActivities:
         still say ``pending``: the retry then sends it again), and what writing the "."
         raised.
         """
-        written = False
-
-        def dot() -> None:
-            nonlocal written
-            written = True
-            write_dot()
-
         mark = (
             update(NotificationRow)
             .where(
@@ -137,9 +130,8 @@ class EmailActivities:
             )
             .values(status="sending")
         )
-        matched = _retrying(
-            key, deadline, lambda: self.db.execute_with_effect(mark, None if written else dot)
-        )
+        # write_dot writes the "." once: on a retry after a lost COMMIT reply it does nothing.
+        matched = _retrying(key, deadline, lambda: self.db.execute_with_effect(mark, write_dot))
         if matched != 1:
             raise SupersededAttempt(f"outbox row {key!r} was taken by a later attempt")
 

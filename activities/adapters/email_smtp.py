@@ -172,11 +172,11 @@ class Mailer:
         message whose connection drops before that line), with the function
         that writes that line (without giving the GIL to another thread): the
         outbox writes it and commits its "sending" mark right behind it (see
-        ``activities/notifications.py``). What the
-        callback raises before writing the line propagates and the message is
-        not delivered; what it raises after propagates too, and the message is
-        delivered. A callback that returns without writing the line has it
-        written after it.
+        ``activities/notifications.py``). That function writes the line once;
+        called again it does nothing. What the callback raises before writing
+        the line propagates and the message is not delivered; what it raises
+        after propagates too, and the message is delivered. A callback that
+        returns without writing the line has it written after it.
 
         Raises ``EmailUnavailable`` when the server cannot take the message now
         (connection refused, timeout, disconnect, 4xx) and ``EmailRejected``

@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import psycopg
-from psycopg import generators, waiting
-from psycopg.pq import ExecStatus
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -93,31 +90,36 @@ class Database:
         """
         with self.engine.connect() as conn:
             matched = conn.execute(statement).rowcount
-            if matched != 1 or effect is None:
-                if matched == 1:
-                    conn.commit()
-                else:
-                    conn.rollback()
-                return matched
-            try:
-                effect()
-            except BaseException:
+            if matched != 1:
                 conn.rollback()
-                raise
-            dbapi = conn.connection.dbapi_connection
-            if isinstance(dbapi, psycopg.Connection):
-                _commit_at_once(conn, dbapi)
-            else:
-                conn.commit()
+                return matched
+            if effect is not None:
+                try:
+                    effect()
+                except BaseException:
+                    conn.rollback()
+                    raise
+                if conn.dialect.driver == "psycopg":
+                    _commit_at_once(conn)
+                    return matched
+            conn.commit()
             return matched
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _commit_at_once(conn: Connection, dbapi: psycopg.Connection[Any]) -> None:
-    """COMMIT on ``dbapi`` through libpq directly, with no Python in between that could
-    give the GIL away; raises ``sqlalchemy.exc.OperationalError`` when it fails."""
+def _commit_at_once(conn: Connection) -> None:
+    """COMMIT on ``conn``'s psycopg connection through libpq directly, with no Python in
+    between that could give the GIL away; raises ``sqlalchemy.exc.OperationalError`` when
+    it fails."""
+    # Imported here: only PostgreSQL stores come this way, and psycopg costs every
+    # process ~60 ms at start-up.
+    import psycopg
+    from psycopg import generators, waiting
+    from psycopg.pq import ExecStatus
+
+    dbapi = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
     pgconn = dbapi.pgconn
     try:
         pgconn.send_query(b"COMMIT")

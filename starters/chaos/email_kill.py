@@ -9,7 +9,7 @@ Each new sender first retries every key not yet ``sent``, as Temporal retries an
 activity. At the end every key must be in the SMTP sink's index exactly once.
 
 Real components: PostgreSQL (a database created and dropped, ``--postgres`` or
-``OMS_CHAOS_POSTGRES_URL``) and the development SMTP sink in its own process.
+``OMS_CHAOS_POSTGRES_URL``) and the development SMTP sink, over TCP from the killed process.
 Prints the figures; exits 1 when an email was lost or doubled.
 """
 
@@ -27,21 +27,23 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import text
+from temporalio.testing import ActivityEnvironment
 
+from activities.adapters.email_smtp import Mailer
+from activities.adapters.smtp_sink import start_sink
+from activities.notifications import EmailActivities
+from oms.models.notifications import EmailRequest
+from oms.store.db import Database
+from oms.store.migrate import upgrade
+from starters.bench_stack import free_port
 from starters.chaos.harness import PostgresDatabase
-
-if TYPE_CHECKING:
-    from oms.models.notifications import EmailRequest
 
 SENDER_ENV = "OMS_EMAIL_KILL_SENDER"
 
 
 def _request(key: str) -> EmailRequest:
-    from oms.models.notifications import EmailRequest
-
     return EmailRequest(
         key=key,
         to="ann@example.com",
@@ -59,12 +61,6 @@ def _request(key: str) -> EmailRequest:
 def sender(database_url: str, smtp_port: int, tag: str, threads: int) -> None:
     """Retry every unfinished key, then send new ones from ``threads`` threads until killed
     (``tag == "final"``: only the retries)."""
-    from temporalio.testing import ActivityEnvironment
-
-    from activities.adapters.email_smtp import Mailer
-    from activities.notifications import EmailActivities
-    from oms.store.db import Database
-
     db = Database(database_url)
     acts = EmailActivities(Mailer("127.0.0.1", smtp_port, "orders@oms.example", timeout=10), db)
 
@@ -105,30 +101,14 @@ def sender(database_url: str, smtp_port: int, tag: str, threads: int) -> None:
 
 
 def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
-    from oms.store.migrate import upgrade
-
+    mail = workdir / "mail"
+    port = free_port()
+    # The sink runs in this process (a thread): only the sender is killed.
+    sink = start_sink("127.0.0.1", port, mail)
     database = PostgresDatabase(postgres)
-    url = database.create()
-    sink: subprocess.Popen[bytes] | None = None
     try:
+        url = database.create()
         upgrade(url)
-        port = _free_port()
-        mail = workdir / "mail"
-        with (workdir / "sink.log").open("wb") as log:
-            sink = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "activities.adapters.smtp_sink",
-                    "--port",
-                    str(port),
-                    "--mail-dir",
-                    str(mail),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        _wait_for_port(port)
         env = {**os.environ, SENDER_ENV: f"{url} {port} {threads}"}
         started = time.monotonic()
         with (workdir / "sender.log").open("ab") as log:
@@ -147,8 +127,6 @@ def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
         time.sleep(1.0)  # the sink writes its index after it answers
-        from oms.store.db import Database
-
         db = Database(url)
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT key, status FROM notifications")).all()
@@ -172,30 +150,8 @@ def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
         print(f"  {'PASS' if ok else 'FAIL'}")
         return 0 if ok else 1
     finally:
-        if sink is not None:
-            sink.terminate()
-            sink.wait()
+        sink.stop()
         database.drop()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for_port(port: int, timeout_s: float = 15.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"the SMTP sink did not listen on {port}")
 
 
 def main(argv: list[str] | None = None) -> int:
