@@ -13,14 +13,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oms.codec import DEV_KEY_ID, DEV_KEYS
 
-# Task queues: one for workflows, one per external system so each adapter's
-# workers can be scaled and rate-limited apart.
-WORKFLOW_QUEUE = "oms-workflows"
-INVENTORY_QUEUE = "oms-inventory"
-CARRIER_QUEUE = "oms-carrier"
-EMAIL_QUEUE = "oms-email"
-PAYMENTS_QUEUE = "oms-payments"
-ALL_QUEUES = (WORKFLOW_QUEUE, INVENTORY_QUEUE, CARRIER_QUEUE, EMAIL_QUEUE, PAYMENTS_QUEUE)
+# Re-exported for the processes that already read them from here.
+from oms.queues import (  # noqa: F401
+    ALL_QUEUES,
+    CARRIER_QUEUE,
+    EMAIL_QUEUE,
+    INVENTORY_QUEUE,
+    PAYMENTS_QUEUE,
+    WORKFLOW_QUEUE,
+)
 
 
 class Settings(BaseSettings):
