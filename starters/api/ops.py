@@ -22,7 +22,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.ops import Evidence, classify, stage_clocks, stage_query, suggest
+from oms.domain.lifecycle import LIFECYCLES, deadline_query, limits_from, stage_query
+from oms.domain.ops import Evidence, classify, suggest
 from oms.models.ops import (
     Intervention,
     InterventionResult,
@@ -43,7 +44,7 @@ router = APIRouter(prefix="/ops", tags=["ops"])
 Operator = Annotated[Principal, Depends(require("ops"))]
 # Finance may release a hold too: for an order over its credit limit that is a credit approval.
 HoldReleaser = Annotated[Principal, Depends(require("ops", "finance", "cfo"))]
-KINDS = ("order", "shipment", "quote", "return", "replenishment")
+KINDS = tuple(LIFECYCLES)
 KIND_PATTERN = f"^({'|'.join(KINDS)})$"
 # Describing every hit costs one call each: beyond this many, the rest are listed undescribed.
 DESCRIBE_LIMIT = 200
@@ -60,10 +61,7 @@ def stuck_query(
     min_age_s: int | None = None,
 ) -> str:
     """The visibility query behind ``/ops/stuck`` (also usable in the Temporal UI's search)."""
-    clauses = [
-        "ExecutionStatus = 'Running'",
-        f"(OmsDeadline < '{_iso(now)}' OR TemporalReportedProblems IS NOT NULL)",
-    ]
+    clauses = [deadline_query(now)]
     if kind:
         clauses.append(f"OmsKind = '{kind}'")
     if stage:
@@ -109,7 +107,7 @@ async def stuck(
     descriptions = dict(zip([h.id for h in hits[:DESCRIBE_LIMIT]], described, strict=True))
     items = [_item(state, h.id, h.typed_search_attributes, descriptions.get(h.id)) for h in hits]
     items.sort(key=lambda i: i.since or now)
-    by_stage = stage_query(now, stage_clocks(state.settings))
+    by_stage = stage_query(now, limits_from(state.settings))
     return StuckList(
         items=items,
         count=len(items),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from oms.domain.ops import Evidence, classify, stage_clocks, stage_query, suggest
+from oms.domain.lifecycle import limits_from, stage_query
+from oms.domain.ops import Evidence, classify, suggest
 from oms.settings import Settings
 
 
@@ -52,7 +53,7 @@ def test_suggestions_name_the_endpoint_or_the_people_to_ask() -> None:
 def test_stage_query_has_one_clock_per_stage_from_the_settings() -> None:
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     settings = Settings(pick_sla_s=600, step_deadline_s=60)
-    query = stage_query(now, stage_clocks(settings))
+    query = stage_query(now, limits_from(settings))
     assert query.startswith("ExecutionStatus = 'Running' AND (")
     # A pick is stuck ten minutes after it started waiting; a held shipment at once.
     assert (
@@ -65,16 +66,21 @@ def test_stage_query_has_one_clock_per_stage_from_the_settings() -> None:
     assert query.endswith("OR TemporalReportedProblems IS NOT NULL)")
 
 
-def test_every_stage_clock_is_named_once_per_party() -> None:
-    clocks = stage_clocks(Settings())
-    keys = [(c.kind, c.stage, c.waiting_for) for c in clocks]
-    assert len(keys) == len(set(keys))
-    assert all(c.seconds is None or c.seconds >= 0 for c in clocks)
+def test_a_credit_hold_and_a_declined_card_need_a_person_and_say_how_to_release() -> None:
+    credit = ev(stage="awaiting_credit", waiting_for="finance")
+    assert classify(credit, 3) == "needs_a_person"
+    assert "/ops/orders/A/release-hold" in suggest("needs_a_person", credit, "order-A", "A")
+    card = ev(stage="awaiting_payment", waiting_for="customer")
+    assert classify(card, 3) == "needs_a_person"
+    # Waiting for the payment provider is a system being slow, not a person.
+    assert classify(ev(stage="awaiting_payment", waiting_for="payment_provider"), 3) == (
+        "past_deadline"
+    )
 
 
 def test_a_stage_whose_limit_is_the_suppliers_lead_time_uses_the_deadline() -> None:
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-    query = stage_query(now, stage_clocks(Settings()))
+    query = stage_query(now, limits_from(Settings()))
     assert (
         "(OmsKind = 'replenishment' AND OmsStage = 'awaiting_goods' "
         "AND OmsDeadline < '2026-11-30T12:00:00.000000Z')"
