@@ -1,0 +1,91 @@
+"""When a quote's next timer fires and what is due then: expiry, reminders, escalations.
+
+Pure rules on the quote's view and options; the workflow sleeps until :func:`next_timer`
+and carries out what :func:`due` returns (emails, history, a restarted approval clock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from oms.domain.approval import escalate_role
+from oms.models.quotes import ApprovalRequirement, QuoteOptions, QuoteStatus, QuoteView
+
+DueKind = Literal["expire", "remind_seller", "remind_buyer", "remind", "escalate", "remind_again"]
+
+
+@dataclass(frozen=True)
+class Due:
+    """One thing due on a quote; ``requirement`` for the approval ones, ``higher`` for an
+    escalation (the role the approval moves to)."""
+
+    kind: DueKind
+    requirement: ApprovalRequirement | None = None
+    higher: str | None = None
+
+
+def reminder_key(audience: str, opening: int) -> str:
+    """The key of the expiry reminder to ``audience`` in the quote's ``opening``-th life."""
+    return f"expiry_reminder:{audience}:{opening}"
+
+
+def _pending(view: QuoteView) -> list[ApprovalRequirement]:
+    if view.status != QuoteStatus.PENDING_APPROVAL:
+        return []
+    return [r for r in view.approvals if r.decision is None]
+
+
+def approval_clock(approvals: Collection[ApprovalRequirement]) -> datetime | None:
+    """When the oldest pending approval's clock started (requested, or escalated since)."""
+    pending = [r for r in approvals if r.decision is None]
+    return min((r.escalated_at or r.requested_at for r in pending), default=None)
+
+
+def next_timer(
+    view: QuoteView, opts: QuoteOptions, reminded: Collection[str], opening: int
+) -> tuple[datetime, str]:
+    """The next moment something may be due, and a label for the timer."""
+    expires = view.expires_at
+    candidates: list[tuple[datetime, str]] = [(expires, "quote expiry")]
+    if reminder_key("seller", opening) not in reminded:
+        before = timedelta(seconds=opts.seller_reminder_before_s)
+        candidates.append((expires - before, "seller reminder"))
+    if reminder_key("buyer", opening) not in reminded:
+        before = timedelta(seconds=opts.buyer_reminder_before_s)
+        candidates.append((expires - before, "buyer reminder"))
+    for req in _pending(view):
+        since = req.escalated_at or req.requested_at
+        if not req.reminded:
+            after = timedelta(seconds=opts.approver_reminder_after_s)
+            candidates.append((since + after, f"remind {req.role}"))
+        escalate = timedelta(seconds=opts.approval_escalate_after_s)
+        candidates.append((since + escalate, f"escalate {req.role}"))
+    return min(candidates, key=lambda c: c[0])
+
+
+def due(
+    view: QuoteView, opts: QuoteOptions, reminded: Collection[str], opening: int, now: datetime
+) -> list[Due]:
+    """Everything due at ``now``, in the order to carry it out (expiry ends the rest)."""
+    expires = view.expires_at
+    if now >= expires:
+        return [Due("expire")]
+    out: list[Due] = []
+    seller_at = expires - timedelta(seconds=opts.seller_reminder_before_s)
+    if reminder_key("seller", opening) not in reminded and now >= seller_at:
+        out.append(Due("remind_seller"))
+    buyer_at = expires - timedelta(seconds=opts.buyer_reminder_before_s)
+    if reminder_key("buyer", opening) not in reminded and now >= buyer_at:
+        out.append(Due("remind_buyer"))
+    for req in _pending(view):
+        since = req.escalated_at or req.requested_at
+        if now >= since + timedelta(seconds=opts.approval_escalate_after_s):
+            higher = escalate_role(req.role, opts.policy)
+            # Nobody above: remind the same role again and restart its clock.
+            out.append(Due("escalate", req, higher) if higher else Due("remind_again", req))
+        elif not req.reminded and now >= since + timedelta(seconds=opts.approver_reminder_after_s):
+            out.append(Due("remind", req))
+    return out

@@ -1,0 +1,74 @@
+"""What an order shows: its Temporal UI details, history notes and email contexts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from oms.domain.lifecycle import Step
+from oms.domain.money import format_money
+from oms.models.common import SkuQuantity
+from oms.models.inventory import AllocationDecision
+from oms.models.orders import OrderInput, OrderView, ShipmentSummary
+
+
+def details(view: OrderView, step: Step, since: datetime) -> str:
+    """The order's current state in Markdown, as the Temporal UI shows it."""
+    lines = [
+        f"**Order {view.order_id}** · `{view.status}`",
+        "",
+        f"- stage: `{step.stage}`, waiting for **{step.waiting_for}** "
+        f"since {since:%Y-%m-%d %H:%M:%S} UTC",
+        f"- total: {view.total} {view.currency} · {len(view.lines)} line(s) · {view.channel}",
+    ]
+    for s in view.shipments:
+        lines.append(
+            f"- shipment {s.shipment_id} from {s.warehouse_id}: `{s.status}`"
+            + (f" · tracking {s.tracking_number}" if s.tracking_number else "")
+        )
+    if view.backordered:
+        lines.append(f"- backordered: {units(view.backordered)}")
+    if view.allocations:
+        last = view.allocations[-1]
+        considered = ", ".join(f"{c.warehouse_id} ({c.distance_km} km)" for c in last.candidates)
+        lines.append(f"- allocation: {last.rule}; considered {considered}")
+    return "\n".join(lines)
+
+
+def units(lines: Iterable[SkuQuantity]) -> str:
+    return ", ".join(f"{ln.sku} x{ln.quantity}" for ln in lines)
+
+
+def allocation_note(decision: AllocationDecision) -> str:
+    """One history line for an allocation: where each line ships from, and what is owed."""
+    parts = [f"{s.warehouse_id}: {units(s.lines)}" for s in decision.shipments]
+    if decision.backordered:
+        parts.append(f"backordered: {units(decision.backordered)}")
+    return f"Allocated ({decision.rule}): " + "; ".join(parts)
+
+
+def shipments_note(shipments: Iterable[ShipmentSummary]) -> str:
+    return "; ".join(f"{s.shipment_id} {s.status}" for s in shipments)
+
+
+def email_context(inp: OrderInput, view: OrderView, **extra: Any) -> dict[str, Any]:
+    """What every order email template may use (amounts formatted in the customer's locale)."""
+    locale = inp.customer.locale
+    return {
+        "customer_name": inp.customer.name,
+        "order_id": inp.order_id,
+        "currency": inp.currency,
+        "total": format_money(view.total, inp.currency, locale),
+        "lines": [
+            {
+                "sku": li.sku,
+                "quantity": li.quantity,
+                "unit_price": format_money(li.unit_price, inp.currency, locale),
+                "line_total": format_money(li.unit_price * li.quantity, inp.currency, locale),
+            }
+            for li in inp.lines
+        ],
+        "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in view.backordered],
+        **extra,
+    }

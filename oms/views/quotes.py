@@ -1,0 +1,68 @@
+"""What a quote shows: its Temporal UI details and its email contexts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from oms.domain.lifecycle import Step
+from oms.domain.money import format_money
+from oms.models.quotes import QuoteView
+
+
+def when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def details(view: QuoteView, step: Step, since: datetime) -> str:
+    """The quote's state in Markdown, as the Temporal UI shows it."""
+    lines = [
+        f"**Quote {view.quote_id}** · `{view.status}` · company {view.customer.company_id}",
+        "",
+        f"- stage: `{step.stage}`, waiting for **{step.waiting_for}** since {when(since)}",
+        f"- expires: {when(view.expires_at)}",
+    ]
+    if view.proposal:
+        p = view.proposal
+        lines.append(
+            f"- proposal round {p.round}: {p.total} {view.currency} "
+            f"({p.discount_pct}% off {p.list_total})"
+        )
+    for req in view.approvals:
+        state = req.decision or "waiting"
+        started = req.escalated_at or req.requested_at
+        who = f" by {req.decided_by}" if req.decided_by else f" since {when(started)}"
+        escalated = (
+            f" (escalated from {req.original_role})" if req.role != req.original_role else ""
+        )
+        lines.append(f"- approval **{req.role}**{escalated} — {req.rule_name}: {state}{who}")
+    if view.order_id:
+        lines.append(f"- order: {view.order_id}")
+    return "\n".join(lines)
+
+
+def email_context(view: QuoteView, **extra: Any) -> dict[str, Any]:
+    """What every quote email template may use (amounts in the customer's locale)."""
+    locale = view.customer.locale
+    proposal = view.proposal
+    return {
+        "quote_id": view.quote_id,
+        "customer_name": view.customer.name,
+        "company_id": view.customer.company_id,
+        "expires_at": when(view.expires_at),
+        "total": format_money(proposal.total, view.currency, locale) if proposal else "",
+        "discount_pct": str(proposal.discount_pct) if proposal else "0",
+        "lines": [
+            {
+                "sku": ln.sku,
+                "quantity": ln.quantity,
+                "unit_price": format_money(ln.unit_price, view.currency, locale),
+            }
+            for ln in (proposal.lines if proposal else [])
+        ],
+        **extra,
+    }
+
+
+def pending_roles(view: QuoteView) -> str:
+    return ", ".join(sorted({r.role for r in view.approvals if r.decision is None}))

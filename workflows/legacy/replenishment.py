@@ -1,0 +1,467 @@
+"""Frozen 0.1 code (see ``workflows/legacy/__init__.py``).
+
+ReplenishmentWorkflow: one low-stock episode of a SKU in a warehouse, from alert to goods in.
+
+Workflow id ``replenish-<warehouse>-<sku>-<n>``. Raises a purchase order to
+the SKU's supplier (no supplier: the team is told and the workflow waits for
+a ``retry`` signal), emails the internal team once, sends the order to the
+supplier, waits for the supplier's confirmation (``confirm`` update) with one
+reminder to the supplier and one escalation to purchasing once the lead time
+has passed, then books deliveries (``receive`` update): each raises on-hand
+stock, fills backorders first placed first served and wakes those orders.
+A partial delivery keeps it open for the rest; when everything arrived the
+episode is closed, so the next low-stock spell opens a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notifications import EmailActivities
+    from activities.replenishment import ReplenishmentActivities
+    from activities.suppliers import SupplierActivities
+    from oms import search_attributes as sa
+    from oms.domain.replenishment import (
+        confirmation_timers,
+        purchase_order_id,
+        replenishment_workflow_id,
+    )
+    from oms.ids import order_workflow_id
+    from oms.models.common import HistoryEntry
+    from oms.models.notifications import EmailRequest
+    from oms.models.orders import BackorderWake
+    from oms.models.replenishment import (
+        CloseEpisode,
+        ConfirmPurchaseOrder,
+        GoodsReceiptRequest,
+        PurchaseOrder,
+        PurchaseOrderRequest,
+        ReceiveGoods,
+        RecordConfirmation,
+        ReplenishmentInput,
+        ReplenishmentStatus,
+        ReplenishmentView,
+        RetryPurchaseOrder,
+        SupplierMessage,
+    )
+    from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE
+    from workflows import policies
+
+Status = ReplenishmentStatus
+
+# What an episode in each status waits for: (stage, who), for search attributes and details.
+_WAITING: dict[ReplenishmentStatus, tuple[str, str]] = {
+    Status.LOW_STOCK: ("raising_purchase_order", "system"),
+    Status.NO_SUPPLIER: ("no_supplier", "purchasing"),
+    Status.AWAITING_CONFIRMATION: ("awaiting_supplier", "supplier"),
+    Status.AWAITING_GOODS: ("awaiting_goods", "warehouse"),
+    Status.PARTIALLY_RECEIVED: ("awaiting_goods", "warehouse"),
+}
+
+
+class ReplenishmentV1:
+    """One episode; its state is available by the ``state`` query."""
+
+    def __init__(self, inp: ReplenishmentInput) -> None:
+        self._inp = inp
+        self._view = ReplenishmentView(
+            workflow_id=replenishment_workflow_id(inp.warehouse_id, inp.sku, inp.n),
+            po_id=purchase_order_id(inp.warehouse_id, inp.sku, inp.n),
+            warehouse_id=inp.warehouse_id,
+            sku=inp.sku,
+            n=inp.n,
+            status=Status.LOW_STOCK,
+        )
+        self._po: PurchaseOrder | None = None
+        self._confirmation: ConfirmPurchaseOrder | None = None
+        self._confirmed = False
+        self._retry: RetryPurchaseOrder | None = None
+        self._team_told = False  # one low-stock email per episode, with or without a supplier
+        self._receipts = 0  # receipt numbers handed out: the business key of each delivery
+        self._booking = 0  # units of deliveries being booked right now
+        self._deadline: datetime | None = None
+        self._waiting_since = inp.opened_at
+
+    def install(self) -> None:
+        """Serve this run's signals, queries and updates with the legacy handlers."""
+        workflow.set_query_handler("state", self.state)
+        workflow.set_update_handler("confirm", self.confirm, validator=self._validate_confirm)
+        workflow.set_update_handler("receive", self.receive, validator=self._validate_receive)
+        workflow.set_signal_handler("retry", self.retry)
+
+    # --- queries, updates, signals ---------------------------------------------------
+
+    def state(self) -> ReplenishmentView:
+        return self._view
+
+    async def confirm(self, request: ConfirmPurchaseOrder) -> ReplenishmentView:
+        """The supplier confirmed the purchase order; answers once it is recorded."""
+        self._confirmation = request
+        await workflow.wait_condition(lambda: self._confirmed)
+        return self._view
+
+    def _validate_confirm(self, request: ConfirmPurchaseOrder) -> None:
+        if self._view.status != Status.AWAITING_CONFIRMATION or self._confirmation is not None:
+            raise ApplicationError(
+                f"{self._view.po_id} is not waiting for the supplier's confirmation; "
+                f"it is {self._view.status}",
+                type="NotAwaitingConfirmation",
+            )
+
+    async def receive(self, request: ReceiveGoods) -> ReplenishmentView:
+        """A delivery arrived at the warehouse: book it and fill backorders, oldest first.
+
+        Goods arriving before any confirmation count as the supplier's confirmation.
+        Raises ``ApplicationError`` ``ReceiptFailed`` when booking fails.
+        """
+        po = self._po
+        assert po is not None  # the validator saw it
+        self._receipts += 1
+        key = f"{po.po_id}:receipt:{self._receipts}"
+        self._booking += request.quantity
+        if self._confirmation is None:
+            self._confirmation = ConfirmPurchaseOrder(
+                by=request.received_by, supplier_reference="confirmed by delivery"
+            )
+        try:
+            result = await workflow.execute_activity_method(
+                ReplenishmentActivities.receive,
+                GoodsReceiptRequest(
+                    key=key,
+                    po_id=po.po_id,
+                    warehouse_id=po.warehouse_id,
+                    sku=self._inp.sku,
+                    quantity=request.quantity,
+                ),
+                **policies.STORE.kwargs(
+                    self._q(INVENTORY_QUEUE), f"book {request.quantity} x {self._inp.sku} received"
+                ),
+            )
+        except ActivityError as err:
+            raise ApplicationError(
+                f"receipt not booked: {_cause(err)}", type="ReceiptFailed"
+            ) from err
+        finally:
+            self._booking -= request.quantity
+        self._view.received = result.received
+        self._history(
+            request.received_by,
+            f"received {request.quantity} x {self._inp.sku} ({result.received} of "
+            f"{result.ordered}); on hand {result.on_hand}",
+        )
+        for order_id in result.filled_orders:
+            if order_id not in self._view.filled_orders:
+                self._view.filled_orders.append(order_id)
+            self._history("system", f"filled order {order_id}'s backorder")
+            await self._wake_order(order_id)
+        if result.received < result.ordered:
+            self._set(Status.PARTIALLY_RECEIVED, request.received_by, "waiting for the rest")
+        else:
+            self._details()
+        return self._view
+
+    def _validate_receive(self, request: ReceiveGoods) -> None:
+        open_statuses = (
+            Status.AWAITING_CONFIRMATION,
+            Status.AWAITING_GOODS,
+            Status.PARTIALLY_RECEIVED,
+        )
+        if self._po is None or self._view.status not in open_statuses:
+            raise ApplicationError(
+                f"{self._view.po_id} is not waiting for goods; it is {self._view.status}",
+                type="NotAwaitingGoods",
+            )
+        outstanding = self._view.ordered - self._view.received - self._booking
+        if request.quantity > outstanding:
+            raise ApplicationError(
+                f"{request.quantity} x {self._inp.sku} is more than the {outstanding} still "
+                f"expected on {self._view.po_id}",
+                type="OverDelivery",
+            )
+
+    def retry(self, request: RetryPurchaseOrder) -> None:
+        """Purchasing linked the SKU to a supplier: try raising the purchase order again."""
+        if self._view.status == Status.NO_SUPPLIER:
+            self._retry = request
+
+    # --- the run -------------------------------------------------------------------
+
+    async def run(self, inp: ReplenishmentInput) -> ReplenishmentView:
+        workflow.upsert_search_attributes(
+            [sa.KIND.value_set("replenishment"), sa.WAREHOUSE.value_set(inp.warehouse_id)]
+        )
+        self._set(
+            Status.LOW_STOCK,
+            "system",
+            f"{inp.available} available, reorder point {inp.reorder_point}",
+        )
+        po = await self._raise_purchase_order()
+        if not self._team_told:
+            await self._email_team(po, None)
+        await self._to_supplier(po, "purchase_order", "purchase-order")
+        now = workflow.now()
+        lead = po.supplier.lead_time_days
+        remind_at, escalate_at = confirmation_timers(now, inp.options.supplier_reminder_s, lead)
+        self._view.sent_at = now
+        self._view.expected_by = now + timedelta(days=lead)
+        self._set(
+            Status.AWAITING_CONFIRMATION,
+            "system",
+            f"purchase order sent to {po.supplier.name}",
+            deadline=escalate_at,
+        )
+        if not await self._wait_confirmation(remind_at, "supplier reminder"):
+            await self._to_supplier(po, "reminder", "reminder")
+            self._view.reminded_at = workflow.now()
+            self._history("system", f"reminded {po.supplier.name}")
+            self._details()
+            if not await self._wait_confirmation(escalate_at, "escalation to purchasing"):
+                await self._escalate(po)
+                await workflow.wait_condition(lambda: self._confirmation is not None)
+        await self._record_confirmation(po)
+        if self._view.received == 0:
+            self._set(
+                Status.AWAITING_GOODS,
+                self._view.confirmed_by or "supplier",
+                "confirmed",
+                deadline=self._view.expected_by,
+            )
+        await workflow.wait_condition(
+            lambda: self._view.received >= self._view.ordered and self._booking == 0
+        )
+        await workflow.execute_activity_method(
+            ReplenishmentActivities.close,
+            CloseEpisode(warehouse_id=inp.warehouse_id, sku=inp.sku, n=inp.n),
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "close the episode"),
+        )
+        self._set(Status.CLOSED, "system", f"all {self._view.ordered} unit(s) received")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view
+
+    async def _raise_purchase_order(self) -> PurchaseOrder:
+        """The purchase order; without a supplier, tell the team once and wait for a retry."""
+        inp = self._inp
+        while True:
+            try:
+                po = await workflow.execute_activity_method(
+                    ReplenishmentActivities.purchase_order,
+                    PurchaseOrderRequest(
+                        po_id=self._view.po_id,
+                        warehouse_id=inp.warehouse_id,
+                        sku=inp.sku,
+                        n=inp.n,
+                    ),
+                    **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "raise the purchase order"),
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if not (isinstance(cause, ApplicationError) and cause.type == "NoSupplier"):
+                    raise ApplicationError(
+                        f"purchase order not raised: {_cause(err)}", type="PurchaseOrderFailed"
+                    ) from err
+                self._set(Status.NO_SUPPLIER, "system", cause.message, deadline=workflow.now())
+                if not self._team_told:
+                    await self._email_team(None, cause.message)
+                await workflow.wait_condition(
+                    lambda: self._retry is not None, timeout_summary="waiting for a supplier"
+                )
+                retry = self._retry
+                assert retry is not None
+                self._retry = None
+                self._set(Status.LOW_STOCK, retry.by, "retrying the purchase order")
+                continue
+            self._po = po
+            self._view.supplier_id = po.supplier.supplier_id
+            self._view.supplier_name = po.supplier.name
+            self._view.ordered = sum(ln.quantity for ln in po.lines)
+            self._history("system", f"purchase order {po.po_id}: {self._view.ordered} unit(s)")
+            return po
+
+    async def _wait_confirmation(self, until: datetime, summary: str) -> bool:
+        """Wait for the confirmation (or a delivery) until ``until``; False when it timed out."""
+        remaining = (until - workflow.now()).total_seconds()
+        if remaining > 0:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._confirmation is not None,
+                    timeout=remaining,
+                    timeout_summary=summary,
+                )
+        return self._confirmation is not None
+
+    async def _record_confirmation(self, po: PurchaseOrder) -> None:
+        confirmation = self._confirmation
+        assert confirmation is not None
+        await workflow.execute_activity_method(
+            ReplenishmentActivities.confirm,
+            RecordConfirmation(
+                po_id=po.po_id,
+                by=confirmation.by,
+                supplier_reference=confirmation.supplier_reference,
+            ),
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "record the confirmation"),
+        )
+        self._view.confirmed_by = confirmation.by
+        self._view.supplier_reference = confirmation.supplier_reference
+        ref = f" (ref {confirmation.supplier_reference})" if confirmation.supplier_reference else ""
+        self._history(confirmation.by, f"confirmed{ref}")
+        self._confirmed = True
+        self._details()
+
+    async def _wake_order(self, order_id: str) -> None:
+        """Tell an order that delivered units went to its backorder."""
+        try:
+            await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
+                "backorder_wake", BackorderWake(warehouse_id=self._inp.warehouse_id)
+            )
+        except Exception:  # the order re-checks its backorder on a timer
+            workflow.logger.warning("could not wake order %s", order_id)
+
+    # --- status, details, email ----------------------------------------------------
+
+    def _q(self, queue: str) -> str:
+        return self._inp.options.task_queue_prefix + queue
+
+    def _history(self, by: str, note: str) -> None:
+        self._view.history.append(
+            HistoryEntry(at=workflow.now(), status=self._view.status, by=by, note=note)
+        )
+
+    def _set(
+        self, status: ReplenishmentStatus, by: str, note: str, deadline: datetime | None = None
+    ) -> None:
+        """Move to ``status``; the deadline is when ops should look (default: one step's time)."""
+        now = workflow.now()
+        self._view.status = status
+        self._history(by, note)
+        stage, waiting_for = _WAITING.get(status, ("done", "nobody"))
+        if status in (Status.CLOSED,):
+            self._deadline = None
+        elif deadline is not None:
+            self._deadline = deadline
+        elif status == Status.LOW_STOCK:
+            self._deadline = now + timedelta(seconds=self._inp.options.step_deadline_s)
+        workflow.upsert_search_attributes(
+            [
+                sa.STAGE.value_set(stage),
+                sa.WAITING_FOR.value_set(waiting_for),
+                sa.WAITING_SINCE.value_set(now),
+                sa.DEADLINE.value_set(self._deadline)
+                if self._deadline
+                else sa.DEADLINE.value_unset(),
+            ]
+        )
+        self._waiting_since = now
+        self._details()
+
+    def _details(self) -> None:
+        view = self._view
+        stage, waiting_for = _WAITING.get(view.status, ("done", "nobody"))
+        lines = [
+            f"**Replenishment {view.n}** of `{view.sku}` in {view.warehouse_id} · "
+            f"`{view.status}` · PO {view.po_id}",
+            "",
+            f"- stage: `{stage}`, waiting for **{waiting_for}** "
+            f"since {self._waiting_since:%Y-%m-%d %H:%M:%S} UTC",
+            f"- opened with {self._inp.available} available (reorder point "
+            f"{self._inp.reorder_point})",
+        ]
+        if view.supplier_name:
+            lines.append(f"- supplier: {view.supplier_name} ({view.supplier_id})")
+        if view.ordered:
+            lines.append(f"- received {view.received} of {view.ordered} ordered")
+        if view.sent_at:
+            lines.append(f"- sent {_fmt(view.sent_at)}; goods expected by {_fmt(view.expected_by)}")
+        if view.reminded_at:
+            lines.append(f"- supplier reminded {_fmt(view.reminded_at)}")
+        if view.escalated_at:
+            lines.append(f"- **escalated to purchasing** {_fmt(view.escalated_at)}")
+        if view.confirmed_by:
+            lines.append(f"- confirmed by {view.confirmed_by}")
+        if view.filled_orders:
+            lines.append(f"- backorders filled: {', '.join(view.filled_orders)}")
+        workflow.set_current_details("\n".join(lines))
+
+    async def _email_team(self, po: PurchaseOrder | None, problem: str | None) -> None:
+        inp = self._inp
+        line = po.lines[0] if po is not None and po.lines else None
+        context: dict[str, Any] = {
+            "sku": inp.sku,
+            "product": line.name if line is not None and line.name else inp.sku,
+            "warehouse": inp.warehouse_id,
+            "available": inp.available,
+            "reorder_point": inp.reorder_point,
+            "backordered": po.backordered if po is not None else 0,
+            "po_id": po.po_id if po is not None else "",
+            "quantity": self._view.ordered,
+            "supplier": po.supplier.name if po is not None else (problem or "no supplier"),
+            "workflow_id": self._view.workflow_id,
+        }
+        self._team_told = True
+        await self._send_email(
+            f"{self._view.workflow_id}:low-stock",
+            inp.options.purchasing_email,
+            "low_stock",
+            context,
+        )
+
+    async def _escalate(self, po: PurchaseOrder) -> None:
+        sent = self._view.sent_at
+        context = {
+            "po_id": po.po_id,
+            "sku": self._inp.sku,
+            "warehouse": po.warehouse_id,
+            "supplier": po.supplier.name,
+            "supplier_email": po.supplier.email,
+            "sent_at": _fmt(sent),
+            "lead_time_days": po.supplier.lead_time_days,
+            "backordered": po.backordered,
+            "workflow_id": self._view.workflow_id,
+        }
+        await self._send_email(
+            f"{po.po_id}:escalation",
+            self._inp.options.purchasing_email,
+            "replenishment_escalation",
+            context,
+        )
+        self._view.escalated_at = workflow.now()
+        self._history("system", "escalated to purchasing: unconfirmed past the lead time")
+        self._details()
+
+    async def _to_supplier(self, po: PurchaseOrder, kind: str, key: str) -> None:
+        try:
+            await workflow.execute_activity_method(
+                SupplierActivities.send,
+                SupplierMessage(key=f"{po.po_id}:{key}", kind=kind, po=po),
+                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"{kind} to {po.supplier.name}"),
+            )
+        except ActivityError as err:
+            # A refused address must not stop the episode: purchasing sees it in the history.
+            self._history("system", f"{kind} not sent to the supplier: {_cause(err)}")
+
+    async def _send_email(self, key: str, to: str, template: str, context: dict[str, Any]) -> None:
+        try:
+            await workflow.execute_activity_method(
+                EmailActivities.send,
+                EmailRequest(key=key, to=to, template=template, context=context),
+                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
+            )
+        except ActivityError as err:
+            self._history("system", f"email {template} not sent: {_cause(err)}")
+
+
+def _cause(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return f"{cause.type}: {cause.message}"
+    return str(cause or err)
+
+
+def _fmt(moment: datetime | None) -> str:
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
