@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from oms.models.orders import OrderView, RecordResult
+from oms.models.orders import OrderView, ReadModelWrite, RecordResult
 from oms.models.shipments import ShipmentView
 from oms.store import orders
 from oms.store.db import Database
@@ -32,3 +32,16 @@ class ReadModelActivities:
         """Store the shipment's view unless a newer version is already stored."""
         with self._db.session() as session:
             return RecordResult(written=orders.record_shipment(session, view))
+
+    @activity.defn(name="orders.record_views")
+    def record_views(self, write: ReadModelWrite) -> RecordResult:
+        """Store the order's view and its new shipments' placeholders in one transaction.
+
+        A placeholder has version 0: it is stored only where the shipment has no row yet,
+        so it never overwrites what the shipment wrote itself.
+        """
+        with self._db.session() as session:
+            written = orders.record_order(session, write.order)
+            for shipment in write.shipments:
+                orders.record_shipment(session, shipment)
+            return RecordResult(written=written)

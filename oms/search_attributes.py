@@ -6,7 +6,9 @@ no names, emails or addresses.
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 KIND = SearchAttributeKey.for_keyword("OmsKind")
@@ -33,6 +35,22 @@ ALL = (
     CHANNEL,
     WAREHOUSE,
 )
+
+BY_NAME: dict[str, SearchAttributeKey[Any]] = {key.name: key for key in ALL}
+
+
+def typed(values: dict[str, Any]) -> TypedSearchAttributes:
+    """Search attributes for a start from ``{name: value}`` (None values are left out).
+
+    Raises ``KeyError`` for a name the OMS does not register.
+    """
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(BY_NAME[name], value)
+            for name, value in values.items()
+            if value is not None
+        ]
+    )
 
 
 def dev_server_flags() -> list[str]:

@@ -144,9 +144,13 @@ def build_workers(
         ]
     workers: list[Worker] = []
     if "workflows" in queues:
-        # The order and shipment workflows write the read model as local activities
-        # (workflows/read_model.py), so the workflow worker needs the store too.
-        local = ReadModelActivities(db)
+        # Workflows write the read model as local activities (workflows/tracker.py), so
+        # the workflow worker needs the store too.
+        local, quote_views, return_views = (
+            ReadModelActivities(db),
+            QuoteActivities(db),
+            ReturnActivities(db),
+        )
         workers.append(
             Worker(
                 client,
@@ -159,7 +163,13 @@ def build_workers(
                     ReplenishmentWorkflow,
                     LowStockScanWorkflow,
                 ],
-                activities=[local.record_order, local.record_shipment],
+                activities=[
+                    local.record_order,
+                    local.record_shipment,
+                    local.record_views,
+                    quote_views.record_quote,
+                    return_views.record_return,
+                ],
                 activity_executor=executor,
                 workflow_runner=workflow_runner(),
                 max_cached_workflows=settings.max_cached_workflows,

@@ -1,30 +1,34 @@
 """OrderWorkflow: one customer order from receipt to completion or cancellation.
 
-Workflow id ``order-<order_id>``. Authorizes payment (holding the order when
-declined), confirms, allocates stock to the nearest warehouse(s), starts one
-``ShipmentWorkflow`` child per shipment, fills backorders when stock arrives
-(first placed, first served, decided by the store), and completes when every
-shipment is delivered. Cancel is an update: allowed until a shipment ships,
-it releases every reservation, stops the shipments, voids the payment
-authorization and tells the customer.
+Workflow id ``order-<order_id>``. Authorizes payment (holding the order when declined),
+confirms, allocates stock to the nearest warehouse(s), starts one ``ShipmentWorkflow``
+child per shipment, fills backorders when stock arrives (first placed, first served,
+decided by the store), and completes when every shipment is delivered. A shipment tells
+the order only what it acts on: shipped and held by signal, delivered or cancelled by its
+result. Cancel is an update: allowed until a shipment ships, it releases every
+reservation, stops the shipments, voids the payment authorization and tells the customer.
+Status, search attributes, details, metrics and the read model follow from the tracker.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
-    from activities.notifications import EmailActivities
+    from activities.orders import ReadModelActivities
     from activities.payments import PaymentActivities
     from oms import search_attributes as sa
+    from oms.domain import lifecycle
     from oms.domain.fulfilment import is_finished, order_status
-    from oms.domain.money import format_money, order_total
+    from oms.domain.money import order_total
+    from oms.ids import order_workflow_id, shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.credit import ReleaseCredit, ReserveCredit
     from oms.models.inventory import (
@@ -34,17 +38,16 @@ with workflow.unsafe.imports_passed_through():
         PlannedShipment,
         ReleaseRequest,
     )
-    from oms.models.notifications import EmailRequest
     from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
         CreditApproval,
-        HistoryEntry,
         OrderInput,
         OrderResult,
         OrderStatus,
         OrderView,
+        ReadModelWrite,
         RetryPayment,
         ShipmentSummary,
     )
@@ -54,38 +57,29 @@ with workflow.unsafe.imports_passed_through():
         CancelShipment,
         ShipmentInput,
         ShipmentLine,
-        ShipmentProgress,
+        ShipmentMilestone,
         ShipmentStatus,
         ShipmentView,
     )
-    from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
-    from workflows import metrics, policies, read_model
-    from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
+    from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
+    from oms.views import orders as views
+    from oms.views import shipments as shipment_views
+    from workflows import policies
+    from workflows.legacy.order import OrderV1
+    from workflows.shipment import ShipmentWorkflow
+    from workflows.tracker import Tracker
 
-# What an order in each status waits for: (stage, who), for search attributes and details.
-_WAITING: dict[OrderStatus, tuple[str, str]] = {
-    OrderStatus.RECEIVED: ("awaiting_payment", "payment_provider"),
-    OrderStatus.ON_HOLD: ("awaiting_payment", "customer"),
-    OrderStatus.CONFIRMED: ("awaiting_allocation", "inventory"),
-    OrderStatus.BACKORDERED: ("awaiting_stock", "supplier"),
-    OrderStatus.ALLOCATED: ("awaiting_pick", "warehouse"),
-    OrderStatus.PICKING: ("awaiting_pick", "warehouse"),
-    OrderStatus.PACKED: ("awaiting_carrier", "carrier"),
-    OrderStatus.PARTIALLY_SHIPPED: ("in_transit", "carrier"),
-    OrderStatus.SHIPPED: ("in_transit", "carrier"),
-    OrderStatus.DELIVERED: ("done", "nobody"),
-    OrderStatus.COMPLETED: ("done", "nobody"),
-    OrderStatus.CANCELLED: ("done", "nobody"),
-}
+__all__ = ["LIFECYCLE_PATCH", "OrderWorkflow", "order_workflow_id"]
 
-
-def order_workflow_id(order_id: str) -> str:
-    return f"order-{order_id}"
-
-
-# Patch (``workflow.patched``): the order's placeholder view of a new shipment is set before
-# the child starts, not after (where it overwrote progress signals applied first).
-SHIPMENT_PLACEHOLDER_PATCH = "shipment-placeholder-before-start"
+# Patch: a run with this marker uses the tracker; one without runs the 0.1 code.
+LIFECYCLE_PATCH = "lifecycle-tracker"
+_DONE = frozenset({*SHIPPED_STATES, ShipmentStatus.CANCELLED})
+_OWED_STATUSES = (
+    OrderStatus.BACKORDERED,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+)
 
 
 @workflow.defn(name="OrderWorkflow")
@@ -94,7 +88,11 @@ class OrderWorkflow:
 
     @workflow.init
     def __init__(self, inp: OrderInput) -> None:
-        self._inp = inp
+        self._legacy = None if workflow.patched(LIFECYCLE_PATCH) else OrderV1(inp)
+        if self._legacy is not None:
+            self._legacy.install()
+            return
+        self._inp, opts = inp, inp.options
         self._view = OrderView(
             order_id=inp.order_id,
             status=OrderStatus.RECEIVED,
@@ -108,13 +106,27 @@ class OrderWorkflow:
             placed_at=inp.placed_at,
             updated_at=inp.placed_at,
         )
-        self._shipments: dict[str, ShipmentView] = {}
+        self._track = Tracker(
+            lifecycle.ORDER,
+            self._view,
+            limits={
+                lifecycle.STEP: opts.step_deadline_s,
+                lifecycle.HOLD: opts.hold_timeout_s,
+                lifecycle.BACKORDER: opts.backorder_alert_s,
+            },
+            details=views.details,
+            record=self._record,
+            queue_prefix=opts.task_queue_prefix,
+            since=inp.placed_at,
+        )
+        self._shipments: dict[str, ShipmentSummary] = {}
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, ShipmentView]] = {}
-        self._backordered: list[SkuQuantity] = []
+        self._placeholders: list[ShipmentView] = []
+        self._followers: list[asyncio.Task[None]] = []
+        self._child_failure: ChildWorkflowError | None = None
         self._cancel: CancelOrder | None = None
         self._cancel_done = False
-        # True once the order ended cancelled, False when a shipment shipped first.
-        self._cancel_outcome: bool | None = None
+        self._cancel_outcome: bool | None = None  # True: ended cancelled; False: shipped first
         self._retry: RetryPayment | None = None
         self._awaiting_credit = False
         self._credit_approval: CreditApproval | None = None
@@ -122,14 +134,9 @@ class OrderWorkflow:
         self._dirty = False
         self._authorization_id: str | None = None
         self._credit_reserved = False
-        self._resends = 0
-        self._reroutes = 0
-        self._rerouting = 0
-        self._backordered_since: datetime | None = None
-        self._stage_shown = ""
+        self._resends = self._reroutes = self._rerouting = self._claims = 0
         self._next_shipment_no = 1
-        self._claims = 0
-        self._waiting_since = inp.placed_at
+        self._backordered_since: datetime | None = None
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -144,6 +151,7 @@ class OrderWorkflow:
         Raises ``ApplicationError(type="AlreadyShipped")`` when a shipment shipped
         while the cancel ran (the other shipments are still cancelled).
         """
+        self._track.update_accepted()
         self._cancel = request
         await workflow.wait_condition(lambda: self._cancel_outcome is not None)
         if not self._cancel_outcome:
@@ -151,7 +159,7 @@ class OrderWorkflow:
                 "a shipment shipped while cancelling; the rest of the order was cancelled",
                 type="AlreadyShipped",
             )
-        return self._view
+        return self._track.for_caller()
 
     @cancel.validator
     def _validate_cancel(self, request: CancelOrder) -> None:
@@ -165,28 +173,29 @@ class OrderWorkflow:
             )
 
     @workflow.signal
-    def shipment_progress(self, progress: ShipmentProgress) -> None:
-        shipment = progress.shipment
-        known = self._shipments.get(shipment.shipment_id)
-        if known is None or shipment.version >= known.version:
-            if shipment.pick_late and not (known and known.pick_late):
-                self._note(
-                    f"Pick late: {shipment.shipment_id} not picked at {shipment.warehouse_id} "
-                    "within its SLA; operations notified"
-                )
-            self._shipments[shipment.shipment_id] = shipment
-            self._dirty = True
+    def shipment_milestone(self, milestone: ShipmentMilestone) -> None:
+        """A shipment shipped or is held (delivered and cancelled come as its result)."""
+        known = self._shipments.get(milestone.shipment_id)
+        if known is None or known.status in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED):
+            return
+        known.status = str(milestone.status)
+        known.carrier, known.service = milestone.carrier, milestone.service
+        known.tracking_number = milestone.tracking_number
+        self._track.note(f"{milestone.shipment_id}: {milestone.note}")
+        self._dirty = True
 
     @workflow.update
     async def approve_credit(self, approval: CreditApproval) -> OrderView:
         """Finance lets an order held over its company's credit limit go ahead."""
+        self._track.update_accepted()
         self._credit_approval = approval
-        self._note(
+        self._track.note(
             f"Credit over the limit approved by {approval.approver} ({approval.role})"
-            + (f": {approval.comment}" if approval.comment else "")
+            + (f": {approval.comment}" if approval.comment else ""),
+            by=approval.approver,
         )
         await workflow.wait_condition(lambda: not self._awaiting_credit)
-        return self._view
+        return self._track.for_caller()
 
     @approve_credit.validator
     def _validate_credit(self, approval: CreditApproval) -> None:
@@ -203,84 +212,45 @@ class OrderWorkflow:
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the order's history with who and why."""
-        self._note(f"Operations ({note.by}): {note.action}: {note.reason}")
-        self._dirty = True
+        self._track.note(
+            f"Operations ({note.by}): {note.action}: {note.reason}", by=f"ops:{note.by}"
+        )
 
     @workflow.update
     async def resend_notification(self, request: ResendNotification) -> OrderView:
         """Send one of the order's customer emails again (a new outbox key per resend)."""
+        self._track.update_accepted()
         self._resends += 1
-        self._note(f"Operations ({request.by}) resent {request.notification}: {request.reason}")
+        self._track.note(
+            f"Operations ({request.by}) resent {request.notification}: {request.reason}",
+            by=f"ops:{request.by}",
+        )
         await self._email(
             f"{self._inp.order_id}:{request.notification}:resend:{self._resends}",
             request.notification,
-            {"reason": self._view.cancel_reason or request.reason},
+            reason=self._view.cancel_reason or request.reason,
         )
-        await self._record()
-        return self._view
+        return self._track.for_caller()
 
     @workflow.update
     async def reroute(self, request: RerouteShipment) -> OrderView:
         """Move a shipment that has not shipped to another warehouse.
 
-        The old shipment is cancelled and its reservation released (freed units go to
-        the oldest backorders there); its lines are allocated again without the old
-        warehouse (or only at ``request.warehouse_id``); what no warehouse has is
-        backordered. Recorded in the history with who and why.
+        The old shipment is cancelled and its reservation released (freed units go to the
+        oldest backorders there); its lines are allocated again without the old warehouse
+        (or only at ``request.warehouse_id``); what no warehouse has is backordered.
+        Raises ``ApplicationError(type="NotReroutable")`` when it shipped meanwhile.
         """
-        old = self._shipments[request.shipment_id]
-        # While the old shipment is cancelled and before the new one exists, the order must
-        # not read as finished.
+        self._track.update_accepted()
+        # While the old shipment is cancelled and before the new one exists, the order
+        # must not read as finished.
         self._rerouting += 1
         try:
-            return await self._reroute(request, old)
+            await self._reroute(request)
         finally:
             self._rerouting -= 1
             self._dirty = True
-
-    async def _reroute(self, request: RerouteShipment, old: ShipmentView) -> OrderView:
-        self._note(
-            f"Operations ({request.by}) re-routes {old.shipment_id} away from "
-            f"{old.warehouse_id}: {request.reason}"
-        )
-        handle = self._children[old.shipment_id]
-        await handle.signal(
-            ShipmentWorkflow.cancel, CancelShipment(reason=f"re-routed: {request.reason}")
-        )
-        self._shipments[old.shipment_id] = await handle
-        released = await workflow.execute_activity_method(
-            InventoryActivities.release,
-            ReleaseRequest(order_id=self._inp.order_id, shipment_id=old.shipment_id),
-            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"release {old.shipment_id}"),
-        )
-        for other in released.filled_orders:
-            await self._wake_order(other)
-        self._reroutes += 1
-        decision = await workflow.execute_activity_method(
-            InventoryActivities.allocate,
-            AllocateRequest(
-                key=f"{self._inp.order_id}:reroute:{self._reroutes}",
-                order_id=self._inp.order_id,
-                lines=[SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in old.lines],
-                postal_code=self._inp.ship_to.postal_code,
-                city=self._inp.ship_to.city,
-                country=self._inp.ship_to.country,
-                placed_at=self._inp.placed_at,
-                first_shipment_no=self._next_shipment_no,
-                exclude_warehouses=[] if request.warehouse_id else [old.warehouse_id],
-                only_warehouses=[request.warehouse_id] if request.warehouse_id else [],
-            ),
-            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"re-allocate {old.shipment_id}"),
-        )
-        self._view.allocations.append(decision)
-        await self._start_shipments(decision.shipments)
-        if decision.backordered:
-            self._backordered = [*self._backordered, *decision.backordered]
-            self._backordered_since = self._backordered_since or workflow.now()
-        self._note(_describe(decision))
-        self._dirty = True
-        await self._refresh_status()
-        return self._view
+        return self._track.for_caller()
 
     @reroute.validator
     def _validate_reroute(self, request: RerouteShipment) -> None:
@@ -291,8 +261,8 @@ class OrderWorkflow:
             )
         if shipment.status not in (ShipmentStatus.PICKING, ShipmentStatus.HELD):
             raise ApplicationError(
-                "only a shipment that is picking or held can be re-routed; "
-                f"it is {shipment.status}",
+                f"only a shipment that is picking or held can be re-routed; it is "
+                f"{shipment.status}",
                 type="NotReroutable",
             )
         if request.warehouse_id == shipment.warehouse_id:
@@ -312,36 +282,35 @@ class OrderWorkflow:
 
     @workflow.run
     async def run(self, inp: OrderInput) -> OrderResult:
-        workflow.upsert_search_attributes(
-            [
-                sa.KIND.value_set("order"),
-                sa.CUSTOMER_ID.value_set(inp.customer.id),
-                sa.CHANNEL.value_set(inp.channel),
-            ]
-        )
-        await self._set_status(OrderStatus.RECEIVED, f"Order received via {inp.channel}")
+        if self._legacy is not None:
+            return await self._legacy.run(inp)
+        self._track.start()
+        note = f"Order received via {inp.channel}"
+        self._track.enter(OrderStatus.RECEIVED, note, clock_start=inp.placed_at)
         if not await self._authorize():
             return await self._finish_cancelled()
-        await self._set_status(OrderStatus.CONFIRMED, "Payment authorized; order confirmed")
-        await self._email(f"{inp.order_id}:confirmed", "order_confirmed")
-        if self._cancel is None:
-            decision = await self._allocate()
-            await self._start_shipments(decision.shipments)
-            self._backordered = decision.backordered
-            if self._backordered:
-                self._backordered_since = workflow.now()
-            await self._set_status(
-                OrderStatus.BACKORDERED if self._backordered else OrderStatus.ALLOCATED,
-                _describe(decision),
+        self._track.enter(OrderStatus.CONFIRMED, "Payment authorized; order confirmed")
+        confirmed = self._email(f"{inp.order_id}:confirmed", "order_confirmed")
+        if self._cancel is not None:
+            await confirmed
+        else:
+            # The confirmation and the allocation need nothing of each other.
+            decision, _ = await asyncio.gather(self._allocate(), confirmed)
+            self._track.enter(
+                OrderStatus.BACKORDERED if decision.backordered else OrderStatus.ALLOCATED,
+                views.allocation_note(decision),
+                **self._backorder(decision.backordered),
             )
-            if self._backordered:
+            await self._start_shipments(decision.shipments)
+            self._refresh_status()
+            if decision.backordered:
                 await self._email(f"{inp.order_id}:backordered", "order_backordered")
         if await self._fulfil():
             return await self._finish_cancelled()
-        await self._refresh_status()  # the last delivery may have arrived with the others
-        await self._set_status(OrderStatus.COMPLETED, "Every shipment delivered")
+        self._track.enter(OrderStatus.COMPLETED, "Every shipment delivered")
         await self._email(f"{inp.order_id}:completed", "order_completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._track.close()
         return OrderResult(order_id=inp.order_id, status=self._view.status)
 
     async def _authorize(self) -> bool:
@@ -351,8 +320,7 @@ class OrderWorkflow:
             return await self._reserve_credit()
         if inp.payment.method == "exchange":
             return self._cancel is None  # a return's replacement: nothing to authorize
-        token = inp.payment.token
-        attempt = 0
+        token, attempt, total = inp.payment.token, 0, self._view.total
         while True:
             attempt += 1
             auth = await workflow.execute_activity_method(
@@ -360,46 +328,47 @@ class OrderWorkflow:
                 AuthorizeRequest(
                     idempotency_key=f"{inp.order_id}:authorize:{attempt}",
                     order_id=inp.order_id,
-                    amount=self._view.total,
+                    amount=total,
                     currency=inp.currency,
                     token=token,
                 ),
                 **policies.PAYMENTS.kwargs(
-                    self._q(PAYMENTS_QUEUE), f"authorize {self._view.total} {inp.currency}"
+                    self._q(PAYMENTS_QUEUE), f"authorize {total} {inp.currency}"
                 ),
             )
             if auth.status == "authorized":
                 self._authorization_id = auth.authorization_id
                 return self._cancel is None
-            await self._set_status(
-                OrderStatus.ON_HOLD, f"Payment declined: {auth.decline_reason or 'no reason given'}"
+            reason = auth.decline_reason or ""
+            self._track.enter(
+                OrderStatus.ON_HOLD, f"Payment declined: {reason or 'no reason given'}"
             )
-            await self._email(
-                f"{inp.order_id}:on_hold:{attempt}",
-                "order_on_hold",
-                {"reason": auth.decline_reason or ""},
-            )
-            try:
-                await workflow.wait_condition(
-                    lambda: self._retry is not None or self._cancel is not None,
-                    timeout=timedelta(seconds=inp.options.hold_timeout_s),
-                    timeout_summary="waiting for the customer to fix payment",
-                )
-            except TimeoutError:
-                self._cancel = CancelOrder(
-                    reason="payment not completed in time", requested_by="system"
-                )
-            if self._cancel is not None:
+            await self._email(f"{inp.order_id}:on_hold:{attempt}", "order_on_hold", reason=reason)
+            retried = lambda: self._retry is not None  # noqa: E731
+            if not await self._hold(
+                retried, "the customer to fix payment", "payment not completed in time"
+            ):
                 return False
             if self._retry is not None and self._retry.payment is not None:
                 token = self._retry.payment.token
             self._retry = None
 
+    async def _hold(self, released: Any, who: str, timed_out: str) -> bool:
+        """Wait on hold until ``released()`` or a cancel; past the hold timeout, cancel
+        with the reason ``timed_out``."""
+        try:
+            await workflow.wait_condition(
+                lambda: released() or self._cancel is not None,
+                timeout=timedelta(seconds=self._inp.options.hold_timeout_s),
+                timeout_summary=f"waiting for {who}",
+            )
+        except TimeoutError:
+            self._cancel = CancelOrder(reason=timed_out, requested_by="system")
+        return self._cancel is None
+
     async def _reserve_credit(self) -> bool:
         """Invoice terms: hold the company's credit; over the limit, hold for finance or refuse."""
-        inp = self._inp
-        company = inp.payment.company_id or ""
-        attempt = 0
+        inp, company, attempt = self._inp, self._inp.payment.company_id or "", 0
         while True:
             attempt += 1
             reservation = await workflow.execute_activity_method(
@@ -417,8 +386,7 @@ class OrderWorkflow:
                 ),
             )
             if reservation.status == "reserved":
-                self._credit_reserved = True
-                self._awaiting_credit = False
+                self._credit_reserved, self._awaiting_credit = True, False
                 return self._cancel is None
             reason = (
                 f"credit limit of {company} exceeded: {reservation.amount} needed, "
@@ -428,19 +396,13 @@ class OrderWorkflow:
                 self._cancel = CancelOrder(reason=reason, requested_by="system")
                 return False
             self._awaiting_credit = True
-            await self._set_status(OrderStatus.ON_HOLD, f"{reason}; waiting for finance")
-            await self._email(f"{inp.order_id}:on_hold:credit", "order_on_hold", {"reason": reason})
-            try:
-                await workflow.wait_condition(
-                    lambda: self._credit_approval is not None or self._cancel is not None,
-                    timeout=timedelta(seconds=inp.options.hold_timeout_s),
-                    timeout_summary="waiting for finance to approve credit",
-                )
-            except TimeoutError:
-                self._cancel = CancelOrder(
-                    reason=f"{reason}; not approved in time", requested_by="system"
-                )
-            if self._cancel is not None:
+            note = f"{reason}; waiting for finance"
+            self._track.enter(OrderStatus.ON_HOLD, note, stage="awaiting_credit")
+            await self._email(f"{inp.order_id}:on_hold:credit", "order_on_hold", reason=reason)
+            approved = lambda: self._credit_approval is not None  # noqa: E731
+            if not await self._hold(
+                approved, "finance to approve credit", f"{reason}; not approved in time"
+            ):
                 self._awaiting_credit = False
                 return False
 
@@ -463,25 +425,33 @@ class OrderWorkflow:
         self._view.allocations.append(decision)
         return decision
 
+    def _backorder(self, owed: list[SkuQuantity]) -> dict[str, Any]:
+        """Set what is owed; the stage and clock a status takes while units are owed."""
+        self._view.backordered = list(owed)
+        if not owed:
+            self._backordered_since = None
+            return {}
+        self._backordered_since = self._backordered_since or workflow.now()
+        return {"stage": "awaiting_stock", "clock_start": self._backordered_since}
+
     async def _fulfil(self) -> bool:
         """Follow shipments and backorders to the end; True when the order was cancelled."""
         recheck = timedelta(seconds=self._inp.options.backorder_recheck_s)
         while True:
-            statuses = [s.status for s in self._shipments.values()]
-            if (
-                self._shipments
-                and not self._rerouting
-                and is_finished(statuses, bool(self._backordered))
-            ):
-                # Children report delivery before their last email: let them finish.
-                for handle in self._children.values():
-                    await handle
+            if self._child_failure is not None:
+                raise self._child_failure
+            if self._dirty:
+                self._dirty = False
+                self._refresh_status()
+            statuses = [ShipmentStatus(s.status) for s in self._shipments.values()]
+            owed = bool(self._view.backordered)
+            if self._shipments and not self._rerouting and is_finished(statuses, owed):
                 return False
             try:
                 await workflow.wait_condition(
                     lambda: self._cancel is not None or self._wake or self._dirty,
-                    timeout=recheck if self._backordered else None,
-                    timeout_summary="backorder re-check" if self._backordered else None,
+                    timeout=recheck if owed else None,
+                    timeout_summary="backorder re-check" if owed else None,
                 )
             except TimeoutError:
                 self._wake = True  # a missed wake-up signal costs one re-check period, no more
@@ -489,11 +459,8 @@ class OrderWorkflow:
                 return True
             if self._wake:
                 self._wake = False
-                if self._backordered:
+                if self._view.backordered:
                     await self._claim_backorders()
-            if self._dirty:
-                self._dirty = False
-                await self._refresh_status()
 
     async def _claim_backorders(self) -> None:
         self._claims += 1
@@ -508,17 +475,16 @@ class OrderWorkflow:
         )
         if not fill.shipments:
             return
-        await self._start_shipments(fill.shipments)
-        self._backordered = fill.still_backordered
-        if not self._backordered:
-            self._backordered_since = None
         filled = ", ".join(f"{ln.sku} x{ln.quantity}" for s in fill.shipments for ln in s.lines)
-        self._note(f"Backorder filled: {filled}")
-        await self._refresh_status()
+        self._track.note(f"Backorder filled: {filled}")
+        self._backorder(fill.still_backordered)
+        await self._start_shipments(fill.shipments)
+        self._refresh_status()
 
     async def _start_shipments(self, planned: list[PlannedShipment]) -> None:
-        inp = self._inp
+        inp, now = self._inp, workflow.now()
         prices = {li.sku: li.unit_price for li in inp.lines}
+        step = lifecycle.SHIPMENT.step(ShipmentStatus.PICKING)
         for plan in planned:
             if plan.ship_from is None:
                 raise ApplicationError(
@@ -528,68 +494,67 @@ class OrderWorkflow:
                 ShipmentLine(sku=ln.sku, quantity=ln.quantity, unit_price=prices[ln.sku])
                 for ln in plan.lines
             ]
-            units = sum(ln.quantity for ln in plan.lines)
-            placeholder = ShipmentView(
+            child = _shipment_input(inp, plan, lines, self._authorization_id or "")
+            # Known before the start: the child's first milestone may come in the same
+            # activation as its start (a worker that died with the task leaves both queued).
+            summary = ShipmentSummary(
                 shipment_id=plan.shipment_id,
-                order_id=inp.order_id,
                 warehouse_id=plan.warehouse_id,
-                status=ShipmentStatus.PICKING,
-                lines=lines,
-                ship_to=inp.ship_to,
-                updated_at=workflow.now(),
+                lines=[SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in plan.lines],
+                status=ShipmentStatus.PICKING.value,
             )
-            # The child's progress signals can arrive in the same activation as its start
-            # (a worker that died with the task leaves both queued), and signals are applied
-            # first: set the placeholder before the start, so it never overwrites them.
-            keep_newer = workflow.patched(SHIPMENT_PLACEHOLDER_PATCH)
-            if keep_newer:
-                self._shipments[plan.shipment_id] = placeholder
+            self._shipments[plan.shipment_id] = summary
+            self._view.shipments.append(summary)
+            self._placeholders.append(shipment_views.placeholder(child, now))
+            self._track.changed()
+            limits = {lifecycle.PICK: child.pick_sla_s}
             handle = await workflow.start_child_workflow(
                 ShipmentWorkflow.run,
-                ShipmentInput(
-                    shipment_id=plan.shipment_id,
-                    order_id=inp.order_id,
-                    warehouse_id=plan.warehouse_id,
-                    ship_from=plan.ship_from,
-                    ship_to=inp.ship_to,
-                    lines=lines,
-                    currency=inp.currency,
-                    shipping_speed=inp.shipping_speed,
-                    customer=inp.customer,
-                    authorization_id=self._authorization_id or "",
-                    payment_method=inp.payment.method,
-                    pick_sla_s=inp.options.pick_sla_s,
-                    ops_email=inp.options.ops_email,
-                    step_deadline_s=inp.options.step_deadline_s,
-                    delivery_deadline_s=inp.options.delivery_deadline_s,
-                    task_queue_prefix=inp.options.task_queue_prefix,
-                ),
+                child,
                 id=shipment_workflow_id(plan.shipment_id),
                 task_queue=self._q(WORKFLOW_QUEUE),
                 static_summary=(
-                    f"Shipment {plan.shipment_id} · {plan.warehouse_id} · {units} unit(s)"
+                    f"Shipment {plan.shipment_id} · {plan.warehouse_id} · "
+                    f"{sum(ln.quantity for ln in plan.lines)} unit(s)"
+                ),
+                search_attributes=sa.typed(
+                    {
+                        "OmsKind": "shipment",
+                        "OmsWarehouse": plan.warehouse_id,
+                        **lifecycle.attributes(step, now, limits),
+                    }
                 ),
             )
             self._children[plan.shipment_id] = handle
             self._next_shipment_no += 1
-            if not keep_newer:
-                self._shipments[plan.shipment_id] = placeholder
+            self._followers.append(asyncio.create_task(self._follow(plan.shipment_id, handle)))
+
+    async def _follow(
+        self, shipment_id: str, handle: workflow.ChildWorkflowHandle[Any, ShipmentView]
+    ) -> None:
+        """Note a shipment's end: delivered or cancelled (or a failure the run re-raises)."""
+        try:
+            result = await handle
+        except ChildWorkflowError as err:
+            self._child_failure = err
+        else:
+            summary = self._shipments[shipment_id]
+            summary.status = result.status.value
+            summary.carrier, summary.service = result.carrier, result.service
+            summary.tracking_number = result.tracking_number
+        self._dirty = True
 
     async def _compensate(self) -> bool:
         """Undo everything not yet shipped; True when the whole order ended cancelled."""
         request = self._cancel or CancelOrder(reason="cancelled")
         for sid, handle in self._children.items():
-            if self._shipments[sid].status not in SHIPPED_STATES:
+            if self._shipments[sid].status not in _DONE:
                 await handle.signal(ShipmentWorkflow.cancel, CancelShipment(reason=request.reason))
-        for sid, handle in self._children.items():
-            self._shipments[sid] = await handle
-        released = await workflow.execute_activity_method(
-            InventoryActivities.release,
-            ReleaseRequest(order_id=self._inp.order_id),
-            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "release reservations"),
+        # Each stops, or ships if the cancel came after its label.
+        await workflow.wait_condition(
+            lambda: all(s.status in _DONE for s in self._shipments.values())
         )
-        for other in released.filled_orders:
-            await self._wake_order(other)
+        await self._release(ReleaseRequest(order_id=self._inp.order_id), "release reservations")
         if self._credit_reserved:
             await workflow.execute_activity_method(
                 CreditActivities.release,
@@ -605,211 +570,151 @@ class OrderWorkflow:
                 ),
                 **policies.PAYMENTS.kwargs(self._q(PAYMENTS_QUEUE), "void payment authorization"),
             )
-        self._backordered = []
+        self._view.backordered = []
         self._cancel_done = True
         shipped = [s for s in self._shipments.values() if s.status in SHIPPED_STATES]
         if not shipped:
             return True
-        self._note(
+        self._track.note(
             f"Cancel by {request.requested_by} came after {shipped[0].shipment_id} shipped; "
             "the rest was cancelled"
         )
-        await self._refresh_status()
+        self._refresh_status()
         self._cancel_outcome = False
         return False
 
     async def _finish_cancelled(self) -> OrderResult:
         request = self._cancel or CancelOrder(reason="cancelled")
         if not self._cancel_done:
-            # Cancelled before allocation: nothing reserved yet, but release is idempotent.
-            await self._compensate()
+            await self._compensate()  # cancelled before allocation: release is idempotent
         self._view.cancel_reason = request.reason
-        await self._set_status(
-            OrderStatus.CANCELLED, f"Cancelled by {request.requested_by}: {request.reason}"
+        self._track.enter(
+            OrderStatus.CANCELLED,
+            f"Cancelled by {request.requested_by}: {request.reason}",
+            by=request.requested_by,
         )
         self._cancel_outcome = True
-        await self._email(
-            f"{self._inp.order_id}:cancelled", "order_cancelled", {"reason": request.reason}
-        )
+        key = f"{self._inp.order_id}:cancelled"
+        await self._email(key, "order_cancelled", reason=request.reason)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._track.close()
         return OrderResult(order_id=self._inp.order_id, status=OrderStatus.CANCELLED)
 
-    async def _wake_order(self, order_id: str) -> None:
-        """Tell another order that released stock went to its backorder."""
-        try:
-            await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
-                OrderWorkflow.backorder_wake, BackorderWake()
+    async def _reroute(self, request: RerouteShipment) -> None:
+        old = self._shipments[request.shipment_id]
+        self._track.note(
+            f"Operations ({request.by}) re-routes {old.shipment_id} away from "
+            f"{old.warehouse_id}: {request.reason}",
+            by=f"ops:{request.by}",
+        )
+        reason = f"re-routed: {request.reason}"
+        await self._children[old.shipment_id].signal(
+            ShipmentWorkflow.cancel, CancelShipment(reason=reason)
+        )
+        await workflow.wait_condition(lambda: old.status in _DONE)
+        if old.status != ShipmentStatus.CANCELLED:
+            raise ApplicationError(
+                f"{old.shipment_id} shipped before it could be re-routed", type="NotReroutable"
             )
-        except Exception:
-            workflow.logger.warning("could not wake order %s", order_id)
+        release = ReleaseRequest(order_id=self._inp.order_id, shipment_id=old.shipment_id)
+        await self._release(release, f"release {old.shipment_id}")
+        self._reroutes += 1
+        decision = await workflow.execute_activity_method(
+            InventoryActivities.allocate,
+            AllocateRequest(
+                key=f"{self._inp.order_id}:reroute:{self._reroutes}",
+                order_id=self._inp.order_id,
+                lines=old.lines,
+                postal_code=self._inp.ship_to.postal_code,
+                city=self._inp.ship_to.city,
+                country=self._inp.ship_to.country,
+                placed_at=self._inp.placed_at,
+                first_shipment_no=self._next_shipment_no,
+                exclude_warehouses=[] if request.warehouse_id else [old.warehouse_id],
+                only_warehouses=[request.warehouse_id] if request.warehouse_id else [],
+            ),
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"re-allocate {old.shipment_id}"),
+        )
+        self._view.allocations.append(decision)
+        self._track.note(views.allocation_note(decision))
+        await self._start_shipments(decision.shipments)
+        self._backorder([*self._view.backordered, *decision.backordered])
+        self._refresh_status()
+
+    async def _release(self, request: ReleaseRequest, summary: str) -> None:
+        """Release reservations and tell the orders whose backorders the freed units fill."""
+        released = await workflow.execute_activity_method(
+            InventoryActivities.release,
+            request,
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), summary),
+        )
+        for other in released.filled_orders:
+            try:
+                await workflow.get_external_workflow_handle(order_workflow_id(other)).signal(
+                    OrderWorkflow.backorder_wake, BackorderWake()
+                )
+            except Exception:
+                workflow.logger.warning("could not wake order %s", other)
 
     # --- status, read model, email -------------------------------------------------
 
     def _q(self, queue: str) -> str:
         return self._inp.options.task_queue_prefix + queue
 
-    def _note(self, note: str) -> None:
-        self._view.history.append(
-            HistoryEntry(at=workflow.now(), status=self._view.status, note=note)
-        )
-
-    async def _refresh_status(self) -> None:
-        statuses = [s.status for s in self._shipments.values()]
-        new = order_status(statuses, bool(self._backordered))
+    def _refresh_status(self) -> None:
+        """The status the shipments and backorders make, entered if it changed."""
+        statuses = [ShipmentStatus(s.status) for s in self._shipments.values()]
+        owed = self._view.backordered
+        new = order_status(statuses, bool(owed))
         if new == OrderStatus.CANCELLED and self._cancel is None:
             new = self._view.status  # only a cancel ends an order as cancelled
-        if new != self._view.status or self._stage(new)[0] != self._stage_shown:
-            await self._set_status(new, _shipment_note(self._shipments.values()))
+        stage = self._backorder(owed) if new in _OWED_STATUSES else {}
+        if lifecycle.ORDER.step(new, stage.get("stage")) != self._track.step:
+            note = views.shipments_note(self._shipments.values())
+            self._track.enter(new, note, **stage)
         else:
-            await self._record()
+            self._track.changed()
 
-    async def _set_status(self, status: OrderStatus, note: str) -> None:
-        now = workflow.now()
-        previous = self._view.status if self._view.history else None
-        metrics.status_entered("order", str(status), previous, self._waiting_since)
-        self._view.status = status
-        self._view.history.append(HistoryEntry(at=now, status=status, note=note))
-        stage, waiting_for = self._stage(status)
-        self._stage_shown = stage
-        if stage == "awaiting_stock":
-            # The clock of a backorder runs from when stock was first missing.
-            now = self._backordered_since or now
-        deadline = self._deadline(status, now)
-        workflow.upsert_search_attributes(
-            [
-                sa.ORDER_STATUS.value_set(str(status)),
-                sa.STAGE.value_set(stage),
-                sa.WAITING_FOR.value_set(waiting_for),
-                sa.WAITING_SINCE.value_set(now),
-                sa.DEADLINE.value_set(deadline) if deadline else sa.DEADLINE.value_unset(),
-            ]
+    async def _record(self, view: OrderView) -> None:
+        write = ReadModelWrite(order=view, shipments=self._placeholders)
+        await workflow.execute_local_activity_method(
+            ReadModelActivities.record_views,
+            write,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=policies.STORE.retry,
+            summary=f"record {view.status}",
         )
-        self._waiting_since = now
-        await self._record()
+        self._placeholders = [p for p in self._placeholders if p not in write.shipments]
 
-    async def _record(self) -> None:
-        workflow.set_current_details(self._details())
-        self._view.version = read_model.stamp(self._view.version)
-        self._view.updated_at = workflow.now()
-        self._view.shipments = [
-            ShipmentSummary(
-                shipment_id=s.shipment_id,
-                warehouse_id=s.warehouse_id,
-                lines=[SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in s.lines],
-                status=str(s.status),
-                carrier=s.carrier,
-                service=s.service,
-                tracking_number=s.tracking_number,
-            )
-            for s in self._shipments.values()
-        ]
-        self._view.backordered = list(self._backordered)
-        await read_model.record_order(
-            self._view, self._q(INVENTORY_QUEUE), f"record {self._view.status}"
-        )
-
-    def _stage(self, status: OrderStatus) -> tuple[str, str]:
-        """(stage, waiting for) of the order: units still owed make it wait for stock."""
-        if self._backordered and status in (
-            OrderStatus.BACKORDERED,
-            OrderStatus.PARTIALLY_SHIPPED,
-            OrderStatus.SHIPPED,
-            OrderStatus.DELIVERED,
-        ):
-            return ("awaiting_stock", "supplier")
-        return _WAITING[status]
-
-    def _deadline(self, status: OrderStatus, now: datetime) -> datetime | None:
-        """When the order is overdue in ``status`` (None where its shipments carry the clock).
-
-        Operations' stuck list is every running workflow past its deadline.
-        """
-        opts = self._inp.options
-        if self._stage(status)[0] == "awaiting_stock":
-            return now + timedelta(seconds=opts.backorder_alert_s)
-        seconds = {
-            OrderStatus.RECEIVED: opts.step_deadline_s,
-            OrderStatus.CONFIRMED: opts.step_deadline_s,
-            OrderStatus.ON_HOLD: opts.hold_timeout_s,
-        }.get(status)
-        return now + timedelta(seconds=seconds) if seconds is not None else None
-
-    def _details(self) -> str:
-        """The order's current state in Markdown, as the Temporal UI shows it."""
-        view = self._view
-        stage, waiting_for = self._stage(view.status)
-        lines = [
-            f"**Order {view.order_id}** · `{view.status}`",
-            "",
-            f"- stage: `{stage}`, waiting for **{waiting_for}** "
-            f"since {self._waiting_since:%Y-%m-%d %H:%M:%S} UTC",
-            f"- total: {view.total} {view.currency} · {len(view.lines)} line(s) · {view.channel}",
-        ]
-        for s in self._shipments.values():
-            lines.append(
-                f"- shipment {s.shipment_id} from {s.warehouse_id}: `{s.status}`"
-                + (f" · tracking {s.tracking_number}" if s.tracking_number else "")
-                + (" · **pick late**" if s.pick_late and s.status == "picking" else "")
-            )
-        if self._backordered:
-            owed = ", ".join(f"{b.sku} x{b.quantity}" for b in self._backordered)
-            lines.append(f"- backordered: {owed}")
-        if view.allocations:
-            last = view.allocations[-1]
-            considered = ", ".join(
-                f"{c.warehouse_id} ({c.distance_km} km)" for c in last.candidates
-            )
-            lines.append(f"- allocation: {last.rule}; considered {considered}")
-        return "\n".join(lines)
-
-    async def _email(self, key: str, template: str, extra: dict[str, str] | None = None) -> None:
+    async def _email(self, key: str, template: str, **extra: str) -> None:
         inp = self._inp
-        locale = inp.customer.locale
-        context: dict[str, Any] = {
-            "customer_name": inp.customer.name,
-            "order_id": inp.order_id,
-            "currency": inp.currency,
-            "total": format_money(self._view.total, inp.currency, locale),
-            "lines": [
-                {
-                    "sku": li.sku,
-                    "quantity": li.quantity,
-                    "unit_price": format_money(li.unit_price, inp.currency, locale),
-                    "line_total": format_money(li.unit_price * li.quantity, inp.currency, locale),
-                }
-                for li in inp.lines
-            ],
-            "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in self._backordered],
-            **(extra or {}),
-        }
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(
-                    key=key,
-                    to=str(inp.customer.email),
-                    locale=locale,
-                    template=template,
-                    context=context,
-                ),
-                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
-            )
-        except ActivityError as err:
-            # A refused address must not stop the order; the reason stays in its history.
-            self._note(f"Email {template} not sent: {err.cause or err}")
-
-
-def _describe(decision: AllocationDecision) -> str:
-    parts = [
-        f"{s.warehouse_id}: " + ", ".join(f"{ln.sku} x{ln.quantity}" for ln in s.lines)
-        for s in decision.shipments
-    ]
-    if decision.backordered:
-        parts.append(
-            "backordered: " + ", ".join(f"{b.sku} x{b.quantity}" for b in decision.backordered)
+        context = views.email_context(inp, self._view, **extra)
+        await self._track.email(
+            key, str(inp.customer.email), template, context, inp.customer.locale
         )
-    return f"Allocated ({decision.rule}): " + "; ".join(parts)
 
 
-def _shipment_note(shipments: Any) -> str:
-    return "; ".join(f"{s.shipment_id} {s.status}" for s in shipments)
+def _shipment_input(
+    inp: OrderInput, plan: PlannedShipment, lines: list[ShipmentLine], authorization_id: str
+) -> ShipmentInput:
+    assert plan.ship_from is not None  # checked by the caller
+    opts = inp.options
+    return ShipmentInput(
+        shipment_id=plan.shipment_id,
+        order_id=inp.order_id,
+        warehouse_id=plan.warehouse_id,
+        ship_from=plan.ship_from,
+        ship_to=inp.ship_to,
+        lines=lines,
+        currency=inp.currency,
+        shipping_speed=inp.shipping_speed,
+        customer=inp.customer,
+        authorization_id=authorization_id,
+        payment_method=inp.payment.method,
+        pick_sla_s=opts.pick_sla_s,
+        ops_email=opts.ops_email,
+        step_deadline_s=opts.step_deadline_s,
+        delivery_deadline_s=opts.delivery_deadline_s,
+        task_queue_prefix=opts.task_queue_prefix,
+        reports="milestones",
+    )

@@ -1,38 +1,33 @@
 """QuoteWorkflow: a B2B request for quote, negotiated and approved by people, turned into an order.
 
-Workflow id ``quote-<quote_id>``. The seller proposes prices (list price, the
-company's tier, volume breaks, per-line overrides with a reason); the buyer may
-counter; each proposal is checked against the merchant's approval rules and
-every matching rule's role must approve (updates carrying the approver's name
-and role; wrong role, a second decision by the same person and decisions on an
-expired quote are refused). Approvers are reminded after 24 h and the approval
-escalates to the next role up after 72 h. The quote expires (default 30 days)
-with reminders to the seller 48 h and the buyer 24 h before; an expired quote
-can be re-opened at list prices. Accepting starts an ``OrderWorkflow`` with the
-negotiated prices and invoice terms against the buyer's PO number.
+Workflow id ``quote-<quote_id>``. The seller proposes prices (list price, the company's
+tier, volume breaks, per-line overrides with a reason); the buyer may counter; each
+proposal is checked against the merchant's approval rules and every matching rule's role
+must approve (updates carrying the approver's name and role; wrong role, a second decision
+by the same person and decisions on an expired quote are refused). Approvers are reminded
+after 24 h and the approval escalates to the next role up after 72 h
+(``oms/domain/quote_timers.py``). The quote expires (default 30 days) with reminders to
+the seller 48 h and the buyer 24 h before; an expired quote can be re-opened at list
+prices. Accepting starts an ``OrderWorkflow`` with the negotiated prices and invoice terms
+against the buyer's PO number.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import EmailActivities
     from activities.quotes import QuoteActivities
-    from oms import search_attributes as sa
-    from oms.domain.approval import (
-        ApprovalRefused,
-        check_decision,
-        escalate_role,
-        required_approvals,
-    )
+    from oms.domain import lifecycle
+    from oms.domain.approval import ApprovalRefused, check_decision, required_approvals
     from oms.domain.money import format_money
+    from oms.domain.quote_timers import Due, approval_clock, due, next_timer, reminder_key
+    from oms.ids import order_id_for, order_workflow_id, quote_workflow_id
     from oms.models.common import Customer
-    from oms.models.notifications import EmailRequest
     from oms.models.ops import OpsNote
     from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
     from oms.models.quotes import (
@@ -44,27 +39,33 @@ with workflow.unsafe.imports_passed_through():
         CounterOffer,
         PriceQuoteRequest,
         ProposeQuote,
-        QuoteHistoryEntry,
         QuoteInput,
         QuoteLineRequest,
         QuoteStatus,
         QuoteView,
         WithdrawQuote,
     )
-    from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, WORKFLOW_QUEUE
-    from workflows import metrics, policies
-    from workflows.order import OrderWorkflow, order_workflow_id
+    from oms.queues import INVENTORY_QUEUE, WORKFLOW_QUEUE
+    from oms.views import quotes as views
+    from workflows import policies
+    from workflows.legacy.quote import QuoteV1
+    from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
+    from workflows.tracker import Tracker
+
+__all__ = ["QuoteWorkflow", "order_id_for", "quote_workflow_id"]
 
 # How long an expired quote can still be re-opened before its workflow closes.
 REOPEN_WINDOW = timedelta(days=30)
 
 
-def quote_workflow_id(quote_id: str) -> str:
-    return f"quote-{quote_id}"
-
-
-def order_id_for(quote_id: str) -> str:
-    return f"{quote_id}-O"
+async def _record(view: QuoteView) -> None:
+    await workflow.execute_local_activity_method(
+        QuoteActivities.record_quote,
+        view,
+        start_to_close_timeout=timedelta(seconds=10),
+        retry_policy=policies.STORE.retry,
+        summary=f"record {view.status}",
+    )
 
 
 @workflow.defn(name="QuoteWorkflow")
@@ -73,7 +74,11 @@ class QuoteWorkflow:
 
     @workflow.init
     def __init__(self, inp: QuoteInput) -> None:
-        self._inp = inp
+        self._legacy = None if workflow.patched(LIFECYCLE_PATCH) else QuoteV1(inp)
+        if self._legacy is not None:
+            self._legacy.install()
+            return
+        self._inp, opts = inp, inp.options
         self._view = QuoteView(
             quote_id=inp.quote_id,
             status=QuoteStatus.SUBMITTED,
@@ -83,8 +88,17 @@ class QuoteWorkflow:
             ship_to=inp.ship_to,
             note=inp.note,
             submitted_at=inp.submitted_at,
-            expires_at=inp.submitted_at + timedelta(days=inp.options.expires_in_days),
+            expires_at=inp.submitted_at + timedelta(days=opts.expires_in_days),
             updated_at=inp.submitted_at,
+        )
+        step = opts.order_options.step_deadline_s if opts.order_options else 60
+        self._track = Tracker(
+            lifecycle.QUOTE,
+            self._view,
+            limits={lifecycle.APPROVAL: opts.approver_reminder_after_s, lifecycle.STEP: step},
+            details=views.details,
+            record=_record,
+            queue_prefix=opts.task_queue_prefix,
         )
         self._round = 0
         self._opening = 0  # 0 for the first life of the quote, +1 per re-opening
@@ -92,7 +106,6 @@ class QuoteWorkflow:
         self._reminded: set[str] = set()
         self._changed = False
         self._reopened = False
-        self._waiting_for = "seller"
 
     # --- queries and updates ---------------------------------------------------------
 
@@ -103,6 +116,7 @@ class QuoteWorkflow:
     @workflow.update
     async def propose(self, request: ProposeQuote) -> QuoteView:
         """The seller (re-)proposes prices; approvals the rules require start over."""
+        self._track.update_accepted()
         self._round += 1
         proposal = await workflow.execute_activity_method(
             QuoteActivities.price,
@@ -133,24 +147,17 @@ class QuoteWorkflow:
             for r in rules
         ]
         summary = f"round {self._round}: {proposal.total} {self._inp.currency}"
+        summary += f", {proposal.discount_pct}% off list"
         if rules:
             roles = ", ".join(sorted({r.role for r in rules}))
-            await self._set(
-                QuoteStatus.PENDING_APPROVAL,
-                request.by,
-                "proposed",
-                f"{summary}, {proposal.discount_pct}% off list; needs approval by {roles}",
-            )
+            note = f"{summary}; needs approval by {roles}"
+            self._enter(QuoteStatus.PENDING_APPROVAL, request.by, "proposed", note)
             await self._email_approvers("requested")
         else:
-            await self._set(
-                QuoteStatus.PROPOSED,
-                request.by,
-                "proposed",
-                f"{summary}, {proposal.discount_pct}% off list; no approval needed",
-            )
+            note = f"{summary}; no approval needed"
+            self._enter(QuoteStatus.PROPOSED, request.by, "proposed", note)
             await self._email_buyer(f"proposed:{self._round}", "quote_proposed")
-        return self._view
+        return self._track.for_caller()
 
     @propose.validator
     def _validate_propose(self, request: ProposeQuote) -> None:
@@ -159,6 +166,7 @@ class QuoteWorkflow:
     @workflow.update
     async def counter(self, offer: CounterOffer) -> QuoteView:
         """The buyer asks for other prices; the seller proposes again."""
+        self._track.update_accepted()
         targets = {line.sku: line.target_unit_price for line in offer.lines}
         self._view.lines = [
             QuoteLineRequest(
@@ -169,14 +177,10 @@ class QuoteWorkflow:
             for line in self._view.lines
         ]
         asked = ", ".join(f"{s} at {p}" for s, p in targets.items()) or "no price changes"
-        await self._set(
-            QuoteStatus.COUNTERED,
-            offer.by,
-            "countered",
-            f"{asked}" + (f" — {offer.comment}" if offer.comment else ""),
-        )
-        await self._email_seller(f"countered:{self._round}", "quote_countered", {"by": offer.by})
-        return self._view
+        note = asked + (f" — {offer.comment}" if offer.comment else "")
+        self._enter(QuoteStatus.COUNTERED, offer.by, "countered", note)
+        await self._email_seller(f"countered:{self._round}", "quote_countered", by=offer.by)
+        return self._track.for_caller()
 
     @counter.validator
     def _validate_counter(self, offer: CounterOffer) -> None:
@@ -191,8 +195,8 @@ class QuoteWorkflow:
     @workflow.update
     async def decide(self, decision: ApprovalDecision) -> QuoteView:
         """An approver approves or rejects; any rejection rejects the quote."""
-        index = check_decision(self._view.approvals, decision)
-        requirement = self._view.approvals[index]
+        self._track.update_accepted()
+        requirement = self._view.approvals[check_decision(self._view.approvals, decision)]
         # One decision answers every pending rule that asks the same role.
         for req in self._view.approvals:
             if req.decision is None and req.role == requirement.role:
@@ -204,17 +208,16 @@ class QuoteWorkflow:
         if decision.comment:
             note += f": {decision.comment}"
         if decision.decision == "reject":
-            await self._set(QuoteStatus.REJECTED, decision.approver, "rejected", note)
-            await self._email_buyer(
-                f"rejected:{self._round}", "quote_rejected", {"reason": decision.comment or ""}
-            )
+            self._enter(QuoteStatus.REJECTED, decision.approver, "rejected", note)
+            key = f"rejected:{self._round}"
+            await self._email_buyer(key, "quote_rejected", reason=decision.comment or "")
         elif all(r.decision == "approve" for r in self._view.approvals):
-            await self._set(QuoteStatus.APPROVED, decision.approver, "approved", note)
+            self._enter(QuoteStatus.APPROVED, decision.approver, "approved", note)
             await self._email_buyer(f"proposed:{self._round}", "quote_proposed")
         else:
-            self._history(decision.approver, "approval", note)
-            await self._record()
-        return self._view
+            self._track.note(note, by=decision.approver, action="approval")
+            self._retime()
+        return self._track.for_caller()
 
     @decide.validator
     def _validate_decide(self, decision: ApprovalDecision) -> None:
@@ -232,13 +235,180 @@ class QuoteWorkflow:
     @workflow.update
     async def accept(self, request: AcceptQuote) -> AcceptResult:
         """The buyer accepts: an order starts with the negotiated prices on invoice terms."""
+        self._track.update_accepted()
         proposal = self._view.proposal
         assert proposal is not None  # the validator made sure
         self._view.po_number = request.po_number
-        await self._set(QuoteStatus.ACCEPTED, request.by, "accepted", f"PO {request.po_number}")
+        self._enter(QuoteStatus.ACCEPTED, request.by, "accepted", f"PO {request.po_number}")
         order_id = order_id_for(self._inp.quote_id)
-        customer = self._inp.customer
-        order = OrderInput(
+        await workflow.start_child_workflow(
+            OrderWorkflow.run,
+            self._order(order_id, request),
+            id=order_workflow_id(order_id),
+            task_queue=self._q(WORKFLOW_QUEUE),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=(
+                f"Order {order_id} · from quote {self._inp.quote_id} · "
+                f"{format_money(proposal.total, self._inp.currency, 'sv')} · b2b"
+            ),
+        )
+        self._view.order_id = order_id
+        note = f"order {order_id} started at the negotiated prices ({request.payment_terms})"
+        self._enter(QuoteStatus.ORDERED, request.by, "ordered", note)
+        await self._email_buyer("ordered", "quote_ordered", new_order_id=order_id)
+        return AcceptResult(quote_id=self._inp.quote_id, order_id=order_id)
+
+    @accept.validator
+    def _validate_accept(self, request: AcceptQuote) -> None:
+        status = self._view.status
+        if status == QuoteStatus.EXPIRED:
+            raise ApplicationError("the quote has expired", type="QuoteExpired")
+        if status == QuoteStatus.PENDING_APPROVAL:
+            raise ApplicationError(
+                f"the quote still waits for approval by {views.pending_roles(self._view)}",
+                type="AwaitingApproval",
+            )
+        if status not in (QuoteStatus.PROPOSED, QuoteStatus.APPROVED):
+            raise ApplicationError(
+                f"only a proposed or approved quote can be accepted; it is {status}",
+                type="NotAcceptable",
+            )
+
+    @workflow.signal
+    def ops_note(self, note: OpsNote) -> None:
+        """An operator's intervention, kept in the quote's history with who and why."""
+        self._track.note(note.reason, by=f"ops:{note.by}", action=note.action)
+
+    @workflow.update
+    async def withdraw(self, request: WithdrawQuote) -> QuoteView:
+        self._track.update_accepted()
+        self._enter(QuoteStatus.WITHDRAWN, request.by, "withdrawn", request.reason)
+        return self._track.for_caller()
+
+    @withdraw.validator
+    def _validate_withdraw(self, request: WithdrawQuote) -> None:
+        self._require_open("withdraw")
+
+    @workflow.update
+    async def reopen(self, request: WithdrawQuote) -> QuoteView:
+        """Re-open an expired quote; it starts over at list prices with a new expiry."""
+        self._track.update_accepted()
+        self._opening += 1
+        self._list_prices_only = True
+        self._view.proposal = None
+        self._view.approvals = []
+        self._view.lines = [
+            QuoteLineRequest(sku=ln.sku, quantity=ln.quantity) for ln in self._view.lines
+        ]
+        self._view.expires_at = workflow.now() + timedelta(days=self._inp.options.expires_in_days)
+        self._reopened = True
+        note = "re-opened after expiry; prices revert to list prices"
+        self._enter(QuoteStatus.SUBMITTED, request.by, "reopened", note)
+        return self._track.for_caller()
+
+    @reopen.validator
+    def _validate_reopen(self, request: WithdrawQuote) -> None:
+        if self._view.status != QuoteStatus.EXPIRED:
+            raise ApplicationError(
+                f"only an expired quote can be re-opened; it is {self._view.status}",
+                type="NotExpired",
+            )
+
+    # --- the run -------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: QuoteInput) -> QuoteView:
+        if self._legacy is not None:
+            return await self._legacy.run(inp)
+        self._track.start()
+        by = inp.submitted_by.name
+        note = f"{len(inp.lines)} line(s) requested by {by} ({inp.submitted_by.role})"
+        self._enter(QuoteStatus.SUBMITTED, by, "submitted", note)
+        await self._email_seller("submitted", "quote_submitted", by=by)
+        while True:
+            await self._negotiate()
+            if self._view.status != QuoteStatus.EXPIRED:
+                break
+            self._reopened = False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._reopened,
+                    timeout=REOPEN_WINDOW,
+                    timeout_summary="expired; can be re-opened",
+                )
+            except TimeoutError:
+                break
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._track.close()
+        return self._view
+
+    async def _negotiate(self) -> None:
+        """Run timers until the quote leaves the open states (ordered, rejected, expired...)."""
+        while self._view.status in OPEN_QUOTE_STATES or self._view.status == QuoteStatus.ACCEPTED:
+            if self._view.status == QuoteStatus.ACCEPTED:
+                await workflow.wait_condition(lambda: self._view.status != QuoteStatus.ACCEPTED)
+                continue
+            opts = self._inp.options
+            due_at, label = next_timer(self._view, opts, self._reminded, self._opening)
+            # At least a second: a due deadline fires on the next timer, never a busy loop.
+            wait = max(due_at - workflow.now(), timedelta(seconds=1))
+            self._changed = False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changed, timeout=wait, timeout_summary=label
+                )
+            except TimeoutError:
+                now = workflow.now()
+                for item in due(self._view, opts, self._reminded, self._opening, now):
+                    await self._carry_out(item)
+
+    async def _carry_out(self, item: Due) -> None:
+        """One due thing: expire, remind seller or buyer, remind or escalate an approver."""
+        now, opts, expires = workflow.now(), self._inp.options, self._view.expires_at
+        if item.kind == "expire":
+            note = f"not ordered within {opts.expires_in_days} days"
+            self._enter(QuoteStatus.EXPIRED, "system", "expired", note)
+            await self._email_buyer(f"expired:{self._opening}", "quote_expired")
+            return
+        if item.kind in ("remind_seller", "remind_buyer"):
+            audience = item.kind.removeprefix("remind_")
+            key = reminder_key(audience, self._opening)
+            self._reminded.add(key)
+            send = self._email_seller if audience == "seller" else self._email_buyer
+            await send(
+                key, "quote_expiry_reminder", audience=audience, expires_at=views.when(expires)
+            )
+            return
+        req = item.requirement
+        assert req is not None
+        if item.kind == "escalate" and item.higher is not None:
+            hours = opts.approval_escalate_after_s // 3600
+            note = f"{req.role} did not act in {hours} h; escalated to {item.higher}"
+            previous = req.role
+            req.role, req.escalated_at, req.reminded = item.higher, now, False
+            self._track.note(note, by="system", action="escalated")
+            self._retime()
+            await self._email_approvers(f"escalated:{previous}", role=item.higher, note=note)
+        elif item.kind == "remind_again":
+            req.escalated_at, req.reminded = now, True
+            note = f"{req.role} has no higher role; reminded"
+            self._track.note(note, by="system", action="reminded")
+            self._retime()
+            await self._email_approvers(f"reminder:{req.role}:{now:%Y%m%d%H}", role=req.role)
+        else:
+            req.reminded = True
+            self._track.note(f"reminded {req.role} to decide", by="system", action="reminded")
+            await self._email_approvers(f"reminder:{req.role}", role=req.role)
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _q(self, queue: str) -> str:
+        return self._inp.options.task_queue_prefix + queue
+
+    def _order(self, order_id: str, request: AcceptQuote) -> OrderInput:
+        proposal, customer = self._view.proposal, self._inp.customer
+        assert proposal is not None
+        return OrderInput(
             order_id=order_id,
             channel="b2b",
             customer=Customer(
@@ -261,239 +431,6 @@ class QuoteWorkflow:
             or OrderOptions(task_queue_prefix=self._inp.options.task_queue_prefix),
             quote_id=self._inp.quote_id,
         )
-        await workflow.start_child_workflow(
-            OrderWorkflow.run,
-            order,
-            id=order_workflow_id(order_id),
-            task_queue=self._q(WORKFLOW_QUEUE),
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            static_summary=(
-                f"Order {order_id} · from quote {self._inp.quote_id} · "
-                f"{format_money(proposal.total, self._inp.currency, 'sv')} · b2b"
-            ),
-        )
-        self._view.order_id = order_id
-        await self._set(
-            QuoteStatus.ORDERED,
-            request.by,
-            "ordered",
-            f"order {order_id} started at the negotiated prices ({request.payment_terms})",
-        )
-        await self._email_buyer("ordered", "quote_ordered", {"new_order_id": order_id})
-        return AcceptResult(quote_id=self._inp.quote_id, order_id=order_id)
-
-    @accept.validator
-    def _validate_accept(self, request: AcceptQuote) -> None:
-        status = self._view.status
-        if status == QuoteStatus.EXPIRED:
-            raise ApplicationError("the quote has expired", type="QuoteExpired")
-        if status == QuoteStatus.PENDING_APPROVAL:
-            waiting = ", ".join(r.role for r in self._view.approvals if r.decision is None)
-            raise ApplicationError(
-                f"the quote still waits for approval by {waiting}", type="AwaitingApproval"
-            )
-        if status not in (QuoteStatus.PROPOSED, QuoteStatus.APPROVED):
-            raise ApplicationError(
-                f"only a proposed or approved quote can be accepted; it is {status}",
-                type="NotAcceptable",
-            )
-
-    @workflow.signal
-    def ops_note(self, note: OpsNote) -> None:
-        """An operator's intervention, kept in the quote's history with who and why."""
-        self._history(f"ops:{note.by}", note.action, note.reason)
-
-    @workflow.update
-    async def withdraw(self, request: WithdrawQuote) -> QuoteView:
-        await self._set(QuoteStatus.WITHDRAWN, request.by, "withdrawn", request.reason)
-        return self._view
-
-    @withdraw.validator
-    def _validate_withdraw(self, request: WithdrawQuote) -> None:
-        self._require_open("withdraw")
-
-    @workflow.update
-    async def reopen(self, request: WithdrawQuote) -> QuoteView:
-        """Re-open an expired quote; it starts over at list prices with a new expiry."""
-        self._opening += 1
-        self._list_prices_only = True
-        self._view.proposal = None
-        self._view.approvals = []
-        self._view.lines = [
-            QuoteLineRequest(sku=ln.sku, quantity=ln.quantity) for ln in self._view.lines
-        ]
-        self._view.expires_at = workflow.now() + timedelta(days=self._inp.options.expires_in_days)
-        self._reopened = True
-        await self._set(
-            QuoteStatus.SUBMITTED,
-            request.by,
-            "reopened",
-            "re-opened after expiry; prices revert to list prices",
-        )
-        return self._view
-
-    @reopen.validator
-    def _validate_reopen(self, request: WithdrawQuote) -> None:
-        if self._view.status != QuoteStatus.EXPIRED:
-            raise ApplicationError(
-                f"only an expired quote can be re-opened; it is {self._view.status}",
-                type="NotExpired",
-            )
-
-    # --- the run -------------------------------------------------------------------
-
-    @workflow.run
-    async def run(self, inp: QuoteInput) -> QuoteView:
-        workflow.upsert_search_attributes(
-            [
-                sa.KIND.value_set("quote"),
-                sa.CUSTOMER_ID.value_set(inp.customer.id),
-                sa.CHANNEL.value_set("b2b"),
-            ]
-        )
-        by = inp.submitted_by.name
-        await self._set(
-            QuoteStatus.SUBMITTED,
-            by,
-            "submitted",
-            f"{len(inp.lines)} line(s) requested by {by} ({inp.submitted_by.role})",
-        )
-        await self._email_seller("submitted", "quote_submitted", {"by": by})
-        while True:
-            await self._negotiate()
-            if self._view.status != QuoteStatus.EXPIRED:
-                break
-            self._reopened = False
-            try:
-                await workflow.wait_condition(
-                    lambda: self._reopened,
-                    timeout=REOPEN_WINDOW,
-                    timeout_summary="expired; can be re-opened",
-                )
-            except TimeoutError:
-                break
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._view
-
-    async def _negotiate(self) -> None:
-        """Run timers until the quote leaves the open states (ordered, rejected, expired...)."""
-        while self._view.status in OPEN_QUOTE_STATES or self._view.status == QuoteStatus.ACCEPTED:
-            if self._view.status == QuoteStatus.ACCEPTED:
-                await workflow.wait_condition(lambda: self._view.status != QuoteStatus.ACCEPTED)
-                continue
-            due_at, label = self._next_deadline()
-            # At least a second: a due deadline fires on the next timer, never a busy loop.
-            wait = max(due_at - workflow.now(), timedelta(seconds=1))
-            self._changed = False
-            try:
-                await workflow.wait_condition(
-                    lambda: self._changed, timeout=wait, timeout_summary=label
-                )
-            except TimeoutError:
-                await self._fire_due()
-
-    def _next_deadline(self) -> tuple[datetime, str]:
-        opts = self._inp.options
-        expires = self._view.expires_at
-        candidates: list[tuple[datetime, str]] = [(expires, "quote expiry")]
-        if self._key("seller") not in self._reminded:
-            candidates.append(
-                (expires - timedelta(seconds=opts.seller_reminder_before_s), "seller reminder")
-            )
-        if self._key("buyer") not in self._reminded:
-            candidates.append(
-                (expires - timedelta(seconds=opts.buyer_reminder_before_s), "buyer reminder")
-            )
-        if self._view.status == QuoteStatus.PENDING_APPROVAL:
-            for req in self._view.approvals:
-                if req.decision is not None:
-                    continue
-                since = req.escalated_at or req.requested_at
-                if not req.reminded:
-                    candidates.append(
-                        (
-                            since + timedelta(seconds=opts.approver_reminder_after_s),
-                            f"remind {req.role}",
-                        )
-                    )
-                candidates.append(
-                    (
-                        since + timedelta(seconds=opts.approval_escalate_after_s),
-                        f"escalate {req.role}",
-                    )
-                )
-        return min(candidates, key=lambda c: c[0])
-
-    async def _fire_due(self) -> None:
-        now = workflow.now()
-        opts = self._inp.options
-        expires = self._view.expires_at
-        if now >= expires:
-            await self._set(
-                QuoteStatus.EXPIRED,
-                "system",
-                "expired",
-                f"not ordered within {opts.expires_in_days} days",
-            )
-            await self._email_buyer(f"expired:{self._opening}", "quote_expired")
-            return
-        if self._key("seller") not in self._reminded and now >= expires - timedelta(
-            seconds=opts.seller_reminder_before_s
-        ):
-            self._reminded.add(self._key("seller"))
-            await self._email_seller(
-                self._key("seller"),
-                "quote_expiry_reminder",
-                {"audience": "seller", "expires_at": _fmt(expires)},
-            )
-        if self._key("buyer") not in self._reminded and now >= expires - timedelta(
-            seconds=opts.buyer_reminder_before_s
-        ):
-            self._reminded.add(self._key("buyer"))
-            await self._email_buyer(
-                self._key("buyer"),
-                "quote_expiry_reminder",
-                {"audience": "buyer", "expires_at": _fmt(expires)},
-            )
-        if self._view.status != QuoteStatus.PENDING_APPROVAL:
-            return
-        for req in self._view.approvals:
-            if req.decision is not None:
-                continue
-            since = req.escalated_at or req.requested_at
-            if now >= since + timedelta(seconds=opts.approval_escalate_after_s):
-                higher = escalate_role(req.role, opts.policy)
-                if higher is None:
-                    # Nobody above: remind the same role again and restart its clock.
-                    req.escalated_at, req.reminded = now, True
-                    self._history("system", "reminded", f"{req.role} has no higher role; reminded")
-                    await self._record()
-                    await self._email_approvers(
-                        f"reminder:{req.role}:{now:%Y%m%d%H}", role=req.role
-                    )
-                    continue
-                hours = opts.approval_escalate_after_s // 3600
-                note = f"{req.role} did not act in {hours} h; escalated to {higher}"
-                previous = req.role
-                req.role, req.escalated_at, req.reminded = higher, now, False
-                self._history("system", "escalated", note)
-                await self._record()
-                await self._email_approvers(f"escalated:{previous}", role=higher, note=note)
-            elif not req.reminded and now >= since + timedelta(
-                seconds=opts.approver_reminder_after_s
-            ):
-                req.reminded = True
-                self._history("system", "reminded", f"reminded {req.role} to decide")
-                await self._record()
-                await self._email_approvers(f"reminder:{req.role}", role=req.role)
-
-    # --- helpers -------------------------------------------------------------------
-
-    def _key(self, what: str) -> str:
-        return f"expiry_reminder:{what}:{self._opening}"
-
-    def _q(self, queue: str) -> str:
-        return self._inp.options.task_queue_prefix + queue
 
     def _require_open(self, action: str) -> None:
         status = self._view.status
@@ -502,159 +439,44 @@ class QuoteWorkflow:
         if status not in OPEN_QUOTE_STATES:
             raise ApplicationError(f"cannot {action}: the quote is {status}", type="QuoteClosed")
 
-    def _history(self, by: str, action: str, note: str) -> None:
-        self._view.history.append(
-            QuoteHistoryEntry(
-                at=workflow.now(), by=by, action=action, status=self._view.status, note=note
-            )
-        )
+    def _clock(self, status: QuoteStatus) -> dict[str, Any]:
+        """The clock of ``status``: the oldest pending approval's, else the quote's expiry."""
+        if status == QuoteStatus.PENDING_APPROVAL:
+            approvals = self._view.approvals
+            roles = ",".join(sorted({r.role for r in approvals if r.decision is None}))
+            return {"clock_start": approval_clock(approvals), "waiting_for": f"approver:{roles}"}
+        if lifecycle.QUOTE.step(status).clock == lifecycle.OWN_DEADLINE:
+            return {"deadline": self._view.expires_at}
+        return {}
 
-    async def _set(self, status: QuoteStatus, by: str, action: str, note: str) -> None:
-        previous = self._view.status if self._view.history else None
-        since = self._view.history[-1].at if self._view.history else None
-        metrics.status_entered("quote", str(status), previous, since)
-        self._view.status = status
-        self._history(by, action, note)
+    def _enter(self, status: QuoteStatus, by: str, action: str, note: str) -> None:
+        self._changed = True  # the timer loop recomputes its deadlines
+        self._track.enter(status, note, by=by, action=action, **self._clock(status))
+
+    def _retime(self) -> None:
+        """An approval was decided, escalated or reminded again: its clock moved."""
         self._changed = True
-        waiting = {
-            QuoteStatus.SUBMITTED: ("awaiting_proposal", "seller"),
-            QuoteStatus.PROPOSED: ("awaiting_buyer", "customer"),
-            QuoteStatus.COUNTERED: ("awaiting_proposal", "seller"),
-            QuoteStatus.PENDING_APPROVAL: ("awaiting_approval", "approver"),
-            QuoteStatus.APPROVED: ("awaiting_buyer", "customer"),
-            QuoteStatus.ACCEPTED: ("ordering", "nobody"),
-            QuoteStatus.EXPIRED: ("expired", "customer"),
-        }.get(status, ("done", "nobody"))
-        workflow.upsert_search_attributes(
-            [
-                sa.ORDER_STATUS.value_set(str(status)),
-                sa.STAGE.value_set(waiting[0]),
-                sa.WAITING_SINCE.value_set(workflow.now()),
-            ]
-        )
-        self._waiting_for = waiting[1]
-        await self._record()
-
-    def _deadline(self) -> datetime:
-        """When the quote is overdue: an approver past the reminder time, else its expiry."""
-        if self._view.status == QuoteStatus.PENDING_APPROVAL:
-            after = timedelta(seconds=self._inp.options.approver_reminder_after_s)
-            pending = [
-                (r.escalated_at or r.requested_at) + after
-                for r in self._view.approvals
-                if r.decision is None
-            ]
-            if pending:
-                return min(pending)
-        return self._view.expires_at
-
-    async def _record(self) -> None:
-        self._changed = True  # deadlines may have moved: the timer loop recomputes them
-        waiting_for = self._waiting_for
-        if self._view.status == QuoteStatus.PENDING_APPROVAL:
-            roles = sorted({r.role for r in self._view.approvals if r.decision is None})
-            waiting_for = "approver:" + ",".join(roles)
-        workflow.upsert_search_attributes(
-            [sa.WAITING_FOR.value_set(waiting_for), sa.DEADLINE.value_set(self._deadline())]
-        )
-        workflow.set_current_details(self._details())
-        self._view.version += 1
-        self._view.updated_at = workflow.now()
-        await workflow.execute_activity_method(
-            QuoteActivities.record_quote,
-            self._view,
-            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"record {self._view.status}"),
-        )
-
-    def _details(self) -> str:
-        view = self._view
-        lines = [
-            f"**Quote {view.quote_id}** · `{view.status}` · company {view.customer.company_id}",
-            "",
-            f"- expires: {_fmt(view.expires_at)}",
-        ]
-        if view.proposal:
-            p = view.proposal
-            lines.append(
-                f"- proposal round {p.round}: {p.total} {view.currency} "
-                f"({p.discount_pct}% off {p.list_total})"
-            )
-        for req in view.approvals:
-            state = req.decision or "waiting"
-            since = req.escalated_at or req.requested_at
-            who = f" by {req.decided_by}" if req.decided_by else f" since {_fmt(since)}"
-            escalated = (
-                f" (escalated from {req.original_role})" if req.role != req.original_role else ""
-            )
-            lines.append(f"- approval **{req.role}**{escalated} — {req.rule_name}: {state}{who}")
-        if view.order_id:
-            lines.append(f"- order: {view.order_id}")
-        return "\n".join(lines)
-
-    def _context(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        view = self._view
-        locale = view.customer.locale
-        proposal = view.proposal
-        return {
-            "quote_id": view.quote_id,
-            "customer_name": view.customer.name,
-            "company_id": view.customer.company_id,
-            "expires_at": _fmt(view.expires_at),
-            "total": format_money(proposal.total, view.currency, locale) if proposal else "",
-            "discount_pct": str(proposal.discount_pct) if proposal else "0",
-            "lines": [
-                {
-                    "sku": ln.sku,
-                    "quantity": ln.quantity,
-                    "unit_price": format_money(ln.unit_price, view.currency, locale),
-                }
-                for ln in (proposal.lines if proposal else [])
-            ],
-            **(extra or {}),
-        }
+        self._track.retime(**self._clock(self._view.status))
 
     async def _send(
-        self, key: str, to: str, template: str, locale: str, extra: dict[str, Any] | None = None
+        self, key: str, to: str, template: str, locale: Any, extra: dict[str, Any]
     ) -> None:
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(
-                    key=f"quote:{self._inp.quote_id}:{key}",
-                    to=to,
-                    locale=locale,
-                    template=template,
-                    context=self._context(extra),
-                ),
-                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
-            )
-        except ActivityError as err:
-            # A refused address must not stop the negotiation; the reason stays in history.
-            self._history("system", "email_failed", f"{template}: {err.cause or err}")
+        context = views.email_context(self._view, **extra)
+        await self._track.email(f"quote:{self._inp.quote_id}:{key}", to, template, context, locale)
 
-    async def _email_buyer(
-        self, key: str, template: str, extra: dict[str, Any] | None = None
-    ) -> None:
+    async def _email_buyer(self, key: str, template: str, **extra: Any) -> None:
         customer = self._view.customer
         await self._send(key, str(customer.email), template, customer.locale, extra)
 
-    async def _email_seller(
-        self, key: str, template: str, extra: dict[str, Any] | None = None
-    ) -> None:
+    async def _email_seller(self, key: str, template: str, **extra: Any) -> None:
         await self._send(key, self._inp.options.seller_email, template, "en", extra)
 
     async def _email_approvers(self, key: str, role: str | None = None, note: str = "") -> None:
-        waiting = role or ", ".join(
-            sorted({r.role for r in self._view.approvals if r.decision is None})
-        )
+        extra = {"roles": role or views.pending_roles(self._view), "note": note}
         await self._send(
             f"approval:{self._round}:{key}",
             self._inp.options.approvers_email,
             "quote_approval_needed",
             "en",
-            {"roles": waiting, "note": note, "round": self._round},
+            {**extra, "round": self._round},
         )
-
-
-def _fmt(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"

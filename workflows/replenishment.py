@@ -1,36 +1,34 @@
 """ReplenishmentWorkflow: one low-stock episode of a SKU in a warehouse, from alert to goods in.
 
-Workflow id ``replenish-<warehouse>-<sku>-<n>``. Raises a purchase order to
-the SKU's supplier (no supplier: the team is told and the workflow waits for
-a ``retry`` signal), emails the internal team once, sends the order to the
-supplier, waits for the supplier's confirmation (``confirm`` update) with one
-reminder to the supplier and one escalation to purchasing once the lead time
-has passed, then books deliveries (``receive`` update): each raises on-hand
-stock, fills backorders first placed first served and wakes those orders.
-A partial delivery keeps it open for the rest; when everything arrived the
-episode is closed, so the next low-stock spell opens a new one.
+Workflow id ``replenish-<warehouse>-<sku>-<n>``. Raises a purchase order to the SKU's
+supplier (no supplier: the team is told and the workflow waits for a ``retry`` signal),
+emails the internal team once, sends the order to the supplier, waits for the supplier's
+confirmation (``confirm`` update) with one reminder to the supplier and one escalation to
+purchasing once the lead time has passed, then books deliveries (``receive`` update): each
+raises on-hand stock, fills backorders first placed first served and wakes those orders.
+A partial delivery keeps it open for the rest; when everything arrived the episode is
+closed, so the next low-stock spell opens a new one. Its state lives in the store's
+purchase-order tables (written by the activities), so it has no read-model row.
 """
 
 from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import EmailActivities
     from activities.replenishment import ReplenishmentActivities
     from activities.suppliers import SupplierActivities
-    from oms import search_attributes as sa
+    from oms.domain import lifecycle
     from oms.domain.replenishment import (
         confirmation_timers,
         purchase_order_id,
         replenishment_workflow_id,
     )
-    from oms.models.notifications import EmailRequest
+    from oms.ids import order_workflow_id
     from oms.models.orders import BackorderWake
     from oms.models.replenishment import (
         CloseEpisode,
@@ -40,27 +38,27 @@ with workflow.unsafe.imports_passed_through():
         PurchaseOrderRequest,
         ReceiveGoods,
         RecordConfirmation,
-        ReplenishmentHistoryEntry,
         ReplenishmentInput,
         ReplenishmentStatus,
         ReplenishmentView,
         RetryPurchaseOrder,
         SupplierMessage,
     )
-    from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE
+    from oms.queues import EMAIL_QUEUE, INVENTORY_QUEUE
+    from oms.views import replenishment as views
     from workflows import policies
-    from workflows.order import OrderWorkflow, order_workflow_id
+    from workflows.legacy.replenishment import ReplenishmentV1
+    from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
+    from workflows.tracker import Tracker
 
 Status = ReplenishmentStatus
 
-# What an episode in each status waits for: (stage, who), for search attributes and details.
-_WAITING: dict[ReplenishmentStatus, tuple[str, str]] = {
-    Status.LOW_STOCK: ("raising_purchase_order", "system"),
-    Status.NO_SUPPLIER: ("no_supplier", "purchasing"),
-    Status.AWAITING_CONFIRMATION: ("awaiting_supplier", "supplier"),
-    Status.AWAITING_GOODS: ("awaiting_goods", "warehouse"),
-    Status.PARTIALLY_RECEIVED: ("awaiting_goods", "warehouse"),
-}
+
+def _cause(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return f"{cause.type}: {cause.message}"
+    return str(cause or err)
 
 
 @workflow.defn(name="ReplenishmentWorkflow")
@@ -69,6 +67,10 @@ class ReplenishmentWorkflow:
 
     @workflow.init
     def __init__(self, inp: ReplenishmentInput) -> None:
+        self._legacy = None if workflow.patched(LIFECYCLE_PATCH) else ReplenishmentV1(inp)
+        if self._legacy is not None:
+            self._legacy.install()
+            return
         self._inp = inp
         self._view = ReplenishmentView(
             workflow_id=replenishment_workflow_id(inp.warehouse_id, inp.sku, inp.n),
@@ -78,6 +80,15 @@ class ReplenishmentWorkflow:
             n=inp.n,
             status=Status.LOW_STOCK,
         )
+        self._track = Tracker(
+            lifecycle.REPLENISHMENT,
+            self._view,
+            limits={lifecycle.STEP: inp.options.step_deadline_s},
+            details=lambda view, step, since: views.details(view, step, since, inp),
+            record=None,
+            queue_prefix=inp.options.task_queue_prefix,
+            since=inp.opened_at,
+        )
         self._po: PurchaseOrder | None = None
         self._confirmation: ConfirmPurchaseOrder | None = None
         self._confirmed = False
@@ -86,7 +97,6 @@ class ReplenishmentWorkflow:
         self._receipts = 0  # receipt numbers handed out: the business key of each delivery
         self._booking = 0  # units of deliveries being booked right now
         self._deadline: datetime | None = None
-        self._waiting_since = inp.opened_at
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -97,6 +107,7 @@ class ReplenishmentWorkflow:
     @workflow.update
     async def confirm(self, request: ConfirmPurchaseOrder) -> ReplenishmentView:
         """The supplier confirmed the purchase order; answers once it is recorded."""
+        self._track.update_accepted()
         self._confirmation = request
         await workflow.wait_condition(lambda: self._confirmed)
         return self._view
@@ -117,10 +128,10 @@ class ReplenishmentWorkflow:
         Goods arriving before any confirmation count as the supplier's confirmation.
         Raises ``ApplicationError`` ``ReceiptFailed`` when booking fails.
         """
+        self._track.update_accepted()
         po = self._po
         assert po is not None  # the validator saw it
         self._receipts += 1
-        key = f"{po.po_id}:receipt:{self._receipts}"
         self._booking += request.quantity
         if self._confirmation is None:
             self._confirmation = ConfirmPurchaseOrder(
@@ -130,7 +141,7 @@ class ReplenishmentWorkflow:
             result = await workflow.execute_activity_method(
                 ReplenishmentActivities.receive,
                 GoodsReceiptRequest(
-                    key=key,
+                    key=f"{po.po_id}:receipt:{self._receipts}",
                     po_id=po.po_id,
                     warehouse_id=po.warehouse_id,
                     sku=self._inp.sku,
@@ -147,20 +158,18 @@ class ReplenishmentWorkflow:
         finally:
             self._booking -= request.quantity
         self._view.received = result.received
-        self._history(
-            request.received_by,
+        self._track.note(
             f"received {request.quantity} x {self._inp.sku} ({result.received} of "
             f"{result.ordered}); on hand {result.on_hand}",
+            by=request.received_by,
         )
         for order_id in result.filled_orders:
             if order_id not in self._view.filled_orders:
                 self._view.filled_orders.append(order_id)
-            self._history("system", f"filled order {order_id}'s backorder")
+            self._track.note(f"filled order {order_id}'s backorder", by="system")
             await self._wake_order(order_id)
         if result.received < result.ordered:
-            self._set(Status.PARTIALLY_RECEIVED, request.received_by, "waiting for the rest")
-        else:
-            self._details()
+            self._enter(Status.PARTIALLY_RECEIVED, request.received_by, "waiting for the rest")
         return self._view
 
     @receive.validator
@@ -193,14 +202,11 @@ class ReplenishmentWorkflow:
 
     @workflow.run
     async def run(self, inp: ReplenishmentInput) -> ReplenishmentView:
-        workflow.upsert_search_attributes(
-            [sa.KIND.value_set("replenishment"), sa.WAREHOUSE.value_set(inp.warehouse_id)]
-        )
-        self._set(
-            Status.LOW_STOCK,
-            "system",
-            f"{inp.available} available, reorder point {inp.reorder_point}",
-        )
+        if self._legacy is not None:
+            return await self._legacy.run(inp)
+        self._track.start()
+        note = f"{inp.available} available, reorder point {inp.reorder_point}"
+        self._enter(Status.LOW_STOCK, "system", note, clock_start=inp.opened_at)
         po = await self._raise_purchase_order()
         if not self._team_told:
             await self._email_team(po, None)
@@ -210,28 +216,19 @@ class ReplenishmentWorkflow:
         remind_at, escalate_at = confirmation_timers(now, inp.options.supplier_reminder_s, lead)
         self._view.sent_at = now
         self._view.expected_by = now + timedelta(days=lead)
-        self._set(
-            Status.AWAITING_CONFIRMATION,
-            "system",
-            f"purchase order sent to {po.supplier.name}",
-            deadline=escalate_at,
-        )
+        note = f"purchase order sent to {po.supplier.name}"
+        self._enter(Status.AWAITING_CONFIRMATION, "system", note, deadline=escalate_at)
         if not await self._wait_confirmation(remind_at, "supplier reminder"):
             await self._to_supplier(po, "reminder", "reminder")
             self._view.reminded_at = workflow.now()
-            self._history("system", f"reminded {po.supplier.name}")
-            self._details()
+            self._track.note(f"reminded {po.supplier.name}", by="system")
             if not await self._wait_confirmation(escalate_at, "escalation to purchasing"):
                 await self._escalate(po)
                 await workflow.wait_condition(lambda: self._confirmation is not None)
         await self._record_confirmation(po)
         if self._view.received == 0:
-            self._set(
-                Status.AWAITING_GOODS,
-                self._view.confirmed_by or "supplier",
-                "confirmed",
-                deadline=self._view.expected_by,
-            )
+            by = self._view.confirmed_by or "supplier"
+            self._enter(Status.AWAITING_GOODS, by, "confirmed", deadline=self._view.expected_by)
         await workflow.wait_condition(
             lambda: self._view.received >= self._view.ordered and self._booking == 0
         )
@@ -240,8 +237,9 @@ class ReplenishmentWorkflow:
             CloseEpisode(warehouse_id=inp.warehouse_id, sku=inp.sku, n=inp.n),
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "close the episode"),
         )
-        self._set(Status.CLOSED, "system", f"all {self._view.ordered} unit(s) received")
+        self._enter(Status.CLOSED, "system", f"all {self._view.ordered} unit(s) received")
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._track.close()
         return self._view
 
     async def _raise_purchase_order(self) -> PurchaseOrder:
@@ -265,7 +263,7 @@ class ReplenishmentWorkflow:
                     raise ApplicationError(
                         f"purchase order not raised: {_cause(err)}", type="PurchaseOrderFailed"
                     ) from err
-                self._set(Status.NO_SUPPLIER, "system", cause.message, deadline=workflow.now())
+                self._enter(Status.NO_SUPPLIER, "system", cause.message)
                 if not self._team_told:
                     await self._email_team(None, cause.message)
                 await workflow.wait_condition(
@@ -274,13 +272,14 @@ class ReplenishmentWorkflow:
                 retry = self._retry
                 assert retry is not None
                 self._retry = None
-                self._set(Status.LOW_STOCK, retry.by, "retrying the purchase order")
+                self._enter(Status.LOW_STOCK, retry.by, "retrying the purchase order")
                 continue
             self._po = po
             self._view.supplier_id = po.supplier.supplier_id
             self._view.supplier_name = po.supplier.name
             self._view.ordered = sum(ln.quantity for ln in po.lines)
-            self._history("system", f"purchase order {po.po_id}: {self._view.ordered} unit(s)")
+            note = f"purchase order {po.po_id}: {self._view.ordered} unit(s)"
+            self._track.note(note, by="system")
             return po
 
     async def _wait_confirmation(self, until: datetime, summary: str) -> bool:
@@ -310,9 +309,8 @@ class ReplenishmentWorkflow:
         self._view.confirmed_by = confirmation.by
         self._view.supplier_reference = confirmation.supplier_reference
         ref = f" (ref {confirmation.supplier_reference})" if confirmation.supplier_reference else ""
-        self._history(confirmation.by, f"confirmed{ref}")
+        self._track.note(f"confirmed{ref}", by=confirmation.by)
         self._confirmed = True
-        self._details()
 
     async def _wake_order(self, order_id: str) -> None:
         """Tell an order that delivered units went to its backorder."""
@@ -323,116 +321,50 @@ class ReplenishmentWorkflow:
         except Exception:  # the order re-checks its backorder on a timer
             workflow.logger.warning("could not wake order %s", order_id)
 
-    # --- status, details, email ----------------------------------------------------
+    # --- status and email ----------------------------------------------------------
 
     def _q(self, queue: str) -> str:
         return self._inp.options.task_queue_prefix + queue
 
-    def _history(self, by: str, note: str) -> None:
-        self._view.history.append(
-            ReplenishmentHistoryEntry(at=workflow.now(), status=self._view.status, by=by, note=note)
-        )
-
-    def _set(
-        self, status: ReplenishmentStatus, by: str, note: str, deadline: datetime | None = None
+    def _enter(
+        self,
+        status: ReplenishmentStatus,
+        by: str,
+        note: str,
+        *,
+        deadline: datetime | None = None,
+        clock_start: datetime | None = None,
     ) -> None:
-        """Move to ``status``; the deadline is when ops should look (default: one step's time)."""
-        now = workflow.now()
-        self._view.status = status
-        self._history(by, note)
-        stage, waiting_for = _WAITING.get(status, ("done", "nobody"))
-        if status in (Status.CLOSED,):
-            self._deadline = None
-        elif deadline is not None:
-            self._deadline = deadline
-        elif status == Status.LOW_STOCK:
-            self._deadline = now + timedelta(seconds=self._inp.options.step_deadline_s)
-        workflow.upsert_search_attributes(
-            [
-                sa.STAGE.value_set(stage),
-                sa.WAITING_FOR.value_set(waiting_for),
-                sa.WAITING_SINCE.value_set(now),
-                sa.DEADLINE.value_set(self._deadline)
-                if self._deadline
-                else sa.DEADLINE.value_unset(),
-            ]
+        """Move to ``status``; a step with its own deadline keeps the last one if none given."""
+        self._deadline = deadline or self._deadline
+        own = lifecycle.REPLENISHMENT.step(status).clock == lifecycle.OWN_DEADLINE
+        self._track.enter(
+            status,
+            note,
+            by=by,
+            clock_start=clock_start,
+            deadline=self._deadline if own else None,
         )
-        self._waiting_since = now
-        self._details()
-
-    def _details(self) -> None:
-        view = self._view
-        stage, waiting_for = _WAITING.get(view.status, ("done", "nobody"))
-        lines = [
-            f"**Replenishment {view.n}** of `{view.sku}` in {view.warehouse_id} · "
-            f"`{view.status}` · PO {view.po_id}",
-            "",
-            f"- stage: `{stage}`, waiting for **{waiting_for}** "
-            f"since {self._waiting_since:%Y-%m-%d %H:%M:%S} UTC",
-            f"- opened with {self._inp.available} available (reorder point "
-            f"{self._inp.reorder_point})",
-        ]
-        if view.supplier_name:
-            lines.append(f"- supplier: {view.supplier_name} ({view.supplier_id})")
-        if view.ordered:
-            lines.append(f"- received {view.received} of {view.ordered} ordered")
-        if view.sent_at:
-            lines.append(f"- sent {_fmt(view.sent_at)}; goods expected by {_fmt(view.expected_by)}")
-        if view.reminded_at:
-            lines.append(f"- supplier reminded {_fmt(view.reminded_at)}")
-        if view.escalated_at:
-            lines.append(f"- **escalated to purchasing** {_fmt(view.escalated_at)}")
-        if view.confirmed_by:
-            lines.append(f"- confirmed by {view.confirmed_by}")
-        if view.filled_orders:
-            lines.append(f"- backorders filled: {', '.join(view.filled_orders)}")
-        workflow.set_current_details("\n".join(lines))
 
     async def _email_team(self, po: PurchaseOrder | None, problem: str | None) -> None:
-        inp = self._inp
-        line = po.lines[0] if po is not None and po.lines else None
-        context: dict[str, Any] = {
-            "sku": inp.sku,
-            "product": line.name if line is not None and line.name else inp.sku,
-            "warehouse": inp.warehouse_id,
-            "available": inp.available,
-            "reorder_point": inp.reorder_point,
-            "backordered": po.backordered if po is not None else 0,
-            "po_id": po.po_id if po is not None else "",
-            "quantity": self._view.ordered,
-            "supplier": po.supplier.name if po is not None else (problem or "no supplier"),
-            "workflow_id": self._view.workflow_id,
-        }
         self._team_told = True
-        await self._send_email(
+        await self._track.email(
             f"{self._view.workflow_id}:low-stock",
-            inp.options.purchasing_email,
+            self._inp.options.purchasing_email,
             "low_stock",
-            context,
+            views.low_stock_context(self._inp, self._view, po, problem),
         )
 
     async def _escalate(self, po: PurchaseOrder) -> None:
-        sent = self._view.sent_at
-        context = {
-            "po_id": po.po_id,
-            "sku": self._inp.sku,
-            "warehouse": po.warehouse_id,
-            "supplier": po.supplier.name,
-            "supplier_email": po.supplier.email,
-            "sent_at": _fmt(sent),
-            "lead_time_days": po.supplier.lead_time_days,
-            "backordered": po.backordered,
-            "workflow_id": self._view.workflow_id,
-        }
-        await self._send_email(
+        await self._track.email(
             f"{po.po_id}:escalation",
             self._inp.options.purchasing_email,
             "replenishment_escalation",
-            context,
+            views.escalation_context(self._view, po, self._inp.sku),
         )
         self._view.escalated_at = workflow.now()
-        self._history("system", "escalated to purchasing: unconfirmed past the lead time")
-        self._details()
+        note = "escalated to purchasing: unconfirmed past the lead time"
+        self._track.note(note, by="system")
 
     async def _to_supplier(self, po: PurchaseOrder, kind: str, key: str) -> None:
         try:
@@ -443,25 +375,5 @@ class ReplenishmentWorkflow:
             )
         except ActivityError as err:
             # A refused address must not stop the episode: purchasing sees it in the history.
-            self._history("system", f"{kind} not sent to the supplier: {_cause(err)}")
-
-    async def _send_email(self, key: str, to: str, template: str, context: dict[str, Any]) -> None:
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(key=key, to=to, template=template, context=context),
-                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
-            )
-        except ActivityError as err:
-            self._history("system", f"email {template} not sent: {_cause(err)}")
-
-
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return f"{cause.type}: {cause.message}"
-    return str(cause or err)
-
-
-def _fmt(moment: datetime | None) -> str:
-    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+            note = f"{kind} not sent to the supplier: {_cause(err)}"
+            self._track.note(note, by="system")

@@ -1,22 +1,19 @@
 """ReturnWorkflow: one return (RMA) from request to refund or exchange.
 
-Workflow id ``return-<rma_id>``. Checks eligibility again against the store
-(the API checked before starting), authorizes automatically when the
-merchant's rules allow or waits for support (``authorize`` / ``reject``
-updates), buys a prepaid return label and emails it, and waits for the parcel
-(``receive`` update; not received within the timeout -> ``expired``). On
-receipt, resellable units go back on the receiving warehouse's shelf (filling
-its backorders, whose orders are woken), damaged units are written off and
-wrong items go to manual review. Then the resolution: a refund per line
-against the order's captured payment (idempotent per return and line; a
-declined refund waits in ``refund_failed`` for ``retry_refund``), or a
-replacement order at no charge. The customer is emailed at each step; the
-order shows its returns from the returns read model.
+Workflow id ``return-<rma_id>``. Checks eligibility again against the store (the API
+checked before starting), authorizes automatically when the merchant's rules allow or
+waits for support (``authorize`` / ``reject`` updates), buys a prepaid return label and
+emails it, and waits for the parcel (``receive`` update; not received within the timeout
+-> ``expired``). On receipt, resellable units go back on the receiving warehouse's shelf
+(filling its backorders, whose orders are woken), damaged units are written off and wrong
+items go to manual review. Then the resolution: a refund per line against the order's
+captured payment (idempotent per return and line; a declined refund waits in
+``refund_failed`` for ``retry_refund``), or a replacement order at no charge.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,10 +23,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.carrier import CarrierActivities
     from activities.inventory import InventoryActivities
-    from activities.notifications import EmailActivities
     from activities.payments import PaymentActivities
     from activities.returns import ReturnActivities
-    from oms import search_attributes as sa
+    from oms.domain import lifecycle
     from oms.domain.money import format_money
     from oms.domain.returns import (
         apply_receipt,
@@ -38,9 +34,8 @@ with workflow.unsafe.imports_passed_through():
         refund_due,
         replacement_units,
     )
+    from oms.ids import exchange_order_id, order_workflow_id, return_workflow_id
     from oms.models.carrier import VoidLabelRequest
-    from oms.models.common import Locale
-    from oms.models.notifications import EmailRequest
     from oms.models.ops import OpsNote
     from oms.models.orders import BackorderWake, OrderInput, OrderLine, PaymentDetails
     from oms.models.returns import (
@@ -50,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         RefundRequest,
         RejectReturn,
         RetryRefund,
-        ReturnHistoryEntry,
         ReturnInput,
         ReturnLabel,
         ReturnLabelRequest,
@@ -59,35 +53,31 @@ with workflow.unsafe.imports_passed_through():
         ReturnView,
         StockMovement,
     )
-    from oms.settings import (
-        CARRIER_QUEUE,
-        EMAIL_QUEUE,
-        INVENTORY_QUEUE,
-        PAYMENTS_QUEUE,
-        WORKFLOW_QUEUE,
-    )
+    from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
+    from oms.views import returns as views
     from workflows import policies
-    from workflows.order import OrderWorkflow, order_workflow_id
+    from workflows.legacy.returns import ReturnV1
+    from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
+    from workflows.tracker import Tracker
 
-# What a return in each status waits for: (stage, who), for search attributes and details.
-_WAITING: dict[ReturnStatus, tuple[str, str]] = {
-    ReturnStatus.REQUESTED: ("awaiting_authorization", "support"),
-    ReturnStatus.AUTHORIZED: ("awaiting_label", "carrier"),
-    ReturnStatus.AWAITING_RECEIPT: ("awaiting_receipt", "customer"),
-    ReturnStatus.RECEIVED: ("resolving", "payment_provider"),
-    ReturnStatus.REFUND_FAILED: ("refund_failed", "operations"),
-    ReturnStatus.REFUNDED: ("closing", "nobody"),
-    ReturnStatus.EXCHANGED: ("closing", "nobody"),
-}
+__all__ = ["ReturnWorkflow", "exchange_order_id", "return_workflow_id"]
 
 
-def return_workflow_id(rma_id: str) -> str:
-    return f"return-{rma_id}"
+async def _record(view: ReturnView) -> None:
+    await workflow.execute_local_activity_method(
+        ReturnActivities.record_return,
+        view,
+        start_to_close_timeout=timedelta(seconds=10),
+        retry_policy=policies.STORE.retry,
+        summary=f"record {view.status}",
+    )
 
 
-def exchange_order_id(rma_id: str) -> str:
-    """The replacement order's id (order ids are at most 64 characters)."""
-    return f"{rma_id}-X"[-64:].lstrip("-_")
+def _cause(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return f"{cause.type}: {cause.message}"
+    return str(cause or err)
 
 
 @workflow.defn(name="ReturnWorkflow")
@@ -96,7 +86,11 @@ class ReturnWorkflow:
 
     @workflow.init
     def __init__(self, inp: ReturnInput) -> None:
-        self._inp = inp
+        self._legacy = None if workflow.patched(LIFECYCLE_PATCH) else ReturnV1(inp)
+        if self._legacy is not None:
+            self._legacy.install()
+            return
+        self._inp, opts = inp, inp.options
         self._view = ReturnView(
             rma_id=inp.rma_id,
             order_id=inp.order_id,
@@ -108,12 +102,23 @@ class ReturnWorkflow:
             requested_at=inp.requested_at,
             updated_at=inp.requested_at,
         )
+        self._track = Tracker(
+            lifecycle.RETURN,
+            self._view,
+            limits={
+                lifecycle.AUTHORIZE: opts.authorize_deadline_s,
+                lifecycle.STEP: opts.step_deadline_s,
+                lifecycle.RECEIPT: opts.receipt_timeout_s,
+            },
+            details=views.details,
+            record=_record,
+            queue_prefix=opts.task_queue_prefix,
+        )
         self._awaiting_decision = False
         self._decision: AuthorizeReturn | RejectReturn | None = None
         self._receipt: ReceiveReturn | None = None
         self._retry: RetryRefund | None = None
         self._inspected = False
-        self._waiting_since = inp.requested_at
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -124,9 +129,7 @@ class ReturnWorkflow:
     @workflow.update
     async def authorize(self, request: AuthorizeReturn) -> ReturnView:
         """Support lets a return the rules did not authorize go ahead."""
-        self._decision = request
-        await workflow.wait_condition(lambda: self._view.status != ReturnStatus.REQUESTED)
-        return self._view
+        return await self._decide(request)
 
     @authorize.validator
     def _validate_authorize(self, request: AuthorizeReturn) -> None:
@@ -135,9 +138,7 @@ class ReturnWorkflow:
     @workflow.update
     async def reject(self, request: RejectReturn) -> ReturnView:
         """Support refuses the return, with a reason the customer is told."""
-        self._decision = request
-        await workflow.wait_condition(lambda: self._view.status != ReturnStatus.REQUESTED)
-        return self._view
+        return await self._decide(request)
 
     @reject.validator
     def _validate_reject(self, request: RejectReturn) -> None:
@@ -149,9 +150,10 @@ class ReturnWorkflow:
 
         The refund or exchange follows in the background (see ``state``).
         """
+        self._track.update_accepted()
         self._receipt = receipt
         await workflow.wait_condition(lambda: self._inspected)
-        return self._view
+        return self._track.for_caller()
 
     @receive.validator
     def _validate_receive(self, receipt: ReceiveReturn) -> None:
@@ -167,9 +169,10 @@ class ReturnWorkflow:
     @workflow.update
     async def retry_refund(self, request: RetryRefund) -> ReturnView:
         """A person retries a refund the provider declined (after fixing the cause)."""
+        self._track.update_accepted()
         self._retry = request
         await workflow.wait_condition(lambda: self._retry is None)
-        return self._view
+        return self._track.for_caller()
 
     @retry_refund.validator
     def _validate_retry(self, request: RetryRefund) -> None:
@@ -182,17 +185,17 @@ class ReturnWorkflow:
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the return's history with who and why."""
-        self._history(f"ops:{note.by}", f"{note.action}: {note.reason}")
+        self._track.note(f"{note.action}: {note.reason}", by=f"ops:{note.by}", action=note.action)
 
     # --- the run -------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: ReturnInput) -> ReturnView:
-        workflow.upsert_search_attributes(
-            [sa.KIND.value_set("return"), sa.CUSTOMER_ID.value_set(inp.customer.id)]
-        )
+        if self._legacy is not None:
+            return await self._legacy.run(inp)
+        self._track.start()
         asked = ", ".join(f"{ln.quantity} x {ln.sku} ({ln.reason})" for ln in inp.lines)
-        await self._set(ReturnStatus.REQUESTED, "customer", f"{asked}; resolution {inp.resolution}")
+        self._enter(ReturnStatus.REQUESTED, "customer", f"{asked}; resolution {inp.resolution}")
         await self._email("requested", "return_requested")
         check = await workflow.execute_activity_method(
             ReturnActivities.check_eligibility,
@@ -217,16 +220,16 @@ class ReturnWorkflow:
         await self._buy_label(check.return_warehouse_id, check.return_to)
         due = workflow.now() + timedelta(seconds=inp.options.receipt_timeout_s)
         self._view.receipt_due_at = due
-        await self._set(ReturnStatus.AWAITING_RECEIPT, "system", f"send the parcel by {_fmt(due)}")
+        self._enter(
+            ReturnStatus.AWAITING_RECEIPT, "system", f"send the parcel by {views.when(due)}"
+        )
         label = self._view.label
         await self._email(
             "authorized",
             "return_authorized",
-            {
-                "tracking_number": label.tracking_number if label else "",
-                "carrier": label.carrier if label else "",
-                "receipt_due": _fmt(due),
-            },
+            tracking_number=label.tracking_number if label else "",
+            carrier=label.carrier if label else "",
+            receipt_due=views.when(due),
         )
         try:
             await workflow.wait_condition(
@@ -241,23 +244,30 @@ class ReturnWorkflow:
             await self._refund()
         else:
             await self._exchange()
-        await self._set(ReturnStatus.CLOSED, "system", "return closed")
+        self._enter(ReturnStatus.CLOSED, "system", "return closed")
+        return await self._finish()
+
+    async def _finish(self) -> ReturnView:
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._track.close()
         return self._view
+
+    async def _decide(self, request: AuthorizeReturn | RejectReturn) -> ReturnView:
+        self._track.update_accepted()
+        self._decision = request
+        await workflow.wait_condition(lambda: self._view.status != ReturnStatus.REQUESTED)
+        return self._track.for_caller()
 
     async def _authorized(self) -> bool:
         """Authorize by the merchant's rules, or wait for support; False when rejected."""
         reason = authorization_reason(self._view.lines, self._inp.options.policy)
         if reason is not None:
-            self._view.authorization = "automatic"
-            self._view.authorized_by = "system"
-            await self._set(
-                ReturnStatus.AUTHORIZED, "system", f"authorized automatically: {reason}"
-            )
+            self._view.authorization, self._view.authorized_by = "automatic", "system"
+            note = f"authorized automatically: {reason}"
+            self._enter(ReturnStatus.AUTHORIZED, "system", note)
             return True
         self._awaiting_decision = True
-        self._history("system", "needs a person to authorize: over the automatic rules")
-        await self._record()
+        self._track.note("needs a person to authorize: over the automatic rules", by="system")
         await self._email_ops(
             "authorize",
             f"Return {self._inp.rma_id} of order {self._inp.order_id} needs authorization "
@@ -271,23 +281,22 @@ class ReturnWorkflow:
         if isinstance(decision, RejectReturn):
             return False
         assert isinstance(decision, AuthorizeReturn)
-        self._view.authorization = "manual"
-        self._view.authorized_by = decision.by
+        self._view.authorization, self._view.authorized_by = "manual", decision.by
         note = "authorized" + (f": {decision.comment}" if decision.comment else "")
-        await self._set(ReturnStatus.AUTHORIZED, decision.by, note)
+        self._enter(ReturnStatus.AUTHORIZED, decision.by, note)
         return True
 
     async def _rejected(self, by: str, reason: str) -> ReturnView:
         self._view.rejection_reason = reason
-        await self._set(ReturnStatus.REJECTED, by, reason)
-        await self._email("rejected", "return_rejected", {"reason": reason})
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._view
+        self._enter(ReturnStatus.REJECTED, by, reason)
+        await self._email("rejected", "return_rejected", reason=reason)
+        return await self._finish()
 
     async def _buy_label(self, warehouse_id: str | None, return_to: Any) -> None:
         inp = self._inp
         if warehouse_id is None or return_to is None:
-            self._history("system", "no return label: the shipping warehouse has no address")
+            note = "no return label: the shipping warehouse has no address"
+            self._track.note(note, by="system")
             return
         try:
             label = await workflow.execute_activity_method(
@@ -302,7 +311,7 @@ class ReturnWorkflow:
             )
         except ActivityError as err:
             # The customer can still send the parcel; support sees why there is no label.
-            self._history("system", f"return label not bought: {err.cause or err}")
+            self._track.note(f"return label not bought: {err.cause or err}", by="system")
             return
         self._view.label = ReturnLabel(
             label_id=label.label_id,
@@ -311,11 +320,11 @@ class ReturnWorkflow:
             service=label.service,
             return_to_warehouse_id=warehouse_id,
         )
-        self._history("system", f"return label {label.tracking_number} to {warehouse_id}")
+        self._track.note(f"return label {label.tracking_number} to {warehouse_id}", by="system")
 
     async def _expired(self) -> ReturnView:
         days = self._inp.options.receipt_timeout_s // 86400
-        await self._set(ReturnStatus.EXPIRED, "system", f"nothing received within {days} days")
+        self._enter(ReturnStatus.EXPIRED, "system", f"nothing received within {days} days")
         if self._view.label is not None:
             try:
                 await workflow.execute_activity_method(
@@ -326,105 +335,71 @@ class ReturnWorkflow:
                     **policies.CARRIER.kwargs(self._q(CARRIER_QUEUE), "void return label"),
                 )
             except ActivityError as err:
-                self._history("system", f"return label not voided: {err.cause or err}")
+                self._track.note(f"return label not voided: {err.cause or err}", by="system")
         await self._email("expired", "return_expired")
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._view
+        return await self._finish()
 
     async def _inspect(self) -> None:
         """Count what arrived, restock the resellable units, write off the damaged ones."""
         receipt = self._receipt
         assert receipt is not None
-        inp = self._inp
-        warehouse = receipt.warehouse_id
+        rma, warehouse = self._inp.rma_id, receipt.warehouse_id
         self._view.lines = apply_receipt(self._view.lines, receipt.lines)
         self._view.received_at_warehouse = warehouse
         got = ", ".join(f"{ln.quantity} x {ln.sku} {ln.condition}" for ln in receipt.lines)
-        await self._set(
-            ReturnStatus.RECEIVED, receipt.received_by, f"received at {warehouse}: {got}"
-        )
+        self._enter(ReturnStatus.RECEIVED, receipt.received_by, f"received at {warehouse}: {got}")
         for line in self._view.lines:
             if line.received_resellable:
-                receipt_ = await workflow.execute_activity_method(
-                    InventoryActivities.restock,
-                    StockMovement(
-                        key=f"{inp.rma_id}:restock:{line.sku}",
-                        rma_id=inp.rma_id,
-                        warehouse_id=warehouse,
-                        sku=line.sku,
-                        quantity=line.received_resellable,
-                    ),
-                    **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"restock {line.sku}"),
+                restocked = await self._move(
+                    InventoryActivities.restock, "restock", line.sku, line.received_resellable
                 )
                 line.restocked = line.received_resellable
-                self._history("system", f"restocked {line.restocked} x {line.sku} at {warehouse}")
-                for order_id in receipt_.filled_orders:
-                    self._history(
-                        "system", f"restocked {line.sku} filled order {order_id}'s backorder"
-                    )
+                note = f"restocked {line.restocked} x {line.sku} at {warehouse}"
+                self._track.note(note, by="system")
+                for order_id in restocked.filled_orders:
+                    note = f"restocked {line.sku} filled order {order_id}'s backorder"
+                    self._track.note(note, by="system")
                     await self._wake_order(order_id)
             if line.received_damaged:
-                await workflow.execute_activity_method(
-                    InventoryActivities.write_off,
-                    StockMovement(
-                        key=f"{inp.rma_id}:write_off:{line.sku}",
-                        rma_id=inp.rma_id,
-                        warehouse_id=warehouse,
-                        sku=line.sku,
-                        quantity=line.received_damaged,
-                    ),
-                    **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"write off {line.sku}"),
+                await self._move(
+                    InventoryActivities.write_off, "write_off", line.sku, line.received_damaged
                 )
                 line.written_off = line.received_damaged
-                self._history("system", f"wrote off {line.written_off} damaged x {line.sku}")
+                note = f"wrote off {line.written_off} damaged x {line.sku}"
+                self._track.note(note, by="system")
             if line.received_wrong_item:
                 problem = (
                     f"{line.received_wrong_item} unit(s) received for {line.sku} are not the "
                     "product sold: not refunded, manual review"
                 )
                 self._view.manual_review.append(problem)
-                self._history("system", problem)
-                await self._email_ops(f"review:{line.sku}", f"Return {inp.rma_id}: {problem}")
-        await self._record()
+                self._track.note(problem, by="system")
+                await self._email_ops(f"review:{line.sku}", f"Return {rma}: {problem}")
         self._inspected = True
         await self._email("received", "return_received")
+
+    async def _move(self, method: Any, what: str, sku: str, quantity: int) -> Any:
+        """Restock or write off ``quantity`` of ``sku`` where the parcel arrived, once."""
+        receipt = self._receipt
+        assert receipt is not None
+        return await workflow.execute_activity_method(
+            method,
+            StockMovement(
+                key=f"{self._inp.rma_id}:{what}:{sku}",
+                rma_id=self._inp.rma_id,
+                warehouse_id=receipt.warehouse_id,
+                sku=sku,
+                quantity=quantity,
+            ),
+            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"{what.replace('_', ' ')} {sku}"),
+        )
 
     async def _refund(self) -> None:
         """Refund each line once; a declined refund waits for a person to retry it."""
         inp = self._inp
-        while True:
-            failure = None
-            for line in self._view.lines:
-                due = refund_due(line)
-                if due <= 0 or line.refunded >= due:
-                    continue
-                try:
-                    refund = await workflow.execute_activity_method(
-                        PaymentActivities.refund,
-                        RefundRequest(
-                            idempotency_key=f"{inp.rma_id}:refund:{line.sku}",
-                            order_id=inp.order_id,
-                            amount=due,
-                            currency=inp.currency,
-                            reason=f"return {inp.rma_id}: {line.sku}",
-                        ),
-                        **policies.PAYMENTS.kwargs(
-                            self._q(PAYMENTS_QUEUE), f"refund {due} {inp.currency} for {line.sku}"
-                        ),
-                    )
-                except ActivityError as err:
-                    failure = f"refund for {line.sku} failed: {_cause(err)}"
-                    break
-                line.refunded = refund.amount
-                self._view.refund_total = sum(
-                    (ln.refunded for ln in self._view.lines), Decimal("0.00")
-                )
-                self._history("system", f"refunded {refund.amount} {inp.currency} for {line.sku}")
-                await self._record()
-            if failure is None:
-                break
+        while (failure := await self._refund_lines()) is not None:
             self._view.refund_error = failure
-            await self._set(ReturnStatus.REFUND_FAILED, "system", failure)
+            self._enter(ReturnStatus.REFUND_FAILED, "system", failure)
             await self._email_ops("refund_failed", f"Return {inp.rma_id}: {failure}")
             await workflow.wait_condition(
                 lambda: self._retry is not None, timeout_summary="waiting for a refund retry"
@@ -432,22 +407,45 @@ class ReturnWorkflow:
             retry = self._retry
             assert retry is not None
             self._view.refund_error = None
-            await self._set(
-                ReturnStatus.RECEIVED,
-                retry.by,
-                "refund retried" + (f": {retry.reason}" if retry.reason else ""),
-            )
+            note = "refund retried" + (f": {retry.reason}" if retry.reason else "")
+            self._enter(ReturnStatus.RECEIVED, retry.by, note)
             self._retry = None
         total = self._view.refund_total
         if total > 0:
-            await self._set(ReturnStatus.REFUNDED, "system", f"refunded {total} {inp.currency}")
-            await self._email(
-                "refunded",
-                "return_refunded",
-                {"amount": format_money(total, inp.currency, inp.customer.locale)},
-            )
+            self._enter(ReturnStatus.REFUNDED, "system", f"refunded {total} {inp.currency}")
+            amount = format_money(total, inp.currency, inp.customer.locale)
+            await self._email("refunded", "return_refunded", amount=amount)
         else:
-            self._history("system", "nothing to refund")
+            self._track.note("nothing to refund", by="system")
+
+    async def _refund_lines(self) -> str | None:
+        """Refund every line still due; the first failure's reason, or None."""
+        inp = self._inp
+        for line in self._view.lines:
+            due = refund_due(line)
+            if due <= 0 or line.refunded >= due:
+                continue
+            try:
+                refund = await workflow.execute_activity_method(
+                    PaymentActivities.refund,
+                    RefundRequest(
+                        idempotency_key=f"{inp.rma_id}:refund:{line.sku}",
+                        order_id=inp.order_id,
+                        amount=due,
+                        currency=inp.currency,
+                        reason=f"return {inp.rma_id}: {line.sku}",
+                    ),
+                    **policies.PAYMENTS.kwargs(
+                        self._q(PAYMENTS_QUEUE), f"refund {due} {inp.currency} for {line.sku}"
+                    ),
+                )
+            except ActivityError as err:
+                return f"refund for {line.sku} failed: {_cause(err)}"
+            line.refunded = refund.amount
+            self._view.refund_total = sum((ln.refunded for ln in self._view.lines), Decimal("0"))
+            note = f"refunded {refund.amount} {inp.currency} for {line.sku}"
+            self._track.note(note, by="system")
+        return None
 
     async def _exchange(self) -> None:
         """Send the received units again as a replacement order, at no charge."""
@@ -458,23 +456,22 @@ class ReturnWorkflow:
             if replacement_units(ln) > 0
         ]
         if not lines:
-            self._history("system", "nothing to replace")
+            self._track.note("nothing to replace", by="system")
             return
         order_id = exchange_order_id(inp.rma_id)
-        order = OrderInput(
-            order_id=order_id,
-            channel="exchange",
-            customer=inp.customer,
-            currency=inp.currency,
-            lines=lines,
-            ship_to=inp.ship_to,
-            payment=PaymentDetails(method="exchange"),
-            placed_at=workflow.now(),
-            options=inp.options.order_options,
-        )
         await workflow.start_child_workflow(
             OrderWorkflow.run,
-            order,
+            OrderInput(
+                order_id=order_id,
+                channel="exchange",
+                customer=inp.customer,
+                currency=inp.currency,
+                lines=lines,
+                ship_to=inp.ship_to,
+                payment=PaymentDetails(method="exchange"),
+                placed_at=workflow.now(),
+                options=inp.options.order_options,
+            ),
             id=order_workflow_id(order_id),
             task_queue=self._q(WORKFLOW_QUEUE),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -482,8 +479,8 @@ class ReturnWorkflow:
         )
         self._view.exchange_order_id = order_id
         units = ", ".join(f"{ln.quantity} x {ln.sku}" for ln in lines)
-        await self._set(ReturnStatus.EXCHANGED, "system", f"replacement order {order_id}: {units}")
-        await self._email("exchanged", "return_exchanged", {"new_order_id": order_id})
+        self._enter(ReturnStatus.EXCHANGED, "system", f"replacement order {order_id}: {units}")
+        await self._email("exchanged", "return_exchanged", new_order_id=order_id)
 
     async def _wake_order(self, order_id: str) -> None:
         """Tell an order that restocked units went to its backorder."""
@@ -494,7 +491,7 @@ class ReturnWorkflow:
         except Exception:
             workflow.logger.warning("could not wake order %s", order_id)
 
-    # --- status, read model, email -------------------------------------------------
+    # --- status and email ----------------------------------------------------------
 
     def _require_decision(self, action: str) -> None:
         if not self._awaiting_decision or self._decision is not None:
@@ -507,131 +504,25 @@ class ReturnWorkflow:
     def _q(self, queue: str) -> str:
         return self._inp.options.task_queue_prefix + queue
 
-    def _history(self, by: str, note: str) -> None:
-        self._view.history.append(
-            ReturnHistoryEntry(at=workflow.now(), status=self._view.status, by=by, note=note)
-        )
+    def _enter(self, status: ReturnStatus, by: str, note: str) -> None:
+        self._track.enter(status, note, by=by)
 
-    async def _set(self, status: ReturnStatus, by: str, note: str) -> None:
-        now = workflow.now()
-        self._view.status = status
-        self._history(by, note)
-        stage, waiting_for = _WAITING.get(status, ("done", "nobody"))
-        deadline = self._deadline(status, now)
-        workflow.upsert_search_attributes(
-            [
-                sa.ORDER_STATUS.value_set(str(status)),
-                sa.STAGE.value_set(stage),
-                sa.WAITING_FOR.value_set(waiting_for),
-                sa.WAITING_SINCE.value_set(now),
-                sa.DEADLINE.value_set(deadline) if deadline else sa.DEADLINE.value_unset(),
-            ]
-        )
-        self._waiting_since = now
-        await self._record()
-
-    def _deadline(self, status: ReturnStatus, now: datetime) -> datetime | None:
-        """When the return is overdue in ``status`` (operations' stuck list is all past it)."""
-        opts = self._inp.options
-        if status == ReturnStatus.REQUESTED:
-            return now + timedelta(seconds=opts.authorize_deadline_s)
-        if status == ReturnStatus.AWAITING_RECEIPT:
-            return self._view.receipt_due_at
-        if status == ReturnStatus.REFUND_FAILED:
-            return now  # waits for a person: overdue at once
-        if status in (
-            ReturnStatus.AUTHORIZED,
-            ReturnStatus.RECEIVED,
-            ReturnStatus.REFUNDED,
-            ReturnStatus.EXCHANGED,
-        ):
-            return now + timedelta(seconds=opts.step_deadline_s)
-        return None
-
-    async def _record(self) -> None:
-        workflow.set_current_details(self._details())
-        self._view.version += 1
-        self._view.updated_at = workflow.now()
-        await workflow.execute_activity_method(
-            ReturnActivities.record_return,
-            self._view,
-            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"record {self._view.status}"),
-        )
-
-    def _details(self) -> str:
-        view = self._view
-        stage, waiting_for = _WAITING.get(view.status, ("done", "nobody"))
-        lines = [
-            f"**Return {view.rma_id}** of order {view.order_id} · `{view.status}` · "
-            f"{view.resolution}",
-            "",
-            f"- stage: `{stage}`, waiting for **{waiting_for}** "
-            f"since {self._waiting_since:%Y-%m-%d %H:%M:%S} UTC",
-        ]
-        for ln in view.lines:
-            lines.append(
-                f"- {ln.quantity} x {ln.sku} ({ln.reason}): received {ln.received_resellable} "
-                f"resellable, {ln.received_damaged} damaged, {ln.received_wrong_item} wrong; "
-                f"refunded {ln.refunded}"
-            )
-        if view.label:
-            lines.append(f"- label: {view.label.carrier} {view.label.tracking_number}")
-        if view.refund_error:
-            lines.append(f"- **refund failed**: {view.refund_error}")
-        if view.exchange_order_id:
-            lines.append(f"- replacement order: {view.exchange_order_id}")
-        return "\n".join(lines)
-
-    async def _email(self, key: str, template: str, extra: dict[str, Any] | None = None) -> None:
+    async def _email(self, key: str, template: str, **extra: str) -> None:
         inp = self._inp
-        context: dict[str, Any] = {
-            "customer_name": inp.customer.name,
-            "rma_id": inp.rma_id,
-            "order_id": inp.order_id,
-            "lines": [
-                {"sku": ln.sku, "quantity": ln.quantity, "reason": ln.reason}
-                for ln in self._view.lines
-            ],
-            **(extra or {}),
-        }
-        await self._send(
+        context = views.email_context(inp, self._view, **extra)
+        await self._track.email(
             f"return:{inp.rma_id}:{key}",
             str(inp.customer.email),
             template,
-            inp.customer.locale,
             context,
+            inp.customer.locale,
         )
 
     async def _email_ops(self, key: str, problem: str) -> None:
-        context = {"rma_id": self._inp.rma_id, "order_id": self._inp.order_id, "problem": problem}
-        await self._send(
-            f"return:{self._inp.rma_id}:ops:{key}",
-            self._inp.options.ops_email,
+        inp = self._inp
+        await self._track.email(
+            f"return:{inp.rma_id}:ops:{key}",
+            inp.options.ops_email,
             "return_ops_alert",
-            "en",
-            context,
+            views.ops_context(inp, problem),
         )
-
-    async def _send(
-        self, key: str, to: str, template: str, locale: Locale, context: dict[str, Any]
-    ) -> None:
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(key=key, to=to, locale=locale, template=template, context=context),
-                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
-            )
-        except ActivityError as err:
-            # A refused address must not stop the return; the reason stays in its history.
-            self._history("system", f"email {template} not sent: {err.cause or err}")
-
-
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return f"{cause.type}: {cause.message}"
-    return str(cause or err)
-
-
-def _fmt(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"

@@ -1,37 +1,37 @@
 """ShipmentWorkflow: one parcel from one warehouse, from pick to delivery.
 
-Child of ``OrderWorkflow`` (workflow id ``shipment-<shipment_id>``). It waits
-for the warehouse's pick and pack confirmations (updates, so the caller hears
-"pack before pick" as an error), buys the cheapest label for the requested
-speed, turns the reservation into shipped stock, captures the payment for its
-own lines, and follows the carrier's tracking events until delivery. Every
-change is written to the read model and reported to the parent order.
+Child of ``OrderWorkflow`` (workflow id ``shipment-<shipment_id>``), started with its
+picking view already in the read model and its search attributes already set. It waits
+for the warehouse's pick and pack (updates, so the caller hears "pack before pick" as an
+error), buys the cheapest label for the requested speed, turns the reservation into
+shipped stock, captures the payment for its own lines (each exactly once on its own
+key), and follows the carrier's tracking events until delivery. The
+order hears only what it acts on: ``shipped`` and ``held`` by signal, delivered or
+cancelled by the shipment's result.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carrier import CarrierActivities
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
-    from activities.notifications import EmailActivities
+    from activities.orders import ReadModelActivities
     from activities.payments import PaymentActivities
-    from oms import search_attributes as sa
+    from oms.domain import lifecycle
     from oms.domain.money import format_money
     from oms.domain.shipping import choose_rate
+    from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
     from oms.models.common import SkuQuantity
     from oms.models.credit import ConsumeCredit
     from oms.models.inventory import ConsumeRequest
-    from oms.models.notifications import EmailRequest
     from oms.models.ops import OpsNote
     from oms.models.payments import CaptureRequest
     from oms.models.shipments import (
@@ -39,37 +39,37 @@ with workflow.unsafe.imports_passed_through():
         ConfirmPack,
         ConfirmPick,
         ShipmentInput,
-        ShipmentProgress,
+        ShipmentMilestone,
         ShipmentStatus,
         ShipmentView,
         TrackingEvent,
     )
-    from oms.settings import CARRIER_QUEUE, EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE
-    from workflows import policies, read_model
+    from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE
+    from oms.views import shipments as views
+    from workflows import policies
+    from workflows.legacy.shipment import ShipmentV1
+    from workflows.tracker import Tracker
 
-# Name of the parent's signal; a string, because the order module imports this one.
-ORDER_PROGRESS_SIGNAL = "shipment_progress"
+__all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
 
-
-def shipment_workflow_id(shipment_id: str) -> str:
-    return f"shipment-{shipment_id}"
-
-
-# Who a shipment in each status waits for (the OmsWaitingFor search attribute).
-_WAITING_FOR = {
-    ShipmentStatus.PICKING: "warehouse",
-    ShipmentStatus.PACKED: "carrier",
-    ShipmentStatus.HELD: "operations",
-    ShipmentStatus.SHIPPED: "carrier",
-    ShipmentStatus.IN_TRANSIT: "carrier",
-    ShipmentStatus.OUT_FOR_DELIVERY: "carrier",
-    ShipmentStatus.EXCEPTION: "carrier",
-}
+# The order's signal; a name, because the order module imports this one.
+MILESTONE_SIGNAL = "shipment_milestone"
+_LOCAL_WRITE = timedelta(seconds=10)
 
 
 def _is_address_error(err: ActivityError) -> bool:
     cause = err.cause
     return isinstance(cause, ApplicationError) and cause.type == "InvalidAddress"
+
+
+async def _record(view: ShipmentView) -> None:
+    await workflow.execute_local_activity_method(
+        ReadModelActivities.record_shipment,
+        view,
+        start_to_close_timeout=_LOCAL_WRITE,
+        retry_policy=policies.STORE.retry,
+        summary=f"record {view.status}",
+    )
 
 
 @workflow.defn(name="ShipmentWorkflow")
@@ -78,15 +78,24 @@ class ShipmentWorkflow:
 
     @workflow.init
     def __init__(self, inp: ShipmentInput) -> None:
+        # A shipment of a 0.1 order reports every step to it: that order runs the 0.1 code.
+        self._legacy = ShipmentV1(inp) if inp.reports == "progress" else None
+        if self._legacy is not None:
+            self._legacy.install()
+            return
         self._inp = inp
-        self._view = ShipmentView(
-            shipment_id=inp.shipment_id,
-            order_id=inp.order_id,
-            warehouse_id=inp.warehouse_id,
-            status=ShipmentStatus.PICKING,
-            lines=inp.lines,
-            ship_to=inp.ship_to,
-            updated_at=workflow.now(),
+        self._view = views.placeholder(inp, workflow.now())
+        self._track = Tracker(
+            lifecycle.SHIPMENT,
+            self._view,
+            limits={
+                lifecycle.PICK: inp.pick_sla_s,
+                lifecycle.STEP: inp.step_deadline_s,
+                lifecycle.DELIVERY: inp.delivery_deadline_s,
+            },
+            details=views.details,
+            record=_record,
+            queue_prefix=inp.task_queue_prefix,
         )
         self._picked: ConfirmPick | None = None
         self._packed: ConfirmPack | None = None
@@ -103,10 +112,11 @@ class ShipmentWorkflow:
     @workflow.update
     async def confirm_pick(self, pick: ConfirmPick) -> ShipmentView:
         """The warehouse picked every line; recorded with who confirmed it."""
+        self._track.update_accepted()
         self._picked = pick
-        # The view changes in the run, after the update's task committed: a local write
-        # in this same task (the first "picking" one, say) must not carry the pick out.
-        return self._view.model_copy(update={"picked_by": pick.picked_by})
+        self._view.picked_by = pick.picked_by
+        self._track.note(f"Picked by {pick.picked_by}", by=pick.picked_by)
+        return self._track.for_caller()
 
     @confirm_pick.validator
     def _validate_pick(self, pick: ConfirmPick) -> None:
@@ -118,9 +128,10 @@ class ShipmentWorkflow:
     @workflow.update
     async def confirm_pack(self, pack: ConfirmPack) -> ShipmentView:
         """The warehouse packed the picked lines into ``pack.packages``."""
+        self._track.update_accepted()
         self._packed = pack
         await workflow.wait_condition(lambda: self._view.status != ShipmentStatus.PICKING)
-        return self._view
+        return self._track.for_caller()
 
     @confirm_pack.validator
     def _validate_pack(self, pack: ConfirmPack) -> None:
@@ -140,7 +151,11 @@ class ShipmentWorkflow:
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the shipment's history with who and why."""
-        self._note(f"Operations ({note.by}): {note.action}: {note.reason}")
+        self._track.note(
+            f"Operations ({note.by}): {note.action}: {note.reason}",
+            by=f"ops:{note.by}",
+            action=note.action,
+        )
 
     @workflow.signal
     def cancel(self, request: CancelShipment) -> None:
@@ -152,36 +167,35 @@ class ShipmentWorkflow:
 
     @workflow.run
     async def run(self, inp: ShipmentInput) -> ShipmentView:
-        workflow.upsert_search_attributes(
-            [sa.KIND.value_set("shipment"), sa.WAREHOUSE.value_set(inp.warehouse_id)]
-        )
-        await self._change(ShipmentStatus.PICKING, f"Awaiting pick at {inp.warehouse_id}")
-        if not await self._await_pick():
-            return await self._cancelled()
-        await read_model.after_update("pick confirmed")
-        if self._picked is not None:
-            self._view.picked_by = self._picked.picked_by
-        self._note(f"Picked by {self._view.picked_by}")
-        await self._record()
-        await workflow.wait_condition(
-            lambda: self._packed is not None or self._cancel is not None,
-            timeout_summary="waiting for the warehouse to pack",
-        )
+        if self._legacy is not None:
+            return await self._legacy.run(inp)
+        self._track.start()
+        if await self._await_pick():
+            await workflow.wait_condition(
+                lambda: self._packed is not None or self._cancel is not None,
+                timeout_summary="waiting for the warehouse to pack",
+            )
         if self._cancel is not None or self._packed is None:
-            return await self._cancelled()
-        await read_model.after_update("pack confirmed")
+            return await self._finish(await self._cancelled())
         self._view.packages = self._packed.packages
-        await self._change(
-            ShipmentStatus.PACKED, f"Packed in {len(self._packed.packages)} parcel(s)"
+        self._track.enter(
+            ShipmentStatus.PACKED,
+            f"Packed in {len(self._packed.packages)} parcel(s)",
+            by=self._packed.packed_by,
         )
         try:
             await self._ship()
         except ActivityError as err:
             if not _is_address_error(err):
                 raise
-            return await self._address_refused(err)
+            return await self._finish(await self._address_refused(err))
         await self._follow_tracking()
-        return self._view
+        return await self._finish(self._view)
+
+    async def _finish(self, view: ShipmentView) -> ShipmentView:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._track.close()
+        return view
 
     async def _await_pick(self) -> bool:
         """Wait for the pick; after the SLA, tell operations once and keep waiting."""
@@ -194,27 +208,22 @@ class ShipmentWorkflow:
             )
         except TimeoutError:
             self._view.pick_late = True
-            await self._publish(f"Pick is late: not confirmed within {self._inp.pick_sla_s} s")
-            await self._email(
-                f"{self._inp.shipment_id}:pick_late",
-                self._inp.ops_email,
-                "pick_late",
-                {
-                    "since": self._view.history[0]["at"] if self._view.history else "",
-                    "sla": f"{self._inp.pick_sla_s} s",
-                },
-                locale="en",
-            )
+            note = f"Pick late: not picked at {self._inp.warehouse_id} within its SLA"
+            self._track.note(f"{note} ({self._inp.pick_sla_s} s); operations notified")
+            await self._tell_order(ShipmentStatus.PICKING, f"{note}; operations notified")
+            since = self._view.history[0].at.isoformat()
+            context = views.email_context(self._inp, since=since, sla=f"{self._inp.pick_sla_s} s")
+            key = f"{self._inp.shipment_id}:pick_late"
+            await self._track.email(key, self._inp.ops_email, "pick_late", context)
             await workflow.wait_condition(picked_or_cancelled)
         return self._cancel is None
 
     async def _ship(self) -> None:
-        inp = self._inp
-        prefix = inp.task_queue_prefix
+        inp, q = self._inp, self._inp.task_queue_prefix
         quote = await workflow.execute_activity_method(
             CarrierActivities.quote_rates,
             RateRequest(ship_from=inp.ship_from, ship_to=inp.ship_to, packages=self._view.packages),
-            **policies.CARRIER.kwargs(prefix + CARRIER_QUEUE, "carrier rates"),
+            **policies.CARRIER.kwargs(q + CARRIER_QUEUE, "carrier rates"),
         )
         try:
             rate = choose_rate(quote.rates, inp.shipping_speed)
@@ -231,14 +240,34 @@ class ShipmentWorkflow:
                 ship_to=inp.ship_to,
                 packages=self._view.packages,
             ),
-            **policies.CARRIER.kwargs(prefix + CARRIER_QUEUE, f"buy {rate.service} label"),
+            **policies.CARRIER.kwargs(q + CARRIER_QUEUE, f"buy {rate.service} label"),
         )
-        self._view.carrier, self._view.service = label.carrier, label.service
-        self._view.tracking_number, self._view.label_id = label.tracking_number, label.label_id
-        # The carrier may post its first scan at once: the webhook finds the shipment by
-        # tracking number in the read model, so write it before anything else happens.
-        self._note(f"Label {label.label_id} bought: {label.service}, {label.tracking_number}")
-        await self._record()
+        view = self._view
+        view.carrier, view.service = label.carrier, label.service
+        view.tracking_number, view.label_id = label.tracking_number, label.label_id
+        # Written in this task: the carrier may post its first scan at once.
+        self._track.note(f"Label {label.label_id} bought: {label.service}, {label.tracking_number}")
+        amount = sum((li.unit_price * li.quantity for li in inp.lines), Decimal("0.00"))
+        # Stock leaves the building first: a parcel is charged only for goods that left.
+        await self._consume()
+        view.captured = await self._charge(amount)
+        note = f"Shipped with {label.carrier} {label.service}, tracking {label.tracking_number}"
+        self._track.enter(ShipmentStatus.SHIPPED, note)
+        await self._tell_order(ShipmentStatus.SHIPPED, note)
+        context = views.email_context(
+            inp,
+            carrier=label.carrier,
+            service=label.service,
+            tracking_number=label.tracking_number,
+            amount=format_money(amount, inp.currency, inp.customer.locale),
+        )
+        key = f"{inp.shipment_id}:shipped"
+        await self._track.email(
+            key, str(inp.customer.email), "shipment_shipped", context, inp.customer.locale
+        )
+
+    async def _consume(self) -> None:
+        inp = self._inp
         await workflow.execute_activity_method(
             InventoryActivities.consume,
             ConsumeRequest(
@@ -247,9 +276,17 @@ class ShipmentWorkflow:
                 warehouse_id=inp.warehouse_id,
                 lines=[SkuQuantity(sku=li.sku, quantity=li.quantity) for li in inp.lines],
             ),
-            **policies.STORE.kwargs(prefix + INVENTORY_QUEUE, "stock leaves the warehouse"),
+            **policies.STORE.kwargs(
+                inp.task_queue_prefix + INVENTORY_QUEUE, "stock leaves the warehouse"
+            ),
         )
-        amount = sum((li.unit_price * li.quantity for li in inp.lines), Decimal("0.00"))
+
+    async def _charge(self, amount: Decimal) -> Decimal:
+        """Charge the parcel's lines: the company's credit, a card capture, or nothing."""
+        inp = self._inp
+        queue = inp.task_queue_prefix + PAYMENTS_QUEUE
+        if inp.payment_method == "exchange":
+            return Decimal("0.00")  # a return's replacement: no charge
         if inp.payment_method == "invoice":
             await workflow.execute_activity_method(
                 CreditActivities.consume,
@@ -259,41 +296,36 @@ class ShipmentWorkflow:
                     shipment_id=inp.shipment_id,
                     amount=amount,
                 ),
-                **policies.PAYMENTS.kwargs(
-                    prefix + PAYMENTS_QUEUE, f"invoice {amount} {inp.currency} on credit"
-                ),
+                **policies.PAYMENTS.kwargs(queue, f"invoice {amount} {inp.currency} on credit"),
             )
-            self._view.captured = amount
-        elif inp.payment_method == "exchange":
-            self._view.captured = Decimal("0.00")  # a return's replacement: no charge
-        else:
-            capture = await workflow.execute_activity_method(
-                PaymentActivities.capture,
-                CaptureRequest(
-                    idempotency_key=f"{inp.shipment_id}:capture",
-                    authorization_id=inp.authorization_id,
-                    amount=amount,
-                    currency=inp.currency,
-                ),
-                **policies.PAYMENTS.kwargs(
-                    prefix + PAYMENTS_QUEUE, f"capture {amount} {inp.currency}"
-                ),
-            )
-            self._view.captured = capture.amount
-        await self._change(
-            ShipmentStatus.SHIPPED,
-            f"Shipped with {label.carrier} {label.service}, tracking {label.tracking_number}",
+            return amount
+        capture = await workflow.execute_activity_method(
+            PaymentActivities.capture,
+            CaptureRequest(
+                idempotency_key=f"{inp.shipment_id}:capture",
+                authorization_id=inp.authorization_id,
+                amount=amount,
+                currency=inp.currency,
+            ),
+            **policies.PAYMENTS.kwargs(queue, f"capture {amount} {inp.currency}"),
         )
-        await self._email(
-            f"{inp.shipment_id}:shipped",
-            str(inp.customer.email),
-            "shipment_shipped",
-            {
-                "carrier": label.carrier,
-                "service": label.service,
-                "tracking_number": label.tracking_number,
-                "amount": format_money(amount, inp.currency, inp.customer.locale),
-            },
+        return capture.amount
+
+    async def _tell_order(self, status: ShipmentStatus, note: str) -> None:
+        parent = workflow.info().parent
+        if parent is None:
+            return
+        view = self._view
+        await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+            MILESTONE_SIGNAL,
+            ShipmentMilestone(
+                shipment_id=view.shipment_id,
+                status=status,
+                carrier=view.carrier,
+                service=view.service,
+                tracking_number=view.tracking_number,
+                note=note,
+            ),
         )
 
     async def _follow_tracking(self) -> None:
@@ -305,24 +337,29 @@ class ShipmentWorkflow:
             note = f"Carrier: {event.status}" + (
                 f" ({event.description})" if event.description else ""
             )
-            await self._change(ShipmentStatus(event.status), note)
-        await self._email(
-            f"{self._inp.shipment_id}:delivered",
-            str(self._inp.customer.email),
+            self._track.enter(ShipmentStatus(event.status), note, by="carrier")
+        inp = self._inp
+        context = views.email_context(inp, tracking_number=self._view.tracking_number or "")
+        await self._track.email(
+            f"{inp.shipment_id}:delivered",
+            str(inp.customer.email),
             "shipment_delivered",
-            {"tracking_number": self._view.tracking_number or ""},
+            context,
+            inp.customer.locale,
         )
 
     async def _address_refused(self, err: ActivityError) -> ShipmentView:
         """The carrier refused the address: park visibly for a person; only cancel ends it."""
         self._shipping_started = False
-        await self._change(ShipmentStatus.HELD, f"Carrier refused the address: {err.cause}")
-        await self._email(
+        note = f"Carrier refused the address: {err.cause}"
+        self._track.enter(ShipmentStatus.HELD, note)
+        await self._tell_order(ShipmentStatus.HELD, note)
+        problem = f"The carrier refused the address of shipment {self._inp.shipment_id}"
+        await self._track.email(
             f"{self._inp.shipment_id}:address_refused",
             self._inp.ops_email,
             "ops_alert",
-            {"problem": f"The carrier refused the address of shipment {self._inp.shipment_id}"},
-            locale="en",
+            views.email_context(self._inp, problem=problem),
         )
         await workflow.wait_condition(
             lambda: self._cancel is not None, timeout_summary="waiting for an operator to cancel"
@@ -340,91 +377,5 @@ class ShipmentWorkflow:
                 ),
             )
         reason = self._cancel.reason if self._cancel else ""
-        await self._change(ShipmentStatus.CANCELLED, f"Cancelled: {reason}".strip())
+        self._track.enter(ShipmentStatus.CANCELLED, f"Cancelled: {reason}".strip())
         return self._view
-
-    # --- helpers -------------------------------------------------------------------
-
-    def _note(self, note: str) -> None:
-        self._view.history.append(
-            {"at": workflow.now().isoformat(), "status": str(self._view.status), "note": note}
-        )
-
-    async def _change(self, status: ShipmentStatus, note: str) -> None:
-        self._view.status = status
-        now = workflow.now()
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.STAGE.value_set(f"shipment_{status}"),
-            sa.WAITING_SINCE.value_set(now),
-            sa.WAITING_FOR.value_set(_WAITING_FOR.get(status, "nobody")),
-        ]
-        deadline_s = {
-            ShipmentStatus.PICKING: self._inp.pick_sla_s,
-            ShipmentStatus.PACKED: self._inp.step_deadline_s,  # rates, label, capture: automatic
-            ShipmentStatus.HELD: 0,  # waits for a person: overdue at once
-            ShipmentStatus.SHIPPED: self._inp.delivery_deadline_s,
-            ShipmentStatus.IN_TRANSIT: self._inp.delivery_deadline_s,
-            ShipmentStatus.OUT_FOR_DELIVERY: self._inp.delivery_deadline_s,
-            ShipmentStatus.EXCEPTION: self._inp.delivery_deadline_s,
-        }.get(status)
-        if deadline_s is None:
-            updates.append(sa.DEADLINE.value_unset())
-        else:
-            updates.append(sa.DEADLINE.value_set(now + timedelta(seconds=deadline_s)))
-        workflow.upsert_search_attributes(updates)
-        await self._publish(note)
-
-    async def _publish(self, note: str) -> None:
-        """Note the change, show it in the UI, write the read model and tell the order."""
-        self._note(note)
-        view = self._view
-        late = (
-            " · **pick late**" if view.pick_late and view.status == ShipmentStatus.PICKING else ""
-        )
-        workflow.set_current_details(
-            f"**Shipment {self._inp.shipment_id}** of order {self._inp.order_id}\n\n"
-            f"- status: `{view.status}`{late}\n- warehouse: {self._inp.warehouse_id}\n"
-            f"- picked by: {view.picked_by or '-'}\n"
-            f"- tracking: {view.carrier or ''} {view.tracking_number or '-'}\n- last: {note}"
-        )
-        await self._record()
-        parent = workflow.info().parent
-        if parent is not None:
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                ORDER_PROGRESS_SIGNAL, ShipmentProgress(shipment=self._view, note=note)
-            )
-
-    async def _record(self) -> None:
-        self._view.version = read_model.stamp(self._view.version)
-        self._view.updated_at = workflow.now()
-        await read_model.record_shipment(
-            self._view, self._inp.task_queue_prefix + INVENTORY_QUEUE, f"record {self._view.status}"
-        )
-
-    async def _email(
-        self, key: str, to: str, template: str, extra: dict[str, str], locale: str | None = None
-    ) -> None:
-        inp = self._inp
-        context = {
-            "customer_name": inp.customer.name,
-            "order_id": inp.order_id,
-            "shipment_id": inp.shipment_id,
-            "warehouse": inp.warehouse_id,
-            "lines": [{"sku": li.sku, "quantity": li.quantity} for li in inp.lines],
-            **extra,
-        }
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(
-                    key=key,
-                    to=to,
-                    locale=locale or inp.customer.locale,
-                    template=template,
-                    context=context,
-                ),
-                **policies.EMAIL.kwargs(inp.task_queue_prefix + EMAIL_QUEUE, f"email {template}"),
-            )
-        except ActivityError as err:
-            # A rejected address must not stop the parcel; the failure stays in history.
-            self._note(f"Email {template} not sent: {err.cause or err}")

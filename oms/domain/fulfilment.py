@@ -19,6 +19,13 @@ _STAGE_ORDER = {
 }
 
 
+def progress(status: ShipmentStatus | str) -> int:
+    """How far along a shipment in ``status`` is (cancelled counts as finished)."""
+    if status == ShipmentStatus.CANCELLED:
+        return 4
+    return _STAGE_ORDER[ShipmentStatus(status)]
+
+
 def order_status(shipments: Iterable[ShipmentStatus], has_backorder: bool) -> OrderStatus:
     """The status an order shows for its shipments' states and whether units are still owed.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -70,6 +71,16 @@ class Address(Model):
     postal_code: str = Field(min_length=1, max_length=16)
     city: str = Field(min_length=1, max_length=100)
     country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
+
+
+class HistoryEntry(Model):
+    """One line of a workflow's history: when, in which status, what happened, and who."""
+
+    at: datetime
+    status: str
+    note: str = ""
+    by: str | None = None
+    action: str | None = None
 
 
 class SkuQuantity(Model):

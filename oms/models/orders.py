@@ -9,8 +9,18 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from oms.models.common import Address, Currency, Customer, Model, Money, Sku, SkuQuantity
+from oms.models.common import (
+    Address,
+    Currency,
+    Customer,
+    HistoryEntry,
+    Model,
+    Money,
+    Sku,
+    SkuQuantity,
+)
 from oms.models.inventory import AllocationDecision
+from oms.models.shipments import ShipmentView
 
 ShippingSpeed = Literal["standard", "express"]
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -111,12 +121,6 @@ class OrderInput(Model):
     quote_id: str | None = None
 
 
-class HistoryEntry(Model):
-    at: datetime
-    status: str
-    note: str = ""
-
-
 class ShipmentSummary(Model):
     shipment_id: str
     warehouse_id: str
@@ -202,6 +206,14 @@ class BackorderWake(Model):
 class OrderResult(Model):
     order_id: str
     status: OrderStatus
+
+
+class ReadModelWrite(Model):
+    """One read-model write of an order: its view, and the placeholder view of each
+    shipment it started since its last write (stored only where the row is missing)."""
+
+    order: OrderView
+    shipments: list[ShipmentView] = Field(default_factory=list)
 
 
 class RecordResult(Model):

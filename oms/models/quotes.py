@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from oms.models.common import Address, Currency, Customer, Model, Money, Sku
+from oms.models.common import Address, Currency, Customer, HistoryEntry, Model, Money, Sku
 from oms.models.orders import OrderOptions
 
 QUOTE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -193,14 +193,6 @@ class ApprovalRequirement(Model):
     comment: str | None = None
 
 
-class QuoteHistoryEntry(Model):
-    at: datetime
-    by: str
-    action: str
-    status: str
-    note: str = ""
-
-
 class QuoteOptions(Model):
     """Timings and rules a quote runs with, fixed when it starts."""
 
@@ -245,7 +237,7 @@ class QuoteView(Model):
     expires_at: datetime
     order_id: str | None = None
     po_number: str | None = None
-    history: list[QuoteHistoryEntry] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
     updated_at: datetime
     version: int = 0
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import EmailStr, Field
 
-from oms.models.common import Model, Sku
+from oms.models.common import HistoryEntry, Model, Sku
 
 
 class SupplierIn(Model):
@@ -196,13 +196,6 @@ class ReplenishmentStatus(StrEnum):
     NO_SUPPLIER = "no_supplier"
 
 
-class ReplenishmentHistoryEntry(Model):
-    at: datetime
-    status: ReplenishmentStatus
-    by: str
-    note: str
-
-
 class ReplenishmentView(Model):
     """What the workflow knows about one episode; answered by its ``state`` query."""
 
@@ -224,7 +217,9 @@ class ReplenishmentView(Model):
     # Goods expected by (sent + the supplier's lead time).
     expected_by: datetime | None = None
     filled_orders: list[str] = Field(default_factory=list)
-    history: list[ReplenishmentHistoryEntry] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
+    updated_at: datetime | None = None
+    version: int = 0
 
 
 class ReplenishmentSummary(Model):

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from oms.models.common import Address, Currency, Customer, Model, Money, Sku
+from oms.models.common import Address, Currency, Customer, HistoryEntry, Model, Money, Sku
 from oms.models.orders import OrderOptions
 
 ReturnReason = Literal[
@@ -105,13 +105,6 @@ class ReturnLabel(Model):
     return_to_warehouse_id: str
 
 
-class ReturnHistoryEntry(Model):
-    at: datetime
-    status: str
-    by: str = "system"
-    note: str = ""
-
-
 class ReturnInput(Model):
     """Input of ``ReturnWorkflow``: the accepted request, priced from the order."""
 
@@ -146,7 +139,7 @@ class ReturnView(Model):
     refund_error: str | None = None
     exchange_order_id: str | None = None
     manual_review: list[str] = Field(default_factory=list)
-    history: list[ReturnHistoryEntry] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
     requested_at: datetime
     updated_at: datetime
     version: int = 0

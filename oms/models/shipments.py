@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from oms.models.common import Address, Currency, Customer, Model
+from oms.models.common import Address, Currency, Customer, HistoryEntry, Model
 
 
 class ShipmentStatus(StrEnum):
@@ -63,6 +63,10 @@ class ShipmentInput(Model):
     delivery_deadline_s: int = 7 * 24 * 3600
     ops_email: str = "ops@oms.example"
     task_queue_prefix: str = ""
+    # How the shipment tells its order what happened: "progress" (0.1: its whole view at
+    # every step, see workflows/legacy) or "milestones" (shipped, held, pick late by signal;
+    # delivered or cancelled, by its result).
+    reports: Literal["progress", "milestones"] = "progress"
 
 
 class ConfirmPick(Model):
@@ -115,9 +119,21 @@ class ShipmentView(Model):
     label_id: str | None = None
     captured: Decimal | None = None
     pick_late: bool = False
-    history: list[dict[str, str]] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
     updated_at: datetime
     version: int = 0
+
+
+class ShipmentMilestone(Model):
+    """Signal from a shipment to its order: it shipped, is held or its pick is late (a
+    delta: never the whole view, since every payload stays in history)."""
+
+    shipment_id: str
+    status: ShipmentStatus
+    carrier: str | None = None
+    service: str | None = None
+    tracking_number: str | None = None
+    note: str = ""
 
 
 class ShipmentProgress(Model):

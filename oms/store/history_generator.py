@@ -18,9 +18,9 @@ from decimal import Decimal
 
 import numpy as np
 
-from oms.models.common import Address, Customer, SkuQuantity
-from oms.models.orders import HistoryEntry, OrderLine, OrderStatus, OrderView, ShipmentSummary
-from oms.models.returns import ReturnHistoryEntry, ReturnLine, ReturnStatus, ReturnView
+from oms.models.common import Address, Customer, HistoryEntry, SkuQuantity
+from oms.models.orders import OrderLine, OrderStatus, OrderView, ShipmentSummary
+from oms.models.returns import ReturnLine, ReturnStatus, ReturnView
 from oms.models.shipments import ShipmentLine, ShipmentStatus, ShipmentView
 from oms.store.seed import PRODUCTS, STOCK
 
@@ -311,10 +311,10 @@ def _one_return(
     quantity = int(rng.integers(1, line.quantity + 1))
     rejected = rng.random() < 0.05
     refunded = Decimal("0.00") if rejected else line.unit_price * quantity
-    history = [ReturnHistoryEntry(at=requested, status=ReturnStatus.REQUESTED, by="customer")]
+    history = [HistoryEntry(at=requested, status=ReturnStatus.REQUESTED, by="customer")]
     if rejected:
         history.append(
-            ReturnHistoryEntry(
+            HistoryEntry(
                 at=requested + timedelta(hours=5),
                 status=ReturnStatus.REJECTED,
                 by="support",
@@ -323,16 +323,20 @@ def _one_return(
         )
     else:
         history.append(
-            ReturnHistoryEntry(at=requested + timedelta(seconds=30), status=ReturnStatus.AUTHORIZED)
+            HistoryEntry(
+                at=requested + timedelta(seconds=30), status=ReturnStatus.AUTHORIZED, by="system"
+            )
         )
         history.append(
-            ReturnHistoryEntry(
+            HistoryEntry(
                 at=requested + timedelta(days=3), status=ReturnStatus.RECEIVED, by="warehouse"
             )
         )
         history.append(
-            ReturnHistoryEntry(
-                at=requested + timedelta(days=3, minutes=1), status=ReturnStatus.REFUNDED
+            HistoryEntry(
+                at=requested + timedelta(days=3, minutes=1),
+                status=ReturnStatus.REFUNDED,
+                by="system",
             )
         )
     out.returns.append(

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.domain.returns import returned_so_far
-from oms.models.common import SkuQuantity
+from oms.models.common import HistoryEntry, SkuQuantity
 from oms.models.orders import ReturnSummary
 from oms.models.returns import DeliveredLine, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
@@ -188,9 +188,9 @@ def eligibility_facts(
     )
 
 
-def _delivered_at(history: list[dict[str, str]]) -> datetime | None:
+def _delivered_at(history: list[HistoryEntry]) -> datetime | None:
     for entry in reversed(history):
-        if entry.get("status") == ShipmentStatus.DELIVERED.value and entry.get("at"):
-            moment = datetime.fromisoformat(entry["at"])
+        if entry.status == ShipmentStatus.DELIVERED.value:
+            moment = entry.at
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return None

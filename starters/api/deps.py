@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from oms.models.orders import OrderView
+from oms.models.quotes import QuoteView
+from oms.models.returns import ReturnView
+from oms.models.shipments import ShipmentView
 from oms.settings import Settings
+from oms.store import orders, quotes, returns
 from oms.store.db import Database
 
 
@@ -88,12 +96,41 @@ async def query_state(handle: WorkflowHandle[Any, Any], query: Any, what: str) -
         raise
 
 
-async def run_update(handle: WorkflowHandle[Any, Any], update: Any, body: Any, what: str) -> Any:
-    """Run a workflow update for an endpoint, turning rejections into the right HTTP error."""
+async def run_update(
+    state: ApiState, handle: WorkflowHandle[Any, Any], update: Any, body: Any, what: str
+) -> Any:
+    """Run a workflow update for an endpoint, turning rejections into the right HTTP error.
+
+    A view the update returns is recorded in the read model: the update's task committed
+    before its result came back, and the workflow itself writes nothing in that task.
+    """
     try:
-        return await handle.execute_update(update, body)
+        result = await handle.execute_update(update, body)
     except (WorkflowUpdateFailedError, RPCError) as err:
         raise_from_update(err, what)
+    await record_view(state, result)
+    return result
+
+
+_RECORDERS: dict[type, Callable[[Session, Any], bool]] = {
+    OrderView: orders.record_order,
+    ShipmentView: orders.record_shipment,
+    QuoteView: quotes.record_quote,
+    ReturnView: returns.record_return,
+}
+
+
+async def record_view(state: ApiState, view: Any) -> None:
+    """Write a view a workflow handed back (a versioned upsert: never older over newer)."""
+    recorder = _RECORDERS.get(type(view))
+    if recorder is None:
+        return
+
+    def write() -> None:
+        with state.db.session() as session:
+            recorder(session, view)
+
+    await run_in_threadpool(write)
 
 
 def raise_from_update(err: Exception, what: str) -> NoReturn:

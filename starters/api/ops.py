@@ -37,7 +37,7 @@ from oms.models.ops import (
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
 from oms.store import orders
 from starters.api.auth import acting_role, require
-from starters.api.deps import State, raise_from_update, run_update
+from starters.api.deps import State, raise_from_update, record_view, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(prefix="/ops", tags=["ops"])
@@ -248,11 +248,13 @@ async def force_cancel(
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
     try:
         await _note(state, workflow_id, "force_cancel", body)
-        return await handle.execute_update(
+        view = await handle.execute_update(
             OrderWorkflow.cancel, CancelOrder(reason=body.reason, requested_by=f"ops:{body.by}")
         )
     except (WorkflowUpdateFailedError, RPCError) as err:
         raise_from_update(err, f"order {order_id}")
+    await record_view(state, view)
+    return view
 
 
 @router.post("/orders/{order_id}/release-hold", response_model=InterventionResult)
@@ -275,9 +277,12 @@ async def release_hold(
             )
         await _note(state, workflow_id, "release_hold", body)
         if "credit limit" in (view.history[-1].note if view.history else ""):
-            await handle.execute_update(
-                OrderWorkflow.approve_credit,
-                CreditApproval(approver=body.by, role=body.role, comment=body.reason),
+            await record_view(
+                state,
+                await handle.execute_update(
+                    OrderWorkflow.approve_credit,
+                    CreditApproval(approver=body.by, role=body.role, comment=body.reason),
+                ),
             )
             detail = "credit over the limit approved"
         else:
@@ -319,7 +324,7 @@ async def reroute(
     handle = state.client.get_workflow_handle_for(
         OrderWorkflow.run, order_workflow_id(shipment.order_id)
     )
-    return await run_update(handle, OrderWorkflow.reroute, body, f"shipment {shipment_id}")
+    return await run_update(state, handle, OrderWorkflow.reroute, body, f"shipment {shipment_id}")
 
 
 @router.post("/orders/{order_id}/resend", response_model=OrderView)
@@ -329,4 +334,6 @@ async def resend(
     """Send one of the order's customer emails again."""
     body = body.model_copy(update={"by": caller.subject})
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
-    return await run_update(handle, OrderWorkflow.resend_notification, body, f"order {order_id}")
+    return await run_update(
+        state, handle, OrderWorkflow.resend_notification, body, f"order {order_id}"
+    )

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
+from oms.domain.fulfilment import progress
+from oms.domain.lifecycle import ORDER, attributes, limits_from
 from oms.domain.money import format_money, order_total
+from oms.ids import order_workflow_id
 from oms.models.orders import (
     CancelOrder,
     OrderAccepted,
@@ -34,7 +33,7 @@ from oms.store import inventory, orders, returns
 from oms.store.db import Database
 from starters.api.auth import ORDER_READERS, check_owner, require
 from starters.api.deps import State, content_hash, field_error, query_state, run_update
-from workflows.order import OrderWorkflow, order_workflow_id
+from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 Placer = Annotated[Principal, Depends(require("buyer", "sales", "support"))]
@@ -124,19 +123,14 @@ async def place_order(body: PlaceOrder, state: State, caller: Placer) -> Respons
             task_queue=state.settings.queue(WORKFLOW_QUEUE),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"body_hash": digest},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.KIND, "order"),
-                    SearchAttributePair(sa.ORDER_STATUS, OrderStatus.RECEIVED.value),
-                    SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
-                    SearchAttributePair(sa.CHANNEL, body.channel),
-                    # Until the first workflow task upserts its own: a broken task shows as stuck.
-                    SearchAttributePair(sa.STAGE, "awaiting_payment"),
-                    SearchAttributePair(sa.WAITING_SINCE, now),
-                    SearchAttributePair(
-                        sa.DEADLINE, now + timedelta(seconds=state.settings.step_deadline_s)
-                    ),
-                ]
+            search_attributes=sa.typed(
+                {
+                    "OmsKind": "order",
+                    "OmsCustomerId": body.customer.id,
+                    "OmsChannel": body.channel,
+                    # What the first workflow task would set: a broken task shows as stuck.
+                    **attributes(ORDER.step("received"), now, limits_from(state.settings)),
+                }
             ),
             static_summary=(
                 f"Order {order_id} · {len(body.lines)} line(s) · "
@@ -165,12 +159,26 @@ async def _resubmitted(state: State, order_id: str, digest: str) -> Response:
     return JSONResponse(view.model_dump(mode="json"), status_code=200)
 
 
+def _read(db: Database, order_id: str) -> OrderView | None:
+    """The order's stored view with its returns, and each shipment as the shipment last
+    recorded itself (the order hears only when one ships or ends; a scan shows here)."""
+    with db.session() as session:
+        view = orders.get_order(session, order_id)
+        if view is None:
+            return None
+        view.returns = returns.summaries(session, order_id)
+        for summary in view.shipments:
+            shipment = orders.get_shipment(session, summary.shipment_id)
+            if shipment is not None and progress(shipment.status) >= progress(summary.status):
+                summary.status = shipment.status.value
+                summary.carrier, summary.service = shipment.carrier, shipment.service
+                summary.tracking_number = shipment.tracking_number
+        return view
+
+
 async def _load(state: State, order_id: str) -> OrderView:
     """The read model's order, or the workflow's own state in the moment before it is written."""
-    with state.db.session() as session:
-        view = orders.get_order(session, order_id)
-        if view is not None:
-            view.returns = returns.summaries(session, order_id)
+    view = await run_in_threadpool(_read, state.db, order_id)
     if view is not None:
         return view
     handle = state.client.get_workflow_handle(order_workflow_id(order_id))
@@ -228,4 +236,4 @@ async def cancel_order(
             detail={"error": "NotCancellable", "message": f"order is already {current.status}"},
         )
     handle = state.client.get_workflow_handle(order_workflow_id(order_id))
-    return await run_update(handle, OrderWorkflow.cancel, body, f"order {order_id}")
+    return await run_update(state, handle, OrderWorkflow.cancel, body, f"order {order_id}")

@@ -200,7 +200,7 @@ async def propose(quote_id: str, body: ProposeQuote, state: State, caller: Selle
     await _load(state, quote_id)
     body = body.model_copy(update={"by": caller.subject})
     return await run_update(
-        _handle(state, quote_id), QuoteWorkflow.propose, body, f"quote {quote_id}"
+        state, _handle(state, quote_id), QuoteWorkflow.propose, body, f"quote {quote_id}"
     )
 
 
@@ -210,7 +210,7 @@ async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer
     await _load_owned(state, caller, quote_id)
     body = body.model_copy(update={"by": caller.subject})
     return await run_update(
-        _handle(state, quote_id), QuoteWorkflow.counter, body, f"quote {quote_id}"
+        state, _handle(state, quote_id), QuoteWorkflow.counter, body, f"quote {quote_id}"
     )
 
 
@@ -229,7 +229,7 @@ async def decide(
     )
     body = body.model_copy(update={"approver": caller.subject, "role": role})
     return await run_update(
-        _handle(state, quote_id), QuoteWorkflow.decide, body, f"quote {quote_id}"
+        state, _handle(state, quote_id), QuoteWorkflow.decide, body, f"quote {quote_id}"
     )
 
 
@@ -239,7 +239,7 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
     await _load_owned(state, caller, quote_id)
     body = body.model_copy(update={"by": caller.subject})
     return await run_update(
-        _handle(state, quote_id), QuoteWorkflow.accept, body, f"quote {quote_id}"
+        state, _handle(state, quote_id), QuoteWorkflow.accept, body, f"quote {quote_id}"
     )
 
 
@@ -250,7 +250,7 @@ async def withdraw(
     await _load_owned(state, caller, quote_id)
     body = body.model_copy(update={"by": caller.subject})
     return await run_update(
-        _handle(state, quote_id), QuoteWorkflow.withdraw, body, f"quote {quote_id}"
+        state, _handle(state, quote_id), QuoteWorkflow.withdraw, body, f"quote {quote_id}"
     )
 
 
@@ -262,7 +262,7 @@ async def reopen(
     await _load_owned(state, caller, quote_id)
     body = body.model_copy(update={"by": caller.subject})
     return await run_update(
-        _handle(state, quote_id), QuoteWorkflow.reopen, body, f"quote {quote_id}"
+        state, _handle(state, quote_id), QuoteWorkflow.reopen, body, f"quote {quote_id}"
     )
 
 
@@ -274,7 +274,7 @@ async def approve_credit(
     role = acting_role(caller, body.role, "role" in body.model_fields_set, "finance")
     body = body.model_copy(update={"approver": caller.subject, "role": role})
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
-    return await run_update(handle, OrderWorkflow.approve_credit, body, f"order {order_id}")
+    return await run_update(state, handle, OrderWorkflow.approve_credit, body, f"order {order_id}")
 
 
 @router.get("/companies", response_model=list[Company], tags=["companies"])

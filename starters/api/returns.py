@@ -205,7 +205,7 @@ async def authorize(
     await _load(state, rma_id)
     body = body.model_copy(update={"by": caller.subject})
     return await run_update(
-        _handle(state, rma_id), ReturnWorkflow.authorize, body, f"return {rma_id}"
+        state, _handle(state, rma_id), ReturnWorkflow.authorize, body, f"return {rma_id}"
     )
 
 
@@ -214,7 +214,9 @@ async def reject(rma_id: str, body: RejectReturn, state: State, caller: Support)
     """Support rejects a return, with a reason the customer is told."""
     await _load(state, rma_id)
     body = body.model_copy(update={"by": caller.subject})
-    return await run_update(_handle(state, rma_id), ReturnWorkflow.reject, body, f"return {rma_id}")
+    return await run_update(
+        state, _handle(state, rma_id), ReturnWorkflow.reject, body, f"return {rma_id}"
+    )
 
 
 @router.post("/returns/{rma_id}/receive", response_model=ReturnView)
@@ -229,7 +231,7 @@ async def receive(rma_id: str, body: ReceiveReturn, state: State, caller: Receiv
             ["warehouse_id"], f"unknown warehouse {body.warehouse_id!r}", body.warehouse_id
         )
     return await run_update(
-        _handle(state, rma_id), ReturnWorkflow.receive, body, f"return {rma_id}"
+        state, _handle(state, rma_id), ReturnWorkflow.receive, body, f"return {rma_id}"
     )
 
 
@@ -241,5 +243,5 @@ async def retry_refund(
     await _load(state, rma_id)
     body = body.model_copy(update={"by": caller.subject})
     return await run_update(
-        _handle(state, rma_id), ReturnWorkflow.retry_refund, body, f"return {rma_id}"
+        state, _handle(state, rma_id), ReturnWorkflow.retry_refund, body, f"return {rma_id}"
     )

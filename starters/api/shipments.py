@@ -8,13 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from oms.domain.auth import Principal
+from oms.ids import shipment_workflow_id
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
 from oms.store import orders
 from starters.api.auth import ORDER_READERS, require
 from starters.api.deps import State, run_update
-from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
+from workflows.shipment import ShipmentWorkflow
 
 router = APIRouter(prefix="/shipments", tags=["warehouse"])
 _templates = Environment(
@@ -59,10 +61,12 @@ async def confirm_pick(
     shipment_id: str, state: State, caller: Warehouse, body: ConfirmPick | None = None
 ) -> ShipmentView:
     """The warehouse confirms every line is picked; the picker is the token's subject."""
-    _get(state, shipment_id)
+    await run_in_threadpool(_get, state, shipment_id)
     handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
     pick = ConfirmPick(picked_by=caller.subject)
-    return await run_update(handle, ShipmentWorkflow.confirm_pick, pick, f"shipment {shipment_id}")
+    return await run_update(
+        state, handle, ShipmentWorkflow.confirm_pick, pick, f"shipment {shipment_id}"
+    )
 
 
 @router.post("/{shipment_id}/pack", response_model=ShipmentView)
@@ -70,10 +74,12 @@ async def confirm_pack(
     shipment_id: str, body: ConfirmPack, state: State, caller: Warehouse
 ) -> ShipmentView:
     """The warehouse packed the shipment; 409 before it was picked. Shipping follows."""
-    _get(state, shipment_id)
+    await run_in_threadpool(_get, state, shipment_id)
     body = body.model_copy(update={"packed_by": caller.subject})
     handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
-    return await run_update(handle, ShipmentWorkflow.confirm_pack, body, f"shipment {shipment_id}")
+    return await run_update(
+        state, handle, ShipmentWorkflow.confirm_pack, body, f"shipment {shipment_id}"
+    )
 
 
 @router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)

@@ -56,16 +56,36 @@ async def test_deadline_and_stage_queries_find_the_same_overdue_workflows(
     limits = limits_from(settings)
     now = datetime.now(UTC)
     queue = f"lifecycle-{uuid.uuid4().hex[:8]}"
-    expected = set()
+    expected: set[str] = set()
+    started = []
+    try:
+        await _check(temporal_client, now, limits, queue, expected, started)
+    finally:
+        # Parked workflows would be stuck ones for the other tests on this server.
+        for handle in started:
+            await handle.terminate("lifecycle query test finished")
+
+
+async def _check(
+    temporal_client: Client,
+    now: datetime,
+    limits: dict[str, int],
+    queue: str,
+    expected: set[str],
+    started: list[Any],
+) -> None:
+    n = -1
     for n, (kind, values, overdue) in enumerate(_cases(now, limits)):
         pairs = [SearchAttributePair(sa.KIND, kind)]
         pairs += [SearchAttributePair(KEYS[k], v) for k, v in values.items() if v is not None]
         workflow_id = f"{queue}-{n}-{kind}-{values['OrderStatus']}-{values['OmsStage']}"
-        await temporal_client.start_workflow(
-            "Parked",
-            id=workflow_id,
-            task_queue=queue,
-            search_attributes=TypedSearchAttributes(pairs),
+        started.append(
+            await temporal_client.start_workflow(
+                "Parked",
+                id=workflow_id,
+                task_queue=queue,
+                search_attributes=TypedSearchAttributes(pairs),
+            )
         )
         if overdue:
             expected.add(workflow_id)

@@ -35,7 +35,10 @@ SUFFIX = ""
 
 
 async def _save(stack: Stack, workflow_id: str, name: str) -> None:
-    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    handle = stack.client.get_workflow_handle(workflow_id)
+    # Whole lives: the read model shows the last status a moment before the workflow ends.
+    await asyncio.wait_for(handle.result(), timeout=60)
+    history = await handle.fetch_history()
     name = f"{name}_{SUFFIX}" if SUFFIX else name
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
     print(f"saved {name}.json ({len(history.events)} events)")

@@ -10,9 +10,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from oms.client import data_converter
+from oms.models.shipments import ShipmentInput
 from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
-from workflows.order import OrderWorkflow
+from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
@@ -27,6 +28,34 @@ def test_every_workflow_type_has_a_saved_history() -> None:
     names = {p.stem for p in HISTORIES}
     for prefix in ("order_", "shipment_", "quote_", "return_", "replenishment_"):
         assert any(n.startswith(prefix) for n in names), prefix
+
+
+async def _took_tracker_path(name: str) -> bool:
+    """Whether a run used the lifecycle tracker: its patch marker, or for a shipment an
+    input that says it reports milestones."""
+    history = WorkflowHistory.from_json(name, TEXTS[name])
+    for event in history.events:
+        for payloads in event.marker_recorded_event_attributes.details.values():
+            if any(LIFECYCLE_PATCH in p.data.decode(errors="replace") for p in payloads.payloads):
+                return True
+    if not name.startswith("shipment_"):
+        return False
+    started = history.events[0].workflow_execution_started_event_attributes
+    [inp] = await data_converter(Settings()).decode(started.input.payloads, [ShipmentInput])
+    return bool(inp.reports == "milestones")
+
+
+async def test_both_code_paths_have_histories_of_every_kind() -> None:
+    # The 0.1 histories prove open 0.1 runs finish; the _tracker ones prove the new shape.
+    for prefix in ("order_", "shipment_", "quote_", "return_", "replenishment_"):
+        kinds = [name for name in TEXTS if name.startswith(prefix)]
+        new = [name for name in kinds if name.endswith("_tracker")]
+        old = [name for name in kinds if not name.endswith("_tracker")]
+        assert new and old, prefix
+        for name in new:
+            assert await _took_tracker_path(name), name
+        for name in old:
+            assert not await _took_tracker_path(name), name
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))

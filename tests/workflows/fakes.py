@@ -46,7 +46,7 @@ from oms.models.inventory import (
     StockReceipt,
 )
 from oms.models.notifications import EmailRequest, EmailResult
-from oms.models.orders import OrderView, RecordResult
+from oms.models.orders import OrderView, ReadModelWrite, RecordResult
 from oms.models.payments import (
     Authorization,
     AuthorizeRequest,
@@ -167,6 +167,13 @@ class World:
         @activity.defn(name="orders.record_order")
         async def record_order(view: OrderView) -> RecordResult:
             world.orders[view.order_id] = view
+            return RecordResult(written=True)
+
+        @activity.defn(name="orders.record_views")
+        async def record_views(write: ReadModelWrite) -> RecordResult:
+            world.orders[write.order.order_id] = write.order
+            for shipment in write.shipments:  # placeholders: only where nothing is stored
+                world.shipments.setdefault(shipment.shipment_id, shipment)
             return RecordResult(written=True)
 
         @activity.defn(name="orders.record_shipment")
@@ -363,6 +370,7 @@ class World:
             release,
             consume,
             record_order,
+            record_views,
             record_shipment,
             quote_rates,
             buy_label,

@@ -169,7 +169,12 @@ async def running_harness(
     world = World(stock={"TSHIRT": 10})
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     # The workflow worker runs the read-model writes as local activities.
-    local = [a for a in world.activities() if a.__name__ in ("record_order", "record_shipment")]
+    local = [
+        a
+        for a in world.activities()
+        if a.__name__
+        in ("record_order", "record_shipment", "record_views", "record_quote", "record_return")
+    ]
     workers = [
         Worker(
             env.client,

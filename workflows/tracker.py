@@ -1,0 +1,276 @@
+"""The lifecycle tracker: what every workflow does on a transition, written once.
+
+A workflow calls :meth:`Tracker.enter` when its status changes and :meth:`Tracker.note`
+for anything else worth a history line; the tracker then keeps, from the kind's
+lifecycle declaration (``oms/domain/lifecycle.py``):
+
+- the history entry in the view;
+- the search attributes, upserting only those that changed and none the start already
+  set (``OrderStatus``, ``OmsStage``, ``OmsWaitingFor``, ``OmsWaitingSince``,
+  ``OmsDeadline``, all from one :func:`~oms.domain.lifecycle.attributes` call, so the
+  deadline and the stage queries always agree);
+- the Temporal UI's current details (a pure renderer from ``oms/views``);
+- the business metrics (``oms_<kind>_status``, ``oms_<kind>_stage_seconds``);
+- the read-model write: a local activity, **at most one per workflow task** and only
+  when something visible changed. A task that accepted an update writes nothing: a
+  local activity runs before its task commits, and an update exists only once the task
+  that accepted it completed, so the write waits for the next task (the update's caller
+  records the view the update returned, see :meth:`Tracker.for_caller`).
+
+The changes of one activation are applied by a background coroutine once every other
+coroutine of the workflow is blocked, so several transitions in one task cost one
+upsert and one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notifications import EmailActivities
+    from oms import search_attributes as sa
+    from oms.domain.lifecycle import Lifecycle, Step, attributes
+    from oms.models.common import HistoryEntry, Locale
+    from oms.models.notifications import EmailRequest
+    from oms.queues import EMAIL_QUEUE
+    from workflows import metrics, policies
+
+# Room for this many writes within one workflow task before the next task's range starts.
+WRITES_PER_TASK = 1000
+
+_KEYS: dict[str, SearchAttributeKey[Any]] = {
+    name: sa.BY_NAME[name]
+    for name in ("OrderStatus", "OmsStage", "OmsWaitingFor", "OmsWaitingSince", "OmsDeadline")
+}
+
+
+class View(Protocol):
+    """What the tracker needs of a workflow's view (every ``*View`` model has it)."""
+
+    status: Any
+    history: list[HistoryEntry]
+    version: int
+    updated_at: Any
+
+
+V = TypeVar("V", bound=View)
+
+
+def next_version(current: int, history_length: int) -> int:
+    """The version of the next write: above ``current`` and above any write a lost task made.
+
+    A worker that dies mid-task leaves that task's writes in the store; the retried task
+    starts further along the history, so ranking writes by the history length their task
+    started at makes the retried task's writes win.
+    """
+    return max(current + 1, history_length * WRITES_PER_TASK)
+
+
+class Tracker(Generic[V]):
+    """Applies the transitions of one workflow's view everywhere they must show."""
+
+    def __init__(
+        self,
+        lifecycle: Lifecycle,
+        view: V,
+        *,
+        limits: Mapping[str, int],
+        details: Callable[[V, Step, datetime], str],
+        record: Callable[[V], Awaitable[Any]] | None,
+        queue_prefix: str = "",
+        since: datetime | None = None,
+    ) -> None:
+        """``record`` writes the view to the read model (a local activity; None for a kind
+        without one); ``since`` is when the current step's clock started."""
+        self.lifecycle, self.view = lifecycle, view
+        self._limits, self._render, self._record = limits, details, record
+        self.queue_prefix = queue_prefix
+        self._step = lifecycle.step(view.status)
+        # What the start set is already shown: the tracker upserts only what differs.
+        started = workflow.info().typed_search_attributes
+        self._shown: dict[str, Any] = {
+            name: started.get(key) for name, key in _KEYS.items() if key in started
+        }
+        self.since: datetime = since or self._shown.get("OmsWaitingSince") or workflow.now()
+        self._pending: dict[str, Any] = {}
+        self._dirty = False
+        self._details_stale = True
+        self._written_at = -1
+        self._update_at = -1
+        self._writing = False
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    # --- what workflows call ---------------------------------------------------------
+
+    @property
+    def step(self) -> Step:
+        return self._step
+
+    def start(self) -> None:
+        """Begin applying changes (call first thing in ``run``)."""
+        self._task = asyncio.create_task(self._apply_loop())
+
+    def enter(
+        self,
+        status: Any,
+        note: str,
+        *,
+        by: str | None = None,
+        action: str | None = None,
+        stage: str | None = None,
+        clock_start: datetime | None = None,
+        deadline: datetime | None = None,
+        waiting_for: str | None = None,
+    ) -> None:
+        """Move to ``status`` (in ``stage``, default its first), with a history line.
+
+        ``clock_start`` is when the step's clock started (default now: a backorder's runs
+        from when stock was first missing); ``deadline`` is required where the step's
+        clock is the workflow's own. Raises ``KeyError`` for an undeclared status.
+        """
+        previous = self.view.status if self.view.history else None
+        metrics.status_entered(self.lifecycle.kind, str(status), previous, self.since)
+        self.view.status = status
+        self._step = self.lifecycle.step(status, stage)
+        self.note(note, by=by, action=action)
+        self.retime(clock_start=clock_start, deadline=deadline, waiting_for=waiting_for)
+
+    def retime(
+        self,
+        *,
+        clock_start: datetime | None = None,
+        deadline: datetime | None = None,
+        waiting_for: str | None = None,
+    ) -> None:
+        """Restart the current step's clock (an escalated approval) or move its deadline."""
+        now = workflow.now()
+        values = attributes(
+            self._step,
+            now,
+            self._limits,
+            clock_start=clock_start,
+            deadline=deadline,
+            waiting_for=waiting_for,
+        )
+        self.since = values["OmsWaitingSince"]
+        for name, value in values.items():
+            if self._shown.get(name) != value:
+                self._pending[name] = value
+            else:
+                self._pending.pop(name, None)
+        self._details_stale = True
+
+    def note(self, note: str, *, by: str | None = None, action: str | None = None) -> None:
+        """Add a history line under the current status."""
+        self.view.history.append(
+            HistoryEntry(
+                at=workflow.now(), status=str(self.view.status), note=note, by=by, action=action
+            )
+        )
+        self.changed()
+
+    def changed(self) -> None:
+        """Something the read model or the UI shows changed (no history line)."""
+        self._dirty = True
+        self._details_stale = True
+
+    def update_accepted(self) -> None:
+        """Call first thing in every update handler: this task writes nothing (see module)."""
+        self._update_at = workflow.info().get_current_history_length()
+
+    def for_caller(self) -> V:
+        """The view as an update returns it, versioned so the caller may record it."""
+        length = workflow.info().get_current_history_length()
+        self.view.version = next_version(self.view.version, length)
+        self.view.updated_at = workflow.now()
+        return self.view
+
+    async def close(self) -> None:
+        """Write what is left before the workflow returns (once its handlers finished)."""
+        self._closed = True
+        await workflow.wait_condition(lambda: not self._writing)
+        if workflow.info().get_current_history_length() == self._update_at:
+            # The last change came with an update, which exists once this task commits:
+            # end the task first (rare: a quote withdrawn or rejected).
+            await workflow.sleep(timedelta(milliseconds=1), summary="commit before the write")
+        self._apply_visible()
+        if self._dirty:
+            await self._write()
+
+    async def email(
+        self,
+        key: str,
+        to: str,
+        template: str,
+        context: dict[str, Any],
+        locale: Locale = "en",
+    ) -> bool:
+        """Send one email through the outbox (exactly once per ``key``).
+
+        A refused address must not stop the workflow: the failure is noted in its
+        history and False returned.
+        """
+        try:
+            await workflow.execute_activity_method(
+                EmailActivities.send,
+                EmailRequest(key=key, to=to, locale=locale, template=template, context=context),
+                **policies.EMAIL.kwargs(self.queue_prefix + EMAIL_QUEUE, f"email {template}"),
+            )
+        except ActivityError as err:
+            self.note(f"Email {template} not sent: {err.cause or err}", by="system")
+            return False
+        return True
+
+    # --- applying changes ------------------------------------------------------------
+
+    def _may_write(self) -> bool:
+        length = workflow.info().get_current_history_length()
+        return length not in (self._written_at, self._update_at)
+
+    def _due(self) -> bool:
+        if self._closed:
+            return False
+        return bool(self._pending) or self._details_stale or (self._dirty and self._may_write())
+
+    async def _apply_loop(self) -> None:
+        while True:
+            await workflow.wait_condition(self._due)
+            self._apply_visible()
+            if self._dirty and self._may_write():
+                await self._write()
+
+    def _apply_visible(self) -> None:
+        """Search attributes and current details: commands of this task, safe with updates."""
+        if self._pending:
+            updates: list[SearchAttributeUpdate[Any]] = [
+                _KEYS[name].value_set(value) if value is not None else _KEYS[name].value_unset()
+                for name, value in self._pending.items()
+            ]
+            workflow.upsert_search_attributes(updates)
+            self._shown.update(self._pending)
+            self._pending = {}
+        if self._details_stale:
+            workflow.set_current_details(self._render(self.view, self._step, self.since))
+            self._details_stale = False
+
+    async def _write(self) -> None:
+        self._dirty = False
+        if self._record is None:
+            return
+        length = workflow.info().get_current_history_length()
+        self._written_at = length
+        self.view.version = next_version(self.view.version, length)
+        self.view.updated_at = workflow.now()
+        self._writing = True
+        try:
+            await self._record(self.view)
+        finally:
+            self._writing = False
