@@ -23,19 +23,23 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.quotes import QuoteActivities
     from oms.domain import lifecycle
-    from oms.domain.approval import ApprovalRefused, check_decision, required_approvals
+    from oms.domain.approval import ApprovalRefused, check_decision, requirements
     from oms.domain.money import format_money
-    from oms.domain.quote_timers import Due, approval_clock, due, next_timer, reminder_key
+    from oms.domain.quotes import (
+        Due,
+        approval_clock,
+        due,
+        next_timer,
+        order_for,
+        reminder_key,
+    )
     from oms.ids import order_id_for, order_workflow_id, quote_workflow_id
-    from oms.models.common import Customer
     from oms.models.ops import OpsNote
-    from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
     from oms.models.quotes import (
         OPEN_QUOTE_STATES,
         AcceptQuote,
         AcceptResult,
         ApprovalDecision,
-        ApprovalRequirement,
         CounterOffer,
         PriceQuoteRequest,
         ProposeQuote,
@@ -134,22 +138,12 @@ class QuoteWorkflow:
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"price round {self._round}"),
         )
         self._view.proposal = proposal
-        rules = required_approvals(proposal, self._inp.options.policy)
-        now = workflow.now()
-        self._view.approvals = [
-            ApprovalRequirement(
-                rule_id=r.rule_id,
-                rule_name=r.name,
-                role=r.role,
-                original_role=r.role,
-                requested_at=now,
-            )
-            for r in rules
-        ]
+        approvals = requirements(proposal, self._inp.options.policy, workflow.now())
+        self._view.approvals = approvals
         summary = f"round {self._round}: {proposal.total} {self._inp.currency}"
         summary += f", {proposal.discount_pct}% off list"
-        if rules:
-            roles = ", ".join(sorted({r.role for r in rules}))
+        if approvals:
+            roles = views.pending_roles(self._view)
             note = f"{summary}; needs approval by {roles}"
             self._enter(QuoteStatus.PENDING_APPROVAL, request.by, "proposed", note)
             await self._email_approvers("requested")
@@ -243,7 +237,7 @@ class QuoteWorkflow:
         order_id = order_id_for(self._inp.quote_id)
         await workflow.start_child_workflow(
             OrderWorkflow.run,
-            self._order(order_id, request),
+            order_for(self._inp, self._view, request, order_id, workflow.now()),
             id=order_workflow_id(order_id),
             task_queue=self._q(WORKFLOW_QUEUE),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -404,33 +398,6 @@ class QuoteWorkflow:
 
     def _q(self, queue: str) -> str:
         return self._inp.options.task_queue_prefix + queue
-
-    def _order(self, order_id: str, request: AcceptQuote) -> OrderInput:
-        proposal, customer = self._view.proposal, self._inp.customer
-        assert proposal is not None
-        return OrderInput(
-            order_id=order_id,
-            channel="b2b",
-            customer=Customer(
-                id=customer.id, name=customer.name, email=customer.email, locale=customer.locale
-            ),
-            currency=self._inp.currency,
-            lines=[
-                OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
-                for ln in proposal.lines
-            ],
-            ship_to=self._inp.ship_to,
-            payment=PaymentDetails(
-                method="invoice",
-                po_number=request.po_number,
-                terms=request.payment_terms,
-                company_id=customer.company_id,
-            ),
-            placed_at=workflow.now(),
-            options=self._inp.options.order_options
-            or OrderOptions(task_queue_prefix=self._inp.options.task_queue_prefix),
-            quote_id=self._inp.quote_id,
-        )
 
     def _require_open(self, action: str) -> None:
         status = self._view.status

@@ -22,27 +22,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carrier import CarrierActivities
-    from activities.inventory import InventoryActivities
-    from activities.payments import PaymentActivities
     from activities.returns import ReturnActivities
     from oms.domain import lifecycle
     from oms.domain.money import format_money
-    from oms.domain.returns import (
-        apply_receipt,
-        authorization_reason,
-        receipt_problems,
-        refund_due,
-        replacement_units,
-    )
+    from oms.domain.returns import authorization_reason, receipt_problems, replacement_units
     from oms.ids import exchange_order_id, order_workflow_id, return_workflow_id
     from oms.models.carrier import VoidLabelRequest
     from oms.models.ops import OpsNote
-    from oms.models.orders import BackorderWake, OrderInput, OrderLine, PaymentDetails
+    from oms.models.orders import OrderInput, OrderLine, PaymentDetails
     from oms.models.returns import (
         AuthorizeReturn,
         EligibilityRequest,
         ReceiveReturn,
-        RefundRequest,
         RejectReturn,
         RetryRefund,
         ReturnInput,
@@ -51,13 +42,13 @@ with workflow.unsafe.imports_passed_through():
         ReturnLineRequest,
         ReturnStatus,
         ReturnView,
-        StockMovement,
     )
-    from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
+    from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE, WORKFLOW_QUEUE
     from oms.views import returns as views
     from workflows import policies
     from workflows.legacy.returns import ReturnV1
     from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
+    from workflows.return_receipt import Receipt
     from workflows.tracker import Tracker
 
 __all__ = ["ReturnWorkflow", "exchange_order_id", "return_workflow_id"]
@@ -71,13 +62,6 @@ async def _record(view: ReturnView) -> None:
         retry_policy=policies.STORE.retry,
         summary=f"record {view.status}",
     )
-
-
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return f"{cause.type}: {cause.message}"
-    return str(cause or err)
 
 
 @workflow.defn(name="ReturnWorkflow")
@@ -119,6 +103,7 @@ class ReturnWorkflow:
         self._receipt: ReceiveReturn | None = None
         self._retry: RetryRefund | None = None
         self._inspected = False
+        self._receiving = Receipt(inp, self._view, self._track, self._email_ops)
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -239,7 +224,10 @@ class ReturnWorkflow:
             )
         except TimeoutError:
             return await self._expired()
-        await self._inspect()
+        assert self._receipt is not None
+        await self._receiving.inspect(self._receipt)
+        self._inspected = True
+        await self._email("received", "return_received")
         if inp.resolution == "refund":
             await self._refund()
         else:
@@ -339,65 +327,10 @@ class ReturnWorkflow:
         await self._email("expired", "return_expired")
         return await self._finish()
 
-    async def _inspect(self) -> None:
-        """Count what arrived, restock the resellable units, write off the damaged ones."""
-        receipt = self._receipt
-        assert receipt is not None
-        rma, warehouse = self._inp.rma_id, receipt.warehouse_id
-        self._view.lines = apply_receipt(self._view.lines, receipt.lines)
-        self._view.received_at_warehouse = warehouse
-        got = ", ".join(f"{ln.quantity} x {ln.sku} {ln.condition}" for ln in receipt.lines)
-        self._enter(ReturnStatus.RECEIVED, receipt.received_by, f"received at {warehouse}: {got}")
-        for line in self._view.lines:
-            if line.received_resellable:
-                restocked = await self._move(
-                    InventoryActivities.restock, "restock", line.sku, line.received_resellable
-                )
-                line.restocked = line.received_resellable
-                note = f"restocked {line.restocked} x {line.sku} at {warehouse}"
-                self._track.note(note, by="system")
-                for order_id in restocked.filled_orders:
-                    note = f"restocked {line.sku} filled order {order_id}'s backorder"
-                    self._track.note(note, by="system")
-                    await self._wake_order(order_id)
-            if line.received_damaged:
-                await self._move(
-                    InventoryActivities.write_off, "write_off", line.sku, line.received_damaged
-                )
-                line.written_off = line.received_damaged
-                note = f"wrote off {line.written_off} damaged x {line.sku}"
-                self._track.note(note, by="system")
-            if line.received_wrong_item:
-                problem = (
-                    f"{line.received_wrong_item} unit(s) received for {line.sku} are not the "
-                    "product sold: not refunded, manual review"
-                )
-                self._view.manual_review.append(problem)
-                self._track.note(problem, by="system")
-                await self._email_ops(f"review:{line.sku}", f"Return {rma}: {problem}")
-        self._inspected = True
-        await self._email("received", "return_received")
-
-    async def _move(self, method: Any, what: str, sku: str, quantity: int) -> Any:
-        """Restock or write off ``quantity`` of ``sku`` where the parcel arrived, once."""
-        receipt = self._receipt
-        assert receipt is not None
-        return await workflow.execute_activity_method(
-            method,
-            StockMovement(
-                key=f"{self._inp.rma_id}:{what}:{sku}",
-                rma_id=self._inp.rma_id,
-                warehouse_id=receipt.warehouse_id,
-                sku=sku,
-                quantity=quantity,
-            ),
-            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"{what.replace('_', ' ')} {sku}"),
-        )
-
     async def _refund(self) -> None:
         """Refund each line once; a declined refund waits for a person to retry it."""
         inp = self._inp
-        while (failure := await self._refund_lines()) is not None:
+        while (failure := await self._receiving.refund_lines()) is not None:
             self._view.refund_error = failure
             self._enter(ReturnStatus.REFUND_FAILED, "system", failure)
             await self._email_ops("refund_failed", f"Return {inp.rma_id}: {failure}")
@@ -417,35 +350,6 @@ class ReturnWorkflow:
             await self._email("refunded", "return_refunded", amount=amount)
         else:
             self._track.note("nothing to refund", by="system")
-
-    async def _refund_lines(self) -> str | None:
-        """Refund every line still due; the first failure's reason, or None."""
-        inp = self._inp
-        for line in self._view.lines:
-            due = refund_due(line)
-            if due <= 0 or line.refunded >= due:
-                continue
-            try:
-                refund = await workflow.execute_activity_method(
-                    PaymentActivities.refund,
-                    RefundRequest(
-                        idempotency_key=f"{inp.rma_id}:refund:{line.sku}",
-                        order_id=inp.order_id,
-                        amount=due,
-                        currency=inp.currency,
-                        reason=f"return {inp.rma_id}: {line.sku}",
-                    ),
-                    **policies.PAYMENTS.kwargs(
-                        self._q(PAYMENTS_QUEUE), f"refund {due} {inp.currency} for {line.sku}"
-                    ),
-                )
-            except ActivityError as err:
-                return f"refund for {line.sku} failed: {_cause(err)}"
-            line.refunded = refund.amount
-            self._view.refund_total = sum((ln.refunded for ln in self._view.lines), Decimal("0"))
-            note = f"refunded {refund.amount} {inp.currency} for {line.sku}"
-            self._track.note(note, by="system")
-        return None
 
     async def _exchange(self) -> None:
         """Send the received units again as a replacement order, at no charge."""
@@ -481,15 +385,6 @@ class ReturnWorkflow:
         units = ", ".join(f"{ln.quantity} x {ln.sku}" for ln in lines)
         self._enter(ReturnStatus.EXCHANGED, "system", f"replacement order {order_id}: {units}")
         await self._email("exchanged", "return_exchanged", new_order_id=order_id)
-
-    async def _wake_order(self, order_id: str) -> None:
-        """Tell an order that restocked units went to its backorder."""
-        try:
-            await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
-                OrderWorkflow.backorder_wake, BackorderWake()
-            )
-        except Exception:
-            workflow.logger.warning("could not wake order %s", order_id)
 
     # --- status and email ----------------------------------------------------------
 

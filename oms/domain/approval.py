@@ -8,6 +8,7 @@ person decides at most once per proposal, whatever role they act in.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from oms.models.quotes import (
@@ -44,6 +45,22 @@ def rule_matches(rule: ApprovalRule, proposal: Proposal) -> bool:
 def required_approvals(proposal: Proposal, policy: ApprovalPolicy) -> list[ApprovalRule]:
     """Every rule of ``policy`` that ``proposal`` matches, in the policy's order."""
     return [rule for rule in policy.rules if rule_matches(rule, proposal)]
+
+
+def requirements(
+    proposal: Proposal, policy: ApprovalPolicy, now: datetime
+) -> list[ApprovalRequirement]:
+    """One pending approval per rule the proposal matches, requested at ``now``."""
+    return [
+        ApprovalRequirement(
+            rule_id=r.rule_id,
+            rule_name=r.name,
+            role=r.role,
+            original_role=r.role,
+            requested_at=now,
+        )
+        for r in required_approvals(proposal, policy)
+    ]
 
 
 def check_decision(requirements: Sequence[ApprovalRequirement], decision: ApprovalDecision) -> int:

@@ -1,7 +1,8 @@
-"""When a quote's next timer fires and what is due then: expiry, reminders, escalations.
+"""Pure rules of a quote: when its next timer fires, what is due then (expiry, reminders,
+escalations), and the order it becomes once accepted.
 
-Pure rules on the quote's view and options; the workflow sleeps until :func:`next_timer`
-and carries out what :func:`due` returns (emails, history, a restarted approval clock).
+The workflow sleeps until :func:`next_timer` and carries out what :func:`due` returns
+(emails, history, a restarted approval clock).
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from oms.domain.approval import escalate_role
-from oms.models.quotes import ApprovalRequirement, QuoteOptions, QuoteStatus, QuoteView
+from oms.models.common import Customer
+from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
+from oms.models.quotes import (
+    AcceptQuote,
+    ApprovalRequirement,
+    QuoteInput,
+    QuoteOptions,
+    QuoteStatus,
+    QuoteView,
+)
 
 DueKind = Literal["expire", "remind_seller", "remind_buyer", "remind", "escalate", "remind_again"]
 
@@ -89,3 +99,39 @@ def due(
         elif not req.reminded and now >= since + timedelta(seconds=opts.approver_reminder_after_s):
             out.append(Due("remind", req))
     return out
+
+
+def order_for(
+    inp: QuoteInput, view: QuoteView, request: AcceptQuote, order_id: str, now: datetime
+) -> OrderInput:
+    """The order an accepted quote starts: the negotiated prices, on invoice terms against
+    the buyer's PO number and the company's credit.
+
+    Raises ``ValueError`` for a quote without a proposal.
+    """
+    proposal, customer = view.proposal, inp.customer
+    if proposal is None:
+        raise ValueError(f"quote {inp.quote_id} has no proposal to order")
+    return OrderInput(
+        order_id=order_id,
+        channel="b2b",
+        customer=Customer(
+            id=customer.id, name=customer.name, email=customer.email, locale=customer.locale
+        ),
+        currency=inp.currency,
+        lines=[
+            OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
+            for ln in proposal.lines
+        ],
+        ship_to=inp.ship_to,
+        payment=PaymentDetails(
+            method="invoice",
+            po_number=request.po_number,
+            terms=request.payment_terms,
+            company_id=customer.company_id,
+        ),
+        placed_at=now,
+        options=inp.options.order_options
+        or OrderOptions(task_queue_prefix=inp.options.task_queue_prefix),
+        quote_id=inp.quote_id,
+    )

@@ -1,0 +1,159 @@
+"""An order's money, for ``OrderWorkflow``: authorize the card or reserve the company's
+credit, hold the order while declined or over the limit, and undo it all on cancel.
+
+Workflow code (no I/O): every effect is an activity, exactly once on its key
+(``<order>:authorize:<n>``, ``<order>:credit:<n>``, ``<order>:void``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.credit import CreditActivities
+    from activities.payments import PaymentActivities
+    from oms.models.credit import ReleaseCredit, ReserveCredit
+    from oms.models.orders import CancelOrder, CreditApproval, OrderInput, OrderStatus, RetryPayment
+    from oms.models.payments import AuthorizeRequest, VoidAuthorizationRequest
+    from oms.queues import PAYMENTS_QUEUE
+    from workflows import policies
+    from workflows.tracker import Tracker
+
+Email = Callable[..., Awaitable[None]]
+
+
+class Payment:
+    """What the order holds of the customer's money, and the steps that change it.
+
+    The order's handlers set :attr:`retry` (a new card) and :attr:`approval` (finance
+    lets it over the limit); :meth:`secure` waits for them while the order is on hold.
+    """
+
+    def __init__(
+        self, inp: OrderInput, track: Tracker, email: Email, cancelled: Callable[[], bool]
+    ) -> None:
+        self._inp, self._track, self._email, self._cancelled = inp, track, email, cancelled
+        self._queue = inp.options.task_queue_prefix + PAYMENTS_QUEUE
+        self.authorization_id: str | None = None
+        self.credit_reserved = False
+        self.awaiting_credit = False
+        self.approval: CreditApproval | None = None
+        self.retry: RetryPayment | None = None
+
+    async def secure(self) -> CancelOrder | None:
+        """Authorize the total (card) or reserve it (invoice terms); an exchange needs
+        neither. None once it is secured or the order's own cancel came; otherwise why
+        the order ends: declined or over the limit past the hold, or refused."""
+        method = self._inp.payment.method
+        if method == "invoice":
+            return await self._reserve_credit()
+        if method == "exchange":
+            return None  # a return's replacement: nothing to authorize
+        return await self._authorize()
+
+    async def release(self) -> None:
+        """Undo what :meth:`secure` holds: release the credit, void the authorization."""
+        order_id = self._inp.order_id
+        if self.credit_reserved:
+            await workflow.execute_activity_method(
+                CreditActivities.release,
+                ReleaseCredit(order_id=order_id),
+                **policies.PAYMENTS.kwargs(self._queue, "release reserved credit"),
+            )
+        if self.authorization_id:
+            await workflow.execute_activity_method(
+                PaymentActivities.void_authorization,
+                VoidAuthorizationRequest(
+                    idempotency_key=f"{order_id}:void", authorization_id=self.authorization_id
+                ),
+                **policies.PAYMENTS.kwargs(self._queue, "void payment authorization"),
+            )
+
+    async def _authorize(self) -> CancelOrder | None:
+        inp, total = self._inp, self._track.view.total
+        token, attempt = inp.payment.token, 0
+        while True:
+            attempt += 1
+            auth = await workflow.execute_activity_method(
+                PaymentActivities.authorize,
+                AuthorizeRequest(
+                    idempotency_key=f"{inp.order_id}:authorize:{attempt}",
+                    order_id=inp.order_id,
+                    amount=total,
+                    currency=inp.currency,
+                    token=token,
+                ),
+                **policies.PAYMENTS.kwargs(self._queue, f"authorize {total} {inp.currency}"),
+            )
+            if auth.status == "authorized":
+                self.authorization_id = auth.authorization_id
+                return None
+            reason = auth.decline_reason or ""
+            note = f"Payment declined: {reason or 'no reason given'}"
+            self._track.enter(OrderStatus.ON_HOLD, note)
+            await self._email(f"{inp.order_id}:on_hold:{attempt}", "order_on_hold", reason=reason)
+            retried = lambda: self.retry is not None  # noqa: E731
+            if not await self._hold(retried, "the customer to fix payment"):
+                return CancelOrder(reason="payment not completed in time", requested_by="system")
+            if self._cancelled():
+                return None
+            if self.retry is not None and self.retry.payment is not None:
+                token = self.retry.payment.token
+            self.retry = None
+
+    async def _reserve_credit(self) -> CancelOrder | None:
+        """Invoice terms: hold the company's credit; over the limit, hold for finance or refuse."""
+        inp, total = self._inp, self._track.view.total
+        company, attempt = inp.payment.company_id or "", 0
+        while True:
+            attempt += 1
+            reservation = await workflow.execute_activity_method(
+                CreditActivities.reserve,
+                ReserveCredit(
+                    key=f"{inp.order_id}:credit:{attempt}",
+                    company_id=company,
+                    order_id=inp.order_id,
+                    amount=total,
+                    currency=inp.currency,
+                    allow_over_limit=self.approval is not None,
+                ),
+                **policies.PAYMENTS.kwargs(self._queue, f"reserve {total} {inp.currency} credit"),
+            )
+            if reservation.status == "reserved":
+                self.credit_reserved, self.awaiting_credit = True, False
+                return None
+            reason = (
+                f"credit limit of {company} exceeded: {reservation.amount} needed, "
+                f"{reservation.available_before} available"
+            )
+            if reservation.over_limit_action == "refuse":
+                return CancelOrder(reason=reason, requested_by="system")
+            self.awaiting_credit = True
+            self._track.enter(
+                OrderStatus.ON_HOLD, f"{reason}; waiting for finance", stage="awaiting_credit"
+            )
+            await self._email(f"{inp.order_id}:on_hold:credit", "order_on_hold", reason=reason)
+            approved = lambda: self.approval is not None  # noqa: E731
+            released = await self._hold(approved, "finance to approve credit")
+            if not released or self._cancelled():
+                self.awaiting_credit = False
+                if not released:
+                    return CancelOrder(
+                        reason=f"{reason}; not approved in time", requested_by="system"
+                    )
+                return None
+
+    async def _hold(self, released: Callable[[], bool], who: str) -> bool:
+        """Wait on hold until ``released()`` or the order's cancel; False past the timeout."""
+        try:
+            await workflow.wait_condition(
+                lambda: released() or self._cancelled(),
+                timeout=timedelta(seconds=self._inp.options.hold_timeout_s),
+                timeout_summary=f"waiting for {who}",
+            )
+        except TimeoutError:
+            return False
+        return True

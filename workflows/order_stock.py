@@ -1,0 +1,112 @@
+"""An order's stock, for ``OrderWorkflow``: allocate it, owe what no warehouse has, claim
+it when it arrives, and release it (waking the orders the freed units fill).
+
+Workflow code (no I/O): every effect is an inventory activity on its business key
+(``<order>:allocate``, ``<order>:claim:<n>``, ``<order>:reroute:<n>``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inventory import InventoryActivities
+    from oms.ids import order_workflow_id
+    from oms.models.common import SkuQuantity
+    from oms.models.inventory import (
+        AllocateRequest,
+        AllocationDecision,
+        BackorderCheck,
+        BackorderFill,
+        ReleaseRequest,
+    )
+    from oms.models.orders import BackorderWake, OrderInput, OrderView
+    from oms.queues import INVENTORY_QUEUE
+    from workflows import policies
+
+WAKE_SIGNAL = "backorder_wake"
+
+
+class Stock:
+    """The order's reservations and backorders (``view.backordered``)."""
+
+    def __init__(self, inp: OrderInput, view: OrderView) -> None:
+        self._inp, self._view = inp, view
+        self._queue = inp.options.task_queue_prefix + INVENTORY_QUEUE
+        self._claims = self._reroutes = 0
+        self.owed_since: datetime | None = None
+
+    async def allocate(
+        self, first_shipment_no: int, lines: list[SkuQuantity] | None = None, **where: Any
+    ) -> AllocationDecision:
+        """Reserve ``lines`` (default: the whole order) nearest the customer; a re-route
+        names ``exclude_warehouses`` or ``only_warehouses`` and gets a key of its own."""
+        inp = self._inp
+        key = f"{inp.order_id}:allocate"
+        if where:
+            self._reroutes += 1
+            key = f"{inp.order_id}:reroute:{self._reroutes}"
+        decision = await workflow.execute_activity_method(
+            InventoryActivities.allocate,
+            AllocateRequest(
+                key=key,
+                order_id=inp.order_id,
+                lines=lines or [SkuQuantity(sku=li.sku, quantity=li.quantity) for li in inp.lines],
+                postal_code=inp.ship_to.postal_code,
+                city=inp.ship_to.city,
+                country=inp.ship_to.country,
+                placed_at=inp.placed_at,
+                first_shipment_no=first_shipment_no,
+                **where,
+            ),
+            **policies.STORE.kwargs(self._queue, "allocate stock" if not where else "re-allocate"),
+        )
+        self._view.allocations.append(decision)
+        return decision
+
+    def owe(self, owed: list[SkuQuantity]) -> dict[str, Any]:
+        """Set what is owed; the stage and clock a status takes while units are owed (its
+        clock runs from when stock was first missing)."""
+        self._view.backordered = list(owed)
+        if not owed:
+            self.owed_since = None
+            return {}
+        self.owed_since = self.owed_since or workflow.now()
+        return {"stage": "awaiting_stock", "clock_start": self.owed_since}
+
+    async def claim(self, first_shipment_no: int) -> BackorderFill:
+        """Claim arrived stock for the backorders, first placed first served."""
+        self._claims += 1
+        fill = await workflow.execute_activity_method(
+            InventoryActivities.claim_backorders,
+            BackorderCheck(
+                key=f"{self._inp.order_id}:claim:{self._claims}",
+                order_id=self._inp.order_id,
+                first_shipment_no=first_shipment_no,
+            ),
+            **policies.STORE.kwargs(self._queue, "claim arrived stock"),
+        )
+        if fill.shipments:
+            self.owe(fill.still_backordered)
+        return fill
+
+    async def release(self, shipment_id: str | None = None) -> None:
+        """Release the order's reservations (or one shipment's) and tell the orders whose
+        backorders the freed units fill."""
+        released = await workflow.execute_activity_method(
+            InventoryActivities.release,
+            ReleaseRequest(order_id=self._inp.order_id, shipment_id=shipment_id),
+            **policies.STORE.kwargs(
+                self._queue, f"release {shipment_id}" if shipment_id else "release reservations"
+            ),
+        )
+        for other in released.filled_orders:
+            try:
+                await workflow.get_external_workflow_handle(order_workflow_id(other)).signal(
+                    WAKE_SIGNAL, BackorderWake()
+                )
+            except Exception:  # the other order re-checks its backorder on a timer
+                workflow.logger.warning("could not wake order %s", other)

@@ -1,0 +1,155 @@
+"""A return's parcel, for ``ReturnWorkflow``: inspect what arrived (restock, write off,
+review) and refund each returned line once.
+
+Workflow code (no I/O): every effect is an activity on its business key
+(``<rma>:restock:<sku>``, ``<rma>:write_off:<sku>``, ``<rma>:refund:<sku>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inventory import InventoryActivities
+    from activities.payments import PaymentActivities
+    from oms.domain.returns import apply_receipt, refund_due
+    from oms.ids import order_workflow_id
+    from oms.models.orders import BackorderWake
+    from oms.models.returns import (
+        ReceiveReturn,
+        RefundRequest,
+        ReturnInput,
+        ReturnStatus,
+        ReturnView,
+        StockMovement,
+    )
+    from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
+    from workflows import policies
+    from workflows.order_stock import WAKE_SIGNAL
+    from workflows.tracker import Tracker
+
+EmailOps = Callable[[str, str], Awaitable[None]]
+
+
+def cause(err: ActivityError) -> str:
+    """What an activity failure says, with the business error's type when it has one."""
+    inner = err.cause
+    if isinstance(inner, ApplicationError):
+        return f"{inner.type}: {inner.message}"
+    return str(inner or err)
+
+
+class Receipt:
+    """What the warehouse does with a return's parcel, and the refund that follows."""
+
+    def __init__(
+        self, inp: ReturnInput, view: ReturnView, track: Tracker[ReturnView], email_ops: EmailOps
+    ) -> None:
+        self._inp, self._view, self._track, self._email_ops = inp, view, track, email_ops
+        self._prefix = inp.options.task_queue_prefix
+
+    async def inspect(self, receipt: ReceiveReturn) -> None:
+        """Count what arrived, restock the resellable units (waking the orders whose
+        backorders they fill), write off the damaged ones, send wrong items to review."""
+        view, rma, warehouse = self._view, self._inp.rma_id, receipt.warehouse_id
+        view.lines = apply_receipt(view.lines, receipt.lines)
+        view.received_at_warehouse = warehouse
+        got = ", ".join(f"{ln.quantity} x {ln.sku} {ln.condition}" for ln in receipt.lines)
+        note = f"received at {warehouse}: {got}"
+        self._track.enter(ReturnStatus.RECEIVED, note, by=receipt.received_by)
+        for line in view.lines:
+            if line.received_resellable:
+                restocked = await self._move(
+                    InventoryActivities.restock,
+                    "restock",
+                    receipt,
+                    line.sku,
+                    line.received_resellable,
+                )
+                line.restocked = line.received_resellable
+                self._note(f"restocked {line.restocked} x {line.sku} at {warehouse}")
+                for order_id in restocked.filled_orders:
+                    self._note(f"restocked {line.sku} filled order {order_id}'s backorder")
+                    await _wake(order_id)
+            if line.received_damaged:
+                await self._move(
+                    InventoryActivities.write_off,
+                    "write_off",
+                    receipt,
+                    line.sku,
+                    line.received_damaged,
+                )
+                line.written_off = line.received_damaged
+                self._note(f"wrote off {line.written_off} damaged x {line.sku}")
+            if line.received_wrong_item:
+                problem = (
+                    f"{line.received_wrong_item} unit(s) received for {line.sku} are not the "
+                    "product sold: not refunded, manual review"
+                )
+                view.manual_review.append(problem)
+                self._note(problem)
+                await self._email_ops(f"review:{line.sku}", f"Return {rma}: {problem}")
+
+    async def refund_lines(self) -> str | None:
+        """Refund every line still due, each once; the first failure's reason, or None."""
+        inp, view = self._inp, self._view
+        for line in view.lines:
+            due = refund_due(line)
+            if due <= 0 or line.refunded >= due:
+                continue
+            try:
+                refund = await workflow.execute_activity_method(
+                    PaymentActivities.refund,
+                    RefundRequest(
+                        idempotency_key=f"{inp.rma_id}:refund:{line.sku}",
+                        order_id=inp.order_id,
+                        amount=due,
+                        currency=inp.currency,
+                        reason=f"return {inp.rma_id}: {line.sku}",
+                    ),
+                    **policies.PAYMENTS.kwargs(
+                        self._prefix + PAYMENTS_QUEUE, f"refund {due} {inp.currency} for {line.sku}"
+                    ),
+                )
+            except ActivityError as err:
+                return f"refund for {line.sku} failed: {cause(err)}"
+            line.refunded = refund.amount
+            view.refund_total = sum((ln.refunded for ln in view.lines), Decimal("0.00"))
+            self._note(f"refunded {refund.amount} {inp.currency} for {line.sku}")
+        return None
+
+    def _note(self, note: str) -> None:
+        self._track.note(note, by="system")
+
+    async def _move(
+        self, method: Any, what: str, receipt: ReceiveReturn, sku: str, quantity: int
+    ) -> Any:
+        """Restock or write off ``quantity`` of ``sku`` where the parcel arrived, once."""
+        return await workflow.execute_activity_method(
+            method,
+            StockMovement(
+                key=f"{self._inp.rma_id}:{what}:{sku}",
+                rma_id=self._inp.rma_id,
+                warehouse_id=receipt.warehouse_id,
+                sku=sku,
+                quantity=quantity,
+            ),
+            **policies.STORE.kwargs(
+                self._prefix + INVENTORY_QUEUE, f"{what.replace('_', ' ')} {sku}"
+            ),
+        )
+
+
+async def _wake(order_id: str) -> None:
+    """Tell an order that restocked units went to its backorder."""
+    try:
+        await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
+            WAKE_SIGNAL, BackorderWake()
+        )
+    except Exception:  # the order re-checks its backorder on a timer
+        workflow.logger.warning("could not wake order %s", order_id)
