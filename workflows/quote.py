@@ -317,7 +317,15 @@ class QuoteWorkflow:
         self._track.start()
         by = inp.submitted_by.name
         note = f"{len(inp.lines)} line(s) requested by {by} ({inp.submitted_by.role})"
-        self._enter(QuoteStatus.SUBMITTED, by, "submitted", note)
+        self._changed = True
+        self._track.enter(
+            QuoteStatus.SUBMITTED,
+            note,
+            by=by,
+            action="submitted",
+            clock_start=inp.submitted_at,
+            deadline=self._view.expires_at,
+        )
         await self._email_seller("submitted", "quote_submitted", by=by)
         while True:
             await self._negotiate()

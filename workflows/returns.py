@@ -180,7 +180,8 @@ class ReturnWorkflow:
             return await self._legacy.run(inp)
         self._track.start()
         asked = ", ".join(f"{ln.quantity} x {ln.sku} ({ln.reason})" for ln in inp.lines)
-        self._enter(ReturnStatus.REQUESTED, "customer", f"{asked}; resolution {inp.resolution}")
+        note = f"{asked}; resolution {inp.resolution}"
+        self._track.enter(ReturnStatus.REQUESTED, note, by="customer", clock_start=inp.requested_at)
         await self._email("requested", "return_requested")
         check = await workflow.execute_activity_method(
             ReturnActivities.check_eligibility,

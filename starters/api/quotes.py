@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms import search_attributes as sa
 from oms.domain.approval import load_policy
 from oms.domain.auth import Principal
+from oms.domain.lifecycle import QUOTE, attributes, limits_from
 from oms.models.credit import Company, CreditStatus
 from oms.models.orders import CreditApproval, OrderView
 from oms.models.quotes import (
@@ -114,12 +115,18 @@ async def request_quote(body: RequestQuote, state: State, caller: Requester) -> 
             task_queue=state.settings.queue(WORKFLOW_QUEUE),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"body_hash": digest},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.KIND, "quote"),
-                    SearchAttributePair(sa.ORDER_STATUS, QuoteStatus.SUBMITTED.value),
-                    SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
-                ]
+            search_attributes=sa.typed(
+                {
+                    "OmsKind": "quote",
+                    "OmsCustomerId": body.customer.id,
+                    # What the first workflow task would set (it then upserts nothing).
+                    **attributes(
+                        QUOTE.step("submitted"),
+                        inp.submitted_at,
+                        limits_from(state.settings),
+                        deadline=inp.submitted_at + timedelta(days=inp.options.expires_in_days),
+                    ),
+                }
             ),
             static_summary=(
                 f"Quote {quote_id} · {len(body.lines)} line(s) · company "

@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
+from oms.domain.lifecycle import RETURN, attributes, limits_from
 from oms.domain.returns import check_eligibility
 from oms.models.returns import (
     AuthorizeReturn,
@@ -129,12 +130,13 @@ async def request_return(
             id=return_workflow_id(rma_id),
             task_queue=state.settings.queue(WORKFLOW_QUEUE),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.KIND, "return"),
-                    SearchAttributePair(sa.ORDER_STATUS, ReturnStatus.REQUESTED.value),
-                    SearchAttributePair(sa.CUSTOMER_ID, order.customer.id),
-                ]
+            search_attributes=sa.typed(
+                {
+                    "OmsKind": "return",
+                    "OmsCustomerId": order.customer.id,
+                    # What the first workflow task would set (it then upserts nothing).
+                    **attributes(RETURN.step("requested"), now, limits_from(state.settings)),
+                }
             ),
             static_summary=(
                 f"Return {rma_id} · order {order_id} · {len(body.lines)} line(s) · "

@@ -19,7 +19,7 @@ from workers import simulator
 from stack import Stack, order_body, running_stack, wait_until
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
-HEALTHY = 200
+HEALTHY = 50
 
 
 async def _stuck(stack: Stack) -> dict[str, dict[str, Any]]:
