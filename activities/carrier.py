@@ -11,15 +11,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.adapters.carrier_http import CarrierClient
-from activities.adapters.errors import CarrierRejected, CarrierUnavailable, InvalidAddress
 from oms.models.carrier import (
     Label,
     LabelRequest,
@@ -29,8 +25,21 @@ from oms.models.carrier import (
     VoidLabelResult,
 )
 from oms.models.returns import ReturnLabelRequest
-from oms.store.db import Database
-from oms.store.tables import LabelRow
+from oms.ports.errors import CarrierRejected, CarrierUnavailable, InvalidAddress
+
+if TYPE_CHECKING:
+    from oms.ports.carrier import Carrier
+
+
+class Labels(Protocol):
+    """Where bought labels are recorded by key (``oms.store.labels.LabelStore``)."""
+
+    def find(self, key: str) -> Label | None: ...
+
+    def record(self, key: str, owner_id: str, label: Label) -> Label: ...
+
+    def mark_voided(self, label_id: str) -> None: ...
+
 
 T = TypeVar("T")
 
@@ -48,23 +57,12 @@ async def _translated(call: Awaitable[T]) -> T:
         raise ApplicationError(str(exc), type="CarrierUnavailable", next_retry_delay=delay) from exc
 
 
-def _label_of(row: LabelRow) -> Label:
-    return Label(
-        label_id=row.label_id,
-        tracking_number=row.tracking_number,
-        carrier=row.carrier,
-        service=row.service,
-        price=row.price,
-        currency=row.currency,
-    )
-
-
 class CarrierActivities:
     """Activities that talk to the carrier; built once per worker with its client and database."""
 
-    def __init__(self, client: CarrierClient, db: Database) -> None:
+    def __init__(self, client: Carrier, labels: Labels) -> None:
         self._client = client
-        self._db = db
+        self._labels = labels
 
     @activity.defn(name="carrier.quote_rates")
     async def quote_rates(self, request: RateRequest) -> RateQuote:
@@ -85,12 +83,12 @@ class CarrierActivities:
         after a lost answer gets the same label) and the label is recorded.
         Raises the same ApplicationError types as ``quote_rates``.
         """
-        stored = await asyncio.to_thread(self._find_label, request.idempotency_key)
+        stored = await asyncio.to_thread(self._labels.find, request.idempotency_key)
         if stored is not None:
             return stored
         label = await _translated(self._client.buy_label(request))
         return await asyncio.to_thread(
-            self._record_label, request.idempotency_key, request.shipment_id, label
+            self._labels.record, request.idempotency_key, request.shipment_id, label
         )
 
     @activity.defn(name="carrier.buy_return_label")
@@ -100,12 +98,12 @@ class CarrierActivities:
         Recorded like shipping labels, under the RMA id. Raises the same
         ApplicationError types as ``quote_rates``.
         """
-        stored = await asyncio.to_thread(self._find_label, request.idempotency_key)
+        stored = await asyncio.to_thread(self._labels.find, request.idempotency_key)
         if stored is not None:
             return stored
         label = await _translated(self._client.buy_return_label(request))
         return await asyncio.to_thread(
-            self._record_label, request.idempotency_key, request.rma_id, label
+            self._labels.record, request.idempotency_key, request.rma_id, label
         )
 
     @activity.defn(name="carrier.void_label")
@@ -118,39 +116,5 @@ class CarrierActivities:
         """
         result = await _translated(self._client.void_label(request))
         if result.voided:
-            await asyncio.to_thread(self._mark_voided, request)
+            await asyncio.to_thread(self._labels.mark_voided, request.label_id)
         return result
-
-    def _find_label(self, key: str) -> Label | None:
-        with self._db.session() as session:
-            row = session.get(LabelRow, key)
-            return None if row is None else _label_of(row)
-
-    def _record_label(self, key: str, shipment_id: str, label: Label) -> Label:
-        try:
-            with self._db.session() as session:
-                session.add(
-                    LabelRow(
-                        idempotency_key=key,
-                        shipment_id=shipment_id,
-                        label_id=label.label_id,
-                        tracking_number=label.tracking_number,
-                        carrier=label.carrier,
-                        service=label.service,
-                        price=label.price,
-                        currency=label.currency,
-                    )
-                )
-        except IntegrityError:
-            # A concurrent attempt recorded the key first: its row is the answer.
-            stored = self._find_label(key)
-            if stored is None:
-                raise
-            return stored
-        return label
-
-    def _mark_voided(self, request: VoidLabelRequest) -> None:
-        with self._db.session() as session:
-            session.execute(
-                update(LabelRow).where(LabelRow.label_id == request.label_id).values(voided=True)
-            )

@@ -11,13 +11,11 @@ thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol
 
-from sqlalchemy.orm import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.rejections import translated
 from oms.models.credit import (
     ConsumeCredit,
     CreditMovement,
@@ -25,25 +23,23 @@ from oms.models.credit import (
     ReleaseCredit,
     ReserveCredit,
 )
-from oms.store import credit
-from oms.store.db import Database
-from oms.store.errors import StoreError
 
-T = TypeVar("T")
+
+class Ledger(Protocol):
+    """The credit ledger (``oms.store.credit.CreditLedger``)."""
+
+    def reserve(self, req: ReserveCredit) -> CreditReservation: ...
+
+    def release(self, req: ReleaseCredit) -> CreditMovement: ...
+
+    def consume(self, req: ConsumeCredit) -> CreditMovement: ...
 
 
 class CreditActivities:
-    """Activities over the credit ledger, built with the process's ``Database``."""
+    """Activities over the credit ledger, built with it."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def _run(self, work: Callable[[Session], T]) -> T:
-        try:
-            with self._db.session() as session:
-                return work(session)
-        except StoreError as exc:
-            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
 
     @activity.defn(name="credit.reserve")
     def reserve(self, request: ReserveCredit) -> CreditReservation:
@@ -52,14 +48,14 @@ class CreditActivities:
         Beyond the available credit (and without ``allow_over_limit``) nothing is
         reserved and the status is ``over_limit``, with the company's hold/refuse rule.
         """
-        return self._run(lambda s: credit.reserve(s, request))
+        return translated(lambda: self._ledger.reserve(request))
 
     @activity.defn(name="credit.release")
     def release(self, request: ReleaseCredit) -> CreditMovement:
         """Give back what is still reserved for the order; a second call releases 0."""
-        return self._run(lambda s: credit.release(s, request))
+        return translated(lambda: self._ledger.release(request))
 
     @activity.defn(name="credit.consume")
     def consume(self, request: ConsumeCredit) -> CreditMovement:
         """Turn part of the order's reservation into used credit; idempotent on ``request.key``."""
-        return self._run(lambda s: credit.consume(s, request))
+        return translated(lambda: self._ledger.consume(request))

@@ -6,19 +6,18 @@ store exception's name (``UnknownSku``, ``UnknownWarehouse``,
 ``StockBelowReserved``); database errors propagate so Temporal retries them.
 Every operation is idempotent, so those retries are safe.
 
-The activities are synchronous (blocking SQLAlchemy): the worker must be
+The activities are synchronous (a blocking store): the worker must be
 given an ``activity_executor`` (a thread pool).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from typing import Protocol, TypeVar
+from collections.abc import Collection
+from typing import Protocol
 
-from sqlalchemy.orm import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.rejections import translated
 from oms.models.inventory import (
     AllocateRequest,
     AllocationDecision,
@@ -31,11 +30,6 @@ from oms.models.inventory import (
     StockReceipt,
 )
 from oms.models.returns import StockMovement
-from oms.store import inventory
-from oms.store.db import Database
-from oms.store.errors import StoreError
-
-T = TypeVar("T")
 
 
 class LowStockHook(Protocol):
@@ -44,23 +38,32 @@ class LowStockHook(Protocol):
     def after_reservation(self, skus: Collection[str]) -> list[str]: ...
 
 
+class Stock(Protocol):
+    """The stock tables (``oms.store.inventory.StockStore``)."""
+
+    def allocate(self, req: AllocateRequest) -> AllocationDecision: ...
+
+    def release(self, req: ReleaseRequest) -> ReleaseResult: ...
+
+    def consume(self, req: ConsumeRequest) -> ConsumeResult: ...
+
+    def claim_backorders(self, req: BackorderCheck) -> BackorderFill: ...
+
+    def restock(self, move: StockMovement) -> StockReceipt: ...
+
+    def write_off(self, move: StockMovement) -> StockReceipt: ...
+
+
 class InventoryActivities:
-    """Activities over the stock tables, built with the process's ``Database``.
+    """Activities over the stock tables, built with the stock store.
 
     With a ``low_stock`` hook, every allocation then checks the SKUs it
     touched against their reorder points (after its own transaction commits).
     """
 
-    def __init__(self, db: Database, low_stock: LowStockHook | None = None) -> None:
-        self._db = db
+    def __init__(self, stock: Stock, low_stock: LowStockHook | None = None) -> None:
+        self._stock = stock
         self._low_stock = low_stock
-
-    def _run(self, work: Callable[[Session], T]) -> T:
-        try:
-            with self._db.session() as session:
-                return work(session)
-        except StoreError as exc:
-            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
 
     @activity.defn(name="inventory.allocate")
     def allocate(self, request: AllocateRequest) -> AllocationDecision:
@@ -71,7 +74,7 @@ class InventoryActivities:
         Then, with a low-stock hook, opens a replenishment for any SKU now at or
         below its reorder point (a retry checks again; opening is idempotent).
         """
-        decision = self._run(lambda s: inventory.allocate(s, request))
+        decision = translated(lambda: self._stock.allocate(request))
         if self._low_stock is not None:
             skus = {ln.sku for shipment in decision.shipments for ln in shipment.lines}
             self._low_stock.after_reservation(skus | {ln.sku for ln in decision.backordered})
@@ -87,7 +90,7 @@ class InventoryActivities:
         a one-shipment release; they wait for its ``claim_backorders``. A second
         call releases nothing.
         """
-        return self._run(lambda s: inventory.release(s, request))
+        return translated(lambda: self._stock.release(request))
 
     @activity.defn(name="inventory.consume")
     def consume(self, request: ConsumeRequest) -> ConsumeResult:
@@ -95,7 +98,7 @@ class InventoryActivities:
 
         A second call consumes nothing.
         """
-        return self._run(lambda s: inventory.consume(s, request))
+        return translated(lambda: self._stock.consume(request))
 
     @activity.defn(name="inventory.claim_backorders")
     def claim_backorders(self, request: BackorderCheck) -> BackorderFill:
@@ -103,7 +106,7 @@ class InventoryActivities:
 
         Idempotent on ``request.key``: a retry returns the same shipments.
         """
-        return self._run(lambda s: inventory.claim_backorders(s, request))
+        return translated(lambda: self._stock.claim_backorders(request))
 
     @activity.defn(name="inventory.restock")
     def restock(self, request: StockMovement) -> StockReceipt:
@@ -113,17 +116,9 @@ class InventoryActivities:
         ``filled_orders``, which the caller should wake. Raises ApplicationError
         ``UnknownWarehouse`` / ``UnknownSku`` (non-retryable).
         """
-        return self._run(
-            lambda s: inventory.restock(
-                s, request.warehouse_id, request.sku, request.quantity, request.key, request.rma_id
-            )
-        )
+        return translated(lambda: self._stock.restock(request))
 
     @activity.defn(name="inventory.write_off")
     def write_off(self, request: StockMovement) -> StockReceipt:
         """Record returned units that cannot be sold again; idempotent on ``request.key``."""
-        return self._run(
-            lambda s: inventory.write_off(
-                s, request.warehouse_id, request.sku, request.quantity, request.key, request.rma_id
-            )
-        )
+        return translated(lambda: self._stock.write_off(request))

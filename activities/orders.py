@@ -7,31 +7,40 @@ Temporal retries them. Synchronous: run them on the worker's thread pool.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from temporalio import activity
 
 from oms.models.orders import OrderView, ReadModelWrite, RecordResult
 from oms.models.shipments import ShipmentView
-from oms.store import orders
-from oms.store.db import Database
+
+
+class ReadModel(Protocol):
+    """The order and shipment read model (``oms.store.orders.ReadModelStore``)."""
+
+    def record_order(self, view: OrderView) -> bool: ...
+
+    def record_shipment(self, view: ShipmentView) -> bool: ...
+
+    def record_views(self, order: OrderView, shipments: Iterable[ShipmentView]) -> bool: ...
 
 
 class ReadModelActivities:
-    """Activities that write the API's read model, built with the process's ``Database``."""
+    """Activities that write the API's read model, built with it."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, read_model: ReadModel) -> None:
+        self._read_model = read_model
 
     @activity.defn(name="orders.record_order")
     def record_order(self, view: OrderView) -> RecordResult:
         """Store the order's view unless a newer version is already stored."""
-        with self._db.session() as session:
-            return RecordResult(written=orders.record_order(session, view))
+        return RecordResult(written=self._read_model.record_order(view))
 
     @activity.defn(name="orders.record_shipment")
     def record_shipment(self, view: ShipmentView) -> RecordResult:
         """Store the shipment's view unless a newer version is already stored."""
-        with self._db.session() as session:
-            return RecordResult(written=orders.record_shipment(session, view))
+        return RecordResult(written=self._read_model.record_shipment(view))
 
     @activity.defn(name="orders.record_views")
     def record_views(self, write: ReadModelWrite) -> RecordResult:
@@ -40,8 +49,4 @@ class ReadModelActivities:
         A placeholder has version 0: it is stored only where the shipment has no row yet,
         so it never overwrites what the shipment wrote itself.
         """
-        with self._db.session() as session:
-            written = orders.record_order(session, write.order)
-            for shipment in write.shipments:
-                orders.record_shipment(session, shipment)
-            return RecordResult(written=written)
+        return RecordResult(written=self._read_model.record_views(write.order, write.shipments))

@@ -13,13 +13,11 @@ worker must be given an ``activity_executor`` (a thread pool).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.adapters.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
-from activities.adapters.payments_sandbox import SandboxPaymentProvider
 from oms.models.payments import (
     Authorization,
     AuthorizeRequest,
@@ -29,6 +27,10 @@ from oms.models.payments import (
     VoidAuthorizationResult,
 )
 from oms.models.returns import Refund, RefundRequest
+from oms.ports.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
+
+if TYPE_CHECKING:
+    from oms.ports.payments import PaymentProvider
 
 T = TypeVar("T")
 
@@ -47,7 +49,7 @@ def _translated(call: Callable[[], T]) -> T:
 class PaymentActivities:
     """Activities that move money through the payment provider, each idempotent on its key."""
 
-    def __init__(self, provider: SandboxPaymentProvider) -> None:
+    def __init__(self, provider: PaymentProvider) -> None:
         self._provider = provider
 
     @activity.defn(name="payments.authorize")

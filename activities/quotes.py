@@ -10,24 +10,36 @@ the worker's thread pool.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Protocol
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from oms.domain import pricing
+from oms.models.credit import PriceTier
 from oms.models.orders import RecordResult
 from oms.models.quotes import PriceQuoteRequest, Proposal, QuoteView
-from oms.store import quotes
-from oms.store.db import Database
 from oms.store.errors import StoreError
 
 
-class QuoteActivities:
-    """Activities of the quote workflow, built with the process's ``Database``."""
+class Quotes(Protocol):
+    """Prices, tiers and the quote read model (``oms.store.quotes.QuoteStore``)."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def pricing_inputs(
+        self, skus: Iterable[str], company_id: str
+    ) -> tuple[dict[str, Decimal], PriceTier]: ...
+
+    def record_quote(self, view: QuoteView) -> bool: ...
+
+
+class QuoteActivities:
+    """Activities of the quote workflow, built with its store."""
+
+    def __init__(self, store: Quotes) -> None:
+        self._store = store
 
     @activity.defn(name="quotes.price")
     def price(self, request: PriceQuoteRequest) -> Proposal:
@@ -38,9 +50,9 @@ class QuoteActivities:
         ``OverrideNotOnQuote`` for an override of a SKU the quote does not ask for.
         """
         try:
-            with self._db.session() as session:
-                prices = quotes.list_prices(session, [line.sku for line in request.lines])
-                tier = quotes.company_tier(session, request.company_id)
+            prices, tier = self._store.pricing_inputs(
+                [line.sku for line in request.lines], request.company_id
+            )
             return pricing.price_quote(
                 request.lines,
                 prices,
@@ -58,5 +70,4 @@ class QuoteActivities:
     @activity.defn(name="quotes.record_quote")
     def record_quote(self, view: QuoteView) -> RecordResult:
         """Store the quote's view unless a newer version is already stored."""
-        with self._db.session() as session:
-            return RecordResult(written=quotes.record_quote(session, view))
+        return RecordResult(written=self._store.record_quote(view))

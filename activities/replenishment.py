@@ -4,7 +4,7 @@ Store work runs in one transaction per call and is idempotent on its
 business key (``po_id``, the receipt key). Business rejections become
 non-retryable ``ApplicationError`` named after the store exception
 (``NoSupplier``, ``OverDelivery``, ``UnknownPurchaseOrder``). Synchronous
-(blocking SQLAlchemy): register on a worker with an ``activity_executor``.
+(a blocking store): register on a worker with an ``activity_executor``.
 
 ``LowStock`` opens episodes and starts their ``ReplenishmentWorkflow`` from
 a worker thread, through the worker's own Temporal client and event loop.
@@ -15,15 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection
-from typing import Protocol, TypeVar
+from collections.abc import Collection
+from typing import Protocol
 
-from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from activities.rejections import translated
 from oms.domain.replenishment import replenishment_workflow_id
 from oms.models.replenishment import (
     CloseEpisode,
@@ -39,11 +39,7 @@ from oms.models.replenishment import (
     ScanRequest,
     ScanResult,
 )
-from oms.store import replenishment
-from oms.store.db import Database
-from oms.store.errors import StoreError
 
-T = TypeVar("T")
 log = logging.getLogger("oms.replenishment")
 
 # The workflow is started by name: activities do not import workflow code.
@@ -107,11 +103,27 @@ class EpisodeStarter(Protocol):
     def start(self, episode: Episode) -> str: ...
 
 
+class EpisodeStore(Protocol):
+    """The replenishment tables (``oms.store.replenishment.ReplenishmentStore``)."""
+
+    def open_low_stock(self, skus: Collection[str] | None) -> list[Episode]: ...
+
+    def scan(self) -> list[Episode]: ...
+
+    def purchase_order(self, req: PurchaseOrderRequest) -> PurchaseOrder: ...
+
+    def confirm(self, req: RecordConfirmation) -> PurchaseOrder: ...
+
+    def receive(self, req: GoodsReceiptRequest) -> GoodsReceiptResult: ...
+
+    def close(self, req: CloseEpisode) -> CloseResult: ...
+
+
 class LowStock:
     """Opens low-stock episodes for SKUs at or below their reorder point and starts workflows."""
 
-    def __init__(self, db: Database, starter: EpisodeStarter) -> None:
-        self._db, self._starter = db, starter
+    def __init__(self, store: EpisodeStore, starter: EpisodeStarter) -> None:
+        self._store, self._starter = store, starter
 
     def after_reservation(self, skus: Collection[str]) -> list[str]:
         """Check the SKUs a reservation just took; start a workflow for each episode opened now.
@@ -120,8 +132,7 @@ class LowStock:
         the daily scan starts whatever a failure here missed.
         """
         try:
-            with self._db.session() as session:
-                episodes = _open_episodes(session, skus)
+            episodes = self._store.open_low_stock(skus)
             return [self._starter.start(e) for e in episodes if e.opened]
         except Exception:
             log.warning("low-stock check after a reservation failed", exc_info=True)
@@ -129,34 +140,15 @@ class LowStock:
 
     def scan(self) -> list[str]:
         """Open an episode for every SKU below its point; start every open episode's workflow."""
-        with self._db.session() as session:
-            _open_episodes(session, None)
-            pending = replenishment.open_episodes(session)
-        return [self._starter.start(e) for e in pending]
-
-
-def _open_episodes(session: Session, skus: Collection[str] | None) -> list[Episode]:
-    episodes = []
-    for warehouse_id, sku in replenishment.low_stock(session, skus):
-        episode = replenishment.open_episode(session, warehouse_id, sku)
-        if episode is not None:
-            episodes.append(episode)
-    return episodes
+        return [self._starter.start(e) for e in self._store.scan()]
 
 
 class ReplenishmentActivities:
-    """Activities over the replenishment tables, built with the process's ``Database``."""
+    """Activities over the replenishment tables, built with their store."""
 
-    def __init__(self, db: Database, low_stock: LowStock | None = None) -> None:
-        self._db = db
+    def __init__(self, store: EpisodeStore, low_stock: LowStock | None = None) -> None:
+        self._store = store
         self._low_stock = low_stock
-
-    def _run(self, work: Callable[[Session], T]) -> T:
-        try:
-            with self._db.session() as session:
-                return work(session)
-        except StoreError as exc:
-            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
 
     @activity.defn(name="replenishment.purchase_order")
     def purchase_order(self, request: PurchaseOrderRequest) -> PurchaseOrder:
@@ -164,12 +156,12 @@ class ReplenishmentActivities:
 
         Raises ApplicationError ``NoSupplier`` or ``UnknownPurchaseOrder`` (non-retryable).
         """
-        return self._run(lambda s: replenishment.create_purchase_order(s, request))
+        return translated(lambda: self._store.purchase_order(request))
 
     @activity.defn(name="replenishment.confirm")
     def confirm(self, request: RecordConfirmation) -> PurchaseOrder:
         """Record the supplier's confirmation; a repeat changes nothing."""
-        return self._run(lambda s: replenishment.confirm_purchase_order(s, request))
+        return translated(lambda: self._store.confirm(request))
 
     @activity.defn(name="replenishment.receive")
     def receive(self, request: GoodsReceiptRequest) -> GoodsReceiptResult:
@@ -177,12 +169,12 @@ class ReplenishmentActivities:
 
         Raises ApplicationError ``OverDelivery`` or ``UnknownPurchaseOrder`` (non-retryable).
         """
-        return self._run(lambda s: replenishment.receive_goods(s, request))
+        return translated(lambda: self._store.receive(request))
 
     @activity.defn(name="replenishment.close")
     def close(self, request: CloseEpisode) -> CloseResult:
         """Close the episode, so the next low-stock spell opens a new one."""
-        return self._run(lambda s: replenishment.close_episode(s, request))
+        return translated(lambda: self._store.close(request))
 
     @activity.defn(name="replenishment.scan")
     def scan(self, request: ScanRequest) -> ScanResult:

@@ -9,20 +9,28 @@ the worker's thread pool.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from temporalio import activity
 
 from oms.domain.returns import check_eligibility
 from oms.models.orders import RecordResult
-from oms.models.returns import EligibilityRequest, EligibilityResult, ReturnView
-from oms.store import returns
-from oms.store.db import Database
+from oms.models.returns import EligibilityRequest, EligibilityResult, ReturnFacts, ReturnView
+
+
+class Returns(Protocol):
+    """What the return activities read and write (``oms.store.returns.ReturnStore``)."""
+
+    def eligibility_facts(self, order_id: str, rma_id: str | None = None) -> ReturnFacts: ...
+
+    def record_return(self, view: ReturnView) -> bool: ...
 
 
 class ReturnActivities:
-    """Activities of the return workflow, built with the process's ``Database``."""
+    """Activities of the return workflow, built with its store."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, store: Returns) -> None:
+        self._store = store
 
     @activity.defn(name="returns.check_eligibility")
     def check_eligibility(self, request: EligibilityRequest) -> EligibilityResult:
@@ -31,8 +39,7 @@ class ReturnActivities:
         Other returns of the order count against the quantities; this one
         (``request.rma_id``) does not.
         """
-        with self._db.session() as session:
-            facts = returns.eligibility_facts(session, request.order_id, request.rma_id)
+        facts = self._store.eligibility_facts(request.order_id, request.rma_id)
         problems = check_eligibility(facts, request.lines, request.at, request.window_days)
         return EligibilityResult(
             eligible=not problems,
@@ -44,5 +51,4 @@ class ReturnActivities:
     @activity.defn(name="returns.record_return")
     def record_return(self, view: ReturnView) -> RecordResult:
         """Store the return's view and lines unless a newer version is already stored."""
-        with self._db.session() as session:
-            return RecordResult(written=returns.record_return(session, view))
+        return RecordResult(written=self._store.record_return(view))

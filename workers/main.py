@@ -48,7 +48,15 @@ from oms.settings import (
     WORKFLOW_QUEUE,
     Settings,
 )
+from oms.store.credit import CreditLedger
 from oms.store.db import Database
+from oms.store.inventory import StockStore
+from oms.store.labels import LabelStore
+from oms.store.orders import ReadModelStore
+from oms.store.outbox import Outbox
+from oms.store.quotes import QuoteStore
+from oms.store.replenishment import ReplenishmentStore
+from oms.store.returns import ReturnStore
 from workers.schedules import ensure_low_stock_schedule
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import OrderWorkflow
@@ -86,10 +94,13 @@ def build_workers(
     if "inventory" in queues:
         # Reservations that take a SKU below its reorder point start its replenishment from
         # this worker's thread pool, through this worker's client and event loop.
-        low_stock = LowStock(db, replenishment_starter(client, settings))
-        inventory, read_model = InventoryActivities(db, low_stock), ReadModelActivities(db)
-        quote_acts, return_acts = QuoteActivities(db), ReturnActivities(db)
-        replenish = ReplenishmentActivities(db, low_stock)
+        low_stock = LowStock(ReplenishmentStore(db), replenishment_starter(client, settings))
+        inventory, read_model = (
+            InventoryActivities(StockStore(db), low_stock),
+            ReadModelActivities(ReadModelStore(db)),
+        )
+        quote_acts, return_acts = QuoteActivities(QuoteStore(db)), ReturnActivities(ReturnStore(db))
+        replenish = ReplenishmentActivities(ReplenishmentStore(db), low_stock)
         activities["inventory"] = [
             replenish.purchase_order,
             replenish.confirm,
@@ -111,7 +122,7 @@ def build_workers(
             read_model.record_shipment,
         ]
     if "carrier" in queues:
-        carrier_acts = CarrierActivities(carrier, db)
+        carrier_acts = CarrierActivities(carrier, LabelStore(db))
         activities["carrier"] = [
             carrier_acts.quote_rates,
             carrier_acts.buy_label,
@@ -122,7 +133,7 @@ def build_workers(
         mailer = Mailer(
             settings.smtp_host, settings.smtp_port, settings.mail_from, settings.smtp_timeout_s
         )
-        email = EmailActivities(mailer, db)
+        email = EmailActivities(mailer, Outbox(db))
         supplier = SupplierActivities(EmailSupplier(email.send, settings.purchasing_buyer))
         activities["email"] = [email.send, supplier.send]
     if "payments" in queues:
@@ -132,7 +143,7 @@ def build_workers(
             refund_unavailable_attempts=settings.payments_refund_unavailable_attempts,
             refund_decline_over=Decimal(settings.payments_refund_decline_over),
         )
-        payments, credit = PaymentActivities(provider), CreditActivities(db)
+        payments, credit = PaymentActivities(provider), CreditActivities(CreditLedger(db))
         activities["payments"] = [
             credit.reserve,
             credit.release,
@@ -147,9 +158,9 @@ def build_workers(
         # Workflows write the read model as local activities (workflows/tracker.py), so
         # the workflow worker needs the store too.
         local, quote_views, return_views = (
-            ReadModelActivities(db),
-            QuoteActivities(db),
-            ReturnActivities(db),
+            ReadModelActivities(ReadModelStore(db)),
+            QuoteActivities(QuoteStore(db)),
+            ReturnActivities(ReturnStore(db)),
         )
         workers.append(
             Worker(

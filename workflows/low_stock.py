@@ -16,7 +16,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.replenishment import ReplenishmentActivities
     from oms.models.replenishment import ScanRequest, ScanResult
-    from oms.settings import INVENTORY_QUEUE
+    from oms.queues import INVENTORY_QUEUE
     from workflows import policies
 
 SCHEDULE_ID = "oms-low-stock-scan"

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from activities.adapters.errors import CarrierRejected, CarrierUnavailable, InvalidAddress
 from oms.models.carrier import (
     Label,
     LabelRequest,
@@ -23,6 +22,7 @@ from oms.models.carrier import (
     VoidLabelResult,
 )
 from oms.models.returns import ReturnLabelRequest
+from oms.ports.errors import CarrierRejected, CarrierUnavailable, InvalidAddress
 from oms.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)

@@ -19,14 +19,12 @@ import contextlib
 import ctypes
 import email.policy
 import errno
-import hashlib
 import io
 import os
 import re
 import smtplib
 import socket
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -35,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from activities.adapters.errors import EmailRejected, EmailUnavailable, TemplateError
+from oms.ports.email import RenderedEmail, message_id_for
+from oms.ports.errors import EmailRejected, EmailUnavailable, FinalDotUnanswered, TemplateError
 
 if TYPE_CHECKING:
     from oms.models.notifications import EmailAttachment
@@ -48,21 +47,6 @@ KEY_HEADER = "X-OMS-Key"
 # Template and locale names become file names: no path separators, no dots.
 _TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _LOCALE_NAME = re.compile(r"[a-z]{2}")
-
-
-def message_id_for(key: str) -> str:
-    """The ``Message-ID`` of the email for business key ``key``: the same on every attempt."""
-    digest = hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
-    return f"<{digest}@oms>"
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    """A rendered message: one-line subject, plain-text body and HTML body."""
-
-    subject: str
-    text: str
-    html: str
 
 
 class Mailer:
@@ -233,11 +217,6 @@ class Mailer:
         except jinja2.TemplateNotFound:
             return False
         return True
-
-
-class FinalDotUnanswered(EmailUnavailable):
-    """The message and its final ``.`` went out but no reply came back (the connection
-    dropped or timed out): the server has most likely accepted it."""
 
 
 class _CallbackFailed(Exception):

@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.adapters.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
 from oms.models.payments import (
     Authorization,
     AuthorizeRequest,
@@ -34,6 +33,7 @@ from oms.models.payments import (
     VoidAuthorizationResult,
 )
 from oms.models.returns import Refund, RefundRequest
+from oms.ports.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
 from oms.store.db import Database
 from oms.store.tables import PaymentTransactionRow as Tx
 

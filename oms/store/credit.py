@@ -30,6 +30,7 @@ from oms.models.credit import (
     ReleaseCredit,
     ReserveCredit,
 )
+from oms.store.db import Bound
 from oms.store.errors import InvalidCreditMovement, UnknownCompany
 from oms.store.tables import CompanyRow, CreditLedgerRow
 
@@ -319,3 +320,19 @@ def _tier(value: str) -> PriceTier:
     if value == "silver":
         return "silver"
     return "standard"
+
+
+class CreditLedger(Bound):
+    """The credit ledger as the credit activities use it; each call one transaction."""
+
+    def reserve(self, req: ReserveCredit) -> CreditReservation:
+        """``reserve``; raises ``UnknownCompany``."""
+        return self._tx(lambda s: reserve(s, req))
+
+    def release(self, req: ReleaseCredit) -> CreditMovement:
+        """``release``."""
+        return self._tx(lambda s: release(s, req))
+
+    def consume(self, req: ConsumeCredit) -> CreditMovement:
+        """``consume``; raises ``InvalidCreditMovement``."""
+        return self._tx(lambda s: consume(s, req))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
@@ -134,3 +134,17 @@ def _commit_at_once(conn: Connection) -> None:
     # Only SQLAlchemy's bookkeeping: the server has committed and psycopg sees no
     # transaction open, so it sends nothing.
     conn.commit()
+
+
+T = TypeVar("T")
+
+
+class Bound:
+    """Base of the store's port implementations: each call is one transaction of ``db``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _tx(self, work: Callable[[Session], T]) -> T:
+        with self.db.session() as session:
+            return work(session)

@@ -39,6 +39,8 @@ from oms.models.inventory import (
     StockReceipt,
     Warehouse,
 )
+from oms.models.returns import StockMovement
+from oms.store.db import Bound
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
 from oms.store.tables import (
     AllocationRow,
@@ -678,3 +680,35 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+class StockStore(Bound):
+    """The stock tables as the inventory activities use them; each call one transaction.
+
+    Raises what the functions above raise (``UnknownSku``, ``UnknownWarehouse``,
+    ``StockBelowReserved``).
+    """
+
+    def allocate(self, req: AllocateRequest) -> AllocationDecision:
+        return self._tx(lambda s: allocate(s, req))
+
+    def release(self, req: ReleaseRequest) -> ReleaseResult:
+        return self._tx(lambda s: release(s, req))
+
+    def consume(self, req: ConsumeRequest) -> ConsumeResult:
+        return self._tx(lambda s: consume(s, req))
+
+    def claim_backorders(self, req: BackorderCheck) -> BackorderFill:
+        return self._tx(lambda s: claim_backorders(s, req))
+
+    def restock(self, move: StockMovement) -> StockReceipt:
+        return self._tx(
+            lambda s: restock(s, move.warehouse_id, move.sku, move.quantity, move.key, move.rma_id)
+        )
+
+    def write_off(self, move: StockMovement) -> StockReceipt:
+        return self._tx(
+            lambda s: write_off(
+                s, move.warehouse_id, move.sku, move.quantity, move.key, move.rma_id
+            )
+        )

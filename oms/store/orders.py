@@ -7,6 +7,7 @@ never overwrites a newer one, so activity retries and late deliveries are harmle
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from oms.models.orders import OrderStatus, OrderView
 from oms.models.shipments import ShipmentStatus, ShipmentView
+from oms.store.db import Bound
 from oms.store.tables import LabelRow, OrderRow, ShipmentRow
 
 RowT = TypeVar("RowT", OrderRow, ShipmentRow)
@@ -148,3 +150,27 @@ def _upsert(
 
 def _locked(session: Session, model: type[RowT], key: str) -> RowT | None:
     return session.get(model, key, with_for_update=True, populate_existing=True)
+
+
+class ReadModelStore(Bound):
+    """The order and shipment read model as the read-model activities write it."""
+
+    def record_order(self, view: OrderView) -> bool:
+        """``record_order`` in a transaction of its own."""
+        return self._tx(lambda s: record_order(s, view))
+
+    def record_shipment(self, view: ShipmentView) -> bool:
+        """``record_shipment`` in a transaction of its own."""
+        return self._tx(lambda s: record_shipment(s, view))
+
+    def record_views(self, order: OrderView, shipments: Iterable[ShipmentView]) -> bool:
+        """The order's view and its shipments' views (placeholders too) in one transaction;
+        whether the order's was written."""
+
+        def work(session: Session) -> bool:
+            written = record_order(session, order)
+            for shipment in shipments:
+                record_shipment(session, shipment)
+            return written
+
+        return self._tx(work)

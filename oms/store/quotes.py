@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from oms.models.credit import PriceTier
 from oms.models.quotes import QuoteStatus, QuoteView
 from oms.store import credit
+from oms.store.db import Bound
 from oms.store.errors import UnknownCompany, UnknownSku
 from oms.store.tables import ProductRow, QuoteRow
 
@@ -109,3 +110,18 @@ def company_tier(session: Session, company_id: str) -> PriceTier:
 
 def _locked(session: Session, quote_id: str) -> QuoteRow | None:
     return session.get(QuoteRow, quote_id, with_for_update=True, populate_existing=True)
+
+
+class QuoteStore(Bound):
+    """Prices, tiers and the quote read model as the quote activities use them."""
+
+    def pricing_inputs(
+        self, skus: Iterable[str], company_id: str
+    ) -> tuple[dict[str, Decimal], PriceTier]:
+        """List prices of ``skus`` and the company's tier, read in one transaction;
+        raises ``UnknownSku`` and ``UnknownCompany``."""
+        return self._tx(lambda s: (list_prices(s, skus), company_tier(s, company_id)))
+
+    def record_quote(self, view: QuoteView) -> bool:
+        """``record_quote`` in a transaction of its own."""
+        return self._tx(lambda s: record_quote(s, view))

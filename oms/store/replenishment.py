@@ -39,6 +39,7 @@ from oms.models.replenishment import (
     SupplierIn,
 )
 from oms.store import inventory
+from oms.store.db import Bound
 from oms.store.errors import (
     NoSupplier,
     OverDelivery,
@@ -496,3 +497,47 @@ def open_episodes(session: Session) -> list[Episode]:
 def _as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC (SQLite hands back naive UTC), so values compare across stores."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class ReplenishmentStore(Bound):
+    """The replenishment tables as the low-stock check and the activities use them."""
+
+    def open_low_stock(self, skus: Collection[str] | None) -> list[Episode]:
+        """Open (or find) an episode for each SKU of ``skus`` (``None``: every SKU) at or
+        below its reorder point, in one transaction; returns them."""
+
+        def work(session: Session) -> list[Episode]:
+            episodes = []
+            for warehouse_id, sku in low_stock(session, skus):
+                episode = open_episode(session, warehouse_id, sku)
+                if episode is not None:
+                    episodes.append(episode)
+            return episodes
+
+        return self._tx(work)
+
+    def scan(self) -> list[Episode]:
+        """Open an episode for every SKU below its point; returns every open episode."""
+
+        def work(session: Session) -> list[Episode]:
+            for warehouse_id, sku in low_stock(session, None):
+                open_episode(session, warehouse_id, sku)
+            return open_episodes(session)
+
+        return self._tx(work)
+
+    def purchase_order(self, req: PurchaseOrderRequest) -> PurchaseOrder:
+        """``create_purchase_order``; raises ``NoSupplier``, ``UnknownPurchaseOrder``."""
+        return self._tx(lambda s: create_purchase_order(s, req))
+
+    def confirm(self, req: RecordConfirmation) -> PurchaseOrder:
+        """``confirm_purchase_order``."""
+        return self._tx(lambda s: confirm_purchase_order(s, req))
+
+    def receive(self, req: GoodsReceiptRequest) -> GoodsReceiptResult:
+        """``receive_goods``; raises ``OverDelivery``, ``UnknownPurchaseOrder``."""
+        return self._tx(lambda s: receive_goods(s, req))
+
+    def close(self, req: CloseEpisode) -> CloseResult:
+        """``close_episode``; raises ``UnknownPurchaseOrder``."""
+        return self._tx(lambda s: close_episode(s, req))

@@ -21,6 +21,7 @@ from oms.models.orders import ReturnSummary
 from oms.models.returns import DeliveredLine, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders
+from oms.store.db import Bound
 from oms.store.inventory import ship_from
 from oms.store.tables import ProductRow, ReturnLineRow, ReturnRow, WarehouseRow
 
@@ -194,3 +195,15 @@ def _delivered_at(history: list[HistoryEntry]) -> datetime | None:
             moment = entry.at
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return None
+
+
+class ReturnStore(Bound):
+    """What the return activities read and write."""
+
+    def eligibility_facts(self, order_id: str, rma_id: str | None = None) -> ReturnFacts:
+        """``eligibility_facts`` in a transaction of its own."""
+        return self._tx(lambda s: eligibility_facts(s, order_id, rma_id))
+
+    def record_return(self, view: ReturnView) -> bool:
+        """``record_return`` in a transaction of its own."""
+        return self._tx(lambda s: record_return(s, view))

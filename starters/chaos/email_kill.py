@@ -37,6 +37,7 @@ from activities.notifications import EmailActivities
 from oms.models.notifications import EmailRequest
 from oms.store.db import Database
 from oms.store.migrate import upgrade
+from oms.store.outbox import Outbox
 from starters.bench_stack import free_port
 from starters.chaos.harness import PostgresDatabase
 
@@ -62,7 +63,9 @@ def sender(database_url: str, smtp_port: int, tag: str, threads: int) -> None:
     """Retry every unfinished key, then send new ones from ``threads`` threads until killed
     (``tag == "final"``: only the retries)."""
     db = Database(database_url)
-    acts = EmailActivities(Mailer("127.0.0.1", smtp_port, "orders@oms.example", timeout=10), db)
+    acts = EmailActivities(
+        Mailer("127.0.0.1", smtp_port, "orders@oms.example", timeout=10), Outbox(db)
+    )
 
     def send(key: str) -> None:
         for _ in range(5):

@@ -22,6 +22,7 @@ from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
 from oms.models.common import Address
 from oms.models.shipments import Package
 from oms.store.db import Database
+from oms.store.labels import LabelStore
 from oms.store.tables import LabelRow
 
 from carrier_fixtures import RunningCarrier, WebhookRecorder, running_sandbox_carrier
@@ -62,7 +63,7 @@ async def client(carrier: RunningCarrier) -> AsyncIterator[CarrierClient]:
 
 @pytest.fixture
 def acts(client: CarrierClient, db: Database) -> CarrierActivities:
-    return CarrierActivities(client, db)
+    return CarrierActivities(client, LabelStore(db))
 
 
 def label_request(key: str = "A-1:S-1:label", ship_to: Address = CUSTOMER) -> LabelRequest:
@@ -192,7 +193,9 @@ async def test_an_unreachable_carrier_is_a_retryable_error(db: Database) -> None
     dead = CarrierClient("http://127.0.0.1:9", timeout_s=2)
     try:
         with pytest.raises(ApplicationError) as caught:
-            await ActivityEnvironment().run(CarrierActivities(dead, db).buy_label, label_request())
+            await ActivityEnvironment().run(
+                CarrierActivities(dead, LabelStore(db)).buy_label, label_request()
+            )
     finally:
         await dead.aclose()
 

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.adapters.email_smtp import Mailer, message_id_for
-from activities.adapters.errors import EmailUnavailable
-from activities.notifications import EmailActivities, _get_or_create
+from activities.adapters.email_smtp import Mailer
+from activities.notifications import EmailActivities
 from oms.models.notifications import EmailRequest
+from oms.ports.email import message_id_for
+from oms.ports.errors import EmailUnavailable
 from oms.store.db import Database
+from oms.store.outbox import Outbox, _get_or_create
 from oms.store.tables import NotificationRow
 
 from smtp_fixtures import SmtpRecorder, free_port, smtp_recorder_fixture
@@ -26,7 +28,7 @@ smtp_recorder = smtp_recorder_fixture()
 
 
 def activities_for(port: int, db: Database) -> EmailActivities:
-    return EmailActivities(Mailer("127.0.0.1", port, "orders@oms.example", timeout=5), db)
+    return EmailActivities(Mailer("127.0.0.1", port, "orders@oms.example", timeout=5), Outbox(db))
 
 
 def confirmed(key: str = "A-1:confirmed", **changes: Any) -> EmailRequest:
@@ -229,7 +231,7 @@ def test_a_lost_reply_to_the_sending_mark_still_sends_exactly_once(
     acts = activities_for(smtp_recorder.port, db)
     # Call 1 creates the row, call 2 is the "sending" mark before the final dot.
     flaky = _LosesTheDatabase(db, from_call=2, how="lost_reply")
-    acts.db = flaky  # type: ignore[assignment]
+    acts.outbox.db = flaky  # type: ignore[assignment]
 
     result = ActivityEnvironment().run(acts.send, confirmed())
 
@@ -244,14 +246,14 @@ def test_the_database_down_at_the_final_dot_delivers_nothing_and_the_retry_sends
     db: Database, smtp_recorder: SmtpRecorder
 ) -> None:
     acts = activities_for(smtp_recorder.port, db)
-    acts.db = _LosesTheDatabase(db, from_call=2, how="down")  # type: ignore[assignment]
+    acts.outbox.db = _LosesTheDatabase(db, from_call=2, how="down")  # type: ignore[assignment]
 
     with pytest.raises(OperationalError):
         ActivityEnvironment().run(acts.send, confirmed())
     row = outbox_row(db, "A-1:confirmed")
     assert row is not None and row.status == "pending"
 
-    acts.db = db
+    acts.outbox.db = db
     result = ActivityEnvironment().run(acts.send, confirmed())
 
     assert result.already_sent is False
@@ -264,14 +266,14 @@ def test_a_row_left_sending_counts_as_sent_and_nothing_goes_out_again(
 ) -> None:
     acts = activities_for(smtp_recorder.port, db)
     # The attempt that wrote "sending" was killed after the final dot, before the reply.
-    acts.db = _LosesTheDatabase(db, from_call=3, how="down")  # type: ignore[assignment]
+    acts.outbox.db = _LosesTheDatabase(db, from_call=3, how="down")  # type: ignore[assignment]
     with pytest.raises(OperationalError):
         ActivityEnvironment().run(acts.send, confirmed())
     smtp_recorder.wait_for(lambda m: m.key == "A-1:confirmed")
     row = outbox_row(db, "A-1:confirmed")
     assert row is not None and row.status == "sending"
 
-    acts.db = db
+    acts.outbox.db = db
     again = ActivityEnvironment().run(acts.send, confirmed())
 
     assert again.already_sent is True

@@ -20,6 +20,8 @@ from oms.models.inventory import (
 from oms.models.orders import RecordResult
 from oms.store import inventory, orders
 from oms.store.db import Database
+from oms.store.inventory import StockStore
+from oms.store.orders import ReadModelStore
 from oms.store.seed import seed_demo
 
 from inventory_fixtures import order_view, shipment_view
@@ -31,7 +33,7 @@ PLACED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 def acts(db: Database) -> InventoryActivities:
     with db.session() as session:
         seed_demo(session)
-    return InventoryActivities(db)
+    return InventoryActivities(StockStore(db))
 
 
 def order(order_id: str, **lines: int) -> AllocateRequest:
@@ -114,7 +116,7 @@ def test_release_consume_and_claim_through_activities(
 
 def test_read_model_activities_write_only_newer_versions(db: Database) -> None:
     env = ActivityEnvironment()
-    acts = ReadModelActivities(db)
+    acts = ReadModelActivities(ReadModelStore(db))
 
     assert env.run(acts.record_order, order_view("O-1", version=2)) == RecordResult(written=True)
     assert env.run(acts.record_order, order_view("O-1", version=1)) == RecordResult(written=False)

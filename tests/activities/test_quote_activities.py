@@ -23,7 +23,9 @@ from oms.models.quotes import (
     QuoteView,
 )
 from oms.store import credit, quotes
+from oms.store.credit import CreditLedger
 from oms.store.db import Database
+from oms.store.quotes import QuoteStore
 from oms.store.seed import seed_demo
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -56,7 +58,9 @@ def price_request(company_id: str = "NORDIC-RETAIL", **kw: object) -> PriceQuote
 def test_price_uses_catalogue_prices_and_the_company_tier(seeded: Database) -> None:
     env = ActivityEnvironment()
     before = datetime.now(UTC)
-    proposal = env.run(QuoteActivities(seeded).price, price_request(comment="volume deal"))
+    proposal = env.run(
+        QuoteActivities(QuoteStore(seeded)).price, price_request(comment="volume deal")
+    )
 
     hoodie, cap = proposal.lines
     # Gold (10%) + 50 units (5%) on 699.00; the caps get the tier discount only.
@@ -74,7 +78,7 @@ def test_price_uses_catalogue_prices_and_the_company_tier(seeded: Database) -> N
 
 def test_price_applies_overrides_and_list_prices_only(seeded: Database) -> None:
     env = ActivityEnvironment()
-    acts = QuoteActivities(seeded)
+    acts = QuoteActivities(QuoteStore(seeded))
     override = [LineOverride(sku="CAP-NVY", unit_price=Decimal("150.00"), reason="clearance")]
 
     overridden = env.run(acts.price, price_request("SMALL-SHOP", overrides=override))
@@ -109,7 +113,7 @@ def test_price_rejections_are_non_retryable_and_named(
     seeded: Database, request_: PriceQuoteRequest, error_type: str, named: str
 ) -> None:
     with pytest.raises(ApplicationError) as caught:
-        ActivityEnvironment().run(QuoteActivities(seeded).price, request_)
+        ActivityEnvironment().run(QuoteActivities(QuoteStore(seeded)).price, request_)
     assert caught.value.type == error_type
     assert caught.value.non_retryable is True
     assert named in caught.value.message
@@ -117,7 +121,7 @@ def test_price_rejections_are_non_retryable_and_named(
 
 def test_record_quote_writes_only_newer_versions(db: Database) -> None:
     env = ActivityEnvironment()
-    acts = QuoteActivities(db)
+    acts = QuoteActivities(QuoteStore(db))
     view = QuoteView(
         quote_id="Q-1",
         status=QuoteStatus.PROPOSED,
@@ -148,7 +152,7 @@ def test_record_quote_writes_only_newer_versions(db: Database) -> None:
 
 def test_credit_activities_reserve_consume_and_release(seeded: Database) -> None:
     env = ActivityEnvironment()
-    acts = CreditActivities(seeded)
+    acts = CreditActivities(CreditLedger(seeded))
     reserve = ReserveCredit(
         key="O-1:credit:1",
         company_id="SMALL-SHOP",
@@ -183,7 +187,7 @@ def test_credit_activities_reserve_consume_and_release(seeded: Database) -> None
 
 def test_credit_rejections_are_non_retryable_and_named(seeded: Database) -> None:
     env = ActivityEnvironment()
-    acts = CreditActivities(seeded)
+    acts = CreditActivities(CreditLedger(seeded))
     with pytest.raises(ApplicationError) as unknown:
         env.run(
             acts.reserve,

@@ -23,6 +23,9 @@ from oms.models.replenishment import (
     SupplierMessage,
 )
 from oms.store.db import Database
+from oms.store.inventory import StockStore
+from oms.store.outbox import Outbox
+from oms.store.replenishment import ReplenishmentStore
 from oms.store.seed import seed_demo
 
 from smtp_fixtures import SmtpRecorder, smtp_recorder_fixture
@@ -68,14 +71,16 @@ def test_purchase_order_reaches_the_supplier_once_with_its_csv(
 ) -> None:
     seeded(db)
     env = ActivityEnvironment()
-    hook = LowStock(db, RecordingStarter())
-    env.run(InventoryActivities(db, hook).allocate, allocate_request("O-1", 1))
+    hook = LowStock(ReplenishmentStore(db), RecordingStarter())
+    env.run(InventoryActivities(StockStore(db), hook).allocate, allocate_request("O-1", 1))
     po = env.run(
-        ReplenishmentActivities(db).purchase_order,
+        ReplenishmentActivities(ReplenishmentStore(db)).purchase_order,
         PurchaseOrderRequest(po_id=f"PO-WH-STO-{JACKET}-1", warehouse_id="WH-STO", sku=JACKET, n=1),
     )
     mailer = Mailer("127.0.0.1", smtp_recorder.port, "orders@oms.example", timeout=5)
-    supplier = SupplierActivities(EmailSupplier(EmailActivities(mailer, db).send, "Temporal OMS"))
+    supplier = SupplierActivities(
+        EmailSupplier(EmailActivities(mailer, Outbox(db)).send, "Temporal OMS")
+    )
     message = SupplierMessage(key=f"{po.po_id}:purchase-order", kind="purchase_order", po=po)
 
     first = env.run(supplier.send, message)
@@ -95,7 +100,7 @@ def test_a_reservation_to_the_reorder_point_opens_one_episode_and_starts_it_once
 ) -> None:
     seeded(db)
     starter = RecordingStarter()
-    acts = InventoryActivities(db, LowStock(db, starter))
+    acts = InventoryActivities(StockStore(db), LowStock(ReplenishmentStore(db), starter))
     env = ActivityEnvironment()
 
     env.run(acts.allocate, allocate_request("O-1", 1))  # the last Stockholm jacket
@@ -114,14 +119,14 @@ def test_a_failing_start_never_fails_the_reservation_and_the_scan_starts_it_late
     down = RecordingStarter(fail=True)
     env = ActivityEnvironment()
     decision = env.run(
-        InventoryActivities(db, LowStock(db, down)).allocate,
+        InventoryActivities(StockStore(db), LowStock(ReplenishmentStore(db), down)).allocate,
         allocate_request("O-1", 1),
     )
     assert [s.warehouse_id for s in decision.shipments] == ["WH-STO"]
 
     up = RecordingStarter()
     scanned = env.run(
-        ReplenishmentActivities(db, LowStock(db, up)).scan,
+        ReplenishmentActivities(ReplenishmentStore(db), LowStock(ReplenishmentStore(db), up)).scan,
         ScanRequest(),
     )
     assert scanned.workflow_ids == [f"replenish-WH-STO-{JACKET}-1"]

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from activities.adapters import email_smtp
-from activities.adapters.email_smtp import TEMPLATE_DIR, Mailer, message_id_for
-from activities.adapters.errors import EmailRejected, EmailUnavailable, TemplateError
+from activities.adapters.email_smtp import TEMPLATE_DIR, Mailer
+from oms.ports.email import message_id_for
+from oms.ports.errors import EmailRejected, EmailUnavailable, TemplateError
 
 from smtp_fixtures import SmtpRecorder, free_port, smtp_recorder_fixture
 

@@ -28,6 +28,7 @@ from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEven
 from oms.settings import ALL_QUEUES, EMAIL_QUEUE, WORKFLOW_QUEUE, Settings
 from oms.store.db import Database
 from oms.store.migrate import upgrade
+from oms.store.outbox import Outbox
 from tests.workflows.fakes import World
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow
@@ -193,7 +194,7 @@ async def running_harness(
                 Worker(
                     env.client,
                     task_queue=prefix + queue,
-                    activities=[EmailActivities(mailer, db).send],
+                    activities=[EmailActivities(mailer, Outbox(db)).send],
                     activity_executor=executor,
                 )
             )

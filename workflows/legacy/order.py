@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentStatus,
         ShipmentView,
     )
-    from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
+    from oms.queues import EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
     from workflows import metrics, policies
     from workflows.legacy import read_model
 

@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         QuoteView,
         WithdrawQuote,
     )
-    from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, WORKFLOW_QUEUE
+    from oms.queues import EMAIL_QUEUE, INVENTORY_QUEUE, WORKFLOW_QUEUE
     from workflows import metrics, policies
 
 # How long an expired quote can still be re-opened before its workflow closes.

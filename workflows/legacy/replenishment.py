@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         RetryPurchaseOrder,
         SupplierMessage,
     )
-    from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE
+    from oms.queues import EMAIL_QUEUE, INVENTORY_QUEUE
     from workflows import policies
 
 Status = ReplenishmentStatus

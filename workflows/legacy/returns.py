@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnView,
         StockMovement,
     )
-    from oms.settings import (
+    from oms.queues import (
         CARRIER_QUEUE,
         EMAIL_QUEUE,
         INVENTORY_QUEUE,

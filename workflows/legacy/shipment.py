@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentView,
         TrackingEvent,
     )
-    from oms.settings import CARRIER_QUEUE, EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE
+    from oms.queues import CARRIER_QUEUE, EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE
     from workflows import policies
     from workflows.legacy import read_model
 

@@ -1,4 +1,4 @@
-"""Errors raised by the external-system adapters (carrier, payments, email).
+"""Errors the ports of the external parties (carrier, payments, email) raise.
 
 Two kinds: transient (``CarrierUnavailable``, ``PaymentUnavailable``,
 ``EmailUnavailable``: try again later) and permanent (``InvalidAddress``,
@@ -63,3 +63,8 @@ class EmailRejected(AdapterError):
 
 class TemplateError(AdapterError):
     """Unknown email template or a variable missing from its context: permanent."""
+
+
+class FinalDotUnanswered(EmailUnavailable):
+    """The message and its final ``.`` went out but no reply came back (the connection
+    dropped or timed out): the server has most likely accepted it."""

@@ -1,0 +1,67 @@
+"""Bought carrier labels (table ``labels``), one per idempotency key.
+
+The carrier activities record a label here before they report it, so a retry
+after a lost answer finds it instead of buying a second one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from oms.models.carrier import Label
+from oms.store.db import Bound
+from oms.store.tables import LabelRow
+
+
+class LabelStore(Bound):
+    """The labels of one database; every method is one transaction."""
+
+    def find(self, key: str) -> Label | None:
+        """The label recorded under ``key``, if any."""
+        with self.db.session() as session:
+            row = session.get(LabelRow, key)
+            return None if row is None else _label_of(row)
+
+    def record(self, key: str, owner_id: str, label: Label) -> Label:
+        """Record ``label`` under ``key`` for a shipment or RMA; returns the label stored
+        under the key (a concurrent attempt's, when it recorded first)."""
+        try:
+            with self.db.session() as session:
+                session.add(
+                    LabelRow(
+                        idempotency_key=key,
+                        shipment_id=owner_id,
+                        label_id=label.label_id,
+                        tracking_number=label.tracking_number,
+                        carrier=label.carrier,
+                        service=label.service,
+                        price=label.price,
+                        currency=label.currency,
+                    )
+                )
+        except IntegrityError:
+            # A concurrent attempt recorded the key first: its row is the answer.
+            stored = self.find(key)
+            if stored is None:
+                raise
+            return stored
+        return label
+
+    def mark_voided(self, label_id: str) -> None:
+        """Mark the label voided (the carrier has confirmed the void)."""
+        with self.db.session() as session:
+            session.execute(
+                update(LabelRow).where(LabelRow.label_id == label_id).values(voided=True)
+            )
+
+
+def _label_of(row: LabelRow) -> Label:
+    return Label(
+        label_id=row.label_id,
+        tracking_number=row.tracking_number,
+        carrier=row.carrier,
+        service=row.service,
+        price=row.price,
+        currency=row.currency,
+    )

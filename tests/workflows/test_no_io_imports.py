@@ -1,0 +1,64 @@
+"""Workflows import no I/O: every module under ``workflows/`` loads, in a fresh
+interpreter, none of the libraries that reach a database, the network, templates or C.
+
+The activity modules the workflows reference name their stores and external
+parties as ``Protocol`` ports, so this holds by construction; the test keeps it so.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import workflows
+
+FORBIDDEN = (
+    "sqlalchemy",
+    "psycopg",
+    "httpx",
+    "smtplib",
+    "aiosmtpd",
+    "jinja2",
+    "ctypes",
+    "fastapi",
+    "pydantic_settings",
+)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def workflow_modules() -> list[str]:
+    """Every module of the ``workflows`` package, the frozen ``legacy`` ones included."""
+    return sorted(
+        info.name for info in pkgutil.walk_packages(workflows.__path__, prefix="workflows.")
+    )
+
+
+def loaded_after_import(modules: list[str]) -> list[str]:
+    """The forbidden libraries a fresh interpreter holds after importing ``modules``."""
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"print(json.dumps(sorted(n for n in {FORBIDDEN!r} if n in sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return list(json.loads(done.stdout))
+
+
+def test_the_check_sees_a_module_that_loads_a_database_library() -> None:
+    assert "sqlalchemy" in loaded_after_import(["oms.store.db"])
+
+
+def test_no_workflow_module_loads_io_libraries() -> None:
+    modules = workflow_modules()
+    assert {"workflows.order", "workflows.tracker", "workflows.legacy.order"} <= set(modules)
+    loaded = loaded_after_import(modules)
+    if loaded:
+        # Name the culprits one fresh interpreter each (only on failure: ~0.5 s a module).
+        culprits = {m: found for m in modules if (found := loaded_after_import([m]))}
+        raise AssertionError(f"workflow modules load {loaded}: {culprits}")
