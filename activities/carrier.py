@@ -9,7 +9,7 @@ limiting becomes a retryable ``CarrierUnavailable`` (honouring its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -83,12 +83,8 @@ class CarrierActivities:
         after a lost answer gets the same label) and the label is recorded.
         Raises the same ApplicationError types as ``quote_rates``.
         """
-        stored = await asyncio.to_thread(self._labels.find, request.idempotency_key)
-        if stored is not None:
-            return stored
-        label = await _translated(self._client.buy_label(request))
-        return await asyncio.to_thread(
-            self._labels.record, request.idempotency_key, request.shipment_id, label
+        return await self._once(
+            request.idempotency_key, request.shipment_id, lambda: self._client.buy_label(request)
         )
 
     @activity.defn(name="carrier.buy_return_label")
@@ -98,12 +94,8 @@ class CarrierActivities:
         Recorded like shipping labels, under the RMA id. Raises the same
         ApplicationError types as ``quote_rates``.
         """
-        stored = await asyncio.to_thread(self._labels.find, request.idempotency_key)
-        if stored is not None:
-            return stored
-        label = await _translated(self._client.buy_return_label(request))
-        return await asyncio.to_thread(
-            self._labels.record, request.idempotency_key, request.rma_id, label
+        return await self._once(
+            request.idempotency_key, request.rma_id, lambda: self._client.buy_return_label(request)
         )
 
     @activity.defn(name="carrier.void_label")
@@ -118,3 +110,12 @@ class CarrierActivities:
         if result.voided:
             await asyncio.to_thread(self._labels.mark_voided, request.label_id)
         return result
+
+    async def _once(self, key: str, owner_id: str, buy: Callable[[], Awaitable[Label]]) -> Label:
+        """The label recorded under ``key``, or ``buy()``'s, recorded under it for
+        ``owner_id`` (a shipment or an RMA)."""
+        stored = await asyncio.to_thread(self._labels.find, key)
+        if stored is not None:
+            return stored
+        label = await _translated(buy())
+        return await asyncio.to_thread(self._labels.record, key, owner_id, label)
