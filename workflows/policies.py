@@ -39,32 +39,20 @@ STORE = ActivityOptions(
     ),
 )
 
-CARRIER = ActivityOptions(
-    start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=2),
-        non_retryable_error_types=["InvalidAddress", "CarrierRejected"],
-    ),
-)
 
-EMAIL = ActivityOptions(
-    start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=5),
-        non_retryable_error_types=["EmailRejected", "TemplateError"],
-    ),
-)
+def _remote(max_interval: timedelta, *non_retryable: str) -> ActivityOptions:
+    """A call to an external party: 30 s an attempt, from 1 s apart up to ``max_interval``."""
+    return ActivityOptions(
+        start_to_close=timedelta(seconds=30),
+        retry=RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            backoff_coefficient=2.0,
+            maximum_interval=max_interval,
+            non_retryable_error_types=list(non_retryable),
+        ),
+    )
 
-PAYMENTS = ActivityOptions(
-    start_to_close=timedelta(seconds=30),
-    retry=RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=1),
-        non_retryable_error_types=["PaymentRejected"],
-    ),
-)
+
+CARRIER = _remote(timedelta(minutes=2), "InvalidAddress", "CarrierRejected")
+EMAIL = _remote(timedelta(minutes=5), "EmailRejected", "TemplateError")
+PAYMENTS = _remote(timedelta(minutes=1), "PaymentRejected")

@@ -399,20 +399,8 @@ def set_stock(session: Session, warehouse_id: str, sku: str, on_hand: int) -> St
     Raises ``UnknownWarehouse``, ``UnknownSku``, or ``StockBelowReserved`` when
     ``on_hand`` is below the units already reserved there.
     """
-    if session.get(WarehouseRow, warehouse_id) is None:
-        raise UnknownWarehouse(f"unknown warehouse {warehouse_id!r}")
-    if session.get(ProductRow, sku) is None:
-        raise UnknownSku(f"unknown SKU {sku!r}")
     on_hand = max(on_hand, 0)
-    rows = _lock_stock(session, [warehouse_id], [sku])
-    if not rows:
-        try:
-            with session.begin_nested():
-                session.add(StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=0, reserved=0))
-        except IntegrityError:
-            pass  # Another transaction created it first; lock theirs below.
-        rows = _lock_stock(session, [warehouse_id], [sku])
-    stock = rows[0]
+    stock = _stock_row(session, warehouse_id, sku)
     if on_hand < stock.reserved:
         raise StockBelowReserved(
             f"{sku} in {warehouse_id}: {stock.reserved} units are reserved, cannot set {on_hand}"

@@ -8,18 +8,16 @@ never overwrites a newer one, so activity retries and late deliveries are harmle
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.models.orders import OrderStatus, OrderView
 from oms.models.shipments import ShipmentStatus, ShipmentView
 from oms.store.db import Bound
 from oms.store.tables import LabelRow, OrderRow, ShipmentRow
-
-RowT = TypeVar("RowT", OrderRow, ShipmentRow)
+from oms.store.versioned import upsert_versioned
 
 
 def order_values(view: OrderView) -> dict[str, Any]:
@@ -40,7 +38,7 @@ def order_values(view: OrderView) -> dict[str, Any]:
 
 def record_order(session: Session, view: OrderView) -> bool:
     """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
-    return _upsert(session, OrderRow, view.order_id, view.version, order_values(view))
+    return upsert_versioned(session, OrderRow, view.order_id, view.version, order_values(view))
 
 
 def get_order(session: Session, order_id: str) -> OrderView | None:
@@ -81,7 +79,9 @@ def shipment_values(view: ShipmentView) -> dict[str, Any]:
 
 def record_shipment(session: Session, view: ShipmentView) -> bool:
     """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
-    return _upsert(session, ShipmentRow, view.shipment_id, view.version, shipment_values(view))
+    return upsert_versioned(
+        session, ShipmentRow, view.shipment_id, view.version, shipment_values(view)
+    )
 
 
 def get_shipment(session: Session, shipment_id: str) -> ShipmentView | None:
@@ -120,36 +120,6 @@ def shipment_id_by_label(session: Session, tracking_number: str) -> str | None:
             LabelRow.tracking_number == tracking_number, LabelRow.voided.is_(False)
         )
     )
-
-
-def _upsert(
-    session: Session,
-    model: type[RowT],
-    key: str,
-    version: int,
-    values: dict[str, Any],
-) -> bool:
-    row = _locked(session, model, key)
-    if row is None:
-        try:
-            # A savepoint, so losing a race for the first insert leaves the transaction usable.
-            with session.begin_nested():
-                session.add(model(**values))
-            return True
-        except IntegrityError:
-            row = _locked(session, model, key)
-            if row is None:
-                raise  # Not our key that clashed (e.g. a tracking number): a real error.
-    if version <= row.version:
-        return False
-    for name, value in values.items():
-        setattr(row, name, value)
-    session.flush()
-    return True
-
-
-def _locked(session: Session, model: type[RowT], key: str) -> RowT | None:
-    return session.get(model, key, with_for_update=True, populate_existing=True)
 
 
 class ReadModelStore(Bound):

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.models.credit import PriceTier
@@ -20,6 +19,7 @@ from oms.store import credit
 from oms.store.db import Bound
 from oms.store.errors import UnknownCompany, UnknownSku
 from oms.store.tables import ProductRow, QuoteRow
+from oms.store.versioned import upsert_versioned
 
 
 def record_quote(session: Session, view: QuoteView) -> bool:
@@ -33,23 +33,7 @@ def record_quote(session: Session, view: QuoteView) -> bool:
         "version": view.version,
         "view": view.model_dump(mode="json"),
     }
-    row = _locked(session, view.quote_id)
-    if row is None:
-        try:
-            # A savepoint, so losing the race for the first insert leaves the transaction usable.
-            with session.begin_nested():
-                session.add(QuoteRow(**values))
-            return True
-        except IntegrityError:
-            row = _locked(session, view.quote_id)
-            if row is None:
-                raise
-    if view.version <= row.version:
-        return False
-    for name, value in values.items():
-        setattr(row, name, value)
-    session.flush()
-    return True
+    return upsert_versioned(session, QuoteRow, view.quote_id, view.version, values)
 
 
 def get_quote(session: Session, quote_id: str) -> QuoteView | None:
@@ -106,10 +90,6 @@ def company_tier(session: Session, company_id: str) -> PriceTier:
     if company is None:
         raise UnknownCompany(f"unknown company {company_id!r}")
     return company.tier
-
-
-def _locked(session: Session, quote_id: str) -> QuoteRow | None:
-    return session.get(QuoteRow, quote_id, with_for_update=True, populate_existing=True)
 
 
 class QuoteStore(Bound):

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.domain.returns import returned_so_far
@@ -24,6 +23,7 @@ from oms.store import orders
 from oms.store.db import Bound
 from oms.store.inventory import ship_from
 from oms.store.tables import ProductRow, ReturnLineRow, ReturnRow, WarehouseRow
+from oms.store.versioned import upsert_versioned
 
 
 def return_values(view: ReturnView) -> dict[str, Any]:
@@ -43,21 +43,8 @@ def return_values(view: ReturnView) -> dict[str, Any]:
 
 def record_return(session: Session, view: ReturnView) -> bool:
     """Store ``view`` and its lines unless a newer or equal version is stored."""
-    values = return_values(view)
-    row = session.get(ReturnRow, view.rma_id, with_for_update=True, populate_existing=True)
-    if row is None:
-        try:
-            with session.begin_nested():
-                session.add(ReturnRow(**values))
-        except IntegrityError:
-            row = session.get(ReturnRow, view.rma_id, with_for_update=True, populate_existing=True)
-            if row is None:
-                raise
-    if row is not None:
-        if view.version <= row.version:
-            return False
-        for name, value in values.items():
-            setattr(row, name, value)
+    if not upsert_versioned(session, ReturnRow, view.rma_id, view.version, return_values(view)):
+        return False
     session.execute(delete(ReturnLineRow).where(ReturnLineRow.rma_id == view.rma_id))
     session.add_all(
         ReturnLineRow(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -201,24 +202,27 @@ def _handle(state: State, quote_id: str) -> WorkflowHandle[QuoteWorkflow, QuoteV
     return state.client.get_workflow_handle_for(QuoteWorkflow.run, quote_workflow_id(quote_id))
 
 
+async def _update(
+    state: State, quote_id: str, update: Any, body: BaseModel, by: Principal | None = None
+) -> Any:
+    """Run ``update`` on the quote with ``body``, recorded as ``by``'s when given."""
+    if by is not None:
+        body = body.model_copy(update={"by": by.subject})
+    return await run_update(state, _handle(state, quote_id), update, body, f"quote {quote_id}")
+
+
 @router.post("/quotes/{quote_id}/proposals", response_model=QuoteView)
 async def propose(quote_id: str, body: ProposeQuote, state: State, caller: Seller) -> QuoteView:
     """The seller proposes prices (list, tier and volume discounts, overrides with a reason)."""
     await _load(state, quote_id)
-    body = body.model_copy(update={"by": caller.subject})
-    return await run_update(
-        state, _handle(state, quote_id), QuoteWorkflow.propose, body, f"quote {quote_id}"
-    )
+    return await _update(state, quote_id, QuoteWorkflow.propose, body, caller)
 
 
 @router.post("/quotes/{quote_id}/counter-offers", response_model=QuoteView)
 async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer) -> QuoteView:
     """The buyer counters with target prices; the seller proposes again."""
     await _load_owned(state, caller, quote_id)
-    body = body.model_copy(update={"by": caller.subject})
-    return await run_update(
-        state, _handle(state, quote_id), QuoteWorkflow.counter, body, f"quote {quote_id}"
-    )
+    return await _update(state, quote_id, QuoteWorkflow.counter, body, caller)
 
 
 @router.post("/quotes/{quote_id}/approvals", response_model=QuoteView)
@@ -235,19 +239,14 @@ async def decide(
         caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
     )
     body = body.model_copy(update={"approver": caller.subject, "role": role})
-    return await run_update(
-        state, _handle(state, quote_id), QuoteWorkflow.decide, body, f"quote {quote_id}"
-    )
+    return await _update(state, quote_id, QuoteWorkflow.decide, body)
 
 
 @router.post("/quotes/{quote_id}/accept", response_model=AcceptResult)
 async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) -> AcceptResult:
     """The buyer accepts: an order starts at the negotiated prices on invoice terms."""
     await _load_owned(state, caller, quote_id)
-    body = body.model_copy(update={"by": caller.subject})
-    return await run_update(
-        state, _handle(state, quote_id), QuoteWorkflow.accept, body, f"quote {quote_id}"
-    )
+    return await _update(state, quote_id, QuoteWorkflow.accept, body, caller)
 
 
 @router.post("/quotes/{quote_id}/withdraw", response_model=QuoteView)
@@ -255,10 +254,7 @@ async def withdraw(
     quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
 ) -> QuoteView:
     await _load_owned(state, caller, quote_id)
-    body = body.model_copy(update={"by": caller.subject})
-    return await run_update(
-        state, _handle(state, quote_id), QuoteWorkflow.withdraw, body, f"quote {quote_id}"
-    )
+    return await _update(state, quote_id, QuoteWorkflow.withdraw, body, caller)
 
 
 @router.post("/quotes/{quote_id}/reopen", response_model=QuoteView)
@@ -267,10 +263,7 @@ async def reopen(
 ) -> QuoteView:
     """Re-open an expired quote at list prices."""
     await _load_owned(state, caller, quote_id)
-    body = body.model_copy(update={"by": caller.subject})
-    return await run_update(
-        state, _handle(state, quote_id), QuoteWorkflow.reopen, body, f"quote {quote_id}"
-    )
+    return await _update(state, quote_id, QuoteWorkflow.reopen, body, caller)
 
 
 @router.post("/orders/{order_id}/credit-approval", response_model=OrderView, tags=["orders"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -167,6 +168,15 @@ def _handle(state: State, rma_id: str) -> WorkflowHandle[ReturnWorkflow, ReturnV
     return state.client.get_workflow_handle_for(ReturnWorkflow.run, return_workflow_id(rma_id))
 
 
+async def _update(
+    state: State, rma_id: str, update: Any, body: BaseModel, by: Principal | None = None
+) -> Any:
+    """Run ``update`` on the return with ``body``, recorded as ``by``'s when given."""
+    if by is not None:
+        body = body.model_copy(update={"by": by.subject})
+    return await run_update(state, _handle(state, rma_id), update, body, f"return {rma_id}")
+
+
 @router.get("/returns/{rma_id}", response_model=ReturnView)
 async def get_return(rma_id: str, state: State, caller: Reader) -> ReturnView:
     """Status, lines (received, restocked, refunded), label and tracking, refunds, history."""
@@ -205,20 +215,14 @@ async def authorize(
 ) -> ReturnView:
     """Support authorizes a return the automatic rules left for a person."""
     await _load(state, rma_id)
-    body = body.model_copy(update={"by": caller.subject})
-    return await run_update(
-        state, _handle(state, rma_id), ReturnWorkflow.authorize, body, f"return {rma_id}"
-    )
+    return await _update(state, rma_id, ReturnWorkflow.authorize, body, caller)
 
 
 @router.post("/returns/{rma_id}/reject", response_model=ReturnView)
 async def reject(rma_id: str, body: RejectReturn, state: State, caller: Support) -> ReturnView:
     """Support rejects a return, with a reason the customer is told."""
     await _load(state, rma_id)
-    body = body.model_copy(update={"by": caller.subject})
-    return await run_update(
-        state, _handle(state, rma_id), ReturnWorkflow.reject, body, f"return {rma_id}"
-    )
+    return await _update(state, rma_id, ReturnWorkflow.reject, body, caller)
 
 
 @router.post("/returns/{rma_id}/receive", response_model=ReturnView)
@@ -232,9 +236,7 @@ async def receive(rma_id: str, body: ReceiveReturn, state: State, caller: Receiv
         raise field_error(
             ["warehouse_id"], f"unknown warehouse {body.warehouse_id!r}", body.warehouse_id
         )
-    return await run_update(
-        state, _handle(state, rma_id), ReturnWorkflow.receive, body, f"return {rma_id}"
-    )
+    return await _update(state, rma_id, ReturnWorkflow.receive, body)
 
 
 @router.post("/returns/{rma_id}/retry-refund", response_model=ReturnView)
@@ -243,7 +245,4 @@ async def retry_refund(
 ) -> ReturnView:
     """Retry a refund the payment provider declined (the return waits in refund_failed)."""
     await _load(state, rma_id)
-    body = body.model_copy(update={"by": caller.subject})
-    return await run_update(
-        state, _handle(state, rma_id), ReturnWorkflow.retry_refund, body, f"return {rma_id}"
-    )
+    return await _update(state, rma_id, ReturnWorkflow.retry_refund, body, caller)
