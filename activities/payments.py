@@ -19,7 +19,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.adapters.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
-from activities.adapters.payments_sandbox import SandboxPaymentProvider
 from oms.models.payments import (
     Authorization,
     AuthorizeRequest,
@@ -29,6 +28,7 @@ from oms.models.payments import (
     VoidAuthorizationResult,
 )
 from oms.models.returns import Refund, RefundRequest
+from sandboxes.payments import SandboxPaymentProvider
 
 T = TypeVar("T")
 

@@ -144,8 +144,8 @@ class BenchStack:
         self._spawn("temporal", "server", server)
         wait_for_port(port, 30, "Temporal dev server")
         py = sys.executable
-        self._spawn("smtp-sink", "support", [py, "-m", "activities.adapters.smtp_sink"])
-        self._spawn("carrier", "support", [py, "-m", "activities.adapters.carrier_sandbox"])
+        self._spawn("smtp-sink", "support", [py, "-m", "sandboxes.smtp_sink"])
+        self._spawn("carrier", "support", [py, "-m", "sandboxes.carrier"])
         for n in range(self.workers):
             worker = [py, "-m", "workers.main"]
             if self.profile_worker is not None:  # pyinstrument writes its report at exit
@@ -156,7 +156,7 @@ class BenchStack:
         self._spawn("api", "api", [py, "-m", "starters.api.app"])
         self.wait_for_api()
         if self.simulate:
-            self._spawn("simulator", "simulator", [py, "-m", "workers.simulator"])
+            self._spawn("simulator", "simulator", [py, "-m", "sandboxes.warehouse"])
         self._start_sampler()
 
     def prepare_store(self) -> None:

@@ -395,13 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
         "codec-key", help="print a new random payload encryption key (for OMS_CODEC_KEYS)"
     ).set_defaults(func=_cmd_codec_key)
     sub.add_parser("carrier", help="run the sandbox carrier service").set_defaults(
-        func=_run_module("activities.adapters.carrier_sandbox:main")
+        func=_run_module("sandboxes.carrier:main")
     )
     sub.add_parser("smtp-sink", help="run the local SMTP sink").set_defaults(
-        func=_run_module("activities.adapters.smtp_sink:main")
+        func=_run_module("sandboxes.smtp_sink:main")
     )
     sub.add_parser("simulator", help="run the simulated warehouse").set_defaults(
-        func=_run_module("workers.simulator:main")
+        func=_run_module("sandboxes.warehouse:main")
     )
     sub.add_parser("db", help="migrate the store and load the demo catalogue").set_defaults(
         func=_cmd_db

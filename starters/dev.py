@@ -117,14 +117,14 @@ def main() -> None:
             ),
         )
         _wait_for_port("127.0.0.1", TEMPORAL_PORT, 30, "Temporal dev server")
-        start("smtp-sink", [py, "-m", "activities.adapters.smtp_sink"])
-        start("carrier", [py, "-m", "activities.adapters.carrier_sandbox"])
+        start("smtp-sink", [py, "-m", "sandboxes.smtp_sink"])
+        start("carrier", [py, "-m", "sandboxes.carrier"])
         start("codec-server", [py, "-m", "starters.codec_server"])
         env.setdefault("OMS_METRICS_BIND", f"127.0.0.1:{METRICS_PORT}")
         start("worker", [py, "-m", "workers.main"])
         start("api", [py, "-m", "starters.api.app"])
         if settings.simulate:
-            start("simulator", [py, "-m", "workers.simulator"])
+            start("simulator", [py, "-m", "sandboxes.warehouse"])
         _wait_for_port("127.0.0.1", settings.api_port, 30, "API")
         _banner(settings)
         _supervise(children)

@@ -82,8 +82,8 @@ class ChaosStack:
         self.prepare_store()
         self.start_temporal()
         py = sys.executable
-        self._spawn("smtp-sink", [py, "-m", "activities.adapters.smtp_sink"])
-        self._spawn("carrier", [py, "-m", "activities.adapters.carrier_sandbox"])
+        self._spawn("smtp-sink", [py, "-m", "sandboxes.smtp_sink"])
+        self._spawn("carrier", [py, "-m", "sandboxes.carrier"])
         self.start_worker()
         self._spawn("api", [py, "-m", "starters.api.app"])
         self.wait_for_api()
@@ -91,7 +91,7 @@ class ChaosStack:
         self.configure_carrier(
             webhook_backoff_s=WEBHOOK_BACKOFF_S, simulate_delay_s=CARRIER_SCAN_DELAY_S
         )
-        self._spawn("simulator", [py, "-m", "workers.simulator"])
+        self._spawn("simulator", [py, "-m", "sandboxes.warehouse"])
 
     def prepare_store(self) -> None:
         upgrade(self.settings.database_url)
