@@ -14,6 +14,7 @@ COPY workflows /src/workflows
 COPY activities /src/activities
 COPY workers /src/workers
 COPY starters /src/starters
+COPY sandboxes /src/sandboxes
 RUN pip install /src && rm -rf /src
 
 # Non-root user; /app/var holds the sandbox carrier's label store and the mail sink's files.

@@ -10,34 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
+from devtools.supervisor import Supervisor, free_port, http_ok
 from oms.devserver import dev_server_command
 from oms.settings import Settings
-from oms.store.db import Database
-from oms.store.inventory import set_stock
-from oms.store.migrate import upgrade
-from oms.store.seed import STOCK, seed_demo
+from starters.dev import prepare_store
 
 # Enough stock that a benchmark never backorders (every order must reach `completed`).
 BENCH_STOCK = 10_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def throwaway_settings(tmp: Path, database_url: str, **overrides: Any) -> Settings:
@@ -64,17 +51,6 @@ def throwaway_settings(tmp: Path, database_url: str, **overrides: Any) -> Settin
     return settings
 
 
-def wait_for_port(port: int, timeout_s: float, name: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{name} did not open port {port} within {timeout_s} s")
-
-
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process build exactly ``settings``."""
     env = dict(os.environ)
@@ -82,13 +58,6 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if value is not None:  # unset optional settings stay unset
             env[f"OMS_{name.upper()}"] = str(value)
     return env
-
-
-@dataclass
-class Child:
-    name: str
-    role: str  # server, worker, api, simulator, floor, support
-    proc: subprocess.Popen[bytes]
 
 
 @dataclass
@@ -129,7 +98,9 @@ class BenchStack:
             extra["max_cached_workflows"] = max_cached_workflows
         settings = throwaway_settings(tmp, database_url or f"sqlite:///{tmp / 'oms.db'}", **extra)
         self.settings = settings
-        self.children: list[Child] = []
+        self._env = settings_env(settings)
+        self.processes = Supervisor(log_dir=tmp)
+        self.roles: dict[str, str] = {}  # name -> server, worker, api, simulator, floor, support
         self._rss_peak: dict[int, int] = {}
         self._sampling = threading.Event()
         self._sampler: threading.Thread | None = None
@@ -138,108 +109,55 @@ class BenchStack:
 
     def start(self) -> None:
         """Prepare the store, start every process and wait until the API answers."""
-        self.prepare_store()
+        prepare_store(self.settings, stock=BENCH_STOCK)
         port = int(self.settings.temporal_address.rsplit(":", 1)[1])
         server = dev_server_command(str(self.tmp / "temporal.db"), port=port, ui_port=0, ui=False)
-        self._spawn("temporal", "server", server)
-        wait_for_port(port, 30, "Temporal dev server")
+        self._start("temporal", "server", server, ready=port)
         py = sys.executable
-        self._spawn("smtp-sink", "support", [py, "-m", "activities.adapters.smtp_sink"])
-        self._spawn("carrier", "support", [py, "-m", "activities.adapters.carrier_sandbox"])
+        self._start("smtp-sink", "support", [py, "-m", "sandboxes.smtp_sink"])
+        self._start("carrier", "support", [py, "-m", "sandboxes.carrier"])
         for n in range(self.workers):
             worker = [py, "-m", "workers.main"]
             if self.profile_worker is not None:  # pyinstrument writes its report at exit
                 out = f"{self.profile_worker}-{n + 1}.txt"
                 worker = [py, "-m", "pyinstrument", "-r", "text", "-o", out, "-m", "workers.main"]
-            self._spawn(f"worker-{n + 1}", "worker", worker)
-            self._spawn(f"floor-{n + 1}", "floor", [py, "-m", "workers.floor"])
-        self._spawn("api", "api", [py, "-m", "starters.api.app"])
-        self.wait_for_api()
+            self._start(f"worker-{n + 1}", "worker", worker)
+            self._start(f"floor-{n + 1}", "floor", [py, "-m", "workers.floor"])
+        health = http_ok(f"{self.settings.api_url}/health")
+        self._start("api", "api", [py, "-m", "starters.api.app"], ready=health, timeout_s=60)
         if self.simulate:
-            self._spawn("simulator", "simulator", [py, "-m", "workers.simulator"])
+            self._start("simulator", "simulator", [py, "-m", "sandboxes.warehouse"])
         self._start_sampler()
 
-    def prepare_store(self) -> None:
-        upgrade(self.settings.database_url)
-        db = Database(self.settings.database_url)
-        try:
-            with db.session() as session:
-                seed_demo(session)
-            with db.session() as session:
-                for warehouse_id, sku in STOCK:
-                    set_stock(session, warehouse_id, sku, BENCH_STOCK)
-        finally:
-            db.dispose()
-
-    def wait_for_api(self, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            self._check_alive()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.settings.api_url}/health", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"the API did not answer within {timeout_s} s (logs in {self.tmp})")
-
-    def _spawn(self, name: str, role: str, cmd: list[str]) -> None:
-        log = (self.tmp / f"{name}.log").open("ab")
-        proc = subprocess.Popen(
-            cmd,
-            cwd=self.tmp,
-            env=settings_env(self.settings),
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        self.children.append(Child(name, role, proc))
-
-    def _check_alive(self) -> None:
-        for child in self.children:
-            code = child.proc.poll()
-            if code is not None:
-                raise RuntimeError(
-                    f"{child.name} exited with {code}; see {self.tmp}/{child.name}.log"
-                )
+    def _start(self, name: str, role: str, cmd: list[str], **ready: Any) -> None:
+        self.processes.start(name, cmd, env=self._env, cwd=self.tmp, **ready)
+        self.roles[name] = role
 
     def stop(self) -> None:
         self._sampling.set()
         if self._sampler is not None:
             self._sampler.join(timeout=5)
-        for child in reversed(self.children):
-            if child.proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in reversed(self.children):
-            try:
-                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.proc.pid, signal.SIGKILL)
-                child.proc.wait()
+        self.processes.stop_all()
 
     # --- measurement ---------------------------------------------------------------
 
     def _processes(self, role: str) -> list[psutil.Process]:
         found: list[psutil.Process] = []
-        for child in self.children:
-            if child.role != role or child.proc.poll() is not None:
+        for name, pid in self.processes.pids():
+            if self.roles[name] != role:
                 continue
             with contextlib.suppress(psutil.Error):
-                proc = psutil.Process(child.proc.pid)
+                proc = psutil.Process(pid)
                 found += [proc, *proc.children(recursive=True)]
         return found
 
     def _start_sampler(self) -> None:
         def sample() -> None:
             while not self._sampling.wait(0.25):
-                for child in self.children:
-                    if child.proc.poll() is not None:
-                        continue
+                for _name, pid in self.processes.pids():
                     with contextlib.suppress(psutil.Error):
-                        proc = psutil.Process(child.proc.pid)
+                        proc = psutil.Process(pid)
                         rss = sum(p.memory_info().rss for p in [proc, *proc.children(True)])
-                        pid = child.proc.pid
                         self._rss_peak[pid] = max(self._rss_peak.get(pid, 0), rss)
 
         self._sampler = threading.Thread(target=sample, name="bench-rss", daemon=True)
@@ -271,10 +189,11 @@ class BenchStack:
     def peak_rss_mb(self) -> dict[str, float]:
         """Peak RSS since the last reset: the largest process of each role, in MB."""
         peaks: dict[str, float] = {}
-        for child in self.children:
-            peak = self._rss_peak.get(child.proc.pid)
+        for name, pid in self.processes.pids():
+            peak = self._rss_peak.get(pid)
             if peak is not None:
-                peaks[child.role] = max(peaks.get(child.role, 0.0), peak / 1e6)
+                role = self.roles[name]
+                peaks[role] = max(peaks.get(role, 0.0), peak / 1e6)
         return peaks
 
 

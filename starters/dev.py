@@ -10,21 +10,18 @@ process dies the rest are stopped too, so nothing half-runs unnoticed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from devtools.supervisor import Supervisor, port_open
 from oms.devserver import dev_server_command
 from oms.settings import Settings
 from oms.store.db import Database
+from oms.store.inventory import set_stock
 from oms.store.migrate import upgrade
-from oms.store.seed import seed_demo
+from oms.store.seed import STOCK, seed_demo
 from starters.codec_server import PREFIX as CODEC_PREFIX
 
 TEMPORAL_PORT = 7233
@@ -33,35 +30,18 @@ CODEC_PORT = 8234
 METRICS_PORT = 9464
 
 
-@dataclass
-class Child:
-    name: str
-    proc: subprocess.Popen[bytes]
-
-
-def _wait_for_port(host: str, port: int, timeout_s: float, name: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{name} did not open {host}:{port} within {timeout_s} s")
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def prepare_store(settings: Settings) -> None:
-    """Migrate the store to the latest schema and load the demo catalogue (idempotent)."""
+def prepare_store(settings: Settings, *, stock: int | None = None) -> None:
+    """Migrate the store to the latest schema and load the demo catalogue (idempotent);
+    with ``stock``, set every demo SKU in every warehouse to that many units."""
     upgrade(settings.database_url)
     db = Database(settings.database_url)
     try:
         with db.session() as session:
             seed_demo(session)
+        if stock is not None:
+            with db.session() as session:
+                for warehouse_id, sku in STOCK:
+                    set_stock(session, warehouse_id, sku, stock)
     finally:
         db.dispose()
 
@@ -84,7 +64,7 @@ def main() -> None:
         (settings.smtp_port, "the SMTP sink"),
         (CODEC_PORT, "the codec server"),
     ):
-        if _port_in_use(port):
+        if port_open(port):
             sys.exit(f"port {port} for {what} is already in use: is another `make run` running?")
     print("Migrating and seeding the store:", settings.database_url, flush=True)
     prepare_store(settings)
@@ -101,38 +81,32 @@ def main() -> None:
         f"http://localhost:{TEMPORAL_UI_PORT},http://127.0.0.1:{TEMPORAL_UI_PORT}",
     )
     py = sys.executable
-    children: list[Child] = []
-
-    def start(name: str, cmd: list[str]) -> None:
-        children.append(Child(name, subprocess.Popen(cmd, env=env, start_new_session=True)))
-
+    processes = Supervisor()
     try:
-        start(
-            "temporal",
-            dev_server_command(
-                "var/temporal.db",
-                port=TEMPORAL_PORT,
-                ui_port=TEMPORAL_UI_PORT,
-                codec_endpoint=codec_endpoint(CODEC_PORT),
-            ),
+        server = dev_server_command(
+            "var/temporal.db",
+            port=TEMPORAL_PORT,
+            ui_port=TEMPORAL_UI_PORT,
+            codec_endpoint=codec_endpoint(CODEC_PORT),
         )
-        _wait_for_port("127.0.0.1", TEMPORAL_PORT, 30, "Temporal dev server")
-        start("smtp-sink", [py, "-m", "activities.adapters.smtp_sink"])
-        start("carrier", [py, "-m", "activities.adapters.carrier_sandbox"])
-        start("codec-server", [py, "-m", "starters.codec_server"])
+        processes.start("temporal", server, env=env, ready=TEMPORAL_PORT)
+        processes.start("smtp-sink", [py, "-m", "sandboxes.smtp_sink"], env=env)
+        processes.start("carrier", [py, "-m", "sandboxes.carrier"], env=env)
+        processes.start("codec-server", [py, "-m", "starters.codec_server"], env=env)
         env.setdefault("OMS_METRICS_BIND", f"127.0.0.1:{METRICS_PORT}")
-        start("worker", [py, "-m", "workers.main"])
-        start("api", [py, "-m", "starters.api.app"])
+        processes.start("worker", [py, "-m", "workers.main"], env=env)
+        processes.start("api", [py, "-m", "starters.api.app"], env=env, ready=settings.api_port)
         if settings.simulate:
-            start("simulator", [py, "-m", "workers.simulator"])
-        _wait_for_port("127.0.0.1", settings.api_port, 30, "API")
+            processes.start("simulator", [py, "-m", "sandboxes.warehouse"], env=env)
         _banner(settings)
-        _supervise(children)
+        name, code = processes.wait_any()
+        print(f"\n{name} exited with code {code}; stopping the rest.", flush=True)
     except KeyboardInterrupt:
         print("\nStopping the OMS...", flush=True)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan children
-        _stop_all(children)
+        processes.stop_all()
+        print("All OMS processes stopped.", flush=True)
 
 
 def _banner(settings: Settings) -> None:
@@ -163,33 +137,6 @@ def _banner(settings: Settings) -> None:
 def codec_endpoint(port: int) -> str:
     """The codec server URL the Web UI calls (``/decode`` and ``/encode`` under it)."""
     return f"http://127.0.0.1:{port}{CODEC_PREFIX}"
-
-
-def _supervise(children: list[Child]) -> None:
-    while True:
-        for child in children:
-            code = child.proc.poll()
-            if code is not None:
-                print(f"\n{child.name} exited with code {code}; stopping the rest.", flush=True)
-                return
-        time.sleep(0.5)
-
-
-def _stop_all(children: list[Child]) -> None:
-    # Stop in reverse start order: API and workers before the server they talk to.
-    for child in reversed(children):
-        if child.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for child in reversed(children):
-        remaining = max(0.1, deadline - time.monotonic())
-        try:
-            child.proc.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.proc.pid, signal.SIGKILL)
-            child.proc.wait()
-    print("All OMS processes stopped.", flush=True)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from activities.adapters.carrier_sandbox import SandboxConfig, create_app
+from sandboxes.carrier import SandboxConfig, create_app
 
 
 @dataclass

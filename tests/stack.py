@@ -29,11 +29,11 @@ import httpx
 import uvicorn
 from temporalio.client import Client
 
-from activities.adapters.carrier_sandbox import SandboxConfig
 from oms.settings import Settings
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from oms.store.seed import seed_demo
+from sandboxes.carrier import SandboxConfig
 from starters.api.app import create_app
 from workers.main import QUEUE_NAMES, run_workers
 

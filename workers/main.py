@@ -26,7 +26,6 @@ from temporalio.worker import Worker
 
 from activities.adapters.carrier_http import CarrierClient
 from activities.adapters.email_smtp import Mailer
-from activities.adapters.payments_sandbox import SandboxPaymentProvider
 from activities.adapters.supplier_email import EmailSupplier
 from activities.carrier import CarrierActivities
 from activities.credit import CreditActivities
@@ -57,6 +56,7 @@ from oms.store.outbox import Outbox
 from oms.store.quotes import QuoteStore
 from oms.store.replenishment import ReplenishmentStore
 from oms.store.returns import ReturnStore
+from sandboxes.payments import SandboxPaymentProvider
 from workers.schedules import ensure_low_stock_schedule
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import OrderWorkflow

@@ -1,6 +1,6 @@
 """The payment provider port: authorize, capture, void and refund, each once per key.
 
-The sandbox provider (``activities/adapters/payments_sandbox.py``) implements it;
+The sandbox provider (``sandboxes/payments.py``) implements it;
 a merchant's real provider is another implementation. Implementations raise
 ``PaymentRejected`` (a key reused for another operation), ``RefundDeclined`` and
 ``PaymentUnavailable`` (``oms.ports.errors``); a declined card is not an error but

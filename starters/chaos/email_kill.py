@@ -32,12 +32,12 @@ from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
 from activities.adapters.email_smtp import Mailer
-from activities.adapters.smtp_sink import start_sink
 from activities.notifications import EmailActivities
 from oms.models.notifications import EmailRequest
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from oms.store.outbox import Outbox
+from sandboxes.smtp_sink import start_sink
 from starters.bench_stack import free_port
 from starters.chaos.harness import PostgresDatabase
 

@@ -15,7 +15,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.adapters.carrier_http import CarrierClient
-from activities.adapters.carrier_sandbox import SandboxConfig
 from activities.carrier import CarrierActivities
 from oms.domain.shipping import choose_rate
 from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
@@ -24,6 +23,7 @@ from oms.models.shipments import Package
 from oms.store.db import Database
 from oms.store.labels import LabelStore
 from oms.store.tables import LabelRow
+from sandboxes.carrier import SandboxConfig
 
 from carrier_fixtures import RunningCarrier, WebhookRecorder, running_sandbox_carrier
 

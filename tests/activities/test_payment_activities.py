@@ -9,7 +9,6 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.adapters.payments_sandbox import SandboxPaymentProvider
 from activities.payments import PaymentActivities
 from oms.models.payments import (
     Authorization,
@@ -18,6 +17,7 @@ from oms.models.payments import (
     VoidAuthorizationRequest,
 )
 from oms.store.db import Database
+from sandboxes.payments import SandboxPaymentProvider
 
 env = ActivityEnvironment()
 

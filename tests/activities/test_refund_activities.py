@@ -9,11 +9,11 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.adapters.payments_sandbox import SandboxPaymentProvider
 from activities.payments import PaymentActivities
 from oms.models.payments import AuthorizeRequest, CaptureRequest
 from oms.models.returns import RefundRequest
 from oms.store.db import Database
+from sandboxes.payments import SandboxPaymentProvider
 
 env = ActivityEnvironment()
 

@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
 from oms.store import tokens
 from oms.store.db import Database
 from oms.store.migrate import upgrade
-from starters.cli import build_parser, main
+from starters.cli import main
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "target"),
     [
-        ["worker", "--queues", "workflows"],
-        ["worker", "--queues", "inventory,carrier,email,payments"],
-        ["bench", "--orders", "5", "--concurrency", "2"],
+        (["worker", "--queues", "workflows"], "workers.main"),
+        (["worker", "--queues", "inventory,carrier,email,payments"], "workers.main"),
+        (["worker", "--help"], "workers.main"),
+        (["bench", "--orders", "5", "--concurrency", "2"], "starters.bench"),
+        (["bench", "--mode", "parked", "-h"], "starters.bench"),
+        (["chaos", "--quick", "--scenario", "carrier-flaky"], "starters.chaos.run"),
     ],
 )
-def test_options_after_process_commands_reach_the_process(argv: list[str]) -> None:
-    args = build_parser().parse_args(argv)
-    assert args.rest == argv[1:]
+def test_options_after_process_commands_reach_the_process(
+    argv: list[str], target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(f"{target}.main", lambda rest: seen.append(list(rest)))
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 0
+    assert seen == [argv[1:]]
 
 
 def test_worker_rejects_an_unknown_queue_with_a_clear_message(
@@ -38,23 +49,45 @@ def test_worker_rejects_an_unknown_queue_with_a_clear_message(
     assert "unknown queue(s): warehouse" in capsys.readouterr().err
 
 
-def test_quote_approval_from_a_terminal_parses_without_a_name() -> None:
+def test_quote_approval_from_a_terminal_sends_no_name(recording_api: str) -> None:
     # Who approves is the token's (OMS_TOKEN); only an admin token may name a role.
-    args = build_parser().parse_args(["quote", "approve", "Q-1"])
-    assert (args.quote_id, args.role) == ("Q-1", None)
-    args = build_parser().parse_args(["quote", "approve", "Q-1", "--role", "sales_manager"])
-    assert args.role == "sales_manager"
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["quote", "approve", "Q-1", "--as", "Maria Manager"])
+    assert _run("quote", "approve", "Q-1") == 0
+    assert _run("quote", "approve", "Q-1", "--role", "sales_manager") == 0
+    assert _run("quote", "approve", "Q-1", "--as", "Maria Manager") == 2
+    assert _Recorder.seen == [
+        ("POST /quotes/Q-1/approvals", {"decision": "approve", "comment": None}),
+        (
+            "POST /quotes/Q-1/approvals",
+            {"decision": "approve", "comment": None, "role": "sales_manager"},
+        ),
+    ]
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    seen: list[tuple[str, str | None]] = []
+    """Records each request: ``"GET <path>"`` with its Authorization header, or
+    ``"POST|PUT <path>"`` with its JSON body."""
+
+    seen: list[tuple[str, Any]] = []
 
     def do_GET(self) -> None:
-        self.seen.append((self.path, self.headers.get("Authorization")))
-        body = b"[]"
-        self.send_response(200)
+        self.seen.append((f"GET {self.path}", self.headers.get("Authorization")))
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._record_body()
+
+    def do_PUT(self) -> None:
+        self._record_body()
+
+    def _record_body(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.seen.append((f"{self.command} {self.path}", json.loads(body)))
+        self._answer()
+
+    def _answer(self) -> None:
+        missing = "missing" in self.path
+        body = b'{"detail": "not found"}' if missing else b"[]"
+        self.send_response(404 if missing else 200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -65,22 +98,30 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def recording_api() -> Iterator[str]:
-    """A real HTTP server that records the path and Authorization header of each GET."""
+def recording_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real HTTP server, named by OMS_API_URL, that records every request."""
     _Recorder.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("OMS_API_URL", url)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield url
     finally:
         server.shutdown()
         server.server_close()
 
 
+def _run(*argv: str) -> int:
+    """``oms ARGV``: its exit code."""
+    with pytest.raises(SystemExit) as exit_:
+        main(list(argv))
+    return int(exit_.value.code or 0)
+
+
 def test_every_api_call_sends_the_token_from_oms_token(
     recording_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OMS_API_URL", recording_api)
     monkeypatch.setenv("OMS_TOKEN", "oms_abc_s3cret")
     with pytest.raises(SystemExit) as exit_:
         main(["stock", "list"])
@@ -89,8 +130,8 @@ def test_every_api_call_sends_the_token_from_oms_token(
     with pytest.raises(SystemExit):
         main(["order", "list"])
     assert _Recorder.seen == [
-        ("/stock", "Bearer oms_abc_s3cret"),
-        ("/orders", "Bearer dev-admin"),  # the documented default
+        ("GET /stock", "Bearer oms_abc_s3cret"),
+        ("GET /orders", "Bearer dev-admin"),  # the documented default
     ]
 
 
@@ -130,22 +171,57 @@ def test_token_create_prints_a_token_once_list_shows_it_and_revoke_ends_it(
         db.dispose()
 
 
-def test_replenishment_commands_from_the_docs_parse() -> None:
-    parser = build_parser()
-    confirm = parser.parse_args(
-        ["replenish", "confirm", "PO-WH-STO-JACKET-WOOL-M-1", "--supplier-ref", "W-1"]
-    )
+def test_replenishment_commands_from_the_docs_send_what_they_say(recording_api: str) -> None:
+    po = "PO-WH-STO-JACKET-WOOL-M-1"
     # Who confirmed is the token's holder (OMS_TOKEN), so there is no --by to claim it.
-    assert (confirm.reference, confirm.supplier_ref) == ("PO-WH-STO-JACKET-WOOL-M-1", "W-1")
-    assert not hasattr(confirm, "by")
-    receive = parser.parse_args(["replenish", "receive", "PO-WH-STO-JACKET-WOOL-M-1", "4"])
-    assert (receive.reference, receive.quantity) == ("PO-WH-STO-JACKET-WOOL-M-1", 4)
-    reorder = parser.parse_args(
-        ["reorder", "set", "WH-STO", "CAP-NVY", "--point", "5", "--qty", "20"]
-    )
-    assert (reorder.warehouse_id, reorder.sku, reorder.point, reorder.qty) == (
-        "WH-STO",
-        "CAP-NVY",
-        5,
-        20,
-    )
+    assert _run("replenish", "confirm", po, "--supplier-ref", "W-1") == 0
+    assert _run("replenish", "confirm", po, "--by", "someone") == 2
+    assert _run("replenish", "receive", po, "4") == 0
+    assert _run("reorder", "set", "WH-STO", "CAP-NVY", "--point", "5", "--qty", "20") == 0
+    assert _Recorder.seen == [
+        (f"POST /replenishment/{po}/confirm", {"supplier_reference": "W-1"}),
+        (f"POST /replenishment/{po}/receipts", {"quantity": 4}),
+        (
+            "PUT /warehouses/WH-STO/reorder-policies/CAP-NVY",
+            {"reorder_point": 5, "reorder_qty": 20},
+        ),
+    ]
+
+
+def test_report_options_become_query_parameters(
+    recording_api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["report", "forecast", "--sku", "CAP-NVY", "--csv", "--from", "2026-09-01"]
+    assert _run(*argv) == 0
+    assert _Recorder.seen == [("GET /reports/forecast?format=csv&from=2026-09-01&sku=CAP-NVY", ANY)]
+    assert capsys.readouterr().out == "[]"  # CSV is printed as it came
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["quote", "propose", "Q-1", "--override", "CAP-NVY"], "--override must look like"),
+        (["return", "request", "O-1", "--line", "CAP-NVY:x:wrong_size"], "--line must look like"),
+        (["report", "forecast"], "oms report forecast needs --sku"),
+    ],
+)
+def test_malformed_values_stop_with_a_message_and_send_nothing(
+    recording_api: str, argv: Sequence[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert message in str(exit_.value.code)
+    assert _Recorder.seen == []
+
+
+def test_an_error_status_prints_the_body_and_exits_1(
+    recording_api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("order", "get", "missing") == 1
+    out, err = capsys.readouterr()
+    assert '"detail": "not found"' in out and "HTTP 404" in err
+
+
+def test_an_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("order", "get", "O-1", "--no-such-option") == 2
+    assert "No such option" in capsys.readouterr().err

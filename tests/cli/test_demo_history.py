@@ -45,17 +45,3 @@ def test_demo_history_is_written_once(tmp_path: Path) -> None:
         db.dispose()
     assert written is not None and written > 150
     assert f"{written} orders over 14 days" in first.stdout
-
-
-def test_report_command_parses_its_options() -> None:
-    from starters.cli import build_parser
-
-    args = build_parser().parse_args(
-        ["report", "forecast", "--sku", "CAP-NVY", "--csv", "--from", "2026-09-01"]
-    )
-    assert (args.name, args.sku, args.csv, args.from_) == (
-        "forecast",
-        "CAP-NVY",
-        True,
-        "2026-09-01",
-    )

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from oms.devserver import dev_server_command, temporal_cli
-from starters.cli import build_parser
+from starters.cli import cli
 from starters.dev import CODEC_PORT, codec_endpoint
 
 
@@ -32,8 +32,7 @@ def test_the_bundled_temporal_cli_knows_the_flag() -> None:
 
 
 def test_cli_has_codec_server_and_codec_key_commands() -> None:
-    parser = build_parser()
-    assert parser.parse_args(["codec-server"]).func is not None
+    assert "codec-server" in cli.commands
     key = subprocess.run(
         [sys.executable, "-m", "starters.cli", "codec-key"],
         capture_output=True,

@@ -12,11 +12,11 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activities.adapters.payments_sandbox import SandboxPaymentProvider
 from oms.domain.returns import apply_receipt, refund_due
 from oms.models.payments import AuthorizeRequest, CaptureRequest
 from oms.models.returns import ReceivedLine, RefundRequest, ReturnLine
 from oms.ports.errors import RefundDeclined
+from sandboxes.payments import SandboxPaymentProvider
 
 from inventory_fixtures import empty_store
 

@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from oms import search_attributes as sa
 from oms.settings import WORKFLOW_QUEUE
-from workers import simulator
+from sandboxes.warehouse import run as run_warehouse
 
 from stack import Stack, order_body, running_stack, wait_until
 
@@ -50,7 +50,7 @@ async def test_stuck_finder_names_each_case_and_interventions_clear_them(
         simulate_warehouses="WH-STO,WH-GOT",
     ) as (stack, _):
         stop = asyncio.Event()
-        warehouse = asyncio.create_task(simulator.run(stack.settings, stop))
+        warehouse = asyncio.create_task(run_warehouse(stack.settings, stop))
         try:
             await _scenario(stack, temporal_client)
         finally:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from oms.store.tables import LabelRow, OrderRow, PaymentTransactionRow, ReservationRow
-from workers import simulator
+from sandboxes.warehouse import run as run_warehouse
 from workflows.order import order_workflow_id
 
 from stack import order_body, running_stack, wait_until
@@ -41,7 +41,7 @@ async def test_orders_survive_a_killed_worker_without_double_effects(
     ) as (stack, worker):
         assert worker is not None
         stop = asyncio.Event()
-        warehouse = asyncio.create_task(simulator.run(stack.settings, stop))
+        warehouse = asyncio.create_task(run_warehouse(stack.settings, stop))
         try:
             # Jeans are only in Gothenburg and caps only in Stockholm: two shipments each.
             lines = [("CAP-NVY", 1, "199.00"), ("JEANS-IND-32", 1, "899.00")]

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from activities.adapters.carrier_sandbox import SandboxConfig
 from oms.domain.auth import signature_valid
+from sandboxes.carrier import SandboxConfig
 
 from carrier_fixtures import RunningCarrier, WebhookRecorder, running_sandbox_carrier
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from oms.models.shipments import ConfirmPack
-from workers.simulator import MAX_PARCEL_GRAMS, Warehouse, packages_for, step
+from sandboxes.warehouse import MAX_PARCEL_GRAMS, Warehouse, packages_for, step
 
 
 def test_heavy_shipments_are_split_into_parcels_the_api_accepts() -> None:

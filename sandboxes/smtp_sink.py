@@ -5,7 +5,7 @@ provider: each message is written to ``<mail_dir>/<timestamp>-<subject>.eml``
 (text parts decoded to UTF-8, so the file reads as plain text and still opens
 in a mail client) and summarised on one line of ``<mail_dir>/index.txt``.
 
-Run it on its own with ``python -m activities.adapters.smtp_sink``.
+Run it on its own with ``python -m sandboxes.smtp_sink``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from activities.adapters.email_smtp import Mailer
-from activities.adapters.smtp_sink import start_sink
+from sandboxes.smtp_sink import start_sink
 
 from smtp_fixtures import free_port
 

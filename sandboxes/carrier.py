@@ -7,7 +7,7 @@ runtime through ``PUT /v1/sandbox/config``, and a delivery simulation that
 posts tracking events to the OMS webhook, either on a timer (``simulate``) or
 one at a time through ``POST /v1/sandbox/advance/{tracking_number}``.
 
-Run it with ``python -m activities.adapters.carrier_sandbox`` or ``oms carrier``
+Run it with ``python -m sandboxes.carrier`` or ``oms carrier``
 (settings from ``OMS_*``), ``run(settings)``, or ``create_app(config)`` under
 any ASGI server.
 """
@@ -556,7 +556,7 @@ def run(settings: Settings) -> None:
 
 
 def main() -> None:
-    """Entry point of ``python -m activities.adapters.carrier_sandbox`` and ``oms carrier``.
+    """Entry point of ``python -m sandboxes.carrier`` and ``oms carrier``.
 
     Configured by ``OMS_*`` settings only: ``OMS_CARRIER_HOST``/``OMS_CARRIER_PORT``,
     ``OMS_CARRIER_DB_PATH``, ``OMS_CARRIER_LATENCY_MS``, ``OMS_CARRIER_FAILURE_RATE_503``/``_429``,

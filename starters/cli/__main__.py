@@ -1,0 +1,5 @@
+"""``python -m starters.cli``: the ``oms`` command."""
+
+from starters.cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""The ``oms`` commands that run a process: the whole stack (``dev``), one part of it, the
+sandboxes, the demo, the benchmark and the chaos suite."""
+
+from __future__ import annotations
+
+import click
+
+from oms.settings import Settings
+from starters.cli._common import PASSTHROUGH, pass_settings, run_module
+
+
+def _process(name: str, target: str, help: str) -> click.Command:
+    """A command that runs ``target`` (``module:function``) with no arguments."""
+    return click.Command(name, callback=lambda: run_module(target), help=help)
+
+
+def _passthrough(name: str, target: str, help: str) -> click.Command:
+    """A command that hands every argument after its name, unparsed, to ``target``."""
+
+    @click.command(name, help=help, context_settings=PASSTHROUGH)
+    @click.argument("rest", nargs=-1, type=click.UNPROCESSED)
+    def run(rest: tuple[str, ...]) -> int:
+        return run_module(target, rest)
+
+    return run
+
+
+PROCESSES = [
+    _process("dev", "starters.dev:main", "run everything in the foreground (make run)"),
+    _passthrough("worker", "workers.main:main", "run workers (all queues, or --queues a,b)"),
+    _passthrough("bench", "starters.bench:main", "benchmark (make bench)"),
+    _passthrough("chaos", "starters.chaos.run:main", "fault scenarios (make chaos)"),
+    _process("api", "starters.api.app:main", "run the HTTP API"),
+    _process(
+        "codec-server",
+        "starters.codec_server:main",
+        "run the codec server the Temporal UI decodes payloads with",
+    ),
+    _process("carrier", "sandboxes.carrier:main", "run the sandbox carrier service"),
+    _process("smtp-sink", "sandboxes.smtp_sink:main", "run the local SMTP sink"),
+    _process("simulator", "sandboxes.warehouse:main", "run the simulated warehouse"),
+]
+
+
+@click.command("codec-key", help="print a new random payload encryption key (for OMS_CODEC_KEYS)")
+def codec_key() -> int:
+    from oms.codec import new_key
+
+    print(new_key())
+    return 0
+
+
+@click.command(help="migrate the store and load the demo catalogue")
+@pass_settings
+def db(settings: Settings) -> int:
+    from starters.dev import prepare_store
+
+    prepare_store(settings)
+    print(f"store migrated and seeded: {settings.database_url}")
+    return 0
+
+
+@click.command(help="place a handful of realistic orders")
+@click.option(
+    "--history",
+    is_flag=True,
+    help="instead, write generated order history into the store (for reports; idempotent)",
+)
+@click.option("--days", type=int, default=90, help="days of history (with --history)")
+@pass_settings
+def demo(settings: Settings, history: bool, days: int) -> int:
+    if history:
+        from starters.demo import seed_history_into_store
+
+        return seed_history_into_store(settings, days=days)
+    from starters.demo import run_demo
+
+    return run_demo(settings)

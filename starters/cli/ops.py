@@ -1,0 +1,103 @@
+"""``oms ops``: stuck workflows and the interventions operations can make."""
+
+from __future__ import annotations
+
+import click
+
+from oms.settings import Settings
+from starters.cli._common import api, params, pass_settings, show, with_role
+
+KINDS = ["order", "shipment", "quote", "return", "replenishment"]
+REASON = click.option("--reason", required=True, help="why (recorded in history)")
+
+
+@click.group(help="operations: stuck workflows and interventions")
+def ops() -> None:
+    pass
+
+
+@ops.command(help="every stuck order, shipment and quote, and why")
+@click.option("--kind", type=click.Choice(KINDS))
+@click.option("--stage")
+@click.option("--warehouse")
+@click.option("--min-age-s", "min_age_s", type=int)
+@click.option("--json", "as_json", is_flag=True, help="print the raw JSON")
+@pass_settings
+def stuck(
+    settings: Settings,
+    kind: str | None,
+    stage: str | None,
+    warehouse: str | None,
+    min_age_s: int | None,
+    as_json: bool,
+) -> int:
+    query = params(kind=kind, stage=stage, warehouse=warehouse, min_age_s=min_age_s)
+    with api(settings) as client:
+        response = client.get("/ops/stuck", params=query)
+    if response.status_code >= 400 or as_json:
+        return show(response)
+    body = response.json()
+    for item in body["items"]:
+        print(
+            f"{item['kind']:<9} {item['workflow_id']:<28} {item['reason']:<22} "
+            f"{item['stage'] or '-':<20} since {item['since'] or '-'}\n"
+            f"          {item['last_error'] or ''}\n"
+            f"          -> {item['suggested_action']}\n          {item['ui_url']}"
+        )
+    print(f"{body['count']} stuck ({body['took_ms']} ms)")
+    return 0
+
+
+@ops.command("retry-now", help="retry a failing call at once")
+@click.argument("workflow_id")
+@REASON
+@pass_settings
+def retry_now(settings: Settings, workflow_id: str, reason: str) -> int:
+    with api(settings) as client:
+        path = f"/ops/workflows/{workflow_id}/retry-now"
+        return show(client.post(path, json={"reason": reason}))
+
+
+@ops.command(help="force-cancel with full compensation")
+@click.argument("order_id")
+@REASON
+@pass_settings
+def cancel(settings: Settings, order_id: str, reason: str) -> int:
+    with api(settings) as client:
+        return show(client.post(f"/ops/orders/{order_id}/cancel", json={"reason": reason}))
+
+
+@ops.command("release-hold", help="release an order held for payment or credit")
+@click.argument("order_id")
+@REASON
+@click.option("--role", help="admin tokens only: the role to act as")
+@click.option("--token", help="a new card token to authorize")
+@pass_settings
+def release_hold(
+    settings: Settings, order_id: str, reason: str, role: str | None, token: str | None
+) -> int:
+    body = with_role({"reason": reason, "payment_token": token}, role)
+    with api(settings) as client:
+        return show(client.post(f"/ops/orders/{order_id}/release-hold", json=body))
+
+
+@ops.command(help="send a customer email again")
+@click.argument("order_id")
+@REASON
+@click.option("--notification", default="order_confirmed")
+@pass_settings
+def resend(settings: Settings, order_id: str, reason: str, notification: str) -> int:
+    body = {"reason": reason, "notification": notification}
+    with api(settings) as client:
+        return show(client.post(f"/ops/orders/{order_id}/resend", json=body))
+
+
+@ops.command(help="move a shipment that has not shipped to another warehouse")
+@click.argument("shipment_id")
+@REASON
+@click.option("--to", help="warehouse id (default: the nearest other)")
+@pass_settings
+def reroute(settings: Settings, shipment_id: str, reason: str, to: str | None) -> int:
+    body = {"reason": reason, "shipment_id": shipment_id, "warehouse_id": to}
+    with api(settings) as client:
+        return show(client.post(f"/ops/shipments/{shipment_id}/reroute", json=body))

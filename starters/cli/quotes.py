@@ -1,0 +1,120 @@
+"""``oms quote``: B2B quotes from request to order."""
+
+from __future__ import annotations
+
+import click
+
+from oms.settings import Settings
+from starters.cli._common import api, pass_settings, post_file, show, with_role
+
+
+def _pairs(values: tuple[str, ...], what: str) -> list[tuple[str, str, str]]:
+    """Parse ``SKU=PRICE`` or ``SKU=PRICE:reason`` arguments."""
+    parsed = []
+    for value in values:
+        sku, _, rest = value.partition("=")
+        price, _, reason = rest.partition(":")
+        if not sku or not price:
+            raise SystemExit(f"{what} must look like SKU=PRICE[:reason], got {value!r}")
+        parsed.append((sku, price, reason))
+    return parsed
+
+
+@click.group(help="B2B quotes: request, propose, counter, approve, accept")
+def quote() -> None:
+    pass
+
+
+@quote.command(help="request a quote from a JSON file (- for stdin)")
+@click.argument("file")
+@pass_settings
+def request(settings: Settings, file: str) -> int:
+    return post_file(settings, "/quotes", file)
+
+
+@quote.command()
+@click.argument("quote_id")
+@pass_settings
+def get(settings: Settings, quote_id: str) -> int:
+    with api(settings) as client:
+        return show(client.get(f"/quotes/{quote_id}"))
+
+
+@quote.command("list")
+@click.option("--status")
+@pass_settings
+def list_(settings: Settings, status: str | None) -> int:
+    with api(settings) as client:
+        return show(client.get("/quotes", params={"status": status} if status else {}))
+
+
+@quote.command(help="seller: propose prices")
+@click.argument("quote_id")
+@click.option("--override", multiple=True, help="SKU=PRICE:reason")
+@click.option("--comment")
+@pass_settings
+def propose(
+    settings: Settings, quote_id: str, override: tuple[str, ...], comment: str | None
+) -> int:
+    overrides = [
+        {"sku": sku, "unit_price": price, "reason": reason or "seller override"}
+        for sku, price, reason in _pairs(override, "--override")
+    ]
+    body = {"overrides": overrides, "comment": comment}
+    with api(settings) as client:
+        return show(client.post(f"/quotes/{quote_id}/proposals", json=body))
+
+
+@quote.command(help="buyer: counter with target prices")
+@click.argument("quote_id")
+@click.option("--target", multiple=True, help="SKU=PRICE")
+@click.option("--comment")
+@pass_settings
+def counter(settings: Settings, quote_id: str, target: tuple[str, ...], comment: str | None) -> int:
+    lines = [{"sku": s, "target_unit_price": p} for s, p, _ in _pairs(target, "--target")]
+    body = {"lines": lines, "comment": comment}
+    with api(settings) as client:
+        return show(client.post(f"/quotes/{quote_id}/counter-offers", json=body))
+
+
+def _decision(decision: str) -> click.Command:
+    @click.command(decision, help=f"approver: {decision} the current proposal")
+    @click.argument("quote_id")
+    @click.option("--role", help="admin tokens only: the role to decide as")
+    @click.option("--comment")
+    @pass_settings
+    def decide(settings: Settings, quote_id: str, role: str | None, comment: str | None) -> int:
+        body = with_role({"decision": decision, "comment": comment}, role)
+        with api(settings) as client:
+            return show(client.post(f"/quotes/{quote_id}/approvals", json=body))
+
+    return decide
+
+
+@quote.command(help="buyer: accept and order")
+@click.argument("quote_id")
+@click.option("--po", required=True, help="purchase order number")
+@click.option("--terms", default="net30", type=click.Choice(["net30", "net60"]))
+@pass_settings
+def accept(settings: Settings, quote_id: str, po: str, terms: str) -> int:
+    body = {"po_number": po, "payment_terms": terms}
+    with api(settings) as client:
+        return show(client.post(f"/quotes/{quote_id}/accept", json=body))
+
+
+def _with_reason(action: str) -> click.Command:
+    @click.command(action)
+    @click.argument("quote_id")
+    @click.option("--reason", default="")
+    @pass_settings
+    def act(settings: Settings, quote_id: str, reason: str) -> int:
+        with api(settings) as client:
+            return show(client.post(f"/quotes/{quote_id}/{action}", json={"reason": reason}))
+
+    return act
+
+
+for _command in (_decision("approve"), _decision("reject")):
+    quote.add_command(_command)
+for _command in (_with_reason("withdraw"), _with_reason("reopen")):
+    quote.add_command(_command)

@@ -1,0 +1,101 @@
+"""``oms return``: returns from request to refund."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from oms.settings import Settings
+from starters.cli._common import api, params, pass_settings, show
+
+
+def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, Any]]:
+    """Parse ``SKU:QTY:REASON`` (or ``SKU:QTY:CONDITION``) arguments."""
+    parsed = []
+    for value in values:
+        parts = value.split(":")
+        if len(parts) != 3 or not parts[1].isdigit():
+            raise SystemExit(f"{what} must look like SKU:QTY:{third.upper()}, got {value!r}")
+        parsed.append({"sku": parts[0], "quantity": int(parts[1]), third: parts[2]})
+    return parsed
+
+
+@click.group("return", help="returns: request, authorize, receive, refund")
+def return_() -> None:
+    pass
+
+
+@return_.command(help="customer: return delivered lines of an order")
+@click.argument("order_id")
+@click.option(
+    "--line", multiple=True, required=True, help="SKU:QTY:REASON, e.g. CAP-NVY:1:wrong_size"
+)
+@click.option("--resolution", default="refund", type=click.Choice(["refund", "exchange"]))
+@pass_settings
+def request(settings: Settings, order_id: str, line: tuple[str, ...], resolution: str) -> int:
+    body = {"lines": _triples(line, "--line", "reason"), "resolution": resolution}
+    with api(settings) as client:
+        return show(client.post(f"/orders/{order_id}/returns", json=body))
+
+
+@return_.command()
+@click.argument("rma_id")
+@pass_settings
+def get(settings: Settings, rma_id: str) -> int:
+    with api(settings) as client:
+        return show(client.get(f"/returns/{rma_id}"))
+
+
+@return_.command("list")
+@click.option("--order")
+@click.option("--status")
+@click.option("--reason", help="returns with a line given this reason")
+@pass_settings
+def list_(settings: Settings, order: str | None, status: str | None, reason: str | None) -> int:
+    with api(settings) as client:
+        query = params(order_id=order, status=status, reason=reason)
+        return show(client.get("/returns", params=query))
+
+
+@return_.command(help="support: authorize a return held for a person")
+@click.argument("rma_id")
+@click.option("--comment")
+@pass_settings
+def authorize(settings: Settings, rma_id: str, comment: str | None) -> int:
+    with api(settings) as client:
+        return show(client.post(f"/returns/{rma_id}/authorize", json={"comment": comment}))
+
+
+@return_.command(help="support: reject a return")
+@click.argument("rma_id")
+@click.option("--reason", required=True)
+@pass_settings
+def reject(settings: Settings, rma_id: str, reason: str) -> int:
+    with api(settings) as client:
+        return show(client.post(f"/returns/{rma_id}/reject", json={"reason": reason}))
+
+
+@return_.command(help="warehouse: the parcel arrived")
+@click.argument("rma_id")
+@click.option("--warehouse", required=True)
+@click.option(
+    "--line",
+    multiple=True,
+    required=True,
+    help="SKU:QTY:CONDITION with condition resellable, damaged or wrong_item",
+)
+@pass_settings
+def receive(settings: Settings, rma_id: str, warehouse: str, line: tuple[str, ...]) -> int:
+    body = {"warehouse_id": warehouse, "lines": _triples(line, "--line", "condition")}
+    with api(settings) as client:
+        return show(client.post(f"/returns/{rma_id}/receive", json=body))
+
+
+@return_.command("retry-refund", help="operations: retry a declined refund")
+@click.argument("rma_id")
+@click.option("--reason", default="")
+@pass_settings
+def retry_refund(settings: Settings, rma_id: str, reason: str) -> int:
+    with api(settings) as client:
+        return show(client.post(f"/returns/{rma_id}/retry-refund", json={"reason": reason}))

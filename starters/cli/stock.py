@@ -1,0 +1,69 @@
+"""``oms stock`` and ``oms reorder``: stock levels and each SKU's reorder policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from oms.settings import Settings
+from starters.cli._common import api, pass_settings, show
+
+
+@click.group(help="show or set stock")
+def stock() -> None:
+    pass
+
+
+@stock.command("set", help="set on-hand units (fills backorders)")
+@click.argument("warehouse_id")
+@click.argument("sku")
+@click.argument("on_hand", type=int)
+@pass_settings
+def set_(settings: Settings, warehouse_id: str, sku: str, on_hand: int) -> int:
+    with api(settings) as client:
+        path = f"/warehouses/{warehouse_id}/stock/{sku}"
+        return show(client.put(path, json={"on_hand": on_hand}))
+
+
+@stock.command("list")
+@click.option("--sku")
+@pass_settings
+def list_(settings: Settings, sku: str | None) -> int:
+    with api(settings) as client:
+        return show(client.get("/stock", params={"sku": sku} if sku else {}))
+
+
+@click.group(help="reorder point and quantity per warehouse and SKU")
+def reorder() -> None:
+    pass
+
+
+def _policy(warehouse_id: str, sku: str) -> str:
+    return f"/warehouses/{warehouse_id}/reorder-policies/{sku}"
+
+
+@reorder.command("set", help="reorder when available <= POINT; order QTY")
+@click.argument("warehouse_id")
+@click.argument("sku")
+@click.option("--point", type=int, required=True)
+@click.option("--qty", type=int, required=True)
+@click.option("--supplier", help="buy the SKU from this supplier id")
+@pass_settings
+def set_policy(
+    settings: Settings, warehouse_id: str, sku: str, point: int, qty: int, supplier: str | None
+) -> int:
+    body: dict[str, Any] = {"reorder_point": point, "reorder_qty": qty}
+    if supplier:
+        body["supplier_id"] = supplier
+    with api(settings) as client:
+        return show(client.put(_policy(warehouse_id, sku), json=body))
+
+
+@reorder.command("get")
+@click.argument("warehouse_id")
+@click.argument("sku")
+@pass_settings
+def get_policy(settings: Settings, warehouse_id: str, sku: str) -> int:
+    with api(settings) as client:
+        return show(client.get(_policy(warehouse_id, sku)))

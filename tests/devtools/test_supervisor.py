@@ -1,0 +1,71 @@
+"""The process supervisor behind ``oms dev``, the benchmark and the chaos stack."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devtools.supervisor import ProcessExited, Supervisor, free_port, port_open
+
+PY = sys.executable
+SLEEP = [PY, "-c", "import time; time.sleep(60)"]
+
+
+def _serve(port: int) -> list[str]:
+    return [PY, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+
+
+@pytest.mark.timeout(60)
+def test_a_child_is_ready_when_its_port_opens_and_everything_stops_on_exit(tmp_path: Path) -> None:
+    port = free_port()
+    with Supervisor(log_dir=tmp_path) as processes:
+        processes.start("web", _serve(port), cwd=tmp_path, ready=port)
+        processes.start("sleeper", SLEEP)
+        assert port_open(port)
+        assert [name for name, _ in processes.pids()] == ["web", "sleeper"]
+    assert not processes.running("web") and not processes.running("sleeper")
+    assert not port_open(port)
+    assert (tmp_path / "web.log").exists()
+
+
+@pytest.mark.timeout(60)
+def test_a_child_that_exits_while_starting_is_reported_by_name(tmp_path: Path) -> None:
+    with Supervisor(log_dir=tmp_path) as processes:
+        with pytest.raises(ProcessExited, match=r"broken exited with code 3; see .*broken\.log"):
+            processes.start("broken", [PY, "-c", "raise SystemExit(3)"], ready=free_port())
+        assert not processes.running("broken")
+
+
+@pytest.mark.timeout(60)
+def test_an_unexpected_exit_ends_the_wait_but_a_kill_on_purpose_does_not(tmp_path: Path) -> None:
+    with Supervisor(log_dir=tmp_path) as processes:
+        processes.start("worker", SLEEP)
+        processes.kill("worker")
+        processes.check()  # killed on purpose: not an error
+        assert "worker" not in dict(processes.pids())
+        pid = processes.restart("worker")
+        assert processes.running("worker") and dict(processes.pids())["worker"] == pid
+        processes.start("short", [PY, "-c", "import time; time.sleep(0.3)"])
+        assert processes.wait_any(poll_s=0.05) == ("short", 0)
+
+
+@pytest.mark.timeout(60)
+def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout(tmp_path: Path) -> None:
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + (
+        "print('up', flush=True); time.sleep(60)"
+    )
+    processes = Supervisor(log_dir=tmp_path, stop_timeout_s=0.5)
+    processes.start(
+        "stubborn", [PY, "-c", stubborn], ready=lambda: "up" in _read(tmp_path / "stubborn.log")
+    )
+    started = time.monotonic()
+    processes.stop_all()
+    assert not processes.running("stubborn")
+    assert time.monotonic() - started < 10
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
