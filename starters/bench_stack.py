@@ -18,10 +18,10 @@ from typing import Any
 
 import psutil
 
+from devtools.dev import prepare_store
 from devtools.supervisor import Supervisor, free_port, http_ok
 from oms.devserver import dev_server_command
 from oms.settings import Settings
-from starters.dev import prepare_store
 
 # Enough stock that a benchmark never backorders (every order must reach `completed`).
 BENCH_STOCK = 10_000_000

@@ -34,11 +34,11 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 import uvicorn  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
+from devtools.dev import codec_endpoint  # noqa: E402
 from oms.client import data_converter  # noqa: E402
 from oms.devserver import dev_server_command  # noqa: E402
 from oms.settings import Settings  # noqa: E402
 from starters.codec_server import PREFIX, create_app  # noqa: E402
-from starters.dev import codec_endpoint  # noqa: E402
 from workflows.order import order_workflow_id  # noqa: E402
 
 from stack import free_port, order_body, running_stack  # noqa: E402

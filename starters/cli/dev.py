@@ -26,10 +26,10 @@ def _passthrough(name: str, target: str, help: str) -> click.Command:
 
 
 PROCESSES = [
-    _process("dev", "starters.dev:main", "run everything in the foreground (make run)"),
+    _process("dev", "devtools.dev:main", "run everything in the foreground (make run)"),
     _passthrough("worker", "workers.main:main", "run workers (all queues, or --queues a,b)"),
     _passthrough("bench", "starters.bench:main", "benchmark (make bench)"),
-    _passthrough("chaos", "starters.chaos.run:main", "fault scenarios (make chaos)"),
+    _passthrough("chaos", "devtools.chaos.run:main", "fault scenarios (make chaos)"),
     _process("api", "starters.api.app:main", "run the HTTP API"),
     _process(
         "codec-server",
@@ -53,7 +53,7 @@ def codec_key() -> int:
 @click.command(help="migrate the store and load the demo catalogue")
 @pass_settings
 def db(settings: Settings) -> int:
-    from starters.dev import prepare_store
+    from devtools.dev import prepare_store
 
     prepare_store(settings)
     print(f"store migrated and seeded: {settings.database_url}")
@@ -70,9 +70,9 @@ def db(settings: Settings) -> int:
 @pass_settings
 def demo(settings: Settings, history: bool, days: int) -> int:
     if history:
-        from starters.demo import seed_history_into_store
+        from devtools.demo import seed_history_into_store
 
         return seed_history_into_store(settings, days=days)
-    from starters.demo import run_demo
+    from devtools.demo import run_demo
 
     return run_demo(settings)

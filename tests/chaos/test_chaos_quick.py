@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from starters.chaos.run import run_one
+from devtools.chaos.run import run_one
 
 pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]
 

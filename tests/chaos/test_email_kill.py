@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from starters.chaos.email_kill import main
+from devtools.chaos.email_kill import main
 
 
 @pytest.mark.postgres

@@ -25,7 +25,7 @@ from starters.cli import main
         (["worker", "--help"], "workers.main"),
         (["bench", "--orders", "5", "--concurrency", "2"], "starters.bench"),
         (["bench", "--mode", "parked", "-h"], "starters.bench"),
-        (["chaos", "--quick", "--scenario", "carrier-flaky"], "starters.chaos.run"),
+        (["chaos", "--quick", "--scenario", "carrier-flaky"], "devtools.chaos.run"),
     ],
 )
 def test_options_after_process_commands_reach_the_process(

@@ -6,9 +6,9 @@ import base64
 import subprocess
 import sys
 
+from devtools.dev import CODEC_PORT, codec_endpoint
 from oms.devserver import dev_server_command, temporal_cli
 from starters.cli import cli
-from starters.dev import CODEC_PORT, codec_endpoint
 
 
 def test_dev_server_command_points_the_ui_at_the_codec_server() -> None:

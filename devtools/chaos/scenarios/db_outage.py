@@ -11,9 +11,9 @@ import time
 
 from sqlalchemy.engine import make_url
 
-from starters.chaos.harness import Run
-from starters.chaos.proxy import TcpProxy
-from starters.chaos.workload import completion_timeout
+from devtools.chaos.harness import Run
+from devtools.chaos.proxy import TcpProxy
+from devtools.chaos.workload import completion_timeout
 
 NAME = "db-outage"
 FAULT = "the worker's PostgreSQL connections dropped and refused for {outage_s:g} s"

@@ -1,4 +1,4 @@
-"""``python -m starters.chaos.email_kill``: SIGKILL a process that sends outbox email, often.
+"""``python -m devtools.chaos.email_kill``: SIGKILL a process that sends outbox email, often.
 
 The email outbox's one weak spot is the moment between the final "." of SMTP DATA and
 the COMMIT of the ``sending`` mark (``activities/notifications.py``). The worker-kill
@@ -33,13 +33,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.adapters.email_smtp import Mailer
 from activities.notifications import EmailActivities
+from devtools.chaos.harness import PostgresDatabase
 from oms.models.notifications import EmailRequest
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from oms.store.outbox import Outbox
 from sandboxes.smtp_sink import start_sink
 from starters.bench_stack import free_port
-from starters.chaos.harness import PostgresDatabase
 
 SENDER_ENV = "OMS_EMAIL_KILL_SENDER"
 
@@ -118,7 +118,7 @@ def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
             for k in range(kills + 1):
                 tag = "final" if k == kills else str(k)
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "starters.chaos.email_kill", "--sender", tag],
+                    [sys.executable, "-m", "devtools.chaos.email_kill", "--sender", tag],
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -159,7 +159,7 @@ def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m starters.chaos.email_kill", description=__doc__.splitlines()[0]
+        prog="python -m devtools.chaos.email_kill", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--kills", type=int, default=80)
     parser.add_argument("--threads", type=int, default=8)

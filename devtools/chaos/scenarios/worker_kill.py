@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from starters.chaos.harness import Run
-from starters.chaos.workload import Workload, completion_timeout
+from devtools.chaos.harness import Run
+from devtools.chaos.workload import Workload, completion_timeout
 
 NAME = "worker-kill"
 # Orders placed per step, and how many may be unfinished before the next step is placed.

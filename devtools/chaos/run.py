@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from starters.chaos.harness import Run, run_scenario
-from starters.chaos.report import ScenarioResult
-from starters.chaos.scenarios import (
+from devtools.chaos.harness import Run, run_scenario
+from devtools.chaos.report import ScenarioResult
+from devtools.chaos.scenarios import (
     carrier_down,
     carrier_flaky,
     db_outage,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from starters.chaos.harness import Run
-from starters.chaos.workload import completion_timeout
+from devtools.chaos.harness import Run
+from devtools.chaos.workload import completion_timeout
 
 NAME = "carrier-flaky"
 FAULT = "sandbox carrier fails 30% of calls with 503 and 5% with 429 (Retry-After 1 s)"

@@ -6,8 +6,8 @@ import asyncio
 import time
 from typing import Any
 
-from starters.chaos.harness import Run
-from starters.chaos.workload import completion_timeout
+from devtools.chaos.harness import Run
+from devtools.chaos.workload import completion_timeout
 
 NAME = "carrier-down"
 FAULT = "sandbox carrier answers every call 503 while one order waits for its label"

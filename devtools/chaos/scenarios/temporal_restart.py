@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from starters.chaos.harness import Run
-from starters.chaos.workload import completion_timeout
+from devtools.chaos.harness import Run
+from devtools.chaos.workload import completion_timeout
 
 NAME = "temporal-restart"
 FAULT = "the Temporal dev server (file-backed, WAL) stopped and started again mid-run"

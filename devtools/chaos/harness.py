@@ -20,10 +20,10 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from starters.chaos.audit import Auditor, StockKey, stock_snapshot
-from starters.chaos.report import ScenarioResult
-from starters.chaos.stack import ChaosStack
-from starters.chaos.workload import Workload
+from devtools.chaos.audit import Auditor, StockKey, stock_snapshot
+from devtools.chaos.report import ScenarioResult
+from devtools.chaos.stack import ChaosStack
+from devtools.chaos.workload import Workload
 
 SETTLE_S = 30.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from starters.chaos.audit import EffectCount, LedgerCheck
+from devtools.chaos.audit import EffectCount, LedgerCheck
 
 
 class ScenarioResult(BaseModel):
