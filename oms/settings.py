@@ -61,6 +61,9 @@ class Settings(BaseSettings):
 
     carrier_url: str = "http://127.0.0.1:8100"
     carrier_name: str = "sandbox"
+    # The carrier adapter: "http" (the carrier HTTP API the sandbox speaks), or
+    # "<module>:<factory>" (docs/adapters.md).
+    carrier_adapter: str = "http"
     carrier_timeout_s: float = 10.0
     # Sandbox carrier behaviour (read by the sandbox carrier service only).
     carrier_latency_ms: int = 0
@@ -78,6 +81,11 @@ class Settings(BaseSettings):
     ops_email: str = "ops@oms.example"
     mail_dir: str = "var/mail"
 
+    # The payment provider: "sandbox", or "<module>:<factory>" naming a callable that takes
+    # the Settings and returns a PaymentProvider (oms/ports/payments.py; docs/adapters.md).
+    payments_provider: str = "sandbox"
+    # The sandbox's own ledger database; empty: beside the OMS's SQLite file (or its server).
+    payments_sandbox_url: str = ""
     payments_decline_over: str = "100000.00"
     # Sandbox refund failures: the first N attempts of each refund fail as "provider
     # down" (retried); a refund over this amount is declined for good (waits for a person).

@@ -1,6 +1,12 @@
-"""A sandbox payment provider whose ledger lives in the OMS database.
+"""A sandbox payment provider with a ledger of its own (not the OMS's schema).
 
-Every operation is one ``PaymentTransactionRow`` under a unique idempotency
+The ledger is one table, ``sandbox_payment_ledger``, that the sandbox creates
+itself in its own database (``OMS_PAYMENTS_SANDBOX_URL``; by default a SQLite
+file beside the OMS's, or, for a server database, the same server), the way a
+real provider keeps its books where the OMS cannot see them. The OMS reaches it
+only through the ``PaymentProvider`` port (``oms/ports/payments.py``).
+
+Every operation is one ledger row under a unique idempotency
 key, so a repeated call returns the first answer. Money rules: captures and
 voids together never exceed the authorized amount; refunds of an order never
 exceed what was captured for it (checked holding the order's authorization
@@ -17,12 +23,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Numeric, String, Text, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from oms.models.payments import (
     Authorization,
@@ -34,10 +41,49 @@ from oms.models.payments import (
 )
 from oms.models.returns import Refund, RefundRequest
 from oms.ports.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
+from oms.settings import Settings
 from oms.store.db import Database
-from oms.store.tables import PaymentTransactionRow as Tx
+from oms.store.tables import utcnow
 
 DECLINED_TOKEN = "tok_declined"
+
+
+class LedgerBase(DeclarativeBase):
+    """The sandbox's own metadata: never part of the OMS's tables or migrations."""
+
+
+class LedgerRow(LedgerBase):
+    """One row per authorize/capture/void/refund idempotency key."""
+
+    __tablename__ = "sandbox_payment_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # authorize | capture | void | refund
+    authorization_id: Mapped[str] = mapped_column(String(80), index=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def ledger_url(settings: Settings) -> str:
+    """Where the sandbox keeps its ledger: ``payments_sandbox_url``, else a SQLite file
+    beside the OMS's SQLite file, else (a server database) the OMS's server."""
+    if settings.payments_sandbox_url:
+        return settings.payments_sandbox_url
+    if settings.database_url.startswith("sqlite:///"):
+        path = settings.database_url.removeprefix("sqlite:///")
+        stem = path[:-3] if path.endswith(".db") else path
+        return f"sqlite:///{stem}.payments-sandbox.db"
+    return settings.database_url
+
+
+def ledger_database(url: str) -> Database:
+    """The ledger's database at ``url`` (the provider creates its table when missing)."""
+    return Database(url)
 
 
 class LedgerEntry(BaseModel):
@@ -59,6 +105,16 @@ class SandboxPaymentProvider:
     currency mismatches, a key reused for another kind of operation.
     """
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SandboxPaymentProvider:
+        """The provider ``make run`` and the tests use, configured by ``OMS_PAYMENTS_*``."""
+        return cls(
+            ledger_database(ledger_url(settings)),
+            Decimal(settings.payments_decline_over),
+            refund_unavailable_attempts=settings.payments_refund_unavailable_attempts,
+            refund_decline_over=Decimal(settings.payments_refund_decline_over),
+        )
+
     def __init__(
         self,
         db: Database,
@@ -68,6 +124,8 @@ class SandboxPaymentProvider:
         refund_decline_over: Decimal | None = None,
     ) -> None:
         self._db = db
+        # The sandbox's own table, in whatever database it was given: no OMS migration knows it.
+        LedgerBase.metadata.create_all(db.engine)
         self._decline_over = decline_over
         self._refund_unavailable_attempts = refund_unavailable_attempts
         self._refund_decline_over = refund_decline_over
@@ -82,7 +140,7 @@ class SandboxPaymentProvider:
             reason = "card_declined"
         elif request.amount > self._decline_over:
             reason = "amount_over_limit"
-        row = Tx(
+        row = LedgerRow(
             idempotency_key=request.idempotency_key,
             kind="authorize",
             authorization_id=f"auth_{uuid.uuid4().hex[:20]}",
@@ -101,7 +159,7 @@ class SandboxPaymentProvider:
         if request.amount < 0:
             raise PaymentRejected(f"capture amount must not be negative, got {request.amount}")
 
-        def build(session: Session) -> Tx:
+        def build(session: Session) -> LedgerRow:
             auth = self._open_authorization(session, request.authorization_id, request.currency)
             # Holding the authorization's lock: a concurrent call with this key may have won.
             if (done := _find(session, request.idempotency_key, "capture")) is not None:
@@ -121,7 +179,7 @@ class SandboxPaymentProvider:
         if existing is not None:
             return _void_result(existing)
 
-        def build(session: Session) -> Tx:
+        def build(session: Session) -> LedgerRow:
             auth = self._authorization_row(session, request.authorization_id)
             if (done := _find(session, request.idempotency_key, "void")) is not None:
                 return done
@@ -149,12 +207,12 @@ class SandboxPaymentProvider:
         if request.amount <= 0:
             raise PaymentRejected(f"refund amount must be positive, got {request.amount}")
 
-        def build(session: Session) -> Tx:
+        def build(session: Session) -> LedgerRow:
             auths = list(
                 session.scalars(
-                    select(Tx)
-                    .where(Tx.order_id == request.order_id, Tx.kind == "authorize")
-                    .order_by(Tx.id)
+                    select(LedgerRow)
+                    .where(LedgerRow.order_id == request.order_id, LedgerRow.kind == "authorize")
+                    .order_by(LedgerRow.id)
                     .with_for_update()
                 )
             )
@@ -183,7 +241,9 @@ class SandboxPaymentProvider:
     def ledger(self, order_id: str) -> list[LedgerEntry]:
         """Every transaction of an order, oldest first (for tests and operations)."""
         with self._db.session() as session:
-            rows = session.scalars(select(Tx).where(Tx.order_id == order_id).order_by(Tx.id))
+            rows = session.scalars(
+                select(LedgerRow).where(LedgerRow.order_id == order_id).order_by(LedgerRow.id)
+            )
             return [
                 LedgerEntry(
                     kind=r.kind,
@@ -197,11 +257,11 @@ class SandboxPaymentProvider:
                 for r in rows
             ]
 
-    def _existing(self, key: str, kind: str) -> Tx | None:
+    def _existing(self, key: str, kind: str) -> LedgerRow | None:
         with self._db.session() as session:
             return _find(session, key, kind)
 
-    def _insert(self, key: str, kind: str, build: Callable[[Session], Tx]) -> Tx:
+    def _insert(self, key: str, kind: str, build: Callable[[Session], LedgerRow]) -> LedgerRow:
         """Insert the row ``build`` makes; "already applied" returns the first row instead."""
         try:
             with self._db.session() as session:
@@ -216,10 +276,10 @@ class SandboxPaymentProvider:
                 raise
             return existing
 
-    def _authorization_row(self, session: Session, authorization_id: str) -> Tx:
+    def _authorization_row(self, session: Session, authorization_id: str) -> LedgerRow:
         stmt = (
-            select(Tx)
-            .where(Tx.authorization_id == authorization_id, Tx.kind == "authorize")
+            select(LedgerRow)
+            .where(LedgerRow.authorization_id == authorization_id, LedgerRow.kind == "authorize")
             .with_for_update()
         )
         auth = session.scalars(stmt).one_or_none()
@@ -227,7 +287,9 @@ class SandboxPaymentProvider:
             raise PaymentRejected(f"unknown authorization {authorization_id}")
         return auth
 
-    def _open_authorization(self, session: Session, authorization_id: str, currency: str) -> Tx:
+    def _open_authorization(
+        self, session: Session, authorization_id: str, currency: str
+    ) -> LedgerRow:
         auth = self._authorization_row(session, authorization_id)
         if auth.status != "authorized":
             raise PaymentRejected(f"authorization {authorization_id} is {auth.status}")
@@ -236,9 +298,9 @@ class SandboxPaymentProvider:
         return auth
 
 
-def _find(session: Session, key: str, kind: str) -> Tx | None:
+def _find(session: Session, key: str, kind: str) -> LedgerRow | None:
     """The transaction recorded under ``key``; PaymentRejected if it is of another kind."""
-    row = session.scalars(select(Tx).where(Tx.idempotency_key == key)).one_or_none()
+    row = session.scalars(select(LedgerRow).where(LedgerRow.idempotency_key == key)).one_or_none()
     if row is not None and row.kind != kind:
         raise PaymentRejected(f"idempotency key {key!r} was used for a {row.kind}")
     return row
@@ -246,22 +308,22 @@ def _find(session: Session, key: str, kind: str) -> Tx | None:
 
 def _settled(session: Session, authorization_id: str) -> Decimal:
     """Amount already captured or voided on an authorization."""
-    stmt = select(func.coalesce(func.sum(Tx.amount), 0)).where(
-        Tx.authorization_id == authorization_id, Tx.kind.in_(("capture", "void"))
+    stmt = select(func.coalesce(func.sum(LedgerRow.amount), 0)).where(
+        LedgerRow.authorization_id == authorization_id, LedgerRow.kind.in_(("capture", "void"))
     )
     return Decimal(session.scalar(stmt) or 0)
 
 
 def _order_total(session: Session, order_id: str, kind: str) -> Decimal:
     """Sum of an order's transactions of one kind (captures, refunds)."""
-    stmt = select(func.coalesce(func.sum(Tx.amount), 0)).where(
-        Tx.order_id == order_id, Tx.kind == kind
+    stmt = select(func.coalesce(func.sum(LedgerRow.amount), 0)).where(
+        LedgerRow.order_id == order_id, LedgerRow.kind == kind
     )
     return Decimal(session.scalar(stmt) or 0)
 
 
-def _tx_for(auth: Tx, key: str, kind: str, amount: Decimal) -> Tx:
-    return Tx(
+def _tx_for(auth: LedgerRow, key: str, kind: str, amount: Decimal) -> LedgerRow:
+    return LedgerRow(
         idempotency_key=key,
         kind=kind,
         authorization_id=auth.authorization_id,
@@ -273,7 +335,7 @@ def _tx_for(auth: Tx, key: str, kind: str, amount: Decimal) -> Tx:
     )
 
 
-def _authorization(row: Tx) -> Authorization:
+def _authorization(row: LedgerRow) -> Authorization:
     return Authorization(
         authorization_id=row.authorization_id,
         status="declined" if row.status == "declined" else "authorized",
@@ -283,7 +345,7 @@ def _authorization(row: Tx) -> Authorization:
     )
 
 
-def _capture(row: Tx) -> Capture:
+def _capture(row: LedgerRow) -> Capture:
     return Capture(
         capture_id=f"cap_{row.id}",
         authorization_id=row.authorization_id,
@@ -292,11 +354,11 @@ def _capture(row: Tx) -> Capture:
     )
 
 
-def _void_result(row: Tx) -> VoidAuthorizationResult:
+def _void_result(row: LedgerRow) -> VoidAuthorizationResult:
     return VoidAuthorizationResult(authorization_id=row.authorization_id, voided_amount=row.amount)
 
 
-def _refund(row: Tx) -> Refund:
+def _refund(row: LedgerRow) -> Refund:
     return Refund(
         refund_id=f"ref_{row.id}", order_id=row.order_id, amount=row.amount, currency=row.currency
     )

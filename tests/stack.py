@@ -34,6 +34,7 @@ from oms.store.db import Database
 from oms.store.migrate import upgrade
 from oms.store.seed import seed_demo
 from sandboxes.carrier import SandboxConfig
+from sandboxes.payments import ledger_database, ledger_url
 from starters.api.app import create_app
 from workers.main import QUEUE_NAMES, run_workers
 
@@ -130,6 +131,8 @@ class Stack:
     ) -> None:
         self.settings, self.client, self.api = settings, client, api
         self.carrier, self.smtp, self.db = carrier, smtp, db
+        # The sandbox payment provider's own ledger (not in the OMS's schema).
+        self.payments = ledger_database(ledger_url(settings))
         self._clients: dict[str, httpx.AsyncClient] = {}
 
     def as_token(self, token: str | None) -> httpx.AsyncClient:

@@ -18,13 +18,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.adapters.carrier_http import CarrierClient
 from activities.adapters.email_smtp import Mailer
 from activities.adapters.supplier_email import EmailSupplier
 from activities.carrier import CarrierActivities
@@ -39,6 +37,7 @@ from activities.returns import ReturnActivities
 from activities.suppliers import SupplierActivities
 from oms.client import connect, metrics_runtime
 from oms.models.replenishment import ReplenishmentOptions
+from oms.ports.carrier import Carrier
 from oms.settings import (
     CARRIER_QUEUE,
     EMAIL_QUEUE,
@@ -56,7 +55,7 @@ from oms.store.outbox import Outbox
 from oms.store.quotes import QuoteStore
 from oms.store.replenishment import ReplenishmentStore
 from oms.store.returns import ReturnStore
-from sandboxes.payments import SandboxPaymentProvider
+from workers import adapters
 from workers.schedules import ensure_low_stock_schedule
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import OrderWorkflow
@@ -82,7 +81,7 @@ def build_workers(
     settings: Settings,
     queues: Sequence[str],
     db: Database,
-    carrier: CarrierClient,
+    carrier: Carrier,
     executor: ThreadPoolExecutor,
 ) -> list[Worker]:
     """One Worker per selected queue, each registering only its own activities."""
@@ -137,12 +136,7 @@ def build_workers(
         supplier = SupplierActivities(EmailSupplier(email.send, settings.purchasing_buyer))
         activities["email"] = [email.send, supplier.send]
     if "payments" in queues:
-        provider = SandboxPaymentProvider(
-            db,
-            Decimal(settings.payments_decline_over),
-            refund_unavailable_attempts=settings.payments_refund_unavailable_attempts,
-            refund_decline_over=Decimal(settings.payments_refund_decline_over),
-        )
+        provider = adapters.payment_provider(settings)
         payments, credit = PaymentActivities(provider), CreditActivities(CreditLedger(db))
         activities["payments"] = [
             credit.reserve,
@@ -228,7 +222,7 @@ async def run_workers(
         if settings.metrics_bind:
             log.info("worker metrics on http://%s/metrics", settings.metrics_bind)
     db = Database(settings.database_url)
-    carrier = CarrierClient.from_settings(settings)
+    carrier = adapters.carrier(settings)
     # Each queue may run max_concurrent_activities at once (the workflow queue its local
     # read-model writes); size the shared pool to match.
     executor = ThreadPoolExecutor(

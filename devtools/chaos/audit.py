@@ -4,7 +4,7 @@ Effects are counted where they land, not where the OMS says they went:
 
 - reservations: ``reservations`` rows per (order, SKU) in the store;
 - labels: the sandbox carrier's own label store (what the carrier billed), per shipment;
-- captures and refunds: the sandbox payment provider's ledger (``payment_transactions``),
+- captures and refunds: the sandbox payment provider's own ledger (``sandboxes/payments.py``),
   captures per shipment and refunds per (return, SKU);
 - emails: the SMTP sink's index (what the mail server received), per ``X-OMS-Key``.
 
@@ -27,12 +27,12 @@ from sqlalchemy import select
 
 from oms.store.db import Database
 from oms.store.tables import (
-    PaymentTransactionRow,
     ReservationRow,
     ShipmentRow,
     StockMovementRow,
     StockRow,
 )
+from sandboxes.payments import LedgerRow
 
 StockKey = tuple[str, str]
 
@@ -89,8 +89,8 @@ def stock_snapshot(db: Database) -> dict[StockKey, int]:
 class Auditor:
     """Reads the store, the carrier's label store and the SMTP sink's index after a run."""
 
-    def __init__(self, db: Database, carrier_db: Path, mail_dir: Path) -> None:
-        self.db, self.carrier_db, self.mail_dir = db, carrier_db, mail_dir
+    def __init__(self, db: Database, payments: Database, carrier_db: Path, mail_dir: Path) -> None:
+        self.db, self.payments, self.carrier_db, self.mail_dir = db, payments, carrier_db, mail_dir
 
     def effects(
         self,
@@ -112,9 +112,10 @@ class Auditor:
                 for s in session.scalars(select(ShipmentRow))
                 if s.order_id in ids
             ]
+        with self.payments.session() as session:
             ledger = [
                 (t.kind, t.idempotency_key, t.status)
-                for t in session.scalars(select(PaymentTransactionRow))
+                for t in session.scalars(select(LedgerRow))
                 if t.order_id in ids
             ]
         shipment_ids = [s for _, s in shipments]
@@ -187,8 +188,8 @@ class Auditor:
 
     def captured_and_refunded(self, order_ids: list[str]) -> tuple[Decimal, Decimal]:
         ids = set(order_ids)
-        with self.db.session() as session:
-            rows = [t for t in session.scalars(select(PaymentTransactionRow)) if t.order_id in ids]
+        with self.payments.session() as session:
+            rows = [t for t in session.scalars(select(LedgerRow)) if t.order_id in ids]
         captured = sum((t.amount for t in rows if t.kind == "capture"), Decimal(0))
         refunded = sum((t.amount for t in rows if t.kind == "refund"), Decimal(0))
         return captured, refunded

@@ -24,6 +24,7 @@ from devtools.chaos.audit import Auditor, StockKey, stock_snapshot
 from devtools.chaos.report import ScenarioResult
 from devtools.chaos.stack import ChaosStack
 from devtools.chaos.workload import Workload
+from sandboxes.payments import ledger_database, ledger_url
 
 SETTLE_S = 30.0
 
@@ -125,7 +126,10 @@ async def run_scenario(
 async def _audit(
     stack: ChaosStack, work: Workload, result: ScenarioResult, before: dict[StockKey, int]
 ) -> None:
-    auditor = Auditor(stack.db, Path(stack.settings.carrier_db_path), Path(stack.settings.mail_dir))
+    payments = ledger_database(ledger_url(stack.settings))
+    auditor = Auditor(
+        stack.db, payments, Path(stack.settings.carrier_db_path), Path(stack.settings.mail_dir)
+    )
     statuses = await asyncio.to_thread(work.statuses, work.placed)
     result.orders_placed = len(work.placed)
     result.orders_completed = sum(1 for s in statuses.values() if s == "completed")

@@ -40,3 +40,7 @@ class Carrier(Protocol):
     async def void_label(self, request: VoidLabelRequest) -> VoidLabelResult:
         """Void a label that will not be used; voiding twice is not an error."""
         ...
+
+    async def aclose(self) -> None:
+        """Release connections; the worker calls it once when it stops."""
+        ...

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from oms.store.tables import LabelRow, PaymentTransactionRow, ReservationRow, StockRow
+from oms.store.tables import LabelRow, ReservationRow, StockRow
+from sandboxes.payments import LedgerRow
 from workflows.order import order_workflow_id
 
 from stack import order_body, running_stack
@@ -65,14 +66,12 @@ async def test_order_goes_from_post_to_completed_with_emails_label_and_capture(
             labels = session.scalars(
                 select(LabelRow).where(LabelRow.shipment_id == shipment["shipment_id"])
             ).all()
-            captures = session.scalars(
-                select(PaymentTransactionRow).where(
-                    PaymentTransactionRow.order_id == order_id,
-                    PaymentTransactionRow.kind == "capture",
-                )
-            ).all()
             reservations = session.scalars(
                 select(ReservationRow).where(ReservationRow.order_id == order_id)
+            ).all()
+        with stack.payments.session() as session:
+            captures = session.scalars(
+                select(LedgerRow).where(LedgerRow.order_id == order_id, LedgerRow.kind == "capture")
             ).all()
         assert len(labels) == 1
         assert [c.amount for c in captures] == [Decimal("647.00")]
@@ -139,8 +138,9 @@ async def test_cancel_releases_stock_and_voids_payment_then_refuses_after_shippi
         with stack.db.session() as session:
             after = session.get(StockRow, ("WH-STO", "HOODIE-GRY-L"))
             assert after is not None and after.reserved == reserved_before
+        with stack.payments.session() as session:
             kinds = session.scalars(
-                select(PaymentTransactionRow.kind).where(PaymentTransactionRow.order_id == order_id)
+                select(LedgerRow.kind).where(LedgerRow.order_id == order_id)
             ).all()
         assert sorted(kinds) == ["authorize", "void"]
         await stack.wait_for_email(f"{order_id}:cancelled")

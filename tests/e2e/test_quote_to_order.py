@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
-from oms.store.tables import PaymentTransactionRow
+from sandboxes.payments import LedgerRow
 
 from stack import Stack, running_stack
 
@@ -116,10 +116,8 @@ async def test_fifteen_percent_on_150k_needs_manager_and_finance_then_orders_and
         credit = (await stack.api.get("/companies/ACME-AB/credit")).json()
         assert Decimal(credit["consumed"]) == Decimal("127500.00")
         assert Decimal(credit["reserved"]) == Decimal("0")
-        with stack.db.session() as session:
-            card = session.scalars(
-                select(PaymentTransactionRow).where(PaymentTransactionRow.order_id == order_id)
-            ).all()
+        with stack.payments.session() as session:
+            card = session.scalars(select(LedgerRow).where(LedgerRow.order_id == order_id)).all()
         assert card == []  # invoice terms: no card authorization or capture
         await stack.wait_for_email(f"quote:{quote_id}:ordered")
 

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
-from oms.store.tables import PaymentTransactionRow, StockMovementRow, StockRow
+from oms.store.tables import StockMovementRow, StockRow
+from sandboxes.payments import LedgerRow
 from workflows.returns import return_workflow_id
 
 from stack import Stack, order_body, running_stack, wait_until
@@ -48,13 +49,9 @@ async def _return_status(stack: Stack, rma_id: str, statuses: set[str], timeout_
     return await wait_until(probe, timeout_s, f"return {rma_id} never reached {statuses}")
 
 
-def _ledger(stack: Stack, order_ids: list[str]) -> list[PaymentTransactionRow]:
-    with stack.db.session() as session:
-        return list(
-            session.scalars(
-                select(PaymentTransactionRow).where(PaymentTransactionRow.order_id.in_(order_ids))
-            )
-        )
+def _ledger(stack: Stack, order_ids: list[str]) -> list[LedgerRow]:
+    with stack.payments.session() as session:
+        return list(session.scalars(select(LedgerRow).where(LedgerRow.order_id.in_(order_ids))))
 
 
 async def test_return_of_one_line_restocks_fills_a_backorder_and_refunds_exactly_that_line(

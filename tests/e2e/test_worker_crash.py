@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from oms.store.tables import LabelRow, OrderRow, PaymentTransactionRow, ReservationRow
+from oms.store.tables import LabelRow, OrderRow, ReservationRow
+from sandboxes.payments import LedgerRow
 from sandboxes.warehouse import run as run_warehouse
 from workflows.order import order_workflow_id
 
@@ -97,9 +98,8 @@ async def test_orders_survive_a_killed_worker_without_double_effects(
             labels = session.scalars(
                 select(LabelRow).where(LabelRow.shipment_id.like("KILL-%"))
             ).all()
-            ledger = session.scalars(
-                select(PaymentTransactionRow).where(PaymentTransactionRow.order_id.in_(ids))
-            ).all()
+        with stack.payments.session() as session:
+            ledger = session.scalars(select(LedgerRow).where(LedgerRow.order_id.in_(ids))).all()
         per_order = Counter(r.order_id for r in reservations)
         assert all(per_order[i] == 2 for i in ids), per_order  # one row per sku, never two
         assert {r.status for r in reservations} == {"consumed"}
