@@ -33,13 +33,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.adapters.email_smtp import Mailer
 from activities.notifications import EmailActivities
-from devtools.chaos.harness import PostgresDatabase
+from devtools.chaos.databases import PostgresDatabase
+from devtools.supervisor import free_port
 from oms.models.notifications import EmailRequest
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from oms.store.outbox import Outbox
 from sandboxes.smtp_sink import start_sink
-from starters.bench_stack import free_port
 
 SENDER_ENV = "OMS_EMAIL_KILL_SENDER"
 
@@ -66,6 +66,10 @@ def sender(database_url: str, smtp_port: int, tag: str, threads: int) -> None:
     acts = EmailActivities(
         Mailer("127.0.0.1", smtp_port, "orders@oms.example", timeout=10), Outbox(db)
     )
+    # The parent starts its kill timer from here: starting the interpreter and importing
+    # can take longer than the timer (a loaded machine), and a sender killed before it
+    # sends anything tests nothing.
+    print(f"ready {tag}", flush=True)
 
     def send(key: str) -> None:
         for _ in range(5):
@@ -103,6 +107,16 @@ def sender(database_url: str, smtp_port: int, tag: str, threads: int) -> None:
     threading.Event().wait()
 
 
+def _wait_until_ready(log: Path, tag: str, proc: subprocess.Popen[bytes]) -> None:
+    """Wait until sender ``tag`` has logged that it is ready; raises ``RuntimeError`` when
+    it exits first or takes over a minute."""
+    deadline = time.monotonic() + 60
+    while f"ready {tag}\n" not in log.read_text(encoding="utf-8", errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"sender {tag} did not start (see {log})")
+        time.sleep(0.05)
+
+
 def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
     mail = workdir / "mail"
     port = free_port()
@@ -126,6 +140,7 @@ def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
                 if tag == "final":
                     proc.wait()
                     break
+                _wait_until_ready(workdir / "sender.log", tag, proc)
                 time.sleep(random.uniform(1.5, 3.0))
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()

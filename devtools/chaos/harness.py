@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from devtools.chaos.audit import Auditor, StockKey, stock_snapshot
+from devtools.chaos.databases import PostgresDatabase
 from devtools.chaos.report import ScenarioResult
 from devtools.chaos.stack import ChaosStack
 from devtools.chaos.workload import Workload
@@ -40,34 +39,6 @@ class Run:
 
 
 Body = Callable[[Run], Awaitable[None]]
-
-
-class PostgresDatabase:
-    """A database of its own on a PostgreSQL server, created for one scenario, dropped after."""
-
-    def __init__(self, server_url: str) -> None:
-        self.server_url = server_url
-        self.name = f"oms_chaos_{uuid.uuid4().hex[:10]}"
-        base = make_url(server_url)
-        self.url = base.set(database=self.name).render_as_string(hide_password=False)
-        self._admin = create_engine(base, isolation_level="AUTOCOMMIT")
-
-    def create(self) -> str:
-        with self._admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        return self.url
-
-    def drop(self) -> None:
-        with self._admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": self.name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}"'))
-        self._admin.dispose()
 
 
 async def run_scenario(
