@@ -102,6 +102,8 @@ class EventPage(Model):
 class RelayInput(Model):
     endpoint_id: str
     task_queue_prefix: str = ""
+    # Longer than one delivery attempt may take (OMS_WEBHOOKS_TIMEOUT_S).
+    heartbeat_s: float = 30.0
 
 
 class RelayResult(Model):
