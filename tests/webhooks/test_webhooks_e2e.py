@@ -175,3 +175,40 @@ async def test_a_killed_worker_mid_delivery_loses_nothing_and_keeps_ids_and_orde
             for order_id in ids:
                 await life_delivered(receiver, order_id, timeout_s=60)
                 check_signed_in_order_same_ids(receiver, order_id)
+
+
+async def test_dead_deliveries_show_in_ops_stuck_and_replay_resends_them(
+    temporal_client: Client, sqlite_url: str, tmp_path: Path
+) -> None:
+    with Receiver(fail_first=10_000) as receiver:
+        settings = FAST | {"webhooks_give_up_s": 1.0}
+        async with running_stack(temporal_client, sqlite_url, tmp_path, **settings) as (
+            stack,
+            _,
+        ):
+            endpoint = await register(stack, receiver, ["order.received", "order.confirmed"])
+            path = f"/webhooks/endpoints/{endpoint['endpoint_id']}"
+            order_id = f"WD-{uuid.uuid4().hex[:8].upper()}"
+            assert (await stack.place(order_body(order_id, LINES))).status_code == 202
+
+            async def both_dead() -> bool:
+                return (await stack.api.get(f"{path}/deliveries")).json()["dead"] == 2
+
+            await wait_until(both_dead, 30, "the deliveries never died")
+            stuck = (await stack.api.get("/ops/stuck", params={"kind": "webhook"})).json()
+            dead = [i for i in stuck["items"] if i["reason"] == "delivery_dead"]
+            assert {i["stage"] for i in dead} == {"order.received", "order.confirmed"}
+            assert all(i["last_error"].startswith("HTTP 500") for i in dead)
+
+            receiver.fail_first = 0
+            replayed = await stack.api.post(f"{path}/replay", json={"since": "2020-01-01T00:00Z"})
+            assert replayed.json()["requeued"] == 2
+            await wait_until(
+                lambda: _ready(len(receiver.accepted()) == 2), 20, "replay did not resend"
+            )
+            assert [r.body["type"] for r in receiver.accepted()] == [
+                "order.received",
+                "order.confirmed",
+            ]
+            stuck = (await stack.api.get("/ops/stuck", params={"kind": "webhook"})).json()
+            assert not [i for i in stuck["items"] if i["reason"] == "delivery_dead"]
