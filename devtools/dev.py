@@ -2,10 +2,11 @@
 
 Migrates and seeds the SQLite store, then starts and supervises: the Temporal
 dev server (file-backed, WAL pragmas, search attributes, Web UI), the SMTP
-sink, the sandbox carrier, the codec server the Web UI decrypts payloads with, the
-worker (all queues), the HTTP API and, with
-``OMS_SIMULATE=1``, the simulated warehouse. Ctrl-C stops everything; if any
-process dies the rest are stopped too, so nothing half-runs unnoticed.
+sink, the webhook sink (with an endpoint registered for it), the sandbox
+carrier, the codec server the Web UI decrypts payloads with, the worker (all
+queues), the HTTP API and, with ``OMS_SIMULATE=1``, the simulated warehouse.
+Ctrl-C stops everything; if any process dies the rest are stopped too, so
+nothing half-runs unnoticed.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from pathlib import Path
 
 from devtools.supervisor import Supervisor, port_open
 from oms.devserver import dev_server_command
+from oms.models.webhooks import EndpointIn
 from oms.settings import Settings
+from oms.store import webhooks
 from oms.store.db import Database
 from oms.store.inventory import set_stock
 from oms.store.migrate import upgrade
 from oms.store.seed import STOCK, seed_demo
+from sandboxes.webhook_sink import sink_url
 from starters.codec_server import PREFIX as CODEC_PREFIX
 
 TEMPORAL_PORT = 7233
@@ -46,6 +50,22 @@ def prepare_store(settings: Settings, *, stock: int | None = None) -> None:
         db.dispose()
 
 
+def ensure_sink_endpoint(settings: Settings) -> str:
+    """The secret of the webhook sink's endpoint (every event type), registered once."""
+    url = sink_url(settings)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            for endpoint in webhooks.list_endpoints(session):
+                secret = webhooks.endpoint_secret(session, endpoint.endpoint_id)
+                if endpoint.url == url and secret is not None:
+                    return secret
+            body = EndpointIn(url=url, events=["*"], description="make run's webhook sink")
+            return webhooks.create_endpoint(session, body).secret
+    finally:
+        db.dispose()
+
+
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
@@ -62,6 +82,7 @@ def main() -> None:
         (settings.api_port, "the API"),
         (settings.carrier_port, "the sandbox carrier"),
         (settings.smtp_port, "the SMTP sink"),
+        (settings.webhook_sink_port, "the webhook sink"),
         (CODEC_PORT, "the codec server"),
     ):
         if port_open(port):
@@ -70,6 +91,9 @@ def main() -> None:
     prepare_store(settings)
 
     env = dict(os.environ)
+    # The sink listens on loopback over http; its relay starts with the worker.
+    env.setdefault("OMS_WEBHOOKS_ALLOW_HTTP", "1")
+    env.setdefault("OMS_WEBHOOK_SINK_SECRETS", ensure_sink_endpoint(settings))
     env.setdefault("OMS_TEMPORAL_ADDRESS", f"127.0.0.1:{TEMPORAL_PORT}")
     env.setdefault("OMS_TEMPORAL_UI_URL", f"http://localhost:{TEMPORAL_UI_PORT}")
     env.setdefault("OMS_CODEC_PORT", str(CODEC_PORT))
@@ -91,6 +115,12 @@ def main() -> None:
         )
         processes.start("temporal", server, env=env, ready=TEMPORAL_PORT)
         processes.start("smtp-sink", [py, "-m", "sandboxes.smtp_sink"], env=env)
+        processes.start(
+            "webhook-sink",
+            [py, "-m", "sandboxes.webhook_sink"],
+            env=env,
+            ready=settings.webhook_sink_port,
+        )
         processes.start("carrier", [py, "-m", "sandboxes.carrier"], env=env)
         processes.start("codec-server", [py, "-m", "starters.codec_server"], env=env)
         env.setdefault("OMS_METRICS_BIND", f"127.0.0.1:{METRICS_PORT}")
@@ -118,6 +148,8 @@ def _banner(settings: Settings) -> None:
         f"  Codec server:  {codec_endpoint(CODEC_PORT)} (the UI decrypts payloads with it;"
         " dev key)\n"
         f"  Mail (sink):   {settings.mail_dir}/ (one .eml per message, index.txt)\n"
+        f"  Webhooks:      {settings.webhook_sink_dir}/ (one .json per delivery, signature"
+        f" checked, index.txt; endpoint {sink_url(settings)})\n"
         f"  Carrier:       {settings.carrier_url} (sandbox)\n"
         f"  Metrics:       worker http://127.0.0.1:{METRICS_PORT}/metrics, "
         f"API {settings.api_url}/metrics\n"

@@ -12,4 +12,13 @@ INVENTORY_QUEUE = "oms-inventory"
 CARRIER_QUEUE = "oms-carrier"
 EMAIL_QUEUE = "oms-email"
 PAYMENTS_QUEUE = "oms-payments"
-ALL_QUEUES = (WORKFLOW_QUEUE, INVENTORY_QUEUE, CARRIER_QUEUE, EMAIL_QUEUE, PAYMENTS_QUEUE)
+# Outbound webhook deliveries: a slow receiver holds only this queue's slots.
+WEBHOOKS_QUEUE = "oms-webhooks"
+ALL_QUEUES = (
+    WORKFLOW_QUEUE,
+    INVENTORY_QUEUE,
+    CARRIER_QUEUE,
+    EMAIL_QUEUE,
+    PAYMENTS_QUEUE,
+    WEBHOOKS_QUEUE,
+)

@@ -20,6 +20,7 @@ from oms.queues import (  # noqa: F401
     EMAIL_QUEUE,
     INVENTORY_QUEUE,
     PAYMENTS_QUEUE,
+    WEBHOOKS_QUEUE,
     WORKFLOW_QUEUE,
 )
 
@@ -113,6 +114,26 @@ class Settings(BaseSettings):
     purchasing_buyer: str = "Temporal OMS"
     supplier_reminder_s: int = Field(default=24 * 3600, ge=1)
     low_stock_scan_cron: str = "0 6 * * *"
+
+    # Outbound events (docs/webhooks.md). http endpoints only with allow_http (make run's
+    # loopback sink); each failed delivery is retried after base x 2^(n-1) s, at most max
+    # apart, for give_up seconds from its first attempt, then it is dead.
+    webhooks_allow_http: bool = False
+    webhooks_retry_base_s: float = Field(default=5.0, gt=0)
+    webhooks_retry_max_s: float = Field(default=6 * 3600.0, gt=0)
+    webhooks_give_up_s: float = Field(default=3 * 24 * 3600.0, gt=0)
+    webhooks_timeout_s: float = Field(default=10.0, gt=0)
+    # The relay looks for new events this often, in one activity of up to idle seconds.
+    webhooks_poll_s: float = Field(default=0.5, gt=0)
+    webhooks_idle_s: float = Field(default=30.0, gt=0)
+    # GET /events holds back events younger than this on PostgreSQL (see oms.store.webhooks).
+    webhooks_feed_settle_s: float = Field(default=2.0, ge=0)
+    # The webhook receiver sink of make run (sandboxes/webhook_sink.py).
+    webhook_sink_host: str = "127.0.0.1"
+    webhook_sink_port: int = 8300
+    webhook_sink_dir: str = "var/webhooks"
+    # Its endpoint's secret(s), comma-separated (oms dev sets it).
+    webhook_sink_secrets: str = ""
 
     simulate: bool = False
     simulate_delay_s: float = 2.0

@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 
 from activities.adapters.email_smtp import Mailer
 from activities.adapters.supplier_email import EmailSupplier
+from activities.adapters.webhook_http import HttpWebhookSender
 from activities.carrier import CarrierActivities
 from activities.credit import CreditActivities
 from activities.inventory import InventoryActivities
@@ -35,7 +36,9 @@ from activities.quotes import QuoteActivities
 from activities.replenishment import LowStock, ReplenishmentActivities, ReplenishmentStarter
 from activities.returns import ReturnActivities
 from activities.suppliers import SupplierActivities
+from activities.webhooks import WebhookActivities
 from oms.client import connect, metrics_runtime
+from oms.domain.webhooks import RetrySchedule
 from oms.models.replenishment import ReplenishmentOptions
 from oms.ports.carrier import Carrier
 from oms.settings import (
@@ -43,6 +46,7 @@ from oms.settings import (
     EMAIL_QUEUE,
     INVENTORY_QUEUE,
     PAYMENTS_QUEUE,
+    WEBHOOKS_QUEUE,
     WORKFLOW_QUEUE,
     Settings,
 )
@@ -55,6 +59,7 @@ from oms.store.outbox import Outbox
 from oms.store.quotes import QuoteStore
 from oms.store.replenishment import ReplenishmentStore
 from oms.store.returns import ReturnStore
+from oms.store.webhooks import WebhookStore
 from workers import adapters
 from workers.schedules import ensure_low_stock_schedule
 from workflows.low_stock import LowStockScanWorkflow
@@ -64,6 +69,7 @@ from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
+from workflows.webhooks import WebhookRelayWorkflow, ensure_relay
 
 log = logging.getLogger("oms.worker")
 
@@ -73,6 +79,7 @@ QUEUE_NAMES = {
     "carrier": CARRIER_QUEUE,
     "email": EMAIL_QUEUE,
     "payments": PAYMENTS_QUEUE,
+    "webhooks": WEBHOOKS_QUEUE,
 }
 
 
@@ -147,6 +154,16 @@ def build_workers(
             payments.void_authorization,
             payments.refund,
         ]
+    if "webhooks" in queues:
+        sender = HttpWebhookSender(settings.webhooks_timeout_s)
+        relay = WebhookActivities(
+            WebhookStore(db),
+            sender,
+            retry_schedule(settings),
+            poll_s=settings.webhooks_poll_s,
+            idle_s=settings.webhooks_idle_s,
+        )
+        activities["webhooks"] = [relay.deliver]
     workers: list[Worker] = []
     if "workflows" in queues:
         # Workflows write the read model as local activities (workflows/tracker.py), so
@@ -167,6 +184,7 @@ def build_workers(
                     ReturnWorkflow,
                     ReplenishmentWorkflow,
                     LowStockScanWorkflow,
+                    WebhookRelayWorkflow,
                 ],
                 activities=[
                     local.record_order,
@@ -192,6 +210,20 @@ def build_workers(
             )
         )
     return workers
+
+
+def retry_schedule(settings: Settings) -> RetrySchedule:
+    return RetrySchedule(
+        base_s=settings.webhooks_retry_base_s,
+        max_s=settings.webhooks_retry_max_s,
+        give_up_s=settings.webhooks_give_up_s,
+    )
+
+
+async def ensure_relays(client: Client, settings: Settings, db: Database) -> None:
+    """(Re)start every endpoint's relay: idempotent, and a relay that ended is resumed."""
+    for endpoint_id in WebhookStore(db).endpoint_ids():
+        await ensure_relay(client, settings, endpoint_id)
 
 
 def replenishment_starter(client: Client, settings: Settings) -> ReplenishmentStarter:
@@ -231,6 +263,7 @@ async def run_workers(
     try:
         if "workflows" in queues:
             await ensure_low_stock_schedule(client, settings)
+            await ensure_relays(client, settings, db)
         async with AsyncExitStack() as stack:
             for worker in build_workers(client, settings, queues, db, carrier, executor):
                 await stack.enter_async_context(worker)

@@ -24,6 +24,8 @@ Role = Literal[
     "warehouse",
     "ops",
     "admin",
+    # The merchant's own systems: webhook endpoints and the events feed.
+    "integration",
 ]
 ROLES: tuple[str, ...] = get_args(Role)
 # A dev token is ``dev-<role>``; ``dev-buyer`` is the README's example customer.

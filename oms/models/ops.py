@@ -15,6 +15,8 @@ StuckReason = Literal[
     "backordered_too_long",
     "needs_a_person",
     "past_deadline",
+    # A webhook delivery given up on after its retry schedule (replay resends it).
+    "delivery_dead",
 ]
 
 

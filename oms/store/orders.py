@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from oms.models.orders import OrderStatus, OrderView
 from oms.models.shipments import ShipmentStatus, ShipmentView
 from oms.store.db import Bound
+from oms.store.events import record_transitions
 from oms.store.tables import LabelRow, OrderRow, ShipmentRow
 from oms.store.versioned import upsert_versioned
 
@@ -37,8 +38,17 @@ def order_values(view: OrderView) -> dict[str, Any]:
 
 
 def record_order(session: Session, view: OrderView) -> bool:
-    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
-    return upsert_versioned(session, OrderRow, view.order_id, view.version, order_values(view))
+    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written.
+
+    The order's new transitions become events in the same transaction."""
+    return upsert_versioned(
+        session,
+        OrderRow,
+        view.order_id,
+        view.version,
+        order_values(view),
+        on_write=lambda old: record_transitions(session, "order", view.order_id, old, view),
+    )
 
 
 def get_order(session: Session, order_id: str) -> OrderView | None:
@@ -80,7 +90,12 @@ def shipment_values(view: ShipmentView) -> dict[str, Any]:
 def record_shipment(session: Session, view: ShipmentView) -> bool:
     """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
     return upsert_versioned(
-        session, ShipmentRow, view.shipment_id, view.version, shipment_values(view)
+        session,
+        ShipmentRow,
+        view.shipment_id,
+        view.version,
+        shipment_values(view),
+        on_write=lambda old: record_transitions(session, "shipment", view.shipment_id, old, view),
     )
 
 

@@ -18,6 +18,7 @@ from oms.models.quotes import QuoteStatus, QuoteView
 from oms.store import credit
 from oms.store.db import Bound
 from oms.store.errors import UnknownCompany, UnknownSku
+from oms.store.events import record_transitions
 from oms.store.tables import ProductRow, QuoteRow
 from oms.store.versioned import upsert_versioned
 
@@ -33,7 +34,14 @@ def record_quote(session: Session, view: QuoteView) -> bool:
         "version": view.version,
         "view": view.model_dump(mode="json"),
     }
-    return upsert_versioned(session, QuoteRow, view.quote_id, view.version, values)
+    return upsert_versioned(
+        session,
+        QuoteRow,
+        view.quote_id,
+        view.version,
+        values,
+        on_write=lambda old: record_transitions(session, "quote", view.quote_id, old, view),
+    )
 
 
 def get_quote(session: Session, quote_id: str) -> QuoteView | None:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from oms.domain.events import PURCHASE_ORDER_RECEIVED, PURCHASE_ORDER_SENT, STOCK_LOW
 from oms.domain.replenishment import (
     below_reorder_point,
     order_quantity,
@@ -48,6 +49,7 @@ from oms.store.errors import (
     UnknownSupplier,
     UnknownWarehouse,
 )
+from oms.store.events import emit
 from oms.store.tables import (
     GoodsReceiptRow,
     ProductRow,
@@ -225,6 +227,7 @@ def open_episode(session: Session, warehouse_id: str, sku: str) -> Episode | Non
         if existing is None:
             raise
         return _episode(existing, opened=False)
+    _emit(session, STOCK_LOW, row, row.opened_at)
     return _episode(row, opened=True)
 
 
@@ -284,6 +287,8 @@ def create_purchase_order(session: Session, req: PurchaseOrderRequest) -> Purcha
             row = session.get(PurchaseOrderRow, req.po_id, populate_existing=True)
             if row is None:
                 raise
+        else:
+            _emit(session, PURCHASE_ORDER_SENT, episode, row.created_at)
     return _purchase_order(session, row, episode)
 
 
@@ -332,6 +337,10 @@ def receive_goods(session: Session, req: GoodsReceiptRequest) -> GoodsReceiptRes
     row.status = "received" if line.received_qty >= line.quantity else "partially_received"
     receipt.filled_orders = {"orders": stocked.filled_orders}
     session.flush()
+    if row.status == "received":
+        episode = session.get(ReplenishmentRow, row.replenishment_id)
+        assert episode is not None  # foreign key
+        _emit(session, PURCHASE_ORDER_RECEIVED, episode, datetime.now(UTC))
     return _receipt(
         req.key, line, stocked.stock.on_hand, stocked.stock.reserved, receipt.filled_orders
     )
@@ -357,26 +366,39 @@ def list_replenishments(
         query = query.where(ReplenishmentRow.warehouse_id == warehouse_id)
     if sku is not None:
         query = query.where(ReplenishmentRow.sku == sku)
-    items = []
-    for episode, po in session.execute(query).tuples():
-        line = None if po is None else session.get(PurchaseOrderLineRow, (po.po_id, episode.sku))
-        items.append(
-            ReplenishmentSummary(
-                workflow_id=replenishment_workflow_id(episode.warehouse_id, episode.sku, episode.n),
-                po_id=purchase_order_id(episode.warehouse_id, episode.sku, episode.n),
-                warehouse_id=episode.warehouse_id,
-                sku=episode.sku,
-                n=episode.n,
-                status=episode.status,
-                po_status=None if po is None else po.status,
-                supplier_id=None if po is None else po.supplier_id,
-                ordered=0 if line is None else line.quantity,
-                received=0 if line is None else line.received_qty,
-                opened_at=_as_utc(episode.opened_at),
-                closed_at=None if episode.closed_at is None else _as_utc(episode.closed_at),
-            )
-        )
-    return items
+    return [_summary(session, episode, po) for episode, po in session.execute(query).tuples()]
+
+
+def _summary(
+    session: Session, episode: ReplenishmentRow, po: PurchaseOrderRow | None
+) -> ReplenishmentSummary:
+    line = None if po is None else session.get(PurchaseOrderLineRow, (po.po_id, episode.sku))
+    return ReplenishmentSummary(
+        workflow_id=replenishment_workflow_id(episode.warehouse_id, episode.sku, episode.n),
+        po_id=purchase_order_id(episode.warehouse_id, episode.sku, episode.n),
+        warehouse_id=episode.warehouse_id,
+        sku=episode.sku,
+        n=episode.n,
+        status=episode.status,
+        po_status=None if po is None else po.status,
+        supplier_id=None if po is None else po.supplier_id,
+        ordered=0 if line is None else line.quantity,
+        received=0 if line is None else line.received_qty,
+        opened_at=_as_utc(episode.opened_at),
+        closed_at=None if episode.closed_at is None else _as_utc(episode.closed_at),
+    )
+
+
+def _emit(session: Session, type_: str, episode: ReplenishmentRow, at: datetime) -> None:
+    """Event ``type_`` of the episode's purchase order, its data the episode as
+    ``GET /replenishment`` lists it (once per episode and type)."""
+    session.flush()
+    po = session.scalar(
+        select(PurchaseOrderRow).where(PurchaseOrderRow.replenishment_id == episode.id)
+    )
+    object_id = purchase_order_id(episode.warehouse_id, episode.sku, episode.n)
+    summary = _summary(session, episode, po)
+    emit(session, type_, object_id, type_, _as_utc(at), summary.model_dump(mode="json"))
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from oms.models.returns import DeliveredLine, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders
 from oms.store.db import Bound
+from oms.store.events import record_transitions
 from oms.store.inventory import ship_from
 from oms.store.tables import ProductRow, ReturnLineRow, ReturnRow, WarehouseRow
 from oms.store.versioned import upsert_versioned
@@ -43,7 +44,14 @@ def return_values(view: ReturnView) -> dict[str, Any]:
 
 def record_return(session: Session, view: ReturnView) -> bool:
     """Store ``view`` and its lines unless a newer or equal version is stored."""
-    if not upsert_versioned(session, ReturnRow, view.rma_id, view.version, return_values(view)):
+    if not upsert_versioned(
+        session,
+        ReturnRow,
+        view.rma_id,
+        view.version,
+        return_values(view),
+        on_write=lambda old: record_transitions(session, "return", view.rma_id, old, view),
+    ):
         return False
     session.execute(delete(ReturnLineRow).where(ReturnLineRow.rma_id == view.rma_id))
     session.add_all(

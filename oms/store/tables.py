@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
     text,
     true,
@@ -333,7 +334,7 @@ class ApiTokenRow(Base):
     __table_args__ = (
         CheckConstraint(
             "role IN ('buyer', 'sales', 'sales_manager', 'sales_director', 'finance', 'cfo', "
-            "'support', 'warehouse', 'ops', 'admin')",
+            "'support', 'warehouse', 'ops', 'admin', 'integration')",
             name="ck_api_tokens_role",
         ),
     )
@@ -473,3 +474,88 @@ class GoodsReceiptRow(Base):
     # Orders whose backorders this delivery filled, so a retried receipt wakes the same ones.
     filled_orders: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- outbound events: the outbox, webhook endpoints and their deliveries ----------------------
+
+# A 64-bit sequence on PostgreSQL; SQLite's autoincrementing key is its INTEGER rowid.
+_Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class EventRow(Base):
+    """One business event, written in the transaction of the change it reports.
+
+    ``seq`` orders events (the feed's cursor); ``event_id`` is deterministic
+    (``oms.domain.events.event_id``), so a retried write never inserts one twice.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_created_at", "created_at"),)
+
+    seq: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(200))
+    # The body every endpoint receives: {"id", "type", "timestamp", "data"}.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEndpointRow(Base):
+    """A URL that receives the events it subscribed to, signed with its own secret."""
+
+    __tablename__ = "webhook_endpoints"
+
+    endpoint_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Event type patterns: ["order.*", "return.refunded"].
+    events: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDeliveryRow(Base):
+    """One event owed to one endpoint: pending until delivered, or dead after retrying
+    for days. Fanned out in the event's own transaction, so none is ever skipped."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "endpoint_id", "status", "event_seq"),
+        CheckConstraint(
+            "status IN ('pending', 'delivered', 'dead')", name="ck_webhook_deliveries_status"
+        ),
+    )
+
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_endpoints.endpoint_id", ondelete="CASCADE"), primary_key=True
+    )
+    event_seq: Mapped[int] = mapped_column(ForeignKey("events.seq"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WebhookAttemptRow(Base):
+    """Every attempt to deliver an event to an endpoint, as the deliveries list shows it."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_endpoint", "endpoint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(_Seq, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_endpoints.endpoint_id", ondelete="CASCADE")
+    )
+    event_seq: Mapped[int] = mapped_column(ForeignKey("events.seq"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    # delivered, failed (retried at next_retry_at) or dead (given up).
+    outcome: Mapped[str] = mapped_column(String(16))
+    next_retry_at: Mapped[datetime | None] = mapped_column(nullable=True)

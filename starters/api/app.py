@@ -31,6 +31,7 @@ from starters.api import (
     reports,
     returns,
     shipments,
+    webhooks,
 )
 from starters.api.deps import ApiState
 
@@ -70,8 +71,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         ops,
         replenishment,
         reports,
+        webhooks,
     ):
         app.include_router(module.router)
+    webhooks.install_webhooks(app)
 
     metrics.install(app)
 

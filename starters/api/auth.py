@@ -23,7 +23,8 @@ from oms.store import tokens
 from starters.api.deps import State
 
 # Staff who may read any order (and its shipments and returns).
-ORDER_READERS = ("support", "ops", "sales", "sales_manager", "finance", "warehouse")
+# The merchant's own systems (integration) read what their events name, never act.
+ORDER_READERS = ("support", "ops", "sales", "sales_manager", "finance", "warehouse", "integration")
 APPROVERS = ("sales_manager", "sales_director", "finance", "cfo")
 # Declares the scheme in the OpenAPI document (the "Authorize" button in /docs); the
 # header itself is read below, so each kind of failure gets its own message.

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from starlette.concurrency import run_in_threadpool
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetActivityRequest
 from temporalio.client import WorkflowExecutionDescription, WorkflowUpdateFailedError
@@ -36,16 +37,19 @@ from oms.models.ops import (
 )
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
 from oms.store import orders
+from oms.store import webhooks as webhook_store
 from starters.api.auth import acting_role, require
 from starters.api.deps import State, raise_from_update, record_view, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
+from workflows.webhooks import relay_workflow_id
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 Operator = Annotated[Principal, Depends(require("ops"))]
 # Finance may release a hold too: for an order over its credit limit that is a credit approval.
 HoldReleaser = Annotated[Principal, Depends(require("ops", "finance", "cfo"))]
 KINDS = tuple(LIFECYCLES)
-KIND_PATTERN = f"^({'|'.join(KINDS)})$"
+# ``webhook``: dead webhook deliveries (from the store, not a visibility query).
+KIND_PATTERN = f"^({'|'.join((*KINDS, 'webhook'))})$"
 # Describing every hit costs one call each: beyond this many, the rest are listed undescribed.
 DESCRIBE_LIMIT = 200
 
@@ -106,6 +110,8 @@ async def stuck(
     )
     descriptions = dict(zip([h.id for h in hits[:DESCRIBE_LIMIT]], described, strict=True))
     items = [_item(state, h.id, h.typed_search_attributes, descriptions.get(h.id)) for h in hits]
+    if kind in (None, "webhook") and stage is None and warehouse is None:
+        items.extend(await run_in_threadpool(_dead_deliveries, state, limit))
     items.sort(key=lambda i: i.since or now)
     by_stage = stage_query(now, limits_from(state.settings))
     return StuckList(
@@ -117,6 +123,37 @@ async def stuck(
         ui_stage_list_url=_ui_list_url(state, by_stage),
         took_ms=round((time.perf_counter() - started) * 1000, 1),
     )
+
+
+def _dead_deliveries(state: State, limit: int) -> list[StuckItem]:
+    """Webhook deliveries given up on, with the receiver's last answer."""
+    with state.db.session() as session:
+        dead = webhook_store.dead_deliveries(session, limit)
+    settings = state.settings
+    return [
+        StuckItem(
+            kind="webhook",
+            workflow_id=relay_workflow_id(d.endpoint_id),
+            business_id=d.event_id,
+            status="dead",
+            stage=d.type,
+            waiting_for=d.url,
+            since=d.first_attempt_at,
+            reason="delivery_dead",
+            last_error=d.last_error,
+            attempts=d.attempts,
+            suggested_action=(
+                f"The endpoint never took {d.type} {d.event_id}: fix the receiver, then POST "
+                f"/webhooks/endpoints/{d.endpoint_id}/replay with a since before "
+                f"{d.first_attempt_at}."
+            ),
+            ui_url=(
+                f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
+                f"/workflows/{relay_workflow_id(d.endpoint_id)}"
+            ),
+        )
+        for d in dead
+    ]
 
 
 def _ui_list_url(state: State, query: str) -> str:

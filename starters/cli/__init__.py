@@ -7,7 +7,8 @@ dev tokens are on); who did something is the token's, never a flag's.
 ``oms token create/revoke/list`` manage stored tokens directly in the store.
 
 One module per resource: ``orders`` (and shipments), ``quotes``, ``returns``, ``ops``,
-``stock`` (and reorder policies), ``replenishment``, ``reports``, ``tokens``; ``dev`` runs
+``stock`` (and reorder policies), ``replenishment``, ``reports``, ``tokens``, ``webhooks``;
+``dev`` runs
 processes. Each command returns its exit code.
 """
 
@@ -18,7 +19,18 @@ from collections.abc import Sequence
 
 import click
 
-from starters.cli import dev, ops, orders, quotes, replenishment, reports, returns, stock, tokens
+from starters.cli import (
+    dev,
+    ops,
+    orders,
+    quotes,
+    replenishment,
+    reports,
+    returns,
+    stock,
+    tokens,
+    webhooks,
+)
 
 HELP = """Run the OMS's processes and do everyday operations from a terminal.
 
@@ -52,6 +64,7 @@ for _command in (
     tokens.token,
     replenishment.replenish,
     stock.reorder,
+    webhooks.webhook,
 ):
     cli.add_command(_command)
 

@@ -26,7 +26,8 @@ from stack import order_body, running_stack, wait_until
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
-STAFF_READERS = {"support", "ops", "sales", "sales_manager", "finance", "warehouse"}
+# The merchant's systems (integration) read orders, shipments and returns too.
+STAFF_READERS = {"support", "ops", "sales", "sales_manager", "finance", "warehouse", "integration"}
 SELLERS = {"sales", "sales_manager", "sales_director"}
 APPROVERS = {"sales_manager", "sales_director", "finance", "cfo"}
 EVERYONE = set(ROLES)
@@ -98,6 +99,13 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/replenishment/{reference}/receipts"): {"warehouse"},
     ("POST", "/replenishment/{reference}/retry"): {"ops"},
     **{("GET", f"/reports{name}"): STAFF for name in REPORTS},
+    ("POST", "/webhooks/endpoints"): {"integration"},
+    ("GET", "/webhooks/endpoints"): {"integration"},
+    ("GET", "/webhooks/endpoints/{endpoint_id}"): {"integration"},
+    ("DELETE", "/webhooks/endpoints/{endpoint_id}"): {"integration"},
+    ("GET", "/webhooks/endpoints/{endpoint_id}/deliveries"): {"integration"},
+    ("POST", "/webhooks/endpoints/{endpoint_id}/replay"): {"integration"},
+    ("GET", "/events"): {"integration", "ops"},
 }
 # No bearer token: health and docs for anyone, metrics for the scraper, and the carrier
 # webhook, which is authenticated by its HMAC signature instead.

@@ -1,0 +1,119 @@
+"""Business events as data: which lifecycle transitions an integration hears about.
+
+One table maps a workflow kind's status (from ``oms/domain/lifecycle.py``) to the event
+type a webhook endpoint subscribes to; :func:`transitions` finds the new transitions of a
+view being written by comparing its history with the stored one, and :func:`event_id`
+names each one deterministically, so a retried write finds the same id and never emits
+twice. The store calls these in the read-model write's own transaction (a transactional
+outbox, ``oms/store/events.py``).
+
+Pure: no I/O, no Temporal imports.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oms.domain.lifecycle import LIFECYCLES
+
+# (kind, status) -> event type. A new event is one row (its status must be declared).
+STATUS_EVENTS: dict[tuple[str, str], str] = {
+    ("order", "received"): "order.received",
+    ("order", "confirmed"): "order.confirmed",
+    ("order", "on_hold"): "order.on_hold",
+    ("order", "backordered"): "order.backordered",
+    ("order", "allocated"): "order.allocated",
+    ("order", "shipped"): "order.shipped",
+    ("order", "delivered"): "order.delivered",
+    ("order", "completed"): "order.completed",
+    ("order", "cancelled"): "order.cancelled",
+    ("shipment", "shipped"): "shipment.shipped",
+    ("shipment", "delivered"): "shipment.delivered",
+    ("return", "requested"): "return.requested",
+    ("return", "received"): "return.received",
+    ("return", "refunded"): "return.refunded",
+    ("quote", "submitted"): "quote.submitted",
+    ("quote", "approved"): "quote.approved",
+    ("quote", "accepted"): "quote.accepted",
+    ("quote", "expired"): "quote.expired",
+}
+# Events of the replenishment store's own writes (no view history behind them).
+STOCK_LOW = "stock.low"
+PURCHASE_ORDER_SENT = "purchase_order.sent"
+PURCHASE_ORDER_RECEIVED = "purchase_order.received"
+
+EVENT_TYPES: tuple[str, ...] = (
+    *STATUS_EVENTS.values(),
+    STOCK_LOW,
+    PURCHASE_ORDER_SENT,
+    PURCHASE_ORDER_RECEIVED,
+)
+
+
+def _check_declared() -> None:
+    for kind, status in STATUS_EVENTS:
+        if status not in LIFECYCLES[kind].statuses:
+            raise ValueError(f"event for undeclared status {kind}/{status}")
+
+
+_check_declared()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A status the view entered: the history entry's index, the event type, and when."""
+
+    index: int
+    type: str
+    at: Any
+
+
+def transitions(
+    kind: str, previous: Sequence[dict[str, Any]] | None, history: Sequence[Any]
+) -> list[Transition]:
+    """The events of the history entries ``history`` adds to ``previous`` (the stored
+    view's history as JSON; None when the view is new).
+
+    An entry is a transition when its status differs from the entry before it; notes
+    under the same status are not. A history shorter than the stored one adds nothing.
+    """
+    start = len(previous) if previous is not None else 0
+    found = []
+    for index in range(start, len(history)):
+        status = _status(history[index])
+        if index > 0 and _status(history[index - 1]) == status:
+            continue
+        event = STATUS_EVENTS.get((kind, status))
+        if event is not None:
+            found.append(Transition(index=index, type=event, at=_at(history[index])))
+    return found
+
+
+def _status(entry: Any) -> str:
+    return str(entry["status"] if isinstance(entry, dict) else entry.status)
+
+
+def _at(entry: Any) -> Any:
+    return entry["at"] if isinstance(entry, dict) else entry.at
+
+
+def event_id(type_: str, object_id: str, key: object) -> str:
+    """``evt_`` + a hash of the event's type, its object and what makes it unique there
+    (the history entry's index, a purchase order): the same on every retried write."""
+    digest = hashlib.sha256(f"{type_}\x00{object_id}\x00{key}".encode()).hexdigest()
+    return f"evt_{digest[:28]}"
+
+
+def matches(patterns: Iterable[str], type_: str) -> bool:
+    """Whether an endpoint subscribed to ``patterns`` (``order.*``, ``return.refunded``,
+    ``*``) receives ``type_``."""
+    return any(fnmatch.fnmatchcase(type_, pattern) for pattern in patterns)
+
+
+def valid_pattern(pattern: str) -> bool:
+    """Whether ``pattern`` names at least one event type (so a typo is refused)."""
+    return any(matches([pattern], t) for t in EVENT_TYPES)

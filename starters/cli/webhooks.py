@@ -1,0 +1,66 @@
+"""``oms webhook``: endpoints that receive the OMS's signed events, and their deliveries."""
+
+from __future__ import annotations
+
+import click
+
+from oms.settings import Settings
+from starters.cli._common import api, params, pass_settings, show
+
+ENDPOINT = click.argument("endpoint_id")
+
+
+@click.group(help="webhook endpoints: add, list, remove, deliveries, replay")
+def webhook() -> None:
+    pass
+
+
+@webhook.command(help="register URL for events (patterns, e.g. 'order.*'); prints its secret")
+@click.argument("url")
+@click.option("--event", "events", multiple=True, default=["*"], show_default=True)
+@click.option("--description", default="")
+@pass_settings
+def add(settings: Settings, url: str, events: tuple[str, ...], description: str) -> int:
+    body = {"url": url, "events": list(events), "description": description}
+    with api(settings) as client:
+        return show(client.post("/webhooks/endpoints", json=body))
+
+
+@webhook.command("list")
+@pass_settings
+def list_(settings: Settings) -> int:
+    with api(settings) as client:
+        return show(client.get("/webhooks/endpoints"))
+
+
+@webhook.command(help="stop delivering to an endpoint")
+@ENDPOINT
+@pass_settings
+def remove(settings: Settings, endpoint_id: str) -> int:
+    with api(settings) as client:
+        response = client.delete(f"/webhooks/endpoints/{endpoint_id}")
+        if response.status_code == 204:
+            print(f"removed {endpoint_id}")
+            return 0
+        return show(response)
+
+
+@webhook.command(help="every attempt, newest first (status code, error, next retry)")
+@ENDPOINT
+@click.option("--event-id")
+@click.option("--limit", type=int, default=50, show_default=True)
+@pass_settings
+def deliveries(settings: Settings, endpoint_id: str, event_id: str | None, limit: int) -> int:
+    with api(settings) as client:
+        path = f"/webhooks/endpoints/{endpoint_id}/deliveries"
+        return show(client.get(path, params=params(event_id=event_id, limit=limit)))
+
+
+@webhook.command(help="send again every event since SINCE (ISO 8601, e.g. 2026-12-01T00:00Z)")
+@ENDPOINT
+@click.argument("since")
+@pass_settings
+def replay(settings: Settings, endpoint_id: str, since: str) -> int:
+    with api(settings) as client:
+        path = f"/webhooks/endpoints/{endpoint_id}/replay"
+        return show(client.post(path, json={"since": since}))
