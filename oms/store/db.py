@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +66,17 @@ class Database:
         """A session in one transaction: committed on success, rolled back on error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def execute_alone(self, statement: Executable) -> None:
+        """Run ``statement`` as a transaction of its own, in one round trip on PostgreSQL
+        (autocommit: no BEGIN, no COMMIT to wait for); raises ``DBAPIError`` on failure."""
+        if self.is_sqlite:
+            # SQLite's BEGIN IMMEDIATE comes from the "begin" event: keep the transaction.
+            with self.session() as session:
+                session.execute(statement)
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(statement)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,19 +65,18 @@ class Outbox(Bound):
         the server's reply costs no duplicate; raises the last one past it (the row
         stays ``pending`` and the retry sends the message again)."""
 
-        def mark() -> None:
-            with self.db.session() as session:
-                row = session.get(NotificationRow, key)
-                if row is None:  # pragma: no cover - rows are never deleted
-                    raise RuntimeError(f"outbox row {key!r} vanished")
-                if row.status != "sent":
-                    row.status = "sent"
-                    row.sent_at = utcnow()
-
+        # One statement in one round trip (no read first, no BEGIN and COMMIT on PostgreSQL):
+        # every round trip here, and the wait for the GIL after it, widens the window in
+        # which a killed worker doubles the email.
+        sent = (
+            update(NotificationRow)
+            .where(NotificationRow.key == key, NotificationRow.status != "sent")
+            .values(status="sent", sent_at=utcnow())
+        )
         delay = 0.1
         while True:
             try:
-                mark()
+                self.db.execute_alone(sent)
                 return
             except DBAPIError as exc:  # connection lost or refused, database locked
                 if time.monotonic() + delay > deadline:

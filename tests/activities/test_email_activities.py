@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import Executable
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
@@ -190,9 +191,10 @@ def test_losing_the_insert_race_returns_the_row_the_other_attempt_wrote(
 
 
 class _LosesTheDatabase:
-    """A ``Database`` whose sessions, from the ``from_call``-th on, fail: ``"down"``
-    before committing anything (for ``times`` sessions, then healthy again),
-    ``"lost_reply"`` after the commit went through (once)."""
+    """A ``Database`` whose transactions (sessions and ``execute_alone``), from the
+    ``from_call``-th on, fail: ``"down"`` before committing anything (for ``times``
+    transactions, then healthy again), ``"lost_reply"`` after the commit went through
+    (once)."""
 
     def __init__(self, db: Database, from_call: int, how: str, times: int = 1_000_000) -> None:
         self.db = db
@@ -203,12 +205,24 @@ class _LosesTheDatabase:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
+        failing = self._before()
+        with self.db.session() as session:
+            yield session
+        self._after(failing)
+
+    def execute_alone(self, statement: Executable) -> None:
+        failing = self._before()
+        self.db.execute_alone(statement)
+        self._after(failing)
+
+    def _before(self) -> bool:
         self.calls += 1
         failing = self.from_call <= self.calls < self.from_call + self.times
         if failing and self.how == "down":
             raise OperationalError("BEGIN", {}, Exception("connection refused"))
-        with self.db.session() as session:
-            yield session
+        return failing
+
+    def _after(self, failing: bool) -> None:
         if failing and self.how == "lost_reply":
             self.how = "healthy"
             raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
