@@ -1,9 +1,12 @@
-"""Notification activities: customer and ops email, sent once per business key.
+"""Notification activities: customer and ops email, at least once per business key.
 
-The outbox table (``notifications``) holds one row per key: ``pending`` ->
-``sending`` (committed right behind the final ``.`` of SMTP DATA, in one step with
-it) -> ``sent``. A retried or repeated ``email.send`` for a key already
-``sending`` or ``sent`` returns ``already_sent=True`` and sends nothing.
+The outbox table (``notifications``) holds one row per key: ``pending`` (created once)
+-> ``sent`` (marked after the SMTP server's 250). A retried or repeated ``email.send``
+for a key already ``sent`` returns ``already_sent=True`` and sends nothing. An attempt
+that dies or loses the database after the server's reply and before the mark leaves
+the row ``pending``: the retry sends the message again with the same ``Message-ID`` and
+``X-OMS-Key``, which is how the receiver tells the two apart (README, "Email"). Never
+lost, rarely twice: what SMTP, which has no transaction to join, can honestly give.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from oms.models.notifications import EmailRequest, EmailResult
 from oms.ports.email import Mailer, message_id_for
-from oms.ports.errors import EmailRejected, EmailUnavailable, FinalDotUnanswered, TemplateError
+from oms.ports.errors import EmailRejected, TemplateError
 
 if TYPE_CHECKING:
     from oms.ports.email import RenderedEmail
@@ -28,15 +31,9 @@ class Outbox(Protocol):
 
     def begin(
         self, request: EmailRequest, message_id: str, render: Callable[[], RenderedEmail]
-    ) -> tuple[int, RenderedEmail] | None: ...
+    ) -> RenderedEmail | None: ...
 
-    def claim(
-        self, key: str, attempt: int, deadline: float, write_dot: Callable[[], None]
-    ) -> bool: ...
-
-    def release(self, key: str, attempt: int, deadline: float) -> None: ...
-
-    def mark_sent(self, key: str) -> None: ...
+    def mark_sent(self, key: str, deadline: float) -> None: ...
 
 
 class EmailActivities:
@@ -58,15 +55,14 @@ class EmailActivities:
         for an unknown template or a missing context variable (no outbox row
         is kept), ``ApplicationError(type="EmailRejected", non_retryable=True)``
         when the SMTP server refuses the message for good (the row stays
-        ``pending``), and lets ``EmailUnavailable``, ``SupersededAttempt`` and
-        database errors propagate so Temporal retries them.
+        ``pending``), and lets ``EmailUnavailable`` (server down, 4xx, TLS or AUTH
+        misconfigured) and database errors propagate so Temporal retries them.
         """
         message_id = message_id_for(request.key)
-        deadline = time.monotonic() + _DB_WAIT_SHARE * _start_to_close_s()
-        # The SMTP call stays outside any long transaction: holding one open while a
-        # server answers would block every other writer on SQLite.
+        # The SMTP call stays outside any transaction: holding one open while a server
+        # answers would block every other writer on SQLite.
         try:
-            started = self.outbox.begin(
+            rendered = self.outbox.begin(
                 request,
                 message_id,
                 lambda: self.mailer.render(request.template, request.locale, request.context),
@@ -74,58 +70,26 @@ class EmailActivities:
         except TemplateError as exc:
             # Raised inside the outbox's transaction, which rolled the new row back.
             raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from exc
-        if started is None:
+        if rendered is None:
             return EmailResult(key=request.key, message_id=message_id, already_sent=True)
-        attempt, rendered = started
 
-        # Exactly once: once the server holds the whole message, the row is set to
-        # "sending" in an open transaction, the final "." is written and the COMMIT right
-        # behind it, with no chance for another thread to run in between. Fail before the
-        # "." (database down, process killed) and nothing is committed and the server
-        # discards the message; once the COMMIT is written the next attempt finds
-        # "sending" and sends nothing. What is left is the microseconds between the two
-        # writes, where a killed process doubles the email.
         try:
-            self.mailer.send(
-                request.key,
-                request.to,
-                rendered,
-                request.attachments,
-                at_final_dot=lambda write_dot: self._claim(
-                    request.key, attempt, deadline, write_dot
-                ),
-            )
-        except FinalDotUnanswered:
-            raise  # the row stays "sending": the retry records it as sent
+            self.mailer.send(request.key, request.to, rendered, request.attachments)
         except EmailRejected as exc:
-            self.outbox.release(request.key, attempt, deadline)
             raise ApplicationError(str(exc), type="EmailRejected", non_retryable=True) from exc
-        except EmailUnavailable:
-            self.outbox.release(request.key, attempt, deadline)
-            raise
 
-        self.outbox.mark_sent(request.key)
+        # The server has the message. From here to the commit of the mark is the window
+        # where a kill sends it twice; the mark waits out a short database outage rather
+        # than widen it to a whole retry.
+        deadline = time.monotonic() + _DB_WAIT_SHARE * _start_to_close_s()
+        self.outbox.mark_sent(request.key, deadline)
         activity.logger.info("sent %s to %s (key %s)", request.template, request.to, request.key)
         return EmailResult(key=request.key, message_id=message_id, already_sent=False)
 
-    def _claim(
-        self, key: str, attempt: int, deadline: float, write_dot: Callable[[], None]
-    ) -> None:
-        """Claim the row for this attempt and write the final "." (``Outbox.claim``).
-
-        Raises ``SupersededAttempt`` when a later attempt has taken the row.
-        """
-        if not self.outbox.claim(key, attempt, deadline, write_dot):
-            raise SupersededAttempt(f"outbox row {key!r} was taken by a later attempt")
-
-
-class SupersededAttempt(Exception):
-    """A later attempt of the same email took the outbox row: this one must not finish."""
-
 
 # Share of the activity's start-to-close timeout an attempt may spend waiting for the
-# database around the final "." (the server keeps the unfinished DATA open meanwhile).
-_DB_WAIT_SHARE = 0.6
+# database to record a message the server accepted.
+_DB_WAIT_SHARE = 0.5
 
 
 def _start_to_close_s() -> float:

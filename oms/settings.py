@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_timeout_s: float = 10.0
+    # A real provider: "starttls" (port 587) or "tls" (implicit TLS, port 465), AUTH when a
+    # user is set, the password from a secret file when one is named (see README).
+    smtp_security: str = Field(default="none", pattern="^(none|starttls|tls)$")
+    smtp_user: str = ""
+    smtp_password: str = Field(default="", repr=False)
+    smtp_password_file: str = ""
+    smtp_ca_file: str = ""  # PEM roots of a private relay; empty = the system's
+    smtp_tls_verify: bool = True
     mail_from: str = "orders@oms.example"
     ops_email: str = "ops@oms.example"
     mail_dir: str = "var/mail"

@@ -3,7 +3,9 @@
 ``make run`` starts it so the OMS's email can be read without a mail
 provider: each message is written to ``<mail_dir>/<timestamp>-<subject>.eml``
 (text parts decoded to UTF-8, so the file reads as plain text and still opens
-in a mail client) and summarised on one line of ``<mail_dir>/index.txt``.
+in a mail client) and summarised on one line of ``<mail_dir>/index.txt``: time,
+sender, recipients, subject, ``X-OMS-Key``, file name and ``Message-ID``, tab-separated
+(``-`` for a header the message lacks).
 
 Run it on its own with ``python -m sandboxes.smtp_sink``.
 """
@@ -56,6 +58,7 @@ class MailDirHandler:
         assert isinstance(message, EmailMessage)
         subject = " ".join(str(message.get("Subject", "")).split())
         key = str(message.get("X-OMS-Key", ""))
+        message_id = str(message.get("Message-ID", ""))
         now = datetime.now(UTC)
         with self._lock:
             self.mail_dir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +78,7 @@ class MailDirHandler:
                     subject,
                     key,
                     path.name,
+                    message_id,
                 )
             )
             with (self.mail_dir / "index.txt").open("a", encoding="utf-8") as index:

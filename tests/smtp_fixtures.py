@@ -11,22 +11,33 @@
         assert mail.subject == "..."
 
 ``SmtpRecorder`` can also be started on a chosen port (to bring a "down"
-server up mid-test) and told to refuse recipients with a given SMTP reply.
+server up mid-test), told to refuse recipients with a given SMTP reply, and
+speak STARTTLS or implicit TLS with a throwaway certificate
+(``throwaway_certificate``) and require ``AUTH`` with given logins.
 """
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -34,6 +45,68 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def throwaway_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for ``127.0.0.1`` and ``localhost``, valid for a day, and
+    its key, written to ``folder`` as ``cert.pem`` and ``key.pem``. The certificate is its
+    own CA: a client trusts it with ``tls_context(ca_file=cert.pem)``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "oms test relay")])
+    now = datetime.datetime.now(datetime.UTC)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """The server side of ``throwaway_certificate``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 @dataclass(frozen=True)
@@ -104,20 +177,64 @@ class SmtpRecorder:
 
     ``refusals`` maps a recipient address to the SMTP reply its ``RCPT TO``
     gets, e.g. ``"550 5.1.1 no such user"`` or ``"451 4.3.0 try later"``.
+    ``tls`` (a server context) offers STARTTLS, and requires it before anything
+    is sent; with ``implicit_tls`` the connection is TLS from the start instead.
+    ``logins`` (user -> password) requires ``AUTH`` (offered only over TLS);
+    ``logged_in`` and ``failed_logins`` count the attempts.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        *,
+        tls: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+        logins: dict[str, str] | None = None,
+    ) -> None:
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.refusals: dict[str, str] = {}
+        self.logins = logins
+        self.logged_in = 0
+        self.failed_logins = 0
+        self._tls = tls
+        self._implicit_tls = implicit_tls
         self._received: list[ReceivedEmail] = []
         self._changed = threading.Condition()
         self._controller: Controller | None = None
 
     def start(self) -> SmtpRecorder:
-        self._controller = Controller(_RecordingHandler(self), hostname=self.host, port=self.port)
+        options: dict[str, Any] = {}
+        if self._tls is not None and self._implicit_tls:
+            options["ssl_context"] = self._tls
+        elif self._tls is not None:
+            options.update(tls_context=self._tls, require_starttls=True)
+        if self.logins is not None and self._implicit_tls:
+            # aiosmtpd counts only STARTTLS as TLS (and warns about requiring AUTH without
+            # it): over implicit TLS, AUTH is offered and checked but not required.
+            options.update(authenticator=self._authenticate, auth_require_tls=False)
+        elif self.logins is not None:
+            options.update(authenticator=self._authenticate, auth_required=True)
+        self._controller = Controller(
+            _RecordingHandler(self), hostname=self.host, port=self.port, **options
+        )
         self._controller.start()
         return self
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        logins = self.logins or {}
+        ok = (
+            isinstance(data, LoginPassword)
+            and logins.get(data.login.decode()) == data.password.decode()
+        )
+        if ok:
+            self.logged_in += 1
+        else:
+            self.failed_logins += 1
+        return AuthResult(success=ok, handled=False)
 
     def stop(self) -> None:
         if self._controller is not None:

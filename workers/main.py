@@ -136,9 +136,7 @@ def build_workers(
             carrier_acts.void_label,
         ]
     if "email" in queues:
-        mailer = Mailer(
-            settings.smtp_host, settings.smtp_port, settings.mail_from, settings.smtp_timeout_s
-        )
+        mailer = Mailer.from_settings(settings)
         email = EmailActivities(mailer, Outbox(db))
         supplier = SupplierActivities(EmailSupplier(email.send, settings.purchasing_buyer))
         activities["email"] = [email.send, supplier.send]

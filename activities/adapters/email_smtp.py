@@ -8,24 +8,24 @@ HTML layout. Each ``.txt.j2`` file of locale ``en`` starts with a comment
 listing the context keys it needs. Missing keys are errors (``StrictUndefined``),
 never blank lines in a customer's inbox.
 
+Sending is plain ``smtplib``: no encryption (a local relay, the dev sink), STARTTLS
+(port 587) or implicit TLS (SMTPS, port 465), certificates verified against the
+system's roots or a CA file, and ``AUTH`` when a user is configured: what SES,
+SendGrid, Postmark or Microsoft 365 ask for.
+
 Every message carries ``Message-ID`` and ``X-OMS-Key`` derived from the
-business key, so a message sent twice (a retry after a crash) is recognisably
-the same message to the receiver.
+business key, the same on every attempt, so a message sent twice (a retry after
+the server accepted it but before the outbox recorded it) is recognisably the
+same message to the receiver.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import email.policy
-import errno
-import io
-import os
 import re
 import smtplib
-import socket
-from collections.abc import Callable, Mapping, Sequence
-from email.generator import BytesGenerator
+import ssl
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from oms.ports.email import RenderedEmail, message_id_for
-from oms.ports.errors import EmailRejected, EmailUnavailable, FinalDotUnanswered, TemplateError
+from oms.ports.errors import EmailRejected, EmailUnavailable, TemplateError
 
 if TYPE_CHECKING:
     from oms.models.notifications import EmailAttachment
@@ -44,14 +44,35 @@ TEMPLATE_DIR = Path(__file__).with_name("templates")
 DEFAULT_LOCALE = "en"
 KEY_HEADER = "X-OMS-Key"
 
+# How the connection is protected: none, STARTTLS after the greeting, or TLS from the start.
+SECURITY_MODES = ("none", "starttls", "tls")
+
 # Template and locale names become file names: no path separators, no dots.
 _TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _LOCALE_NAME = re.compile(r"[a-z]{2}")
+# RFC 4954: "530 5.7.0 Authentication required" (and 538, encryption required): the
+# relay wants credentials or TLS this mailer was not configured with, whatever the message.
+_NEEDS_CONFIGURATION = {530, 538}
+
+
+def tls_context(ca_file: str = "", *, verify: bool = True) -> ssl.SSLContext:
+    """The TLS context for an SMTP server: the system's roots (or ``ca_file``, a PEM bundle
+    for a private relay), hostname checked; ``verify=False`` checks nothing (a test relay
+    only: anyone on the path can then read the mail and the password)."""
+    context = ssl.create_default_context(cafile=ca_file or None)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class Mailer:
-    """Renders OMS email templates and sends them through one SMTP server (no auth, no TLS:
-    a local relay or the dev sink)."""
+    """Renders OMS email templates and sends them through one SMTP server.
+
+    ``security`` is ``"none"``, ``"starttls"`` (upgrade the connection, refuse a server
+    that cannot) or ``"tls"`` (implicit TLS); ``ssl_context`` defaults to
+    ``tls_context()``. With a ``user`` the mailer logs in (``AUTH``) before sending.
+    """
 
     def __init__(
         self,
@@ -60,12 +81,24 @@ class Mailer:
         sender: str,
         timeout: float = 10.0,
         *,
+        security: str = "none",
+        user: str = "",
+        password: str = "",
+        ssl_context: ssl.SSLContext | None = None,
         template_dir: Path = TEMPLATE_DIR,
     ) -> None:
+        if security not in SECURITY_MODES:
+            raise ValueError(f"SMTP security must be one of {SECURITY_MODES}, not {security!r}")
         self.host = host
         self.port = port
         self.sender = sender
         self.timeout = timeout
+        self.security = security
+        self.user = user
+        self._password = password
+        self._ssl_context = ssl_context
+        if ssl_context is None and security != "none":
+            self._ssl_context = tls_context()
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(template_dir),
             autoescape=jinja2.select_autoescape(
@@ -79,8 +112,23 @@ class Mailer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Mailer:
+        """The mailer ``OMS_SMTP_*`` describe; the password is read from
+        ``OMS_SMTP_PASSWORD_FILE`` when that is set (raises ``OSError`` if it cannot be)."""
+        password = settings.smtp_password
+        if settings.smtp_password_file:
+            password = Path(settings.smtp_password_file).read_text(encoding="utf-8").strip()
+        context = None
+        if settings.smtp_security != "none":
+            context = tls_context(settings.smtp_ca_file, verify=settings.smtp_tls_verify)
         return cls(
-            settings.smtp_host, settings.smtp_port, settings.mail_from, settings.smtp_timeout_s
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.mail_from,
+            settings.smtp_timeout_s,
+            security=settings.smtp_security,
+            user=settings.smtp_user,
+            password=password,
+            ssl_context=context,
         )
 
     def render(self, template: str, locale: str, context: Mapping[str, Any]) -> RenderedEmail:
@@ -146,63 +194,70 @@ class Mailer:
         to: str,
         rendered: RenderedEmail,
         attachments: Sequence[EmailAttachment] = (),
-        *,
-        at_final_dot: Callable[[Callable[[], None]], None] | None = None,
     ) -> str:
         """Send ``rendered`` to ``to`` and return its ``Message-ID`` (derived from ``key``).
 
-        ``at_final_dot`` is called once the server holds the whole message but
-        not the ``.`` line that makes it accept it (an SMTP server discards a
-        message whose connection drops before that line), with the function
-        that writes that line (without giving the GIL to another thread): the
-        outbox writes it and commits its "sending" mark right behind it (see
-        ``activities/notifications.py``). That function writes the line once;
-        called again it does nothing. What the callback raises before writing
-        the line propagates and the message is not delivered; what it raises
-        after propagates too, and the message is delivered. A callback that
-        returns without writing the line has it written after it.
-
-        Raises ``EmailUnavailable`` when the server cannot take the message now
-        (connection refused, timeout, disconnect, 4xx) and ``EmailRejected``
-        when it refuses it for good (5xx for sender, recipient or data).
-        ``FinalDotUnanswered`` (an ``EmailUnavailable``) means the line was
-        written but the reply never came: the server has most likely accepted.
+        Returns once the server has answered 250 to the end of DATA: the message is then
+        the server's. Raises ``EmailUnavailable`` when it cannot be sent now: connection
+        refused or dropped, timeout (also a timeout waiting for that last reply, when the
+        server may well have accepted it: the retry then sends it again, with the same
+        ``Message-ID``), 4xx, and every failure of the connection's set-up (TLS
+        handshake or certificate, STARTTLS or AUTH not offered, credentials refused,
+        "530 authentication required"), which is the configuration's fault, not the
+        message's, and is retried so that nothing is lost while an operator fixes it.
+        Raises ``EmailRejected`` when the server refuses this message for good (5xx
+        for its sender, recipient or data, or non-ASCII addresses without SMTPUTF8).
         """
         message = self.build_message(key, to, rendered, attachments)
-        smtp = smtplib.SMTP(timeout=self.timeout)
+        smtp = self._connect()
         try:
-            smtp.connect(self.host, self.port)
-            _send_two_phase(smtp, message, at_final_dot)
-        except _CallbackFailed as exc:
-            if not exc.after_dot:
-                # Drop the connection mid-DATA, without QUIT (which the server would read
-                # as a line of the message): the server discards what it has.
-                smtp.close()
-            # The callback's own error, even when it is an OSError of its database driver:
-            # after the "." it must not read as "not delivered".
-            raise exc.error from exc.error.__cause__
+            smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(code >= 500 for code in codes):
                 raise EmailRejected(f"recipient refused: {exc.recipients}") from exc
             raise EmailUnavailable(f"recipient deferred: {exc.recipients}") from exc
-        except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as exc:
-            # The server, not this message, is the problem: worth trying again later.
-            raise EmailUnavailable(f"SMTP server {self.host}:{self.port}: {exc}") from exc
         except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code >= 500:
+            if exc.smtp_code >= 500 and exc.smtp_code not in _NEEDS_CONFIGURATION:
                 raise EmailRejected(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
             raise EmailUnavailable(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
         except smtplib.SMTPNotSupportedError as exc:
             raise EmailRejected(f"SMTP server cannot take this message: {exc}") from exc
-        except OSError as exc:  # also every other SMTPException, refused, timeout, DNS
+        except OSError as exc:  # also every other SMTPException: disconnect, timeout
             raise EmailUnavailable(f"SMTP server {self.host}:{self.port}: {exc!r}") from exc
         finally:
-            # The message is already accepted (or not) by now: a failing QUIT changes nothing.
-            with contextlib.suppress(OSError):
+            # The message is accepted (or not) by now: a failing QUIT changes nothing.
+            with contextlib.suppress(OSError):  # SMTPException is an OSError
                 smtp.quit()
             smtp.close()
         return message_id_for(key)
+
+    def _connect(self) -> smtplib.SMTP:
+        """A connection ready for MAIL FROM: greeted, encrypted as configured, logged in.
+
+        Raises ``EmailUnavailable`` for whatever goes wrong on the way (see ``send``).
+        """
+        context = self._ssl_context
+        smtp: smtplib.SMTP | None = None
+        try:
+            if self.security == "tls":
+                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.security == "starttls":
+                # Raises SMTPNotSupportedError when the server does not offer it: never
+                # fall back to sending the message (and the password) in the clear.
+                smtp.starttls(context=context)
+            if self.user:
+                smtp.login(self.user, self._password)
+        except (OSError, smtplib.SMTPException) as exc:
+            if smtp is not None:
+                smtp.close()
+            raise EmailUnavailable(
+                f"SMTP server {self.host}:{self.port} ({self.security}"
+                f"{', AUTH' if self.user else ''}): {exc!r}"
+            ) from exc
+        return smtp
 
     def _resolve_locale(self, template: str, locale: str) -> str:
         if _LOCALE_NAME.fullmatch(locale) and self._exists(f"{template}.{locale}.subject.j2"):
@@ -217,120 +272,3 @@ class Mailer:
         except jinja2.TemplateNotFound:
             return False
         return True
-
-
-class _CallbackFailed(Exception):
-    """Carries what ``at_final_dot`` raised past the SMTP error handling, and whether the
-    final ``.`` had gone out by then."""
-
-    def __init__(self, error: Exception, after_dot: bool) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.after_dot = after_dot
-
-
-_LINE_START_DOT = re.compile(rb"(?m)^\.")
-
-
-def _send_two_phase(
-    smtp: smtplib.SMTP,
-    message: EmailMessage,
-    at_final_dot: Callable[[Callable[[], None]], None] | None,
-) -> None:
-    """``smtp.send_message(message)`` with ``at_final_dot`` writing the ``.`` line that
-    ends DATA (``smtplib`` writes the body and that line in one call).
-
-    Raises what ``smtplib`` raises for a refused sender, recipient or DATA (an
-    ``OSError`` when writing the ``.`` line fails), ``FinalDotUnanswered`` when the
-    line went out and no reply came, ``_CallbackFailed`` for what ``at_final_dot``
-    raised (before or after writing the line).
-    """
-    sender = str(message["From"])
-    recipient = str(message["To"])
-    smtp.ehlo_or_helo_if_needed()
-    options: list[str] = []
-    if not (sender + recipient).isascii():
-        # Non-ASCII addresses need SMTPUTF8; smtplib raises SMTPNotSupportedError without it.
-        if not smtp.has_extn("smtputf8"):
-            raise smtplib.SMTPNotSupportedError("the server does not support SMTPUTF8")
-        options = ["SMTPUTF8", "BODY=8BITMIME"]
-    buffer = io.BytesIO()
-    wire = email.policy.SMTPUTF8 if options else email.policy.SMTP
-    BytesGenerator(buffer, policy=wire).flatten(message, linesep="\r\n")
-    code, reply = smtp.mail(sender, options)
-    if code != 250:
-        smtp.rset()
-        raise smtplib.SMTPSenderRefused(code, reply, sender)
-    code, reply = smtp.rcpt(recipient)
-    if code not in (250, 251):
-        smtp.rset()
-        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
-    code, reply = smtp.docmd("data")
-    if code != 354:
-        raise smtplib.SMTPDataError(code, reply)
-    body = _LINE_START_DOT.sub(b"..", buffer.getvalue())
-    if not body.endswith(b"\r\n"):
-        body += b"\r\n"
-    smtp.send(body)
-    dot: list[BaseException | None] = []  # one entry once the line was tried: its error
-
-    def write_dot() -> None:
-        if dot:
-            return
-        try:
-            _send_holding_gil(smtp, b".\r\n")
-        except BaseException as exc:
-            dot.append(exc)
-            raise
-        dot.append(None)
-
-    if at_final_dot is not None:
-        try:
-            at_final_dot(write_dot)
-        except Exception as exc:
-            if dot and dot[0] is not None:
-                raise dot[0] from None  # writing the line failed: the server discards it
-            raise _CallbackFailed(exc, after_dot=bool(dot)) from exc
-    write_dot()
-    try:
-        code, reply = smtp.getreply()
-    except smtplib.SMTPServerDisconnected as exc:
-        raise FinalDotUnanswered(f"no reply to the end of DATA: {exc}") from exc
-    if code != 250:
-        raise smtplib.SMTPDataError(code, reply)
-
-
-def _libc_send() -> Any:
-    """libc's ``send`` called through ``ctypes.PyDLL``, which keeps the GIL during the call
-    (``socket.send`` releases it, and getting it back can take milliseconds on a busy
-    worker); None where there is no such libc."""
-    try:
-        send = ctypes.PyDLL(None, use_errno=True).send
-    except (OSError, AttributeError, TypeError):
-        return None
-    send.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
-    send.restype = ctypes.c_ssize_t
-    return send
-
-
-_SEND = _libc_send()
-_NO_SIGPIPE = getattr(socket, "MSG_NOSIGNAL", 0)
-
-
-def _send_holding_gil(smtp: smtplib.SMTP, data: bytes) -> None:
-    """Write ``data`` to the SMTP connection without letting another thread run between
-    this write and the caller's next one (the outbox's COMMIT follows it at once).
-
-    Falls back to ``smtp.send`` when the socket's buffer cannot take the bytes at once
-    (or there is no libc). Raises ``OSError`` (``SMTPServerDisconnected``) when the write
-    fails.
-    """
-    sock = smtp.sock
-    if sock is None:
-        raise smtplib.SMTPServerDisconnected("please run connect() first")
-    written = _SEND(sock.fileno(), data, len(data), _NO_SIGPIPE) if _SEND is not None else -1
-    if written == len(data):
-        return
-    if written < 0 and ctypes.get_errno() not in (0, errno.EAGAIN, errno.EWOULDBLOCK):
-        raise smtplib.SMTPServerDisconnected(f"write failed: {os.strerror(ctypes.get_errno())}")
-    smtp.send(data[max(written, 0) :])

@@ -1,7 +1,8 @@
 """Supplier channel by email: the purchase order as a message with a CSV attachment.
 
 Sent through the email outbox (``EmailActivities.send``), so each order and
-reminder goes once per business key like every other OMS email.
+reminder is sent per business key like every other OMS email: never lost, never
+again once recorded sent, at worst repeated with the same ``Message-ID``.
 """
 
 from __future__ import annotations

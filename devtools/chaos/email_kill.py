@@ -1,16 +1,22 @@
 """``python -m devtools.chaos.email_kill``: SIGKILL a process that sends outbox email, often.
 
-The email outbox's one weak spot is the moment between the final "." of SMTP DATA and
-the COMMIT of the ``sending`` mark (``activities/notifications.py``). The worker-kill
-scenario hits it a handful of times per 30-minute run; this hits it in minutes: a sender
-process runs ``EmailActivities.send`` from several threads (plus one thread that keeps
-the GIL busy, as a worker's event loop does), and is SIGKILLed at random every 1.5-3 s.
-Each new sender first retries every key not yet ``sent``, as Temporal retries an
-activity. At the end every key must be in the SMTP sink's index exactly once.
+The email outbox is at-least-once (``activities/notifications.py``): a sender killed
+between the SMTP server's reply and the ``sent`` mark has the retry send the message
+again, with the same ``Message-ID``. The worker-kill scenario hits that moment a handful
+of times per 30-minute run; this hits it in minutes: a sender process runs
+``EmailActivities.send`` from several threads (plus one thread that keeps the GIL busy,
+as a worker's event loop does), and is SIGKILLed at random every 1.5-3 s. Each new
+sender first retries every key not yet ``sent``, as Temporal retries an activity.
+
+At the end the SMTP sink's index is counted per key: every key must have arrived (0
+lost), every copy with the key's own ``Message-ID`` (so a receiver can tell a repeat),
+and every row must say ``sent``; keys that arrived more than once are counted and
+reported (duplicates, each a retry of the same message), not failed.
 
 Real components: PostgreSQL (a database created and dropped, ``--postgres`` or
 ``OMS_CHAOS_POSTGRES_URL``) and the development SMTP sink, over TCP from the killed process.
-Prints the figures; exits 1 when an email was lost or doubled.
+Prints the figures; exits 1 when an email was lost, a copy carried another Message-ID or
+a row was left unsent.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from sqlalchemy import text
@@ -36,6 +42,7 @@ from activities.notifications import EmailActivities
 from devtools.chaos.databases import PostgresDatabase
 from devtools.supervisor import free_port
 from oms.models.notifications import EmailRequest
+from oms.ports.email import message_id_for
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from oms.store.outbox import Outbox
@@ -59,17 +66,14 @@ def _request(key: str) -> EmailRequest:
     )
 
 
-def sender(database_url: str, smtp_port: int, tag: str, threads: int) -> None:
+def sender(database_url: str, smtp_port: int, tag: str, threads: int, ready: Path) -> None:
     """Retry every unfinished key, then send new ones from ``threads`` threads until killed
-    (``tag == "final"``: only the retries)."""
+    (``tag == "final"``: only the retries); ``ready`` is created once imports are done."""
+    ready.touch()
     db = Database(database_url)
     acts = EmailActivities(
         Mailer("127.0.0.1", smtp_port, "orders@oms.example", timeout=10), Outbox(db)
     )
-    # The parent starts its kill timer from here: starting the interpreter and importing
-    # can take longer than the timer (a loaded machine), and a sender killed before it
-    # sends anything tests nothing.
-    print(f"ready {tag}", flush=True)
 
     def send(key: str) -> None:
         for _ in range(5):
@@ -107,13 +111,10 @@ def sender(database_url: str, smtp_port: int, tag: str, threads: int) -> None:
     threading.Event().wait()
 
 
-def _wait_until_ready(log: Path, tag: str, proc: subprocess.Popen[bytes]) -> None:
-    """Wait until sender ``tag`` has logged that it is ready; raises ``RuntimeError`` when
-    it exits first or takes over a minute."""
-    deadline = time.monotonic() + 60
-    while f"ready {tag}\n" not in log.read_text(encoding="utf-8", errors="replace"):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"sender {tag} did not start (see {log})")
+def _wait_for(ready: Path, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    """Return once the sender ``proc`` created ``ready`` (or ended, or ``timeout`` passed)."""
+    deadline = time.monotonic() + timeout
+    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -126,7 +127,7 @@ def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
     try:
         url = database.create()
         upgrade(url)
-        env = {**os.environ, SENDER_ENV: f"{url} {port} {threads}"}
+        env = {**os.environ, SENDER_ENV: f"{url} {port} {threads} {workdir}"}
         started = time.monotonic()
         with (workdir / "sender.log").open("ab") as log:
             for k in range(kills + 1):
@@ -140,7 +141,9 @@ def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
                 if tag == "final":
                     proc.wait()
                     break
-                _wait_until_ready(workdir / "sender.log", tag, proc)
+                # The kill clock starts once the sender runs: on a loaded machine its
+                # imports alone can take longer than the interval.
+                _wait_for(workdir / f"ready-{tag}", proc)
                 time.sleep(random.uniform(1.5, 3.0))
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
@@ -152,19 +155,34 @@ def run(postgres: str, kills: int, threads: int, workdir: Path) -> int:
         index = (
             (mail / "index.txt").read_text(encoding="utf-8").splitlines() if mail.exists() else []
         )
-        received = Counter(line.split("\t")[4] for line in index)
-        lost = sorted(key for key, _ in rows if received[key] == 0)
-        doubled = sorted(key for key, _ in rows if received[key] > 1)
+        received: Counter[str] = Counter()
+        message_ids: defaultdict[str, set[str]] = defaultdict(set)
+        for line in index:
+            fields = line.split("\t")
+            received[fields[4]] += 1
+            message_ids[fields[4]].add(fields[6] if len(fields) > 6 else "")
+        keys = {key for key, _ in rows}
+        lost = sorted(key for key in keys if received[key] == 0)
+        repeated = sorted(key for key in keys if received[key] > 1)
+        # A repeat a receiver could not recognise: a copy without the key's own Message-ID.
+        foreign = sorted(k for k in keys if message_ids[k] - {message_id_for(k)})
         unsent = sorted(key for key, status in rows if status != "sent")
+        distinct = len(set().union(*message_ids.values()))
         elapsed = time.monotonic() - started
         print(f"email-kill: {kills} kills in {elapsed:.0f} s, {threads} sending threads")
         print(
-            f"  emails {len(rows)}, received {sum(received.values())}, lost {len(lost)}, "
-            f"doubled {len(doubled)}, not sent {len(unsent)}"
+            f"  emails {len(rows)}, received {sum(received.values())} "
+            f"({distinct} distinct Message-IDs), lost {len(lost)}, "
+            f"duplicates {sum(received[k] - 1 for k in repeated)} "
+            f"(of {len(repeated)} keys, each the same Message-ID again), "
+            f"other Message-ID {len(foreign)}, not sent {len(unsent)}"
         )
-        for key in (lost + doubled)[:10]:
-            print(f"  {'LOST' if key in lost else 'DOUBLED'} {key} x{received[key]}")
-        ok = not lost and not doubled and not unsent and rows
+        for key in (lost + foreign + unsent)[:10]:
+            what = "LOST" if key in lost else "OTHER-ID" if key in foreign else "NOT-SENT"
+            print(f"  {what} {key} x{received[key]} {sorted(message_ids[key])}")
+        for key in repeated[:10]:
+            print(f"  duplicate {key} x{received[key]} {sorted(message_ids[key])}")
+        ok = bool(rows) and not lost and not foreign and not unsent
         print(f"  {'PASS' if ok else 'FAIL'}")
         return 0 if ok else 1
     finally:
@@ -183,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sender", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.sender:
-        url, port, threads = os.environ[SENDER_ENV].split()
-        sender(url, int(port), args.sender, int(threads))
+        url, port, threads, workdir = os.environ[SENDER_ENV].split(maxsplit=3)
+        sender(url, int(port), args.sender, int(threads), Path(workdir) / f"ready-{args.sender}")
         return 0
     if not args.postgres:
         parser.error("a PostgreSQL server URL is needed: --postgres or OMS_CHAOS_POSTGRES_URL")

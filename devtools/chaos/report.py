@@ -32,6 +32,10 @@ class ScenarioResult(BaseModel):
         return sum(e.duplicated for e in self.effects.values())
 
     @property
+    def resent(self) -> int:
+        return sum(e.resent for e in self.effects.values())
+
+    @property
     def missing(self) -> int:
         return sum(e.missing for e in self.effects.values())
 
@@ -53,6 +57,7 @@ class ScenarioResult(BaseModel):
             **self.model_dump(),
             "orders_lost": self.orders_lost,
             "duplicated": self.duplicated,
+            "resent": self.resent,
             "missing": self.missing,
             "ledger_balanced": self.ledger.balanced,
             "passed": self.passed,
@@ -73,6 +78,11 @@ class ScenarioResult(BaseModel):
                 f"   {name:<13}{e.expected:>9}{e.counted:>9}{e.duplicated:>12}{e.missing:>9}"
                 + (f"   e.g. {', '.join(e.examples)}" if e.examples else "")
             )
+            if e.resent:
+                out.append(
+                    f"   {'':<13}resent {e.resent}: the same Message-ID again (a retry after "
+                    "the server accepted, before the outbox recorded it; allowed)"
+                )
         led = self.ledger
         out.append(
             f"   stock ledger: {led.skus} SKU/warehouse rows, received {led.received} = "

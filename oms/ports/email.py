@@ -1,4 +1,4 @@
-"""The email port: render a template for a locale, then send it with a two-phase end.
+"""The email port: render a template for a locale, then send it (one ``Message-ID`` per key).
 
 The SMTP adapter (``activities/adapters/email_smtp.py``) implements it; the outbox
 activity (``activities/notifications.py``) uses it.
@@ -7,7 +7,7 @@ activity (``activities/notifications.py``) uses it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,13 +44,11 @@ class Mailer(Protocol):
         to: str,
         rendered: RenderedEmail,
         attachments: Sequence[EmailAttachment] = (),
-        *,
-        at_final_dot: Callable[[Callable[[], None]], None] | None = None,
     ) -> str:
-        """Send ``rendered`` and return its ``Message-ID``; ``at_final_dot`` gets the
-        function that makes the server accept the message, once it holds the rest.
+        """Send ``rendered`` as the message of ``key`` and return its ``Message-ID``
+        (``message_id_for(key)``, the same on every attempt) once the server accepted it.
 
-        Raises ``EmailRejected`` (for good), ``EmailUnavailable`` (try later) and
-        ``FinalDotUnanswered`` (the end went out, no reply came).
+        Raises ``EmailRejected`` (refused for good) and ``EmailUnavailable`` (try later;
+        the server may have accepted the message when its reply was lost).
         """
         ...

@@ -54,7 +54,8 @@ class RefundDeclined(AdapterError):
 
 
 class EmailUnavailable(AdapterError):
-    """The SMTP server could not take the message now (refused, timeout, 4xx): retry later."""
+    """The SMTP server could not take the message now (refused, timeout, 4xx, a TLS or
+    AUTH set-up that failed): retry later."""
 
 
 class EmailRejected(AdapterError):
@@ -63,8 +64,3 @@ class EmailRejected(AdapterError):
 
 class TemplateError(AdapterError):
     """Unknown email template or a variable missing from its context: permanent."""
-
-
-class FinalDotUnanswered(EmailUnavailable):
-    """The message and its final ``.`` went out but no reply came back (the connection
-    dropped or timed out): the server has most likely accepted it."""

@@ -193,7 +193,7 @@ class LabelRow(Base):
 
 
 class NotificationRow(Base):
-    """Email outbox: one row per business key (``<order>:<event>``), sent at most once."""
+    """Email outbox: one row per business key (``<order>:<event>``), never sent again once sent."""
 
     __tablename__ = "notifications"
 
@@ -202,7 +202,7 @@ class NotificationRow(Base):
     template: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(300), default="")
     message_id: Mapped[str] = mapped_column(String(250))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sending | sent
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)

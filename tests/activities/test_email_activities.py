@@ -1,9 +1,10 @@
-"""email.send: exactly one message per business key, on SQLite and PostgreSQL, over real SMTP."""
+"""email.send: at least once per business key, never again once sent, the same Message-ID on
+every attempt; on SQLite and PostgreSQL, over real SMTP."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -52,7 +53,7 @@ def outbox_row(db: Database, key: str) -> NotificationRow | None:
         return session.get(NotificationRow, key)
 
 
-def test_sending_the_same_key_twice_delivers_exactly_one_message(
+def test_sending_the_same_key_twice_delivers_one_message(
     db: Database, smtp_recorder: SmtpRecorder
 ) -> None:
     acts = activities_for(smtp_recorder.port, db)
@@ -190,93 +191,136 @@ def test_losing_the_insert_race_returns_the_row_the_other_attempt_wrote(
 
 
 class _LosesTheDatabase:
-    """A ``Database`` whose transactions (sessions and ``execute_with_effect``), from the
-    ``from_call``-th on, fail: ``"down"`` before committing anything, ``"lost_reply"``
-    after the commit went through (once)."""
+    """A ``Database`` whose transactions (sessions and ``execute_alone``), from the
+    ``from_call``-th on, fail: ``"down"`` before committing anything (for ``times``
+    transactions, then healthy again), ``"lost_reply"`` after the commit went through
+    (once)."""
 
-    def __init__(self, db: Database, from_call: int, how: str) -> None:
+    def __init__(self, db: Database, from_call: int, how: str, times: int = 1_000_000) -> None:
         self.db = db
         self.calls = 0
         self.from_call = from_call
         self.how = how
+        self.times = times
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
-        self.calls += 1
-        failing = self.calls >= self.from_call and self.how != "healthy"
-        if failing and self.how == "down":
-            raise OperationalError("BEGIN", {}, Exception("connection refused"))
+        failing = self._before()
         with self.db.session() as session:
             yield session
-        self._lose_the_reply(failing)
+        self._after(failing)
 
-    def execute_with_effect(self, statement: Executable, then: Callable[[], None] | None) -> int:
+    def execute_alone(self, statement: Executable) -> None:
+        failing = self._before()
+        self.db.execute_alone(statement)
+        self._after(failing)
+
+    def _before(self) -> bool:
         self.calls += 1
-        failing = self.calls >= self.from_call and self.how != "healthy"
+        failing = self.from_call <= self.calls < self.from_call + self.times
         if failing and self.how == "down":
             raise OperationalError("BEGIN", {}, Exception("connection refused"))
-        matched = self.db.execute_with_effect(statement, then)
-        self._lose_the_reply(failing)
-        return matched
+        return failing
 
-    def _lose_the_reply(self, failing: bool) -> None:
+    def _after(self, failing: bool) -> None:
         if failing and self.how == "lost_reply":
             self.how = "healthy"
             raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
 
 
-def test_a_lost_reply_to_the_sending_mark_still_sends_exactly_once(
+def test_the_database_lost_after_the_smtp_reply_makes_the_retry_send_the_same_message_again(
     db: Database, smtp_recorder: SmtpRecorder
 ) -> None:
+    # The documented duplicate: the server accepted, the outbox could not record it.
     acts = activities_for(smtp_recorder.port, db)
-    # Call 1 creates the row, call 2 is the "sending" mark before the final dot.
-    flaky = _LosesTheDatabase(db, from_call=2, how="lost_reply")
-    acts.outbox.db = flaky  # type: ignore[assignment]
-
-    result = ActivityEnvironment().run(acts.send, confirmed())
-
-    assert result.already_sent is False
-    smtp_recorder.wait_for(lambda m: m.key == "A-1:confirmed")
-    assert [m.key for m in smtp_recorder.messages] == ["A-1:confirmed"]
-    row = outbox_row(db, "A-1:confirmed")
-    assert row is not None and (row.status, row.attempts) == ("sent", 1)
-
-
-def test_the_database_down_at_the_final_dot_delivers_nothing_and_the_retry_sends_once(
-    db: Database, smtp_recorder: SmtpRecorder
-) -> None:
-    acts = activities_for(smtp_recorder.port, db)
+    # Session 1 creates the row; from session 2 on (the "sent" mark) the database is away.
     acts.outbox.db = _LosesTheDatabase(db, from_call=2, how="down")  # type: ignore[assignment]
 
     with pytest.raises(OperationalError):
         ActivityEnvironment().run(acts.send, confirmed())
     row = outbox_row(db, "A-1:confirmed")
-    assert row is not None and row.status == "pending"
+    assert row is not None and (row.status, row.attempts) == ("pending", 1)
 
     acts.outbox.db = db
     result = ActivityEnvironment().run(acts.send, confirmed())
 
     assert result.already_sent is False
-    smtp_recorder.wait_for(lambda m: m.key == "A-1:confirmed")
-    assert [m.key for m in smtp_recorder.messages] == ["A-1:confirmed"]
+    first, second = smtp_recorder.messages_for("A-1:confirmed")
+    assert first.message_id == second.message_id == message_id_for("A-1:confirmed")
+    assert first.key == second.key == "A-1:confirmed"
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None and (row.status, row.attempts) == ("sent", 2)
+    # Recorded now: a third attempt sends nothing.
+    assert ActivityEnvironment().run(acts.send, confirmed()).already_sent is True
+    assert len(smtp_recorder.messages) == 2
 
 
-def test_a_row_left_sending_counts_as_sent_and_nothing_goes_out_again(
+def test_a_short_outage_after_the_smtp_reply_is_waited_out_and_costs_no_duplicate(
     db: Database, smtp_recorder: SmtpRecorder
 ) -> None:
     acts = activities_for(smtp_recorder.port, db)
-    # The attempt that wrote "sending" was killed after the final dot, before the reply.
-    acts.outbox.db = _LosesTheDatabase(db, from_call=3, how="down")  # type: ignore[assignment]
+    acts.outbox.db = _LosesTheDatabase(db, from_call=2, how="down", times=2)  # type: ignore[assignment]
+
+    result = ActivityEnvironment().run(acts.send, confirmed())
+
+    assert result.already_sent is False
+    assert [m.key for m in smtp_recorder.messages] == ["A-1:confirmed"]
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None and (row.status, row.attempts) == ("sent", 1)
+
+
+def test_a_lost_reply_to_the_sent_mark_is_retried_and_nothing_goes_out_twice(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+    acts.outbox.db = _LosesTheDatabase(db, from_call=2, how="lost_reply")  # type: ignore[assignment]
+
+    result = ActivityEnvironment().run(acts.send, confirmed())
+
+    assert result.already_sent is False
+    assert [m.key for m in smtp_recorder.messages] == ["A-1:confirmed"]
+    row = outbox_row(db, "A-1:confirmed")
+    assert row is not None and (row.status, row.attempts) == ("sent", 1)
+
+
+def test_the_database_down_before_sending_sends_nothing_and_the_retry_sends_once(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    acts = activities_for(smtp_recorder.port, db)
+    acts.outbox.db = _LosesTheDatabase(db, from_call=1, how="down")  # type: ignore[assignment]
+
     with pytest.raises(OperationalError):
         ActivityEnvironment().run(acts.send, confirmed())
-    smtp_recorder.wait_for(lambda m: m.key == "A-1:confirmed")
-    row = outbox_row(db, "A-1:confirmed")
-    assert row is not None and row.status == "sending"
+    assert outbox_row(db, "A-1:confirmed") is None
+    assert smtp_recorder.messages == []
 
     acts.outbox.db = db
-    again = ActivityEnvironment().run(acts.send, confirmed())
+    ActivityEnvironment().run(acts.send, confirmed())
+
+    assert [m.key for m in smtp_recorder.messages] == ["A-1:confirmed"]
+
+
+def test_a_row_the_earlier_exactly_once_outbox_left_sending_counts_as_sent(
+    db: Database, smtp_recorder: SmtpRecorder
+) -> None:
+    request = confirmed()
+    with db.session() as session:
+        session.add(
+            NotificationRow(
+                key=request.key,
+                recipient=request.to,
+                template=request.template,
+                subject="",
+                message_id=message_id_for(request.key),
+                status="sending",
+                attempts=1,
+            )
+        )
+    acts = activities_for(smtp_recorder.port, db)
+
+    again = ActivityEnvironment().run(acts.send, request)
 
     assert again.already_sent is True
     row = outbox_row(db, "A-1:confirmed")
     assert row is not None and row.status == "sent" and row.sent_at is not None
-    assert len(smtp_recorder.messages) == 1
+    assert smtp_recorder.messages == []

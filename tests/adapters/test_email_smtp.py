@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from activities.adapters import email_smtp
-from activities.adapters.email_smtp import TEMPLATE_DIR, Mailer
+from activities.adapters.email_smtp import TEMPLATE_DIR, Mailer, tls_context
 from oms.ports.email import message_id_for
 from oms.ports.errors import EmailRejected, EmailUnavailable, TemplateError
+from oms.settings import Settings
 
-from smtp_fixtures import SmtpRecorder, free_port, smtp_recorder_fixture
+from smtp_fixtures import (
+    SmtpRecorder,
+    free_port,
+    server_tls_context,
+    smtp_recorder_fixture,
+    throwaway_certificate,
+)
 
 smtp_recorder = smtp_recorder_fixture()
 
@@ -338,76 +343,7 @@ def test_attachments_travel_with_the_message(smtp_recorder: SmtpRecorder) -> Non
     assert attachment.get_content().replace("\r\n", "\n") == csv_text
 
 
-def test_the_callback_runs_while_the_server_holds_the_message_but_has_not_accepted_it(
-    smtp_recorder: SmtpRecorder,
-) -> None:
-    m = mailer(smtp_recorder.port)
-    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
-    seen_at_callback: list[int] = []
-
-    m.send(
-        "A-1:completed",
-        "ann@example.com",
-        rendered,
-        at_final_dot=lambda _write_dot: seen_at_callback.append(len(smtp_recorder.messages)),
-    )
-
-    smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
-    assert seen_at_callback == [0]
-
-
-def test_the_callback_writes_the_final_dot_itself_and_the_server_accepts_then(
-    smtp_recorder: SmtpRecorder,
-) -> None:
-    m = mailer(smtp_recorder.port)
-    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
-    before_and_after: list[int] = []
-
-    def commit_with_the_dot(write_dot: Callable[[], None]) -> None:
-        before_and_after.append(len(smtp_recorder.messages))
-        write_dot()
-        smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
-        before_and_after.append(len(smtp_recorder.messages))
-
-    m.send("A-1:completed", "ann@example.com", rendered, at_final_dot=commit_with_the_dot)
-
-    assert before_and_after == [0, 1]
-    assert [r.key for r in smtp_recorder.messages] == ["A-1:completed"]
-
-
-def test_a_callback_failing_after_the_dot_raises_and_the_message_is_delivered(
-    smtp_recorder: SmtpRecorder,
-) -> None:
-    m = mailer(smtp_recorder.port)
-    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
-
-    def commit_reply_lost(write_dot: Callable[[], None]) -> None:
-        write_dot()
-        raise ConnectionError("commit reply lost")
-
-    with pytest.raises(ConnectionError):
-        m.send("A-1:completed", "ann@example.com", rendered, at_final_dot=commit_reply_lost)
-    smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
-    assert [r.key for r in smtp_recorder.messages] == ["A-1:completed"]
-
-
-def test_a_failing_callback_leaves_the_message_undelivered(smtp_recorder: SmtpRecorder) -> None:
-    m = mailer(smtp_recorder.port)
-    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
-
-    def database_down(_write_dot: Callable[[], None]) -> None:
-        raise ConnectionError("database down")
-
-    with pytest.raises(ConnectionError):
-        m.send("A-1:completed", "ann@example.com", rendered, at_final_dot=database_down)
-    # The connection closed mid-DATA: the server drops it. A second message on a fresh
-    # connection arrives alone, so nothing of the first was queued behind it.
-    m.send("A-2:completed", "ann@example.com", rendered)
-    smtp_recorder.wait_for(lambda r: r.key == "A-2:completed")
-    assert [r.key for r in smtp_recorder.messages] == ["A-2:completed"]
-
-
-def test_lines_starting_with_a_dot_survive_the_hand_written_data_phase(
+def test_lines_starting_with_a_dot_survive_the_data_phase(
     smtp_recorder: SmtpRecorder,
 ) -> None:
     m = mailer(smtp_recorder.port)
@@ -420,23 +356,151 @@ def test_lines_starting_with_a_dot_survive_the_hand_written_data_phase(
     assert mail.text == ".\n..two\n.three\n"
 
 
-def test_the_final_dot_goes_out_through_libc_without_giving_the_gil_away(
-    smtp_recorder: SmtpRecorder, monkeypatch: pytest.MonkeyPatch
+def test_sending_the_same_key_again_sends_the_same_message_id(
+    smtp_recorder: SmtpRecorder,
 ) -> None:
-    # The outbox's COMMIT follows the "." at once only if writing it keeps the GIL.
-    real = email_smtp._SEND
-    assert real is not None
-    calls: list[int] = []
-
-    def counted(*args: object) -> int:
-        calls.append(1)
-        return int(real(*args))
-
-    monkeypatch.setattr(email_smtp, "_SEND", counted)
+    # What a receiver sees when a retry repeats a message the server had accepted.
     m = mailer(smtp_recorder.port)
     rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
 
-    m.send("A-1:completed", "ann@example.com", rendered, at_final_dot=lambda dot: dot())
+    m.send("A-1:completed", "ann@example.com", rendered)
+    m.send("A-1:completed", "ann@example.com", rendered)
 
-    smtp_recorder.wait_for(lambda r: r.key == "A-1:completed")
-    assert calls == [1]
+    first, second = smtp_recorder.messages_for("A-1:completed")
+    assert first.message_id == second.message_id == message_id_for("A-1:completed")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return throwaway_certificate(tmp_path_factory.mktemp("tls"))
+
+
+LOGINS = {"oms": "s3cret pass"}
+
+
+def secure_mailer(port: int, cert: Path, security: str, **login: str) -> Mailer:
+    return Mailer(
+        "127.0.0.1",
+        port,
+        "orders@oms.example",
+        timeout=5,
+        security=security,
+        ssl_context=tls_context(str(cert)),
+        **login,
+    )
+
+
+def test_starttls_and_auth_deliver_to_a_relay_that_requires_both(
+    certificate: tuple[Path, Path],
+) -> None:
+    cert, key = certificate
+    with SmtpRecorder(tls=server_tls_context(cert, key), logins=LOGINS) as relay:
+        m = secure_mailer(relay.port, cert, "starttls", user="oms", password="s3cret pass")
+        rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+        message_id = m.send("A-1:completed", "ann@example.com", rendered)
+
+        mail = relay.wait_for(lambda r: r.key == "A-1:completed")
+    assert mail.message_id == message_id == message_id_for("A-1:completed")
+    assert (relay.logged_in, relay.failed_logins) == (1, 0)
+
+
+def test_implicit_tls_and_auth_deliver(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    with SmtpRecorder(tls=server_tls_context(cert, key), implicit_tls=True, logins=LOGINS) as relay:
+        m = secure_mailer(relay.port, cert, "tls", user="oms", password="s3cret pass")
+        rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+        m.send("A-1:completed", "ann@example.com", rendered)
+
+        relay.wait_for(lambda r: r.key == "A-1:completed")
+    assert relay.logged_in == 1
+
+
+def test_wrong_password_is_unavailable_so_the_email_waits_for_the_fix(
+    certificate: tuple[Path, Path],
+) -> None:
+    # A configuration error, not this message's: retried until an operator fixes it.
+    cert, key = certificate
+    with SmtpRecorder(tls=server_tls_context(cert, key), logins=LOGINS) as relay:
+        m = secure_mailer(relay.port, cert, "starttls", user="oms", password="wrong")
+        rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+        with pytest.raises(EmailUnavailable, match="535"):
+            m.send("A-1:completed", "ann@example.com", rendered)
+        assert relay.failed_logins > 0  # smtplib tries PLAIN, then LOGIN
+        assert relay.messages == []
+
+
+def test_no_login_where_the_relay_requires_one_is_unavailable(
+    certificate: tuple[Path, Path],
+) -> None:
+    cert, key = certificate
+    with SmtpRecorder(tls=server_tls_context(cert, key), logins=LOGINS) as relay:
+        m = secure_mailer(relay.port, cert, "starttls")
+        rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+        with pytest.raises(EmailUnavailable, match="530"):
+            m.send("A-1:completed", "ann@example.com", rendered)
+        assert relay.messages == []
+
+
+def test_an_untrusted_certificate_is_unavailable_and_nothing_is_sent(
+    certificate: tuple[Path, Path],
+) -> None:
+    cert, key = certificate
+    with SmtpRecorder(tls=server_tls_context(cert, key), logins=LOGINS) as relay:
+        # The system's roots: the throwaway certificate is nobody's.
+        m = Mailer(
+            "127.0.0.1",
+            relay.port,
+            "orders@oms.example",
+            timeout=5,
+            security="starttls",
+            user="oms",
+            password="s3cret pass",
+        )
+        rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+        with pytest.raises(EmailUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            m.send("A-1:completed", "ann@example.com", rendered)
+        assert relay.failed_logins == 0
+        assert relay.messages == []
+
+
+def test_starttls_required_from_a_server_without_it_sends_nothing_in_the_clear(
+    smtp_recorder: SmtpRecorder, certificate: tuple[Path, Path]
+) -> None:
+    m = secure_mailer(smtp_recorder.port, certificate[0], "starttls", user="oms", password="x")
+    rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+    with pytest.raises(EmailUnavailable, match="STARTTLS"):
+        m.send("A-1:completed", "ann@example.com", rendered)
+    assert smtp_recorder.messages == []
+
+
+def test_the_mailer_is_built_from_settings_with_the_password_from_a_secret_file(
+    tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    cert, key = certificate
+    secret = tmp_path / "smtp-password"
+    secret.write_text("s3cret pass\n", encoding="utf-8")
+    with SmtpRecorder(tls=server_tls_context(cert, key), logins=LOGINS) as relay:
+        settings = Settings(
+            smtp_port=relay.port,
+            smtp_security="starttls",
+            smtp_user="oms",
+            smtp_password_file=str(secret),
+            smtp_ca_file=str(cert),
+        )
+        m = Mailer.from_settings(settings)
+        rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
+
+        m.send("A-1:completed", "ann@example.com", rendered)
+
+        relay.wait_for(lambda r: r.key == "A-1:completed")
+
+
+def test_an_unknown_security_mode_is_refused_by_the_settings() -> None:
+    with pytest.raises(ValueError, match="smtp_security"):
+        Settings(smtp_security="ssl")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from activities.adapters.email_smtp import Mailer
+from oms.ports.email import message_id_for
 from sandboxes.smtp_sink import start_sink
 
 from smtp_fixtures import free_port
@@ -43,7 +44,7 @@ def test_message_sent_with_smtplib_appears_as_eml_named_after_its_subject(
     assert stored["Subject"] == "Hello sink / test"
     index = (mail_dir / "index.txt").read_text(encoding="utf-8").splitlines()
     assert len(index) == 1
-    assert "\tb@example.com\tHello sink / test\t-\t" + files[0].name in index[0]
+    assert index[0].endswith("\tb@example.com\tHello sink / test\t-\t" + files[0].name + "\t-")
 
 
 def test_mailer_output_is_stored_readable_in_utf8_and_indexed_with_its_key(
@@ -75,3 +76,4 @@ def test_mailer_output_is_stored_readable_in_utf8_and_indexed_with_its_key(
     index = (mail_dir / "index.txt").read_text(encoding="utf-8").splitlines()
     keys = [line.split("\t")[4] for line in index]
     assert keys == ["A-7:cancelled", "A-8:cancelled", "A-9:on_hold"]
+    assert [line.split("\t")[6] for line in index] == [message_id_for(key) for key in keys]

@@ -22,7 +22,6 @@ FORBIDDEN = (
     "smtplib",
     "aiosmtpd",
     "jinja2",
-    "ctypes",
     "fastapi",
     "pydantic_settings",
 )
