@@ -213,7 +213,7 @@ class Tracker(Generic[V]):
         context: dict[str, Any],
         locale: Locale = "en",
     ) -> bool:
-        """Send one email through the outbox (exactly once per ``key``).
+        """Send one email through the outbox (at least once per ``key``, the same Message-ID).
 
         A refused address must not stop the workflow: the failure is noted in its
         history and False returned.
