@@ -218,6 +218,19 @@ class BenchStack:
                     os.killpg(child.proc.pid, signal.SIGKILL)
                 child.proc.wait()
 
+    def pause(self, role: str) -> None:
+        """Stop (SIGSTOP) a role's processes: they poll nothing until :meth:`resume`."""
+        self._signal_role(role, signal.SIGSTOP)
+
+    def resume(self, role: str) -> None:
+        self._signal_role(role, signal.SIGCONT)
+
+    def _signal_role(self, role: str, signum: signal.Signals) -> None:
+        for child in self.children:
+            if child.role == role and child.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.proc.pid, signum)
+
     # --- measurement ---------------------------------------------------------------
 
     def _processes(self, role: str) -> list[psutil.Process]:
