@@ -212,10 +212,13 @@ class ReadModelWatcher:
         timeout_s: float,
         bar: tqdm | None = None,
         on_stall: Callable[[list[str]], Awaitable[None]] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> None:
         deadline = time.monotonic() + timeout_s
         seen, last_progress = 0, time.monotonic()
         while any(i not in self.completed for i in ids):
+            if check is not None:
+                check()  # a process of the stack that died fails the run now, not at timeout
             missing = [i for i in ids if i not in self.completed]
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{len(missing)} orders did not complete, e.g. {missing[:3]}")
@@ -359,7 +362,9 @@ class PipelineBench:
                 self.stack.resume("worker")
             resumed = time.perf_counter()
             with progress(n, f"orders completed c={concurrency}") as bar:
-                await watcher.wait_all(ids, self.timeout_s, bar, self.redeliver_lost_tracking)
+                await watcher.wait_all(
+                    ids, self.timeout_s, bar, self.redeliver_lost_tracking, self.stack.check_alive
+                )
             drained = max(watcher.completed[i] for i in ids) - resumed
         completed = [watcher.completed[i] - resumed for i in ids]
         post = {
@@ -399,6 +404,7 @@ class PipelineBench:
             posts.append(await self._post(order_id))
             deadline = time.monotonic() + self.timeout_s
             while not done.is_set():
+                self.stack.check_alive()
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"order {order_id} did not complete")
                 try:

@@ -75,6 +75,7 @@ class ParkedBench:
         with progress(n, desc) as bar:
             seen, last_progress = target - n, time.monotonic()
             while seen < target:
+                self.stack.check_alive()
                 await asyncio.sleep(POLL_S)
                 now = (await self.client.count_workflows(query)).count
                 if now > seen:

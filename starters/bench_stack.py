@@ -193,6 +193,10 @@ class BenchStack:
         )
         self.children.append(Child(name, role, proc))
 
+    def check_alive(self) -> None:
+        """Raise ``RuntimeError`` naming the first process of the stack that has exited."""
+        self._check_alive()
+
     def _check_alive(self) -> None:
         for child in self.children:
             code = child.proc.poll()
