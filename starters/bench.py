@@ -2,9 +2,12 @@
 
 ``oms bench`` drives orders through the real API with the simulated warehouse
 and carrier at zero delay, and in the same run measures the raw
-``start_workflow`` and the floor (a bare workflow with as many no-op
-activities as one order executes). ``oms bench parked --n N`` parks N orders
-at the pick and measures worker memory and the ops visibility queries.
+``start_workflow`` of the order workflow (POST against it, workers paused), the
+floor (a bare workflow with as many no-op activities as one order executes),
+and what every order and floor workflow costs in workflow tasks, history and
+CPU; then it parks ``--parked N`` orders at the pick beside N bare parked
+workflows. ``oms bench parked --n N`` runs only that scenario, on a stack
+without the simulated warehouse (for N = 10 000).
 Figures and their meaning: ``docs/benchmark.md``. Needs the ``bench`` extra
 (``pip install -e '.[bench]'``).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -21,33 +25,53 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import select
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 from tqdm import tqdm
 
+from oms import search_attributes as sa
 from oms.client import connect
 from oms.domain.auth import SIGNATURE_HEADER, sign_body
+from oms.domain.lifecycle import ORDER, attributes, limits_from
+from oms.domain.money import format_money, order_total
 from oms.models.floor import FloorInput
+from oms.models.orders import OrderInput, PlaceOrder
+from oms.settings import WORKFLOW_QUEUE
 from oms.store.db import Database
 from oms.store.tables import OrderRow, ShipmentRow
+from starters.api.deps import content_hash
+from starters.api.orders import options_from
 from starters.bench_stack import BenchStack, Phase
-from starters.bench_stats import evaluate_targets, latency_ms, parse_concurrency, rate, report
-from workflows.floor import FLOOR_QUEUE, BenchStartWorkflow, FloorWorkflow
-from workflows.order import order_workflow_id
+from starters.bench_stats import (
+    HistoryCost,
+    evaluate_parked_targets,
+    evaluate_targets,
+    history_cost,
+    latency_ms,
+    parse_concurrency,
+    per_order,
+    rate,
+    ratio,
+    report,
+    spread,
+)
+from workflows.floor import FLOOR_QUEUE, FloorWorkflow
+from workflows.order import OrderWorkflow, order_workflow_id
 
 NOT_CONFIRMED = {"received", "on_hold", "cancelled"}
 POLL_S = 0.05
 # No order completed for this long: look for tracking events the webhook lost (docs/benchmark.md).
 STALL_S = 10.0
 JOURNEY = ("shipped", "in_transit", "out_for_delivery", "delivered")
+# Orders (with their children) and floor workflows whose histories are counted per level.
+HISTORY_SAMPLE = 20
 
 
 def order_body(order_id: str) -> dict[str, Any]:
@@ -68,6 +92,48 @@ def order_body(order_id: str) -> dict[str, Any]:
         "shipping_speed": "standard",
         "payment": {"method": "card", "token": "tok_visa"},
     }
+
+
+async def start_order_raw(client: Client, stack: BenchStack, order_id: str) -> None:
+    """The ``start_workflow`` call ``POST /orders`` makes (``starters.api.orders.place_order``),
+    with the same input, memo, search attributes and summary, made straight to the server."""
+    body = PlaceOrder.model_validate(order_body(order_id))
+    now = datetime.now(UTC)
+    digest = content_hash(body, "order_id")
+    settings = stack.settings
+    inp = OrderInput(
+        order_id=order_id,
+        channel=body.channel,
+        customer=body.customer,
+        currency=body.currency,
+        lines=body.lines,
+        ship_to=body.ship_to,
+        shipping_speed=body.shipping_speed,
+        payment=body.payment,
+        placed_at=now,
+        body_hash=digest,
+        options=options_from(settings),
+    )
+    await client.start_workflow(
+        OrderWorkflow.run,
+        inp,
+        id=order_workflow_id(order_id),
+        task_queue=settings.queue(WORKFLOW_QUEUE),
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        memo={"body_hash": digest},
+        search_attributes=sa.typed(
+            {
+                "OmsKind": "order",
+                "OmsCustomerId": body.customer.id,
+                "OmsChannel": body.channel,
+                **attributes(ORDER.step("received"), now, limits_from(settings)),
+            }
+        ),
+        static_summary=(
+            f"Order {order_id} · {len(body.lines)} line(s) · "
+            f"{format_money(order_total(body.lines), body.currency, 'sv')} · {body.channel}"
+        ),
+    )
 
 
 async def run_pool(
@@ -146,10 +212,13 @@ class ReadModelWatcher:
         timeout_s: float,
         bar: tqdm | None = None,
         on_stall: Callable[[list[str]], Awaitable[None]] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> None:
         deadline = time.monotonic() + timeout_s
         seen, last_progress = 0, time.monotonic()
         while any(i not in self.completed for i in ids):
+            if check is not None:
+                check()  # a process of the stack that died fails the run now, not at timeout
             missing = [i for i in ids if i not in self.completed]
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{len(missing)} orders did not complete, e.g. {missing[:3]}")
@@ -167,34 +236,23 @@ class ReadModelWatcher:
             bar.update(len(ids) - seen)
 
 
-@dataclass
-class HistoryCounts:
-    """What one order (with its children) cost the server, counted from history."""
-
-    activities: int = 0  # ActivityTaskScheduled: the server schedules, dispatches, records
-    local_activities: int = 0  # local-activity markers: run by the workflow worker itself
-    workflow_tasks: int = 0
-
-
-async def count_activities(client: Client, workflow_id: str) -> HistoryCounts:
-    """Activities, local activities and workflow tasks of a workflow and its children."""
+async def workflow_cost(client: Client, workflow_id: str) -> HistoryCost:
+    """The history cost of a workflow and, recursively, of the child workflows it started."""
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    counts = HistoryCounts()
-    for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            counts.activities += 1
-        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
-            if event.marker_recorded_event_attributes.marker_name == "core_local_activity":
-                counts.local_activities += 1
-        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            counts.workflow_tasks += 1
-        elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-            child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
-            sub = await count_activities(client, child)
-            counts.activities += sub.activities
-            counts.local_activities += sub.local_activities
-            counts.workflow_tasks += sub.workflow_tasks
-    return counts
+    cost, children = history_cost(history.events)
+    for child in children:
+        cost += await workflow_cost(client, child)
+    return cost
+
+
+async def sampled_costs(client: Client, workflow_ids: Sequence[str]) -> list[HistoryCost]:
+    """History costs of up to ``HISTORY_SAMPLE`` of the workflows, spread over the burst."""
+    picked = spread(workflow_ids, HISTORY_SAMPLE)
+    return list(await asyncio.gather(*(workflow_cost(client, i) for i in picked)))
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {role: after[role] - before.get(role, 0.0) for role in after}
 
 
 class PipelineBench:
@@ -208,22 +266,40 @@ class PipelineBench:
         self.redelivered = 0
 
     async def raw_start(self, n: int, concurrency: int) -> dict[str, Any]:
+        """N ``OrderWorkflow`` starts as ``POST /orders`` makes them, order workers paused.
+
+        The starts cost the server what a POST's start costs it (nothing runs), and are
+        terminated before the workers resume, so they never run.
+        """
+        ids = [f"R{self.run_id}-{concurrency}-{i}" for i in range(n)]
         latencies: list[float] = []
-        queue = self.stack.settings.queue(FLOOR_QUEUE)
 
         async def start(i: int) -> None:
             t0 = time.perf_counter()
-            await self.client.start_workflow(
-                BenchStartWorkflow.run,
-                FloorInput(activities=0),
-                id=f"bench-start-{self.run_id}-{concurrency}-{i}",
-                task_queue=queue,
-            )
+            await start_order_raw(self.client, self.stack, ids[i])
             latencies.append(time.perf_counter() - t0)
 
-        with progress(n, f"raw start c={concurrency}") as bar:
-            elapsed = await run_pool(n, concurrency, start, bar)
-        return {"count": n, "rate_per_s": rate(n, elapsed), **latency_ms(latencies)}
+        async def terminate(i: int) -> None:
+            handle = self.client.get_workflow_handle(order_workflow_id(ids[i]))
+            await handle.terminate(reason="bench: raw start only")
+
+        self.stack.pause("worker")
+        try:
+            before = self.stack.cpu_seconds()
+            with progress(n, f"raw start c={concurrency}") as bar:
+                elapsed = await run_pool(n, concurrency, start, bar)
+            cpu = cpu_delta(before, self.stack.cpu_seconds())
+            with progress(n, f"terminate raw starts c={concurrency}") as bar:
+                await run_pool(n, concurrency, terminate, bar)
+        finally:
+            self.stack.resume("worker")
+        return {
+            "workflow": "OrderWorkflow",
+            "count": n,
+            "rate_per_s": rate(n, elapsed),
+            **latency_ms(latencies),
+            "server_cpu_ms_per_start": round(cpu["server"] * 1000 / n, 2),
+        }
 
     async def redeliver_lost_tracking(self, order_ids: list[str]) -> None:
         """Re-post the carrier's recorded events for shipments stuck in transit, and count them.
@@ -266,37 +342,52 @@ class PipelineBench:
     async def post_burst(
         self, n: int, concurrency: int, watcher: ReadModelWatcher, tag: str = "B"
     ) -> dict[str, Any]:
-        """N orders POSTed back to back, then drained: POST rate and pipeline throughput."""
+        """N orders POSTed back to back with the order workers paused (the POST rate is the
+        start cost only), then the workers resumed and the N orders drained."""
         ids = [f"{tag}{self.run_id}-{concurrency}-{i}" for i in range(n)]
         latencies: list[float] = []
-        posted_at: dict[str, float] = {}
+
+        async def place(i: int) -> None:
+            watcher.watch(ids[i])
+            latencies.append(await self._post(ids[i]))
+
         with Phase(self.stack) as phase:
-            started = time.perf_counter()
-
-            async def place(i: int) -> None:
-                watcher.watch(ids[i])
-                posted_at[ids[i]] = time.perf_counter()
-                latencies.append(await self._post(ids[i]))
-
-            with progress(n, f"POST /orders c={concurrency}") as bar:
-                elapsed = await run_pool(n, concurrency, place, bar)
+            self.stack.pause("worker")
+            try:
+                before = self.stack.cpu_seconds()
+                with progress(n, f"POST /orders c={concurrency}") as bar:
+                    elapsed = await run_pool(n, concurrency, place, bar)
+                start_cpu = cpu_delta(before, self.stack.cpu_seconds())
+            finally:
+                self.stack.resume("worker")
+            resumed = time.perf_counter()
             with progress(n, f"orders completed c={concurrency}") as bar:
-                await watcher.wait_all(ids, self.timeout_s, bar, self.redeliver_lost_tracking)
-            drained = max(watcher.completed[i] for i in ids) - started
-        completed = [watcher.completed[i] - posted_at[i] for i in ids]
-        post = {"count": n, "rate_per_s": rate(n, elapsed), **latency_ms(latencies)}
-        pipeline = {
+                await watcher.wait_all(
+                    ids, self.timeout_s, bar, self.redeliver_lost_tracking, self.stack.check_alive
+                )
+            drained = max(watcher.completed[i] for i in ids) - resumed
+        completed = [watcher.completed[i] - resumed for i in ids]
+        post = {
+            "count": n,
+            "rate_per_s": rate(n, elapsed),
+            **latency_ms(latencies),
+            "server_cpu_ms_per_start": round(start_cpu["server"] * 1000 / n, 2),
+            "api_cpu_ms_per_start": round(start_cpu["api"] * 1000 / n, 2),
+        }
+        costs = await sampled_costs(self.client, [order_workflow_id(i) for i in ids])
+        cpu = phase.usage.cpu_s  # the whole order: its start, run, API calls and simulator
+        figures = per_order(costs, {r: cpu[r] for r in ("server", "worker", "api", "simulator")}, n)
+        pipeline: dict[str, Any] = {
             "orders_per_s": rate(n, drained),
             "elapsed_s": round(drained, 2),
-            "completed_under_backlog": latency_ms(completed, (50, 95)),
+            "completed_after_resume": latency_ms(completed, (50, 95)),
             "resources": phase.usage.figures(),
+            **figures,
         }
-        counts = await count_activities(self.client, order_workflow_id(ids[0]))
-        pipeline["workflow_tasks_per_order"] = counts.workflow_tasks
         # The floor runs as many (server) activities as the order; the order's local
         # activities are reported beside it, not added to the floor.
-        pipeline["local_activities_per_order"] = counts.local_activities
-        return {"post": post, "pipeline": pipeline, "activities_per_order": counts.activities}
+        activities = round(figures["activities_per_order"])
+        return {"post": post, "pipeline": pipeline, "activities_per_order": activities}
 
     async def closed_loop(
         self, n: int, concurrency: int, watcher: ReadModelWatcher
@@ -313,6 +404,7 @@ class PipelineBench:
             posts.append(await self._post(order_id))
             deadline = time.monotonic() + self.timeout_s
             while not done.is_set():
+                self.stack.check_alive()
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"order {order_id} did not complete")
                 try:
@@ -334,31 +426,37 @@ class PipelineBench:
         }
 
     async def floor(self, n: int, concurrency: int, activities: int) -> dict[str, Any]:
-        """N floor workflows started back to back and drained, like the order burst."""
+        """N floor workflows started with the floor worker paused, then drained, like the
+        order burst."""
         queue = self.stack.settings.queue(FLOOR_QUEUE)
+        ids = [f"bench-floor-{self.run_id}-{concurrency}-{i}" for i in range(n)]
         handles: list[Any] = []
-        with Phase(self.stack) as phase:
-            started = datetime.now(UTC)
 
-            async def start(i: int) -> None:
-                handles.append(
-                    await self.client.start_workflow(
-                        FloorWorkflow.run,
-                        FloorInput(activities=activities),
-                        id=f"bench-floor-{self.run_id}-{concurrency}-{i}",
-                        task_queue=queue,
-                    )
+        async def start(i: int) -> None:
+            handles.append(
+                await self.client.start_workflow(
+                    FloorWorkflow.run,
+                    FloorInput(activities=activities),
+                    id=ids[i],
+                    task_queue=queue,
                 )
+            )
 
-            with progress(n, f"floor start c={concurrency}") as bar:
-                await run_pool(n, concurrency, start, bar)
-            finished = started
+        with Phase(self.stack) as phase:
+            self.stack.pause("floor")
+            try:
+                with progress(n, f"floor start c={concurrency}") as bar:
+                    await run_pool(n, concurrency, start, bar)
+            finally:
+                self.stack.resume("floor")
+            resumed = datetime.now(UTC)
+            finished = resumed
             with progress(n, f"floor completed c={concurrency}") as bar:
                 for handle in handles:  # one result long-poll at a time: cheap for the server
                     result = await handle.result()
                     finished = max(finished, result.finished_at)
                     bar.update(1)
-        elapsed = (finished - started).total_seconds()
+        elapsed = (finished - resumed).total_seconds()
         cpu, peak = phase.usage.cpu_s, phase.usage.peak_rss_mb
         usage = {  # the floor's own worker, reported under the same names as the pipeline's
             "worker_cpu_s": round(cpu.get("floor", 0.0), 2),
@@ -366,12 +464,14 @@ class PipelineBench:
             "worker_peak_rss_mb": round(peak.get("floor", 0.0), 1),
             "server_peak_rss_mb": round(peak.get("server", 0.0), 1),
         }
+        costs = await sampled_costs(self.client, ids)
         return {
             "count": n,
             "activities": activities,
             "workflows_per_s": rate(n, elapsed),
             "elapsed_s": round(elapsed, 2),
             "resources": usage,
+            **per_order(costs, {"server": cpu["server"], "worker": cpu["floor"]}, n),
         }
 
     async def level(self, n: int, concurrency: int, latency_n: int) -> dict[str, Any]:
@@ -383,14 +483,34 @@ class PipelineBench:
             run["latency"] = await self.closed_loop(latency_n, concurrency, watcher)
         run["tracking_redelivered"] = self.redelivered - redelivered_before
         run["floor"] = await self.floor(n, concurrency, run["activities_per_order"])
-        run["pipeline_vs_floor"] = round(
-            run["pipeline"]["orders_per_s"] / run["floor"]["workflows_per_s"], 3
+        run["post_vs_raw_start"] = ratio(run["post"]["rate_per_s"], run["raw_start"]["rate_per_s"])
+        run["pipeline_vs_floor"] = ratio(
+            run["pipeline"]["orders_per_s"], run["floor"]["workflows_per_s"]
         )
         run["targets"] = [t.as_dict() for t in evaluate_targets(run)]
         return run
 
 
-async def pipeline(args: argparse.Namespace, workers: int) -> list[dict[str, Any]]:
+@contextlib.asynccontextmanager
+async def http_client(
+    stack: BenchStack, concurrency: int, timeout_s: float = 60
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API client the bench's callers share, signed in with the dev token."""
+    async with httpx.AsyncClient(
+        base_url=stack.settings.api_url,
+        timeout=timeout_s,
+        limits=httpx.Limits(max_connections=concurrency + 10),
+        headers={"Authorization": f"Bearer {stack.settings.token}"},
+    ) as api:
+        yield api
+
+
+async def pipeline(
+    args: argparse.Namespace, workers: int, parked_n: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Every concurrency level on one stack, then (``parked_n`` > 0) the parked scenario."""
+    from starters.bench_parked import ParkedBench
+
     with tempfile.TemporaryDirectory(prefix="oms-bench-") as tmp:
         stack = BenchStack(
             Path(tmp),
@@ -403,23 +523,27 @@ async def pipeline(args: argparse.Namespace, workers: int) -> list[dict[str, Any
         try:
             stack.start()
             client = await connect(stack.settings)
-            limits = httpx.Limits(max_connections=max(args.concurrency) + 10)
-            async with httpx.AsyncClient(
-                base_url=stack.settings.api_url,
-                timeout=60,
-                limits=limits,
-                headers={"Authorization": f"Bearer {stack.settings.token}"},
-            ) as api:
+            async with http_client(stack, max(args.concurrency)) as api:
                 bench = PipelineBench(stack, client, api)
                 # Warm-up: imports, sandbox and caches, so the first level is not penalised.
                 with ReadModelWatcher(bench.db) as watcher:
                     await bench.post_burst(3, 3, watcher, tag="W")
+                await bench.floor(3, 3, 1)
                 runs = []
                 for concurrency in args.concurrency:
                     latency_n = args.latency_orders or min(args.orders, 200)
                     runs.append(await bench.level(args.orders, concurrency, latency_n))
                 bench.db.dispose()
-                return runs
+                parked = None
+                if parked_n > 0:
+                    stack.pause("simulator")  # nobody picks: every order parks
+                    try:
+                        parked = await ParkedBench(stack, client, api).run(
+                            parked_n, max(args.concurrency)
+                        )
+                    finally:
+                        stack.resume("simulator")
+                return runs, parked
         finally:
             stack.stop()
 
@@ -439,14 +563,36 @@ def write_json(path: str | None, figures: dict[str, Any]) -> None:
         print(f"figures written to {path}")
 
 
+def all_targets(runs: Sequence[dict[str, Any]], parked: dict[str, Any] | None) -> list[Any]:
+    """Every target of the run, each with the level (or ``parked``) it belongs to."""
+    out = [
+        {"level": f"c={run['concurrency']} w={run['workers']}", **t.as_dict()}
+        for run in runs
+        for t in evaluate_targets(run)
+    ]
+    if parked is not None:
+        out += [{"level": "parked", **t.as_dict()} for t in evaluate_parked_targets(parked)]
+    return out
+
+
 def run_pipeline(args: argparse.Namespace) -> int:
     worker_counts = [1, 2] if args.compare_workers else [args.workers]
     if args.profile_worker:
         args.profile_worker = os.path.abspath(args.profile_worker)
     runs: list[dict[str, Any]] = []
-    for workers in worker_counts:
-        runs += asyncio.run(pipeline(args, workers))
-    print(report(runs))
+    parked: dict[str, Any] | None = None
+    for n, workers in enumerate(worker_counts):
+        level_runs, level_parked = asyncio.run(
+            pipeline(args, workers, args.parked if n == 0 else 0)
+        )
+        runs += level_runs
+        parked = parked or level_parked
+    print(report(runs, parked))
+    if parked is not None and parked["n"] < 10_000:
+        print(
+            f"\nparked at {parked['n']} orders; the issue's figure is for 10 000: "
+            "oms bench parked --n 10000 (or --parked 10000)"
+        )
     write_json(
         args.json,
         {
@@ -455,6 +601,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
             "machine": machine_info(),
             "orders": args.orders,
             "runs": runs,
+            "parked": parked,
+            "targets": all_targets(runs, parked),
         },
     )
     return 0
@@ -481,6 +629,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare-workers", action="store_true", help="run with 1 and with 2 worker processes"
     )
     parser.add_argument("--n", type=int, default=10_000, help="parked orders (parked)")
+    parser.add_argument(
+        "--parked",
+        type=int,
+        default=None,
+        metavar="N",
+        help="orders (and bare workflows) parked after the levels (default: --orders; 0: none)",
+    )
     parser.add_argument("--cache", type=int, default=None, help="OMS_MAX_CACHED_WORKFLOWS")
     parser.add_argument("--database-url", default=None, help="OMS store (default: SQLite in tmp)")
     parser.add_argument("--json", default=None, help="write every figure to this file")
@@ -508,6 +663,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.concurrency = args.concurrency or [50]
         sys.exit(run_parked(args))
     args.concurrency = args.concurrency or [10]
+    args.parked = args.orders if args.parked is None else args.parked
     sys.exit(run_pipeline(args))
 
 

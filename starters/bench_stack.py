@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -133,11 +134,27 @@ class BenchStack:
         self.processes.start(name, cmd, env=self._env, cwd=self.tmp, **ready)
         self.roles[name] = role
 
+    def check_alive(self) -> None:
+        """Raise ``ProcessExited`` naming the first process of the stack that has exited."""
+        self.processes.check()
+
     def stop(self) -> None:
         self._sampling.set()
         if self._sampler is not None:
             self._sampler.join(timeout=5)
         self.processes.stop_all()
+
+    def pause(self, role: str) -> None:
+        """Stop (SIGSTOP) a role's processes: they poll nothing until :meth:`resume`."""
+        self._signal_role(role, signal.SIGSTOP)
+
+    def resume(self, role: str) -> None:
+        self._signal_role(role, signal.SIGCONT)
+
+    def _signal_role(self, role: str, signum: signal.Signals) -> None:
+        for name, _pid in list(self.processes.pids()):
+            if self.roles[name] == role:
+                self.processes.send(name, signum)
 
     # --- measurement ---------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The benchmark floor's worker: ``FloorWorkflow`` and its no-op activity on ``bench-floor``.
+"""The benchmark floor's worker: the floor workflows and their no-op activity on ``bench-floor``.
 
 Built with the same settings as the OMS worker (workflow sandbox, cache size,
 activity slots, a thread pool for synchronous activities), so the floor and the
@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from activities.floor import FloorActivities
 from oms.client import connect
 from oms.settings import Settings
-from workflows.floor import FLOOR_QUEUE, BenchStartWorkflow, FloorWorkflow
+from workflows.floor import FLOOR_QUEUE, FloorWorkflow, ParkedFloorWorkflow
 from workflows.sandbox import workflow_runner
 
 
@@ -30,7 +30,7 @@ async def run_floor_worker(settings: Settings, stop: asyncio.Event) -> None:
         worker = Worker(
             client,
             task_queue=settings.queue(FLOOR_QUEUE),
-            workflows=[FloorWorkflow, BenchStartWorkflow],
+            workflows=[FloorWorkflow, ParkedFloorWorkflow],
             activities=[FloorActivities().noop],
             activity_executor=executor,
             workflow_runner=workflow_runner(),

@@ -17,12 +17,19 @@ FIGURES = [
     ("raw_start", "p50_ms"),
     ("raw_start", "p95_ms"),
     ("raw_start", "p99_ms"),
+    ("raw_start", "server_cpu_ms_per_start"),
     ("post", "rate_per_s"),
+    ("post", "server_cpu_ms_per_start"),
+    ("post", "api_cpu_ms_per_start"),
     ("post", "p50_ms"),
     ("post", "p95_ms"),
     ("post", "p99_ms"),
     ("pipeline", "orders_per_s"),
     ("pipeline", "workflow_tasks_per_order"),
+    ("pipeline", "history_events_per_order"),
+    ("pipeline", "history_bytes_per_order"),
+    ("pipeline", "server_cpu_s_per_order"),
+    ("pipeline", "worker_cpu_s_per_order"),
     ("pipeline", "local_activities_per_order"),
     ("pipeline", "resources", "worker_cpu_s"),
     ("pipeline", "resources", "server_cpu_s"),
@@ -35,11 +42,27 @@ FIGURES = [
     ("latency", "completed", "p50_ms"),
     ("latency", "completed", "p95_ms"),
     ("floor", "workflows_per_s"),
+    ("floor", "workflow_tasks_per_order"),
+    ("floor", "history_events_per_order"),
+    ("floor", "history_bytes_per_order"),
+    ("floor", "server_cpu_s_per_order"),
+    ("floor", "worker_cpu_s_per_order"),
     ("floor", "resources", "worker_cpu_s"),
     ("floor", "resources", "server_cpu_s"),
     ("floor", "resources", "worker_peak_rss_mb"),
     ("activities_per_order",),
     ("pipeline_vs_floor",),
+    ("post_vs_raw_start",),
+]
+PARKED_FIGURES = [
+    ("post", "rate_per_s"),
+    ("parked_per_s",),
+    ("bare", "parked_per_s"),
+    ("parked_vs_bare",),
+    ("worker_rss_mb",),
+    ("resources", "worker_peak_rss_mb"),
+    ("ops_stuck", "p50_ms"),
+    ("count_query", "p50_ms"),
 ]
 
 
@@ -64,6 +87,8 @@ def test_pipeline_bench_writes_a_positive_figure_for_everything(tmp_path: Path) 
             "2",
             "--latency-orders",
             "4",
+            "--parked",
+            "3",
             "--json",
             str(out),
         ],
@@ -85,6 +110,23 @@ def test_pipeline_bench_writes_a_positive_figure_for_everything(tmp_path: Path) 
     assert run["activities_per_order"] >= 10
     assert run["floor"]["activities"] == run["activities_per_order"]
     assert run["pipeline"]["local_activities_per_order"] >= 10
-    assert "pipeline / floor" in result.stdout and (
-        "PASS" in result.stdout or "MISS" in result.stdout
-    )
+    # An order is two workflows (order and shipment), each with more to say than the floor.
+    assert run["pipeline"]["workflows_per_order"] == 2
+    for per_order in ("workflow_tasks_per_order", "history_events_per_order"):
+        assert run["pipeline"][per_order] > run["floor"][per_order]
+    assert run["raw_start"]["workflow"] == "OrderWorkflow"
+    parked = figures["parked"]
+    assert parked["n"] == 3 and parked["count_result"] == 3
+    for path in PARKED_FIGURES:
+        value = _get(parked, path)
+        assert isinstance(value, int | float) and value > 0, f"parked.{'.'.join(path)} = {value!r}"
+    # Every target is in the JSON with its level, and printed with PASS or MISS.
+    levels = {t["level"] for t in figures["targets"]}
+    assert levels == {"c=2 w=1", "parked"}
+    assert len(figures["targets"]) == len(run["targets"]) + len(parked["targets"]) == 5
+    for target in figures["targets"]:
+        verdict = "PASS" if target["passed"] else "MISS"
+        assert any(
+            target["name"] in line and line.rstrip().endswith(verdict)
+            for line in result.stdout.splitlines()
+        ), target
