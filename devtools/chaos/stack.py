@@ -19,12 +19,12 @@ from typing import Any
 
 import httpx
 
+from devtools.bench.stack import settings_env, throwaway_settings
 from devtools.dev import prepare_store
 from devtools.supervisor import ProcessExited, Supervisor, free_port, http_ok
 from oms.devserver import dev_server_command
 from oms.settings import Settings
 from oms.store.db import Database
-from starters.bench_stack import settings_env, throwaway_settings
 
 # Enough that no scenario backorders: every order must be able to reach `completed`.
 CHAOS_STOCK = 100_000

@@ -28,7 +28,7 @@ def _passthrough(name: str, target: str, help: str) -> click.Command:
 PROCESSES = [
     _process("dev", "devtools.dev:main", "run everything in the foreground (make run)"),
     _passthrough("worker", "workers.main:main", "run workers (all queues, or --queues a,b)"),
-    _passthrough("bench", "starters.bench:main", "benchmark (make bench)"),
+    _passthrough("bench", "devtools.bench.run:main", "benchmark (make bench)"),
     _passthrough("chaos", "devtools.chaos.run:main", "fault scenarios (make chaos)"),
     _process("api", "starters.api.app:main", "run the HTTP API"),
     _process(

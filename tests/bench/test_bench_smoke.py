@@ -80,7 +80,7 @@ def test_pipeline_bench_writes_a_positive_figure_for_everything(tmp_path: Path) 
         [
             sys.executable,
             "-m",
-            "starters.bench",
+            "devtools.bench.run",
             "--orders",
             "5",
             "--concurrency",

@@ -10,7 +10,7 @@ from temporalio.api.history.v1 import (
     StartChildWorkflowExecutionInitiatedEventAttributes,
 )
 
-from starters.bench_stats import (
+from devtools.bench.stats import (
     HistoryCost,
     evaluate_parked_targets,
     evaluate_targets,

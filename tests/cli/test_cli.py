@@ -23,8 +23,8 @@ from starters.cli import main
         (["worker", "--queues", "workflows"], "workers.main"),
         (["worker", "--queues", "inventory,carrier,email,payments"], "workers.main"),
         (["worker", "--help"], "workers.main"),
-        (["bench", "--orders", "5", "--concurrency", "2"], "starters.bench"),
-        (["bench", "--mode", "parked", "-h"], "starters.bench"),
+        (["bench", "--orders", "5", "--concurrency", "2"], "devtools.bench.run"),
+        (["bench", "--mode", "parked", "-h"], "devtools.bench.run"),
         (["chaos", "--quick", "--scenario", "carrier-flaky"], "devtools.chaos.run"),
     ],
 )

@@ -123,7 +123,7 @@ class BenchStack:
                 out = f"{self.profile_worker}-{n + 1}.txt"
                 worker = [py, "-m", "pyinstrument", "-r", "text", "-o", out, "-m", "workers.main"]
             self._start(f"worker-{n + 1}", "worker", worker)
-            self._start(f"floor-{n + 1}", "floor", [py, "-m", "workers.floor"])
+            self._start(f"floor-{n + 1}", "floor", [py, "-m", "devtools.floor.worker"])
         health = http_ok(f"{self.settings.api_url}/health")
         self._start("api", "api", [py, "-m", "starters.api.app"], ready=health, timeout_s=60)
         if self.simulate:

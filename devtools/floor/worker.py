@@ -3,7 +3,7 @@
 Built with the same settings as the OMS worker (workflow sandbox, cache size,
 activity slots, a thread pool for synchronous activities), so the floor and the
 order pipeline differ only in what the workflows do. ``oms bench`` runs it as
-``python -m workers.floor``.
+``python -m devtools.floor.worker``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from datetime import timedelta
 
 from temporalio.worker import Worker
 
-from activities.floor import FloorActivities
+from devtools.floor.activities import FloorActivities
+from devtools.floor.workflow import FLOOR_QUEUE, FloorWorkflow, ParkedFloorWorkflow
 from oms.client import connect
 from oms.settings import Settings
-from workflows.floor import FLOOR_QUEUE, FloorWorkflow, ParkedFloorWorkflow
 from workflows.sandbox import workflow_runner
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from oms.models.floor import FloorStep
+from devtools.floor.models import FloorStep
 
 
 class FloorActivities:

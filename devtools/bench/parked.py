@@ -25,12 +25,12 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from devtools.bench.run import http_client, machine_info, order_body, progress, run_pool, write_json
+from devtools.bench.stack import BenchStack, Phase
+from devtools.bench.stats import evaluate_parked_targets, latency_ms, rate, ratio, report
+from devtools.floor.models import FloorInput
+from devtools.floor.workflow import FLOOR_QUEUE, PARKED_STAGE, ParkedFloorWorkflow
 from oms.client import connect
-from oms.models.floor import FloorInput
-from starters.bench import http_client, machine_info, order_body, progress, run_pool, write_json
-from starters.bench_stack import BenchStack, Phase
-from starters.bench_stats import evaluate_parked_targets, latency_ms, rate, ratio, report
-from workflows.floor import FLOOR_QUEUE, PARKED_STAGE, ParkedFloorWorkflow
 
 PARKED_QUERY = "OmsStage = 'awaiting_pick'"
 BARE_QUERY = f"OmsStage = '{PARKED_STAGE}'"

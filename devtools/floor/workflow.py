@@ -15,8 +15,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.floor import FloorActivities
-    from oms.models.floor import FloorInput, FloorResult, FloorStep
+    from devtools.floor.activities import FloorActivities
+    from devtools.floor.models import FloorInput, FloorResult, FloorStep
     from oms.search_attributes import STAGE
 
 FLOOR_QUEUE = "bench-floor"

@@ -36,20 +36,8 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from tqdm import tqdm
 
-from oms import search_attributes as sa
-from oms.client import connect
-from oms.domain.auth import SIGNATURE_HEADER, sign_body
-from oms.domain.lifecycle import ORDER, attributes, limits_from
-from oms.domain.money import format_money, order_total
-from oms.models.floor import FloorInput
-from oms.models.orders import OrderInput, PlaceOrder
-from oms.settings import WORKFLOW_QUEUE
-from oms.store.db import Database
-from oms.store.tables import OrderRow, ShipmentRow
-from starters.api.deps import content_hash
-from starters.api.orders import options_from
-from starters.bench_stack import BenchStack, Phase
-from starters.bench_stats import (
+from devtools.bench.stack import BenchStack, Phase
+from devtools.bench.stats import (
     HistoryCost,
     evaluate_parked_targets,
     evaluate_targets,
@@ -62,7 +50,19 @@ from starters.bench_stats import (
     report,
     spread,
 )
-from workflows.floor import FLOOR_QUEUE, FloorWorkflow
+from devtools.floor.models import FloorInput
+from devtools.floor.workflow import FLOOR_QUEUE, FloorWorkflow
+from oms import search_attributes as sa
+from oms.client import connect
+from oms.domain.auth import SIGNATURE_HEADER, sign_body
+from oms.domain.lifecycle import ORDER, attributes, limits_from
+from oms.domain.money import format_money, order_total
+from oms.models.orders import OrderInput, PlaceOrder
+from oms.settings import WORKFLOW_QUEUE
+from oms.store.db import Database
+from oms.store.tables import OrderRow, ShipmentRow
+from starters.api.deps import content_hash
+from starters.api.orders import options_from
 from workflows.order import OrderWorkflow, order_workflow_id
 
 NOT_CONFIRMED = {"received", "on_hold", "cancelled"}
@@ -509,7 +509,7 @@ async def pipeline(
     args: argparse.Namespace, workers: int, parked_n: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Every concurrency level on one stack, then (``parked_n`` > 0) the parked scenario."""
-    from starters.bench_parked import ParkedBench
+    from devtools.bench.parked import ParkedBench
 
     with tempfile.TemporaryDirectory(prefix="oms-bench-") as tmp:
         stack = BenchStack(
@@ -658,7 +658,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     args.argv = argv
     if args.mode == "parked":
-        from starters.bench_parked import run_parked
+        from devtools.bench.parked import run_parked
 
         args.concurrency = args.concurrency or [50]
         sys.exit(run_parked(args))
