@@ -20,6 +20,7 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -219,8 +220,17 @@ def retry_schedule(settings: Settings) -> RetrySchedule:
 
 
 async def ensure_relays(client: Client, settings: Settings, db: Database) -> None:
-    """(Re)start every endpoint's relay: idempotent, and a relay that ended is resumed."""
-    for endpoint_id in WebhookStore(db).endpoint_ids():
+    """(Re)start every endpoint's relay: idempotent, and a relay that ended is resumed.
+
+    A store that cannot be read (not migrated yet, or down) is logged, not raised: the
+    worker must still run, and creating an endpoint starts its relay anyway.
+    """
+    try:
+        endpoint_ids = await asyncio.to_thread(WebhookStore(db).endpoint_ids)
+    except DBAPIError as exc:
+        log.warning("webhook relays not (re)started: the store cannot be read: %s", exc)
+        return
+    for endpoint_id in endpoint_ids:
         await ensure_relay(client, settings, endpoint_id)
 
 
