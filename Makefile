@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## Run the whole test suite (PostgreSQL tests use OMS_TEST_POSTGRES_URL).
 test: $(STAMP) chromium
-	$(BIN)/pytest -q --durations=10
+	$(BIN)/pytest -q -n 2 --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -88,6 +88,9 @@ def test_current_key_must_be_loaded() -> None:
         (f"k1:{base64.b64encode(b'short').decode()}", "'k1' is 5 bytes"),
         (f"k1:{new_key()},k1:{new_key()}", "'k1' is listed twice"),
     ],
+    # Fixed ids: the generated keys differ per process, and every xdist worker must
+    # collect the same tests.
+    ids=["empty", "no-colon", "no-key", "not-base64", "short", "listed-twice"],
 )
 def test_malformed_key_specs_are_refused(spec: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
