@@ -27,6 +27,16 @@ from oms.devserver import PROBLEM_FLAGS, temporal_cli  # noqa: E402
 from oms.settings import Settings  # noqa: E402
 
 from stack import Stack, order_body, running_stack  # noqa: E402
+from webhook_fixtures import Receiver  # noqa: E402
+
+# Webhooks over plain HTTP to the loopback receiver, retried fast enough to record.
+WEBHOOKS_FAST = {
+    "webhooks_allow_http": True,
+    "webhooks_retry_base_s": 0.2,
+    "webhooks_retry_max_s": 1.0,
+    "webhooks_poll_s": 0.1,
+    "webhooks_idle_s": 3.0,
+}
 
 # ``--suffix S`` saves ``<name>_S.json`` beside the existing files instead of replacing
 # them: after a patched change, the old histories stay to prove the old path still
@@ -131,6 +141,7 @@ async def _scenarios(stack: Stack) -> None:
         await asyncio.sleep(0.2)
     await _save(stack, f"return-{rma}", "return_refunded")
     await _replenishment(stack)
+    await _webhooks(stack)
 
 
 async def _replenishment(stack: Stack) -> None:
@@ -160,6 +171,32 @@ async def _replenishment(stack: Stack) -> None:
     await _save(stack, f"replenish-WH-STO-{sku}-1", "replenishment_closed")
 
 
+async def _webhooks(stack: Stack) -> None:
+    """An endpoint whose receiver refuses each event's first attempt: the relay's
+    deliveries, its backoff timers and its idle rounds. The relay never ends, so its
+    history is saved as it stands once the order's last event is delivered."""
+    with Receiver(fail_first=1) as receiver:
+        created = await stack.api.post(
+            "/webhooks/endpoints",
+            json={"url": receiver.url, "events": ["order.*"], "description": "histories"},
+        )
+        endpoint = created.json()
+        receiver.secret = endpoint["secret"]
+        await stack.place(order_body("H-W1", [("TSHIRT-BLK-M", 1, "249.00")]))
+        await stack.fulfil("H-W1")
+        for _ in range(600):
+            if any(r.body["type"] == "order.completed" for r in receiver.accepted()):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError("order.completed was not delivered within 60 s")
+    handle = stack.client.get_workflow_handle(f"webhook-{endpoint['endpoint_id']}")
+    history = await handle.fetch_history()
+    name = f"webhook_relay_{SUFFIX}" if SUFFIX else "webhook_relay"
+    (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    print(f"saved {name}.json ({len(history.events)} events)")
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -170,16 +207,19 @@ async def main(only: str | None = None) -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'oms.db'}"
-            async with running_stack(env.client, url, Path(tmp)) as (stack, _):
-                # ``record.py replenishment`` records that scenario alone.
-                await (_replenishment(stack) if only == "replenishment" else _scenarios(stack))
+            async with running_stack(env.client, url, Path(tmp), **WEBHOOKS_FAST) as (stack, _):
+                # ``record.py replenishment`` (or ``webhooks``) records that scenario alone.
+                alone = {"replenishment": _replenishment, "webhooks": _webhooks}
+                await alone.get(only or "", _scenarios)(stack)
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("only", nargs="?", help="'replenishment' records that scenario alone")
+    parser.add_argument(
+        "only", nargs="?", help="'replenishment' or 'webhooks' records that scenario alone"
+    )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()
     SUFFIX = args.suffix

@@ -19,6 +19,7 @@ from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
+from workflows.webhooks import WebhookRelayWorkflow
 
 HISTORIES = sorted(Path(__file__).resolve().parent.glob("*.json"))
 TEXTS = {p.stem: p.read_text() for p in HISTORIES}
@@ -26,7 +27,7 @@ TEXTS = {p.stem: p.read_text() for p in HISTORIES}
 
 def test_every_workflow_type_has_a_saved_history() -> None:
     names = {p.stem for p in HISTORIES}
-    for prefix in ("order_", "shipment_", "quote_", "return_", "replenishment_"):
+    for prefix in ("order_", "shipment_", "quote_", "return_", "replenishment_", "webhook_"):
         assert any(n.startswith(prefix) for n in names), prefix
 
 
@@ -69,6 +70,7 @@ async def test_saved_history_replays_without_nondeterminism(name: str) -> None:
             ReturnWorkflow,
             ReplenishmentWorkflow,
             LowStockScanWorkflow,
+            WebhookRelayWorkflow,
         ],
         # The encrypting converter: histories recorded before encryption (plain payloads)
         # must still replay, as workflows running when encryption is switched on do.
