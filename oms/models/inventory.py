@@ -38,7 +38,7 @@ class Product(Model):
     name: Text = Field(min_length=1, max_length=200)
     unit_price: str = Field(default="0.00", pattern=r"^\d{1,12}(\.\d{1,2})?$")
     currency: Currency = "SEK"
-    weight_grams: int = Field(default=500, ge=1)
+    weight_grams: int = Field(default=500, ge=1, le=1_000_000)  # grams: up to a tonne
     active: bool = True
     returnable: bool = True
 
@@ -49,7 +49,7 @@ class ProductIn(Model):
     name: Text = Field(min_length=1, max_length=200)
     unit_price: str = Field(default="0.00", pattern=r"^\d{1,12}(\.\d{1,2})?$")
     currency: Currency = "SEK"
-    weight_grams: int = Field(default=500, ge=1)
+    weight_grams: int = Field(default=500, ge=1, le=1_000_000)  # grams: up to a tonne
     active: bool = True
     returnable: bool = True
 

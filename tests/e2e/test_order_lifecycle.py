@@ -224,6 +224,12 @@ async def test_a_sku_refused_as_unknown_is_accepted_once_it_is_in_the_catalogue(
         refused = await stack.place(order_body(_id(), [(sku, 1, "99.00")]))
         assert refused.status_code == 422
         assert ["body", "lines", 0, "sku"] in [e["loc"] for e in refused.json()["detail"]]
+        # A weight no column holds is the caller's mistake, named, not a 500 (found by fuzzing).
+        heavy = await stack.api.put(
+            f"/products/{sku}", json={"name": "New thing", "weight_grams": 10**24}
+        )
+        assert heavy.status_code == 422, heavy.text
+        assert ["body", "weight_grams"] in [e["loc"] for e in heavy.json()["detail"]]
         added = await stack.api.put(f"/products/{sku}", json={"name": "New thing"})
         assert added.status_code == 200, added.text
         for _ in range(2):  # the second time from what the API remembers
