@@ -33,7 +33,6 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
 from tqdm import tqdm
 
 from devtools.bench.stack import BenchStack, Phase
@@ -52,18 +51,14 @@ from devtools.bench.stats import (
 )
 from devtools.floor.models import FloorInput
 from devtools.floor.workflow import FLOOR_QUEUE, FloorWorkflow
-from oms import search_attributes as sa
 from oms.client import connect
 from oms.domain.auth import SIGNATURE_HEADER, sign_body
-from oms.domain.lifecycle import ORDER, attributes, limits_from
-from oms.domain.money import format_money, order_total
-from oms.models.orders import OrderInput, PlaceOrder
-from oms.settings import WORKFLOW_QUEUE
+from oms.models.orders import PlaceOrder
 from oms.store.db import Database
 from oms.store.tables import OrderRow, ShipmentRow
 from starters.api.deps import content_hash
-from starters.api.orders import options_from
-from workflows.order import OrderWorkflow, order_workflow_id
+from starters.api.orders import start_order
+from workflows.order import order_workflow_id
 
 NOT_CONFIRMED = {"received", "on_hold", "cancelled"}
 POLL_S = 0.05
@@ -95,45 +90,10 @@ def order_body(order_id: str) -> dict[str, Any]:
 
 
 async def start_order_raw(client: Client, stack: BenchStack, order_id: str) -> None:
-    """The ``start_workflow`` call ``POST /orders`` makes (``starters.api.orders.place_order``),
-    with the same input, memo, search attributes and summary, made straight to the server."""
+    """The ``start_workflow`` call ``POST /orders`` makes (``starters.api.orders.start_order``),
+    made straight to the server."""
     body = PlaceOrder.model_validate(order_body(order_id))
-    now = datetime.now(UTC)
-    digest = content_hash(body, "order_id")
-    settings = stack.settings
-    inp = OrderInput(
-        order_id=order_id,
-        channel=body.channel,
-        customer=body.customer,
-        currency=body.currency,
-        lines=body.lines,
-        ship_to=body.ship_to,
-        shipping_speed=body.shipping_speed,
-        payment=body.payment,
-        placed_at=now,
-        body_hash=digest,
-        options=options_from(settings),
-    )
-    await client.start_workflow(
-        OrderWorkflow.run,
-        inp,
-        id=order_workflow_id(order_id),
-        task_queue=settings.queue(WORKFLOW_QUEUE),
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        memo={"body_hash": digest},
-        search_attributes=sa.typed(
-            {
-                "OmsKind": "order",
-                "OmsCustomerId": body.customer.id,
-                "OmsChannel": body.channel,
-                **attributes(ORDER.step("received"), now, limits_from(settings)),
-            }
-        ),
-        static_summary=(
-            f"Order {order_id} · {len(body.lines)} line(s) · "
-            f"{format_money(order_total(body.lines), body.currency, 'sv')} · {body.channel}"
-        ),
-    )
+    await start_order(client, stack.settings, body, order_id, content_hash(body, "order_id"))
 
 
 async def run_pool(
