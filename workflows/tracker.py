@@ -14,8 +14,10 @@ lifecycle declaration (``oms/domain/lifecycle.py``):
 - the read-model write: a local activity, **at most one per workflow task** and only
   when something visible changed. A task that accepted an update writes nothing: a
   local activity runs before its task commits, and an update exists only once the task
-  that accepted it completed, so the write waits for the next task (the update's caller
-  records the view the update returned, see :meth:`Tracker.for_caller`).
+  that accepted it completed, so the write waits for the workflow's next change in a
+  later task, or for :meth:`Tracker.close` (the update's caller records the view the
+  update returned meanwhile, see :meth:`Tracker.for_caller`). The loop wakes only on
+  changes the workflow made, never on a new task alone (see ``WAKE_ON_CHANGE_PATCH``).
 
 The changes of one activation are applied by a background coroutine once every other
 coroutine of the workflow is blocked, so several transitions in one task cost one
@@ -44,6 +46,13 @@ with workflow.unsafe.imports_passed_through():
 
 # Room for this many writes within one workflow task before the next task's range starts.
 WRITES_PER_TASK = 1000
+
+# Patch: a run with this marker wakes its write loop only on a change the workflow made.
+# Runs without it woke whenever the history had grown, which is not replay-safe: a live
+# activation that also carried an update the validator rejected (nothing in history)
+# checked conditions once more before its other jobs, so the write took a command
+# sequence number a replay gives to the next activity (TMPRL1100 on "Activity id").
+WAKE_ON_CHANGE_PATCH = "tracker-wakes-on-change"
 
 _KEYS: dict[str, SearchAttributeKey[Any]] = {
     name: sa.BY_NAME[name]
@@ -106,6 +115,7 @@ class Tracker(Generic[V]):
         self._update_at = -1
         self._writing = False
         self._closed = False
+        self._wake_on_change = True
         self._task: asyncio.Task[None] | None = None
 
     # --- what workflows call ---------------------------------------------------------
@@ -116,6 +126,7 @@ class Tracker(Generic[V]):
 
     def start(self) -> None:
         """Begin applying changes (call first thing in ``run``)."""
+        self._wake_on_change = workflow.patched(WAKE_ON_CHANGE_PATCH)
         self._task = asyncio.create_task(self._apply_loop())
 
     def enter(
@@ -236,9 +247,13 @@ class Tracker(Generic[V]):
         return length not in (self._written_at, self._update_at)
 
     def _due(self) -> bool:
+        """Whether the loop has work; only workflow state may decide it (see the patch)."""
         if self._closed:
             return False
-        return bool(self._pending) or self._details_stale or (self._dirty and self._may_write())
+        if self._pending or self._details_stale:
+            return True
+        # Runs without the patch also woke when a new task alone made a write allowed.
+        return not self._wake_on_change and self._dirty and self._may_write()
 
     async def _apply_loop(self) -> None:
         while True:

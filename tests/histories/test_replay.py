@@ -3,6 +3,7 @@ orders, quotes or returns already running fails here (``make histories`` re-reco
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
+from workflows.tracker import WAKE_ON_CHANGE_PATCH
 from workflows.webhooks import WebhookRelayWorkflow
 
 HISTORIES = sorted(Path(__file__).resolve().parent.glob("*.json"))
@@ -31,30 +33,43 @@ def test_every_workflow_type_has_a_saved_history() -> None:
         assert any(n.startswith(prefix) for n in names), prefix
 
 
+def _patches(name: str) -> set[str]:
+    """The patch ids a saved run recorded."""
+    history = WorkflowHistory.from_json(name, TEXTS[name])
+    ids: set[str] = set()
+    for event in history.events:
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == "core_patch":
+            for payloads in marker.details.values():
+                ids.update(json.loads(p.data)["id"] for p in payloads.payloads)
+    return ids
+
+
 async def _took_tracker_path(name: str) -> bool:
     """Whether a run used the lifecycle tracker: its patch marker, or for a shipment an
     input that says it reports milestones."""
-    history = WorkflowHistory.from_json(name, TEXTS[name])
-    for event in history.events:
-        for payloads in event.marker_recorded_event_attributes.details.values():
-            if any(LIFECYCLE_PATCH in p.data.decode(errors="replace") for p in payloads.payloads):
-                return True
+    if LIFECYCLE_PATCH in _patches(name):
+        return True
     if not name.startswith("shipment_"):
         return False
+    history = WorkflowHistory.from_json(name, TEXTS[name])
     started = history.events[0].workflow_execution_started_event_attributes
     [inp] = await data_converter(Settings()).decode(started.input.payloads, [ShipmentInput])
     return bool(inp.reports == "milestones")
 
 
-async def test_both_code_paths_have_histories_of_every_kind() -> None:
-    # The 0.1 histories prove open 0.1 runs finish; the _tracker ones prove the new shape.
+async def test_every_code_path_has_histories_of_every_kind() -> None:
+    # The 0.1 histories prove open 0.1 runs finish; the _tracker ones prove runs of the
+    # first tracker (which woke on a new task) finish; the _wake ones prove today's shape.
     for prefix in ("order_", "shipment_", "quote_", "return_", "replenishment_"):
         kinds = [name for name in TEXTS if name.startswith(prefix)]
-        new = [name for name in kinds if name.endswith("_tracker")]
-        old = [name for name in kinds if not name.endswith("_tracker")]
-        assert new and old, prefix
-        for name in new:
+        wake = [name for name in kinds if name.endswith("_wake")]
+        tracker = [name for name in kinds if name.endswith("_tracker")]
+        old = [name for name in kinds if name not in wake and name not in tracker]
+        assert wake and tracker and old, prefix
+        for name in wake + tracker:
             assert await _took_tracker_path(name), name
+            assert (WAKE_ON_CHANGE_PATCH in _patches(name)) == (name in wake), name
         for name in old:
             assert not await _took_tracker_path(name), name
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -135,6 +136,17 @@ class Harness:
                 ShipmentWorkflow.tracking_event,
                 TrackingEvent(tracking_number=f"TN{shipment_id}", status=status),
             )  # type: ignore[arg-type]
+
+
+def patches(history: WorkflowHistory) -> list[str]:
+    """The patch ids a run recorded, in order."""
+    ids = []
+    for e in history.events:
+        marker = e.marker_recorded_event_attributes
+        if marker.marker_name == "core_patch":
+            for payloads in marker.details.values():
+                ids.extend(json.loads(p.data)["id"] for p in payloads.payloads)
+    return ids
 
 
 async def tick() -> None:
