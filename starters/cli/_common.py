@@ -1,21 +1,30 @@
-"""What every ``oms`` command shares: the API client, the settings and the output."""
+"""What every ``oms`` command shares: the API client, the settings and the output.
+
+The root command's options (``--api-url``, ``--token``, ``--output``) override the
+settings of that one command line; :func:`show` prints an answer in the chosen format and
+turns an error answer into one line on stderr and exit code 1.
+"""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import httpx
 
 from oms.settings import Settings
 
-# ``Settings()`` from the environment, built once per command line when a command needs it.
-pass_settings = click.make_pass_decorator(Settings, ensure=True)
+OUTPUTS = ("json", "table", "yaml")
+# Where the root command keeps this command line's choices (``click.Context.meta``).
+_OVERRIDES = "oms.settings_overrides"
+_OUTPUT = "oms.output"
+_SETTINGS = "oms.settings"
 
 # A command whose every argument goes, unparsed, to the process it starts.
 PASSTHROUGH = {
@@ -23,6 +32,34 @@ PASSTHROUGH = {
     "allow_extra_args": True,
     "help_option_names": [],
 }
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def configure(ctx: click.Context, *, api_url: str | None, token: str | None, output: str) -> None:
+    """Keep the root options for the commands of this command line."""
+    overrides = {k: v for k, v in (("api_url", api_url), ("token", token)) if v}
+    ctx.meta[_OVERRIDES] = overrides
+    ctx.meta[_OUTPUT] = output
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """``Settings()`` from the environment with the root options on top, built once."""
+    if _SETTINGS not in ctx.meta:
+        ctx.meta[_SETTINGS] = Settings(**ctx.meta.get(_OVERRIDES, {}))
+    settings: Settings = ctx.meta[_SETTINGS]
+    return settings
+
+
+def pass_settings(f: F) -> F:
+    """Call the command with the command line's :class:`Settings` as first argument."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        return ctx.invoke(f, settings_of(ctx), *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def api(settings: Settings) -> httpx.Client:
@@ -44,25 +81,108 @@ def params(**values: str | int | float | None) -> dict[str, str | int | float]:
     return {k: v for k, v in values.items() if v is not None and v != ""}
 
 
+def output_format() -> str:
+    """The ``--output`` of this command line (``json`` outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    return str(ctx.meta.get(_OUTPUT, "json")) if ctx is not None else "json"
+
+
 def show(response: httpx.Response) -> int:
-    """Print the response body (JSON indented); exit code 1 and ``HTTP <status>`` on
-    stderr for an error status."""
+    """Print the answer in the chosen format and return 0; for an error status print one
+    line (``error: HTTP <status>: <why>``) on stderr and return 1."""
     try:
         body: Any = response.json()
-        print(json.dumps(body, indent=2, ensure_ascii=False))
     except ValueError:
-        print(response.text)
+        body = None
     if response.status_code >= 400:
-        print(f"HTTP {response.status_code}", file=sys.stderr)
+        click.echo(f"error: HTTP {response.status_code}: {error_reason(body, response)}", err=True)
         return 1
+    if body is None:
+        click.echo(response.text)
+    else:
+        click.echo(render(body, output_format()))
     return 0
 
 
-def post_file(settings: Settings, path: str, file: str) -> int:
-    """POST a JSON document from ``file`` (``-`` for stdin) to ``path``."""
+def error_reason(body: Any, response: httpx.Response) -> str:
+    """One line saying why the API refused: problem details (``detail``/``title``/
+    ``errors``), the OMS's ``{"detail": {"error", "message"}}``, or FastAPI's 422 list."""
+    if not isinstance(body, dict):
+        return _one_line(response.text) or response.reason_phrase
+    detail = body.get("detail")
+    errors = body.get("errors")
+    if isinstance(detail, list):
+        errors, detail = detail, None
+    if isinstance(detail, dict):
+        name, message = detail.get("error"), detail.get("message")
+        detail = f"{name}: {message}" if name and message else message or name
+    parts = [str(x) for x in (detail or body.get("title"),) if x]
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        where = ".".join(str(p) for p in first.get("loc", []) if p != "body")
+        parts.append(f"{where}: {first.get('msg', '')}".strip(": "))
+    return _one_line("; ".join(parts)) or response.reason_phrase
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def render(body: Any, output: str) -> str:
+    """``body`` as indented JSON, YAML, or a plain-text table (a list of objects: one row
+    each, the scalar fields as columns; an object: one field a line)."""
+    if output == "yaml":
+        import yaml  # only for this output
+
+        return str(yaml.safe_dump(body, sort_keys=False, allow_unicode=True)).rstrip()
+    if output == "table":
+        return _table(body)
+    return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 40 else text[:39] + "…"
+    return str(value)
+
+
+def _table(body: Any) -> str:
+    if isinstance(body, dict):
+        items = [v for v in body.values() if isinstance(v, list)]
+        if len(items) == 1 and all(isinstance(i, dict) for i in items[0]):
+            body = items[0]  # a page or a list wrapper: its rows
+        else:
+            width = max((len(k) for k in body), default=0)
+            return "\n".join(f"{k:<{width}}  {_cell(v)}" for k, v in body.items())
+    if not isinstance(body, list):
+        return _cell(body)
+    rows = [r for r in body if isinstance(r, dict)]
+    if not rows:
+        return "\n".join(_cell(r) for r in body) or "(none)"
+    columns = [k for k, v in rows[0].items() if not isinstance(v, dict | list)]
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def post_file(settings: Settings, path: str, file: str, *, method: str = "POST") -> int:
+    """Send a JSON document from ``file`` (``-`` for stdin) to ``path``."""
     text = sys.stdin.read() if file == "-" else Path(file).read_text()
     with api(settings) as client:
-        return show(client.post(path, content=text, headers={"content-type": "application/json"}))
+        return show(
+            client.request(method, path, content=text, headers={"content-type": "application/json"})
+        )
+
+
+def get(settings: Settings, path: str, **query: str | int | float | None) -> int:
+    """GET ``path`` with the given query parameters and show the answer."""
+    with api(settings) as client:
+        return show(client.get(path, params=params(**query)))
 
 
 def run_module(target: str, argv: Sequence[str] | None = None) -> int:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from unittest.mock import ANY
 
+import httpx
 import pytest
 
 from oms.store import tokens
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from starters.cli import main
+from starters.cli._common import error_reason, render
 
 
 @pytest.mark.parametrize(
@@ -214,12 +219,68 @@ def test_malformed_values_stop_with_a_message_and_send_nothing(
     assert _Recorder.seen == []
 
 
-def test_an_error_status_prints_the_body_and_exits_1(
+def test_an_error_status_is_one_line_on_stderr_and_exit_1(
     recording_api: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _run("order", "get", "missing") == 1
     out, err = capsys.readouterr()
-    assert '"detail": "not found"' in out and "HTTP 404" in err
+    assert out == "" and err == "error: HTTP 404: not found\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            {"detail": {"error": "NotCancellable", "message": "order is completed"}},
+            "NotCancellable: order is completed",
+        ),
+        (
+            {"detail": [{"loc": ["body", "lines", 0, "sku"], "msg": "unknown SKU"}]},
+            "lines.0.sku: unknown SKU",
+        ),
+        ({"type": "about:blank", "title": "Conflict", "status": 409, "detail": "exists"}, "exists"),
+        (
+            {"title": "Unprocessable", "errors": [{"loc": ["query", "status"], "msg": "bad"}]},
+            "Unprocessable; query.status: bad",
+        ),
+    ],
+)
+def test_every_error_shape_the_api_answers_becomes_one_reason(
+    body: dict[str, Any], reason: str
+) -> None:
+    response = httpx.Response(422, json=body)
+    assert error_reason(body, response) == reason
+
+
+def test_answers_print_as_json_yaml_or_a_table() -> None:
+    rows = [{"sku": "CAP-NVY", "on_hand": 5, "lines": [1]}, {"sku": "TSHIRT", "on_hand": None}]
+    assert json.loads(render(rows, "json")) == rows
+    assert render(rows, "table").splitlines() == [
+        "SKU      ON_HAND",
+        "CAP-NVY  5",
+        "TSHIRT   -",
+    ]
+    assert render({"items": rows, "count": 2}, "table").splitlines()[0] == "SKU      ON_HAND"
+    assert render({"status": "open", "count": 2}, "table") == "status  open\ncount   2"
+    assert render(rows, "yaml").startswith("- sku: CAP-NVY\n  on_hand: 5\n")
+
+
+def test_version_and_a_completion_script(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("--version") == 0
+    assert capsys.readouterr().out.startswith("oms, version ")
+    env = {**os.environ, "_OMS_COMPLETE": "bash_source"}
+    script = subprocess.run(
+        [sys.executable, "-m", "starters.cli"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "_oms_completion" in script and "complete " in script
+
+
+def test_root_options_override_the_environment(
+    recording_api: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMS_API_URL", "http://127.0.0.1:9")  # would refuse
+    assert _run("--api-url", recording_api, "--token", "t0k", "product", "list") == 0
+    assert _Recorder.seen == [("GET /products", "Bearer t0k")]
 
 
 def test_an_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

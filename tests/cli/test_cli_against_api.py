@@ -1,0 +1,75 @@
+"""The CLI against the real API (uvicorn, SQLite store, the session's Temporal dev server):
+what a person at a terminal sees when something is refused or unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from oms.store.db import Database
+from oms.store.migrate import upgrade
+from oms.store.seed import seed_demo
+from starters.cli import main
+
+from smtp_fixtures import free_port
+from stack import running_api, stack_settings
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _run(*argv: str) -> int:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(argv))
+    return int(exit_.value.code or 0)
+
+
+async def test_an_unknown_order_is_one_line_on_stderr_and_exit_1(
+    dev_server: WorkflowEnvironment,
+    sqlite_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    upgrade(sqlite_url)
+    db = Database(sqlite_url)
+    with db.session() as session:
+        seed_demo(session)
+    db.dispose()
+    target = dev_server.client.service_client.config.target_host
+    settings = stack_settings(sqlite_url, target, tmp_path)
+    with running_api(settings) as url:
+        code = await asyncio.to_thread(_run, "--api-url", url, "order", "get", "NOPE")
+        out, err = capsys.readouterr()
+        assert code == 1
+        assert out == ""
+        assert err.count("\n") == 1 and err.startswith("error: HTTP 404: ")
+        assert "NOPE" in err
+        # A refused body names the field in the same one line.
+        code = await asyncio.to_thread(
+            _run, "--api-url", url, "order", "list", "--status", "teleported"
+        )
+        out, err = capsys.readouterr()
+        assert code == 1 and out == ""
+        assert err.startswith("error: HTTP 422: ") and "status" in err
+        assert err.count("\n") == 1
+        # A token the API does not know: refused in one line too.
+        code = await asyncio.to_thread(
+            _run, "--api-url", url, "--token", "nope", "-o", "table", "order", "list"
+        )
+        assert code == 1 and capsys.readouterr().err.startswith("error: HTTP 401: ")
+        code = await asyncio.to_thread(_run, "--api-url", url, "-o", "table", "warehouse", "list")
+        out, _ = capsys.readouterr()
+        assert code == 0
+        header, *rows = out.splitlines()
+        assert header.split()[:2] == ["WAREHOUSE_ID", "NAME"] and len(rows) >= 3
+
+
+def test_an_api_that_is_down_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    assert _run("--api-url", url, "order", "get", "O-1") == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and f"cannot reach the OMS API at {url}" in err
+    assert "Traceback" not in err
