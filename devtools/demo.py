@@ -169,6 +169,18 @@ def place_return(api: httpx.Client, plenty: list[dict[str, Any]], wait_s: float)
     )
 
 
+def all_items(api: httpx.Client, path: str, **query: Any) -> list[dict[str, Any]]:
+    """Every item of a list the API pages, following ``next_cursor``."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {**query, "limit": 500}
+    while True:
+        page = api.get(path, params=params).raise_for_status().json()
+        items += page["items"]
+        if not page["next_cursor"]:
+            return items
+        params["cursor"] = page["next_cursor"]
+
+
 def replenishment_steps(api: httpx.Client, wait_s: float = 15.0) -> str:
     """The commands that confirm and receive the purchase orders the demo's orders raised."""
     deadline = time.monotonic() + wait_s
@@ -176,7 +188,7 @@ def replenishment_steps(api: httpx.Client, wait_s: float = 15.0) -> str:
     while time.monotonic() < deadline:
         episodes = [
             e
-            for e in api.get("/replenishment", params={"status": "open"}).json()
+            for e in all_items(api, "/replenishment", status="open")
             if e.get("po_status") == "sent"
         ]
         if episodes:
@@ -205,8 +217,8 @@ def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
         timeout=30,
         headers={"Authorization": f"Bearer {settings.token}"},
     ) as api:
-        products = api.get("/products").raise_for_status().json()
-        stock = api.get("/stock").raise_for_status().json()
+        products = all_items(api, "/products")
+        stock = all_items(api, "/stock")
         if not products:
             print("The catalogue is empty: run `oms db` (make run does it) first.")
             return 1

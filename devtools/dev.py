@@ -20,7 +20,7 @@ from devtools.supervisor import Supervisor, port_open
 from oms.devserver import dev_server_command
 from oms.models.webhooks import EndpointIn
 from oms.settings import Settings
-from oms.store import webhooks
+from oms.store import paging, webhooks
 from oms.store.db import Database
 from oms.store.inventory import set_stock
 from oms.store.migrate import upgrade
@@ -56,7 +56,7 @@ def ensure_sink_endpoint(settings: Settings) -> str:
     db = Database(settings.database_url)
     try:
         with db.session() as session:
-            for endpoint in webhooks.list_endpoints(session):
+            for endpoint in webhooks.list_endpoints(session, limit=paging.MAX_LIMIT).items:
                 secret = webhooks.endpoint_secret(session, endpoint.endpoint_id)
                 if endpoint.url == url and secret is not None:
                     return secret

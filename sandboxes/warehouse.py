@@ -58,14 +58,25 @@ class Warehouse:
         self._packers = asyncio.Semaphore(concurrency)
         self._working: dict[str, asyncio.Task[int]] = {}
 
+    async def _pick_list(self) -> list[dict[str, Any]]:
+        """Every shipment waiting to be picked, page after page (the API pages every list)."""
+        shipments: list[dict[str, Any]] = []
+        query: dict[str, Any] = {"status": "picking", "limit": 500}
+        while True:
+            response = await self.client.get("/shipments", params=query)
+            response.raise_for_status()
+            page = response.json()
+            shipments += page["items"]
+            if not page["next_cursor"]:
+                return shipments
+            query["cursor"] = page["next_cursor"]
+
     async def poll(self) -> list[asyncio.Task[int]]:
         """Read the pick list and set a packer on every due shipment nobody works on yet;
         returns the new packers' tasks. Raises ``httpx.HTTPError`` when the list fails."""
-        response = await self.client.get("/shipments", params={"status": "picking"})
-        response.raise_for_status()
         now = datetime.now(UTC)
         started = []
-        for shipment in response.json():
+        for shipment in await self._pick_list():
             sid = shipment["shipment_id"]
             if sid in self._working:
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
@@ -86,3 +86,16 @@ class HistoryEntry(Model):
 class SkuQuantity(Model):
     sku: Sku
     quantity: int = Field(ge=1)
+
+
+Item = TypeVar("Item")
+
+
+class Page(Model, Generic[Item]):
+    """One page of a list: its items and the cursor of the next page (``None``: the last).
+
+    Pass ``next_cursor`` back as ``cursor`` (with the same filters) for the next page.
+    """
+
+    items: list[Item]
+    next_cursor: str | None = None

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.domain.money import quantize
+from oms.models.common import Page
 from oms.models.credit import (
     Company,
     ConsumeCredit,
@@ -30,6 +31,7 @@ from oms.models.credit import (
     ReleaseCredit,
     ReserveCredit,
 )
+from oms.store import paging
 from oms.store.db import Bound
 from oms.store.errors import InvalidCreditMovement, UnknownCompany
 from oms.store.tables import CompanyRow, CreditLedgerRow
@@ -183,10 +185,12 @@ def get_company(session: Session, company_id: str) -> Company | None:
     return None if row is None else _company(row)
 
 
-def list_companies(session: Session) -> list[Company]:
-    """Every company, by id."""
-    rows = session.scalars(select(CompanyRow).order_by(CompanyRow.company_id))
-    return [_company(row) for row in rows]
+def list_companies(
+    session: Session, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[Company]:
+    """Companies by id. Raises ``InvalidCursor`` for a foreign cursor."""
+    keys = [(CompanyRow.company_id, False)]
+    return paging.page(session, select(CompanyRow), keys, _company, cursor=cursor, limit=limit)
 
 
 def upsert_company(session: Session, company: Company) -> Company:

@@ -16,13 +16,13 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.domain.allocation import Source, demand, plan_allocation
 from oms.domain.geo import locate
-from oms.models.common import Address, SkuQuantity
+from oms.models.common import Address, Page, SkuQuantity
 from oms.models.inventory import (
     AllocateRequest,
     AllocationDecision,
@@ -40,6 +40,7 @@ from oms.models.inventory import (
     Warehouse,
 )
 from oms.models.returns import StockMovement
+from oms.store import paging
 from oms.store.db import Bound
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
 from oms.store.tables import (
@@ -526,39 +527,54 @@ def stock_levels(
     session: Session, warehouse_id: str | None = None, sku: str | None = None
 ) -> list[StockLevel]:
     """Stock per warehouse and SKU, optionally for one of each, by (warehouse, sku)."""
-    query = select(StockRow).order_by(StockRow.warehouse_id, StockRow.sku)
+    query = _stock_query(warehouse_id, sku).order_by(StockRow.warehouse_id, StockRow.sku)
+    return [_level(row) for row in session.scalars(query)]
+
+
+def page_stock(
+    session: Session,
+    warehouse_id: str | None = None,
+    sku: str | None = None,
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[StockLevel]:
+    """:func:`stock_levels` a page at a time. Raises ``InvalidCursor`` for a foreign cursor."""
+    keys = [(StockRow.warehouse_id, False), (StockRow.sku, False)]
+    query = _stock_query(warehouse_id, sku)
+    return paging.page(session, query, keys, _level, cursor=cursor, limit=limit)
+
+
+def _stock_query(warehouse_id: str | None, sku: str | None) -> Select[tuple[StockRow]]:
+    query = select(StockRow)
     if warehouse_id is not None:
         query = query.where(StockRow.warehouse_id == warehouse_id)
     if sku is not None:
         query = query.where(StockRow.sku == sku)
-    return [_level(row) for row in session.scalars(query)]
+    return query
 
 
-def list_warehouses(session: Session, include_inactive: bool = False) -> list[Warehouse]:
-    """Warehouses by id (active ones only unless ``include_inactive``)."""
-    query = select(WarehouseRow).order_by(WarehouseRow.warehouse_id)
-    if not include_inactive:
-        query = query.where(WarehouseRow.active.is_(True))
-    return [
-        Warehouse(
-            warehouse_id=row.warehouse_id,
-            name=row.name,
-            city=row.city,
-            postal_code=row.postal_code,
-            country=row.country,
-            lat=row.lat,
-            lon=row.lon,
-        )
-        for row in session.scalars(query)
-    ]
+def list_warehouses(
+    session: Session, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[Warehouse]:
+    """Active warehouses by id. Raises ``InvalidCursor`` for a foreign cursor."""
+    query = select(WarehouseRow).where(WarehouseRow.active.is_(True))
+    keys = [(WarehouseRow.warehouse_id, False)]
+    return paging.page(session, query, keys, _warehouse, cursor=cursor, limit=limit)
+
+
+def _warehouse(row: WarehouseRow) -> Warehouse:
+    return Warehouse.model_validate(row, from_attributes=True)
 
 
 # --- catalogue ------------------------------------------------------------------------------
 
 
-def list_products(session: Session) -> list[Product]:
-    """Every product, by SKU."""
-    return [_product(row) for row in session.scalars(select(ProductRow).order_by(ProductRow.sku))]
+def list_products(
+    session: Session, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[Product]:
+    """Products by SKU. Raises ``InvalidCursor`` for a foreign cursor."""
+    keys = [(ProductRow.sku, False)]
+    return paging.page(session, select(ProductRow), keys, _product, cursor=cursor, limit=limit)
 
 
 def get_product(session: Session, sku: str) -> Product | None:
@@ -700,3 +716,9 @@ class StockStore(Bound):
                 s, move.warehouse_id, move.sku, move.quantity, move.key, move.rma_id
             )
         )
+
+
+def warehouse_exists(session: Session, warehouse_id: str) -> bool:
+    """Whether ``warehouse_id`` names an active warehouse."""
+    row = session.get(WarehouseRow, warehouse_id)
+    return row is not None and row.active

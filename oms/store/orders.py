@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oms.models.common import Page
 from oms.models.orders import OrderStatus, OrderView
 from oms.models.shipments import ShipmentStatus, ShipmentView
+from oms.store import paging
 from oms.store.db import Bound
 from oms.store.events import record_transitions
 from oms.store.tables import LabelRow, OrderRow, ShipmentRow
@@ -60,17 +62,24 @@ def list_orders(
     session: Session,
     status: OrderStatus | str | None = None,
     customer_id: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[OrderView]:
-    """Orders newest placed first, optionally of one status and/or customer."""
-    query = select(OrderRow).order_by(OrderRow.placed_at.desc(), OrderRow.order_id.desc())
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[OrderView]:
+    """Orders newest placed first, optionally of one status and/or customer.
+
+    Raises ``ValueError`` for an unknown status, ``InvalidCursor`` for a foreign cursor.
+    """
+    query = select(OrderRow)
     if status is not None:
         query = query.where(OrderRow.status == OrderStatus(status).value)
     if customer_id is not None:
         query = query.where(OrderRow.customer_id == customer_id)
-    rows = session.scalars(query.limit(limit).offset(offset))
-    return [OrderView.model_validate(row.view) for row in rows]
+    keys = [(OrderRow.placed_at, True), (OrderRow.order_id, True)]
+    return paging.page(session, query, keys, _order_view, cursor=cursor, limit=limit)
+
+
+def _order_view(row: OrderRow) -> OrderView:
+    return OrderView.model_validate(row.view)
 
 
 def shipment_values(view: ShipmentView) -> dict[str, Any]:
@@ -108,14 +117,24 @@ def list_shipments(
     session: Session,
     warehouse_id: str | None = None,
     status: ShipmentStatus | str | None = None,
-) -> list[ShipmentView]:
-    """Shipments least recently changed first (a warehouse's pick list order)."""
-    query = select(ShipmentRow).order_by(ShipmentRow.updated_at, ShipmentRow.shipment_id)
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[ShipmentView]:
+    """Shipments least recently changed first (a warehouse's pick list order).
+
+    Raises ``ValueError`` for an unknown status, ``InvalidCursor`` for a foreign cursor.
+    """
+    query = select(ShipmentRow)
     if warehouse_id is not None:
         query = query.where(ShipmentRow.warehouse_id == warehouse_id)
     if status is not None:
         query = query.where(ShipmentRow.status == ShipmentStatus(status).value)
-    return [ShipmentView.model_validate(row.view) for row in session.scalars(query)]
+    keys = [(ShipmentRow.updated_at, False), (ShipmentRow.shipment_id, False)]
+    return paging.page(session, query, keys, _shipment_view, cursor=cursor, limit=limit)
+
+
+def _shipment_view(row: ShipmentRow) -> ShipmentView:
+    return ShipmentView.model_validate(row.view)
 
 
 def shipment_by_tracking(session: Session, tracking_number: str) -> ShipmentView | None:

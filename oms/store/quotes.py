@@ -13,9 +13,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oms.models.common import Page
 from oms.models.credit import PriceTier
 from oms.models.quotes import QuoteStatus, QuoteView
-from oms.store import credit
+from oms.store import credit, paging
 from oms.store.db import Bound
 from oms.store.errors import UnknownCompany, UnknownSku
 from oms.store.events import record_transitions
@@ -53,23 +54,28 @@ def list_quotes(
     session: Session,
     status: QuoteStatus | str | None = None,
     company_id: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
     customer_id: str | None = None,
-) -> list[QuoteView]:
+) -> Page[QuoteView]:
     """Quotes most recently changed first, optionally of one status, company and/or customer.
 
-    Raises ``ValueError`` for a status that is not a ``QuoteStatus``.
+    Raises ``ValueError`` for a status that is not a ``QuoteStatus``, ``InvalidCursor`` for
+    a foreign cursor.
     """
-    query = select(QuoteRow).order_by(QuoteRow.updated_at.desc(), QuoteRow.quote_id.desc())
+    query = select(QuoteRow)
     if status is not None:
         query = query.where(QuoteRow.status == QuoteStatus(status).value)
     if company_id is not None:
         query = query.where(QuoteRow.company_id == company_id)
     if customer_id is not None:
         query = query.where(QuoteRow.customer_id == customer_id)
-    rows = session.scalars(query.limit(limit).offset(offset))
-    return [QuoteView.model_validate(row.view) for row in rows]
+    keys = [(QuoteRow.updated_at, True), (QuoteRow.quote_id, True)]
+    return paging.page(session, query, keys, _quote_view, cursor=cursor, limit=limit)
+
+
+def _quote_view(row: QuoteRow) -> QuoteView:
+    return QuoteView.model_validate(row.view)
 
 
 def list_prices(session: Session, skus: Iterable[str]) -> dict[str, Decimal]:

@@ -23,6 +23,7 @@ from oms.domain.replenishment import (
     purchase_order_id,
     replenishment_workflow_id,
 )
+from oms.models.common import Page
 from oms.models.replenishment import (
     CloseEpisode,
     CloseResult,
@@ -39,7 +40,7 @@ from oms.models.replenishment import (
     Supplier,
     SupplierIn,
 )
-from oms.store import inventory
+from oms.store import inventory, paging
 from oms.store.db import Bound
 from oms.store.errors import (
     NoSupplier,
@@ -81,8 +82,12 @@ def upsert_supplier(session: Session, supplier_id: str, body: SupplierIn) -> Sup
     return _supplier(row)
 
 
-def list_suppliers(session: Session) -> list[Supplier]:
-    return [_supplier(r) for r in session.scalars(select(SupplierRow).order_by(SupplierRow.name))]
+def list_suppliers(
+    session: Session, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[Supplier]:
+    """Suppliers by name. Raises ``InvalidCursor`` for a foreign cursor."""
+    keys = [(SupplierRow.name, False), (SupplierRow.supplier_id, False)]
+    return paging.page(session, select(SupplierRow), keys, _supplier, cursor=cursor, limit=limit)
 
 
 def link_supplier(
@@ -351,22 +356,29 @@ def list_replenishments(
     status: str | None = None,
     warehouse_id: str | None = None,
     sku: str | None = None,
-    limit: int = 200,
-) -> list[ReplenishmentSummary]:
-    """Episodes, newest first, with their purchase order's progress."""
-    query = (
-        select(ReplenishmentRow, PurchaseOrderRow)
-        .outerjoin(PurchaseOrderRow, PurchaseOrderRow.replenishment_id == ReplenishmentRow.id)
-        .order_by(ReplenishmentRow.opened_at.desc(), ReplenishmentRow.id.desc())
-        .limit(limit)
-    )
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[ReplenishmentSummary]:
+    """Episodes, newest first, with their purchase order's progress.
+
+    Raises ``InvalidCursor`` for a foreign cursor.
+    """
+    query = select(ReplenishmentRow)
     if status is not None:
         query = query.where(ReplenishmentRow.status == status)
     if warehouse_id is not None:
         query = query.where(ReplenishmentRow.warehouse_id == warehouse_id)
     if sku is not None:
         query = query.where(ReplenishmentRow.sku == sku)
-    return [_summary(session, episode, po) for episode, po in session.execute(query).tuples()]
+
+    def summary(episode: ReplenishmentRow) -> ReplenishmentSummary:
+        po = session.scalar(
+            select(PurchaseOrderRow).where(PurchaseOrderRow.replenishment_id == episode.id)
+        )
+        return _summary(session, episode, po)
+
+    keys = [(ReplenishmentRow.opened_at, True), (ReplenishmentRow.id, True)]
+    return paging.page(session, query, keys, summary, cursor=cursor, limit=limit)
 
 
 def _summary(

@@ -15,11 +15,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from oms.domain.returns import returned_so_far
-from oms.models.common import HistoryEntry, SkuQuantity
+from oms.models.common import HistoryEntry, Page, SkuQuantity
 from oms.models.orders import ReturnSummary
 from oms.models.returns import DeliveredLine, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
-from oms.store import orders
+from oms.store import orders, paging
 from oms.store.db import Bound
 from oms.store.events import record_transitions
 from oms.store.inventory import ship_from
@@ -82,11 +82,15 @@ def list_returns(
     order_id: str | None = None,
     status: str | None = None,
     reason: str | None = None,
-    limit: int = 100,
+    limit: int = paging.DEFAULT_LIMIT,
     customer_id: str | None = None,
-) -> list[ReturnView]:
-    """Returns newest first, optionally of one order, status, line reason or customer."""
-    query = select(ReturnRow).order_by(ReturnRow.requested_at.desc(), ReturnRow.rma_id.desc())
+    cursor: str | None = None,
+) -> Page[ReturnView]:
+    """Returns newest first, optionally of one order, status, line reason or customer.
+
+    Raises ``InvalidCursor`` for a foreign cursor.
+    """
+    query = select(ReturnRow)
     if order_id is not None:
         query = query.where(ReturnRow.order_id == order_id)
     if status is not None:
@@ -96,7 +100,19 @@ def list_returns(
     if reason is not None:
         with_reason = select(ReturnLineRow.rma_id).where(ReturnLineRow.reason == reason)
         query = query.where(ReturnRow.rma_id.in_(with_reason))
-    return [ReturnView.model_validate(row.view) for row in session.scalars(query.limit(limit))]
+    keys = [(ReturnRow.requested_at, True), (ReturnRow.rma_id, True)]
+    return paging.page(session, query, keys, _return_view, cursor=cursor, limit=limit)
+
+
+def _return_view(row: ReturnRow) -> ReturnView:
+    return ReturnView.model_validate(row.view)
+
+
+def returns_of(session: Session, order_id: str) -> list[ReturnView]:
+    """Every return of one order, oldest first."""
+    query = select(ReturnRow).where(ReturnRow.order_id == order_id)
+    rows = session.scalars(query.order_by(ReturnRow.requested_at, ReturnRow.rma_id))
+    return [_return_view(row) for row in rows]
 
 
 def count_returns(session: Session, order_id: str) -> int:
@@ -107,9 +123,7 @@ def count_returns(session: Session, order_id: str) -> int:
 
 def summaries(session: Session, order_id: str) -> list[ReturnSummary]:
     """The order's returns, oldest first, as ``GET /orders/{order_id}`` shows them."""
-    views = sorted(
-        list_returns(session, order_id=order_id, limit=1000), key=lambda v: v.requested_at
-    )
+    views = returns_of(session, order_id)
     return [
         ReturnSummary(
             rma_id=v.rma_id,
@@ -150,7 +164,7 @@ def eligibility_facts(
             if line.sku not in delivered_at or when > delivered_at[line.sku]:
                 delivered_at[line.sku] = when
     returned: dict[str, int] = {}
-    for prior in list_returns(session, order_id=order_id, limit=1000):
+    for prior in returns_of(session, order_id):
         if prior.rma_id == exclude_rma:
             continue
         for prior_line in prior.lines:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from oms.domain.events import matches
 from oms.domain.webhooks import RetrySchedule, new_secret
+from oms.models.common import Page
 from oms.models.webhooks import (
     DeadDelivery,
     Deliveries,
@@ -30,6 +31,7 @@ from oms.models.webhooks import (
     EventPage,
     SendResult,
 )
+from oms.store import paging
 from oms.store.db import Bound
 from oms.store.tables import EventRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 
@@ -70,9 +72,13 @@ def create_endpoint(
     return EndpointCreated(**_endpoint(row).model_dump(), secret=row.secret)
 
 
-def list_endpoints(session: Session) -> list[Endpoint]:
-    rows = session.scalars(select(WebhookEndpointRow).order_by(WebhookEndpointRow.created_at))
-    return [_endpoint(row) for row in rows]
+def list_endpoints(
+    session: Session, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[Endpoint]:
+    """Endpoints oldest first. Raises ``InvalidCursor`` for a foreign cursor."""
+    keys = [(WebhookEndpointRow.created_at, False), (WebhookEndpointRow.endpoint_id, False)]
+    query = select(WebhookEndpointRow)
+    return paging.page(session, query, keys, _endpoint, cursor=cursor, limit=limit)
 
 
 def endpoint_secret(session: Session, endpoint_id: str) -> str | None:

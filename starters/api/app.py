@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from http import HTTPStatus
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from oms.client import connect
 from oms.settings import Settings
@@ -26,6 +21,7 @@ from starters.api import (
     metrics,
     ops,
     orders,
+    problems,
     quotes,
     replenishment,
     reports,
@@ -34,13 +30,6 @@ from starters.api import (
     webhooks,
 )
 from starters.api.deps import ApiState
-
-_RETRYABLE_RPC = {
-    RPCStatusCode.UNAVAILABLE,
-    RPCStatusCode.DEADLINE_EXCEEDED,
-    RPCStatusCode.RESOURCE_EXHAUSTED,
-    RPCStatusCode.CANCELLED,
-}
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
@@ -78,40 +67,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     metrics.install(app)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def named_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # FastAPI's own errors ("There was an error parsing the body", "Not Found") carry a
-        # bare string; give them the OMS's {error, message} shape so every 4xx names its problem.
-        detail: object = exc.detail
-        if isinstance(detail, str):
-            detail = {
-                "error": HTTPStatus(exc.status_code).phrase.replace(" ", ""),
-                "message": detail,
-            }
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(RPCError)
-    async def temporal_unreachable(request: Request, exc: RPCError) -> JSONResponse:
-        # A Temporal call that timed out or found the server down is worth retrying: 503 with
-        # Retry-After, never an anonymous 500. Any other RPC failure is the server's answer.
-        if exc.status in _RETRYABLE_RPC:
-            return JSONResponse(
-                {"detail": {"error": "TemporalUnavailable", "message": exc.message}},
-                status_code=503,
-                headers={"Retry-After": "1"},
-            )
-        return JSONResponse(
-            {"detail": {"error": "TemporalError", "message": f"{exc.status}: {exc.message}"}},
-            status_code=502,
-        )
-
-    @app.exception_handler(OperationalError)
-    async def store_unreachable(request: Request, exc: OperationalError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": {"error": "StoreUnavailable", "message": "the database is unreachable"}},
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
+    problems.install(app)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -8,12 +8,13 @@ carrier is a machine that holds the secret, not a user with a role.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
 from oms.domain.auth import SIGNATURE_HEADER, signature_valid
 from oms.models.shipments import TrackingEvent
 from oms.store import orders
-from starters.api.deps import State, raise_from_update
+from starters.api.deps import State, in_store, raise_from_update
 from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 
 router = APIRouter(prefix="/carrier", tags=["carrier"])
@@ -39,13 +40,14 @@ async def verify_signature(request: Request, state: State) -> None:
 @router.post("/events", status_code=202, dependencies=[Depends(verify_signature)])
 async def carrier_event(event: TrackingEvent, state: State) -> dict[str, str]:
     """Forward a signed tracking event to the shipment that owns the tracking number."""
-    with state.db.session() as session:
+
+    def owner(session: Session) -> str | None:
         shipment = orders.shipment_by_tracking(session, event.tracking_number)
-        shipment_id = (
-            shipment.shipment_id
-            if shipment is not None
-            else orders.shipment_id_by_label(session, event.tracking_number)
-        )
+        if shipment is not None:
+            return shipment.shipment_id
+        return orders.shipment_id_by_label(session, event.tracking_number)
+
+    shipment_id = await in_store(state, owner)
     if shipment_id is None:
         raise HTTPException(
             404,

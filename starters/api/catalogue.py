@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from oms.domain.auth import ROLES, Principal
+from oms.models.common import Page
 from oms.models.inventory import Product, ProductIn, SetStock, StockLevel, StockReceipt, Warehouse
 from oms.models.orders import BackorderWake
 from oms.store import inventory
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
 from starters.api.auth import require
-from starters.api.deps import State
+from starters.api.deps import Paging, State, in_store
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(tags=["catalogue"])
@@ -24,10 +25,11 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 StockKeeper = Annotated[Principal, Depends(require("warehouse"))]
 
 
-@router.get("/products", response_model=list[Product])
-def list_products(state: State, caller: Anyone) -> list[Product]:
+@router.get("/products", response_model=Page[Product])
+def list_products(state: State, caller: Anyone, page: Paging) -> Page[Product]:
+    """Products by SKU, a page at a time."""
     with state.db.session() as session:
-        return inventory.list_products(session)
+        return inventory.list_products(session, page.limit, page.cursor)
 
 
 @router.put("/products/{sku}", response_model=Product)
@@ -42,22 +44,29 @@ def put_product(
         return inventory.upsert_product(session, sku, body)
 
 
-@router.get("/warehouses", response_model=list[Warehouse])
-def list_warehouses(state: State, caller: Staff) -> list[Warehouse]:
+@router.get("/warehouses", response_model=Page[Warehouse])
+def list_warehouses(state: State, caller: Staff, page: Paging) -> Page[Warehouse]:
+    """Active warehouses by id, a page at a time."""
     with state.db.session() as session:
-        return inventory.list_warehouses(session)
+        return inventory.list_warehouses(session, page.limit, page.cursor)
 
 
-@router.get("/warehouses/{warehouse_id}/stock", response_model=list[StockLevel])
-def warehouse_stock(warehouse_id: str, state: State, caller: Staff) -> list[StockLevel]:
+@router.get("/warehouses/{warehouse_id}/stock", response_model=Page[StockLevel])
+def warehouse_stock(
+    warehouse_id: str, state: State, caller: Staff, page: Paging
+) -> Page[StockLevel]:
+    """One warehouse's stock by SKU, a page at a time."""
     with state.db.session() as session:
-        return inventory.stock_levels(session, warehouse_id=warehouse_id)
+        return inventory.page_stock(
+            session, warehouse_id=warehouse_id, limit=page.limit, cursor=page.cursor
+        )
 
 
-@router.get("/stock", response_model=list[StockLevel])
-def stock(state: State, caller: Staff, sku: str | None = None) -> list[StockLevel]:
+@router.get("/stock", response_model=Page[StockLevel])
+def stock(state: State, caller: Staff, page: Paging, sku: str | None = None) -> Page[StockLevel]:
+    """Stock by warehouse and SKU (optionally one SKU), a page at a time."""
     with state.db.session() as session:
-        return inventory.stock_levels(session, sku=sku)
+        return inventory.page_stock(session, sku=sku, limit=page.limit, cursor=page.cursor)
 
 
 @router.put("/warehouses/{warehouse_id}/stock/{sku}", response_model=StockReceipt)
@@ -70,8 +79,9 @@ async def set_stock(
     orders are then woken by signal (and re-check on a timer if a wake is lost).
     """
     try:
-        with state.db.session() as session:
-            receipt = inventory.set_stock(session, warehouse_id, sku, body.on_hand)
+        receipt = await in_store(
+            state, lambda session: inventory.set_stock(session, warehouse_id, sku, body.on_hand)
+        )
     except (UnknownWarehouse, UnknownSku) as err:
         raise HTTPException(404, detail={"error": type(err).__name__, "message": str(err)}) from err
     except StockBelowReserved as err:

@@ -6,9 +6,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +21,7 @@ from oms.models.quotes import QuoteView
 from oms.models.returns import ReturnView
 from oms.models.shipments import ShipmentView
 from oms.settings import Settings
-from oms.store import orders, quotes, returns
+from oms.store import orders, paging, quotes, returns
 from oms.store.db import Database
 
 
@@ -38,6 +38,38 @@ def get_state(request: Request) -> ApiState:
 
 
 State = Annotated[ApiState, Depends(get_state)]
+
+
+T = TypeVar("T")
+
+
+async def in_store(state: ApiState, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one store session (one transaction) on a worker thread: a blocking
+    query inside an async handler would stall every other request on the event loop."""
+
+    def run() -> T:
+        with state.db.session() as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """``limit`` and ``cursor`` of a list request (every list pages the same way)."""
+
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=paging.MAX_LIMIT)] = paging.DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor or None)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
 
 # Business rejections from workflows and what HTTP status they map to.
 CONFLICT_TYPES = frozenset(

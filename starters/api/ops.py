@@ -39,7 +39,7 @@ from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDet
 from oms.store import orders
 from oms.store import webhooks as webhook_store
 from starters.api.auth import acting_role, require
-from starters.api.deps import State, raise_from_update, record_view, run_update
+from starters.api.deps import State, in_store, raise_from_update, record_view, run_update
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.webhooks import relay_workflow_id
 
@@ -340,8 +340,7 @@ async def reroute(
     """Move a shipment that has not shipped to another warehouse (re-allocation with
     compensation of the old reservation); 409 once it is packed or shipped."""
     body = body.model_copy(update={"by": caller.subject})
-    with state.db.session() as session:
-        shipment = orders.get_shipment(session, shipment_id)
+    shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
     if shipment is None:
         raise HTTPException(
             404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}

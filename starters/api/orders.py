@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from weakref import WeakKeyDictionary
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
@@ -20,6 +20,7 @@ from oms.domain.fulfilment import progress
 from oms.domain.lifecycle import ORDER, attributes, limits_from
 from oms.domain.money import format_money, order_total
 from oms.ids import order_workflow_id
+from oms.models.common import Page
 from oms.models.orders import (
     CancelOrder,
     OrderAccepted,
@@ -33,7 +34,7 @@ from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
 from oms.store.db import Database
 from starters.api.auth import ORDER_READERS, check_owner, require
-from starters.api.deps import State, content_hash, field_error, query_state, run_update
+from starters.api.deps import Paging, State, content_hash, field_error, query_state, run_update
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -209,16 +210,14 @@ async def load_owned(state: State, caller: Principal, order_id: str) -> OrderVie
     return view
 
 
-@router.get("", response_model=list[OrderView])
-async def list_orders(
+@router.get("", response_model=Page[OrderView])
+def list_orders(
     state: State,
     caller: Reader,
+    page: Paging,
     status: OrderStatus | None = None,
     customer_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    # Bounded: the store cannot take an offset past a 64-bit integer (it was a 500).
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
-) -> list[OrderView]:
+) -> Page[OrderView]:
     """Orders from the read model, newest first; a buyer sees only their own."""
     if caller.is_buyer:
         if customer_id is not None:
@@ -229,8 +228,8 @@ async def list_orders(
             session,
             status=status.value if status else None,
             customer_id=customer_id,
-            limit=limit,
-            offset=offset,
+            limit=page.limit,
+            cursor=page.cursor,
         )
 
 

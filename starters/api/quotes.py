@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
@@ -17,6 +17,7 @@ from oms import search_attributes as sa
 from oms.domain.approval import load_policy
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import QUOTE, attributes, limits_from
+from oms.models.common import Page
 from oms.models.credit import Company, CreditStatus
 from oms.models.orders import CreditApproval, OrderView
 from oms.models.quotes import (
@@ -37,7 +38,15 @@ from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, quotes
 from starters.api.auth import APPROVERS, acting_role, check_owner, require
-from starters.api.deps import State, content_hash, field_error, query_state, run_update
+from starters.api.deps import (
+    Paging,
+    State,
+    content_hash,
+    field_error,
+    in_store,
+    query_state,
+    run_update,
+)
 from starters.api.orders import options_from
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow, quote_workflow_id
@@ -83,9 +92,13 @@ async def request_quote(body: RequestQuote, state: State, caller: Requester) -> 
     if len(set(skus)) != len(skus):
         dup = next(i for i, s in enumerate(skus) if skus.index(s) != i)
         raise field_error(["lines", dup, "sku"], "duplicate SKU: put it on one line", skus[dup])
-    with state.db.session() as session:
-        known = inventory.known_skus(session, skus)
-        company = credit.get_company(session, body.customer.company_id)
+    known, company = await in_store(
+        state,
+        lambda session: (
+            inventory.known_skus(session, skus),
+            credit.get_company(session, body.customer.company_id),
+        ),
+    )
     for i, sku in enumerate(skus):
         if sku not in known:
             raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
@@ -151,8 +164,7 @@ async def request_quote(body: RequestQuote, state: State, caller: Requester) -> 
 
 
 async def _load(state: State, quote_id: str) -> QuoteView:
-    with state.db.session() as session:
-        view = quotes.get_quote(session, quote_id)
+    view = await in_store(state, lambda session: quotes.get_quote(session, quote_id))
     if view is not None:
         return view
     return await query_state(_handle(state, quote_id), QuoteWorkflow.state, f"quote {quote_id}")
@@ -171,14 +183,14 @@ async def _load_owned(state: State, caller: Principal, quote_id: str) -> QuoteVi
     return view
 
 
-@router.get("/quotes", response_model=list[QuoteView])
+@router.get("/quotes", response_model=Page[QuoteView])
 def list_quotes(
     state: State,
     caller: Reader,
+    page: Paging,
     status: QuoteStatus | None = None,
     company_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[QuoteView]:
+) -> Page[QuoteView]:
     """Quotes most recently changed first; a buyer sees their own (or their company's)."""
     customer_id = None
     if caller.is_buyer:
@@ -193,7 +205,8 @@ def list_quotes(
             session,
             status=status.value if status else None,
             company_id=company_id,
-            limit=limit,
+            limit=page.limit,
+            cursor=page.cursor,
             customer_id=customer_id,
         )
 
@@ -277,10 +290,11 @@ async def approve_credit(
     return await run_update(state, handle, OrderWorkflow.approve_credit, body, f"order {order_id}")
 
 
-@router.get("/companies", response_model=list[Company], tags=["companies"])
-def list_companies(state: State, caller: CompanyReader) -> list[Company]:
+@router.get("/companies", response_model=Page[Company], tags=["companies"])
+def list_companies(state: State, caller: CompanyReader, page: Paging) -> Page[Company]:
+    """Companies by id, a page at a time."""
     with state.db.session() as session:
-        return credit.list_companies(session)
+        return credit.list_companies(session, page.limit, page.cursor)
 
 
 @router.put("/companies/{company_id}", response_model=Company, tags=["companies"])

@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 from activities.replenishment import ReplenishmentStarter
 from oms.domain.auth import ROLES, Principal
 from oms.domain.replenishment import workflow_id_for
+from oms.models.common import Page
 from oms.models.replenishment import (
     ConfirmPurchaseOrder,
     ReceiveGoods,
@@ -36,7 +37,7 @@ from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import replenishment
 from oms.store.errors import UnknownSku, UnknownSupplier, UnknownWarehouse
 from starters.api.auth import require
-from starters.api.deps import State, field_error, query_state, raise_from_update
+from starters.api.deps import Paging, State, field_error, in_store, query_state, raise_from_update
 from workflows.replenishment import ReplenishmentWorkflow
 
 router = APIRouter(tags=["replenishment"])
@@ -60,10 +61,11 @@ def replenishment_options(settings: Settings) -> ReplenishmentOptions:
 # --- suppliers and reorder policies -----------------------------------------------------------
 
 
-@router.get("/suppliers", response_model=list[Supplier])
-def list_suppliers(state: State, caller: Staff) -> list[Supplier]:
+@router.get("/suppliers", response_model=Page[Supplier])
+def list_suppliers(state: State, caller: Staff, page: Paging) -> Page[Supplier]:
+    """Suppliers by name, a page at a time."""
     with state.db.session() as session:
-        return replenishment.list_suppliers(session)
+        return replenishment.list_suppliers(session, page.limit, page.cursor)
 
 
 @router.put("/suppliers/{supplier_id}", response_model=Supplier)
@@ -93,10 +95,12 @@ async def put_policy(
     If the SKU is already at or below the new point, its replenishment starts now.
     """
     try:
-        with state.db.session() as session:
-            policy = replenishment.set_policy(session, warehouse_id, sku, body)
-        with state.db.session() as session:
-            episode = replenishment.open_episode(session, warehouse_id, sku)
+        policy = await in_store(
+            state, lambda session: replenishment.set_policy(session, warehouse_id, sku, body)
+        )
+        episode = await in_store(
+            state, lambda session: replenishment.open_episode(session, warehouse_id, sku)
+        )
     except (UnknownWarehouse, UnknownSku) as err:
         raise HTTPException(404, detail={"error": type(err).__name__, "message": str(err)}) from err
     except UnknownSupplier as err:
@@ -118,18 +122,20 @@ async def put_policy(
 # --- replenishments ---------------------------------------------------------------------------
 
 
-@router.get("/replenishment", response_model=list[ReplenishmentSummary])
+@router.get("/replenishment", response_model=Page[ReplenishmentSummary])
 def list_replenishments(
     state: State,
     caller: Staff,
+    page: Paging,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
     warehouse_id: str | None = None,
     sku: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[ReplenishmentSummary]:
+) -> Page[ReplenishmentSummary]:
     """Low-stock episodes, newest first, with their purchase order's progress."""
     with state.db.session() as session:
-        return replenishment.list_replenishments(session, status, warehouse_id, sku, limit)
+        return replenishment.list_replenishments(
+            session, status, warehouse_id, sku, page.limit, page.cursor
+        )
 
 
 def _handle(state: State, reference: str) -> WorkflowHandle[ReplenishmentWorkflow, Any]:

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -17,6 +18,8 @@ from oms import search_attributes as sa
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import RETURN, attributes, limits_from
 from oms.domain.returns import check_eligibility
+from oms.models.common import Page
+from oms.models.orders import OrderView
 from oms.models.returns import (
     AuthorizeReturn,
     ReceiveReturn,
@@ -24,6 +27,7 @@ from oms.models.returns import (
     RequestReturn,
     RetryRefund,
     ReturnAccepted,
+    ReturnFacts,
     ReturnInput,
     ReturnLine,
     ReturnOptions,
@@ -34,7 +38,7 @@ from oms.models.returns import (
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
 from starters.api.auth import ORDER_READERS, check_owner, require
-from starters.api.deps import State, field_error, query_state, run_update
+from starters.api.deps import Paging, State, field_error, in_store, query_state, run_update
 from starters.api.orders import options_from
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
@@ -82,7 +86,8 @@ async def request_return(
     """
     now = datetime.now(UTC)
     window = state.settings.return_window_days
-    with state.db.session() as session:
+
+    def read(session: Session) -> tuple[OrderView, ReturnFacts, int]:
         order = orders.get_order(session, order_id)
         if order is None:
             raise HTTPException(
@@ -90,7 +95,9 @@ async def request_return(
             )
         check_owner(caller, order.customer.id, what="orders")
         facts = returns.eligibility_facts(session, order_id)
-        number = returns.count_returns(session, order_id) + 1
+        return order, facts, returns.count_returns(session, order_id) + 1
+
+    order, facts, number = await in_store(state, read)
     problems = check_eligibility(facts, body.lines, now, window)
     if problems:
         raise HTTPException(
@@ -157,8 +164,7 @@ async def request_return(
 
 
 async def _load(state: State, rma_id: str) -> ReturnView:
-    with state.db.session() as session:
-        view = returns.get_return(session, rma_id)
+    view = await in_store(state, lambda session: returns.get_return(session, rma_id))
     if view is not None:
         return view
     return await query_state(_handle(state, rma_id), ReturnWorkflow.state, f"return {rma_id}")
@@ -185,15 +191,15 @@ async def get_return(rma_id: str, state: State, caller: Reader) -> ReturnView:
     return view
 
 
-@router.get("/returns", response_model=list[ReturnView])
+@router.get("/returns", response_model=Page[ReturnView])
 def list_returns(
     state: State,
     caller: Reader,
+    page: Paging,
     order_id: str | None = None,
     status: ReturnStatus | None = None,
     reason: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[ReturnView]:
+) -> Page[ReturnView]:
     """Returns newest first; ``reason`` finds returns with a line given that reason.
 
     A buyer sees only their own.
@@ -204,7 +210,8 @@ def list_returns(
             order_id=order_id,
             status=status.value if status else None,
             reason=reason,
-            limit=limit,
+            limit=page.limit,
+            cursor=page.cursor,
             customer_id=(caller.customer_id or "") if caller.is_buyer else None,
         )
 
@@ -230,9 +237,10 @@ async def receive(rma_id: str, body: ReceiveReturn, state: State, caller: Receiv
     """The warehouse received the parcel; answers after inspection and restock."""
     await _load(state, rma_id)
     body = body.model_copy(update={"received_by": caller.subject})
-    with state.db.session() as session:
-        known = {w.warehouse_id for w in inventory.list_warehouses(session)}
-    if body.warehouse_id not in known:
+    known = await in_store(
+        state, lambda session: inventory.warehouse_exists(session, body.warehouse_id)
+    )
+    if not known:
         raise field_error(
             ["warehouse_id"], f"unknown warehouse {body.warehouse_id!r}", body.warehouse_id
         )

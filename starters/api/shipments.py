@@ -12,10 +12,11 @@ from starlette.concurrency import run_in_threadpool
 
 from oms.domain.auth import Principal
 from oms.ids import shipment_workflow_id
+from oms.models.common import Page
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
 from oms.store import orders
 from starters.api.auth import ORDER_READERS, require
-from starters.api.deps import State, run_update
+from starters.api.deps import Paging, State, run_update
 from workflows.shipment import ShipmentWorkflow
 
 router = APIRouter(prefix="/shipments", tags=["warehouse"])
@@ -37,17 +38,23 @@ def _get(state: State, shipment_id: str) -> ShipmentView:
     return view
 
 
-@router.get("", response_model=list[ShipmentView])
+@router.get("", response_model=Page[ShipmentView])
 def pick_list(
     state: State,
     caller: Reader,
+    page: Paging,
     warehouse_id: str | None = None,
     status: ShipmentStatus | None = None,
-) -> list[ShipmentView]:
-    """Shipments by warehouse and status; ``status=picking`` is the pick list."""
+) -> Page[ShipmentView]:
+    """Shipments by warehouse and status, least recently changed first; ``status=picking``
+    is the pick list."""
     with state.db.session() as session:
         return orders.list_shipments(
-            session, warehouse_id=warehouse_id, status=status.value if status else None
+            session,
+            warehouse_id=warehouse_id,
+            status=status.value if status else None,
+            limit=page.limit,
+            cursor=page.cursor,
         )
 
 

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from oms.domain.auth import Principal
 from oms.domain.events import EVENT_TYPES, valid_pattern
 from oms.domain.webhooks import url_problem
+from oms.models.common import Page
 from oms.models.orders import OrderView
 from oms.models.quotes import QuoteView
 from oms.models.replenishment import ReplenishmentSummary
@@ -34,7 +35,7 @@ from oms.models.webhooks import (
 )
 from oms.store import webhooks as store
 from starters.api.auth import require
-from starters.api.deps import State, field_error
+from starters.api.deps import Paging, State, field_error
 from workflows.webhooks import ensure_relay, wake_relay
 
 router = APIRouter(tags=["webhooks"])
@@ -68,10 +69,11 @@ async def add_endpoint(body: EndpointIn, state: State, caller: Integrator) -> En
     return created
 
 
-@router.get("/webhooks/endpoints", response_model=list[Endpoint])
-def list_endpoints(state: State, caller: Integrator) -> list[Endpoint]:
+@router.get("/webhooks/endpoints", response_model=Page[Endpoint])
+def list_endpoints(state: State, caller: Integrator, page: Paging) -> Page[Endpoint]:
+    """Endpoints oldest first, a page at a time."""
     with state.db.session() as session:
-        return store.list_endpoints(session)
+        return store.list_endpoints(session, page.limit, page.cursor)
 
 
 @router.get("/webhooks/endpoints/{endpoint_id}", response_model=Endpoint)

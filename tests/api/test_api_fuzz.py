@@ -2,9 +2,9 @@
 
 The real API (uvicorn) in front of a real worker, Temporal dev server and
 SQLite store. For every operation, valid (positive) and schema-violating
-(negative) requests: no 5xx ever; every 4xx names the problem (FastAPI's 422
-``detail`` items with ``loc`` and ``msg``, or the OMS's ``error`` and
-``message``); and a request that got a 4xx started no workflow (the root
+(negative) requests: no 5xx ever; every 4xx is a problem (RFC 9457,
+``application/problem+json``) with a title and a detail, a 422 with each field's
+``loc`` and ``msg``; and a request that got a 4xx started no workflow (the root
 workflows on the stack's task queue are counted before and after it).
 """
 
@@ -37,18 +37,19 @@ EXAMPLES = 6
 T = TypeVar("T")
 
 
-def problem_named(body: Any) -> bool:
-    """Does a 4xx body say what is wrong, in one of the API's two error shapes?"""
-    if not isinstance(body, dict):
+def problem_named(body: Any, content_type: str) -> bool:
+    """Is a 4xx a problem (RFC 9457) that says what is wrong: a title, a detail, and for a
+    422 every invalid field with its ``loc`` and ``msg``?"""
+    if content_type != "application/problem+json" or not isinstance(body, dict):
         return False
-    detail = body.get("detail", body)
-    if isinstance(detail, list):
-        return bool(detail) and all(
-            isinstance(item, dict) and item.get("loc") and item.get("msg") for item in detail
+    if not (body.get("title") and body.get("detail") and isinstance(body.get("status"), int)):
+        return False
+    errors = body.get("errors")
+    if body["status"] == 422 and errors is not None:
+        return bool(errors) and all(
+            isinstance(item, dict) and item.get("loc") and item.get("msg") for item in errors
         )
-    if isinstance(detail, dict):
-        return bool(detail.get("error")) and bool(detail.get("message"))
-    return False
+    return True
 
 
 async def test_no_request_gets_a_5xx_every_4xx_names_the_problem_and_starts_no_workflow(
@@ -122,11 +123,17 @@ def _probe(
             body = json.loads(response.text)
         except ValueError:
             body = None
-        if not problem_named(body):
+        if not problem_named(body, _content_type(response.headers)):
             failures.append({**what, "problem": "4xx does not name the problem"})
         after = count()
         if after != before:
             failures.append({**what, "problem": f"rejected but workflows {before} -> {after}"})
+
+
+def _content_type(headers: Any) -> str:
+    """The Content-Type of a schemathesis response (its headers map names to lists)."""
+    value = headers.get("content-type") or headers.get("Content-Type") or ""
+    return str(value[0] if isinstance(value, list) else value)
 
 
 def _describe(case: Any) -> str:

@@ -57,7 +57,7 @@ async def test_reroute_moves_a_shipment_to_the_nearest_other_warehouse(
             json={"reason": "twice", "shipment_id": first["shipment_id"]},
         )
         assert again.status_code == 409, again.text
-        assert again.json()["detail"]["error"] == "NotReroutable"
+        assert again.json()["title"] == "NotReroutable"
 
         order = await stack.fulfil(order_id)
         assert order["status"] == "completed"

@@ -109,7 +109,7 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
 
     async def healthy_done() -> bool:
         listed = await stack.api.get("/orders", params={"status": "completed", "limit": 500})
-        done = {o["order_id"] for o in listed.json()}
+        done = {o["order_id"] for o in listed.json()["items"]}
         return set(healthy) <= done
 
     await wait_until(healthy_done, 240, "healthy orders did not complete", interval=1.0)

@@ -106,7 +106,7 @@ async def test_resubmitting_the_same_order_returns_it_and_a_different_body_confl
         changed = order_body(order_id, [("CAP-NVY", 2, "199.00")])
         conflict = await stack.place(changed)
         assert conflict.status_code == 409
-        assert conflict.json()["detail"]["error"] == "OrderIdConflict"
+        assert conflict.json()["title"] == "OrderIdConflict"
         runs = [
             wf
             async for wf in temporal_client.list_workflows(
@@ -166,7 +166,7 @@ async def test_cancel_releases_stock_and_voids_payment_then_refuses_after_shippi
         await stack.wait_for_status(shipped_id, {"shipped"})
         refused = await stack.api.post(f"/orders/{shipped_id}/cancel", json={"reason": "late"})
         assert refused.status_code == 409
-        assert refused.json()["detail"]["error"] == "AlreadyShipped"
+        assert refused.json()["title"] == "AlreadyShipped"
 
 
 BAD_BODIES = {
@@ -200,7 +200,7 @@ async def test_bad_input_gets_422_naming_the_field_and_starts_nothing(
             mutate(body)
             response = await stack.place(body)
             assert response.status_code == 422, (name, response.text)
-            locs = [err["loc"] for err in response.json()["detail"]]
+            locs = [err["loc"] for err in response.json()["errors"]]
             assert loc in locs, (name, locs)
             with pytest.raises(RPCError):
                 await temporal_client.get_workflow_handle(order_workflow_id(order_id)).describe()
@@ -210,7 +210,7 @@ async def test_bad_input_gets_422_naming_the_field_and_starts_nothing(
             headers={"content-type": "application/json"},
         )
         assert malformed.status_code == 422
-        assert malformed.json()["detail"][0]["type"] == "json_invalid"
+        assert malformed.json()["errors"][0]["type"] == "json_invalid"
         with stack.db.session() as session:
             assert session.scalar(select(func.count()).select_from(ReservationRow)) == 0
 
@@ -223,13 +223,13 @@ async def test_a_sku_refused_as_unknown_is_accepted_once_it_is_in_the_catalogue(
         sku = f"NEW-{uuid.uuid4().hex[:6].upper()}"
         refused = await stack.place(order_body(_id(), [(sku, 1, "99.00")]))
         assert refused.status_code == 422
-        assert ["body", "lines", 0, "sku"] in [e["loc"] for e in refused.json()["detail"]]
+        assert ["body", "lines", 0, "sku"] in [e["loc"] for e in refused.json()["errors"]]
         # A weight no column holds is the caller's mistake, named, not a 500 (found by fuzzing).
         heavy = await stack.api.put(
             f"/products/{sku}", json={"name": "New thing", "weight_grams": 10**24}
         )
         assert heavy.status_code == 422, heavy.text
-        assert ["body", "weight_grams"] in [e["loc"] for e in heavy.json()["detail"]]
+        assert ["body", "weight_grams"] in [e["loc"] for e in heavy.json()["errors"]]
         added = await stack.api.put(f"/products/{sku}", json={"name": "New thing"})
         assert added.status_code == 200, added.text
         for _ in range(2):  # the second time from what the API remembers

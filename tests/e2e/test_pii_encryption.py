@@ -202,7 +202,7 @@ async def test_raw_history_holds_no_customer_pii_and_the_codec_reads_it(
         bad["customer"] = {**body["customer"], "id": secrets[1].decode()}  # type: ignore[dict-item]
         response = await stack.place(bad)
         assert response.status_code == 422, response.text
-        assert ["body", "customer", "id"] in [e["loc"] for e in response.json()["detail"]]
+        assert ["body", "customer", "id"] in [e["loc"] for e in response.json()["errors"]]
 
 
 async def test_order_started_before_encryption_completes_under_the_encrypting_worker(

@@ -78,8 +78,8 @@ async def test_fifteen_percent_on_150k_needs_manager_and_finance_then_orders_and
             f"/quotes/{quote_id}/approvals", json={"decision": "approve"}
         )
         assert wrong.status_code == 403
-        assert wrong.json()["detail"]["error"] == "WrongRole"
-        assert "sales_manager" in wrong.json()["detail"]["message"]
+        assert wrong.json()["title"] == "WrongRole"
+        assert "sales_manager" in wrong.json()["detail"]
 
         manager = stack.as_role("sales_manager")
         ok = await manager.post(f"/quotes/{quote_id}/approvals", json={"decision": "approve"})
@@ -90,7 +90,7 @@ async def test_fifteen_percent_on_150k_needs_manager_and_finance_then_orders_and
             f"/quotes/{quote_id}/approvals", json={"role": "finance", "decision": "approve"}
         )
         assert twice.status_code == 409
-        assert twice.json()["detail"]["error"] == "AlreadyDecided"
+        assert twice.json()["title"] == "AlreadyDecided"
         approved = await stack.as_role("finance").post(
             f"/quotes/{quote_id}/approvals", json={"decision": "approve"}
         )

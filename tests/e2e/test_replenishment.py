@@ -113,7 +113,7 @@ async def test_low_stock_raises_one_purchase_order_and_deliveries_fill_backorder
 
         too_many = await stack.api.post(f"/replenishment/{wid}/receipts", json={"quantity": 5})
         assert too_many.status_code == 422, too_many.text
-        assert too_many.json()["detail"][0]["loc"] == ["body", "quantity"]
+        assert too_many.json()["errors"][0]["loc"] == ["body", "quantity"]
 
         rest = await stack.api.post(f"/replenishment/{wid}/receipts", json={"quantity": 4})
         assert rest.status_code == 200, rest.text
@@ -128,7 +128,7 @@ async def test_low_stock_raises_one_purchase_order_and_deliveries_fill_backorder
         assert _to(stack, stack.settings.purchasing_email) == [f"{wid}:low-stock"]
         assert _to(stack, SUPPLIER_EMAIL) == [f"{po_id}:purchase-order"]
         listed = await stack.api.get("/replenishment", params={"sku": sku})
-        assert [(r["status"], r["po_status"], r["received"]) for r in listed.json()] == [
+        assert [(r["status"], r["po_status"], r["received"]) for r in listed.json()["items"]] == [
             ("closed", "received", 5)
         ]
         with stack.db.session() as session:
@@ -173,12 +173,12 @@ async def test_bad_reorder_policies_and_unknown_replenishments_are_refused_by_na
         path = "/warehouses/WH-STO/reorder-policies/CAP-NVY"
         zero = await stack.api.put(path, json={"reorder_point": 2, "reorder_qty": 0})
         assert zero.status_code == 422
-        assert zero.json()["detail"][0]["loc"] == ["body", "reorder_qty"]
+        assert zero.json()["errors"][0]["loc"] == ["body", "reorder_qty"]
         nobody = await stack.api.put(
             path, json={"reorder_point": 2, "reorder_qty": 5, "supplier_id": "NOBODY"}
         )
         assert nobody.status_code == 422
-        assert nobody.json()["detail"][0]["loc"] == ["body", "supplier_id"]
+        assert nobody.json()["errors"][0]["loc"] == ["body", "supplier_id"]
         nowhere = await stack.api.put(
             "/warehouses/WH-XXX/reorder-policies/CAP-NVY",
             json={"reorder_point": 2, "reorder_qty": 5},

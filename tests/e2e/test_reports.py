@@ -121,5 +121,5 @@ async def test_bad_report_parameters_are_a_422_naming_the_field(
         for path, params, field in BAD_PARAMETERS:
             response = await stack.api.get(path, params=params)
             assert response.status_code == 422, (path, params, response.text)
-            locs = [err["loc"][-1] for err in response.json()["detail"]]
+            locs = [err["loc"][-1] for err in response.json()["errors"]]
             assert field in locs, (path, params, locs)

@@ -130,20 +130,20 @@ async def test_return_of_one_line_restocks_fills_a_backorder_and_refunds_exactly
             (rma_id, "closed", "300.00")
         ]
         by_reason = await stack.api.get("/returns", params={"reason": "changed_mind"})
-        assert rma_id in [r["rma_id"] for r in by_reason.json()]
+        assert rma_id in [r["rma_id"] for r in by_reason.json()["items"]]
 
         again = await stack.api.post(
             f"/orders/{first}/returns",
             json={"lines": [{"sku": sku, "quantity": 1, "reason": "changed_mind"}]},
         )
         assert again.status_code == 422, again.text
-        assert again.json()["detail"][0]["type"] == "quantity_too_high"
+        assert again.json()["errors"][0]["type"] == "quantity_too_high"
         not_delivered = await stack.api.post(
             f"/orders/{waiting}/returns",
             json={"lines": [{"sku": sku, "quantity": 1, "reason": "changed_mind"}]},
         )
         assert not_delivered.status_code == 422
-        assert not_delivered.json()["detail"][0]["type"] == "not_delivered"
+        assert not_delivered.json()["errors"][0]["type"] == "not_delivered"
 
         for key in ("requested", "authorized", "received", "refunded"):
             message = await stack.wait_for_email(f"return:{rma_id}:{key}")

@@ -41,6 +41,15 @@ def _pick_list(now: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def _page(request: httpx.Request) -> dict[str, Any]:
+    """The pick list as the API pages it: two shipments a page, so the simulator must
+    follow ``next_cursor`` to see them all."""
+    everything = _pick_list(datetime.now(UTC))
+    if request.url.params.get("cursor") == "page-2":
+        return {"items": everything[2:], "next_cursor": None}
+    return {"items": everything[:2], "next_cursor": "page-2"}
+
+
 async def _run_step(delay_s: float) -> tuple[int, list[str], int]:
     """One pass against a fake API; returns (advanced, calls, most calls in flight at once)."""
     calls: list[str] = []
@@ -49,7 +58,7 @@ async def _run_step(delay_s: float) -> tuple[int, list[str], int]:
     async def handler(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, peak
         if request.method == "GET":
-            return httpx.Response(200, json=_pick_list(datetime.now(UTC)))
+            return httpx.Response(200, json=_page(request))
         in_flight += 1
         peak = max(peak, in_flight)
         await asyncio.sleep(0.01)
@@ -88,7 +97,7 @@ async def test_a_shipment_being_worked_on_gets_no_second_packer() -> None:
 
     async def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "GET":
-            return httpx.Response(200, json=_pick_list(datetime.now(UTC)))
+            return httpx.Response(200, json=_page(request))
         posts.append(request.url.path)
         await release.wait()  # a slow update: the worker died with its task
         return httpx.Response(200, json={})

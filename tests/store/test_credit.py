@@ -197,7 +197,7 @@ def test_companies_are_created_replaced_and_listed(db: Database) -> None:
     with db.session() as session:
         credit.upsert_company(session, small.model_copy(update={"credit_limit": Decimal(5)}))
     with db.session() as session:
-        assert credit.list_companies(session) == [
+        assert credit.list_companies(session).items == [
             gold.model_copy(update={"credit_limit": Decimal("0.00")}),
             small.model_copy(update={"credit_limit": Decimal("5.00")}),
         ]

@@ -381,7 +381,7 @@ def test_read_helpers(net: Database) -> None:
     put_stock(net, "WH-GOT", "TSHIRT", 2)
     put_stock(net, "WH-GOT", "CAP", 1)
     with net.session() as session:
-        assert [w.warehouse_id for w in inventory.list_warehouses(session)] == [
+        assert [w.warehouse_id for w in inventory.list_warehouses(session).items] == [
             "WH-GOT",
             "WH-MMO",
             "WH-STO",
@@ -416,7 +416,7 @@ def test_upsert_product_creates_then_updates(net: Database) -> None:
             500,
         )
         assert inventory.get_product(session, "NOPE") is None
-        assert [p.sku for p in inventory.list_products(session)] == [
+        assert [p.sku for p in inventory.list_products(session).items] == [
             "CAP",
             "JEANS",
             "SOCKS-3PK",

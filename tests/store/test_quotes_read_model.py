@@ -73,8 +73,8 @@ def test_only_a_newer_version_overwrites(db: Database) -> None:
         assert quotes.record_quote(session, newer) is True
     with db.session() as session:
         assert quotes.get_quote(session, "Q-1") == newer
-        assert quotes.list_quotes(session, status="pending_approval") == [newer]
-        assert quotes.list_quotes(session, status=QuoteStatus.PROPOSED) == []
+        assert quotes.list_quotes(session, status="pending_approval").items == [newer]
+        assert quotes.list_quotes(session, status=QuoteStatus.PROPOSED).items == []
 
 
 def test_list_quotes_latest_change_first_by_status_and_company(db: Database) -> None:
@@ -91,25 +91,26 @@ def test_list_quotes_latest_change_first_by_status_and_company(db: Database) -> 
         for view in views:
             quotes.record_quote(session, view)
     with db.session() as session:
-        assert [v.quote_id for v in quotes.list_quotes(session)] == [
+        assert [v.quote_id for v in quotes.list_quotes(session).items] == [
             "Q-4",
             "Q-3",
             "Q-2",
             "Q-1",
             "Q-0",
         ]
-        assert [v.quote_id for v in quotes.list_quotes(session, company_id="ACME-AB")] == [
+        assert [v.quote_id for v in quotes.list_quotes(session, company_id="ACME-AB").items] == [
             "Q-3",
             "Q-1",
         ]
         assert [
             v.quote_id
-            for v in quotes.list_quotes(session, status="proposed", company_id="NORDIC-RETAIL")
+            for v in quotes.list_quotes(
+                session, status="proposed", company_id="NORDIC-RETAIL"
+            ).items
         ] == ["Q-2", "Q-0"]
-        assert [v.quote_id for v in quotes.list_quotes(session, limit=2, offset=1)] == [
-            "Q-3",
-            "Q-2",
-        ]
+        first = quotes.list_quotes(session, limit=2)
+        second = quotes.list_quotes(session, limit=2, cursor=first.next_cursor)
+        assert [v.quote_id for v in second.items] == ["Q-2", "Q-1"]
         with pytest.raises(ValueError):
             quotes.list_quotes(session, status="haggling")
 
@@ -166,7 +167,7 @@ def test_company_tier_of_the_demo_companies(db: Database) -> None:
         )
         small = credit.status(session, "SMALL-SHOP")
         assert (small.credit_limit, small.available) == (Decimal("20000.00"), Decimal("20000.00"))
-        assert [(c.company_id, c.over_limit) for c in credit.list_companies(session)] == [
+        assert [(c.company_id, c.over_limit) for c in credit.list_companies(session).items] == [
             ("ACME-AB", "hold"),
             ("NORDIC-RETAIL", "hold"),
             ("SMALL-SHOP", "refuse"),

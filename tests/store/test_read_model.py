@@ -39,8 +39,8 @@ def test_only_a_newer_version_overwrites(db: Database) -> None:
         assert orders.record_order(session, newer) is True
     with db.session() as session:
         assert orders.get_order(session, "O-1") == newer
-        assert orders.list_orders(session, status="shipped") == [newer]
-        assert orders.list_orders(session, status=OrderStatus.ALLOCATED) == []
+        assert orders.list_orders(session, status="shipped").items == [newer]
+        assert orders.list_orders(session, status=OrderStatus.ALLOCATED).items == []
 
 
 def test_list_orders_newest_first_with_filters_and_paging(db: Database) -> None:
@@ -52,19 +52,23 @@ def test_list_orders_newest_first_with_filters_and_paging(db: Database) -> None:
         for view in views:
             orders.record_order(session, view)
     with db.session() as session:
-        assert [v.order_id for v in orders.list_orders(session)] == [
+        assert [v.order_id for v in orders.list_orders(session).items] == [
             "O-4",
             "O-3",
             "O-2",
             "O-1",
             "O-0",
         ]
-        assert [v.order_id for v in orders.list_orders(session, customer_id="C-A")] == [
+        assert [v.order_id for v in orders.list_orders(session, customer_id="C-A").items] == [
             "O-3",
             "O-1",
         ]
-        page = orders.list_orders(session, limit=2, offset=1)
-        assert [v.order_id for v in page] == ["O-3", "O-2"]
+        first = orders.list_orders(session, limit=2)
+        assert [v.order_id for v in first.items] == ["O-4", "O-3"]
+        second = orders.list_orders(session, limit=2, cursor=first.next_cursor)
+        assert [v.order_id for v in second.items] == ["O-2", "O-1"]
+        last = orders.list_orders(session, limit=2, cursor=second.next_cursor)
+        assert [v.order_id for v in last.items] == ["O-0"] and last.next_cursor is None
 
 
 def test_concurrent_first_writes_of_one_order_keep_the_newest(db: Database) -> None:
@@ -108,15 +112,17 @@ def test_shipments_are_versioned_listed_and_found_by_tracking_number(db: Databas
         assert orders.get_shipment(session, "O-1-S1") == shipped
         assert orders.shipment_by_tracking(session, "SBX123") == shipped
         assert orders.shipment_by_tracking(session, "NOPE") is None
-        assert [s.shipment_id for s in orders.list_shipments(session, warehouse_id="WH-STO")] == [
+        assert [
+            s.shipment_id for s in orders.list_shipments(session, warehouse_id="WH-STO").items
+        ] == [
             "O-3-S1",
             "O-1-S1",
         ]
         assert [
             s.shipment_id
-            for s in orders.list_shipments(session, warehouse_id="WH-STO", status="picking")
+            for s in orders.list_shipments(session, warehouse_id="WH-STO", status="picking").items
         ] == ["O-3-S1"]
-        assert [s.shipment_id for s in orders.list_shipments(session)] == [
+        assert [s.shipment_id for s in orders.list_shipments(session).items] == [
             "O-2-S1",
             "O-3-S1",
             "O-1-S1",

@@ -179,7 +179,7 @@ def test_deliveries_fill_backorders_oldest_first_once_per_receipt(demo: Database
     assert rest.filled_orders == ["O-4"]
     assert (rest.received, rest.on_hand, rest.available) == (13, 14, 10)
     with demo.session() as session:
-        [summary] = replenishment.list_replenishments(session, sku=JACKET)
+        [summary] = replenishment.list_replenishments(session, sku=JACKET).items
         assert inventory.still_backordered(session, "O-4") == []
     assert (summary.po_status, summary.ordered, summary.received, summary.status) == (
         "received",

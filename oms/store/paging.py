@@ -1,0 +1,102 @@
+"""Cursor (keyset) pagination for every list the API serves.
+
+A list is a ``select`` ordered by key columns that together are unique (a timestamp and
+the id, or the id alone). A page is the first ``limit`` rows after the cursor; its
+``next_cursor`` is the opaque form of the last row's keys, or ``None`` on the last page.
+Keyset, not offset: a page costs the same deep in a 100 000-row table as at its start, and
+rows inserted meanwhile neither repeat nor vanish between pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from oms.models.common import Page
+
+T = TypeVar("T")
+Row = TypeVar("Row")
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+
+class InvalidCursor(ValueError):
+    """A ``cursor`` this list did not hand out (the API answers 422 naming ``cursor``)."""
+
+
+def encode(values: Sequence[Any]) -> str:
+    """The opaque cursor for a row whose key columns hold ``values``."""
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode(cursor: str, columns: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
+    """The key values in ``cursor``, typed as ``columns``; raises :class:`InvalidCursor`."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError("wrong shape")
+        return [
+            datetime.fromisoformat(v) if _is_datetime(c) else _scalar(v)
+            for v, c in zip(values, columns, strict=True)
+        ]
+    except (ValueError, TypeError, UnicodeDecodeError) as err:
+        raise InvalidCursor("cursor was not handed out by this list") from err
+
+
+def _is_datetime(column: InstrumentedAttribute[Any]) -> bool:
+    try:
+        return column.type.python_type is datetime
+    except NotImplementedError:
+        return False
+
+
+def _scalar(value: Any) -> Any:
+    if not isinstance(value, str | int | float):
+        raise ValueError("not a key value")
+    return value
+
+
+def page(
+    session: Session,
+    query: Select[tuple[Row]],
+    keys: Sequence[tuple[InstrumentedAttribute[Any], bool]],
+    convert: Callable[[Row], T],
+    *,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[T]:
+    """One page of ``query`` ordered by ``keys`` (column, descending?) after ``cursor``.
+
+    Raises :class:`InvalidCursor` for a cursor that does not decode for these keys.
+    """
+    columns = [column for column, _ in keys]
+    if cursor:
+        after = decode(cursor, columns)
+        query = query.where(_after(keys, after))
+    query = query.order_by(*(c.desc() if desc else c.asc() for c, desc in keys))
+    rows = list(session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        next_cursor = encode([getattr(rows[-1], c.key) for c in columns])
+    return Page(items=[convert(row) for row in rows], next_cursor=next_cursor)
+
+
+def _after(keys: Sequence[tuple[InstrumentedAttribute[Any], bool]], values: Sequence[Any]) -> Any:
+    """Rows strictly after ``values`` in the order of ``keys`` (a lexicographic keyset)."""
+    clauses = []
+    for i, (column, desc) in enumerate(keys):
+        equal = [c == v for (c, _), v in zip(keys[:i], values[:i], strict=True)]
+        beyond = column < values[i] if desc else column > values[i]
+        clauses.append(and_(*equal, beyond))
+    return or_(*clauses)
