@@ -25,6 +25,7 @@ OUTPUTS = ("json", "table", "yaml")
 _OVERRIDES = "oms.settings_overrides"
 _OUTPUT = "oms.output"
 _SETTINGS = "oms.settings"
+_PAGE = "oms.page"
 
 # A command whose every argument goes, unparsed, to the process it starts.
 PASSTHROUGH = {
@@ -179,10 +180,29 @@ def post_file(settings: Settings, path: str, file: str, *, method: str = "POST")
         )
 
 
-def get(settings: Settings, path: str, **query: str | int | float | None) -> int:
-    """GET ``path`` with the given query parameters and show the answer."""
+def paged(f: F) -> F:
+    """Give a list command ``--limit`` and ``--cursor`` (every API list pages); :func:`show_get`
+    sends them."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, limit: int | None = None, cursor: str | None = None, **kw: Any) -> Any:
+        click.get_current_context().meta[_PAGE] = params(limit=limit, cursor=cursor)
+        return f(*args, **kw)
+
+    wrapper = click.option("--cursor", help="the next_cursor of the page before")(wrapper)
+    wrapper = click.option(
+        "--limit", type=click.IntRange(1, 500), help="items per page (default 100)"
+    )(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def show_get(settings: Settings, path: str, **query: str | int | float | None) -> int:
+    """GET ``path`` with the given query parameters (and a list command's page options)
+    and show the answer."""
+    ctx = click.get_current_context(silent=True)
+    page = ctx.meta.get(_PAGE, {}) if ctx is not None else {}
     with api(settings) as client:
-        return show(client.get(path, params=params(**query)))
+        return show(client.get(path, params={**params(**query), **page}))
 
 
 def run_module(target: str, argv: Sequence[str] | None = None) -> int:

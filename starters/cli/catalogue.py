@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import get, pass_settings, post_file
+from starters.cli._common import paged, pass_settings, post_file, show_get
 
 FILE = click.argument("file")
 
@@ -18,9 +18,10 @@ def product() -> None:
 
 
 @product.command("list")
+@paged
 @pass_settings
 def list_products(settings: Settings) -> int:
-    return get(settings, "/products")
+    return show_get(settings, "/products")
 
 
 @product.command("set", help="create or replace a product from a JSON file (- for stdin)")
@@ -37,16 +38,18 @@ def warehouse() -> None:
 
 
 @warehouse.command("list")
+@paged
 @pass_settings
 def list_warehouses(settings: Settings) -> int:
-    return get(settings, "/warehouses")
+    return show_get(settings, "/warehouses")
 
 
 @warehouse.command("stock", help="every SKU's stock in one warehouse")
 @click.argument("warehouse_id")
+@paged
 @pass_settings
 def warehouse_stock(settings: Settings, warehouse_id: str) -> int:
-    return get(settings, f"/warehouses/{warehouse_id}/stock")
+    return show_get(settings, f"/warehouses/{warehouse_id}/stock")
 
 
 @click.group(help="B2B companies: list, create or change one, its credit")
@@ -55,9 +58,10 @@ def company() -> None:
 
 
 @company.command("list")
+@paged
 @pass_settings
 def list_companies(settings: Settings) -> int:
-    return get(settings, "/companies")
+    return show_get(settings, "/companies")
 
 
 @company.command("set", help="create or replace a company from a JSON file (- for stdin)")
@@ -72,7 +76,7 @@ def set_company(settings: Settings, company_id: str, file: str) -> int:
 @click.argument("company_id")
 @pass_settings
 def credit(settings: Settings, company_id: str) -> int:
-    return get(settings, f"/companies/{company_id}/credit")
+    return show_get(settings, f"/companies/{company_id}/credit")
 
 
 @click.group(help="suppliers purchase orders go to")
@@ -81,9 +85,10 @@ def supplier() -> None:
 
 
 @supplier.command("list")
+@paged
 @pass_settings
 def list_suppliers(settings: Settings) -> int:
-    return get(settings, "/suppliers")
+    return show_get(settings, "/suppliers")
 
 
 @supplier.command("set", help="create or replace a supplier from a JSON file (- for stdin)")

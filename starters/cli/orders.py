@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, pass_settings, post_file, show, with_role
+from starters.cli._common import api, paged, pass_settings, post_file, show, show_get, with_role
 
 
 @click.group(help="place, get, list or cancel orders")
@@ -30,10 +30,11 @@ def get(settings: Settings, order_id: str) -> int:
 
 @order.command("list")
 @click.option("--status")
+@click.option("--customer", help="staff: one customer's orders")
+@paged
 @pass_settings
-def list_(settings: Settings, status: str | None) -> int:
-    with api(settings) as client:
-        return show(client.get("/orders", params={"status": status} if status else {}))
+def list_(settings: Settings, status: str | None, customer: str | None) -> int:
+    return show_get(settings, "/orders", status=status, customer_id=customer)
 
 
 @order.command()
@@ -64,11 +65,10 @@ def shipment() -> None:
 @shipment.command("list")
 @click.option("--warehouse")
 @click.option("--status")
+@paged
 @pass_settings
 def list_shipments(settings: Settings, warehouse: str | None, status: str | None) -> int:
-    query = {k: v for k, v in (("warehouse_id", warehouse), ("status", status)) if v}
-    with api(settings) as client:
-        return show(client.get("/shipments", params=query))
+    return show_get(settings, "/shipments", warehouse_id=warehouse, status=status)
 
 
 @shipment.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, pass_settings, post_file, show, with_role
+from starters.cli._common import api, paged, pass_settings, post_file, show, show_get, with_role
 
 
 def _pairs(values: tuple[str, ...], what: str) -> list[tuple[str, str, str]]:
@@ -42,10 +42,11 @@ def get(settings: Settings, quote_id: str) -> int:
 
 @quote.command("list")
 @click.option("--status")
+@click.option("--company", help="one company's quotes")
+@paged
 @pass_settings
-def list_(settings: Settings, status: str | None) -> int:
-    with api(settings) as client:
-        return show(client.get("/quotes", params={"status": status} if status else {}))
+def list_(settings: Settings, status: str | None, company: str | None) -> int:
+    return show_get(settings, "/quotes", status=status, company_id=company)
 
 
 @quote.command(help="seller: propose prices")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, params, pass_settings, show
+from starters.cli._common import api, paged, pass_settings, show, show_get
 
 REFERENCE = click.argument("reference")
 
@@ -19,11 +19,10 @@ def replenish() -> None:
 @click.option("--status", type=click.Choice(["open", "closed"]))
 @click.option("--warehouse")
 @click.option("--sku")
+@paged
 @pass_settings
 def list_(settings: Settings, status: str | None, warehouse: str | None, sku: str | None) -> int:
-    with api(settings) as client:
-        query = params(status=status, warehouse_id=warehouse, sku=sku)
-        return show(client.get("/replenishment", params=query))
+    return show_get(settings, "/replenishment", status=status, warehouse_id=warehouse, sku=sku)
 
 
 @replenish.command(help="by workflow or purchase order id")

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, params, pass_settings, show
+from starters.cli._common import api, paged, pass_settings, show, show_get
 
 
 def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, Any]]:
@@ -51,11 +51,10 @@ def get(settings: Settings, rma_id: str) -> int:
 @click.option("--order")
 @click.option("--status")
 @click.option("--reason", help="returns with a line given this reason")
+@paged
 @pass_settings
 def list_(settings: Settings, order: str | None, status: str | None, reason: str | None) -> int:
-    with api(settings) as client:
-        query = params(order_id=order, status=status, reason=reason)
-        return show(client.get("/returns", params=query))
+    return show_get(settings, "/returns", order_id=order, status=status, reason=reason)
 
 
 @return_.command(help="support: authorize a return held for a person")

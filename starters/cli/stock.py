@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, pass_settings, show
+from starters.cli._common import api, paged, pass_settings, show, show_get
 
 
 @click.group(help="show or set stock")
@@ -28,10 +28,10 @@ def set_(settings: Settings, warehouse_id: str, sku: str, on_hand: int) -> int:
 
 @stock.command("list")
 @click.option("--sku")
+@paged
 @pass_settings
 def list_(settings: Settings, sku: str | None) -> int:
-    with api(settings) as client:
-        return show(client.get("/stock", params={"sku": sku} if sku else {}))
+    return show_get(settings, "/stock", sku=sku)
 
 
 @click.group(help="reorder point and quantity per warehouse and SKU")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, params, pass_settings, show
+from starters.cli._common import api, paged, params, pass_settings, show, show_get
 
 ENDPOINT = click.argument("endpoint_id")
 
@@ -27,10 +27,10 @@ def add(settings: Settings, url: str, events: tuple[str, ...], description: str)
 
 
 @webhook.command("list")
+@paged
 @pass_settings
 def list_(settings: Settings) -> int:
-    with api(settings) as client:
-        return show(client.get("/webhooks/endpoints"))
+    return show_get(settings, "/webhooks/endpoints")
 
 
 @webhook.command(help="stop delivering to an endpoint")

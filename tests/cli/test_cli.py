@@ -275,6 +275,16 @@ def test_version_and_a_completion_script(capsys: pytest.CaptureFixture[str]) -> 
     assert "_oms_completion" in script and "complete " in script
 
 
+def test_list_commands_page_with_limit_and_cursor(recording_api: str) -> None:
+    assert _run("order", "list", "--status", "picking", "--limit", "2", "--cursor", "c2") == 0
+    assert _run("warehouse", "stock", "WH-STO", "--limit", "5") == 0
+    assert _run("order", "list", "--limit", "0") == 2  # refused before any request
+    assert _Recorder.seen == [
+        ("GET /orders?status=picking&limit=2&cursor=c2", ANY),
+        ("GET /warehouses/WH-STO/stock?limit=5", ANY),
+    ]
+
+
 def test_root_options_override_the_environment(
     recording_api: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
