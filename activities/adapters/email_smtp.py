@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from oms.domain.locales import language
 from oms.ports.email import RenderedEmail, message_id_for
 from oms.ports.errors import EmailRejected, EmailUnavailable, TemplateError
 
@@ -49,7 +50,6 @@ SECURITY_MODES = ("none", "starttls", "tls")
 
 # Template and locale names become file names: no path separators, no dots.
 _TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_LOCALE_NAME = re.compile(r"[a-z]{2}")
 # RFC 4954: "530 5.7.0 Authentication required" (and 538, encryption required): the
 # relay wants credentials or TLS this mailer was not configured with, whatever the message.
 _NEEDS_CONFIGURATION = {530, 538}
@@ -132,7 +132,8 @@ class Mailer:
         )
 
     def render(self, template: str, locale: str, context: Mapping[str, Any]) -> RenderedEmail:
-        """Render ``template`` in ``locale`` (falling back to ``en``) with ``context``.
+        """Render ``template`` in the language closest to ``locale`` (a BCP 47 tag; English
+        when the OMS has no such language or the template not in it) with ``context``.
 
         Raises ``TemplateError`` for an unknown template, a variable missing
         from ``context`` or a broken template file.
@@ -260,8 +261,9 @@ class Mailer:
         return smtp
 
     def _resolve_locale(self, template: str, locale: str) -> str:
-        if _LOCALE_NAME.fullmatch(locale) and self._exists(f"{template}.{locale}.subject.j2"):
-            return locale
+        lang = language(locale)
+        if self._exists(f"{template}.{lang}.subject.j2"):
+            return lang
         if self._exists(f"{template}.{DEFAULT_LOCALE}.subject.j2"):
             return DEFAULT_LOCALE
         raise TemplateError(f"unknown email template {template!r}")

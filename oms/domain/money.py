@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
+from oms.domain.locales import language
+
 CENT = Decimal("0.01")
 
 
@@ -34,15 +36,23 @@ def order_total(lines: Iterable[PricedLine]) -> Decimal:
     return quantize(sum((line_total(line) for line in lines), Decimal(0)))
 
 
-def format_money(amount: Decimal, currency: str, locale: str = "en") -> str:
-    """``1398`` SEK reads "1 398,00 SEK" in Swedish and "SEK 1,398.00" in English.
+_SWAP_SEPARATORS = str.maketrans({",": ".", ".": ","})
 
-    Any locale other than ``sv`` uses the English form.
+
+def format_money(amount: Decimal, currency: str, locale: str = "en") -> str:
+    """``1398`` SEK reads "1 398,00 SEK" in Swedish, "1.398,00 SEK" in German and
+    "SEK 1,398.00" in English; ``locale`` is a BCP 47 tag (``sv-SE``, ``de-AT``).
+
+    A locale in a language the OMS does not write uses the English form.
     """
     value = quantize(Decimal(amount))
     sign = "-" if value < 0 else ""
     grouped = f"{abs(value):,.2f}"  # "1,398.00"
-    if locale == "sv":
+    lang = language(locale)
+    if lang == "sv":
         swedish = grouped.replace(",", " ").replace(".", ",")
         return f"{sign}{swedish} {currency}"
+    if lang == "de":
+        german = grouped.translate(_SWAP_SEPARATORS)
+        return f"{sign}{german} {currency}"
     return f"{sign}{currency} {grouped}"

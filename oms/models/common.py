@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from oms.domain.locales import normalize_tag
+
 SUPPORTED_CURRENCIES = frozenset({"SEK", "NOK", "DKK", "EUR", "USD", "GBP"})
-Locale = Literal["en", "sv"]
+
+
+def _locale_tag(value: str) -> str:
+    return normalize_tag(value)
+
+
+# A BCP 47 tag as the shop sends it ("sv-SE", "en-GB", "de", "nb-NO"); emails use the closest
+# language the OMS has (oms.domain.locales.language), English for any other.
+Locale = Annotated[str, AfterValidator(_locale_tag), Field(max_length=35, examples=["sv-SE"])]
 
 
 def _two_places(value: Decimal) -> Decimal:

@@ -171,7 +171,7 @@ def test_every_template_renders_in_every_locale_with_its_documented_context() ->
     templates = {p.name.split(".")[0] for p in TEMPLATE_DIR.glob("*.subject.j2")}
     assert templates == set(CONTEXTS)
     for name, context in CONTEXTS.items():
-        for locale in ("en", "sv"):
+        for locale in ("en", "sv", "de"):
             rendered = mailer().render(name, locale, context)
             assert rendered.subject and "\n" not in rendered.subject
             assert "A-1" in rendered.text
@@ -196,6 +196,29 @@ def test_order_confirmed_renders_in_swedish() -> None:
     assert "  2 st MUG-1    198.00 SEK\n" in rendered.text
     assert "Totalt: 447.00 SEK" in rendered.text
     assert "Med vänliga hälsningar" in rendered.text
+
+
+def test_order_confirmed_renders_in_german_for_a_german_or_austrian_tag() -> None:
+    for tag in ("de", "de-DE", "de-AT"):
+        rendered = mailer().render("order_confirmed", tag, CONFIRMED)
+        assert rendered.subject == "Bestellung A-1001 ist bestätigt"
+        assert rendered.text.startswith("Hallo Åsa Öberg,\n\nvielen Dank für Ihre Bestellung")
+        assert "Gesamt: 447.00 SEK" in rendered.text
+        assert '<html lang="de">' in rendered.html
+
+
+def test_every_customer_email_has_swedish_and_german_beside_english() -> None:
+    names = {p.name.split(".")[0] for p in TEMPLATE_DIR.glob("*.sv.subject.j2")}
+    assert names == {p.name.split(".")[0] for p in TEMPLATE_DIR.glob("*.de.subject.j2")}
+    assert "order_confirmed" in names and "shipment_shipped" in names
+
+
+def test_a_regional_tag_uses_its_language_and_an_unknown_one_english() -> None:
+    assert mailer().render("order_completed", "sv-SE", CONTEXTS["order_completed"]).subject == (
+        "Order A-1 är slutförd"
+    )
+    norwegian = mailer().render("order_completed", "nb-NO", CONTEXTS["order_completed"])
+    assert '<html lang="en">' in norwegian.html
 
 
 def test_html_is_escaped_but_text_is_not() -> None:

@@ -44,7 +44,10 @@ def test_totals_are_exact_where_floats_are_not() -> None:
         ("1234567.891", "en", "SEK 1,234,567.89"),
         ("1234567.895", "sv", "1 234 567,90 SEK"),
         ("-49", "en", "-SEK 49.00"),
-        ("99", "de", "SEK 99.00"),
+        ("1234567.891", "de", "1.234.567,89 SEK"),
+        ("1398", "de-AT", "1.398,00 SEK"),
+        ("1398", "sv-SE", "1 398,00 SEK"),
+        ("99", "nb-NO", "SEK 99.00"),  # no Norwegian yet: English
     ],
 )
 def test_format_money(amount: str, locale: str, expected: str) -> None:
