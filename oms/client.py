@@ -10,6 +10,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from oms import telemetry
 from oms.codec import EncryptionCodec, codec_from_spec
 from oms.settings import Settings
 
@@ -62,6 +63,9 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         runtime=runtime,
         tls=tls if tls or not api_key else True,
         api_key=api_key,
+        # Tracing (when configured): workers built on this client trace workflows and
+        # activities in the trace of the request that started them.
+        interceptors=telemetry.client_interceptors(),
     )
 
 

@@ -38,6 +38,7 @@ from activities.replenishment import LowStock, ReplenishmentActivities, Replenis
 from activities.returns import ReturnActivities
 from activities.suppliers import SupplierActivities
 from activities.webhooks import WebhookActivities
+from oms import telemetry
 from oms.client import connect, metrics_runtime
 from oms.domain.webhooks import RetrySchedule
 from oms.models.replenishment import ReplenishmentOptions
@@ -324,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     if args.processes > 1:
         sys.exit(_run_processes(args.processes, queues))
+    # Before the store's engine and the Temporal client exist, so both are traced.
+    telemetry.configure("oms-worker")
     asyncio.run(_main(Settings(), queues))
 
 

@@ -33,7 +33,7 @@ from oms.settings import Settings
 from starters.api.app import create_app
 create_app(Settings())
 import workers.main, starters.codec_server, starters.cli
-print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+print(json.dumps(sorted(sys.modules)))
 """
 
 
@@ -41,9 +41,14 @@ def test_api_and_worker_start_without_the_reports_stack() -> None:
     out = subprocess.run(
         [sys.executable, "-c", _STARTUP], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    loaded = set(json.loads(out.stdout))
+    modules = set(json.loads(out.stdout))
+    loaded = {name.split(".")[0] for name in modules}
     assert "fastapi" in loaded and "temporalio" in loaded  # the probe did import the processes
     assert not loaded & HEAVY, f"imported at start-up: {sorted(loaded & HEAVY)}"
+    # Tracing is off without an OTLP endpoint: its SDK, exporter and instrumentations are not
+    # even imported (FastAPI itself imports the bare opentelemetry API when it is installed).
+    tracing = ("opentelemetry.sdk", "opentelemetry.exporter", "opentelemetry.instrumentation")
+    assert not [m for m in modules if m.startswith(tracing)]
 
 
 def _names(requirements: list[str]) -> set[str]:
