@@ -1,11 +1,11 @@
 """Checks the compose file and the Kubernetes manifests share: an ``oms`` command line
-through the CLI's own parsers, and the names of the OMS's settings."""
+through the CLI's own parsers, and the environment variables a process is given."""
 
 from __future__ import annotations
 
 import importlib
 
-from oms.settings import Settings
+from oms.settings import DEPRECATED_TEMPORAL_SETTINGS, Settings
 from starters.cli import cli
 from starters.cli.dev import ARGUMENT_PARSERS
 
@@ -28,3 +28,34 @@ def setting_variables() -> set[str]:
     """Every environment variable ``oms.settings.Settings`` reads (``OMS_<FIELD>``)."""
     prefix = str(Settings.model_config.get("env_prefix", "")).upper()
     return {prefix + field.upper() for field in Settings.model_fields}
+
+
+# The Temporal SDK's environment configuration (temporalio.envconfig), which the OMS reaches
+# Temporal with: the variables a deployment may set.
+SDK_TEMPORAL_VARIABLES = {
+    "TEMPORAL_CONFIG_FILE",
+    "TEMPORAL_PROFILE",
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_NAMESPACE",
+    "TEMPORAL_API_KEY",
+    "TEMPORAL_TLS",
+    "TEMPORAL_TLS_CLIENT_CERT_PATH",
+    "TEMPORAL_TLS_CLIENT_KEY_PATH",
+    "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+    "TEMPORAL_TLS_SERVER_NAME",
+    "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION",
+}
+
+
+def unknown_variables(names: set[str]) -> list[str]:
+    """The names an OMS process would ignore or is told to stop using: an ``OMS_*`` that is
+    not a setting (a typo) or is deprecated (``OMS_TEMPORAL_ADDRESS``...), a ``TEMPORAL_*``
+    the SDK does not read."""
+    deprecated = {f"OMS_{field.upper()}" for field in DEPRECATED_TEMPORAL_SETTINGS}
+    settings = setting_variables() - deprecated
+    return sorted(
+        name
+        for name in names
+        if (name.startswith("OMS_") and name not in settings)
+        or (name.startswith("TEMPORAL_") and name not in SDK_TEMPORAL_VARIABLES)
+    )
