@@ -96,11 +96,12 @@ async def test_reports_answer_503_naming_the_extra_when_it_is_missing(
         monkeypatch.setitem(sys.modules, module, None)  # type: ignore[arg-type]
     response = await _get(report_app, path)
     assert response.status_code == 503
-    detail = response.json()["detail"]
-    assert detail["error"] == "MissingExtra"
-    assert "'reports' extra" in detail["message"]
-    assert "numpy, matplotlib" in detail["message"]
-    assert "temporal-oms[reports]" in detail["message"]
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert (body["title"], body["status"]) == ("MissingExtra", 503)
+    assert "'reports' extra" in body["detail"]
+    assert "numpy, matplotlib" in body["detail"]
+    assert "temporal-oms[reports]" in body["detail"]
 
 
 def test_missing_dev_server_binaries_name_the_devserver_extra(
