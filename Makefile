@@ -13,21 +13,28 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[devserver,reports]'
+# Versions pinned by requirements/dev.txt (every extra), so CI installs what was tested.
+$(RUN_STAMP): pyproject.toml requirements/dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --constraint requirements/dev.txt -e '.[devserver,reports]'
 	touch $@
 
 # dev includes devserver and reports, so it satisfies `make run` too.
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(DEV_STAMP): pyproject.toml requirements/dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --constraint requirements/dev.txt -e '.[dev]'
 	touch $@ $(RUN_STAMP)
 
 install: $(DEV_STAMP)
 
 ## Regenerate the pinned lockfiles in requirements/ from pyproject.toml (docs/deploy.md).
-lock: $(DEV_STAMP)
+# Needs only pip-tools (not the dev stamp, which installs from these files).
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet 'pip-tools>=7.4'
 	$(BIN)/pip-compile $(LOCK) --output-file requirements/core.txt pyproject.toml
 	$(BIN)/pip-compile $(LOCK) --extra reports --output-file requirements/reports.txt pyproject.toml
+	$(BIN)/pip-compile $(LOCK) --extra dev --output-file requirements/dev.txt pyproject.toml
+	@# dev pulls the project itself in (temporal-oms[devserver,...]): no pin for it, no path.
+	$(BIN)/python -c "import re, pathlib; p = pathlib.Path('requirements/dev.txt'); \
+	  p.write_text(re.sub(r'(?m)^temporal-oms @ .*\n(    #.*\n)*', '', p.read_text()))"
 
 ## Run the whole OMS in the foreground on its embedded defaults (Ctrl-C stops it).
 run: $(RUN_STAMP)
