@@ -2,36 +2,58 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What `make run` needs (core + devserver + reports) and what the tests and linters add (dev).
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+LOCK := --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: install run test lint typecheck demo worker api bench chaos histories clean chromium
+.PHONY: install run test lint typecheck demo worker api bench chaos histories clean chromium lock
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-install: $(STAMP)
+# Versions pinned by requirements/dev.txt (every extra), so CI installs what was tested.
+$(RUN_STAMP): pyproject.toml requirements/dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --constraint requirements/dev.txt -e '.[devserver,reports]'
+	touch $@
+
+# dev includes devserver and reports, so it satisfies `make run` too.
+$(DEV_STAMP): pyproject.toml requirements/dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --constraint requirements/dev.txt -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+install: $(DEV_STAMP)
+
+## Regenerate the pinned lockfiles in requirements/ from pyproject.toml (docs/deploy.md).
+# Needs only pip-tools (not the dev stamp, which installs from these files).
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet 'pip-tools>=7.4'
+	$(BIN)/pip-compile $(LOCK) --output-file requirements/core.txt pyproject.toml
+	$(BIN)/pip-compile $(LOCK) --extra reports --output-file requirements/reports.txt pyproject.toml
+	$(BIN)/pip-compile $(LOCK) --extra dev --output-file requirements/dev.txt pyproject.toml
+	@# dev pulls the project itself in (temporal-oms[devserver,...]): no pin for it, no path.
+	$(BIN)/python -c "import re, pathlib; p = pathlib.Path('requirements/dev.txt'); \
+	  p.write_text(re.sub(r'(?m)^temporal-oms @ .*\n(    #.*\n)*', '', p.read_text()))"
 
 ## Run the whole OMS in the foreground on its embedded defaults (Ctrl-C stops it).
-run: $(STAMP)
+run: $(RUN_STAMP)
 	OMS_SIMULATE=$${OMS_SIMULATE:-1} $(BIN)/oms dev
 
 ## Run the whole test suite (PostgreSQL tests use OMS_TEST_POSTGRES_URL).
-test: $(STAMP) chromium
+test: $(DEV_STAMP) chromium
 	$(BIN)/pytest -q -n 2 --durations=10
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 ## Write 90 days of generated order history (for the reports; once), then place a handful
 ## of realistic orders against the running stack.
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/oms demo --history
 	$(BIN)/oms demo
 
@@ -46,14 +68,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "chromium is still not on PATH" >&2; exit 1; }
 
 ## Benchmark the order pipeline against the bare-Temporal floor on its own stack (docs/benchmark.md).
-bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+bench: $(DEV_STAMP)
 	$(BIN)/oms bench
 
 ## Fault suite at full size: every scenario's figures, PASS/FAIL, non-zero exit on a FAIL (docs/chaos.md).
 ## The database scenarios need PostgreSQL; each makes and drops a database of its own there.
 OMS_CHAOS_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
-chaos: $(STAMP)
+chaos: $(DEV_STAMP)
 	OMS_CHAOS_POSTGRES_URL=$(OMS_CHAOS_POSTGRES_URL) $(BIN)/oms chaos $(CHAOS_ARGS)
 
 clean:
@@ -61,5 +82,5 @@ clean:
 
 ## Re-record the workflow histories the replay tests check (after an intentional change).
 ## SUFFIX=name saves <history>_<name>.json beside the old ones, which keep proving old runs replay.
-histories: $(STAMP)
+histories: $(DEV_STAMP)
 	$(BIN)/python tests/histories/record.py $(if $(SUFFIX),--suffix $(SUFFIX))

@@ -19,7 +19,7 @@ from pathlib import Path
 from devtools.supervisor import Supervisor, port_open
 from oms.devserver import dev_server_command
 from oms.models.webhooks import EndpointIn
-from oms.settings import Settings
+from oms.settings import Settings, temporal_environment
 from oms.store import paging, webhooks
 from oms.store.db import Database
 from oms.store.inventory import set_stock
@@ -94,7 +94,10 @@ def main() -> None:
     # The sink listens on loopback over http; its relay starts with the worker.
     env.setdefault("OMS_WEBHOOKS_ALLOW_HTTP", "1")
     env.setdefault("OMS_WEBHOOK_SINK_SECRETS", ensure_sink_endpoint(settings))
-    env.setdefault("OMS_TEMPORAL_ADDRESS", f"127.0.0.1:{TEMPORAL_PORT}")
+    # Every process reaches the embedded server, whatever temporal.toml profile or
+    # TEMPORAL_* variables this shell has for other clusters.
+    env.pop("TEMPORAL_PROFILE", None)
+    env.update(temporal_environment(Settings(temporal_address=f"127.0.0.1:{TEMPORAL_PORT}")))
     env.setdefault("OMS_TEMPORAL_UI_URL", f"http://localhost:{TEMPORAL_UI_PORT}")
     env.setdefault("OMS_CODEC_PORT", str(CODEC_PORT))
     # The embedded UI has no login and so cannot send the codec server a token: trust

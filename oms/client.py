@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import cast
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from oms import telemetry
 from oms.codec import EncryptionCodec, codec_from_spec
 from oms.settings import Settings
 
@@ -29,10 +31,15 @@ def data_converter(settings: Settings) -> DataConverter:
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
-    """TLS for the Temporal connection from ``OMS_TEMPORAL_TLS*`` (False: plain, the dev server).
+    """TLS for the Temporal connection: the SDK's (``TEMPORAL_TLS*`` or the profile's) when it
+    set one, else from the deprecated ``OMS_TEMPORAL_TLS*`` settings (False: plain, the dev
+    server).
 
     Raises ``FileNotFoundError`` naming a configured certificate file that is missing.
     """
+    from_sdk = settings.temporal_tls_from_environment()
+    if from_sdk is not None:
+        return cast(TLSConfig | bool, from_sdk)
     files = (settings.temporal_tls_cert, settings.temporal_tls_key, settings.temporal_tls_ca)
     if not (settings.temporal_tls or any(files)):
         return False
@@ -50,8 +57,10 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     """Connect with the OMS data converter: models cross every boundary intact, encrypted.
 
-    The same settings reach the dev server, a self-hosted cluster (mTLS files) or
-    Temporal Cloud (mTLS or ``OMS_TEMPORAL_API_KEY``, which implies TLS).
+    Where and how is the SDK's environment configuration as ``settings`` resolved it
+    (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, ``TEMPORAL_TLS*``, a
+    ``temporal.toml`` profile), so the same settings reach the dev server, a self-hosted
+    cluster (mTLS) or Temporal Cloud (mTLS or an API key, which implies TLS).
     """
     tls = tls_config(settings)
     api_key = settings.temporal_api_key or None
@@ -62,6 +71,9 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         runtime=runtime,
         tls=tls if tls or not api_key else True,
         api_key=api_key,
+        # Tracing (when configured): workers built on this client trace workflows and
+        # activities in the trace of the request that started them.
+        interceptors=telemetry.client_interceptors(),
     )
 
 

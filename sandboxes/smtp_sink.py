@@ -121,16 +121,26 @@ def start_sink(host: str, port: int, mail_dir: str | Path) -> Controller:
     return controller
 
 
+def parser() -> argparse.ArgumentParser:
+    """The sink's command line (``oms smtp-sink``); unset options fall back to the settings."""
+    parser = argparse.ArgumentParser(
+        prog="oms smtp-sink", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--host", help="address to listen on (default: OMS_SMTP_HOST)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: OMS_SMTP_PORT)")
+    parser.add_argument("--mail-dir", help="where messages are written (default: OMS_MAIL_DIR)")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the sink in the foreground until Ctrl-C or SIGTERM."""
     from oms.settings import get_settings
 
     settings = get_settings()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default=settings.smtp_host)
-    parser.add_argument("--port", type=int, default=settings.smtp_port)
-    parser.add_argument("--mail-dir", default=settings.mail_dir)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
+    args.host = args.host or settings.smtp_host
+    args.port = args.port or settings.smtp_port
+    args.mail_dir = args.mail_dir or settings.mail_dir
     logging.basicConfig(level=logging.INFO, format="%(asctime)s smtp-sink %(message)s")
     # aiosmtpd logs every SMTP command at INFO; one line per stored message is enough.
     logging.getLogger("mail.log").setLevel(logging.WARNING)

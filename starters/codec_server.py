@@ -15,7 +15,7 @@ Because anyone who can call it can read customer PII, it is guarded:
   ``OMS_CODEC_TRUST_UI_ORIGIN=1`` (development only, set by ``make run``) also accepts a
   request whose ``Origin`` is a UI origin without a token: the embedded dev UI has no login.
   A missing or wrong token is a 401.
-- Namespace: only the OMS's namespace (``OMS_TEMPORAL_NAMESPACE``); another is a 403.
+- Namespace: only the OMS's namespace (``TEMPORAL_NAMESPACE``); another is a 403.
 """
 
 from __future__ import annotations

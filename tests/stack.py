@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import subprocess
@@ -29,7 +28,7 @@ import httpx
 import uvicorn
 from temporalio.client import Client
 
-from oms.settings import Settings
+from oms.settings import Settings, child_environment
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from oms.store.seed import seed_demo
@@ -86,11 +85,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        for name, value in self.settings.model_dump().items():
-            if value is not None:  # unset optional settings stay unset
-                env[f"OMS_{name.upper()}"] = str(value)
-        return env
+        return child_environment(self.settings)
 
     def start(self) -> None:
         log = self.log_path.open("ab")

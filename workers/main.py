@@ -38,6 +38,7 @@ from activities.replenishment import LowStock, ReplenishmentActivities, Replenis
 from activities.returns import ReturnActivities
 from activities.suppliers import SupplierActivities
 from activities.webhooks import WebhookActivities
+from oms import telemetry
 from oms.client import connect, metrics_runtime
 from oms.domain.webhooks import RetrySchedule
 from oms.models.replenishment import ReplenishmentOptions
@@ -284,30 +285,48 @@ async def run_workers(
         db.dispose()
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def _queue_list(text: str) -> list[str]:
+    queues = [q.strip() for q in text.split(",") if q.strip()]
+    unknown = set(queues) - set(QUEUE_NAMES)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown queue(s): {', '.join(sorted(unknown))}")
+    return queues
+
+
+def _at_least_one(text: str) -> int:
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return count
+
+
+def parser() -> argparse.ArgumentParser:
+    """The worker's command line (``oms worker``); a bad queue name or count is a usage error."""
     parser = argparse.ArgumentParser(prog="oms worker", description=__doc__)
     parser.add_argument(
         "--queues",
-        default=",".join(QUEUE_NAMES),
+        type=_queue_list,
+        default=list(QUEUE_NAMES),
         help=f"comma-separated subset of {', '.join(QUEUE_NAMES)} (default: all)",
     )
     parser.add_argument(
         "--processes",
-        type=int,
+        type=_at_least_one,
         default=1,
         help="run this many worker processes (workflow tasks are CPU-bound Python: scale "
         "with processes, not threads)",
     )
-    args = parser.parse_args(argv)
-    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
-    unknown = set(queues) - set(QUEUE_NAMES)
-    if unknown:
-        parser.error(f"unknown queue(s): {', '.join(sorted(unknown))}")
-    if args.processes < 1:
-        parser.error("--processes must be at least 1")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    queues: list[str] = args.queues
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     if args.processes > 1:
         sys.exit(_run_processes(args.processes, queues))
+    # Before the store's engine and the Temporal client exist, so both are traced.
+    telemetry.configure("oms-worker")
     asyncio.run(_main(Settings(), queues))
 
 

@@ -9,7 +9,6 @@ and memory can be measured with psutil. Plus the floor's own worker.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 import threading
@@ -22,7 +21,7 @@ import psutil
 from devtools.dev import prepare_store
 from devtools.supervisor import Supervisor, free_port, http_ok
 from oms.devserver import dev_server_command
-from oms.settings import Settings
+from oms.settings import Settings, child_environment
 
 # Enough stock that a benchmark never backorders (every order must reach `completed`).
 BENCH_STOCK = 10_000_000
@@ -50,15 +49,6 @@ def throwaway_settings(tmp: Path, database_url: str, **overrides: Any) -> Settin
     settings.api_url = f"http://127.0.0.1:{settings.api_port}"
     settings.carrier_url = f"http://127.0.0.1:{settings.carrier_port}"
     return settings
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child process build exactly ``settings``."""
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is not None:  # unset optional settings stay unset
-            env[f"OMS_{name.upper()}"] = str(value)
-    return env
 
 
 @dataclass
@@ -99,7 +89,7 @@ class BenchStack:
             extra["max_cached_workflows"] = max_cached_workflows
         settings = throwaway_settings(tmp, database_url or f"sqlite:///{tmp / 'oms.db'}", **extra)
         self.settings = settings
-        self._env = settings_env(settings)
+        self._env = child_environment(settings)
         self.processes = Supervisor(log_dir=tmp)
         self.roles: dict[str, str] = {}  # name -> server, worker, api, simulator, floor, support
         self._rss_peak: dict[int, int] = {}

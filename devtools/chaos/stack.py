@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 
-from devtools.bench.stack import settings_env, throwaway_settings
+from devtools.bench.stack import throwaway_settings
 from devtools.dev import prepare_store
 from devtools.supervisor import ProcessExited, Supervisor, free_port, http_ok
 from oms.devserver import dev_server_command
-from oms.settings import Settings
+from oms.settings import Settings, child_environment
 from oms.store.db import Database
 
 # Enough that no scenario backorders: every order must be able to reach `completed`.
@@ -141,5 +141,5 @@ class ChaosStack:
     def _start(
         self, name: str, cmd: list[str], settings: Settings | None = None, **ready: Any
     ) -> None:
-        env = settings_env(settings or self.settings)
+        env = child_environment(settings or self.settings)
         self.processes.start(name, cmd, env=env, cwd=self.tmp, **ready)

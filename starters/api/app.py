@@ -6,12 +6,17 @@ store and one Temporal client, built at start-up and closed at shutdown.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
 from temporalio.client import Client
 
+from oms import telemetry
 from oms.client import connect
 from oms.settings import Settings
 from oms.store.db import Database
@@ -35,6 +40,8 @@ from starters.api.deps import ApiState
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
     """Build the API; pass ``client`` to share an existing Temporal connection (tests)."""
     settings = settings or Settings()
+    # Before the store's engine and the Temporal client exist, so both are traced.
+    telemetry.configure("oms-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +73,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     webhooks.install_webhooks(app)
 
     metrics.install(app)
+    telemetry.instrument_app(app)
 
     problems.install(app)
 
@@ -73,7 +81,49 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/health/live", tags=["ops"])
+    def live() -> dict[str, str]:
+        """The process answers (a liveness probe: restart it when this fails)."""
+        return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["ops"])
+    async def ready(request: Request) -> Response:
+        """The store and Temporal answer (a readiness probe: send traffic only when they do).
+        503 problem details (``NotReady``) naming each check that failed."""
+        state: ApiState = request.app.state.oms
+        checks = {"store": await _check_store(state.db), "temporal": await _check_temporal(state)}
+        failed = {name: result for name, result in checks.items() if result != "ok"}
+        if failed:
+            what = "; ".join(f"{name} {result}" for name, result in failed.items())
+            return problems.problem(request, 503, "NotReady", f"not ready: {what}")
+        return JSONResponse({"status": "ok", "checks": checks})
+
     return app
+
+
+READY_TIMEOUT_S = 2.0
+
+
+async def _check_store(db: Database) -> str:
+    def ping() -> None:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(asyncio.to_thread(ping), READY_TIMEOUT_S)
+    except Exception as exc:  # any failure is "not ready", named, never a 500
+        return f"failed: {type(exc).__name__}"
+    return "ok"
+
+
+async def _check_temporal(state: ApiState) -> str:
+    try:
+        serving = await state.client.service_client.check_health(
+            timeout=timedelta(seconds=READY_TIMEOUT_S)
+        )
+    except Exception as exc:  # any failure is "not ready", named, never a 500
+        return f"failed: {type(exc).__name__}"
+    return "ok" if serving else "failed: not serving"
 
 
 def main() -> None:

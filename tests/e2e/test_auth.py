@@ -111,6 +111,9 @@ ROUTES: dict[tuple[str, str], set[str]] = {
 # webhook, which is authenticated by its HMAC signature instead.
 PUBLIC = {
     ("GET", "/health"),
+    # Probes: a kubelet sends no token.
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
     ("GET", "/metrics"),
     ("POST", "/carrier/events"),
 }

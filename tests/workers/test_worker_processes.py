@@ -39,7 +39,7 @@ def test_processes_flag_runs_that_many_workers_and_stops_them_together(
 ) -> None:
     env = dict(os.environ)
     env.update(
-        OMS_TEMPORAL_ADDRESS=dev_server.client.service_client.config.target_host,
+        TEMPORAL_ADDRESS=dev_server.client.service_client.config.target_host,
         OMS_DATABASE_URL=f"sqlite:///{tmp_path / 'oms.db'}",
         OMS_TASK_QUEUE_PREFIX="procs-",
         OMS_GRACEFUL_SHUTDOWN_S="1",

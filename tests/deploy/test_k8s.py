@@ -1,0 +1,206 @@
+"""deploy/k8s (Kustomize), checked without a cluster: yamllint, each document against the
+trimmed JSON schema of its kind kept in deploy/k8s/schemas (unknown fields fail), and the
+references between documents (selectors, ports, probes, scalers, the CLI, the settings)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+from oms.settings import Settings
+from workers.main import QUEUE_NAMES
+
+from deploy_checks import parse_oms_command, setting_variables, unknown_variables
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.temporal.yml"
+K8S = ROOT / "deploy" / "k8s"
+SCHEMAS = K8S / "schemas"
+LABEL = "app.kubernetes.io/name"
+# What the Secret oms-secrets holds (named in kustomization.yaml and docs/deploy.md).
+SECRET_KEYS = {
+    "OMS_DATABASE_URL",
+    "OMS_CODEC_KEYS",
+    "OMS_CODEC_KEY_ID",
+    "OMS_CARRIER_WEBHOOK_SECRET",
+}
+
+
+def _registry() -> Registry:
+    resources = []
+    for path in SCHEMAS.glob("*.json"):
+        schema = json.loads(path.read_text())
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+KUSTOMIZATION = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+
+
+def _documents() -> list[tuple[str, dict[str, Any]]]:
+    docs = []
+    for name in KUSTOMIZATION["resources"]:
+        for doc in yaml.safe_load_all((K8S / name).read_text()):
+            docs.append((name, doc))
+    return docs
+
+
+DOCS = _documents()
+
+
+def _of_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for _, doc in DOCS if doc["kind"] == kind}
+
+
+def _container(workload: dict[str, Any]) -> dict[str, Any]:
+    containers = workload["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, workload["metadata"]["name"]
+    return dict(containers[0])
+
+
+def test_yamllint_passes_on_every_deployment_file() -> None:
+    config = YamlLintConfig(file=str(ROOT / "deploy" / "yamllint.yaml"))
+    files = [*sorted((ROOT / "deploy").rglob("*.yaml")), COMPOSE]
+    assert len(files) > len(KUSTOMIZATION["resources"])
+    problems = []
+    for path in files:
+        for problem in linter.run(path.read_text(), config, str(path)):
+            problems.append(f"{path.relative_to(ROOT)}:{problem.line}: {problem.message}")
+    assert not problems, "\n".join(problems)
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    _validate(KUSTOMIZATION)
+    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(KUSTOMIZATION["resources"]) == manifests
+
+
+def _validate(doc: dict[str, Any]) -> None:
+    path = SCHEMAS / f"{doc['kind']}.json"
+    assert path.exists(), f"no schema for kind {doc['kind']} in deploy/k8s/schemas"
+    schema = json.loads(path.read_text())
+    validator = Draft202012Validator(schema, registry=_registry())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(
+        f"{doc['kind']}/{doc.get('metadata', {}).get('name')} at "
+        f"{'.'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in errors
+    )
+
+
+@pytest.mark.parametrize(
+    "doc", [d for _, d in DOCS], ids=[f"{d['kind']}-{d['metadata']['name']}" for _, d in DOCS]
+)
+def test_every_document_matches_the_schema_of_its_kind(doc: dict[str, Any]) -> None:
+    _validate(doc)
+
+
+def test_the_schemas_catch_a_typo() -> None:
+    """A misspelt field (a probe that Kubernetes would drop silently) fails the check."""
+    deployment = json.loads(json.dumps(_of_kind("Deployment")["oms-api"]))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["readinesProbe"] = container.pop("readinessProbe")
+    with pytest.raises(AssertionError, match="readinesProbe"):
+        _validate(deployment)
+
+
+def test_the_kinds_the_issue_asks_for_are_there() -> None:
+    kinds = {doc["kind"] for _, doc in DOCS}
+    assert {"Deployment", "Service", "PodDisruptionBudget", "ScaledObject", "Job"} <= kinds
+    assert {"oms-api", "oms-codec-server", "oms-worker-workflows", "oms-worker-activities"} <= set(
+        _of_kind("Deployment")
+    )
+
+
+def test_every_workload_runs_a_command_the_cli_parses() -> None:
+    workloads = {**_of_kind("Deployment"), **_of_kind("Job")}
+    for workload in workloads.values():
+        parse_oms_command(_container(workload)["args"])
+    assert _container(_of_kind("Job")["oms-migrate"])["args"] == ["oms", "db", "--no-seed"]
+
+
+def test_every_oms_variable_is_a_setting() -> None:
+    config = _of_kind("ConfigMap")["oms-config"]["data"]
+    assert not unknown_variables(set(config)), unknown_variables(set(config))
+    assert {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"} <= set(config)
+    assert not SECRET_KEYS - setting_variables()
+    for name, workload in {**_of_kind("Deployment"), **_of_kind("Job")}.items():
+        container = _container(workload)
+        variables = {e["name"] for e in container.get("env", [])}
+        assert not unknown_variables(variables), f"{name}: {unknown_variables(variables)}"
+        sources = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
+        assert sources == {"oms-config", "oms-secrets"}, name
+
+
+def test_workloads_are_probed_sized_and_unprivileged() -> None:
+    for name, deployment in _of_kind("Deployment").items():
+        template = deployment["spec"]["template"]
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= (
+            template["metadata"]["labels"].items()
+        ), name
+        assert template["spec"]["securityContext"]["runAsNonRoot"] is True, name
+        container = _container(deployment)
+        ports = {p["name"] for p in container["ports"]} | {
+            p["containerPort"] for p in container["ports"]
+        }
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"]["port"] in ports, f"{name} {probe}"
+        assert container["resources"]["requests"], name
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
+
+
+def _matches(selector: dict[str, str], kind: str = "Deployment") -> list[str]:
+    return [
+        name
+        for name, doc in _of_kind(kind).items()
+        if selector.items() <= doc["spec"]["template"]["metadata"]["labels"].items()
+    ]
+
+
+def test_services_and_disruption_budgets_select_a_deployment() -> None:
+    for name, service in _of_kind("Service").items():
+        [target] = _matches(service["spec"]["selector"])
+        ports = {p["name"] for p in _container(_of_kind("Deployment")[target])["ports"]}
+        assert {p["targetPort"] for p in service["spec"]["ports"]} <= ports, name
+    budgets = _of_kind("PodDisruptionBudget")
+    for name, budget in budgets.items():
+        assert len(_matches(budget["spec"]["selector"]["matchLabels"])) == 1, name
+    covered = {m for b in budgets.values() for m in _matches(b["spec"]["selector"]["matchLabels"])}
+    assert {"oms-api", "oms-worker-workflows", "oms-worker-activities"} <= covered
+
+
+def _queues(deployment: dict[str, Any]) -> list[str]:
+    args = _container(deployment)["args"]
+    assert args[:3] == ["oms", "worker", "--queues"], args
+    return list(args[3].split(","))
+
+
+def test_every_worker_scales_on_the_backlog_of_exactly_its_queues() -> None:
+    settings = Settings(task_queue_prefix="")
+    config = _of_kind("ConfigMap")["oms-config"]["data"]
+    deployments = _of_kind("Deployment")
+    workers = {name: d for name, d in deployments.items() if name.startswith("oms-worker-")}
+    served = [q for d in workers.values() for q in _queues(d)]
+    assert sorted(served) == sorted(QUEUE_NAMES), "each queue in exactly one worker Deployment"
+    scaled = _of_kind("ScaledObject")
+    assert {s["spec"]["scaleTargetRef"]["name"] for s in scaled.values()} == set(workers)
+    for name, scaler in scaled.items():
+        worker = workers[scaler["spec"]["scaleTargetRef"]["name"]]
+        expected = {
+            settings.queue(QUEUE_NAMES[q]): "workflow" if q == "workflows" else "activity"
+            for q in _queues(worker)
+        }
+        triggers = [t["metadata"] for t in scaler["spec"]["triggers"]]
+        assert {t["taskQueue"]: t["queueTypes"] for t in triggers} == expected, name
+        for trigger in triggers:
+            assert trigger["endpointFromEnv"] in config, name
+            assert trigger["namespace"] == config["TEMPORAL_NAMESPACE"], name
+        assert scaler["spec"]["minReplicaCount"] >= 1, "the workflows worker owns the schedule"

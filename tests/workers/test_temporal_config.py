@@ -1,0 +1,136 @@
+"""How the OMS reaches Temporal: the SDK's environment configuration (TEMPORAL_* variables and
+temporal.toml profiles, shared with the temporal CLI), the deprecated OMS_TEMPORAL_* names
+for one release, and the connection a test or launcher gives in code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from temporalio.client import TLSConfig
+from temporalio.testing import WorkflowEnvironment
+
+from oms.client import connect, tls_config
+from oms.settings import Settings, child_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPORAL_VARIABLES = (
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_NAMESPACE",
+    "TEMPORAL_API_KEY",
+    "TEMPORAL_PROFILE",
+    "TEMPORAL_CONFIG_FILE",
+    "TEMPORAL_TLS",
+    "OMS_TEMPORAL_ADDRESS",
+    "OMS_TEMPORAL_NAMESPACE",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in TEMPORAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    # No developer's own ~/.config/temporalio/temporal.toml.
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(tmp_path / "none.toml"))
+
+
+async def test_temporal_address_and_namespace_reach_the_server(
+    dev_server: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = dev_server.client.service_client.config.target_host
+    monkeypatch.setenv("TEMPORAL_ADDRESS", address)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", "default")
+    settings = Settings()
+    assert (settings.temporal_address, settings.temporal_namespace) == (address, "default")
+    client = await connect(settings)
+    assert client.service_client.config.target_host == address
+    assert await client.service_client.check_health()
+
+
+def test_a_temporal_toml_profile_sets_address_namespace_and_api_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "temporal.toml"
+    config.write_text(
+        "[profile.default]\naddress = 'localhost:7233'\n\n"
+        "[profile.cloud]\naddress = 'oms.abc12.tmprl.cloud:7233'\n"
+        "namespace = 'oms.abc12'\napi_key = 'secret-key'\n"
+    )
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(config))
+    monkeypatch.setenv("TEMPORAL_PROFILE", "cloud")
+    settings = Settings()
+    assert settings.temporal_address == "oms.abc12.tmprl.cloud:7233"
+    assert settings.temporal_namespace == "oms.abc12"
+    assert settings.temporal_api_key == "secret-key"
+    assert tls_config(settings) is True  # an API key implies TLS
+    # A variable overrides the profile, as with the temporal CLI.
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", "oms.other")
+    assert Settings().temporal_namespace == "oms.other"
+
+
+def test_tls_files_come_from_the_sdk_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key"
+    cert.write_bytes(b"CERT")
+    key.write_bytes(b"KEY")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "cluster.internal:7233")
+    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", str(cert))
+    monkeypatch.setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", str(key))
+    config = tls_config(Settings())
+    assert isinstance(config, TLSConfig)
+    assert (config.client_cert, config.client_private_key) == (b"CERT", b"KEY")
+
+
+def test_the_old_names_still_work_with_a_warning_and_lose_to_the_new(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OMS_TEMPORAL_ADDRESS", "old.internal:7233")
+    with pytest.warns(FutureWarning, match=r"OMS_TEMPORAL_ADDRESS is deprecated.*TEMPORAL_ADDRESS"):
+        assert Settings().temporal_address == "old.internal:7233"
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "new.internal:7233")
+    with pytest.warns(FutureWarning):
+        assert Settings().temporal_address == "new.internal:7233"
+
+
+def test_an_address_given_in_code_ignores_the_environments_cluster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A test or launcher names its own server: a developer's Cloud key or TLS never applies."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "cloud:7233")
+    monkeypatch.setenv("TEMPORAL_API_KEY", "cloud-key")
+    monkeypatch.setenv("TEMPORAL_TLS", "true")
+    settings = Settings(temporal_address="127.0.0.1:7233")
+    assert (settings.temporal_address, settings.temporal_api_key) == ("127.0.0.1:7233", "")
+    assert tls_config(settings) is False
+
+
+def test_a_child_process_reaches_temporal_as_its_parent_says(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    parent = Settings(temporal_address="127.0.0.1:7999", temporal_namespace="oms-test")
+    # The parent's shell points elsewhere; the child must not follow it.
+    monkeypatch.setenv("TEMPORAL_PROFILE", "cloud")
+    monkeypatch.setenv("TEMPORAL_API_KEY", "cloud-key")
+    monkeypatch.setenv("OMS_TEMPORAL_NAMESPACE", "stale")
+    probe = (
+        "import json, warnings\n"
+        "from oms.client import tls_config\n"
+        "from oms.settings import Settings\n"
+        "warnings.simplefilter('error')\n"
+        "s = Settings()\n"
+        "print(json.dumps([s.temporal_address, s.temporal_namespace, s.temporal_api_key,"
+        " tls_config(s)]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=child_environment(parent),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == ["127.0.0.1:7999", "oms-test", "", False]
