@@ -34,7 +34,7 @@ from oms.store.migrate import upgrade
 from oms.store.seed import seed_demo
 from sandboxes.carrier import SandboxConfig
 from sandboxes.payments import ledger_database, ledger_url
-from starters.api.app import create_app
+from starters.api.app import KEEP_ALIVE_S, create_app
 from workers.main import QUEUE_NAMES, run_workers
 
 from carrier_fixtures import RunningCarrier, running_sandbox_carrier
@@ -59,7 +59,12 @@ def running_api(settings: Settings, sock: socket.socket | None = None) -> Iterat
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", settings.api_port))
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+        uvicorn.Config(
+            create_app(settings),
+            log_level="warning",
+            lifespan="on",
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

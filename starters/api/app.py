@@ -126,6 +126,12 @@ async def _check_temporal(state: ApiState) -> str:
     return "ok" if serving else "failed: not serving"
 
 
+# Idle keep-alive connections are closed after this long. Longer than clients keep an idle
+# connection in their pools (httpx: 5 s, the same as uvicorn's default): with equal limits a
+# client could reuse a connection in the instant the server closes it (a ReadError on a GET).
+KEEP_ALIVE_S = 30
+
+
 def main() -> None:
     import uvicorn
 
@@ -137,6 +143,7 @@ def main() -> None:
         log_level="info",
         # The simulated warehouse polls the pick list twice a second; its access log is noise.
         access_log=not settings.simulate,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 
