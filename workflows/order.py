@@ -29,7 +29,9 @@ with workflow.unsafe.imports_passed_through():
         BackorderWake,
         CancelOrder,
         CreditApproval,
+        NoteEntry,
         OrderInput,
+        OrderNote,
         OrderResult,
         OrderStatus,
         OrderView,
@@ -173,6 +175,23 @@ class OrderWorkflow:
         self._track.note(
             f"Operations ({note.by}): {note.action}: {note.reason}", by=f"ops:{note.by}"
         )
+
+    @workflow.update
+    async def add_note(self, note: OrderNote) -> OrderView:
+        """Keep a note (and its tags) on the order: in its view, its history and the
+        Temporal UI's details. Answers at once; the caller records the view it returns."""
+        self._track.update_accepted()
+        entry = NoteEntry(at=workflow.now(), by=note.by, text=note.text, tags=note.tags)
+        self._view.notes.append(entry)
+        self._track.note(views.note_line(entry), by=note.by, action="note")
+        return self._track.for_caller()
+
+    @add_note.validator
+    def _validate_note(self, note: OrderNote) -> None:
+        if self._legacy is not None:
+            raise ApplicationError(
+                "this order runs the 0.1 code, which keeps no notes", type="NotSupported"
+            )
 
     @workflow.update
     async def resend_notification(self, request: ResendNotification) -> OrderView:

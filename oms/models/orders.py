@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -24,6 +25,7 @@ from oms.models.shipments import ShipmentView
 
 ShippingSpeed = Literal["standard", "express"]
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_TAG = re.compile(r"[a-z0-9][a-z0-9_:-]{0,39}")
 
 
 class OrderStatus(StrEnum):
@@ -143,6 +145,55 @@ class ReturnSummary(Model):
     updated_at: datetime
 
 
+class OrderNote(Model):
+    """Body of ``POST /orders/{id}/notes``: a note on the order, optionally tagged."""
+
+    text: str = Field(min_length=1, max_length=2000)
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="short labels (letters, digits, '-', '_', ':'), kept in the given order",
+    )
+    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
+    by: str = Field(default="api", max_length=100)
+
+    @model_validator(mode="after")
+    def _tags_are_labels(self) -> OrderNote:
+        for tag in self.tags:
+            if not _TAG.fullmatch(tag):
+                raise ValueError(f"tag {tag!r} is not a label (1-40 of a-z, 0-9, '-', '_', ':')")
+        if len(set(self.tags)) != len(self.tags):
+            raise ValueError("tags repeat")
+        return self
+
+
+class NoteEntry(Model):
+    """A note as an order keeps it: when, who, what, and its tags."""
+
+    at: datetime
+    by: str
+    text: str
+    tags: list[str] = Field(default_factory=list)
+
+
+class HoldRequest(Model):
+    """Body of ``POST /orders/{id}/hold`` and ``/release``: why; who comes from the token."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
+    by: str = Field(default="api", max_length=100)
+
+
+class Hold(Model):
+    """Why an order is held before allocation: by whom (a person, or ``risk-rules``)."""
+
+    reason: str
+    by: str
+    at: datetime
+    # What the risk rules found (empty for a hold a person placed).
+    findings: list[str] = Field(default_factory=list)
+
+
 class OrderView(Model):
     """An order as the API, the read model and the workflow query show it."""
 
@@ -160,6 +211,9 @@ class OrderView(Model):
     history: list[HistoryEntry] = Field(default_factory=list)
     allocations: list[AllocationDecision] = Field(default_factory=list)
     cancel_reason: str | None = None
+    notes: list[NoteEntry] = Field(default_factory=list)
+    # Set while the order is held before allocation (by a person or the risk rules).
+    hold: Hold | None = None
     # Filled by the API from the returns read model; the order workflow leaves it empty.
     returns: list[ReturnSummary] = Field(default_factory=list)
     placed_at: datetime

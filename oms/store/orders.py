@@ -13,14 +13,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oms.models.common import Page
-from oms.models.orders import OrderStatus, OrderView
+from oms.models.common import HistoryEntry, Page
+from oms.models.orders import NoteEntry, OrderStatus, OrderView
 from oms.models.shipments import ShipmentStatus, ShipmentView
 from oms.store import paging
 from oms.store.db import Bound
 from oms.store.events import record_transitions
 from oms.store.tables import LabelRow, OrderRow, ShipmentRow
 from oms.store.versioned import upsert_versioned
+from oms.views.orders import note_line
 
 
 def order_values(view: OrderView) -> dict[str, Any]:
@@ -51,6 +52,25 @@ def record_order(session: Session, view: OrderView) -> bool:
         order_values(view),
         on_write=lambda old: record_transitions(session, "order", view.order_id, old, view),
     )
+
+
+def add_note(session: Session, order_id: str, note: NoteEntry) -> OrderView | None:
+    """Keep ``note`` on a finished order (its workflow has ended, so the read model is the
+    order's last word): in its notes and its history. None when the order is unknown."""
+    row = session.get(OrderRow, order_id, with_for_update=True)
+    if row is None:
+        return None
+    view = OrderView.model_validate(row.view)
+    view.notes.append(note)
+    view.history.append(
+        HistoryEntry(
+            at=note.at, status=str(view.status), note=note_line(note), by=note.by, action="note"
+        )
+    )
+    view.version += 1
+    view.updated_at = note.at
+    record_order(session, view)
+    return view
 
 
 def get_order(session: Session, order_id: str) -> OrderView | None:

@@ -10,7 +10,10 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
-from oms.models.orders import OrderInput, OrderView, ShipmentSummary
+from oms.models.orders import NoteEntry, OrderInput, OrderView, ShipmentSummary
+
+# How many of the latest notes the Temporal UI's details show.
+DETAILS_NOTES = 5
 
 
 def details(view: OrderView, step: Step, since: datetime) -> str:
@@ -33,7 +36,18 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         last = view.allocations[-1]
         considered = ", ".join(f"{c.warehouse_id} ({c.distance_km} km)" for c in last.candidates)
         lines.append(f"- allocation: {last.rule}; considered {considered}")
+    if view.hold is not None:
+        lines.append(f"- held by {view.hold.by}: {view.hold.reason}")
+    if view.notes:
+        lines += ["", "**Notes**"]
+        lines += [f"- {n.at:%Y-%m-%d %H:%M} {note_line(n)}" for n in view.notes[-DETAILS_NOTES:]]
     return "\n".join(lines)
+
+
+def note_line(note: NoteEntry) -> str:
+    """A note as one history line: who wrote what, and its tags."""
+    tags = f" [{', '.join(note.tags)}]" if note.tags else ""
+    return f"Note by {note.by}: {note.text}{tags}"
 
 
 def units(lines: Iterable[SkuQuantity]) -> str:

@@ -10,9 +10,10 @@ from weakref import WeakKeyDictionary
 from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
@@ -23,8 +24,10 @@ from oms.ids import order_workflow_id
 from oms.models.common import Page
 from oms.models.orders import (
     CancelOrder,
+    NoteEntry,
     OrderAccepted,
     OrderInput,
+    OrderNote,
     OrderOptions,
     OrderStatus,
     OrderView,
@@ -34,13 +37,28 @@ from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
 from oms.store.db import Database
 from starters.api.auth import ORDER_READERS, check_owner, require
-from starters.api.deps import Paging, State, content_hash, field_error, query_state, run_update
+from starters.api.deps import (
+    Paging,
+    State,
+    content_hash,
+    field_error,
+    in_store,
+    query_state,
+    raise_from_update,
+    record_view,
+    run_update,
+)
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 Placer = Annotated[Principal, Depends(require("buyer", "sales", "support"))]
 Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
 Canceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
+# Staff who work on an order after it was placed (a buyer reads notes, never writes them).
+Noter = Annotated[
+    Principal, Depends(require("support", "ops", "sales", "sales_manager", "finance", "warehouse"))
+]
+_FINISHED = (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
 
 
 def options_from(settings: Settings) -> OrderOptions:
@@ -247,3 +265,30 @@ async def cancel_order(
         )
     handle = state.client.get_workflow_handle(order_workflow_id(order_id))
     return await run_update(state, handle, OrderWorkflow.cancel, body, f"order {order_id}")
+
+
+@router.post("/{order_id}/notes", response_model=OrderView, responses={404: {}, 422: {}})
+async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) -> OrderView:
+    """Keep a note (with optional tags) on the order, written by the caller.
+
+    A running order's workflow takes it (update ``add_note``: its history and Temporal UI
+    details show it); a finished order's note goes to the read model directly.
+    """
+    current = await _load(state, order_id)  # 404 when unknown
+    body = body.model_copy(update={"by": caller.subject})
+    if current.status not in _FINISHED:
+        handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+        try:
+            view: OrderView = await handle.execute_update(OrderWorkflow.add_note, body)
+        except (WorkflowUpdateFailedError, RPCError) as err:
+            if not (isinstance(err, RPCError) and "already completed" in err.message):
+                raise_from_update(err, f"order {order_id}")
+            # Finished between the read and the update: its last write is in the store.
+        else:
+            await record_view(state, view)
+            return view
+    entry = NoteEntry(at=datetime.now(UTC), by=body.by, text=body.text, tags=body.tags)
+    noted = await in_store(state, lambda session: orders.add_note(session, order_id, entry))
+    if noted is None:
+        raise HTTPException(404, detail={"error": "NotFound", "message": f"order {order_id}"})
+    return noted

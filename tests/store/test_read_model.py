@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from oms.models.orders import OrderStatus
+from oms.models.orders import NoteEntry, OrderStatus
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders
 from oms.store.db import Database
@@ -163,3 +163,18 @@ def test_a_label_names_its_shipment_before_the_read_model_has_its_tracking_numbe
         # A voided label's tracking number no longer moves its shipment.
         assert orders.shipment_id_by_label(session, "SBX2") is None
         assert orders.shipment_id_by_label(session, "NOPE") is None
+
+
+def test_a_note_on_a_finished_order_goes_into_its_notes_and_history(db: Database) -> None:
+    with db.session() as session:
+        orders.record_order(session, order_view("O-1", version=7, status=OrderStatus.COMPLETED))
+    note = NoteEntry(at=T0 + timedelta(days=3), by="support-1", text="Refund sent", tags=["late"])
+    with db.session() as session:
+        noted = orders.add_note(session, "O-1", note)
+        assert orders.add_note(session, "O-404", note) is None
+    with db.session() as session:
+        stored = orders.get_order(session, "O-1")
+    assert stored is not None and stored == noted
+    assert stored.notes == [note] and stored.version == 8
+    assert stored.history[-1].note == "Note by support-1: Refund sent [late]"
+    assert (stored.history[-1].status, stored.history[-1].by) == ("completed", "support-1")
