@@ -12,7 +12,9 @@ from typing import Protocol
 
 from temporalio import activity
 
+from oms.domain import risk
 from oms.models.orders import OrderView, ReadModelWrite, RecordResult
+from oms.models.risk import CustomerOrders, RiskCheck, RiskReview, RiskRules
 from oms.models.shipments import ShipmentView
 
 
@@ -50,3 +52,22 @@ class ReadModelActivities:
         so it never overwrites what the shipment wrote itself.
         """
         return RecordResult(written=self._read_model.record_views(write.order, write.shipments))
+
+
+class CustomerHistory(Protocol):
+    """A customer's orders as the risk review counts them (``ReadModelStore``)."""
+
+    def customer_orders(self, check: RiskCheck) -> CustomerOrders: ...
+
+
+class RiskActivities:
+    """The risk review of an order before allocation, built with the store and the rules."""
+
+    def __init__(self, history: CustomerHistory, rules: RiskRules) -> None:
+        self._history, self._rules = history, rules
+
+    @activity.defn(name="orders.review_risk")
+    def review_risk(self, check: RiskCheck) -> RiskReview:
+        """The rules ``check``'s order breaks, with the customer's counts from the store."""
+        counts = self._history.customer_orders(check)
+        return RiskReview(findings=risk.review(check, counts, self._rules))

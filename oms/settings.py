@@ -135,6 +135,9 @@ class Settings(BaseSettings):
 
     # B2B quotes: the merchant's approval rules (JSON; empty = the bundled demo rules).
     approval_rules_path: str = ""
+    # Orders: the risk rules that hold an order for review before allocation (JSON; empty =
+    # the bundled oms/rules/risk_rules.json).
+    risk_rules_path: str = ""
     sales_email: str = "sales@oms.example"
     approvers_email: str = "approvers@oms.example"
     quote_approver_reminder_s: int = Field(default=24 * 3600, ge=1)

@@ -31,7 +31,7 @@ from activities.carrier import CarrierActivities
 from activities.credit import CreditActivities
 from activities.inventory import InventoryActivities
 from activities.notifications import EmailActivities
-from activities.orders import ReadModelActivities
+from activities.orders import ReadModelActivities, RiskActivities
 from activities.payments import PaymentActivities
 from activities.quotes import QuoteActivities
 from activities.replenishment import LowStock, ReplenishmentActivities, ReplenishmentStarter
@@ -40,9 +40,11 @@ from activities.suppliers import SupplierActivities
 from activities.webhooks import WebhookActivities
 from oms import telemetry
 from oms.client import connect, metrics_runtime
+from oms.domain.risk import load_rules
 from oms.domain.webhooks import RetrySchedule
 from oms.models.replenishment import ReplenishmentOptions
 from oms.ports.carrier import Carrier
+from oms.rules import RISK_RULES
 from oms.settings import (
     CARRIER_QUEUE,
     EMAIL_QUEUE,
@@ -109,7 +111,11 @@ def build_workers(
         )
         quote_acts, return_acts = QuoteActivities(QuoteStore(db)), ReturnActivities(ReturnStore(db))
         replenish = ReplenishmentActivities(ReplenishmentStore(db), low_stock)
+        risk = RiskActivities(
+            ReadModelStore(db), load_rules(settings.risk_rules_path or RISK_RULES)
+        )
         activities["inventory"] = [
+            risk.review_risk,
             replenish.purchase_order,
             replenish.confirm,
             replenish.receive,

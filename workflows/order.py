@@ -19,16 +19,19 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.orders import ReadModelActivities
+    from activities.orders import ReadModelActivities, RiskActivities
     from oms.domain import lifecycle
     from oms.domain.fulfilment import is_finished, order_status
     from oms.domain.money import order_total
+    from oms.domain.risk import RISK_REVIEW
     from oms.ids import order_workflow_id
     from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
         CreditApproval,
+        Hold,
+        HoldRequest,
         NoteEntry,
         OrderInput,
         OrderNote,
@@ -38,7 +41,9 @@ with workflow.unsafe.imports_passed_through():
         ReadModelWrite,
         RetryPayment,
     )
+    from oms.models.risk import RiskCheck
     from oms.models.shipments import ShipmentMilestone, ShipmentStatus
+    from oms.queues import INVENTORY_QUEUE
     from oms.views import orders as views
     from workflows import policies
     from workflows.legacy.order import OrderV1
@@ -51,6 +56,9 @@ __all__ = ["LIFECYCLE_PATCH", "OrderWorkflow", "order_workflow_id"]
 
 # Patch: a run with this marker uses the tracker; one without runs the 0.1 code.
 LIFECYCLE_PATCH = "lifecycle-tracker"
+# Patch: a run with this marker passes the risk review and waits while held before it is
+# confirmed and allocated; one without goes straight on (it was never reviewed).
+HOLDS_PATCH = "order-holds"
 _OWED_STATUSES = (
     OrderStatus.BACKORDERED,
     OrderStatus.PARTIALLY_SHIPPED,
@@ -104,6 +112,7 @@ class OrderWorkflow:
         self._cancel_outcome: bool | None = None  # True: ended cancelled; False: shipped first
         self._wake = False
         self._resends = self._rerouting = 0
+        self._past_gate = False  # past the risk review and any hold: allocation may start
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -188,10 +197,71 @@ class OrderWorkflow:
 
     @add_note.validator
     def _validate_note(self, note: OrderNote) -> None:
+        self._refuse_legacy("notes")
+
+    def _refuse_legacy(self, what: str) -> None:
         if self._legacy is not None:
             raise ApplicationError(
-                "this order runs the 0.1 code, which keeps no notes", type="NotSupported"
+                f"this order runs the 0.1 code, which has no {what}", type="NotSupported"
             )
+
+    @workflow.update
+    async def hold(self, request: HoldRequest) -> OrderView:
+        """Hold the order before allocation (who and why in its history).
+
+        Taken at once; the order waits ``on_hold`` as soon as its payment is secured (now,
+        if it is). Raises ``ApplicationError`` ``TooLateToHold`` once allocation started,
+        ``AlreadyHeld`` when held, ``NotHoldable`` while cancelling (from the validator).
+        """
+        self._track.update_accepted()
+        self._view.hold = Hold(reason=request.reason, by=request.by, at=workflow.now())
+        self._track.note(f"Held by {request.by}: {request.reason}", by=request.by, action="hold")
+        return self._track.for_caller()
+
+    @hold.validator
+    def _validate_hold(self, request: HoldRequest) -> None:
+        self._refuse_legacy("holds")
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type="NotHoldable")
+        if self._past_gate:
+            raise ApplicationError(
+                f"too late to hold: the order is {self._view.status} and its stock is "
+                "allocated or being allocated; cancel it instead",
+                type="TooLateToHold",
+            )
+        if self._view.hold is not None:
+            raise ApplicationError(
+                f"already held by {self._view.hold.by}: {self._view.hold.reason}",
+                type="AlreadyHeld",
+            )
+
+    @workflow.update
+    async def release(self, request: HoldRequest) -> OrderView:
+        """Release the order's hold: it goes on to confirmation and allocation.
+
+        Raises ``ApplicationError(type="NotHeld")`` when nothing holds it (from the validator).
+        """
+        self._track.update_accepted()
+        hold = self._view.hold
+        self._view.hold = None
+        self._track.note(
+            f"Released by {request.by}: {request.reason}"
+            + (f" (held by {hold.by}: {hold.reason})" if hold else ""),
+            by=request.by,
+            action="release",
+        )
+        return self._track.for_caller()
+
+    @release.validator
+    def _validate_release(self, request: HoldRequest) -> None:
+        self._refuse_legacy("holds")
+        if self._view.hold is None:
+            waits = (
+                "; it waits for its payment (POST /ops/orders/{id}/release-hold)"
+                if self._view.status == OrderStatus.ON_HOLD
+                else ""
+            )
+            raise ApplicationError(f"the order is not held{waits}", type="NotHeld")
 
     @workflow.update
     async def resend_notification(self, request: ResendNotification) -> OrderView:
@@ -265,6 +335,8 @@ class OrderWorkflow:
         note = f"Order received via {inp.channel}"
         self._track.enter(OrderStatus.RECEIVED, note, clock_start=inp.placed_at)
         self._cancel = await self._payment.secure() or self._cancel
+        if self._cancel is None:
+            await self._gate()
         if self._cancel is not None:
             return await self._finish_cancelled()
         self._track.enter(OrderStatus.CONFIRMED, "Payment authorized; order confirmed")
@@ -291,6 +363,49 @@ class OrderWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._track.close()
         return OrderResult(order_id=inp.order_id, status=self._view.status)
+
+    async def _gate(self) -> None:
+        """Before confirmation and allocation: the risk review, then wait while held (by a
+        person or the rules) until released or cancelled. Runs without the patch skip it."""
+        if not workflow.patched(HOLDS_PATCH):
+            self._past_gate = True
+            return
+        inp = self._inp
+        if inp.payment.method != "exchange":  # a return's replacement is not reviewed
+            check = RiskCheck(
+                order_id=inp.order_id,
+                customer_id=inp.customer.id,
+                currency=inp.currency,
+                total=self._view.total,
+                ship_country=inp.ship_to.country,
+                bill_country=inp.bill_to.country if inp.bill_to else None,
+                placed_at=inp.placed_at,
+            )
+            review = await workflow.execute_activity_method(
+                RiskActivities.review_risk,
+                check,
+                **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "risk review"),
+            )
+            if review.findings and self._view.hold is None:
+                self._view.hold = Hold(
+                    reason=RISK_REVIEW, by="risk-rules", at=workflow.now(), findings=review.findings
+                )
+        while (hold := self._view.hold) is not None and self._cancel is None:
+            why = "; ".join(hold.findings) or hold.reason
+            self._track.enter(
+                OrderStatus.ON_HOLD,
+                f"On hold before allocation ({hold.reason}, by {hold.by}): {why}",
+                by=hold.by,
+                action="hold",
+                stage="held_for_review",
+            )
+            await workflow.wait_condition(
+                lambda: self._view.hold is not hold or self._cancel is not None
+            )
+        if self._cancel is not None:
+            self._view.hold = None  # the history keeps why it was held
+        # Nothing may be held from here on: the order is confirmed and allocated next.
+        self._past_gate = True
 
     async def _fulfil(self) -> bool:
         """Follow shipments and backorders to the end; True when the order was cancelled."""

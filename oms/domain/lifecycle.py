@@ -245,6 +245,15 @@ ORDER = Lifecycle(
             action="Over the company's credit limit: finance approves with POST "
             "/ops/orders/{business_id}/release-hold, or " + _CANCEL,
         ),
+        Step(
+            "on_hold",
+            "held_for_review",
+            "support",
+            clock(HOLD),
+            person=True,
+            action="Held before allocation (by a person or the risk rules): POST "
+            "/orders/{business_id}/release, or " + _CANCEL,
+        ),
         Step("confirmed", "awaiting_allocation", "inventory", clock(STEP)),
         Step(
             "backordered",

@@ -81,6 +81,8 @@ class PlaceOrder(Model):
     currency: Currency
     lines: list[OrderLine] = Field(min_length=1, max_length=200)
     ship_to: Address
+    # Where the invoice goes, when the shop sends it (the risk rules compare countries).
+    bill_to: Address | None = None
     shipping_speed: ShippingSpeed = "standard"
     payment: PaymentDetails = Field(default_factory=PaymentDetails)
 
@@ -114,6 +116,8 @@ class OrderInput(Model):
     currency: Currency
     lines: list[OrderLine]
     ship_to: Address
+    # Where the invoice goes, when the shop sends it (the risk rules compare countries).
+    bill_to: Address | None = None
     shipping_speed: ShippingSpeed = "standard"
     payment: PaymentDetails = Field(default_factory=PaymentDetails)
     placed_at: datetime

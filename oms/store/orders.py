@@ -8,13 +8,15 @@ never overwrites a newer one, so activity retries and late deliveries are harmle
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from oms.models.common import HistoryEntry, Page
 from oms.models.orders import NoteEntry, OrderStatus, OrderView
+from oms.models.risk import CustomerOrders, RiskCheck
 from oms.models.shipments import ShipmentStatus, ShipmentView
 from oms.store import paging
 from oms.store.db import Bound
@@ -176,6 +178,20 @@ def shipment_id_by_label(session: Session, tracking_number: str) -> str | None:
     )
 
 
+def customer_orders(session: Session, check: RiskCheck) -> CustomerOrders:
+    """How many orders the customer placed before ``check``'s order, and within the hour up
+    to it (that order counted, whether or not its row is written yet)."""
+    others = select(func.count()).where(
+        OrderRow.customer_id == check.customer_id,
+        OrderRow.order_id != check.order_id,
+        OrderRow.placed_at <= check.placed_at,
+    )
+    earlier = session.scalar(others) or 0
+    hour_ago = check.placed_at - timedelta(hours=1)
+    recent = session.scalar(others.where(OrderRow.placed_at >= hour_ago)) or 0
+    return CustomerOrders(earlier=earlier, last_hour=recent + 1)
+
+
 class ReadModelStore(Bound):
     """The order and shipment read model as the read-model activities write it."""
 
@@ -186,6 +202,10 @@ class ReadModelStore(Bound):
     def record_shipment(self, view: ShipmentView) -> bool:
         """``record_shipment`` in a transaction of its own."""
         return self._tx(lambda s: record_shipment(s, view))
+
+    def customer_orders(self, check: RiskCheck) -> CustomerOrders:
+        """``customer_orders`` in a transaction of its own."""
+        return self._tx(lambda s: customer_orders(s, check))
 
     def record_views(self, order: OrderView, shipments: Iterable[ShipmentView]) -> bool:
         """The order's view and its shipments' views (placeholders too) in one transaction;

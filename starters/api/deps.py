@@ -95,6 +95,11 @@ CONFLICT_TYPES = frozenset(
         "NoFailedRefund",
         "NotAwaitingConfirmation",
         "NotAwaitingGoods",
+        "TooLateToHold",
+        "AlreadyHeld",
+        "NotHeld",
+        "NotHoldable",
+        "NotSupported",
     }
 )
 # Rejections because of who is asking, not the state of the thing.

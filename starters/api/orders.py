@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, HTTPException, Response
@@ -24,6 +24,7 @@ from oms.ids import order_workflow_id
 from oms.models.common import Page
 from oms.models.orders import (
     CancelOrder,
+    HoldRequest,
     NoteEntry,
     OrderAccepted,
     OrderInput,
@@ -58,6 +59,7 @@ Canceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
 Noter = Annotated[
     Principal, Depends(require("support", "ops", "sales", "sales_manager", "finance", "warehouse"))
 ]
+Holder = Annotated[Principal, Depends(require("support", "ops"))]
 _FINISHED = (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
 
 
@@ -144,6 +146,7 @@ async def start_order(
         currency=body.currency,
         lines=body.lines,
         ship_to=body.ship_to,
+        bill_to=body.bill_to,
         shipping_speed=body.shipping_speed,
         payment=body.payment,
         placed_at=now,
@@ -292,3 +295,41 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
     if noted is None:
         raise HTTPException(404, detail={"error": "NotFound", "message": f"order {order_id}"})
     return noted
+
+
+@router.post("/{order_id}/hold", response_model=OrderView, responses={404: {}, 409: {}})
+async def hold_order(order_id: str, body: HoldRequest, state: State, caller: Holder) -> OrderView:
+    """Hold the order before allocation (support and ops; who and why in its history).
+
+    409 ``TooLateToHold`` once its stock is allocated (or it finished), ``AlreadyHeld``.
+    """
+    return await _order_update(state, order_id, OrderWorkflow.hold, body, caller)
+
+
+@router.post("/{order_id}/release", response_model=OrderView, responses={404: {}, 409: {}})
+async def release_order(
+    order_id: str, body: HoldRequest, state: State, caller: Holder
+) -> OrderView:
+    """Release the order's hold: it goes on to confirmation and allocation.
+
+    409 ``NotHeld`` when nothing holds it (an order on hold for its payment is released
+    with ``POST /ops/orders/{id}/release-hold``).
+    """
+    return await _order_update(state, order_id, OrderWorkflow.release, body, caller)
+
+
+async def _order_update(
+    state: State, order_id: str, update: Any, body: HoldRequest, caller: Principal
+) -> OrderView:
+    """Run ``update`` on the order's workflow with ``body`` signed by the caller; 404 for an
+    unknown order, 409 naming why for a refused one (nothing changed then)."""
+    current = await _load(state, order_id)  # 404 when unknown
+    if current.status in _FINISHED:
+        raise HTTPException(
+            409,
+            detail={"error": "TooLateToHold", "message": f"order {order_id} is {current.status}"},
+        )
+    body = body.model_copy(update={"by": caller.subject})
+    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+    view: OrderView = await run_update(state, handle, update, body, f"order {order_id}")
+    return view

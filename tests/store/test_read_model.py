@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from oms.models.orders import NoteEntry, OrderStatus
+from oms.models.risk import CustomerOrders, RiskCheck
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders
 from oms.store.db import Database
@@ -178,3 +180,30 @@ def test_a_note_on_a_finished_order_goes_into_its_notes_and_history(db: Database
     assert stored.notes == [note] and stored.version == 8
     assert stored.history[-1].note == "Note by support-1: Refund sent [late]"
     assert (stored.history[-1].status, stored.history[-1].by) == ("completed", "support-1")
+
+
+def test_customer_orders_counts_earlier_orders_and_the_last_hour(db: Database) -> None:
+    placed = [T0, T0 + timedelta(minutes=10), T0 + timedelta(minutes=50), T0 + timedelta(hours=2)]
+    with db.session() as session:
+        for i, at in enumerate(placed):
+            orders.record_order(session, order_view(f"O-{i}", placed_at=at))
+        orders.record_order(session, order_view("O-X", customer_id="C-OTHER", placed_at=T0))
+
+    def counts(order_id: str, at: datetime) -> CustomerOrders:
+        check = RiskCheck(
+            order_id=order_id,
+            customer_id="C-1",
+            currency="SEK",
+            total=Decimal("1"),
+            ship_country="SE",
+            placed_at=at,
+        )
+        with db.session() as session:
+            return orders.customer_orders(session, check)
+
+    # O-2 (its own row is there): O-0 and O-1 before it, both within its hour.
+    assert counts("O-2", placed[2]) == CustomerOrders(earlier=2, last_hour=3)
+    # A new order not yet written, 70 minutes after T0: O-0 is older than an hour, O-1
+    # placed exactly an hour before counts.
+    assert counts("O-NEW", T0 + timedelta(minutes=70)) == CustomerOrders(earlier=3, last_hour=3)
+    assert counts("O-FIRST", T0 - timedelta(days=1)) == CustomerOrders(earlier=0, last_hour=1)

@@ -6,6 +6,7 @@ end-to-end tests run the real activities against real systems.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -65,6 +66,7 @@ from oms.models.returns import (
     ReturnView,
     StockMovement,
 )
+from oms.models.risk import RiskCheck, RiskReview
 from oms.models.shipments import ShipmentView
 
 WAREHOUSE_ADDRESS = Address(
@@ -93,6 +95,10 @@ class World:
     # Refunds the fake provider declines (by SKU in the key) until the set is emptied.
     decline_refunds_for: set[str] = field(default_factory=set)
     refunds: dict[str, RefundRequest] = field(default_factory=dict)
+    # What the fake risk review finds for every order (empty: every order passes).
+    risk_findings: list[str] = field(default_factory=list)
+    # When set, the fake provider answers an authorization only once this event is set.
+    authorize_gate: asyncio.Event | None = None
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -164,6 +170,11 @@ class World:
             world.calls.append(("consume", req))
             return ConsumeResult(consumed_units=sum(li.quantity for li in req.lines))
 
+        @activity.defn(name="orders.review_risk")
+        async def review_risk(check: RiskCheck) -> RiskReview:
+            world.calls.append(("review_risk", check))
+            return RiskReview(findings=list(world.risk_findings))
+
         @activity.defn(name="orders.record_order")
         async def record_order(view: OrderView) -> RecordResult:
             world.orders[view.order_id] = view
@@ -227,6 +238,8 @@ class World:
         @activity.defn(name="payments.authorize")
         async def authorize(req: AuthorizeRequest) -> Authorization:
             world.calls.append(("authorize", req))
+            if world.authorize_gate is not None:
+                await world.authorize_gate.wait()
             declined = req.token in world.decline_tokens
             return Authorization(
                 authorization_id=f"AUTH-{req.idempotency_key}",
@@ -369,6 +382,7 @@ class World:
             claim_backorders,
             release,
             consume,
+            review_risk,
             record_order,
             record_views,
             record_shipment,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
-from oms.models.orders import OrderNote, OrderStatus
-from tests.workflows.harness import Harness
+from oms import search_attributes as sa
+from oms.models.orders import CancelOrder, HoldRequest, OrderNote, OrderStatus
+from tests.workflows.harness import Harness, tick
 from workflows.order import OrderWorkflow
 
 pytestmark = pytest.mark.timeout(120)
@@ -40,3 +44,101 @@ async def test_a_note_shows_in_the_view_the_history_and_the_ui_details(harness: 
     assert (await handle.result()).status == OrderStatus.COMPLETED
     # The order's last read-model write keeps the note.
     assert harness.world.orders[order_id].notes == [note]
+
+
+async def _until(handle: WorkflowHandle[Any, Any], *statuses: OrderStatus) -> None:
+    for _ in range(200):
+        if (await handle.query(OrderWorkflow.state)).status in statuses:
+            return
+        await tick()
+    raise AssertionError(f"never {statuses}")
+
+
+async def _refused(handle: WorkflowHandle[Any, Any], update: Any, body: Any) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(update, body)
+    return str(getattr(info.value.cause, "type", None))
+
+
+async def test_a_hold_during_authorization_waits_before_allocation_until_released(
+    harness: Harness,
+) -> None:
+    harness.world.authorize_gate = gate = asyncio.Event()
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id))
+    while "authorize" not in harness.world.names():
+        await tick()
+
+    held = await handle.execute_update(
+        OrderWorkflow.hold, HoldRequest(reason="address looks wrong", by="support-1")
+    )
+    assert held.status == OrderStatus.RECEIVED  # the authorization is still running
+    assert held.hold is not None and (held.hold.by, held.hold.reason) == (
+        "support-1",
+        "address looks wrong",
+    )
+    assert await _refused(handle, OrderWorkflow.hold, HoldRequest(reason="again")) == "AlreadyHeld"
+    gate.set()
+    await _until(handle, OrderStatus.ON_HOLD)
+    assert "allocate" not in harness.world.names()
+    described = await handle.describe()
+    attrs = described.typed_search_attributes
+    assert attrs.get(sa.STAGE) == "held_for_review"
+    assert attrs.get(sa.WAITING_FOR) == "support"
+    assert attrs.get(sa.DEADLINE) is not None  # /ops/stuck finds it once the hold is overdue
+
+    released = await handle.execute_update(
+        OrderWorkflow.release, HoldRequest(reason="customer confirmed", by="ops-2")
+    )
+    assert released.hold is None
+    await _until(handle, OrderStatus.ALLOCATED, OrderStatus.PICKING)
+    refused = await _refused(handle, OrderWorkflow.hold, HoldRequest(reason="late", by="s"))
+    assert refused == "TooLateToHold"
+    await harness.deliver(f"{order_id}-S1")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+
+    view = harness.world.orders[order_id]
+    lines = [(h.status, h.action, h.by) for h in view.history]
+    assert ("received", "hold", "support-1") in lines
+    assert ("on_hold", "hold", "support-1") in lines
+    assert ("on_hold", "release", "ops-2") in lines
+    statuses = [h.status for h in view.history]
+    assert statuses.index("on_hold") < statuses.index("confirmed") < statuses.index("allocated")
+    assert view.history[[a for _, a, _ in lines].index("release")].note == (
+        "Released by ops-2: customer confirmed (held by support-1: address looks wrong)"
+    )
+
+
+async def test_the_risk_rules_hold_an_order_that_a_cancel_then_ends(harness: Harness) -> None:
+    harness.world.risk_findings = ["first order of C-1 totals 398.00 SEK, above 100"]
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id))
+    await _until(handle, OrderStatus.ON_HOLD)
+    view = await handle.query(OrderWorkflow.state)
+    assert view.hold is not None
+    assert (view.hold.reason, view.hold.by) == ("risk_review", "risk-rules")
+    assert view.hold.findings == harness.world.risk_findings
+    assert view.history[-1].note == (
+        "On hold before allocation (risk_review, by risk-rules): "
+        "first order of C-1 totals 398.00 SEK, above 100"
+    )
+    [(_, check)] = [c for c in harness.world.calls if c[0] == "review_risk"]
+    assert (check.customer_id, check.total, check.ship_country) == ("C-1", view.total, "SE")
+
+    cancelled = await handle.execute_update(
+        OrderWorkflow.cancel, CancelOrder(reason="fraud", requested_by="support-1")
+    )
+    assert cancelled.status == OrderStatus.CANCELLED
+    assert (await handle.result()).status == OrderStatus.CANCELLED
+    names = harness.world.names()
+    assert "allocate" not in names and "void_authorization" in names
+
+
+async def test_releasing_an_order_nothing_holds_is_refused(harness: Harness) -> None:
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id, token="tok_declined"))
+    await _until(handle, OrderStatus.ON_HOLD)  # waiting for its payment, not held
+    refused = await _refused(handle, OrderWorkflow.release, HoldRequest(reason="go", by="s"))
+    assert refused == "NotHeld"
+    view = await handle.query(OrderWorkflow.state)
+    assert view.hold is None and view.history[-1].action != "release"

@@ -1,0 +1,48 @@
+"""Risk rules: whether an order should be held for review before allocation.
+
+Pure: the facts come in (the order's, and the customer's order counts from the store),
+the findings go out. ``load_rules`` alone reads a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oms.models.risk import CustomerOrders, RiskCheck, RiskRules
+
+RISK_REVIEW = "risk_review"
+
+
+def review(check: RiskCheck, orders: CustomerOrders, rules: RiskRules) -> list[str]:
+    """One finding (a sentence naming the rule and the facts) per rule ``check`` breaks."""
+    findings = []
+    limit = rules.first_order_max_total.get(check.currency)
+    if orders.earlier == 0 and limit is not None and check.total > limit:
+        findings.append(
+            f"first order of {check.customer_id} totals {check.total} {check.currency}, "
+            f"above {limit}"
+        )
+    if (
+        rules.billing_country_must_match
+        and check.bill_country is not None
+        and check.bill_country != check.ship_country
+    ):
+        findings.append(
+            f"billing country {check.bill_country} differs from shipping country "
+            f"{check.ship_country}"
+        )
+    most = rules.max_orders_per_hour
+    if most is not None and orders.last_hour > most:
+        findings.append(
+            f"{orders.last_hour} orders from {check.customer_id} within an hour, above {most}"
+        )
+    return findings
+
+
+def load_rules(path: str | Path) -> RiskRules:
+    """Read the rules from a JSON file.
+
+    Raises ``OSError`` if the file cannot be read and ``pydantic.ValidationError`` if it
+    does not hold valid rules.
+    """
+    return RiskRules.model_validate_json(Path(path).read_text(encoding="utf-8"))

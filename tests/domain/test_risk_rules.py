@@ -1,0 +1,68 @@
+"""Risk rules: which orders are held for review before allocation, and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from oms.domain.risk import load_rules, review
+from oms.models.risk import CustomerOrders, RiskCheck, RiskRules
+from oms.rules import RISK_RULES
+
+RULES = RiskRules(
+    first_order_max_total={"SEK": Decimal("10000")},
+    billing_country_must_match=True,
+    max_orders_per_hour=3,
+)
+REGULAR = CustomerOrders(earlier=4, last_hour=1)
+
+
+def _check(total: str = "500.00", bill: str | None = None, currency: str = "SEK") -> RiskCheck:
+    return RiskCheck(
+        order_id="O-1",
+        customer_id="C-1",
+        currency=currency,
+        total=Decimal(total),
+        ship_country="SE",
+        bill_country=bill,
+        placed_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+
+
+def test_an_ordinary_order_passes() -> None:
+    assert review(_check(bill="SE"), REGULAR, RULES) == []
+
+
+def test_a_large_first_order_is_held_but_not_a_regular_customers() -> None:
+    first = CustomerOrders(earlier=0, last_hour=1)
+    assert review(_check("10000.01"), first, RULES) == [
+        "first order of C-1 totals 10000.01 SEK, above 10000"
+    ]
+    assert review(_check("10000.00"), first, RULES) == []  # the threshold itself passes
+    assert review(_check("10000.01"), REGULAR, RULES) == []
+    assert review(_check("10000.01", currency="EUR"), first, RULES) == []  # no EUR limit
+
+
+def test_billing_country_counts_only_when_a_billing_address_is_given() -> None:
+    assert review(_check(bill="NO"), REGULAR, RULES) == [
+        "billing country NO differs from shipping country SE"
+    ]
+    assert review(_check(bill=None), REGULAR, RULES) == []
+    relaxed = RULES.model_copy(update={"billing_country_must_match": False})
+    assert review(_check(bill="NO"), REGULAR, relaxed) == []
+
+
+def test_more_orders_in_an_hour_than_allowed_is_held_and_every_finding_is_named() -> None:
+    busy = CustomerOrders(earlier=0, last_hour=4)
+    assert review(_check("20000", bill="DK"), busy, RULES) == [
+        "first order of C-1 totals 20000 SEK, above 10000",
+        "billing country DK differs from shipping country SE",
+        "4 orders from C-1 within an hour, above 3",
+    ]
+    assert review(_check(), CustomerOrders(earlier=2, last_hour=3), RULES) == []
+
+
+def test_the_bundled_rules_file_loads() -> None:
+    rules = load_rules(RISK_RULES)
+    assert rules.max_orders_per_hour == 5
+    assert rules.first_order_max_total["SEK"] == Decimal("20000")
