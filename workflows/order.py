@@ -371,7 +371,8 @@ class OrderWorkflow:
             self._past_gate = True
             return
         inp = self._inp
-        if inp.payment.method != "exchange":  # a return's replacement is not reviewed
+        # A return's replacement and an accepted B2B quote's order were reviewed already.
+        if inp.payment.method != "exchange" and inp.quote_id is None:
             check = RiskCheck(
                 order_id=inp.order_id,
                 customer_id=inp.customer.id,

@@ -1,0 +1,75 @@
+"""End to end over real HTTP: changes to a placed order (notes, holds, releases).
+
+Runs on SQLite and on PostgreSQL (the ``database_url`` fixture). One order each: the
+risk rules hold it (billing country differs), support notes and releases it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from stack import order_body, running_stack
+
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
+
+
+async def test_a_risky_order_is_held_noted_released_and_refusals_change_nothing(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+        order_id = f"E2E-{uuid.uuid4().hex[:8].upper()}"
+        body = order_body(order_id, [("TSHIRT-BLK-M", 1, "249.00")])
+        body["bill_to"] = {**body["ship_to"], "country": "NO"}
+        assert (await stack.place(body)).status_code == 202
+        held = await stack.wait_for_status(order_id, {"on_hold"})
+        assert held["hold"]["reason"] == "risk_review"
+        assert held["hold"]["findings"] == ["billing country NO differs from shipping country SE"]
+        assert held["shipments"] == [] and held["allocations"] == []
+
+        support, buyer = stack.as_role("support"), stack.as_role("buyer")
+        noted = await support.post(
+            f"/orders/{order_id}/notes",
+            json={"text": "Called the customer: moved to Oslo", "tags": ["risk", "called"]},
+        )
+        assert noted.status_code == 200, noted.text
+        assert noted.json()["notes"][0]["by"] == "dev-support"
+        bad_tag = await support.post(
+            f"/orders/{order_id}/notes", json={"text": "x", "tags": ["A B"]}
+        )
+        assert bad_tag.status_code == 422 and "tag" in bad_tag.text
+        forbidden = await buyer.post(f"/orders/{order_id}/release", json={"reason": "mine"})
+        assert forbidden.status_code == 403
+        again = await support.post(f"/orders/{order_id}/hold", json={"reason": "twice"})
+        assert again.status_code == 409 and again.json()["title"] == "AlreadyHeld"
+
+        released = await support.post(f"/orders/{order_id}/release", json={"reason": "verified"})
+        assert released.status_code == 200, released.text
+        assert released.json()["hold"] is None
+        order = await stack.wait_for_status(order_id, {"allocated", "picking"})
+        late = await support.post(f"/orders/{order_id}/hold", json={"reason": "second thoughts"})
+        assert late.status_code == 409 and late.json()["title"] == "TooLateToHold"
+        assert "cancel it instead" in late.json()["detail"]
+        not_held = await support.post(f"/orders/{order_id}/release", json={"reason": "again"})
+        assert not_held.status_code == 409 and not_held.json()["title"] == "NotHeld"
+
+        order = await stack.order(order_id)
+        assert order["hold"] is None
+        assert [n["text"] for n in order["notes"]] == ["Called the customer: moved to Oslo"]
+        actions = [(h["status"], h["action"], h["by"]) for h in order["history"]]
+        assert ("on_hold", "hold", "risk-rules") in actions
+        assert ("on_hold", "note", "dev-support") in actions
+        assert ("on_hold", "release", "dev-support") in actions
+        assert not any(h["note"].endswith("second thoughts") for h in order["history"])
+
+        done = await stack.fulfil(order_id)
+        assert done["status"] == "completed"
+        after = await support.post(f"/orders/{order_id}/notes", json={"text": "Thanked them"})
+        assert after.status_code == 200, after.text
+        final = await stack.order(order_id)
+        assert final["notes"][-1]["text"] == "Thanked them"
+        assert final["history"][-1]["status"] == "completed"
+        assert final["history"][-1]["note"] == "Note by dev-support: Thanked them"
