@@ -8,12 +8,13 @@ Temporal retries them. Synchronous: run them on the worker's thread pool.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
 
 from temporalio import activity
 
 from oms.domain import risk
-from oms.models.orders import OrderView, ReadModelWrite, RecordResult
+from oms.models.orders import OrderRefund, OrderView, ReadModelWrite, RecordResult, RefundOutcome
 from oms.models.risk import CustomerOrders, RiskCheck, RiskReview, RiskRules
 from oms.models.shipments import ShipmentView
 
@@ -71,3 +72,25 @@ class RiskActivities:
         """The rules ``check``'s order breaks, with the customer's counts from the store."""
         counts = self._history.customer_orders(check)
         return RiskReview(findings=risk.review(check, counts, self._rules))
+
+
+class RefundRecords(Protocol):
+    """Refunds without a return (``oms.store.refunds.RefundStore``)."""
+
+    def finish(
+        self, order_id: str, key: str, refund_id: str | None, error: str | None, now: datetime
+    ) -> OrderRefund: ...
+
+
+class RefundActivities:
+    """Records what the provider answered a refund without a return, built with the store."""
+
+    def __init__(self, records: RefundRecords) -> None:
+        self._records = records
+
+    @activity.defn(name="orders.record_refund")
+    def record_refund(self, outcome: RefundOutcome) -> OrderRefund:
+        """Mark the key's refund refunded or declined (the first answer stays)."""
+        return self._records.finish(
+            outcome.order_id, outcome.key, outcome.refund_id, outcome.error, outcome.at
+        )

@@ -5,6 +5,8 @@ Pure functions: the API, the workflows and the tools all name workflows through 
 
 from __future__ import annotations
 
+import hashlib
+
 
 def order_workflow_id(order_id: str) -> str:
     return f"order-{order_id}"
@@ -30,3 +32,10 @@ def order_id_for(quote_id: str) -> str:
 def exchange_order_id(rma_id: str) -> str:
     """The replacement order's id (order ids are at most 64 characters)."""
     return f"{rma_id}-X"[-64:].lstrip("-_")
+
+
+def order_refund_workflow_id(order_id: str, key: str) -> str:
+    """The workflow of one refund without a return: the request key, hashed (a caller's
+    key may hold any characters and be long)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"order-refund-{order_id}-{digest}"

@@ -31,7 +31,7 @@ from activities.carrier import CarrierActivities
 from activities.credit import CreditActivities
 from activities.inventory import InventoryActivities
 from activities.notifications import EmailActivities
-from activities.orders import ReadModelActivities, RiskActivities
+from activities.orders import ReadModelActivities, RefundActivities, RiskActivities
 from activities.payments import PaymentActivities
 from activities.quotes import QuoteActivities
 from activities.replenishment import LowStock, ReplenishmentActivities, ReplenishmentStarter
@@ -61,6 +61,7 @@ from oms.store.labels import LabelStore
 from oms.store.orders import ReadModelStore
 from oms.store.outbox import Outbox
 from oms.store.quotes import QuoteStore
+from oms.store.refunds import RefundStore
 from oms.store.replenishment import ReplenishmentStore
 from oms.store.returns import ReturnStore
 from oms.store.webhooks import WebhookStore
@@ -68,6 +69,7 @@ from workers import adapters
 from workers.schedules import ensure_low_stock_schedule
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import OrderWorkflow
+from workflows.order_refund import OrderRefundWorkflow
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
@@ -116,6 +118,7 @@ def build_workers(
         )
         activities["inventory"] = [
             risk.review_risk,
+            RefundActivities(RefundStore(db)).record_refund,
             replenish.purchase_order,
             replenish.confirm,
             replenish.receive,
@@ -185,6 +188,7 @@ def build_workers(
                 task_queue=settings.queue(WORKFLOW_QUEUE),
                 workflows=[
                     OrderWorkflow,
+                    OrderRefundWorkflow,
                     ShipmentWorkflow,
                     QuoteWorkflow,
                     ReturnWorkflow,

@@ -198,6 +198,55 @@ class Hold(Model):
     findings: list[str] = Field(default_factory=list)
 
 
+class RefundOrder(Model):
+    """Body of ``POST /orders/{id}/refunds``: a refund without a return (appeasement, late
+    delivery, shipping); once per ``Idempotency-Key`` header."""
+
+    amount: Money = Field(gt=0)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+RefundStatus = Literal["pending", "refunded", "declined"]
+
+
+class OrderRefund(Model):
+    """A refund of an order without a return, as requested and as the provider answered."""
+
+    order_id: str
+    key: str
+    amount: Decimal
+    currency: str
+    reason: str
+    requested_by: str
+    status: RefundStatus
+    refund_id: str | None = None
+    # Why the provider declined it (more than captured minus refunded, nothing captured).
+    error: str | None = None
+    requested_at: datetime
+    updated_at: datetime
+
+
+class OrderRefundInput(Model):
+    """Input of ``OrderRefundWorkflow``: one claimed refund without a return."""
+
+    order_id: str
+    key: str
+    amount: Decimal
+    currency: str
+    reason: str
+    task_queue_prefix: str = ""
+
+
+class RefundOutcome(Model):
+    """What the provider answered a refund without a return (a refund id, or why not)."""
+
+    order_id: str
+    key: str
+    refund_id: str | None = None
+    error: str | None = None
+    at: datetime
+
+
 class OrderView(Model):
     """An order as the API, the read model and the workflow query show it."""
 
@@ -220,6 +269,8 @@ class OrderView(Model):
     hold: Hold | None = None
     # Filled by the API from the returns read model; the order workflow leaves it empty.
     returns: list[ReturnSummary] = Field(default_factory=list)
+    # Filled by the API from the refunds without a return (and a history line for each).
+    refunds: list[OrderRefund] = Field(default_factory=list)
     placed_at: datetime
     updated_at: datetime
     # Increases with every change, so a late write never overwrites a newer one.

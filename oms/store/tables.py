@@ -159,6 +159,25 @@ class OrderRow(Base):
     view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class OrderRefundRow(Base):
+    """A refund of an order without a return, once per the caller's ``Idempotency-Key``:
+    ``pending`` until the provider answered, then ``refunded`` or ``declined``."""
+
+    __tablename__ = "order_refunds"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    refund_id: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
 class ShipmentRow(Base):
     """Read model of a shipment (the warehouse's pick list), written by its workflow."""
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
@@ -20,7 +21,7 @@ from oms.domain.auth import Principal
 from oms.domain.fulfilment import progress
 from oms.domain.lifecycle import ORDER, attributes, limits_from
 from oms.domain.money import format_money, order_total
-from oms.ids import order_workflow_id
+from oms.ids import order_refund_workflow_id, order_workflow_id
 from oms.models.common import Page
 from oms.models.orders import (
     CancelOrder,
@@ -30,12 +31,15 @@ from oms.models.orders import (
     OrderInput,
     OrderNote,
     OrderOptions,
+    OrderRefund,
+    OrderRefundInput,
     OrderStatus,
     OrderView,
     PlaceOrder,
+    RefundOrder,
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
-from oms.store import inventory, orders, returns
+from oms.store import inventory, orders, refunds, returns
 from oms.store.db import Database
 from starters.api.auth import ORDER_READERS, check_owner, require
 from starters.api.deps import (
@@ -50,6 +54,7 @@ from starters.api.deps import (
     run_update,
 )
 from workflows.order import OrderWorkflow
+from workflows.order_refund import OrderRefundWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 Placer = Annotated[Principal, Depends(require("buyer", "sales", "support"))]
@@ -60,6 +65,16 @@ Noter = Annotated[
     Principal, Depends(require("support", "ops", "sales", "sales_manager", "finance", "warehouse"))
 ]
 Holder = Annotated[Principal, Depends(require("support", "ops"))]
+Refunder = Annotated[Principal, Depends(require("support", "ops", "finance"))]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="the caller's key for this refund: the same key refunds at most once",
+    ),
+]
 _FINISHED = (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
 
 
@@ -200,6 +215,7 @@ def _read(db: Database, order_id: str) -> OrderView | None:
         if view is None:
             return None
         view.returns = returns.summaries(session, order_id)
+        refunds.show_on(view, refunds.for_order(session, order_id))
         for summary in view.shipments:
             shipment = orders.get_shipment(session, summary.shipment_id)
             if shipment is not None and progress(shipment.status) >= progress(summary.status):
@@ -333,3 +349,68 @@ async def _order_update(
     handle = state.client.get_workflow_handle(order_workflow_id(order_id))
     view: OrderView = await run_update(state, handle, update, body, f"order {order_id}")
     return view
+
+
+@router.post(
+    "/{order_id}/refunds",
+    response_model=OrderRefund,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def refund_order(
+    order_id: str, body: RefundOrder, key: IdempotencyKey, state: State, caller: Refunder
+) -> OrderRefund:
+    """Refund part of what the order captured without a return (appeasement, late delivery,
+    shipping), exactly once per ``Idempotency-Key``: the same key answers the same refund.
+
+    409 ``RefundDeclined`` naming why (more than captured minus already refunded, nothing
+    captured) and ``IdempotencyKeyReused`` for a key that refunded another amount or reason.
+    """
+    current = await _load(state, order_id)  # 404 when unknown
+    claimed = await in_store(
+        state, lambda session: _claim(session, current, key, body, caller.subject)
+    )
+    if claimed.status == "pending":
+        inp = OrderRefundInput(
+            order_id=order_id,
+            key=key,
+            amount=body.amount,
+            currency=current.currency,
+            reason=body.reason,
+            task_queue_prefix=state.settings.task_queue_prefix,
+        )
+        workflow_id = order_refund_workflow_id(order_id, key)
+        try:
+            handle = await state.client.start_workflow(
+                OrderRefundWorkflow.run,
+                inp,
+                id=workflow_id,
+                task_queue=state.settings.queue(WORKFLOW_QUEUE),
+                static_summary=f"Refund {body.amount} {current.currency} of order {order_id}",
+            )
+        except WorkflowAlreadyStartedError:
+            # A retry of a request that started it (the row said pending): wait for it.
+            handle = state.client.get_workflow_handle_for(OrderRefundWorkflow.run, workflow_id)
+        claimed = await handle.result()
+    if claimed.status == "declined":
+        raise HTTPException(
+            409, detail={"error": "RefundDeclined", "message": claimed.error or "declined"}
+        )
+    return claimed
+
+
+def _claim(session: Session, order: OrderView, key: str, body: RefundOrder, by: str) -> OrderRefund:
+    try:
+        return refunds.claim(
+            session,
+            order.order_id,
+            key,
+            body.amount,
+            order.currency,
+            body.reason,
+            by,
+            datetime.now(UTC),
+        )
+    except refunds.RefundKeyReused as err:
+        raise HTTPException(
+            409, detail={"error": "IdempotencyKeyReused", "message": str(err)}
+        ) from err

@@ -1,7 +1,8 @@
-"""End to end over real HTTP: changes to a placed order (notes, holds, releases).
+"""End to end over real HTTP: changes to a placed order (notes, holds, refunds).
 
 Runs on SQLite and on PostgreSQL (the ``database_url`` fixture). One order each: the
-risk rules hold it (billing country differs), support notes and releases it.
+risk rules hold it (billing country differs), support notes and releases it, and once
+it completed, finance refunds part of it without a return.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from temporalio.client import Client
+
+from sandboxes.payments import LedgerRow
 
 from stack import order_body, running_stack
 
@@ -73,3 +77,42 @@ async def test_a_risky_order_is_held_noted_released_and_refusals_change_nothing(
         assert final["notes"][-1]["text"] == "Thanked them"
         assert final["history"][-1]["status"] == "completed"
         assert final["history"][-1]["note"] == "Note by dev-support: Thanked them"
+
+        finance = stack.as_role("finance")
+        url, late_delivery = f"/orders/{order_id}/refunds", {"amount": "50.00", "reason": "late"}
+        missing = await finance.post(url, json=late_delivery)
+        assert missing.status_code == 422 and "Idempotency-Key" in missing.text
+        first = await finance.post(url, json=late_delivery, headers={"Idempotency-Key": "k-1"})
+        assert first.status_code == 200, first.text
+        refund = first.json()
+        assert (refund["status"], refund["amount"], refund["requested_by"]) == (
+            "refunded",
+            "50.00",
+            "dev-finance",
+        )
+        again = await finance.post(url, json=late_delivery, headers={"Idempotency-Key": "k-1"})
+        assert again.status_code == 200 and again.json()["refund_id"] == refund["refund_id"]
+        other = await finance.post(
+            url, json={"amount": "60.00", "reason": "late"}, headers={"Idempotency-Key": "k-1"}
+        )
+        assert other.status_code == 409 and other.json()["title"] == "IdempotencyKeyReused"
+        too_much = await finance.post(
+            url, json={"amount": "200.00", "reason": "all"}, headers={"Idempotency-Key": "k-2"}
+        )
+        assert too_much.status_code == 409 and too_much.json()["title"] == "RefundDeclined"
+        assert "exceeds the 199.00 left to refund" in too_much.json()["detail"]
+        with stack.payments.session() as session:
+            kinds = session.scalars(
+                select(LedgerRow.amount).where(
+                    LedgerRow.order_id == order_id, LedgerRow.kind == "refund"
+                )
+            ).all()
+        assert [str(k) for k in kinds] == ["50.00"]
+        shown = await stack.order(order_id)
+        assert [(r["key"], r["status"]) for r in shown["refunds"]] == [
+            ("k-1", "refunded"),
+            ("k-2", "declined"),
+        ]
+        refund_lines = [h["note"] for h in shown["history"] if h["action"] == "refund"]
+        assert refund_lines[0] == f"Refunded 50.00 SEK ({refund['refund_id']}): late"
+        assert refund_lines[1].startswith("Refund of 200.00 SEK declined: RefundDeclined")
