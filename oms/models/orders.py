@@ -277,6 +277,19 @@ class OrderView(Model):
     version: int = 0
 
 
+class OrderSearch(Model):
+    """Filters of ``GET /orders`` beyond status and customer; every one given must match."""
+
+    # An order id, a customer's email, or the start of a customer's name (any case).
+    q: str | None = Field(default=None, min_length=1, max_length=320)
+    email: str | None = Field(default=None, min_length=1, max_length=320)
+    sku: Sku | None = None
+    tracking_number: str | None = Field(default=None, min_length=1, max_length=64)
+    channel: str | None = Field(default=None, min_length=1, max_length=32)
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+
+
 class OrderAccepted(Model):
     order_id: str
     status: OrderStatus

@@ -11,17 +11,17 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from oms.models.common import HistoryEntry, Page
-from oms.models.orders import NoteEntry, OrderStatus, OrderView
+from oms.models.orders import NoteEntry, OrderSearch, OrderStatus, OrderView
 from oms.models.risk import CustomerOrders, RiskCheck
 from oms.models.shipments import ShipmentStatus, ShipmentView
 from oms.store import paging
 from oms.store.db import Bound
 from oms.store.events import record_transitions
-from oms.store.tables import LabelRow, OrderRow, ShipmentRow
+from oms.store.tables import LabelRow, OrderRow, OrderSkuRow, ShipmentRow
 from oms.store.versioned import upsert_versioned
 from oms.views.orders import note_line
 
@@ -33,6 +33,8 @@ def order_values(view: OrderView) -> dict[str, Any]:
         "status": view.status.value,
         "channel": view.channel,
         "customer_id": view.customer.id,
+        "customer_email": str(view.customer.email).lower(),
+        "customer_name": view.customer.name.lower(),
         "currency": view.currency,
         "total": view.total,
         "placed_at": view.placed_at,
@@ -45,14 +47,18 @@ def order_values(view: OrderView) -> dict[str, Any]:
 def record_order(session: Session, view: OrderView) -> bool:
     """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written.
 
-    The order's new transitions become events in the same transaction."""
+    The order's new transitions become events in the same transaction, and its SKUs the
+    search's ``order_skus`` rows when they are new or changed."""
+
+    def written(old: dict[str, Any] | None) -> None:
+        record_transitions(session, "order", view.order_id, old, view)
+        skus = sorted({line.sku for line in view.lines})
+        if old is None or sorted({line["sku"] for line in old.get("lines", [])}) != skus:
+            session.execute(delete(OrderSkuRow).where(OrderSkuRow.order_id == view.order_id))
+            session.add_all(OrderSkuRow(order_id=view.order_id, sku=sku) for sku in skus)
+
     return upsert_versioned(
-        session,
-        OrderRow,
-        view.order_id,
-        view.version,
-        order_values(view),
-        on_write=lambda old: record_transitions(session, "order", view.order_id, old, view),
+        session, OrderRow, view.order_id, view.version, order_values(view), on_write=written
     )
 
 
@@ -86,8 +92,10 @@ def list_orders(
     customer_id: str | None = None,
     limit: int = paging.DEFAULT_LIMIT,
     cursor: str | None = None,
+    search: OrderSearch | None = None,
 ) -> Page[OrderView]:
-    """Orders newest placed first, optionally of one status and/or customer.
+    """Orders newest placed first, optionally of one status and/or customer, and matching
+    every filter of ``search`` (each an indexed column or table).
 
     Raises ``ValueError`` for an unknown status, ``InvalidCursor`` for a foreign cursor.
     """
@@ -96,8 +104,45 @@ def list_orders(
         query = query.where(OrderRow.status == OrderStatus(status).value)
     if customer_id is not None:
         query = query.where(OrderRow.customer_id == customer_id)
+    if search is not None:
+        query = query.where(*_matching(search))
     keys = [(OrderRow.placed_at, True), (OrderRow.order_id, True)]
     return paging.page(session, query, keys, _order_view, cursor=cursor, limit=limit)
+
+
+def _matching(search: OrderSearch) -> list[Any]:
+    """The conditions of ``search``: ``q`` is an order id, an email or a name's start."""
+    conditions: list[Any] = []
+    if search.q is not None:
+        text = search.q.strip().lower()
+        conditions.append(
+            or_(
+                OrderRow.order_id == search.q.strip(),
+                OrderRow.customer_email == text,
+                OrderRow.customer_name.startswith(text, autoescape=True),
+            )
+        )
+    if search.email is not None:
+        conditions.append(OrderRow.customer_email == search.email.strip().lower())
+    if search.sku is not None:
+        conditions.append(
+            OrderRow.order_id.in_(select(OrderSkuRow.order_id).where(OrderSkuRow.sku == search.sku))
+        )
+    if search.tracking_number is not None:
+        conditions.append(
+            OrderRow.order_id.in_(
+                select(ShipmentRow.order_id).where(
+                    ShipmentRow.tracking_number == search.tracking_number
+                )
+            )
+        )
+    if search.channel is not None:
+        conditions.append(OrderRow.channel == search.channel)
+    if search.placed_from is not None:
+        conditions.append(OrderRow.placed_at >= search.placed_from)
+    if search.placed_to is not None:
+        conditions.append(OrderRow.placed_at < search.placed_to)
+    return conditions
 
 
 def _order_view(row: OrderRow) -> OrderView:

@@ -145,18 +145,40 @@ class OrderRow(Base):
     """Read model of an order, written only by its workflow (through an activity)."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_status_placed", "status", "placed_at"),)
+    __table_args__ = (
+        Index("ix_orders_status_placed", "status", "placed_at"),
+        Index("ix_orders_channel_placed", "channel", "placed_at"),
+        Index("ix_orders_placed", "placed_at"),
+        # ``q`` matches the start of a name: LIKE 'prefix%' uses this index on PostgreSQL too.
+        Index(
+            "ix_orders_customer_name",
+            "customer_name",
+            postgresql_ops={"customer_name": "varchar_pattern_ops"},
+        ),
+    )
 
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32))
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Lower-cased, for search (``q`` and ``email``).
+    customer_email: Mapped[str] = mapped_column(String(320), index=True, default="")
+    customer_name: Mapped[str] = mapped_column(String(200), default="")
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     placed_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=0)
     view: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OrderSkuRow(Base):
+    """Which SKUs an order holds, for the order search by SKU (written with the order)."""
+
+    __tablename__ = "order_skus"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
 class OrderRefundRow(Base):

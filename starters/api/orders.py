@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,7 @@ from oms.models.orders import (
     OrderOptions,
     OrderRefund,
     OrderRefundInput,
+    OrderSearch,
     OrderStatus,
     OrderView,
     PlaceOrder,
@@ -254,12 +255,36 @@ def list_orders(
     page: Paging,
     status: OrderStatus | None = None,
     customer_id: str | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=320,
+            description="an order id, a customer's email, or the start of a customer's name",
+        ),
+    ] = None,
+    email: Annotated[str | None, Query(min_length=1, max_length=320)] = None,
+    sku: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")] = None,
+    tracking_number: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    channel: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    placed_from: Annotated[datetime | None, Query(description="placed at or after")] = None,
+    placed_to: Annotated[datetime | None, Query(description="placed before")] = None,
 ) -> Page[OrderView]:
-    """Orders from the read model, newest first; a buyer sees only their own."""
+    """Orders from the read model, newest first, matching every filter given; a buyer
+    sees only their own."""
     if caller.is_buyer:
         if customer_id is not None:
             check_owner(caller, customer_id, what="orders")
         customer_id = caller.customer_id or ""
+    search = OrderSearch(
+        q=q,
+        email=email,
+        sku=sku,
+        tracking_number=tracking_number,
+        channel=channel,
+        placed_from=placed_from,
+        placed_to=placed_to,
+    )
     with state.db.session() as session:
         return orders.list_orders(
             session,
@@ -267,6 +292,7 @@ def list_orders(
             customer_id=customer_id,
             limit=page.limit,
             cursor=page.cursor,
+            search=search,
         )
 
 

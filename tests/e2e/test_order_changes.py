@@ -71,6 +71,17 @@ async def test_a_risky_order_is_held_noted_released_and_refusals_change_nothing(
 
         done = await stack.fulfil(order_id)
         assert done["status"] == "completed"
+        # Search: by tracking number, and by id with a SKU it holds and one it does not.
+        tracking = done["shipments"][0]["tracking_number"]
+        for params, found in (
+            ({"tracking_number": tracking}, [order_id]),
+            ({"q": order_id, "sku": "TSHIRT-BLK-M", "channel": "web"}, [order_id]),
+            ({"q": order_id, "sku": "SOCKS-3PK"}, []),
+        ):
+            listed = await support.get("/orders", params=params)
+            assert [o["order_id"] for o in listed.json()["items"]] == found, params
+        bad = await support.get("/orders", params={"placed_from": "yesterday"})
+        assert bad.status_code == 422 and "placed_from" in bad.text
         after = await support.post(f"/orders/{order_id}/notes", json={"text": "Thanked them"})
         assert after.status_code == 200, after.text
         final = await stack.order(order_id)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from oms.store.db import make_engine
 from oms.store.migrate import current_revision, downgrade, upgrade
 from oms.store.tables import Base
+
+from inventory_fixtures import T0, order_view
 
 TABLES = set(Base.metadata.tables)
 
@@ -61,3 +65,28 @@ def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
     upgrade(empty_url)
     upgrade(empty_url)
     assert current_revision(empty_url) == "0011"
+
+
+def test_0011_fills_the_search_columns_and_skus_of_existing_orders(empty_url: str) -> None:
+    upgrade(empty_url, "0008")
+    view = order_view("O-OLD").model_dump(mode="json")
+    view["lines"].append({"sku": "SOCKS", "quantity": 1, "unit_price": "49.00"})
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO orders (order_id, status, channel, customer_id, currency, total,"
+                    " placed_at, updated_at, version, view) VALUES ('O-OLD', 'confirmed', 'web',"
+                    " 'C-1', 'SEK', 498, :at, :at, 1, :view)"
+                ),
+                {"at": T0, "view": json.dumps(view)},
+            )
+        upgrade(empty_url)
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT customer_email, customer_name FROM orders")).one()
+            skus = conn.execute(text("SELECT sku FROM order_skus ORDER BY sku")).scalars().all()
+    finally:
+        engine.dispose()
+    assert tuple(row) == ("astrid@example.com", "astrid")
+    assert skus == ["SOCKS", "TSHIRT"]

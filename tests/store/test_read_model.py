@@ -6,10 +6,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from oms.models.orders import NoteEntry, OrderStatus
+from oms.models.common import Customer
+from oms.models.orders import NoteEntry, OrderLine, OrderSearch, OrderStatus, OrderView
 from oms.models.risk import CustomerOrders, RiskCheck
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders
@@ -207,3 +209,48 @@ def test_customer_orders_counts_earlier_orders_and_the_last_hour(db: Database) -
     # placed exactly an hour before counts.
     assert counts("O-NEW", T0 + timedelta(minutes=70)) == CustomerOrders(earlier=3, last_hour=3)
     assert counts("O-FIRST", T0 - timedelta(days=1)) == CustomerOrders(earlier=0, last_hour=1)
+
+
+def test_search_by_id_email_name_sku_tracking_channel_and_placed_range(db: Database) -> None:
+    def view(order_id: str, name: str, email: str, sku: str, channel: str, day: int) -> OrderView:
+        v = order_view(order_id, placed_at=T0 + timedelta(days=day))
+        v.customer = Customer(id=f"C-{order_id}", name=name, email=email)
+        v.channel = channel
+        v.lines = [OrderLine(sku=sku, quantity=1, unit_price=Decimal("10.00"))]
+        return v
+
+    with db.session() as session:
+        orders.record_order(session, view("O-1", "Anna Lind", "Anna@Ex.com", "TSHIRT", "web", 0))
+        orders.record_order(
+            session, view("O-2", "Annika Berg", "ab@example.com", "SOCKS", "pos", 1)
+        )
+        orders.record_order(session, view("O-3", "Bo 100%", "bo@example.com", "TSHIRT", "web", 2))
+        orders.record_shipment(session, shipment_view("S-2", order_id="O-2", tracking_number="TN9"))
+        # A new version with another SKU: the search follows the order's lines.
+        changed = view("O-3", "Bo 100%", "bo@example.com", "CAP", "web", 2)
+        changed.version = 2
+        orders.record_order(session, changed)
+
+    def ids(**filters: Any) -> list[str]:
+        with db.session() as session:
+            page = orders.list_orders(session, search=OrderSearch(**filters))
+        return [v.order_id for v in page.items]
+
+    assert ids(q="O-2") == ["O-2"]
+    assert ids(q="anna@ex.COM") == ["O-1"]  # an email, any case
+    assert ids(q="ann") == ["O-2", "O-1"]  # the start of a name, newest first
+    assert ids(q="lind") == []  # not the middle of a name
+    assert ids(q="bo 100%") == ["O-3"] and ids(q="bo 1000") == []  # % is a character
+    assert ids(email="ANNA@ex.com") == ["O-1"]
+    assert ids(sku="TSHIRT") == ["O-1"] and ids(sku="CAP") == ["O-3"]
+    assert ids(tracking_number="TN9") == ["O-2"] and ids(tracking_number="TN0") == []
+    assert ids(channel="web") == ["O-3", "O-1"]
+    assert ids(placed_from=T0 + timedelta(days=1)) == ["O-3", "O-2"]
+    assert ids(placed_from=T0, placed_to=T0 + timedelta(days=2)) == ["O-2", "O-1"]
+    assert ids(channel="web", sku="TSHIRT", q="anna") == ["O-1"]  # every filter must match
+    with db.session() as session:
+        first = orders.list_orders(session, limit=1, search=OrderSearch(channel="web"))
+        rest = orders.list_orders(
+            session, limit=1, cursor=first.next_cursor, search=OrderSearch(channel="web")
+        )
+    assert [v.order_id for v in first.items + rest.items] == ["O-3", "O-1"]
