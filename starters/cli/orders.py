@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import click
 
 from oms.settings import Settings
 from starters.cli._common import api, paged, pass_settings, post_file, show, show_get, with_role
 
 
-@click.group(help="place, get, list or cancel orders")
+@click.group(help="place, get, list, search, note, hold, release, refund or cancel orders")
 def order() -> None:
     pass
 
@@ -28,13 +30,96 @@ def get(settings: Settings, order_id: str) -> int:
         return show(client.get(f"/orders/{order_id}"))
 
 
-@order.command("list")
+@order.command("list", help="list orders, newest first; every option given must match")
 @click.option("--status")
 @click.option("--customer", help="staff: one customer's orders")
+@click.option("-q", "--query", help="an order id, a customer's email, or a name's start")
+@click.option("--email", help="the customer's email (any case)")
+@click.option("--sku", help="orders with a line of this SKU")
+@click.option("--tracking", help="orders with a shipment of this tracking number")
+@click.option("--channel")
+@click.option("--placed-from", help="placed at or after (ISO 8601)")
+@click.option("--placed-to", help="placed before (ISO 8601)")
 @paged
 @pass_settings
-def list_(settings: Settings, status: str | None, customer: str | None) -> int:
-    return show_get(settings, "/orders", status=status, customer_id=customer)
+def list_(
+    settings: Settings,
+    status: str | None,
+    customer: str | None,
+    query: str | None,
+    email: str | None,
+    sku: str | None,
+    tracking: str | None,
+    channel: str | None,
+    placed_from: str | None,
+    placed_to: str | None,
+) -> int:
+    return show_get(
+        settings,
+        "/orders",
+        status=status,
+        customer_id=customer,
+        q=query,
+        email=email,
+        sku=sku,
+        tracking_number=tracking,
+        channel=channel,
+        placed_from=placed_from,
+        placed_to=placed_to,
+    )
+
+
+@order.command(help="keep a note on an order (you are the author)")
+@click.argument("order_id")
+@click.argument("text")
+@click.option("--tag", "tags", multiple=True, help="a label (repeat for more)")
+@pass_settings
+def note(settings: Settings, order_id: str, text: str, tags: tuple[str, ...]) -> int:
+    with api(settings) as client:
+        body = {"text": text, "tags": list(tags)}
+        return show(client.post(f"/orders/{order_id}/notes", json=body))
+
+
+@order.command(help="support/ops: hold an order before allocation")
+@click.argument("order_id")
+@click.option("--reason", required=True)
+@pass_settings
+def hold(settings: Settings, order_id: str, reason: str) -> int:
+    with api(settings) as client:
+        return show(client.post(f"/orders/{order_id}/hold", json={"reason": reason}))
+
+
+@order.command(help="support/ops: release an order's hold (it goes on to allocation)")
+@click.argument("order_id")
+@click.option("--reason", required=True)
+@pass_settings
+def release(settings: Settings, order_id: str, reason: str) -> int:
+    with api(settings) as client:
+        return show(client.post(f"/orders/{order_id}/release", json={"reason": reason}))
+
+
+@order.command(help="refund part of an order without a return, once per --key")
+@click.argument("order_id")
+@click.option("--amount", required=True, help="in the order's currency, e.g. 49.00")
+@click.option("--reason", required=True)
+@click.option(
+    "--key",
+    help="the request key (Idempotency-Key): run again with the same key to retry safely; "
+    "a new one is made and printed on stderr when omitted",
+)
+@pass_settings
+def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str | None) -> int:
+    if key is None:
+        key = uuid.uuid4().hex
+        click.echo(f"key: {key}", err=True)
+    with api(settings) as client:
+        return show(
+            client.post(
+                f"/orders/{order_id}/refunds",
+                json={"amount": amount, "reason": reason},
+                headers={"Idempotency-Key": key},
+            )
+        )
 
 
 @order.command()

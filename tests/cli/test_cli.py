@@ -74,6 +74,8 @@ class _Recorder(BaseHTTPRequestHandler):
     ``"POST|PUT <path>"`` with its JSON body."""
 
     seen: list[tuple[str, Any]] = []
+    # The Idempotency-Key header of each POST or PUT (None without one).
+    keys: list[str | None] = []
 
     def do_GET(self) -> None:
         self.seen.append((f"GET {self.path}", self.headers.get("Authorization")))
@@ -88,6 +90,7 @@ class _Recorder(BaseHTTPRequestHandler):
     def _record_body(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self.seen.append((f"{self.command} {self.path}", json.loads(body)))
+        self.keys.append(self.headers.get("Idempotency-Key"))
         self._answer()
 
     def _answer(self) -> None:
@@ -106,7 +109,7 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def recording_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A real HTTP server, named by OMS_API_URL, that records every request."""
-    _Recorder.seen = []
+    _Recorder.seen, _Recorder.keys = [], []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -192,6 +195,33 @@ def test_replenishment_commands_from_the_docs_send_what_they_say(recording_api: 
             {"reorder_point": 5, "reorder_qty": 20},
         ),
     ]
+
+
+def test_order_change_commands_send_what_they_say(
+    recording_api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("order", "note", "O-1", "Gift wrap", "--tag", "gift", "--tag", "vip") == 0
+    assert _run("order", "hold", "O-1", "--reason", "check address") == 0
+    assert _run("order", "release", "O-1", "--reason", "checked") == 0
+    assert (
+        _run("order", "refund", "O-1", "--amount", "49.00", "--reason", "late", "--key", "k") == 0
+    )
+    assert _run("order", "refund", "O-1", "--amount", "5.00", "--reason", "shipping") == 0
+    argv = ["order", "list", "-q", "anna", "--sku", "CAP-NVY", "--tracking", "TN1"]
+    assert _run(*argv, "--placed-from", "2026-12-01") == 0
+    assert _Recorder.seen[:5] == [
+        ("POST /orders/O-1/notes", {"text": "Gift wrap", "tags": ["gift", "vip"]}),
+        ("POST /orders/O-1/hold", {"reason": "check address"}),
+        ("POST /orders/O-1/release", {"reason": "checked"}),
+        ("POST /orders/O-1/refunds", {"amount": "49.00", "reason": "late"}),
+        ("POST /orders/O-1/refunds", {"amount": "5.00", "reason": "shipping"}),
+    ]
+    made = capsys.readouterr().err.strip().removeprefix("key: ")
+    assert _Recorder.keys[3:] == ["k", made] and len(made) == 32
+    assert _Recorder.seen[5] == (
+        "GET /orders?q=anna&sku=CAP-NVY&tracking_number=TN1&placed_from=2026-12-01",
+        ANY,
+    )
 
 
 def test_report_options_become_query_parameters(
