@@ -85,8 +85,7 @@ def note(settings: Settings, order_id: str, text: str, tags: tuple[str, ...]) ->
 @click.option("--reason", required=True)
 @pass_settings
 def hold(settings: Settings, order_id: str, reason: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/hold", json={"reason": reason}))
+    return _with_reason(settings, order_id, "hold", reason)
 
 
 @order.command(help="support/ops: release an order's hold (it goes on to allocation)")
@@ -94,8 +93,12 @@ def hold(settings: Settings, order_id: str, reason: str) -> int:
 @click.option("--reason", required=True)
 @pass_settings
 def release(settings: Settings, order_id: str, reason: str) -> int:
+    return _with_reason(settings, order_id, "release", reason)
+
+
+def _with_reason(settings: Settings, order_id: str, action: str, reason: str) -> int:
     with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/release", json={"reason": reason}))
+        return show(client.post(f"/orders/{order_id}/{action}", json={"reason": reason}))
 
 
 @order.command(help="refund part of an order without a return, once per --key")
@@ -127,8 +130,7 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
 @click.option("--reason", required=True)
 @pass_settings
 def cancel(settings: Settings, order_id: str, reason: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/cancel", json={"reason": reason}))
+    return _with_reason(settings, order_id, "cancel", reason)
 
 
 @order.command("approve-credit", help="finance: let an order go over its credit limit")

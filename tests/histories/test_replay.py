@@ -14,7 +14,7 @@ from oms.client import data_converter
 from oms.models.shipments import ShipmentInput
 from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
-from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
+from workflows.order import HOLDS_PATCH, LIFECYCLE_PATCH, OrderWorkflow
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
@@ -61,9 +61,10 @@ async def _took_tracker_path(name: str) -> bool:
 async def test_every_code_path_has_histories_of_every_kind() -> None:
     # The 0.1 histories prove open 0.1 runs finish; the _tracker ones prove runs of the
     # first tracker (which woke on a new task) finish; the _wake ones prove today's shape.
+    # The _holds ones (orders only) prove today's order shape: the gate of patch order-holds.
     for prefix in ("order_", "shipment_", "quote_", "return_", "replenishment_"):
         kinds = [name for name in TEXTS if name.startswith(prefix)]
-        wake = [name for name in kinds if name.endswith("_wake")]
+        wake = [name for name in kinds if name.endswith(("_wake", "_holds"))]
         tracker = [name for name in kinds if name.endswith("_tracker")]
         old = [name for name in kinds if name not in wake and name not in tracker]
         assert wake and tracker and old, prefix
@@ -72,6 +73,14 @@ async def test_every_code_path_has_histories_of_every_kind() -> None:
             assert (WAKE_ON_CHANGE_PATCH in _patches(name)) == (name in wake), name
         for name in old:
             assert not await _took_tracker_path(name), name
+        for name in kinds:
+            assert (HOLDS_PATCH in _patches(name)) == name.endswith("_holds"), name
+    assert [name for name in TEXTS if name.endswith("_holds")] == [
+        "order_backorder_filled_holds",
+        "order_cancelled_holds",
+        "order_completed_holds",
+        "order_from_quote_holds",
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
