@@ -343,7 +343,8 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
 async def hold_order(order_id: str, body: HoldRequest, state: State, caller: Holder) -> OrderView:
     """Hold the order before allocation (support and ops; who and why in its history).
 
-    409 ``TooLateToHold`` once its stock is allocated (or it finished), ``AlreadyHeld``.
+    409 ``TooLateToHold`` once its stock is allocated, ``Finished`` once it ended,
+    ``AlreadyHeld``.
     """
     return await _order_update(state, order_id, OrderWorkflow.hold, body, caller)
 
@@ -369,7 +370,7 @@ async def _order_update(
     if current.status in _FINISHED:
         raise HTTPException(
             409,
-            detail={"error": "TooLateToHold", "message": f"order {order_id} is {current.status}"},
+            detail={"error": "Finished", "message": f"order {order_id} is {current.status}"},
         )
     body = body.model_copy(update={"by": caller.subject})
     handle = state.client.get_workflow_handle(order_workflow_id(order_id))
