@@ -30,3 +30,7 @@ def order_id_for(quote_id: str) -> str:
 def exchange_order_id(rma_id: str) -> str:
     """The replacement order's id (order ids are at most 64 characters)."""
     return f"{rma_id}-X"[-64:].lstrip("-_")
+
+
+def subscription_workflow_id(subscription_id: str) -> str:
+    return f"subscription-{subscription_id}"
