@@ -36,6 +36,7 @@ from activities.payments import PaymentActivities
 from activities.quotes import QuoteActivities
 from activities.replenishment import LowStock, ReplenishmentActivities, ReplenishmentStarter
 from activities.returns import ReturnActivities
+from activities.subscriptions import SubscriptionActivities
 from activities.suppliers import SupplierActivities
 from activities.webhooks import WebhookActivities
 from oms import telemetry
@@ -61,6 +62,7 @@ from oms.store.outbox import Outbox
 from oms.store.quotes import QuoteStore
 from oms.store.replenishment import ReplenishmentStore
 from oms.store.returns import ReturnStore
+from oms.store.subscriptions import SubscriptionStore
 from oms.store.webhooks import WebhookStore
 from workers import adapters
 from workers.schedules import ensure_low_stock_schedule
@@ -71,6 +73,7 @@ from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
+from workflows.subscription import SubscriptionWorkflow
 from workflows.webhooks import WebhookRelayWorkflow, ensure_relay
 
 log = logging.getLogger("oms.worker")
@@ -117,6 +120,7 @@ def build_workers(
             replenish.scan,
             quote_acts.price,
             quote_acts.record_quote,
+            SubscriptionActivities(SubscriptionStore(db)).price_renewal,
             return_acts.check_eligibility,
             return_acts.record_return,
             inventory.allocate,
@@ -173,6 +177,7 @@ def build_workers(
             QuoteActivities(QuoteStore(db)),
             ReturnActivities(ReturnStore(db)),
         )
+        subscription_views = SubscriptionActivities(SubscriptionStore(db))
         workers.append(
             Worker(
                 client,
@@ -182,6 +187,7 @@ def build_workers(
                     ShipmentWorkflow,
                     QuoteWorkflow,
                     ReturnWorkflow,
+                    SubscriptionWorkflow,
                     ReplenishmentWorkflow,
                     LowStockScanWorkflow,
                     WebhookRelayWorkflow,
@@ -192,6 +198,7 @@ def build_workers(
                     local.record_views,
                     quote_views.record_quote,
                     return_views.record_return,
+                    subscription_views.record_subscription,
                 ],
                 activity_executor=executor,
                 workflow_runner=workflow_runner(),

@@ -19,7 +19,7 @@ from oms.models.subscriptions import SubscriptionStatus, SubscriptionView
 from oms.store.db import Bound
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from oms.store.events import record_transitions
-from oms.store.tables import ProductRow, SubscriptionRow
+from oms.store.tables import OrderRow, ProductRow, SubscriptionRow
 from oms.store.versioned import upsert_versioned
 
 
@@ -84,6 +84,15 @@ def last_errors(session: Session, subscription_ids: Iterable[str]) -> dict[str, 
         SubscriptionRow.subscription_id.in_(wanted), SubscriptionRow.last_error.is_not(None)
     )
     return {sid: error for sid, error in session.execute(query) if error}
+
+
+def order_statuses(session: Session, order_ids: Iterable[str]) -> dict[str, str]:
+    """The read model's status of each of ``order_ids`` that has a row yet."""
+    wanted = list(set(order_ids))
+    if not wanted:
+        return {}
+    query = select(OrderRow.order_id, OrderRow.status).where(OrderRow.order_id.in_(wanted))
+    return {order_id: status for order_id, status in session.execute(query)}
 
 
 def catalogue_prices(session: Session, skus: Iterable[str], currency: str) -> dict[str, Decimal]:
