@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oms.models.common import Page
 from oms.models.subscriptions import SubscriptionStatus, SubscriptionView
+from oms.store import paging
 from oms.store.db import Bound
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from oms.store.events import record_transitions
@@ -51,28 +53,32 @@ def record_subscription(session: Session, view: SubscriptionView) -> bool:
 
 def get_subscription(session: Session, subscription_id: str) -> SubscriptionView | None:
     row = session.get(SubscriptionRow, subscription_id)
-    return None if row is None else SubscriptionView.model_validate(row.view)
+    return None if row is None else _view(row)
 
 
 def list_subscriptions(
     session: Session,
     customer_id: str | None = None,
     status: SubscriptionStatus | str | None = None,
-    limit: int = 100,
-) -> list[SubscriptionView]:
-    """Subscriptions most recently changed first, optionally of one customer and status.
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[SubscriptionView]:
+    """Subscriptions newest first, optionally of one customer and status.
 
-    Raises ``ValueError`` for a status that is not a ``SubscriptionStatus``.
+    Raises ``ValueError`` for a status that is not a ``SubscriptionStatus`` and
+    ``InvalidCursor`` for a foreign cursor.
     """
-    query = select(SubscriptionRow).order_by(
-        SubscriptionRow.updated_at.desc(), SubscriptionRow.subscription_id.desc()
-    )
+    query = select(SubscriptionRow)
     if customer_id is not None:
         query = query.where(SubscriptionRow.customer_id == customer_id)
     if status is not None:
         query = query.where(SubscriptionRow.status == SubscriptionStatus(status).value)
-    rows = session.scalars(query.limit(limit))
-    return [SubscriptionView.model_validate(row.view) for row in rows]
+    keys = [(SubscriptionRow.created_at, True), (SubscriptionRow.subscription_id, True)]
+    return paging.page(session, query, keys, _view, cursor=cursor, limit=limit)
+
+
+def _view(row: SubscriptionRow) -> SubscriptionView:
+    return SubscriptionView.model_validate(row.view)
 
 
 def last_errors(session: Session, subscription_ids: Iterable[str]) -> dict[str, str]:

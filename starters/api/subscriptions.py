@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +26,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import SUBSCRIPTION, attributes, limits_from
+from oms.models.common import Page
 from oms.models.subscriptions import (
     CancelSubscription,
     ChangeSubscription,
@@ -45,6 +46,7 @@ from oms.store import subscriptions
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from starters.api.auth import ORDER_READERS, check_owner, require
 from starters.api.deps import (
+    Paging,
     State,
     content_hash,
     field_error,
@@ -208,22 +210,22 @@ async def get_subscription(subscription_id: str, state: State, caller: Reader) -
     return view
 
 
-@router.get("", response_model=list[SubscriptionView])
+@router.get("", response_model=Page[SubscriptionView])
 def list_subscriptions(
     state: State,
     caller: Reader,
+    page: Paging,
     customer_id: str | None = None,
     status: SubscriptionStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[SubscriptionView]:
-    """Subscriptions most recently changed first; a buyer sees only their own."""
+) -> Page[SubscriptionView]:
+    """Subscriptions newest first, a page at a time; a buyer sees only their own."""
     if caller.is_buyer:
-        if customer_id not in (None, caller.customer_id):
-            check_owner(caller, customer_id or "", what="subscriptions")
+        if customer_id is not None:
+            check_owner(caller, customer_id, what="subscriptions")
         customer_id = caller.customer_id or ""
     with state.db.session() as session:
         return subscriptions.list_subscriptions(
-            session, customer_id=customer_id, status=status, limit=limit
+            session, customer_id=customer_id, status=status, limit=page.limit, cursor=page.cursor
         )
 
 

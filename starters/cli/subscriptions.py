@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, params, pass_settings, post_file, show
+from starters.cli._common import api, paged, pass_settings, post_file, show, show_get
 
 
 @click.group(help="create, get, list, pause, resume, skip or cancel subscriptions")
@@ -26,18 +26,16 @@ def create(settings: Settings, file: str) -> int:
 @click.argument("subscription_id")
 @pass_settings
 def get(settings: Settings, subscription_id: str) -> int:
-    with api(settings) as client:
-        return show(client.get(f"/subscriptions/{subscription_id}"))
+    return show_get(settings, f"/subscriptions/{subscription_id}")
 
 
 @subscription.command("list")
 @click.option("--customer", help="one customer's (a buyer's token sees only their own)")
 @click.option("--status", type=click.Choice(["active", "paused", "past_due", "cancelled"]))
+@paged
 @pass_settings
 def list_(settings: Settings, customer: str | None, status: str | None) -> int:
-    with api(settings) as client:
-        query = params(customer_id=customer, status=status)
-        return show(client.get("/subscriptions", params=query))
+    return show_get(settings, "/subscriptions", customer_id=customer, status=status)
 
 
 def _act(settings: Settings, subscription_id: str, action: str, body: dict[str, Any]) -> int:

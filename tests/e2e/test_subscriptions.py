@@ -90,7 +90,7 @@ async def test_subscription_places_its_first_order_then_skip_pause_resume_cancel
         assert (await other.get(f"/subscriptions/{sid}")).status_code == 403
         assert (await other.post(f"/subscriptions/{sid}/skip")).status_code == 403
         mine = await other.get("/subscriptions")
-        assert mine.status_code == 200 and mine.json() == []
+        assert mine.status_code == 200 and mine.json()["items"] == []
 
         skipped = await buyer.post(f"/subscriptions/{sid}/skip")
         assert skipped.status_code == 200, skipped.text
@@ -118,7 +118,7 @@ async def test_subscription_places_its_first_order_then_skip_pause_resume_cancel
         assert statuses[-3:] == ["paused", "active", "cancelled"]
         assert any(h["action"] == "skipped" for h in view["history"])
         listed = await stack.api.get("/subscriptions", params={"customer_id": "C-42"})
-        assert [s["subscription_id"] for s in listed.json()] == [sid]
+        assert [s["subscription_id"] for s in listed.json()["items"]] == [sid]
 
         await _declined_goes_past_due_and_shows_as_stuck(stack)
 
