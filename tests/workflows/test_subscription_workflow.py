@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 
 from oms.domain.money import order_total
 from oms.models.common import Address, Customer
-from oms.models.notifications import EmailRequest, EmailResult
+from oms.models.notifications import EmailRequest
 from oms.models.orders import (
     OrderInput,
     OrderLine,
@@ -36,7 +36,7 @@ from oms.models.orders import (
     PaymentDetails,
     RecordResult,
 )
-from oms.models.payments import Authorization, AuthorizeRequest
+from oms.models.payments import AuthorizeRequest
 from oms.models.subscriptions import (
     CancelSubscription,
     ChangeSubscription,
@@ -52,6 +52,7 @@ from oms.models.subscriptions import (
     SubscriptionView,
 )
 from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
+from tests.workflows.fakes import World
 from tests.workflows.harness import tick
 from workflows.sandbox import workflow_runner
 from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
@@ -80,13 +81,20 @@ class FakeOrderWorkflow:
 
 @dataclass
 class Shop:
-    """Same-name fakes of the catalogue, payments, email and read model; they record calls."""
+    """Same-name fakes of the catalogue and the read model; payments and email are the
+    shared fakes of ``tests/workflows/fakes.py`` (``world``). They record every call."""
 
     prices: dict[str, Decimal] = field(default_factory=lambda: {"COFFEE-1KG": Decimal("149.00")})
-    decline_tokens: set[str] = field(default_factory=lambda: {"tok_declined"})
-    authorizations: list[AuthorizeRequest] = field(default_factory=list)
-    emails: list[EmailRequest] = field(default_factory=list)
+    world: World = field(default_factory=World)
     recorded: list[SubscriptionView] = field(default_factory=list)
+
+    @property
+    def emails(self) -> list[EmailRequest]:
+        return self.world.emails
+
+    @property
+    def authorizations(self) -> list[AuthorizeRequest]:
+        return [req for name, req in self.world.calls if name == "authorize"]
 
     def templates(self) -> list[str]:
         return [e.template for e in self.emails]
@@ -105,24 +113,8 @@ class Shop:
             ]
             return RenewalPrice(lines=lines, total=order_total(lines))
 
-        @activity.defn(name="payments.authorize")
-        async def authorize(req: AuthorizeRequest) -> Authorization:
-            self.authorizations.append(req)
-            declined = req.token in self.decline_tokens
-            return Authorization(
-                authorization_id=f"AUTH-{req.idempotency_key}",
-                status="declined" if declined else "authorized",
-                amount=req.amount,
-                currency=req.currency,
-                decline_reason="card_declined" if declined else None,
-            )
-
-        @activity.defn(name="email.send")
-        async def send(req: EmailRequest) -> EmailResult:
-            self.emails.append(req)
-            return EmailResult(key=req.key, message_id=f"<{req.key}@oms>", already_sent=False)
-
-        return [price_renewal, authorize, send]
+        shared = [a for a in self.world.activities() if a.__name__ in ("authorize", "send")]
+        return [price_renewal, *shared]
 
     def local(self) -> list[Any]:
         @activity.defn(name="subscriptions.record_subscription")
@@ -351,7 +343,7 @@ async def test_declined_renewal_is_retried_after_1_3_and_7_days_then_past_due_un
     assert view.status == SubscriptionStatus.ACTIVE and view.dunning.retries == 1
     first = view.dunning.first_declined_at
     assert view.dunning.next_retry_at == first + timedelta(days=1)
-    assert view.last_error == f"payment for SUB-{SUB}-1 declined: card_declined"
+    assert view.last_error == f"payment for SUB-{SUB}-1 declined: card declined"
 
     await env.sleep(timedelta(days=8))
     view = await until(shop, lambda v: v.status == SubscriptionStatus.PAST_DUE)
