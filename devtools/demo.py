@@ -3,13 +3,14 @@
 The orders cover the main paths a newcomer wants to watch in the Temporal UI:
 one warehouse, a split across warehouses, express shipping, a Swedish-speaking
 customer, a backorder on the scarcest SKU, a declined payment held for the
-customer, a B2B quote, and a return: an order of two lines that, once the
-simulated warehouse and carrier (``OMS_SIMULATE``, on under ``make run``) have
-delivered it, returns one line for a refund; the demo prints the commands
-that receive the parcel and follow it to the refund. The backorder takes the
-scarce SKU's last Stockholm unit, below its reorder point: the demo prints
-the commands that confirm the purchase order raised for it and receive the
-goods, which fills the backorder.
+customer, a B2B quote, a weekly subscription (its first order placed at once),
+and a return: an order of two lines that, once the simulated warehouse and
+carrier (``OMS_SIMULATE``, on under ``make run``) have delivered it, returns
+one line for a refund; the demo prints the commands that receive the parcel
+and follow it to the refund. The backorder takes the scarce SKU's last
+Stockholm unit, below its reorder point: the demo prints the commands that
+confirm the purchase order raised for it and receive the goods, which fills
+the backorder.
 """
 
 from __future__ import annotations
@@ -181,6 +182,30 @@ def all_items(api: httpx.Client, path: str, **query: Any) -> list[dict[str, Any]
         params["cursor"] = page["next_cursor"]
 
 
+def place_subscription(api: httpx.Client, plenty: list[dict[str, Any]]) -> str:
+    """A weekly subscription of the best-stocked SKU: its first order is placed at once and,
+    with the simulation on, completes like any other order."""
+    subscription_id = f"DEMO-S-{uuid.uuid4().hex[:6].upper()}"
+    name, line1, postal, city, locale = ADDRESSES[0]
+    body = {
+        "subscription_id": subscription_id,
+        "customer": {"id": "C-42", "name": name, "email": "anna@example.com", "locale": locale},
+        "currency": "SEK",
+        "lines": [{"sku": plenty[0]["sku"], "quantity": 1}],
+        "ship_to": {
+            "name": name,
+            "line1": line1,
+            "postal_code": postal,
+            "city": city,
+            "country": "SE",
+        },
+        "interval": "P1W",
+        "payment": {"method": "card", "token": "tok_visa"},
+    }
+    api.post("/subscriptions", json=body).raise_for_status()
+    return subscription_id
+
+
 def replenishment_steps(api: httpx.Client, wait_s: float = 15.0) -> str:
     """The commands that confirm and receive the purchase orders the demo's orders raised."""
     deadline = time.monotonic() + wait_s
@@ -241,6 +266,11 @@ def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
         for level in stock:
             available[level["sku"]] += level["available"]
         plenty = sorted(active, key=lambda p: available[p["sku"]], reverse=True)
+        subscription_id = place_subscription(api, plenty)
+        print(
+            f"  {subscription_id:<20} weekly subscription of 1 x {plenty[0]['sku']}: its first "
+            f"order SUB-{subscription_id}-1 is placed now"
+        )
         print("Waiting for the return demo order to be delivered (simulated)...")
         return_steps = place_return(api, plenty, return_wait_s)
         replenish_steps = replenishment_steps(api)
@@ -253,6 +283,11 @@ def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
         f"\nWatch them at {settings.temporal_ui_url}/namespaces/default/workflows "
         f"or with `oms order list`.\nThe declined one waits on_hold; the backordered one "
         f"allocates when you add stock: `oms stock set WH-STO <sku> <units>`."
+    )
+    print(
+        f"\nFollow, skip, pause or cancel the subscription (the buyer dev-buyer is C-42):\n"
+        f"  .venv/bin/oms subscription get {subscription_id}\n"
+        f"  OMS_TOKEN=dev-buyer .venv/bin/oms subscription skip {subscription_id}"
     )
     print(return_steps)
     print(replenish_steps)

@@ -39,3 +39,7 @@ def order_refund_workflow_id(order_id: str, key: str) -> str:
     key may hold any characters and be long)."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return f"order-refund-{order_id}-{digest}"
+
+
+def subscription_workflow_id(subscription_id: str) -> str:
+    return f"subscription-{subscription_id}"

@@ -133,6 +133,11 @@ class Settings(BaseSettings):
     return_receipt_timeout_s: int = Field(default=30 * 24 * 3600, ge=1)
     return_authorize_deadline_s: int = Field(default=24 * 3600, ge=1)
 
+    # Subscriptions: the reminder this many days before each renewal (0: none), and the
+    # retries of a declined renewal payment, in seconds after the first decline.
+    subscription_reminder_days: int = Field(default=3, ge=0, le=60)
+    subscription_dunning_s: str = "86400,259200,604800"
+
     # B2B quotes: the merchant's approval rules (JSON; empty = the bundled demo rules).
     approval_rules_path: str = ""
     # Orders: the risk rules that hold an order for review before allocation (JSON; empty =

@@ -36,6 +36,7 @@ from activities.payments import PaymentActivities
 from activities.quotes import QuoteActivities
 from activities.replenishment import LowStock, ReplenishmentActivities, ReplenishmentStarter
 from activities.returns import ReturnActivities
+from activities.subscriptions import SubscriptionActivities
 from activities.suppliers import SupplierActivities
 from activities.webhooks import WebhookActivities
 from oms import telemetry
@@ -64,6 +65,7 @@ from oms.store.quotes import QuoteStore
 from oms.store.refunds import RefundStore
 from oms.store.replenishment import ReplenishmentStore
 from oms.store.returns import ReturnStore
+from oms.store.subscriptions import SubscriptionStore
 from oms.store.webhooks import WebhookStore
 from workers import adapters
 from workers.schedules import ensure_low_stock_schedule
@@ -75,6 +77,7 @@ from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
+from workflows.subscription import SubscriptionWorkflow
 from workflows.webhooks import WebhookRelayWorkflow, ensure_relay
 
 log = logging.getLogger("oms.worker")
@@ -126,6 +129,7 @@ def build_workers(
             replenish.scan,
             quote_acts.price,
             quote_acts.record_quote,
+            SubscriptionActivities(SubscriptionStore(db)).price_renewal,
             return_acts.check_eligibility,
             return_acts.record_return,
             inventory.allocate,
@@ -182,6 +186,7 @@ def build_workers(
             QuoteActivities(QuoteStore(db)),
             ReturnActivities(ReturnStore(db)),
         )
+        subscription_views = SubscriptionActivities(SubscriptionStore(db))
         workers.append(
             Worker(
                 client,
@@ -192,6 +197,7 @@ def build_workers(
                     ShipmentWorkflow,
                     QuoteWorkflow,
                     ReturnWorkflow,
+                    SubscriptionWorkflow,
                     ReplenishmentWorkflow,
                     LowStockScanWorkflow,
                     WebhookRelayWorkflow,
@@ -202,6 +208,7 @@ def build_workers(
                     local.record_views,
                     quote_views.record_quote,
                     return_views.record_return,
+                    subscription_views.record_subscription,
                 ],
                 activity_executor=executor,
                 workflow_runner=workflow_runner(),

@@ -45,9 +45,14 @@ class Payment:
 
     async def secure(self) -> CancelOrder | None:
         """Authorize the total (card) or reserve it (invoice terms); an exchange needs
-        neither. None once it is secured or the order's own cancel came; otherwise why
-        the order ends: declined or over the limit past the hold, or refused."""
+        neither, nor does an order started with its authorization. None once it is
+        secured or the order's own cancel came; otherwise why the order ends: declined or
+        over the limit past the hold, or refused."""
         method = self._inp.payment.method
+        if self._inp.authorization_id is not None:
+            # Authorized by whoever started the order (a subscription's renewal).
+            self.authorization_id = self._inp.authorization_id
+            return None
         if method == "invoice":
             return await self._reserve_credit()
         if method == "exchange":

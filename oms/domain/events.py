@@ -40,7 +40,16 @@ STATUS_EVENTS: dict[tuple[str, str], str] = {
     ("quote", "approved"): "quote.approved",
     ("quote", "accepted"): "quote.accepted",
     ("quote", "expired"): "quote.expired",
+    # A subscription's first entry is its creation (below); active again is a resume.
+    ("subscription", "active"): "subscription.resumed",
+    ("subscription", "paused"): "subscription.paused",
+    ("subscription", "past_due"): "subscription.past_due",
+    ("subscription", "cancelled"): "subscription.cancelled",
 }
+# kind -> the event of its view's first history entry (instead of that status's event).
+CREATED_EVENTS: dict[str, str] = {"subscription": "subscription.created"}
+# (kind, history action) -> event: a step worth an event that changes no status.
+ACTION_EVENTS: dict[tuple[str, str], str] = {("subscription", "renewed"): "subscription.renewed"}
 # Events of the replenishment store's own writes (no view history behind them).
 STOCK_LOW = "stock.low"
 PURCHASE_ORDER_SENT = "purchase_order.sent"
@@ -48,6 +57,8 @@ PURCHASE_ORDER_RECEIVED = "purchase_order.received"
 
 EVENT_TYPES: tuple[str, ...] = (
     *STATUS_EVENTS.values(),
+    *CREATED_EVENTS.values(),
+    *ACTION_EVENTS.values(),
     STOCK_LOW,
     PURCHASE_ORDER_SENT,
     PURCHASE_ORDER_RECEIVED,
@@ -79,15 +90,24 @@ def transitions(
     view's history as JSON; None when the view is new).
 
     An entry is a transition when its status differs from the entry before it; notes
-    under the same status are not. A history shorter than the stored one adds nothing.
+    under the same status are not, unless their action has an event of its own
+    (``ACTION_EVENTS``). A kind in ``CREATED_EVENTS`` reports its first entry as its
+    creation. A history shorter than the stored one adds nothing.
     """
     start = len(previous) if previous is not None else 0
     found = []
     for index in range(start, len(history)):
         status = _status(history[index])
-        if index > 0 and _status(history[index - 1]) == status:
+        action = _action(history[index])
+        event: str | None
+        if index == 0 and kind in CREATED_EVENTS:
+            event = CREATED_EVENTS[kind]
+        elif action is not None and (kind, action) in ACTION_EVENTS:
+            event = ACTION_EVENTS[(kind, action)]
+        elif index > 0 and _status(history[index - 1]) == status:
             continue
-        event = STATUS_EVENTS.get((kind, status))
+        else:
+            event = STATUS_EVENTS.get((kind, status))
         if event is not None:
             found.append(Transition(index=index, type=event, at=_at(history[index])))
     return found
@@ -95,6 +115,11 @@ def transitions(
 
 def _status(entry: Any) -> str:
     return str(entry["status"] if isinstance(entry, dict) else entry.status)
+
+
+def _action(entry: Any) -> str | None:
+    action = entry.get("action") if isinstance(entry, dict) else entry.action
+    return None if action is None else str(action)
 
 
 def _at(entry: Any) -> Any:

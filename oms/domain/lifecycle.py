@@ -414,6 +414,43 @@ REPLENISHMENT = Lifecycle(
     ),
 )
 
+_RESUME = "POST /subscriptions/{business_id}/resume with a new payment"
+SUBSCRIPTION = Lifecycle(
+    "subscription",
+    (
+        # Sleeping until the next renewal; its deadline is that renewal (plus a step), so a
+        # renewal that did not happen on time shows in the stuck list.
+        Step(
+            "active",
+            "awaiting_renewal",
+            "schedule",
+            OWN_DEADLINE,
+            action="The renewal is overdue: open {workflow_id} in the UI and look at its "
+            "last events.",
+        ),
+        # A declined renewal payment retried on the dunning schedule; due by the last retry.
+        Step(
+            "active",
+            "dunning",
+            "customer",
+            OWN_DEADLINE,
+            action="Renewal payment still declined past its retries: ask the customer for a "
+            "new card (" + _RESUME + ").",
+        ),
+        Step("paused", "paused", "customer"),
+        Step(
+            "past_due",
+            "past_due",
+            "customer",
+            AT_ONCE,
+            person=True,
+            action="Every retry of the renewal payment was declined: ask the customer for a "
+            "new card (" + _RESUME + "), or cancel it.",
+        ),
+        Step("cancelled", "done", "nobody", terminal=True),
+    ),
+)
+
 LIFECYCLES: dict[str, Lifecycle] = {
-    lc.kind: lc for lc in (ORDER, SHIPMENT, QUOTE, RETURN, REPLENISHMENT)
+    lc.kind: lc for lc in (ORDER, SHIPMENT, QUOTE, RETURN, REPLENISHMENT, SUBSCRIPTION)
 }

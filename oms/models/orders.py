@@ -125,6 +125,9 @@ class OrderInput(Model):
     options: OrderOptions = Field(default_factory=OrderOptions)
     # Set when the order came from an accepted B2B quote (prices are the negotiated ones).
     quote_id: str | None = None
+    # Set when the payment was authorized before the order started (a subscription's
+    # renewal, which retries a declined card itself): the order authorizes nothing again.
+    authorization_id: str | None = None
 
 
 class ShipmentSummary(Model):

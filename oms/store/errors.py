@@ -53,3 +53,7 @@ class UnknownPurchaseOrder(StoreError):
 
 class OverDelivery(StoreError):
     """A receipt would book more units than the purchase order line still expects."""
+
+
+class CurrencyMismatch(StoreError):
+    """The catalogue prices a product in another currency than the one asked for."""

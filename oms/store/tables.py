@@ -600,3 +600,25 @@ class WebhookAttemptRow(Base):
     # delivered, failed (retried at next_retry_at) or dead (given up).
     outcome: Mapped[str] = mapped_column(String(16))
     next_retry_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+class SubscriptionRow(Base):
+    """Read model of a subscription, written only by its workflow (through an activity)
+    and by the callers of its updates; ``last_error`` is the last renewal's failure."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_status_updated", "status", "updated_at"),)
+
+    subscription_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    interval: Mapped[str] = mapped_column(String(8))
+    next_renewal_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    view: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -32,6 +32,7 @@ from starters.api import (
     reports,
     returns,
     shipments,
+    subscriptions,
     webhooks,
 )
 from starters.api.deps import ApiState
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         ops,
         replenishment,
         reports,
+        subscriptions,
         webhooks,
     ):
         app.include_router(module.router)

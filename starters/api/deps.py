@@ -20,8 +20,9 @@ from oms.models.orders import OrderView
 from oms.models.quotes import QuoteView
 from oms.models.returns import ReturnView
 from oms.models.shipments import ShipmentView
+from oms.models.subscriptions import SubscriptionView
 from oms.settings import Settings
-from oms.store import orders, paging, quotes, returns
+from oms.store import orders, paging, quotes, returns, subscriptions
 from oms.store.db import Database
 
 
@@ -100,6 +101,11 @@ CONFLICT_TYPES = frozenset(
         "NotHeld",
         "NotHoldable",
         "NotSupported",
+        "NotActive",
+        "NotPaused",
+        "RenewalInProgress",
+        "AlreadyEnding",
+        "SubscriptionCancelled",
     }
 )
 # Rejections because of who is asking, not the state of the thing.
@@ -119,6 +125,18 @@ def content_hash(body: BaseModel, id_field: str) -> str:
     same thing from a different one that reuses the id."""
     data = body.model_dump(mode="json", exclude={id_field})
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+async def require_same_body(
+    client: Client, workflow_id: str, digest: str, error: str, what: str
+) -> None:
+    """After a start found ``workflow_id`` running: 409 ``error`` unless it was started
+    with the same content (its memo's ``body_hash``), so a resubmission is answered."""
+    memo = await (await client.get_workflow_handle(workflow_id).describe()).memo()
+    if memo.get("body_hash") != digest:
+        raise HTTPException(
+            409, detail={"error": error, "message": f"{what} exists with different content"}
+        )
 
 
 async def query_state(handle: WorkflowHandle[Any, Any], query: Any, what: str) -> Any:
@@ -154,6 +172,7 @@ _RECORDERS: dict[type, Callable[[Session, Any], bool]] = {
     ShipmentView: orders.record_shipment,
     QuoteView: quotes.record_quote,
     ReturnView: returns.record_return,
+    SubscriptionView: subscriptions.record_subscription,
 }
 
 

@@ -37,6 +37,7 @@ from oms.models.ops import (
 )
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
 from oms.store import orders
+from oms.store import subscriptions as subscription_store
 from oms.store import webhooks as webhook_store
 from starters.api.auth import acting_role, require
 from starters.api.deps import State, in_store, raise_from_update, record_view, run_update
@@ -110,6 +111,7 @@ async def stuck(
     )
     descriptions = dict(zip([h.id for h in hits[:DESCRIBE_LIMIT]], described, strict=True))
     items = [_item(state, h.id, h.typed_search_attributes, descriptions.get(h.id)) for h in hits]
+    await run_in_threadpool(_renewal_errors, state, items)
     if kind in (None, "webhook") and stage is None and warehouse is None:
         items.extend(await run_in_threadpool(_dead_deliveries, state, limit))
     items.sort(key=lambda i: i.since or now)
@@ -123,6 +125,18 @@ async def stuck(
         ui_stage_list_url=_ui_list_url(state, by_stage),
         took_ms=round((time.perf_counter() - started) * 1000, 1),
     )
+
+
+def _renewal_errors(state: State, items: list[StuckItem]) -> None:
+    """A subscription waits for the customer, not on a failing call: its last error is the
+    renewal's declined payment (or unknown SKU), from its read model."""
+    waiting = {i.business_id: i for i in items if i.kind == "subscription" and not i.last_error}
+    if not waiting:
+        return
+    with state.db.session() as session:
+        errors = subscription_store.last_errors(session, waiting)
+    for subscription_id, error in errors.items():
+        waiting[subscription_id].last_error = error
 
 
 def _dead_deliveries(state: State, limit: int) -> list[StuckItem]:

@@ -52,6 +52,7 @@ from starters.api.deps import (
     query_state,
     raise_from_update,
     record_view,
+    require_same_body,
     run_update,
 )
 from workflows.order import OrderWorkflow
@@ -193,17 +194,9 @@ async def start_order(
 
 
 async def _resubmitted(state: State, order_id: str, digest: str) -> Response:
-    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
-    description = await handle.describe()
-    memo = await description.memo()
-    if memo.get("body_hash") != digest:
-        raise HTTPException(
-            409,
-            detail={
-                "error": "OrderIdConflict",
-                "message": f"order {order_id} exists with different content",
-            },
-        )
+    await require_same_body(
+        state.client, order_workflow_id(order_id), digest, "OrderIdConflict", f"order {order_id}"
+    )
     view = await _load(state, order_id)
     return JSONResponse(view.model_dump(mode="json"), status_code=200)
 

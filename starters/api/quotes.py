@@ -45,6 +45,7 @@ from starters.api.deps import (
     field_error,
     in_store,
     query_state,
+    require_same_body,
     run_update,
 )
 from starters.api.orders import options_from
@@ -148,16 +149,13 @@ async def request_quote(body: RequestQuote, state: State, caller: Requester) -> 
             ),
         )
     except WorkflowAlreadyStartedError:
-        handle = state.client.get_workflow_handle(quote_workflow_id(quote_id))
-        memo = await (await handle.describe()).memo()
-        if memo.get("body_hash") != digest:
-            raise HTTPException(
-                409,
-                detail={
-                    "error": "QuoteIdConflict",
-                    "message": f"quote {quote_id} exists with different content",
-                },
-            ) from None
+        await require_same_body(
+            state.client,
+            quote_workflow_id(quote_id),
+            digest,
+            "QuoteIdConflict",
+            f"quote {quote_id}",
+        )
         view = await _load(state, quote_id)
         return JSONResponse(view.model_dump(mode="json"), status_code=200)
     return JSONResponse({"quote_id": quote_id, "status": "submitted"}, status_code=202)

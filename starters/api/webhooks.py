@@ -24,6 +24,7 @@ from oms.models.quotes import QuoteView
 from oms.models.replenishment import ReplenishmentSummary
 from oms.models.returns import ReturnView
 from oms.models.shipments import ShipmentView
+from oms.models.subscriptions import SubscriptionView
 from oms.models.webhooks import (
     Deliveries,
     Endpoint,
@@ -155,6 +156,7 @@ _DATA: dict[str, type] = {
     "shipment": ShipmentView,
     "return": ReturnView,
     "quote": QuoteView,
+    "subscription": SubscriptionView,
     "stock": ReplenishmentSummary,
     "purchase_order": ReplenishmentSummary,
 }

@@ -31,6 +31,7 @@ from starters.cli import (
     reports,
     returns,
     stock,
+    subscriptions,
     tokens,
     webhooks,
 )
@@ -92,6 +93,7 @@ for _command in (
     orders.order,
     quotes.quote,
     returns.return_,
+    subscriptions.subscription,
     ops.ops,
     stock.stock,
     orders.shipment,

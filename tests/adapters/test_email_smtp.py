@@ -160,6 +160,28 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "backordered": 3,
         "workflow_id": "replenish-A-1",
     },
+    **{
+        name: {
+            "customer_name": "Ann",
+            "subscription_id": "A-1",
+            "lines": [{"sku": "COFFEE-1KG", "quantity": 2}],
+            "next_renewal": "2026-12-25 10:00 UTC",
+            "last_total": "398,00 SEK",
+            "old_total": "398,00 SEK",
+            "new_total": "420,00 SEK",
+            "order_id": "SUB-A-1-3",
+            "total": "420,00 SEK",
+            "reason": "card_declined",
+            "retry_at": "2026-12-26 10:00 UTC",
+        }
+        for name in (
+            "subscription_reminder",
+            "subscription_price_changed",
+            "subscription_payment_failed",
+            "subscription_past_due",
+            "subscription_cancelled",
+        )
+    },
 }
 
 

@@ -224,6 +224,27 @@ def test_order_change_commands_send_what_they_say(
     )
 
 
+def test_subscription_commands_send_what_they_say(recording_api: str) -> None:
+    assert _run("subscription", "pause", "S-1", "--until", "2027-01-31T08:00:00Z") == 0
+    assert _run("subscription", "pause", "S-1") == 0
+    assert _run("subscription", "resume", "S-1", "--token", "tok_new") == 0
+    assert _run("subscription", "skip", "S-1") == 0
+    assert _run("subscription", "cancel", "S-1", "--at-period-end") == 0
+    assert _run("subscription", "list", "--customer", "C-42", "--status", "paused") == 0
+    assert _run("subscription", "list", "--status", "gone") == 2
+    assert _Recorder.seen == [
+        ("POST /subscriptions/S-1/pause", {"until": "2027-01-31T08:00:00Z"}),
+        ("POST /subscriptions/S-1/pause", {}),
+        ("POST /subscriptions/S-1/resume", {"payment": {"method": "card", "token": "tok_new"}}),
+        ("POST /subscriptions/S-1/skip", {}),
+        (
+            "POST /subscriptions/S-1/cancel",
+            {"at_period_end": True, "reason": "cancelled by the customer"},
+        ),
+        ("GET /subscriptions?customer_id=C-42&status=paused", ANY),
+    ]
+
+
 def test_report_options_become_query_parameters(
     recording_api: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -117,6 +117,14 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/webhooks/endpoints/{endpoint_id}/deliveries"): {"integration"},
     ("POST", "/webhooks/endpoints/{endpoint_id}/replay"): {"integration"},
     ("GET", "/events"): {"integration", "ops"},
+    ("POST", "/subscriptions"): {"buyer", "support"},
+    ("GET", "/subscriptions"): {"buyer"} | STAFF_READERS,
+    ("GET", "/subscriptions/{subscription_id}"): {"buyer"} | STAFF_READERS,
+    ("PATCH", "/subscriptions/{subscription_id}"): {"buyer", "support"},
+    **{
+        ("POST", f"/subscriptions/{{subscription_id}}/{action}"): {"buyer", "support"}
+        for action in ("pause", "resume", "skip", "cancel")
+    },
 }
 # No bearer token: health and docs for anyone, metrics for the scraper, and the carrier
 # webhook, which is authenticated by its HMAC signature instead.

@@ -15,6 +15,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent)]
@@ -36,6 +37,8 @@ WEBHOOKS_FAST = {
     "webhooks_retry_max_s": 1.0,
     "webhooks_poll_s": 0.1,
     "webhooks_idle_s": 3.0,
+    # A declined subscription renewal retried twice, a second apart, then past due.
+    "subscription_dunning_s": "1,1",
 }
 
 # ``--suffix S`` saves ``<name>_S.json`` beside the existing files instead of replacing
@@ -142,6 +145,7 @@ async def _scenarios(stack: Stack) -> None:
     await _save(stack, f"return-{rma}", "return_refunded")
     await _replenishment(stack)
     await _webhooks(stack)
+    await _subscriptions(stack)
 
 
 async def _replenishment(stack: Stack) -> None:
@@ -197,6 +201,60 @@ async def _webhooks(stack: Stack) -> None:
     print(f"saved {name}.json ({len(history.events)} events)")
 
 
+def _write(name: str, history: Any) -> None:
+    name = f"{name}_{SUFFIX}" if SUFFIX else name
+    (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    print(f"saved {name}.json ({len(history.events)} events)")
+
+
+async def _subscriptions(stack: Stack) -> None:
+    """A subscription whose first renewal is declined (dunning, past due), resumed with a
+    new card (the order), then skipped, paused, resumed and cancelled. Two runs: the cycle
+    that renewed and continued as new, and the run that ended."""
+    body = {
+        "subscription_id": "H-S1",
+        "customer": {"id": "C-42", "name": "Anna", "email": "anna@example.com", "locale": "sv"},
+        "currency": "SEK",
+        "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+        "ship_to": {
+            "name": "Anna",
+            "line1": "Drottninggatan 53",
+            "postal_code": "111 21",
+            "city": "Stockholm",
+            "country": "SE",
+        },
+        "interval": "P1W",
+        "payment": {"method": "card", "token": "tok_declined"},
+    }
+    created = await stack.api.post("/subscriptions", json=body)
+    assert created.status_code == 202, created.text
+    workflow_id = "subscription-H-S1"
+    first_run = (await stack.client.get_workflow_handle(workflow_id).describe()).run_id
+
+    async def view() -> dict[str, Any]:
+        return dict((await stack.api.get("/subscriptions/H-S1")).json())
+
+    for _ in range(300):
+        if (await view())["status"] == "past_due":
+            break
+        await asyncio.sleep(0.1)
+    card = {"payment": {"method": "card", "token": "tok_visa"}}
+    await stack.api.post("/subscriptions/H-S1/resume", json=card)
+    for _ in range(300):
+        if (await view())["orders"]:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1)  # the renewal's run continues as new
+    for action, payload in (("skip", None), ("pause", {}), ("resume", {}), ("cancel", {})):
+        response = await stack.api.post(f"/subscriptions/H-S1/{action}", json=payload)
+        assert response.status_code == 200, response.text
+    handle = stack.client.get_workflow_handle(workflow_id)
+    await asyncio.wait_for(handle.result(), timeout=60)
+    renewed = stack.client.get_workflow_handle(workflow_id, run_id=first_run)
+    _write("subscription_renewed", await renewed.fetch_history())
+    _write("subscription_cancelled", await handle.fetch_history())
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -209,7 +267,11 @@ async def main(only: str | None = None) -> None:
             url = f"sqlite:///{Path(tmp) / 'oms.db'}"
             async with running_stack(env.client, url, Path(tmp), **WEBHOOKS_FAST) as (stack, _):
                 # ``record.py replenishment`` (or ``webhooks``) records that scenario alone.
-                alone = {"replenishment": _replenishment, "webhooks": _webhooks}
+                alone = {
+                    "replenishment": _replenishment,
+                    "webhooks": _webhooks,
+                    "subscriptions": _subscriptions,
+                }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
         await env.shutdown()
@@ -218,7 +280,9 @@ async def main(only: str | None = None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "only", nargs="?", help="'replenishment' or 'webhooks' records that scenario alone"
+        "only",
+        nargs="?",
+        help="'replenishment', 'webhooks' or 'subscriptions' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

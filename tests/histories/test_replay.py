@@ -20,6 +20,7 @@ from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
+from workflows.subscription import SubscriptionWorkflow
 from workflows.tracker import WAKE_ON_CHANGE_PATCH
 from workflows.webhooks import WebhookRelayWorkflow
 
@@ -29,7 +30,15 @@ TEXTS = {p.stem: p.read_text() for p in HISTORIES}
 
 def test_every_workflow_type_has_a_saved_history() -> None:
     names = {p.stem for p in HISTORIES}
-    for prefix in ("order_", "shipment_", "quote_", "return_", "replenishment_", "webhook_"):
+    for prefix in (
+        "order_",
+        "shipment_",
+        "quote_",
+        "return_",
+        "replenishment_",
+        "webhook_",
+        "subscription_",
+    ):
         assert any(n.startswith(prefix) for n in names), prefix
 
 
@@ -93,6 +102,7 @@ async def test_saved_history_replays_without_nondeterminism(name: str) -> None:
             QuoteWorkflow,
             ReturnWorkflow,
             ReplenishmentWorkflow,
+            SubscriptionWorkflow,
             LowStockScanWorkflow,
             WebhookRelayWorkflow,
         ],

@@ -1,0 +1,134 @@
+"""Read model of subscriptions, and the catalogue prices a renewal is placed at.
+
+Like the other read models, each row keeps the workflow's whole view as JSON plus the
+columns lists filter on, written with the view's ``version`` so an older view never
+overwrites a newer one; the write emits the subscription's events in its transaction
+(``oms.store.events``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from oms.models.common import Page
+from oms.models.subscriptions import SubscriptionStatus, SubscriptionView
+from oms.store import paging
+from oms.store.db import Bound
+from oms.store.errors import CurrencyMismatch, UnknownSku
+from oms.store.events import record_transitions
+from oms.store.tables import OrderRow, ProductRow, SubscriptionRow
+from oms.store.versioned import upsert_versioned
+
+
+def record_subscription(session: Session, view: SubscriptionView) -> bool:
+    """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
+    values: dict[str, Any] = {
+        "subscription_id": view.subscription_id,
+        "status": view.status.value,
+        "customer_id": view.customer.id,
+        "interval": view.interval,
+        "next_renewal_at": view.next_renewal_at,
+        "last_error": view.last_error,
+        "created_at": view.created_at,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "view": view.model_dump(mode="json"),
+    }
+    return upsert_versioned(
+        session,
+        SubscriptionRow,
+        view.subscription_id,
+        view.version,
+        values,
+        on_write=lambda old: record_transitions(
+            session, "subscription", view.subscription_id, old, view
+        ),
+    )
+
+
+def get_subscription(session: Session, subscription_id: str) -> SubscriptionView | None:
+    row = session.get(SubscriptionRow, subscription_id)
+    return None if row is None else _view(row)
+
+
+def list_subscriptions(
+    session: Session,
+    customer_id: str | None = None,
+    status: SubscriptionStatus | str | None = None,
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[SubscriptionView]:
+    """Subscriptions newest first, optionally of one customer and status.
+
+    Raises ``ValueError`` for a status that is not a ``SubscriptionStatus`` and
+    ``InvalidCursor`` for a foreign cursor.
+    """
+    query = select(SubscriptionRow)
+    if customer_id is not None:
+        query = query.where(SubscriptionRow.customer_id == customer_id)
+    if status is not None:
+        query = query.where(SubscriptionRow.status == SubscriptionStatus(status).value)
+    keys = [(SubscriptionRow.created_at, True), (SubscriptionRow.subscription_id, True)]
+    return paging.page(session, query, keys, _view, cursor=cursor, limit=limit)
+
+
+def _view(row: SubscriptionRow) -> SubscriptionView:
+    return SubscriptionView.model_validate(row.view)
+
+
+def last_errors(session: Session, subscription_ids: Iterable[str]) -> dict[str, str]:
+    """The last renewal failure of each of ``subscription_ids`` that has one."""
+    wanted = list(set(subscription_ids))
+    if not wanted:
+        return {}
+    query = select(SubscriptionRow.subscription_id, SubscriptionRow.last_error).where(
+        SubscriptionRow.subscription_id.in_(wanted), SubscriptionRow.last_error.is_not(None)
+    )
+    return {sid: error for sid, error in session.execute(query) if error}
+
+
+def order_statuses(session: Session, order_ids: Iterable[str]) -> dict[str, str]:
+    """The read model's status of each of ``order_ids`` that has a row yet."""
+    wanted = list(set(order_ids))
+    if not wanted:
+        return {}
+    query = select(OrderRow.order_id, OrderRow.status).where(OrderRow.order_id.in_(wanted))
+    return {order_id: status for order_id, status in session.execute(query)}
+
+
+def catalogue_prices(session: Session, skus: Iterable[str], currency: str) -> dict[str, Decimal]:
+    """The list price of each of ``skus`` in ``currency``, from active products only.
+
+    Raises ``UnknownSku`` naming every SKU not sold, ``CurrencyMismatch`` naming those
+    priced in another currency.
+    """
+    wanted = set(skus)
+    rows = session.execute(
+        select(ProductRow.sku, ProductRow.unit_price, ProductRow.currency).where(
+            ProductRow.sku.in_(wanted), ProductRow.active.is_(True)
+        )
+    ).all()
+    unknown = wanted - {sku for sku, _, _ in rows}
+    if unknown:
+        raise UnknownSku(f"unknown SKU(s): {', '.join(sorted(unknown))}")
+    other = sorted(sku for sku, _, cur in rows if cur != currency)
+    if other:
+        raise CurrencyMismatch(f"not priced in {currency}: {', '.join(other)}")
+    return {sku: price for sku, price, _ in rows}
+
+
+class SubscriptionStore(Bound):
+    """Catalogue prices and the subscription read model as the activities use them."""
+
+    def catalogue_prices(self, skus: Iterable[str], currency: str) -> dict[str, Decimal]:
+        """``catalogue_prices`` in a transaction of its own."""
+        return self._tx(lambda s: catalogue_prices(s, skus, currency))
+
+    def record_subscription(self, view: SubscriptionView) -> bool:
+        """``record_subscription`` in a transaction of its own."""
+        return self._tx(lambda s: record_subscription(s, view))

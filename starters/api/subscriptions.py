@@ -1,0 +1,274 @@
+"""``/subscriptions``: start, follow, pause, resume, skip, change and cancel subscriptions.
+
+Each subscription is one ``SubscriptionWorkflow``; every action is an update that
+answers with the subscription's view (rejections: 409 for the subscription's state,
+422 for a bad request). A buyer acts on their own subscriptions only (the customer id
+of the token); support acts on any; staff who read orders read subscriptions too.
+Lines are checked against the catalogue here; renewals are priced there, never from
+the body.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from oms import search_attributes as sa
+from oms.domain.auth import Principal
+from oms.domain.lifecycle import SUBSCRIPTION, attributes, limits_from
+from oms.models.common import Page
+from oms.models.subscriptions import (
+    CancelSubscription,
+    ChangeSubscription,
+    CreateSubscription,
+    PauseSubscription,
+    ResumeSubscription,
+    SkipRenewal,
+    SubscriptionAccepted,
+    SubscriptionInput,
+    SubscriptionLine,
+    SubscriptionOptions,
+    SubscriptionStatus,
+    SubscriptionView,
+)
+from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.store import subscriptions
+from oms.store.errors import CurrencyMismatch, UnknownSku
+from starters.api.auth import ORDER_READERS, check_owner, require
+from starters.api.deps import (
+    Paging,
+    State,
+    content_hash,
+    field_error,
+    query_state,
+    require_same_body,
+    run_update,
+)
+from starters.api.orders import options_from
+from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
+
+router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
+Actor = Annotated[Principal, Depends(require("buyer", "support"))]
+Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
+
+
+def subscription_options(settings: Settings) -> SubscriptionOptions:
+    """Timings a new subscription runs with, from the merchant's settings."""
+    return SubscriptionOptions(
+        reminder_s=settings.subscription_reminder_days * 86400,
+        dunning_retry_s=[int(s) for s in settings.subscription_dunning_s.split(",") if s.strip()],
+        step_deadline_s=settings.step_deadline_s,
+        task_queue_prefix=settings.task_queue_prefix,
+        order_options=options_from(settings),
+    )
+
+
+async def _check_lines(state: State, lines: Sequence[SubscriptionLine], currency: str) -> None:
+    """422 naming the line whose SKU the catalogue does not sell in ``currency``."""
+
+    def prices() -> None:
+        with state.db.session() as session:
+            subscriptions.catalogue_prices(session, [ln.sku for ln in lines], currency)
+
+    try:
+        await run_in_threadpool(prices)
+    except (UnknownSku, CurrencyMismatch) as err:
+        bad = next((i for i, ln in enumerate(lines) if ln.sku in str(err)), 0)
+        raise field_error(["lines", bad, "sku"], str(err), lines[bad].sku) from None
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=SubscriptionAccepted,
+    responses={200: {"model": SubscriptionView}, 403: {}, 409: {}, 422: {}},
+)
+async def create_subscription(body: CreateSubscription, state: State, caller: Actor) -> Response:
+    """Start a subscription; its first order is placed at ``start_at`` (default now).
+
+    A resubmission of the same body returns the subscription (200); the same id with
+    another body is a 409. A buyer may only subscribe for their own customer id.
+    """
+    check_owner(caller, body.customer.id, what="customer id")
+    await _check_lines(state, body.lines, body.currency)
+    now = datetime.now(UTC)
+    if body.start_at is not None and body.start_at < now - timedelta(minutes=5):
+        raise field_error(["start_at"], "must not be in the past", body.start_at.isoformat())
+    subscription_id = body.subscription_id or f"S-{uuid.uuid4().hex[:12].upper()}"
+    digest = content_hash(body, "subscription_id")
+    start = max(body.start_at or now, now)
+    settings = state.settings
+    workflow_id = subscription_workflow_id(subscription_id)
+    try:
+        await state.client.start_workflow(
+            SubscriptionWorkflow.run,
+            SubscriptionInput(
+                subscription_id=subscription_id,
+                customer=body.customer,
+                currency=body.currency,
+                lines=body.lines,
+                ship_to=body.ship_to,
+                shipping_speed=body.shipping_speed,
+                interval=body.interval,
+                start_at=start,
+                payment=body.payment,
+                created_at=now,
+                body_hash=digest,
+                options=subscription_options(settings),
+            ),
+            id=workflow_id,
+            task_queue=settings.queue(WORKFLOW_QUEUE),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"body_hash": digest},
+            search_attributes=sa.typed(
+                {
+                    "OmsKind": "subscription",
+                    "OmsCustomerId": body.customer.id,
+                    # What the first workflow task would set: a broken task shows as stuck.
+                    **attributes(
+                        SUBSCRIPTION.step("active"),
+                        now,
+                        limits_from(settings),
+                        deadline=start + timedelta(seconds=settings.step_deadline_s),
+                    ),
+                }
+            ),
+            static_summary=(
+                f"Subscription {subscription_id} · {len(body.lines)} line(s) · every "
+                f"{body.interval}"
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        what = f"subscription {subscription_id}"
+        await require_same_body(state.client, workflow_id, digest, "SubscriptionIdConflict", what)
+        view = await _load(state, subscription_id)
+        return JSONResponse(view.model_dump(mode="json"), status_code=200)
+    accepted = SubscriptionAccepted(
+        subscription_id=subscription_id, status=SubscriptionStatus.ACTIVE
+    )
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+async def _load(state: State, subscription_id: str) -> SubscriptionView:
+    """The read model's view, else the workflow's own; with each order's current status."""
+
+    def read() -> tuple[SubscriptionView | None, dict[str, str]]:
+        with state.db.session() as session:
+            view = subscriptions.get_subscription(session, subscription_id)
+            ids = [o.order_id for o in view.orders] if view else []
+            return view, subscriptions.order_statuses(session, ids)
+
+    view, statuses = await run_in_threadpool(read)
+    if view is None:
+        view = await query_state(
+            _handle(state, subscription_id),
+            SubscriptionWorkflow.state,
+            f"subscription {subscription_id}",
+        )
+    for order in view.orders:
+        order.status = statuses.get(order.order_id, order.status)
+    return view
+
+
+def _handle(
+    state: State, subscription_id: str
+) -> WorkflowHandle[SubscriptionWorkflow, SubscriptionView]:
+    return state.client.get_workflow_handle_for(
+        SubscriptionWorkflow.run, subscription_workflow_id(subscription_id)
+    )
+
+
+async def _act(
+    state: State, subscription_id: str, caller: Principal, update: Any, body: BaseModel
+) -> SubscriptionView:
+    """Run ``update`` as ``caller`` (who must own the subscription, if a buyer)."""
+    current = await _load(state, subscription_id)
+    check_owner(caller, current.customer.id, what="subscriptions")
+    body = body.model_copy(update={"by": caller.subject})
+    what = f"subscription {subscription_id}"
+    view: SubscriptionView = await run_update(
+        state, _handle(state, subscription_id), update, body, what
+    )
+    return view
+
+
+@router.get("/{subscription_id}", response_model=SubscriptionView)
+async def get_subscription(subscription_id: str, state: State, caller: Reader) -> SubscriptionView:
+    """Status, interval, lines, next renewal, the orders placed (with status), history."""
+    view = await _load(state, subscription_id)
+    check_owner(caller, view.customer.id, what="subscriptions")
+    return view
+
+
+@router.get("", response_model=Page[SubscriptionView])
+def list_subscriptions(
+    state: State,
+    caller: Reader,
+    page: Paging,
+    customer_id: str | None = None,
+    status: SubscriptionStatus | None = None,
+) -> Page[SubscriptionView]:
+    """Subscriptions newest first, a page at a time; a buyer sees only their own."""
+    if caller.is_buyer:
+        if customer_id is not None:
+            check_owner(caller, customer_id, what="subscriptions")
+        customer_id = caller.customer_id or ""
+    with state.db.session() as session:
+        return subscriptions.list_subscriptions(
+            session, customer_id=customer_id, status=status, limit=page.limit, cursor=page.cursor
+        )
+
+
+@router.post("/{subscription_id}/pause", response_model=SubscriptionView)
+async def pause(
+    subscription_id: str, state: State, caller: Actor, body: PauseSubscription | None = None
+) -> SubscriptionView:
+    """Pause renewals until ``until``, or until resumed (409 while a renewal is under way)."""
+    request = body or PauseSubscription()
+    return await _act(state, subscription_id, caller, SubscriptionWorkflow.pause, request)
+
+
+@router.post("/{subscription_id}/resume", response_model=SubscriptionView)
+async def resume(
+    subscription_id: str, state: State, caller: Actor, body: ResumeSubscription | None = None
+) -> SubscriptionView:
+    """Resume a paused or past-due subscription, optionally with a new card."""
+    request = body or ResumeSubscription()
+    return await _act(state, subscription_id, caller, SubscriptionWorkflow.resume, request)
+
+
+@router.post("/{subscription_id}/skip", response_model=SubscriptionView)
+async def skip(subscription_id: str, state: State, caller: Actor) -> SubscriptionView:
+    """The next renewal places no order; the next renewal moves one interval on."""
+    return await _act(state, subscription_id, caller, SubscriptionWorkflow.skip, SkipRenewal())
+
+
+@router.post("/{subscription_id}/cancel", response_model=SubscriptionView)
+async def cancel(
+    subscription_id: str, state: State, caller: Actor, body: CancelSubscription | None = None
+) -> SubscriptionView:
+    """End now, or with ``at_period_end`` at the next renewal (which then places nothing)."""
+    request = body or CancelSubscription()
+    return await _act(state, subscription_id, caller, SubscriptionWorkflow.cancel, request)
+
+
+@router.patch("/{subscription_id}", response_model=SubscriptionView)
+async def change(
+    subscription_id: str, body: ChangeSubscription, state: State, caller: Actor
+) -> SubscriptionView:
+    """New lines and/or address from the next renewal on; lines checked against the catalogue."""
+    if body.lines is not None:
+        current = await _load(state, subscription_id)
+        check_owner(caller, current.customer.id, what="subscriptions")
+        await _check_lines(state, body.lines, current.currency)
+    return await _act(state, subscription_id, caller, SubscriptionWorkflow.change, body)

@@ -1,0 +1,77 @@
+"""``oms subscription``: recurring orders, one workflow per subscription."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from oms.settings import Settings
+from starters.cli._common import api, paged, pass_settings, post_file, show, show_get
+
+
+@click.group(help="create, get, list, pause, resume, skip or cancel subscriptions")
+def subscription() -> None:
+    pass
+
+
+@subscription.command(help="create a subscription from a JSON file (- for stdin)")
+@click.argument("file")
+@pass_settings
+def create(settings: Settings, file: str) -> int:
+    return post_file(settings, "/subscriptions", file)
+
+
+@subscription.command()
+@click.argument("subscription_id")
+@pass_settings
+def get(settings: Settings, subscription_id: str) -> int:
+    return show_get(settings, f"/subscriptions/{subscription_id}")
+
+
+@subscription.command("list")
+@click.option("--customer", help="one customer's (a buyer's token sees only their own)")
+@click.option("--status", type=click.Choice(["active", "paused", "past_due", "cancelled"]))
+@paged
+@pass_settings
+def list_(settings: Settings, customer: str | None, status: str | None) -> int:
+    return show_get(settings, "/subscriptions", customer_id=customer, status=status)
+
+
+def _act(settings: Settings, subscription_id: str, action: str, body: dict[str, Any]) -> int:
+    with api(settings) as client:
+        return show(client.post(f"/subscriptions/{subscription_id}/{action}", json=body))
+
+
+@subscription.command(help="pause renewals, until a moment (ISO 8601) or until resumed")
+@click.argument("subscription_id")
+@click.option("--until", help="e.g. 2027-01-31T08:00:00Z")
+@pass_settings
+def pause(settings: Settings, subscription_id: str, until: str | None) -> int:
+    return _act(settings, subscription_id, "pause", {"until": until} if until else {})
+
+
+@subscription.command(help="resume a paused or past-due subscription, optionally on a new card")
+@click.argument("subscription_id")
+@click.option("--token", help="the new card's payment token")
+@pass_settings
+def resume(settings: Settings, subscription_id: str, token: str | None) -> int:
+    body = {"payment": {"method": "card", "token": token}} if token else {}
+    return _act(settings, subscription_id, "resume", body)
+
+
+@subscription.command(help="the next renewal places no order")
+@click.argument("subscription_id")
+@pass_settings
+def skip(settings: Settings, subscription_id: str) -> int:
+    return _act(settings, subscription_id, "skip", {})
+
+
+@subscription.command(help="end now, or with --at-period-end at the next renewal")
+@click.argument("subscription_id")
+@click.option("--at-period-end", is_flag=True)
+@click.option("--reason", default="cancelled by the customer")
+@pass_settings
+def cancel(settings: Settings, subscription_id: str, at_period_end: bool, reason: str) -> int:
+    body = {"at_period_end": at_period_end, "reason": reason}
+    return _act(settings, subscription_id, "cancel", body)
