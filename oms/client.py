@@ -84,6 +84,10 @@ def metrics_runtime(bind_address: str) -> Runtime:
     """
     return Runtime(
         telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(bind_address=bind_address, durations_as_seconds=True)
+            # Prometheus conventions, as the API's own series: every counter ends in _total
+            # (temporal_workflow_completed_total, oms_order_status_total), durations in seconds.
+            metrics=PrometheusConfig(
+                bind_address=bind_address, durations_as_seconds=True, counters_total_suffix=True
+            )
         )
     )

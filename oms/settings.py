@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 from functools import lru_cache
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -192,6 +192,10 @@ class Settings(BaseSettings):
 
     # Prometheus endpoint of a worker ("host:port"; empty = none). The API serves /metrics.
     metrics_bind: str = ""
+    # "json": one JSON object a log line, with trace ids when tracing is on (oms/logs.py).
+    log_format: Literal["text", "json"] = "text"
+    # A worker's /health/live and /health/ready ("host:port"; empty = none; workers/health.py).
+    health_bind: str = ""
     max_cached_workflows: int = 1000
     max_concurrent_activities: int = 100
     graceful_shutdown_s: float = 10.0

@@ -39,7 +39,7 @@ from activities.returns import ReturnActivities
 from activities.subscriptions import SubscriptionActivities
 from activities.suppliers import SupplierActivities
 from activities.webhooks import WebhookActivities
-from oms import telemetry
+from oms import logs, telemetry
 from oms.client import connect, metrics_runtime
 from oms.domain.risk import load_rules
 from oms.domain.webhooks import RetrySchedule
@@ -68,6 +68,7 @@ from oms.store.returns import ReturnStore
 from oms.store.subscriptions import SubscriptionStore
 from oms.store.webhooks import WebhookStore
 from workers import adapters
+from workers.health import Health
 from workers.schedules import ensure_low_stock_schedule
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import OrderWorkflow
@@ -274,6 +275,10 @@ async def run_workers(
     settings: Settings, queues: Sequence[str], stop: asyncio.Event, client: Client | None = None
 ) -> None:
     """Run the selected queues until ``stop`` is set, then shut down gracefully."""
+    health = Health(settings.health_bind) if settings.health_bind else None
+    if health is not None:
+        health.start()
+        log.info("worker health on http://%s/health/ready", settings.health_bind)
     if client is None:
         runtime = metrics_runtime(settings.metrics_bind) if settings.metrics_bind else None
         client = await connect(settings, runtime)
@@ -294,9 +299,15 @@ async def run_workers(
             for worker in build_workers(client, settings, queues, db, carrier, executor):
                 await stack.enter_async_context(worker)
             log.info("worker running queues %s", ", ".join(queues))
+            if health is not None:
+                health.queues = list(queues)
             await stop.wait()
             log.info("worker stopping (graceful, up to %s s)", settings.graceful_shutdown_s)
+            if health is not None:
+                health.stopping = True
     finally:
+        if health is not None:
+            health.close()
         await carrier.aclose()
         executor.shutdown(wait=False, cancel_futures=True)
         db.dispose()
@@ -339,7 +350,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     queues: list[str] = args.queues
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    logs.configure("worker", Settings().log_format)
     if args.processes > 1:
         sys.exit(_run_processes(args.processes, queues))
     # Before the store's engine and the Temporal client exist, so both are traced.

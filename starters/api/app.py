@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from temporalio.client import Client
 
-from oms import telemetry
+from oms import logs, telemetry
 from oms.client import connect
 from oms.settings import Settings
 from oms.store.db import Database
@@ -138,11 +138,14 @@ def main() -> None:
     import uvicorn
 
     settings = Settings()
+    logs.configure("api", settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
+        # uvicorn's loggers go through the root handler logs.configure set (text or JSON).
+        log_config=None,
         # The simulated warehouse polls the pick list twice a second; its access log is noise.
         access_log=not settings.simulate,
         timeout_keep_alive=KEEP_ALIVE_S,

@@ -36,14 +36,21 @@ async def test_worker_and_api_expose_order_metrics(
     completed = [
         line
         for line in worker.splitlines()
-        if line.startswith("oms_order_status") and 'status="completed"' in line
+        if line.startswith("oms_order_status_total{") and 'status="completed"' in line
     ]
     assert completed and float(completed[0].rsplit(" ", 1)[1]) >= 1
     assert any(
         line.startswith("oms_order_stage_seconds_count") and 'status="picking"' in line
         for line in worker.splitlines()
     )
-    assert "temporal_workflow_completed" in worker  # the SDK's own worker metrics
+    # The SDK's own worker series, counters named as Prometheus names them.
+    assert "temporal_workflow_completed_total{" in worker
+    counters = [
+        line.split()[2]
+        for line in worker.splitlines()
+        if line.startswith("# TYPE ") and line.endswith(" counter")
+    ]
+    assert counters and all(name.endswith("_total") for name in counters), counters
     posted = [
         line
         for line in api.splitlines()
