@@ -265,6 +265,19 @@ class CompanyRow(Base):
     over_limit: Mapped[str] = mapped_column(String(8), default="hold")  # hold | refuse
 
 
+class CompanyMemberRow(Base):
+    """A customer who buys for a company: only members get its prices, quotes and credit."""
+
+    __tablename__ = "company_members"
+
+    company_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("companies.company_id"), primary_key=True
+    )
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CreditLedgerRow(Base):
     """One credit movement of an order: ``reserve``, ``consume`` (invoiced) or ``release``.
 

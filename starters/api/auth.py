@@ -19,8 +19,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from oms.domain.auth import Principal, dev_principal, owns
-from oms.store import tokens
-from starters.api.deps import State
+from oms.store import credit, tokens
+from starters.api.deps import ApiState, State, field_error
 
 # Staff who may read any order (and its shipments and returns).
 # The merchant's own systems (integration) read what their events name, never act.
@@ -132,6 +132,42 @@ def check_owner(
             403,
             detail={"error": "NotOwner", "message": f"a buyer may only use their own {what}"},
         )
+
+
+def check_visible(
+    principal: Principal, customer_id: str, company_id: str | None, what: str
+) -> None:
+    """404 (``what`` not found) unless ``principal`` may see this customer's object.
+
+    Another tenant's object answers exactly as one that does not exist, so ids cannot
+    be enumerated.
+    """
+    if not owns(principal, customer_id, company_id):
+        raise not_found(what)
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
+
+
+def check_member(
+    state: ApiState, principal: Principal, company_id: str, customer_id: str, loc: list[str | int]
+) -> None:
+    """Refuse a company's prices, quotes or credit to a customer who is not its member.
+
+    Membership is the store's (``PUT /companies/{id}/members/{customer}``), never the
+    body's. A buyer hears 404 (the company is not theirs to know of); staff acting for
+    a customer get a 422 naming the field ``loc``.
+    """
+    with state.db.session() as session:
+        member = credit.is_member(session, company_id, customer_id)
+    if member:
+        return
+    if principal.is_buyer:
+        raise not_found(f"company {company_id}")
+    raise field_error(
+        loc, f"customer {customer_id} is not a member of company {company_id}", company_id
+    )
 
 
 def acting_role(principal: Principal, claimed: str, explicit: bool, default: str) -> str:

@@ -42,7 +42,7 @@ from oms.models.orders import (
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, refunds, returns
 from oms.store.db import Database
-from starters.api.auth import ORDER_READERS, check_owner, require
+from starters.api.auth import ORDER_READERS, check_member, check_owner, check_visible, require
 from starters.api.deps import (
     Paging,
     State,
@@ -133,9 +133,20 @@ async def _validate_against_store(state: State, body: PlaceOrder) -> None:
 async def place_order(body: PlaceOrder, state: State, caller: Placer) -> Response:
     """Accept an order and start its workflow; a resubmission returns the existing order.
 
-    A buyer may only place orders for their own customer id (403 otherwise).
+    A buyer may only place orders for their own customer id (403 otherwise); invoice
+    terms only for a member of the company (404 for a buyer, 422 for staff otherwise).
     """
     check_owner(caller, body.customer.id, what="customer id")
+    if body.payment.method == "invoice" and body.payment.company_id is not None:
+        # Invoice terms spend a company's credit: only for its members (the store says who).
+        await run_in_threadpool(
+            check_member,
+            state,
+            caller,
+            body.payment.company_id,
+            body.customer.id,
+            ["payment", "company_id"],
+        )
     await _validate_against_store(state, body)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")
@@ -235,9 +246,9 @@ async def get_order(order_id: str, state: State, caller: Reader) -> OrderView:
 
 
 async def load_owned(state: State, caller: Principal, order_id: str) -> OrderView:
-    """The order, if the caller may see it: 404 when unknown, 403 for another buyer's."""
+    """The order, if the caller may see it: 404 when unknown or another buyer's."""
     view = await _load(state, order_id)
-    check_owner(caller, view.customer.id, what="orders")
+    check_visible(caller, view.customer.id, None, f"order {order_id}")
     return view
 
 

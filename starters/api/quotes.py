@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
@@ -17,8 +17,8 @@ from oms import search_attributes as sa
 from oms.domain.approval import load_policy
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import QUOTE, attributes, limits_from
-from oms.models.common import Page
-from oms.models.credit import Company, CreditStatus
+from oms.models.common import CustomerId, Page
+from oms.models.credit import Company, CompanyMember, CreditStatus
 from oms.models.orders import CreditApproval, OrderView
 from oms.models.quotes import (
     AcceptQuote,
@@ -37,7 +37,16 @@ from oms.models.quotes import (
 from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, quotes
-from starters.api.auth import APPROVERS, acting_role, check_owner, require
+from oms.store.errors import UnknownCompany
+from starters.api.auth import (
+    APPROVERS,
+    acting_role,
+    check_member,
+    check_owner,
+    check_visible,
+    not_found,
+    require,
+)
 from starters.api.deps import (
     Paging,
     State,
@@ -64,6 +73,9 @@ CreditApprover = Annotated[Principal, Depends(require("finance", "cfo"))]
 CompanyReader = Annotated[Principal, Depends(require("support", *SELLERS, *APPROVERS))]
 CreditReader = Annotated[Principal, Depends(require("buyer", "support", *SELLERS, *APPROVERS))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+MemberManager = Annotated[Principal, Depends(require("sales"))]
+# A customer id in a path: what the body's customer id accepts (never an email address).
+CustomerIdPath = Annotated[CustomerId, Path(description="the customer's id")]
 
 
 def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
@@ -85,8 +97,9 @@ def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
 async def request_quote(body: RequestQuote, state: State, caller: Requester) -> Response:
     """Start a request for quote; a resubmission returns the existing quote.
 
-    A buyer may only ask for their own customer id or company (403 otherwise); who
-    submitted it is the caller, whatever ``submitted_by`` says.
+    A buyer may only ask for their own customer id or company (403 otherwise), and only
+    as a member of the company (404 otherwise; staff get a 422); who submitted it is the
+    caller, whatever ``submitted_by`` says.
     """
     check_owner(caller, body.customer.id, body.customer.company_id, what="customer id")
     skus = [line.sku for line in body.lines]
@@ -103,12 +116,16 @@ async def request_quote(body: RequestQuote, state: State, caller: Requester) -> 
     for i, sku in enumerate(skus):
         if sku not in known:
             raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
-    if company is None:
+    if company is None and not caller.is_buyer:
         raise field_error(
             ["customer", "company_id"],
             f"unknown company {body.customer.company_id!r}",
             body.customer.company_id,
         )
+    # The company's price tier and credit are for its members only (a buyer hears 404).
+    check_member(
+        state, caller, body.customer.company_id, body.customer.id, ["customer", "company_id"]
+    )
     quote_id = body.quote_id or f"Q-{uuid.uuid4().hex[:10].upper()}"
     digest = content_hash(body, "quote_id")
     inp = QuoteInput(
@@ -175,9 +192,9 @@ async def get_quote(quote_id: str, state: State, caller: Reader) -> QuoteView:
 
 
 async def _load_owned(state: State, caller: Principal, quote_id: str) -> QuoteView:
-    """The quote, if the caller may see it: 404 when unknown, 403 for another buyer's."""
+    """The quote, if the caller may see it: 404 when unknown or another buyer's."""
     view = await _load(state, quote_id)
-    check_owner(caller, view.customer.id, view.customer.company_id, what="quotes")
+    check_visible(caller, view.customer.id, view.customer.company_id, f"quote {quote_id}")
     return view
 
 
@@ -243,8 +260,18 @@ async def decide(
     """An approver decides; 403 for a role the quote does not wait for, 409 for a repeat.
 
     The approver and role recorded are the caller's (an admin may name the role it acts in).
+    Whoever proposed the prices may not approve them (403 SelfApproval).
     """
-    view = await _load(state, quote_id)
+    # The workflow's own state: the read model may not show the latest proposal yet.
+    view = await query_state(_handle(state, quote_id), QuoteWorkflow.state, f"quote {quote_id}")
+    if view.proposal is not None and view.proposal.by == caller.subject:
+        raise HTTPException(
+            403,
+            detail={
+                "error": "SelfApproval",
+                "message": "the proposer of a price may not approve it; ask another approver",
+            },
+        )
     pending = [a.role for a in view.approvals if a.decision is None]
     role = acting_role(
         caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
@@ -255,8 +282,12 @@ async def decide(
 
 @router.post("/quotes/{quote_id}/accept", response_model=AcceptResult)
 async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) -> AcceptResult:
-    """The buyer accepts: an order starts at the negotiated prices on invoice terms."""
-    await _load_owned(state, caller, quote_id)
+    """The buyer accepts: an order starts at the negotiated prices on invoice terms.
+
+    Only while the buyer is still a member of the quote's company (404 otherwise).
+    """
+    view = await _load_owned(state, caller, quote_id)
+    check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
     return await _update(state, quote_id, QuoteWorkflow.accept, body, caller)
 
 
@@ -305,10 +336,47 @@ def put_company(company_id: str, body: Company, state: State, caller: Admin) -> 
 
 @router.get("/companies/{company_id}/credit", response_model=CreditStatus, tags=["companies"])
 def company_credit(company_id: str, state: State, caller: CreditReader) -> CreditStatus:
-    check_owner(caller, "", company_id, what="company")
+    """The company's credit: staff see any; a buyer only their company's (404 otherwise)."""
+    check_visible(caller, "", company_id, f"company {company_id}")
     with state.db.session() as session:
         if credit.get_company(session, company_id) is None:
-            raise HTTPException(
-                404, detail={"error": "NotFound", "message": f"company {company_id} not found"}
-            )
+            raise not_found(f"company {company_id}")
         return credit.status(session, company_id)
+
+
+@router.get(
+    "/companies/{company_id}/members", response_model=list[CompanyMember], tags=["companies"]
+)
+def list_members(company_id: str, state: State, caller: CompanyReader) -> list[CompanyMember]:
+    """Customers who buy for the company (its prices, quotes and invoice credit)."""
+    with state.db.session() as session:
+        if credit.get_company(session, company_id) is None:
+            raise not_found(f"company {company_id}")
+        return credit.list_members(session, company_id)
+
+
+@router.put(
+    "/companies/{company_id}/members/{customer_id}",
+    response_model=CompanyMember,
+    tags=["companies"],
+)
+def add_member(
+    company_id: str, customer_id: CustomerIdPath, state: State, caller: MemberManager
+) -> CompanyMember:
+    """Let a customer buy for the company (adding twice keeps the first; 404 unknown company)."""
+    with state.db.session() as session:
+        try:
+            return credit.add_member(session, company_id, customer_id, by=caller.subject)
+        except UnknownCompany:
+            raise not_found(f"company {company_id}") from None
+
+
+@router.delete("/companies/{company_id}/members/{customer_id}", status_code=204, tags=["companies"])
+def remove_member(
+    company_id: str, customer_id: str, state: State, caller: MemberManager
+) -> Response:
+    """End a membership: no new invoice orders or quotes (404 when there was none)."""
+    with state.db.session() as session:
+        if not credit.remove_member(session, company_id, customer_id):
+            raise not_found(f"member {customer_id} of company {company_id}")
+    return Response(status_code=204)

@@ -37,7 +37,7 @@ from oms.models.returns import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
-from starters.api.auth import ORDER_READERS, check_owner, require
+from starters.api.auth import ORDER_READERS, check_visible, require
 from starters.api.deps import Paging, State, field_error, in_store, query_state, run_update
 from starters.api.orders import options_from
 from workflows.returns import ReturnWorkflow, return_workflow_id
@@ -93,7 +93,7 @@ async def request_return(
             raise HTTPException(
                 404, detail={"error": "NotFound", "message": f"order {order_id} not found"}
             )
-        check_owner(caller, order.customer.id, what="orders")
+        check_visible(caller, order.customer.id, None, f"order {order_id}")
         facts = returns.eligibility_facts(session, order_id)
         return order, facts, returns.count_returns(session, order_id) + 1
 
@@ -187,7 +187,7 @@ async def _update(
 async def get_return(rma_id: str, state: State, caller: Reader) -> ReturnView:
     """Status, lines (received, restocked, refunded), label and tracking, refunds, history."""
     view = await _load(state, rma_id)
-    check_owner(caller, view.customer.id, what="returns")
+    check_visible(caller, view.customer.id, None, f"return {rma_id}")
     return view
 
 
