@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_url: str = "http://127.0.0.1:8000"
+    # Largest request body the API reads (bytes); a larger one is a 413 before any parsing.
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # Accept the documented dev tokens (``dev-<role>``)? Unset: yes on the embedded
     # SQLite store, no on PostgreSQL. Production sets false and uses ``oms token create``.
     auth_dev_tokens: bool | None = None

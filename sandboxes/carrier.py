@@ -139,7 +139,8 @@ def address_problem(address: Address) -> str | None:
     if pattern is None:
         return f"country {address.country} is not served"
     if not pattern.match(address.postal_code.strip()):
-        return f"postal code {address.postal_code!r} is not valid in {address.country}"
+        # Not the code itself: the reason travels in clear (Temporal failures, /ops/stuck).
+        return f"the postal code is not valid in {address.country}"
     return None
 
 

@@ -362,12 +362,15 @@ class ReturnLineRow(Base):
 
 
 class StockMovementRow(Base):
-    """Returned units put back on a shelf (``restock``) or written off; one per business key."""
+    """Returned units put back on a shelf (``restock``) or written off, or a count set by a
+    person (``adjust``: ``quantity`` is the signed change, with who and why); one per key."""
 
     __tablename__ = "stock_movements"
     __table_args__ = (
-        CheckConstraint("quantity > 0", name="ck_stock_movements_quantity"),
-        CheckConstraint("kind IN ('restock', 'write_off')", name="ck_stock_movements_kind"),
+        CheckConstraint("quantity > 0 OR kind = 'adjust'", name="ck_stock_movements_quantity"),
+        CheckConstraint(
+            "kind IN ('restock', 'write_off', 'adjust')", name="ck_stock_movements_kind"
+        ),
     )
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -379,6 +382,10 @@ class StockMovementRow(Base):
     # Orders whose backorders a restock filled, so a retried restock wakes the same ones.
     filled_orders: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An adjustment's author (the token's subject), reason and the level it set.
+    actor: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    on_hand_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ApiTokenRow(Base):

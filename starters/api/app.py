@@ -57,6 +57,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         version="0.1.0",
         description="Order management on Temporal: every order and shipment is a durable workflow.",
         lifespan=lifespan,
+        # FastAPI parses a body before it checks the bearer token: without this cap an
+        # anonymous caller could make the API buffer any size. Over it: 413 at once on a
+        # Content-Length, or as soon as a chunked body passes it, before any parsing.
+        max_body_size=settings.api_max_body_bytes,
     )
     for module in (
         orders,

@@ -1,6 +1,6 @@
-"""Security hardening: company memberships.
+"""Security hardening: company memberships; stock adjustments as movements with who and why.
 
-Mirrors ``CompanyMemberRow`` of ``oms.store.tables``.
+Mirrors ``CompanyMemberRow`` and ``StockMovementRow`` of ``oms.store.tables``.
 
 Revision ID: 0010
 Revises: 0011
@@ -34,8 +34,29 @@ def upgrade() -> None:
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_company_members_customer_id", "company_members", ["customer_id"])
+    with op.batch_alter_table("stock_movements") as batch:
+        batch.add_column(sa.Column("actor", sa.String(100), nullable=True))
+        batch.add_column(sa.Column("reason", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("on_hand_after", sa.Integer(), nullable=True))
+        batch.drop_constraint("ck_stock_movements_quantity", type_="check")
+        batch.drop_constraint("ck_stock_movements_kind", type_="check")
+        batch.create_check_constraint(
+            "ck_stock_movements_quantity", "quantity > 0 OR kind = 'adjust'"
+        )
+        batch.create_check_constraint(
+            "ck_stock_movements_kind", "kind IN ('restock', 'write_off', 'adjust')"
+        )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM stock_movements WHERE kind = 'adjust'")
+    with op.batch_alter_table("stock_movements") as batch:
+        batch.drop_constraint("ck_stock_movements_quantity", type_="check")
+        batch.drop_constraint("ck_stock_movements_kind", type_="check")
+        batch.create_check_constraint("ck_stock_movements_quantity", "quantity > 0")
+        batch.create_check_constraint("ck_stock_movements_kind", "kind IN ('restock', 'write_off')")
+        batch.drop_column("on_hand_after")
+        batch.drop_column("reason")
+        batch.drop_column("actor")
     op.drop_index("ix_company_members_customer_id", table_name="company_members")
     op.drop_table("company_members")
