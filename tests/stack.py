@@ -81,6 +81,27 @@ def running_api(settings: Settings, sock: socket.socket | None = None) -> Iterat
         sock.close()
 
 
+@contextmanager
+def api_alone(
+    client: Client, database_url: str, tmp: Path, **overrides: Any
+) -> Iterator[tuple[str, Settings]]:
+    """The real API on a migrated, seeded store, without a worker: for tests of requests
+    that start no workflow. Yields its URL and settings."""
+    sock = api_socket()
+    address = client.service_client.config.target_host
+    overrides.setdefault("api_port", sock.getsockname()[1])
+    settings = stack_settings(database_url, address, tmp, **overrides)
+    upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            seed_demo(session)
+    finally:
+        db.dispose()
+    with running_api(settings, sock) as url:
+        yield url, settings
+
+
 class WorkerProcess:
     """``python -m workers.main`` as a child process, so a test can SIGKILL it."""
 

@@ -400,13 +400,14 @@ def set_stock(
     warehouse_id: str,
     sku: str,
     on_hand: int,
-    by: str = "system",
+    by: str | None = None,
     reason: str = "stock count",
 ) -> StockReceipt:
     """Set the units on hand of ``sku`` in ``warehouse_id`` and fill waiting backorders.
 
-    A change is recorded as an ``adjust`` movement: the signed difference, the level
-    set, who (``by``) and why (``reason``). Raises ``UnknownWarehouse``, ``UnknownSku``,
+    A change made by someone (``by``: every ``PUT .../stock``) is recorded as an
+    ``adjust`` movement: the signed difference, the level set, who and why (``reason``);
+    a store being seeded passes no ``by``. Raises ``UnknownWarehouse``, ``UnknownSku``,
     or ``StockBelowReserved`` when ``on_hand`` is below the units already reserved there.
     """
     on_hand = max(on_hand, 0)
@@ -415,7 +416,7 @@ def set_stock(
         raise StockBelowReserved(
             f"{sku} in {warehouse_id}: {stock.reserved} units are reserved, cannot set {on_hand}"
         )
-    if on_hand != stock.on_hand:
+    if by is not None and on_hand != stock.on_hand:
         session.add(
             StockMovementRow(
                 key=f"adjust:{uuid.uuid4().hex}",

@@ -48,14 +48,26 @@ def authenticate(
     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The principal behind the request's bearer token. Raises HTTPException 401."""
+    return _principal(request, state, basic=False)
+
+
+def _principal(request: Request, state: ApiState, *, basic: bool) -> Principal:
+    """The principal of the Authorization header; HTTP Basic only where ``basic``.
+
+    A browser resends Basic credentials on its own, also with a form another site posts,
+    so they are accepted only on the pages people open (the report page), never on an
+    endpoint that changes something. Raises HTTPException 401.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if not header:
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    if scheme.lower() == "basic" and token:
+    if scheme.lower() == "basic" and token and basic:
         # A browser (the report page) sends the token as the password of HTTP Basic.
         token = _basic_password(token)
+    elif scheme.lower() == "basic":
+        raise _unauthorized("HTTP Basic is only for the report page: send 'Bearer <token>'")
     elif scheme.lower() != "bearer" or not token:
         raise _unauthorized("malformed Authorization header: expected 'Bearer <token>'")
     if state.settings.dev_tokens_enabled():
@@ -92,7 +104,7 @@ def require_in_browser(*roles: str) -> Callable[..., Coroutine[Any, Any, Princip
         declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         try:
-            principal = authenticate(request, state, declared)
+            principal = _principal(request, state, basic=True)
         except HTTPException as err:
             if err.status_code == 401:
                 err.headers = {"WWW-Authenticate": 'Basic realm="Temporal OMS", charset="UTF-8"'}

