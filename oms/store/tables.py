@@ -388,6 +388,35 @@ class StockMovementRow(Base):
     on_hand_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class ReservedIdRow(Base):
+    """An order, quote or return id, taken for good: Temporal forgets a closed workflow after
+    its retention, the store does not, so an id is never accepted for something else."""
+
+    __tablename__ = "reserved_ids"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # order | quote | return
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # Who took it: the caller's subject, or the quote or return it is derived from.
+    owner: Mapped[str] = mapped_column(String(120))
+    # Fingerprint of the request's content (a resubmission of the same thing is no conflict).
+    body_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyKeyRow(Base):
+    """A POST's ``Idempotency-Key``: the same caller, key and request get the same answer."""
+
+    __tablename__ = "idempotency_keys"
+
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # None while the first request is being answered.
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class ApiTokenRow(Base):
     """An API bearer token: only the SHA-256 of its secret is kept; revoked, never deleted."""
 

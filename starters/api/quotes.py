@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
@@ -17,6 +18,7 @@ from oms import search_attributes as sa
 from oms.domain.approval import load_policy
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import QUOTE, attributes, limits_from
+from oms.ids import order_id_for
 from oms.models.common import CustomerId, Page
 from oms.models.credit import Company, CompanyMember, CreditStatus
 from oms.models.orders import CreditApproval, OrderView
@@ -48,6 +50,7 @@ from starters.api.auth import (
     require,
 )
 from starters.api.deps import (
+    ApiState,
     Paging,
     State,
     content_hash,
@@ -57,6 +60,7 @@ from starters.api.deps import (
     require_same_body,
     run_update,
 )
+from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.orders import options_from
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow, quote_workflow_id
@@ -94,13 +98,26 @@ def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
 
 
 @router.post("/quotes", status_code=202, responses={200: {"model": QuoteView}, 409: {}, 422: {}})
-async def request_quote(body: RequestQuote, state: State, caller: Requester) -> Response:
+async def request_quote(
+    body: RequestQuote,
+    state: State,
+    caller: Requester,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Start a request for quote; a resubmission returns the existing quote.
 
     A buyer may only ask for their own customer id or company (403 otherwise), and only
     as a member of the company (404 otherwise; staff get a 422); who submitted it is the
-    caller, whatever ``submitted_by`` says.
+    caller, whatever ``submitted_by`` says. The quote's id and the id of the order it may
+    become are taken for good (409 when either is taken by something else).
     """
+    return await once(
+        request, state, caller, idempotency_key, lambda: _request(body, state, caller)
+    )
+
+
+async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Response:
     check_owner(caller, body.customer.id, body.customer.company_id, what="customer id")
     skus = [line.sku for line in body.lines]
     if len(set(skus)) != len(skus):
@@ -128,6 +145,19 @@ async def request_quote(body: RequestQuote, state: State, caller: Requester) -> 
     )
     quote_id = body.quote_id or f"Q-{uuid.uuid4().hex[:10].upper()}"
     digest = content_hash(body, "quote_id")
+    taken = reserve(state.db, "quote", quote_id, caller.subject, digest)
+    if not taken.new:
+        if taken.body_hash != digest:
+            raise _quote_conflict(quote_id, "exists with different content")
+        with suppress(HTTPException):
+            # The same quote again: its answer, also long after its workflow is gone.
+            view = await _load(state, quote_id)
+            return JSONResponse(view.model_dump(mode="json"), status_code=200)
+    # The order an accepted quote becomes: nobody else may take its id in the meantime.
+    order_id = order_id_for(quote_id)
+    derived = reserve(state.db, "order", order_id, f"quote {quote_id}", None)
+    if derived.owner != f"quote {quote_id}":
+        raise _quote_conflict(quote_id, f"cannot become order {order_id}: that id is taken")
     inp = QuoteInput(
         quote_id=quote_id,
         customer=body.customer,
@@ -176,6 +206,12 @@ async def request_quote(body: RequestQuote, state: State, caller: Requester) -> 
         view = await _load(state, quote_id)
         return JSONResponse(view.model_dump(mode="json"), status_code=200)
     return JSONResponse({"quote_id": quote_id, "status": "submitted"}, status_code=202)
+
+
+def _quote_conflict(quote_id: str, why: str) -> HTTPException:
+    return HTTPException(
+        409, detail={"error": "QuoteIdConflict", "message": f"quote {quote_id} {why}"}
+    )
 
 
 async def _load(state: State, quote_id: str) -> QuoteView:

@@ -1,6 +1,8 @@
-"""Security hardening: company memberships; stock adjustments as movements with who and why.
+"""Security hardening: company memberships; stock adjustments as movements with who and why;
+ids reserved for good; Idempotency-Key answers.
 
-Mirrors ``CompanyMemberRow`` and ``StockMovementRow`` of ``oms.store.tables``.
+Mirrors ``CompanyMemberRow``, ``StockMovementRow``, ``ReservedIdRow`` and
+``IdempotencyKeyRow`` of ``oms.store.tables``.
 
 Revision ID: 0010
 Revises: 0011
@@ -34,6 +36,24 @@ def upgrade() -> None:
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_company_members_customer_id", "company_members", ["customer_id"])
+    op.create_table(
+        "reserved_ids",
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("id", sa.String(80), primary_key=True),
+        sa.Column("owner", sa.String(120), nullable=False),
+        sa.Column("body_hash", sa.String(64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("subject", sa.String(100), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("response", sa.JSON(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
     with op.batch_alter_table("stock_movements") as batch:
         batch.add_column(sa.Column("actor", sa.String(100), nullable=True))
         batch.add_column(sa.Column("reason", sa.String(200), nullable=True))
@@ -49,6 +69,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
+    op.drop_table("reserved_ids")
     op.execute("DELETE FROM stock_movements WHERE kind = 'adjust'")
     with op.batch_alter_table("stock_movements") as batch:
         batch.drop_constraint("ck_stock_movements_quantity", type_="check")
