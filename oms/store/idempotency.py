@@ -9,14 +9,14 @@ the store lives. Functions run in the caller's transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from oms.store.tables import IdempotencyKeyRow, ReservedIdRow, utcnow
+from oms.store.tables import IdempotencyKeyRow, ReceivedEventRow, ReservedIdRow, utcnow
 
 # How long an Idempotency-Key's answer is kept (Stripe's 24 hours).
 KEY_TTL = timedelta(hours=24)
@@ -104,8 +104,29 @@ def release_key(session: Session, subject: str, key: str) -> None:
     )
 
 
+def first_receipt(session: Session, message_id: str, keep: timedelta) -> bool:
+    """Remember an inbound webhook message id; False when it was received already.
+
+    Ids older than ``keep`` (the signature's timestamp tolerance, after which the message
+    is refused anyway) are forgotten.
+    """
+    now = utcnow()
+    session.execute(delete(ReceivedEventRow).where(ReceivedEventRow.received_at < now - keep))
+    if session.get(ReceivedEventRow, message_id) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(ReceivedEventRow(message_id=message_id, received_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def forget_receipt(session: Session, message_id: str) -> None:
+    """Forget a message id whose event could not be applied, so its retry is."""
+    session.execute(delete(ReceivedEventRow).where(ReceivedEventRow.message_id == message_id))
+
+
 def _aware(moment: datetime) -> datetime:
     # SQLite returns naive datetimes (stored as UTC).
-    from datetime import UTC
-
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

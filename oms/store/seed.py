@@ -107,6 +107,7 @@ COMPANIES: list[tuple[str, str, str, str, str]] = [
 
 # Demo buyers of each company (the README's, the demo's and the tests' customers).
 MEMBERS: list[tuple[str, str]] = [
+    ("ACME-AB", "C-7"),
     ("ACME-AB", "C-ACME-AB"),
     ("ACME-AB", "C-ACME-1"),
     ("NORDIC-RETAIL", "C-NORDIC-RETAIL"),

@@ -417,6 +417,15 @@ class IdempotencyKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class ReceivedEventRow(Base):
+    """An inbound webhook message id seen lately: a replay within the tolerance is ignored."""
+
+    __tablename__ = "received_events"
+
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class ApiTokenRow(Base):
     """An API bearer token: only the SHA-256 of its secret is kept; revoked, never deleted."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from oms.domain.auth import ROLES, SIGNATURE_HEADER, sign_body
+from oms.domain.auth import ROLES, event_headers
 from oms.store import tokens
 from starters.api.app import create_app
 from workflows.quote import quote_workflow_id
@@ -415,6 +416,8 @@ async def test_carrier_events_need_the_carrier_signature(
         event = json.dumps({"tracking_number": tracking, "status": "delivered"}).encode()
         webhook = stack.as_token(None)
         headers = {"content-type": "application/json"}
+        secret = stack.settings.carrier_webhook_secret
+        now = datetime.now(UTC)
 
         unsigned = await webhook.post("/carrier/events", content=event, headers=headers)
         assert unsigned.status_code == 401
@@ -422,24 +425,27 @@ async def test_carrier_events_need_the_carrier_signature(
         # A bearer token is no substitute for the carrier's signature.
         admin = await stack.api.post("/carrier/events", content=event, headers=headers)
         assert admin.status_code == 401
-        forged = sign_body("not-the-secret", event)
-        wrong = await webhook.post(
-            "/carrier/events", content=event, headers=headers | {SIGNATURE_HEADER: forged}
-        )
+        forged = event_headers("not-the-secret", event, "e-1", now)
+        wrong = await webhook.post("/carrier/events", content=event, headers=headers | forged)
         assert wrong.status_code == 401
         # Signed for another body: the signature covers the exact bytes.
-        other = sign_body(stack.settings.carrier_webhook_secret, event + b" ")
-        replayed = await webhook.post(
-            "/carrier/events", content=event, headers=headers | {SIGNATURE_HEADER: other}
-        )
+        other = event_headers(secret, event + b" ", "e-1", now)
+        tampered = await webhook.post("/carrier/events", content=event, headers=headers | other)
+        assert tampered.status_code == 401
+        # Captured and replayed six minutes later: the signed timestamp is too old.
+        captured = event_headers(secret, event, "e-1", now - timedelta(minutes=6))
+        replayed = await webhook.post("/carrier/events", content=event, headers=headers | captured)
         assert replayed.status_code == 401
         assert (await stack.order(order_id))["status"] == "shipped"
 
-        good = sign_body(stack.settings.carrier_webhook_secret, event)
-        signed = await webhook.post(
-            "/carrier/events", content=event, headers=headers | {SIGNATURE_HEADER: good}
-        )
+        good = event_headers(secret, event, "e-1", now)
+        signed = await webhook.post("/carrier/events", content=event, headers=headers | good)
         assert signed.status_code == 202, signed.text
+        assert signed.json()["status"] == "accepted"
+        # The same message again within the window: acknowledged, not applied twice.
+        again = await webhook.post("/carrier/events", content=event, headers=headers | good)
+        assert again.status_code == 202, again.text
+        assert again.json()["status"] == "duplicate"
         await stack.wait_for_status(order_id, {"completed"})
 
 

@@ -1,8 +1,8 @@
 """Security hardening: company memberships; stock adjustments as movements with who and why;
-ids reserved for good; Idempotency-Key answers.
+ids reserved for good; Idempotency-Key answers; inbound webhook ids seen lately.
 
-Mirrors ``CompanyMemberRow``, ``StockMovementRow``, ``ReservedIdRow`` and
-``IdempotencyKeyRow`` of ``oms.store.tables``.
+Mirrors ``CompanyMemberRow``, ``StockMovementRow``, ``ReservedIdRow``,
+``IdempotencyKeyRow`` and ``ReceivedEventRow`` of ``oms.store.tables``.
 
 Revision ID: 0010
 Revises: 0011
@@ -54,6 +54,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+    op.create_table(
+        "received_events",
+        sa.Column("message_id", sa.String(255), primary_key=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_received_events_received_at", "received_events", ["received_at"])
     with op.batch_alter_table("stock_movements") as batch:
         batch.add_column(sa.Column("actor", sa.String(100), nullable=True))
         batch.add_column(sa.Column("reason", sa.String(200), nullable=True))
@@ -69,6 +75,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_received_events_received_at", table_name="received_events")
+    op.drop_table("received_events")
     op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
     op.drop_table("reserved_ids")
