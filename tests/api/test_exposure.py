@@ -119,7 +119,7 @@ async def test_http_basic_works_on_the_report_page_only(
             # A form another site posts carries the browser's Basic credentials too.
             posted = await browser.post("/orders", json=order_body("X-1", [("CAP-NVY", 1, "1")]))
             assert posted.status_code == 401
-            assert "only for the report page" in posted.json()["detail"]["message"]
+            assert "only for the report page" in posted.json()["detail"]
             stock = await browser.put("/warehouses/WH-STO/stock/CAP-NVY", json={"on_hand": 0})
             assert stock.status_code == 401
             assert (await browser.get("/reports/orders")).status_code == 401

@@ -67,19 +67,19 @@ async def test_lone_surrogates_are_a_422_naming_the_field(
             body["customer"]["name"] = "Anna \ud800"
             named = await admin.post("/orders", content=json.dumps(body))
             assert named.status_code == 422, named.text
-            assert named.json()["detail"][0]["loc"] == ["body", "customer", "name"]
+            assert named.json()["errors"][0]["loc"] == ["body", "customer", "name"]
             body["customer"]["name"] = "Anna"
             body["ship_to"]["city"] = "\udfff"
             city = await admin.post("/orders", content=json.dumps(body))
             assert city.status_code == 422, city.text
-            assert city.json()["detail"][0]["loc"] == ["body", "ship_to", "city"]
+            assert city.json()["errors"][0]["loc"] == ["body", "ship_to", "city"]
             # A reason in a body model with no length limit goes through the shared check.
             stock = await admin.put(
                 "/warehouses/WH-STO/stock/CAP-NVY",
                 content=json.dumps({"on_hand": 5, "reason": "count \ud83d"}),
             )
             assert stock.status_code == 422, stock.text
-            assert stock.json()["detail"][0]["loc"] == ["body", "reason"]
+            assert stock.json()["errors"][0]["loc"] == ["body", "reason"]
 
 
 async def test_report_csv_cells_that_would_run_as_formulas_are_escaped(

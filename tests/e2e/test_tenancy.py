@@ -67,10 +67,8 @@ async def test_company_credit_and_quotes_are_for_its_members_only(
             "/orders", json=_invoice_order(f"T-{run}-1", mallory_id, "ACME-AB")
         )
         assert stolen.status_code == 404, stolen.text
-        assert stolen.json()["detail"] == {
-            "error": "NotFound",
-            "message": "company ACME-AB not found",
-        }
+        assert stolen.json()["title"] == "NotFound"
+        assert stolen.json()["detail"] == "company ACME-AB not found"
         tier = await mallory.post(
             "/quotes", json=_quote(f"T-{run}-Q1", mallory_id, "NORDIC-RETAIL")
         )
@@ -81,7 +79,7 @@ async def test_company_credit_and_quotes_are_for_its_members_only(
             "/orders", json=_invoice_order(f"T-{run}-2", mallory_id, "ACME-AB")
         )
         assert for_her.status_code == 422, for_her.text
-        assert for_her.json()["detail"][0]["loc"] == ["body", "payment", "company_id"]
+        assert for_her.json()["errors"][0]["loc"] == ["body", "payment", "company_id"]
         # Nothing started: the ids are free, nothing was reserved.
         for order_id in (f"T-{run}-1", f"T-{run}-2"):
             assert (await stack.api.get(f"/orders/{order_id}")).status_code == 404
@@ -156,7 +154,7 @@ async def test_the_proposer_of_a_price_cannot_approve_it(
             f"/quotes/{quote_id}/approvals", json={"role": roles[0], "decision": "approve"}
         )
         assert own.status_code == 403, own.text
-        assert own.json()["detail"]["error"] == "SelfApproval"
+        assert own.json()["title"] == "SelfApproval"
         quote = (await stack.api.get(f"/quotes/{quote_id}")).json()
         assert quote["status"] == "pending_approval"
         assert all(a["decided_by"] is None for a in quote["approvals"])
