@@ -165,6 +165,8 @@ class Settings(BaseSettings):
     approvers_email: str = "approvers@oms.example"
     quote_approver_reminder_s: int = Field(default=24 * 3600, ge=1)
     quote_escalate_s: int = Field(default=72 * 3600, ge=1)
+    # Counter-offers a buyer may make on one quote (each grows its workflow's history).
+    quote_max_counter_offers: int = Field(default=10, ge=1)
 
     # Replenishment: who hears about low stock and escalations, what suppliers see as the
     # buyer, when to remind a supplier, and the daily low-stock scan (cron, UTC; empty = none).

@@ -284,8 +284,23 @@ async def propose(quote_id: str, body: ProposeQuote, state: State, caller: Selle
 
 @router.post("/quotes/{quote_id}/counter-offers", response_model=QuoteView)
 async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer) -> QuoteView:
-    """The buyer counters with target prices; the seller proposes again."""
+    """The buyer counters with target prices; the seller proposes again.
+
+    At most ``OMS_QUOTE_MAX_COUNTER_OFFERS`` per quote (409 ``TooManyRounds``): a
+    negotiation without end would grow the quote's history past Temporal's limit.
+    """
     await _load_owned(state, caller, quote_id)
+    # The workflow's own state: the read model may not show the last counter-offer yet.
+    view = await query_state(_handle(state, quote_id), QuoteWorkflow.state, f"quote {quote_id}")
+    made = sum(1 for entry in view.history if entry.status == QuoteStatus.COUNTERED)
+    if made >= state.settings.quote_max_counter_offers:
+        raise HTTPException(
+            409,
+            detail={
+                "error": "TooManyRounds",
+                "message": f"{made} counter-offers already: accept, withdraw or ask anew",
+            },
+        )
     return await _update(state, quote_id, QuoteWorkflow.counter, body, caller)
 
 

@@ -163,3 +163,27 @@ async def test_the_proposer_of_a_price_cannot_approve_it(
             f"/quotes/{quote_id}/approvals", json={"decision": "approve"}
         )
         assert decided.status_code == 200, decided.text
+
+
+async def test_counter_offers_are_capped(
+    temporal_client: Client, sqlite_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, sqlite_url, tmp_path, quote_max_counter_offers=1) as (
+        stack,
+        _,
+    ):
+        quote_id = f"T-{uuid.uuid4().hex[:6].upper()}-C"
+        buyer = stack.as_token("dev-buyer-C-ACME-1")
+        created = await buyer.post("/quotes", json=_quote(quote_id, "C-ACME-1", "ACME-AB"))
+        assert created.status_code == 202, created.text
+        sales = stack.as_role("sales")
+        offer = {"lines": [{"sku": "HOODIE-GRY-L", "target_unit_price": "500.00"}]}
+        for round_ in (1, 2):
+            proposed = await sales.post(f"/quotes/{quote_id}/proposals", json={})
+            assert proposed.status_code == 200, proposed.text
+            countered = await buyer.post(f"/quotes/{quote_id}/counter-offers", json=offer)
+            if round_ == 1:
+                assert countered.status_code == 200, countered.text
+        # The attack: counter-offers without end, each growing the workflow's history.
+        assert countered.status_code == 409, countered.text
+        assert countered.json()["title"] == "TooManyRounds"
