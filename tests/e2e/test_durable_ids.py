@@ -19,13 +19,16 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from oms import search_attributes as sa
-from oms.client import data_converter
-from oms.devserver import PROBLEM_FLAGS, temporal_cli
 from oms.ids import order_workflow_id
-from oms.settings import Settings
 
-from stack import api_socket, order_body, running_api, running_stack, wait_until
+from stack import (
+    api_socket,
+    order_body,
+    running_api,
+    running_stack,
+    start_dev_server,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
@@ -34,13 +37,7 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 async def _forgetful_temporal() -> AsyncIterator[WorkflowEnvironment]:
     """A Temporal server that never heard of any order: what retention makes of a closed
     workflow's id (deleting one on the dev server takes longer than a test)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        data_converter=data_converter(Settings()),
-        search_attributes=list(sa.ALL),
-        ui=False,
-        dev_server_extra_args=PROBLEM_FLAGS,
-    )
+    env = await start_dev_server()
     try:
         yield env
     finally:
