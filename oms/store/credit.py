@@ -257,14 +257,16 @@ def is_member(session: Session, company_id: str, customer_id: str) -> bool:
     return session.get(CompanyMemberRow, (company_id, customer_id)) is not None
 
 
-def list_members(session: Session, company_id: str) -> list[CompanyMember]:
-    """The company's members, by customer id."""
-    rows = session.scalars(
-        select(CompanyMemberRow)
-        .where(CompanyMemberRow.company_id == company_id)
-        .order_by(CompanyMemberRow.customer_id)
-    )
-    return [_member(row) for row in rows]
+def list_members(
+    session: Session,
+    company_id: str,
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[CompanyMember]:
+    """The company's members, by customer id. Raises ``InvalidCursor`` for a foreign cursor."""
+    query = select(CompanyMemberRow).where(CompanyMemberRow.company_id == company_id)
+    keys = [(CompanyMemberRow.customer_id, False)]
+    return paging.page(session, query, keys, _member, cursor=cursor, limit=limit)
 
 
 # --- helpers --------------------------------------------------------------------------------

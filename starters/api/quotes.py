@@ -396,14 +396,17 @@ def company_credit(company_id: str, state: State, caller: CreditReader) -> Credi
 
 
 @router.get(
-    "/companies/{company_id}/members", response_model=list[CompanyMember], tags=["companies"]
+    "/companies/{company_id}/members", response_model=Page[CompanyMember], tags=["companies"]
 )
-def list_members(company_id: str, state: State, caller: CompanyReader) -> list[CompanyMember]:
-    """Customers who buy for the company (its prices, quotes and invoice credit)."""
+def list_members(
+    company_id: str, state: State, caller: CompanyReader, page: Paging
+) -> Page[CompanyMember]:
+    """Customers who buy for the company (its prices, quotes and invoice credit), a page at
+    a time."""
     with state.db.session() as session:
         if credit.get_company(session, company_id) is None:
             raise not_found(f"company {company_id}")
-        return credit.list_members(session, company_id)
+        return credit.list_members(session, company_id, page.limit, page.cursor)
 
 
 @router.put(
