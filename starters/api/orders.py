@@ -58,7 +58,8 @@ from starters.api.deps import (
     require_same_body,
     run_update,
 )
-from starters.api.idempotency import IdempotencyKey, once, reserve
+from starters.api.idempotency import IdempotencyKey as RetryKey
+from starters.api.idempotency import once, reserve
 from workflows.order import OrderWorkflow
 from workflows.order_refund import OrderRefundWorkflow
 
@@ -74,7 +75,7 @@ Noter = Annotated[
 ]
 Holder = Annotated[Principal, Depends(require("support", "ops"))]
 Refunder = Annotated[Principal, Depends(require("support", "ops", "finance"))]
-IdempotencyKey = Annotated[
+RefundKey = Annotated[
     str,
     Header(
         alias="Idempotency-Key",
@@ -141,7 +142,7 @@ async def place_order(
     state: State,
     caller: Placer,
     request: Request,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: RetryKey = None,
 ) -> Response:
     """Accept an order and start its workflow; a resubmission returns the existing order.
 
@@ -428,7 +429,7 @@ async def _order_update(
     responses={404: {}, 409: {}, 422: {}},
 )
 async def refund_order(
-    order_id: str, body: RefundOrder, key: IdempotencyKey, state: State, caller: Refunder
+    order_id: str, body: RefundOrder, key: RefundKey, state: State, caller: Refunder
 ) -> OrderRefund:
     """Refund part of what the order captured without a return (appeasement, late delivery,
     shipping), exactly once per ``Idempotency-Key``: the same key answers the same refund.
