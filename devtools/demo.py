@@ -240,7 +240,7 @@ def run_demo(settings: Settings, return_wait_s: float = 120.0) -> int:
     with httpx.Client(
         base_url=settings.api_url,
         timeout=30,
-        headers={"Authorization": f"Bearer {settings.token}"},
+        headers={"Authorization": f"Bearer {settings.api_token()}"},
     ) as api:
         products = all_items(api, "/products")
         stock = all_items(api, "/stock")

@@ -20,7 +20,7 @@ from devtools.supervisor import Supervisor, port_open
 from oms.devserver import dev_server_command
 from oms.models.webhooks import EndpointIn
 from oms.settings import Settings, temporal_environment
-from oms.store import paging, webhooks
+from oms.store import paging, tokens, webhooks
 from oms.store.db import Database
 from oms.store.inventory import set_stock
 from oms.store.migrate import upgrade
@@ -48,6 +48,37 @@ def prepare_store(settings: Settings, *, stock: int | None = None) -> None:
                     set_stock(session, warehouse_id, sku, stock)
     finally:
         db.dispose()
+
+
+# The stored tokens make run's own callers use, created at each start (docs/security.md).
+SIMULATOR_SUBJECT = "simulated-warehouse"
+OPERATOR_SUBJECT = "make-run-operator"
+
+
+def provision_callers(settings: Settings) -> Settings:
+    """Stored API tokens for the OMS's own callers, as production callers have: a
+    warehouse token for the simulated warehouse and an admin token for the demo, the CLI,
+    the bench and the chaos harness; returns ``settings`` carrying them (``token``,
+    ``simulator_token``). Earlier ones of the same callers are revoked. So these callers
+    work the same whether dev tokens are on (SQLite on loopback) or off (PostgreSQL)."""
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            simulator = tokens.provision(session, "warehouse", SIMULATOR_SUBJECT)
+            operator = tokens.provision(session, "admin", OPERATOR_SUBJECT)
+    finally:
+        db.dispose()
+    return settings.model_copy(update={"token": operator, "simulator_token": simulator})
+
+
+def save_operator_token(settings: Settings) -> None:
+    """Write the operator token to ``token_file`` (owner-only), where the CLI and
+    ``make demo`` find it when OMS_TOKEN is not set."""
+    path = Path(settings.token_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(settings.token + "\n")
 
 
 def ensure_sink_endpoint(settings: Settings) -> str:
@@ -89,8 +120,12 @@ def main() -> None:
             sys.exit(f"port {port} for {what} is already in use: is another `make run` running?")
     print("Migrating and seeding the store:", settings.database_url, flush=True)
     prepare_store(settings)
+    callers = provision_callers(settings)
+    save_operator_token(callers)
 
     env = dict(os.environ)
+    # The simulated warehouse signs in with its own stored token, never a dev token.
+    env.setdefault("OMS_SIMULATOR_TOKEN", callers.simulator_token)
     # The sink listens on loopback over http; its relay starts with the worker.
     env.setdefault("OMS_WEBHOOKS_ALLOW_HTTP", "1")
     env.setdefault("OMS_WEBHOOK_SINK_SECRETS", ensure_sink_endpoint(settings))
@@ -159,6 +194,7 @@ def _banner(settings: Settings) -> None:
         f"  Simulation:    {'on' if settings.simulate else 'off'}"
         f" (OMS_SIMULATE, delay {settings.simulate_delay_s} s)\n"
         "  Try it:        make demo   (or the curl examples in README.md)\n"
+        f"  Your token:    {settings.token_file} (admin; the CLI and make demo use it)\n"
         + (
             "  API tokens:    'Authorization: Bearer dev-<role>', e.g. dev-admin, dev-warehouse"
             " (docs/security.md)\n"

@@ -16,18 +16,20 @@ from oms.codec import EncryptionCodec, codec_from_spec
 from oms.settings import Settings
 
 
-def payload_codec(settings: Settings) -> EncryptionCodec:
+def payload_codec(settings: Settings, require_encrypted: bool = False) -> EncryptionCodec:
     """The payload encryption codec from ``OMS_CODEC_KEYS`` / ``OMS_CODEC_KEY_ID``.
 
     Raises ``ValueError`` for malformed keys or a current key id that is not loaded.
     """
-    return codec_from_spec(settings.codec_keys, settings.codec_key_id)
+    return codec_from_spec(settings.codec_keys, settings.codec_key_id, require_encrypted)
 
 
 def data_converter(settings: Settings) -> DataConverter:
     """The one data converter of every client, worker, test environment and replayer:
-    pydantic models, every payload encrypted (customer PII never reaches Temporal)."""
-    return dataclasses.replace(pydantic_data_converter, payload_codec=payload_codec(settings))
+    pydantic models, every payload encrypted (customer PII never reaches Temporal), and
+    plain payloads refused when real keys are configured."""
+    codec = payload_codec(settings, settings.requires_encrypted_payloads())
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:

@@ -9,8 +9,9 @@ operators) only ever hold ciphertext. The Web UI reads orders through the codec 
 Keys rotate: several keys are loaded, each with an id; payloads are encrypted with the
 current one and its id is written into the payload's metadata, so a payload encrypted with
 an older key still decrypts as long as that key stays loaded. Payloads without the encrypted
-encoding (histories written before encryption was switched on) pass through unchanged, so
-running workflows keep replaying.
+encoding are refused when real keys are configured (``OMS_CODEC_REQUIRE_ENCRYPTED``); with
+it set false (histories written before encryption was switched on) they pass through
+unchanged, so such workflows keep replaying.
 
 Search attribute values are not payload-codec'd by Temporal: they must never hold PII.
 """
@@ -80,7 +81,9 @@ class EncryptionCodec(PayloadCodec):
     encrypted with. Raises ``ValueError`` at construction if the current key is not loaded.
     """
 
-    def __init__(self, keys: Mapping[str, bytes], current_key_id: str) -> None:
+    def __init__(
+        self, keys: Mapping[str, bytes], current_key_id: str, require_encrypted: bool = False
+    ) -> None:
         if current_key_id not in keys:
             raise ValueError(
                 f"current codec key id {current_key_id!r} is not among the loaded keys "
@@ -88,6 +91,7 @@ class EncryptionCodec(PayloadCodec):
             )
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self._current = current_key_id
+        self._require_encrypted = require_encrypted
 
     @property
     def current_key_id(self) -> str:
@@ -116,12 +120,20 @@ class EncryptionCodec(PayloadCodec):
         )
 
     def decrypt(self, payload: Payload) -> Payload:
-        """The original payload; one without the encrypted encoding is returned as is.
+        """The original payload; one without the encrypted encoding is returned as is,
+        unless the codec requires encryption.
 
-        Raises ``ValueError`` naming the key id when that key is not loaded, and
-        ``cryptography.exceptions.InvalidTag`` when the payload was tampered with.
+        Raises ``ValueError`` for a plain payload when encryption is required (whoever
+        reaches Temporal could otherwise start or signal a workflow with input of their
+        own, an order paid by ``exchange`` for one), or naming the key id when that key
+        is not loaded; ``cryptography.exceptions.InvalidTag`` when it was tampered with.
         """
         if payload.metadata.get("encoding") != ENCODING:
+            if self._require_encrypted:
+                raise ValueError(
+                    "refused a payload that is not encrypted: every OMS process encrypts with"
+                    " OMS_CODEC_KEYS (OMS_CODEC_REQUIRE_ENCRYPTED)"
+                )
             # Written before encryption was switched on: readable already.
             return payload
         key_id = payload.metadata.get(KEY_ID_META, b"").decode()
@@ -135,9 +147,11 @@ class EncryptionCodec(PayloadCodec):
         return Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode()))
 
 
-def codec_from_spec(keys: str, current_key_id: str) -> EncryptionCodec:
+def codec_from_spec(
+    keys: str, current_key_id: str, require_encrypted: bool = False
+) -> EncryptionCodec:
     """Build the codec from the ``OMS_CODEC_KEYS`` / ``OMS_CODEC_KEY_ID`` settings.
 
     Raises ``ValueError`` for malformed keys or a current key id that is not loaded.
     """
-    return EncryptionCodec(parse_keys(keys), current_key_id)
+    return EncryptionCodec(parse_keys(keys), current_key_id, require_encrypted)

@@ -12,16 +12,19 @@ release, with a warning; where both are set, the SDK's names win.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.envconfig import ClientConfig
 
-from oms.codec import DEV_KEY_ID, DEV_KEYS
+from oms.codec import DEV_KEY_B64, DEV_KEY_ID, DEV_KEYS
 
 # Re-exported for the processes that already read them from here.
 from oms.queues import (  # noqa: F401
@@ -44,6 +47,9 @@ DEPRECATED_TEMPORAL_SETTINGS = {
     "temporal_tls_key": "TEMPORAL_TLS_CLIENT_KEY_PATH",
     "temporal_tls_ca": "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
 }
+
+# Public (it is in this file): only for make run on loopback (``Settings.exposure_problems``).
+DEV_WEBHOOK_SECRET = "dev-carrier-webhook-secret"
 
 
 class Settings(BaseSettings):
@@ -68,21 +74,33 @@ class Settings(BaseSettings):
     # The default is a public development key: every real deployment sets both.
     codec_keys: str = DEV_KEYS
     codec_key_id: str = DEV_KEY_ID
+    # Refuse payloads that are not encrypted (a start or signal sent around the codec)?
+    # Unset: yes whenever real keys are configured. False only while histories written
+    # before encryption was switched on still replay.
+    codec_require_encrypted: bool | None = None
     # Prefix for task queues, so tests can give every run its own queues.
     task_queue_prefix: str = ""
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_url: str = "http://127.0.0.1:8000"
+    # Largest request body the API reads (bytes); a larger one is a 413 before any parsing.
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # Host names the API answers to (comma-separated), besides localhost, 127.0.0.1, ::1,
+    # OMS_API_HOST and the host of OMS_API_URL. Any other Host header is a 400 (DNS rebinding).
+    api_allowed_hosts: str = ""
     # Accept the documented dev tokens (``dev-<role>``)? Unset: yes on the embedded
-    # SQLite store, no on PostgreSQL. Production sets false and uses ``oms token create``.
+    # SQLite store when the API listens on loopback only. Production sets false and uses
+    # ``oms token create``; true with the API on another interface refuses to start.
     auth_dev_tokens: bool | None = None
-    # The bearer token the CLI, demo, simulator and benchmarks send (OMS_TOKEN).
+    # The bearer token the CLI, demo, simulator and benchmarks send (OMS_TOKEN). Unset: the
+    # token in ``token_file`` (make run provisions one there), else dev-admin.
     token: str = "dev-admin"
+    token_file: str = "var/api-token"
     # The token the simulated warehouse picks and packs with (OMS_SIMULATOR_TOKEN).
     simulator_token: str = "dev-warehouse"
     # Shared secret the carrier signs its webhook bodies with (HMAC SHA-256).
-    carrier_webhook_secret: str = "dev-carrier-webhook-secret"
+    carrier_webhook_secret: str = DEV_WEBHOOK_SECRET
 
     carrier_url: str = "http://127.0.0.1:8100"
     carrier_name: str = "sandbox"
@@ -147,6 +165,8 @@ class Settings(BaseSettings):
     approvers_email: str = "approvers@oms.example"
     quote_approver_reminder_s: int = Field(default=24 * 3600, ge=1)
     quote_escalate_s: int = Field(default=72 * 3600, ge=1)
+    # Counter-offers a buyer may make on one quote (each grows its workflow's history).
+    quote_max_counter_offers: int = Field(default=10, ge=1)
 
     # Replenishment: who hears about low stock and escalations, what suppliers see as the
     # buyer, when to remind a supplier, and the daily low-stock scan (cron, UTC; empty = none).
@@ -248,10 +268,63 @@ class Settings(BaseSettings):
         return self._temporal_tls
 
     def dev_tokens_enabled(self) -> bool:
-        """Whether ``dev-<role>`` tokens work: as set, else only on the embedded SQLite store."""
+        """Whether ``dev-<role>`` tokens work: as set, else only on the embedded SQLite store
+        with the API on loopback."""
         if self.auth_dev_tokens is not None:
             return self.auth_dev_tokens
-        return self.database_url.startswith("sqlite")
+        return self.database_url.startswith("sqlite") and self.api_on_loopback()
+
+    def api_on_loopback(self) -> bool:
+        """Whether the API listens on a loopback address only (nobody else can reach it)."""
+        return is_loopback(self.api_host)
+
+    def exposure_problems(self) -> list[str]:
+        """Public development secrets the API would use while listening beyond loopback.
+
+        Empty on loopback: dev tokens, the public codec key and the public carrier
+        webhook secret are only for a machine's own ``make run``.
+        """
+        if self.api_on_loopback():
+            return []
+        where = f"the API listens on {self.api_host}, beyond loopback"
+        problems = []
+        if self.dev_tokens_enabled():
+            problems.append(f"dev tokens are on (OMS_AUTH_DEV_TOKENS) and {where}")
+        if self.codec_key_id == DEV_KEY_ID or DEV_KEY_B64 in self.codec_keys:
+            key = "the public development codec key is in use (OMS_CODEC_KEYS)"
+            problems.append(f"{key} and {where}")
+        if self.carrier_webhook_secret == DEV_WEBHOOK_SECRET:
+            secret = "the public carrier webhook secret is in use (OMS_CARRIER_WEBHOOK_SECRET)"
+            problems.append(f"{secret} and {where}")
+        return problems
+
+    def allowed_hosts(self) -> list[str]:
+        """Host header values the API answers (``TrustedHostMiddleware``)."""
+        hosts = {"localhost", "127.0.0.1", "::1", "[::1]"}
+        hosts |= {h.strip() for h in self.api_allowed_hosts.split(",") if h.strip()}
+        if self.api_host not in ("0.0.0.0", "::", ""):
+            hosts.add(self.api_host)
+        url_host = urlsplit(self.api_url).hostname
+        if url_host:
+            hosts.add(url_host)
+        return sorted(hosts)
+
+    def requires_encrypted_payloads(self) -> bool:
+        """Whether the codec refuses plain payloads: as set, else whenever real keys are set."""
+        if self.codec_require_encrypted is not None:
+            return self.codec_require_encrypted
+        return self.codec_keys != DEV_KEYS
+
+    def api_token(self) -> str:
+        """The token the CLI and the demo send: OMS_TOKEN when set, else the one ``make run``
+        provisioned in ``token_file``, else ``dev-admin``."""
+        if "token" in self.model_fields_set:
+            return self.token
+        try:
+            provisioned = Path(self.token_file).read_text().strip()
+        except OSError:
+            return self.token
+        return provisioned or self.token
 
     def queue(self, name: str) -> str:
         """Return the task queue name for ``name`` with this deployment's prefix."""
@@ -284,6 +357,16 @@ def child_environment(settings: Settings) -> dict[str, str]:
             env[f"OMS_{name.upper()}"] = str(value)
     # OMS_TEMPORAL_UI_URL is not a connection setting and keeps its name.
     return env | temporal_environment(settings)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a listen address or name) is this machine's loopback only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=1)

@@ -36,7 +36,7 @@ from fastapi import FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from oms.domain.auth import SIGNATURE_HEADER, sign_body
+from oms.domain.auth import event_headers
 from oms.models.common import Address
 from oms.models.shipments import Package
 from oms.settings import Settings
@@ -139,7 +139,8 @@ def address_problem(address: Address) -> str | None:
     if pattern is None:
         return f"country {address.country} is not served"
     if not pattern.match(address.postal_code.strip()):
-        return f"postal code {address.postal_code!r} is not valid in {address.country}"
+        # Not the code itself: the reason travels in clear (Temporal failures, /ops/stuck).
+        return f"the postal code is not valid in {address.country}"
     return None
 
 
@@ -379,11 +380,13 @@ class Sandbox:
         """Post ``event`` to the OMS webhook, retrying a few times; True once it is accepted."""
         assert self.http is not None, "the app's lifespan has not started"
         body = json.dumps(event).encode()
-        headers = {
-            "content-type": "application/json",
-            SIGNATURE_HEADER: sign_body(self.config.webhook_secret, body),
-        }
+        # One id per event, the same on every retry: the OMS applies it once.
+        message_id = f"{event['tracking_number']}:{event['status']}:{event.get('at', '')}"
         for attempt in range(WEBHOOK_ATTEMPTS):
+            # Signed afresh for each attempt: the timestamp must be recent when it arrives.
+            headers = {"content-type": "application/json"} | event_headers(
+                self.config.webhook_secret, body, message_id, datetime.now(UTC)
+            )
             try:
                 response = await self.http.post(
                     self.config.webhook_url, content=body, headers=headers

@@ -64,6 +64,7 @@ class Warehouse:
         query: dict[str, Any] = {"status": "picking", "limit": 500}
         while True:
             response = await self.client.get("/shipments", params=query)
+            _loud_if_refused(response)
             response.raise_for_status()
             page = response.json()
             shipments += page["items"]
@@ -138,12 +139,28 @@ async def _advance(client: httpx.AsyncClient, shipment: dict[str, Any], *, pack_
     return done + _accepted(packed, sid)
 
 
+def _loud_if_refused(response: httpx.Response) -> None:
+    """An error in the log when the API refuses the simulator's token: otherwise every
+    order would wait at ``picking`` with nothing saying why."""
+    if response.status_code in (401, 403):
+        log.error(
+            "simulator: the API answered %s to %s %s: the simulated warehouse cannot pick or"
+            " pack. Give it a warehouse token (OMS_SIMULATOR_TOKEN; make run provisions one,"
+            " or: oms token create --role warehouse). %s",
+            response.status_code,
+            response.request.method,
+            response.request.url.path,
+            response.text[:200],
+        )
+
+
 def _accepted(result: httpx.Response, sid: str) -> bool:
+    _loud_if_refused(result)
     if result.status_code < 300:
         return True
     if result.status_code == 409:  # someone else got there first, or not ready yet: next pass
         log.info("simulator: 409 on %s: %s", sid, result.text[:200])
-    else:
+    elif result.status_code not in (401, 403):
         log.warning("simulator: %s on %s: %s", result.status_code, sid, result.text[:300])
     return False
 

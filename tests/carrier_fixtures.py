@@ -91,7 +91,7 @@ class WebhookRecorder:
     fail_first: int = 0
     received: list[dict[str, Any]] = field(default_factory=list)
     # Per received body: the raw bytes and the signature header that came with them.
-    signed: list[tuple[bytes, str | None]] = field(default_factory=list)
+    signed: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
     attempts: int = 0
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -108,7 +108,9 @@ class WebhookRecorder:
                     failing = recorder.attempts <= recorder.fail_first
                     if not failing:
                         recorder.received.append(json.loads(body))
-                        recorder.signed.append((body, self.headers.get("X-Carrier-Signature")))
+                        recorder.signed.append(
+                            (body, {k.lower(): v for k, v in self.headers.items()})
+                        )
                 self.send_response(500 if failing else 202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

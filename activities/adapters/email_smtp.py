@@ -215,13 +215,14 @@ class Mailer:
             smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
+            # Codes only: the addresses would reach Temporal's (unencrypted) failure text.
             if codes and all(code >= 500 for code in codes):
-                raise EmailRejected(f"recipient refused: {exc.recipients}") from exc
-            raise EmailUnavailable(f"recipient deferred: {exc.recipients}") from exc
+                raise EmailRejected(f"recipient refused: SMTP {codes}") from exc
+            raise EmailUnavailable(f"recipient deferred: SMTP {codes}") from exc
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code >= 500 and exc.smtp_code not in _NEEDS_CONFIGURATION:
-                raise EmailRejected(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
-            raise EmailUnavailable(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+                raise EmailRejected(f"SMTP {exc.smtp_code}: {_no_addresses(exc)}") from exc
+            raise EmailUnavailable(f"SMTP {exc.smtp_code}: {_no_addresses(exc)}") from exc
         except smtplib.SMTPNotSupportedError as exc:
             raise EmailRejected(f"SMTP server cannot take this message: {exc}") from exc
         except OSError as exc:  # also every other SMTPException: disconnect, timeout
@@ -274,3 +275,16 @@ class Mailer:
         except jinja2.TemplateNotFound:
             return False
         return True
+
+
+_ADDRESS = re.compile(r"[^\s<>@\[\]'\"]+@[^\s<>\[\]'\"]+")
+
+
+def _no_addresses(exc: smtplib.SMTPResponseException) -> str:
+    """The server's reply without email addresses (servers often quote the recipient)."""
+    text = (
+        exc.smtp_error.decode(errors="replace")
+        if isinstance(exc.smtp_error, bytes)
+        else str(exc.smtp_error)
+    )
+    return _ADDRESS.sub("<address>", text)

@@ -52,7 +52,7 @@ from devtools.bench.stats import (
 from devtools.floor.models import FloorInput
 from devtools.floor.workflow import FLOOR_QUEUE, FloorWorkflow
 from oms.client import connect
-from oms.domain.auth import SIGNATURE_HEADER, sign_body
+from oms.domain.auth import event_headers
 from oms.models.orders import PlaceOrder
 from oms.store.db import Database
 from oms.store.tables import OrderRow, ShipmentRow
@@ -285,11 +285,16 @@ class PipelineBench:
             later = [e for e in events if JOURNEY.index(e["status"]) > JOURNEY.index(status)]
             for event in later:
                 body = json.dumps(event).encode()
-                signature = sign_body(self.stack.settings.carrier_webhook_secret, body)
+                signed = event_headers(
+                    self.stack.settings.carrier_webhook_secret,
+                    body,
+                    str(uuid.uuid4()),
+                    datetime.now(UTC),
+                )
                 await self.api.post(
                     "/carrier/events",
                     content=body,
-                    headers={"content-type": "application/json", SIGNATURE_HEADER: signature},
+                    headers={"content-type": "application/json"} | signed,
                 )
             self.redelivered += 1 if later else 0
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from devtools.dev import prepare_store
+from devtools.dev import prepare_store, provision_callers
 from devtools.supervisor import Supervisor, free_port, http_ok
 from oms.devserver import dev_server_command
 from oms.settings import Settings, child_environment
@@ -101,6 +101,9 @@ class BenchStack:
     def start(self) -> None:
         """Prepare the store, start every process and wait until the API answers."""
         prepare_store(self.settings, stock=BENCH_STOCK)
+        # The bench and its simulated warehouse call with stored tokens, as production does.
+        self.settings = provision_callers(self.settings)
+        self._env = child_environment(self.settings)
         port = int(self.settings.temporal_address.rsplit(":", 1)[1])
         server = dev_server_command(str(self.tmp / "temporal.db"), port=port, ui_port=0, ui=False)
         self._start("temporal", "server", server, ready=port)

@@ -199,7 +199,8 @@ class Auditor:
         restocked: Counter[StockKey] = Counter()
         written_off: Counter[StockKey] = Counter()
         for m in movements:
-            target = restocked if m.kind == "restock" else written_off
+            # A person's count (adjust, signed) changes what the warehouse received.
+            target = restocked if m.kind in ("restock", "adjust") else written_off
             target[(m.warehouse_id, m.sku)] += m.quantity
         for key, row in sorted(stock.items()):
             received = before.get(key, 0) + restocked[key]

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from devtools.bench.stack import throwaway_settings
-from devtools.dev import prepare_store
+from devtools.dev import prepare_store, provision_callers
 from devtools.supervisor import ProcessExited, Supervisor, free_port, http_ok
 from oms.devserver import dev_server_command
 from oms.settings import Settings, child_environment
@@ -68,6 +68,8 @@ class ChaosStack:
     def start(self) -> None:
         """Prepare the store, start every process and wait until the API answers."""
         prepare_store(self.settings, stock=CHAOS_STOCK)
+        # The harness and the simulated warehouse call with stored tokens, as production does.
+        self.settings = provision_callers(self.settings)
         self.start_temporal()
         py = sys.executable
         self._start("smtp-sink", [py, "-m", "sandboxes.smtp_sink"])

@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
-from oms.domain.auth import SIGNATURE_HEADER, sign_body
+from oms.domain.auth import event_headers
 from oms.store.db import Database
 from oms.store.tables import OrderRow, ReturnRow, ShipmentRow
 
@@ -185,10 +187,10 @@ class Workload:
                     await self.api.post(
                         "/carrier/events",
                         content=body,
-                        headers={
-                            "content-type": "application/json",
-                            SIGNATURE_HEADER: sign_body(self.webhook_secret, body),
-                        },
+                        headers={"content-type": "application/json"}
+                        | event_headers(
+                            self.webhook_secret, body, str(uuid.uuid4()), datetime.now(UTC)
+                        ),
                     )
             except httpx.HTTPError:
                 continue

@@ -10,8 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal, get_args
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 Role = Literal[
     "buyer",
@@ -32,8 +36,9 @@ ROLES: tuple[str, ...] = get_args(Role)
 DEV_PREFIX = "dev-"
 DEV_BUYER_CUSTOMER = "C-42"
 TOKEN_PREFIX = "oms_"
-# The carrier signs each webhook body: ``X-Carrier-Signature: sha256=<hex HMAC SHA-256>``.
-SIGNATURE_HEADER = "X-Carrier-Signature"
+# The carrier signs each event the Standard Webhooks way (``event_headers``); the library
+# refuses a timestamp further than this from now, and the API remembers ids for as long.
+EVENT_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -129,13 +134,23 @@ def secret_matches(secret: str, digest: str) -> bool:
     return hmac.compare_digest(hash_secret(secret), digest)
 
 
-def sign_body(secret: str, body: bytes) -> str:
-    """The carrier webhook's signature header value: ``sha256=<hex HMAC of the body>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def event_headers(secret: str, body: bytes, message_id: str, at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers a carrier event is sent with: ``webhook-id`` (the same
+    on every retry of one event), ``webhook-timestamp`` (seconds) and ``webhook-signature``
+    (``v1,<base64 HMAC SHA-256 of "id.timestamp.body">``)."""
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret.encode()).sign(message_id, at, body),
+    }
 
 
-def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
-    """Whether ``header`` is the right ``sign_body`` value for ``body`` (constant time)."""
-    if not header:
-        return False
-    return hmac.compare_digest(sign_body(secret, body), header.strip())
+def verified_event_id(secret: str, body: bytes, headers: Mapping[str, str]) -> str | None:
+    """The event's ``webhook-id`` when its signature is right for ``body`` and its timestamp
+    within ``EVENT_TOLERANCE`` of now (so a captured event cannot be replayed later); else None.
+    """
+    try:
+        Webhook(secret.encode()).verify(body, dict(headers), json_parse=False)
+    except WebhookVerificationError:
+        return None
+    return headers.get("webhook-id")

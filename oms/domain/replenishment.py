@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta
 
+from oms.domain.spreadsheet import write_rows
 from oms.models.replenishment import PurchaseOrder
 
 WORKFLOW_PREFIX = "replenish-"
@@ -57,32 +56,31 @@ def confirmation_timers(
 
 
 def purchase_order_csv(po: PurchaseOrder) -> str:
-    """The purchase order as CSV (one row per line), the attachment a supplier imports."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    """The purchase order as CSV (one row per line), the attachment a supplier imports.
+
+    Product names are staff text: cells a spreadsheet would run as formulas are escaped.
+    """
+    header = [
+        "po_id",
+        "supplier_id",
+        "ship_to_warehouse",
+        "sku",
+        "description",
+        "quantity",
+        "unit_cost",
+        "currency",
+    ]
+    rows = [
         [
-            "po_id",
-            "supplier_id",
-            "ship_to_warehouse",
-            "sku",
-            "description",
-            "quantity",
-            "unit_cost",
-            "currency",
+            po.po_id,
+            po.supplier.supplier_id,
+            po.warehouse_id,
+            line.sku,
+            line.name,
+            line.quantity,
+            f"{line.unit_cost:.2f}",
+            po.currency,
         ]
-    )
-    for line in po.lines:
-        writer.writerow(
-            [
-                po.po_id,
-                po.supplier.supplier_id,
-                po.warehouse_id,
-                line.sku,
-                line.name,
-                line.quantity,
-                f"{line.unit_cost:.2f}",
-                po.currency,
-            ]
-        )
-    return out.getvalue()
+        for line in po.lines
+    ]
+    return write_rows([header, *rows])

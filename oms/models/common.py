@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from oms.domain.locales import normalize_tag
 
@@ -59,9 +59,33 @@ Text = Annotated[str, AfterValidator(_encodable)]
 
 
 class Model(BaseModel):
-    """Base for every model crossing a workflow, activity or API boundary."""
+    """Base for every model crossing a workflow, activity or API boundary.
+
+    Every text field (and text in a list or mapping field) refuses lone surrogates: a
+    422 naming the field at the API, instead of a 500 from the first column or encoder
+    that cannot store it.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _valid_unicode(cls, value: Any) -> Any:
+        """Raises ValueError for a string with a lone surrogate anywhere in the field."""
+        _check_text(value)
+        return value
+
+
+def _check_text(value: object) -> None:
+    if isinstance(value, str):
+        _encodable(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
 
 
 CustomerId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_opaque_id)]

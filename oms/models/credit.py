@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -22,6 +23,15 @@ class Company(Model):
     currency: str = "SEK"
     # What happens to an order beyond the limit: wait for finance, or refuse at once.
     over_limit: Literal["hold", "refuse"] = "hold"
+
+
+class CompanyMember(Model):
+    """A customer who buys for a company (its price tier, quotes and invoice credit)."""
+
+    company_id: str
+    customer_id: str
+    added_by: str
+    added_at: datetime
 
 
 class CreditStatus(Model):

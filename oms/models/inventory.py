@@ -31,6 +31,8 @@ class SetStock(Model):
     """Body of ``PUT /warehouses/{id}/stock/{sku}``."""
 
     on_hand: int = Field(ge=0, le=10_000_000)
+    # Why the count changed, kept on the stock movement with the caller's name.
+    reason: Text = Field(default="stock count", min_length=1, max_length=200)
 
 
 class Product(Model):

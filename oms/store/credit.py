@@ -23,6 +23,7 @@ from oms.domain.money import quantize
 from oms.models.common import Page
 from oms.models.credit import (
     Company,
+    CompanyMember,
     ConsumeCredit,
     CreditMovement,
     CreditReservation,
@@ -34,7 +35,7 @@ from oms.models.credit import (
 from oms.store import paging
 from oms.store.db import Bound
 from oms.store.errors import InvalidCreditMovement, UnknownCompany
-from oms.store.tables import CompanyRow, CreditLedgerRow
+from oms.store.tables import CompanyMemberRow, CompanyRow, CreditLedgerRow
 
 RESERVE = "reserve"
 CONSUME = "consume"
@@ -221,6 +222,53 @@ def upsert_company(session: Session, company: Company) -> Company:
     return _company(row)
 
 
+def add_member(session: Session, company_id: str, customer_id: str, by: str) -> CompanyMember:
+    """Make ``customer_id`` a member of the company (adding it twice keeps the first time).
+
+    Raises ``UnknownCompany``.
+    """
+    _company_row(session, company_id)
+    row = session.get(CompanyMemberRow, (company_id, customer_id))
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = CompanyMemberRow(company_id=company_id, customer_id=customer_id, added_by=by)
+                session.add(row)
+        except IntegrityError:
+            # Added by a concurrent call: the same membership.
+            row = session.get(CompanyMemberRow, (company_id, customer_id), populate_existing=True)
+            if row is None:
+                raise
+    return _member(row)
+
+
+def remove_member(session: Session, company_id: str, customer_id: str) -> bool:
+    """End a membership; False when there was none."""
+    row = session.get(CompanyMemberRow, (company_id, customer_id))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def is_member(session: Session, company_id: str, customer_id: str) -> bool:
+    """Whether ``customer_id`` may buy for the company (its prices, quotes and credit)."""
+    return session.get(CompanyMemberRow, (company_id, customer_id)) is not None
+
+
+def list_members(
+    session: Session,
+    company_id: str,
+    limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[CompanyMember]:
+    """The company's members, by customer id. Raises ``InvalidCursor`` for a foreign cursor."""
+    query = select(CompanyMemberRow).where(CompanyMemberRow.company_id == company_id)
+    keys = [(CompanyMemberRow.customer_id, False)]
+    return paging.page(session, query, keys, _member, cursor=cursor, limit=limit)
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -301,6 +349,15 @@ def _amount(amount: Decimal) -> Decimal:
     if amount < 0:
         raise InvalidCreditMovement(f"credit amount must not be negative, got {amount}")
     return quantize(Decimal(amount))
+
+
+def _member(row: CompanyMemberRow) -> CompanyMember:
+    return CompanyMember(
+        company_id=row.company_id,
+        customer_id=row.customer_id,
+        added_by=row.added_by,
+        added_at=row.added_at,
+    )
 
 
 def _action(row: CompanyRow) -> Literal["hold", "refuse"]:

@@ -11,6 +11,7 @@ oversell.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
@@ -394,17 +395,41 @@ def consume(session: Session, req: ConsumeRequest) -> ConsumeResult:
 # --- stock ----------------------------------------------------------------------------------
 
 
-def set_stock(session: Session, warehouse_id: str, sku: str, on_hand: int) -> StockReceipt:
+def set_stock(
+    session: Session,
+    warehouse_id: str,
+    sku: str,
+    on_hand: int,
+    by: str | None = None,
+    reason: str = "stock count",
+) -> StockReceipt:
     """Set the units on hand of ``sku`` in ``warehouse_id`` and fill waiting backorders.
 
-    Raises ``UnknownWarehouse``, ``UnknownSku``, or ``StockBelowReserved`` when
-    ``on_hand`` is below the units already reserved there.
+    A change made by someone (``by``: every ``PUT .../stock``) is recorded as an
+    ``adjust`` movement: the signed difference, the level set, who and why (``reason``);
+    a store being seeded passes no ``by``. Raises ``UnknownWarehouse``, ``UnknownSku``,
+    or ``StockBelowReserved`` when ``on_hand`` is below the units already reserved there.
     """
     on_hand = max(on_hand, 0)
     stock = _stock_row(session, warehouse_id, sku)
     if on_hand < stock.reserved:
         raise StockBelowReserved(
             f"{sku} in {warehouse_id}: {stock.reserved} units are reserved, cannot set {on_hand}"
+        )
+    if by is not None and on_hand != stock.on_hand:
+        session.add(
+            StockMovementRow(
+                key=f"adjust:{uuid.uuid4().hex}",
+                kind="adjust",
+                warehouse_id=warehouse_id,
+                sku=sku,
+                quantity=on_hand - stock.on_hand,
+                reference=f"set by {by}"[:80],
+                filled_orders={"orders": []},
+                actor=by[:100],
+                reason=reason[:200],
+                on_hand_after=on_hand,
+            )
         )
     stock.on_hand = on_hand
     session.flush()

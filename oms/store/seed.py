@@ -5,7 +5,8 @@ one warehouse, jeans only live in Gothenburg and caps only in Stockholm (a
 mixed order splits), and the wool jacket has two units in the whole network
 (the third order backorders). Three B2B companies show the credit rules: a
 large limit, a smaller one that holds orders beyond it for finance, and a
-small shop whose orders beyond its limit are refused. Three suppliers and a
+small shop whose orders beyond its limit are refused; each has a demo buyer (a
+member, who may use its prices and credit). Three suppliers and a
 few reorder policies show replenishment: the Stockholm wool jacket is reordered
 as soon as its last unit is reserved.
 """
@@ -16,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from oms.store import credit
 from oms.store.tables import (
     CompanyRow,
     ProductRow,
@@ -103,6 +105,15 @@ COMPANIES: list[tuple[str, str, str, str, str]] = [
     ("SMALL-SHOP", "Small Shop", "standard", "20000.00", "refuse"),
 ]
 
+# Demo buyers of each company (the README's, the demo's and the tests' customers).
+MEMBERS: list[tuple[str, str]] = [
+    ("ACME-AB", "C-7"),
+    ("ACME-AB", "C-ACME-AB"),
+    ("ACME-AB", "C-ACME-1"),
+    ("NORDIC-RETAIL", "C-NORDIC-RETAIL"),
+    ("SMALL-SHOP", "C-SMALL-SHOP"),
+]
+
 # id, name, email, lead time in days
 SUPPLIERS: list[tuple[str, str, str, int]] = [
     ("NORDTEX", "Nordtex Apparel AB", "orders@nordtex.example", 5),
@@ -177,7 +188,10 @@ def seed_demo(session: Session) -> int:
 
 
 def seed_companies(session: Session) -> int:
-    """Add the demo B2B companies that are missing; returns rows added. Never changes one."""
+    """Add the demo B2B companies and their members that are missing; returns rows added.
+
+    Never changes one.
+    """
     added = 0
     for company_id, name, tier, limit, over_limit in COMPANIES:
         if session.get(CompanyRow, company_id) is None:
@@ -191,6 +205,11 @@ def seed_companies(session: Session) -> int:
                     over_limit=over_limit,
                 )
             )
+            added += 1
+    session.flush()
+    for company_id, customer_id in MEMBERS:
+        if not credit.is_member(session, company_id, customer_id):
+            credit.add_member(session, company_id, customer_id, by="seed")
             added += 1
     session.flush()
     return added

@@ -265,6 +265,19 @@ class CompanyRow(Base):
     over_limit: Mapped[str] = mapped_column(String(8), default="hold")  # hold | refuse
 
 
+class CompanyMemberRow(Base):
+    """A customer who buys for a company: only members get its prices, quotes and credit."""
+
+    __tablename__ = "company_members"
+
+    company_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("companies.company_id"), primary_key=True
+    )
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CreditLedgerRow(Base):
     """One credit movement of an order: ``reserve``, ``consume`` (invoiced) or ``release``.
 
@@ -349,12 +362,15 @@ class ReturnLineRow(Base):
 
 
 class StockMovementRow(Base):
-    """Returned units put back on a shelf (``restock``) or written off; one per business key."""
+    """Returned units put back on a shelf (``restock``) or written off, or a count set by a
+    person (``adjust``: ``quantity`` is the signed change, with who and why); one per key."""
 
     __tablename__ = "stock_movements"
     __table_args__ = (
-        CheckConstraint("quantity > 0", name="ck_stock_movements_quantity"),
-        CheckConstraint("kind IN ('restock', 'write_off')", name="ck_stock_movements_kind"),
+        CheckConstraint("quantity > 0 OR kind = 'adjust'", name="ck_stock_movements_quantity"),
+        CheckConstraint(
+            "kind IN ('restock', 'write_off', 'adjust')", name="ck_stock_movements_kind"
+        ),
     )
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -366,6 +382,48 @@ class StockMovementRow(Base):
     # Orders whose backorders a restock filled, so a retried restock wakes the same ones.
     filled_orders: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An adjustment's author (the token's subject), reason and the level it set.
+    actor: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    on_hand_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ReservedIdRow(Base):
+    """An order, quote or return id, taken for good: Temporal forgets a closed workflow after
+    its retention, the store does not, so an id is never accepted for something else."""
+
+    __tablename__ = "reserved_ids"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # order | quote | return
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # Who took it: the caller's subject, or the quote or return it is derived from.
+    owner: Mapped[str] = mapped_column(String(120))
+    # Fingerprint of the request's content (a resubmission of the same thing is no conflict).
+    body_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyKeyRow(Base):
+    """A POST's ``Idempotency-Key``: the same caller, key and request get the same answer."""
+
+    __tablename__ = "idempotency_keys"
+
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # None while the first request is being answered.
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ReceivedEventRow(Base):
+    """An inbound webhook message id seen lately: a replay within the tolerance is ignored."""
+
+    __tablename__ = "received_events"
+
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class ApiTokenRow(Base):

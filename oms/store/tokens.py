@@ -66,6 +66,26 @@ def create_token(
     return issued.token, _info(row)
 
 
+def provision(session: Session, role: str, subject: str) -> str:
+    """A fresh token for one of the OMS's own callers (the simulated warehouse, the demo),
+    created at start-up like a production caller's; the caller's earlier tokens (same
+    ``subject`` and role) are revoked, so restarts do not pile up live secrets.
+
+    Raises ValueError as ``create_token`` does.
+    """
+    earlier = session.scalars(
+        select(ApiTokenRow).where(
+            ApiTokenRow.subject == subject,
+            ApiTokenRow.role == role,
+            ApiTokenRow.revoked_at.is_(None),
+        )
+    ).all()
+    for row in earlier:
+        row.revoked_at = utcnow()
+    token, _ = create_token(session, role, subject)
+    return token
+
+
 def resolve(session: Session, token: str) -> Principal | None:
     """The principal of a live stored token; None when unknown, malformed or revoked."""
     parts = split_token(token)

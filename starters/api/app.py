@@ -7,6 +7,7 @@ store and one Temporal client, built at start-up and closed at shutdown.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -14,6 +15,7 @@ from datetime import timedelta
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from temporalio.client import Client
 
 from oms import logs, telemetry
@@ -38,9 +40,25 @@ from starters.api import (
 from starters.api.deps import ApiState
 
 
+class UnsafeExposure(RuntimeError):
+    """The API would serve public development secrets beyond loopback."""
+
+
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
-    """Build the API; pass ``client`` to share an existing Temporal connection (tests)."""
+    """Build the API; pass ``client`` to share an existing Temporal connection (tests).
+
+    Raises ``UnsafeExposure`` when it would listen beyond loopback with dev tokens, the
+    public codec key or the public carrier webhook secret.
+    """
     settings = settings or Settings()
+    exposed = settings.exposure_problems()
+    if exposed:
+        raise UnsafeExposure(
+            "refusing to start: "
+            + "; ".join(exposed)
+            + ". Listen on 127.0.0.1 (OMS_API_HOST), or set OMS_AUTH_DEV_TOKENS=false and real"
+            " OMS_CODEC_KEYS/OMS_CODEC_KEY_ID and OMS_CARRIER_WEBHOOK_SECRET (docs/security.md)."
+        )
     # Before the store's engine and the Temporal client exist, so both are traced.
     telemetry.configure("oms-api")
 
@@ -57,6 +75,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         version="0.1.0",
         description="Order management on Temporal: every order and shipment is a durable workflow.",
         lifespan=lifespan,
+        # FastAPI parses a body before it checks the bearer token: without this cap an
+        # anonymous caller could make the API buffer any size. Over it: 413 at once on a
+        # Content-Length, or as soon as a chunked body passes it, before any parsing.
+        max_body_size=settings.api_max_body_bytes,
     )
     for module in (
         orders,
@@ -76,6 +98,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     metrics.install(app)
     telemetry.instrument_app(app)
+    # A page on another site that resolves its own name to 127.0.0.1 (DNS rebinding) sends
+    # its own Host: only the API's names are answered.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts())
 
     problems.install(app)
 
@@ -139,8 +164,12 @@ def main() -> None:
 
     settings = Settings()
     logs.configure("api", settings.log_format)
+    try:
+        app = create_app(settings)
+    except UnsafeExposure as err:
+        sys.exit(str(err))
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",

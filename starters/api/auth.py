@@ -19,8 +19,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from oms.domain.auth import Principal, dev_principal, owns
-from oms.store import tokens
-from starters.api.deps import State
+from oms.store import credit, tokens
+from starters.api.deps import ApiState, State, field_error
 
 # Staff who may read any order (and its shipments and returns).
 # The merchant's own systems (integration) read what their events name, never act.
@@ -48,14 +48,26 @@ def authenticate(
     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The principal behind the request's bearer token. Raises HTTPException 401."""
+    return _principal(request, state, basic=False)
+
+
+def _principal(request: Request, state: ApiState, *, basic: bool) -> Principal:
+    """The principal of the Authorization header; HTTP Basic only where ``basic``.
+
+    A browser resends Basic credentials on its own, also with a form another site posts,
+    so they are accepted only on the pages people open (the report page), never on an
+    endpoint that changes something. Raises HTTPException 401.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if not header:
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    if scheme.lower() == "basic" and token:
+    if scheme.lower() == "basic" and token and basic:
         # A browser (the report page) sends the token as the password of HTTP Basic.
         token = _basic_password(token)
+    elif scheme.lower() == "basic":
+        raise _unauthorized("HTTP Basic is only for the report page: send 'Bearer <token>'")
     elif scheme.lower() != "bearer" or not token:
         raise _unauthorized("malformed Authorization header: expected 'Bearer <token>'")
     if state.settings.dev_tokens_enabled():
@@ -92,7 +104,7 @@ def require_in_browser(*roles: str) -> Callable[..., Coroutine[Any, Any, Princip
         declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         try:
-            principal = authenticate(request, state, declared)
+            principal = _principal(request, state, basic=True)
         except HTTPException as err:
             if err.status_code == 401:
                 err.headers = {"WWW-Authenticate": 'Basic realm="Temporal OMS", charset="UTF-8"'}
@@ -132,6 +144,42 @@ def check_owner(
             403,
             detail={"error": "NotOwner", "message": f"a buyer may only use their own {what}"},
         )
+
+
+def check_visible(
+    principal: Principal, customer_id: str, company_id: str | None, what: str
+) -> None:
+    """404 (``what`` not found) unless ``principal`` may see this customer's object.
+
+    Another tenant's object answers exactly as one that does not exist, so ids cannot
+    be enumerated.
+    """
+    if not owns(principal, customer_id, company_id):
+        raise not_found(what)
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
+
+
+def check_member(
+    state: ApiState, principal: Principal, company_id: str, customer_id: str, loc: list[str | int]
+) -> None:
+    """Refuse a company's prices, quotes or credit to a customer who is not its member.
+
+    Membership is the store's (``PUT /companies/{id}/members/{customer}``), never the
+    body's. A buyer hears 404 (the company is not theirs to know of); staff acting for
+    a customer get a 422 naming the field ``loc``.
+    """
+    with state.db.session() as session:
+        member = credit.is_member(session, company_id, customer_id)
+    if member:
+        return
+    if principal.is_buyer:
+        raise not_found(f"company {company_id}")
+    raise field_error(
+        loc, f"customer {customer_id} is not a member of company {company_id}", company_id
+    )
 
 
 def acting_role(principal: Principal, claimed: str, explicit: bool, default: str) -> str:

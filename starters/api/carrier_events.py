@@ -1,45 +1,54 @@
-"""``/carrier/events``: the carrier's tracking webhook, authenticated by an HMAC signature.
+"""``/carrier/events``: the carrier's tracking webhook, authenticated by its signature.
 
-The carrier signs the raw body with the shared secret ``OMS_CARRIER_WEBHOOK_SECRET``
-(``X-Carrier-Signature: sha256=<hex>``); no bearer token is involved, because the
-carrier is a machine that holds the secret, not a user with a role.
+The carrier signs each event the Standard Webhooks way with the shared secret
+``OMS_CARRIER_WEBHOOK_SECRET``: ``webhook-id``, ``webhook-timestamp`` and
+``webhook-signature`` (HMAC SHA-256 over id, timestamp and body). No bearer token is
+involved, because the carrier is a machine that holds the secret, not a user with a role.
+An event more than 5 minutes old or ahead is refused, and an id seen within that window
+is acknowledged without being applied again, so a captured event cannot be replayed.
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
-from oms.domain.auth import SIGNATURE_HEADER, signature_valid
+from oms.domain.auth import EVENT_TOLERANCE, verified_event_id
 from oms.models.shipments import TrackingEvent
-from oms.store import orders
+from oms.store import idempotency, orders
 from starters.api.deps import State, in_store, raise_from_update
 from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 
 router = APIRouter(prefix="/carrier", tags=["carrier"])
 
 
-async def verify_signature(request: Request, state: State) -> None:
-    """401 unless the body carries the carrier's valid HMAC SHA-256 signature."""
+async def verify_signature(request: Request, state: State) -> str:
+    """The event's id; 401 unless it carries the carrier's valid, recent signature."""
     body = await request.body()
-    header = request.headers.get(SIGNATURE_HEADER)
-    if not signature_valid(state.settings.carrier_webhook_secret, body, header):
+    message_id = verified_event_id(state.settings.carrier_webhook_secret, body, request.headers)
+    if message_id is None:
         raise HTTPException(
             401,
             detail={
                 "error": "BadSignature",
                 "message": (
-                    f"missing or invalid {SIGNATURE_HEADER}: sign the body with HMAC SHA-256 "
-                    "and send 'sha256=<hex>'"
+                    "missing, invalid or stale signature: send webhook-id, webhook-timestamp"
+                    " (within 5 minutes) and webhook-signature (Standard Webhooks, v1)"
                 ),
             },
         )
+    return message_id
 
 
-@router.post("/events", status_code=202, dependencies=[Depends(verify_signature)])
-async def carrier_event(event: TrackingEvent, state: State) -> dict[str, str]:
-    """Forward a signed tracking event to the shipment that owns the tracking number."""
+@router.post("/events", status_code=202)
+async def carrier_event(
+    event: TrackingEvent, state: State, message_id: Annotated[str, Depends(verify_signature)]
+) -> dict[str, str]:
+    """Forward a signed tracking event to the shipment that owns the tracking number; an
+    event id already received is acknowledged and not applied again."""
 
     def owner(session: Session) -> str | None:
         shipment = orders.shipment_by_tracking(session, event.tracking_number)
@@ -56,9 +65,16 @@ async def carrier_event(event: TrackingEvent, state: State) -> dict[str, str]:
                 "message": f"no shipment has tracking number {event.tracking_number}",
             },
         )
+    first = await in_store(
+        state, lambda session: idempotency.first_receipt(session, message_id, EVENT_TOLERANCE)
+    )
+    if not first:
+        return {"shipment_id": shipment_id, "status": "duplicate"}
     handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
     try:
         await handle.signal(ShipmentWorkflow.tracking_event, event)
     except RPCError as err:
+        # Not applied: the carrier's retry of this id must be.
+        await in_store(state, lambda session: idempotency.forget_receipt(session, message_id))
         raise_from_update(err, f"shipment {shipment_id}")
     return {"shipment_id": shipment_id, "status": "accepted"}

@@ -75,12 +75,17 @@ async def set_stock(
 ) -> StockReceipt:
     """Set on-hand stock; arrived units fill backorders first placed, first served.
 
+    Each change is a stock movement recording the caller (from the token) and ``reason``.
+
     The store assigns the units to backorders in the same transaction; the
     orders are then woken by signal (and re-check on a timer if a wake is lost).
     """
     try:
         receipt = await in_store(
-            state, lambda session: inventory.set_stock(session, warehouse_id, sku, body.on_hand)
+            state,
+            lambda session: inventory.set_stock(
+                session, warehouse_id, sku, body.on_hand, by=caller.subject, reason=body.reason
+            ),
         )
     except (UnknownWarehouse, UnknownSku) as err:
         raise HTTPException(404, detail={"error": type(err).__name__, "message": str(err)}) from err

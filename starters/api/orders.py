@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -42,8 +44,9 @@ from oms.models.orders import (
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, refunds, returns
 from oms.store.db import Database
-from starters.api.auth import ORDER_READERS, check_owner, require
+from starters.api.auth import ORDER_READERS, check_member, check_owner, check_visible, require
 from starters.api.deps import (
+    ApiState,
     Paging,
     State,
     content_hash,
@@ -55,10 +58,14 @@ from starters.api.deps import (
     require_same_body,
     run_update,
 )
+from starters.api.idempotency import IdempotencyKey as RetryKey
+from starters.api.idempotency import once, reserve
 from workflows.order import OrderWorkflow
 from workflows.order_refund import OrderRefundWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
+# The shape of a return's exchange order id (oms.ids.exchange_order_id), kept for it.
+EXCHANGE_ID = re.compile(r"^RMA-.+-X$")
 Placer = Annotated[Principal, Depends(require("buyer", "sales", "support"))]
 Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
 Canceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
@@ -68,7 +75,7 @@ Noter = Annotated[
 ]
 Holder = Annotated[Principal, Depends(require("support", "ops"))]
 Refunder = Annotated[Principal, Depends(require("support", "ops", "finance"))]
-IdempotencyKey = Annotated[
+RefundKey = Annotated[
     str,
     Header(
         alias="Idempotency-Key",
@@ -130,21 +137,66 @@ async def _validate_against_store(state: State, body: PlaceOrder) -> None:
     response_model=OrderAccepted,
     responses={200: {"model": OrderView}, 409: {}, 422: {}},
 )
-async def place_order(body: PlaceOrder, state: State, caller: Placer) -> Response:
+async def place_order(
+    body: PlaceOrder,
+    state: State,
+    caller: Placer,
+    request: Request,
+    idempotency_key: RetryKey = None,
+) -> Response:
     """Accept an order and start its workflow; a resubmission returns the existing order.
 
-    A buyer may only place orders for their own customer id (403 otherwise).
+    A buyer may only place orders for their own customer id (403 otherwise); invoice
+    terms only for a member of the company (404 for a buyer, 422 for staff otherwise).
+    An order id is taken for good: reused for other content, even after its workflow is
+    gone from Temporal, it is a 409. With ``Idempotency-Key``, a retry gets the first answer.
     """
+    return await once(request, state, caller, idempotency_key, lambda: _place(body, state, caller))
+
+
+async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Response:
     check_owner(caller, body.customer.id, what="customer id")
+    if body.payment.method == "invoice" and body.payment.company_id is not None:
+        # Invoice terms spend a company's credit: only for its members (the store says who).
+        await run_in_threadpool(
+            check_member,
+            state,
+            caller,
+            body.payment.company_id,
+            body.customer.id,
+            ["payment", "company_id"],
+        )
+    if body.order_id is not None and EXCHANGE_ID.match(body.order_id):
+        # A return's replacement order gets this id; taken first, it would block the exchange.
+        raise field_error(["order_id"], "RMA-...-X ids are kept for exchange orders", body.order_id)
     await _validate_against_store(state, body)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")
+    taken = await run_in_threadpool(reserve, state.db, "order", order_id, caller.subject, digest)
+    if not taken.new:
+        if taken.body_hash != digest:
+            raise _id_conflict(order_id)
+        with suppress(HTTPException):
+            # The same order again: its answer, also long after its workflow is gone.
+            view = await _load(state, order_id)
+            return JSONResponse(view.model_dump(mode="json"), status_code=200)
+        # Reserved, but the start never happened (Temporal was down): start it now.
     try:
         await start_order(state.client, state.settings, body, order_id, digest)
     except WorkflowAlreadyStartedError:
         return await _resubmitted(state, order_id, digest)
     accepted = OrderAccepted(order_id=order_id, status=OrderStatus.RECEIVED)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+def _id_conflict(order_id: str) -> HTTPException:
+    return HTTPException(
+        409,
+        detail={
+            "error": "OrderIdConflict",
+            "message": f"order {order_id} exists with different content",
+        },
+    )
 
 
 async def start_order(
@@ -235,9 +287,9 @@ async def get_order(order_id: str, state: State, caller: Reader) -> OrderView:
 
 
 async def load_owned(state: State, caller: Principal, order_id: str) -> OrderView:
-    """The order, if the caller may see it: 404 when unknown, 403 for another buyer's."""
+    """The order, if the caller may see it: 404 when unknown or another buyer's."""
     view = await _load(state, order_id)
-    check_owner(caller, view.customer.id, what="orders")
+    check_visible(caller, view.customer.id, None, f"order {order_id}")
     return view
 
 
@@ -377,7 +429,7 @@ async def _order_update(
     responses={404: {}, 409: {}, 422: {}},
 )
 async def refund_order(
-    order_id: str, body: RefundOrder, key: IdempotencyKey, state: State, caller: Refunder
+    order_id: str, body: RefundOrder, key: RefundKey, state: State, caller: Refunder
 ) -> OrderRefund:
     """Refund part of what the order captured without a return (appeasement, late delivery,
     shipping), exactly once per ``Idempotency-Key``: the same key answers the same refund.

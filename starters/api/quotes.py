@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
@@ -17,8 +18,9 @@ from oms import search_attributes as sa
 from oms.domain.approval import load_policy
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import QUOTE, attributes, limits_from
-from oms.models.common import Page
-from oms.models.credit import Company, CreditStatus
+from oms.ids import order_id_for
+from oms.models.common import CustomerId, Page
+from oms.models.credit import Company, CompanyMember, CreditStatus
 from oms.models.orders import CreditApproval, OrderView
 from oms.models.quotes import (
     AcceptQuote,
@@ -37,8 +39,18 @@ from oms.models.quotes import (
 from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, quotes
-from starters.api.auth import APPROVERS, acting_role, check_owner, require
+from oms.store.errors import UnknownCompany
+from starters.api.auth import (
+    APPROVERS,
+    acting_role,
+    check_member,
+    check_owner,
+    check_visible,
+    not_found,
+    require,
+)
 from starters.api.deps import (
+    ApiState,
     Paging,
     State,
     content_hash,
@@ -48,6 +60,7 @@ from starters.api.deps import (
     require_same_body,
     run_update,
 )
+from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.orders import options_from
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow, quote_workflow_id
@@ -64,6 +77,9 @@ CreditApprover = Annotated[Principal, Depends(require("finance", "cfo"))]
 CompanyReader = Annotated[Principal, Depends(require("support", *SELLERS, *APPROVERS))]
 CreditReader = Annotated[Principal, Depends(require("buyer", "support", *SELLERS, *APPROVERS))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+MemberManager = Annotated[Principal, Depends(require("sales"))]
+# A customer id in a path: what the body's customer id accepts (never an email address).
+CustomerIdPath = Annotated[CustomerId, Path(description="the customer's id")]
 
 
 def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
@@ -82,12 +98,26 @@ def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
 
 
 @router.post("/quotes", status_code=202, responses={200: {"model": QuoteView}, 409: {}, 422: {}})
-async def request_quote(body: RequestQuote, state: State, caller: Requester) -> Response:
+async def request_quote(
+    body: RequestQuote,
+    state: State,
+    caller: Requester,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Start a request for quote; a resubmission returns the existing quote.
 
-    A buyer may only ask for their own customer id or company (403 otherwise); who
-    submitted it is the caller, whatever ``submitted_by`` says.
+    A buyer may only ask for their own customer id or company (403 otherwise), and only
+    as a member of the company (404 otherwise; staff get a 422); who submitted it is the
+    caller, whatever ``submitted_by`` says. The quote's id and the id of the order it may
+    become are taken for good (409 when either is taken by something else).
     """
+    return await once(
+        request, state, caller, idempotency_key, lambda: _request(body, state, caller)
+    )
+
+
+async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Response:
     check_owner(caller, body.customer.id, body.customer.company_id, what="customer id")
     skus = [line.sku for line in body.lines]
     if len(set(skus)) != len(skus):
@@ -103,14 +133,31 @@ async def request_quote(body: RequestQuote, state: State, caller: Requester) -> 
     for i, sku in enumerate(skus):
         if sku not in known:
             raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
-    if company is None:
+    if company is None and not caller.is_buyer:
         raise field_error(
             ["customer", "company_id"],
             f"unknown company {body.customer.company_id!r}",
             body.customer.company_id,
         )
+    # The company's price tier and credit are for its members only (a buyer hears 404).
+    check_member(
+        state, caller, body.customer.company_id, body.customer.id, ["customer", "company_id"]
+    )
     quote_id = body.quote_id or f"Q-{uuid.uuid4().hex[:10].upper()}"
     digest = content_hash(body, "quote_id")
+    taken = reserve(state.db, "quote", quote_id, caller.subject, digest)
+    if not taken.new:
+        if taken.body_hash != digest:
+            raise _quote_conflict(quote_id, "exists with different content")
+        with suppress(HTTPException):
+            # The same quote again: its answer, also long after its workflow is gone.
+            view = await _load(state, quote_id)
+            return JSONResponse(view.model_dump(mode="json"), status_code=200)
+    # The order an accepted quote becomes: nobody else may take its id in the meantime.
+    order_id = order_id_for(quote_id)
+    derived = reserve(state.db, "order", order_id, f"quote {quote_id}", None)
+    if derived.owner != f"quote {quote_id}":
+        raise _quote_conflict(quote_id, f"cannot become order {order_id}: that id is taken")
     inp = QuoteInput(
         quote_id=quote_id,
         customer=body.customer,
@@ -161,6 +208,12 @@ async def request_quote(body: RequestQuote, state: State, caller: Requester) -> 
     return JSONResponse({"quote_id": quote_id, "status": "submitted"}, status_code=202)
 
 
+def _quote_conflict(quote_id: str, why: str) -> HTTPException:
+    return HTTPException(
+        409, detail={"error": "QuoteIdConflict", "message": f"quote {quote_id} {why}"}
+    )
+
+
 async def _load(state: State, quote_id: str) -> QuoteView:
     view = await in_store(state, lambda session: quotes.get_quote(session, quote_id))
     if view is not None:
@@ -175,9 +228,9 @@ async def get_quote(quote_id: str, state: State, caller: Reader) -> QuoteView:
 
 
 async def _load_owned(state: State, caller: Principal, quote_id: str) -> QuoteView:
-    """The quote, if the caller may see it: 404 when unknown, 403 for another buyer's."""
+    """The quote, if the caller may see it: 404 when unknown or another buyer's."""
     view = await _load(state, quote_id)
-    check_owner(caller, view.customer.id, view.customer.company_id, what="quotes")
+    check_visible(caller, view.customer.id, view.customer.company_id, f"quote {quote_id}")
     return view
 
 
@@ -231,8 +284,23 @@ async def propose(quote_id: str, body: ProposeQuote, state: State, caller: Selle
 
 @router.post("/quotes/{quote_id}/counter-offers", response_model=QuoteView)
 async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer) -> QuoteView:
-    """The buyer counters with target prices; the seller proposes again."""
+    """The buyer counters with target prices; the seller proposes again.
+
+    At most ``OMS_QUOTE_MAX_COUNTER_OFFERS`` per quote (409 ``TooManyRounds``): a
+    negotiation without end would grow the quote's history past Temporal's limit.
+    """
     await _load_owned(state, caller, quote_id)
+    # The workflow's own state: the read model may not show the last counter-offer yet.
+    view = await query_state(_handle(state, quote_id), QuoteWorkflow.state, f"quote {quote_id}")
+    made = sum(1 for entry in view.history if entry.status == QuoteStatus.COUNTERED)
+    if made >= state.settings.quote_max_counter_offers:
+        raise HTTPException(
+            409,
+            detail={
+                "error": "TooManyRounds",
+                "message": f"{made} counter-offers already: accept, withdraw or ask anew",
+            },
+        )
     return await _update(state, quote_id, QuoteWorkflow.counter, body, caller)
 
 
@@ -243,8 +311,18 @@ async def decide(
     """An approver decides; 403 for a role the quote does not wait for, 409 for a repeat.
 
     The approver and role recorded are the caller's (an admin may name the role it acts in).
+    Whoever proposed the prices may not approve them (403 SelfApproval).
     """
-    view = await _load(state, quote_id)
+    # The workflow's own state: the read model may not show the latest proposal yet.
+    view = await query_state(_handle(state, quote_id), QuoteWorkflow.state, f"quote {quote_id}")
+    if view.proposal is not None and view.proposal.by == caller.subject:
+        raise HTTPException(
+            403,
+            detail={
+                "error": "SelfApproval",
+                "message": "the proposer of a price may not approve it; ask another approver",
+            },
+        )
     pending = [a.role for a in view.approvals if a.decision is None]
     role = acting_role(
         caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
@@ -255,8 +333,12 @@ async def decide(
 
 @router.post("/quotes/{quote_id}/accept", response_model=AcceptResult)
 async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) -> AcceptResult:
-    """The buyer accepts: an order starts at the negotiated prices on invoice terms."""
-    await _load_owned(state, caller, quote_id)
+    """The buyer accepts: an order starts at the negotiated prices on invoice terms.
+
+    Only while the buyer is still a member of the quote's company (404 otherwise).
+    """
+    view = await _load_owned(state, caller, quote_id)
+    check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
     return await _update(state, quote_id, QuoteWorkflow.accept, body, caller)
 
 
@@ -305,10 +387,50 @@ def put_company(company_id: str, body: Company, state: State, caller: Admin) -> 
 
 @router.get("/companies/{company_id}/credit", response_model=CreditStatus, tags=["companies"])
 def company_credit(company_id: str, state: State, caller: CreditReader) -> CreditStatus:
-    check_owner(caller, "", company_id, what="company")
+    """The company's credit: staff see any; a buyer only their company's (404 otherwise)."""
+    check_visible(caller, "", company_id, f"company {company_id}")
     with state.db.session() as session:
         if credit.get_company(session, company_id) is None:
-            raise HTTPException(
-                404, detail={"error": "NotFound", "message": f"company {company_id} not found"}
-            )
+            raise not_found(f"company {company_id}")
         return credit.status(session, company_id)
+
+
+@router.get(
+    "/companies/{company_id}/members", response_model=Page[CompanyMember], tags=["companies"]
+)
+def list_members(
+    company_id: str, state: State, caller: CompanyReader, page: Paging
+) -> Page[CompanyMember]:
+    """Customers who buy for the company (its prices, quotes and invoice credit), a page at
+    a time."""
+    with state.db.session() as session:
+        if credit.get_company(session, company_id) is None:
+            raise not_found(f"company {company_id}")
+        return credit.list_members(session, company_id, page.limit, page.cursor)
+
+
+@router.put(
+    "/companies/{company_id}/members/{customer_id}",
+    response_model=CompanyMember,
+    tags=["companies"],
+)
+def add_member(
+    company_id: str, customer_id: CustomerIdPath, state: State, caller: MemberManager
+) -> CompanyMember:
+    """Let a customer buy for the company (adding twice keeps the first; 404 unknown company)."""
+    with state.db.session() as session:
+        try:
+            return credit.add_member(session, company_id, customer_id, by=caller.subject)
+        except UnknownCompany:
+            raise not_found(f"company {company_id}") from None
+
+
+@router.delete("/companies/{company_id}/members/{customer_id}", status_code=204, tags=["companies"])
+def remove_member(
+    company_id: str, customer_id: str, state: State, caller: MemberManager
+) -> Response:
+    """End a membership: no new invoice orders or quotes (404 when there was none)."""
+    with state.db.session() as session:
+        if not credit.remove_member(session, company_id, customer_id):
+            raise not_found(f"member {customer_id} of company {company_id}")
+    return Response(status_code=204)

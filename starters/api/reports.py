@@ -12,9 +12,7 @@ here answers 503 naming it.
 
 from __future__ import annotations
 
-import csv
 import importlib
-import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
@@ -27,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from oms import extras
 from oms.domain.auth import ROLES, Principal
+from oms.domain.spreadsheet import write_csv
 from oms.models.reports import (
     BackorderReportRow,
     CancellationRow,
@@ -107,12 +106,12 @@ def respond(
     )
     if not wants_csv:
         return JSONResponse(body.model_dump(mode="json"))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(row_type.model_fields), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(row.model_dump(mode="json") for row in body.rows)
+    # Cells carry buyer text (names, reasons): what a spreadsheet would run is escaped.
+    text = write_csv(
+        list(row_type.model_fields), (row.model_dump(mode="json") for row in body.rows)
+    )
     return Response(
-        out.getvalue(),
+        text,
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}.csv"'},
     )

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -18,6 +19,7 @@ from oms import search_attributes as sa
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import RETURN, attributes, limits_from
 from oms.domain.returns import check_eligibility
+from oms.ids import exchange_order_id
 from oms.models.common import Page
 from oms.models.orders import OrderView
 from oms.models.returns import (
@@ -37,8 +39,17 @@ from oms.models.returns import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
-from starters.api.auth import ORDER_READERS, check_owner, require
-from starters.api.deps import Paging, State, field_error, in_store, query_state, run_update
+from starters.api.auth import ORDER_READERS, check_visible, require
+from starters.api.deps import (
+    ApiState,
+    Paging,
+    State,
+    field_error,
+    in_store,
+    query_state,
+    run_update,
+)
+from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.orders import options_from
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
@@ -76,14 +87,32 @@ def return_options(settings: Settings) -> ReturnOptions:
     tags=["orders"],
 )
 async def request_return(
-    order_id: str, body: RequestReturn, state: State, caller: Requester
-) -> JSONResponse:
+    order_id: str,
+    body: RequestReturn,
+    state: State,
+    caller: Requester,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Ask to return delivered lines; 422 naming why when they cannot be returned.
 
-    A buyer may only return their own orders' lines (403 otherwise).
-
-    Checked here against the read model and again by the return's workflow.
+    A buyer may only return their own orders' lines (404 for another's order).
+    Checked here against the read model and again by the return's workflow. The return's
+    id and its exchange order's id are taken for good. With ``Idempotency-Key``, a retry
+    gets the first answer instead of a second return.
     """
+    return await once(
+        request,
+        state,
+        caller,
+        idempotency_key,
+        lambda: _request_return(order_id, body, state, caller),
+    )
+
+
+async def _request_return(
+    order_id: str, body: RequestReturn, state: ApiState, caller: Principal
+) -> Response:
     now = datetime.now(UTC)
     window = state.settings.return_window_days
 
@@ -93,7 +122,7 @@ async def request_return(
             raise HTTPException(
                 404, detail={"error": "NotFound", "message": f"order {order_id} not found"}
             )
-        check_owner(caller, order.customer.id, what="orders")
+        check_visible(caller, order.customer.id, None, f"order {order_id}")
         facts = returns.eligibility_facts(session, order_id)
         return order, facts, returns.count_returns(session, order_id) + 1
 
@@ -113,8 +142,15 @@ async def request_return(
             ],
         )
     prices = {line.sku: line.unit_price for line in facts.lines}
-    # One number per order: two requests racing for the same number cannot both start.
+    # One number per order: two requests racing for the same number cannot both start,
+    # and the number stays taken in the store after Temporal forgets the workflow.
     rma_id = f"RMA-{order_id}-{number}"
+    taken = await run_in_threadpool(reserve, state.db, "return", rma_id, caller.subject, None)
+    if not taken.new and await _exists(state, rma_id):
+        raise _return_in_progress(order_id)
+    # Its exchange order's id, so nobody can take it before the exchange starts.
+    exchange_id = exchange_order_id(rma_id)
+    await run_in_threadpool(reserve, state.db, "order", exchange_id, f"return {rma_id}", None)
     inp = ReturnInput(
         rma_id=rma_id,
         order_id=order_id,
@@ -152,15 +188,28 @@ async def request_return(
             ),
         )
     except WorkflowAlreadyStartedError:
-        raise HTTPException(
-            409,
-            detail={
-                "error": "ReturnInProgress",
-                "message": f"another return of order {order_id} is being requested; try again",
-            },
-        ) from None
+        raise _return_in_progress(order_id) from None
     accepted = ReturnAccepted(rma_id=rma_id, status=ReturnStatus.REQUESTED)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+async def _exists(state: ApiState, rma_id: str) -> bool:
+    """Whether the return was started (a reservation whose start failed is not)."""
+    try:
+        await _load(state, rma_id)
+    except HTTPException:
+        return False
+    return True
+
+
+def _return_in_progress(order_id: str) -> HTTPException:
+    return HTTPException(
+        409,
+        detail={
+            "error": "ReturnInProgress",
+            "message": f"another return of order {order_id} is being requested; try again",
+        },
+    )
 
 
 async def _load(state: State, rma_id: str) -> ReturnView:
@@ -187,7 +236,7 @@ async def _update(
 async def get_return(rma_id: str, state: State, caller: Reader) -> ReturnView:
     """Status, lines (received, restocked, refunded), label and tracking, refunds, history."""
     view = await _load(state, rma_id)
-    check_owner(caller, view.customer.id, what="returns")
+    check_visible(caller, view.customer.id, None, f"return {rma_id}")
     return view
 
 

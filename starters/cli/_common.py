@@ -68,7 +68,7 @@ def api(settings: Settings) -> httpx.Client:
     return httpx.Client(
         base_url=settings.api_url,
         timeout=60,
-        headers={"Authorization": f"Bearer {settings.token}"},
+        headers={"Authorization": f"Bearer {settings.api_token()}"},
     )
 
 

@@ -19,11 +19,12 @@ def stock() -> None:
 @click.argument("warehouse_id")
 @click.argument("sku")
 @click.argument("on_hand", type=int)
+@click.option("--reason", default="stock count", show_default=True, help="kept on the movement")
 @pass_settings
-def set_(settings: Settings, warehouse_id: str, sku: str, on_hand: int) -> int:
+def set_(settings: Settings, warehouse_id: str, sku: str, on_hand: int, reason: str) -> int:
     with api(settings) as client:
         path = f"/warehouses/{warehouse_id}/stock/{sku}"
-        return show(client.put(path, json={"on_hand": on_hand}))
+        return show(client.put(path, json={"on_hand": on_hand, "reason": reason}))
 
 
 @stock.command("list")

@@ -344,9 +344,11 @@ def test_permanent_recipient_refusal_is_rejected(smtp_recorder: SmtpRecorder) ->
     m = mailer(smtp_recorder.port)
     rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
 
-    with pytest.raises(EmailRejected, match="550"):
+    with pytest.raises(EmailRejected, match="550") as refused:
         m.send("A-1:completed", "gone@example.com", rendered)
     assert smtp_recorder.messages == []
+    # The reason travels in clear (Temporal failures, /ops/stuck): never the address.
+    assert "gone@example.com" not in str(refused.value)
 
 
 def test_temporary_recipient_refusal_is_unavailable(smtp_recorder: SmtpRecorder) -> None:
@@ -354,8 +356,9 @@ def test_temporary_recipient_refusal_is_unavailable(smtp_recorder: SmtpRecorder)
     m = mailer(smtp_recorder.port)
     rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
 
-    with pytest.raises(EmailUnavailable, match="451"):
+    with pytest.raises(EmailUnavailable, match="451") as deferred:
         m.send("A-1:completed", "busy@example.com", rendered)
+    assert "busy@example.com" not in str(deferred.value)
 
 
 def test_line_break_in_recipient_is_rejected_before_connecting() -> None:

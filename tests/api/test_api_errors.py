@@ -24,7 +24,7 @@ async def _get_raising(error: Exception) -> httpx.Response:
         raise error
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         return await client.get("/boom")
 
 
@@ -88,7 +88,7 @@ async def _call(method: str, path: str, **kwargs: object) -> httpx.Response:
         return {"n": n}
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         return await client.request(method, path, **kwargs)  # type: ignore[arg-type]
 
 

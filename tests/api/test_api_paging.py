@@ -32,7 +32,9 @@ async def api(tmp_path: Path) -> Any:
     app = create_app(settings)
     app.state.oms = ApiState(settings=settings, db=db, client=None)  # type: ignore[arg-type]
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=ADMIN) as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://localhost", headers=ADMIN
+    ) as c:
         yield c
     db.dispose()
 

@@ -23,7 +23,7 @@ async def _get(db: Database, client: Client, path: str) -> httpx.Response:
     # No lifespan: the state under test is set here.
     app.state.oms = ApiState(settings=Settings(), db=db, client=client)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         return await http.get(path)
 
 

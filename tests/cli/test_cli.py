@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
@@ -129,18 +130,25 @@ def _run(*argv: str) -> int:
 
 
 def test_every_api_call_sends_the_token_from_oms_token(
-    recording_api: str, monkeypatch: pytest.MonkeyPatch
+    recording_api: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("OMS_TOKEN", "oms_abc_s3cret")
     with pytest.raises(SystemExit) as exit_:
         main(["stock", "list"])
     assert exit_.value.code == 0
     monkeypatch.delenv("OMS_TOKEN")
+    token_file = tmp_path / "api-token"
+    monkeypatch.setenv("OMS_TOKEN_FILE", str(token_file))
     with pytest.raises(SystemExit):
         main(["order", "list"])
+    # make run provisions a stored token there: used when OMS_TOKEN is not set.
+    token_file.write_text("oms_made_byrun\n")
+    with pytest.raises(SystemExit):
+        main(["stock", "list"])
     assert _Recorder.seen == [
         ("GET /stock", "Bearer oms_abc_s3cret"),
         ("GET /orders", "Bearer dev-admin"),  # the documented default
+        ("GET /stock", "Bearer oms_made_byrun"),
     ]
 
 

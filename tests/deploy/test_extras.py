@@ -82,7 +82,7 @@ def report_app(sqlite_url: str) -> object:
 async def _get(app: object, path: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     headers = {"Authorization": "Bearer dev-admin"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         return await client.get(path, headers=headers)
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from oms.domain.auth import (
     DEV_BUYER_CUSTOMER,
     ROLES,
     Principal,
     dev_principal,
+    event_headers,
     issue_token,
     owns,
     secret_matches,
-    sign_body,
-    signature_valid,
     split_token,
+    verified_event_id,
 )
 
 
@@ -64,13 +66,20 @@ def test_issued_tokens_split_back_into_id_and_secret_and_match_only_their_digest
         assert split_token(malformed) is None
 
 
-def test_a_signature_is_valid_only_for_the_same_secret_and_the_same_bytes() -> None:
+def test_an_event_signature_is_valid_only_for_the_same_secret_bytes_and_a_recent_time() -> None:
     body = b'{"tracking_number":"T1","status":"delivered"}'
-    header = sign_body("s3cret", body)
-    assert header.startswith("sha256=") and len(header) == len("sha256=") + 64
-    assert signature_valid("s3cret", body, header)
-    assert signature_valid("s3cret", body, f"  {header} ")
-    assert not signature_valid("other", body, header)
-    assert not signature_valid("s3cret", body + b" ", header)
-    assert not signature_valid("s3cret", body, None)
-    assert not signature_valid("s3cret", body, "")
+    now = datetime.now(UTC)
+    headers = event_headers("s3cret", body, "msg-1", now)
+    assert headers["webhook-signature"].startswith("v1,")
+    assert verified_event_id("s3cret", body, headers) == "msg-1"
+    assert verified_event_id("other", body, headers) is None
+    assert verified_event_id("s3cret", body + b" ", headers) is None
+    assert verified_event_id("s3cret", body, headers | {"webhook-id": "msg-2"}) is None
+    assert verified_event_id("s3cret", body, {}) is None
+    # A captured event replayed later: its timestamp is signed, so it cannot be refreshed.
+    stale = event_headers("s3cret", body, "msg-1", now - timedelta(minutes=6))
+    assert verified_event_id("s3cret", body, stale) is None
+    ahead = event_headers("s3cret", body, "msg-1", now + timedelta(minutes=6))
+    assert verified_event_id("s3cret", body, ahead) is None
+    forged_time = headers | {"webhook-timestamp": stale["webhook-timestamp"]}
+    assert verified_event_id("s3cret", body, forged_time) is None

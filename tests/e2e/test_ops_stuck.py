@@ -83,7 +83,7 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
     quote = {
         "quote_id": quote_id,
         "customer": {
-            "id": "C-1",
+            "id": "C-ACME-1",
             "name": "Karin",
             "email": "karin@acme.example",
             "company_id": "ACME-AB",

@@ -80,7 +80,7 @@ async def _scenarios(stack: Stack) -> None:
     quote = {
         "quote_id": "H-Q",
         "customer": {
-            "id": "C-H",
+            "id": "C-ACME-1",
             "name": "Karin Ek",
             "email": "karin@acme.example",
             "company_id": "ACME-AB",
@@ -101,7 +101,8 @@ async def _scenarios(stack: Stack) -> None:
         "/quotes/H-Q/counter-offers",
         json={"by": "Karin", "lines": [{"sku": "HOODIE-GRY-L", "target_unit_price": "580.00"}]},
     )
-    await stack.api.post(
+    # Proposed by sales: whoever proposes a price may not approve it.
+    await stack.as_role("sales").post(
         "/quotes/H-Q/proposals",
         json={
             "by": "Sven",

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from oms.domain.auth import signature_valid
+from oms.domain.auth import verified_event_id
 from sandboxes.carrier import SandboxConfig
 
 from carrier_fixtures import RunningCarrier, WebhookRecorder, running_sandbox_carrier
@@ -250,9 +250,11 @@ def test_simulation_posts_the_whole_journey_to_the_webhook(
     assert webhook.attempts == 5
     # Each body is signed with the shared secret, so the OMS can tell it from a forgery.
     assert len(webhook.signed) == 3
-    for body, signature in webhook.signed:
-        assert signature_valid(config.webhook_secret, body, signature)
-        assert not signature_valid("another-secret", body, signature)
+    for body, headers in webhook.signed:
+        assert verified_event_id(config.webhook_secret, body, headers) == headers["webhook-id"]
+        assert verified_event_id("another-secret", body, headers) is None
+    # One id per event, kept across its retries: the OMS applies each event once.
+    assert len({headers["webhook-id"] for _, headers in webhook.signed}) == 3
     assert tracking.json()["status"] == "delivered"
     assert tracking.json()["events"] == events
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from oms.models.shipments import ConfirmPack
 from sandboxes.warehouse import MAX_PARCEL_GRAMS, Warehouse, packages_for, step
@@ -114,3 +116,18 @@ async def test_a_shipment_being_worked_on_gets_no_second_packer() -> None:
     assert len(first) == 3 and second == []
     expected = ["NEW/pick", "NEW/pack", "PICKED/pack", "RECENT/pick", "RECENT/pack"]
     assert sorted(posts) == sorted(f"/shipments/{path}" for path in expected)
+
+
+async def test_a_refused_token_is_an_error_in_the_log_not_a_silent_stall(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"detail": {"message": "unknown or revoked token"}})
+
+    transport = httpx.MockTransport(handler)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        warehouse = Warehouse(client, 0)
+        with caplog.at_level(logging.ERROR), pytest.raises(httpx.HTTPStatusError):
+            await warehouse.poll()
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "401" in record.getMessage() and "OMS_SIMULATOR_TOKEN" in record.getMessage()

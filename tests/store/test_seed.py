@@ -12,6 +12,7 @@ from oms.store import inventory
 from oms.store.db import Database
 from oms.store.seed import (
     COMPANIES,
+    MEMBERS,
     PRODUCTS,
     REORDER_POLICIES,
     STOCK,
@@ -42,6 +43,7 @@ def test_seeding_twice_changes_nothing_and_keeps_moved_stock(db: Database) -> No
             + len(WAREHOUSES)
             + len(STOCK)
             + len(COMPANIES)
+            + len(MEMBERS)
             + len(SUPPLIERS)
             + len(SUPPLIER_LINKS)
             + len(REORDER_POLICIES)

@@ -1,0 +1,132 @@
+"""Idempotency that outlives Temporal's retention: ids reserved for good, and the answers
+given to a POST's ``Idempotency-Key``.
+
+Temporal rejects a second workflow with a running or recently closed workflow's id, but
+forgets it after the namespace's retention; these rows keep the promise for as long as
+the store lives. Functions run in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from oms.store.tables import IdempotencyKeyRow, ReceivedEventRow, ReservedIdRow, utcnow
+
+# How long an Idempotency-Key's answer is kept (Stripe's 24 hours).
+KEY_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Who holds an id, and the fingerprint of what they asked for (None: derived)."""
+
+    owner: str
+    body_hash: str | None
+    new: bool
+
+
+def reserve_id(
+    session: Session, kind: str, id_: str, owner: str, body_hash: str | None
+) -> Reservation:
+    """Take ``id_`` of ``kind`` for good, or answer who took it first (``new`` False)."""
+    row = session.get(ReservedIdRow, (kind, id_))
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(ReservedIdRow(kind=kind, id=id_, owner=owner, body_hash=body_hash))
+            return Reservation(owner=owner, body_hash=body_hash, new=True)
+        except IntegrityError:
+            row = session.get(ReservedIdRow, (kind, id_), populate_existing=True)
+            if row is None:
+                raise
+    return Reservation(owner=row.owner, body_hash=row.body_hash, new=False)
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """What a key holds: ``status_code`` None while its first request is being answered."""
+
+    request_hash: str
+    status_code: int | None
+    response: dict[str, Any] | list[Any] | None
+
+
+def claim_key(
+    session: Session, subject: str, key: str, request_hash: str, now: datetime | None = None
+) -> KeyState | None:
+    """Claim ``key`` for this caller's request: None when claimed now (answer it, then
+    ``record_answer``), else what the key holds. A key older than ``KEY_TTL`` is free again."""
+    now = now or utcnow()
+    row = session.get(IdempotencyKeyRow, (subject, key))
+    if row is not None and _aware(row.created_at) < now - KEY_TTL:
+        session.delete(row)
+        session.flush()
+        row = None
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    IdempotencyKeyRow(
+                        subject=subject, key=key, request_hash=request_hash, created_at=now
+                    )
+                )
+            return None
+        except IntegrityError:
+            row = session.get(IdempotencyKeyRow, (subject, key), populate_existing=True)
+            if row is None:
+                raise
+    response = row.response.get("body") if row.response is not None else None
+    return KeyState(request_hash=row.request_hash, status_code=row.status_code, response=response)
+
+
+def record_answer(
+    session: Session, subject: str, key: str, status_code: int, body: dict[str, Any] | list[Any]
+) -> None:
+    """Keep the answer given to the key's request, to give it again."""
+    row = session.get(IdempotencyKeyRow, (subject, key))
+    if row is not None:
+        row.status_code = status_code
+        row.response = {"body": body}
+
+
+def release_key(session: Session, subject: str, key: str) -> None:
+    """Free a key whose request failed, so that a retry runs it again."""
+    session.execute(
+        delete(IdempotencyKeyRow).where(
+            IdempotencyKeyRow.subject == subject, IdempotencyKeyRow.key == key
+        )
+    )
+
+
+def first_receipt(session: Session, message_id: str, keep: timedelta) -> bool:
+    """Remember an inbound webhook message id; False when it was received already.
+
+    Ids older than ``keep`` (the signature's timestamp tolerance, after which the message
+    is refused anyway) are forgotten.
+    """
+    now = utcnow()
+    session.execute(delete(ReceivedEventRow).where(ReceivedEventRow.received_at < now - keep))
+    if session.get(ReceivedEventRow, message_id) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(ReceivedEventRow(message_id=message_id, received_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def forget_receipt(session: Session, message_id: str) -> None:
+    """Forget a message id whose event could not be applied, so its retry is."""
+    session.execute(delete(ReceivedEventRow).where(ReceivedEventRow.message_id == message_id))
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes (stored as UTC).
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
