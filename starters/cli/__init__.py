@@ -101,6 +101,7 @@ for _command in (
     replenishment.replenish,
     stock.reorder,
     webhooks.webhook,
+    webhooks.events,
     catalogue.product,
     catalogue.warehouse,
     catalogue.company,

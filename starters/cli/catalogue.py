@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import paged, pass_settings, post_file, show_get
+from starters.cli._common import api, paged, pass_settings, post_file, show, show_get
 
 FILE = click.argument("file")
 
@@ -77,6 +77,32 @@ def set_company(settings: Settings, company_id: str, file: str) -> int:
 @pass_settings
 def credit(settings: Settings, company_id: str) -> int:
     return show_get(settings, f"/companies/{company_id}/credit")
+
+
+@company.command("members", help="the customers who may buy for the company")
+@click.argument("company_id")
+@paged
+@pass_settings
+def members(settings: Settings, company_id: str) -> int:
+    return show_get(settings, f"/companies/{company_id}/members")
+
+
+@company.command("add-member", help="let a customer buy for the company (invoice, quotes)")
+@click.argument("company_id")
+@click.argument("customer_id")
+@pass_settings
+def add_member(settings: Settings, company_id: str, customer_id: str) -> int:
+    with api(settings) as client:
+        return show(client.put(f"/companies/{company_id}/members/{customer_id}"))
+
+
+@company.command("remove-member", help="end a customer's membership")
+@click.argument("company_id")
+@click.argument("customer_id")
+@pass_settings
+def remove_member(settings: Settings, company_id: str, customer_id: str) -> int:
+    with api(settings) as client:
+        return show(client.delete(f"/companies/{company_id}/members/{customer_id}"))
 
 
 @click.group(help="suppliers purchase orders go to")

@@ -64,3 +64,11 @@ def replay(settings: Settings, endpoint_id: str, since: str) -> int:
     with api(settings) as client:
         path = f"/webhooks/endpoints/{endpoint_id}/replay"
         return show(client.post(path, json={"since": since}))
+
+
+@click.command("events", help="the outbound events as a feed, oldest first (pull instead of push)")
+@click.option("--after", default="", help="the next_cursor of the page before")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@pass_settings
+def events(settings: Settings, after: str, limit: int) -> int:
+    return show_get(settings, "/events", after=after, limit=limit)

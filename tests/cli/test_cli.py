@@ -90,7 +90,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
     def _record_body(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.seen.append((f"{self.command} {self.path}", json.loads(body)))
+        self.seen.append((f"{self.command} {self.path}", json.loads(body) if body else None))
         self.keys.append(self.headers.get("Idempotency-Key"))
         self._answer()
 
@@ -342,6 +342,17 @@ def test_list_commands_page_with_limit_and_cursor(recording_api: str) -> None:
     assert _Recorder.seen == [
         ("GET /orders?status=picking&limit=2&cursor=c2", ANY),
         ("GET /warehouses/WH-STO/stock?limit=5", ANY),
+    ]
+
+
+def test_company_members_and_the_event_feed_from_a_terminal(recording_api: str) -> None:
+    assert _run("company", "add-member", "ACME-AB", "C-9") == 0
+    assert _run("company", "members", "ACME-AB", "--limit", "10") == 0
+    assert _run("events", "--after", "42", "--limit", "5") == 0
+    assert _Recorder.seen == [
+        ("PUT /companies/ACME-AB/members/C-9", ANY),
+        ("GET /companies/ACME-AB/members?limit=10", ANY),
+        ("GET /events?after=42&limit=5", ANY),
     ]
 
 
