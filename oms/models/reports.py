@@ -161,3 +161,15 @@ class ForecastReport(BaseModel):
     reorder: ReorderPoint
     stock_cover_days: float | None = Field(default=None)
     rows: list[ForecastRow]
+
+
+class SubscriptionReportRow(Model):
+    """One day of subscriptions: active at the day's end, started and cancelled that day,
+    renewal orders placed, and churn (cancelled / active at the day's start, in percent)."""
+
+    day: date
+    active: int
+    started: int
+    cancelled: int
+    renewals: int
+    churn_pct: float

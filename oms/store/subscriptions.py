@@ -9,12 +9,14 @@ overwrites a newer one; the write emits the subscription's events in its transac
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oms.domain.subscription_report import SubscriptionFacts
 from oms.models.common import Page
 from oms.models.subscriptions import SubscriptionStatus, SubscriptionView
 from oms.store import paging
@@ -75,6 +77,29 @@ def list_subscriptions(
         query = query.where(SubscriptionRow.status == SubscriptionStatus(status).value)
     keys = [(SubscriptionRow.created_at, True), (SubscriptionRow.subscription_id, True)]
     return paging.page(session, query, keys, _view, cursor=cursor, limit=limit)
+
+
+def report_facts(session: Session, until: datetime) -> list[SubscriptionFacts]:
+    """What the subscriptions report counts, for every subscription created before
+    ``until``: its start, its cancellation (the first ``cancelled`` in its history) and the
+    placing of each renewal order."""
+    query = select(SubscriptionRow).where(SubscriptionRow.created_at < until)
+    facts = []
+    for row in session.scalars(query):
+        view = _view(row)
+        cancelled = next((h.at for h in view.history if h.status == "cancelled"), None)
+        facts.append(
+            SubscriptionFacts(
+                created_at=_utc(view.created_at),
+                cancelled_at=_utc(cancelled) if cancelled is not None else None,
+                renewals=tuple(_utc(o.placed_at) for o in view.orders),
+            )
+        )
+    return facts
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _view(row: SubscriptionRow) -> SubscriptionView:

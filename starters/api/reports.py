@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import ModuleType
 from typing import Annotated, Any, Literal
 
@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from oms import extras
+from oms.domain import subscription_report
 from oms.domain.auth import ROLES, Principal
 from oms.domain.spreadsheet import write_csv
 from oms.models.reports import (
@@ -38,7 +39,9 @@ from oms.models.reports import (
     Report,
     ReturnsRow,
     SkuRow,
+    SubscriptionReportRow,
 )
+from oms.store import subscriptions
 from oms.store.tables import ProductRow, WarehouseRow
 from starters.api.auth import require, require_in_browser
 from starters.api.deps import State
@@ -146,6 +149,25 @@ def backorders_report(
         rows = reports.backorders(session, now)
     return respond(
         request, _report("backorders", None, rows), BackorderReportRow, fmt, "backorders"
+    )
+
+
+@router.get("/subscriptions", response_model=Report[SubscriptionReportRow])
+def subscriptions_report(
+    request: Request, state: State, caller: Reader, span: Span, fmt: FormatParam = None
+) -> Response:
+    """Per day: subscriptions active at the day's end, started, cancelled (and churn: the
+    cancelled share of those active at the day's start) and renewal orders placed."""
+    until = datetime.combine(span.end + timedelta(days=1), time(), tzinfo=UTC)
+    with state.db.session() as session:
+        facts = subscriptions.report_facts(session, until)
+    rows = subscription_report.daily(facts, span.start, span.end)
+    return respond(
+        request,
+        _report("subscriptions", span, rows),
+        SubscriptionReportRow,
+        fmt,
+        "subscriptions",
     )
 
 

@@ -43,6 +43,7 @@ REPORTS = (
     "/low-stock",
     "/returns",
     "/cancellations",
+    "/subscriptions",
     "/forecast",
 )
 

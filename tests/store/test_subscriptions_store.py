@@ -117,3 +117,28 @@ def test_renewal_prices_come_from_active_products_in_the_currency(db: Database) 
         session.flush()
         with pytest.raises(UnknownSku):
             subscriptions.catalogue_prices(session, ["TSHIRT-BLK-M"], "SEK")
+
+
+def test_the_report_facts_are_start_cancellation_and_renewals(db: Database) -> None:
+    from oms.models.subscriptions import SubscriptionOrder
+
+    cancelled = view(
+        "S-R1",
+        status=SubscriptionStatus.CANCELLED,
+        history=[
+            HistoryEntry(at=T0, status="active", note="created"),
+            HistoryEntry(at=T0 + timedelta(days=3), status="cancelled", note="cancelled"),
+        ],
+    )
+    cancelled.orders = [
+        SubscriptionOrder(order_id="SUB-S-R1-1", period=1, placed_at=T0, total=Decimal("99.00"))
+    ]
+    later = view("S-R2", created_at=T0 + timedelta(days=10))
+    with db.session() as session:
+        subscriptions.record_subscription(session, cancelled)
+        subscriptions.record_subscription(session, later)
+    with db.session() as session:
+        [facts] = subscriptions.report_facts(session, until=T0 + timedelta(days=5))
+    assert facts.created_at == T0
+    assert facts.cancelled_at == T0 + timedelta(days=3)
+    assert facts.renewals == (T0,)

@@ -1,0 +1,37 @@
+"""The subscriptions report's day rows: active, started, cancelled, churn and renewals."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from oms.domain.subscription_report import SubscriptionFacts, daily
+
+
+def at(day: int, hour: int = 12) -> datetime:
+    return datetime(2026, 3, day, hour, tzinfo=UTC)
+
+
+def test_each_day_counts_what_happened_that_day() -> None:
+    facts = [
+        SubscriptionFacts(created_at=at(1), cancelled_at=None, renewals=(at(1), at(8))),
+        SubscriptionFacts(created_at=at(1, 9), cancelled_at=at(3), renewals=(at(1, 9),)),
+        SubscriptionFacts(created_at=at(2), cancelled_at=None, renewals=(at(2),)),
+    ]
+    rows = {r.day: r for r in daily(facts, date(2026, 3, 1), date(2026, 3, 3))}
+    first, second, third = rows[date(2026, 3, 1)], rows[date(2026, 3, 2)], rows[date(2026, 3, 3)]
+    assert (first.active, first.started, first.cancelled, first.renewals) == (2, 2, 0, 2)
+    assert first.churn_pct == 0.0  # nobody was active when the day began
+    assert (second.active, second.started, second.renewals) == (3, 1, 1)
+    assert (third.active, third.cancelled, third.renewals) == (2, 1, 0)
+    assert third.churn_pct == round(100 / 3, 2)  # 1 of the 3 active at the day's start
+
+
+def test_a_day_without_subscriptions_is_a_row_of_zeros() -> None:
+    [row] = daily([], date(2026, 3, 1), date(2026, 3, 1))
+    assert (row.active, row.started, row.cancelled, row.renewals, row.churn_pct) == (
+        0,
+        0,
+        0,
+        0,
+        0.0,
+    )
