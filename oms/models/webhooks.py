@@ -49,10 +49,14 @@ class DeliveryAttempt(Model):
 
 
 class Deliveries(Model):
+    """One page of an endpoint's attempts (newest first) and its pending and dead counts;
+    pass ``next_cursor`` back as ``cursor`` for older attempts."""
+
     endpoint_id: str
     pending: int
     dead: int
     attempts: list[DeliveryAttempt]
+    next_cursor: str | None = None
 
 
 class DeadDelivery(Model):

@@ -145,18 +145,28 @@ def replay(session: Session, endpoint_id: str, since: datetime) -> int:
 
 
 def deliveries(
-    session: Session, endpoint_id: str, limit: int = 200, event_id: str | None = None
+    session: Session,
+    endpoint_id: str,
+    limit: int = paging.DEFAULT_LIMIT,
+    event_id: str | None = None,
+    cursor: str | None = None,
 ) -> Deliveries:
-    """The endpoint's latest attempts (newest first) and how many events are owed or dead."""
+    """A page of the endpoint's attempts (newest first) and how many events are owed or
+    dead. Raises ``InvalidCursor`` for a foreign cursor."""
     query = (
         select(WebhookAttemptRow, EventRow.event_id, EventRow.type)
         .join(EventRow, EventRow.seq == WebhookAttemptRow.event_seq)
         .where(WebhookAttemptRow.endpoint_id == endpoint_id)
         .order_by(WebhookAttemptRow.id.desc())
-        .limit(limit)
+        .limit(limit + 1)
     )
     if event_id is not None:
         query = query.where(EventRow.event_id == event_id)
+    if cursor:
+        [before] = paging.decode(cursor, [WebhookAttemptRow.id])
+        query = query.where(WebhookAttemptRow.id < before)
+    rows = session.execute(query).tuples().all()
+    next_cursor = paging.encode([rows[limit - 1][0].id]) if len(rows) > limit else None
     attempts = [
         DeliveryAttempt(
             event_id=eid,
@@ -169,7 +179,7 @@ def deliveries(
             duration_ms=row.duration_ms,
             next_retry_at=_utc(row.next_retry_at),
         )
-        for row, eid, type_ in session.execute(query).tuples()
+        for row, eid, type_ in rows[:limit]
     ]
     counts = dict(
         session.execute(
@@ -185,6 +195,7 @@ def deliveries(
         pending=counts.get(PENDING, 0),
         dead=counts.get(DEAD, 0),
         attempts=attempts,
+        next_cursor=next_cursor,
     )
 
 

@@ -105,14 +105,15 @@ def list_deliveries(
     endpoint_id: str,
     state: State,
     caller: Integrator,
+    page: Paging,
     event_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Deliveries:
-    """Every attempt, newest first: event id and type, status code, error, next retry."""
+    """Every attempt, newest first, a page at a time: event id and type, status code,
+    error, next retry."""
     with state.db.session() as session:
         if store.get_endpoint(session, endpoint_id) is None:
             raise _not_found(endpoint_id)
-        return store.deliveries(session, endpoint_id, limit, event_id)
+        return store.deliveries(session, endpoint_id, page.limit, event_id, page.cursor)
 
 
 @router.post("/webhooks/endpoints/{endpoint_id}/replay", response_model=ReplayResult)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, params, pass_settings, show, show_get
+from starters.cli._common import api, paged, pass_settings, show, show_get
 
 ENDPOINT = click.argument("endpoint_id")
 
@@ -48,12 +48,10 @@ def remove(settings: Settings, endpoint_id: str) -> int:
 @webhook.command(help="every attempt, newest first (status code, error, next retry)")
 @ENDPOINT
 @click.option("--event-id")
-@click.option("--limit", type=int, default=50, show_default=True)
+@paged
 @pass_settings
-def deliveries(settings: Settings, endpoint_id: str, event_id: str | None, limit: int) -> int:
-    with api(settings) as client:
-        path = f"/webhooks/endpoints/{endpoint_id}/deliveries"
-        return show(client.get(path, params=params(event_id=event_id, limit=limit)))
+def deliveries(settings: Settings, endpoint_id: str, event_id: str | None) -> int:
+    return show_get(settings, f"/webhooks/endpoints/{endpoint_id}/deliveries", event_id=event_id)
 
 
 @webhook.command(help="send again every event since SINCE (ISO 8601, e.g. 2026-12-01T00:00Z)")

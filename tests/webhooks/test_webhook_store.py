@@ -82,7 +82,11 @@ def test_a_failure_is_retried_on_schedule_then_dead_and_replay_resends(db: Datab
         assert stuck.endpoint_id == ep and stuck.last_error == "HTTP 500" and stuck.attempts == 2
         listed = webhooks.deliveries(session, ep)
         assert [a.outcome for a in listed.attempts] == ["dead", "failed"]
-        assert listed.dead == 1 and listed.pending == 0
+        assert listed.dead == 1 and listed.pending == 0 and listed.next_cursor is None
+        newest = webhooks.deliveries(session, ep, limit=1)
+        assert [a.outcome for a in newest.attempts] == ["dead"] and newest.next_cursor
+        older = webhooks.deliveries(session, ep, limit=1, cursor=newest.next_cursor)
+        assert [a.outcome for a in older.attempts] == ["failed"] and older.next_cursor is None
         assert webhooks.replay(session, ep, T0 - timedelta(days=1)) == 1
     assert store.record_attempt(ep, seq, OK, quick).outcome == "delivered"
     with db.session() as session:
