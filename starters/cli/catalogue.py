@@ -1,6 +1,6 @@
 """``oms product``, ``oms warehouse``, ``oms company`` and ``oms supplier``: the master data
-the API keeps (catalogue, warehouses and their stock, B2B companies and their credit,
-suppliers)."""
+the API keeps (catalogue, warehouses and their stock, B2B companies, their members and
+credit, suppliers)."""
 
 from __future__ import annotations
 
@@ -9,39 +9,36 @@ import click
 from oms.settings import Settings
 from starters.cli._common import api, paged, pass_settings, post_file, show, show_get
 
-FILE = click.argument("file")
+
+def master_data(name: str, path: str, help: str, key: str | None) -> click.Group:
+    """A command group over ``path``: ``list`` (paged) and, with ``key``, ``set KEY FILE``
+    (create or replace one from a JSON file, ``-`` for stdin)."""
+    group = click.Group(name, help=help)
+
+    @group.command("list")
+    @paged
+    @pass_settings
+    def list_(settings: Settings) -> int:
+        return show_get(settings, path)
+
+    if key is not None:
+
+        @group.command("set", help=f"create or replace a {name} from a JSON file (- for stdin)")
+        @click.argument("key", metavar=key.upper())
+        @click.argument("file")
+        @pass_settings
+        def set_(settings: Settings, key: str, file: str) -> int:
+            return post_file(settings, f"{path}/{key}", file, method="PUT")
+
+    return group
 
 
-@click.group(help="the catalogue: list products, create or change one")
-def product() -> None:
-    pass
-
-
-@product.command("list")
-@paged
-@pass_settings
-def list_products(settings: Settings) -> int:
-    return show_get(settings, "/products")
-
-
-@product.command("set", help="create or replace a product from a JSON file (- for stdin)")
-@click.argument("sku")
-@FILE
-@pass_settings
-def set_product(settings: Settings, sku: str, file: str) -> int:
-    return post_file(settings, f"/products/{sku}", file, method="PUT")
-
-
-@click.group(help="warehouses and the stock each holds")
-def warehouse() -> None:
-    pass
-
-
-@warehouse.command("list")
-@paged
-@pass_settings
-def list_warehouses(settings: Settings) -> int:
-    return show_get(settings, "/warehouses")
+product = master_data("product", "/products", "the catalogue: list products, set one", "sku")
+warehouse = master_data("warehouse", "/warehouses", "warehouses and the stock each holds", None)
+company = master_data(
+    "company", "/companies", "B2B companies: list, set one, its members and credit", "company_id"
+)
+supplier = master_data("supplier", "/suppliers", "suppliers purchase orders go to", "supplier_id")
 
 
 @warehouse.command("stock", help="every SKU's stock in one warehouse")
@@ -50,26 +47,6 @@ def list_warehouses(settings: Settings) -> int:
 @pass_settings
 def warehouse_stock(settings: Settings, warehouse_id: str) -> int:
     return show_get(settings, f"/warehouses/{warehouse_id}/stock")
-
-
-@click.group(help="B2B companies: list, create or change one, its credit")
-def company() -> None:
-    pass
-
-
-@company.command("list")
-@paged
-@pass_settings
-def list_companies(settings: Settings) -> int:
-    return show_get(settings, "/companies")
-
-
-@company.command("set", help="create or replace a company from a JSON file (- for stdin)")
-@click.argument("company_id")
-@FILE
-@pass_settings
-def set_company(settings: Settings, company_id: str, file: str) -> int:
-    return post_file(settings, f"/companies/{company_id}", file, method="PUT")
 
 
 @company.command("credit", help="limit, reserved, used and available credit")
@@ -103,23 +80,3 @@ def add_member(settings: Settings, company_id: str, customer_id: str) -> int:
 def remove_member(settings: Settings, company_id: str, customer_id: str) -> int:
     with api(settings) as client:
         return show(client.delete(f"/companies/{company_id}/members/{customer_id}"))
-
-
-@click.group(help="suppliers purchase orders go to")
-def supplier() -> None:
-    pass
-
-
-@supplier.command("list")
-@paged
-@pass_settings
-def list_suppliers(settings: Settings) -> int:
-    return show_get(settings, "/suppliers")
-
-
-@supplier.command("set", help="create or replace a supplier from a JSON file (- for stdin)")
-@click.argument("supplier_id")
-@FILE
-@pass_settings
-def set_supplier(settings: Settings, supplier_id: str, file: str) -> int:
-    return post_file(settings, f"/suppliers/{supplier_id}", file, method="PUT")

@@ -345,6 +345,17 @@ def test_list_commands_page_with_limit_and_cursor(recording_api: str) -> None:
     ]
 
 
+def test_master_data_is_set_from_a_file(recording_api: str, tmp_path: Path) -> None:
+    body = tmp_path / "product.json"
+    body.write_text('{"name": "Cap", "weight_grams": 120}')
+    assert _run("product", "set", "CAP-NVY", str(body)) == 0
+    assert _run("supplier", "list", "--limit", "3") == 0
+    assert _Recorder.seen == [
+        ("PUT /products/CAP-NVY", {"name": "Cap", "weight_grams": 120}),
+        ("GET /suppliers?limit=3", ANY),
+    ]
+
+
 def test_company_members_and_the_event_feed_from_a_terminal(recording_api: str) -> None:
     assert _run("company", "add-member", "ACME-AB", "C-9") == 0
     assert _run("company", "members", "ACME-AB", "--limit", "10") == 0
