@@ -9,13 +9,14 @@ the store lives. Functions run in the caller's transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from oms.store.db import as_utc
 from oms.store.tables import IdempotencyKeyRow, ReceivedEventRow, ReservedIdRow, utcnow
 
 # How long an Idempotency-Key's answer is kept (Stripe's 24 hours).
@@ -64,7 +65,7 @@ def claim_key(
     ``record_answer``), else what the key holds. A key older than ``KEY_TTL`` is free again."""
     now = now or utcnow()
     row = session.get(IdempotencyKeyRow, (subject, key))
-    if row is not None and _aware(row.created_at) < now - KEY_TTL:
+    if row is not None and as_utc(row.created_at) < now - KEY_TTL:
         session.delete(row)
         session.flush()
         row = None
@@ -125,8 +126,3 @@ def first_receipt(session: Session, message_id: str, keep: timedelta) -> bool:
 def forget_receipt(session: Session, message_id: str) -> None:
     """Forget a message id whose event could not be applied, so its retry is."""
     session.execute(delete(ReceivedEventRow).where(ReceivedEventRow.message_id == message_id))
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes (stored as UTC).
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

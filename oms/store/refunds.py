@@ -7,7 +7,7 @@ provider's answer on it. The API shows the rows in the order's view and history.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from oms.models.common import HistoryEntry
 from oms.models.orders import OrderRefund, OrderView
-from oms.store.db import Bound
+from oms.store.db import Bound, as_utc
 from oms.store.tables import OrderRefundRow
 
 
@@ -130,14 +130,9 @@ def _refund(row: OrderRefundRow) -> OrderRefund:
         status=row.status,
         refund_id=row.refund_id,
         error=row.error,
-        requested_at=_aware(row.requested_at),
-        updated_at=_aware(row.updated_at),
+        requested_at=as_utc(row.requested_at),
+        updated_at=as_utc(row.updated_at),
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back what it stored without its zone; every moment here is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class RefundStore(Bound):

@@ -9,7 +9,7 @@ overwrites a newer one; the write emits the subscription's events in its transac
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from oms.domain.subscription_report import SubscriptionFacts
 from oms.models.common import Page
 from oms.models.subscriptions import SubscriptionStatus, SubscriptionView
 from oms.store import paging
-from oms.store.db import Bound
+from oms.store.db import Bound, as_utc
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from oms.store.events import record_transitions
 from oms.store.tables import OrderRow, ProductRow, SubscriptionRow
@@ -90,16 +90,12 @@ def report_facts(session: Session, until: datetime) -> list[SubscriptionFacts]:
         cancelled = next((h.at for h in view.history if h.status == "cancelled"), None)
         facts.append(
             SubscriptionFacts(
-                created_at=_utc(view.created_at),
-                cancelled_at=_utc(cancelled) if cancelled is not None else None,
-                renewals=tuple(_utc(o.placed_at) for o in view.orders),
+                created_at=as_utc(view.created_at),
+                cancelled_at=as_utc(cancelled) if cancelled is not None else None,
+                renewals=tuple(as_utc(o.placed_at) for o in view.orders),
             )
         )
     return facts
-
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _view(row: SubscriptionRow) -> SubscriptionView:
