@@ -389,12 +389,14 @@ class StockMovementRow(Base):
 
 
 class ReservedIdRow(Base):
-    """An order, quote or return id, taken for good: Temporal forgets a closed workflow after
-    its retention, the store does not, so an id is never accepted for something else."""
+    """An order, quote, return or subscription id, taken for good: Temporal forgets a closed
+    workflow after its retention, the store does not, so an id is never accepted for something
+    else."""
 
     __tablename__ = "reserved_ids"
 
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # order | quote | return
+    # order | quote | return | subscription
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     # Who took it: the caller's subject, or the quote or return it is derived from.
     owner: Mapped[str] = mapped_column(String(120))

@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from oms.domain.auth import Principal, dev_principal, owns
 from oms.store import credit, tokens
 from starters.api.deps import ApiState, State, field_error
+from starters.api.ratelimit import client_address
 
 # Staff who may read any order (and its shipments and returns).
 # The merchant's own systems (integration) read what their events name, never act.
@@ -56,13 +57,28 @@ def _principal(request: Request, state: ApiState, *, basic: bool) -> Principal:
 
     A browser resends Basic credentials on its own, also with a form another site posts,
     so they are accepted only on the pages people open (the report page), never on an
-    endpoint that changes something. Raises HTTPException 401.
+    endpoint that changes something. Raises HTTPException 401, or 429 (``TooManyRequests``)
+    while the caller's address or the presented token is over its limit of failures.
     """
     header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
     if not header:
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    # Over its limit of failures, an address or a token is refused before any check, so
+    # guesses made meanwhile learn nothing (and cost no store read).
+    address, presented = client_address(request), header.partition(" ")[2].strip() or header
+    state.limits.before_auth(address, presented)
+    try:
+        return _check(state, header, basic=basic)
+    except HTTPException as err:
+        if err.status_code == 401:
+            state.limits.auth_failed(address, presented)
+        raise
+
+
+def _check(state: ApiState, header: str, *, basic: bool) -> Principal:
+    """The principal of a present Authorization header. Raises HTTPException 401."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
     if scheme.lower() == "basic" and token and basic:
         # A browser (the report page) sends the token as the password of HTTP Basic.
         token = _basic_password(token)
