@@ -36,6 +36,8 @@ class Labels(Protocol):
 
     def find(self, key: str) -> Label | None: ...
 
+    def owner_of(self, key: str) -> str | None: ...
+
     def record(self, key: str, owner_id: str, label: Label) -> Label: ...
 
     def mark_voided(self, label_id: str) -> None: ...
@@ -84,7 +86,10 @@ class CarrierActivities:
         Raises the same ApplicationError types as ``quote_rates``.
         """
         return await self._once(
-            request.idempotency_key, request.shipment_id, lambda: self._client.buy_label(request)
+            request.idempotency_key,
+            request.shipment_id,
+            lambda: self._client.buy_label(request),
+            service=request.service,
         )
 
     @activity.defn(name="carrier.buy_return_label")
@@ -111,11 +116,29 @@ class CarrierActivities:
             await asyncio.to_thread(self._labels.mark_voided, request.label_id)
         return result
 
-    async def _once(self, key: str, owner_id: str, buy: Callable[[], Awaitable[Label]]) -> Label:
+    async def _once(
+        self,
+        key: str,
+        owner_id: str,
+        buy: Callable[[], Awaitable[Label]],
+        service: str | None = None,
+    ) -> Label:
         """The label recorded under ``key``, or ``buy()``'s, recorded under it for
-        ``owner_id`` (a shipment or an RMA)."""
+        ``owner_id`` (a shipment or an RMA).
+
+        Raises ApplicationError ``IdempotencyMismatch`` (non-retryable) when the key's label
+        was bought for another shipment or RMA, or another service: handing it out again
+        would ship this parcel on someone else's label.
+        """
         stored = await asyncio.to_thread(self._labels.find, key)
         if stored is not None:
+            owner = await asyncio.to_thread(self._labels.owner_of, key)
+            if owner != owner_id or (service is not None and stored.service != service):
+                raise ApplicationError(
+                    f"label key {key!r} was used for another shipment or service; use a new key",
+                    type="IdempotencyMismatch",
+                    non_retryable=True,
+                )
             return stored
         label = await _translated(buy())
         return await asyncio.to_thread(self._labels.record, key, owner_id, label)

@@ -23,6 +23,12 @@ class LabelStore(Bound):
             row = session.get(LabelRow, key)
             return None if row is None else _label_of(row)
 
+    def owner_of(self, key: str) -> str | None:
+        """The shipment or RMA the label under ``key`` was bought for, if any."""
+        with self.db.session() as session:
+            row = session.get(LabelRow, key)
+            return None if row is None else row.shipment_id
+
     def record(self, key: str, owner_id: str, label: Label) -> Label:
         """Record ``label`` under ``key`` for a shipment or RMA; returns the label stored
         under the key (a concurrent attempt's, when it recorded first)."""
