@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Hold,
         HoldRequest,
         NoteEntry,
+        OrderCarried,
         OrderInput,
         OrderNote,
         OrderResult,
@@ -48,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.legacy.order import OrderV1
     from workflows.order_payment import Payment
-    from workflows.order_shipments import Shipments
+    from workflows.order_shipments import ENDED, Shipments
     from workflows.order_stock import WAKE_SIGNAL, Stock
     from workflows.tracker import Tracker
 
@@ -59,6 +60,9 @@ LIFECYCLE_PATCH = "lifecycle-tracker"
 # Patch: a run with this marker passes the risk review and waits while held before it is
 # confirmed and allocated; one without goes straight on (it was never reviewed).
 HOLDS_PATCH = "order-holds"
+# Patch: a run with this marker continues as new while it waits for stock with no shipment
+# under way, once its history is long; one without waits in the same run (until the limit).
+CONTINUE_AS_NEW_PATCH = "order-continue-as-new"
 _OWED_STATUSES = (
     OrderStatus.BACKORDERED,
     OrderStatus.PARTIALLY_SHIPPED,
@@ -78,18 +82,23 @@ class OrderWorkflow:
             self._legacy.install()
             return
         self._inp, opts = inp, inp.options
-        self._view = OrderView(
-            order_id=inp.order_id,
-            status=OrderStatus.RECEIVED,
-            channel=inp.channel,
-            customer=inp.customer,
-            currency=inp.currency,
-            total=order_total(inp.lines),
-            lines=inp.lines,
-            ship_to=inp.ship_to,
-            shipping_speed=inp.shipping_speed,
-            placed_at=inp.placed_at,
-            updated_at=inp.placed_at,
+        carried = inp.carried
+        self._view = (
+            carried.view
+            if carried
+            else OrderView(
+                order_id=inp.order_id,
+                status=OrderStatus.RECEIVED,
+                channel=inp.channel,
+                customer=inp.customer,
+                currency=inp.currency,
+                total=order_total(inp.lines),
+                lines=inp.lines,
+                ship_to=inp.ship_to,
+                shipping_speed=inp.shipping_speed,
+                placed_at=inp.placed_at,
+                updated_at=inp.placed_at,
+            )
         )
         self._track = Tracker(
             lifecycle.ORDER,
@@ -102,7 +111,8 @@ class OrderWorkflow:
             details=views.details,
             record=self._record,
             queue_prefix=opts.task_queue_prefix,
-            since=inp.placed_at,
+            since=carried.since if carried else inp.placed_at,
+            stage=carried.stage if carried else None,
         )
         self._payment = Payment(inp, self._track, self._email, lambda: self._cancel is not None)
         self._shipments = Shipments(inp, self._view, self._track)
@@ -113,6 +123,8 @@ class OrderWorkflow:
         self._wake = False
         self._resends = self._rerouting = 0
         self._past_gate = False  # past the risk review and any hold: allocation may start
+        if carried is not None:
+            self._resume(carried)
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -332,6 +344,8 @@ class OrderWorkflow:
         if self._legacy is not None:
             return await self._legacy.run(inp)
         self._track.start()
+        if inp.carried is not None:
+            return await self._finish(await self._fulfil())
         note = f"Order received via {inp.channel}"
         self._track.enter(OrderStatus.RECEIVED, note, clock_start=inp.placed_at)
         self._cancel = await self._payment.secure() or self._cancel
@@ -356,8 +370,12 @@ class OrderWorkflow:
             self._refresh_status()
             if decision.backordered:
                 await self._email(f"{inp.order_id}:backordered", "order_backordered")
-        if await self._fulfil():
+        return await self._finish(await self._fulfil())
+
+    async def _finish(self, cancelled: bool) -> OrderResult:
+        if cancelled:
             return await self._finish_cancelled()
+        inp = self._inp
         self._track.enter(OrderStatus.COMPLETED, "Every shipment delivered")
         await self._email(f"{inp.order_id}:completed", "order_completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -419,6 +437,8 @@ class OrderWorkflow:
             owed = bool(self._view.backordered)
             if shipments.by_id and not self._rerouting and is_finished(shipments.statuses(), owed):
                 return False
+            if owed and self._history_is_long() and workflow.patched(CONTINUE_AS_NEW_PATCH):
+                await self._continue_as_new()
             try:
                 await workflow.wait_condition(
                     lambda: self._cancel is not None or self._wake or shipments.changed,
@@ -433,6 +453,67 @@ class OrderWorkflow:
                 self._wake = False
                 if self._view.backordered:
                     await self._claim_backorders()
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        limit = self._inp.options.continue_as_new_after_events
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= limit
+
+    async def _continue_as_new(self) -> None:
+        """Carry the order into a new run while it only waits for stock: its view, money,
+        reservations (they are the store's, under the order id) and key counters go along.
+
+        Only with no shipment under way (a child would not follow its parent into the new
+        run), no cancel, re-route or wake-up pending; otherwise it waits as before.
+        """
+        idle = lambda: (  # noqa: E731
+            not self._rerouting
+            and self._cancel is None
+            and not self._wake
+            and not self._shipments.changed
+            and all(s.status in ENDED for s in self._shipments.by_id.values())
+        )
+        if not idle():
+            return
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._track.close()
+        if not idle() or not workflow.all_handlers_finished():
+            self._track.reopen()  # something came in while the view was written: not now
+            return
+        # From here on nothing awaits: no handler can start before the run ends. The new
+        # run writes the view with this line (and anything else not yet written).
+        self._track.note("Still waiting for stock: continued as a new run", by="system")
+        payment, stock = self._payment, self._stock
+        carried = OrderCarried(
+            view=self._view,
+            since=self._track.since,
+            stage=self._track.step.stage,
+            authorization_id=payment.authorization_id,
+            credit_reserved=payment.credit_reserved,
+            next_shipment_no=self._shipments.next_no,
+            claims=stock.claims,
+            reroutes=stock.reroutes,
+            owed_since=stock.owed_since,
+            resends=self._resends,
+            runs=(self._inp.carried.runs + 1) if self._inp.carried else 2,
+        )
+        # Search attributes and memo (the body's hash) go along by default.
+        workflow.continue_as_new(self._inp.model_copy(update={"carried": carried}))
+
+    def _resume(self, carried: OrderCarried) -> None:
+        """Take over the state the run before carried (see ``_continue_as_new``)."""
+        self._payment.authorization_id = carried.authorization_id
+        self._payment.credit_reserved = carried.credit_reserved
+        self._shipments.by_id = {s.shipment_id: s for s in self._view.shipments}
+        self._shipments.next_no = carried.next_shipment_no
+        self._stock.claims, self._stock.reroutes = carried.claims, carried.reroutes
+        self._stock.owed_since = carried.owed_since
+        self._resends = carried.resends
+        self._past_gate = True
+        # Claim at once (a wake-up signal may have come as the run before ended) and write
+        # the carried view (its last line was never written).
+        self._wake = True
+        self._track.changed()
 
     async def _claim_backorders(self) -> None:
         fill = await self._stock.claim(self._shipments.next_no)

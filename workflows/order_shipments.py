@@ -37,7 +37,8 @@ with workflow.unsafe.imports_passed_through():
 
 # A shipment that will not change the order any more, but for its delivery.
 DONE = frozenset({*SHIPPED_STATES, ShipmentStatus.CANCELLED})
-_ENDED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
+# A shipment whose workflow has ended (nothing of it runs any more).
+ENDED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
 
 
 class Shipments:
@@ -105,7 +106,7 @@ class Shipments:
     def milestone(self, milestone: ShipmentMilestone) -> None:
         """A shipment shipped, is held or is late (its end comes as its result)."""
         known = self.by_id.get(milestone.shipment_id)
-        if known is None or known.status in _ENDED:
+        if known is None or known.status in ENDED:
             return
         known.status = str(milestone.status)
         known.carrier, known.service = milestone.carrier, milestone.service

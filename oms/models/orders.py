@@ -105,6 +105,10 @@ class OrderOptions(Model):
     ops_email: str = "ops@oms.example"
     # Prefix of the task queues the order's activities and children run on.
     task_queue_prefix: str = ""
+    # An order waiting for stock with no shipment under way continues as a new run once
+    # its history is this long (or Temporal suggests it): a backorder that never fills
+    # re-checks for years without reaching Temporal's history limit.
+    continue_as_new_after_events: int = Field(default=10_000, ge=100)
 
 
 class OrderInput(Model):
@@ -128,6 +132,8 @@ class OrderInput(Model):
     # Set when the payment was authorized before the order started (a subscription's
     # renewal, which retries a declined card itself): the order authorizes nothing again.
     authorization_id: str | None = None
+    # The state of the run before, when this run is a continuation (continue-as-new).
+    carried: OrderCarried | None = None
 
 
 class ShipmentSummary(Model):
@@ -345,3 +351,22 @@ class RecordResult(Model):
     """Result of writing a view to the read model: ``False`` when a newer version was stored."""
 
     written: bool
+
+
+class OrderCarried(Model):
+    """What an order waiting for stock carries into its next run (continue-as-new): its
+    view (history included), the money and stock it holds, and its counters, so keys stay
+    unique across runs."""
+
+    view: OrderView
+    # When the current step's clock started (a backorder's: when stock first went missing).
+    since: datetime
+    stage: str | None = None
+    authorization_id: str | None = None
+    credit_reserved: bool = False
+    next_shipment_no: int = 1
+    claims: int = 0
+    reroutes: int = 0
+    owed_since: datetime | None = None
+    resends: int = 0
+    runs: int = 1
