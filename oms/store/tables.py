@@ -428,6 +428,23 @@ class ReceivedEventRow(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class CallerRefusalRow(Base):
+    """The API refused one of the OMS's own callers (401/403): kept for /ops/stuck, since
+    the caller itself only logs it, and every order it serves stalls meanwhile."""
+
+    __tablename__ = "caller_refusals"
+
+    # The caller's subject, or the dev token it presented while dev tokens are off.
+    caller: Mapped[str] = mapped_column(String(120), primary_key=True)
+    status: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(String(300))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class ApiTokenRow(Base):
     """An API bearer token: only the SHA-256 of its secret is kept; revoked, never deleted."""
 

@@ -33,6 +33,8 @@ class ApiState:
     db: Database
     client: Client
     limits: RateLimits = field(init=False)
+    # The OMS's own callers this process saw refused (their rows clear when accepted again).
+    refused_callers: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.limits = RateLimits(self.settings)
