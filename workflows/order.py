@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         OrderResult,
         OrderStatus,
         OrderView,
+        PurchaseDecision,
         ReadModelWrite,
         RetryPayment,
     )
@@ -48,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import orders as views
     from workflows import policies
     from workflows.legacy.order import OrderV1
+    from workflows.order_approval import PurchaseApprovals
     from workflows.order_payment import Payment
     from workflows.order_shipments import ENDED, Shipments
     from workflows.order_stock import WAKE_SIGNAL, Stock
@@ -60,6 +62,9 @@ LIFECYCLE_PATCH = "lifecycle-tracker"
 # Patch: a run with this marker passes the risk review and waits while held before it is
 # confirmed and allocated; one without goes straight on (it was never reviewed).
 HOLDS_PATCH = "order-holds"
+# Patch: a company order the approval rules name approvers for waits for them before it
+# is confirmed (a purchase-order approval); asked only of orders whose input names any.
+PURCHASE_APPROVAL_PATCH = "order-purchase-approval"
 # Patch: a run with this marker continues as new while it waits for stock with no shipment
 # under way, once its history is long; one without waits in the same run (until the limit).
 CONTINUE_AS_NEW_PATCH = "order-continue-as-new"
@@ -107,6 +112,7 @@ class OrderWorkflow:
                 lifecycle.STEP: opts.step_deadline_s,
                 lifecycle.HOLD: opts.hold_timeout_s,
                 lifecycle.BACKORDER: opts.backorder_alert_s,
+                lifecycle.APPROVAL: opts.approval_reminder_s,
             },
             details=views.details,
             record=self._record,
@@ -117,6 +123,7 @@ class OrderWorkflow:
         self._payment = Payment(inp, self._track, self._email, lambda: self._cancel is not None)
         self._shipments = Shipments(inp, self._view, self._track)
         self._stock = Stock(inp, self._view)
+        self._approvals = PurchaseApprovals(inp, self._view, self._track)
         self._cancel: CancelOrder | None = None
         self._cancel_done = False
         self._cancel_outcome: bool | None = None  # True: ended cancelled; False: shipped first
@@ -189,6 +196,19 @@ class OrderWorkflow:
                 f"only finance can approve credit over the limit, not {approval.role}",
                 type="WrongRole",
             )
+
+    @workflow.update
+    async def approve_purchase(self, decision: PurchaseDecision) -> OrderView:
+        """An approver decides on a company order the approval rules hold (see
+        ``workflows/order_approval.py``); rejections come from the validator."""
+        self._track.update_accepted()
+        self._approvals.decide(decision)
+        return self._track.for_caller()
+
+    @approve_purchase.validator
+    def _validate_purchase(self, decision: PurchaseDecision) -> None:
+        self._refuse_legacy("purchase-order approvals")
+        self._approvals.validate(decision)
 
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
@@ -409,6 +429,9 @@ class OrderWorkflow:
                 self._view.hold = Hold(
                     reason=RISK_REVIEW, by="risk-rules", at=workflow.now(), findings=review.findings
                 )
+        if self._cancel is None and inp.approvals and workflow.patched(PURCHASE_APPROVAL_PATCH):
+            refused = await self._approvals.wait(lambda: self._cancel is not None)
+            self._cancel = self._cancel or refused
         while (hold := self._view.hold) is not None and self._cancel is None:
             why = "; ".join(hold.findings) or hold.reason
             self._track.enter(

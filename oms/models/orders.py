@@ -105,6 +105,8 @@ class OrderOptions(Model):
     ops_email: str = "ops@oms.example"
     # Prefix of the task queues the order's activities and children run on.
     task_queue_prefix: str = ""
+    # A company order waiting for its purchase-order approval shows in /ops/stuck after this.
+    approval_reminder_s: int = 24 * 3600
     # An order waiting for stock with no shipment under way continues as a new run once
     # its history is this long (or Temporal suggests it): a backorder that never fills
     # re-checks for years without reaching Temporal's history limit.
@@ -134,6 +136,10 @@ class OrderInput(Model):
     authorization_id: str | None = None
     # The state of the run before, when this run is a continuation (continue-as-new).
     carried: OrderCarried | None = None
+    # A company order (invoice terms) the approval rules ask approvals of, before it is
+    # confirmed (a purchase-order approval), and who placed it (who may not approve it).
+    approvals: list[PurchaseApproval] = Field(default_factory=list)
+    placed_by: str | None = None
 
 
 class ShipmentSummary(Model):
@@ -276,6 +282,8 @@ class OrderView(Model):
     notes: list[NoteEntry] = Field(default_factory=list)
     # Set while the order is held before allocation (by a person or the risk rules).
     hold: Hold | None = None
+    # The purchase-order approvals a company order needs, and what each approver decided.
+    approvals: list[PurchaseApproval] = Field(default_factory=list)
     # Filled by the API from the returns read model; the order workflow leaves it empty.
     returns: list[ReturnSummary] = Field(default_factory=list)
     # Filled by the API from the refunds without a return (and a history line for each).
@@ -370,3 +378,29 @@ class OrderCarried(Model):
     owed_since: datetime | None = None
     resends: int = 0
     runs: int = 1
+
+
+class PurchaseApproval(Model):
+    """One approval a company order needs because it matches an approval rule (the same
+    rules as quotes: ``OMS_APPROVAL_RULES_PATH``), and what its approver decided."""
+
+    rule_id: str
+    rule_name: str
+    role: str
+    decision: Literal["approve", "reject"] | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+
+
+class PurchaseDecision(Model):
+    """Body of ``POST /orders/{id}/approvals``: approve or reject a company order.
+
+    ``approver`` and ``role`` are filled by the API from the caller's token (a value sent in
+    the body is ignored); only an admin may name the role it acts in.
+    """
+
+    approver: str = Field(default="api", min_length=1, max_length=100)
+    role: str = Field(default="admin", max_length=32)
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(default=None, max_length=2000)

@@ -97,6 +97,7 @@ CONFLICT_TYPES = frozenset(
         "NotAcceptable",
         "NotExpired",
         "NotAwaitingCredit",
+        "NotAwaitingApproval",
         "NotReroutable",
         "NotAwaitingAuthorization",
         "NotAwaitingReceipt",
@@ -116,7 +117,7 @@ CONFLICT_TYPES = frozenset(
     }
 )
 # Rejections because of who is asking, not the state of the thing.
-FORBIDDEN_TYPES = frozenset({"WrongRole"})
+FORBIDDEN_TYPES = frozenset({"WrongRole", "SelfApproval"})
 
 
 def field_error(loc: list[str | int], msg: str, value: Any = None) -> HTTPException:
