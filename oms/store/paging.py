@@ -69,13 +69,16 @@ def page(
     session: Session,
     query: Select[tuple[Row]],
     keys: Sequence[tuple[InstrumentedAttribute[Any], bool]],
-    convert: Callable[[Row], T],
+    convert: Callable[[Row], T] | None = None,
     *,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
+    convert_rows: Callable[[Sequence[Row]], list[T]] | None = None,
 ) -> Page[T]:
     """One page of ``query`` ordered by ``keys`` (column, descending?) after ``cursor``.
 
+    Each row becomes an item through ``convert``, or the whole page at once through
+    ``convert_rows`` (for items that need other rows: one query per page, not per row).
     Raises :class:`InvalidCursor` for a cursor that does not decode for these keys.
     """
     columns = [column for column, _ in keys]
@@ -89,7 +92,13 @@ def page(
     next_cursor = None
     if more and rows:
         next_cursor = encode([getattr(rows[-1], c.key) for c in columns])
-    return Page(items=[convert(row) for row in rows], next_cursor=next_cursor)
+    if convert_rows is not None:
+        items = convert_rows(rows)
+    elif convert is not None:
+        items = [convert(row) for row in rows]
+    else:
+        raise TypeError("page() needs convert or convert_rows")
+    return Page(items=items, next_cursor=next_cursor)
 
 
 def _after(keys: Sequence[tuple[InstrumentedAttribute[Any], bool]], values: Sequence[Any]) -> Any:
