@@ -75,11 +75,13 @@ def _principal(request: Request, state: ApiState, *, basic: bool) -> Principal:
             state.limits.auth_failed(address, presented)
             _note_refusal(state, request, presented, err)
         raise
-    if principal.subject in state.refused_callers:
-        with state.db.session() as session:
-            refusals.clear(session, principal.subject)
-        state.refused_callers.discard(principal.subject)
     return principal
+
+
+def _clear_refusal(state: ApiState, caller: str) -> None:
+    with state.db.session() as session:
+        refusals.clear(session, caller)
+    state.refused_callers.discard(caller)
 
 
 def _note_refusal(
@@ -176,6 +178,9 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
                     _note_refusal, state, request, "", refused, principal.subject
                 )
             raise refused
+        if principal.subject in state.refused_callers:
+            # Accepted again: its refusal is over.
+            await run_in_threadpool(_clear_refusal, state, principal.subject)
         return principal
 
     return dependency

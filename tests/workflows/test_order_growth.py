@@ -81,8 +81,8 @@ async def test_a_year_long_backorder_continues_as_new_and_completes_when_stock_a
 
     await env.sleep(timedelta(days=365))
 
-    assert first.run_id is not None
-    runs = await _runs(harness, order_id, first.run_id)
+    assert first.result_run_id is not None
+    runs = await _runs(harness, order_id, first.result_run_id)
     assert runs >= 5, "a year of daily re-checks never continued as new"
     current = await latest.fetch_history()
     assert len(current.events) < 2 * THRESHOLD, "the current run's history kept growing"
@@ -122,8 +122,8 @@ async def test_a_continued_backorder_cancels_with_everything_released(
     order_id = f"Y-{uuid.uuid4().hex[:6]}"
     first = await harness.start(_waiting_order(harness, order_id, qty=2))
     await env.sleep(timedelta(days=60))
-    assert first.run_id is not None
-    assert await _runs(harness, order_id, first.run_id) >= 2
+    assert first.result_run_id is not None
+    assert await _runs(harness, order_id, first.result_run_id) >= 2
 
     latest = _latest(harness, order_id)
     view = await latest.execute_update(OrderWorkflow.cancel, CancelOrder(reason="waited enough"))
@@ -148,8 +148,8 @@ async def test_every_run_of_a_continued_order_replays(
     latest = _latest(harness, order_id)
     await latest.execute_update(OrderWorkflow.cancel, CancelOrder(reason="waited enough"))
     await latest.result()
-    assert first.run_id is not None
-    runs = await _histories(harness, order_id, first.run_id)
+    assert first.result_run_id is not None
+    runs = await _histories(harness, order_id, first.result_run_id)
     assert len(runs) >= 2
     assert CONTINUE_AS_NEW_PATCH in patches(runs[0])
     replayer = Replayer(
