@@ -93,6 +93,32 @@ class PlaceOrder(Model):
         return self
 
 
+class PurchaseApproval(Model):
+    """One approval a company order needs because it matches an approval rule (the same
+    rules as quotes: ``OMS_APPROVAL_RULES_PATH``), and what its approver decided."""
+
+    rule_id: str
+    rule_name: str
+    role: str
+    decision: Literal["approve", "reject"] | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+
+
+class PurchaseDecision(Model):
+    """Body of ``POST /orders/{id}/approvals``: approve or reject a company order.
+
+    ``approver`` and ``role`` are filled by the API from the caller's token (a value sent in
+    the body is ignored); only an admin may name the role it acts in.
+    """
+
+    approver: str = Field(default="api", min_length=1, max_length=100)
+    role: str = Field(default="admin", max_length=32)
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
 class OrderOptions(Model):
     """Timings the workflow runs with, fixed at start so a running order never changes."""
 
@@ -380,27 +406,6 @@ class OrderCarried(Model):
     runs: int = 1
 
 
-class PurchaseApproval(Model):
-    """One approval a company order needs because it matches an approval rule (the same
-    rules as quotes: ``OMS_APPROVAL_RULES_PATH``), and what its approver decided."""
-
-    rule_id: str
-    rule_name: str
-    role: str
-    decision: Literal["approve", "reject"] | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    comment: str | None = None
-
-
-class PurchaseDecision(Model):
-    """Body of ``POST /orders/{id}/approvals``: approve or reject a company order.
-
-    ``approver`` and ``role`` are filled by the API from the caller's token (a value sent in
-    the body is ignored); only an admin may name the role it acts in.
-    """
-
-    approver: str = Field(default="api", min_length=1, max_length=100)
-    role: str = Field(default="admin", max_length=32)
-    decision: Literal["approve", "reject"]
-    comment: str | None = Field(default=None, max_length=2000)
+# OrderInput names OrderCarried, which needs OrderView, defined after it: resolve the
+# reference now, so that every importer (the workflow sandbox too) gets a complete model.
+OrderInput.model_rebuild()
