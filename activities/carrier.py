@@ -129,7 +129,13 @@ class CarrierActivities:
         origin, destination = request.ship_from.country, request.ship_to.country
         if not crosses_customs_border(origin, destination) or self._catalogue is None:
             return None
-        lines = request.lines or []
+        lines = request.lines
+        if not lines:  # scheduled by a worker from before declarations: nothing to declare
+            raise ApplicationError(
+                f"no lines to declare for customs on shipment {request.shipment_id}",
+                type="CustomsDataMissing",
+                non_retryable=True,
+            )
         products = await asyncio.to_thread(self._catalogue.products, [li.sku for li in lines])
         try:
             return customs.declaration(
