@@ -58,8 +58,7 @@ _LOCAL_WRITE = timedelta(seconds=10)
 
 
 # Refusals a person resolves (fix the address or the product's customs data, then cancel
-# and re-place): the shipment is held, not failed. The note each gets.
-# The note and the operations alert each gets.
+# and re-place): the shipment is held, not failed, with this note and operations alert.
 _HELD_FOR = {
     "InvalidAddress": ("Carrier refused the address", "The carrier refused the address of"),
     "CustomsDataMissing": ("Customs data missing", "Customs data is missing for"),
