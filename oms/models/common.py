@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -15,18 +16,28 @@ from pydantic import (
     field_validator,
 )
 
-from oms.domain.locales import normalize_tag
-
 SUPPORTED_CURRENCIES = frozenset({"SEK", "NOK", "DKK", "EUR", "USD", "GBP"})
 
 
-def _locale_tag(value: str) -> str:
-    return normalize_tag(value)
+# "sv", "sv-SE", "de-AT", "zh-Hant-TW", "en-GB-oxendict": a primary language subtag of 2-3
+# letters, then subtags of 1-8 letters or digits (RFC 5646's shape, not its registry).
+_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def normalize_tag(tag: str) -> str:
+    """``tag`` as a BCP 47 tag (``sv_SE`` from a POSIX locale becomes ``sv-SE``).
+
+    Raises ``ValueError`` for a string that is no language tag at all.
+    """
+    candidate = tag.strip().replace("_", "-")
+    if not _TAG.fullmatch(candidate) or len(candidate) > 35:
+        raise ValueError(f"not a BCP 47 language tag: {tag!r} (e.g. 'sv-SE', 'en', 'de')")
+    return candidate
 
 
 # A BCP 47 tag as the shop sends it ("sv-SE", "en-GB", "de", "nb-NO"); emails use the closest
 # language the OMS has (oms.domain.locales.language), English for any other.
-Locale = Annotated[str, AfterValidator(_locale_tag), Field(max_length=35, examples=["sv-SE"])]
+Locale = Annotated[str, AfterValidator(normalize_tag), Field(max_length=35, examples=["sv-SE"])]
 
 
 def _two_places(value: Decimal) -> Decimal:

@@ -42,7 +42,7 @@ from oms.models.inventory import (
 )
 from oms.models.returns import StockMovement
 from oms.store import paging
-from oms.store.db import Bound
+from oms.store.db import Bound, as_utc
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
 from oms.store.tables import (
     AllocationRow,
@@ -135,7 +135,7 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
                 ship_from=ship_from(by_id[pick.warehouse_id]),
             )
         )
-    placed_at = _utc(req.placed_at)
+    placed_at = as_utc(req.placed_at)
     for line in plan.backordered:
         session.add(
             BackorderRow(
@@ -715,13 +715,6 @@ def _product(row: ProductRow) -> Product:
         hs_code=row.hs_code,
         origin_country=row.origin_country,
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    """``moment`` in UTC (naive means UTC), so SQLite's text timestamps sort correctly."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 class StockStore(Bound):
