@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     # Where the counts live: memory:// (per API process) or a limits storage URI such as
     # redis://host:6379 (shared by API replicas; needs the redis package).
     api_rate_limit_storage: str = "memory://"
+    # Incoterms of parcels leaving the EU: DAP (the receiver pays duty and import VAT on
+    # delivery) or DDP (the merchant does); printed on the customs declaration and invoice.
+    customs_incoterms: Literal["DAP", "DDP"] = "DAP"
 
     carrier_url: str = "http://127.0.0.1:8100"
     carrier_name: str = "sandbox"

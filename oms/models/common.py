@@ -7,7 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+)
 
 SUPPORTED_CURRENCIES = frozenset({"SEK", "NOK", "DKK", "EUR", "USD", "GBP"})
 
@@ -43,6 +50,10 @@ def _currency(value: str) -> str:
     if value not in SUPPORTED_CURRENCIES:
         raise ValueError(f"unsupported currency; use one of {sorted(SUPPORTED_CURRENCIES)}")
     return value
+
+
+def _is_none(value: object) -> bool:
+    return value is None
 
 
 def _opaque_id(value: str) -> str:
@@ -116,6 +127,13 @@ class Address(Model):
     postal_code: str = Field(min_length=1, max_length=16)
     city: str = Field(min_length=1, max_length=100)
     country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
+    # State, province or county; required where the destination routes by it (US states,
+    # see oms.domain.shipping.address_problems). Left out of a dump when unset, like
+    # ``phone``: an address without them serializes as before they existed (the same
+    # content hash for a resubmitted order, the same payloads in running workflows).
+    region: str | None = Field(default=None, max_length=100, exclude_if=_is_none)
+    # The receiver's phone; required for a parcel that goes through customs.
+    phone: str | None = Field(default=None, max_length=32, exclude_if=_is_none)
 
 
 class HistoryEntry(Model):

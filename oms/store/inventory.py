@@ -641,6 +641,8 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
         "weight_grams": product.weight_grams,
         "active": product.active,
         "returnable": product.returnable,
+        "hs_code": product.hs_code,
+        "origin_country": product.origin_country,
     }
     row = session.get(ProductRow, sku, with_for_update=True)
     if row is None:
@@ -657,6 +659,15 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
         setattr(row, name, value)
     session.flush()
     return _product(row)
+
+
+def products_by_sku(session: Session, skus: Iterable[str]) -> dict[str, Product]:
+    """The products of ``skus`` that exist, by SKU (customs reads their master data)."""
+    wanted = set(skus)
+    if not wanted:
+        return {}
+    rows = session.scalars(select(ProductRow).where(ProductRow.sku.in_(wanted)))
+    return {row.sku: _product(row) for row in rows}
 
 
 def known_skus(session: Session, skus: Iterable[str]) -> set[str]:
@@ -726,6 +737,8 @@ def _product(row: ProductRow) -> Product:
         weight_grams=row.weight_grams,
         active=row.active,
         returnable=row.returnable,
+        hs_code=row.hs_code,
+        origin_country=row.origin_country,
     )
 
 
@@ -747,6 +760,10 @@ class StockStore(Bound):
 
     def claim_backorders(self, req: BackorderCheck) -> BackorderFill:
         return self._tx(lambda s: claim_backorders(s, req))
+
+    def products(self, skus: list[str]) -> dict[str, Product]:
+        """The catalogue's products of ``skus`` (customs declarations read them)."""
+        return self._tx(lambda s: products_by_sku(s, skus))
 
     def restock(self, move: StockMovement) -> StockReceipt:
         return self._tx(

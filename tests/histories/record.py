@@ -146,6 +146,7 @@ async def _scenarios(stack: Stack) -> None:
     await _save(stack, f"return-{rma}", "return_refunded")
     await _replenishment(stack)
     await _webhooks(stack)
+    await _border(stack)
     await _subscriptions(stack)
 
 
@@ -200,6 +201,25 @@ async def _webhooks(stack: Stack) -> None:
     name = f"webhook_relay_{SUFFIX}" if SUFFIX else "webhook_relay"
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
     print(f"saved {name}.json ({len(history.events)} events)")
+
+
+async def _border(stack: Stack) -> None:
+    """An invoice-term order to Oslo: its label carries a customs declaration and its
+    credit consumption the shipment's lines for the invoice (saved as today's shape:
+    ``order_to_oslo_holds``, ``shipment_to_oslo_wake``)."""
+    body = order_body("H-NO", [("TSHIRT-BLK-M", 2, "249.00")], city="Oslo", postal_code="0150")
+    body["ship_to"] |= {"country": "NO", "phone": "+47 22 00 00 00"}
+    body["customer"]["id"] = "C-ACME-1"
+    body["payment"] = {"method": "invoice", "po_number": "PO-NO", "company_id": "ACME-AB"}
+    await stack.place(body)
+    await stack.fulfil("H-NO")
+    for workflow_id, name in (
+        ("order-H-NO", "order_to_oslo_holds"),
+        ("shipment-H-NO-S1", "shipment_to_oslo_wake"),
+    ):
+        handle = stack.client.get_workflow_handle(workflow_id)
+        await asyncio.wait_for(handle.result(), timeout=60)
+        _write(name, await handle.fetch_history())
 
 
 def _write(name: str, history: Any) -> None:
@@ -272,6 +292,7 @@ async def main(only: str | None = None) -> None:
                     "replenishment": _replenishment,
                     "webhooks": _webhooks,
                     "subscriptions": _subscriptions,
+                    "border": _border,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -283,7 +304,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "only",
         nargs="?",
-        help="'replenishment', 'webhooks' or 'subscriptions' records that scenario alone",
+        help="'replenishment', 'webhooks', 'subscriptions' or 'border' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

@@ -4,7 +4,7 @@ operator), kept for /ops/stuck.
 Mirrors ``CallerRefusalRow`` of ``oms.store.tables``.
 
 Revision ID: 0012_sec_caller_refusals
-Revises: 0010
+Revises: 0012_border
 Create Date: 2026-12-06 17:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_sec_caller_refusals"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0012_border"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
