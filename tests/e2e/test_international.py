@@ -130,3 +130,9 @@ async def test_a_destination_that_needs_a_state_a_phone_or_hs_codes_is_refused_a
         body = _abroad(f"DE-MUG-{run}", "EUR", BERLIN)
         body["lines"] = [{"sku": "SOCKS-3PK", "quantity": 1, "unit_price": "14.90"}]
         assert (await stack.place(body)).status_code == 202
+        # Both are taken past payment; cancelled then, so no later test finds them waiting.
+        past_payment = {"confirmed", "allocated", "backordered", "picking", "on_hold"}
+        for order_id in (f"NO-MUG-{run}", f"DE-MUG-{run}"):
+            await stack.wait_for_status(order_id, past_payment, timeout_s=120)
+            cancel = await stack.api.post(f"/orders/{order_id}/cancel", json={"reason": "test"})
+            assert cancel.status_code == 200, cancel.text
