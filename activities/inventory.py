@@ -29,6 +29,7 @@ from oms.models.inventory import (
     ReleaseResult,
     StockReceipt,
 )
+from oms.models.order_changes import TrimReservation
 from oms.models.returns import StockMovement
 
 
@@ -48,6 +49,8 @@ class Stock(Protocol):
     def consume(self, req: ConsumeRequest) -> ConsumeResult: ...
 
     def claim_backorders(self, req: BackorderCheck) -> BackorderFill: ...
+
+    def trim(self, req: TrimReservation) -> ReleaseResult: ...
 
     def restock(self, move: StockMovement) -> StockReceipt: ...
 
@@ -107,6 +110,16 @@ class InventoryActivities:
         Idempotent on ``request.key``: a retry returns the same shipments.
         """
         return translated(lambda: self._stock.claim_backorders(request))
+
+    @activity.defn(name="inventory.trim")
+    def trim(self, request: TrimReservation) -> ReleaseResult:
+        """Keep at most ``request.keep`` units of a SKU for the order (one shipment's
+        reservations, or what it is owed) and free the rest: part of a line was cancelled.
+
+        A target, so a retry frees nothing more. ``filled_orders`` names other orders whose
+        backorders the freed units filled: the caller should wake them.
+        """
+        return translated(lambda: self._stock.trim(request))
 
     @activity.defn(name="inventory.restock")
     def restock(self, request: StockMovement) -> StockReceipt:

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.risk import RISK_REVIEW
     from oms.ids import order_workflow_id
     from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
+    from oms.models.order_changes import CancelLine, ShipmentTrimmed
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import orders as views
     from workflows import policies
     from workflows.legacy.order import OrderV1
+    from workflows.order_lines import LineCancels
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
     from workflows.order_stock import WAKE_SIGNAL, Stock
@@ -113,6 +115,12 @@ class OrderWorkflow:
         self._wake = False
         self._resends = self._rerouting = 0
         self._past_gate = False  # past the risk review and any hold: allocation may start
+        self._allocated = False  # its first allocation is done: lines may be cancelled
+        self._lines = LineCancels(
+            inp, self._view, self._track, self._shipments, self._stock, self._payment
+        )
+        # One change of the order's stock at a time: a line cancellation, a backorder claim.
+        self._stock_lock = asyncio.Lock()
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -317,6 +325,41 @@ class OrderWorkflow:
         if self._cancel is not None:
             raise ApplicationError("the order is being cancelled", type="NotReroutable")
 
+    @workflow.update
+    async def cancel_line(self, request: CancelLine) -> OrderView:
+        """Cancel ``request.quantity`` units of one line until they ship (who and why in
+        the history): owed units first, then shipments that have not shipped.
+
+        Raises ``ApplicationError`` ``TooLateToCancelLine`` (fewer units left that have not
+        shipped, or a shipment shipped first), ``UnknownLine``, ``WholeOrder`` (nothing would
+        be left: cancel the order), ``NotAllocated`` (before its stock is allocated),
+        ``NotCancellable`` (the order ended or is being cancelled).
+        """
+        self._track.update_accepted()
+        async with self._stock_lock:
+            await self._lines.cancel(request, lambda: self._cancel is not None)
+        return self._track.for_caller()
+
+    @cancel_line.validator
+    def _validate_cancel_line(self, request: CancelLine) -> None:
+        self._refuse_legacy("line cancellation")
+        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise ApplicationError(f"order is already {self._view.status}", type="NotCancellable")
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type="NotCancellable")
+        if not self._allocated:
+            raise ApplicationError(
+                f"the order is {self._view.status} and its stock is not allocated yet; "
+                "cancel the order, or cancel the line once it is allocated",
+                type="NotAllocated",
+            )
+        self._lines.plan(request)
+
+    @workflow.signal
+    def shipment_trimmed(self, answer: ShipmentTrimmed) -> None:
+        """A shipment took units out for a line cancellation, or refused (it is shipping)."""
+        self._lines.answered(answer)
+
     @workflow.signal
     def retry_payment(self, request: RetryPayment) -> None:
         self._payment.retry = request
@@ -353,6 +396,7 @@ class OrderWorkflow:
                 **self._stock.owe(decision.backordered),
             )
             await self._shipments.start(decision.shipments, self._payment.authorization_id or "")
+            self._allocated = True
             self._refresh_status()
             if decision.backordered:
                 await self._email(f"{inp.order_id}:backordered", "order_backordered")
@@ -435,6 +479,10 @@ class OrderWorkflow:
                     await self._claim_backorders()
 
     async def _claim_backorders(self) -> None:
+        async with self._stock_lock:
+            await self._claim()
+
+    async def _claim(self) -> None:
         fill = await self._stock.claim(self._shipments.next_no)
         if fill.shipments:
             lines = (ln for s in fill.shipments for ln in s.lines)

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from oms.domain import lifecycle
     from oms.domain.money import format_money
+    from oms.domain.order_changes import cut_lines
     from oms.domain.shipping import choose_rate
     from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.credit import ConsumeCredit
     from oms.models.inventory import ConsumeRequest
     from oms.models.ops import OpsNote
+    from oms.models.order_changes import ShipmentTrimmed, TrimShipment
     from oms.models.payments import CaptureRequest
     from oms.models.shipments import (
         CancelShipment,
@@ -52,8 +54,9 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
 
-# The order's signal; a name, because the order module imports this one.
+# The order's signals; names, because the order module imports this one.
 MILESTONE_SIGNAL = "shipment_milestone"
+TRIMMED_SIGNAL = "shipment_trimmed"
 _LOCAL_WRITE = timedelta(seconds=10)
 
 
@@ -158,6 +161,31 @@ class ShipmentWorkflow:
         )
 
     @workflow.signal
+    async def trim_lines(self, request: TrimShipment) -> None:
+        """Asked by the order (part of a line cancelled): take units out of the parcel.
+        Honoured until the label is bought or being bought, like a cancel; the order hears
+        which (``shipment_trimmed``)."""
+        if self._legacy is not None:
+            return  # a 0.1 order never asks
+        view = self._view
+        has = sum(ln.quantity for ln in view.lines if ln.sku == request.sku)
+        ok = not self._shipping_started and self._cancel is None and has >= request.quantity
+        ok = ok and view.status != ShipmentStatus.CANCELLED
+        if ok:
+            view.lines = cut_lines(view.lines, request.sku, request.quantity)
+            self._track.note(
+                f"{request.sku} x{request.quantity} taken out by {request.by}: {request.reason}",
+                by=request.by,
+                action="cancel_line",
+            )
+        parent = workflow.info().parent
+        if parent is not None:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                TRIMMED_SIGNAL,
+                ShipmentTrimmed(key=request.key, shipment_id=view.shipment_id, accepted=ok),
+            )
+
+    @workflow.signal
     def cancel(self, request: CancelShipment) -> None:
         """Asked by the order; honoured until the label is bought, ignored after."""
         if not self._shipping_started:
@@ -247,7 +275,8 @@ class ShipmentWorkflow:
         view.tracking_number, view.label_id = label.tracking_number, label.label_id
         # Written in this task: the carrier may post its first scan at once.
         self._track.note(f"Label {label.label_id} bought: {label.service}, {label.tracking_number}")
-        amount = sum((li.unit_price * li.quantity for li in inp.lines), Decimal("0.00"))
+        # The parcel's lines as they are now (a line cancellation may have taken units out).
+        amount = sum((li.unit_price * li.quantity for li in view.lines), Decimal("0.00"))
         # Stock leaves the building first: a parcel is charged only for goods that left.
         await self._consume()
         view.captured = await self._charge(amount)
@@ -274,7 +303,7 @@ class ShipmentWorkflow:
                 shipment_id=inp.shipment_id,
                 order_id=inp.order_id,
                 warehouse_id=inp.warehouse_id,
-                lines=[SkuQuantity(sku=li.sku, quantity=li.quantity) for li in inp.lines],
+                lines=[SkuQuantity(sku=li.sku, quantity=li.quantity) for li in self._view.lines],
             ),
             **policies.STORE.kwargs(
                 inp.task_queue_prefix + INVENTORY_QUEUE, "stock leaves the warehouse"

@@ -21,6 +21,7 @@ from oms.models.common import (
     SkuQuantity,
 )
 from oms.models.inventory import AllocationDecision
+from oms.models.order_changes import LineCancellation
 from oms.models.shipments import ShipmentView
 
 ShippingSpeed = Literal["standard", "express"]
@@ -270,6 +271,9 @@ class OrderView(Model):
     notes: list[NoteEntry] = Field(default_factory=list)
     # Set while the order is held before allocation (by a person or the risk rules).
     hold: Hold | None = None
+    # Parts of lines cancelled after the order was placed (``lines`` and ``total`` show
+    # what is left).
+    line_cancellations: list[LineCancellation] = Field(default_factory=list)
     # Filled by the API from the returns read model; the order workflow leaves it empty.
     returns: list[ReturnSummary] = Field(default_factory=list)
     # Filled by the API from the refunds without a return (and a history line for each).

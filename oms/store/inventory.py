@@ -40,6 +40,7 @@ from oms.models.inventory import (
     StockReceipt,
     Warehouse,
 )
+from oms.models.order_changes import TrimReservation
 from oms.models.returns import StockMovement
 from oms.store import paging
 from oms.store.db import Bound
@@ -729,6 +730,11 @@ class StockStore(Bound):
 
     def claim_backorders(self, req: BackorderCheck) -> BackorderFill:
         return self._tx(lambda s: claim_backorders(s, req))
+
+    def trim(self, req: TrimReservation) -> ReleaseResult:
+        from oms.store.line_cancels import trim  # it builds on this module's functions
+
+        return self._tx(lambda s: trim(s, req))
 
     def restock(self, move: StockMovement) -> StockReceipt:
         return self._tx(

@@ -10,6 +10,7 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
+from oms.models.order_changes import LineCancellation
 from oms.models.orders import NoteEntry, OrderInput, OrderView, ShipmentSummary
 
 # How many of the latest notes the Temporal UI's details show.
@@ -38,6 +39,8 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         lines.append(f"- allocation: {last.rule}; considered {considered}")
     if view.hold is not None:
         lines.append(f"- held by {view.hold.by}: {view.hold.reason}")
+    for cancelled in view.line_cancellations[-DETAILS_NOTES:]:
+        lines.append(f"- {line_cancel_note(cancelled, view.currency)}")
     if view.notes:
         lines += ["", "**Notes**"]
         lines += [f"- {n.at:%Y-%m-%d %H:%M} {note_line(n)}" for n in view.notes[-DETAILS_NOTES:]]
@@ -48,6 +51,20 @@ def note_line(note: NoteEntry) -> str:
     """A note as one history line: who wrote what, and its tags."""
     tags = f" [{', '.join(note.tags)}]" if note.tags else ""
     return f"Note by {note.by}: {note.text}{tags}"
+
+
+def line_cancel_note(cancelled: LineCancellation, currency: str) -> str:
+    """A line cancellation as one history line: who took how many units of what, from
+    where, why, and the money it gave back."""
+    where = [f"{cancelled.from_backorder} owed"] if cancelled.from_backorder else []
+    where += [f"{n} from {shipment}" for shipment, n in cancelled.from_shipments.items()]
+    money = f"; total -{cancelled.amount} {currency}" if cancelled.amount else ""
+    if cancelled.released:
+        money += f", {cancelled.released} {currency} of the authorization released"
+    return (
+        f"Line cancelled by {cancelled.by}: {cancelled.sku} x{cancelled.quantity} "
+        f"({', '.join(where)}): {cancelled.reason}{money}"
+    )
 
 
 def units(lines: Iterable[SkuQuantity]) -> str:

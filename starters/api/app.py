@@ -27,6 +27,7 @@ from starters.api import (
     catalogue,
     metrics,
     ops,
+    order_changes,
     orders,
     problems,
     quotes,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     )
     for module in (
         orders,
+        order_changes,
         returns,
         quotes,
         catalogue,

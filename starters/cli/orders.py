@@ -10,7 +10,9 @@ from oms.settings import Settings
 from starters.cli._common import api, paged, pass_settings, post_file, show, show_get, with_role
 
 
-@click.group(help="place, get, list, search, note, hold, release, refund or cancel orders")
+@click.group(
+    help="place, get, list, search, note, hold, release, refund or cancel orders (or lines)"
+)
 def order() -> None:
     pass
 
@@ -131,6 +133,18 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
 @pass_settings
 def cancel(settings: Settings, order_id: str, reason: str) -> int:
     return _with_reason(settings, order_id, "cancel", reason)
+
+
+@order.command("cancel-line", help="cancel units of one line until they ship (the rest goes on)")
+@click.argument("order_id")
+@click.argument("sku")
+@click.option("--quantity", required=True, type=click.IntRange(min=1), help="units to cancel")
+@click.option("--reason", required=True)
+@pass_settings
+def cancel_line(settings: Settings, order_id: str, sku: str, quantity: int, reason: str) -> int:
+    with api(settings) as client:
+        body = {"quantity": quantity, "reason": reason}
+        return show(client.post(f"/orders/{order_id}/lines/{sku}/cancel", json=body))
 
 
 @order.command("approve-credit", help="finance: let an order go over its credit limit")

@@ -47,6 +47,7 @@ from oms.models.inventory import (
     StockReceipt,
 )
 from oms.models.notifications import EmailRequest, EmailResult
+from oms.models.order_changes import TrimReservation
 from oms.models.orders import OrderView, ReadModelWrite, RecordResult
 from oms.models.payments import (
     Authorization,
@@ -99,6 +100,8 @@ class World:
     risk_findings: list[str] = field(default_factory=list)
     # When set, the fake provider answers an authorization only once this event is set.
     authorize_gate: asyncio.Event | None = None
+    # When set, the fake carrier sells a label only once this event is set.
+    label_gate: asyncio.Event | None = None
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -165,6 +168,11 @@ class World:
             world.calls.append(("release", req))
             return ReleaseResult(released_units=1)
 
+        @activity.defn(name="inventory.trim")
+        async def trim(req: TrimReservation) -> ReleaseResult:
+            world.calls.append(("trim", req))
+            return ReleaseResult(released_units=0)
+
         @activity.defn(name="inventory.consume")
         async def consume(req: ConsumeRequest) -> ConsumeResult:
             world.calls.append(("consume", req))
@@ -221,6 +229,8 @@ class World:
         @activity.defn(name="carrier.buy_label")
         async def buy_label(req: LabelRequest) -> Label:
             world.calls.append(("buy_label", req))
+            if world.label_gate is not None:
+                await world.label_gate.wait()
             return Label(
                 label_id=f"L-{req.shipment_id}",
                 tracking_number=f"TN{req.shipment_id}",
@@ -263,7 +273,7 @@ class World:
         async def void_authorization(req: VoidAuthorizationRequest) -> VoidAuthorizationResult:
             world.calls.append(("void_authorization", req))
             return VoidAuthorizationResult(
-                authorization_id=req.authorization_id, voided_amount=Decimal("1")
+                authorization_id=req.authorization_id, voided_amount=req.amount or Decimal("1")
             )
 
         @activity.defn(name="email.send")
@@ -381,6 +391,7 @@ class World:
             allocate,
             claim_backorders,
             release,
+            trim,
             consume,
             review_risk,
             record_order,

@@ -1,0 +1,132 @@
+"""Pure rules for changing a placed order: which units a line cancellation takes, and the
+order's total after a change.
+
+:func:`changed_total` is the one place a changed order's total is computed, so a merchant's
+pricing (price lists, VAT, shipping charges) is plugged in here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypeVar
+
+from oms.domain.money import order_total
+from oms.models.common import SkuQuantity
+from oms.models.orders import OrderLine, ShipmentSummary
+from oms.models.shipments import ShipmentLine, ShipmentStatus
+
+# A shipment whose units may still be taken out: not shipped, not being shipped as far as
+# the order knows (the shipment itself refuses once its label is being bought).
+_OPEN = (ShipmentStatus.PICKING.value, ShipmentStatus.HELD.value)
+
+
+L = TypeVar("L", SkuQuantity, ShipmentLine, OrderLine)
+
+
+class LineNotCancellable(ValueError):
+    """A line cancellation that cannot be done; ``kind`` is the problem's type."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class ShipmentCut:
+    """Units of the SKU taken out of one shipment; ``whole`` when nothing is left in it."""
+
+    shipment_id: str
+    quantity: int
+    keep: int  # units of the SKU the shipment keeps
+    whole: bool
+
+
+@dataclass(frozen=True)
+class LineCancelPlan:
+    """Where the cancelled units come from: owed units first, then unshipped parcels."""
+
+    sku: str
+    quantity: int
+    from_backorder: int
+    owed_keep: int  # units of the SKU still owed after the cancellation
+    cuts: list[ShipmentCut] = field(default_factory=list)
+
+
+def _units(lines: Iterable[SkuQuantity | OrderLine], sku: str) -> int:
+    return sum(ln.quantity for ln in lines if ln.sku == sku)
+
+
+def plan_line_cancel(
+    sku: str,
+    quantity: int,
+    lines: Sequence[OrderLine],
+    backordered: Sequence[SkuQuantity],
+    shipments: Sequence[ShipmentSummary],
+) -> LineCancelPlan:
+    """Which of the order's units of ``sku`` a cancellation of ``quantity`` takes.
+
+    Owed (backordered) units go first, then units in shipments that have not shipped,
+    newest shipment first. Raises :class:`LineNotCancellable` with kind ``UnknownLine``
+    (no such line), ``TooLateToCancelLine`` (fewer units left that have not shipped,
+    naming the shipments that did) or ``WholeOrder`` (nothing would be left to ship and
+    nothing shipped: cancel the order instead).
+    """
+    ordered = _units(lines, sku)
+    if not ordered:
+        raise LineNotCancellable("UnknownLine", f"the order has no line of {sku}")
+    owed = _units(backordered, sku)
+    open_ = [s for s in reversed(shipments) if s.status in _OPEN and _units(s.lines, sku)]
+    cancellable = owed + sum(_units(s.lines, sku) for s in open_)
+    if quantity > cancellable:
+        gone = [
+            s.shipment_id
+            for s in shipments
+            if s.status not in _OPEN and s.status != "cancelled" and _units(s.lines, sku)
+        ]
+        where = f" ({', '.join(gone)} shipped or is being shipped)" if gone else ""
+        raise LineNotCancellable(
+            "TooLateToCancelLine",
+            f"only {cancellable} of {ordered} unit(s) of {sku} can still be cancelled{where}",
+        )
+    active = [s for s in shipments if s.status != "cancelled"]
+    left = sum(ln.quantity for s in active for ln in s.lines) + sum(
+        ln.quantity for ln in backordered
+    )
+    if left == quantity and not any(s.status not in _OPEN for s in active):
+        raise LineNotCancellable(
+            "WholeOrder",
+            "that would cancel everything the order has left: cancel the order instead "
+            "(POST /orders/{id}/cancel)",
+        )
+    take_owed = min(owed, quantity)
+    rest = quantity - take_owed
+    cuts: list[ShipmentCut] = []
+    for s in open_:
+        if rest == 0:
+            break
+        has = _units(s.lines, sku)
+        take = min(has, rest)
+        others = sum(ln.quantity for ln in s.lines) - has
+        cuts.append(ShipmentCut(s.shipment_id, take, has - take, whole=has == take and not others))
+        rest -= take
+    return LineCancelPlan(sku, quantity, take_owed, owed - take_owed, cuts)
+
+
+def cut_lines(lines: Sequence[L], sku: str, quantity: int) -> list[L]:
+    """``lines`` (an order's or a shipment's) with ``quantity`` units of ``sku`` fewer; a
+    line left at 0 goes."""
+    out = []
+    for line in lines:
+        left = line.quantity - quantity if line.sku == sku else line.quantity
+        if left > 0:
+            out.append(
+                line if left == line.quantity else line.model_copy(update={"quantity": left})
+            )
+    return out
+
+
+def changed_total(lines: Iterable[OrderLine]) -> Decimal:
+    """The order's total for ``lines`` after a change (today: the sum of the lines)."""
+    return order_total(lines)

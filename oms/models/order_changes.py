@@ -1,0 +1,80 @@
+"""Models of changes to a placed order's lines: cancelling part of a line.
+
+Kept apart from ``oms.models.orders`` (which imports :class:`LineCancellation` for the
+order's view) so each change to an order after it was placed has its own module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import Field
+
+from oms.models.common import Model, Sku
+
+
+class CancelLineBody(Model):
+    """Body of ``POST /orders/{order_id}/lines/{sku}/cancel``: how many units and why."""
+
+    quantity: int = Field(ge=1, le=10_000)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CancelLine(Model):
+    """Input of the order's ``cancel_line`` update: the body, the line's SKU and who asks."""
+
+    sku: Sku
+    quantity: int = Field(ge=1, le=10_000)
+    reason: str = Field(min_length=1, max_length=500)
+    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
+    by: str = Field(default="api", max_length=100)
+
+
+class LineCancellation(Model):
+    """A cancelled part of a line, as the order keeps it: what, who, why, and where the
+    units came from (owed units first, then shipments that had not shipped)."""
+
+    at: datetime
+    by: str
+    sku: str
+    quantity: int
+    reason: str
+    from_backorder: int = 0
+    # Shipment id -> units taken out of it (a shipment left empty was cancelled).
+    from_shipments: dict[str, int] = Field(default_factory=dict)
+    # What the order's total went down by, and what of the card authorization was released.
+    amount: Decimal = Decimal("0.00")
+    released: Decimal = Decimal("0.00")
+
+
+class TrimShipment(Model):
+    """Signal from an order to one of its shipments: take ``quantity`` units of ``sku``
+    out before it ships; answered by :class:`ShipmentTrimmed` under the same ``key``."""
+
+    key: str
+    sku: Sku
+    quantity: int = Field(ge=1)
+    reason: str = ""
+    by: str = ""
+
+
+class ShipmentTrimmed(Model):
+    """Signal from a shipment to its order: a :class:`TrimShipment` was applied, or refused
+    because the parcel is already being shipped (its label bought or being bought)."""
+
+    key: str
+    shipment_id: str
+    accepted: bool
+    note: str = ""
+
+
+class TrimReservation(Model):
+    """Keep at most ``keep`` units of ``sku`` for the order: of one shipment's open
+    reservations, or (no ``shipment_id``) of what the order is still owed. A target, not a
+    delta, so a retry changes nothing more."""
+
+    order_id: str
+    sku: Sku
+    keep: int = Field(ge=0)
+    shipment_id: str | None = None

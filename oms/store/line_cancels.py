@@ -1,0 +1,103 @@
+"""Give back part of an order's stock when part of a line is cancelled.
+
+Runs inside the caller's transaction and takes locks in the order ``oms.store.inventory``
+documents (reservations, stock rows, backorders). A trim names how many units to
+*keep*, never how many to drop, so a retried call changes nothing more.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from oms.models.inventory import ReleaseResult
+from oms.models.order_changes import TrimReservation
+from oms.store.inventory import OPEN, RELEASED, _lock_stock, fill_backorders
+from oms.store.tables import BackorderRow, ReservationRow
+
+
+def trim(session: Session, req: TrimReservation) -> ReleaseResult:
+    """Keep at most ``req.keep`` units of ``req.sku`` for the order and free the rest.
+
+    With ``shipment_id``: that shipment's open reservations shrink (newest first). Without:
+    what the order is owed shrinks, its open backorders first, then units already filled
+    for them but not yet claimed (those are freed). Freed units go to other orders'
+    backorders at once; their ids come back in ``filled_orders`` for the caller to wake.
+    """
+    mine = (ReservationRow.order_id == req.order_id, ReservationRow.sku == req.sku)
+    where: tuple[ColumnElement[bool], ...]
+    if req.shipment_id is not None:
+        where = (*mine, ReservationRow.shipment_id == req.shipment_id)
+    else:
+        where = (
+            *mine,
+            ReservationRow.backorder_id.is_not(None),
+            ReservationRow.claim_key.is_(None),
+        )
+    reservations = list(
+        session.scalars(
+            select(ReservationRow)
+            .where(*where, ReservationRow.status == OPEN)
+            .order_by(ReservationRow.id.desc())
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    stock = {
+        (row.warehouse_id, row.sku): row
+        for row in _lock_stock(session, {r.warehouse_id for r in reservations}, {req.sku})
+    }
+    held = sum(r.quantity for r in reservations)
+    drop = held - req.keep
+    if req.shipment_id is None:
+        drop = _shrink_backorders(session, req, held)
+    if drop <= 0:
+        return ReleaseResult(released_units=0)
+    freed: set[str] = set()
+    released = 0
+    for reservation in reservations:
+        if drop <= 0:
+            break
+        take = min(drop, reservation.quantity)
+        if take == reservation.quantity:
+            reservation.status = RELEASED  # the row keeps its quantity: what it held
+        else:
+            reservation.quantity -= take
+        stock[(reservation.warehouse_id, reservation.sku)].reserved -= take
+        freed.add(reservation.warehouse_id)
+        drop -= take
+        released += take
+    session.flush()
+    filled: list[str] = []
+    for warehouse_id in sorted(freed):
+        for order_id in fill_backorders(session, warehouse_id, req.sku):
+            if order_id != req.order_id and order_id not in filled:
+                filled.append(order_id)
+    return ReleaseResult(released_units=released, filled_orders=filled)
+
+
+def _shrink_backorders(session: Session, req: TrimReservation, filled: int) -> int:
+    """Lower the order's open backorders of the SKU (newest first) toward ``req.keep``,
+    counting ``filled`` unclaimed units as owed too; how many filled units must go."""
+    rows = list(
+        session.scalars(
+            select(BackorderRow)
+            .where(
+                BackorderRow.order_id == req.order_id,
+                BackorderRow.sku == req.sku,
+                BackorderRow.cancelled.is_(False),
+            )
+            .order_by(BackorderRow.placed_at.desc(), BackorderRow.id.desc())
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    drop = sum(b.quantity_open for b in rows) + filled - req.keep
+    for backorder in rows:
+        if drop <= 0:
+            break
+        take = min(drop, backorder.quantity_open)
+        backorder.quantity_open -= take
+        drop -= take
+    session.flush()
+    return drop

@@ -1,0 +1,225 @@
+"""Cancelling part of a line, for ``OrderWorkflow`` (update ``cancel_line``).
+
+Workflow code (no I/O). The units come from what the order is owed first, then from
+shipments that have not shipped (newest first): each such shipment is asked to take the
+units out (signal ``trim_lines``, answered by ``shipment_trimmed``; a shipment whose
+label is being bought refuses) or, left empty, is stopped like a cancelled order's. Their
+reservations shrink on keys that name what to keep (``inventory.trim``), the order's
+lines and total go down, and the card authorization releases the difference
+(``<order>:release-line:<n>``). Nothing is captured for units that never shipped, so
+nothing is refunded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inventory import InventoryActivities
+    from activities.payments import PaymentActivities
+    from oms.domain.order_changes import (
+        LineCancelPlan,
+        LineNotCancellable,
+        ShipmentCut,
+        changed_total,
+        cut_lines,
+        plan_line_cancel,
+    )
+    from oms.ids import order_workflow_id, shipment_workflow_id
+    from oms.models.common import SkuQuantity
+    from oms.models.order_changes import (
+        CancelLine,
+        LineCancellation,
+        ShipmentTrimmed,
+        TrimReservation,
+        TrimShipment,
+    )
+    from oms.models.orders import BackorderWake, OrderInput, OrderView
+    from oms.models.payments import VoidAuthorizationRequest
+    from oms.models.shipments import ShipmentStatus
+    from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
+    from oms.views import orders as views
+    from workflows import policies
+    from workflows.order_payment import Payment
+    from workflows.order_shipments import DONE, Shipments
+    from workflows.order_stock import WAKE_SIGNAL, Stock
+    from workflows.tracker import Tracker
+
+# The shipment's signal; a name, because the shipment module is imported by the order's.
+TRIM_SIGNAL = "trim_lines"
+
+
+class LineCancels:
+    """The order's line cancellations and the shipments' answers to them."""
+
+    def __init__(
+        self,
+        inp: OrderInput,
+        view: OrderView,
+        track: Tracker[OrderView],
+        shipments: Shipments,
+        stock: Stock,
+        payment: Payment,
+    ) -> None:
+        self._inp, self._view, self._track = inp, view, track
+        self._shipments, self._stock, self._payment = shipments, stock, payment
+        self._answers: dict[str, ShipmentTrimmed] = {}
+        self._count = 0
+
+    def plan(self, request: CancelLine) -> LineCancelPlan:
+        """The units a cancellation would take now; ``ApplicationError`` naming why not."""
+        view = self._view
+        try:
+            return plan_line_cancel(
+                request.sku, request.quantity, view.lines, view.backordered, view.shipments
+            )
+        except LineNotCancellable as err:
+            raise ApplicationError(str(err), type=err.kind) from err
+
+    def answered(self, answer: ShipmentTrimmed) -> None:
+        self._answers[answer.key] = answer
+
+    async def cancel(self, request: CancelLine, cancelling: Callable[[], bool]) -> None:
+        """Take the units out, give back their stock and money, and record who and why.
+
+        Raises ``ApplicationError`` ``TooLateToCancelLine`` when a shipment shipped first
+        (nothing changed, unless an earlier shipment of the same request had already given
+        up its units: the history then says which), and what :meth:`plan` raises.
+        """
+        if cancelling():
+            raise ApplicationError("the order is being cancelled", type="NotCancellable")
+        plan = self.plan(request)  # again: the order may have moved since the validator ran
+        self._count += 1
+        n = self._count
+        taken: dict[str, int] = {}
+        for cut in plan.cuts:
+            if not await self._cut(request, cut, f"{self._inp.order_id}:line-cancel:{n}"):
+                shipped = f"{cut.shipment_id} shipped before its units could be taken out"
+                if taken:
+                    done = sum(taken.values())
+                    await self._record(request, plan, taken, done, partly=shipped)
+                raise ApplicationError(
+                    f"too late to cancel {request.quantity} of {request.sku}: {shipped}"
+                    + (f"; {sum(taken.values())} unit(s) were cancelled" if taken else ""),
+                    type="TooLateToCancelLine",
+                )
+            taken[cut.shipment_id] = cut.quantity
+        if plan.from_backorder:
+            await self._trim(
+                TrimReservation(order_id=self._inp.order_id, sku=request.sku, keep=plan.owed_keep)
+            )
+            owed = [ln for ln in self._view.backordered if ln.sku != request.sku]
+            if plan.owed_keep:
+                owed.append(SkuQuantity(sku=request.sku, quantity=plan.owed_keep))
+            self._stock.owe(sorted(owed, key=lambda ln: ln.sku))
+        await self._record(request, plan, taken, request.quantity)
+
+    async def _cut(self, request: CancelLine, cut: ShipmentCut, key: str) -> bool:
+        """Take the cut's units out of its shipment; False when it shipped first."""
+        summary = self._shipments.by_id[cut.shipment_id]
+        if cut.whole:
+            await self._shipments.stop(f"line cancelled: {request.reason}", only=cut.shipment_id)
+            if summary.status != ShipmentStatus.CANCELLED:
+                return False
+            await self._stock.release(cut.shipment_id)
+            return True
+        key = f"{key}:{cut.shipment_id}"
+        try:
+            await workflow.get_external_workflow_handle(
+                shipment_workflow_id(cut.shipment_id)
+            ).signal(
+                TRIM_SIGNAL,
+                TrimShipment(
+                    key=key,
+                    sku=request.sku,
+                    quantity=cut.quantity,
+                    reason=request.reason,
+                    by=request.by,
+                ),
+            )
+        except Exception:  # the shipment ended meanwhile: nothing to take out of it
+            return False
+        await workflow.wait_condition(lambda: key in self._answers or summary.status in DONE)
+        answer = self._answers.pop(key, None)
+        if answer is None or not answer.accepted:
+            return False
+        summary.lines = cut_lines(summary.lines, request.sku, cut.quantity)
+        await self._trim(
+            TrimReservation(
+                order_id=self._inp.order_id,
+                sku=request.sku,
+                keep=cut.keep,
+                shipment_id=cut.shipment_id,
+            )
+        )
+        return True
+
+    async def _trim(self, request: TrimReservation) -> None:
+        queue = self._inp.options.task_queue_prefix + INVENTORY_QUEUE
+        where = request.shipment_id or "backorder"
+        freed = await workflow.execute_activity_method(
+            InventoryActivities.trim,
+            request,
+            **policies.STORE.kwargs(queue, f"keep {request.keep} {request.sku} ({where})"),
+        )
+        for other in freed.filled_orders:
+            try:
+                await workflow.get_external_workflow_handle(order_workflow_id(other)).signal(
+                    WAKE_SIGNAL, BackorderWake()
+                )
+            except Exception:  # the other order re-checks its backorder on a timer
+                workflow.logger.warning("could not wake order %s", other)
+
+    async def _record(
+        self,
+        request: CancelLine,
+        plan: LineCancelPlan,
+        taken: dict[str, int],
+        quantity: int,
+        partly: str = "",
+    ) -> None:
+        """The order's lines and total after ``quantity`` units went, the authorization
+        released by the difference, and the history line with who and why."""
+        view, inp = self._view, self._inp
+        before = view.total
+        view.lines = cut_lines(view.lines, request.sku, quantity)
+        view.total = changed_total(view.lines)
+        amount = before - view.total
+        released = Decimal("0.00")
+        auth = self._payment.authorization_id
+        if auth and inp.payment.method == "card" and amount > 0:
+            result = await workflow.execute_activity_method(
+                PaymentActivities.void_authorization,
+                VoidAuthorizationRequest(
+                    idempotency_key=f"{inp.order_id}:release-line:{self._count}",
+                    authorization_id=auth,
+                    amount=amount,
+                ),
+                **policies.PAYMENTS.kwargs(
+                    inp.options.task_queue_prefix + PAYMENTS_QUEUE,
+                    f"release {amount} {inp.currency} of the authorization",
+                ),
+            )
+            released = result.voided_amount
+        view.line_cancellations.append(
+            LineCancellation(
+                at=workflow.now(),
+                by=request.by,
+                sku=request.sku,
+                quantity=quantity,
+                reason=request.reason,
+                from_backorder=plan.from_backorder if not partly else 0,
+                from_shipments=taken,
+                amount=amount,
+                released=released,
+            )
+        )
+        note = views.line_cancel_note(view.line_cancellations[-1], inp.currency)
+        self._track.note(
+            note + (f" ({partly})" if partly else ""), by=request.by, action="cancel_line"
+        )
+        self._shipments.changed = True
