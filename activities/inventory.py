@@ -29,7 +29,7 @@ from oms.models.inventory import (
     ReleaseResult,
     StockReceipt,
 )
-from oms.models.order_changes import TrimReservation
+from oms.models.order_changes import BackorderResult, BackorderUnits, TrimReservation
 from oms.models.returns import StockMovement
 
 
@@ -51,6 +51,8 @@ class Stock(Protocol):
     def claim_backorders(self, req: BackorderCheck) -> BackorderFill: ...
 
     def trim(self, req: TrimReservation) -> ReleaseResult: ...
+
+    def backorder(self, req: BackorderUnits) -> BackorderResult: ...
 
     def restock(self, move: StockMovement) -> StockReceipt: ...
 
@@ -120,6 +122,14 @@ class InventoryActivities:
         backorders the freed units filled: the caller should wake them.
         """
         return translated(lambda: self._stock.trim(request))
+
+    @activity.defn(name="inventory.backorder")
+    def backorder(self, request: BackorderUnits) -> BackorderResult:
+        """Owe a short pick's missing units to the order again and fill them at once from
+        free stock anywhere; idempotent on ``request.key``. The caller wakes the other
+        ``filled_orders`` and claims its own.
+        """
+        return translated(lambda: self._stock.backorder(request))
 
     @activity.defn(name="inventory.restock")
     def restock(self, request: StockMovement) -> StockReceipt:

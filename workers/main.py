@@ -138,6 +138,7 @@ def build_workers(
             inventory.consume,
             inventory.claim_backorders,
             inventory.trim,
+            inventory.backorder,
             inventory.restock,
             inventory.write_off,
             # Workflows started before the read-model-local patch still schedule these here.

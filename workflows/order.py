@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.risk import RISK_REVIEW
     from oms.ids import order_workflow_id
     from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
-    from oms.models.order_changes import CancelLine, ShipmentTrimmed
+    from oms.models.order_changes import CancelLine, ShipmentTrimmed, ShortPick
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
@@ -361,6 +361,12 @@ class OrderWorkflow:
         self._lines.answered(answer)
 
     @workflow.signal
+    def shipment_short(self, pick: ShortPick) -> None:
+        """A shipment was picked short: its missing units are owed again or cancelled (the
+        merchant's ``short_pick_policy``) by the main loop."""
+        self._lines.shorts.append(pick)
+
+    @workflow.signal
     def retry_payment(self, request: RetryPayment) -> None:
         self._payment.retry = request
 
@@ -461,11 +467,17 @@ class OrderWorkflow:
                 shipments.changed = False
                 self._refresh_status()
             owed = bool(self._view.backordered)
-            if shipments.by_id and not self._rerouting and is_finished(shipments.statuses(), owed):
+            settled = not self._rerouting and not self._lines.shorts
+            if shipments.by_id and settled and is_finished(shipments.statuses(), owed):
                 return False
             try:
                 await workflow.wait_condition(
-                    lambda: self._cancel is not None or self._wake or shipments.changed,
+                    lambda: (
+                        self._cancel is not None
+                        or self._wake
+                        or shipments.changed
+                        or bool(self._lines.shorts)
+                    ),
                     timeout=recheck if owed else None,
                     timeout_summary="backorder re-check" if owed else None,
                 )
@@ -473,6 +485,9 @@ class OrderWorkflow:
                 self._wake = True  # a missed wake-up signal costs one re-check period, no more
             if self._cancel is not None and not self._cancel_done and await self._compensate():
                 return True
+            if self._lines.shorts and not self._cancel_done:
+                async with self._stock_lock:
+                    self._wake = await self._lines.settle_shorts() or self._wake
             if self._wake:
                 self._wake = False
                 if self._view.backordered:

@@ -1,4 +1,5 @@
-"""Cancelling part of a line, for ``OrderWorkflow`` (update ``cancel_line``).
+"""Cancelling part of a line (update ``cancel_line``) and settling a short pick (signal
+``shipment_short``), for ``OrderWorkflow``.
 
 Workflow code (no I/O). The units come from what the order is owed first, then from
 shipments that have not shipped (newest first): each such shipment is asked to take the
@@ -8,6 +9,11 @@ reservations shrink on keys that name what to keep (``inventory.trim``), the ord
 lines and total go down, and the card authorization releases the difference
 (``<order>:release-line:<n>``). Nothing is captured for units that never shipped, so
 nothing is refunded.
+
+A short pick's missing units (the shipment already took them out of stock and ships the
+rest) are owed again by the merchant's policy ``backorder`` (``inventory.backorder`` on
+``<order>:short:<n>``, filled at once from free stock anywhere) or taken off the order by
+``cancel``, exactly like a line cancellation.
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ with workflow.unsafe.imports_passed_through():
     from oms.ids import order_workflow_id, shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.order_changes import (
+        BackorderUnits,
         CancelLine,
         LineCancellation,
         ShipmentTrimmed,
+        ShortPick,
         TrimReservation,
         TrimShipment,
     )
@@ -68,7 +76,9 @@ class LineCancels:
         self._inp, self._view, self._track = inp, view, track
         self._shipments, self._stock, self._payment = shipments, stock, payment
         self._answers: dict[str, ShipmentTrimmed] = {}
-        self._count = 0
+        self._count = self._releases = self._short_count = 0
+        # Short picks told by shipments, settled by the order's main loop.
+        self.shorts: list[ShortPick] = []
 
     def plan(self, request: CancelLine) -> LineCancelPlan:
         """The units a cancellation would take now; ``ApplicationError`` naming why not."""
@@ -101,7 +111,7 @@ class LineCancels:
                 shipped = f"{cut.shipment_id} shipped before its units could be taken out"
                 if taken:
                     done = sum(taken.values())
-                    await self._record(request, plan, taken, done, partly=shipped)
+                    await self._record(request, 0, taken, done, partly=shipped)
                 raise ApplicationError(
                     f"too late to cancel {request.quantity} of {request.sku}: {shipped}"
                     + (f"; {sum(taken.values())} unit(s) were cancelled" if taken else ""),
@@ -116,7 +126,56 @@ class LineCancels:
             if plan.owed_keep:
                 owed.append(SkuQuantity(sku=request.sku, quantity=plan.owed_keep))
             self._stock.owe(sorted(owed, key=lambda ln: ln.sku))
-        await self._record(request, plan, taken, request.quantity)
+        await self._record(request, plan.from_backorder, taken, request.quantity)
+
+    async def settle_shorts(self) -> bool:
+        """Owe or cancel the missing units of every short pick told so far (the merchant's
+        policy); True when free stock filled the new backorders at once (claim them)."""
+        inp, claim = self._inp, False
+        while self.shorts:
+            pick = self.shorts.pop(0)
+            summary = self._shipments.by_id.get(pick.shipment_id)
+            for line in pick.missing:
+                if summary is not None:
+                    summary.lines = cut_lines(summary.lines, line.sku, line.quantity)
+            what = views.units(pick.missing)
+            if inp.options.short_pick_policy == "cancel":
+                for line in pick.missing:
+                    request = CancelLine(
+                        sku=line.sku,
+                        quantity=line.quantity,
+                        reason=f"short pick at {pick.warehouse_id} (policy: cancel)",
+                        by=pick.by or "warehouse",
+                    )
+                    await self._record(request, 0, {pick.shipment_id: line.quantity}, line.quantity)
+                continue
+            self._short_count += 1
+            filled = await workflow.execute_activity_method(
+                InventoryActivities.backorder,
+                BackorderUnits(
+                    key=f"{inp.order_id}:short:{self._short_count}",
+                    order_id=inp.order_id,
+                    lines=pick.missing,
+                    placed_at=inp.placed_at,
+                ),
+                **policies.STORE.kwargs(
+                    inp.options.task_queue_prefix + INVENTORY_QUEUE, f"backorder {what}"
+                ),
+            )
+            owed = {ln.sku: ln.quantity for ln in self._view.backordered}
+            for line in pick.missing:
+                owed[line.sku] = owed.get(line.sku, 0) + line.quantity
+            self._stock.owe([SkuQuantity(sku=s, quantity=q) for s, q in sorted(owed.items())])
+            self._track.note(
+                f"Short pick at {pick.warehouse_id} by {pick.by}: {what} not in "
+                f"{pick.shipment_id}, backordered (policy: backorder)",
+                by=pick.by or None,
+                action="short_pick",
+            )
+            await self._wake_others(filled.filled_orders)
+            claim = claim or inp.order_id in filled.filled_orders
+            self._shipments.changed = True
+        return claim
 
     async def _cut(self, request: CancelLine, cut: ShipmentCut, key: str) -> bool:
         """Take the cut's units out of its shipment; False when it shipped first."""
@@ -166,7 +225,12 @@ class LineCancels:
             request,
             **policies.STORE.kwargs(queue, f"keep {request.keep} {request.sku} ({where})"),
         )
-        for other in freed.filled_orders:
+        await self._wake_others(freed.filled_orders)
+
+    async def _wake_others(self, orders: list[str]) -> None:
+        for other in orders:
+            if other == self._inp.order_id:
+                continue
             try:
                 await workflow.get_external_workflow_handle(order_workflow_id(other)).signal(
                     WAKE_SIGNAL, BackorderWake()
@@ -177,7 +241,7 @@ class LineCancels:
     async def _record(
         self,
         request: CancelLine,
-        plan: LineCancelPlan,
+        from_backorder: int,
         taken: dict[str, int],
         quantity: int,
         partly: str = "",
@@ -195,7 +259,7 @@ class LineCancels:
             result = await workflow.execute_activity_method(
                 PaymentActivities.void_authorization,
                 VoidAuthorizationRequest(
-                    idempotency_key=f"{inp.order_id}:release-line:{self._count}",
+                    idempotency_key=f"{inp.order_id}:release-line:{self._releases + 1}",
                     authorization_id=auth,
                     amount=amount,
                 ),
@@ -205,6 +269,7 @@ class LineCancels:
                 ),
             )
             released = result.voided_amount
+            self._releases += 1
         view.line_cancellations.append(
             LineCancellation(
                 at=workflow.now(),
@@ -212,7 +277,7 @@ class LineCancels:
                 sku=request.sku,
                 quantity=quantity,
                 reason=request.reason,
-                from_backorder=plan.from_backorder if not partly else 0,
+                from_backorder=from_backorder,
                 from_shipments=taken,
                 amount=amount,
                 released=released,

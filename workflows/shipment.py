@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from oms.domain import lifecycle
     from oms.domain.money import format_money
-    from oms.domain.order_changes import cut_lines
+    from oms.domain.order_changes import check_pick, cut_lines, short_of
     from oms.domain.shipping import choose_rate
     from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.credit import ConsumeCredit
     from oms.models.inventory import ConsumeRequest
     from oms.models.ops import OpsNote
-    from oms.models.order_changes import ShipmentTrimmed, TrimShipment
+    from oms.models.order_changes import ShipmentTrimmed, ShortPick, TrimReservation, TrimShipment
     from oms.models.payments import CaptureRequest
     from oms.models.shipments import (
         CancelShipment,
@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE
     from oms.views import shipments as views
+    from oms.views.orders import units
     from workflows import policies
     from workflows.legacy.shipment import ShipmentV1
     from workflows.tracker import Tracker
@@ -57,6 +58,7 @@ __all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
 # The order's signals; names, because the order module imports this one.
 MILESTONE_SIGNAL = "shipment_milestone"
 TRIMMED_SIGNAL = "shipment_trimmed"
+SHORT_SIGNAL = "shipment_short"
 _LOCAL_WRITE = timedelta(seconds=10)
 
 
@@ -114,11 +116,17 @@ class ShipmentWorkflow:
 
     @workflow.update
     async def confirm_pick(self, pick: ConfirmPick) -> ShipmentView:
-        """The warehouse picked every line; recorded with who confirmed it."""
+        """The warehouse picked every line (or, with ``pick.lines``, only those units: the
+        parcel ships them, the missing ones leave stock and the order backorders or cancels
+        them by its policy); recorded with who confirmed it."""
         self._track.update_accepted()
         self._picked = pick
         self._view.picked_by = pick.picked_by
-        self._track.note(f"Picked by {pick.picked_by}", by=pick.picked_by)
+        missing = short_of(self._view.lines, pick.lines) if pick.lines is not None else []
+        if not missing:
+            self._track.note(f"Picked by {pick.picked_by}", by=pick.picked_by)
+            return self._track.for_caller()
+        await self._short_pick(pick, missing)
         return self._track.for_caller()
 
     @confirm_pick.validator
@@ -127,6 +135,11 @@ class ShipmentWorkflow:
             raise ApplicationError("shipment is cancelled", type="ShipmentCancelled")
         if self._picked is not None:
             raise ApplicationError("shipment is already picked", type="AlreadyPicked")
+        if pick.lines is not None:
+            try:
+                check_pick(self._view.lines, pick.lines)
+            except ValueError as err:
+                raise ApplicationError(str(err), type="BadPick") from err
 
     @workflow.update
     async def confirm_pack(self, pack: ConfirmPack) -> ShipmentView:
@@ -219,6 +232,46 @@ class ShipmentWorkflow:
             return await self._finish(await self._address_refused(err))
         await self._follow_tracking()
         return await self._finish(self._view)
+
+    async def _short_pick(self, pick: ConfirmPick, missing: list[SkuQuantity]) -> None:
+        """Ship what was picked: the missing units' reservations leave stock (they are not
+        on the shelf) and the order hears what is missing."""
+        inp, view = self._inp, self._view
+        for line in missing:
+            view.lines = cut_lines(view.lines, line.sku, line.quantity)
+        view.short = missing
+        self._track.note(
+            f"Short pick by {pick.picked_by}: missing {units(missing)}; the parcel ships "
+            f"{units(SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in view.lines)}",
+            by=pick.picked_by,
+            action="short_pick",
+        )
+        for line in missing:
+            keep = sum(ln.quantity for ln in view.lines if ln.sku == line.sku)
+            await workflow.execute_activity_method(
+                InventoryActivities.trim,
+                TrimReservation(
+                    order_id=inp.order_id,
+                    sku=line.sku,
+                    keep=keep,
+                    shipment_id=inp.shipment_id,
+                    lost=True,
+                ),
+                **policies.STORE.kwargs(
+                    inp.task_queue_prefix + INVENTORY_QUEUE, f"{line.sku} short: keep {keep}"
+                ),
+            )
+        parent = workflow.info().parent
+        if parent is not None:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                SHORT_SIGNAL,
+                ShortPick(
+                    shipment_id=inp.shipment_id,
+                    warehouse_id=inp.warehouse_id,
+                    missing=missing,
+                    by=pick.picked_by,
+                ),
+            )
 
     async def _finish(self, view: ShipmentView) -> ShipmentView:
         await workflow.wait_condition(workflow.all_handlers_finished)

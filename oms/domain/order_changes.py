@@ -1,5 +1,5 @@
-"""Pure rules for changing a placed order: which units a line cancellation takes, and the
-order's total after a change.
+"""Pure rules for changing a placed order: which units a line cancellation takes, what a
+short pick lacks, and the order's total after a change.
 
 :func:`changed_total` is the one place a changed order's total is computed, so a merchant's
 pricing (price lists, VAT, shipping charges) is plugged in here once.
@@ -125,6 +125,35 @@ def cut_lines(lines: Sequence[L], sku: str, quantity: int) -> list[L]:
                 line if left == line.quantity else line.model_copy(update={"quantity": left})
             )
     return out
+
+
+def check_pick(asked: Sequence[ShipmentLine], picked: Sequence[SkuQuantity]) -> None:
+    """Raise ``ValueError`` naming the line when ``picked`` is not a part of ``asked``: a SKU
+    the parcel does not hold or named twice, more units than asked, or nothing at all."""
+    wanted = {ln.sku: ln.quantity for ln in asked}
+    seen: set[str] = set()
+    for i, line in enumerate(picked):
+        if line.sku not in wanted:
+            raise ValueError(f"lines[{i}]: the shipment has no {line.sku}")
+        if line.sku in seen:
+            raise ValueError(f"lines[{i}]: {line.sku} is named twice")
+        if line.quantity > wanted[line.sku]:
+            raise ValueError(
+                f"lines[{i}]: {line.quantity} {line.sku} picked, only {wanted[line.sku]} asked"
+            )
+        seen.add(line.sku)
+    if not picked:
+        raise ValueError("nothing picked: ask operations to re-route or cancel the shipment")
+
+
+def short_of(asked: Sequence[ShipmentLine], picked: Sequence[SkuQuantity]) -> list[SkuQuantity]:
+    """The units of ``asked`` that ``picked`` lacks, in the parcel's line order."""
+    got = {ln.sku: ln.quantity for ln in picked}
+    return [
+        SkuQuantity(sku=ln.sku, quantity=ln.quantity - got.get(ln.sku, 0))
+        for ln in asked
+        if ln.quantity > got.get(ln.sku, 0)
+    ]
 
 
 def changed_total(lines: Iterable[OrderLine]) -> Decimal:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from oms.models.common import Model, Sku
+from oms.models.common import Model, Sku, SkuQuantity
 
 
 class CancelLineBody(Model):
@@ -78,3 +78,33 @@ class TrimReservation(Model):
     sku: Sku
     keep: int = Field(ge=0)
     shipment_id: str | None = None
+    # The freed units are not on the shelf (a short pick): they leave stock instead of
+    # becoming free for other orders.
+    lost: bool = False
+
+
+class ShortPick(Model):
+    """Signal from a shipment to its order: the warehouse picked fewer units than asked;
+    ``missing`` is what the parcel will not carry (it ships the rest)."""
+
+    shipment_id: str
+    warehouse_id: str
+    missing: list[SkuQuantity]
+    by: str = ""
+
+
+class BackorderUnits(Model):
+    """Owe ``lines`` to the order again (a short pick's missing units), idempotent on
+    ``key``; they keep the order's place in the queue (``placed_at``)."""
+
+    key: str
+    order_id: str
+    lines: list[SkuQuantity]
+    placed_at: datetime
+
+
+class BackorderResult(Model):
+    """Orders whose backorders free stock filled at once (this one included): the
+    caller wakes the others and claims its own."""
+
+    filled_orders: list[str] = Field(default_factory=list)

@@ -106,6 +106,8 @@ class OrderOptions(Model):
     ops_email: str = "ops@oms.example"
     # Prefix of the task queues the order's activities and children run on.
     task_queue_prefix: str = ""
+    # What happens to units a warehouse could not pick: owed again, or cancelled.
+    short_pick_policy: Literal["backorder", "cancel"] = "backorder"
 
 
 class OrderInput(Model):

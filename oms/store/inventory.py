@@ -40,7 +40,7 @@ from oms.models.inventory import (
     StockReceipt,
     Warehouse,
 )
-from oms.models.order_changes import TrimReservation
+from oms.models.order_changes import BackorderResult, BackorderUnits, TrimReservation
 from oms.models.returns import StockMovement
 from oms.store import paging
 from oms.store.db import Bound
@@ -735,6 +735,11 @@ class StockStore(Bound):
         from oms.store.line_cancels import trim  # it builds on this module's functions
 
         return self._tx(lambda s: trim(s, req))
+
+    def backorder(self, req: BackorderUnits) -> BackorderResult:
+        from oms.store.line_cancels import backorder
+
+        return self._tx(lambda s: backorder(s, req))
 
     def restock(self, move: StockMovement) -> StockReceipt:
         return self._tx(

@@ -1,4 +1,5 @@
-"""Give back part of an order's stock when part of a line is cancelled.
+"""Give back part of an order's stock when part of a line is cancelled or a warehouse
+could not pick it, and owe a short pick's missing units again.
 
 Runs inside the caller's transaction and takes locks in the order ``oms.store.inventory``
 documents (reservations, stock rows, backorders). A trim names how many units to
@@ -11,9 +12,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from oms.models.inventory import ReleaseResult
-from oms.models.order_changes import TrimReservation
-from oms.store.inventory import OPEN, RELEASED, _lock_stock, fill_backorders
-from oms.store.tables import BackorderRow, ReservationRow
+from oms.models.order_changes import BackorderResult, BackorderUnits, TrimReservation
+from oms.store.inventory import OPEN, RELEASED, _lock_stock, _utc, fill_backorders
+from oms.store.tables import BackorderRow, ReservationRow, StockRow
 
 
 def trim(session: Session, req: TrimReservation) -> ReleaseResult:
@@ -23,6 +24,7 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
     what the order is owed shrinks, its open backorders first, then units already filled
     for them but not yet claimed (those are freed). Freed units go to other orders'
     backorders at once; their ids come back in ``filled_orders`` for the caller to wake.
+    With ``lost`` (a short pick: the units are not on the shelf) they leave stock instead.
     """
     mine = (ReservationRow.order_id == req.order_id, ReservationRow.sku == req.sku)
     where: tuple[ColumnElement[bool], ...]
@@ -63,8 +65,12 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
             reservation.status = RELEASED  # the row keeps its quantity: what it held
         else:
             reservation.quantity -= take
-        stock[(reservation.warehouse_id, reservation.sku)].reserved -= take
-        freed.add(reservation.warehouse_id)
+        row = stock[(reservation.warehouse_id, reservation.sku)]
+        row.reserved -= take
+        if req.lost:
+            row.on_hand -= take
+        else:
+            freed.add(reservation.warehouse_id)
         drop -= take
         released += take
     session.flush()
@@ -101,3 +107,41 @@ def _shrink_backorders(session: Session, req: TrimReservation, filled: int) -> i
         drop -= take
     session.flush()
     return drop
+
+
+def backorder(session: Session, req: BackorderUnits) -> BackorderResult:
+    """Owe ``req.lines`` to the order again, in its place in the queue (``placed_at``), and
+    fill them at once from any warehouse's free units; idempotent on ``req.key``.
+
+    ``filled_orders`` lists the orders the fills served (this one when it got units).
+    """
+    done = session.scalar(select(BackorderRow.id).where(BackorderRow.allocation_key == req.key))
+    if done is not None:
+        return BackorderResult()
+    for line in req.lines:
+        session.add(
+            BackorderRow(
+                order_id=req.order_id,
+                allocation_key=req.key,
+                sku=line.sku,
+                quantity=line.quantity,
+                quantity_open=line.quantity,
+                cancelled=False,
+                placed_at=_utc(req.placed_at),
+            )
+        )
+    session.flush()
+    filled: list[str] = []
+    skus = sorted({line.sku for line in req.lines})
+    warehouses = session.scalars(
+        select(StockRow.warehouse_id)
+        .where(StockRow.sku.in_(skus), StockRow.on_hand > StockRow.reserved)
+        .distinct()
+        .order_by(StockRow.warehouse_id)
+    )
+    for warehouse_id in list(warehouses):
+        for sku in skus:
+            for order_id in fill_backorders(session, warehouse_id, sku):
+                if order_id not in filled:
+                    filled.append(order_id)
+    return BackorderResult(filled_orders=filled)

@@ -172,12 +172,26 @@ def list_shipments(settings: Settings, warehouse: str | None, status: str | None
     return show_get(settings, "/shipments", warehouse_id=warehouse, status=status)
 
 
-@shipment.command()
+@shipment.command(help="confirm a pick: every line, or with --picked only those units")
 @click.argument("shipment_id")
+@click.option(
+    "--picked",
+    "short",
+    multiple=True,
+    metavar="SKU=QUANTITY",
+    help="a short pick: units picked of one SKU (repeat; a SKU left out: none picked)",
+)
 @pass_settings
-def pick(settings: Settings, shipment_id: str) -> int:
+def pick(settings: Settings, shipment_id: str, short: tuple[str, ...]) -> int:
+    body: dict[str, object] = {}
+    if short:
+        try:
+            lines = [(sku, int(qty)) for sku, _, qty in (s.rpartition("=") for s in short)]
+        except ValueError as err:
+            raise click.BadParameter("SKU=QUANTITY, e.g. TSHIRT=1", param_hint="--picked") from err
+        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines]
     with api(settings) as client:
-        return show(client.post(f"/shipments/{shipment_id}/pick", json={}))
+        return show(client.post(f"/shipments/{shipment_id}/pick", json=body))
 
 
 @shipment.command()

@@ -47,7 +47,7 @@ from oms.models.inventory import (
     StockReceipt,
 )
 from oms.models.notifications import EmailRequest, EmailResult
-from oms.models.order_changes import TrimReservation
+from oms.models.order_changes import BackorderResult, BackorderUnits, TrimReservation
 from oms.models.orders import OrderView, ReadModelWrite, RecordResult
 from oms.models.payments import (
     Authorization,
@@ -172,6 +172,11 @@ class World:
         async def trim(req: TrimReservation) -> ReleaseResult:
             world.calls.append(("trim", req))
             return ReleaseResult(released_units=0)
+
+        @activity.defn(name="inventory.backorder")
+        async def backorder(req: BackorderUnits) -> BackorderResult:
+            world.calls.append(("backorder", req))
+            return BackorderResult()
 
         @activity.defn(name="inventory.consume")
         async def consume(req: ConsumeRequest) -> ConsumeResult:
@@ -392,6 +397,7 @@ class World:
             claim_backorders,
             release,
             trim,
+            backorder,
             consume,
             review_risk,
             record_order,
