@@ -147,6 +147,7 @@ async def _scenarios(stack: Stack) -> None:
     await _replenishment(stack)
     await _webhooks(stack)
     await _subscriptions(stack)
+    await _line_changes(stack)
 
 
 async def _replenishment(stack: Stack) -> None:
@@ -200,6 +201,24 @@ async def _webhooks(stack: Stack) -> None:
     name = f"webhook_relay_{SUFFIX}" if SUFFIX else "webhook_relay"
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
     print(f"saved {name}.json ({len(history.events)} events)")
+
+
+async def _line_changes(stack: Stack) -> None:
+    """Issue 17's changes to an order's lines: part of a line cancelled while picking, then
+    a short pick whose missing unit is backordered and filled at once from free stock."""
+    sku = "TSHIRT-BLK-M"
+    await stack.place(order_body("H-L1", [(sku, 3, "249.00"), ("CAP-NVY", 1, "199.00")]))
+    await stack.wait_for_status("H-L1", {"picking"})
+    support, warehouse = stack.as_role("support"), stack.as_role("warehouse")
+    cancel = {"quantity": 1, "reason": "customer asked"}
+    response = await support.post(f"/orders/H-L1/lines/{sku}/cancel", json=cancel)
+    assert response.status_code == 200, response.text
+    picked = {"lines": [{"sku": sku, "quantity": 1}, {"sku": "CAP-NVY", "quantity": 1}]}
+    response = await warehouse.post("/shipments/H-L1-S1/pick", json=picked)
+    assert response.status_code == 200, response.text
+    await stack.fulfil("H-L1")
+    await _save(stack, "order-H-L1", "order_line_changes_holds")
+    await _save(stack, "shipment-H-L1-S1", "shipment_short_pick_wake")
 
 
 def _write(name: str, history: Any) -> None:
@@ -272,6 +291,7 @@ async def main(only: str | None = None) -> None:
                     "replenishment": _replenishment,
                     "webhooks": _webhooks,
                     "subscriptions": _subscriptions,
+                    "line_changes": _line_changes,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -283,7 +303,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "only",
         nargs="?",
-        help="'replenishment', 'webhooks' or 'subscriptions' records that scenario alone",
+        help="'replenishment', 'webhooks', 'subscriptions' or 'line_changes' records that "
+        "scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

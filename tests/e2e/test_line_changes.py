@@ -1,0 +1,137 @@
+"""End to end over real HTTP, the warehouse played by the test (no simulated warehouse):
+part of a line cancelled, and a short pick of 1 of 3 units.
+
+Runs on SQLite and on PostgreSQL (the ``database_url`` fixture).
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from temporalio.client import Client
+
+from oms.store.tables import StockRow
+from sandboxes.payments import LedgerRow
+
+from stack import Stack, order_body, running_stack, wait_until
+
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
+
+
+def _ledger(stack: Stack, order_id: str, kind: str) -> list[Decimal]:
+    with stack.payments.session() as session:
+        rows = session.scalars(
+            select(LedgerRow.amount)
+            .where(LedgerRow.order_id == order_id, LedgerRow.kind == kind)
+            .order_by(LedgerRow.id)
+        )
+        return [Decimal(a) for a in rows]
+
+
+def _stock(stack: Stack, warehouse_id: str, sku: str) -> tuple[int, int]:
+    with stack.db.session() as session:
+        row = session.get(StockRow, (warehouse_id, sku))
+        assert row is not None
+        return row.on_hand, row.reserved
+
+
+async def test_part_of_a_line_is_cancelled_and_refusals_change_nothing(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+        order_id = f"E2E-{uuid.uuid4().hex[:8].upper()}"
+        body = order_body(order_id, [("TSHIRT-BLK-M", 2, "249.00"), ("CAP-NVY", 1, "199.00")])
+        assert (await stack.place(body)).status_code == 202
+        await stack.wait_for_status(order_id, {"picking"})
+        url = f"/orders/{order_id}/lines/TSHIRT-BLK-M/cancel"
+        support = stack.as_role("support")
+        before = await stack.order(order_id)
+
+        wrong_role = await stack.as_role("warehouse").post(url, json={"quantity": 1, "reason": "x"})
+        assert wrong_role.status_code == 403
+        too_many = await support.post(url, json={"quantity": 3, "reason": "all of them"})
+        assert too_many.status_code == 409 and too_many.json()["title"] == "TooLateToCancelLine"
+        assert "only 2 of 2 unit(s) of TSHIRT-BLK-M" in too_many.json()["detail"]
+        unknown = await support.post(
+            f"/orders/{order_id}/lines/SOCKS-3PK/cancel", json={"quantity": 1, "reason": "x"}
+        )
+        assert unknown.status_code == 409 and unknown.json()["title"] == "UnknownLine"
+        no_reason = await support.post(url, json={"quantity": 1})
+        assert no_reason.status_code == 422 and "reason" in no_reason.text
+        assert (await stack.order(order_id))["history"] == before["history"]
+        assert _stock(stack, "WH-STO", "TSHIRT-BLK-M") == (40, 2)
+
+        done = await support.post(url, json={"quantity": 1, "reason": "customer asked"})
+        assert done.status_code == 200, done.text
+        order = done.json()
+        assert order["total"] == "448.00"
+        assert [(ln["sku"], ln["quantity"]) for ln in order["lines"]] == [
+            ("TSHIRT-BLK-M", 1),
+            ("CAP-NVY", 1),
+        ]
+        [cancelled] = order["line_cancellations"]
+        assert (cancelled["by"], cancelled["reason"], cancelled["released"]) == (
+            "dev-support",
+            "customer asked",
+            "249.00",
+        )
+        last = order["history"][-1]
+        assert (last["action"], last["by"]) == ("cancel_line", "dev-support")
+        assert _stock(stack, "WH-STO", "TSHIRT-BLK-M") == (40, 1)
+        assert _ledger(stack, order_id, "void") == [Decimal("249.00")]
+
+        finished = await stack.fulfil(order_id)
+        assert finished["status"] == "completed"
+        assert _ledger(stack, order_id, "capture") == [Decimal("448.00")]
+        assert _stock(stack, "WH-STO", "TSHIRT-BLK-M") == (39, 0)
+
+
+async def test_a_short_pick_of_1_of_3_captures_2_and_backorders_1(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, database_url, tmp_path, simulate=False) as (
+        stack,
+        _,
+    ):
+        sku = "JEANS-IND-32"  # only Gothenburg keeps it: 3 on the shelf, on paper
+        stocked = await stack.api.put(f"/warehouses/WH-GOT/stock/{sku}", json={"on_hand": 3})
+        assert stocked.status_code == 200, stocked.text
+        order_id = f"E2E-{uuid.uuid4().hex[:8].upper()}"
+        assert (await stack.place(order_body(order_id, [(sku, 3, "899.00")]))).status_code == 202
+        order = await stack.wait_for_status(order_id, {"picking"})
+        [shipment] = order["shipments"]
+        sid = shipment["shipment_id"]
+        warehouse = stack.as_role("warehouse")
+
+        too_many = await warehouse.post(
+            f"/shipments/{sid}/pick", json={"lines": [{"sku": sku, "quantity": 4}]}
+        )
+        assert too_many.status_code == 422 and too_many.json()["title"] == "BadPick"
+        picked = await warehouse.post(
+            f"/shipments/{sid}/pick", json={"lines": [{"sku": sku, "quantity": 2}]}
+        )
+        assert picked.status_code == 200, picked.text
+        assert picked.json()["short"] == [{"sku": sku, "quantity": 1}]
+        # The missing unit is not on the shelf: it left stock with the short pick.
+        assert _stock(stack, "WH-GOT", sku) == (2, 2)
+        packed = await warehouse.post(
+            f"/shipments/{sid}/pack", json={"packages": [{"weight_grams": 1500}]}
+        )
+        assert packed.status_code == 200, packed.text
+
+        async def owed() -> dict | None:
+            view = await stack.order(order_id)
+            return view if view["status"] == "partially_shipped" else None
+
+        order = await wait_until(owed, 30, "never partially shipped")
+        assert order["backordered"] == [{"sku": sku, "quantity": 1}]
+        shorts = [h for h in order["history"] if h["action"] == "short_pick"]
+        assert shorts[0]["by"] == "dev-warehouse"
+        assert _ledger(stack, order_id, "capture") == [Decimal("1798.00")]
+        assert _stock(stack, "WH-GOT", sku) == (0, 0)
+        shipped = (await stack.api.get(f"/shipments/{sid}")).json()
+        assert [(ln["sku"], ln["quantity"]) for ln in shipped["lines"]] == [(sku, 2)]
