@@ -338,6 +338,8 @@ class ShipmentWorkflow:
         await self._tell_order(ShipmentStatus.SHIPPED, note)
         context = views.email_context(
             inp,
+            # What the parcel carries (a line cancellation or short pick may have cut it).
+            lines=[{"sku": li.sku, "quantity": li.quantity} for li in view.lines],
             carrier=label.carrier,
             service=label.service,
             tracking_number=label.tracking_number,
