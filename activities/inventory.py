@@ -29,7 +29,13 @@ from oms.models.inventory import (
     ReleaseResult,
     StockReceipt,
 )
-from oms.models.order_changes import BackorderResult, BackorderUnits, TrimReservation
+from oms.models.order_changes import (
+    BackorderResult,
+    BackorderUnits,
+    Reallocate,
+    Reallocation,
+    TrimReservation,
+)
 from oms.models.returns import StockMovement
 
 
@@ -53,6 +59,8 @@ class Stock(Protocol):
     def trim(self, req: TrimReservation) -> ReleaseResult: ...
 
     def backorder(self, req: BackorderUnits) -> BackorderResult: ...
+
+    def reallocate(self, req: Reallocate) -> Reallocation: ...
 
     def restock(self, move: StockMovement) -> StockReceipt: ...
 
@@ -130,6 +138,15 @@ class InventoryActivities:
         ``filled_orders`` and claims its own.
         """
         return translated(lambda: self._stock.backorder(request))
+
+    @activity.defn(name="inventory.reallocate")
+    def reallocate(self, request: Reallocate) -> Reallocation:
+        """Allocate an edited order anew: every open reservation and owed unit of it is
+        given back and its new lines allocated, in one transaction; idempotent on
+        ``request.key``. ``filled_orders``: other orders to wake. Raises ApplicationError
+        ``UnknownSku`` (non-retryable).
+        """
+        return translated(lambda: self._stock.reallocate(request))
 
     @activity.defn(name="inventory.restock")
     def restock(self, request: StockMovement) -> StockReceipt:

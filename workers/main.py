@@ -139,6 +139,7 @@ def build_workers(
             inventory.claim_backorders,
             inventory.trim,
             inventory.backorder,
+            inventory.reallocate,
             inventory.restock,
             inventory.write_off,
             # Workflows started before the read-model-local patch still schedule these here.

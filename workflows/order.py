@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.risk import RISK_REVIEW
     from oms.ids import order_workflow_id
     from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
-    from oms.models.order_changes import CancelLine, ShipmentTrimmed, ShortPick
+    from oms.models.order_changes import CancelLine, EditOrder, ShipmentTrimmed, ShortPick
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import orders as views
     from workflows import policies
     from workflows.legacy.order import OrderV1
+    from workflows.order_edits import Edits
     from workflows.order_lines import LineCancels
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
@@ -119,8 +120,11 @@ class OrderWorkflow:
         self._lines = LineCancels(
             inp, self._view, self._track, self._shipments, self._stock, self._payment
         )
-        # One change of the order's stock at a time: a line cancellation, a backorder claim.
+        # One change of the order's stock at a time: an edit, a line cancellation, a claim.
         self._stock_lock = asyncio.Lock()
+        parts = (self._shipments, self._stock, self._payment, self._lines)
+        self._edits = Edits(inp, self._view, self._track, parts, self._email)
+        self._secured = False  # the payment is secured: an edit may change the money
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -355,6 +359,45 @@ class OrderWorkflow:
             )
         self._lines.plan(request)
 
+    @workflow.update
+    async def edit(self, request: EditOrder) -> OrderView:
+        """Change lines, address or shipping speed before the first pick (who and why in the
+        history, one "order changed" email); all or nothing.
+
+        Raises ``ApplicationError`` ``TooLateToEdit`` naming the shipment whose pick started,
+        ``PaymentDeclined`` (a raised total the card refused), ``NothingChanged``,
+        ``UnknownSku``, ``WholeOrder``, ``NotEditableYet`` (paying or allocating: try again),
+        ``NotEditable`` (ended or cancelling); the order is unchanged each time.
+        """
+        self._track.update_accepted()
+        async with self._stock_lock:
+            self._check_editable()
+            self._rerouting += 1  # while old shipments stop and new ones start
+            try:
+                await self._edits.edit(request, self._allocated)
+            finally:
+                self._rerouting -= 1
+                self._shipments.changed = True
+        return self._track.for_caller()
+
+    @edit.validator
+    def _validate_edit(self, request: EditOrder) -> None:
+        self._refuse_legacy("edits")
+        self._check_editable()
+        self._edits.check(request)
+
+    def _check_editable(self) -> None:
+        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise ApplicationError(f"order is already {self._view.status}", type="NotEditable")
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type="NotEditable")
+        if not self._secured or (self._past_gate and not self._allocated):
+            raise ApplicationError(
+                f"the order is {self._view.status} and its payment or stock is being "
+                "settled; try again in a moment",
+                type="NotEditableYet",
+            )
+
     @workflow.signal
     def shipment_trimmed(self, answer: ShipmentTrimmed) -> None:
         """A shipment took units out for a line cancellation, or refused (it is shipping)."""
@@ -384,6 +427,7 @@ class OrderWorkflow:
         note = f"Order received via {inp.channel}"
         self._track.enter(OrderStatus.RECEIVED, note, clock_start=inp.placed_at)
         self._cancel = await self._payment.secure() or self._cancel
+        self._secured = self._cancel is None
         if self._cancel is None:
             await self._gate()
         if self._cancel is not None:

@@ -28,8 +28,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
     from oms.domain.order_changes import (
+        ChangeRefused,
         LineCancelPlan,
-        LineNotCancellable,
         ShipmentCut,
         changed_total,
         cut_lines,
@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         TrimReservation,
         TrimShipment,
     )
-    from oms.models.orders import BackorderWake, OrderInput, OrderView
+    from oms.models.orders import BackorderWake, OrderInput, OrderView, ShipmentSummary
     from oms.models.payments import VoidAuthorizationRequest
     from oms.models.shipments import ShipmentStatus
     from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
@@ -87,7 +87,7 @@ class LineCancels:
             return plan_line_cancel(
                 request.sku, request.quantity, view.lines, view.backordered, view.shipments
             )
-        except LineNotCancellable as err:
+        except ChangeRefused as err:
             raise ApplicationError(str(err), type=err.kind) from err
 
     def answered(self, answer: ShipmentTrimmed) -> None:
@@ -172,7 +172,7 @@ class LineCancels:
                 by=pick.by or None,
                 action="short_pick",
             )
-            await self._wake_others(filled.filled_orders)
+            await self.wake_others(filled.filled_orders)
             claim = claim or inp.order_id in filled.filled_orders
             self._shipments.changed = True
         return claim
@@ -202,8 +202,7 @@ class LineCancels:
             )
         except Exception:  # the shipment ended meanwhile: nothing to take out of it
             return False
-        await workflow.wait_condition(lambda: key in self._answers or summary.status in DONE)
-        answer = self._answers.pop(key, None)
+        answer = await self.answer(key, summary)
         if answer is None or not answer.accepted:
             return False
         summary.lines = cut_lines(summary.lines, request.sku, cut.quantity)
@@ -225,9 +224,14 @@ class LineCancels:
             request,
             **policies.STORE.kwargs(queue, f"keep {request.keep} {request.sku} ({where})"),
         )
-        await self._wake_others(freed.filled_orders)
+        await self.wake_others(freed.filled_orders)
 
-    async def _wake_others(self, orders: list[str]) -> None:
+    async def answer(self, key: str, summary: ShipmentSummary) -> ShipmentTrimmed | None:
+        """The shipment's answer under ``key``, or None when it shipped or ended first."""
+        await workflow.wait_condition(lambda: key in self._answers or summary.status in DONE)
+        return self._answers.pop(key, None)
+
+    async def wake_others(self, orders: list[str]) -> None:
         for other in orders:
             if other == self._inp.order_id:
                 continue

@@ -68,13 +68,14 @@ class Shipments:
         no address to ship from.
         """
         now = workflow.now()
-        prices = {li.sku: li.unit_price for li in self._inp.lines}
+        # The order's lines, address and speed as they are now (an edit may have changed them).
+        prices = {li.sku: li.unit_price for li in (*self._inp.lines, *self._view.lines)}
         for plan in planned:
             lines = [
                 ShipmentLine(sku=ln.sku, quantity=ln.quantity, unit_price=prices[ln.sku])
                 for ln in plan.lines
             ]
-            child = _shipment_input(self._inp, plan, lines, authorization_id)
+            child = _shipment_input(self._inp, self._view, plan, lines, authorization_id)
             # Known before the start: the child's first milestone may come in the same
             # activation as its start (a worker that died with the task leaves both queued).
             summary = ShipmentSummary(
@@ -156,7 +157,11 @@ def _started(child: ShipmentInput, now: datetime) -> Any:
 
 
 def _shipment_input(
-    inp: OrderInput, plan: PlannedShipment, lines: list[ShipmentLine], authorization_id: str
+    inp: OrderInput,
+    view: OrderView,
+    plan: PlannedShipment,
+    lines: list[ShipmentLine],
+    authorization_id: str,
 ) -> ShipmentInput:
     if plan.ship_from is None:
         raise ApplicationError(
@@ -168,10 +173,10 @@ def _shipment_input(
         order_id=inp.order_id,
         warehouse_id=plan.warehouse_id,
         ship_from=plan.ship_from,
-        ship_to=inp.ship_to,
+        ship_to=view.ship_to,
         lines=lines,
         currency=inp.currency,
-        shipping_speed=inp.shipping_speed,
+        shipping_speed=view.shipping_speed,
         customer=inp.customer,
         authorization_id=authorization_id,
         payment_method=inp.payment.method,

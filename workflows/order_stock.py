@@ -44,20 +44,22 @@ class Stock:
     ) -> AllocationDecision:
         """Reserve ``lines`` (default: the whole order) nearest the customer; a re-route
         names ``exclude_warehouses`` or ``only_warehouses`` and gets a key of its own."""
-        inp = self._inp
+        inp, view = self._inp, self._view
         key = f"{inp.order_id}:allocate"
         if where:
             self._reroutes += 1
             key = f"{inp.order_id}:reroute:{self._reroutes}"
+        # The order's lines and address as they are now (an edit before allocation may have
+        # changed them; otherwise they are the input's).
         decision = await workflow.execute_activity_method(
             InventoryActivities.allocate,
             AllocateRequest(
                 key=key,
                 order_id=inp.order_id,
-                lines=lines or [SkuQuantity(sku=li.sku, quantity=li.quantity) for li in inp.lines],
-                postal_code=inp.ship_to.postal_code,
-                city=inp.ship_to.city,
-                country=inp.ship_to.country,
+                lines=lines or [SkuQuantity(sku=li.sku, quantity=li.quantity) for li in view.lines],
+                postal_code=view.ship_to.postal_code,
+                city=view.ship_to.city,
+                country=view.ship_to.country,
                 placed_at=inp.placed_at,
                 first_shipment_no=first_shipment_no,
                 **where,

@@ -34,7 +34,13 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.credit import ConsumeCredit
     from oms.models.inventory import ConsumeRequest
     from oms.models.ops import OpsNote
-    from oms.models.order_changes import ShipmentTrimmed, ShortPick, TrimReservation, TrimShipment
+    from oms.models.order_changes import (
+        FreezeShipment,
+        ShipmentTrimmed,
+        ShortPick,
+        TrimReservation,
+        TrimShipment,
+    )
     from oms.models.payments import CaptureRequest
     from oms.models.shipments import (
         CancelShipment,
@@ -107,6 +113,7 @@ class ShipmentWorkflow:
         self._cancel: CancelShipment | None = None
         self._events: list[TrackingEvent] = []
         self._shipping_started = False
+        self._frozen: str | None = None  # the order is being edited: no pick meanwhile
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -135,6 +142,10 @@ class ShipmentWorkflow:
             raise ApplicationError("shipment is cancelled", type="ShipmentCancelled")
         if self._picked is not None:
             raise ApplicationError("shipment is already picked", type="AlreadyPicked")
+        if self._frozen is not None:
+            raise ApplicationError(
+                "the order is being edited; pick again in a moment", type="EditInProgress"
+            )
         if pick.lines is not None:
             try:
                 check_pick(self._view.lines, pick.lines)
@@ -196,6 +207,31 @@ class ShipmentWorkflow:
             await workflow.get_external_workflow_handle(parent.workflow_id).signal(
                 TRIMMED_SIGNAL,
                 ShipmentTrimmed(key=request.key, shipment_id=view.shipment_id, accepted=ok),
+            )
+
+    @workflow.signal
+    async def freeze(self, request: FreezeShipment) -> None:
+        """Asked by the order before an edit: hold picks until thawed or cancelled; refused
+        once picked (the order answers the edit ``TooLateToEdit``)."""
+        if self._legacy is not None:
+            return  # a 0.1 order never asks
+        if request.thaw:
+            if self._frozen == request.key:
+                self._frozen = None
+            return
+        ok = self._picked is None and self._cancel is None
+        if ok:
+            self._frozen = request.key
+        parent = workflow.info().parent
+        if parent is not None:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                TRIMMED_SIGNAL,
+                ShipmentTrimmed(
+                    key=request.key,
+                    shipment_id=self._view.shipment_id,
+                    accepted=ok,
+                    note="" if ok else f"picked by {self._view.picked_by}",
+                ),
             )
 
     @workflow.signal

@@ -1,5 +1,6 @@
-"""Pure rules for changing a placed order: which units a line cancellation takes, what a
-short pick lacks, and the order's total after a change.
+"""Pure rules for changing a placed order: an edit's new lines and what it changed, which
+units a line cancellation takes, what a short pick lacks, and the order's total after a
+change.
 
 :func:`changed_total` is the one place a changed order's total is computed, so a merchant's
 pricing (price lists, VAT, shipping charges) is plugged in here once.
@@ -7,13 +8,14 @@ pricing (price lists, VAT, shipping charges) is plugged in here once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
 from oms.domain.money import order_total
-from oms.models.common import SkuQuantity
+from oms.models.common import Address, SkuQuantity
+from oms.models.order_changes import EditLine
 from oms.models.orders import OrderLine, ShipmentSummary
 from oms.models.shipments import ShipmentLine, ShipmentStatus
 
@@ -25,8 +27,8 @@ _OPEN = (ShipmentStatus.PICKING.value, ShipmentStatus.HELD.value)
 L = TypeVar("L", SkuQuantity, ShipmentLine, OrderLine)
 
 
-class LineNotCancellable(ValueError):
-    """A line cancellation that cannot be done; ``kind`` is the problem's type."""
+class ChangeRefused(ValueError):
+    """A change to an order that cannot be made; ``kind`` is the problem's type."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -68,14 +70,14 @@ def plan_line_cancel(
     """Which of the order's units of ``sku`` a cancellation of ``quantity`` takes.
 
     Owed (backordered) units go first, then units in shipments that have not shipped,
-    newest shipment first. Raises :class:`LineNotCancellable` with kind ``UnknownLine``
+    newest shipment first. Raises :class:`ChangeRefused` with kind ``UnknownLine``
     (no such line), ``TooLateToCancelLine`` (fewer units left that have not shipped,
     naming the shipments that did) or ``WholeOrder`` (nothing would be left to ship and
     nothing shipped: cancel the order instead).
     """
     ordered = _units(lines, sku)
     if not ordered:
-        raise LineNotCancellable("UnknownLine", f"the order has no line of {sku}")
+        raise ChangeRefused("UnknownLine", f"the order has no line of {sku}")
     owed = _units(backordered, sku)
     open_ = [s for s in reversed(shipments) if s.status in _OPEN and _units(s.lines, sku)]
     cancellable = owed + sum(_units(s.lines, sku) for s in open_)
@@ -86,7 +88,7 @@ def plan_line_cancel(
             if s.status not in _OPEN and s.status != "cancelled" and _units(s.lines, sku)
         ]
         where = f" ({', '.join(gone)} shipped or is being shipped)" if gone else ""
-        raise LineNotCancellable(
+        raise ChangeRefused(
             "TooLateToCancelLine",
             f"only {cancellable} of {ordered} unit(s) of {sku} can still be cancelled{where}",
         )
@@ -95,7 +97,7 @@ def plan_line_cancel(
         ln.quantity for ln in backordered
     )
     if left == quantity and not any(s.status not in _OPEN for s in active):
-        raise LineNotCancellable(
+        raise ChangeRefused(
             "WholeOrder",
             "that would cancel everything the order has left: cancel the order instead "
             "(POST /orders/{id}/cancel)",
@@ -154,6 +156,59 @@ def short_of(asked: Sequence[ShipmentLine], picked: Sequence[SkuQuantity]) -> li
         for ln in asked
         if ln.quantity > got.get(ln.sku, 0)
     ]
+
+
+def edited_lines(
+    current: Sequence[OrderLine], edits: Sequence[EditLine], prices: Mapping[str, Decimal]
+) -> list[OrderLine]:
+    """The order's lines after an edit: each named SKU at its new quantity (0 takes it off),
+    a new SKU at its catalogue price from ``prices``, the others as they were, in order.
+
+    Raises :class:`ChangeRefused` ``UnknownSku`` for a new SKU without a price and
+    ``WholeOrder`` when no line would be left (cancel the order instead).
+    """
+    wanted = {e.sku: e.quantity for e in edits}
+    out: list[OrderLine] = []
+    for line in current:
+        quantity = wanted.pop(line.sku, line.quantity)
+        if quantity:
+            out.append(
+                line
+                if quantity == line.quantity
+                else line.model_copy(update={"quantity": quantity})
+            )
+    for sku, quantity in wanted.items():
+        if not quantity:
+            continue
+        if sku not in prices:
+            raise ChangeRefused("UnknownSku", f"no price for {sku}: it is not in the catalogue")
+        out.append(OrderLine(sku=sku, quantity=quantity, unit_price=prices[sku]))
+    if not out:
+        raise ChangeRefused(
+            "WholeOrder", "an edit cannot take every line off: cancel the order instead"
+        )
+    return out
+
+
+def edit_changes(
+    before: Sequence[OrderLine],
+    after: Sequence[OrderLine],
+    ship_to: tuple[Address, Address],
+    speed: tuple[str, str],
+) -> list[str]:
+    """What an edit changed, one phrase each ("TSHIRT 2 -> 3", "ship to ...")."""
+    changes = []
+    old = {ln.sku: ln.quantity for ln in before}
+    new = {ln.sku: ln.quantity for ln in after}
+    for sku in [*old, *(s for s in new if s not in old)]:
+        if old.get(sku, 0) != new.get(sku, 0):
+            changes.append(f"{sku} {old.get(sku, 0)} -> {new.get(sku, 0)}")
+    if ship_to[0] != ship_to[1]:
+        to = ship_to[1]
+        changes.append(f"ship to {to.name}, {to.line1}, {to.postal_code} {to.city}, {to.country}")
+    if speed[0] != speed[1]:
+        changes.append(f"shipping {speed[0]} -> {speed[1]}")
+    return changes
 
 
 def changed_total(lines: Iterable[OrderLine]) -> Decimal:

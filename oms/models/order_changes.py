@@ -1,4 +1,5 @@
-"""Models of changes to a placed order's lines: cancelling part of a line.
+"""Models of changes to a placed order: editing it before the pick, cancelling part of a
+line, and short picks.
 
 Kept apart from ``oms.models.orders`` (which imports :class:`LineCancellation` for the
 order's view) so each change to an order after it was placed has its own module.
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from oms.models.common import Model, Sku, SkuQuantity
+from oms.models.common import Address, Model, Sku, SkuQuantity
+from oms.models.inventory import AllocationDecision
 
 
 class CancelLineBody(Model):
@@ -107,4 +110,85 @@ class BackorderResult(Model):
     """Orders whose backorders free stock filled at once (this one included): the
     caller wakes the others and claims its own."""
 
+    filled_orders: list[str] = Field(default_factory=list)
+
+
+class EditLine(Model):
+    """A line's new quantity in an edit (0 takes it off; a SKU not on the order adds it)."""
+
+    sku: Sku
+    quantity: int = Field(ge=0, le=10_000)
+
+
+class EditOrderBody(Model):
+    """Body of ``POST /orders/{order_id}/edits``: what changes (at least one) and why."""
+
+    lines: list[EditLine] | None = Field(default=None, min_length=1, max_length=200)
+    ship_to: Address | None = None
+    shipping_speed: Literal["standard", "express"] | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> EditOrderBody:
+        if self.lines is None and self.ship_to is None and self.shipping_speed is None:
+            raise ValueError("an edit changes lines, ship_to or shipping_speed")
+        skus = [line.sku for line in self.lines or []]
+        if len(set(skus)) != len(skus):
+            raise ValueError("lines: a SKU is named twice")
+        return self
+
+
+class EditOrder(Model):
+    """Input of the order's ``edit`` update: the body, who asks (the token), and the
+    catalogue price of each SKU the edit adds (looked up by the API, never the body)."""
+
+    lines: list[EditLine] = Field(default_factory=list)
+    ship_to: Address | None = None
+    shipping_speed: Literal["standard", "express"] | None = None
+    reason: str = Field(min_length=1, max_length=500)
+    prices: dict[str, Decimal] = Field(default_factory=dict)
+    by: str = Field(default="api", max_length=100)
+
+
+class OrderEdit(Model):
+    """An edit as the order keeps it: who, why, what changed, and the money it moved."""
+
+    at: datetime
+    by: str
+    reason: str
+    changes: list[str]
+    total_before: Decimal
+    total_after: Decimal
+    # A raised total: the new authorization; a lowered one: what was released.
+    authorization_id: str | None = None
+    released: Decimal = Decimal("0.00")
+
+
+class FreezeShipment(Model):
+    """Signal from an order to a shipment: hold picks while the order is edited (answered
+    by :class:`ShipmentTrimmed`, refused once picked), or (``thaw``) let them go on."""
+
+    key: str
+    thaw: bool = False
+
+
+class Reallocate(Model):
+    """Give back every open reservation and owed unit of the order and allocate ``lines``
+    anew, in one transaction (so no other order takes the freed units in between);
+    idempotent on ``key``."""
+
+    key: str
+    order_id: str
+    lines: list[SkuQuantity]
+    postal_code: str
+    city: str
+    country: str
+    placed_at: datetime
+    first_shipment_no: int
+
+
+class Reallocation(Model):
+    """The new allocation, and the other orders whose backorders the freed units filled."""
+
+    decision: AllocationDecision
     filled_orders: list[str] = Field(default_factory=list)

@@ -21,7 +21,7 @@ from oms.models.common import (
     SkuQuantity,
 )
 from oms.models.inventory import AllocationDecision
-from oms.models.order_changes import LineCancellation
+from oms.models.order_changes import LineCancellation, OrderEdit
 from oms.models.shipments import ShipmentView
 
 ShippingSpeed = Literal["standard", "express"]
@@ -276,6 +276,8 @@ class OrderView(Model):
     # Parts of lines cancelled after the order was placed (``lines`` and ``total`` show
     # what is left).
     line_cancellations: list[LineCancellation] = Field(default_factory=list)
+    # Edits before the pick (lines, address, speed), oldest first.
+    edits: list[OrderEdit] = Field(default_factory=list)
     # Filled by the API from the returns read model; the order workflow leaves it empty.
     returns: list[ReturnSummary] = Field(default_factory=list)
     # Filled by the API from the refunds without a return (and a history line for each).

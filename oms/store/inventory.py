@@ -40,7 +40,13 @@ from oms.models.inventory import (
     StockReceipt,
     Warehouse,
 )
-from oms.models.order_changes import BackorderResult, BackorderUnits, TrimReservation
+from oms.models.order_changes import (
+    BackorderResult,
+    BackorderUnits,
+    Reallocate,
+    Reallocation,
+    TrimReservation,
+)
 from oms.models.returns import StockMovement
 from oms.store import paging
 from oms.store.db import Bound
@@ -740,6 +746,11 @@ class StockStore(Bound):
         from oms.store.line_cancels import backorder
 
         return self._tx(lambda s: backorder(s, req))
+
+    def reallocate(self, req: Reallocate) -> Reallocation:
+        from oms.store.line_cancels import reallocate
+
+        return self._tx(lambda s: reallocate(s, req))
 
     def restock(self, move: StockMovement) -> StockReceipt:
         return self._tx(

@@ -1,5 +1,5 @@
 """Give back part of an order's stock when part of a line is cancelled or a warehouse
-could not pick it, and owe a short pick's missing units again.
+could not pick it, owe a short pick's missing units again, and allocate an edited order anew.
 
 Runs inside the caller's transaction and takes locks in the order ``oms.store.inventory``
 documents (reservations, stock rows, backorders). A trim names how many units to
@@ -11,10 +11,16 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from oms.models.inventory import ReleaseResult
-from oms.models.order_changes import BackorderResult, BackorderUnits, TrimReservation
-from oms.store.inventory import OPEN, RELEASED, _lock_stock, _utc, fill_backorders
-from oms.store.tables import BackorderRow, ReservationRow, StockRow
+from oms.models.inventory import AllocateRequest, AllocationDecision, ReleaseResult
+from oms.models.order_changes import (
+    BackorderResult,
+    BackorderUnits,
+    Reallocate,
+    Reallocation,
+    TrimReservation,
+)
+from oms.store.inventory import OPEN, RELEASED, _lock_stock, _utc, allocate, fill_backorders
+from oms.store.tables import AllocationRow, BackorderRow, ReservationRow, StockRow
 
 
 def trim(session: Session, req: TrimReservation) -> ReleaseResult:
@@ -145,3 +151,59 @@ def backorder(session: Session, req: BackorderUnits) -> BackorderResult:
                 if order_id not in filled:
                     filled.append(order_id)
     return BackorderResult(filled_orders=filled)
+
+
+def reallocate(session: Session, req: Reallocate) -> Reallocation:
+    """Release every open reservation of the order and cancel what it is owed, then allocate
+    ``req.lines`` nearest ``req``'s address, in this one transaction: the freed units are
+    the order's to take again before any other order's backorders get what is left (their
+    ids come back for the caller to wake). Idempotent on ``req.key`` (the stored decision).
+    """
+    stored = session.get(AllocationRow, req.key)
+    if stored is not None:
+        return Reallocation(decision=AllocationDecision.model_validate(stored.decision))
+    reservations = list(
+        session.scalars(
+            select(ReservationRow)
+            .where(ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN)
+            .order_by(ReservationRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    freed = sorted({(r.warehouse_id, r.sku) for r in reservations})
+    stock = {
+        (row.warehouse_id, row.sku): row
+        for row in _lock_stock(session, {wh for wh, _ in freed}, {sku for _, sku in freed})
+    }
+    for reservation in reservations:
+        reservation.status = RELEASED
+        stock[(reservation.warehouse_id, reservation.sku)].reserved -= reservation.quantity
+    owed = session.scalars(
+        select(BackorderRow)
+        .where(BackorderRow.order_id == req.order_id, BackorderRow.cancelled.is_(False))
+        .order_by(BackorderRow.placed_at, BackorderRow.id)
+        .with_for_update()
+    )
+    for backorder in owed:
+        backorder.cancelled = True
+    session.flush()
+    decision = allocate(
+        session,
+        AllocateRequest(
+            key=req.key,
+            order_id=req.order_id,
+            lines=req.lines,
+            postal_code=req.postal_code,
+            city=req.city,
+            country=req.country,
+            placed_at=req.placed_at,
+            first_shipment_no=req.first_shipment_no,
+        ),
+    )
+    filled: list[str] = []
+    for warehouse_id, sku in freed:
+        for order_id in fill_backorders(session, warehouse_id, sku):
+            if order_id != req.order_id and order_id not in filled:
+                filled.append(order_id)
+    return Reallocation(decision=decision, filled_orders=filled)

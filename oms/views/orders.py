@@ -10,7 +10,7 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
-from oms.models.order_changes import LineCancellation
+from oms.models.order_changes import LineCancellation, OrderEdit
 from oms.models.orders import NoteEntry, OrderInput, OrderView, ShipmentSummary
 
 # How many of the latest notes the Temporal UI's details show.
@@ -41,6 +41,8 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         lines.append(f"- held by {view.hold.by}: {view.hold.reason}")
     for cancelled in view.line_cancellations[-DETAILS_NOTES:]:
         lines.append(f"- {line_cancel_note(cancelled, view.currency)}")
+    for change in view.edits[-DETAILS_NOTES:]:
+        lines.append(f"- {edit_note(change, view.currency)}")
     if view.notes:
         lines += ["", "**Notes**"]
         lines += [f"- {n.at:%Y-%m-%d %H:%M} {note_line(n)}" for n in view.notes[-DETAILS_NOTES:]]
@@ -65,6 +67,18 @@ def line_cancel_note(cancelled: LineCancellation, currency: str) -> str:
         f"Line cancelled by {cancelled.by}: {cancelled.sku} x{cancelled.quantity} "
         f"({', '.join(where)}): {cancelled.reason}{money}"
     )
+
+
+def edit_note(change: OrderEdit, currency: str) -> str:
+    """An edit as one history line: who changed what, why, and the money it moved."""
+    money = ""
+    if change.total_after != change.total_before:
+        money = f"; total {change.total_before} -> {change.total_after} {currency}"
+    if change.authorization_id:
+        money += f" (new authorization {change.authorization_id})"
+    elif change.released:
+        money += f" ({change.released} {currency} of the authorization released)"
+    return f"Edited by {change.by}: {'; '.join(change.changes)}: {change.reason}{money}"
 
 
 def units(lines: Iterable[SkuQuantity]) -> str:
@@ -98,7 +112,7 @@ def email_context(inp: OrderInput, view: OrderView, **extra: Any) -> dict[str, A
                 "unit_price": format_money(li.unit_price, inp.currency, locale),
                 "line_total": format_money(li.unit_price * li.quantity, inp.currency, locale),
             }
-            for li in inp.lines
+            for li in view.lines  # as they are now: edits and cancellations change them
         ],
         "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in view.backordered],
         **extra,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import click
@@ -11,7 +12,7 @@ from starters.cli._common import api, paged, pass_settings, post_file, show, sho
 
 
 @click.group(
-    help="place, get, list, search, note, hold, release, refund or cancel orders (or lines)"
+    help="place, get, list, search, edit, note, hold, release, refund or cancel orders (or lines)"
 )
 def order() -> None:
     pass
@@ -135,6 +136,48 @@ def cancel(settings: Settings, order_id: str, reason: str) -> int:
     return _with_reason(settings, order_id, "cancel", reason)
 
 
+@order.command(help="change lines, address or speed of an order before its pick")
+@click.argument("order_id")
+@click.option(
+    "--line",
+    "lines",
+    multiple=True,
+    metavar="SKU=QUANTITY",
+    help="a line's new quantity (0 takes it off; a new SKU is added); repeat for more",
+)
+@click.option("--ship-to", help='the new address as JSON: {"name", "line1", "postal_code", ...}')
+@click.option("--speed", type=click.Choice(["standard", "express"]))
+@click.option("--reason", required=True)
+@pass_settings
+def edit(
+    settings: Settings,
+    order_id: str,
+    lines: tuple[str, ...],
+    ship_to: str | None,
+    speed: str | None,
+    reason: str,
+) -> int:
+    body: dict[str, object] = {"reason": reason}
+    if lines:
+        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in _sku_quantities(lines)]
+    if ship_to:
+        try:
+            body["ship_to"] = json.loads(ship_to)
+        except ValueError as err:
+            raise click.BadParameter(f"not JSON: {err}", param_hint="--ship-to") from err
+    if speed:
+        body["shipping_speed"] = speed
+    with api(settings) as client:
+        return show(client.post(f"/orders/{order_id}/edits", json=body))
+
+
+def _sku_quantities(values: tuple[str, ...]) -> list[tuple[str, int]]:
+    try:
+        return [(sku, int(qty)) for sku, _, qty in (v.rpartition("=") for v in values)]
+    except ValueError as err:
+        raise click.BadParameter("SKU=QUANTITY, e.g. TSHIRT=1") from err
+
+
 @order.command("cancel-line", help="cancel units of one line until they ship (the rest goes on)")
 @click.argument("order_id")
 @click.argument("sku")
@@ -185,11 +228,9 @@ def list_shipments(settings: Settings, warehouse: str | None, status: str | None
 def pick(settings: Settings, shipment_id: str, short: tuple[str, ...]) -> int:
     body: dict[str, object] = {}
     if short:
-        try:
-            lines = [(sku, int(qty)) for sku, _, qty in (s.rpartition("=") for s in short)]
-        except ValueError as err:
-            raise click.BadParameter("SKU=QUANTITY, e.g. TSHIRT=1", param_hint="--picked") from err
-        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines]
+        lines = _sku_quantities(short)
+        # SKU=0 says none was picked: the same as leaving the SKU out.
+        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines if qty]
     with api(settings) as client:
         return show(client.post(f"/shipments/{shipment_id}/pick", json=body))
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from oms.domain.order_changes import (
-    LineNotCancellable,
+    ChangeRefused,
     ShipmentCut,
     changed_total,
     cut_lines,
@@ -36,7 +36,7 @@ def _owed(**units: int) -> list[SkuQuantity]:
 
 
 def _refusal(*args: object) -> tuple[str, str]:
-    with pytest.raises(LineNotCancellable) as info:
+    with pytest.raises(ChangeRefused) as info:
         plan_line_cancel(*args)  # type: ignore[arg-type]
     return info.value.kind, str(info.value)
 

@@ -68,6 +68,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/orders/{order_id}/release"): {"support", "ops"},
     ("POST", "/orders/{order_id}/refunds"): {"support", "ops", "finance"},
     ("POST", "/orders/{order_id}/lines/{sku}/cancel"): {"buyer", "support", "ops"},
+    ("POST", "/orders/{order_id}/edits"): {"buyer", "support", "ops"},
     ("GET", "/returns"): {"buyer"} | STAFF_READERS,
     ("GET", "/returns/{rma_id}"): {"buyer"} | STAFF_READERS,
     ("POST", "/returns/{rma_id}/authorize"): {"support"},

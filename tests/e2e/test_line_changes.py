@@ -1,5 +1,5 @@
 """End to end over real HTTP, the warehouse played by the test (no simulated warehouse):
-part of a line cancelled, and a short pick of 1 of 3 units.
+part of a line cancelled, a short pick of 1 of 3 units, and an edit before the pick.
 
 Runs on SQLite and on PostgreSQL (the ``database_url`` fixture).
 """
@@ -135,3 +135,59 @@ async def test_a_short_pick_of_1_of_3_captures_2_and_backorders_1(
         assert _stock(stack, "WH-GOT", sku) == (0, 0)
         shipped = (await stack.api.get(f"/shipments/{sid}")).json()
         assert [(ln["sku"], ln["quantity"]) for ln in shipped["lines"]] == [(sku, 2)]
+
+
+async def test_an_edit_before_the_pick_ships_to_the_new_address_and_captures_the_new_total(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, database_url, tmp_path, simulate=False) as (
+        stack,
+        _,
+    ):
+        order_id = f"E2E-{uuid.uuid4().hex[:8].upper()}"
+        assert (
+            await stack.place(order_body(order_id, [("TSHIRT-BLK-M", 1, "249.00")]))
+        ).status_code == 202
+        await stack.wait_for_status(order_id, {"picking"})
+        buyer = stack.as_token("dev-buyer")
+        moved = {
+            "name": "Anna Lindqvist",
+            "line1": "Kungsportsavenyen 10",
+            "postal_code": "411 36",
+            "city": "Göteborg",
+            "country": "SE",
+        }
+        url = f"/orders/{order_id}/edits"
+        support = stack.as_role("support")
+        nothing = await support.post(url, json={"reason": "nothing"})
+        assert nothing.status_code == 422
+        unknown = await support.post(
+            url, json={"lines": [{"sku": "NO-SUCH", "quantity": 1}], "reason": "x"}
+        )
+        assert unknown.status_code == 422 and "lines" in unknown.text
+        assert (await buyer.post(url, json={"ship_to": moved, "reason": "x"})).status_code == 404
+
+        edit = {
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 2}],
+            "ship_to": moved,
+            "reason": "moved to Gothenburg",
+        }
+        edited = await support.post(url, json=edit)
+        assert edited.status_code == 200, edited.text
+        order = edited.json()
+        assert (order["total"], order["ship_to"]["city"]) == ("498.00", "Göteborg")
+        assert order["history"][-1]["by"] == "dev-support"
+        assert order["history"][-1]["action"] == "edit"
+        old, new = order["shipments"]
+        assert old["status"] == "cancelled" and new["warehouse_id"] == "WH-GOT"
+        mail = await stack.wait_for_email(f"{order_id}:changed:1")
+        assert mail.subject == f"Your order {order_id} has been changed"
+
+        done = await stack.fulfil(order_id)
+        assert done["status"] == "completed"
+        shipped = (await stack.api.get(f"/shipments/{new['shipment_id']}")).json()
+        assert shipped["ship_to"] == moved and shipped["label_id"]
+        assert _ledger(stack, order_id, "capture") == [Decimal("498.00")]
+        assert _ledger(stack, order_id, "void") == [Decimal("249.00")]
+        late = await support.post(url, json={"shipping_speed": "express", "reason": "late"})
+        assert late.status_code == 409

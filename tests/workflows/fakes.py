@@ -47,7 +47,13 @@ from oms.models.inventory import (
     StockReceipt,
 )
 from oms.models.notifications import EmailRequest, EmailResult
-from oms.models.order_changes import BackorderResult, BackorderUnits, TrimReservation
+from oms.models.order_changes import (
+    BackorderResult,
+    BackorderUnits,
+    Reallocate,
+    Reallocation,
+    TrimReservation,
+)
 from oms.models.orders import OrderView, ReadModelWrite, RecordResult
 from oms.models.payments import (
     Authorization,
@@ -102,6 +108,8 @@ class World:
     authorize_gate: asyncio.Event | None = None
     # When set, the fake carrier sells a label only once this event is set.
     label_gate: asyncio.Event | None = None
+    # When set, the fake provider declines authorizations of more than this.
+    decline_over: Decimal | None = None
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -177,6 +185,24 @@ class World:
         async def backorder(req: BackorderUnits) -> BackorderResult:
             world.calls.append(("backorder", req))
             return BackorderResult()
+
+        @activity.defn(name="inventory.reallocate")
+        async def reallocate(req: Reallocate) -> Reallocation:
+            world.calls.append(("reallocate", req))
+            decision = await allocate(
+                AllocateRequest(
+                    key=req.key,
+                    order_id=req.order_id,
+                    lines=req.lines,
+                    postal_code=req.postal_code,
+                    city=req.city,
+                    country=req.country,
+                    placed_at=req.placed_at,
+                    first_shipment_no=req.first_shipment_no,
+                )
+            )
+            world.calls.pop()  # recorded as the reallocation, not as an allocation
+            return Reallocation(decision=decision)
 
         @activity.defn(name="inventory.consume")
         async def consume(req: ConsumeRequest) -> ConsumeResult:
@@ -256,6 +282,9 @@ class World:
             if world.authorize_gate is not None:
                 await world.authorize_gate.wait()
             declined = req.token in world.decline_tokens
+            declined = declined or (
+                world.decline_over is not None and req.amount > world.decline_over
+            )
             return Authorization(
                 authorization_id=f"AUTH-{req.idempotency_key}",
                 status="declined" if declined else "authorized",
@@ -398,6 +427,7 @@ class World:
             release,
             trim,
             backorder,
+            reallocate,
             consume,
             review_risk,
             record_order,
