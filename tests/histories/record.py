@@ -204,8 +204,9 @@ async def _webhooks(stack: Stack) -> None:
 
 
 async def _line_changes(stack: Stack) -> None:
-    """Issue 17's changes to an order's lines: part of a line cancelled while picking, then
-    a short pick whose missing unit is backordered and filled at once from free stock."""
+    """Issue 17's changes to an order: part of a line cancelled while picking, then a short
+    pick whose missing unit is backordered and filled at once from free stock; and an edit
+    before the pick (quantity and address)."""
     sku = "TSHIRT-BLK-M"
     await stack.place(order_body("H-L1", [(sku, 3, "249.00"), ("CAP-NVY", 1, "199.00")]))
     await stack.wait_for_status("H-L1", {"picking"})
@@ -219,6 +220,22 @@ async def _line_changes(stack: Stack) -> None:
     await stack.fulfil("H-L1")
     await _save(stack, "order-H-L1", "order_line_changes_holds")
     await _save(stack, "shipment-H-L1-S1", "shipment_short_pick_wake")
+    # An edit before the pick: more units, another address; the first shipment cancelled.
+    await stack.place(order_body("H-L2", [(sku, 1, "249.00")]))
+    await stack.wait_for_status("H-L2", {"picking"})
+    moved = {
+        "name": "Anna",
+        "line1": "Kungsportsavenyen 10",
+        "postal_code": "411 36",
+        "city": "Göteborg",
+        "country": "SE",
+    }
+    edit = {"lines": [{"sku": sku, "quantity": 2}], "ship_to": moved, "reason": "moved"}
+    response = await support.post("/orders/H-L2/edits", json=edit)
+    assert response.status_code == 200, response.text
+    await stack.fulfil("H-L2")
+    await _save(stack, "order-H-L2", "order_edited_holds")
+    await _save(stack, "shipment-H-L2-S1", "shipment_frozen_cancelled_wake")
 
 
 def _write(name: str, history: Any) -> None:
