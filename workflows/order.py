@@ -26,7 +26,13 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.risk import RISK_REVIEW
     from oms.ids import order_workflow_id
     from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
-    from oms.models.order_changes import CancelLine, EditOrder, ShipmentTrimmed, ShortPick
+    from oms.models.order_changes import (
+        CancelLine,
+        EditOrder,
+        OpenClaim,
+        ShipmentTrimmed,
+        ShortPick,
+    )
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
@@ -48,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import orders as views
     from workflows import policies
     from workflows.legacy.order import OrderV1
+    from workflows.order_claims import Claims
     from workflows.order_edits import Edits
     from workflows.order_lines import LineCancels
     from workflows.order_payment import Payment
@@ -125,6 +132,9 @@ class OrderWorkflow:
         parts = (self._shipments, self._stock, self._payment, self._lines)
         self._edits = Edits(inp, self._view, self._track, parts, self._email)
         self._secured = False  # the payment is secured: an edit may change the money
+        self._claims = Claims(
+            inp, self._view, self._track, (self._shipments, self._stock, self._payment)
+        )
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -398,6 +408,32 @@ class OrderWorkflow:
                 type="NotEditableYet",
             )
 
+    @workflow.update
+    async def open_claim(self, request: OpenClaim) -> OrderView:
+        """A parcel was lost or damaged in transit: settle it and reship its lines at no
+        charge or refund them (who and why in the history).
+
+        Raises ``ApplicationError`` ``UnknownShipment``, ``AlreadyClaimed``, ``NotShipped``,
+        ``NotLost``, ``NotSupported``, ``RefundDeclined``, ``NotClaimable`` (the order is
+        being cancelled).
+        """
+        self._track.update_accepted()
+        async with self._stock_lock:
+            self._rerouting += 1  # the settled parcel must not end the order before its reship
+            try:
+                await self._claims.open(request)
+            finally:
+                self._rerouting -= 1
+                self._shipments.changed = True
+        return self._track.for_caller()
+
+    @open_claim.validator
+    def _validate_claim(self, request: OpenClaim) -> None:
+        self._refuse_legacy("claims")
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type="NotClaimable")
+        self._claims.check(request)
+
     @workflow.signal
     def shipment_trimmed(self, answer: ShipmentTrimmed) -> None:
         """A shipment took units out for a line cancellation, or refused (it is shipping)."""
@@ -452,7 +488,8 @@ class OrderWorkflow:
                 await self._email(f"{inp.order_id}:backordered", "order_backordered")
         if await self._fulfil():
             return await self._finish_cancelled()
-        self._track.enter(OrderStatus.COMPLETED, "Every shipment delivered")
+        settled = " or settled by a claim" if self._view.claims else ""
+        self._track.enter(OrderStatus.COMPLETED, f"Every shipment delivered{settled}")
         await self._email(f"{inp.order_id}:completed", "order_completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._track.close()

@@ -36,8 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.tracker import Tracker
 
 # A shipment that will not change the order any more, but for its delivery.
-DONE = frozenset({*SHIPPED_STATES, ShipmentStatus.CANCELLED})
-_ENDED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
+DONE = frozenset({*SHIPPED_STATES, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED})
+_ENDED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED)
 
 
 class Shipments:
@@ -61,8 +61,11 @@ class Shipments:
     def shipped(self) -> list[ShipmentSummary]:
         return [s for s in self.by_id.values() if s.status in SHIPPED_STATES]
 
-    async def start(self, planned: list[PlannedShipment], authorization_id: str) -> None:
-        """Start one shipment per planned parcel, picking at its warehouse.
+    async def start(
+        self, planned: list[PlannedShipment], authorization_id: str, free: bool = False
+    ) -> None:
+        """Start one shipment per planned parcel, picking at its warehouse (``free``: a
+        claim's reship, which captures nothing).
 
         Raises ``ApplicationError(type="WarehouseWithoutAddress")`` for a warehouse with
         no address to ship from.
@@ -76,6 +79,8 @@ class Shipments:
                 for ln in plan.lines
             ]
             child = _shipment_input(self._inp, self._view, plan, lines, authorization_id)
+            if free:
+                child.payment_method = "exchange"
             # Known before the start: the child's first milestone may come in the same
             # activation as its start (a worker that died with the task leaves both queued).
             summary = ShipmentSummary(

@@ -40,15 +40,20 @@ class Stock:
         self.owed_since: datetime | None = None
 
     async def allocate(
-        self, first_shipment_no: int, lines: list[SkuQuantity] | None = None, **where: Any
+        self,
+        first_shipment_no: int,
+        lines: list[SkuQuantity] | None = None,
+        key: str | None = None,
+        **where: Any,
     ) -> AllocationDecision:
         """Reserve ``lines`` (default: the whole order) nearest the customer; a re-route
-        names ``exclude_warehouses`` or ``only_warehouses`` and gets a key of its own."""
+        names ``exclude_warehouses`` or ``only_warehouses`` and gets a key of its own, as
+        does a claim's reship (``key``)."""
         inp, view = self._inp, self._view
-        key = f"{inp.order_id}:allocate"
-        if where:
+        if key is None and where:
             self._reroutes += 1
             key = f"{inp.order_id}:reroute:{self._reroutes}"
+        key = key or f"{inp.order_id}:allocate"
         # The order's lines and address as they are now (an edit before allocation may have
         # changed them; otherwise they are the input's).
         decision = await workflow.execute_activity_method(

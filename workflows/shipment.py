@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.inventory import ConsumeRequest
     from oms.models.ops import OpsNote
     from oms.models.order_changes import (
+        ClaimShipment,
         FreezeShipment,
         ShipmentTrimmed,
         ShortPick,
@@ -114,6 +115,7 @@ class ShipmentWorkflow:
         self._events: list[TrackingEvent] = []
         self._shipping_started = False
         self._frozen: str | None = None  # the order is being edited: no pick meanwhile
+        self._claim: ClaimShipment | None = None  # lost or damaged in transit
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -233,6 +235,13 @@ class ShipmentWorkflow:
                     note="" if ok else f"picked by {self._view.picked_by}",
                 ),
             )
+
+    @workflow.signal
+    def claim(self, request: ClaimShipment) -> None:
+        """Asked by the order: a claim (lost, damaged) settles the parcel; it stops waiting
+        for tracking (ends ``claimed``) unless a delivery scan came first."""
+        if self._legacy is None and self._claim is None:
+            self._claim = request
 
     @workflow.signal
     def cancel(self, request: CancelShipment) -> None:
@@ -451,8 +460,17 @@ class ShipmentWorkflow:
     async def _follow_tracking(self) -> None:
         while self._view.status != ShipmentStatus.DELIVERED:
             await workflow.wait_condition(
-                lambda: bool(self._events), timeout_summary="waiting for carrier tracking"
+                lambda: bool(self._events) or self._claim is not None,
+                timeout_summary="waiting for carrier tracking",
             )
+            if not self._events and self._claim is not None:
+                # Scans that came before the claim were applied first: a delivery wins.
+                claim = self._claim
+                note = f"Claimed {claim.kind} by {claim.by}" + (
+                    f": {claim.reason}" if claim.reason else ""
+                )
+                self._track.enter(ShipmentStatus.CLAIMED, note, by=claim.by, action="claim")
+                return
             event = self._events.pop(0)
             note = f"Carrier: {event.status}" + (
                 f" ({event.description})" if event.description else ""

@@ -192,3 +192,52 @@ class Reallocation(Model):
 
     decision: AllocationDecision
     filled_orders: list[str] = Field(default_factory=list)
+
+
+ClaimKind = Literal["lost", "damaged"]
+ClaimResolution = Literal["reship", "refund"]
+
+
+class OpenClaimBody(Model):
+    """Body of ``POST /shipments/{shipment_id}/claims``: what happened to the parcel and how
+    the customer is made whole."""
+
+    kind: ClaimKind
+    resolution: ClaimResolution
+    reason: str = Field(default="", max_length=500)
+
+
+class OpenClaim(Model):
+    """Input of the order's ``open_claim`` update: the body, the parcel and who asks."""
+
+    shipment_id: str
+    kind: ClaimKind
+    resolution: ClaimResolution
+    reason: str = ""
+    by: str = Field(default="api", max_length=100)
+
+
+class ClaimShipment(Model):
+    """Signal from an order to a shipment in transit: a claim settles it; stop following
+    tracking (a delivery scan that came first still wins)."""
+
+    kind: ClaimKind
+    by: str = ""
+    reason: str = ""
+
+
+class ShipmentClaim(Model):
+    """A claim as the order keeps it: the parcel, what happened, who, and the outcome."""
+
+    at: datetime
+    by: str
+    shipment_id: str
+    kind: ClaimKind
+    resolution: ClaimResolution
+    reason: str = ""
+    # A reship: the new shipment(s) of the same lines, at no charge (units no warehouse
+    # had are owed).
+    reshipped_as: list[str] = Field(default_factory=list)
+    # A refund: what the parcel's lines came to, and the provider's refund id.
+    refunded: Decimal = Decimal("0.00")
+    refund_id: str | None = None

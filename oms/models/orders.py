@@ -21,7 +21,7 @@ from oms.models.common import (
     SkuQuantity,
 )
 from oms.models.inventory import AllocationDecision
-from oms.models.order_changes import LineCancellation, OrderEdit
+from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
 from oms.models.shipments import ShipmentView
 
 ShippingSpeed = Literal["standard", "express"]
@@ -278,6 +278,8 @@ class OrderView(Model):
     line_cancellations: list[LineCancellation] = Field(default_factory=list)
     # Edits before the pick (lines, address, speed), oldest first.
     edits: list[OrderEdit] = Field(default_factory=list)
+    # Claims on parcels lost or damaged in transit (reshipped or refunded).
+    claims: list[ShipmentClaim] = Field(default_factory=list)
     # Filled by the API from the returns read model; the order workflow leaves it empty.
     returns: list[ReturnSummary] = Field(default_factory=list)
     # Filled by the API from the refunds without a return (and a history line for each).

@@ -23,6 +23,8 @@ class ShipmentStatus(StrEnum):
     EXCEPTION = "exception"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    # A claim (lost or damaged) settled it: tracking is no longer followed.
+    CLAIMED = "claimed"
 
 
 SHIPPED_STATES = frozenset(

@@ -10,7 +10,7 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
-from oms.models.order_changes import LineCancellation, OrderEdit
+from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
 from oms.models.orders import NoteEntry, OrderInput, OrderView, ShipmentSummary
 
 # How many of the latest notes the Temporal UI's details show.
@@ -43,6 +43,8 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         lines.append(f"- {line_cancel_note(cancelled, view.currency)}")
     for change in view.edits[-DETAILS_NOTES:]:
         lines.append(f"- {edit_note(change, view.currency)}")
+    for claim in view.claims[-DETAILS_NOTES:]:
+        lines.append(f"- {claim_note(claim, view.currency)}")
     if view.notes:
         lines += ["", "**Notes**"]
         lines += [f"- {n.at:%Y-%m-%d %H:%M} {note_line(n)}" for n in view.notes[-DETAILS_NOTES:]]
@@ -79,6 +81,16 @@ def edit_note(change: OrderEdit, currency: str) -> str:
     elif change.released:
         money += f" ({change.released} {currency} of the authorization released)"
     return f"Edited by {change.by}: {'; '.join(change.changes)}: {change.reason}{money}"
+
+
+def claim_note(claim: ShipmentClaim, currency: str) -> str:
+    """A claim as one history line: who claimed which parcel what, and the outcome."""
+    if claim.resolution == "reship":
+        outcome = f"reshipped as {', '.join(claim.reshipped_as) or 'a backorder'} at no charge"
+    else:
+        outcome = f"refunded {claim.refunded} {currency} ({claim.refund_id})"
+    why = f": {claim.reason}" if claim.reason else ""
+    return f"Claim by {claim.by}: {claim.shipment_id} {claim.kind}{why}; {outcome}"
 
 
 def units(lines: Iterable[SkuQuantity]) -> str:

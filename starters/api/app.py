@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         webhooks,
     ):
         app.include_router(module.router)
+    app.include_router(order_changes.claims_router)
     webhooks.install_webhooks(app)
 
     metrics.install(app)

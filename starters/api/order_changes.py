@@ -1,5 +1,5 @@
-"""``/orders/{order_id}/edits`` and ``/orders/{order_id}/lines/...``: changes to a placed
-order (issue 17)."""
+"""``/orders/{order_id}/edits``, ``/orders/{order_id}/lines/...`` and
+``/shipments/{shipment_id}/claims``: changes to a placed order (issue 17)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,16 @@ from temporalio.service import RPCError
 
 from oms.domain.auth import Principal
 from oms.ids import order_workflow_id
-from oms.models.order_changes import CancelLine, CancelLineBody, EditOrder, EditOrderBody
+from oms.models.order_changes import (
+    CancelLine,
+    CancelLineBody,
+    EditOrder,
+    EditOrderBody,
+    OpenClaim,
+    OpenClaimBody,
+)
 from oms.models.orders import OrderStatus, OrderView
-from oms.store import inventory
+from oms.store import inventory, orders
 from starters.api.auth import require
 from starters.api.deps import (
     State,
@@ -30,6 +37,8 @@ from starters.api.orders import load_owned
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
+claims_router = APIRouter(prefix="/shipments", tags=["warehouse"])
+Claimer = Annotated[Principal, Depends(require("support", "ops"))]
 # Who may cancel a whole order may change or cancel part of it (a buyer: only their own).
 LineCanceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -134,3 +143,50 @@ def _prices(session: Session, order: OrderView, body: EditOrderBody) -> dict[str
             )
         prices[line.sku] = Decimal(product.unit_price)
     return prices
+
+
+@claims_router.post(
+    "/{shipment_id}/claims",
+    response_model=OrderView,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def open_claim(
+    shipment_id: str, body: OpenClaimBody, state: State, caller: Claimer
+) -> OrderView:
+    """A parcel was ``lost`` or ``damaged`` in transit: ``reship`` sends its lines again as a
+    new shipment at no charge, ``refund`` refunds what its lines came to. Answers the order
+    with the claim (who from the token, and why, in its history). A shipment with no carrier
+    scan by its delivery deadline shows in ``/ops/stuck`` with "open a claim".
+
+    409 naming why, nothing changed: ``NotShipped``, ``NotLost`` (it was delivered: claim it
+    damaged, or open a return), ``AlreadyClaimed``, ``NotSupported`` (a refund of an order
+    not paid by card), ``Finished`` (the order ended: open a return or a refund without a
+    return instead).
+    """
+    shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
+    if shipment is None:
+        raise HTTPException(
+            404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
+        )
+    order = await load_owned(state, caller, shipment.order_id)
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+        raise HTTPException(
+            409,
+            detail={
+                "error": "Finished",
+                "message": f"order {order.order_id} is {order.status}: open a return "
+                "(POST /orders/{id}/returns) or a refund (POST /orders/{id}/refunds)",
+            },
+        )
+    request = OpenClaim(
+        shipment_id=shipment_id,
+        kind=body.kind,
+        resolution=body.resolution,
+        reason=body.reason,
+        by=caller.subject,
+    )
+    handle = state.client.get_workflow_handle(order_workflow_id(order.order_id))
+    view: OrderView = await run_update(
+        state, handle, OrderWorkflow.open_claim, request, f"order {order.order_id}"
+    )
+    return view

@@ -201,7 +201,7 @@ def approve_credit(settings: Settings, order_id: str, role: str | None, comment:
         return show(client.post(f"/orders/{order_id}/credit-approval", json=body))
 
 
-@click.group(help="warehouse steps: list, pick, pack")
+@click.group(help="warehouse steps: list, pick, pack; claims on lost or damaged parcels")
 def shipment() -> None:
     pass
 
@@ -233,6 +233,18 @@ def pick(settings: Settings, shipment_id: str, short: tuple[str, ...]) -> int:
         body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines if qty]
     with api(settings) as client:
         return show(client.post(f"/shipments/{shipment_id}/pick", json=body))
+
+
+@shipment.command(help="support/ops: a parcel was lost or damaged; reship or refund it")
+@click.argument("shipment_id")
+@click.option("--kind", required=True, type=click.Choice(["lost", "damaged"]))
+@click.option("--resolution", required=True, type=click.Choice(["reship", "refund"]))
+@click.option("--reason", default="")
+@pass_settings
+def claim(settings: Settings, shipment_id: str, kind: str, resolution: str, reason: str) -> int:
+    body = {"kind": kind, "resolution": resolution, "reason": reason}
+    with api(settings) as client:
+        return show(client.post(f"/shipments/{shipment_id}/claims", json=body))
 
 
 @shipment.command()

@@ -244,6 +244,9 @@ def test_line_cancel_and_short_pick_commands_send_what_they_say(recording_api: s
     argv = ["order", "edit", "O-1", "--line", "TSHIRT-BLK-M=3", "--ship-to", address]
     assert _run(*argv, "--speed", "express", "--reason", "moved") == 0
     assert _run("order", "edit", "O-1", "--ship-to", "{nope", "--reason", "x") == 2
+    argv = ["shipment", "claim", "O-1-S1", "--kind", "lost", "--resolution", "reship"]
+    assert _run(*argv, "--reason", "no scan for 9 days") == 0
+    assert _run("shipment", "claim", "O-1-S1", "--kind", "stolen", "--resolution", "reship") == 2
     assert _Recorder.seen[3:] == [
         (
             "POST /orders/O-1/edits",
@@ -253,7 +256,11 @@ def test_line_cancel_and_short_pick_commands_send_what_they_say(recording_api: s
                 "ship_to": {"name": "Anna", "line1": "Storgatan 1", "postal_code": "111 22"},
                 "shipping_speed": "express",
             },
-        )
+        ),
+        (
+            "POST /shipments/O-1-S1/claims",
+            {"kind": "lost", "resolution": "reship", "reason": "no scan for 9 days"},
+        ),
     ]
     assert _Recorder.seen[:3] == [
         (

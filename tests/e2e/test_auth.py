@@ -100,6 +100,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/shipments/{shipment_id}"): STAFF_READERS,
     ("POST", "/shipments/{shipment_id}/pick"): {"warehouse"},
     ("POST", "/shipments/{shipment_id}/pack"): {"warehouse"},
+    ("POST", "/shipments/{shipment_id}/claims"): {"support", "ops"},
     ("GET", "/shipments/{shipment_id}/packing-slip"): {"warehouse"},
     ("GET", "/ops/stuck"): {"ops"},
     ("POST", "/ops/workflows/{workflow_id}/retry-now"): {"ops"},

@@ -191,3 +191,52 @@ async def test_an_edit_before_the_pick_ships_to_the_new_address_and_captures_the
         assert _ledger(stack, order_id, "void") == [Decimal("249.00")]
         late = await support.post(url, json={"shipping_speed": "express", "reason": "late"})
         assert late.status_code == 409
+
+
+async def test_a_lost_parcel_is_reshipped(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, database_url, tmp_path, simulate=False) as (
+        stack,
+        _,
+    ):
+        order_id = f"E2E-{uuid.uuid4().hex[:8].upper()}"
+        body = order_body(order_id, [("TSHIRT-BLK-M", 1, "249.00")])
+        assert (await stack.place(body)).status_code == 202
+        order = await stack.wait_for_status(order_id, {"picking"})
+        sid = order["shipments"][0]["shipment_id"]
+        url = f"/shipments/{sid}/claims"
+        support, warehouse = stack.as_role("support"), stack.as_role("warehouse")
+        lost = {"kind": "lost", "resolution": "reship", "reason": "no scan for 9 days"}
+        early = await support.post(url, json=lost)
+        assert early.status_code == 409 and early.json()["title"] == "NotShipped"
+        assert (await warehouse.post(url, json=lost)).status_code == 403
+
+        assert (await warehouse.post(f"/shipments/{sid}/pick", json={})).status_code == 200
+        packed = await warehouse.post(
+            f"/shipments/{sid}/pack", json={"packages": [{"weight_grams": 300}]}
+        )
+        assert packed.status_code == 200, packed.text
+        await stack.wait_for_status(order_id, {"shipped"})
+
+        claimed = await support.post(url, json=lost)
+        assert claimed.status_code == 200, claimed.text
+        [claim] = claimed.json()["claims"]
+        assert (claim["by"], claim["kind"], claim["resolution"]) == (
+            "dev-support",
+            "lost",
+            "reship",
+        )
+        [reship] = claim["reshipped_as"]
+        again = await support.post(url, json=lost)
+        assert again.status_code == 409 and again.json()["title"] == "AlreadyClaimed"
+
+        done = await stack.fulfil(order_id)
+        assert done["status"] == "completed"
+        assert {s["shipment_id"]: s["status"] for s in done["shipments"]} == {
+            sid: "claimed",
+            reship: "delivered",
+        }
+        assert done["history"][-1]["note"] == "Every shipment delivered or settled by a claim"
+        # Charged once, for the parcel that was lost; the reship was free.
+        assert _ledger(stack, order_id, "capture") == [Decimal("249.00")]

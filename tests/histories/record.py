@@ -236,6 +236,18 @@ async def _line_changes(stack: Stack) -> None:
     await stack.fulfil("H-L2")
     await _save(stack, "order-H-L2", "order_edited_holds")
     await _save(stack, "shipment-H-L2-S1", "shipment_frozen_cancelled_wake")
+    # A parcel lost in transit, claimed and reshipped at no charge.
+    await stack.place(order_body("H-L3", [(sku, 1, "249.00")]))
+    await stack.wait_for_status("H-L3", {"picking"})
+    await warehouse.post("/shipments/H-L3-S1/pick", json={})
+    await warehouse.post("/shipments/H-L3-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-L3", {"shipped"})
+    lost = {"kind": "lost", "resolution": "reship", "reason": "no scan"}
+    response = await support.post("/shipments/H-L3-S1/claims", json=lost)
+    assert response.status_code == 200, response.text
+    await stack.fulfil("H-L3")
+    await _save(stack, "order-H-L3", "order_claimed_holds")
+    await _save(stack, "shipment-H-L3-S1", "shipment_claimed_wake")
 
 
 def _write(name: str, history: Any) -> None:

@@ -87,6 +87,7 @@ async def test_every_code_path_has_histories_of_every_kind() -> None:
     assert [name for name in TEXTS if name.endswith("_holds")] == [
         "order_backorder_filled_holds",
         "order_cancelled_holds",
+        "order_claimed_holds",
         "order_completed_holds",
         "order_edited_holds",
         "order_from_quote_holds",
