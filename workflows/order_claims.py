@@ -116,7 +116,6 @@ class Claims:
             decision = await self._stock.allocate(
                 self._shipments.next_no, lines, key=f"{inp.order_id}:claim:{self._count}"
             )
-            view.allocations.append(decision)
             await self._shipments.start(
                 decision.shipments, self._payment.authorization_id or "", free=True
             )
