@@ -4,15 +4,18 @@
 ``--database-url``) with N generated orders (customers, channels, statuses, 1-3 lines of
 the demo catalogue, a shipment with a tracking number for those that shipped, a year of
 placing dates) written straight into the read model's tables, then times each filter of
-``GET /orders`` as the endpoint runs it: ``oms.store.orders.list_orders`` in a session of
-its own (the first page, the API's default limit) plus the page's JSON, which is what the
-handler does beyond authentication. Reported per filter: p50, p95 and max in ms over
-``REPEATS`` calls after one warm-up, against the issue's target of 100 ms.
+``GET /orders`` twice: in the store (``oms.store.orders.list_orders`` in a session of its
+own, the first page at the API's default limit, and the page's JSON), and through the real
+API application in process (``httpx.ASGITransport``: bearer token, validation, the handler
+and the response, no network; the API's Temporal client is not needed by the list). Reported
+per filter: p50 and p95 in ms over ``REPEATS`` calls after one warm-up, the HTTP p95 against
+the issue's target of 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import tempfile
 import time
@@ -20,8 +23,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import httpx
 from sqlalchemy import insert
 
 from devtools.bench.run import machine_info, write_json
@@ -29,11 +33,14 @@ from devtools.bench.stats import latency_ms
 from oms.models.common import Address, Customer
 from oms.models.orders import OrderLine, OrderSearch, OrderStatus, OrderView, ShipmentSummary
 from oms.models.shipments import ShipmentLine, ShipmentStatus, ShipmentView
+from oms.settings import Settings
 from oms.store import orders
 from oms.store.db import Database
 from oms.store.migrate import upgrade
 from oms.store.seed import PRODUCTS
 from oms.store.tables import OrderRow, OrderSkuRow, ShipmentRow
+from starters.api.app import create_app
+from starters.api.deps import ApiState
 
 REPEATS = 30
 BATCH = 2000
@@ -188,7 +195,8 @@ def _timer(db: Database, filters: dict[str, Any]) -> Callable[[], int]:
 
 
 def measure(db: Database, n: int, repeats: int = REPEATS) -> dict[str, dict[str, Any]]:
-    """p50/p95/max ms and the page size of every search, after one warm-up call each."""
+    """Per search: the page size, store p50/p95 ms and HTTP p50/p95/max ms, after one
+    warm-up call each."""
     figures: dict[str, dict[str, Any]] = {}
     for name, filters in _queries(n).items():
         probe = _timer(db, dict(filters))
@@ -198,20 +206,62 @@ def measure(db: Database, n: int, repeats: int = REPEATS) -> dict[str, dict[str,
             t0 = time.perf_counter()
             probe()
             durations.append(time.perf_counter() - t0)
-        stats = latency_ms(durations, (50, 95))
-        figures[name] = {**stats, "max_ms": round(max(durations) * 1000, 1), "rows": rows}
+        store = latency_ms(durations, (50, 95))
+        figures[name] = {"rows": rows, **{f"store_{k}": v for k, v in store.items()}}
+    for name, http in asyncio.run(_measure_http(db, n, repeats)).items():
+        figures[name].update(http)
+    return figures
+
+
+async def _measure_http(db: Database, n: int, repeats: int) -> dict[str, dict[str, Any]]:
+    """``GET /orders`` with each search, through the API application in process."""
+    settings = Settings(database_url=str(db.engine.url), auth_dev_tokens=True)
+    app = create_app(settings, client=cast(Any, None))
+    # No lifespan: the list needs the store alone, never the Temporal client.
+    app.state.oms = ApiState(settings=settings, db=db, client=cast(Any, None))
+    headers = {"Authorization": "Bearer dev-support"}
+    transport = httpx.ASGITransport(app=app)
+    figures: dict[str, dict[str, Any]] = {}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", headers=headers
+    ) as http:
+        for name, filters in _queries(n).items():
+            params = {
+                k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items()
+            }
+
+            async def get(params: dict[str, Any] = params) -> int:
+                response = await http.get("/orders", params=params)
+                response.raise_for_status()
+                return len(response.json()["items"])
+
+            rows = await get()
+            durations = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                await get()
+                durations.append(time.perf_counter() - t0)
+            stats = latency_ms(durations, (50, 95))
+            figures[name] = {
+                "http_rows": rows,
+                **stats,
+                "max_ms": round(max(durations) * 1000, 1),
+            }
     return figures
 
 
 def report(n: int, fill_s: float, figures: dict[str, dict[str, Any]], url: str) -> str:
     store = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     out = [f"GET /orders search over {n} orders ({store}; filled in {fill_s:.0f} s)", ""]
-    out.append(f"{'search':<28}{'rows':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  target")
+    out.append(
+        f"{'search':<28}{'rows':>6}{'store p50':>11}{'store p95':>11}"
+        f"{'HTTP p50':>10}{'HTTP p95':>10}{'HTTP max':>10}  target (HTTP p95)"
+    )
     for name, f in figures.items():
         ok = "ok" if f["p95_ms"] < TARGET_MS else "OVER"
         out.append(
-            f"{name:<28}{f['rows']:>6}{f['p50_ms']:>9}{f['p95_ms']:>9}{f['max_ms']:>9}"
-            f"  {ok} (<{TARGET_MS:.0f})"
+            f"{name:<28}{f['rows']:>6}{f['store_p50_ms']:>11}{f['store_p95_ms']:>11}"
+            f"{f['p50_ms']:>10}{f['p95_ms']:>10}{f['max_ms']:>10}  {ok} (<{TARGET_MS:.0f} ms)"
         )
     return "\n".join(out)
 

@@ -22,6 +22,8 @@ def test_every_timed_search_finds_orders(tmp_path: Path) -> None:
     assert {name: f["rows"] > 0 for name, f in figures.items()} == dict.fromkeys(figures, True)
     assert figures["q = order id"]["rows"] == 1
     assert figures["tracking_number"]["rows"] == 1
+    # Through the API the same searches find the same rows.
+    assert all(f["http_rows"] == f["rows"] for f in figures.values())
     text = report(400, 1.0, figures, url)
     assert "GET /orders search over 400 orders (SQLite" in text
     assert all(name in text for name in figures)
