@@ -132,6 +132,8 @@ class OrderWorkflow:
         parts = (self._shipments, self._stock, self._payment, self._lines)
         self._edits = Edits(inp, self._view, self._track, parts, self._email)
         self._secured = False  # the payment is secured: an edit may change the money
+        # Edits, line cancellations and claims under way: a whole-order cancel waits.
+        self._changing = 0
         self._claims = Claims(
             inp, self._view, self._track, (self._shipments, self._stock, self._payment)
         )
@@ -168,6 +170,12 @@ class OrderWorkflow:
         if self._shipments.shipped():
             raise ApplicationError(
                 "order cannot be cancelled: a shipment has shipped", type="AlreadyShipped"
+            )
+        if self._changing:
+            raise ApplicationError(
+                "the order is being changed (an edit, a line cancellation or a claim); "
+                "cancel it again in a moment",
+                type="NotCancellable",
             )
 
     @workflow.signal
@@ -350,8 +358,12 @@ class OrderWorkflow:
         ``NotCancellable`` (the order ended or is being cancelled).
         """
         self._track.update_accepted()
-        async with self._stock_lock:
-            await self._lines.cancel(request, lambda: self._cancel is not None)
+        self._changing += 1
+        try:
+            async with self._stock_lock:
+                await self._lines.cancel(request, lambda: self._cancel is not None)
+        finally:
+            self._changing -= 1
         return self._track.for_caller()
 
     @cancel_line.validator
@@ -380,14 +392,18 @@ class OrderWorkflow:
         ``NotEditable`` (ended or cancelling); the order is unchanged each time.
         """
         self._track.update_accepted()
-        async with self._stock_lock:
-            self._check_editable()
-            self._rerouting += 1  # while old shipments stop and new ones start
-            try:
-                await self._edits.edit(request, self._allocated)
-            finally:
-                self._rerouting -= 1
-                self._shipments.changed = True
+        self._changing += 1
+        try:
+            async with self._stock_lock:
+                self._check_editable()
+                self._rerouting += 1  # while old shipments stop and new ones start
+                try:
+                    await self._edits.edit(request, self._allocated)
+                finally:
+                    self._rerouting -= 1
+                    self._shipments.changed = True
+        finally:
+            self._changing -= 1
         return self._track.for_caller()
 
     @edit.validator
@@ -418,13 +434,17 @@ class OrderWorkflow:
         being cancelled).
         """
         self._track.update_accepted()
-        async with self._stock_lock:
-            self._rerouting += 1  # the settled parcel must not end the order before its reship
-            try:
-                await self._claims.open(request)
-            finally:
-                self._rerouting -= 1
-                self._shipments.changed = True
+        self._changing += 1
+        try:
+            async with self._stock_lock:
+                self._rerouting += 1  # the settled parcel must not end the order before its reship
+                try:
+                    await self._claims.open(request)
+                finally:
+                    self._rerouting -= 1
+                    self._shipments.changed = True
+        finally:
+            self._changing -= 1
         return self._track.for_caller()
 
     @open_claim.validator
