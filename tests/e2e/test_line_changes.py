@@ -240,3 +240,61 @@ async def test_a_lost_parcel_is_reshipped(
         assert done["history"][-1]["note"] == "Every shipment delivered or settled by a claim"
         # Charged once, for the parcel that was lost; the reship was free.
         assert _ledger(stack, order_id, "capture") == [Decimal("249.00")]
+
+
+async def test_an_exchange_to_a_dearer_variant_charges_the_difference(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+        order_id = f"E2E-{uuid.uuid4().hex[:8].upper()}"
+        body = order_body(order_id, [("TSHIRT-BLK-M", 1, "249.00")])
+        assert (await stack.place(body)).status_code == 202
+        assert (await stack.fulfil(order_id))["status"] == "completed"
+        line = {"sku": "TSHIRT-BLK-M", "quantity": 1, "reason": "wrong_size"}
+        url = f"/orders/{order_id}/returns"
+        unknown = await stack.api.post(
+            url,
+            json={
+                "lines": [line],
+                "resolution": "exchange",
+                "exchange_for": [{"sku": "NO-SUCH", "quantity": 1}],
+            },
+        )
+        assert unknown.status_code == 422 and "exchange_for" in unknown.text
+        asked = await stack.api.post(
+            url,
+            json={
+                "lines": [line],
+                "resolution": "exchange",
+                "exchange_for": [{"sku": "HOODIE-GRY-L", "quantity": 1}],
+            },
+        )
+        assert asked.status_code == 202, asked.text
+        rma_id = asked.json()["rma_id"]
+
+        async def awaiting() -> dict | None:
+            ret = (await stack.api.get(f"/returns/{rma_id}")).json()
+            return ret if ret["status"] == "awaiting_receipt" else None
+
+        await wait_until(awaiting, 60, "never awaiting receipt")
+        received = await stack.api.post(
+            f"/returns/{rma_id}/receive",
+            json={
+                "warehouse_id": "WH-STO",
+                "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1, "condition": "resellable"}],
+            },
+        )
+        assert received.status_code == 200, received.text
+
+        async def closed() -> dict | None:
+            ret = (await stack.api.get(f"/returns/{rma_id}")).json()
+            return ret if ret["status"] == "closed" else None
+
+        ret = await wait_until(closed, 60, "never closed")
+        assert ret["exchange_difference"] == "450.00"  # 699 - 249
+        assert ret["exchange_order_id"] == f"{rma_id}-X"
+        assert _ledger(stack, order_id, "capture") == [Decimal("249.00"), Decimal("450.00")]
+        exchange = await stack.wait_for_status(f"{rma_id}-X", {"allocated", "picking"})
+        assert [(ln["sku"], ln["unit_price"]) for ln in exchange["lines"]] == [
+            ("HOODIE-GRY-L", "0.00")
+        ]
