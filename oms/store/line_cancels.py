@@ -99,13 +99,14 @@ def _shrink_backorders(session: Session, req: TrimReservation, filled: int) -> i
                 BackorderRow.sku == req.sku,
                 BackorderRow.cancelled.is_(False),
             )
-            .order_by(BackorderRow.placed_at.desc(), BackorderRow.id.desc())
+            # Locked in the order every other caller locks backorders (oldest first).
+            .order_by(BackorderRow.placed_at, BackorderRow.id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
     )
     drop = sum(b.quantity_open for b in rows) + filled - req.keep
-    for backorder in rows:
+    for backorder in reversed(rows):  # the newest owed units go first
         if drop <= 0:
             break
         take = min(drop, backorder.quantity_open)
