@@ -113,14 +113,13 @@ async def test_a_parcel_left_empty_is_cancelled_and_its_stock_released(harness: 
     await _until(handle, OrderStatus.BACKORDERED)
     harness.world.arrived = {"TSHIRT": 2}
     await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
-    await harness.shipment(f"{order_id}-S2")
+    s2 = await harness.shipment(f"{order_id}-S2")
     await _until(handle, OrderStatus.PICKING)
 
     view = await handle.execute_update(OrderWorkflow.cancel_line, _cancel(2))
     assert view.line_cancellations[0].from_shipments == {f"{order_id}-S2": 2}
     assert [r.shipment_id for r in _calls(harness, "release")] == [f"{order_id}-S2"]
     assert _calls(harness, "trim") == []
-    s2 = await harness.shipment(f"{order_id}-S2")
     assert (await s2.result()).status == "cancelled"
 
     await harness.deliver(f"{order_id}-S1")
