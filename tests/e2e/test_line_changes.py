@@ -123,11 +123,20 @@ async def test_a_short_pick_of_1_of_3_captures_2_and_backorders_1(
         )
         assert packed.status_code == 200, packed.text
 
-        async def owed() -> dict | None:
-            view = await stack.order(order_id)
-            return view if view["status"] == "partially_shipped" else None
+        async def shipped() -> dict | None:
+            view = (await stack.api.get(f"/shipments/{sid}")).json()
+            return view if view["status"] == "shipped" else None
 
-        order = await wait_until(owed, 30, "never partially shipped")
+        await wait_until(shipped, 30, "the parcel never shipped")
+        # The workflow reads partially_shipped at once; the read model may show it with the
+        # order's next change (the tracker writes once per workflow task).
+        handle = stack.client.get_workflow_handle(f"order-{order_id}")
+
+        async def partially_shipped() -> bool:
+            return bool((await handle.query("state"))["status"] == "partially_shipped")
+
+        await wait_until(partially_shipped, 30, "the order never read partially_shipped")
+        order = await stack.order(order_id)
         assert order["backordered"] == [{"sku": sku, "quantity": 1}]
         shorts = [h for h in order["history"] if h["action"] == "short_pick"]
         assert shorts[0]["by"] == "dev-warehouse"
@@ -186,7 +195,8 @@ async def test_an_edit_before_the_pick_ships_to_the_new_address_and_captures_the
         done = await stack.fulfil(order_id)
         assert done["status"] == "completed"
         shipped = (await stack.api.get(f"/shipments/{new['shipment_id']}")).json()
-        assert shipped["ship_to"] == moved and shipped["label_id"]
+        assert {k: v for k, v in shipped["ship_to"].items() if v is not None} == moved
+        assert shipped["label_id"]
         assert _ledger(stack, order_id, "capture") == [Decimal("498.00")]
         assert _ledger(stack, order_id, "void") == [Decimal("249.00")]
         late = await support.post(url, json={"shipping_speed": "express", "reason": "late"})
