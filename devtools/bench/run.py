@@ -576,9 +576,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oms bench", description=__doc__)
-    parser.add_argument(
-        "mode", nargs="?", default="pipeline", choices=["pipeline", "parked", "search"]
-    )
+    parser.add_argument("mode", nargs="?", default="pipeline", choices=["pipeline", "parked"])
     parser.add_argument("--orders", type=int, default=500, help="orders per level (pipeline)")
     parser.add_argument(
         "--concurrency",
@@ -597,9 +595,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare-workers", action="store_true", help="run with 1 and with 2 worker processes"
     )
     parser.add_argument("--n", type=int, default=10_000, help="parked orders (parked)")
-    parser.add_argument(
-        "--rows", type=int, default=100_000, help="orders in the read model (search)"
-    )
     parser.add_argument(
         "--parked",
         type=int,
@@ -633,10 +628,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         args.concurrency = args.concurrency or [50]
         sys.exit(run_parked(args))
-    if args.mode == "search":
-        from devtools.bench.search import run_search
-
-        sys.exit(run_search(args))
     args.concurrency = args.concurrency or [10]
     args.parked = args.orders if args.parked is None else args.parked
     sys.exit(run_pipeline(args))
