@@ -1,7 +1,8 @@
 """Carrier activities: quote rates, buy a label or a return label exactly once, void a label.
 
 Business rejections become non-retryable ``ApplicationError`` types
-``InvalidAddress`` and ``CarrierRejected``; a carrier that is down or rate
+``InvalidAddress``, ``CustomsDataMissing`` (a parcel through customs with a product
+lacking its HS code or origin) and ``CarrierRejected``; a carrier that is down or rate
 limiting becomes a retryable ``CarrierUnavailable`` (honouring its
 ``Retry-After``); database errors propagate so Temporal retries them.
 """
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from oms.domain import customs
+from oms.domain.shipping import crosses_customs_border
 from oms.models.carrier import (
     Label,
     LabelRequest,
@@ -24,6 +27,8 @@ from oms.models.carrier import (
     VoidLabelRequest,
     VoidLabelResult,
 )
+from oms.models.customs import CustomsDeclaration, Incoterms
+from oms.models.inventory import Product
 from oms.models.returns import ReturnLabelRequest
 from oms.ports.errors import CarrierRejected, CarrierUnavailable, InvalidAddress
 
@@ -36,9 +41,17 @@ class Labels(Protocol):
 
     def find(self, key: str) -> Label | None: ...
 
-    def record(self, key: str, owner_id: str, label: Label) -> Label: ...
+    def record(
+        self, key: str, owner_id: str, label: Label, customs: CustomsDeclaration | None = None
+    ) -> Label: ...
 
     def mark_voided(self, label_id: str) -> None: ...
+
+
+class Catalogue(Protocol):
+    """The products' master data (``oms.store.inventory.StockStore``)."""
+
+    def products(self, skus: list[str]) -> dict[str, Product]: ...
 
 
 T = TypeVar("T")
@@ -60,9 +73,19 @@ async def _translated(call: Awaitable[T]) -> T:
 class CarrierActivities:
     """Activities that talk to the carrier; built once per worker with its client and database."""
 
-    def __init__(self, client: Carrier, labels: Labels) -> None:
+    def __init__(
+        self,
+        client: Carrier,
+        labels: Labels,
+        *,
+        catalogue: Catalogue | None = None,
+        incoterms: Incoterms = "DAP",
+    ) -> None:
         self._client = client
         self._labels = labels
+        # Without a catalogue nothing is declared: the carrier refuses a label through customs.
+        self._catalogue = catalogue
+        self._incoterms: Incoterms = incoterms
 
     @activity.defn(name="carrier.quote_rates")
     async def quote_rates(self, request: RateRequest) -> RateQuote:
@@ -80,12 +103,53 @@ class CarrierActivities:
 
         A label already recorded under the key is returned without calling the
         carrier; otherwise the carrier is called with the same key (so a retry
-        after a lost answer gets the same label) and the label is recorded.
-        Raises the same ApplicationError types as ``quote_rates``.
+        after a lost answer gets the same label) and the label is recorded. A parcel
+        leaving its customs area carries its customs declaration (built from the
+        catalogue), recorded with the label for its commercial invoice.
+        Raises the same ApplicationError types as ``quote_rates``, and
+        ``CustomsDataMissing``.
         """
-        return await self._once(
-            request.idempotency_key, request.shipment_id, lambda: self._client.buy_label(request)
+        stored = await asyncio.to_thread(self._labels.find, request.idempotency_key)
+        if stored is not None:
+            return stored
+        declared = await self._declaration(request)
+        if declared is not None:
+            request = request.model_copy(update={"customs": declared})
+        label = await _translated(self._client.buy_label(request))
+        return await asyncio.to_thread(
+            self._labels.record, request.idempotency_key, request.shipment_id, label, declared
         )
+
+    async def _declaration(self, request: LabelRequest) -> CustomsDeclaration | None:
+        """The customs declaration of a parcel leaving its customs area, None inside one.
+
+        Raises ApplicationError ``CustomsDataMissing`` (non-retryable) naming the products
+        without an HS code or country of origin.
+        """
+        origin, destination = request.ship_from.country, request.ship_to.country
+        if not crosses_customs_border(origin, destination) or self._catalogue is None:
+            return None
+        lines = request.lines
+        if not lines:  # scheduled by a worker from before declarations: nothing to declare
+            raise ApplicationError(
+                f"no lines to declare for customs on shipment {request.shipment_id}",
+                type="CustomsDataMissing",
+                non_retryable=True,
+            )
+        products = await asyncio.to_thread(self._catalogue.products, [li.sku for li in lines])
+        try:
+            return customs.declaration(
+                shipment_id=request.shipment_id,
+                order_id=request.order_id or "",
+                export_country=origin,
+                import_country=destination,
+                lines=lines,
+                products=products,
+                currency=request.currency or "",
+                incoterms=self._incoterms,
+            )
+        except (customs.MissingCustomsData, ValueError) as exc:
+            raise ApplicationError(str(exc), type="CustomsDataMissing", non_retryable=True) from exc
 
     @activity.defn(name="carrier.buy_return_label")
     async def buy_return_label(self, request: ReturnLabelRequest) -> Label:

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     simulator_token: str = "dev-warehouse"
     # Shared secret the carrier signs its webhook bodies with (HMAC SHA-256).
     carrier_webhook_secret: str = DEV_WEBHOOK_SECRET
+    # Incoterms of parcels leaving the EU: DAP (the receiver pays duty and import VAT on
+    # delivery) or DDP (the merchant does); printed on the customs declaration and invoice.
+    customs_incoterms: Literal["DAP", "DDP"] = "DAP"
 
     carrier_url: str = "http://127.0.0.1:8100"
     carrier_name: str = "sandbox"

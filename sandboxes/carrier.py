@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import random
-import re
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -37,7 +36,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from oms.domain.auth import event_headers
+from oms.domain.shipping import address_problems, crosses_customs_border, zone
 from oms.models.common import Address
+from oms.models.customs import CustomsDeclaration
 from oms.models.shipments import Package
 from oms.settings import Settings
 
@@ -51,19 +52,36 @@ JOURNEY = (
     ("out_for_delivery", "Parcel is out for delivery"),
     ("delivered", "Parcel delivered"),
 )
-POSTAL_CODES = {
-    "SE": re.compile(r"^\d{3} ?\d{2}$"),
-    "NO": re.compile(r"^\d{4}$"),
-    "DK": re.compile(r"^\d{4}$"),
-    "FI": re.compile(r"^\d{5}$"),
-}
-# service: (base price, price per started kg, speed, transit days by band)
+# service: (base price, price per started kg, speed, transit days by band). A band is a
+# zone of oms.domain.shipping.zone, or "local" (domestic, same postcode area).
 SERVICES: dict[str, tuple[Decimal, Decimal, str, dict[str, int]]] = {
-    "economy": (Decimal(39), Decimal(6), "standard", {"local": 5, "domestic": 5, "nordic": 5}),
-    "standard": (Decimal(59), Decimal(9), "standard", {"local": 2, "domestic": 2, "nordic": 3}),
-    "express": (Decimal(129), Decimal(15), "express", {"local": 1, "domestic": 1, "nordic": 1}),
+    "economy": (
+        Decimal(39),
+        Decimal(6),
+        "standard",
+        {"local": 5, "domestic": 5, "nordic": 5, "eu": 7, "europe": 8, "world": 12},
+    ),
+    "standard": (
+        Decimal(59),
+        Decimal(9),
+        "standard",
+        {"local": 2, "domestic": 2, "nordic": 3, "eu": 4, "europe": 5, "world": 7},
+    ),
+    "express": (
+        Decimal(129),
+        Decimal(15),
+        "express",
+        {"local": 1, "domestic": 1, "nordic": 1, "eu": 2, "europe": 2, "world": 3},
+    ),
 }
-BAND_FACTOR = {"local": Decimal("1.0"), "domestic": Decimal("1.3"), "nordic": Decimal("1.8")}
+BAND_FACTOR = {
+    "local": Decimal("1.0"),
+    "domestic": Decimal("1.3"),
+    "nordic": Decimal("1.8"),
+    "eu": Decimal("2.4"),
+    "europe": Decimal("2.8"),
+    "world": Decimal("4.5"),
+}
 WEBHOOK_ATTEMPTS = 5
 RETURN_PREFIX = "SBR"
 
@@ -121,6 +139,10 @@ class RatesBody(BaseModel):
 class LabelBody(RatesBody):
     shipment_id: str = Field(min_length=1, max_length=80)
     service: str
+    # Required for a parcel that crosses a customs border (a real carrier's electronic
+    # customs data); the sandbox checks it declares the parcel's destination. Left out of
+    # the request's hash when absent, so labels bought before it existed keep their key.
+    customs: CustomsDeclaration | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class ReturnLabelBody(BaseModel):
@@ -133,23 +155,35 @@ class ReturnLabelBody(BaseModel):
     service: str = "standard"
 
 
-def address_problem(address: Address) -> str | None:
-    """Why the carrier cannot serve ``address``, or None when it can."""
-    pattern = POSTAL_CODES.get(address.country)
-    if pattern is None:
-        return f"country {address.country} is not served"
-    if not pattern.match(address.postal_code.strip()):
-        # Not the code itself: the reason travels in clear (Temporal failures, /ops/stuck).
-        return f"the postal code is not valid in {address.country}"
+def address_problem(address: Address, *, customs: bool = False) -> str | None:
+    """Why the carrier cannot serve ``address``, or None when it can (``customs``: the
+    parcel crosses a customs border, so the receiver's phone is needed too)."""
+    problems = address_problems(address, customs=customs)
+    if not problems:
+        return None
+    # Only rules, never the values: the reason travels in clear (Temporal failures, /ops/stuck).
+    return "; ".join(reason for _field, reason in problems)
+
+
+def customs_problem(body: LabelBody) -> str | None:
+    """Why the label's customs data does not do, or None (also when none is needed)."""
+    if not crosses_customs_border(body.ship_from.country, body.ship_to.country):
+        return None
+    if body.customs is None:
+        return (
+            f"a parcel from {body.ship_from.country} to {body.ship_to.country} "
+            "needs customs data (items with HS codes, origin and value)"
+        )
+    if body.customs.import_country != body.ship_to.country:
+        return "the customs data declares another destination country"
     return None
 
 
 def distance_band(ship_from: Address, ship_to: Address) -> str:
-    if ship_from.country != ship_to.country:
-        return "nordic"
-    if ship_from.postal_code.strip()[:2] == ship_to.postal_code.strip()[:2]:
+    band = zone(ship_from.country, ship_to.country)
+    if band == "domestic" and ship_from.postal_code.strip()[:2] == ship_to.postal_code.strip()[:2]:
         return "local"
-    return "domestic"
+    return band
 
 
 def price_of(service: str, band: str, packages: list[Package]) -> Decimal:
@@ -458,11 +492,17 @@ def create_app(config: SandboxConfig) -> FastAPI:
     ) -> Response:
         if not idempotency_key:
             return _error(400, "missing_idempotency_key", "send an Idempotency-Key header")
-        for address in (body.ship_from, body.ship_to):
-            if problem := address_problem(address):
-                return _error(422, "invalid_address", problem)
+        through_customs = crosses_customs_border(body.ship_from.country, body.ship_to.country)
+        # The receiver's phone, for customs brokers; the sender is the carrier's customer.
+        problem = address_problem(body.ship_from) or address_problem(
+            body.ship_to, customs=through_customs
+        )
+        if problem:
+            return _error(422, "invalid_address", problem)
         if body.service not in SERVICES:
             return _error(422, "unknown_service", f"services: {sorted(SERVICES)}")
+        if problem := customs_problem(body):
+            return _error(422, "customs_data_required", problem)
         canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True)
         request_hash = hashlib.sha256(canonical.encode()).hexdigest()
         price = price_of(body.service, distance_band(body.ship_from, body.ship_to), body.packages)

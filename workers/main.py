@@ -147,7 +147,9 @@ def build_workers(
             read_model.record_shipment,
         ]
     if "carrier" in queues:
-        carrier_acts = CarrierActivities(carrier, LabelStore(db))
+        carrier_acts = CarrierActivities(
+            carrier, LabelStore(db), catalogue=StockStore(db), incoterms=settings.customs_incoterms
+        )
         activities["carrier"] = [
             carrier_acts.quote_rates,
             carrier_acts.buy_label,

@@ -69,9 +69,21 @@ SHORT_SIGNAL = "shipment_short"
 _LOCAL_WRITE = timedelta(seconds=10)
 
 
-def _is_address_error(err: ActivityError) -> bool:
+# Refusals a person resolves (fix the address or the product's customs data, then cancel
+# and re-place): the shipment is held, not failed, with this note and operations alert.
+_HELD_FOR = {
+    "InvalidAddress": ("Carrier refused the address", "The carrier refused the address of"),
+    "CustomsDataMissing": ("Customs data missing", "Customs data is missing for"),
+}
+
+
+def _held_for(err: ActivityError) -> tuple[str, str] | None:
+    """(note, alert's opening) for a refusal that holds the shipment, None for others."""
     cause = err.cause
-    return isinstance(cause, ApplicationError) and cause.type == "InvalidAddress"
+    if isinstance(cause, ApplicationError) and cause.type in _HELD_FOR:
+        note, problem = _HELD_FOR[cause.type]
+        return f"{note}: {cause}", problem
+    return None
 
 
 async def _record(view: ShipmentView) -> None:
@@ -272,9 +284,10 @@ class ShipmentWorkflow:
         try:
             await self._ship()
         except ActivityError as err:
-            if not _is_address_error(err):
+            held = _held_for(err)
+            if held is None:
                 raise
-            return await self._finish(await self._address_refused(err))
+            return await self._finish(await self._refused(*held))
         await self._follow_tracking()
         return await self._finish(self._view)
 
@@ -365,6 +378,10 @@ class ShipmentWorkflow:
                 ship_from=inp.ship_from,
                 ship_to=inp.ship_to,
                 packages=self._view.packages,
+                # For a customs declaration, when the parcel leaves its customs area.
+                order_id=inp.order_id,
+                lines=self._view.lines,  # what the parcel carries (a cut or short pick shows)
+                currency=inp.currency,
             ),
             **policies.CARRIER.kwargs(q + CARRIER_QUEUE, f"buy {rate.service} label"),
         )
@@ -424,6 +441,7 @@ class ShipmentWorkflow:
                     order_id=inp.order_id,
                     shipment_id=inp.shipment_id,
                     amount=amount,
+                    lines=self._view.lines,  # the shipment's invoice: what it carries
                 ),
                 **policies.PAYMENTS.kwargs(queue, f"invoice {amount} {inp.currency} on credit"),
             )
@@ -486,13 +504,13 @@ class ShipmentWorkflow:
             inp.customer.locale,
         )
 
-    async def _address_refused(self, err: ActivityError) -> ShipmentView:
-        """The carrier refused the address: park visibly for a person; only cancel ends it."""
+    async def _refused(self, note: str, problem: str) -> ShipmentView:
+        """The carrier refused the address, or customs data is missing: park visibly for a
+        person; only cancel ends it."""
         self._shipping_started = False
-        note = f"Carrier refused the address: {err.cause}"
         self._track.enter(ShipmentStatus.HELD, note)
         await self._tell_order(ShipmentStatus.HELD, note)
-        problem = f"The carrier refused the address of shipment {self._inp.shipment_id}"
+        problem = f"{problem} shipment {self._inp.shipment_id}"
         await self._track.email(
             f"{self._inp.shipment_id}:address_refused",
             self._inp.ops_email,

@@ -69,7 +69,10 @@ class CarrierClient:
 
     async def buy_label(self, request: LabelRequest) -> Label:
         """Buy a label; the same ``idempotency_key`` always returns the same label."""
-        body = request.model_dump(mode="json", exclude={"idempotency_key"})
+        # What the carrier's API takes; the lines are the OMS's, declared in ``customs``.
+        body = request.model_dump(
+            mode="json", exclude={"idempotency_key", "order_id", "lines", "currency"}
+        )
         headers = {"Idempotency-Key": request.idempotency_key}
         return _pick(Label, await self._call("POST", "/v1/labels", json=body, headers=headers))
 

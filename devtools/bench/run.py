@@ -35,6 +35,7 @@ from sqlalchemy import select
 from temporalio.client import Client
 from tqdm import tqdm
 
+from devtools.bench import search
 from devtools.bench.stack import BenchStack, Phase
 from devtools.bench.stats import (
     HistoryCost,
@@ -576,7 +577,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oms bench", description=__doc__)
-    parser.add_argument("mode", nargs="?", default="pipeline", choices=["pipeline", "parked"])
+    parser.add_argument(
+        "mode", nargs="?", default="pipeline", choices=["pipeline", "parked", "search"]
+    )
     parser.add_argument("--orders", type=int, default=500, help="orders per level (pipeline)")
     parser.add_argument(
         "--concurrency",
@@ -594,7 +597,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--compare-workers", action="store_true", help="run with 1 and with 2 worker processes"
     )
-    parser.add_argument("--n", type=int, default=10_000, help="parked orders (parked)")
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="parked orders (parked; default 10 000), orders searched (search; default 100 000)",
+    )
     parser.add_argument(
         "--parked",
         type=int,
@@ -604,6 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cache", type=int, default=None, help="OMS_MAX_CACHED_WORKFLOWS")
     parser.add_argument("--database-url", default=None, help="OMS store (default: SQLite in tmp)")
+    search.add_arguments(parser)
     parser.add_argument("--json", default=None, help="write every figure to this file")
     parser.add_argument(
         "--profile-worker",
@@ -627,7 +636,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         from devtools.bench.parked import run_parked
 
         args.concurrency = args.concurrency or [50]
+        args.n = 10_000 if args.n is None else args.n
         sys.exit(run_parked(args))
+    if args.mode == "search":
+        args.n = 100_000 if args.n is None else args.n
+        figures = search.run_search(args)
+        write_json(
+            args.json,
+            {"command": "oms bench " + " ".join(argv), "machine": machine_info(), **figures},
+        )
+        sys.exit(0)
     args.concurrency = args.concurrency or [10]
     args.parked = args.orders if args.parked is None else args.parked
     sys.exit(run_pipeline(args))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Protocol
 
 from oms.models.carrier import Rate
 
@@ -27,3 +29,142 @@ def choose_rate(rates: Sequence[Rate], speed: str) -> Rate:
         return min(rates, key=lambda r: (r.transit_days, r.price, r.service))
     offered = sorted({rate.speed for rate in rates})
     raise NoRateAvailable(f"no {speed!r} rate among {len(rates)} offered (speeds: {offered})")
+
+
+# --- where a parcel may go ------------------------------------------------------------------
+
+
+def _codes(text: str) -> list[str]:
+    return re.findall(r"[A-Z]{2}", text)
+
+
+# The EU's 27 members: one customs union (a parcel between two of them carries no customs
+# declaration) and, for the carrier, one zone.
+EU = frozenset(
+    _codes("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK")
+)
+NORDIC = frozenset({"SE", "NO", "DK", "FI"})
+EUROPE_NON_EU = frozenset({"NO", "GB", "CH"})
+SERVED = EU | EUROPE_NON_EU | {"US"}
+
+Zone = str  # "domestic", "nordic", "eu", "europe" or "world"
+ZONES: tuple[Zone, ...] = ("domestic", "nordic", "eu", "europe", "world")
+
+# Postal code shapes per served country (upper-cased, surrounding spaces ignored).
+POSTAL_CODES: dict[str, re.Pattern[str]] = {
+    country: re.compile(pattern)
+    for country, pattern in {
+        "AT": r"^\d{4}$",
+        "BE": r"^\d{4}$",
+        "BG": r"^\d{4}$",
+        "CY": r"^\d{4}$",
+        "CZ": r"^\d{3} ?\d{2}$",
+        "DE": r"^\d{5}$",
+        "DK": r"^\d{4}$",
+        "EE": r"^\d{5}$",
+        "ES": r"^\d{5}$",
+        "FI": r"^\d{5}$",
+        "FR": r"^\d{5}$",
+        "GR": r"^\d{3} ?\d{2}$",
+        "HR": r"^\d{5}$",
+        "HU": r"^\d{4}$",
+        "IE": r"^[A-Z]\d[\dW] ?[A-Z\d]{4}$",  # Eircode
+        "IT": r"^\d{5}$",
+        "LT": r"^(LT-)?\d{5}$",
+        "LU": r"^(L-)?\d{4}$",
+        "LV": r"^(LV-)?\d{4}$",
+        "MT": r"^[A-Z]{3} ?\d{4}$",
+        "NL": r"^\d{4} ?[A-Z]{2}$",
+        "PL": r"^\d{2}-\d{3}$",
+        "PT": r"^\d{4}-\d{3}$",
+        "RO": r"^\d{6}$",
+        "SE": r"^\d{3} ?\d{2}$",
+        "SI": r"^\d{4}$",
+        "SK": r"^\d{3} ?\d{2}$",
+        "NO": r"^\d{4}$",
+        "CH": r"^\d{4}$",
+        "GB": r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$",
+        "US": r"^\d{5}(-\d{4})?$",
+    }.items()
+}
+US_STATES = frozenset(
+    _codes(
+        "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE"
+        " NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR"
+    )
+)
+# Destinations whose addresses name their region (state): the carrier needs it to route.
+REGION_REQUIRED = frozenset({"US"})
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{6,24}$")
+
+
+class AddressLike(Protocol):
+    """What the address rules read (``oms.models.common.Address``)."""
+
+    @property
+    def country(self) -> str: ...
+
+    @property
+    def postal_code(self) -> str: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+    @property
+    def phone(self) -> str | None: ...
+
+
+def zone(from_country: str, to_country: str) -> Zone:
+    """The carrier's price and transit zone of a parcel from one country to another."""
+    if from_country == to_country:
+        return "domestic"
+    if from_country in NORDIC and to_country in NORDIC:
+        return "nordic"
+    if from_country in EU and to_country in EU:
+        return "eu"
+    europe = EU | EUROPE_NON_EU
+    if from_country in europe and to_country in europe:
+        return "europe"
+    return "world"
+
+
+def crosses_customs_border(from_country: str, to_country: str) -> bool:
+    """Whether a parcel needs a customs declaration: it leaves one customs area for
+    another (outside the EU, every country is its own)."""
+    if from_country == to_country:
+        return False
+    return not (from_country in EU and to_country in EU)
+
+
+def needs_customs(to_country: str) -> bool:
+    """Whether a parcel to ``to_country`` from the merchant's EU warehouses needs a customs
+    declaration (the question asked before a warehouse is chosen)."""
+    return to_country not in EU
+
+
+def address_problems(address: AddressLike, *, customs: bool = False) -> list[tuple[str, str]]:
+    """What keeps a carrier from serving ``address``: ``(field, reason)`` pairs, none when
+    it can. ``customs``: the parcel crosses a customs border, so the receiver's phone is
+    needed (customs brokers call before delivery).
+
+    Reasons name the field's rule, never its value: they travel in clear (Temporal
+    failures, /ops/stuck).
+    """
+    country = address.country
+    pattern = POSTAL_CODES.get(country)
+    if pattern is None:
+        return [("country", f"country {country} is not served")]
+    problems: list[tuple[str, str]] = []
+    if not pattern.match(address.postal_code.strip().upper()):
+        problems.append(("postal_code", f"the postal code is not valid in {country}"))
+    region = (address.region or "").strip().upper()
+    if country in REGION_REQUIRED and not region:
+        problems.append(("region", f"a region (state) is required in {country}"))
+    elif country == "US" and region not in US_STATES:
+        problems.append(("region", "not a US state code (two letters, e.g. NY)"))
+    phone = (address.phone or "").strip()
+    if customs and not phone:
+        problems.append(("phone", "a phone number is required for a shipment through customs"))
+    elif phone and (not _PHONE.match(phone) or sum(c.isdigit() for c in phone) > 15):
+        problems.append(("phone", "not a phone number (digits, spaces, + ( ) - . /)"))
+    return problems

@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
-
-from oms.domain.locales import normalize_tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+)
 
 SUPPORTED_CURRENCIES = frozenset({"SEK", "NOK", "DKK", "EUR", "USD", "GBP"})
 
 
-def _locale_tag(value: str) -> str:
-    return normalize_tag(value)
+# "sv", "sv-SE", "de-AT", "zh-Hant-TW", "en-GB-oxendict": a primary language subtag of 2-3
+# letters, then subtags of 1-8 letters or digits (RFC 5646's shape, not its registry).
+_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def normalize_tag(tag: str) -> str:
+    """``tag`` as a BCP 47 tag (``sv_SE`` from a POSIX locale becomes ``sv-SE``).
+
+    Raises ``ValueError`` for a string that is no language tag at all.
+    """
+    candidate = tag.strip().replace("_", "-")
+    if not _TAG.fullmatch(candidate) or len(candidate) > 35:
+        raise ValueError(f"not a BCP 47 language tag: {tag!r} (e.g. 'sv-SE', 'en', 'de')")
+    return candidate
 
 
 # A BCP 47 tag as the shop sends it ("sv-SE", "en-GB", "de", "nb-NO"); emails use the closest
 # language the OMS has (oms.domain.locales.language), English for any other.
-Locale = Annotated[str, AfterValidator(_locale_tag), Field(max_length=35, examples=["sv-SE"])]
+Locale = Annotated[str, AfterValidator(normalize_tag), Field(max_length=35, examples=["sv-SE"])]
 
 
 def _two_places(value: Decimal) -> Decimal:
@@ -32,6 +50,10 @@ def _currency(value: str) -> str:
     if value not in SUPPORTED_CURRENCIES:
         raise ValueError(f"unsupported currency; use one of {sorted(SUPPORTED_CURRENCIES)}")
     return value
+
+
+def _is_none(value: object) -> bool:
+    return value is None
 
 
 def _opaque_id(value: str) -> str:
@@ -105,6 +127,13 @@ class Address(Model):
     postal_code: str = Field(min_length=1, max_length=16)
     city: str = Field(min_length=1, max_length=100)
     country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
+    # State, province or county; required where the destination routes by it (US states,
+    # see oms.domain.shipping.address_problems). Left out of a dump when unset, like
+    # ``phone``: an address without them serializes as before they existed (the same
+    # content hash for a resubmitted order, the same payloads in running workflows).
+    region: str | None = Field(default=None, max_length=100, exclude_if=_is_none)
+    # The receiver's phone; required for a parcel that goes through customs.
+    phone: str | None = Field(default=None, max_length=32, exclude_if=_is_none)
 
 
 class HistoryEntry(Model):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
 
 from oms.models.common import Model, Money
+from oms.models.shipments import ShipmentLine
 
 PriceTier = Literal["standard", "silver", "gold"]
+PaymentTerms = Literal["net30", "net60"]
 
 
 class Company(Model):
@@ -23,6 +25,8 @@ class Company(Model):
     currency: str = "SEK"
     # What happens to an order beyond the limit: wait for finance, or refuse at once.
     over_limit: Literal["hold", "refuse"] = "hold"
+    # When its invoices fall due: 30 or 60 days after issue.
+    payment_terms: PaymentTerms = "net30"
 
 
 class CompanyMember(Model):
@@ -35,11 +39,16 @@ class CompanyMember(Model):
 
 
 class CreditStatus(Model):
+    """A company's credit: ``available`` = limit - reserved - consumed + paid + credited."""
+
     company_id: str
     credit_limit: Decimal
     reserved: Decimal
     consumed: Decimal
     available: Decimal
+    # Payments recorded against its invoices, and credit notes issued for refunds.
+    paid: Decimal = Decimal("0.00")
+    credited: Decimal = Decimal("0.00")
 
 
 class ReserveCredit(Model):
@@ -69,14 +78,63 @@ class ReleaseCredit(Model):
 
 
 class ConsumeCredit(Model):
-    """A shipment was invoiced: turn ``amount`` of the order's reservation into used credit."""
+    """A shipment was invoiced: turn ``amount`` of the order's reservation into used credit,
+    and issue the shipment's invoice of ``lines`` (one line for the amount when absent: a
+    shipment started before invoices existed). ``lines`` is left out of a dump when unset."""
 
     key: str
     order_id: str
     shipment_id: str
     amount: Decimal
+    lines: list[ShipmentLine] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class CreditMovement(Model):
     order_id: str
     amount: Decimal
+
+
+class InvoiceLine(Model):
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+
+
+class Invoice(Model):
+    """An invoice of a shipment of an invoice-term order, or a credit note of a refund."""
+
+    number: str
+    kind: Literal["invoice", "credit_note"]
+    order_id: str
+    shipment_id: str | None = None
+    company_id: str
+    currency: str
+    lines: list[InvoiceLine]
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+    issued_at: datetime
+    # Invoices only: issue date plus the company's payment terms.
+    due_date: date | None = None
+    # Credit notes only: why (the refund's reason).
+    reason: str | None = None
+
+
+class RecordPayment(Model):
+    """Body of ``POST /companies/{company_id}/payments``: money received from the company."""
+
+    amount: Money = Field(gt=0)
+    # The bank's or the company's reference: the same reference records one payment.
+    reference: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/:-]*$")
+
+
+class CompanyPayment(Model):
+    company_id: str
+    reference: str
+    amount: Decimal
+    currency: str
+    recorded_by: str
+    received_at: datetime
+    # The company's credit after the payment.
+    credit: CreditStatus

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from oms.models.common import Address, Currency, Model, Sku, SkuQuantity, Text
+from oms.models.customs import COUNTRY_PATTERN, HS_CODE_PATTERN
 
 
 class Warehouse(Model):
@@ -43,6 +44,11 @@ class Product(Model):
     weight_grams: int = Field(default=500, ge=1, le=1_000_000)  # grams: up to a tonne
     active: bool = True
     returnable: bool = True
+    # Customs master data, required to ship the product out of the EU (NO, GB, CH, US):
+    # the Harmonized System code (6 digits, or 8/10 with a national subheading) and the
+    # country where it was made.
+    hs_code: str | None = Field(default=None, pattern=HS_CODE_PATTERN, examples=["610910"])
+    origin_country: str | None = Field(default=None, pattern=COUNTRY_PATTERN, examples=["PT"])
 
 
 class ProductIn(Model):
@@ -54,6 +60,11 @@ class ProductIn(Model):
     weight_grams: int = Field(default=500, ge=1, le=1_000_000)  # grams: up to a tonne
     active: bool = True
     returnable: bool = True
+    # Customs master data, required to ship the product out of the EU (NO, GB, CH, US):
+    # the Harmonized System code (6 digits, or 8/10 with a national subheading) and the
+    # country where it was made.
+    hs_code: str | None = Field(default=None, pattern=HS_CODE_PATTERN, examples=["610910"])
+    origin_country: str | None = Field(default=None, pattern=COUNTRY_PATTERN, examples=["PT"])
 
 
 class Candidate(Model):

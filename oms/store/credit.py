@@ -12,6 +12,7 @@ never together exceed the limit. Functions run in the caller's transaction.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -24,15 +25,18 @@ from oms.models.common import Page
 from oms.models.credit import (
     Company,
     CompanyMember,
+    CompanyPayment,
     ConsumeCredit,
     CreditMovement,
     CreditReservation,
     CreditStatus,
+    Invoice,
     PriceTier,
+    RecordPayment,
     ReleaseCredit,
     ReserveCredit,
 )
-from oms.store import paging
+from oms.store import invoices, paging
 from oms.store.db import Bound
 from oms.store.errors import InvalidCreditMovement, UnknownCompany
 from oms.store.tables import CompanyMemberRow, CompanyRow, CreditLedgerRow
@@ -138,7 +142,8 @@ def release(session: Session, req: ReleaseCredit) -> CreditMovement:
 
 
 def consume(session: Session, req: ConsumeCredit) -> CreditMovement:
-    """A shipment was invoiced: ``req.amount`` of the order's reservation becomes used credit.
+    """A shipment was invoiced: ``req.amount`` of the order's reservation becomes used credit,
+    and the shipment's invoice is issued (``oms.store.invoices.issue_invoice``).
 
     Idempotent on ``req.key``: a retry returns the first movement. Consuming more
     than is still reserved uses the company's credit for the difference. Raises
@@ -151,7 +156,7 @@ def consume(session: Session, req: ConsumeCredit) -> CreditMovement:
         company_id = _company_of_order(session, req.order_id)
         if company_id is None:
             raise InvalidCreditMovement(f"order {req.order_id} has no credit reserved")
-        _lock_company(session, company_id)
+        company = _lock_company(session, company_id)
         stored = _by_key(session, req.key)
         if stored is None:
             session.add(
@@ -165,6 +170,18 @@ def consume(session: Session, req: ConsumeCredit) -> CreditMovement:
                 )
             )
             session.flush()
+            # The shipment's invoice, in the same transaction and under the same key:
+            # exactly one per shipment, whatever retries.
+            invoices.issue_invoice(
+                session,
+                key=req.key,
+                company=company,
+                order_id=req.order_id,
+                shipment_id=req.shipment_id,
+                amount=amount,
+                lines=req.lines,
+                now=datetime.now(UTC),
+            )
             return CreditMovement(order_id=req.order_id, amount=amount)
     _expect_kind(stored, CONSUME)
     return CreditMovement(order_id=stored.order_id, amount=stored.amount)
@@ -176,6 +193,50 @@ def status(session: Session, company_id: str) -> CreditStatus:
     Raises ``UnknownCompany``.
     """
     return _status(session, _company_row(session, company_id))
+
+
+def record_payment(
+    session: Session, company_id: str, body: RecordPayment, by: str
+) -> tuple[CompanyPayment, bool]:
+    """Record the company's payment once per reference; its credit comes back.
+
+    Returns the payment with the credit after it, and whether it is new (a repeated
+    reference answers the first). Raises ``UnknownCompany`` and
+    ``PaymentReferenceReused`` (the reference holds another amount).
+    """
+    company = _lock_company(session, company_id)
+    row, created = invoices.record_payment(
+        session, company, body.reference, body.amount, by, datetime.now(UTC)
+    )
+    session.flush()
+    return invoices.payment(row, _status(session, company)), created
+
+
+def is_invoice_order(session: Session, order_id: str) -> bool:
+    """Whether the order runs on a company's credit (it reserved some)."""
+    return _company_of_order(session, order_id) is not None
+
+
+def credit_note(session: Session, order_id: str, key: str, amount: Decimal, reason: str) -> Invoice:
+    """A refund of an invoice-term order: a credit note, once per refund ``key``, which
+    gives the amount back to the company's credit.
+
+    Raises ``InvalidCreditMovement`` for an order without credit and ``CreditNoteRefused``
+    for more than its invoices minus what was already credited.
+    """
+    company_id = _company_of_order(session, order_id)
+    if company_id is None:
+        raise InvalidCreditMovement(f"order {order_id} is not on invoice terms")
+    company = _lock_company(session, company_id)
+    return invoices.issue_credit_note(
+        session,
+        key=f"{order_id}:credit-note:{key}",
+        company=company,
+        order_id=order_id,
+        amount=_amount(amount),
+        reason=reason,
+        now=datetime.now(UTC),
+    )
 
 
 # --- companies ------------------------------------------------------------------------------
@@ -202,6 +263,7 @@ def upsert_company(session: Session, company: Company) -> Company:
         "credit_limit": company.credit_limit,
         "currency": company.currency,
         "over_limit": company.over_limit,
+        "payment_terms": company.payment_terms,
     }
     row = session.get(CompanyRow, company.company_id, with_for_update=True)
     if row is None:
@@ -283,13 +345,16 @@ def _status(session: Session, company: CompanyRow) -> CreditStatus:
         sums[order_id][kind] += amount
     reserved = quantize(sum((_still_reserved(by_kind) for by_kind in sums.values()), ZERO))
     consumed = quantize(sum((by_kind[CONSUME] for by_kind in sums.values()), ZERO))
+    paid, credited = invoices.paid_and_credited(session, company.company_id)
     limit = quantize(company.credit_limit)
     return CreditStatus(
         company_id=company.company_id,
         credit_limit=limit,
         reserved=reserved,
         consumed=consumed,
-        available=limit - reserved - consumed,
+        available=limit - reserved - consumed + paid + credited,
+        paid=paid,
+        credited=credited,
     )
 
 
@@ -372,6 +437,7 @@ def _company(row: CompanyRow) -> Company:
         credit_limit=quantize(row.credit_limit),
         currency=row.currency,
         over_limit=_action(row),
+        payment_terms="net60" if row.payment_terms == "net60" else "net30",
     )
 
 

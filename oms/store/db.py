@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def as_utc(moment: datetime) -> datetime:
-    """``moment`` with its zone: SQLite hands back what it stored without one, and every
-    moment the store keeps is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """``moment`` in UTC with its zone: SQLite hands back what it stored without one (every
+    moment the store keeps is UTC), and UTC values compare and sort alike on both stores."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

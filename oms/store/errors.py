@@ -57,3 +57,11 @@ class OverDelivery(StoreError):
 
 class CurrencyMismatch(StoreError):
     """The catalogue prices a product in another currency than the one asked for."""
+
+
+class CreditNoteRefused(StoreError):
+    """A credit note for more than the order's invoices minus what was already credited."""
+
+
+class PaymentReferenceReused(StoreError):
+    """A company payment reference already recorded with another amount."""

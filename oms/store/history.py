@@ -14,10 +14,10 @@ from datetime import date, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from oms.store.history_generator import PREFIX, SEED, generate_history
+from oms.store.history_generator import PREFIX, SEED, GeneratedHistory, generate_history
 from oms.store.orders import order_values, shipment_values
 from oms.store.returns import return_values
-from oms.store.tables import OrderRow, ReturnLineRow, ReturnRow, ShipmentRow
+from oms.store.tables import OrderRow, OrderSkuRow, ReturnLineRow, ReturnRow, ShipmentRow
 
 
 @dataclass
@@ -39,10 +39,33 @@ def seed_history(
     ):
         return SeededHistory(orders=0, shipments=0, returns=0, skipped=True)
     generated = generate_history(end, now, days, seed)
-    # One multi-row insert per table: thousands of rows in seconds. Nothing else writes
-    # ``H-`` ids, so the read model's one-by-one versioned upsert has nothing to guard here.
+    write_generated(session, generated)
+    return SeededHistory(
+        orders=len(generated.orders),
+        shipments=len(generated.shipments),
+        returns=len(generated.returns),
+        skipped=False,
+    )
+
+
+def write_generated(session: Session, generated: GeneratedHistory) -> None:
+    """Insert ``generated`` with one multi-row insert per table, search rows included.
+
+    Thousands of rows in seconds. Only for ids nothing else writes (``H-``): the read
+    model's one-by-one versioned upsert has nothing to guard here. Raises
+    ``IntegrityError`` for an id already stored.
+    """
     if generated.orders:
         session.execute(insert(OrderRow), [order_values(v) for v in generated.orders])
+        # What ``record_order`` writes beside each order, so GET /orders?sku= finds them.
+        session.execute(
+            insert(OrderSkuRow),
+            [
+                {"order_id": v.order_id, "sku": sku}
+                for v in generated.orders
+                for sku in sorted({line.sku for line in v.lines})
+            ],
+        )
     if generated.shipments:
         session.execute(insert(ShipmentRow), [shipment_values(v) for v in generated.shipments])
     if generated.returns:
@@ -65,9 +88,3 @@ def seed_history(
                 for line in v.lines
             ],
         )
-    return SeededHistory(
-        orders=len(generated.orders),
-        shipments=len(generated.shipments),
-        returns=len(generated.returns),
-        skipped=False,
-    )

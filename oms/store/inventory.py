@@ -49,7 +49,7 @@ from oms.models.order_changes import (
 )
 from oms.models.returns import StockMovement
 from oms.store import paging
-from oms.store.db import Bound
+from oms.store.db import Bound, as_utc
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
 from oms.store.tables import (
     AllocationRow,
@@ -142,7 +142,7 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
                 ship_from=ship_from(by_id[pick.warehouse_id]),
             )
         )
-    placed_at = _utc(req.placed_at)
+    placed_at = as_utc(req.placed_at)
     for line in plan.backordered:
         session.add(
             BackorderRow(
@@ -623,6 +623,8 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
         "weight_grams": product.weight_grams,
         "active": product.active,
         "returnable": product.returnable,
+        "hs_code": product.hs_code,
+        "origin_country": product.origin_country,
     }
     row = session.get(ProductRow, sku, with_for_update=True)
     if row is None:
@@ -639,6 +641,15 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
         setattr(row, name, value)
     session.flush()
     return _product(row)
+
+
+def products_by_sku(session: Session, skus: Iterable[str]) -> dict[str, Product]:
+    """The products of ``skus`` that exist, by SKU (customs reads their master data)."""
+    wanted = set(skus)
+    if not wanted:
+        return {}
+    rows = session.scalars(select(ProductRow).where(ProductRow.sku.in_(wanted)))
+    return {row.sku: _product(row) for row in rows}
 
 
 def known_skus(session: Session, skus: Iterable[str]) -> set[str]:
@@ -708,14 +719,9 @@ def _product(row: ProductRow) -> Product:
         weight_grams=row.weight_grams,
         active=row.active,
         returnable=row.returnable,
+        hs_code=row.hs_code,
+        origin_country=row.origin_country,
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    """``moment`` in UTC (naive means UTC), so SQLite's text timestamps sort correctly."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 class StockStore(Bound):
@@ -751,6 +757,10 @@ class StockStore(Bound):
         from oms.store.line_cancels import reallocate
 
         return self._tx(lambda s: reallocate(s, req))
+
+    def products(self, skus: list[str]) -> dict[str, Product]:
+        """The catalogue's products of ``skus`` (customs declarations read them)."""
+        return self._tx(lambda s: products_by_sku(s, skus))
 
     def restock(self, move: StockMovement) -> StockReceipt:
         return self._tx(

@@ -6,10 +6,12 @@ after a lost answer finds it instead of buying a second one.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from oms.models.carrier import Label
+from oms.models.customs import CustomsDeclaration
 from oms.store.db import Bound
 from oms.store.tables import LabelRow
 
@@ -23,9 +25,12 @@ class LabelStore(Bound):
             row = session.get(LabelRow, key)
             return None if row is None else _label_of(row)
 
-    def record(self, key: str, owner_id: str, label: Label) -> Label:
-        """Record ``label`` under ``key`` for a shipment or RMA; returns the label stored
-        under the key (a concurrent attempt's, when it recorded first)."""
+    def record(
+        self, key: str, owner_id: str, label: Label, customs: CustomsDeclaration | None = None
+    ) -> Label:
+        """Record ``label`` under ``key`` for a shipment or RMA, with the customs declaration
+        it was bought with; returns the label stored under the key (a concurrent attempt's,
+        when it recorded first)."""
         try:
             with self.db.session() as session:
                 session.add(
@@ -38,6 +43,7 @@ class LabelStore(Bound):
                         service=label.service,
                         price=label.price,
                         currency=label.currency,
+                        customs=None if customs is None else customs.model_dump_json(),
                     )
                 )
         except IntegrityError:
@@ -54,6 +60,19 @@ class LabelStore(Bound):
             session.execute(
                 update(LabelRow).where(LabelRow.label_id == label_id).values(voided=True)
             )
+
+
+def customs_of(session: Session, shipment_id: str) -> CustomsDeclaration | None:
+    """The customs declaration of the shipment's live label; None for a parcel that stays
+    inside its customs area (or has no label yet)."""
+    text = session.scalar(
+        select(LabelRow.customs)
+        .where(LabelRow.shipment_id == shipment_id, LabelRow.voided.is_(False))
+        .where(LabelRow.customs.is_not(None))
+        .order_by(LabelRow.created_at.desc())
+        .limit(1)
+    )
+    return None if text is None else CustomsDeclaration.model_validate_json(text)
 
 
 def _label_of(row: LabelRow) -> Label:

@@ -19,7 +19,8 @@ from oms.models.order_changes import (
     Reallocation,
     TrimReservation,
 )
-from oms.store.inventory import OPEN, RELEASED, _lock_stock, _utc, allocate, fill_backorders
+from oms.store.db import as_utc
+from oms.store.inventory import OPEN, RELEASED, _lock_stock, allocate, fill_backorders
 from oms.store.tables import AllocationRow, BackorderRow, ReservationRow, StockRow
 
 
@@ -134,7 +135,7 @@ def backorder(session: Session, req: BackorderUnits) -> BackorderResult:
                 quantity=line.quantity,
                 quantity_open=line.quantity,
                 cancelled=False,
-                placed_at=_utc(req.placed_at),
+                placed_at=as_utc(req.placed_at),
             )
         )
     session.flush()

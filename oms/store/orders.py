@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, select, union
 from sqlalchemy.orm import Session
 
 from oms.models.common import HistoryEntry, Page
@@ -105,21 +105,27 @@ def list_orders(
     if customer_id is not None:
         query = query.where(OrderRow.customer_id == customer_id)
     if search is not None:
-        query = query.where(*_matching(search))
+        query = query.where(*_matching(search, session.get_bind().dialect.name))
     keys = [(OrderRow.placed_at, True), (OrderRow.order_id, True)]
-    return paging.page(session, query, keys, _order_view, cursor=cursor, limit=limit)
+    return paging.page(
+        session, query, keys, _order_view, cursor=cursor, limit=limit, narrow_by=OrderRow.order_id
+    )
 
 
-def _matching(search: OrderSearch) -> list[Any]:
+def _matching(search: OrderSearch, dialect: str) -> list[Any]:
     """The conditions of ``search``: ``q`` is an order id, an email or a name's start."""
     conditions: list[Any] = []
     if search.q is not None:
         text = search.q.strip().lower()
+        # A union of three index lookups, not an OR: with the OR, SQLite walks the whole
+        # placed_at index for an order id (86 ms at 100 000 orders; `oms bench search`).
         conditions.append(
-            or_(
-                OrderRow.order_id == search.q.strip(),
-                OrderRow.customer_email == text,
-                OrderRow.customer_name.startswith(text, autoescape=True),
+            OrderRow.order_id.in_(
+                union(
+                    select(OrderRow.order_id).where(OrderRow.order_id == search.q.strip()),
+                    select(OrderRow.order_id).where(OrderRow.customer_email == text),
+                    select(OrderRow.order_id).where(_name_starts(text, dialect)),
+                )
             )
         )
     if search.email is not None:
@@ -143,6 +149,19 @@ def _matching(search: OrderSearch) -> list[Any]:
     if search.placed_to is not None:
         conditions.append(OrderRow.placed_at < search.placed_to)
     return conditions
+
+
+def _name_starts(text: str, dialect: str) -> Any:
+    """Lower-cased customer names that start with ``text``, as each store's index serves it.
+
+    SQLite uses no index for ``LIKE ? || '%'`` but does for a range, which under its
+    binary collation is exactly the prefix (U+10FFFF sorts after every character).
+    PostgreSQL's index (``varchar_pattern_ops``) serves ``LIKE 'x%'``, while a range under
+    a linguistic collation is not a prefix test.
+    """
+    if dialect == "sqlite":
+        return and_(OrderRow.customer_name >= text, OrderRow.customer_name < text + "\U0010ffff")
+    return OrderRow.customer_name.startswith(text, autoescape=True)
 
 
 def _order_view(row: OrderRow) -> OrderView:

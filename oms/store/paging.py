@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from oms.models.common import Page
@@ -69,27 +69,44 @@ def page(
     session: Session,
     query: Select[tuple[Row]],
     keys: Sequence[tuple[InstrumentedAttribute[Any], bool]],
-    convert: Callable[[Row], T],
+    convert: Callable[[Row], T] | None = None,
     *,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
+    convert_rows: Callable[[Sequence[Row]], list[T]] | None = None,
+    narrow_by: InstrumentedAttribute[Any] | None = None,
 ) -> Page[T]:
     """One page of ``query`` ordered by ``keys`` (column, descending?) after ``cursor``.
 
+    Each row becomes an item through ``convert``, or the whole page at once through
+    ``convert_rows`` (for items that need other rows: one query per page, not per row).
+    With ``narrow_by`` (the table's primary key) the page's keys are found first and its
+    rows read after: a filter that matches thousands of rows the index cannot return in
+    order then sorts those keys, not the rows with their JSON views.
     Raises :class:`InvalidCursor` for a cursor that does not decode for these keys.
     """
     columns = [column for column, _ in keys]
     if cursor:
         after = decode(cursor, columns)
         query = query.where(_after(keys, after))
-    query = query.order_by(*(c.desc() if desc else c.asc() for c, desc in keys))
-    rows = list(session.scalars(query.limit(limit + 1)))
+    order = [c.desc() if desc else c.asc() for c, desc in keys]
+    if narrow_by is not None:
+        ids = query.with_only_columns(narrow_by).order_by(*order).limit(limit + 1)
+        entity = query.column_descriptions[0]["entity"]
+        query = select(entity).where(narrow_by.in_(ids))
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more and rows:
         next_cursor = encode([getattr(rows[-1], c.key) for c in columns])
-    return Page(items=[convert(row) for row in rows], next_cursor=next_cursor)
+    if convert_rows is not None:
+        items = convert_rows(rows)
+    elif convert is not None:
+        items = [convert(row) for row in rows]
+    else:
+        raise TypeError("page() needs convert or convert_rows")
+    return Page(items=items, next_cursor=next_cursor)
 
 
 def _after(keys: Sequence[tuple[InstrumentedAttribute[Any], bool]], values: Sequence[Any]) -> Any:

@@ -8,7 +8,7 @@ unique index ``uq_replenishments_one_open`` settles any race that remains.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -41,7 +41,7 @@ from oms.models.replenishment import (
     SupplierIn,
 )
 from oms.store import inventory, paging
-from oms.store.db import Bound
+from oms.store.db import Bound, as_utc
 from oms.store.errors import (
     NoSupplier,
     OverDelivery,
@@ -371,20 +371,43 @@ def list_replenishments(
     if sku is not None:
         query = query.where(ReplenishmentRow.sku == sku)
 
-    def summary(episode: ReplenishmentRow) -> ReplenishmentSummary:
-        po = session.scalar(
-            select(PurchaseOrderRow).where(PurchaseOrderRow.replenishment_id == episode.id)
-        )
-        return _summary(session, episode, po)
+    def summaries(episodes: Sequence[ReplenishmentRow]) -> list[ReplenishmentSummary]:
+        # The page's purchase orders and their lines in two queries, not two per episode.
+        ids = [episode.id for episode in episodes]
+        pos = {
+            po.replenishment_id: po
+            for po in session.scalars(
+                select(PurchaseOrderRow).where(PurchaseOrderRow.replenishment_id.in_(ids))
+            )
+        }
+        lines = {
+            (line.po_id, line.sku): line
+            for line in session.scalars(
+                select(PurchaseOrderLineRow).where(
+                    PurchaseOrderLineRow.po_id.in_([po.po_id for po in pos.values()])
+                )
+            )
+        }
+        return [
+            _summary_of(episode, po, None if po is None else lines.get((po.po_id, episode.sku)))
+            for episode in episodes
+            for po in [pos.get(episode.id)]
+        ]
 
     keys = [(ReplenishmentRow.opened_at, True), (ReplenishmentRow.id, True)]
-    return paging.page(session, query, keys, summary, cursor=cursor, limit=limit)
+    return paging.page(session, query, keys, cursor=cursor, limit=limit, convert_rows=summaries)
 
 
 def _summary(
     session: Session, episode: ReplenishmentRow, po: PurchaseOrderRow | None
 ) -> ReplenishmentSummary:
     line = None if po is None else session.get(PurchaseOrderLineRow, (po.po_id, episode.sku))
+    return _summary_of(episode, po, line)
+
+
+def _summary_of(
+    episode: ReplenishmentRow, po: PurchaseOrderRow | None, line: PurchaseOrderLineRow | None
+) -> ReplenishmentSummary:
     return ReplenishmentSummary(
         workflow_id=replenishment_workflow_id(episode.warehouse_id, episode.sku, episode.n),
         po_id=purchase_order_id(episode.warehouse_id, episode.sku, episode.n),
@@ -396,8 +419,8 @@ def _summary(
         supplier_id=None if po is None else po.supplier_id,
         ordered=0 if line is None else line.quantity,
         received=0 if line is None else line.received_qty,
-        opened_at=_as_utc(episode.opened_at),
-        closed_at=None if episode.closed_at is None else _as_utc(episode.closed_at),
+        opened_at=as_utc(episode.opened_at),
+        closed_at=None if episode.closed_at is None else as_utc(episode.closed_at),
     )
 
 
@@ -410,7 +433,7 @@ def _emit(session: Session, type_: str, episode: ReplenishmentRow, at: datetime)
     )
     object_id = purchase_order_id(episode.warehouse_id, episode.sku, episode.n)
     summary = _summary(session, episode, po)
-    emit(session, type_, object_id, type_, _as_utc(at), summary.model_dump(mode="json"))
+    emit(session, type_, object_id, type_, as_utc(at), summary.model_dump(mode="json"))
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -456,7 +479,7 @@ def _episode(row: ReplenishmentRow, opened: bool) -> Episode:
         available=row.available_at_open,
         reorder_point=row.reorder_point,
         opened=opened,
-        opened_at=_as_utc(row.opened_at),
+        opened_at=as_utc(row.opened_at),
     )
 
 
@@ -496,7 +519,7 @@ def _purchase_order(
         warehouse_id=row.warehouse_id,
         supplier=_supplier(supplier),
         lines=lines,
-        created_at=_as_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         available=episode.available_at_open,
         reorder_point=episode.reorder_point,
         backordered=inventory.open_backorder_units(session, episode.sku),
@@ -526,11 +549,6 @@ def open_episodes(session: Session) -> list[Episode]:
         .order_by(ReplenishmentRow.opened_at, ReplenishmentRow.id)
     )
     return [_episode(row, opened=False) for row in rows]
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """``moment`` in UTC (SQLite hands back naive UTC), so values compare across stores."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class ReplenishmentStore(Bound):

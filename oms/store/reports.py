@@ -34,6 +34,7 @@ from oms.models.reports import (
     SkuRow,
 )
 from oms.models.returns import VOID_RETURN_STATES
+from oms.store.db import as_utc
 from oms.store.tables import (
     BackorderRow,
     OrderRow,
@@ -74,8 +75,7 @@ def _day(session: Session, column: Any) -> Any:
 
 
 def _when(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(datetime.fromisoformat(text))
 
 
 @dataclass
@@ -110,7 +110,7 @@ def order_facts(session: Session, period: DateRange) -> list[OrderFacts]:
             # A later stage implies every earlier one (an order can skip "delivered").
             for stage, _ in STAGES[: rank + 1]:
                 reached.setdefault(stage, at)
-        placed = placed_at if placed_at.tzinfo else placed_at.replace(tzinfo=UTC)
+        placed = as_utc(placed_at)
         reached.setdefault("received", placed)
         facts.append(
             OrderFacts(
@@ -197,7 +197,7 @@ def backorders(session: Session, now: datetime) -> list[BackorderReportRow]:
     )
     rows = []
     for order_id, sku, open_units, placed_at in session.execute(query):
-        placed = placed_at if placed_at.tzinfo else placed_at.replace(tzinfo=UTC)
+        placed = as_utc(placed_at)
         rows.append(
             BackorderReportRow(
                 order_id=order_id,

@@ -8,7 +8,7 @@ outcome as columns, so reports can group returns by reason without JSON.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -20,7 +20,7 @@ from oms.models.orders import ReturnSummary
 from oms.models.returns import DeliveredLine, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders, paging
-from oms.store.db import Bound
+from oms.store.db import Bound, as_utc
 from oms.store.events import record_transitions
 from oms.store.inventory import ship_from
 from oms.store.tables import ProductRow, ReturnLineRow, ReturnRow, WarehouseRow
@@ -201,8 +201,7 @@ def eligibility_facts(
 def _delivered_at(history: list[HistoryEntry]) -> datetime | None:
     for entry in reversed(history):
         if entry.status == ShipmentStatus.DELIVERED.value:
-            moment = entry.at
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            return as_utc(entry.at)
     return None
 
 

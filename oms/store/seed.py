@@ -41,6 +41,19 @@ PRODUCTS: list[tuple[str, str, str, int]] = [
     ("JACKET-WOOL-M", "Wool overshirt jacket, M", "2499.00", 1400),
 ]
 
+# sku -> (HS code, country of origin): what a parcel leaving the EU declares.
+CUSTOMS: dict[str, tuple[str, str]] = {
+    "TSHIRT-BLK-M": ("610910", "PT"),
+    "TSHIRT-BLK-L": ("610910", "PT"),
+    "TSHIRT-WHT-M": ("610910", "PT"),
+    "HOODIE-GRY-L": ("611020", "PT"),
+    "JEANS-IND-32": ("620342", "TR"),
+    "SNEAKER-WHT-42": ("640399", "PT"),
+    "CAP-NVY": ("650500", "LT"),
+    "SOCKS-3PK": ("611594", "IT"),
+    "JACKET-WOOL-M": ("620331", "LT"),
+}
+
 # id, name, street, postcode, city, country, lat, lon
 WAREHOUSES: list[tuple[str, str, str, str, str, str, float, float]] = [
     (
@@ -159,6 +172,8 @@ def seed_demo(session: Session) -> int:
                     currency="SEK",
                     weight_grams=grams,
                     active=True,
+                    hs_code=CUSTOMS[sku][0],
+                    origin_country=CUSTOMS[sku][1],
                 )
             )
             added += 1

@@ -50,6 +50,8 @@ class ProductRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # False for products the merchant never takes back (hygiene items, made to order).
     returnable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    hs_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    origin_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
 
 
 class WarehouseRow(Base):
@@ -231,6 +233,8 @@ class LabelRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The customs declaration (JSON) the label was bought with; NULL inside a customs area.
+    customs: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class NotificationRow(Base):
@@ -263,6 +267,8 @@ class CompanyRow(Base):
     credit_limit: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     currency: Mapped[str] = mapped_column(String(3), default="SEK")
     over_limit: Mapped[str] = mapped_column(String(8), default="hold")  # hold | refuse
+    # Due date of its invoices: days after issue (net30, net60).
+    payment_terms: Mapped[str] = mapped_column(String(8), default="net30", server_default="net30")
 
 
 class CompanyMemberRow(Base):
@@ -680,3 +686,44 @@ class SubscriptionRow(Base):
     updated_at: Mapped[datetime] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=0)
     view: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class InvoiceRow(Base):
+    """A B2B invoice (one per shipment of an invoice-term order) or a credit note (one per
+    refund of such an order), numbered in one sequence; unique on its business key."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("kind IN ('invoice', 'credit_note')", name="ck_invoices_kind"),
+        CheckConstraint("total >= 0", name="ck_invoices_total"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # "<shipment_id>:invoice" or "<order_id>:credit-note:<refund key>".
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    shipment_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[dict[str, Any]] = mapped_column(JSON)
+    net: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    tax: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    issued_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class CompanyPaymentRow(Base):
+    """A payment a company made against its invoices, once per (company, reference)."""
+
+    __tablename__ = "company_payments"
+    __table_args__ = (CheckConstraint("amount > 0", name="ck_company_payments_amount"),)
+
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

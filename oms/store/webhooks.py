@@ -32,17 +32,15 @@ from oms.models.webhooks import (
     SendResult,
 )
 from oms.store import paging
-from oms.store.db import Bound
+from oms.store.db import Bound, as_utc
 from oms.store.tables import EventRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    """``moment`` in UTC (SQLite hands back naive UTC)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    """``moment`` in UTC, or ``None`` for a column not set yet."""
+    return None if moment is None else as_utc(moment)
 
 
 def _endpoint(row: WebhookEndpointRow) -> Endpoint:

@@ -25,6 +25,7 @@ from oms.store.db import Database
 from starters.api import (
     carrier_events,
     catalogue,
+    invoices,
     metrics,
     ops,
     order_changes,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         quotes,
         catalogue,
         shipments,
+        invoices,
         carrier_events,
         ops,
         replenishment,

@@ -19,12 +19,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from oms import search_attributes as sa
+from oms.domain import customs
 from oms.domain.auth import Principal
 from oms.domain.fulfilment import progress
 from oms.domain.lifecycle import ORDER, attributes, limits_from
 from oms.domain.money import format_money, order_total
+from oms.domain.shipping import address_problems, needs_customs
 from oms.ids import order_refund_workflow_id, order_workflow_id
 from oms.models.common import Page
+from oms.models.inventory import Product
 from oms.models.orders import (
     CancelOrder,
     HoldRequest,
@@ -42,8 +45,9 @@ from oms.models.orders import (
     RefundOrder,
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
-from oms.store import inventory, orders, refunds, returns
+from oms.store import credit, inventory, orders, refunds, returns
 from oms.store.db import Database
+from oms.store.errors import CreditNoteRefused, InvalidCreditMovement
 from starters.api.auth import ORDER_READERS, check_member, check_owner, check_visible, require
 from starters.api.deps import (
     ApiState,
@@ -130,6 +134,40 @@ async def _validate_against_store(state: State, body: PlaceOrder) -> None:
     for i, sku in enumerate(skus):
         if sku not in known:
             raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
+    country = body.ship_to.country
+    if needs_customs(country):
+        # Decided here, not at the label: a parcel that cannot be declared would only be held.
+        products = await run_in_threadpool(_lookup_products, state.db, skus)
+        lacking = set(customs.lacking(products, skus))
+        for i, sku in enumerate(skus):
+            if sku in lacking:
+                raise field_error(
+                    ["lines", i, "sku"],
+                    f"product has no HS code or country of origin, required for shipments "
+                    f"to {country} (customs)",
+                    sku,
+                )
+
+
+def _lookup_products(db: Database, skus: list[str]) -> dict[str, Product]:
+    with db.session() as session:
+        return inventory.products_by_sku(session, skus)
+
+
+def _check_destination(body: PlaceOrder) -> None:
+    """422 naming ``ship_to.region`` or ``ship_to.phone`` where the destination needs them:
+    a US state, a phone for a parcel through customs (and a phone that is one).
+
+    A postal code or country the carrier cannot serve is the carrier's to refuse: the
+    shipment is held for a person, as before (oms.domain.shipping.address_problems).
+    """
+    ship_to = body.ship_to
+    for name, reason in address_problems(ship_to, customs=needs_customs(ship_to.country)):
+        if name in ("region", "phone"):
+            # Not the phone itself in the answer: it is contact data.
+            raise field_error(
+                ["ship_to", name], reason, ship_to.region if name == "region" else None
+            )
 
 
 @router.post(
@@ -170,6 +208,7 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
     if body.order_id is not None and EXCHANGE_ID.match(body.order_id):
         # A return's replacement order gets this id; taken first, it would block the exchange.
         raise field_error(["order_id"], "RMA-...-X ids are kept for exchange orders", body.order_id)
+    _check_destination(body)
     await _validate_against_store(state, body)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")
@@ -435,6 +474,10 @@ async def refund_order(
     """Refund part of what the order captured without a return (appeasement, late delivery,
     shipping), exactly once per ``Idempotency-Key``: the same key answers the same refund.
 
+    An order on invoice terms is refunded with a credit note instead (its number is the
+    refund's ``refund_id``; see ``GET /orders/{id}/invoices``), which gives the amount back
+    to the company's credit; more than invoiced minus credited is declined.
+
     409 ``RefundDeclined`` naming why (more than captured minus already refunded, nothing
     captured) and ``IdempotencyKeyReused`` for a key that refunded another amount or reason.
     """
@@ -442,6 +485,11 @@ async def refund_order(
     claimed = await in_store(
         state, lambda session: _claim(session, current, key, body, caller.subject)
     )
+    if claimed.status == "pending" and await in_store(
+        state, lambda session: credit.is_invoice_order(session, order_id)
+    ):
+        # Nothing was captured from a card: the company is credited instead.
+        claimed = await in_store(state, lambda session: _credit_note(session, claimed))
     if claimed.status == "pending":
         inp = OrderRefundInput(
             order_id=order_id,
@@ -469,6 +517,23 @@ async def refund_order(
             409, detail={"error": "RefundDeclined", "message": claimed.error or "declined"}
         )
     return claimed
+
+
+def _credit_note(session: Session, refund: OrderRefund) -> OrderRefund:
+    """Settle a refund of an invoice-term order with a credit note (its number is the
+    refund's id), or decline it naming why; in one transaction with the refund's row."""
+    note_number = error = None
+    try:
+        with session.begin_nested():
+            note = credit.credit_note(
+                session, refund.order_id, refund.key, refund.amount, refund.reason
+            )
+        note_number = note.number
+    except (CreditNoteRefused, InvalidCreditMovement) as err:
+        error = str(err)
+    return refunds.finish(
+        session, refund.order_id, refund.key, note_number, error, datetime.now(UTC)
+    )
 
 
 def _claim(session: Session, order: OrderView, key: str, body: RefundOrder, by: str) -> OrderRefund:

@@ -1,4 +1,5 @@
-"""``/shipments``: the warehouse's pick list, pick and pack confirmations, packing slips."""
+"""``/shipments``: the warehouse's pick list, pick and pack confirmations, packing slips and
+commercial invoices."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from oms.domain.auth import Principal
 from oms.ids import shipment_workflow_id
 from oms.models.common import Page
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
-from oms.store import orders
+from oms.store import labels, orders
 from starters.api.auth import ORDER_READERS, require
 from starters.api.deps import Paging, State, run_update
 from workflows.shipment import ShipmentWorkflow
@@ -99,4 +100,34 @@ def packing_slip(shipment_id: str, state: State, caller: Warehouse) -> HTMLRespo
     """A printable packing slip: what goes in the box and where it goes."""
     view = _get(state, shipment_id)
     html = _templates.get_template("packing_slip.html.j2").render(shipment=view)
+    return HTMLResponse(html)
+
+
+@router.get(
+    "/{shipment_id}/commercial-invoice",
+    response_class=HTMLResponse,
+    responses={404: {"description": "unknown shipment, or no customs declaration"}},
+)
+def commercial_invoice(shipment_id: str, state: State, caller: Reader) -> HTMLResponse:
+    """The commercial invoice of a parcel leaving the EU customs area (NO, GB, CH, US): the
+    customs declaration its label was bought with (HS codes, origin, values, Incoterms).
+
+    404 ``NoCustomsDeclaration`` for a parcel that stays inside the customs area (domestic,
+    EU) or has no label yet.
+    """
+    view = _get(state, shipment_id)
+    with state.db.session() as session:
+        customs = labels.customs_of(session, shipment_id)
+    if customs is None:
+        raise HTTPException(
+            404,
+            detail={
+                "error": "NoCustomsDeclaration",
+                "message": f"shipment {shipment_id} has no customs declaration (it stays inside "
+                "its customs area, or has no label yet)",
+            },
+        )
+    html = _templates.get_template("commercial_invoice.html.j2").render(
+        shipment=view, customs=customs
+    )
     return HTMLResponse(html)

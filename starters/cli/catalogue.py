@@ -56,6 +56,21 @@ def credit(settings: Settings, company_id: str) -> int:
     return show_get(settings, f"/companies/{company_id}/credit")
 
 
+@company.command("pay", help="finance: record a payment from the company (restores credit)")
+@click.argument("company_id")
+@click.option("--amount", required=True, help="in the company's credit currency, e.g. 1000.00")
+@click.option(
+    "--reference",
+    required=True,
+    help="the bank's reference: the same reference records the payment once",
+)
+@pass_settings
+def pay(settings: Settings, company_id: str, amount: str, reference: str) -> int:
+    with api(settings) as client:
+        body = {"amount": amount, "reference": reference}
+        return show(client.post(f"/companies/{company_id}/payments", json=body))
+
+
 @company.command("members", help="the customers who may buy for the company")
 @click.argument("company_id")
 @paged

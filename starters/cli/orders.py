@@ -128,6 +128,14 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
         )
 
 
+@order.command(help="an invoice-term order's invoices (one per shipment) and credit notes")
+@click.argument("order_id")
+@paged
+@pass_settings
+def invoices(settings: Settings, order_id: str) -> int:
+    return show_get(settings, f"/orders/{order_id}/invoices")
+
+
 @order.command()
 @click.argument("order_id")
 @click.option("--reason", required=True)

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -19,9 +20,11 @@ from activities.carrier import CarrierActivities
 from oms.domain.shipping import choose_rate
 from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
 from oms.models.common import Address
-from oms.models.shipments import Package
+from oms.models.inventory import ProductIn
+from oms.models.shipments import Package, ShipmentLine
 from oms.store.db import Database
-from oms.store.labels import LabelStore
+from oms.store.inventory import StockStore, upsert_product
+from oms.store.labels import LabelStore, customs_of
 from oms.store.tables import LabelRow
 from sandboxes.carrier import SandboxConfig
 
@@ -234,3 +237,75 @@ async def test_voiding_a_scanned_label_is_a_non_retryable_rejection(
 
     assert caught.value.type == "CarrierRejected" and caught.value.non_retryable
     assert label_rows(db)[0].voided is False
+
+
+OSLO = Address(
+    name="Kari",
+    line1="Karl Johans gate 3",
+    postal_code="0150",
+    city="Oslo",
+    country="NO",
+    phone="+47 22 00 00 00",
+)
+
+
+def _catalogue(db: Database, *products: tuple[str, str | None]) -> StockStore:
+    with db.session() as session:
+        for sku, hs_code in products:
+            upsert_product(
+                session,
+                sku,
+                ProductIn(
+                    name=f"Product {sku}",
+                    weight_grams=250,
+                    hs_code=hs_code,
+                    origin_country="PT" if hs_code else None,
+                ),
+            )
+    return StockStore(db)
+
+
+def _to_oslo(*lines: ShipmentLine) -> LabelRequest:
+    return label_request("NO-1:S-1:label", OSLO).model_copy(
+        update={"order_id": "NO-1", "lines": list(lines), "currency": "NOK"}
+    )
+
+
+async def test_a_label_leaving_the_eu_is_bought_with_its_customs_declaration_and_keeps_it(
+    client: CarrierClient, db: Database
+) -> None:
+    acts = CarrierActivities(
+        client, LabelStore(db), catalogue=_catalogue(db, ("TEE", "610910")), incoterms="DDP"
+    )
+
+    label = await ActivityEnvironment().run(
+        acts.buy_label, _to_oslo(ShipmentLine(sku="TEE", quantity=3, unit_price=Decimal("100")))
+    )
+
+    with db.session() as session:
+        declared = customs_of(session, "A-1:S-1")
+    assert label.tracking_number
+    assert declared is not None
+    assert (declared.incoterms, declared.import_country, declared.total_value) == (
+        "DDP",
+        "NO",
+        Decimal("300.00"),
+    )
+    assert [(i.sku, i.hs_code, i.origin_country, i.weight_grams) for i in declared.items] == [
+        ("TEE", "610910", "PT", 750)
+    ]
+
+
+async def test_a_product_without_an_hs_code_is_not_labelled_for_customs(
+    client: CarrierClient, db: Database, carrier_db: Path
+) -> None:
+    acts = CarrierActivities(client, LabelStore(db), catalogue=_catalogue(db, ("MUG", None)))
+
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(
+            acts.buy_label, _to_oslo(ShipmentLine(sku="MUG", quantity=1, unit_price=Decimal(9)))
+        )
+
+    assert refused.value.type == "CustomsDataMissing" and refused.value.non_retryable
+    assert "MUG" in str(refused.value)
+    assert carrier_label_count(carrier_db) == 0 and label_rows(db) == []

@@ -421,3 +421,13 @@ def test_root_options_override_the_environment(
 def test_an_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run("order", "get", "O-1", "--no-such-option") == 2
     assert "No such option" in capsys.readouterr().err
+
+
+def test_invoice_commands_send_what_they_say(recording_api: str) -> None:
+    assert _run("company", "pay", "ACME-AB", "--amount", "1000.00", "--reference", "BANK-1") == 0
+    assert _run("company", "pay", "ACME-AB", "--amount", "1000.00") == 2  # a reference is required
+    assert _run("order", "invoices", "B2B-1") == 0
+    assert _Recorder.seen == [
+        ("POST /companies/ACME-AB/payments", {"amount": "1000.00", "reference": "BANK-1"}),
+        ("GET /orders/B2B-1/invoices", "Bearer dev-admin"),
+    ]

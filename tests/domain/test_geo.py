@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oms.domain.geo import CITIES, COUNTRY_CENTROIDS, haversine_km, locate
+from oms.domain.shipping import SERVED
 
 STOCKHOLM = CITIES["stockholm"]
 GOTHENBURG = CITIES["goteborg"]
@@ -74,6 +75,12 @@ def test_unknown_city_and_postcode_fall_back_to_the_country() -> None:
     assert locate("", "Nowhereby", "no") == COUNTRY_CENTROIDS["NO"]
 
 
+def test_every_country_the_carrier_serves_has_a_centroid() -> None:
+    assert set(COUNTRY_CENTROIDS) >= SERVED
+    assert locate("12345", "Nowhereby", "US") == COUNTRY_CENTROIDS["US"]
+    assert locate("10117", "Berlin", "DE") == CITIES["berlin"]
+
+
 def test_nothing_known_is_none() -> None:
-    assert locate("12345", "Nowhereby", "US") is None
+    assert locate("100-0001", "Nowhereby", "JP") is None
     assert locate(None, None, None) is None

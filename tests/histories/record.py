@@ -146,6 +146,7 @@ async def _scenarios(stack: Stack) -> None:
     await _save(stack, f"return-{rma}", "return_refunded")
     await _replenishment(stack)
     await _webhooks(stack)
+    await _border(stack)
     await _subscriptions(stack)
     await _line_changes(stack)
 
@@ -250,6 +251,25 @@ async def _line_changes(stack: Stack) -> None:
     await _save(stack, "shipment-H-L3-S1", "shipment_claimed_wake")
 
 
+async def _border(stack: Stack) -> None:
+    """An invoice-term order to Oslo: its label carries a customs declaration and its
+    credit consumption the shipment's lines for the invoice (saved as today's shape:
+    ``order_to_oslo_holds``, ``shipment_to_oslo_wake``)."""
+    body = order_body("H-NO", [("TSHIRT-BLK-M", 2, "249.00")], city="Oslo", postal_code="0150")
+    body["ship_to"] |= {"country": "NO", "phone": "+47 22 00 00 00"}
+    body["customer"]["id"] = "C-ACME-1"
+    body["payment"] = {"method": "invoice", "po_number": "PO-NO", "company_id": "ACME-AB"}
+    await stack.place(body)
+    await stack.fulfil("H-NO")
+    for workflow_id, name in (
+        ("order-H-NO", "order_to_oslo_holds"),
+        ("shipment-H-NO-S1", "shipment_to_oslo_wake"),
+    ):
+        handle = stack.client.get_workflow_handle(workflow_id)
+        await asyncio.wait_for(handle.result(), timeout=60)
+        _write(name, await handle.fetch_history())
+
+
 def _write(name: str, history: Any) -> None:
     name = f"{name}_{SUFFIX}" if SUFFIX else name
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
@@ -321,6 +341,7 @@ async def main(only: str | None = None) -> None:
                     "webhooks": _webhooks,
                     "subscriptions": _subscriptions,
                     "line_changes": _line_changes,
+                    "border": _border,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -332,8 +353,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "only",
         nargs="?",
-        help="'replenishment', 'webhooks', 'subscriptions' or 'line_changes' records that "
-        "scenario alone",
+        help="'replenishment', 'webhooks', 'subscriptions', 'border' or 'line_changes' records "
+        "that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

@@ -92,6 +92,7 @@ async def test_every_code_path_has_histories_of_every_kind() -> None:
         "order_edited_holds",
         "order_from_quote_holds",
         "order_line_changes_holds",
+        "order_to_oslo_holds",
     ]
 
 

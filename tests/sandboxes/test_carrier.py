@@ -114,7 +114,14 @@ def test_rates_grow_with_weight_and_distance(carrier: RunningCarrier) -> None:
 
 @pytest.mark.parametrize(
     ("country", "postal_code"),
-    [("SE", "1234"), ("SE", "114-55"), ("NO", "01500"), ("DK", "AB12"), ("US", "10001")],
+    [
+        ("SE", "1234"),
+        ("SE", "114-55"),
+        ("NO", "01500"),
+        ("DK", "AB12"),
+        ("DE", "1011"),
+        ("JP", "1000001"),
+    ],
 )
 def test_an_address_the_carrier_cannot_serve_is_422_invalid_address(
     carrier: RunningCarrier, country: str, postal_code: str
@@ -128,13 +135,115 @@ def test_an_address_the_carrier_cannot_serve_is_422_invalid_address(
 
 
 @pytest.mark.parametrize(
-    ("country", "postal_code"), [("SE", "11455"), ("DK", "2100"), ("FI", "00100")]
+    ("country", "postal_code"),
+    [("SE", "11455"), ("DK", "2100"), ("FI", "00100"), ("DE", "10115"), ("GB", "SW1A 1AA")],
 )
 def test_valid_postal_codes_are_accepted(
     carrier: RunningCarrier, country: str, postal_code: str
 ) -> None:
     ok = {**GOTHENBURG, "country": country, "postal_code": postal_code}
     assert httpx.post(f"{carrier.url}/v1/rates", json=rates_body(ok), timeout=10).status_code == 200
+
+
+BERLIN = {
+    "name": "Lena",
+    "line1": "Unter den Linden 5",
+    "postal_code": "10117",
+    "city": "Berlin",
+    "country": "DE",
+}
+NEW_YORK = {
+    "name": "Sam",
+    "line1": "5th Avenue 1",
+    "postal_code": "10001",
+    "city": "New York",
+    "country": "US",
+    "region": "NY",
+    "phone": "+1 212 555 0100",
+}
+
+
+def customs_for(shipment_id: str, country: str) -> dict[str, Any]:
+    return {
+        "shipment_id": shipment_id,
+        "order_id": "o-1",
+        "export_country": "SE",
+        "import_country": country,
+        "incoterms": "DAP",
+        "currency": "NOK",
+        "items": [
+            {
+                "sku": "TSHIRT-BLK-M",
+                "description": "T-shirt",
+                "quantity": 2,
+                "unit_value": "249.00",
+                "value": "498.00",
+                "hs_code": "610910",
+                "origin_country": "PT",
+                "weight_grams": 360,
+            }
+        ],
+        "total_value": "498.00",
+        "total_weight_grams": 360,
+    }
+
+
+def test_each_zone_costs_more_and_takes_longer_the_farther_it_is(carrier: RunningCarrier) -> None:
+    by_zone = {
+        name: rates_of(carrier, rates_body(address, 1000))["standard"]
+        for name, address in (
+            ("domestic", GOTHENBURG),
+            ("nordic", OSLO),
+            ("eu", BERLIN),
+            ("europe", {**BERLIN, "country": "CH", "postal_code": "8001", "city": "Zürich"}),
+            ("world", NEW_YORK),
+        )
+    }
+
+    prices = [Decimal(rate["price"]) for rate in by_zone.values()]
+    assert prices == sorted(prices) and len(set(prices)) == len(prices)
+    assert {name: rate["transit_days"] for name, rate in by_zone.items()} == {
+        "domestic": 2,
+        "nordic": 3,
+        "eu": 4,
+        "europe": 5,
+        "world": 7,
+    }
+
+
+def test_a_us_address_without_a_state_is_refused_naming_the_rule(carrier: RunningCarrier) -> None:
+    no_state = {k: v for k, v in NEW_YORK.items() if k != "region"}
+    response = httpx.post(f"{carrier.url}/v1/rates", json=rates_body(no_state), timeout=10)
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "invalid_address",
+        "detail": "a region (state) is required in US",
+    }
+
+
+def test_a_label_into_the_eu_needs_no_customs_data(carrier: RunningCarrier) -> None:
+    body = {**rates_body(BERLIN), "shipment_id": "o-de:s-1", "service": "standard"}
+    assert buy(carrier, "k-de", body).status_code == 201
+
+
+def test_a_label_leaving_the_eu_needs_the_receivers_phone_and_customs_data(
+    carrier: RunningCarrier,
+) -> None:
+    oslo = {**rates_body(OSLO), "shipment_id": "o-no:s-1", "service": "standard"}
+    no_phone = buy(carrier, "k-no-1", oslo)
+    with_phone = {**oslo, "ship_to": {**OSLO, "phone": "+47 22 00 00 00"}}
+    no_customs = buy(carrier, "k-no-2", with_phone)
+    wrong_country = buy(carrier, "k-no-3", {**with_phone, "customs": customs_for("o-no:s-1", "GB")})
+    declared = buy(carrier, "k-no-4", {**with_phone, "customs": customs_for("o-no:s-1", "NO")})
+
+    assert (no_phone.status_code, no_phone.json()["error"]) == (422, "invalid_address")
+    assert "phone" in no_phone.json()["detail"]
+    assert (no_customs.status_code, no_customs.json()["error"]) == (422, "customs_data_required")
+    assert wrong_country.status_code == 422
+    assert declared.status_code == 201, declared.text
+    # Rates come before the phone is known (a checkout's quote): no phone needed there.
+    assert httpx.post(f"{carrier.url}/v1/rates", json=rates_body(OSLO), timeout=10).is_success
 
 
 def test_buying_a_label_twice_with_one_key_returns_the_same_label(carrier: RunningCarrier) -> None:

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from oms.models.orders import OrderStatus
+from oms.models.orders import OrderSearch, OrderStatus
 from oms.models.reports import DateRange
-from oms.store import reports
+from oms.store import orders, reports
 from oms.store.db import Database
 from oms.store.history import seed_history
 from oms.store.history_generator import generate_history
@@ -79,3 +79,26 @@ def test_seeded_history_is_written_once_and_reports_see_it(db: Database) -> None
     assert top.sku == "TSHIRT-BLK-M"
     assert forecast.method == "holt_winters"
     assert forecast.backtest_mae is not None
+
+
+def test_seeded_orders_are_found_by_every_search_filter(db: Database) -> None:
+    """Generated history gets the search rows a placed order gets (SKU, tracking number)."""
+    with db.session() as session:
+        seed_demo(session)
+        seed_history(session, END, NOW, days=10)
+    with db.session() as session:
+        rows = session.scalars(select(OrderRow).order_by(OrderRow.order_id)).all()
+        shipment = session.scalars(
+            select(ShipmentRow).where(ShipmentRow.tracking_number.is_not(None)).limit(1)
+        ).one()
+        with_socks = {
+            row.order_id
+            for row in rows
+            if any(line["sku"] == "SOCKS-3PK" for line in row.view["lines"])
+        }
+        by_sku = orders.list_orders(session, search=OrderSearch(sku="SOCKS-3PK"), limit=500)
+        by_tracking = orders.list_orders(
+            session, search=OrderSearch(tracking_number=shipment.tracking_number)
+        )
+    assert with_socks and {o.order_id for o in by_sku.items} == with_socks
+    assert [o.order_id for o in by_tracking.items] == [shipment.order_id]

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocateRequest
@@ -188,3 +188,45 @@ def test_deliveries_fill_backorders_oldest_first_once_per_receipt(demo: Database
         "open",
     )
     assert summary.workflow_id == f"replenish-WH-STO-{JACKET}-1"
+
+
+def test_a_page_of_episodes_costs_the_same_queries_however_many_it_holds(demo: Database) -> None:
+    """The list reads a page's purchase orders together, not one query per episode."""
+
+    def open_with_po(sku: str, warehouse: str = "WH-STO") -> None:
+        with demo.session() as session:
+            replenishment.set_policy(
+                session, warehouse, sku, ReorderPolicyIn(reorder_point=10_000, reorder_qty=5)
+            )
+            episode = replenishment.open_episode(session, warehouse, sku)
+            assert episode is not None
+        with demo.session() as session:
+            replenishment.create_purchase_order(
+                session,
+                PurchaseOrderRequest(
+                    po_id=f"PO-{warehouse}-{sku}-1", warehouse_id=warehouse, sku=sku, n=1
+                ),
+            )
+
+    def selects_to_list() -> tuple[int, int]:
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+            if statement.lstrip().upper().startswith("SELECT"):
+                statements.append(statement)
+
+        event.listen(demo.engine, "before_cursor_execute", count)
+        try:
+            with demo.session() as session:
+                items = replenishment.list_replenishments(session).items
+        finally:
+            event.remove(demo.engine, "before_cursor_execute", count)
+        return len(items), len(statements)
+
+    open_with_po(JACKET)
+    one, queries_for_one = selects_to_list()
+    for sku in ("CAP-NVY", "SOCKS-3PK"):
+        open_with_po(sku)
+    three, queries_for_three = selects_to_list()
+    assert (one, three) == (1, 3)
+    assert queries_for_three == queries_for_one

@@ -1,0 +1,275 @@
+"""B2B invoices, credit notes and company payments.
+
+An invoice is issued in the transaction that consumes a shipment's credit
+(``oms.store.credit.consume``), under the same business key, so each shipment of an
+invoice-term order has exactly one. A refund of such an order issues a credit note (once
+per refund key) instead of asking a card provider; a company's payment is recorded once per
+reference. Payments and credit notes give credit back: a company's available credit is
+limit - reserved - consumed + paid + credited (``oms.store.credit.status``).
+Functions run in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from oms.domain.money import quantize
+from oms.models.common import Page
+from oms.models.credit import CompanyPayment, CreditStatus, Invoice, InvoiceLine
+from oms.models.shipments import ShipmentLine
+from oms.store import paging
+from oms.store.db import as_utc
+from oms.store.errors import CreditNoteRefused, PaymentReferenceReused
+from oms.store.tables import CompanyPaymentRow, CompanyRow, InvoiceRow, OrderRow
+
+INVOICE = "invoice"
+CREDIT_NOTE = "credit_note"
+ZERO = Decimal("0.00")
+TERMS_DAYS = {"net30": 30, "net60": 60}
+
+
+def issue_invoice(
+    session: Session,
+    *,
+    key: str,
+    company: CompanyRow,
+    order_id: str,
+    shipment_id: str,
+    amount: Decimal,
+    lines: list[ShipmentLine] | None,
+    now: datetime,
+) -> Invoice:
+    """The shipment's invoice under ``key``: issued now if new, else the one issued.
+
+    Lines are the shipment's (one line for ``amount`` when not given); tax is the
+    shipment's share of the tax the order records (none recorded: zero); due after the
+    company's payment terms.
+    """
+    stored = _by_key(session, key)
+    if stored is not None:
+        return _invoice(stored)
+    invoice_lines = (
+        [
+            InvoiceLine(
+                sku=li.sku,
+                quantity=li.quantity,
+                unit_price=quantize(li.unit_price),
+                amount=quantize(li.unit_price * li.quantity),
+            )
+            for li in lines
+        ]
+        if lines
+        else [InvoiceLine(sku="-", quantity=1, unit_price=amount, amount=amount)]
+    )
+    net = quantize(amount)
+    tax = tax_share(_recorded_tax(session, order_id), net)
+    days = TERMS_DAYS.get(company.payment_terms, 30)
+    row = InvoiceRow(
+        key=key,
+        kind=INVOICE,
+        order_id=order_id,
+        shipment_id=shipment_id,
+        company_id=company.company_id,
+        currency=company.currency,
+        lines={"lines": [line.model_dump(mode="json") for line in invoice_lines]},
+        net=net,
+        tax=tax,
+        total=net + tax,
+        issued_at=now,
+        due_at=now + timedelta(days=days),
+    )
+    return _numbered(session, row, "INV")
+
+
+def issue_credit_note(
+    session: Session,
+    *,
+    key: str,
+    company: CompanyRow,
+    order_id: str,
+    amount: Decimal,
+    reason: str,
+    now: datetime,
+) -> Invoice:
+    """A credit note of ``amount`` (tax included) against the order's invoices, once per
+    ``key``; its tax is in the same proportion as the invoices'.
+
+    The caller holds the company's row lock. Raises ``CreditNoteRefused`` for more than
+    invoiced minus already credited (nothing invoiced yet: nothing to credit).
+    """
+    stored = _by_key(session, key)
+    if stored is not None:
+        return _invoice(stored)
+    sums: dict[str, Decimal] = {
+        kind: total
+        for kind, total in session.execute(
+            select(InvoiceRow.kind, func.sum(InvoiceRow.total))
+            .where(InvoiceRow.order_id == order_id)
+            .group_by(InvoiceRow.kind)
+        )
+    }
+    invoiced, credited = sums.get(INVOICE) or ZERO, sums.get(CREDIT_NOTE) or ZERO
+    amount = quantize(amount)
+    if amount > invoiced - credited:
+        raise CreditNoteRefused(
+            f"{amount} is more than invoiced minus credited ({invoiced - credited}) "
+            f"on order {order_id}"
+        )
+    invoiced_tax = session.scalar(
+        select(func.sum(InvoiceRow.tax)).where(
+            InvoiceRow.order_id == order_id, InvoiceRow.kind == INVOICE
+        )
+    )
+    tax = quantize(amount * (invoiced_tax or ZERO) / invoiced) if invoiced else ZERO
+    line = InvoiceLine(sku="-", quantity=1, unit_price=amount - tax, amount=amount - tax)
+    row = InvoiceRow(
+        key=key,
+        kind=CREDIT_NOTE,
+        order_id=order_id,
+        company_id=company.company_id,
+        currency=company.currency,
+        lines={"lines": [line.model_dump(mode="json")], "reason": reason},
+        net=amount - tax,
+        tax=tax,
+        total=amount,
+        issued_at=now,
+    )
+    return _numbered(session, row, "CN")
+
+
+def for_order(
+    session: Session, order_id: str, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[Invoice]:
+    """The order's invoices and credit notes, oldest first. Raises ``InvalidCursor``."""
+    query = select(InvoiceRow).where(InvoiceRow.order_id == order_id)
+    return paging.page(
+        session, query, [(InvoiceRow.id, False)], _invoice, cursor=cursor, limit=limit
+    )
+
+
+def record_payment(
+    session: Session,
+    company: CompanyRow,
+    reference: str,
+    amount: Decimal,
+    by: str,
+    now: datetime,
+) -> tuple[CompanyPaymentRow, bool]:
+    """The company's payment under ``reference``: recorded now if new (True), else the one
+    recorded. The caller holds the company's row lock.
+
+    Raises ``PaymentReferenceReused`` when the reference holds another amount.
+    """
+    amount = quantize(amount)
+    stored = session.get(CompanyPaymentRow, (company.company_id, reference))
+    if stored is None:
+        row = CompanyPaymentRow(
+            company_id=company.company_id,
+            reference=reference,
+            amount=amount,
+            currency=company.currency,
+            recorded_by=by,
+            received_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+            return row, True
+        except IntegrityError:
+            stored = session.get(CompanyPaymentRow, (company.company_id, reference))
+            if stored is None:
+                raise
+    if stored.amount != amount:
+        raise PaymentReferenceReused(
+            f"reference {reference!r} already recorded a payment of {stored.amount} "
+            f"{stored.currency}"
+        )
+    return stored, False
+
+
+def payment(row: CompanyPaymentRow, credit: CreditStatus) -> CompanyPayment:
+    return CompanyPayment(
+        company_id=row.company_id,
+        reference=row.reference,
+        amount=quantize(row.amount),
+        currency=row.currency,
+        recorded_by=row.recorded_by,
+        received_at=as_utc(row.received_at),
+        credit=credit,
+    )
+
+
+def paid_and_credited(session: Session, company_id: str) -> tuple[Decimal, Decimal]:
+    """What the company paid and was credited (credit notes), for its available credit."""
+    paid = session.scalar(
+        select(func.sum(CompanyPaymentRow.amount)).where(CompanyPaymentRow.company_id == company_id)
+    )
+    credited = session.scalar(
+        select(func.sum(InvoiceRow.total)).where(
+            InvoiceRow.company_id == company_id, InvoiceRow.kind == CREDIT_NOTE
+        )
+    )
+    return quantize(paid or ZERO), quantize(credited or ZERO)
+
+
+def tax_share(order_tax: tuple[Decimal, Decimal] | None, net: Decimal) -> Decimal:
+    """The share of an order's tax that ``net`` of its subtotal carries: ``order_tax`` is
+    (tax, subtotal) as the order records them, None when it records none (zero tax)."""
+    if order_tax is None:
+        return ZERO
+    tax, subtotal = order_tax
+    if tax <= 0 or subtotal <= 0:
+        return ZERO
+    return quantize(tax * net / subtotal)
+
+
+def _recorded_tax(session: Session, order_id: str) -> tuple[Decimal, Decimal] | None:
+    """(tax, subtotal) from the order's stored view, when it records them (orders priced
+    with tax); None otherwise."""
+    row = session.get(OrderRow, order_id)
+    view: dict[str, Any] = row.view if row is not None else {}
+    tax, subtotal = view.get("tax"), view.get("subtotal")
+    if isinstance(tax, dict):  # a breakdown: its total
+        tax = tax.get("total")
+    try:
+        return Decimal(str(tax)), Decimal(str(subtotal))
+    except ArithmeticError:  # not recorded (None) or not a number
+        return None
+
+
+def _numbered(session: Session, row: InvoiceRow, prefix: str) -> Invoice:
+    """Insert ``row`` and number it from its id (one sequence for invoices and notes)."""
+    session.add(row)
+    session.flush()
+    row.number = f"{prefix}-{row.id:06d}"
+    session.flush()
+    return _invoice(row)
+
+
+def _by_key(session: Session, key: str) -> InvoiceRow | None:
+    return session.scalar(select(InvoiceRow).where(InvoiceRow.key == key))
+
+
+def _invoice(row: InvoiceRow) -> Invoice:
+    due = as_utc(row.due_at) if row.due_at is not None else None
+    return Invoice(
+        number=row.number or "",
+        kind="credit_note" if row.kind == CREDIT_NOTE else "invoice",
+        order_id=row.order_id,
+        shipment_id=row.shipment_id,
+        company_id=row.company_id,
+        currency=row.currency,
+        lines=[InvoiceLine.model_validate(line) for line in row.lines["lines"]],
+        net=quantize(row.net),
+        tax=quantize(row.tax),
+        total=quantize(row.total),
+        issued_at=as_utc(row.issued_at),
+        due_date=None if due is None else due.date(),
+        reason=row.lines.get("reason"),
+    )
