@@ -41,6 +41,8 @@ class Labels(Protocol):
 
     def find(self, key: str) -> Label | None: ...
 
+    def owner_of(self, key: str) -> str | None: ...
+
     def record(
         self, key: str, owner_id: str, label: Label, customs: CustomsDeclaration | None = None
     ) -> Label: ...
@@ -109,7 +111,9 @@ class CarrierActivities:
         Raises the same ApplicationError types as ``quote_rates``, and
         ``CustomsDataMissing``.
         """
-        stored = await asyncio.to_thread(self._labels.find, request.idempotency_key)
+        stored = await self._stored(
+            request.idempotency_key, request.shipment_id, service=request.service
+        )
         if stored is not None:
             return stored
         declared = await self._declaration(request)
@@ -175,11 +179,39 @@ class CarrierActivities:
             await asyncio.to_thread(self._labels.mark_voided, request.label_id)
         return result
 
-    async def _once(self, key: str, owner_id: str, buy: Callable[[], Awaitable[Label]]) -> Label:
+    async def _once(
+        self,
+        key: str,
+        owner_id: str,
+        buy: Callable[[], Awaitable[Label]],
+        service: str | None = None,
+    ) -> Label:
         """The label recorded under ``key``, or ``buy()``'s, recorded under it for
-        ``owner_id`` (a shipment or an RMA)."""
-        stored = await asyncio.to_thread(self._labels.find, key)
+        ``owner_id`` (a shipment or an RMA).
+
+        Raises ApplicationError ``IdempotencyMismatch`` (non-retryable) when the key's label
+        was bought for another shipment or RMA, or another service: handing it out again
+        would ship this parcel on someone else's label.
+        """
+        stored = await self._stored(key, owner_id, service=service)
         if stored is not None:
             return stored
         label = await _translated(buy())
         return await asyncio.to_thread(self._labels.record, key, owner_id, label)
+
+    async def _stored(self, key: str, owner_id: str, service: str | None = None) -> Label | None:
+        """The label recorded under ``key``, if any, when it was bought for ``owner_id``
+        (and ``service``); raises ApplicationError ``IdempotencyMismatch`` (non-retryable)
+        when it was bought for another shipment or RMA, or another service: handing it out
+        again would ship this parcel on someone else's label."""
+        stored = await asyncio.to_thread(self._labels.find, key)
+        if stored is None:
+            return None
+        owner = await asyncio.to_thread(self._labels.owner_of, key)
+        if owner != owner_id or (service is not None and stored.service != service):
+            raise ApplicationError(
+                f"label key {key!r} was used for another shipment or service; use a new key",
+                type="IdempotencyMismatch",
+                non_retryable=True,
+            )
+        return stored

@@ -83,7 +83,8 @@ class InventoryActivities:
         """Reserve the order's lines in the nearest warehouses and backorder the rest.
 
         Idempotent on ``request.key``: a retry returns the first decision.
-        Raises ApplicationError ``UnknownSku`` (non-retryable) for a SKU not in the catalogue.
+        Raises ApplicationError ``UnknownSku`` (non-retryable) for a SKU not in the catalogue,
+        ``IdempotencyMismatch`` (non-retryable) for a key first used for other lines.
         Then, with a low-stock hook, opens a replenishment for any SKU now at or
         below its reorder point (a retry checks again; opening is idempotent).
         """

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from devtools.supervisor import Supervisor, port_open
 from oms.devserver import dev_server_command
+from oms.domain.auth import OPERATOR_SUBJECT, SIMULATOR_SUBJECT
 from oms.models.webhooks import EndpointIn
 from oms.settings import Settings, temporal_environment
 from oms.store import paging, tokens, webhooks
@@ -50,9 +51,8 @@ def prepare_store(settings: Settings, *, stock: int | None = None) -> None:
         db.dispose()
 
 
-# The stored tokens make run's own callers use, created at each start (docs/security.md).
-SIMULATOR_SUBJECT = "simulated-warehouse"
-OPERATOR_SUBJECT = "make-run-operator"
+# The stored tokens make run's own callers use, created at each start (docs/security.md),
+# under the subjects whose refusals /ops/stuck shows (SIMULATOR_SUBJECT, OPERATOR_SUBJECT).
 
 
 def provision_callers(settings: Settings) -> Settings:

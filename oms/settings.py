@@ -101,6 +101,16 @@ class Settings(BaseSettings):
     simulator_token: str = "dev-warehouse"
     # Shared secret the carrier signs its webhook bodies with (HMAC SHA-256).
     carrier_webhook_secret: str = DEV_WEBHOOK_SECRET
+    # Rate limits (starters/api/ratelimit.py; the ``limits`` library's notation, e.g.
+    # "600/minute"): failed authentications per client address and per presented token, and
+    # carrier webhook requests per client address. Wide enough that make run, the bench and
+    # the test suite never meet them; a brute force or a flood does.
+    api_auth_failures_per_ip: str = "600/minute"
+    api_auth_failures_per_token: str = "120/minute"
+    carrier_webhook_rate_per_ip: str = "6000/minute"
+    # Where the counts live: memory:// (per API process) or a limits storage URI such as
+    # redis://host:6379 (shared by API replicas; needs the redis package).
+    api_rate_limit_storage: str = "memory://"
     # Incoterms of parcels leaving the EU: DAP (the receiver pays duty and import VAT on
     # delivery) or DDP (the merchant does); printed on the customs declaration and invoice.
     customs_incoterms: Literal["DAP", "DDP"] = "DAP"

@@ -102,7 +102,8 @@ class SandboxPaymentProvider:
     Declines (token ``tok_declined`` or an amount over ``decline_over``) are
     answers, not errors. Raises ``PaymentRejected`` for operations that can never
     succeed: capturing more than remains, unknown or declined authorizations,
-    currency mismatches, a key reused for another kind of operation.
+    currency mismatches, a key reused for another kind of operation, or replayed with
+    another amount, currency, order or authorization.
     """
 
     @classmethod
@@ -134,6 +135,7 @@ class SandboxPaymentProvider:
     def authorize(self, request: AuthorizeRequest) -> Authorization:
         existing = self._existing(request.idempotency_key, "authorize")
         if existing is not None:
+            _same(existing, request.amount, request.currency, order_id=request.order_id)
             return _authorization(existing)
         reason = None
         if request.token == DECLINED_TOKEN:
@@ -155,6 +157,7 @@ class SandboxPaymentProvider:
     def capture(self, request: CaptureRequest) -> Capture:
         existing = self._existing(request.idempotency_key, "capture")
         if existing is not None:
+            _same(existing, request.amount, request.currency, auth=request.authorization_id)
             return _capture(existing)
         if request.amount < 0:
             raise PaymentRejected(f"capture amount must not be negative, got {request.amount}")
@@ -163,6 +166,7 @@ class SandboxPaymentProvider:
             auth = self._open_authorization(session, request.authorization_id, request.currency)
             # Holding the authorization's lock: a concurrent call with this key may have won.
             if (done := _find(session, request.idempotency_key, "capture")) is not None:
+                _same(done, request.amount, request.currency, auth=request.authorization_id)
                 return done
             remaining = auth.amount - _settled(session, auth.authorization_id)
             if request.amount > remaining:
@@ -177,6 +181,7 @@ class SandboxPaymentProvider:
     def void(self, request: VoidAuthorizationRequest) -> VoidAuthorizationResult:
         existing = self._existing(request.idempotency_key, "void")
         if existing is not None:
+            _same(existing, None, None, auth=request.authorization_id)
             return _void_result(existing)
 
         def build(session: Session) -> LedgerRow:
@@ -201,6 +206,7 @@ class SandboxPaymentProvider:
         """
         existing = self._existing(request.idempotency_key, "refund")
         if existing is not None:
+            _same(existing, request.amount, request.currency, order_id=request.order_id)
             return _refund(existing)
         attempts = self._refund_attempts.get(request.idempotency_key, 0) + 1
         self._refund_attempts[request.idempotency_key] = attempts
@@ -219,6 +225,7 @@ class SandboxPaymentProvider:
                 )
             )
             if (done := _find(session, request.idempotency_key, "refund")) is not None:
+                _same(done, request.amount, request.currency, order_id=request.order_id)
                 return done
             captured = _order_total(session, request.order_id, "capture")
             refunded = _order_total(session, request.order_id, "refund")
@@ -306,6 +313,37 @@ def _find(session: Session, key: str, kind: str) -> LedgerRow | None:
     if row is not None and row.kind != kind:
         raise PaymentRejected(f"idempotency key {key!r} was used for a {row.kind}")
     return row
+
+
+def _same(
+    row: LedgerRow,
+    amount: Decimal | None,
+    currency: str | None,
+    *,
+    order_id: str | None = None,
+    auth: str | None = None,
+) -> None:
+    """A replay must ask for what the key's first call asked for; PaymentRejected if not.
+
+    Returning the first answer to a request for another amount, currency, order or
+    authorization would confirm money that was never asked for (goods shipped on an old
+    authorization, say): a key is one operation, for good.
+    """
+    mismatches = [
+        what
+        for what, first, now in (
+            ("amount", row.amount, amount),
+            ("currency", row.currency, currency),
+            ("order", row.order_id, order_id),
+            ("authorization", row.authorization_id, auth),
+        )
+        if now is not None and first != now
+    ]
+    if mismatches:
+        raise PaymentRejected(
+            f"idempotency key {row.idempotency_key!r} was used for another "
+            f"{' and '.join(mismatches)}; use a new key"
+        )
 
 
 def _settled(session: Session, authorization_id: str) -> Decimal:

@@ -40,11 +40,13 @@ with workflow.unsafe.imports_passed_through():
         Hold,
         HoldRequest,
         NoteEntry,
+        OrderCarried,
         OrderInput,
         OrderNote,
         OrderResult,
         OrderStatus,
         OrderView,
+        PurchaseDecision,
         ReadModelWrite,
         RetryPayment,
     )
@@ -54,11 +56,12 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import orders as views
     from workflows import policies
     from workflows.legacy.order import OrderV1
+    from workflows.order_approval import PurchaseApprovals
     from workflows.order_claims import Claims
     from workflows.order_edits import Edits
     from workflows.order_lines import LineCancels
     from workflows.order_payment import Payment
-    from workflows.order_shipments import Shipments
+    from workflows.order_shipments import ENDED, Shipments
     from workflows.order_stock import WAKE_SIGNAL, Stock
     from workflows.tracker import Tracker
 
@@ -69,6 +72,12 @@ LIFECYCLE_PATCH = "lifecycle-tracker"
 # Patch: a run with this marker passes the risk review and waits while held before it is
 # confirmed and allocated; one without goes straight on (it was never reviewed).
 HOLDS_PATCH = "order-holds"
+# Patch: a company order the approval rules name approvers for waits for them before it
+# is confirmed (a purchase-order approval); asked only of orders whose input names any.
+PURCHASE_APPROVAL_PATCH = "order-purchase-approval"
+# Patch: a run with this marker continues as new while it waits for stock with no shipment
+# under way, once its history is long; one without waits in the same run (until the limit).
+CONTINUE_AS_NEW_PATCH = "order-continue-as-new"
 _OWED_STATUSES = (
     OrderStatus.BACKORDERED,
     OrderStatus.PARTIALLY_SHIPPED,
@@ -88,18 +97,23 @@ class OrderWorkflow:
             self._legacy.install()
             return
         self._inp, opts = inp, inp.options
-        self._view = OrderView(
-            order_id=inp.order_id,
-            status=OrderStatus.RECEIVED,
-            channel=inp.channel,
-            customer=inp.customer,
-            currency=inp.currency,
-            total=order_total(inp.lines),
-            lines=inp.lines,
-            ship_to=inp.ship_to,
-            shipping_speed=inp.shipping_speed,
-            placed_at=inp.placed_at,
-            updated_at=inp.placed_at,
+        carried = inp.carried
+        self._view = (
+            carried.view
+            if carried
+            else OrderView(
+                order_id=inp.order_id,
+                status=OrderStatus.RECEIVED,
+                channel=inp.channel,
+                customer=inp.customer,
+                currency=inp.currency,
+                total=order_total(inp.lines),
+                lines=inp.lines,
+                ship_to=inp.ship_to,
+                shipping_speed=inp.shipping_speed,
+                placed_at=inp.placed_at,
+                updated_at=inp.placed_at,
+            )
         )
         self._track = Tracker(
             lifecycle.ORDER,
@@ -108,15 +122,18 @@ class OrderWorkflow:
                 lifecycle.STEP: opts.step_deadline_s,
                 lifecycle.HOLD: opts.hold_timeout_s,
                 lifecycle.BACKORDER: opts.backorder_alert_s,
+                lifecycle.APPROVAL: opts.approval_reminder_s,
             },
             details=views.details,
             record=self._record,
             queue_prefix=opts.task_queue_prefix,
-            since=inp.placed_at,
+            since=carried.since if carried else inp.placed_at,
+            stage=carried.stage if carried else None,
         )
         self._payment = Payment(inp, self._track, self._email, lambda: self._cancel is not None)
         self._shipments = Shipments(inp, self._view, self._track)
         self._stock = Stock(inp, self._view)
+        self._approvals = PurchaseApprovals(inp, self._view, self._track)
         self._cancel: CancelOrder | None = None
         self._cancel_done = False
         self._cancel_outcome: bool | None = None  # True: ended cancelled; False: shipped first
@@ -137,6 +154,8 @@ class OrderWorkflow:
         self._claims = Claims(
             inp, self._view, self._track, (self._shipments, self._stock, self._payment)
         )
+        if carried is not None:
+            self._resume(carried)
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -207,6 +226,19 @@ class OrderWorkflow:
                 f"only finance can approve credit over the limit, not {approval.role}",
                 type="WrongRole",
             )
+
+    @workflow.update
+    async def approve_purchase(self, decision: PurchaseDecision) -> OrderView:
+        """An approver decides on a company order the approval rules hold (see
+        ``workflows/order_approval.py``); rejections come from the validator."""
+        self._track.update_accepted()
+        self._approvals.decide(decision)
+        return self._track.for_caller()
+
+    @approve_purchase.validator
+    def _validate_purchase(self, decision: PurchaseDecision) -> None:
+        self._refuse_legacy("purchase-order approvals")
+        self._approvals.validate(decision)
 
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
@@ -480,6 +512,8 @@ class OrderWorkflow:
         if self._legacy is not None:
             return await self._legacy.run(inp)
         self._track.start()
+        if inp.carried is not None:
+            return await self._finish(await self._fulfil())
         note = f"Order received via {inp.channel}"
         self._track.enter(OrderStatus.RECEIVED, note, clock_start=inp.placed_at)
         self._cancel = await self._payment.secure() or self._cancel
@@ -506,8 +540,12 @@ class OrderWorkflow:
             self._refresh_status()
             if decision.backordered:
                 await self._email(f"{inp.order_id}:backordered", "order_backordered")
-        if await self._fulfil():
+        return await self._finish(await self._fulfil())
+
+    async def _finish(self, cancelled: bool) -> OrderResult:
+        if cancelled:
             return await self._finish_cancelled()
+        inp = self._inp
         settled = " or settled by a claim" if self._view.claims else ""
         self._track.enter(OrderStatus.COMPLETED, f"Every shipment delivered{settled}")
         await self._email(f"{inp.order_id}:completed", "order_completed")
@@ -542,6 +580,9 @@ class OrderWorkflow:
                 self._view.hold = Hold(
                     reason=RISK_REVIEW, by="risk-rules", at=workflow.now(), findings=review.findings
                 )
+        if self._cancel is None and inp.approvals and workflow.patched(PURCHASE_APPROVAL_PATCH):
+            refused = await self._approvals.wait(lambda: self._cancel is not None)
+            self._cancel = self._cancel or refused
         while (hold := self._view.hold) is not None and self._cancel is None:
             why = "; ".join(hold.findings) or hold.reason
             self._track.enter(
@@ -571,6 +612,8 @@ class OrderWorkflow:
             settled = not self._rerouting and not self._lines.shorts
             if shipments.by_id and settled and is_finished(shipments.statuses(), owed):
                 return False
+            if owed and self._history_is_long() and workflow.patched(CONTINUE_AS_NEW_PATCH):
+                await self._continue_as_new()
             try:
                 await workflow.wait_condition(
                     lambda: (
@@ -593,6 +636,81 @@ class OrderWorkflow:
                 self._wake = False
                 if self._view.backordered:
                     await self._claim_backorders()
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        limit = self._inp.options.continue_as_new_after_events
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= limit
+
+    async def _continue_as_new(self) -> None:
+        """Carry the order into a new run while it only waits for stock: its view, money,
+        reservations (they are the store's, under the order id) and key counters go along.
+
+        Only with no shipment under way (a child would not follow its parent into the new
+        run), no cancel, re-route or wake-up pending; otherwise it waits as before.
+        """
+        idle = lambda: (  # noqa: E731
+            not self._rerouting
+            and self._cancel is None
+            and not self._wake
+            and not self._shipments.changed
+            and all(s.status in ENDED for s in self._shipments.by_id.values())
+            and not self._changing
+            and not self._lines.shorts
+        )
+        if not idle():
+            return
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._track.close()
+        if not idle() or not workflow.all_handlers_finished():
+            self._track.reopen()  # something came in while the view was written: not now
+            return
+        # From here on nothing awaits: no handler can start before the run ends. The new
+        # run writes the view with this line (and anything else not yet written).
+        self._track.note("Still waiting for stock: continued as a new run", by="system")
+        payment, stock = self._payment, self._stock
+        carried = OrderCarried(
+            view=self._view,
+            since=self._track.since,
+            stage=self._track.step.stage,
+            authorization_id=payment.authorization_id,
+            credit_reserved=payment.credit_reserved,
+            next_shipment_no=self._shipments.next_no,
+            claims=stock.claims,
+            reroutes=stock.reroutes,
+            owed_since=stock.owed_since,
+            resends=self._resends,
+            runs=(self._inp.carried.runs + 1) if self._inp.carried else 2,
+            payment_token=payment.token,
+            counters={
+                **self._lines.counters(),
+                **self._edits.counters(),
+                **self._claims.counters(),
+            },
+        )
+        # Search attributes and memo (the body's hash) go along by default.
+        workflow.continue_as_new(self._inp.model_copy(update={"carried": carried}))
+
+    def _resume(self, carried: OrderCarried) -> None:
+        """Take over the state the run before carried (see ``_continue_as_new``)."""
+        self._payment.authorization_id = carried.authorization_id
+        self._payment.credit_reserved = carried.credit_reserved
+        self._shipments.by_id = {s.shipment_id: s for s in self._view.shipments}
+        self._shipments.next_no = carried.next_shipment_no
+        self._stock.claims, self._stock.reroutes = carried.claims, carried.reroutes
+        self._stock.owed_since = carried.owed_since
+        self._resends = carried.resends
+        self._past_gate = True
+        # It waited for stock: paid for and allocated, so it may be edited and cut.
+        self._secured = self._allocated = True
+        self._payment.token = carried.payment_token or self._payment.token
+        self._lines.restore(carried.counters)
+        self._edits.restore(carried.counters)
+        self._claims.restore(carried.counters)
+        # Claim at once (a wake-up signal may have come as the run before ended) and write
+        # the carried view (its last line was never written).
+        self._wake = True
+        self._track.changed()
 
     async def _claim_backorders(self) -> None:
         async with self._stock_lock:

@@ -52,6 +52,13 @@ class Claims:
         self._shipments, self._stock, self._payment = parts
         self._count = 0
 
+    def counters(self) -> dict[str, int]:
+        """The key counter a continued run carries on."""
+        return {"claims": self._count}
+
+    def restore(self, counters: dict[str, int]) -> None:
+        self._count = counters.get("claims", 0)
+
     def check(self, request: OpenClaim) -> None:
         """``ApplicationError`` naming why a claim cannot be opened: ``UnknownShipment``,
         ``AlreadyClaimed``, ``NotShipped``, ``NotLost`` (delivered), ``NotSupported`` (a

@@ -67,6 +67,13 @@ class Edits:
         self._shipments, self._stock, self._payment, self._lines = parts
         self._count = 0
 
+    def counters(self) -> dict[str, int]:
+        """The key counter a continued run carries on."""
+        return {"edits": self._count}
+
+    def restore(self, counters: dict[str, int]) -> None:
+        self._count = counters.get("edits", 0)
+
     def check(self, request: EditOrder) -> list[OrderLine]:
         """The order's lines after ``request``; ``ApplicationError`` naming why not
         (``TooLateToEdit`` once a shipment is past its pick as far as the order knows)."""

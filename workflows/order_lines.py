@@ -80,6 +80,19 @@ class LineCancels:
         # Short picks told by shipments, settled by the order's main loop.
         self.shorts: list[ShortPick] = []
 
+    def counters(self) -> dict[str, int]:
+        """The key counters a continued run carries on."""
+        return {
+            "line_cancels": self._count,
+            "line_releases": self._releases,
+            "short_picks": self._short_count,
+        }
+
+    def restore(self, counters: dict[str, int]) -> None:
+        self._count = counters.get("line_cancels", 0)
+        self._releases = counters.get("line_releases", 0)
+        self._short_count = counters.get("short_picks", 0)
+
     def plan(self, request: CancelLine) -> LineCancelPlan:
         """The units a cancellation would take now; ``ApplicationError`` naming why not."""
         view = self._view

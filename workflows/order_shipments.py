@@ -37,7 +37,8 @@ with workflow.unsafe.imports_passed_through():
 
 # A shipment that will not change the order any more, but for its delivery.
 DONE = frozenset({*SHIPPED_STATES, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED})
-_ENDED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED)
+# A shipment whose workflow has ended (nothing of it runs any more).
+ENDED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED)
 
 
 class Shipments:
@@ -111,7 +112,7 @@ class Shipments:
     def milestone(self, milestone: ShipmentMilestone) -> None:
         """A shipment shipped, is held or is late (its end comes as its result)."""
         known = self.by_id.get(milestone.shipment_id)
-        if known is None or known.status in _ENDED:
+        if known is None or known.status in ENDED:
             return
         known.status = str(milestone.status)
         known.carrier, known.service = milestone.carrier, milestone.service

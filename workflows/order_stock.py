@@ -36,7 +36,8 @@ class Stock:
     def __init__(self, inp: OrderInput, view: OrderView) -> None:
         self._inp, self._view = inp, view
         self._queue = inp.options.task_queue_prefix + INVENTORY_QUEUE
-        self._claims = self._reroutes = 0
+        # Counters in the activities' keys; public so a continued run carries them on.
+        self.claims = self.reroutes = 0
         self.owed_since: datetime | None = None
 
     async def allocate(
@@ -51,8 +52,8 @@ class Stock:
         does a claim's reship (``key``)."""
         inp, view = self._inp, self._view
         if key is None and where:
-            self._reroutes += 1
-            key = f"{inp.order_id}:reroute:{self._reroutes}"
+            self.reroutes += 1
+            key = f"{inp.order_id}:reroute:{self.reroutes}"
         key = key or f"{inp.order_id}:allocate"
         # The order's lines and address as they are now (an edit before allocation may have
         # changed them; otherwise they are the input's).
@@ -86,11 +87,11 @@ class Stock:
 
     async def claim(self, first_shipment_no: int) -> BackorderFill:
         """Claim arrived stock for the backorders, first placed first served."""
-        self._claims += 1
+        self.claims += 1
         fill = await workflow.execute_activity_method(
             InventoryActivities.claim_backorders,
             BackorderCheck(
-                key=f"{self._inp.order_id}:claim:{self._claims}",
+                key=f"{self._inp.order_id}:claim:{self.claims}",
                 order_id=self._inp.order_id,
                 first_shipment_no=first_shipment_no,
             ),

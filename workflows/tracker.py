@@ -95,13 +95,15 @@ class Tracker(Generic[V]):
         record: Callable[[V], Awaitable[Any]] | None,
         queue_prefix: str = "",
         since: datetime | None = None,
+        stage: str | None = None,
     ) -> None:
         """``record`` writes the view to the read model (a local activity; None for a kind
-        without one); ``since`` is when the current step's clock started."""
+        without one); ``since`` is when the current step's clock started, ``stage`` the
+        view's stage (a run continued as new resumes where the run before was)."""
         self.lifecycle, self.view = lifecycle, view
         self._limits, self._render, self._record = limits, details, record
         self.queue_prefix = queue_prefix
-        self._step = lifecycle.step(view.status)
+        self._step = lifecycle.step(view.status, stage)
         # What the start set is already shown: the tracker upserts only what differs.
         started = workflow.info().typed_search_attributes
         self._shown: dict[str, Any] = {
@@ -215,6 +217,11 @@ class Tracker(Generic[V]):
         self._apply_visible()
         if self._dirty:
             await self._write()
+
+    def reopen(self) -> None:
+        """Apply changes again after :meth:`close` (a workflow that meant to end its run
+        but goes on: something came in while it wrote)."""
+        self._closed = False
 
     async def email(
         self,

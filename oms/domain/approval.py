@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from oms.models.quotes import (
@@ -45,6 +46,19 @@ def rule_matches(rule: ApprovalRule, proposal: Proposal) -> bool:
 def required_approvals(proposal: Proposal, policy: ApprovalPolicy) -> list[ApprovalRule]:
     """Every rule of ``policy`` that ``proposal`` matches, in the policy's order."""
     return [rule for rule in policy.rules if rule_matches(rule, proposal)]
+
+
+def order_rules(total: Decimal, skus: int, policy: ApprovalPolicy) -> list[ApprovalRule]:
+    """The rules a company order at list prices matches (a purchase-order approval): those
+    on its total and its number of SKUs; a discount rule never (an order has no discount)."""
+    return [
+        rule
+        for rule in policy.rules
+        if rule.min_discount_pct is None
+        and (rule.min_total is None or total >= rule.min_total)
+        and (rule.min_skus is None or skus >= rule.min_skus)
+        and (rule.min_total is not None or rule.min_skus is not None)
+    ]
 
 
 def requirements(

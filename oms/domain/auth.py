@@ -36,6 +36,12 @@ ROLES: tuple[str, ...] = get_args(Role)
 DEV_PREFIX = "dev-"
 DEV_BUYER_CUSTOMER = "C-42"
 TOKEN_PREFIX = "oms_"
+# The OMS's own callers (make run, the bench and the chaos harness provision their stored
+# tokens under these subjects): a refusal of theirs stalls orders unseen, so the API keeps
+# it for /ops/stuck.
+SIMULATOR_SUBJECT = "simulated-warehouse"
+OPERATOR_SUBJECT = "make-run-operator"
+INTERNAL_CALLERS = frozenset({SIMULATOR_SUBJECT, OPERATOR_SUBJECT})
 # The carrier signs each event the Standard Webhooks way (``event_headers``); the library
 # refuses a timestamp further than this from now, and the API remembers ids for as long.
 EVENT_TOLERANCE = timedelta(minutes=5)

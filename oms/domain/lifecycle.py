@@ -247,6 +247,15 @@ ORDER = Lifecycle(
         ),
         Step(
             "on_hold",
+            "awaiting_po_approval",
+            "approver",
+            clock(APPROVAL),
+            person=True,
+            action="A company order the approval rules name an approver for: the role in"
+            " waiting_for approves with POST /orders/{business_id}/approvals, or " + _CANCEL,
+        ),
+        Step(
+            "on_hold",
             "held_for_review",
             "support",
             clock(HOLD),

@@ -17,6 +17,8 @@ StuckReason = Literal[
     "past_deadline",
     # A webhook delivery given up on after its retry schedule (replay resends it).
     "delivery_dead",
+    # The API refused one of the OMS's own callers (401/403): what it serves stalls.
+    "caller_refused",
 ]
 
 

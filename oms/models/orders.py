@@ -94,6 +94,32 @@ class PlaceOrder(Model):
         return self
 
 
+class PurchaseApproval(Model):
+    """One approval a company order needs because it matches an approval rule (the same
+    rules as quotes: ``OMS_APPROVAL_RULES_PATH``), and what its approver decided."""
+
+    rule_id: str
+    rule_name: str
+    role: str
+    decision: Literal["approve", "reject"] | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+
+
+class PurchaseDecision(Model):
+    """Body of ``POST /orders/{id}/approvals``: approve or reject a company order.
+
+    ``approver`` and ``role`` are filled by the API from the caller's token (a value sent in
+    the body is ignored); only an admin may name the role it acts in.
+    """
+
+    approver: str = Field(default="api", min_length=1, max_length=100)
+    role: str = Field(default="admin", max_length=32)
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
 class OrderOptions(Model):
     """Timings the workflow runs with, fixed at start so a running order never changes."""
 
@@ -108,6 +134,12 @@ class OrderOptions(Model):
     task_queue_prefix: str = ""
     # What happens to units a warehouse could not pick: owed again, or cancelled.
     short_pick_policy: Literal["backorder", "cancel"] = "backorder"
+    # A company order waiting for its purchase-order approval shows in /ops/stuck after this.
+    approval_reminder_s: int = 24 * 3600
+    # An order waiting for stock with no shipment under way continues as a new run once
+    # its history is this long (or Temporal suggests it): a backorder that never fills
+    # re-checks for years without reaching Temporal's history limit.
+    continue_as_new_after_events: int = Field(default=10_000, ge=100)
 
 
 class OrderInput(Model):
@@ -131,6 +163,12 @@ class OrderInput(Model):
     # Set when the payment was authorized before the order started (a subscription's
     # renewal, which retries a declined card itself): the order authorizes nothing again.
     authorization_id: str | None = None
+    # The state of the run before, when this run is a continuation (continue-as-new).
+    carried: OrderCarried | None = None
+    # A company order (invoice terms) the approval rules ask approvals of, before it is
+    # confirmed (a purchase-order approval), and who placed it (who may not approve it).
+    approvals: list[PurchaseApproval] = Field(default_factory=list)
+    placed_by: str | None = None
 
 
 class ShipmentSummary(Model):
@@ -280,6 +318,8 @@ class OrderView(Model):
     edits: list[OrderEdit] = Field(default_factory=list)
     # Claims on parcels lost or damaged in transit (reshipped or refunded).
     claims: list[ShipmentClaim] = Field(default_factory=list)
+    # The purchase-order approvals a company order needs, and what each approver decided.
+    approvals: list[PurchaseApproval] = Field(default_factory=list)
     # Filled by the API from the returns read model; the order workflow leaves it empty.
     returns: list[ReturnSummary] = Field(default_factory=list)
     # Filled by the API from the refunds without a return (and a history line for each).
@@ -355,3 +395,31 @@ class RecordResult(Model):
     """Result of writing a view to the read model: ``False`` when a newer version was stored."""
 
     written: bool
+
+
+class OrderCarried(Model):
+    """What an order waiting for stock carries into its next run (continue-as-new): its
+    view (history included), the money and stock it holds, and its counters, so keys stay
+    unique across runs."""
+
+    view: OrderView
+    # When the current step's clock started (a backorder's: when stock first went missing).
+    since: datetime
+    stage: str | None = None
+    authorization_id: str | None = None
+    credit_reserved: bool = False
+    next_shipment_no: int = 1
+    claims: int = 0
+    reroutes: int = 0
+    owed_since: datetime | None = None
+    resends: int = 0
+    runs: int = 1
+    # The card the order was authorized with (an edit raising the total uses it).
+    payment_token: str | None = None
+    # Key counters of line cancellations, short picks, edits and claims (keys stay unique).
+    counters: dict[str, int] = Field(default_factory=dict)
+
+
+# OrderInput names OrderCarried, which needs OrderView, defined after it: resolve the
+# reference now, so that every importer (the workflow sandbox too) gets a complete model.
+OrderInput.model_rebuild()

@@ -19,6 +19,12 @@ class UnknownSku(StoreError):
     """No product has this SKU."""
 
 
+class IdempotencyMismatch(StoreError):
+    """An idempotency key replayed with other content (another order or other lines) than
+    the call that used it first: answering with the first result would hand out stock or
+    money for something else."""
+
+
 class StockBelowReserved(StoreError):
     """Setting on-hand stock below the units already reserved would oversell."""
 

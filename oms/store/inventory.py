@@ -50,7 +50,12 @@ from oms.models.order_changes import (
 from oms.models.returns import StockMovement
 from oms.store import paging
 from oms.store.db import Bound, as_utc
-from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
+from oms.store.errors import (
+    IdempotencyMismatch,
+    StockBelowReserved,
+    UnknownSku,
+    UnknownWarehouse,
+)
 from oms.store.tables import (
     AllocationRow,
     BackorderRow,
@@ -69,15 +74,35 @@ CONSUMED = "consumed"
 # --- allocation -----------------------------------------------------------------------------
 
 
+def _replayed(stored: AllocationRow, req: AllocateRequest) -> AllocationDecision:
+    """The decision stored under ``req.key``, for a retry of the same allocation.
+
+    Raises ``IdempotencyMismatch`` when the key was first used for another order or other
+    lines: the old decision's reservations are not this request's stock.
+    """
+    decision = AllocationDecision.model_validate(stored.decision)
+    decided = [*(ln for s in decision.shipments for ln in s.lines), *decision.backordered]
+    if stored.order_id != req.order_id or _units(decided) != _units(req.lines):
+        raise IdempotencyMismatch(
+            f"allocation key {req.key!r} was used for other lines or another order"
+        )
+    return decision
+
+
+def _units(lines: Iterable[SkuQuantity]) -> dict[str, int]:
+    return {sku: n for sku, n in demand(lines).items() if n}
+
+
 def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
     """Reserve stock for an order's lines and backorder the rest; idempotent on ``req.key``.
 
     A retried call returns the stored decision unchanged. Raises ``UnknownSku``
-    if a line names a product that does not exist.
+    if a line names a product that does not exist, ``IdempotencyMismatch`` if the key was
+    used for another order or other lines.
     """
     stored = session.get(AllocationRow, req.key)
     if stored is not None:
-        return AllocationDecision.model_validate(stored.decision)
+        return _replayed(stored, req)
 
     wanted = demand(req.lines)
     unknown = set(wanted) - known_skus(session, wanted)
@@ -101,7 +126,7 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
     # A concurrent call with this key may have committed while we waited for the locks.
     stored = session.get(AllocationRow, req.key, populate_existing=True)
     if stored is not None:
-        return AllocationDecision.model_validate(stored.decision)
+        return _replayed(stored, req)
 
     sources = [
         Source(

@@ -25,6 +25,12 @@ class LabelStore(Bound):
             row = session.get(LabelRow, key)
             return None if row is None else _label_of(row)
 
+    def owner_of(self, key: str) -> str | None:
+        """The shipment or RMA the label under ``key`` was bought for, if any."""
+        with self.db.session() as session:
+            row = session.get(LabelRow, key)
+            return None if row is None else row.shipment_id
+
     def record(
         self, key: str, owner_id: str, label: Label, customs: CustomsDeclaration | None = None
     ) -> Label:

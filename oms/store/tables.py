@@ -395,12 +395,14 @@ class StockMovementRow(Base):
 
 
 class ReservedIdRow(Base):
-    """An order, quote or return id, taken for good: Temporal forgets a closed workflow after
-    its retention, the store does not, so an id is never accepted for something else."""
+    """An order, quote, return or subscription id, taken for good: Temporal forgets a closed
+    workflow after its retention, the store does not, so an id is never accepted for something
+    else."""
 
     __tablename__ = "reserved_ids"
 
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # order | quote | return
+    # order | quote | return | subscription
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     # Who took it: the caller's subject, or the quote or return it is derived from.
     owner: Mapped[str] = mapped_column(String(120))
@@ -430,6 +432,23 @@ class ReceivedEventRow(Base):
 
     message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CallerRefusalRow(Base):
+    """The API refused one of the OMS's own callers (401/403): kept for /ops/stuck, since
+    the caller itself only logs it, and every order it serves stalls meanwhile."""
+
+    __tablename__ = "caller_refusals"
+
+    # The caller's subject, or the dev token it presented while dev tokens are off.
+    caller: Mapped[str] = mapped_column(String(120), primary_key=True)
+    status: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(String(300))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class ApiTokenRow(Base):

@@ -17,10 +17,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from oms.domain.auth import Principal, dev_principal, owns
-from oms.store import credit, tokens
+from oms.domain.auth import INTERNAL_CALLERS, Principal, dev_principal, owns
+from oms.store import credit, refusals, tokens
 from starters.api.deps import ApiState, State, field_error
+from starters.api.ratelimit import client_address
 
 # Staff who may read any order (and its shipments and returns).
 # The merchant's own systems (integration) read what their events name, never act.
@@ -56,13 +58,52 @@ def _principal(request: Request, state: ApiState, *, basic: bool) -> Principal:
 
     A browser resends Basic credentials on its own, also with a form another site posts,
     so they are accepted only on the pages people open (the report page), never on an
-    endpoint that changes something. Raises HTTPException 401.
+    endpoint that changes something. Raises HTTPException 401, or 429 (``TooManyRequests``)
+    while the caller's address or the presented token is over its limit of failures.
     """
     header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
     if not header:
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    # Over its limit of failures, an address or a token is refused before any check, so
+    # guesses made meanwhile learn nothing (and cost no store read).
+    address, presented = client_address(request), header.partition(" ")[2].strip() or header
+    state.limits.before_auth(address, presented)
+    try:
+        principal = _check(state, header, basic=basic)
+    except HTTPException as err:
+        if err.status_code == 401:
+            state.limits.auth_failed(address, presented)
+            _note_refusal(state, request, presented, err)
+        raise
+    return principal
+
+
+def _clear_refusal(state: ApiState, caller: str) -> None:
+    with state.db.session() as session:
+        refusals.clear(session, caller)
+    state.refused_callers.discard(caller)
+
+
+def _note_refusal(
+    state: ApiState, request: Request, presented: str, err: HTTPException, caller: str | None = None
+) -> None:
+    """Keep a refusal of one of the OMS's own callers for /ops/stuck (see
+    ``oms.store.refusals``); anyone else's 401 or 403 is their own to see."""
+    detail = err.detail.get("message", "") if isinstance(err.detail, dict) else str(err.detail)
+    with state.db.session() as session:
+        caller = caller or refusals.internal_caller(
+            session, presented, state.settings.dev_tokens_enabled()
+        )
+        if caller is None:
+            return
+        refusals.record(session, caller, err.status_code, request.method, request.url.path, detail)
+    state.refused_callers.add(caller)
+
+
+def _check(state: ApiState, header: str, *, basic: bool) -> Principal:
+    """The principal of a present Authorization header. Raises HTTPException 401."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
     if scheme.lower() == "basic" and token and basic:
         # A browser (the report page) sends the token as the password of HTTP Basic.
         token = _basic_password(token)
@@ -109,7 +150,7 @@ def require_in_browser(*roles: str) -> Callable[..., Coroutine[Any, Any, Princip
             if err.status_code == 401:
                 err.headers = {"WWW-Authenticate": 'Basic realm="Temporal OMS", charset="UTF-8"'}
             raise
-        return await check(principal)
+        return await check(request, state, principal)
 
     return dependency
 
@@ -120,16 +161,26 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     named = ", ".join(sorted(allowed | {"admin"}))
 
     async def dependency(
+        request: Request,
+        state: State,
         principal: Annotated[Principal, Depends(authenticate)],
     ) -> Principal:
         if not principal.may(allowed):
-            raise HTTPException(
+            refused = HTTPException(
                 403,
                 detail={
                     "error": "Forbidden",
                     "message": f"role {principal.role} may not do this; allowed roles: {named}",
                 },
             )
+            if principal.subject in INTERNAL_CALLERS:
+                await run_in_threadpool(
+                    _note_refusal, state, request, "", refused, principal.subject
+                )
+            raise refused
+        if principal.subject in state.refused_callers:
+            # Accepted again: its refusal is over.
+            await run_in_threadpool(_clear_refusal, state, principal.subject)
         return principal
 
     return dependency

@@ -20,16 +20,22 @@ from oms.domain.auth import EVENT_TOLERANCE, verified_event_id
 from oms.models.shipments import TrackingEvent
 from oms.store import idempotency, orders
 from starters.api.deps import State, in_store, raise_from_update
+from starters.api.ratelimit import client_address
 from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 
 router = APIRouter(prefix="/carrier", tags=["carrier"])
 
 
 async def verify_signature(request: Request, state: State) -> str:
-    """The event's id; 401 unless it carries the carrier's valid, recent signature."""
+    """The event's id; 401 unless it carries the carrier's valid, recent signature, 429 for
+    an address over its limit of events or of failed signatures."""
+    address = client_address(request)
+    state.limits.webhook(address)
+    state.limits.before_auth(address, None)
     body = await request.body()
     message_id = verified_event_id(state.settings.carrier_webhook_secret, body, request.headers)
     if message_id is None:
+        state.limits.auth_failed(address, None)
         raise HTTPException(
             401,
             detail={

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, NoReturn, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request
@@ -24,6 +24,7 @@ from oms.models.subscriptions import SubscriptionView
 from oms.settings import Settings
 from oms.store import orders, paging, quotes, returns, subscriptions
 from oms.store.db import Database
+from starters.api.ratelimit import RateLimits
 
 
 @dataclass
@@ -31,6 +32,12 @@ class ApiState:
     settings: Settings
     db: Database
     client: Client
+    limits: RateLimits = field(init=False)
+    # The OMS's own callers this process saw refused (their rows clear when accepted again).
+    refused_callers: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.limits = RateLimits(self.settings)
 
 
 def get_state(request: Request) -> ApiState:
@@ -90,6 +97,7 @@ CONFLICT_TYPES = frozenset(
         "NotAcceptable",
         "NotExpired",
         "NotAwaitingCredit",
+        "NotAwaitingApproval",
         "NotReroutable",
         "NotAwaitingAuthorization",
         "NotAwaitingReceipt",
@@ -121,7 +129,7 @@ CONFLICT_TYPES = frozenset(
     }
 )
 # Rejections because of who is asking, not the state of the thing.
-FORBIDDEN_TYPES = frozenset({"WrongRole"})
+FORBIDDEN_TYPES = frozenset({"WrongRole", "SelfApproval"})
 
 
 def field_error(loc: list[str | int], msg: str, value: Any = None) -> HTTPException:

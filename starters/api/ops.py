@@ -37,6 +37,7 @@ from oms.models.ops import (
 )
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
 from oms.store import orders
+from oms.store import refusals as refusal_store
 from oms.store import subscriptions as subscription_store
 from oms.store import webhooks as webhook_store
 from starters.api.auth import acting_role, require
@@ -49,8 +50,12 @@ Operator = Annotated[Principal, Depends(require("ops"))]
 # Finance may release a hold too: for an order over its credit limit that is a credit approval.
 HoldReleaser = Annotated[Principal, Depends(require("ops", "finance", "cfo"))]
 KINDS = tuple(LIFECYCLES)
-# ``webhook``: dead webhook deliveries (from the store, not a visibility query).
-KIND_PATTERN = f"^({'|'.join((*KINDS, 'webhook'))})$"
+# ``webhook``: dead webhook deliveries; ``caller``: the OMS's own callers the API refused
+# (both from the store, not a visibility query).
+KIND_PATTERN = f"^({'|'.join((*KINDS, 'webhook', 'caller'))})$"
+# A refusal of an own caller is listed while its latest is this recent (or until the
+# caller is accepted again): one that stopped long ago is no current problem.
+REFUSAL_WINDOW = timedelta(minutes=15)
 # Describing every hit costs one call each: beyond this many, the rest are listed undescribed.
 DESCRIBE_LIMIT = 200
 
@@ -114,6 +119,8 @@ async def stuck(
     await run_in_threadpool(_renewal_errors, state, items)
     if kind in (None, "webhook") and stage is None and warehouse is None:
         items.extend(await run_in_threadpool(_dead_deliveries, state, limit))
+    if kind in (None, "caller") and stage is None and warehouse is None:
+        items.extend(await run_in_threadpool(_refused_callers, state, now))
     items.sort(key=lambda i: i.since or now)
     by_stage = stage_query(now, limits_from(state.settings))
     return StuckList(
@@ -167,6 +174,33 @@ def _dead_deliveries(state: State, limit: int) -> list[StuckItem]:
             ),
         )
         for d in dead
+    ]
+
+
+def _refused_callers(state: State, now: datetime) -> list[StuckItem]:
+    """The OMS's own callers the API refused lately: what they serve stalls meanwhile."""
+    with state.db.session() as session:
+        refused = refusal_store.recent(session, now - REFUSAL_WINDOW)
+    return [
+        StuckItem(
+            kind="caller",
+            workflow_id="",
+            business_id=r.caller,
+            status=str(r.status),
+            waiting_for=r.caller,
+            since=r.first_at,
+            reason="caller_refused",
+            last_error=f"{r.status} on {r.method} {r.path}: {r.detail}",
+            attempts=r.count,
+            suggested_action=(
+                f"The API refuses {r.caller}, so what it serves does not move (the simulated "
+                "warehouse: orders wait at picking). Give it a stored token of the right role: "
+                "restart make run (it provisions them), or oms token create --role warehouse "
+                "and set OMS_SIMULATOR_TOKEN."
+            ),
+            ui_url="",
+        )
+        for r in refused
     ]
 
 

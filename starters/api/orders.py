@@ -6,6 +6,7 @@ import re
 import uuid
 from contextlib import suppress
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
@@ -20,6 +21,7 @@ from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain import customs
+from oms.domain.approval import load_policy, order_rules
 from oms.domain.auth import Principal
 from oms.domain.fulfilment import progress
 from oms.domain.lifecycle import ORDER, attributes, limits_from
@@ -42,8 +44,11 @@ from oms.models.orders import (
     OrderStatus,
     OrderView,
     PlaceOrder,
+    PurchaseApproval,
     RefundOrder,
 )
+from oms.models.quotes import ApprovalPolicy
+from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, orders, refunds, returns
 from oms.store.db import Database
@@ -102,6 +107,7 @@ def options_from(settings: Settings) -> OrderOptions:
         ops_email=settings.ops_email,
         task_queue_prefix=settings.task_queue_prefix,
         short_pick_policy=settings.short_pick_policy,
+        approval_reminder_s=settings.quote_approver_reminder_s,
     )
 
 
@@ -222,7 +228,9 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
             return JSONResponse(view.model_dump(mode="json"), status_code=200)
         # Reserved, but the start never happened (Temporal was down): start it now.
     try:
-        await start_order(state.client, state.settings, body, order_id, digest)
+        await start_order(
+            state.client, state.settings, body, order_id, digest, placed_by=caller.subject
+        )
     except WorkflowAlreadyStartedError:
         return await _resubmitted(state, order_id, digest)
     accepted = OrderAccepted(order_id=order_id, status=OrderStatus.RECEIVED)
@@ -239,12 +247,37 @@ def _id_conflict(order_id: str) -> HTTPException:
     )
 
 
+@lru_cache(maxsize=4)
+def _policy(path: str) -> ApprovalPolicy:
+    return load_policy(path)
+
+
+def purchase_approvals(settings: Settings, body: PlaceOrder) -> list[PurchaseApproval]:
+    """The approvals a company order needs: the approval rules (the quotes' rules) on its
+    total and SKUs, for an order on invoice terms (a purchase order); none otherwise."""
+    if body.payment.method != "invoice":
+        return []
+    policy = _policy(settings.approval_rules_path or str(APPROVAL_RULES))
+    skus = len({line.sku for line in body.lines})
+    return [
+        PurchaseApproval(rule_id=r.rule_id, rule_name=r.name, role=r.role)
+        for r in order_rules(order_total(body.lines), skus, policy)
+    ]
+
+
 async def start_order(
-    client: Client, settings: Settings, body: PlaceOrder, order_id: str, digest: str
+    client: Client,
+    settings: Settings,
+    body: PlaceOrder,
+    order_id: str,
+    digest: str,
+    placed_by: str | None = None,
 ) -> None:
     """Start the order's workflow with the input, memo, search attributes and summary every
     order starts with (the bench's raw start calls it too, to measure exactly this).
 
+    A company order (invoice terms) the approval rules match waits for their approvers
+    (``purchase_approvals``); ``placed_by`` (the caller) may not be one of them.
     Raises ``WorkflowAlreadyStartedError`` when the order id exists.
     """
     now = datetime.now(UTC)
@@ -261,6 +294,8 @@ async def start_order(
         placed_at=now,
         body_hash=digest,
         options=options_from(settings),
+        approvals=purchase_approvals(settings, body),
+        placed_by=placed_by,
     )
     await client.start_workflow(
         OrderWorkflow.run,

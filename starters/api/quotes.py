@@ -21,7 +21,7 @@ from oms.domain.lifecycle import QUOTE, attributes, limits_from
 from oms.ids import order_id_for
 from oms.models.common import CustomerId, Page
 from oms.models.credit import Company, CompanyMember, CreditStatus
-from oms.models.orders import CreditApproval, OrderView
+from oms.models.orders import CreditApproval, OrderView, PurchaseDecision
 from oms.models.quotes import (
     AcceptQuote,
     AcceptResult,
@@ -368,6 +368,28 @@ async def approve_credit(
     body = body.model_copy(update={"approver": caller.subject, "role": role})
     handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
     return await run_update(state, handle, OrderWorkflow.approve_credit, body, f"order {order_id}")
+
+
+@router.post("/orders/{order_id}/approvals", response_model=OrderView, tags=["orders"])
+async def approve_purchase(
+    order_id: str, body: PurchaseDecision, state: State, caller: Approver
+) -> OrderView:
+    """An approver decides on a company order the approval rules hold (a purchase order):
+    403 for a role the order does not wait for and for whoever placed it (``SelfApproval``),
+    409 when it waits for no approval or the caller decided already.
+
+    The approver and role recorded are the caller's (an admin may name the role it acts in).
+    """
+    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
+    view = await query_state(handle, OrderWorkflow.state, f"order {order_id}")
+    pending = [a.role for a in view.approvals if a.decision is None]
+    role = acting_role(
+        caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
+    )
+    body = body.model_copy(update={"approver": caller.subject, "role": role})
+    return await run_update(
+        state, handle, OrderWorkflow.approve_purchase, body, f"order {order_id}"
+    )
 
 
 @router.get("/companies", response_model=Page[Company], tags=["companies"])

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -54,6 +55,7 @@ from starters.api.deps import (
     require_same_body,
     run_update,
 )
+from starters.api.idempotency import reserve
 from starters.api.orders import options_from
 from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
 
@@ -106,6 +108,25 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
         raise field_error(["start_at"], "must not be in the past", body.start_at.isoformat())
     subscription_id = body.subscription_id or f"S-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "subscription_id")
+    # Taken for good in the store, like order, quote and return ids: Temporal forgets a
+    # closed subscription after its retention, and its id must not start another one.
+    taken = await run_in_threadpool(
+        reserve, state.db, "subscription", subscription_id, caller.subject, digest
+    )
+    if not taken.new:
+        if taken.body_hash != digest:
+            raise HTTPException(
+                409,
+                detail={
+                    "error": "SubscriptionIdConflict",
+                    "message": f"subscription {subscription_id} exists with different content",
+                },
+            )
+        with suppress(HTTPException):
+            # The same subscription again: its answer, also long after its workflow is gone.
+            view = await _load(state, subscription_id)
+            return JSONResponse(view.model_dump(mode="json"), status_code=200)
+        # Reserved, but the start never happened (Temporal was down): start it now.
     start = max(body.start_at or now, now)
     settings = state.settings
     workflow_id = subscription_workflow_id(subscription_id)

@@ -18,7 +18,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.adapters.carrier_http import CarrierClient
 from activities.carrier import CarrierActivities
 from oms.domain.shipping import choose_rate
-from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
+from oms.models.carrier import Label, LabelRequest, RateRequest, VoidLabelRequest
 from oms.models.common import Address
 from oms.models.inventory import ProductIn
 from oms.models.shipments import Package, ShipmentLine
@@ -123,6 +123,52 @@ async def test_buying_twice_with_one_key_makes_one_label_row_and_one_carrier_lab
     )
     assert row.shipment_id == "A-1:S-1" and row.voided is False
     assert carrier_label_count(carrier_db) == 1
+
+
+async def test_a_label_key_replayed_for_another_shipment_or_service_is_refused(
+    acts: CarrierActivities, carrier: RunningCarrier, carrier_db: Path
+) -> None:
+    """The attack: a key replayed with other content used to get the old label back (a
+    parcel shipped on someone else's label). The OMS's record refuses it, and so does the
+    carrier for a key it never recorded here: both as a permanent error."""
+    env = ActivityEnvironment()
+    first = await env.run(acts.buy_label, label_request())
+    other_shipment = label_request().model_copy(update={"shipment_id": "B-9:S-1"})
+    other_service = label_request().model_copy(update={"service": "express"})
+    for replay in (other_shipment, other_service):
+        with pytest.raises(ApplicationError) as caught:
+            await env.run(acts.buy_label, replay)
+        assert caught.value.type == "IdempotencyMismatch" and caught.value.non_retryable
+    # Not recorded by the OMS, but used at the carrier with other content: its 409.
+    with pytest.raises(ApplicationError) as at_carrier:
+        client = CarrierClient(carrier.url, timeout_s=10)
+        try:
+            await env.run(
+                CarrierActivities(client, _Forgetful()).buy_label,
+                label_request().model_copy(update={"packages": [Package(weight_grams=9000)]}),
+            )
+        finally:
+            await client.aclose()
+    assert at_carrier.value.type == "CarrierRejected" and at_carrier.value.non_retryable
+    assert "idempotency_key_reused" in at_carrier.value.message
+    assert carrier_label_count(carrier_db) == 1
+    assert (await env.run(acts.buy_label, label_request())) == first
+
+
+class _Forgetful:
+    """A label record that never remembers (the OMS's store lost the row)."""
+
+    def find(self, key: str) -> None:
+        return None
+
+    def owner_of(self, key: str) -> None:
+        return None
+
+    def record(self, key: str, owner_id: str, label: Label, customs: object = None) -> Label:
+        return label
+
+    def mark_voided(self, label_id: str) -> None:
+        return None
 
 
 async def test_a_label_bought_before_a_crash_is_recorded_not_bought_again(

@@ -222,3 +222,44 @@ def test_concurrent_attempts_with_one_key_record_one_capture(
 
     assert all(r == results[0] for r in results)
     assert [e.kind for e in provider.ledger("A-1")] == ["authorize", "capture"]
+
+
+def test_a_payment_key_replayed_with_other_content_is_a_permanent_rejection(
+    acts: PaymentActivities, provider: SandboxPaymentProvider
+) -> None:
+    """The attack: after retention an old key handed back its old authorization (goods
+    shipped with no new money). A replay must ask for what the key's first call asked for."""
+    auth = authorize(acts)
+    refusals = [
+        lambda: authorize(acts, amount="9000.00"),
+        lambda: env.run(
+            acts.authorize,
+            AuthorizeRequest(
+                idempotency_key="A-1:auth",
+                order_id="B-2",
+                amount=Decimal("500.00"),
+                currency="SEK",
+                token="tok_visa",
+            ),
+        ),
+    ]
+    capture(acts, auth.authorization_id, "100.00", key="A-1:capture")
+    refusals.append(lambda: capture(acts, auth.authorization_id, "400.00", key="A-1:capture"))
+    other = authorize(acts, key="A-1:auth-2")
+    refusals.append(lambda: capture(acts, other.authorization_id, "100.00", key="A-1:capture"))
+    void(acts, other.authorization_id, key="A-1:void")
+    refusals.append(lambda: void(acts, auth.authorization_id, key="A-1:void"))
+    for replay in refusals:
+        with pytest.raises(ApplicationError) as caught:
+            replay()
+        assert caught.value.type == "PaymentRejected" and caught.value.non_retryable
+        assert "use a new key" in caught.value.message
+    # The same requests again are replays, answered with the first result.
+    assert authorize(acts) == auth
+    capture(acts, auth.authorization_id, "100.00", key="A-1:capture")
+    assert [e.kind for e in provider.ledger("A-1")] == [
+        "authorize",
+        "capture",
+        "authorize",
+        "void",
+    ]

@@ -62,6 +62,17 @@ def test_a_refund_is_recorded_once_per_key(db: Database) -> None:
     assert refunds(db) == [Decimal("150.00")]
 
 
+def test_a_refund_key_replayed_with_another_amount_is_a_permanent_rejection(
+    db: Database,
+) -> None:
+    acts = paid(db)
+    refund(acts, "150.00", "RMA-1:refund:A")
+    with pytest.raises(ApplicationError) as caught:
+        refund(acts, "250.00", "RMA-1:refund:A")
+    assert caught.value.type == "PaymentRejected" and caught.value.non_retryable
+    assert refunds(db) == [Decimal("150.00")]
+
+
 def test_refunds_never_exceed_what_was_captured(db: Database) -> None:
     acts = paid(db, captured="400.00")
     refund(acts, "300.00", "RMA-1:refund:A")

@@ -11,14 +11,17 @@ import click
 import pytest
 import yaml
 from alembic.script import ScriptDirectory
+from fastapi import HTTPException
 from sqlalchemy import func, select
 
 from oms.devserver import PROBLEM_FLAGS
 from oms.search_attributes import ALL
+from oms.settings import Settings
 from oms.store.db import Database
 from oms.store.migrate import alembic_config, current_revision
 from oms.store.tables import ProductRow
 from starters.cli import main
+from starters.codec_server import CodecAccess
 from workers.main import QUEUE_NAMES
 
 from deploy_checks import parse_oms_command, unknown_variables
@@ -257,6 +260,25 @@ def test_operators_reach_the_ui_and_codec_on_loopback_only() -> None:
     assert set(override) == {"temporal-ui", "oms-codec-server"}
     assert override["temporal-ui"]["ports"] == ["127.0.0.1:8080:8080"]
     assert override["oms-codec-server"]["ports"] == ["127.0.0.1:8234:8234"]
+    # Publishing it does not bring back the trust in a claimed Origin: that is opt-in.
+    codec_env = interpolate(override["oms-codec-server"]["environment"])
+    assert codec_env["OMS_CODEC_TRUST_UI_ORIGIN"] == "false"
+
+
+def test_nothing_but_the_api_listens_on_a_host_port_in_any_layout(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The attack: whoever reaches :7233 starts an order with payment method ``exchange``
+    (free goods); the UI and the codec server read every order. Neither the file nor the
+    operator's override publishes Temporal, and the override only on the host's loopback."""
+    override = yaml.safe_load(OPS_OVERRIDE.read_text())["services"]
+    for name, service in services.items():
+        ports = [*(service.get("ports") or []), *(override.get(name, {}).get("ports") or [])]
+        for port in ports:
+            if name == "oms-api":
+                continue
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+        assert 7233 not in published(service) | published(override.get(name, {})), name
 
 
 def test_temporal_marks_failing_workflow_tasks(services: dict[str, dict[str, Any]]) -> None:
@@ -352,7 +374,30 @@ def test_codec_server_serves_the_ui(services: dict[str, dict[str, Any]]) -> None
     assert ui["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8234/codec"
     assert variables["OMS_CODEC_UI_ORIGINS"] == "http://localhost:8080"
     assert ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "false"
-    assert variables["OMS_CODEC_TRUST_UI_ORIGIN"] == "true"
+
+
+def test_codec_server_authenticates_with_a_token_not_an_origin(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The attack: the codec server trusted a request claiming the UI's ``Origin``, which any
+    script can send; it now wants a bearer token, and compose refuses to start without one."""
+    variables = env(services["oms-codec-server"])
+    assert variables["OMS_CODEC_AUTH_TOKENS"] == "<required OMS_CODEC_AUTH_TOKENS>"
+    assert variables["OMS_CODEC_TRUST_UI_ORIGIN"] == "false"
+    settings = Settings(
+        _env_file=None,
+        **{
+            key.removeprefix("OMS_").lower(): value
+            for key, value in variables.items()
+            if key.startswith("OMS_CODEC_") and key not in ("OMS_CODEC_KEYS", "OMS_CODEC_KEY_ID")
+        }
+        | {"codec_auth_tokens": "s3cret"},
+    )
+    access = CodecAccess.from_settings(settings)
+    with pytest.raises(HTTPException) as spoofed:
+        access.check(None, "http://localhost:8080", "default")
+    assert spoofed.value.status_code == 401
+    access.check("Bearer s3cret", "http://localhost:8080", "default")
 
 
 def _instructions(path: Path) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from oms.domain.approval import (
     check_decision,
     escalate_role,
     load_policy,
+    order_rules,
     required_approvals,
 )
 from oms.domain.pricing import price_quote
@@ -216,3 +217,15 @@ def test_load_policy_reads_json_and_rejects_an_invalid_rule(tmp_path: Path) -> N
     bad.write_text(json.dumps({"rules": [{"rule_id": "r", "name": "x", "role": "king"}]}))
     with pytest.raises(ValidationError):
         load_policy(bad)
+
+
+def test_a_company_order_matches_the_total_and_sku_rules_never_a_discount_rule(
+    demo: ApprovalPolicy,
+) -> None:
+    """A purchase order at list prices: the order-value rule at 100 000, the SKU rule past
+    20 SKUs; a discount rule never (an order has no discount)."""
+    assert order_rules(Decimal("99999.99"), 1, demo) == []
+    assert [r.rule_id for r in order_rules(Decimal("100000"), 1, demo)] == ["total-100k"]
+    assert [r.rule_id for r in order_rules(Decimal("10"), 21, demo)] == ["many-skus"]
+    unconditional = ApprovalPolicy(rules=[ApprovalRule(rule_id="x", name="x", role="cfo")])
+    assert order_rules(Decimal("1"), 1, unconditional) == []

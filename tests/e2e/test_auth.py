@@ -56,6 +56,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/orders/{order_id}/cancel"): {"buyer", "support", "ops"},
     ("POST", "/orders/{order_id}/returns"): {"buyer", "support"},
     ("POST", "/orders/{order_id}/credit-approval"): {"finance", "cfo"},
+    ("POST", "/orders/{order_id}/approvals"): APPROVERS,
     ("POST", "/orders/{order_id}/notes"): {
         "support",
         "ops",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from oms.ids import order_workflow_id
+from oms.store import subscriptions
+from workflows.subscription import subscription_workflow_id
 
 from stack import (
     api_socket,
@@ -134,3 +137,53 @@ async def test_an_idempotency_key_makes_a_retried_start_one_order(
         # Left where no deadline is near (the dev server is shared with other tests).
         for started in ids:
             await stack.wait_for_status(started, {"picking"})
+
+
+async def test_a_subscription_id_stays_taken_after_temporal_forgets(
+    temporal_client: Client, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Subscription ids are reserved in the store like order ids: after retention, the id
+    with another body is a 409 and with the same body the stored subscription, not a new one."""
+    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+        sid = f"D-{uuid.uuid4().hex[:6].upper()}"
+        later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+        body = {
+            "subscription_id": sid,
+            "customer": {"id": "C-42", "name": "Anna", "email": "anna@example.com"},
+            "currency": "SEK",
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+            "ship_to": order_body(sid, [])["ship_to"],
+            "interval": "P1W",
+            "start_at": later,  # no renewal during the test
+            "payment": {"method": "card", "token": "tok_visa"},
+        }
+        assert (await stack.api.post("/subscriptions", json=body)).status_code == 202
+
+        async def stored() -> bool | None:
+            with stack.db.session() as session:
+                return subscriptions.get_subscription(session, sid) is not None or None
+
+        await wait_until(stored, 30, "the subscription never reached the read model")
+        async with _forgetful_temporal() as forgetful:
+            settings = stack.settings.model_copy(
+                update={"temporal_address": forgetful.client.service_client.config.target_host}
+            )
+            sock = api_socket()
+            settings.api_port = sock.getsockname()[1]
+            with running_api(settings, sock) as url:
+                headers = {"Authorization": "Bearer dev-admin"}
+                async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as api:
+                    other = body | {"interval": "P1M"}
+                    reused = await api.post("/subscriptions", json=other)
+                    assert reused.status_code == 409, reused.text
+                    assert reused.json()["title"] == "SubscriptionIdConflict"
+                    again = await api.post("/subscriptions", json=body)
+                    assert again.status_code == 200, again.text
+                    assert again.json()["subscription_id"] == sid
+            handle = forgetful.client.get_workflow_handle(subscription_workflow_id(sid))
+            with pytest.raises(RPCError) as unknown:
+                await handle.describe()
+            assert unknown.value.status == RPCStatusCode.NOT_FOUND
+        # Not left running on the shared server.
+        ended = await stack.api.post(f"/subscriptions/{sid}/cancel", json={"reason": "test"})
+        assert ended.status_code == 200, ended.text

@@ -14,7 +14,7 @@ from oms.client import data_converter
 from oms.models.shipments import ShipmentInput
 from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
-from workflows.order import HOLDS_PATCH, LIFECYCLE_PATCH, OrderWorkflow
+from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, LIFECYCLE_PATCH, OrderWorkflow
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
@@ -85,6 +85,7 @@ async def test_every_code_path_has_histories_of_every_kind() -> None:
         for name in kinds:
             assert (HOLDS_PATCH in _patches(name)) == name.endswith("_holds"), name
     assert [name for name in TEXTS if name.endswith("_holds")] == [
+        "order_backorder_continued_holds",
         "order_backorder_filled_holds",
         "order_cancelled_holds",
         "order_claimed_holds",
@@ -94,6 +95,17 @@ async def test_every_code_path_has_histories_of_every_kind() -> None:
         "order_line_changes_holds",
         "order_to_oslo_holds",
     ]
+
+
+def test_the_continued_order_histories_show_both_ends_of_a_continue_as_new() -> None:
+    """The first run recorded the patch and ended continuing as new; the continued run
+    started from carried state (its input says so) and recorded no gate of its own."""
+    first = WorkflowHistory.from_json("first", TEXTS["order_backorder_continued_holds"])
+    assert CONTINUE_AS_NEW_PATCH in _patches("order_backorder_continued_holds")
+    assert first.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    continued = WorkflowHistory.from_json("next", TEXTS["order_backorder_continued_run_wake"])
+    started = continued.events[0].workflow_execution_started_event_attributes
+    assert started.continued_execution_run_id
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))

@@ -19,7 +19,12 @@ from oms.models.inventory import (
 )
 from oms.store import inventory
 from oms.store.db import Database
-from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
+from oms.store.errors import (
+    IdempotencyMismatch,
+    StockBelowReserved,
+    UnknownSku,
+    UnknownWarehouse,
+)
 from oms.store.tables import AllocationRow, BackorderRow, ReservationRow, WarehouseRow
 
 from inventory_fixtures import (
@@ -92,6 +97,27 @@ def test_allocate_is_idempotent_on_its_key(net: Database) -> None:
     assert open_reserved(net, "O-1") == 2
     with net.session() as session:
         assert session.scalar(select(func.count()).select_from(AllocationRow)) == 1
+
+
+def test_an_allocation_key_replayed_with_other_lines_or_order_is_refused(net: Database) -> None:
+    """The attack: a key replayed with other lines (or for another order) got the first
+    decision back, and shipped the first order's reservations for something else."""
+    put_stock(net, "WH-STO", "TSHIRT", 5)
+    put_stock(net, "WH-STO", "JEANS", 5)
+    first = allocate(net, "O-1", {"TSHIRT": 2}, key="O-1:allocate")
+    for order_id, lines in (("O-1", {"TSHIRT": 3}), ("O-1", {"JEANS": 2}), ("O-2", {"TSHIRT": 2})):
+        with pytest.raises(IdempotencyMismatch, match="O-1:allocate"):
+            allocate(net, order_id, lines, key="O-1:allocate")
+    assert allocate(net, "O-1", {"TSHIRT": 2}, key="O-1:allocate") == first
+    assert stock_of(net, "WH-STO", "TSHIRT") == (5, 2)
+    assert stock_of(net, "WH-STO", "JEANS") == (5, 0)
+
+
+def test_a_replayed_backordered_allocation_still_matches_its_lines(net: Database) -> None:
+    put_stock(net, "WH-STO", "TSHIRT", 1)
+    first = allocate(net, "O-1", {"TSHIRT": 3}, key="O-1:allocate")
+    assert first.backordered
+    assert allocate(net, "O-1", {"TSHIRT": 3}, key="O-1:allocate") == first
 
 
 def test_allocate_splits_nearest_first_and_numbers_shipments_from_the_request(
