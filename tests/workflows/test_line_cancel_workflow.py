@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
 
 from oms.models.order_changes import CancelLine, TrimReservation
 from oms.models.orders import BackorderWake, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from tests.workflows.harness import Harness, tick
-from workflows.order import OrderWorkflow
+from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
@@ -182,3 +184,33 @@ async def test_refusals_name_why_and_change_nothing(harness: Harness) -> None:
     after = await handle.query(OrderWorkflow.state)
     assert after.history == before.history and after.line_cancellations == []
     assert _calls(harness, "trim") == [] and _calls(harness, "void_authorization") == []
+
+
+async def test_a_continued_backorder_is_cut_with_keys_that_stay_unique(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    harness.world.stock = {"TSHIRT": 1}
+    order_id = _id()
+    inp = harness.order_input(order_id, qty=3, recheck_s=24 * 3600, pick_sla_s=400 * 24 * 3600)
+    inp.options = inp.options.model_copy(update={"continue_as_new_after_events": 200})
+    first = await harness.start(inp)
+    await harness.deliver(f"{order_id}-S1")
+    latest = harness.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
+    for _ in range(200):
+        if [s.status for s in (await latest.query(OrderWorkflow.state)).shipments] == ["delivered"]:
+            break
+        await tick()
+    await latest.execute_update(OrderWorkflow.cancel_line, _cancel(1))
+
+    await env.sleep(timedelta(days=60))
+    history = await latest.fetch_history()
+    assert first.result_run_id is not None and history.run_id != first.result_run_id
+
+    # The new run may be cut at once, and its release takes the next key, not the first.
+    view = await latest.execute_update(OrderWorkflow.cancel_line, _cancel(1, reason="enough"))
+    assert view.backordered == [] and len(view.line_cancellations) == 2
+    assert [v.idempotency_key for v in _calls(harness, "void_authorization")] == [
+        f"{order_id}:release-line:1",
+        f"{order_id}:release-line:2",
+    ]
+    assert (await latest.result()).status == OrderStatus.COMPLETED
