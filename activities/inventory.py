@@ -29,6 +29,13 @@ from oms.models.inventory import (
     ReleaseResult,
     StockReceipt,
 )
+from oms.models.order_changes import (
+    BackorderResult,
+    BackorderUnits,
+    Reallocate,
+    Reallocation,
+    TrimReservation,
+)
 from oms.models.returns import StockMovement
 
 
@@ -48,6 +55,12 @@ class Stock(Protocol):
     def consume(self, req: ConsumeRequest) -> ConsumeResult: ...
 
     def claim_backorders(self, req: BackorderCheck) -> BackorderFill: ...
+
+    def trim(self, req: TrimReservation) -> ReleaseResult: ...
+
+    def backorder(self, req: BackorderUnits) -> BackorderResult: ...
+
+    def reallocate(self, req: Reallocate) -> Reallocation: ...
 
     def restock(self, move: StockMovement) -> StockReceipt: ...
 
@@ -108,6 +121,33 @@ class InventoryActivities:
         Idempotent on ``request.key``: a retry returns the same shipments.
         """
         return translated(lambda: self._stock.claim_backorders(request))
+
+    @activity.defn(name="inventory.trim")
+    def trim(self, request: TrimReservation) -> ReleaseResult:
+        """Keep at most ``request.keep`` units of a SKU for the order (one shipment's
+        reservations, or what it is owed) and free the rest: part of a line was cancelled.
+
+        A target, so a retry frees nothing more. ``filled_orders`` names other orders whose
+        backorders the freed units filled: the caller should wake them.
+        """
+        return translated(lambda: self._stock.trim(request))
+
+    @activity.defn(name="inventory.backorder")
+    def backorder(self, request: BackorderUnits) -> BackorderResult:
+        """Owe a short pick's missing units to the order again and fill them at once from
+        free stock anywhere; idempotent on ``request.key``. The caller wakes the other
+        ``filled_orders`` and claims its own.
+        """
+        return translated(lambda: self._stock.backorder(request))
+
+    @activity.defn(name="inventory.reallocate")
+    def reallocate(self, request: Reallocate) -> Reallocation:
+        """Allocate an edited order anew: every open reservation and owed unit of it is
+        given back and its new lines allocated, in one transaction; idempotent on
+        ``request.key``. ``filled_orders``: other orders to wake. Raises ApplicationError
+        ``UnknownSku`` (non-retryable).
+        """
+        return translated(lambda: self._stock.reallocate(request))
 
     @activity.defn(name="inventory.restock")
     def restock(self, request: StockMovement) -> StockReceipt:

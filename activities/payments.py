@@ -74,7 +74,8 @@ class PaymentActivities:
 
     @activity.defn(name="payments.void_authorization")
     def void_authorization(self, request: VoidAuthorizationRequest) -> VoidAuthorizationResult:
-        """Release whatever is left uncaptured on an authorization (cancel, partial ship).
+        """Release whatever is left uncaptured on an authorization (cancel, partial ship),
+        or at most ``request.amount`` of it (part of the order was cancelled).
 
         Idempotent; after a full capture it voids 0. Raises ApplicationError
         ``PaymentRejected`` (non-retryable) for an unknown authorization.

@@ -215,6 +215,9 @@ class Settings(BaseSettings):
 
     pick_sla_s: int = Field(default=4 * 3600, ge=1)
     backorder_recheck_s: int = Field(default=3600, ge=1)
+    # Units a warehouse could not pick (a short pick): "backorder" (owed again, shipped
+    # when stock arrives) or "cancel" (taken off the order, its authorization lowered).
+    short_pick_policy: Literal["backorder", "cancel"] = "backorder"
     hold_timeout_s: int = Field(default=3 * 24 * 3600, ge=1)
     # Operations: an automatic step (payment, allocation, label) overdue after this is stuck.
     step_deadline_s: int = Field(default=60, ge=1)

@@ -190,8 +190,10 @@ class SandboxPaymentProvider:
                 return done
             if auth.status != "authorized":
                 return _tx_for(auth, request.idempotency_key, "void", Decimal("0.00"))
-            remaining = auth.amount - _settled(session, auth.authorization_id)
-            return _tx_for(auth, request.idempotency_key, "void", max(remaining, Decimal(0)))
+            remaining = max(auth.amount - _settled(session, auth.authorization_id), Decimal(0))
+            if request.amount is not None:  # a partial release: never more than is left
+                remaining = min(remaining, max(request.amount, Decimal(0)))
+            return _tx_for(auth, request.idempotency_key, "void", remaining)
 
         return _void_result(self._insert(request.idempotency_key, "void", build))
 

@@ -137,6 +137,9 @@ def build_workers(
             inventory.release,
             inventory.consume,
             inventory.claim_backorders,
+            inventory.trim,
+            inventory.backorder,
+            inventory.reallocate,
             inventory.restock,
             inventory.write_off,
             # Workflows started before the read-model-local patch still schedule these here.

@@ -26,6 +26,13 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.risk import RISK_REVIEW
     from oms.ids import order_workflow_id
     from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
+    from oms.models.order_changes import (
+        CancelLine,
+        EditOrder,
+        OpenClaim,
+        ShipmentTrimmed,
+        ShortPick,
+    )
     from oms.models.orders import (
         BackorderWake,
         CancelOrder,
@@ -50,6 +57,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.legacy.order import OrderV1
     from workflows.order_approval import PurchaseApprovals
+    from workflows.order_claims import Claims
+    from workflows.order_edits import Edits
+    from workflows.order_lines import LineCancels
     from workflows.order_payment import Payment
     from workflows.order_shipments import ENDED, Shipments
     from workflows.order_stock import WAKE_SIGNAL, Stock
@@ -130,6 +140,20 @@ class OrderWorkflow:
         self._wake = False
         self._resends = self._rerouting = 0
         self._past_gate = False  # past the risk review and any hold: allocation may start
+        self._allocated = False  # its first allocation is done: lines may be cancelled
+        self._lines = LineCancels(
+            inp, self._view, self._track, self._shipments, self._stock, self._payment
+        )
+        # One change of the order's stock at a time: an edit, a line cancellation, a claim.
+        self._stock_lock = asyncio.Lock()
+        parts = (self._shipments, self._stock, self._payment, self._lines)
+        self._edits = Edits(inp, self._view, self._track, parts, self._email)
+        self._secured = False  # the payment is secured: an edit may change the money
+        # Edits, line cancellations and claims under way: a whole-order cancel waits.
+        self._changing = 0
+        self._claims = Claims(
+            inp, self._view, self._track, (self._shipments, self._stock, self._payment)
+        )
         if carried is not None:
             self._resume(carried)
 
@@ -165,6 +189,12 @@ class OrderWorkflow:
         if self._shipments.shipped():
             raise ApplicationError(
                 "order cannot be cancelled: a shipment has shipped", type="AlreadyShipped"
+            )
+        if self._changing:
+            raise ApplicationError(
+                "the order is being changed (an edit, a line cancellation or a claim); "
+                "cancel it again in a moment",
+                type="NotCancellable",
             )
 
     @workflow.signal
@@ -349,6 +379,124 @@ class OrderWorkflow:
         if self._cancel is not None:
             raise ApplicationError("the order is being cancelled", type="NotReroutable")
 
+    @workflow.update
+    async def cancel_line(self, request: CancelLine) -> OrderView:
+        """Cancel ``request.quantity`` units of one line until they ship (who and why in
+        the history): owed units first, then shipments that have not shipped.
+
+        Raises ``ApplicationError`` ``TooLateToCancelLine`` (fewer units left that have not
+        shipped, or a shipment shipped first), ``UnknownLine``, ``WholeOrder`` (nothing would
+        be left: cancel the order), ``NotAllocated`` (before its stock is allocated),
+        ``NotCancellable`` (the order ended or is being cancelled).
+        """
+        self._track.update_accepted()
+        self._changing += 1
+        try:
+            async with self._stock_lock:
+                await self._lines.cancel(request, lambda: self._cancel is not None)
+        finally:
+            self._changing -= 1
+        return self._track.for_caller()
+
+    @cancel_line.validator
+    def _validate_cancel_line(self, request: CancelLine) -> None:
+        self._refuse_legacy("line cancellation")
+        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise ApplicationError(f"order is already {self._view.status}", type="NotCancellable")
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type="NotCancellable")
+        if not self._allocated:
+            raise ApplicationError(
+                f"the order is {self._view.status} and its stock is not allocated yet; "
+                "cancel the order, or cancel the line once it is allocated",
+                type="NotAllocated",
+            )
+        self._lines.plan(request)
+
+    @workflow.update
+    async def edit(self, request: EditOrder) -> OrderView:
+        """Change lines, address or shipping speed before the first pick (who and why in the
+        history, one "order changed" email); all or nothing.
+
+        Raises ``ApplicationError`` ``TooLateToEdit`` naming the shipment whose pick started,
+        ``PaymentDeclined`` (a raised total the card refused), ``NothingChanged``,
+        ``UnknownSku``, ``WholeOrder``, ``NotEditableYet`` (paying or allocating: try again),
+        ``NotEditable`` (ended or cancelling); the order is unchanged each time.
+        """
+        self._track.update_accepted()
+        self._changing += 1
+        try:
+            async with self._stock_lock:
+                self._check_editable()
+                self._rerouting += 1  # while old shipments stop and new ones start
+                try:
+                    await self._edits.edit(request, self._allocated)
+                finally:
+                    self._rerouting -= 1
+                    self._shipments.changed = True
+        finally:
+            self._changing -= 1
+        return self._track.for_caller()
+
+    @edit.validator
+    def _validate_edit(self, request: EditOrder) -> None:
+        self._refuse_legacy("edits")
+        self._check_editable()
+        self._edits.check(request)
+
+    def _check_editable(self) -> None:
+        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise ApplicationError(f"order is already {self._view.status}", type="NotEditable")
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type="NotEditable")
+        if not self._secured or (self._past_gate and not self._allocated):
+            raise ApplicationError(
+                f"the order is {self._view.status} and its payment or stock is being "
+                "settled; try again in a moment",
+                type="NotEditableYet",
+            )
+
+    @workflow.update
+    async def open_claim(self, request: OpenClaim) -> OrderView:
+        """A parcel was lost or damaged in transit: settle it and reship its lines at no
+        charge or refund them (who and why in the history).
+
+        Raises ``ApplicationError`` ``UnknownShipment``, ``AlreadyClaimed``, ``NotShipped``,
+        ``NotLost``, ``NotSupported``, ``RefundDeclined``, ``NotClaimable`` (the order is
+        being cancelled).
+        """
+        self._track.update_accepted()
+        self._changing += 1
+        try:
+            async with self._stock_lock:
+                self._rerouting += 1  # the settled parcel must not end the order before its reship
+                try:
+                    await self._claims.open(request)
+                finally:
+                    self._rerouting -= 1
+                    self._shipments.changed = True
+        finally:
+            self._changing -= 1
+        return self._track.for_caller()
+
+    @open_claim.validator
+    def _validate_claim(self, request: OpenClaim) -> None:
+        self._refuse_legacy("claims")
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type="NotClaimable")
+        self._claims.check(request)
+
+    @workflow.signal
+    def shipment_trimmed(self, answer: ShipmentTrimmed) -> None:
+        """A shipment took units out for a line cancellation, or refused (it is shipping)."""
+        self._lines.answered(answer)
+
+    @workflow.signal
+    def shipment_short(self, pick: ShortPick) -> None:
+        """A shipment was picked short: its missing units are owed again or cancelled (the
+        merchant's ``short_pick_policy``) by the main loop."""
+        self._lines.shorts.append(pick)
+
     @workflow.signal
     def retry_payment(self, request: RetryPayment) -> None:
         self._payment.retry = request
@@ -369,6 +517,7 @@ class OrderWorkflow:
         note = f"Order received via {inp.channel}"
         self._track.enter(OrderStatus.RECEIVED, note, clock_start=inp.placed_at)
         self._cancel = await self._payment.secure() or self._cancel
+        self._secured = self._cancel is None
         if self._cancel is None:
             await self._gate()
         if self._cancel is not None:
@@ -387,6 +536,7 @@ class OrderWorkflow:
                 **self._stock.owe(decision.backordered),
             )
             await self._shipments.start(decision.shipments, self._payment.authorization_id or "")
+            self._allocated = True
             self._refresh_status()
             if decision.backordered:
                 await self._email(f"{inp.order_id}:backordered", "order_backordered")
@@ -396,7 +546,8 @@ class OrderWorkflow:
         if cancelled:
             return await self._finish_cancelled()
         inp = self._inp
-        self._track.enter(OrderStatus.COMPLETED, "Every shipment delivered")
+        settled = " or settled by a claim" if self._view.claims else ""
+        self._track.enter(OrderStatus.COMPLETED, f"Every shipment delivered{settled}")
         await self._email(f"{inp.order_id}:completed", "order_completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._track.close()
@@ -458,13 +609,19 @@ class OrderWorkflow:
                 shipments.changed = False
                 self._refresh_status()
             owed = bool(self._view.backordered)
-            if shipments.by_id and not self._rerouting and is_finished(shipments.statuses(), owed):
+            settled = not self._rerouting and not self._lines.shorts
+            if shipments.by_id and settled and is_finished(shipments.statuses(), owed):
                 return False
             if owed and self._history_is_long() and workflow.patched(CONTINUE_AS_NEW_PATCH):
                 await self._continue_as_new()
             try:
                 await workflow.wait_condition(
-                    lambda: self._cancel is not None or self._wake or shipments.changed,
+                    lambda: (
+                        self._cancel is not None
+                        or self._wake
+                        or shipments.changed
+                        or bool(self._lines.shorts)
+                    ),
                     timeout=recheck if owed else None,
                     timeout_summary="backorder re-check" if owed else None,
                 )
@@ -472,6 +629,9 @@ class OrderWorkflow:
                 self._wake = True  # a missed wake-up signal costs one re-check period, no more
             if self._cancel is not None and not self._cancel_done and await self._compensate():
                 return True
+            if self._lines.shorts and not self._cancel_done:
+                async with self._stock_lock:
+                    self._wake = await self._lines.settle_shorts() or self._wake
             if self._wake:
                 self._wake = False
                 if self._view.backordered:
@@ -495,6 +655,8 @@ class OrderWorkflow:
             and not self._wake
             and not self._shipments.changed
             and all(s.status in ENDED for s in self._shipments.by_id.values())
+            and not self._changing
+            and not self._lines.shorts
         )
         if not idle():
             return
@@ -519,6 +681,12 @@ class OrderWorkflow:
             owed_since=stock.owed_since,
             resends=self._resends,
             runs=(self._inp.carried.runs + 1) if self._inp.carried else 2,
+            payment_token=payment.token,
+            counters={
+                **self._lines.counters(),
+                **self._edits.counters(),
+                **self._claims.counters(),
+            },
         )
         # Search attributes and memo (the body's hash) go along by default.
         workflow.continue_as_new(self._inp.model_copy(update={"carried": carried}))
@@ -533,12 +701,22 @@ class OrderWorkflow:
         self._stock.owed_since = carried.owed_since
         self._resends = carried.resends
         self._past_gate = True
+        # It waited for stock: paid for and allocated, so it may be edited and cut.
+        self._secured = self._allocated = True
+        self._payment.token = carried.payment_token or self._payment.token
+        self._lines.restore(carried.counters)
+        self._edits.restore(carried.counters)
+        self._claims.restore(carried.counters)
         # Claim at once (a wake-up signal may have come as the run before ended) and write
         # the carried view (its last line was never written).
         self._wake = True
         self._track.changed()
 
     async def _claim_backorders(self) -> None:
+        async with self._stock_lock:
+            await self._claim()
+
+    async def _claim(self) -> None:
         fill = await self._stock.claim(self._shipments.next_no)
         if fill.shipments:
             lines = (ln for s in fill.shipments for ln in s.lines)

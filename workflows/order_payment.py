@@ -42,6 +42,8 @@ class Payment:
         self.awaiting_credit = False
         self.approval: CreditApproval | None = None
         self.retry: RetryPayment | None = None
+        # The card the order was authorized with (an edit that raises the total uses it).
+        self.token = inp.payment.token
 
     async def secure(self) -> CancelOrder | None:
         """Authorize the total (card) or reserve it (invoice terms); an exchange needs
@@ -94,7 +96,7 @@ class Payment:
                 **policies.PAYMENTS.kwargs(self._queue, f"authorize {total} {inp.currency}"),
             )
             if auth.status == "authorized":
-                self.authorization_id = auth.authorization_id
+                self.authorization_id, self.token = auth.authorization_id, token
                 return None
             reason = auth.decline_reason or ""
             note = f"Payment declined: {reason or 'no reason given'}"

@@ -36,9 +36,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.tracker import Tracker
 
 # A shipment that will not change the order any more, but for its delivery.
-DONE = frozenset({*SHIPPED_STATES, ShipmentStatus.CANCELLED})
+DONE = frozenset({*SHIPPED_STATES, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED})
 # A shipment whose workflow has ended (nothing of it runs any more).
-ENDED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED)
+ENDED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED)
 
 
 class Shipments:
@@ -62,20 +62,26 @@ class Shipments:
     def shipped(self) -> list[ShipmentSummary]:
         return [s for s in self.by_id.values() if s.status in SHIPPED_STATES]
 
-    async def start(self, planned: list[PlannedShipment], authorization_id: str) -> None:
-        """Start one shipment per planned parcel, picking at its warehouse.
+    async def start(
+        self, planned: list[PlannedShipment], authorization_id: str, free: bool = False
+    ) -> None:
+        """Start one shipment per planned parcel, picking at its warehouse (``free``: a
+        claim's reship, which captures nothing).
 
         Raises ``ApplicationError(type="WarehouseWithoutAddress")`` for a warehouse with
         no address to ship from.
         """
         now = workflow.now()
-        prices = {li.sku: li.unit_price for li in self._inp.lines}
+        # The order's lines, address and speed as they are now (an edit may have changed them).
+        prices = {li.sku: li.unit_price for li in (*self._inp.lines, *self._view.lines)}
         for plan in planned:
             lines = [
                 ShipmentLine(sku=ln.sku, quantity=ln.quantity, unit_price=prices[ln.sku])
                 for ln in plan.lines
             ]
-            child = _shipment_input(self._inp, plan, lines, authorization_id)
+            child = _shipment_input(self._inp, self._view, plan, lines, authorization_id)
+            if free:
+                child.payment_method = "exchange"
             # Known before the start: the child's first milestone may come in the same
             # activation as its start (a worker that died with the task leaves both queued).
             summary = ShipmentSummary(
@@ -157,7 +163,11 @@ def _started(child: ShipmentInput, now: datetime) -> Any:
 
 
 def _shipment_input(
-    inp: OrderInput, plan: PlannedShipment, lines: list[ShipmentLine], authorization_id: str
+    inp: OrderInput,
+    view: OrderView,
+    plan: PlannedShipment,
+    lines: list[ShipmentLine],
+    authorization_id: str,
 ) -> ShipmentInput:
     if plan.ship_from is None:
         raise ApplicationError(
@@ -169,10 +179,10 @@ def _shipment_input(
         order_id=inp.order_id,
         warehouse_id=plan.warehouse_id,
         ship_from=plan.ship_from,
-        ship_to=inp.ship_to,
+        ship_to=view.ship_to,
         lines=lines,
         currency=inp.currency,
-        shipping_speed=inp.shipping_speed,
+        shipping_speed=view.shipping_speed,
         customer=inp.customer,
         authorization_id=authorization_id,
         payment_method=inp.payment.method,

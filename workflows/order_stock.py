@@ -41,24 +41,31 @@ class Stock:
         self.owed_since: datetime | None = None
 
     async def allocate(
-        self, first_shipment_no: int, lines: list[SkuQuantity] | None = None, **where: Any
+        self,
+        first_shipment_no: int,
+        lines: list[SkuQuantity] | None = None,
+        key: str | None = None,
+        **where: Any,
     ) -> AllocationDecision:
         """Reserve ``lines`` (default: the whole order) nearest the customer; a re-route
-        names ``exclude_warehouses`` or ``only_warehouses`` and gets a key of its own."""
-        inp = self._inp
-        key = f"{inp.order_id}:allocate"
-        if where:
+        names ``exclude_warehouses`` or ``only_warehouses`` and gets a key of its own, as
+        does a claim's reship (``key``)."""
+        inp, view = self._inp, self._view
+        if key is None and where:
             self.reroutes += 1
             key = f"{inp.order_id}:reroute:{self.reroutes}"
+        key = key or f"{inp.order_id}:allocate"
+        # The order's lines and address as they are now (an edit before allocation may have
+        # changed them; otherwise they are the input's).
         decision = await workflow.execute_activity_method(
             InventoryActivities.allocate,
             AllocateRequest(
                 key=key,
                 order_id=inp.order_id,
-                lines=lines or [SkuQuantity(sku=li.sku, quantity=li.quantity) for li in inp.lines],
-                postal_code=inp.ship_to.postal_code,
-                city=inp.ship_to.city,
-                country=inp.ship_to.country,
+                lines=lines or [SkuQuantity(sku=li.sku, quantity=li.quantity) for li in view.lines],
+                postal_code=view.ship_to.postal_code,
+                city=view.ship_to.city,
+                country=view.ship_to.country,
                 placed_at=inp.placed_at,
                 first_shipment_no=first_shipment_no,
                 **where,

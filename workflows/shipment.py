@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from oms.domain import lifecycle
     from oms.domain.money import format_money
+    from oms.domain.order_changes import check_pick, cut_lines, short_of
     from oms.domain.shipping import choose_rate
     from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
@@ -33,6 +34,14 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.credit import ConsumeCredit
     from oms.models.inventory import ConsumeRequest
     from oms.models.ops import OpsNote
+    from oms.models.order_changes import (
+        ClaimShipment,
+        FreezeShipment,
+        ShipmentTrimmed,
+        ShortPick,
+        TrimReservation,
+        TrimShipment,
+    )
     from oms.models.payments import CaptureRequest
     from oms.models.shipments import (
         CancelShipment,
@@ -46,14 +55,17 @@ with workflow.unsafe.imports_passed_through():
     )
     from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE
     from oms.views import shipments as views
+    from oms.views.orders import units
     from workflows import policies
     from workflows.legacy.shipment import ShipmentV1
     from workflows.tracker import Tracker
 
 __all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
 
-# The order's signal; a name, because the order module imports this one.
+# The order's signals; names, because the order module imports this one.
 MILESTONE_SIGNAL = "shipment_milestone"
+TRIMMED_SIGNAL = "shipment_trimmed"
+SHORT_SIGNAL = "shipment_short"
 _LOCAL_WRITE = timedelta(seconds=10)
 
 
@@ -114,6 +126,8 @@ class ShipmentWorkflow:
         self._cancel: CancelShipment | None = None
         self._events: list[TrackingEvent] = []
         self._shipping_started = False
+        self._frozen: str | None = None  # the order is being edited: no pick meanwhile
+        self._claim: ClaimShipment | None = None  # lost or damaged in transit
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -123,11 +137,17 @@ class ShipmentWorkflow:
 
     @workflow.update
     async def confirm_pick(self, pick: ConfirmPick) -> ShipmentView:
-        """The warehouse picked every line; recorded with who confirmed it."""
+        """The warehouse picked every line (or, with ``pick.lines``, only those units: the
+        parcel ships them, the missing ones leave stock and the order backorders or cancels
+        them by its policy); recorded with who confirmed it."""
         self._track.update_accepted()
         self._picked = pick
         self._view.picked_by = pick.picked_by
-        self._track.note(f"Picked by {pick.picked_by}", by=pick.picked_by)
+        missing = short_of(self._view.lines, pick.lines) if pick.lines is not None else []
+        if not missing:
+            self._track.note(f"Picked by {pick.picked_by}", by=pick.picked_by)
+            return self._track.for_caller()
+        await self._short_pick(pick, missing)
         return self._track.for_caller()
 
     @confirm_pick.validator
@@ -136,6 +156,15 @@ class ShipmentWorkflow:
             raise ApplicationError("shipment is cancelled", type="ShipmentCancelled")
         if self._picked is not None:
             raise ApplicationError("shipment is already picked", type="AlreadyPicked")
+        if self._frozen is not None:
+            raise ApplicationError(
+                "the order is being edited; pick again in a moment", type="EditInProgress"
+            )
+        if pick.lines is not None:
+            try:
+                check_pick(self._view.lines, pick.lines)
+            except ValueError as err:
+                raise ApplicationError(str(err), type="BadPick") from err
 
     @workflow.update
     async def confirm_pack(self, pack: ConfirmPack) -> ShipmentView:
@@ -168,6 +197,63 @@ class ShipmentWorkflow:
             by=f"ops:{note.by}",
             action=note.action,
         )
+
+    @workflow.signal
+    async def trim_lines(self, request: TrimShipment) -> None:
+        """Asked by the order (part of a line cancelled): take units out of the parcel.
+        Honoured until the label is bought or being bought, like a cancel; the order hears
+        which (``shipment_trimmed``)."""
+        if self._legacy is not None:
+            return  # a 0.1 order never asks
+        view = self._view
+        has = sum(ln.quantity for ln in view.lines if ln.sku == request.sku)
+        ok = not self._shipping_started and self._cancel is None and has >= request.quantity
+        ok = ok and view.status != ShipmentStatus.CANCELLED
+        if ok:
+            view.lines = cut_lines(view.lines, request.sku, request.quantity)
+            self._track.note(
+                f"{request.sku} x{request.quantity} taken out by {request.by}: {request.reason}",
+                by=request.by,
+                action="cancel_line",
+            )
+        parent = workflow.info().parent
+        if parent is not None:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                TRIMMED_SIGNAL,
+                ShipmentTrimmed(key=request.key, shipment_id=view.shipment_id, accepted=ok),
+            )
+
+    @workflow.signal
+    async def freeze(self, request: FreezeShipment) -> None:
+        """Asked by the order before an edit: hold picks until thawed or cancelled; refused
+        once picked (the order answers the edit ``TooLateToEdit``)."""
+        if self._legacy is not None:
+            return  # a 0.1 order never asks
+        if request.thaw:
+            if self._frozen == request.key:
+                self._frozen = None
+            return
+        ok = self._picked is None and self._cancel is None
+        if ok:
+            self._frozen = request.key
+        parent = workflow.info().parent
+        if parent is not None:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                TRIMMED_SIGNAL,
+                ShipmentTrimmed(
+                    key=request.key,
+                    shipment_id=self._view.shipment_id,
+                    accepted=ok,
+                    note="" if ok else f"picked by {self._view.picked_by}",
+                ),
+            )
+
+    @workflow.signal
+    def claim(self, request: ClaimShipment) -> None:
+        """Asked by the order: a claim (lost, damaged) settles the parcel; it stops waiting
+        for tracking (ends ``claimed``) unless a delivery scan came first."""
+        if self._legacy is None and self._claim is None:
+            self._claim = request
 
     @workflow.signal
     def cancel(self, request: CancelShipment) -> None:
@@ -204,6 +290,46 @@ class ShipmentWorkflow:
             return await self._finish(await self._refused(*held))
         await self._follow_tracking()
         return await self._finish(self._view)
+
+    async def _short_pick(self, pick: ConfirmPick, missing: list[SkuQuantity]) -> None:
+        """Ship what was picked: the missing units' reservations leave stock (they are not
+        on the shelf) and the order hears what is missing."""
+        inp, view = self._inp, self._view
+        for line in missing:
+            view.lines = cut_lines(view.lines, line.sku, line.quantity)
+        view.short = missing
+        self._track.note(
+            f"Short pick by {pick.picked_by}: missing {units(missing)}; the parcel ships "
+            f"{units(SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in view.lines)}",
+            by=pick.picked_by,
+            action="short_pick",
+        )
+        for line in missing:
+            keep = sum(ln.quantity for ln in view.lines if ln.sku == line.sku)
+            await workflow.execute_activity_method(
+                InventoryActivities.trim,
+                TrimReservation(
+                    order_id=inp.order_id,
+                    sku=line.sku,
+                    keep=keep,
+                    shipment_id=inp.shipment_id,
+                    lost=True,
+                ),
+                **policies.STORE.kwargs(
+                    inp.task_queue_prefix + INVENTORY_QUEUE, f"{line.sku} short: keep {keep}"
+                ),
+            )
+        parent = workflow.info().parent
+        if parent is not None:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                SHORT_SIGNAL,
+                ShortPick(
+                    shipment_id=inp.shipment_id,
+                    warehouse_id=inp.warehouse_id,
+                    missing=missing,
+                    by=pick.picked_by,
+                ),
+            )
 
     async def _finish(self, view: ShipmentView) -> ShipmentView:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -254,7 +380,7 @@ class ShipmentWorkflow:
                 packages=self._view.packages,
                 # For a customs declaration, when the parcel leaves its customs area.
                 order_id=inp.order_id,
-                lines=inp.lines,
+                lines=self._view.lines,  # what the parcel carries (a cut or short pick shows)
                 currency=inp.currency,
             ),
             **policies.CARRIER.kwargs(q + CARRIER_QUEUE, f"buy {rate.service} label"),
@@ -264,7 +390,8 @@ class ShipmentWorkflow:
         view.tracking_number, view.label_id = label.tracking_number, label.label_id
         # Written in this task: the carrier may post its first scan at once.
         self._track.note(f"Label {label.label_id} bought: {label.service}, {label.tracking_number}")
-        amount = sum((li.unit_price * li.quantity for li in inp.lines), Decimal("0.00"))
+        # The parcel's lines as they are now (a line cancellation may have taken units out).
+        amount = sum((li.unit_price * li.quantity for li in view.lines), Decimal("0.00"))
         # Stock leaves the building first: a parcel is charged only for goods that left.
         await self._consume()
         view.captured = await self._charge(amount)
@@ -273,6 +400,8 @@ class ShipmentWorkflow:
         await self._tell_order(ShipmentStatus.SHIPPED, note)
         context = views.email_context(
             inp,
+            # What the parcel carries (a line cancellation or short pick may have cut it).
+            lines=[{"sku": li.sku, "quantity": li.quantity} for li in view.lines],
             carrier=label.carrier,
             service=label.service,
             tracking_number=label.tracking_number,
@@ -291,7 +420,7 @@ class ShipmentWorkflow:
                 shipment_id=inp.shipment_id,
                 order_id=inp.order_id,
                 warehouse_id=inp.warehouse_id,
-                lines=[SkuQuantity(sku=li.sku, quantity=li.quantity) for li in inp.lines],
+                lines=[SkuQuantity(sku=li.sku, quantity=li.quantity) for li in self._view.lines],
             ),
             **policies.STORE.kwargs(
                 inp.task_queue_prefix + INVENTORY_QUEUE, "stock leaves the warehouse"
@@ -312,7 +441,7 @@ class ShipmentWorkflow:
                     order_id=inp.order_id,
                     shipment_id=inp.shipment_id,
                     amount=amount,
-                    lines=inp.lines,  # the shipment's invoice
+                    lines=self._view.lines,  # the shipment's invoice: what it carries
                 ),
                 **policies.PAYMENTS.kwargs(queue, f"invoice {amount} {inp.currency} on credit"),
             )
@@ -349,8 +478,17 @@ class ShipmentWorkflow:
     async def _follow_tracking(self) -> None:
         while self._view.status != ShipmentStatus.DELIVERED:
             await workflow.wait_condition(
-                lambda: bool(self._events), timeout_summary="waiting for carrier tracking"
+                lambda: bool(self._events) or self._claim is not None,
+                timeout_summary="waiting for carrier tracking",
             )
+            if not self._events and self._claim is not None:
+                # Scans that came before the claim were applied first: a delivery wins.
+                claim = self._claim
+                note = f"Claimed {claim.kind} by {claim.by}" + (
+                    f": {claim.reason}" if claim.reason else ""
+                )
+                self._track.enter(ShipmentStatus.CLAIMED, note, by=claim.by, action="claim")
+                return
             event = self._events.pop(0)
             note = f"Carrier: {event.status}" + (
                 f" ({event.description})" if event.description else ""

@@ -21,7 +21,7 @@ _STAGE_ORDER = {
 
 def progress(status: ShipmentStatus | str) -> int:
     """How far along a shipment in ``status`` is (cancelled counts as finished)."""
-    if status == ShipmentStatus.CANCELLED:
+    if status in (ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED):
         return 4
     return _STAGE_ORDER[ShipmentStatus(status)]
 
@@ -29,10 +29,11 @@ def progress(status: ShipmentStatus | str) -> int:
 def order_status(shipments: Iterable[ShipmentStatus], has_backorder: bool) -> OrderStatus:
     """The status an order shows for its shipments' states and whether units are still owed.
 
-    Cancelled shipments are ignored; an order with nothing active and nothing
-    owed is ``cancelled`` (it never reads ``completed`` when nothing shipped).
+    Cancelled and claimed shipments are ignored (a claim's reship stands for a lost
+    parcel); an order with nothing active and nothing owed is ``cancelled`` (it never
+    reads ``completed`` when nothing shipped).
     """
-    active = [s for s in shipments if s != ShipmentStatus.CANCELLED]
+    active = [s for s in shipments if s not in (ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED)]
     if not active:
         return OrderStatus.BACKORDERED if has_backorder else OrderStatus.CANCELLED
     stages = [_STAGE_ORDER[s] for s in active]
@@ -52,11 +53,13 @@ def order_status(shipments: Iterable[ShipmentStatus], has_backorder: bool) -> Or
 
 
 def is_finished(shipments: Iterable[ShipmentStatus], has_backorder: bool) -> bool:
-    """True when nothing more will happen: every shipment delivered or cancelled, none owed,
-    and something delivered (an order whose shipments were all cancelled is not done)."""
+    """True when nothing more will happen: every shipment delivered, cancelled or settled by a
+    claim, none owed, and something delivered or claimed (an order whose shipments were all
+    cancelled is not done)."""
     states = list(shipments)
+    ended = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED)
     return (
         not has_backorder
-        and all(s in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED) for s in states)
-        and ShipmentStatus.DELIVERED in states
+        and all(s in ended for s in states)
+        and (ShipmentStatus.DELIVERED in states or ShipmentStatus.CLAIMED in states)
     )

@@ -321,6 +321,7 @@ SHIPMENT = Lifecycle(
         Step("exception", "shipment_exception", "carrier", clock(DELIVERY), action=_DELIVERY_LATE),
         Step("delivered", "done", "nobody", terminal=True),
         Step("cancelled", "done", "nobody", terminal=True),
+        Step("claimed", "done", "nobody", terminal=True),
     ),
 )
 

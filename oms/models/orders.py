@@ -21,6 +21,7 @@ from oms.models.common import (
     SkuQuantity,
 )
 from oms.models.inventory import AllocationDecision
+from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
 from oms.models.shipments import ShipmentView
 
 ShippingSpeed = Literal["standard", "express"]
@@ -131,6 +132,8 @@ class OrderOptions(Model):
     ops_email: str = "ops@oms.example"
     # Prefix of the task queues the order's activities and children run on.
     task_queue_prefix: str = ""
+    # What happens to units a warehouse could not pick: owed again, or cancelled.
+    short_pick_policy: Literal["backorder", "cancel"] = "backorder"
     # A company order waiting for its purchase-order approval shows in /ops/stuck after this.
     approval_reminder_s: int = 24 * 3600
     # An order waiting for stock with no shipment under way continues as a new run once
@@ -308,6 +311,13 @@ class OrderView(Model):
     notes: list[NoteEntry] = Field(default_factory=list)
     # Set while the order is held before allocation (by a person or the risk rules).
     hold: Hold | None = None
+    # Parts of lines cancelled after the order was placed (``lines`` and ``total`` show
+    # what is left).
+    line_cancellations: list[LineCancellation] = Field(default_factory=list)
+    # Edits before the pick (lines, address, speed), oldest first.
+    edits: list[OrderEdit] = Field(default_factory=list)
+    # Claims on parcels lost or damaged in transit (reshipped or refunded).
+    claims: list[ShipmentClaim] = Field(default_factory=list)
     # The purchase-order approvals a company order needs, and what each approver decided.
     approvals: list[PurchaseApproval] = Field(default_factory=list)
     # Filled by the API from the returns read model; the order workflow leaves it empty.
@@ -404,6 +414,10 @@ class OrderCarried(Model):
     owed_since: datetime | None = None
     resends: int = 0
     runs: int = 1
+    # The card the order was authorized with (an edit raising the total uses it).
+    payment_token: str | None = None
+    # Key counters of line cancellations, short picks, edits and claims (keys stay unique).
+    counters: dict[str, int] = Field(default_factory=dict)
 
 
 # OrderInput names OrderCarried, which needs OrderView, defined after it: resolve the

@@ -41,6 +41,8 @@ class Capture(Model):
 class VoidAuthorizationRequest(Model):
     idempotency_key: str
     authorization_id: str
+    # Release at most this much (a cancelled part of an order); None: all that is left.
+    amount: Decimal | None = None
 
 
 class VoidAuthorizationResult(Model):

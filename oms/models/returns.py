@@ -7,10 +7,19 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from oms.models.common import Address, Currency, Customer, HistoryEntry, Model, Money, Sku
-from oms.models.orders import OrderOptions
+from oms.models.common import (
+    Address,
+    Currency,
+    Customer,
+    HistoryEntry,
+    Model,
+    Money,
+    Sku,
+    SkuQuantity,
+)
+from oms.models.orders import OrderLine, OrderOptions
 
 ReturnReason = Literal[
     "wrong_size", "damaged", "defective", "not_as_described", "changed_mind", "wrong_item", "other"
@@ -47,6 +56,19 @@ class RequestReturn(Model):
 
     lines: list[ReturnLineRequest] = Field(min_length=1, max_length=200)
     resolution: Resolution = "refund"
+    # An exchange to other variants (another size, colour): what to send instead; the
+    # price difference is charged or refunded once the return is received.
+    exchange_for: list[SkuQuantity] | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _exchange_for_needs_an_exchange(self) -> RequestReturn:
+        if self.exchange_for is not None:
+            if self.resolution != "exchange":
+                raise ValueError('exchange_for needs "resolution": "exchange"')
+            skus = [line.sku for line in self.exchange_for]
+            if len(set(skus)) != len(skus):
+                raise ValueError("exchange_for: a SKU is named twice")
+        return self
 
 
 class ReturnAccepted(Model):
@@ -117,6 +139,10 @@ class ReturnInput(Model):
     resolution: Resolution
     requested_at: datetime
     options: ReturnOptions = Field(default_factory=ReturnOptions)
+    # An exchange to other variants, priced from the catalogue (empty: the same units again).
+    exchange_for: list[OrderLine] = Field(default_factory=list)
+    # The card the order was paid with, to charge a positive difference (None: not a card).
+    payment_token: str | None = Field(default=None, max_length=64)
 
 
 class ReturnView(Model):
@@ -138,6 +164,9 @@ class ReturnView(Model):
     refund_total: Decimal = Decimal("0.00")
     refund_error: str | None = None
     exchange_order_id: str | None = None
+    # An exchange to other variants: what the new value minus the received units' value
+    # came to (charged when positive, refunded when negative).
+    exchange_difference: Decimal | None = None
     manual_review: list[str] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
     requested_at: datetime

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from oms.models.common import Address, Currency, Customer, HistoryEntry, Model
+from oms.models.common import Address, Currency, Customer, HistoryEntry, Model, SkuQuantity
 
 
 class ShipmentStatus(StrEnum):
@@ -23,6 +23,8 @@ class ShipmentStatus(StrEnum):
     EXCEPTION = "exception"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    # A claim (lost or damaged) settled it: tracking is no longer followed.
+    CLAIMED = "claimed"
 
 
 SHIPPED_STATES = frozenset(
@@ -70,9 +72,15 @@ class ShipmentInput(Model):
 
 
 class ConfirmPick(Model):
-    """Body of ``POST /shipments/{id}/pick``: the warehouse picked every line."""
+    """Body of ``POST /shipments/{id}/pick``: the warehouse picked every line, or (with
+    ``lines``) only these units: a short pick, the rest is missing."""
 
     picked_by: str = Field(default="warehouse", max_length=100)
+    lines: list[SkuQuantity] | None = Field(
+        default=None,
+        max_length=200,
+        description="what was picked, when fewer units than asked (a line left out: none)",
+    )
 
 
 class Package(Model):
@@ -119,6 +127,8 @@ class ShipmentView(Model):
     label_id: str | None = None
     captured: Decimal | None = None
     pick_late: bool = False
+    # Units the warehouse could not pick (a short pick): the parcel ships without them.
+    short: list[SkuQuantity] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
     updated_at: datetime
     version: int = 0

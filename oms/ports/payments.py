@@ -35,7 +35,8 @@ class PaymentProvider(Protocol):
         ...
 
     def void(self, request: VoidAuthorizationRequest) -> VoidAuthorizationResult:
-        """Give back what an authorization still holds."""
+        """Give back what an authorization still holds (at most ``request.amount`` when set:
+        a partial release, after part of the order was cancelled)."""
         ...
 
     def refund(self, request: RefundRequest) -> Refund:

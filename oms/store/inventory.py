@@ -40,6 +40,13 @@ from oms.models.inventory import (
     StockReceipt,
     Warehouse,
 )
+from oms.models.order_changes import (
+    BackorderResult,
+    BackorderUnits,
+    Reallocate,
+    Reallocation,
+    TrimReservation,
+)
 from oms.models.returns import StockMovement
 from oms.store import paging
 from oms.store.db import Bound, as_utc
@@ -760,6 +767,21 @@ class StockStore(Bound):
 
     def claim_backorders(self, req: BackorderCheck) -> BackorderFill:
         return self._tx(lambda s: claim_backorders(s, req))
+
+    def trim(self, req: TrimReservation) -> ReleaseResult:
+        from oms.store.line_cancels import trim  # it builds on this module's functions
+
+        return self._tx(lambda s: trim(s, req))
+
+    def backorder(self, req: BackorderUnits) -> BackorderResult:
+        from oms.store.line_cancels import backorder
+
+        return self._tx(lambda s: backorder(s, req))
+
+    def reallocate(self, req: Reallocate) -> Reallocation:
+        from oms.store.line_cancels import reallocate
+
+        return self._tx(lambda s: reallocate(s, req))
 
     def products(self, skus: list[str]) -> dict[str, Product]:
         """The catalogue's products of ``skus`` (customs declarations read them)."""

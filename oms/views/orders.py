@@ -10,6 +10,7 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
+from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
 from oms.models.orders import NoteEntry, OrderInput, OrderView, ShipmentSummary
 
 # How many of the latest notes the Temporal UI's details show.
@@ -38,6 +39,12 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         lines.append(f"- allocation: {last.rule}; considered {considered}")
     if view.hold is not None:
         lines.append(f"- held by {view.hold.by}: {view.hold.reason}")
+    for cancelled in view.line_cancellations[-DETAILS_NOTES:]:
+        lines.append(f"- {line_cancel_note(cancelled, view.currency)}")
+    for change in view.edits[-DETAILS_NOTES:]:
+        lines.append(f"- {edit_note(change, view.currency)}")
+    for claim in view.claims[-DETAILS_NOTES:]:
+        lines.append(f"- {claim_note(claim, view.currency)}")
     if view.notes:
         lines += ["", "**Notes**"]
         lines += [f"- {n.at:%Y-%m-%d %H:%M} {note_line(n)}" for n in view.notes[-DETAILS_NOTES:]]
@@ -48,6 +55,42 @@ def note_line(note: NoteEntry) -> str:
     """A note as one history line: who wrote what, and its tags."""
     tags = f" [{', '.join(note.tags)}]" if note.tags else ""
     return f"Note by {note.by}: {note.text}{tags}"
+
+
+def line_cancel_note(cancelled: LineCancellation, currency: str) -> str:
+    """A line cancellation as one history line: who took how many units of what, from
+    where, why, and the money it gave back."""
+    where = [f"{cancelled.from_backorder} owed"] if cancelled.from_backorder else []
+    where += [f"{n} from {shipment}" for shipment, n in cancelled.from_shipments.items()]
+    money = f"; total -{cancelled.amount} {currency}" if cancelled.amount else ""
+    if cancelled.released:
+        money += f", {cancelled.released} {currency} of the authorization released"
+    return (
+        f"Line cancelled by {cancelled.by}: {cancelled.sku} x{cancelled.quantity} "
+        f"({', '.join(where)}): {cancelled.reason}{money}"
+    )
+
+
+def edit_note(change: OrderEdit, currency: str) -> str:
+    """An edit as one history line: who changed what, why, and the money it moved."""
+    money = ""
+    if change.total_after != change.total_before:
+        money = f"; total {change.total_before} -> {change.total_after} {currency}"
+    if change.authorization_id:
+        money += f" (new authorization {change.authorization_id})"
+    elif change.released:
+        money += f" ({change.released} {currency} of the authorization released)"
+    return f"Edited by {change.by}: {'; '.join(change.changes)}: {change.reason}{money}"
+
+
+def claim_note(claim: ShipmentClaim, currency: str) -> str:
+    """A claim as one history line: who claimed which parcel what, and the outcome."""
+    if claim.resolution == "reship":
+        outcome = f"reshipped as {', '.join(claim.reshipped_as) or 'a backorder'} at no charge"
+    else:
+        outcome = f"refunded {claim.refunded} {currency} ({claim.refund_id})"
+    why = f": {claim.reason}" if claim.reason else ""
+    return f"Claim by {claim.by}: {claim.shipment_id} {claim.kind}{why}; {outcome}"
 
 
 def units(lines: Iterable[SkuQuantity]) -> str:
@@ -81,7 +124,7 @@ def email_context(inp: OrderInput, view: OrderView, **extra: Any) -> dict[str, A
                 "unit_price": format_money(li.unit_price, inp.currency, locale),
                 "line_total": format_money(li.unit_price * li.quantity, inp.currency, locale),
             }
-            for li in inp.lines
+            for li in view.lines  # as they are now: edits and cancellations change them
         ],
         "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in view.backordered],
         **extra,

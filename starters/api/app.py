@@ -28,6 +28,7 @@ from starters.api import (
     invoices,
     metrics,
     ops,
+    order_changes,
     orders,
     problems,
     quotes,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     )
     for module in (
         orders,
+        order_changes,
         returns,
         quotes,
         catalogue,
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         webhooks,
     ):
         app.include_router(module.router)
+    app.include_router(order_changes.claims_router)
     webhooks.install_webhooks(app)
 
     metrics.install(app)

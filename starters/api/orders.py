@@ -106,6 +106,7 @@ def options_from(settings: Settings) -> OrderOptions:
         delivery_deadline_s=settings.delivery_deadline_s,
         ops_email=settings.ops_email,
         task_queue_prefix=settings.task_queue_prefix,
+        short_pick_policy=settings.short_pick_policy,
         approval_reminder_s=settings.quote_approver_reminder_s,
     )
 

@@ -14,14 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import RETURN, attributes, limits_from
 from oms.domain.returns import check_eligibility
-from oms.ids import exchange_order_id
+from oms.ids import exchange_order_id, order_workflow_id
 from oms.models.common import Page
-from oms.models.orders import OrderView
+from oms.models.orders import OrderInput, OrderLine, OrderView
 from oms.models.returns import (
     AuthorizeReturn,
     ReceiveReturn,
@@ -142,6 +143,11 @@ async def _request_return(
             ],
         )
     prices = {line.sku: line.unit_price for line in facts.lines}
+    exchange_for: list[OrderLine] = []
+    token: str | None = None
+    if body.exchange_for is not None:
+        exchange_for = await in_store(state, lambda s: _variants(s, order, body))
+        token = await _card_token(state, order_id)
     # One number per order: two requests racing for the same number cannot both start,
     # and the number stays taken in the store after Temporal forgets the workflow.
     rma_id = f"RMA-{order_id}-{number}"
@@ -166,6 +172,8 @@ async def _request_return(
         resolution=body.resolution,
         requested_at=now,
         options=return_options(state.settings),
+        exchange_for=exchange_for,
+        payment_token=token,
     )
     try:
         await state.client.start_workflow(
@@ -191,6 +199,41 @@ async def _request_return(
         raise _return_in_progress(order_id) from None
     accepted = ReturnAccepted(rma_id=rma_id, status=ReturnStatus.REQUESTED)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+def _variants(session: Session, order: OrderView, body: RequestReturn) -> list[OrderLine]:
+    """What an exchange to other variants sends, priced from the catalogue; 422 naming the
+    line of an unknown, inactive or other-currency SKU."""
+    lines = []
+    for i, line in enumerate(body.exchange_for or []):
+        product = inventory.get_product(session, line.sku)
+        if product is None or not product.active:
+            raise field_error(["exchange_for", i, "sku"], f"unknown SKU {line.sku!r}", line.sku)
+        if product.currency != order.currency:
+            raise field_error(
+                ["exchange_for", i, "sku"],
+                f"{line.sku} is priced in {product.currency}, the order in {order.currency}",
+                line.sku,
+            )
+        lines.append(
+            OrderLine(sku=line.sku, quantity=line.quantity, unit_price=Decimal(product.unit_price))
+        )
+    return lines
+
+
+async def _card_token(state: ApiState, order_id: str) -> str | None:
+    """The card token the order was placed with (from its workflow's input), to charge an
+    exchange's difference; None for another payment method or an order Temporal forgot."""
+    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+    try:
+        async for event in handle.fetch_history_events():
+            started = event.workflow_execution_started_event_attributes
+            [inp] = await state.client.data_converter.decode(started.input.payloads, [OrderInput])
+            payment = inp.payment
+            return payment.token if payment.method == "card" else None
+    except RPCError:
+        return None
+    return None
 
 
 async def _exists(state: ApiState, rma_id: str) -> bool:

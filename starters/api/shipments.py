@@ -68,10 +68,15 @@ def get_shipment(shipment_id: str, state: State, caller: Reader) -> ShipmentView
 async def confirm_pick(
     shipment_id: str, state: State, caller: Warehouse, body: ConfirmPick | None = None
 ) -> ShipmentView:
-    """The warehouse confirms every line is picked; the picker is the token's subject."""
+    """The warehouse confirms every line is picked, or with ``{"lines": [{"sku",
+    "quantity"}]}`` only those units (a short pick: the parcel ships them, the order
+    backorders or cancels the rest by ``OMS_SHORT_PICK_POLICY``, and only what ships is
+    captured). The picker is the token's subject. 422 ``BadPick`` naming the line for a
+    SKU the parcel lacks, more units than asked, or nothing picked.
+    """
     await run_in_threadpool(_get, state, shipment_id)
     handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
-    pick = ConfirmPick(picked_by=caller.subject)
+    pick = ConfirmPick(picked_by=caller.subject, lines=body.lines if body else None)
     return await run_update(
         state, handle, ShipmentWorkflow.confirm_pick, pick, f"shipment {shipment_id}"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import click
@@ -10,7 +11,9 @@ from oms.settings import Settings
 from starters.cli._common import api, paged, pass_settings, post_file, show, show_get, with_role
 
 
-@click.group(help="place, get, list, search, note, hold, release, refund or cancel orders")
+@click.group(
+    help="place, get, list, search, edit, note, hold, release, refund or cancel orders (or lines)"
+)
 def order() -> None:
     pass
 
@@ -141,6 +144,60 @@ def cancel(settings: Settings, order_id: str, reason: str) -> int:
     return _with_reason(settings, order_id, "cancel", reason)
 
 
+@order.command(help="change lines, address or speed of an order before its pick")
+@click.argument("order_id")
+@click.option(
+    "--line",
+    "lines",
+    multiple=True,
+    metavar="SKU=QUANTITY",
+    help="a line's new quantity (0 takes it off; a new SKU is added); repeat for more",
+)
+@click.option("--ship-to", help='the new address as JSON: {"name", "line1", "postal_code", ...}')
+@click.option("--speed", type=click.Choice(["standard", "express"]))
+@click.option("--reason", required=True)
+@pass_settings
+def edit(
+    settings: Settings,
+    order_id: str,
+    lines: tuple[str, ...],
+    ship_to: str | None,
+    speed: str | None,
+    reason: str,
+) -> int:
+    body: dict[str, object] = {"reason": reason}
+    if lines:
+        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in _sku_quantities(lines)]
+    if ship_to:
+        try:
+            body["ship_to"] = json.loads(ship_to)
+        except ValueError as err:
+            raise click.BadParameter(f"not JSON: {err}", param_hint="--ship-to") from err
+    if speed:
+        body["shipping_speed"] = speed
+    with api(settings) as client:
+        return show(client.post(f"/orders/{order_id}/edits", json=body))
+
+
+def _sku_quantities(values: tuple[str, ...]) -> list[tuple[str, int]]:
+    try:
+        return [(sku, int(qty)) for sku, _, qty in (v.rpartition("=") for v in values)]
+    except ValueError as err:
+        raise click.BadParameter("SKU=QUANTITY, e.g. TSHIRT=1") from err
+
+
+@order.command("cancel-line", help="cancel units of one line until they ship (the rest goes on)")
+@click.argument("order_id")
+@click.argument("sku")
+@click.option("--quantity", required=True, type=click.IntRange(min=1), help="units to cancel")
+@click.option("--reason", required=True)
+@pass_settings
+def cancel_line(settings: Settings, order_id: str, sku: str, quantity: int, reason: str) -> int:
+    with api(settings) as client:
+        body = {"quantity": quantity, "reason": reason}
+        return show(client.post(f"/orders/{order_id}/lines/{sku}/cancel", json=body))
+
+
 @order.command("approve-credit", help="finance: let an order go over its credit limit")
 @click.argument("order_id")
 @click.option("--role", help="admin tokens only: the role to approve as")
@@ -152,7 +209,7 @@ def approve_credit(settings: Settings, order_id: str, role: str | None, comment:
         return show(client.post(f"/orders/{order_id}/credit-approval", json=body))
 
 
-@click.group(help="warehouse steps: list, pick, pack")
+@click.group(help="warehouse steps: list, pick, pack; claims on lost or damaged parcels")
 def shipment() -> None:
     pass
 
@@ -166,12 +223,36 @@ def list_shipments(settings: Settings, warehouse: str | None, status: str | None
     return show_get(settings, "/shipments", warehouse_id=warehouse, status=status)
 
 
-@shipment.command()
+@shipment.command(help="confirm a pick: every line, or with --picked only those units")
 @click.argument("shipment_id")
+@click.option(
+    "--picked",
+    "short",
+    multiple=True,
+    metavar="SKU=QUANTITY",
+    help="a short pick: units picked of one SKU (repeat; a SKU left out: none picked)",
+)
 @pass_settings
-def pick(settings: Settings, shipment_id: str) -> int:
+def pick(settings: Settings, shipment_id: str, short: tuple[str, ...]) -> int:
+    body: dict[str, object] = {}
+    if short:
+        lines = _sku_quantities(short)
+        # SKU=0 says none was picked: the same as leaving the SKU out.
+        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines if qty]
     with api(settings) as client:
-        return show(client.post(f"/shipments/{shipment_id}/pick", json={}))
+        return show(client.post(f"/shipments/{shipment_id}/pick", json=body))
+
+
+@shipment.command(help="support/ops: a parcel was lost or damaged; reship or refund it")
+@click.argument("shipment_id")
+@click.option("--kind", required=True, type=click.Choice(["lost", "damaged"]))
+@click.option("--resolution", required=True, type=click.Choice(["reship", "refund"]))
+@click.option("--reason", default="")
+@pass_settings
+def claim(settings: Settings, shipment_id: str, kind: str, resolution: str, reason: str) -> int:
+    body = {"kind": kind, "resolution": resolution, "reason": reason}
+    with api(settings) as client:
+        return show(client.post(f"/shipments/{shipment_id}/claims", json=body))
 
 
 @shipment.command()

@@ -21,7 +21,7 @@ def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, A
     return parsed
 
 
-@click.group("return", help="returns: request, authorize, receive, refund")
+@click.group("return", help="returns: request (refund, exchange), authorize, receive, refund")
 def return_() -> None:
     pass
 
@@ -32,9 +32,30 @@ def return_() -> None:
     "--line", multiple=True, required=True, help="SKU:QTY:REASON, e.g. CAP-NVY:1:wrong_size"
 )
 @click.option("--resolution", default="refund", type=click.Choice(["refund", "exchange"]))
+@click.option(
+    "--exchange-for",
+    multiple=True,
+    metavar="SKU=QUANTITY",
+    help="exchange to another variant: what to send instead (repeat; implies exchange)",
+)
 @pass_settings
-def request(settings: Settings, order_id: str, line: tuple[str, ...], resolution: str) -> int:
-    body = {"lines": _triples(line, "--line", "reason"), "resolution": resolution}
+def request(
+    settings: Settings,
+    order_id: str,
+    line: tuple[str, ...],
+    resolution: str,
+    exchange_for: tuple[str, ...],
+) -> int:
+    body: dict[str, object] = {
+        "lines": _triples(line, "--line", "reason"),
+        "resolution": "exchange" if exchange_for else resolution,
+    }
+    if exchange_for:
+        try:
+            pairs = [(sku, int(qty)) for sku, _, qty in (v.rpartition("=") for v in exchange_for)]
+        except ValueError as err:
+            raise click.BadParameter("SKU=QUANTITY", param_hint="--exchange-for") from err
+        body["exchange_for"] = [{"sku": sku, "quantity": qty} for sku, qty in pairs]
     with api(settings) as client:
         return show(client.post(f"/orders/{order_id}/returns", json=body))
 

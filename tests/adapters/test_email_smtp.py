@@ -41,6 +41,14 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "reason": "card declined",
     },
     "order_cancelled": {"customer_name": "Ann", "order_id": "A-1", "reason": "out of stock"},
+    "order_changed": {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "changes": ["MUG-1 2 -> 3", "ship to Ann, Storgatan 1, 111 22 Stockholm, SE"],
+        "reason": "moved",
+        "total": "447.00 SEK",
+        "lines": [{"sku": "MUG-1", "quantity": 3, "line_total": "447.00 SEK"}],
+    },
     "order_backordered": {
         "customer_name": "Ann",
         "order_id": "A-1",

@@ -232,6 +232,49 @@ def test_order_change_commands_send_what_they_say(
     )
 
 
+def test_line_cancel_and_short_pick_commands_send_what_they_say(recording_api: str) -> None:
+    argv = ["order", "cancel-line", "O-1", "TSHIRT-BLK-M", "--quantity", "1"]
+    assert _run(*argv, "--reason", "customer asked") == 0
+    assert (
+        _run("shipment", "pick", "O-1-S1", "--picked", "TSHIRT-BLK-M=2", "--picked", "CAP=0") == 0
+    )
+    assert _run("shipment", "pick", "O-1-S1") == 0
+    assert _run("shipment", "pick", "O-1-S1", "--picked", "TSHIRT-BLK-M") == 2
+    address = '{"name": "Anna", "line1": "Storgatan 1", "postal_code": "111 22"}'
+    argv = ["order", "edit", "O-1", "--line", "TSHIRT-BLK-M=3", "--ship-to", address]
+    assert _run(*argv, "--speed", "express", "--reason", "moved") == 0
+    assert _run("order", "edit", "O-1", "--ship-to", "{nope", "--reason", "x") == 2
+    argv = ["shipment", "claim", "O-1-S1", "--kind", "lost", "--resolution", "reship"]
+    assert _run(*argv, "--reason", "no scan for 9 days") == 0
+    assert _run("shipment", "claim", "O-1-S1", "--kind", "stolen", "--resolution", "reship") == 2
+    assert _Recorder.seen[3:] == [
+        (
+            "POST /orders/O-1/edits",
+            {
+                "reason": "moved",
+                "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 3}],
+                "ship_to": {"name": "Anna", "line1": "Storgatan 1", "postal_code": "111 22"},
+                "shipping_speed": "express",
+            },
+        ),
+        (
+            "POST /shipments/O-1-S1/claims",
+            {"kind": "lost", "resolution": "reship", "reason": "no scan for 9 days"},
+        ),
+    ]
+    assert _Recorder.seen[:3] == [
+        (
+            "POST /orders/O-1/lines/TSHIRT-BLK-M/cancel",
+            {"quantity": 1, "reason": "customer asked"},
+        ),
+        (
+            "POST /shipments/O-1-S1/pick",
+            {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 2}]},
+        ),
+        ("POST /shipments/O-1-S1/pick", {}),
+    ]
+
+
 def test_subscription_commands_send_what_they_say(recording_api: str) -> None:
     assert _run("subscription", "pause", "S-1", "--until", "2027-01-31T08:00:00Z") == 0
     assert _run("subscription", "pause", "S-1") == 0

@@ -148,6 +148,7 @@ async def _scenarios(stack: Stack) -> None:
     await _webhooks(stack)
     await _border(stack)
     await _subscriptions(stack)
+    await _line_changes(stack)
 
 
 async def _replenishment(stack: Stack) -> None:
@@ -201,6 +202,53 @@ async def _webhooks(stack: Stack) -> None:
     name = f"webhook_relay_{SUFFIX}" if SUFFIX else "webhook_relay"
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
     print(f"saved {name}.json ({len(history.events)} events)")
+
+
+async def _line_changes(stack: Stack) -> None:
+    """Issue 17's changes to an order: part of a line cancelled while picking, then a short
+    pick whose missing unit is backordered and filled at once from free stock; and an edit
+    before the pick (quantity and address)."""
+    sku = "TSHIRT-BLK-M"
+    await stack.place(order_body("H-L1", [(sku, 3, "249.00"), ("CAP-NVY", 1, "199.00")]))
+    await stack.wait_for_status("H-L1", {"picking"})
+    support, warehouse = stack.as_role("support"), stack.as_role("warehouse")
+    cancel = {"quantity": 1, "reason": "customer asked"}
+    response = await support.post(f"/orders/H-L1/lines/{sku}/cancel", json=cancel)
+    assert response.status_code == 200, response.text
+    picked = {"lines": [{"sku": sku, "quantity": 1}, {"sku": "CAP-NVY", "quantity": 1}]}
+    response = await warehouse.post("/shipments/H-L1-S1/pick", json=picked)
+    assert response.status_code == 200, response.text
+    await stack.fulfil("H-L1")
+    await _save(stack, "order-H-L1", "order_line_changes_holds")
+    await _save(stack, "shipment-H-L1-S1", "shipment_short_pick_wake")
+    # An edit before the pick: more units, another address; the first shipment cancelled.
+    await stack.place(order_body("H-L2", [(sku, 1, "249.00")]))
+    await stack.wait_for_status("H-L2", {"picking"})
+    moved = {
+        "name": "Anna",
+        "line1": "Kungsportsavenyen 10",
+        "postal_code": "411 36",
+        "city": "Göteborg",
+        "country": "SE",
+    }
+    edit = {"lines": [{"sku": sku, "quantity": 2}], "ship_to": moved, "reason": "moved"}
+    response = await support.post("/orders/H-L2/edits", json=edit)
+    assert response.status_code == 200, response.text
+    await stack.fulfil("H-L2")
+    await _save(stack, "order-H-L2", "order_edited_holds")
+    await _save(stack, "shipment-H-L2-S1", "shipment_frozen_cancelled_wake")
+    # A parcel lost in transit, claimed and reshipped at no charge.
+    await stack.place(order_body("H-L3", [(sku, 1, "249.00")]))
+    await stack.wait_for_status("H-L3", {"picking"})
+    await warehouse.post("/shipments/H-L3-S1/pick", json={})
+    await warehouse.post("/shipments/H-L3-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-L3", {"shipped"})
+    lost = {"kind": "lost", "resolution": "reship", "reason": "no scan"}
+    response = await support.post("/shipments/H-L3-S1/claims", json=lost)
+    assert response.status_code == 200, response.text
+    await stack.fulfil("H-L3")
+    await _save(stack, "order-H-L3", "order_claimed_holds")
+    await _save(stack, "shipment-H-L3-S1", "shipment_claimed_wake")
 
 
 async def _border(stack: Stack) -> None:
@@ -292,6 +340,7 @@ async def main(only: str | None = None) -> None:
                     "replenishment": _replenishment,
                     "webhooks": _webhooks,
                     "subscriptions": _subscriptions,
+                    "line_changes": _line_changes,
                     "border": _border,
                 }
                 await alone.get(only or "", _scenarios)(stack)
@@ -304,7 +353,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "only",
         nargs="?",
-        help="'replenishment', 'webhooks', 'subscriptions' or 'border' records that scenario alone",
+        help="'replenishment', 'webhooks', 'subscriptions', 'border' or 'line_changes' records "
+        "that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

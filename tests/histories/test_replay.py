@@ -88,8 +88,11 @@ async def test_every_code_path_has_histories_of_every_kind() -> None:
         "order_backorder_continued_holds",
         "order_backorder_filled_holds",
         "order_cancelled_holds",
+        "order_claimed_holds",
         "order_completed_holds",
+        "order_edited_holds",
         "order_from_quote_holds",
+        "order_line_changes_holds",
         "order_to_oslo_holds",
     ]
 

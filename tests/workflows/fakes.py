@@ -47,6 +47,13 @@ from oms.models.inventory import (
     StockReceipt,
 )
 from oms.models.notifications import EmailRequest, EmailResult
+from oms.models.order_changes import (
+    BackorderResult,
+    BackorderUnits,
+    Reallocate,
+    Reallocation,
+    TrimReservation,
+)
 from oms.models.orders import OrderView, ReadModelWrite, RecordResult
 from oms.models.payments import (
     Authorization,
@@ -99,6 +106,10 @@ class World:
     risk_findings: list[str] = field(default_factory=list)
     # When set, the fake provider answers an authorization only once this event is set.
     authorize_gate: asyncio.Event | None = None
+    # When set, the fake carrier sells a label only once this event is set.
+    label_gate: asyncio.Event | None = None
+    # When set, the fake provider declines authorizations of more than this.
+    decline_over: Decimal | None = None
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -165,6 +176,34 @@ class World:
             world.calls.append(("release", req))
             return ReleaseResult(released_units=1)
 
+        @activity.defn(name="inventory.trim")
+        async def trim(req: TrimReservation) -> ReleaseResult:
+            world.calls.append(("trim", req))
+            return ReleaseResult(released_units=0)
+
+        @activity.defn(name="inventory.backorder")
+        async def backorder(req: BackorderUnits) -> BackorderResult:
+            world.calls.append(("backorder", req))
+            return BackorderResult()
+
+        @activity.defn(name="inventory.reallocate")
+        async def reallocate(req: Reallocate) -> Reallocation:
+            world.calls.append(("reallocate", req))
+            decision = await allocate(
+                AllocateRequest(
+                    key=req.key,
+                    order_id=req.order_id,
+                    lines=req.lines,
+                    postal_code=req.postal_code,
+                    city=req.city,
+                    country=req.country,
+                    placed_at=req.placed_at,
+                    first_shipment_no=req.first_shipment_no,
+                )
+            )
+            world.calls.pop()  # recorded as the reallocation, not as an allocation
+            return Reallocation(decision=decision)
+
         @activity.defn(name="inventory.consume")
         async def consume(req: ConsumeRequest) -> ConsumeResult:
             world.calls.append(("consume", req))
@@ -221,6 +260,8 @@ class World:
         @activity.defn(name="carrier.buy_label")
         async def buy_label(req: LabelRequest) -> Label:
             world.calls.append(("buy_label", req))
+            if world.label_gate is not None:
+                await world.label_gate.wait()
             return Label(
                 label_id=f"L-{req.shipment_id}",
                 tracking_number=f"TN{req.shipment_id}",
@@ -241,6 +282,9 @@ class World:
             if world.authorize_gate is not None:
                 await world.authorize_gate.wait()
             declined = req.token in world.decline_tokens
+            declined = declined or (
+                world.decline_over is not None and req.amount > world.decline_over
+            )
             return Authorization(
                 authorization_id=f"AUTH-{req.idempotency_key}",
                 status="declined" if declined else "authorized",
@@ -263,7 +307,7 @@ class World:
         async def void_authorization(req: VoidAuthorizationRequest) -> VoidAuthorizationResult:
             world.calls.append(("void_authorization", req))
             return VoidAuthorizationResult(
-                authorization_id=req.authorization_id, voided_amount=Decimal("1")
+                authorization_id=req.authorization_id, voided_amount=req.amount or Decimal("1")
             )
 
         @activity.defn(name="email.send")
@@ -381,6 +425,9 @@ class World:
             allocate,
             claim_backorders,
             release,
+            trim,
+            backorder,
+            reallocate,
             consume,
             review_risk,
             record_order,

@@ -1,0 +1,216 @@
+"""Pure rules for changing a placed order: an edit's new lines and what it changed, which
+units a line cancellation takes, what a short pick lacks, and the order's total after a
+change.
+
+:func:`changed_total` is the one place a changed order's total is computed, so a merchant's
+pricing (price lists, VAT, shipping charges) is plugged in here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypeVar
+
+from oms.domain.money import order_total
+from oms.models.common import Address, SkuQuantity
+from oms.models.order_changes import EditLine
+from oms.models.orders import OrderLine, ShipmentSummary
+from oms.models.shipments import ShipmentLine, ShipmentStatus
+
+# A shipment whose units may still be taken out: not shipped, not being shipped as far as
+# the order knows (the shipment itself refuses once its label is being bought).
+_OPEN = (ShipmentStatus.PICKING.value, ShipmentStatus.HELD.value)
+
+
+L = TypeVar("L", SkuQuantity, ShipmentLine, OrderLine)
+
+
+class ChangeRefused(ValueError):
+    """A change to an order that cannot be made; ``kind`` is the problem's type."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class ShipmentCut:
+    """Units of the SKU taken out of one shipment; ``whole`` when nothing is left in it."""
+
+    shipment_id: str
+    quantity: int
+    keep: int  # units of the SKU the shipment keeps
+    whole: bool
+
+
+@dataclass(frozen=True)
+class LineCancelPlan:
+    """Where the cancelled units come from: owed units first, then unshipped parcels."""
+
+    sku: str
+    quantity: int
+    from_backorder: int
+    owed_keep: int  # units of the SKU still owed after the cancellation
+    cuts: list[ShipmentCut] = field(default_factory=list)
+
+
+def _units(lines: Iterable[SkuQuantity | OrderLine], sku: str) -> int:
+    return sum(ln.quantity for ln in lines if ln.sku == sku)
+
+
+def plan_line_cancel(
+    sku: str,
+    quantity: int,
+    lines: Sequence[OrderLine],
+    backordered: Sequence[SkuQuantity],
+    shipments: Sequence[ShipmentSummary],
+) -> LineCancelPlan:
+    """Which of the order's units of ``sku`` a cancellation of ``quantity`` takes.
+
+    Owed (backordered) units go first, then units in shipments that have not shipped,
+    newest shipment first. Raises :class:`ChangeRefused` with kind ``UnknownLine``
+    (no such line), ``TooLateToCancelLine`` (fewer units left that have not shipped,
+    naming the shipments that did) or ``WholeOrder`` (nothing would be left to ship and
+    nothing shipped: cancel the order instead).
+    """
+    ordered = _units(lines, sku)
+    if not ordered:
+        raise ChangeRefused("UnknownLine", f"the order has no line of {sku}")
+    owed = _units(backordered, sku)
+    open_ = [s for s in reversed(shipments) if s.status in _OPEN and _units(s.lines, sku)]
+    cancellable = owed + sum(_units(s.lines, sku) for s in open_)
+    if quantity > cancellable:
+        gone = [
+            s.shipment_id
+            for s in shipments
+            if s.status not in _OPEN and s.status != "cancelled" and _units(s.lines, sku)
+        ]
+        where = f" ({', '.join(gone)} shipped or is being shipped)" if gone else ""
+        raise ChangeRefused(
+            "TooLateToCancelLine",
+            f"only {cancellable} of {ordered} unit(s) of {sku} can still be cancelled{where}",
+        )
+    active = [s for s in shipments if s.status != "cancelled"]
+    left = sum(ln.quantity for s in active for ln in s.lines) + sum(
+        ln.quantity for ln in backordered
+    )
+    if left == quantity and not any(s.status not in _OPEN for s in active):
+        raise ChangeRefused(
+            "WholeOrder",
+            "that would cancel everything the order has left: cancel the order instead "
+            "(POST /orders/{id}/cancel)",
+        )
+    take_owed = min(owed, quantity)
+    rest = quantity - take_owed
+    cuts: list[ShipmentCut] = []
+    for s in open_:
+        if rest == 0:
+            break
+        has = _units(s.lines, sku)
+        take = min(has, rest)
+        others = sum(ln.quantity for ln in s.lines) - has
+        cuts.append(ShipmentCut(s.shipment_id, take, has - take, whole=has == take and not others))
+        rest -= take
+    return LineCancelPlan(sku, quantity, take_owed, owed - take_owed, cuts)
+
+
+def cut_lines(lines: Sequence[L], sku: str, quantity: int) -> list[L]:
+    """``lines`` (an order's or a shipment's) with ``quantity`` units of ``sku`` fewer; a
+    line left at 0 goes."""
+    out = []
+    for line in lines:
+        left = line.quantity - quantity if line.sku == sku else line.quantity
+        if left > 0:
+            out.append(
+                line if left == line.quantity else line.model_copy(update={"quantity": left})
+            )
+    return out
+
+
+def check_pick(asked: Sequence[ShipmentLine], picked: Sequence[SkuQuantity]) -> None:
+    """Raise ``ValueError`` naming the line when ``picked`` is not a part of ``asked``: a SKU
+    the parcel does not hold or named twice, more units than asked, or nothing at all."""
+    wanted = {ln.sku: ln.quantity for ln in asked}
+    seen: set[str] = set()
+    for i, line in enumerate(picked):
+        if line.sku not in wanted:
+            raise ValueError(f"lines[{i}]: the shipment has no {line.sku}")
+        if line.sku in seen:
+            raise ValueError(f"lines[{i}]: {line.sku} is named twice")
+        if line.quantity > wanted[line.sku]:
+            raise ValueError(
+                f"lines[{i}]: {line.quantity} {line.sku} picked, only {wanted[line.sku]} asked"
+            )
+        seen.add(line.sku)
+    if not picked:
+        raise ValueError("nothing picked: ask operations to re-route or cancel the shipment")
+
+
+def short_of(asked: Sequence[ShipmentLine], picked: Sequence[SkuQuantity]) -> list[SkuQuantity]:
+    """The units of ``asked`` that ``picked`` lacks, in the parcel's line order."""
+    got = {ln.sku: ln.quantity for ln in picked}
+    return [
+        SkuQuantity(sku=ln.sku, quantity=ln.quantity - got.get(ln.sku, 0))
+        for ln in asked
+        if ln.quantity > got.get(ln.sku, 0)
+    ]
+
+
+def edited_lines(
+    current: Sequence[OrderLine], edits: Sequence[EditLine], prices: Mapping[str, Decimal]
+) -> list[OrderLine]:
+    """The order's lines after an edit: each named SKU at its new quantity (0 takes it off),
+    a new SKU at its catalogue price from ``prices``, the others as they were, in order.
+
+    Raises :class:`ChangeRefused` ``UnknownSku`` for a new SKU without a price and
+    ``WholeOrder`` when no line would be left (cancel the order instead).
+    """
+    wanted = {e.sku: e.quantity for e in edits}
+    out: list[OrderLine] = []
+    for line in current:
+        quantity = wanted.pop(line.sku, line.quantity)
+        if quantity:
+            out.append(
+                line
+                if quantity == line.quantity
+                else line.model_copy(update={"quantity": quantity})
+            )
+    for sku, quantity in wanted.items():
+        if not quantity:
+            continue
+        if sku not in prices:
+            raise ChangeRefused("UnknownSku", f"no price for {sku}: it is not in the catalogue")
+        out.append(OrderLine(sku=sku, quantity=quantity, unit_price=prices[sku]))
+    if not out:
+        raise ChangeRefused(
+            "WholeOrder", "an edit cannot take every line off: cancel the order instead"
+        )
+    return out
+
+
+def edit_changes(
+    before: Sequence[OrderLine],
+    after: Sequence[OrderLine],
+    ship_to: tuple[Address, Address],
+    speed: tuple[str, str],
+) -> list[str]:
+    """What an edit changed, one phrase each ("TSHIRT 2 -> 3", "ship to ...")."""
+    changes = []
+    old = {ln.sku: ln.quantity for ln in before}
+    new = {ln.sku: ln.quantity for ln in after}
+    for sku in [*old, *(s for s in new if s not in old)]:
+        if old.get(sku, 0) != new.get(sku, 0):
+            changes.append(f"{sku} {old.get(sku, 0)} -> {new.get(sku, 0)}")
+    if ship_to[0] != ship_to[1]:
+        to = ship_to[1]
+        changes.append(f"ship to {to.name}, {to.line1}, {to.postal_code} {to.city}, {to.country}")
+    if speed[0] != speed[1]:
+        changes.append(f"shipping {speed[0]} -> {speed[1]}")
+    return changes
+
+
+def changed_total(lines: Iterable[OrderLine]) -> Decimal:
+    """The order's total for ``lines`` after a change (today: the sum of the lines)."""
+    return order_total(lines)

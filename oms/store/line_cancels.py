@@ -1,0 +1,211 @@
+"""Give back part of an order's stock when part of a line is cancelled or a warehouse
+could not pick it, owe a short pick's missing units again, and allocate an edited order anew.
+
+Runs inside the caller's transaction and takes locks in the order ``oms.store.inventory``
+documents (reservations, stock rows, backorders). A trim names how many units to
+*keep*, never how many to drop, so a retried call changes nothing more.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from oms.models.inventory import AllocateRequest, AllocationDecision, ReleaseResult
+from oms.models.order_changes import (
+    BackorderResult,
+    BackorderUnits,
+    Reallocate,
+    Reallocation,
+    TrimReservation,
+)
+from oms.store.db import as_utc
+from oms.store.inventory import OPEN, RELEASED, _lock_stock, allocate, fill_backorders
+from oms.store.tables import AllocationRow, BackorderRow, ReservationRow, StockRow
+
+
+def trim(session: Session, req: TrimReservation) -> ReleaseResult:
+    """Keep at most ``req.keep`` units of ``req.sku`` for the order and free the rest.
+
+    With ``shipment_id``: that shipment's open reservations shrink (newest first). Without:
+    what the order is owed shrinks, its open backorders first, then units already filled
+    for them but not yet claimed (those are freed). Freed units go to other orders'
+    backorders at once; their ids come back in ``filled_orders`` for the caller to wake.
+    With ``lost`` (a short pick: the units are not on the shelf) they leave stock instead.
+    """
+    mine = (ReservationRow.order_id == req.order_id, ReservationRow.sku == req.sku)
+    where: tuple[ColumnElement[bool], ...]
+    if req.shipment_id is not None:
+        where = (*mine, ReservationRow.shipment_id == req.shipment_id)
+    else:
+        where = (
+            *mine,
+            ReservationRow.backorder_id.is_not(None),
+            ReservationRow.claim_key.is_(None),
+        )
+    reservations = list(
+        session.scalars(
+            select(ReservationRow)
+            .where(*where, ReservationRow.status == OPEN)
+            .order_by(ReservationRow.id.desc())
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    stock = {
+        (row.warehouse_id, row.sku): row
+        for row in _lock_stock(session, {r.warehouse_id for r in reservations}, {req.sku})
+    }
+    held = sum(r.quantity for r in reservations)
+    drop = held - req.keep
+    if req.shipment_id is None:
+        drop = _shrink_backorders(session, req, held)
+    if drop <= 0:
+        return ReleaseResult(released_units=0)
+    freed: set[str] = set()
+    released = 0
+    for reservation in reservations:
+        if drop <= 0:
+            break
+        take = min(drop, reservation.quantity)
+        if take == reservation.quantity:
+            reservation.status = RELEASED  # the row keeps its quantity: what it held
+        else:
+            reservation.quantity -= take
+        row = stock[(reservation.warehouse_id, reservation.sku)]
+        row.reserved -= take
+        if req.lost:
+            row.on_hand -= take
+        else:
+            freed.add(reservation.warehouse_id)
+        drop -= take
+        released += take
+    session.flush()
+    filled: list[str] = []
+    for warehouse_id in sorted(freed):
+        for order_id in fill_backorders(session, warehouse_id, req.sku):
+            if order_id != req.order_id and order_id not in filled:
+                filled.append(order_id)
+    return ReleaseResult(released_units=released, filled_orders=filled)
+
+
+def _shrink_backorders(session: Session, req: TrimReservation, filled: int) -> int:
+    """Lower the order's open backorders of the SKU (newest first) toward ``req.keep``,
+    counting ``filled`` unclaimed units as owed too; how many filled units must go."""
+    rows = list(
+        session.scalars(
+            select(BackorderRow)
+            .where(
+                BackorderRow.order_id == req.order_id,
+                BackorderRow.sku == req.sku,
+                BackorderRow.cancelled.is_(False),
+            )
+            # Locked in the order every other caller locks backorders (oldest first).
+            .order_by(BackorderRow.placed_at, BackorderRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    drop = sum(b.quantity_open for b in rows) + filled - req.keep
+    for backorder in reversed(rows):  # the newest owed units go first
+        if drop <= 0:
+            break
+        take = min(drop, backorder.quantity_open)
+        backorder.quantity_open -= take
+        drop -= take
+    session.flush()
+    return drop
+
+
+def backorder(session: Session, req: BackorderUnits) -> BackorderResult:
+    """Owe ``req.lines`` to the order again, in its place in the queue (``placed_at``), and
+    fill them at once from any warehouse's free units; idempotent on ``req.key``.
+
+    ``filled_orders`` lists the orders the fills served (this one when it got units).
+    """
+    done = session.scalar(select(BackorderRow.id).where(BackorderRow.allocation_key == req.key))
+    if done is not None:
+        return BackorderResult()
+    for line in req.lines:
+        session.add(
+            BackorderRow(
+                order_id=req.order_id,
+                allocation_key=req.key,
+                sku=line.sku,
+                quantity=line.quantity,
+                quantity_open=line.quantity,
+                cancelled=False,
+                placed_at=as_utc(req.placed_at),
+            )
+        )
+    session.flush()
+    filled: list[str] = []
+    skus = sorted({line.sku for line in req.lines})
+    warehouses = session.scalars(
+        select(StockRow.warehouse_id)
+        .where(StockRow.sku.in_(skus), StockRow.on_hand > StockRow.reserved)
+        .distinct()
+        .order_by(StockRow.warehouse_id)
+    )
+    for warehouse_id in list(warehouses):
+        for sku in skus:
+            for order_id in fill_backorders(session, warehouse_id, sku):
+                if order_id not in filled:
+                    filled.append(order_id)
+    return BackorderResult(filled_orders=filled)
+
+
+def reallocate(session: Session, req: Reallocate) -> Reallocation:
+    """Release every open reservation of the order and cancel what it is owed, then allocate
+    ``req.lines`` nearest ``req``'s address, in this one transaction: the freed units are
+    the order's to take again before any other order's backorders get what is left (their
+    ids come back for the caller to wake). Idempotent on ``req.key`` (the stored decision).
+    """
+    stored = session.get(AllocationRow, req.key)
+    if stored is not None:
+        return Reallocation(decision=AllocationDecision.model_validate(stored.decision))
+    reservations = list(
+        session.scalars(
+            select(ReservationRow)
+            .where(ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN)
+            .order_by(ReservationRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    freed = sorted({(r.warehouse_id, r.sku) for r in reservations})
+    stock = {
+        (row.warehouse_id, row.sku): row
+        for row in _lock_stock(session, {wh for wh, _ in freed}, {sku for _, sku in freed})
+    }
+    for reservation in reservations:
+        reservation.status = RELEASED
+        stock[(reservation.warehouse_id, reservation.sku)].reserved -= reservation.quantity
+    owed = session.scalars(
+        select(BackorderRow)
+        .where(BackorderRow.order_id == req.order_id, BackorderRow.cancelled.is_(False))
+        .order_by(BackorderRow.placed_at, BackorderRow.id)
+        .with_for_update()
+    )
+    for backorder in owed:
+        backorder.cancelled = True
+    session.flush()
+    decision = allocate(
+        session,
+        AllocateRequest(
+            key=req.key,
+            order_id=req.order_id,
+            lines=req.lines,
+            postal_code=req.postal_code,
+            city=req.city,
+            country=req.country,
+            placed_at=req.placed_at,
+            first_shipment_no=req.first_shipment_no,
+        ),
+    )
+    filled: list[str] = []
+    for warehouse_id, sku in freed:
+        for order_id in fill_backorders(session, warehouse_id, sku):
+            if order_id != req.order_id and order_id not in filled:
+                filled.append(order_id)
+    return Reallocation(decision=decision, filled_orders=filled)

@@ -1,0 +1,192 @@
+"""``/orders/{order_id}/edits``, ``/orders/{order_id}/lines/...`` and
+``/shipments/{shipment_id}/claims``: changes to a placed order (issue 17)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path
+from sqlalchemy.orm import Session
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from oms.domain.auth import Principal
+from oms.ids import order_workflow_id
+from oms.models.order_changes import (
+    CancelLine,
+    CancelLineBody,
+    EditOrder,
+    EditOrderBody,
+    OpenClaim,
+    OpenClaimBody,
+)
+from oms.models.orders import OrderStatus, OrderView
+from oms.store import inventory, orders
+from starters.api.auth import require
+from starters.api.deps import (
+    State,
+    field_error,
+    in_store,
+    raise_from_update,
+    record_view,
+    run_update,
+)
+from starters.api.orders import load_owned
+from workflows.order import OrderWorkflow
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+claims_router = APIRouter(prefix="/shipments", tags=["warehouse"])
+Claimer = Annotated[Principal, Depends(require("support", "ops"))]
+# Who may cancel a whole order may change or cancel part of it (a buyer: only their own).
+LineCanceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
+SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+@router.post(
+    "/{order_id}/lines/{sku}/cancel",
+    response_model=OrderView,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def cancel_line(
+    order_id: str, sku: SkuPath, body: CancelLineBody, state: State, caller: LineCanceller
+) -> OrderView:
+    """Cancel ``quantity`` units of the order's line of ``sku`` until they ship; the rest of
+    the order goes on. Owed (backordered) units go first, then units in shipments that have
+    not shipped; their stock is released and the card authorization is lowered by the
+    difference. Who (the token) and why are kept in the order's history.
+
+    409 naming why, with nothing changed: ``TooLateToCancelLine`` (fewer units left that
+    have not shipped, or the shipment shipped first), ``UnknownLine``, ``WholeOrder``
+    (nothing would be left: cancel the order), ``NotAllocated`` (its stock is not
+    allocated yet), ``NotCancellable`` / ``Finished`` (the order ended or is cancelling).
+    """
+    current = await load_owned(state, caller, order_id)  # 404 unknown or another buyer's
+    if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+        raise HTTPException(
+            409,
+            detail={"error": "Finished", "message": f"order {order_id} is {current.status}"},
+        )
+    request = CancelLine(sku=sku, quantity=body.quantity, reason=body.reason, by=caller.subject)
+    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+    view: OrderView = await run_update(
+        state, handle, OrderWorkflow.cancel_line, request, f"order {order_id}"
+    )
+    return view
+
+
+@router.post(
+    "/{order_id}/edits",
+    response_model=OrderView,
+    responses={402: {}, 404: {}, 409: {}, 422: {}},
+)
+async def edit_order(
+    order_id: str, body: EditOrderBody, state: State, caller: LineCanceller
+) -> OrderView:
+    """Change lines (a SKU's new quantity; 0 takes it off; a new SKU at its catalogue
+    price), ``ship_to`` or ``shipping_speed`` until the first pick starts: stock is
+    allocated anew, a raised total authorized anew (the old authorization voided), a
+    lowered one partly released, and the customer gets one "order changed" email. Who (the
+    token) and why are kept in the order's history.
+
+    402 ``PaymentDeclined`` when the card refuses a raised total; 409 ``TooLateToEdit``
+    naming the shipment whose pick started, ``WholeOrder``, ``NotEditableYet`` (paying or
+    allocating: retry), ``NotEditable`` / ``Finished``; 422 naming a field (an unknown SKU,
+    an edit that changes nothing). The order is unchanged each time.
+    """
+    current = await load_owned(state, caller, order_id)  # 404 unknown or another buyer's
+    if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+        raise HTTPException(
+            409,
+            detail={"error": "Finished", "message": f"order {order_id} is {current.status}"},
+        )
+    prices = await in_store(state, lambda session: _prices(session, current, body))
+    request = EditOrder(
+        lines=body.lines or [],
+        ship_to=body.ship_to,
+        shipping_speed=body.shipping_speed,
+        reason=body.reason,
+        prices=prices,
+        by=caller.subject,
+    )
+    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+    try:
+        view: OrderView = await handle.execute_update(OrderWorkflow.edit, request)
+    except (WorkflowUpdateFailedError, RPCError) as err:
+        cause = getattr(err, "cause", None)
+        if isinstance(cause, ApplicationError) and cause.type == "PaymentDeclined":
+            raise HTTPException(
+                402, detail={"error": "PaymentDeclined", "message": cause.message}
+            ) from err
+        raise_from_update(err, f"order {order_id}")
+    await record_view(state, view)
+    return view
+
+
+def _prices(session: Session, order: OrderView, body: EditOrderBody) -> dict[str, Decimal]:
+    """The catalogue price of each SKU the edit adds; 422 naming the line of an unknown,
+    inactive or other-currency one."""
+    on_order = {line.sku for line in order.lines}
+    prices: dict[str, Decimal] = {}
+    for i, line in enumerate(body.lines or []):
+        if line.sku in on_order or not line.quantity:
+            continue
+        product = inventory.get_product(session, line.sku)
+        if product is None or not product.active:
+            raise field_error(["lines", i, "sku"], f"unknown SKU {line.sku!r}", line.sku)
+        if product.currency != order.currency:
+            raise field_error(
+                ["lines", i, "sku"],
+                f"{line.sku} is priced in {product.currency}, the order in {order.currency}",
+                line.sku,
+            )
+        prices[line.sku] = Decimal(product.unit_price)
+    return prices
+
+
+@claims_router.post(
+    "/{shipment_id}/claims",
+    response_model=OrderView,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def open_claim(
+    shipment_id: str, body: OpenClaimBody, state: State, caller: Claimer
+) -> OrderView:
+    """A parcel was ``lost`` or ``damaged`` in transit: ``reship`` sends its lines again as a
+    new shipment at no charge, ``refund`` refunds what its lines came to. Answers the order
+    with the claim (who from the token, and why, in its history). A shipment with no carrier
+    scan by its delivery deadline shows in ``/ops/stuck`` with "open a claim".
+
+    409 naming why, nothing changed: ``NotShipped``, ``NotLost`` (it was delivered: claim it
+    damaged, or open a return), ``AlreadyClaimed``, ``NotSupported`` (a refund of an order
+    not paid by card), ``Finished`` (the order ended: open a return or a refund without a
+    return instead).
+    """
+    shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
+    if shipment is None:
+        raise HTTPException(
+            404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
+        )
+    order = await load_owned(state, caller, shipment.order_id)
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+        raise HTTPException(
+            409,
+            detail={
+                "error": "Finished",
+                "message": f"order {order.order_id} is {order.status}: open a return "
+                "(POST /orders/{id}/returns) or a refund (POST /orders/{id}/refunds)",
+            },
+        )
+    request = OpenClaim(
+        shipment_id=shipment_id,
+        kind=body.kind,
+        resolution=body.resolution,
+        reason=body.reason,
+        by=caller.subject,
+    )
+    handle = state.client.get_workflow_handle(order_workflow_id(order.order_id))
+    view: OrderView = await run_update(
+        state, handle, OrderWorkflow.open_claim, request, f"order {order.order_id}"
+    )
+    return view

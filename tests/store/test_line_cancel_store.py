@@ -1,0 +1,81 @@
+"""Giving back stock when part of a line is cancelled, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from oms.models.inventory import ReleaseResult
+from oms.models.order_changes import TrimReservation
+from oms.store import inventory
+from oms.store.db import Database
+from oms.store.line_cancels import trim
+
+from inventory_fixtures import (
+    T0,
+    add_network,
+    allocate_request,
+    open_backordered,
+    open_reserved,
+    put_stock,
+    stock_of,
+)
+
+
+@pytest.fixture
+def net(db: Database) -> Database:
+    add_network(db)
+    return db
+
+
+def _allocate(db: Database, order_id: str, qty: int, hours: int = 0) -> None:
+    with db.session() as session:
+        req = allocate_request(order_id, {"TSHIRT": qty}, placed_at=T0 + timedelta(hours=hours))
+        inventory.allocate(session, req)
+
+
+def _trim(db: Database, order_id: str, keep: int, shipment_id: str | None = None) -> ReleaseResult:
+    with db.session() as session:
+        req = TrimReservation(order_id=order_id, sku="TSHIRT", keep=keep, shipment_id=shipment_id)
+        return trim(session, req)
+
+
+def test_a_shipment_keeps_what_it_is_told_and_the_rest_goes_to_the_oldest_backorder(
+    net: Database,
+) -> None:
+    put_stock(net, "WH-STO", "TSHIRT", 3)
+    _allocate(net, "O-1", 3)
+    _allocate(net, "O-2", 2, hours=1)  # nothing left: owed 2
+
+    freed = _trim(net, "O-1", keep=1, shipment_id="O-1-S1")
+
+    assert (freed.released_units, freed.filled_orders) == (2, ["O-2"])
+    assert open_reserved(net, "O-1") == 1
+    assert (open_reserved(net, "O-2"), open_backordered(net, "O-2")) == (2, 0)
+    assert stock_of(net, "WH-STO", "TSHIRT") == (3, 3)
+    # A target, not a delta: the same call again frees nothing more.
+    assert _trim(net, "O-1", keep=1, shipment_id="O-1-S1").released_units == 0
+    assert open_reserved(net, "O-1") == 1
+
+
+def test_owed_units_shrink_before_filled_ones_are_freed(net: Database) -> None:
+    _allocate(net, "O-1", 4)  # nothing in stock: owed 4
+    put_stock(net, "WH-STO", "TSHIRT", 1)  # fills one of them, not yet claimed
+    assert (open_backordered(net, "O-1"), open_reserved(net, "O-1")) == (3, 1)
+
+    assert _trim(net, "O-1", keep=2).released_units == 0  # 4 owed -> 2: open ones go first
+    assert (open_backordered(net, "O-1"), open_reserved(net, "O-1")) == (1, 1)
+
+    freed = _trim(net, "O-1", keep=0)
+    assert freed.released_units == 1
+    assert (open_backordered(net, "O-1"), open_reserved(net, "O-1")) == (0, 0)
+    assert stock_of(net, "WH-STO", "TSHIRT") == (1, 0)
+    assert _trim(net, "O-1", keep=0).released_units == 0
+
+
+def test_keeping_more_than_is_held_changes_nothing(net: Database) -> None:
+    put_stock(net, "WH-STO", "TSHIRT", 5)
+    _allocate(net, "O-1", 2)
+    assert _trim(net, "O-1", keep=5, shipment_id="O-1-S1").released_units == 0
+    assert stock_of(net, "WH-STO", "TSHIRT") == (5, 2)

@@ -1,0 +1,113 @@
+"""Claims on the time-skipping server: a lost parcel reshipped at no charge, a damaged one
+refunded, and what a claim refuses."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+
+from oms.models.order_changes import OpenClaim
+from oms.models.orders import OrderStatus
+from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
+from tests.workflows.harness import Harness, tick
+from workflows.order import OrderWorkflow
+from workflows.shipment import ShipmentWorkflow
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _calls(harness: Harness, name: str) -> list[Any]:
+    return [req for n, req in harness.world.calls if n == name]
+
+
+async def _shipped(harness: Harness, qty: int = 2) -> tuple[str, WorkflowHandle[Any, Any], Any]:
+    order_id = f"C-{uuid.uuid4().hex[:6]}"
+    handle = await harness.start(harness.order_input(order_id, qty=qty))
+    ship = await harness.shipment(f"{order_id}-S1")
+    await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick(picked_by="Lisa"))
+    await ship.execute_update(
+        ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=800)])
+    )
+    for _ in range(200):
+        if (await handle.query(OrderWorkflow.state)).status == OrderStatus.SHIPPED:
+            return order_id, handle, ship
+        await tick()
+    raise AssertionError("never shipped")
+
+
+def _claim(order_id: str, kind: str, resolution: str) -> OpenClaim:
+    return OpenClaim(
+        shipment_id=f"{order_id}-S1",
+        kind=kind,  # type: ignore[arg-type]
+        resolution=resolution,  # type: ignore[arg-type]
+        reason="no scan for 9 days",
+        by="support-1",
+    )
+
+
+async def test_a_lost_parcel_is_reshipped_at_no_charge(harness: Harness) -> None:
+    order_id, handle, ship = await _shipped(harness)
+    view = await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "lost", "reship"))
+    [claim] = view.claims
+    assert (claim.by, claim.kind, claim.reshipped_as) == ("support-1", "lost", [f"{order_id}-S2"])
+    assert view.history[-1].note == (
+        f"Claim by support-1: {order_id}-S1 lost: no scan for 9 days; reshipped as "
+        f"{order_id}-S2 at no charge"
+    )
+    assert view.history[-1].action == "claim"
+    settled = await ship.result()
+    assert settled.status == "claimed"
+    assert settled.history[-1].note == "Claimed lost by support-1: no scan for 9 days"
+    [_, reship] = _calls(harness, "allocate")
+    assert reship.key == f"{order_id}:claim:1" and reship.lines[0].quantity == 2
+
+    refused = await _refuse(handle, _claim(order_id, "lost", "reship"))
+    assert refused == "AlreadyClaimed"
+    await harness.deliver(f"{order_id}-S2")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    # The lost parcel was charged once; its reship captures nothing.
+    assert [c.amount for c in _calls(harness, "capture")] == [Decimal("398.00")]
+
+
+async def test_a_damaged_parcel_is_refunded_and_the_order_completes(harness: Harness) -> None:
+    order_id, handle, ship = await _shipped(harness, qty=1)
+    await ship.signal(
+        ShipmentWorkflow.tracking_event,
+        TrackingEvent(tracking_number=f"TN{order_id}-S1", status="exception"),  # type: ignore[arg-type]
+    )
+    view = await handle.execute_update(
+        OrderWorkflow.open_claim, _claim(order_id, "damaged", "refund")
+    )
+    [claim] = view.claims
+    assert (claim.refunded, claim.refund_id) == (
+        Decimal("199.00"),
+        f"REF-{order_id}-S1:claim-refund",
+    )
+    [refund] = _calls(harness, "refund")
+    assert refund.amount == Decimal("199.00") and refund.order_id == order_id
+    result = await handle.result()
+    assert result.status == OrderStatus.COMPLETED
+    final = harness.world.orders[order_id]
+    assert final.history[-1].note == "Every shipment delivered or settled by a claim"
+
+
+async def test_a_parcel_that_has_not_shipped_cannot_be_claimed(harness: Harness) -> None:
+    order_id = f"C-{uuid.uuid4().hex[:6]}"
+    handle = await harness.start(harness.order_input(order_id))
+    await harness.shipment(f"{order_id}-S1")
+    for _ in range(200):
+        if (await handle.query(OrderWorkflow.state)).status == OrderStatus.PICKING:
+            break
+        await tick()
+    assert await _refuse(handle, _claim(order_id, "lost", "reship")) == "NotShipped"
+    assert (await handle.query(OrderWorkflow.state)).claims == []
+
+
+async def _refuse(handle: WorkflowHandle[Any, Any], body: OpenClaim) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(OrderWorkflow.open_claim, body)
+    return str(getattr(info.value.cause, "type", None))

@@ -1,0 +1,144 @@
+"""Short picks on the time-skipping server: the parcel ships what was picked, is charged
+for that only, and the order backorders or cancels the missing units by its policy."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+
+from oms.models.common import SkuQuantity
+from oms.models.order_changes import BackorderUnits, TrimReservation
+from oms.models.orders import BackorderWake, OrderStatus
+from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
+from tests.workflows.harness import Harness, tick
+from workflows.order import OrderWorkflow
+from workflows.shipment import ShipmentWorkflow
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def _until(handle: WorkflowHandle[Any, Any], test: Any, what: str) -> Any:
+    for _ in range(200):
+        view = await handle.query(OrderWorkflow.state)
+        if test(view):
+            return view
+        await tick()
+    raise AssertionError(f"never {what}")
+
+
+def _calls(harness: Harness, name: str) -> list[Any]:
+    return [req for n, req in harness.world.calls if n == name]
+
+
+async def _short_pick_2_of_3(harness: Harness, policy: str) -> tuple[str, Any, Any]:
+    order_id = f"SP-{uuid.uuid4().hex[:6]}"
+    inp = harness.order_input(order_id, qty=3)
+    inp.options = inp.options.model_copy(update={"short_pick_policy": policy})
+    handle = await harness.start(inp)
+    ship = await harness.shipment(f"{order_id}-S1")
+    picked = await ship.execute_update(
+        ShipmentWorkflow.confirm_pick,
+        ConfirmPick(picked_by="Lisa", lines=[SkuQuantity(sku="TSHIRT", quantity=2)]),
+    )
+    assert [(ln.sku, ln.quantity) for ln in picked.lines] == [("TSHIRT", 2)]
+    assert picked.short == [SkuQuantity(sku="TSHIRT", quantity=1)]
+    assert picked.history[-1].note == (
+        "Short pick by Lisa: missing TSHIRT x1; the parcel ships TSHIRT x2"
+    )
+    assert (picked.history[-1].by, picked.history[-1].action) == ("Lisa", "short_pick")
+    assert _calls(harness, "trim") == [
+        TrimReservation(
+            order_id=order_id, sku="TSHIRT", keep=2, shipment_id=f"{order_id}-S1", lost=True
+        )
+    ]
+    await ship.execute_update(
+        ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=800)])
+    )
+    return order_id, handle, ship
+
+
+async def _deliver(ship: Any, order_id: str) -> None:
+    for status in ("in_transit", "delivered"):
+        await ship.signal(
+            ShipmentWorkflow.tracking_event,
+            TrackingEvent(tracking_number=f"TN{order_id}-S1", status=status),  # type: ignore[arg-type]
+        )
+
+
+async def test_backorder_policy_ships_two_charges_two_and_owes_one(harness: Harness) -> None:
+    order_id, handle, ship = await _short_pick_2_of_3(harness, "backorder")
+    view = await _until(
+        handle, lambda v: v.status == OrderStatus.PARTIALLY_SHIPPED, "partially shipped"
+    )
+    assert view.backordered == [SkuQuantity(sku="TSHIRT", quantity=1)]
+    assert view.total == Decimal("597.00")  # still owed: the order keeps its total
+    [backorder] = _calls(harness, "backorder")
+    assert backorder == BackorderUnits(
+        key=f"{order_id}:short:1",
+        order_id=order_id,
+        lines=[SkuQuantity(sku="TSHIRT", quantity=1)],
+        placed_at=backorder.placed_at,
+    )
+    short = next(h for h in view.history if h.action == "short_pick")
+    assert short.note == (
+        f"Short pick at WH-STO by Lisa: TSHIRT x1 not in {order_id}-S1, backordered "
+        "(policy: backorder)"
+    )
+    assert [c.amount for c in _calls(harness, "capture")] == [Decimal("398.00")]
+    assert _calls(harness, "void_authorization") == []
+
+    await _deliver(ship, order_id)
+    delivered = await _until(
+        handle, lambda v: v.shipments[0].status == "delivered", "the first parcel delivered"
+    )
+    assert delivered.status == OrderStatus.PARTIALLY_SHIPPED  # one unit is still owed
+    # The owed unit arrives and ships as a parcel of its own.
+    harness.world.arrived = {"TSHIRT": 1}
+    await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
+    await harness.deliver(f"{order_id}-S2")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    assert [c.amount for c in _calls(harness, "capture")] == [
+        Decimal("398.00"),
+        Decimal("199.00"),
+    ]
+
+
+async def test_cancel_policy_takes_the_missing_units_off_the_order(harness: Harness) -> None:
+    order_id, handle, ship = await _short_pick_2_of_3(harness, "cancel")
+    view = await _until(handle, lambda v: v.line_cancellations, "a line cancellation")
+    [cancelled] = view.line_cancellations
+    assert (cancelled.sku, cancelled.quantity, cancelled.by) == ("TSHIRT", 1, "Lisa")
+    assert cancelled.reason == "short pick at WH-STO (policy: cancel)"
+    assert cancelled.from_shipments == {f"{order_id}-S1": 1}
+    assert (view.total, view.backordered) == (Decimal("398.00"), [])
+    [void] = _calls(harness, "void_authorization")
+    assert void.amount == Decimal("199.00")
+    assert _calls(harness, "backorder") == []
+
+    await _deliver(ship, order_id)
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    assert [c.amount for c in _calls(harness, "capture")] == [Decimal("398.00")]
+
+
+async def test_a_pick_of_what_the_parcel_does_not_hold_is_refused(harness: Harness) -> None:
+    order_id = f"SP-{uuid.uuid4().hex[:6]}"
+    await harness.start(harness.order_input(order_id, qty=2))
+    ship = await harness.shipment(f"{order_id}-S1")
+    for lines, why in (
+        ([SkuQuantity(sku="TSHIRT", quantity=3)], "lines[0]: 3 TSHIRT picked, only 2 asked"),
+        ([SkuQuantity(sku="CAP", quantity=1)], "lines[0]: the shipment has no CAP"),
+        ([], "nothing picked"),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await ship.execute_update(
+                ShipmentWorkflow.confirm_pick, ConfirmPick(picked_by="Lisa", lines=lines)
+            )
+        cause = info.value.cause
+        assert getattr(cause, "type", None) == "BadPick" and why in str(cause)
+    # Nothing changed: a whole pick still goes through.
+    view = await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick(picked_by="Lisa"))
+    assert view.short == [] and view.lines[0].quantity == 2

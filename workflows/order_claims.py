@@ -1,0 +1,172 @@
+"""Claims on parcels lost or damaged in transit, for ``OrderWorkflow`` (update
+``open_claim``).
+
+Workflow code (no I/O). A parcel still in transit is told the claim settles it (signal
+``claim``: it stops waiting for tracking and ends ``claimed``; a delivery scan that came
+first wins, and a ``lost`` claim is then refused). Then either
+
+- ``reship``: the parcel's lines are allocated again (``<order>:claim:<n>``) and shipped as
+  new shipments **at no charge** (they capture nothing); units no warehouse has are owed;
+- ``refund``: what the parcel's lines came to is refunded on the order's card
+  (``<shipment>:claim-refund``, exactly once).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments import PaymentActivities
+    from oms.domain.money import order_total
+    from oms.ids import shipment_workflow_id
+    from oms.models.common import SkuQuantity
+    from oms.models.order_changes import ClaimShipment, OpenClaim, ShipmentClaim
+    from oms.models.orders import OrderInput, OrderLine, OrderView
+    from oms.models.returns import Refund, RefundRequest
+    from oms.models.shipments import SHIPPED_STATES, ShipmentStatus
+    from oms.queues import PAYMENTS_QUEUE
+    from oms.views import orders as views
+    from workflows import policies
+    from workflows.order_payment import Payment
+    from workflows.order_shipments import Shipments
+    from workflows.order_stock import Stock
+    from workflows.tracker import Tracker
+
+CLAIM_SIGNAL = "claim"
+
+
+class Claims:
+    """The order's claims on its parcels."""
+
+    def __init__(
+        self,
+        inp: OrderInput,
+        view: OrderView,
+        track: Tracker[OrderView],
+        parts: tuple[Shipments, Stock, Payment],
+    ) -> None:
+        self._inp, self._view, self._track = inp, view, track
+        self._shipments, self._stock, self._payment = parts
+        self._count = 0
+
+    def counters(self) -> dict[str, int]:
+        """The key counter a continued run carries on."""
+        return {"claims": self._count}
+
+    def restore(self, counters: dict[str, int]) -> None:
+        self._count = counters.get("claims", 0)
+
+    def check(self, request: OpenClaim) -> None:
+        """``ApplicationError`` naming why a claim cannot be opened: ``UnknownShipment``,
+        ``AlreadyClaimed``, ``NotShipped``, ``NotLost`` (delivered), ``NotSupported`` (a
+        refund of an order not paid by card)."""
+        summary = self._shipments.by_id.get(request.shipment_id)
+        if summary is None:
+            raise ApplicationError(
+                f"order has no shipment {request.shipment_id}", type="UnknownShipment"
+            )
+        if any(c.shipment_id == request.shipment_id for c in self._view.claims):
+            raise ApplicationError(
+                f"{request.shipment_id} already has a claim", type="AlreadyClaimed"
+            )
+        if summary.status not in SHIPPED_STATES:
+            raise ApplicationError(
+                f"a claim is for a parcel that shipped; {request.shipment_id} is {summary.status}",
+                type="NotShipped",
+            )
+        if request.kind == "lost" and summary.status == ShipmentStatus.DELIVERED:
+            raise ApplicationError(
+                f"{request.shipment_id} was delivered: claim it damaged, or open a return",
+                type="NotLost",
+            )
+        if request.resolution == "refund" and self._inp.payment.method != "card":
+            raise ApplicationError(
+                f"a refund claim needs a card payment; the order paid by "
+                f"{self._inp.payment.method}",
+                type="NotSupported",
+            )
+
+    async def open(self, request: OpenClaim) -> None:
+        """Settle the parcel and reship or refund it (see the module); raises what
+        :meth:`check` raises, ``NotLost`` when a delivery scan came first."""
+        self.check(request)
+        inp, view = self._inp, self._view
+        summary = self._shipments.by_id[request.shipment_id]
+        if summary.status != ShipmentStatus.DELIVERED:
+            await workflow.get_external_workflow_handle(
+                shipment_workflow_id(request.shipment_id)
+            ).signal(
+                CLAIM_SIGNAL,
+                ClaimShipment(kind=request.kind, by=request.by, reason=request.reason),
+            )
+            ended = (ShipmentStatus.CLAIMED, ShipmentStatus.DELIVERED)
+            await workflow.wait_condition(lambda: summary.status in ended)
+            if summary.status == ShipmentStatus.DELIVERED and request.kind == "lost":
+                raise ApplicationError(
+                    f"{request.shipment_id} was delivered while the claim was opened",
+                    type="NotLost",
+                )
+        self._count += 1
+        claim = ShipmentClaim(
+            at=workflow.now(),
+            by=request.by,
+            shipment_id=request.shipment_id,
+            kind=request.kind,
+            resolution=request.resolution,
+            reason=request.reason,
+        )
+        lines = [SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in summary.lines]
+        if request.resolution == "reship":
+            decision = await self._stock.allocate(
+                self._shipments.next_no, lines, key=f"{inp.order_id}:claim:{self._count}"
+            )
+            await self._shipments.start(
+                decision.shipments, self._payment.authorization_id or "", free=True
+            )
+            if decision.backordered:
+                owed = {ln.sku: ln.quantity for ln in view.backordered}
+                for ln in decision.backordered:
+                    owed[ln.sku] = owed.get(ln.sku, 0) + ln.quantity
+                self._stock.owe([SkuQuantity(sku=s, quantity=q) for s, q in sorted(owed.items())])
+            claim.reshipped_as = [s.shipment_id for s in decision.shipments]
+        else:
+            prices = {ln.sku: ln.unit_price for ln in (*inp.lines, *view.lines)}
+            amount = order_total(
+                OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=prices[ln.sku])
+                for ln in lines
+            )
+            claim.refunded, claim.refund_id = amount, await self._refund(request, amount)
+        view.claims.append(claim)
+        self._track.note(views.claim_note(claim, inp.currency), by=request.by, action="claim")
+        self._shipments.changed = True
+
+    async def _refund(self, request: OpenClaim, amount: Decimal) -> str:
+        inp = self._inp
+        try:
+            refund = await self._refunded(request, amount)
+        except ActivityError as err:
+            raise ApplicationError(
+                f"the refund of {amount} {inp.currency} was declined: {err.cause or err}",
+                type="RefundDeclined",
+            ) from err
+        return refund.refund_id
+
+    async def _refunded(self, request: OpenClaim, amount: Decimal) -> Refund:
+        inp = self._inp
+        return await workflow.execute_activity_method(
+            PaymentActivities.refund,
+            RefundRequest(
+                idempotency_key=f"{request.shipment_id}:claim-refund",
+                order_id=inp.order_id,
+                amount=amount,
+                currency=inp.currency,
+                reason=f"claim ({request.kind}) on {request.shipment_id}: {request.reason}",
+            ),
+            **policies.PAYMENTS.kwargs(
+                inp.options.task_queue_prefix + PAYMENTS_QUEUE,
+                f"refund {amount} {inp.currency} for {request.shipment_id}",
+            ),
+        )

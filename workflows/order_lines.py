@@ -1,0 +1,307 @@
+"""Cancelling part of a line (update ``cancel_line``) and settling a short pick (signal
+``shipment_short``), for ``OrderWorkflow``.
+
+Workflow code (no I/O). The units come from what the order is owed first, then from
+shipments that have not shipped (newest first): each such shipment is asked to take the
+units out (signal ``trim_lines``, answered by ``shipment_trimmed``; a shipment whose
+label is being bought refuses) or, left empty, is stopped like a cancelled order's. Their
+reservations shrink on keys that name what to keep (``inventory.trim``), the order's
+lines and total go down, and the card authorization releases the difference
+(``<order>:release-line:<n>``). Nothing is captured for units that never shipped, so
+nothing is refunded.
+
+A short pick's missing units (the shipment already took them out of stock and ships the
+rest) are owed again by the merchant's policy ``backorder`` (``inventory.backorder`` on
+``<order>:short:<n>``, filled at once from free stock anywhere) or taken off the order by
+``cancel``, exactly like a line cancellation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inventory import InventoryActivities
+    from activities.payments import PaymentActivities
+    from oms.domain.order_changes import (
+        ChangeRefused,
+        LineCancelPlan,
+        ShipmentCut,
+        changed_total,
+        cut_lines,
+        plan_line_cancel,
+    )
+    from oms.ids import order_workflow_id, shipment_workflow_id
+    from oms.models.common import SkuQuantity
+    from oms.models.order_changes import (
+        BackorderUnits,
+        CancelLine,
+        LineCancellation,
+        ShipmentTrimmed,
+        ShortPick,
+        TrimReservation,
+        TrimShipment,
+    )
+    from oms.models.orders import BackorderWake, OrderInput, OrderView, ShipmentSummary
+    from oms.models.payments import VoidAuthorizationRequest
+    from oms.models.shipments import ShipmentStatus
+    from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
+    from oms.views import orders as views
+    from workflows import policies
+    from workflows.order_payment import Payment
+    from workflows.order_shipments import DONE, Shipments
+    from workflows.order_stock import WAKE_SIGNAL, Stock
+    from workflows.tracker import Tracker
+
+# The shipment's signal; a name, because the shipment module is imported by the order's.
+TRIM_SIGNAL = "trim_lines"
+
+
+class LineCancels:
+    """The order's line cancellations and the shipments' answers to them."""
+
+    def __init__(
+        self,
+        inp: OrderInput,
+        view: OrderView,
+        track: Tracker[OrderView],
+        shipments: Shipments,
+        stock: Stock,
+        payment: Payment,
+    ) -> None:
+        self._inp, self._view, self._track = inp, view, track
+        self._shipments, self._stock, self._payment = shipments, stock, payment
+        self._answers: dict[str, ShipmentTrimmed] = {}
+        self._count = self._releases = self._short_count = 0
+        # Short picks told by shipments, settled by the order's main loop.
+        self.shorts: list[ShortPick] = []
+
+    def counters(self) -> dict[str, int]:
+        """The key counters a continued run carries on."""
+        return {
+            "line_cancels": self._count,
+            "line_releases": self._releases,
+            "short_picks": self._short_count,
+        }
+
+    def restore(self, counters: dict[str, int]) -> None:
+        self._count = counters.get("line_cancels", 0)
+        self._releases = counters.get("line_releases", 0)
+        self._short_count = counters.get("short_picks", 0)
+
+    def plan(self, request: CancelLine) -> LineCancelPlan:
+        """The units a cancellation would take now; ``ApplicationError`` naming why not."""
+        view = self._view
+        try:
+            return plan_line_cancel(
+                request.sku, request.quantity, view.lines, view.backordered, view.shipments
+            )
+        except ChangeRefused as err:
+            raise ApplicationError(str(err), type=err.kind) from err
+
+    def answered(self, answer: ShipmentTrimmed) -> None:
+        self._answers[answer.key] = answer
+
+    async def cancel(self, request: CancelLine, cancelling: Callable[[], bool]) -> None:
+        """Take the units out, give back their stock and money, and record who and why.
+
+        Raises ``ApplicationError`` ``TooLateToCancelLine`` when a shipment shipped first
+        (nothing changed, unless an earlier shipment of the same request had already given
+        up its units: the history then says which), and what :meth:`plan` raises.
+        """
+        if cancelling():
+            raise ApplicationError("the order is being cancelled", type="NotCancellable")
+        plan = self.plan(request)  # again: the order may have moved since the validator ran
+        self._count += 1
+        n = self._count
+        taken: dict[str, int] = {}
+        for cut in plan.cuts:
+            if not await self._cut(request, cut, f"{self._inp.order_id}:line-cancel:{n}"):
+                shipped = f"{cut.shipment_id} shipped before its units could be taken out"
+                if taken:
+                    done = sum(taken.values())
+                    await self._record(request, 0, taken, done, partly=shipped)
+                raise ApplicationError(
+                    f"too late to cancel {request.quantity} of {request.sku}: {shipped}"
+                    + (f"; {sum(taken.values())} unit(s) were cancelled" if taken else ""),
+                    type="TooLateToCancelLine",
+                )
+            taken[cut.shipment_id] = cut.quantity
+        if plan.from_backorder:
+            await self._trim(
+                TrimReservation(order_id=self._inp.order_id, sku=request.sku, keep=plan.owed_keep)
+            )
+            owed = [ln for ln in self._view.backordered if ln.sku != request.sku]
+            if plan.owed_keep:
+                owed.append(SkuQuantity(sku=request.sku, quantity=plan.owed_keep))
+            self._stock.owe(sorted(owed, key=lambda ln: ln.sku))
+        await self._record(request, plan.from_backorder, taken, request.quantity)
+
+    async def settle_shorts(self) -> bool:
+        """Owe or cancel the missing units of every short pick told so far (the merchant's
+        policy); True when free stock filled the new backorders at once (claim them)."""
+        inp, claim = self._inp, False
+        while self.shorts:
+            pick = self.shorts.pop(0)
+            summary = self._shipments.by_id.get(pick.shipment_id)
+            for line in pick.missing:
+                if summary is not None:
+                    summary.lines = cut_lines(summary.lines, line.sku, line.quantity)
+            what = views.units(pick.missing)
+            if inp.options.short_pick_policy == "cancel":
+                for line in pick.missing:
+                    request = CancelLine(
+                        sku=line.sku,
+                        quantity=line.quantity,
+                        reason=f"short pick at {pick.warehouse_id} (policy: cancel)",
+                        by=pick.by or "warehouse",
+                    )
+                    await self._record(request, 0, {pick.shipment_id: line.quantity}, line.quantity)
+                continue
+            self._short_count += 1
+            filled = await workflow.execute_activity_method(
+                InventoryActivities.backorder,
+                BackorderUnits(
+                    key=f"{inp.order_id}:short:{self._short_count}",
+                    order_id=inp.order_id,
+                    lines=pick.missing,
+                    placed_at=inp.placed_at,
+                ),
+                **policies.STORE.kwargs(
+                    inp.options.task_queue_prefix + INVENTORY_QUEUE, f"backorder {what}"
+                ),
+            )
+            owed = {ln.sku: ln.quantity for ln in self._view.backordered}
+            for line in pick.missing:
+                owed[line.sku] = owed.get(line.sku, 0) + line.quantity
+            self._stock.owe([SkuQuantity(sku=s, quantity=q) for s, q in sorted(owed.items())])
+            self._track.note(
+                f"Short pick at {pick.warehouse_id} by {pick.by}: {what} not in "
+                f"{pick.shipment_id}, backordered (policy: backorder)",
+                by=pick.by or None,
+                action="short_pick",
+            )
+            await self.wake_others(filled.filled_orders)
+            claim = claim or inp.order_id in filled.filled_orders
+            self._shipments.changed = True
+        return claim
+
+    async def _cut(self, request: CancelLine, cut: ShipmentCut, key: str) -> bool:
+        """Take the cut's units out of its shipment; False when it shipped first."""
+        summary = self._shipments.by_id[cut.shipment_id]
+        if cut.whole:
+            await self._shipments.stop(f"line cancelled: {request.reason}", only=cut.shipment_id)
+            if summary.status != ShipmentStatus.CANCELLED:
+                return False
+            await self._stock.release(cut.shipment_id)
+            return True
+        key = f"{key}:{cut.shipment_id}"
+        try:
+            await workflow.get_external_workflow_handle(
+                shipment_workflow_id(cut.shipment_id)
+            ).signal(
+                TRIM_SIGNAL,
+                TrimShipment(
+                    key=key,
+                    sku=request.sku,
+                    quantity=cut.quantity,
+                    reason=request.reason,
+                    by=request.by,
+                ),
+            )
+        except Exception:  # the shipment ended meanwhile: nothing to take out of it
+            return False
+        answer = await self.answer(key, summary)
+        if answer is None or not answer.accepted:
+            return False
+        summary.lines = cut_lines(summary.lines, request.sku, cut.quantity)
+        await self._trim(
+            TrimReservation(
+                order_id=self._inp.order_id,
+                sku=request.sku,
+                keep=cut.keep,
+                shipment_id=cut.shipment_id,
+            )
+        )
+        return True
+
+    async def _trim(self, request: TrimReservation) -> None:
+        queue = self._inp.options.task_queue_prefix + INVENTORY_QUEUE
+        where = request.shipment_id or "backorder"
+        freed = await workflow.execute_activity_method(
+            InventoryActivities.trim,
+            request,
+            **policies.STORE.kwargs(queue, f"keep {request.keep} {request.sku} ({where})"),
+        )
+        await self.wake_others(freed.filled_orders)
+
+    async def answer(self, key: str, summary: ShipmentSummary) -> ShipmentTrimmed | None:
+        """The shipment's answer under ``key``, or None when it shipped or ended first."""
+        await workflow.wait_condition(lambda: key in self._answers or summary.status in DONE)
+        return self._answers.pop(key, None)
+
+    async def wake_others(self, orders: list[str]) -> None:
+        for other in orders:
+            if other == self._inp.order_id:
+                continue
+            try:
+                await workflow.get_external_workflow_handle(order_workflow_id(other)).signal(
+                    WAKE_SIGNAL, BackorderWake()
+                )
+            except Exception:  # the other order re-checks its backorder on a timer
+                workflow.logger.warning("could not wake order %s", other)
+
+    async def _record(
+        self,
+        request: CancelLine,
+        from_backorder: int,
+        taken: dict[str, int],
+        quantity: int,
+        partly: str = "",
+    ) -> None:
+        """The order's lines and total after ``quantity`` units went, the authorization
+        released by the difference, and the history line with who and why."""
+        view, inp = self._view, self._inp
+        before = view.total
+        view.lines = cut_lines(view.lines, request.sku, quantity)
+        view.total = changed_total(view.lines)
+        amount = before - view.total
+        released = Decimal("0.00")
+        auth = self._payment.authorization_id
+        if auth and inp.payment.method == "card" and amount > 0:
+            result = await workflow.execute_activity_method(
+                PaymentActivities.void_authorization,
+                VoidAuthorizationRequest(
+                    idempotency_key=f"{inp.order_id}:release-line:{self._releases + 1}",
+                    authorization_id=auth,
+                    amount=amount,
+                ),
+                **policies.PAYMENTS.kwargs(
+                    inp.options.task_queue_prefix + PAYMENTS_QUEUE,
+                    f"release {amount} {inp.currency} of the authorization",
+                ),
+            )
+            released = result.voided_amount
+            self._releases += 1
+        view.line_cancellations.append(
+            LineCancellation(
+                at=workflow.now(),
+                by=request.by,
+                sku=request.sku,
+                quantity=quantity,
+                reason=request.reason,
+                from_backorder=from_backorder,
+                from_shipments=taken,
+                amount=amount,
+                released=released,
+            )
+        )
+        note = views.line_cancel_note(view.line_cancellations[-1], inp.currency)
+        self._track.note(
+            note + (f" ({partly})" if partly else ""), by=request.by, action="cancel_line"
+        )
+        self._shipments.changed = True
