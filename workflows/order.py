@@ -88,9 +88,12 @@ class OrderWorkflow:
             lines=inp.lines,
             ship_to=inp.ship_to,
             shipping_speed=inp.shipping_speed,
+            price_source=inp.price_source,
             placed_at=inp.placed_at,
             updated_at=inp.placed_at,
         )
+        if inp.totals is not None:
+            views.show_totals(self._view, inp.totals)
         self._track = Tracker(
             lifecycle.ORDER,
             self._view,

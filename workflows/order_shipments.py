@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from oms import search_attributes as sa
     from oms.domain import lifecycle
+    from oms.domain.tax import charge_for
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.inventory import PlannedShipment
@@ -52,6 +53,7 @@ class Shipments:
         self.placeholders: list[ShipmentView] = []
         self.next_no = 1
         self.changed = False
+        self._charged_shipping = False
 
     def statuses(self) -> list[ShipmentStatus]:
         if self._failure is not None:
@@ -75,6 +77,14 @@ class Shipments:
                 for ln in plan.lines
             ]
             child = _shipment_input(self._inp, plan, lines, authorization_id)
+            if self._inp.totals is not None:
+                # The first parcel carries the shipping charge (captured with it).
+                child.charge = charge_for(
+                    self._inp.totals,
+                    {ln.sku: ln.quantity for ln in plan.lines},
+                    with_shipping=not self._charged_shipping,
+                )
+                self._charged_shipping = True
             # Known before the start: the child's first milestone may come in the same
             # activation as its start (a worker that died with the task leaves both queued).
             summary = ShipmentSummary(

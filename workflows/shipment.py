@@ -248,6 +248,8 @@ class ShipmentWorkflow:
         # Written in this task: the carrier may post its first scan at once.
         self._track.note(f"Label {label.label_id} bought: {label.service}, {label.tracking_number}")
         amount = sum((li.unit_price * li.quantity for li in inp.lines), Decimal("0.00"))
+        if inp.charge is not None:  # tax and shipping included (docs/money.md)
+            amount = inp.charge
         # Stock leaves the building first: a parcel is charged only for goods that left.
         await self._consume()
         view.captured = await self._charge(amount)

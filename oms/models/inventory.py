@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -43,6 +44,8 @@ class Product(Model):
     weight_grams: int = Field(default=500, ge=1, le=1_000_000)  # grams: up to a tonne
     active: bool = True
     returnable: bool = True
+    # The VAT rate that applies (standard, reduced: books and food, zero).
+    tax_class: Literal["standard", "reduced", "zero"] = "standard"
 
 
 class ProductIn(Model):
@@ -54,6 +57,8 @@ class ProductIn(Model):
     weight_grams: int = Field(default=500, ge=1, le=1_000_000)  # grams: up to a tonne
     active: bool = True
     returnable: bool = True
+    # The VAT rate that applies (standard, reduced: books and food, zero).
+    tax_class: Literal["standard", "reduced", "zero"] = "standard"
 
 
 class Candidate(Model):

@@ -21,6 +21,7 @@ from oms.models.common import (
     SkuQuantity,
 )
 from oms.models.inventory import AllocationDecision
+from oms.models.money import OrderTotals, PriceSource, TaxLine, TaxTreatment
 from oms.models.shipments import ShipmentView
 
 ShippingSpeed = Literal["standard", "express"]
@@ -47,6 +48,16 @@ class OrderLine(Model):
     sku: Sku
     quantity: int = Field(ge=1, le=10_000)
     unit_price: Money
+
+
+class OrderLineIn(Model):
+    """A line of ``POST /orders``: without ``unit_price`` the OMS prices it from the order
+    currency's price list; with one, it must be the list price unless the caller is a
+    trusted channel integration (docs/money.md)."""
+
+    sku: Sku
+    quantity: int = Field(ge=1, le=10_000)
+    unit_price: Money | None = None
 
 
 class PaymentDetails(Model):
@@ -79,11 +90,15 @@ class PlaceOrder(Model):
     channel: str = Field(min_length=1, max_length=32)
     customer: Customer
     currency: Currency
-    lines: list[OrderLine] = Field(min_length=1, max_length=200)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
     ship_to: Address
     # Where the invoice goes, when the shop sends it (the risk rules compare countries).
     bill_to: Address | None = None
     shipping_speed: ShippingSpeed = "standard"
+    # What shipping costs the customer: the OMS's price for the speed and destination when
+    # left out (POST /shipping/quotes shows it); like unit prices, only a trusted channel
+    # may send another.
+    shipping_price: Money | None = None
     payment: PaymentDetails = Field(default_factory=PaymentDetails)
 
     @model_validator(mode="after")
@@ -128,6 +143,10 @@ class OrderInput(Model):
     # Set when the payment was authorized before the order started (a subscription's
     # renewal, which retries a declined card itself): the order authorizes nothing again.
     authorization_id: str | None = None
+    # What the order costs (lines, shipping, VAT), computed when it was placed; None for an
+    # order placed before the OMS computed totals (its total is the sum of its lines).
+    totals: OrderTotals | None = None
+    price_source: PriceSource | None = None
 
 
 class ShipmentSummary(Model):
@@ -262,6 +281,15 @@ class OrderView(Model):
     lines: list[OrderLine]
     ship_to: Address
     shipping_speed: ShippingSpeed = "standard"
+    # The money of an order placed with totals (docs/money.md): lines and shipping as
+    # priced, VAT per rate, whether prices include it, and where the prices came from.
+    subtotal: Decimal | None = None
+    shipping: Decimal = Decimal("0.00")
+    tax: list[TaxLine] = Field(default_factory=list)
+    tax_total: Decimal = Decimal("0.00")
+    prices_include_tax: bool | None = None
+    tax_treatment: TaxTreatment | None = None
+    price_source: PriceSource | None = None
     shipments: list[ShipmentSummary] = Field(default_factory=list)
     backordered: list[SkuQuantity] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)

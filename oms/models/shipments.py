@@ -67,6 +67,10 @@ class ShipmentInput(Model):
     # every step, see workflows/legacy) or "milestones" (shipped, held, pick late by signal;
     # delivered or cancelled, by its result).
     reports: Literal["progress", "milestones"] = "progress"
+    # What to capture (or invoice) for this parcel: its lines' gross amounts, and the order's
+    # shipping on its first parcel (oms.domain.tax.charge_for). None: the lines' prices (an
+    # order placed before the OMS computed totals).
+    charge: Decimal | None = None
 
 
 class ConfirmPick(Model):

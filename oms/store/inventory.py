@@ -41,7 +41,7 @@ from oms.models.inventory import (
     Warehouse,
 )
 from oms.models.returns import StockMovement
-from oms.store import paging
+from oms.store import paging, prices
 from oms.store.db import Bound
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
 from oms.store.tables import (
@@ -616,6 +616,7 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
         "weight_grams": product.weight_grams,
         "active": product.active,
         "returnable": product.returnable,
+        "tax_class": product.tax_class,
     }
     row = session.get(ProductRow, sku, with_for_update=True)
     if row is None:
@@ -623,6 +624,7 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
             with session.begin_nested():
                 row = ProductRow(sku=sku, **values)
                 session.add(row)
+            prices.home_price(session, row)
             return _product(row)
         except IntegrityError:
             row = session.get(ProductRow, sku, with_for_update=True, populate_existing=True)
@@ -631,6 +633,7 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
     for name, value in values.items():
         setattr(row, name, value)
     session.flush()
+    prices.home_price(session, row)
     return _product(row)
 
 
@@ -701,6 +704,7 @@ def _product(row: ProductRow) -> Product:
         weight_grams=row.weight_grams,
         active=row.active,
         returnable=row.returnable,
+        tax_class=row.tax_class,
     )
 
 

@@ -50,6 +50,22 @@ class ProductRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # False for products the merchant never takes back (hygiene items, made to order).
     returnable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Which VAT rate applies (oms.domain.tax): standard, reduced (books, food) or zero.
+    tax_class: Mapped[str] = mapped_column(
+        String(16), default="standard", server_default="standard"
+    )
+
+
+class PriceRow(Base):
+    """A SKU's list price in one currency: what the OMS charges a buyer (oms.store.prices)."""
+
+    __tablename__ = "prices"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class WarehouseRow(Base):

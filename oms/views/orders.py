@@ -10,6 +10,7 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
+from oms.models.money import OrderTotals
 from oms.models.orders import NoteEntry, OrderInput, OrderView, ShipmentSummary
 
 # How many of the latest notes the Temporal UI's details show.
@@ -42,6 +43,13 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         lines += ["", "**Notes**"]
         lines += [f"- {n.at:%Y-%m-%d %H:%M} {note_line(n)}" for n in view.notes[-DETAILS_NOTES:]]
     return "\n".join(lines)
+
+
+def show_totals(view: OrderView, totals: OrderTotals) -> None:
+    """Put an order's computed money on its view: subtotal, shipping, VAT per rate, total."""
+    view.total, view.subtotal, view.shipping = totals.total, totals.subtotal, totals.shipping
+    view.tax, view.tax_total = list(totals.tax), totals.tax_total
+    view.prices_include_tax, view.tax_treatment = totals.prices_include_tax, totals.treatment
 
 
 def note_line(note: NoteEntry) -> str:

@@ -7,7 +7,6 @@ import uuid
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -31,6 +30,7 @@ from oms.models.orders import (
     NoteEntry,
     OrderAccepted,
     OrderInput,
+    OrderLine,
     OrderNote,
     OrderOptions,
     OrderRefund,
@@ -42,7 +42,7 @@ from oms.models.orders import (
     RefundOrder,
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
-from oms.store import inventory, orders, refunds, returns
+from oms.store import orders, prices, refunds, returns
 from oms.store.db import Database
 from starters.api.auth import ORDER_READERS, check_member, check_owner, check_visible, require
 from starters.api.deps import (
@@ -60,13 +60,14 @@ from starters.api.deps import (
 )
 from starters.api.idempotency import IdempotencyKey as RetryKey
 from starters.api.idempotency import once, reserve
+from starters.api.pricing import PricedOrder, price_order
 from workflows.order import OrderWorkflow
 from workflows.order_refund import OrderRefundWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 # The shape of a return's exchange order id (oms.ids.exchange_order_id), kept for it.
 EXCHANGE_ID = re.compile(r"^RMA-.+-X$")
-Placer = Annotated[Principal, Depends(require("buyer", "sales", "support"))]
+Placer = Annotated[Principal, Depends(require("buyer", "sales", "support", "channel"))]
 Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
 Canceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
 # Staff who work on an order after it was placed (a buyer reads notes, never writes them).
@@ -100,18 +101,14 @@ def options_from(settings: Settings) -> OrderOptions:
     )
 
 
-# Products are never deleted, so a SKU found once stays valid: each store's known SKUs
-# are kept here and only a SKU not seen before costs a query.
-_KNOWN_SKUS: WeakKeyDictionary[Database, set[str]] = WeakKeyDictionary()
-
-
-def _lookup_skus(db: Database, skus: list[str]) -> set[str]:
+def _catalogue(db: Database, currency: str, skus: list[str]) -> dict[str, Any]:
     with db.session() as session:
-        return inventory.known_skus(session, skus)
+        return prices.for_order(session, currency, skus)
 
 
-async def _validate_against_store(state: State, body: PlaceOrder) -> None:
-    """422 naming the line of a duplicate or unknown SKU.
+async def _validate_against_store(state: State, body: PlaceOrder, caller: Principal) -> PricedOrder:
+    """The order priced (``starters.api.pricing``); 422 naming the line of a duplicate or
+    unknown SKU, or of a price that is not the list's.
 
     The store is asked in a worker thread: a blocking query inside the async handler
     would stall every other request on the event loop.
@@ -122,13 +119,11 @@ async def _validate_against_store(state: State, body: PlaceOrder) -> None:
         if sku in seen:
             raise field_error(["lines", i, "sku"], "duplicate SKU: put it on one line", sku)
         seen.add(sku)
-    known = _KNOWN_SKUS.setdefault(state.db, set())
-    missing = [sku for sku in skus if sku not in known]
-    if missing:
-        known.update(await run_in_threadpool(_lookup_skus, state.db, missing))
+    known = await run_in_threadpool(_catalogue, state.db, body.currency, skus)
     for i, sku in enumerate(skus):
         if sku not in known:
             raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
+    return price_order(body, caller, known, state.settings)
 
 
 @router.post(
@@ -169,7 +164,7 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
     if body.order_id is not None and EXCHANGE_ID.match(body.order_id):
         # A return's replacement order gets this id; taken first, it would block the exchange.
         raise field_error(["order_id"], "RMA-...-X ids are kept for exchange orders", body.order_id)
-    await _validate_against_store(state, body)
+    priced = await _validate_against_store(state, body, caller)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")
     taken = await run_in_threadpool(reserve, state.db, "order", order_id, caller.subject, digest)
@@ -182,7 +177,7 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
             return JSONResponse(view.model_dump(mode="json"), status_code=200)
         # Reserved, but the start never happened (Temporal was down): start it now.
     try:
-        await start_order(state.client, state.settings, body, order_id, digest)
+        await start_order(state.client, state.settings, body, order_id, digest, priced)
     except WorkflowAlreadyStartedError:
         return await _resubmitted(state, order_id, digest)
     accepted = OrderAccepted(order_id=order_id, status=OrderStatus.RECEIVED)
@@ -200,20 +195,31 @@ def _id_conflict(order_id: str) -> HTTPException:
 
 
 async def start_order(
-    client: Client, settings: Settings, body: PlaceOrder, order_id: str, digest: str
+    client: Client,
+    settings: Settings,
+    body: PlaceOrder,
+    order_id: str,
+    digest: str,
+    priced: PricedOrder | None = None,
 ) -> None:
     """Start the order's workflow with the input, memo, search attributes and summary every
     order starts with (the bench's raw start calls it too, to measure exactly this).
+    Without ``priced`` the body's own prices are taken as they are, with no totals.
 
     Raises ``WorkflowAlreadyStartedError`` when the order id exists.
     """
     now = datetime.now(UTC)
+    lines = (
+        priced.lines
+        if priced is not None
+        else [OrderLine.model_validate(line.model_dump()) for line in body.lines]
+    )
     inp = OrderInput(
         order_id=order_id,
         channel=body.channel,
         customer=body.customer,
         currency=body.currency,
-        lines=body.lines,
+        lines=lines,
         ship_to=body.ship_to,
         bill_to=body.bill_to,
         shipping_speed=body.shipping_speed,
@@ -221,7 +227,10 @@ async def start_order(
         placed_at=now,
         body_hash=digest,
         options=options_from(settings),
+        totals=None if priced is None else priced.totals,
+        price_source=None if priced is None else priced.source,
     )
+    total = inp.totals.total if inp.totals is not None else order_total(lines)
     await client.start_workflow(
         OrderWorkflow.run,
         inp,
@@ -240,7 +249,8 @@ async def start_order(
         ),
         static_summary=(
             f"Order {order_id} · {len(body.lines)} line(s) · "
-            f"{format_money(order_total(body.lines), body.currency, 'sv')} · {body.channel}"
+            f"{format_money(total, body.currency, 'sv')}"
+            f" · {body.channel}"
         ),
     )
 

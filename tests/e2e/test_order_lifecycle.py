@@ -42,7 +42,8 @@ async def test_order_goes_from_post_to_completed_with_emails_label_and_capture(
         order = await stack.fulfil(order_id)
 
         assert order["status"] == "completed"
-        assert order["total"] == "647.00"
+        # 2 x 249 + 149, and 49.00 standard shipping within Sweden (VAT included in both).
+        assert order["total"] == "696.00"
         [shipment] = order["shipments"]
         assert shipment["warehouse_id"] == "WH-STO"  # nearest to Stockholm with everything
         assert shipment["carrier"] == "sandbox" and shipment["tracking_number"]
