@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from oms import search_attributes as sa
     from oms.domain import lifecycle
+    from oms.domain.fx import in_base
     from oms.domain.tax import charge_for
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
@@ -85,6 +86,9 @@ class Shipments:
                     with_shipping=not self._charged_shipping,
                 )
                 self._charged_shipping = True
+                credit, currency = in_base(child.charge, child.currency, self._inp.totals)
+                if currency != child.currency:
+                    child.credit_amount = credit
             # Known before the start: the child's first milestone may come in the same
             # activation as its start (a worker that died with the task leaves both queued).
             summary = ShipmentSummary(

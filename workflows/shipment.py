@@ -290,13 +290,16 @@ class ShipmentWorkflow:
         if inp.payment_method == "exchange":
             return Decimal("0.00")  # a return's replacement: no charge
         if inp.payment_method == "invoice":
+            # Credit is kept in the base currency: an order in another one uses its charge
+            # at the rate of the day it was placed.
+            credit = amount if inp.credit_amount is None else inp.credit_amount
             await workflow.execute_activity_method(
                 CreditActivities.consume,
                 ConsumeCredit(
                     key=f"{inp.shipment_id}:invoice",
                     order_id=inp.order_id,
                     shipment_id=inp.shipment_id,
-                    amount=amount,
+                    amount=credit,
                 ),
                 **policies.PAYMENTS.kwargs(queue, f"invoice {amount} {inp.currency} on credit"),
             )

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from oms.domain.money import round_money
-from oms.models.money import ExchangeRates, ExchangeTable
+from oms.models.money import ExchangeRates, ExchangeTable, OrderTotals
 
 
 class NoExchangeRate(Exception):
@@ -60,3 +60,13 @@ def convert(amount: Decimal, source: str, target: str, on: date, table: Exchange
     if source == target:
         return round_money(Decimal(amount), target)
     return round_money(Decimal(amount) * rate(table, source, target, on), target)
+
+
+def in_base(amount: Decimal, currency: str, totals: OrderTotals | None) -> tuple[Decimal, str]:
+    """``amount`` of an order in the merchant's base currency, at the rate its totals
+    recorded when it was placed: ``(amount, currency)`` unchanged for an order in the base
+    currency or one without that rate."""
+    if totals is None or totals.base_rate is None or totals.base_currency in (None, currency):
+        return amount, currency
+    base = totals.base_currency
+    return round_money(Decimal(amount) * totals.base_rate, base), base

@@ -116,6 +116,10 @@ class OrderTotals(Model):
     tax: list[TaxLine] = Field(default_factory=list)
     tax_total: Decimal
     total: Decimal
+    # Units of the merchant's base currency per unit of ``currency`` on the day the order
+    # was placed: credit limits (kept in the base currency) use the order's amounts at it.
+    base_currency: str | None = None
+    base_rate: Decimal | None = None
 
 
 class ShippingQuoteLine(Model):

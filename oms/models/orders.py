@@ -48,6 +48,8 @@ class OrderLine(Model):
     sku: Sku
     quantity: int = Field(ge=1, le=10_000)
     unit_price: Money
+    # The VAT rate in percent the line was taxed at, when the OMS computed the order's totals.
+    tax_rate: Decimal | None = None
 
 
 class OrderLineIn(Model):

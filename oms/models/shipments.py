@@ -71,6 +71,9 @@ class ShipmentInput(Model):
     # shipping on its first parcel (oms.domain.tax.charge_for). None: the lines' prices (an
     # order placed before the OMS computed totals).
     charge: Decimal | None = None
+    # ``charge`` in the base currency, for an invoice order in another currency (credit
+    # limits are kept in the base currency); None: ``charge`` as it is.
+    credit_amount: Decimal | None = None
 
 
 class ConfirmPick(Model):

@@ -23,7 +23,7 @@ from oms.store import paging
 from oms.store.db import Bound, as_utc
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from oms.store.events import record_transitions
-from oms.store.tables import OrderRow, ProductRow, SubscriptionRow
+from oms.store.tables import OrderRow, PriceRow, ProductRow, SubscriptionRow
 from oms.store.versioned import upsert_versioned
 
 
@@ -123,24 +123,25 @@ def order_statuses(session: Session, order_ids: Iterable[str]) -> dict[str, str]
 
 
 def catalogue_prices(session: Session, skus: Iterable[str], currency: str) -> dict[str, Decimal]:
-    """The list price of each of ``skus`` in ``currency``, from active products only.
+    """The list price of each of ``skus`` in ``currency`` (``oms.store.prices``), from
+    active products only.
 
     Raises ``UnknownSku`` naming every SKU not sold, ``CurrencyMismatch`` naming those
-    priced in another currency.
+    with no price in ``currency``.
     """
     wanted = set(skus)
     rows = session.execute(
-        select(ProductRow.sku, ProductRow.unit_price, ProductRow.currency).where(
-            ProductRow.sku.in_(wanted), ProductRow.active.is_(True)
-        )
+        select(ProductRow.sku, PriceRow.unit_price)
+        .outerjoin(PriceRow, (PriceRow.sku == ProductRow.sku) & (PriceRow.currency == currency))
+        .where(ProductRow.sku.in_(wanted), ProductRow.active.is_(True))
     ).all()
-    unknown = wanted - {sku for sku, _, _ in rows}
+    unknown = wanted - {sku for sku, _ in rows}
     if unknown:
         raise UnknownSku(f"unknown SKU(s): {', '.join(sorted(unknown))}")
-    other = sorted(sku for sku, _, cur in rows if cur != currency)
+    other = sorted(sku for sku, price in rows if price is None)
     if other:
         raise CurrencyMismatch(f"not priced in {currency}: {', '.join(other)}")
-    return {sku: price for sku, price, _ in rows}
+    return {sku: price for sku, price in rows}
 
 
 class SubscriptionStore(Bound):

@@ -182,6 +182,8 @@ class OrderRow(Base):
     customer_name: Mapped[str] = mapped_column(String(200), default="")
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    # The VAT in ``total`` (reports split revenue into net and tax).
+    tax: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0, server_default="0")
     placed_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,6 +19,7 @@ from fastapi import HTTPException
 
 from oms.domain import fx, shipping, tax
 from oms.domain.auth import Principal
+from oms.domain.money import round_money
 from oms.models.money import (
     ExchangeTable,
     OrderTotals,
@@ -141,8 +142,39 @@ def price_order(
         )
     except tax.NoVatRate as err:
         raise _problem(["ship_to", "country"], "no_vat_rate", str(err), country) from err
+    for priced, amount in zip(lines, totals.lines, strict=True):
+        priced.tax_rate = amount.rate
+    base = settings.base_currency
+    try:
+        totals.base_rate = fx.rate(rates, body.currency, base, today)
+    except fx.NoExchangeRate as err:
+        raise _problem(["currency"], "no_exchange_rate", str(err), body.currency) from err
+    totals.base_currency = base
     return PricedOrder(lines=lines, source="channel" if sent else "price_list", totals=totals)
 
 
 def _channels(setting: str) -> frozenset[str]:
     return frozenset(c.strip() for c in setting.split(",") if c.strip())
+
+
+def in_currency(settings: Settings, amount: Decimal, currency: str) -> Decimal:
+    """A threshold ``amount`` of the base currency in ``currency`` at today's rate (thresholds
+    of approvals and return authorization are set in the base currency).
+
+    Raises HTTPException 422 ``no_exchange_rate``.
+    """
+    base = settings.base_currency
+    today = datetime.now(UTC).date()
+    try:
+        return fx.convert(
+            amount, base, currency, today, exchange_table(settings.exchange_rates_path)
+        )
+    except fx.NoExchangeRate as err:
+        raise _problem(["currency"], "no_exchange_rate", str(err), currency) from err
+
+
+def gross_unit_price(unit_price: Decimal, rate: Decimal | None, currency: str) -> Decimal:
+    """A unit price without VAT with the VAT at ``rate`` percent added (unchanged for None)."""
+    if rate is None:
+        return unit_price
+    return round_money(Decimal(unit_price) * (100 + rate) / 100, currency)

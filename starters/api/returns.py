@@ -51,6 +51,7 @@ from starters.api.deps import (
 )
 from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.orders import options_from
+from starters.api.pricing import gross_unit_price, in_currency
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
 router = APIRouter(tags=["returns"])
@@ -61,13 +62,17 @@ Receiver = Annotated[Principal, Depends(require("warehouse"))]
 Operator = Annotated[Principal, Depends(require("ops"))]
 
 
-def return_options(settings: Settings) -> ReturnOptions:
-    """Rules and timings a new return runs with, from the merchant's settings."""
+def return_options(settings: Settings, currency: str | None = None) -> ReturnOptions:
+    """Rules and timings a new return runs with, from the merchant's settings; the
+    auto-authorization threshold (in the base currency) in ``currency``, at today's rate."""
     reasons = [r.strip() for r in settings.return_auto_authorize_reasons.split(",") if r.strip()]
+    threshold = Decimal(settings.return_auto_authorize_under)
+    if currency is not None:
+        threshold = in_currency(settings, threshold, currency)
     return ReturnOptions(
         policy=ReturnPolicy(
             window_days=settings.return_window_days,
-            auto_authorize_under=Decimal(settings.return_auto_authorize_under),
+            auto_authorize_under=threshold,
             auto_authorize_reasons=reasons,
         ),
         receipt_timeout_s=settings.return_receipt_timeout_s,
@@ -142,6 +147,12 @@ async def _request_return(
             ],
         )
     prices = {line.sku: line.unit_price for line in facts.lines}
+    if order.prices_include_tax is False:
+        # Priced without VAT: a return refunds the VAT paid on its lines too.
+        prices = {
+            li.sku: gross_unit_price(li.unit_price, li.tax_rate, order.currency)
+            for li in order.lines
+        }
     # One number per order: two requests racing for the same number cannot both start,
     # and the number stays taken in the store after Temporal forgets the workflow.
     rma_id = f"RMA-{order_id}-{number}"
@@ -165,7 +176,7 @@ async def _request_return(
         ],
         resolution=body.resolution,
         requested_at=now,
-        options=return_options(state.settings),
+        options=return_options(state.settings, order.currency),
     )
     try:
         await state.client.start_workflow(

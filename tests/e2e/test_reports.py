@@ -74,6 +74,9 @@ async def test_reports_count_orders_placed_through_the_api(
                 "orders": "2",
                 "cancelled": "1",
                 "revenue": "547.00",
+                # VAT included at 25%: a fifth of 498.00 and of 49.00 shipping.
+                "net": "437.60",
+                "tax": "109.40",
             }
         ]
         empty = await stack.api.get("/reports/backorders", params={"format": "csv"})

@@ -1,8 +1,9 @@
-"""Money: list prices per currency (filled from each product's own price) and products'
-VAT tax class.
+"""Money: list prices per currency (filled from each product's own price), products'
+VAT tax class and the VAT in each order's total (0 for the orders placed before).
 
-Mirrors ``PriceRow`` and ``ProductRow.tax_class`` of ``oms.store.tables``. The demo prices
-in other currencies come from the demo seed (``oms.store.seed``), never from here.
+Mirrors ``PriceRow``, ``ProductRow.tax_class`` and ``OrderRow.tax`` of ``oms.store.tables``.
+The demo prices in other currencies come from the demo seed (``oms.store.seed``), never
+from here.
 
 Revision ID: 0012_money
 Revises: 0010
@@ -28,6 +29,8 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("tax_class", sa.String(16), nullable=False, server_default="standard")
         )
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(sa.Column("tax", sa.Numeric(14, 2), nullable=False, server_default="0"))
     op.create_table(
         "prices",
         sa.Column("currency", sa.String(3), primary_key=True),
@@ -71,5 +74,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("prices")
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("tax")
     with op.batch_alter_table("products") as batch:
         batch.drop_column("tax_class")
