@@ -134,4 +134,5 @@ def order_for(
         options=inp.options.order_options
         or OrderOptions(task_queue_prefix=inp.options.task_queue_prefix),
         quote_id=inp.quote_id,
+        price_source="quote",
     )

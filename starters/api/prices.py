@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from oms.domain.auth import ROLES, Principal
-from oms.models.common import Page
+from oms.models.common import SUPPORTED_CURRENCIES, Page
 from oms.models.money import Price, PriceIn
 from oms.store import prices
 from oms.store.errors import UnknownSku
@@ -47,7 +47,20 @@ async def put_price(
     currency: CurrencyPath, sku: SkuPath, body: PriceIn, state: State, caller: Admin
 ) -> Price:
     """Set one SKU's list price in one currency (the product's own price too, when it is the
-    product's currency); orders placed afterwards are priced with it. 404 ``UnknownSku``."""
+    product's currency); orders placed afterwards are priced with it. 404 ``UnknownSku``,
+    422 for a currency orders cannot be placed in."""
+    if currency not in SUPPORTED_CURRENCIES:
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "type": "value_error",
+                    "loc": ["path", "currency"],
+                    "msg": f"unsupported currency; use one of {sorted(SUPPORTED_CURRENCIES)}",
+                    "input": currency,
+                }
+            ],
+        )
     try:
         return await in_store(
             state,
