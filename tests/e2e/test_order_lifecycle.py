@@ -219,7 +219,8 @@ async def test_bad_input_gets_422_naming_the_field_and_starts_nothing(
 async def test_a_sku_refused_as_unknown_is_accepted_once_it_is_in_the_catalogue(
     temporal_client: Client, sqlite_url: str, tmp_path: Path
 ) -> None:
-    # The API remembers SKUs it has found; one it has not found must be asked again.
+    # The API asks the store for every order's SKUs (and their list prices): one added
+    # after it was refused is known at once.
     async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
         sku = f"NEW-{uuid.uuid4().hex[:6].upper()}"
         refused = await stack.place(order_body(_id(), [(sku, 1, "99.00")]))
@@ -233,7 +234,7 @@ async def test_a_sku_refused_as_unknown_is_accepted_once_it_is_in_the_catalogue(
         assert ["body", "weight_grams"] in [e["loc"] for e in heavy.json()["errors"]]
         added = await stack.api.put(f"/products/{sku}", json={"name": "New thing"})
         assert added.status_code == 200, added.text
-        for _ in range(2):  # the second time from what the API remembers
+        for _ in range(2):
             order_id = _id()
             accepted = await stack.place(order_body(order_id, [(sku, 1, "99.00")]))
             assert accepted.status_code == 202, accepted.text
