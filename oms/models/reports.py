@@ -52,6 +52,9 @@ class OrdersRow(Model):
     revenue: Decimal
     net: Decimal = Decimal("0.00")
     tax: Decimal = Decimal("0.00")
+    # The revenue in the merchant's base currency, at the day's exchange rate.
+    base_currency: str | None = None
+    revenue_base: Decimal | None = None
 
 
 class FunnelRow(Model):

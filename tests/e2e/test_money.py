@@ -152,6 +152,13 @@ async def test_a_eur_order_to_germany_carries_19_percent_vat(
         assert (b2b_order["tax_treatment"], b2b_order["tax_total"]) == ("reverse_charge", "0.00")
         assert b2b_order["prices_include_tax"] is False
 
+        # Reports show the EUR revenue in the base currency too, at the day's rate.
+        rows = (await stack.api.get("/reports/orders")).json()["rows"]
+        [row] = [r for r in rows if r["currency"] == "EUR"]
+        assert D(row["revenue"]) == D("118.46") + D("33.56")  # 19.95 + 13.61, no VAT
+        assert D(row["tax"]) == D("18.91") and row["base_currency"] == "SEK"
+        assert D(row["revenue_base"]) == (D(row["revenue"]) * D("10.95")).quantize(D("0.01"))
+
 
 async def test_price_lists_per_currency_and_a_eur_quote_priced_from_the_eur_list(
     temporal_client: Client, sqlite_url: str, tmp_path: Path

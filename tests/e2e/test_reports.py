@@ -77,6 +77,8 @@ async def test_reports_count_orders_placed_through_the_api(
                 # VAT included at 25%: a fifth of 498.00 and of 49.00 shipping.
                 "net": "437.60",
                 "tax": "109.40",
+                "base_currency": "SEK",
+                "revenue_base": "547.00",
             }
         ]
         empty = await stack.api.get("/reports/backorders", params={"format": "csv"})
