@@ -61,7 +61,7 @@ async def test_order_goes_from_post_to_completed_with_emails_label_and_capture(
             message = await stack.wait_for_email(key)
             assert message.to == "anna@example.com"
         confirmed = stack.smtp.messages_for(f"{order_id}:confirmed")[0]
-        assert "647,00 SEK" in confirmed.text  # Swedish customer, Swedish money format
+        assert "696,00 SEK" in confirmed.text  # Swedish customer, Swedish money format
 
         with stack.db.session() as session:
             labels = session.scalars(
@@ -75,7 +75,7 @@ async def test_order_goes_from_post_to_completed_with_emails_label_and_capture(
                 select(LedgerRow).where(LedgerRow.order_id == order_id, LedgerRow.kind == "capture")
             ).all()
         assert len(labels) == 1
-        assert [c.amount for c in captures] == [Decimal("647.00")]
+        assert [c.amount for c in captures] == [Decimal("696.00")]  # shipping included
         assert {r.status for r in reservations} == {"consumed"}
         assert sum(r.quantity for r in reservations) == 3
 
