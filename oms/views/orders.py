@@ -92,5 +92,16 @@ def email_context(inp: OrderInput, view: OrderView, **extra: Any) -> dict[str, A
             for li in inp.lines
         ],
         "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in view.backordered],
+        # Orders priced by the OMS: the shipping charge and the VAT per rate.
+        "shipping": format_money(view.shipping, inp.currency, locale) if view.shipping else "",
+        "vat": [
+            {
+                "rate": f"{t.rate.normalize():f}",
+                "tax": format_money(t.tax, inp.currency, locale),
+                "included": bool(view.prices_include_tax),
+            }
+            for t in view.tax
+            if t.tax
+        ],
         **extra,
     }

@@ -115,6 +115,9 @@ async def test_a_swedish_storefront_order_without_prices_completes_with_its_tota
         assert D(order["total"]) == subtotal + shipping == D("945.00")
         assert _ledger(stack, order_id, "authorize") == D("945.00")
         assert _ledger(stack, order_id, "capture") == D("945.00")
+        confirmed = stack.smtp.messages_for(f"{order_id}:confirmed")[0].text
+        for shown in ("Frakt: 49,00 SEK", "Moms 25 %: 189,00 SEK (ingår)", "Totalt: 945,00 SEK"):
+            assert shown in confirmed, confirmed
 
 
 async def test_a_eur_order_to_germany_carries_19_percent_vat(
