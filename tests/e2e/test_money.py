@@ -205,3 +205,36 @@ async def test_price_lists_per_currency_and_a_eur_quote_priced_from_the_eur_list
         assert proposed.status_code == 200, proposed.text
         [line] = proposed.json()["proposal"]["lines"]
         assert line["list_price"] == "21.00"  # the EUR list, not the SEK price 199.00
+
+
+async def test_a_eur_invoice_order_uses_the_companys_sek_credit_at_the_days_rate(
+    temporal_client: Client, sqlite_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+        credit_url = "/companies/NORDIC-RETAIL/credit"
+        before = (await stack.api.get(credit_url)).json()
+        order_id = _id("INV")
+        body = _unpriced(order_body(order_id, [("CAP-NVY", 2, "")]))
+        body["currency"], body["customer"]["id"] = "EUR", "C-NORDIC-RETAIL"
+        body["payment"] = {
+            "method": "invoice",
+            "po_number": "PO-7",
+            "terms": "net30",
+            "company_id": "NORDIC-RETAIL",
+        }
+        placed = await stack.as_token("dev-buyer-C-NORDIC-RETAIL").post("/orders", json=body)
+        assert placed.status_code == 202, placed.text
+        order = await stack.fulfil(order_id)
+        assert order["status"] == "completed"
+        # Invoice terms: prices without VAT, Swedish VAT added to goods and shipping.
+        assert order["prices_include_tax"] is False
+        assert (order["subtotal"], order["shipping"], order["tax_total"], order["total"]) == (
+            "39.90",
+            "4.47",
+            "11.10",
+            "55.47",
+        )
+        after = (await stack.api.get(credit_url)).json()
+        in_sek = (D(order["total"]) * D("10.95")).quantize(D("0.01"))
+        assert D(after["consumed"]) - D(before["consumed"]) == in_sek == D("607.40")
+        assert D(after["reserved"]) == D(before["reserved"])
