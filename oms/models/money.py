@@ -149,3 +149,16 @@ class ShippingOption(Model):
 
 class ShippingQuote(Model):
     options: list[ShippingOption]
+
+
+class OrderPricing(Model):
+    """What an accepted quote's order is taxed and charged with, fixed when the quote is
+    created: the destination's VAT rows, the products' tax classes, the standard shipping
+    charge in the quote's currency and the base-currency rate (``oms.domain.quotes``)."""
+
+    vat: VatTable
+    merchant_country: str
+    tax_classes: dict[str, TaxClass] = Field(default_factory=dict)
+    shipping: Decimal = Decimal(0)
+    base_currency: str | None = None
+    base_rate: Decimal | None = None

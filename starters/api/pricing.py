@@ -20,8 +20,10 @@ from fastapi import HTTPException
 from oms.domain import fx, shipping, tax
 from oms.domain.auth import Principal
 from oms.domain.money import round_money
+from oms.models.common import Address
 from oms.models.money import (
     ExchangeTable,
+    OrderPricing,
     OrderTotals,
     PriceSource,
     TaxableLine,
@@ -178,3 +180,31 @@ def gross_unit_price(unit_price: Decimal, rate: Decimal | None, currency: str) -
     if rate is None:
         return unit_price
     return round_money(Decimal(unit_price) * (100 + rate) / 100, currency)
+
+
+def quote_order_pricing(
+    settings: Settings,
+    currency: str,
+    ship_to: Address,
+    tax_classes: dict[str, TaxClass],
+    today: date | None = None,
+) -> OrderPricing:
+    """What a new quote's order will be taxed and charged with (``oms.domain.quotes``): the
+    destination's VAT rows, the standard shipping charge there in ``currency`` and today's
+    base-currency rate. Raises HTTPException 422 ``no_exchange_rate``."""
+    today = today or datetime.now(UTC).date()
+    rates, base = exchange_table(settings.exchange_rates_path), settings.base_currency
+    table = vat_table(settings.vat_rates_path)
+    try:
+        charge = shipping.shipping_price(ship_to.country, "standard", currency, today, rates)
+        base_rate = fx.rate(rates, currency, base, today)
+    except fx.NoExchangeRate as err:
+        raise _problem(["currency"], "no_exchange_rate", str(err), currency) from err
+    return OrderPricing(
+        vat=VatTable(eu=table.eu, rates=[r for r in table.rates if r.country == ship_to.country]),
+        merchant_country=settings.merchant_country,
+        tax_classes=tax_classes,
+        shipping=charge,
+        base_currency=base,
+        base_rate=base_rate,
+    )

@@ -38,7 +38,7 @@ from oms.models.quotes import (
 )
 from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
-from oms.store import credit, inventory, quotes
+from oms.store import credit, prices, quotes
 from oms.store.errors import UnknownCompany
 from starters.api.auth import (
     APPROVERS,
@@ -62,7 +62,7 @@ from starters.api.deps import (
 )
 from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.orders import options_from
-from starters.api.pricing import in_currency
+from starters.api.pricing import in_currency, quote_order_pricing
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow, quote_workflow_id
 
@@ -135,7 +135,7 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
     known, company = await in_store(
         state,
         lambda session: (
-            inventory.known_skus(session, skus),
+            prices.for_order(session, body.currency, skus),
             credit.get_company(session, body.customer.company_id),
         ),
     )
@@ -177,6 +177,12 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
         submitted_by=Actor.model_validate({"name": caller.subject, "role": caller.role}),
         submitted_at=datetime.now(UTC),
         options=quote_options(state.settings, body.expires_in_days, body.currency),
+    )
+    inp.options.order_pricing = quote_order_pricing(
+        state.settings,
+        body.currency,
+        body.ship_to,
+        {sku: tax_class for sku, (_price, tax_class) in known.items()},
     )
     try:
         await state.client.start_workflow(
