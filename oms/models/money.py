@@ -162,3 +162,14 @@ class OrderPricing(Model):
     shipping: Decimal = Decimal(0)
     base_currency: str | None = None
     base_rate: Decimal | None = None
+
+
+class MoneyRules(Model):
+    """The tables and settings that price an order the OMS starts itself (a subscription's
+    renewal), built once by the worker from the settings."""
+
+    vat: VatTable
+    fx: ExchangeTable
+    merchant_country: str = "SE"
+    base_currency: str = "SEK"
+    tax_exclusive_channels: list[str] = Field(default_factory=list)

@@ -101,3 +101,12 @@ def list_prices_in(session: Session, currency: str, skus: Iterable[str]) -> dict
     if unknown:
         raise UnknownSku(f"unknown SKU(s): {', '.join(sorted(unknown))}")
     return {sku: price for sku, (price, _cls) in known.items() if price is not None}
+
+
+def tax_classes(session: Session, skus: Iterable[str]) -> dict[str, TaxClass]:
+    """The tax class of each known SKU of ``skus``."""
+    wanted = set(skus)
+    if not wanted:
+        return {}
+    query = select(ProductRow.sku, ProductRow.tax_class).where(ProductRow.sku.in_(wanted))
+    return {sku: tax_class for sku, tax_class in session.execute(query)}

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from oms.domain.subscription_report import SubscriptionFacts
 from oms.models.common import Page
+from oms.models.money import TaxClass
 from oms.models.subscriptions import SubscriptionStatus, SubscriptionView
-from oms.store import paging
+from oms.store import paging, prices
 from oms.store.db import Bound, as_utc
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from oms.store.events import record_transitions
@@ -150,6 +151,10 @@ class SubscriptionStore(Bound):
     def catalogue_prices(self, skus: Iterable[str], currency: str) -> dict[str, Decimal]:
         """``catalogue_prices`` in a transaction of its own."""
         return self._tx(lambda s: catalogue_prices(s, skus, currency))
+
+    def tax_classes(self, skus: Iterable[str]) -> dict[str, TaxClass]:
+        """``oms.store.prices.tax_classes`` in a transaction of its own."""
+        return self._tx(lambda s: prices.tax_classes(s, skus))
 
     def record_subscription(self, view: SubscriptionView) -> bool:
         """``record_subscription`` in a transaction of its own."""
