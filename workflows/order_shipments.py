@@ -17,8 +17,7 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from oms import search_attributes as sa
     from oms.domain import lifecycle
-    from oms.domain.fx import in_base
-    from oms.domain.tax import charge_for
+    from oms.domain.tax import shipping_gross
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.inventory import PlannedShipment
@@ -71,24 +70,26 @@ class Shipments:
         no address to ship from.
         """
         now = workflow.now()
-        prices = {li.sku: li.unit_price for li in self._inp.lines}
+        by_sku = {li.sku: li for li in self._inp.lines}
         for plan in planned:
             lines = [
-                ShipmentLine(sku=ln.sku, quantity=ln.quantity, unit_price=prices[ln.sku])
+                ShipmentLine(
+                    sku=ln.sku,
+                    quantity=ln.quantity,
+                    unit_price=by_sku[ln.sku].unit_price,
+                    tax_rate=by_sku[ln.sku].tax_rate,
+                )
                 for ln in plan.lines
             ]
             child = _shipment_input(self._inp, plan, lines, authorization_id)
-            if self._inp.totals is not None:
-                # The first parcel carries the shipping charge (captured with it).
-                child.charge = charge_for(
-                    self._inp.totals,
-                    {ln.sku: ln.quantity for ln in plan.lines},
-                    with_shipping=not self._charged_shipping,
-                )
-                self._charged_shipping = True
-                credit, currency = in_base(child.charge, child.currency, self._inp.totals)
-                if currency != child.currency:
-                    child.credit_amount = credit
+            totals = self._inp.totals
+            if totals is not None:
+                # Charged as priced; the first parcel carries the shipping (captured with it).
+                child.prices_include_tax = totals.prices_include_tax
+                if not self._charged_shipping:
+                    child.shipping_charge, self._charged_shipping = shipping_gross(totals), True
+                if totals.base_currency != child.currency:
+                    child.base_currency, child.base_rate = totals.base_currency, totals.base_rate
             # Known before the start: the child's first milestone may come in the same
             # activation as its start (a worker that died with the task leaves both queued).
             summary = ShipmentSummary(

@@ -25,8 +25,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import ReadModelActivities
     from activities.payments import PaymentActivities
     from oms.domain import lifecycle
-    from oms.domain.money import format_money
+    from oms.domain.money import format_money, round_money
     from oms.domain.shipping import choose_rate
+    from oms.domain.tax import parcel_charge
     from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
     from oms.models.common import SkuQuantity
@@ -248,8 +249,13 @@ class ShipmentWorkflow:
         # Written in this task: the carrier may post its first scan at once.
         self._track.note(f"Label {label.label_id} bought: {label.service}, {label.tracking_number}")
         amount = sum((li.unit_price * li.quantity for li in inp.lines), Decimal("0.00"))
-        if inp.charge is not None:  # tax and shipping included (docs/money.md)
-            amount = inp.charge
+        if inp.prices_include_tax is not None:  # VAT and shipping included (docs/money.md)
+            amount = parcel_charge(
+                inp.lines,
+                currency=inp.currency,
+                prices_include_tax=inp.prices_include_tax,
+                shipping=inp.shipping_charge,
+            )
         # Stock leaves the building first: a parcel is charged only for goods that left.
         await self._consume()
         view.captured = await self._charge(amount)
@@ -292,7 +298,9 @@ class ShipmentWorkflow:
         if inp.payment_method == "invoice":
             # Credit is kept in the base currency: an order in another one uses its charge
             # at the rate of the day it was placed.
-            credit = amount if inp.credit_amount is None else inp.credit_amount
+            credit = amount
+            if inp.base_rate is not None and inp.base_currency is not None:
+                credit = round_money(amount * inp.base_rate, inp.base_currency)
             await workflow.execute_activity_method(
                 CreditActivities.consume,
                 ConsumeCredit(

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from stdnum.ch import vat as ch_vat
 from stdnum.eu import vat as eu_vat
@@ -191,21 +191,38 @@ def _add(
     sums[2] += tax
 
 
-def charge_for(totals: OrderTotals, quantities: dict[str, int], *, with_shipping: bool) -> Decimal:
-    """What to charge for a parcel of ``quantities`` (SKU -> units) of the order: each line's
-    gross share (its gross for the whole line, else per unit rounded), plus the gross
-    shipping on the parcel that carries it. The parcels of an order sum to its total when
-    no line is split between parcels."""
+class ParcelLine(Protocol):
+    """A line of a parcel: units, the unit price as charged, the VAT rate of its order line."""
+
+    @property
+    def quantity(self) -> int: ...
+
+    @property
+    def unit_price(self) -> Decimal: ...
+
+    @property
+    def tax_rate(self) -> Decimal | None: ...
+
+
+def parcel_charge(
+    lines: Sequence[ParcelLine],
+    *,
+    currency: str,
+    prices_include_tax: bool,
+    shipping: Decimal = ZERO,
+) -> Decimal:
+    """What to capture (or invoice) for a parcel: each line's gross amount, rounded per line
+    as ``order_totals`` rounds it, plus the gross ``shipping`` it carries. The parcels of an
+    order sum to its total when no line is split between parcels."""
     charge = ZERO
-    for line in totals.lines:
-        units = quantities.get(line.sku, 0)
-        if units >= line.quantity:
-            charge += line.gross
-        elif units:
-            charge += round_money(line.gross * units / line.quantity, totals.currency)
-    if with_shipping:
-        shipping_gross = totals.shipping + (
-            ZERO if totals.prices_include_tax else totals.shipping_tax
-        )
-        charge += shipping_gross
-    return round_money(charge, totals.currency)
+    for line in lines:
+        priced = round_money(Decimal(line.quantity) * Decimal(line.unit_price), currency)
+        if not prices_include_tax and line.tax_rate:
+            priced += round_money(priced * line.tax_rate / HUNDRED, currency)
+        charge += priced
+    return round_money(charge + Decimal(shipping), currency)
+
+
+def shipping_gross(totals: OrderTotals) -> Decimal:
+    """The order's shipping charge with its VAT (as charged to the parcel carrying it)."""
+    return totals.shipping + (ZERO if totals.prices_include_tax else totals.shipping_tax)

@@ -10,10 +10,11 @@ import pytest
 
 from oms.domain.tax import (
     NoVatRate,
-    charge_for,
     load_rates,
     order_totals,
+    parcel_charge,
     rate,
+    shipping_gross,
     treatment,
     valid_vat_number,
 )
@@ -219,7 +220,19 @@ def test_parcels_charge_their_lines_and_the_first_one_the_shipping(table: VatTab
         table=table,
         prices_include_tax=False,
     )
-    first = charge_for(totals, {"A": 2}, with_shipping=True)
-    second = charge_for(totals, {"B": 1}, with_shipping=False)
+    from oms.models.shipments import ShipmentLine
+
+    rated = {line.sku: line.rate for line in totals.lines}
+
+    def parcel(sku: str, quantity: int, price: str) -> ShipmentLine:
+        return ShipmentLine(sku=sku, quantity=quantity, unit_price=D(price), tax_rate=rated[sku])
+
+    first = parcel_charge(
+        [parcel("A", 2, "100.00")],
+        currency="SEK",
+        prices_include_tax=False,
+        shipping=shipping_gross(totals),
+    )
+    second = parcel_charge([parcel("B", 1, "50.00")], currency="SEK", prices_include_tax=False)
     assert (first, second) == (D("311.25"), D("56.00"))
     assert first + second == totals.total

@@ -9,8 +9,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.domain.tax import charge_for, load_rates, order_totals
+from oms.domain.tax import load_rates, order_totals, parcel_charge, shipping_gross
 from oms.models.money import TaxableLine
+from oms.models.shipments import ShipmentLine
 from oms.rules import VAT_RATES
 
 TABLE = load_rates(VAT_RATES)
@@ -53,9 +54,14 @@ def test_totals_add_up_and_the_parcels_charge_exactly_the_total(
     added = Decimal(0) if inclusive else totals.tax_total
     assert totals.total == totals.subtotal + totals.shipping + added
     # Lines in two parcels (no line split between them), shipping on the first.
-    first = {ln.sku: ln.quantity for ln in lines[:split]}
-    second = {ln.sku: ln.quantity for ln in lines[split:]}
-    charged = charge_for(totals, first, with_shipping=True) + charge_for(
-        totals, second, with_shipping=False
-    )
+    parcels = [
+        ShipmentLine(sku=a.sku, quantity=a.quantity, unit_price=a.unit_price, tax_rate=a.rate)
+        for a in totals.lines
+    ]
+    charged = parcel_charge(
+        parcels[:split],
+        currency="EUR",
+        prices_include_tax=inclusive,
+        shipping=shipping_gross(totals),
+    ) + parcel_charge(parcels[split:], currency="EUR", prices_include_tax=inclusive)
     assert charged == totals.total
