@@ -29,7 +29,7 @@ class Quotes(Protocol):
     """Prices, tiers and the quote read model (``oms.store.quotes.QuoteStore``)."""
 
     def pricing_inputs(
-        self, skus: Iterable[str], company_id: str
+        self, skus: Iterable[str], company_id: str, currency: str = "SEK"
     ) -> tuple[dict[str, Decimal], PriceTier]: ...
 
     def record_quote(self, view: QuoteView) -> bool: ...
@@ -43,15 +43,17 @@ class QuoteActivities:
 
     @activity.defn(name="quotes.price")
     def price(self, request: PriceQuoteRequest) -> Proposal:
-        """Price the quote's lines: list price, tier and volume discounts, seller overrides.
+        """Price the quote's lines from the quote currency's price list: list price, tier
+        and volume discounts, seller overrides.
 
         Raises ApplicationError (non-retryable) ``UnknownSku`` for a SKU not in the
         catalogue, ``UnknownCompany`` for a company that does not exist, and
+        ``UnknownPrice`` for a SKU without a price in the quote's currency, and
         ``OverrideNotOnQuote`` for an override of a SKU the quote does not ask for.
         """
         try:
             prices, tier = self._store.pricing_inputs(
-                [line.sku for line in request.lines], request.company_id
+                [line.sku for line in request.lines], request.company_id, request.currency
             )
             return pricing.price_quote(
                 request.lines,

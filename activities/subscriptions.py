@@ -10,13 +10,16 @@ Synchronous: run them on the worker's thread pool.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from oms.domain import fx, shipping, tax
 from oms.domain.money import order_total
+from oms.models.money import MoneyRules, OrderTotals, TaxableLine, TaxClass
 from oms.models.orders import OrderLine, RecordResult
 from oms.models.subscriptions import PriceRenewal, RenewalPrice, SubscriptionView
 from oms.store.errors import StoreError
@@ -27,14 +30,17 @@ class Subscriptions(Protocol):
 
     def catalogue_prices(self, skus: Iterable[str], currency: str) -> dict[str, Decimal]: ...
 
+    def tax_classes(self, skus: Iterable[str]) -> dict[str, TaxClass]: ...
+
     def record_subscription(self, view: SubscriptionView) -> bool: ...
 
 
 class SubscriptionActivities:
-    """Activities of the subscription workflow, built with its store."""
+    """Activities of the subscription workflow, built with its store and, to tax renewals
+    and charge their shipping, the money rules (without them a renewal costs its lines)."""
 
-    def __init__(self, store: Subscriptions) -> None:
-        self._store = store
+    def __init__(self, store: Subscriptions, money: MoneyRules | None = None) -> None:
+        self._store, self._money = store, money
 
     @activity.defn(name="subscriptions.price_renewal")
     def price_renewal(self, request: PriceRenewal) -> RenewalPrice:
@@ -53,7 +59,46 @@ class SubscriptionActivities:
             OrderLine(sku=line.sku, quantity=line.quantity, unit_price=prices[line.sku])
             for line in request.lines
         ]
-        return RenewalPrice(lines=lines, total=order_total(lines))
+        if self._money is None or request.ship_to is None:
+            return RenewalPrice(lines=lines, total=order_total(lines))
+        try:
+            totals = self._totals(request, lines)
+        except (tax.NoVatRate, fx.NoExchangeRate) as exc:
+            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+        for line, amount in zip(lines, totals.lines, strict=True):
+            line.tax_rate = amount.rate
+        return RenewalPrice(lines=lines, total=totals.total, totals=totals)
+
+    def _totals(self, request: PriceRenewal, lines: list[OrderLine]) -> OrderTotals:
+        """The renewal's totals: its lines, the shipping charge and VAT, as for any order."""
+        money, ship_to = self._money, request.ship_to
+        assert money is not None and ship_to is not None
+        today = datetime.now(UTC).date()
+        classes = self._store.tax_classes([line.sku for line in lines])
+        country, currency = ship_to.country, request.currency
+        business = tax.valid_vat_number(request.vat_number, country)
+        totals = tax.order_totals(
+            [
+                TaxableLine(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    tax_class=classes.get(line.sku, "standard"),
+                )
+                for line in lines
+            ],
+            shipping.shipping_price(country, request.shipping_speed, currency, today, money.fx),
+            currency=currency,
+            country=country,
+            on=today,
+            table=money.vat,
+            seller_country=money.merchant_country,
+            vat_number=request.vat_number,
+            prices_include_tax=not (business or "subscription" in money.tax_exclusive_channels),
+        )
+        totals.base_currency = money.base_currency
+        totals.base_rate = fx.rate(money.fx, currency, money.base_currency, today)
+        return totals
 
     @activity.defn(name="subscriptions.record_subscription")
     def record_subscription(self, view: SubscriptionView) -> RecordResult:

@@ -169,6 +169,16 @@ class Settings(BaseSettings):
     subscription_reminder_days: int = Field(default=3, ge=0, le=60)
     subscription_dunning_s: str = "86400,259200,604800"
 
+    # Money (docs/money.md): the currency thresholds and reports are in, where the merchant
+    # is established (VAT: domestic sale or distance sale), the channels whose prices exclude
+    # VAT (comma-separated; a B2B customer with a VAT number is always priced without), and
+    # the VAT and exchange-rate tables (JSON; empty = the bundled ones in oms/rules/).
+    base_currency: str = Field(default="SEK", pattern=r"^[A-Z]{3}$")
+    merchant_country: str = Field(default="SE", pattern=r"^[A-Z]{2}$")
+    tax_exclusive_channels: str = "b2b"
+    vat_rates_path: str = ""
+    exchange_rates_path: str = ""
+
     # B2B quotes: the merchant's approval rules (JSON; empty = the bundled demo rules).
     approval_rules_path: str = ""
     # Orders: the risk rules that hold an order for review before allocation (JSON; empty =

@@ -41,11 +41,13 @@ from activities.suppliers import SupplierActivities
 from activities.webhooks import WebhookActivities
 from oms import logs, telemetry
 from oms.client import connect, metrics_runtime
+from oms.domain import fx, tax
 from oms.domain.risk import load_rules
 from oms.domain.webhooks import RetrySchedule
+from oms.models.money import MoneyRules
 from oms.models.replenishment import ReplenishmentOptions
 from oms.ports.carrier import Carrier
-from oms.rules import RISK_RULES
+from oms.rules import EXCHANGE_RATES, RISK_RULES, VAT_RATES
 from oms.settings import (
     CARRIER_QUEUE,
     EMAIL_QUEUE,
@@ -130,7 +132,7 @@ def build_workers(
             replenish.scan,
             quote_acts.price,
             quote_acts.record_quote,
-            SubscriptionActivities(SubscriptionStore(db)).price_renewal,
+            SubscriptionActivities(SubscriptionStore(db), money_rules(settings)).price_renewal,
             return_acts.check_eligibility,
             return_acts.record_return,
             inventory.allocate,
@@ -233,6 +235,19 @@ def build_workers(
             )
         )
     return workers
+
+
+def money_rules(settings: Settings) -> MoneyRules:
+    """The VAT and exchange-rate tables and money settings renewals are priced with."""
+    return MoneyRules(
+        vat=tax.load_rates(settings.vat_rates_path or VAT_RATES),
+        fx=fx.load_rates(settings.exchange_rates_path or EXCHANGE_RATES),
+        merchant_country=settings.merchant_country,
+        base_currency=settings.base_currency,
+        tax_exclusive_channels=[
+            c.strip() for c in settings.tax_exclusive_channels.split(",") if c.strip()
+        ],
+    )
 
 
 def retry_schedule(settings: Settings) -> RetrySchedule:

@@ -111,10 +111,14 @@ class OrderWorkflow:
                 lines=inp.lines,
                 ship_to=inp.ship_to,
                 shipping_speed=inp.shipping_speed,
+                price_source=inp.price_source,
                 placed_at=inp.placed_at,
                 updated_at=inp.placed_at,
             )
         )
+        if carried is None and inp.totals is not None:
+            # A continued run's view already shows them.
+            views.show_totals(self._view, inp.totals)
         self._track = Tracker(
             lifecycle.ORDER,
             self._view,
@@ -682,6 +686,7 @@ class OrderWorkflow:
             resends=self._resends,
             runs=(self._inp.carried.runs + 1) if self._inp.carried else 2,
             payment_token=payment.token,
+            shipping_charged=self._shipments.charged_shipping,
             counters={
                 **self._lines.counters(),
                 **self._edits.counters(),
@@ -697,6 +702,7 @@ class OrderWorkflow:
         self._payment.credit_reserved = carried.credit_reserved
         self._shipments.by_id = {s.shipment_id: s for s in self._view.shipments}
         self._shipments.next_no = carried.next_shipment_no
+        self._shipments.charged_shipping = carried.shipping_charged
         self._stock.claims, self._stock.reroutes = carried.claims, carried.reroutes
         self._stock.owed_since = carried.owed_since
         self._resends = carried.resends

@@ -84,7 +84,10 @@ class Edits:
             lines = edited_lines(self._view.lines, request.lines, request.prices)
         except ChangeRefused as err:
             raise ApplicationError(str(err), type=err.kind) from err
-        if self._inp.payment.method == "invoice" and changed_total(lines) > self._view.total:
+        if (
+            self._inp.payment.method == "invoice"
+            and changed_total(lines, self._inp.totals) > self._view.total
+        ):
             raise ApplicationError(
                 "an invoice order's total can only go down by an edit", type="NotSupported"
             )
@@ -108,7 +111,7 @@ class Edits:
         key = f"{inp.order_id}:edit:{n}"
         live = [s for s in view.shipments if s.status != ShipmentStatus.CANCELLED]
         await self._freeze(live, key)
-        before, after = view.total, changed_total(lines)
+        before, after = view.total, changed_total(lines, self._inp.totals)
         try:
             new_auth = await self._authorize(after, n) if after > before else None
         except ApplicationError:

@@ -268,7 +268,7 @@ class LineCancels:
         view, inp = self._view, self._inp
         before = view.total
         view.lines = cut_lines(view.lines, request.sku, quantity)
-        view.total = changed_total(view.lines)
+        view.total = changed_total(view.lines, inp.totals)
         amount = before - view.total
         released = Decimal("0.00")
         auth = self._payment.authorization_id

@@ -15,6 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.payments import PaymentActivities
+    from oms.domain.fx import in_base
     from oms.models.credit import ReleaseCredit, ReserveCredit
     from oms.models.orders import CancelOrder, CreditApproval, OrderInput, OrderStatus, RetryPayment
     from oms.models.payments import AuthorizeRequest, VoidAuthorizationRequest
@@ -113,7 +114,10 @@ class Payment:
 
     async def _reserve_credit(self) -> CancelOrder | None:
         """Invoice terms: hold the company's credit; over the limit, hold for finance or refuse."""
-        inp, total = self._inp, self._track.view.total
+        inp = self._inp
+        # Credit limits are kept in the base currency: an order in another one reserves its
+        # total at the rate of the day it was placed.
+        total, currency = in_base(self._track.view.total, inp.currency, inp.totals)
         company, attempt = inp.payment.company_id or "", 0
         while True:
             attempt += 1
@@ -124,10 +128,10 @@ class Payment:
                     company_id=company,
                     order_id=inp.order_id,
                     amount=total,
-                    currency=inp.currency,
+                    currency=currency,
                     allow_over_limit=self.approval is not None,
                 ),
-                **policies.PAYMENTS.kwargs(self._queue, f"reserve {total} {inp.currency} credit"),
+                **policies.PAYMENTS.kwargs(self._queue, f"reserve {total} {currency} credit"),
             )
             if reservation.status == "reserved":
                 self.credit_reserved, self.awaiting_credit = True, False

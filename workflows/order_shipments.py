@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from oms import search_attributes as sa
     from oms.domain import lifecycle
+    from oms.domain.tax import shipping_gross
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.inventory import PlannedShipment
@@ -53,6 +54,8 @@ class Shipments:
         self.placeholders: list[ShipmentView] = []
         self.next_no = 1
         self.changed = False
+        # Whether a parcel already carries the order's shipping charge (only the first does).
+        self.charged_shipping = False
 
     def statuses(self) -> list[ShipmentStatus]:
         if self._failure is not None:
@@ -73,15 +76,28 @@ class Shipments:
         """
         now = workflow.now()
         # The order's lines, address and speed as they are now (an edit may have changed them).
-        prices = {li.sku: li.unit_price for li in (*self._inp.lines, *self._view.lines)}
+        by_sku = {li.sku: li for li in (*self._inp.lines, *self._view.lines)}
         for plan in planned:
             lines = [
-                ShipmentLine(sku=ln.sku, quantity=ln.quantity, unit_price=prices[ln.sku])
+                ShipmentLine(
+                    sku=ln.sku,
+                    quantity=ln.quantity,
+                    unit_price=by_sku[ln.sku].unit_price,
+                    tax_rate=by_sku[ln.sku].tax_rate,
+                )
                 for ln in plan.lines
             ]
             child = _shipment_input(self._inp, self._view, plan, lines, authorization_id)
             if free:
                 child.payment_method = "exchange"
+            totals = self._inp.totals
+            if totals is not None and not free:
+                # Charged as priced; the first parcel carries the shipping (captured with it).
+                child.prices_include_tax = totals.prices_include_tax
+                if not self.charged_shipping:
+                    child.shipping_charge, self.charged_shipping = shipping_gross(totals), True
+                if totals.base_currency != child.currency:
+                    child.base_currency, child.base_rate = totals.base_currency, totals.base_rate
             # Known before the start: the child's first milestone may come in the same
             # activation as its start (a worker that died with the task leaves both queued).
             summary = ShipmentSummary(

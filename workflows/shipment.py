@@ -25,9 +25,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import ReadModelActivities
     from activities.payments import PaymentActivities
     from oms.domain import lifecycle
-    from oms.domain.money import format_money
+    from oms.domain.money import format_money, round_money
     from oms.domain.order_changes import check_pick, cut_lines, short_of
     from oms.domain.shipping import choose_rate
+    from oms.domain.tax import parcel_charge
     from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
     from oms.models.common import SkuQuantity
@@ -392,6 +393,13 @@ class ShipmentWorkflow:
         self._track.note(f"Label {label.label_id} bought: {label.service}, {label.tracking_number}")
         # The parcel's lines as they are now (a line cancellation may have taken units out).
         amount = sum((li.unit_price * li.quantity for li in view.lines), Decimal("0.00"))
+        if inp.prices_include_tax is not None:  # VAT and shipping included (docs/money.md)
+            amount = parcel_charge(
+                view.lines,
+                currency=inp.currency,
+                prices_include_tax=inp.prices_include_tax,
+                shipping=inp.shipping_charge,
+            )
         # Stock leaves the building first: a parcel is charged only for goods that left.
         await self._consume()
         view.captured = await self._charge(amount)
@@ -434,13 +442,18 @@ class ShipmentWorkflow:
         if inp.payment_method == "exchange":
             return Decimal("0.00")  # a return's replacement: no charge
         if inp.payment_method == "invoice":
+            # Credit is kept in the base currency: an order in another one uses its charge
+            # at the rate of the day it was placed.
+            credit = amount
+            if inp.base_rate is not None and inp.base_currency is not None:
+                credit = round_money(amount * inp.base_rate, inp.base_currency)
             await workflow.execute_activity_method(
                 CreditActivities.consume,
                 ConsumeCredit(
                     key=f"{inp.shipment_id}:invoice",
                     order_id=inp.order_id,
                     shipment_id=inp.shipment_id,
-                    amount=amount,
+                    amount=credit,
                     lines=self._view.lines,  # the shipment's invoice: what it carries
                 ),
                 **policies.PAYMENTS.kwargs(queue, f"invoice {amount} {inp.currency} on credit"),

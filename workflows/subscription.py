@@ -322,6 +322,9 @@ class SubscriptionWorkflow:
                         subscription_id=inp.subscription_id,
                         lines=[ln.model_copy() for ln in view.lines],
                         currency=view.currency,
+                        ship_to=view.ship_to,
+                        shipping_speed=view.shipping_speed,
+                        vat_number=view.customer.vat_number,
                     ),
                     **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"price {order_id}"),
                 )
@@ -442,6 +445,9 @@ class SubscriptionWorkflow:
                     placed_at=workflow.now(),
                     options=inp.options.order_options,
                     authorization_id=authorization_id,
+                    # Taxed and charged shipping when the renewal was priced with them.
+                    totals=price.totals,
+                    price_source="price_list",
                 ),
                 id=order_workflow_id(order_id),
                 task_queue=self._q(WORKFLOW_QUEUE),

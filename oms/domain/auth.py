@@ -30,6 +30,8 @@ Role = Literal[
     "admin",
     # The merchant's own systems: webhook endpoints and the events feed.
     "integration",
+    # The shop's own backend placing orders: trusted to send its own prices (docs/money.md).
+    "channel",
 ]
 ROLES: tuple[str, ...] = get_args(Role)
 # A dev token is ``dev-<role>``; ``dev-buyer`` is the README's example customer.

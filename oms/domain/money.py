@@ -10,6 +10,26 @@ from oms.domain.locales import language
 
 CENT = Decimal("0.01")
 
+# ISO 4217 minor units of the currencies the OMS prices in and converts (digits after the
+# point); a currency not listed has two, as most do.
+MINOR_UNITS: dict[str, int] = {
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "USD": 2,
+    "CHF": 2,
+    "PLN": 2,
+    "CZK": 2,
+    "HUF": 2,
+    "JPY": 0,
+    "ISK": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "BHD": 3,
+}
+
 
 class PricedLine(Protocol):
     """Anything with a quantity and a unit price (order lines, shipment lines)."""
@@ -24,6 +44,16 @@ class PricedLine(Protocol):
 def quantize(amount: Decimal) -> Decimal:
     """``amount`` rounded half-up to two decimal places."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def minor_unit(currency: str) -> int:
+    """Digits after the point in ``currency`` (ISO 4217: JPY 0, SEK and EUR 2, KWD 3)."""
+    return MINOR_UNITS.get(currency.upper(), 2)
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` rounded half-up to ``currency``'s minor unit (JPY 1 235, SEK 1 234.57)."""
+    return Decimal(amount).quantize(Decimal(1).scaleb(-minor_unit(currency)), ROUND_HALF_UP)
 
 
 def line_total(line: PricedLine) -> Decimal:

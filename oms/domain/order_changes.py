@@ -14,7 +14,9 @@ from decimal import Decimal
 from typing import TypeVar
 
 from oms.domain.money import order_total
+from oms.domain.tax import parcel_charge, shipping_gross
 from oms.models.common import Address, SkuQuantity
+from oms.models.money import OrderTotals
 from oms.models.order_changes import EditLine
 from oms.models.orders import OrderLine, ShipmentSummary
 from oms.models.shipments import ShipmentLine, ShipmentStatus
@@ -211,6 +213,15 @@ def edit_changes(
     return changes
 
 
-def changed_total(lines: Iterable[OrderLine]) -> Decimal:
-    """The order's total for ``lines`` after a change (today: the sum of the lines)."""
-    return order_total(lines)
+def changed_total(lines: Iterable[OrderLine], totals: OrderTotals | None = None) -> Decimal:
+    """The order's total for ``lines`` after a change: for an order the OMS priced
+    (``totals``), its lines as charged (VAT added where prices exclude it) plus its shipping
+    charge, as its parcels charge it; else the sum of the lines (an order from before)."""
+    if totals is None:
+        return order_total(lines)
+    return parcel_charge(
+        list(lines),
+        currency=totals.currency,
+        prices_include_tax=totals.prices_include_tax,
+        shipping=shipping_gross(totals),
+    )

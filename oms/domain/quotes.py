@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from oms.domain.approval import escalate_role
+from oms.domain.tax import NoVatRate, order_totals
 from oms.models.common import Customer
+from oms.models.money import OrderTotals, TaxableLine
 from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
 from oms.models.quotes import (
     AcceptQuote,
@@ -112,17 +114,26 @@ def order_for(
     proposal, customer = view.proposal, inp.customer
     if proposal is None:
         raise ValueError(f"quote {inp.quote_id} has no proposal to order")
+    lines = [
+        OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
+        for ln in proposal.lines
+    ]
+    totals = _totals(inp, lines, now)
+    if totals is not None:
+        for line, amount in zip(lines, totals.lines, strict=True):
+            line.tax_rate = amount.rate
     return OrderInput(
         order_id=order_id,
         channel="b2b",
         customer=Customer(
-            id=customer.id, name=customer.name, email=customer.email, locale=customer.locale
+            id=customer.id,
+            name=customer.name,
+            email=customer.email,
+            locale=customer.locale,
+            vat_number=customer.vat_number,
         ),
         currency=inp.currency,
-        lines=[
-            OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
-            for ln in proposal.lines
-        ],
+        lines=lines,
         ship_to=inp.ship_to,
         payment=PaymentDetails(
             method="invoice",
@@ -134,4 +145,40 @@ def order_for(
         options=inp.options.order_options
         or OrderOptions(task_queue_prefix=inp.options.task_queue_prefix),
         quote_id=inp.quote_id,
+        price_source="quote",
+        totals=totals,
     )
+
+
+def _totals(inp: QuoteInput, lines: list[OrderLine], now: datetime) -> OrderTotals | None:
+    """The quote order's totals: negotiated prices without VAT (a business), the standard
+    shipping charge and the destination's VAT; None for a quote started without pricing
+    options (or, defensively, a destination its VAT rows do not cover)."""
+    pricing = inp.options.order_pricing
+    if pricing is None:
+        return None
+    taxable = [
+        TaxableLine(
+            sku=ln.sku,
+            quantity=ln.quantity,
+            unit_price=ln.unit_price,
+            tax_class=pricing.tax_classes.get(ln.sku, "standard"),
+        )
+        for ln in lines
+    ]
+    try:
+        totals = order_totals(
+            taxable,
+            pricing.shipping,
+            currency=inp.currency,
+            country=inp.ship_to.country,
+            on=now.date(),
+            table=pricing.vat,
+            seller_country=pricing.merchant_country,
+            vat_number=inp.customer.vat_number,
+            prices_include_tax=False,
+        )
+    except NoVatRate:
+        return None
+    totals.base_currency, totals.base_rate = pricing.base_currency, pricing.base_rate
+    return totals

@@ -1,12 +1,18 @@
-"""Choosing a carrier rate for a shipment: pure rules, no I/O."""
+"""Shipping: choosing a carrier rate for a shipment, where a parcel may go (zones, customs,
+address rules), and what shipping costs the customer at checkout (a price table by zone and
+speed). Pure rules, no I/O."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Protocol
 
+from oms.domain.fx import convert
 from oms.models.carrier import Rate
+from oms.models.money import ExchangeTable, ShippingOption
 
 
 class NoRateAvailable(Exception):
@@ -168,3 +174,67 @@ def address_problems(address: AddressLike, *, customs: bool = False) -> list[tup
     elif phone and (not _PHONE.match(phone) or sum(c.isdigit() for c in phone) > 15):
         problems.append(("phone", "not a phone number (digits, spaces, + ( ) - . /)"))
     return problems
+
+
+# What the merchant charges a customer for shipping (not what the carrier charges the
+# merchant), in the base currency, by zone (``zone`` above) and speed: (service, price,
+# transit days).
+SHIPPING_TABLE: dict[str, dict[str, tuple[str, Decimal, int]]] = {
+    "domestic": {"standard": ("standard", Decimal(49), 2), "express": ("express", Decimal(99), 1)},
+    "nordic": {"standard": ("standard", Decimal(99), 3), "express": ("express", Decimal(199), 1)},
+    "eu": {"standard": ("standard", Decimal(149), 4), "express": ("express", Decimal(299), 2)},
+    "europe": {"standard": ("standard", Decimal(199), 5), "express": ("express", Decimal(399), 2)},
+    "world": {"standard": ("standard", Decimal(299), 7), "express": ("express", Decimal(599), 3)},
+}
+
+
+# Where the merchant's parcels leave from: checkout prices are by zone from here.
+MERCHANT_COUNTRY = "SE"
+
+
+def checkout_zone(country: str, from_country: str = MERCHANT_COUNTRY) -> Zone:
+    """The zone a checkout price is looked up by: the carrier's zone from the merchant."""
+    return zone(from_country, country)
+
+
+def shipping_options(
+    country: str,
+    currency: str,
+    on: date,
+    fx: ExchangeTable,
+    *,
+    carrier: str = "sandbox",
+) -> list[ShippingOption]:
+    """What shipping to ``country`` costs the customer in ``currency``, per speed, with the
+    estimated delivery date (transit days counted from ``on``, weekends skipped).
+
+    Raises ``oms.domain.fx.NoExchangeRate`` for a currency the table cannot convert to.
+    """
+    options = []
+    for speed, (service, price, days) in SHIPPING_TABLE[checkout_zone(country)].items():
+        options.append(
+            ShippingOption(
+                speed=speed,
+                carrier=carrier,
+                service=service,
+                price=convert(price, fx.base, currency, on, fx),
+                currency=currency,
+                transit_days=days,
+                estimated_delivery=_add_working_days(on, days),
+            )
+        )
+    return options
+
+
+def shipping_price(country: str, speed: str, currency: str, on: date, fx: ExchangeTable) -> Decimal:
+    """The price of ``speed`` to ``country`` in ``currency`` (see ``shipping_options``)."""
+    return next(o.price for o in shipping_options(country, currency, on, fx) if o.speed == speed)
+
+
+def _add_working_days(start: date, days: int) -> date:
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current

@@ -118,6 +118,9 @@ class Customer(Model):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     locale: Locale = "en"
+    # A business buyer's VAT number (with its country prefix): with one of a valid format,
+    # an EU order from another member state is reverse-charged (docs/money.md).
+    vat_number: str | None = Field(default=None, min_length=4, max_length=20)
 
 
 class Address(Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -49,6 +50,8 @@ class Product(Model):
     # country where it was made.
     hs_code: str | None = Field(default=None, pattern=HS_CODE_PATTERN, examples=["610910"])
     origin_country: str | None = Field(default=None, pattern=COUNTRY_PATTERN, examples=["PT"])
+    # The VAT rate that applies (standard, reduced: books and food, zero).
+    tax_class: Literal["standard", "reduced", "zero"] = "standard"
 
 
 class ProductIn(Model):
@@ -65,6 +68,8 @@ class ProductIn(Model):
     # country where it was made.
     hs_code: str | None = Field(default=None, pattern=HS_CODE_PATTERN, examples=["610910"])
     origin_country: str | None = Field(default=None, pattern=COUNTRY_PATTERN, examples=["PT"])
+    # The VAT rate that applies (standard, reduced: books and food, zero).
+    tax_class: Literal["standard", "reduced", "zero"] = "standard"
 
 
 class Candidate(Model):

@@ -21,6 +21,7 @@ from oms.models.common import (
     SkuQuantity,
 )
 from oms.models.inventory import AllocationDecision
+from oms.models.money import OrderTotals, PriceSource, TaxLine, TaxTreatment
 from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
 from oms.models.shipments import ShipmentView
 
@@ -48,6 +49,18 @@ class OrderLine(Model):
     sku: Sku
     quantity: int = Field(ge=1, le=10_000)
     unit_price: Money
+    # The VAT rate in percent the line was taxed at, when the OMS computed the order's totals.
+    tax_rate: Decimal | None = None
+
+
+class OrderLineIn(Model):
+    """A line of ``POST /orders``: without ``unit_price`` the OMS prices it from the order
+    currency's price list; with one, it must be the list price unless the caller is a
+    trusted channel integration (docs/money.md)."""
+
+    sku: Sku
+    quantity: int = Field(ge=1, le=10_000)
+    unit_price: Money | None = None
 
 
 class PaymentDetails(Model):
@@ -80,11 +93,15 @@ class PlaceOrder(Model):
     channel: str = Field(min_length=1, max_length=32)
     customer: Customer
     currency: Currency
-    lines: list[OrderLine] = Field(min_length=1, max_length=200)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
     ship_to: Address
     # Where the invoice goes, when the shop sends it (the risk rules compare countries).
     bill_to: Address | None = None
     shipping_speed: ShippingSpeed = "standard"
+    # What shipping costs the customer: the OMS's price for the speed and destination when
+    # left out (POST /shipping/quotes shows it); like unit prices, only a trusted channel
+    # may send another.
+    shipping_price: Money | None = None
     payment: PaymentDetails = Field(default_factory=PaymentDetails)
 
     @model_validator(mode="after")
@@ -169,6 +186,10 @@ class OrderInput(Model):
     # confirmed (a purchase-order approval), and who placed it (who may not approve it).
     approvals: list[PurchaseApproval] = Field(default_factory=list)
     placed_by: str | None = None
+    # What the order costs (lines, shipping, VAT), computed when it was placed; None for an
+    # order placed before the OMS computed totals (its total is the sum of its lines).
+    totals: OrderTotals | None = None
+    price_source: PriceSource | None = None
 
 
 class ShipmentSummary(Model):
@@ -303,6 +324,15 @@ class OrderView(Model):
     lines: list[OrderLine]
     ship_to: Address
     shipping_speed: ShippingSpeed = "standard"
+    # The money of an order placed with totals (docs/money.md): lines and shipping as
+    # priced, VAT per rate, whether prices include it, and where the prices came from.
+    subtotal: Decimal | None = None
+    shipping: Decimal = Decimal("0.00")
+    tax: list[TaxLine] = Field(default_factory=list)
+    tax_total: Decimal = Decimal("0.00")
+    prices_include_tax: bool | None = None
+    tax_treatment: TaxTreatment | None = None
+    price_source: PriceSource | None = None
     shipments: list[ShipmentSummary] = Field(default_factory=list)
     backordered: list[SkuQuantity] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
@@ -416,6 +446,8 @@ class OrderCarried(Model):
     runs: int = 1
     # The card the order was authorized with (an edit raising the total uses it).
     payment_token: str | None = None
+    # Whether a parcel already carries the shipping charge: the next run's parcels do not.
+    shipping_charged: bool = False
     # Key counters of line cancellations, short picks, edits and claims (keys stay unique).
     counters: dict[str, int] = Field(default_factory=dict)
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from oms.models.common import Address, Currency, Customer, HistoryEntry, Model, Money, Sku
+from oms.models.money import OrderPricing
 from oms.models.orders import OrderOptions
 
 QUOTE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -207,6 +208,8 @@ class QuoteOptions(Model):
     task_queue_prefix: str = ""
     # Options for the order an accepted quote starts.
     order_options: OrderOptions | None = None
+    # How that order is taxed and charged (None: the sum of its lines, as before 0.3).
+    order_pricing: OrderPricing | None = None
 
 
 class QuoteInput(Model):

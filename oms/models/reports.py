@@ -48,8 +48,13 @@ class OrdersRow(Model):
     currency: str
     orders: int
     cancelled: int
-    # Total of the orders that were not cancelled.
+    # Total of the orders that were not cancelled, and the VAT in it (revenue = net + tax).
     revenue: Decimal
+    net: Decimal = Decimal("0.00")
+    tax: Decimal = Decimal("0.00")
+    # The revenue in the merchant's base currency, at the day's exchange rate.
+    base_currency: str | None = None
+    revenue_base: Decimal | None = None
 
 
 class FunnelRow(Model):

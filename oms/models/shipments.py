@@ -42,6 +42,8 @@ class ShipmentLine(Model):
     sku: str
     quantity: int = Field(ge=1)
     unit_price: Decimal
+    # The VAT rate in percent of the order line (None: an order without totals).
+    tax_rate: Decimal | None = None
 
 
 class ShipmentInput(Model):
@@ -69,6 +71,14 @@ class ShipmentInput(Model):
     # every step, see workflows/legacy) or "milestones" (shipped, held, pick late by signal;
     # delivered or cancelled, by its result).
     reports: Literal["progress", "milestones"] = "progress"
+    # How this parcel is charged when its order has totals (docs/money.md): whether the
+    # prices include VAT (None: the lines' prices as they are, an order without totals),
+    # the gross shipping charge it carries (the first parcel), and the base-currency rate
+    # its company's credit is used at (None: the order's own currency).
+    prices_include_tax: bool | None = None
+    shipping_charge: Decimal = Decimal("0.00")
+    base_currency: str | None = None
+    base_rate: Decimal | None = None
 
 
 class ConfirmPick(Model):

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from oms.models.common import Address, Currency, Customer, HistoryEntry, Model
+from oms.models.money import OrderTotals
 from oms.models.orders import OrderLine, OrderOptions, PaymentDetails, ShippingSpeed
 
 # ISO 8601 durations a subscription may renew at.
@@ -213,10 +214,17 @@ class PriceRenewal(Model):
     subscription_id: str
     lines: list[SubscriptionLine]
     currency: str
+    # Where and how it ships, and the customer's VAT number: with them the renewal is
+    # taxed and charged shipping like any order (docs/money.md).
+    ship_to: Address | None = None
+    shipping_speed: ShippingSpeed = "standard"
+    vat_number: str | None = None
 
 
 class RenewalPrice(Model):
-    """The renewal's order lines at the catalogue's list prices now, and their total."""
+    """The renewal's order lines at the catalogue's list prices now, and their total
+    (``totals.total`` when the renewal was taxed)."""
 
     lines: list[OrderLine]
     total: Decimal
+    totals: OrderTotals | None = None

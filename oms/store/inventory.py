@@ -48,7 +48,7 @@ from oms.models.order_changes import (
     TrimReservation,
 )
 from oms.models.returns import StockMovement
-from oms.store import paging
+from oms.store import paging, prices
 from oms.store.db import Bound, as_utc
 from oms.store.errors import (
     IdempotencyMismatch,
@@ -650,6 +650,7 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
         "returnable": product.returnable,
         "hs_code": product.hs_code,
         "origin_country": product.origin_country,
+        "tax_class": product.tax_class,
     }
     row = session.get(ProductRow, sku, with_for_update=True)
     if row is None:
@@ -657,6 +658,7 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
             with session.begin_nested():
                 row = ProductRow(sku=sku, **values)
                 session.add(row)
+            prices.home_price(session, row)
             return _product(row)
         except IntegrityError:
             row = session.get(ProductRow, sku, with_for_update=True, populate_existing=True)
@@ -665,6 +667,7 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
     for name, value in values.items():
         setattr(row, name, value)
     session.flush()
+    prices.home_price(session, row)
     return _product(row)
 
 
@@ -746,6 +749,7 @@ def _product(row: ProductRow) -> Product:
         returnable=row.returnable,
         hs_code=row.hs_code,
         origin_country=row.origin_country,
+        tax_class=row.tax_class,
     )
 
 

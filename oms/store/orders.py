@@ -37,6 +37,7 @@ def order_values(view: OrderView) -> dict[str, Any]:
         "customer_name": view.customer.name.lower(),
         "currency": view.currency,
         "total": view.total,
+        "tax": view.tax_total,
         "placed_at": view.placed_at,
         "updated_at": view.updated_at,
         "version": view.version,

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from oms.models.common import Page
 from oms.models.credit import PriceTier
 from oms.models.quotes import QuoteStatus, QuoteView
-from oms.store import credit, paging
+from oms.store import credit, paging, prices
 from oms.store.db import Bound
-from oms.store.errors import UnknownCompany, UnknownSku
+from oms.store.errors import UnknownCompany
 from oms.store.events import record_transitions
-from oms.store.tables import ProductRow, QuoteRow
+from oms.store.tables import QuoteRow
 from oms.store.versioned import upsert_versioned
 
 
@@ -78,24 +78,13 @@ def _quote_view(row: QuoteRow) -> QuoteView:
     return QuoteView.model_validate(row.view)
 
 
-def list_prices(session: Session, skus: Iterable[str]) -> dict[str, Decimal]:
-    """The catalogue's unit price of each of ``skus``.
+def list_prices(session: Session, skus: Iterable[str], currency: str = "SEK") -> dict[str, Decimal]:
+    """The list price in ``currency`` of each of ``skus`` (``oms.store.prices``); a SKU
+    without a price in that currency is left out, so pricing names it.
 
     Raises ``UnknownSku`` naming every SKU that is not in the catalogue.
     """
-    wanted = set(skus)
-    if not wanted:
-        return {}
-    prices = {
-        sku: price
-        for sku, price in session.execute(
-            select(ProductRow.sku, ProductRow.unit_price).where(ProductRow.sku.in_(wanted))
-        )
-    }
-    unknown = wanted - set(prices)
-    if unknown:
-        raise UnknownSku(f"unknown SKU(s): {', '.join(sorted(unknown))}")
-    return prices
+    return prices.list_prices_in(session, currency, skus)
 
 
 def company_tier(session: Session, company_id: str) -> PriceTier:
@@ -110,11 +99,11 @@ class QuoteStore(Bound):
     """Prices, tiers and the quote read model as the quote activities use them."""
 
     def pricing_inputs(
-        self, skus: Iterable[str], company_id: str
+        self, skus: Iterable[str], company_id: str, currency: str = "SEK"
     ) -> tuple[dict[str, Decimal], PriceTier]:
-        """List prices of ``skus`` and the company's tier, read in one transaction;
-        raises ``UnknownSku`` and ``UnknownCompany``."""
-        return self._tx(lambda s: (list_prices(s, skus), company_tier(s, company_id)))
+        """List prices of ``skus`` in ``currency`` and the company's tier, read in one
+        transaction; raises ``UnknownSku`` and ``UnknownCompany``."""
+        return self._tx(lambda s: (list_prices(s, skus, currency), company_tier(s, company_id)))
 
     def record_quote(self, view: QuoteView) -> bool:
         """``record_quote`` in a transaction of its own."""

@@ -131,8 +131,12 @@ def order_facts(session: Session, period: DateRange) -> list[OrderFacts]:
     return facts
 
 
+def _cents(amount: object) -> Decimal:
+    return Decimal(str(amount or 0)).quantize(Decimal("0.01"))
+
+
 def orders_by_day(session: Session, period: DateRange) -> list[OrdersRow]:
-    """Orders, cancellations and revenue per day, channel and currency (SQL)."""
+    """Orders, cancellations and revenue (net and VAT) per day, channel and currency (SQL)."""
     day = _day(session, OrderRow.placed_at).label("day")
     cancelled = OrderRow.status == CANCELLED
     query = (
@@ -143,6 +147,7 @@ def orders_by_day(session: Session, period: DateRange) -> list[OrdersRow]:
             func.count(),
             func.sum(case((cancelled, 1), else_=0)),
             func.sum(case((cancelled, 0), else_=OrderRow.total)),
+            func.sum(case((cancelled, 0), else_=OrderRow.tax)),
         )
         .where(_in_range(OrderRow.placed_at, period))
         .group_by(day, OrderRow.channel, OrderRow.currency)
@@ -155,9 +160,11 @@ def orders_by_day(session: Session, period: DateRange) -> list[OrdersRow]:
             currency=currency,
             orders=int(n),
             cancelled=int(c or 0),
-            revenue=Decimal(str(revenue or 0)).quantize(Decimal("0.01")),
+            revenue=_cents(revenue),
+            net=_cents(revenue) - _cents(tax),
+            tax=_cents(tax),
         )
-        for d, channel, currency, n, c, revenue in session.execute(query)
+        for d, channel, currency, n, c, revenue, tax in session.execute(query)
     ]
 
 

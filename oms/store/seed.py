@@ -3,7 +3,8 @@
 The stock is spread so the demo shows every allocation rule: most SKUs fit
 one warehouse, jeans only live in Gothenburg and caps only in Stockholm (a
 mixed order splits), and the wool jacket has two units in the whole network
-(the third order backorders). Three B2B companies show the credit rules: a
+(the third order backorders). Every product has a list price in SEK, EUR, NOK, DKK, GBP
+and USD. Three B2B companies show the credit rules: a
 large limit, a smaller one that holds orders beyond it for finance, and a
 small shop whose orders beyond its limit are refused; each has a demo buyer (a
 member, who may use its prices and credit). Three suppliers and a
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from oms.store import credit
 from oms.store.tables import (
     CompanyRow,
+    PriceRow,
     ProductRow,
     ProductSupplierRow,
     ReorderPolicyRow,
@@ -53,6 +55,20 @@ CUSTOMS: dict[str, tuple[str, str]] = {
     "SOCKS-3PK": ("611594", "IT"),
     "JACKET-WOOL-M": ("620331", "LT"),
 }
+# sku -> list price in EUR, NOK, DKK, GBP, USD (SEK is the product's own price above):
+# set by hand as a merchant would (round price points), not converted.
+FOREIGN_PRICES: dict[str, tuple[str, str, str, str, str]] = {
+    "TSHIRT-BLK-M": ("24.95", "299.00", "179.00", "19.95", "24.95"),
+    "TSHIRT-BLK-L": ("24.95", "299.00", "179.00", "19.95", "24.95"),
+    "TSHIRT-WHT-M": ("24.95", "299.00", "179.00", "19.95", "24.95"),
+    "HOODIE-GRY-L": ("64.95", "799.00", "499.00", "54.95", "69.95"),
+    "JEANS-IND-32": ("84.95", "999.00", "649.00", "74.95", "89.95"),
+    "SNEAKER-WHT-42": ("109.95", "1349.00", "849.00", "94.95", "119.95"),
+    "CAP-NVY": ("19.95", "229.00", "149.00", "16.95", "19.95"),
+    "SOCKS-3PK": ("14.95", "179.00", "109.00", "12.95", "14.95"),
+    "JACKET-WOOL-M": ("229.95", "2799.00", "1799.00", "199.95", "249.95"),
+}
+FOREIGN_CURRENCIES = ("EUR", "NOK", "DKK", "GBP", "USD")
 
 # id, name, street, postcode, city, country, lat, lon
 WAREHOUSES: list[tuple[str, str, str, str, str, str, float, float]] = [
@@ -199,7 +215,27 @@ def seed_demo(session: Session) -> int:
             session.add(StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0))
             added += 1
     session.flush()
-    return added + seed_companies(session) + seed_replenishment(session)
+    return added + seed_prices(session) + seed_companies(session) + seed_replenishment(session)
+
+
+def seed_prices(session: Session) -> int:
+    """Add the missing list prices of the demo products: each product's own price in its
+    currency, and the demo prices in EUR, NOK, DKK, GBP and USD. Never changes one."""
+    added = 0
+    for sku, _name, _price, _grams in PRODUCTS:
+        product = session.get(ProductRow, sku)
+        if product is None:
+            continue
+        wanted = {product.currency: Decimal(product.unit_price)}
+        wanted.update(zip(FOREIGN_CURRENCIES, map(Decimal, FOREIGN_PRICES[sku]), strict=True))
+        for currency, price in wanted.items():
+            if session.get(PriceRow, (currency, sku)) is None:
+                session.add(
+                    PriceRow(currency=currency, sku=sku, unit_price=price, updated_by="seed")
+                )
+                added += 1
+    session.flush()
+    return added
 
 
 def seed_companies(session: Session) -> int:

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from oms.domain.subscription_report import SubscriptionFacts
 from oms.models.common import Page
+from oms.models.money import TaxClass
 from oms.models.subscriptions import SubscriptionStatus, SubscriptionView
-from oms.store import paging
+from oms.store import paging, prices
 from oms.store.db import Bound, as_utc
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from oms.store.events import record_transitions
-from oms.store.tables import OrderRow, ProductRow, SubscriptionRow
+from oms.store.tables import OrderRow, PriceRow, ProductRow, SubscriptionRow
 from oms.store.versioned import upsert_versioned
 
 
@@ -123,24 +124,25 @@ def order_statuses(session: Session, order_ids: Iterable[str]) -> dict[str, str]
 
 
 def catalogue_prices(session: Session, skus: Iterable[str], currency: str) -> dict[str, Decimal]:
-    """The list price of each of ``skus`` in ``currency``, from active products only.
+    """The list price of each of ``skus`` in ``currency`` (``oms.store.prices``), from
+    active products only.
 
     Raises ``UnknownSku`` naming every SKU not sold, ``CurrencyMismatch`` naming those
-    priced in another currency.
+    with no price in ``currency``.
     """
     wanted = set(skus)
     rows = session.execute(
-        select(ProductRow.sku, ProductRow.unit_price, ProductRow.currency).where(
-            ProductRow.sku.in_(wanted), ProductRow.active.is_(True)
-        )
+        select(ProductRow.sku, PriceRow.unit_price)
+        .outerjoin(PriceRow, (PriceRow.sku == ProductRow.sku) & (PriceRow.currency == currency))
+        .where(ProductRow.sku.in_(wanted), ProductRow.active.is_(True))
     ).all()
-    unknown = wanted - {sku for sku, _, _ in rows}
+    unknown = wanted - {sku for sku, _ in rows}
     if unknown:
         raise UnknownSku(f"unknown SKU(s): {', '.join(sorted(unknown))}")
-    other = sorted(sku for sku, _, cur in rows if cur != currency)
+    other = sorted(sku for sku, price in rows if price is None)
     if other:
         raise CurrencyMismatch(f"not priced in {currency}: {', '.join(other)}")
-    return {sku: price for sku, price, _ in rows}
+    return {sku: price for sku, price in rows}
 
 
 class SubscriptionStore(Bound):
@@ -149,6 +151,10 @@ class SubscriptionStore(Bound):
     def catalogue_prices(self, skus: Iterable[str], currency: str) -> dict[str, Decimal]:
         """``catalogue_prices`` in a transaction of its own."""
         return self._tx(lambda s: catalogue_prices(s, skus, currency))
+
+    def tax_classes(self, skus: Iterable[str]) -> dict[str, TaxClass]:
+        """``oms.store.prices.tax_classes`` in a transaction of its own."""
+        return self._tx(lambda s: prices.tax_classes(s, skus))
 
     def record_subscription(self, view: SubscriptionView) -> bool:
         """``record_subscription`` in a transaction of its own."""

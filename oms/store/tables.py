@@ -52,6 +52,22 @@ class ProductRow(Base):
     returnable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     hs_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
     origin_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # Which VAT rate applies (oms.domain.tax): standard, reduced (books, food) or zero.
+    tax_class: Mapped[str] = mapped_column(
+        String(16), default="standard", server_default="standard"
+    )
+
+
+class PriceRow(Base):
+    """A SKU's list price in one currency: what the OMS charges a buyer (oms.store.prices)."""
+
+    __tablename__ = "prices"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class WarehouseRow(Base):
@@ -168,6 +184,8 @@ class OrderRow(Base):
     customer_name: Mapped[str] = mapped_column(String(200), default="")
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    # The VAT in ``total`` (reports split revenue into net and tax).
+    tax: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0, server_default="0")
     placed_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=0)

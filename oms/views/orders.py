@@ -10,6 +10,7 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
+from oms.models.money import OrderTotals
 from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
 from oms.models.orders import NoteEntry, OrderInput, OrderView, ShipmentSummary
 
@@ -49,6 +50,13 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         lines += ["", "**Notes**"]
         lines += [f"- {n.at:%Y-%m-%d %H:%M} {note_line(n)}" for n in view.notes[-DETAILS_NOTES:]]
     return "\n".join(lines)
+
+
+def show_totals(view: OrderView, totals: OrderTotals) -> None:
+    """Put an order's computed money on its view: subtotal, shipping, VAT per rate, total."""
+    view.total, view.subtotal, view.shipping = totals.total, totals.subtotal, totals.shipping
+    view.tax, view.tax_total = list(totals.tax), totals.tax_total
+    view.prices_include_tax, view.tax_treatment = totals.prices_include_tax, totals.treatment
 
 
 def note_line(note: NoteEntry) -> str:
@@ -127,5 +135,16 @@ def email_context(inp: OrderInput, view: OrderView, **extra: Any) -> dict[str, A
             for li in view.lines  # as they are now: edits and cancellations change them
         ],
         "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in view.backordered],
+        # Orders priced by the OMS: the shipping charge and the VAT per rate.
+        "shipping": format_money(view.shipping, inp.currency, locale) if view.shipping else "",
+        "vat": [
+            {
+                "rate": f"{t.rate.normalize():f}",
+                "tax": format_money(t.tax, inp.currency, locale),
+                "included": bool(view.prices_include_tax),
+            }
+            for t in view.tax
+            if t.tax
+        ],
         **extra,
     }

@@ -24,6 +24,7 @@ from oms.models.order_changes import (
 )
 from oms.models.orders import OrderStatus, OrderView
 from oms.store import inventory, orders
+from oms.store import prices as price_lists
 from starters.api.auth import require
 from starters.api.deps import (
     State,
@@ -125,8 +126,8 @@ async def edit_order(
 
 
 def _prices(session: Session, order: OrderView, body: EditOrderBody) -> dict[str, Decimal]:
-    """The catalogue price of each SKU the edit adds; 422 naming the line of an unknown,
-    inactive or other-currency one."""
+    """The list price in the order's currency of each SKU the edit adds; 422 naming the line
+    of an unknown or inactive one, or of one without a price in that currency."""
     on_order = {line.sku for line in order.lines}
     prices: dict[str, Decimal] = {}
     for i, line in enumerate(body.lines or []):
@@ -135,13 +136,12 @@ def _prices(session: Session, order: OrderView, body: EditOrderBody) -> dict[str
         product = inventory.get_product(session, line.sku)
         if product is None or not product.active:
             raise field_error(["lines", i, "sku"], f"unknown SKU {line.sku!r}", line.sku)
-        if product.currency != order.currency:
+        price = price_lists.get_price(session, order.currency, line.sku)
+        if price is None:
             raise field_error(
-                ["lines", i, "sku"],
-                f"{line.sku} is priced in {product.currency}, the order in {order.currency}",
-                line.sku,
+                ["lines", i, "sku"], f"{line.sku} has no price in {order.currency}", line.sku
             )
-        prices[line.sku] = Decimal(product.unit_price)
+        prices[line.sku] = price.unit_price
     return prices
 
 

@@ -6,9 +6,9 @@ import re
 import uuid
 from contextlib import suppress
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -36,6 +36,7 @@ from oms.models.orders import (
     NoteEntry,
     OrderAccepted,
     OrderInput,
+    OrderLine,
     OrderNote,
     OrderOptions,
     OrderRefund,
@@ -50,7 +51,7 @@ from oms.models.orders import (
 from oms.models.quotes import ApprovalPolicy
 from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
-from oms.store import credit, inventory, orders, refunds, returns
+from oms.store import credit, inventory, orders, prices, refunds, returns
 from oms.store.db import Database
 from oms.store.errors import CreditNoteRefused, InvalidCreditMovement
 from starters.api.auth import ORDER_READERS, check_member, check_owner, check_visible, require
@@ -69,13 +70,14 @@ from starters.api.deps import (
 )
 from starters.api.idempotency import IdempotencyKey as RetryKey
 from starters.api.idempotency import once, reserve
+from starters.api.pricing import PricedOrder, in_currency, price_order
 from workflows.order import OrderWorkflow
 from workflows.order_refund import OrderRefundWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 # The shape of a return's exchange order id (oms.ids.exchange_order_id), kept for it.
 EXCHANGE_ID = re.compile(r"^RMA-.+-X$")
-Placer = Annotated[Principal, Depends(require("buyer", "sales", "support"))]
+Placer = Annotated[Principal, Depends(require("buyer", "sales", "support", "channel"))]
 Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
 Canceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
 # Staff who work on an order after it was placed (a buyer reads notes, never writes them).
@@ -111,18 +113,14 @@ def options_from(settings: Settings) -> OrderOptions:
     )
 
 
-# Products are never deleted, so a SKU found once stays valid: each store's known SKUs
-# are kept here and only a SKU not seen before costs a query.
-_KNOWN_SKUS: WeakKeyDictionary[Database, set[str]] = WeakKeyDictionary()
-
-
-def _lookup_skus(db: Database, skus: list[str]) -> set[str]:
+def _catalogue(db: Database, currency: str, skus: list[str]) -> dict[str, Any]:
     with db.session() as session:
-        return inventory.known_skus(session, skus)
+        return prices.for_order(session, currency, skus)
 
 
-async def _validate_against_store(state: State, body: PlaceOrder) -> None:
-    """422 naming the line of a duplicate or unknown SKU.
+async def _validate_against_store(state: State, body: PlaceOrder, caller: Principal) -> PricedOrder:
+    """The order priced (``starters.api.pricing``); 422 naming the line of a duplicate or
+    unknown SKU, or of a price that is not the list's.
 
     The store is asked in a worker thread: a blocking query inside the async handler
     would stall every other request on the event loop.
@@ -133,10 +131,7 @@ async def _validate_against_store(state: State, body: PlaceOrder) -> None:
         if sku in seen:
             raise field_error(["lines", i, "sku"], "duplicate SKU: put it on one line", sku)
         seen.add(sku)
-    known = _KNOWN_SKUS.setdefault(state.db, set())
-    missing = [sku for sku in skus if sku not in known]
-    if missing:
-        known.update(await run_in_threadpool(_lookup_skus, state.db, missing))
+    known = await run_in_threadpool(_catalogue, state.db, body.currency, skus)
     for i, sku in enumerate(skus):
         if sku not in known:
             raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
@@ -153,6 +148,8 @@ async def _validate_against_store(state: State, body: PlaceOrder) -> None:
                     f"to {country} (customs)",
                     sku,
                 )
+
+    return price_order(body, caller, known, state.settings)
 
 
 def _lookup_products(db: Database, skus: list[str]) -> dict[str, Product]:
@@ -215,7 +212,7 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
         # A return's replacement order gets this id; taken first, it would block the exchange.
         raise field_error(["order_id"], "RMA-...-X ids are kept for exchange orders", body.order_id)
     _check_destination(body)
-    await _validate_against_store(state, body)
+    priced = await _validate_against_store(state, body, caller)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")
     taken = await run_in_threadpool(reserve, state.db, "order", order_id, caller.subject, digest)
@@ -229,7 +226,13 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
         # Reserved, but the start never happened (Temporal was down): start it now.
     try:
         await start_order(
-            state.client, state.settings, body, order_id, digest, placed_by=caller.subject
+            state.client,
+            state.settings,
+            body,
+            order_id,
+            digest,
+            priced,
+            placed_by=caller.subject,
         )
     except WorkflowAlreadyStartedError:
         return await _resubmitted(state, order_id, digest)
@@ -252,16 +255,27 @@ def _policy(path: str) -> ApprovalPolicy:
     return load_policy(path)
 
 
-def purchase_approvals(settings: Settings, body: PlaceOrder) -> list[PurchaseApproval]:
-    """The approvals a company order needs: the approval rules (the quotes' rules) on its
-    total and SKUs, for an order on invoice terms (a purchase order); none otherwise."""
+def purchase_approvals(
+    settings: Settings, body: PlaceOrder, total: Decimal
+) -> list[PurchaseApproval]:
+    """The approvals a company order needs: the approval rules (the quotes' rules, their
+    totals set in the base currency) on its ``total`` in its currency and its SKUs, for an
+    order on invoice terms (a purchase order); none otherwise.
+
+    Raises HTTPException 422 ``no_exchange_rate`` for a currency the rates cannot convert.
+    """
     if body.payment.method != "invoice":
         return []
     policy = _policy(settings.approval_rules_path or str(APPROVAL_RULES))
+    if body.currency != settings.base_currency:
+        policy = policy.model_copy(deep=True)
+        for rule in policy.rules:
+            if rule.min_total is not None:
+                rule.min_total = in_currency(settings, rule.min_total, body.currency)
     skus = len({line.sku for line in body.lines})
     return [
         PurchaseApproval(rule_id=r.rule_id, rule_name=r.name, role=r.role)
-        for r in order_rules(order_total(body.lines), skus, policy)
+        for r in order_rules(total, skus, policy)
     ]
 
 
@@ -271,22 +285,31 @@ async def start_order(
     body: PlaceOrder,
     order_id: str,
     digest: str,
+    priced: PricedOrder | None = None,
     placed_by: str | None = None,
 ) -> None:
     """Start the order's workflow with the input, memo, search attributes and summary every
     order starts with (the bench's raw start calls it too, to measure exactly this).
+    Without ``priced`` the body's own prices are taken as they are, with no totals.
 
     A company order (invoice terms) the approval rules match waits for their approvers
     (``purchase_approvals``); ``placed_by`` (the caller) may not be one of them.
     Raises ``WorkflowAlreadyStartedError`` when the order id exists.
     """
     now = datetime.now(UTC)
+    lines = (
+        priced.lines
+        if priced is not None
+        else [OrderLine.model_validate(line.model_dump()) for line in body.lines]
+    )
+    totals = None if priced is None else priced.totals
+    total = totals.total if totals is not None else order_total(lines)
     inp = OrderInput(
         order_id=order_id,
         channel=body.channel,
         customer=body.customer,
         currency=body.currency,
-        lines=body.lines,
+        lines=lines,
         ship_to=body.ship_to,
         bill_to=body.bill_to,
         shipping_speed=body.shipping_speed,
@@ -294,8 +317,10 @@ async def start_order(
         placed_at=now,
         body_hash=digest,
         options=options_from(settings),
-        approvals=purchase_approvals(settings, body),
+        approvals=purchase_approvals(settings, body, total),
         placed_by=placed_by,
+        totals=totals,
+        price_source=None if priced is None else priced.source,
     )
     await client.start_workflow(
         OrderWorkflow.run,
@@ -315,7 +340,8 @@ async def start_order(
         ),
         static_summary=(
             f"Order {order_id} · {len(body.lines)} line(s) · "
-            f"{format_money(order_total(body.lines), body.currency, 'sv')} · {body.channel}"
+            f"{format_money(total, body.currency, 'sv')}"
+            f" · {body.channel}"
         ),
     )
 

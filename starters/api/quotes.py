@@ -38,7 +38,7 @@ from oms.models.quotes import (
 )
 from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
-from oms.store import credit, inventory, quotes
+from oms.store import credit, prices, quotes
 from oms.store.errors import UnknownCompany
 from starters.api.auth import (
     APPROVERS,
@@ -62,6 +62,7 @@ from starters.api.deps import (
 )
 from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.orders import options_from
+from starters.api.pricing import in_currency, quote_order_pricing
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow, quote_workflow_id
 
@@ -82,16 +83,24 @@ MemberManager = Annotated[Principal, Depends(require("sales"))]
 CustomerIdPath = Annotated[CustomerId, Path(description="the customer's id")]
 
 
-def quote_options(settings: Settings, expires_in_days: int) -> QuoteOptions:
-    """Options a new quote runs with: the merchant's approval rules and where emails go."""
+def quote_options(
+    settings: Settings, expires_in_days: int, currency: str | None = None
+) -> QuoteOptions:
+    """Options a new quote runs with: the merchant's approval rules (their totals, set in
+    the base currency, in ``currency`` at today's rate) and where emails go."""
     path = settings.approval_rules_path or str(APPROVAL_RULES)
+    policy = load_policy(path)
+    if currency is not None:
+        for rule in policy.rules:
+            if rule.min_total is not None:
+                rule.min_total = in_currency(settings, rule.min_total, currency)
     return QuoteOptions(
         expires_in_days=expires_in_days,
         seller_email=settings.sales_email,
         approvers_email=settings.approvers_email,
         approver_reminder_after_s=settings.quote_approver_reminder_s,
         approval_escalate_after_s=settings.quote_escalate_s,
-        policy=load_policy(path),
+        policy=policy,
         task_queue_prefix=settings.task_queue_prefix,
         order_options=options_from(settings),
     )
@@ -126,7 +135,7 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
     known, company = await in_store(
         state,
         lambda session: (
-            inventory.known_skus(session, skus),
+            prices.for_order(session, body.currency, skus),
             credit.get_company(session, body.customer.company_id),
         ),
     )
@@ -167,7 +176,13 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
         note=body.note,
         submitted_by=Actor.model_validate({"name": caller.subject, "role": caller.role}),
         submitted_at=datetime.now(UTC),
-        options=quote_options(state.settings, body.expires_in_days),
+        options=quote_options(state.settings, body.expires_in_days, body.currency),
+    )
+    inp.options.order_pricing = quote_order_pricing(
+        state.settings,
+        body.currency,
+        body.ship_to,
+        {sku: tax_class for sku, (_price, tax_class) in known.items()},
     )
     try:
         await state.client.start_workflow(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, date, datetime, time, timedelta
 from types import ModuleType
 from typing import Annotated, Any, Literal
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from oms import extras
-from oms.domain import subscription_report
+from oms.domain import fx, subscription_report
 from oms.domain.auth import ROLES, Principal
 from oms.domain.spreadsheet import write_csv
 from oms.models.reports import (
@@ -41,10 +42,12 @@ from oms.models.reports import (
     SkuRow,
     SubscriptionReportRow,
 )
+from oms.settings import Settings
 from oms.store import subscriptions
 from oms.store.tables import ProductRow, WarehouseRow
 from starters.api.auth import require, require_in_browser
 from starters.api.deps import State
+from starters.api.pricing import exchange_table
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 # Staff read the reports (revenue included); buyers do not.
@@ -225,9 +228,10 @@ def _dated_report(
     row_type: type[BaseModel],
     rows_for: Callable[[ModuleType, Session, DateRange], list[Any]],
     doc: str,
+    finish: Callable[[Settings, list[Any]], list[Any]] | None = None,
 ) -> None:
     """Register ``GET /reports/<name>``: the rows ``rows_for`` computes (with
-    ``oms.store.reports``) for the days asked."""
+    ``oms.store.reports``) for the days asked, then ``finish`` with the settings."""
 
     def handler(
         request: Request,
@@ -239,6 +243,8 @@ def _dated_report(
     ) -> Response:
         with state.db.session() as session:
             rows = rows_for(reports, session, span)
+        if finish is not None:
+            rows = finish(state.settings, rows)
         return respond(request, _report(name, span, rows), row_type, fmt, name)
 
     handler.__doc__ = doc
@@ -251,11 +257,23 @@ def _dated_report(
     )
 
 
+def _in_base(settings: Settings, rows: list[OrdersRow]) -> list[OrdersRow]:
+    """Each row's revenue in the base currency too, at its day's rate (none without one)."""
+    table, base = exchange_table(settings.exchange_rates_path), settings.base_currency
+    for row in rows:
+        row.base_currency = base
+        with suppress(fx.NoExchangeRate):
+            row.revenue_base = fx.convert(row.revenue, row.currency, base, row.day, table)
+    return rows
+
+
 _dated_report(
     "orders",
     OrdersRow,
     lambda reports, session, span: reports.orders_by_day(session, span),
-    "Orders, cancellations and revenue per day, channel and currency.",
+    "Orders, cancellations and revenue (net and VAT, and in the base currency) per day,"
+    " channel and currency.",
+    finish=_in_base,
 )
 _dated_report(
     "funnel",

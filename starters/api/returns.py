@@ -40,6 +40,7 @@ from oms.models.returns import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
+from oms.store import prices as price_lists
 from starters.api.auth import ORDER_READERS, check_visible, require
 from starters.api.deps import (
     ApiState,
@@ -52,6 +53,7 @@ from starters.api.deps import (
 )
 from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.orders import options_from
+from starters.api.pricing import gross_unit_price, in_currency
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
 router = APIRouter(tags=["returns"])
@@ -62,13 +64,17 @@ Receiver = Annotated[Principal, Depends(require("warehouse"))]
 Operator = Annotated[Principal, Depends(require("ops"))]
 
 
-def return_options(settings: Settings) -> ReturnOptions:
-    """Rules and timings a new return runs with, from the merchant's settings."""
+def return_options(settings: Settings, currency: str | None = None) -> ReturnOptions:
+    """Rules and timings a new return runs with, from the merchant's settings; the
+    auto-authorization threshold (in the base currency) in ``currency``, at today's rate."""
     reasons = [r.strip() for r in settings.return_auto_authorize_reasons.split(",") if r.strip()]
+    threshold = Decimal(settings.return_auto_authorize_under)
+    if currency is not None:
+        threshold = in_currency(settings, threshold, currency)
     return ReturnOptions(
         policy=ReturnPolicy(
             window_days=settings.return_window_days,
-            auto_authorize_under=Decimal(settings.return_auto_authorize_under),
+            auto_authorize_under=threshold,
             auto_authorize_reasons=reasons,
         ),
         receipt_timeout_s=settings.return_receipt_timeout_s,
@@ -148,6 +154,12 @@ async def _request_return(
     if body.exchange_for is not None:
         exchange_for = await in_store(state, lambda s: _variants(s, order, body))
         token = await _card_token(state, order_id)
+    if order.prices_include_tax is False:
+        # Priced without VAT: a return refunds the VAT paid on its lines too.
+        prices = {
+            li.sku: gross_unit_price(li.unit_price, li.tax_rate, order.currency)
+            for li in order.lines
+        }
     # One number per order: two requests racing for the same number cannot both start,
     # and the number stays taken in the store after Temporal forgets the workflow.
     rma_id = f"RMA-{order_id}-{number}"
@@ -171,7 +183,7 @@ async def _request_return(
         ],
         resolution=body.resolution,
         requested_at=now,
-        options=return_options(state.settings),
+        options=return_options(state.settings, order.currency),
         exchange_for=exchange_for,
         payment_token=token,
     )
@@ -202,22 +214,22 @@ async def _request_return(
 
 
 def _variants(session: Session, order: OrderView, body: RequestReturn) -> list[OrderLine]:
-    """What an exchange to other variants sends, priced from the catalogue; 422 naming the
-    line of an unknown, inactive or other-currency SKU."""
+    """What an exchange to other variants sends, priced from the price list of the order's
+    currency; 422 naming the line of an unknown or inactive SKU, or one without a price in
+    that currency."""
     lines = []
     for i, line in enumerate(body.exchange_for or []):
         product = inventory.get_product(session, line.sku)
         if product is None or not product.active:
             raise field_error(["exchange_for", i, "sku"], f"unknown SKU {line.sku!r}", line.sku)
-        if product.currency != order.currency:
+        price = price_lists.get_price(session, order.currency, line.sku)
+        if price is None:
             raise field_error(
                 ["exchange_for", i, "sku"],
-                f"{line.sku} is priced in {product.currency}, the order in {order.currency}",
+                f"{line.sku} has no price in {order.currency}",
                 line.sku,
             )
-        lines.append(
-            OrderLine(sku=line.sku, quantity=line.quantity, unit_price=Decimal(product.unit_price))
-        )
+        lines.append(OrderLine(sku=line.sku, quantity=line.quantity, unit_price=price.unit_price))
     return lines
 
 

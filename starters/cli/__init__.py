@@ -8,8 +8,8 @@ dev tokens are on); who did something is the token's, never a flag's.
 
 One module per resource: ``orders`` (and shipments), ``quotes``, ``returns``, ``ops``,
 ``stock`` (and reorder policies), ``replenishment``, ``reports``, ``tokens``, ``webhooks``,
-``catalogue`` (products, warehouses, companies, suppliers); ``dev`` runs
-processes. Each command returns its exit code.
+``catalogue`` (products, warehouses, companies, suppliers, price lists, shipping quotes);
+``dev`` runs processes. Each command returns its exit code.
 """
 
 from __future__ import annotations
@@ -106,6 +106,8 @@ for _command in (
     catalogue.warehouse,
     catalogue.company,
     catalogue.supplier,
+    catalogue.price,
+    catalogue.shipping_quote,
 ):
     cli.add_command(_command)
 

@@ -95,3 +95,42 @@ def add_member(settings: Settings, company_id: str, customer_id: str) -> int:
 def remove_member(settings: Settings, company_id: str, customer_id: str) -> int:
     with api(settings) as client:
         return show(client.delete(f"/companies/{company_id}/members/{customer_id}"))
+
+
+@click.group("price", help="price lists: each SKU's list price per currency")
+def price() -> None:
+    pass
+
+
+@price.command("list", help="one currency's price list")
+@click.argument("currency")
+@paged
+@pass_settings
+def price_list(settings: Settings, currency: str) -> int:
+    return show_get(settings, f"/price-lists/{currency.upper()}/prices")
+
+
+@price.command("get", help="one SKU's list price in one currency")
+@click.argument("currency")
+@click.argument("sku")
+@pass_settings
+def price_get(settings: Settings, currency: str, sku: str) -> int:
+    return show_get(settings, f"/price-lists/{currency.upper()}/prices/{sku}")
+
+
+@price.command("set", help="set one SKU's list price in one currency (admin)")
+@click.argument("currency")
+@click.argument("sku")
+@click.argument("unit_price")
+@pass_settings
+def price_set(settings: Settings, currency: str, sku: str, unit_price: str) -> int:
+    with api(settings) as client:
+        path = f"/price-lists/{currency.upper()}/prices/{sku}"
+        return show(client.put(path, json={"unit_price": unit_price}))
+
+
+@click.command("shipping-quote", help="shipping options for an order body's lines (JSON file)")
+@click.argument("file")
+@pass_settings
+def shipping_quote(settings: Settings, file: str) -> int:
+    return post_file(settings, "/shipping/quotes", file)

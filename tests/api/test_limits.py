@@ -62,7 +62,7 @@ async def test_lone_surrogates_are_a_422_naming_the_field(
     with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
         headers = {"Authorization": "Bearer dev-admin", "content-type": "application/json"}
         async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as admin:
-            body = order_body(f"L-{uuid.uuid4().hex[:8]}", [("CAP-NVY", 1, "249.00")])
+            body = order_body(f"L-{uuid.uuid4().hex[:8]}", [("CAP-NVY", 1, "199.00")])
             # json.dumps writes the lone surrogate as the escape "\ud800", as an attacker would.
             body["customer"]["name"] = "Anna \ud800"
             named = await admin.post("/orders", content=json.dumps(body))

@@ -399,6 +399,26 @@ def test_master_data_is_set_from_a_file(recording_api: str, tmp_path: Path) -> N
     ]
 
 
+def test_price_list_and_shipping_quote_commands_send_what_they_say(
+    recording_api: str, tmp_path: Path
+) -> None:
+    assert _run("price", "list", "eur", "--limit", "2") == 0
+    assert _run("price", "get", "EUR", "CAP-NVY") == 0
+    assert _run("price", "set", "EUR", "CAP-NVY", "21.00") == 0
+    body = tmp_path / "quote.json"
+    body.write_text('{"lines": [{"sku": "CAP-NVY", "quantity": 1}], "currency": "EUR"}')
+    assert _run("shipping-quote", str(body)) == 0
+    assert _Recorder.seen == [
+        ("GET /price-lists/EUR/prices?limit=2", ANY),
+        ("GET /price-lists/EUR/prices/CAP-NVY", ANY),
+        ("PUT /price-lists/EUR/prices/CAP-NVY", {"unit_price": "21.00"}),
+        (
+            "POST /shipping/quotes",
+            {"lines": [{"sku": "CAP-NVY", "quantity": 1}], "currency": "EUR"},
+        ),
+    ]
+
+
 def test_company_members_and_the_event_feed_from_a_terminal(recording_api: str) -> None:
     assert _run("company", "add-member", "ACME-AB", "C-9") == 0
     assert _run("company", "members", "ACME-AB", "--limit", "10") == 0

@@ -53,7 +53,7 @@ async def test_ids_stay_taken_after_temporal_forgets_and_derived_ids_cannot_be_s
     async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
         run = uuid.uuid4().hex[:6].upper()
         order_id = f"D-{run}"
-        body = order_body(order_id, [("CAP-NVY", 1, "249.00")])
+        body = order_body(order_id, [("CAP-NVY", 1, "199.00")])
         assert (await stack.place(body)).status_code == 202
         await stack.wait_for_status(order_id, {"picking"})
 
@@ -95,7 +95,7 @@ async def test_ids_stay_taken_after_temporal_forgets_and_derived_ids_cannot_be_s
             "ship_to": body["ship_to"],
         }
         assert (await stack.api.post("/quotes", json=quote)).status_code == 202
-        squat = await stack.place(order_body(f"{quote_id}-O", [("CAP-NVY", 1, "249.00")]))
+        squat = await stack.place(order_body(f"{quote_id}-O", [("CAP-NVY", 1, "199.00")]))
         assert squat.status_code == 409, squat.text
         # A return's exchange id (predictable: RMA-<order>-<n>-X) is never a client's.
         exchange = await stack.place(order_body(f"RMA-{order_id}-1-X", [("CAP-NVY", 1, "1")]))
@@ -107,7 +107,7 @@ async def test_an_idempotency_key_makes_a_retried_start_one_order(
     temporal_client: Client, sqlite_url: str, tmp_path: Path
 ) -> None:
     async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
-        body = order_body("unused", [("CAP-NVY", 1, "249.00")])
+        body = order_body("unused", [("CAP-NVY", 1, "199.00")])
         del body["order_id"]  # the server picks the id: a lost reply used to mean a 2nd order
         key = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
         first = await stack.api.post("/orders", json=body, headers=key)

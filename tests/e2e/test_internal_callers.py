@@ -41,7 +41,7 @@ async def test_on_postgresql_the_simulated_warehouse_completes_orders_with_its_o
         operator = stack.as_token(callers.token)
         order_id = f"IC-{uuid.uuid4().hex[:8].upper()}"
         placed = await operator.post(
-            "/orders", json=order_body(order_id, [("CAP-NVY", 1, "249.00")])
+            "/orders", json=order_body(order_id, [("CAP-NVY", 1, "199.00")])
         )
         assert placed.status_code == 202, placed.text
 

@@ -108,10 +108,11 @@ async def test_a_risky_order_is_held_noted_released_and_refusals_change_nothing(
         )
         assert other.status_code == 409 and other.json()["title"] == "IdempotencyKeyReused"
         too_much = await finance.post(
-            url, json={"amount": "200.00", "reason": "all"}, headers={"Idempotency-Key": "k-2"}
+            url, json={"amount": "300.00", "reason": "all"}, headers={"Idempotency-Key": "k-2"}
         )
         assert too_much.status_code == 409 and too_much.json()["title"] == "RefundDeclined"
-        assert "exceeds the 199.00 left to refund" in too_much.json()["detail"]
+        # 249.00 and 49.00 shipping captured, 50.00 refunded.
+        assert "exceeds the 248.00 left to refund" in too_much.json()["detail"]
         with stack.payments.session() as session:
             kinds = session.scalars(
                 select(LedgerRow.amount).where(
@@ -126,4 +127,4 @@ async def test_a_risky_order_is_held_noted_released_and_refusals_change_nothing(
         ]
         refund_lines = [h["note"] for h in shown["history"] if h["action"] == "refund"]
         assert refund_lines[0] == f"Refunded 50.00 SEK ({refund['refund_id']}): late"
-        assert refund_lines[1].startswith("Refund of 200.00 SEK declined: RefundDeclined")
+        assert refund_lines[1].startswith("Refund of 300.00 SEK declined: RefundDeclined")

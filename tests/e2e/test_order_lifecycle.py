@@ -42,7 +42,8 @@ async def test_order_goes_from_post_to_completed_with_emails_label_and_capture(
         order = await stack.fulfil(order_id)
 
         assert order["status"] == "completed"
-        assert order["total"] == "647.00"
+        # 2 x 249 + 149, and 49.00 standard shipping within Sweden (VAT included in both).
+        assert order["total"] == "696.00"
         [shipment] = order["shipments"]
         assert shipment["warehouse_id"] == "WH-STO"  # nearest to Stockholm with everything
         assert shipment["carrier"] == "sandbox" and shipment["tracking_number"]
@@ -60,7 +61,7 @@ async def test_order_goes_from_post_to_completed_with_emails_label_and_capture(
             message = await stack.wait_for_email(key)
             assert message.to == "anna@example.com"
         confirmed = stack.smtp.messages_for(f"{order_id}:confirmed")[0]
-        assert "647,00 SEK" in confirmed.text  # Swedish customer, Swedish money format
+        assert "696,00 SEK" in confirmed.text  # Swedish customer, Swedish money format
 
         with stack.db.session() as session:
             labels = session.scalars(
@@ -74,7 +75,7 @@ async def test_order_goes_from_post_to_completed_with_emails_label_and_capture(
                 select(LedgerRow).where(LedgerRow.order_id == order_id, LedgerRow.kind == "capture")
             ).all()
         assert len(labels) == 1
-        assert [c.amount for c in captures] == [Decimal("647.00")]
+        assert [c.amount for c in captures] == [Decimal("696.00")]  # shipping included
         assert {r.status for r in reservations} == {"consumed"}
         assert sum(r.quantity for r in reservations) == 3
 
@@ -218,7 +219,8 @@ async def test_bad_input_gets_422_naming_the_field_and_starts_nothing(
 async def test_a_sku_refused_as_unknown_is_accepted_once_it_is_in_the_catalogue(
     temporal_client: Client, sqlite_url: str, tmp_path: Path
 ) -> None:
-    # The API remembers SKUs it has found; one it has not found must be asked again.
+    # The API asks the store for every order's SKUs (and their list prices): one added
+    # after it was refused is known at once.
     async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
         sku = f"NEW-{uuid.uuid4().hex[:6].upper()}"
         refused = await stack.place(order_body(_id(), [(sku, 1, "99.00")]))
@@ -232,7 +234,7 @@ async def test_a_sku_refused_as_unknown_is_accepted_once_it_is_in_the_catalogue(
         assert ["body", "weight_grams"] in [e["loc"] for e in heavy.json()["errors"]]
         added = await stack.api.put(f"/products/{sku}", json={"name": "New thing"})
         assert added.status_code == 200, added.text
-        for _ in range(2):  # the second time from what the API remembers
+        for _ in range(2):
             order_id = _id()
             accepted = await stack.place(order_body(order_id, [(sku, 1, "99.00")]))
             assert accepted.status_code == 202, accepted.text

@@ -109,12 +109,18 @@ async def test_fifteen_percent_on_150k_needs_manager_and_finance_then_orders_and
         order = await stack.fulfil(order_id, timeout_s=90)
         assert order["status"] == "completed"
         assert order["channel"] == "b2b"
+        assert (order["price_source"], order["prices_include_tax"], order["total"]) == (
+            "quote",
+            False,
+            "159436.25",
+        )
 
         quote = (await stack.api.get(f"/quotes/{quote_id}")).json()
         assert quote["status"] == "ordered" and quote["order_id"] == order_id
         assert quote["po_number"] == "PO-4711"
         credit = (await stack.api.get("/companies/ACME-AB/credit")).json()
-        assert Decimal(credit["consumed"]) == Decimal("127500.00")
+        # The negotiated 127 500.00 and 49.00 shipping without VAT, and 25% VAT on both.
+        assert Decimal(credit["consumed"]) == Decimal("159436.25")
         assert Decimal(credit["reserved"]) == Decimal("0")
         with stack.payments.session() as session:
             card = session.scalars(select(LedgerRow).where(LedgerRow.order_id == order_id)).all()

@@ -40,7 +40,8 @@ async def test_reports_count_orders_placed_through_the_api(
             (r["day"], r["channel"], r["currency"], r["orders"], r["cancelled"])
             for r in orders["rows"]
         ] == [(today.isoformat(), "web", "SEK", 2, 1)]
-        assert Decimal(orders["rows"][0]["revenue"]) == Decimal("498.00")
+        # 2 x 249.00 and 49.00 shipping (the cancelled order earns nothing).
+        assert Decimal(orders["rows"][0]["revenue"]) == Decimal("547.00")
 
         funnel = {r["stage"]: r for r in (await stack.api.get("/reports/funnel")).json()["rows"]}
         assert [funnel[s]["orders"] for s in funnel] == [2, 2, 2, 1, 1]
@@ -72,7 +73,12 @@ async def test_reports_count_orders_placed_through_the_api(
                 "currency": "SEK",
                 "orders": "2",
                 "cancelled": "1",
-                "revenue": "498.00",
+                "revenue": "547.00",
+                # VAT included at 25%: a fifth of 498.00 and of 49.00 shipping.
+                "net": "437.60",
+                "tax": "109.40",
+                "base_currency": "SEK",
+                "revenue_base": "547.00",
             }
         ]
         empty = await stack.api.get("/reports/backorders", params={"format": "csv"})

@@ -77,9 +77,16 @@ async def test_subscription_places_its_first_order_then_skip_pause_resume_cancel
 
         view = await _with_orders(stack, sid, 1)
         order_id = view["orders"][0]["order_id"]
-        assert order_id == f"SUB-{sid}-1" and view["orders"][0]["total"] == "249.00"
+        # 249.00 at the SEK list price and 49.00 standard shipping, VAT included.
+        assert order_id == f"SUB-{sid}-1" and view["orders"][0]["total"] == "298.00"
         order = await stack.fulfil(order_id)
         assert order["status"] == "completed" and order["channel"] == "subscription"
+        assert (order["subtotal"], order["shipping"], order["tax_total"]) == (
+            "249.00",
+            "49.00",
+            "59.60",
+        )
+        assert order["price_source"] == "price_list"
         view = await _view(stack, sid)
         assert view["orders"][0]["status"] == "completed"
         anchor = _at(view["anchor"])

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 
 def _invoice_order(order_id: str, customer_id: str, company_id: str) -> dict[str, Any]:
-    body = order_body(order_id, [("CAP-NVY", 1, "249.00")])
+    body = order_body(order_id, [("CAP-NVY", 1, "199.00")])
     body["customer"]["id"] = customer_id
     body["payment"] = {
         "method": "invoice",

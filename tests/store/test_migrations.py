@@ -45,7 +45,7 @@ def schema_drift(url: str) -> list[object]:
 def test_upgrade_creates_every_table_and_matches_the_models(empty_url: str) -> None:
     assert current_revision(empty_url) is None
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0012_sec_caller_refusals"
+    assert current_revision(empty_url) == "0012_money"
     assert tables(empty_url) == TABLES | {"alembic_version"}
     assert schema_drift(empty_url) == []
     # The sandbox payment provider keeps its ledger in a store of its own.
@@ -64,7 +64,7 @@ def test_downgrade_to_base_and_upgrade_again(empty_url: str) -> None:
 def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
     upgrade(empty_url)
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0012_sec_caller_refusals"
+    assert current_revision(empty_url) == "0012_money"
 
 
 def test_0011_fills_the_search_columns_and_skus_of_existing_orders(empty_url: str) -> None:
@@ -90,3 +90,30 @@ def test_0011_fills_the_search_columns_and_skus_of_existing_orders(empty_url: st
         engine.dispose()
     assert tuple(row) == ("astrid@example.com", "astrid")
     assert skus == ["SOCKS", "TSHIRT"]
+
+
+def test_0012_gives_each_existing_product_its_own_price_as_a_list_price(empty_url: str) -> None:
+    upgrade(empty_url, "0010")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO products (sku, name, unit_price, currency, weight_grams, active,"
+                    " returnable) VALUES ('OLD-1', 'Old', 249.00, 'SEK', 100, true, true),"
+                    " ('OLD-2', 'Older', 19.95, 'EUR', 100, true, true)"
+                )
+            )
+        upgrade(empty_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT currency, sku, unit_price FROM prices ORDER BY sku")
+            ).all()
+            classes = conn.execute(text("SELECT DISTINCT tax_class FROM products")).scalars().all()
+    finally:
+        engine.dispose()
+    assert [(c, s, f"{p:.2f}") for c, s, p in rows] == [
+        ("SEK", "OLD-1", "249.00"),
+        ("EUR", "OLD-2", "19.95"),
+    ]
+    assert classes == ["standard"]

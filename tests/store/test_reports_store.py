@@ -197,6 +197,21 @@ def test_orders_and_revenue_by_day_channel_and_currency(store: Database) -> None
     ]
 
 
+def test_revenue_splits_into_net_and_the_vat_the_orders_carry(store: Database) -> None:
+    taxed = ORDERS[0].model_copy(
+        update={"order_id": "T1", "tax_total": Decimal("129.40"), "version": 1}
+    )
+    with store.session() as session:
+        record_order(session, taxed)
+        rows = reports.orders_by_day(session, SPAN)
+    web = next(r for r in rows if (r.day, r.channel) == (D1, "web"))
+    assert (web.revenue, web.net, web.tax) == (
+        Decimal("1543.00"),
+        Decimal("1413.60"),
+        Decimal("129.40"),
+    )
+
+
 def test_a_range_of_one_day_has_only_that_day(store: Database) -> None:
     with store.session() as session:
         rows = reports.orders_by_day(session, DateRange(start=D0, end=D0))

@@ -40,6 +40,7 @@ def test_seeding_twice_changes_nothing_and_keeps_moved_stock(db: Database) -> No
     with db.session() as session:
         assert seed_demo(session) == (
             len(PRODUCTS)
+            + len(PRODUCTS) * 6  # a list price in SEK, EUR, NOK, DKK, GBP and USD
             + len(WAREHOUSES)
             + len(STOCK)
             + len(COMPANIES)

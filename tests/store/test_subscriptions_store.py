@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from oms.models.common import Address, Customer, HistoryEntry
 from oms.models.subscriptions import SubscriptionLine, SubscriptionStatus, SubscriptionView
@@ -14,7 +14,7 @@ from oms.store import subscriptions
 from oms.store.db import Database
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from oms.store.seed import seed_demo
-from oms.store.tables import EventRow, ProductRow
+from oms.store.tables import EventRow, PriceRow, ProductRow
 
 T0 = datetime(2026, 1, 31, 8, 0, tzinfo=UTC)
 
@@ -111,6 +111,9 @@ def test_renewal_prices_come_from_active_products_in_the_currency(db: Database) 
         assert prices == {"TSHIRT-BLK-M": Decimal("249.00")}
         with pytest.raises(UnknownSku, match="NOPE"):
             subscriptions.catalogue_prices(session, ["TSHIRT-BLK-M", "NOPE"], "SEK")
+        eur = subscriptions.catalogue_prices(session, ["TSHIRT-BLK-M"], "EUR")
+        assert eur == {"TSHIRT-BLK-M": Decimal("24.95")}  # the EUR price list's
+        session.execute(delete(PriceRow).where(PriceRow.currency == "EUR"))
         with pytest.raises(CurrencyMismatch, match="TSHIRT-BLK-M"):
             subscriptions.catalogue_prices(session, ["TSHIRT-BLK-M"], "EUR")
         session.get(ProductRow, "TSHIRT-BLK-M").active = False  # type: ignore[union-attr]
