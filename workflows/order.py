@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order_edits import Edits
     from workflows.order_lines import LineCancels
     from workflows.order_payment import Payment
-    from workflows.order_shipments import ENDED, Shipments
+    from workflows.order_shipments import CARRIED, ENDED, Shipments
     from workflows.order_stock import WAKE_SIGNAL, Stock
     from workflows.tracker import Tracker
 
@@ -702,7 +702,7 @@ class OrderWorkflow:
         self._payment.credit_reserved = carried.credit_reserved
         self._shipments.by_id = {s.shipment_id: s for s in self._view.shipments}
         self._shipments.next_no = carried.next_shipment_no
-        self._shipments.charged_shipping = carried.shipping_charged
+        self._shipments.shipping_on = CARRIED if carried.shipping_charged else None
         self._stock.claims, self._stock.reroutes = carried.claims, carried.reroutes
         self._stock.owed_since = carried.owed_since
         self._resends = carried.resends

@@ -40,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
 DONE = frozenset({*SHIPPED_STATES, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED})
 # A shipment whose workflow has ended (nothing of it runs any more).
 ENDED = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED, ShipmentStatus.CLAIMED)
+# ``Shipments.shipping_on`` for a charge placed by an earlier run of the order.
+CARRIED = "carried"
 
 
 class Shipments:
@@ -54,8 +56,18 @@ class Shipments:
         self.placeholders: list[ShipmentView] = []
         self.next_no = 1
         self.changed = False
-        # Whether a parcel already carries the order's shipping charge (only the first does).
-        self.charged_shipping = False
+        # The parcel that carries the order's shipping charge (only one does); CARRIED when
+        # a run before this one (continue-as-new) placed it on a parcel that went out.
+        self.shipping_on: str | None = None
+
+    @property
+    def charged_shipping(self) -> bool:
+        """Whether a parcel that has not been cancelled carries the shipping charge: an edit
+        or a re-route that cancels that parcel moves the charge to the next one."""
+        if self.shipping_on is None:
+            return False
+        summary = self.by_id.get(self.shipping_on)
+        return summary is None or summary.status != ShipmentStatus.CANCELLED.value
 
     def statuses(self) -> list[ShipmentStatus]:
         if self._failure is not None:
@@ -95,7 +107,8 @@ class Shipments:
                 # Charged as priced; the first parcel carries the shipping (captured with it).
                 child.prices_include_tax = totals.prices_include_tax
                 if not self.charged_shipping:
-                    child.shipping_charge, self.charged_shipping = shipping_gross(totals), True
+                    child.shipping_charge = shipping_gross(totals)
+                    self.shipping_on = plan.shipment_id
                 if totals.base_currency != child.currency:
                     child.base_currency, child.base_rate = totals.base_currency, totals.base_rate
             # Known before the start: the child's first milestone may come in the same

@@ -47,9 +47,11 @@ def issue_invoice(
 ) -> Invoice:
     """The shipment's invoice under ``key``: issued now if new, else the one issued.
 
-    Lines are the shipment's (one line for ``amount`` when not given); tax is the
-    shipment's share of the tax the order records (none recorded: zero); due after the
-    company's payment terms.
+    ``amount`` is what the parcel charged (VAT and, on the first parcel, shipping
+    included). Lines are the shipment's (one line for ``amount`` when not given), plus a
+    ``SHIPPING`` line for the net the lines do not account for; tax is the parcel's share of
+    the tax the order records, in proportion to what it charged (none recorded: zero); due
+    after the company's payment terms.
     """
     stored = _by_key(session, key)
     if stored is not None:
@@ -67,8 +69,11 @@ def issue_invoice(
         if lines
         else [InvoiceLine(sku="-", quantity=1, unit_price=amount, amount=amount)]
     )
-    net = quantize(amount)
-    tax = tax_share(_recorded_tax(session, order_id), net)
+    tax = tax_share(_recorded_tax(session, order_id), quantize(amount))
+    net = quantize(amount) - tax
+    rest = net - sum((line.amount for line in invoice_lines), ZERO)
+    if lines and rest > 0:
+        invoice_lines.append(InvoiceLine(sku="SHIPPING", quantity=1, unit_price=rest, amount=rest))
     days = TERMS_DAYS.get(company.payment_terms, 30)
     row = InvoiceRow(
         key=key,
@@ -218,27 +223,25 @@ def paid_and_credited(session: Session, company_id: str) -> tuple[Decimal, Decim
     return quantize(paid or ZERO), quantize(credited or ZERO)
 
 
-def tax_share(order_tax: tuple[Decimal, Decimal] | None, net: Decimal) -> Decimal:
-    """The share of an order's tax that ``net`` of its subtotal carries: ``order_tax`` is
-    (tax, subtotal) as the order records them, None when it records none (zero tax)."""
+def tax_share(order_tax: tuple[Decimal, Decimal] | None, charged: Decimal) -> Decimal:
+    """The share of an order's tax that ``charged`` of its total carries: ``order_tax`` is
+    (tax, total) as the order records them, None when it records none (zero tax)."""
     if order_tax is None:
         return ZERO
-    tax, subtotal = order_tax
-    if tax <= 0 or subtotal <= 0:
+    tax, total = order_tax
+    if tax <= 0 or total <= 0:
         return ZERO
-    return quantize(tax * net / subtotal)
+    return quantize(tax * charged / total)
 
 
 def _recorded_tax(session: Session, order_id: str) -> tuple[Decimal, Decimal] | None:
-    """(tax, subtotal) from the order's stored view, when it records them (orders priced
-    with tax); None otherwise."""
+    """(tax, total) from the order's stored view, when it records them (orders the OMS
+    priced: ``tax_total``, oms.domain.tax.order_totals); None otherwise."""
     row = session.get(OrderRow, order_id)
     view: dict[str, Any] = row.view if row is not None else {}
-    tax, subtotal = view.get("tax"), view.get("subtotal")
-    if isinstance(tax, dict):  # a breakdown: its total
-        tax = tax.get("total")
+    tax, total = view.get("tax_total"), view.get("total")
     try:
-        return Decimal(str(tax)), Decimal(str(subtotal))
+        return Decimal(str(tax)), Decimal(str(total))
     except ArithmeticError:  # not recorded (None) or not a number
         return None
 

@@ -49,13 +49,19 @@ async def test_an_invoice_order_is_invoiced_paid_for_and_refunded_with_a_credit_
         [shipment] = order["shipments"]
         assert invoice["kind"] == "invoice" and invoice["number"].startswith("INV-")
         assert invoice["shipment_id"] == shipment["shipment_id"]
+        # A business buys at net list prices: 1398.00 + 49.00 shipping, 25% Swedish VAT on both.
         assert [(li["sku"], li["quantity"], li["amount"]) for li in invoice["lines"]] == [
-            ("HOODIE-GRY-L", 2, "1398.00")
+            ("HOODIE-GRY-L", 2, "1398.00"),
+            ("SHIPPING", 1, "49.00"),
         ]
-        assert (invoice["net"], invoice["tax"], invoice["total"]) == ("1398.00", "0.00", "1398.00")
+        assert (invoice["net"], invoice["tax"], invoice["total"]) == (
+            "1447.00",
+            "361.75",
+            "1808.75",
+        )
         assert invoice["due_date"] is not None
         invoiced = await available()
-        assert invoiced == before - Decimal("1398.00")
+        assert invoiced == before - Decimal("1808.75")
 
         payment = {"amount": "1000.00", "reference": f"BANK-{order_id}"}
         paid = await finance.post("/companies/ACME-AB/payments", json=payment)
@@ -82,14 +88,14 @@ async def test_an_invoice_order_is_invoiced_paid_for_and_refunded_with_a_credit_
         assert await available() == invoiced + Decimal("1200.00")
         too_much = await finance.post(
             f"/orders/{order_id}/refunds",
-            json={"amount": "1300.00", "reason": "everything"},
+            json={"amount": "1700.00", "reason": "everything"},
             headers={"Idempotency-Key": f"{order_id}-r2"},
         )
         assert too_much.status_code == 409 and too_much.json()["title"] == "RefundDeclined"
 
         documents = (await finance.get(f"/orders/{order_id}/invoices")).json()["items"]
         assert [(d["kind"], d["total"]) for d in documents] == [
-            ("invoice", "1398.00"),
+            ("invoice", "1808.75"),
             ("credit_note", "200.00"),
         ]
         assert documents[1]["number"] == note_number

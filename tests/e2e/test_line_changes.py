@@ -68,7 +68,7 @@ async def test_part_of_a_line_is_cancelled_and_refusals_change_nothing(
         done = await support.post(url, json={"quantity": 1, "reason": "customer asked"})
         assert done.status_code == 200, done.text
         order = done.json()
-        assert order["total"] == "448.00"
+        assert order["total"] == "497.00"  # 249.00 + 199.00 + 49.00 shipping
         assert [(ln["sku"], ln["quantity"]) for ln in order["lines"]] == [
             ("TSHIRT-BLK-M", 1),
             ("CAP-NVY", 1),
@@ -86,7 +86,7 @@ async def test_part_of_a_line_is_cancelled_and_refusals_change_nothing(
 
         finished = await stack.fulfil(order_id)
         assert finished["status"] == "completed"
-        assert _ledger(stack, order_id, "capture") == [Decimal("448.00")]
+        assert _ledger(stack, order_id, "capture") == [Decimal("497.00")]
         assert _stock(stack, "WH-STO", "TSHIRT-BLK-M") == (39, 0)
 
 
@@ -140,7 +140,7 @@ async def test_a_short_pick_of_1_of_3_captures_2_and_backorders_1(
         assert order["backordered"] == [{"sku": sku, "quantity": 1}]
         shorts = [h for h in order["history"] if h["action"] == "short_pick"]
         assert shorts[0]["by"] == "dev-warehouse"
-        assert _ledger(stack, order_id, "capture") == [Decimal("1798.00")]
+        assert _ledger(stack, order_id, "capture") == [Decimal("1847.00")]
         assert _stock(stack, "WH-GOT", sku) == (0, 0)
         shipped = (await stack.api.get(f"/shipments/{sid}")).json()
         assert [(ln["sku"], ln["quantity"]) for ln in shipped["lines"]] == [(sku, 2)]
@@ -184,7 +184,7 @@ async def test_an_edit_before_the_pick_ships_to_the_new_address_and_captures_the
         edited = await support.post(url, json=edit)
         assert edited.status_code == 200, edited.text
         order = edited.json()
-        assert (order["total"], order["ship_to"]["city"]) == ("498.00", "Göteborg")
+        assert (order["total"], order["ship_to"]["city"]) == ("547.00", "Göteborg")
         assert order["history"][-1]["by"] == "dev-support"
         assert order["history"][-1]["action"] == "edit"
         old, new = order["shipments"]
@@ -197,8 +197,8 @@ async def test_an_edit_before_the_pick_ships_to_the_new_address_and_captures_the
         shipped = (await stack.api.get(f"/shipments/{new['shipment_id']}")).json()
         assert {k: v for k, v in shipped["ship_to"].items() if v is not None} == moved
         assert shipped["label_id"]
-        assert _ledger(stack, order_id, "capture") == [Decimal("498.00")]
-        assert _ledger(stack, order_id, "void") == [Decimal("249.00")]
+        assert _ledger(stack, order_id, "capture") == [Decimal("547.00")]
+        assert _ledger(stack, order_id, "void") == [Decimal("298.00")]
         late = await support.post(url, json={"shipping_speed": "express", "reason": "late"})
         assert late.status_code == 409
 
@@ -249,7 +249,7 @@ async def test_a_lost_parcel_is_reshipped(
         }
         assert done["history"][-1]["note"] == "Every shipment delivered or settled by a claim"
         # Charged once, for the parcel that was lost; the reship was free.
-        assert _ledger(stack, order_id, "capture") == [Decimal("249.00")]
+        assert _ledger(stack, order_id, "capture") == [Decimal("298.00")]
 
 
 async def test_an_exchange_to_a_dearer_variant_charges_the_difference(
@@ -303,7 +303,7 @@ async def test_an_exchange_to_a_dearer_variant_charges_the_difference(
         ret = await wait_until(closed, 60, "never closed")
         assert ret["exchange_difference"] == "450.00"  # 699 - 249
         assert ret["exchange_order_id"] == f"{rma_id}-X"
-        assert _ledger(stack, order_id, "capture") == [Decimal("249.00"), Decimal("450.00")]
+        assert _ledger(stack, order_id, "capture") == [Decimal("298.00"), Decimal("450.00")]
         exchange = await stack.wait_for_status(f"{rma_id}-X", {"allocated", "picking"})
         assert [(ln["sku"], ln["unit_price"]) for ln in exchange["lines"]] == [
             ("HOODIE-GRY-L", "0.00")

@@ -96,10 +96,10 @@ def test_an_invoice_carries_its_share_of_the_tax_the_order_records(db: Database,
                 placed_at=now,
                 updated_at=now,
                 version=1,
-                view={"subtotal": "3000.00", "tax": "750.00"},
+                view={"subtotal": "3000.00", "tax_total": "750.00", "total": "3750.00"},
             )
         )
-    consume(db, "O-1-S1")
+    consume(db, "O-1-S1", "1250.00")  # the parcel's charge, VAT included
 
     with db.session() as session:
         (invoice,) = invoices.for_order(session, "O-1").items
