@@ -162,6 +162,12 @@ async def test_a_eur_order_to_germany_carries_19_percent_vat(
         assert D(row["tax"]) == D("18.91") and row["base_currency"] == "SEK"
         assert D(row["revenue_base"]) == (D(row["revenue"]) * D("10.95")).quantize(D("0.01"))
 
+        # Both go on to the pick; cancelled there, so no later test on this server finds them.
+        for placed_id in (order_id, b2b_id):
+            await stack.wait_for_status(placed_id, {"picking"}, timeout_s=60)
+            cancel = await stack.api.post(f"/orders/{placed_id}/cancel", json={"reason": "test"})
+            assert cancel.status_code == 200, cancel.text
+
 
 async def test_price_lists_per_currency_and_a_eur_quote_priced_from_the_eur_list(
     temporal_client: Client, sqlite_url: str, tmp_path: Path
