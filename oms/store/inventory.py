@@ -332,20 +332,11 @@ def still_backordered(session: Session, order_id: str) -> list[SkuQuantity]:
 # --- release and consume --------------------------------------------------------------------
 
 
-def release(session: Session, req: ReleaseRequest) -> ReleaseResult:
-    """Give back an order's open reservations (or one shipment's / one warehouse's).
-
-    Releasing the whole order also cancels its backorders. Freed units go to
-    other orders' backorders at once; their ids come back in ``filled_orders``.
-    Idempotent: a second call releases nothing.
-    """
-    query = select(ReservationRow).where(
-        ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
-    )
-    if req.shipment_id is not None:
-        query = query.where(ReservationRow.shipment_id == req.shipment_id)
-    if req.warehouse_id is not None:
-        query = query.where(ReservationRow.warehouse_id == req.warehouse_id)
+def release_reservations(
+    session: Session, query: Select[tuple[ReservationRow]]
+) -> tuple[list[tuple[str, str]], int]:
+    """Release the open reservations ``query`` selects, their stock rows locked in key
+    order; the (warehouse, SKU) pairs that got units back, sorted, and how many units."""
     reservations = list(
         session.scalars(
             query.order_by(ReservationRow.id)
@@ -361,6 +352,24 @@ def release(session: Session, req: ReleaseRequest) -> ReleaseResult:
     for reservation in reservations:
         reservation.status = RELEASED
         stock[(reservation.warehouse_id, reservation.sku)].reserved -= reservation.quantity
+    return freed, sum(r.quantity for r in reservations)
+
+
+def release(session: Session, req: ReleaseRequest) -> ReleaseResult:
+    """Give back an order's open reservations (or one shipment's / one warehouse's).
+
+    Releasing the whole order also cancels its backorders. Freed units go to
+    other orders' backorders at once; their ids come back in ``filled_orders``.
+    Idempotent: a second call releases nothing.
+    """
+    query = select(ReservationRow).where(
+        ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
+    )
+    if req.shipment_id is not None:
+        query = query.where(ReservationRow.shipment_id == req.shipment_id)
+    if req.warehouse_id is not None:
+        query = query.where(ReservationRow.warehouse_id == req.warehouse_id)
+    freed, units = release_reservations(session, query)
 
     if req.shipment_id is None and req.warehouse_id is None:
         _cancel_backorders(session, req.order_id, {sku for _, sku in freed})
@@ -371,7 +380,7 @@ def release(session: Session, req: ReleaseRequest) -> ReleaseResult:
         for order_id in fill_backorders(session, warehouse_id, sku):
             if order_id != req.order_id and order_id not in filled:
                 filled.append(order_id)
-    return ReleaseResult(released_units=sum(r.quantity for r in reservations), filled_orders=filled)
+    return ReleaseResult(released_units=units, filled_orders=filled)
 
 
 def _cancel_backorders(session: Session, order_id: str, freed_skus: set[str]) -> None:

@@ -20,7 +20,14 @@ from oms.models.order_changes import (
     TrimReservation,
 )
 from oms.store.db import as_utc
-from oms.store.inventory import OPEN, RELEASED, _lock_stock, allocate, fill_backorders
+from oms.store.inventory import (
+    OPEN,
+    RELEASED,
+    _lock_stock,
+    allocate,
+    fill_backorders,
+    release_reservations,
+)
 from oms.store.tables import AllocationRow, BackorderRow, ReservationRow, StockRow
 
 
@@ -164,23 +171,12 @@ def reallocate(session: Session, req: Reallocate) -> Reallocation:
     stored = session.get(AllocationRow, req.key)
     if stored is not None:
         return Reallocation(decision=AllocationDecision.model_validate(stored.decision))
-    reservations = list(
-        session.scalars(
-            select(ReservationRow)
-            .where(ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN)
-            .order_by(ReservationRow.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+    freed, _ = release_reservations(
+        session,
+        select(ReservationRow).where(
+            ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
+        ),
     )
-    freed = sorted({(r.warehouse_id, r.sku) for r in reservations})
-    stock = {
-        (row.warehouse_id, row.sku): row
-        for row in _lock_stock(session, {wh for wh, _ in freed}, {sku for _, sku in freed})
-    }
-    for reservation in reservations:
-        reservation.status = RELEASED
-        stock[(reservation.warehouse_id, reservation.sku)].reserved -= reservation.quantity
     owed = session.scalars(
         select(BackorderRow)
         .where(BackorderRow.order_id == req.order_id, BackorderRow.cancelled.is_(False))

@@ -23,18 +23,17 @@ from oms.models.order_changes import (
     OpenClaimBody,
 )
 from oms.models.orders import OrderStatus, OrderView
-from oms.store import inventory, orders
-from oms.store import prices as price_lists
+from oms.store import orders
 from starters.api.auth import require
 from starters.api.deps import (
     State,
-    field_error,
     in_store,
     raise_from_update,
     record_view,
     run_update,
 )
 from starters.api.orders import load_owned
+from starters.api.pricing import listed_price
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -133,15 +132,7 @@ def _prices(session: Session, order: OrderView, body: EditOrderBody) -> dict[str
     for i, line in enumerate(body.lines or []):
         if line.sku in on_order or not line.quantity:
             continue
-        product = inventory.get_product(session, line.sku)
-        if product is None or not product.active:
-            raise field_error(["lines", i, "sku"], f"unknown SKU {line.sku!r}", line.sku)
-        price = price_lists.get_price(session, order.currency, line.sku)
-        if price is None:
-            raise field_error(
-                ["lines", i, "sku"], f"{line.sku} has no price in {order.currency}", line.sku
-            )
-        prices[line.sku] = price.unit_price
+        prices[line.sku] = listed_price(session, order.currency, line.sku, ["lines", i, "sku"])
     return prices
 
 

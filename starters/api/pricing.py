@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import HTTPException
+from sqlalchemy.orm import Session
 
 from oms.domain import fx, shipping, tax
 from oms.domain.auth import Principal
@@ -33,6 +34,9 @@ from oms.models.money import (
 from oms.models.orders import OrderLine, PlaceOrder
 from oms.rules import EXCHANGE_RATES, VAT_RATES
 from oms.settings import Settings
+from oms.store import inventory
+from oms.store import prices as price_lists
+from starters.api.deps import field_error
 
 # Who may send prices of their own.
 TRUSTED_PRICERS = frozenset({"channel", "admin"})
@@ -208,3 +212,16 @@ def quote_order_pricing(
         base_currency=base,
         base_rate=base_rate,
     )
+
+
+def listed_price(session: Session, currency: str, sku: str, loc: list[str | int]) -> Decimal:
+    """The list price in ``currency`` of an active ``sku`` a caller adds to an existing order
+    (an edit, an exchange); 422 naming ``loc`` for an unknown or inactive SKU or one
+    without a price in that currency."""
+    product = inventory.get_product(session, sku)
+    if product is None or not product.active:
+        raise field_error(loc, f"unknown SKU {sku!r}", sku)
+    price = price_lists.get_price(session, currency, sku)
+    if price is None:
+        raise field_error(loc, f"{sku} has no price in {currency}", sku)
+    return price.unit_price

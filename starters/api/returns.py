@@ -40,7 +40,6 @@ from oms.models.returns import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
-from oms.store import prices as price_lists
 from starters.api.auth import ORDER_READERS, check_visible, require
 from starters.api.deps import (
     ApiState,
@@ -53,7 +52,7 @@ from starters.api.deps import (
 )
 from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.orders import options_from
-from starters.api.pricing import gross_unit_price, in_currency
+from starters.api.pricing import gross_unit_price, in_currency, listed_price
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
 router = APIRouter(tags=["returns"])
@@ -219,17 +218,8 @@ def _variants(session: Session, order: OrderView, body: RequestReturn) -> list[O
     that currency."""
     lines = []
     for i, line in enumerate(body.exchange_for or []):
-        product = inventory.get_product(session, line.sku)
-        if product is None or not product.active:
-            raise field_error(["exchange_for", i, "sku"], f"unknown SKU {line.sku!r}", line.sku)
-        price = price_lists.get_price(session, order.currency, line.sku)
-        if price is None:
-            raise field_error(
-                ["exchange_for", i, "sku"],
-                f"{line.sku} has no price in {order.currency}",
-                line.sku,
-            )
-        lines.append(OrderLine(sku=line.sku, quantity=line.quantity, unit_price=price.unit_price))
+        price = listed_price(session, order.currency, line.sku, ["exchange_for", i, "sku"])
+        lines.append(OrderLine(sku=line.sku, quantity=line.quantity, unit_price=price))
     return lines
 
 
