@@ -13,6 +13,8 @@ the read model follow from the lifecycle tracker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 from temporalio import workflow
@@ -357,12 +359,8 @@ class OrderWorkflow:
         self._track.update_accepted()
         # While the old shipment is stopped and before the new one exists, the order must
         # not read as finished.
-        self._rerouting += 1
-        try:
+        with self._moving_shipments():
             await self._reroute(request)
-        finally:
-            self._rerouting -= 1
-            self._shipments.changed = True
         return self._track.for_caller()
 
     @reroute.validator
@@ -394,12 +392,8 @@ class OrderWorkflow:
         ``NotCancellable`` (the order ended or is being cancelled).
         """
         self._track.update_accepted()
-        self._changing += 1
-        try:
-            async with self._stock_lock:
-                await self._lines.cancel(request, lambda: self._cancel is not None)
-        finally:
-            self._changing -= 1
+        async with self._changing_stock():
+            await self._lines.cancel(request, lambda: self._cancel is not None)
         return self._track.for_caller()
 
     @cancel_line.validator
@@ -428,18 +422,10 @@ class OrderWorkflow:
         ``NotEditable`` (ended or cancelling); the order is unchanged each time.
         """
         self._track.update_accepted()
-        self._changing += 1
-        try:
-            async with self._stock_lock:
-                self._check_editable()
-                self._rerouting += 1  # while old shipments stop and new ones start
-                try:
-                    await self._edits.edit(request, self._allocated)
-                finally:
-                    self._rerouting -= 1
-                    self._shipments.changed = True
-        finally:
-            self._changing -= 1
+        async with self._changing_stock():
+            self._check_editable()
+            with self._moving_shipments():  # while old shipments stop and new ones start
+                await self._edits.edit(request, self._allocated)
         return self._track.for_caller()
 
     @edit.validator
@@ -470,17 +456,10 @@ class OrderWorkflow:
         being cancelled).
         """
         self._track.update_accepted()
-        self._changing += 1
-        try:
-            async with self._stock_lock:
-                self._rerouting += 1  # the settled parcel must not end the order before its reship
-                try:
-                    await self._claims.open(request)
-                finally:
-                    self._rerouting -= 1
-                    self._shipments.changed = True
-        finally:
-            self._changing -= 1
+        async with self._changing_stock():
+            # The settled parcel must not end the order before its reship.
+            with self._moving_shipments():
+                await self._claims.open(request)
         return self._track.for_caller()
 
     @open_claim.validator
@@ -790,6 +769,30 @@ class OrderWorkflow:
         self._stock.owe([*self._view.backordered, *decision.backordered])
         self._refresh_status()
 
+    # --- changes under way ----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _changing_stock(self) -> AsyncIterator[None]:
+        """One change of the order's stock at a time (an edit, a line cancellation, a
+        claim); while any is under way or waiting, a whole-order cancel is refused."""
+        self._changing += 1
+        try:
+            async with self._stock_lock:
+                yield
+        finally:
+            self._changing -= 1
+
+    @contextlib.contextmanager
+    def _moving_shipments(self) -> Iterator[None]:
+        """Shipments stop and others start (a re-route, an edit, a claim's reship): the
+        order must not read as finished meanwhile; its status is worked out again after."""
+        self._rerouting += 1
+        try:
+            yield
+        finally:
+            self._rerouting -= 1
+            self._shipments.changed = True
+
     # --- status, read model, email -------------------------------------------------
 
     def _q(self, queue: str) -> str:
@@ -812,9 +815,7 @@ class OrderWorkflow:
         await workflow.execute_local_activity_method(
             ReadModelActivities.record_views,
             write,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=policies.STORE.retry,
-            summary=f"record {view.status}",
+            **policies.local_write(f"record {view.status}"),
         )
         self._shipments.take_placeholders(write.shipments)
 
