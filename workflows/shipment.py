@@ -67,7 +67,6 @@ __all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
 MILESTONE_SIGNAL = "shipment_milestone"
 TRIMMED_SIGNAL = "shipment_trimmed"
 SHORT_SIGNAL = "shipment_short"
-_LOCAL_WRITE = timedelta(seconds=10)
 
 
 # Refusals a person resolves (fix the address or the product's customs data, then cancel
@@ -85,16 +84,6 @@ def _held_for(err: ActivityError) -> tuple[str, str] | None:
         note, problem = _HELD_FOR[cause.type]
         return f"{note}: {cause}", problem
     return None
-
-
-async def _record(view: ShipmentView) -> None:
-    await workflow.execute_local_activity_method(
-        ReadModelActivities.record_shipment,
-        view,
-        start_to_close_timeout=_LOCAL_WRITE,
-        retry_policy=policies.STORE.retry,
-        summary=f"record {view.status}",
-    )
 
 
 @workflow.defn(name="ShipmentWorkflow")
@@ -119,7 +108,7 @@ class ShipmentWorkflow:
                 lifecycle.DELIVERY: inp.delivery_deadline_s,
             },
             details=views.details,
-            record=_record,
+            record=policies.recorder(ReadModelActivities.record_shipment),
             queue_prefix=inp.task_queue_prefix,
         )
         self._picked: ConfirmPick | None = None
