@@ -273,6 +273,14 @@ class OrderWorkflow:
                 f"this order runs the 0.1 code, which has no {what}", type="NotSupported"
             )
 
+    def _refuse_closing(self, error_type: str, *, ended: bool = False) -> None:
+        """Refuse a change while the order is being cancelled or, with ``ended``, once it
+        was cancelled or completed: ``ApplicationError`` of ``error_type``."""
+        if ended and self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise ApplicationError(f"order is already {self._view.status}", type=error_type)
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type=error_type)
+
     @workflow.update
     async def hold(self, request: HoldRequest) -> OrderView:
         """Hold the order before allocation (who and why in its history).
@@ -289,8 +297,7 @@ class OrderWorkflow:
     @hold.validator
     def _validate_hold(self, request: HoldRequest) -> None:
         self._refuse_legacy("holds")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotHoldable")
+        self._refuse_closing("NotHoldable")
         if self._past_gate:
             raise ApplicationError(
                 f"too late to hold: the order is {self._view.status} and its stock is "
@@ -378,8 +385,7 @@ class OrderWorkflow:
             )
         if request.warehouse_id == shipment.warehouse_id:
             raise ApplicationError("that is the warehouse it ships from", type="NotReroutable")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotReroutable")
+        self._refuse_closing("NotReroutable")
 
     @workflow.update
     async def cancel_line(self, request: CancelLine) -> OrderView:
@@ -399,10 +405,7 @@ class OrderWorkflow:
     @cancel_line.validator
     def _validate_cancel_line(self, request: CancelLine) -> None:
         self._refuse_legacy("line cancellation")
-        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-            raise ApplicationError(f"order is already {self._view.status}", type="NotCancellable")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotCancellable")
+        self._refuse_closing("NotCancellable", ended=True)
         if not self._allocated:
             raise ApplicationError(
                 f"the order is {self._view.status} and its stock is not allocated yet; "
@@ -435,10 +438,7 @@ class OrderWorkflow:
         self._edits.check(request)
 
     def _check_editable(self) -> None:
-        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-            raise ApplicationError(f"order is already {self._view.status}", type="NotEditable")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotEditable")
+        self._refuse_closing("NotEditable", ended=True)
         if not self._secured or (self._past_gate and not self._allocated):
             raise ApplicationError(
                 f"the order is {self._view.status} and its payment or stock is being "
@@ -465,8 +465,7 @@ class OrderWorkflow:
     @open_claim.validator
     def _validate_claim(self, request: OpenClaim) -> None:
         self._refuse_legacy("claims")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotClaimable")
+        self._refuse_closing("NotClaimable")
         self._claims.check(request)
 
     @workflow.signal
