@@ -30,14 +30,14 @@ with workflow.unsafe.imports_passed_through():
 WAKE_SIGNAL = "backorder_wake"
 
 
-async def wake(order_id: str, wake: BackorderWake | None = None) -> None:
+async def wake(order_id: str, message: BackorderWake | None = None) -> None:
     """Tell an order that units went to its backorder (``OrderWorkflow.backorder_wake``).
 
     A failure is only logged: the order re-checks its backorder on a timer.
     """
     try:
         await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
-            WAKE_SIGNAL, wake or BackorderWake()
+            WAKE_SIGNAL, message or BackorderWake()
         )
     except Exception:
         workflow.logger.warning("could not wake order %s", order_id)
