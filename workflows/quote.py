@@ -15,7 +15,6 @@ against the buyer's PO number.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -27,11 +26,13 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.money import format_money
     from oms.domain.quotes import (
         Due,
-        approval_clock,
+        countered_lines,
         due,
         next_timer,
         order_for,
+        record_decision,
         reminder_key,
+        status_clock,
     )
     from oms.ids import order_id_for, order_workflow_id, quote_workflow_id
     from oms.models.ops import OpsNote
@@ -54,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.legacy.quote import QuoteV1
     from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
+    from workflows.quote_mail import QuoteMail
     from workflows.tracker import Tracker
 
 __all__ = ["QuoteWorkflow", "order_id_for", "quote_workflow_id"]
@@ -100,6 +102,7 @@ class QuoteWorkflow:
         self._reminded: set[str] = set()
         self._changed = False
         self._reopened = False
+        self._mail = QuoteMail(inp, self._view, self._track)
 
     # --- queries and updates ---------------------------------------------------------
 
@@ -136,11 +139,11 @@ class QuoteWorkflow:
             roles = views.pending_roles(self._view)
             note = f"{summary}; needs approval by {roles}"
             self._enter(QuoteStatus.PENDING_APPROVAL, request.by, "proposed", note)
-            await self._email_approvers("requested")
+            await self._mail.approvers(self._round, "requested")
         else:
             note = f"{summary}; no approval needed"
             self._enter(QuoteStatus.PROPOSED, request.by, "proposed", note)
-            await self._email_buyer(f"proposed:{self._round}", "quote_proposed")
+            await self._mail.buyer(f"proposed:{self._round}", "quote_proposed")
         return self._track.for_caller()
 
     @propose.validator
@@ -151,19 +154,9 @@ class QuoteWorkflow:
     async def counter(self, offer: CounterOffer) -> QuoteView:
         """The buyer asks for other prices; the seller proposes again."""
         self._track.update_accepted()
-        targets = {line.sku: line.target_unit_price for line in offer.lines}
-        self._view.lines = [
-            QuoteLineRequest(
-                sku=line.sku,
-                quantity=line.quantity,
-                target_unit_price=targets.get(line.sku, line.target_unit_price),
-            )
-            for line in self._view.lines
-        ]
-        asked = ", ".join(f"{s} at {p}" for s, p in targets.items()) or "no price changes"
-        note = asked + (f" — {offer.comment}" if offer.comment else "")
-        self._enter(QuoteStatus.COUNTERED, offer.by, "countered", note)
-        await self._email_seller(f"countered:{self._round}", "quote_countered", by=offer.by)
+        self._view.lines = countered_lines(self._view.lines, offer)
+        self._enter(QuoteStatus.COUNTERED, offer.by, "countered", views.counter_note(offer))
+        await self._mail.seller(f"countered:{self._round}", "quote_countered", by=offer.by)
         return self._track.for_caller()
 
     @counter.validator
@@ -181,23 +174,15 @@ class QuoteWorkflow:
         """An approver approves or rejects; any rejection rejects the quote."""
         self._track.update_accepted()
         requirement = self._view.approvals[check_decision(self._view.approvals, decision)]
-        # One decision answers every pending rule that asks the same role.
-        for req in self._view.approvals:
-            if req.decision is None and req.role == requirement.role:
-                req.decision = decision.decision
-                req.decided_by = decision.approver
-                req.decided_at = workflow.now()
-                req.comment = decision.comment
-        note = f"{decision.decision} as {decision.role} ({requirement.rule_name})"
-        if decision.comment:
-            note += f": {decision.comment}"
+        record_decision(self._view.approvals, requirement.role, decision, workflow.now())
+        note = views.decision_note(decision, requirement.rule_name)
         if decision.decision == "reject":
             self._enter(QuoteStatus.REJECTED, decision.approver, "rejected", note)
             key = f"rejected:{self._round}"
-            await self._email_buyer(key, "quote_rejected", reason=decision.comment or "")
+            await self._mail.buyer(key, "quote_rejected", reason=decision.comment or "")
         elif all(r.decision == "approve" for r in self._view.approvals):
             self._enter(QuoteStatus.APPROVED, decision.approver, "approved", note)
-            await self._email_buyer(f"proposed:{self._round}", "quote_proposed")
+            await self._mail.buyer(f"proposed:{self._round}", "quote_proposed")
         else:
             self._track.note(note, by=decision.approver, action="approval")
             self._retime()
@@ -239,7 +224,7 @@ class QuoteWorkflow:
         self._view.order_id = order_id
         note = f"order {order_id} started at the negotiated prices ({request.payment_terms})"
         self._enter(QuoteStatus.ORDERED, request.by, "ordered", note)
-        await self._email_buyer("ordered", "quote_ordered", new_order_id=order_id)
+        await self._mail.buyer("ordered", "quote_ordered", new_order_id=order_id)
         return AcceptResult(quote_id=self._inp.quote_id, order_id=order_id)
 
     @accept.validator
@@ -316,7 +301,7 @@ class QuoteWorkflow:
             clock_start=inp.submitted_at,
             deadline=self._view.expires_at,
         )
-        await self._email_seller("submitted", "quote_submitted", by=by)
+        await self._mail.seller("submitted", "quote_submitted", by=by)
         while True:
             await self._negotiate()
             if self._view.status != QuoteStatus.EXPIRED:
@@ -360,13 +345,13 @@ class QuoteWorkflow:
         if item.kind == "expire":
             note = f"not ordered within {opts.expires_in_days} days"
             self._enter(QuoteStatus.EXPIRED, "system", "expired", note)
-            await self._email_buyer(f"expired:{self._opening}", "quote_expired")
+            await self._mail.buyer(f"expired:{self._opening}", "quote_expired")
             return
         if item.kind in ("remind_seller", "remind_buyer"):
             audience = item.kind.removeprefix("remind_")
             key = reminder_key(audience, self._opening)
             self._reminded.add(key)
-            send = self._email_seller if audience == "seller" else self._email_buyer
+            send = self._mail.seller if audience == "seller" else self._mail.buyer
             await send(
                 key, "quote_expiry_reminder", audience=audience, expires_at=views.when(expires)
             )
@@ -380,17 +365,21 @@ class QuoteWorkflow:
             req.role, req.escalated_at, req.reminded = item.higher, now, False
             self._track.note(note, by="system", action="escalated")
             self._retime()
-            await self._email_approvers(f"escalated:{previous}", role=item.higher, note=note)
+            await self._mail.approvers(
+                self._round, f"escalated:{previous}", role=item.higher, note=note
+            )
         elif item.kind == "remind_again":
             req.escalated_at, req.reminded = now, True
             note = f"{req.role} has no higher role; reminded"
             self._track.note(note, by="system", action="reminded")
             self._retime()
-            await self._email_approvers(f"reminder:{req.role}:{now:%Y%m%d%H}", role=req.role)
+            await self._mail.approvers(
+                self._round, f"reminder:{req.role}:{now:%Y%m%d%H}", role=req.role
+            )
         else:
             req.reminded = True
             self._track.note(f"reminded {req.role} to decide", by="system", action="reminded")
-            await self._email_approvers(f"reminder:{req.role}", role=req.role)
+            await self._mail.approvers(self._round, f"reminder:{req.role}", role=req.role)
 
     # --- helpers -------------------------------------------------------------------
 
@@ -404,44 +393,11 @@ class QuoteWorkflow:
         if status not in OPEN_QUOTE_STATES:
             raise ApplicationError(f"cannot {action}: the quote is {status}", type="QuoteClosed")
 
-    def _clock(self, status: QuoteStatus) -> dict[str, Any]:
-        """The clock of ``status``: the oldest pending approval's, else the quote's expiry."""
-        if status == QuoteStatus.PENDING_APPROVAL:
-            approvals = self._view.approvals
-            roles = ",".join(sorted({r.role for r in approvals if r.decision is None}))
-            return {"clock_start": approval_clock(approvals), "waiting_for": f"approver:{roles}"}
-        if lifecycle.QUOTE.step(status).clock == lifecycle.OWN_DEADLINE:
-            return {"deadline": self._view.expires_at}
-        return {}
-
     def _enter(self, status: QuoteStatus, by: str, action: str, note: str) -> None:
         self._changed = True  # the timer loop recomputes its deadlines
-        self._track.enter(status, note, by=by, action=action, **self._clock(status))
+        self._track.enter(status, note, by=by, action=action, **status_clock(self._view, status))
 
     def _retime(self) -> None:
         """An approval was decided, escalated or reminded again: its clock moved."""
         self._changed = True
-        self._track.retime(**self._clock(self._view.status))
-
-    async def _send(
-        self, key: str, to: str, template: str, locale: Any, extra: dict[str, Any]
-    ) -> None:
-        context = views.email_context(self._view, **extra)
-        await self._track.email(f"quote:{self._inp.quote_id}:{key}", to, template, context, locale)
-
-    async def _email_buyer(self, key: str, template: str, **extra: Any) -> None:
-        customer = self._view.customer
-        await self._send(key, str(customer.email), template, customer.locale, extra)
-
-    async def _email_seller(self, key: str, template: str, **extra: Any) -> None:
-        await self._send(key, self._inp.options.seller_email, template, "en", extra)
-
-    async def _email_approvers(self, key: str, role: str | None = None, note: str = "") -> None:
-        extra = {"roles": role or views.pending_roles(self._view), "note": note}
-        await self._send(
-            f"approval:{self._round}:{key}",
-            self._inp.options.approvers_email,
-            "quote_approval_needed",
-            "en",
-            {**extra, "round": self._round},
-        )
+        self._track.retime(**status_clock(self._view, self._view.status))

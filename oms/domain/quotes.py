@@ -1,5 +1,6 @@
 """Pure rules of a quote: when its next timer fires, what is due then (expiry, reminders,
-escalations), and the order it becomes once accepted.
+escalations), which clock each status runs on, how a counter-offer and an approver's
+decision change it, and the order it becomes once accepted.
 
 The workflow sleeps until :func:`next_timer` and carries out what :func:`due` returns
 (emails, history, a restarted approval clock).
@@ -10,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
+from oms.domain import lifecycle
 from oms.domain.approval import escalate_role
 from oms.domain.tax import NoVatRate, order_totals
 from oms.models.common import Customer
@@ -19,8 +21,11 @@ from oms.models.money import OrderTotals, TaxableLine
 from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
 from oms.models.quotes import (
     AcceptQuote,
+    ApprovalDecision,
     ApprovalRequirement,
+    CounterOffer,
     QuoteInput,
+    QuoteLineRequest,
     QuoteOptions,
     QuoteStatus,
     QuoteView,
@@ -54,6 +59,44 @@ def approval_clock(approvals: Collection[ApprovalRequirement]) -> datetime | Non
     """When the oldest pending approval's clock started (requested, or escalated since)."""
     pending = [r for r in approvals if r.decision is None]
     return min((r.escalated_at or r.requested_at for r in pending), default=None)
+
+
+def status_clock(view: QuoteView, status: QuoteStatus) -> dict[str, Any]:
+    """The clock of ``status`` (the tracker's keyword arguments): the oldest pending
+    approval's and who it waits for, else the quote's expiry, else none."""
+    if status == QuoteStatus.PENDING_APPROVAL:
+        approvals = view.approvals
+        roles = ",".join(sorted({r.role for r in approvals if r.decision is None}))
+        return {"clock_start": approval_clock(approvals), "waiting_for": f"approver:{roles}"}
+    if lifecycle.QUOTE.step(status).clock == lifecycle.OWN_DEADLINE:
+        return {"deadline": view.expires_at}
+    return {}
+
+
+def countered_lines(lines: list[QuoteLineRequest], offer: CounterOffer) -> list[QuoteLineRequest]:
+    """The quote's lines with the target prices the buyer's counter-offer asks for."""
+    targets = {line.sku: line.target_unit_price for line in offer.lines}
+    return [
+        QuoteLineRequest(
+            sku=line.sku,
+            quantity=line.quantity,
+            target_unit_price=targets.get(line.sku, line.target_unit_price),
+        )
+        for line in lines
+    ]
+
+
+def record_decision(
+    approvals: list[ApprovalRequirement], role: str, decision: ApprovalDecision, now: datetime
+) -> None:
+    """Write an approver's decision into every pending approval that asks ``role``: one
+    decision answers them all."""
+    for req in approvals:
+        if req.decision is None and req.role == role:
+            req.decision = decision.decision
+            req.decided_by = decision.approver
+            req.decided_at = now
+            req.comment = decision.comment
 
 
 def next_timer(

@@ -7,7 +7,7 @@ from typing import Any
 
 from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
-from oms.models.quotes import QuoteView
+from oms.models.quotes import ApprovalDecision, CounterOffer, QuoteView
 
 
 def when(moment: datetime) -> str:
@@ -66,3 +66,16 @@ def email_context(view: QuoteView, **extra: Any) -> dict[str, Any]:
 
 def pending_roles(view: QuoteView) -> str:
     return ", ".join(sorted({r.role for r in view.approvals if r.decision is None}))
+
+
+def counter_note(offer: CounterOffer) -> str:
+    """The history line of a counter-offer: the prices asked for and the buyer's comment."""
+    targets = {ln.sku: ln.target_unit_price for ln in offer.lines}  # the last per SKU counts
+    asked = ", ".join(f"{sku} at {price}" for sku, price in targets.items())
+    return (asked or "no price changes") + (f" — {offer.comment}" if offer.comment else "")
+
+
+def decision_note(decision: ApprovalDecision, rule_name: str) -> str:
+    """The history line of an approver's decision on the rule ``rule_name`` asked for."""
+    note = f"{decision.decision} as {decision.role} ({rule_name})"
+    return note + (f": {decision.comment}" if decision.comment else "")

@@ -1,0 +1,51 @@
+"""A quote's emails, for ``QuoteWorkflow``: to the buyer, the seller and the approvers,
+each through the tracker's outbox on a key under the quote (``quote:<id>:<key>``).
+
+Workflow code (no I/O).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from oms.models.quotes import QuoteInput, QuoteView
+    from oms.views import quotes as views
+    from workflows.tracker import Tracker
+
+
+class QuoteMail:
+    """Who hears of the quote, and in which language: the buyer in theirs, the seller and
+    the approvers (the merchant's addresses) in English."""
+
+    def __init__(self, inp: QuoteInput, view: QuoteView, track: Tracker[QuoteView]) -> None:
+        self._inp, self._view, self._track = inp, view, track
+
+    async def buyer(self, key: str, template: str, **extra: Any) -> None:
+        customer = self._view.customer
+        await self._send(key, str(customer.email), template, customer.locale, extra)
+
+    async def seller(self, key: str, template: str, **extra: Any) -> None:
+        await self._send(key, self._inp.options.seller_email, template, "en", extra)
+
+    async def approvers(
+        self, round_no: int, key: str, role: str | None = None, note: str = ""
+    ) -> None:
+        """Ask ``role`` (by default every role with an approval pending) to decide on the
+        proposal of round ``round_no``."""
+        extra = {"roles": role or views.pending_roles(self._view), "note": note}
+        await self._send(
+            f"approval:{round_no}:{key}",
+            self._inp.options.approvers_email,
+            "quote_approval_needed",
+            "en",
+            {**extra, "round": round_no},
+        )
+
+    async def _send(
+        self, key: str, to: str, template: str, locale: Any, extra: dict[str, Any]
+    ) -> None:
+        context = views.email_context(self._view, **extra)
+        await self._track.email(f"quote:{self._inp.quote_id}:{key}", to, template, context, locale)
