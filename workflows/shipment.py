@@ -13,7 +13,6 @@ cancelled by the shipment's result.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -21,30 +20,19 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carrier import CarrierActivities
-    from activities.credit import CreditActivities
-    from activities.inventory import InventoryActivities
     from activities.orders import ReadModelActivities
-    from activities.payments import PaymentActivities
     from oms.domain import lifecycle
-    from oms.domain.money import format_money, round_money
     from oms.domain.order_changes import check_pick, cut_lines, short_of
-    from oms.domain.shipping import choose_rate
-    from oms.domain.tax import parcel_charge
+    from oms.domain.shipping import choose_rate, held_for
     from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
-    from oms.models.common import SkuQuantity
-    from oms.models.credit import ConsumeCredit
-    from oms.models.inventory import ConsumeRequest
     from oms.models.ops import OpsNote
     from oms.models.order_changes import (
         ClaimShipment,
         FreezeShipment,
         ShipmentTrimmed,
-        ShortPick,
-        TrimReservation,
         TrimShipment,
     )
-    from oms.models.payments import CaptureRequest
     from oms.models.shipments import (
         CancelShipment,
         ConfirmPack,
@@ -55,11 +43,11 @@ with workflow.unsafe.imports_passed_through():
         ShipmentView,
         TrackingEvent,
     )
-    from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE
+    from oms.queues import CARRIER_QUEUE
     from oms.views import shipments as views
-    from oms.views.orders import units
     from workflows import policies
     from workflows.legacy.shipment import ShipmentV1
+    from workflows.shipment_parcel import Parcel
     from workflows.tracker import Tracker
 
 __all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
@@ -68,23 +56,6 @@ __all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
 MILESTONE_SIGNAL = "shipment_milestone"
 TRIMMED_SIGNAL = "shipment_trimmed"
 SHORT_SIGNAL = "shipment_short"
-
-
-# Refusals a person resolves (fix the address or the product's customs data, then cancel
-# and re-place): the shipment is held, not failed, with this note and operations alert.
-_HELD_FOR = {
-    "InvalidAddress": ("Carrier refused the address", "The carrier refused the address of"),
-    "CustomsDataMissing": ("Customs data missing", "Customs data is missing for"),
-}
-
-
-def _held_for(err: ActivityError) -> tuple[str, str] | None:
-    """(note, alert's opening) for a refusal that holds the shipment, None for others."""
-    cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type in _HELD_FOR:
-        note, problem = _HELD_FOR[cause.type]
-        return f"{note}: {cause}", problem
-    return None
 
 
 @workflow.defn(name="ShipmentWorkflow")
@@ -119,6 +90,7 @@ class ShipmentWorkflow:
         self._shipping_started = False
         self._frozen: str | None = None  # the order is being edited: no pick meanwhile
         self._claim: ClaimShipment | None = None  # lost or damaged in transit
+        self._parcel = Parcel(inp, self._view, self._track)
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -138,7 +110,7 @@ class ShipmentWorkflow:
         if not missing:
             self._track.note(f"Picked by {pick.picked_by}", by=pick.picked_by)
             return self._track.for_caller()
-        await self._short_pick(pick, missing)
+        await self._signal_order(SHORT_SIGNAL, await self._parcel.short_pick(pick, missing))
         return self._track.for_caller()
 
     @confirm_pick.validator
@@ -271,50 +243,13 @@ class ShipmentWorkflow:
         try:
             await self._ship()
         except ActivityError as err:
-            held = _held_for(err)
+            cause = err.cause
+            held = held_for(cause.type, str(cause)) if isinstance(cause, ApplicationError) else None
             if held is None:
                 raise
             return await self._finish(await self._refused(*held))
         await self._follow_tracking()
         return await self._finish(self._view)
-
-    async def _short_pick(self, pick: ConfirmPick, missing: list[SkuQuantity]) -> None:
-        """Ship what was picked: the missing units' reservations leave stock (they are not
-        on the shelf) and the order hears what is missing."""
-        inp, view = self._inp, self._view
-        for line in missing:
-            view.lines = cut_lines(view.lines, line.sku, line.quantity)
-        view.short = missing
-        self._track.note(
-            f"Short pick by {pick.picked_by}: missing {units(missing)}; the parcel ships "
-            f"{units(SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in view.lines)}",
-            by=pick.picked_by,
-            action="short_pick",
-        )
-        for line in missing:
-            keep = sum(ln.quantity for ln in view.lines if ln.sku == line.sku)
-            await workflow.execute_activity_method(
-                InventoryActivities.trim,
-                TrimReservation(
-                    order_id=inp.order_id,
-                    sku=line.sku,
-                    keep=keep,
-                    shipment_id=inp.shipment_id,
-                    lost=True,
-                ),
-                **policies.STORE.kwargs(
-                    inp.task_queue_prefix + INVENTORY_QUEUE, f"{line.sku} short: keep {keep}"
-                ),
-            )
-        await self._signal_order(
-            SHORT_SIGNAL,
-            ShortPick(
-                shipment_id=inp.shipment_id,
-                warehouse_id=inp.warehouse_id,
-                missing=missing,
-                by=pick.picked_by,
-            ),
-        )
 
     async def _finish(self, view: ShipmentView) -> ShipmentView:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -375,85 +310,18 @@ class ShipmentWorkflow:
         view.tracking_number, view.label_id = label.tracking_number, label.label_id
         # Written in this task: the carrier may post its first scan at once.
         self._track.note(f"Label {label.label_id} bought: {label.service}, {label.tracking_number}")
-        # The parcel's lines as they are now (a line cancellation may have taken units out).
-        amount = sum((li.unit_price * li.quantity for li in view.lines), Decimal("0.00"))
-        if inp.prices_include_tax is not None:  # VAT and shipping included (docs/money.md)
-            amount = parcel_charge(
-                view.lines,
-                currency=inp.currency,
-                prices_include_tax=inp.prices_include_tax,
-                shipping=inp.shipping_charge,
-            )
+        amount = self._parcel.amount()
         # Stock leaves the building first: a parcel is charged only for goods that left.
-        await self._consume()
-        view.captured = await self._charge(amount)
+        await self._parcel.consume()
+        view.captured = await self._parcel.charge(amount)
         note = f"Shipped with {label.carrier} {label.service}, tracking {label.tracking_number}"
         self._track.enter(ShipmentStatus.SHIPPED, note)
         await self._tell_order(ShipmentStatus.SHIPPED, note)
-        context = views.email_context(
-            inp,
-            # What the parcel carries (a line cancellation or short pick may have cut it).
-            lines=[{"sku": li.sku, "quantity": li.quantity} for li in view.lines],
-            carrier=label.carrier,
-            service=label.service,
-            tracking_number=label.tracking_number,
-            amount=format_money(amount, inp.currency, inp.customer.locale),
-        )
+        context = views.shipped_context(inp, view, amount)
         key = f"{inp.shipment_id}:shipped"
         await self._track.email(
             key, str(inp.customer.email), "shipment_shipped", context, inp.customer.locale
         )
-
-    async def _consume(self) -> None:
-        inp = self._inp
-        await workflow.execute_activity_method(
-            InventoryActivities.consume,
-            ConsumeRequest(
-                shipment_id=inp.shipment_id,
-                order_id=inp.order_id,
-                warehouse_id=inp.warehouse_id,
-                lines=[SkuQuantity(sku=li.sku, quantity=li.quantity) for li in self._view.lines],
-            ),
-            **policies.STORE.kwargs(
-                inp.task_queue_prefix + INVENTORY_QUEUE, "stock leaves the warehouse"
-            ),
-        )
-
-    async def _charge(self, amount: Decimal) -> Decimal:
-        """Charge the parcel's lines: the company's credit, a card capture, or nothing."""
-        inp = self._inp
-        queue = inp.task_queue_prefix + PAYMENTS_QUEUE
-        if inp.payment_method == "exchange":
-            return Decimal("0.00")  # a return's replacement: no charge
-        if inp.payment_method == "invoice":
-            # Credit is kept in the base currency: an order in another one uses its charge
-            # at the rate of the day it was placed.
-            credit = amount
-            if inp.base_rate is not None and inp.base_currency is not None:
-                credit = round_money(amount * inp.base_rate, inp.base_currency)
-            await workflow.execute_activity_method(
-                CreditActivities.consume,
-                ConsumeCredit(
-                    key=f"{inp.shipment_id}:invoice",
-                    order_id=inp.order_id,
-                    shipment_id=inp.shipment_id,
-                    amount=credit,
-                    lines=self._view.lines,  # the shipment's invoice: what it carries
-                ),
-                **policies.PAYMENTS.kwargs(queue, f"invoice {amount} {inp.currency} on credit"),
-            )
-            return amount
-        capture = await workflow.execute_activity_method(
-            PaymentActivities.capture,
-            CaptureRequest(
-                idempotency_key=f"{inp.shipment_id}:capture",
-                authorization_id=inp.authorization_id,
-                amount=amount,
-                currency=inp.currency,
-            ),
-            **policies.PAYMENTS.kwargs(queue, f"capture {amount} {inp.currency}"),
-        )
-        return capture.amount
 
     async def _signal_order(self, signal: str, arg: Any) -> None:
         """Signal the order this shipment is a child of (a shipment started alone has none)."""
@@ -483,16 +351,11 @@ class ShipmentWorkflow:
             )
             if not self._events and self._claim is not None:
                 # Scans that came before the claim were applied first: a delivery wins.
-                claim = self._claim
-                note = f"Claimed {claim.kind} by {claim.by}" + (
-                    f": {claim.reason}" if claim.reason else ""
-                )
+                claim, note = self._claim, views.claim_note(self._claim)
                 self._track.enter(ShipmentStatus.CLAIMED, note, by=claim.by, action="claim")
                 return
             event = self._events.pop(0)
-            note = f"Carrier: {event.status}" + (
-                f" ({event.description})" if event.description else ""
-            )
+            note = views.carrier_note(event)
             self._track.enter(ShipmentStatus(event.status), note, by="carrier")
         inp = self._inp
         context = views.email_context(inp, tracking_number=self._view.tracking_number or "")

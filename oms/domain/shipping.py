@@ -1,6 +1,6 @@
-"""Shipping: choosing a carrier rate for a shipment, where a parcel may go (zones, customs,
-address rules), and what shipping costs the customer at checkout (a price table by zone and
-speed). Pure rules, no I/O."""
+"""Shipping: choosing a carrier rate for a shipment, which carrier refusals hold a parcel
+for a person, where a parcel may go (zones, customs, address rules), and what shipping
+costs the customer at checkout (a price table by zone and speed). Pure rules, no I/O."""
 
 from __future__ import annotations
 
@@ -38,6 +38,23 @@ def choose_rate(rates: Sequence[Rate], speed: str) -> Rate:
 
 
 # --- where a parcel may go ------------------------------------------------------------------
+
+
+# Refusals a person resolves (fix the address or the product's customs data, then cancel
+# and re-place): the shipment is held, not failed, with this note and operations alert.
+_HELD_FOR = {
+    "InvalidAddress": ("Carrier refused the address", "The carrier refused the address of"),
+    "CustomsDataMissing": ("Customs data missing", "Customs data is missing for"),
+}
+
+
+def held_for(error_type: str | None, message: str) -> tuple[str, str] | None:
+    """(note, alert's opening) for a carrier refusal of ``error_type`` that holds the
+    shipment, None for a refusal that fails it."""
+    if error_type not in _HELD_FOR:
+        return None
+    note, problem = _HELD_FOR[error_type]
+    return f"{note}: {message}", problem
 
 
 def _codes(text: str) -> list[str]:

@@ -1,13 +1,17 @@
-"""What a shipment shows: its current details in the Temporal UI and its email contexts."""
+"""What a shipment shows: its current details in the Temporal UI, its email contexts and the
+history lines of its carrier scans and claims."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from oms.domain.lifecycle import Step
+from oms.domain.money import format_money
 from oms.models.common import HistoryEntry
-from oms.models.shipments import ShipmentInput, ShipmentStatus, ShipmentView
+from oms.models.order_changes import ClaimShipment
+from oms.models.shipments import ShipmentInput, ShipmentStatus, ShipmentView, TrackingEvent
 
 
 def details(view: ShipmentView, step: Step, since: datetime) -> str:
@@ -35,6 +39,29 @@ def email_context(inp: ShipmentInput, **extra: Any) -> dict[str, Any]:
         "lines": [{"sku": li.sku, "quantity": li.quantity} for li in inp.lines],
         **extra,
     }
+
+
+def shipped_context(inp: ShipmentInput, view: ShipmentView, amount: Decimal) -> dict[str, Any]:
+    """The "shipped" email's context: what the parcel carries (a line cancellation or short
+    pick may have cut it), its carrier and tracking, and what it was charged."""
+    return email_context(
+        inp,
+        lines=[{"sku": li.sku, "quantity": li.quantity} for li in view.lines],
+        carrier=view.carrier,
+        service=view.service,
+        tracking_number=view.tracking_number,
+        amount=format_money(amount, inp.currency, inp.customer.locale),
+    )
+
+
+def claim_note(claim: ClaimShipment) -> str:
+    """The history line of a parcel settled by a claim (lost, damaged)."""
+    return f"Claimed {claim.kind} by {claim.by}" + (f": {claim.reason}" if claim.reason else "")
+
+
+def carrier_note(event: TrackingEvent) -> str:
+    """The history line of a carrier's tracking scan."""
+    return f"Carrier: {event.status}" + (f" ({event.description})" if event.description else "")
 
 
 def placeholder(inp: ShipmentInput, now: datetime) -> ShipmentView:
