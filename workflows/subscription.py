@@ -21,44 +21,32 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Literal
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payments import PaymentActivities
     from activities.subscriptions import SubscriptionActivities
-    from oms import search_attributes as sa
     from oms.domain import lifecycle
-    from oms.domain.money import format_money
-    from oms.domain.subscriptions import first_period_from, renewal_at, retry_at
+    from oms.domain.subscriptions import first_period_from, renewal_at
     from oms.domain.subscriptions import order_id as renewal_order_id
-    from oms.ids import order_workflow_id, subscription_workflow_id
+    from oms.ids import subscription_workflow_id
     from oms.models.ops import OpsNote
-    from oms.models.orders import OrderInput
-    from oms.models.payments import AuthorizeRequest
     from oms.models.subscriptions import (
         CancelSubscription,
         ChangeSubscription,
-        Dunning,
         PauseSubscription,
-        PriceRenewal,
-        RenewalPrice,
         ResumeSubscription,
         SkipRenewal,
         SubscriptionInput,
-        SubscriptionOrder,
         SubscriptionStatus,
         SubscriptionView,
     )
-    from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
     from oms.views import subscriptions as views
     from oms.views.returns import when
     from workflows import policies
-    from workflows.order import OrderWorkflow
+    from workflows.subscription_renewal import Renewal
     from workflows.tracker import Tracker
 
 __all__ = ["SubscriptionWorkflow", "subscription_workflow_id"]
@@ -79,7 +67,6 @@ class SubscriptionWorkflow:
     @workflow.init
     def __init__(self, inp: SubscriptionInput) -> None:
         self._inp, opts = inp, inp.options
-        self._payment = inp.payment
         self._view = inp.carried or SubscriptionView(
             subscription_id=inp.subscription_id,
             status=ACTIVE,
@@ -104,7 +91,7 @@ class SubscriptionWorkflow:
         )
         self._wake = False  # a handler changed something the waiting loop must look at
         self._renewing = False
-        self._retry_now = False  # a new card arrived during dunning
+        self._renewal = Renewal(inp, self._view, self._track, self._email, self._sleep)
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -142,10 +129,10 @@ class SubscriptionWorkflow:
         self._track.update_accepted()
         view = self._view
         if request.payment is not None:
-            self._payment = request.payment
+            self._renewal.payment = request.payment
         card = " with a new card" if request.payment is not None else ""
         if view.status == PAST_DUE or view.dunning is not None:
-            self._retry_now = True
+            self._renewal.retry_now = True
             deadline = workflow.now() + timedelta(seconds=self._inp.options.step_deadline_s)
             note = f"resumed{card}: payment retried now"
             self._track.enter(ACTIVE, note, by=request.by, stage="dunning", deadline=deadline)
@@ -257,7 +244,7 @@ class SubscriptionWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._track.close()
         workflow.continue_as_new(
-            inp.model_copy(update={"carried": self._view, "payment": self._payment})
+            inp.model_copy(update={"carried": self._view, "payment": self._renewal.payment})
         )
 
     async def _until_due(self) -> bool:
@@ -306,164 +293,26 @@ class SubscriptionWorkflow:
             period = view.period
             order_id = renewal_order_id(inp.subscription_id, period)
             try:
-                price = await workflow.execute_activity_method(
-                    SubscriptionActivities.price_renewal,
-                    PriceRenewal(
-                        subscription_id=inp.subscription_id,
-                        lines=[ln.model_copy() for ln in view.lines],
-                        currency=view.currency,
-                        ship_to=view.ship_to,
-                        shipping_speed=view.shipping_speed,
-                        vat_number=view.customer.vat_number,
-                    ),
-                    **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"price {order_id}"),
-                )
+                price = await self._renewal.price(order_id)
             except ActivityError as err:
                 # A SKU no longer sold: only the customer (changing the lines) can fix it.
                 view.last_error = f"{order_id} not placed: {err.cause or err}"
                 view.next_renewal_at = None
                 self._track.enter(PAUSED, f"{view.last_error}; change the lines and resume")
                 return "paused"
-            await self._notice_price(order_id, period, price)
-            authorization = await self._collect(order_id, price.total)
+            await self._renewal.notice_price(order_id, period, price)
+            authorization = await self._renewal.collect(order_id, price.total)
             if authorization is None:
                 return "cancelled"
-            await self._place(order_id, period, price, authorization)
+            placed = await self._renewal.place(order_id, period, price, authorization)
+            # A renewal late by a whole period (dunning) passes over the one it ran into.
+            self._move_to(first_period_from(view.anchor, view.interval, period + 1, workflow.now()))
+            self._track.enter(
+                ACTIVE, placed, by="system", action="renewed", deadline=self._due_by()
+            )
             return "renewed"
         finally:
             self._renewing = False
-
-    async def _notice_price(self, order_id: str, period: int, price: RenewalPrice) -> None:
-        view = self._view
-        if view.last_total is None or price.total == view.last_total:
-            return
-        old, new = self._money(view.last_total), self._money(price.total)
-        self._track.note(f"price changed from {old} to {new}", by="system")
-        await self._email(
-            f"{period}:price",
-            "subscription_price_changed",
-            old_total=old,
-            new_total=new,
-            order_id=order_id,
-        )
-
-    async def _collect(self, order_id: str, total: Decimal) -> str | None:
-        """Authorize the renewal, through dunning when declined; the authorization's id,
-        or None when the subscription was cancelled meanwhile."""
-        view, opts = self._view, self._inp.options
-        schedule = [timedelta(seconds=s) for s in opts.dunning_retry_s]
-        attempt = 0
-        while True:
-            attempt += 1
-            self._retry_now = False
-            auth = await workflow.execute_activity_method(
-                PaymentActivities.authorize,
-                AuthorizeRequest(
-                    idempotency_key=f"{order_id}:authorize:{attempt}",
-                    order_id=order_id,
-                    amount=total,
-                    currency=view.currency,
-                    token=self._payment.token,
-                ),
-                **policies.PAYMENTS.kwargs(self._q(PAYMENTS_QUEUE), f"authorize {order_id}"),
-            )
-            if auth.status == "authorized":
-                view.dunning, view.last_error = None, None
-                return auth.authorization_id
-            reason = auth.decline_reason or "no reason given"
-            view.last_error = f"payment for {order_id} declined: {reason}"
-            if view.dunning is None:
-                view.dunning = Dunning(order_id=order_id, first_declined_at=workflow.now())
-            dunning = view.dunning
-            due = retry_at(dunning.first_declined_at, dunning.retries + 1, schedule)
-            money = self._money(total)
-            if due is not None:
-                dunning.retries += 1
-                dunning.next_retry_at = due
-                last = retry_at(dunning.first_declined_at, len(schedule), schedule) or due
-                self._track.enter(
-                    ACTIVE,
-                    f"{view.last_error}; retry {dunning.retries} of {len(schedule)} {when(due)}",
-                    by="system",
-                    stage="dunning",
-                    deadline=last + timedelta(seconds=opts.step_deadline_s),
-                )
-                await self._email(
-                    f"{order_id}:declined:{attempt}",
-                    "subscription_payment_failed",
-                    order_id=order_id,
-                    total=money,
-                    reason=reason,
-                    retry_at=when(due),
-                )
-                while view.status != CANCELLED and not self._retry_now and workflow.now() < due:
-                    await self._sleep(due, f"payment retry {dunning.retries}")
-            else:
-                view.dunning, view.next_renewal_at = None, None
-                note = f"{view.last_error} after {len(schedule)} retries; paused until resumed"
-                self._track.enter(PAST_DUE, note, by="system")
-                await self._email(
-                    f"{order_id}:past_due:{attempt}",
-                    "subscription_past_due",
-                    order_id=order_id,
-                    total=money,
-                    reason=reason,
-                )
-                while view.status == PAST_DUE:
-                    await self._sleep(None, "a new card from the customer")
-            if view.status == CANCELLED:
-                return None
-
-    async def _place(
-        self, order_id: str, period: int, price: RenewalPrice, authorization_id: str
-    ) -> None:
-        """Start the period's order (once: a duplicate start finds the existing one)."""
-        view, inp = self._view, self._inp
-        money = self._money(price.total)
-        try:
-            await workflow.start_child_workflow(
-                OrderWorkflow.run,
-                OrderInput(
-                    order_id=order_id,
-                    channel="subscription",
-                    customer=view.customer,
-                    currency=view.currency,
-                    lines=price.lines,
-                    ship_to=view.ship_to,
-                    shipping_speed=view.shipping_speed,
-                    payment=self._payment,
-                    placed_at=workflow.now(),
-                    options=inp.options.order_options,
-                    authorization_id=authorization_id,
-                    # Taxed and charged shipping when the renewal was priced with them.
-                    totals=price.totals,
-                    price_source="price_list",
-                ),
-                id=order_workflow_id(order_id),
-                task_queue=self._q(WORKFLOW_QUEUE),
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                search_attributes=sa.typed(
-                    {
-                        "OmsKind": "order",
-                        "OmsCustomerId": view.customer.id,
-                        "OmsChannel": "subscription",
-                    }
-                ),
-                static_summary=f"Order {order_id} · subscription {inp.subscription_id} · {money}",
-            )
-            placed = f"renewed: order {order_id}, {money}"
-        except WorkflowAlreadyStartedError:
-            placed = f"renewed: order {order_id} already placed, not placed again"
-        view.orders.append(
-            SubscriptionOrder(
-                order_id=order_id, period=period, placed_at=workflow.now(), total=price.total
-            )
-        )
-        view.last_total = price.total
-        # A renewal late by a whole period (dunning) passes over the one it ran into.
-        self._move_to(first_period_from(view.anchor, view.interval, period + 1, workflow.now()))
-        self._track.enter(ACTIVE, placed, by="system", action="renewed", deadline=self._due_by())
 
     async def _finish(self) -> SubscriptionView:
         view = self._view
@@ -532,13 +381,6 @@ class SubscriptionWorkflow:
                 timeout=timeout,
                 timeout_summary=summary if timeout is not None else None,
             )
-
-    def _q(self, queue: str) -> str:
-        return self._inp.options.task_queue_prefix + queue
-
-    def _money(self, amount: Decimal) -> str:
-        view = self._view
-        return format_money(amount, view.currency, view.customer.locale)
 
     async def _email(self, key: str, template: str, **extra: str) -> None:
         view = self._view

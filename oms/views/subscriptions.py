@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from oms.domain.lifecycle import Step
@@ -54,3 +55,8 @@ def email_context(view: SubscriptionView, **extra: Any) -> dict[str, Any]:
         ),
         **extra,
     }
+
+
+def money(view: SubscriptionView, amount: Decimal) -> str:
+    """``amount`` in the subscription's currency, written the customer's way."""
+    return format_money(amount, view.currency, view.customer.locale)
