@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
@@ -45,6 +46,29 @@ class Payment:
         self.retry: RetryPayment | None = None
         # The card the order was authorized with (an edit that raises the total uses it).
         self.token = inp.payment.token
+
+    def check_credit_approval(self, approval: CreditApproval) -> None:
+        """Raises ``ApplicationError`` ``NotAwaitingCredit`` (not held over the limit) or
+        ``WrongRole`` (only finance or the CFO may let it over)."""
+        if not self.awaiting_credit:
+            raise ApplicationError(
+                "the order is not waiting for a credit approval", type="NotAwaitingCredit"
+            )
+        if approval.role not in ("finance", "cfo"):
+            raise ApplicationError(
+                f"only finance can approve credit over the limit, not {approval.role}",
+                type="WrongRole",
+            )
+
+    def approve_credit(self, approval: CreditApproval) -> None:
+        """Finance lets the order over its company's credit limit (who and why in its
+        history); :meth:`secure` reserves the credit again with it."""
+        self.approval = approval
+        self._track.note(
+            f"Credit over the limit approved by {approval.approver} ({approval.role})"
+            + (f": {approval.comment}" if approval.comment else ""),
+            by=approval.approver,
+        )
 
     async def secure(self) -> CancelOrder | None:
         """Authorize the total (card) or reserve it (invoice terms); an exchange needs

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from oms.domain.lifecycle import Step
-from oms.domain.money import format_money
+from oms.domain.money import format_money, order_total
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
 from oms.models.money import OrderTotals
 from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
-from oms.models.orders import NoteEntry, OrderInput, OrderView, ShipmentSummary
+from oms.models.orders import NoteEntry, OrderInput, OrderStatus, OrderView, ShipmentSummary
 
 # How many of the latest notes the Temporal UI's details show.
 DETAILS_NOTES = 5
@@ -50,6 +50,28 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         lines += ["", "**Notes**"]
         lines += [f"- {n.at:%Y-%m-%d %H:%M} {note_line(n)}" for n in view.notes[-DETAILS_NOTES:]]
     return "\n".join(lines)
+
+
+def received(inp: OrderInput) -> OrderView:
+    """The view of an order just received: its lines and address, and its money (the
+    computed totals when it was priced with them)."""
+    view = OrderView(
+        order_id=inp.order_id,
+        status=OrderStatus.RECEIVED,
+        channel=inp.channel,
+        customer=inp.customer,
+        currency=inp.currency,
+        total=order_total(inp.lines),
+        lines=inp.lines,
+        ship_to=inp.ship_to,
+        shipping_speed=inp.shipping_speed,
+        price_source=inp.price_source,
+        placed_at=inp.placed_at,
+        updated_at=inp.placed_at,
+    )
+    if inp.totals is not None:
+        show_totals(view, inp.totals)
+    return view
 
 
 def show_totals(view: OrderView, totals: OrderTotals) -> None:

@@ -1,0 +1,117 @@
+"""An order's cancellation, for ``OrderWorkflow``: allowed until a shipment ships, it
+stops the shipments that have not shipped, releases every reservation, voids the payment
+authorization (or the company's credit) and tells the customer. A cancel that comes after
+a shipment shipped cancels the rest and answers ``AlreadyShipped``.
+
+Workflow code (no I/O): the compensation is written out here, each step on its business
+key in the part that owns it (shipments, stock, payment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from oms.models.orders import CancelOrder, OrderInput, OrderResult, OrderStatus, OrderView
+    from workflows.order_payment import Payment
+    from workflows.order_shipments import Shipments
+    from workflows.order_state import OrderState
+    from workflows.order_stock import Stock
+    from workflows.tracker import Tracker
+
+# Sends one of the order's customer emails: (key, template, **context).
+Email = Callable[..., Awaitable[None]]
+
+
+class Cancellation:
+    """Asks for, runs and ends the order's cancellation (its progress in ``state``)."""
+
+    def __init__(
+        self,
+        inp: OrderInput,
+        view: OrderView,
+        track: Tracker[OrderView],
+        state: OrderState,
+        parts: tuple[Shipments, Stock, Payment],
+        email: Email,
+        refresh_status: Callable[[], None],
+    ) -> None:
+        self._inp, self._view, self._track, self._state = inp, view, track, state
+        self._shipments, self._stock, self._payment = parts
+        self._email, self._refresh_status = email, refresh_status
+
+    def check(self) -> None:
+        """Raises ``ApplicationError`` ``NotCancellable`` (ended, already cancelling, or
+        being changed: an edit, a line cancellation or a claim under way) or
+        ``AlreadyShipped``."""
+        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise ApplicationError(f"order is already {self._view.status}", type="NotCancellable")
+        if self._state.cancel is not None:
+            raise ApplicationError("order is already being cancelled", type="NotCancellable")
+        if self._shipments.shipped():
+            raise ApplicationError(
+                "order cannot be cancelled: a shipment has shipped", type="AlreadyShipped"
+            )
+        if self._state.changing:
+            raise ApplicationError(
+                "the order is being changed (an edit, a line cancellation or a claim); "
+                "cancel it again in a moment",
+                type="NotCancellable",
+            )
+
+    async def request(self, request: CancelOrder) -> None:
+        """Ask the main loop to cancel and wait until the compensation ran.
+
+        Raises ``ApplicationError(type="AlreadyShipped")`` when a shipment shipped while
+        the cancel ran (the other shipments are still cancelled).
+        """
+        self._state.cancel = request
+        await workflow.wait_condition(lambda: self._state.cancel_outcome is not None)
+        if not self._state.cancel_outcome:
+            raise ApplicationError(
+                "a shipment shipped while cancelling; the rest of the order was cancelled",
+                type="AlreadyShipped",
+            )
+
+    async def compensate(self) -> bool:
+        """Undo everything not yet shipped; True when the whole order ended cancelled."""
+        state = self._state
+        request = state.cancel or CancelOrder(reason="cancelled")
+        await self._shipments.stop(request.reason)
+        await self._stock.release()
+        await self._payment.release()
+        self._view.backordered = []
+        state.cancel_done = True
+        shipped = self._shipments.shipped()
+        if not shipped:
+            return True
+        self._track.note(
+            f"Cancel by {request.requested_by} came after {shipped[0].shipment_id} shipped; "
+            "the rest was cancelled"
+        )
+        self._refresh_status()
+        state.cancel_outcome = False
+        return False
+
+    async def finish(self) -> OrderResult:
+        """End the order cancelled (compensating first if nothing did yet) and tell the
+        customer; the run returns what this returns."""
+        state = self._state
+        request = state.cancel or CancelOrder(reason="cancelled")
+        if not state.cancel_done:
+            await self.compensate()  # cancelled before allocation: release is idempotent
+        self._view.cancel_reason = request.reason
+        self._track.enter(
+            OrderStatus.CANCELLED,
+            f"Cancelled by {request.requested_by}: {request.reason}",
+            by=request.requested_by,
+        )
+        state.cancel_outcome = True
+        key = f"{self._inp.order_id}:cancelled"
+        await self._email(key, "order_cancelled", reason=request.reason)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._track.close()
+        return OrderResult(order_id=self._inp.order_id, status=OrderStatus.CANCELLED)

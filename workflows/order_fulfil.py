@@ -1,0 +1,185 @@
+"""An order's fulfilment as a whole, for ``OrderWorkflow``: the first allocation and its
+shipments, the status the shipments and backorders make, backorders filled into new
+shipments when stock arrives, re-routes, and the main loop that follows all of it to the
+end (or to a cancel, or to a new run while it only waits for stock).
+
+Workflow code (no I/O).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from oms.domain import lifecycle
+    from oms.domain.fulfilment import is_finished, order_status
+    from oms.models.ops import RerouteShipment
+    from oms.models.orders import OrderInput, OrderStatus, OrderView
+    from oms.models.shipments import ShipmentStatus
+    from oms.views import orders as views
+    from workflows.order_cancel import Cancellation
+    from workflows.order_continue import Continuation
+    from workflows.order_lines import LineCancels
+    from workflows.order_payment import Payment
+    from workflows.order_shipments import Shipments
+    from workflows.order_state import OrderState
+    from workflows.order_stock import Stock
+    from workflows.tracker import Tracker
+
+# Patch: a run with this marker continues as new while it waits for stock with no shipment
+# under way, once its history is long; one without waits in the same run (until the limit).
+CONTINUE_AS_NEW_PATCH = "order-continue-as-new"
+# The statuses in which the order may owe units (its backorder clock runs).
+_OWED_STATUSES = (
+    OrderStatus.BACKORDERED,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+)
+
+
+class Fulfilment:
+    """The order's shipments and backorders from its allocation to its end."""
+
+    def __init__(
+        self,
+        inp: OrderInput,
+        view: OrderView,
+        track: Tracker[OrderView],
+        state: OrderState,
+        parts: tuple[Shipments, Stock, Payment, LineCancels],
+    ) -> None:
+        self._inp, self._view, self._track, self._state = inp, view, track, state
+        self._shipments, self._stock, self._payment, self._lines = parts
+
+    async def allocate(self, confirmed: Awaitable[None]) -> bool:
+        """Allocate the order's stock while ``confirmed`` (its confirmation email) is sent,
+        enter what it decided and start its shipments; True when some units are owed."""
+        # The confirmation and the allocation need nothing of each other.
+        allocated = self._stock.allocate(self._shipments.next_no)
+        decision, _ = await asyncio.gather(allocated, confirmed)
+        self._state.decided = True
+        self._track.enter(
+            OrderStatus.BACKORDERED if decision.backordered else OrderStatus.ALLOCATED,
+            views.allocation_note(decision),
+            **self._stock.owe(decision.backordered),
+        )
+        await self._shipments.start(decision.shipments, self._payment.authorization_id or "")
+        self._state.allocated = True
+        self.refresh_status()
+        return bool(decision.backordered)
+
+    async def follow(self, cancellation: Cancellation, continuation: Continuation) -> bool:
+        """Follow shipments and backorders to the end; True when the order was cancelled."""
+        state, shipments, lines = self._state, self._shipments, self._lines
+        recheck = timedelta(seconds=self._inp.options.backorder_recheck_s)
+        while True:
+            if shipments.changed:
+                shipments.changed = False
+                self.refresh_status()
+            owed = bool(self._view.backordered)
+            settled = not state.rerouting and not lines.shorts
+            if shipments.by_id and settled and is_finished(shipments.statuses(), owed):
+                return False
+            if owed and continuation.history_is_long() and workflow.patched(CONTINUE_AS_NEW_PATCH):
+                await continuation.carry_on()
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        state.cancel is not None
+                        or state.wake
+                        or shipments.changed
+                        or bool(lines.shorts)
+                    ),
+                    timeout=recheck if owed else None,
+                    timeout_summary="backorder re-check" if owed else None,
+                )
+            except TimeoutError:
+                state.wake = True  # a missed wake-up signal costs one re-check period, no more
+            if (
+                state.cancel is not None
+                and not state.cancel_done
+                and await cancellation.compensate()
+            ):
+                return True
+            if lines.shorts and not state.cancel_done:
+                async with state.stock_lock:
+                    state.wake = await lines.settle_shorts() or state.wake
+            if state.wake:
+                state.wake = False
+                if self._view.backordered:
+                    async with state.stock_lock:
+                        await self.claim_backorders()
+
+    def refresh_status(self) -> None:
+        """The status the shipments and backorders make, entered if it changed."""
+        owed = self._view.backordered
+        new = order_status(self._shipments.statuses(), bool(owed))
+        if new == OrderStatus.CANCELLED and self._state.cancel is None:
+            new = self._view.status  # only a cancel ends an order as cancelled
+        stage = self._stock.owe(owed) if new in _OWED_STATUSES else {}
+        if lifecycle.ORDER.step(new, stage.get("stage")) != self._track.step:
+            self._track.enter(new, views.shipments_note(self._shipments.by_id.values()), **stage)
+        else:
+            self._track.changed()
+
+    async def claim_backorders(self) -> None:
+        """Claim stock that arrived for the owed lines and ship what it fills."""
+        fill = await self._stock.claim(self._shipments.next_no)
+        if fill.shipments:
+            lines = (ln for s in fill.shipments for ln in s.lines)
+            self._track.note(f"Backorder filled: {views.units(lines)}")
+            await self._shipments.start(fill.shipments, self._payment.authorization_id or "")
+            self.refresh_status()
+
+    def check_reroute(self, request: RerouteShipment) -> None:
+        """Raises ``ApplicationError`` ``UnknownShipment`` or ``NotReroutable`` (not picking
+        or held, the same warehouse, or the order is being cancelled)."""
+        shipment = self._shipments.by_id.get(request.shipment_id)
+        if shipment is None:
+            raise ApplicationError(
+                f"order has no shipment {request.shipment_id}", type="UnknownShipment"
+            )
+        if shipment.status not in (ShipmentStatus.PICKING, ShipmentStatus.HELD):
+            raise ApplicationError(
+                f"only a shipment that is picking or held can be re-routed; it is "
+                f"{shipment.status}",
+                type="NotReroutable",
+            )
+        if request.warehouse_id == shipment.warehouse_id:
+            raise ApplicationError("that is the warehouse it ships from", type="NotReroutable")
+        self._state.refuse_closing(self._view.status, "NotReroutable")
+
+    async def reroute(self, request: RerouteShipment) -> None:
+        """Stop the shipment, release its reservation and allocate its lines again without
+        its warehouse (or only at ``request.warehouse_id``); what none has is owed.
+
+        Raises ``ApplicationError(type="NotReroutable")`` when it shipped meanwhile.
+        """
+        old = self._shipments.by_id[request.shipment_id]
+        self._track.note(
+            f"Operations ({request.by}) re-routes {old.shipment_id} away from "
+            f"{old.warehouse_id}: {request.reason}",
+            by=f"ops:{request.by}",
+        )
+        await self._shipments.stop(f"re-routed: {request.reason}", only=old.shipment_id)
+        if old.status != ShipmentStatus.CANCELLED:
+            raise ApplicationError(
+                f"{old.shipment_id} shipped before it could be re-routed", type="NotReroutable"
+            )
+        await self._stock.release(old.shipment_id)
+        decision = await self._stock.allocate(
+            self._shipments.next_no,
+            old.lines,
+            exclude_warehouses=[] if request.warehouse_id else [old.warehouse_id],
+            only_warehouses=[request.warehouse_id] if request.warehouse_id else [],
+        )
+        self._track.note(views.allocation_note(decision))
+        await self._shipments.start(decision.shipments, self._payment.authorization_id or "")
+        self._stock.owe([*self._view.backordered, *decision.backordered])
+        self.refresh_status()

@@ -1,0 +1,62 @@
+"""An order's notes and resent emails, for ``OrderWorkflow``: an operator's intervention,
+a note (with tags) kept on the order, and one of its customer emails sent again on a new
+outbox key per resend.
+
+Workflow code (no I/O).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from oms.models.ops import OpsNote, ResendNotification
+    from oms.models.orders import NoteEntry, OrderInput, OrderNote, OrderView
+    from oms.views import orders as views
+    from workflows.order_state import OrderState
+    from workflows.tracker import Tracker
+
+# Sends one of the order's customer emails: (key, template, **context).
+Email = Callable[..., Awaitable[None]]
+
+
+class Notes:
+    """What people add to the order's history, and the emails they have sent again."""
+
+    def __init__(
+        self,
+        inp: OrderInput,
+        view: OrderView,
+        track: Tracker[OrderView],
+        state: OrderState,
+        email: Email,
+    ) -> None:
+        self._inp, self._view, self._track, self._state = inp, view, track, state
+        self._email = email
+
+    def ops_note(self, note: OpsNote) -> None:
+        """An operator's intervention, kept in the order's history with who and why."""
+        self._track.note(
+            f"Operations ({note.by}): {note.action}: {note.reason}", by=f"ops:{note.by}"
+        )
+
+    def add(self, note: OrderNote) -> None:
+        """Keep a note (and its tags) in the order's view, its history and the details."""
+        entry = NoteEntry(at=workflow.now(), by=note.by, text=note.text, tags=note.tags)
+        self._view.notes.append(entry)
+        self._track.note(views.note_line(entry), by=note.by, action="note")
+
+    async def resend(self, request: ResendNotification) -> None:
+        """Send one of the order's customer emails again (a new outbox key per resend)."""
+        self._state.resends += 1
+        self._track.note(
+            f"Operations ({request.by}) resent {request.notification}: {request.reason}",
+            by=f"ops:{request.by}",
+        )
+        await self._email(
+            f"{self._inp.order_id}:{request.notification}:resend:{self._state.resends}",
+            request.notification,
+            reason=self._view.cancel_reason or request.reason,
+        )

@@ -1,0 +1,98 @@
+"""Where an order's process stands, for ``OrderWorkflow`` and the parts it is built of
+(holds, cancellation, shipments, continue-as-new): what its handlers and its main loop
+tell each other beyond the view, and the rules that refuse a change on it. One instance
+per run, shared by reference.
+
+Workflow code (no I/O).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from oms.models.orders import CancelOrder, OrderStatus
+
+if TYPE_CHECKING:
+    from workflows.order_shipments import Shipments
+
+
+@dataclass
+class OrderState:
+    """The order's progress flags and counters (the view shows the rest)."""
+
+    cancel: CancelOrder | None = None  # a cancel was asked for (or the payment failed)
+    cancel_done: bool = False  # the compensation ran
+    cancel_outcome: bool | None = None  # True: ended cancelled; False: shipped first
+    wake: bool = False  # stock may have arrived: claim backorders
+    resends: int = 0  # notifications resent (each its own outbox key)
+    rerouting: int = 0  # shipments being stopped and started again: not finished meanwhile
+    past_gate: bool = False  # past the risk review and any hold: allocation may start
+    allocated: bool = False  # its first allocation is done: lines may be cancelled
+    # The allocation decided (the status shows it) while its shipments start: a line
+    # cancellation is accepted and waits for them rather than refused.
+    decided: bool = False
+    secured: bool = False  # the payment is secured: an edit may change the money
+    # Edits, line cancellations and claims under way: a whole-order cancel waits.
+    changing: int = 0
+    # One change of the order's stock at a time: an edit, a line cancellation, a claim.
+    stock_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def refuse_closing(self, status: str, error_type: str, *, ended: bool = False) -> None:
+        """Refuse a change while the order is being cancelled or, with ``ended``, once it
+        was cancelled or completed (``status``): ``ApplicationError`` of ``error_type``."""
+        if ended and status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise ApplicationError(f"order is already {status}", type=error_type)
+        if self.cancel is not None:
+            raise ApplicationError("the order is being cancelled", type=error_type)
+
+    def check_editable(self, status: str) -> None:
+        """Raises ``ApplicationError`` ``NotEditable`` (ended or cancelling) or
+        ``NotEditableYet`` (its payment or stock is being settled)."""
+        self.refuse_closing(status, "NotEditable", ended=True)
+        if not self.secured or (self.past_gate and not self.allocated):
+            raise ApplicationError(
+                f"the order is {status} and its payment or stock is being "
+                "settled; try again in a moment",
+                type="NotEditableYet",
+            )
+
+    def check_line_cancellable(self, status: str) -> None:
+        """Raises ``ApplicationError`` ``NotCancellable`` (ended or cancelling) or
+        ``NotAllocated`` (before the allocation decided)."""
+        self.refuse_closing(status, "NotCancellable", ended=True)
+        if not self.allocated and not self.decided:
+            raise ApplicationError(
+                f"the order is {status} and its stock is not allocated yet; "
+                "cancel the order, or cancel the line once it is allocated",
+                type="NotAllocated",
+            )
+
+    @contextlib.asynccontextmanager
+    async def changing_stock(self) -> AsyncIterator[None]:
+        """One change of the order's stock at a time (an edit, a line cancellation, a
+        claim); while any is under way or waiting, a whole-order cancel is refused."""
+        self.changing += 1
+        try:
+            async with self.stock_lock:
+                yield
+        finally:
+            self.changing -= 1
+
+    @contextlib.contextmanager
+    def moving_shipments(self, shipments: Shipments) -> Iterator[None]:
+        """Shipments stop and others start (a re-route, an edit, a claim's reship): the
+        order must not read as finished meanwhile; its status is worked out again after."""
+        self.rerouting += 1
+        try:
+            yield
+        finally:
+            self.rerouting -= 1
+            shipments.changed = True
