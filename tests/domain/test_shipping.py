@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from oms.domain.shipping import NoRateAvailable, choose_rate
+from oms.domain.shipping import NoRateAvailable, choose_rate, held_for
 from oms.models.carrier import Rate
 
 
@@ -58,3 +58,19 @@ def test_standard_with_only_express_rates_is_no_rate() -> None:
 def test_no_rates_at_all_is_no_rate(speed: str) -> None:
     with pytest.raises(NoRateAvailable):
         choose_rate([], speed)
+
+
+def test_a_refused_address_or_missing_customs_data_holds_the_parcel_for_a_person() -> None:
+    assert held_for("InvalidAddress", "postal code 999 unknown") == (
+        "Carrier refused the address: postal code 999 unknown",
+        "The carrier refused the address of",
+    )
+    assert held_for("CustomsDataMissing", "no HS code for CAP-NVY") == (
+        "Customs data missing: no HS code for CAP-NVY",
+        "Customs data is missing for",
+    )
+
+
+def test_other_refusals_do_not_hold_the_parcel() -> None:
+    assert held_for("NoRateAvailable", "no express service") is None
+    assert held_for(None, "carrier down") is None

@@ -1,0 +1,115 @@
+"""A quote's pure negotiation rules: the clock each status runs on, the lines a counter-offer
+asks for, one decision answering every approval of its role, and their history lines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from oms.domain.quotes import countered_lines, record_decision, status_clock
+from oms.models.common import Address
+from oms.models.quotes import (
+    ApprovalDecision,
+    ApprovalRequirement,
+    B2BCustomer,
+    CounterLine,
+    CounterOffer,
+    QuoteLineRequest,
+    QuoteStatus,
+    QuoteView,
+)
+from oms.views.quotes import counter_note, decision_note
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def requirement(role: str, rule: str, requested_at: datetime = T0) -> ApprovalRequirement:
+    return ApprovalRequirement(
+        rule_id=rule, rule_name=rule, role=role, original_role=role, requested_at=requested_at
+    )
+
+
+def quote(status: QuoteStatus, approvals: list[ApprovalRequirement] | None = None) -> QuoteView:
+    return QuoteView(
+        quote_id="Q-1",
+        status=status,
+        customer=B2BCustomer(
+            id="C-1", name="Anna Buyer", email="anna@example.com", company_id="ACME-AB"
+        ),
+        currency="SEK",
+        lines=[
+            QuoteLineRequest(sku="CAP-NVY", quantity=10),
+            QuoteLineRequest(sku="MUG-WHT", quantity=5, target_unit_price=Decimal("40.00")),
+        ],
+        ship_to=Address(
+            name="Acme Bygg AB",
+            line1="Byggvägen 1",
+            postal_code="111 22",
+            city="Stockholm",
+            country="SE",
+        ),
+        submitted_at=T0,
+        expires_at=T0 + timedelta(days=30),
+        updated_at=T0,
+        approvals=approvals or [],
+    )
+
+
+def test_pending_approval_runs_on_the_oldest_pending_approval_and_names_its_roles() -> None:
+    later = requirement("sales_manager", "discount", T0 + timedelta(hours=2))
+    decided = requirement("cfo", "big", T0 - timedelta(days=1))
+    decided.decision = "approve"
+    view = quote(QuoteStatus.PENDING_APPROVAL, [later, requirement("finance", "total"), decided])
+
+    assert status_clock(view, QuoteStatus.PENDING_APPROVAL) == {
+        "clock_start": T0,
+        "waiting_for": "approver:finance,sales_manager",
+    }
+
+
+def test_open_statuses_run_to_the_quote_expiry_and_ended_ones_on_no_clock() -> None:
+    view = quote(QuoteStatus.PROPOSED)
+    assert status_clock(view, QuoteStatus.PROPOSED) == {"deadline": view.expires_at}
+    assert status_clock(view, QuoteStatus.COUNTERED) == {"deadline": view.expires_at}
+    assert status_clock(view, QuoteStatus.ORDERED) == {}
+
+
+def test_a_counter_offer_sets_the_asked_prices_and_keeps_the_other_lines() -> None:
+    offer = CounterOffer(
+        by="anna",
+        lines=[
+            CounterLine(sku="CAP-NVY", target_unit_price=Decimal("90.00")),
+            CounterLine(sku="CAP-NVY", target_unit_price=Decimal("85.00")),
+        ],
+        comment="volume order",
+    )
+    lines = countered_lines(quote(QuoteStatus.PROPOSED).lines, offer)
+
+    assert [(ln.sku, ln.quantity, ln.target_unit_price) for ln in lines] == [
+        ("CAP-NVY", 10, Decimal("85.00")),  # the last price asked for a SKU counts
+        ("MUG-WHT", 5, Decimal("40.00")),
+    ]
+    assert counter_note(offer) == "CAP-NVY at 85.00 — volume order"
+    assert counter_note(CounterOffer(by="anna")) == "no price changes"
+
+
+def test_one_decision_answers_every_pending_approval_of_its_role_only() -> None:
+    approvals = [
+        requirement("finance", "total"),
+        requirement("finance", "credit"),
+        requirement("sales_manager", "discount"),
+    ]
+    decision = ApprovalDecision(
+        approver="Eva", role="finance", decision="approve", comment="within budget"
+    )
+    record_decision(approvals, "finance", decision, T0 + timedelta(hours=1))
+
+    assert [(a.decision, a.decided_by, a.decided_at) for a in approvals] == [
+        ("approve", "Eva", T0 + timedelta(hours=1)),
+        ("approve", "Eva", T0 + timedelta(hours=1)),
+        (None, None, None),
+    ]
+    assert approvals[0].comment == "within budget"
+    assert decision_note(decision, "total") == "approve as finance (total): within budget"
+    plain = ApprovalDecision(approver="Eva", role="finance", decision="reject")
+    assert decision_note(plain, "total") == "reject as finance (total)"
