@@ -148,6 +148,9 @@ class EditOrder(Model):
     reason: str = Field(min_length=1, max_length=500)
     prices: dict[str, Decimal] = Field(default_factory=dict)
     by: str = Field(default="api", max_length=100)
+    # The VAT rate in percent of each SKU the edit adds, as the order is taxed (looked up
+    # by the API with its price; absent for an order placed without totals).
+    tax_rates: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class OrderEdit(Model):
