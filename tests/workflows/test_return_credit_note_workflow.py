@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -94,3 +95,17 @@ async def test_a_refused_credit_note_waits_and_a_retry_credits_the_rest_once(
     assert keys.count(f"{inp.rma_id}:refund:TSHIRT") == 1
     assert keys.count(f"{inp.rma_id}:refund:CAP") == 2
     assert harness.world.credit_note_room == Decimal("0.00")
+
+
+def test_the_saved_credit_note_history_took_the_credit_note_path() -> None:
+    """``return_credit_note_wake.json`` (``record.py invoice_return``), which the replay
+    tests replay, is a run of the new path: the patch and the credit note activity."""
+    path = Path(__file__).resolve().parents[1] / "histories" / "return_credit_note_wake.json"
+    history = WorkflowHistory.from_json("return", path.read_text())
+    assert CREDIT_NOTE_PATCH in _patches(history)
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert "credit.credit_note" in scheduled and "payments.refund" not in scheduled
