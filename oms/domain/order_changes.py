@@ -14,9 +14,9 @@ from decimal import Decimal
 from typing import TypeVar
 
 from oms.domain.money import order_total
-from oms.domain.tax import retotal
+from oms.domain.tax import parcel_charge, refund_tax, retotal
 from oms.models.common import Address, SkuQuantity
-from oms.models.money import OrderTotals
+from oms.models.money import OrderTotals, TaxLine
 from oms.models.order_changes import EditLine
 from oms.models.orders import OrderLine, ShipmentSummary
 from oms.models.shipments import ShipmentLine, ShipmentStatus
@@ -233,3 +233,24 @@ def changed_totals(lines: Sequence[OrderLine], totals: OrderTotals) -> OrderTota
     (``totals``) after a change left it ``lines``: ``oms.domain.tax.retotal``, the
     computation that priced it, at each line's VAT rate."""
     return retotal(totals, lines)
+
+
+def parcel_refund(
+    lines: Sequence[OrderLine], totals: OrderTotals | None
+) -> tuple[Decimal, list[TaxLine]]:
+    """What refunding a parcel's ``lines`` gives back (a claim): what they were charged, VAT
+    added where the order's prices exclude it, with its net and VAT per rate; for an order
+    placed without totals, the sum of the lines, not split."""
+    if totals is None:
+        return order_total(lines), []
+    currency, inclusive = totals.currency, totals.prices_include_tax
+    amount = parcel_charge(lines, currency=currency, prices_include_tax=inclusive)
+    charged = [
+        TaxLine(
+            rate=line.tax_rate or Decimal(0),
+            net=parcel_charge([line], currency=currency, prices_include_tax=inclusive),
+            tax=Decimal(0),
+        )
+        for line in lines
+    ]
+    return amount, refund_tax(amount, charged, currency)

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from oms.models.common import Address, Model, Sku, SkuQuantity
 from oms.models.inventory import AllocationDecision
+from oms.models.money import TaxLine
 
 
 class CancelLineBody(Model):
@@ -244,3 +245,5 @@ class ShipmentClaim(Model):
     # A refund: what the parcel's lines came to, and the provider's refund id.
     refunded: Decimal = Decimal("0.00")
     refund_id: str | None = None
+    # Its net and VAT per rate (empty for an order placed without totals).
+    refund_tax: list[TaxLine] = Field(default_factory=list)

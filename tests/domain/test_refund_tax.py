@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.domain.order_changes import changed_total, changed_totals, edited_lines
+from oms.domain.order_changes import changed_total, changed_totals, edited_lines, parcel_refund
 from oms.domain.tax import (
     load_rates,
     order_totals,
@@ -159,3 +159,19 @@ def test_totals_recorded_before_the_shipping_rate_infer_it_from_the_shipping_tax
     # as its parcels charged it.
     bare = [*lines, OrderLine(sku="CAP", quantity=1, unit_price=D("100.00"))]
     assert retotal(totals, bare).total == totals.total + D("100.00")
+
+
+def test_a_claimed_parcel_is_refunded_as_it_was_charged_with_its_vat_per_rate() -> None:
+    totals, lines = priced(
+        [("RACK", 1, "1000.00", "standard"), ("BOOK", 2, "199.00", "reduced")], inclusive=False
+    )
+    amount, split = parcel_refund(lines, totals)
+    # Net prices plus 25% on the rack and 12% on the books: what the parcel captured.
+    assert amount == D("1250.00") + D("445.76")
+    assert [(t.rate, t.net, t.tax) for t in split] == [
+        (D(25), D("1000.00"), D("250.00")),
+        (D(12), D("398.00"), D("47.76")),
+    ]
+    # An order placed without totals: the sum of its lines, not split.
+    bare = [OrderLine(sku="CAP", quantity=2, unit_price=D("99.50"))]
+    assert parcel_refund(bare, None) == (D("199.00"), [])
