@@ -273,7 +273,7 @@ async def _border(stack: Stack) -> None:
 
 async def _invoice_return(stack: Stack) -> None:
     """A return of an invoice-term order, refunded with a credit note (patch
-    ``return-credit-note``; saved as ``return_credit_note_wake``)."""
+    ``return-credit-note``; saved as ``return_credit_note_settled``)."""
     body = order_body("H-IR", [("HOODIE-GRY-L", 2, "699.00")])
     body["customer"]["id"] = "C-ACME-1"
     body["payment"] = {"method": "invoice", "po_number": "PO-IR", "company_id": "ACME-AB"}
@@ -292,7 +292,7 @@ async def _invoice_return(stack: Stack) -> None:
     )
     handle = stack.client.get_workflow_handle(f"return-{rma}")
     await asyncio.wait_for(handle.result(), timeout=60)
-    _write("return_credit_note_wake", await handle.fetch_history())
+    _write("return_credit_note_settled", await handle.fetch_history())
 
 
 def _write(name: str, history: Any) -> None:

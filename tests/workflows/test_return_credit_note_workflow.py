@@ -98,9 +98,9 @@ async def test_a_refused_credit_note_waits_and_a_retry_credits_the_rest_once(
 
 
 def test_the_saved_credit_note_history_took_the_credit_note_path() -> None:
-    """``return_credit_note_wake.json`` (``record.py invoice_return``), which the replay
+    """``return_credit_note_settled.json`` (``record.py invoice_return``), which the replay
     tests replay, is a run of the new path: the patch and the credit note activity."""
-    path = Path(__file__).resolve().parents[1] / "histories" / "return_credit_note_wake.json"
+    path = Path(__file__).resolve().parents[1] / "histories" / "return_credit_note_settled.json"
     history = WorkflowHistory.from_json("return", path.read_text())
     assert CREDIT_NOTE_PATCH in _patches(history)
     scheduled = [
