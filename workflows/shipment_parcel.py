@@ -124,6 +124,9 @@ class Parcel:
                     shipment_id=inp.shipment_id,
                     amount=credit,
                     lines=self._view.lines,  # the shipment's invoice: what it carries
+                    # The invoice is in the order's currency, of what the parcel charged.
+                    charged=amount,
+                    currency=inp.currency,
                 ),
                 **policies.PAYMENTS.kwargs(queue, f"invoice {amount} {inp.currency} on credit"),
             )

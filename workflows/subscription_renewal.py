@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
     from oms.views import subscriptions as views
-    from oms.views.returns import when
+    from oms.views.common import when
     from workflows import policies
     from workflows.order import OrderWorkflow
     from workflows.tracker import Tracker
