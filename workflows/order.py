@@ -56,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order_notes import Notes
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
-    from workflows.order_state import OrderState
+    from workflows.order_state import OrderRun, OrderState
     from workflows.order_stock import WAKE_SIGNAL, Stock
     from workflows.tracker import Tracker
 
@@ -108,7 +108,6 @@ class OrderWorkflow:
         self._shipments = Shipments(inp, self._view, self._track)
         self._stock = Stock(inp, self._view)
         self._approvals = PurchaseApprovals(inp, self._view, self._track)
-        self._holds = Holds(inp, self._view, self._track, self._state, self._approvals)
         self._lines = LineCancels(
             inp, self._view, self._track, self._shipments, self._stock, self._payment
         )
@@ -116,13 +115,12 @@ class OrderWorkflow:
         self._edits = Edits(inp, self._view, self._track, parts, self._email)
         money = (self._shipments, self._stock, self._payment)
         self._claims = Claims(inp, self._view, self._track, money)
-        self._notes = Notes(inp, self._view, self._track, self._state, self._email)
-        shared = (inp, self._view, self._track, self._state)
-        self._fulfilment = Fulfilment(*shared, (*money, self._lines))
-        refresh = self._fulfilment.refresh_status
-        self._cancellation = Cancellation(*shared, money, self._email, refresh)
-        changes = (self._lines, self._edits, self._claims)
-        self._continuation = Continuation(*shared, money, changes)
+        run = OrderRun(inp, self._view, self._track, self._state, self._email)
+        self._notes = Notes(run)
+        self._fulfilment = Fulfilment(run, (*money, self._lines))
+        self._cancellation = Cancellation(run, money, self._fulfilment.refresh_status)
+        self._continuation = Continuation(run, money, (self._lines, self._edits, self._claims))
+        self._holds = Holds(run, self._approvals)
         if carried is not None:
             self._continuation.resume(carried)
 

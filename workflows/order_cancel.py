@@ -9,39 +9,28 @@ key in the part that owns it (shipments, stock, payment).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from oms.models.orders import CancelOrder, OrderInput, OrderResult, OrderStatus, OrderView
+    from oms.models.orders import CancelOrder, OrderResult, OrderStatus
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
-    from workflows.order_state import OrderState
+    from workflows.order_state import OrderRun
     from workflows.order_stock import Stock
-    from workflows.tracker import Tracker
-
-# Sends one of the order's customer emails: (key, template, **context).
-Email = Callable[..., Awaitable[None]]
 
 
 class Cancellation:
     """Asks for, runs and ends the order's cancellation (its progress in ``state``)."""
 
     def __init__(
-        self,
-        inp: OrderInput,
-        view: OrderView,
-        track: Tracker[OrderView],
-        state: OrderState,
-        parts: tuple[Shipments, Stock, Payment],
-        email: Email,
-        refresh_status: Callable[[], None],
+        self, run: OrderRun, parts: tuple[Shipments, Stock, Payment], refresh: Callable[[], None]
     ) -> None:
-        self._inp, self._view, self._track, self._state = inp, view, track, state
+        self._inp, self._view, self._track, self._state = run.inp, run.view, run.track, run.state
         self._shipments, self._stock, self._payment = parts
-        self._email, self._refresh_status = email, refresh_status
+        self._email, self._refresh_status = run.email, refresh
 
     def check(self) -> None:
         """Raises ``ApplicationError`` ``NotCancellable`` (ended, already cancelling, or

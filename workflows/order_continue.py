@@ -10,15 +10,14 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from oms.models.orders import OrderCarried, OrderInput, OrderView
+    from oms.models.orders import OrderCarried
     from workflows.order_claims import Claims
     from workflows.order_edits import Edits
     from workflows.order_lines import LineCancels
     from workflows.order_payment import Payment
     from workflows.order_shipments import CARRIED, ENDED, Shipments
-    from workflows.order_state import OrderState
+    from workflows.order_state import OrderRun
     from workflows.order_stock import Stock
-    from workflows.tracker import Tracker
 
 
 class Continuation:
@@ -26,14 +25,11 @@ class Continuation:
 
     def __init__(
         self,
-        inp: OrderInput,
-        view: OrderView,
-        track: Tracker[OrderView],
-        state: OrderState,
+        run: OrderRun,
         money: tuple[Shipments, Stock, Payment],
         changes: tuple[LineCancels, Edits, Claims],
     ) -> None:
-        self._inp, self._view, self._track, self._state = inp, view, track, state
+        self._inp, self._view, self._track, self._state = run.inp, run.view, run.track, run.state
         self._shipments, self._stock, self._payment = money
         self._lines, self._edits, self._claims = changes
 

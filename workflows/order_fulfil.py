@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain import lifecycle
     from oms.domain.fulfilment import is_finished, order_status
     from oms.models.ops import RerouteShipment
-    from oms.models.orders import OrderInput, OrderStatus, OrderView
+    from oms.models.orders import OrderStatus
     from oms.models.shipments import ShipmentStatus
     from oms.views import orders as views
     from workflows.order_cancel import Cancellation
@@ -27,9 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order_lines import LineCancels
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
-    from workflows.order_state import OrderState
+    from workflows.order_state import OrderRun
     from workflows.order_stock import Stock
-    from workflows.tracker import Tracker
 
 # Patch: a run with this marker continues as new while it waits for stock with no shipment
 # under way, once its history is long; one without waits in the same run (until the limit).
@@ -46,15 +45,8 @@ _OWED_STATUSES = (
 class Fulfilment:
     """The order's shipments and backorders from its allocation to its end."""
 
-    def __init__(
-        self,
-        inp: OrderInput,
-        view: OrderView,
-        track: Tracker[OrderView],
-        state: OrderState,
-        parts: tuple[Shipments, Stock, Payment, LineCancels],
-    ) -> None:
-        self._inp, self._view, self._track, self._state = inp, view, track, state
+    def __init__(self, run: OrderRun, parts: tuple[Shipments, Stock, Payment, LineCancels]) -> None:
+        self._inp, self._view, self._track, self._state = run.inp, run.view, run.track, run.state
         self._shipments, self._stock, self._payment, self._lines = parts
 
     async def allocate(self, confirmed: Awaitable[None]) -> bool:

@@ -13,13 +13,12 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.orders import RiskActivities
     from oms.domain.risk import RISK_REVIEW
-    from oms.models.orders import Hold, HoldRequest, OrderInput, OrderStatus, OrderView
+    from oms.models.orders import Hold, HoldRequest, OrderStatus
     from oms.models.risk import RiskCheck
     from oms.queues import INVENTORY_QUEUE
     from workflows import policies
     from workflows.order_approval import PurchaseApprovals
-    from workflows.order_state import OrderState
-    from workflows.tracker import Tracker
+    from workflows.order_state import OrderRun
 
 # Patch: a run with this marker passes the risk review and waits while held before it is
 # confirmed and allocated; one without goes straight on (it was never reviewed).
@@ -32,16 +31,9 @@ PURCHASE_APPROVAL_PATCH = "order-purchase-approval"
 class Holds:
     """The order's hold (its view's ``hold``) and the gate before allocation."""
 
-    def __init__(
-        self,
-        inp: OrderInput,
-        view: OrderView,
-        track: Tracker[OrderView],
-        state: OrderState,
-        approvals: PurchaseApprovals,
-    ) -> None:
-        self._inp, self._view, self._track = inp, view, track
-        self._state, self._approvals = state, approvals
+    def __init__(self, run: OrderRun, approvals: PurchaseApprovals) -> None:
+        self._inp, self._view, self._track, self._state = run.inp, run.view, run.track, run.state
+        self._approvals = approvals
 
     def check_hold(self) -> None:
         """Raises ``ApplicationError`` ``NotHoldable`` (cancelling), ``TooLateToHold``

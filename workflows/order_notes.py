@@ -7,34 +7,21 @@ Workflow code (no I/O).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from oms.models.ops import OpsNote, ResendNotification
-    from oms.models.orders import NoteEntry, OrderInput, OrderNote, OrderView
+    from oms.models.orders import NoteEntry, OrderNote
     from oms.views import orders as views
-    from workflows.order_state import OrderState
-    from workflows.tracker import Tracker
-
-# Sends one of the order's customer emails: (key, template, **context).
-Email = Callable[..., Awaitable[None]]
+    from workflows.order_state import OrderRun
 
 
 class Notes:
     """What people add to the order's history, and the emails they have sent again."""
 
-    def __init__(
-        self,
-        inp: OrderInput,
-        view: OrderView,
-        track: Tracker[OrderView],
-        state: OrderState,
-        email: Email,
-    ) -> None:
-        self._inp, self._view, self._track, self._state = inp, view, track, state
-        self._email = email
+    def __init__(self, run: OrderRun) -> None:
+        self._inp, self._view, self._track, self._state = run.inp, run.view, run.track, run.state
+        self._email = run.email
 
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the order's history with who and why."""

@@ -1,7 +1,8 @@
 """Where an order's process stands, for ``OrderWorkflow`` and the parts it is built of
-(holds, cancellation, shipments, continue-as-new): what its handlers and its main loop
-tell each other beyond the view, and the rules that refuse a change on it. One instance
-per run, shared by reference.
+(holds, cancellation, fulfilment, continue-as-new, notes): what its handlers and its main
+loop tell each other beyond the view (:class:`OrderState`), the rules that refuse a change
+on it, and what every part works on (:class:`OrderRun`). One instance of each per run,
+shared by reference.
 
 Workflow code (no I/O).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,10 +19,14 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from oms.models.orders import CancelOrder, OrderStatus
+    from oms.models.orders import CancelOrder, OrderInput, OrderStatus, OrderView
+    from workflows.tracker import Tracker
 
 if TYPE_CHECKING:
     from workflows.order_shipments import Shipments
+
+# Sends one of the order's customer emails: (key, template, **context).
+Email = Callable[..., Awaitable[None]]
 
 
 @dataclass
@@ -96,3 +101,15 @@ class OrderState:
         finally:
             self.rerouting -= 1
             shipments.changed = True
+
+
+@dataclass(frozen=True)
+class OrderRun:
+    """What every part of the order works on in this run: its input, its view, the tracker
+    that records its transitions, its progress, and how it emails the customer."""
+
+    inp: OrderInput
+    view: OrderView
+    track: Tracker[OrderView]
+    state: OrderState
+    email: Email

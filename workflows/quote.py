@@ -96,13 +96,13 @@ class QuoteWorkflow:
             record=policies.recorder(QuoteActivities.record_quote),
             queue_prefix=opts.task_queue_prefix,
         )
+        self._mail = QuoteMail(inp, self._view, self._track)
         self._round = 0
         self._opening = 0  # 0 for the first life of the quote, +1 per re-opening
         self._list_prices_only = False
         self._reminded: set[str] = set()
         self._changed = False
         self._reopened = False
-        self._mail = QuoteMail(inp, self._view, self._track)
 
     # --- queries and updates ---------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,22 +11,21 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.credit import CreditActivities
 from activities.quotes import QuoteActivities
-from oms.models.common import Address
 from oms.models.credit import ConsumeCredit, ReleaseCredit, ReserveCredit
 from oms.models.orders import RecordResult
 from oms.models.quotes import (
-    B2BCustomer,
     LineOverride,
     PriceQuoteRequest,
     QuoteLineRequest,
     QuoteStatus,
-    QuoteView,
 )
 from oms.store import credit, quotes
 from oms.store.credit import CreditLedger
 from oms.store.db import Database
 from oms.store.quotes import QuoteStore
 from oms.store.seed import seed_demo
+
+from quote_fixtures import quote_view
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -122,25 +121,11 @@ def test_price_rejections_are_non_retryable_and_named(
 def test_record_quote_writes_only_newer_versions(db: Database) -> None:
     env = ActivityEnvironment()
     acts = QuoteActivities(QuoteStore(db))
-    view = QuoteView(
-        quote_id="Q-1",
-        status=QuoteStatus.PROPOSED,
-        customer=B2BCustomer(
-            id="C-1", name="Anna Buyer", email="anna@example.com", company_id="ACME-AB"
-        ),
-        currency="SEK",
-        lines=[QuoteLineRequest(sku="CAP-NVY", quantity=10)],
-        ship_to=Address(
-            name="Acme Bygg AB",
-            line1="Byggvägen 1",
-            postal_code="111 22",
-            city="Stockholm",
-            country="SE",
-        ),
-        submitted_at=T0,
-        expires_at=T0 + timedelta(days=30),
-        updated_at=T0,
+    view = quote_view(
+        "Q-1",
         version=2,
+        status=QuoteStatus.PROPOSED,
+        lines=[QuoteLineRequest(sku="CAP-NVY", quantity=10)],
     )
     older = view.model_copy(update={"version": 1, "status": QuoteStatus.SUBMITTED})
 

@@ -3,15 +3,13 @@ asks for, one decision answering every approval of its role, and their history l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from oms.domain.quotes import countered_lines, record_decision, status_clock
-from oms.models.common import Address
 from oms.models.quotes import (
     ApprovalDecision,
     ApprovalRequirement,
-    B2BCustomer,
     CounterLine,
     CounterOffer,
     QuoteLineRequest,
@@ -20,7 +18,7 @@ from oms.models.quotes import (
 )
 from oms.views.quotes import counter_note, decision_note
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from quote_fixtures import T0, quote_view
 
 
 def requirement(role: str, rule: str, requested_at: datetime = T0) -> ApprovalRequirement:
@@ -30,29 +28,11 @@ def requirement(role: str, rule: str, requested_at: datetime = T0) -> ApprovalRe
 
 
 def quote(status: QuoteStatus, approvals: list[ApprovalRequirement] | None = None) -> QuoteView:
-    return QuoteView(
-        quote_id="Q-1",
-        status=status,
-        customer=B2BCustomer(
-            id="C-1", name="Anna Buyer", email="anna@example.com", company_id="ACME-AB"
-        ),
-        currency="SEK",
-        lines=[
-            QuoteLineRequest(sku="CAP-NVY", quantity=10),
-            QuoteLineRequest(sku="MUG-WHT", quantity=5, target_unit_price=Decimal("40.00")),
-        ],
-        ship_to=Address(
-            name="Acme Bygg AB",
-            line1="Byggvägen 1",
-            postal_code="111 22",
-            city="Stockholm",
-            country="SE",
-        ),
-        submitted_at=T0,
-        expires_at=T0 + timedelta(days=30),
-        updated_at=T0,
-        approvals=approvals or [],
-    )
+    lines = [
+        QuoteLineRequest(sku="CAP-NVY", quantity=10),
+        QuoteLineRequest(sku="MUG-WHT", quantity=5, target_unit_price=Decimal("40.00")),
+    ]
+    return quote_view("Q-1", status=status, lines=lines, approvals=approvals)
 
 
 def test_pending_approval_runs_on_the_oldest_pending_approval_and_names_its_roles() -> None:

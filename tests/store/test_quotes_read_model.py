@@ -4,53 +4,19 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
-from oms.models.common import Address
 from oms.models.credit import Company
-from oms.models.quotes import B2BCustomer, QuoteLineRequest, QuoteStatus, QuoteView
+from oms.models.quotes import QuoteStatus
 from oms.store import credit, quotes
 from oms.store.db import Database
 from oms.store.errors import UnknownCompany, UnknownSku
 from oms.store.seed import seed_demo
 
-T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def quote_view(
-    quote_id: str,
-    *,
-    version: int = 1,
-    status: QuoteStatus = QuoteStatus.SUBMITTED,
-    company_id: str = "ACME-AB",
-    updated_at: datetime = T0,
-) -> QuoteView:
-    return QuoteView(
-        quote_id=quote_id,
-        status=status,
-        customer=B2BCustomer(
-            id=f"C-{company_id}",
-            name="Anna Buyer",
-            email="anna@example.com",
-            company_id=company_id,
-        ),
-        currency="SEK",
-        lines=[QuoteLineRequest(sku="TSHIRT-BLK-M", quantity=100)],
-        ship_to=Address(
-            name="Acme Bygg AB",
-            line1="Byggvägen 1",
-            postal_code="111 22",
-            city="Stockholm",
-            country="SE",
-        ),
-        submitted_at=T0,
-        expires_at=T0 + timedelta(days=30),
-        updated_at=updated_at,
-        version=version,
-    )
+from quote_fixtures import T0, quote_view
 
 
 def test_a_quote_is_written_and_read_back_whole(db: Database) -> None:
