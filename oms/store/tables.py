@@ -39,6 +39,16 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
 
 
+class ReadModel:
+    """The columns a read-model row ends with: when its view last changed, the view's
+    version (``oms.store.versioned``: an older one never overwrites a newer one) and the
+    workflow's whole view as JSON."""
+
+    updated_at: Mapped[datetime] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    view: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class ProductRow(Base):
     __tablename__ = "products"
 
@@ -159,7 +169,7 @@ class BackorderRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class OrderRow(Base):
+class OrderRow(ReadModel, Base):
     """Read model of an order, written only by its workflow (through an activity)."""
 
     __tablename__ = "orders"
@@ -187,9 +197,6 @@ class OrderRow(Base):
     # The VAT in ``total`` (reports split revenue into net and tax).
     tax: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0, server_default="0")
     placed_at: Mapped[datetime] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class OrderSkuRow(Base):
@@ -220,7 +227,7 @@ class OrderRefundRow(Base):
     updated_at: Mapped[datetime] = mapped_column()
 
 
-class ShipmentRow(Base):
+class ShipmentRow(ReadModel, Base):
     """Read model of a shipment (the warehouse's pick list), written by its workflow."""
 
     __tablename__ = "shipments"
@@ -231,9 +238,6 @@ class ShipmentRow(Base):
     warehouse_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32))
     tracking_number: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class LabelRow(Base):
@@ -328,7 +332,7 @@ class CreditLedgerRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class QuoteRow(Base):
+class QuoteRow(ReadModel, Base):
     """Read model of a B2B quote, written only by its workflow (through an activity)."""
 
     __tablename__ = "quotes"
@@ -338,15 +342,12 @@ class QuoteRow(Base):
     status: Mapped[str] = mapped_column(String(32))
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     company_id: Mapped[str] = mapped_column(String(64), index=True)
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 # --- returns ----------------------------------------------------------------------------------
 
 
-class ReturnRow(Base):
+class ReturnRow(ReadModel, Base):
     """Read model of a return (RMA), written only by its workflow (through an activity)."""
 
     __tablename__ = "returns"
@@ -358,9 +359,6 @@ class ReturnRow(Base):
     resolution: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     requested_at: Mapped[datetime] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class ReturnLineRow(Base):
@@ -706,7 +704,7 @@ class WebhookAttemptRow(Base):
 # --- subscriptions ------------------------------------------------------------------------------
 
 
-class SubscriptionRow(Base):
+class SubscriptionRow(ReadModel, Base):
     """Read model of a subscription, written only by its workflow (through an activity)
     and by the callers of its updates; ``last_error`` is the last renewal's failure."""
 
@@ -720,9 +718,6 @@ class SubscriptionRow(Base):
     next_renewal_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class InvoiceRow(Base):
