@@ -167,19 +167,7 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
                 ship_from=ship_from(by_id[pick.warehouse_id]),
             )
         )
-    placed_at = as_utc(req.placed_at)
-    for line in plan.backordered:
-        session.add(
-            BackorderRow(
-                order_id=req.order_id,
-                allocation_key=req.key,
-                sku=line.sku,
-                quantity=line.quantity,
-                quantity_open=line.quantity,
-                cancelled=False,
-                placed_at=placed_at,
-            )
-        )
+    owe(session, req.order_id, req.key, plan.backordered, req.placed_at)
 
     decision = AllocationDecision(
         key=req.key,
@@ -210,6 +198,39 @@ def ship_from(warehouse: WarehouseRow) -> Address | None:
 
 
 # --- backorders -----------------------------------------------------------------------------
+
+
+def owe(
+    session: Session, order_id: str, key: str, lines: Iterable[SkuQuantity], placed_at: datetime
+) -> None:
+    """Owe ``lines`` to the order: an open backorder for each, under the allocation or
+    request ``key``, in the order's place in the queue (``placed_at``)."""
+    for line in lines:
+        session.add(
+            BackorderRow(
+                order_id=order_id,
+                allocation_key=key,
+                sku=line.sku,
+                quantity=line.quantity,
+                quantity_open=line.quantity,
+                cancelled=False,
+                placed_at=as_utc(placed_at),
+            )
+        )
+
+
+def fill_backorders_at(
+    session: Session, places: Iterable[tuple[str, str]], freed_by: str | None = None
+) -> list[str]:
+    """``fill_backorders`` for each ``(warehouse_id, sku)`` of ``places``, in turn; the ids
+    of the orders served, each once, in the order they were served, except ``freed_by``
+    (the order that gave the units back)."""
+    filled: list[str] = []
+    for warehouse_id, sku in places:
+        for order_id in fill_backorders(session, warehouse_id, sku):
+            if order_id != freed_by and order_id not in filled:
+                filled.append(order_id)
+    return filled
 
 
 def fill_backorders(session: Session, warehouse_id: str, sku: str) -> list[str]:
@@ -375,11 +396,7 @@ def release(session: Session, req: ReleaseRequest) -> ReleaseResult:
         _cancel_backorders(session, req.order_id, {sku for _, sku in freed})
     session.flush()
 
-    filled: list[str] = []
-    for warehouse_id, sku in freed:
-        for order_id in fill_backorders(session, warehouse_id, sku):
-            if order_id != req.order_id and order_id not in filled:
-                filled.append(order_id)
+    filled = fill_backorders_at(session, freed, freed_by=req.order_id)
     return ReleaseResult(released_units=units, filled_orders=filled)
 
 
