@@ -205,18 +205,18 @@ def owe(
 ) -> None:
     """Owe ``lines`` to the order: an open backorder for each, under the allocation or
     request ``key``, in the order's place in the queue (``placed_at``)."""
-    for line in lines:
-        session.add(
-            BackorderRow(
-                order_id=order_id,
-                allocation_key=key,
-                sku=line.sku,
-                quantity=line.quantity,
-                quantity_open=line.quantity,
-                cancelled=False,
-                placed_at=as_utc(placed_at),
-            )
+    session.add_all(
+        BackorderRow(
+            order_id=order_id,
+            allocation_key=key,
+            sku=line.sku,
+            quantity=line.quantity,
+            quantity_open=line.quantity,
+            cancelled=False,
+            placed_at=as_utc(placed_at),
         )
+        for line in lines
+    )
 
 
 def fill_backorders_at(
