@@ -484,12 +484,7 @@ def _episode(row: ReplenishmentRow, opened: bool) -> Episode:
 
 
 def _supplier(row: SupplierRow) -> Supplier:
-    return Supplier(
-        supplier_id=row.supplier_id,
-        name=row.name,
-        email=row.email,
-        lead_time_days=row.lead_time_days,
-    )
+    return Supplier.model_validate(row, from_attributes=True)
 
 
 def _purchase_order(
