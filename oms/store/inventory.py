@@ -49,7 +49,7 @@ from oms.models.order_changes import (
 )
 from oms.models.returns import StockMovement
 from oms.store import paging, prices
-from oms.store.db import Bound, as_utc
+from oms.store.db import Bound, as_utc, get_or_insert
 from oms.store.errors import (
     IdempotencyMismatch,
     StockBelowReserved,
@@ -678,21 +678,13 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
         "origin_country": product.origin_country,
         "tax_class": product.tax_class,
     }
-    row = session.get(ProductRow, sku, with_for_update=True)
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = ProductRow(sku=sku, **values)
-                session.add(row)
-            prices.home_price(session, row)
-            return _product(row)
-        except IntegrityError:
-            row = session.get(ProductRow, sku, with_for_update=True, populate_existing=True)
-            if row is None:
-                raise
-    for name, value in values.items():
-        setattr(row, name, value)
-    session.flush()
+    row, inserted = get_or_insert(
+        session, ProductRow, sku, lambda: ProductRow(sku=sku, **values), with_for_update=True
+    )
+    if not inserted:
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.flush()
     prices.home_price(session, row)
     return _product(row)
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from oms.store.db import get_or_insert
 from oms.store.events import record_transitions
 from oms.store.tables import ReadModel
 
@@ -102,19 +102,13 @@ def upsert_versioned(
     Raises ``IntegrityError`` when another unique column clashes (e.g. a tracking
     number): that is a real error, not a race for the key.
     """
-    row = _locked(session, model, key)
-    if row is None:
-        try:
-            # A savepoint, so losing a race for the first insert leaves the transaction usable.
-            with session.begin_nested():
-                session.add(model(**values))
-            if on_write is not None:
-                on_write(None)
-            return True
-        except IntegrityError:
-            row = _locked(session, model, key)
-            if row is None:
-                raise
+    row, inserted = get_or_insert(
+        session, model, key, lambda: model(**values), with_for_update=True, populate_existing=True
+    )
+    if inserted:
+        if on_write is not None:
+            on_write(None)
+        return True
     if version <= row.version:
         return False
     previous = getattr(row, "view", None)
@@ -124,7 +118,3 @@ def upsert_versioned(
     if on_write is not None:
         on_write(previous)
     return True
-
-
-def _locked(session: Session, model: type[RowT], key: str) -> RowT | None:
-    return session.get(model, key, with_for_update=True, populate_existing=True)
