@@ -43,12 +43,7 @@ class LabelStore(Bound):
                     LabelRow(
                         idempotency_key=key,
                         shipment_id=owner_id,
-                        label_id=label.label_id,
-                        tracking_number=label.tracking_number,
-                        carrier=label.carrier,
-                        service=label.service,
-                        price=label.price,
-                        currency=label.currency,
+                        **label.model_dump(),
                         customs=None if customs is None else customs.model_dump_json(),
                     )
                 )
