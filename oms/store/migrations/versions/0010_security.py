@@ -23,12 +23,7 @@ down_revision = "0011"
 def upgrade() -> None:
     op.create_table(
         "company_members",
-        sa.Column(
-            "company_id",
-            sa.String(64),
-            sa.ForeignKey("companies.company_id"),
-            primary_key=True,
-        ),
+        string("company_id", 64, sa.ForeignKey("companies.company_id"), primary_key=True),
         string("customer_id", 64, primary_key=True),
         string("added_by", 100),
         timestamp("added_at"),

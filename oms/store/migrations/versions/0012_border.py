@@ -40,9 +40,7 @@ def upgrade() -> None:
         string("kind", 16),
         string("order_id", 64),
         string("shipment_id", 80, nullable=True),
-        sa.Column(
-            "company_id", sa.String(64), sa.ForeignKey("companies.company_id"), nullable=False
-        ),
+        string("company_id", 64, sa.ForeignKey("companies.company_id")),
         string("currency", 3),
         sa.Column("lines", sa.JSON(), nullable=False),
         money("net"),
@@ -57,12 +55,7 @@ def upgrade() -> None:
     op.create_index("ix_invoices_company_id", "invoices", ["company_id"])
     op.create_table(
         "company_payments",
-        sa.Column(
-            "company_id",
-            sa.String(64),
-            sa.ForeignKey("companies.company_id"),
-            primary_key=True,
-        ),
+        string("company_id", 64, sa.ForeignKey("companies.company_id"), primary_key=True),
         string("reference", 100, primary_key=True),
         money("amount"),
         string("currency", 3),

@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_table(
         "prices",
         string("currency", 3, primary_key=True),
-        sa.Column("sku", sa.String(64), sa.ForeignKey("products.sku"), primary_key=True),
+        string("sku", 64, sa.ForeignKey("products.sku"), primary_key=True),
         money("unit_price"),
         string("updated_by", 100),
         timestamp("updated_at"),
