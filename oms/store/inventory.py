@@ -188,13 +188,7 @@ def ship_from(warehouse: WarehouseRow) -> Address | None:
     """The warehouse's address as a sender, or ``None`` while its address is incomplete."""
     if not (warehouse.line1 and warehouse.postal_code and warehouse.city):
         return None
-    return Address(
-        name=warehouse.name,
-        line1=warehouse.line1,
-        postal_code=warehouse.postal_code,
-        city=warehouse.city,
-        country=warehouse.country,
-    )
+    return Address.model_validate(warehouse, from_attributes=True)
 
 
 # --- backorders -----------------------------------------------------------------------------
