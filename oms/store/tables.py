@@ -232,6 +232,9 @@ class OrderRefundRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+    # Net and VAT per rate of the amount ([{rate, net, tax}]); NULL: not split (an order
+    # placed without totals).
+    tax: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
 
 class ShipmentRow(ReadModel, Base):
@@ -749,6 +752,9 @@ class InvoiceRow(Base):
     total: Mapped[Decimal] = mapped_column()
     issued_at: Mapped[datetime] = mapped_column()
     due_at: Mapped[datetime | None] = mapped_column()
+    # Credit notes: what they give back in the company's credit currency, when the order is
+    # in another one (NULL: ``total``).
+    credit: Mapped[Decimal | None] = mapped_column()
 
 
 class CompanyPaymentRow(Base):
