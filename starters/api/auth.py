@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from oms.domain.auth import INTERNAL_CALLERS, Principal, dev_principal, owns
 from oms.store import credit, refusals, tokens
-from starters.api.deps import ApiState, State, field_error
+from starters.api.deps import ApiState, State, field_error, not_found
 from starters.api.ratelimit import client_address
 
 # Staff who may read any order (and its shipments and returns).
@@ -207,10 +207,6 @@ def check_visible(
     """
     if not owns(principal, customer_id, company_id):
         raise not_found(what)
-
-
-def not_found(what: str) -> HTTPException:
-    return HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
 
 
 def check_member(

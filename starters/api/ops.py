@@ -41,7 +41,15 @@ from oms.store import refusals as refusal_store
 from oms.store import subscriptions as subscription_store
 from oms.store import webhooks as webhook_store
 from starters.api.auth import acting_role, require
-from starters.api.deps import State, in_store, raise_from_update, record_view, run_update
+from starters.api.deps import (
+    State,
+    field_error,
+    in_store,
+    not_found,
+    raise_from_update,
+    record_view,
+    run_update,
+)
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.webhooks import relay_workflow_id
 
@@ -390,21 +398,9 @@ async def reroute(
     body = body.model_copy(update={"by": caller.subject})
     shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
     if shipment is None:
-        raise HTTPException(
-            404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
-        )
+        raise not_found(f"shipment {shipment_id}")
     if body.shipment_id != shipment_id:
-        raise HTTPException(
-            422,
-            detail=[
-                {
-                    "type": "value_error",
-                    "loc": ["body", "shipment_id"],
-                    "msg": "must match the path",
-                    "input": body.shipment_id,
-                }
-            ],
-        )
+        raise field_error(["shipment_id"], "must match the path", body.shipment_id)
     handle = state.client.get_workflow_handle_for(
         OrderWorkflow.run, order_workflow_id(shipment.order_id)
     )

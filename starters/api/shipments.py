@@ -17,7 +17,7 @@ from oms.models.common import Page
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
 from oms.store import labels, orders
 from starters.api.auth import ORDER_READERS, require
-from starters.api.deps import Paging, State, run_update
+from starters.api.deps import Paging, State, not_found, run_update
 from workflows.shipment import ShipmentWorkflow
 
 router = APIRouter(prefix="/shipments", tags=["warehouse"])
@@ -33,9 +33,7 @@ def _get(state: State, shipment_id: str) -> ShipmentView:
     with state.db.session() as session:
         view = orders.get_shipment(session, shipment_id)
     if view is None:
-        raise HTTPException(
-            404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
-        )
+        raise not_found(f"shipment {shipment_id}")
     return view
 
 

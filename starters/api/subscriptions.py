@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
@@ -47,15 +43,13 @@ from oms.store import subscriptions
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from starters.api.auth import ORDER_READERS, check_owner, require
 from starters.api.deps import (
+    ApiState,
     Paging,
     State,
     content_hash,
     field_error,
-    query_state,
-    require_same_body,
-    run_update,
 )
-from starters.api.idempotency import reserve
+from starters.api.kinds import WorkflowKind
 from starters.api.orders import options_from
 from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
 
@@ -110,115 +104,87 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
     digest = content_hash(body, "subscription_id")
     # Taken for good in the store, like order, quote and return ids: Temporal forgets a
     # closed subscription after its retention, and its id must not start another one.
-    taken = await run_in_threadpool(
-        reserve, state.db, "subscription", subscription_id, caller.subject, digest
-    )
-    if not taken.new:
-        if taken.body_hash != digest:
-            raise HTTPException(
-                409,
-                detail={
-                    "error": "SubscriptionIdConflict",
-                    "message": f"subscription {subscription_id} exists with different content",
-                },
-            )
-        with suppress(HTTPException):
-            # The same subscription again: its answer, also long after its workflow is gone.
-            view = await _load(state, subscription_id)
-            return JSONResponse(view.model_dump(mode="json"), status_code=200)
-        # Reserved, but the start never happened (Temporal was down): start it now.
+    answered = await SUBSCRIPTIONS.reserve(state, caller, subscription_id, digest)
+    if answered is not None:
+        return answered
     start = max(body.start_at or now, now)
     settings = state.settings
-    workflow_id = subscription_workflow_id(subscription_id)
-    try:
-        await state.client.start_workflow(
-            SubscriptionWorkflow.run,
-            SubscriptionInput(
-                subscription_id=subscription_id,
-                customer=body.customer,
-                currency=body.currency,
-                lines=body.lines,
-                ship_to=body.ship_to,
-                shipping_speed=body.shipping_speed,
-                interval=body.interval,
-                start_at=start,
-                payment=body.payment,
-                created_at=now,
-                body_hash=digest,
-                options=subscription_options(settings),
-            ),
-            id=workflow_id,
-            task_queue=settings.queue(WORKFLOW_QUEUE),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"body_hash": digest},
-            search_attributes=sa.typed(
-                {
-                    "OmsKind": "subscription",
-                    "OmsCustomerId": body.customer.id,
-                    # What the first workflow task would set: a broken task shows as stuck.
-                    **attributes(
-                        SUBSCRIPTION.step("active"),
-                        now,
-                        limits_from(settings),
-                        deadline=start + timedelta(seconds=settings.step_deadline_s),
-                    ),
-                }
-            ),
-            static_summary=(
-                f"Subscription {subscription_id} · {len(body.lines)} line(s) · every "
-                f"{body.interval}"
-            ),
-        )
-    except WorkflowAlreadyStartedError:
-        what = f"subscription {subscription_id}"
-        await require_same_body(state.client, workflow_id, digest, "SubscriptionIdConflict", what)
-        view = await _load(state, subscription_id)
-        return JSONResponse(view.model_dump(mode="json"), status_code=200)
+    started = state.client.start_workflow(
+        SubscriptionWorkflow.run,
+        SubscriptionInput(
+            subscription_id=subscription_id,
+            customer=body.customer,
+            currency=body.currency,
+            lines=body.lines,
+            ship_to=body.ship_to,
+            shipping_speed=body.shipping_speed,
+            interval=body.interval,
+            start_at=start,
+            payment=body.payment,
+            created_at=now,
+            body_hash=digest,
+            options=subscription_options(settings),
+        ),
+        id=subscription_workflow_id(subscription_id),
+        task_queue=settings.queue(WORKFLOW_QUEUE),
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        memo={"body_hash": digest},
+        search_attributes=sa.typed(
+            {
+                "OmsKind": "subscription",
+                "OmsCustomerId": body.customer.id,
+                # What the first workflow task would set: a broken task shows as stuck.
+                **attributes(
+                    SUBSCRIPTION.step("active"),
+                    now,
+                    limits_from(settings),
+                    deadline=start + timedelta(seconds=settings.step_deadline_s),
+                ),
+            }
+        ),
+        static_summary=(
+            f"Subscription {subscription_id} · {len(body.lines)} line(s) · every {body.interval}"
+        ),
+    )
     accepted = SubscriptionAccepted(
         subscription_id=subscription_id, status=SubscriptionStatus.ACTIVE
     )
-    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
-
-
-async def _load(state: State, subscription_id: str) -> SubscriptionView:
-    """The read model's view, else the workflow's own; with each order's current status."""
-
-    def read() -> tuple[SubscriptionView | None, dict[str, str]]:
-        with state.db.session() as session:
-            view = subscriptions.get_subscription(session, subscription_id)
-            ids = [o.order_id for o in view.orders] if view else []
-            return view, subscriptions.order_statuses(session, ids)
-
-    view, statuses = await run_in_threadpool(read)
-    if view is None:
-        view = await query_state(
-            _handle(state, subscription_id),
-            SubscriptionWorkflow.state,
-            f"subscription {subscription_id}",
-        )
-    for order in view.orders:
-        order.status = statuses.get(order.order_id, order.status)
-    return view
-
-
-def _handle(
-    state: State, subscription_id: str
-) -> WorkflowHandle[SubscriptionWorkflow, SubscriptionView]:
-    return state.client.get_workflow_handle_for(
-        SubscriptionWorkflow.run, subscription_workflow_id(subscription_id)
+    return await SUBSCRIPTIONS.start(
+        state, subscription_id, digest, started, accepted.model_dump(mode="json")
     )
+
+
+class _Subscriptions(WorkflowKind[SubscriptionView]):
+    async def load(self, state: ApiState, id_: str) -> SubscriptionView:
+        """The read model's view, else the workflow's own; with each order's current status."""
+
+        def read() -> tuple[SubscriptionView | None, dict[str, str]]:
+            with state.db.session() as session:
+                view = subscriptions.get_subscription(session, id_)
+                ids = [o.order_id for o in view.orders] if view else []
+                return view, subscriptions.order_statuses(session, ids)
+
+        view, statuses = await run_in_threadpool(read)
+        if view is None:
+            view = await self.query(state, id_)
+        for order in view.orders:
+            order.status = statuses.get(order.order_id, order.status)
+        return view
+
+
+SUBSCRIPTIONS = _Subscriptions(
+    "subscription", SubscriptionWorkflow.run, subscription_workflow_id, SubscriptionWorkflow.state
+)
 
 
 async def _act(
     state: State, subscription_id: str, caller: Principal, update: Any, body: BaseModel
 ) -> SubscriptionView:
     """Run ``update`` as ``caller`` (who must own the subscription, if a buyer)."""
-    current = await _load(state, subscription_id)
+    current = await SUBSCRIPTIONS.load(state, subscription_id)
     check_owner(caller, current.customer.id, what="subscriptions")
-    body = body.model_copy(update={"by": caller.subject})
-    what = f"subscription {subscription_id}"
-    view: SubscriptionView = await run_update(
-        state, _handle(state, subscription_id), update, body, what
+    view: SubscriptionView = await SUBSCRIPTIONS.update(
+        state, subscription_id, update, body, caller
     )
     return view
 
@@ -226,7 +192,7 @@ async def _act(
 @router.get("/{subscription_id}", response_model=SubscriptionView)
 async def get_subscription(subscription_id: str, state: State, caller: Reader) -> SubscriptionView:
     """Status, interval, lines, next renewal, the orders placed (with status), history."""
-    view = await _load(state, subscription_id)
+    view = await SUBSCRIPTIONS.load(state, subscription_id)
     check_owner(caller, view.customer.id, what="subscriptions")
     return view
 
@@ -289,7 +255,7 @@ async def change(
 ) -> SubscriptionView:
     """New lines and/or address from the next renewal on; lines checked against the catalogue."""
     if body.lines is not None:
-        current = await _load(state, subscription_id)
+        current = await SUBSCRIPTIONS.load(state, subscription_id)
         check_owner(caller, current.customer.id, what="subscriptions")
         await _check_lines(state, body.lines, current.currency)
     return await _act(state, subscription_id, caller, SubscriptionWorkflow.change, body)
