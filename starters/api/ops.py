@@ -50,7 +50,8 @@ from starters.api.deps import (
     record_view,
     run_update,
 )
-from workflows.order import OrderWorkflow, order_workflow_id
+from starters.api.orders import ORDERS
+from workflows.order import OrderWorkflow
 from workflows.webhooks import relay_workflow_id
 
 router = APIRouter(prefix="/ops", tags=["ops"])
@@ -337,8 +338,8 @@ async def force_cancel(
 ) -> OrderView:
     """Cancel with full compensation on an operator's authority (recorded with who and why)."""
     body = body.model_copy(update={"by": caller.subject})
-    workflow_id = order_workflow_id(order_id)
-    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
+    handle = ORDERS.handle(state, order_id)
+    workflow_id = handle.id
     try:
         await _note(state, workflow_id, "force_cancel", body)
         view = await handle.execute_update(
@@ -360,8 +361,8 @@ async def release_hold(
     """
     role = acting_role(caller, body.role, "role" in body.model_fields_set, "ops")
     body = body.model_copy(update={"by": caller.subject, "role": role})
-    workflow_id = order_workflow_id(order_id)
-    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
+    handle = ORDERS.handle(state, order_id)
+    workflow_id = handle.id
     try:
         view = await handle.query(OrderWorkflow.state)
         if view.status != "on_hold":
@@ -401,9 +402,7 @@ async def reroute(
         raise not_found(f"shipment {shipment_id}")
     if body.shipment_id != shipment_id:
         raise field_error(["shipment_id"], "must match the path", body.shipment_id)
-    handle = state.client.get_workflow_handle_for(
-        OrderWorkflow.run, order_workflow_id(shipment.order_id)
-    )
+    handle = ORDERS.handle(state, shipment.order_id)
     return await run_update(state, handle, OrderWorkflow.reroute, body, f"shipment {shipment_id}")
 
 
@@ -412,8 +411,4 @@ async def resend(
     order_id: str, body: ResendNotification, state: State, caller: Operator
 ) -> OrderView:
     """Send one of the order's customer emails again."""
-    body = body.model_copy(update={"by": caller.subject})
-    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
-    return await run_update(
-        state, handle, OrderWorkflow.resend_notification, body, f"order {order_id}"
-    )
+    return await ORDERS.update(state, order_id, OrderWorkflow.resend_notification, body, caller)
