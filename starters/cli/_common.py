@@ -171,6 +171,48 @@ def _table(body: Any) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def send(
+    settings: Settings,
+    path: str,
+    body: Any = None,
+    *,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+) -> int:
+    """Send ``body`` as JSON (none for ``None``) to ``path`` and show the answer."""
+    with api(settings) as client:
+        return show(client.request(method, path, json=body, headers=headers))
+
+
+def reason_command(
+    name: str,
+    path: str,
+    argument: str,
+    help: str | None = None,
+    *,
+    required: bool = True,
+    reason_help: str | None = None,
+) -> click.Command:
+    """A command ``NAME ARGUMENT --reason TEXT`` that POSTs ``{"reason": TEXT}`` to ``path``
+    (its ``{}`` stands for the argument); without ``required``, the reason may be left out
+    (it is then empty)."""
+    reason_option = (
+        click.option("--reason", required=True, help=reason_help)
+        if required
+        else click.option("--reason", default="", help=reason_help)
+    )
+
+    @click.command(name, help=help)
+    @click.argument(argument)
+    @reason_option
+    @pass_settings
+    def command(settings: Settings, reason: str, **argument_value: str) -> int:
+        [value] = argument_value.values()
+        return send(settings, path.format(value), {"reason": reason})
+
+    return command
+
+
 def post_file(settings: Settings, path: str, file: str, *, method: str = "POST") -> int:
     """Send a JSON document from ``file`` (``-`` for stdin) to ``path``."""
     text = sys.stdin.read() if file == "-" else Path(file).read_text()

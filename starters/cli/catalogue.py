@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, post_file, show, show_get
+from starters.cli._common import paged, pass_settings, post_file, send, show_get
 
 
 def master_data(name: str, path: str, help: str, key: str | None) -> click.Group:
@@ -66,9 +66,8 @@ def credit(settings: Settings, company_id: str) -> int:
 )
 @pass_settings
 def pay(settings: Settings, company_id: str, amount: str, reference: str) -> int:
-    with api(settings) as client:
-        body = {"amount": amount, "reference": reference}
-        return show(client.post(f"/companies/{company_id}/payments", json=body))
+    body = {"amount": amount, "reference": reference}
+    return send(settings, f"/companies/{company_id}/payments", body)
 
 
 @company.command("members", help="the customers who may buy for the company")
@@ -79,22 +78,23 @@ def members(settings: Settings, company_id: str) -> int:
     return show_get(settings, f"/companies/{company_id}/members")
 
 
-@company.command("add-member", help="let a customer buy for the company (invoice, quotes)")
-@click.argument("company_id")
-@click.argument("customer_id")
-@pass_settings
-def add_member(settings: Settings, company_id: str, customer_id: str) -> int:
-    with api(settings) as client:
-        return show(client.put(f"/companies/{company_id}/members/{customer_id}"))
+def _membership(name: str, method: str, help: str) -> click.Command:
+    """``company NAME COMPANY_ID CUSTOMER_ID``: ``method`` on the membership."""
+
+    @click.command(name, help=help)
+    @click.argument("company_id")
+    @click.argument("customer_id")
+    @pass_settings
+    def command(settings: Settings, company_id: str, customer_id: str) -> int:
+        return send(settings, f"/companies/{company_id}/members/{customer_id}", method=method)
+
+    return command
 
 
-@company.command("remove-member", help="end a customer's membership")
-@click.argument("company_id")
-@click.argument("customer_id")
-@pass_settings
-def remove_member(settings: Settings, company_id: str, customer_id: str) -> int:
-    with api(settings) as client:
-        return show(client.delete(f"/companies/{company_id}/members/{customer_id}"))
+company.add_command(
+    _membership("add-member", "PUT", "let a customer buy for the company (invoice, quotes)")
+)
+company.add_command(_membership("remove-member", "DELETE", "end a customer's membership"))
 
 
 @click.group("price", help="price lists: each SKU's list price per currency")
@@ -124,9 +124,8 @@ def price_get(settings: Settings, currency: str, sku: str) -> int:
 @click.argument("unit_price")
 @pass_settings
 def price_set(settings: Settings, currency: str, sku: str, unit_price: str) -> int:
-    with api(settings) as client:
-        path = f"/price-lists/{currency.upper()}/prices/{sku}"
-        return show(client.put(path, json={"unit_price": unit_price}))
+    path = f"/price-lists/{currency.upper()}/prices/{sku}"
+    return send(settings, path, {"unit_price": unit_price}, method="PUT")
 
 
 @click.command("shipping-quote", help="shipping options for an order body's lines (JSON file)")

@@ -8,7 +8,15 @@ import uuid
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, post_file, show, show_get, with_role
+from starters.cli._common import (
+    paged,
+    pass_settings,
+    post_file,
+    reason_command,
+    send,
+    show_get,
+    with_role,
+)
 
 
 @click.group(
@@ -29,8 +37,7 @@ def place(settings: Settings, file: str) -> int:
 @click.argument("order_id")
 @pass_settings
 def get(settings: Settings, order_id: str) -> int:
-    with api(settings) as client:
-        return show(client.get(f"/orders/{order_id}"))
+    return show_get(settings, f"/orders/{order_id}")
 
 
 @order.command("list", help="list orders, newest first; every option given must match")
@@ -78,30 +85,15 @@ def list_(
 @click.option("--tag", "tags", multiple=True, help="a label (repeat for more)")
 @pass_settings
 def note(settings: Settings, order_id: str, text: str, tags: tuple[str, ...]) -> int:
-    with api(settings) as client:
-        body = {"text": text, "tags": list(tags)}
-        return show(client.post(f"/orders/{order_id}/notes", json=body))
+    return send(settings, f"/orders/{order_id}/notes", {"text": text, "tags": list(tags)})
 
 
-@order.command(help="support/ops: hold an order before allocation")
-@click.argument("order_id")
-@click.option("--reason", required=True)
-@pass_settings
-def hold(settings: Settings, order_id: str, reason: str) -> int:
-    return _with_reason(settings, order_id, "hold", reason)
-
-
-@order.command(help="support/ops: release an order's hold (it goes on to allocation)")
-@click.argument("order_id")
-@click.option("--reason", required=True)
-@pass_settings
-def release(settings: Settings, order_id: str, reason: str) -> int:
-    return _with_reason(settings, order_id, "release", reason)
-
-
-def _with_reason(settings: Settings, order_id: str, action: str, reason: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/{action}", json={"reason": reason}))
+for _name, _help in (
+    ("hold", "support/ops: hold an order before allocation"),
+    ("release", "support/ops: release an order's hold (it goes on to allocation)"),
+    ("cancel", None),
+):
+    order.add_command(reason_command(_name, f"/orders/{{}}/{_name}", "order_id", _help))
 
 
 @order.command(help="refund part of an order without a return, once per --key")
@@ -118,14 +110,8 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
     if key is None:
         key = uuid.uuid4().hex
         click.echo(f"key: {key}", err=True)
-    with api(settings) as client:
-        return show(
-            client.post(
-                f"/orders/{order_id}/refunds",
-                json={"amount": amount, "reason": reason},
-                headers={"Idempotency-Key": key},
-            )
-        )
+    body = {"amount": amount, "reason": reason}
+    return send(settings, f"/orders/{order_id}/refunds", body, headers={"Idempotency-Key": key})
 
 
 @order.command(help="an invoice-term order's invoices (one per shipment) and credit notes")
@@ -134,14 +120,6 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
 @pass_settings
 def invoices(settings: Settings, order_id: str) -> int:
     return show_get(settings, f"/orders/{order_id}/invoices")
-
-
-@order.command()
-@click.argument("order_id")
-@click.option("--reason", required=True)
-@pass_settings
-def cancel(settings: Settings, order_id: str, reason: str) -> int:
-    return _with_reason(settings, order_id, "cancel", reason)
 
 
 @order.command(help="change lines, address or speed of an order before its pick")
@@ -175,8 +153,7 @@ def edit(
             raise click.BadParameter(f"not JSON: {err}", param_hint="--ship-to") from err
     if speed:
         body["shipping_speed"] = speed
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/edits", json=body))
+    return send(settings, f"/orders/{order_id}/edits", body)
 
 
 def _sku_quantities(values: tuple[str, ...]) -> list[tuple[str, int]]:
@@ -193,9 +170,8 @@ def _sku_quantities(values: tuple[str, ...]) -> list[tuple[str, int]]:
 @click.option("--reason", required=True)
 @pass_settings
 def cancel_line(settings: Settings, order_id: str, sku: str, quantity: int, reason: str) -> int:
-    with api(settings) as client:
-        body = {"quantity": quantity, "reason": reason}
-        return show(client.post(f"/orders/{order_id}/lines/{sku}/cancel", json=body))
+    body = {"quantity": quantity, "reason": reason}
+    return send(settings, f"/orders/{order_id}/lines/{sku}/cancel", body)
 
 
 @order.command("approve-credit", help="finance: let an order go over its credit limit")
@@ -205,8 +181,7 @@ def cancel_line(settings: Settings, order_id: str, sku: str, quantity: int, reas
 @pass_settings
 def approve_credit(settings: Settings, order_id: str, role: str | None, comment: str | None) -> int:
     body = with_role({"comment": comment}, role)
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/credit-approval", json=body))
+    return send(settings, f"/orders/{order_id}/credit-approval", body)
 
 
 @click.group(help="warehouse steps: list, pick, pack; claims on lost or damaged parcels")
@@ -239,8 +214,7 @@ def pick(settings: Settings, shipment_id: str, short: tuple[str, ...]) -> int:
         lines = _sku_quantities(short)
         # SKU=0 says none was picked: the same as leaving the SKU out.
         body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines if qty]
-    with api(settings) as client:
-        return show(client.post(f"/shipments/{shipment_id}/pick", json=body))
+    return send(settings, f"/shipments/{shipment_id}/pick", body)
 
 
 @shipment.command(help="support/ops: a parcel was lost or damaged; reship or refund it")
@@ -251,8 +225,7 @@ def pick(settings: Settings, shipment_id: str, short: tuple[str, ...]) -> int:
 @pass_settings
 def claim(settings: Settings, shipment_id: str, kind: str, resolution: str, reason: str) -> int:
     body = {"kind": kind, "resolution": resolution, "reason": reason}
-    with api(settings) as client:
-        return show(client.post(f"/shipments/{shipment_id}/claims", json=body))
+    return send(settings, f"/shipments/{shipment_id}/claims", body)
 
 
 @shipment.command()
@@ -267,5 +240,4 @@ def claim(settings: Settings, shipment_id: str, kind: str, resolution: str, reas
 @pass_settings
 def pack(settings: Settings, shipment_id: str, weight: tuple[int, ...]) -> int:
     packages = [{"weight_grams": w} for w in weight]
-    with api(settings) as client:
-        return show(client.post(f"/shipments/{shipment_id}/pack", json={"packages": packages}))
+    return send(settings, f"/shipments/{shipment_id}/pack", {"packages": packages})

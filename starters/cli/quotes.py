@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, post_file, show, show_get, with_role
+from starters.cli._common import (
+    paged,
+    pass_settings,
+    post_file,
+    reason_command,
+    send,
+    show_get,
+    with_role,
+)
 
 
 def _pairs(values: tuple[str, ...], what: str) -> list[tuple[str, str, str]]:
@@ -36,8 +44,7 @@ def request(settings: Settings, file: str) -> int:
 @click.argument("quote_id")
 @pass_settings
 def get(settings: Settings, quote_id: str) -> int:
-    with api(settings) as client:
-        return show(client.get(f"/quotes/{quote_id}"))
+    return show_get(settings, f"/quotes/{quote_id}")
 
 
 @quote.command("list")
@@ -61,9 +68,9 @@ def propose(
         {"sku": sku, "unit_price": price, "reason": reason or "seller override"}
         for sku, price, reason in _pairs(override, "--override")
     ]
-    body = {"overrides": overrides, "comment": comment}
-    with api(settings) as client:
-        return show(client.post(f"/quotes/{quote_id}/proposals", json=body))
+    return send(
+        settings, f"/quotes/{quote_id}/proposals", {"overrides": overrides, "comment": comment}
+    )
 
 
 @quote.command(help="buyer: counter with target prices")
@@ -73,9 +80,9 @@ def propose(
 @pass_settings
 def counter(settings: Settings, quote_id: str, target: tuple[str, ...], comment: str | None) -> int:
     lines = [{"sku": s, "target_unit_price": p} for s, p, _ in _pairs(target, "--target")]
-    body = {"lines": lines, "comment": comment}
-    with api(settings) as client:
-        return show(client.post(f"/quotes/{quote_id}/counter-offers", json=body))
+    return send(
+        settings, f"/quotes/{quote_id}/counter-offers", {"lines": lines, "comment": comment}
+    )
 
 
 def _decision(decision: str) -> click.Command:
@@ -86,8 +93,7 @@ def _decision(decision: str) -> click.Command:
     @pass_settings
     def decide(settings: Settings, quote_id: str, role: str | None, comment: str | None) -> int:
         body = with_role({"decision": decision, "comment": comment}, role)
-        with api(settings) as client:
-            return show(client.post(f"/quotes/{quote_id}/approvals", json=body))
+        return send(settings, f"/quotes/{quote_id}/approvals", body)
 
     return decide
 
@@ -98,24 +104,12 @@ def _decision(decision: str) -> click.Command:
 @click.option("--terms", default="net30", type=click.Choice(["net30", "net60"]))
 @pass_settings
 def accept(settings: Settings, quote_id: str, po: str, terms: str) -> int:
-    body = {"po_number": po, "payment_terms": terms}
-    with api(settings) as client:
-        return show(client.post(f"/quotes/{quote_id}/accept", json=body))
-
-
-def _with_reason(action: str) -> click.Command:
-    @click.command(action)
-    @click.argument("quote_id")
-    @click.option("--reason", default="")
-    @pass_settings
-    def act(settings: Settings, quote_id: str, reason: str) -> int:
-        with api(settings) as client:
-            return show(client.post(f"/quotes/{quote_id}/{action}", json={"reason": reason}))
-
-    return act
+    return send(settings, f"/quotes/{quote_id}/accept", {"po_number": po, "payment_terms": terms})
 
 
 for _command in (_decision("approve"), _decision("reject")):
     quote.add_command(_command)
-for _command in (_with_reason("withdraw"), _with_reason("reopen")):
-    quote.add_command(_command)
+for _action in ("withdraw", "reopen"):
+    quote.add_command(
+        reason_command(_action, f"/quotes/{{}}/{_action}", "quote_id", required=False)
+    )

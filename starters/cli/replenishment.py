@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, show, show_get
+from starters.cli._common import paged, pass_settings, send, show_get
 
 REFERENCE = click.argument("reference")
 
@@ -29,8 +29,7 @@ def list_(settings: Settings, status: str | None, warehouse: str | None, sku: st
 @REFERENCE
 @pass_settings
 def get(settings: Settings, reference: str) -> int:
-    with api(settings) as client:
-        return show(client.get(f"/replenishment/{reference}"))
+    return show_get(settings, f"/replenishment/{reference}")
 
 
 @replenish.command(help="the supplier confirmed the purchase order")
@@ -39,8 +38,7 @@ def get(settings: Settings, reference: str) -> int:
 @pass_settings
 def confirm(settings: Settings, reference: str, supplier_ref: str) -> int:
     body = {"supplier_reference": supplier_ref}
-    with api(settings) as client:
-        return show(client.post(f"/replenishment/{reference}/confirm", json=body))
+    return send(settings, f"/replenishment/{reference}/confirm", body)
 
 
 @replenish.command(help="goods arrived (fills backorders oldest first)")
@@ -48,14 +46,11 @@ def confirm(settings: Settings, reference: str, supplier_ref: str) -> int:
 @click.argument("quantity", type=int)
 @pass_settings
 def receive(settings: Settings, reference: str, quantity: int) -> int:
-    with api(settings) as client:
-        path = f"/replenishment/{reference}/receipts"
-        return show(client.post(path, json={"quantity": quantity}))
+    return send(settings, f"/replenishment/{reference}/receipts", {"quantity": quantity})
 
 
 @replenish.command(help="raise the purchase order again (supplier linked)")
 @REFERENCE
 @pass_settings
 def retry(settings: Settings, reference: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/replenishment/{reference}/retry", json={}))
+    return send(settings, f"/replenishment/{reference}/retry", {})

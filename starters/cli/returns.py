@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, show, show_get
+from starters.cli._common import paged, pass_settings, reason_command, send, show_get
 
 
 def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, Any]]:
@@ -56,16 +56,14 @@ def request(
         except ValueError as err:
             raise click.BadParameter("SKU=QUANTITY", param_hint="--exchange-for") from err
         body["exchange_for"] = [{"sku": sku, "quantity": qty} for sku, qty in pairs]
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/returns", json=body))
+    return send(settings, f"/orders/{order_id}/returns", body)
 
 
 @return_.command()
 @click.argument("rma_id")
 @pass_settings
 def get(settings: Settings, rma_id: str) -> int:
-    with api(settings) as client:
-        return show(client.get(f"/returns/{rma_id}"))
+    return show_get(settings, f"/returns/{rma_id}")
 
 
 @return_.command("list")
@@ -83,17 +81,12 @@ def list_(settings: Settings, order: str | None, status: str | None, reason: str
 @click.option("--comment")
 @pass_settings
 def authorize(settings: Settings, rma_id: str, comment: str | None) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/returns/{rma_id}/authorize", json={"comment": comment}))
+    return send(settings, f"/returns/{rma_id}/authorize", {"comment": comment})
 
 
-@return_.command(help="support: reject a return")
-@click.argument("rma_id")
-@click.option("--reason", required=True)
-@pass_settings
-def reject(settings: Settings, rma_id: str, reason: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/returns/{rma_id}/reject", json={"reason": reason}))
+return_.add_command(
+    reason_command("reject", "/returns/{}/reject", "rma_id", "support: reject a return")
+)
 
 
 @return_.command(help="warehouse: the parcel arrived")
@@ -108,14 +101,15 @@ def reject(settings: Settings, rma_id: str, reason: str) -> int:
 @pass_settings
 def receive(settings: Settings, rma_id: str, warehouse: str, line: tuple[str, ...]) -> int:
     body = {"warehouse_id": warehouse, "lines": _triples(line, "--line", "condition")}
-    with api(settings) as client:
-        return show(client.post(f"/returns/{rma_id}/receive", json=body))
+    return send(settings, f"/returns/{rma_id}/receive", body)
 
 
-@return_.command("retry-refund", help="operations: retry a declined refund")
-@click.argument("rma_id")
-@click.option("--reason", default="")
-@pass_settings
-def retry_refund(settings: Settings, rma_id: str, reason: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/returns/{rma_id}/retry-refund", json={"reason": reason}))
+return_.add_command(
+    reason_command(
+        "retry-refund",
+        "/returns/{}/retry-refund",
+        "rma_id",
+        "operations: retry a declined refund",
+        required=False,
+    )
+)

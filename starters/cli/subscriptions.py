@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, post_file, show, show_get
+from starters.cli._common import paged, pass_settings, post_file, send, show_get
 
 
 @click.group(help="create, get, list, pause, resume, skip or cancel subscriptions")
@@ -39,8 +39,7 @@ def list_(settings: Settings, customer: str | None, status: str | None) -> int:
 
 
 def _act(settings: Settings, subscription_id: str, action: str, body: dict[str, Any]) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/subscriptions/{subscription_id}/{action}", json=body))
+    return send(settings, f"/subscriptions/{subscription_id}/{action}", body)
 
 
 @subscription.command(help="pause renewals, until a moment (ISO 8601) or until resumed")

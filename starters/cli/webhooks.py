@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, show, show_get
+from starters.cli._common import api, paged, pass_settings, send, show, show_get
 
 ENDPOINT = click.argument("endpoint_id")
 
@@ -22,8 +22,7 @@ def webhook() -> None:
 @pass_settings
 def add(settings: Settings, url: str, events: tuple[str, ...], description: str) -> int:
     body = {"url": url, "events": list(events), "description": description}
-    with api(settings) as client:
-        return show(client.post("/webhooks/endpoints", json=body))
+    return send(settings, "/webhooks/endpoints", body)
 
 
 @webhook.command("list")
