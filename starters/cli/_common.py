@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import string
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -184,33 +185,63 @@ def send(
         return show(client.request(method, path, json=body, headers=headers))
 
 
+def _path_command(
+    name: str, path: str, help: str | None, run: Callable[..., int], *options: Callable[[F], F]
+) -> click.Command:
+    """A command ``NAME`` whose arguments are the fields of ``path`` (``/orders/{order_id}``:
+    ``ORDER_ID``), in order, then ``options``; ``run(settings, path, **options)`` with the
+    fields filled in."""
+
+    def command(settings: Settings, **values: Any) -> int:
+        fields = {k: values.pop(k) for k in _fields(path)}
+        return run(settings, path.format(**fields), **values)
+
+    callback: Callable[..., int] = pass_settings(command)
+    for option in reversed(options):
+        callback = option(callback)
+    for argument in reversed(_fields(path)):
+        callback = click.argument(argument)(callback)
+    return click.command(name, help=help)(callback)
+
+
+def _fields(path: str) -> list[str]:
+    return [field for _, field, _, _ in string.Formatter().parse(path) if field]
+
+
+def get_command(
+    name: str, path: str, help: str | None = None, *, pages: bool = False
+) -> click.Command:
+    """A command that GETs ``path`` (its fields are the arguments) and shows the answer;
+    with ``pages``, a list command's ``--limit`` and ``--cursor``."""
+    return _path_command(name, path, help, show_get, *([paged] if pages else []))
+
+
+def file_command(name: str, path: str, help: str) -> click.Command:
+    """A command ``NAME FILE`` that POSTs the JSON document in FILE (``-`` for stdin) to
+    ``path`` (its fields, if any, are arguments before FILE)."""
+    return _path_command(name, path, help, post_file, click.argument("file"))
+
+
 def reason_command(
     name: str,
     path: str,
-    argument: str,
     help: str | None = None,
     *,
     required: bool = True,
     reason_help: str | None = None,
 ) -> click.Command:
-    """A command ``NAME ARGUMENT --reason TEXT`` that POSTs ``{"reason": TEXT}`` to ``path``
-    (its ``{}`` stands for the argument); without ``required``, the reason may be left out
-    (it is then empty)."""
+    """A command that POSTs ``{"reason": TEXT}`` to ``path`` (its fields are the arguments),
+    ``--reason TEXT`` required, or else empty when left out."""
     reason_option = (
         click.option("--reason", required=True, help=reason_help)
         if required
         else click.option("--reason", default="", help=reason_help)
     )
+    return _path_command(name, path, help, _post_reason, reason_option)
 
-    @click.command(name, help=help)
-    @click.argument(argument)
-    @reason_option
-    @pass_settings
-    def command(settings: Settings, reason: str, **argument_value: str) -> int:
-        [value] = argument_value.values()
-        return send(settings, path.format(value), {"reason": reason})
 
-    return command
+def _post_reason(settings: Settings, path: str, reason: str) -> int:
+    return send(settings, path, {"reason": reason})
 
 
 def post_file(settings: Settings, path: str, file: str, *, method: str = "POST") -> int:

@@ -7,7 +7,15 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import paged, pass_settings, post_file, send, show_get
+from starters.cli._common import (
+    file_command,
+    get_command,
+    paged,
+    pass_settings,
+    post_file,
+    send,
+    show_get,
+)
 
 
 def master_data(name: str, path: str, help: str, key: str | None) -> click.Group:
@@ -41,19 +49,19 @@ company = master_data(
 supplier = master_data("supplier", "/suppliers", "suppliers purchase orders go to", "supplier_id")
 
 
-@warehouse.command("stock", help="every SKU's stock in one warehouse")
-@click.argument("warehouse_id")
-@paged
-@pass_settings
-def warehouse_stock(settings: Settings, warehouse_id: str) -> int:
-    return show_get(settings, f"/warehouses/{warehouse_id}/stock")
-
-
-@company.command("credit", help="limit, reserved, used and available credit")
-@click.argument("company_id")
-@pass_settings
-def credit(settings: Settings, company_id: str) -> int:
-    return show_get(settings, f"/companies/{company_id}/credit")
+warehouse.add_command(
+    get_command(
+        "stock",
+        "/warehouses/{warehouse_id}/stock",
+        "every SKU's stock in one warehouse",
+        pages=True,
+    )
+)
+company.add_command(
+    get_command(
+        "credit", "/companies/{company_id}/credit", "limit, reserved, used and available credit"
+    )
+)
 
 
 @company.command("pay", help="finance: record a payment from the company (restores credit)")
@@ -70,12 +78,14 @@ def pay(settings: Settings, company_id: str, amount: str, reference: str) -> int
     return send(settings, f"/companies/{company_id}/payments", body)
 
 
-@company.command("members", help="the customers who may buy for the company")
-@click.argument("company_id")
-@paged
-@pass_settings
-def members(settings: Settings, company_id: str) -> int:
-    return show_get(settings, f"/companies/{company_id}/members")
+company.add_command(
+    get_command(
+        "members",
+        "/companies/{company_id}/members",
+        "the customers who may buy for the company",
+        pages=True,
+    )
+)
 
 
 def _membership(name: str, method: str, help: str) -> click.Command:
@@ -128,8 +138,6 @@ def price_set(settings: Settings, currency: str, sku: str, unit_price: str) -> i
     return send(settings, path, {"unit_price": unit_price}, method="PUT")
 
 
-@click.command("shipping-quote", help="shipping options for an order body's lines (JSON file)")
-@click.argument("file")
-@pass_settings
-def shipping_quote(settings: Settings, file: str) -> int:
-    return post_file(settings, "/shipping/quotes", file)
+shipping_quote = file_command(
+    "shipping-quote", "/shipping/quotes", "shipping options for an order body's lines (JSON file)"
+)

@@ -52,15 +52,13 @@ def stuck(
 for _command in (
     reason_command(
         "retry-now",
-        "/ops/workflows/{}/retry-now",
-        "workflow_id",
+        "/ops/workflows/{workflow_id}/retry-now",
         "retry a failing call at once",
         reason_help=WHY,
     ),
     reason_command(
         "cancel",
-        "/ops/orders/{}/cancel",
-        "order_id",
+        "/ops/orders/{order_id}/cancel",
         "force-cancel with full compensation",
         reason_help=WHY,
     ),

@@ -9,9 +9,10 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
+    file_command,
+    get_command,
     paged,
     pass_settings,
-    post_file,
     reason_command,
     send,
     show_get,
@@ -26,18 +27,8 @@ def order() -> None:
     pass
 
 
-@order.command(help="place an order from a JSON file (- for stdin)")
-@click.argument("file")
-@pass_settings
-def place(settings: Settings, file: str) -> int:
-    return post_file(settings, "/orders", file)
-
-
-@order.command()
-@click.argument("order_id")
-@pass_settings
-def get(settings: Settings, order_id: str) -> int:
-    return show_get(settings, f"/orders/{order_id}")
+order.add_command(file_command("place", "/orders", "place an order from a JSON file (- for stdin)"))
+order.add_command(get_command("get", "/orders/{order_id}"))
 
 
 @order.command("list", help="list orders, newest first; every option given must match")
@@ -88,12 +79,24 @@ def note(settings: Settings, order_id: str, text: str, tags: tuple[str, ...]) ->
     return send(settings, f"/orders/{order_id}/notes", {"text": text, "tags": list(tags)})
 
 
-for _name, _help in (
-    ("hold", "support/ops: hold an order before allocation"),
-    ("release", "support/ops: release an order's hold (it goes on to allocation)"),
-    ("cancel", None),
+for _command in (
+    reason_command(
+        "hold", "/orders/{order_id}/hold", "support/ops: hold an order before allocation"
+    ),
+    reason_command(
+        "release",
+        "/orders/{order_id}/release",
+        "support/ops: release an order's hold (it goes on to allocation)",
+    ),
+    reason_command("cancel", "/orders/{order_id}/cancel"),
+    get_command(
+        "invoices",
+        "/orders/{order_id}/invoices",
+        "an invoice-term order's invoices (one per shipment) and credit notes",
+        pages=True,
+    ),
 ):
-    order.add_command(reason_command(_name, f"/orders/{{}}/{_name}", "order_id", _help))
+    order.add_command(_command)
 
 
 @order.command(help="refund part of an order without a return, once per --key")
@@ -112,14 +115,6 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
         click.echo(f"key: {key}", err=True)
     body = {"amount": amount, "reason": reason}
     return send(settings, f"/orders/{order_id}/refunds", body, headers={"Idempotency-Key": key})
-
-
-@order.command(help="an invoice-term order's invoices (one per shipment) and credit notes")
-@click.argument("order_id")
-@paged
-@pass_settings
-def invoices(settings: Settings, order_id: str) -> int:
-    return show_get(settings, f"/orders/{order_id}/invoices")
 
 
 @order.command(help="change lines, address or speed of an order before its pick")

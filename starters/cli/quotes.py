@@ -6,9 +6,10 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
+    file_command,
+    get_command,
     paged,
     pass_settings,
-    post_file,
     reason_command,
     send,
     show_get,
@@ -33,18 +34,10 @@ def quote() -> None:
     pass
 
 
-@quote.command(help="request a quote from a JSON file (- for stdin)")
-@click.argument("file")
-@pass_settings
-def request(settings: Settings, file: str) -> int:
-    return post_file(settings, "/quotes", file)
-
-
-@quote.command()
-@click.argument("quote_id")
-@pass_settings
-def get(settings: Settings, quote_id: str) -> int:
-    return show_get(settings, f"/quotes/{quote_id}")
+quote.add_command(
+    file_command("request", "/quotes", "request a quote from a JSON file (- for stdin)")
+)
+quote.add_command(get_command("get", "/quotes/{quote_id}"))
 
 
 @quote.command("list")
@@ -107,9 +100,10 @@ def accept(settings: Settings, quote_id: str, po: str, terms: str) -> int:
     return send(settings, f"/quotes/{quote_id}/accept", {"po_number": po, "payment_terms": terms})
 
 
-for _command in (_decision("approve"), _decision("reject")):
+for _command in (
+    _decision("approve"),
+    _decision("reject"),
+    reason_command("withdraw", "/quotes/{quote_id}/withdraw", required=False),
+    reason_command("reopen", "/quotes/{quote_id}/reopen", required=False),
+):
     quote.add_command(_command)
-for _action in ("withdraw", "reopen"):
-    quote.add_command(
-        reason_command(_action, f"/quotes/{{}}/{_action}", "quote_id", required=False)
-    )

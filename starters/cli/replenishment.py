@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import paged, pass_settings, send, show_get
+from starters.cli._common import get_command, paged, pass_settings, send, show_get
 
 REFERENCE = click.argument("reference")
 
@@ -25,11 +25,9 @@ def list_(settings: Settings, status: str | None, warehouse: str | None, sku: st
     return show_get(settings, "/replenishment", status=status, warehouse_id=warehouse, sku=sku)
 
 
-@replenish.command(help="by workflow or purchase order id")
-@REFERENCE
-@pass_settings
-def get(settings: Settings, reference: str) -> int:
-    return show_get(settings, f"/replenishment/{reference}")
+replenish.add_command(
+    get_command("get", "/replenishment/{reference}", "by workflow or purchase order id")
+)
 
 
 @replenish.command(help="the supplier confirmed the purchase order")

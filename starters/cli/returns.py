@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import paged, pass_settings, reason_command, send, show_get
+from starters.cli._common import get_command, paged, pass_settings, reason_command, send, show_get
 
 
 def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, Any]]:
@@ -59,11 +59,7 @@ def request(
     return send(settings, f"/orders/{order_id}/returns", body)
 
 
-@return_.command()
-@click.argument("rma_id")
-@pass_settings
-def get(settings: Settings, rma_id: str) -> int:
-    return show_get(settings, f"/returns/{rma_id}")
+return_.add_command(get_command("get", "/returns/{rma_id}"))
 
 
 @return_.command("list")
@@ -85,7 +81,7 @@ def authorize(settings: Settings, rma_id: str, comment: str | None) -> int:
 
 
 return_.add_command(
-    reason_command("reject", "/returns/{}/reject", "rma_id", "support: reject a return")
+    reason_command("reject", "/returns/{rma_id}/reject", "support: reject a return")
 )
 
 
@@ -107,8 +103,7 @@ def receive(settings: Settings, rma_id: str, warehouse: str, line: tuple[str, ..
 return_.add_command(
     reason_command(
         "retry-refund",
-        "/returns/{}/retry-refund",
-        "rma_id",
+        "/returns/{rma_id}/retry-refund",
         "operations: retry a declined refund",
         required=False,
     )

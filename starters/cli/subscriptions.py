@@ -7,7 +7,14 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import paged, pass_settings, post_file, send, show_get
+from starters.cli._common import (
+    file_command,
+    get_command,
+    paged,
+    pass_settings,
+    send,
+    show_get,
+)
 
 
 @click.group(help="create, get, list, pause, resume, skip or cancel subscriptions")
@@ -15,18 +22,10 @@ def subscription() -> None:
     pass
 
 
-@subscription.command(help="create a subscription from a JSON file (- for stdin)")
-@click.argument("file")
-@pass_settings
-def create(settings: Settings, file: str) -> int:
-    return post_file(settings, "/subscriptions", file)
-
-
-@subscription.command()
-@click.argument("subscription_id")
-@pass_settings
-def get(settings: Settings, subscription_id: str) -> int:
-    return show_get(settings, f"/subscriptions/{subscription_id}")
+subscription.add_command(
+    file_command("create", "/subscriptions", "create a subscription from a JSON file (- for stdin)")
+)
+subscription.add_command(get_command("get", "/subscriptions/{subscription_id}"))
 
 
 @subscription.command("list")
