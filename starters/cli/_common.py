@@ -216,6 +216,25 @@ def get_command(
     return _path_command(name, path, help, show_get, *([paged] if pages else []))
 
 
+def resource_group(
+    name: str,
+    help: str,
+    path: str,
+    *,
+    create: tuple[str, str] | None = None,
+    get_help: str | None = None,
+) -> click.Group:
+    """The command group ``NAME`` of a resource, one of which is at ``path``
+    (``/orders/{order_id}``): ``get ORDER_ID`` and, with ``create`` (a command name and its
+    help), that command, which POSTs a JSON file to the collection (``/orders``)."""
+    group = click.Group(name, help=help)
+    if create is not None:
+        command, create_help = create
+        group.add_command(file_command(command, path.rsplit("/", 1)[0], create_help))
+    group.add_command(get_command("get", path, get_help))
+    return group
+
+
 def file_command(name: str, path: str, help: str) -> click.Command:
     """A command ``NAME FILE`` that POSTs the JSON document in FILE (``-`` for stdin) to
     ``path`` (its fields, if any, are arguments before FILE)."""

@@ -9,26 +9,22 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
-    file_command,
     get_command,
     paged,
     pass_settings,
     reason_command,
+    resource_group,
     send,
     show_get,
     with_role,
 )
 
-
-@click.group(
-    help="place, get, list, search, edit, note, hold, release, refund or cancel orders (or lines)"
+order = resource_group(
+    "order",
+    "place, get, list, search, edit, note, hold, release, refund or cancel orders (or lines)",
+    "/orders/{order_id}",
+    create=("place", "place an order from a JSON file (- for stdin)"),
 )
-def order() -> None:
-    pass
-
-
-order.add_command(file_command("place", "/orders", "place an order from a JSON file (- for stdin)"))
-order.add_command(get_command("get", "/orders/{order_id}"))
 
 
 @order.command("list", help="list orders, newest first; every option given must match")

@@ -6,11 +6,10 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
-    file_command,
-    get_command,
     paged,
     pass_settings,
     reason_command,
+    resource_group,
     send,
     show_get,
     with_role,
@@ -29,15 +28,12 @@ def _pairs(values: tuple[str, ...], what: str) -> list[tuple[str, str, str]]:
     return parsed
 
 
-@click.group(help="B2B quotes: request, propose, counter, approve, accept")
-def quote() -> None:
-    pass
-
-
-quote.add_command(
-    file_command("request", "/quotes", "request a quote from a JSON file (- for stdin)")
+quote = resource_group(
+    "quote",
+    "B2B quotes: request, propose, counter, approve, accept",
+    "/quotes/{quote_id}",
+    create=("request", "request a quote from a JSON file (- for stdin)"),
 )
-quote.add_command(get_command("get", "/quotes/{quote_id}"))
 
 
 @quote.command("list")

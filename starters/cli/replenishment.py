@@ -5,14 +5,17 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import get_command, paged, pass_settings, send, show_get
+from starters.cli._common import paged, pass_settings, resource_group, send, show_get
 
 REFERENCE = click.argument("reference")
 
 
-@click.group(help="low-stock replenishments: list, get, confirm, receive, retry")
-def replenish() -> None:
-    pass
+replenish = resource_group(
+    "replenish",
+    "low-stock replenishments: list, get, confirm, receive, retry",
+    "/replenishment/{reference}",
+    get_help="by workflow or purchase order id",
+)
 
 
 @replenish.command("list")
@@ -23,11 +26,6 @@ def replenish() -> None:
 @pass_settings
 def list_(settings: Settings, status: str | None, warehouse: str | None, sku: str | None) -> int:
     return show_get(settings, "/replenishment", status=status, warehouse_id=warehouse, sku=sku)
-
-
-replenish.add_command(
-    get_command("get", "/replenishment/{reference}", "by workflow or purchase order id")
-)
 
 
 @replenish.command(help="the supplier confirmed the purchase order")

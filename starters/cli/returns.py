@@ -7,7 +7,14 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import get_command, paged, pass_settings, reason_command, send, show_get
+from starters.cli._common import (
+    paged,
+    pass_settings,
+    reason_command,
+    resource_group,
+    send,
+    show_get,
+)
 
 
 def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, Any]]:
@@ -21,9 +28,11 @@ def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, A
     return parsed
 
 
-@click.group("return", help="returns: request (refund, exchange), authorize, receive, refund")
-def return_() -> None:
-    pass
+return_ = resource_group(
+    "return",
+    "returns: request (refund, exchange), authorize, receive, refund",
+    "/returns/{rma_id}",
+)
 
 
 @return_.command(help="customer: return delivered lines of an order")
@@ -57,9 +66,6 @@ def request(
             raise click.BadParameter("SKU=QUANTITY", param_hint="--exchange-for") from err
         body["exchange_for"] = [{"sku": sku, "quantity": qty} for sku, qty in pairs]
     return send(settings, f"/orders/{order_id}/returns", body)
-
-
-return_.add_command(get_command("get", "/returns/{rma_id}"))
 
 
 @return_.command("list")

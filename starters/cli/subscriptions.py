@@ -8,24 +8,19 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
-    file_command,
-    get_command,
     paged,
     pass_settings,
+    resource_group,
     send,
     show_get,
 )
 
-
-@click.group(help="create, get, list, pause, resume, skip or cancel subscriptions")
-def subscription() -> None:
-    pass
-
-
-subscription.add_command(
-    file_command("create", "/subscriptions", "create a subscription from a JSON file (- for stdin)")
+subscription = resource_group(
+    "subscription",
+    "create, get, list, pause, resume, skip or cancel subscriptions",
+    "/subscriptions/{subscription_id}",
+    create=("create", "create a subscription from a JSON file (- for stdin)"),
 )
-subscription.add_command(get_command("get", "/subscriptions/{subscription_id}"))
 
 
 @subscription.command("list")
