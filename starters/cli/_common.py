@@ -194,7 +194,11 @@ def _path_command(
 
     def command(settings: Settings, **values: Any) -> int:
         fields = {k: values.pop(k) for k in _fields(path)}
-        return run(settings, path.format(**fields), **values)
+        # Click hands the options over in the order they were typed; in the command's own
+        # order, the same options make the same request whatever their order.
+        declared = [p.name for p in click.get_current_context().command.params]
+        options = {k: values[k] for k in declared if k in values}
+        return run(settings, path.format(**fields), **options)
 
     callback: Callable[..., int] = pass_settings(command)
     for option in reversed(options):
@@ -209,11 +213,22 @@ def _fields(path: str) -> list[str]:
 
 
 def get_command(
-    name: str, path: str, help: str | None = None, *, pages: bool = False
+    name: str,
+    path: str,
+    help: str | None = None,
+    *options: Callable[[F], F],
+    pages: bool = False,
 ) -> click.Command:
     """A command that GETs ``path`` (its fields are the arguments) and shows the answer;
-    with ``pages``, a list command's ``--limit`` and ``--cursor``."""
-    return _path_command(name, path, help, show_get, *([paged] if pages else []))
+    each of ``options`` is a query parameter of its name (``click.option("--company",
+    "company_id")``: ``?company_id=``); with ``pages``, a list command's ``--limit`` and
+    ``--cursor``."""
+    return _path_command(name, path, help, show_get, *options, *([paged] if pages else []))
+
+
+def list_command(path: str, *options: Callable[[F], F], help: str | None = None) -> click.Command:
+    """``list``: a page of the collection at ``path``; ``options`` as in :func:`get_command`."""
+    return get_command("list", path, help, *options, pages=True)
 
 
 def resource_group(

@@ -10,12 +10,11 @@ import click
 from oms.settings import Settings
 from starters.cli._common import (
     get_command,
-    paged,
+    list_command,
     pass_settings,
     reason_command,
     resource_group,
     send,
-    show_get,
     with_role,
 )
 
@@ -27,43 +26,27 @@ order = resource_group(
 )
 
 
-@order.command("list", help="list orders, newest first; every option given must match")
-@click.option("--status")
-@click.option("--customer", help="staff: one customer's orders")
-@click.option("-q", "--query", help="an order id, a customer's email, or a name's start")
-@click.option("--email", help="the customer's email (any case)")
-@click.option("--sku", help="orders with a line of this SKU")
-@click.option("--tracking", help="orders with a shipment of this tracking number")
-@click.option("--channel")
-@click.option("--placed-from", help="placed at or after (ISO 8601)")
-@click.option("--placed-to", help="placed before (ISO 8601)")
-@paged
-@pass_settings
-def list_(
-    settings: Settings,
-    status: str | None,
-    customer: str | None,
-    query: str | None,
-    email: str | None,
-    sku: str | None,
-    tracking: str | None,
-    channel: str | None,
-    placed_from: str | None,
-    placed_to: str | None,
-) -> int:
-    return show_get(
-        settings,
+order.add_command(
+    list_command(
         "/orders",
-        status=status,
-        customer_id=customer,
-        q=query,
-        email=email,
-        sku=sku,
-        tracking_number=tracking,
-        channel=channel,
-        placed_from=placed_from,
-        placed_to=placed_to,
+        click.option("--status"),
+        click.option("--customer", "customer_id", help="staff: one customer's orders"),
+        click.option(
+            "-q", "--query", "q", help="an order id, a customer's email, or a name's start"
+        ),
+        click.option("--email", help="the customer's email (any case)"),
+        click.option("--sku", help="orders with a line of this SKU"),
+        click.option(
+            "--tracking",
+            "tracking_number",
+            help="orders with a shipment of this tracking number",
+        ),
+        click.option("--channel"),
+        click.option("--placed-from", help="placed at or after (ISO 8601)"),
+        click.option("--placed-to", help="placed before (ISO 8601)"),
+        help="list orders, newest first; every option given must match",
     )
+)
 
 
 @order.command(help="keep a note on an order (you are the author)")
@@ -180,13 +163,11 @@ def shipment() -> None:
     pass
 
 
-@shipment.command("list")
-@click.option("--warehouse")
-@click.option("--status")
-@paged
-@pass_settings
-def list_shipments(settings: Settings, warehouse: str | None, status: str | None) -> int:
-    return show_get(settings, "/shipments", warehouse_id=warehouse, status=status)
+shipment.add_command(
+    list_command(
+        "/shipments", click.option("--warehouse", "warehouse_id"), click.option("--status")
+    )
+)
 
 
 @shipment.command(help="confirm a pick: every line, or with --picked only those units")

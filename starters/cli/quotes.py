@@ -6,12 +6,11 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
-    paged,
+    list_command,
     pass_settings,
     reason_command,
     resource_group,
     send,
-    show_get,
     with_role,
 )
 
@@ -36,13 +35,13 @@ quote = resource_group(
 )
 
 
-@quote.command("list")
-@click.option("--status")
-@click.option("--company", help="one company's quotes")
-@paged
-@pass_settings
-def list_(settings: Settings, status: str | None, company: str | None) -> int:
-    return show_get(settings, "/quotes", status=status, company_id=company)
+quote.add_command(
+    list_command(
+        "/quotes",
+        click.option("--status"),
+        click.option("--company", "company_id", help="one company's quotes"),
+    )
+)
 
 
 @quote.command(help="seller: propose prices")

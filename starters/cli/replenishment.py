@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import paged, pass_settings, resource_group, send, show_get
+from starters.cli._common import list_command, pass_settings, resource_group, send
 
 REFERENCE = click.argument("reference")
 
@@ -18,14 +18,14 @@ replenish = resource_group(
 )
 
 
-@replenish.command("list")
-@click.option("--status", type=click.Choice(["open", "closed"]))
-@click.option("--warehouse")
-@click.option("--sku")
-@paged
-@pass_settings
-def list_(settings: Settings, status: str | None, warehouse: str | None, sku: str | None) -> int:
-    return show_get(settings, "/replenishment", status=status, warehouse_id=warehouse, sku=sku)
+replenish.add_command(
+    list_command(
+        "/replenishment",
+        click.option("--status", type=click.Choice(["open", "closed"])),
+        click.option("--warehouse", "warehouse_id"),
+        click.option("--sku"),
+    )
+)
 
 
 @replenish.command(help="the supplier confirmed the purchase order")

@@ -8,12 +8,11 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
-    paged,
+    list_command,
     pass_settings,
     reason_command,
     resource_group,
     send,
-    show_get,
 )
 
 
@@ -68,14 +67,14 @@ def request(
     return send(settings, f"/orders/{order_id}/returns", body)
 
 
-@return_.command("list")
-@click.option("--order")
-@click.option("--status")
-@click.option("--reason", help="returns with a line given this reason")
-@paged
-@pass_settings
-def list_(settings: Settings, order: str | None, status: str | None, reason: str | None) -> int:
-    return show_get(settings, "/returns", order_id=order, status=status, reason=reason)
+return_.add_command(
+    list_command(
+        "/returns",
+        click.option("--order", "order_id"),
+        click.option("--status"),
+        click.option("--reason", help="returns with a line given this reason"),
+    )
+)
 
 
 @return_.command(help="support: authorize a return held for a person")

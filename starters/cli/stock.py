@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import paged, pass_settings, send, show_get
+from starters.cli._common import list_command, pass_settings, send, show_get
 
 
 @click.group(help="show or set stock")
@@ -26,12 +26,7 @@ def set_(settings: Settings, warehouse_id: str, sku: str, on_hand: int, reason: 
     return send(settings, path, {"on_hand": on_hand, "reason": reason}, method="PUT")
 
 
-@stock.command("list")
-@click.option("--sku")
-@paged
-@pass_settings
-def list_(settings: Settings, sku: str | None) -> int:
-    return show_get(settings, "/stock", sku=sku)
+stock.add_command(list_command("/stock", click.option("--sku")))
 
 
 @click.group(help="reorder point and quantity per warehouse and SKU")

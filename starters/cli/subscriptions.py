@@ -8,11 +8,10 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
-    paged,
+    list_command,
     pass_settings,
     resource_group,
     send,
-    show_get,
 )
 
 subscription = resource_group(
@@ -23,13 +22,15 @@ subscription = resource_group(
 )
 
 
-@subscription.command("list")
-@click.option("--customer", help="one customer's (a buyer's token sees only their own)")
-@click.option("--status", type=click.Choice(["active", "paused", "past_due", "cancelled"]))
-@paged
-@pass_settings
-def list_(settings: Settings, customer: str | None, status: str | None) -> int:
-    return show_get(settings, "/subscriptions", customer_id=customer, status=status)
+subscription.add_command(
+    list_command(
+        "/subscriptions",
+        click.option(
+            "--customer", "customer_id", help="one customer's (a buyer's token sees only their own)"
+        ),
+        click.option("--status", type=click.Choice(["active", "paused", "past_due", "cancelled"])),
+    )
+)
 
 
 def _act(settings: Settings, subscription_id: str, action: str, body: dict[str, Any]) -> int:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, send, show, show_get
+from starters.cli._common import (
+    api,
+    get_command,
+    list_command,
+    pass_settings,
+    send,
+    show,
+    show_get,
+)
 
 ENDPOINT = click.argument("endpoint_id")
 
@@ -25,11 +33,7 @@ def add(settings: Settings, url: str, events: tuple[str, ...], description: str)
     return send(settings, "/webhooks/endpoints", body)
 
 
-@webhook.command("list")
-@paged
-@pass_settings
-def list_(settings: Settings) -> int:
-    return show_get(settings, "/webhooks/endpoints")
+webhook.add_command(list_command("/webhooks/endpoints"))
 
 
 @webhook.command(help="stop delivering to an endpoint")
@@ -44,13 +48,15 @@ def remove(settings: Settings, endpoint_id: str) -> int:
         return show(response)
 
 
-@webhook.command(help="every attempt, newest first (status code, error, next retry)")
-@ENDPOINT
-@click.option("--event-id")
-@paged
-@pass_settings
-def deliveries(settings: Settings, endpoint_id: str, event_id: str | None) -> int:
-    return show_get(settings, f"/webhooks/endpoints/{endpoint_id}/deliveries", event_id=event_id)
+webhook.add_command(
+    get_command(
+        "deliveries",
+        "/webhooks/endpoints/{endpoint_id}/deliveries",
+        "every attempt, newest first (status code, error, next retry)",
+        click.option("--event-id"),
+        pages=True,
+    )
+)
 
 
 @webhook.command(help="send again every event since SINCE (ISO 8601, e.g. 2026-12-01T00:00Z)")
