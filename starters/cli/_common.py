@@ -256,6 +256,19 @@ def file_command(name: str, path: str, help: str) -> click.Command:
     return _path_command(name, path, help, post_file, click.argument("file"))
 
 
+def post_command(
+    name: str, path: str, help: str | None = None, *options: Callable[[F], F]
+) -> click.Command:
+    """A command that POSTs ``path`` (its fields are the arguments) a JSON object of
+    ``options``, each under its name (``click.option("--po", "po_number")``:
+    ``{"po_number": ...}``; an argument among them, too), in the order given."""
+    return _path_command(name, path, help, _post_options, *options)
+
+
+def _post_options(settings: Settings, path: str, **body: Any) -> int:
+    return send(settings, path, body)
+
+
 def reason_command(
     name: str,
     path: str,
@@ -264,18 +277,14 @@ def reason_command(
     required: bool = True,
     reason_help: str | None = None,
 ) -> click.Command:
-    """A command that POSTs ``{"reason": TEXT}`` to ``path`` (its fields are the arguments),
-    ``--reason TEXT`` required, or else empty when left out."""
+    """:func:`post_command` of ``{"reason": TEXT}``: ``--reason TEXT`` required, or else
+    empty when left out."""
     reason_option = (
         click.option("--reason", required=True, help=reason_help)
         if required
         else click.option("--reason", default="", help=reason_help)
     )
-    return _path_command(name, path, help, _post_reason, reason_option)
-
-
-def _post_reason(settings: Settings, path: str, reason: str) -> int:
-    return send(settings, path, {"reason": reason})
+    return post_command(name, path, help, reason_option)
 
 
 def post_file(settings: Settings, path: str, file: str, *, method: str = "POST") -> int:

@@ -12,6 +12,7 @@ from starters.cli._common import (
     get_command,
     paged,
     pass_settings,
+    post_command,
     post_file,
     send,
     show_get,
@@ -64,18 +65,21 @@ company.add_command(
 )
 
 
-@company.command("pay", help="finance: record a payment from the company (restores credit)")
-@click.argument("company_id")
-@click.option("--amount", required=True, help="in the company's credit currency, e.g. 1000.00")
-@click.option(
-    "--reference",
-    required=True,
-    help="the bank's reference: the same reference records the payment once",
+company.add_command(
+    post_command(
+        "pay",
+        "/companies/{company_id}/payments",
+        "finance: record a payment from the company (restores credit)",
+        click.option(
+            "--amount", required=True, help="in the company's credit currency, e.g. 1000.00"
+        ),
+        click.option(
+            "--reference",
+            required=True,
+            help="the bank's reference: the same reference records the payment once",
+        ),
+    )
 )
-@pass_settings
-def pay(settings: Settings, company_id: str, amount: str, reference: str) -> int:
-    body = {"amount": amount, "reference": reference}
-    return send(settings, f"/companies/{company_id}/payments", body)
 
 
 company.add_command(

@@ -5,7 +5,16 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, params, pass_settings, reason_command, send, show, with_role
+from starters.cli._common import (
+    api,
+    params,
+    pass_settings,
+    post_command,
+    reason_command,
+    send,
+    show,
+    with_role,
+)
 
 KINDS = ["order", "shipment", "quote", "return", "replenishment"]
 WHY = "why (recorded in history)"
@@ -79,14 +88,15 @@ def release_hold(
     return send(settings, f"/ops/orders/{order_id}/release-hold", body)
 
 
-@ops.command(help="send a customer email again")
-@click.argument("order_id")
-@REASON
-@click.option("--notification", default="order_confirmed")
-@pass_settings
-def resend(settings: Settings, order_id: str, reason: str, notification: str) -> int:
-    body = {"reason": reason, "notification": notification}
-    return send(settings, f"/ops/orders/{order_id}/resend", body)
+ops.add_command(
+    post_command(
+        "resend",
+        "/ops/orders/{order_id}/resend",
+        "send a customer email again",
+        REASON,
+        click.option("--notification", default="order_confirmed"),
+    )
+)
 
 
 @ops.command(help="move a shipment that has not shipped to another warehouse")

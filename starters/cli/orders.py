@@ -12,6 +12,7 @@ from starters.cli._common import (
     get_command,
     list_command,
     pass_settings,
+    post_command,
     reason_command,
     resource_group,
     send,
@@ -49,16 +50,14 @@ order.add_command(
 )
 
 
-@order.command(help="keep a note on an order (you are the author)")
-@click.argument("order_id")
-@click.argument("text")
-@click.option("--tag", "tags", multiple=True, help="a label (repeat for more)")
-@pass_settings
-def note(settings: Settings, order_id: str, text: str, tags: tuple[str, ...]) -> int:
-    return send(settings, f"/orders/{order_id}/notes", {"text": text, "tags": list(tags)})
-
-
 for _command in (
+    post_command(
+        "note",
+        "/orders/{order_id}/notes",
+        "keep a note on an order (you are the author)",
+        click.argument("text"),
+        click.option("--tag", "tags", multiple=True, help="a label (repeat for more)"),
+    ),
     reason_command(
         "hold", "/orders/{order_id}/hold", "support/ops: hold an order before allocation"
     ),
@@ -137,15 +136,17 @@ def _sku_quantities(values: tuple[str, ...]) -> list[tuple[str, int]]:
         raise click.BadParameter("SKU=QUANTITY, e.g. TSHIRT=1") from err
 
 
-@order.command("cancel-line", help="cancel units of one line until they ship (the rest goes on)")
-@click.argument("order_id")
-@click.argument("sku")
-@click.option("--quantity", required=True, type=click.IntRange(min=1), help="units to cancel")
-@click.option("--reason", required=True)
-@pass_settings
-def cancel_line(settings: Settings, order_id: str, sku: str, quantity: int, reason: str) -> int:
-    body = {"quantity": quantity, "reason": reason}
-    return send(settings, f"/orders/{order_id}/lines/{sku}/cancel", body)
+order.add_command(
+    post_command(
+        "cancel-line",
+        "/orders/{order_id}/lines/{sku}/cancel",
+        "cancel units of one line until they ship (the rest goes on)",
+        click.option(
+            "--quantity", required=True, type=click.IntRange(min=1), help="units to cancel"
+        ),
+        click.option("--reason", required=True),
+    )
+)
 
 
 @order.command("approve-credit", help="finance: let an order go over its credit limit")
@@ -189,15 +190,16 @@ def pick(settings: Settings, shipment_id: str, short: tuple[str, ...]) -> int:
     return send(settings, f"/shipments/{shipment_id}/pick", body)
 
 
-@shipment.command(help="support/ops: a parcel was lost or damaged; reship or refund it")
-@click.argument("shipment_id")
-@click.option("--kind", required=True, type=click.Choice(["lost", "damaged"]))
-@click.option("--resolution", required=True, type=click.Choice(["reship", "refund"]))
-@click.option("--reason", default="")
-@pass_settings
-def claim(settings: Settings, shipment_id: str, kind: str, resolution: str, reason: str) -> int:
-    body = {"kind": kind, "resolution": resolution, "reason": reason}
-    return send(settings, f"/shipments/{shipment_id}/claims", body)
+shipment.add_command(
+    post_command(
+        "claim",
+        "/shipments/{shipment_id}/claims",
+        "support/ops: a parcel was lost or damaged; reship or refund it",
+        click.option("--kind", required=True, type=click.Choice(["lost", "damaged"])),
+        click.option("--resolution", required=True, type=click.Choice(["reship", "refund"])),
+        click.option("--reason", default=""),
+    )
+)
 
 
 @shipment.command()

@@ -8,6 +8,7 @@ from oms.settings import Settings
 from starters.cli._common import (
     list_command,
     pass_settings,
+    post_command,
     reason_command,
     resource_group,
     send,
@@ -86,16 +87,16 @@ def _decision(decision: str) -> click.Command:
     return decide
 
 
-@quote.command(help="buyer: accept and order")
-@click.argument("quote_id")
-@click.option("--po", required=True, help="purchase order number")
-@click.option("--terms", default="net30", type=click.Choice(["net30", "net60"]))
-@pass_settings
-def accept(settings: Settings, quote_id: str, po: str, terms: str) -> int:
-    return send(settings, f"/quotes/{quote_id}/accept", {"po_number": po, "payment_terms": terms})
-
-
 for _command in (
+    post_command(
+        "accept",
+        "/quotes/{quote_id}/accept",
+        "buyer: accept and order",
+        click.option("--po", "po_number", required=True, help="purchase order number"),
+        click.option(
+            "--terms", "payment_terms", default="net30", type=click.Choice(["net30", "net60"])
+        ),
+    ),
     _decision("approve"),
     _decision("reject"),
     reason_command("withdraw", "/quotes/{quote_id}/withdraw", required=False),

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import click
 
-from oms.settings import Settings
-from starters.cli._common import list_command, pass_settings, resource_group, send
-
-REFERENCE = click.argument("reference")
-
+from starters.cli._common import list_command, post_command, resource_group
 
 replenish = resource_group(
     "replenish",
@@ -28,25 +24,28 @@ replenish.add_command(
 )
 
 
-@replenish.command(help="the supplier confirmed the purchase order")
-@REFERENCE
-@click.option("--supplier-ref", default="", help="the supplier's order number")
-@pass_settings
-def confirm(settings: Settings, reference: str, supplier_ref: str) -> int:
-    body = {"supplier_reference": supplier_ref}
-    return send(settings, f"/replenishment/{reference}/confirm", body)
-
-
-@replenish.command(help="goods arrived (fills backorders oldest first)")
-@REFERENCE
-@click.argument("quantity", type=int)
-@pass_settings
-def receive(settings: Settings, reference: str, quantity: int) -> int:
-    return send(settings, f"/replenishment/{reference}/receipts", {"quantity": quantity})
-
-
-@replenish.command(help="raise the purchase order again (supplier linked)")
-@REFERENCE
-@pass_settings
-def retry(settings: Settings, reference: str) -> int:
-    return send(settings, f"/replenishment/{reference}/retry", {})
+for _command in (
+    post_command(
+        "confirm",
+        "/replenishment/{reference}/confirm",
+        "the supplier confirmed the purchase order",
+        click.option(
+            "--supplier-ref",
+            "supplier_reference",
+            default="",
+            help="the supplier's order number",
+        ),
+    ),
+    post_command(
+        "receive",
+        "/replenishment/{reference}/receipts",
+        "goods arrived (fills backorders oldest first)",
+        click.argument("quantity", type=int),
+    ),
+    post_command(
+        "retry",
+        "/replenishment/{reference}/retry",
+        "raise the purchase order again (supplier linked)",
+    ),
+):
+    replenish.add_command(_command)

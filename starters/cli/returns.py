@@ -10,6 +10,7 @@ from oms.settings import Settings
 from starters.cli._common import (
     list_command,
     pass_settings,
+    post_command,
     reason_command,
     resource_group,
     send,
@@ -77,14 +78,14 @@ return_.add_command(
 )
 
 
-@return_.command(help="support: authorize a return held for a person")
-@click.argument("rma_id")
-@click.option("--comment")
-@pass_settings
-def authorize(settings: Settings, rma_id: str, comment: str | None) -> int:
-    return send(settings, f"/returns/{rma_id}/authorize", {"comment": comment})
-
-
+return_.add_command(
+    post_command(
+        "authorize",
+        "/returns/{rma_id}/authorize",
+        "support: authorize a return held for a person",
+        click.option("--comment"),
+    )
+)
 return_.add_command(
     reason_command("reject", "/returns/{rma_id}/reject", "support: reject a return")
 )

@@ -10,6 +10,7 @@ from oms.settings import Settings
 from starters.cli._common import (
     list_command,
     pass_settings,
+    post_command,
     resource_group,
     send,
 )
@@ -54,18 +55,16 @@ def resume(settings: Settings, subscription_id: str, token: str | None) -> int:
     return _act(settings, subscription_id, "resume", body)
 
 
-@subscription.command(help="the next renewal places no order")
-@click.argument("subscription_id")
-@pass_settings
-def skip(settings: Settings, subscription_id: str) -> int:
-    return _act(settings, subscription_id, "skip", {})
-
-
-@subscription.command(help="end now, or with --at-period-end at the next renewal")
-@click.argument("subscription_id")
-@click.option("--at-period-end", is_flag=True)
-@click.option("--reason", default="cancelled by the customer")
-@pass_settings
-def cancel(settings: Settings, subscription_id: str, at_period_end: bool, reason: str) -> int:
-    body = {"at_period_end": at_period_end, "reason": reason}
-    return _act(settings, subscription_id, "cancel", body)
+for _command in (
+    post_command(
+        "skip", "/subscriptions/{subscription_id}/skip", "the next renewal places no order"
+    ),
+    post_command(
+        "cancel",
+        "/subscriptions/{subscription_id}/cancel",
+        "end now, or with --at-period-end at the next renewal",
+        click.option("--at-period-end", is_flag=True),
+        click.option("--reason", default="cancelled by the customer"),
+    ),
+):
+    subscription.add_command(_command)

@@ -10,6 +10,7 @@ from starters.cli._common import (
     get_command,
     list_command,
     pass_settings,
+    post_command,
     send,
     show,
     show_get,
@@ -59,14 +60,14 @@ webhook.add_command(
 )
 
 
-@webhook.command(help="send again every event since SINCE (ISO 8601, e.g. 2026-12-01T00:00Z)")
-@ENDPOINT
-@click.argument("since")
-@pass_settings
-def replay(settings: Settings, endpoint_id: str, since: str) -> int:
-    with api(settings) as client:
-        path = f"/webhooks/endpoints/{endpoint_id}/replay"
-        return show(client.post(path, json={"since": since}))
+webhook.add_command(
+    post_command(
+        "replay",
+        "/webhooks/endpoints/{endpoint_id}/replay",
+        "send again every event since SINCE (ISO 8601, e.g. 2026-12-01T00:00Z)",
+        click.argument("since"),
+    )
+)
 
 
 @click.command("events", help="the outbound events as a feed, oldest first (pull instead of push)")
