@@ -236,17 +236,22 @@ def resource_group(
     help: str,
     path: str,
     *,
+    list_options: Sequence[Callable[[F], F]] = (),
     create: tuple[str, str] | None = None,
     get_help: str | None = None,
+    list_help: str | None = None,
 ) -> click.Group:
     """The command group ``NAME`` of a resource, one of which is at ``path``
-    (``/orders/{order_id}``): ``get ORDER_ID`` and, with ``create`` (a command name and its
-    help), that command, which POSTs a JSON file to the collection (``/orders``)."""
+    (``/orders/{order_id}``): ``get ORDER_ID``, ``list`` (the collection, ``/orders``, with
+    ``list_options`` as in :func:`list_command`) and, with ``create`` (a command name and its
+    help), that command, which POSTs a JSON file to the collection."""
+    collection = path.rsplit("/", 1)[0]
     group = click.Group(name, help=help)
     if create is not None:
         command, create_help = create
-        group.add_command(file_command(command, path.rsplit("/", 1)[0], create_help))
+        group.add_command(file_command(command, collection, create_help))
     group.add_command(get_command("get", path, get_help))
+    group.add_command(list_command(collection, *list_options, help=list_help))
     return group
 
 

@@ -23,13 +23,7 @@ order = resource_group(
     "order",
     "place, get, list, search, edit, note, hold, release, refund or cancel orders (or lines)",
     "/orders/{order_id}",
-    create=("place", "place an order from a JSON file (- for stdin)"),
-)
-
-
-order.add_command(
-    list_command(
-        "/orders",
+    list_options=(
         click.option("--status"),
         click.option("--customer", "customer_id", help="staff: one customer's orders"),
         click.option(
@@ -45,8 +39,9 @@ order.add_command(
         click.option("--channel"),
         click.option("--placed-from", help="placed at or after (ISO 8601)"),
         click.option("--placed-to", help="placed before (ISO 8601)"),
-        help="list orders, newest first; every option given must match",
-    )
+    ),
+    list_help="list orders, newest first; every option given must match",
+    create=("place", "place an order from a JSON file (- for stdin)"),
 )
 
 

@@ -6,7 +6,6 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
-    list_command,
     pass_settings,
     post_command,
     reason_command,
@@ -32,16 +31,11 @@ quote = resource_group(
     "quote",
     "B2B quotes: request, propose, counter, approve, accept",
     "/quotes/{quote_id}",
-    create=("request", "request a quote from a JSON file (- for stdin)"),
-)
-
-
-quote.add_command(
-    list_command(
-        "/quotes",
+    list_options=(
         click.option("--status"),
         click.option("--company", "company_id", help="one company's quotes"),
-    )
+    ),
+    create=("request", "request a quote from a JSON file (- for stdin)"),
 )
 
 

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import click
 
-from starters.cli._common import list_command, post_command, resource_group
+from starters.cli._common import post_command, resource_group
 
 replenish = resource_group(
     "replenish",
     "low-stock replenishments: list, get, confirm, receive, retry",
     "/replenishment/{reference}",
-    get_help="by workflow or purchase order id",
-)
-
-
-replenish.add_command(
-    list_command(
-        "/replenishment",
+    list_options=(
         click.option("--status", type=click.Choice(["open", "closed"])),
         click.option("--warehouse", "warehouse_id"),
         click.option("--sku"),
-    )
+    ),
+    get_help="by workflow or purchase order id",
 )
 
 

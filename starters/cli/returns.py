@@ -8,7 +8,6 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
-    list_command,
     pass_settings,
     post_command,
     reason_command,
@@ -32,6 +31,11 @@ return_ = resource_group(
     "return",
     "returns: request (refund, exchange), authorize, receive, refund",
     "/returns/{rma_id}",
+    list_options=(
+        click.option("--order", "order_id"),
+        click.option("--status"),
+        click.option("--reason", help="returns with a line given this reason"),
+    ),
 )
 
 
@@ -66,16 +70,6 @@ def request(
             raise click.BadParameter("SKU=QUANTITY", param_hint="--exchange-for") from err
         body["exchange_for"] = [{"sku": sku, "quantity": qty} for sku, qty in pairs]
     return send(settings, f"/orders/{order_id}/returns", body)
-
-
-return_.add_command(
-    list_command(
-        "/returns",
-        click.option("--order", "order_id"),
-        click.option("--status"),
-        click.option("--reason", help="returns with a line given this reason"),
-    )
-)
 
 
 return_.add_command(

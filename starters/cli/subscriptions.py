@@ -8,7 +8,6 @@ import click
 
 from oms.settings import Settings
 from starters.cli._common import (
-    list_command,
     pass_settings,
     post_command,
     resource_group,
@@ -19,18 +18,13 @@ subscription = resource_group(
     "subscription",
     "create, get, list, pause, resume, skip or cancel subscriptions",
     "/subscriptions/{subscription_id}",
-    create=("create", "create a subscription from a JSON file (- for stdin)"),
-)
-
-
-subscription.add_command(
-    list_command(
-        "/subscriptions",
+    list_options=(
         click.option(
             "--customer", "customer_id", help="one customer's (a buyer's token sees only their own)"
         ),
         click.option("--status", type=click.Choice(["active", "paused", "past_due", "cancelled"])),
-    )
+    ),
+    create=("create", "create a subscription from a JSON file (- for stdin)"),
 )
 
 
