@@ -197,6 +197,16 @@ def check_owner(
         )
 
 
+def listed_customer(principal: Principal, customer_id: str | None, what: str) -> str | None:
+    """The customer whose ``what`` a list shows: a buyer's own (403 when asking for
+    another's), else the one asked for (``None``: everyone's)."""
+    if not principal.is_buyer:
+        return customer_id
+    if customer_id is not None:
+        check_owner(principal, customer_id, what=what)
+    return principal.customer_id or ""
+
+
 def check_visible(
     principal: Principal, customer_id: str, company_id: str | None, what: str
 ) -> None:

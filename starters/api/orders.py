@@ -52,7 +52,14 @@ from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, orders, prices, refunds, returns
 from oms.store.db import Database
 from oms.store.errors import CreditNoteRefused, InvalidCreditMovement
-from starters.api.auth import ORDER_READERS, check_member, check_owner, check_visible, require
+from starters.api.auth import (
+    ORDER_READERS,
+    check_member,
+    check_owner,
+    check_visible,
+    listed_customer,
+    require,
+)
 from starters.api.deps import (
     ApiState,
     Paging,
@@ -231,6 +238,16 @@ def _policy(path: str) -> ApprovalPolicy:
     return load_policy(path)
 
 
+def totals_in(settings: Settings, policy: ApprovalPolicy, currency: str) -> None:
+    """Set the rules' minimum totals (in the base currency) in ``currency``, at today's rate.
+
+    Raises HTTPException 422 ``no_exchange_rate`` for a currency the rates cannot convert.
+    """
+    for rule in policy.rules:
+        if rule.min_total is not None:
+            rule.min_total = in_currency(settings, rule.min_total, currency)
+
+
 def purchase_approvals(
     settings: Settings, body: PlaceOrder, total: Decimal
 ) -> list[PurchaseApproval]:
@@ -244,10 +261,8 @@ def purchase_approvals(
         return []
     policy = _policy(settings.approval_rules_path or str(APPROVAL_RULES))
     if body.currency != settings.base_currency:
-        policy = policy.model_copy(deep=True)
-        for rule in policy.rules:
-            if rule.min_total is not None:
-                rule.min_total = in_currency(settings, rule.min_total, body.currency)
+        policy = policy.model_copy(deep=True)  # the cached one stays in the base currency
+        totals_in(settings, policy, body.currency)
     skus = len({line.sku for line in body.lines})
     return [
         PurchaseApproval(rule_id=r.rule_id, rule_name=r.name, role=r.role)
@@ -379,10 +394,7 @@ def list_orders(
 ) -> Page[OrderView]:
     """Orders from the read model, newest first, matching every filter given; a buyer
     sees only their own."""
-    if caller.is_buyer:
-        if customer_id is not None:
-            check_owner(caller, customer_id, what="orders")
-        customer_id = caller.customer_id or ""
+    customer_id = listed_customer(caller, customer_id, "orders")
     search = OrderSearch(
         q=q,
         email=email,

@@ -55,8 +55,8 @@ from starters.api.deps import (
 )
 from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.kinds import WorkflowKind
-from starters.api.orders import ORDERS, options_from
-from starters.api.pricing import in_currency, quote_order_pricing
+from starters.api.orders import ORDERS, options_from, totals_in
+from starters.api.pricing import quote_order_pricing
 from workflows.order import OrderWorkflow
 from workflows.quote import QuoteWorkflow, quote_workflow_id
 
@@ -88,9 +88,7 @@ def quote_options(
     path = settings.approval_rules_path or str(APPROVAL_RULES)
     policy = load_policy(path)
     if currency is not None:
-        for rule in policy.rules:
-            if rule.min_total is not None:
-                rule.min_total = in_currency(settings, rule.min_total, currency)
+        totals_in(settings, policy, currency)
     return QuoteOptions(
         expires_in_days=expires_in_days,
         seller_email=settings.sales_email,

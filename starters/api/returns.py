@@ -38,7 +38,7 @@ from oms.models.returns import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import inventory, orders, returns
-from starters.api.auth import ORDER_READERS, check_visible, require
+from starters.api.auth import ORDER_READERS, check_visible, listed_customer, require
 from starters.api.deps import (
     ApiState,
     Paging,
@@ -285,7 +285,7 @@ def list_returns(
             reason=reason,
             limit=page.limit,
             cursor=page.cursor,
-            customer_id=(caller.customer_id or "") if caller.is_buyer else None,
+            customer_id=listed_customer(caller, None, "returns"),
         )
 
 

@@ -41,7 +41,7 @@ from oms.models.subscriptions import (
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import subscriptions
 from oms.store.errors import CurrencyMismatch, UnknownSku
-from starters.api.auth import ORDER_READERS, check_owner, require
+from starters.api.auth import ORDER_READERS, check_owner, listed_customer, require
 from starters.api.deps import (
     ApiState,
     Paging,
@@ -206,10 +206,7 @@ def list_subscriptions(
     status: SubscriptionStatus | None = None,
 ) -> Page[SubscriptionView]:
     """Subscriptions newest first, a page at a time; a buyer sees only their own."""
-    if caller.is_buyer:
-        if customer_id is not None:
-            check_owner(caller, customer_id, what="subscriptions")
-        customer_id = caller.customer_id or ""
+    customer_id = listed_customer(caller, customer_id, "subscriptions")
     with state.db.session() as session:
         return subscriptions.list_subscriptions(
             session, customer_id=customer_id, status=status, limit=page.limit, cursor=page.cursor
