@@ -155,6 +155,8 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
 
 
 class _Subscriptions(WorkflowKind[SubscriptionView]):
+    """Subscriptions: a view shows each of its orders' current status from the read model."""
+
     async def load(self, state: ApiState, id_: str) -> SubscriptionView:
         """The read model's view, else the workflow's own; with each order's current status."""
 
