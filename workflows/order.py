@@ -13,6 +13,8 @@ the read model follow from the lifecycle tracker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 from temporalio import workflow
@@ -271,6 +273,14 @@ class OrderWorkflow:
                 f"this order runs the 0.1 code, which has no {what}", type="NotSupported"
             )
 
+    def _refuse_closing(self, error_type: str, *, ended: bool = False) -> None:
+        """Refuse a change while the order is being cancelled or, with ``ended``, once it
+        was cancelled or completed: ``ApplicationError`` of ``error_type``."""
+        if ended and self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise ApplicationError(f"order is already {self._view.status}", type=error_type)
+        if self._cancel is not None:
+            raise ApplicationError("the order is being cancelled", type=error_type)
+
     @workflow.update
     async def hold(self, request: HoldRequest) -> OrderView:
         """Hold the order before allocation (who and why in its history).
@@ -287,8 +297,7 @@ class OrderWorkflow:
     @hold.validator
     def _validate_hold(self, request: HoldRequest) -> None:
         self._refuse_legacy("holds")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotHoldable")
+        self._refuse_closing("NotHoldable")
         if self._past_gate:
             raise ApplicationError(
                 f"too late to hold: the order is {self._view.status} and its stock is "
@@ -357,12 +366,8 @@ class OrderWorkflow:
         self._track.update_accepted()
         # While the old shipment is stopped and before the new one exists, the order must
         # not read as finished.
-        self._rerouting += 1
-        try:
+        with self._moving_shipments():
             await self._reroute(request)
-        finally:
-            self._rerouting -= 1
-            self._shipments.changed = True
         return self._track.for_caller()
 
     @reroute.validator
@@ -380,8 +385,7 @@ class OrderWorkflow:
             )
         if request.warehouse_id == shipment.warehouse_id:
             raise ApplicationError("that is the warehouse it ships from", type="NotReroutable")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotReroutable")
+        self._refuse_closing("NotReroutable")
 
     @workflow.update
     async def cancel_line(self, request: CancelLine) -> OrderView:
@@ -394,21 +398,14 @@ class OrderWorkflow:
         ``NotCancellable`` (the order ended or is being cancelled).
         """
         self._track.update_accepted()
-        self._changing += 1
-        try:
-            async with self._stock_lock:
-                await self._lines.cancel(request, lambda: self._cancel is not None)
-        finally:
-            self._changing -= 1
+        async with self._changing_stock():
+            await self._lines.cancel(request, lambda: self._cancel is not None)
         return self._track.for_caller()
 
     @cancel_line.validator
     def _validate_cancel_line(self, request: CancelLine) -> None:
         self._refuse_legacy("line cancellation")
-        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-            raise ApplicationError(f"order is already {self._view.status}", type="NotCancellable")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotCancellable")
+        self._refuse_closing("NotCancellable", ended=True)
         if not self._allocated:
             raise ApplicationError(
                 f"the order is {self._view.status} and its stock is not allocated yet; "
@@ -428,18 +425,10 @@ class OrderWorkflow:
         ``NotEditable`` (ended or cancelling); the order is unchanged each time.
         """
         self._track.update_accepted()
-        self._changing += 1
-        try:
-            async with self._stock_lock:
-                self._check_editable()
-                self._rerouting += 1  # while old shipments stop and new ones start
-                try:
-                    await self._edits.edit(request, self._allocated)
-                finally:
-                    self._rerouting -= 1
-                    self._shipments.changed = True
-        finally:
-            self._changing -= 1
+        async with self._changing_stock():
+            self._check_editable()
+            with self._moving_shipments():  # while old shipments stop and new ones start
+                await self._edits.edit(request, self._allocated)
         return self._track.for_caller()
 
     @edit.validator
@@ -449,10 +438,7 @@ class OrderWorkflow:
         self._edits.check(request)
 
     def _check_editable(self) -> None:
-        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-            raise ApplicationError(f"order is already {self._view.status}", type="NotEditable")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotEditable")
+        self._refuse_closing("NotEditable", ended=True)
         if not self._secured or (self._past_gate and not self._allocated):
             raise ApplicationError(
                 f"the order is {self._view.status} and its payment or stock is being "
@@ -470,24 +456,16 @@ class OrderWorkflow:
         being cancelled).
         """
         self._track.update_accepted()
-        self._changing += 1
-        try:
-            async with self._stock_lock:
-                self._rerouting += 1  # the settled parcel must not end the order before its reship
-                try:
-                    await self._claims.open(request)
-                finally:
-                    self._rerouting -= 1
-                    self._shipments.changed = True
-        finally:
-            self._changing -= 1
+        async with self._changing_stock():
+            # The settled parcel must not end the order before its reship.
+            with self._moving_shipments():
+                await self._claims.open(request)
         return self._track.for_caller()
 
     @open_claim.validator
     def _validate_claim(self, request: OpenClaim) -> None:
         self._refuse_legacy("claims")
-        if self._cancel is not None:
-            raise ApplicationError("the order is being cancelled", type="NotClaimable")
+        self._refuse_closing("NotClaimable")
         self._claims.check(request)
 
     @workflow.signal
@@ -790,6 +768,30 @@ class OrderWorkflow:
         self._stock.owe([*self._view.backordered, *decision.backordered])
         self._refresh_status()
 
+    # --- changes under way ----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _changing_stock(self) -> AsyncIterator[None]:
+        """One change of the order's stock at a time (an edit, a line cancellation, a
+        claim); while any is under way or waiting, a whole-order cancel is refused."""
+        self._changing += 1
+        try:
+            async with self._stock_lock:
+                yield
+        finally:
+            self._changing -= 1
+
+    @contextlib.contextmanager
+    def _moving_shipments(self) -> Iterator[None]:
+        """Shipments stop and others start (a re-route, an edit, a claim's reship): the
+        order must not read as finished meanwhile; its status is worked out again after."""
+        self._rerouting += 1
+        try:
+            yield
+        finally:
+            self._rerouting -= 1
+            self._shipments.changed = True
+
     # --- status, read model, email -------------------------------------------------
 
     def _q(self, queue: str) -> str:
@@ -812,9 +814,7 @@ class OrderWorkflow:
         await workflow.execute_local_activity_method(
             ReadModelActivities.record_views,
             write,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=policies.STORE.retry,
-            summary=f"record {view.status}",
+            **policies.local_write(f"record {view.status}"),
         )
         self._shipments.take_placeholders(write.shipments)
 

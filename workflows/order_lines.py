@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         cut_lines,
         plan_line_cancel,
     )
-    from oms.ids import order_workflow_id, shipment_workflow_id
+    from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.order_changes import (
         BackorderUnits,
@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         TrimReservation,
         TrimShipment,
     )
-    from oms.models.orders import BackorderWake, OrderInput, OrderView, ShipmentSummary
+    from oms.models.orders import OrderInput, OrderView, ShipmentSummary
     from oms.models.payments import VoidAuthorizationRequest
     from oms.models.shipments import ShipmentStatus
     from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.order_payment import Payment
     from workflows.order_shipments import DONE, Shipments
-    from workflows.order_stock import WAKE_SIGNAL, Stock
+    from workflows.order_stock import Stock, wake
     from workflows.tracker import Tracker
 
 # The shipment's signal; a name, because the shipment module is imported by the order's.
@@ -246,14 +246,8 @@ class LineCancels:
 
     async def wake_others(self, orders: list[str]) -> None:
         for other in orders:
-            if other == self._inp.order_id:
-                continue
-            try:
-                await workflow.get_external_workflow_handle(order_workflow_id(other)).signal(
-                    WAKE_SIGNAL, BackorderWake()
-                )
-            except Exception:  # the other order re-checks its backorder on a timer
-                workflow.logger.warning("could not wake order %s", other)
+            if other != self._inp.order_id:
+                await wake(other)
 
     async def _record(
         self,

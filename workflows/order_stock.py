@@ -30,6 +30,19 @@ with workflow.unsafe.imports_passed_through():
 WAKE_SIGNAL = "backorder_wake"
 
 
+async def wake(order_id: str, message: BackorderWake | None = None) -> None:
+    """Tell an order that units went to its backorder (``OrderWorkflow.backorder_wake``).
+
+    A failure is only logged: the order re-checks its backorder on a timer.
+    """
+    try:
+        await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
+            WAKE_SIGNAL, message or BackorderWake()
+        )
+    except Exception:
+        workflow.logger.warning("could not wake order %s", order_id)
+
+
 class Stock:
     """The order's reservations and backorders (``view.backordered``)."""
 
@@ -112,9 +125,4 @@ class Stock:
             ),
         )
         for other in released.filled_orders:
-            try:
-                await workflow.get_external_workflow_handle(order_workflow_id(other)).signal(
-                    WAKE_SIGNAL, BackorderWake()
-                )
-            except Exception:  # the other order re-checks its backorder on a timer
-                workflow.logger.warning("could not wake order %s", other)
+            await wake(other)

@@ -8,10 +8,12 @@ rejections are raised non-retryable by the activities and fail fast.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 
@@ -56,3 +58,32 @@ def _remote(max_interval: timedelta, *non_retryable: str) -> ActivityOptions:
 CARRIER = _remote(timedelta(minutes=2), "InvalidAddress", "CarrierRejected")
 EMAIL = _remote(timedelta(minutes=5), "EmailRejected", "TemplateError")
 PAYMENTS = _remote(timedelta(minutes=1), "PaymentRejected")
+
+
+# A read-model write is a local activity: the workflow task waits for it, so an attempt
+# is short; it retries like any other store call.
+LOCAL_WRITE = timedelta(seconds=10)
+
+
+def local_write(summary: str) -> dict[str, Any]:
+    """The options of a read-model write, for ``workflow.execute_local_activity_method``."""
+    return {"start_to_close_timeout": LOCAL_WRITE, "retry_policy": STORE.retry, "summary": summary}
+
+
+class _Recorded(Protocol):
+    status: Any
+
+
+R = TypeVar("R", bound=_Recorded)
+
+
+def recorder(write: Callable[[Any, R], Any]) -> Callable[[R], Awaitable[None]]:
+    """The tracker's ``record`` for a view the read model takes as it is: the activity
+    method ``write`` run as a local read-model write, summarised by the view's status."""
+
+    async def record(view: R) -> None:
+        await workflow.execute_local_activity_method(
+            write, view, **local_write(f"record {view.status}")
+        )
+
+    return record

@@ -62,16 +62,6 @@ __all__ = ["QuoteWorkflow", "order_id_for", "quote_workflow_id"]
 REOPEN_WINDOW = timedelta(days=30)
 
 
-async def _record(view: QuoteView) -> None:
-    await workflow.execute_local_activity_method(
-        QuoteActivities.record_quote,
-        view,
-        start_to_close_timeout=timedelta(seconds=10),
-        retry_policy=policies.STORE.retry,
-        summary=f"record {view.status}",
-    )
-
-
 @workflow.defn(name="QuoteWorkflow")
 class QuoteWorkflow:
     """The whole negotiation of one quote; its state is available by the ``state`` query."""
@@ -101,7 +91,7 @@ class QuoteWorkflow:
             self._view,
             limits={lifecycle.APPROVAL: opts.approver_reminder_after_s, lifecycle.STEP: step},
             details=views.details,
-            record=_record,
+            record=policies.recorder(QuoteActivities.record_quote),
             queue_prefix=opts.task_queue_prefix,
         )
         self._round = 0

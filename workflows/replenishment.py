@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
         purchase_order_id,
         replenishment_workflow_id,
     )
-    from oms.ids import order_workflow_id
     from oms.models.orders import BackorderWake
     from oms.models.replenishment import (
         CloseEpisode,
@@ -48,7 +47,8 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import replenishment as views
     from workflows import policies
     from workflows.legacy.replenishment import ReplenishmentV1
-    from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
+    from workflows.order import LIFECYCLE_PATCH
+    from workflows.order_stock import wake
     from workflows.tracker import Tracker
 
 Status = ReplenishmentStatus
@@ -167,7 +167,7 @@ class ReplenishmentWorkflow:
             if order_id not in self._view.filled_orders:
                 self._view.filled_orders.append(order_id)
             self._track.note(f"filled order {order_id}'s backorder", by="system")
-            await self._wake_order(order_id)
+            await wake(order_id, BackorderWake(warehouse_id=self._inp.warehouse_id))
         if result.received < result.ordered:
             self._enter(Status.PARTIALLY_RECEIVED, request.received_by, "waiting for the rest")
         return self._view
@@ -311,15 +311,6 @@ class ReplenishmentWorkflow:
         ref = f" (ref {confirmation.supplier_reference})" if confirmation.supplier_reference else ""
         self._track.note(f"confirmed{ref}", by=confirmation.by)
         self._confirmed = True
-
-    async def _wake_order(self, order_id: str) -> None:
-        """Tell an order that delivered units went to its backorder."""
-        try:
-            await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
-                OrderWorkflow.backorder_wake, BackorderWake(warehouse_id=self._inp.warehouse_id)
-            )
-        except Exception:  # the order re-checks its backorder on a timer
-            workflow.logger.warning("could not wake order %s", order_id)
 
     # --- status and email ----------------------------------------------------------
 

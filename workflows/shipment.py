@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -67,7 +68,6 @@ __all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
 MILESTONE_SIGNAL = "shipment_milestone"
 TRIMMED_SIGNAL = "shipment_trimmed"
 SHORT_SIGNAL = "shipment_short"
-_LOCAL_WRITE = timedelta(seconds=10)
 
 
 # Refusals a person resolves (fix the address or the product's customs data, then cancel
@@ -85,16 +85,6 @@ def _held_for(err: ActivityError) -> tuple[str, str] | None:
         note, problem = _HELD_FOR[cause.type]
         return f"{note}: {cause}", problem
     return None
-
-
-async def _record(view: ShipmentView) -> None:
-    await workflow.execute_local_activity_method(
-        ReadModelActivities.record_shipment,
-        view,
-        start_to_close_timeout=_LOCAL_WRITE,
-        retry_policy=policies.STORE.retry,
-        summary=f"record {view.status}",
-    )
 
 
 @workflow.defn(name="ShipmentWorkflow")
@@ -119,7 +109,7 @@ class ShipmentWorkflow:
                 lifecycle.DELIVERY: inp.delivery_deadline_s,
             },
             details=views.details,
-            record=_record,
+            record=policies.recorder(ReadModelActivities.record_shipment),
             queue_prefix=inp.task_queue_prefix,
         )
         self._picked: ConfirmPick | None = None
@@ -217,12 +207,10 @@ class ShipmentWorkflow:
                 by=request.by,
                 action="cancel_line",
             )
-        parent = workflow.info().parent
-        if parent is not None:
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                TRIMMED_SIGNAL,
-                ShipmentTrimmed(key=request.key, shipment_id=view.shipment_id, accepted=ok),
-            )
+        await self._signal_order(
+            TRIMMED_SIGNAL,
+            ShipmentTrimmed(key=request.key, shipment_id=view.shipment_id, accepted=ok),
+        )
 
     @workflow.signal
     async def freeze(self, request: FreezeShipment) -> None:
@@ -237,17 +225,15 @@ class ShipmentWorkflow:
         ok = self._picked is None and self._cancel is None
         if ok:
             self._frozen = request.key
-        parent = workflow.info().parent
-        if parent is not None:
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                TRIMMED_SIGNAL,
-                ShipmentTrimmed(
-                    key=request.key,
-                    shipment_id=self._view.shipment_id,
-                    accepted=ok,
-                    note="" if ok else f"picked by {self._view.picked_by}",
-                ),
-            )
+        await self._signal_order(
+            TRIMMED_SIGNAL,
+            ShipmentTrimmed(
+                key=request.key,
+                shipment_id=self._view.shipment_id,
+                accepted=ok,
+                note="" if ok else f"picked by {self._view.picked_by}",
+            ),
+        )
 
     @workflow.signal
     def claim(self, request: ClaimShipment) -> None:
@@ -320,17 +306,15 @@ class ShipmentWorkflow:
                     inp.task_queue_prefix + INVENTORY_QUEUE, f"{line.sku} short: keep {keep}"
                 ),
             )
-        parent = workflow.info().parent
-        if parent is not None:
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                SHORT_SIGNAL,
-                ShortPick(
-                    shipment_id=inp.shipment_id,
-                    warehouse_id=inp.warehouse_id,
-                    missing=missing,
-                    by=pick.picked_by,
-                ),
-            )
+        await self._signal_order(
+            SHORT_SIGNAL,
+            ShortPick(
+                shipment_id=inp.shipment_id,
+                warehouse_id=inp.warehouse_id,
+                missing=missing,
+                by=pick.picked_by,
+            ),
+        )
 
     async def _finish(self, view: ShipmentView) -> ShipmentView:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -471,12 +455,15 @@ class ShipmentWorkflow:
         )
         return capture.amount
 
-    async def _tell_order(self, status: ShipmentStatus, note: str) -> None:
+    async def _signal_order(self, signal: str, arg: Any) -> None:
+        """Signal the order this shipment is a child of (a shipment started alone has none)."""
         parent = workflow.info().parent
-        if parent is None:
-            return
+        if parent is not None:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, arg)
+
+    async def _tell_order(self, status: ShipmentStatus, note: str) -> None:
         view = self._view
-        await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+        await self._signal_order(
             MILESTONE_SIGNAL,
             ShipmentMilestone(
                 shipment_id=view.shipment_id,

@@ -68,16 +68,6 @@ PAST_DUE, CANCELLED = SubscriptionStatus.PAST_DUE, SubscriptionStatus.CANCELLED
 Outcome = Literal["renewed", "paused", "cancelled"]
 
 
-async def _record(view: SubscriptionView) -> None:
-    await workflow.execute_local_activity_method(
-        SubscriptionActivities.record_subscription,
-        view,
-        start_to_close_timeout=timedelta(seconds=10),
-        retry_policy=policies.STORE.retry,
-        summary=f"record {view.status}",
-    )
-
-
 def _rejected(message: str, type_: str) -> ApplicationError:
     return ApplicationError(message, type=type_, non_retryable=True)
 
@@ -109,7 +99,7 @@ class SubscriptionWorkflow:
             self._view,
             limits={lifecycle.STEP: opts.step_deadline_s},
             details=views.details,
-            record=_record,
+            record=policies.recorder(SubscriptionActivities.record_subscription),
             queue_prefix=opts.task_queue_prefix,
         )
         self._wake = False  # a handler changed something the waiting loop must look at

@@ -17,7 +17,8 @@ lifecycle declaration (``oms/domain/lifecycle.py``):
   that accepted it completed, so the write waits for the workflow's next change in a
   later task, or for :meth:`Tracker.close` (the update's caller records the view the
   update returned meanwhile, see :meth:`Tracker.for_caller`). The loop wakes only on
-  changes the workflow made, never on a new task alone (see ``WAKE_ON_CHANGE_PATCH``).
+  changes the workflow made, never on a new task alone (see ``WAKE_ON_CHANGE_PATCH``),
+  and writes once every coroutine that change woke has run (``SETTLE_PATCH``).
 
 The changes of one activation are applied by a background coroutine once every other
 coroutine of the workflow is blocked, so several transitions in one task cost one
@@ -53,6 +54,13 @@ WRITES_PER_TASK = 1000
 # checked conditions once more before its other jobs, so the write took a command
 # sequence number a replay gives to the next activity (TMPRL1100 on "Activity id").
 WAKE_ON_CHANGE_PATCH = "tracker-wakes-on-change"
+
+# Patch: a run with this marker writes only once the changes of its activation settled.
+# Runs without it could write as soon as the loop woke: a coroutine woken by the same
+# change (the order's main loop refreshing its status after a shipment's milestone)
+# then changed the view after the write, in the same task, and the read model showed
+# the change only with the workflow's next one.
+SETTLE_PATCH = "tracker-writes-settled"
 
 _KEYS: dict[str, SearchAttributeKey[Any]] = {
     name: sa.BY_NAME[name]
@@ -118,6 +126,8 @@ class Tracker(Generic[V]):
         self._writing = False
         self._closed = False
         self._wake_on_change = True
+        self._settle = True
+        self._changes = 0
         self._task: asyncio.Task[None] | None = None
 
     # --- what workflows call ---------------------------------------------------------
@@ -129,6 +139,7 @@ class Tracker(Generic[V]):
     def start(self) -> None:
         """Begin applying changes (call first thing in ``run``)."""
         self._wake_on_change = workflow.patched(WAKE_ON_CHANGE_PATCH)
+        self._settle = workflow.patched(SETTLE_PATCH)
         self._task = asyncio.create_task(self._apply_loop())
 
     def enter(
@@ -180,6 +191,7 @@ class Tracker(Generic[V]):
             else:
                 self._pending.pop(name, None)
         self._details_stale = True
+        self._changes += 1
 
     def note(self, note: str, *, by: str | None = None, action: str | None = None) -> None:
         """Add a history line under the current status."""
@@ -194,6 +206,7 @@ class Tracker(Generic[V]):
         """Something the read model or the UI shows changed (no history line)."""
         self._dirty = True
         self._details_stale = True
+        self._changes += 1
 
     def update_accepted(self) -> None:
         """Call first thing in every update handler: this task writes nothing (see module)."""
@@ -265,9 +278,29 @@ class Tracker(Generic[V]):
     async def _apply_loop(self) -> None:
         while True:
             await workflow.wait_condition(self._due)
+            if self._settle:
+                await self._settled()
+                if self._closed:
+                    continue  # close() writes what is left itself
             self._apply_visible()
             if self._dirty and self._may_write():
                 await self._write()
+
+    async def _settled(self) -> None:
+        """Return once every coroutine woken with the loop ran until it blocked again.
+
+        Conditions are checked only when no coroutine is ready, and all that hold are
+        resolved together, so the coroutine that made a change and others it woke (the
+        order's main loop refreshing its status after a milestone) may run after this
+        loop in the same activation. An always-true condition resolves at the next
+        check, after they ran; the loop waits until a check passes with no new change.
+        Conditions issue no commands, so this costs nothing in the history.
+        """
+        while True:
+            seen = self._changes
+            await workflow.wait_condition(lambda: True)
+            if self._changes == seen:
+                return
 
     def _apply_visible(self) -> None:
         """Search attributes and current details: commands of this task, safe with updates."""

@@ -21,7 +21,7 @@ from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
 from workflows.subscription import SubscriptionWorkflow
-from workflows.tracker import WAKE_ON_CHANGE_PATCH
+from workflows.tracker import SETTLE_PATCH, WAKE_ON_CHANGE_PATCH
 from workflows.webhooks import WebhookRelayWorkflow
 
 HISTORIES = sorted(Path(__file__).resolve().parent.glob("*.json"))
@@ -70,20 +70,25 @@ async def _took_tracker_path(name: str) -> bool:
 async def test_every_code_path_has_histories_of_every_kind() -> None:
     # The 0.1 histories prove open 0.1 runs finish; the _tracker ones prove runs of the
     # first tracker (which woke on a new task) finish; the _wake ones prove today's shape.
-    # The _holds ones (orders only) prove today's order shape: the gate of patch order-holds.
+    # The _holds ones (orders only) prove the order shape behind the gate of patch
+    # order-holds; the _settled ones prove today's shape (the tracker writes once a task's
+    # changes settled: patch tracker-writes-settled).
     for prefix in ("order_", "shipment_", "quote_", "return_", "replenishment_"):
         kinds = [name for name in TEXTS if name.startswith(prefix)]
-        wake = [name for name in kinds if name.endswith(("_wake", "_holds"))]
+        wake = [name for name in kinds if name.endswith(("_wake", "_holds", "_settled"))]
         tracker = [name for name in kinds if name.endswith("_tracker")]
         old = [name for name in kinds if name not in wake and name not in tracker]
         assert wake and tracker and old, prefix
         for name in wake + tracker:
             assert await _took_tracker_path(name), name
             assert (WAKE_ON_CHANGE_PATCH in _patches(name)) == (name in wake), name
+            assert (SETTLE_PATCH in _patches(name)) == name.endswith("_settled"), name
         for name in old:
             assert not await _took_tracker_path(name), name
+        assert any(name.endswith("_settled") for name in kinds), prefix
         for name in kinds:
-            assert (HOLDS_PATCH in _patches(name)) == name.endswith("_holds"), name
+            holds = name.endswith("_holds") or (prefix == "order_" and name.endswith("_settled"))
+            assert (HOLDS_PATCH in _patches(name)) == holds, name
     assert [name for name in TEXTS if name.endswith("_holds")] == [
         "order_backorder_continued_holds",
         "order_backorder_filled_holds",

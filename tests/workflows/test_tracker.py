@@ -18,7 +18,7 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 from oms.models.orders import OrderStatus
 from tests.workflows.harness import Harness, patches
 from workflows.order import LIFECYCLE_PATCH
-from workflows.tracker import WAKE_ON_CHANGE_PATCH, WRITES_PER_TASK, next_version
+from workflows.tracker import SETTLE_PATCH, WAKE_ON_CHANGE_PATCH, WRITES_PER_TASK, next_version
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -83,6 +83,25 @@ async def test_the_read_model_is_written_locally_at_most_once_per_task(harness: 
     assert harness.world.shipments[f"{order_id}-S1"].picked_by == "Lisa"
 
 
+async def test_a_write_carries_every_change_its_task_made(harness: Harness) -> None:
+    """The order's status moves when its main loop hears a shipment's milestone; the
+    tracker, woken by the same milestone, must write after that move, not before it (the
+    read model would show the old status until the order's next change)."""
+    order_id, _ = await _delivered_order(harness)
+    for workflow_id, history in (await _histories(harness, order_id)).items():
+        assert SETTLE_PATCH in patches(history), workflow_id
+        for task in _tasks(history):
+            kinds = [
+                "write" if _is_write(e) else "upsert"
+                for e in task
+                if _is_write(e) or e.event_type == E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+            ]
+            # Every search attribute a task changes shows in the view it wrote: none is
+            # upserted after the task's write.
+            after_write = kinds[kinds.index("write") + 1 :] if "write" in kinds else []
+            assert "upsert" not in after_write, (workflow_id, [e.event_type for e in task])
+
+
 async def test_no_write_rides_in_a_task_that_accepted_an_update_and_no_commit_timer(
     harness: Harness,
 ) -> None:
@@ -121,10 +140,12 @@ async def test_search_attributes_change_only_where_a_value_changes(harness: Harn
             assert [e.event_type for e in first] == [
                 E.EVENT_TYPE_MARKER_RECORDED,
                 E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+                E.EVENT_TYPE_MARKER_RECORDED,
+                E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
                 E.EVENT_TYPE_TIMER_STARTED,
             ], first
-            assert set(upserts[0]) == {"TemporalChangeVersion"}
-            assert patches(history) == [WAKE_ON_CHANGE_PATCH]
+            assert set(upserts[0]) == set(upserts[1]) == {"TemporalChangeVersion"}
+            assert patches(history) == [WAKE_ON_CHANGE_PATCH, SETTLE_PATCH]
 
 
 async def test_the_order_hears_only_the_shipments_milestones(harness: Harness) -> None:
