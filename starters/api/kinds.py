@@ -1,10 +1,10 @@
 """One kind of workflow as the routers reach it by its business id (an order, a quote, a
 return, a subscription, a replenishment): its handle, its view, its updates, and the start
-of a new one that answers a resubmission instead of starting twice."""
+of a new one: a resubmission is answered, never started twice."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -15,7 +15,6 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowHandle
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms.domain.auth import Principal
 from starters.api.deps import ApiState, in_store, query_state, require_same_body, run_update
@@ -98,28 +97,17 @@ class WorkflowKind(Generic[V]):
             return _found(await self.load(state, id_))
         return None
 
-    async def start(
-        self,
-        state: ApiState,
-        id_: str,
-        digest: str,
-        start: Awaitable[object],
-        accepted: dict[str, Any],
-    ) -> Response:
-        """Await ``start`` (the workflow's start) and answer ``accepted`` (202, its JSON);
-        when it runs already, its view (200) if it was started with the same content (memo
+    async def resubmitted(self, state: ApiState, id_: str, digest: str) -> Response:
+        """The answer when a start found the workflow running (``WorkflowAlreadyStartedError``):
+        its view (200) if it was started with the content ``digest`` (its memo's
         ``body_hash``).
 
         Raises HTTPException 409 :attr:`conflict_error` when it was started with other content.
         """
-        try:
-            await start
-        except WorkflowAlreadyStartedError:
-            await require_same_body(
-                state.client, self.workflow_id(id_), digest, self.conflict_error, self.what(id_)
-            )
-            return _found(await self.load(state, id_))
-        return JSONResponse(accepted, status_code=202)
+        await require_same_body(
+            state.client, self.workflow_id(id_), digest, self.conflict_error, self.what(id_)
+        )
+        return _found(await self.load(state, id_))
 
 
 def _found(view: BaseModel) -> Response:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -221,16 +222,20 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
     answered = await ORDERS.reserve(state, caller, order_id, digest)
     if answered is not None:
         return answered
+    try:
+        await start_order(
+            state.client,
+            state.settings,
+            body,
+            order_id,
+            digest,
+            priced,
+            placed_by=caller.subject,
+        )
+    except WorkflowAlreadyStartedError:
+        return await ORDERS.resubmitted(state, order_id, digest)
     accepted = OrderAccepted(order_id=order_id, status=OrderStatus.RECEIVED)
-    return await ORDERS.start(
-        state,
-        order_id,
-        digest,
-        start_order(
-            state.client, state.settings, body, order_id, digest, priced, placed_by=caller.subject
-        ),
-        accepted.model_dump(mode="json"),
-    )
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 
 
 @lru_cache(maxsize=4)

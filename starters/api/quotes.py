@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms import search_attributes as sa
 from oms.domain.approval import load_policy
@@ -175,33 +177,35 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
         body.ship_to,
         {sku: tax_class for sku, (_price, tax_class) in known.items()},
     )
-    start = state.client.start_workflow(
-        QuoteWorkflow.run,
-        inp,
-        id=quote_workflow_id(quote_id),
-        task_queue=state.settings.queue(WORKFLOW_QUEUE),
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        memo={"body_hash": digest},
-        search_attributes=sa.typed(
-            {
-                "OmsKind": "quote",
-                "OmsCustomerId": body.customer.id,
-                # What the first workflow task would set (it then upserts nothing).
-                **attributes(
-                    QUOTE.step("submitted"),
-                    inp.submitted_at,
-                    limits_from(state.settings),
-                    deadline=inp.submitted_at + timedelta(days=inp.options.expires_in_days),
-                ),
-            }
-        ),
-        static_summary=(
-            f"Quote {quote_id} · {len(body.lines)} line(s) · company "
-            f"{body.customer.company_id} · b2b"
-        ),
-    )
-    accepted = {"quote_id": quote_id, "status": "submitted"}
-    return await QUOTES.start(state, quote_id, digest, start, accepted)
+    try:
+        await state.client.start_workflow(
+            QuoteWorkflow.run,
+            inp,
+            id=quote_workflow_id(quote_id),
+            task_queue=state.settings.queue(WORKFLOW_QUEUE),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"body_hash": digest},
+            search_attributes=sa.typed(
+                {
+                    "OmsKind": "quote",
+                    "OmsCustomerId": body.customer.id,
+                    # What the first workflow task would set (it then upserts nothing).
+                    **attributes(
+                        QUOTE.step("submitted"),
+                        inp.submitted_at,
+                        limits_from(state.settings),
+                        deadline=inp.submitted_at + timedelta(days=inp.options.expires_in_days),
+                    ),
+                }
+            ),
+            static_summary=(
+                f"Quote {quote_id} · {len(body.lines)} line(s) · company "
+                f"{body.customer.company_id} · b2b"
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        return await QUOTES.resubmitted(state, quote_id, digest)
+    return JSONResponse({"quote_id": quote_id, "status": "submitted"}, status_code=202)
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteView)

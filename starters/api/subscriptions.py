@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
@@ -109,69 +111,76 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
         return answered
     start = max(body.start_at or now, now)
     settings = state.settings
-    started = state.client.start_workflow(
-        SubscriptionWorkflow.run,
-        SubscriptionInput(
-            subscription_id=subscription_id,
-            customer=body.customer,
-            currency=body.currency,
-            lines=body.lines,
-            ship_to=body.ship_to,
-            shipping_speed=body.shipping_speed,
-            interval=body.interval,
-            start_at=start,
-            payment=body.payment,
-            created_at=now,
-            body_hash=digest,
-            options=subscription_options(settings),
-        ),
-        id=subscription_workflow_id(subscription_id),
-        task_queue=settings.queue(WORKFLOW_QUEUE),
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        memo={"body_hash": digest},
-        search_attributes=sa.typed(
-            {
-                "OmsKind": "subscription",
-                "OmsCustomerId": body.customer.id,
-                # What the first workflow task would set: a broken task shows as stuck.
-                **attributes(
-                    SUBSCRIPTION.step("active"),
-                    now,
-                    limits_from(settings),
-                    deadline=start + timedelta(seconds=settings.step_deadline_s),
-                ),
-            }
-        ),
-        static_summary=(
-            f"Subscription {subscription_id} · {len(body.lines)} line(s) · every {body.interval}"
-        ),
-    )
+    workflow_id = subscription_workflow_id(subscription_id)
+    try:
+        await state.client.start_workflow(
+            SubscriptionWorkflow.run,
+            SubscriptionInput(
+                subscription_id=subscription_id,
+                customer=body.customer,
+                currency=body.currency,
+                lines=body.lines,
+                ship_to=body.ship_to,
+                shipping_speed=body.shipping_speed,
+                interval=body.interval,
+                start_at=start,
+                payment=body.payment,
+                created_at=now,
+                body_hash=digest,
+                options=subscription_options(settings),
+            ),
+            id=workflow_id,
+            task_queue=settings.queue(WORKFLOW_QUEUE),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"body_hash": digest},
+            search_attributes=sa.typed(
+                {
+                    "OmsKind": "subscription",
+                    "OmsCustomerId": body.customer.id,
+                    # What the first workflow task would set: a broken task shows as stuck.
+                    **attributes(
+                        SUBSCRIPTION.step("active"),
+                        now,
+                        limits_from(settings),
+                        deadline=start + timedelta(seconds=settings.step_deadline_s),
+                    ),
+                }
+            ),
+            static_summary=(
+                f"Subscription {subscription_id} · {len(body.lines)} line(s) · every "
+                f"{body.interval}"
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        return await SUBSCRIPTIONS.resubmitted(state, subscription_id, digest)
     accepted = SubscriptionAccepted(
         subscription_id=subscription_id, status=SubscriptionStatus.ACTIVE
     )
-    return await SUBSCRIPTIONS.start(
-        state, subscription_id, digest, started, accepted.model_dump(mode="json")
-    )
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+
+
+async def _load(state: ApiState, subscription_id: str) -> SubscriptionView:
+    """The read model's view, else the workflow's own; with each order's current status."""
+
+    def read() -> tuple[SubscriptionView | None, dict[str, str]]:
+        with state.db.session() as session:
+            view = subscriptions.get_subscription(session, subscription_id)
+            ids = [o.order_id for o in view.orders] if view else []
+            return view, subscriptions.order_statuses(session, ids)
+
+    view, statuses = await run_in_threadpool(read)
+    if view is None:
+        view = await SUBSCRIPTIONS.query(state, subscription_id)
+    for order in view.orders:
+        order.status = statuses.get(order.order_id, order.status)
+    return view
 
 
 class _Subscriptions(WorkflowKind[SubscriptionView]):
-    """Subscriptions: a view shows each of its orders' current status from the read model."""
+    """Subscriptions: a view shows each of its orders' current status (:func:`_load`)."""
 
     async def load(self, state: ApiState, id_: str) -> SubscriptionView:
-        """The read model's view, else the workflow's own; with each order's current status."""
-
-        def read() -> tuple[SubscriptionView | None, dict[str, str]]:
-            with state.db.session() as session:
-                view = subscriptions.get_subscription(session, id_)
-                ids = [o.order_id for o in view.orders] if view else []
-                return view, subscriptions.order_statuses(session, ids)
-
-        view, statuses = await run_in_threadpool(read)
-        if view is None:
-            view = await self.query(state, id_)
-        for order in view.orders:
-            order.status = statuses.get(order.order_id, order.status)
-        return view
+        return await _load(state, id_)
 
 
 SUBSCRIPTIONS = _Subscriptions(

@@ -7,16 +7,8 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import (
-    file_command,
-    get_command,
-    paged,
-    pass_settings,
-    post_command,
-    post_file,
-    send,
-    show_get,
-)
+from starters.cli._commands import file_command, get_command, post_command
+from starters.cli._common import paged, pass_settings, post_file, send, show_get
 
 
 def master_data(name: str, path: str, help: str, key: str | None) -> click.Group:

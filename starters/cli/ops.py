@@ -5,16 +5,8 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import (
-    api,
-    params,
-    pass_settings,
-    post_command,
-    reason_command,
-    send,
-    show,
-    with_role,
-)
+from starters.cli._commands import post_command, reason_command
+from starters.cli._common import api, params, pass_settings, send, show, with_role
 
 KINDS = ["order", "shipment", "quote", "return", "replenishment"]
 WHY = "why (recorded in history)"

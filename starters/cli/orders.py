@@ -8,16 +8,14 @@ import uuid
 import click
 
 from oms.settings import Settings
-from starters.cli._common import (
+from starters.cli._commands import (
     get_command,
     list_command,
-    pass_settings,
     post_command,
     reason_command,
     resource_group,
-    send,
-    with_role,
 )
+from starters.cli._common import pass_settings, send, with_role
 
 order = resource_group(
     "order",

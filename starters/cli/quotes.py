@@ -5,14 +5,8 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import (
-    pass_settings,
-    post_command,
-    reason_command,
-    resource_group,
-    send,
-    with_role,
-)
+from starters.cli._commands import post_command, reason_command, resource_group
+from starters.cli._common import pass_settings, send, with_role
 
 
 def _pairs(values: tuple[str, ...], what: str) -> list[tuple[str, str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from starters.cli._common import post_command, resource_group
+from starters.cli._commands import post_command, resource_group
 
 replenish = resource_group(
     "replenish",

@@ -7,13 +7,8 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import (
-    pass_settings,
-    post_command,
-    reason_command,
-    resource_group,
-    send,
-)
+from starters.cli._commands import post_command, reason_command, resource_group
+from starters.cli._common import pass_settings, send
 
 
 def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, Any]]:

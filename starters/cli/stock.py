@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import list_command, pass_settings, send, show_get
+from starters.cli._commands import list_command
+from starters.cli._common import pass_settings, send, show_get
 
 
 @click.group(help="show or set stock")

@@ -7,12 +7,8 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import (
-    pass_settings,
-    post_command,
-    resource_group,
-    send,
-)
+from starters.cli._commands import post_command, resource_group
+from starters.cli._common import pass_settings, send
 
 subscription = resource_group(
     "subscription",

@@ -5,16 +5,8 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import (
-    api,
-    get_command,
-    list_command,
-    pass_settings,
-    post_command,
-    send,
-    show,
-    show_get,
-)
+from starters.cli._commands import get_command, list_command, post_command
+from starters.cli._common import api, pass_settings, send, show, show_get
 
 ENDPOINT = click.argument("endpoint_id")
 
