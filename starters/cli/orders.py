@@ -17,27 +17,28 @@ from starters.cli._commands import (
 )
 from starters.cli._common import pass_settings, send, with_role
 
+# What ``oms order list`` filters on: the query parameters of ``GET /orders``.
+FILTERS = (
+    click.option("--status"),
+    click.option("--customer", "customer_id", help="staff: one customer's orders"),
+    click.option("-q", "--query", "q", help="an order id, a customer's email, or a name's start"),
+    click.option("--email", help="the customer's email (any case)"),
+    click.option("--sku", help="orders with a line of this SKU"),
+    click.option(
+        "--tracking",
+        "tracking_number",
+        help="orders with a shipment of this tracking number",
+    ),
+    click.option("--channel"),
+    click.option("--placed-from", help="placed at or after (ISO 8601)"),
+    click.option("--placed-to", help="placed before (ISO 8601)"),
+)
+
 order = resource_group(
     "order",
     "place, get, list, search, edit, note, hold, release, refund or cancel orders (or lines)",
     "/orders/{order_id}",
-    list_options=(
-        click.option("--status"),
-        click.option("--customer", "customer_id", help="staff: one customer's orders"),
-        click.option(
-            "-q", "--query", "q", help="an order id, a customer's email, or a name's start"
-        ),
-        click.option("--email", help="the customer's email (any case)"),
-        click.option("--sku", help="orders with a line of this SKU"),
-        click.option(
-            "--tracking",
-            "tracking_number",
-            help="orders with a shipment of this tracking number",
-        ),
-        click.option("--channel"),
-        click.option("--placed-from", help="placed at or after (ISO 8601)"),
-        click.option("--placed-to", help="placed before (ISO 8601)"),
-    ),
+    list_options=FILTERS,
     list_help="list orders, newest first; every option given must match",
     create=("place", "place an order from a JSON file (- for stdin)"),
 )
