@@ -76,15 +76,9 @@ class ReplenishmentStarter:
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._client.start_workflow(
                 WORKFLOW_NAME,
-                ReplenishmentInput(
-                    warehouse_id=episode.warehouse_id,
-                    sku=episode.sku,
-                    n=episode.n,
-                    opened_at=episode.opened_at,
-                    available=episode.available,
-                    reorder_point=episode.reorder_point,
-                    options=self._options,
-                ),
+                # The input is the episode as it opened (whether this call opened it is
+                # no part of it) and the worker's options.
+                ReplenishmentInput(**episode.model_dump(exclude={"opened"}), options=self._options),
                 id=workflow_id,
                 task_queue=self._task_queue,
                 # A failed or terminated episode workflow starts again (its steps are idempotent).

@@ -14,11 +14,13 @@ EMAIL_QUEUE = "oms-email"
 PAYMENTS_QUEUE = "oms-payments"
 # Outbound webhook deliveries: a slow receiver holds only this queue's slots.
 WEBHOOKS_QUEUE = "oms-webhooks"
-ALL_QUEUES = (
-    WORKFLOW_QUEUE,
-    INVENTORY_QUEUE,
-    CARRIER_QUEUE,
-    EMAIL_QUEUE,
-    PAYMENTS_QUEUE,
-    WEBHOOKS_QUEUE,
-)
+# Each queue by the name a worker is told to serve it (``oms worker --queues``).
+QUEUE_NAMES = {
+    "workflows": WORKFLOW_QUEUE,
+    "inventory": INVENTORY_QUEUE,
+    "carrier": CARRIER_QUEUE,
+    "email": EMAIL_QUEUE,
+    "payments": PAYMENTS_QUEUE,
+    "webhooks": WEBHOOKS_QUEUE,
+}
+ALL_QUEUES = tuple(QUEUE_NAMES.values())

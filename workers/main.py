@@ -47,16 +47,9 @@ from oms.domain.webhooks import RetrySchedule
 from oms.models.money import MoneyRules
 from oms.models.replenishment import ReplenishmentOptions
 from oms.ports.carrier import Carrier
+from oms.queues import QUEUE_NAMES, WORKFLOW_QUEUE
 from oms.rules import EXCHANGE_RATES, RISK_RULES, VAT_RATES
-from oms.settings import (
-    CARRIER_QUEUE,
-    EMAIL_QUEUE,
-    INVENTORY_QUEUE,
-    PAYMENTS_QUEUE,
-    WEBHOOKS_QUEUE,
-    WORKFLOW_QUEUE,
-    Settings,
-)
+from oms.settings import Settings
 from oms.store.credit import CreditLedger
 from oms.store.db import Database
 from oms.store.inventory import StockStore
@@ -84,15 +77,6 @@ from workflows.subscription import SubscriptionWorkflow
 from workflows.webhooks import WebhookRelayWorkflow, ensure_relay
 
 log = logging.getLogger("oms.worker")
-
-QUEUE_NAMES = {
-    "workflows": WORKFLOW_QUEUE,
-    "inventory": INVENTORY_QUEUE,
-    "carrier": CARRIER_QUEUE,
-    "email": EMAIL_QUEUE,
-    "payments": PAYMENTS_QUEUE,
-    "webhooks": WEBHOOKS_QUEUE,
-}
 
 
 def build_workers(

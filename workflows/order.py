@@ -147,6 +147,9 @@ class OrderWorkflow:
         self._resends = self._rerouting = 0
         self._past_gate = False  # past the risk review and any hold: allocation may start
         self._allocated = False  # its first allocation is done: lines may be cancelled
+        # The allocation decided (the status shows it) while its shipments start: a line
+        # cancellation is accepted and waits for them rather than refused.
+        self._decided = False
         self._lines = LineCancels(
             inp, self._view, self._track, self._shipments, self._stock, self._payment
         )
@@ -398,6 +401,8 @@ class OrderWorkflow:
         ``NotCancellable`` (the order ended or is being cancelled).
         """
         self._track.update_accepted()
+        if not self._allocated:
+            await workflow.wait_condition(lambda: self._allocated)
         async with self._changing_stock():
             await self._lines.cancel(request, lambda: self._cancel is not None)
         return self._track.for_caller()
@@ -406,7 +411,7 @@ class OrderWorkflow:
     def _validate_cancel_line(self, request: CancelLine) -> None:
         self._refuse_legacy("line cancellation")
         self._refuse_closing("NotCancellable", ended=True)
-        if not self._allocated:
+        if not self._allocated and not self._decided:
             raise ApplicationError(
                 f"the order is {self._view.status} and its stock is not allocated yet; "
                 "cancel the order, or cancel the line once it is allocated",
@@ -512,6 +517,7 @@ class OrderWorkflow:
             # The confirmation and the allocation need nothing of each other.
             allocated = self._stock.allocate(self._shipments.next_no)
             decision, _ = await asyncio.gather(allocated, confirmed)
+            self._decided = True
             self._track.enter(
                 OrderStatus.BACKORDERED if decision.backordered else OrderStatus.ALLOCATED,
                 views.allocation_note(decision),

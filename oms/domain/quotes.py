@@ -14,7 +14,6 @@ from typing import Literal
 
 from oms.domain.approval import escalate_role
 from oms.domain.tax import NoVatRate, order_totals
-from oms.models.common import Customer
 from oms.models.money import OrderTotals, TaxableLine
 from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
 from oms.models.quotes import (
@@ -125,13 +124,7 @@ def order_for(
     return OrderInput(
         order_id=order_id,
         channel="b2b",
-        customer=Customer(
-            id=customer.id,
-            name=customer.name,
-            email=customer.email,
-            locale=customer.locale,
-            vat_number=customer.vat_number,
-        ),
+        customer=customer.as_customer(),
         currency=inp.currency,
         lines=lines,
         ship_to=inp.ship_to,

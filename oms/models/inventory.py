@@ -37,23 +37,6 @@ class SetStock(Model):
     reason: Text = Field(default="stock count", min_length=1, max_length=200)
 
 
-class Product(Model):
-    sku: Sku
-    name: Text = Field(min_length=1, max_length=200)
-    unit_price: str = Field(default="0.00", pattern=r"^\d{1,12}(\.\d{1,2})?$")
-    currency: Currency = "SEK"
-    weight_grams: int = Field(default=500, ge=1, le=1_000_000)  # grams: up to a tonne
-    active: bool = True
-    returnable: bool = True
-    # Customs master data, required to ship the product out of the EU (NO, GB, CH, US):
-    # the Harmonized System code (6 digits, or 8/10 with a national subheading) and the
-    # country where it was made.
-    hs_code: str | None = Field(default=None, pattern=HS_CODE_PATTERN, examples=["610910"])
-    origin_country: str | None = Field(default=None, pattern=COUNTRY_PATTERN, examples=["PT"])
-    # The VAT rate that applies (standard, reduced: books and food, zero).
-    tax_class: Literal["standard", "reduced", "zero"] = "standard"
-
-
 class ProductIn(Model):
     """Body of ``PUT /products/{sku}``."""
 
@@ -70,6 +53,16 @@ class ProductIn(Model):
     origin_country: str | None = Field(default=None, pattern=COUNTRY_PATTERN, examples=["PT"])
     # The VAT rate that applies (standard, reduced: books and food, zero).
     tax_class: Literal["standard", "reduced", "zero"] = "standard"
+
+
+class _Keyed(Model):
+    sku: Sku
+
+
+# A catalogue product: its SKU, then what ``PUT /products/{sku}`` sets (pydantic puts the
+# fields of the last base first, so ``sku`` leads, as the API has always shown it).
+class Product(ProductIn, _Keyed):
+    pass
 
 
 class Candidate(Model):
@@ -98,8 +91,9 @@ class AllocationDecision(Model):
     backordered: list[SkuQuantity] = Field(default_factory=list)
 
 
-class AllocateRequest(Model):
-    """Reserve stock for ``lines`` of ``order_id``, idempotent on ``key``."""
+class AllocationBasis(Model):
+    """What allocating an order's ``lines`` decides on: where they go (the nearest warehouse
+    first) and when the order was placed; idempotent on ``key``."""
 
     key: str
     order_id: str
@@ -108,6 +102,11 @@ class AllocateRequest(Model):
     city: str
     country: str
     placed_at: datetime
+
+
+class AllocateRequest(AllocationBasis):
+    """Reserve stock for ``lines`` of ``order_id``, idempotent on ``key``."""
+
     # Shipments created by this allocation are numbered from here: ``<order_id>-S<n>``.
     first_shipment_no: int = 1
     # Re-routing: leave these warehouses out, or consider only these.

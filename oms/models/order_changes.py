@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from oms.models.common import Address, Model, Sku, SkuQuantity
-from oms.models.inventory import AllocationDecision
+from oms.models.inventory import AllocationBasis, AllocationDecision
 
 
 class CancelLineBody(Model):
@@ -172,18 +172,11 @@ class FreezeShipment(Model):
     thaw: bool = False
 
 
-class Reallocate(Model):
+class Reallocate(AllocationBasis):
     """Give back every open reservation and owed unit of the order and allocate ``lines``
     anew, in one transaction (so no other order takes the freed units in between);
     idempotent on ``key``."""
 
-    key: str
-    order_id: str
-    lines: list[SkuQuantity]
-    postal_code: str
-    city: str
-    country: str
-    placed_at: datetime
     first_shipment_no: int
 
 

@@ -48,6 +48,10 @@ class B2BCustomer(Customer):
 
     company_id: str = Field(min_length=1, max_length=64)
 
+    def as_customer(self) -> Customer:
+        """The buyer as the customer of an order: every ``Customer`` field, without the company."""
+        return Customer.model_validate(self.model_dump(exclude={"company_id"}))
+
 
 class Actor(Model):
     """Who did something: a name and the role they acted in."""

@@ -13,6 +13,7 @@ from oms.models.inventory import AllocationDecision
 from oms.models.money import OrderTotals
 from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
 from oms.models.orders import NoteEntry, OrderInput, OrderView, ShipmentSummary
+from oms.views.common import heading, to_the_second
 
 # How many of the latest notes the Temporal UI's details show.
 DETAILS_NOTES = 5
@@ -20,13 +21,10 @@ DETAILS_NOTES = 5
 
 def details(view: OrderView, step: Step, since: datetime) -> str:
     """The order's current state in Markdown, as the Temporal UI shows it."""
-    lines = [
-        f"**Order {view.order_id}** · `{view.status}`",
-        "",
-        f"- stage: `{step.stage}`, waiting for **{step.waiting_for}** "
-        f"since {since:%Y-%m-%d %H:%M:%S} UTC",
-        f"- total: {view.total} {view.currency} · {len(view.lines)} line(s) · {view.channel}",
-    ]
+    lines = heading(f"**Order {view.order_id}** · `{view.status}`", step, to_the_second(since))
+    lines.append(
+        f"- total: {view.total} {view.currency} · {len(view.lines)} line(s) · {view.channel}"
+    )
     for s in view.shipments:
         lines.append(
             f"- shipment {s.shipment_id} from {s.warehouse_id}: `{s.status}`"

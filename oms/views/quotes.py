@@ -8,20 +8,17 @@ from typing import Any
 from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.quotes import QuoteView
-
-
-def when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+from oms.views.common import heading, when
 
 
 def details(view: QuoteView, step: Step, since: datetime) -> str:
     """The quote's state in Markdown, as the Temporal UI shows it."""
-    lines = [
+    lines = heading(
         f"**Quote {view.quote_id}** · `{view.status}` · company {view.customer.company_id}",
-        "",
-        f"- stage: `{step.stage}`, waiting for **{step.waiting_for}** since {when(since)}",
-        f"- expires: {when(view.expires_at)}",
-    ]
+        step,
+        when(since),
+    )
+    lines.append(f"- expires: {when(view.expires_at)}")
     if view.proposal:
         p = view.proposal
         lines.append(

@@ -7,36 +7,29 @@ from typing import Any
 
 from oms.domain.lifecycle import Step
 from oms.models.replenishment import PurchaseOrder, ReplenishmentInput, ReplenishmentView
-
-
-def when(moment: datetime | None) -> str:
-    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+from oms.views.common import heading, to_the_second, when
 
 
 def details(view: ReplenishmentView, step: Step, since: datetime, inp: ReplenishmentInput) -> str:
     """The episode's state in Markdown, as the Temporal UI shows it."""
-    lines = [
+    lines = heading(
         f"**Replenishment {view.n}** of `{view.sku}` in {view.warehouse_id} · "
         f"`{view.status}` · PO {view.po_id}",
-        "",
-        f"- stage: `{step.stage}`, waiting for **{step.waiting_for}** "
-        f"since {since:%Y-%m-%d %H:%M:%S} UTC",
-        f"- opened with {inp.available} available (reorder point {inp.reorder_point})",
+        step,
+        to_the_second(since),
+    )
+    lines.append(f"- opened with {inp.available} available (reorder point {inp.reorder_point})")
+    # Each further line only once the episode has got that far (its fact is set).
+    steps = [
+        (view.supplier_name, f"- supplier: {view.supplier_name} ({view.supplier_id})"),
+        (view.ordered, f"- received {view.received} of {view.ordered} ordered"),
+        (view.sent_at, f"- sent {when(view.sent_at)}; goods expected by {when(view.expected_by)}"),
+        (view.reminded_at, f"- supplier reminded {when(view.reminded_at)}"),
+        (view.escalated_at, f"- **escalated to purchasing** {when(view.escalated_at)}"),
+        (view.confirmed_by, f"- confirmed by {view.confirmed_by}"),
+        (view.filled_orders, f"- backorders filled: {', '.join(view.filled_orders)}"),
     ]
-    if view.supplier_name:
-        lines.append(f"- supplier: {view.supplier_name} ({view.supplier_id})")
-    if view.ordered:
-        lines.append(f"- received {view.received} of {view.ordered} ordered")
-    if view.sent_at:
-        lines.append(f"- sent {when(view.sent_at)}; goods expected by {when(view.expected_by)}")
-    if view.reminded_at:
-        lines.append(f"- supplier reminded {when(view.reminded_at)}")
-    if view.escalated_at:
-        lines.append(f"- **escalated to purchasing** {when(view.escalated_at)}")
-    if view.confirmed_by:
-        lines.append(f"- confirmed by {view.confirmed_by}")
-    if view.filled_orders:
-        lines.append(f"- backorders filled: {', '.join(view.filled_orders)}")
+    lines += [line for reached, line in steps if reached]
     return "\n".join(lines)
 
 

@@ -7,20 +7,19 @@ from typing import Any
 
 from oms.domain.lifecycle import Step
 from oms.models.returns import ReturnInput, ReturnView
+from oms.views.common import heading, to_the_second
 
-
-def when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+# The return workflow writes its receipt deadline with it (``views.when``).
+from oms.views.common import when as when
 
 
 def details(view: ReturnView, step: Step, since: datetime) -> str:
     """The return's state in Markdown, as the Temporal UI shows it."""
-    lines = [
+    lines = heading(
         f"**Return {view.rma_id}** of order {view.order_id} · `{view.status}` · {view.resolution}",
-        "",
-        f"- stage: `{step.stage}`, waiting for **{step.waiting_for}** "
-        f"since {since:%Y-%m-%d %H:%M:%S} UTC",
-    ]
+        step,
+        to_the_second(since),
+    )
     for ln in view.lines:
         lines.append(
             f"- {ln.quantity} x {ln.sku} ({ln.reason}): received {ln.received_resellable} "

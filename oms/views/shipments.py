@@ -8,6 +8,7 @@ from typing import Any
 from oms.domain.lifecycle import Step
 from oms.models.common import HistoryEntry
 from oms.models.shipments import ShipmentInput, ShipmentStatus, ShipmentView
+from oms.views.common import to_the_second
 
 
 def details(view: ShipmentView, step: Step, since: datetime) -> str:
@@ -17,7 +18,7 @@ def details(view: ShipmentView, step: Step, since: datetime) -> str:
     return (
         f"**Shipment {view.shipment_id}** of order {view.order_id}\n\n"
         f"- status: `{view.status}`{late}, waiting for **{step.waiting_for}** "
-        f"since {since:%Y-%m-%d %H:%M:%S} UTC\n"
+        f"since {to_the_second(since)}\n"
         f"- warehouse: {view.warehouse_id}\n"
         f"- picked by: {view.picked_by or '-'}\n"
         f"- tracking: {view.carrier or ''} {view.tracking_number or '-'}\n"

@@ -8,16 +8,18 @@ from typing import Any
 from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.subscriptions import SubscriptionView
-from oms.views.returns import when
+from oms.views.common import heading, when
 
 
 def details(view: SubscriptionView, step: Step, since: datetime) -> str:
     """The subscription's state in Markdown, as the Temporal UI shows it."""
     items = ", ".join(f"{ln.quantity} x {ln.sku}" for ln in view.lines)
-    lines = [
+    lines = heading(
         f"**Subscription {view.subscription_id}** · `{view.status}` · every {view.interval}",
-        "",
-        f"- stage: `{step.stage}`, waiting for **{step.waiting_for}** since {when(since)}",
+        step,
+        when(since),
+    )
+    lines += [
         f"- each renewal: {items}",
         "- next renewal: "
         + (when(view.next_renewal_at) if view.next_renewal_at else "none scheduled"),
