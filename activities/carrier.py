@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.rejections import rejected
 from oms.domain import customs
 from oms.domain.shipping import crosses_customs_border
 from oms.models.carrier import (
@@ -64,9 +65,9 @@ async def _translated(call: Awaitable[T]) -> T:
     try:
         return await call
     except InvalidAddress as exc:
-        raise ApplicationError(str(exc), type="InvalidAddress", non_retryable=True) from exc
+        raise rejected(exc, "InvalidAddress") from exc
     except CarrierRejected as exc:
-        raise ApplicationError(str(exc), type="CarrierRejected", non_retryable=True) from exc
+        raise rejected(exc, "CarrierRejected") from exc
     except CarrierUnavailable as exc:
         delay = None if exc.retry_after_s is None else timedelta(seconds=exc.retry_after_s)
         raise ApplicationError(str(exc), type="CarrierUnavailable", next_retry_delay=delay) from exc
@@ -153,7 +154,7 @@ class CarrierActivities:
                 incoterms=self._incoterms,
             )
         except (customs.MissingCustomsData, ValueError) as exc:
-            raise ApplicationError(str(exc), type="CustomsDataMissing", non_retryable=True) from exc
+            raise rejected(exc, "CustomsDataMissing") from exc
 
     @activity.defn(name="carrier.buy_return_label")
     async def buy_return_label(self, request: ReturnLabelRequest) -> Label:

@@ -1,9 +1,10 @@
-"""Company credit activities: reserve credit for an order, consume it, release the rest.
+"""Company credit activities: reserve credit for an order, consume it, release the rest,
+and settle a return's refund of an invoice-term order with a credit note.
 
 Each runs one database transaction and is idempotent on its business key, so
 retries are safe. Business rejections raise a non-retryable ``ApplicationError``
 whose ``type`` is the store exception's name (``UnknownCompany``,
-``InvalidCreditMovement``); an order over its company's limit is not an error
+``InvalidCreditMovement``, ``CreditNoteRefused``); an order over its company's limit is not an error
 but a ``CreditReservation`` with status ``over_limit``. Database errors
 propagate so Temporal retries them. Synchronous: run them on the worker's
 thread pool.
@@ -19,6 +20,8 @@ from activities.rejections import translated
 from oms.models.credit import (
     ConsumeCredit,
     CreditMovement,
+    CreditNoteIssued,
+    CreditNoteRequest,
     CreditReservation,
     ReleaseCredit,
     ReserveCredit,
@@ -33,6 +36,8 @@ class Ledger(Protocol):
     def release(self, req: ReleaseCredit) -> CreditMovement: ...
 
     def consume(self, req: ConsumeCredit) -> CreditMovement: ...
+
+    def credit_note(self, req: CreditNoteRequest) -> CreditNoteIssued: ...
 
 
 class CreditActivities:
@@ -59,3 +64,10 @@ class CreditActivities:
     def consume(self, request: ConsumeCredit) -> CreditMovement:
         """Turn part of the order's reservation into used credit; idempotent on ``request.key``."""
         return translated(lambda: self._ledger.consume(request))
+
+    @activity.defn(name="credit.credit_note")
+    def credit_note(self, request: CreditNoteRequest) -> CreditNoteIssued:
+        """Refund an invoice-term order with a credit note, once per ``request.key``: the
+        company's available credit grows by it. More than invoiced minus credited is a
+        non-retryable ``CreditNoteRefused``."""
+        return translated(lambda: self._ledger.credit_note(request))

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.rejections import rejected
 from oms.models.notifications import EmailRequest, EmailResult
 from oms.ports.email import Mailer, message_id_for
 from oms.ports.errors import EmailRejected, TemplateError
@@ -69,14 +69,14 @@ class EmailActivities:
             )
         except TemplateError as exc:
             # Raised inside the outbox's transaction, which rolled the new row back.
-            raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from exc
+            raise rejected(exc, "TemplateError") from exc
         if rendered is None:
             return EmailResult(key=request.key, message_id=message_id, already_sent=True)
 
         try:
             self.mailer.send(request.key, request.to, rendered, request.attachments)
         except EmailRejected as exc:
-            raise ApplicationError(str(exc), type="EmailRejected", non_retryable=True) from exc
+            raise rejected(exc, "EmailRejected") from exc
 
         # The server has the message. From here to the commit of the mark is the window
         # where a kill sends it twice; the mark waits out a short database outage rather

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.rejections import rejected
 from oms.models.payments import (
     Authorization,
     AuthorizeRequest,
@@ -39,9 +40,9 @@ def _translated(call: Callable[[], T]) -> T:
     try:
         return call()
     except PaymentRejected as exc:
-        raise ApplicationError(str(exc), type="PaymentRejected", non_retryable=True) from exc
+        raise rejected(exc, "PaymentRejected") from exc
     except RefundDeclined as exc:
-        raise ApplicationError(str(exc), type="RefundDeclined", non_retryable=True) from exc
+        raise rejected(exc, "RefundDeclined") from exc
     except PaymentUnavailable as exc:
         raise ApplicationError(str(exc), type="PaymentUnavailable") from exc
 

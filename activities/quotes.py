@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.rejections import rejected
 from oms.domain import pricing
 from oms.models.credit import PriceTier
 from oms.models.orders import RecordResult
@@ -67,7 +67,7 @@ class QuoteActivities:
                 list_prices_only=request.list_prices_only,
             )
         except (StoreError, pricing.PricingError) as exc:
-            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+            raise rejected(exc) from exc
 
     @activity.defn(name="quotes.record_quote")
     def record_quote(self, view: QuoteView) -> RecordResult:

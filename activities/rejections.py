@@ -19,9 +19,15 @@ from oms.store.errors import StoreError
 T = TypeVar("T")
 
 
+def rejected(exc: Exception, name: str | None = None) -> ApplicationError:
+    """``exc`` as a business rejection: a non-retryable ``ApplicationError`` whose ``type``
+    is ``name`` (default: the exception's class name), for the caller to raise."""
+    return ApplicationError(str(exc), type=name or type(exc).__name__, non_retryable=True)
+
+
 def translated(call: Callable[[], T]) -> T:
     """``call()``; raises ``ApplicationError`` (non-retryable) for a ``StoreError``."""
     try:
         return call()
     except StoreError as exc:
-        raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+        raise rejected(exc) from exc

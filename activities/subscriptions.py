@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.rejections import rejected
 from oms.domain import fx, shipping, tax
 from oms.domain.money import order_total
 from oms.models.money import MoneyRules, OrderTotals, TaxableLine, TaxClass
@@ -54,7 +54,7 @@ class SubscriptionActivities:
                 [line.sku for line in request.lines], request.currency
             )
         except StoreError as exc:
-            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+            raise rejected(exc) from exc
         lines = [
             OrderLine(sku=line.sku, quantity=line.quantity, unit_price=prices[line.sku])
             for line in request.lines
@@ -64,7 +64,7 @@ class SubscriptionActivities:
         try:
             totals = self._totals(request, lines)
         except (tax.NoVatRate, fx.NoExchangeRate) as exc:
-            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+            raise rejected(exc) from exc
         for line, amount in zip(lines, totals.lines, strict=True):
             line.tax_rate = amount.rate
         return RenewalPrice(lines=lines, total=totals.total, totals=totals)

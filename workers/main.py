@@ -154,6 +154,7 @@ def build_workers(
             credit.reserve,
             credit.release,
             credit.consume,
+            credit.credit_note,
             payments.authorize,
             payments.capture,
             payments.void_authorization,

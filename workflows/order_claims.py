@@ -20,11 +20,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
-    from oms.domain.money import order_total
+    from oms.domain.order_changes import parcel_refund
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.order_changes import ClaimShipment, OpenClaim, ShipmentClaim
-    from oms.models.orders import OrderInput, OrderLine, OrderView
+    from oms.models.orders import OrderInput, OrderView
     from oms.models.returns import Refund, RefundRequest
     from oms.models.shipments import SHIPPED_STATES, ShipmentStatus
     from oms.queues import PAYMENTS_QUEUE
@@ -133,11 +133,10 @@ class Claims:
                 self._stock.owe([SkuQuantity(sku=s, quantity=q) for s, q in sorted(owed.items())])
             claim.reshipped_as = [s.shipment_id for s in decision.shipments]
         else:
-            prices = {ln.sku: ln.unit_price for ln in (*inp.lines, *view.lines)}
-            amount = order_total(
-                OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=prices[ln.sku])
-                for ln in lines
-            )
+            priced = {ln.sku: ln for ln in (*inp.lines, *view.lines)}
+            parcel = [priced[ln.sku].model_copy(update={"quantity": ln.quantity}) for ln in lines]
+            # As the parcel was charged (VAT included), split per rate.
+            amount, claim.refund_tax = parcel_refund(parcel, inp.totals)
             claim.refunded, claim.refund_id = amount, await self._refund(request, amount)
         view.claims.append(claim)
         self._track.note(views.claim_note(claim, inp.currency), by=request.by, action="claim")

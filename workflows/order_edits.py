@@ -31,7 +31,13 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
-    from oms.domain.order_changes import ChangeRefused, changed_total, edit_changes, edited_lines
+    from oms.domain.order_changes import (
+        ChangeRefused,
+        changed_total,
+        changed_totals,
+        edit_changes,
+        edited_lines,
+    )
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.inventory import PlannedShipment
@@ -81,7 +87,7 @@ class Edits:
             if summary.status not in (ShipmentStatus.PICKING, ShipmentStatus.CANCELLED):
                 raise _too_late(summary, f"is {summary.status}")
         try:
-            lines = edited_lines(self._view.lines, request.lines, request.prices)
+            lines = edited_lines(self._view.lines, request.lines, request.prices, request.tax_rates)
         except ChangeRefused as err:
             raise ApplicationError(str(err), type=err.kind) from err
         if (
@@ -129,6 +135,9 @@ class Edits:
         if live:
             await self._shipments.stop(f"order edited: {request.reason}")
         view.lines, view.total, view.ship_to, view.shipping_speed = lines, after, ship_to, speed
+        if inp.totals is not None:
+            # Subtotal, VAT per rate and total as the order's pricing computes them.
+            views.show_totals(view, changed_totals(lines, inp.totals))
         planned = await self._reallocate(key) if allocated else []
         edit.released = await self._settle_money(new_auth, before - after, n)
         if planned:

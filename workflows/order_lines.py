@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         LineCancelPlan,
         ShipmentCut,
         changed_total,
+        changed_totals,
         cut_lines,
         plan_line_cancel,
     )
@@ -262,7 +263,11 @@ class LineCancels:
         view, inp = self._view, self._inp
         before = view.total
         view.lines = cut_lines(view.lines, request.sku, quantity)
-        view.total = changed_total(view.lines, inp.totals)
+        if inp.totals is not None:
+            # Subtotal, VAT per rate and total as the order's pricing computes them.
+            views.show_totals(view, changed_totals(view.lines, inp.totals))
+        else:
+            view.total = changed_total(view.lines)
         amount = before - view.total
         released = Decimal("0.00")
         auth = self._payment.authorization_id

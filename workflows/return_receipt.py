@@ -2,7 +2,9 @@
 review) and refund each returned line once.
 
 Workflow code (no I/O): every effect is an activity on its business key
-(``<rma>:restock:<sku>``, ``<rma>:write_off:<sku>``, ``<rma>:refund:<sku>``).
+(``<rma>:restock:<sku>``, ``<rma>:write_off:<sku>``, ``<rma>:refund:<sku>``). A line of an
+invoice-term order is refunded with a credit note on the same key, which gives the
+company its credit back (patch ``return-credit-note``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
     from oms.domain.returns import apply_receipt, refund_due
     from oms.ids import order_workflow_id
+    from oms.models.credit import CreditNoteRequest
     from oms.models.orders import BackorderWake
     from oms.models.returns import (
         ReceiveReturn,
@@ -34,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.tracker import Tracker
 
 EmailOps = Callable[[str, str], Awaitable[None]]
+# A return of an invoice-term order refunds each line with a credit note (a run started
+# before refunded through the payment provider, which had nothing captured to refund).
+CREDIT_NOTE_PATCH = "return-credit-note"
 
 
 def cause(err: ActivityError) -> str:
@@ -102,25 +109,43 @@ class Receipt:
             due = refund_due(line)
             if due <= 0 or line.refunded >= due:
                 continue
+            key = f"{inp.rma_id}:refund:{line.sku}"
+            reason = f"return {inp.rma_id}: {line.sku}"
             try:
-                refund = await workflow.execute_activity_method(
-                    PaymentActivities.refund,
-                    RefundRequest(
-                        idempotency_key=f"{inp.rma_id}:refund:{line.sku}",
-                        order_id=inp.order_id,
-                        amount=due,
-                        currency=inp.currency,
-                        reason=f"return {inp.rma_id}: {line.sku}",
-                    ),
-                    **policies.PAYMENTS.kwargs(
-                        self._prefix + PAYMENTS_QUEUE, f"refund {due} {inp.currency} for {line.sku}"
-                    ),
-                )
+                if inp.invoice_terms and workflow.patched(CREDIT_NOTE_PATCH):
+                    # Nothing was captured from a card: the company is credited instead.
+                    note = await workflow.execute_activity_method(
+                        CreditActivities.credit_note,
+                        CreditNoteRequest(
+                            key=key, order_id=inp.order_id, amount=due, reason=reason, sku=line.sku
+                        ),
+                        **policies.PAYMENTS.kwargs(
+                            self._prefix + PAYMENTS_QUEUE,
+                            f"credit note of {due} {inp.currency} for {line.sku}",
+                        ),
+                    )
+                    amount, how = note.amount, f" (credit note {note.number})"
+                else:
+                    refund = await workflow.execute_activity_method(
+                        PaymentActivities.refund,
+                        RefundRequest(
+                            idempotency_key=key,
+                            order_id=inp.order_id,
+                            amount=due,
+                            currency=inp.currency,
+                            reason=reason,
+                        ),
+                        **policies.PAYMENTS.kwargs(
+                            self._prefix + PAYMENTS_QUEUE,
+                            f"refund {due} {inp.currency} for {line.sku}",
+                        ),
+                    )
+                    amount, how = refund.amount, ""
             except ActivityError as err:
                 return f"refund for {line.sku} failed: {cause(err)}"
-            line.refunded = refund.amount
+            line.refunded = amount
             view.refund_total = sum((ln.refunded for ln in view.lines), Decimal("0.00"))
-            self._note(f"refunded {refund.amount} {inp.currency} for {line.sku}")
+            self._note(f"refunded {amount} {inp.currency} for {line.sku}{how}")
         return None
 
     def _note(self, note: str) -> None:

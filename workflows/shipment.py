@@ -439,6 +439,9 @@ class ShipmentWorkflow:
                     shipment_id=inp.shipment_id,
                     amount=credit,
                     lines=self._view.lines,  # the shipment's invoice: what it carries
+                    # The invoice is in the order's currency, of what the parcel charged.
+                    charged=amount,
+                    currency=inp.currency,
                 ),
                 **policies.PAYMENTS.kwargs(queue, f"invoice {amount} {inp.currency} on credit"),
             )

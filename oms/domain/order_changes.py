@@ -14,9 +14,9 @@ from decimal import Decimal
 from typing import TypeVar
 
 from oms.domain.money import order_total
-from oms.domain.tax import parcel_charge, shipping_gross
+from oms.domain.tax import parcel_charge, refund_tax, retotal
 from oms.models.common import Address, SkuQuantity
-from oms.models.money import OrderTotals
+from oms.models.money import OrderTotals, TaxLine
 from oms.models.order_changes import EditLine
 from oms.models.orders import OrderLine, ShipmentSummary
 from oms.models.shipments import ShipmentLine, ShipmentStatus
@@ -161,10 +161,14 @@ def short_of(asked: Sequence[ShipmentLine], picked: Sequence[SkuQuantity]) -> li
 
 
 def edited_lines(
-    current: Sequence[OrderLine], edits: Sequence[EditLine], prices: Mapping[str, Decimal]
+    current: Sequence[OrderLine],
+    edits: Sequence[EditLine],
+    prices: Mapping[str, Decimal],
+    tax_rates: Mapping[str, Decimal] | None = None,
 ) -> list[OrderLine]:
     """The order's lines after an edit: each named SKU at its new quantity (0 takes it off),
-    a new SKU at its catalogue price from ``prices``, the others as they were, in order.
+    a new SKU at its catalogue price from ``prices`` and its VAT rate from ``tax_rates``
+    (absent: none, an order placed without totals), the others as they were, in order.
 
     Raises :class:`ChangeRefused` ``UnknownSku`` for a new SKU without a price and
     ``WholeOrder`` when no line would be left (cancel the order instead).
@@ -184,7 +188,8 @@ def edited_lines(
             continue
         if sku not in prices:
             raise ChangeRefused("UnknownSku", f"no price for {sku}: it is not in the catalogue")
-        out.append(OrderLine(sku=sku, quantity=quantity, unit_price=prices[sku]))
+        rate = (tax_rates or {}).get(sku)
+        out.append(OrderLine(sku=sku, quantity=quantity, unit_price=prices[sku], tax_rate=rate))
     if not out:
         raise ChangeRefused(
             "WholeOrder", "an edit cannot take every line off: cancel the order instead"
@@ -215,13 +220,37 @@ def edit_changes(
 
 def changed_total(lines: Iterable[OrderLine], totals: OrderTotals | None = None) -> Decimal:
     """The order's total for ``lines`` after a change: for an order the OMS priced
-    (``totals``), its lines as charged (VAT added where prices exclude it) plus its shipping
-    charge, as its parcels charge it; else the sum of the lines (an order from before)."""
+    (``totals``), :func:`changed_totals`' total (its lines as charged, VAT added where prices
+    exclude it, plus its shipping charge: what its parcels charge); else the sum of the
+    lines (an order from before)."""
     if totals is None:
         return order_total(lines)
-    return parcel_charge(
-        list(lines),
-        currency=totals.currency,
-        prices_include_tax=totals.prices_include_tax,
-        shipping=shipping_gross(totals),
-    )
+    return changed_totals(list(lines), totals).total
+
+
+def changed_totals(lines: Sequence[OrderLine], totals: OrderTotals) -> OrderTotals:
+    """The subtotal, shipping, VAT per rate and total of an order the OMS priced
+    (``totals``) after a change left it ``lines``: ``oms.domain.tax.retotal``, the
+    computation that priced it, at each line's VAT rate."""
+    return retotal(totals, lines)
+
+
+def parcel_refund(
+    lines: Sequence[OrderLine], totals: OrderTotals | None
+) -> tuple[Decimal, list[TaxLine]]:
+    """What refunding a parcel's ``lines`` gives back (a claim): what they were charged, VAT
+    added where the order's prices exclude it, with its net and VAT per rate; for an order
+    placed without totals, the sum of the lines, not split."""
+    if totals is None:
+        return order_total(lines), []
+    currency, inclusive = totals.currency, totals.prices_include_tax
+    amount = parcel_charge(lines, currency=currency, prices_include_tax=inclusive)
+    charged = [
+        TaxLine(
+            rate=line.tax_rate or Decimal(0),
+            net=parcel_charge([line], currency=currency, prices_include_tax=inclusive),
+            tax=Decimal(0),
+        )
+        for line in lines
+    ]
+    return amount, refund_tax(amount, charged, currency)

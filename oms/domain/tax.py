@@ -95,6 +95,14 @@ def treatment(
     return "export"
 
 
+def line_rate(
+    table: VatTable, how: TaxTreatment, country: str, tax_class: TaxClass, on: date
+) -> Decimal:
+    """The VAT rate in percent of a line of ``tax_class`` in an order taxed ``how`` to
+    ``country`` on ``on`` (reverse charge and exports: 0). Raises ``NoVatRate``."""
+    return ZERO if how != "vat" else rate(table, country, tax_class, on)
+
+
 def order_totals(
     lines: Sequence[TaxableLine],
     shipping: Decimal,
@@ -118,7 +126,94 @@ def order_totals(
     how = treatment(table, seller_country, country, vat_number)
 
     def pct(tax_class: TaxClass) -> Decimal:
-        return ZERO if how != "vat" else rate(table, country, tax_class, on)
+        return line_rate(table, how, country, tax_class, on)
+
+    return _totals(
+        [(line, pct(line.tax_class)) for line in lines],
+        shipping,
+        pct("standard"),
+        currency=currency,
+        country=country,
+        how=how,
+        prices_include_tax=prices_include_tax,
+        rounding=rounding,
+    )
+
+
+class RatedLine(Protocol):
+    """An order line as placed or changed: its SKU, units, price and VAT rate (None: not
+    known, e.g. added by an edit before lines carried one)."""
+
+    @property
+    def sku(self) -> str: ...
+
+    @property
+    def quantity(self) -> int: ...
+
+    @property
+    def unit_price(self) -> Decimal: ...
+
+    @property
+    def tax_rate(self) -> Decimal | None: ...
+
+
+def retotal(
+    totals: OrderTotals, lines: Sequence[RatedLine], rounding: Rounding = "line"
+) -> OrderTotals:
+    """``totals`` of an order placed with them, for its ``lines`` after a change (an edit, a
+    line cancellation): the same computation as :func:`order_totals`, at each line's own
+    rate (a line without one: its SKU's rate as placed, else none), with the order's
+    shipping, treatment and base-currency rate as placed."""
+    placed = {a.sku: a for a in totals.lines}
+
+    def rated(line: RatedLine) -> tuple[TaxableLine, Decimal]:
+        before = placed.get(line.sku)
+        r = line.tax_rate if line.tax_rate is not None else (before.rate if before else ZERO)
+        taxable = TaxableLine(
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price=Decimal(line.unit_price),
+            tax_class=before.tax_class if before else "standard",
+        )
+        return taxable, ZERO if totals.treatment != "vat" else Decimal(r)
+
+    changed = _totals(
+        [rated(line) for line in lines],
+        totals.shipping,
+        shipping_rate(totals),
+        currency=totals.currency,
+        country=totals.country,
+        how=totals.treatment,
+        prices_include_tax=totals.prices_include_tax,
+        rounding=rounding,
+    )
+    changed.base_currency, changed.base_rate = totals.base_currency, totals.base_rate
+    return changed
+
+
+def shipping_rate(totals: OrderTotals) -> Decimal:
+    """The VAT rate the order's shipping was taxed at: as recorded, else (totals from before
+    it was recorded) the destination's standard rate, the highest of the order's rates,
+    when its shipping carried tax."""
+    if totals.shipping_rate is not None:
+        return totals.shipping_rate
+    if totals.shipping_tax <= 0:
+        return ZERO
+    return max((t.rate for t in totals.tax), default=ZERO)
+
+
+def _totals(
+    rated: Sequence[tuple[TaxableLine, Decimal]],
+    shipping: Decimal,
+    shipping_rate: Decimal,
+    *,
+    currency: str,
+    country: str,
+    how: TaxTreatment,
+    prices_include_tax: bool,
+    rounding: Rounding,
+) -> OrderTotals:
+    """The totals of lines each at its rate in percent (see :func:`order_totals`)."""
 
     def split(amount: Decimal, r: Decimal) -> tuple[Decimal, Decimal]:
         """(net, tax) of ``amount`` priced as the order prices."""
@@ -128,8 +223,7 @@ def order_totals(
         return amount, round_money(amount * r / HUNDRED, currency)
 
     amounts: list[LineAmount] = []
-    for line in lines:
-        r = pct(line.tax_class)
+    for line, r in rated:
         priced = round_money(Decimal(line.quantity) * Decimal(line.unit_price), currency)
         net, tax = split(priced, r)
         amounts.append(
@@ -145,7 +239,6 @@ def order_totals(
             )
         )
     shipping = round_money(Decimal(shipping), currency)
-    shipping_rate = pct("standard")
     shipping_net, shipping_tax = split(shipping, shipping_rate)
 
     by_rate: dict[Decimal, list[Decimal]] = {}  # rate -> [priced amount, net, tax]
@@ -176,10 +269,35 @@ def order_totals(
         subtotal=subtotal,
         shipping=shipping,
         shipping_tax=shipping_tax,
+        shipping_rate=shipping_rate,
         tax=tax_lines,
         tax_total=round_money(tax_total, currency),
         total=round_money(total, currency),
     )
+
+
+def refund_tax(amount: Decimal, charged: Sequence[TaxLine], currency: str) -> list[TaxLine]:
+    """A refund of ``amount`` (as the customer paid it: VAT included) split into net and VAT
+    per rate, in proportion to what the order charged at each rate (``charged``: its tax
+    lines, or one line at the rate of the line refunded). Each rate's share and its VAT are
+    rounded to the currency's minor unit; the shares add up to ``amount`` exactly (the
+    highest rate takes the rounding's remainder). Nothing charged at any rate: all net."""
+    amount = round_money(Decimal(amount), currency)
+    weights: dict[Decimal, Decimal] = {}
+    for line in charged:
+        weights[line.rate] = weights.get(line.rate, ZERO) + line.net + line.tax
+    weights = {r: w for r, w in weights.items() if w > 0}
+    whole = sum(weights.values(), ZERO)
+    if not weights or amount == 0:
+        return [TaxLine(rate=ZERO, net=amount, tax=ZERO)]
+    ordered = sorted(weights.items(), reverse=True)
+    shares = [round_money(amount * w / whole, currency) for _, w in ordered[1:]]
+    shares.insert(0, amount - sum(shares, ZERO))
+    out = []
+    for (r, _), share in zip(ordered, shares, strict=True):
+        tax = round_money(share * r / (HUNDRED + r), currency)
+        out.append(TaxLine(rate=r, net=share - tax, tax=tax))
+    return out
 
 
 def _add(

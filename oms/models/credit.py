@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from oms.models.common import Model, Money
+from oms.models.money import TaxLine
 from oms.models.shipments import ShipmentLine
 
 PriceTier = Literal["standard", "silver", "gold"]
@@ -87,6 +88,32 @@ class ConsumeCredit(Model):
     shipment_id: str
     amount: Decimal
     lines: list[ShipmentLine] | None = Field(default=None, exclude_if=lambda v: v is None)
+    # What the parcel charged in the order's currency, which the invoice shows; ``amount``
+    # is it in the company's credit currency. Unset (a shipment started before): the
+    # invoice is of ``amount`` in the credit currency.
+    charged: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)
+    currency: str | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class CreditNoteRequest(Model):
+    """A refund of an invoice-term order settled with a credit note, once per ``key`` (a
+    return's ``<rma>:refund:<sku>``): ``amount`` in the order's currency, VAT included, for
+    the order's line ``sku`` (its VAT rate splits the note; None: the order's rates)."""
+
+    key: str
+    order_id: str
+    amount: Decimal
+    reason: str
+    sku: str | None = None
+
+
+class CreditNoteIssued(Model):
+    """The credit note a refund became: its number and what it credits."""
+
+    number: str
+    order_id: str
+    amount: Decimal
+    currency: str
 
 
 class CreditMovement(Model):
@@ -117,8 +144,10 @@ class Invoice(Model):
     issued_at: datetime
     # Invoices only: issue date plus the company's payment terms.
     due_date: date | None = None
-    # Credit notes only: why (the refund's reason).
+    # Credit notes only: why (the refund's reason), and net and VAT per rate of what it
+    # credits (split as the order was taxed: oms.domain.tax.refund_tax).
     reason: str | None = None
+    tax_lines: list[TaxLine] = Field(default_factory=list)
 
 
 class RecordPayment(Model):

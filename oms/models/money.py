@@ -113,6 +113,8 @@ class OrderTotals(Model):
     subtotal: Decimal
     shipping: Decimal
     shipping_tax: Decimal = Decimal(0)
+    # The VAT rate of the shipping charge (None in totals computed before it was recorded).
+    shipping_rate: Decimal | None = None
     tax: list[TaxLine] = Field(default_factory=list)
     tax_total: Decimal
     total: Decimal

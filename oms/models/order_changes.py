@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from oms.models.common import Address, Model, Sku, SkuQuantity
 from oms.models.inventory import AllocationBasis, AllocationDecision
+from oms.models.money import TaxLine
 
 
 class CancelLineBody(Model):
@@ -148,6 +149,9 @@ class EditOrder(Model):
     reason: str = Field(min_length=1, max_length=500)
     prices: dict[str, Decimal] = Field(default_factory=dict)
     by: str = Field(default="api", max_length=100)
+    # The VAT rate in percent of each SKU the edit adds, as the order is taxed (looked up
+    # by the API with its price; absent for an order placed without totals).
+    tax_rates: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class OrderEdit(Model):
@@ -234,3 +238,5 @@ class ShipmentClaim(Model):
     # A refund: what the parcel's lines came to, and the provider's refund id.
     refunded: Decimal = Decimal("0.00")
     refund_id: str | None = None
+    # Its net and VAT per rate (empty for an order placed without totals).
+    refund_tax: list[TaxLine] = Field(default_factory=list)

@@ -289,6 +289,10 @@ class OrderRefund(Model):
     error: str | None = None
     requested_at: datetime
     updated_at: datetime
+    # Net and VAT per rate of the amount, split as the order was taxed
+    # (oms.domain.tax.refund_tax); empty for an order placed without totals.
+    tax: list[TaxLine] = Field(default_factory=list)
+    net: Decimal | None = None
 
 
 class OrderRefundInput(Model):

@@ -143,6 +143,8 @@ class ReturnInput(Model):
     exchange_for: list[OrderLine] = Field(default_factory=list)
     # The card the order was paid with, to charge a positive difference (None: not a card).
     payment_token: str | None = Field(default=None, max_length=64)
+    # The order runs on a company's credit (invoice terms): its refunds are credit notes.
+    invoice_terms: bool = False
 
 
 class ReturnView(Model):

@@ -28,6 +28,8 @@ from oms.models.credit import (
     CompanyPayment,
     ConsumeCredit,
     CreditMovement,
+    CreditNoteIssued,
+    CreditNoteRequest,
     CreditReservation,
     CreditStatus,
     Invoice,
@@ -36,6 +38,7 @@ from oms.models.credit import (
     ReleaseCredit,
     ReserveCredit,
 )
+from oms.models.money import TaxLine
 from oms.store import invoices, paging
 from oms.store.db import Bound
 from oms.store.errors import InvalidCreditMovement, UnknownCompany
@@ -178,9 +181,10 @@ def consume(session: Session, req: ConsumeCredit) -> CreditMovement:
                 company=company,
                 order_id=req.order_id,
                 shipment_id=req.shipment_id,
-                amount=amount,
+                amount=amount if req.charged is None else req.charged,
                 lines=req.lines,
                 now=datetime.now(UTC),
+                currency=req.currency if req.charged is not None else None,
             )
             return CreditMovement(order_id=req.order_id, amount=amount)
     _expect_kind(stored, CONSUME)
@@ -217,17 +221,33 @@ def is_invoice_order(session: Session, order_id: str) -> bool:
     return _company_of_order(session, order_id) is not None
 
 
-def credit_note(session: Session, order_id: str, key: str, amount: Decimal, reason: str) -> Invoice:
+def credit_note(
+    session: Session,
+    order_id: str,
+    key: str,
+    amount: Decimal,
+    reason: str,
+    *,
+    sku: str | None = None,
+    tax: list[TaxLine] | None = None,
+) -> Invoice:
     """A refund of an invoice-term order: a credit note, once per refund ``key``, which
-    gives the amount back to the company's credit.
+    gives the amount back to the company's credit (in its credit currency).
 
-    Raises ``InvalidCreditMovement`` for an order without credit and ``CreditNoteRefused``
-    for more than its invoices minus what was already credited.
+    ``amount`` is in the order's currency, VAT included; its VAT is split as ``tax`` (the
+    refund's own split), else at the rate of the order's line ``sku``, else as the order
+    was taxed. Raises ``InvalidCreditMovement`` for an order without credit and
+    ``CreditNoteRefused`` for more than its invoices minus what was already credited.
     """
     company_id = _company_of_order(session, order_id)
     if company_id is None:
         raise InvalidCreditMovement(f"order {order_id} is not on invoice terms")
     company = _lock_company(session, company_id)
+    consumed = session.scalar(
+        select(func.sum(CreditLedgerRow.amount)).where(
+            CreditLedgerRow.order_id == order_id, CreditLedgerRow.kind == CONSUME
+        )
+    )
     return invoices.issue_credit_note(
         session,
         key=f"{order_id}:credit-note:{key}",
@@ -236,6 +256,9 @@ def credit_note(session: Session, order_id: str, key: str, amount: Decimal, reas
         amount=_amount(amount),
         reason=reason,
         now=datetime.now(UTC),
+        charged=tax if tax else invoices.charged_rates(session, order_id, sku),
+        consumed=consumed or ZERO,
+        sku=sku,
     )
 
 
@@ -463,3 +486,18 @@ class CreditLedger(Bound):
     def consume(self, req: ConsumeCredit) -> CreditMovement:
         """``consume``; raises ``InvalidCreditMovement``."""
         return self._tx(lambda s: consume(s, req))
+
+    def credit_note(self, req: CreditNoteRequest) -> CreditNoteIssued:
+        """``credit_note`` for the order's line ``req.sku``; raises ``InvalidCreditMovement``
+        and ``CreditNoteRefused``."""
+
+        def issue(session: Session) -> CreditNoteIssued:
+            note = credit_note(session, req.order_id, req.key, req.amount, req.reason, sku=req.sku)
+            return CreditNoteIssued(
+                number=note.number,
+                order_id=note.order_id,
+                amount=note.total,
+                currency=note.currency,
+            )
+
+        return self._tx(issue)

@@ -11,6 +11,7 @@ Functions run in the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,9 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from oms.domain.money import quantize
+from oms.domain.money import quantize, round_money
+from oms.domain.tax import refund_tax
 from oms.models.common import Page
 from oms.models.credit import CompanyPayment, CreditStatus, Invoice, InvoiceLine
+from oms.models.money import TaxLine
 from oms.models.shipments import ShipmentLine
 from oms.store import paging
 from oms.store.db import as_utc
@@ -44,33 +47,37 @@ def issue_invoice(
     amount: Decimal,
     lines: list[ShipmentLine] | None,
     now: datetime,
+    currency: str | None = None,
 ) -> Invoice:
     """The shipment's invoice under ``key``: issued now if new, else the one issued.
 
     ``amount`` is what the parcel charged (VAT and, on the first parcel, shipping
-    included). Lines are the shipment's (one line for ``amount`` when not given), plus a
-    ``SHIPPING`` line for the net the lines do not account for; tax is the parcel's share of
-    the tax the order records, in proportion to what it charged (none recorded: zero); due
-    after the company's payment terms.
+    included) in ``currency``, the order's (None: the company's credit currency, a shipment
+    started before invoices were in the order's currency). Lines are the shipment's (one
+    line for ``amount`` when not given), plus a ``SHIPPING`` line for the net the lines do
+    not account for; tax is the parcel's share of the tax the order records, in proportion
+    to what it charged (none recorded: zero); due after the company's payment terms.
     """
     stored = _by_key(session, key)
     if stored is not None:
         return _invoice(stored)
+    currency = currency or company.currency
+    amount = round_money(amount, currency)
     invoice_lines = (
         [
             InvoiceLine(
                 sku=li.sku,
                 quantity=li.quantity,
-                unit_price=quantize(li.unit_price),
-                amount=quantize(li.unit_price * li.quantity),
+                unit_price=round_money(li.unit_price, currency),
+                amount=round_money(li.unit_price * li.quantity, currency),
             )
             for li in lines
         ]
         if lines
         else [InvoiceLine(sku="-", quantity=1, unit_price=amount, amount=amount)]
     )
-    tax = tax_share(_recorded_tax(session, order_id), quantize(amount))
-    net = quantize(amount) - tax
+    tax = tax_share(_recorded_tax(session, order_id), amount, currency)
+    net = amount - tax
     rest = net - sum((line.amount for line in invoice_lines), ZERO)
     if lines and rest > 0:
         invoice_lines.append(InvoiceLine(sku="SHIPPING", quantity=1, unit_price=rest, amount=rest))
@@ -81,7 +88,7 @@ def issue_invoice(
         order_id=order_id,
         shipment_id=shipment_id,
         company_id=company.company_id,
-        currency=company.currency,
+        currency=currency,
         lines={"lines": [line.model_dump(mode="json") for line in invoice_lines]},
         net=net,
         tax=tax,
@@ -101,12 +108,19 @@ def issue_credit_note(
     amount: Decimal,
     reason: str,
     now: datetime,
+    charged: Sequence[TaxLine],
+    consumed: Decimal,
+    sku: str | None = None,
 ) -> Invoice:
-    """A credit note of ``amount`` (tax included) against the order's invoices, once per
-    ``key``; its tax is in the same proportion as the invoices'.
+    """A credit note of ``amount`` (tax included, in the currency of the order's invoices)
+    against the order's invoices, once per ``key``.
 
-    The caller holds the company's row lock. Raises ``CreditNoteRefused`` for more than
-    invoiced minus already credited (nothing invoiced yet: nothing to credit).
+    Its net and VAT per rate are ``amount`` split as ``charged`` (the order's tax lines, or
+    the rate of the refunded line ``sku``; oms.domain.tax.refund_tax). What it gives back to
+    the company's credit is ``amount``, or, for an order in another currency than the
+    credit's, the same share of what the order's invoices consumed (``consumed``, in the
+    credit currency). The caller holds the company's row lock. Raises ``CreditNoteRefused``
+    for more than invoiced minus already credited (nothing invoiced yet: nothing to credit).
     """
     stored = _by_key(session, key)
     if stored is not None:
@@ -120,32 +134,57 @@ def issue_credit_note(
         )
     }
     invoiced, credited = sums.get(INVOICE) or ZERO, sums.get(CREDIT_NOTE) or ZERO
-    amount = quantize(amount)
+    currency = (
+        session.scalar(
+            select(InvoiceRow.currency)
+            .where(InvoiceRow.order_id == order_id, InvoiceRow.kind == INVOICE)
+            .limit(1)
+        )
+        or company.currency
+    )
+    amount = round_money(amount, currency)
     if amount > invoiced - credited:
         raise CreditNoteRefused(
             f"{amount} is more than invoiced minus credited ({invoiced - credited}) "
             f"on order {order_id}"
         )
-    invoiced_tax = session.scalar(
-        select(func.sum(InvoiceRow.tax)).where(
-            InvoiceRow.order_id == order_id, InvoiceRow.kind == INVOICE
-        )
-    )
-    tax = quantize(amount * (invoiced_tax or ZERO) / invoiced) if invoiced else ZERO
-    line = InvoiceLine(sku="-", quantity=1, unit_price=amount - tax, amount=amount - tax)
+    split = refund_tax(amount, charged, currency)
+    tax = sum((t.tax for t in split), ZERO)
+    lines = [InvoiceLine(sku=sku or "-", quantity=1, unit_price=t.net, amount=t.net) for t in split]
+    credit = None
+    if currency != company.currency:
+        credit = round_money(amount * consumed / invoiced, company.currency)
     row = InvoiceRow(
         key=key,
         kind=CREDIT_NOTE,
         order_id=order_id,
         company_id=company.company_id,
-        currency=company.currency,
-        lines={"lines": [line.model_dump(mode="json")], "reason": reason},
+        currency=currency,
+        lines={
+            "lines": [line.model_dump(mode="json") for line in lines],
+            "reason": reason,
+            "tax": [t.model_dump(mode="json") for t in split],
+        },
         net=amount - tax,
         tax=tax,
         total=amount,
         issued_at=now,
+        credit=credit,
     )
     return _numbered(session, row, "CN")
+
+
+def charged_rates(session: Session, order_id: str, sku: str | None = None) -> list[TaxLine]:
+    """What the order charged per VAT rate, to split a refund by (``refund_tax``): the rate
+    of its line ``sku`` when given and recorded, else its tax lines as its stored view
+    records them (none recorded: an order placed without totals, all net)."""
+    row = session.get(OrderRow, order_id)
+    view: dict[str, Any] = row.view if row is not None else {}
+    if sku is not None:
+        for line in view.get("lines", []):
+            if line.get("sku") == sku and line.get("tax_rate") is not None:
+                return [TaxLine(rate=Decimal(str(line["tax_rate"])), net=Decimal(1), tax=ZERO)]
+    return [TaxLine.model_validate(t) for t in view.get("tax", [])]
 
 
 def for_order(
@@ -216,22 +255,25 @@ def paid_and_credited(session: Session, company_id: str) -> tuple[Decimal, Decim
         select(func.sum(CompanyPaymentRow.amount)).where(CompanyPaymentRow.company_id == company_id)
     )
     credited = session.scalar(
-        select(func.sum(InvoiceRow.total)).where(
+        select(func.sum(func.coalesce(InvoiceRow.credit, InvoiceRow.total))).where(
             InvoiceRow.company_id == company_id, InvoiceRow.kind == CREDIT_NOTE
         )
     )
     return quantize(paid or ZERO), quantize(credited or ZERO)
 
 
-def tax_share(order_tax: tuple[Decimal, Decimal] | None, charged: Decimal) -> Decimal:
-    """The share of an order's tax that ``charged`` of its total carries: ``order_tax`` is
-    (tax, total) as the order records them, None when it records none (zero tax)."""
+def tax_share(
+    order_tax: tuple[Decimal, Decimal] | None, charged: Decimal, currency: str = "SEK"
+) -> Decimal:
+    """The share of an order's tax that ``charged`` of its total carries, rounded to
+    ``currency``'s minor unit: ``order_tax`` is (tax, total) as the order records them,
+    None when it records none (zero tax)."""
     if order_tax is None:
         return ZERO
     tax, total = order_tax
     if tax <= 0 or total <= 0:
         return ZERO
-    return quantize(tax * charged / total)
+    return round_money(tax * charged / total, currency)
 
 
 def _recorded_tax(session: Session, order_id: str) -> tuple[Decimal, Decimal] | None:
@@ -275,4 +317,5 @@ def _invoice(row: InvoiceRow) -> Invoice:
         issued_at=as_utc(row.issued_at),
         due_date=None if due is None else due.date(),
         reason=row.lines.get("reason"),
+        tax_lines=[TaxLine.model_validate(t) for t in row.lines.get("tax", [])],
     )

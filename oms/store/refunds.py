@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.models.common import HistoryEntry
+from oms.models.money import TaxLine
 from oms.models.orders import OrderRefund, OrderView
 from oms.store.db import Bound, as_utc
 from oms.store.tables import OrderRefundRow
@@ -33,8 +34,10 @@ def claim(
     reason: str,
     requested_by: str,
     now: datetime,
+    tax: list[TaxLine] | None = None,
 ) -> OrderRefund:
-    """The refund under ``key``, claimed now as ``pending`` if the key is new.
+    """The refund under ``key``, claimed now as ``pending`` if the key is new, with its net
+    and VAT per rate (``tax``, oms.domain.tax.refund_tax; None: not split).
 
     Raises ``RefundKeyReused`` when ``key`` holds a refund of another amount or reason.
     """
@@ -50,6 +53,7 @@ def claim(
             status="pending",
             requested_at=now,
             updated_at=now,
+            tax=None if tax is None else [line.model_dump(mode="json") for line in tax],
         )
         try:
             with session.begin_nested():
@@ -120,6 +124,7 @@ def show_on(view: OrderView, refunds: list[OrderRefund]) -> None:
 
 
 def _refund(row: OrderRefundRow) -> OrderRefund:
+    tax = [TaxLine.model_validate(line) for line in row.tax or []]
     return OrderRefund(
         order_id=row.order_id,
         key=row.key,
@@ -132,6 +137,8 @@ def _refund(row: OrderRefundRow) -> OrderRefund:
         error=row.error,
         requested_at=as_utc(row.requested_at),
         updated_at=as_utc(row.updated_at),
+        tax=tax,
+        net=row.amount - sum((t.tax for t in tax), Decimal(0)) if tax else None,
     )
 
 

@@ -218,6 +218,9 @@ class OrderRefundRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+    # Net and VAT per rate of the amount ([{rate, net, tax}]); NULL: not split (an order
+    # placed without totals).
+    tax: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
 
 
 class ShipmentRow(Base):
@@ -750,6 +753,9 @@ class InvoiceRow(Base):
     total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     issued_at: Mapped[datetime] = mapped_column()
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Credit notes: what they give back in the company's credit currency, when the order is
+    # in another one (NULL: ``total``).
+    credit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)
 
 
 class CompanyPaymentRow(Base):

@@ -23,6 +23,7 @@ from oms.models.order_changes import (
     OpenClaimBody,
 )
 from oms.models.orders import OrderStatus, OrderView
+from oms.settings import Settings
 from oms.store import orders
 from starters.api.auth import require
 from starters.api.deps import (
@@ -33,7 +34,7 @@ from starters.api.deps import (
     run_update,
 )
 from starters.api.orders import load_owned
-from starters.api.pricing import listed_price
+from starters.api.pricing import added_price
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -101,7 +102,9 @@ async def edit_order(
             409,
             detail={"error": "Finished", "message": f"order {order_id} is {current.status}"},
         )
-    prices = await in_store(state, lambda session: _prices(session, current, body))
+    prices, tax_rates = await in_store(
+        state, lambda session: _prices(session, state.settings, current, body)
+    )
     request = EditOrder(
         lines=body.lines or [],
         ship_to=body.ship_to,
@@ -109,6 +112,7 @@ async def edit_order(
         reason=body.reason,
         prices=prices,
         by=caller.subject,
+        tax_rates=tax_rates,
     )
     handle = state.client.get_workflow_handle(order_workflow_id(order_id))
     try:
@@ -124,16 +128,23 @@ async def edit_order(
     return view
 
 
-def _prices(session: Session, order: OrderView, body: EditOrderBody) -> dict[str, Decimal]:
-    """The list price in the order's currency of each SKU the edit adds; 422 naming the line
-    of an unknown or inactive one, or of one without a price in that currency."""
+def _prices(
+    session: Session, settings: Settings, order: OrderView, body: EditOrderBody
+) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """The list price in the order's currency of each SKU the edit adds, and its VAT rate as
+    the order is taxed (none for an order placed without totals); 422 naming the line of an
+    unknown or inactive one, or of one without a price in that currency."""
     on_order = {line.sku for line in order.lines}
     prices: dict[str, Decimal] = {}
+    rates: dict[str, Decimal] = {}
     for i, line in enumerate(body.lines or []):
         if line.sku in on_order or not line.quantity:
             continue
-        prices[line.sku] = listed_price(session, order.currency, line.sku, ["lines", i, "sku"])
-    return prices
+        price, rate = added_price(session, settings, order, line.sku, ["lines", i, "sku"])
+        prices[line.sku] = price
+        if rate is not None:
+            rates[line.sku] = rate
+    return prices, rates
 
 
 @claims_router.post(

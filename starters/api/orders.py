@@ -26,6 +26,7 @@ from oms.domain.fulfilment import progress
 from oms.domain.lifecycle import ORDER, attributes, limits_from
 from oms.domain.money import format_money, order_total
 from oms.domain.shipping import address_problems, needs_customs
+from oms.domain.tax import refund_tax
 from oms.ids import order_refund_workflow_id, order_workflow_id
 from oms.models.common import Page
 from oms.models.inventory import Product
@@ -562,7 +563,7 @@ def _credit_note(session: Session, refund: OrderRefund) -> OrderRefund:
     try:
         with session.begin_nested():
             note = credit.credit_note(
-                session, refund.order_id, refund.key, refund.amount, refund.reason
+                session, refund.order_id, refund.key, refund.amount, refund.reason, tax=refund.tax
             )
         note_number = note.number
     except (CreditNoteRefused, InvalidCreditMovement) as err:
@@ -583,6 +584,10 @@ def _claim(session: Session, order: OrderView, key: str, body: RefundOrder, by: 
             body.reason,
             by,
             datetime.now(UTC),
+            # Split as the order was taxed; an order placed without totals is not.
+            tax=None
+            if order.prices_include_tax is None
+            else refund_tax(body.amount, order.tax, order.currency),
         )
     except refunds.RefundKeyReused as err:
         raise HTTPException(

@@ -31,7 +31,7 @@ from oms.models.money import (
     TaxClass,
     VatTable,
 )
-from oms.models.orders import OrderLine, PlaceOrder
+from oms.models.orders import OrderLine, OrderView, PlaceOrder
 from oms.rules import EXCHANGE_RATES, VAT_RATES
 from oms.settings import Settings
 from oms.store import inventory
@@ -214,14 +214,26 @@ def quote_order_pricing(
     )
 
 
-def listed_price(session: Session, currency: str, sku: str, loc: list[str | int]) -> Decimal:
-    """The list price in ``currency`` of an active ``sku`` a caller adds to an existing order
-    (an edit, an exchange); 422 naming ``loc`` for an unknown or inactive SKU or one
-    without a price in that currency."""
+def added_price(
+    session: Session, settings: Settings, order: OrderView, sku: str, loc: list[str | int]
+) -> tuple[Decimal, Decimal | None]:
+    """The list price in the order's currency of an active ``sku`` a caller adds to an
+    existing order (an edit, an exchange), and its VAT rate as the order is taxed
+    (``oms.domain.tax.line_rate``; None for an order placed without totals); 422 naming
+    ``loc`` for an unknown or inactive SKU or one without a price in that currency."""
     product = inventory.get_product(session, sku)
     if product is None or not product.active:
         raise field_error(loc, f"unknown SKU {sku!r}", sku)
-    price = price_lists.get_price(session, currency, sku)
+    price = price_lists.get_price(session, order.currency, sku)
     if price is None:
-        raise field_error(loc, f"{sku} has no price in {currency}", sku)
-    return price.unit_price
+        raise field_error(loc, f"{sku} has no price in {order.currency}", sku)
+    if order.tax_treatment is None:
+        return price.unit_price, None
+    table, country = vat_table(settings.vat_rates_path), order.ship_to.country
+    try:
+        rate = tax.line_rate(
+            table, order.tax_treatment, country, product.tax_class, order.placed_at.date()
+        )
+    except tax.NoVatRate as err:
+        raise field_error(loc, str(err), sku) from err
+    return price.unit_price, rate

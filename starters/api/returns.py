@@ -37,7 +37,7 @@ from oms.models.returns import (
     ReturnView,
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
-from oms.store import inventory, orders, returns
+from oms.store import credit, inventory, orders, returns
 from starters.api.auth import ORDER_READERS, check_visible, listed_customer, require
 from starters.api.deps import (
     ApiState,
@@ -50,7 +50,7 @@ from starters.api.deps import (
 from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.kinds import WorkflowKind
 from starters.api.orders import options_from
-from starters.api.pricing import gross_unit_price, in_currency, listed_price
+from starters.api.pricing import added_price, gross_unit_price, in_currency
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
 router = APIRouter(tags=["returns"])
@@ -123,15 +123,16 @@ async def _request_return(
     now = datetime.now(UTC)
     window = state.settings.return_window_days
 
-    def read(session: Session) -> tuple[OrderView, ReturnFacts, int]:
+    def read(session: Session) -> tuple[OrderView, ReturnFacts, int, bool]:
         order = orders.get_order(session, order_id)
         if order is None:
             raise not_found(f"order {order_id}")
         check_visible(caller, order.customer.id, None, f"order {order_id}")
         facts = returns.eligibility_facts(session, order_id)
-        return order, facts, returns.count_returns(session, order_id) + 1
+        number = returns.count_returns(session, order_id) + 1
+        return order, facts, number, credit.is_invoice_order(session, order_id)
 
-    order, facts, number = await in_store(state, read)
+    order, facts, number, invoice_terms = await in_store(state, read)
     problems = check_eligibility(facts, body.lines, now, window)
     if problems:
         raise HTTPException(
@@ -150,7 +151,7 @@ async def _request_return(
     exchange_for: list[OrderLine] = []
     token: str | None = None
     if body.exchange_for is not None:
-        exchange_for = await in_store(state, lambda s: _variants(s, order, body))
+        exchange_for = await in_store(state, lambda s: _variants(s, state.settings, order, body))
         token = await _card_token(state, order_id)
     if order.prices_include_tax is False:
         # Priced without VAT: a return refunds the VAT paid on its lines too.
@@ -184,6 +185,7 @@ async def _request_return(
         options=return_options(state.settings, order.currency),
         exchange_for=exchange_for,
         payment_token=token,
+        invoice_terms=invoice_terms,
     )
     try:
         await state.client.start_workflow(
@@ -211,14 +213,23 @@ async def _request_return(
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 
 
-def _variants(session: Session, order: OrderView, body: RequestReturn) -> list[OrderLine]:
+def _variants(
+    session: Session, settings: Settings, order: OrderView, body: RequestReturn
+) -> list[OrderLine]:
     """What an exchange to other variants sends, priced from the price list of the order's
-    currency; 422 naming the line of an unknown or inactive SKU, or one without a price in
-    that currency."""
+    currency with the VAT rate the order is taxed at; as the returned lines are, at the
+    price with VAT when the order's prices exclude it (the difference is what the customer
+    pays or gets back). 422 naming the line of an unknown or inactive SKU, or one without a
+    price in that currency."""
     lines = []
     for i, line in enumerate(body.exchange_for or []):
-        price = listed_price(session, order.currency, line.sku, ["exchange_for", i, "sku"])
-        lines.append(OrderLine(sku=line.sku, quantity=line.quantity, unit_price=price))
+        loc: list[str | int] = ["exchange_for", i, "sku"]
+        price, rate = added_price(session, settings, order, line.sku, loc)
+        if order.prices_include_tax is False:
+            price = gross_unit_price(price, rate, order.currency)
+        lines.append(
+            OrderLine(sku=line.sku, quantity=line.quantity, unit_price=price, tax_rate=rate)
+        )
     return lines
 
 

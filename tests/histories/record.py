@@ -147,6 +147,7 @@ async def _scenarios(stack: Stack) -> None:
     await _replenishment(stack)
     await _webhooks(stack)
     await _border(stack)
+    await _invoice_return(stack)
     await _subscriptions(stack)
     await _line_changes(stack)
 
@@ -270,6 +271,30 @@ async def _border(stack: Stack) -> None:
         _write(name, await handle.fetch_history())
 
 
+async def _invoice_return(stack: Stack) -> None:
+    """A return of an invoice-term order, refunded with a credit note (patch
+    ``return-credit-note``; saved as ``return_credit_note_settled``)."""
+    body = order_body("H-IR", [("HOODIE-GRY-L", 2, "699.00")])
+    body["customer"]["id"] = "C-ACME-1"
+    body["payment"] = {"method": "invoice", "po_number": "PO-IR", "company_id": "ACME-AB"}
+    await stack.place(body)
+    await stack.fulfil("H-IR")
+    line = {"sku": "HOODIE-GRY-L", "quantity": 1, "reason": "wrong_size"}
+    response = await stack.api.post("/orders/H-IR/returns", json={"lines": [line]})
+    rma = response.json()["rma_id"]
+    for _ in range(100):
+        if (await stack.api.get(f"/returns/{rma}")).json()["status"] == "awaiting_receipt":
+            break
+        await asyncio.sleep(0.2)
+    received = {"sku": "HOODIE-GRY-L", "quantity": 1, "condition": "resellable"}
+    await stack.api.post(
+        f"/returns/{rma}/receive", json={"warehouse_id": "WH-STO", "lines": [received]}
+    )
+    handle = stack.client.get_workflow_handle(f"return-{rma}")
+    await asyncio.wait_for(handle.result(), timeout=60)
+    _write("return_credit_note_settled", await handle.fetch_history())
+
+
 def _write(name: str, history: Any) -> None:
     name = f"{name}_{SUFFIX}" if SUFFIX else name
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
@@ -342,6 +367,7 @@ async def main(only: str | None = None) -> None:
                     "subscriptions": _subscriptions,
                     "line_changes": _line_changes,
                     "border": _border,
+                    "invoice_return": _invoice_return,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -353,8 +379,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "only",
         nargs="?",
-        help="'replenishment', 'webhooks', 'subscriptions', 'border' or 'line_changes' records "
-        "that scenario alone",
+        help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes' or "
+        "'invoice_return' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

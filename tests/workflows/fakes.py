@@ -29,6 +29,8 @@ from oms.models.common import Address, SkuQuantity
 from oms.models.credit import (
     ConsumeCredit,
     CreditMovement,
+    CreditNoteIssued,
+    CreditNoteRequest,
     CreditReservation,
     ReleaseCredit,
     ReserveCredit,
@@ -102,6 +104,9 @@ class World:
     # Refunds the fake provider declines (by SKU in the key) until the set is emptied.
     decline_refunds_for: set[str] = field(default_factory=set)
     refunds: dict[str, RefundRequest] = field(default_factory=dict)
+    # Credit notes issued by key; what is left to credit (None: no limit).
+    credit_notes: dict[str, CreditNoteRequest] = field(default_factory=dict)
+    credit_note_room: Decimal | None = None
     # What the fake risk review finds for every order (empty: every order passes).
     risk_findings: list[str] = field(default_factory=list)
     # When set, the fake provider answers an authorization only once this event is set.
@@ -357,6 +362,23 @@ class World:
             world.calls.append(("consume_credit", req))
             return CreditMovement(order_id=req.order_id, amount=req.amount)
 
+        @activity.defn(name="credit.credit_note")
+        async def credit_note(req: CreditNoteRequest) -> CreditNoteIssued:
+            world.calls.append(("credit_note", req))
+            world.credit_notes.setdefault(req.key, req)
+            if world.credit_note_room is not None:
+                if req.amount > world.credit_note_room:
+                    raise ApplicationError(
+                        "more than invoiced", type="CreditNoteRefused", non_retryable=True
+                    )
+                world.credit_note_room -= req.amount
+            return CreditNoteIssued(
+                number=f"CN-{len(world.credit_notes):06d}",
+                order_id=req.order_id,
+                amount=req.amount,
+                currency="SEK",
+            )
+
         @activity.defn(name="returns.check_eligibility")
         async def check_eligibility(req: EligibilityRequest) -> EligibilityResult:
             world.calls.append(("check_eligibility", req))
@@ -422,6 +444,7 @@ class World:
             reserve_credit,
             release_credit,
             consume_credit,
+            credit_note,
             allocate,
             claim_backorders,
             release,
