@@ -16,13 +16,41 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+RowT = TypeVar("RowT")
 
 
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC with its zone: SQLite hands back what it stored without one (every
     moment the store keeps is UTC), and UTC values compare and sort alike on both stores."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def get_or_insert(
+    session: Session, model: type[RowT], key: Any, new: Callable[[], RowT], **options: Any
+) -> tuple[RowT, bool]:
+    """The row of ``model`` under ``key`` (read with ``session.get``'s ``options``), or
+    ``new()`` inserted when there is none; and whether it was inserted.
+
+    The insert runs in a savepoint: when a concurrent transaction inserted the key first,
+    this one stays usable and gets that row, read again. Raises ``IntegrityError`` when
+    the insert failed and no row holds the key (another constraint refused it).
+    """
+    row = session.get(model, key, **options)
+    if row is not None:
+        return row, False
+    row = new()
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return row, True
+    except IntegrityError:
+        row = session.get(model, key, **{**options, "populate_existing": True})
+        if row is None:
+            raise
+        return row, False
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -12,9 +12,9 @@ an event exists if and only if its change committed, and no endpoint can miss it
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -23,6 +23,10 @@ from oms.domain.events import event_id, matches, transitions
 from oms.store.tables import EventRow, WebhookDeliveryRow, WebhookEndpointRow
 
 _MOMENT = TypeAdapter(datetime)
+
+
+class _View(Protocol):
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
 
 
 def iso(moment: datetime) -> str:
@@ -60,7 +64,7 @@ def emit(
 
 
 def record_transitions(
-    session: Session, kind: str, object_id: str, previous: dict[str, Any] | None, view: BaseModel
+    session: Session, kind: str, object_id: str, previous: dict[str, Any] | None, view: _View
 ) -> int:
     """Emit an event for each transition ``view`` adds to ``previous`` (the stored view as
     JSON, None when new); ``data`` is the view as written. Returns how many were new."""

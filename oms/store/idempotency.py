@@ -16,7 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from oms.store.db import as_utc
+from oms.store.db import as_utc, get_or_insert
 from oms.store.tables import IdempotencyKeyRow, ReceivedEventRow, ReservedIdRow, utcnow
 
 # How long an Idempotency-Key's answer is kept (Stripe's 24 hours).
@@ -36,17 +36,13 @@ def reserve_id(
     session: Session, kind: str, id_: str, owner: str, body_hash: str | None
 ) -> Reservation:
     """Take ``id_`` of ``kind`` for good, or answer who took it first (``new`` False)."""
-    row = session.get(ReservedIdRow, (kind, id_))
-    if row is None:
-        try:
-            with session.begin_nested():
-                session.add(ReservedIdRow(kind=kind, id=id_, owner=owner, body_hash=body_hash))
-            return Reservation(owner=owner, body_hash=body_hash, new=True)
-        except IntegrityError:
-            row = session.get(ReservedIdRow, (kind, id_), populate_existing=True)
-            if row is None:
-                raise
-    return Reservation(owner=row.owner, body_hash=row.body_hash, new=False)
+    row, new = get_or_insert(
+        session,
+        ReservedIdRow,
+        (kind, id_),
+        lambda: ReservedIdRow(kind=kind, id=id_, owner=owner, body_hash=body_hash),
+    )
+    return Reservation(owner=row.owner, body_hash=row.body_hash, new=new)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ from oms.models.order_changes import (
 )
 from oms.models.returns import StockMovement
 from oms.store import paging, prices
-from oms.store.db import Bound, as_utc
+from oms.store.db import Bound, as_utc, get_or_insert
 from oms.store.errors import (
     IdempotencyMismatch,
     StockBelowReserved,
@@ -167,19 +167,7 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
                 ship_from=ship_from(by_id[pick.warehouse_id]),
             )
         )
-    placed_at = as_utc(req.placed_at)
-    for line in plan.backordered:
-        session.add(
-            BackorderRow(
-                order_id=req.order_id,
-                allocation_key=req.key,
-                sku=line.sku,
-                quantity=line.quantity,
-                quantity_open=line.quantity,
-                cancelled=False,
-                placed_at=placed_at,
-            )
-        )
+    owe(session, req.order_id, req.key, plan.backordered, req.placed_at)
 
     decision = AllocationDecision(
         key=req.key,
@@ -200,16 +188,43 @@ def ship_from(warehouse: WarehouseRow) -> Address | None:
     """The warehouse's address as a sender, or ``None`` while its address is incomplete."""
     if not (warehouse.line1 and warehouse.postal_code and warehouse.city):
         return None
-    return Address(
-        name=warehouse.name,
-        line1=warehouse.line1,
-        postal_code=warehouse.postal_code,
-        city=warehouse.city,
-        country=warehouse.country,
-    )
+    return Address.model_validate(warehouse, from_attributes=True)
 
 
 # --- backorders -----------------------------------------------------------------------------
+
+
+def owe(
+    session: Session, order_id: str, key: str, lines: Iterable[SkuQuantity], placed_at: datetime
+) -> None:
+    """Owe ``lines`` to the order: an open backorder for each, under the allocation or
+    request ``key``, in the order's place in the queue (``placed_at``)."""
+    session.add_all(
+        BackorderRow(
+            order_id=order_id,
+            allocation_key=key,
+            sku=line.sku,
+            quantity=line.quantity,
+            quantity_open=line.quantity,
+            cancelled=False,
+            placed_at=as_utc(placed_at),
+        )
+        for line in lines
+    )
+
+
+def fill_backorders_at(
+    session: Session, places: Iterable[tuple[str, str]], freed_by: str | None = None
+) -> list[str]:
+    """``fill_backorders`` for each ``(warehouse_id, sku)`` of ``places``, in turn; the ids
+    of the orders served, each once, in the order they were served, except ``freed_by``
+    (the order that gave the units back)."""
+    filled: list[str] = []
+    for warehouse_id, sku in places:
+        for order_id in fill_backorders(session, warehouse_id, sku):
+            if order_id != freed_by and order_id not in filled:
+                filled.append(order_id)
+    return filled
 
 
 def fill_backorders(session: Session, warehouse_id: str, sku: str) -> list[str]:
@@ -375,11 +390,7 @@ def release(session: Session, req: ReleaseRequest) -> ReleaseResult:
         _cancel_backorders(session, req.order_id, {sku for _, sku in freed})
     session.flush()
 
-    filled: list[str] = []
-    for warehouse_id, sku in freed:
-        for order_id in fill_backorders(session, warehouse_id, sku):
-            if order_id != req.order_id and order_id not in filled:
-                filled.append(order_id)
+    filled = fill_backorders_at(session, freed, freed_by=req.order_id)
     return ReleaseResult(released_units=units, filled_orders=filled)
 
 
@@ -661,21 +672,13 @@ def upsert_product(session: Session, sku: str, product: ProductIn) -> Product:
         "origin_country": product.origin_country,
         "tax_class": product.tax_class,
     }
-    row = session.get(ProductRow, sku, with_for_update=True)
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = ProductRow(sku=sku, **values)
-                session.add(row)
-            prices.home_price(session, row)
-            return _product(row)
-        except IntegrityError:
-            row = session.get(ProductRow, sku, with_for_update=True, populate_existing=True)
-            if row is None:
-                raise
-    for name, value in values.items():
-        setattr(row, name, value)
-    session.flush()
+    row, inserted = get_or_insert(
+        session, ProductRow, sku, lambda: ProductRow(sku=sku, **values), with_for_update=True
+    )
+    if not inserted:
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.flush()
     prices.home_price(session, row)
     return _product(row)
 

@@ -23,7 +23,7 @@ class LabelStore(Bound):
         """The label recorded under ``key``, if any."""
         with self.db.session() as session:
             row = session.get(LabelRow, key)
-            return None if row is None else _label_of(row)
+            return None if row is None else Label.model_validate(row, from_attributes=True)
 
     def owner_of(self, key: str) -> str | None:
         """The shipment or RMA the label under ``key`` was bought for, if any."""
@@ -43,12 +43,7 @@ class LabelStore(Bound):
                     LabelRow(
                         idempotency_key=key,
                         shipment_id=owner_id,
-                        label_id=label.label_id,
-                        tracking_number=label.tracking_number,
-                        carrier=label.carrier,
-                        service=label.service,
-                        price=label.price,
-                        currency=label.currency,
+                        **label.model_dump(),
                         customs=None if customs is None else customs.model_dump_json(),
                     )
                 )
@@ -79,14 +74,3 @@ def customs_of(session: Session, shipment_id: str) -> CustomsDeclaration | None:
         .limit(1)
     )
     return None if text is None else CustomsDeclaration.model_validate_json(text)
-
-
-def _label_of(row: LabelRow) -> Label:
-    return Label(
-        label_id=row.label_id,
-        tracking_number=row.tracking_number,
-        carrier=row.carrier,
-        service=row.service,
-        price=row.price,
-        currency=row.currency,
-    )

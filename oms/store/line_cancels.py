@@ -19,13 +19,13 @@ from oms.models.order_changes import (
     Reallocation,
     TrimReservation,
 )
-from oms.store.db import as_utc
 from oms.store.inventory import (
     OPEN,
     RELEASED,
     _lock_stock,
     allocate,
-    fill_backorders,
+    fill_backorders_at,
+    owe,
     release_reservations,
 )
 from oms.store.tables import AllocationRow, BackorderRow, ReservationRow, StockRow
@@ -88,11 +88,9 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
         drop -= take
         released += take
     session.flush()
-    filled: list[str] = []
-    for warehouse_id in sorted(freed):
-        for order_id in fill_backorders(session, warehouse_id, req.sku):
-            if order_id != req.order_id and order_id not in filled:
-                filled.append(order_id)
+    filled = fill_backorders_at(
+        session, [(warehouse_id, req.sku) for warehouse_id in sorted(freed)], freed_by=req.order_id
+    )
     return ReleaseResult(released_units=released, filled_orders=filled)
 
 
@@ -133,20 +131,8 @@ def backorder(session: Session, req: BackorderUnits) -> BackorderResult:
     done = session.scalar(select(BackorderRow.id).where(BackorderRow.allocation_key == req.key))
     if done is not None:
         return BackorderResult()
-    for line in req.lines:
-        session.add(
-            BackorderRow(
-                order_id=req.order_id,
-                allocation_key=req.key,
-                sku=line.sku,
-                quantity=line.quantity,
-                quantity_open=line.quantity,
-                cancelled=False,
-                placed_at=as_utc(req.placed_at),
-            )
-        )
+    owe(session, req.order_id, req.key, req.lines, req.placed_at)
     session.flush()
-    filled: list[str] = []
     skus = sorted({line.sku for line in req.lines})
     warehouses = session.scalars(
         select(StockRow.warehouse_id)
@@ -154,12 +140,8 @@ def backorder(session: Session, req: BackorderUnits) -> BackorderResult:
         .distinct()
         .order_by(StockRow.warehouse_id)
     )
-    for warehouse_id in list(warehouses):
-        for sku in skus:
-            for order_id in fill_backorders(session, warehouse_id, sku):
-                if order_id not in filled:
-                    filled.append(order_id)
-    return BackorderResult(filled_orders=filled)
+    places = [(warehouse_id, sku) for warehouse_id in warehouses for sku in skus]
+    return BackorderResult(filled_orders=fill_backorders_at(session, places))
 
 
 def reallocate(session: Session, req: Reallocate) -> Reallocation:
@@ -199,9 +181,5 @@ def reallocate(session: Session, req: Reallocate) -> Reallocation:
             first_shipment_no=req.first_shipment_no,
         ),
     )
-    filled: list[str] = []
-    for warehouse_id, sku in freed:
-        for order_id in fill_backorders(session, warehouse_id, sku):
-            if order_id != req.order_id and order_id not in filled:
-                filled.append(order_id)
+    filled = fill_backorders_at(session, freed, freed_by=req.order_id)
     return Reallocation(decision=decision, filled_orders=filled)

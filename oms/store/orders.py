@@ -20,9 +20,8 @@ from oms.models.risk import CustomerOrders, RiskCheck
 from oms.models.shipments import ShipmentStatus, ShipmentView
 from oms.store import paging
 from oms.store.db import Bound
-from oms.store.events import record_transitions
 from oms.store.tables import LabelRow, OrderRow, OrderSkuRow, ShipmentRow
-from oms.store.versioned import upsert_versioned
+from oms.store.versioned import record_view, stored_view, view_columns
 from oms.views.orders import note_line
 
 
@@ -39,9 +38,7 @@ def order_values(view: OrderView) -> dict[str, Any]:
         "total": view.total,
         "tax": view.tax_total,
         "placed_at": view.placed_at,
-        "updated_at": view.updated_at,
-        "version": view.version,
-        "view": view.model_dump(mode="json"),
+        **view_columns(view),
     }
 
 
@@ -51,15 +48,14 @@ def record_order(session: Session, view: OrderView) -> bool:
     The order's new transitions become events in the same transaction, and its SKUs the
     search's ``order_skus`` rows when they are new or changed."""
 
-    def written(old: dict[str, Any] | None) -> None:
-        record_transitions(session, "order", view.order_id, old, view)
+    def update_skus(old: dict[str, Any] | None) -> None:
         skus = sorted({line.sku for line in view.lines})
         if old is None or sorted({line["sku"] for line in old.get("lines", [])}) != skus:
             session.execute(delete(OrderSkuRow).where(OrderSkuRow.order_id == view.order_id))
             session.add_all(OrderSkuRow(order_id=view.order_id, sku=sku) for sku in skus)
 
-    return upsert_versioned(
-        session, OrderRow, view.order_id, view.version, order_values(view), on_write=written
+    return record_view(
+        session, OrderRow, "order", view.order_id, view, order_values(view), also=update_skus
     )
 
 
@@ -83,8 +79,7 @@ def add_note(session: Session, order_id: str, note: NoteEntry) -> OrderView | No
 
 
 def get_order(session: Session, order_id: str) -> OrderView | None:
-    row = session.get(OrderRow, order_id)
-    return None if row is None else OrderView.model_validate(row.view)
+    return stored_view(session, OrderRow, order_id, OrderView)
 
 
 def list_orders(
@@ -177,27 +172,19 @@ def shipment_values(view: ShipmentView) -> dict[str, Any]:
         "warehouse_id": view.warehouse_id,
         "status": view.status.value,
         "tracking_number": view.tracking_number,
-        "updated_at": view.updated_at,
-        "version": view.version,
-        "view": view.model_dump(mode="json"),
+        **view_columns(view),
     }
 
 
 def record_shipment(session: Session, view: ShipmentView) -> bool:
     """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written."""
-    return upsert_versioned(
-        session,
-        ShipmentRow,
-        view.shipment_id,
-        view.version,
-        shipment_values(view),
-        on_write=lambda old: record_transitions(session, "shipment", view.shipment_id, old, view),
+    return record_view(
+        session, ShipmentRow, "shipment", view.shipment_id, view, shipment_values(view)
     )
 
 
 def get_shipment(session: Session, shipment_id: str) -> ShipmentView | None:
-    row = session.get(ShipmentRow, shipment_id)
-    return None if row is None else ShipmentView.model_validate(row.view)
+    return stored_view(session, ShipmentRow, shipment_id, ShipmentView)
 
 
 def list_shipments(

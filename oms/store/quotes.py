@@ -19,9 +19,8 @@ from oms.models.quotes import QuoteStatus, QuoteView
 from oms.store import credit, paging, prices
 from oms.store.db import Bound
 from oms.store.errors import UnknownCompany
-from oms.store.events import record_transitions
 from oms.store.tables import QuoteRow
-from oms.store.versioned import upsert_versioned
+from oms.store.versioned import record_view, stored_view, view_columns
 
 
 def record_quote(session: Session, view: QuoteView) -> bool:
@@ -31,23 +30,13 @@ def record_quote(session: Session, view: QuoteView) -> bool:
         "status": view.status.value,
         "customer_id": view.customer.id,
         "company_id": view.customer.company_id,
-        "updated_at": view.updated_at,
-        "version": view.version,
-        "view": view.model_dump(mode="json"),
+        **view_columns(view),
     }
-    return upsert_versioned(
-        session,
-        QuoteRow,
-        view.quote_id,
-        view.version,
-        values,
-        on_write=lambda old: record_transitions(session, "quote", view.quote_id, old, view),
-    )
+    return record_view(session, QuoteRow, "quote", view.quote_id, view, values)
 
 
 def get_quote(session: Session, quote_id: str) -> QuoteView | None:
-    row = session.get(QuoteRow, quote_id)
-    return None if row is None else QuoteView.model_validate(row.view)
+    return stored_view(session, QuoteRow, quote_id, QuoteView)
 
 
 def list_quotes(

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.domain.auth import INTERNAL_CALLERS, dev_principal, split_token
-from oms.store.db import as_utc
+from oms.store.db import as_utc, get_or_insert
 from oms.store.tables import ApiTokenRow, CallerRefusalRow, utcnow
 
 
@@ -49,27 +48,23 @@ def internal_caller(session: Session, token: str, dev_tokens_on: bool) -> str | 
 def record(session: Session, caller: str, status: int, method: str, path: str, detail: str) -> None:
     """Count one refusal of ``caller`` (the latest one's answer is kept)."""
     now = utcnow()
-    row = session.get(CallerRefusalRow, caller)
-    if row is None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    CallerRefusalRow(
-                        caller=caller,
-                        status=status,
-                        method=method[:8],
-                        path=path[:200],
-                        detail=detail[:300],
-                        count=1,
-                        first_at=now,
-                        last_at=now,
-                    )
-                )
-            return
-        except IntegrityError:  # a concurrent refusal of the same caller recorded first
-            row = session.get(CallerRefusalRow, caller, populate_existing=True)
-            if row is None:
-                raise
+    row, first = get_or_insert(
+        session,
+        CallerRefusalRow,
+        caller,
+        lambda: CallerRefusalRow(
+            caller=caller,
+            status=status,
+            method=method[:8],
+            path=path[:200],
+            detail=detail[:300],
+            count=1,
+            first_at=now,
+            last_at=now,
+        ),
+    )
+    if first:
+        return
     row.status, row.method, row.path, row.detail = status, method[:8], path[:200], detail[:300]
     row.count += 1
     row.last_at = now

@@ -41,7 +41,7 @@ from oms.models.replenishment import (
     SupplierIn,
 )
 from oms.store import inventory, paging
-from oms.store.db import Bound, as_utc
+from oms.store.db import Bound, as_utc, get_or_insert
 from oms.store.errors import (
     NoSupplier,
     OverDelivery,
@@ -121,20 +121,18 @@ def set_policy(
         raise UnknownSku(f"unknown SKU {sku!r}")
     if body.supplier_id is not None:
         link_supplier(session, sku, body.supplier_id)
-    row = session.get(ReorderPolicyRow, (warehouse_id, sku))
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = ReorderPolicyRow(
-                    warehouse_id=warehouse_id,
-                    sku=sku,
-                    reorder_point=body.reorder_point,
-                    reorder_qty=body.reorder_qty,
-                )
-                session.add(row)
-        except IntegrityError:  # a concurrent PUT created it: overwrite theirs below
-            row = session.get(ReorderPolicyRow, (warehouse_id, sku), populate_existing=True)
-            assert row is not None
+    # A policy a concurrent PUT created first is overwritten below.
+    row, _ = get_or_insert(
+        session,
+        ReorderPolicyRow,
+        (warehouse_id, sku),
+        lambda: ReorderPolicyRow(
+            warehouse_id=warehouse_id,
+            sku=sku,
+            reorder_point=body.reorder_point,
+            reorder_qty=body.reorder_qty,
+        ),
+    )
     row.reorder_point, row.reorder_qty = body.reorder_point, body.reorder_qty
     session.flush()
     policy = get_policy(session, warehouse_id, sku)
@@ -484,12 +482,7 @@ def _episode(row: ReplenishmentRow, opened: bool) -> Episode:
 
 
 def _supplier(row: SupplierRow) -> Supplier:
-    return Supplier(
-        supplier_id=row.supplier_id,
-        name=row.name,
-        email=row.email,
-        lead_time_days=row.lead_time_days,
-    )
+    return Supplier.model_validate(row, from_attributes=True)
 
 
 def _purchase_order(

@@ -21,10 +21,9 @@ from oms.models.returns import DeliveredLine, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders, paging
 from oms.store.db import Bound, as_utc
-from oms.store.events import record_transitions
 from oms.store.inventory import ship_from
 from oms.store.tables import ProductRow, ReturnLineRow, ReturnRow, WarehouseRow
-from oms.store.versioned import upsert_versioned
+from oms.store.versioned import record_view, stored_view, view_columns
 
 
 def return_values(view: ReturnView) -> dict[str, Any]:
@@ -36,22 +35,13 @@ def return_values(view: ReturnView) -> dict[str, Any]:
         "resolution": view.resolution,
         "customer_id": view.customer.id,
         "requested_at": view.requested_at,
-        "updated_at": view.updated_at,
-        "version": view.version,
-        "view": view.model_dump(mode="json"),
+        **view_columns(view),
     }
 
 
 def record_return(session: Session, view: ReturnView) -> bool:
     """Store ``view`` and its lines unless a newer or equal version is stored."""
-    if not upsert_versioned(
-        session,
-        ReturnRow,
-        view.rma_id,
-        view.version,
-        return_values(view),
-        on_write=lambda old: record_transitions(session, "return", view.rma_id, old, view),
-    ):
+    if not record_view(session, ReturnRow, "return", view.rma_id, view, return_values(view)):
         return False
     session.execute(delete(ReturnLineRow).where(ReturnLineRow.rma_id == view.rma_id))
     session.add_all(
@@ -73,8 +63,7 @@ def record_return(session: Session, view: ReturnView) -> bool:
 
 
 def get_return(session: Session, rma_id: str) -> ReturnView | None:
-    row = session.get(ReturnRow, rma_id)
-    return None if row is None else ReturnView.model_validate(row.view)
+    return stored_view(session, ReturnRow, rma_id, ReturnView)
 
 
 def list_returns(

@@ -23,9 +23,8 @@ from oms.models.subscriptions import SubscriptionStatus, SubscriptionView
 from oms.store import paging, prices
 from oms.store.db import Bound, as_utc
 from oms.store.errors import CurrencyMismatch, UnknownSku
-from oms.store.events import record_transitions
 from oms.store.tables import OrderRow, PriceRow, ProductRow, SubscriptionRow
-from oms.store.versioned import upsert_versioned
+from oms.store.versioned import record_view, stored_view, view_columns
 
 
 def record_subscription(session: Session, view: SubscriptionView) -> bool:
@@ -38,25 +37,13 @@ def record_subscription(session: Session, view: SubscriptionView) -> bool:
         "next_renewal_at": view.next_renewal_at,
         "last_error": view.last_error,
         "created_at": view.created_at,
-        "updated_at": view.updated_at,
-        "version": view.version,
-        "view": view.model_dump(mode="json"),
+        **view_columns(view),
     }
-    return upsert_versioned(
-        session,
-        SubscriptionRow,
-        view.subscription_id,
-        view.version,
-        values,
-        on_write=lambda old: record_transitions(
-            session, "subscription", view.subscription_id, old, view
-        ),
-    )
+    return record_view(session, SubscriptionRow, "subscription", view.subscription_id, view, values)
 
 
 def get_subscription(session: Session, subscription_id: str) -> SubscriptionView | None:
-    row = session.get(SubscriptionRow, subscription_id)
-    return None if row is None else _view(row)
+    return stored_view(session, SubscriptionRow, subscription_id, SubscriptionView)
 
 
 def list_subscriptions(

@@ -14,10 +14,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     CheckConstraint,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -35,8 +33,27 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# A 64-bit sequence on PostgreSQL; SQLite's autoincrementing key is its INTEGER rowid.
+_Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    # A column's type follows its annotation; every amount has 14 digits, 2 after the point.
+    type_annotation_map = {
+        dict[str, Any]: JSON,
+        datetime: DateTime(timezone=True),
+        Decimal: Numeric(14, 2),
+    }
+
+
+class ReadModel:
+    """The columns a read-model row ends with: when its view last changed, the view's
+    version (``oms.store.versioned``: an older one never overwrites a newer one) and the
+    workflow's whole view as JSON."""
+
+    updated_at: Mapped[datetime] = mapped_column()
+    version: Mapped[int] = mapped_column(default=0)
+    view: Mapped[dict[str, Any]] = mapped_column()
 
 
 class ProductRow(Base):
@@ -44,14 +61,14 @@ class ProductRow(Base):
 
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    unit_price: Mapped[Decimal] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3), default="SEK")
-    weight_grams: Mapped[int] = mapped_column(Integer, default=500)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    weight_grams: Mapped[int] = mapped_column(default=500)
+    active: Mapped[bool] = mapped_column(default=True)
     # False for products the merchant never takes back (hygiene items, made to order).
-    returnable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    hs_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    origin_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    returnable: Mapped[bool] = mapped_column(default=True, server_default=true())
+    hs_code: Mapped[str | None] = mapped_column(String(10))
+    origin_country: Mapped[str | None] = mapped_column(String(2))
     # Which VAT rate applies (oms.domain.tax): standard, reduced (books, food) or zero.
     tax_class: Mapped[str] = mapped_column(
         String(16), default="standard", server_default="standard"
@@ -65,7 +82,7 @@ class PriceRow(Base):
 
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
-    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    unit_price: Mapped[Decimal] = mapped_column()
     updated_by: Mapped[str] = mapped_column(String(100), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -79,9 +96,9 @@ class WarehouseRow(Base):
     postal_code: Mapped[str] = mapped_column(String(16), default="")
     city: Mapped[str] = mapped_column(String(100))
     country: Mapped[str] = mapped_column(String(2))
-    lat: Mapped[float] = mapped_column(Float)
-    lon: Mapped[float] = mapped_column(Float)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    lat: Mapped[float] = mapped_column()
+    lon: Mapped[float] = mapped_column()
+    active: Mapped[bool] = mapped_column(default=True)
 
 
 class StockRow(Base):
@@ -97,8 +114,8 @@ class StockRow(Base):
         ForeignKey("warehouses.warehouse_id"), primary_key=True
     )
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
-    on_hand: Mapped[int] = mapped_column(Integer, default=0)
-    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    on_hand: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -109,7 +126,7 @@ class AllocationRow(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(64), index=True)
-    decision: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decision: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -123,18 +140,18 @@ class ReservationRow(Base):
         Index("ix_reservations_shipment", "shipment_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(_Seq, primary_key=True)
     key: Mapped[str] = mapped_column(String(250), unique=True)
     order_id: Mapped[str] = mapped_column(String(64))
     warehouse_id: Mapped[str] = mapped_column(String(32))
     sku: Mapped[str] = mapped_column(String(64))
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default="open")
     # Set when the order turned the reservation into a shipment.
-    shipment_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    shipment_id: Mapped[str | None] = mapped_column(String(80))
     # Reservations made for a backorder wait here until the order claims them.
-    backorder_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    claim_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    backorder_id: Mapped[int | None] = mapped_column()
+    claim_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -148,18 +165,18 @@ class BackorderRow(Base):
         Index("ix_backorders_sku_open", "sku", "quantity_open"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(String(64), index=True)
     allocation_key: Mapped[str] = mapped_column(String(200))
     sku: Mapped[str] = mapped_column(String(64))
-    quantity: Mapped[int] = mapped_column(Integer)
-    quantity_open: Mapped[int] = mapped_column(Integer)
-    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    quantity: Mapped[int] = mapped_column()
+    quantity_open: Mapped[int] = mapped_column()
+    cancelled: Mapped[bool] = mapped_column(default=False)
     placed_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class OrderRow(Base):
+class OrderRow(ReadModel, Base):
     """Read model of an order, written only by its workflow (through an activity)."""
 
     __tablename__ = "orders"
@@ -183,13 +200,10 @@ class OrderRow(Base):
     customer_email: Mapped[str] = mapped_column(String(320), index=True, default="")
     customer_name: Mapped[str] = mapped_column(String(200), default="")
     currency: Mapped[str] = mapped_column(String(3))
-    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    total: Mapped[Decimal] = mapped_column()
     # The VAT in ``total`` (reports split revenue into net and tax).
-    tax: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0, server_default="0")
+    tax: Mapped[Decimal] = mapped_column(default=0, server_default="0")
     placed_at: Mapped[datetime] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class OrderSkuRow(Base):
@@ -209,7 +223,7 @@ class OrderRefundRow(Base):
 
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    amount: Mapped[Decimal] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(String(500))
     requested_by: Mapped[str] = mapped_column(String(100))
@@ -220,10 +234,10 @@ class OrderRefundRow(Base):
     updated_at: Mapped[datetime] = mapped_column()
     # Net and VAT per rate of the amount ([{rate, net, tax}]); NULL: not split (an order
     # placed without totals).
-    tax: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    tax: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
 
-class ShipmentRow(Base):
+class ShipmentRow(ReadModel, Base):
     """Read model of a shipment (the warehouse's pick list), written by its workflow."""
 
     __tablename__ = "shipments"
@@ -233,10 +247,7 @@ class ShipmentRow(Base):
     order_id: Mapped[str] = mapped_column(String(64), index=True)
     warehouse_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32))
-    tracking_number: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tracking_number: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class LabelRow(Base):
@@ -250,12 +261,12 @@ class LabelRow(Base):
     tracking_number: Mapped[str] = mapped_column(String(64), index=True)
     carrier: Mapped[str] = mapped_column(String(32))
     service: Mapped[str] = mapped_column(String(32))
-    price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    price: Mapped[Decimal] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))
-    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    voided: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The customs declaration (JSON) the label was bought with; NULL inside a customs area.
-    customs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    customs: Mapped[str | None] = mapped_column(Text)
 
 
 class NotificationRow(Base):
@@ -269,9 +280,9 @@ class NotificationRow(Base):
     subject: Mapped[str] = mapped_column(String(300), default="")
     message_id: Mapped[str] = mapped_column(String(250))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column()
 
 
 # --- B2B: companies, credit, quotes -----------------------------------------------------------
@@ -285,7 +296,7 @@ class CompanyRow(Base):
     company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     tier: Mapped[str] = mapped_column(String(16), default="standard")
-    credit_limit: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    credit_limit: Mapped[Decimal] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3), default="SEK")
     over_limit: Mapped[str] = mapped_column(String(8), default="hold")  # hold | refuse
     # Due date of its invoices: days after issue (net30, net60).
@@ -319,19 +330,19 @@ class CreditLedgerRow(Base):
         Index("ix_credit_ledger_order_kind", "order_id", "kind"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(_Seq, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"), index=True)
     order_id: Mapped[str] = mapped_column(String(64))
-    shipment_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    shipment_id: Mapped[str | None] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(16))
-    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    amount: Mapped[Decimal] = mapped_column()
     # Credit available just before a reservation, so a retried reserve answers the same.
-    available_before: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)
+    available_before: Mapped[Decimal | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class QuoteRow(Base):
+class QuoteRow(ReadModel, Base):
     """Read model of a B2B quote, written only by its workflow (through an activity)."""
 
     __tablename__ = "quotes"
@@ -341,15 +352,12 @@ class QuoteRow(Base):
     status: Mapped[str] = mapped_column(String(32))
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     company_id: Mapped[str] = mapped_column(String(64), index=True)
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 # --- returns ----------------------------------------------------------------------------------
 
 
-class ReturnRow(Base):
+class ReturnRow(ReadModel, Base):
     """Read model of a return (RMA), written only by its workflow (through an activity)."""
 
     __tablename__ = "returns"
@@ -361,9 +369,6 @@ class ReturnRow(Base):
     resolution: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     requested_at: Mapped[datetime] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class ReturnLineRow(Base):
@@ -380,12 +385,12 @@ class ReturnLineRow(Base):
     )
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(64))
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column()
     reason: Mapped[str] = mapped_column(String(32))
-    received_resellable: Mapped[int] = mapped_column(Integer, default=0)
-    received_damaged: Mapped[int] = mapped_column(Integer, default=0)
-    received_wrong_item: Mapped[int] = mapped_column(Integer, default=0)
-    refunded: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
+    received_resellable: Mapped[int] = mapped_column(default=0)
+    received_damaged: Mapped[int] = mapped_column(default=0)
+    received_wrong_item: Mapped[int] = mapped_column(default=0)
+    refunded: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
 
 
 class StockMovementRow(Base):
@@ -404,15 +409,15 @@ class StockMovementRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     warehouse_id: Mapped[str] = mapped_column(String(32))
     sku: Mapped[str] = mapped_column(String(64), index=True)
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column()
     reference: Mapped[str] = mapped_column(String(80), index=True)
     # Orders whose backorders a restock filled, so a retried restock wakes the same ones.
-    filled_orders: Mapped[dict[str, Any]] = mapped_column(JSON)
+    filled_orders: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # An adjustment's author (the token's subject), reason and the level it set.
-    actor: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    on_hand_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    on_hand_after: Mapped[int | None] = mapped_column()
 
 
 class ReservedIdRow(Base):
@@ -428,7 +433,7 @@ class ReservedIdRow(Base):
     # Who took it: the caller's subject, or the quote or return it is derived from.
     owner: Mapped[str] = mapped_column(String(120))
     # Fingerprint of the request's content (a resubmission of the same thing is no conflict).
-    body_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    body_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -441,8 +446,8 @@ class IdempotencyKeyRow(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     # None while the first request is being answered.
-    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    status_code: Mapped[int | None] = mapped_column()
+    response: Mapped[dict[str, Any] | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
@@ -463,11 +468,11 @@ class CallerRefusalRow(Base):
 
     # The caller's subject, or the dev token it presented while dev tokens are off.
     caller: Mapped[str] = mapped_column(String(120), primary_key=True)
-    status: Mapped[int] = mapped_column(Integer)
+    status: Mapped[int] = mapped_column()
     method: Mapped[str] = mapped_column(String(8))
     path: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(String(300))
-    count: Mapped[int] = mapped_column(Integer, default=1)
+    count: Mapped[int] = mapped_column(default=1)
     first_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
@@ -488,10 +493,10 @@ class ApiTokenRow(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(100))
-    customer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    company_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    company_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 # --- replenishment: suppliers, reorder policies, episodes, purchase orders --------------------
@@ -505,7 +510,7 @@ class SupplierRow(Base):
     supplier_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
-    lead_time_days: Mapped[int] = mapped_column(Integer, default=7)
+    lead_time_days: Mapped[int] = mapped_column(default=7)
 
 
 class ProductSupplierRow(Base):
@@ -515,7 +520,7 @@ class ProductSupplierRow(Base):
 
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.supplier_id"), index=True)
-    unit_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
+    unit_cost: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
 
 
 class ReorderPolicyRow(Base):
@@ -531,8 +536,8 @@ class ReorderPolicyRow(Base):
         ForeignKey("warehouses.warehouse_id"), primary_key=True
     )
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
-    reorder_point: Mapped[int] = mapped_column(Integer)
-    reorder_qty: Mapped[int] = mapped_column(Integer)
+    reorder_point: Mapped[int] = mapped_column()
+    reorder_qty: Mapped[int] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -558,16 +563,16 @@ class ReplenishmentRow(Base):
         CheckConstraint("status IN ('open', 'closed')", name="ck_replenishments_status"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     warehouse_id: Mapped[str] = mapped_column(String(32))
     sku: Mapped[str] = mapped_column(String(64))
-    n: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default="open")
     # What the SKU looked like when the episode opened (for the team's email and reports).
-    available_at_open: Mapped[int] = mapped_column(Integer)
-    reorder_point: Mapped[int] = mapped_column(Integer)
+    available_at_open: Mapped[int] = mapped_column()
+    reorder_point: Mapped[int] = mapped_column()
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column()
 
 
 class PurchaseOrderRow(Base):
@@ -584,7 +589,7 @@ class PurchaseOrderRow(Base):
     status: Mapped[str] = mapped_column(String(24), default="sent")
     supplier_reference: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    confirmed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -601,9 +606,9 @@ class PurchaseOrderLineRow(Base):
         ForeignKey("purchase_orders.po_id", ondelete="CASCADE"), primary_key=True
     )
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
-    quantity: Mapped[int] = mapped_column(Integer)
-    unit_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
-    received_qty: Mapped[int] = mapped_column(Integer, default=0)
+    quantity: Mapped[int] = mapped_column()
+    unit_cost: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    received_qty: Mapped[int] = mapped_column(default=0)
 
 
 class GoodsReceiptRow(Base):
@@ -615,16 +620,13 @@ class GoodsReceiptRow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     po_id: Mapped[str] = mapped_column(ForeignKey("purchase_orders.po_id"), index=True)
     sku: Mapped[str] = mapped_column(String(64))
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column()
     # Orders whose backorders this delivery filled, so a retried receipt wakes the same ones.
-    filled_orders: Mapped[dict[str, Any]] = mapped_column(JSON)
+    filled_orders: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- outbound events: the outbox, webhook endpoints and their deliveries ----------------------
-
-# A 64-bit sequence on PostgreSQL; SQLite's autoincrementing key is its INTEGER rowid.
-_Seq = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class EventRow(Base):
@@ -642,7 +644,7 @@ class EventRow(Base):
     type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(200))
     # The body every endpoint receives: {"id", "type", "timestamp", "data"}.
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -677,12 +679,12 @@ class WebhookDeliveryRow(Base):
     )
     event_seq: Mapped[int] = mapped_column(ForeignKey("events.seq"), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    first_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    first_attempt_at: Mapped[datetime | None] = mapped_column()
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_status_code: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column()
 
 
 class WebhookAttemptRow(Base):
@@ -696,20 +698,20 @@ class WebhookAttemptRow(Base):
         ForeignKey("webhook_endpoints.endpoint_id", ondelete="CASCADE")
     )
     event_seq: Mapped[int] = mapped_column(ForeignKey("events.seq"))
-    attempt: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column()
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    status_code: Mapped[int | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float] = mapped_column(default=0.0)
     # delivered, failed (retried at next_retry_at) or dead (given up).
     outcome: Mapped[str] = mapped_column(String(16))
-    next_retry_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_retry_at: Mapped[datetime | None] = mapped_column()
 
 
 # --- subscriptions ------------------------------------------------------------------------------
 
 
-class SubscriptionRow(Base):
+class SubscriptionRow(ReadModel, Base):
     """Read model of a subscription, written only by its workflow (through an activity)
     and by the callers of its updates; ``last_error`` is the last renewal's failure."""
 
@@ -720,12 +722,9 @@ class SubscriptionRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     interval: Mapped[str] = mapped_column(String(8))
-    next_renewal_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_renewal_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=0)
-    view: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class InvoiceRow(Base):
@@ -738,24 +737,24 @@ class InvoiceRow(Base):
         CheckConstraint("total >= 0", name="ck_invoices_total"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(_Seq, primary_key=True)
     # "<shipment_id>:invoice" or "<order_id>:credit-note:<refund key>".
     key: Mapped[str] = mapped_column(String(300), unique=True)
-    number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     order_id: Mapped[str] = mapped_column(String(64), index=True)
-    shipment_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    shipment_id: Mapped[str | None] = mapped_column(String(80))
     company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
-    lines: Mapped[dict[str, Any]] = mapped_column(JSON)
-    net: Mapped[Decimal] = mapped_column(Numeric(14, 2))
-    tax: Mapped[Decimal] = mapped_column(Numeric(14, 2))
-    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    lines: Mapped[dict[str, Any]] = mapped_column()
+    net: Mapped[Decimal] = mapped_column()
+    tax: Mapped[Decimal] = mapped_column()
+    total: Mapped[Decimal] = mapped_column()
     issued_at: Mapped[datetime] = mapped_column()
-    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column()
     # Credit notes: what they give back in the company's credit currency, when the order is
     # in another one (NULL: ``total``).
-    credit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)
+    credit: Mapped[Decimal | None] = mapped_column()
 
 
 class CompanyPaymentRow(Base):
@@ -766,7 +765,7 @@ class CompanyPaymentRow(Base):
 
     company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"), primary_key=True)
     reference: Mapped[str] = mapped_column(String(100), primary_key=True)
-    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    amount: Mapped[Decimal] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))
     recorded_by: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

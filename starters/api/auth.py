@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from oms.domain.auth import INTERNAL_CALLERS, Principal, dev_principal, owns
 from oms.store import credit, refusals, tokens
-from starters.api.deps import ApiState, State, field_error
+from starters.api.deps import ApiState, State, field_error, not_found
 from starters.api.ratelimit import client_address
 
 # Staff who may read any order (and its shipments and returns).
@@ -197,6 +197,16 @@ def check_owner(
         )
 
 
+def listed_customer(principal: Principal, customer_id: str | None, what: str) -> str | None:
+    """The customer whose ``what`` a list shows: a buyer's own (403 when asking for
+    another's), else the one asked for (``None``: everyone's)."""
+    if not principal.is_buyer:
+        return customer_id
+    if customer_id is not None:
+        check_owner(principal, customer_id, what=what)
+    return principal.customer_id or ""
+
+
 def check_visible(
     principal: Principal, customer_id: str, company_id: str | None, what: str
 ) -> None:
@@ -207,10 +217,6 @@ def check_visible(
     """
     if not owns(principal, customer_id, company_id):
         raise not_found(what)
-
-
-def not_found(what: str) -> HTTPException:
-    return HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
 
 
 def check_member(

@@ -38,11 +38,14 @@ def _svg(fig: Figure, salt: str) -> str:
     return text[text.index("<svg") :]
 
 
-def _empty(fig: Figure, title: str) -> None:
+def _empty(title: str, salt: str, size: tuple[float, float] = SIZE) -> str:
+    """A chart of nothing but its title and "no data in this range"."""
+    fig = Figure(figsize=size, dpi=100)
     ax = fig.add_subplot()
     ax.set_title(title, loc="left")
     ax.text(0.5, 0.5, "no data in this range", ha="center", va="center", transform=ax.transAxes)
     ax.set_axis_off()
+    return _svg(fig, salt)
 
 
 def _style(ax: object) -> None:
@@ -53,11 +56,10 @@ def _style(ax: object) -> None:
 
 
 def orders_per_day(days: Sequence[date], orders: Sequence[int]) -> str:
-    fig = Figure(figsize=SIZE, dpi=100)
     title = "Orders per day"
     if not days:
-        _empty(fig, title)
-        return _svg(fig, "orders")
+        return _empty(title, "orders")
+    fig = Figure(figsize=SIZE, dpi=100)
     ax = fig.add_subplot()
     ax.bar(date2num(list(days)), list(orders), width=0.8, color=COLOURS["orders"])
     ax.xaxis_date()
@@ -69,11 +71,10 @@ def orders_per_day(days: Sequence[date], orders: Sequence[int]) -> str:
 
 
 def lead_times(stages: Sequence[str], p50: Sequence[float], p90: Sequence[float]) -> str:
-    fig = Figure(figsize=SIZE, dpi=100)
     title = "Hours from received to each stage"
     if not stages:
-        _empty(fig, title)
-        return _svg(fig, "lead")
+        return _empty(title, "lead")
+    fig = Figure(figsize=SIZE, dpi=100)
     ax = fig.add_subplot()
     x = list(range(len(stages)))
     ax.bar([i - 0.2 for i in x], list(p50), width=0.4, color=COLOURS["p50"], label="p50")
@@ -92,10 +93,10 @@ def forecast_vs_actuals(
     ],
 ) -> str:
     """One panel per SKU: actual units per day, the backtest over the last days, the forecast."""
-    fig = Figure(figsize=(SIZE[0], 1.4 + 1.5 * max(1, len(series))), dpi=100)
+    size = (SIZE[0], 1.4 + 1.5 * max(1, len(series)))
     if not series:
-        _empty(fig, "Forecast vs actuals")
-        return _svg(fig, "forecast")
+        return _empty("Forecast vs actuals", "forecast", size)
+    fig = Figure(figsize=size, dpi=100)
     axes = fig.subplots(len(series), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (sku, days, actual, backtest, forecast) in zip(axes, series, strict=True):
         ax.plot(days, actual, color=COLOURS["actual"], linewidth=2.5, label="actual")
@@ -110,11 +111,10 @@ def forecast_vs_actuals(
 
 
 def stock_cover(skus: Sequence[str], days: Sequence[float]) -> str:
-    fig = Figure(figsize=SIZE, dpi=100)
     title = "Stock cover: days of forecast demand on hand"
     if not skus:
-        _empty(fig, title)
-        return _svg(fig, "cover")
+        return _empty(title, "cover")
+    fig = Figure(figsize=SIZE, dpi=100)
     ax = fig.add_subplot()
     ax.barh(list(skus), list(days), color=COLOURS["cover"])
     ax.invert_yaxis()

@@ -140,6 +140,11 @@ def field_error(loc: list[str | int], msg: str, value: Any = None) -> HTTPExcept
     )
 
 
+def not_found(what: str) -> HTTPException:
+    """404 ``NotFound``: ``what`` (e.g. ``order O-1``) is unknown, or not the caller's to see."""
+    return HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
+
+
 def content_hash(body: BaseModel, id_field: str) -> str:
     """Fingerprint of a request's content without its id, to tell a resubmission of the
     same thing from a different one that reuses the id."""
@@ -165,9 +170,7 @@ async def query_state(handle: WorkflowHandle[Any, Any], query: Any, what: str) -
         return await handle.query(query)
     except RPCError as err:
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise HTTPException(
-                404, detail={"error": "NotFound", "message": f"{what} not found"}
-            ) from err
+            raise not_found(what) from err
         raise
 
 
@@ -229,7 +232,7 @@ def raise_from_update(err: Exception, what: str) -> NoReturn:
                 409, detail={"error": "Finished", "message": f"{what} has already finished"}
             )
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
+            raise not_found(what)
         if err.status == RPCStatusCode.FAILED_PRECONDITION:
             # The server aborted the update: the workflow task carrying it failed or timed
             # out (a worker died with it). Nothing was applied; the same call can be retried.

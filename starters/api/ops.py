@@ -41,8 +41,17 @@ from oms.store import refusals as refusal_store
 from oms.store import subscriptions as subscription_store
 from oms.store import webhooks as webhook_store
 from starters.api.auth import acting_role, require
-from starters.api.deps import State, in_store, raise_from_update, record_view, run_update
-from workflows.order import OrderWorkflow, order_workflow_id
+from starters.api.deps import (
+    State,
+    field_error,
+    in_store,
+    not_found,
+    raise_from_update,
+    record_view,
+    run_update,
+)
+from starters.api.orders import ORDERS
+from workflows.order import OrderWorkflow
 from workflows.webhooks import relay_workflow_id
 
 router = APIRouter(prefix="/ops", tags=["ops"])
@@ -329,8 +338,8 @@ async def force_cancel(
 ) -> OrderView:
     """Cancel with full compensation on an operator's authority (recorded with who and why)."""
     body = body.model_copy(update={"by": caller.subject})
-    workflow_id = order_workflow_id(order_id)
-    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
+    handle = ORDERS.handle(state, order_id)
+    workflow_id = handle.id
     try:
         await _note(state, workflow_id, "force_cancel", body)
         view = await handle.execute_update(
@@ -352,8 +361,8 @@ async def release_hold(
     """
     role = acting_role(caller, body.role, "role" in body.model_fields_set, "ops")
     body = body.model_copy(update={"by": caller.subject, "role": role})
-    workflow_id = order_workflow_id(order_id)
-    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id)
+    handle = ORDERS.handle(state, order_id)
+    workflow_id = handle.id
     try:
         view = await handle.query(OrderWorkflow.state)
         if view.status != "on_hold":
@@ -390,24 +399,10 @@ async def reroute(
     body = body.model_copy(update={"by": caller.subject})
     shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
     if shipment is None:
-        raise HTTPException(
-            404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
-        )
+        raise not_found(f"shipment {shipment_id}")
     if body.shipment_id != shipment_id:
-        raise HTTPException(
-            422,
-            detail=[
-                {
-                    "type": "value_error",
-                    "loc": ["body", "shipment_id"],
-                    "msg": "must match the path",
-                    "input": body.shipment_id,
-                }
-            ],
-        )
-    handle = state.client.get_workflow_handle_for(
-        OrderWorkflow.run, order_workflow_id(shipment.order_id)
-    )
+        raise field_error(["shipment_id"], "must match the path", body.shipment_id)
+    handle = ORDERS.handle(state, shipment.order_id)
     return await run_update(state, handle, OrderWorkflow.reroute, body, f"shipment {shipment_id}")
 
 
@@ -416,8 +411,4 @@ async def resend(
     order_id: str, body: ResendNotification, state: State, caller: Operator
 ) -> OrderView:
     """Send one of the order's customer emails again."""
-    body = body.model_copy(update={"by": caller.subject})
-    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
-    return await run_update(
-        state, handle, OrderWorkflow.resend_notification, body, f"order {order_id}"
-    )
+    return await ORDERS.update(state, order_id, OrderWorkflow.resend_notification, body, caller)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -55,7 +54,14 @@ from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, orders, prices, refunds, returns
 from oms.store.db import Database
 from oms.store.errors import CreditNoteRefused, InvalidCreditMovement
-from starters.api.auth import ORDER_READERS, check_member, check_owner, check_visible, require
+from starters.api.auth import (
+    ORDER_READERS,
+    check_member,
+    check_owner,
+    check_visible,
+    listed_customer,
+    require,
+)
 from starters.api.deps import (
     ApiState,
     Paging,
@@ -63,14 +69,12 @@ from starters.api.deps import (
     content_hash,
     field_error,
     in_store,
-    query_state,
     raise_from_update,
     record_view,
-    require_same_body,
-    run_update,
 )
 from starters.api.idempotency import IdempotencyKey as RetryKey
-from starters.api.idempotency import once, reserve
+from starters.api.idempotency import once
+from starters.api.kinds import WorkflowKind
 from starters.api.pricing import PricedOrder, in_currency, price_order
 from workflows.order import OrderWorkflow
 from workflows.order_refund import OrderRefundWorkflow
@@ -216,15 +220,9 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
     priced = await _validate_against_store(state, body, caller)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")
-    taken = await run_in_threadpool(reserve, state.db, "order", order_id, caller.subject, digest)
-    if not taken.new:
-        if taken.body_hash != digest:
-            raise _id_conflict(order_id)
-        with suppress(HTTPException):
-            # The same order again: its answer, also long after its workflow is gone.
-            view = await _load(state, order_id)
-            return JSONResponse(view.model_dump(mode="json"), status_code=200)
-        # Reserved, but the start never happened (Temporal was down): start it now.
+    answered = await ORDERS.reserve(state, caller, order_id, digest)
+    if answered is not None:
+        return answered
     try:
         await start_order(
             state.client,
@@ -236,24 +234,24 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
             placed_by=caller.subject,
         )
     except WorkflowAlreadyStartedError:
-        return await _resubmitted(state, order_id, digest)
+        return await ORDERS.resubmitted(state, order_id, digest)
     accepted = OrderAccepted(order_id=order_id, status=OrderStatus.RECEIVED)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
-
-
-def _id_conflict(order_id: str) -> HTTPException:
-    return HTTPException(
-        409,
-        detail={
-            "error": "OrderIdConflict",
-            "message": f"order {order_id} exists with different content",
-        },
-    )
 
 
 @lru_cache(maxsize=4)
 def _policy(path: str) -> ApprovalPolicy:
     return load_policy(path)
+
+
+def totals_in(settings: Settings, policy: ApprovalPolicy, currency: str) -> None:
+    """Set the rules' minimum totals (in the base currency) in ``currency``, at today's rate.
+
+    Raises HTTPException 422 ``no_exchange_rate`` for a currency the rates cannot convert.
+    """
+    for rule in policy.rules:
+        if rule.min_total is not None:
+            rule.min_total = in_currency(settings, rule.min_total, currency)
 
 
 def purchase_approvals(
@@ -269,10 +267,8 @@ def purchase_approvals(
         return []
     policy = _policy(settings.approval_rules_path or str(APPROVAL_RULES))
     if body.currency != settings.base_currency:
-        policy = policy.model_copy(deep=True)
-        for rule in policy.rules:
-            if rule.min_total is not None:
-                rule.min_total = in_currency(settings, rule.min_total, body.currency)
+        policy = policy.model_copy(deep=True)  # the cached one stays in the base currency
+        totals_in(settings, policy, body.currency)
     skus = len({line.sku for line in body.lines})
     return [
         PurchaseApproval(rule_id=r.rule_id, rule_name=r.name, role=r.role)
@@ -347,39 +343,24 @@ async def start_order(
     )
 
 
-async def _resubmitted(state: State, order_id: str, digest: str) -> Response:
-    await require_same_body(
-        state.client, order_workflow_id(order_id), digest, "OrderIdConflict", f"order {order_id}"
-    )
-    view = await _load(state, order_id)
-    return JSONResponse(view.model_dump(mode="json"), status_code=200)
-
-
-def _read(db: Database, order_id: str) -> OrderView | None:
+def _read(session: Session, order_id: str) -> OrderView | None:
     """The order's stored view with its returns, and each shipment as the shipment last
     recorded itself (the order hears only when one ships or ends; a scan shows here)."""
-    with db.session() as session:
-        view = orders.get_order(session, order_id)
-        if view is None:
-            return None
-        view.returns = returns.summaries(session, order_id)
-        refunds.show_on(view, refunds.for_order(session, order_id))
-        for summary in view.shipments:
-            shipment = orders.get_shipment(session, summary.shipment_id)
-            if shipment is not None and progress(shipment.status) >= progress(summary.status):
-                summary.status = shipment.status.value
-                summary.carrier, summary.service = shipment.carrier, shipment.service
-                summary.tracking_number = shipment.tracking_number
-        return view
+    view = orders.get_order(session, order_id)
+    if view is None:
+        return None
+    view.returns = returns.summaries(session, order_id)
+    refunds.show_on(view, refunds.for_order(session, order_id))
+    for summary in view.shipments:
+        shipment = orders.get_shipment(session, summary.shipment_id)
+        if shipment is not None and progress(shipment.status) >= progress(summary.status):
+            summary.status = shipment.status.value
+            summary.carrier, summary.service = shipment.carrier, shipment.service
+            summary.tracking_number = shipment.tracking_number
+    return view
 
 
-async def _load(state: State, order_id: str) -> OrderView:
-    """The read model's order, or the workflow's own state in the moment before it is written."""
-    view = await run_in_threadpool(_read, state.db, order_id)
-    if view is not None:
-        return view
-    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
-    return await query_state(handle, OrderWorkflow.state, f"order {order_id}")
+ORDERS = WorkflowKind("order", OrderWorkflow.run, order_workflow_id, OrderWorkflow.state, _read)
 
 
 @router.get("/{order_id}", response_model=OrderView)
@@ -390,7 +371,7 @@ async def get_order(order_id: str, state: State, caller: Reader) -> OrderView:
 
 async def load_owned(state: State, caller: Principal, order_id: str) -> OrderView:
     """The order, if the caller may see it: 404 when unknown or another buyer's."""
-    view = await _load(state, order_id)
+    view = await ORDERS.load(state, order_id)
     check_visible(caller, view.customer.id, None, f"order {order_id}")
     return view
 
@@ -419,10 +400,7 @@ def list_orders(
 ) -> Page[OrderView]:
     """Orders from the read model, newest first, matching every filter given; a buyer
     sees only their own."""
-    if caller.is_buyer:
-        if customer_id is not None:
-            check_owner(caller, customer_id, what="orders")
-        customer_id = caller.customer_id or ""
+    customer_id = listed_customer(caller, customer_id, "orders")
     search = OrderSearch(
         q=q,
         email=email,
@@ -455,8 +433,7 @@ async def cancel_order(
             409,
             detail={"error": "NotCancellable", "message": f"order is already {current.status}"},
         )
-    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
-    return await run_update(state, handle, OrderWorkflow.cancel, body, f"order {order_id}")
+    return await ORDERS.update(state, order_id, OrderWorkflow.cancel, body)
 
 
 @router.post("/{order_id}/notes", response_model=OrderView, responses={404: {}, 422: {}})
@@ -466,10 +443,10 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
     A running order's workflow takes it (update ``add_note``: its history and Temporal UI
     details show it); a finished order's note goes to the read model directly.
     """
-    current = await _load(state, order_id)  # 404 when unknown
+    current = await ORDERS.load(state, order_id)  # 404 when unknown
     body = body.model_copy(update={"by": caller.subject})
     if current.status not in _FINISHED:
-        handle = state.client.get_workflow_handle(order_workflow_id(order_id))
+        handle = ORDERS.handle(state, order_id)
         try:
             view: OrderView = await handle.execute_update(OrderWorkflow.add_note, body)
         except (WorkflowUpdateFailedError, RPCError) as err:
@@ -513,15 +490,13 @@ async def _order_update(
 ) -> OrderView:
     """Run ``update`` on the order's workflow with ``body`` signed by the caller; 404 for an
     unknown order, 409 naming why for a refused one (nothing changed then)."""
-    current = await _load(state, order_id)  # 404 when unknown
+    current = await ORDERS.load(state, order_id)  # 404 when unknown
     if current.status in _FINISHED:
         raise HTTPException(
             409,
             detail={"error": "Finished", "message": f"order {order_id} is {current.status}"},
         )
-    body = body.model_copy(update={"by": caller.subject})
-    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
-    view: OrderView = await run_update(state, handle, update, body, f"order {order_id}")
+    view: OrderView = await ORDERS.update(state, order_id, update, body, caller)
     return view
 
 
@@ -543,7 +518,7 @@ async def refund_order(
     409 ``RefundDeclined`` naming why (more than captured minus already refunded, nothing
     captured) and ``IdempotencyKeyReused`` for a key that refunded another amount or reason.
     """
-    current = await _load(state, order_id)  # 404 when unknown
+    current = await ORDERS.load(state, order_id)  # 404 when unknown
     claimed = await in_store(
         state, lambda session: _claim(session, current, key, body, caller.subject)
     )

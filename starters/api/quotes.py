@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from temporalio.client import WorkflowHandle
+from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -56,14 +54,12 @@ from starters.api.deps import (
     content_hash,
     field_error,
     in_store,
-    query_state,
-    require_same_body,
-    run_update,
 )
 from starters.api.idempotency import IdempotencyKey, once, reserve
-from starters.api.orders import options_from
-from starters.api.pricing import in_currency, quote_order_pricing
-from workflows.order import OrderWorkflow, order_workflow_id
+from starters.api.kinds import WorkflowKind
+from starters.api.orders import ORDERS, options_from, totals_in
+from starters.api.pricing import quote_order_pricing
+from workflows.order import OrderWorkflow
 from workflows.quote import QuoteWorkflow, quote_workflow_id
 
 router = APIRouter(tags=["quotes"])
@@ -81,6 +77,9 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 MemberManager = Annotated[Principal, Depends(require("sales"))]
 # A customer id in a path: what the body's customer id accepts (never an email address).
 CustomerIdPath = Annotated[CustomerId, Path(description="the customer's id")]
+QUOTES = WorkflowKind(
+    "quote", QuoteWorkflow.run, quote_workflow_id, QuoteWorkflow.state, quotes.get_quote
+)
 
 
 def quote_options(
@@ -91,9 +90,7 @@ def quote_options(
     path = settings.approval_rules_path or str(APPROVAL_RULES)
     policy = load_policy(path)
     if currency is not None:
-        for rule in policy.rules:
-            if rule.min_total is not None:
-                rule.min_total = in_currency(settings, rule.min_total, currency)
+        totals_in(settings, policy, currency)
     return QuoteOptions(
         expires_in_days=expires_in_days,
         seller_email=settings.sales_email,
@@ -154,19 +151,15 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
     )
     quote_id = body.quote_id or f"Q-{uuid.uuid4().hex[:10].upper()}"
     digest = content_hash(body, "quote_id")
-    taken = reserve(state.db, "quote", quote_id, caller.subject, digest)
-    if not taken.new:
-        if taken.body_hash != digest:
-            raise _quote_conflict(quote_id, "exists with different content")
-        with suppress(HTTPException):
-            # The same quote again: its answer, also long after its workflow is gone.
-            view = await _load(state, quote_id)
-            return JSONResponse(view.model_dump(mode="json"), status_code=200)
+    answered = await QUOTES.reserve(state, caller, quote_id, digest)
+    if answered is not None:
+        return answered
     # The order an accepted quote becomes: nobody else may take its id in the meantime.
     order_id = order_id_for(quote_id)
-    derived = reserve(state.db, "order", order_id, f"quote {quote_id}", None)
-    if derived.owner != f"quote {quote_id}":
-        raise _quote_conflict(quote_id, f"cannot become order {order_id}: that id is taken")
+    owner = QUOTES.what(quote_id)
+    derived = await run_in_threadpool(reserve, state.db, "order", order_id, owner, None)
+    if derived.owner != owner:
+        raise QUOTES.conflict(quote_id, f"cannot become order {order_id}: that id is taken")
     inp = QuoteInput(
         quote_id=quote_id,
         customer=body.customer,
@@ -211,29 +204,8 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
             ),
         )
     except WorkflowAlreadyStartedError:
-        await require_same_body(
-            state.client,
-            quote_workflow_id(quote_id),
-            digest,
-            "QuoteIdConflict",
-            f"quote {quote_id}",
-        )
-        view = await _load(state, quote_id)
-        return JSONResponse(view.model_dump(mode="json"), status_code=200)
+        return await QUOTES.resubmitted(state, quote_id, digest)
     return JSONResponse({"quote_id": quote_id, "status": "submitted"}, status_code=202)
-
-
-def _quote_conflict(quote_id: str, why: str) -> HTTPException:
-    return HTTPException(
-        409, detail={"error": "QuoteIdConflict", "message": f"quote {quote_id} {why}"}
-    )
-
-
-async def _load(state: State, quote_id: str) -> QuoteView:
-    view = await in_store(state, lambda session: quotes.get_quote(session, quote_id))
-    if view is not None:
-        return view
-    return await query_state(_handle(state, quote_id), QuoteWorkflow.state, f"quote {quote_id}")
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteView)
@@ -244,7 +216,7 @@ async def get_quote(quote_id: str, state: State, caller: Reader) -> QuoteView:
 
 async def _load_owned(state: State, caller: Principal, quote_id: str) -> QuoteView:
     """The quote, if the caller may see it: 404 when unknown or another buyer's."""
-    view = await _load(state, quote_id)
+    view = await QUOTES.load(state, quote_id)
     check_visible(caller, view.customer.id, view.customer.company_id, f"quote {quote_id}")
     return view
 
@@ -277,24 +249,11 @@ def list_quotes(
         )
 
 
-def _handle(state: State, quote_id: str) -> WorkflowHandle[QuoteWorkflow, QuoteView]:
-    return state.client.get_workflow_handle_for(QuoteWorkflow.run, quote_workflow_id(quote_id))
-
-
-async def _update(
-    state: State, quote_id: str, update: Any, body: BaseModel, by: Principal | None = None
-) -> Any:
-    """Run ``update`` on the quote with ``body``, recorded as ``by``'s when given."""
-    if by is not None:
-        body = body.model_copy(update={"by": by.subject})
-    return await run_update(state, _handle(state, quote_id), update, body, f"quote {quote_id}")
-
-
 @router.post("/quotes/{quote_id}/proposals", response_model=QuoteView)
 async def propose(quote_id: str, body: ProposeQuote, state: State, caller: Seller) -> QuoteView:
     """The seller proposes prices (list, tier and volume discounts, overrides with a reason)."""
-    await _load(state, quote_id)
-    return await _update(state, quote_id, QuoteWorkflow.propose, body, caller)
+    await QUOTES.load(state, quote_id)
+    return await QUOTES.update(state, quote_id, QuoteWorkflow.propose, body, caller)
 
 
 @router.post("/quotes/{quote_id}/counter-offers", response_model=QuoteView)
@@ -306,7 +265,7 @@ async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer
     """
     await _load_owned(state, caller, quote_id)
     # The workflow's own state: the read model may not show the last counter-offer yet.
-    view = await query_state(_handle(state, quote_id), QuoteWorkflow.state, f"quote {quote_id}")
+    view = await QUOTES.query(state, quote_id)
     made = sum(1 for entry in view.history if entry.status == QuoteStatus.COUNTERED)
     if made >= state.settings.quote_max_counter_offers:
         raise HTTPException(
@@ -316,7 +275,7 @@ async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer
                 "message": f"{made} counter-offers already: accept, withdraw or ask anew",
             },
         )
-    return await _update(state, quote_id, QuoteWorkflow.counter, body, caller)
+    return await QUOTES.update(state, quote_id, QuoteWorkflow.counter, body, caller)
 
 
 @router.post("/quotes/{quote_id}/approvals", response_model=QuoteView)
@@ -329,7 +288,7 @@ async def decide(
     Whoever proposed the prices may not approve them (403 SelfApproval).
     """
     # The workflow's own state: the read model may not show the latest proposal yet.
-    view = await query_state(_handle(state, quote_id), QuoteWorkflow.state, f"quote {quote_id}")
+    view = await QUOTES.query(state, quote_id)
     if view.proposal is not None and view.proposal.by == caller.subject:
         raise HTTPException(
             403,
@@ -343,7 +302,7 @@ async def decide(
         caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
     )
     body = body.model_copy(update={"approver": caller.subject, "role": role})
-    return await _update(state, quote_id, QuoteWorkflow.decide, body)
+    return await QUOTES.update(state, quote_id, QuoteWorkflow.decide, body)
 
 
 @router.post("/quotes/{quote_id}/accept", response_model=AcceptResult)
@@ -354,7 +313,7 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
     """
     view = await _load_owned(state, caller, quote_id)
     check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
-    return await _update(state, quote_id, QuoteWorkflow.accept, body, caller)
+    return await QUOTES.update(state, quote_id, QuoteWorkflow.accept, body, caller)
 
 
 @router.post("/quotes/{quote_id}/withdraw", response_model=QuoteView)
@@ -362,7 +321,7 @@ async def withdraw(
     quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
 ) -> QuoteView:
     await _load_owned(state, caller, quote_id)
-    return await _update(state, quote_id, QuoteWorkflow.withdraw, body, caller)
+    return await QUOTES.update(state, quote_id, QuoteWorkflow.withdraw, body, caller)
 
 
 @router.post("/quotes/{quote_id}/reopen", response_model=QuoteView)
@@ -371,7 +330,7 @@ async def reopen(
 ) -> QuoteView:
     """Re-open an expired quote at list prices."""
     await _load_owned(state, caller, quote_id)
-    return await _update(state, quote_id, QuoteWorkflow.reopen, body, caller)
+    return await QUOTES.update(state, quote_id, QuoteWorkflow.reopen, body, caller)
 
 
 @router.post("/orders/{order_id}/credit-approval", response_model=OrderView, tags=["orders"])
@@ -381,8 +340,7 @@ async def approve_credit(
     """Finance lets an order held over its company's credit limit go ahead (as the caller)."""
     role = acting_role(caller, body.role, "role" in body.model_fields_set, "finance")
     body = body.model_copy(update={"approver": caller.subject, "role": role})
-    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
-    return await run_update(state, handle, OrderWorkflow.approve_credit, body, f"order {order_id}")
+    return await ORDERS.update(state, order_id, OrderWorkflow.approve_credit, body)
 
 
 @router.post("/orders/{order_id}/approvals", response_model=OrderView, tags=["orders"])
@@ -395,16 +353,13 @@ async def approve_purchase(
 
     The approver and role recorded are the caller's (an admin may name the role it acts in).
     """
-    handle = state.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
-    view = await query_state(handle, OrderWorkflow.state, f"order {order_id}")
+    view = await ORDERS.query(state, order_id)
     pending = [a.role for a in view.approvals if a.decision is None]
     role = acting_role(
         caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
     )
     body = body.model_copy(update={"approver": caller.subject, "role": role})
-    return await run_update(
-        state, handle, OrderWorkflow.approve_purchase, body, f"order {order_id}"
-    )
+    return await ORDERS.update(state, order_id, OrderWorkflow.approve_purchase, body)
 
 
 @router.get("/companies", response_model=Page[Company], tags=["companies"])

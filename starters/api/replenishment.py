@@ -13,7 +13,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -37,7 +37,8 @@ from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import replenishment
 from oms.store.errors import UnknownSku, UnknownSupplier, UnknownWarehouse
 from starters.api.auth import require
-from starters.api.deps import Paging, State, field_error, in_store, query_state, raise_from_update
+from starters.api.deps import Paging, State, field_error, in_store, raise_from_update
+from starters.api.kinds import WorkflowKind
 from workflows.replenishment import ReplenishmentWorkflow
 
 router = APIRouter(tags=["replenishment"])
@@ -46,6 +47,10 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 # Purchasing is operations' job here: reorder policies, supplier confirmations, retries.
 Purchasing = Annotated[Principal, Depends(require("ops"))]
 Receiving = Annotated[Principal, Depends(require("warehouse"))]
+# By workflow id or purchase order id (``workflow_id_for``); only the workflow has the view.
+REPLENISHMENTS: WorkflowKind[ReplenishmentView] = WorkflowKind(
+    "replenishment", ReplenishmentWorkflow.run, workflow_id_for, ReplenishmentWorkflow.state
+)
 log = logging.getLogger("oms.api")
 
 
@@ -138,19 +143,10 @@ def list_replenishments(
         )
 
 
-def _handle(state: State, reference: str) -> WorkflowHandle[ReplenishmentWorkflow, Any]:
-    return state.client.get_workflow_handle_for(
-        ReplenishmentWorkflow.run, workflow_id_for(reference)
-    )
-
-
 @router.get("/replenishment/{reference}", response_model=ReplenishmentView)
 async def get_replenishment(reference: str, state: State, caller: Staff) -> ReplenishmentView:
     """One replenishment (by workflow or purchase order id): status, supplier, history."""
-    view: ReplenishmentView = await query_state(
-        _handle(state, reference), ReplenishmentWorkflow.state, f"replenishment {reference}"
-    )
-    return view
+    return await REPLENISHMENTS.query(state, reference)
 
 
 @router.post("/replenishment/{reference}/confirm", response_model=ReplenishmentView)
@@ -183,14 +179,14 @@ async def retry(
 ) -> dict[str, str]:
     """Raise the purchase order again, after linking the SKU to a supplier."""
     body = body.model_copy(update={"by": caller.subject})
-    handle = _handle(state, reference)
-    await query_state(handle, ReplenishmentWorkflow.state, f"replenishment {reference}")
+    await REPLENISHMENTS.query(state, reference)
+    handle = REPLENISHMENTS.handle(state, reference)
     await handle.signal(ReplenishmentWorkflow.retry, body)
     return {"workflow_id": handle.id, "status": "retrying"}
 
 
 async def _update(state: State, reference: str, update: Any, body: Any) -> ReplenishmentView:
-    handle = _handle(state, reference)
+    handle = REPLENISHMENTS.handle(state, reference)
     try:
         view: ReplenishmentView = await handle.execute_update(update, body)
     except WorkflowUpdateFailedError as err:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -40,17 +38,17 @@ from oms.models.returns import (
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, inventory, orders, returns
-from starters.api.auth import ORDER_READERS, check_visible, require
+from starters.api.auth import ORDER_READERS, check_visible, listed_customer, require
 from starters.api.deps import (
     ApiState,
     Paging,
     State,
     field_error,
     in_store,
-    query_state,
-    run_update,
+    not_found,
 )
 from starters.api.idempotency import IdempotencyKey, once, reserve
+from starters.api.kinds import WorkflowKind
 from starters.api.orders import options_from
 from starters.api.pricing import added_price, gross_unit_price, in_currency
 from workflows.returns import ReturnWorkflow, return_workflow_id
@@ -61,6 +59,9 @@ Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
 Support = Annotated[Principal, Depends(require("support"))]
 Receiver = Annotated[Principal, Depends(require("warehouse"))]
 Operator = Annotated[Principal, Depends(require("ops"))]
+RETURNS = WorkflowKind(
+    "return", ReturnWorkflow.run, return_workflow_id, ReturnWorkflow.state, returns.get_return
+)
 
 
 def return_options(settings: Settings, currency: str | None = None) -> ReturnOptions:
@@ -125,9 +126,7 @@ async def _request_return(
     def read(session: Session) -> tuple[OrderView, ReturnFacts, int, bool]:
         order = orders.get_order(session, order_id)
         if order is None:
-            raise HTTPException(
-                404, detail={"error": "NotFound", "message": f"order {order_id} not found"}
-            )
+            raise not_found(f"order {order_id}")
         check_visible(caller, order.customer.id, None, f"order {order_id}")
         facts = returns.eligibility_facts(session, order_id)
         number = returns.count_returns(session, order_id) + 1
@@ -252,7 +251,7 @@ async def _card_token(state: ApiState, order_id: str) -> str | None:
 async def _exists(state: ApiState, rma_id: str) -> bool:
     """Whether the return was started (a reservation whose start failed is not)."""
     try:
-        await _load(state, rma_id)
+        await RETURNS.load(state, rma_id)
     except HTTPException:
         return False
     return True
@@ -268,30 +267,10 @@ def _return_in_progress(order_id: str) -> HTTPException:
     )
 
 
-async def _load(state: State, rma_id: str) -> ReturnView:
-    view = await in_store(state, lambda session: returns.get_return(session, rma_id))
-    if view is not None:
-        return view
-    return await query_state(_handle(state, rma_id), ReturnWorkflow.state, f"return {rma_id}")
-
-
-def _handle(state: State, rma_id: str) -> WorkflowHandle[ReturnWorkflow, ReturnView]:
-    return state.client.get_workflow_handle_for(ReturnWorkflow.run, return_workflow_id(rma_id))
-
-
-async def _update(
-    state: State, rma_id: str, update: Any, body: BaseModel, by: Principal | None = None
-) -> Any:
-    """Run ``update`` on the return with ``body``, recorded as ``by``'s when given."""
-    if by is not None:
-        body = body.model_copy(update={"by": by.subject})
-    return await run_update(state, _handle(state, rma_id), update, body, f"return {rma_id}")
-
-
 @router.get("/returns/{rma_id}", response_model=ReturnView)
 async def get_return(rma_id: str, state: State, caller: Reader) -> ReturnView:
     """Status, lines (received, restocked, refunded), label and tracking, refunds, history."""
-    view = await _load(state, rma_id)
+    view = await RETURNS.load(state, rma_id)
     check_visible(caller, view.customer.id, None, f"return {rma_id}")
     return view
 
@@ -317,7 +296,7 @@ def list_returns(
             reason=reason,
             limit=page.limit,
             cursor=page.cursor,
-            customer_id=(caller.customer_id or "") if caller.is_buyer else None,
+            customer_id=listed_customer(caller, None, "returns"),
         )
 
 
@@ -326,21 +305,21 @@ async def authorize(
     rma_id: str, body: AuthorizeReturn, state: State, caller: Support
 ) -> ReturnView:
     """Support authorizes a return the automatic rules left for a person."""
-    await _load(state, rma_id)
-    return await _update(state, rma_id, ReturnWorkflow.authorize, body, caller)
+    await RETURNS.load(state, rma_id)
+    return await RETURNS.update(state, rma_id, ReturnWorkflow.authorize, body, caller)
 
 
 @router.post("/returns/{rma_id}/reject", response_model=ReturnView)
 async def reject(rma_id: str, body: RejectReturn, state: State, caller: Support) -> ReturnView:
     """Support rejects a return, with a reason the customer is told."""
-    await _load(state, rma_id)
-    return await _update(state, rma_id, ReturnWorkflow.reject, body, caller)
+    await RETURNS.load(state, rma_id)
+    return await RETURNS.update(state, rma_id, ReturnWorkflow.reject, body, caller)
 
 
 @router.post("/returns/{rma_id}/receive", response_model=ReturnView)
 async def receive(rma_id: str, body: ReceiveReturn, state: State, caller: Receiver) -> ReturnView:
     """The warehouse received the parcel; answers after inspection and restock."""
-    await _load(state, rma_id)
+    await RETURNS.load(state, rma_id)
     body = body.model_copy(update={"received_by": caller.subject})
     known = await in_store(
         state, lambda session: inventory.warehouse_exists(session, body.warehouse_id)
@@ -349,7 +328,7 @@ async def receive(rma_id: str, body: ReceiveReturn, state: State, caller: Receiv
         raise field_error(
             ["warehouse_id"], f"unknown warehouse {body.warehouse_id!r}", body.warehouse_id
         )
-    return await _update(state, rma_id, ReturnWorkflow.receive, body)
+    return await RETURNS.update(state, rma_id, ReturnWorkflow.receive, body)
 
 
 @router.post("/returns/{rma_id}/retry-refund", response_model=ReturnView)
@@ -357,5 +336,5 @@ async def retry_refund(
     rma_id: str, body: RetryRefund, state: State, caller: Operator
 ) -> ReturnView:
     """Retry a refund the payment provider declined (the return waits in refund_failed)."""
-    await _load(state, rma_id)
-    return await _update(state, rma_id, ReturnWorkflow.retry_refund, body, caller)
+    await RETURNS.load(state, rma_id)
+    return await RETURNS.update(state, rma_id, ReturnWorkflow.retry_refund, body, caller)

@@ -17,7 +17,8 @@ from oms.models.common import Page
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
 from oms.store import labels, orders
 from starters.api.auth import ORDER_READERS, require
-from starters.api.deps import Paging, State, run_update
+from starters.api.deps import Paging, State, not_found
+from starters.api.kinds import WorkflowKind
 from workflows.shipment import ShipmentWorkflow
 
 router = APIRouter(prefix="/shipments", tags=["warehouse"])
@@ -27,15 +28,16 @@ _templates = Environment(
 )
 Warehouse = Annotated[Principal, Depends(require("warehouse"))]
 Reader = Annotated[Principal, Depends(require("ops", "support", *ORDER_READERS))]
+SHIPMENTS: WorkflowKind[ShipmentView] = WorkflowKind(
+    "shipment", ShipmentWorkflow.run, shipment_workflow_id, ShipmentWorkflow.state
+)
 
 
 def _get(state: State, shipment_id: str) -> ShipmentView:
     with state.db.session() as session:
         view = orders.get_shipment(session, shipment_id)
     if view is None:
-        raise HTTPException(
-            404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
-        )
+        raise not_found(f"shipment {shipment_id}")
     return view
 
 
@@ -75,11 +77,8 @@ async def confirm_pick(
     SKU the parcel lacks, more units than asked, or nothing picked.
     """
     await run_in_threadpool(_get, state, shipment_id)
-    handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
     pick = ConfirmPick(picked_by=caller.subject, lines=body.lines if body else None)
-    return await run_update(
-        state, handle, ShipmentWorkflow.confirm_pick, pick, f"shipment {shipment_id}"
-    )
+    return await SHIPMENTS.update(state, shipment_id, ShipmentWorkflow.confirm_pick, pick)
 
 
 @router.post("/{shipment_id}/pack", response_model=ShipmentView)
@@ -89,10 +88,7 @@ async def confirm_pack(
     """The warehouse packed the shipment; 409 before it was picked. Shipping follows."""
     await run_in_threadpool(_get, state, shipment_id)
     body = body.model_copy(update={"packed_by": caller.subject})
-    handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
-    return await run_update(
-        state, handle, ShipmentWorkflow.confirm_pack, body, f"shipment {shipment_id}"
-    )
+    return await SHIPMENTS.update(state, shipment_id, ShipmentWorkflow.confirm_pack, body)
 
 
 @router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -45,17 +43,15 @@ from oms.models.subscriptions import (
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import subscriptions
 from oms.store.errors import CurrencyMismatch, UnknownSku
-from starters.api.auth import ORDER_READERS, check_owner, require
+from starters.api.auth import ORDER_READERS, check_owner, listed_customer, require
 from starters.api.deps import (
+    ApiState,
     Paging,
     State,
     content_hash,
     field_error,
-    query_state,
-    require_same_body,
-    run_update,
 )
-from starters.api.idempotency import reserve
+from starters.api.kinds import WorkflowKind
 from starters.api.orders import options_from
 from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
 
@@ -110,23 +106,9 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
     digest = content_hash(body, "subscription_id")
     # Taken for good in the store, like order, quote and return ids: Temporal forgets a
     # closed subscription after its retention, and its id must not start another one.
-    taken = await run_in_threadpool(
-        reserve, state.db, "subscription", subscription_id, caller.subject, digest
-    )
-    if not taken.new:
-        if taken.body_hash != digest:
-            raise HTTPException(
-                409,
-                detail={
-                    "error": "SubscriptionIdConflict",
-                    "message": f"subscription {subscription_id} exists with different content",
-                },
-            )
-        with suppress(HTTPException):
-            # The same subscription again: its answer, also long after its workflow is gone.
-            view = await _load(state, subscription_id)
-            return JSONResponse(view.model_dump(mode="json"), status_code=200)
-        # Reserved, but the start never happened (Temporal was down): start it now.
+    answered = await SUBSCRIPTIONS.reserve(state, caller, subscription_id, digest)
+    if answered is not None:
+        return answered
     start = max(body.start_at or now, now)
     settings = state.settings
     workflow_id = subscription_workflow_id(subscription_id)
@@ -170,17 +152,14 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
             ),
         )
     except WorkflowAlreadyStartedError:
-        what = f"subscription {subscription_id}"
-        await require_same_body(state.client, workflow_id, digest, "SubscriptionIdConflict", what)
-        view = await _load(state, subscription_id)
-        return JSONResponse(view.model_dump(mode="json"), status_code=200)
+        return await SUBSCRIPTIONS.resubmitted(state, subscription_id, digest)
     accepted = SubscriptionAccepted(
         subscription_id=subscription_id, status=SubscriptionStatus.ACTIVE
     )
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 
 
-async def _load(state: State, subscription_id: str) -> SubscriptionView:
+async def _load(state: ApiState, subscription_id: str) -> SubscriptionView:
     """The read model's view, else the workflow's own; with each order's current status."""
 
     def read() -> tuple[SubscriptionView | None, dict[str, str]]:
@@ -191,34 +170,32 @@ async def _load(state: State, subscription_id: str) -> SubscriptionView:
 
     view, statuses = await run_in_threadpool(read)
     if view is None:
-        view = await query_state(
-            _handle(state, subscription_id),
-            SubscriptionWorkflow.state,
-            f"subscription {subscription_id}",
-        )
+        view = await SUBSCRIPTIONS.query(state, subscription_id)
     for order in view.orders:
         order.status = statuses.get(order.order_id, order.status)
     return view
 
 
-def _handle(
-    state: State, subscription_id: str
-) -> WorkflowHandle[SubscriptionWorkflow, SubscriptionView]:
-    return state.client.get_workflow_handle_for(
-        SubscriptionWorkflow.run, subscription_workflow_id(subscription_id)
-    )
+class _Subscriptions(WorkflowKind[SubscriptionView]):
+    """Subscriptions: a view shows each of its orders' current status (:func:`_load`)."""
+
+    async def load(self, state: ApiState, id_: str) -> SubscriptionView:
+        return await _load(state, id_)
+
+
+SUBSCRIPTIONS = _Subscriptions(
+    "subscription", SubscriptionWorkflow.run, subscription_workflow_id, SubscriptionWorkflow.state
+)
 
 
 async def _act(
     state: State, subscription_id: str, caller: Principal, update: Any, body: BaseModel
 ) -> SubscriptionView:
     """Run ``update`` as ``caller`` (who must own the subscription, if a buyer)."""
-    current = await _load(state, subscription_id)
+    current = await SUBSCRIPTIONS.load(state, subscription_id)
     check_owner(caller, current.customer.id, what="subscriptions")
-    body = body.model_copy(update={"by": caller.subject})
-    what = f"subscription {subscription_id}"
-    view: SubscriptionView = await run_update(
-        state, _handle(state, subscription_id), update, body, what
+    view: SubscriptionView = await SUBSCRIPTIONS.update(
+        state, subscription_id, update, body, caller
     )
     return view
 
@@ -226,7 +203,7 @@ async def _act(
 @router.get("/{subscription_id}", response_model=SubscriptionView)
 async def get_subscription(subscription_id: str, state: State, caller: Reader) -> SubscriptionView:
     """Status, interval, lines, next renewal, the orders placed (with status), history."""
-    view = await _load(state, subscription_id)
+    view = await SUBSCRIPTIONS.load(state, subscription_id)
     check_owner(caller, view.customer.id, what="subscriptions")
     return view
 
@@ -240,10 +217,7 @@ def list_subscriptions(
     status: SubscriptionStatus | None = None,
 ) -> Page[SubscriptionView]:
     """Subscriptions newest first, a page at a time; a buyer sees only their own."""
-    if caller.is_buyer:
-        if customer_id is not None:
-            check_owner(caller, customer_id, what="subscriptions")
-        customer_id = caller.customer_id or ""
+    customer_id = listed_customer(caller, customer_id, "subscriptions")
     with state.db.session() as session:
         return subscriptions.list_subscriptions(
             session, customer_id=customer_id, status=status, limit=page.limit, cursor=page.cursor
@@ -289,7 +263,7 @@ async def change(
 ) -> SubscriptionView:
     """New lines and/or address from the next renewal on; lines checked against the catalogue."""
     if body.lines is not None:
-        current = await _load(state, subscription_id)
+        current = await SUBSCRIPTIONS.load(state, subscription_id)
         check_owner(caller, current.customer.id, what="subscriptions")
         await _check_lines(state, body.lines, current.currency)
     return await _act(state, subscription_id, caller, SubscriptionWorkflow.change, body)

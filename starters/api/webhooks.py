@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from pydantic import create_model
 from starlette.concurrency import run_in_threadpool
 
@@ -36,18 +36,12 @@ from oms.models.webhooks import (
 )
 from oms.store import webhooks as store
 from starters.api.auth import require
-from starters.api.deps import Paging, State, field_error
+from starters.api.deps import Paging, State, field_error, not_found
 from workflows.webhooks import ensure_relay, wake_relay
 
 router = APIRouter(tags=["webhooks"])
 Integrator = Annotated[Principal, Depends(require("integration"))]
 FeedReader = Annotated[Principal, Depends(require("integration", "ops"))]
-
-
-def _not_found(endpoint_id: str) -> HTTPException:
-    return HTTPException(
-        404, detail={"error": "NotFound", "message": f"webhook endpoint {endpoint_id} not found"}
-    )
 
 
 @router.post("/webhooks/endpoints", response_model=EndpointCreated, status_code=201)
@@ -82,7 +76,7 @@ def get_endpoint(endpoint_id: str, state: State, caller: Integrator) -> Endpoint
     with state.db.session() as session:
         found = store.get_endpoint(session, endpoint_id)
     if found is None:
-        raise _not_found(endpoint_id)
+        raise not_found(f"webhook endpoint {endpoint_id}")
     return found
 
 
@@ -95,7 +89,7 @@ async def remove_endpoint(endpoint_id: str, state: State, caller: Integrator) ->
             return store.delete_endpoint(session, endpoint_id)
 
     if not await run_in_threadpool(delete):
-        raise _not_found(endpoint_id)
+        raise not_found(f"webhook endpoint {endpoint_id}")
     await wake_relay(state.client, endpoint_id, "endpoint removed")
     return Response(status_code=204)
 
@@ -112,7 +106,7 @@ def list_deliveries(
     error, next retry."""
     with state.db.session() as session:
         if store.get_endpoint(session, endpoint_id) is None:
-            raise _not_found(endpoint_id)
+            raise not_found(f"webhook endpoint {endpoint_id}")
         return store.deliveries(session, endpoint_id, page.limit, event_id, page.cursor)
 
 
@@ -130,7 +124,7 @@ async def replay(
     try:
         count = await run_in_threadpool(requeue)
     except KeyError:
-        raise _not_found(endpoint_id) from None
+        raise not_found(f"webhook endpoint {endpoint_id}") from None
     await ensure_relay(state.client, state.settings, endpoint_id)
     await wake_relay(state.client, endpoint_id, "replay")
     return ReplayResult(endpoint_id=endpoint_id, requeued=count)

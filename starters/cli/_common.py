@@ -171,6 +171,19 @@ def _table(body: Any) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def send(
+    settings: Settings,
+    path: str,
+    body: Any = None,
+    *,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+) -> int:
+    """Send ``body`` as JSON (none for ``None``) to ``path`` and show the answer."""
+    with api(settings) as client:
+        return show(client.request(method, path, json=body, headers=headers))
+
+
 def post_file(settings: Settings, path: str, file: str, *, method: str = "POST") -> int:
     """Send a JSON document from ``file`` (``-`` for stdin) to ``path``."""
     text = sys.stdin.read() if file == "-" else Path(file).read_text()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, post_file, show, show_get
+from starters.cli._commands import file_command, get_command, post_command
+from starters.cli._common import paged, pass_settings, post_file, send, show_get
 
 
 def master_data(name: str, path: str, help: str, key: str | None) -> click.Group:
@@ -41,60 +42,65 @@ company = master_data(
 supplier = master_data("supplier", "/suppliers", "suppliers purchase orders go to", "supplier_id")
 
 
-@warehouse.command("stock", help="every SKU's stock in one warehouse")
-@click.argument("warehouse_id")
-@paged
-@pass_settings
-def warehouse_stock(settings: Settings, warehouse_id: str) -> int:
-    return show_get(settings, f"/warehouses/{warehouse_id}/stock")
-
-
-@company.command("credit", help="limit, reserved, used and available credit")
-@click.argument("company_id")
-@pass_settings
-def credit(settings: Settings, company_id: str) -> int:
-    return show_get(settings, f"/companies/{company_id}/credit")
-
-
-@company.command("pay", help="finance: record a payment from the company (restores credit)")
-@click.argument("company_id")
-@click.option("--amount", required=True, help="in the company's credit currency, e.g. 1000.00")
-@click.option(
-    "--reference",
-    required=True,
-    help="the bank's reference: the same reference records the payment once",
+warehouse.add_command(
+    get_command(
+        "stock",
+        "/warehouses/{warehouse_id}/stock",
+        "every SKU's stock in one warehouse",
+        pages=True,
+    )
 )
-@pass_settings
-def pay(settings: Settings, company_id: str, amount: str, reference: str) -> int:
-    with api(settings) as client:
-        body = {"amount": amount, "reference": reference}
-        return show(client.post(f"/companies/{company_id}/payments", json=body))
+company.add_command(
+    get_command(
+        "credit", "/companies/{company_id}/credit", "limit, reserved, used and available credit"
+    )
+)
 
 
-@company.command("members", help="the customers who may buy for the company")
-@click.argument("company_id")
-@paged
-@pass_settings
-def members(settings: Settings, company_id: str) -> int:
-    return show_get(settings, f"/companies/{company_id}/members")
+company.add_command(
+    post_command(
+        "pay",
+        "/companies/{company_id}/payments",
+        "finance: record a payment from the company (restores credit)",
+        click.option(
+            "--amount", required=True, help="in the company's credit currency, e.g. 1000.00"
+        ),
+        click.option(
+            "--reference",
+            required=True,
+            help="the bank's reference: the same reference records the payment once",
+        ),
+    )
+)
 
 
-@company.command("add-member", help="let a customer buy for the company (invoice, quotes)")
-@click.argument("company_id")
-@click.argument("customer_id")
-@pass_settings
-def add_member(settings: Settings, company_id: str, customer_id: str) -> int:
-    with api(settings) as client:
-        return show(client.put(f"/companies/{company_id}/members/{customer_id}"))
+company.add_command(
+    get_command(
+        "members",
+        "/companies/{company_id}/members",
+        "the customers who may buy for the company",
+        pages=True,
+    )
+)
 
 
-@company.command("remove-member", help="end a customer's membership")
-@click.argument("company_id")
-@click.argument("customer_id")
-@pass_settings
-def remove_member(settings: Settings, company_id: str, customer_id: str) -> int:
-    with api(settings) as client:
-        return show(client.delete(f"/companies/{company_id}/members/{customer_id}"))
+def _membership(name: str, method: str, help: str) -> click.Command:
+    """``company NAME COMPANY_ID CUSTOMER_ID``: ``method`` on the membership."""
+
+    @click.command(name, help=help)
+    @click.argument("company_id")
+    @click.argument("customer_id")
+    @pass_settings
+    def command(settings: Settings, company_id: str, customer_id: str) -> int:
+        return send(settings, f"/companies/{company_id}/members/{customer_id}", method=method)
+
+    return command
+
+
+company.add_command(
+    _membership("add-member", "PUT", "let a customer buy for the company (invoice, quotes)")
+)
+company.add_command(_membership("remove-member", "DELETE", "end a customer's membership"))
 
 
 @click.group("price", help="price lists: each SKU's list price per currency")
@@ -124,13 +130,10 @@ def price_get(settings: Settings, currency: str, sku: str) -> int:
 @click.argument("unit_price")
 @pass_settings
 def price_set(settings: Settings, currency: str, sku: str, unit_price: str) -> int:
-    with api(settings) as client:
-        path = f"/price-lists/{currency.upper()}/prices/{sku}"
-        return show(client.put(path, json={"unit_price": unit_price}))
+    path = f"/price-lists/{currency.upper()}/prices/{sku}"
+    return send(settings, path, {"unit_price": unit_price}, method="PUT")
 
 
-@click.command("shipping-quote", help="shipping options for an order body's lines (JSON file)")
-@click.argument("file")
-@pass_settings
-def shipping_quote(settings: Settings, file: str) -> int:
-    return post_file(settings, "/shipping/quotes", file)
+shipping_quote = file_command(
+    "shipping-quote", "/shipping/quotes", "shipping options for an order body's lines (JSON file)"
+)

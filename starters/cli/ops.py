@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, params, pass_settings, show, with_role
+from starters.cli._commands import post_command, reason_command
+from starters.cli._common import api, params, pass_settings, send, show, with_role
 
 KINDS = ["order", "shipment", "quote", "return", "replenishment"]
-REASON = click.option("--reason", required=True, help="why (recorded in history)")
+WHY = "why (recorded in history)"
+REASON = click.option("--reason", required=True, help=WHY)
 
 
 @click.group(help="operations: stuck workflows and interventions")
@@ -48,23 +50,21 @@ def stuck(
     return 0
 
 
-@ops.command("retry-now", help="retry a failing call at once")
-@click.argument("workflow_id")
-@REASON
-@pass_settings
-def retry_now(settings: Settings, workflow_id: str, reason: str) -> int:
-    with api(settings) as client:
-        path = f"/ops/workflows/{workflow_id}/retry-now"
-        return show(client.post(path, json={"reason": reason}))
-
-
-@ops.command(help="force-cancel with full compensation")
-@click.argument("order_id")
-@REASON
-@pass_settings
-def cancel(settings: Settings, order_id: str, reason: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/ops/orders/{order_id}/cancel", json={"reason": reason}))
+for _command in (
+    reason_command(
+        "retry-now",
+        "/ops/workflows/{workflow_id}/retry-now",
+        "retry a failing call at once",
+        reason_help=WHY,
+    ),
+    reason_command(
+        "cancel",
+        "/ops/orders/{order_id}/cancel",
+        "force-cancel with full compensation",
+        reason_help=WHY,
+    ),
+):
+    ops.add_command(_command)
 
 
 @ops.command("release-hold", help="release an order held for payment or credit")
@@ -77,19 +77,18 @@ def release_hold(
     settings: Settings, order_id: str, reason: str, role: str | None, token: str | None
 ) -> int:
     body = with_role({"reason": reason, "payment_token": token}, role)
-    with api(settings) as client:
-        return show(client.post(f"/ops/orders/{order_id}/release-hold", json=body))
+    return send(settings, f"/ops/orders/{order_id}/release-hold", body)
 
 
-@ops.command(help="send a customer email again")
-@click.argument("order_id")
-@REASON
-@click.option("--notification", default="order_confirmed")
-@pass_settings
-def resend(settings: Settings, order_id: str, reason: str, notification: str) -> int:
-    body = {"reason": reason, "notification": notification}
-    with api(settings) as client:
-        return show(client.post(f"/ops/orders/{order_id}/resend", json=body))
+ops.add_command(
+    post_command(
+        "resend",
+        "/ops/orders/{order_id}/resend",
+        "send a customer email again",
+        REASON,
+        click.option("--notification", default="order_confirmed"),
+    )
+)
 
 
 @ops.command(help="move a shipment that has not shipped to another warehouse")
@@ -99,5 +98,4 @@ def resend(settings: Settings, order_id: str, reason: str, notification: str) ->
 @pass_settings
 def reroute(settings: Settings, shipment_id: str, reason: str, to: str | None) -> int:
     body = {"reason": reason, "shipment_id": shipment_id, "warehouse_id": to}
-    with api(settings) as client:
-        return show(client.post(f"/ops/shipments/{shipment_id}/reroute", json=body))
+    return send(settings, f"/ops/shipments/{shipment_id}/reroute", body)

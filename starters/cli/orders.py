@@ -8,100 +8,67 @@ import uuid
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, post_file, show, show_get, with_role
-
-
-@click.group(
-    help="place, get, list, search, edit, note, hold, release, refund or cancel orders (or lines)"
+from starters.cli._commands import (
+    get_command,
+    list_command,
+    post_command,
+    reason_command,
+    resource_group,
 )
-def order() -> None:
-    pass
+from starters.cli._common import pass_settings, send, with_role
+
+# What ``oms order list`` filters on: the query parameters of ``GET /orders``.
+FILTERS = (
+    click.option("--status"),
+    click.option("--customer", "customer_id", help="staff: one customer's orders"),
+    click.option("-q", "--query", "q", help="an order id, a customer's email, or a name's start"),
+    click.option("--email", help="the customer's email (any case)"),
+    click.option("--sku", help="orders with a line of this SKU"),
+    click.option(
+        "--tracking",
+        "tracking_number",
+        help="orders with a shipment of this tracking number",
+    ),
+    click.option("--channel"),
+    click.option("--placed-from", help="placed at or after (ISO 8601)"),
+    click.option("--placed-to", help="placed before (ISO 8601)"),
+)
+
+order = resource_group(
+    "order",
+    "place, get, list, search, edit, note, hold, release, refund or cancel orders (or lines)",
+    "/orders/{order_id}",
+    list_options=FILTERS,
+    list_help="list orders, newest first; every option given must match",
+    create=("place", "place an order from a JSON file (- for stdin)"),
+)
 
 
-@order.command(help="place an order from a JSON file (- for stdin)")
-@click.argument("file")
-@pass_settings
-def place(settings: Settings, file: str) -> int:
-    return post_file(settings, "/orders", file)
-
-
-@order.command()
-@click.argument("order_id")
-@pass_settings
-def get(settings: Settings, order_id: str) -> int:
-    with api(settings) as client:
-        return show(client.get(f"/orders/{order_id}"))
-
-
-@order.command("list", help="list orders, newest first; every option given must match")
-@click.option("--status")
-@click.option("--customer", help="staff: one customer's orders")
-@click.option("-q", "--query", help="an order id, a customer's email, or a name's start")
-@click.option("--email", help="the customer's email (any case)")
-@click.option("--sku", help="orders with a line of this SKU")
-@click.option("--tracking", help="orders with a shipment of this tracking number")
-@click.option("--channel")
-@click.option("--placed-from", help="placed at or after (ISO 8601)")
-@click.option("--placed-to", help="placed before (ISO 8601)")
-@paged
-@pass_settings
-def list_(
-    settings: Settings,
-    status: str | None,
-    customer: str | None,
-    query: str | None,
-    email: str | None,
-    sku: str | None,
-    tracking: str | None,
-    channel: str | None,
-    placed_from: str | None,
-    placed_to: str | None,
-) -> int:
-    return show_get(
-        settings,
-        "/orders",
-        status=status,
-        customer_id=customer,
-        q=query,
-        email=email,
-        sku=sku,
-        tracking_number=tracking,
-        channel=channel,
-        placed_from=placed_from,
-        placed_to=placed_to,
-    )
-
-
-@order.command(help="keep a note on an order (you are the author)")
-@click.argument("order_id")
-@click.argument("text")
-@click.option("--tag", "tags", multiple=True, help="a label (repeat for more)")
-@pass_settings
-def note(settings: Settings, order_id: str, text: str, tags: tuple[str, ...]) -> int:
-    with api(settings) as client:
-        body = {"text": text, "tags": list(tags)}
-        return show(client.post(f"/orders/{order_id}/notes", json=body))
-
-
-@order.command(help="support/ops: hold an order before allocation")
-@click.argument("order_id")
-@click.option("--reason", required=True)
-@pass_settings
-def hold(settings: Settings, order_id: str, reason: str) -> int:
-    return _with_reason(settings, order_id, "hold", reason)
-
-
-@order.command(help="support/ops: release an order's hold (it goes on to allocation)")
-@click.argument("order_id")
-@click.option("--reason", required=True)
-@pass_settings
-def release(settings: Settings, order_id: str, reason: str) -> int:
-    return _with_reason(settings, order_id, "release", reason)
-
-
-def _with_reason(settings: Settings, order_id: str, action: str, reason: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/{action}", json={"reason": reason}))
+for _command in (
+    post_command(
+        "note",
+        "/orders/{order_id}/notes",
+        "keep a note on an order (you are the author)",
+        click.argument("text"),
+        click.option("--tag", "tags", multiple=True, help="a label (repeat for more)"),
+    ),
+    reason_command(
+        "hold", "/orders/{order_id}/hold", "support/ops: hold an order before allocation"
+    ),
+    reason_command(
+        "release",
+        "/orders/{order_id}/release",
+        "support/ops: release an order's hold (it goes on to allocation)",
+    ),
+    reason_command("cancel", "/orders/{order_id}/cancel"),
+    get_command(
+        "invoices",
+        "/orders/{order_id}/invoices",
+        "an invoice-term order's invoices (one per shipment) and credit notes",
+        pages=True,
+    ),
+):
+    order.add_command(_command)
 
 
 @order.command(help="refund part of an order without a return, once per --key")
@@ -118,30 +85,8 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
     if key is None:
         key = uuid.uuid4().hex
         click.echo(f"key: {key}", err=True)
-    with api(settings) as client:
-        return show(
-            client.post(
-                f"/orders/{order_id}/refunds",
-                json={"amount": amount, "reason": reason},
-                headers={"Idempotency-Key": key},
-            )
-        )
-
-
-@order.command(help="an invoice-term order's invoices (one per shipment) and credit notes")
-@click.argument("order_id")
-@paged
-@pass_settings
-def invoices(settings: Settings, order_id: str) -> int:
-    return show_get(settings, f"/orders/{order_id}/invoices")
-
-
-@order.command()
-@click.argument("order_id")
-@click.option("--reason", required=True)
-@pass_settings
-def cancel(settings: Settings, order_id: str, reason: str) -> int:
-    return _with_reason(settings, order_id, "cancel", reason)
+    body = {"amount": amount, "reason": reason}
+    return send(settings, f"/orders/{order_id}/refunds", body, headers={"Idempotency-Key": key})
 
 
 @order.command(help="change lines, address or speed of an order before its pick")
@@ -175,8 +120,7 @@ def edit(
             raise click.BadParameter(f"not JSON: {err}", param_hint="--ship-to") from err
     if speed:
         body["shipping_speed"] = speed
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/edits", json=body))
+    return send(settings, f"/orders/{order_id}/edits", body)
 
 
 def _sku_quantities(values: tuple[str, ...]) -> list[tuple[str, int]]:
@@ -186,16 +130,17 @@ def _sku_quantities(values: tuple[str, ...]) -> list[tuple[str, int]]:
         raise click.BadParameter("SKU=QUANTITY, e.g. TSHIRT=1") from err
 
 
-@order.command("cancel-line", help="cancel units of one line until they ship (the rest goes on)")
-@click.argument("order_id")
-@click.argument("sku")
-@click.option("--quantity", required=True, type=click.IntRange(min=1), help="units to cancel")
-@click.option("--reason", required=True)
-@pass_settings
-def cancel_line(settings: Settings, order_id: str, sku: str, quantity: int, reason: str) -> int:
-    with api(settings) as client:
-        body = {"quantity": quantity, "reason": reason}
-        return show(client.post(f"/orders/{order_id}/lines/{sku}/cancel", json=body))
+order.add_command(
+    post_command(
+        "cancel-line",
+        "/orders/{order_id}/lines/{sku}/cancel",
+        "cancel units of one line until they ship (the rest goes on)",
+        click.option(
+            "--quantity", required=True, type=click.IntRange(min=1), help="units to cancel"
+        ),
+        click.option("--reason", required=True),
+    )
+)
 
 
 @order.command("approve-credit", help="finance: let an order go over its credit limit")
@@ -205,8 +150,7 @@ def cancel_line(settings: Settings, order_id: str, sku: str, quantity: int, reas
 @pass_settings
 def approve_credit(settings: Settings, order_id: str, role: str | None, comment: str | None) -> int:
     body = with_role({"comment": comment}, role)
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/credit-approval", json=body))
+    return send(settings, f"/orders/{order_id}/credit-approval", body)
 
 
 @click.group(help="warehouse steps: list, pick, pack; claims on lost or damaged parcels")
@@ -214,13 +158,11 @@ def shipment() -> None:
     pass
 
 
-@shipment.command("list")
-@click.option("--warehouse")
-@click.option("--status")
-@paged
-@pass_settings
-def list_shipments(settings: Settings, warehouse: str | None, status: str | None) -> int:
-    return show_get(settings, "/shipments", warehouse_id=warehouse, status=status)
+shipment.add_command(
+    list_command(
+        "/shipments", click.option("--warehouse", "warehouse_id"), click.option("--status")
+    )
+)
 
 
 @shipment.command(help="confirm a pick: every line, or with --picked only those units")
@@ -239,20 +181,19 @@ def pick(settings: Settings, shipment_id: str, short: tuple[str, ...]) -> int:
         lines = _sku_quantities(short)
         # SKU=0 says none was picked: the same as leaving the SKU out.
         body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines if qty]
-    with api(settings) as client:
-        return show(client.post(f"/shipments/{shipment_id}/pick", json=body))
+    return send(settings, f"/shipments/{shipment_id}/pick", body)
 
 
-@shipment.command(help="support/ops: a parcel was lost or damaged; reship or refund it")
-@click.argument("shipment_id")
-@click.option("--kind", required=True, type=click.Choice(["lost", "damaged"]))
-@click.option("--resolution", required=True, type=click.Choice(["reship", "refund"]))
-@click.option("--reason", default="")
-@pass_settings
-def claim(settings: Settings, shipment_id: str, kind: str, resolution: str, reason: str) -> int:
-    body = {"kind": kind, "resolution": resolution, "reason": reason}
-    with api(settings) as client:
-        return show(client.post(f"/shipments/{shipment_id}/claims", json=body))
+shipment.add_command(
+    post_command(
+        "claim",
+        "/shipments/{shipment_id}/claims",
+        "support/ops: a parcel was lost or damaged; reship or refund it",
+        click.option("--kind", required=True, type=click.Choice(["lost", "damaged"])),
+        click.option("--resolution", required=True, type=click.Choice(["reship", "refund"])),
+        click.option("--reason", default=""),
+    )
+)
 
 
 @shipment.command()
@@ -267,5 +208,4 @@ def claim(settings: Settings, shipment_id: str, kind: str, resolution: str, reas
 @pass_settings
 def pack(settings: Settings, shipment_id: str, weight: tuple[int, ...]) -> int:
     packages = [{"weight_grams": w} for w in weight]
-    with api(settings) as client:
-        return show(client.post(f"/shipments/{shipment_id}/pack", json={"packages": packages}))
+    return send(settings, f"/shipments/{shipment_id}/pack", {"packages": packages})

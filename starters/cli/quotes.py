@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, post_file, show, show_get, with_role
+from starters.cli._commands import post_command, reason_command, resource_group
+from starters.cli._common import pass_settings, send, with_role
 
 
 def _pairs(values: tuple[str, ...], what: str) -> list[tuple[str, str, str]]:
@@ -20,33 +21,16 @@ def _pairs(values: tuple[str, ...], what: str) -> list[tuple[str, str, str]]:
     return parsed
 
 
-@click.group(help="B2B quotes: request, propose, counter, approve, accept")
-def quote() -> None:
-    pass
-
-
-@quote.command(help="request a quote from a JSON file (- for stdin)")
-@click.argument("file")
-@pass_settings
-def request(settings: Settings, file: str) -> int:
-    return post_file(settings, "/quotes", file)
-
-
-@quote.command()
-@click.argument("quote_id")
-@pass_settings
-def get(settings: Settings, quote_id: str) -> int:
-    with api(settings) as client:
-        return show(client.get(f"/quotes/{quote_id}"))
-
-
-@quote.command("list")
-@click.option("--status")
-@click.option("--company", help="one company's quotes")
-@paged
-@pass_settings
-def list_(settings: Settings, status: str | None, company: str | None) -> int:
-    return show_get(settings, "/quotes", status=status, company_id=company)
+quote = resource_group(
+    "quote",
+    "B2B quotes: request, propose, counter, approve, accept",
+    "/quotes/{quote_id}",
+    list_options=(
+        click.option("--status"),
+        click.option("--company", "company_id", help="one company's quotes"),
+    ),
+    create=("request", "request a quote from a JSON file (- for stdin)"),
+)
 
 
 @quote.command(help="seller: propose prices")
@@ -61,9 +45,9 @@ def propose(
         {"sku": sku, "unit_price": price, "reason": reason or "seller override"}
         for sku, price, reason in _pairs(override, "--override")
     ]
-    body = {"overrides": overrides, "comment": comment}
-    with api(settings) as client:
-        return show(client.post(f"/quotes/{quote_id}/proposals", json=body))
+    return send(
+        settings, f"/quotes/{quote_id}/proposals", {"overrides": overrides, "comment": comment}
+    )
 
 
 @quote.command(help="buyer: counter with target prices")
@@ -73,9 +57,9 @@ def propose(
 @pass_settings
 def counter(settings: Settings, quote_id: str, target: tuple[str, ...], comment: str | None) -> int:
     lines = [{"sku": s, "target_unit_price": p} for s, p, _ in _pairs(target, "--target")]
-    body = {"lines": lines, "comment": comment}
-    with api(settings) as client:
-        return show(client.post(f"/quotes/{quote_id}/counter-offers", json=body))
+    return send(
+        settings, f"/quotes/{quote_id}/counter-offers", {"lines": lines, "comment": comment}
+    )
 
 
 def _decision(decision: str) -> click.Command:
@@ -86,36 +70,24 @@ def _decision(decision: str) -> click.Command:
     @pass_settings
     def decide(settings: Settings, quote_id: str, role: str | None, comment: str | None) -> int:
         body = with_role({"decision": decision, "comment": comment}, role)
-        with api(settings) as client:
-            return show(client.post(f"/quotes/{quote_id}/approvals", json=body))
+        return send(settings, f"/quotes/{quote_id}/approvals", body)
 
     return decide
 
 
-@quote.command(help="buyer: accept and order")
-@click.argument("quote_id")
-@click.option("--po", required=True, help="purchase order number")
-@click.option("--terms", default="net30", type=click.Choice(["net30", "net60"]))
-@pass_settings
-def accept(settings: Settings, quote_id: str, po: str, terms: str) -> int:
-    body = {"po_number": po, "payment_terms": terms}
-    with api(settings) as client:
-        return show(client.post(f"/quotes/{quote_id}/accept", json=body))
-
-
-def _with_reason(action: str) -> click.Command:
-    @click.command(action)
-    @click.argument("quote_id")
-    @click.option("--reason", default="")
-    @pass_settings
-    def act(settings: Settings, quote_id: str, reason: str) -> int:
-        with api(settings) as client:
-            return show(client.post(f"/quotes/{quote_id}/{action}", json={"reason": reason}))
-
-    return act
-
-
-for _command in (_decision("approve"), _decision("reject")):
-    quote.add_command(_command)
-for _command in (_with_reason("withdraw"), _with_reason("reopen")):
+for _command in (
+    post_command(
+        "accept",
+        "/quotes/{quote_id}/accept",
+        "buyer: accept and order",
+        click.option("--po", "po_number", required=True, help="purchase order number"),
+        click.option(
+            "--terms", "payment_terms", default="net30", type=click.Choice(["net30", "net60"])
+        ),
+    ),
+    _decision("approve"),
+    _decision("reject"),
+    reason_command("withdraw", "/quotes/{quote_id}/withdraw", required=False),
+    reason_command("reopen", "/quotes/{quote_id}/reopen", required=False),
+):
     quote.add_command(_command)

@@ -4,58 +4,43 @@ from __future__ import annotations
 
 import click
 
-from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, show, show_get
+from starters.cli._commands import post_command, resource_group
 
-REFERENCE = click.argument("reference")
-
-
-@click.group(help="low-stock replenishments: list, get, confirm, receive, retry")
-def replenish() -> None:
-    pass
-
-
-@replenish.command("list")
-@click.option("--status", type=click.Choice(["open", "closed"]))
-@click.option("--warehouse")
-@click.option("--sku")
-@paged
-@pass_settings
-def list_(settings: Settings, status: str | None, warehouse: str | None, sku: str | None) -> int:
-    return show_get(settings, "/replenishment", status=status, warehouse_id=warehouse, sku=sku)
+replenish = resource_group(
+    "replenish",
+    "low-stock replenishments: list, get, confirm, receive, retry",
+    "/replenishment/{reference}",
+    list_options=(
+        click.option("--status", type=click.Choice(["open", "closed"])),
+        click.option("--warehouse", "warehouse_id"),
+        click.option("--sku"),
+    ),
+    get_help="by workflow or purchase order id",
+)
 
 
-@replenish.command(help="by workflow or purchase order id")
-@REFERENCE
-@pass_settings
-def get(settings: Settings, reference: str) -> int:
-    with api(settings) as client:
-        return show(client.get(f"/replenishment/{reference}"))
-
-
-@replenish.command(help="the supplier confirmed the purchase order")
-@REFERENCE
-@click.option("--supplier-ref", default="", help="the supplier's order number")
-@pass_settings
-def confirm(settings: Settings, reference: str, supplier_ref: str) -> int:
-    body = {"supplier_reference": supplier_ref}
-    with api(settings) as client:
-        return show(client.post(f"/replenishment/{reference}/confirm", json=body))
-
-
-@replenish.command(help="goods arrived (fills backorders oldest first)")
-@REFERENCE
-@click.argument("quantity", type=int)
-@pass_settings
-def receive(settings: Settings, reference: str, quantity: int) -> int:
-    with api(settings) as client:
-        path = f"/replenishment/{reference}/receipts"
-        return show(client.post(path, json={"quantity": quantity}))
-
-
-@replenish.command(help="raise the purchase order again (supplier linked)")
-@REFERENCE
-@pass_settings
-def retry(settings: Settings, reference: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/replenishment/{reference}/retry", json={}))
+for _command in (
+    post_command(
+        "confirm",
+        "/replenishment/{reference}/confirm",
+        "the supplier confirmed the purchase order",
+        click.option(
+            "--supplier-ref",
+            "supplier_reference",
+            default="",
+            help="the supplier's order number",
+        ),
+    ),
+    post_command(
+        "receive",
+        "/replenishment/{reference}/receipts",
+        "goods arrived (fills backorders oldest first)",
+        click.argument("quantity", type=int),
+    ),
+    post_command(
+        "retry",
+        "/replenishment/{reference}/retry",
+        "raise the purchase order again (supplier linked)",
+    ),
+):
+    replenish.add_command(_command)

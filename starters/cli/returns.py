@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, show, show_get
+from starters.cli._commands import post_command, reason_command, resource_group
+from starters.cli._common import pass_settings, send
 
 
 def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, Any]]:
@@ -21,9 +22,16 @@ def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, A
     return parsed
 
 
-@click.group("return", help="returns: request (refund, exchange), authorize, receive, refund")
-def return_() -> None:
-    pass
+return_ = resource_group(
+    "return",
+    "returns: request (refund, exchange), authorize, receive, refund",
+    "/returns/{rma_id}",
+    list_options=(
+        click.option("--order", "order_id"),
+        click.option("--status"),
+        click.option("--reason", help="returns with a line given this reason"),
+    ),
+)
 
 
 @return_.command(help="customer: return delivered lines of an order")
@@ -56,44 +64,20 @@ def request(
         except ValueError as err:
             raise click.BadParameter("SKU=QUANTITY", param_hint="--exchange-for") from err
         body["exchange_for"] = [{"sku": sku, "quantity": qty} for sku, qty in pairs]
-    with api(settings) as client:
-        return show(client.post(f"/orders/{order_id}/returns", json=body))
+    return send(settings, f"/orders/{order_id}/returns", body)
 
 
-@return_.command()
-@click.argument("rma_id")
-@pass_settings
-def get(settings: Settings, rma_id: str) -> int:
-    with api(settings) as client:
-        return show(client.get(f"/returns/{rma_id}"))
-
-
-@return_.command("list")
-@click.option("--order")
-@click.option("--status")
-@click.option("--reason", help="returns with a line given this reason")
-@paged
-@pass_settings
-def list_(settings: Settings, order: str | None, status: str | None, reason: str | None) -> int:
-    return show_get(settings, "/returns", order_id=order, status=status, reason=reason)
-
-
-@return_.command(help="support: authorize a return held for a person")
-@click.argument("rma_id")
-@click.option("--comment")
-@pass_settings
-def authorize(settings: Settings, rma_id: str, comment: str | None) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/returns/{rma_id}/authorize", json={"comment": comment}))
-
-
-@return_.command(help="support: reject a return")
-@click.argument("rma_id")
-@click.option("--reason", required=True)
-@pass_settings
-def reject(settings: Settings, rma_id: str, reason: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/returns/{rma_id}/reject", json={"reason": reason}))
+return_.add_command(
+    post_command(
+        "authorize",
+        "/returns/{rma_id}/authorize",
+        "support: authorize a return held for a person",
+        click.option("--comment"),
+    )
+)
+return_.add_command(
+    reason_command("reject", "/returns/{rma_id}/reject", "support: reject a return")
+)
 
 
 @return_.command(help="warehouse: the parcel arrived")
@@ -108,14 +92,14 @@ def reject(settings: Settings, rma_id: str, reason: str) -> int:
 @pass_settings
 def receive(settings: Settings, rma_id: str, warehouse: str, line: tuple[str, ...]) -> int:
     body = {"warehouse_id": warehouse, "lines": _triples(line, "--line", "condition")}
-    with api(settings) as client:
-        return show(client.post(f"/returns/{rma_id}/receive", json=body))
+    return send(settings, f"/returns/{rma_id}/receive", body)
 
 
-@return_.command("retry-refund", help="operations: retry a declined refund")
-@click.argument("rma_id")
-@click.option("--reason", default="")
-@pass_settings
-def retry_refund(settings: Settings, rma_id: str, reason: str) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/returns/{rma_id}/retry-refund", json={"reason": reason}))
+return_.add_command(
+    reason_command(
+        "retry-refund",
+        "/returns/{rma_id}/retry-refund",
+        "operations: retry a declined refund",
+        required=False,
+    )
+)

@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, show, show_get
+from starters.cli._commands import list_command
+from starters.cli._common import pass_settings, send, show_get
 
 
 @click.group(help="show or set stock")
@@ -22,17 +23,11 @@ def stock() -> None:
 @click.option("--reason", default="stock count", show_default=True, help="kept on the movement")
 @pass_settings
 def set_(settings: Settings, warehouse_id: str, sku: str, on_hand: int, reason: str) -> int:
-    with api(settings) as client:
-        path = f"/warehouses/{warehouse_id}/stock/{sku}"
-        return show(client.put(path, json={"on_hand": on_hand, "reason": reason}))
+    path = f"/warehouses/{warehouse_id}/stock/{sku}"
+    return send(settings, path, {"on_hand": on_hand, "reason": reason}, method="PUT")
 
 
-@stock.command("list")
-@click.option("--sku")
-@paged
-@pass_settings
-def list_(settings: Settings, sku: str | None) -> int:
-    return show_get(settings, "/stock", sku=sku)
+stock.add_command(list_command("/stock", click.option("--sku")))
 
 
 @click.group(help="reorder point and quantity per warehouse and SKU")
@@ -57,8 +52,7 @@ def set_policy(
     body: dict[str, Any] = {"reorder_point": point, "reorder_qty": qty}
     if supplier:
         body["supplier_id"] = supplier
-    with api(settings) as client:
-        return show(client.put(_policy(warehouse_id, sku), json=body))
+    return send(settings, _policy(warehouse_id, sku), body, method="PUT")
 
 
 @reorder.command("get")
@@ -66,5 +60,4 @@ def set_policy(
 @click.argument("sku")
 @pass_settings
 def get_policy(settings: Settings, warehouse_id: str, sku: str) -> int:
-    with api(settings) as client:
-        return show(client.get(_policy(warehouse_id, sku)))
+    return show_get(settings, _policy(warehouse_id, sku))

@@ -7,40 +7,25 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, post_file, show, show_get
+from starters.cli._commands import post_command, resource_group
+from starters.cli._common import pass_settings, send
 
-
-@click.group(help="create, get, list, pause, resume, skip or cancel subscriptions")
-def subscription() -> None:
-    pass
-
-
-@subscription.command(help="create a subscription from a JSON file (- for stdin)")
-@click.argument("file")
-@pass_settings
-def create(settings: Settings, file: str) -> int:
-    return post_file(settings, "/subscriptions", file)
-
-
-@subscription.command()
-@click.argument("subscription_id")
-@pass_settings
-def get(settings: Settings, subscription_id: str) -> int:
-    return show_get(settings, f"/subscriptions/{subscription_id}")
-
-
-@subscription.command("list")
-@click.option("--customer", help="one customer's (a buyer's token sees only their own)")
-@click.option("--status", type=click.Choice(["active", "paused", "past_due", "cancelled"]))
-@paged
-@pass_settings
-def list_(settings: Settings, customer: str | None, status: str | None) -> int:
-    return show_get(settings, "/subscriptions", customer_id=customer, status=status)
+subscription = resource_group(
+    "subscription",
+    "create, get, list, pause, resume, skip or cancel subscriptions",
+    "/subscriptions/{subscription_id}",
+    list_options=(
+        click.option(
+            "--customer", "customer_id", help="one customer's (a buyer's token sees only their own)"
+        ),
+        click.option("--status", type=click.Choice(["active", "paused", "past_due", "cancelled"])),
+    ),
+    create=("create", "create a subscription from a JSON file (- for stdin)"),
+)
 
 
 def _act(settings: Settings, subscription_id: str, action: str, body: dict[str, Any]) -> int:
-    with api(settings) as client:
-        return show(client.post(f"/subscriptions/{subscription_id}/{action}", json=body))
+    return send(settings, f"/subscriptions/{subscription_id}/{action}", body)
 
 
 @subscription.command(help="pause renewals, until a moment (ISO 8601) or until resumed")
@@ -60,18 +45,16 @@ def resume(settings: Settings, subscription_id: str, token: str | None) -> int:
     return _act(settings, subscription_id, "resume", body)
 
 
-@subscription.command(help="the next renewal places no order")
-@click.argument("subscription_id")
-@pass_settings
-def skip(settings: Settings, subscription_id: str) -> int:
-    return _act(settings, subscription_id, "skip", {})
-
-
-@subscription.command(help="end now, or with --at-period-end at the next renewal")
-@click.argument("subscription_id")
-@click.option("--at-period-end", is_flag=True)
-@click.option("--reason", default="cancelled by the customer")
-@pass_settings
-def cancel(settings: Settings, subscription_id: str, at_period_end: bool, reason: str) -> int:
-    body = {"at_period_end": at_period_end, "reason": reason}
-    return _act(settings, subscription_id, "cancel", body)
+for _command in (
+    post_command(
+        "skip", "/subscriptions/{subscription_id}/skip", "the next renewal places no order"
+    ),
+    post_command(
+        "cancel",
+        "/subscriptions/{subscription_id}/cancel",
+        "end now, or with --at-period-end at the next renewal",
+        click.option("--at-period-end", is_flag=True),
+        click.option("--reason", default="cancelled by the customer"),
+    ),
+):
+    subscription.add_command(_command)

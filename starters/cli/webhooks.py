@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._common import api, paged, pass_settings, show, show_get
+from starters.cli._commands import get_command, list_command, post_command
+from starters.cli._common import api, pass_settings, send, show, show_get
 
 ENDPOINT = click.argument("endpoint_id")
 
@@ -22,15 +23,10 @@ def webhook() -> None:
 @pass_settings
 def add(settings: Settings, url: str, events: tuple[str, ...], description: str) -> int:
     body = {"url": url, "events": list(events), "description": description}
-    with api(settings) as client:
-        return show(client.post("/webhooks/endpoints", json=body))
+    return send(settings, "/webhooks/endpoints", body)
 
 
-@webhook.command("list")
-@paged
-@pass_settings
-def list_(settings: Settings) -> int:
-    return show_get(settings, "/webhooks/endpoints")
+webhook.add_command(list_command("/webhooks/endpoints"))
 
 
 @webhook.command(help="stop delivering to an endpoint")
@@ -45,23 +41,25 @@ def remove(settings: Settings, endpoint_id: str) -> int:
         return show(response)
 
 
-@webhook.command(help="every attempt, newest first (status code, error, next retry)")
-@ENDPOINT
-@click.option("--event-id")
-@paged
-@pass_settings
-def deliveries(settings: Settings, endpoint_id: str, event_id: str | None) -> int:
-    return show_get(settings, f"/webhooks/endpoints/{endpoint_id}/deliveries", event_id=event_id)
+webhook.add_command(
+    get_command(
+        "deliveries",
+        "/webhooks/endpoints/{endpoint_id}/deliveries",
+        "every attempt, newest first (status code, error, next retry)",
+        click.option("--event-id"),
+        pages=True,
+    )
+)
 
 
-@webhook.command(help="send again every event since SINCE (ISO 8601, e.g. 2026-12-01T00:00Z)")
-@ENDPOINT
-@click.argument("since")
-@pass_settings
-def replay(settings: Settings, endpoint_id: str, since: str) -> int:
-    with api(settings) as client:
-        path = f"/webhooks/endpoints/{endpoint_id}/replay"
-        return show(client.post(path, json={"since": since}))
+webhook.add_command(
+    post_command(
+        "replay",
+        "/webhooks/endpoints/{endpoint_id}/replay",
+        "send again every event since SINCE (ISO 8601, e.g. 2026-12-01T00:00Z)",
+        click.argument("since"),
+    )
+)
 
 
 @click.command("events", help="the outbound events as a feed, oldest first (pull instead of push)")

@@ -388,6 +388,17 @@ def test_list_commands_page_with_limit_and_cursor(recording_api: str) -> None:
     ]
 
 
+def test_the_same_options_in_another_order_make_the_same_request(recording_api: str) -> None:
+    assert _run("order", "list", "--sku", "CAP-NVY", "-q", "anna", "--status", "picking") == 0
+    assert _run("order", "list", "--status", "picking", "-q", "anna", "--sku", "CAP-NVY") == 0
+    assert _run("quote", "accept", "Q-1", "--terms", "net60", "--po", "PO-9") == 0
+    assert _Recorder.seen == [
+        ("GET /orders?status=picking&q=anna&sku=CAP-NVY", ANY),
+        ("GET /orders?status=picking&q=anna&sku=CAP-NVY", ANY),
+        ("POST /quotes/Q-1/accept", {"po_number": "PO-9", "payment_terms": "net60"}),
+    ]
+
+
 def test_master_data_is_set_from_a_file(recording_api: str, tmp_path: Path) -> None:
     body = tmp_path / "product.json"
     body.write_text('{"name": "Cap", "weight_grams": 120}')

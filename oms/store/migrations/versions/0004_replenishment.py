@@ -10,31 +10,29 @@ Create Date: 2026-11-30 00:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import drop_table, integer, money, string, timestamp
+
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
     op.create_table(
         "suppliers",
-        sa.Column("supplier_id", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("lead_time_days", sa.Integer(), nullable=False),
+        string("supplier_id", 64),
+        string("name", 200),
+        string("email", 320),
+        integer("lead_time_days"),
         sa.PrimaryKeyConstraint("supplier_id"),
     )
     op.create_table(
         "product_suppliers",
-        sa.Column("sku", sa.String(length=64), nullable=False),
-        sa.Column("supplier_id", sa.String(length=64), nullable=False),
-        sa.Column("unit_cost", sa.Numeric(precision=14, scale=2), nullable=False),
+        string("sku", 64),
+        string("supplier_id", 64),
+        money("unit_cost"),
         sa.ForeignKeyConstraint(["sku"], ["products.sku"]),
         sa.ForeignKeyConstraint(["supplier_id"], ["suppliers.supplier_id"]),
         sa.PrimaryKeyConstraint("sku"),
@@ -42,11 +40,11 @@ def upgrade() -> None:
     op.create_index("ix_product_suppliers_supplier_id", "product_suppliers", ["supplier_id"])
     op.create_table(
         "reorder_policies",
-        sa.Column("warehouse_id", sa.String(length=32), nullable=False),
-        sa.Column("sku", sa.String(length=64), nullable=False),
-        sa.Column("reorder_point", sa.Integer(), nullable=False),
-        sa.Column("reorder_qty", sa.Integer(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        string("warehouse_id", 32),
+        string("sku", 64),
+        integer("reorder_point"),
+        integer("reorder_qty"),
+        timestamp("updated_at"),
         sa.CheckConstraint("reorder_point >= 0", name="ck_reorder_policies_point"),
         sa.CheckConstraint("reorder_qty > 0", name="ck_reorder_policies_qty"),
         sa.ForeignKeyConstraint(["sku"], ["products.sku"]),
@@ -55,15 +53,15 @@ def upgrade() -> None:
     )
     op.create_table(
         "replenishments",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("warehouse_id", sa.String(length=32), nullable=False),
-        sa.Column("sku", sa.String(length=64), nullable=False),
-        sa.Column("n", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("available_at_open", sa.Integer(), nullable=False),
-        sa.Column("reorder_point", sa.Integer(), nullable=False),
-        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        integer("id", autoincrement=True),
+        string("warehouse_id", 32),
+        string("sku", 64),
+        integer("n"),
+        string("status", 16),
+        integer("available_at_open"),
+        integer("reorder_point"),
+        timestamp("opened_at"),
+        timestamp("closed_at", nullable=True),
         sa.CheckConstraint("status IN ('open', 'closed')", name="ck_replenishments_status"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("warehouse_id", "sku", "n", name="uq_replenishments_wh_sku_n"),
@@ -78,15 +76,15 @@ def upgrade() -> None:
     )
     op.create_table(
         "purchase_orders",
-        sa.Column("po_id", sa.String(length=160), nullable=False),
-        sa.Column("replenishment_id", sa.Integer(), nullable=False),
-        sa.Column("supplier_id", sa.String(length=64), nullable=False),
-        sa.Column("warehouse_id", sa.String(length=32), nullable=False),
-        sa.Column("status", sa.String(length=24), nullable=False),
-        sa.Column("supplier_reference", sa.String(length=100), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        string("po_id", 160),
+        integer("replenishment_id"),
+        string("supplier_id", 64),
+        string("warehouse_id", 32),
+        string("status", 24),
+        string("supplier_reference", 100),
+        timestamp("created_at"),
+        timestamp("confirmed_at", nullable=True),
+        timestamp("updated_at"),
         sa.ForeignKeyConstraint(["replenishment_id"], ["replenishments.id"]),
         sa.ForeignKeyConstraint(["supplier_id"], ["suppliers.supplier_id"]),
         sa.PrimaryKeyConstraint("po_id"),
@@ -95,11 +93,11 @@ def upgrade() -> None:
     op.create_index("ix_purchase_orders_status", "purchase_orders", ["status"])
     op.create_table(
         "purchase_order_lines",
-        sa.Column("po_id", sa.String(length=160), nullable=False),
-        sa.Column("sku", sa.String(length=64), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("unit_cost", sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column("received_qty", sa.Integer(), nullable=False),
+        string("po_id", 160),
+        string("sku", 64),
+        integer("quantity"),
+        money("unit_cost"),
+        integer("received_qty"),
         sa.CheckConstraint("quantity > 0", name="ck_po_lines_quantity"),
         sa.CheckConstraint("received_qty >= 0", name="ck_po_lines_received"),
         sa.ForeignKeyConstraint(["po_id"], ["purchase_orders.po_id"], ondelete="CASCADE"),
@@ -107,12 +105,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "goods_receipts",
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("po_id", sa.String(length=160), nullable=False),
-        sa.Column("sku", sa.String(length=64), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=False),
+        string("key", 200),
+        string("po_id", 160),
+        string("sku", 64),
+        integer("quantity"),
         sa.Column("filled_orders", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("created_at"),
         sa.CheckConstraint("quantity > 0", name="ck_goods_receipts_quantity"),
         sa.ForeignKeyConstraint(["po_id"], ["purchase_orders.po_id"]),
         sa.PrimaryKeyConstraint("key"),
@@ -121,14 +119,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_goods_receipts_po_id", table_name="goods_receipts")
-    op.drop_table("goods_receipts")
+    drop_table("goods_receipts", "ix_goods_receipts_po_id")
     op.drop_table("purchase_order_lines")
-    op.drop_index("ix_purchase_orders_status", table_name="purchase_orders")
-    op.drop_table("purchase_orders")
-    op.drop_index("uq_replenishments_one_open", table_name="replenishments")
-    op.drop_table("replenishments")
+    drop_table("purchase_orders", "ix_purchase_orders_status")
+    drop_table("replenishments", "uq_replenishments_one_open")
     op.drop_table("reorder_policies")
-    op.drop_index("ix_product_suppliers_supplier_id", table_name="product_suppliers")
-    op.drop_table("product_suppliers")
+    drop_table("product_suppliers", "ix_product_suppliers_supplier_id")
     op.drop_table("suppliers")

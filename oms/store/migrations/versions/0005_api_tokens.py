@@ -10,28 +10,26 @@ Create Date: 2026-11-30 00:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import string, timestamp
+
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:
     op.create_table(
         "api_tokens",
-        sa.Column("token_id", sa.String(length=32), nullable=False),
-        sa.Column("secret_sha256", sa.String(length=64), nullable=False),
-        sa.Column("role", sa.String(length=32), nullable=False),
-        sa.Column("subject", sa.String(length=100), nullable=False),
-        sa.Column("customer_id", sa.String(length=64), nullable=True),
-        sa.Column("company_id", sa.String(length=64), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        string("token_id", 32),
+        string("secret_sha256", 64),
+        string("role", 32),
+        string("subject", 100),
+        string("customer_id", 64, nullable=True),
+        string("company_id", 64, nullable=True),
+        timestamp("created_at"),
+        timestamp("revoked_at", nullable=True),
         sa.CheckConstraint(
             "role IN ('buyer', 'sales', 'sales_manager', 'sales_director', 'finance', 'cfo', "
             "'support', 'warehouse', 'ops', 'admin')",

@@ -13,21 +13,21 @@ Create Date: 2026-12-04 19:40:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import drop_table
+
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:
-    op.drop_index("ix_payment_transactions_order_id", table_name="payment_transactions")
-    op.drop_index("ix_payment_transactions_authorization_id", table_name="payment_transactions")
-    op.drop_table("payment_transactions")
+    drop_table(
+        "payment_transactions",
+        "ix_payment_transactions_order_id",
+        "ix_payment_transactions_authorization_id",
+    )
 
 
 def downgrade() -> None:

@@ -11,21 +11,18 @@ Create Date: 2026-12-01 09:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import bigint, integer, string, timestamp
+
+revision = "0008"
+down_revision = "0007"
 
 _ROLES = (
     "'buyer', 'sales', 'sales_manager', 'sales_director', 'finance', 'cfo', "
     "'support', 'warehouse', 'ops', 'admin'"
 )
-_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _roles(extra: str) -> None:
@@ -38,37 +35,37 @@ def upgrade() -> None:
     _roles(", 'integration'")
     op.create_table(
         "events",
-        sa.Column("seq", _SEQ, autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.String(length=40), nullable=False),
-        sa.Column("type", sa.String(length=40), nullable=False),
-        sa.Column("object_id", sa.String(length=200), nullable=False),
+        bigint("seq", autoincrement=True),
+        string("event_id", 40),
+        string("type", 40),
+        string("object_id", 200),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("created_at"),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("event_id"),
     )
     op.create_index("ix_events_created_at", "events", ["created_at"])
     op.create_table(
         "webhook_endpoints",
-        sa.Column("endpoint_id", sa.String(length=40), nullable=False),
-        sa.Column("url", sa.String(length=2000), nullable=False),
+        string("endpoint_id", 40),
+        string("url", 2000),
         sa.Column("events", sa.JSON(), nullable=False),
-        sa.Column("description", sa.String(length=500), nullable=False),
-        sa.Column("secret", sa.String(length=100), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        string("description", 500),
+        string("secret", 100),
+        timestamp("created_at"),
         sa.PrimaryKeyConstraint("endpoint_id"),
     )
     op.create_table(
         "webhook_deliveries",
-        sa.Column("endpoint_id", sa.String(length=40), nullable=False),
-        sa.Column("event_seq", _SEQ, nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("first_attempt_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        string("endpoint_id", 40),
+        bigint("event_seq"),
+        string("status", 16),
+        integer("attempts"),
+        timestamp("first_attempt_at", nullable=True),
+        timestamp("next_attempt_at", nullable=True),
+        integer("last_status_code", nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        timestamp("delivered_at", nullable=True),
         sa.CheckConstraint(
             "status IN ('pending', 'delivered', 'dead')", name="ck_webhook_deliveries_status"
         ),
@@ -85,16 +82,16 @@ def upgrade() -> None:
     )
     op.create_table(
         "webhook_attempts",
-        sa.Column("id", _SEQ, autoincrement=True, nullable=False),
-        sa.Column("endpoint_id", sa.String(length=40), nullable=False),
-        sa.Column("event_seq", _SEQ, nullable=False),
-        sa.Column("attempt", sa.Integer(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=True),
+        bigint("id", autoincrement=True),
+        string("endpoint_id", 40),
+        bigint("event_seq"),
+        integer("attempt"),
+        timestamp("at"),
+        integer("status_code", nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("duration_ms", sa.Float(), nullable=False),
-        sa.Column("outcome", sa.String(length=16), nullable=False),
-        sa.Column("next_retry_at", sa.DateTime(timezone=True), nullable=True),
+        string("outcome", 16),
+        timestamp("next_retry_at", nullable=True),
         sa.ForeignKeyConstraint(
             ["endpoint_id"], ["webhook_endpoints.endpoint_id"], ondelete="CASCADE"
         ),

@@ -9,30 +9,26 @@ Create Date: 2026-12-06 14:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import drop_table, read_model, string, timestamp
+
+revision = "0009"
+down_revision = "0008"
 
 
 def upgrade() -> None:
     op.create_table(
         "subscriptions",
-        sa.Column("subscription_id", sa.String(length=64), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("customer_id", sa.String(length=64), nullable=False),
-        sa.Column("interval", sa.String(length=8), nullable=False),
-        sa.Column("next_renewal_at", sa.DateTime(timezone=True), nullable=True),
+        string("subscription_id", 64),
+        string("status", 16),
+        string("customer_id", 64),
+        string("interval", 8),
+        timestamp("next_renewal_at", nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("view", sa.JSON(), nullable=False),
+        timestamp("created_at"),
+        *read_model(),
         sa.PrimaryKeyConstraint("subscription_id"),
     )
     op.create_index("ix_subscriptions_customer_id", "subscriptions", ["customer_id"])
@@ -40,6 +36,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_subscriptions_status_updated", table_name="subscriptions")
-    op.drop_index("ix_subscriptions_customer_id", table_name="subscriptions")
-    op.drop_table("subscriptions")
+    drop_table("subscriptions", "ix_subscriptions_status_updated", "ix_subscriptions_customer_id")

@@ -11,53 +11,46 @@ Create Date: 2026-12-06 14:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0011"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import drop_table, integer, string, timestamp
+
+revision = "0010"
+down_revision = "0011"
 
 
 def upgrade() -> None:
     op.create_table(
         "company_members",
-        sa.Column(
-            "company_id",
-            sa.String(64),
-            sa.ForeignKey("companies.company_id"),
-            primary_key=True,
-        ),
-        sa.Column("customer_id", sa.String(64), primary_key=True),
-        sa.Column("added_by", sa.String(100), nullable=False),
-        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+        string("company_id", 64, sa.ForeignKey("companies.company_id"), primary_key=True),
+        string("customer_id", 64, primary_key=True),
+        string("added_by", 100),
+        timestamp("added_at"),
     )
     op.create_index("ix_company_members_customer_id", "company_members", ["customer_id"])
     op.create_table(
         "reserved_ids",
-        sa.Column("kind", sa.String(16), primary_key=True),
-        sa.Column("id", sa.String(80), primary_key=True),
-        sa.Column("owner", sa.String(120), nullable=False),
-        sa.Column("body_hash", sa.String(64), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        string("kind", 16, primary_key=True),
+        string("id", 80, primary_key=True),
+        string("owner", 120),
+        string("body_hash", 64, nullable=True),
+        timestamp("created_at"),
     )
     op.create_table(
         "idempotency_keys",
-        sa.Column("subject", sa.String(100), primary_key=True),
-        sa.Column("key", sa.String(255), primary_key=True),
-        sa.Column("request_hash", sa.String(64), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=True),
+        string("subject", 100, primary_key=True),
+        string("key", 255, primary_key=True),
+        string("request_hash", 64),
+        integer("status_code", nullable=True),
         sa.Column("response", sa.JSON(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("created_at"),
     )
     op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
     op.create_table(
         "received_events",
-        sa.Column("message_id", sa.String(255), primary_key=True),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        string("message_id", 255, primary_key=True),
+        timestamp("received_at"),
     )
     op.create_index("ix_received_events_received_at", "received_events", ["received_at"])
     with op.batch_alter_table("stock_movements") as batch:
@@ -75,10 +68,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_received_events_received_at", table_name="received_events")
-    op.drop_table("received_events")
-    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
-    op.drop_table("idempotency_keys")
+    drop_table("received_events", "ix_received_events_received_at")
+    drop_table("idempotency_keys", "ix_idempotency_keys_created_at")
     op.drop_table("reserved_ids")
     op.execute("DELETE FROM stock_movements WHERE kind = 'adjust'")
     with op.batch_alter_table("stock_movements") as batch:
@@ -89,5 +80,4 @@ def downgrade() -> None:
         batch.drop_column("on_hand_after")
         batch.drop_column("reason")
         batch.drop_column("actor")
-    op.drop_index("ix_company_members_customer_id", table_name="company_members")
-    op.drop_table("company_members")
+    drop_table("company_members", "ix_company_members_customer_id")

@@ -11,32 +11,30 @@ Create Date: 2026-12-06 15:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import money, string, timestamp
+
+revision = "0011"
+down_revision = "0009"
 
 
 def upgrade() -> None:
     _search()
     op.create_table(
         "order_refunds",
-        sa.Column("order_id", sa.String(64), primary_key=True),
-        sa.Column("key", sa.String(255), primary_key=True),
-        sa.Column("amount", sa.Numeric(14, 2), nullable=False),
-        sa.Column("currency", sa.String(3), nullable=False),
-        sa.Column("reason", sa.String(500), nullable=False),
-        sa.Column("requested_by", sa.String(100), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("refund_id", sa.String(100), nullable=True),
+        string("order_id", 64, primary_key=True),
+        string("key", 255, primary_key=True),
+        money("amount"),
+        string("currency", 3),
+        string("reason", 500),
+        string("requested_by", 100),
+        string("status", 16),
+        string("refund_id", 100, nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        timestamp("requested_at"),
+        timestamp("updated_at"),
     )
 
 
@@ -50,8 +48,8 @@ def _search() -> None:
         )
     op.create_table(
         "order_skus",
-        sa.Column("order_id", sa.String(64), primary_key=True),
-        sa.Column("sku", sa.String(64), primary_key=True),
+        string("order_id", 64, primary_key=True),
+        string("sku", 64, primary_key=True),
     )
     # Existing orders: their search columns and SKUs from the view each row stores.
     conn = op.get_bind()

@@ -13,15 +13,13 @@ Create Date: 2026-12-06 17:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_border"
-down_revision: str | Sequence[str] | None = "0010"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import bigint, drop_table, money, string, timestamp
+
+revision = "0012_border"
+down_revision = "0010"
 
 
 def upgrade() -> None:
@@ -36,27 +34,20 @@ def upgrade() -> None:
         )
     op.create_table(
         "invoices",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=True,
-        ),
-        sa.Column("key", sa.String(300), nullable=False, unique=True),
-        sa.Column("number", sa.String(32), nullable=True, unique=True),
-        sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("order_id", sa.String(64), nullable=False),
-        sa.Column("shipment_id", sa.String(80), nullable=True),
-        sa.Column(
-            "company_id", sa.String(64), sa.ForeignKey("companies.company_id"), nullable=False
-        ),
-        sa.Column("currency", sa.String(3), nullable=False),
+        bigint("id", primary_key=True, autoincrement=True),
+        string("key", 300, unique=True),
+        string("number", 32, nullable=True, unique=True),
+        string("kind", 16),
+        string("order_id", 64),
+        string("shipment_id", 80, nullable=True),
+        string("company_id", 64, sa.ForeignKey("companies.company_id")),
+        string("currency", 3),
         sa.Column("lines", sa.JSON(), nullable=False),
-        sa.Column("net", sa.Numeric(14, 2), nullable=False),
-        sa.Column("tax", sa.Numeric(14, 2), nullable=False),
-        sa.Column("total", sa.Numeric(14, 2), nullable=False),
-        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        money("net"),
+        money("tax"),
+        money("total"),
+        timestamp("issued_at"),
+        timestamp("due_at", nullable=True),
         sa.CheckConstraint("kind IN ('invoice', 'credit_note')", name="ck_invoices_kind"),
         sa.CheckConstraint("total >= 0", name="ck_invoices_total"),
     )
@@ -64,26 +55,19 @@ def upgrade() -> None:
     op.create_index("ix_invoices_company_id", "invoices", ["company_id"])
     op.create_table(
         "company_payments",
-        sa.Column(
-            "company_id",
-            sa.String(64),
-            sa.ForeignKey("companies.company_id"),
-            primary_key=True,
-        ),
-        sa.Column("reference", sa.String(100), primary_key=True),
-        sa.Column("amount", sa.Numeric(14, 2), nullable=False),
-        sa.Column("currency", sa.String(3), nullable=False),
-        sa.Column("recorded_by", sa.String(100), nullable=False),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        string("company_id", 64, sa.ForeignKey("companies.company_id"), primary_key=True),
+        string("reference", 100, primary_key=True),
+        money("amount"),
+        string("currency", 3),
+        string("recorded_by", 100),
+        timestamp("received_at"),
         sa.CheckConstraint("amount > 0", name="ck_company_payments_amount"),
     )
 
 
 def downgrade() -> None:
     op.drop_table("company_payments")
-    op.drop_index("ix_invoices_company_id", table_name="invoices")
-    op.drop_index("ix_invoices_order_id", table_name="invoices")
-    op.drop_table("invoices")
+    drop_table("invoices", "ix_invoices_company_id", "ix_invoices_order_id")
     with op.batch_alter_table("companies") as batch:
         batch.drop_column("payment_terms")
     with op.batch_alter_table("labels") as batch:

@@ -12,16 +12,15 @@ Create Date: 2026-12-06 17:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_money"
-down_revision: str | Sequence[str] | None = "0012_sec_caller_refusals"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import money, string, timestamp
+
+revision = "0012_money"
+down_revision = "0012_sec_caller_refusals"
 
 
 def upgrade() -> None:
@@ -33,11 +32,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("tax", sa.Numeric(14, 2), nullable=False, server_default="0"))
     op.create_table(
         "prices",
-        sa.Column("currency", sa.String(3), primary_key=True),
-        sa.Column("sku", sa.String(64), sa.ForeignKey("products.sku"), primary_key=True),
-        sa.Column("unit_price", sa.Numeric(14, 2), nullable=False),
-        sa.Column("updated_by", sa.String(100), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        string("currency", 3, primary_key=True),
+        string("sku", 64, sa.ForeignKey("products.sku"), primary_key=True),
+        money("unit_price"),
+        string("updated_by", 100),
+        timestamp("updated_at"),
     )
     # Each existing product's price is its list price in its own currency.
     products = sa.table(

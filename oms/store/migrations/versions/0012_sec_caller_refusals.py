@@ -10,32 +10,28 @@ Create Date: 2026-12-06 17:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_sec_caller_refusals"
-down_revision: str | Sequence[str] | None = "0012_border"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import drop_table, integer, string, timestamp
+
+revision = "0012_sec_caller_refusals"
+down_revision = "0012_border"
 
 
 def upgrade() -> None:
     op.create_table(
         "caller_refusals",
-        sa.Column("caller", sa.String(120), primary_key=True),
-        sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("method", sa.String(8), nullable=False),
-        sa.Column("path", sa.String(200), nullable=False),
-        sa.Column("detail", sa.String(300), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+        string("caller", 120, primary_key=True),
+        integer("status"),
+        string("method", 8),
+        string("path", 200),
+        string("detail", 300),
+        integer("count"),
+        timestamp("first_at"),
+        timestamp("last_at"),
     )
     op.create_index("ix_caller_refusals_last_at", "caller_refusals", ["last_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_caller_refusals_last_at", table_name="caller_refusals")
-    op.drop_table("caller_refusals")
+    drop_table("caller_refusals", "ix_caller_refusals_last_at")

@@ -11,22 +11,20 @@ Create Date: 2026-12-06 20:00:00
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_money16"
-down_revision: str | Sequence[str] | None = "0012_money"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from oms.store.migrations.columns import money
+
+revision = "0013_money16"
+down_revision = "0012_money"
 
 
 def upgrade() -> None:
     with op.batch_alter_table("order_refunds") as batch:
         batch.add_column(sa.Column("tax", sa.JSON(), nullable=True))
     with op.batch_alter_table("invoices") as batch:
-        batch.add_column(sa.Column("credit", sa.Numeric(14, 2), nullable=True))
+        batch.add_column(money("credit", nullable=True))
 
 
 def downgrade() -> None:

@@ -1,0 +1,114 @@
+"""One kind of workflow as the routers reach it by its business id (an order, a quote, a
+return, a subscription, a replenishment): its handle, its view, its updates, and the start
+of a new one: a resubmission is answered, never started twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from fastapi import HTTPException, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import WorkflowHandle
+
+from oms.domain.auth import Principal
+from starters.api.deps import ApiState, in_store, query_state, require_same_body, run_update
+from starters.api.idempotency import reserve
+
+V = TypeVar("V", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class WorkflowKind(Generic[V]):
+    """The workflows of one kind, ``name`` (``order``): their ids are ``workflow_id(id)``,
+    ``run`` and ``state`` their run method and the query of their own view; ``read`` finds
+    the view in the read model (``None``: only the workflow has it)."""
+
+    name: str
+    run: Any
+    workflow_id: Callable[[str], str]
+    state: Any
+    read: Callable[[Session, str], V | None] | None = None
+
+    def what(self, id_: str) -> str:
+        """How errors name one of them: ``order O-1``."""
+        return f"{self.name} {id_}"
+
+    def handle(self, state: ApiState, id_: str) -> WorkflowHandle[Any, Any]:
+        return state.client.get_workflow_handle_for(self.run, self.workflow_id(id_))
+
+    async def query(self, state: ApiState, id_: str) -> V:
+        """The workflow's own view (newer than the read model's); 404 when unknown."""
+        view: V = await query_state(self.handle(state, id_), self.state, self.what(id_))
+        return view
+
+    async def load(self, state: ApiState, id_: str) -> V:
+        """The read model's view, or the workflow's own in the moment before it is written;
+        404 when unknown."""
+        read = self.read
+        if read is not None:
+            view = await in_store(state, lambda session: read(session, id_))
+            if view is not None:
+                return view
+        return await self.query(state, id_)
+
+    async def update(
+        self, state: ApiState, id_: str, update: Any, body: BaseModel, by: Principal | None = None
+    ) -> Any:
+        """Run ``update`` with ``body``, recorded as ``by``'s when given; the HTTP errors of
+        :func:`starters.api.deps.run_update` when refused."""
+        if by is not None:
+            body = body.model_copy(update={"by": by.subject})
+        return await run_update(state, self.handle(state, id_), update, body, self.what(id_))
+
+    @property
+    def conflict_error(self) -> str:
+        """The error of a 409 for an id taken by something else: ``OrderIdConflict``."""
+        return f"{self.name.title()}IdConflict"
+
+    def conflict(self, id_: str, why: str = "exists with different content") -> HTTPException:
+        """409 :attr:`conflict_error`: the id is taken by something else."""
+        return HTTPException(
+            409, detail={"error": self.conflict_error, "message": f"{self.what(id_)} {why}"}
+        )
+
+    async def reserve(
+        self, state: ApiState, caller: Principal, id_: str, digest: str
+    ) -> Response | None:
+        """Take ``id_`` for good for the content ``digest`` (Temporal forgets a closed
+        workflow; its id stays taken in the store).
+
+        Returns ``None`` to go on and start the workflow: the id is new, or was reserved with
+        this content but never started (Temporal was down). A resubmission of the same
+        content gets its view (200), also long after its workflow is gone.
+        Raises HTTPException 409 :attr:`conflict_error` when the id was taken for other content.
+        """
+        taken = await run_in_threadpool(reserve, state.db, self.name, id_, caller.subject, digest)
+        if taken.new:
+            return None
+        if taken.body_hash != digest:
+            raise self.conflict(id_)
+        with suppress(HTTPException):
+            return _found(await self.load(state, id_))
+        return None
+
+    async def resubmitted(self, state: ApiState, id_: str, digest: str) -> Response:
+        """The answer when a start found the workflow running (``WorkflowAlreadyStartedError``):
+        its view (200) if it was started with the content ``digest`` (its memo's
+        ``body_hash``).
+
+        Raises HTTPException 409 :attr:`conflict_error` when it was started with other content.
+        """
+        await require_same_body(
+            state.client, self.workflow_id(id_), digest, self.conflict_error, self.what(id_)
+        )
+        return _found(await self.load(state, id_))
+
+
+def _found(view: BaseModel) -> Response:
+    return JSONResponse(view.model_dump(mode="json"), status_code=200)
