@@ -622,12 +622,9 @@ def page_stock(
 
 
 def _stock_query(warehouse_id: str | None, sku: str | None) -> Select[tuple[StockRow]]:
-    query = select(StockRow)
-    if warehouse_id is not None:
-        query = query.where(StockRow.warehouse_id == warehouse_id)
-    if sku is not None:
-        query = query.where(StockRow.sku == sku)
-    return query
+    return paging.where_given(
+        select(StockRow), {StockRow.warehouse_id: warehouse_id, StockRow.sku: sku}
+    )
 
 
 def list_warehouses(

@@ -95,11 +95,13 @@ def list_orders(
 
     Raises ``ValueError`` for an unknown status, ``InvalidCursor`` for a foreign cursor.
     """
-    query = select(OrderRow)
-    if status is not None:
-        query = query.where(OrderRow.status == OrderStatus(status).value)
-    if customer_id is not None:
-        query = query.where(OrderRow.customer_id == customer_id)
+    query = paging.where_given(
+        select(OrderRow),
+        {
+            OrderRow.status: paging.status_value(OrderStatus, status),
+            OrderRow.customer_id: customer_id,
+        },
+    )
     if search is not None:
         query = query.where(*_matching(search, session.get_bind().dialect.name))
     keys = [(OrderRow.placed_at, True), (OrderRow.order_id, True)]
@@ -198,11 +200,13 @@ def list_shipments(
 
     Raises ``ValueError`` for an unknown status, ``InvalidCursor`` for a foreign cursor.
     """
-    query = select(ShipmentRow)
-    if warehouse_id is not None:
-        query = query.where(ShipmentRow.warehouse_id == warehouse_id)
-    if status is not None:
-        query = query.where(ShipmentRow.status == ShipmentStatus(status).value)
+    query = paging.where_given(
+        select(ShipmentRow),
+        {
+            ShipmentRow.warehouse_id: warehouse_id,
+            ShipmentRow.status: paging.status_value(ShipmentStatus, status),
+        },
+    )
     keys = [(ShipmentRow.updated_at, False), (ShipmentRow.shipment_id, False)]
     return paging.page(session, query, keys, _shipment_view, cursor=cursor, limit=limit)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, or_, select
@@ -22,6 +23,7 @@ from oms.models.common import Page
 
 T = TypeVar("T")
 Row = TypeVar("Row")
+Query = TypeVar("Query", bound=Select[Any])
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -63,6 +65,18 @@ def _scalar(value: Any) -> Any:
     if not isinstance(value, str | int | float):
         raise ValueError("not a key value")
     return value
+
+
+def where_given(query: Query, equal: Mapping[InstrumentedAttribute[Any], Any]) -> Query:
+    """``query`` narrowed to the rows whose column equals its value in ``equal``, for each
+    value given: a ``None`` value is no filter (a list's optional query parameters)."""
+    return query.where(*(column == value for column, value in equal.items() if value is not None))
+
+
+def status_value(kind: type[StrEnum], status: str | None) -> str | None:
+    """``status`` as its column stores it, ``None`` for no filter; raises ``ValueError`` for a
+    status that is not a ``kind``."""
+    return None if status is None else kind(status).value
 
 
 def page(

@@ -52,13 +52,14 @@ def list_quotes(
     Raises ``ValueError`` for a status that is not a ``QuoteStatus``, ``InvalidCursor`` for
     a foreign cursor.
     """
-    query = select(QuoteRow)
-    if status is not None:
-        query = query.where(QuoteRow.status == QuoteStatus(status).value)
-    if company_id is not None:
-        query = query.where(QuoteRow.company_id == company_id)
-    if customer_id is not None:
-        query = query.where(QuoteRow.customer_id == customer_id)
+    query = paging.where_given(
+        select(QuoteRow),
+        {
+            QuoteRow.status: paging.status_value(QuoteStatus, status),
+            QuoteRow.company_id: company_id,
+            QuoteRow.customer_id: customer_id,
+        },
+    )
     keys = [(QuoteRow.updated_at, True), (QuoteRow.quote_id, True)]
     return paging.page(session, query, keys, _quote_view, cursor=cursor, limit=limit)
 

@@ -361,13 +361,14 @@ def list_replenishments(
 
     Raises ``InvalidCursor`` for a foreign cursor.
     """
-    query = select(ReplenishmentRow)
-    if status is not None:
-        query = query.where(ReplenishmentRow.status == status)
-    if warehouse_id is not None:
-        query = query.where(ReplenishmentRow.warehouse_id == warehouse_id)
-    if sku is not None:
-        query = query.where(ReplenishmentRow.sku == sku)
+    query = paging.where_given(
+        select(ReplenishmentRow),
+        {
+            ReplenishmentRow.status: status,
+            ReplenishmentRow.warehouse_id: warehouse_id,
+            ReplenishmentRow.sku: sku,
+        },
+    )
 
     def summaries(episodes: Sequence[ReplenishmentRow]) -> list[ReplenishmentSummary]:
         # The page's purchase orders and their lines in two queries, not two per episode.

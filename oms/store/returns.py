@@ -79,13 +79,14 @@ def list_returns(
 
     Raises ``InvalidCursor`` for a foreign cursor.
     """
-    query = select(ReturnRow)
-    if order_id is not None:
-        query = query.where(ReturnRow.order_id == order_id)
-    if status is not None:
-        query = query.where(ReturnRow.status == status)
-    if customer_id is not None:
-        query = query.where(ReturnRow.customer_id == customer_id)
+    query = paging.where_given(
+        select(ReturnRow),
+        {
+            ReturnRow.order_id: order_id,
+            ReturnRow.status: status,
+            ReturnRow.customer_id: customer_id,
+        },
+    )
     if reason is not None:
         with_reason = select(ReturnLineRow.rma_id).where(ReturnLineRow.reason == reason)
         query = query.where(ReturnRow.rma_id.in_(with_reason))

@@ -58,11 +58,13 @@ def list_subscriptions(
     Raises ``ValueError`` for a status that is not a ``SubscriptionStatus`` and
     ``InvalidCursor`` for a foreign cursor.
     """
-    query = select(SubscriptionRow)
-    if customer_id is not None:
-        query = query.where(SubscriptionRow.customer_id == customer_id)
-    if status is not None:
-        query = query.where(SubscriptionRow.status == SubscriptionStatus(status).value)
+    query = paging.where_given(
+        select(SubscriptionRow),
+        {
+            SubscriptionRow.customer_id: customer_id,
+            SubscriptionRow.status: paging.status_value(SubscriptionStatus, status),
+        },
+    )
     keys = [(SubscriptionRow.created_at, True), (SubscriptionRow.subscription_id, True)]
     return paging.page(session, query, keys, _view, cursor=cursor, limit=limit)
 
