@@ -40,7 +40,7 @@ from oms.models.credit import (
 )
 from oms.models.money import TaxLine
 from oms.store import invoices, paging
-from oms.store.db import Bound
+from oms.store.db import Bound, in_transaction
 from oms.store.errors import InvalidCreditMovement, UnknownCompany
 from oms.store.tables import CompanyMemberRow, CompanyRow, CreditLedgerRow
 
@@ -475,17 +475,9 @@ def _tier(value: str) -> PriceTier:
 class CreditLedger(Bound):
     """The credit ledger as the credit activities use it; each call one transaction."""
 
-    def reserve(self, req: ReserveCredit) -> CreditReservation:
-        """``reserve``; raises ``UnknownCompany``."""
-        return self._tx(lambda s: reserve(s, req))
-
-    def release(self, req: ReleaseCredit) -> CreditMovement:
-        """``release``."""
-        return self._tx(lambda s: release(s, req))
-
-    def consume(self, req: ConsumeCredit) -> CreditMovement:
-        """``consume``; raises ``InvalidCreditMovement``."""
-        return self._tx(lambda s: consume(s, req))
+    reserve = in_transaction(reserve)
+    release = in_transaction(release)
+    consume = in_transaction(consume)
 
     def credit_note(self, req: CreditNoteRequest) -> CreditNoteIssued:
         """``credit_note`` for the order's line ``req.sku``; raises ``InvalidCreditMovement``

@@ -118,6 +118,7 @@ class Database:
 
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 class Bound:
@@ -129,3 +130,15 @@ class Bound:
     def _tx(self, work: Callable[[Session], T]) -> T:
         with self.db.session() as session:
             return work(session)
+
+
+def in_transaction(function: Callable[[Session, A], T]) -> Callable[[Bound, A], T]:
+    """A ``Bound`` method that runs ``function(session, argument)`` in a transaction of its
+    own, for the store functions an activity calls as they are; it raises what
+    ``function`` raises, and its docstring is ``function``'s."""
+
+    def method(self: Bound, argument: A) -> T:
+        return self._tx(lambda session: function(session, argument))
+
+    method.__doc__ = function.__doc__
+    return method

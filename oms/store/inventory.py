@@ -49,7 +49,7 @@ from oms.models.order_changes import (
 )
 from oms.models.returns import StockMovement
 from oms.store import paging, prices
-from oms.store.db import Bound, as_utc, get_or_insert
+from oms.store.db import Bound, as_utc, get_or_insert, in_transaction
 from oms.store.errors import (
     IdempotencyMismatch,
     StockBelowReserved,
@@ -769,17 +769,10 @@ class StockStore(Bound):
     ``StockBelowReserved``).
     """
 
-    def allocate(self, req: AllocateRequest) -> AllocationDecision:
-        return self._tx(lambda s: allocate(s, req))
-
-    def release(self, req: ReleaseRequest) -> ReleaseResult:
-        return self._tx(lambda s: release(s, req))
-
-    def consume(self, req: ConsumeRequest) -> ConsumeResult:
-        return self._tx(lambda s: consume(s, req))
-
-    def claim_backorders(self, req: BackorderCheck) -> BackorderFill:
-        return self._tx(lambda s: claim_backorders(s, req))
+    allocate = in_transaction(allocate)
+    release = in_transaction(release)
+    consume = in_transaction(consume)
+    claim_backorders = in_transaction(claim_backorders)
 
     def trim(self, req: TrimReservation) -> ReleaseResult:
         from oms.store.line_cancels import trim  # it builds on this module's functions

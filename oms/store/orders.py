@@ -19,7 +19,7 @@ from oms.models.orders import NoteEntry, OrderSearch, OrderStatus, OrderView
 from oms.models.risk import CustomerOrders, RiskCheck
 from oms.models.shipments import ShipmentStatus, ShipmentView
 from oms.store import paging
-from oms.store.db import Bound
+from oms.store.db import Bound, in_transaction
 from oms.store.tables import LabelRow, OrderRow, OrderSkuRow, ShipmentRow
 from oms.store.versioned import record_view, stored_view, view_columns
 from oms.views.orders import note_line
@@ -251,17 +251,9 @@ def customer_orders(session: Session, check: RiskCheck) -> CustomerOrders:
 class ReadModelStore(Bound):
     """The order and shipment read model as the read-model activities write it."""
 
-    def record_order(self, view: OrderView) -> bool:
-        """``record_order`` in a transaction of its own."""
-        return self._tx(lambda s: record_order(s, view))
-
-    def record_shipment(self, view: ShipmentView) -> bool:
-        """``record_shipment`` in a transaction of its own."""
-        return self._tx(lambda s: record_shipment(s, view))
-
-    def customer_orders(self, check: RiskCheck) -> CustomerOrders:
-        """``customer_orders`` in a transaction of its own."""
-        return self._tx(lambda s: customer_orders(s, check))
+    record_order = in_transaction(record_order)
+    record_shipment = in_transaction(record_shipment)
+    customer_orders = in_transaction(customer_orders)
 
     def record_views(self, order: OrderView, shipments: Iterable[ShipmentView]) -> bool:
         """The order's view and its shipments' views (placeholders too) in one transaction;

@@ -17,7 +17,7 @@ from oms.models.common import Page
 from oms.models.credit import PriceTier
 from oms.models.quotes import QuoteStatus, QuoteView
 from oms.store import credit, paging, prices
-from oms.store.db import Bound
+from oms.store.db import Bound, in_transaction
 from oms.store.errors import UnknownCompany
 from oms.store.tables import QuoteRow
 from oms.store.versioned import record_view, stored_view, view_columns
@@ -95,6 +95,4 @@ class QuoteStore(Bound):
         transaction; raises ``UnknownSku`` and ``UnknownCompany``."""
         return self._tx(lambda s: (list_prices(s, skus, currency), company_tier(s, company_id)))
 
-    def record_quote(self, view: QuoteView) -> bool:
-        """``record_quote`` in a transaction of its own."""
-        return self._tx(lambda s: record_quote(s, view))
+    record_quote = in_transaction(record_quote)

@@ -41,7 +41,7 @@ from oms.models.replenishment import (
     SupplierIn,
 )
 from oms.store import inventory, paging
-from oms.store.db import Bound, as_utc, get_or_insert
+from oms.store.db import Bound, as_utc, get_or_insert, in_transaction
 from oms.store.errors import (
     NoSupplier,
     OverDelivery,
@@ -572,18 +572,7 @@ class ReplenishmentStore(Bound):
 
         return self._tx(work)
 
-    def purchase_order(self, req: PurchaseOrderRequest) -> PurchaseOrder:
-        """``create_purchase_order``; raises ``NoSupplier``, ``UnknownPurchaseOrder``."""
-        return self._tx(lambda s: create_purchase_order(s, req))
-
-    def confirm(self, req: RecordConfirmation) -> PurchaseOrder:
-        """``confirm_purchase_order``."""
-        return self._tx(lambda s: confirm_purchase_order(s, req))
-
-    def receive(self, req: GoodsReceiptRequest) -> GoodsReceiptResult:
-        """``receive_goods``; raises ``OverDelivery``, ``UnknownPurchaseOrder``."""
-        return self._tx(lambda s: receive_goods(s, req))
-
-    def close(self, req: CloseEpisode) -> CloseResult:
-        """``close_episode``; raises ``UnknownPurchaseOrder``."""
-        return self._tx(lambda s: close_episode(s, req))
+    purchase_order = in_transaction(create_purchase_order)
+    confirm = in_transaction(confirm_purchase_order)
+    receive = in_transaction(receive_goods)
+    close = in_transaction(close_episode)

@@ -20,7 +20,7 @@ from oms.models.orders import ReturnSummary
 from oms.models.returns import DeliveredLine, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders, paging
-from oms.store.db import Bound, as_utc
+from oms.store.db import Bound, as_utc, in_transaction
 from oms.store.inventory import ship_from
 from oms.store.tables import ProductRow, ReturnLineRow, ReturnRow, WarehouseRow
 from oms.store.versioned import record_view, stored_view, view_columns
@@ -202,6 +202,4 @@ class ReturnStore(Bound):
         """``eligibility_facts`` in a transaction of its own."""
         return self._tx(lambda s: eligibility_facts(s, order_id, rma_id))
 
-    def record_return(self, view: ReturnView) -> bool:
-        """``record_return`` in a transaction of its own."""
-        return self._tx(lambda s: record_return(s, view))
+    record_return = in_transaction(record_return)

@@ -21,7 +21,7 @@ from oms.models.common import Page
 from oms.models.money import TaxClass
 from oms.models.subscriptions import SubscriptionStatus, SubscriptionView
 from oms.store import paging, prices
-from oms.store.db import Bound, as_utc
+from oms.store.db import Bound, as_utc, in_transaction
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from oms.store.tables import OrderRow, PriceRow, ProductRow, SubscriptionRow
 from oms.store.versioned import record_view, stored_view, view_columns
@@ -145,6 +145,4 @@ class SubscriptionStore(Bound):
         """``oms.store.prices.tax_classes`` in a transaction of its own."""
         return self._tx(lambda s: prices.tax_classes(s, skus))
 
-    def record_subscription(self, view: SubscriptionView) -> bool:
-        """``record_subscription`` in a transaction of its own."""
-        return self._tx(lambda s: record_subscription(s, view))
+    record_subscription = in_transaction(record_subscription)
