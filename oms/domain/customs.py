@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from oms.domain.money import line_total, quantize
+from oms.domain.money import PricedLine, line_total, quantize
 from oms.models.customs import CustomsDeclaration, CustomsItem, Incoterms
 
 
@@ -31,17 +31,11 @@ class CustomsFacts(Protocol):
     def weight_grams(self) -> int: ...
 
 
-class DeclaredLine(Protocol):
+class DeclaredLine(PricedLine, Protocol):
     """A parcel's line (``oms.models.shipments.ShipmentLine``)."""
 
     @property
     def sku(self) -> str: ...
-
-    @property
-    def quantity(self) -> int: ...
-
-    @property
-    def unit_price(self) -> Decimal: ...
 
 
 class MissingCustomsData(Exception):

@@ -28,7 +28,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 from stdnum.no import mva as no_vat
 
-from oms.domain.money import round_money
+from oms.domain.money import PricedLine, round_money
 from oms.models.money import (
     LineAmount,
     OrderTotals,
@@ -140,18 +140,12 @@ def order_totals(
     )
 
 
-class RatedLine(Protocol):
+class RatedLine(PricedLine, Protocol):
     """An order line as placed or changed: its SKU, units, price and VAT rate (None: not
     known, e.g. added by an edit before lines carried one)."""
 
     @property
     def sku(self) -> str: ...
-
-    @property
-    def quantity(self) -> int: ...
-
-    @property
-    def unit_price(self) -> Decimal: ...
 
     @property
     def tax_rate(self) -> Decimal | None: ...
@@ -309,14 +303,8 @@ def _add(
     sums[2] += tax
 
 
-class ParcelLine(Protocol):
+class ParcelLine(PricedLine, Protocol):
     """A line of a parcel: units, the unit price as charged, the VAT rate of its order line."""
-
-    @property
-    def quantity(self) -> int: ...
-
-    @property
-    def unit_price(self) -> Decimal: ...
 
     @property
     def tax_rate(self) -> Decimal | None: ...
