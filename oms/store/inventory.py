@@ -503,17 +503,7 @@ def restock(
         return _movement_receipt(session, done)
     stock = _stock_row(session, warehouse_id, sku)
     # The movement first: a concurrent call with this key fails on it and retries.
-    movement = StockMovementRow(
-        key=key,
-        kind="restock",
-        warehouse_id=warehouse_id,
-        sku=sku,
-        quantity=quantity,
-        reference=reference,
-        filled_orders={"orders": []},
-    )
-    session.add(movement)
-    session.flush()
+    movement = _returned_units(session, "restock", warehouse_id, sku, quantity, key, reference)
     stock.on_hand += quantity
     session.flush()
     filled = fill_backorders(session, warehouse_id, sku)
@@ -558,21 +548,34 @@ def write_off(
     done = session.get(StockMovementRow, key)
     if done is None:
         _stock_row(session, warehouse_id, sku)
-        session.add(
-            StockMovementRow(
-                key=key,
-                kind="write_off",
-                warehouse_id=warehouse_id,
-                sku=sku,
-                quantity=quantity,
-                reference=reference,
-                filled_orders={"orders": []},
-            )
-        )
-        session.flush()
-        done = session.get(StockMovementRow, key)
-        assert done is not None
+        done = _returned_units(session, "write_off", warehouse_id, sku, quantity, key, reference)
     return _movement_receipt(session, done)
+
+
+def _returned_units(
+    session: Session,
+    kind: str,
+    warehouse_id: str,
+    sku: str,
+    quantity: int,
+    key: str,
+    reference: str,
+) -> StockMovementRow:
+    """The movement of returned units (``restock`` or ``write_off``) under ``key``, written
+    (flushed: a second writer of ``key`` fails here), with no filled orders yet (a restock
+    sets them once it has filled backorders)."""
+    movement = StockMovementRow(
+        key=key,
+        kind=kind,
+        warehouse_id=warehouse_id,
+        sku=sku,
+        quantity=quantity,
+        reference=reference,
+        filled_orders={"orders": []},
+    )
+    session.add(movement)
+    session.flush()
+    return movement
 
 
 def _movement_receipt(session: Session, movement: StockMovementRow) -> StockReceipt:
