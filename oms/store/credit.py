@@ -85,28 +85,22 @@ def _reserve_new(
     session: Session, company: CompanyRow, req: ReserveCredit, amount: Decimal
 ) -> CreditReservation:
     available = _status(session, company).available
-    if amount > available and not req.allow_over_limit:
-        return CreditReservation(
-            key=req.key,
-            status="over_limit",
-            amount=amount,
-            available_before=available,
-            over_limit_action=_action(company),
+    over_limit = amount > available and not req.allow_over_limit
+    if not over_limit:
+        session.add(
+            CreditLedgerRow(
+                key=req.key,
+                company_id=company.company_id,
+                order_id=req.order_id,
+                kind=RESERVE,
+                amount=amount,
+                available_before=available,
+            )
         )
-    session.add(
-        CreditLedgerRow(
-            key=req.key,
-            company_id=company.company_id,
-            order_id=req.order_id,
-            kind=RESERVE,
-            amount=amount,
-            available_before=available,
-        )
-    )
-    session.flush()
+        session.flush()
     return CreditReservation(
         key=req.key,
-        status="reserved",
+        status="over_limit" if over_limit else "reserved",
         amount=amount,
         available_before=available,
         over_limit_action=_action(company),
