@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from oms.store.db import Bound
+from oms.store.db import Bound, get_or_insert
 from oms.store.tables import NotificationRow, utcnow
 
 if TYPE_CHECKING:
@@ -87,26 +87,20 @@ class Outbox(Bound):
 
 
 def _get_or_create(session: Session, request: EmailRequest, message_id: str) -> NotificationRow:
-    """The outbox row for ``request.key``, inserted as ``pending`` if there is none."""
-    row = session.get(NotificationRow, request.key)
-    if row is not None:
-        return row
-    try:
-        # A SAVEPOINT, so losing an insert race to a concurrent attempt keeps the transaction.
-        with session.begin_nested():
-            row = NotificationRow(
-                key=request.key,
-                recipient=request.to,
-                template=request.template,
-                subject="",
-                message_id=message_id,
-                status="pending",
-                attempts=0,
-            )
-            session.add(row)
-    except IntegrityError:
-        existing = session.scalars(
-            select(NotificationRow).where(NotificationRow.key == request.key)
-        ).one()
-        return existing
+    """The outbox row for ``request.key``, inserted as ``pending`` if there is none (a
+    concurrent attempt that inserted it first wins; see ``get_or_insert``)."""
+    row, _ = get_or_insert(
+        session,
+        NotificationRow,
+        request.key,
+        lambda: NotificationRow(
+            key=request.key,
+            recipient=request.to,
+            template=request.template,
+            subject="",
+            message_id=message_id,
+            status="pending",
+            attempts=0,
+        ),
+    )
     return row
