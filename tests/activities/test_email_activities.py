@@ -184,9 +184,17 @@ def test_losing_the_insert_race_returns_the_row_the_other_attempt_wrote(
         )
 
     with db.session() as session:
-        # This attempt's first look happened before the other attempt committed.
-        monkeypatch.setattr(session, "get", lambda *_args, **_kwargs: None)
+        # This attempt's first look happened before the other attempt committed; the look
+        # after its insert failed sees the other attempt's row.
+        looks = [None]
+        real_get = session.get
+        monkeypatch.setattr(
+            session,
+            "get",
+            lambda *args, **kwargs: looks.pop() if looks else real_get(*args, **kwargs),
+        )
         row = _get_or_create(session, request, message_id_for(request.key))
+        assert not looks
         assert (row.status, row.attempts) == ("sent", 1)
 
 
