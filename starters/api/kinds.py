@@ -66,6 +66,14 @@ class WorkflowKind(Generic[V]):
             body = body.model_copy(update={"by": by.subject})
         return await run_update(state, self.handle(state, id_), update, body, self.what(id_))
 
+    async def update_known(
+        self, state: ApiState, id_: str, update: Any, body: BaseModel, by: Principal | None = None
+    ) -> Any:
+        """:meth:`update` once :meth:`load` has found the workflow: an unknown id is a 404
+        before any update is sent."""
+        await self.load(state, id_)
+        return await self.update(state, id_, update, body, by)
+
     @property
     def conflict_error(self) -> str:
         """The error of a 409 for an id taken by something else: ``OrderIdConflict``."""

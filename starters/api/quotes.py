@@ -252,8 +252,7 @@ def list_quotes(
 @router.post("/quotes/{quote_id}/proposals", response_model=QuoteView)
 async def propose(quote_id: str, body: ProposeQuote, state: State, caller: Seller) -> QuoteView:
     """The seller proposes prices (list, tier and volume discounts, overrides with a reason)."""
-    await QUOTES.load(state, quote_id)
-    return await QUOTES.update(state, quote_id, QuoteWorkflow.propose, body, caller)
+    return await QUOTES.update_known(state, quote_id, QuoteWorkflow.propose, body, caller)
 
 
 @router.post("/quotes/{quote_id}/counter-offers", response_model=QuoteView)

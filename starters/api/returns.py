@@ -305,15 +305,13 @@ async def authorize(
     rma_id: str, body: AuthorizeReturn, state: State, caller: Support
 ) -> ReturnView:
     """Support authorizes a return the automatic rules left for a person."""
-    await RETURNS.load(state, rma_id)
-    return await RETURNS.update(state, rma_id, ReturnWorkflow.authorize, body, caller)
+    return await RETURNS.update_known(state, rma_id, ReturnWorkflow.authorize, body, caller)
 
 
 @router.post("/returns/{rma_id}/reject", response_model=ReturnView)
 async def reject(rma_id: str, body: RejectReturn, state: State, caller: Support) -> ReturnView:
     """Support rejects a return, with a reason the customer is told."""
-    await RETURNS.load(state, rma_id)
-    return await RETURNS.update(state, rma_id, ReturnWorkflow.reject, body, caller)
+    return await RETURNS.update_known(state, rma_id, ReturnWorkflow.reject, body, caller)
 
 
 @router.post("/returns/{rma_id}/receive", response_model=ReturnView)
@@ -336,5 +334,4 @@ async def retry_refund(
     rma_id: str, body: RetryRefund, state: State, caller: Operator
 ) -> ReturnView:
     """Retry a refund the payment provider declined (the return waits in refund_failed)."""
-    await RETURNS.load(state, rma_id)
-    return await RETURNS.update(state, rma_id, ReturnWorkflow.retry_refund, body, caller)
+    return await RETURNS.update_known(state, rma_id, ReturnWorkflow.retry_refund, body, caller)
