@@ -33,7 +33,7 @@ from starters.api.deps import (
     record_view,
     run_update,
 )
-from starters.api.orders import load_owned
+from starters.api.orders import ORDERS
 from starters.api.pricing import added_price
 from workflows.order import OrderWorkflow
 
@@ -63,7 +63,7 @@ async def cancel_line(
     (nothing would be left: cancel the order), ``NotAllocated`` (its stock is not
     allocated yet), ``NotCancellable`` / ``Finished`` (the order ended or is cancelling).
     """
-    current = await load_owned(state, caller, order_id)  # 404 unknown or another buyer's
+    current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         raise HTTPException(
             409,
@@ -96,7 +96,7 @@ async def edit_order(
     allocating: retry), ``NotEditable`` / ``Finished``; 422 naming a field (an unknown SKU,
     an edit that changes nothing). The order is unchanged each time.
     """
-    current = await load_owned(state, caller, order_id)  # 404 unknown or another buyer's
+    current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         raise HTTPException(
             409,
@@ -170,7 +170,7 @@ async def open_claim(
         raise HTTPException(
             404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
         )
-    order = await load_owned(state, caller, shipment.order_id)
+    order = await ORDERS.load_visible(state, caller, shipment.order_id)
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         raise HTTPException(
             409,

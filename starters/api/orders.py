@@ -58,7 +58,6 @@ from starters.api.auth import (
     ORDER_READERS,
     check_member,
     check_owner,
-    check_visible,
     listed_customer,
     require,
 )
@@ -360,20 +359,20 @@ def _read(session: Session, order_id: str) -> OrderView | None:
     return view
 
 
-ORDERS = WorkflowKind("order", OrderWorkflow.run, order_workflow_id, OrderWorkflow.state, _read)
+ORDERS = WorkflowKind(
+    "order",
+    OrderWorkflow.run,
+    order_workflow_id,
+    OrderWorkflow.state,
+    _read,
+    owner=lambda view: (view.customer.id, None),
+)
 
 
 @router.get("/{order_id}", response_model=OrderView)
 async def get_order(order_id: str, state: State, caller: Reader) -> OrderView:
     """The order with its shipments, backorders, allocation decisions, history and returns."""
-    return await load_owned(state, caller, order_id)
-
-
-async def load_owned(state: State, caller: Principal, order_id: str) -> OrderView:
-    """The order, if the caller may see it: 404 when unknown or another buyer's."""
-    view = await ORDERS.load(state, order_id)
-    check_visible(caller, view.customer.id, None, f"order {order_id}")
-    return view
+    return await ORDERS.load_visible(state, caller, order_id)
 
 
 @router.get("", response_model=Page[OrderView])
@@ -426,7 +425,7 @@ async def cancel_order(
     order_id: str, body: CancelOrder, state: State, caller: Canceller
 ) -> OrderView:
     """Cancel with full compensation; 409 once a shipment has shipped."""
-    current = await load_owned(state, caller, order_id)  # 404 unknown, 403 another buyer's
+    current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     body = body.model_copy(update={"requested_by": caller.subject})
     if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         raise HTTPException(

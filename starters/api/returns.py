@@ -60,7 +60,12 @@ Support = Annotated[Principal, Depends(require("support"))]
 Receiver = Annotated[Principal, Depends(require("warehouse"))]
 Operator = Annotated[Principal, Depends(require("ops"))]
 RETURNS = WorkflowKind(
-    "return", ReturnWorkflow.run, return_workflow_id, ReturnWorkflow.state, returns.get_return
+    "return",
+    ReturnWorkflow.run,
+    return_workflow_id,
+    ReturnWorkflow.state,
+    returns.get_return,
+    owner=lambda view: (view.customer.id, None),
 )
 
 
@@ -270,9 +275,7 @@ def _return_in_progress(order_id: str) -> HTTPException:
 @router.get("/returns/{rma_id}", response_model=ReturnView)
 async def get_return(rma_id: str, state: State, caller: Reader) -> ReturnView:
     """Status, lines (received, restocked, refunded), label and tracking, refunds, history."""
-    view = await RETURNS.load(state, rma_id)
-    check_visible(caller, view.customer.id, None, f"return {rma_id}")
-    return view
+    return await RETURNS.load_visible(state, caller, rma_id)
 
 
 @router.get("/returns", response_model=Page[ReturnView])
