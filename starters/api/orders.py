@@ -102,6 +102,19 @@ RefundKey = Annotated[
 _FINISHED = (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
 
 
+def check_not_finished(order: OrderView, instead: str = "") -> None:
+    """409 ``Finished`` when ``order`` is cancelled or completed: no update can change it
+    any more (``instead``: what the caller can do, appended to the message)."""
+    if order.status in _FINISHED:
+        raise HTTPException(
+            409,
+            detail={
+                "error": "Finished",
+                "message": f"order {order.order_id} is {order.status}{instead}",
+            },
+        )
+
+
 def options_from(settings: Settings) -> OrderOptions:
     return OrderOptions(
         pick_sla_s=settings.pick_sla_s,
@@ -489,12 +502,7 @@ async def _order_update(
 ) -> OrderView:
     """Run ``update`` on the order's workflow with ``body`` signed by the caller; 404 for an
     unknown order, 409 naming why for a refused one (nothing changed then)."""
-    current = await ORDERS.load(state, order_id)  # 404 when unknown
-    if current.status in _FINISHED:
-        raise HTTPException(
-            409,
-            detail={"error": "Finished", "message": f"order {order_id} is {current.status}"},
-        )
+    check_not_finished(await ORDERS.load(state, order_id))  # 404 when unknown
     view: OrderView = await ORDERS.update(state, order_id, update, body, caller)
     return view
 
