@@ -53,16 +53,6 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["ReturnWorkflow", "exchange_order_id", "return_workflow_id"]
 
 
-async def _record(view: ReturnView) -> None:
-    await workflow.execute_local_activity_method(
-        ReturnActivities.record_return,
-        view,
-        start_to_close_timeout=timedelta(seconds=10),
-        retry_policy=policies.STORE.retry,
-        summary=f"record {view.status}",
-    )
-
-
 @workflow.defn(name="ReturnWorkflow")
 class ReturnWorkflow:
     """The whole life of one return; its state is available by the ``state`` query."""
@@ -94,7 +84,7 @@ class ReturnWorkflow:
                 lifecycle.RECEIPT: opts.receipt_timeout_s,
             },
             details=views.details,
-            record=_record,
+            record=policies.recorder(ReturnActivities.record_return),
             queue_prefix=opts.task_queue_prefix,
         )
         self._awaiting_decision = False
