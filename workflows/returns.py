@@ -14,7 +14,6 @@ captured payment (idempotent per return and line; a declined refund waits in
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -22,21 +21,17 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carrier import CarrierActivities
-    from activities.payments import PaymentActivities
     from activities.returns import ReturnActivities
     from oms.domain import lifecycle
-    from oms.domain.money import format_money, order_total
-    from oms.domain.returns import authorization_reason, receipt_problems, replacement_units
-    from oms.ids import exchange_order_id, order_workflow_id, return_workflow_id
+    from oms.domain.money import format_money
+    from oms.domain.returns import authorization_reason, receipt_problems
+    from oms.ids import exchange_order_id, return_workflow_id
     from oms.models.carrier import VoidLabelRequest
     from oms.models.ops import OpsNote
-    from oms.models.orders import OrderInput, OrderLine, PaymentDetails
-    from oms.models.payments import AuthorizeRequest, CaptureRequest
     from oms.models.returns import (
         AuthorizeReturn,
         EligibilityRequest,
         ReceiveReturn,
-        RefundRequest,
         RejectReturn,
         RetryRefund,
         ReturnInput,
@@ -46,25 +41,16 @@ with workflow.unsafe.imports_passed_through():
         ReturnStatus,
         ReturnView,
     )
-    from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
+    from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE
     from oms.views import returns as views
     from workflows import policies
     from workflows.legacy.returns import ReturnV1
-    from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
+    from workflows.order import LIFECYCLE_PATCH
+    from workflows.return_exchange import Exchange
     from workflows.return_receipt import Receipt
     from workflows.tracker import Tracker
 
 __all__ = ["ReturnWorkflow", "exchange_order_id", "return_workflow_id"]
-
-
-async def _record(view: ReturnView) -> None:
-    await workflow.execute_local_activity_method(
-        ReturnActivities.record_return,
-        view,
-        start_to_close_timeout=timedelta(seconds=10),
-        retry_policy=policies.STORE.retry,
-        summary=f"record {view.status}",
-    )
 
 
 @workflow.defn(name="ReturnWorkflow")
@@ -98,7 +84,7 @@ class ReturnWorkflow:
                 lifecycle.RECEIPT: opts.receipt_timeout_s,
             },
             details=views.details,
-            record=_record,
+            record=policies.recorder(ReturnActivities.record_return),
             queue_prefix=opts.task_queue_prefix,
         )
         self._awaiting_decision = False
@@ -107,6 +93,8 @@ class ReturnWorkflow:
         self._retry: RetryRefund | None = None
         self._inspected = False
         self._receiving = Receipt(inp, self._view, self._track, self._email_ops)
+        mail = (self._email, self._email_ops)
+        self._exchanging = Exchange(inp, self._view, self._track, mail, self._refund)
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -235,7 +223,7 @@ class ReturnWorkflow:
         if inp.resolution == "refund":
             await self._refund()
         else:
-            await self._exchange()
+            await self._exchanging.replace()
         self._enter(ReturnStatus.CLOSED, "system", "return closed")
         return await self._finish()
 
@@ -354,130 +342,6 @@ class ReturnWorkflow:
             await self._email("refunded", "return_refunded", amount=amount)
         else:
             self._track.note("nothing to refund", by="system")
-
-    async def _exchange(self) -> None:
-        """Send the received units again as a replacement order, at no charge; or, for an
-        exchange to other variants, those, once the price difference is settled."""
-        inp = self._inp
-        lines = [
-            OrderLine(sku=ln.sku, quantity=replacement_units(ln), unit_price=Decimal("0.00"))
-            for ln in self._view.lines
-            if replacement_units(ln) > 0
-        ]
-        if not lines:
-            self._track.note("nothing to replace", by="system")
-            return
-        if inp.exchange_for:
-            if not await self._settle_difference():
-                return  # refunded instead
-            lines = [
-                ln.model_copy(update={"unit_price": Decimal("0.00")}) for ln in inp.exchange_for
-            ]
-        order_id = exchange_order_id(inp.rma_id)
-        await workflow.start_child_workflow(
-            OrderWorkflow.run,
-            OrderInput(
-                order_id=order_id,
-                channel="exchange",
-                customer=inp.customer,
-                currency=inp.currency,
-                lines=lines,
-                ship_to=inp.ship_to,
-                payment=PaymentDetails(method="exchange"),
-                placed_at=workflow.now(),
-                options=inp.options.order_options,
-            ),
-            id=order_workflow_id(order_id),
-            task_queue=self._q(WORKFLOW_QUEUE),
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            static_summary=f"Order {order_id} · exchange for return {inp.rma_id} · no charge",
-        )
-        self._view.exchange_order_id = order_id
-        units = ", ".join(f"{ln.quantity} x {ln.sku}" for ln in lines)
-        self._enter(ReturnStatus.EXCHANGED, "system", f"replacement order {order_id}: {units}")
-        await self._email("exchanged", "return_exchanged", new_order_id=order_id)
-
-    async def _settle_difference(self) -> bool:
-        """Charge (on the order's card: ``<rma>:exchange-authorize`` and ``-capture``) or
-        refund (``<rma>:exchange-difference``) what the new variants cost beyond the
-        received units. False when a charge was not possible: the received units are then
-        refunded instead, as a refund return would."""
-        inp, view = self._inp, self._view
-        received = order_total(
-            OrderLine(sku=ln.sku, quantity=replacement_units(ln), unit_price=ln.unit_price)
-            for ln in view.lines
-            if replacement_units(ln) > 0
-        )
-        difference = order_total(inp.exchange_for) - received
-        view.exchange_difference = difference
-        amount = f"{abs(difference)} {inp.currency}"
-        if difference > 0:
-            why = await self._charge(difference)
-            if why is not None:
-                view.exchange_difference = None
-                self._track.note(
-                    f"the exchange's difference of {amount} could not be charged ({why}); "
-                    "the received units are refunded instead",
-                    by="system",
-                )
-                await self._refund()
-                return False
-            self._track.note(f"charged the exchange's difference of {amount}", by="system")
-        elif difference < 0:
-            try:
-                await workflow.execute_activity_method(
-                    PaymentActivities.refund,
-                    RefundRequest(
-                        idempotency_key=f"{inp.rma_id}:exchange-difference",
-                        order_id=inp.order_id,
-                        amount=-difference,
-                        currency=inp.currency,
-                        reason=f"exchange {inp.rma_id}: price difference",
-                    ),
-                    **policies.PAYMENTS.kwargs(self._q(PAYMENTS_QUEUE), f"refund {amount}"),
-                )
-            except ActivityError as err:
-                problem = (
-                    f"Return {inp.rma_id}: the exchange's difference of {amount} was not "
-                    f"refunded ({err.cause or err}); refund it with POST /orders/"
-                    f"{inp.order_id}/refunds"
-                )
-                self._track.note(problem, by="system")
-                await self._email_ops("exchange_difference", problem)
-            else:
-                self._track.note(f"refunded the exchange's difference of {amount}", by="system")
-        return True
-
-    async def _charge(self, amount: Decimal) -> str | None:
-        """Authorize and capture ``amount`` on the order's card; why not, or None."""
-        inp = self._inp
-        if inp.payment_token is None:
-            return "the order was not paid by card"
-        queue = self._q(PAYMENTS_QUEUE)
-        auth = await workflow.execute_activity_method(
-            PaymentActivities.authorize,
-            AuthorizeRequest(
-                idempotency_key=f"{inp.rma_id}:exchange-authorize",
-                order_id=inp.order_id,
-                amount=amount,
-                currency=inp.currency,
-                token=inp.payment_token,
-            ),
-            **policies.PAYMENTS.kwargs(queue, f"authorize {amount} {inp.currency}"),
-        )
-        if auth.status != "authorized":
-            return f"the card was declined: {auth.decline_reason or 'no reason given'}"
-        await workflow.execute_activity_method(
-            PaymentActivities.capture,
-            CaptureRequest(
-                idempotency_key=f"{inp.rma_id}:exchange-capture",
-                authorization_id=auth.authorization_id,
-                amount=amount,
-                currency=inp.currency,
-            ),
-            **policies.PAYMENTS.kwargs(queue, f"capture {amount} {inp.currency}"),
-        )
-        return None
 
     # --- status and email ----------------------------------------------------------
 

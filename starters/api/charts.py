@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 
@@ -38,33 +39,37 @@ def _svg(fig: Figure, salt: str) -> str:
     return text[text.index("<svg") :]
 
 
-def _empty(title: str, salt: str, size: tuple[float, float] = SIZE) -> str:
-    """A chart of nothing but its title and "no data in this range"."""
+def _titled(title: str, size: tuple[float, float] = SIZE) -> tuple[Figure, Axes]:
+    """A figure of ``size`` inches with one plot, ``title`` at its top left."""
     fig = Figure(figsize=size, dpi=100)
     ax = fig.add_subplot()
     ax.set_title(title, loc="left")
+    return fig, ax
+
+
+def _empty(title: str, salt: str, size: tuple[float, float] = SIZE) -> str:
+    """A chart of nothing but its title and "no data in this range"."""
+    fig, ax = _titled(title, size)
     ax.text(0.5, 0.5, "no data in this range", ha="center", va="center", transform=ax.transAxes)
     ax.set_axis_off()
     return _svg(fig, salt)
 
 
-def _style(ax: object) -> None:
+def _style(ax: Axes) -> None:
     for side in ("top", "right"):
-        ax.spines[side].set_visible(False)  # type: ignore[attr-defined]
-    ax.grid(axis="y", color="#e2e8f0", linewidth=0.8)  # type: ignore[attr-defined]
-    ax.set_axisbelow(True)  # type: ignore[attr-defined]
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="y", color="#e2e8f0", linewidth=0.8)
+    ax.set_axisbelow(True)
 
 
 def orders_per_day(days: Sequence[date], orders: Sequence[int]) -> str:
     title = "Orders per day"
     if not days:
         return _empty(title, "orders")
-    fig = Figure(figsize=SIZE, dpi=100)
-    ax = fig.add_subplot()
+    fig, ax = _titled(title)
     ax.bar(date2num(list(days)), list(orders), width=0.8, color=COLOURS["orders"])
     ax.xaxis_date()
     fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.22)
-    ax.set_title(title, loc="left")
     fig.autofmt_xdate()
     _style(ax)
     return _svg(fig, "orders")
@@ -74,13 +79,11 @@ def lead_times(stages: Sequence[str], p50: Sequence[float], p90: Sequence[float]
     title = "Hours from received to each stage"
     if not stages:
         return _empty(title, "lead")
-    fig = Figure(figsize=SIZE, dpi=100)
-    ax = fig.add_subplot()
+    fig, ax = _titled(title)
     x = list(range(len(stages)))
     ax.bar([i - 0.2 for i in x], list(p50), width=0.4, color=COLOURS["p50"], label="p50")
     ax.bar([i + 0.2 for i in x], list(p90), width=0.4, color=COLOURS["p90"], label="p90")
     ax.set_xticks(x, list(stages))
-    ax.set_title(title, loc="left")
     ax.legend(frameon=False)
     _style(ax)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.12)
@@ -114,11 +117,9 @@ def stock_cover(skus: Sequence[str], days: Sequence[float]) -> str:
     title = "Stock cover: days of forecast demand on hand"
     if not skus:
         return _empty(title, "cover")
-    fig = Figure(figsize=SIZE, dpi=100)
-    ax = fig.add_subplot()
+    fig, ax = _titled(title)
     ax.barh(list(skus), list(days), color=COLOURS["cover"])
     ax.invert_yaxis()
-    ax.set_title(title, loc="left")
     ax.tick_params(axis="y", labelsize=8)
     _style(ax)
     ax.grid(axis="x", color="#e2e8f0", linewidth=0.8)

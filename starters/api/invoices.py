@@ -19,7 +19,7 @@ from oms.store import credit, invoices
 from oms.store.errors import PaymentReferenceReused, UnknownCompany
 from starters.api.auth import ORDER_READERS, not_found, require
 from starters.api.deps import Paging, State, in_store
-from starters.api.orders import load_owned
+from starters.api.orders import ORDERS
 
 router = APIRouter(tags=["invoices"])
 Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
@@ -32,7 +32,7 @@ async def order_invoices(
 ) -> Page[Invoice]:
     """The order's invoices (one per shipment of an invoice-term order) and credit notes
     (one per refund), oldest first; 404 for an unknown order or another buyer's."""
-    await load_owned(state, caller, order_id)
+    await ORDERS.load_visible(state, caller, order_id)
     return await in_store(
         state, lambda session: invoices.for_order(session, order_id, page.limit, page.cursor)
     )

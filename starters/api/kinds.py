@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowHandle
 
 from oms.domain.auth import Principal
+from starters.api.auth import check_visible
 from starters.api.deps import ApiState, in_store, query_state, require_same_body, run_update
 from starters.api.idempotency import reserve
 
@@ -27,13 +28,15 @@ V = TypeVar("V", bound=BaseModel)
 class WorkflowKind(Generic[V]):
     """The workflows of one kind, ``name`` (``order``): their ids are ``workflow_id(id)``,
     ``run`` and ``state`` their run method and the query of their own view; ``read`` finds
-    the view in the read model (``None``: only the workflow has it)."""
+    the view in the read model (``None``: only the workflow has it); ``owner`` names whose
+    a view is: its customer id and company id (``None``: no company may see it)."""
 
     name: str
     run: Any
     workflow_id: Callable[[str], str]
     state: Any
     read: Callable[[Session, str], V | None] | None = None
+    owner: Callable[[V], tuple[str, str | None]] | None = None
 
     def what(self, id_: str) -> str:
         """How errors name one of them: ``order O-1``."""
@@ -57,6 +60,18 @@ class WorkflowKind(Generic[V]):
                 return view
         return await self.query(state, id_)
 
+    async def load_visible(self, state: ApiState, caller: Principal, id_: str) -> V:
+        """:meth:`load`, if ``caller`` may see it: 404 when unknown and, the same, when
+        another buyer's (ids cannot be enumerated).
+
+        Raises TypeError for a kind without an ``owner`` (a programming error).
+        """
+        if self.owner is None:
+            raise TypeError(f"a {self.name} has no owner to check")
+        view = await self.load(state, id_)
+        check_visible(caller, *self.owner(view), self.what(id_))
+        return view
+
     async def update(
         self, state: ApiState, id_: str, update: Any, body: BaseModel, by: Principal | None = None
     ) -> Any:
@@ -65,6 +80,14 @@ class WorkflowKind(Generic[V]):
         if by is not None:
             body = body.model_copy(update={"by": by.subject})
         return await run_update(state, self.handle(state, id_), update, body, self.what(id_))
+
+    async def update_known(
+        self, state: ApiState, id_: str, update: Any, body: BaseModel, by: Principal | None = None
+    ) -> Any:
+        """:meth:`update` once :meth:`load` has found the workflow: an unknown id is a 404
+        before any update is sent."""
+        await self.load(state, id_)
+        return await self.update(state, id_, update, body, by)
 
     @property
     def conflict_error(self) -> str:

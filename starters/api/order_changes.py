@@ -22,18 +22,19 @@ from oms.models.order_changes import (
     OpenClaim,
     OpenClaimBody,
 )
-from oms.models.orders import OrderStatus, OrderView
+from oms.models.orders import OrderView
 from oms.settings import Settings
 from oms.store import orders
 from starters.api.auth import require
 from starters.api.deps import (
     State,
     in_store,
+    not_found,
     raise_from_update,
     record_view,
     run_update,
 )
-from starters.api.orders import load_owned
+from starters.api.orders import ORDERS, check_not_finished
 from starters.api.pricing import added_price
 from workflows.order import OrderWorkflow
 
@@ -63,12 +64,8 @@ async def cancel_line(
     (nothing would be left: cancel the order), ``NotAllocated`` (its stock is not
     allocated yet), ``NotCancellable`` / ``Finished`` (the order ended or is cancelling).
     """
-    current = await load_owned(state, caller, order_id)  # 404 unknown or another buyer's
-    if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-        raise HTTPException(
-            409,
-            detail={"error": "Finished", "message": f"order {order_id} is {current.status}"},
-        )
+    current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
+    check_not_finished(current)
     request = CancelLine(sku=sku, quantity=body.quantity, reason=body.reason, by=caller.subject)
     handle = state.client.get_workflow_handle(order_workflow_id(order_id))
     view: OrderView = await run_update(
@@ -96,12 +93,8 @@ async def edit_order(
     allocating: retry), ``NotEditable`` / ``Finished``; 422 naming a field (an unknown SKU,
     an edit that changes nothing). The order is unchanged each time.
     """
-    current = await load_owned(state, caller, order_id)  # 404 unknown or another buyer's
-    if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-        raise HTTPException(
-            409,
-            detail={"error": "Finished", "message": f"order {order_id} is {current.status}"},
-        )
+    current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
+    check_not_finished(current)
     prices, tax_rates = await in_store(
         state, lambda session: _prices(session, state.settings, current, body)
     )
@@ -167,19 +160,12 @@ async def open_claim(
     """
     shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
     if shipment is None:
-        raise HTTPException(
-            404, detail={"error": "NotFound", "message": f"shipment {shipment_id} not found"}
-        )
-    order = await load_owned(state, caller, shipment.order_id)
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-        raise HTTPException(
-            409,
-            detail={
-                "error": "Finished",
-                "message": f"order {order.order_id} is {order.status}: open a return "
-                "(POST /orders/{id}/returns) or a refund (POST /orders/{id}/refunds)",
-            },
-        )
+        raise not_found(f"shipment {shipment_id}")
+    order = await ORDERS.load_visible(state, caller, shipment.order_id)
+    check_not_finished(
+        order,
+        ": open a return (POST /orders/{id}/returns) or a refund (POST /orders/{id}/refunds)",
+    )
     request = OpenClaim(
         shipment_id=shipment_id,
         kind=body.kind,

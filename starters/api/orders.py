@@ -58,7 +58,6 @@ from starters.api.auth import (
     ORDER_READERS,
     check_member,
     check_owner,
-    check_visible,
     listed_customer,
     require,
 )
@@ -101,6 +100,19 @@ RefundKey = Annotated[
     ),
 ]
 _FINISHED = (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
+
+
+def check_not_finished(order: OrderView, instead: str = "") -> None:
+    """409 ``Finished`` when ``order`` is cancelled or completed: no update can change it
+    any more (``instead``: what the caller can do, appended to the message)."""
+    if order.status in _FINISHED:
+        raise HTTPException(
+            409,
+            detail={
+                "error": "Finished",
+                "message": f"order {order.order_id} is {order.status}{instead}",
+            },
+        )
 
 
 def options_from(settings: Settings) -> OrderOptions:
@@ -360,20 +372,20 @@ def _read(session: Session, order_id: str) -> OrderView | None:
     return view
 
 
-ORDERS = WorkflowKind("order", OrderWorkflow.run, order_workflow_id, OrderWorkflow.state, _read)
+ORDERS = WorkflowKind(
+    "order",
+    OrderWorkflow.run,
+    order_workflow_id,
+    OrderWorkflow.state,
+    _read,
+    owner=lambda view: (view.customer.id, None),
+)
 
 
 @router.get("/{order_id}", response_model=OrderView)
 async def get_order(order_id: str, state: State, caller: Reader) -> OrderView:
     """The order with its shipments, backorders, allocation decisions, history and returns."""
-    return await load_owned(state, caller, order_id)
-
-
-async def load_owned(state: State, caller: Principal, order_id: str) -> OrderView:
-    """The order, if the caller may see it: 404 when unknown or another buyer's."""
-    view = await ORDERS.load(state, order_id)
-    check_visible(caller, view.customer.id, None, f"order {order_id}")
-    return view
+    return await ORDERS.load_visible(state, caller, order_id)
 
 
 @router.get("", response_model=Page[OrderView])
@@ -426,7 +438,7 @@ async def cancel_order(
     order_id: str, body: CancelOrder, state: State, caller: Canceller
 ) -> OrderView:
     """Cancel with full compensation; 409 once a shipment has shipped."""
-    current = await load_owned(state, caller, order_id)  # 404 unknown, 403 another buyer's
+    current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     body = body.model_copy(update={"requested_by": caller.subject})
     if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
         raise HTTPException(
@@ -490,12 +502,7 @@ async def _order_update(
 ) -> OrderView:
     """Run ``update`` on the order's workflow with ``body`` signed by the caller; 404 for an
     unknown order, 409 naming why for a refused one (nothing changed then)."""
-    current = await ORDERS.load(state, order_id)  # 404 when unknown
-    if current.status in _FINISHED:
-        raise HTTPException(
-            409,
-            detail={"error": "Finished", "message": f"order {order_id} is {current.status}"},
-        )
+    check_not_finished(await ORDERS.load(state, order_id))  # 404 when unknown
     view: OrderView = await ORDERS.update(state, order_id, update, body, caller)
     return view
 

@@ -78,7 +78,12 @@ MemberManager = Annotated[Principal, Depends(require("sales"))]
 # A customer id in a path: what the body's customer id accepts (never an email address).
 CustomerIdPath = Annotated[CustomerId, Path(description="the customer's id")]
 QUOTES = WorkflowKind(
-    "quote", QuoteWorkflow.run, quote_workflow_id, QuoteWorkflow.state, quotes.get_quote
+    "quote",
+    QuoteWorkflow.run,
+    quote_workflow_id,
+    QuoteWorkflow.state,
+    quotes.get_quote,
+    owner=lambda view: (view.customer.id, view.customer.company_id),
 )
 
 
@@ -211,14 +216,7 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
 @router.get("/quotes/{quote_id}", response_model=QuoteView)
 async def get_quote(quote_id: str, state: State, caller: Reader) -> QuoteView:
     """The quote: status, current proposal, approvals required and received, deadlines, history."""
-    return await _load_owned(state, caller, quote_id)
-
-
-async def _load_owned(state: State, caller: Principal, quote_id: str) -> QuoteView:
-    """The quote, if the caller may see it: 404 when unknown or another buyer's."""
-    view = await QUOTES.load(state, quote_id)
-    check_visible(caller, view.customer.id, view.customer.company_id, f"quote {quote_id}")
-    return view
+    return await QUOTES.load_visible(state, caller, quote_id)
 
 
 @router.get("/quotes", response_model=Page[QuoteView])
@@ -252,8 +250,7 @@ def list_quotes(
 @router.post("/quotes/{quote_id}/proposals", response_model=QuoteView)
 async def propose(quote_id: str, body: ProposeQuote, state: State, caller: Seller) -> QuoteView:
     """The seller proposes prices (list, tier and volume discounts, overrides with a reason)."""
-    await QUOTES.load(state, quote_id)
-    return await QUOTES.update(state, quote_id, QuoteWorkflow.propose, body, caller)
+    return await QUOTES.update_known(state, quote_id, QuoteWorkflow.propose, body, caller)
 
 
 @router.post("/quotes/{quote_id}/counter-offers", response_model=QuoteView)
@@ -263,7 +260,7 @@ async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer
     At most ``OMS_QUOTE_MAX_COUNTER_OFFERS`` per quote (409 ``TooManyRounds``): a
     negotiation without end would grow the quote's history past Temporal's limit.
     """
-    await _load_owned(state, caller, quote_id)
+    await QUOTES.load_visible(state, caller, quote_id)
     # The workflow's own state: the read model may not show the last counter-offer yet.
     view = await QUOTES.query(state, quote_id)
     made = sum(1 for entry in view.history if entry.status == QuoteStatus.COUNTERED)
@@ -311,7 +308,7 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
 
     Only while the buyer is still a member of the quote's company (404 otherwise).
     """
-    view = await _load_owned(state, caller, quote_id)
+    view = await QUOTES.load_visible(state, caller, quote_id)
     check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
     return await QUOTES.update(state, quote_id, QuoteWorkflow.accept, body, caller)
 
@@ -320,7 +317,7 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
 async def withdraw(
     quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
 ) -> QuoteView:
-    await _load_owned(state, caller, quote_id)
+    await QUOTES.load_visible(state, caller, quote_id)
     return await QUOTES.update(state, quote_id, QuoteWorkflow.withdraw, body, caller)
 
 
@@ -329,7 +326,7 @@ async def reopen(
     quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
 ) -> QuoteView:
     """Re-open an expired quote at list prices."""
-    await _load_owned(state, caller, quote_id)
+    await QUOTES.load_visible(state, caller, quote_id)
     return await QUOTES.update(state, quote_id, QuoteWorkflow.reopen, body, caller)
 
 

@@ -60,7 +60,12 @@ Support = Annotated[Principal, Depends(require("support"))]
 Receiver = Annotated[Principal, Depends(require("warehouse"))]
 Operator = Annotated[Principal, Depends(require("ops"))]
 RETURNS = WorkflowKind(
-    "return", ReturnWorkflow.run, return_workflow_id, ReturnWorkflow.state, returns.get_return
+    "return",
+    ReturnWorkflow.run,
+    return_workflow_id,
+    ReturnWorkflow.state,
+    returns.get_return,
+    owner=lambda view: (view.customer.id, None),
 )
 
 
@@ -270,9 +275,7 @@ def _return_in_progress(order_id: str) -> HTTPException:
 @router.get("/returns/{rma_id}", response_model=ReturnView)
 async def get_return(rma_id: str, state: State, caller: Reader) -> ReturnView:
     """Status, lines (received, restocked, refunded), label and tracking, refunds, history."""
-    view = await RETURNS.load(state, rma_id)
-    check_visible(caller, view.customer.id, None, f"return {rma_id}")
-    return view
+    return await RETURNS.load_visible(state, caller, rma_id)
 
 
 @router.get("/returns", response_model=Page[ReturnView])
@@ -305,15 +308,13 @@ async def authorize(
     rma_id: str, body: AuthorizeReturn, state: State, caller: Support
 ) -> ReturnView:
     """Support authorizes a return the automatic rules left for a person."""
-    await RETURNS.load(state, rma_id)
-    return await RETURNS.update(state, rma_id, ReturnWorkflow.authorize, body, caller)
+    return await RETURNS.update_known(state, rma_id, ReturnWorkflow.authorize, body, caller)
 
 
 @router.post("/returns/{rma_id}/reject", response_model=ReturnView)
 async def reject(rma_id: str, body: RejectReturn, state: State, caller: Support) -> ReturnView:
     """Support rejects a return, with a reason the customer is told."""
-    await RETURNS.load(state, rma_id)
-    return await RETURNS.update(state, rma_id, ReturnWorkflow.reject, body, caller)
+    return await RETURNS.update_known(state, rma_id, ReturnWorkflow.reject, body, caller)
 
 
 @router.post("/returns/{rma_id}/receive", response_model=ReturnView)
@@ -336,5 +337,4 @@ async def retry_refund(
     rma_id: str, body: RetryRefund, state: State, caller: Operator
 ) -> ReturnView:
     """Retry a refund the payment provider declined (the return waits in refund_failed)."""
-    await RETURNS.load(state, rma_id)
-    return await RETURNS.update(state, rma_id, ReturnWorkflow.retry_refund, body, caller)
+    return await RETURNS.update_known(state, rma_id, ReturnWorkflow.retry_refund, body, caller)

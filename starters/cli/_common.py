@@ -77,6 +77,27 @@ def with_role(body: dict[str, Any], role: str | None) -> dict[str, Any]:
     return body | {"role": role} if role else body
 
 
+def sku_quantity_option(*param_decls: str, help: str) -> Callable[[F], F]:
+    """A repeatable ``SKU=QUANTITY`` option, handed to the command as ``(sku, quantity)``
+    pairs; anything else is a usage error (exit code 2) naming the option."""
+    return click.option(
+        *param_decls,
+        multiple=True,
+        metavar="SKU=QUANTITY",
+        help=help,
+        callback=_sku_quantities,
+    )
+
+
+def _sku_quantities(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> list[tuple[str, int]]:
+    try:
+        return [(sku, int(qty)) for sku, _, qty in (v.rpartition("=") for v in values)]
+    except ValueError as err:
+        raise click.BadParameter("SKU=QUANTITY, e.g. TSHIRT=1") from err
+
+
 def params(**values: str | int | float | None) -> dict[str, str | int | float]:
     """Query parameters: the options the user gave (``None`` and empty ones left out)."""
     return {k: v for k, v in values.items() if v is not None and v != ""}

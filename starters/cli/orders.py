@@ -15,7 +15,7 @@ from starters.cli._commands import (
     reason_command,
     resource_group,
 )
-from starters.cli._common import pass_settings, send, with_role
+from starters.cli._common import pass_settings, send, sku_quantity_option, with_role
 
 # What ``oms order list`` filters on: the query parameters of ``GET /orders``.
 FILTERS = (
@@ -91,11 +91,9 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
 
 @order.command(help="change lines, address or speed of an order before its pick")
 @click.argument("order_id")
-@click.option(
+@sku_quantity_option(
     "--line",
     "lines",
-    multiple=True,
-    metavar="SKU=QUANTITY",
     help="a line's new quantity (0 takes it off; a new SKU is added); repeat for more",
 )
 @click.option("--ship-to", help='the new address as JSON: {"name", "line1", "postal_code", ...}')
@@ -105,14 +103,14 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
 def edit(
     settings: Settings,
     order_id: str,
-    lines: tuple[str, ...],
+    lines: list[tuple[str, int]],
     ship_to: str | None,
     speed: str | None,
     reason: str,
 ) -> int:
     body: dict[str, object] = {"reason": reason}
     if lines:
-        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in _sku_quantities(lines)]
+        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines]
     if ship_to:
         try:
             body["ship_to"] = json.loads(ship_to)
@@ -121,13 +119,6 @@ def edit(
     if speed:
         body["shipping_speed"] = speed
     return send(settings, f"/orders/{order_id}/edits", body)
-
-
-def _sku_quantities(values: tuple[str, ...]) -> list[tuple[str, int]]:
-    try:
-        return [(sku, int(qty)) for sku, _, qty in (v.rpartition("=") for v in values)]
-    except ValueError as err:
-        raise click.BadParameter("SKU=QUANTITY, e.g. TSHIRT=1") from err
 
 
 order.add_command(
@@ -167,20 +158,17 @@ shipment.add_command(
 
 @shipment.command(help="confirm a pick: every line, or with --picked only those units")
 @click.argument("shipment_id")
-@click.option(
+@sku_quantity_option(
     "--picked",
     "short",
-    multiple=True,
-    metavar="SKU=QUANTITY",
     help="a short pick: units picked of one SKU (repeat; a SKU left out: none picked)",
 )
 @pass_settings
-def pick(settings: Settings, shipment_id: str, short: tuple[str, ...]) -> int:
+def pick(settings: Settings, shipment_id: str, short: list[tuple[str, int]]) -> int:
     body: dict[str, object] = {}
     if short:
-        lines = _sku_quantities(short)
         # SKU=0 says none was picked: the same as leaving the SKU out.
-        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines if qty]
+        body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in short if qty]
     return send(settings, f"/shipments/{shipment_id}/pick", body)
 
 

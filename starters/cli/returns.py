@@ -8,7 +8,7 @@ import click
 
 from oms.settings import Settings
 from starters.cli._commands import post_command, reason_command, resource_group
-from starters.cli._common import pass_settings, send
+from starters.cli._common import pass_settings, send, sku_quantity_option
 
 
 def _triples(values: tuple[str, ...], what: str, third: str) -> list[dict[str, Any]]:
@@ -40,10 +40,8 @@ return_ = resource_group(
     "--line", multiple=True, required=True, help="SKU:QTY:REASON, e.g. CAP-NVY:1:wrong_size"
 )
 @click.option("--resolution", default="refund", type=click.Choice(["refund", "exchange"]))
-@click.option(
+@sku_quantity_option(
     "--exchange-for",
-    multiple=True,
-    metavar="SKU=QUANTITY",
     help="exchange to another variant: what to send instead (repeat; implies exchange)",
 )
 @pass_settings
@@ -52,18 +50,14 @@ def request(
     order_id: str,
     line: tuple[str, ...],
     resolution: str,
-    exchange_for: tuple[str, ...],
+    exchange_for: list[tuple[str, int]],
 ) -> int:
     body: dict[str, object] = {
         "lines": _triples(line, "--line", "reason"),
         "resolution": "exchange" if exchange_for else resolution,
     }
     if exchange_for:
-        try:
-            pairs = [(sku, int(qty)) for sku, _, qty in (v.rpartition("=") for v in exchange_for)]
-        except ValueError as err:
-            raise click.BadParameter("SKU=QUANTITY", param_hint="--exchange-for") from err
-        body["exchange_for"] = [{"sku": sku, "quantity": qty} for sku, qty in pairs]
+        body["exchange_for"] = [{"sku": sku, "quantity": qty} for sku, qty in exchange_for]
     return send(settings, f"/orders/{order_id}/returns", body)
 
 

@@ -106,12 +106,15 @@ def test_pipeline_bench_writes_a_positive_figure_for_everything(tmp_path: Path) 
         value = _get(run, path)
         assert isinstance(value, int | float) and value > 0, f"{'.'.join(path)} = {value!r}"
     # A single-shipment order runs its business steps as activities (the floor runs as
-    # many) and its read-model writes as local activities, one per visible change.
+    # many) and its read-model writes as local activities: each of its two workflows
+    # writes at least its final state, and no task writes twice (changes that land in one
+    # task share a write, so the count between those bounds depends on timing).
     assert run["activities_per_order"] >= 10
     assert run["floor"]["activities"] == run["activities_per_order"]
-    assert run["pipeline"]["local_activities_per_order"] >= 10
-    # An order is two workflows (order and shipment), each with more to say than the floor.
     assert run["pipeline"]["workflows_per_order"] == 2
+    writes = run["pipeline"]["local_activities_per_order"]
+    assert 2 <= writes <= run["pipeline"]["workflow_tasks_per_order"], writes
+    # An order is two workflows (order and shipment), each with more to say than the floor.
     for per_order in ("workflow_tasks_per_order", "history_events_per_order"):
         assert run["pipeline"][per_order] > run["floor"][per_order]
     assert run["raw_start"]["workflow"] == "OrderWorkflow"

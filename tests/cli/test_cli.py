@@ -322,6 +322,43 @@ def test_malformed_values_stop_with_a_message_and_send_nothing(
     assert _Recorder.seen == []
 
 
+def test_an_exchange_names_what_to_send_instead(recording_api: str) -> None:
+    argv = ["return", "request", "O-1", "--line", "CAP-NVY:1:wrong_size"]
+    assert _run(*argv, "--exchange-for", "CAP-BLK=1", "--exchange-for", "CAP-RED=2") == 0
+    assert _Recorder.seen == [
+        (
+            "POST /orders/O-1/returns",
+            {
+                "lines": [{"sku": "CAP-NVY", "quantity": 1, "reason": "wrong_size"}],
+                "resolution": "exchange",
+                "exchange_for": [
+                    {"sku": "CAP-BLK", "quantity": 1},
+                    {"sku": "CAP-RED", "quantity": 2},
+                ],
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["order", "edit", "O-1", "--line", "CAP-NVY", "--reason", "x"], "--line"),
+        (["shipment", "pick", "O-1-S1", "--picked", "CAP-NVY=two"], "--picked"),
+        (
+            ["return", "request", "O-1", "--line", "CAP-NVY:1:x", "--exchange-for", "CAP=x"],
+            "--exchange-for",
+        ),
+    ],
+)
+def test_a_malformed_sku_quantity_is_a_usage_error_naming_its_option(
+    recording_api: str, capsys: pytest.CaptureFixture[str], argv: Sequence[str], option: str
+) -> None:
+    assert _run(*argv) == 2
+    assert f"'{option}': SKU=QUANTITY, e.g. TSHIRT=1" in capsys.readouterr().err
+    assert _Recorder.seen == []
+
+
 def test_an_error_status_is_one_line_on_stderr_and_exit_1(
     recording_api: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,0 +1,177 @@
+"""A return's exchange, for ``ReturnWorkflow``: the received units (or, for an exchange to
+other variants, those variants) sent again as a replacement order at no charge, once the
+price difference is settled on the order's card.
+
+Workflow code (no I/O): every payment is an activity on the return's own key
+(``<rma>:exchange-authorize``, ``-capture``, ``<rma>:exchange-difference``); the
+replacement is the child ``OrderWorkflow`` ``exchange_order_id(<rma>)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments import PaymentActivities
+    from oms.domain.money import order_total
+    from oms.domain.returns import replacement_units
+    from oms.ids import exchange_order_id, order_workflow_id
+    from oms.models.orders import OrderInput, OrderLine, PaymentDetails
+    from oms.models.payments import AuthorizeRequest, CaptureRequest
+    from oms.models.returns import RefundRequest, ReturnInput, ReturnStatus, ReturnView
+    from oms.queues import PAYMENTS_QUEUE, WORKFLOW_QUEUE
+    from workflows import policies
+    from workflows.order import OrderWorkflow
+    from workflows.return_receipt import EmailOps
+    from workflows.tracker import Tracker
+
+# Sends one of the return's emails to the customer: (key, template, **context).
+Email = Callable[..., Awaitable[None]]
+# Refunds the received units as a refund return would (waiting for retries if declined).
+Refund = Callable[[], Awaitable[None]]
+
+
+class Exchange:
+    """The replacement order of an exchange return, and the money its variants cost."""
+
+    def __init__(
+        self,
+        inp: ReturnInput,
+        view: ReturnView,
+        track: Tracker[ReturnView],
+        mail: tuple[Email, EmailOps],
+        refund: Refund,
+    ) -> None:
+        self._inp, self._view, self._track = inp, view, track
+        self._email, self._email_ops = mail
+        self._refund = refund
+        self._prefix = inp.options.task_queue_prefix
+
+    async def replace(self) -> None:
+        """Send the received units again as a replacement order, at no charge; or, for an
+        exchange to other variants, those, once the price difference is settled."""
+        inp = self._inp
+        lines = [
+            OrderLine(sku=ln.sku, quantity=replacement_units(ln), unit_price=Decimal("0.00"))
+            for ln in self._view.lines
+            if replacement_units(ln) > 0
+        ]
+        if not lines:
+            self._track.note("nothing to replace", by="system")
+            return
+        if inp.exchange_for:
+            if not await self._settle_difference():
+                return  # refunded instead
+            lines = [
+                ln.model_copy(update={"unit_price": Decimal("0.00")}) for ln in inp.exchange_for
+            ]
+        order_id = exchange_order_id(inp.rma_id)
+        await workflow.start_child_workflow(
+            OrderWorkflow.run,
+            OrderInput(
+                order_id=order_id,
+                channel="exchange",
+                customer=inp.customer,
+                currency=inp.currency,
+                lines=lines,
+                ship_to=inp.ship_to,
+                payment=PaymentDetails(method="exchange"),
+                placed_at=workflow.now(),
+                options=inp.options.order_options,
+            ),
+            id=order_workflow_id(order_id),
+            task_queue=self._prefix + WORKFLOW_QUEUE,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=f"Order {order_id} · exchange for return {inp.rma_id} · no charge",
+        )
+        self._view.exchange_order_id = order_id
+        units = ", ".join(f"{ln.quantity} x {ln.sku}" for ln in lines)
+        note = f"replacement order {order_id}: {units}"
+        self._track.enter(ReturnStatus.EXCHANGED, note, by="system")
+        await self._email("exchanged", "return_exchanged", new_order_id=order_id)
+
+    async def _settle_difference(self) -> bool:
+        """Charge (on the order's card: ``<rma>:exchange-authorize`` and ``-capture``) or
+        refund (``<rma>:exchange-difference``) what the new variants cost beyond the
+        received units. False when a charge was not possible: the received units are then
+        refunded instead, as a refund return would."""
+        inp, view = self._inp, self._view
+        received = order_total(
+            OrderLine(sku=ln.sku, quantity=replacement_units(ln), unit_price=ln.unit_price)
+            for ln in view.lines
+            if replacement_units(ln) > 0
+        )
+        difference = order_total(inp.exchange_for) - received
+        view.exchange_difference = difference
+        amount = f"{abs(difference)} {inp.currency}"
+        if difference > 0:
+            why = await self._charge(difference)
+            if why is not None:
+                view.exchange_difference = None
+                self._track.note(
+                    f"the exchange's difference of {amount} could not be charged ({why}); "
+                    "the received units are refunded instead",
+                    by="system",
+                )
+                await self._refund()
+                return False
+            self._track.note(f"charged the exchange's difference of {amount}", by="system")
+        elif difference < 0:
+            try:
+                await workflow.execute_activity_method(
+                    PaymentActivities.refund,
+                    RefundRequest(
+                        idempotency_key=f"{inp.rma_id}:exchange-difference",
+                        order_id=inp.order_id,
+                        amount=-difference,
+                        currency=inp.currency,
+                        reason=f"exchange {inp.rma_id}: price difference",
+                    ),
+                    **policies.PAYMENTS.kwargs(self._prefix + PAYMENTS_QUEUE, f"refund {amount}"),
+                )
+            except ActivityError as err:
+                problem = (
+                    f"Return {inp.rma_id}: the exchange's difference of {amount} was not "
+                    f"refunded ({err.cause or err}); refund it with POST /orders/"
+                    f"{inp.order_id}/refunds"
+                )
+                self._track.note(problem, by="system")
+                await self._email_ops("exchange_difference", problem)
+            else:
+                self._track.note(f"refunded the exchange's difference of {amount}", by="system")
+        return True
+
+    async def _charge(self, amount: Decimal) -> str | None:
+        """Authorize and capture ``amount`` on the order's card; why not, or None."""
+        inp = self._inp
+        if inp.payment_token is None:
+            return "the order was not paid by card"
+        queue = self._prefix + PAYMENTS_QUEUE
+        auth = await workflow.execute_activity_method(
+            PaymentActivities.authorize,
+            AuthorizeRequest(
+                idempotency_key=f"{inp.rma_id}:exchange-authorize",
+                order_id=inp.order_id,
+                amount=amount,
+                currency=inp.currency,
+                token=inp.payment_token,
+            ),
+            **policies.PAYMENTS.kwargs(queue, f"authorize {amount} {inp.currency}"),
+        )
+        if auth.status != "authorized":
+            return f"the card was declined: {auth.decline_reason or 'no reason given'}"
+        await workflow.execute_activity_method(
+            PaymentActivities.capture,
+            CaptureRequest(
+                idempotency_key=f"{inp.rma_id}:exchange-capture",
+                authorization_id=auth.authorization_id,
+                amount=amount,
+                currency=inp.currency,
+            ),
+            **policies.PAYMENTS.kwargs(queue, f"capture {amount} {inp.currency}"),
+        )
+        return None
