@@ -67,9 +67,12 @@ async def test_an_own_callers_401_and_403_show_in_ops_stuck_until_it_is_accepted
             assert items["dev-warehouse"]["last_error"].startswith("401 on GET /shipments")
             assert items[SIMULATOR_SUBJECT]["last_error"].startswith("401 on GET /shipments")
             assert "OMS_SIMULATOR_TOKEN" in items[SIMULATOR_SUBJECT]["suggested_action"]
-            # Not in the workflow kinds' lists.
+            # Not in the workflow kinds' lists (which may hold other tests' stuck orders:
+            # the Temporal server is shared).
             orders = await api.get("/ops/stuck", params={"kind": "order"}, headers=_bearer(ops))
-            assert orders.json()["items"] == []
+            listed = orders.json()["items"]
+            assert orders.status_code == 200 and all(i["kind"] == "order" for i in listed)
+            assert not {"dev-warehouse", SIMULATOR_SUBJECT} & {i["business_id"] for i in listed}
 
             # Its new token may not call this route: a 403, counted with the 401 before.
             denied = await api.put("/products/CAP-NVY", json={}, headers=_bearer(fresh))

@@ -19,7 +19,7 @@ from sandboxes.warehouse import run as run_warehouse
 from stack import Stack, order_body, running_stack, wait_until
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
-HEALTHY = 50
+HEALTHY = 20  # orders flowing beside the stuck ones: enough to show none is listed
 
 
 async def _stuck(stack: Stack, run: str = "") -> dict[str, dict[str, Any]]:
@@ -44,7 +44,7 @@ async def test_stuck_finder_names_each_case_and_interventions_clear_them(
         sqlite_url,
         tmp_path,
         carrier_simulate=True,
-        pick_sla_s=60,
+        pick_sla_s=25,  # the Malmö pick turns past its deadline; healthy ones pick in seconds
         step_deadline_s=3,
         stuck_attempts=2,
         quote_approver_reminder_s=4,
