@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from oms.models.common import Address, Model, Sku, SkuQuantity
-from oms.models.inventory import AllocationBasis, AllocationDecision
+from oms.models.inventory import AllocateRequest, AllocationBasis, AllocationDecision
 from oms.models.money import TaxLine
 
 
@@ -182,6 +182,10 @@ class Reallocate(AllocationBasis):
     idempotent on ``key``."""
 
     first_shipment_no: int
+
+    def as_allocation(self) -> AllocateRequest:
+        """The allocation made once the order's stock is given back (same key and lines)."""
+        return AllocateRequest(**dict(self))
 
 
 class Reallocation(Model):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from oms.models.inventory import AllocateRequest, AllocationDecision, ReleaseResult
+from oms.models.inventory import AllocationDecision, ReleaseResult
 from oms.models.order_changes import (
     BackorderResult,
     BackorderUnits,
@@ -168,18 +168,6 @@ def reallocate(session: Session, req: Reallocate) -> Reallocation:
     for backorder in owed:
         backorder.cancelled = True
     session.flush()
-    decision = allocate(
-        session,
-        AllocateRequest(
-            key=req.key,
-            order_id=req.order_id,
-            lines=req.lines,
-            postal_code=req.postal_code,
-            city=req.city,
-            country=req.country,
-            placed_at=req.placed_at,
-            first_shipment_no=req.first_shipment_no,
-        ),
-    )
+    decision = allocate(session, req.as_allocation())
     filled = fill_backorders_at(session, freed, freed_by=req.order_id)
     return Reallocation(decision=decision, filled_orders=filled)

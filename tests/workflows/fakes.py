@@ -194,18 +194,7 @@ class World:
         @activity.defn(name="inventory.reallocate")
         async def reallocate(req: Reallocate) -> Reallocation:
             world.calls.append(("reallocate", req))
-            decision = await allocate(
-                AllocateRequest(
-                    key=req.key,
-                    order_id=req.order_id,
-                    lines=req.lines,
-                    postal_code=req.postal_code,
-                    city=req.city,
-                    country=req.country,
-                    placed_at=req.placed_at,
-                    first_shipment_no=req.first_shipment_no,
-                )
-            )
+            decision = await allocate(req.as_allocation())
             world.calls.pop()  # recorded as the reallocation, not as an allocation
             return Reallocation(decision=decision)
 

@@ -3,7 +3,6 @@ per return and line) instead of a card refund, and a note refused waits for a re
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 
 from oms.models.returns import ReceivedLine, ReceiveReturn, RetryRefund, ReturnStatus
-from tests.workflows.harness import Harness
+from tests.workflows.harness import Harness, patches
 from tests.workflows.test_return_workflow import return_input, start, status_becomes
 from workflows.return_receipt import CREDIT_NOTE_PATCH
 from workflows.returns import ReturnWorkflow
@@ -25,16 +24,6 @@ RECEIVED = ReceiveReturn(
         ReceivedLine(sku="CAP", quantity=1, condition="damaged"),
     ],
 )
-
-
-def _patches(history: WorkflowHistory) -> set[str]:
-    ids: set[str] = set()
-    for event in history.events:
-        marker = event.marker_recorded_event_attributes
-        if marker.marker_name == "core_patch":
-            for payloads in marker.details.values():
-                ids.update(json.loads(p.data)["id"] for p in payloads.payloads)
-    return ids
 
 
 async def test_an_invoice_order_return_is_refunded_with_one_credit_note_per_line(
@@ -58,7 +47,7 @@ async def test_an_invoice_order_return_is_refunded_with_one_credit_note_per_line
     assert "refund" not in harness.world.names()  # no card provider asked
     assert any("credit note CN-" in h.note for h in final.history)
     history = await handle.fetch_history()
-    assert CREDIT_NOTE_PATCH in _patches(history)
+    assert CREDIT_NOTE_PATCH in patches(history)
 
 
 async def test_a_card_return_records_no_credit_note_patch(harness: Harness) -> None:
@@ -70,7 +59,7 @@ async def test_a_card_return_records_no_credit_note_patch(harness: Harness) -> N
 
     assert "credit_note" not in harness.world.names()
     history = await handle.fetch_history()
-    assert CREDIT_NOTE_PATCH not in _patches(history)
+    assert CREDIT_NOTE_PATCH not in patches(history)
 
 
 async def test_a_refused_credit_note_waits_and_a_retry_credits_the_rest_once(
@@ -102,7 +91,7 @@ def test_the_saved_credit_note_history_took_the_credit_note_path() -> None:
     tests replay, is a run of the new path: the patch and the credit note activity."""
     path = Path(__file__).resolve().parents[1] / "histories" / "return_credit_note_settled.json"
     history = WorkflowHistory.from_json("return", path.read_text())
-    assert CREDIT_NOTE_PATCH in _patches(history)
+    assert CREDIT_NOTE_PATCH in patches(history)
     scheduled = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         for e in history.events
