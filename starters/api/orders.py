@@ -14,16 +14,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from oms import search_attributes as sa
 from oms.domain import customs
 from oms.domain.approval import load_policy, order_rules
 from oms.domain.auth import Principal
 from oms.domain.fulfilment import progress
-from oms.domain.lifecycle import ORDER, attributes, limits_from
+from oms.domain.lifecycle import ORDER
 from oms.domain.money import format_money, order_total
 from oms.domain.shipping import address_problems, needs_customs
 from oms.domain.tax import refund_tax
@@ -331,27 +329,21 @@ async def start_order(
         totals=totals,
         price_source=None if priced is None else priced.source,
     )
-    await client.start_workflow(
-        OrderWorkflow.run,
+    await ORDERS.start(
+        client,
+        settings,
+        order_id,
         inp,
-        id=order_workflow_id(order_id),
-        task_queue=settings.queue(WORKFLOW_QUEUE),
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        memo={"body_hash": digest},
-        search_attributes=sa.typed(
-            {
-                "OmsKind": "order",
-                "OmsCustomerId": body.customer.id,
-                "OmsChannel": body.channel,
-                # What the first workflow task would set: a broken task shows as stuck.
-                **attributes(ORDER.step("received"), now, limits_from(settings)),
-            }
-        ),
-        static_summary=(
+        digest=digest,
+        customer_id=body.customer.id,
+        step=ORDER.step("received"),
+        now=now,
+        summary=(
             f"Order {order_id} · {len(body.lines)} line(s) · "
             f"{format_money(total, body.currency, 'sv')}"
             f" · {body.channel}"
         ),
+        more_attributes={"OmsChannel": body.channel},
     )
 
 

@@ -9,13 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from oms import search_attributes as sa
 from oms.domain.approval import load_policy
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import QUOTE, attributes, limits_from
+from oms.domain.lifecycle import QUOTE
 from oms.ids import order_id_for
 from oms.models.common import CustomerId, Page
 from oms.models.credit import Company, CompanyMember, CreditStatus
@@ -35,7 +33,7 @@ from oms.models.quotes import (
     WithdrawQuote,
 )
 from oms.rules import APPROVAL_RULES
-from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.settings import Settings
 from oms.store import credit, prices, quotes
 from oms.store.errors import UnknownCompany
 from starters.api.auth import (
@@ -183,27 +181,17 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
         {sku: tax_class for sku, (_price, tax_class) in known.items()},
     )
     try:
-        await state.client.start_workflow(
-            QuoteWorkflow.run,
+        await QUOTES.start(
+            state.client,
+            state.settings,
+            quote_id,
             inp,
-            id=quote_workflow_id(quote_id),
-            task_queue=state.settings.queue(WORKFLOW_QUEUE),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"body_hash": digest},
-            search_attributes=sa.typed(
-                {
-                    "OmsKind": "quote",
-                    "OmsCustomerId": body.customer.id,
-                    # What the first workflow task would set (it then upserts nothing).
-                    **attributes(
-                        QUOTE.step("submitted"),
-                        inp.submitted_at,
-                        limits_from(state.settings),
-                        deadline=inp.submitted_at + timedelta(days=inp.options.expires_in_days),
-                    ),
-                }
-            ),
-            static_summary=(
+            digest=digest,
+            customer_id=body.customer.id,
+            step=QUOTE.step("submitted"),
+            now=inp.submitted_at,
+            deadline=inp.submitted_at + timedelta(days=inp.options.expires_in_days),
+            summary=(
                 f"Quote {quote_id} · {len(body.lines)} line(s) · company "
                 f"{body.customer.company_id} · b2b"
             ),

@@ -19,12 +19,10 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import SUBSCRIPTION, attributes, limits_from
+from oms.domain.lifecycle import SUBSCRIPTION
 from oms.models.common import Page
 from oms.models.subscriptions import (
     CancelSubscription,
@@ -40,7 +38,7 @@ from oms.models.subscriptions import (
     SubscriptionStatus,
     SubscriptionView,
 )
-from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.settings import Settings
 from oms.store import subscriptions
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from starters.api.auth import ORDER_READERS, check_owner, listed_customer, require
@@ -111,10 +109,11 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
         return answered
     start = max(body.start_at or now, now)
     settings = state.settings
-    workflow_id = subscription_workflow_id(subscription_id)
     try:
-        await state.client.start_workflow(
-            SubscriptionWorkflow.run,
+        await SUBSCRIPTIONS.start(
+            state.client,
+            settings,
+            subscription_id,
             SubscriptionInput(
                 subscription_id=subscription_id,
                 customer=body.customer,
@@ -129,24 +128,12 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
                 body_hash=digest,
                 options=subscription_options(settings),
             ),
-            id=workflow_id,
-            task_queue=settings.queue(WORKFLOW_QUEUE),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"body_hash": digest},
-            search_attributes=sa.typed(
-                {
-                    "OmsKind": "subscription",
-                    "OmsCustomerId": body.customer.id,
-                    # What the first workflow task would set: a broken task shows as stuck.
-                    **attributes(
-                        SUBSCRIPTION.step("active"),
-                        now,
-                        limits_from(settings),
-                        deadline=start + timedelta(seconds=settings.step_deadline_s),
-                    ),
-                }
-            ),
-            static_summary=(
+            digest=digest,
+            customer_id=body.customer.id,
+            step=SUBSCRIPTION.step("active"),
+            now=now,
+            deadline=start + timedelta(seconds=settings.step_deadline_s),
+            summary=(
                 f"Subscription {subscription_id} · {len(body.lines)} line(s) · every "
                 f"{body.interval}"
             ),
