@@ -13,7 +13,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from oms.domain.auth import Principal
-from oms.ids import order_workflow_id
 from oms.models.order_changes import (
     CancelLine,
     CancelLineBody,
@@ -32,7 +31,6 @@ from starters.api.deps import (
     not_found,
     raise_from_update,
     record_view,
-    run_update,
 )
 from starters.api.orders import ORDERS, check_not_finished
 from starters.api.pricing import added_price
@@ -67,10 +65,7 @@ async def cancel_line(
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     check_not_finished(current)
     request = CancelLine(sku=sku, quantity=body.quantity, reason=body.reason, by=caller.subject)
-    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
-    view: OrderView = await run_update(
-        state, handle, OrderWorkflow.cancel_line, request, f"order {order_id}"
-    )
+    view: OrderView = await ORDERS.update(state, order_id, OrderWorkflow.cancel_line, request)
     return view
 
 
@@ -107,16 +102,17 @@ async def edit_order(
         by=caller.subject,
         tax_rates=tax_rates,
     )
-    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
     try:
-        view: OrderView = await handle.execute_update(OrderWorkflow.edit, request)
+        view: OrderView = await ORDERS.handle(state, order_id).execute_update(
+            OrderWorkflow.edit, request
+        )
     except (WorkflowUpdateFailedError, RPCError) as err:
         cause = getattr(err, "cause", None)
         if isinstance(cause, ApplicationError) and cause.type == "PaymentDeclined":
             raise HTTPException(
                 402, detail={"error": "PaymentDeclined", "message": cause.message}
             ) from err
-        raise_from_update(err, f"order {order_id}")
+        raise_from_update(err, ORDERS.what(order_id))
     await record_view(state, view)
     return view
 
@@ -173,8 +169,5 @@ async def open_claim(
         reason=body.reason,
         by=caller.subject,
     )
-    handle = state.client.get_workflow_handle(order_workflow_id(order.order_id))
-    view: OrderView = await run_update(
-        state, handle, OrderWorkflow.open_claim, request, f"order {order.order_id}"
-    )
+    view: OrderView = await ORDERS.update(state, order.order_id, OrderWorkflow.open_claim, request)
     return view
