@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
@@ -104,6 +105,31 @@ def quote_options(
         task_queue_prefix=settings.task_queue_prefix,
         order_options=options_from(settings),
     )
+
+
+class _Approval(Protocol):
+    """A role a quote or an order waits for, and its decision once made."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def decision(self) -> object: ...
+
+
+Decision = TypeVar("Decision", ApprovalDecision, PurchaseDecision, CreditApproval)
+
+
+def _waiting_for(approvals: Sequence[_Approval]) -> str:
+    """The first role still to decide (``admin`` when none: the workflow refuses it)."""
+    return next((a.role for a in approvals if a.decision is None), "admin")
+
+
+def _signed(caller: Principal, body: Decision, waiting_for: str) -> Decision:
+    """``body`` as ``caller``'s decision: whatever the body says, the approver is the
+    caller, in the caller's role (an admin's: the one the body names, else ``waiting_for``)."""
+    role = acting_role(caller, body.role, "role" in body.model_fields_set, waiting_for)
+    return body.model_copy(update={"approver": caller.subject, "role": role})
 
 
 @router.post("/quotes", status_code=202, responses={200: {"model": QuoteView}, 409: {}, 422: {}})
@@ -282,11 +308,7 @@ async def decide(
                 "message": "the proposer of a price may not approve it; ask another approver",
             },
         )
-    pending = [a.role for a in view.approvals if a.decision is None]
-    role = acting_role(
-        caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
-    )
-    body = body.model_copy(update={"approver": caller.subject, "role": role})
+    body = _signed(caller, body, _waiting_for(view.approvals))
     return await QUOTES.update(state, quote_id, QuoteWorkflow.decide, body)
 
 
@@ -323,8 +345,7 @@ async def approve_credit(
     order_id: str, body: CreditApproval, state: State, caller: CreditApprover
 ) -> OrderView:
     """Finance lets an order held over its company's credit limit go ahead (as the caller)."""
-    role = acting_role(caller, body.role, "role" in body.model_fields_set, "finance")
-    body = body.model_copy(update={"approver": caller.subject, "role": role})
+    body = _signed(caller, body, "finance")
     return await ORDERS.update(state, order_id, OrderWorkflow.approve_credit, body)
 
 
@@ -339,11 +360,7 @@ async def approve_purchase(
     The approver and role recorded are the caller's (an admin may name the role it acts in).
     """
     view = await ORDERS.query(state, order_id)
-    pending = [a.role for a in view.approvals if a.decision is None]
-    role = acting_role(
-        caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
-    )
-    body = body.model_copy(update={"approver": caller.subject, "role": role})
+    body = _signed(caller, body, _waiting_for(view.approvals))
     return await ORDERS.update(state, order_id, OrderWorkflow.approve_purchase, body)
 
 
