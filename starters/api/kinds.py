@@ -94,6 +94,14 @@ class WorkflowKind(Generic[V]):
         await self.load(state, id_)
         return await self.update(state, id_, update, body, by)
 
+    async def update_visible(
+        self, state: ApiState, caller: Principal, id_: str, update: Any, body: BaseModel
+    ) -> Any:
+        """:meth:`update` as ``caller``, once :meth:`load_visible` has found the workflow
+        theirs to see: unknown or another buyer's is a 404 before any update is sent."""
+        await self.load_visible(state, caller, id_)
+        return await self.update(state, id_, update, body, caller)
+
     @property
     def conflict_error(self) -> str:
         """The error of a 409 for an id taken by something else: ``OrderIdConflict``."""

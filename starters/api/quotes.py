@@ -327,8 +327,7 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
 async def withdraw(
     quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
 ) -> QuoteView:
-    await QUOTES.load_visible(state, caller, quote_id)
-    return await QUOTES.update(state, quote_id, QuoteWorkflow.withdraw, body, caller)
+    return await QUOTES.update_visible(state, caller, quote_id, QuoteWorkflow.withdraw, body)
 
 
 @router.post("/quotes/{quote_id}/reopen", response_model=QuoteView)
@@ -336,8 +335,7 @@ async def reopen(
     quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
 ) -> QuoteView:
     """Re-open an expired quote at list prices."""
-    await QUOTES.load_visible(state, caller, quote_id)
-    return await QUOTES.update(state, quote_id, QuoteWorkflow.reopen, body, caller)
+    return await QUOTES.update_visible(state, caller, quote_id, QuoteWorkflow.reopen, body)
 
 
 @router.post("/orders/{order_id}/credit-approval", response_model=OrderView, tags=["orders"])
