@@ -132,17 +132,32 @@ CONFLICT_TYPES = frozenset(
 FORBIDDEN_TYPES = frozenset({"WrongRole", "SelfApproval"})
 
 
-def field_error(loc: list[str | int], msg: str, value: Any = None) -> HTTPException:
-    """A 422 in FastAPI's own shape, naming the field, for checks that need the store."""
-    return HTTPException(
-        status_code=422,
-        detail=[{"type": "value_error", "loc": ["body", *loc], "msg": msg, "input": value}],
-    )
+def api_error(
+    status: int, error: str, message: str, headers: dict[str, str] | None = None
+) -> HTTPException:
+    """The API's own error, ``{"error": ..., "message": ...}`` (answered as problem details
+    titled ``error``, ``starters.api.problems``), for the caller to raise."""
+    return HTTPException(status, detail={"error": error, "message": message}, headers=headers)
+
+
+def invalid(
+    loc: list[str | int], msg: str, value: Any = None, kind: str = "value_error"
+) -> HTTPException:
+    """A 422 in FastAPI's own shape, naming where the bad value is: ``loc`` starts with
+    ``body``, ``query``, ``path`` or ``header``, as a request validation error's does."""
+    return HTTPException(422, detail=[{"type": kind, "loc": loc, "msg": msg, "input": value}])
+
+
+def field_error(
+    loc: list[str | int], msg: str, value: Any = None, kind: str = "value_error"
+) -> HTTPException:
+    """A 422 in FastAPI's own shape, naming the body's field, for checks that need the store."""
+    return invalid(["body", *loc], msg, value, kind)
 
 
 def not_found(what: str) -> HTTPException:
     """404 ``NotFound``: ``what`` (e.g. ``order O-1``) is unknown, or not the caller's to see."""
-    return HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
+    return api_error(404, "NotFound", f"{what} not found")
 
 
 def content_hash(body: BaseModel, id_field: str) -> str:
@@ -159,9 +174,7 @@ async def require_same_body(
     with the same content (its memo's ``body_hash``), so a resubmission is answered."""
     memo = await (await client.get_workflow_handle(workflow_id).describe()).memo()
     if memo.get("body_hash") != digest:
-        raise HTTPException(
-            409, detail={"error": error, "message": f"{what} exists with different content"}
-        )
+        raise api_error(409, error, f"{what} exists with different content")
 
 
 async def query_state(handle: WorkflowHandle[Any, Any], query: Any, what: str) -> Any:
@@ -224,24 +237,20 @@ def raise_from_update(err: Exception, what: str) -> NoReturn:
                 if cause.type in FORBIDDEN_TYPES
                 else 422
             )
-            raise HTTPException(code, detail={"error": cause.type, "message": cause.message})
-        raise HTTPException(500, detail={"error": "UpdateFailed", "message": str(cause)})
+            raise api_error(code, str(cause.type), cause.message)
+        raise api_error(500, "UpdateFailed", str(cause))
     if isinstance(err, RPCError):
         if "already completed" in err.message:
-            raise HTTPException(
-                409, detail={"error": "Finished", "message": f"{what} has already finished"}
-            )
+            raise api_error(409, "Finished", f"{what} has already finished")
         if err.status == RPCStatusCode.NOT_FOUND:
             raise not_found(what)
         if err.status == RPCStatusCode.FAILED_PRECONDITION:
             # The server aborted the update: the workflow task carrying it failed or timed
             # out (a worker died with it). Nothing was applied; the same call can be retried.
-            raise HTTPException(
+            raise api_error(
                 503,
-                detail={
-                    "error": "WorkflowNotReady",
-                    "message": f"{what} could not take this now ({err.message}); try again",
-                },
+                "WorkflowNotReady",
+                f"{what} could not take this now ({err.message}); try again",
                 headers={"Retry-After": "1"},
             )
     raise err

@@ -23,7 +23,14 @@ from oms.domain.auth import Principal
 from oms.domain.lifecycle import Step, attributes, limits_from
 from oms.settings import WORKFLOW_QUEUE, Settings
 from starters.api.auth import check_visible
-from starters.api.deps import ApiState, in_store, query_state, require_same_body, run_update
+from starters.api.deps import (
+    ApiState,
+    api_error,
+    in_store,
+    query_state,
+    require_same_body,
+    run_update,
+)
 from starters.api.idempotency import reserve
 
 V = TypeVar("V", bound=BaseModel)
@@ -109,9 +116,7 @@ class WorkflowKind(Generic[V]):
 
     def conflict(self, id_: str, why: str = "exists with different content") -> HTTPException:
         """409 :attr:`conflict_error`: the id is taken by something else."""
-        return HTTPException(
-            409, detail={"error": self.conflict_error, "message": f"{self.what(id_)} {why}"}
-        )
+        return api_error(409, self.conflict_error, f"{self.what(id_)} {why}")
 
     async def reserve(
         self, state: ApiState, caller: Principal, id_: str, digest: str

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetActivityRequest
@@ -43,6 +43,7 @@ from oms.store import webhooks as webhook_store
 from starters.api.auth import acting_role, require
 from starters.api.deps import (
     State,
+    api_error,
     field_error,
     in_store,
     not_found,
@@ -304,9 +305,7 @@ async def retry_now(
         raise_from_update(err, f"workflow {workflow_id}")
     pending = list(description.raw_description.pending_activities)
     if not pending:
-        raise HTTPException(
-            409, detail={"error": "NothingToRetry", "message": "no call is pending or retrying"}
-        )
+        raise api_error(409, "NothingToRetry", "no call is pending or retrying")
     await _note(state, workflow_id, "retry_now", body)
     execution = WorkflowExecution(workflow_id=workflow_id, run_id=description.run_id or "")
     retried, skipped = [], []
@@ -366,9 +365,7 @@ async def release_hold(
     try:
         view = await handle.query(OrderWorkflow.state)
         if view.status != "on_hold":
-            raise HTTPException(
-                409, detail={"error": "NotOnHold", "message": f"order is {view.status}"}
-            )
+            raise api_error(409, "NotOnHold", f"order is {view.status}")
         await _note(state, workflow_id, "release_hold", body)
         if "credit limit" in (view.history[-1].note if view.history else ""):
             await record_view(
@@ -385,7 +382,7 @@ async def release_hold(
             detail = "payment authorization retried"
     except (WorkflowUpdateFailedError, RPCError) as err:
         if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, detail={"error": "NotFound", "message": order_id}) from err
+            raise api_error(404, "NotFound", order_id) from err
         raise_from_update(err, f"order {order_id}")
     return InterventionResult(workflow_id=workflow_id, action="release_hold", detail=detail)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -27,6 +27,7 @@ from oms.store import orders
 from starters.api.auth import require
 from starters.api.deps import (
     State,
+    api_error,
     in_store,
     not_found,
     raise_from_update,
@@ -109,9 +110,7 @@ async def edit_order(
     except (WorkflowUpdateFailedError, RPCError) as err:
         cause = getattr(err, "cause", None)
         if isinstance(cause, ApplicationError) and cause.type == "PaymentDeclined":
-            raise HTTPException(
-                402, detail={"error": "PaymentDeclined", "message": cause.message}
-            ) from err
+            raise api_error(402, "PaymentDeclined", cause.message) from err
         raise_from_update(err, ORDERS.what(order_id))
     await record_view(state, view)
     return view

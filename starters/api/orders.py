@@ -9,7 +9,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -63,6 +63,7 @@ from starters.api.deps import (
     ApiState,
     Paging,
     State,
+    api_error,
     content_hash,
     field_error,
     in_store,
@@ -104,13 +105,7 @@ def check_not_finished(order: OrderView, instead: str = "") -> None:
     """409 ``Finished`` when ``order`` is cancelled or completed: no update can change it
     any more (``instead``: what the caller can do, appended to the message)."""
     if order.status in _FINISHED:
-        raise HTTPException(
-            409,
-            detail={
-                "error": "Finished",
-                "message": f"order {order.order_id} is {order.status}{instead}",
-            },
-        )
+        raise api_error(409, "Finished", f"order {order.order_id} is {order.status}{instead}")
 
 
 def options_from(settings: Settings) -> OrderOptions:
@@ -433,10 +428,7 @@ async def cancel_order(
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     body = body.model_copy(update={"requested_by": caller.subject})
     if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-        raise HTTPException(
-            409,
-            detail={"error": "NotCancellable", "message": f"order is already {current.status}"},
-        )
+        raise api_error(409, "NotCancellable", f"order is already {current.status}")
     return await ORDERS.update(state, order_id, OrderWorkflow.cancel, body)
 
 
@@ -463,7 +455,7 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
     entry = NoteEntry(at=datetime.now(UTC), by=body.by, text=body.text, tags=body.tags)
     noted = await in_store(state, lambda session: orders.add_note(session, order_id, entry))
     if noted is None:
-        raise HTTPException(404, detail={"error": "NotFound", "message": f"order {order_id}"})
+        raise api_error(404, "NotFound", f"order {order_id}")
     return noted
 
 
@@ -549,9 +541,7 @@ async def refund_order(
             handle = state.client.get_workflow_handle_for(OrderRefundWorkflow.run, workflow_id)
         claimed = await handle.result()
     if claimed.status == "declined":
-        raise HTTPException(
-            409, detail={"error": "RefundDeclined", "message": claimed.error or "declined"}
-        )
+        raise api_error(409, "RefundDeclined", claimed.error or "declined")
     return claimed
 
 
@@ -589,6 +579,4 @@ def _claim(session: Session, order: OrderView, key: str, body: RefundOrder, by: 
             else refund_tax(body.amount, order.tax, order.currency),
         )
     except refunds.RefundKeyReused as err:
-        raise HTTPException(
-            409, detail={"error": "IdempotencyKeyReused", "message": str(err)}
-        ) from err
+        raise api_error(409, "IdempotencyKeyReused", str(err)) from err

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -50,6 +50,7 @@ from starters.api.deps import (
     ApiState,
     Paging,
     State,
+    api_error,
     content_hash,
     field_error,
     in_store,
@@ -279,12 +280,8 @@ async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer
     view = await QUOTES.query(state, quote_id)
     made = sum(1 for entry in view.history if entry.status == QuoteStatus.COUNTERED)
     if made >= state.settings.quote_max_counter_offers:
-        raise HTTPException(
-            409,
-            detail={
-                "error": "TooManyRounds",
-                "message": f"{made} counter-offers already: accept, withdraw or ask anew",
-            },
+        raise api_error(
+            409, "TooManyRounds", f"{made} counter-offers already: accept, withdraw or ask anew"
         )
     return await QUOTES.update(state, quote_id, QuoteWorkflow.counter, body, caller)
 
@@ -301,12 +298,8 @@ async def decide(
     # The workflow's own state: the read model may not show the latest proposal yet.
     view = await QUOTES.query(state, quote_id)
     if view.proposal is not None and view.proposal.by == caller.subject:
-        raise HTTPException(
-            403,
-            detail={
-                "error": "SelfApproval",
-                "message": "the proposer of a price may not approve it; ask another approver",
-            },
+        raise api_error(
+            403, "SelfApproval", "the proposer of a price may not approve it; ask another approver"
         )
     body = _signed(caller, body, _waiting_for(view.approvals))
     return await QUOTES.update(state, quote_id, QuoteWorkflow.decide, body)

@@ -41,6 +41,7 @@ from starters.api.deps import (
     ApiState,
     Paging,
     State,
+    api_error,
     field_error,
     in_store,
     not_found,
@@ -256,12 +257,8 @@ async def _exists(state: ApiState, rma_id: str) -> bool:
 
 
 def _return_in_progress(order_id: str) -> HTTPException:
-    return HTTPException(
-        409,
-        detail={
-            "error": "ReturnInProgress",
-            "message": f"another return of order {order_id} is being requested; try again",
-        },
+    return api_error(
+        409, "ReturnInProgress", f"another return of order {order_id} is being requested; try again"
     )
 
 

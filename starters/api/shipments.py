@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +17,7 @@ from oms.models.common import Page
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
 from oms.store import labels, orders
 from starters.api.auth import ORDER_READERS, require
-from starters.api.deps import Paging, State, not_found
+from starters.api.deps import Paging, State, api_error, not_found
 from starters.api.kinds import WorkflowKind
 from workflows.shipment import ShipmentWorkflow
 
@@ -115,13 +115,11 @@ def commercial_invoice(shipment_id: str, state: State, caller: Reader) -> HTMLRe
     with state.db.session() as session:
         customs = labels.customs_of(session, shipment_id)
     if customs is None:
-        raise HTTPException(
+        raise api_error(
             404,
-            detail={
-                "error": "NoCustomsDeclaration",
-                "message": f"shipment {shipment_id} has no customs declaration (it stays inside "
-                "its customs area, or has no label yet)",
-            },
+            "NoCustomsDeclaration",
+            f"shipment {shipment_id} has no customs declaration (it stays inside "
+            "its customs area, or has no label yet)",
         )
     html = _templates.get_template("commercial_invoice.html.j2").render(
         shipment=view, customs=customs
