@@ -18,7 +18,7 @@ from temporalio.client import WorkflowHandle
 
 from oms.domain.auth import Principal
 from starters.api.auth import check_visible
-from starters.api.deps import ApiState, in_store, query_state, require_same_body, run_update
+from starters.api.deps import ApiState, query_state, read_store, require_same_body, run_update
 from starters.api.idempotency import reserve
 
 V = TypeVar("V", bound=BaseModel)
@@ -55,7 +55,7 @@ class WorkflowKind(Generic[V]):
         404 when unknown."""
         read = self.read
         if read is not None:
-            view = await in_store(state, lambda session: read(session, id_))
+            view = await read_store(state, lambda session: read(session, id_))
             if view is not None:
                 return view
         return await self.query(state, id_)
