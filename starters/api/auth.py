@@ -111,7 +111,7 @@ def _check(state: ApiState, header: str, *, basic: bool) -> Principal:
         principal = dev_principal(token)
         if principal is not None:
             return principal
-    with state.db.session() as session:
+    with state.db.read() as session:
         principal = tokens.resolve(session, token)
     if principal is None:
         raise _unauthorized("unknown or revoked token")
@@ -217,7 +217,7 @@ def check_member(
     body's. A buyer hears 404 (the company is not theirs to know of); staff acting for
     a customer get a 422 naming the field ``loc``.
     """
-    with state.db.session() as session:
+    with state.db.read() as session:
         member = credit.is_member(session, company_id, customer_id)
     if member:
         return

@@ -40,7 +40,9 @@ class ApiState:
         self.limits = RateLimits(self.settings)
 
 
-def get_state(request: Request) -> ApiState:
+async def get_state(request: Request) -> ApiState:
+    """The process's state. A coroutine, because FastAPI runs a plain function dependency
+    in a worker thread: a hop per request for an attribute read."""
     state: ApiState = request.app.state.oms
     return state
 
@@ -62,6 +64,17 @@ async def in_store(state: ApiState, work: Callable[[Session], T]) -> T:
     return await run_in_threadpool(run)
 
 
+async def read_store(state: ApiState, work: Callable[[Session], T]) -> T:
+    """``in_store`` for ``work`` that only reads (``Database.read``: on SQLite it does not
+    queue behind the writers). Raises what ``work`` raises."""
+
+    def run() -> T:
+        with state.db.read() as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
 @dataclass(frozen=True)
 class PageParams:
     """``limit`` and ``cursor`` of a list request (every list pages the same way)."""
@@ -70,7 +83,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(  # a coroutine: no worker-thread hop (see get_state)
     limit: Annotated[int, Query(ge=1, le=paging.MAX_LIMIT)] = paging.DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PageParams:

@@ -26,8 +26,8 @@ from starters.api.auth import check_visible
 from starters.api.deps import (
     ApiState,
     api_error,
-    in_store,
     query_state,
+    read_store,
     require_same_body,
     run_update,
 )
@@ -67,7 +67,7 @@ class WorkflowKind(Generic[V]):
         404 when unknown."""
         read = self.read
         if read is not None:
-            view = await in_store(state, lambda session: read(session, id_))
+            view = await read_store(state, lambda session: read(session, id_))
             if view is not None:
                 return view
         return await self.query(state, id_)

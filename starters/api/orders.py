@@ -124,7 +124,7 @@ def options_from(settings: Settings) -> OrderOptions:
 
 
 def _catalogue(db: Database, currency: str, skus: list[str]) -> dict[str, Any]:
-    with db.session() as session:
+    with db.read() as session:
         return prices.for_order(session, currency, skus)
 
 
@@ -163,7 +163,7 @@ async def _validate_against_store(state: State, body: PlaceOrder, caller: Princi
 
 
 def _lookup_products(db: Database, skus: list[str]) -> dict[str, Product]:
-    with db.session() as session:
+    with db.read() as session:
         return inventory.products_by_sku(session, skus)
 
 
@@ -409,7 +409,7 @@ def list_orders(
         placed_from=placed_from,
         placed_to=placed_to,
     )
-    with state.db.session() as session:
+    with state.db.read() as session:
         return orders.list_orders(
             session,
             status=status.value if status else None,
