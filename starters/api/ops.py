@@ -36,7 +36,6 @@ from oms.models.ops import (
     StuckList,
 )
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
-from oms.store import orders
 from oms.store import refusals as refusal_store
 from oms.store import subscriptions as subscription_store
 from oms.store import webhooks as webhook_store
@@ -45,13 +44,12 @@ from starters.api.deps import (
     State,
     api_error,
     field_error,
-    in_store,
-    not_found,
     raise_from_update,
     record_view,
     run_update,
 )
 from starters.api.orders import ORDERS
+from starters.api.shipments import stored_shipment
 from workflows.order import OrderWorkflow
 from workflows.webhooks import relay_workflow_id
 
@@ -394,9 +392,7 @@ async def reroute(
     """Move a shipment that has not shipped to another warehouse (re-allocation with
     compensation of the old reservation); 409 once it is packed or shipped."""
     body = body.model_copy(update={"by": caller.subject})
-    shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
-    if shipment is None:
-        raise not_found(f"shipment {shipment_id}")
+    shipment = await run_in_threadpool(stored_shipment, state, shipment_id)
     if body.shipment_id != shipment_id:
         raise field_error(["shipment_id"], "must match the path", body.shipment_id)
     handle = ORDERS.handle(state, shipment.order_id)

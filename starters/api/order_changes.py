@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -23,18 +24,17 @@ from oms.models.order_changes import (
 )
 from oms.models.orders import OrderView
 from oms.settings import Settings
-from oms.store import orders
 from starters.api.auth import require
 from starters.api.deps import (
     State,
     api_error,
     in_store,
-    not_found,
     raise_from_update,
     record_view,
 )
 from starters.api.orders import ORDERS, check_not_finished
 from starters.api.pricing import added_price
+from starters.api.shipments import stored_shipment
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -153,9 +153,7 @@ async def open_claim(
     not paid by card), ``Finished`` (the order ended: open a return or a refund without a
     return instead).
     """
-    shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
-    if shipment is None:
-        raise not_found(f"shipment {shipment_id}")
+    shipment = await run_in_threadpool(stored_shipment, state, shipment_id)
     order = await ORDERS.load_visible(state, caller, shipment.order_id)
     check_not_finished(
         order,
