@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from oms.domain.auth import INTERNAL_CALLERS, Principal, dev_principal, owns
 from oms.store import credit, refusals, tokens
-from starters.api.deps import ApiState, State, api_error, field_error, not_found
+from starters.api.deps import ApiState, State, api_error, field_error, not_found, read_store
 from starters.api.ratelimit import client_address
 
 # Staff who may read any order (and its shipments and returns).
@@ -208,17 +208,18 @@ def check_visible(
         raise not_found(what)
 
 
-def check_member(
+async def check_member(
     state: ApiState, principal: Principal, company_id: str, customer_id: str, loc: list[str | int]
 ) -> None:
     """Refuse a company's prices, quotes or credit to a customer who is not its member.
 
     Membership is the store's (``PUT /companies/{id}/members/{customer}``), never the
     body's. A buyer hears 404 (the company is not theirs to know of); staff acting for
-    a customer get a 422 naming the field ``loc``.
+    a customer get a 422 naming the field ``loc``. The store is read in a worker thread.
     """
-    with state.db.read() as session:
-        member = credit.is_member(session, company_id, customer_id)
+    member = await read_store(
+        state, lambda session: credit.is_member(session, company_id, customer_id)
+    )
     if member:
         return
     if principal.is_buyer:

@@ -210,13 +210,8 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
     check_owner(caller, body.customer.id, what="customer id")
     if body.payment.method == "invoice" and body.payment.company_id is not None:
         # Invoice terms spend a company's credit: only for its members (the store says who).
-        await run_in_threadpool(
-            check_member,
-            state,
-            caller,
-            body.payment.company_id,
-            body.customer.id,
-            ["payment", "company_id"],
+        await check_member(
+            state, caller, body.payment.company_id, body.customer.id, ["payment", "company_id"]
         )
     if body.order_id is not None and EXCHANGE_ID.match(body.order_id):
         # A return's replacement order gets this id; taken first, it would block the exchange.

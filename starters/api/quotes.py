@@ -176,7 +176,7 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
             body.customer.company_id,
         )
     # The company's price tier and credit are for its members only (a buyer hears 404).
-    check_member(
+    await check_member(
         state, caller, body.customer.company_id, body.customer.id, ["customer", "company_id"]
     )
     quote_id = body.quote_id or f"Q-{uuid.uuid4().hex[:10].upper()}"
@@ -312,7 +312,7 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
     Only while the buyer is still a member of the quote's company (404 otherwise).
     """
     view = await QUOTES.load_visible(state, caller, quote_id)
-    check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
+    await check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
     return await QUOTES.update(state, quote_id, QuoteWorkflow.accept, body, caller)
 
 

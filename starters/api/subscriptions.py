@@ -150,7 +150,7 @@ async def _load(state: ApiState, subscription_id: str) -> SubscriptionView:
     """The read model's view, else the workflow's own; with each order's current status."""
 
     def read() -> tuple[SubscriptionView | None, dict[str, str]]:
-        with state.db.session() as session:
+        with state.db.read() as session:
             view = subscriptions.get_subscription(session, subscription_id)
             ids = [o.order_id for o in view.orders] if view else []
             return view, subscriptions.order_statuses(session, ids)
@@ -171,16 +171,20 @@ class _Subscriptions(WorkflowKind[SubscriptionView]):
 
 
 SUBSCRIPTIONS = _Subscriptions(
-    "subscription", SubscriptionWorkflow.run, subscription_workflow_id, SubscriptionWorkflow.state
+    "subscription",
+    SubscriptionWorkflow.run,
+    subscription_workflow_id,
+    SubscriptionWorkflow.state,
+    owner=lambda view: (view.customer.id, None),
 )
 
 
 async def _act(
     state: State, subscription_id: str, caller: Principal, update: Any, body: BaseModel
 ) -> SubscriptionView:
-    """Run ``update`` as ``caller`` (who must own the subscription, if a buyer)."""
-    current = await SUBSCRIPTIONS.load(state, subscription_id)
-    check_owner(caller, current.customer.id, what="subscriptions")
+    """Run ``update`` as ``caller`` (who must own the subscription, if a buyer: another
+    buyer's is a 404, like an unknown id)."""
+    await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
     view: SubscriptionView = await SUBSCRIPTIONS.update(
         state, subscription_id, update, body, caller
     )
@@ -190,9 +194,7 @@ async def _act(
 @router.get("/{subscription_id}", response_model=SubscriptionView)
 async def get_subscription(subscription_id: str, state: State, caller: Reader) -> SubscriptionView:
     """Status, interval, lines, next renewal, the orders placed (with status), history."""
-    view = await SUBSCRIPTIONS.load(state, subscription_id)
-    check_owner(caller, view.customer.id, what="subscriptions")
-    return view
+    return await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
 
 
 @router.get("", response_model=Page[SubscriptionView])
@@ -250,7 +252,6 @@ async def change(
 ) -> SubscriptionView:
     """New lines and/or address from the next renewal on; lines checked against the catalogue."""
     if body.lines is not None:
-        current = await SUBSCRIPTIONS.load(state, subscription_id)
-        check_owner(caller, current.customer.id, what="subscriptions")
+        current = await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
         await _check_lines(state, body.lines, current.currency)
     return await _act(state, subscription_id, caller, SubscriptionWorkflow.change, body)
