@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
     from oms import search_attributes as sa
+    from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fulfilment import is_finished, order_status
     from oms.domain.money import format_money
     from oms.ids import shipment_workflow_id
@@ -185,15 +186,10 @@ class OrderV1:
         return self._view
 
     def _validate_credit(self, approval: CreditApproval) -> None:
-        if not self._awaiting_credit:
-            raise ApplicationError(
-                "the order is not waiting for a credit approval", type="NotAwaitingCredit"
-            )
-        if approval.role not in ("finance", "cfo"):
-            raise ApplicationError(
-                f"only finance can approve credit over the limit, not {approval.role}",
-                type="WrongRole",
-            )
+        try:
+            check_credit_approval(self._awaiting_credit, approval)
+        except ApprovalRefused as refused:
+            raise ApplicationError(str(refused), type=refused.code) from refused
 
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the order's history with who and why."""
