@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         authorization_reason,
         receipt_problems,
         refund_due,
+        replacement_order,
         replacement_units,
     )
     from oms.ids import exchange_order_id, order_workflow_id
@@ -45,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.common import HistoryEntry, Locale
     from oms.models.notifications import EmailRequest
     from oms.models.ops import OpsNote
-    from oms.models.orders import BackorderWake, OrderInput, OrderLine, PaymentDetails
+    from oms.models.orders import BackorderWake, OrderLine
     from oms.models.returns import (
         AuthorizeReturn,
         EligibilityRequest,
@@ -56,7 +57,6 @@ with workflow.unsafe.imports_passed_through():
         ReturnInput,
         ReturnLabel,
         ReturnLabelRequest,
-        ReturnLineRequest,
         ReturnStatus,
         ReturnView,
         StockMovement,
@@ -189,16 +189,7 @@ class ReturnV1:
         await self._email("requested", "return_requested")
         check = await workflow.execute_activity_method(
             ReturnActivities.check_eligibility,
-            EligibilityRequest(
-                rma_id=inp.rma_id,
-                order_id=inp.order_id,
-                lines=[
-                    ReturnLineRequest(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
-                    for ln in inp.lines
-                ],
-                at=inp.requested_at,
-                window_days=inp.options.policy.window_days,
-            ),
+            EligibilityRequest.of(inp),
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "check return eligibility"),
         )
         if not check.eligible:
@@ -454,20 +445,9 @@ class ReturnV1:
             self._history("system", "nothing to replace")
             return
         order_id = exchange_order_id(inp.rma_id)
-        order = OrderInput(
-            order_id=order_id,
-            channel="exchange",
-            customer=inp.customer,
-            currency=inp.currency,
-            lines=lines,
-            ship_to=inp.ship_to,
-            payment=PaymentDetails(method="exchange"),
-            placed_at=workflow.now(),
-            options=inp.options.order_options,
-        )
         await workflow.start_child_workflow(
             "OrderWorkflow",
-            order,
+            replacement_order(inp, order_id, lines, workflow.now()),
             id=order_workflow_id(order_id),
             task_queue=self._q(WORKFLOW_QUEUE),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
