@@ -13,6 +13,7 @@ authorization and tells the customer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -361,17 +362,11 @@ class OrderV1:
                 "order_on_hold",
                 {"reason": auth.decline_reason or ""},
             )
-            try:
-                await workflow.wait_condition(
-                    lambda: self._retry is not None or self._cancel is not None,
-                    timeout=timedelta(seconds=inp.options.hold_timeout_s),
-                    timeout_summary="waiting for the customer to fix payment",
-                )
-            except TimeoutError:
-                self._cancel = CancelOrder(
-                    reason="payment not completed in time", requested_by="system"
-                )
-            if self._cancel is not None:
+            if await self._hold(
+                lambda: self._retry is not None,
+                "waiting for the customer to fix payment",
+                "payment not completed in time",
+            ):
                 return False
             if self._retry is not None and self._retry.payment is not None:
                 token = self._retry.payment.token
@@ -412,19 +407,26 @@ class OrderV1:
             self._awaiting_credit = True
             await self._set_status(OrderStatus.ON_HOLD, f"{reason}; waiting for finance")
             await self._email(f"{inp.order_id}:on_hold:credit", "order_on_hold", {"reason": reason})
-            try:
-                await workflow.wait_condition(
-                    lambda: self._credit_approval is not None or self._cancel is not None,
-                    timeout=timedelta(seconds=inp.options.hold_timeout_s),
-                    timeout_summary="waiting for finance to approve credit",
-                )
-            except TimeoutError:
-                self._cancel = CancelOrder(
-                    reason=f"{reason}; not approved in time", requested_by="system"
-                )
-            if self._cancel is not None:
+            if await self._hold(
+                lambda: self._credit_approval is not None,
+                "waiting for finance to approve credit",
+                f"{reason}; not approved in time",
+            ):
                 self._awaiting_credit = False
                 return False
+
+    async def _hold(self, released: Callable[[], bool], summary: str, too_late: str) -> bool:
+        """Wait on hold until ``released`` or a cancel; past the hold timeout the system
+        cancels with reason ``too_late``. True when the order is to be cancelled."""
+        try:
+            await workflow.wait_condition(
+                lambda: released() or self._cancel is not None,
+                timeout=timedelta(seconds=self._inp.options.hold_timeout_s),
+                timeout_summary=summary,
+            )
+        except TimeoutError:
+            self._cancel = CancelOrder(reason=too_late, requested_by="system")
+        return self._cancel is not None
 
     async def _allocate(self) -> AllocationDecision:
         inp = self._inp
