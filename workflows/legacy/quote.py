@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from oms import search_attributes as sa
     from oms.domain.approval import ApprovalRefused, check_decision, escalate_role, requirements
     from oms.domain.money import format_money
+    from oms.domain.quotes import countered_lines, next_timer, record_decision, reminder_key
     from oms.ids import order_id_for, order_workflow_id
     from oms.models.common import Customer, HistoryEntry
     from oms.models.notifications import EmailRequest
@@ -143,15 +144,7 @@ class QuoteV1:
 
     async def counter(self, offer: CounterOffer) -> QuoteView:
         """The buyer asks for other prices; the seller proposes again."""
-        targets = {line.sku: line.target_unit_price for line in offer.lines}
-        self._view.lines = [
-            QuoteLineRequest(
-                sku=line.sku,
-                quantity=line.quantity,
-                target_unit_price=targets.get(line.sku, line.target_unit_price),
-            )
-            for line in self._view.lines
-        ]
+        self._view.lines = countered_lines(self._view.lines, offer)
         await self._set(QuoteStatus.COUNTERED, offer.by, "countered", views.counter_note(offer))
         await self._email_seller(f"countered:{self._round}", "quote_countered", {"by": offer.by})
         return self._view
@@ -169,13 +162,7 @@ class QuoteV1:
         """An approver approves or rejects; any rejection rejects the quote."""
         index = check_decision(self._view.approvals, decision)
         requirement = self._view.approvals[index]
-        # One decision answers every pending rule that asks the same role.
-        for req in self._view.approvals:
-            if req.decision is None and req.role == requirement.role:
-                req.decision = decision.decision
-                req.decided_by = decision.approver
-                req.decided_at = workflow.now()
-                req.comment = decision.comment
+        record_decision(self._view.approvals, requirement.role, decision, workflow.now())
         note = views.decision_note(decision, requirement.rule_name)
         if decision.decision == "reject":
             await self._set(QuoteStatus.REJECTED, decision.approver, "rejected", note)
@@ -346,7 +333,7 @@ class QuoteV1:
             if self._view.status == QuoteStatus.ACCEPTED:
                 await workflow.wait_condition(lambda: self._view.status != QuoteStatus.ACCEPTED)
                 continue
-            due_at, label = self._next_deadline()
+            due_at, label = next_timer(self._view, self._inp.options, self._reminded, self._opening)
             # At least a second: a due deadline fires on the next timer, never a busy loop.
             wait = max(due_at - workflow.now(), timedelta(seconds=1))
             self._changed = False
@@ -356,38 +343,6 @@ class QuoteV1:
                 )
             except TimeoutError:
                 await self._fire_due()
-
-    def _next_deadline(self) -> tuple[datetime, str]:
-        opts = self._inp.options
-        expires = self._view.expires_at
-        candidates: list[tuple[datetime, str]] = [(expires, "quote expiry")]
-        if self._key("seller") not in self._reminded:
-            candidates.append(
-                (expires - timedelta(seconds=opts.seller_reminder_before_s), "seller reminder")
-            )
-        if self._key("buyer") not in self._reminded:
-            candidates.append(
-                (expires - timedelta(seconds=opts.buyer_reminder_before_s), "buyer reminder")
-            )
-        if self._view.status == QuoteStatus.PENDING_APPROVAL:
-            for req in self._view.approvals:
-                if req.decision is not None:
-                    continue
-                since = req.escalated_at or req.requested_at
-                if not req.reminded:
-                    candidates.append(
-                        (
-                            since + timedelta(seconds=opts.approver_reminder_after_s),
-                            f"remind {req.role}",
-                        )
-                    )
-                candidates.append(
-                    (
-                        since + timedelta(seconds=opts.approval_escalate_after_s),
-                        f"escalate {req.role}",
-                    )
-                )
-        return min(candidates, key=lambda c: c[0])
 
     async def _fire_due(self) -> None:
         now = workflow.now()
@@ -455,7 +410,7 @@ class QuoteV1:
     # --- helpers -------------------------------------------------------------------
 
     def _key(self, what: str) -> str:
-        return f"expiry_reminder:{what}:{self._opening}"
+        return reminder_key(what, self._opening)
 
     def _q(self, queue: str) -> str:
         return self._inp.options.task_queue_prefix + queue
