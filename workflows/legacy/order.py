@@ -496,8 +496,7 @@ class OrderV1:
         self._backordered = fill.still_backordered
         if not self._backordered:
             self._backordered_since = None
-        filled = ", ".join(f"{ln.sku} x{ln.quantity}" for s in fill.shipments for ln in s.lines)
-        self._note(f"Backorder filled: {filled}")
+        self._note(f"Backorder filled: {views.units(ln for s in fill.shipments for ln in s.lines)}")
         await self._refresh_status()
 
     async def _start_shipments(self, planned: list[PlannedShipment]) -> None:
@@ -714,8 +713,7 @@ class OrderV1:
                 + (" · **pick late**" if s.pick_late and s.status == "picking" else "")
             )
         if self._backordered:
-            owed = ", ".join(f"{b.sku} x{b.quantity}" for b in self._backordered)
-            lines.append(f"- backordered: {owed}")
+            lines.append(f"- backordered: {views.units(self._backordered)}")
         if view.allocations:
             last = view.allocations[-1]
             considered = ", ".join(

@@ -357,24 +357,16 @@ class QuoteV1:
             )
             await self._email_buyer(f"expired:{self._opening}", "quote_expired")
             return
-        if self._key("seller") not in self._reminded and now >= expires - timedelta(
-            seconds=opts.seller_reminder_before_s
-        ):
-            self._reminded.add(self._key("seller"))
-            await self._email_seller(
-                self._key("seller"),
-                "quote_expiry_reminder",
-                {"audience": "seller", "expires_at": when(expires)},
-            )
-        if self._key("buyer") not in self._reminded and now >= expires - timedelta(
-            seconds=opts.buyer_reminder_before_s
-        ):
-            self._reminded.add(self._key("buyer"))
-            await self._email_buyer(
-                self._key("buyer"),
-                "quote_expiry_reminder",
-                {"audience": "buyer", "expires_at": when(expires)},
-            )
+        reminders = (
+            ("seller", opts.seller_reminder_before_s, self._email_seller),
+            ("buyer", opts.buyer_reminder_before_s, self._email_buyer),
+        )
+        for audience, before_s, email in reminders:
+            key = self._key(audience)
+            if key not in self._reminded and now >= expires - timedelta(seconds=before_s):
+                self._reminded.add(key)
+                context = {"audience": audience, "expires_at": when(expires)}
+                await email(key, "quote_expiry_reminder", context)
         if self._view.status != QuoteStatus.PENDING_APPROVAL:
             return
         for req in self._view.approvals:
