@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, ScalarResult, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,7 +49,7 @@ from oms.models.order_changes import (
 )
 from oms.models.returns import StockMovement
 from oms.store import paging, prices
-from oms.store.db import Bound, as_utc, get_or_insert, in_transaction
+from oms.store.db import Bound, as_utc, get_or_insert, in_transaction, locked
 from oms.store.errors import (
     IdempotencyMismatch,
     StockBelowReserved,
@@ -242,16 +242,11 @@ def fill_backorders(session: Session, warehouse_id: str, sku: str) -> list[str]:
     available = stock.on_hand - stock.reserved
     if available <= 0 or warehouse is None or not warehouse.active:
         return []
-    waiting = session.scalars(
-        select(BackorderRow)
-        .where(
-            BackorderRow.sku == sku,
-            BackorderRow.cancelled.is_(False),
-            BackorderRow.quantity_open > 0,
-        )
-        .order_by(BackorderRow.placed_at, BackorderRow.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    waiting = lock_backorders(
+        session,
+        BackorderRow.sku == sku,
+        BackorderRow.cancelled.is_(False),
+        BackorderRow.quantity_open > 0,
     )
     filled: list[str] = []
     for backorder in waiting:
@@ -304,16 +299,16 @@ def claim_backorders(session: Session, req: BackorderCheck) -> BackorderFill:
     if not claimed:
         claimed = list(
             session.scalars(
-                select(ReservationRow)
-                .where(
-                    ReservationRow.order_id == req.order_id,
-                    ReservationRow.backorder_id.is_not(None),
-                    ReservationRow.claim_key.is_(None),
-                    ReservationRow.status == OPEN,
+                locked(
+                    select(ReservationRow)
+                    .where(
+                        ReservationRow.order_id == req.order_id,
+                        ReservationRow.backorder_id.is_not(None),
+                        ReservationRow.claim_key.is_(None),
+                        ReservationRow.status == OPEN,
+                    )
+                    .order_by(ReservationRow.id)
                 )
-                .order_by(ReservationRow.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
             )
         )
         warehouse_ids = sorted({r.warehouse_id for r in claimed})
@@ -352,13 +347,7 @@ def release_reservations(
 ) -> tuple[list[tuple[str, str]], int]:
     """Release the open reservations ``query`` selects, their stock rows locked in key
     order; the (warehouse, SKU) pairs that got units back, sorted, and how many units."""
-    reservations = list(
-        session.scalars(
-            query.order_by(ReservationRow.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    )
+    reservations = list(session.scalars(locked(query.order_by(ReservationRow.id))))
     freed = sorted({(r.warehouse_id, r.sku) for r in reservations})
     stock = {
         (row.warehouse_id, row.sku): row
@@ -400,14 +389,9 @@ def _cancel_backorders(session: Session, order_id: str, freed_skus: set[str]) ->
         session.scalars(select(BackorderRow.sku).where(mine, BackorderRow.cancelled.is_(False)))
     )
     # Lock every backorder the fills below may touch, in fill order, in one statement.
-    locked = session.scalars(
-        select(BackorderRow)
-        .where(BackorderRow.sku.in_(skus), BackorderRow.cancelled.is_(False))
-        .order_by(BackorderRow.placed_at, BackorderRow.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    for backorder in locked:
+    for backorder in lock_backorders(
+        session, BackorderRow.sku.in_(skus), BackorderRow.cancelled.is_(False)
+    ):
         if backorder.order_id == order_id:
             backorder.cancelled = True
 
@@ -419,16 +403,16 @@ def consume(session: Session, req: ConsumeRequest) -> ConsumeResult:
     """
     reservations = list(
         session.scalars(
-            select(ReservationRow)
-            .where(
-                ReservationRow.order_id == req.order_id,
-                ReservationRow.shipment_id == req.shipment_id,
-                ReservationRow.warehouse_id == req.warehouse_id,
-                ReservationRow.status == OPEN,
+            locked(
+                select(ReservationRow)
+                .where(
+                    ReservationRow.order_id == req.order_id,
+                    ReservationRow.shipment_id == req.shipment_id,
+                    ReservationRow.warehouse_id == req.warehouse_id,
+                    ReservationRow.status == OPEN,
+                )
+                .order_by(ReservationRow.id)
             )
-            .order_by(ReservationRow.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
         )
     )
     stock = {
@@ -711,12 +695,20 @@ def _lock_stock(
         return []
     return list(
         session.scalars(
-            select(StockRow)
-            .where(StockRow.warehouse_id.in_(set(warehouse_ids)), StockRow.sku.in_(set(skus)))
-            .order_by(StockRow.warehouse_id, StockRow.sku)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+            locked(
+                select(StockRow)
+                .where(StockRow.warehouse_id.in_(set(warehouse_ids)), StockRow.sku.in_(set(skus)))
+                .order_by(StockRow.warehouse_id, StockRow.sku)
+            )
         )
+    )
+
+
+def lock_backorders(session: Session, *where: ColumnElement[bool]) -> ScalarResult[BackorderRow]:
+    """The backorders matching ``where``, locked oldest first (``placed_at``, then id): the
+    order every caller locks backorders in, so two transactions never wait on each other."""
+    return session.scalars(
+        locked(select(BackorderRow).where(*where).order_by(BackorderRow.placed_at, BackorderRow.id))
     )
 
 
