@@ -297,19 +297,12 @@ def claim_backorders(session: Session, req: BackorderCheck) -> BackorderFill:
         )
     )
     if not claimed:
-        claimed = list(
-            session.scalars(
-                locked(
-                    select(ReservationRow)
-                    .where(
-                        ReservationRow.order_id == req.order_id,
-                        ReservationRow.backorder_id.is_not(None),
-                        ReservationRow.claim_key.is_(None),
-                        ReservationRow.status == OPEN,
-                    )
-                    .order_by(ReservationRow.id)
-                )
-            )
+        claimed = lock_reservations(
+            session,
+            ReservationRow.order_id == req.order_id,
+            ReservationRow.backorder_id.is_not(None),
+            ReservationRow.claim_key.is_(None),
+            ReservationRow.status == OPEN,
         )
         warehouse_ids = sorted({r.warehouse_id for r in claimed})
         numbers = {wh: req.first_shipment_no + i for i, wh in enumerate(warehouse_ids)}
@@ -343,11 +336,11 @@ def still_backordered(session: Session, order_id: str) -> list[SkuQuantity]:
 
 
 def release_reservations(
-    session: Session, query: Select[tuple[ReservationRow]]
+    session: Session, *where: ColumnElement[bool]
 ) -> tuple[list[tuple[str, str]], int]:
-    """Release the open reservations ``query`` selects, their stock rows locked in key
+    """Release the open reservations matching ``where``, their stock rows locked in key
     order; the (warehouse, SKU) pairs that got units back, sorted, and how many units."""
-    reservations = list(session.scalars(locked(query.order_by(ReservationRow.id))))
+    reservations = lock_reservations(session, *where)
     freed = sorted({(r.warehouse_id, r.sku) for r in reservations})
     stock = {
         (row.warehouse_id, row.sku): row
@@ -366,14 +359,12 @@ def release(session: Session, req: ReleaseRequest) -> ReleaseResult:
     other orders' backorders at once; their ids come back in ``filled_orders``.
     Idempotent: a second call releases nothing.
     """
-    query = select(ReservationRow).where(
-        ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
-    )
+    where = [ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN]
     if req.shipment_id is not None:
-        query = query.where(ReservationRow.shipment_id == req.shipment_id)
+        where.append(ReservationRow.shipment_id == req.shipment_id)
     if req.warehouse_id is not None:
-        query = query.where(ReservationRow.warehouse_id == req.warehouse_id)
-    freed, units = release_reservations(session, query)
+        where.append(ReservationRow.warehouse_id == req.warehouse_id)
+    freed, units = release_reservations(session, *where)
 
     if req.shipment_id is None and req.warehouse_id is None:
         _cancel_backorders(session, req.order_id, {sku for _, sku in freed})
@@ -401,19 +392,12 @@ def consume(session: Session, req: ConsumeRequest) -> ConsumeResult:
 
     Lowers both on-hand and reserved stock. Idempotent: a second call consumes nothing.
     """
-    reservations = list(
-        session.scalars(
-            locked(
-                select(ReservationRow)
-                .where(
-                    ReservationRow.order_id == req.order_id,
-                    ReservationRow.shipment_id == req.shipment_id,
-                    ReservationRow.warehouse_id == req.warehouse_id,
-                    ReservationRow.status == OPEN,
-                )
-                .order_by(ReservationRow.id)
-            )
-        )
+    reservations = lock_reservations(
+        session,
+        ReservationRow.order_id == req.order_id,
+        ReservationRow.shipment_id == req.shipment_id,
+        ReservationRow.warehouse_id == req.warehouse_id,
+        ReservationRow.status == OPEN,
     )
     stock = {
         (row.warehouse_id, row.sku): row
@@ -701,6 +685,14 @@ def _lock_stock(
                 .order_by(StockRow.warehouse_id, StockRow.sku)
             )
         )
+    )
+
+
+def lock_reservations(session: Session, *where: ColumnElement[bool]) -> list[ReservationRow]:
+    """The reservations matching ``where``, locked in id order: the order a claim, a
+    release and a consumption lock them in, so none of them waits on another in a cycle."""
+    return list(
+        session.scalars(locked(select(ReservationRow).where(*where).order_by(ReservationRow.id)))
     )
 
 

@@ -150,10 +150,7 @@ def reallocate(session: Session, req: Reallocate) -> Reallocation:
     if stored is not None:
         return Reallocation(decision=AllocationDecision.model_validate(stored.decision))
     freed, _ = release_reservations(
-        session,
-        select(ReservationRow).where(
-            ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
-        ),
+        session, ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
     )
     owed = lock_backorders(
         session, BackorderRow.order_id == req.order_id, BackorderRow.cancelled.is_(False)
