@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.payments import PaymentActivities
+    from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fx import in_base
     from oms.models.credit import ReleaseCredit, ReserveCredit
     from oms.models.orders import CancelOrder, CreditApproval, OrderInput, OrderStatus, RetryPayment
@@ -50,15 +51,10 @@ class Payment:
     def check_credit_approval(self, approval: CreditApproval) -> None:
         """Raises ``ApplicationError`` ``NotAwaitingCredit`` (not held over the limit) or
         ``WrongRole`` (only finance or the CFO may let it over)."""
-        if not self.awaiting_credit:
-            raise ApplicationError(
-                "the order is not waiting for a credit approval", type="NotAwaitingCredit"
-            )
-        if approval.role not in ("finance", "cfo"):
-            raise ApplicationError(
-                f"only finance can approve credit over the limit, not {approval.role}",
-                type="WrongRole",
-            )
+        try:
+            check_credit_approval(self.awaiting_credit, approval)
+        except ApprovalRefused as refused:
+            raise ApplicationError(str(refused), type=refused.code) from refused
 
     def approve_credit(self, approval: CreditApproval) -> None:
         """Finance lets the order over its company's credit limit (who and why in its

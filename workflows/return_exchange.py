@@ -18,9 +18,9 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from oms.domain.money import order_total
-    from oms.domain.returns import replacement_units
+    from oms.domain.returns import replacement_order, replacement_units
     from oms.ids import exchange_order_id, order_workflow_id
-    from oms.models.orders import OrderInput, OrderLine, PaymentDetails
+    from oms.models.orders import OrderLine
     from oms.models.payments import AuthorizeRequest, CaptureRequest
     from oms.models.returns import RefundRequest, ReturnInput, ReturnStatus, ReturnView
     from oms.queues import PAYMENTS_QUEUE, WORKFLOW_QUEUE
@@ -72,17 +72,7 @@ class Exchange:
         order_id = exchange_order_id(inp.rma_id)
         await workflow.start_child_workflow(
             OrderWorkflow.run,
-            OrderInput(
-                order_id=order_id,
-                channel="exchange",
-                customer=inp.customer,
-                currency=inp.currency,
-                lines=lines,
-                ship_to=inp.ship_to,
-                payment=PaymentDetails(method="exchange"),
-                placed_at=workflow.now(),
-                options=inp.options.order_options,
-            ),
+            replacement_order(inp, order_id, lines, workflow.now()),
             id=order_workflow_id(order_id),
             task_queue=self._prefix + WORKFLOW_QUEUE,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,

@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         ReturnInput,
         ReturnLabel,
         ReturnLabelRequest,
-        ReturnLineRequest,
         ReturnStatus,
         ReturnView,
     )
@@ -176,16 +175,7 @@ class ReturnWorkflow:
         await self._email("requested", "return_requested")
         check = await workflow.execute_activity_method(
             ReturnActivities.check_eligibility,
-            EligibilityRequest(
-                rma_id=inp.rma_id,
-                order_id=inp.order_id,
-                lines=[
-                    ReturnLineRequest(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
-                    for ln in inp.lines
-                ],
-                at=inp.requested_at,
-                window_days=inp.options.policy.window_days,
-            ),
+            EligibilityRequest.of(inp),
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "check return eligibility"),
         )
         if not check.eligible:

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from oms.models.orders import CreditApproval
 from oms.models.quotes import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -24,13 +25,32 @@ from oms.models.quotes import (
 class ApprovalRefused(Exception):
     """A decision the proposal cannot take; ``code`` names why for callers and error types.
 
-    Codes: ``WrongRole``, ``AlreadyDecided``, ``NothingToApprove``.
+    Codes: ``WrongRole``, ``AlreadyDecided``, ``NothingToApprove``, ``NotAwaitingCredit``.
     """
 
     def __init__(self, reason: str, code: str) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+# Who may let an order over its company's credit limit.
+CREDIT_APPROVER_ROLES = ("finance", "cfo")
+
+
+def check_credit_approval(awaiting: bool, approval: CreditApproval) -> None:
+    """Whether ``approval`` may let an order over its company's credit limit.
+
+    Raises ``ApprovalRefused`` with code ``NotAwaitingCredit`` when the order is not held
+    over the limit (``awaiting`` is False), ``WrongRole`` when the approver is neither
+    finance nor the CFO.
+    """
+    if not awaiting:
+        raise ApprovalRefused("the order is not waiting for a credit approval", "NotAwaitingCredit")
+    if approval.role not in CREDIT_APPROVER_ROLES:
+        raise ApprovalRefused(
+            f"only finance can approve credit over the limit, not {approval.role}", "WrongRole"
+        )
 
 
 def rule_matches(rule: ApprovalRule, proposal: Proposal) -> bool:

@@ -20,11 +20,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from oms.domain.money import quantize
+from oms.models.orders import OrderInput, OrderLine, PaymentDetails
 from oms.models.returns import (
     VOID_RETURN_STATES,
     Ineligibility,
     ReceivedLine,
     ReturnFacts,
+    ReturnInput,
     ReturnLine,
     ReturnLineRequest,
     ReturnPolicy,
@@ -159,3 +161,22 @@ def refund_due(line: ReturnLine) -> Decimal:
 def replacement_units(line: ReturnLine) -> int:
     """Units an exchange sends again: the same as a refund would pay for."""
     return line.received_resellable + line.received_damaged
+
+
+def replacement_order(
+    inp: ReturnInput, order_id: str, lines: list[OrderLine], placed_at: datetime
+) -> OrderInput:
+    """The order that sends a return's replacement ``lines`` (priced at zero by the caller)
+    to the customer: the ``exchange`` channel and payment, so nothing is authorized or
+    charged, with the order options the return was started with."""
+    return OrderInput(
+        order_id=order_id,
+        channel="exchange",
+        customer=inp.customer,
+        currency=inp.currency,
+        lines=lines,
+        ship_to=inp.ship_to,
+        payment=PaymentDetails(method="exchange"),
+        placed_at=placed_at,
+        options=inp.options.order_options,
+    )

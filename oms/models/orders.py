@@ -201,6 +201,19 @@ class ShipmentSummary(Model):
     service: str | None = None
     tracking_number: str | None = None
 
+    @classmethod
+    def of(cls, shipment: ShipmentView) -> ShipmentSummary:
+        """The order's line for one of its shipments, from the shipment's own view."""
+        return cls(
+            shipment_id=shipment.shipment_id,
+            warehouse_id=shipment.warehouse_id,
+            lines=[SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in shipment.lines],
+            status=str(shipment.status),
+            carrier=shipment.carrier,
+            service=shipment.service,
+            tracking_number=shipment.tracking_number,
+        )
+
 
 class ReturnSummary(Model):
     """One return of an order, as ``GET /orders/{order_id}`` shows it (from the returns table)."""

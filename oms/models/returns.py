@@ -247,6 +247,21 @@ class EligibilityRequest(Model):
     at: datetime
     window_days: int = 30
 
+    @classmethod
+    def of(cls, inp: ReturnInput) -> EligibilityRequest:
+        """The store's check of a started return: its lines as asked, when they were asked,
+        within the merchant's return window."""
+        return cls(
+            rma_id=inp.rma_id,
+            order_id=inp.order_id,
+            lines=[
+                ReturnLineRequest(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
+                for ln in inp.lines
+            ],
+            at=inp.requested_at,
+            window_days=inp.options.policy.window_days,
+        )
+
 
 class Ineligibility(Model):
     """Why one line (or the whole request, ``line=None``) cannot be returned."""

@@ -1,9 +1,10 @@
 """Engine and session factory for SQLite (embedded default) and PostgreSQL.
 
-SQLite: WAL, a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction so
-writers queue on the database lock instead of failing on upgrade, which is
-what keeps reservations from overselling there. PostgreSQL: row locks
-(``SELECT ... FOR UPDATE``) do the same job in ``oms.store.inventory``.
+SQLite: WAL, a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction that may
+write, so writers queue on the database lock instead of failing on upgrade, which is
+what keeps reservations from overselling there; a read (``Database.read``) begins
+deferred and takes no lock, so it never waits behind a writer (WAL gives it a snapshot).
+PostgreSQL: row locks (``SELECT ... FOR UPDATE``) do the same job in ``oms.store.inventory``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable, Select, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 RowT = TypeVar("RowT")
 QueryT = TypeVar("QueryT", bound=Select[Any])
+
+# Execution option of the connections ``Database.read`` hands out.
+READ_ONLY = "oms_read_only"
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -61,6 +66,12 @@ def get_or_insert(
         return row, False
 
 
+def dialect_insert(session: Session) -> Any:
+    """The ``insert`` of the session's dialect (PostgreSQL or SQLite), which has
+    ``on_conflict_do_nothing`` and ``on_conflict_do_update``."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; for SQLite, create the file's folder and set pragmas."""
     parsed = make_url(url)
@@ -84,7 +95,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A write must hold the lock from its first read (no lost update, no failed
+            # upgrade); a read needs only WAL's snapshot.
+            read = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -99,6 +113,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reads = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+        event.listen(self._reads, "before_flush", _refuse_flush)
 
     @property
     def is_sqlite(self) -> bool:
@@ -108,6 +126,17 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads only, in one transaction that is rolled back at the end.
+
+        On SQLite it begins deferred: it takes no lock and reads a snapshot, so it never
+        queues behind the writers (``session`` takes the write lock at BEGIN). Raises
+        ``ReadOnlySession`` when it is asked to flush a change.
+        """
+        with self._reads() as session:  # begins on first use; closing rolls back
             yield session
 
     def execute_alone(self, statement: Executable) -> None:
@@ -123,6 +152,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class ReadOnlySession(RuntimeError):
+    """A change was flushed in a ``Database.read`` session (a bug: use ``session``)."""
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlySession("this session only reads: write in Database.session()")
 
 
 T = TypeVar("T")

@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from oms.domain.events import event_id, matches, transitions
+from oms.store.db import dialect_insert
 from oms.store.tables import EventRow, WebhookDeliveryRow, WebhookEndpointRow
 
 _MOMENT = TypeAdapter(datetime)
@@ -34,10 +34,6 @@ def iso(moment: datetime) -> str:
     return str(_MOMENT.dump_python(moment, mode="json"))
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def emit(
     session: Session, type_: str, object_id: str, key: object, at: datetime, data: dict[str, Any]
 ) -> bool:
@@ -46,7 +42,7 @@ def emit(
     eid = event_id(type_, object_id, key)
     payload = {"id": eid, "type": type_, "timestamp": iso(at), "data": data}
     statement = (
-        _insert(session)(EventRow)
+        dialect_insert(session)(EventRow)
         .values(event_id=eid, type=type_, object_id=object_id, payload=payload)
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(EventRow.seq)

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from oms.models.common import Address, Customer, HistoryEntry, SkuQuantity
+from oms.models.common import Address, Customer, HistoryEntry
 from oms.models.orders import OrderLine, OrderStatus, OrderView, ShipmentSummary
 from oms.models.returns import ReturnLine, ReturnStatus, ReturnView
 from oms.models.shipments import ShipmentLine, ShipmentStatus, ShipmentView
@@ -278,18 +278,7 @@ def _one_order(
     view.status = OrderStatus(history[-1].status)
     view.updated_at = history[-1].at
     view.version = len(history)
-    view.shipments = [
-        ShipmentSummary(
-            shipment_id=s.shipment_id,
-            warehouse_id=s.warehouse_id,
-            lines=[SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in s.lines],
-            status=str(s.status),
-            carrier=s.carrier,
-            service=s.service,
-            tracking_number=s.tracking_number,
-        )
-        for s in shipments
-    ]
+    view.shipments = [ShipmentSummary.of(s) for s in shipments]
     out.orders.append(view)
     out.shipments.extend(shipments)
     if view.status == OrderStatus.COMPLETED and rng.random() < 0.08:

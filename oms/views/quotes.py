@@ -13,12 +13,16 @@ from oms.views.common import heading, when
 
 def details(view: QuoteView, step: Step, since: datetime) -> str:
     """The quote's state in Markdown, as the Temporal UI shows it."""
-    lines = heading(
-        f"**Quote {view.quote_id}** · `{view.status}` · company {view.customer.company_id}",
-        step,
-        when(since),
-    )
-    lines.append(f"- expires: {when(view.expires_at)}")
+    return "\n".join(heading(title(view), step, when(since)) + facts(view))
+
+
+def title(view: QuoteView) -> str:
+    return f"**Quote {view.quote_id}** · `{view.status}` · company {view.customer.company_id}"
+
+
+def facts(view: QuoteView) -> list[str]:
+    """The details' lines under the heading: expiry, proposal, approvals and order."""
+    lines = [f"- expires: {when(view.expires_at)}"]
     if view.proposal:
         p = view.proposal
         lines.append(
@@ -35,7 +39,7 @@ def details(view: QuoteView, step: Step, since: datetime) -> str:
         lines.append(f"- approval **{req.role}**{escalated} — {req.rule_name}: {state}{who}")
     if view.order_id:
         lines.append(f"- order: {view.order_id}")
-    return "\n".join(lines)
+    return lines
 
 
 def email_context(view: QuoteView, **extra: Any) -> dict[str, Any]:

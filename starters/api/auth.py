@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from oms.domain.auth import INTERNAL_CALLERS, Principal, dev_principal, owns
 from oms.store import credit, refusals, tokens
-from starters.api.deps import ApiState, State, field_error, not_found
+from starters.api.deps import ApiState, State, api_error, field_error, not_found, read_store
 from starters.api.ratelimit import client_address
 
 # Staff who may read any order (and its shipments and returns).
@@ -37,11 +37,7 @@ _bearer = HTTPBearer(
 
 
 def _unauthorized(message: str) -> HTTPException:
-    return HTTPException(
-        401,
-        detail={"error": "Unauthorized", "message": message},
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    return api_error(401, "Unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def authenticate(
@@ -115,7 +111,7 @@ def _check(state: ApiState, header: str, *, basic: bool) -> Principal:
         principal = dev_principal(token)
         if principal is not None:
             return principal
-    with state.db.session() as session:
+    with state.db.read() as session:
         principal = tokens.resolve(session, token)
     if principal is None:
         raise _unauthorized("unknown or revoked token")
@@ -166,12 +162,8 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
         principal: Annotated[Principal, Depends(authenticate)],
     ) -> Principal:
         if not principal.may(allowed):
-            refused = HTTPException(
-                403,
-                detail={
-                    "error": "Forbidden",
-                    "message": f"role {principal.role} may not do this; allowed roles: {named}",
-                },
+            refused = api_error(
+                403, "Forbidden", f"role {principal.role} may not do this; allowed roles: {named}"
             )
             if principal.subject in INTERNAL_CALLERS:
                 await run_in_threadpool(
@@ -191,10 +183,7 @@ def check_owner(
 ) -> None:
     """403 unless ``principal`` may act for this customer (a buyer only for their own)."""
     if not owns(principal, customer_id, company_id):
-        raise HTTPException(
-            403,
-            detail={"error": "NotOwner", "message": f"a buyer may only use their own {what}"},
-        )
+        raise api_error(403, "NotOwner", f"a buyer may only use their own {what}")
 
 
 def listed_customer(principal: Principal, customer_id: str | None, what: str) -> str | None:
@@ -219,17 +208,18 @@ def check_visible(
         raise not_found(what)
 
 
-def check_member(
+async def check_member(
     state: ApiState, principal: Principal, company_id: str, customer_id: str, loc: list[str | int]
 ) -> None:
     """Refuse a company's prices, quotes or credit to a customer who is not its member.
 
     Membership is the store's (``PUT /companies/{id}/members/{customer}``), never the
     body's. A buyer hears 404 (the company is not theirs to know of); staff acting for
-    a customer get a 422 naming the field ``loc``.
+    a customer get a 422 naming the field ``loc``. The store is read in a worker thread.
     """
-    with state.db.session() as session:
-        member = credit.is_member(session, company_id, customer_id)
+    member = await read_store(
+        state, lambda session: credit.is_member(session, company_id, customer_id)
+    )
     if member:
         return
     if principal.is_buyer:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
 from oms.domain.auth import EVENT_TOLERANCE, verified_event_id
 from oms.models.shipments import TrackingEvent
 from oms.store import idempotency, orders
-from starters.api.deps import State, in_store, raise_from_update
+from starters.api.deps import State, api_error, in_store, raise_from_update
 from starters.api.ratelimit import client_address
 from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
 
@@ -36,15 +36,13 @@ async def verify_signature(request: Request, state: State) -> str:
     message_id = verified_event_id(state.settings.carrier_webhook_secret, body, request.headers)
     if message_id is None:
         state.limits.auth_failed(address, None)
-        raise HTTPException(
+        raise api_error(
             401,
-            detail={
-                "error": "BadSignature",
-                "message": (
-                    "missing, invalid or stale signature: send webhook-id, webhook-timestamp"
-                    " (within 5 minutes) and webhook-signature (Standard Webhooks, v1)"
-                ),
-            },
+            "BadSignature",
+            (
+                "missing, invalid or stale signature: send webhook-id, webhook-timestamp"
+                " (within 5 minutes) and webhook-signature (Standard Webhooks, v1)"
+            ),
         )
     return message_id
 
@@ -64,12 +62,8 @@ async def carrier_event(
 
     shipment_id = await in_store(state, owner)
     if shipment_id is None:
-        raise HTTPException(
-            404,
-            detail={
-                "error": "UnknownTrackingNumber",
-                "message": f"no shipment has tracking number {event.tracking_number}",
-            },
+        raise api_error(
+            404, "UnknownTrackingNumber", f"no shipment has tracking number {event.tracking_number}"
         )
     first = await in_store(
         state, lambda session: idempotency.first_receipt(session, message_id, EVENT_TOLERANCE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Path
 
 from oms.domain.auth import ROLES, Principal
 from oms.models.common import Page
@@ -14,7 +14,7 @@ from oms.models.orders import BackorderWake
 from oms.store import inventory
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
 from starters.api.auth import require
-from starters.api.deps import Paging, State, in_store
+from starters.api.deps import Paging, State, api_error, in_store
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(tags=["catalogue"])
@@ -88,11 +88,9 @@ async def set_stock(
             ),
         )
     except (UnknownWarehouse, UnknownSku) as err:
-        raise HTTPException(404, detail={"error": type(err).__name__, "message": str(err)}) from err
+        raise api_error(404, type(err).__name__, str(err)) from err
     except StockBelowReserved as err:
-        raise HTTPException(
-            409, detail={"error": "StockBelowReserved", "message": str(err)}
-        ) from err
+        raise api_error(409, "StockBelowReserved", str(err)) from err
     for order_id in receipt.filled_orders:
         try:
             handle = state.client.get_workflow_handle(order_workflow_id(order_id))

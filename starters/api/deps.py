@@ -40,7 +40,9 @@ class ApiState:
         self.limits = RateLimits(self.settings)
 
 
-def get_state(request: Request) -> ApiState:
+async def get_state(request: Request) -> ApiState:
+    """The process's state. A coroutine, because FastAPI runs a plain function dependency
+    in a worker thread: a hop per request for an attribute read."""
     state: ApiState = request.app.state.oms
     return state
 
@@ -62,6 +64,17 @@ async def in_store(state: ApiState, work: Callable[[Session], T]) -> T:
     return await run_in_threadpool(run)
 
 
+async def read_store(state: ApiState, work: Callable[[Session], T]) -> T:
+    """``in_store`` for ``work`` that only reads (``Database.read``: on SQLite it does not
+    queue behind the writers). Raises what ``work`` raises."""
+
+    def run() -> T:
+        with state.db.read() as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
 @dataclass(frozen=True)
 class PageParams:
     """``limit`` and ``cursor`` of a list request (every list pages the same way)."""
@@ -70,7 +83,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(  # a coroutine: no worker-thread hop (see get_state)
     limit: Annotated[int, Query(ge=1, le=paging.MAX_LIMIT)] = paging.DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PageParams:
@@ -132,17 +145,32 @@ CONFLICT_TYPES = frozenset(
 FORBIDDEN_TYPES = frozenset({"WrongRole", "SelfApproval"})
 
 
-def field_error(loc: list[str | int], msg: str, value: Any = None) -> HTTPException:
-    """A 422 in FastAPI's own shape, naming the field, for checks that need the store."""
-    return HTTPException(
-        status_code=422,
-        detail=[{"type": "value_error", "loc": ["body", *loc], "msg": msg, "input": value}],
-    )
+def api_error(
+    status: int, error: str, message: str, headers: dict[str, str] | None = None
+) -> HTTPException:
+    """The API's own error, ``{"error": ..., "message": ...}`` (answered as problem details
+    titled ``error``, ``starters.api.problems``), for the caller to raise."""
+    return HTTPException(status, detail={"error": error, "message": message}, headers=headers)
+
+
+def invalid(
+    loc: list[str | int], msg: str, value: Any = None, kind: str = "value_error"
+) -> HTTPException:
+    """A 422 in FastAPI's own shape, naming where the bad value is: ``loc`` starts with
+    ``body``, ``query``, ``path`` or ``header``, as a request validation error's does."""
+    return HTTPException(422, detail=[{"type": kind, "loc": loc, "msg": msg, "input": value}])
+
+
+def field_error(
+    loc: list[str | int], msg: str, value: Any = None, kind: str = "value_error"
+) -> HTTPException:
+    """A 422 in FastAPI's own shape, naming the body's field, for checks that need the store."""
+    return invalid(["body", *loc], msg, value, kind)
 
 
 def not_found(what: str) -> HTTPException:
     """404 ``NotFound``: ``what`` (e.g. ``order O-1``) is unknown, or not the caller's to see."""
-    return HTTPException(404, detail={"error": "NotFound", "message": f"{what} not found"})
+    return api_error(404, "NotFound", f"{what} not found")
 
 
 def content_hash(body: BaseModel, id_field: str) -> str:
@@ -159,9 +187,7 @@ async def require_same_body(
     with the same content (its memo's ``body_hash``), so a resubmission is answered."""
     memo = await (await client.get_workflow_handle(workflow_id).describe()).memo()
     if memo.get("body_hash") != digest:
-        raise HTTPException(
-            409, detail={"error": error, "message": f"{what} exists with different content"}
-        )
+        raise api_error(409, error, f"{what} exists with different content")
 
 
 async def query_state(handle: WorkflowHandle[Any, Any], query: Any, what: str) -> Any:
@@ -224,24 +250,20 @@ def raise_from_update(err: Exception, what: str) -> NoReturn:
                 if cause.type in FORBIDDEN_TYPES
                 else 422
             )
-            raise HTTPException(code, detail={"error": cause.type, "message": cause.message})
-        raise HTTPException(500, detail={"error": "UpdateFailed", "message": str(cause)})
+            raise api_error(code, str(cause.type), cause.message)
+        raise api_error(500, "UpdateFailed", str(cause))
     if isinstance(err, RPCError):
         if "already completed" in err.message:
-            raise HTTPException(
-                409, detail={"error": "Finished", "message": f"{what} has already finished"}
-            )
+            raise api_error(409, "Finished", f"{what} has already finished")
         if err.status == RPCStatusCode.NOT_FOUND:
             raise not_found(what)
         if err.status == RPCStatusCode.FAILED_PRECONDITION:
             # The server aborted the update: the workflow task carrying it failed or timed
             # out (a worker died with it). Nothing was applied; the same call can be retried.
-            raise HTTPException(
+            raise api_error(
                 503,
-                detail={
-                    "error": "WorkflowNotReady",
-                    "message": f"{what} could not take this now ({err.message}); try again",
-                },
+                "WorkflowNotReady",
+                f"{what} could not take this now ({err.message}); try again",
                 headers={"Retry-After": "1"},
             )
     raise err

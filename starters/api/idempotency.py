@@ -14,14 +14,14 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Header, HTTPException, Request, Response
+from fastapi import Header, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from oms.domain.auth import Principal
 from oms.store import idempotency
 from oms.store.db import Database
-from starters.api.deps import ApiState
+from starters.api.deps import ApiState, api_error, invalid
 
 IdempotencyKey = Annotated[
     str | None,
@@ -52,24 +52,17 @@ async def once(
     held = await run_in_threadpool(_claim, state.db, caller.subject, key, request_hash)
     if held is not None:
         if held.request_hash != request_hash:
-            raise HTTPException(
-                422,
-                detail=[
-                    {
-                        "type": "idempotency_key_reused",
-                        "loc": ["header", "Idempotency-Key"],
-                        "msg": "this key was used for a different request; use a new key",
-                        "input": key,
-                    }
-                ],
+            raise invalid(
+                ["header", "Idempotency-Key"],
+                "this key was used for a different request; use a new key",
+                key,
+                "idempotency_key_reused",
             )
         if held.status_code is None:
-            raise HTTPException(
+            raise api_error(
                 409,
-                detail={
-                    "error": "IdempotencyKeyInUse",
-                    "message": "a request with this Idempotency-Key is being answered; retry",
-                },
+                "IdempotencyKeyInUse",
+                "a request with this Idempotency-Key is being answered; retry",
                 headers={"Retry-After": "1"},
             )
         return JSONResponse(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy.orm import Session
 
 from oms.domain.auth import Principal
@@ -18,7 +18,7 @@ from oms.models.credit import CompanyPayment, Invoice, RecordPayment
 from oms.store import credit, invoices
 from oms.store.errors import PaymentReferenceReused, UnknownCompany
 from starters.api.auth import ORDER_READERS, not_found, require
-from starters.api.deps import Paging, State, in_store
+from starters.api.deps import Paging, State, api_error, in_store
 from starters.api.orders import ORDERS
 
 router = APIRouter(tags=["invoices"])
@@ -60,9 +60,7 @@ async def record_payment(
     except UnknownCompany as err:
         raise not_found(f"company {company_id}") from err
     except PaymentReferenceReused as err:
-        raise HTTPException(
-            409, detail={"error": "PaymentReferenceReused", "message": str(err)}
-        ) from err
+        raise api_error(409, "PaymentReferenceReused", str(err)) from err
     if not created:
         response.status_code = 200
     return paid

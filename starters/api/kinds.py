@@ -4,9 +4,10 @@ of a new one: a resubmission is answered, never started twice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from fastapi import HTTPException, Response
@@ -14,11 +15,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
 
+from oms import search_attributes as sa
 from oms.domain.auth import Principal
+from oms.domain.lifecycle import Step, attributes, limits_from
+from oms.settings import WORKFLOW_QUEUE, Settings
 from starters.api.auth import check_visible
-from starters.api.deps import ApiState, in_store, query_state, require_same_body, run_update
+from starters.api.deps import (
+    ApiState,
+    api_error,
+    query_state,
+    read_store,
+    require_same_body,
+    run_update,
+)
 from starters.api.idempotency import reserve
 
 V = TypeVar("V", bound=BaseModel)
@@ -55,7 +67,7 @@ class WorkflowKind(Generic[V]):
         404 when unknown."""
         read = self.read
         if read is not None:
-            view = await in_store(state, lambda session: read(session, id_))
+            view = await read_store(state, lambda session: read(session, id_))
             if view is not None:
                 return view
         return await self.query(state, id_)
@@ -89,6 +101,14 @@ class WorkflowKind(Generic[V]):
         await self.load(state, id_)
         return await self.update(state, id_, update, body, by)
 
+    async def update_visible(
+        self, state: ApiState, caller: Principal, id_: str, update: Any, body: BaseModel
+    ) -> Any:
+        """:meth:`update` as ``caller``, once :meth:`load_visible` has found the workflow
+        theirs to see: unknown or another buyer's is a 404 before any update is sent."""
+        await self.load_visible(state, caller, id_)
+        return await self.update(state, id_, update, body, caller)
+
     @property
     def conflict_error(self) -> str:
         """The error of a 409 for an id taken by something else: ``OrderIdConflict``."""
@@ -96,9 +116,7 @@ class WorkflowKind(Generic[V]):
 
     def conflict(self, id_: str, why: str = "exists with different content") -> HTTPException:
         """409 :attr:`conflict_error`: the id is taken by something else."""
-        return HTTPException(
-            409, detail={"error": self.conflict_error, "message": f"{self.what(id_)} {why}"}
-        )
+        return api_error(409, self.conflict_error, f"{self.what(id_)} {why}")
 
     async def reserve(
         self, state: ApiState, caller: Principal, id_: str, digest: str
@@ -119,6 +137,47 @@ class WorkflowKind(Generic[V]):
         with suppress(HTTPException):
             return _found(await self.load(state, id_))
         return None
+
+    async def start(
+        self,
+        client: Client,
+        settings: Settings,
+        id_: str,
+        inp: BaseModel,
+        *,
+        digest: str | None,
+        customer_id: str,
+        step: Step,
+        now: datetime,
+        summary: str,
+        deadline: datetime | None = None,
+        more_attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Start the workflow of ``id_`` with ``inp``, once: an id is never started twice
+        (a resubmission is told by ``digest``, kept in the memo as ``body_hash``).
+
+        Its search attributes name the kind, the customer (and ``more_attributes``) and are
+        what its first workflow task would set on entering ``step`` at ``now`` (with
+        ``deadline`` instead of the step's own limit): a broken first task shows as stuck.
+        Raises ``WorkflowAlreadyStartedError`` when the id is running or was used.
+        """
+        await client.start_workflow(
+            self.run,
+            inp,
+            id=self.workflow_id(id_),
+            task_queue=settings.queue(WORKFLOW_QUEUE),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo=None if digest is None else {"body_hash": digest},
+            search_attributes=sa.typed(
+                {
+                    "OmsKind": self.name,
+                    "OmsCustomerId": customer_id,
+                    **(more_attributes or {}),
+                    **attributes(step, now, limits_from(settings), deadline=deadline),
+                }
+            ),
+            static_summary=summary,
+        )
 
     async def resubmitted(self, state: ApiState, id_: str, digest: str) -> Response:
         """The answer when a start found the workflow running (``WorkflowAlreadyStartedError``):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetActivityRequest
@@ -36,21 +36,20 @@ from oms.models.ops import (
     StuckList,
 )
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
-from oms.store import orders
 from oms.store import refusals as refusal_store
 from oms.store import subscriptions as subscription_store
 from oms.store import webhooks as webhook_store
 from starters.api.auth import acting_role, require
 from starters.api.deps import (
     State,
+    api_error,
     field_error,
-    in_store,
-    not_found,
     raise_from_update,
     record_view,
     run_update,
 )
 from starters.api.orders import ORDERS
+from starters.api.shipments import stored_shipment
 from workflows.order import OrderWorkflow
 from workflows.webhooks import relay_workflow_id
 
@@ -304,9 +303,7 @@ async def retry_now(
         raise_from_update(err, f"workflow {workflow_id}")
     pending = list(description.raw_description.pending_activities)
     if not pending:
-        raise HTTPException(
-            409, detail={"error": "NothingToRetry", "message": "no call is pending or retrying"}
-        )
+        raise api_error(409, "NothingToRetry", "no call is pending or retrying")
     await _note(state, workflow_id, "retry_now", body)
     execution = WorkflowExecution(workflow_id=workflow_id, run_id=description.run_id or "")
     retried, skipped = [], []
@@ -366,9 +363,7 @@ async def release_hold(
     try:
         view = await handle.query(OrderWorkflow.state)
         if view.status != "on_hold":
-            raise HTTPException(
-                409, detail={"error": "NotOnHold", "message": f"order is {view.status}"}
-            )
+            raise api_error(409, "NotOnHold", f"order is {view.status}")
         await _note(state, workflow_id, "release_hold", body)
         if "credit limit" in (view.history[-1].note if view.history else ""):
             await record_view(
@@ -385,7 +380,7 @@ async def release_hold(
             detail = "payment authorization retried"
     except (WorkflowUpdateFailedError, RPCError) as err:
         if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, detail={"error": "NotFound", "message": order_id}) from err
+            raise api_error(404, "NotFound", order_id) from err
         raise_from_update(err, f"order {order_id}")
     return InterventionResult(workflow_id=workflow_id, action="release_hold", detail=detail)
 
@@ -397,9 +392,7 @@ async def reroute(
     """Move a shipment that has not shipped to another warehouse (re-allocation with
     compensation of the old reservation); 409 once it is packed or shipped."""
     body = body.model_copy(update={"by": caller.subject})
-    shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
-    if shipment is None:
-        raise not_found(f"shipment {shipment_id}")
+    shipment = await run_in_threadpool(stored_shipment, state, shipment_id)
     if body.shipment_id != shipment_id:
         raise field_error(["shipment_id"], "must match the path", body.shipment_id)
     handle = ORDERS.handle(state, shipment.order_id)

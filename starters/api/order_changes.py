@@ -6,14 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from oms.domain.auth import Principal
-from oms.ids import order_workflow_id
 from oms.models.order_changes import (
     CancelLine,
     CancelLineBody,
@@ -24,18 +24,17 @@ from oms.models.order_changes import (
 )
 from oms.models.orders import OrderView
 from oms.settings import Settings
-from oms.store import orders
 from starters.api.auth import require
 from starters.api.deps import (
     State,
+    api_error,
     in_store,
-    not_found,
     raise_from_update,
     record_view,
-    run_update,
 )
 from starters.api.orders import ORDERS, check_not_finished
 from starters.api.pricing import added_price
+from starters.api.shipments import stored_shipment
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -67,10 +66,7 @@ async def cancel_line(
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     check_not_finished(current)
     request = CancelLine(sku=sku, quantity=body.quantity, reason=body.reason, by=caller.subject)
-    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
-    view: OrderView = await run_update(
-        state, handle, OrderWorkflow.cancel_line, request, f"order {order_id}"
-    )
+    view: OrderView = await ORDERS.update(state, order_id, OrderWorkflow.cancel_line, request)
     return view
 
 
@@ -107,16 +103,15 @@ async def edit_order(
         by=caller.subject,
         tax_rates=tax_rates,
     )
-    handle = state.client.get_workflow_handle(order_workflow_id(order_id))
     try:
-        view: OrderView = await handle.execute_update(OrderWorkflow.edit, request)
+        view: OrderView = await ORDERS.handle(state, order_id).execute_update(
+            OrderWorkflow.edit, request
+        )
     except (WorkflowUpdateFailedError, RPCError) as err:
         cause = getattr(err, "cause", None)
         if isinstance(cause, ApplicationError) and cause.type == "PaymentDeclined":
-            raise HTTPException(
-                402, detail={"error": "PaymentDeclined", "message": cause.message}
-            ) from err
-        raise_from_update(err, f"order {order_id}")
+            raise api_error(402, "PaymentDeclined", cause.message) from err
+        raise_from_update(err, ORDERS.what(order_id))
     await record_view(state, view)
     return view
 
@@ -158,9 +153,7 @@ async def open_claim(
     not paid by card), ``Finished`` (the order ended: open a return or a refund without a
     return instead).
     """
-    shipment = await in_store(state, lambda session: orders.get_shipment(session, shipment_id))
-    if shipment is None:
-        raise not_found(f"shipment {shipment_id}")
+    shipment = await run_in_threadpool(stored_shipment, state, shipment_id)
     order = await ORDERS.load_visible(state, caller, shipment.order_id)
     check_not_finished(
         order,
@@ -173,8 +166,5 @@ async def open_claim(
         reason=body.reason,
         by=caller.subject,
     )
-    handle = state.client.get_workflow_handle(order_workflow_id(order.order_id))
-    view: OrderView = await run_update(
-        state, handle, OrderWorkflow.open_claim, request, f"order {order.order_id}"
-    )
+    view: OrderView = await ORDERS.update(state, order.order_id, OrderWorkflow.open_claim, request)
     return view

@@ -9,21 +9,19 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from oms import search_attributes as sa
 from oms.domain import customs
 from oms.domain.approval import load_policy, order_rules
 from oms.domain.auth import Principal
 from oms.domain.fulfilment import progress
-from oms.domain.lifecycle import ORDER, attributes, limits_from
+from oms.domain.lifecycle import ORDER
 from oms.domain.money import format_money, order_total
 from oms.domain.shipping import address_problems, needs_customs
 from oms.domain.tax import refund_tax
@@ -65,6 +63,7 @@ from starters.api.deps import (
     ApiState,
     Paging,
     State,
+    api_error,
     content_hash,
     field_error,
     in_store,
@@ -106,13 +105,7 @@ def check_not_finished(order: OrderView, instead: str = "") -> None:
     """409 ``Finished`` when ``order`` is cancelled or completed: no update can change it
     any more (``instead``: what the caller can do, appended to the message)."""
     if order.status in _FINISHED:
-        raise HTTPException(
-            409,
-            detail={
-                "error": "Finished",
-                "message": f"order {order.order_id} is {order.status}{instead}",
-            },
-        )
+        raise api_error(409, "Finished", f"order {order.order_id} is {order.status}{instead}")
 
 
 def options_from(settings: Settings) -> OrderOptions:
@@ -131,7 +124,7 @@ def options_from(settings: Settings) -> OrderOptions:
 
 
 def _catalogue(db: Database, currency: str, skus: list[str]) -> dict[str, Any]:
-    with db.session() as session:
+    with db.read() as session:
         return prices.for_order(session, currency, skus)
 
 
@@ -170,7 +163,7 @@ async def _validate_against_store(state: State, body: PlaceOrder, caller: Princi
 
 
 def _lookup_products(db: Database, skus: list[str]) -> dict[str, Product]:
-    with db.session() as session:
+    with db.read() as session:
         return inventory.products_by_sku(session, skus)
 
 
@@ -217,13 +210,8 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
     check_owner(caller, body.customer.id, what="customer id")
     if body.payment.method == "invoice" and body.payment.company_id is not None:
         # Invoice terms spend a company's credit: only for its members (the store says who).
-        await run_in_threadpool(
-            check_member,
-            state,
-            caller,
-            body.payment.company_id,
-            body.customer.id,
-            ["payment", "company_id"],
+        await check_member(
+            state, caller, body.payment.company_id, body.customer.id, ["payment", "company_id"]
         )
     if body.order_id is not None and EXCHANGE_ID.match(body.order_id):
         # A return's replacement order gets this id; taken first, it would block the exchange.
@@ -331,27 +319,21 @@ async def start_order(
         totals=totals,
         price_source=None if priced is None else priced.source,
     )
-    await client.start_workflow(
-        OrderWorkflow.run,
+    await ORDERS.start(
+        client,
+        settings,
+        order_id,
         inp,
-        id=order_workflow_id(order_id),
-        task_queue=settings.queue(WORKFLOW_QUEUE),
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        memo={"body_hash": digest},
-        search_attributes=sa.typed(
-            {
-                "OmsKind": "order",
-                "OmsCustomerId": body.customer.id,
-                "OmsChannel": body.channel,
-                # What the first workflow task would set: a broken task shows as stuck.
-                **attributes(ORDER.step("received"), now, limits_from(settings)),
-            }
-        ),
-        static_summary=(
+        digest=digest,
+        customer_id=body.customer.id,
+        step=ORDER.step("received"),
+        now=now,
+        summary=(
             f"Order {order_id} · {len(body.lines)} line(s) · "
             f"{format_money(total, body.currency, 'sv')}"
             f" · {body.channel}"
         ),
+        more_attributes={"OmsChannel": body.channel},
     )
 
 
@@ -422,7 +404,7 @@ def list_orders(
         placed_from=placed_from,
         placed_to=placed_to,
     )
-    with state.db.session() as session:
+    with state.db.read() as session:
         return orders.list_orders(
             session,
             status=status.value if status else None,
@@ -441,10 +423,7 @@ async def cancel_order(
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     body = body.model_copy(update={"requested_by": caller.subject})
     if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
-        raise HTTPException(
-            409,
-            detail={"error": "NotCancellable", "message": f"order is already {current.status}"},
-        )
+        raise api_error(409, "NotCancellable", f"order is already {current.status}")
     return await ORDERS.update(state, order_id, OrderWorkflow.cancel, body)
 
 
@@ -471,7 +450,7 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
     entry = NoteEntry(at=datetime.now(UTC), by=body.by, text=body.text, tags=body.tags)
     noted = await in_store(state, lambda session: orders.add_note(session, order_id, entry))
     if noted is None:
-        raise HTTPException(404, detail={"error": "NotFound", "message": f"order {order_id}"})
+        raise api_error(404, "NotFound", f"order {order_id}")
     return noted
 
 
@@ -557,9 +536,7 @@ async def refund_order(
             handle = state.client.get_workflow_handle_for(OrderRefundWorkflow.run, workflow_id)
         claimed = await handle.result()
     if claimed.status == "declined":
-        raise HTTPException(
-            409, detail={"error": "RefundDeclined", "message": claimed.error or "declined"}
-        )
+        raise api_error(409, "RefundDeclined", claimed.error or "declined")
     return claimed
 
 
@@ -597,6 +574,4 @@ def _claim(session: Session, order: OrderView, key: str, body: RefundOrder, by: 
             else refund_tax(body.amount, order.tax, order.currency),
         )
     except refunds.RefundKeyReused as err:
-        raise HTTPException(
-            409, detail={"error": "IdempotencyKeyReused", "message": str(err)}
-        ) from err
+        raise api_error(409, "IdempotencyKeyReused", str(err)) from err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Path
 
 from oms.domain.auth import ROLES, Principal
 from oms.models.common import SUPPORTED_CURRENCIES, Page
@@ -12,7 +12,7 @@ from oms.models.money import Price, PriceIn
 from oms.store import prices
 from oms.store.errors import UnknownSku
 from starters.api.auth import require
-from starters.api.deps import Paging, State, in_store
+from starters.api.deps import Paging, State, api_error, in_store, invalid
 
 router = APIRouter(prefix="/price-lists", tags=["catalogue"])
 Anyone = Annotated[Principal, Depends(require(*ROLES))]
@@ -36,9 +36,7 @@ def get_price(currency: CurrencyPath, sku: SkuPath, state: State, caller: Anyone
     with state.db.session() as session:
         found = prices.get_price(session, currency, sku)
     if found is None:
-        raise HTTPException(
-            404, detail={"error": "NoPrice", "message": f"no {currency} price for {sku}"}
-        )
+        raise api_error(404, "NoPrice", f"no {currency} price for {sku}")
     return found
 
 
@@ -50,16 +48,10 @@ async def put_price(
     product's currency); orders placed afterwards are priced with it. 404 ``UnknownSku``,
     422 for a currency orders cannot be placed in."""
     if currency not in SUPPORTED_CURRENCIES:
-        raise HTTPException(
-            422,
-            detail=[
-                {
-                    "type": "value_error",
-                    "loc": ["path", "currency"],
-                    "msg": f"unsupported currency; use one of {sorted(SUPPORTED_CURRENCIES)}",
-                    "input": currency,
-                }
-            ],
+        raise invalid(
+            ["path", "currency"],
+            f"unsupported currency; use one of {sorted(SUPPORTED_CURRENCIES)}",
+            currency,
         )
     try:
         return await in_store(
@@ -69,4 +61,4 @@ async def put_price(
             ),
         )
     except UnknownSku as err:
-        raise HTTPException(404, detail={"error": "UnknownSku", "message": str(err)}) from err
+        raise api_error(404, "UnknownSku", str(err)) from err

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
 
-from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
 from oms.domain import fx, shipping, tax
@@ -61,13 +59,6 @@ def exchange_table(path: str) -> ExchangeTable:
     return fx.load_rates(path or EXCHANGE_RATES)
 
 
-def _problem(loc: list[str | int], kind: str, msg: str, value: Any) -> HTTPException:
-    return HTTPException(
-        status_code=422,
-        detail=[{"type": kind, "loc": ["body", *loc], "msg": msg, "input": value}],
-    )
-
-
 def price_order(
     body: PlaceOrder,
     caller: Principal,
@@ -92,18 +83,18 @@ def price_order(
         price = line.unit_price
         if price is None or not trusted:
             if listed is None:
-                raise _problem(
+                raise field_error(
                     ["lines", i, "unit_price"],
-                    "no_price",
                     f"line {i} ({line.sku}): no {body.currency} list price",
                     line.unit_price,
+                    kind="no_price",
                 )
             if price is not None and price != listed:
-                raise _problem(
+                raise field_error(
                     ["lines", i, "unit_price"],
-                    "price_mismatch",
                     f"line {i} ({line.sku}): the {body.currency} list price is {listed:.2f}",
                     str(price),
+                    kind="price_mismatch",
                 )
             price = Decimal(listed)
         else:
@@ -119,17 +110,17 @@ def price_order(
             country, body.shipping_speed, body.currency, today, rates
         )
     except fx.NoExchangeRate as err:
-        raise _problem(["currency"], "no_exchange_rate", str(err), body.currency) from err
+        raise field_error(["currency"], str(err), body.currency, kind="no_exchange_rate") from err
     shipping_charge = listed_shipping
     if body.shipping_price is not None:
         if trusted:
             shipping_charge, sent = body.shipping_price, True
         elif body.shipping_price != listed_shipping:
-            raise _problem(
+            raise field_error(
                 ["shipping_price"],
-                "price_mismatch",
                 f"{body.shipping_speed} shipping to {country} is {listed_shipping:.2f}",
                 str(body.shipping_price),
+                kind="price_mismatch",
             )
     vat_number = body.customer.vat_number
     business = body.payment.method == "invoice" or tax.valid_vat_number(vat_number, country)
@@ -147,14 +138,14 @@ def price_order(
             prices_include_tax=not exclusive,
         )
     except tax.NoVatRate as err:
-        raise _problem(["ship_to", "country"], "no_vat_rate", str(err), country) from err
+        raise field_error(["ship_to", "country"], str(err), country, kind="no_vat_rate") from err
     for priced, amount in zip(lines, totals.lines, strict=True):
         priced.tax_rate = amount.rate
     base = settings.base_currency
     try:
         totals.base_rate = fx.rate(rates, body.currency, base, today)
     except fx.NoExchangeRate as err:
-        raise _problem(["currency"], "no_exchange_rate", str(err), body.currency) from err
+        raise field_error(["currency"], str(err), body.currency, kind="no_exchange_rate") from err
     totals.base_currency = base
     return PricedOrder(lines=lines, source="channel" if sent else "price_list", totals=totals)
 
@@ -176,7 +167,7 @@ def in_currency(settings: Settings, amount: Decimal, currency: str) -> Decimal:
             amount, base, currency, today, exchange_table(settings.exchange_rates_path)
         )
     except fx.NoExchangeRate as err:
-        raise _problem(["currency"], "no_exchange_rate", str(err), currency) from err
+        raise field_error(["currency"], str(err), currency, kind="no_exchange_rate") from err
 
 
 def gross_unit_price(unit_price: Decimal, rate: Decimal | None, currency: str) -> Decimal:
@@ -203,7 +194,7 @@ def quote_order_pricing(
         charge = shipping.shipping_price(ship_to.country, "standard", currency, today, rates)
         base_rate = fx.rate(rates, currency, base, today)
     except fx.NoExchangeRate as err:
-        raise _problem(["currency"], "no_exchange_rate", str(err), currency) from err
+        raise field_error(["currency"], str(err), currency, kind="no_exchange_rate") from err
     return OrderPricing(
         vat=VatTable(eu=table.eu, rates=[r for r in table.rates if r.country == ship_to.country]),
         merchant_country=settings.merchant_country,

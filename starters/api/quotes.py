@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from oms import search_attributes as sa
 from oms.domain.approval import load_policy
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import QUOTE, attributes, limits_from
+from oms.domain.lifecycle import QUOTE
 from oms.ids import order_id_for
 from oms.models.common import CustomerId, Page
 from oms.models.credit import Company, CompanyMember, CreditStatus
@@ -35,7 +34,7 @@ from oms.models.quotes import (
     WithdrawQuote,
 )
 from oms.rules import APPROVAL_RULES
-from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.settings import Settings
 from oms.store import credit, prices, quotes
 from oms.store.errors import UnknownCompany
 from starters.api.auth import (
@@ -51,6 +50,7 @@ from starters.api.deps import (
     ApiState,
     Paging,
     State,
+    api_error,
     content_hash,
     field_error,
     in_store,
@@ -108,6 +108,31 @@ def quote_options(
     )
 
 
+class _Approval(Protocol):
+    """A role a quote or an order waits for, and its decision once made."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def decision(self) -> object: ...
+
+
+Decision = TypeVar("Decision", ApprovalDecision, PurchaseDecision, CreditApproval)
+
+
+def _waiting_for(approvals: Sequence[_Approval]) -> str:
+    """The first role still to decide (``admin`` when none: the workflow refuses it)."""
+    return next((a.role for a in approvals if a.decision is None), "admin")
+
+
+def _signed(caller: Principal, body: Decision, waiting_for: str) -> Decision:
+    """``body`` as ``caller``'s decision: whatever the body says, the approver is the
+    caller, in the caller's role (an admin's: the one the body names, else ``waiting_for``)."""
+    role = acting_role(caller, body.role, "role" in body.model_fields_set, waiting_for)
+    return body.model_copy(update={"approver": caller.subject, "role": role})
+
+
 @router.post("/quotes", status_code=202, responses={200: {"model": QuoteView}, 409: {}, 422: {}})
 async def request_quote(
     body: RequestQuote,
@@ -151,7 +176,7 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
             body.customer.company_id,
         )
     # The company's price tier and credit are for its members only (a buyer hears 404).
-    check_member(
+    await check_member(
         state, caller, body.customer.company_id, body.customer.id, ["customer", "company_id"]
     )
     quote_id = body.quote_id or f"Q-{uuid.uuid4().hex[:10].upper()}"
@@ -183,27 +208,17 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
         {sku: tax_class for sku, (_price, tax_class) in known.items()},
     )
     try:
-        await state.client.start_workflow(
-            QuoteWorkflow.run,
+        await QUOTES.start(
+            state.client,
+            state.settings,
+            quote_id,
             inp,
-            id=quote_workflow_id(quote_id),
-            task_queue=state.settings.queue(WORKFLOW_QUEUE),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"body_hash": digest},
-            search_attributes=sa.typed(
-                {
-                    "OmsKind": "quote",
-                    "OmsCustomerId": body.customer.id,
-                    # What the first workflow task would set (it then upserts nothing).
-                    **attributes(
-                        QUOTE.step("submitted"),
-                        inp.submitted_at,
-                        limits_from(state.settings),
-                        deadline=inp.submitted_at + timedelta(days=inp.options.expires_in_days),
-                    ),
-                }
-            ),
-            static_summary=(
+            digest=digest,
+            customer_id=body.customer.id,
+            step=QUOTE.step("submitted"),
+            now=inp.submitted_at,
+            deadline=inp.submitted_at + timedelta(days=inp.options.expires_in_days),
+            summary=(
                 f"Quote {quote_id} · {len(body.lines)} line(s) · company "
                 f"{body.customer.company_id} · b2b"
             ),
@@ -265,12 +280,8 @@ async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer
     view = await QUOTES.query(state, quote_id)
     made = sum(1 for entry in view.history if entry.status == QuoteStatus.COUNTERED)
     if made >= state.settings.quote_max_counter_offers:
-        raise HTTPException(
-            409,
-            detail={
-                "error": "TooManyRounds",
-                "message": f"{made} counter-offers already: accept, withdraw or ask anew",
-            },
+        raise api_error(
+            409, "TooManyRounds", f"{made} counter-offers already: accept, withdraw or ask anew"
         )
     return await QUOTES.update(state, quote_id, QuoteWorkflow.counter, body, caller)
 
@@ -287,18 +298,10 @@ async def decide(
     # The workflow's own state: the read model may not show the latest proposal yet.
     view = await QUOTES.query(state, quote_id)
     if view.proposal is not None and view.proposal.by == caller.subject:
-        raise HTTPException(
-            403,
-            detail={
-                "error": "SelfApproval",
-                "message": "the proposer of a price may not approve it; ask another approver",
-            },
+        raise api_error(
+            403, "SelfApproval", "the proposer of a price may not approve it; ask another approver"
         )
-    pending = [a.role for a in view.approvals if a.decision is None]
-    role = acting_role(
-        caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
-    )
-    body = body.model_copy(update={"approver": caller.subject, "role": role})
+    body = _signed(caller, body, _waiting_for(view.approvals))
     return await QUOTES.update(state, quote_id, QuoteWorkflow.decide, body)
 
 
@@ -309,7 +312,7 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
     Only while the buyer is still a member of the quote's company (404 otherwise).
     """
     view = await QUOTES.load_visible(state, caller, quote_id)
-    check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
+    await check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
     return await QUOTES.update(state, quote_id, QuoteWorkflow.accept, body, caller)
 
 
@@ -317,8 +320,7 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
 async def withdraw(
     quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
 ) -> QuoteView:
-    await QUOTES.load_visible(state, caller, quote_id)
-    return await QUOTES.update(state, quote_id, QuoteWorkflow.withdraw, body, caller)
+    return await QUOTES.update_visible(state, caller, quote_id, QuoteWorkflow.withdraw, body)
 
 
 @router.post("/quotes/{quote_id}/reopen", response_model=QuoteView)
@@ -326,8 +328,7 @@ async def reopen(
     quote_id: str, body: WithdrawQuote, state: State, caller: BuyerOrSeller
 ) -> QuoteView:
     """Re-open an expired quote at list prices."""
-    await QUOTES.load_visible(state, caller, quote_id)
-    return await QUOTES.update(state, quote_id, QuoteWorkflow.reopen, body, caller)
+    return await QUOTES.update_visible(state, caller, quote_id, QuoteWorkflow.reopen, body)
 
 
 @router.post("/orders/{order_id}/credit-approval", response_model=OrderView, tags=["orders"])
@@ -335,8 +336,7 @@ async def approve_credit(
     order_id: str, body: CreditApproval, state: State, caller: CreditApprover
 ) -> OrderView:
     """Finance lets an order held over its company's credit limit go ahead (as the caller)."""
-    role = acting_role(caller, body.role, "role" in body.model_fields_set, "finance")
-    body = body.model_copy(update={"approver": caller.subject, "role": role})
+    body = _signed(caller, body, "finance")
     return await ORDERS.update(state, order_id, OrderWorkflow.approve_credit, body)
 
 
@@ -351,11 +351,7 @@ async def approve_purchase(
     The approver and role recorded are the caller's (an admin may name the role it acts in).
     """
     view = await ORDERS.query(state, order_id)
-    pending = [a.role for a in view.approvals if a.decision is None]
-    role = acting_role(
-        caller, body.role, "role" in body.model_fields_set, pending[0] if pending else "admin"
-    )
-    body = body.model_copy(update={"approver": caller.subject, "role": role})
+    body = _signed(caller, body, _waiting_for(view.approvals))
     return await ORDERS.update(state, order_id, OrderWorkflow.approve_purchase, body)
 
 

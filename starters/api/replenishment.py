@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -37,7 +37,7 @@ from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import replenishment
 from oms.store.errors import UnknownSku, UnknownSupplier, UnknownWarehouse
 from starters.api.auth import require
-from starters.api.deps import Paging, State, field_error, in_store, raise_from_update
+from starters.api.deps import Paging, State, api_error, field_error, in_store, raise_from_update
 from starters.api.kinds import WorkflowKind
 from workflows.replenishment import ReplenishmentWorkflow
 
@@ -85,9 +85,7 @@ def get_policy(warehouse_id: str, sku: str, state: State, caller: Staff) -> Reor
     with state.db.session() as session:
         policy = replenishment.get_policy(session, warehouse_id, sku)
     if policy is None:
-        raise HTTPException(
-            404, detail={"error": "NotFound", "message": f"no reorder policy for {sku}"}
-        )
+        raise api_error(404, "NotFound", f"no reorder policy for {sku}")
     return policy
 
 
@@ -107,7 +105,7 @@ async def put_policy(
             state, lambda session: replenishment.open_episode(session, warehouse_id, sku)
         )
     except (UnknownWarehouse, UnknownSku) as err:
-        raise HTTPException(404, detail={"error": type(err).__name__, "message": str(err)}) from err
+        raise api_error(404, type(err).__name__, str(err)) from err
     except UnknownSupplier as err:
         raise field_error(["supplier_id"], str(err), body.supplier_id) from err
     if episode is not None and episode.opened:

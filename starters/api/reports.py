@@ -46,7 +46,7 @@ from oms.settings import Settings
 from oms.store import subscriptions
 from oms.store.tables import ProductRow, WarehouseRow
 from starters.api.auth import require, require_in_browser
-from starters.api.deps import State
+from starters.api.deps import State, api_error, invalid
 from starters.api.pricing import exchange_table
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -68,9 +68,7 @@ def reports_stack() -> ModuleType:
     try:
         extras.require(extras.REPORTS)
     except extras.MissingExtra as exc:
-        raise HTTPException(
-            503, detail={"error": "MissingExtra", "message": f"reports are off: {exc}"}
-        ) from exc
+        raise api_error(503, "MissingExtra", f"reports are off: {exc}") from exc
     return importlib.import_module("oms.store.reports")
 
 
@@ -79,10 +77,7 @@ Stack = Annotated[ModuleType, Depends(reports_stack)]
 
 def query_error(field: str, msg: str, value: Any = None) -> HTTPException:
     """A 422 in FastAPI's own shape, naming the query parameter."""
-    return HTTPException(
-        status_code=422,
-        detail=[{"type": "value_error", "loc": ["query", field], "msg": msg, "input": value}],
-    )
+    return invalid(["query", field], msg, value)
 
 
 def period(

@@ -10,13 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import RETURN, attributes, limits_from
+from oms.domain.lifecycle import RETURN
 from oms.domain.returns import check_eligibility
 from oms.ids import exchange_order_id, order_workflow_id
 from oms.models.common import Page
@@ -36,13 +34,14 @@ from oms.models.returns import (
     ReturnStatus,
     ReturnView,
 )
-from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.settings import Settings
 from oms.store import credit, inventory, orders, returns
 from starters.api.auth import ORDER_READERS, check_visible, listed_customer, require
 from starters.api.deps import (
     ApiState,
     Paging,
     State,
+    api_error,
     field_error,
     in_store,
     not_found,
@@ -193,21 +192,16 @@ async def _request_return(
         invoice_terms=invoice_terms,
     )
     try:
-        await state.client.start_workflow(
-            ReturnWorkflow.run,
+        await RETURNS.start(
+            state.client,
+            state.settings,
+            rma_id,
             inp,
-            id=return_workflow_id(rma_id),
-            task_queue=state.settings.queue(WORKFLOW_QUEUE),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=sa.typed(
-                {
-                    "OmsKind": "return",
-                    "OmsCustomerId": order.customer.id,
-                    # What the first workflow task would set (it then upserts nothing).
-                    **attributes(RETURN.step("requested"), now, limits_from(state.settings)),
-                }
-            ),
-            static_summary=(
+            digest=None,  # one return per number: a second request is refused, not answered
+            customer_id=order.customer.id,
+            step=RETURN.step("requested"),
+            now=now,
+            summary=(
                 f"Return {rma_id} · order {order_id} · {len(body.lines)} line(s) · "
                 f"{body.resolution}"
             ),
@@ -263,12 +257,8 @@ async def _exists(state: ApiState, rma_id: str) -> bool:
 
 
 def _return_in_progress(order_id: str) -> HTTPException:
-    return HTTPException(
-        409,
-        detail={
-            "error": "ReturnInProgress",
-            "message": f"another return of order {order_id} is being requested; try again",
-        },
+    return api_error(
+        409, "ReturnInProgress", f"another return of order {order_id} is being requested; try again"
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +17,7 @@ from oms.models.common import Page
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
 from oms.store import labels, orders
 from starters.api.auth import ORDER_READERS, require
-from starters.api.deps import Paging, State, not_found
+from starters.api.deps import ApiState, Paging, State, api_error, not_found
 from starters.api.kinds import WorkflowKind
 from workflows.shipment import ShipmentWorkflow
 
@@ -33,7 +33,9 @@ SHIPMENTS: WorkflowKind[ShipmentView] = WorkflowKind(
 )
 
 
-def _get(state: State, shipment_id: str) -> ShipmentView:
+def stored_shipment(state: ApiState, shipment_id: str) -> ShipmentView:
+    """The shipment as the read model has it; 404 when unknown. Blocking: an async handler
+    runs it in a thread."""
     with state.db.session() as session:
         view = orders.get_shipment(session, shipment_id)
     if view is None:
@@ -63,7 +65,7 @@ def pick_list(
 
 @router.get("/{shipment_id}", response_model=ShipmentView)
 def get_shipment(shipment_id: str, state: State, caller: Reader) -> ShipmentView:
-    return _get(state, shipment_id)
+    return stored_shipment(state, shipment_id)
 
 
 @router.post("/{shipment_id}/pick", response_model=ShipmentView)
@@ -76,7 +78,7 @@ async def confirm_pick(
     captured). The picker is the token's subject. 422 ``BadPick`` naming the line for a
     SKU the parcel lacks, more units than asked, or nothing picked.
     """
-    await run_in_threadpool(_get, state, shipment_id)
+    await run_in_threadpool(stored_shipment, state, shipment_id)
     pick = ConfirmPick(picked_by=caller.subject, lines=body.lines if body else None)
     return await SHIPMENTS.update(state, shipment_id, ShipmentWorkflow.confirm_pick, pick)
 
@@ -86,7 +88,7 @@ async def confirm_pack(
     shipment_id: str, body: ConfirmPack, state: State, caller: Warehouse
 ) -> ShipmentView:
     """The warehouse packed the shipment; 409 before it was picked. Shipping follows."""
-    await run_in_threadpool(_get, state, shipment_id)
+    await run_in_threadpool(stored_shipment, state, shipment_id)
     body = body.model_copy(update={"packed_by": caller.subject})
     return await SHIPMENTS.update(state, shipment_id, ShipmentWorkflow.confirm_pack, body)
 
@@ -94,7 +96,7 @@ async def confirm_pack(
 @router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)
 def packing_slip(shipment_id: str, state: State, caller: Warehouse) -> HTMLResponse:
     """A printable packing slip: what goes in the box and where it goes."""
-    view = _get(state, shipment_id)
+    view = stored_shipment(state, shipment_id)
     html = _templates.get_template("packing_slip.html.j2").render(shipment=view)
     return HTMLResponse(html)
 
@@ -111,17 +113,15 @@ def commercial_invoice(shipment_id: str, state: State, caller: Reader) -> HTMLRe
     404 ``NoCustomsDeclaration`` for a parcel that stays inside the customs area (domestic,
     EU) or has no label yet.
     """
-    view = _get(state, shipment_id)
+    view = stored_shipment(state, shipment_id)
     with state.db.session() as session:
         customs = labels.customs_of(session, shipment_id)
     if customs is None:
-        raise HTTPException(
+        raise api_error(
             404,
-            detail={
-                "error": "NoCustomsDeclaration",
-                "message": f"shipment {shipment_id} has no customs declaration (it stays inside "
-                "its customs area, or has no label yet)",
-            },
+            "NoCustomsDeclaration",
+            f"shipment {shipment_id} has no customs declaration (it stays inside "
+            "its customs area, or has no label yet)",
         )
     html = _templates.get_template("commercial_invoice.html.j2").render(
         shipment=view, customs=customs

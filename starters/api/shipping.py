@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from oms.domain import fx
@@ -14,7 +14,7 @@ from oms.domain.shipping import shipping_options
 from oms.models.money import ShippingQuote, ShippingQuoteRequest
 from oms.store import prices
 from starters.api.auth import require
-from starters.api.deps import State, field_error
+from starters.api.deps import State, api_error, field_error
 from starters.api.pricing import exchange_table
 
 router = APIRouter(prefix="/shipping", tags=["shipping"])
@@ -44,5 +44,5 @@ async def quote_shipping(body: ShippingQuoteRequest, state: State, caller: Anyon
             exchange_table(state.settings.exchange_rates_path),
         )
     except fx.NoExchangeRate as err:
-        raise HTTPException(422, detail={"error": "NoExchangeRate", "message": str(err)}) from err
+        raise api_error(422, "NoExchangeRate", str(err)) from err
     return ShippingQuote(options=options)

@@ -19,12 +19,10 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import SUBSCRIPTION, attributes, limits_from
+from oms.domain.lifecycle import SUBSCRIPTION
 from oms.models.common import Page
 from oms.models.subscriptions import (
     CancelSubscription,
@@ -40,7 +38,7 @@ from oms.models.subscriptions import (
     SubscriptionStatus,
     SubscriptionView,
 )
-from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.settings import Settings
 from oms.store import subscriptions
 from oms.store.errors import CurrencyMismatch, UnknownSku
 from starters.api.auth import ORDER_READERS, check_owner, listed_customer, require
@@ -111,10 +109,11 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
         return answered
     start = max(body.start_at or now, now)
     settings = state.settings
-    workflow_id = subscription_workflow_id(subscription_id)
     try:
-        await state.client.start_workflow(
-            SubscriptionWorkflow.run,
+        await SUBSCRIPTIONS.start(
+            state.client,
+            settings,
+            subscription_id,
             SubscriptionInput(
                 subscription_id=subscription_id,
                 customer=body.customer,
@@ -129,24 +128,12 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
                 body_hash=digest,
                 options=subscription_options(settings),
             ),
-            id=workflow_id,
-            task_queue=settings.queue(WORKFLOW_QUEUE),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"body_hash": digest},
-            search_attributes=sa.typed(
-                {
-                    "OmsKind": "subscription",
-                    "OmsCustomerId": body.customer.id,
-                    # What the first workflow task would set: a broken task shows as stuck.
-                    **attributes(
-                        SUBSCRIPTION.step("active"),
-                        now,
-                        limits_from(settings),
-                        deadline=start + timedelta(seconds=settings.step_deadline_s),
-                    ),
-                }
-            ),
-            static_summary=(
+            digest=digest,
+            customer_id=body.customer.id,
+            step=SUBSCRIPTION.step("active"),
+            now=now,
+            deadline=start + timedelta(seconds=settings.step_deadline_s),
+            summary=(
                 f"Subscription {subscription_id} · {len(body.lines)} line(s) · every "
                 f"{body.interval}"
             ),
@@ -163,7 +150,7 @@ async def _load(state: ApiState, subscription_id: str) -> SubscriptionView:
     """The read model's view, else the workflow's own; with each order's current status."""
 
     def read() -> tuple[SubscriptionView | None, dict[str, str]]:
-        with state.db.session() as session:
+        with state.db.read() as session:
             view = subscriptions.get_subscription(session, subscription_id)
             ids = [o.order_id for o in view.orders] if view else []
             return view, subscriptions.order_statuses(session, ids)
@@ -184,16 +171,20 @@ class _Subscriptions(WorkflowKind[SubscriptionView]):
 
 
 SUBSCRIPTIONS = _Subscriptions(
-    "subscription", SubscriptionWorkflow.run, subscription_workflow_id, SubscriptionWorkflow.state
+    "subscription",
+    SubscriptionWorkflow.run,
+    subscription_workflow_id,
+    SubscriptionWorkflow.state,
+    owner=lambda view: (view.customer.id, None),
 )
 
 
 async def _act(
     state: State, subscription_id: str, caller: Principal, update: Any, body: BaseModel
 ) -> SubscriptionView:
-    """Run ``update`` as ``caller`` (who must own the subscription, if a buyer)."""
-    current = await SUBSCRIPTIONS.load(state, subscription_id)
-    check_owner(caller, current.customer.id, what="subscriptions")
+    """Run ``update`` as ``caller`` (who must own the subscription, if a buyer: another
+    buyer's is a 404, like an unknown id)."""
+    await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
     view: SubscriptionView = await SUBSCRIPTIONS.update(
         state, subscription_id, update, body, caller
     )
@@ -203,9 +194,7 @@ async def _act(
 @router.get("/{subscription_id}", response_model=SubscriptionView)
 async def get_subscription(subscription_id: str, state: State, caller: Reader) -> SubscriptionView:
     """Status, interval, lines, next renewal, the orders placed (with status), history."""
-    view = await SUBSCRIPTIONS.load(state, subscription_id)
-    check_owner(caller, view.customer.id, what="subscriptions")
-    return view
+    return await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
 
 
 @router.get("", response_model=Page[SubscriptionView])
@@ -263,7 +252,6 @@ async def change(
 ) -> SubscriptionView:
     """New lines and/or address from the next renewal on; lines checked against the catalogue."""
     if body.lines is not None:
-        current = await SUBSCRIPTIONS.load(state, subscription_id)
-        check_owner(caller, current.customer.id, what="subscriptions")
+        current = await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
         await _check_lines(state, body.lines, current.currency)
     return await _act(state, subscription_id, caller, SubscriptionWorkflow.change, body)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from oms.domain.approval import (
     ApprovalRefused,
+    check_credit_approval,
     check_decision,
     escalate_role,
     load_policy,
@@ -19,6 +20,7 @@ from oms.domain.approval import (
     required_approvals,
 )
 from oms.domain.pricing import price_quote
+from oms.models.orders import CreditApproval
 from oms.models.quotes import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -229,3 +231,19 @@ def test_a_company_order_matches_the_total_and_sku_rules_never_a_discount_rule(
     assert [r.rule_id for r in order_rules(Decimal("10"), 21, demo)] == ["many-skus"]
     unconditional = ApprovalPolicy(rules=[ApprovalRule(rule_id="x", name="x", role="cfo")])
     assert order_rules(Decimal("1"), 1, unconditional) == []
+
+
+@pytest.mark.parametrize("role", ["finance", "cfo"])
+def test_finance_or_the_cfo_may_let_an_order_held_over_its_credit_limit(role: str) -> None:
+    check_credit_approval(True, CreditApproval(approver="Eva", role=role))
+
+
+def test_a_credit_approval_is_refused_for_another_role_or_an_order_not_held() -> None:
+    with pytest.raises(ApprovalRefused) as wrong:
+        check_credit_approval(True, CreditApproval(approver="Sven", role="sales"))
+    assert wrong.value.code == "WrongRole"
+    assert str(wrong.value) == "only finance can approve credit over the limit, not sales"
+    with pytest.raises(ApprovalRefused) as idle:
+        check_credit_approval(False, CreditApproval(approver="Eva", role="finance"))
+    assert idle.value.code == "NotAwaitingCredit"
+    assert str(idle.value) == "the order is not waiting for a credit approval"

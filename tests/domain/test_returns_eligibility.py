@@ -11,13 +11,18 @@ from oms.domain.returns import (
     check_eligibility,
     receipt_problems,
     refund_due,
+    replacement_order,
     returned_so_far,
 )
+from oms.models.common import Address, Customer
+from oms.models.orders import OrderLine
 from oms.models.returns import (
     DeliveredLine,
+    EligibilityRequest,
     Ineligibility,
     ReceivedLine,
     ReturnFacts,
+    ReturnInput,
     ReturnLine,
     ReturnLineRequest,
     ReturnPolicy,
@@ -148,3 +153,39 @@ def test_prior_returns_hold_back_what_they_asked_until_received_and_nothing_when
         [asked], [ReceivedLine(sku="SHIRT", quantity=1, condition="resellable")]
     )
     assert returned_so_far("closed", short) == 1
+
+
+def started_return() -> ReturnInput:
+    return ReturnInput(
+        rma_id="RMA-1",
+        order_id="O-1",
+        customer=Customer(id="C-1", name="Anna", email="anna@example.com"),
+        currency="SEK",
+        ship_to=Address(
+            name="Anna", line1="Gatan 1", postal_code="111 22", city="Stockholm", country="SE"
+        ),
+        lines=[line(reason="wrong_size", qty=2)],
+        resolution="exchange",
+        requested_at=DELIVERED + timedelta(days=3),
+    )
+
+
+def test_the_store_checks_a_started_return_as_asked_within_its_window() -> None:
+    inp = started_return()
+    request = EligibilityRequest.of(inp)
+    assert request.lines == [ask("SHIRT", 2, "wrong_size")]
+    assert (request.rma_id, request.order_id, request.at) == ("RMA-1", "O-1", inp.requested_at)
+    assert request.window_days == inp.options.policy.window_days
+
+
+def test_a_replacement_order_is_sent_on_the_exchange_channel_and_charges_nothing() -> None:
+    inp = started_return()
+    lines = [OrderLine(sku="SHIRT", quantity=2, unit_price=Decimal("0.00"))]
+    order = replacement_order(inp, "O-1-X", lines, DELIVERED + timedelta(days=9))
+    assert (order.order_id, order.channel, order.payment.method) == (
+        "O-1-X",
+        "exchange",
+        "exchange",
+    )
+    assert (order.customer, order.ship_to, order.lines) == (inp.customer, inp.ship_to, lines)
+    assert order.options == inp.options.order_options

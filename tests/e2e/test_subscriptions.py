@@ -92,10 +92,14 @@ async def test_subscription_places_its_first_order_then_skip_pause_resume_cancel
         anchor = _at(view["anchor"])
         assert _at(view["next_renewal_at"]) == anchor + timedelta(weeks=1)
 
-        # Someone else's buyer token sees and changes nothing.
+        # Someone else's buyer token sees and changes nothing, and learns nothing: a 404,
+        # as for an id that does not exist (ids cannot be enumerated).
         other = stack.as_token("dev-buyer-C-99")
-        assert (await other.get(f"/subscriptions/{sid}")).status_code == 403
-        assert (await other.post(f"/subscriptions/{sid}/skip")).status_code == 403
+        assert (await other.get(f"/subscriptions/{sid}")).status_code == 404
+        assert (await other.post(f"/subscriptions/{sid}/skip")).status_code == 404
+        lines = {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 5}]}
+        changed = await other.patch(f"/subscriptions/{sid}", json=lines)
+        assert changed.status_code == 404, changed.text
         mine = await other.get("/subscriptions")
         assert mine.status_code == 200 and mine.json()["items"] == []
 

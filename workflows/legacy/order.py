@@ -13,21 +13,22 @@ authorization and tells the customer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
-    from activities.notifications import EmailActivities
     from activities.payments import PaymentActivities
     from oms import search_attributes as sa
+    from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fulfilment import is_finished, order_status
-    from oms.domain.money import format_money, order_total
-    from oms.ids import order_workflow_id, shipment_workflow_id
+    from oms.domain.money import format_money
+    from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.credit import ReleaseCredit, ReserveCredit
     from oms.models.inventory import (
@@ -62,8 +63,10 @@ with workflow.unsafe.imports_passed_through():
         ShipmentView,
     )
     from oms.queues import EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE, WORKFLOW_QUEUE
+    from oms.views import orders as views
     from workflows import metrics, policies
     from workflows.legacy import read_model
+    from workflows.legacy.common import send_email, stage_attributes, wake_order
 
 # What an order in each status waits for: (stage, who), for search attributes and details.
 _WAITING: dict[OrderStatus, tuple[str, str]] = {
@@ -92,19 +95,8 @@ class OrderV1:
 
     def __init__(self, inp: OrderInput) -> None:
         self._inp = inp
-        self._view = OrderView(
-            order_id=inp.order_id,
-            status=OrderStatus.RECEIVED,
-            channel=inp.channel,
-            customer=inp.customer,
-            currency=inp.currency,
-            total=order_total(inp.lines),
-            lines=inp.lines,
-            ship_to=inp.ship_to,
-            shipping_speed=inp.shipping_speed,
-            placed_at=inp.placed_at,
-            updated_at=inp.placed_at,
-        )
+        # A 0.1 input has no totals or price source: the view 0.1 built, field for field.
+        self._view = views.received(inp)
         self._shipments: dict[str, ShipmentView] = {}
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, ShipmentView]] = {}
         self._backordered: list[SkuQuantity] = []
@@ -195,15 +187,10 @@ class OrderV1:
         return self._view
 
     def _validate_credit(self, approval: CreditApproval) -> None:
-        if not self._awaiting_credit:
-            raise ApplicationError(
-                "the order is not waiting for a credit approval", type="NotAwaitingCredit"
-            )
-        if approval.role not in ("finance", "cfo"):
-            raise ApplicationError(
-                f"only finance can approve credit over the limit, not {approval.role}",
-                type="WrongRole",
-            )
+        try:
+            check_credit_approval(self._awaiting_credit, approval)
+        except ApprovalRefused as refused:
+            raise ApplicationError(str(refused), type=refused.code) from refused
 
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the order's history with who and why."""
@@ -254,7 +241,7 @@ class OrderV1:
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"release {old.shipment_id}"),
         )
         for other in released.filled_orders:
-            await self._wake_order(other)
+            await wake_order(other, BackorderWake())
         self._reroutes += 1
         decision = await workflow.execute_activity_method(
             InventoryActivities.allocate,
@@ -277,7 +264,7 @@ class OrderV1:
         if decision.backordered:
             self._backordered = [*self._backordered, *decision.backordered]
             self._backordered_since = self._backordered_since or workflow.now()
-        self._note(_describe(decision))
+        self._note(views.allocation_note(decision))
         self._dirty = True
         await self._refresh_status()
         return self._view
@@ -328,7 +315,7 @@ class OrderV1:
                 self._backordered_since = workflow.now()
             await self._set_status(
                 OrderStatus.BACKORDERED if self._backordered else OrderStatus.ALLOCATED,
-                _describe(decision),
+                views.allocation_note(decision),
             )
             if self._backordered:
                 await self._email(f"{inp.order_id}:backordered", "order_backordered")
@@ -375,17 +362,11 @@ class OrderV1:
                 "order_on_hold",
                 {"reason": auth.decline_reason or ""},
             )
-            try:
-                await workflow.wait_condition(
-                    lambda: self._retry is not None or self._cancel is not None,
-                    timeout=timedelta(seconds=inp.options.hold_timeout_s),
-                    timeout_summary="waiting for the customer to fix payment",
-                )
-            except TimeoutError:
-                self._cancel = CancelOrder(
-                    reason="payment not completed in time", requested_by="system"
-                )
-            if self._cancel is not None:
+            if await self._hold(
+                lambda: self._retry is not None,
+                "waiting for the customer to fix payment",
+                "payment not completed in time",
+            ):
                 return False
             if self._retry is not None and self._retry.payment is not None:
                 token = self._retry.payment.token
@@ -426,19 +407,26 @@ class OrderV1:
             self._awaiting_credit = True
             await self._set_status(OrderStatus.ON_HOLD, f"{reason}; waiting for finance")
             await self._email(f"{inp.order_id}:on_hold:credit", "order_on_hold", {"reason": reason})
-            try:
-                await workflow.wait_condition(
-                    lambda: self._credit_approval is not None or self._cancel is not None,
-                    timeout=timedelta(seconds=inp.options.hold_timeout_s),
-                    timeout_summary="waiting for finance to approve credit",
-                )
-            except TimeoutError:
-                self._cancel = CancelOrder(
-                    reason=f"{reason}; not approved in time", requested_by="system"
-                )
-            if self._cancel is not None:
+            if await self._hold(
+                lambda: self._credit_approval is not None,
+                "waiting for finance to approve credit",
+                f"{reason}; not approved in time",
+            ):
                 self._awaiting_credit = False
                 return False
+
+    async def _hold(self, released: Callable[[], bool], summary: str, too_late: str) -> bool:
+        """Wait on hold until ``released`` or a cancel; past the hold timeout the system
+        cancels with reason ``too_late``. True when the order is to be cancelled."""
+        try:
+            await workflow.wait_condition(
+                lambda: released() or self._cancel is not None,
+                timeout=timedelta(seconds=self._inp.options.hold_timeout_s),
+                timeout_summary=summary,
+            )
+        except TimeoutError:
+            self._cancel = CancelOrder(reason=too_late, requested_by="system")
+        return self._cancel is not None
 
     async def _allocate(self) -> AllocationDecision:
         inp = self._inp
@@ -508,8 +496,7 @@ class OrderV1:
         self._backordered = fill.still_backordered
         if not self._backordered:
             self._backordered_since = None
-        filled = ", ".join(f"{ln.sku} x{ln.quantity}" for s in fill.shipments for ln in s.lines)
-        self._note(f"Backorder filled: {filled}")
+        self._note(f"Backorder filled: {views.units(ln for s in fill.shipments for ln in s.lines)}")
         await self._refresh_status()
 
     async def _start_shipments(self, planned: list[PlannedShipment]) -> None:
@@ -586,7 +573,7 @@ class OrderV1:
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "release reservations"),
         )
         for other in released.filled_orders:
-            await self._wake_order(other)
+            await wake_order(other, BackorderWake())
         if self._credit_reserved:
             await workflow.execute_activity_method(
                 CreditActivities.release,
@@ -631,15 +618,6 @@ class OrderV1:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return OrderResult(order_id=self._inp.order_id, status=OrderStatus.CANCELLED)
 
-    async def _wake_order(self, order_id: str) -> None:
-        """Tell another order that released stock went to its backorder."""
-        try:
-            await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
-                "backorder_wake", BackorderWake()
-            )
-        except Exception:
-            workflow.logger.warning("could not wake order %s", order_id)
-
     # --- status, read model, email -------------------------------------------------
 
     def _q(self, queue: str) -> str:
@@ -675,10 +653,7 @@ class OrderV1:
         workflow.upsert_search_attributes(
             [
                 sa.ORDER_STATUS.value_set(str(status)),
-                sa.STAGE.value_set(stage),
-                sa.WAITING_FOR.value_set(waiting_for),
-                sa.WAITING_SINCE.value_set(now),
-                sa.DEADLINE.value_set(deadline) if deadline else sa.DEADLINE.value_unset(),
+                *stage_attributes(stage, waiting_for, now, deadline),
             ]
         )
         self._waiting_since = now
@@ -688,18 +663,7 @@ class OrderV1:
         workflow.set_current_details(self._details())
         self._view.version = read_model.stamp(self._view.version)
         self._view.updated_at = workflow.now()
-        self._view.shipments = [
-            ShipmentSummary(
-                shipment_id=s.shipment_id,
-                warehouse_id=s.warehouse_id,
-                lines=[SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in s.lines],
-                status=str(s.status),
-                carrier=s.carrier,
-                service=s.service,
-                tracking_number=s.tracking_number,
-            )
-            for s in self._shipments.values()
-        ]
+        self._view.shipments = [ShipmentSummary.of(s) for s in self._shipments.values()]
         self._view.backordered = list(self._backordered)
         await read_model.record_order(
             self._view, self._q(INVENTORY_QUEUE), f"record {self._view.status}"
@@ -749,8 +713,7 @@ class OrderV1:
                 + (" · **pick late**" if s.pick_late and s.status == "picking" else "")
             )
         if self._backordered:
-            owed = ", ".join(f"{b.sku} x{b.quantity}" for b in self._backordered)
-            lines.append(f"- backordered: {owed}")
+            lines.append(f"- backordered: {views.units(self._backordered)}")
         if view.allocations:
             last = view.allocations[-1]
             considered = ", ".join(
@@ -779,33 +742,11 @@ class OrderV1:
             "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in self._backordered],
             **(extra or {}),
         }
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(
-                    key=key,
-                    to=str(inp.customer.email),
-                    locale=locale,
-                    template=template,
-                    context=context,
-                ),
-                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
-            )
-        except ActivityError as err:
-            # A refused address must not stop the order; the reason stays in its history.
-            self._note(f"Email {template} not sent: {err.cause or err}")
-
-
-def _describe(decision: AllocationDecision) -> str:
-    parts = [
-        f"{s.warehouse_id}: " + ", ".join(f"{ln.sku} x{ln.quantity}" for ln in s.lines)
-        for s in decision.shipments
-    ]
-    if decision.backordered:
-        parts.append(
-            "backordered: " + ", ".join(f"{b.sku} x{b.quantity}" for b in decision.backordered)
+        request = EmailRequest(
+            key=key, to=str(inp.customer.email), locale=locale, template=template, context=context
         )
-    return f"Allocated ({decision.rule}): " + "; ".join(parts)
+        if (err := await send_email(request, self._q(EMAIL_QUEUE))) is not None:
+            self._note(f"Email {template} not sent: {err.cause or err}")
 
 
 def _shipment_note(shipments: Any) -> str:

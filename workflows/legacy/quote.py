@@ -20,19 +20,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import EmailActivities
     from activities.quotes import QuoteActivities
     from oms import search_attributes as sa
-    from oms.domain.approval import (
-        ApprovalRefused,
-        check_decision,
-        escalate_role,
-        required_approvals,
-    )
+    from oms.domain.approval import ApprovalRefused, check_decision, escalate_role, requirements
     from oms.domain.money import format_money
+    from oms.domain.quotes import countered_lines, next_timer, record_decision, reminder_key
     from oms.ids import order_id_for, order_workflow_id
     from oms.models.common import Customer, HistoryEntry
     from oms.models.notifications import EmailRequest
@@ -43,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
         AcceptQuote,
         AcceptResult,
         ApprovalDecision,
-        ApprovalRequirement,
         CounterOffer,
         PriceQuoteRequest,
         ProposeQuote,
@@ -54,7 +48,10 @@ with workflow.unsafe.imports_passed_through():
         WithdrawQuote,
     )
     from oms.queues import EMAIL_QUEUE, INVENTORY_QUEUE, WORKFLOW_QUEUE
+    from oms.views import quotes as views
+    from oms.views.common import when
     from workflows import metrics, policies
+    from workflows.legacy.common import send_email
 
 # How long an expired quote can still be re-opened before its workflow closes.
 REOPEN_WINDOW = timedelta(days=30)
@@ -120,21 +117,11 @@ class QuoteV1:
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"price round {self._round}"),
         )
         self._view.proposal = proposal
-        rules = required_approvals(proposal, self._inp.options.policy)
-        now = workflow.now()
-        self._view.approvals = [
-            ApprovalRequirement(
-                rule_id=r.rule_id,
-                rule_name=r.name,
-                role=r.role,
-                original_role=r.role,
-                requested_at=now,
-            )
-            for r in rules
-        ]
+        approvals = requirements(proposal, self._inp.options.policy, workflow.now())
+        self._view.approvals = approvals
         summary = f"round {self._round}: {proposal.total} {self._inp.currency}"
-        if rules:
-            roles = ", ".join(sorted({r.role for r in rules}))
+        if approvals:
+            roles = ", ".join(sorted({r.role for r in approvals}))
             await self._set(
                 QuoteStatus.PENDING_APPROVAL,
                 request.by,
@@ -157,22 +144,8 @@ class QuoteV1:
 
     async def counter(self, offer: CounterOffer) -> QuoteView:
         """The buyer asks for other prices; the seller proposes again."""
-        targets = {line.sku: line.target_unit_price for line in offer.lines}
-        self._view.lines = [
-            QuoteLineRequest(
-                sku=line.sku,
-                quantity=line.quantity,
-                target_unit_price=targets.get(line.sku, line.target_unit_price),
-            )
-            for line in self._view.lines
-        ]
-        asked = ", ".join(f"{s} at {p}" for s, p in targets.items()) or "no price changes"
-        await self._set(
-            QuoteStatus.COUNTERED,
-            offer.by,
-            "countered",
-            f"{asked}" + (f" — {offer.comment}" if offer.comment else ""),
-        )
+        self._view.lines = countered_lines(self._view.lines, offer)
+        await self._set(QuoteStatus.COUNTERED, offer.by, "countered", views.counter_note(offer))
         await self._email_seller(f"countered:{self._round}", "quote_countered", {"by": offer.by})
         return self._view
 
@@ -189,16 +162,8 @@ class QuoteV1:
         """An approver approves or rejects; any rejection rejects the quote."""
         index = check_decision(self._view.approvals, decision)
         requirement = self._view.approvals[index]
-        # One decision answers every pending rule that asks the same role.
-        for req in self._view.approvals:
-            if req.decision is None and req.role == requirement.role:
-                req.decision = decision.decision
-                req.decided_by = decision.approver
-                req.decided_at = workflow.now()
-                req.comment = decision.comment
-        note = f"{decision.decision} as {decision.role} ({requirement.rule_name})"
-        if decision.comment:
-            note += f": {decision.comment}"
+        record_decision(self._view.approvals, requirement.role, decision, workflow.now())
+        note = views.decision_note(decision, requirement.rule_name)
         if decision.decision == "reject":
             await self._set(QuoteStatus.REJECTED, decision.approver, "rejected", note)
             await self._email_buyer(
@@ -368,7 +333,7 @@ class QuoteV1:
             if self._view.status == QuoteStatus.ACCEPTED:
                 await workflow.wait_condition(lambda: self._view.status != QuoteStatus.ACCEPTED)
                 continue
-            due_at, label = self._next_deadline()
+            due_at, label = next_timer(self._view, self._inp.options, self._reminded, self._opening)
             # At least a second: a due deadline fires on the next timer, never a busy loop.
             wait = max(due_at - workflow.now(), timedelta(seconds=1))
             self._changed = False
@@ -378,38 +343,6 @@ class QuoteV1:
                 )
             except TimeoutError:
                 await self._fire_due()
-
-    def _next_deadline(self) -> tuple[datetime, str]:
-        opts = self._inp.options
-        expires = self._view.expires_at
-        candidates: list[tuple[datetime, str]] = [(expires, "quote expiry")]
-        if self._key("seller") not in self._reminded:
-            candidates.append(
-                (expires - timedelta(seconds=opts.seller_reminder_before_s), "seller reminder")
-            )
-        if self._key("buyer") not in self._reminded:
-            candidates.append(
-                (expires - timedelta(seconds=opts.buyer_reminder_before_s), "buyer reminder")
-            )
-        if self._view.status == QuoteStatus.PENDING_APPROVAL:
-            for req in self._view.approvals:
-                if req.decision is not None:
-                    continue
-                since = req.escalated_at or req.requested_at
-                if not req.reminded:
-                    candidates.append(
-                        (
-                            since + timedelta(seconds=opts.approver_reminder_after_s),
-                            f"remind {req.role}",
-                        )
-                    )
-                candidates.append(
-                    (
-                        since + timedelta(seconds=opts.approval_escalate_after_s),
-                        f"escalate {req.role}",
-                    )
-                )
-        return min(candidates, key=lambda c: c[0])
 
     async def _fire_due(self) -> None:
         now = workflow.now()
@@ -424,24 +357,16 @@ class QuoteV1:
             )
             await self._email_buyer(f"expired:{self._opening}", "quote_expired")
             return
-        if self._key("seller") not in self._reminded and now >= expires - timedelta(
-            seconds=opts.seller_reminder_before_s
-        ):
-            self._reminded.add(self._key("seller"))
-            await self._email_seller(
-                self._key("seller"),
-                "quote_expiry_reminder",
-                {"audience": "seller", "expires_at": _fmt(expires)},
-            )
-        if self._key("buyer") not in self._reminded and now >= expires - timedelta(
-            seconds=opts.buyer_reminder_before_s
-        ):
-            self._reminded.add(self._key("buyer"))
-            await self._email_buyer(
-                self._key("buyer"),
-                "quote_expiry_reminder",
-                {"audience": "buyer", "expires_at": _fmt(expires)},
-            )
+        reminders = (
+            ("seller", opts.seller_reminder_before_s, self._email_seller),
+            ("buyer", opts.buyer_reminder_before_s, self._email_buyer),
+        )
+        for audience, before_s, email in reminders:
+            key = self._key(audience)
+            if key not in self._reminded and now >= expires - timedelta(seconds=before_s):
+                self._reminded.add(key)
+                context = {"audience": audience, "expires_at": when(expires)}
+                await email(key, "quote_expiry_reminder", context)
         if self._view.status != QuoteStatus.PENDING_APPROVAL:
             return
         for req in self._view.approvals:
@@ -477,7 +402,7 @@ class QuoteV1:
     # --- helpers -------------------------------------------------------------------
 
     def _key(self, what: str) -> str:
-        return f"expiry_reminder:{what}:{self._opening}"
+        return reminder_key(what, self._opening)
 
     def _q(self, queue: str) -> str:
         return self._inp.options.task_queue_prefix + queue
@@ -554,69 +479,20 @@ class QuoteV1:
         )
 
     def _details(self) -> str:
-        view = self._view
-        lines = [
-            f"**Quote {view.quote_id}** · `{view.status}` · company {view.customer.company_id}",
-            "",
-            f"- expires: {_fmt(view.expires_at)}",
-        ]
-        if view.proposal:
-            p = view.proposal
-            lines.append(
-                f"- proposal round {p.round}: {p.total} {view.currency} "
-                f"({p.discount_pct}% off {p.list_total})"
-            )
-        for req in view.approvals:
-            state = req.decision or "waiting"
-            since = req.escalated_at or req.requested_at
-            who = f" by {req.decided_by}" if req.decided_by else f" since {_fmt(since)}"
-            escalated = (
-                f" (escalated from {req.original_role})" if req.role != req.original_role else ""
-            )
-            lines.append(f"- approval **{req.role}**{escalated} — {req.rule_name}: {state}{who}")
-        if view.order_id:
-            lines.append(f"- order: {view.order_id}")
-        return "\n".join(lines)
-
-    def _context(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        view = self._view
-        locale = view.customer.locale
-        proposal = view.proposal
-        return {
-            "quote_id": view.quote_id,
-            "customer_name": view.customer.name,
-            "company_id": view.customer.company_id,
-            "expires_at": _fmt(view.expires_at),
-            "total": format_money(proposal.total, view.currency, locale) if proposal else "",
-            "discount_pct": str(proposal.discount_pct) if proposal else "0",
-            "lines": [
-                {
-                    "sku": ln.sku,
-                    "quantity": ln.quantity,
-                    "unit_price": format_money(ln.unit_price, view.currency, locale),
-                }
-                for ln in (proposal.lines if proposal else [])
-            ],
-            **(extra or {}),
-        }
+        # 0.1 showed no stage line: the quote's heading, then the same facts as today.
+        return "\n".join([views.title(self._view), "", *views.facts(self._view)])
 
     async def _send(
         self, key: str, to: str, template: str, locale: str, extra: dict[str, Any] | None = None
     ) -> None:
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(
-                    key=f"quote:{self._inp.quote_id}:{key}",
-                    to=to,
-                    locale=locale,
-                    template=template,
-                    context=self._context(extra),
-                ),
-                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
-            )
-        except ActivityError as err:
-            # A refused address must not stop the negotiation; the reason stays in history.
+        request = EmailRequest(
+            key=f"quote:{self._inp.quote_id}:{key}",
+            to=to,
+            locale=locale,
+            template=template,
+            context=views.email_context(self._view, **(extra or {})),
+        )
+        if (err := await send_email(request, self._q(EMAIL_QUEUE))) is not None:
             self._history("system", "email_failed", f"{template}: {err.cause or err}")
 
     async def _email_buyer(
@@ -631,9 +507,7 @@ class QuoteV1:
         await self._send(key, self._inp.options.seller_email, template, "en", extra)
 
     async def _email_approvers(self, key: str, role: str | None = None, note: str = "") -> None:
-        waiting = role or ", ".join(
-            sorted({r.role for r in self._view.approvals if r.decision is None})
-        )
+        waiting = role or views.pending_roles(self._view)
         await self._send(
             f"approval:{self._round}:{key}",
             self._inp.options.approvers_email,
@@ -641,7 +515,3 @@ class QuoteV1:
             "en",
             {"roles": waiting, "note": note, "round": self._round},
         )
-
-
-def _fmt(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"

@@ -22,14 +22,15 @@ than the lost one, so its writes win.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.orders import ReadModelActivities
-    from oms.models.orders import OrderView
+    from oms.models.orders import OrderView, RecordResult
     from oms.models.shipments import ShipmentView
     from workflows import policies
 
@@ -39,10 +40,8 @@ PATCH_ID = "read-model-local"
 # starts; a task writes a handful at most.
 WRITES_PER_TASK = 1000
 
-# The same transient-error policy as the regular store activities; a local activity
-# that keeps failing past the threshold is retried behind a durable timer.
-_LOCAL_TIMEOUT = timedelta(seconds=10)
-_LOCAL_RETRY: RetryPolicy = policies.STORE.retry
+# The views the read model takes from a 0.1 run.
+_View = TypeVar("_View", OrderView, ShipmentView)
 
 
 def next_version(current: int, history_length: int) -> int:
@@ -86,35 +85,24 @@ def _use_local() -> bool:
 
 async def record_order(view: OrderView, task_queue: str, summary: str) -> None:
     """Write the order's view (a versioned upsert; a stale write is a no-op)."""
-    if _use_local():
-        await workflow.execute_local_activity_method(
-            ReadModelActivities.record_order,
-            view,
-            start_to_close_timeout=_LOCAL_TIMEOUT,
-            retry_policy=_LOCAL_RETRY,
-            summary=summary,
-        )
-    else:
-        await workflow.execute_activity_method(
-            ReadModelActivities.record_order,
-            view,
-            **policies.STORE.kwargs(task_queue, summary),
-        )
+    await _write(ReadModelActivities.record_order, view, task_queue, summary)
 
 
 async def record_shipment(view: ShipmentView, task_queue: str, summary: str) -> None:
     """Write the shipment's view (a versioned upsert; a stale write is a no-op)."""
+    await _write(ReadModelActivities.record_shipment, view, task_queue, summary)
+
+
+async def _write(
+    method: Callable[[ReadModelActivities, _View], RecordResult],
+    view: _View,
+    task_queue: str,
+    summary: str,
+) -> None:
+    # A local activity behind the patch, an ordinary one on the inventory queue before it.
     if _use_local():
-        await workflow.execute_local_activity_method(
-            ReadModelActivities.record_shipment,
-            view,
-            start_to_close_timeout=_LOCAL_TIMEOUT,
-            retry_policy=_LOCAL_RETRY,
-            summary=summary,
-        )
+        await workflow.execute_local_activity_method(method, view, **policies.local_write(summary))
     else:
         await workflow.execute_activity_method(
-            ReadModelActivities.record_shipment,
-            view,
-            **policies.STORE.kwargs(task_queue, summary),
+            method, view, **policies.STORE.kwargs(task_queue, summary)
         )

@@ -23,16 +23,15 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import EmailActivities
     from activities.replenishment import ReplenishmentActivities
     from activities.suppliers import SupplierActivities
     from oms import search_attributes as sa
+    from oms.domain.lifecycle import Step
     from oms.domain.replenishment import (
         confirmation_timers,
         purchase_order_id,
         replenishment_workflow_id,
     )
-    from oms.ids import order_workflow_id
     from oms.models.common import HistoryEntry
     from oms.models.notifications import EmailRequest
     from oms.models.orders import BackorderWake
@@ -51,7 +50,9 @@ with workflow.unsafe.imports_passed_through():
         SupplierMessage,
     )
     from oms.queues import EMAIL_QUEUE, INVENTORY_QUEUE
+    from oms.views import replenishment as views
     from workflows import policies
+    from workflows.legacy.common import cause, send_email, stage_attributes, wake_order
 
 Status = ReplenishmentStatus
 
@@ -145,7 +146,7 @@ class ReplenishmentV1:
             )
         except ActivityError as err:
             raise ApplicationError(
-                f"receipt not booked: {_cause(err)}", type="ReceiptFailed"
+                f"receipt not booked: {cause(err)}", type="ReceiptFailed"
             ) from err
         finally:
             self._booking -= request.quantity
@@ -159,7 +160,7 @@ class ReplenishmentV1:
             if order_id not in self._view.filled_orders:
                 self._view.filled_orders.append(order_id)
             self._history("system", f"filled order {order_id}'s backorder")
-            await self._wake_order(order_id)
+            await wake_order(order_id, BackorderWake(warehouse_id=self._inp.warehouse_id))
         if result.received < result.ordered:
             self._set(Status.PARTIALLY_RECEIVED, request.received_by, "waiting for the rest")
         else:
@@ -260,14 +261,14 @@ class ReplenishmentV1:
                     **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "raise the purchase order"),
                 )
             except ActivityError as err:
-                cause = err.cause
-                if not (isinstance(cause, ApplicationError) and cause.type == "NoSupplier"):
+                failure = err.cause
+                if not (isinstance(failure, ApplicationError) and failure.type == "NoSupplier"):
                     raise ApplicationError(
-                        f"purchase order not raised: {_cause(err)}", type="PurchaseOrderFailed"
+                        f"purchase order not raised: {cause(err)}", type="PurchaseOrderFailed"
                     ) from err
-                self._set(Status.NO_SUPPLIER, "system", cause.message, deadline=workflow.now())
+                self._set(Status.NO_SUPPLIER, "system", failure.message, deadline=workflow.now())
                 if not self._team_told:
-                    await self._email_team(None, cause.message)
+                    await self._email_team(None, failure.message)
                 await workflow.wait_condition(
                     lambda: self._retry is not None, timeout_summary="waiting for a supplier"
                 )
@@ -314,15 +315,6 @@ class ReplenishmentV1:
         self._confirmed = True
         self._details()
 
-    async def _wake_order(self, order_id: str) -> None:
-        """Tell an order that delivered units went to its backorder."""
-        try:
-            await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
-                "backorder_wake", BackorderWake(warehouse_id=self._inp.warehouse_id)
-            )
-        except Exception:  # the order re-checks its backorder on a timer
-            workflow.logger.warning("could not wake order %s", order_id)
-
     # --- status, details, email ----------------------------------------------------
 
     def _q(self, queue: str) -> str:
@@ -340,7 +332,7 @@ class ReplenishmentV1:
         now = workflow.now()
         self._view.status = status
         self._history(by, note)
-        stage, waiting_for = _WAITING.get(status, ("done", "nobody"))
+        step = _step(status)
         if status in (Status.CLOSED,):
             self._deadline = None
         elif deadline is not None:
@@ -348,87 +340,31 @@ class ReplenishmentV1:
         elif status == Status.LOW_STOCK:
             self._deadline = now + timedelta(seconds=self._inp.options.step_deadline_s)
         workflow.upsert_search_attributes(
-            [
-                sa.STAGE.value_set(stage),
-                sa.WAITING_FOR.value_set(waiting_for),
-                sa.WAITING_SINCE.value_set(now),
-                sa.DEADLINE.value_set(self._deadline)
-                if self._deadline
-                else sa.DEADLINE.value_unset(),
-            ]
+            stage_attributes(step.stage, step.waiting_for, now, self._deadline)
         )
         self._waiting_since = now
         self._details()
 
     def _details(self) -> None:
         view = self._view
-        stage, waiting_for = _WAITING.get(view.status, ("done", "nobody"))
-        lines = [
-            f"**Replenishment {view.n}** of `{view.sku}` in {view.warehouse_id} · "
-            f"`{view.status}` · PO {view.po_id}",
-            "",
-            f"- stage: `{stage}`, waiting for **{waiting_for}** "
-            f"since {self._waiting_since:%Y-%m-%d %H:%M:%S} UTC",
-            f"- opened with {self._inp.available} available (reorder point "
-            f"{self._inp.reorder_point})",
-        ]
-        if view.supplier_name:
-            lines.append(f"- supplier: {view.supplier_name} ({view.supplier_id})")
-        if view.ordered:
-            lines.append(f"- received {view.received} of {view.ordered} ordered")
-        if view.sent_at:
-            lines.append(f"- sent {_fmt(view.sent_at)}; goods expected by {_fmt(view.expected_by)}")
-        if view.reminded_at:
-            lines.append(f"- supplier reminded {_fmt(view.reminded_at)}")
-        if view.escalated_at:
-            lines.append(f"- **escalated to purchasing** {_fmt(view.escalated_at)}")
-        if view.confirmed_by:
-            lines.append(f"- confirmed by {view.confirmed_by}")
-        if view.filled_orders:
-            lines.append(f"- backorders filled: {', '.join(view.filled_orders)}")
-        workflow.set_current_details("\n".join(lines))
+        step = _step(view.status)
+        workflow.set_current_details(views.details(view, step, self._waiting_since, self._inp))
 
     async def _email_team(self, po: PurchaseOrder | None, problem: str | None) -> None:
-        inp = self._inp
-        line = po.lines[0] if po is not None and po.lines else None
-        context: dict[str, Any] = {
-            "sku": inp.sku,
-            "product": line.name if line is not None and line.name else inp.sku,
-            "warehouse": inp.warehouse_id,
-            "available": inp.available,
-            "reorder_point": inp.reorder_point,
-            "backordered": po.backordered if po is not None else 0,
-            "po_id": po.po_id if po is not None else "",
-            "quantity": self._view.ordered,
-            "supplier": po.supplier.name if po is not None else (problem or "no supplier"),
-            "workflow_id": self._view.workflow_id,
-        }
         self._team_told = True
         await self._send_email(
             f"{self._view.workflow_id}:low-stock",
-            inp.options.purchasing_email,
+            self._inp.options.purchasing_email,
             "low_stock",
-            context,
+            views.low_stock_context(self._inp, self._view, po, problem),
         )
 
     async def _escalate(self, po: PurchaseOrder) -> None:
-        sent = self._view.sent_at
-        context = {
-            "po_id": po.po_id,
-            "sku": self._inp.sku,
-            "warehouse": po.warehouse_id,
-            "supplier": po.supplier.name,
-            "supplier_email": po.supplier.email,
-            "sent_at": _fmt(sent),
-            "lead_time_days": po.supplier.lead_time_days,
-            "backordered": po.backordered,
-            "workflow_id": self._view.workflow_id,
-        }
         await self._send_email(
             f"{po.po_id}:escalation",
             self._inp.options.purchasing_email,
             "replenishment_escalation",
-            context,
+            views.escalation_context(self._view, po, self._inp.sku),
         )
         self._view.escalated_at = workflow.now()
         self._history("system", "escalated to purchasing: unconfirmed past the lead time")
@@ -443,25 +379,14 @@ class ReplenishmentV1:
             )
         except ActivityError as err:
             # A refused address must not stop the episode: purchasing sees it in the history.
-            self._history("system", f"{kind} not sent to the supplier: {_cause(err)}")
+            self._history("system", f"{kind} not sent to the supplier: {cause(err)}")
 
     async def _send_email(self, key: str, to: str, template: str, context: dict[str, Any]) -> None:
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(key=key, to=to, template=template, context=context),
-                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
-            )
-        except ActivityError as err:
-            self._history("system", f"email {template} not sent: {_cause(err)}")
+        request = EmailRequest(key=key, to=to, template=template, context=context)
+        if (err := await send_email(request, self._q(EMAIL_QUEUE))) is not None:
+            self._history("system", f"email {template} not sent: {cause(err)}")
 
 
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return f"{cause.type}: {cause.message}"
-    return str(cause or err)
-
-
-def _fmt(moment: datetime | None) -> str:
-    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+def _step(status: ReplenishmentStatus) -> Step:
+    stage, waiting_for = _WAITING.get(status, ("done", "nobody"))
+    return Step(str(status), stage, waiting_for)

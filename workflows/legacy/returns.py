@@ -28,16 +28,17 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.carrier import CarrierActivities
     from activities.inventory import InventoryActivities
-    from activities.notifications import EmailActivities
     from activities.payments import PaymentActivities
     from activities.returns import ReturnActivities
     from oms import search_attributes as sa
+    from oms.domain.lifecycle import Step
     from oms.domain.money import format_money
     from oms.domain.returns import (
         apply_receipt,
         authorization_reason,
         receipt_problems,
         refund_due,
+        replacement_order,
         replacement_units,
     )
     from oms.ids import exchange_order_id, order_workflow_id
@@ -45,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.common import HistoryEntry, Locale
     from oms.models.notifications import EmailRequest
     from oms.models.ops import OpsNote
-    from oms.models.orders import BackorderWake, OrderInput, OrderLine, PaymentDetails
+    from oms.models.orders import BackorderWake, OrderLine
     from oms.models.returns import (
         AuthorizeReturn,
         EligibilityRequest,
@@ -56,7 +57,6 @@ with workflow.unsafe.imports_passed_through():
         ReturnInput,
         ReturnLabel,
         ReturnLabelRequest,
-        ReturnLineRequest,
         ReturnStatus,
         ReturnView,
         StockMovement,
@@ -68,7 +68,10 @@ with workflow.unsafe.imports_passed_through():
         PAYMENTS_QUEUE,
         WORKFLOW_QUEUE,
     )
+    from oms.views import returns as views
+    from oms.views.common import when
     from workflows import policies
+    from workflows.legacy.common import cause, send_email, stage_attributes, wake_order
 
 # What a return in each status waits for: (stage, who), for search attributes and details.
 _WAITING: dict[ReturnStatus, tuple[str, str]] = {
@@ -186,16 +189,7 @@ class ReturnV1:
         await self._email("requested", "return_requested")
         check = await workflow.execute_activity_method(
             ReturnActivities.check_eligibility,
-            EligibilityRequest(
-                rma_id=inp.rma_id,
-                order_id=inp.order_id,
-                lines=[
-                    ReturnLineRequest(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
-                    for ln in inp.lines
-                ],
-                at=inp.requested_at,
-                window_days=inp.options.policy.window_days,
-            ),
+            EligibilityRequest.of(inp),
             **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), "check return eligibility"),
         )
         if not check.eligible:
@@ -207,7 +201,7 @@ class ReturnV1:
         await self._buy_label(check.return_warehouse_id, check.return_to)
         due = workflow.now() + timedelta(seconds=inp.options.receipt_timeout_s)
         self._view.receipt_due_at = due
-        await self._set(ReturnStatus.AWAITING_RECEIPT, "system", f"send the parcel by {_fmt(due)}")
+        await self._set(ReturnStatus.AWAITING_RECEIPT, "system", f"send the parcel by {when(due)}")
         label = self._view.label
         await self._email(
             "authorized",
@@ -215,7 +209,7 @@ class ReturnV1:
             {
                 "tracking_number": label.tracking_number if label else "",
                 "carrier": label.carrier if label else "",
-                "receipt_due": _fmt(due),
+                "receipt_due": when(due),
             },
         )
         try:
@@ -352,7 +346,7 @@ class ReturnV1:
                     self._history(
                         "system", f"restocked {line.sku} filled order {order_id}'s backorder"
                     )
-                    await self._wake_order(order_id)
+                    await wake_order(order_id, BackorderWake())
             if line.received_damaged:
                 await workflow.execute_activity_method(
                     InventoryActivities.write_off,
@@ -403,7 +397,7 @@ class ReturnV1:
                         ),
                     )
                 except ActivityError as err:
-                    failure = f"refund for {line.sku} failed: {_cause(err)}"
+                    failure = f"refund for {line.sku} failed: {cause(err)}"
                     break
                 line.refunded = refund.amount
                 self._view.refund_total = sum(
@@ -451,20 +445,9 @@ class ReturnV1:
             self._history("system", "nothing to replace")
             return
         order_id = exchange_order_id(inp.rma_id)
-        order = OrderInput(
-            order_id=order_id,
-            channel="exchange",
-            customer=inp.customer,
-            currency=inp.currency,
-            lines=lines,
-            ship_to=inp.ship_to,
-            payment=PaymentDetails(method="exchange"),
-            placed_at=workflow.now(),
-            options=inp.options.order_options,
-        )
         await workflow.start_child_workflow(
             "OrderWorkflow",
-            order,
+            replacement_order(inp, order_id, lines, workflow.now()),
             id=order_workflow_id(order_id),
             task_queue=self._q(WORKFLOW_QUEUE),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -474,15 +457,6 @@ class ReturnV1:
         units = ", ".join(f"{ln.quantity} x {ln.sku}" for ln in lines)
         await self._set(ReturnStatus.EXCHANGED, "system", f"replacement order {order_id}: {units}")
         await self._email("exchanged", "return_exchanged", {"new_order_id": order_id})
-
-    async def _wake_order(self, order_id: str) -> None:
-        """Tell an order that restocked units went to its backorder."""
-        try:
-            await workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
-                "backorder_wake", BackorderWake()
-            )
-        except Exception:
-            workflow.logger.warning("could not wake order %s", order_id)
 
     # --- status, read model, email -------------------------------------------------
 
@@ -506,15 +480,12 @@ class ReturnV1:
         now = workflow.now()
         self._view.status = status
         self._history(by, note)
-        stage, waiting_for = _WAITING.get(status, ("done", "nobody"))
+        step = _step(status)
         deadline = self._deadline(status, now)
         workflow.upsert_search_attributes(
             [
                 sa.ORDER_STATUS.value_set(str(status)),
-                sa.STAGE.value_set(stage),
-                sa.WAITING_FOR.value_set(waiting_for),
-                sa.WAITING_SINCE.value_set(now),
-                sa.DEADLINE.value_set(deadline) if deadline else sa.DEADLINE.value_unset(),
+                *stage_attributes(step.stage, step.waiting_for, now, deadline),
             ]
         )
         self._waiting_since = now
@@ -549,41 +520,11 @@ class ReturnV1:
         )
 
     def _details(self) -> str:
-        view = self._view
-        stage, waiting_for = _WAITING.get(view.status, ("done", "nobody"))
-        lines = [
-            f"**Return {view.rma_id}** of order {view.order_id} · `{view.status}` · "
-            f"{view.resolution}",
-            "",
-            f"- stage: `{stage}`, waiting for **{waiting_for}** "
-            f"since {self._waiting_since:%Y-%m-%d %H:%M:%S} UTC",
-        ]
-        for ln in view.lines:
-            lines.append(
-                f"- {ln.quantity} x {ln.sku} ({ln.reason}): received {ln.received_resellable} "
-                f"resellable, {ln.received_damaged} damaged, {ln.received_wrong_item} wrong; "
-                f"refunded {ln.refunded}"
-            )
-        if view.label:
-            lines.append(f"- label: {view.label.carrier} {view.label.tracking_number}")
-        if view.refund_error:
-            lines.append(f"- **refund failed**: {view.refund_error}")
-        if view.exchange_order_id:
-            lines.append(f"- replacement order: {view.exchange_order_id}")
-        return "\n".join(lines)
+        return views.details(self._view, _step(self._view.status), self._waiting_since)
 
     async def _email(self, key: str, template: str, extra: dict[str, Any] | None = None) -> None:
         inp = self._inp
-        context: dict[str, Any] = {
-            "customer_name": inp.customer.name,
-            "rma_id": inp.rma_id,
-            "order_id": inp.order_id,
-            "lines": [
-                {"sku": ln.sku, "quantity": ln.quantity, "reason": ln.reason}
-                for ln in self._view.lines
-            ],
-            **(extra or {}),
-        }
+        context = views.email_context(inp, self._view, **(extra or {}))
         await self._send(
             f"return:{inp.rma_id}:{key}",
             str(inp.customer.email),
@@ -593,7 +534,7 @@ class ReturnV1:
         )
 
     async def _email_ops(self, key: str, problem: str) -> None:
-        context = {"rma_id": self._inp.rma_id, "order_id": self._inp.order_id, "problem": problem}
+        context = views.ops_context(self._inp, problem)
         await self._send(
             f"return:{self._inp.rma_id}:ops:{key}",
             self._inp.options.ops_email,
@@ -605,23 +546,11 @@ class ReturnV1:
     async def _send(
         self, key: str, to: str, template: str, locale: Locale, context: dict[str, Any]
     ) -> None:
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(key=key, to=to, locale=locale, template=template, context=context),
-                **policies.EMAIL.kwargs(self._q(EMAIL_QUEUE), f"email {template}"),
-            )
-        except ActivityError as err:
-            # A refused address must not stop the return; the reason stays in its history.
+        request = EmailRequest(key=key, to=to, locale=locale, template=template, context=context)
+        if (err := await send_email(request, self._q(EMAIL_QUEUE))) is not None:
             self._history("system", f"email {template} not sent: {err.cause or err}")
 
 
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return f"{cause.type}: {cause.message}"
-    return str(cause or err)
-
-
-def _fmt(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+def _step(status: ReturnStatus) -> Step:
+    stage, waiting_for = _WAITING.get(status, ("done", "nobody"))
+    return Step(str(status), stage, waiting_for)

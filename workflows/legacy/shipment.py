@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.carrier import CarrierActivities
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
-    from activities.notifications import EmailActivities
     from activities.payments import PaymentActivities
     from oms import search_attributes as sa
     from oms.domain.money import format_money
@@ -47,8 +46,10 @@ with workflow.unsafe.imports_passed_through():
         TrackingEvent,
     )
     from oms.queues import CARRIER_QUEUE, EMAIL_QUEUE, INVENTORY_QUEUE, PAYMENTS_QUEUE
+    from oms.views import shipments as views
     from workflows import policies
     from workflows.legacy import read_model
+    from workflows.legacy.common import send_email
 
 # Name of the parent's signal; a string, because the order module imports this one.
 ORDER_PROGRESS_SIGNAL = "shipment_progress"
@@ -303,10 +304,7 @@ class ShipmentV1:
                 lambda: bool(self._events), timeout_summary="waiting for carrier tracking"
             )
             event = self._events.pop(0)
-            note = f"Carrier: {event.status}" + (
-                f" ({event.description})" if event.description else ""
-            )
-            await self._change(ShipmentStatus(event.status), note)
+            await self._change(ShipmentStatus(event.status), views.carrier_note(event))
         await self._email(
             f"{self._inp.shipment_id}:delivered",
             str(self._inp.customer.email),
@@ -406,26 +404,12 @@ class ShipmentV1:
         self, key: str, to: str, template: str, extra: dict[str, str], locale: str | None = None
     ) -> None:
         inp = self._inp
-        context = {
-            "customer_name": inp.customer.name,
-            "order_id": inp.order_id,
-            "shipment_id": inp.shipment_id,
-            "warehouse": inp.warehouse_id,
-            "lines": [{"sku": li.sku, "quantity": li.quantity} for li in inp.lines],
-            **extra,
-        }
-        try:
-            await workflow.execute_activity_method(
-                EmailActivities.send,
-                EmailRequest(
-                    key=key,
-                    to=to,
-                    locale=locale or inp.customer.locale,
-                    template=template,
-                    context=context,
-                ),
-                **policies.EMAIL.kwargs(inp.task_queue_prefix + EMAIL_QUEUE, f"email {template}"),
-            )
-        except ActivityError as err:
-            # A rejected address must not stop the parcel; the failure stays in history.
+        request = EmailRequest(
+            key=key,
+            to=to,
+            locale=locale or inp.customer.locale,
+            template=template,
+            context=views.email_context(inp, **extra),
+        )
+        if (err := await send_email(request, inp.task_queue_prefix + EMAIL_QUEUE)) is not None:
             self._note(f"Email {template} not sent: {err.cause or err}")
