@@ -88,7 +88,7 @@ def done(status: str) -> Step:
     return Step(status, "done", "nobody", terminal=True)
 
 
-def needs_person(status: str, stage: str, waiting_for: str, action: str) -> Step:
+def needs_person_now(status: str, stage: str, waiting_for: str, action: str) -> Step:
     """A status only a person gets the workflow out of: overdue at once, so operations
     see it at the next look; ``action`` says what that person does."""
     return Step(status, stage, waiting_for, AT_ONCE, person=True, action=action)
@@ -310,7 +310,7 @@ SHIPMENT = Lifecycle(
             action="Pick late: ask the warehouse to pick, or cancel the order.",
         ),
         Step("packed", "shipment_packed", "carrier", clock(STEP)),
-        needs_person(
+        needs_person_now(
             "held",
             "shipment_held",
             "operations",
@@ -379,7 +379,7 @@ RETURN = Lifecycle(
             action="Nothing received yet: remind the customer; it expires by itself.",
         ),
         Step("received", "resolving", "payment_provider", clock(STEP)),
-        needs_person(
+        needs_person_now(
             "refund_failed",
             "refund_failed",
             "operations",
@@ -402,7 +402,7 @@ REPLENISHMENT = Lifecycle(
     "replenishment",
     (
         Step("low_stock", "raising_purchase_order", "system", clock(STEP)),
-        needs_person(
+        needs_person_now(
             "no_supplier",
             "no_supplier",
             "purchasing",
@@ -453,7 +453,7 @@ SUBSCRIPTION = Lifecycle(
             "new card (" + _RESUME + ").",
         ),
         Step("paused", "paused", "customer"),
-        needs_person(
+        needs_person_now(
             "past_due",
             "past_due",
             "customer",
