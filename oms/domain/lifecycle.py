@@ -83,6 +83,17 @@ class Step:
     action: str = ""
 
 
+def done(status: str) -> Step:
+    """A status that ends the workflow: it waits for nobody and no clock runs."""
+    return Step(status, "done", "nobody", terminal=True)
+
+
+def needs_person_now(status: str, stage: str, waiting_for: str, action: str) -> Step:
+    """A status only a person gets the workflow out of: overdue at once, so operations
+    see it at the next look; ``action`` says what that person does."""
+    return Step(status, stage, waiting_for, AT_ONCE, person=True, action=action)
+
+
 @dataclass(frozen=True)
 class Lifecycle:
     """Every step of one workflow kind; the first step of a status is its default."""
@@ -282,8 +293,8 @@ ORDER = Lifecycle(
         Step("shipped", "awaiting_stock", "supplier", clock(BACKORDER)),
         Step("delivered", "done", "nobody"),
         Step("delivered", "awaiting_stock", "supplier", clock(BACKORDER)),
-        Step("completed", "done", "nobody", terminal=True),
-        Step("cancelled", "done", "nobody", terminal=True),
+        done("completed"),
+        done("cancelled"),
     ),
 )
 
@@ -299,12 +310,10 @@ SHIPMENT = Lifecycle(
             action="Pick late: ask the warehouse to pick, or cancel the order.",
         ),
         Step("packed", "shipment_packed", "carrier", clock(STEP)),
-        Step(
+        needs_person_now(
             "held",
             "shipment_held",
             "operations",
-            AT_ONCE,
-            person=True,
             action="The carrier refused the address: contact the customer, or cancel the order.",
         ),
         Step("shipped", "shipment_shipped", "carrier", clock(DELIVERY), action=_DELIVERY_LATE),
@@ -319,9 +328,9 @@ SHIPMENT = Lifecycle(
             action=_DELIVERY_LATE,
         ),
         Step("exception", "shipment_exception", "carrier", clock(DELIVERY), action=_DELIVERY_LATE),
-        Step("delivered", "done", "nobody", terminal=True),
-        Step("cancelled", "done", "nobody", terminal=True),
-        Step("claimed", "done", "nobody", terminal=True),
+        done("delivered"),
+        done("cancelled"),
+        done("claimed"),
     ),
 )
 
@@ -344,9 +353,9 @@ QUOTE = Lifecycle(
         Step("accepted", "ordering", "nobody", clock(STEP)),
         # Open for re-opening until its window closes, but nobody is late.
         Step("expired", "expired", "customer"),
-        Step("ordered", "done", "nobody", terminal=True),
-        Step("rejected", "done", "nobody", terminal=True),
-        Step("withdrawn", "done", "nobody", terminal=True),
+        done("ordered"),
+        done("rejected"),
+        done("withdrawn"),
     ),
 )
 
@@ -370,20 +379,18 @@ RETURN = Lifecycle(
             action="Nothing received yet: remind the customer; it expires by itself.",
         ),
         Step("received", "resolving", "payment_provider", clock(STEP)),
-        Step(
+        needs_person_now(
             "refund_failed",
             "refund_failed",
             "operations",
-            AT_ONCE,
-            person=True,
             action="The provider declined the refund: fix the cause, then POST "
             "/returns/{business_id}/retry-refund.",
         ),
         Step("refunded", "closing", "nobody", clock(STEP)),
         Step("exchanged", "closing", "nobody", clock(STEP)),
-        Step("rejected", "done", "nobody", terminal=True),
-        Step("expired", "done", "nobody", terminal=True),
-        Step("closed", "done", "nobody", terminal=True),
+        done("rejected"),
+        done("expired"),
+        done("closed"),
     ),
 )
 
@@ -395,12 +402,10 @@ REPLENISHMENT = Lifecycle(
     "replenishment",
     (
         Step("low_stock", "raising_purchase_order", "system", clock(STEP)),
-        Step(
+        needs_person_now(
             "no_supplier",
             "no_supplier",
             "purchasing",
-            AT_ONCE,
-            person=True,
             action="The SKU has no supplier: link one (PUT /warehouses/{{wh}}/reorder-policies/"
             "{{sku}} with supplier_id), then POST /replenishment/{workflow_id}/retry.",
         ),
@@ -420,7 +425,7 @@ REPLENISHMENT = Lifecycle(
             action=_GOODS_LATE,
         ),
         Step("partially_received", "awaiting_goods", "warehouse", OWN_DEADLINE, action=_GOODS_LATE),
-        Step("closed", "done", "nobody", terminal=True),
+        done("closed"),
     ),
 )
 
@@ -448,16 +453,14 @@ SUBSCRIPTION = Lifecycle(
             "new card (" + _RESUME + ").",
         ),
         Step("paused", "paused", "customer"),
-        Step(
+        needs_person_now(
             "past_due",
             "past_due",
             "customer",
-            AT_ONCE,
-            person=True,
             action="Every retry of the renewal payment was declined: ask the customer for a "
             "new card (" + _RESUME + "), or cancel it.",
         ),
-        Step("cancelled", "done", "nobody", terminal=True),
+        done("cancelled"),
     ),
 )
 

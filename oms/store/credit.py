@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.domain.money import quantize
@@ -40,7 +39,7 @@ from oms.models.credit import (
 )
 from oms.models.money import TaxLine
 from oms.store import invoices, paging
-from oms.store.db import Bound, in_transaction
+from oms.store.db import Bound, get_or_insert, in_transaction
 from oms.store.errors import InvalidCreditMovement, UnknownCompany
 from oms.store.tables import CompanyMemberRow, CompanyRow, CreditLedgerRow
 
@@ -282,19 +281,15 @@ def upsert_company(session: Session, company: Company) -> Company:
         "over_limit": company.over_limit,
         "payment_terms": company.payment_terms,
     }
-    row = session.get(CompanyRow, company.company_id, with_for_update=True)
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = CompanyRow(company_id=company.company_id, **values)
-                session.add(row)
-            return _company(row)
-        except IntegrityError:
-            row = session.get(
-                CompanyRow, company.company_id, with_for_update=True, populate_existing=True
-            )
-            if row is None:
-                raise
+    row, created = get_or_insert(
+        session,
+        CompanyRow,
+        company.company_id,
+        lambda: CompanyRow(company_id=company.company_id, **values),
+        with_for_update=True,
+    )
+    if created:
+        return _company(row)
     for name, value in values.items():
         setattr(row, name, value)
     session.flush()
@@ -307,17 +302,13 @@ def add_member(session: Session, company_id: str, customer_id: str, by: str) -> 
     Raises ``UnknownCompany``.
     """
     _company_row(session, company_id)
-    row = session.get(CompanyMemberRow, (company_id, customer_id))
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = CompanyMemberRow(company_id=company_id, customer_id=customer_id, added_by=by)
-                session.add(row)
-        except IntegrityError:
-            # Added by a concurrent call: the same membership.
-            row = session.get(CompanyMemberRow, (company_id, customer_id), populate_existing=True)
-            if row is None:
-                raise
+    # A membership a concurrent call added first is the same membership.
+    row, _ = get_or_insert(
+        session,
+        CompanyMemberRow,
+        (company_id, customer_id),
+        lambda: CompanyMemberRow(company_id=company_id, customer_id=customer_id, added_by=by),
+    )
     return _member(row)
 
 

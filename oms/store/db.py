@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Executable, create_engine, event
+from sqlalchemy import Engine, Executable, Select, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 RowT = TypeVar("RowT")
+QueryT = TypeVar("QueryT", bound=Select[Any])
 
 # Execution option of the connections ``Database.read`` hands out.
 READ_ONLY = "oms_read_only"
@@ -31,6 +32,13 @@ def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC with its zone: SQLite hands back what it stored without one (every
     moment the store keeps is UTC), and UTC values compare and sort alike on both stores."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def locked(query: QueryT) -> QueryT:
+    """``query`` reading its rows ``FOR UPDATE`` and afresh: without ``populate_existing``
+    a row the session already holds would keep the values it read before the lock, and a
+    decision taken on them could undo a concurrent transaction's write."""
+    return query.with_for_update().execution_options(populate_existing=True)
 
 
 def get_or_insert(

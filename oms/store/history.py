@@ -15,8 +15,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from oms.store.history_generator import PREFIX, SEED, GeneratedHistory, generate_history
-from oms.store.orders import order_values, shipment_values
-from oms.store.returns import return_values
+from oms.store.orders import order_skus, order_values, shipment_values
+from oms.store.returns import return_line_values, return_values
 from oms.store.tables import OrderRow, OrderSkuRow, ReturnLineRow, ReturnRow, ShipmentRow
 
 
@@ -57,13 +57,12 @@ def write_generated(session: Session, generated: GeneratedHistory) -> None:
     """
     if generated.orders:
         session.execute(insert(OrderRow), [order_values(v) for v in generated.orders])
-        # What ``record_order`` writes beside each order, so GET /orders?sku= finds them.
         session.execute(
             insert(OrderSkuRow),
             [
                 {"order_id": v.order_id, "sku": sku}
                 for v in generated.orders
-                for sku in sorted({line.sku for line in v.lines})
+                for sku in order_skus(v)
             ],
         )
     if generated.shipments:
@@ -72,19 +71,5 @@ def write_generated(session: Session, generated: GeneratedHistory) -> None:
         session.execute(insert(ReturnRow), [return_values(v) for v in generated.returns])
         session.execute(
             insert(ReturnLineRow),
-            [
-                {
-                    "rma_id": v.rma_id,
-                    "sku": line.sku,
-                    "order_id": v.order_id,
-                    "quantity": line.quantity,
-                    "reason": line.reason,
-                    "received_resellable": line.received_resellable,
-                    "received_damaged": line.received_damaged,
-                    "received_wrong_item": line.received_wrong_item,
-                    "refunded": line.refunded,
-                }
-                for v in generated.returns
-                for line in v.lines
-            ],
+            [values for v in generated.returns for values in return_line_values(v)],
         )

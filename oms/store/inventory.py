@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, ScalarResult, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,7 +49,7 @@ from oms.models.order_changes import (
 )
 from oms.models.returns import StockMovement
 from oms.store import paging, prices
-from oms.store.db import Bound, as_utc, get_or_insert, in_transaction
+from oms.store.db import Bound, as_utc, get_or_insert, in_transaction, locked
 from oms.store.errors import (
     IdempotencyMismatch,
     StockBelowReserved,
@@ -242,16 +242,11 @@ def fill_backorders(session: Session, warehouse_id: str, sku: str) -> list[str]:
     available = stock.on_hand - stock.reserved
     if available <= 0 or warehouse is None or not warehouse.active:
         return []
-    waiting = session.scalars(
-        select(BackorderRow)
-        .where(
-            BackorderRow.sku == sku,
-            BackorderRow.cancelled.is_(False),
-            BackorderRow.quantity_open > 0,
-        )
-        .order_by(BackorderRow.placed_at, BackorderRow.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    waiting = lock_backorders(
+        session,
+        BackorderRow.sku == sku,
+        BackorderRow.cancelled.is_(False),
+        BackorderRow.quantity_open > 0,
     )
     filled: list[str] = []
     for backorder in waiting:
@@ -302,19 +297,12 @@ def claim_backorders(session: Session, req: BackorderCheck) -> BackorderFill:
         )
     )
     if not claimed:
-        claimed = list(
-            session.scalars(
-                select(ReservationRow)
-                .where(
-                    ReservationRow.order_id == req.order_id,
-                    ReservationRow.backorder_id.is_not(None),
-                    ReservationRow.claim_key.is_(None),
-                    ReservationRow.status == OPEN,
-                )
-                .order_by(ReservationRow.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
+        claimed = lock_reservations(
+            session,
+            ReservationRow.order_id == req.order_id,
+            ReservationRow.backorder_id.is_not(None),
+            ReservationRow.claim_key.is_(None),
+            ReservationRow.status == OPEN,
         )
         warehouse_ids = sorted({r.warehouse_id for r in claimed})
         numbers = {wh: req.first_shipment_no + i for i, wh in enumerate(warehouse_ids)}
@@ -348,17 +336,11 @@ def still_backordered(session: Session, order_id: str) -> list[SkuQuantity]:
 
 
 def release_reservations(
-    session: Session, query: Select[tuple[ReservationRow]]
+    session: Session, *where: ColumnElement[bool]
 ) -> tuple[list[tuple[str, str]], int]:
-    """Release the open reservations ``query`` selects, their stock rows locked in key
+    """Release the open reservations matching ``where``, their stock rows locked in key
     order; the (warehouse, SKU) pairs that got units back, sorted, and how many units."""
-    reservations = list(
-        session.scalars(
-            query.order_by(ReservationRow.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    )
+    reservations = lock_reservations(session, *where)
     freed = sorted({(r.warehouse_id, r.sku) for r in reservations})
     stock = {
         (row.warehouse_id, row.sku): row
@@ -377,14 +359,12 @@ def release(session: Session, req: ReleaseRequest) -> ReleaseResult:
     other orders' backorders at once; their ids come back in ``filled_orders``.
     Idempotent: a second call releases nothing.
     """
-    query = select(ReservationRow).where(
-        ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
-    )
+    where = [ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN]
     if req.shipment_id is not None:
-        query = query.where(ReservationRow.shipment_id == req.shipment_id)
+        where.append(ReservationRow.shipment_id == req.shipment_id)
     if req.warehouse_id is not None:
-        query = query.where(ReservationRow.warehouse_id == req.warehouse_id)
-    freed, units = release_reservations(session, query)
+        where.append(ReservationRow.warehouse_id == req.warehouse_id)
+    freed, units = release_reservations(session, *where)
 
     if req.shipment_id is None and req.warehouse_id is None:
         _cancel_backorders(session, req.order_id, {sku for _, sku in freed})
@@ -400,14 +380,9 @@ def _cancel_backorders(session: Session, order_id: str, freed_skus: set[str]) ->
         session.scalars(select(BackorderRow.sku).where(mine, BackorderRow.cancelled.is_(False)))
     )
     # Lock every backorder the fills below may touch, in fill order, in one statement.
-    locked = session.scalars(
-        select(BackorderRow)
-        .where(BackorderRow.sku.in_(skus), BackorderRow.cancelled.is_(False))
-        .order_by(BackorderRow.placed_at, BackorderRow.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    for backorder in locked:
+    for backorder in lock_backorders(
+        session, BackorderRow.sku.in_(skus), BackorderRow.cancelled.is_(False)
+    ):
         if backorder.order_id == order_id:
             backorder.cancelled = True
 
@@ -417,19 +392,12 @@ def consume(session: Session, req: ConsumeRequest) -> ConsumeResult:
 
     Lowers both on-hand and reserved stock. Idempotent: a second call consumes nothing.
     """
-    reservations = list(
-        session.scalars(
-            select(ReservationRow)
-            .where(
-                ReservationRow.order_id == req.order_id,
-                ReservationRow.shipment_id == req.shipment_id,
-                ReservationRow.warehouse_id == req.warehouse_id,
-                ReservationRow.status == OPEN,
-            )
-            .order_by(ReservationRow.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+    reservations = lock_reservations(
+        session,
+        ReservationRow.order_id == req.order_id,
+        ReservationRow.shipment_id == req.shipment_id,
+        ReservationRow.warehouse_id == req.warehouse_id,
+        ReservationRow.status == OPEN,
     )
     stock = {
         (row.warehouse_id, row.sku): row
@@ -711,12 +679,28 @@ def _lock_stock(
         return []
     return list(
         session.scalars(
-            select(StockRow)
-            .where(StockRow.warehouse_id.in_(set(warehouse_ids)), StockRow.sku.in_(set(skus)))
-            .order_by(StockRow.warehouse_id, StockRow.sku)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+            locked(
+                select(StockRow)
+                .where(StockRow.warehouse_id.in_(set(warehouse_ids)), StockRow.sku.in_(set(skus)))
+                .order_by(StockRow.warehouse_id, StockRow.sku)
+            )
         )
+    )
+
+
+def lock_reservations(session: Session, *where: ColumnElement[bool]) -> list[ReservationRow]:
+    """The reservations matching ``where``, locked in id order: the order a claim, a
+    release and a consumption lock them in, so none of them waits on another in a cycle."""
+    return list(
+        session.scalars(locked(select(ReservationRow).where(*where).order_by(ReservationRow.id)))
+    )
+
+
+def lock_backorders(session: Session, *where: ColumnElement[bool]) -> ScalarResult[BackorderRow]:
+    """The backorders matching ``where``, locked oldest first (``placed_at``, then id): the
+    order every caller locks backorders in, so two transactions never wait on each other."""
+    return session.scalars(
+        locked(select(BackorderRow).where(*where).order_by(BackorderRow.placed_at, BackorderRow.id))
     )
 
 

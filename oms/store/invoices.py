@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.domain.money import quantize, round_money
@@ -27,7 +26,7 @@ from oms.models.credit import CompanyPayment, CreditStatus, Invoice, InvoiceLine
 from oms.models.money import TaxLine
 from oms.models.shipments import ShipmentLine
 from oms.store import paging
-from oms.store.db import as_utc
+from oms.store.db import as_utc, get_or_insert
 from oms.store.errors import CreditNoteRefused, PaymentReferenceReused
 from oms.store.tables import CompanyPaymentRow, CompanyRow, InvoiceRow, OrderRow
 
@@ -211,30 +210,24 @@ def record_payment(
     Raises ``PaymentReferenceReused`` when the reference holds another amount.
     """
     amount = quantize(amount)
-    stored = session.get(CompanyPaymentRow, (company.company_id, reference))
-    if stored is None:
-        row = CompanyPaymentRow(
+    row, recorded = get_or_insert(
+        session,
+        CompanyPaymentRow,
+        (company.company_id, reference),
+        lambda: CompanyPaymentRow(
             company_id=company.company_id,
             reference=reference,
             amount=amount,
             currency=company.currency,
             recorded_by=by,
             received_at=now,
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-            return row, True
-        except IntegrityError:
-            stored = session.get(CompanyPaymentRow, (company.company_id, reference))
-            if stored is None:
-                raise
-    if stored.amount != amount:
+        ),
+    )
+    if not recorded and row.amount != amount:
         raise PaymentReferenceReused(
-            f"reference {reference!r} already recorded a payment of {stored.amount} "
-            f"{stored.currency}"
+            f"reference {reference!r} already recorded a payment of {row.amount} {row.currency}"
         )
-    return stored, False
+    return row, recorded
 
 
 def payment(row: CompanyPaymentRow, credit: CreditStatus) -> CompanyPayment:

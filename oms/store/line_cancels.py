@@ -19,12 +19,14 @@ from oms.models.order_changes import (
     Reallocation,
     TrimReservation,
 )
+from oms.store.db import locked
 from oms.store.inventory import (
     OPEN,
     RELEASED,
     _lock_stock,
     allocate,
     fill_backorders_at,
+    lock_backorders,
     owe,
     release_reservations,
 )
@@ -52,11 +54,11 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
         )
     reservations = list(
         session.scalars(
-            select(ReservationRow)
-            .where(*where, ReservationRow.status == OPEN)
-            .order_by(ReservationRow.id.desc())
-            .with_for_update()
-            .execution_options(populate_existing=True)
+            locked(
+                select(ReservationRow)
+                .where(*where, ReservationRow.status == OPEN)
+                .order_by(ReservationRow.id.desc())
+            )
         )
     )
     stock = {
@@ -98,17 +100,11 @@ def _shrink_backorders(session: Session, req: TrimReservation, filled: int) -> i
     """Lower the order's open backorders of the SKU (newest first) toward ``req.keep``,
     counting ``filled`` unclaimed units as owed too; how many filled units must go."""
     rows = list(
-        session.scalars(
-            select(BackorderRow)
-            .where(
-                BackorderRow.order_id == req.order_id,
-                BackorderRow.sku == req.sku,
-                BackorderRow.cancelled.is_(False),
-            )
-            # Locked in the order every other caller locks backorders (oldest first).
-            .order_by(BackorderRow.placed_at, BackorderRow.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+        lock_backorders(
+            session,
+            BackorderRow.order_id == req.order_id,
+            BackorderRow.sku == req.sku,
+            BackorderRow.cancelled.is_(False),
         )
     )
     drop = sum(b.quantity_open for b in rows) + filled - req.keep
@@ -154,16 +150,10 @@ def reallocate(session: Session, req: Reallocate) -> Reallocation:
     if stored is not None:
         return Reallocation(decision=AllocationDecision.model_validate(stored.decision))
     freed, _ = release_reservations(
-        session,
-        select(ReservationRow).where(
-            ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
-        ),
+        session, ReservationRow.order_id == req.order_id, ReservationRow.status == OPEN
     )
-    owed = session.scalars(
-        select(BackorderRow)
-        .where(BackorderRow.order_id == req.order_id, BackorderRow.cancelled.is_(False))
-        .order_by(BackorderRow.placed_at, BackorderRow.id)
-        .with_for_update()
+    owed = lock_backorders(
+        session, BackorderRow.order_id == req.order_id, BackorderRow.cancelled.is_(False)
     )
     for backorder in owed:
         backorder.cancelled = True

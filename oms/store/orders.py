@@ -42,6 +42,11 @@ def order_values(view: OrderView) -> dict[str, Any]:
     }
 
 
+def order_skus(view: OrderView) -> list[str]:
+    """The SKUs of the order's lines, sorted: its ``order_skus`` rows (``GET /orders?sku=``)."""
+    return sorted({line.sku for line in view.lines})
+
+
 def record_order(session: Session, view: OrderView) -> bool:
     """Store ``view`` unless a newer or equal version is stored; ``True`` if it was written.
 
@@ -49,7 +54,7 @@ def record_order(session: Session, view: OrderView) -> bool:
     search's ``order_skus`` rows when they are new or changed."""
 
     def update_skus(old: dict[str, Any] | None) -> None:
-        skus = sorted({line.sku for line in view.lines})
+        skus = order_skus(view)
         if old is None or sorted({line["sku"] for line in old.get("lines", [])}) != skus:
             session.execute(delete(OrderSkuRow).where(OrderSkuRow.order_id == view.order_id))
             session.add_all(OrderSkuRow(order_id=view.order_id, sku=sku) for sku in skus)

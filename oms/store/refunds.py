@@ -11,13 +11,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from oms.models.common import HistoryEntry
 from oms.models.money import TaxLine
 from oms.models.orders import OrderRefund, OrderView
-from oms.store.db import Bound, as_utc
+from oms.store.db import Bound, as_utc, get_or_insert
 from oms.store.tables import OrderRefundRow
 
 
@@ -41,9 +40,11 @@ def claim(
 
     Raises ``RefundKeyReused`` when ``key`` holds a refund of another amount or reason.
     """
-    existing = session.get(OrderRefundRow, (order_id, key))
-    if existing is None:
-        row = OrderRefundRow(
+    row, claimed = get_or_insert(
+        session,
+        OrderRefundRow,
+        (order_id, key),
+        lambda: OrderRefundRow(
             order_id=order_id,
             key=key,
             amount=amount,
@@ -54,20 +55,14 @@ def claim(
             requested_at=now,
             updated_at=now,
             tax=None if tax is None else [line.model_dump(mode="json") for line in tax],
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-            return _refund(row)
-        except IntegrityError:  # the same key at the same moment: the other request's
-            existing = session.get(OrderRefundRow, (order_id, key))
-            assert existing is not None
-    if existing.amount != amount or existing.reason != reason:
+        ),
+    )
+    if not claimed and (row.amount != amount or row.reason != reason):
         raise RefundKeyReused(
-            f"key {key!r} already refunded {existing.amount} {existing.currency} "
-            f"({existing.reason!r}) on order {order_id}"
+            f"key {key!r} already refunded {row.amount} {row.currency} "
+            f"({row.reason!r}) on order {order_id}"
         )
-    return _refund(existing)
+    return _refund(row)
 
 
 def finish(

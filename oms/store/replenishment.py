@@ -41,7 +41,7 @@ from oms.models.replenishment import (
     SupplierIn,
 )
 from oms.store import inventory, paging
-from oms.store.db import Bound, as_utc, get_or_insert, in_transaction
+from oms.store.db import Bound, as_utc, get_or_insert, in_transaction, locked
 from oms.store.errors import (
     NoSupplier,
     OverDelivery,
@@ -193,10 +193,7 @@ def open_episode(session: Session, warehouse_id: str, sku: str) -> Episode | Non
     """
     # The stock row's lock serializes callers for this SKU and warehouse (PostgreSQL).
     stock = session.scalar(
-        select(StockRow)
-        .where(StockRow.warehouse_id == warehouse_id, StockRow.sku == sku)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        locked(select(StockRow).where(StockRow.warehouse_id == warehouse_id, StockRow.sku == sku))
     )
     existing = _open_row(session, warehouse_id, sku)
     if existing is not None:

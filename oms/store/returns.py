@@ -39,25 +39,30 @@ def return_values(view: ReturnView) -> dict[str, Any]:
     }
 
 
+def return_line_values(view: ReturnView) -> list[dict[str, Any]]:
+    """The ``return_lines`` rows for ``view``: one per line, what the reports count."""
+    return [
+        {
+            "rma_id": view.rma_id,
+            "sku": line.sku,
+            "order_id": view.order_id,
+            "quantity": line.quantity,
+            "reason": line.reason,
+            "received_resellable": line.received_resellable,
+            "received_damaged": line.received_damaged,
+            "received_wrong_item": line.received_wrong_item,
+            "refunded": line.refunded,
+        }
+        for line in view.lines
+    ]
+
+
 def record_return(session: Session, view: ReturnView) -> bool:
     """Store ``view`` and its lines unless a newer or equal version is stored."""
     if not record_view(session, ReturnRow, "return", view.rma_id, view, return_values(view)):
         return False
     session.execute(delete(ReturnLineRow).where(ReturnLineRow.rma_id == view.rma_id))
-    session.add_all(
-        ReturnLineRow(
-            rma_id=view.rma_id,
-            sku=line.sku,
-            order_id=view.order_id,
-            quantity=line.quantity,
-            reason=line.reason,
-            received_resellable=line.received_resellable,
-            received_damaged=line.received_damaged,
-            received_wrong_item=line.received_wrong_item,
-            refunded=line.refunded,
-        )
-        for line in view.lines
-    )
+    session.add_all(ReturnLineRow(**values) for values in return_line_values(view))
     session.flush()
     return True
 
