@@ -400,7 +400,8 @@ class CancelOrder(Model):
 
     reason: str = Field(min_length=1, max_length=500)
     # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
-    requested_by: str = Field(default="customer", max_length=100)
+    # Room for an operator's "ops:" prefix before a token subject (up to 100 characters).
+    requested_by: str = Field(default="customer", max_length=120)
 
 
 class CreditApproval(Model):
