@@ -19,7 +19,6 @@ from oms.models.order_changes import (
     Reallocation,
     TrimReservation,
 )
-from oms.store.db import locked
 from oms.store.inventory import (
     OPEN,
     RELEASED,
@@ -27,6 +26,7 @@ from oms.store.inventory import (
     allocate,
     fill_backorders_at,
     lock_backorders,
+    lock_reservations,
     owe,
     release_reservations,
 )
@@ -52,15 +52,9 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
             ReservationRow.backorder_id.is_not(None),
             ReservationRow.claim_key.is_(None),
         )
-    reservations = list(
-        session.scalars(
-            locked(
-                select(ReservationRow)
-                .where(*where, ReservationRow.status == OPEN)
-                .order_by(ReservationRow.id.desc())
-            )
-        )
-    )
+    # Locked in id order like every other taker of reservations (no lock cycle with a
+    # concurrent claim or release on PostgreSQL), then shrunk newest first.
+    reservations = lock_reservations(session, *where, ReservationRow.status == OPEN)[::-1]
     stock = {
         (row.warehouse_id, row.sku): row
         for row in _lock_stock(session, {r.warehouse_id for r in reservations}, {req.sku})
