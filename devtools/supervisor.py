@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -39,9 +40,25 @@ class ProcessExited(RuntimeError):
         self.code = code
 
 
+# Ports handed out for servers: below Linux's default range of ports for outgoing
+# connections (32768-60999), so a client's connection cannot take one between the check
+# here and the server's bind (the kernel's own pick, port 0, comes from that range: under
+# load a bench's SMTP sink lost its port that way).
+_SERVER_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (it can be taken later)."""
-    with socket.socket() as sock:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (another process that
+    asks at the same moment may get it too: the range is wide enough to make that rare)."""
+    for _ in range(100):
+        port = random.choice(_SERVER_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # the range is full: whatever the kernel gives
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 

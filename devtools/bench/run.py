@@ -511,8 +511,19 @@ async def pipeline(
                     finally:
                         stack.resume("simulator")
                 return runs, parked
+        except BaseException:
+            _show_logs(Path(tmp))
+            raise
         finally:
             stack.stop()
+
+
+def _show_logs(tmp: Path, lines: int = 15) -> None:
+    """The last ``lines`` of every process's log on stderr: the stack's folder is removed
+    when the run ends, and a failed run (a CI flake above all) must say what went wrong."""
+    for log in sorted(tmp.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- {log.name} (last {len(tail)} lines)", *tail, sep="\n", file=sys.stderr)
 
 
 def machine_info() -> dict[str, Any]:

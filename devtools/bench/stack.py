@@ -108,8 +108,10 @@ class BenchStack:
         server = dev_server_command(str(self.tmp / "temporal.db"), port=port, ui_port=0, ui=False)
         self._start("temporal", "server", server, ready=port)
         py = sys.executable
-        self._start("smtp-sink", "support", [py, "-m", "sandboxes.smtp_sink"])
-        self._start("carrier", "support", [py, "-m", "sandboxes.carrier"])
+        # Ready before anything sends to them: a sink that cannot bind fails the start.
+        smtp, carrier = self.settings.smtp_port, self.settings.carrier_port
+        self._start("smtp-sink", "support", [py, "-m", "sandboxes.smtp_sink"], ready=smtp)
+        self._start("carrier", "support", [py, "-m", "sandboxes.carrier"], ready=carrier)
         for n in range(self.workers):
             worker = [py, "-m", "workers.main"]
             if self.profile_worker is not None:  # pyinstrument writes its report at exit

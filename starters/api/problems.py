@@ -12,6 +12,7 @@ OpenAPI schema declares the shape as every operation's ``default`` response and 
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -25,6 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from oms.store.paging import InvalidCursor
+
+log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -151,6 +154,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def store_unreachable(request: Request, exc: OperationalError) -> JSONResponse:
+        # The caller learns only that it may retry; the operator needs the driver's reason.
+        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
         return problem(
             request,
             503,
