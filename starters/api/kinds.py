@@ -13,10 +13,12 @@ from typing import Any, Generic, TypeVar
 from fastapi import HTTPException, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
@@ -28,6 +30,7 @@ from starters.api.deps import (
     api_error,
     query_state,
     read_store,
+    record_view,
     require_same_body,
     run_update,
 )
@@ -91,7 +94,24 @@ class WorkflowKind(Generic[V]):
         :func:`starters.api.deps.run_update` when refused."""
         if by is not None:
             body = body.model_copy(update={"by": by.subject})
-        return await run_update(state, self.handle(state, id_), update, body, self.what(id_))
+        try:
+            return await run_update(state, self.handle(state, id_), update, body, self.what(id_))
+        except HTTPException as err:
+            if err.status_code == 409:
+                await self._mend(state, id_)
+            raise
+
+    async def _mend(self, state: ApiState, id_: str) -> None:
+        """Record the workflow's own view after a refused update (best effort).
+
+        A conflict (409 ``AlreadyPicked``) is often a caller's retry of an update that was
+        applied while its answer was lost (the RPC timed out: a worker died mid-task). The
+        caller records an update's answer, the workflow does not write in that task, and
+        nothing else may change until the caller acts on what the read model shows: a
+        warehouse would wait for ``picked`` for ever. So the refusal records what the
+        workflow holds (a versioned upsert: never older over newer)."""
+        with suppress(HTTPException, RPCError, WorkflowQueryFailedError, SQLAlchemyError):
+            await record_view(state, await self.query(state, id_))
 
     async def update_known(
         self, state: ApiState, id_: str, update: Any, body: BaseModel, by: Principal | None = None
