@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sqlite3
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
+from sqlalchemy.engine import make_url
 
 from devtools.dev import prepare_store, provision_callers
 from devtools.supervisor import Supervisor, free_port, http_ok
@@ -140,8 +143,36 @@ class BenchStack:
         self.processes.stop_all()
 
     def pause(self, role: str) -> None:
-        """Stop (SIGSTOP) a role's processes: they poll nothing until :meth:`resume`."""
-        self._signal_role(role, signal.SIGSTOP)
+        """Stop (SIGSTOP) a role's processes: they poll nothing until :meth:`resume`.
+
+        Never while one of them holds the SQLite store's write lock: stopped inside a
+        transaction it would hold the lock until resumed, and every POST of the phase would
+        wait out the busy timeout and fail (503 StoreUnavailable, seen in the smoke test).
+        Raises ``TimeoutError`` when no such moment comes within 30 s."""
+        deadline = time.monotonic() + 30.0
+        while True:
+            self._signal_role(role, signal.SIGSTOP)
+            if self._store_writable():
+                return
+            self._signal_role(role, signal.SIGCONT)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{role} kept the store's write lock for 30 s")
+            time.sleep(0.05)
+
+    def _store_writable(self) -> bool:
+        """Whether a write transaction can begin on the store now (always, off SQLite)."""
+        url = make_url(self.settings.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database:
+            return True
+        conn = sqlite3.connect(url.database, timeout=0.2, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            conn.close()
 
     def resume(self, role: str) -> None:
         self._signal_role(role, signal.SIGCONT)
