@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -56,23 +57,20 @@ T = TypeVar("T")
 async def in_store(state: ApiState, work: Callable[[Session], T]) -> T:
     """Run ``work`` in one store session (one transaction) on a worker thread: a blocking
     query inside an async handler would stall every other request on the event loop."""
-
-    def run() -> T:
-        with state.db.session() as session:
-            return work(session)
-
-    return await run_in_threadpool(run)
+    return await run_in_threadpool(_in_session, state.db.session, work)
 
 
 async def read_store(state: ApiState, work: Callable[[Session], T]) -> T:
     """``in_store`` for ``work`` that only reads (``Database.read``: on SQLite it does not
     queue behind the writers). Raises what ``work`` raises."""
+    return await run_in_threadpool(_in_session, state.db.read, work)
 
-    def run() -> T:
-        with state.db.read() as session:
-            return work(session)
 
-    return await run_in_threadpool(run)
+def _in_session(
+    open_session: Callable[[], ContextManager[Session]], work: Callable[[Session], T]
+) -> T:
+    with open_session() as session:
+        return work(session)
 
 
 @dataclass(frozen=True)

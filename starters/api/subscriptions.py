@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -48,6 +49,7 @@ from starters.api.deps import (
     State,
     content_hash,
     field_error,
+    read_store,
 )
 from starters.api.kinds import WorkflowKind
 from starters.api.orders import options_from
@@ -149,13 +151,12 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
 async def _load(state: ApiState, subscription_id: str) -> SubscriptionView:
     """The read model's view, else the workflow's own; with each order's current status."""
 
-    def read() -> tuple[SubscriptionView | None, dict[str, str]]:
-        with state.db.read() as session:
-            view = subscriptions.get_subscription(session, subscription_id)
-            ids = [o.order_id for o in view.orders] if view else []
-            return view, subscriptions.order_statuses(session, ids)
+    def read(session: Session) -> tuple[SubscriptionView | None, dict[str, str]]:
+        view = subscriptions.get_subscription(session, subscription_id)
+        ids = [o.order_id for o in view.orders] if view else []
+        return view, subscriptions.order_statuses(session, ids)
 
-    view, statuses = await run_in_threadpool(read)
+    view, statuses = await read_store(state, read)
     if view is None:
         view = await SUBSCRIPTIONS.query(state, subscription_id)
     for order in view.orders:
