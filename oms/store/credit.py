@@ -425,12 +425,7 @@ def _amount(amount: Decimal) -> Decimal:
 
 
 def _member(row: CompanyMemberRow) -> CompanyMember:
-    return CompanyMember(
-        company_id=row.company_id,
-        customer_id=row.customer_id,
-        added_by=row.added_by,
-        added_at=row.added_at,
-    )
+    return CompanyMember.model_validate(row, from_attributes=True)
 
 
 def _action(row: CompanyRow) -> Literal["hold", "refuse"]:
