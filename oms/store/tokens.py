@@ -8,9 +8,9 @@ access, and when it ended). Functions run in the caller's transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,9 +19,10 @@ from oms.store.errors import UnknownToken
 from oms.store.tables import ApiTokenRow, utcnow
 
 
-@dataclass(frozen=True)
-class TokenInfo:
+class TokenInfo(BaseModel):
     """A stored token without its secret (what ``oms token list`` shows)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
 
     token_id: str
     role: str
@@ -121,12 +122,4 @@ def list_tokens(session: Session) -> list[TokenInfo]:
 
 
 def _info(row: ApiTokenRow) -> TokenInfo:
-    return TokenInfo(
-        token_id=row.token_id,
-        role=row.role,
-        subject=row.subject,
-        customer_id=row.customer_id,
-        company_id=row.company_id,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )
+    return TokenInfo.model_validate(row)
