@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -152,6 +153,21 @@ class HistoryEntry(Model):
 class SkuQuantity(Model):
     sku: Sku
     quantity: int = Field(ge=1)
+
+
+class _SkuLine(Protocol):
+    @property
+    def sku(self) -> str: ...
+
+
+def check_skus_once(field: str, lines: Iterable[_SkuLine] | None) -> None:
+    """For a model's validator: each SKU stands at most once in ``lines`` (None: none given).
+
+    Raises ``ValueError`` naming ``field`` (a 422 at the API) when a SKU stands twice.
+    """
+    skus = [line.sku for line in lines or ()]
+    if len(set(skus)) != len(skus):
+        raise ValueError(f"{field}: a SKU is named twice")
 
 
 Item = TypeVar("Item")

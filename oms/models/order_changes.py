@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from oms.models.common import Address, Model, Sku, SkuQuantity
+from oms.models.common import Address, Model, Sku, SkuQuantity, check_skus_once
 from oms.models.inventory import AllocateRequest, AllocationBasis, AllocationDecision
 from oms.models.money import TaxLine
 
@@ -133,9 +133,7 @@ class EditOrderBody(Model):
     def _changes_something(self) -> EditOrderBody:
         if self.lines is None and self.ship_to is None and self.shipping_speed is None:
             raise ValueError("an edit changes lines, ship_to or shipping_speed")
-        skus = [line.sku for line in self.lines or []]
-        if len(set(skus)) != len(skus):
-            raise ValueError("lines: a SKU is named twice")
+        check_skus_once("lines", self.lines)
         return self
 
 

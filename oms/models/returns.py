@@ -18,6 +18,7 @@ from oms.models.common import (
     Money,
     Sku,
     SkuQuantity,
+    check_skus_once,
 )
 from oms.models.orders import OrderLine, OrderOptions
 
@@ -65,9 +66,7 @@ class RequestReturn(Model):
         if self.exchange_for is not None:
             if self.resolution != "exchange":
                 raise ValueError('exchange_for needs "resolution": "exchange"')
-            skus = [line.sku for line in self.exchange_for]
-            if len(set(skus)) != len(skus):
-                raise ValueError("exchange_for: a SKU is named twice")
+            check_skus_once("exchange_for", self.exchange_for)
         return self
 
 

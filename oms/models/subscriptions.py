@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from oms.models.common import Address, Currency, Customer, HistoryEntry, Model
+from oms.models.common import Address, Currency, Customer, HistoryEntry, Model, check_skus_once
 from oms.models.money import OrderTotals
 from oms.models.orders import OrderLine, OrderOptions, PaymentDetails, ShippingSpeed
 
@@ -59,8 +59,7 @@ class CreateSubscription(Model):
         _card_only(self.payment)
         if self.start_at is not None and self.start_at.tzinfo is None:
             raise ValueError("start_at needs a time zone (e.g. 2026-01-31T08:00:00Z)")
-        if len({ln.sku for ln in self.lines}) != len(self.lines):
-            raise ValueError("each SKU at most once in lines")
+        check_skus_once("lines", self.lines)
         return self
 
 
@@ -200,8 +199,7 @@ class ChangeSubscription(Model):
     def _something(self) -> ChangeSubscription:
         if self.lines is None and self.ship_to is None:
             raise ValueError("nothing to change: send lines and/or ship_to")
-        if self.lines is not None and len({ln.sku for ln in self.lines}) != len(self.lines):
-            raise ValueError("each SKU at most once in lines")
+        check_skus_once("lines", self.lines)
         return self
 
 
