@@ -171,6 +171,14 @@ def not_found(what: str) -> HTTPException:
     return api_error(404, "NotFound", f"{what} not found")
 
 
+def found(value: T | None, missing: HTTPException) -> T:
+    """``value``, what a lookup found; raises ``missing`` (the 404 naming what is unknown)
+    when the lookup found nothing (None)."""
+    if value is None:
+        raise missing
+    return value
+
+
 def content_hash(body: BaseModel, id_field: str) -> str:
     """Fingerprint of a request's content without its id, to tell a resubmission of the
     same thing from a different one that reuses the id."""

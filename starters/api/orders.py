@@ -66,6 +66,7 @@ from starters.api.deps import (
     api_error,
     content_hash,
     field_error,
+    found,
     in_store,
     raise_from_update,
     record_view,
@@ -449,9 +450,7 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
             return view
     entry = NoteEntry(at=datetime.now(UTC), by=body.by, text=body.text, tags=body.tags)
     noted = await in_store(state, lambda session: orders.add_note(session, order_id, entry))
-    if noted is None:
-        raise api_error(404, "NotFound", f"order {order_id}")
-    return noted
+    return found(noted, api_error(404, "NotFound", f"order {order_id}"))
 
 
 @router.post("/{order_id}/hold", response_model=OrderView, responses={404: {}, 409: {}})

@@ -12,7 +12,7 @@ from oms.models.money import Price, PriceIn
 from oms.store import prices
 from oms.store.errors import UnknownSku
 from starters.api.auth import require
-from starters.api.deps import Paging, State, api_error, in_store, invalid
+from starters.api.deps import Paging, State, api_error, found, in_store, invalid
 
 router = APIRouter(prefix="/price-lists", tags=["catalogue"])
 Anyone = Annotated[Principal, Depends(require(*ROLES))]
@@ -34,10 +34,8 @@ def list_prices(currency: CurrencyPath, state: State, caller: Anyone, page: Pagi
 def get_price(currency: CurrencyPath, sku: SkuPath, state: State, caller: Anyone) -> Price:
     """One SKU's list price in one currency; 404 ``NoPrice`` when it has none."""
     with state.db.session() as session:
-        found = prices.get_price(session, currency, sku)
-    if found is None:
-        raise api_error(404, "NoPrice", f"no {currency} price for {sku}")
-    return found
+        price = prices.get_price(session, currency, sku)
+    return found(price, api_error(404, "NoPrice", f"no {currency} price for {sku}"))
 
 
 @router.put("/{currency}/prices/{sku}", response_model=Price, responses={404: {}, 422: {}})

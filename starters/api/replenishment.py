@@ -37,7 +37,15 @@ from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import replenishment
 from oms.store.errors import UnknownSku, UnknownSupplier, UnknownWarehouse
 from starters.api.auth import require
-from starters.api.deps import Paging, State, api_error, field_error, in_store, raise_from_update
+from starters.api.deps import (
+    Paging,
+    State,
+    api_error,
+    field_error,
+    found,
+    in_store,
+    raise_from_update,
+)
 from starters.api.kinds import WorkflowKind
 from workflows.replenishment import ReplenishmentWorkflow
 
@@ -84,9 +92,7 @@ def put_supplier(supplier_id: str, body: SupplierIn, state: State, caller: Admin
 def get_policy(warehouse_id: str, sku: str, state: State, caller: Staff) -> ReorderPolicy:
     with state.db.session() as session:
         policy = replenishment.get_policy(session, warehouse_id, sku)
-    if policy is None:
-        raise api_error(404, "NotFound", f"no reorder policy for {sku}")
-    return policy
+    return found(policy, api_error(404, "NotFound", f"no reorder policy for {sku}"))
 
 
 @router.put("/warehouses/{warehouse_id}/reorder-policies/{sku}", response_model=ReorderPolicy)

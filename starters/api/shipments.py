@@ -17,7 +17,7 @@ from oms.models.common import Page
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
 from oms.store import labels, orders
 from starters.api.auth import ORDER_READERS, require
-from starters.api.deps import ApiState, Paging, State, api_error, not_found
+from starters.api.deps import ApiState, Paging, State, api_error, found, not_found
 from starters.api.kinds import WorkflowKind
 from workflows.shipment import ShipmentWorkflow
 
@@ -38,9 +38,7 @@ def stored_shipment(state: ApiState, shipment_id: str) -> ShipmentView:
     runs it in a thread."""
     with state.db.session() as session:
         view = orders.get_shipment(session, shipment_id)
-    if view is None:
-        raise not_found(f"shipment {shipment_id}")
-    return view
+    return found(view, not_found(f"shipment {shipment_id}"))
 
 
 @router.get("", response_model=Page[ShipmentView])

@@ -13,11 +13,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -180,18 +179,6 @@ SUBSCRIPTIONS = _Subscriptions(
 )
 
 
-async def _act(
-    state: State, subscription_id: str, caller: Principal, update: Any, body: BaseModel
-) -> SubscriptionView:
-    """Run ``update`` as ``caller`` (who must own the subscription, if a buyer: another
-    buyer's is a 404, like an unknown id)."""
-    await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
-    view: SubscriptionView = await SUBSCRIPTIONS.update(
-        state, subscription_id, update, body, caller
-    )
-    return view
-
-
 @router.get("/{subscription_id}", response_model=SubscriptionView)
 async def get_subscription(subscription_id: str, state: State, caller: Reader) -> SubscriptionView:
     """Status, interval, lines, next renewal, the orders placed (with status), history."""
@@ -220,7 +207,9 @@ async def pause(
 ) -> SubscriptionView:
     """Pause renewals until ``until``, or until resumed (409 while a renewal is under way)."""
     request = body or PauseSubscription()
-    return await _act(state, subscription_id, caller, SubscriptionWorkflow.pause, request)
+    return await SUBSCRIPTIONS.update_visible(
+        state, caller, subscription_id, SubscriptionWorkflow.pause, request
+    )
 
 
 @router.post("/{subscription_id}/resume", response_model=SubscriptionView)
@@ -229,13 +218,17 @@ async def resume(
 ) -> SubscriptionView:
     """Resume a paused or past-due subscription, optionally with a new card."""
     request = body or ResumeSubscription()
-    return await _act(state, subscription_id, caller, SubscriptionWorkflow.resume, request)
+    return await SUBSCRIPTIONS.update_visible(
+        state, caller, subscription_id, SubscriptionWorkflow.resume, request
+    )
 
 
 @router.post("/{subscription_id}/skip", response_model=SubscriptionView)
 async def skip(subscription_id: str, state: State, caller: Actor) -> SubscriptionView:
     """The next renewal places no order; the next renewal moves one interval on."""
-    return await _act(state, subscription_id, caller, SubscriptionWorkflow.skip, SkipRenewal())
+    return await SUBSCRIPTIONS.update_visible(
+        state, caller, subscription_id, SubscriptionWorkflow.skip, SkipRenewal()
+    )
 
 
 @router.post("/{subscription_id}/cancel", response_model=SubscriptionView)
@@ -244,15 +237,20 @@ async def cancel(
 ) -> SubscriptionView:
     """End now, or with ``at_period_end`` at the next renewal (which then places nothing)."""
     request = body or CancelSubscription()
-    return await _act(state, subscription_id, caller, SubscriptionWorkflow.cancel, request)
+    return await SUBSCRIPTIONS.update_visible(
+        state, caller, subscription_id, SubscriptionWorkflow.cancel, request
+    )
 
 
 @router.patch("/{subscription_id}", response_model=SubscriptionView)
 async def change(
     subscription_id: str, body: ChangeSubscription, state: State, caller: Actor
 ) -> SubscriptionView:
-    """New lines and/or address from the next renewal on; lines checked against the catalogue."""
+    """New lines and/or address from the next renewal on; lines checked against the catalogue
+    in the subscription's currency."""
+    current = await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
     if body.lines is not None:
-        current = await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
         await _check_lines(state, body.lines, current.currency)
-    return await _act(state, subscription_id, caller, SubscriptionWorkflow.change, body)
+    return await SUBSCRIPTIONS.update(
+        state, subscription_id, SubscriptionWorkflow.change, body, caller
+    )

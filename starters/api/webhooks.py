@@ -36,7 +36,7 @@ from oms.models.webhooks import (
 )
 from oms.store import webhooks as store
 from starters.api.auth import require
-from starters.api.deps import Paging, State, field_error, not_found
+from starters.api.deps import Paging, State, field_error, found, not_found
 from workflows.webhooks import ensure_relay, wake_relay
 
 router = APIRouter(tags=["webhooks"])
@@ -74,10 +74,8 @@ def list_endpoints(state: State, caller: Integrator, page: Paging) -> Page[Endpo
 @router.get("/webhooks/endpoints/{endpoint_id}", response_model=Endpoint)
 def get_endpoint(endpoint_id: str, state: State, caller: Integrator) -> Endpoint:
     with state.db.session() as session:
-        found = store.get_endpoint(session, endpoint_id)
-    if found is None:
-        raise not_found(f"webhook endpoint {endpoint_id}")
-    return found
+        endpoint = store.get_endpoint(session, endpoint_id)
+    return found(endpoint, not_found(f"webhook endpoint {endpoint_id}"))
 
 
 @router.delete("/webhooks/endpoints/{endpoint_id}", status_code=204)
