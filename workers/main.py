@@ -64,6 +64,7 @@ from oms.store.subscriptions import SubscriptionStore
 from oms.store.webhooks import WebhookStore
 from workers import adapters
 from workers.health import Health
+from workers.liveness import HeartbeatWhileRunning
 from workers.schedules import ensure_low_stock_schedule
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import OrderWorkflow
@@ -91,6 +92,8 @@ def build_workers(
     common: dict[str, Any] = {
         "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown_s),
         "max_concurrent_activities": settings.max_concurrent_activities,
+        # Heartbeats let the server retry a dead worker's attempts within seconds.
+        "interceptors": [HeartbeatWhileRunning()],
     }
     activities: dict[str, list[Callable[..., Any]]] = {}
     if "inventory" in queues:

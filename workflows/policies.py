@@ -16,16 +16,23 @@ from typing import Any, Protocol, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+# How soon the server retries an attempt whose worker died (killed, out of memory, host
+# lost) elsewhere, instead of waiting out its 30 s ``start_to_close``: the workers
+# heartbeat every running attempt that has this timeout (workers/liveness.py).
+HEARTBEAT = timedelta(seconds=10)
+
 
 @dataclass(frozen=True)
 class ActivityOptions:
     start_to_close: timedelta
     retry: RetryPolicy
+    heartbeat: timedelta | None = HEARTBEAT
 
     def kwargs(self, task_queue: str, summary: str) -> dict[str, Any]:
         return {
             "task_queue": task_queue,
             "start_to_close_timeout": self.start_to_close,
+            "heartbeat_timeout": self.heartbeat,
             "retry_policy": self.retry,
             "summary": summary,
         }
