@@ -44,7 +44,7 @@ run: $(RUN_STAMP)
 
 ## Run the whole test suite (PostgreSQL tests use OMS_TEST_POSTGRES_URL).
 test: $(DEV_STAMP) chromium
-	$(BIN)/pytest -q -n 2 --durations=10
+	$(BIN)/pytest -q -n 2 --dist worksteal --durations=10
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -34,6 +34,16 @@ def _require_postgres() -> None:
         pytest.skip("OMS_TEST_POSTGRES_URL not set")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slow scenarios (they start processes) first, the quick tests last.
+
+    On two xdist processes the quick tests then fill in around the long ones, instead of
+    one process finishing a minute-long scenario while the other has run out of work.
+    The sort is stable, so every process collects the same order (xdist requires it).
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test session."""

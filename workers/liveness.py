@@ -78,8 +78,12 @@ class _Inbound(ActivityInboundInterceptor):
                 await beating
 
     async def _beat(self, interval: float) -> None:
+        # The first beat only after an interval: most attempts end in milliseconds, and a
+        # heartbeat is a call to the server that they do not need.
         own = self._outbound.own_heartbeat
-        while not own.is_set():
-            self._outbound.beat()
+        while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(own.wait(), timeout=interval)
+            if own.is_set():
+                return
+            self._outbound.beat()

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_search_bench_fills_the_store_and_times_every_filter(tmp_path: Path) -> None:
     out = tmp_path / "search.json"
     oms = str(Path(sys.executable).parent / "oms")

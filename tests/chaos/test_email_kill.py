@@ -12,6 +12,7 @@ from devtools.chaos.email_kill import main
 from oms.ports.email import message_id_for
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.timeout(120)
 def test_a_sender_killed_again_and_again_loses_no_email_and_repeats_only_the_same_message_id(

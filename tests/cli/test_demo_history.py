@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from oms.store.db import Database
@@ -27,6 +28,7 @@ def oms(*argv: str, database_url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_demo_history_is_written_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'oms.db'}"  # not migrated yet: the command does it
     first = oms("demo", "--history", "--days", "14", database_url=url)

@@ -34,6 +34,7 @@ def test_tls_is_off_for_the_dev_server_and_reads_the_pem_files_when_set(tmp_path
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.slow
 def test_processes_flag_runs_that_many_workers_and_stops_them_together(
     dev_server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
