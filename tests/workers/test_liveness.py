@@ -21,7 +21,12 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
+from oms.queues import QUEUE_NAMES
+from oms.settings import Settings
+from oms.store.db import Database
+from workers import adapters
 from workers.liveness import HeartbeatWhileRunning
+from workers.main import build_workers
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -180,3 +185,21 @@ async def test_an_attempt_whose_worker_was_killed_is_retried_after_the_heartbeat
     # The second attempt ran after the 3 s heartbeat timeout, not the 60 s start_to_close.
     assert attempts == [2]
     assert waited < 30, waited
+
+
+async def test_every_worker_the_oms_runs_heartbeats_its_activities(
+    temporal_client: Client, sqlite_url: str
+) -> None:
+    """The policies give store and remote calls a heartbeat timeout: a worker without the
+    interceptor would time every attempt longer than that out."""
+    settings = Settings(database_url=sqlite_url)
+    db = Database(sqlite_url)
+    with ThreadPoolExecutor(settings.max_concurrent_activities) as executor:
+        workers = build_workers(
+            temporal_client, settings, list(QUEUE_NAMES), db, adapters.carrier(settings), executor
+        )
+    assert len(workers) == len(QUEUE_NAMES)
+    for worker in workers:
+        interceptors = worker.config().get("interceptors") or []
+        assert any(isinstance(i, HeartbeatWhileRunning) for i in interceptors)
+    db.dispose()
