@@ -19,7 +19,7 @@ import pytest
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RetryPolicy
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from oms.queues import QUEUE_NAMES
 from oms.settings import Settings
@@ -73,10 +73,13 @@ class Probe:
 
 
 def _worker(client: Client, queue: str, executor: ThreadPoolExecutor) -> Worker:
+    # The probe workflow is not under test (the activities' heartbeats are), and its module
+    # imports the OMS: the sandbox would re-import that for the probe.
     return Worker(
         client,
         task_queue=queue,
         workflows=[Probe],
+        workflow_runner=UnsandboxedWorkflowRunner(),
         activities=[block, own],
         activity_executor=executor,
         interceptors=[HeartbeatWhileRunning()],
@@ -158,7 +161,12 @@ async def test_an_attempt_whose_worker_was_killed_is_retried_after_the_heartbeat
         sys.executable, "-c", _DOOMED_WORKER, target, activities, stdout=asyncio.subprocess.PIPE
     )
     try:
-        async with Worker(temporal_client, task_queue=queue, workflows=[Probe]):
+        async with Worker(
+            temporal_client,
+            task_queue=queue,
+            workflows=[Probe],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):
             handle = await temporal_client.start_workflow(
                 Probe.run, activities, id=f"{queue}-dead", task_queue=queue
             )
