@@ -35,6 +35,7 @@ from fastapi import FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from activities.adapters.tls import client_context
 from oms.domain.auth import event_headers
 from oms.domain.shipping import address_problems, crosses_customs_border, zone
 from oms.models.common import Address
@@ -454,7 +455,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=5.0) as http:
+        async with httpx.AsyncClient(timeout=5.0, verify=client_context()) as http:
             sandbox.http = http
             if sandbox.config.simulate:
                 for tracking_number in await asyncio.to_thread(sandbox.store.unfinished):

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from activities.adapters.tls import client_context
 from oms.settings import Settings
 
 log = logging.getLogger("oms.simulator")
@@ -169,7 +170,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     warehouses = frozenset(w.strip() for w in settings.simulate_warehouses.split(",") if w.strip())
     # The simulated warehouse acts as a warehouse user, not as the operator running it.
     headers = {"Authorization": f"Bearer {settings.simulator_token}"}
-    async with httpx.AsyncClient(base_url=settings.api_url, timeout=30, headers=headers) as client:
+    async with httpx.AsyncClient(
+        base_url=settings.api_url, timeout=30, headers=headers, verify=client_context()
+    ) as client:
         warehouse = Warehouse(client, settings.simulate_delay_s, warehouses)
         try:
             while not stop.is_set():

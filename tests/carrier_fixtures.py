@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from activities.adapters.tls import client_context
 from sandboxes.carrier import SandboxConfig, create_app
 
 
@@ -45,7 +46,7 @@ class RunningCarrier:
 
     async def aconfigure(self, **changes: Any) -> dict[str, Any]:
         """``configure`` for async tests."""
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10, verify=client_context()) as client:
             response = await client.put(f"{self.url}/v1/sandbox/config", json=changes)
         response.raise_for_status()
         return dict(response.json())

@@ -29,6 +29,7 @@ import uvicorn
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.adapters.tls import client_context
 from oms import search_attributes as sa
 from oms.client import data_converter
 from oms.devserver import PROBLEM_FLAGS, temporal_cli
@@ -178,7 +179,10 @@ class Stack:
         if key not in self._clients:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             self._clients[key] = httpx.AsyncClient(
-                base_url=str(self.api.base_url), timeout=60, headers=headers
+                base_url=str(self.api.base_url),
+                timeout=60,
+                headers=headers,
+                verify=client_context(),
             )
         return self._clients[key]
 
@@ -224,7 +228,7 @@ class Stack:
 
     async def advance_tracking(self, tracking_number: str) -> None:
         """Have the sandbox carrier post its next tracking event to the API's webhook."""
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=30, verify=client_context()) as http:
             response = await http.post(f"{self.carrier.url}/v1/sandbox/advance/{tracking_number}")
             response.raise_for_status()
 
@@ -340,7 +344,10 @@ async def running_stack(
         try:
             with running_api(settings, sock) as url:
                 async with httpx.AsyncClient(
-                    base_url=url, timeout=60, headers={"Authorization": "Bearer dev-admin"}
+                    base_url=url,
+                    timeout=60,
+                    headers={"Authorization": "Bearer dev-admin"},
+                    verify=client_context(),
                 ) as api:
                     stack = Stack(settings, client, api, carrier, smtp, db)
                     try:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from activities.adapters.tls import client_context
 from oms.models.carrier import (
     Label,
     LabelRequest,
@@ -51,7 +52,10 @@ class CarrierClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport
+            base_url=base_url.rstrip("/"),
+            timeout=timeout_s,
+            transport=transport,
+            verify=client_context(),
         )
 
     @classmethod

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from activities.adapters.tls import client_context
 from oms.domain.webhooks import address_forbidden
 from oms.models.webhooks import SendResult, WebhookMessage
 
@@ -55,6 +56,7 @@ class HttpWebhookSender:
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
             follow_redirects=False,
+            verify=client_context(),
         )
 
     def send(self, message: WebhookMessage) -> SendResult:
