@@ -4,11 +4,12 @@ commercial invoices."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from oms.domain.auth import Principal
@@ -76,9 +77,8 @@ async def confirm_pick(
     captured). The picker is the token's subject. 422 ``BadPick`` naming the line for a
     SKU the parcel lacks, more units than asked, or nothing picked.
     """
-    await run_in_threadpool(stored_shipment, state, shipment_id)
     pick = ConfirmPick(picked_by=caller.subject, lines=body.lines if body else None)
-    return await SHIPMENTS.update(state, shipment_id, ShipmentWorkflow.confirm_pick, pick)
+    return await _update_stored(state, shipment_id, ShipmentWorkflow.confirm_pick, pick)
 
 
 @router.post("/{shipment_id}/pack", response_model=ShipmentView)
@@ -86,9 +86,33 @@ async def confirm_pack(
     shipment_id: str, body: ConfirmPack, state: State, caller: Warehouse
 ) -> ShipmentView:
     """The warehouse packed the shipment; 409 before it was picked. Shipping follows."""
-    await run_in_threadpool(stored_shipment, state, shipment_id)
     body = body.model_copy(update={"packed_by": caller.subject})
-    return await SHIPMENTS.update(state, shipment_id, ShipmentWorkflow.confirm_pack, body)
+    return await _update_stored(state, shipment_id, ShipmentWorkflow.confirm_pack, body)
+
+
+async def _update_stored(
+    state: ApiState, shipment_id: str, update: Any, body: BaseModel
+) -> ShipmentView:
+    """Send a warehouse's ``update`` to a shipment the read model knows (404 otherwise).
+
+    The order writes its new shipment to the read model in the workflow task that starts the
+    shipment's workflow, so the shipment can be listed a moment before its workflow exists
+    (longer when a worker dies with that task). Temporal's "not found" then means "not
+    started yet": 503 ``WorkflowNotReady`` with ``Retry-After``, so a warehouse system retries
+    instead of dropping a pick for a shipment it was just shown."""
+    await run_in_threadpool(stored_shipment, state, shipment_id)
+    try:
+        view: ShipmentView = await SHIPMENTS.update(state, shipment_id, update, body)
+    except HTTPException as err:
+        if err.status_code != 404:
+            raise
+        raise api_error(
+            503,
+            "WorkflowNotReady",
+            f"shipment {shipment_id} is being started; try again",
+            headers={"Retry-After": "1"},
+        ) from err
+    return view
 
 
 @router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)

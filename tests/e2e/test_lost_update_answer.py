@@ -15,7 +15,8 @@ from pathlib import Path
 from temporalio.client import Client
 
 from oms.ids import shipment_workflow_id
-from oms.models.shipments import ConfirmPick
+from oms.models.shipments import ConfirmPick, ShipmentView
+from oms.store import orders
 from workflows.shipment import ShipmentWorkflow
 
 from stack import order_body, running_stack
@@ -51,3 +52,32 @@ async def test_a_retried_pick_refused_as_already_picked_shows_the_pick(
             f"/shipments/{sid}/pack", json={"packages": [{"weight_grams": 900}]}
         )
         assert packed.status_code == 200, packed.text
+
+
+async def test_a_listed_shipment_whose_workflow_is_not_started_yet_answers_503_not_404(
+    temporal_client: Client, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The order lists a new shipment in the task that starts its workflow: a pick in that
+    window (seconds when a worker died with the task) must tell the warehouse to retry."""
+    async with running_stack(temporal_client, sqlite_url, tmp_path, simulate=False) as (
+        stack,
+        _,
+    ):
+        order_id = f"E2E-{uuid.uuid4().hex[:8].upper()}"
+        placed = await stack.place(order_body(order_id, [("CAP-NVY", 1, "199.00")]))
+        assert placed.status_code == 202
+        order = await stack.wait_for_status(order_id, {"picking"})
+        listed = (await stack.api.get(f"/shipments/{order['shipments'][0]['shipment_id']}")).json()
+        # The same shipment as its order lists it before the workflow is there.
+        starting = ShipmentView.model_validate({**listed, "shipment_id": f"{order_id}-S9"})
+        with stack.db.session() as session:
+            assert orders.record_shipment(session, starting)
+
+        warehouse = stack.as_role("warehouse")
+        for action, body in (("pick", {}), ("pack", {"packages": [{"weight_grams": 900}]})):
+            early = await warehouse.post(f"/shipments/{order_id}-S9/{action}", json=body)
+            assert early.status_code == 503, early.text
+            assert early.json()["title"] == "WorkflowNotReady"
+            assert early.headers["retry-after"] == "1"
+        unknown = await warehouse.post(f"/shipments/{order_id}-S8/pick", json={})
+        assert unknown.status_code == 404 and unknown.json()["title"] == "NotFound"
