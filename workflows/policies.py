@@ -26,7 +26,7 @@ HEARTBEAT = timedelta(seconds=10)
 class ActivityOptions:
     start_to_close: timedelta
     retry: RetryPolicy
-    heartbeat: timedelta | None = HEARTBEAT
+    heartbeat: timedelta = HEARTBEAT
 
     def kwargs(self, task_queue: str, summary: str) -> dict[str, Any]:
         return {

@@ -33,7 +33,7 @@ def list_prices(currency: CurrencyPath, state: State, caller: Anyone, page: Pagi
 @router.get("/{currency}/prices/{sku}", response_model=Price, responses={404: {}})
 def get_price(currency: CurrencyPath, sku: SkuPath, state: State, caller: Anyone) -> Price:
     """One SKU's list price in one currency; 404 ``NoPrice`` when it has none."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         price = prices.get_price(session, currency, sku)
     return found(price, api_error(404, "NoPrice", f"no {currency} price for {sku}"))
 

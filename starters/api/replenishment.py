@@ -90,7 +90,7 @@ def put_supplier(supplier_id: str, body: SupplierIn, state: State, caller: Admin
 
 @router.get("/warehouses/{warehouse_id}/reorder-policies/{sku}", response_model=ReorderPolicy)
 def get_policy(warehouse_id: str, sku: str, state: State, caller: Staff) -> ReorderPolicy:
-    with state.db.session() as session:
+    with state.db.read() as session:
         policy = replenishment.get_policy(session, warehouse_id, sku)
     return found(policy, api_error(404, "NotFound", f"no reorder policy for {sku}"))
 

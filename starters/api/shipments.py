@@ -37,7 +37,7 @@ SHIPMENTS: WorkflowKind[ShipmentView] = WorkflowKind(
 def stored_shipment(state: ApiState, shipment_id: str) -> ShipmentView:
     """The shipment as the read model has it; 404 when unknown. Blocking: an async handler
     runs it in a thread."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         view = orders.get_shipment(session, shipment_id)
     return found(view, not_found(f"shipment {shipment_id}"))
 
@@ -102,7 +102,7 @@ async def _update_stored(
     instead of dropping a pick for a shipment it was just shown."""
     await run_in_threadpool(stored_shipment, state, shipment_id)
     try:
-        view: ShipmentView = await SHIPMENTS.update(state, shipment_id, update, body)
+        return await SHIPMENTS.update(state, shipment_id, update, body)
     except HTTPException as err:
         if err.status_code != 404:
             raise
@@ -112,7 +112,6 @@ async def _update_stored(
             f"shipment {shipment_id} is being started; try again",
             headers={"Retry-After": "1"},
         ) from err
-    return view
 
 
 @router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)

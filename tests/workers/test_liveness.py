@@ -2,8 +2,8 @@
 
 Driven on the real dev server: a blocking (thread-pool) activity that never heartbeats
 itself shows heartbeats on the server while it runs; an activity that heartbeats itself
-keeps its own details; and an attempt whose worker stopped answering is retried after the
-heartbeat timeout, long before its ``start_to_close``.
+keeps its own details; and an attempt whose worker process is SIGKILLed is retried after
+the heartbeat timeout (its history says so), long before its ``start_to_close``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from datetime import timedelta
 
 import pytest
 from temporalio import activity, workflow
+from temporalio.api.enums.v1 import TimeoutType
+from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RetryPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -86,7 +88,7 @@ def _worker(client: Client, queue: str, executor: ThreadPoolExecutor) -> Worker:
     )
 
 
-async def _pending(handle: WorkflowHandle) -> object:
+async def _pending(handle: WorkflowHandle) -> PendingActivityInfo:
     for _ in range(100):
         pending = (await handle.describe()).raw_description.pending_activities
         if pending and pending[0].HasField("last_heartbeat_time"):
@@ -109,13 +111,13 @@ async def test_a_blocking_activity_is_heartbeaten_and_one_that_beats_itself_keep
                 Probe.run, "own", id=f"{queue}-own", task_queue=queue
             )
             first = await _pending(blocked)
-            assert first.attempt == 1  # type: ignore[attr-defined]
+            assert first.attempt == 1
             # The heartbeats go on while the thread is blocked, past the 3 s heartbeat timeout.
             await asyncio.sleep(4)
             again = await _pending(blocked)
-            assert again.last_heartbeat_time.ToDatetime() > first.last_heartbeat_time.ToDatetime()  # type: ignore[attr-defined]
+            assert again.last_heartbeat_time.ToDatetime() > first.last_heartbeat_time.ToDatetime()
             mine = await _pending(beating)
-            details = mine.heartbeat_details.payloads  # type: ignore[attr-defined]
+            details = mine.heartbeat_details.payloads
             assert await temporal_client.data_converter.decode(details) == ["mine"]
             release.set()
             assert await blocked.result() == "1"
@@ -193,6 +195,14 @@ async def test_an_attempt_whose_worker_was_killed_is_retried_after_the_heartbeat
     # The second attempt ran after the 3 s heartbeat timeout, not the 60 s start_to_close.
     assert attempts == [2]
     assert waited < 30, waited
+    started = [
+        e.activity_task_started_event_attributes
+        for e in (await handle.fetch_history()).events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+    assert [s.attempt for s in started] == [2]
+    timeout = started[0].last_failure.timeout_failure_info
+    assert timeout.timeout_type == TimeoutType.TIMEOUT_TYPE_HEARTBEAT
 
 
 async def test_every_worker_the_oms_runs_heartbeats_its_activities(
@@ -202,12 +212,19 @@ async def test_every_worker_the_oms_runs_heartbeats_its_activities(
     interceptor would time every attempt longer than that out."""
     settings = Settings(database_url=sqlite_url)
     db = Database(sqlite_url)
-    with ThreadPoolExecutor(settings.max_concurrent_activities) as executor:
-        workers = build_workers(
-            temporal_client, settings, list(QUEUE_NAMES), db, adapters.carrier(settings), executor
-        )
+    try:
+        with ThreadPoolExecutor(settings.max_concurrent_activities) as executor:
+            workers = build_workers(
+                temporal_client,
+                settings,
+                list(QUEUE_NAMES),
+                db,
+                adapters.carrier(settings),
+                executor,
+            )
+    finally:
+        db.dispose()
     assert len(workers) == len(QUEUE_NAMES)
     for worker in workers:
         interceptors = worker.config().get("interceptors") or []
         assert any(isinstance(i, HeartbeatWhileRunning) for i in interceptors)
-    db.dispose()
