@@ -53,9 +53,9 @@ def problem_named(body: Any, content_type: str) -> bool:
 
 
 async def test_no_request_gets_a_5xx_every_4xx_names_the_problem_and_starts_no_workflow(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         loop = asyncio.get_running_loop()
         queue = stack.settings.queue(WORKFLOW_QUEUE)
         # Root workflows only: a shipment started later by an earlier, valid order is a child.

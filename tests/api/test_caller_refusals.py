@@ -36,9 +36,9 @@ async def _refusals(api: httpx.AsyncClient, ops: str) -> list[dict[str, Any]]:
 
 
 async def test_an_own_callers_401_and_403_show_in_ops_stuck_until_it_is_accepted(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    with api_alone(temporal_client, sqlite_url, tmp_path, auth_dev_tokens=False) as (
+    with api_alone(temporal_client, migrated_sqlite_url, tmp_path, auth_dev_tokens=False) as (
         url,
         settings,
     ):

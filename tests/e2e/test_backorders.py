@@ -18,9 +18,9 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 
 async def test_fifty_concurrent_orders_for_twenty_units_then_ten_more_fill_the_oldest(
-    temporal_client: Client, postgres_url: str, tmp_path: Path
+    temporal_client: Client, migrated_postgres_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, postgres_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_postgres_url, tmp_path) as (stack, _):
         sku = f"LTD-{uuid.uuid4().hex[:6].upper()}"
         put = await stack.api.put(
             f"/products/{sku}", json={"name": "Limited print", "unit_price": "349.00"}

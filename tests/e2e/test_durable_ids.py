@@ -48,9 +48,9 @@ async def _forgetful_temporal() -> AsyncIterator[WorkflowEnvironment]:
 
 
 async def test_ids_stay_taken_after_temporal_forgets_and_derived_ids_cannot_be_squatted(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         run = uuid.uuid4().hex[:6].upper()
         order_id = f"D-{run}"
         body = order_body(order_id, [("CAP-NVY", 1, "199.00")])
@@ -104,9 +104,9 @@ async def test_ids_stay_taken_after_temporal_forgets_and_derived_ids_cannot_be_s
 
 
 async def test_an_idempotency_key_makes_a_retried_start_one_order(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         body = order_body("unused", [("CAP-NVY", 1, "199.00")])
         del body["order_id"]  # the server picks the id: a lost reply used to mean a 2nd order
         key = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
@@ -140,11 +140,11 @@ async def test_an_idempotency_key_makes_a_retried_start_one_order(
 
 
 async def test_a_subscription_id_stays_taken_after_temporal_forgets(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     """Subscription ids are reserved in the store like order ids: after retention, the id
     with another body is a 409 and with the same body the stored subscription, not a new one."""
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         sid = f"D-{uuid.uuid4().hex[:6].upper()}"
         later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
         body = {

@@ -27,11 +27,14 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 
 async def test_on_postgresql_the_simulated_warehouse_completes_orders_with_its_own_token(
-    temporal_client: Client, postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    temporal_client: Client,
+    migrated_postgres_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     async with running_stack(
         temporal_client,
-        postgres_url,
+        migrated_postgres_url,
         tmp_path,
         auth_dev_tokens=None,  # as make run leaves it: off on PostgreSQL
         carrier_simulate=True,

@@ -23,9 +23,9 @@ from stack import order_body, running_stack
 
 
 async def test_a_retried_pick_refused_as_already_picked_shows_the_pick(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path, simulate=False) as (
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path, simulate=False) as (
         stack,
         _,
     ):
@@ -55,11 +55,11 @@ async def test_a_retried_pick_refused_as_already_picked_shows_the_pick(
 
 
 async def test_a_listed_shipment_whose_workflow_is_not_started_yet_answers_503_not_404(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     """The order lists a new shipment in the task that starts its workflow: a pick in that
     window (seconds when a worker died with the task) must tell the warehouse to retry."""
-    async with running_stack(temporal_client, sqlite_url, tmp_path, simulate=False) as (
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path, simulate=False) as (
         stack,
         _,
     ):

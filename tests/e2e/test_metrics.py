@@ -18,12 +18,12 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 
 async def test_worker_and_api_expose_order_metrics(
-    dev_server: WorkflowEnvironment, sqlite_url: str, tmp_path: Path
+    dev_server: WorkflowEnvironment, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     bind = f"127.0.0.1:{free_port()}"
     address = dev_server.client.service_client.config.target_host
     client = await connect(Settings(temporal_address=address), metrics_runtime(bind))
-    async with running_stack(client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(client, migrated_sqlite_url, tmp_path) as (stack, _):
         order_id = f"MET-{uuid.uuid4().hex[:8].upper()}"
         assert (
             await stack.place(order_body(order_id, [("CAP-NVY", 1, "199.00")]))

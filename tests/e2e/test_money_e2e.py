@@ -39,9 +39,9 @@ def _ledger(stack: Stack, order_id: str, kind: str) -> Decimal:
 
 
 async def test_a_buyer_cannot_lower_a_price_and_an_unpriced_order_is_priced_from_the_list(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         order_id = _id()
         buyer = stack.as_token(f"dev-buyer-C-{order_id}")
         cheap = order_body(order_id, [("CAP-NVY", 1, "199.00"), ("HOODIE-GRY-L", 50, "0.01")])
@@ -121,9 +121,9 @@ async def test_a_swedish_storefront_order_without_prices_completes_with_its_tota
 
 
 async def test_a_eur_order_to_germany_carries_19_percent_vat(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         order_id = _id("DE")
         body = _unpriced(order_body(order_id, [("HOODIE-GRY-L", 1, ""), ("CAP-NVY", 2, "")]))
         body["currency"] = "EUR"
@@ -170,9 +170,9 @@ async def test_a_eur_order_to_germany_carries_19_percent_vat(
 
 
 async def test_price_lists_per_currency_and_a_eur_quote_priced_from_the_eur_list(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         eur = (await stack.as_role("buyer").get("/price-lists/EUR/prices")).json()["items"]
         assert {p["sku"]: p["unit_price"] for p in eur}["CAP-NVY"] == "19.95"
         put = await stack.api.put("/price-lists/EUR/prices/CAP-NVY", json={"unit_price": "21.00"})
@@ -214,9 +214,9 @@ async def test_price_lists_per_currency_and_a_eur_quote_priced_from_the_eur_list
 
 
 async def test_a_eur_invoice_order_uses_the_companys_sek_credit_at_the_days_rate(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         credit_url = "/companies/NORDIC-RETAIL/credit"
         before = (await stack.api.get(credit_url)).json()
         order_id = _id("INV")

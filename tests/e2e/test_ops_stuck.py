@@ -37,11 +37,11 @@ async def _shipment_id(stack: Stack, order_id: str) -> str:
 
 
 async def test_stuck_finder_names_each_case_and_interventions_clear_them(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     async with running_stack(
         temporal_client,
-        sqlite_url,
+        migrated_sqlite_url,
         tmp_path,
         carrier_simulate=True,
         pick_sla_s=25,  # the Malmö pick turns past its deadline; healthy ones pick in seconds

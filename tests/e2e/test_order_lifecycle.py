@@ -192,9 +192,9 @@ BAD_BODIES = {
 
 
 async def test_bad_input_gets_422_naming_the_field_and_starts_nothing(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         for name, (mutate, loc) in BAD_BODIES.items():
             order_id = _id()
             body = order_body(order_id, [("CAP-NVY", 1, "199.00")])
@@ -217,11 +217,11 @@ async def test_bad_input_gets_422_naming_the_field_and_starts_nothing(
 
 
 async def test_a_sku_refused_as_unknown_is_accepted_once_it_is_in_the_catalogue(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     # The API asks the store for every order's SKUs (and their list prices): one added
     # after it was refused is known at once.
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         sku = f"NEW-{uuid.uuid4().hex[:6].upper()}"
         refused = await stack.place(order_body(_id(), [(sku, 1, "99.00")]))
         assert refused.status_code == 422

@@ -58,13 +58,13 @@ async def _held(stack: Stack, order_id: str) -> dict[str, Any]:
 
 
 async def test_a_company_order_over_the_threshold_waits_for_the_right_approver(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps(RULES))
     async with running_stack(
         temporal_client,
-        sqlite_url,
+        migrated_sqlite_url,
         tmp_path,
         approval_rules_path=str(rules),
         quote_approver_reminder_s=1,

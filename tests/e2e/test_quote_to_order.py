@@ -129,9 +129,9 @@ async def test_fifteen_percent_on_150k_needs_manager_and_finance_then_orders_and
 
 
 async def test_credit_limit_refuses_or_holds_for_finance(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         sku = f"RACK-{uuid.uuid4().hex[:5].upper()}"
         await _product(stack, sku, "1000.00", 500)
 

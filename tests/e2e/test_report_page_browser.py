@@ -59,9 +59,9 @@ def pixels_near(image: np.ndarray, colour: str, tolerance: int = 40) -> np.ndarr
 
 
 async def test_report_page_shows_every_chart_in_chromium(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         now = datetime.now(UTC)
         with stack.db.session() as session:
             seeded = seed_history(session, end=now.date(), now=now)

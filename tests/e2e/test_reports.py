@@ -21,9 +21,9 @@ pytestmark = pytest.mark.slow
 
 
 async def test_reports_count_orders_placed_through_the_api(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         placed = await stack.place(order_body("RPT-1", [("TSHIRT-BLK-M", 2, "249.00")]))
         assert placed.status_code in (200, 201, 202), placed.text
         placed = await stack.place(order_body("RPT-2", [("SOCKS-3PK", 1, "149.00")]))
@@ -121,9 +121,9 @@ BAD_PARAMETERS = [
 
 
 async def test_bad_report_parameters_are_a_422_naming_the_field(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         for path, params, field in BAD_PARAMETERS:
             response = await stack.api.get(path, params=params)
             assert response.status_code == 422, (path, params, response.text)

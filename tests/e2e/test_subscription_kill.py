@@ -24,9 +24,11 @@ SUBSCRIPTIONS = 3
 
 
 async def test_a_worker_killed_around_renewals_places_one_order_per_period(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path, worker_in_process=False) as (
+    async with running_stack(
+        temporal_client, migrated_sqlite_url, tmp_path, worker_in_process=False
+    ) as (
         stack,
         worker,
     ):

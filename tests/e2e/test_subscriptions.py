@@ -62,10 +62,10 @@ def _at(value: str) -> datetime:
 
 
 async def test_subscription_places_its_first_order_then_skip_pause_resume_cancel(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     async with running_stack(
-        temporal_client, sqlite_url, tmp_path, subscription_dunning_s="1,1"
+        temporal_client, migrated_sqlite_url, tmp_path, subscription_dunning_s="1,1"
     ) as (stack, _):
         buyer = stack.as_role("buyer")  # customer C-42
         sid = f"E2E-{uuid.uuid4().hex[:8].upper()}"

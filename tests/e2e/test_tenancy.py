@@ -166,9 +166,11 @@ async def test_the_proposer_of_a_price_cannot_approve_it(
 
 
 async def test_counter_offers_are_capped(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, sqlite_url, tmp_path, quote_max_counter_offers=1) as (
+    async with running_stack(
+        temporal_client, migrated_sqlite_url, tmp_path, quote_max_counter_offers=1
+    ) as (
         stack,
         _,
     ):

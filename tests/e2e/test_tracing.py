@@ -93,7 +93,7 @@ def _ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
 
 def test_one_orders_trace_runs_from_post_to_its_last_activity(
     temporal_client: Client,
-    sqlite_url: str,
+    migrated_sqlite_url: str,
     tmp_path: Path,
     collector: tuple[str, type[_Collector]],
 ) -> None:
@@ -112,7 +112,7 @@ def test_one_orders_trace_runs_from_post_to_its_last_activity(
             sys.executable,
             str(ROOT / "tests/e2e/trace_one_order.py"),
             address,
-            sqlite_url,
+            migrated_sqlite_url,
             str(tmp_path),
         ],
         cwd=ROOT,

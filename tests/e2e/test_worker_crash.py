@@ -29,11 +29,11 @@ ORDERS = 12
 
 
 async def test_orders_survive_a_killed_worker_without_double_effects(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     async with running_stack(
         temporal_client,
-        sqlite_url,
+        migrated_sqlite_url,
         tmp_path,
         worker_in_process=False,
         carrier_simulate=True,

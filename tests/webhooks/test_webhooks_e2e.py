@@ -75,10 +75,13 @@ def check_signed_in_order_same_ids(receiver: Receiver, order_id: str) -> None:
 
 
 async def test_an_order_s_events_arrive_signed_in_order_through_failing_first_attempts(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     with Receiver(fail_first=2) as receiver:
-        async with running_stack(temporal_client, sqlite_url, tmp_path, **FAST) as (stack, _):
+        async with running_stack(temporal_client, migrated_sqlite_url, tmp_path, **FAST) as (
+            stack,
+            _,
+        ):
             endpoint = await register(stack, receiver, ["order.*"])
             order_id = f"WH-{uuid.uuid4().hex[:8].upper()}"
             assert (await stack.place(order_body(order_id, LINES))).status_code == 202
@@ -117,10 +120,10 @@ async def test_an_order_s_events_arrive_signed_in_order_through_failing_first_at
 
 
 async def test_a_receiver_down_for_a_while_then_timing_out_gets_everything_once_back(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     receiver = Receiver()
-    async with running_stack(temporal_client, sqlite_url, tmp_path, **FAST) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path, **FAST) as (stack, _):
         endpoint = await register(stack, receiver, ["order.*", "shipment.shipped"])
         order_id = f"WH-{uuid.uuid4().hex[:8].upper()}"
         assert (await stack.place(order_body(order_id, LINES))).status_code == 202
@@ -152,12 +155,12 @@ async def _ready(value: Any) -> Any:
 
 
 async def test_a_killed_worker_mid_delivery_loses_nothing_and_keeps_ids_and_order(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     # Slow answers, so the kill lands while a delivery is in flight.
     with Receiver(delay_s=0.4) as receiver:
         async with running_stack(
-            temporal_client, sqlite_url, tmp_path, worker_in_process=False, **FAST
+            temporal_client, migrated_sqlite_url, tmp_path, worker_in_process=False, **FAST
         ) as (stack, worker):
             assert worker is not None
             await register(stack, receiver, ["order.*"])
@@ -178,11 +181,11 @@ async def test_a_killed_worker_mid_delivery_loses_nothing_and_keeps_ids_and_orde
 
 
 async def test_dead_deliveries_show_in_ops_stuck_and_replay_resends_them(
-    temporal_client: Client, sqlite_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     with Receiver(fail_first=10_000) as receiver:
         settings = FAST | {"webhooks_give_up_s": 1.0}
-        async with running_stack(temporal_client, sqlite_url, tmp_path, **settings) as (
+        async with running_stack(temporal_client, migrated_sqlite_url, tmp_path, **settings) as (
             stack,
             _,
         ):
