@@ -28,7 +28,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.gb import vat as gb_vat
 from stdnum.no import mva as no_vat
 
-from oms.domain.money import PricedLine, round_money
+from oms.domain.money import PricedLine, minor_unit, round_money
 from oms.models.money import (
     LineAmount,
     OrderTotals,
@@ -274,19 +274,29 @@ def refund_tax(amount: Decimal, charged: Sequence[TaxLine], currency: str) -> li
     """A refund of ``amount`` (as the customer paid it: VAT included) split into net and VAT
     per rate, in proportion to what the order charged at each rate (``charged``: its tax
     lines, or one line at the rate of the line refunded). Each rate's share and its VAT are
-    rounded to the currency's minor unit; the shares add up to ``amount`` exactly (the
-    highest rate takes the rounding's remainder). Nothing charged at any rate: all net."""
+    in the currency's minor unit; the shares add up to ``amount`` exactly and none is
+    negative: each rate gets its proportional share rounded down, and the minor units left
+    go to the largest fractions (the higher rate first on a tie). Nothing charged at any
+    rate: all net. ``amount`` is a refund, so not negative."""
     amount = round_money(Decimal(amount), currency)
     weights: dict[Decimal, Decimal] = {}
     for line in charged:
         weights[line.rate] = weights.get(line.rate, ZERO) + line.net + line.tax
     weights = {r: w for r, w in weights.items() if w > 0}
     whole = sum(weights.values(), ZERO)
-    if not weights or amount == 0:
+    if not weights or amount <= 0:
         return [TaxLine(rate=ZERO, net=amount, tax=ZERO)]
     ordered = sorted(weights.items(), reverse=True)
-    shares = [round_money(amount * w / whole, currency) for _, w in ordered[1:]]
-    shares.insert(0, amount - sum(shares, ZERO))
+    unit = Decimal(1).scaleb(-minor_unit(currency))
+    units = int(amount / unit)
+    exact = [units * w / whole for _, w in ordered]
+    counts = [int(e) for e in exact]  # non-negative, so int() rounds down
+    # Rounding each share half-up and giving one rate the difference could leave that rate
+    # a negative share (0.17 over four tiny weights: -0.01); largest remainders cannot.
+    by_fraction = sorted(range(len(ordered)), key=lambda i: (counts[i] - exact[i], i))
+    for i in by_fraction[: units - sum(counts)]:
+        counts[i] += 1
+    shares = [unit * n for n in counts]
     out = []
     for (r, _), share in zip(ordered, shares, strict=True):
         tax = round_money(share * r / (HUNDRED + r), currency)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from oms.domain.order_changes import changed_total, changed_totals, edited_lines, parcel_refund
@@ -87,6 +87,11 @@ def test_one_rate_refunds_its_share_of_vat_and_nothing_charged_is_all_net() -> N
     ),
 )
 @settings(max_examples=200, deadline=None)
+# Found by this property on CI: rounding three shares up left the highest rate -0.01.
+@example(
+    amount=D("0.17"),
+    weights=[(D(25), D("0.03")), (D(12), D("0.03")), (D(6), D("0.27")), (D("25.5"), D("0.01"))],
+)
 def test_the_shares_add_up_to_the_refund_exactly(
     amount: Decimal, weights: list[tuple[Decimal, Decimal]]
 ) -> None:
