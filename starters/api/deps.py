@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from oms.settings import Settings
 from oms.store import orders, paging, quotes, returns, subscriptions
 from oms.store.db import Database
 from starters.api.ratelimit import RateLimits
+
+log = logging.getLogger("oms.api")
 
 
 @dataclass
@@ -262,6 +265,9 @@ def raise_from_update(err: Exception, what: str) -> NoReturn:
         if "already completed" in err.message:
             raise api_error(409, "Finished", f"{what} has already finished")
         if err.status == RPCStatusCode.NOT_FOUND:
+            # Usually "workflow not found"; the server's own words say if it was something
+            # else not found (an update id, a namespace), which a bare 404 would hide.
+            log.info("update on %s answered NOT_FOUND: %s", what, err.message)
             raise not_found(what)
         if err.status == RPCStatusCode.FAILED_PRECONDITION:
             # The server aborted the update: the workflow task carrying it failed or timed
