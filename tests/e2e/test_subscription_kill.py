@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -69,7 +70,13 @@ async def test_a_worker_killed_around_renewals_places_one_order_per_period(
         assert ours == orders  # exactly one order each, for period 1 only
 
         for sid in ids:
-            view = (await stack.api.get(f"/subscriptions/{sid}")).json()
+            # The subscription lists its order once the child's start is confirmed, in a task
+            # of its own, while the order writes its row itself: the listing can come later.
+            async def listed(sid: str = sid) -> dict[str, Any] | None:
+                view = dict((await stack.api.get(f"/subscriptions/{sid}")).json())
+                return view if view["orders"] else None
+
+            view = await wait_until(listed, 30, f"subscription {sid} never listed its order")
             assert [o["order_id"] for o in view["orders"]] == [f"SUB-{sid}-1"]
             assert view["next_renewal_at"] is not None
             renewal = datetime.fromisoformat(view["next_renewal_at"])
