@@ -7,7 +7,7 @@ instead of skipping.
 
 Each test process runs the migrations once per store and hands every test a copy
 (a file copy on SQLite, the recorded statements replayed into a fresh schema on
-PostgreSQL): running the 16 migrations for every test took ~0.3 s on SQLite and
+PostgreSQL): running the 15 migrations for every test took ~0.3 s on SQLite and
 ~0.7 s on PostgreSQL, a sixth of the suite. ``tests/store/test_migrations.py``
 still runs the migrations themselves, up and down, on both stores.
 """
