@@ -75,13 +75,25 @@ def postgres_server_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _fresh_pg_schema(server_url: str) -> str:
-    """A new schema in the session database, so tests never see each other's rows."""
+def _fresh_pg_schema(server_url: str, migrations: _Recorded | None = None) -> str:
+    """A new schema in the session database, so tests never see each other's rows; with
+    ``migrations``, their recorded statements replayed in it (one connection, one commit)."""
     schema = f"t_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
+    engine = create_engine(server_url)
+    try:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(f'CREATE SCHEMA "{schema}"')
+            if migrations is not None:
+                # What the migrations ran under ``-csearch_path=<schema>``, for this commit.
+                cursor.execute(f'SET LOCAL search_path TO "{schema}"')
+                migrations.replay(cursor)
+            raw.commit()
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
     return (
         make_url(server_url)
         .update_query_dict({"options": f"-csearch_path={schema}"})
@@ -127,23 +139,13 @@ class _Recorded:
         if statement.split(None, 1)[0].upper() not in ("SELECT", "SHOW"):
             self.statements.append((statement, params, many))
 
-    def replay(self, url: str) -> None:
-        """Run the recorded statements, as recorded, in one transaction on ``url``."""
-        engine = create_engine(url)
-        try:
-            raw = engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                for statement, params, many in self.statements:
-                    if many:
-                        cursor.executemany(statement, params)
-                    else:
-                        cursor.execute(statement, params)
-                raw.commit()
-            finally:
-                raw.close()
-        finally:
-            engine.dispose()
+    def replay(self, cursor: Any) -> None:
+        """Run the recorded statements, as recorded, on a DBAPI ``cursor``."""
+        for statement, params, many in self.statements:
+            if many:
+                cursor.executemany(statement, params)
+            else:
+                cursor.execute(statement, params)
 
 
 def _pg_shape(url: str) -> list[tuple[Any, ...]]:
@@ -191,8 +193,7 @@ def postgres_template(postgres_server_url: str) -> _Recorded:
         upgrade(migrated)
     finally:
         event.remove(Engine, "before_cursor_execute", recorded.record)
-    replayed = _fresh_pg_schema(postgres_server_url)
-    recorded.replay(replayed)
+    replayed = _fresh_pg_schema(postgres_server_url, recorded)
     assert _pg_shape(replayed) == _pg_shape(migrated), "replaying the migrations differs"
     return recorded
 
@@ -204,10 +205,9 @@ def postgres_url(postgres_server_url: str) -> str:
 
 
 @pytest.fixture
-def migrated_postgres_url(postgres_url: str, postgres_template: _Recorded) -> str:
+def migrated_postgres_url(postgres_server_url: str, postgres_template: _Recorded) -> str:
     """A migrated, empty PostgreSQL schema of this test's own (the migrations replayed)."""
-    postgres_template.replay(postgres_url)
-    return postgres_url
+    return _fresh_pg_schema(postgres_server_url, postgres_template)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

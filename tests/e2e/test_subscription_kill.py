@@ -56,11 +56,7 @@ async def test_a_worker_killed_around_renewals_places_one_order_per_period(
                         OrderRow.order_id.like("SUB-SK%")
                     )
                 )
-                return {
-                    order_id: status
-                    for order_id, status in rows
-                    if order_id[4:10] in ids[0] or True
-                }
+                return dict(rows.tuples().all())
 
         async def every_period_placed() -> bool:
             return orders <= set(placed())

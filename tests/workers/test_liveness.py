@@ -206,12 +206,12 @@ async def test_an_attempt_whose_worker_was_killed_is_retried_after_the_heartbeat
 
 
 async def test_every_worker_the_oms_runs_heartbeats_its_activities(
-    temporal_client: Client, migrated_sqlite_url: str
+    temporal_client: Client, sqlite_url: str
 ) -> None:
     """The policies give store and remote calls a heartbeat timeout: a worker without the
     interceptor would time every attempt longer than that out."""
-    settings = Settings(database_url=migrated_sqlite_url)
-    db = Database(migrated_sqlite_url)
+    settings = Settings(database_url=sqlite_url)
+    db = Database(sqlite_url)
     try:
         with ThreadPoolExecutor(settings.max_concurrent_activities) as executor:
             workers = build_workers(
