@@ -19,17 +19,13 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payments import PaymentActivities
     from oms.domain.order_changes import parcel_refund
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.order_changes import ClaimShipment, OpenClaim, ShipmentClaim
     from oms.models.orders import OrderInput, OrderView
-    from oms.models.returns import Refund, RefundRequest
     from oms.models.shipments import SHIPPED_STATES, ShipmentStatus
-    from oms.queues import PAYMENTS_QUEUE
     from oms.views import orders as views
-    from workflows import policies
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
     from workflows.order_stock import Stock
@@ -145,27 +141,15 @@ class Claims:
     async def _refund(self, request: OpenClaim, amount: Decimal) -> str:
         inp = self._inp
         try:
-            refund = await self._refunded(request, amount)
+            refund = await self._payment.calls.refund(
+                f"{request.shipment_id}:claim-refund",
+                amount,
+                f"claim ({request.kind}) on {request.shipment_id}: {request.reason}",
+                summary=f"refund {amount} {inp.currency} for {request.shipment_id}",
+            )
         except ActivityError as err:
             raise ApplicationError(
                 f"the refund of {amount} {inp.currency} was declined: {err.cause or err}",
                 type="RefundDeclined",
             ) from err
         return refund.refund_id
-
-    async def _refunded(self, request: OpenClaim, amount: Decimal) -> Refund:
-        inp = self._inp
-        return await workflow.execute_activity_method(
-            PaymentActivities.refund,
-            RefundRequest(
-                idempotency_key=f"{request.shipment_id}:claim-refund",
-                order_id=inp.order_id,
-                amount=amount,
-                currency=inp.currency,
-                reason=f"claim ({request.kind}) on {request.shipment_id}: {request.reason}",
-            ),
-            **policies.PAYMENTS.kwargs(
-                inp.options.task_queue_prefix + PAYMENTS_QUEUE,
-                f"refund {amount} {inp.currency} for {request.shipment_id}",
-            ),
-        )

@@ -30,7 +30,6 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
-    from activities.payments import PaymentActivities
     from oms.domain.order_changes import (
         ChangeRefused,
         changed_total,
@@ -43,9 +42,8 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.inventory import PlannedShipment
     from oms.models.order_changes import EditOrder, FreezeShipment, OrderEdit, Reallocate
     from oms.models.orders import OrderInput, OrderLine, OrderView, ShipmentSummary
-    from oms.models.payments import AuthorizeRequest, VoidAuthorizationRequest
     from oms.models.shipments import ShipmentStatus
-    from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
+    from oms.queues import INVENTORY_QUEUE
     from oms.views import orders as views
     from workflows import policies
     from workflows.order_lines import LineCancels
@@ -188,18 +186,8 @@ class Edits:
         inp, payment = self._inp, self._payment
         if inp.payment.method != "card" or payment.authorization_id is None:
             return None  # nothing authorized to replace (an exchange, a renewal's own)
-        auth = await workflow.execute_activity_method(
-            PaymentActivities.authorize,
-            AuthorizeRequest(
-                idempotency_key=f"{inp.order_id}:edit-authorize:{n}",
-                order_id=inp.order_id,
-                amount=total,
-                currency=inp.currency,
-                token=payment.token,
-            ),
-            **policies.PAYMENTS.kwargs(
-                self._q(PAYMENTS_QUEUE), f"authorize {total} {inp.currency}"
-            ),
+        auth = await payment.calls.authorize(
+            f"{inp.order_id}:edit-authorize:{n}", total, payment.token
         )
         if auth.status != "authorized":
             raise ApplicationError(
@@ -239,16 +227,11 @@ class Edits:
         released = Decimal("0.00")
         old = payment.authorization_id
         if old and (new_auth is not None or (lowered > 0 and inp.payment.method == "card")):
-            result = await workflow.execute_activity_method(
-                PaymentActivities.void_authorization,
-                VoidAuthorizationRequest(
-                    idempotency_key=f"{inp.order_id}:edit-release:{n}",
-                    authorization_id=old,
-                    amount=None if new_auth is not None else lowered,
-                ),
-                **policies.PAYMENTS.kwargs(
-                    self._q(PAYMENTS_QUEUE), "release the old authorization"
-                ),
+            result = await payment.calls.void(
+                f"{inp.order_id}:edit-release:{n}",
+                old,
+                "release the old authorization",
+                amount=None if new_auth is not None else lowered,
             )
             released = result.voided_amount
         if new_auth is not None:

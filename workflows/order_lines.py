@@ -26,7 +26,6 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
-    from activities.payments import PaymentActivities
     from oms.domain.order_changes import (
         ChangeRefused,
         LineCancelPlan,
@@ -48,9 +47,8 @@ with workflow.unsafe.imports_passed_through():
         TrimShipment,
     )
     from oms.models.orders import OrderInput, OrderView, ShipmentSummary
-    from oms.models.payments import VoidAuthorizationRequest
     from oms.models.shipments import ShipmentStatus
-    from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
+    from oms.queues import INVENTORY_QUEUE
     from oms.views import orders as views
     from workflows import policies
     from workflows.order_payment import Payment
@@ -272,17 +270,11 @@ class LineCancels:
         released = Decimal("0.00")
         auth = self._payment.authorization_id
         if auth and inp.payment.method == "card" and amount > 0:
-            result = await workflow.execute_activity_method(
-                PaymentActivities.void_authorization,
-                VoidAuthorizationRequest(
-                    idempotency_key=f"{inp.order_id}:release-line:{self._releases + 1}",
-                    authorization_id=auth,
-                    amount=amount,
-                ),
-                **policies.PAYMENTS.kwargs(
-                    inp.options.task_queue_prefix + PAYMENTS_QUEUE,
-                    f"release {amount} {inp.currency} of the authorization",
-                ),
+            result = await self._payment.calls.void(
+                f"{inp.order_id}:release-line:{self._releases + 1}",
+                auth,
+                f"release {amount} {inp.currency} of the authorization",
+                amount=amount,
             )
             released = result.voided_amount
             self._releases += 1

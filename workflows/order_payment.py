@@ -15,14 +15,13 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
-    from activities.payments import PaymentActivities
     from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fx import in_base
     from oms.models.credit import ReleaseCredit, ReserveCredit
     from oms.models.orders import CancelOrder, CreditApproval, OrderInput, OrderStatus, RetryPayment
-    from oms.models.payments import AuthorizeRequest, VoidAuthorizationRequest
     from oms.queues import PAYMENTS_QUEUE
     from workflows import policies
+    from workflows.payments import OrderPayments
     from workflows.tracker import Tracker
 
 Email = Callable[..., Awaitable[None]]
@@ -40,6 +39,8 @@ class Payment:
     ) -> None:
         self._inp, self._track, self._email, self._cancelled = inp, track, email, cancelled
         self._queue = inp.options.task_queue_prefix + PAYMENTS_QUEUE
+        # The payment provider's calls for this order (its edits and line cancels too).
+        self.calls = OrderPayments(self._queue, inp.order_id, inp.currency)
         self.authorization_id: str | None = None
         self.credit_reserved = False
         self.awaiting_credit = False
@@ -92,12 +93,8 @@ class Payment:
                 **policies.PAYMENTS.kwargs(self._queue, "release reserved credit"),
             )
         if self.authorization_id:
-            await workflow.execute_activity_method(
-                PaymentActivities.void_authorization,
-                VoidAuthorizationRequest(
-                    idempotency_key=f"{order_id}:void", authorization_id=self.authorization_id
-                ),
-                **policies.PAYMENTS.kwargs(self._queue, "void payment authorization"),
+            await self.calls.void(
+                f"{order_id}:void", self.authorization_id, "void payment authorization"
             )
 
     async def _authorize(self) -> CancelOrder | None:
@@ -105,17 +102,7 @@ class Payment:
         token, attempt = inp.payment.token, 0
         while True:
             attempt += 1
-            auth = await workflow.execute_activity_method(
-                PaymentActivities.authorize,
-                AuthorizeRequest(
-                    idempotency_key=f"{inp.order_id}:authorize:{attempt}",
-                    order_id=inp.order_id,
-                    amount=total,
-                    currency=inp.currency,
-                    token=token,
-                ),
-                **policies.PAYMENTS.kwargs(self._queue, f"authorize {total} {inp.currency}"),
-            )
+            auth = await self.calls.authorize(f"{inp.order_id}:authorize:{attempt}", total, token)
             if auth.status == "authorized":
                 self.authorization_id, self.token = auth.authorization_id, token
                 return None

@@ -13,11 +13,10 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.orders import RefundActivities
-    from activities.payments import PaymentActivities
     from oms.models.orders import OrderRefund, OrderRefundInput, RefundOutcome
-    from oms.models.returns import RefundRequest
     from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
     from workflows import policies
+    from workflows.payments import OrderPayments
     from workflows.return_receipt import cause
 
 
@@ -30,18 +29,9 @@ class OrderRefundWorkflow:
         prefix = inp.task_queue_prefix
         refund_id = error = None
         try:
-            refund = await workflow.execute_activity_method(
-                PaymentActivities.refund,
-                RefundRequest(
-                    idempotency_key=f"{inp.order_id}:refund:{inp.key}",
-                    order_id=inp.order_id,
-                    amount=inp.amount,
-                    currency=inp.currency,
-                    reason=inp.reason,
-                ),
-                **policies.PAYMENTS.kwargs(
-                    prefix + PAYMENTS_QUEUE, f"refund {inp.amount} {inp.currency}"
-                ),
+            payments = OrderPayments(prefix + PAYMENTS_QUEUE, inp.order_id, inp.currency)
+            refund = await payments.refund(
+                f"{inp.order_id}:refund:{inp.key}", inp.amount, inp.reason
             )
             refund_id = refund.refund_id
         except ActivityError as err:

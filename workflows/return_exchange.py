@@ -16,16 +16,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payments import PaymentActivities
     from oms.domain.money import order_total
     from oms.domain.returns import replacement_order, replacement_units
     from oms.ids import exchange_order_id, order_workflow_id
     from oms.models.orders import OrderLine
-    from oms.models.payments import AuthorizeRequest, CaptureRequest
-    from oms.models.returns import RefundRequest, ReturnInput, ReturnStatus, ReturnView
+    from oms.models.returns import ReturnInput, ReturnStatus, ReturnView
     from oms.queues import PAYMENTS_QUEUE, WORKFLOW_QUEUE
-    from workflows import policies
     from workflows.order import OrderWorkflow
+    from workflows.payments import OrderPayments
     from workflows.return_receipt import EmailOps
     from workflows.tracker import Tracker
 
@@ -50,6 +48,7 @@ class Exchange:
         self._email, self._email_ops = mail
         self._refund = refund
         self._prefix = inp.options.task_queue_prefix
+        self._payments = OrderPayments(self._prefix + PAYMENTS_QUEUE, inp.order_id, inp.currency)
 
     async def replace(self) -> None:
         """Send the received units again as a replacement order, at no charge; or, for an
@@ -112,16 +111,10 @@ class Exchange:
             self._track.note(f"charged the exchange's difference of {amount}", by="system")
         elif difference < 0:
             try:
-                await workflow.execute_activity_method(
-                    PaymentActivities.refund,
-                    RefundRequest(
-                        idempotency_key=f"{inp.rma_id}:exchange-difference",
-                        order_id=inp.order_id,
-                        amount=-difference,
-                        currency=inp.currency,
-                        reason=f"exchange {inp.rma_id}: price difference",
-                    ),
-                    **policies.PAYMENTS.kwargs(self._prefix + PAYMENTS_QUEUE, f"refund {amount}"),
+                await self._payments.refund(
+                    f"{inp.rma_id}:exchange-difference",
+                    -difference,
+                    f"exchange {inp.rma_id}: price difference",
                 )
             except ActivityError as err:
                 problem = (
@@ -140,28 +133,12 @@ class Exchange:
         inp = self._inp
         if inp.payment_token is None:
             return "the order was not paid by card"
-        queue = self._prefix + PAYMENTS_QUEUE
-        auth = await workflow.execute_activity_method(
-            PaymentActivities.authorize,
-            AuthorizeRequest(
-                idempotency_key=f"{inp.rma_id}:exchange-authorize",
-                order_id=inp.order_id,
-                amount=amount,
-                currency=inp.currency,
-                token=inp.payment_token,
-            ),
-            **policies.PAYMENTS.kwargs(queue, f"authorize {amount} {inp.currency}"),
+        auth = await self._payments.authorize(
+            f"{inp.rma_id}:exchange-authorize", amount, inp.payment_token
         )
         if auth.status != "authorized":
             return f"the card was declined: {auth.decline_reason or 'no reason given'}"
-        await workflow.execute_activity_method(
-            PaymentActivities.capture,
-            CaptureRequest(
-                idempotency_key=f"{inp.rma_id}:exchange-capture",
-                authorization_id=auth.authorization_id,
-                amount=amount,
-                currency=inp.currency,
-            ),
-            **policies.PAYMENTS.kwargs(queue, f"capture {amount} {inp.currency}"),
+        await self._payments.capture(
+            f"{inp.rma_id}:exchange-capture", auth.authorization_id, amount
         )
         return None

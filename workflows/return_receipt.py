@@ -19,14 +19,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
-    from activities.payments import PaymentActivities
     from oms.domain.returns import apply_receipt, refund_due
     from oms.ids import order_workflow_id
     from oms.models.credit import CreditNoteRequest
     from oms.models.orders import BackorderWake
     from oms.models.returns import (
         ReceiveReturn,
-        RefundRequest,
         ReturnInput,
         ReturnStatus,
         ReturnView,
@@ -35,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
     from workflows import policies
     from workflows.order_stock import WAKE_SIGNAL
+    from workflows.payments import OrderPayments
     from workflows.tracker import Tracker
 
 EmailOps = Callable[[str, str], Awaitable[None]]
@@ -59,6 +58,7 @@ class Receipt:
     ) -> None:
         self._inp, self._view, self._track, self._email_ops = inp, view, track, email_ops
         self._prefix = inp.options.task_queue_prefix
+        self._payments = OrderPayments(self._prefix + PAYMENTS_QUEUE, inp.order_id, inp.currency)
 
     async def inspect(self, receipt: ReceiveReturn) -> None:
         """Count what arrived, restock the resellable units (waking the orders whose
@@ -126,19 +126,8 @@ class Receipt:
                     )
                     amount, how = note.amount, f" (credit note {note.number})"
                 else:
-                    refund = await workflow.execute_activity_method(
-                        PaymentActivities.refund,
-                        RefundRequest(
-                            idempotency_key=key,
-                            order_id=inp.order_id,
-                            amount=due,
-                            currency=inp.currency,
-                            reason=reason,
-                        ),
-                        **policies.PAYMENTS.kwargs(
-                            self._prefix + PAYMENTS_QUEUE,
-                            f"refund {due} {inp.currency} for {line.sku}",
-                        ),
+                    refund = await self._payments.refund(
+                        key, due, reason, summary=f"refund {due} {inp.currency} for {line.sku}"
                     )
                     amount, how = refund.amount, ""
             except ActivityError as err:

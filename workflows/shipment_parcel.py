@@ -15,7 +15,6 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
-    from activities.payments import PaymentActivities
     from oms.domain.money import round_money
     from oms.domain.order_changes import cut_lines
     from oms.domain.tax import parcel_charge
@@ -23,11 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.credit import ConsumeCredit
     from oms.models.inventory import ConsumeRequest
     from oms.models.order_changes import ShortPick, TrimReservation
-    from oms.models.payments import CaptureRequest
     from oms.models.shipments import ConfirmPick, ShipmentInput, ShipmentView
     from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
     from oms.views.orders import units
     from workflows import policies
+    from workflows.payments import OrderPayments
     from workflows.tracker import Tracker
 
 
@@ -131,14 +130,6 @@ class Parcel:
                 **policies.PAYMENTS.kwargs(queue, f"invoice {amount} {inp.currency} on credit"),
             )
             return amount
-        capture = await workflow.execute_activity_method(
-            PaymentActivities.capture,
-            CaptureRequest(
-                idempotency_key=f"{inp.shipment_id}:capture",
-                authorization_id=inp.authorization_id,
-                amount=amount,
-                currency=inp.currency,
-            ),
-            **policies.PAYMENTS.kwargs(queue, f"capture {amount} {inp.currency}"),
-        )
+        payments = OrderPayments(queue, inp.order_id, inp.currency)
+        capture = await payments.capture(f"{inp.shipment_id}:capture", inp.authorization_id, amount)
         return capture.amount

@@ -18,13 +18,11 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payments import PaymentActivities
     from activities.subscriptions import SubscriptionActivities
     from oms import search_attributes as sa
     from oms.domain.subscriptions import retry_at
     from oms.ids import order_workflow_id
     from oms.models.orders import OrderInput
-    from oms.models.payments import AuthorizeRequest
     from oms.models.subscriptions import (
         Dunning,
         PriceRenewal,
@@ -39,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.views.common import when
     from workflows import policies
     from workflows.order import OrderWorkflow
+    from workflows.payments import OrderPayments
     from workflows.tracker import Tracker
 
 ACTIVE, PAST_DUE = SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE
@@ -106,20 +105,16 @@ class Renewal:
         or None when the subscription was cancelled meanwhile."""
         view, opts = self._view, self._inp.options
         schedule = [timedelta(seconds=s) for s in opts.dunning_retry_s]
+        payments = OrderPayments(self._q(PAYMENTS_QUEUE), order_id, view.currency)
         attempt = 0
         while True:
             attempt += 1
             self.retry_now = False
-            auth = await workflow.execute_activity_method(
-                PaymentActivities.authorize,
-                AuthorizeRequest(
-                    idempotency_key=f"{order_id}:authorize:{attempt}",
-                    order_id=order_id,
-                    amount=total,
-                    currency=view.currency,
-                    token=self.payment.token,
-                ),
-                **policies.PAYMENTS.kwargs(self._q(PAYMENTS_QUEUE), f"authorize {order_id}"),
+            auth = await payments.authorize(
+                f"{order_id}:authorize:{attempt}",
+                total,
+                self.payment.token,
+                summary=f"authorize {order_id}",
             )
             if auth.status == "authorized":
                 view.dunning, view.last_error = None, None
