@@ -17,7 +17,6 @@ with workflow.unsafe.imports_passed_through():
     from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
     from workflows import policies
     from workflows.payments import OrderPayments
-    from workflows.return_receipt import cause
 
 
 @workflow.defn(name="OrderRefundWorkflow")
@@ -36,7 +35,7 @@ class OrderRefundWorkflow:
             refund_id = refund.refund_id
         except ActivityError as err:
             # Declined or refused (non-retryable): recorded as the answer, not a failure.
-            error = cause(err)
+            error = policies.cause(err)
         outcome = RefundOutcome(
             order_id=inp.order_id, key=inp.key, refund_id=refund_id, error=error, at=workflow.now()
         )

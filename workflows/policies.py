@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 # How soon the server retries an attempt whose worker died (killed, out of memory, host
 # lost) elsewhere, instead of waiting out its 30 s ``start_to_close``: the workers
@@ -65,6 +66,15 @@ def _remote(max_interval: timedelta, *non_retryable: str) -> ActivityOptions:
 CARRIER = _remote(timedelta(minutes=2), "InvalidAddress", "CarrierRejected")
 EMAIL = _remote(timedelta(minutes=5), "EmailRejected", "TemplateError")
 PAYMENTS = _remote(timedelta(minutes=1), "PaymentRejected")
+
+
+def cause(err: ActivityError) -> str:
+    """What an activity failure says, with the business error's type when it has one
+    (``PaymentRejected: ...``), for a history line or an error the workflow raises."""
+    inner = err.cause
+    if isinstance(inner, ApplicationError):
+        return f"{inner.type}: {inner.message}"
+    return str(inner or err)
 
 
 # A read-model write is a local activity: the workflow task waits for it, so an attempt

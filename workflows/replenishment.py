@@ -54,13 +54,6 @@ with workflow.unsafe.imports_passed_through():
 Status = ReplenishmentStatus
 
 
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return f"{cause.type}: {cause.message}"
-    return str(cause or err)
-
-
 @workflow.defn(name="ReplenishmentWorkflow")
 class ReplenishmentWorkflow:
     """One episode; its state is available by the ``state`` query."""
@@ -153,7 +146,7 @@ class ReplenishmentWorkflow:
             )
         except ActivityError as err:
             raise ApplicationError(
-                f"receipt not booked: {_cause(err)}", type="ReceiptFailed"
+                f"receipt not booked: {policies.cause(err)}", type="ReceiptFailed"
             ) from err
         finally:
             self._booking -= request.quantity
@@ -261,7 +254,8 @@ class ReplenishmentWorkflow:
                 cause = err.cause
                 if not (isinstance(cause, ApplicationError) and cause.type == "NoSupplier"):
                     raise ApplicationError(
-                        f"purchase order not raised: {_cause(err)}", type="PurchaseOrderFailed"
+                        f"purchase order not raised: {policies.cause(err)}",
+                        type="PurchaseOrderFailed",
                     ) from err
                 self._enter(Status.NO_SUPPLIER, "system", cause.message)
                 if not self._team_told:
@@ -366,5 +360,5 @@ class ReplenishmentWorkflow:
             )
         except ActivityError as err:
             # A refused address must not stop the episode: purchasing sees it in the history.
-            note = f"{kind} not sent to the supplier: {_cause(err)}"
+            note = f"{kind} not sent to the supplier: {policies.cause(err)}"
             self._track.note(note, by="system")

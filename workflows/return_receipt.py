@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
@@ -40,14 +40,6 @@ EmailOps = Callable[[str, str], Awaitable[None]]
 # A return of an invoice-term order refunds each line with a credit note (a run started
 # before refunded through the payment provider, which had nothing captured to refund).
 CREDIT_NOTE_PATCH = "return-credit-note"
-
-
-def cause(err: ActivityError) -> str:
-    """What an activity failure says, with the business error's type when it has one."""
-    inner = err.cause
-    if isinstance(inner, ApplicationError):
-        return f"{inner.type}: {inner.message}"
-    return str(inner or err)
 
 
 class Receipt:
@@ -131,7 +123,7 @@ class Receipt:
                     )
                     amount, how = refund.amount, ""
             except ActivityError as err:
-                return f"refund for {line.sku} failed: {cause(err)}"
+                return f"refund for {line.sku} failed: {policies.cause(err)}"
             line.refunded = amount
             view.refund_total = sum((ln.refunded for ln in view.lines), Decimal("0.00"))
             self._note(f"refunded {amount} {inp.currency} for {line.sku}{how}")
