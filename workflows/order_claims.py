@@ -123,10 +123,7 @@ class Claims:
                 decision.shipments, self._payment.authorization_id or "", free=True
             )
             if decision.backordered:
-                owed = {ln.sku: ln.quantity for ln in view.backordered}
-                for ln in decision.backordered:
-                    owed[ln.sku] = owed.get(ln.sku, 0) + ln.quantity
-                self._stock.owe([SkuQuantity(sku=s, quantity=q) for s, q in sorted(owed.items())])
+                self._stock.owe_more(decision.backordered)
             claim.reshipped_as = [s.shipment_id for s in decision.shipments]
         else:
             priced = {ln.sku: ln for ln in (*inp.lines, *view.lines)}

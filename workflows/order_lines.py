@@ -174,10 +174,7 @@ class LineCancels:
                     inp.options.task_queue_prefix + INVENTORY_QUEUE, f"backorder {what}"
                 ),
             )
-            owed = {ln.sku: ln.quantity for ln in self._view.backordered}
-            for line in pick.missing:
-                owed[line.sku] = owed.get(line.sku, 0) + line.quantity
-            self._stock.owe([SkuQuantity(sku=s, quantity=q) for s, q in sorted(owed.items())])
+            self._stock.owe_more(pick.missing)
             self._track.note(
                 f"Short pick at {pick.warehouse_id} by {pick.by}: {what} not in "
                 f"{pick.shipment_id}, backordered (policy: backorder)",

@@ -98,6 +98,13 @@ class Stock:
         self.owed_since = self.owed_since or workflow.now()
         return {"stage": "awaiting_stock", "clock_start": self.owed_since}
 
+    def owe_more(self, lines: list[SkuQuantity]) -> None:
+        """Owe ``lines`` on top of what is owed already: one line per SKU, by SKU."""
+        owed = {ln.sku: ln.quantity for ln in self._view.backordered}
+        for ln in lines:
+            owed[ln.sku] = owed.get(ln.sku, 0) + ln.quantity
+        self.owe([SkuQuantity(sku=s, quantity=q) for s, q in sorted(owed.items())])
+
     async def claim(self, first_shipment_no: int) -> BackorderFill:
         """Claim arrived stock for the backorders, first placed first served."""
         self.claims += 1
