@@ -59,11 +59,7 @@ class Claims:
         """``ApplicationError`` naming why a claim cannot be opened: ``UnknownShipment``,
         ``AlreadyClaimed``, ``NotShipped``, ``NotLost`` (delivered), ``NotSupported`` (a
         refund of an order not paid by card)."""
-        summary = self._shipments.by_id.get(request.shipment_id)
-        if summary is None:
-            raise ApplicationError(
-                f"order has no shipment {request.shipment_id}", type="UnknownShipment"
-            )
+        summary = self._shipments.known(request.shipment_id)
         if any(c.shipment_id == request.shipment_id for c in self._view.claims):
             raise ApplicationError(
                 f"{request.shipment_id} already has a claim", type="AlreadyClaimed"

@@ -132,11 +132,7 @@ class Fulfilment:
     def check_reroute(self, request: RerouteShipment) -> None:
         """Raises ``ApplicationError`` ``UnknownShipment`` or ``NotReroutable`` (not picking
         or held, the same warehouse, or the order is being cancelled)."""
-        shipment = self._shipments.by_id.get(request.shipment_id)
-        if shipment is None:
-            raise ApplicationError(
-                f"order has no shipment {request.shipment_id}", type="UnknownShipment"
-            )
+        shipment = self._shipments.known(request.shipment_id)
         if shipment.status not in (ShipmentStatus.PICKING, ShipmentStatus.HELD):
             raise ApplicationError(
                 f"only a shipment that is picking or held can be re-routed; it is "

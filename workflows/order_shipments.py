@@ -69,6 +69,14 @@ class Shipments:
         summary = self.by_id.get(self.shipping_on)
         return summary is None or summary.status != ShipmentStatus.CANCELLED.value
 
+    def known(self, shipment_id: str) -> ShipmentSummary:
+        """The order's shipment ``shipment_id`` (for an update's validator); raises
+        ``ApplicationError(type="UnknownShipment")`` when the order has none by that id."""
+        summary = self.by_id.get(shipment_id)
+        if summary is None:
+            raise ApplicationError(f"order has no shipment {shipment_id}", type="UnknownShipment")
+        return summary
+
     def statuses(self) -> list[ShipmentStatus]:
         if self._failure is not None:
             raise self._failure  # a shipment failed: the order fails with it
