@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from oms.store import credit
 from oms.store.tables import (
+    Base,
     CompanyRow,
     PriceRow,
     ProductRow,
@@ -179,41 +181,39 @@ def seed_demo(session: Session) -> int:
     """
     added = 0
     for sku, name, price, grams in PRODUCTS:
-        if session.get(ProductRow, sku) is None:
-            session.add(
-                ProductRow(
-                    sku=sku,
-                    name=name,
-                    unit_price=Decimal(price),
-                    currency="SEK",
-                    weight_grams=grams,
-                    active=True,
-                    hs_code=CUSTOMS[sku][0],
-                    origin_country=CUSTOMS[sku][1],
-                )
-            )
-            added += 1
+        added += _add_missing(
+            session,
+            ProductRow(
+                sku=sku,
+                name=name,
+                unit_price=Decimal(price),
+                currency="SEK",
+                weight_grams=grams,
+                active=True,
+                hs_code=CUSTOMS[sku][0],
+                origin_country=CUSTOMS[sku][1],
+            ),
+        )
     for warehouse_id, name, line1, postal_code, city, country, lat, lon in WAREHOUSES:
-        if session.get(WarehouseRow, warehouse_id) is None:
-            session.add(
-                WarehouseRow(
-                    warehouse_id=warehouse_id,
-                    name=name,
-                    line1=line1,
-                    postal_code=postal_code,
-                    city=city,
-                    country=country,
-                    lat=lat,
-                    lon=lon,
-                    active=True,
-                )
-            )
-            added += 1
+        added += _add_missing(
+            session,
+            WarehouseRow(
+                warehouse_id=warehouse_id,
+                name=name,
+                line1=line1,
+                postal_code=postal_code,
+                city=city,
+                country=country,
+                lat=lat,
+                lon=lon,
+                active=True,
+            ),
+        )
     session.flush()
     for (warehouse_id, sku), on_hand in STOCK.items():
-        if session.get(StockRow, (warehouse_id, sku)) is None:
-            session.add(StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0))
-            added += 1
+        added += _add_missing(
+            session, StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0)
+        )
     session.flush()
     return added + seed_prices(session) + seed_companies(session) + seed_replenishment(session)
 
@@ -229,11 +229,9 @@ def seed_prices(session: Session) -> int:
         wanted = {product.currency: Decimal(product.unit_price)}
         wanted.update(zip(FOREIGN_CURRENCIES, map(Decimal, FOREIGN_PRICES[sku]), strict=True))
         for currency, price in wanted.items():
-            if session.get(PriceRow, (currency, sku)) is None:
-                session.add(
-                    PriceRow(currency=currency, sku=sku, unit_price=price, updated_by="seed")
-                )
-                added += 1
+            added += _add_missing(
+                session, PriceRow(currency=currency, sku=sku, unit_price=price, updated_by="seed")
+            )
     session.flush()
     return added
 
@@ -245,18 +243,17 @@ def seed_companies(session: Session) -> int:
     """
     added = 0
     for company_id, name, tier, limit, over_limit in COMPANIES:
-        if session.get(CompanyRow, company_id) is None:
-            session.add(
-                CompanyRow(
-                    company_id=company_id,
-                    name=name,
-                    tier=tier,
-                    credit_limit=Decimal(limit),
-                    currency="SEK",
-                    over_limit=over_limit,
-                )
-            )
-            added += 1
+        added += _add_missing(
+            session,
+            CompanyRow(
+                company_id=company_id,
+                name=name,
+                tier=tier,
+                credit_limit=Decimal(limit),
+                currency="SEK",
+                over_limit=over_limit,
+            ),
+        )
     session.flush()
     for company_id, customer_id in MEMBERS:
         if not credit.is_member(session, company_id, customer_id):
@@ -270,27 +267,33 @@ def seed_replenishment(session: Session) -> int:
     """Add the missing demo suppliers, SKU links and reorder policies; never changes one."""
     added = 0
     for supplier_id, name, email, lead_time_days in SUPPLIERS:
-        if session.get(SupplierRow, supplier_id) is None:
-            session.add(
-                SupplierRow(
-                    supplier_id=supplier_id, name=name, email=email, lead_time_days=lead_time_days
-                )
-            )
-            added += 1
+        added += _add_missing(
+            session,
+            SupplierRow(
+                supplier_id=supplier_id, name=name, email=email, lead_time_days=lead_time_days
+            ),
+        )
     session.flush()
     for sku, (supplier_id, cost) in SUPPLIER_LINKS.items():
-        if session.get(ProductSupplierRow, sku) is None:
-            session.add(
-                ProductSupplierRow(sku=sku, supplier_id=supplier_id, unit_cost=Decimal(cost))
-            )
-            added += 1
+        added += _add_missing(
+            session, ProductSupplierRow(sku=sku, supplier_id=supplier_id, unit_cost=Decimal(cost))
+        )
     for (warehouse_id, sku), (point, qty) in REORDER_POLICIES.items():
-        if session.get(ReorderPolicyRow, (warehouse_id, sku)) is None:
-            session.add(
-                ReorderPolicyRow(
-                    warehouse_id=warehouse_id, sku=sku, reorder_point=point, reorder_qty=qty
-                )
-            )
-            added += 1
+        added += _add_missing(
+            session,
+            ReorderPolicyRow(
+                warehouse_id=warehouse_id, sku=sku, reorder_point=point, reorder_qty=qty
+            ),
+        )
     session.flush()
     return added
+
+
+def _add_missing(session: Session, row: Base) -> int:
+    """Add ``row`` unless its table already holds a row with the same primary key (a seed
+    never changes a stored row); returns the rows added, 1 or 0."""
+    key = inspect(type(row)).primary_key_from_instance(row)
+    if session.get(type(row), tuple(key)) is not None:
+        return 0
+    session.add(row)
+    return 1
