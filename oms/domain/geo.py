@@ -23,7 +23,6 @@ CITIES: dict[str, LatLon] = {
     "sodertalje": (59.1955, 17.6253),
     "arsta": (59.2988, 18.0504),
     "goteborg": (57.7089, 11.9746),
-    "gothenburg": (57.7089, 11.9746),
     "molndal": (57.6554, 12.0138),
     "hisings backa": (57.7468, 11.9873),
     "malmo": (55.6050, 13.0038),
@@ -53,13 +52,10 @@ CITIES: dict[str, LatLon] = {
     "stavanger": (58.9700, 5.7331),
     # Denmark
     "copenhagen": (55.6761, 12.5683),
-    "kobenhavn": (55.6761, 12.5683),
     "aarhus": (56.1629, 10.2039),
-    "arhus": (56.1629, 10.2039),
     "odense": (55.4038, 10.4024),
     # Finland
     "helsinki": (60.1699, 24.9384),
-    "helsingfors": (60.1699, 24.9384),
     "espoo": (60.2055, 24.6559),
     "tampere": (61.4978, 23.7610),
     "turku": (60.4518, 22.2666),
@@ -67,7 +63,6 @@ CITIES: dict[str, LatLon] = {
     "berlin": (52.5200, 13.4050),
     "hamburg": (53.5511, 9.9937),
     "munich": (48.1351, 11.5820),
-    "munchen": (48.1351, 11.5820),
     # Elsewhere the carrier serves
     "paris": (48.8566, 2.3522),
     "amsterdam": (52.3676, 4.9041),
@@ -76,61 +71,73 @@ CITIES: dict[str, LatLon] = {
     "new york": (40.7128, -74.0060),
 }
 
-# Postcode prefixes per country, longest match wins. Swedish postcodes are
+# Other names of the cities above (English, local), folded likewise.
+CITIES |= {
+    alias: CITIES[name]
+    for alias, name in {
+        "gothenburg": "goteborg",
+        "kobenhavn": "copenhagen",
+        "arhus": "aarhus",
+        "helsingfors": "helsinki",
+        "munchen": "munich",
+    }.items()
+}
+
+# Postcode prefixes per country (at a city above), longest match wins. Swedish postcodes are
 # five digits: the first two name a region (1x Stockholm ... 9x Norrbotten).
 POSTCODE_PREFIXES: dict[str, dict[str, LatLon]] = {
     "SE": {
-        "1": (59.3293, 18.0686),  # Stockholm
-        "15": (59.1955, 17.6253),  # Södertälje
-        "2": (55.6050, 13.0038),  # Malmö / Skåne
-        "22": (55.7047, 13.1910),  # Lund
-        "25": (56.0465, 12.6945),  # Helsingborg
-        "3": (56.8777, 14.8091),  # Småland: Växjö
-        "39": (56.6634, 16.3568),  # Kalmar
-        "4": (57.7089, 11.9746),  # Gothenburg
-        "5": (57.7826, 14.1618),  # Jönköping
-        "58": (58.4108, 15.6214),  # Linköping
-        "60": (58.5877, 16.1924),  # Norrköping
-        "6": (59.4022, 13.5115),  # Karlstad / Värmland
-        "62": (57.6348, 18.2948),  # Gotland
-        "7": (59.6099, 16.5448),  # Västerås
-        "70": (59.2753, 15.2134),  # Örebro
-        "75": (59.8586, 17.6389),  # Uppsala
-        "79": (60.6065, 15.6355),  # Dalarna: Falun
-        "80": (60.6749, 17.1413),  # Gävle
-        "8": (62.3908, 17.3069),  # Sundsvall
-        "83": (63.1792, 14.6357),  # Östersund
-        "9": (63.8258, 20.2630),  # Umeå
-        "97": (65.5848, 22.1547),  # Luleå
-        "98": (67.8558, 20.2253),  # Kiruna
+        "1": CITIES["stockholm"],
+        "15": CITIES["sodertalje"],
+        "2": CITIES["malmo"],  # Skåne
+        "22": CITIES["lund"],
+        "25": CITIES["helsingborg"],
+        "3": CITIES["vaxjo"],  # Småland
+        "39": CITIES["kalmar"],
+        "4": CITIES["goteborg"],
+        "5": CITIES["jonkoping"],
+        "58": CITIES["linkoping"],
+        "60": CITIES["norrkoping"],
+        "6": CITIES["karlstad"],  # Värmland
+        "62": CITIES["visby"],  # Gotland
+        "7": CITIES["vasteras"],
+        "70": CITIES["orebro"],
+        "75": CITIES["uppsala"],
+        "79": CITIES["falun"],  # Dalarna
+        "80": CITIES["gavle"],
+        "8": CITIES["sundsvall"],
+        "83": CITIES["ostersund"],
+        "9": CITIES["umea"],
+        "97": CITIES["lulea"],
+        "98": CITIES["kiruna"],
     },
     "NO": {
-        "0": (59.9139, 10.7522),  # Oslo
-        "1": (59.9139, 10.7522),
-        "4": (58.9700, 5.7331),  # Stavanger
-        "5": (60.3913, 5.3221),  # Bergen
-        "7": (63.4305, 10.3951),  # Trondheim
+        "0": CITIES["oslo"],
+        "1": CITIES["oslo"],
+        "4": CITIES["stavanger"],
+        "5": CITIES["bergen"],
+        "7": CITIES["trondheim"],
     },
     "DK": {
-        "1": (55.6761, 12.5683),  # Copenhagen
-        "2": (55.6761, 12.5683),
-        "5": (55.4038, 10.4024),  # Odense
-        "8": (56.1629, 10.2039),  # Aarhus
+        "1": CITIES["copenhagen"],
+        "2": CITIES["copenhagen"],
+        "5": CITIES["odense"],
+        "8": CITIES["aarhus"],
     },
     "FI": {
-        "0": (60.1699, 24.9384),  # Helsinki
-        "02": (60.2055, 24.6559),  # Espoo
-        "2": (60.4518, 22.2666),  # Turku
-        "3": (61.4978, 23.7610),  # Tampere
+        "0": CITIES["helsinki"],
+        "02": CITIES["espoo"],
+        "2": CITIES["turku"],
+        "3": CITIES["tampere"],
     },
 }
 
 # Rough population centres, for when neither city nor postcode is known.
 COUNTRY_CENTROIDS: dict[str, LatLon] = {
-    "SE": (59.3293, 18.0686),
-    "NO": (59.9139, 10.7522),
-    "DK": (55.6761, 12.5683),
-    "FI": (60.1699, 24.9384),
+    "SE": CITIES["stockholm"],
+    "NO": CITIES["oslo"],
+    "DK": CITIES["copenhagen"],
+    "FI": CITIES["helsinki"],
     "DE": (51.1657, 10.4515),
     "AT": (48.2082, 16.3738),
     "BE": (50.8503, 4.3517),
@@ -139,7 +146,7 @@ COUNTRY_CENTROIDS: dict[str, LatLon] = {
     "CZ": (50.0755, 14.4378),
     "EE": (59.4370, 24.7536),
     "ES": (40.4168, -3.7038),
-    "FR": (48.8566, 2.3522),
+    "FR": CITIES["paris"],
     "GR": (37.9838, 23.7275),
     "HR": (45.8150, 15.9819),
     "HU": (47.4979, 19.0402),
@@ -149,14 +156,14 @@ COUNTRY_CENTROIDS: dict[str, LatLon] = {
     "LU": (49.6116, 6.1319),
     "LV": (56.9496, 24.1052),
     "MT": (35.8989, 14.5146),
-    "NL": (52.3676, 4.9041),
+    "NL": CITIES["amsterdam"],
     "PL": (52.2297, 21.0122),
     "PT": (38.7223, -9.1393),
     "RO": (44.4268, 26.1025),
     "SI": (46.0569, 14.5058),
     "SK": (48.1486, 17.1077),
-    "GB": (51.5072, -0.1276),
-    "CH": (47.3769, 8.5417),
+    "GB": CITIES["london"],
+    "CH": CITIES["zurich"],
     "US": (39.8283, -98.5795),
 }
 

@@ -150,6 +150,15 @@ class HistoryEntry(Model):
     action: str | None = None
 
 
+class ByCaller(Model):
+    """Base of a request body that records who acts, as ``by``.
+
+    The API fills ``by`` from the caller's bearer token; a value sent in the body is ignored.
+    """
+
+    by: str = Field(default="api", min_length=1, max_length=100)
+
+
 class SkuQuantity(Model):
     sku: Sku
     quantity: int = Field(ge=1)

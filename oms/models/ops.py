@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from oms.models.common import Model
+from oms.models.common import ByCaller, Model
 
 StuckReason = Literal[
     "activity_retrying",
@@ -63,13 +63,12 @@ class OpsNote(Model):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class Intervention(Model):
+class Intervention(ByCaller):
     """Body of every ``/ops`` action: who does it and why (both kept in history).
 
     ``by`` is filled by the API from the caller's bearer token; a value sent is ignored.
     """
 
-    by: str = Field(default="api", min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=500)
 
 

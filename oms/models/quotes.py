@@ -9,7 +9,16 @@ from typing import Literal
 
 from pydantic import Field
 
-from oms.models.common import Address, Currency, Customer, HistoryEntry, Model, Money, Sku
+from oms.models.common import (
+    Address,
+    ByCaller,
+    Currency,
+    Customer,
+    HistoryEntry,
+    Model,
+    Money,
+    Sku,
+)
 from oms.models.money import OrderPricing
 from oms.models.orders import OrderOptions
 
@@ -110,11 +119,9 @@ class LineOverride(Model):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class ProposeQuote(Model):
+class ProposeQuote(ByCaller):
     """Body of ``POST /quotes/{id}/proposals``: the seller (re-)proposes, optionally overriding."""
 
-    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
-    by: str = Field(default="api", min_length=1, max_length=100)
     overrides: list[LineOverride] = Field(default_factory=list)
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -124,11 +131,9 @@ class CounterLine(Model):
     target_unit_price: Money
 
 
-class CounterOffer(Model):
+class CounterOffer(ByCaller):
     """Body of ``POST /quotes/{id}/counter-offers``: the buyer asks for other prices."""
 
-    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
-    by: str = Field(default="api", min_length=1, max_length=100)
     lines: list[CounterLine] = Field(default_factory=list)
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -146,18 +151,14 @@ class ApprovalDecision(Model):
     comment: str | None = Field(default=None, max_length=2000)
 
 
-class AcceptQuote(Model):
+class AcceptQuote(ByCaller):
     """Body of ``POST /quotes/{id}/accept``: the buyer orders at the approved prices."""
 
-    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
-    by: str = Field(default="api", min_length=1, max_length=100)
     po_number: str = Field(min_length=1, max_length=64)
     payment_terms: Literal["net30", "net60"] = "net30"
 
 
-class WithdrawQuote(Model):
-    # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
-    by: str = Field(default="api", min_length=1, max_length=100)
+class WithdrawQuote(ByCaller):
     reason: str = Field(default="", max_length=500)
 
 
