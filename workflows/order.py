@@ -58,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order_shipments import Shipments
     from workflows.order_state import OrderRun, OrderState
     from workflows.order_stock import WAKE_SIGNAL, Stock
-    from workflows.tracker import Tracker
+    from workflows.tracker import LIFECYCLE_PATCH, Tracker
 
 __all__ = [
     "CONTINUE_AS_NEW_PATCH",
@@ -67,9 +67,6 @@ __all__ = [
     "OrderWorkflow",
     "order_workflow_id",
 ]
-
-# Patch: a run with this marker uses the tracker; one without runs the 0.1 code.
-LIFECYCLE_PATCH = "lifecycle-tracker"
 
 
 @workflow.defn(name="OrderWorkflow")

@@ -54,9 +54,9 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import quotes as views
     from workflows import policies
     from workflows.legacy.quote import QuoteV1
-    from workflows.order import LIFECYCLE_PATCH, OrderWorkflow
+    from workflows.order import OrderWorkflow
     from workflows.quote_mail import QuoteMail
-    from workflows.tracker import Tracker
+    from workflows.tracker import LIFECYCLE_PATCH, Tracker
 
 __all__ = ["QuoteWorkflow", "order_id_for", "quote_workflow_id"]
 

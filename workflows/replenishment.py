@@ -47,9 +47,8 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import replenishment as views
     from workflows import policies
     from workflows.legacy.replenishment import ReplenishmentV1
-    from workflows.order import LIFECYCLE_PATCH
     from workflows.order_stock import wake
-    from workflows.tracker import Tracker
+    from workflows.tracker import LIFECYCLE_PATCH, Tracker
 
 Status = ReplenishmentStatus
 

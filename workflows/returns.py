@@ -44,10 +44,9 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import returns as views
     from workflows import policies
     from workflows.legacy.returns import ReturnV1
-    from workflows.order import LIFECYCLE_PATCH
     from workflows.return_exchange import Exchange
     from workflows.return_receipt import Receipt
-    from workflows.tracker import Tracker
+    from workflows.tracker import LIFECYCLE_PATCH, Tracker
 
 __all__ = ["ReturnWorkflow", "exchange_order_id", "return_workflow_id"]
 

@@ -48,6 +48,10 @@ with workflow.unsafe.imports_passed_through():
 # Room for this many writes within one workflow task before the next task's range starts.
 WRITES_PER_TASK = 1000
 
+# Patch: a run with this marker records its transitions through this tracker; one without
+# runs the frozen 0.1 code of ``workflows.legacy`` (every kind checks it first).
+LIFECYCLE_PATCH = "lifecycle-tracker"
+
 # Patch: a run with this marker wakes its write loop only on a change the workflow made.
 # Runs without it woke whenever the history had grown, which is not replay-safe: a live
 # activation that also carried an update the validator rejected (nothing in history)

@@ -14,14 +14,14 @@ from oms.client import data_converter
 from oms.models.shipments import ShipmentInput
 from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
-from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, LIFECYCLE_PATCH, OrderWorkflow
+from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
 from workflows.subscription import SubscriptionWorkflow
-from workflows.tracker import SETTLE_PATCH, WAKE_ON_CHANGE_PATCH
+from workflows.tracker import LIFECYCLE_PATCH, SETTLE_PATCH, WAKE_ON_CHANGE_PATCH
 from workflows.webhooks import WebhookRelayWorkflow
 
 HISTORIES = sorted(Path(__file__).resolve().parent.glob("*.json"))

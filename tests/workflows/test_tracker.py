@@ -17,8 +17,13 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 
 from oms.models.orders import OrderStatus
 from tests.workflows.harness import Harness, patches
-from workflows.order import LIFECYCLE_PATCH
-from workflows.tracker import SETTLE_PATCH, WAKE_ON_CHANGE_PATCH, WRITES_PER_TASK, next_version
+from workflows.tracker import (
+    LIFECYCLE_PATCH,
+    SETTLE_PATCH,
+    WAKE_ON_CHANGE_PATCH,
+    WRITES_PER_TASK,
+    next_version,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
