@@ -28,7 +28,7 @@ StockKeeper = Annotated[Principal, Depends(require("warehouse"))]
 @router.get("/products", response_model=Page[Product])
 def list_products(state: State, caller: Anyone, page: Paging) -> Page[Product]:
     """Products by SKU, a page at a time."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return inventory.list_products(session, page.limit, page.cursor)
 
 
@@ -47,7 +47,7 @@ def put_product(
 @router.get("/warehouses", response_model=Page[Warehouse])
 def list_warehouses(state: State, caller: Staff, page: Paging) -> Page[Warehouse]:
     """Active warehouses by id, a page at a time."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return inventory.list_warehouses(session, page.limit, page.cursor)
 
 
@@ -56,7 +56,7 @@ def warehouse_stock(
     warehouse_id: str, state: State, caller: Staff, page: Paging
 ) -> Page[StockLevel]:
     """One warehouse's stock by SKU, a page at a time."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return inventory.page_stock(
             session, warehouse_id=warehouse_id, limit=page.limit, cursor=page.cursor
         )
@@ -65,7 +65,7 @@ def warehouse_stock(
 @router.get("/stock", response_model=Page[StockLevel])
 def stock(state: State, caller: Staff, page: Paging, sku: str | None = None) -> Page[StockLevel]:
     """Stock by warehouse and SKU (optionally one SKU), a page at a time."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return inventory.page_stock(session, sku=sku, limit=page.limit, cursor=page.cursor)
 
 

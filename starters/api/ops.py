@@ -148,7 +148,7 @@ def _renewal_errors(state: State, items: list[StuckItem]) -> None:
     waiting = {i.business_id: i for i in items if i.kind == "subscription" and not i.last_error}
     if not waiting:
         return
-    with state.db.session() as session:
+    with state.db.read() as session:
         errors = subscription_store.last_errors(session, waiting)
     for subscription_id, error in errors.items():
         waiting[subscription_id].last_error = error
@@ -156,7 +156,7 @@ def _renewal_errors(state: State, items: list[StuckItem]) -> None:
 
 def _dead_deliveries(state: State, limit: int) -> list[StuckItem]:
     """Webhook deliveries given up on, with the receiver's last answer."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         dead = webhook_store.dead_deliveries(session, limit)
     settings = state.settings
     return [
@@ -187,7 +187,7 @@ def _dead_deliveries(state: State, limit: int) -> list[StuckItem]:
 
 def _refused_callers(state: State, now: datetime) -> list[StuckItem]:
     """The OMS's own callers the API refused lately: what they serve stalls meanwhile."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         refused = refusal_store.recent(session, now - REFUSAL_WINDOW)
     return [
         StuckItem(

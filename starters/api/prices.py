@@ -26,7 +26,7 @@ SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 @router.get("/{currency}/prices", response_model=Page[Price])
 def list_prices(currency: CurrencyPath, state: State, caller: Anyone, page: Paging) -> Page[Price]:
     """One currency's list prices by SKU, a page at a time."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return prices.list_prices(session, currency, page.limit, page.cursor)
 
 

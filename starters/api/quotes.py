@@ -251,7 +251,7 @@ def list_quotes(
             company_id = caller.company_id
         else:
             customer_id = caller.customer_id or ""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return quotes.list_quotes(
             session,
             status=status.value if status else None,
@@ -358,7 +358,7 @@ async def approve_purchase(
 @router.get("/companies", response_model=Page[Company], tags=["companies"])
 def list_companies(state: State, caller: CompanyReader, page: Paging) -> Page[Company]:
     """Companies by id, a page at a time."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return credit.list_companies(session, page.limit, page.cursor)
 
 
@@ -374,7 +374,7 @@ def put_company(company_id: str, body: Company, state: State, caller: Admin) -> 
 def company_credit(company_id: str, state: State, caller: CreditReader) -> CreditStatus:
     """The company's credit: staff see any; a buyer only their company's (404 otherwise)."""
     check_visible(caller, "", company_id, f"company {company_id}")
-    with state.db.session() as session:
+    with state.db.read() as session:
         if credit.get_company(session, company_id) is None:
             raise not_found(f"company {company_id}")
         return credit.status(session, company_id)
@@ -388,7 +388,7 @@ def list_members(
 ) -> Page[CompanyMember]:
     """Customers who buy for the company (its prices, quotes and invoice credit), a page at
     a time."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         if credit.get_company(session, company_id) is None:
             raise not_found(f"company {company_id}")
         return credit.list_members(session, company_id, page.limit, page.cursor)

@@ -77,7 +77,7 @@ def replenishment_options(settings: Settings) -> ReplenishmentOptions:
 @router.get("/suppliers", response_model=Page[Supplier])
 def list_suppliers(state: State, caller: Staff, page: Paging) -> Page[Supplier]:
     """Suppliers by name, a page at a time."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return replenishment.list_suppliers(session, page.limit, page.cursor)
 
 
@@ -141,7 +141,7 @@ def list_replenishments(
     sku: str | None = None,
 ) -> Page[ReplenishmentSummary]:
     """Low-stock episodes, newest first, with their purchase order's progress."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return replenishment.list_replenishments(
             session, status, warehouse_id, sku, page.limit, page.cursor
         )

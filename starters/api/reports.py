@@ -133,7 +133,7 @@ def report_page(
     # matplotlib is imported on first use, not when the API starts.
     from starters.api.report_page import render_page
 
-    with state.db.session() as session:
+    with state.db.read() as session:
         return HTMLResponse(render_page(session, span, _now()))
 
 
@@ -143,7 +143,7 @@ def backorders_report(
 ) -> Response:
     """Units still owed to orders, oldest first, with their age in days."""
     now = _now()
-    with state.db.session() as session:
+    with state.db.read() as session:
         rows = reports.backorders(session, now)
     return respond(
         request, _report("backorders", None, rows), BackorderReportRow, fmt, "backorders"
@@ -157,7 +157,7 @@ def subscriptions_report(
     """Per day: subscriptions active at the day's end, started, cancelled (and churn: the
     cancelled share of those active at the day's start) and renewal orders placed."""
     until = datetime.combine(span.end + timedelta(days=1), time(), tzinfo=UTC)
-    with state.db.session() as session:
+    with state.db.read() as session:
         facts = subscriptions.report_facts(session, until)
     rows = subscription_report.daily(facts, span.start, span.end)
     return respond(
@@ -179,7 +179,7 @@ def low_stock_report(
     fmt: FormatParam = None,
 ) -> Response:
     """Stock levels with fewer than ``below`` units available (on hand minus reserved)."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         rows = reports.low_stock(session, below)
     return respond(request, _report("low-stock", None, rows), LowStockRow, fmt, "low-stock")
 
@@ -199,7 +199,7 @@ def forecast_report(
     fmt: FormatParam = None,
 ) -> Response:
     """Daily demand of a SKU (optionally from one warehouse), its forecast and reorder point."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         if session.get(ProductRow, sku) is None:
             raise query_error("sku", "unknown SKU", sku)
         if warehouse is not None and session.get(WarehouseRow, warehouse) is None:
@@ -236,7 +236,7 @@ def _dated_report(
         span: Span,
         fmt: FormatParam = None,
     ) -> Response:
-        with state.db.session() as session:
+        with state.db.read() as session:
             rows = rows_for(reports, session, span)
         if finish is not None:
             rows = finish(state.settings, rows)

@@ -281,7 +281,7 @@ def list_returns(
 
     A buyer sees only their own.
     """
-    with state.db.session() as session:
+    with state.db.read() as session:
         return returns.list_returns(
             session,
             order_id=order_id,

@@ -52,7 +52,7 @@ def pick_list(
 ) -> Page[ShipmentView]:
     """Shipments by warehouse and status, least recently changed first; ``status=picking``
     is the pick list."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return orders.list_shipments(
             session,
             warehouse_id=warehouse_id,
@@ -135,7 +135,7 @@ def commercial_invoice(shipment_id: str, state: State, caller: Reader) -> HTMLRe
     EU) or has no label yet.
     """
     view = stored_shipment(state, shipment_id)
-    with state.db.session() as session:
+    with state.db.read() as session:
         customs = labels.customs_of(session, shipment_id)
     if customs is None:
         raise api_error(

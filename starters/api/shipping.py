@@ -22,7 +22,7 @@ Anyone = Annotated[Principal, Depends(require(*ROLES))]
 
 
 def _known(state: State, currency: str, skus: list[str]) -> set[str]:
-    with state.db.session() as session:
+    with state.db.read() as session:
         return set(prices.for_order(session, currency, skus))
 
 

@@ -195,7 +195,7 @@ def list_subscriptions(
 ) -> Page[SubscriptionView]:
     """Subscriptions newest first, a page at a time; a buyer sees only their own."""
     customer_id = listed_customer(caller, customer_id, "subscriptions")
-    with state.db.session() as session:
+    with state.db.read() as session:
         return subscriptions.list_subscriptions(
             session, customer_id=customer_id, status=status, limit=page.limit, cursor=page.cursor
         )

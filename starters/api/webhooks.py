@@ -67,13 +67,13 @@ async def add_endpoint(body: EndpointIn, state: State, caller: Integrator) -> En
 @router.get("/webhooks/endpoints", response_model=Page[Endpoint])
 def list_endpoints(state: State, caller: Integrator, page: Paging) -> Page[Endpoint]:
     """Endpoints oldest first, a page at a time."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         return store.list_endpoints(session, page.limit, page.cursor)
 
 
 @router.get("/webhooks/endpoints/{endpoint_id}", response_model=Endpoint)
 def get_endpoint(endpoint_id: str, state: State, caller: Integrator) -> Endpoint:
-    with state.db.session() as session:
+    with state.db.read() as session:
         endpoint = store.get_endpoint(session, endpoint_id)
     return found(endpoint, not_found(f"webhook endpoint {endpoint_id}"))
 
@@ -102,7 +102,7 @@ def list_deliveries(
 ) -> Deliveries:
     """Every attempt, newest first, a page at a time: event id and type, status code,
     error, next retry."""
-    with state.db.session() as session:
+    with state.db.read() as session:
         if store.get_endpoint(session, endpoint_id) is None:
             raise not_found(f"webhook endpoint {endpoint_id}")
         return store.deliveries(session, endpoint_id, page.limit, event_id, page.cursor)
@@ -138,7 +138,7 @@ def events_feed(
     """The events the webhooks send, oldest first, for systems that prefer to pull: ask
     again with ``after=<next_cursor>``."""
     settle = 0.0 if state.db.is_sqlite else state.settings.webhooks_feed_settle_s
-    with state.db.session() as session:
+    with state.db.read() as session:
         return store.feed(session, int(after or 0), limit, settle)
 
 
