@@ -116,11 +116,16 @@ async def test_orders_survive_a_killed_worker_without_double_effects(
         # 1098.00 of goods per order and 49.00 shipping, captured with its first parcel.
         assert total == Decimal("1147.00") * ORDERS
         assert len([t for t in ledger if t.kind == "authorize"]) == ORDERS
-        keys = Counter(m.key for m in stack.smtp.messages)
         expected = (
             [f"{i}:confirmed" for i in ids]
             + [f"{i}:completed" for i in ids]
             + [f"{s}:shipped" for s in shipments]
             + [f"{s}:delivered" for s in shipments]
         )
-        assert {k: keys[k] for k in expected} == dict.fromkeys(expected, 1)
+        # Email is at least once (docs/chaos.md): a kill between the SMTP server's 250 and
+        # the outbox's mark sends the message again, with the same Message-ID. So every key
+        # arrived, and every copy of a key carries that key's one Message-ID.
+        ids_per_key: dict[str, set[str]] = {}
+        for message in stack.smtp.messages:
+            ids_per_key.setdefault(message.key, set()).add(message.message_id)
+        assert {k: len(ids_per_key.get(k, ())) for k in expected} == dict.fromkeys(expected, 1)
