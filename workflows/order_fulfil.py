@@ -169,5 +169,6 @@ class Fulfilment:
         )
         self._track.note(views.allocation_note(decision))
         await self._shipments.start(decision.shipments, self._payment.authorization_id or "")
-        self._stock.owe([*self._view.backordered, *decision.backordered])
+        # Merged per SKU: a re-routed line may add to units the order owes already.
+        self._stock.owe_more(decision.backordered)
         self.refresh_status()

@@ -1,4 +1,4 @@
-"""Changes to a placed order on the time-skipping server: notes, holds and releases."""
+"""Changes to a placed order on the time-skipping server: notes, holds, releases, re-routes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from oms import search_attributes as sa
+from oms.models.ops import RerouteShipment
 from oms.models.orders import CancelOrder, HoldRequest, OrderNote, OrderStatus
 from tests.workflows.harness import Harness, tick
 from workflows.order import OrderWorkflow
@@ -142,3 +143,24 @@ async def test_releasing_an_order_nothing_holds_is_refused(harness: Harness) -> 
     assert refused == "NotHeld"
     view = await handle.query(OrderWorkflow.state)
     assert view.hold is None and view.history[-1].action != "release"
+
+
+async def test_a_reroute_that_finds_no_stock_adds_to_what_the_order_owes_per_sku(
+    harness: Harness,
+) -> None:
+    # One of three units in stock: S1 ships one, two are owed. Re-routing S1 finds none of
+    # its unit elsewhere, so the order owes three of the one SKU, not two lines of it.
+    harness.world.stock = {"TSHIRT": 1}
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id, qty=3))
+    for _ in range(200):
+        view = await handle.query(OrderWorkflow.state)
+        if [s.status for s in view.shipments] == ["picking"]:
+            break
+        await tick()
+    assert [(b.sku, b.quantity) for b in view.backordered] == [("TSHIRT", 2)]
+    request = RerouteShipment(shipment_id=f"{order_id}-S1", reason="WH-STO flooded", by="ops-1")
+    view = await handle.execute_update(OrderWorkflow.reroute, request)
+    assert [(b.sku, b.quantity) for b in view.backordered] == [("TSHIRT", 3)]
+    assert [s.status for s in view.shipments] == ["cancelled"]
+    await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
