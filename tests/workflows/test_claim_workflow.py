@@ -95,7 +95,7 @@ async def test_a_damaged_parcel_is_refunded_and_the_order_completes(harness: Har
     assert final.history[-1].note == "Every shipment delivered or settled by a claim"
 
 
-async def test_a_parcel_that_has_not_shipped_cannot_be_claimed(harness: Harness) -> None:
+async def test_a_parcel_not_shipped_or_not_the_orders_cannot_be_claimed(harness: Harness) -> None:
     order_id = f"C-{uuid.uuid4().hex[:6]}"
     handle = await harness.start(harness.order_input(order_id))
     await harness.shipment(f"{order_id}-S1")
@@ -104,6 +104,8 @@ async def test_a_parcel_that_has_not_shipped_cannot_be_claimed(harness: Harness)
             break
         await tick()
     assert await _refuse(handle, _claim(order_id, "lost", "reship")) == "NotShipped"
+    stranger = _claim(order_id, "lost", "reship").model_copy(update={"shipment_id": "NOPE-S9"})
+    assert await _refuse(handle, stranger) == "UnknownShipment"
     assert (await handle.query(OrderWorkflow.state)).claims == []
 
 

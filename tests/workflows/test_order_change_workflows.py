@@ -159,7 +159,9 @@ async def test_a_reroute_that_finds_no_stock_adds_to_what_the_order_owes_per_sku
             break
         await tick()
     assert [(b.sku, b.quantity) for b in view.backordered] == [("TSHIRT", 2)]
-    request = RerouteShipment(shipment_id=f"{order_id}-S1", reason="WH-STO flooded", by="ops-1")
+    unknown = RerouteShipment(shipment_id="NOPE-S9", reason="WH-STO flooded", by="ops-1")
+    assert await _refused(handle, OrderWorkflow.reroute, unknown) == "UnknownShipment"
+    request = unknown.model_copy(update={"shipment_id": f"{order_id}-S1"})
     view = await handle.execute_update(OrderWorkflow.reroute, request)
     assert [(b.sku, b.quantity) for b in view.backordered] == [("TSHIRT", 3)]
     assert [s.status for s in view.shipments] == ["cancelled"]
