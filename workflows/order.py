@@ -175,7 +175,7 @@ class OrderWorkflow:
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the order's history with who and why."""
-        self._notes.ops_note(note)
+        self._track.ops_note(note.by, note.action, note.reason)
 
     @workflow.update
     async def add_note(self, note: OrderNote) -> OrderView:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from oms.models.ops import OpsNote, ResendNotification
+    from oms.models.ops import ResendNotification
     from oms.models.orders import NoteEntry, OrderNote
     from oms.views import orders as views
     from workflows.order_state import OrderRun
@@ -22,12 +22,6 @@ class Notes:
     def __init__(self, run: OrderRun) -> None:
         self._inp, self._view, self._track, self._state = run.inp, run.view, run.track, run.state
         self._email = run.email
-
-    def ops_note(self, note: OpsNote) -> None:
-        """An operator's intervention, kept in the order's history with who and why."""
-        self._track.note(
-            f"Operations ({note.by}): {note.action}: {note.reason}", by=f"ops:{note.by}"
-        )
 
     def add(self, note: OrderNote) -> None:
         """Keep a note (and its tags) in the order's view, its history and the details."""

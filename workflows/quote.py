@@ -246,7 +246,7 @@ class QuoteWorkflow:
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the quote's history with who and why."""
-        self._track.note(note.reason, by=f"ops:{note.by}", action=note.action)
+        self._track.ops_note(note.by, note.action, note.reason)
 
     @workflow.update
     async def withdraw(self, request: WithdrawQuote) -> QuoteView:

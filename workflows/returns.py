@@ -159,7 +159,7 @@ class ReturnWorkflow:
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the return's history with who and why."""
-        self._track.note(f"{note.action}: {note.reason}", by=f"ops:{note.by}", action=note.action)
+        self._track.ops_note(note.by, note.action, note.reason)
 
     # --- the run -------------------------------------------------------------------
 

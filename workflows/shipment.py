@@ -155,11 +155,7 @@ class ShipmentWorkflow:
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the shipment's history with who and why."""
-        self._track.note(
-            f"Operations ({note.by}): {note.action}: {note.reason}",
-            by=f"ops:{note.by}",
-            action=note.action,
-        )
+        self._track.ops_note(note.by, note.action, note.reason)
 
     @workflow.signal
     async def trim_lines(self, request: TrimShipment) -> None:

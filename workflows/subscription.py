@@ -220,7 +220,7 @@ class SubscriptionWorkflow:
     @workflow.signal
     def ops_note(self, note: OpsNote) -> None:
         """An operator's intervention, kept in the subscription's history with who and why."""
-        self._track.note(f"{note.action}: {note.reason}", by=f"ops:{note.by}", action=note.action)
+        self._track.ops_note(note.by, note.action, note.reason)
 
     # --- the run: one cycle per run ----------------------------------------------------
 

@@ -206,6 +206,11 @@ class Tracker(Generic[V]):
         )
         self.changed()
 
+    def ops_note(self, by: str, action: str, reason: str) -> None:
+        """Keep an operator's intervention (``POST /ops/...``) as a history line, worded the
+        same in every kind: who (as ``ops:<by>``), what and why, ``action`` filterable."""
+        self.note(f"Operations ({by}): {action}: {reason}", by=f"ops:{by}", action=action)
+
     def changed(self) -> None:
         """Something the read model or the UI shows changed (no history line)."""
         self._dirty = True

@@ -11,10 +11,11 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from oms import search_attributes as sa
-from oms.models.ops import RerouteShipment
+from oms.models.ops import OpsNote, RerouteShipment
 from oms.models.orders import CancelOrder, HoldRequest, OrderNote, OrderStatus
 from tests.workflows.harness import Harness, tick
 from workflows.order import OrderWorkflow
+from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -165,4 +166,27 @@ async def test_a_reroute_that_finds_no_stock_adds_to_what_the_order_owes_per_sku
     view = await handle.execute_update(OrderWorkflow.reroute, request)
     assert [(b.sku, b.quantity) for b in view.backordered] == [("TSHIRT", 3)]
     assert [s.status for s in view.shipments] == ["cancelled"]
+    await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
+
+
+async def test_an_operators_intervention_reads_the_same_in_the_order_and_its_shipment(
+    harness: Harness,
+) -> None:
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id))
+    ship = await harness.shipment(f"{order_id}-S1")
+    note = OpsNote(by="dev-ops", action="retry_now", reason="carrier back up")
+    for target in (handle, ship):
+        await target.signal("ops_note", note)
+    for target, query in ((handle, OrderWorkflow.state), (ship, ShipmentWorkflow.state)):
+        for _ in range(200):
+            last = (await target.query(query)).history[-1]
+            if last.action == "retry_now":
+                break
+            await tick()
+        assert (last.note, last.by, last.action) == (
+            "Operations (dev-ops): retry_now: carrier back up",
+            "ops:dev-ops",
+            "retry_now",
+        )
     await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
