@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from oms.domain import lifecycle
 from oms.domain.auth import Principal
 from oms.ids import shipment_workflow_id
 from oms.models.common import Page
@@ -99,13 +100,19 @@ async def _update_stored(
     shipment's workflow, so the shipment can be listed a moment before its workflow exists
     (longer when a worker dies with that task). Temporal's "not found" then means "not
     started yet": 503 ``WorkflowNotReady`` with ``Retry-After``, so a warehouse system retries
-    instead of dropping a pick for a shipment it was just shown."""
-    await run_in_threadpool(stored_shipment, state, shipment_id)
+    instead of dropping a pick for a shipment it was just shown. A shipment the read model
+    has as finished (its lifecycle says terminal) whose workflow is gone (past the
+    namespace's retention) is 409 ``Finished``: retrying would never help."""
+    stored = await run_in_threadpool(stored_shipment, state, shipment_id)
     try:
         return await SHIPMENTS.update(state, shipment_id, update, body)
     except HTTPException as err:
         if err.status_code != 404:
             raise
+        if lifecycle.SHIPMENT.step(stored.status).terminal:
+            raise api_error(
+                409, "Finished", f"shipment {shipment_id} has already finished ({stored.status})"
+            ) from err
         raise api_error(
             503,
             "WorkflowNotReady",

@@ -54,7 +54,7 @@ async def test_a_retried_pick_refused_as_already_picked_shows_the_pick(
         assert packed.status_code == 200, packed.text
 
 
-async def test_a_listed_shipment_whose_workflow_is_not_started_yet_answers_503_not_404(
+async def test_a_listed_shipment_not_started_yet_answers_503_and_one_gone_for_good_409(
     temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     """The order lists a new shipment in the task that starts its workflow: a pick in that
@@ -81,3 +81,13 @@ async def test_a_listed_shipment_whose_workflow_is_not_started_yet_answers_503_n
             assert early.headers["retry-after"] == "1"
         unknown = await warehouse.post(f"/shipments/{order_id}-S8/pick", json={})
         assert unknown.status_code == 404 and unknown.json()["title"] == "NotFound"
+        # A finished shipment whose workflow is gone (past retention) will never start:
+        # retrying cannot help, so it is a 409, not a 503.
+        gone = ShipmentView.model_validate(
+            {**listed, "shipment_id": f"{order_id}-S7", "status": "delivered", "version": 99}
+        )
+        with stack.db.session() as session:
+            assert orders.record_shipment(session, gone)
+        finished = await warehouse.post(f"/shipments/{order_id}-S7/pick", json={})
+        assert finished.status_code == 409, finished.text
+        assert finished.json()["title"] == "Finished"
