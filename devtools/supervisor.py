@@ -3,9 +3,10 @@
 ``Supervisor`` starts named child processes (argv, env, cwd), each in a session of its own
 so a signal reaches the whole process group (a worker's subprocesses too), waits until each
 is ready (a port that accepts connections, or any callable), sends its output to the
-terminal or to ``<log_dir>/<name>.log``, and stops them all in reverse start order:
-SIGTERM, then SIGKILL for any still running after the timeout. One child can be signalled,
-stopped, killed and started again by name (chaos SIGKILLs the worker and restarts it).
+terminal or to ``<log_dir>/<name>.log``, and stops them all in reverse start order, one
+after the other: SIGTERM, then SIGKILL for one still running after the timeout. One child
+can be signalled, stopped, killed and started again by name (chaos SIGKILLs the worker and
+restarts it).
 
 Raises ``ProcessExited`` when a child that should be running has exited (while starting, or
 from ``check``), so nothing half-runs unnoticed.
@@ -216,14 +217,17 @@ class Supervisor:
             del self._children[name]
 
     def stop_all(self) -> None:
-        """SIGTERM every child in reverse start order, SIGKILL whatever outlives the timeout."""
-        names = list(reversed(self._children))
-        for name in names:
+        """Stop every child in reverse start order, each only once the one started after it
+        has exited: SIGTERM, then SIGKILL if it outlives ``stop_timeout_s``.
+
+        One at a time because the later ones use the earlier ones: a worker stopping
+        gracefully still reports its last activities to the Temporal server, which must
+        not be gone already (it was: the worker then retried against a closed port).
+        """
+        for name in reversed(self._children):
             self._children[name].stopped = True
             self.send(name, signal.SIGTERM)
-        deadline = time.monotonic() + self.stop_timeout_s
-        for name in names:
-            self._reap(name, max(0.1, deadline - time.monotonic()))
+            self._reap(name, self.stop_timeout_s)
 
     def __enter__(self) -> Supervisor:
         return self

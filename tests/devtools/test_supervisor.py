@@ -69,3 +69,32 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout(tmp_path: Path
 
 def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
+
+
+@pytest.mark.timeout(60)
+def test_children_stop_one_after_the_other_the_last_started_first(tmp_path: Path) -> None:
+    # The later child (a worker) still needs the earlier one (a server) while it stops: on
+    # SIGTERM it waits a moment, then records whether the server still answers.
+    port, seen = free_port(), tmp_path / "seen.txt"
+    user = (
+        "import signal, socket, sys, time\n"
+        "def stop(*_):\n"
+        "    time.sleep(0.5)\n"
+        "    try:\n"
+        f"        socket.create_connection(('127.0.0.1', {port}), timeout=1).close()\n"
+        "        answer = 'up'\n"
+        "    except OSError:\n"
+        "        answer = 'down'\n"
+        f"    open({str(seen)!r}, 'w').write(answer)\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "print('up', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with Supervisor(log_dir=tmp_path) as processes:
+        processes.start("server", _serve(port), cwd=tmp_path, ready=port)
+        processes.start(
+            "user", [PY, "-c", user], ready=lambda: "up" in _read(tmp_path / "user.log")
+        )
+    assert seen.read_text() == "up"
+    assert not processes.running("server") and not port_open(port)
