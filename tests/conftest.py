@@ -43,6 +43,17 @@ def _require_postgres() -> None:
         pytest.skip("OMS_TEST_POSTGRES_URL not set")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the tests off what ``make run`` leaves in the working copy.
+
+    ``make run`` provisions an operator token in ``var/api-token``, which the CLI, the demo
+    and the simulator send when ``OMS_TOKEN`` is unset: a test (or a process it starts)
+    would then present that token to its own stack and get a 401. The tests read a token
+    file only where they name one (``OMS_TOKEN_FILE``); child processes inherit this.
+    """
+    os.environ.setdefault("OMS_TOKEN_FILE", os.devnull)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the slow scenarios (they start processes) first, the quick tests last.
 
