@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         purchase_order_id,
         replenishment_workflow_id,
     )
+    from oms.models.ops import OpsNote
     from oms.models.orders import BackorderWake
     from oms.models.replenishment import (
         CloseEpisode,
@@ -189,6 +190,17 @@ class ReplenishmentWorkflow:
         """Purchasing linked the SKU to a supplier: try raising the purchase order again."""
         if self._view.status == Status.NO_SUPPLIER:
             self._retry = request
+
+    @workflow.signal
+    def ops_note(self, note: OpsNote) -> None:
+        """An operator's intervention (``/ops/workflows/{id}/...``), kept in the episode's
+        history with who and why, worded as in every kind."""
+        # No patch: an episode's tracker records nothing (``record=None``) and a note moves
+        # no stage, so the line issues no command, and a run that got this signal before
+        # there was a handler replays unchanged (tests/histories/
+        # replenishment_ops_note_unhandled_settled.json, recorded then, proves it).
+        if self._legacy is None:
+            self._track.ops_note(note.by, note.action, note.reason)
 
     # --- the run -------------------------------------------------------------------
 

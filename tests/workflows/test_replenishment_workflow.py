@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from oms.models.notifications import EmailRequest, EmailResult
+from oms.models.ops import OpsNote
 from oms.models.replenishment import (
     CloseEpisode,
     CloseResult,
@@ -275,3 +276,25 @@ async def test_without_a_supplier_the_team_is_told_once_and_a_retry_raises_the_o
     await state_is(handle, ReplenishmentStatus.AWAITING_CONFIRMATION)
     assert purchasing.fakes.supplier_messages == [f"{PO_ID}:purchase-order"]
     assert len(purchasing.fakes.emails) == 1  # the team heard about this episode already
+
+
+async def test_an_operators_intervention_is_kept_in_the_episodes_history(
+    purchasing: Running,
+) -> None:
+    handle = await purchasing.start()
+    await state_is(handle, ReplenishmentStatus.AWAITING_CONFIRMATION)
+    await handle.signal(
+        ReplenishmentWorkflow.ops_note,
+        OpsNote(by="dev-ops", action="retry_now", reason="supplier mail server back"),
+    )
+    for _ in range(200):
+        last = (await handle.query(ReplenishmentWorkflow.state)).history[-1]
+        if last.action == "retry_now":
+            break
+        await tick()
+    assert (last.note, last.by) == (
+        "Operations (dev-ops): retry_now: supplier mail server back",
+        "ops:dev-ops",
+    )
+    await handle.execute_update(ReplenishmentWorkflow.receive, ReceiveGoods(quantity=12))
+    assert (await handle.result()).status == ReplenishmentStatus.CLOSED
