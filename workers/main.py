@@ -270,12 +270,7 @@ def replenishment_starter(client: Client, settings: Settings) -> ReplenishmentSt
         client,
         asyncio.get_running_loop(),
         settings.queue(WORKFLOW_QUEUE),
-        ReplenishmentOptions(
-            purchasing_email=settings.purchasing_email,
-            supplier_reminder_s=settings.supplier_reminder_s,
-            step_deadline_s=settings.step_deadline_s,
-            task_queue_prefix=settings.task_queue_prefix,
-        ),
+        ReplenishmentOptions.from_settings(settings),
     )
 
 

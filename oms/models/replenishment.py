@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import EmailStr, Field
 
 from oms.models.common import HistoryEntry, Model, Sku
+
+if TYPE_CHECKING:
+    from oms.settings import Settings
 
 
 class SupplierIn(Model):
@@ -76,6 +80,17 @@ class ReplenishmentOptions(Model):
     supplier_reminder_s: int = 24 * 3600
     step_deadline_s: int = 60
     task_queue_prefix: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReplenishmentOptions:
+        """The options every new episode gets, from the deployment's settings (the API's
+        ``POST /replenishments`` and the worker's low-stock scan start episodes alike)."""
+        return cls(
+            purchasing_email=settings.purchasing_email,
+            supplier_reminder_s=settings.supplier_reminder_s,
+            step_deadline_s=settings.step_deadline_s,
+            task_queue_prefix=settings.task_queue_prefix,
+        )
 
 
 class ReplenishmentInput(Model):

@@ -33,7 +33,7 @@ from oms.models.replenishment import (
     Supplier,
     SupplierIn,
 )
-from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.settings import WORKFLOW_QUEUE
 from oms.store import replenishment
 from oms.store.errors import UnknownSku, UnknownSupplier, UnknownWarehouse
 from starters.api.auth import require
@@ -60,15 +60,6 @@ REPLENISHMENTS: WorkflowKind[ReplenishmentView] = WorkflowKind(
     "replenishment", ReplenishmentWorkflow.run, workflow_id_for, ReplenishmentWorkflow.state
 )
 log = logging.getLogger("oms.api")
-
-
-def replenishment_options(settings: Settings) -> ReplenishmentOptions:
-    return ReplenishmentOptions(
-        purchasing_email=settings.purchasing_email,
-        supplier_reminder_s=settings.supplier_reminder_s,
-        step_deadline_s=settings.step_deadline_s,
-        task_queue_prefix=settings.task_queue_prefix,
-    )
 
 
 # --- suppliers and reorder policies -----------------------------------------------------------
@@ -119,7 +110,7 @@ async def put_policy(
             state.client,
             asyncio.get_running_loop(),
             state.settings.queue(WORKFLOW_QUEUE),
-            replenishment_options(state.settings),
+            ReplenishmentOptions.from_settings(state.settings),
         )
         try:
             await starter.start_async(episode)
