@@ -5,7 +5,7 @@
     smtp_recorder = smtp_recorder_fixture()          # in a test module or conftest.py
 
     def test_x(smtp_recorder: SmtpRecorder) -> None:
-        mailer = Mailer(smtp_recorder.host, smtp_recorder.port, "oms@test", 5)
+        mailer = SmtpMailer(smtp_recorder.host, smtp_recorder.port, "oms@test", 5)
         ...
         mail = smtp_recorder.wait_for(lambda m: m.key == "order-1:confirmed")
         assert mail.subject == "..."

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.adapters.email_smtp import Mailer
+from activities.adapters.email_smtp import SmtpMailer
 from activities.adapters.supplier_email import EmailSupplier
 from activities.adapters.webhook_http import HttpWebhookSender
 from activities.carrier import CarrierActivities
@@ -146,7 +146,7 @@ def build_workers(
             carrier_acts.void_label,
         ]
     if "email" in queues:
-        mailer = Mailer.from_settings(settings)
+        mailer = SmtpMailer.from_settings(settings)
         email = EmailActivities(mailer, Outbox(db))
         supplier = SupplierActivities(EmailSupplier(email.send, settings.purchasing_buyer))
         activities["email"] = [email.send, supplier.send]

@@ -66,7 +66,7 @@ def tls_context(ca_file: str = "", *, verify: bool = True) -> ssl.SSLContext:
     return context
 
 
-class Mailer:
+class SmtpMailer:
     """Renders OMS email templates and sends them through one SMTP server.
 
     ``security`` is ``"none"``, ``"starttls"`` (upgrade the connection, refuse a server
@@ -111,7 +111,7 @@ class Mailer:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Mailer:
+    def from_settings(cls, settings: Settings) -> SmtpMailer:
         """The mailer ``OMS_SMTP_*`` describe; the password is read from
         ``OMS_SMTP_PASSWORD_FILE`` when that is set (raises ``OSError`` if it cannot be)."""
         password = settings.smtp_password

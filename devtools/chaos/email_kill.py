@@ -37,7 +37,7 @@ from pathlib import Path
 from sqlalchemy import text
 from temporalio.testing import ActivityEnvironment
 
-from activities.adapters.email_smtp import Mailer
+from activities.adapters.email_smtp import SmtpMailer
 from activities.notifications import EmailActivities
 from devtools.chaos.databases import PostgresDatabase
 from devtools.supervisor import free_port
@@ -72,7 +72,7 @@ def sender(database_url: str, smtp_port: int, tag: str, threads: int, ready: Pat
     ready.touch()
     db = Database(database_url)
     acts = EmailActivities(
-        Mailer("127.0.0.1", smtp_port, "orders@oms.example", timeout=10), Outbox(db)
+        SmtpMailer("127.0.0.1", smtp_port, "orders@oms.example", timeout=10), Outbox(db)
     )
 
     def send(key: str) -> None:

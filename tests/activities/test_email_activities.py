@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.adapters.email_smtp import Mailer
+from activities.adapters.email_smtp import SmtpMailer
 from activities.notifications import EmailActivities
 from oms.models.notifications import EmailRequest
 from oms.ports.email import message_id_for
@@ -29,7 +29,9 @@ smtp_recorder = smtp_recorder_fixture()
 
 
 def activities_for(port: int, db: Database) -> EmailActivities:
-    return EmailActivities(Mailer("127.0.0.1", port, "orders@oms.example", timeout=5), Outbox(db))
+    return EmailActivities(
+        SmtpMailer("127.0.0.1", port, "orders@oms.example", timeout=5), Outbox(db)
+    )
 
 
 def confirmed(key: str = "A-1:confirmed", **changes: Any) -> EmailRequest:

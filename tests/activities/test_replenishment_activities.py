@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from temporalio.testing import ActivityEnvironment
 
-from activities.adapters.email_smtp import Mailer
+from activities.adapters.email_smtp import SmtpMailer
 from activities.adapters.supplier_email import EmailSupplier
 from activities.inventory import InventoryActivities
 from activities.notifications import EmailActivities
@@ -77,7 +77,7 @@ def test_purchase_order_reaches_the_supplier_once_with_its_csv(
         ReplenishmentActivities(ReplenishmentStore(db)).purchase_order,
         PurchaseOrderRequest(po_id=f"PO-WH-STO-{JACKET}-1", warehouse_id="WH-STO", sku=JACKET, n=1),
     )
-    mailer = Mailer("127.0.0.1", smtp_recorder.port, "orders@oms.example", timeout=5)
+    mailer = SmtpMailer("127.0.0.1", smtp_recorder.port, "orders@oms.example", timeout=5)
     supplier = SupplierActivities(
         EmailSupplier(EmailActivities(mailer, Outbox(db)).send, "Temporal OMS")
     )

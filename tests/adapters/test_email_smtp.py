@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from activities.adapters.email_smtp import TEMPLATE_DIR, Mailer, tls_context
+from activities.adapters.email_smtp import TEMPLATE_DIR, SmtpMailer, tls_context
 from oms.ports.email import message_id_for
 from oms.ports.errors import EmailRejected, EmailUnavailable, TemplateError
 from oms.settings import Settings
@@ -193,8 +193,8 @@ CONTEXTS: dict[str, dict[str, object]] = {
 }
 
 
-def mailer(port: int = 1) -> Mailer:
-    return Mailer("127.0.0.1", port, "orders@oms.example", timeout=5)
+def mailer(port: int = 1) -> SmtpMailer:
+    return SmtpMailer("127.0.0.1", port, "orders@oms.example", timeout=5)
 
 
 def test_every_template_renders_in_every_locale_with_its_documented_context() -> None:
@@ -305,7 +305,7 @@ def test_unknown_template_is_a_template_error(name: str) -> None:
 
 def test_broken_template_file_is_a_template_error(tmp_path: Path) -> None:
     (tmp_path / "broken.en.subject.j2").write_text("Hi {{ name ")
-    broken = Mailer("127.0.0.1", 1, "x@example.com", template_dir=tmp_path)
+    broken = SmtpMailer("127.0.0.1", 1, "x@example.com", template_dir=tmp_path)
 
     with pytest.raises(TemplateError, match=r"broken\.en"):
         broken.render("broken", "en", {"name": "x"})
@@ -434,8 +434,8 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 LOGINS = {"oms": "s3cret pass"}
 
 
-def secure_mailer(port: int, cert: Path, security: str, **login: str) -> Mailer:
-    return Mailer(
+def secure_mailer(port: int, cert: Path, security: str, **login: str) -> SmtpMailer:
+    return SmtpMailer(
         "127.0.0.1",
         port,
         "orders@oms.example",
@@ -507,7 +507,7 @@ def test_an_untrusted_certificate_is_unavailable_and_nothing_is_sent(
     cert, key = certificate
     with SmtpRecorder(tls=server_tls_context(cert, key), logins=LOGINS) as relay:
         # The system's roots: the throwaway certificate is nobody's.
-        m = Mailer(
+        m = SmtpMailer(
             "127.0.0.1",
             relay.port,
             "orders@oms.example",
@@ -549,7 +549,7 @@ def test_the_mailer_is_built_from_settings_with_the_password_from_a_secret_file(
             smtp_password_file=str(secret),
             smtp_ca_file=str(cert),
         )
-        m = Mailer.from_settings(settings)
+        m = SmtpMailer.from_settings(settings)
         rendered = m.render("order_completed", "en", CONTEXTS["order_completed"])
 
         m.send("A-1:completed", "ann@example.com", rendered)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from activities.adapters.email_smtp import Mailer
+from activities.adapters.email_smtp import SmtpMailer
 from oms.ports.email import message_id_for
 from sandboxes.smtp_sink import start_sink
 
@@ -51,7 +51,7 @@ def test_mailer_output_is_stored_readable_in_utf8_and_indexed_with_its_key(
     sink: tuple[int, Path],
 ) -> None:
     port, mail_dir = sink
-    mailer = Mailer("127.0.0.1", port, "orders@oms.example", timeout=5)
+    mailer = SmtpMailer("127.0.0.1", port, "orders@oms.example", timeout=5)
     context = {"customer_name": "Åsa", "order_id": "A-7", "reason": "kunden ångrade sig"}
     for key in ("A-7:cancelled", "A-8:cancelled"):
         mailer.send(key, "asa@example.com", mailer.render("order_cancelled", "sv", context))

@@ -19,7 +19,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.adapters.email_smtp import Mailer
+from activities.adapters.email_smtp import SmtpMailer
 from activities.notifications import EmailActivities
 from oms.client import data_converter
 from oms.devserver import register_search_attributes, time_skipping_server
@@ -166,7 +166,7 @@ async def mail_harness(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterato
     upgrade(url)
     db = Database(url)
     with SmtpRecorder() as smtp:
-        mailer = Mailer(smtp.host, smtp.port, "orders@oms.example", timeout=5)
+        mailer = SmtpMailer(smtp.host, smtp.port, "orders@oms.example", timeout=5)
         executor = ThreadPoolExecutor(max_workers=4)
         async with running_harness(env, real_email=(mailer, db, executor)) as h:
             h.smtp = smtp
@@ -177,7 +177,8 @@ async def mail_harness(env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterato
 
 @asynccontextmanager
 async def running_harness(
-    env: WorkflowEnvironment, real_email: tuple[Mailer, Database, ThreadPoolExecutor] | None = None
+    env: WorkflowEnvironment,
+    real_email: tuple[SmtpMailer, Database, ThreadPoolExecutor] | None = None,
 ) -> AsyncIterator[Harness]:
     world = World(stock={"TSHIRT": 10})
     prefix = f"t{uuid.uuid4().hex[:8]}-"
