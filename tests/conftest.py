@@ -49,9 +49,10 @@ def pytest_configure(config: pytest.Config) -> None:
     ``make run`` provisions an operator token in ``var/api-token``, which the CLI, the demo
     and the simulator send when ``OMS_TOKEN`` is unset: a test (or a process it starts)
     would then present that token to its own stack and get a 401. The tests read a token
-    file only where they name one (``OMS_TOKEN_FILE``); child processes inherit this.
+    file only where a test names one (``OMS_TOKEN_FILE``, monkeypatched), whatever the
+    shell exported; child processes inherit this.
     """
-    os.environ.setdefault("OMS_TOKEN_FILE", os.devnull)
+    os.environ["OMS_TOKEN_FILE"] = os.devnull
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -125,7 +125,5 @@ async def test_orders_survive_a_killed_worker_without_double_effects(
         # Email is at least once (docs/chaos.md): a kill between the SMTP server's 250 and
         # the outbox's mark sends the message again, with the same Message-ID. So every key
         # arrived, and every copy of a key carries that key's one Message-ID.
-        ids_per_key: dict[str, set[str]] = {}
-        for message in stack.smtp.messages:
-            ids_per_key.setdefault(message.key, set()).add(message.message_id)
-        assert {k: len(ids_per_key.get(k, ())) for k in expected} == dict.fromkeys(expected, 1)
+        message_ids = {k: {m.message_id for m in stack.smtp.messages_for(k)} for k in expected}
+        assert {k: len(ids) for k, ids in message_ids.items()} == dict.fromkeys(expected, 1)

@@ -23,7 +23,7 @@ from activities.adapters.email_smtp import SmtpMailer
 from activities.notifications import EmailActivities
 from oms.client import data_converter
 from oms.devserver import register_search_attributes, time_skipping_server
-from oms.models.common import Address, Customer
+from oms.models.common import Address, Customer, HistoryEntry
 from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from oms.settings import ALL_QUEUES, EMAIL_QUEUE, WORKFLOW_QUEUE, Settings
@@ -151,6 +151,18 @@ def patches(history: WorkflowHistory) -> list[str]:
 
 async def tick() -> None:
     await asyncio.sleep(0.05)
+
+
+async def noted(handle: WorkflowHandle[Any, Any], query: Any, action: str) -> HistoryEntry:
+    """The workflow's last history entry once it is the one ``action`` wrote: a signal is
+    applied in a workflow task after the call that sent it returns. Raises AssertionError
+    when it never is."""
+    for _ in range(200):
+        last: HistoryEntry = (await handle.query(query)).history[-1]
+        if last.action == action:
+            return last
+        await tick()
+    raise AssertionError(f"no history entry by {action}")
 
 
 @pytest.fixture

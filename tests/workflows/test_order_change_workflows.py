@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from oms import search_attributes as sa
 from oms.models.ops import OpsNote, RerouteShipment
 from oms.models.orders import CancelOrder, HoldRequest, OrderNote, OrderStatus
-from tests.workflows.harness import Harness, tick
+from tests.workflows.harness import Harness, noted, tick
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
 
@@ -179,14 +179,9 @@ async def test_an_operators_intervention_reads_the_same_in_the_order_and_its_shi
     for target in (handle, ship):
         await target.signal("ops_note", note)
     for target, query in ((handle, OrderWorkflow.state), (ship, ShipmentWorkflow.state)):
-        for _ in range(200):
-            last = (await target.query(query)).history[-1]
-            if last.action == "retry_now":
-                break
-            await tick()
-        assert (last.note, last.by, last.action) == (
+        last = await noted(target, query, "retry_now")
+        assert (last.note, last.by) == (
             "Operations (dev-ops): retry_now: carrier back up",
             "ops:dev-ops",
-            "retry_now",
         )
     await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))

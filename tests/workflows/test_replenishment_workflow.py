@@ -37,7 +37,7 @@ from oms.models.replenishment import (
     SupplierMessageResult,
 )
 from oms.settings import EMAIL_QUEUE, INVENTORY_QUEUE, WORKFLOW_QUEUE
-from tests.workflows.harness import tick
+from tests.workflows.harness import noted, tick
 from workflows.replenishment import ReplenishmentWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -287,11 +287,7 @@ async def test_an_operators_intervention_is_kept_in_the_episodes_history(
         ReplenishmentWorkflow.ops_note,
         OpsNote(by="dev-ops", action="retry_now", reason="supplier mail server back"),
     )
-    for _ in range(200):
-        last = (await handle.query(ReplenishmentWorkflow.state)).history[-1]
-        if last.action == "retry_now":
-            break
-        await tick()
+    last = await noted(handle, ReplenishmentWorkflow.state, "retry_now")
     assert (last.note, last.by) == (
         "Operations (dev-ops): retry_now: supplier mail server back",
         "ops:dev-ops",
