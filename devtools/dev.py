@@ -16,6 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
+from devtools.demo.catalogue import STOCK, seed_demo
 from devtools.supervisor import Supervisor, port_open
 from oms.devserver import dev_server_command
 from oms.domain.auth import OPERATOR_SUBJECT, SIMULATOR_SUBJECT
@@ -25,7 +26,6 @@ from oms.store import paging, tokens, webhooks
 from oms.store.db import Database
 from oms.store.inventory import set_stock
 from oms.store.migrate import upgrade
-from oms.store.seed import STOCK, seed_demo
 from sandboxes.webhook_sink import sink_url
 from starters.codec_server import PREFIX as CODEC_PREFIX
 

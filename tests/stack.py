@@ -30,13 +30,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.adapters.tls import client_context
+from devtools.demo.catalogue import seed_demo
 from oms import search_attributes as sa
 from oms.client import data_converter
 from oms.devserver import PROBLEM_FLAGS, temporal_cli
 from oms.settings import Settings, child_environment
 from oms.store.db import Database
 from oms.store.migrate import upgrade
-from oms.store.seed import seed_demo
 from sandboxes.carrier import SandboxConfig
 from sandboxes.payments import ledger_database, ledger_url
 from starters.api.app import KEEP_ALIVE_S, create_app

@@ -1,7 +1,7 @@
 """``oms bench search``: what ``GET /orders`` search costs with N orders in the read model.
 
 Fills a fresh store (SQLite in a temporary folder, or ``--database-url``) with N
-generated orders (``oms.store.history_generator``: 400 customers, shipments with
+generated orders (``devtools.demo.history_generator``: 400 customers, shipments with
 tracking numbers, returns; about 2 000 orders per 90-day window, windows going back
 in time until N are written), then times each filter of ``GET /orders``: the store
 query and the page's JSON as the API serializes it (``Page[OrderView]``), which is
@@ -26,14 +26,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from devtools.bench.stats import Target, latency_ms, table, target_table
+from devtools.demo.catalogue import seed_demo
+from devtools.demo.history import write_generated
+from devtools.demo.history_generator import SEED, generate_history
 from oms.models.common import Page
 from oms.models.orders import OrderSearch, OrderView
 from oms.store import orders
 from oms.store.db import Database
-from oms.store.history import write_generated
-from oms.store.history_generator import SEED, generate_history
 from oms.store.migrate import upgrade
-from oms.store.seed import seed_demo
 from oms.store.tables import OrderRow, ShipmentRow
 
 SEARCH_P95_MS = 100.0

@@ -10,6 +10,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.inventory import InventoryActivities
 from activities.orders import ReadModelActivities
+from devtools.demo.catalogue import seed_demo
 from oms.models.common import SkuQuantity
 from oms.models.inventory import (
     AllocateRequest,
@@ -22,7 +23,6 @@ from oms.store import inventory, orders
 from oms.store.db import Database
 from oms.store.inventory import StockStore
 from oms.store.orders import ReadModelStore
-from oms.store.seed import seed_demo
 
 from inventory_fixtures import order_view, shipment_view
 

@@ -11,6 +11,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.credit import CreditActivities
 from activities.quotes import QuoteActivities
+from devtools.demo.catalogue import seed_demo
 from oms.models.credit import ConsumeCredit, ReleaseCredit, ReserveCredit
 from oms.models.orders import RecordResult
 from oms.models.quotes import (
@@ -23,7 +24,6 @@ from oms.store import credit, quotes
 from oms.store.credit import CreditLedger
 from oms.store.db import Database
 from oms.store.quotes import QuoteStore
-from oms.store.seed import seed_demo
 
 from quote_fixtures import quote_view
 

@@ -14,6 +14,7 @@ from activities.inventory import InventoryActivities
 from activities.notifications import EmailActivities
 from activities.replenishment import LowStock, ReplenishmentActivities
 from activities.suppliers import SupplierActivities
+from devtools.demo.catalogue import seed_demo
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocateRequest
 from oms.models.replenishment import (
@@ -26,7 +27,6 @@ from oms.store.db import Database
 from oms.store.inventory import StockStore
 from oms.store.outbox import Outbox
 from oms.store.replenishment import ReplenishmentStore
-from oms.store.seed import seed_demo
 
 from smtp_fixtures import SmtpRecorder, smtp_recorder_fixture
 

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.demo.catalogue import seed_demo
 from oms.settings import Settings
 from oms.store.db import Database
 from oms.store.migrate import upgrade
-from oms.store.seed import seed_demo
 from starters.api.app import create_app
 from starters.api.deps import ApiState
 

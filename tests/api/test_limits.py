@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
+from devtools.demo.catalogue import STOCK
 from oms.store.db import Database
-from oms.store.seed import STOCK
 from oms.store.tables import StockMovementRow
 
 from stack import api_alone, order_body

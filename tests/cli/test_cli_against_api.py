@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from devtools.demo.catalogue import seed_demo
 from oms.store.db import Database
 from oms.store.migrate import upgrade
-from oms.store.seed import seed_demo
 from starters.cli import main
 
 from smtp_fixtures import free_port

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from temporalio.client import Client
 
-from oms.store.history import seed_history
+from devtools.demo.history import seed_history
 from starters.api.charts import COLOURS
 
 from stack import running_stack

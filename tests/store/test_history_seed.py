@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from devtools.demo.catalogue import seed_demo
+from devtools.demo.history import seed_history
+from devtools.demo.history_generator import generate_history
 from oms.models.orders import OrderSearch, OrderStatus
 from oms.models.reports import DateRange
 from oms.store import orders, reports
 from oms.store.db import Database
-from oms.store.history import seed_history
-from oms.store.history_generator import generate_history
-from oms.store.seed import seed_demo
 from oms.store.tables import OrderRow, ReturnRow, ShipmentRow
 
 END = date(2026, 11, 29)

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from devtools.demo.catalogue import seed_demo
 from oms.models.inventory import ProductIn
 from oms.store import inventory, prices, quotes
 from oms.store.db import Database
 from oms.store.errors import UnknownSku
-from oms.store.seed import seed_demo
 
 D = Decimal
 

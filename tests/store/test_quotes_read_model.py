@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 
+from devtools.demo.catalogue import seed_demo
 from oms.models.credit import Company
 from oms.models.quotes import QuoteStatus
 from oms.store import credit, quotes
 from oms.store.db import Database
 from oms.store.errors import UnknownCompany, UnknownSku
-from oms.store.seed import seed_demo
 
 from quote_fixtures import T0, quote_view
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
+from devtools.demo.catalogue import seed_demo
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocateRequest
 from oms.models.replenishment import (
@@ -21,7 +22,6 @@ from oms.models.replenishment import (
 from oms.store import inventory, replenishment
 from oms.store.db import Database
 from oms.store.errors import NoSupplier, OverDelivery, UnknownSupplier
-from oms.store.seed import seed_demo
 from oms.store.tables import ProductSupplierRow, ReplenishmentRow
 
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)

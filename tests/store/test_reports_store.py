@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import update
 
+from devtools.demo.catalogue import seed_demo
 from oms.models.common import Address, Customer, SkuQuantity
 from oms.models.orders import HistoryEntry, OrderLine, OrderStatus, OrderView, ShipmentSummary
 from oms.models.reports import DateRange
@@ -16,7 +17,6 @@ from oms.store import reports
 from oms.store.db import Database
 from oms.store.orders import record_order
 from oms.store.returns import record_return
-from oms.store.seed import seed_demo
 from oms.store.tables import BackorderRow, StockRow
 
 D0, D1, D2 = date(2026, 2, 20), date(2026, 3, 2), date(2026, 3, 3)

@@ -6,11 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from oms.models.common import SkuQuantity
-from oms.models.inventory import AllocateRequest
-from oms.store import inventory
-from oms.store.db import Database
-from oms.store.seed import (
+from devtools.demo.catalogue import (
     COMPANIES,
     MEMBERS,
     PRODUCTS,
@@ -21,6 +17,10 @@ from oms.store.seed import (
     WAREHOUSES,
     seed_demo,
 )
+from oms.models.common import SkuQuantity
+from oms.models.inventory import AllocateRequest
+from oms.store import inventory
+from oms.store.db import Database
 from oms.store.tables import ProductRow, StockRow, WarehouseRow
 
 

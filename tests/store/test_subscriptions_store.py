@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete, select
 
+from devtools.demo.catalogue import seed_demo
 from oms.models.common import Address, Customer, HistoryEntry
 from oms.models.subscriptions import SubscriptionLine, SubscriptionStatus, SubscriptionView
 from oms.store import subscriptions
 from oms.store.db import Database
 from oms.store.errors import CurrencyMismatch, UnknownSku
-from oms.store.seed import seed_demo
 from oms.store.tables import EventRow, PriceRow, ProductRow
 
 T0 = datetime(2026, 1, 31, 8, 0, tzinfo=UTC)

@@ -2,8 +2,8 @@
 VAT tax class and the VAT in each order's total (0 for the orders placed before).
 
 Mirrors ``PriceRow``, ``ProductRow.tax_class`` and ``OrderRow.tax`` of ``oms.store.tables``.
-The demo prices in other currencies come from the demo seed (``oms.store.seed``), never
-from here.
+The demo prices in other currencies come from the demo catalogue
+(``devtools.demo.catalogue``), never from here.
 
 Revision ID: 0012_money
 Revises: 0012_sec_caller_refusals

@@ -6,7 +6,7 @@ Saturdays, quiet Sundays) across channels, currencies, SKUs and the demo
 warehouses, with shipments through to delivery, some cancellations and some
 returns. Every order ends delivered, in transit or cancelled, never in a state
 (picking, on hold) that a person or the simulated warehouse would try to act on.
-``oms.store.history`` writes it into the read model.
+``devtools.demo.history`` writes it into the read model.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from decimal import Decimal
 
 import numpy as np
 
+from devtools.demo.catalogue import PRODUCTS, STOCK
 from oms.models.common import Address, Customer, HistoryEntry
 from oms.models.orders import OrderLine, OrderStatus, OrderView, ShipmentSummary
 from oms.models.returns import ReturnLine, ReturnStatus, ReturnView
 from oms.models.shipments import ShipmentLine, ShipmentStatus, ShipmentView
-from oms.store.seed import PRODUCTS, STOCK
 
 PREFIX = "H-"
 SEED = 20261106

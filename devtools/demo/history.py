@@ -1,6 +1,6 @@
 """Writes the demo's generated order history into the read model, once.
 
-The orders (``oms.store.history_generator``) go straight into the orders,
+The orders (``devtools.demo.history_generator``) go straight into the orders,
 shipments and returns tables: they are history, not work, so no workflow runs
 for them and no stock or backorder moves. Every generated id starts with ``H-``
 (returns ``RMA-H-``); once any ``H-`` order exists a second run adds nothing.
@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from oms.store.history_generator import PREFIX, SEED, GeneratedHistory, generate_history
+from devtools.demo.history_generator import PREFIX, SEED, GeneratedHistory, generate_history
 from oms.store.orders import order_skus, order_values, shipment_values
 from oms.store.returns import return_line_values, return_values
 from oms.store.tables import OrderRow, OrderSkuRow, ReturnLineRow, ReturnRow, ShipmentRow

@@ -301,9 +301,9 @@ def seed_history_into_store(settings: Settings, days: int = 90) -> int:
     are the past, so no workflow runs for them. Migrates and seeds the catalogue first
     (both idempotent), so it also works before the first ``make run``.
     """
+    from devtools.demo.history import seed_history
     from devtools.dev import prepare_store
     from oms.store.db import Database
-    from oms.store.history import seed_history
 
     prepare_store(settings)
     now = datetime.now(UTC)
