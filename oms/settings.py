@@ -1,4 +1,6 @@
-"""Settings for every OMS process, read from ``OMS_*`` environment variables.
+"""Settings for every OMS process, read from ``OMS_*`` environment variables and a dotenv
+file (``.env`` in the working directory, or the file ``OMS_ENV_FILE`` names; the
+environment wins over the file).
 
 One object is built by each composition root (worker, API, CLI, dev launcher)
 and passed down; nothing reads the environment at import time.
@@ -48,6 +50,10 @@ DEPRECATED_TEMPORAL_SETTINGS = {
     "temporal_tls_ca": "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
 }
 
+# Names the dotenv file the settings read (default ``.env``; empty: none). The tests point it
+# at no file, so a developer's ``.env`` never reaches them (tests/conftest.py).
+ENV_FILE_VARIABLE = "OMS_ENV_FILE"
+
 # Public (it is in this file): only for make run on loopback (``Settings.exposure_problems``).
 DEV_WEBHOOK_SECRET = "dev-carrier-webhook-secret"
 
@@ -55,7 +61,8 @@ DEV_WEBHOOK_SECRET = "dev-carrier-webhook-secret"
 class Settings(BaseSettings):
     """Configuration shared by the worker, API, CLI and dev launcher."""
 
-    model_config = SettingsConfigDict(env_prefix="OMS_", env_file=".env", extra="ignore")
+    # The dotenv file is chosen when the settings are built (``__init__``), not here.
+    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
 
     database_url: str = "sqlite:///var/oms.db"
     # Where Temporal is: from the SDK's environment configuration (module docstring), unless
@@ -259,6 +266,14 @@ class Settings(BaseSettings):
 
     # The SDK's TLS for the connection (TEMPORAL_TLS* or the profile), when it set one.
     _temporal_tls: Any = PrivateAttr(default=None)
+
+    def __init__(self, **values: Any) -> None:
+        """Build from the environment, a dotenv file and ``values`` (which win). The dotenv
+        file is ``OMS_ENV_FILE`` when that is set (empty: none), else ``.env`` in the working
+        directory; ``_env_file=...`` given in code wins over both."""
+        if "_env_file" not in values:
+            values["_env_file"] = os.environ.get(ENV_FILE_VARIABLE, ".env") or None
+        super().__init__(**values)
 
     @model_validator(mode="after")
     def _temporal_from_environment(self) -> Self:

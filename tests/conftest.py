@@ -51,8 +51,13 @@ def pytest_configure(config: pytest.Config) -> None:
     would then present that token to its own stack and get a 401. The tests read a token
     file only where a test names one (``OMS_TOKEN_FILE``, monkeypatched), whatever the
     shell exported; child processes inherit this.
+
+    Likewise a developer's ``.env`` (``OMS_TOKEN``, ``OMS_DATABASE_URL``, ...), which the
+    settings read from the working directory: the tests read a dotenv file only where a test
+    names one (``OMS_ENV_FILE``).
     """
     os.environ["OMS_TOKEN_FILE"] = os.devnull
+    os.environ["OMS_ENV_FILE"] = os.devnull
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
