@@ -390,11 +390,6 @@ class OrderSearch(Model):
     placed_to: datetime | None = None
 
 
-class OrderAccepted(Model):
-    order_id: str
-    status: OrderStatus
-
-
 class CancelOrder(Model):
     """Body of ``POST /orders/{id}/cancel`` and input of the workflow's cancel update."""
 
@@ -427,6 +422,11 @@ class BackorderWake(Model):
 
 
 class OrderResult(Model):
+    """An order's id and status: the answer to ``POST /orders`` (``received``) and the
+    order workflow's result (the status it ended in)."""
+
+    # One shape for both: every finished order's history holds it as its result, and API
+    # clients read it, so a field changes for both or the two become separate models.
     order_id: str
     status: OrderStatus
 

@@ -32,13 +32,13 @@ from oms.models.orders import (
     CancelOrder,
     HoldRequest,
     NoteEntry,
-    OrderAccepted,
     OrderInput,
     OrderLine,
     OrderNote,
     OrderOptions,
     OrderRefund,
     OrderRefundInput,
+    OrderResult,
     OrderSearch,
     OrderStatus,
     OrderView,
@@ -187,7 +187,7 @@ def _check_destination(body: PlaceOrder) -> None:
 @router.post(
     "",
     status_code=202,
-    response_model=OrderAccepted,
+    response_model=OrderResult,
     responses={200: {"model": OrderView}, 409: {}, 422: {}},
 )
 async def place_order(
@@ -236,7 +236,7 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
         )
     except WorkflowAlreadyStartedError:
         return await ORDERS.resubmitted(state, order_id, digest)
-    accepted = OrderAccepted(order_id=order_id, status=OrderStatus.RECEIVED)
+    accepted = OrderResult(order_id=order_id, status=OrderStatus.RECEIVED)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
 
 
