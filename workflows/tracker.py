@@ -73,12 +73,26 @@ _KEYS: dict[str, SearchAttributeKey[Any]] = {
 
 
 class View(Protocol):
-    """What the tracker needs of a workflow's view (every ``*View`` model has it)."""
+    """What the tracker needs of a workflow's view (every ``*View`` model has it).
+
+    The tracker stamps ``version`` and ``updated_at`` when it writes the view to the read
+    model or hands it to an update's caller (:meth:`Tracker.for_caller`), and never reads
+    ``updated_at``. A kind whose view it does neither with keeps its own value: the
+    replenishment view, which has no read model and whose updates answer the view as it
+    is, leaves ``updated_at`` None.
+    """
 
     status: Any
     history: list[HistoryEntry]
     version: int
-    updated_at: Any
+
+    # A settable property, not an attribute: a protocol attribute would have to be exactly
+    # one type, and the views declare ``datetime`` or (replenishment) ``datetime | None``.
+    @property
+    def updated_at(self) -> datetime | None: ...
+
+    @updated_at.setter
+    def updated_at(self, value: datetime, /) -> None: ...
 
 
 V = TypeVar("V", bound=View)

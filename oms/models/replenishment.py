@@ -233,6 +233,9 @@ class ReplenishmentView(Model):
     expected_by: datetime | None = None
     filled_orders: list[str] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
+    # Never stamped (the tracker stamps a view it writes or hands to an update's caller, and
+    # an episode has no read model and answers its updates with the view as it is): kept, as
+    # None and 0, for the lifecycle tracker's View and the answers already recorded.
     updated_at: datetime | None = None
     version: int = 0
 
