@@ -1,4 +1,4 @@
-"""The demo data: idempotent, and stocked to show every allocation rule."""
+"""The demo catalogue (devtools.demo.catalogue): idempotent, stocked for every allocation rule."""
 
 from __future__ import annotations
 
