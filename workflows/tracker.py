@@ -75,11 +75,11 @@ _KEYS: dict[str, SearchAttributeKey[Any]] = {
 class View(Protocol):
     """What the tracker needs of a workflow's view (every ``*View`` model has it).
 
-    The tracker stamps ``version`` and ``updated_at`` when it writes the view to the read
-    model or hands it to an update's caller (:meth:`Tracker.for_caller`), and never reads
-    ``updated_at``. A kind whose view it does neither with keeps its own value: the
-    replenishment view, which has no read model and whose updates answer the view as it
-    is, leaves ``updated_at`` None.
+    The tracker stamps ``updated_at`` at every visible change (so a kind without a read
+    model, replenishment, still says when it last changed), and ``version`` and
+    ``updated_at`` again when it writes the view to the read model or hands it to an
+    update's caller (:meth:`Tracker.for_caller`). It never reads ``updated_at``; a view
+    built before its first change may hold None.
     """
 
     status: Any
@@ -227,6 +227,8 @@ class Tracker(Generic[V]):
 
     def changed(self) -> None:
         """Something the read model or the UI shows changed (no history line)."""
+        # State only, no command: runs recorded before this stamp replay unchanged.
+        self.view.updated_at = workflow.now()
         self._dirty = True
         self._details_stale = True
         self._changes += 1

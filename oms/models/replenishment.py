@@ -233,9 +233,8 @@ class ReplenishmentView(Model):
     expected_by: datetime | None = None
     filled_orders: list[str] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
-    # Never stamped (the tracker stamps a view it writes or hands to an update's caller, and
-    # an episode has no read model and answers its updates with the view as it is): kept, as
-    # None and 0, for the lifecycle tracker's View and the answers already recorded.
+    # When the episode last changed (the tracker stamps it; None only before its first
+    # step, and in answers recorded before the stamp). No read model: ``version`` stays 0.
     updated_at: datetime | None = None
     version: int = 0
 

@@ -294,3 +294,17 @@ async def test_an_operators_intervention_is_kept_in_the_episodes_history(
     )
     await handle.execute_update(ReplenishmentWorkflow.receive, ReceiveGoods(quantity=12))
     assert (await handle.result()).status == ReplenishmentStatus.CLOSED
+
+
+async def test_the_episode_says_when_it_last_changed(
+    env: WorkflowEnvironment, purchasing: Running
+) -> None:
+    # An episode has no read model: its query is where an operator reads updated_at.
+    handle = await purchasing.start()
+    raised = await state_is(handle, ReplenishmentStatus.AWAITING_CONFIRMATION)
+    assert raised.updated_at is not None
+    await env.sleep(timedelta(hours=1))
+    await handle.execute_update(ReplenishmentWorkflow.confirm, ConfirmPurchaseOrder())
+    confirmed = await state_is(handle, ReplenishmentStatus.AWAITING_GOODS)
+    assert confirmed.updated_at is not None
+    assert confirmed.updated_at >= raised.updated_at + timedelta(hours=1)
