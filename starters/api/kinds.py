@@ -1,6 +1,6 @@
-"""One kind of workflow as the routers reach it by its business id (an order, a quote, a
-return, a subscription, a replenishment): its handle, its view, its updates, and the start
-of a new one: a resubmission is answered, never started twice."""
+"""One kind of workflow as the routers reach it by its business id (an order, a shipment, a
+quote, a return, a subscription, a replenishment): its handle, its view, its updates, and
+the start of a new one: a resubmission is answered, never started twice."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, Protocol, TypeVar, cast
 
 from fastapi import HTTPException, Response
 from fastapi.responses import JSONResponse
@@ -22,13 +22,15 @@ from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import Step, attributes, limits_from
+from oms.domain.lifecycle import LIFECYCLES, Lifecycle, Step, attributes, limits_from
 from oms.settings import WORKFLOW_QUEUE, Settings
 from starters.api.auth import check_visible
 from starters.api.deps import (
     ApiState,
     api_error,
+    not_found,
     query_state,
+    raise_from_update,
     read_store,
     record_view,
     require_same_body,
@@ -39,12 +41,23 @@ from starters.api.idempotency import reserve
 V = TypeVar("V", bound=BaseModel)
 
 
+class _Stated(Protocol):
+    """What every kind's view has: its status, one its lifecycle declares."""
+
+    @property
+    def status(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class WorkflowKind(Generic[V]):
     """The workflows of one kind, ``name`` (``order``): their ids are ``workflow_id(id)``,
     ``run`` and ``state`` their run method and the query of their own view; ``read`` finds
     the view in the read model (``None``: only the workflow has it); ``owner`` names whose
-    a view is: its customer id and company id (``None``: no company may see it)."""
+    a view is: its customer id and company id (``None``: no company may see it).
+
+    ``listed_before_start``: the read model may have a view before its workflow exists (a
+    shipment: its order lists it in the task that starts it), so a stored view whose
+    workflow Temporal does not know may be one about to start (:meth:`gone`)."""
 
     name: str
     run: Any
@@ -52,10 +65,16 @@ class WorkflowKind(Generic[V]):
     state: Any
     read: Callable[[Session, str], V | None] | None = None
     owner: Callable[[V], tuple[str, str | None]] | None = None
+    listed_before_start: bool = False
 
     def what(self, id_: str) -> str:
         """How errors name one of them: ``order O-1``."""
         return f"{self.name} {id_}"
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """The kind's lifecycle declaration (``oms.domain.lifecycle``, under its name)."""
+        return LIFECYCLES[self.name]
 
     def handle(self, state: ApiState, id_: str) -> WorkflowHandle[Any, Any]:
         return state.client.get_workflow_handle_for(self.run, self.workflow_id(id_))
@@ -65,14 +84,29 @@ class WorkflowKind(Generic[V]):
         view: V = await query_state(self.handle(state, id_), self.state, self.what(id_))
         return view
 
+    async def current(self, state: ApiState, id_: str) -> V:
+        """:meth:`query`, for a route about to act on the workflow: a workflow Temporal no
+        longer has answers as :meth:`gone` says (409 ``Finished`` for a stored one)."""
+        try:
+            return await self.query(state, id_)
+        except HTTPException as err:
+            if err.status_code != 404:
+                raise
+            raise await self.gone(state, id_) from err
+
+    async def stored(self, state: ApiState, id_: str) -> V | None:
+        """The read model's view; ``None`` when it has none (or the kind keeps none there)."""
+        read = self.read
+        if read is None:
+            return None
+        return await read_store(state, lambda session: read(session, id_))
+
     async def load(self, state: ApiState, id_: str) -> V:
         """The read model's view, or the workflow's own in the moment before it is written;
         404 when unknown."""
-        read = self.read
-        if read is not None:
-            view = await read_store(state, lambda session: read(session, id_))
-            if view is not None:
-                return view
+        view = await self.stored(state, id_)
+        if view is not None:
+            return view
         return await self.query(state, id_)
 
     async def load_visible(self, state: ApiState, caller: Principal, id_: str) -> V:
@@ -91,15 +125,63 @@ class WorkflowKind(Generic[V]):
         self, state: ApiState, id_: str, update: Any, body: BaseModel, by: Principal | None = None
     ) -> Any:
         """Run ``update`` with ``body``, recorded as ``by``'s when given; the HTTP errors of
-        :func:`starters.api.deps.run_update` when refused."""
+        :func:`starters.api.deps.run_update` when refused, and :meth:`gone`'s when Temporal
+        does not have the workflow."""
         if by is not None:
             body = body.model_copy(update={"by": by.subject})
         try:
             return await run_update(state, self.handle(state, id_), update, body, self.what(id_))
         except HTTPException as err:
+            if err.status_code == 404:
+                raise await self.gone(state, id_) from err
             if err.status_code == 409:
                 await self._mend(state, id_)
             raise
+
+    async def refused(self, state: ApiState, id_: str, err: Exception) -> NoReturn:
+        """Raise the HTTP error for ``err``, a refused or failed update or signal sent to the
+        workflow of ``id_``: :func:`starters.api.deps.raise_from_update`'s, but Temporal's
+        "not found" answered as :meth:`gone` says."""
+        try:
+            raise_from_update(err, self.what(id_))
+        except HTTPException as http:
+            if http.status_code != 404:
+                raise
+            raise await self.gone(state, id_) from err
+
+    async def gone(self, state: ApiState, id_: str) -> HTTPException:
+        """The error for a call Temporal answered "workflow not found", from the read model:
+
+        - nothing stored: 404 ``NotFound``, as before;
+        - stored in a terminal step of :attr:`lifecycle`: 409 ``Finished`` naming its status
+          (the workflow ended, and the namespace's retention has deleted it since);
+        - stored in another step, of a kind :attr:`listed_before_start`: 503
+          ``WorkflowNotReady`` with ``Retry-After`` (its workflow is about to start);
+        - stored in another step, of any other kind: 409 ``Finished`` too. Only its own
+          workflow writes such a view, so it ran, and it ended without reaching a terminal
+          step: a quote that expired and was not re-opened in time, a workflow terminated or
+          failed. Before retention Temporal itself answers it as finished; no retry helps.
+
+        Reads the store without asking who is calling: a route a buyer may call has let
+        the caller see ``id_`` first (:meth:`load_visible`), so this tells nobody more.
+        """
+        view = await self.stored(state, id_)
+        what = self.what(id_)
+        if view is None:
+            return not_found(what)
+        status = str(cast(_Stated, view).status)
+        if self.lifecycle.step(status).terminal:
+            return api_error(409, "Finished", f"{what} has already finished ({status})")
+        if self.listed_before_start:
+            return api_error(
+                503,
+                "WorkflowNotReady",
+                f"{what} is being started; try again",
+                headers={"Retry-After": "1"},
+            )
+        return api_error(
+            409, "Finished", f"{what} has already finished (its workflow ended while {status})"
+        )
 
     async def _mend(self, state: ApiState, id_: str) -> None:
         """Record the workflow's own view after a refused update (best effort).

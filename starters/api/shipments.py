@@ -4,15 +4,12 @@ commercial invoices."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
-from oms.domain import lifecycle
 from oms.domain.auth import Principal
 from oms.ids import shipment_workflow_id
 from oms.models.common import Page
@@ -30,8 +27,16 @@ _templates = Environment(
 )
 Warehouse = Annotated[Principal, Depends(require("warehouse"))]
 Reader = Annotated[Principal, Depends(require("ops", "support", *ORDER_READERS))]
+# Listed before its workflow exists: its order writes it in the task that starts that
+# workflow (longer when a worker dies with the task). A pick in that window is a 503 to
+# retry, not a 404 that would make a warehouse system drop it (WorkflowKind.gone).
 SHIPMENTS: WorkflowKind[ShipmentView] = WorkflowKind(
-    "shipment", ShipmentWorkflow.run, shipment_workflow_id, ShipmentWorkflow.state
+    "shipment",
+    ShipmentWorkflow.run,
+    shipment_workflow_id,
+    ShipmentWorkflow.state,
+    orders.get_shipment,
+    listed_before_start=True,
 )
 
 
@@ -79,7 +84,7 @@ async def confirm_pick(
     SKU the parcel lacks, more units than asked, or nothing picked.
     """
     pick = ConfirmPick(picked_by=caller.subject, lines=body.lines if body else None)
-    return await _update_stored(state, shipment_id, ShipmentWorkflow.confirm_pick, pick)
+    return await SHIPMENTS.update_known(state, shipment_id, ShipmentWorkflow.confirm_pick, pick)
 
 
 @router.post("/{shipment_id}/pack", response_model=ShipmentView)
@@ -88,37 +93,7 @@ async def confirm_pack(
 ) -> ShipmentView:
     """The warehouse packed the shipment; 409 before it was picked. Shipping follows."""
     body = body.model_copy(update={"packed_by": caller.subject})
-    return await _update_stored(state, shipment_id, ShipmentWorkflow.confirm_pack, body)
-
-
-async def _update_stored(
-    state: ApiState, shipment_id: str, update: Any, body: BaseModel
-) -> ShipmentView:
-    """Send a warehouse's ``update`` to a shipment the read model knows (404 otherwise).
-
-    The order writes its new shipment to the read model in the workflow task that starts the
-    shipment's workflow, so the shipment can be listed a moment before its workflow exists
-    (longer when a worker dies with that task). Temporal's "not found" then means "not
-    started yet": 503 ``WorkflowNotReady`` with ``Retry-After``, so a warehouse system retries
-    instead of dropping a pick for a shipment it was just shown. A shipment the read model
-    has as finished (its lifecycle says terminal) whose workflow is gone (past the
-    namespace's retention) is 409 ``Finished``: retrying would never help."""
-    stored = await run_in_threadpool(stored_shipment, state, shipment_id)
-    try:
-        return await SHIPMENTS.update(state, shipment_id, update, body)
-    except HTTPException as err:
-        if err.status_code != 404:
-            raise
-        if lifecycle.SHIPMENT.step(stored.status).terminal:
-            raise api_error(
-                409, "Finished", f"shipment {shipment_id} has already finished ({stored.status})"
-            ) from err
-        raise api_error(
-            503,
-            "WorkflowNotReady",
-            f"shipment {shipment_id} is being started; try again",
-            headers={"Retry-After": "1"},
-        ) from err
+    return await SHIPMENTS.update_known(state, shipment_id, ShipmentWorkflow.confirm_pack, body)
 
 
 @router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)

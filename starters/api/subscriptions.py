@@ -175,6 +175,7 @@ SUBSCRIPTIONS = _Subscriptions(
     SubscriptionWorkflow.run,
     subscription_workflow_id,
     SubscriptionWorkflow.state,
+    subscriptions.get_subscription,
     owner=lambda view: (view.customer.id, None),
 )
 
