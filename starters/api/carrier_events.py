@@ -19,9 +19,10 @@ from temporalio.service import RPCError
 from oms.domain.auth import EVENT_TOLERANCE, verified_event_id
 from oms.models.shipments import TrackingEvent
 from oms.store import idempotency, orders
-from starters.api.deps import State, api_error, in_store, raise_from_update
+from starters.api.deps import State, api_error, in_store
 from starters.api.ratelimit import client_address
-from workflows.shipment import ShipmentWorkflow, shipment_workflow_id
+from starters.api.shipments import SHIPMENTS
+from workflows.shipment import ShipmentWorkflow
 
 router = APIRouter(prefix="/carrier", tags=["carrier"])
 
@@ -70,11 +71,10 @@ async def carrier_event(
     )
     if not first:
         return {"shipment_id": shipment_id, "status": "duplicate"}
-    handle = state.client.get_workflow_handle(shipment_workflow_id(shipment_id))
     try:
-        await handle.signal(ShipmentWorkflow.tracking_event, event)
+        await SHIPMENTS.handle(state, shipment_id).signal(ShipmentWorkflow.tracking_event, event)
     except RPCError as err:
         # Not applied: the carrier's retry of this id must be.
         await in_store(state, lambda session: idempotency.forget_receipt(session, message_id))
-        raise_from_update(err, f"shipment {shipment_id}")
+        await SHIPMENTS.refused(state, shipment_id, err)
     return {"shipment_id": shipment_id, "status": "accepted"}

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetActivityRequest
 from temporalio.client import WorkflowExecutionDescription, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
@@ -46,7 +46,6 @@ from starters.api.deps import (
     field_error,
     raise_from_update,
     record_view,
-    run_update,
 )
 from starters.api.orders import ORDERS
 from starters.api.shipments import stored_shipment
@@ -343,7 +342,7 @@ async def force_cancel(
             OrderWorkflow.cancel, CancelOrder(reason=body.reason, requested_by=f"ops:{body.by}")
         )
     except (WorkflowUpdateFailedError, RPCError) as err:
-        raise_from_update(err, f"order {order_id}")
+        await ORDERS.refused(state, order_id, err)
     await record_view(state, view)
     return view
 
@@ -379,9 +378,7 @@ async def release_hold(
             await handle.signal(OrderWorkflow.retry_payment, RetryPayment(payment=payment))
             detail = "payment authorization retried"
     except (WorkflowUpdateFailedError, RPCError) as err:
-        if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
-            raise api_error(404, "NotFound", order_id) from err
-        raise_from_update(err, f"order {order_id}")
+        await ORDERS.refused(state, order_id, err)
     return InterventionResult(workflow_id=workflow_id, action="release_hold", detail=detail)
 
 
@@ -395,8 +392,7 @@ async def reroute(
     shipment = await run_in_threadpool(stored_shipment, state, shipment_id)
     if body.shipment_id != shipment_id:
         raise field_error(["shipment_id"], "must match the path", body.shipment_id)
-    handle = ORDERS.handle(state, shipment.order_id)
-    return await run_update(state, handle, OrderWorkflow.reroute, body, f"shipment {shipment_id}")
+    return await ORDERS.update(state, shipment.order_id, OrderWorkflow.reroute, body)
 
 
 @router.post("/orders/{order_id}/resend", response_model=OrderView)

@@ -29,7 +29,6 @@ from starters.api.deps import (
     State,
     api_error,
     in_store,
-    raise_from_update,
     record_view,
 )
 from starters.api.orders import ORDERS, check_not_finished
@@ -111,7 +110,7 @@ async def edit_order(
         cause = getattr(err, "cause", None)
         if isinstance(cause, ApplicationError) and cause.type == "PaymentDeclined":
             raise api_error(402, "PaymentDeclined", cause.message) from err
-        raise_from_update(err, ORDERS.what(order_id))
+        await ORDERS.refused(state, order_id, err)
     await record_view(state, view)
     return view
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from oms.domain import customs
 from oms.domain.approval import load_policy, order_rules
@@ -433,7 +433,8 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
     """Keep a note (with optional tags) on the order, written by the caller.
 
     A running order's workflow takes it (update ``add_note``: its history and Temporal UI
-    details show it); a finished order's note goes to the read model directly.
+    details show it); a finished order's note, or one whose workflow is gone (past the
+    namespace's retention), goes to the read model directly.
     """
     current = await ORDERS.load(state, order_id)  # 404 when unknown
     body = body.model_copy(update={"by": caller.subject})
@@ -442,9 +443,13 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
         try:
             view: OrderView = await handle.execute_update(OrderWorkflow.add_note, body)
         except (WorkflowUpdateFailedError, RPCError) as err:
-            if not (isinstance(err, RPCError) and "already completed" in err.message):
+            ended = isinstance(err, RPCError) and (
+                "already completed" in err.message or err.status == RPCStatusCode.NOT_FOUND
+            )
+            if not ended:
                 raise_from_update(err, f"order {order_id}")
-            # Finished between the read and the update: its last write is in the store.
+            # Finished between the read and the update, or gone (it ended without reaching
+            # a terminal status: WorkflowKind.gone): its last write is in the store.
         else:
             await record_view(state, view)
             return view

@@ -277,7 +277,7 @@ async def counter(quote_id: str, body: CounterOffer, state: State, caller: Buyer
     """
     await QUOTES.load_visible(state, caller, quote_id)
     # The workflow's own state: the read model may not show the last counter-offer yet.
-    view = await QUOTES.query(state, quote_id)
+    view = await QUOTES.current(state, quote_id)
     made = sum(1 for entry in view.history if entry.status == QuoteStatus.COUNTERED)
     if made >= state.settings.quote_max_counter_offers:
         raise api_error(
@@ -296,7 +296,7 @@ async def decide(
     Whoever proposed the prices may not approve them (403 SelfApproval).
     """
     # The workflow's own state: the read model may not show the latest proposal yet.
-    view = await QUOTES.query(state, quote_id)
+    view = await QUOTES.current(state, quote_id)
     if view.proposal is not None and view.proposal.by == caller.subject:
         raise api_error(
             403, "SelfApproval", "the proposer of a price may not approve it; ask another approver"
@@ -350,7 +350,7 @@ async def approve_purchase(
 
     The approver and role recorded are the caller's (an admin may name the role it acts in).
     """
-    view = await ORDERS.query(state, order_id)
+    view = await ORDERS.current(state, order_id)
     body = _signed(caller, body, _waiting_for(view.approvals))
     return await ORDERS.update(state, order_id, OrderWorkflow.approve_purchase, body)
 
