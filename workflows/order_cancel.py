@@ -15,6 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from oms.domain.lifecycle import ORDER
     from oms.models.orders import CancelOrder, OrderResult, OrderStatus
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
@@ -36,7 +37,7 @@ class Cancellation:
         """Raises ``ApplicationError`` ``NotCancellable`` (ended, already cancelling, or
         being changed: an edit, a line cancellation or a claim under way) or
         ``AlreadyShipped``."""
-        if self._view.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+        if ORDER.step(self._view.status).terminal:
             raise ApplicationError(f"order is already {self._view.status}", type="NotCancellable")
         if self._state.cancel is not None:
             raise ApplicationError("order is already being cancelled", type="NotCancellable")

@@ -19,7 +19,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from oms.models.orders import CancelOrder, OrderInput, OrderStatus, OrderView
+    from oms.domain.lifecycle import ORDER
+    from oms.models.orders import CancelOrder, OrderInput, OrderView
     from workflows.tracker import Tracker
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class OrderState:
     def refuse_closing(self, status: str, error_type: str, *, ended: bool = False) -> None:
         """Refuse a change while the order is being cancelled or, with ``ended``, once it
         was cancelled or completed (``status``): ``ApplicationError`` of ``error_type``."""
-        if ended and status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+        if ended and ORDER.step(status).terminal:
             raise ApplicationError(f"order is already {status}", type=error_type)
         if self.cancel is not None:
             raise ApplicationError("the order is being cancelled", type=error_type)

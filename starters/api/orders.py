@@ -99,13 +99,18 @@ RefundKey = Annotated[
         description="the caller's key for this refund: the same key refunds at most once",
     ),
 ]
-_FINISHED = (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
+
+
+def finished(order: OrderView) -> bool:
+    """Whether ``order`` is in a final status (its lifecycle's terminal steps: cancelled,
+    completed), which no update changes any more."""
+    return ORDER.step(order.status).terminal
 
 
 def check_not_finished(order: OrderView, instead: str = "") -> None:
-    """409 ``Finished`` when ``order`` is cancelled or completed: no update can change it
-    any more (``instead``: what the caller can do, appended to the message)."""
-    if order.status in _FINISHED:
+    """409 ``Finished`` when ``order`` is :func:`finished` (``instead``: what the caller can
+    do, appended to the message)."""
+    if finished(order):
         raise api_error(409, "Finished", f"order {order.order_id} is {order.status}{instead}")
 
 
@@ -423,7 +428,7 @@ async def cancel_order(
     """Cancel with full compensation; 409 once a shipment has shipped."""
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     body = body.model_copy(update={"requested_by": caller.subject})
-    if current.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+    if finished(current):
         raise api_error(409, "NotCancellable", f"order is already {current.status}")
     return await ORDERS.update(state, order_id, OrderWorkflow.cancel, body)
 
@@ -438,7 +443,7 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
     """
     current = await ORDERS.load(state, order_id)  # 404 when unknown
     body = body.model_copy(update={"by": caller.subject})
-    if current.status not in _FINISHED:
+    if not finished(current):
         handle = ORDERS.handle(state, order_id)
         try:
             view: OrderView = await handle.execute_update(OrderWorkflow.add_note, body)
