@@ -14,9 +14,10 @@ as soon as its last unit is reserved.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from oms.store import credit
@@ -179,41 +180,40 @@ def seed_demo(session: Session) -> int:
     Never changes a row that exists, so a second run adds nothing and stock
     that orders have since moved stays as it is.
     """
-    added = 0
-    for sku, name, price, grams in PRODUCTS:
-        added += _add_missing(
-            session,
-            ProductRow(
-                sku=sku,
-                name=name,
-                unit_price=Decimal(price),
-                currency="SEK",
-                weight_grams=grams,
-                active=True,
-                hs_code=CUSTOMS[sku][0],
-                origin_country=CUSTOMS[sku][1],
-            ),
+    products = [
+        ProductRow(
+            sku=sku,
+            name=name,
+            unit_price=Decimal(price),
+            currency="SEK",
+            weight_grams=grams,
+            active=True,
+            hs_code=CUSTOMS[sku][0],
+            origin_country=CUSTOMS[sku][1],
         )
-    for warehouse_id, name, line1, postal_code, city, country, lat, lon in WAREHOUSES:
-        added += _add_missing(
-            session,
-            WarehouseRow(
-                warehouse_id=warehouse_id,
-                name=name,
-                line1=line1,
-                postal_code=postal_code,
-                city=city,
-                country=country,
-                lat=lat,
-                lon=lon,
-                active=True,
-            ),
+        for sku, name, price, grams in PRODUCTS
+    ]
+    warehouses = [
+        WarehouseRow(
+            warehouse_id=warehouse_id,
+            name=name,
+            line1=line1,
+            postal_code=postal_code,
+            city=city,
+            country=country,
+            lat=lat,
+            lon=lon,
+            active=True,
         )
+        for warehouse_id, name, line1, postal_code, city, country, lat, lon in WAREHOUSES
+    ]
+    stock = [
+        StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0)
+        for (warehouse_id, sku), on_hand in STOCK.items()
+    ]
+    added = _add_missing(session, products) + _add_missing(session, warehouses)
     session.flush()
-    for (warehouse_id, sku), on_hand in STOCK.items():
-        added += _add_missing(
-            session, StockRow(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0)
-        )
+    added += _add_missing(session, stock)
     session.flush()
     return added + seed_prices(session) + seed_companies(session) + seed_replenishment(session)
 
@@ -221,17 +221,18 @@ def seed_demo(session: Session) -> int:
 def seed_prices(session: Session) -> int:
     """Add the missing list prices of the demo products: each product's own price in its
     currency, and the demo prices in EUR, NOK, DKK, GBP and USD. Never changes one."""
-    added = 0
-    for sku, _name, _price, _grams in PRODUCTS:
-        product = session.get(ProductRow, sku)
-        if product is None:
-            continue
+    skus = [sku for sku, _name, _price, _grams in PRODUCTS]
+    products = session.scalars(select(ProductRow).where(ProductRow.sku.in_(skus)))
+    rows = []
+    for product in products:
+        sku = product.sku
         wanted = {product.currency: Decimal(product.unit_price)}
         wanted.update(zip(FOREIGN_CURRENCIES, map(Decimal, FOREIGN_PRICES[sku]), strict=True))
-        for currency, price in wanted.items():
-            added += _add_missing(
-                session, PriceRow(currency=currency, sku=sku, unit_price=price, updated_by="seed")
-            )
+        rows += [
+            PriceRow(currency=currency, sku=sku, unit_price=price, updated_by="seed")
+            for currency, price in wanted.items()
+        ]
+    added = _add_missing(session, rows)
     session.flush()
     return added
 
@@ -241,19 +242,18 @@ def seed_companies(session: Session) -> int:
 
     Never changes one.
     """
-    added = 0
-    for company_id, name, tier, limit, over_limit in COMPANIES:
-        added += _add_missing(
-            session,
-            CompanyRow(
-                company_id=company_id,
-                name=name,
-                tier=tier,
-                credit_limit=Decimal(limit),
-                currency="SEK",
-                over_limit=over_limit,
-            ),
+    companies = [
+        CompanyRow(
+            company_id=company_id,
+            name=name,
+            tier=tier,
+            credit_limit=Decimal(limit),
+            currency="SEK",
+            over_limit=over_limit,
         )
+        for company_id, name, tier, limit, over_limit in COMPANIES
+    ]
+    added = _add_missing(session, companies)
     session.flush()
     for company_id, customer_id in MEMBERS:
         if not credit.is_member(session, company_id, customer_id):
@@ -265,35 +265,36 @@ def seed_companies(session: Session) -> int:
 
 def seed_replenishment(session: Session) -> int:
     """Add the missing demo suppliers, SKU links and reorder policies; never changes one."""
-    added = 0
-    for supplier_id, name, email, lead_time_days in SUPPLIERS:
-        added += _add_missing(
-            session,
-            SupplierRow(
-                supplier_id=supplier_id, name=name, email=email, lead_time_days=lead_time_days
-            ),
-        )
+    suppliers = [
+        SupplierRow(supplier_id=supplier_id, name=name, email=email, lead_time_days=lead_time_days)
+        for supplier_id, name, email, lead_time_days in SUPPLIERS
+    ]
+    added = _add_missing(session, suppliers)
     session.flush()
-    for sku, (supplier_id, cost) in SUPPLIER_LINKS.items():
-        added += _add_missing(
-            session, ProductSupplierRow(sku=sku, supplier_id=supplier_id, unit_cost=Decimal(cost))
-        )
-    for (warehouse_id, sku), (point, qty) in REORDER_POLICIES.items():
-        added += _add_missing(
-            session,
-            ReorderPolicyRow(
-                warehouse_id=warehouse_id, sku=sku, reorder_point=point, reorder_qty=qty
-            ),
-        )
+    links = [
+        ProductSupplierRow(sku=sku, supplier_id=supplier_id, unit_cost=Decimal(cost))
+        for sku, (supplier_id, cost) in SUPPLIER_LINKS.items()
+    ]
+    policies = [
+        ReorderPolicyRow(warehouse_id=warehouse_id, sku=sku, reorder_point=point, reorder_qty=qty)
+        for (warehouse_id, sku), (point, qty) in REORDER_POLICIES.items()
+    ]
+    added += _add_missing(session, links) + _add_missing(session, policies)
     session.flush()
     return added
 
 
-def _add_missing(session: Session, row: Base) -> int:
-    """Add ``row`` unless its table already holds a row with the same primary key (a seed
-    never changes a stored row); returns the rows added, 1 or 0."""
-    key = inspect(type(row)).primary_key_from_instance(row)
-    if session.get(type(row), tuple(key)) is not None:
+def _add_missing(session: Session, rows: Sequence[Base]) -> int:
+    """Add those of ``rows`` (of one table) whose primary key the table does not hold yet (a
+    seed never changes a stored row); returns how many were added.
+
+    One query for the table's keys, then one flush for the new rows: a ``session.get`` per
+    row flushed the rows before it one at a time (autoflush), a few hundred round trips
+    every time a test stack or ``make run`` seeded the demo."""
+    if not rows:
         return 0
-    session.add(row)
-    return 1
+    mapper = inspect(type(rows[0]))
+    stored = {tuple(key) for key in session.execute(select(*mapper.primary_key))}
+    missing = [row for row in rows if tuple(mapper.primary_key_from_instance(row)) not in stored]
+    session.add_all(missing)
+    return len(missing)
