@@ -16,7 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from oms.store.db import as_utc, dialect_insert
+from oms.store.db import dialect_insert
 from oms.store.tables import IdempotencyKeyRow, ReceivedEventRow, ReservedIdRow, utcnow
 
 # How long an Idempotency-Key's answer is kept (Stripe's 24 hours).
@@ -71,7 +71,7 @@ def claim_key(
     ``record_answer``), else what the key holds. A key older than ``KEY_TTL`` is free again."""
     now = now or utcnow()
     row = session.get(IdempotencyKeyRow, (subject, key))
-    if row is not None and as_utc(row.created_at) < now - KEY_TTL:
+    if row is not None and row.created_at < now - KEY_TTL:
         session.delete(row)
         session.flush()
         row = None

@@ -26,7 +26,7 @@ from oms.models.credit import CompanyPayment, CreditStatus, Invoice, InvoiceLine
 from oms.models.money import TaxLine
 from oms.models.shipments import ShipmentLine
 from oms.store import paging
-from oms.store.db import as_utc, get_or_insert
+from oms.store.db import get_or_insert
 from oms.store.errors import CreditNoteRefused, PaymentReferenceReused
 from oms.store.tables import CompanyPaymentRow, CompanyRow, InvoiceRow, OrderRow
 
@@ -237,7 +237,7 @@ def payment(row: CompanyPaymentRow, credit: CreditStatus) -> CompanyPayment:
         amount=quantize(row.amount),
         currency=row.currency,
         recorded_by=row.recorded_by,
-        received_at=as_utc(row.received_at),
+        received_at=row.received_at,
         credit=credit,
     )
 
@@ -295,7 +295,6 @@ def _by_key(session: Session, key: str) -> InvoiceRow | None:
 
 
 def _invoice(row: InvoiceRow) -> Invoice:
-    due = as_utc(row.due_at) if row.due_at is not None else None
     return Invoice(
         number=row.number or "",
         kind="credit_note" if row.kind == CREDIT_NOTE else "invoice",
@@ -307,8 +306,8 @@ def _invoice(row: InvoiceRow) -> Invoice:
         net=quantize(row.net),
         tax=quantize(row.tax),
         total=quantize(row.total),
-        issued_at=as_utc(row.issued_at),
-        due_date=None if due is None else due.date(),
+        issued_at=row.issued_at,
+        due_date=None if row.due_at is None else row.due_at.date(),
         reason=row.lines.get("reason"),
         tax_lines=[TaxLine.model_validate(t) for t in row.lines.get("tax", [])],
     )

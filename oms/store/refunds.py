@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from oms.models.common import HistoryEntry
 from oms.models.money import TaxLine
 from oms.models.orders import OrderRefund, OrderView
-from oms.store.db import Bound, as_utc, get_or_insert
+from oms.store.db import Bound, get_or_insert
 from oms.store.tables import OrderRefundRow
 
 
@@ -130,8 +130,8 @@ def _refund(row: OrderRefundRow) -> OrderRefund:
         status=row.status,
         refund_id=row.refund_id,
         error=row.error,
-        requested_at=as_utc(row.requested_at),
-        updated_at=as_utc(row.updated_at),
+        requested_at=row.requested_at,
+        updated_at=row.updated_at,
         tax=tax,
         net=row.amount - sum((t.tax for t in tax), Decimal(0)) if tax else None,
     )

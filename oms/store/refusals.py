@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from oms.domain.auth import INTERNAL_CALLERS, dev_principal, split_token
-from oms.store.db import as_utc, get_or_insert
+from oms.store.db import get_or_insert
 from oms.store.tables import ApiTokenRow, CallerRefusalRow, utcnow
 
 
@@ -90,8 +90,8 @@ def recent(session: Session, since: datetime) -> list[Refusal]:
             path=r.path,
             detail=r.detail,
             count=r.count,
-            first_at=as_utc(r.first_at),
-            last_at=as_utc(r.last_at),
+            first_at=r.first_at,
+            last_at=r.last_at,
         )
         for r in rows
     ]

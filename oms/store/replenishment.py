@@ -41,7 +41,7 @@ from oms.models.replenishment import (
     SupplierIn,
 )
 from oms.store import inventory, paging
-from oms.store.db import Bound, as_utc, get_or_insert, in_transaction, locked
+from oms.store.db import Bound, get_or_insert, in_transaction, locked
 from oms.store.errors import (
     NoSupplier,
     OverDelivery,
@@ -415,8 +415,8 @@ def _summary_of(
         supplier_id=None if po is None else po.supplier_id,
         ordered=0 if line is None else line.quantity,
         received=0 if line is None else line.received_qty,
-        opened_at=as_utc(episode.opened_at),
-        closed_at=None if episode.closed_at is None else as_utc(episode.closed_at),
+        opened_at=episode.opened_at,
+        closed_at=episode.closed_at,
     )
 
 
@@ -429,7 +429,7 @@ def _emit(session: Session, type_: str, episode: ReplenishmentRow, at: datetime)
     )
     object_id = purchase_order_id(episode.warehouse_id, episode.sku, episode.n)
     summary = _summary(session, episode, po)
-    emit(session, type_, object_id, type_, as_utc(at), summary.model_dump(mode="json"))
+    emit(session, type_, object_id, type_, at, summary.model_dump(mode="json"))
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -475,7 +475,7 @@ def _episode(row: ReplenishmentRow, opened: bool) -> Episode:
         available=row.available_at_open,
         reorder_point=row.reorder_point,
         opened=opened,
-        opened_at=as_utc(row.opened_at),
+        opened_at=row.opened_at,
     )
 
 
@@ -510,7 +510,7 @@ def _purchase_order(
         warehouse_id=row.warehouse_id,
         supplier=_supplier(supplier),
         lines=lines,
-        created_at=as_utc(row.created_at),
+        created_at=row.created_at,
         available=episode.available_at_open,
         reorder_point=episode.reorder_point,
         backordered=inventory.open_backorder_units(session, episode.sku),

@@ -100,7 +100,7 @@ def order_facts(session: Session, period: DateRange) -> list[OrderFacts]:
         )
     )
     facts = []
-    for order_id, status, placed_at, view in rows:
+    for order_id, status, placed, view in rows:
         reached: dict[str, datetime] = {}
         for entry in view.get("history", []):
             rank = STAGE_ORDER.get(entry.get("status", ""))
@@ -110,7 +110,6 @@ def order_facts(session: Session, period: DateRange) -> list[OrderFacts]:
             # A later stage implies every earlier one (an order can skip "delivered").
             for stage, _ in STAGES[: rank + 1]:
                 reached.setdefault(stage, at)
-        placed = as_utc(placed_at)
         reached.setdefault("received", placed)
         facts.append(
             OrderFacts(
@@ -203,8 +202,7 @@ def backorders(session: Session, now: datetime) -> list[BackorderReportRow]:
         .order_by(BackorderRow.placed_at, BackorderRow.order_id, BackorderRow.sku)
     )
     rows = []
-    for order_id, sku, open_units, placed_at in session.execute(query):
-        placed = as_utc(placed_at)
+    for order_id, sku, open_units, placed in session.execute(query):
         rows.append(
             BackorderReportRow(
                 order_id=order_id,

@@ -26,11 +26,36 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from oms.store.db import as_utc
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, read back in UTC with its zone on both stores.
+
+    Every moment the store keeps is UTC. PostgreSQL's ``timestamptz`` answers in the
+    session's time zone and SQLite answers without a zone at all, so a row read on SQLite
+    would not compare with ``datetime.now(UTC)``: converting here, once, spares every
+    reader its own ``as_utc``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[datetime]:
+        # A TypeDecorator does not pass its impl's on; the list cursors go by it.
+        return datetime
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 # A 64-bit sequence on PostgreSQL; SQLite's autoincrementing key is its INTEGER rowid.
@@ -41,7 +66,7 @@ class Base(DeclarativeBase):
     # A column's type follows its annotation; every amount has 14 digits, 2 after the point.
     type_annotation_map = {
         dict[str, Any]: JSON,
-        datetime: DateTime(timezone=True),
+        datetime: UtcDateTime(),
         Decimal: Numeric(14, 2),
     }
 

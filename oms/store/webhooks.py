@@ -32,15 +32,10 @@ from oms.models.webhooks import (
     SendResult,
 )
 from oms.store import paging
-from oms.store.db import Bound, as_utc
+from oms.store.db import Bound
 from oms.store.tables import EventRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """``moment`` in UTC, or ``None`` for a column not set yet."""
-    return None if moment is None else as_utc(moment)
 
 
 def _endpoint(row: WebhookEndpointRow) -> Endpoint:
@@ -49,7 +44,7 @@ def _endpoint(row: WebhookEndpointRow) -> Endpoint:
         url=row.url,
         events=list(row.events),
         description=row.description,
-        created_at=_utc(row.created_at) or row.created_at,
+        created_at=row.created_at,
     )
 
 
@@ -170,12 +165,12 @@ def deliveries(
             event_id=eid,
             type=type_,
             attempt=row.attempt,
-            at=_utc(row.at) or row.at,
+            at=row.at,
             outcome=row.outcome,
             status_code=row.status_code,
             error=row.error,
             duration_ms=row.duration_ms,
-            next_retry_at=_utc(row.next_retry_at),
+            next_retry_at=row.next_retry_at,
         )
         for row, eid, type_ in rows[:limit]
     ]
@@ -222,8 +217,8 @@ def dead_deliveries(session: Session, limit: int = 200) -> list[DeadDelivery]:
                 event_id=eid,
                 type=type_,
                 attempts=row.attempts,
-                first_attempt_at=_utc(row.first_attempt_at),
-                last_attempt_at=_utc(last),
+                first_attempt_at=row.first_attempt_at,
+                last_attempt_at=last,
                 last_status_code=row.last_status_code,
                 last_error=row.last_error,
             )
@@ -297,7 +292,7 @@ def due(session: Session, endpoint_id: str, limit: int) -> Target | None:
                 event_id=eid,
                 body=payload,
                 attempts=row.attempts,
-                next_attempt_at=_utc(row.next_attempt_at),
+                next_attempt_at=row.next_attempt_at,
             )
             for row, eid, payload in rows
         ],
@@ -317,7 +312,7 @@ def record_attempt(
     if row is None:  # the endpoint was removed meanwhile
         return Recorded(outcome=DEAD, next_attempt_at=None)
     row.attempts += 1
-    first = _utc(row.first_attempt_at) or now
+    first = row.first_attempt_at or now
     row.first_attempt_at = first
     row.last_status_code, row.last_error = result.status_code, result.error
     retry_at: datetime | None = None
