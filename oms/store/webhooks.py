@@ -39,13 +39,7 @@ PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
 
 def _endpoint(row: WebhookEndpointRow) -> Endpoint:
-    return Endpoint(
-        endpoint_id=row.endpoint_id,
-        url=row.url,
-        events=list(row.events),
-        description=row.description,
-        created_at=row.created_at,
-    )
+    return Endpoint.model_validate(row, from_attributes=True)
 
 
 def create_endpoint(
