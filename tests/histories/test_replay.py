@@ -4,6 +4,7 @@ orders, quotes or returns already running fails here (``make histories`` re-reco
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,13 @@ HISTORIES = sorted(Path(__file__).resolve().parent.glob("*.json"))
 TEXTS = {p.stem: p.read_text() for p in HISTORIES}
 
 
+@cache
+def _history(name: str) -> WorkflowHistory:
+    """The saved history ``name``, parsed once per test process (protobuf's JSON parser
+    is pure Python: parsing them all took as long as replaying them). Read, never changed."""
+    return WorkflowHistory.from_json(name, TEXTS[name])
+
+
 def test_every_workflow_type_has_a_saved_history() -> None:
     names = {p.stem for p in HISTORIES}
     for prefix in (
@@ -42,16 +50,17 @@ def test_every_workflow_type_has_a_saved_history() -> None:
         assert any(n.startswith(prefix) for n in names), prefix
 
 
-def _patches(name: str) -> set[str]:
+@cache
+def _patches(name: str) -> frozenset[str]:
     """The patch ids a saved run recorded."""
-    history = WorkflowHistory.from_json(name, TEXTS[name])
+    history = _history(name)
     ids: set[str] = set()
     for event in history.events:
         marker = event.marker_recorded_event_attributes
         if marker.marker_name == "core_patch":
             for payloads in marker.details.values():
                 ids.update(json.loads(p.data)["id"] for p in payloads.payloads)
-    return ids
+    return frozenset(ids)
 
 
 async def _took_tracker_path(name: str) -> bool:
@@ -61,8 +70,7 @@ async def _took_tracker_path(name: str) -> bool:
         return True
     if not name.startswith("shipment_"):
         return False
-    history = WorkflowHistory.from_json(name, TEXTS[name])
-    started = history.events[0].workflow_execution_started_event_attributes
+    started = _history(name).events[0].workflow_execution_started_event_attributes
     [inp] = await data_converter(Settings()).decode(started.input.payloads, [ShipmentInput])
     return bool(inp.reports == "milestones")
 
@@ -105,17 +113,17 @@ async def test_every_code_path_has_histories_of_every_kind() -> None:
 def test_the_continued_order_histories_show_both_ends_of_a_continue_as_new() -> None:
     """The first run recorded the patch and ended continuing as new; the continued run
     started from carried state (its input says so) and recorded no gate of its own."""
-    first = WorkflowHistory.from_json("first", TEXTS["order_backorder_continued_holds"])
+    first = _history("order_backorder_continued_holds")
     assert CONTINUE_AS_NEW_PATCH in _patches("order_backorder_continued_holds")
     assert first.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
-    continued = WorkflowHistory.from_json("next", TEXTS["order_backorder_continued_run_wake"])
+    continued = _history("order_backorder_continued_run_wake")
     started = continued.events[0].workflow_execution_started_event_attributes
     assert started.continued_execution_run_id
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
 async def test_saved_history_replays_without_nondeterminism(name: str) -> None:
-    history = WorkflowHistory.from_json(name, TEXTS[name])
+    history = _history(name)
     replayer = Replayer(
         workflows=[
             OrderWorkflow,
