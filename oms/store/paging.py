@@ -10,6 +10,7 @@ rows inserted meanwhile neither repeat nor vanish between pages.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -33,17 +34,32 @@ class InvalidCursor(ValueError):
     """A ``cursor`` this list did not hand out (the API answers 422 naming ``cursor``)."""
 
 
-def encode(values: Sequence[Any]) -> str:
-    """The opaque cursor for a row whose key columns hold ``values``."""
+def encode(values: Sequence[Any], columns: Sequence[InstrumentedAttribute[Any]]) -> str:
+    """The opaque cursor for a row whose key ``columns`` hold ``values``; it names the list
+    it belongs to (its key columns), so another list refuses it."""
     plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+    cursor = {"list": _list_of(columns), "after": plain}
+    text = json.dumps(cursor, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _list_of(columns: Sequence[InstrumentedAttribute[Any]]) -> str:
+    """A short name for the lists keyed by ``columns`` (table and column names, hashed:
+    the cursor stays opaque and short)."""
+    names = ",".join(f"{c.class_.__tablename__}.{c.key}" for c in columns)
+    return hashlib.sha256(names.encode()).hexdigest()[:12]
 
 
 def decode(cursor: str, columns: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
     """The key values in ``cursor``, typed as ``columns``; raises :class:`InvalidCursor`."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        cursor = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        # A cursor of another list (or one handed out before cursors named their list:
+        # the caller starts that list again) would page this one from a wrong place.
+        if not isinstance(cursor, dict) or cursor.get("list") != _list_of(columns):
+            raise ValueError("another list's cursor")
+        values = cursor.get("after")
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError("wrong shape")
         return [
@@ -113,7 +129,7 @@ def page(
     rows = rows[:limit]
     next_cursor = None
     if more and rows:
-        next_cursor = encode([getattr(rows[-1], c.key) for c in columns])
+        next_cursor = encode([getattr(rows[-1], c.key) for c in columns], columns)
     if convert_rows is not None:
         items = convert_rows(rows)
     elif convert is not None:

@@ -153,7 +153,9 @@ def deliveries(
         [before] = paging.decode(cursor, [WebhookAttemptRow.id])
         query = query.where(WebhookAttemptRow.id < before)
     rows = session.execute(query).tuples().all()
-    next_cursor = paging.encode([rows[limit - 1][0].id]) if len(rows) > limit else None
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = paging.encode([rows[limit - 1][0].id], [WebhookAttemptRow.id])
     attempts = [
         DeliveryAttempt(
             event_id=eid,

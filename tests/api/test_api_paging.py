@@ -84,6 +84,18 @@ async def test_a_foreign_cursor_or_limit_out_of_range_is_a_422_naming_the_parame
         assert response.json()["errors"][0]["loc"] == ["query", loc]
 
 
+async def test_a_cursor_works_only_on_the_list_that_handed_it_out(
+    api: httpx.AsyncClient,
+) -> None:
+    handed = (await api.get("/products", params={"limit": 1})).json()["next_cursor"]
+    assert (await api.get("/products", params={"cursor": handed})).status_code == 200
+    # Both lists are keyed by one text column, so the keys alone would decode there.
+    for path in ("/suppliers", "/companies", "/warehouses"):
+        response = await api.get(path, params={"cursor": handed})
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+
 def test_every_list_in_the_openapi_is_a_page_with_limit_and_cursor() -> None:
     schema = create_app(Settings()).openapi()
     pages = 0

@@ -3,6 +3,8 @@ inserted meanwhile neither repeated nor skipped, and a cursor from elsewhere ref
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from oms.store import orders
 from oms.store.db import Database
 from oms.store.paging import InvalidCursor, decode, encode
-from oms.store.tables import OrderRow
+from oms.store.tables import OrderRow, ShipmentRow
 
 from inventory_fixtures import T0, order_view
 
@@ -50,12 +52,27 @@ def test_an_order_placed_between_pages_is_neither_repeated_nor_skipped(db: Datab
     assert [v.order_id for v in rest.items] == ["N-1", "N-0", "N-X"]
 
 
-@pytest.mark.parametrize("cursor", ["nope", encode(["only one key"]), encode([[1], "x"]), "%%%"])
+ORDER_KEYS = [OrderRow.placed_at, OrderRow.order_id]
+_OLD_FORM = base64.urlsafe_b64encode(json.dumps([T0.isoformat(), "O-1"]).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "nope",
+        "%%%",
+        encode(["only one key"], ORDER_KEYS[1:]),
+        encode([[1], "x"], ORDER_KEYS),
+        # Another list's cursor of the same shape: shipments by when they changed, and id.
+        encode([T0, "S-1"], [ShipmentRow.updated_at, ShipmentRow.shipment_id]),
+        # The keys alone, as cursors were before they named their list.
+        _OLD_FORM,
+    ],
+)
 def test_a_cursor_this_list_did_not_hand_out_is_refused(db: Database, cursor: str) -> None:
     with db.session() as session, pytest.raises(InvalidCursor):
         orders.list_orders(session, cursor=cursor)
 
 
 def test_a_cursor_round_trips_its_keys() -> None:
-    keys = [OrderRow.placed_at, OrderRow.order_id]
-    assert decode(encode([T0, "O-1"]), keys) == [T0, "O-1"]
+    assert decode(encode([T0, "O-1"], ORDER_KEYS), ORDER_KEYS) == [T0, "O-1"]
