@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -73,9 +74,22 @@ def url_problem(url: str, *, allow_http: bool) -> str | None:
         return "the URL has no host"
     if parts.username or parts.password:
         return "the URL may not carry credentials"
-    if host in METADATA_HOSTS or address_forbidden(host):
+    if host in METADATA_HOSTS or address_forbidden(_as_resolved(host)):
         return "link-local and metadata addresses never receive events"
     return None
+
+
+def _as_resolved(host: str) -> str:
+    """``host`` as a resolver reads it: an IPv4 address in one of the old numeric forms that
+    ``getaddrinfo`` still accepts (``2852039166``, ``0xa9fea9fe``, ``0251.0376.0251.0376``,
+    ``169.254.43518``) becomes its dotted quad; anything else is returned as it is.
+
+    ``socket.inet_aton`` parses those forms as the C library does; it does no I/O.
+    """
+    try:
+        return str(ipaddress.IPv4Address(socket.inet_aton(host)))
+    except OSError:
+        return host
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,13 @@ def test_subscriptions_match_by_pattern() -> None:
         ("https://169.254.169.254/latest/meta-data", False, False),
         ("https://[fe80::1]/x", False, False),
         ("https://[::ffff:169.254.1.1]/x", False, False),
+        # 169.254.169.254 in the numeric forms resolvers still accept.
+        ("http://2852039166/x", True, False),
+        ("https://0xa9fea9fe/x", False, False),
+        ("https://0251.0376.0251.0376/x", False, False),
+        ("https://169.254.43518/x", False, False),
+        ("http://2130706433:8300/x", True, True),  # 127.0.0.1: loopback stays allowed
+        ("https://1e100.net/x", False, True),  # a name, not a number
         ("https://metadata.google.internal/", False, False),
         ("https://user:pw@hooks.example.com/", False, False),
         ("ftp://hooks.example.com/", True, False),
