@@ -57,7 +57,11 @@ class WorkflowKind(Generic[V]):
 
     ``listed_before_start``: the read model may have a view before its workflow exists (a
     shipment: its order lists it in the task that starts it), so a stored view whose
-    workflow Temporal does not know may be one about to start (:meth:`gone`)."""
+    workflow Temporal does not know may be one about to start (:meth:`gone`).
+
+    ``shown``: what ``GET`` adds to a view from other rows of the store (an order's returns
+    and refunds); an update's answer gets the same (:meth:`update`), so it shows what a
+    ``GET`` right after it would."""
 
     name: str
     run: Any
@@ -66,6 +70,7 @@ class WorkflowKind(Generic[V]):
     read: Callable[[Session, str], V | None] | None = None
     owner: Callable[[V], tuple[str, str | None]] | None = None
     listed_before_start: bool = False
+    shown: Callable[[Session, V], V] | None = None
 
     def what(self, id_: str) -> str:
         """How errors name one of them: ``order O-1``."""
@@ -130,13 +135,22 @@ class WorkflowKind(Generic[V]):
         if by is not None:
             body = body.model_copy(update={"by": by.subject})
         try:
-            return await run_update(state, self.handle(state, id_), update, body, self.what(id_))
+            result = await run_update(state, self.handle(state, id_), update, body, self.what(id_))
         except HTTPException as err:
             if err.status_code == 404:
                 raise await self.gone(state, id_) from err
             if err.status_code == 409:
                 await self._mend(state, id_)
             raise
+        return await self.show(state, result)
+
+    async def show(self, state: ApiState, result: Any) -> Any:
+        """``result``, when it is a view of this kind, with what :attr:`shown` adds from the
+        store (after it was recorded: the additions are not the workflow's to store)."""
+        shown = self.shown
+        if shown is None or not isinstance(result, BaseModel):
+            return result
+        return await read_store(state, lambda session: shown(session, cast(V, result)))
 
     async def refused(self, state: ApiState, id_: str, err: Exception) -> NoReturn:
         """Raise the HTTP error for ``err``, a refused or failed update or signal sent to the

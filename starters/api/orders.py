@@ -344,11 +344,15 @@ async def start_order(
 
 
 def _read(session: Session, order_id: str) -> OrderView | None:
-    """The order's stored view with its returns, and each shipment as the shipment last
-    recorded itself (the order hears only when one ships or ends; a scan shows here)."""
+    """The order's stored view as :func:`_shown` shows it."""
     view = orders.get_order(session, order_id)
-    if view is None:
-        return None
+    return None if view is None else _shown(session, view)
+
+
+def _shown(session: Session, view: OrderView) -> OrderView:
+    """``view`` with its returns and refunds, and each shipment as the shipment last
+    recorded itself (the order hears only when one ships or ends; a scan shows here)."""
+    order_id = view.order_id
     view.returns = returns.summaries(session, order_id)
     refunds.show_on(view, refunds.for_order(session, order_id))
     for summary in view.shipments:
@@ -367,6 +371,7 @@ ORDERS = WorkflowKind(
     OrderWorkflow.state,
     _read,
     owner=lambda view: (view.customer.id, None),
+    shown=_shown,
 )
 
 
@@ -457,10 +462,15 @@ async def add_note(order_id: str, body: OrderNote, state: State, caller: Noter) 
             # a terminal status: WorkflowKind.gone): its last write is in the store.
         else:
             await record_view(state, view)
-            return view
+            shown: OrderView = await ORDERS.show(state, view)
+            return shown
     entry = NoteEntry(at=datetime.now(UTC), by=body.by, text=body.text, tags=body.tags)
-    noted = await in_store(state, lambda session: orders.add_note(session, order_id, entry))
-    return found(noted, api_error(404, "NotFound", f"order {order_id}"))
+
+    def note(session: Session) -> OrderView | None:
+        noted = orders.add_note(session, order_id, entry)
+        return None if noted is None else _shown(session, noted)
+
+    return found(await in_store(state, note), api_error(404, "NotFound", f"order {order_id}"))
 
 
 @router.post("/{order_id}/hold", response_model=OrderView, responses={404: {}, 409: {}})

@@ -143,6 +143,36 @@ async def test_an_order_whose_workflow_is_gone_is_finished_and_an_unknown_one_no
         assert _problem(theirs, 404, "NotFound") == f"order {someone_elses} not found"
 
 
+async def test_a_note_on_a_finished_order_answers_the_order_as_get_shows_it(
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
+) -> None:
+    """The read model keeps the note; the answer adds the order's returns, as ``GET`` does
+    (they live in their own rows: the answer used to show none)."""
+    order_id, rma_id = _id("O"), _id("RMA")
+    views = (
+        order_view(order_id, status=OrderStatus.COMPLETED, customer_id=BUYER),
+        ReturnView(
+            rma_id=rma_id,
+            order_id=order_id,
+            status=ReturnStatus.CLOSED,
+            resolution="refund",
+            customer=Customer(id=BUYER, name="Anna", email="anna@example.com"),
+            currency="SEK",
+            lines=[ReturnLine(sku="TSHIRT", quantity=1, reason="wrong_size")],
+            requested_at=T0,
+            updated_at=T0,
+            version=1,
+        ),
+    )
+    async with _api(temporal_client, migrated_sqlite_url, tmp_path, *views) as api:
+        noted = await api["support"].post(f"/orders/{order_id}/notes", json={"text": "called"})
+        assert noted.status_code == 200, noted.text
+        shown = (await api["support"].get(f"/orders/{order_id}")).json()
+        assert [r["rma_id"] for r in noted.json()["returns"]] == [rma_id]
+        assert noted.json()["returns"] == shown["returns"]
+        assert noted.json()["notes"] == shown["notes"] and shown["notes"][-1]["text"] == "called"
+
+
 async def test_a_quote_a_return_and_a_subscription_whose_workflow_is_gone_are_finished(
     temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
