@@ -36,6 +36,8 @@ from oms.models.ops import (
     StuckList,
 )
 from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
+from oms.models.shipments import ShipmentStatus
+from oms.store import orders as order_store
 from oms.store import refusals as refusal_store
 from oms.store import subscriptions as subscription_store
 from oms.store import webhooks as webhook_store
@@ -124,6 +126,7 @@ async def stuck(
     descriptions = dict(zip([h.id for h in hits[:DESCRIBE_LIMIT]], described, strict=True))
     items = [_item(state, h.id, h.typed_search_attributes, descriptions.get(h.id)) for h in hits]
     await run_in_threadpool(_renewal_errors, state, items)
+    await run_in_threadpool(_held_reasons, state, items)
     if kind in (None, "webhook") and stage is None and warehouse is None:
         items.extend(await run_in_threadpool(_dead_deliveries, state, limit))
     if kind in (None, "caller") and stage is None and warehouse is None:
@@ -151,6 +154,25 @@ def _renewal_errors(state: State, items: list[StuckItem]) -> None:
         errors = subscription_store.last_errors(session, waiting)
     for subscription_id, error in errors.items():
         waiting[subscription_id].last_error = error
+
+
+# The stage a shipment the carrier refused waits in, for a person.
+_HELD_STAGE = LIFECYCLES["shipment"].step(ShipmentStatus.HELD).stage
+
+
+def _held_reasons(state: State, items: list[StuckItem]) -> None:
+    """A held shipment waits for a person, not on a failing call: its last error is why it
+    was held (the carrier's refusal or the missing customs data, as its history says; the
+    reason names the rule, never the address), from its read model."""
+    held = [i for i in items if i.kind == "shipment" and i.stage == _HELD_STAGE]
+    if not held:
+        return
+    with state.db.read() as session:
+        for item in held:
+            view = order_store.get_shipment(session, item.business_id)
+            notes = [] if view is None else [h.note for h in view.history if h.status == "held"]
+            if notes and notes[-1] and not item.last_error:
+                item.last_error = notes[-1]
 
 
 def _dead_deliveries(state: State, limit: int) -> list[StuckItem]:

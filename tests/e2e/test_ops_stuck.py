@@ -164,6 +164,11 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
     assert "503" in (carrier_item["last_error"] or "")
     assert carrier_item["attempts"] >= 2 and carrier_item["activity"] == "carrier.quote_rates"
     assert found[f"quote-{quote_id}"]["stage"] == "awaiting_approval"
+    # A held shipment fails no call; its last error is why it was held (the rule, not the
+    # address: the reason travels in clear).
+    held_item = found[f"shipment-{refused_ship}"]
+    assert "postal code" in (held_item["last_error"] or ""), held_item
+    assert "99" not in held_item["last_error"]
 
     # What the UI shows is what describe returns: search attributes and current details.
     held = await temporal_client.get_workflow_handle(f"shipment-{refused_ship}").describe()
