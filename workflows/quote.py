@@ -149,6 +149,12 @@ class QuoteWorkflow:
     @propose.validator
     def _validate_propose(self, request: ProposeQuote) -> None:
         self._require_open("propose")
+        known = {line.sku for line in self._view.lines}
+        unknown = sorted({o.sku for o in request.overrides if o.sku not in known})
+        if unknown:
+            raise ApplicationError(
+                f"overrides not on this quote: {', '.join(unknown)}", type="UnknownLine"
+            )
 
     @workflow.update
     async def counter(self, offer: CounterOffer) -> QuoteView:

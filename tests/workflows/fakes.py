@@ -15,7 +15,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from oms.domain.pricing import price_quote
+from activities.rejections import rejected
+from oms.domain.pricing import PricingError, price_quote
 from oms.models.carrier import (
     Label,
     LabelRequest,
@@ -312,17 +313,20 @@ class World:
         @activity.defn(name="quotes.price")
         async def price(req: PriceQuoteRequest) -> Proposal:
             world.calls.append(("price", req))
-            return price_quote(
-                req.lines,
-                world.list_prices,
-                "silver",
-                req.overrides,
-                round=req.round,
-                by=req.by,
-                at=datetime.now(UTC),
-                comment=req.comment,
-                list_prices_only=req.list_prices_only,
-            )
+            try:
+                return price_quote(
+                    req.lines,
+                    world.list_prices,
+                    "silver",
+                    req.overrides,
+                    round=req.round,
+                    by=req.by,
+                    at=datetime.now(UTC),
+                    comment=req.comment,
+                    list_prices_only=req.list_prices_only,
+                )
+            except PricingError as exc:  # as the real activity: a non-retryable rejection
+                raise rejected(exc) from exc
 
         @activity.defn(name="quotes.record_quote")
         async def record_quote(view: QuoteView) -> RecordResult:

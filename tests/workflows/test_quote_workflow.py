@@ -292,3 +292,38 @@ async def test_counter_offer_is_kept_in_history_and_withdraw_ends_the_quote(
     assert actions[-2:] == [("proposed", "Sven Sales"), ("countered", "Karin Ek")]
     await handle.execute_update(QuoteWorkflow.withdraw, WithdrawQuote(by="Karin Ek", reason="no"))
     assert (await handle.result()).status == QuoteStatus.WITHDRAWN
+
+
+async def test_override_of_a_sku_not_on_the_quote_is_refused_before_anything_changes(
+    harness: Harness,
+) -> None:
+    quote_id = f"Q-{uuid.uuid4().hex[:6]}"
+    handle = await start(harness, quote_input(harness, quote_id, quantity=10))
+    await status_becomes(handle, QuoteStatus.SUBMITTED)
+
+    with pytest.raises(WorkflowUpdateFailedError) as stray:
+        await handle.execute_update(
+            QuoteWorkflow.propose,
+            ProposeQuote(
+                by="Sven Sales",
+                overrides=[
+                    LineOverride(sku="NOPE", unit_price=Decimal("1.00"), reason="bulk"),
+                    LineOverride(sku="RACK", unit_price=Decimal("900.00"), reason="bulk"),
+                ],
+            ),
+        )
+    assert refusal(stray) == "UnknownLine"
+    assert "NOPE" in str(stray.value.cause) and "RACK" not in str(stray.value.cause)
+    # The validator refused it: no pricing, no update in the quote's history.
+    assert not [req for name, req in harness.world.calls if name == "price"]
+    events = (await handle.fetch_history()).events
+    assert not [
+        e for e in events if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert (await handle.query(QuoteWorkflow.state)).proposal is None
+
+    view = await handle.execute_update(QuoteWorkflow.propose, ProposeQuote(by="Sven Sales"))
+    assert view.proposal is not None and view.proposal.round == 1
+    await status_becomes(handle, QuoteStatus.PROPOSED)
+    assert f"quote:{quote_id}:proposed:1" in harness.world.email_keys()
+

@@ -141,6 +141,13 @@ class QuoteV1:
 
     def _validate_propose(self, request: ProposeQuote) -> None:
         self._require_open("propose")
+        # A validator issues no command: refusing here leaves a 0.1 run's history as it was.
+        known = {line.sku for line in self._view.lines}
+        unknown = sorted({o.sku for o in request.overrides if o.sku not in known})
+        if unknown:
+            raise ApplicationError(
+                f"overrides not on this quote: {', '.join(unknown)}", type="UnknownLine"
+            )
 
     async def counter(self, offer: CounterOffer) -> QuoteView:
         """The buyer asks for other prices; the seller proposes again."""
