@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.quotes import QuoteActivities
@@ -62,6 +62,12 @@ __all__ = ["QuoteWorkflow", "order_id_for", "quote_workflow_id"]
 
 # How long an expired quote can still be re-opened before its workflow closes.
 REOPEN_WINDOW = timedelta(days=30)
+
+# Patch: a run with this marker answers a proposal the pricing refused (an unknown SKU or
+# price) with that refusal's type and gives the round back. Runs without it failed the
+# update with the activity's failure (the API's 500) and kept the round used up: their
+# later proposals and emails were numbered from it.
+PROPOSAL_REFUSED_PATCH = "quote-proposal-refused"
 
 
 @workflow.defn(name="QuoteWorkflow")
@@ -115,21 +121,32 @@ class QuoteWorkflow:
         """The seller (re-)proposes prices; approvals the rules require start over."""
         self._track.update_accepted()
         self._round += 1
-        proposal = await workflow.execute_activity_method(
-            QuoteActivities.price,
-            PriceQuoteRequest(
-                quote_id=self._inp.quote_id,
-                company_id=self._inp.customer.company_id,
-                currency=self._inp.currency,
-                lines=self._view.lines,
-                overrides=request.overrides,
-                round=self._round,
-                by=request.by,
-                comment=request.comment,
-                list_prices_only=self._list_prices_only,
-            ),
-            **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"price round {self._round}"),
-        )
+        round_no = self._round
+        try:
+            proposal = await workflow.execute_activity_method(
+                QuoteActivities.price,
+                PriceQuoteRequest(
+                    quote_id=self._inp.quote_id,
+                    company_id=self._inp.customer.company_id,
+                    currency=self._inp.currency,
+                    lines=self._view.lines,
+                    overrides=request.overrides,
+                    round=round_no,
+                    by=request.by,
+                    comment=request.comment,
+                    list_prices_only=self._list_prices_only,
+                ),
+                **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"price round {round_no}"),
+            )
+        except ActivityError as err:
+            refused = err.cause
+            if not isinstance(refused, ApplicationError) or not workflow.patched(
+                PROPOSAL_REFUSED_PATCH
+            ):
+                raise
+            if self._round == round_no:  # no later proposal took the next round meanwhile
+                self._round -= 1
+            raise ApplicationError(refused.message, type=refused.type, non_retryable=True) from err
         self._view.proposal = proposal
         approvals = requirements(proposal, self._inp.options.policy, workflow.now())
         self._view.approvals = approvals

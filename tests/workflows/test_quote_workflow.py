@@ -327,3 +327,28 @@ async def test_override_of_a_sku_not_on_the_quote_is_refused_before_anything_cha
     await status_becomes(handle, QuoteStatus.PROPOSED)
     assert f"quote:{quote_id}:proposed:1" in harness.world.email_keys()
 
+
+async def test_proposal_the_pricing_refuses_fails_with_its_type_and_keeps_the_round(
+    harness: Harness,
+) -> None:
+    quote_id = f"Q-{uuid.uuid4().hex[:6]}"
+    handle = await start(harness, quote_input(harness, quote_id, quantity=10))
+    await status_becomes(handle, QuoteStatus.SUBMITTED)
+    price = harness.world.list_prices.pop("RACK")  # the catalogue lost the SKU's price
+
+    with pytest.raises(WorkflowUpdateFailedError) as unpriced:
+        await handle.execute_update(QuoteWorkflow.propose, ProposeQuote(by="Sven Sales"))
+    assert refusal(unpriced) == "UnknownPrice"
+    assert "RACK" in str(unpriced.value.cause)
+    assert getattr(unpriced.value.cause, "non_retryable", False) is True
+    view = await handle.query(QuoteWorkflow.state)
+    assert view.status == QuoteStatus.SUBMITTED and view.proposal is None
+
+    harness.world.list_prices["RACK"] = price
+    view = await handle.execute_update(QuoteWorkflow.propose, ProposeQuote(by="Sven Sales"))
+    assert view.proposal is not None and view.proposal.round == 1
+    assert view.history[-1].note.startswith("round 1:")
+    await status_becomes(handle, QuoteStatus.PROPOSED)
+    keys = harness.world.email_keys()
+    assert f"quote:{quote_id}:proposed:1" in keys
+    assert f"quote:{quote_id}:proposed:2" not in keys
