@@ -174,3 +174,27 @@ async def test_credit_limit_refuses_or_holds_for_finance(
         await stack.wait_for_status(held, {"allocated", "picking"}, timeout_s=30)
         credit = (await stack.api.get("/companies/NORDIC-RETAIL/credit")).json()
         assert Decimal(credit["reserved"]) > Decimal("200000")
+
+
+async def test_a_proposal_overriding_a_sku_not_on_the_quote_is_a_409_naming_it(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+        sku = f"RACK-{uuid.uuid4().hex[:5].upper()}"
+        await _product(stack, sku, "1000.00", 20)
+        quote_id = f"Q-{uuid.uuid4().hex[:8].upper()}"
+        created = await stack.api.post("/quotes", json=_quote_body(quote_id, "ACME-AB", sku, 10))
+        assert created.status_code == 202, created.text
+        sales = stack.as_role("sales")
+
+        stray = await sales.post(
+            f"/quotes/{quote_id}/proposals",
+            json={"overrides": [{"sku": "NOPE", "unit_price": "1", "reason": "bulk"}]},
+        )
+        assert stray.status_code == 409, stray.text  # was a 500 UpdateFailed
+        assert stray.json()["title"] == "UnknownLine"
+        assert "NOPE" in stray.json()["detail"]
+
+        proposed = await sales.post(f"/quotes/{quote_id}/proposals", json={})
+        assert proposed.status_code == 200, proposed.text
+        assert proposed.json()["proposal"]["round"] == 1  # the refused one used up none
