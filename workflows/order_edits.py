@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.inventory import PlannedShipment
     from oms.models.order_changes import EditOrder, FreezeShipment, OrderEdit, Reallocate
     from oms.models.orders import OrderInput, OrderLine, OrderView, ShipmentSummary
-    from oms.models.shipments import ShipmentStatus
+    from oms.models.shipments import SHIPPED_STATES, ShipmentStatus
     from oms.queues import INVENTORY_QUEUE
     from oms.views import orders as views
     from workflows import policies
@@ -243,8 +243,12 @@ class Edits:
 
 
 def _too_late(summary: ShipmentSummary, what: str) -> ApplicationError:
+    # What is still possible: before it ships, cancelling lines or the order; after, only
+    # a return (or a claim for a parcel lost or damaged on the way).
+    shipped = summary.status in SHIPPED_STATES or summary.status == ShipmentStatus.CLAIMED
+    instead = "return it or open a claim" if shipped else "cancel lines or the order"
     return ApplicationError(
         f"too late to edit: shipment {summary.shipment_id} {what} at {summary.warehouse_id}; "
-        "cancel lines or the order instead",
+        f"{instead} instead",
         type="TooLateToEdit",
     )

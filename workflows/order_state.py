@@ -64,11 +64,14 @@ class OrderState:
         ``NotEditableYet`` (its payment or stock is being settled)."""
         self.refuse_closing(status, "NotEditable", ended=True)
         if not self.secured or (self.past_gate and not self.allocated):
-            raise ApplicationError(
-                f"the order is {status} and its payment or stock is being "
-                "settled; try again in a moment",
-                type="NotEditableYet",
+            # On hold for a declined card this lasts until the customer pays (days), not a
+            # moment: say what it waits for.
+            waits = (
+                "its payment is not secured yet"
+                if not self.secured
+                else "its stock is being allocated; try again in a moment"
             )
+            raise ApplicationError(f"the order is {status} and {waits}", type="NotEditableYet")
 
     def check_line_cancellable(self, status: str) -> None:
         """Raises ``ApplicationError`` ``NotCancellable`` (ended or cancelling) or

@@ -73,13 +73,19 @@ def plan_line_cancel(
 
     Owed (backordered) units go first, then units in shipments that have not shipped,
     newest shipment first. Raises :class:`ChangeRefused` with kind ``UnknownLine``
-    (no such line), ``TooLateToCancelLine`` (fewer units left that have not shipped,
+    (no such line), ``TooManyUnits`` (more units than the line has),
+    ``TooLateToCancelLine`` (fewer units left that have not shipped,
     naming the shipments that did) or ``WholeOrder`` (nothing would be left to ship and
     nothing shipped: cancel the order instead).
     """
     ordered = _units(lines, sku)
     if not ordered:
         raise ChangeRefused("UnknownLine", f"the order has no line of {sku}")
+    if quantity > ordered:
+        # Not "too late": no moment would ever have allowed it.
+        raise ChangeRefused(
+            "TooManyUnits", f"the order has {ordered} unit(s) of {sku}, not {quantity}"
+        )
     owed = _units(backordered, sku)
     open_ = [s for s in reversed(shipments) if s.status in _OPEN and _units(s.lines, sku)]
     cancellable = owed + sum(_units(s.lines, sku) for s in open_)

@@ -59,6 +59,12 @@ def test_part_of_the_owed_units_stays_owed() -> None:
     assert (plan.from_backorder, plan.owed_keep, plan.cuts) == (1, 2, [])
 
 
+def test_more_units_than_the_line_has_is_too_many_not_too_late() -> None:
+    shipments = [_ship(1, "picking", TSHIRT=5, CAP=1)]
+    kind, message = _refusal("TSHIRT", 6, LINES, [], shipments)
+    assert (kind, message) == ("TooManyUnits", "the order has 5 unit(s) of TSHIRT, not 6")
+
+
 def test_shipped_units_cannot_be_cancelled_and_the_refusal_names_the_shipment() -> None:
     shipments = [_ship(1, "shipped", TSHIRT=4, CAP=1), _ship(2, "picking", TSHIRT=1)]
     kind, message = _refusal("TSHIRT", 2, LINES, [], shipments)

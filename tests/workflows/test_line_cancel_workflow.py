@@ -177,7 +177,7 @@ async def test_refusals_name_why_and_change_nothing(harness: Harness) -> None:
     handle = await harness.start(harness.order_input(order_id, qty=2))
     await _until(handle, OrderStatus.PICKING)
     before = await handle.query(OrderWorkflow.state)
-    assert await _refused(handle, _cancel(3)) == "TooLateToCancelLine"
+    assert await _refused(handle, _cancel(3)) == "TooManyUnits"
     assert await _refused(handle, _cancel(2)) == "WholeOrder"
     unknown = CancelLine(sku="CAP", quantity=1, reason="x", by="support-1")
     assert await _refused(handle, unknown) == "UnknownLine"
