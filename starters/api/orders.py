@@ -430,11 +430,12 @@ def list_orders(
 async def cancel_order(
     order_id: str, body: CancelOrder, state: State, caller: Canceller
 ) -> OrderView:
-    """Cancel with full compensation; 409 once a shipment has shipped."""
+    """Cancel with full compensation; 409 once a shipment has shipped, 409 ``Finished``
+    (naming the order and its status) once it completed or was cancelled, like every other
+    change to an order that ended."""
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     body = body.model_copy(update={"requested_by": caller.subject})
-    if finished(current):
-        raise api_error(409, "NotCancellable", f"order is already {current.status}")
+    check_not_finished(current)
     return await ORDERS.update(state, order_id, OrderWorkflow.cancel, body)
 
 
