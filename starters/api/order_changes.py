@@ -31,6 +31,7 @@ from starters.api.deps import (
     in_store,
     record_view,
 )
+from starters.api.destinations import check_destination
 from starters.api.orders import ORDERS, check_not_finished
 from starters.api.pricing import added_price
 from starters.api.shipments import stored_shipment
@@ -86,10 +87,13 @@ async def edit_order(
     402 ``PaymentDeclined`` when the card refuses a raised total; 409 ``TooLateToEdit``
     naming the shipment whose pick started, ``WholeOrder``, ``NotEditableYet`` (paying or
     allocating: retry), ``NotEditable`` / ``Finished``; 422 naming a field (an unknown SKU,
-    an edit that changes nothing). The order is unchanged each time.
+    an edit that changes nothing, a ``ship_to`` that ``POST /orders`` refuses). The order is
+    unchanged each time.
     """
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     check_not_finished(current)
+    if body.ship_to is not None:
+        check_destination(body.ship_to, ["ship_to"])
     prices, tax_rates = await in_store(
         state, lambda session: _prices(session, state.settings, current, body)
     )

@@ -23,7 +23,7 @@ from oms.domain.auth import Principal
 from oms.domain.fulfilment import progress
 from oms.domain.lifecycle import ORDER
 from oms.domain.money import format_money, order_total
-from oms.domain.shipping import address_problems, needs_customs
+from oms.domain.shipping import needs_customs
 from oms.domain.tax import refund_tax
 from oms.ids import order_refund_workflow_id, order_workflow_id
 from oms.models.common import Page
@@ -71,6 +71,7 @@ from starters.api.deps import (
     raise_from_update,
     record_view,
 )
+from starters.api.destinations import check_destination
 from starters.api.idempotency import IdempotencyKey as RetryKey
 from starters.api.idempotency import once
 from starters.api.kinds import WorkflowKind
@@ -173,22 +174,6 @@ def _lookup_products(db: Database, skus: list[str]) -> dict[str, Product]:
         return inventory.products_by_sku(session, skus)
 
 
-def _check_destination(body: PlaceOrder) -> None:
-    """422 naming ``ship_to.region`` or ``ship_to.phone`` where the destination needs them:
-    a US state, a phone for a parcel through customs (and a phone that is one).
-
-    A postal code or country the carrier cannot serve is the carrier's to refuse: the
-    shipment is held for a person, as before (oms.domain.shipping.address_problems).
-    """
-    ship_to = body.ship_to
-    for name, reason in address_problems(ship_to, customs=needs_customs(ship_to.country)):
-        if name in ("region", "phone"):
-            # Not the phone itself in the answer: it is contact data.
-            raise field_error(
-                ["ship_to", name], reason, ship_to.region if name == "region" else None
-            )
-
-
 @router.post(
     "",
     status_code=202,
@@ -222,7 +207,7 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
     if body.order_id is not None and EXCHANGE_ID.match(body.order_id):
         # A return's replacement order gets this id; taken first, it would block the exchange.
         raise field_error(["order_id"], "RMA-...-X ids are kept for exchange orders", body.order_id)
-    _check_destination(body)
+    check_destination(body.ship_to, ["ship_to"])
     priced = await _validate_against_store(state, body, caller)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")

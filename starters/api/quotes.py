@@ -55,6 +55,7 @@ from starters.api.deps import (
     field_error,
     in_store,
 )
+from starters.api.destinations import check_destination
 from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.kinds import WorkflowKind
 from starters.api.orders import ORDERS, options_from, totals_in
@@ -145,8 +146,9 @@ async def request_quote(
 
     A buyer may only ask for their own customer id or company (403 otherwise), and only
     as a member of the company (404 otherwise; staff get a 422); who submitted it is the
-    caller, whatever ``submitted_by`` says. The quote's id and the id of the order it may
-    become are taken for good (409 when either is taken by something else).
+    caller, whatever ``submitted_by`` says. A ``ship_to`` that ``POST /orders`` would refuse
+    is a 422 naming the field (``starters.api.destinations``). The quote's id and the id of
+    the order it may become are taken for good (409 when either is taken by something else).
     """
     return await once(
         request, state, caller, idempotency_key, lambda: _request(body, state, caller)
@@ -155,6 +157,8 @@ async def request_quote(
 
 async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Response:
     check_owner(caller, body.customer.id, body.customer.company_id, what="customer id")
+    # The order an accepted quote becomes ships here: refused now, not held then.
+    check_destination(body.ship_to, ["ship_to"])
     skus = [line.sku for line in body.lines]
     if len(set(skus)) != len(skus):
         dup = next(i for i, s in enumerate(skus) if skus.index(s) != i)

@@ -50,6 +50,7 @@ from starters.api.deps import (
     field_error,
     read_store,
 )
+from starters.api.destinations import check_destination
 from starters.api.kinds import WorkflowKind
 from starters.api.orders import options_from
 from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
@@ -94,9 +95,13 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
     """Start a subscription; its first order is placed at ``start_at`` (default now).
 
     A resubmission of the same body returns the subscription (200); the same id with
-    another body is a 409. A buyer may only subscribe for their own customer id.
+    another body is a 409. A buyer may only subscribe for their own customer id. A 422
+    names the field of ``ship_to`` every renewal's shipment would be held for (no US state,
+    no phone through customs: ``starters.api.destinations``) or the line of a SKU not sold
+    in ``currency``.
     """
     check_owner(caller, body.customer.id, what="customer id")
+    check_destination(body.ship_to, ["ship_to"])
     await _check_lines(state, body.lines, body.currency)
     now = datetime.now(UTC)
     if body.start_at is not None and body.start_at < now - timedelta(minutes=5):
@@ -248,8 +253,11 @@ async def change(
     subscription_id: str, body: ChangeSubscription, state: State, caller: Actor
 ) -> SubscriptionView:
     """New lines and/or address from the next renewal on; lines checked against the catalogue
-    in the subscription's currency."""
+    in the subscription's currency, a new ``ship_to`` as ``POST /subscriptions`` checks it
+    (422 naming the field)."""
     current = await SUBSCRIPTIONS.load_visible(state, caller, subscription_id)
+    if body.ship_to is not None:
+        check_destination(body.ship_to, ["ship_to"])
     if body.lines is not None:
         await _check_lines(state, body.lines, current.currency)
     return await SUBSCRIPTIONS.update(

@@ -1,0 +1,29 @@
+"""The one check of an address the API accepts: every route that takes a destination
+(``POST /orders``, ``POST /quotes``, ``POST /subscriptions``, ``PATCH /subscriptions/{id}``,
+``POST /orders/{id}/edits``) refuses what would only be held later, with a 422 naming the
+field.
+
+Checked here, at the API, not in ``oms.models.common.Address``: workflows decode that
+model too, and one already running with an address a new rule refuses would fail to
+decode its own input on replay.
+"""
+
+from __future__ import annotations
+
+from oms.domain.shipping import AddressLike, address_problems, needs_customs
+from starters.api.deps import field_error
+
+
+def check_destination(address: AddressLike, loc: list[str | int]) -> None:
+    """422 naming the field of the address at ``loc`` (``["ship_to"]``: the body's field)
+    that the carrier would hold the shipment for: a missing or invalid US state in
+    ``region``, a missing phone for a parcel through customs (or a ``phone`` that is not
+    one).
+
+    A postal code or a country the carrier cannot serve is the carrier's to refuse: the
+    shipment is held for a person, as before (oms.domain.shipping.address_problems).
+    """
+    for name, reason in address_problems(address, customs=needs_customs(address.country)):
+        if name in ("region", "phone"):
+            # Not the phone itself in the answer: it is contact data.
+            raise field_error([*loc, name], reason, address.region if name == "region" else None)
