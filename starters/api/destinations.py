@@ -10,19 +10,38 @@ decode its own input on replay.
 
 from __future__ import annotations
 
+import pycountry
+
 from oms.domain.shipping import AddressLike, address_problems, needs_customs
 from starters.api.deps import field_error
+
+# ISO 3166-1 alpha-2, read once: pycountry loads its database on first use.
+COUNTRIES: frozenset[str] = frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def check_country(address: AddressLike, loc: list[str | int]) -> None:
+    """422 naming ``loc`` + ``country`` when the address's country is not an ISO 3166-1
+    alpha-2 code (``XX``): taxed and priced as anywhere else, it would be shipped nowhere.
+
+    For an address nothing is shipped to (``bill_to``, a checkout's shipping quote) as for
+    a destination (:func:`check_destination` calls it first).
+    """
+    if address.country not in COUNTRIES:
+        raise field_error(
+            [*loc, "country"], "not an ISO 3166-1 alpha-2 country code", address.country
+        )
 
 
 def check_destination(address: AddressLike, loc: list[str | int]) -> None:
     """422 naming the field of the address at ``loc`` (``["ship_to"]``: the body's field)
-    that the carrier would hold the shipment for: a missing or invalid US state in
-    ``region``, a missing phone for a parcel through customs (or a ``phone`` that is not
-    one).
+    that the carrier would hold the shipment for: an unknown ``country``
+    (:func:`check_country`), a missing or invalid US state in ``region``, a missing phone
+    for a parcel through customs (or a ``phone`` that is not one).
 
-    A postal code or a country the carrier cannot serve is the carrier's to refuse: the
-    shipment is held for a person, as before (oms.domain.shipping.address_problems).
+    A postal code or a (real) country the carrier cannot serve is the carrier's to refuse:
+    the shipment is held for a person, as before (oms.domain.shipping.address_problems).
     """
+    check_country(address, loc)
     for name, reason in address_problems(address, customs=needs_customs(address.country)):
         if name in ("region", "phone"):
             # Not the phone itself in the answer: it is contact data.

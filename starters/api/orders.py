@@ -71,7 +71,7 @@ from starters.api.deps import (
     raise_from_update,
     record_view,
 )
-from starters.api.destinations import check_destination
+from starters.api.destinations import check_country, check_destination
 from starters.api.idempotency import IdempotencyKey as RetryKey
 from starters.api.idempotency import once
 from starters.api.kinds import WorkflowKind
@@ -208,6 +208,8 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
         # A return's replacement order gets this id; taken first, it would block the exchange.
         raise field_error(["order_id"], "RMA-...-X ids are kept for exchange orders", body.order_id)
     check_destination(body.ship_to, ["ship_to"])
+    if body.bill_to is not None:
+        check_country(body.bill_to, ["bill_to"])
     priced = await _validate_against_store(state, body, caller)
     order_id = body.order_id or f"O-{uuid.uuid4().hex[:12].upper()}"
     digest = content_hash(body, "order_id")

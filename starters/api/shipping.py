@@ -15,6 +15,7 @@ from oms.models.money import ShippingQuote, ShippingQuoteRequest
 from oms.store import prices
 from starters.api.auth import require
 from starters.api.deps import State, api_error, field_error
+from starters.api.destinations import check_country
 from starters.api.pricing import exchange_table
 
 router = APIRouter(prefix="/shipping", tags=["shipping"])
@@ -30,7 +31,10 @@ def _known(state: State, currency: str, skus: list[str]) -> set[str]:
 async def quote_shipping(body: ShippingQuoteRequest, state: State, caller: Anyone) -> ShippingQuote:
     """The shipping options for ``lines`` to ``ship_to`` in ``currency``: speed, carrier
     service, price and estimated delivery date. The order placed with a ``shipping_speed``
-    is charged the price shown here (docs/money.md). 422 naming an unknown SKU's line."""
+    is charged the price shown here (docs/money.md). 422 naming an unknown SKU's line, or
+    ``ship_to.country`` when it is no country (a checkout may ask before it has the state or
+    phone an order to that country needs: those are checked when the order is placed)."""
+    check_country(body.ship_to, ["ship_to"])
     skus = [line.sku for line in body.lines]
     known = await run_in_threadpool(_known, state, body.currency, skus)
     for i, sku in enumerate(skus):

@@ -3,7 +3,8 @@ the carrier would only hold later (``starters.api.destinations``).
 
 Before: only ``POST /orders`` checked the US state and the phone through customs, so a
 subscription to Oslo without a phone answered 202 and every renewal's shipment was held
-("a phone number is required"), in /ops/stuck.
+("a phone number is required"), in /ops/stuck; and no route knew ``XX`` was no country
+(taxed as a zero-VAT export with rest-of-world shipping).
 
 The real app on a migrated, seeded SQLite store, no Temporal: every refusal here comes
 before a workflow is asked (the views the edit and change routes read first are
@@ -27,7 +28,7 @@ from oms.store import orders, subscriptions
 from oms.store.db import Database
 from starters.api.app import create_app
 from starters.api.deps import ApiState
-from starters.api.destinations import check_destination
+from starters.api.destinations import COUNTRIES, check_destination
 
 from inventory_fixtures import order_view
 
@@ -45,6 +46,7 @@ STOCKHOLM = {
 HELD = {
     "region": {**STOCKHOLM, "postal_code": "10001", "city": "New York", "country": "US"},
     "phone": {**STOCKHOLM, "postal_code": "0150", "city": "Oslo", "country": "NO"},
+    "country": {**STOCKHOLM, "country": "XX"},
 }
 CUSTOMER = {"id": "C-DEST", "name": "Anna Lindqvist", "email": "anna@example.com"}
 LINES = [{"sku": "TSHIRT-BLK-M", "quantity": 1}]
@@ -163,7 +165,30 @@ async def test_every_route_that_takes_a_ship_to_refuses_what_the_carrier_would_h
     assert _refused_field(answer) == ["body", "ship_to", field]
 
 
-def test_a_destination_with_what_it_needs_passes() -> None:
+async def test_a_billing_address_in_no_country_is_refused_naming_it(
+    api: dict[str, httpx.AsyncClient],
+) -> None:
+    answer = await api["support"].post("/orders", json=_order(STOCKHOLM, bill_to=HELD["country"]))
+    assert _refused_field(answer) == ["body", "bill_to", "country"]
+
+
+async def test_a_shipping_quote_refuses_no_country_but_not_a_missing_state_or_phone(
+    api: dict[str, httpx.AsyncClient],
+) -> None:
+    def quote(ship_to: dict[str, str]) -> dict[str, Any]:
+        return {"lines": LINES, "ship_to": ship_to, "currency": "SEK"}
+
+    nowhere = await api["support"].post("/shipping/quotes", json=quote(HELD["country"]))
+    assert _refused_field(nowhere) == ["body", "ship_to", "country"]
+    # A checkout asks for the price before it has the state or the phone: both are checked
+    # when the order is placed.
+    for field in ("region", "phone"):
+        priced = await api["support"].post("/shipping/quotes", json=quote(HELD[field]))
+        assert priced.status_code == 200, priced.text
+        assert {o["speed"] for o in priced.json()["options"]} == {"standard", "express"}
+
+
+def test_a_destination_with_what_it_needs_passes_and_codes_are_iso_3166_alpha_2() -> None:
     for ship_to in (
         STOCKHOLM,
         {**HELD["region"], "region": "NY", "phone": "+1 212 555 0100"},
@@ -172,3 +197,5 @@ def test_a_destination_with_what_it_needs_passes() -> None:
         {**STOCKHOLM, "country": "JP", "postal_code": "100-0001"},
     ):
         check_destination(Address.model_validate(ship_to), ["ship_to"])
+    assert {"SE", "NO", "US", "GB", "JP"} <= COUNTRIES
+    assert not {"XX", "UK", "EU", "ZZ"} & COUNTRIES
