@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from oms.domain.lifecycle import LIFECYCLES, Step
 from oms.models.ops import StuckReason
 
+# What ``/ops/stuck`` lists, its ``kind`` filter and ``oms ops stuck --kind``: every
+# workflow kind with a lifecycle, plus ``webhook`` (dead webhook deliveries) and ``caller``
+# (the OMS's own callers the API refused), both read from the store.
+STUCK_KINDS: tuple[str, ...] = (*LIFECYCLES, "webhook", "caller")
+
 
 @dataclass(frozen=True)
 class Evidence:

@@ -23,8 +23,8 @@ from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import LIFECYCLES, deadline_query, limits_from, stage_query
-from oms.domain.ops import Evidence, classify, suggest
+from oms.domain.lifecycle import deadline_query, limits_from, stage_query
+from oms.domain.ops import STUCK_KINDS, Evidence, classify, suggest
 from oms.models.ops import (
     Intervention,
     InterventionResult,
@@ -58,10 +58,7 @@ router = APIRouter(prefix="/ops", tags=["ops"])
 Operator = Annotated[Principal, Depends(require("ops"))]
 # Finance may release a hold too: for an order over its credit limit that is a credit approval.
 HoldReleaser = Annotated[Principal, Depends(require("ops", "finance", "cfo"))]
-KINDS = tuple(LIFECYCLES)
-# ``webhook``: dead webhook deliveries; ``caller``: the OMS's own callers the API refused
-# (both from the store, not a visibility query).
-KIND_PATTERN = f"^({'|'.join((*KINDS, 'webhook', 'caller'))})$"
+KIND_PATTERN = f"^({'|'.join(STUCK_KINDS)})$"
 # A refusal of an own caller is listed while its latest is this recent (or until the
 # caller is accepted again): one that stopped long ago is no current problem.
 REFUSAL_WINDOW = timedelta(minutes=15)

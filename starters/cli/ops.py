@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
+from oms.domain.ops import STUCK_KINDS
 from oms.settings import Settings
 from starters.cli._commands import post_command, reason_command
 from starters.cli._common import api, params, pass_settings, send, show, with_role
 
-KINDS = ["order", "shipment", "quote", "return", "replenishment"]
 WHY = "why (recorded in history)"
 REASON = click.option("--reason", required=True, help=WHY)
 
@@ -18,8 +18,8 @@ def ops() -> None:
     pass
 
 
-@ops.command(help="every stuck order, shipment and quote, and why")
-@click.option("--kind", type=click.Choice(KINDS))
+@ops.command(help="every stuck workflow, dead webhook delivery and refused caller, and why")
+@click.option("--kind", type=click.Choice(STUCK_KINDS))
 @click.option("--stage")
 @click.option("--warehouse")
 @click.option("--min-age-s", "min_age_s", type=int)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -294,6 +295,19 @@ def test_subscription_commands_send_what_they_say(recording_api: str) -> None:
         ),
         ("GET /subscriptions?customer_id=C-42&status=paused", ANY),
     ]
+
+
+def test_ops_stuck_accepts_every_kind_the_api_lists(recording_api: str) -> None:
+    # The CLI's choices are the API's: subscriptions, dead webhook deliveries and refused
+    # callers too, not only the workflow kinds a second hand-written list named.
+    from starters.api.ops import KIND_PATTERN
+
+    kinds = ["subscription", "webhook", "caller", "order"]
+    for kind in kinds:
+        assert re.fullmatch(KIND_PATTERN, kind)
+        assert _run("ops", "stuck", "--kind", kind, "--json") == 0
+    assert _run("ops", "stuck", "--kind", "parcel") == 2
+    assert [path for path, _ in _Recorder.seen] == [f"GET /ops/stuck?kind={k}" for k in kinds]
 
 
 def test_report_options_become_query_parameters(
