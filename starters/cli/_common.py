@@ -111,7 +111,7 @@ def output_format() -> str:
 
 def show(response: httpx.Response) -> int:
     """Print the answer in the chosen format and return 0; for an error status print one
-    line (``error: HTTP <status>: <why>``) on stderr and return 1."""
+    line (``error: HTTP <status>: <title>: <detail>``) on stderr and return 1."""
     try:
         body: Any = response.json()
     except ValueError:
@@ -127,23 +127,23 @@ def show(response: httpx.Response) -> int:
 
 
 def error_reason(body: Any, response: httpx.Response) -> str:
-    """One line saying why the API refused: problem details (``detail``/``title``/
-    ``errors``), the OMS's ``{"detail": {"error", "message"}}``, or FastAPI's 422 list."""
+    """One line saying why the API refused: a problem's ``title: detail`` (its first invalid
+    field only when there is no ``detail``, which already names it), the OMS's
+    ``{"detail": {"error", "message"}}``, or FastAPI's 422 list."""
     if not isinstance(body, dict):
         return _one_line(response.text) or response.reason_phrase
-    detail = body.get("detail")
-    errors = body.get("errors")
+    title, detail, errors = body.get("title"), body.get("detail"), body.get("errors")
     if isinstance(detail, list):
         errors, detail = detail, None
     if isinstance(detail, dict):
         name, message = detail.get("error"), detail.get("message")
         detail = f"{name}: {message}" if name and message else message or name
-    parts = [str(x) for x in (detail or body.get("title"),) if x]
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+    reason = ": ".join(str(x) for x in (title, detail) if x)
+    if not detail and isinstance(errors, list) and errors and isinstance(errors[0], dict):
         first = errors[0]
         where = ".".join(str(p) for p in first.get("loc", []) if p != "body")
-        parts.append(f"{where}: {first.get('msg', '')}".strip(": "))
-    return _one_line("; ".join(parts)) or response.reason_phrase
+        reason = "; ".join(x for x in (reason, f"{where}: {first.get('msg', '')}".strip(": ")) if x)
+    return _one_line(reason) or response.reason_phrase
 
 
 def _one_line(text: str) -> str:

@@ -392,7 +392,10 @@ def test_an_error_status_is_one_line_on_stderr_and_exit_1(
             {"detail": [{"loc": ["body", "lines", 0, "sku"], "msg": "unknown SKU"}]},
             "lines.0.sku: unknown SKU",
         ),
-        ({"type": "about:blank", "title": "Conflict", "status": 409, "detail": "exists"}, "exists"),
+        (
+            {"type": "about:blank", "title": "Conflict", "status": 409, "detail": "exists"},
+            "Conflict: exists",
+        ),
         (
             {"title": "Unprocessable", "errors": [{"loc": ["query", "status"], "msg": "bad"}]},
             "Unprocessable; query.status: bad",
@@ -404,6 +407,23 @@ def test_every_error_shape_the_api_answers_becomes_one_reason(
 ) -> None:
     response = httpx.Response(422, json=body)
     assert error_reason(body, response) == reason
+
+
+def test_a_problem_prints_its_title_and_an_invalid_field_once() -> None:
+    # The API's own answers: a problem's title, as docs/api.md shows it, and a 422 whose
+    # detail already names the first invalid field (its ``errors`` list it again).
+    from starters.api.deps import api_error, field_error
+    from starters.api.problems import from_http_exception
+
+    def answer(exc: Any) -> httpx.Response:
+        sent = from_http_exception(None, exc)  # type: ignore[arg-type]
+        return httpx.Response(sent.status_code, content=sent.body)
+
+    conflict = answer(api_error(409, "OrderIdConflict", "order A-1001 exists"))
+    assert error_reason(conflict.json(), conflict) == "OrderIdConflict: order A-1001 exists"
+    invalid = answer(field_error(["reorder_point"], "must be at least 0", -5))
+    reason = error_reason(invalid.json(), invalid)
+    assert reason.startswith("ValidationError: ") and reason.count("must be at least 0") == 1
 
 
 def test_answers_print_as_json_yaml_or_a_table() -> None:

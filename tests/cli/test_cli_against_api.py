@@ -44,8 +44,15 @@ async def test_an_unknown_order_is_one_line_on_stderr_and_exit_1(
         out, err = capsys.readouterr()
         assert code == 1
         assert out == ""
-        assert err.count("\n") == 1 and err.startswith("error: HTTP 404: ")
+        assert err.count("\n") == 1 and err.startswith("error: HTTP 404: NotFound: ")
         assert "NOPE" in err
+        # A value out of range: the problem's title, and the field and why said once.
+        reorder = ["reorder", "set", "WH-STO", "CAP-NVY", "--point", "-5", "--qty", "9"]
+        code = await asyncio.to_thread(_run, "--api-url", url, *reorder)
+        out, err = capsys.readouterr()
+        assert code == 1 and out == ""
+        assert err.startswith("error: HTTP 422: ValidationError: ") and err.count("\n") == 1
+        assert err.count("reorder_point") == 1, err
         # A refused body names the field in the same one line.
         code = await asyncio.to_thread(
             _run, "--api-url", url, "order", "list", "--status", "teleported"
