@@ -32,10 +32,8 @@ class Notes:
     async def resend(self, request: ResendNotification) -> None:
         """Send one of the order's customer emails again (a new outbox key per resend)."""
         self._state.resends += 1
-        self._track.note(
-            f"Operations ({request.by}) resent {request.notification}: {request.reason}",
-            by=f"ops:{request.by}",
-        )
+        # Worded as every other intervention, ``action`` set (history is state, no command).
+        self._track.ops_note(request.by, "resend", f"{request.reason} ({request.notification})")
         await self._email(
             f"{self._inp.order_id}:{request.notification}:resend:{self._state.resends}",
             request.notification,

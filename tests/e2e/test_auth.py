@@ -333,7 +333,7 @@ async def test_approvals_picks_and_interventions_record_the_token_not_the_body(
         )
         assert resent.status_code == 200, resent.text
         notes = [h["note"] for h in resent.json()["history"]]
-        assert any("Operations (dev-ops) resent order_confirmed" in n for n in notes)
+        assert "Operations (dev-ops): resend: customer lost it (order_confirmed)" in notes
         assert not any("Mallory" in n for n in notes)
 
 

@@ -252,6 +252,19 @@ async def _line_changes(stack: Stack) -> None:
     await _save(stack, "shipment-H-L3-S1", "shipment_claimed_wake")
 
 
+async def _resend(stack: Stack) -> None:
+    """An order whose confirmation operations sent again (``POST /ops/orders/{id}/resend``):
+    its history line is view state, not a command, so its wording may change (saved as
+    today's shape: ``order_resent_settled``)."""
+    await stack.place(order_body("H-R1", [("TSHIRT-BLK-M", 1, "249.00")]))
+    await stack.wait_for_status("H-R1", {"picking"})
+    body = {"reason": "customer lost it", "notification": "order_confirmed"}
+    response = await stack.as_role("ops").post("/ops/orders/H-R1/resend", json=body)
+    assert response.status_code == 200, response.text
+    await stack.fulfil("H-R1")
+    await _save(stack, "order-H-R1", "order_resent_settled")
+
+
 async def _border(stack: Stack) -> None:
     """An invoice-term order to Oslo: its label carries a customs declaration and its
     credit consumption the shipment's lines for the invoice (saved as today's shape:
@@ -368,6 +381,7 @@ async def main(only: str | None = None) -> None:
                     "line_changes": _line_changes,
                     "border": _border,
                     "invoice_return": _invoice_return,
+                    "resend": _resend,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -379,8 +393,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "only",
         nargs="?",
-        help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes' or "
-        "'invoice_return' records that scenario alone",
+        help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
+        "'invoice_return' or 'resend' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from oms import search_attributes as sa
-from oms.models.ops import OpsNote, RerouteShipment
+from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
 from oms.models.orders import CancelOrder, HoldRequest, OrderNote, OrderStatus
 from tests.workflows.harness import Harness, noted, tick
 from workflows.order import OrderWorkflow
@@ -184,4 +184,18 @@ async def test_an_operators_intervention_reads_the_same_in_the_order_and_its_shi
             "Operations (dev-ops): retry_now: carrier back up",
             "ops:dev-ops",
         )
+    await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
+
+
+async def test_a_resent_email_is_recorded_as_every_other_intervention(harness: Harness) -> None:
+    # The runbook's form, ``Operations (<who>): <action>: <reason>`` with ``action`` set, so
+    # a filter on the action finds a resend as it finds a release or a force-cancel.
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id))
+    request = ResendNotification(by="dev-ops", reason="lost it", notification="order_confirmed")
+    view = await handle.execute_update(OrderWorkflow.resend_notification, request)
+    assert [(h.note, h.by) for h in view.history if h.action == "resend"] == [
+        ("Operations (dev-ops): resend: lost it (order_confirmed)", "ops:dev-ops")
+    ]
+    assert f"{order_id}:order_confirmed:resend:1" in harness.world.email_keys()
     await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
