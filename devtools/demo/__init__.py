@@ -160,14 +160,28 @@ def place_return(api: httpx.Client, plenty: list[dict[str, Any]], wait_s: float)
     response.raise_for_status()
     rma_id = response.json()["rma_id"]
     print(f"  {rma_id:<20} return of 1 x {sku}: authorized automatically (wrong size)")
+    warehouse = return_warehouse(api, rma_id)
     return (
         f"\nThe return {rma_id} waits for its parcel. Receive it at the warehouse, then watch\n"
         f"the unit go back on the shelf and the refund of that one line:\n"
-        f"  .venv/bin/oms return receive {rma_id} --warehouse WH-STO "
+        f"  .venv/bin/oms return receive {rma_id} --warehouse {warehouse} "
         f"--line {sku}:1:resellable\n"
         f"  .venv/bin/oms return get {rma_id}\n"
         f"  .venv/bin/oms order get {order_id}   # its returns are listed on the order\n"
     )
+
+
+def return_warehouse(api: httpx.Client, rma_id: str, wait_s: float = 15.0) -> str:
+    """The warehouse the return's label sends the parcel to (the one that shipped the
+    order), from the return's view once its workflow has bought the label."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        label = api.get(f"/returns/{rma_id}").raise_for_status().json().get("label")
+        if label:
+            return str(label["return_to_warehouse_id"])
+        if time.monotonic() >= deadline:
+            return f"<the warehouse on its label: oms return get {rma_id}>"
+        time.sleep(0.5)
 
 
 def all_items(api: httpx.Client, path: str, **query: Any) -> list[dict[str, Any]]:
