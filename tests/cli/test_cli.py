@@ -417,7 +417,7 @@ def test_a_problem_prints_its_title_and_an_invalid_field_once() -> None:
 
     def answer(exc: Any) -> httpx.Response:
         sent = from_http_exception(None, exc)  # type: ignore[arg-type]
-        return httpx.Response(sent.status_code, content=sent.body)
+        return httpx.Response(sent.status_code, content=bytes(sent.body))
 
     conflict = answer(api_error(409, "OrderIdConflict", "order A-1001 exists"))
     assert error_reason(conflict.json(), conflict) == "OrderIdConflict: order A-1001 exists"
