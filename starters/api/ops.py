@@ -23,7 +23,7 @@ from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import deadline_query, limits_from, stage_query
+from oms.domain.lifecycle import SHIPMENT, deadline_query, limits_from, stage_query
 from oms.domain.ops import STUCK_KINDS, Evidence, classify, suggest
 from oms.models.ops import (
     Intervention,
@@ -154,7 +154,7 @@ def _renewal_errors(state: State, items: list[StuckItem]) -> None:
 
 
 # The stage a shipment the carrier refused waits in, for a person.
-_HELD_STAGE = LIFECYCLES["shipment"].step(ShipmentStatus.HELD).stage
+_HELD_STAGE = SHIPMENT.step(ShipmentStatus.HELD).stage
 
 
 def _held_reasons(state: State, items: list[StuckItem]) -> None:
