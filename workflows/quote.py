@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.quotes import QuoteActivities
@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         countered_lines,
         due,
         next_timer,
+        not_on_quote,
         order_for,
         record_decision,
         reminder_key,
@@ -53,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.queues import INVENTORY_QUEUE, WORKFLOW_QUEUE
     from oms.views import quotes as views
     from workflows import policies
+    from workflows import quote_pricing as pricing
     from workflows.legacy.quote import QuoteV1
     from workflows.order import OrderWorkflow
     from workflows.quote_mail import QuoteMail
@@ -62,12 +64,6 @@ __all__ = ["QuoteWorkflow", "order_id_for", "quote_workflow_id"]
 
 # How long an expired quote can still be re-opened before its workflow closes.
 REOPEN_WINDOW = timedelta(days=30)
-
-# Patch: a run with this marker answers a proposal the pricing refused (an unknown SKU or
-# price) with that refusal's type and gives the round back. Runs without it failed the
-# update with the activity's failure (the API's 500) and kept the round used up: their
-# later proposals and emails were numbered from it.
-PROPOSAL_REFUSED_PATCH = "quote-proposal-refused"
 
 
 @workflow.defn(name="QuoteWorkflow")
@@ -122,31 +118,23 @@ class QuoteWorkflow:
         self._track.update_accepted()
         self._round += 1
         round_no = self._round
+        priced = PriceQuoteRequest(
+            quote_id=self._inp.quote_id,
+            company_id=self._inp.customer.company_id,
+            currency=self._inp.currency,
+            lines=self._view.lines,
+            overrides=request.overrides,
+            round=round_no,
+            by=request.by,
+            comment=request.comment,
+            list_prices_only=self._list_prices_only,
+        )
         try:
-            proposal = await workflow.execute_activity_method(
-                QuoteActivities.price,
-                PriceQuoteRequest(
-                    quote_id=self._inp.quote_id,
-                    company_id=self._inp.customer.company_id,
-                    currency=self._inp.currency,
-                    lines=self._view.lines,
-                    overrides=request.overrides,
-                    round=round_no,
-                    by=request.by,
-                    comment=request.comment,
-                    list_prices_only=self._list_prices_only,
-                ),
-                **policies.STORE.kwargs(self._q(INVENTORY_QUEUE), f"price round {round_no}"),
-            )
-        except ActivityError as err:
-            refused = err.cause
-            if not isinstance(refused, ApplicationError) or not workflow.patched(
-                PROPOSAL_REFUSED_PATCH
-            ):
-                raise
+            proposal = await pricing.price(priced, self._q(INVENTORY_QUEUE))
+        except ApplicationError:
             if self._round == round_no:  # no later proposal took the next round meanwhile
                 self._round -= 1
-            raise ApplicationError(refused.message, type=refused.type, non_retryable=True) from err
+            raise
         self._view.proposal = proposal
         approvals = requirements(proposal, self._inp.options.policy, workflow.now())
         self._view.approvals = approvals
@@ -166,12 +154,7 @@ class QuoteWorkflow:
     @propose.validator
     def _validate_propose(self, request: ProposeQuote) -> None:
         self._require_open("propose")
-        known = {line.sku for line in self._view.lines}
-        unknown = sorted({o.sku for o in request.overrides if o.sku not in known})
-        if unknown:
-            raise ApplicationError(
-                f"overrides not on this quote: {', '.join(unknown)}", type="UnknownLine"
-            )
+        self._require_lines("overrides", [o.sku for o in request.overrides])
 
     @workflow.update
     async def counter(self, offer: CounterOffer) -> QuoteView:
@@ -187,10 +170,7 @@ class QuoteWorkflow:
         self._require_open("counter")
         if self._view.proposal is None:
             raise ApplicationError("nothing to counter: no proposal yet", type="NoProposal")
-        known = {line.sku for line in self._view.lines}
-        unknown = [line.sku for line in offer.lines if line.sku not in known]
-        if unknown:
-            raise ApplicationError(f"not on this quote: {', '.join(unknown)}", type="UnknownLine")
+        self._require_lines("counter-offer lines", [line.sku for line in offer.lines])
 
     @workflow.update
     async def decide(self, decision: ApprovalDecision) -> QuoteView:
@@ -415,6 +395,15 @@ class QuoteWorkflow:
             raise ApplicationError(f"cannot {action}: the quote has expired", type="QuoteExpired")
         if status not in OPEN_QUOTE_STATES:
             raise ApplicationError(f"cannot {action}: the quote is {status}", type="QuoteClosed")
+
+    def _require_lines(self, what: str, skus: list[str]) -> None:
+        """Raises ``ApplicationError`` ``UnknownLine`` naming the ``skus`` the quote has no
+        line of."""
+        unknown = not_on_quote(self._view.lines, skus)
+        if unknown:
+            raise ApplicationError(
+                f"{what} not on this quote: {', '.join(unknown)}", type="UnknownLine"
+            )
 
     def _enter(self, status: QuoteStatus, by: str, action: str, note: str) -> None:
         self._changed = True  # the timer loop recomputes its deadlines

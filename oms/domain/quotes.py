@@ -8,7 +8,7 @@ The workflow sleeps until :func:`next_timer` and carries out what :func:`due` re
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -83,6 +83,12 @@ def countered_lines(lines: list[QuoteLineRequest], offer: CounterOffer) -> list[
         )
         for line in lines
     ]
+
+
+def not_on_quote(lines: list[QuoteLineRequest], skus: Iterable[str]) -> list[str]:
+    """The ``skus`` the quote has no line of, sorted, each once."""
+    known = {line.sku for line in lines}
+    return sorted({sku for sku in skus if sku not in known})
 
 
 def record_decision(
