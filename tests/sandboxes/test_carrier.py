@@ -413,3 +413,43 @@ def test_a_webhook_that_stays_down_is_reported_not_fatal(
     assert webhook.attempts == 5
     # The scan happened anyway: the OMS can still read it from the tracking API.
     assert tracking.json()["status"] == "in_transit"
+
+
+def test_an_event_the_oms_refuses_is_not_posted_again_nor_the_rest_of_the_journey(
+    config: SandboxConfig, webhook: WebhookRecorder
+) -> None:
+    # 409: the OMS is done with the shipment (it ended, or a claim settled it).
+    webhook.fail_first, webhook.fail_status = 1000, 409
+    simulated = config.model_copy(
+        update={"simulate": True, "simulate_delay_s": 0.05, "webhook_backoff_s": 0.01}
+    )
+    with running_sandbox_carrier(simulated) as carrier:
+        number = buy(carrier, "k-refused").json()["tracking_number"]
+        deadline = time.monotonic() + 10
+        while webhook.attempts < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # Long enough for four retries and the next two scans at these settings.
+        time.sleep(0.6)
+        tracking = httpx.get(f"{carrier.url}/v1/tracking/{number}", timeout=10)
+
+    assert webhook.attempts == 1
+    assert tracking.json()["status"] == "in_transit"
+
+
+def test_a_refusal_ends_an_advance_at_once_an_unknown_parcel_is_tried_again(
+    carrier: RunningCarrier, webhook: WebhookRecorder
+) -> None:
+    carrier.configure(webhook_backoff_s=0.01)
+    webhook.fail_first, webhook.fail_status = 1000, 422
+    number = buy(carrier, "k-422").json()["tracking_number"]
+    refused = httpx.post(f"{carrier.url}/v1/sandbox/advance/{number}", timeout=30).json()
+    assert (refused["webhook"], refused["webhook_delivered"], webhook.attempts) == (
+        "refused",
+        False,
+        1,
+    )
+    # The recorder counts attempts across calls: the next two (2 and 3) answer 404, as the
+    # OMS does to an event that overtook its record of the label.
+    webhook.fail_first, webhook.fail_status = 3, 404
+    busy = httpx.post(f"{carrier.url}/v1/sandbox/advance/{number}", timeout=30).json()
+    assert (busy["webhook"], webhook.attempts) == ("accepted", 4)
