@@ -543,7 +543,10 @@ async def refund_order(
             handle = state.client.get_workflow_handle_for(OrderRefundWorkflow.run, workflow_id)
         claimed = await handle.result()
     if claimed.status == "declined":
-        raise api_error(409, "RefundDeclined", claimed.error or "declined")
+        # The stored error leads with the provider's error type (the order's history shows
+        # it); the problem's title already says it.
+        why = (claimed.error or "declined").removeprefix("RefundDeclined: ")
+        raise api_error(409, "RefundDeclined", why)
     return claimed
 
 
