@@ -111,10 +111,12 @@ class Holds:
             refused = await self._approvals.wait(lambda: state.cancel is not None)
             state.cancel = state.cancel or refused
         while (hold := self._view.hold) is not None and state.cancel is None:
+            # A person's hold says why in its reason; the risk rules' in their findings.
+            said = f"{hold.reason}, by {hold.by}" if hold.findings else f"by {hold.by}"
             why = "; ".join(hold.findings) or hold.reason
             self._track.enter(
                 OrderStatus.ON_HOLD,
-                f"On hold before allocation ({hold.reason}, by {hold.by}): {why}",
+                f"On hold before allocation ({said}): {why}",
                 by=hold.by,
                 action="hold",
                 stage="held_for_review",
