@@ -150,10 +150,11 @@ class Fulfilment:
         Raises ``ApplicationError(type="NotReroutable")`` when it shipped meanwhile.
         """
         old = self._shipments.by_id[request.shipment_id]
-        self._track.note(
-            f"Operations ({request.by}) re-routes {old.shipment_id} away from "
-            f"{old.warehouse_id}: {request.reason}",
-            by=f"ops:{request.by}",
+        # Worded as every other intervention, ``action`` set (history is state, no command).
+        self._track.ops_note(
+            request.by,
+            "reroute",
+            f"{request.reason} ({old.shipment_id} away from {old.warehouse_id})",
         )
         await self._shipments.stop(f"re-routed: {request.reason}", only=old.shipment_id)
         if old.status != ShipmentStatus.CANCELLED:

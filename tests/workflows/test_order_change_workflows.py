@@ -83,6 +83,9 @@ async def test_a_hold_during_authorization_waits_before_allocation_until_release
     gate.set()
     await _until(handle, OrderStatus.ON_HOLD)
     assert "allocate" not in harness.world.names()
+    on_hold = (await handle.query(OrderWorkflow.state)).history[-1]
+    # A person's reason once (it read "(address looks wrong, by support-1): address ...").
+    assert on_hold.note == "On hold before allocation (by support-1): address looks wrong"
     described = await handle.describe()
     attrs = described.typed_search_attributes
     assert attrs.get(sa.STAGE) == "held_for_review"
@@ -166,6 +169,12 @@ async def test_a_reroute_that_finds_no_stock_adds_to_what_the_order_owes_per_sku
     view = await handle.execute_update(OrderWorkflow.reroute, request)
     assert [(b.sku, b.quantity) for b in view.backordered] == [("TSHIRT", 3)]
     assert [s.status for s in view.shipments] == ["cancelled"]
+    # Worded as every other intervention, with its action (runbook.md).
+    [rerouted] = [h for h in view.history if h.action == "reroute"]
+    assert (rerouted.by, rerouted.note) == (
+        "ops:ops-1",
+        f"Operations (ops-1): reroute: WH-STO flooded ({order_id}-S1 away from WH-STO)",
+    )
     await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
 
 
