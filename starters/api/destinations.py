@@ -1,7 +1,8 @@
 """The one check of an address the API accepts: every route that takes a destination
 (``POST /orders``, ``POST /quotes``, ``POST /subscriptions``, ``PATCH /subscriptions/{id}``,
 ``POST /orders/{id}/edits``) refuses what would only be held later, with a 422 naming the
-field.
+field: the address itself (:func:`check_destination`), and the products that cross a
+customs border without the data to declare them (:func:`check_customs`).
 
 Checked here, at the API, not in ``oms.models.common.Address``: workflows decode that
 model too, and one already running with an address a new rule refuses would fail to
@@ -10,9 +11,15 @@ decode its own input on replay.
 
 from __future__ import annotations
 
-import pycountry
+from collections.abc import Sequence
 
+import pycountry
+from starlette.concurrency import run_in_threadpool
+
+from oms.domain import customs
 from oms.domain.shipping import AddressLike, address_problems, needs_customs
+from oms.store import inventory
+from oms.store.db import Database
 from starters.api.deps import field_error
 
 # ISO 3166-1 alpha-2, read once: pycountry loads its database on first use.
@@ -46,3 +53,37 @@ def check_destination(address: AddressLike, loc: list[str | int]) -> None:
         if name in ("region", "phone"):
             # Not the phone itself in the answer: it is contact data.
             raise field_error([*loc, name], reason, address.region if name == "region" else None)
+
+
+def _lacking(db: Database, skus: Sequence[str]) -> set[str]:
+    with db.read() as session:
+        return set(customs.lacking(inventory.products_by_sku(session, list(skus)), skus))
+
+
+async def check_customs(
+    db: Database,
+    country: str,
+    lines: Sequence[str],
+    loc: list[str | int],
+    *,
+    kept: Sequence[str] = (),
+    kept_loc: list[str | int] | None = None,
+) -> None:
+    """422 when a parcel to ``country`` crosses a customs border with a product that has no
+    HS code or country of origin: it could not be declared and would only be held.
+
+    ``lines`` are the body's SKUs, named ``[*loc, i, "sku"]`` (an empty one is skipped: a
+    line taken off); ``kept`` are SKUs already on
+    the order or subscription (an edit or change of address), named ``kept_loc`` (the field
+    that moved them abroad). Nothing is read when ``country`` needs no customs.
+    """
+    if not needs_customs(country):
+        return
+    lacking = await run_in_threadpool(_lacking, db, [sku for sku in (*lines, *kept) if sku])
+    why = f"product has no HS code or country of origin, required for shipments to {country}"
+    for i, sku in enumerate(lines):
+        if sku and sku in lacking:
+            raise field_error([*loc, i, "sku"], f"{why} (customs)", sku)
+    for sku in kept:
+        if sku in lacking and kept_loc is not None:
+            raise field_error(kept_loc, f"{sku}: {why} (customs)", country)

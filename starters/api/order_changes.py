@@ -31,7 +31,7 @@ from starters.api.deps import (
     in_store,
     record_view,
 )
-from starters.api.destinations import check_destination
+from starters.api.destinations import check_customs, check_destination
 from starters.api.orders import ORDERS, check_not_finished
 from starters.api.pricing import added_price
 from starters.api.shipments import stored_shipment
@@ -94,6 +94,17 @@ async def edit_order(
     check_not_finished(current)
     if body.ship_to is not None:
         check_destination(body.ship_to, ["ship_to"])
+    # What the order will ship, to where: a line it adds, or a new address abroad for the
+    # lines it keeps.
+    edited = {line.sku for line in body.lines or []}
+    await check_customs(
+        state.db,
+        (body.ship_to or current.ship_to).country,
+        [line.sku if line.quantity else "" for line in body.lines or []],
+        ["lines"],
+        kept=[ln.sku for ln in current.lines if ln.sku not in edited] if body.ship_to else [],
+        kept_loc=["ship_to", "country"],
+    )
     prices, tax_rates = await in_store(
         state, lambda session: _prices(session, state.settings, current, body)
     )

@@ -17,17 +17,14 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from oms.domain import customs
 from oms.domain.approval import load_policy, order_rules
 from oms.domain.auth import Principal
 from oms.domain.fulfilment import progress
 from oms.domain.lifecycle import ORDER
 from oms.domain.money import format_money, order_total
-from oms.domain.shipping import needs_customs
 from oms.domain.tax import refund_tax
 from oms.ids import order_refund_workflow_id, order_workflow_id
 from oms.models.common import Page
-from oms.models.inventory import Product
 from oms.models.orders import (
     CancelOrder,
     HoldRequest,
@@ -49,7 +46,7 @@ from oms.models.orders import (
 from oms.models.quotes import ApprovalPolicy
 from oms.rules import APPROVAL_RULES
 from oms.settings import WORKFLOW_QUEUE, Settings
-from oms.store import credit, inventory, orders, prices, refunds, returns
+from oms.store import credit, orders, prices, refunds, returns
 from oms.store.db import Database
 from oms.store.errors import CreditNoteRefused, InvalidCreditMovement
 from starters.api.auth import (
@@ -71,7 +68,7 @@ from starters.api.deps import (
     raise_from_update,
     record_view,
 )
-from starters.api.destinations import check_country, check_destination
+from starters.api.destinations import check_country, check_customs, check_destination
 from starters.api.idempotency import IdempotencyKey as RetryKey
 from starters.api.idempotency import once
 from starters.api.kinds import WorkflowKind
@@ -152,26 +149,9 @@ async def _validate_against_store(state: State, body: PlaceOrder, caller: Princi
     for i, sku in enumerate(skus):
         if sku not in known:
             raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
-    country = body.ship_to.country
-    if needs_customs(country):
-        # Decided here, not at the label: a parcel that cannot be declared would only be held.
-        products = await run_in_threadpool(_lookup_products, state.db, skus)
-        lacking = set(customs.lacking(products, skus))
-        for i, sku in enumerate(skus):
-            if sku in lacking:
-                raise field_error(
-                    ["lines", i, "sku"],
-                    f"product has no HS code or country of origin, required for shipments "
-                    f"to {country} (customs)",
-                    sku,
-                )
-
+    # Decided here, not at the label: a parcel that cannot be declared would only be held.
+    await check_customs(state.db, body.ship_to.country, skus, ["lines"])
     return price_order(body, caller, known, state.settings)
-
-
-def _lookup_products(db: Database, skus: list[str]) -> dict[str, Product]:
-    with db.read() as session:
-        return inventory.products_by_sku(session, skus)
 
 
 @router.post(

@@ -55,7 +55,7 @@ from starters.api.deps import (
     field_error,
     in_store,
 )
-from starters.api.destinations import check_destination
+from starters.api.destinations import check_customs, check_destination
 from starters.api.idempotency import IdempotencyKey, once, reserve
 from starters.api.kinds import WorkflowKind
 from starters.api.orders import ORDERS, options_from, totals_in
@@ -173,6 +173,7 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
     for i, sku in enumerate(skus):
         if sku not in known:
             raise field_error(["lines", i, "sku"], f"unknown SKU {sku!r}", sku)
+    await check_customs(state.db, body.ship_to.country, skus, ["lines"])
     if company is None and not caller.is_buyer:
         raise field_error(
             ["customer", "company_id"],

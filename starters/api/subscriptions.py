@@ -50,7 +50,7 @@ from starters.api.deps import (
     field_error,
     read_store,
 )
-from starters.api.destinations import check_destination
+from starters.api.destinations import check_customs, check_destination
 from starters.api.kinds import WorkflowKind
 from starters.api.orders import options_from
 from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
@@ -103,6 +103,7 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
     check_owner(caller, body.customer.id, what="customer id")
     check_destination(body.ship_to, ["ship_to"])
     await _check_lines(state, body.lines, body.currency)
+    await check_customs(state.db, body.ship_to.country, [ln.sku for ln in body.lines], ["lines"])
     now = datetime.now(UTC)
     if body.start_at is not None and body.start_at < now - timedelta(minutes=5):
         raise field_error(["start_at"], "must not be in the past", body.start_at.isoformat())
@@ -260,6 +261,15 @@ async def change(
         check_destination(body.ship_to, ["ship_to"])
     if body.lines is not None:
         await _check_lines(state, body.lines, current.currency)
+    # What the next renewals ship, to where they ship it.
+    await check_customs(
+        state.db,
+        (body.ship_to or current.ship_to).country,
+        [ln.sku for ln in body.lines or []],
+        ["lines"],
+        kept=[] if body.lines is not None else [ln.sku for ln in current.lines],
+        kept_loc=["ship_to", "country"],
+    )
     return await SUBSCRIPTIONS.update(
         state, subscription_id, SubscriptionWorkflow.change, body, caller
     )

@@ -26,9 +26,10 @@ from oms.models.subscriptions import SubscriptionLine, SubscriptionStatus, Subsc
 from oms.settings import Settings
 from oms.store import orders, subscriptions
 from oms.store.db import Database
+from oms.store.tables import ProductRow
 from starters.api.app import create_app
 from starters.api.deps import ApiState
-from starters.api.destinations import COUNTRIES, check_destination
+from starters.api.destinations import COUNTRIES, check_customs, check_destination
 
 from inventory_fixtures import order_view
 
@@ -199,3 +200,36 @@ def test_a_destination_with_what_it_needs_passes_and_codes_are_iso_3166_alpha_2(
         check_destination(Address.model_validate(ship_to), ["ship_to"])
     assert {"SE", "NO", "US", "GB", "JP"} <= COUNTRIES
     assert not {"XX", "UK", "EU", "ZZ"} & COUNTRIES
+
+
+async def test_every_route_refuses_a_parcel_through_customs_it_could_not_declare(
+    api: dict[str, httpx.AsyncClient], migrated_sqlite_url: str
+) -> None:
+    """Before, only ``POST /orders`` refused a product without an HS code or country of
+    origin for a destination abroad; a subscription, a quote or a move abroad was taken and
+    its shipments held at the label."""
+    db = Database(migrated_sqlite_url)
+    try:
+        with db.session() as session:
+            row = session.get(ProductRow, "TSHIRT-BLK-M")
+            assert row is not None
+            row.hs_code = None
+    finally:
+        db.dispose()
+    oslo = {**HELD["phone"], "phone": "+47 22 00 00 00"}
+    # The line is named where the body carries it; where the body only moves what the order
+    # or subscription already holds abroad, the new address's country is.
+    expected = {
+        "POST /orders": ["body", "lines", 0, "sku"],
+        "POST /subscriptions": ["body", "lines", 0, "sku"],
+        "POST /quotes": ["body", "lines", 0, "sku"],
+        "PATCH /subscriptions/{id}": ["body", "ship_to", "country"],
+        "POST /orders/{id}/edits": ["body", "ship_to", "country"],
+    }
+    for route, loc in expected.items():
+        role, method, path, body = ROUTES[route]
+        answer = await api[role].request(method, path, json=body(oslo))
+        assert _refused_field(answer) == loc, route
+        assert "HS code" in answer.json()["detail"], route
+    # Within the EU no customs: nothing to declare, nothing refused (no store read either).
+    await check_customs(Database("sqlite:///nowhere/at/all.db"), "SE", ["TSHIRT-BLK-M"], ["lines"])
