@@ -93,6 +93,22 @@ def _problem(answer: httpx.Response, status: int, title: str) -> str:
     return str(body["detail"])
 
 
+def _closed_return(rma_id: str, order_id: str) -> ReturnView:
+    """A return of one T-shirt of ``order_id``, refunded and closed."""
+    return ReturnView(
+        rma_id=rma_id,
+        order_id=order_id,
+        status=ReturnStatus.CLOSED,
+        resolution="refund",
+        customer=Customer(id=BUYER, name="Anna", email="anna@example.com"),
+        currency="SEK",
+        lines=[ReturnLine(sku="TSHIRT", quantity=1, reason="wrong_size")],
+        requested_at=T0,
+        updated_at=T0,
+        version=1,
+    )
+
+
 def _id(prefix: str) -> str:
     return f"{prefix}-GONE-{uuid.uuid4().hex[:8].upper()}"
 
@@ -151,18 +167,7 @@ async def test_a_note_on_a_finished_order_answers_the_order_as_get_shows_it(
     order_id, rma_id = _id("O"), _id("RMA")
     views = (
         order_view(order_id, status=OrderStatus.COMPLETED, customer_id=BUYER),
-        ReturnView(
-            rma_id=rma_id,
-            order_id=order_id,
-            status=ReturnStatus.CLOSED,
-            resolution="refund",
-            customer=Customer(id=BUYER, name="Anna", email="anna@example.com"),
-            currency="SEK",
-            lines=[ReturnLine(sku="TSHIRT", quantity=1, reason="wrong_size")],
-            requested_at=T0,
-            updated_at=T0,
-            version=1,
-        ),
+        _closed_return(rma_id, order_id),
     )
     async with _api(temporal_client, migrated_sqlite_url, tmp_path, *views) as api:
         noted = await api["support"].post(f"/orders/{order_id}/notes", json={"text": "called"})
@@ -185,18 +190,7 @@ async def test_a_quote_a_return_and_a_subscription_whose_workflow_is_gone_are_fi
     views = (
         quote_view(quote_id, status=QuoteStatus.WITHDRAWN),
         order_view(order_id, status=OrderStatus.COMPLETED, customer_id=BUYER),
-        ReturnView(
-            rma_id=rma_id,
-            order_id=order_id,
-            status=ReturnStatus.CLOSED,
-            resolution="refund",
-            customer=buyer,
-            currency="SEK",
-            lines=[ReturnLine(sku="TSHIRT", quantity=1, reason="wrong_size")],
-            requested_at=T0,
-            updated_at=T0,
-            version=1,
-        ),
+        _closed_return(rma_id, order_id),
         SubscriptionView(
             subscription_id=subscription_id,
             status=SubscriptionStatus.CANCELLED,
