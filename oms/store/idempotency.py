@@ -8,6 +8,7 @@ the store lives. Functions run in the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +54,44 @@ def reserve_id(
     if row is None:  # cannot be: the conflict was on this key, and rows are never deleted
         raise LookupError(f"{kind} {id_}: conflicting id not found")
     return Reservation(owner=row.owner, body_hash=row.body_hash, new=False)
+
+
+class IdTaken(Exception):
+    """An id another object derives from the one being reserved (a quote's order id) is
+    held by someone else: raised inside the transaction, so that nothing it took is kept."""
+
+    def __init__(self, kind: str, id_: str, holder: Reservation) -> None:
+        super().__init__(f"{kind} {id_} is taken by {holder.owner}")
+        self.kind = kind
+        self.id = id_
+        self.holder = holder
+
+
+def reserve_with_derived(
+    session: Session,
+    kind: str,
+    id_: str,
+    owner: str,
+    body_hash: str | None,
+    derived: Sequence[tuple[str, str]],
+) -> Reservation:
+    """:func:`reserve_id`, and with it the ``derived`` ids (kind, id) the object will use,
+    each taken for good for it: owner ``<kind> <id_>`` (``quote Q-1``), no body hash (a
+    client's reservation always has one, so the pair tells whose it is).
+
+    The derived ids are taken only when ``id_`` is new or held for the same ``body_hash``
+    (a resubmission takes them again: they are its own). Raises :class:`IdTaken` when one
+    is held by anyone else; run in one transaction, nothing taken here is kept then.
+    """
+    taken = reserve_id(session, kind, id_, owner, body_hash)
+    if not taken.new and taken.body_hash != body_hash:
+        return taken
+    derived_owner = f"{kind} {id_}"
+    for other_kind, other_id in derived:
+        held = reserve_id(session, other_kind, other_id, derived_owner, None)
+        if held.owner != derived_owner or held.body_hash is not None:
+            raise IdTaken(other_kind, other_id, held)
+    return taken
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import Header, Request, Response
@@ -97,8 +97,14 @@ def _release(db: Database, subject: str, key: str) -> None:
 
 
 def reserve(
-    db: Database, kind: str, id_: str, owner: str, body_hash: str | None
+    db: Database,
+    kind: str,
+    id_: str,
+    owner: str,
+    body_hash: str | None,
+    derived: Sequence[tuple[str, str]] = (),
 ) -> idempotency.Reservation:
-    """``idempotency.reserve_id`` in its own transaction (call it in a worker thread)."""
+    """``idempotency.reserve_with_derived`` in its own transaction (call it in a worker
+    thread): ``id_`` and the ids it derives, all or none (raises ``idempotency.IdTaken``)."""
     with db.session() as session:
-        return idempotency.reserve_id(session, kind, id_, owner, body_hash)
+        return idempotency.reserve_with_derived(session, kind, id_, owner, body_hash, derived)

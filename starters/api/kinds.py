@@ -4,7 +4,7 @@ the start of a new one: a resubmission is answered, never started twice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +24,7 @@ from oms import search_attributes as sa
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import LIFECYCLES, Lifecycle, Step, attributes, limits_from
 from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.store.idempotency import IdTaken
 from starters.api.auth import check_visible
 from starters.api.deps import (
     ApiState,
@@ -235,19 +236,37 @@ class WorkflowKind(Generic[V]):
         return api_error(409, self.conflict_error, f"{self.what(id_)} {why}")
 
     async def reserve(
-        self, state: ApiState, caller: Principal, id_: str, digest: str
+        self,
+        state: ApiState,
+        caller: Principal,
+        id_: str,
+        digest: str,
+        derived: Sequence[tuple[str, str]] = (),
     ) -> Response | None:
         """Take ``id_`` for good for the content ``digest`` (Temporal forgets a closed
-        workflow; its id stays taken in the store).
+        workflow; its id stays taken in the store), and in the same transaction the
+        ``derived`` ids (kind, id) its workflow will start (a quote's order id), for it.
 
         Returns ``None`` to go on and start the workflow: the id is new, or was reserved with
         this content but never started (Temporal was down). A resubmission of the same
         content gets its view (200), also long after its workflow is gone.
-        Raises HTTPException 409 :attr:`conflict_error` when the id was taken for other content.
+        Raises HTTPException 409 :attr:`conflict_error` when the id was taken for other content,
+        is kept for what another object becomes, or a derived id is taken by anyone else
+        (then ``id_`` is not taken either).
         """
-        taken = await run_in_threadpool(reserve, state.db, self.name, id_, caller.subject, digest)
+        try:
+            taken = await run_in_threadpool(
+                reserve, state.db, self.name, id_, caller.subject, digest, derived
+            )
+        except IdTaken as err:
+            why = f"cannot become {err.kind} {err.id}: that id is taken"
+            raise self.conflict(id_, f"{why}; choose another {self.name} id") from err
         if taken.new:
             return None
+        if taken.body_hash is None:
+            # Taken with another object (owner ``quote Q-1``): never a client's to place.
+            why = f"is kept for the {self.name} {taken.owner} becomes"
+            raise self.conflict(id_, f"{why}; choose another {self.name} id")
         if taken.body_hash != digest:
             raise self.conflict(id_)
         with suppress(HTTPException):

@@ -9,7 +9,6 @@ from typing import Annotated, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms.domain.approval import load_policy
@@ -56,7 +55,7 @@ from starters.api.deps import (
     in_store,
 )
 from starters.api.destinations import check_customs, check_destination
-from starters.api.idempotency import IdempotencyKey, once, reserve
+from starters.api.idempotency import IdempotencyKey, once
 from starters.api.kinds import WorkflowKind
 from starters.api.orders import ORDERS, options_from, totals_in
 from starters.api.pricing import quote_order_pricing
@@ -186,15 +185,12 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
     )
     quote_id = body.quote_id or f"Q-{uuid.uuid4().hex[:10].upper()}"
     digest = content_hash(body, "quote_id")
-    answered = await QUOTES.reserve(state, caller, quote_id, digest)
+    # The order an accepted quote becomes is taken with the quote's id, in one transaction:
+    # nobody may place it first, and a quote that could never become it takes nothing.
+    derived = [(ORDERS.name, order_id_for(quote_id))]
+    answered = await QUOTES.reserve(state, caller, quote_id, digest, derived)
     if answered is not None:
         return answered
-    # The order an accepted quote becomes: nobody else may take its id in the meantime.
-    order_id = order_id_for(quote_id)
-    owner = QUOTES.what(quote_id)
-    derived = await run_in_threadpool(reserve, state.db, "order", order_id, owner, None)
-    if derived.owner != owner:
-        raise QUOTES.conflict(quote_id, f"cannot become order {order_id}: that id is taken")
     inp = QuoteInput(
         quote_id=quote_id,
         customer=body.customer,

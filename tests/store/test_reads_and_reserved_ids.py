@@ -79,3 +79,34 @@ def test_concurrent_takers_of_one_id_get_one_winner(db: Database) -> None:
     winners = [a for a in answers if a.new]
     assert len(winners) == 1
     assert {(a.owner, a.body_hash) for a in answers} == {(winners[0].owner, winners[0].body_hash)}
+
+
+def test_a_quote_takes_its_order_id_with_its_own_or_takes_nothing(db: Database) -> None:
+    """A quote's order id (``Q-1-O``) is taken with the quote's, for the quote; when anyone
+    else holds it, the quote's id is not taken either (the transaction is undone)."""
+    derived = [("order", "Q-1-O")]
+    with db.session() as session:
+        quote = idempotency.reserve_with_derived(session, "quote", "Q-1", "karin", "h1", derived)
+    assert quote == idempotency.Reservation(owner="karin", body_hash="h1", new=True)
+    with db.session() as session:
+        order = idempotency.reserve_id(session, "order", "Q-1-O", "olle", "h9")
+        # The same quote again takes nothing new and is not refused: the order id is its own.
+        again = idempotency.reserve_with_derived(session, "quote", "Q-1", "karin", "h1", derived)
+    assert order == idempotency.Reservation(owner="quote Q-1", body_hash=None, new=False)
+    assert again == idempotency.Reservation(owner="karin", body_hash="h1", new=False)
+
+    with db.session() as session:
+        idempotency.reserve_id(session, "order", "Q-2-O", "olle", "h9")
+    with pytest.raises(idempotency.IdTaken) as taken, db.session() as session:
+        idempotency.reserve_with_derived(
+            session, "quote", "Q-2", "karin", "h2", [("order", "Q-2-O")]
+        )
+    assert (taken.value.kind, taken.value.id, taken.value.holder.owner) == (
+        "order",
+        "Q-2-O",
+        "olle",
+    )
+    with db.session() as session:
+        # Q-2 was not kept: the next taker of the id is its first.
+        later = idempotency.reserve_id(session, "quote", "Q-2", "anna", "h3")
+    assert later.new
