@@ -84,14 +84,22 @@ def reserve_with_derived(
     is held by anyone else; run in one transaction, nothing taken here is kept then.
     """
     taken = reserve_id(session, kind, id_, owner, body_hash)
-    if not taken.new and taken.body_hash != body_hash:
-        return taken
-    derived_owner = f"{kind} {id_}"
-    for other_kind, other_id in derived:
-        held = reserve_id(session, other_kind, other_id, derived_owner, None)
-        if held.owner != derived_owner or held.body_hash is not None:
-            raise IdTaken(other_kind, other_id, held)
+    if taken.new or taken.body_hash == body_hash:
+        reserve_derived(session, kind, id_, derived)
     return taken
+
+
+def reserve_derived(
+    session: Session, kind: str, id_: str, derived: Sequence[tuple[str, str]]
+) -> None:
+    """Take the ``derived`` ids (kind, id) for ``kind`` ``id_`` (owner ``quote Q-1``, no
+    body hash), or find them taken for it already. Raises :class:`IdTaken` when one is
+    held by anyone else."""
+    owner = f"{kind} {id_}"
+    for other_kind, other_id in derived:
+        held = reserve_id(session, other_kind, other_id, owner, None)
+        if held.owner != owner or held.body_hash is not None:
+            raise IdTaken(other_kind, other_id, held)
 
 
 @dataclass(frozen=True)

@@ -108,3 +108,9 @@ def reserve(
     thread): ``id_`` and the ids it derives, all or none (raises ``idempotency.IdTaken``)."""
     with db.session() as session:
         return idempotency.reserve_with_derived(session, kind, id_, owner, body_hash, derived)
+
+
+def reserve_for(db: Database, kind: str, id_: str, derived: Sequence[tuple[str, str]]) -> None:
+    """``idempotency.reserve_derived`` in its own transaction (call it in a worker thread)."""
+    with db.session() as session:
+        idempotency.reserve_derived(session, kind, id_, derived)

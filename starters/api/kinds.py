@@ -37,7 +37,7 @@ from starters.api.deps import (
     require_same_body,
     run_update,
 )
-from starters.api.idempotency import reserve
+from starters.api.idempotency import reserve, reserve_for
 
 V = TypeVar("V", bound=BaseModel)
 
@@ -259,8 +259,7 @@ class WorkflowKind(Generic[V]):
                 reserve, state.db, self.name, id_, caller.subject, digest, derived
             )
         except IdTaken as err:
-            why = f"cannot become {err.kind} {err.id}: that id is taken"
-            raise self.conflict(id_, f"{why}; choose another {self.name} id") from err
+            raise self._cannot_become(id_, err) from err
         if taken.new:
             return None
         if taken.body_hash is None:
@@ -272,6 +271,22 @@ class WorkflowKind(Generic[V]):
         with suppress(HTTPException):
             return _found(await self.load(state, id_))
         return None
+
+    async def keep(self, state: ApiState, id_: str, derived: Sequence[tuple[str, str]]) -> None:
+        """Take the ``derived`` ids for ``id_``'s object, or find them its own already (the
+        ids taken with it when it was created; one created before the store kept ids gets
+        them now).
+
+        Raises HTTPException 409 :attr:`conflict_error` when one is taken by anyone else.
+        """
+        try:
+            await run_in_threadpool(reserve_for, state.db, self.name, id_, derived)
+        except IdTaken as err:
+            raise self._cannot_become(id_, err) from err
+
+    def _cannot_become(self, id_: str, err: IdTaken) -> HTTPException:
+        why = f"cannot become {err.kind} {err.id}: that id is taken"
+        return self.conflict(id_, f"{why}; choose another {self.name} id")
 
     async def start(
         self,

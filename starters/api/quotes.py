@@ -133,6 +133,11 @@ def _signed(caller: Principal, body: Decision, waiting_for: str) -> Decision:
     return body.model_copy(update={"approver": caller.subject, "role": role})
 
 
+def _derived(quote_id: str) -> list[tuple[str, str]]:
+    """The ids a quote takes for good with its own: the order it becomes when accepted."""
+    return [(ORDERS.name, order_id_for(quote_id))]
+
+
 @router.post("/quotes", status_code=202, responses={200: {"model": QuoteView}, 409: {}, 422: {}})
 async def request_quote(
     body: RequestQuote,
@@ -187,8 +192,7 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
     digest = content_hash(body, "quote_id")
     # The order an accepted quote becomes is taken with the quote's id, in one transaction:
     # nobody may place it first, and a quote that could never become it takes nothing.
-    derived = [(ORDERS.name, order_id_for(quote_id))]
-    answered = await QUOTES.reserve(state, caller, quote_id, digest, derived)
+    answered = await QUOTES.reserve(state, caller, quote_id, digest, _derived(quote_id))
     if answered is not None:
         return answered
     inp = QuoteInput(
@@ -310,10 +314,17 @@ async def decide(
 async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) -> AcceptResult:
     """The buyer accepts: an order starts at the negotiated prices on invoice terms.
 
-    Only while the buyer is still a member of the quote's company (404 otherwise).
+    Only while the buyer is still a member of the quote's company (404 otherwise). The
+    order's id (``<quote id>-O``) is the quote's, taken when it was created; a quote older
+    than the store's reserved ids takes it now, and is a 409 ``QuoteIdConflict`` naming it
+    when someone has placed an order with it (before anything is accepted).
     """
     view = await QUOTES.load_visible(state, caller, quote_id)
     await check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
+    # Its order's id, taken with the quote; a quote older than the store's reserved ids
+    # takes it now, and one whose order id was placed meanwhile is refused before it is
+    # accepted (its order could not start).
+    await QUOTES.keep(state, quote_id, _derived(quote_id))
     return await QUOTES.update(state, quote_id, QuoteWorkflow.accept, body, caller)
 
 

@@ -28,7 +28,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from oms.ids import order_id_for, order_workflow_id, quote_workflow_id
-from oms.store import orders, quotes
+from oms.store import idempotency, orders, quotes
 from oms.store.db import Database
 from oms.store.tables import ReservedIdRow
 
@@ -200,3 +200,33 @@ async def test_a_quote_sent_again_is_answered_as_before(
             assert detail == f"quote {quote_id} exists with different content"
     finally:
         await _end(temporal_client, quote_workflow_id(quote_id))
+
+
+async def test_a_quote_from_before_reserved_ids_takes_its_order_id_when_accepted(
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
+) -> None:
+    """A quote created before the store kept ids has no reservation of its order id: the
+    accept takes it, before the workflow hears of it; one whose order id was placed
+    meanwhile is refused then (the workflow would set it ACCEPTED and fail to start it)."""
+    older, squatted = _qid(), _qid()
+    buyer = {"Authorization": "Bearer dev-buyer-C-ACME-AB"}  # the quote view's buyer
+    accept = {"po_number": "PO-4711"}
+    async with _api(temporal_client, migrated_sqlite_url, tmp_path) as (api, db):
+        with db.session() as session:  # as their workflows wrote them; no workflow here
+            assert quotes.record_quote(session, quote_view(older))
+            assert quotes.record_quote(session, quote_view(squatted))
+            idempotency.reserve_id(session, "order", order_id_for(squatted), "someone", "h")
+
+        refused = await api.post(f"/quotes/{squatted}/accept", json=accept, headers=buyer)
+        assert _problem(refused, 409, "QuoteIdConflict") == (
+            f"quote {squatted} cannot become order {order_id_for(squatted)}: that id is taken; "
+            "choose another quote id"
+        )
+
+        # No workflow to accept it (409 Finished), but its order id is the quote's now.
+        answered = await api.post(f"/quotes/{older}/accept", json=accept, headers=buyer)
+        _problem(answered, 409, "Finished")
+        order_id = order_id_for(older)
+        assert _reserved(db, "order", order_id) == (f"quote {older}", None)
+        placed = await api.post("/orders", json=order_body(order_id, [("CAP-NVY", 1, "199")]))
+        assert order_id in _problem(placed, 409, "OrderIdConflict")
