@@ -237,6 +237,28 @@ def test_order_confirmed_renders_in_german_for_a_german_or_austrian_tag() -> Non
         assert '<html lang="de">' in rendered.html
 
 
+@pytest.mark.parametrize("locale", ["en", "sv", "de"])
+def test_a_condition_at_the_end_of_a_line_keeps_the_line_break(locale: str) -> None:
+    """``trim_blocks`` drops the newline after a block tag: a line ending in ``{% endif %}``
+    ran into the next ("VAT 25 %: 89.40 SEK (included)Total: 447.00 SEK")."""
+    vat = {**CONFIRMED, "shipping": "49.00 SEK"}
+    vat["vat"] = [{"rate": "25", "tax": "89.40 SEK", "included": True}]
+    lines = mailer().render("order_confirmed", locale, vat).text.splitlines()
+    [vat_line] = [line for line in lines if line.count("89.40 SEK")]
+    assert vat_line.endswith(")") and vat_line.startswith(("VAT 25 %", "Moms 25 %", "MwSt. 25 %"))
+    assert any(line.startswith(("Total:", "Totalt:", "Gesamt:")) for line in lines)
+
+    quote = CONTEXTS["quote_rejected"]
+    rejected = mailer().render("quote_rejected", locale, {**quote, "reason": "too low"}).text
+    # The reason ends its paragraph: a blank line before the next.
+    assert "too low\n\n" in rejected
+    for audience in ("buyer", "seller"):
+        reminder = CONTEXTS["quote_expiry_reminder"] | {"audience": audience}
+        text = mailer().render("quote_expiry_reminder", locale, reminder).text
+        assert text.endswith(".\n\nOMS\n"), text
+        assert not text.startswith("\n")
+
+
 def test_every_customer_email_has_swedish_and_german_beside_english() -> None:
     names = {p.name.split(".")[0] for p in TEMPLATE_DIR.glob("*.sv.subject.j2")}
     assert names == {p.name.split(".")[0] for p in TEMPLATE_DIR.glob("*.de.subject.j2")}
