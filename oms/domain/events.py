@@ -46,6 +46,12 @@ STATUS_EVENTS: dict[tuple[str, str], str] = {
     ("subscription", "past_due"): "subscription.past_due",
     ("subscription", "cancelled"): "subscription.cancelled",
 }
+# (kind, from status, to status) -> event: a move that means a status's event though it
+# skips that status. A filled backorder goes from backordered straight to picking: an
+# integration that heard order.backordered hears order.allocated when it is filled.
+MOVE_EVENTS: dict[tuple[str, str, str], str] = {
+    ("order", "backordered", "picking"): "order.allocated",
+}
 # kind -> the event of its view's first history entry (instead of that status's event).
 CREATED_EVENTS: dict[str, str] = {"subscription": "subscription.created"}
 # (kind, history action) -> event: a step worth an event that changes no status.
@@ -66,7 +72,8 @@ EVENT_TYPES: tuple[str, ...] = (
 
 
 def _check_declared() -> None:
-    for kind, status in STATUS_EVENTS:
+    moves = [(kind, status) for kind, *pair in MOVE_EVENTS for status in pair]
+    for kind, status in [*STATUS_EVENTS, *moves]:
         if status not in LIFECYCLES[kind].statuses:
             raise ValueError(f"event for undeclared status {kind}/{status}")
 
@@ -91,7 +98,8 @@ def transitions(
 
     An entry is a transition when its status differs from the entry before it; notes
     under the same status are not, unless their action has an event of its own
-    (``ACTION_EVENTS``). A kind in ``CREATED_EVENTS`` reports its first entry as its
+    (``ACTION_EVENTS``). A status without an event of its own may have one for the status
+    it came from (``MOVE_EVENTS``). A kind in ``CREATED_EVENTS`` reports its first entry as its
     creation. A history shorter than the stored one adds nothing.
     """
     start = len(previous) if previous is not None else 0
@@ -108,6 +116,8 @@ def transitions(
             continue
         else:
             event = STATUS_EVENTS.get((kind, status))
+            if event is None and index > 0:
+                event = MOVE_EVENTS.get((kind, _status(history[index - 1]), status))
         if event is not None:
             found.append(Transition(index=index, type=event, at=_at(history[index])))
     return found

@@ -38,6 +38,15 @@ def test_a_new_view_s_status_changes_are_events_and_notes_are_not() -> None:
     ]
 
 
+def test_a_filled_backorder_is_allocated_though_it_goes_straight_to_picking() -> None:
+    history = entries("received", "confirmed", "backordered", "picking", "shipped")
+    found = transitions("order", history[:3], history)
+    assert [(t.index, t.type) for t in found] == [(3, "order.allocated"), (4, "order.shipped")]
+    # Picking after allocated is no second allocation.
+    normal = entries("received", "confirmed", "allocated", "picking")
+    assert [t.type for t in transitions("order", None, normal)][-1] == "order.allocated"
+
+
 def test_only_entries_after_the_stored_history_count() -> None:
     history = entries("received", "confirmed", "allocated", "allocated", "shipped")
     found = transitions("order", history[:3], history)
