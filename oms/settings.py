@@ -90,7 +90,9 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_url: str = "http://127.0.0.1:8000"
+    # Where the CLI, the simulated warehouse and the sandbox carrier reach the API. Unset:
+    # http:// on OMS_API_HOST and OMS_API_PORT (127.0.0.1 for a wildcard host such as 0.0.0.0).
+    api_url: str = ""
     # Largest request body the API reads (bytes); a larger one is a 413 before any parsing.
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # Host names the API answers to (comma-separated), besides localhost, 127.0.0.1, ::1,
@@ -276,6 +278,14 @@ class Settings(BaseSettings):
         super().__init__(**values)
 
     @model_validator(mode="after")
+    def _api_url_from_host_and_port(self) -> Self:
+        """Without OMS_API_URL, the API's own address (so a new OMS_API_PORT moves every
+        process that calls the API, not only the API)."""
+        if not self.api_url:
+            self.api_url = local_url(self.api_host, self.api_port)
+        return self
+
+    @model_validator(mode="after")
     def _temporal_from_environment(self) -> Self:
         """Fill the Temporal connection from the SDK's environment configuration, unless the
         address was given in code (then the connection is exactly what the code says, so a
@@ -370,6 +380,16 @@ class Settings(BaseSettings):
     def queue(self, name: str) -> str:
         """Return the task queue name for ``name`` with this deployment's prefix."""
         return f"{self.task_queue_prefix}{name}"
+
+
+def local_url(host: str, port: int) -> str:
+    """The http:// URL a process on this machine reaches a server listening on ``host``
+    and ``port`` at: a wildcard address (0.0.0.0, ::, empty) is reached on 127.0.0.1."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
 
 
 def temporal_environment(settings: Settings) -> dict[str, str]:

@@ -174,12 +174,26 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         base_url=settings.api_url, timeout=30, headers=headers, verify=client_context()
     ) as client:
         warehouse = Warehouse(client, settings.simulate_delay_s, warehouses)
+        unreachable = False  # in a streak of failed polls: warned once, quiet until it ends
         try:
             while not stop.is_set():
                 try:
                     await warehouse.poll()
                 except httpx.HTTPError as err:
-                    log.debug("simulator: API not reachable yet: %s", err)
+                    # Loud: a wrong OMS_API_URL (or port) otherwise leaves every order at
+                    # picking with nothing in the log to say why.
+                    if not unreachable:
+                        log.warning(
+                            "simulator: cannot reach the OMS API at %s (%s); nothing is "
+                            "picked until it answers (check OMS_API_URL / OMS_API_PORT)",
+                            settings.api_url,
+                            str(err) or type(err).__name__,
+                        )
+                    unreachable = True
+                else:
+                    if unreachable:
+                        log.info("simulator: the OMS API at %s answers again", settings.api_url)
+                    unreachable = False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=POLL_S)
         finally:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from oms.models.shipments import ConfirmPack
+from oms.settings import Settings
+from sandboxes import warehouse as warehouse_module
 from sandboxes.warehouse import MAX_PARCEL_GRAMS, Warehouse, packages_for, step
 
 
@@ -131,3 +133,20 @@ async def test_a_refused_token_is_an_error_in_the_log_not_a_silent_stall(
             await warehouse.poll()
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "401" in record.getMessage() and "OMS_SIMULATOR_TOKEN" in record.getMessage()
+
+
+async def test_an_unreachable_api_is_one_warning_naming_its_url_not_a_silent_stall(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OMS_API_PORT moves the simulator too (no OMS_API_URL): here to a port nobody serves.
+    monkeypatch.delenv("OMS_API_URL", raising=False)
+    monkeypatch.setattr(warehouse_module, "POLL_S", 0.01)
+    settings = Settings(api_port=9, _env_file=None)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.3, stop.set)
+    with caplog.at_level(logging.DEBUG, logger="oms.simulator"):
+        await warehouse_module.run(settings, stop)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    # Once for the streak of failed polls, not once a poll.
+    assert len(warnings) == 1, warnings
+    assert "http://127.0.0.1:9" in warnings[0] and "OMS_API_URL" in warnings[0]
