@@ -21,7 +21,7 @@ from devtools.supervisor import Supervisor, port_open
 from oms.devserver import dev_server_command
 from oms.domain.auth import OPERATOR_SUBJECT, SIMULATOR_SUBJECT
 from oms.models.webhooks import EndpointIn
-from oms.settings import Settings, temporal_environment
+from oms.settings import Settings, load_settings, temporal_environment
 from oms.store import paging, tokens, webhooks
 from oms.store.db import Database
 from oms.store.inventory import set_stock
@@ -106,7 +106,7 @@ def main() -> None:
     # and SIGTERM (from a process manager) should stop everything just as Ctrl-C does.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    settings = Settings()
+    settings = load_settings()
     Path("var").mkdir(exist_ok=True)
     for port, what in (
         (TEMPORAL_PORT, "Temporal"),

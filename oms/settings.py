@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.envconfig import ClientConfig
 
 from oms.codec import DEV_KEY_B64, DEV_KEY_ID, DEV_KEYS
+from oms.countries import COUNTRIES
+from oms.models.common import SUPPORTED_CURRENCIES
 
 # Re-exported for the processes that already read them from here.
 from oms.queues import (  # noqa: F401
@@ -58,13 +61,61 @@ ENV_FILE_VARIABLE = "OMS_ENV_FILE"
 DEV_WEBHOOK_SECRET = "dev-carrier-webhook-secret"
 
 
+def _database_url(value: str) -> str:
+    scheme = value.partition("://")[0] if "://" in value else ""
+    if scheme.partition("+")[0] not in ("sqlite", "postgresql"):
+        raise ValueError(
+            "not a SQLite or PostgreSQL URL (sqlite:///var/oms.db, "
+            "postgresql+psycopg://user:password@host:5432/oms)"
+        )
+    return value
+
+
+def _rate_limit(value: str) -> str:
+    from limits import parse  # the API's rate limits read it the same way
+
+    try:
+        parse(value)
+    except ValueError:
+        raise ValueError("not a rate limit such as 600/minute or 10/second") from None
+    return value
+
+
+def _bind(value: str) -> str:
+    host, _, port = value.rpartition(":")
+    if value and not (host and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError("not host:port (e.g. 0.0.0.0:9464), nor empty")
+    return value
+
+
+def _currency(value: str) -> str:
+    if value not in SUPPORTED_CURRENCIES:
+        currencies = ", ".join(sorted(SUPPORTED_CURRENCIES))
+        raise ValueError(f"not a currency the OMS prices in ({currencies})")
+    return value
+
+
+def _country(value: str) -> str:
+    if value not in COUNTRIES:
+        raise ValueError("not an ISO 3166-1 alpha-2 country code (e.g. SE)")
+    return value
+
+
+# A TCP port to listen on or connect to.
+Port = Annotated[int, Field(ge=1, le=65535)]
+DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+RateLimit = Annotated[str, AfterValidator(_rate_limit)]
+# "host:port", or empty for none.
+Bind = Annotated[str, AfterValidator(_bind)]
+
+
 class Settings(BaseSettings):
     """Configuration shared by the worker, API, CLI and dev launcher."""
 
     # The dotenv file is chosen when the settings are built (``__init__``), not here.
     model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
 
-    database_url: str = "sqlite:///var/oms.db"
+    database_url: DatabaseUrl = "sqlite:///var/oms.db"
     # Where Temporal is: from the SDK's environment configuration (module docstring), unless
     # given in code (tests, launchers); OMS_TEMPORAL_* are deprecated.
     temporal_address: str = "localhost:7233"
@@ -89,7 +140,7 @@ class Settings(BaseSettings):
     task_queue_prefix: str = ""
 
     api_host: str = "127.0.0.1"
-    api_port: int = 8000
+    api_port: Port = 8000
     # Where the CLI, the simulated warehouse and the sandbox carrier reach the API. Unset:
     # http:// on OMS_API_HOST and OMS_API_PORT (127.0.0.1 for a wildcard host such as 0.0.0.0).
     api_url: str = ""
@@ -114,9 +165,9 @@ class Settings(BaseSettings):
     # "600/minute"): failed authentications per client address and per presented token, and
     # carrier webhook requests per client address. Wide enough that make run, the bench and
     # the test suite never meet them; a brute force or a flood does.
-    api_auth_failures_per_ip: str = "600/minute"
-    api_auth_failures_per_token: str = "120/minute"
-    carrier_webhook_rate_per_ip: str = "6000/minute"
+    api_auth_failures_per_ip: RateLimit = "600/minute"
+    api_auth_failures_per_token: RateLimit = "120/minute"
+    carrier_webhook_rate_per_ip: RateLimit = "6000/minute"
     # Where the counts live: memory:// (per API process) or a limits storage URI such as
     # redis://host:6379 (shared by API replicas; needs the redis package).
     api_rate_limit_storage: str = "memory://"
@@ -135,12 +186,12 @@ class Settings(BaseSettings):
     carrier_failure_rate_503: float = 0.0
     carrier_failure_rate_429: float = 0.0
     carrier_host: str = "127.0.0.1"
-    carrier_port: int = 8100
+    carrier_port: Port = 8100
     # The sandbox carrier's own label store (SQLite), so its labels survive a restart.
     carrier_db_path: str = "var/carrier.db"
 
     smtp_host: str = "127.0.0.1"
-    smtp_port: int = 8025
+    smtp_port: Port = 8025
     smtp_timeout_s: float = 10.0
     # A real provider: "starttls" (port 587) or "tls" (implicit TLS, port 465), AUTH when a
     # user is set, the password from a secret file when one is named (see README).
@@ -182,8 +233,8 @@ class Settings(BaseSettings):
     # is established (VAT: domestic sale or distance sale), the channels whose prices exclude
     # VAT (comma-separated; a B2B customer with a VAT number is always priced without), and
     # the VAT and exchange-rate tables (JSON; empty = the bundled ones in oms/rules/).
-    base_currency: str = Field(default="SEK", pattern=r"^[A-Z]{3}$")
-    merchant_country: str = Field(default="SE", pattern=r"^[A-Z]{2}$")
+    base_currency: Annotated[str, AfterValidator(_currency)] = "SEK"
+    merchant_country: Annotated[str, AfterValidator(_country)] = "SE"
     tax_exclusive_channels: str = "b2b"
     vat_rates_path: str = ""
     exchange_rates_path: str = ""
@@ -222,7 +273,7 @@ class Settings(BaseSettings):
     webhooks_feed_settle_s: float = Field(default=2.0, ge=0)
     # The webhook receiver sink of make run (sandboxes/webhook_sink.py).
     webhook_sink_host: str = "127.0.0.1"
-    webhook_sink_port: int = 8300
+    webhook_sink_port: Port = 8300
     webhook_sink_dir: str = "var/webhooks"
     # Its endpoint's secret(s), comma-separated (oms dev sets it).
     webhook_sink_secrets: str = ""
@@ -246,18 +297,18 @@ class Settings(BaseSettings):
     stuck_attempts: int = Field(default=3, ge=1)
 
     # Prometheus endpoint of a worker ("host:port"; empty = none). The API serves /metrics.
-    metrics_bind: str = ""
+    metrics_bind: Bind = ""
     # "json": one JSON object a log line, with trace ids when tracing is on (oms/logs.py).
     log_format: Literal["text", "json"] = "text"
     # A worker's /health/live and /health/ready ("host:port"; empty = none; workers/health.py).
-    health_bind: str = ""
+    health_bind: Bind = ""
     max_cached_workflows: int = 1000
     max_concurrent_activities: int = 100
     graceful_shutdown_s: float = 10.0
 
     # Codec server for the Temporal Web UI (starters/codec_server.py, docs/pii-encryption.md).
     codec_host: str = "127.0.0.1"
-    codec_port: int = 8234
+    codec_port: Port = 8234
     # Browser origins of the Temporal UI allowed to call it (comma-separated; CORS).
     codec_ui_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
     # Bearer tokens accepted (comma-separated). Empty = no token accepted.
@@ -431,6 +482,31 @@ def is_loopback(host: str) -> bool:
 
 
 @lru_cache(maxsize=1)
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per invalid value, naming its environment variable (``OMS_PICK_SLA_S: Input
+    should be a valid integer, ...``), never the value itself (it may be a secret)."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["loc"]:
+            lines.append(f"OMS_{str(problem['loc'][0]).upper()}: {message}")
+        else:
+            lines.append(message)
+    return lines
+
+
+def load_settings(**values: Any) -> Settings:
+    """``Settings(**values)`` for a process's entry point (the CLI, the worker, the API, the
+    dev launcher, the sandboxes): an invalid setting is one line per problem on stderr,
+    naming its variable, and exit status 2, not a traceback."""
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        for line in settings_problems(error):
+            print(f"error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def get_settings() -> Settings:
     """Return the process-wide settings (built once, on first use)."""
     return Settings()

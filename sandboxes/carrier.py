@@ -41,7 +41,7 @@ from oms.domain.shipping import address_problems, crosses_customs_border, zone
 from oms.models.common import Address
 from oms.models.customs import CustomsDeclaration
 from oms.models.shipments import Package
-from oms.settings import Settings
+from oms.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -623,7 +623,7 @@ def main() -> None:
     ``OMS_SIMULATE``, ``OMS_SIMULATE_DELAY_S`` and ``OMS_API_URL`` (webhook target).
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s carrier %(levelname)s %(message)s")
-    run(Settings())
+    run(load_settings())
 
 
 if __name__ == "__main__":

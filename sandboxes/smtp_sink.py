@@ -134,9 +134,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the sink in the foreground until Ctrl-C or SIGTERM."""
-    from oms.settings import get_settings
+    from oms.settings import load_settings
 
-    settings = get_settings()
+    settings = load_settings()
     args = parser().parse_args(argv)
     args.host = args.host or settings.smtp_host
     args.port = args.port or settings.smtp_port

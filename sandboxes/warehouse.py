@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from activities.adapters.tls import client_context
-from oms.settings import Settings
+from oms.settings import Settings, load_settings
 
 log = logging.getLogger("oms.simulator")
 POLL_S = 0.5
@@ -211,7 +211,7 @@ def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run(Settings(), stop)
+        await run(load_settings(), stop)
 
     asyncio.run(_main())
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from oms.settings import Settings
+from oms.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 PATH = "/webhooks"
@@ -100,7 +100,7 @@ def sink_url(settings: Settings) -> str:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s webhook-sink %(message)s")
-    settings = Settings()
+    settings = load_settings()
     secrets = [s.strip() for s in settings.webhook_sink_secrets.split(",") if s.strip()]
     sink = WebhookSink(Path(settings.webhook_sink_dir), secrets)
     server = sink.server(settings.webhook_sink_host, settings.webhook_sink_port)

@@ -34,7 +34,7 @@ from temporalio.api.common.v1 import Payloads
 
 from oms.client import payload_codec
 from oms.codec import EncryptionCodec
-from oms.settings import Settings
+from oms.settings import Settings, load_settings
 
 PREFIX = "/codec"
 ALLOWED_HEADERS = ["authorization", "content-type", "x-namespace"]
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None, codec: EncryptionCodec | None =
 def main() -> None:
     import uvicorn
 
-    settings = Settings()
+    settings = load_settings()
     uvicorn.run(
         create_app(settings), host=settings.codec_host, port=settings.codec_port, log_level="info"
     )

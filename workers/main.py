@@ -49,7 +49,7 @@ from oms.models.replenishment import ReplenishmentOptions
 from oms.ports.carrier import Carrier
 from oms.queues import QUEUE_NAMES, WORKFLOW_QUEUE
 from oms.rules import EXCHANGE_RATES, RISK_RULES, VAT_RATES
-from oms.settings import Settings
+from oms.settings import Settings, load_settings
 from oms.store.credit import CreditLedger
 from oms.store.db import Database
 from oms.store.inventory import StockStore
@@ -353,7 +353,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     queues: list[str] = args.queues
-    logs.configure("worker", Settings().log_format)
+    logs.configure("worker", load_settings().log_format)
     if args.processes > 1:
         sys.exit(_run_processes(args.processes, queues))
     # Before the store's engine and the Temporal client exist, so both are traced.

@@ -20,7 +20,7 @@ from temporalio.client import Client
 
 from oms import logs, telemetry
 from oms.client import connect
-from oms.settings import Settings
+from oms.settings import Settings, load_settings
 from oms.store.db import Database
 from starters.api import (
     carrier_events,
@@ -171,7 +171,7 @@ KEEP_ALIVE_S = 30
 def main() -> None:
     import uvicorn
 
-    settings = Settings()
+    settings = load_settings()
     logs.configure("api", settings.log_format)
     try:
         app = create_app(settings)

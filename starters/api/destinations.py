@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pycountry
 from starlette.concurrency import run_in_threadpool
 
+from oms.countries import COUNTRIES
 from oms.domain import customs
 from oms.domain.shipping import AddressLike, address_problems, needs_customs
 from oms.store import inventory
 from oms.store.db import Database
 from starters.api.deps import field_error
-
-# ISO 3166-1 alpha-2, read once: pycountry loads its database on first use.
-COUNTRIES: frozenset[str] = frozenset(country.alpha_2 for country in pycountry.countries)
 
 
 def check_country(address: AddressLike, loc: list[str | int]) -> None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 import httpx
 
-from oms.settings import Settings
+from oms.settings import Settings, load_settings
 
 OUTPUTS = ("json", "table", "yaml")
 # Where the root command keeps this command line's choices (``click.Context.meta``).
@@ -45,9 +45,10 @@ def configure(ctx: click.Context, *, api_url: str | None, token: str | None, out
 
 
 def settings_of(ctx: click.Context) -> Settings:
-    """``Settings()`` from the environment with the root options on top, built once."""
+    """``Settings()`` from the environment with the root options on top, built once (an
+    invalid setting: one line naming its variable, exit code 2)."""
     if _SETTINGS not in ctx.meta:
-        ctx.meta[_SETTINGS] = Settings(**ctx.meta.get(_OVERRIDES, {}))
+        ctx.meta[_SETTINGS] = load_settings(**ctx.meta.get(_OVERRIDES, {}))
     settings: Settings = ctx.meta[_SETTINGS]
     return settings
 
