@@ -157,6 +157,37 @@ def test_workloads_are_probed_sized_and_unprivileged() -> None:
         assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
 
 
+# Workloads that draw the /reports charts with matplotlib, which needs a writable cache
+# directory (MPLCONFIGDIR): without one the report page answers 500 on a read-only root.
+RENDERS_CHARTS = {"oms-api"}
+
+
+def _writable_mounts(workload: dict[str, Any]) -> set[str]:
+    """The mount paths of the container's emptyDir volumes (writable on a read-only root)."""
+    volumes = workload["spec"]["template"]["spec"].get("volumes", [])
+    empty = {v["name"] for v in volumes if "emptyDir" in v}
+    mounts = _container(workload).get("volumeMounts", [])
+    return {m["mountPath"] for m in mounts if m["name"] in empty and not m.get("readOnly")}
+
+
+def test_a_read_only_root_leaves_a_writable_tmp_where_files_are_written() -> None:
+    for name, workload in {**_of_kind("Deployment"), **_of_kind("Job")}.items():
+        container = _container(workload)
+        if not container["securityContext"].get("readOnlyRootFilesystem"):
+            continue
+        writable = _writable_mounts(workload)
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        if name in RENDERS_CHARTS:
+            assert "/tmp" in writable, f"{name}: no writable /tmp (emptyDir)"
+            assert "MPLCONFIGDIR" in env, f"{name}: matplotlib has no cache directory"
+        if "MPLCONFIGDIR" in env:
+            assert any(
+                env["MPLCONFIGDIR"] == path or env["MPLCONFIGDIR"].startswith(path + "/")
+                for path in writable
+            ), f"{name}: MPLCONFIGDIR {env['MPLCONFIGDIR']} is not on a writable volume"
+    assert set(_of_kind("Deployment")) >= RENDERS_CHARTS
+
+
 def _matches(selector: dict[str, str], kind: str = "Deployment") -> list[str]:
     return [
         name
