@@ -59,3 +59,19 @@ def unknown_variables(names: set[str]) -> list[str]:
         if (name.startswith("OMS_") and name not in settings)
         or (name.startswith("TEMPORAL_") and name not in SDK_TEMPORAL_VARIABLES)
     )
+
+
+# The standard port of each SMTP security: a relay on 587 wants STARTTLS, on 465 implicit
+# TLS (docs/configuration.md); the setting's default is none (the local sink).
+SMTP_SECURITY_OF_PORT = {"587": "starttls", "465": "tls"}
+
+
+def smtp_security_problem(variables: dict[str, str]) -> str | None:
+    """What is wrong with the SMTP port and security a process is given, or None: a port
+    whose standard security OMS_SMTP_SECURITY (default none) does not name."""
+    port = str(variables.get("OMS_SMTP_PORT", Settings.model_fields["smtp_port"].default))
+    security = variables.get("OMS_SMTP_SECURITY", Settings.model_fields["smtp_security"].default)
+    wanted = SMTP_SECURITY_OF_PORT.get(port)
+    if wanted is not None and security != wanted:
+        return f"OMS_SMTP_PORT {port} wants OMS_SMTP_SECURITY={wanted}, not {security}"
+    return None

@@ -24,7 +24,7 @@ from starters.cli import main
 from starters.codec_server import CodecAccess
 from workers.main import QUEUE_NAMES
 
-from deploy_checks import parse_oms_command, unknown_variables
+from deploy_checks import parse_oms_command, smtp_security_problem, unknown_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.temporal.yml"
@@ -331,6 +331,12 @@ def test_every_oms_variable_is_a_setting(services: dict[str, dict[str, Any]]) ->
         assert {v for v in variables if v.startswith("OMS_")}, name
         unknown = unknown_variables(variables)
         assert not unknown, f"{name}: {unknown} are not settings (or are deprecated)"
+
+
+def test_the_smtp_port_goes_with_its_security(services: dict[str, dict[str, Any]]) -> None:
+    for name in sorted(OMS_APP_SERVICES):
+        problem = smtp_security_problem(env(services[name]))
+        assert problem is None, f"{name}: {problem}"
 
 
 def test_the_variable_check_catches_a_typo() -> None:

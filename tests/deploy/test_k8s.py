@@ -18,7 +18,12 @@ from yamllint.config import YamlLintConfig
 from oms.settings import Settings
 from workers.main import QUEUE_NAMES
 
-from deploy_checks import parse_oms_command, setting_variables, unknown_variables
+from deploy_checks import (
+    parse_oms_command,
+    setting_variables,
+    smtp_security_problem,
+    unknown_variables,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.temporal.yml"
@@ -138,6 +143,22 @@ def test_every_oms_variable_is_a_setting() -> None:
         assert not unknown_variables(variables), f"{name}: {unknown_variables(variables)}"
         sources = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
         assert sources == {"oms-config", "oms-secrets"}, name
+
+
+def test_the_smtp_port_goes_with_its_security() -> None:
+    config = _of_kind("ConfigMap")["oms-config"]["data"]
+    for name, workload in {**_of_kind("Deployment"), **_of_kind("Job")}.items():
+        own = {e["name"]: e.get("value", "") for e in _container(workload).get("env", [])}
+        problem = smtp_security_problem(config | own)
+        assert problem is None, f"{name}: {problem}"
+
+
+def test_the_smtp_check_catches_a_mismatch() -> None:
+    assert smtp_security_problem({"OMS_SMTP_PORT": "587"}) is not None
+    assert smtp_security_problem({"OMS_SMTP_PORT": "465", "OMS_SMTP_SECURITY": "starttls"})
+    assert smtp_security_problem({"OMS_SMTP_PORT": "587", "OMS_SMTP_SECURITY": "starttls"}) is None
+    assert smtp_security_problem({"OMS_SMTP_PORT": "8025"}) is None
+    assert smtp_security_problem({}) is None
 
 
 def test_workloads_are_probed_sized_and_unprivileged() -> None:
