@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import click
@@ -240,10 +241,32 @@ def show_get(settings: Settings, path: str, **query: str | int | float | None) -
         return show(client.get(path, params={**params(**query), **page}))
 
 
+# What a command that needs the dev tools answers where they are not installed (the
+# production image carries none, docs/deploy.md).
+NO_DEVTOOLS = "{what} is not installed here (a development checkout has it)"
+
+
+def dev_module(name: str, missing: str) -> ModuleType:
+    """Import ``name``, a module of the dev tools (``devtools``): where they are not
+    installed, print ``error: <missing>`` on stderr and exit with code 2, not a traceback.
+    A module the dev tools themselves lack still raises."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name != "devtools" and not (err.name or "").startswith("devtools."):
+            raise
+        click.echo(f"error: {missing}", err=True)
+        raise SystemExit(2) from None
+
+
 def run_module(target: str, argv: Sequence[str] | None = None) -> int:
     """Call ``module:function`` (imported only now), with ``argv`` when given."""
     module_name, func = target.split(":")
-    entry = getattr(importlib.import_module(module_name), func)
+    if module_name.partition(".")[0] == "devtools":
+        module = dev_module(module_name, NO_DEVTOOLS.format(what=module_name))
+    else:
+        module = importlib.import_module(module_name)
+    entry = getattr(module, func)
     if argv is None:
         entry()
     else:

@@ -9,7 +9,14 @@ import click
 
 from oms import extras
 from oms.settings import Settings
-from starters.cli._common import PASSTHROUGH, pass_settings, run_module
+from starters.cli._common import PASSTHROUGH, dev_module, pass_settings, run_module
+
+# What `oms db` (seeding) and `oms demo` answer where devtools is not installed (the image).
+NO_DEMO_CATALOGUE = (
+    "the demo catalogue is not installed here (a development checkout has it); "
+    "use `oms db --no-seed` and load your own catalogue through the API"
+)
+NO_DEMO = "the demo is not installed here (a development checkout has it)"
 
 
 def _process(name: str, target: str, help: str) -> click.Command:
@@ -78,9 +85,7 @@ def db(settings: Settings, seed: bool) -> int:
         upgrade(settings.database_url)
         print("store migrated")
         return 0
-    from devtools.dev import prepare_store
-
-    prepare_store(settings)
+    dev_module("devtools.dev", NO_DEMO_CATALOGUE).prepare_store(settings)
     print(f"store migrated and seeded: {settings.database_url}")
     return 0
 
@@ -100,9 +105,6 @@ def demo(settings: Settings, history: bool, days: int) -> int:
         except extras.MissingExtra as exc:
             print(f"oms demo --history: {exc}", file=sys.stderr)
             return 1
-        from devtools.demo import seed_history_into_store
-
-        return seed_history_into_store(settings, days=days)
-    from devtools.demo import run_demo
-
-    return run_demo(settings)
+        demo_module = dev_module("devtools.demo", NO_DEMO)
+        return int(demo_module.seed_history_into_store(settings, days=days))
+    return int(dev_module("devtools.demo", NO_DEMO).run_demo(settings))

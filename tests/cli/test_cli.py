@@ -533,3 +533,40 @@ def test_invoice_commands_send_what_they_say(recording_api: str) -> None:
         ("POST /companies/ACME-AB/payments", {"amount": "1000.00", "reference": "BANK-1"}),
         ("GET /orders/B2B-1/invoices", "Bearer dev-admin"),
     ]
+
+
+@pytest.fixture
+def without_devtools(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in the production image, which carries no devtools."""
+    loaded = {m for m in sys.modules if m.startswith("devtools.")}
+    for name in loaded | {"devtools", "devtools.dev", "devtools.demo"}:
+        monkeypatch.setitem(sys.modules, name, None)  # an import of it fails
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["db"], "error: the demo catalogue is not installed here"),
+        (["demo"], "error: the demo is not installed here"),
+        (["demo", "--history"], "error: the demo is not installed here"),
+        (["dev"], "error: devtools.dev is not installed here"),
+    ],
+)
+@pytest.mark.usefixtures("without_devtools")
+def test_a_demo_command_without_devtools_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(*argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1, err
+    if argv == ["db"]:
+        assert "oms db --no-seed" in err
+
+
+@pytest.mark.usefixtures("without_devtools")
+def test_db_no_seed_migrates_without_devtools(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMS_DATABASE_URL", f"sqlite:///{tmp_path / 'oms.db'}")
+    assert _run("db", "--no-seed") == 0
+    assert capsys.readouterr().out == "store migrated\n"
