@@ -25,6 +25,7 @@ OUTPUTS = ("json", "table", "yaml")
 # Where the root command keeps this command line's choices (``click.Context.meta``).
 _OVERRIDES = "oms.settings_overrides"
 _OUTPUT = "oms.output"
+_OUTPUT_CHOSEN = "oms.output_chosen"
 _SETTINGS = "oms.settings"
 _PAGE = "oms.page"
 
@@ -43,6 +44,8 @@ def configure(ctx: click.Context, *, api_url: str | None, token: str | None, out
     overrides = {k: v for k, v in (("api_url", api_url), ("token", token)) if v}
     ctx.meta[_OVERRIDES] = overrides
     ctx.meta[_OUTPUT] = output
+    source = ctx.get_parameter_source("output")
+    ctx.meta[_OUTPUT_CHOSEN] = source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -103,6 +106,12 @@ def _sku_quantities(
 def params(**values: str | int | float | None) -> dict[str, str | int | float]:
     """Query parameters: the options the user gave (``None`` and empty ones left out)."""
     return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
+def output_chosen() -> bool:
+    """Whether this command line chose ``--output`` (or ``OMS_OUTPUT``), not the default."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(_OUTPUT_CHOSEN, False))
 
 
 def output_format() -> str:
@@ -208,8 +217,14 @@ def send(
 
 
 def post_file(settings: Settings, path: str, file: str, *, method: str = "POST") -> int:
-    """Send a JSON document from ``file`` (``-`` for stdin) to ``path``."""
-    text = sys.stdin.read() if file == "-" else Path(file).read_text()
+    """Send a JSON document from ``file`` (``-`` for stdin) to ``path``. A file that cannot
+    be read is one line on stderr and exit code 2 (nothing is sent)."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        click.echo(f"error: cannot read {file}: {reason}", err=True)
+        raise SystemExit(2) from None
     with api(settings) as client:
         return show(
             client.request(method, path, content=text, headers={"content-type": "application/json"})

@@ -7,7 +7,15 @@ import click
 from oms.domain.ops import STUCK_KINDS
 from oms.settings import Settings
 from starters.cli._commands import post_command, reason_command
-from starters.cli._common import api, params, pass_settings, send, show, with_role
+from starters.cli._common import (
+    api,
+    output_chosen,
+    params,
+    pass_settings,
+    send,
+    show,
+    with_role,
+)
 
 WHY = "why (recorded in history)"
 REASON = click.option("--reason", required=True, help=WHY)
@@ -23,7 +31,7 @@ def ops() -> None:
 @click.option("--stage")
 @click.option("--warehouse")
 @click.option("--min-age-s", "min_age_s", type=int)
-@click.option("--json", "as_json", is_flag=True, help="print the raw JSON")
+@click.option("--json", "as_json", is_flag=True, help="print the raw JSON (as -o json does)")
 @pass_settings
 def stuck(
     settings: Settings,
@@ -36,7 +44,8 @@ def stuck(
     query = params(kind=kind, stage=stage, warehouse=warehouse, min_age_s=min_age_s)
     with api(settings) as client:
         response = client.get("/ops/stuck", params=query)
-    if response.status_code >= 400 or as_json:
+    # The summary below unless an output format was asked for (-o json|yaml|table).
+    if response.status_code >= 400 or as_json or output_chosen():
         return show(response)
     body = response.json()
     for item in body["items"]:

@@ -18,6 +18,7 @@ REPORTS = (
     "returns",
     "cancellations",
     "forecast",
+    "subscriptions",
 )
 
 

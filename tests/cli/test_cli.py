@@ -570,3 +570,38 @@ def test_db_no_seed_migrates_without_devtools(
     monkeypatch.setenv("OMS_DATABASE_URL", f"sqlite:///{tmp_path / 'oms.db'}")
     assert _run("db", "--no-seed") == 0
     assert capsys.readouterr().out == "store migrated\n"
+
+
+def test_a_file_that_cannot_be_read_is_one_line_and_exit_2(
+    recording_api: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _run("order", "place", "order.json") == 2
+    assert capsys.readouterr().err == ("error: cannot read order.json: No such file or directory\n")
+    (tmp_path / "dir.json").mkdir()
+    assert _run("product", "set", "CAP", "dir.json") == 2
+    assert capsys.readouterr().err == "error: cannot read dir.json: Is a directory\n"
+    assert _Recorder.seen == []
+
+
+def test_ops_stuck_prints_the_output_format_asked_for(
+    recording_api: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("-o", "json", "ops", "stuck") == 0
+    assert json.loads(capsys.readouterr().out) == []
+    monkeypatch.setenv("OMS_OUTPUT", "yaml")
+    assert _run("ops", "stuck") == 0
+    assert capsys.readouterr().out == "[]\n"
+
+
+def test_every_report_of_the_api_is_an_oms_report(recording_api: str) -> None:
+    from starters.api.reports import router
+    from starters.cli.reports import REPORTS
+
+    names = {r.path.removeprefix("/reports/") for r in router.routes} - {"/reports"}  # type: ignore[attr-defined]
+    assert set(REPORTS) == names
+    assert _run("report", "subscriptions", "--from", "2026-01-01") == 0
+    assert _Recorder.seen == [("GET /reports/subscriptions?format=json&from=2026-01-01", ANY)]
