@@ -72,3 +72,25 @@ def suggest(reason: StuckReason, evidence: Evidence, workflow_id: str, business_
         )
     stage = evidence.stage or "its stage"
     return f"Overdue in {stage}: open {workflow_id} in the UI and look at its last events."
+
+
+# How ``POST /ops/orders/{id}/release-hold`` lets an order on hold go on, by the stage of
+# ``on_hold`` it waits in (its ``OmsStage``, kept by the order's lifecycle tracker):
+RELEASES: dict[str, str] = {
+    # A person's or the risk rules' hold (the view's ``hold``): the order's ``release``.
+    "held_for_review": "release",
+    # Over the company's credit limit: finance approves the credit (``approve_credit``).
+    "awaiting_credit": "approve_credit",
+    # The card was declined: authorize again (``retry_payment``, optionally a new token).
+    "awaiting_payment": "retry_payment",
+}
+
+
+def release_for(stage: str | None, held: bool) -> str | None:
+    """How an order ``on_hold`` in ``stage`` is released (a :data:`RELEASES` value), or
+    None when this route cannot release it (a purchase-order approval waits for its
+    approvers). ``held``: the view's ``hold`` is set, which is all a run without a stage
+    (older code) shows of a review hold."""
+    if stage in RELEASES:
+        return RELEASES[stage]
+    return "release" if stage is None and held else None

@@ -23,8 +23,8 @@ from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import SHIPMENT, deadline_query, limits_from, stage_query
-from oms.domain.ops import STUCK_KINDS, Evidence, classify, suggest
+from oms.domain.lifecycle import ORDER, SHIPMENT, deadline_query, limits_from, stage_query
+from oms.domain.ops import STUCK_KINDS, Evidence, classify, release_for, suggest
 from oms.models.ops import (
     Intervention,
     InterventionResult,
@@ -35,7 +35,15 @@ from oms.models.ops import (
     StuckItem,
     StuckList,
 )
-from oms.models.orders import CancelOrder, CreditApproval, OrderView, PaymentDetails, RetryPayment
+from oms.models.orders import (
+    CancelOrder,
+    CreditApproval,
+    HoldRequest,
+    OrderStatus,
+    OrderView,
+    PaymentDetails,
+    RetryPayment,
+)
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders as order_store
 from oms.store import refusals as refusal_store
@@ -370,9 +378,14 @@ async def force_cancel(
 async def release_hold(
     order_id: str, body: ReleaseHold, state: State, caller: HoldReleaser
 ) -> InterventionResult:
-    """Release an order held for payment: retry the card now, or approve credit over the limit.
+    """Release an order on hold, as the stage it waits in says (``oms.domain.ops.RELEASES``):
+    a review hold (a person's or the risk rules') through the order's ``release``, credit
+    over the company's limit by approving it, a declined card by authorizing it again
+    (``payment_token``: a new card). 409 ``NotOnHold``, or ``NotReleasable`` for an order on
+    hold for something else (a purchase-order approval: its approvers decide).
 
-    The credit approval is recorded as the caller in the caller's role (an admin may name one).
+    The credit approval is recorded as the caller in the caller's role (an admin may name
+    one); releasing a review hold takes the ops role, as ``POST /orders/{id}/release`` does.
     """
     role = acting_role(caller, body.role, "role" in body.model_fields_set, "ops")
     body = body.model_copy(update={"by": caller.subject, "role": role})
@@ -380,10 +393,31 @@ async def release_hold(
     workflow_id = handle.id
     try:
         view = await handle.query(OrderWorkflow.state)
-        if view.status != "on_hold":
-            raise api_error(409, "NotOnHold", f"order is {view.status}")
+        if view.status != OrderStatus.ON_HOLD:
+            raise api_error(
+                409,
+                "NotOnHold",
+                f"order {order_id} is {view.status}, not on hold: nothing to release",
+            )
+        # The stage of on_hold it waits in, as its lifecycle tracker keeps it.
+        stage = (await handle.describe()).typed_search_attributes.get(sa.STAGE)
+        how = release_for(stage, view.hold is not None)
+        if how is None:
+            raise api_error(409, "NotReleasable", _not_releasable(order_id, workflow_id, stage))
+        if how == "release" and not caller.may(frozenset({"ops"})):
+            raise api_error(
+                403, "Forbidden", f"role {caller.role} may not release a hold for review: ops may"
+            )
         await _note(state, workflow_id, "release_hold", body)
-        if "credit limit" in (view.history[-1].note if view.history else ""):
+        if how == "release":
+            held = view.hold
+            released = await handle.execute_update(
+                OrderWorkflow.release, HoldRequest(reason=body.reason, by=f"ops:{body.by}")
+            )
+            await record_view(state, released)
+            detail = "hold released" + (f" ({held.reason}, held by {held.by})" if held else "")
+            detail += "; the order goes on to confirmation and allocation"
+        elif how == "approve_credit":
             await record_view(
                 state,
                 await handle.execute_update(
@@ -395,10 +429,27 @@ async def release_hold(
         else:
             payment = PaymentDetails(token=body.payment_token) if body.payment_token else None
             await handle.signal(OrderWorkflow.retry_payment, RetryPayment(payment=payment))
-            detail = "payment authorization retried"
+            detail = "payment authorization retried" + (" with the new token" if payment else "")
+        if body.payment_token and how != "retry_payment":
+            detail += " (payment_token not used: the card was not declined)"
     except (WorkflowUpdateFailedError, RPCError) as err:
         await ORDERS.refused(state, order_id, err)
     return InterventionResult(workflow_id=workflow_id, action="release_hold", detail=detail)
+
+
+def _not_releasable(order_id: str, workflow_id: str, stage: str | None) -> str:
+    """Why ``release-hold`` cannot release an order on hold in ``stage``, and what can."""
+    try:
+        step = ORDER.step(OrderStatus.ON_HOLD, stage)
+    except KeyError:
+        return f"order {order_id} is on hold ({stage or 'no stage'}) for nothing this releases"
+    action = step.action.format(
+        business_id=order_id,
+        workflow_id=workflow_id,
+        waiting_for=step.waiting_for,
+        roles="the approver",
+    )
+    return f"order {order_id} is on hold in {step.stage}, which this does not release. {action}"
 
 
 @router.post("/shipments/{shipment_id}/reroute", response_model=OrderView)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from oms.domain.lifecycle import limits_from, stage_query
-from oms.domain.ops import Evidence, classify, suggest
+from oms.domain.lifecycle import ORDER, limits_from, stage_query
+from oms.domain.ops import (
+    Evidence,
+    classify,
+    release_for,
+    suggest,
+)
 from oms.settings import Settings
 
 
@@ -115,3 +120,21 @@ def test_an_unconfirmed_purchase_order_past_the_lead_time_says_to_chase_and_conf
     assert reason == "past_deadline"
     advice = suggest(reason, evidence, "replenish-WH-STO-CAP-NVY-1", "WH-STO-CAP-NVY-1")
     assert "/replenishment/replenish-WH-STO-CAP-NVY-1/confirm" in advice
+
+
+def test_release_hold_releases_each_hold_as_its_stage_says() -> None:
+    assert release_for("held_for_review", held=True) == "release"
+    assert release_for("awaiting_credit", held=False) == "approve_credit"
+    assert release_for("awaiting_payment", held=False) == "retry_payment"
+    # A purchase-order approval waits for its approvers: not this route's to release.
+    assert release_for("awaiting_po_approval", held=False) is None
+    # A run that keeps no stage shows a review hold only by its view's hold.
+    assert release_for(None, held=True) == "release"
+    assert release_for(None, held=False) is None
+    stages = {s.stage for s in ORDER.steps if s.status == "on_hold"}
+    assert stages == {
+        "held_for_review",
+        "awaiting_credit",
+        "awaiting_payment",
+        "awaiting_po_approval",
+    }

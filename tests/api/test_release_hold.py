@@ -1,0 +1,142 @@
+"""``POST /ops/orders/{id}/release-hold`` releases each hold as the order's state says (real
+HTTP and a real Temporal server; the workflows run on an in-process worker with the
+workflow tests' fakes).
+
+The hole: an order held for review got a ``retry_payment`` signal, which it ignored, and
+the route answered 200 "payment authorization retried"; a credit hold was told apart by
+the words "credit limit" in the order's last history line, so any later note broke it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from oms.models.orders import OrderNote, OrderStatus, PaymentDetails
+from tests.workflows.harness import Harness, running_harness, tick
+from workflows.order import OrderWorkflow
+
+from stack import api_alone
+
+pytestmark = [pytest.mark.timeout(180)]
+
+FINDINGS = ["first order of C-1 totals 398.00 SEK, above 100"]
+
+
+def _id() -> str:
+    return f"RH-{uuid.uuid4().hex[:8].upper()}"
+
+
+async def _until(handle: WorkflowHandle[Any, Any], *statuses: OrderStatus) -> Any:
+    for _ in range(400):
+        view = await handle.query(OrderWorkflow.state)
+        if view.status in statuses:
+            return view
+        await tick()
+    raise AssertionError(f"never {statuses}: {view.status}")
+
+
+def _problem(answer: httpx.Response, status: int, title: str) -> str:
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["title"] == title, body
+    return str(body["detail"])
+
+
+async def _held(harness: Harness, order_id: str, **payment: Any) -> WorkflowHandle[Any, Any]:
+    inp = harness.order_input(order_id, token=payment.pop("token", "tok_visa"))
+    if payment:
+        inp = inp.model_copy(update={"payment": PaymentDetails(**payment)})
+    handle = await harness.start(inp)
+    await _until(handle, OrderStatus.ON_HOLD)
+    return handle
+
+
+async def test_release_hold_releases_a_review_a_credit_and_a_declined_card_hold(
+    dev_server: WorkflowEnvironment,
+    temporal_client: Client,
+    migrated_sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    async with running_harness(dev_server) as harness:
+        world = harness.world
+        with api_alone(temporal_client, migrated_sqlite_url, tmp_path) as (url, _settings):
+            ops = httpx.AsyncClient(
+                base_url=url, timeout=30, headers={"Authorization": "Bearer dev-ops"}
+            )
+            finance = httpx.AsyncClient(
+                base_url=url, timeout=30, headers={"Authorization": "Bearer dev-finance"}
+            )
+            try:
+                # Held by the risk rules: released through the order's release, as ops.
+                world.risk_findings = FINDINGS
+                reviewed, other = _id(), _id()
+                handle = await _held(harness, reviewed)
+                await _held(harness, other)
+                world.risk_findings = []
+                body = {"reason": "paid by transfer", "payment_token": "tok_visa"}
+                answer = await ops.post(f"/ops/orders/{reviewed}/release-hold", json=body)
+                assert answer.status_code == 200, answer.text
+                assert answer.json() == {
+                    "workflow_id": f"order-{reviewed}",
+                    "action": "release_hold",
+                    "detail": "hold released (risk_review, held by risk-rules); the order goes "
+                    "on to confirmation and allocation (payment_token not used: the card was "
+                    "not declined)",
+                }
+                view = await _until(handle, OrderStatus.ALLOCATED, OrderStatus.PICKING)
+                assert view.hold is None
+                acted = [(h.action, h.by, h.note) for h in view.history if h.by == "ops:dev-ops"]
+                assert acted == [
+                    (
+                        "release_hold",
+                        "ops:dev-ops",
+                        "Operations (dev-ops): release_hold: paid by transfer",
+                    ),
+                    (
+                        "release",
+                        "ops:dev-ops",
+                        "Released by ops:dev-ops: paid by transfer (held by risk-rules: "
+                        "risk_review)",
+                    ),
+                ]
+                # Finance approves credit; a review hold is for ops (as POST /orders/{id}/release).
+                refused = await finance.post(f"/ops/orders/{other}/release-hold", json=body)
+                assert "ops may" in _problem(refused, 403, "Forbidden")
+                # Not on hold any more: nothing to release.
+                again = await ops.post(f"/ops/orders/{reviewed}/release-hold", json=body)
+                assert "not on hold" in _problem(again, 409, "NotOnHold")
+
+                # Over the credit limit, with a note after the hold: finance approves it.
+                world.credit_available = type(world.credit_available)("0.00")
+                credit = _id()
+                handle = await _held(
+                    harness, credit, method="invoice", company_id="CO-1", po_number="PO-7"
+                )
+                await handle.execute_update(
+                    OrderWorkflow.add_note, OrderNote(text="CFO called", by="support-1")
+                )
+                answer = await finance.post(
+                    f"/ops/orders/{credit}/release-hold", json={"reason": "known customer"}
+                )
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["detail"] == "credit over the limit approved"
+                await _until(handle, OrderStatus.ALLOCATED, OrderStatus.PICKING)
+
+                # A declined card: authorized again with the new token.
+                declined = _id()
+                handle = await _held(harness, declined, token="tok_declined")
+                answer = await ops.post(f"/ops/orders/{declined}/release-hold", json=body)
+                assert answer.status_code == 200, answer.text
+                detail = answer.json()["detail"]
+                assert detail == "payment authorization retried with the new token"
+                await _until(handle, OrderStatus.ALLOCATED, OrderStatus.PICKING)
+            finally:
+                await ops.aclose()
+                await finance.aclose()
