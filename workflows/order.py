@@ -234,6 +234,10 @@ class OrderWorkflow:
         await self._notes.resend(request)
         return self._track.for_caller()
 
+    @resend_notification.validator
+    def _validate_resend(self, request: ResendNotification) -> None:
+        self._notes.check_resend(request, self._payment.held)
+
     @workflow.update
     async def reroute(self, request: RerouteShipment) -> OrderView:
         """Move a shipment that has not shipped to another warehouse.

@@ -8,8 +8,10 @@ Workflow code (no I/O).
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from oms.domain.order_emails import PAYMENT_HELD, not_sent
     from oms.models.ops import ResendNotification
     from oms.models.orders import NoteEntry, OrderNote
     from oms.views import orders as views
@@ -28,6 +30,17 @@ class Notes:
         entry = NoteEntry(at=workflow.now(), by=note.by, text=note.text, tags=note.tags)
         self._view.notes.append(entry)
         self._track.note(views.note_line(entry), by=note.by, action="note")
+
+    def check_resend(self, request: ResendNotification, payment_held: bool) -> None:
+        """Raises ``ApplicationError(type="NotSent")`` for an email the order never sent
+        (``oms.domain.order_emails.SENT_AFTER``): an order held for a declined card was never
+        confirmed, so it has no "confirmed" email to send again."""
+        happened = {h.status for h in self._view.history}
+        if payment_held:
+            happened.add(PAYMENT_HELD)
+        why = not_sent(request.notification, happened)
+        if why is not None:
+            raise ApplicationError(why, type="NotSent")
 
     async def resend(self, request: ResendNotification) -> None:
         """Send one of the order's customer emails again (a new outbox key per resend)."""

@@ -46,6 +46,9 @@ class Payment:
         self.awaiting_credit = False
         self.approval: CreditApproval | None = None
         self.retry: RetryPayment | None = None
+        # The order was held for its payment (declined, or over the limit): it told the
+        # customer so (``order_on_hold``), which may be resent from then on.
+        self.held = False
         # The card the order was authorized with (an edit that raises the total uses it).
         self.token = inp.payment.token
 
@@ -109,6 +112,7 @@ class Payment:
             reason = auth.decline_reason or ""
             note = f"Payment declined: {reason or 'no reason given'}"
             self._track.enter(OrderStatus.ON_HOLD, note)
+            self.held = True
             await self._email(f"{inp.order_id}:on_hold:{attempt}", "order_on_hold", reason=reason)
             retried = lambda: self.retry is not None  # noqa: E731
             if not await self._hold(retried, "the customer to fix payment"):
@@ -149,7 +153,7 @@ class Payment:
             )
             if reservation.over_limit_action == "refuse":
                 return CancelOrder(reason=reason, requested_by="system")
-            self.awaiting_credit = True
+            self.awaiting_credit = self.held = True
             self._track.enter(
                 OrderStatus.ON_HOLD, f"{reason}; waiting for finance", stage="awaiting_credit"
             )

@@ -111,6 +111,7 @@ CONFLICT_TYPES = frozenset(
         "NotAcceptable",
         "NotExpired",
         "NotAwaitingCredit",
+        "NotSent",
         "NotAwaitingApproval",
         "NotReroutable",
         "NotAwaitingAuthorization",

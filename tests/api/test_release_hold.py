@@ -1,6 +1,6 @@
-"""``POST /ops/orders/{id}/release-hold`` releases each hold as the order's state says (real
-HTTP and a real Temporal server; the workflows run on an in-process worker with the
-workflow tests' fakes).
+"""``POST /ops/orders/{id}/release-hold`` releases each hold as the order's state says, and
+``POST /ops/orders/{id}/resend`` sends only what the order sent (real HTTP and a real
+Temporal server; the workflows run on an in-process worker with the workflow tests' fakes).
 
 The hole: an order held for review got a ``retry_payment`` signal, which it ignored, and
 the route answered 200 "payment authorization retried"; a credit hold was told apart by
@@ -140,3 +140,28 @@ async def test_release_hold_releases_a_review_a_credit_and_a_declined_card_hold(
             finally:
                 await ops.aclose()
                 await finance.aclose()
+
+
+async def test_resend_refuses_an_email_the_order_never_sent(
+    dev_server: WorkflowEnvironment,
+    temporal_client: Client,
+    migrated_sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    async with running_harness(dev_server) as harness:
+        with api_alone(temporal_client, migrated_sqlite_url, tmp_path) as (url, _settings):
+            async with httpx.AsyncClient(
+                base_url=url, timeout=30, headers={"Authorization": "Bearer dev-ops"}
+            ) as ops:
+                declined = _id()
+                await _held(harness, declined, token="tok_declined")
+                body = {"reason": "customer asked", "notification": "order_confirmed"}
+                answer = await ops.post(f"/ops/orders/{declined}/resend", json=body)
+                assert _problem(answer, 409, "NotSent") == (
+                    "the order never sent order_confirmed: it is sent once it is confirmed"
+                )
+                assert not [k for k in harness.world.email_keys() if "order_confirmed" in k]
+                body["notification"] = "order_on_hold"
+                answer = await ops.post(f"/ops/orders/{declined}/resend", json=body)
+                assert answer.status_code == 200, answer.text
+                assert f"{declined}:order_on_hold:resend:1" in harness.world.email_keys()

@@ -201,10 +201,49 @@ async def test_a_resent_email_is_recorded_as_every_other_intervention(harness: H
     # a filter on the action finds a resend as it finds a release or a force-cancel.
     order_id = _id()
     handle = await harness.start(harness.order_input(order_id))
+    await _until(handle, OrderStatus.ALLOCATED, OrderStatus.PICKING)  # confirmed: it was sent
     request = ResendNotification(by="dev-ops", reason="lost it", notification="order_confirmed")
     view = await handle.execute_update(OrderWorkflow.resend_notification, request)
     assert [(h.note, h.by) for h in view.history if h.action == "resend"] == [
         ("Operations (dev-ops): resend: lost it (order_confirmed)", "ops:dev-ops")
     ]
     assert f"{order_id}:order_confirmed:resend:1" in harness.world.email_keys()
+    await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
+
+
+async def test_an_email_the_order_never_sent_is_not_resent(harness: Harness) -> None:
+    # Held after a declined card, the order was never confirmed: "Thank you for your
+    # order ... getting it ready to ship" must not go out; the on-hold email may.
+    declined = _id()
+    handle = await harness.start(harness.order_input(declined, token="tok_declined"))
+    await _until(handle, OrderStatus.ON_HOLD)
+
+    def resend(notification: Any) -> ResendNotification:
+        return ResendNotification(by="dev-ops", reason="lost it", notification=notification)
+
+    for notification in ("order_confirmed", "order_backordered", "order_completed"):
+        update = OrderWorkflow.resend_notification
+        assert await _refused(handle, update, resend(notification)) == "NotSent"
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(OrderWorkflow.resend_notification, resend("order_confirmed"))
+    assert getattr(info.value.cause, "message", None) == (
+        "the order never sent order_confirmed: it is sent once it is confirmed"
+    )
+    view = await handle.execute_update(OrderWorkflow.resend_notification, resend("order_on_hold"))
+    assert [h.note for h in view.history if h.action == "resend"] == [
+        "Operations (dev-ops): resend: lost it (order_on_hold)"
+    ]
+    keys = harness.world.email_keys()
+    assert f"{declined}:order_on_hold:resend:1" in keys
+    assert not [k for k in keys if k.startswith(f"{declined}:order_confirmed")]
+    await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
+
+    # Held by the risk rules (paid, not yet confirmed): no on-hold email was sent either.
+    harness.world.risk_findings = ["first order of C-1 totals 398.00 SEK, above 100"]
+    reviewed = _id()
+    handle = await harness.start(harness.order_input(reviewed))
+    await _until(handle, OrderStatus.ON_HOLD)
+    for notification in ("order_on_hold", "order_confirmed"):
+        update = OrderWorkflow.resend_notification
+        assert await _refused(handle, update, resend(notification)) == "NotSent"
     await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
