@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oms.domain.auth import DEV_PREFIX, OPERATOR_SUBJECT, SIMULATOR_SUBJECT
 from oms.domain.lifecycle import LIFECYCLES, Step
 from oms.models.ops import StuckReason
 
@@ -94,3 +95,34 @@ def release_for(stage: str | None, held: bool) -> str | None:
     if stage in RELEASES:
         return RELEASES[stage]
     return "release" if stage is None and held else None
+
+
+def caller_advice(caller: str) -> str:
+    """What to do about one of the OMS's own callers the API refuses (``/ops/stuck``):
+    ``caller`` is the subject of its stored token, or the dev token it presented while dev
+    tokens are off (``oms.store.refusals.internal_caller``)."""
+    if caller == SIMULATOR_SUBJECT:
+        return (
+            f"The API refuses {caller}, so orders wait at picking (the simulated warehouse "
+            "picks, packs and ships them). Give it a stored token of the warehouse role: "
+            "restart make run (it provisions one), or oms token create --role warehouse "
+            "and set OMS_SIMULATOR_TOKEN."
+        )
+    if caller == OPERATOR_SUBJECT:
+        return (
+            f"The API refuses {caller}, the admin token make run provisions for the CLI, "
+            "make demo, the bench and the chaos harness (orders do not wait on it; those "
+            "commands fail). Restart make run (it provisions a new one into OMS_TOKEN_FILE, "
+            "var/api-token), or oms token create --role admin and set OMS_TOKEN."
+        )
+    if caller.startswith(DEV_PREFIX):
+        return (
+            f"A caller presents the dev token {caller}, which the API refuses: dev tokens are "
+            "off (OMS_AUTH_DEV_TOKENS). Give it a stored token: oms token create --role "
+            f"{caller[len(DEV_PREFIX) :].partition('-')[0]} (the simulated warehouse takes it as "
+            "OMS_SIMULATOR_TOKEN, the CLI as OMS_TOKEN)."
+        )
+    return (
+        f"The API refuses {caller}: give it a stored token of the role it needs "
+        "(oms token create), or find out why its token was revoked."
+    )

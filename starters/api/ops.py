@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import ORDER, SHIPMENT, deadline_query, limits_from, stage_query
-from oms.domain.ops import STUCK_KINDS, Evidence, classify, release_for, suggest
+from oms.domain.ops import STUCK_KINDS, Evidence, caller_advice, classify, release_for, suggest
 from oms.models.ops import (
     Intervention,
     InterventionResult,
@@ -226,12 +226,7 @@ def _refused_callers(state: State, now: datetime) -> list[StuckItem]:
             reason="caller_refused",
             last_error=f"{r.status} on {r.method} {r.path}: {r.detail}",
             attempts=r.count,
-            suggested_action=(
-                f"The API refuses {r.caller}, so what it serves does not move (the simulated "
-                "warehouse: orders wait at picking). Give it a stored token of the right role: "
-                "restart make run (it provisions them), or oms token create --role warehouse "
-                "and set OMS_SIMULATOR_TOKEN."
-            ),
+            suggested_action=caller_advice(r.caller),
             ui_url="",
         )
         for r in refused

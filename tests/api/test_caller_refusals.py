@@ -14,7 +14,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from oms.domain.auth import SIMULATOR_SUBJECT
+from oms.domain.auth import OPERATOR_SUBJECT, SIMULATOR_SUBJECT
 from oms.store import tokens
 from oms.store.db import Database
 
@@ -88,3 +88,29 @@ async def test_an_own_callers_401_and_403_show_in_ops_stuck_until_it_is_accepted
             assert (await api.get("/shipments", headers=_bearer(fresh))).status_code == 200
             left = [i["business_id"] for i in await _refusals(api, ops)]
             assert left == ["dev-warehouse"]
+
+
+async def test_a_refused_operator_token_is_told_what_fixes_it_not_the_warehouses_fix(
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
+) -> None:
+    # The advice was the simulated warehouse's for every caller: "orders wait at picking ...
+    # oms token create --role warehouse and set OMS_SIMULATOR_TOKEN".
+    with api_alone(temporal_client, migrated_sqlite_url, tmp_path, auth_dev_tokens=False) as (
+        url,
+        settings,
+    ):
+        db = Database(settings.database_url)
+        try:
+            with db.session() as session:
+                ops, _ = tokens.create_token(session, "ops", "olle")
+                stale = tokens.provision(session, "admin", OPERATOR_SUBJECT)
+                tokens.provision(session, "admin", OPERATOR_SUBJECT)  # revokes the stale one
+        finally:
+            db.dispose()
+        async with httpx.AsyncClient(base_url=url, timeout=30) as api:
+            assert (await api.get("/orders", headers=_bearer(stale))).status_code == 401
+            [item] = await _refusals(api, ops)
+            assert item["business_id"] == OPERATOR_SUBJECT
+            advice = item["suggested_action"]
+            assert "--role admin" in advice and "OMS_TOKEN" in advice
+            assert "picking" not in advice and "OMS_SIMULATOR_TOKEN" not in advice

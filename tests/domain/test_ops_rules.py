@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from oms.domain.auth import OPERATOR_SUBJECT, SIMULATOR_SUBJECT
 from oms.domain.lifecycle import ORDER, limits_from, stage_query
 from oms.domain.ops import (
     Evidence,
+    caller_advice,
     classify,
     release_for,
     suggest,
@@ -138,3 +140,13 @@ def test_release_hold_releases_each_hold_as_its_stage_says() -> None:
         "awaiting_payment",
         "awaiting_po_approval",
     }
+
+
+def test_a_refused_caller_is_told_what_fixes_it() -> None:
+    warehouse = caller_advice(SIMULATOR_SUBJECT)
+    assert "picking" in warehouse and "OMS_SIMULATOR_TOKEN" in warehouse
+    operator = caller_advice(OPERATOR_SUBJECT)
+    assert "--role admin" in operator and "OMS_TOKEN" in operator
+    assert "OMS_SIMULATOR_TOKEN" not in operator and "picking" not in operator
+    dev = caller_advice("dev-warehouse")
+    assert "OMS_AUTH_DEV_TOKENS" in dev and "--role warehouse" in dev
