@@ -263,7 +263,9 @@ class HoldRequest(Model):
 
     reason: str = Field(min_length=1, max_length=500)
     # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
-    by: str = Field(default="api", max_length=100)
+    # Room for an operator's "ops:" prefix before a token subject (up to 100 characters):
+    # POST /ops/orders/{id}/release-hold releases a review hold as ``ops:<subject>``.
+    by: str = Field(default="api", max_length=120)
 
 
 class Hold(Model):
