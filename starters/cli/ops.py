@@ -76,7 +76,10 @@ for _command in (
     ops.add_command(_command)
 
 
-@ops.command("release-hold", help="release an order held for payment or credit")
+@ops.command(
+    "release-hold",
+    help="release an order on hold: a review hold, a credit hold (finance) or a declined card",
+)
 @click.argument("order_id")
 @REASON
 @click.option("--role", help="admin tokens only: the role to act as")
