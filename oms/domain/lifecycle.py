@@ -307,7 +307,10 @@ SHIPMENT = Lifecycle(
             "shipment_picking",
             "warehouse",
             clock(PICK),
-            action="Pick late: ask the warehouse to pick, or cancel the order.",
+            action=(
+                "Pick late: ask the warehouse to pick, move the shipment to another warehouse "
+                "(oms ops reroute), or cancel the order."
+            ),
         ),
         Step("packed", "shipment_packed", "carrier", clock(STEP)),
         needs_person_now(

@@ -180,6 +180,13 @@ def _held_reasons(state: State, items: list[StuckItem]) -> None:
                 item.last_error = notes[-1]
 
 
+def _before(moment: datetime | None) -> str:
+    """A ``since`` that replays the event first tried at ``moment``: the second before it,
+    as the API takes it (ISO 8601, UTC)."""
+    at = (moment or datetime.now(UTC)) - timedelta(seconds=1)
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _dead_deliveries(state: State, limit: int) -> list[StuckItem]:
     """Webhook deliveries given up on, with the receiver's last answer."""
     with state.db.read() as session:
@@ -199,8 +206,8 @@ def _dead_deliveries(state: State, limit: int) -> list[StuckItem]:
             attempts=d.attempts,
             suggested_action=(
                 f"The endpoint never took {d.type} {d.event_id}: fix the receiver, then POST "
-                f"/webhooks/endpoints/{d.endpoint_id}/replay with a since before "
-                f"{d.first_attempt_at}."
+                f"/webhooks/endpoints/{d.endpoint_id}/replay "
+                f'{{"since": "{_before(d.first_attempt_at)}"}} (oms webhook replay).'
             ),
             ui_url=(
                 f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"

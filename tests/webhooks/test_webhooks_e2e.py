@@ -6,6 +6,7 @@ deliveries list shows every attempt; the feed pulls the same events."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -204,7 +205,10 @@ async def test_dead_deliveries_show_in_ops_stuck_and_replay_resends_them(
             assert all(i["last_error"].startswith("HTTP 500") for i in dead)
 
             receiver.fail_first = 0
-            replayed = await stack.api.post(f"{path}/replay", json={"since": "2020-01-01T00:00Z"})
+            # The advice is the request to send, as it stands: the oldest dead event's.
+            first = min(dead, key=lambda i: i["since"])
+            advised = json.loads(first["suggested_action"].split("/replay ", 1)[1].split(" (")[0])
+            replayed = await stack.api.post(f"{path}/replay", json=advised)
             assert replayed.json()["requeued"] == 2
             await wait_until(
                 lambda: _ready(len(receiver.accepted()) == 2), 20, "replay did not resend"
