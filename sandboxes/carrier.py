@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import httpx
 import uvicorn
@@ -84,13 +84,6 @@ BAND_FACTOR = {
     "world": Decimal("4.5"),
 }
 WEBHOOK_ATTEMPTS = 5
-# Answers that asking again will not change: a malformed event (400, 422) and a parcel the
-# OMS is done with (409: its shipment ended or a claim settled it; 410). Anything else is
-# tried again: a 404 may be an event that overtook the label's record in the OMS, a 401 a
-# signature that went stale on the way.
-_FINAL_REFUSALS = frozenset({400, 409, 410, 422})
-# What became of an event posted to the OMS.
-Posted = Literal["accepted", "refused", "unreachable"]
 RETURN_PREFIX = "SBR"
 
 
@@ -416,15 +409,10 @@ class Sandbox:
             event = await asyncio.to_thread(self.store.scan_next, tracking_number)
             if event is None:
                 return
-            if await self.post_event(event) == "refused":
-                # The OMS is done with this parcel (its shipment ended or was claimed): the
-                # rest of the journey would be refused too.
-                return
+            await self.post_event(event)
 
-    async def post_event(self, event: dict[str, Any]) -> Posted:
-        """Post ``event`` to the OMS webhook: ``accepted``; ``refused`` at once on an answer
-        that asking again will not change (:data:`_FINAL_REFUSALS`); ``unreachable`` after a
-        few tries on anything else."""
+    async def post_event(self, event: dict[str, Any]) -> bool:
+        """Post ``event`` to the OMS webhook, retrying a few times; True once it is accepted."""
         assert self.http is not None, "the app's lifespan has not started"
         body = json.dumps(event).encode()
         # One id per event, the same on every retry: the OMS applies it once.
@@ -439,15 +427,13 @@ class Sandbox:
                     self.config.webhook_url, content=body, headers=headers
                 )
                 if response.is_success:
-                    return "accepted"
+                    return True
                 log.warning("webhook answered %s for %s", response.status_code, event)
-                if response.status_code in _FINAL_REFUSALS:
-                    return "refused"
             except httpx.HTTPError as exc:
                 log.warning("webhook failed for %s: %r", event, exc)
             if attempt + 1 < WEBHOOK_ATTEMPTS:
                 await asyncio.sleep(min(self.config.webhook_backoff_s * 2**attempt, 5.0))
-        return "unreachable"
+        return False
 
     def injected_failure(self) -> JSONResponse | None:
         roll = self.rng.random()
@@ -592,10 +578,8 @@ def create_app(config: SandboxConfig) -> FastAPI:
         event = await asyncio.to_thread(sandbox.store.scan_next, tracking_number)
         if event is None:
             return _error(409, "no_next_event", "the parcel is delivered or its label voided")
-        posted = await sandbox.post_event(event)
-        return JSONResponse(
-            {"event": event, "webhook_delivered": posted == "accepted", "webhook": posted}
-        )
+        delivered = await sandbox.post_event(event)
+        return JSONResponse({"event": event, "webhook_delivered": delivered})
 
     return app
 

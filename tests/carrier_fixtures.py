@@ -86,11 +86,10 @@ def running_sandbox_carrier(
 class WebhookRecorder:
     """A tiny HTTP server that records JSON bodies posted to it.
 
-    The first ``fail_first`` requests are answered ``fail_status`` (500), to exercise retries.
+    The first ``fail_first`` requests are answered 500, to exercise retries.
     """
 
     fail_first: int = 0
-    fail_status: int = 500
     received: list[dict[str, Any]] = field(default_factory=list)
     # Per received body: the raw bytes and the signature header that came with them.
     signed: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
@@ -113,7 +112,7 @@ class WebhookRecorder:
                         recorder.signed.append(
                             (body, {k.lower(): v for k, v in self.headers.items()})
                         )
-                self.send_response(recorder.fail_status if failing else 202)
+                self.send_response(500 if failing else 202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
