@@ -5,38 +5,21 @@ The real app on a migrated, seeded SQLite store (no Temporal needed for lists).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from devtools.demo.catalogue import seed_demo
 from oms.settings import Settings
-from oms.store.db import Database
-from oms.store.migrate import upgrade
 from starters.api.app import create_app
-from starters.api.deps import ApiState
 
-ADMIN = {"Authorization": "Bearer dev-admin"}
+from app_fixtures import app_clients
 
 
 @pytest.fixture
-async def api(tmp_path: Path) -> Any:
-    url = f"sqlite:///{tmp_path / 'oms.db'}"
-    upgrade(url)
-    db = Database(url)
-    with db.session() as session:
-        seed_demo(session)
-    settings = Settings(database_url=url, auth_dev_tokens=True)
-    app = create_app(settings)
-    app.state.oms = ApiState(settings=settings, db=db, client=None)  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://localhost", headers=ADMIN
-    ) as c:
-        yield c
-    db.dispose()
+async def api(migrated_sqlite_url: str) -> Any:
+    async with app_clients(migrated_sqlite_url, "admin") as clients:
+        yield clients["admin"]
 
 
 async def _walk(api: httpx.AsyncClient, path: str, limit: int) -> list[list[Any]]:

@@ -15,14 +15,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 
 from oms.models.orders import OrderStatus
-from oms.settings import Settings
 from oms.store import orders
-from oms.store.db import Database
-from starters.api.app import create_app
-from starters.api.deps import ApiState
 
+from app_fixtures import app_clients
 from inventory_fixtures import order_view
 
 ENDED = {"O-ENDED-1": OrderStatus.COMPLETED, "O-ENDED-2": OrderStatus.CANCELLED}
@@ -31,21 +29,13 @@ ENDED = {"O-ENDED-1": OrderStatus.COMPLETED, "O-ENDED-2": OrderStatus.CANCELLED}
 @pytest.fixture
 async def support(migrated_sqlite_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """Support's client on the app, with a completed and a cancelled order in its store."""
-    db = Database(migrated_sqlite_url)
-    with db.session() as session:
+
+    def ended(session: Session) -> None:
         for order_id, status in ENDED.items():
             orders.record_order(session, order_view(order_id, status=status))
-    settings = Settings(database_url=migrated_sqlite_url, auth_dev_tokens=True)
-    app = create_app(settings)
-    app.state.oms = ApiState(settings=settings, db=db, client=None)  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://localhost",
-        headers={"Authorization": "Bearer dev-support"},
-    ) as client:
-        yield client
-    db.dispose()
+
+    async with app_clients(migrated_sqlite_url, "support", fill=ended) as clients:
+        yield clients["support"]
 
 
 async def test_cancelling_an_order_that_ended_is_409_finished_naming_it_and_its_status(

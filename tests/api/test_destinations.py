@@ -19,18 +19,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 
-from devtools.demo.catalogue import seed_demo
 from oms.models.common import Address, Customer
 from oms.models.subscriptions import SubscriptionLine, SubscriptionStatus, SubscriptionView
-from oms.settings import Settings
 from oms.store import orders, subscriptions
 from oms.store.db import Database
 from oms.store.tables import ProductRow
-from starters.api.app import create_app
-from starters.api.deps import ApiState
 from starters.api.destinations import COUNTRIES, check_customs, check_destination
 
+from app_fixtures import app_clients
 from inventory_fixtures import order_view
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -57,30 +55,13 @@ LINES = [{"sku": "TSHIRT-BLK-M", "quantity": 1}]
 async def api(migrated_sqlite_url: str) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     """A client per dev role on the app; an order and a subscription to change in its read
     model."""
-    db = Database(migrated_sqlite_url)
-    with db.session() as session:
-        seed_demo(session)
+
+    def fill(session: Session) -> None:
         orders.record_order(session, order_view(ORDER, customer_id=CUSTOMER["id"]))
         subscriptions.record_subscription(session, _subscription())
-    settings = Settings(database_url=migrated_sqlite_url, auth_dev_tokens=True)
-    app = create_app(settings)
-    app.state.oms = ApiState(settings=settings, db=db, client=None)  # type: ignore[arg-type]
-    # A bug's 500 is an answer here, not an exception out of the test.
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    clients = {
-        role: httpx.AsyncClient(
-            transport=transport,
-            base_url="http://localhost",
-            headers={"Authorization": f"Bearer dev-{role}"},
-        )
-        for role in ("support", "sales")
-    }
-    try:
+
+    async with app_clients(migrated_sqlite_url, "support", "sales", fill=fill) as clients:
         yield clients
-    finally:
-        for client in clients.values():
-            await client.aclose()
-        db.dispose()
 
 
 def _subscription() -> SubscriptionView:

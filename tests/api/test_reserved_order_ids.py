@@ -15,32 +15,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from devtools.demo.catalogue import seed_demo
 from oms.domain.subscriptions import order_id as renewal_order_id
 from oms.ids import exchange_order_id
-from oms.settings import Settings
-from oms.store.db import Database
-from starters.api.app import create_app
-from starters.api.deps import ApiState
+
+from app_fixtures import app_clients
 
 
 @pytest.fixture
 async def api(migrated_sqlite_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    db = Database(migrated_sqlite_url)
-    with db.session() as session:
-        seed_demo(session)
-    settings = Settings(database_url=migrated_sqlite_url, auth_dev_tokens=True)
-    app = create_app(settings)
-    app.state.oms = ApiState(settings=settings, db=db, client=None)  # type: ignore[arg-type]
-    # A request that reached Temporal would be a 500 here, not an exception out of the test.
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://localhost",
-        headers={"Authorization": "Bearer dev-support"},
-    ) as client:
-        yield client
-    db.dispose()
+    async with app_clients(migrated_sqlite_url, "support") as clients:
+        yield clients["support"]
 
 
 def _order(order_id: str) -> dict[str, object]:

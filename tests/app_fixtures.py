@@ -1,0 +1,52 @@
+"""The API app in this process, on a migrated store and without Temporal, for the tests
+whose answers come before any workflow is asked (validation, refusals, lists, paging).
+
+A request that does reach Temporal answers 500 here (the app has no client): the
+tests that use this check the answers that must come first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from sqlalchemy.orm import Session
+
+from devtools.demo.catalogue import seed_demo
+from oms.settings import Settings
+from oms.store.db import Database
+from starters.api.app import create_app
+from starters.api.deps import ApiState
+
+
+@asynccontextmanager
+async def app_clients(
+    database_url: str, *roles: str, fill: Callable[[Session], object] | None = None
+) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """A client per dev role (``dev-<role>``) on the app over ``database_url`` (migrated),
+    with the demo catalogue seeded and ``fill`` run in the same session first."""
+    db = Database(database_url)
+    with db.session() as session:
+        seed_demo(session)
+        if fill is not None:
+            fill(session)
+    settings = Settings(database_url=database_url, auth_dev_tokens=True)
+    app = create_app(settings)
+    app.state.oms = ApiState(settings=settings, db=db, client=None)  # type: ignore[arg-type]
+    # A bug's 500 is an answer here, not an exception out of the test.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    clients = {
+        role: httpx.AsyncClient(
+            transport=transport,
+            base_url="http://localhost",
+            headers={"Authorization": f"Bearer dev-{role}"},
+        )
+        for role in roles
+    }
+    try:
+        yield clients
+    finally:
+        for client in clients.values():
+            await client.aclose()
+        db.dispose()
