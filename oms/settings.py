@@ -18,7 +18,6 @@ import ipaddress
 import os
 import sys
 import warnings
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
@@ -481,7 +480,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=1)
 def settings_problems(error: ValidationError) -> list[str]:
     """One line per invalid value, naming its environment variable (``OMS_PICK_SLA_S: Input
     should be a valid integer, ...``), never the value itself (it may be a secret)."""
@@ -505,8 +503,3 @@ def load_settings(**values: Any) -> Settings:
         for line in settings_problems(error):
             print(f"error: {line}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-def get_settings() -> Settings:
-    """Return the process-wide settings (built once, on first use)."""
-    return Settings()

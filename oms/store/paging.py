@@ -54,12 +54,12 @@ def decode(cursor: str, columns: Sequence[InstrumentedAttribute[Any]]) -> list[A
     """The key values in ``cursor``, typed as ``columns``; raises :class:`InvalidCursor`."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        cursor = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         # A cursor of another list (or one handed out before cursors named their list:
         # the caller starts that list again) would page this one from a wrong place.
-        if not isinstance(cursor, dict) or cursor.get("list") != _list_of(columns):
+        if not isinstance(data, dict) or data.get("list") != _list_of(columns):
             raise ValueError("another list's cursor")
-        values = cursor.get("after")
+        values = data.get("after")
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError("wrong shape")
         return [

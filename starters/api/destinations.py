@@ -60,7 +60,7 @@ def _lacking(db: Database, skus: Sequence[str]) -> set[str]:
 async def check_customs(
     db: Database,
     country: str,
-    lines: Sequence[str],
+    lines: Sequence[str | None],
     loc: list[str | int],
     *,
     kept: Sequence[str] = (),
@@ -69,17 +69,18 @@ async def check_customs(
     """422 when a parcel to ``country`` crosses a customs border with a product that has no
     HS code or country of origin: it could not be declared and would only be held.
 
-    ``lines`` are the body's SKUs, named ``[*loc, i, "sku"]`` (an empty one is skipped: a
-    line taken off); ``kept`` are SKUs already on
-    the order or subscription (an edit or change of address), named ``kept_loc`` (the field
-    that moved them abroad). Nothing is read when ``country`` needs no customs.
+    ``lines`` are the body's SKUs, named ``[*loc, i, "sku"]`` (None for a line that ships
+    nothing: an edit taking it off); ``kept`` are SKUs already on the order or subscription
+    (an edit or change of address), named ``kept_loc`` (the field that moved them abroad).
+    Nothing is read when ``country`` needs no customs.
     """
     if not needs_customs(country):
         return
-    lacking = await run_in_threadpool(_lacking, db, [sku for sku in (*lines, *kept) if sku])
+    shipped = [sku for sku in (*lines, *kept) if sku is not None]
+    lacking = await run_in_threadpool(_lacking, db, shipped)
     why = f"product has no HS code or country of origin, required for shipments to {country}"
     for i, sku in enumerate(lines):
-        if sku and sku in lacking:
+        if sku is not None and sku in lacking:
             raise field_error([*loc, i, "sku"], f"{why} (customs)", sku)
     for sku in kept:
         if sku in lacking and kept_loc is not None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetActivityRequest
@@ -130,8 +131,7 @@ async def stuck(
     )
     descriptions = dict(zip([h.id for h in hits[:DESCRIBE_LIMIT]], described, strict=True))
     items = [_item(state, h.id, h.typed_search_attributes, descriptions.get(h.id)) for h in hits]
-    await run_in_threadpool(_renewal_errors, state, items)
-    await run_in_threadpool(_held_reasons, state, items)
+    await run_in_threadpool(_waiting_reasons, state, items)
     if kind in (None, "webhook") and stage is None and warehouse is None:
         items.extend(await run_in_threadpool(_dead_deliveries, state, limit))
     if kind in (None, "caller") and stage is None and warehouse is None:
@@ -149,35 +149,39 @@ async def stuck(
     )
 
 
-def _renewal_errors(state: State, items: list[StuckItem]) -> None:
-    """A subscription waits for the customer, not on a failing call: its last error is the
-    renewal's declined payment (or unknown SKU), from its read model."""
-    waiting = {i.business_id: i for i in items if i.kind == "subscription" and not i.last_error}
-    if not waiting:
-        return
-    with state.db.read() as session:
-        errors = subscription_store.last_errors(session, waiting)
-    for subscription_id, error in errors.items():
-        waiting[subscription_id].last_error = error
-
-
 # The stage a shipment the carrier refused waits in, for a person.
 _HELD_STAGE = SHIPMENT.step(ShipmentStatus.HELD).stage
 
 
-def _held_reasons(state: State, items: list[StuckItem]) -> None:
-    """A held shipment waits for a person, not on a failing call: its last error is why it
-    was held (the carrier's refusal or the missing customs data, as its history says; the
-    reason names the rule, never the address), from its read model."""
+def _waiting_reasons(state: State, items: list[StuckItem]) -> None:
+    """The last error of the items that wait on a person, not on a failing call, from the
+    read model (one read session for all): a subscription's renewal declined or refused
+    (:func:`_renewal_errors`), a shipment held (:func:`_held_reasons`)."""
+    renewals = {i.business_id: i for i in items if i.kind == "subscription" and not i.last_error}
     held = [i for i in items if i.kind == "shipment" and i.stage == _HELD_STAGE]
-    if not held:
+    if not renewals and not held:
         return
     with state.db.read() as session:
-        for item in held:
-            view = order_store.get_shipment(session, item.business_id)
-            notes = [] if view is None else [h.note for h in view.history if h.status == "held"]
-            if notes and notes[-1] and not item.last_error:
-                item.last_error = notes[-1]
+        _renewal_errors(session, renewals)
+        _held_reasons(session, held)
+
+
+def _renewal_errors(session: Session, waiting: dict[str, StuckItem]) -> None:
+    """A subscription waits for the customer: its last error is the renewal's declined
+    payment (or unknown SKU)."""
+    for subscription_id, error in subscription_store.last_errors(session, waiting).items():
+        waiting[subscription_id].last_error = error
+
+
+def _held_reasons(session: Session, held: list[StuckItem]) -> None:
+    """A held shipment waits for a person: its last error is why it was held (the carrier's
+    refusal or the missing customs data, as its history says; the reason names the rule,
+    never the address)."""
+    for item in held:
+        view = order_store.get_shipment(session, item.business_id)
+        notes = [] if view is None else [h.note for h in view.history if h.status == "held"]
+        if notes and notes[-1] and not item.last_error:
+            item.last_error = notes[-1]
 
 
 def _before(moment: datetime | None) -> str:

@@ -100,7 +100,7 @@ async def edit_order(
     await check_customs(
         state.db,
         (body.ship_to or current.ship_to).country,
-        [line.sku if line.quantity else "" for line in body.lines or []],
+        [line.sku if line.quantity else None for line in body.lines or []],
         ["lines"],
         kept=[ln.sku for ln in current.lines if ln.sku not in edited] if body.ship_to else [],
         kept_loc=["ship_to", "country"],

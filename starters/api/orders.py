@@ -77,11 +77,14 @@ from workflows.order import OrderWorkflow
 from workflows.order_refund import OrderRefundWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
-# The shape of a return's exchange order id (oms.ids.exchange_order_id), kept for it.
-EXCHANGE_ID = re.compile(r"^RMA-.+-X$")
-# A subscription's renewal orders (oms.domain.subscriptions: SUB-<subscription>-<n>): the
-# renewal that finds its id taken takes that order for its own.
-RENEWAL_ID = re.compile(r"^SUB-.+-\d+$")
+# Order ids kept for orders another object places, and why: a return's exchange order
+# (oms.ids.exchange_order_id; taken first, it would block the exchange) and a
+# subscription's renewals (oms.domain.subscriptions.order_id; the renewal that finds its id
+# taken takes that order for its own).
+KEPT_ORDER_IDS = (
+    (re.compile(r"^RMA-.+-X$"), "RMA-...-X ids are kept for exchange orders"),
+    (re.compile(r"^SUB-.+-\d+$"), "SUB-...-<n> ids are kept for subscriptions' renewals"),
+)
 Placer = Annotated[Principal, Depends(require("buyer", "sales", "support", "channel"))]
 Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
 Canceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
@@ -187,13 +190,9 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
         await check_member(
             state, caller, body.payment.company_id, body.customer.id, ["payment", "company_id"]
         )
-    if body.order_id is not None and EXCHANGE_ID.match(body.order_id):
-        # A return's replacement order gets this id; taken first, it would block the exchange.
-        raise field_error(["order_id"], "RMA-...-X ids are kept for exchange orders", body.order_id)
-    if body.order_id is not None and RENEWAL_ID.match(body.order_id):
-        raise field_error(
-            ["order_id"], "SUB-...-<n> ids are kept for subscriptions' renewals", body.order_id
-        )
+    for kept, why in KEPT_ORDER_IDS:
+        if body.order_id is not None and kept.match(body.order_id):
+            raise field_error(["order_id"], why, body.order_id)
     check_destination(body.ship_to, ["ship_to"])
     if body.bill_to is not None:
         check_country(body.bill_to, ["bill_to"])

@@ -321,9 +321,6 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
     """
     view = await QUOTES.load_visible(state, caller, quote_id)
     await check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
-    # Its order's id, taken with the quote; a quote older than the store's reserved ids
-    # takes it now, and one whose order id was placed meanwhile is refused before it is
-    # accepted (its order could not start).
     await QUOTES.keep(state, quote_id, _derived(quote_id))
     return await QUOTES.update(state, quote_id, QuoteWorkflow.accept, body, caller)
 
