@@ -76,6 +76,7 @@ class Continuation:
             stage=self._track.step.stage,
             authorization_id=payment.authorization_id,
             credit_reserved=payment.credit_reserved,
+            payment_held=payment.held,
             next_shipment_no=self._shipments.next_no,
             claims=stock.claims,
             reroutes=stock.reroutes,
@@ -98,6 +99,7 @@ class Continuation:
         state = self._state
         self._payment.authorization_id = carried.authorization_id
         self._payment.credit_reserved = carried.credit_reserved
+        self._payment.held = carried.payment_held
         self._shipments.by_id = {s.shipment_id: s for s in self._view.shipments}
         self._shipments.next_no = carried.next_shipment_no
         self._shipments.shipping_on = CARRIED if carried.shipping_charged else None

@@ -458,6 +458,8 @@ class OrderCarried(Model):
     stage: str | None = None
     authorization_id: str | None = None
     credit_reserved: bool = False
+    # The order was held for its payment once (it sent ``order_on_hold``, which may be resent).
+    payment_held: bool = False
     next_shipment_no: int = 1
     claims: int = 0
     reroutes: int = 0

@@ -23,7 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from oms.client import data_converter
-from oms.models.orders import CancelOrder, OrderInput, OrderStatus
+from oms.models.ops import ResendNotification
+from oms.models.orders import CancelOrder, OrderInput, OrderStatus, PaymentDetails, RetryPayment
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from oms.settings import Settings
 from tests.workflows.harness import Harness, patches, tick
@@ -134,6 +135,37 @@ async def test_a_continued_backorder_cancels_with_everything_released(
     voids = [req for name, req in harness.world.calls if name == "void_authorization"]
     assert [v.authorization_id for v in voids] == [f"AUTH-{order_id}:authorize:1"]
     assert "release" in harness.world.names()
+
+
+async def test_a_continued_order_still_knows_its_payment_was_held(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    # Held for a declined card, retried, then waiting for stock across runs: the on-hold
+    # email was sent in the first run, so the last run may still send it again.
+    harness.world.stock["TSHIRT"] = 0
+    order_id = f"Y-{uuid.uuid4().hex[:6]}"
+    inp = _waiting_order(harness, order_id, qty=2)
+    first = await harness.start(
+        inp.model_copy(update={"payment": PaymentDetails(token="tok_declined")})
+    )
+    for _ in range(100):
+        if (await first.query(OrderWorkflow.state)).status == OrderStatus.ON_HOLD:
+            break
+        await tick()
+    await first.signal(
+        OrderWorkflow.retry_payment, RetryPayment(payment=PaymentDetails(token="tok_visa"))
+    )
+    await env.sleep(timedelta(days=60))
+    assert first.result_run_id is not None
+    assert await _runs(harness, order_id, first.result_run_id) >= 2
+
+    latest = _latest(harness, order_id)
+    resend = ResendNotification(by="dev-ops", reason="lost it", notification="order_on_hold")
+    view = await latest.execute_update(OrderWorkflow.resend_notification, resend)
+    assert [h.note for h in view.history if h.action == "resend"] == [
+        "Operations (dev-ops): resend: lost it (order_on_hold)"
+    ]
+    await latest.execute_update(OrderWorkflow.cancel, CancelOrder(reason="waited enough"))
 
 
 async def test_every_run_of_a_continued_order_replays(
