@@ -15,7 +15,7 @@ The store locks stock, feeds this function what it saw, and writes the plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from oms.domain.geo import LatLon, haversine_km
@@ -59,6 +59,15 @@ def demand(lines: Iterable[SkuQuantity]) -> dict[str, int]:
     for line in lines:
         wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
     return wanted
+
+
+def may_ship_from(
+    warehouse_id: str, exclude: Collection[str] | None, only: Collection[str] | None
+) -> bool:
+    """Whether a re-route's choice lets ``warehouse_id`` ship: it is none of ``exclude`` and,
+    when ``only`` names any, one of them. The re-route's allocation applies it, and so does
+    every later fill of the backorder that allocation made, so the choice sticks."""
+    return warehouse_id not in (exclude or ()) and (not only or warehouse_id in only)
 
 
 def plan_allocation(

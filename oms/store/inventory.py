@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, ScalarResult, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from oms.domain.allocation import Source, demand, plan_allocation
+from oms.domain.allocation import Source, demand, may_ship_from, plan_allocation
 from oms.domain.geo import locate
 from oms.models.common import Address, Page, SkuQuantity
 from oms.models.inventory import (
@@ -116,8 +116,7 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
             .where(WarehouseRow.active.is_(True))
             .order_by(WarehouseRow.warehouse_id)
         )
-        if w.warehouse_id not in req.exclude_warehouses
-        and (not req.only_warehouses or w.warehouse_id in req.only_warehouses)
+        if may_ship_from(w.warehouse_id, req.exclude_warehouses, req.only_warehouses)
     ]
     stock = {
         (row.warehouse_id, row.sku): row
@@ -167,7 +166,16 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
                 ship_from=ship_from(by_id[pick.warehouse_id]),
             )
         )
-    owe(session, req.order_id, req.key, plan.backordered, req.placed_at)
+    # A re-route's backorder keeps its choice of warehouses for when stock arrives.
+    owe(
+        session,
+        req.order_id,
+        req.key,
+        plan.backordered,
+        req.placed_at,
+        exclude=req.exclude_warehouses,
+        only=req.only_warehouses,
+    )
 
     decision = AllocationDecision(
         key=req.key,
@@ -195,10 +203,18 @@ def ship_from(warehouse: WarehouseRow) -> Address | None:
 
 
 def owe(
-    session: Session, order_id: str, key: str, lines: Iterable[SkuQuantity], placed_at: datetime
+    session: Session,
+    order_id: str,
+    key: str,
+    lines: Iterable[SkuQuantity],
+    placed_at: datetime,
+    *,
+    exclude: Collection[str] = (),
+    only: Collection[str] = (),
 ) -> None:
     """Owe ``lines`` to the order: an open backorder for each, under the allocation or
-    request ``key``, in the order's place in the queue (``placed_at``)."""
+    request ``key``, in the order's place in the queue (``placed_at``), to be filled by no
+    warehouse of ``exclude`` and, when ``only`` names any, only by those (a re-route's)."""
     session.add_all(
         BackorderRow(
             order_id=order_id,
@@ -208,6 +224,8 @@ def owe(
             quantity_open=line.quantity,
             cancelled=False,
             placed_at=as_utc(placed_at),
+            exclude_warehouses=sorted(exclude) or None,
+            only_warehouses=sorted(only) or None,
         )
         for line in lines
     )
@@ -231,8 +249,9 @@ def fill_backorders(session: Session, warehouse_id: str, sku: str) -> list[str]:
     """Give the free units of ``sku`` in ``warehouse_id`` to open backorders, oldest first.
 
     Each fill becomes an open reservation tied to its backorder and waiting for
-    the order to claim it (``claim_backorders``). Returns the ids of the orders
-    that received units, in the order they were served.
+    the order to claim it (``claim_backorders``). A backorder a re-route keeps away from
+    ``warehouse_id`` is passed over: it waits for stock where it may ship from. Returns
+    the ids of the orders that received units, in the order they were served.
     """
     rows = _lock_stock(session, [warehouse_id], [sku])
     if not rows:
@@ -252,6 +271,8 @@ def fill_backorders(session: Session, warehouse_id: str, sku: str) -> list[str]:
     for backorder in waiting:
         if available <= 0:
             break
+        if not may_ship_from(warehouse_id, backorder.exclude_warehouses, backorder.only_warehouses):
+            continue
         take = min(available, backorder.quantity_open)
         earlier = session.scalar(
             select(func.count())

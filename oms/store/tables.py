@@ -182,7 +182,8 @@ class ReservationRow(Base):
 
 
 class BackorderRow(Base):
-    """Units an order is still owed; filled oldest ``placed_at`` first when stock arrives."""
+    """Units an order is still owed; filled oldest ``placed_at`` first when stock arrives, from
+    the warehouses a re-route left it (``exclude_warehouses``, ``only_warehouses``)."""
 
     __tablename__ = "backorders"
     __table_args__ = (
@@ -199,6 +200,10 @@ class BackorderRow(Base):
     cancelled: Mapped[bool] = mapped_column(default=False)
     placed_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A re-route's choice (``AllocateRequest``), kept so that every fill respects it: the
+    # warehouses that may not fill this backorder, or the only ones that may (NULL: any).
+    exclude_warehouses: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    only_warehouses: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class OrderRow(ReadModel, Base):

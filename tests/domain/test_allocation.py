@@ -8,6 +8,7 @@ from oms.domain.allocation import (
     RULE_SPLIT_BY_DISTANCE,
     AllocationPlan,
     Source,
+    may_ship_from,
     plan_allocation,
 )
 from oms.domain.geo import CITIES
@@ -120,3 +121,9 @@ def test_candidates_explain_the_decision() -> None:
     # Only the SKUs the order asks for, including ones a warehouse does not stock.
     assert by_id["WH-GOT"].stock_seen == {"A": 7}
     assert by_id["WH-MMO"].stock_seen == {"A": 0}
+
+
+def test_a_reroute_keeps_its_backorder_from_excluded_warehouses_or_to_the_chosen_one() -> None:
+    assert [may_ship_from(w, ["WH-STO"], None) for w in ("WH-STO", "WH-GOT")] == [False, True]
+    assert [may_ship_from(w, None, ["WH-GOT"]) for w in ("WH-STO", "WH-GOT")] == [False, True]
+    assert may_ship_from("WH-STO", None, None) and may_ship_from("WH-STO", [], [])

@@ -348,6 +348,84 @@ def test_a_shipment_release_can_fill_the_same_orders_backorder(net: Database) ->
     assert stock_of(net, "WH-GOT", "CAP") == (1, 1)
 
 
+# --- re-routed backorders -------------------------------------------------------------------
+
+
+def reroute(db: Database, order_id: str, lines: dict[str, int], **where: list[str]) -> None:
+    """Allocate ``lines`` again as a re-route does: its own key, ``exclude_warehouses`` or
+    ``only_warehouses``."""
+    req = allocate_request(order_id, lines, key=f"{order_id}:reroute:1", first_shipment_no=2)
+    with db.session() as session:
+        inventory.allocate(session, req.model_copy(update=where))
+
+
+def receive(db: Database, warehouse_id: str, sku: str, quantity: int) -> list[str]:
+    """A delivery's units at ``warehouse_id``; the orders the fill served."""
+    with db.session() as session:
+        return inventory.receive_units(session, warehouse_id, sku, quantity).filled_orders
+
+
+def claim(db: Database, order_id: str, key: str) -> BackorderFill:
+    with db.session() as session:
+        return inventory.claim_backorders(
+            session, BackorderCheck(key=key, order_id=order_id, first_shipment_no=3)
+        )
+
+
+def test_a_backorder_rerouted_away_from_a_warehouse_is_never_filled_there(
+    net: Database,
+) -> None:
+    reroute(net, "O-1", {"TSHIRT": 2}, exclude_warehouses=["WH-STO"])
+    # Placed after O-1, and not re-routed: it may take what O-1 may not.
+    allocate(net, "O-2", {"TSHIRT": 1}, placed_at=T0 + timedelta(hours=1))
+    assert open_backordered(net, "O-1") == 2
+
+    assert receive(net, "WH-STO", "TSHIRT", 5) == ["O-2"]
+    assert (open_backordered(net, "O-1"), open_reserved(net, "O-1")) == (2, 0)
+    assert stock_of(net, "WH-STO", "TSHIRT") == (5, 1)
+    assert claim(net, "O-1", "O-1:claim:1").shipments == []
+
+    assert receive(net, "WH-GOT", "TSHIRT", 2) == ["O-1"]
+    assert shipments_of(claim(net, "O-1", "O-1:claim:2")) == [("O-1-S3", "WH-GOT", {"TSHIRT": 2})]
+
+
+def test_a_backorder_rerouted_to_one_warehouse_is_filled_only_there(net: Database) -> None:
+    reroute(net, "O-1", {"TSHIRT": 2}, only_warehouses=["WH-GOT"])
+
+    assert receive(net, "WH-STO", "TSHIRT", 5) == []
+    assert receive(net, "WH-MMO", "TSHIRT", 5) == []
+    # A stock count and another order's release there fill it no more than a delivery.
+    put_stock(net, "WH-MMO", "TSHIRT", 7)
+    allocate(net, "O-2", {"TSHIRT": 3}, city="Malmö", postal_code="211 20")
+    with net.session() as session:
+        assert inventory.release(session, ReleaseRequest(order_id="O-2")).filled_orders == []
+    assert open_backordered(net, "O-1") == 2
+
+    assert receive(net, "WH-GOT", "TSHIRT", 1) == ["O-1"]
+    assert (open_backordered(net, "O-1"), open_reserved(net, "O-1")) == (1, 1)
+
+
+def test_a_rerouted_backorder_keeps_its_choice_beside_the_orders_other_backorder_of_the_sku(
+    net: Database,
+) -> None:
+    # The workflow's view owes three of one SKU; the store keeps two backorders, and only
+    # the re-routed one passes over the warehouse it was moved away from.
+    allocate(net, "O-1", {"TSHIRT": 1})
+    reroute(net, "O-1", {"TSHIRT": 2}, exclude_warehouses=["WH-STO"])
+    with net.session() as session:
+        assert inventory.still_backordered(session, "O-1") == [
+            SkuQuantity(sku="TSHIRT", quantity=3)
+        ]
+
+    assert receive(net, "WH-STO", "TSHIRT", 5) == ["O-1"]
+    fill = claim(net, "O-1", "O-1:claim:1")
+    assert shipments_of(fill) == [("O-1-S3", "WH-STO", {"TSHIRT": 1})]
+    assert fill.still_backordered == [SkuQuantity(sku="TSHIRT", quantity=2)]
+
+    assert receive(net, "WH-MMO", "TSHIRT", 5) == ["O-1"]
+    assert claim(net, "O-1", "O-1:claim:2").still_backordered == []
+
+
 # --- consume --------------------------------------------------------------------------------
 
 

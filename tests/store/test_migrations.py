@@ -45,7 +45,7 @@ def schema_drift(url: str) -> list[object]:
 def test_upgrade_creates_every_table_and_matches_the_models(empty_url: str) -> None:
     assert current_revision(empty_url) is None
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0013_money16"
+    assert current_revision(empty_url) == "0014_backorder_warehouses"
     assert tables(empty_url) == TABLES | {"alembic_version"}
     assert schema_drift(empty_url) == []
     # The sandbox payment provider keeps its ledger in a store of its own.
@@ -64,7 +64,7 @@ def test_downgrade_to_base_and_upgrade_again(empty_url: str) -> None:
 def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
     upgrade(empty_url)
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0013_money16"
+    assert current_revision(empty_url) == "0014_backorder_warehouses"
 
 
 def test_0011_fills_the_search_columns_and_skus_of_existing_orders(empty_url: str) -> None:
@@ -117,3 +117,26 @@ def test_0012_gives_each_existing_product_its_own_price_as_a_list_price(empty_ur
         ("EUR", "OLD-2", "19.95"),
     ]
     assert classes == ["standard"]
+
+
+def test_0014_leaves_existing_backorders_free_to_be_filled_anywhere(empty_url: str) -> None:
+    upgrade(empty_url, "0013_money16")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO backorders (order_id, allocation_key, sku, quantity,"
+                    " quantity_open, cancelled, placed_at, created_at) VALUES ('O-OLD',"
+                    " 'O-OLD:allocate', 'TSHIRT', 2, 2, false, :at, :at)"
+                ),
+                {"at": T0},
+            )
+        upgrade(empty_url)
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT exclude_warehouses, only_warehouses FROM backorders")
+            ).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == (None, None)
