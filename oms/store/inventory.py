@@ -515,16 +515,21 @@ def receive_units(session: Session, warehouse_id: str, sku: str, quantity: int) 
     return StockReceipt(stock=_level(stock), filled_orders=filled)
 
 
-def open_backorder_units(session: Session, sku: str) -> int:
-    """Units of ``sku`` that customers wait for, in every warehouse."""
-    total = session.scalar(
-        select(func.sum(BackorderRow.quantity_open)).where(
+def open_backorder_units(session: Session, sku: str, warehouse_id: str) -> int:
+    """Units of ``sku`` that customers wait for and a delivery to ``warehouse_id`` would
+    fill: every open backorder's but those a re-route keeps away from it."""
+    rows = session.execute(
+        select(
+            BackorderRow.quantity_open,
+            BackorderRow.exclude_warehouses,
+            BackorderRow.only_warehouses,
+        ).where(
             BackorderRow.sku == sku,
             BackorderRow.cancelled.is_(False),
             BackorderRow.quantity_open > 0,
         )
     )
-    return int(total or 0)
+    return sum(n for n, exclude, only in rows if may_ship_from(warehouse_id, exclude, only))
 
 
 def write_off(

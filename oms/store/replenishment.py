@@ -261,7 +261,7 @@ def create_purchase_order(session: Session, req: PurchaseOrderRequest) -> Purcha
             raise NoSupplier(f"SKU {req.sku} has no supplier: link one to raise a purchase order")
         policy = session.get(ReorderPolicyRow, (req.warehouse_id, req.sku))
         reorder_qty = policy.reorder_qty if policy is not None else 1
-        backordered = inventory.open_backorder_units(session, req.sku)
+        backordered = inventory.open_backorder_units(session, req.sku, req.warehouse_id)
         try:
             with session.begin_nested():
                 row = PurchaseOrderRow(
@@ -513,7 +513,7 @@ def _purchase_order(
         created_at=row.created_at,
         available=episode.available_at_open,
         reorder_point=episode.reorder_point,
-        backordered=inventory.open_backorder_units(session, episode.sku),
+        backordered=inventory.open_backorder_units(session, episode.sku, row.warehouse_id),
         currency="SEK" if product is None else product.currency,
     )
 

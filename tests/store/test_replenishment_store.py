@@ -118,6 +118,31 @@ def test_purchase_order_covers_backorders_and_is_raised_once(demo: Database) -> 
     assert (po.available, po.reorder_point, po.backordered) == (0, 0, 2)
 
 
+def test_purchase_order_leaves_out_backorders_a_reroute_keeps_away_from_its_warehouse(
+    demo: Database,
+) -> None:
+    for i in range(3):  # two jackets in the network: one order backorders
+        allocate(demo, f"O-{i}", JACKET, 1, minutes=i)
+    rerouted = AllocateRequest(
+        key="O-9:reroute:1",
+        order_id="O-9",
+        lines=[SkuQuantity(sku=JACKET, quantity=4)],
+        postal_code="111 21",
+        city="Stockholm",
+        country="SE",
+        placed_at=T0,
+        exclude_warehouses=["WH-STO"],
+    )
+    with demo.session() as session:
+        inventory.allocate(session, rerouted)
+        replenishment.open_episode(session, "WH-STO", JACKET)
+    with demo.session() as session:
+        po = replenishment.create_purchase_order(session, po_request())
+    # A delivery to Stockholm would not fill O-9's four: ordering them there would not help.
+    assert [(ln.sku, ln.quantity) for ln in po.lines] == [(JACKET, 11)]  # 10 + 1 backordered
+    assert po.backordered == 1
+
+
 def test_no_purchase_order_for_a_sku_without_supplier(demo: Database) -> None:
     with demo.session() as session:
         replenishment.set_policy(
