@@ -68,6 +68,7 @@ from workers.liveness import HeartbeatWhileRunning
 from workers.schedules import ensure_low_stock_schedule
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import OrderWorkflow
+from workflows.order_email import OrderEmailWorkflow
 from workflows.order_refund import OrderRefundWorkflow
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
@@ -190,6 +191,7 @@ def build_workers(
                 workflows=[
                     OrderWorkflow,
                     OrderRefundWorkflow,
+                    OrderEmailWorkflow,
                     ShipmentWorkflow,
                     QuoteWorkflow,
                     ReturnWorkflow,

@@ -396,7 +396,7 @@ class OrderWorkflow:
 
     async def _email(self, key: str, template: str, **extra: str) -> None:
         inp = self._inp
-        context = views.email_context(inp, self._view, **extra)
+        context = views.email_context(self._view, **extra)
         await self._track.email(
             key, str(inp.customer.email), template, context, inp.customer.locale
         )

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.common import HistoryEntry, Locale
     from oms.models.notifications import EmailRequest
     from oms.queues import EMAIL_QUEUE
+    from oms.views.common import intervention
     from workflows import metrics, policies
 
 # Room for this many writes within one workflow task before the next task's range starts.
@@ -223,7 +224,8 @@ class Tracker(Generic[V]):
     def ops_note(self, by: str, action: str, reason: str) -> None:
         """Keep an operator's intervention (``POST /ops/...``) as a history line, worded the
         same in every kind: who (as ``ops:<by>``), what and why, ``action`` filterable."""
-        self.note(f"Operations ({by}): {action}: {reason}", by=f"ops:{by}", action=action)
+        note, author = intervention(by, action, reason)
+        self.note(note, by=author, action=action)
 
     def changed(self) -> None:
         """Something the read model or the UI shows changed (no history line)."""

@@ -28,6 +28,13 @@ class EmailRequest(Model):
     attachments: list[EmailAttachment] = Field(default_factory=list)
 
 
+class OrderEmailInput(Model):
+    """Input of ``OrderEmailWorkflow``: one of an ended order's customer emails, again."""
+
+    email: EmailRequest
+    task_queue_prefix: str = ""
+
+
 class EmailResult(Model):
     key: str
     message_id: str

@@ -7,7 +7,7 @@ never overwrites a newer one, so activity retries and late deliveries are harmle
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -67,18 +67,43 @@ def record_order(session: Session, view: OrderView) -> bool:
 def add_note(session: Session, order_id: str, note: NoteEntry) -> OrderView | None:
     """Keep ``note`` on a finished order (its workflow has ended, so the read model is the
     order's last word): in its notes and its history. None when the order is unknown."""
+    entry = HistoryEntry(at=note.at, status="", note=note_line(note), by=note.by, action="note")
+    return _append(session, order_id, entry, lambda view: view.notes.append(note))
+
+
+def add_intervention(
+    session: Session, order_id: str, entry: HistoryEntry, seen: int
+) -> OrderView | None:
+    """Keep an operator's intervention on a finished order in its history, once: a view
+    that already holds more than ``seen`` lines of ``entry.action`` (a retried request
+    recorded it) is left as it is. None when the order is unknown."""
+
+    def unless_recorded(view: OrderView) -> bool:
+        return sum(1 for h in view.history if h.action == entry.action) <= seen
+
+    return _append(session, order_id, entry, when=unless_recorded)
+
+
+def _append(
+    session: Session,
+    order_id: str,
+    entry: HistoryEntry,
+    change: Callable[[OrderView], None] | None = None,
+    when: Callable[[OrderView], bool] | None = None,
+) -> OrderView | None:
+    """Add ``entry`` (in the order's status) to a finished order's stored history, with
+    ``change``, as a new version; nothing when ``when`` says no. None when unknown."""
     row = session.get(OrderRow, order_id, with_for_update=True)
     if row is None:
         return None
     view = OrderView.model_validate(row.view)
-    view.notes.append(note)
-    view.history.append(
-        HistoryEntry(
-            at=note.at, status=str(view.status), note=note_line(note), by=note.by, action="note"
-        )
-    )
+    if when is not None and not when(view):
+        return view
+    if change is not None:
+        change(view)
+    view.history.append(entry.model_copy(update={"status": str(view.status)}))
     view.version += 1
-    view.updated_at = note.at
+    view.updated_at = entry.at
     record_order(session, view)
     return view
 

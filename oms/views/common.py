@@ -20,3 +20,10 @@ def heading(title: str, step: Step, since: str) -> list[str]:
     """The first lines of a workflow's details: its title line, then its stage, whom it waits
     for and since when (``since`` as the kind shows it: ``when`` or ``to_the_second``)."""
     return [title, "", f"- stage: `{step.stage}`, waiting for **{step.waiting_for}** since {since}"]
+
+
+def intervention(by: str, action: str, reason: str) -> tuple[str, str]:
+    """An operator's intervention (``POST /ops/...``) as a history line's note and author,
+    worded the same in every kind and whether the workflow or the read model keeps it:
+    who (as ``ops:<by>``), what and why."""
+    return f"Operations ({by}): {action}: {reason}", f"ops:{by}"

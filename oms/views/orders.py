@@ -137,30 +137,31 @@ def shipments_note(shipments: Iterable[ShipmentSummary]) -> str:
     return "; ".join(f"{s.shipment_id} {s.status}" for s in shipments)
 
 
-def email_context(inp: OrderInput, view: OrderView, **extra: Any) -> dict[str, Any]:
-    """What every order email template may use (amounts formatted in the customer's locale)."""
-    locale = inp.customer.locale
+def email_context(view: OrderView, **extra: Any) -> dict[str, Any]:
+    """What every order email template may use (amounts formatted in the customer's locale);
+    from the view alone, so an ended order's stored view can send one again."""
+    locale = view.customer.locale
     return {
-        "customer_name": inp.customer.name,
-        "order_id": inp.order_id,
-        "currency": inp.currency,
-        "total": format_money(view.total, inp.currency, locale),
+        "customer_name": view.customer.name,
+        "order_id": view.order_id,
+        "currency": view.currency,
+        "total": format_money(view.total, view.currency, locale),
         "lines": [
             {
                 "sku": li.sku,
                 "quantity": li.quantity,
-                "unit_price": format_money(li.unit_price, inp.currency, locale),
-                "line_total": format_money(li.unit_price * li.quantity, inp.currency, locale),
+                "unit_price": format_money(li.unit_price, view.currency, locale),
+                "line_total": format_money(li.unit_price * li.quantity, view.currency, locale),
             }
             for li in view.lines  # as they are now: edits and cancellations change them
         ],
         "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in view.backordered],
         # Orders priced by the OMS: the shipping charge and the VAT per rate.
-        "shipping": format_money(view.shipping, inp.currency, locale) if view.shipping else "",
+        "shipping": format_money(view.shipping, view.currency, locale) if view.shipping else "",
         "vat": [
             {
                 "rate": f"{t.rate.normalize():f}",
-                "tax": format_money(t.tax, inp.currency, locale),
+                "tax": format_money(t.tax, view.currency, locale),
                 "included": bool(view.prices_include_tax),
             }
             for t in view.tax

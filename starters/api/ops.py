@@ -58,6 +58,7 @@ from starters.api.deps import (
     raise_from_update,
     record_view,
 )
+from starters.api.order_emails import has_ended, resend_ended
 from starters.api.orders import ORDERS
 from starters.api.shipments import stored_shipment
 from workflows.order import OrderWorkflow
@@ -475,5 +476,9 @@ async def reroute(
 async def resend(
     order_id: str, body: ResendNotification, state: State, caller: Operator
 ) -> OrderView:
-    """Send one of the order's customer emails again."""
+    """Send one of the order's customer emails again, only one it sent (409 ``NotSent``),
+    on a new key; an ended order's from its stored view (``starters.api.order_emails``)."""
+    order = await ORDERS.load(state, order_id)  # 404 when unknown
+    if await has_ended(state, order):
+        return await resend_ended(state, order, body.model_copy(update={"by": caller.subject}))
     return await ORDERS.update(state, order_id, OrderWorkflow.resend_notification, body, caller)
