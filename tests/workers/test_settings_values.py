@@ -6,10 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
+from pydantic import ValidationError
+from temporalio.client import Schedule, ScheduleActionStartWorkflow, ScheduleSpec
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
-from oms.settings import Settings, load_settings
+from oms.settings import Settings, load_settings, settings_problems
 
 
 @pytest.mark.parametrize(
@@ -25,6 +30,7 @@ from oms.settings import Settings, load_settings
         ("OMS_HEALTH_BIND", "0.0.0.0:http", "not host:port"),
         ("OMS_DATABASE_URL", "foo://", "not a SQLite or PostgreSQL URL"),
         ("OMS_LOG_FORMAT", "xml", "'text' or 'json'"),
+        ("OMS_LOW_STOCK_SCAN_CRON", "0 24 * * *", "hour '24' is not *, a value (0-23)"),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_its_variable_and_exit_2(
@@ -65,6 +71,8 @@ def test_every_problem_gets_its_line(
         ("OMS_BASE_CURRENCY", "EUR"),
         ("OMS_MERCHANT_COUNTRY", "DE"),
         ("OMS_SMTP_PORT", "587"),
+        ("OMS_LOW_STOCK_SCAN_CRON", "CRON_TZ=Europe/Stockholm 30 5 * * MON-FRI"),
+        ("OMS_LOW_STOCK_SCAN_CRON", ""),
     ],
 )
 def test_valid_values_still_pass(
@@ -72,6 +80,90 @@ def test_valid_values_still_pass(
 ) -> None:
     monkeypatch.setenv(variable, value)
     assert str(getattr(Settings(), variable.removeprefix("OMS_").lower())) == value
+
+
+# What a Temporal schedule's cron string takes and refuses; test_temporal_agrees_on_the_crons
+# checks both lists against the server.
+GOOD_CRONS = [
+    "0 6 * * *",
+    "*/15 * * * *",
+    "0 6 1-5/2,8 JAN-mar sun",
+    "0 6 * * 7",
+    "5/10 * * * *",
+    "0 6 * * tu # a comment",
+    "0 0 6 * * * 2030",  # 7 fields: second ... year
+    "0 0 1 1 * 2100",  # 6 fields: ... year
+    "@daily",
+    "@midnight",
+    "@annually",
+    "@every 6h",
+    "@every 1d/6h",
+    "@every 1h30m",
+    "TZ=UTC 0 6 * * *",
+    "CRON_TZ=Europe/Stockholm 0 6 * * MON-FRI",
+]
+BAD_CRONS = [
+    ("0 6 * *", "4 field(s), not 5"),
+    ("0 6 * * * * * *", "8 field(s), not 5"),
+    ("# only a comment", "0 field(s), not 5"),
+    ("60 * * * *", "minute '60' is not *, a value (0-59)"),
+    ("0 24 * * *", "hour '24'"),
+    ("0 6 0 * *", "day-of-month '0' is not *, a value (1-31)"),
+    ("0 6 * 13 *", "month '13' is not *, a value (1-12 or a name)"),
+    ("0 6 * ja *", "month 'ja'"),
+    ("0 6 * * 8", "day-of-week '8' is not *, a value (0-7 or a name)"),
+    ("0 6 * * M", "day-of-week 'M'"),
+    ("0 6 * * * 1999", "year '1999' is not *, a value (2000-2100)"),
+    ("*/0 * * * *", "minute '*/0'"),
+    ("5-1 * * * *", "minute '5-1'"),
+    ("1,,2 * * * *", "minute '1,,2'"),
+    ("0 6 * * 1-2-3", "day-of-week '1-2-3'"),
+    ("0 6 * * 1/2/3", "day-of-week '1/2/3'"),
+    ("0 6 ? * *", "day-of-month '?'"),
+    ("0 6 L * *", "day-of-month 'L'"),
+    ("@dayly", "'@dayly' is none of @hourly, @daily"),
+    ("@every", "not @every <n><s|m|h|d>"),
+    ("@every6h", "not @every"),
+    ("@every 6x", "not @every"),
+    ("@every 0s", "not @every"),
+    ("CRON_TZ=Nowhere/Land 0 6 * * *", "'Nowhere/Land' is not an IANA time zone"),
+]
+
+
+@pytest.mark.parametrize("cron", GOOD_CRONS)
+def test_a_cron_string_temporal_takes_passes(cron: str) -> None:
+    assert Settings(low_stock_scan_cron=cron).low_stock_scan_cron == cron
+
+
+@pytest.mark.parametrize(("cron", "reason"), BAD_CRONS)
+def test_a_cron_string_temporal_refuses_stops_the_start_not_the_schedule(
+    cron: str, reason: str
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        Settings(low_stock_scan_cron=cron)
+    [line] = settings_problems(error.value)
+    assert line.startswith("OMS_LOW_STOCK_SCAN_CRON: ") and reason in line, line
+
+
+async def test_temporal_agrees_on_the_crons(dev_server: WorkflowEnvironment) -> None:
+    """The lists above are Temporal's own answers, not a guess at its syntax."""
+    refused = set()
+    run = uuid.uuid4().hex[:8]
+    for n, cron in enumerate([*GOOD_CRONS, *(bad for bad, _ in BAD_CRONS)]):
+        try:
+            handle = await dev_server.client.create_schedule(
+                f"cron-check-{run}-{n}",
+                Schedule(
+                    action=ScheduleActionStartWorkflow("Nothing", id=f"never-{n}", task_queue=run),
+                    spec=ScheduleSpec(cron_expressions=[cron]),
+                ),
+            )
+        except RPCError as error:
+            assert error.status == RPCStatusCode.INVALID_ARGUMENT, error
+            refused.add(cron)
+        else:
+            await handle.delete()
+    assert refused == {bad for bad, _ in BAD_CRONS}
 
 
 @pytest.mark.parametrize(
