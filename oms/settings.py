@@ -102,6 +102,33 @@ def _country(value: str) -> str:
     return value
 
 
+def _optional_database_url(value: str) -> str:
+    try:
+        return _database_url(value) if value else value
+    except ValueError as error:
+        raise ValueError(f"{error}, nor empty") from None
+
+
+def _web_url(value: str) -> str:
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if not (parts.scheme in ("http", "https") and parts.hostname and port_ok) or any(
+        c.isspace() for c in value
+    ):
+        raise ValueError("not an absolute http:// or https:// URL with a host")
+    return value
+
+
+def _optional_web_url(value: str) -> str:
+    try:
+        return _web_url(value) if value else value
+    except ValueError:
+        raise ValueError("not an absolute http:// or https:// URL with a host, nor empty") from None
+
+
 # Temporal's cron strings (a schedule's cron_expressions): the fields, each with its range
 # and the names it also takes (a month from its first three letters, a day from two).
 _MONTHS = "january february march april may june july august september october november december"
@@ -214,6 +241,9 @@ DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
 RateLimit = Annotated[str, AfterValidator(_rate_limit)]
 # "host:port", or empty for none.
 Bind = Annotated[str, AfterValidator(_bind)]
+# An absolute http(s) URL; the optional one may be empty (then it is not set).
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+OptionalWebUrl = Annotated[str, AfterValidator(_optional_web_url)]
 # A Temporal schedule's cron string, or empty for no schedule.
 Cron = Annotated[str, AfterValidator(_cron)]
 
@@ -229,7 +259,7 @@ class Settings(BaseSettings):
     # given in code (tests, launchers); OMS_TEMPORAL_* are deprecated.
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
-    temporal_ui_url: str = "http://localhost:8233"
+    temporal_ui_url: WebUrl = "http://localhost:8233"
     # Reaching a cluster with mTLS (self-hosted or Temporal Cloud) or an API key (Cloud).
     # Deprecated: TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH, ... (the SDK's) replace them.
     temporal_tls: bool = False
@@ -252,7 +282,7 @@ class Settings(BaseSettings):
     api_port: Port = 8000
     # Where the CLI, the simulated warehouse and the sandbox carrier reach the API. Unset:
     # http:// on OMS_API_HOST and OMS_API_PORT (127.0.0.1 for a wildcard host such as 0.0.0.0).
-    api_url: str = ""
+    api_url: OptionalWebUrl = ""
     # Largest request body the API reads (bytes); a larger one is a 413 before any parsing.
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # Host names the API answers to (comma-separated), besides localhost, 127.0.0.1, ::1,
@@ -284,7 +314,7 @@ class Settings(BaseSettings):
     # delivery) or DDP (the merchant does); printed on the customs declaration and invoice.
     customs_incoterms: Literal["DAP", "DDP"] = "DAP"
 
-    carrier_url: str = "http://127.0.0.1:8100"
+    carrier_url: WebUrl = "http://127.0.0.1:8100"
     carrier_name: str = "sandbox"
     # The carrier adapter: "http" (the carrier HTTP API the sandbox speaks), or
     # "<module>:<factory>" (docs/adapters.md).
@@ -318,7 +348,7 @@ class Settings(BaseSettings):
     # the Settings and returns a PaymentProvider (oms/ports/payments.py; docs/adapters.md).
     payments_provider: str = "sandbox"
     # The sandbox's own ledger database; empty: beside the OMS's SQLite file (or its server).
-    payments_sandbox_url: str = ""
+    payments_sandbox_url: Annotated[str, AfterValidator(_optional_database_url)] = ""
     payments_decline_over: str = "100000.00"
     # Sandbox refund failures: the first N attempts of each refund fail as "provider
     # down" (retried); a refund over this amount is declined for good (waits for a person).

@@ -31,6 +31,12 @@ from oms.settings import Settings, load_settings, settings_problems
         ("OMS_DATABASE_URL", "foo://", "not a SQLite or PostgreSQL URL"),
         ("OMS_LOG_FORMAT", "xml", "'text' or 'json'"),
         ("OMS_LOW_STOCK_SCAN_CRON", "0 24 * * *", "hour '24' is not *, a value (0-23)"),
+        ("OMS_TEMPORAL_UI_URL", "localhost:8233", "not an absolute http:// or https:// URL"),
+        ("OMS_CARRIER_URL", "/carrier", "not an absolute http:// or https:// URL with a host"),
+        ("OMS_CARRIER_URL", "http:///v1", "not an absolute http:// or https:// URL with a host"),
+        ("OMS_API_URL", "ftp://oms.example", "URL with a host, nor empty"),
+        ("OMS_API_URL", "http://oms.example:99999", "URL with a host, nor empty"),
+        ("OMS_PAYMENTS_SANDBOX_URL", "http://ledger", "not a SQLite or PostgreSQL URL"),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_its_variable_and_exit_2(
@@ -73,6 +79,11 @@ def test_every_problem_gets_its_line(
         ("OMS_SMTP_PORT", "587"),
         ("OMS_LOW_STOCK_SCAN_CRON", "CRON_TZ=Europe/Stockholm 30 5 * * MON-FRI"),
         ("OMS_LOW_STOCK_SCAN_CRON", ""),
+        ("OMS_API_URL", "https://oms.example/api"),
+        ("OMS_CARRIER_URL", "http://[::1]:8100"),
+        ("OMS_TEMPORAL_UI_URL", "https://cloud.temporal.io"),
+        ("OMS_PAYMENTS_SANDBOX_URL", "postgresql+psycopg://oms@db/ledger"),
+        ("OMS_PAYMENTS_SANDBOX_URL", ""),
     ],
 )
 def test_valid_values_still_pass(
