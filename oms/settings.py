@@ -20,6 +20,7 @@ import re
 import sys
 import warnings
 import zoneinfo
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
@@ -127,6 +128,16 @@ def _optional_web_url(value: str) -> str:
         return _web_url(value) if value else value
     except ValueError:
         raise ValueError("not an absolute http:// or https:// URL with a host, nor empty") from None
+
+
+def _amount(value: str) -> str:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("not an amount (a number, 0 or more, such as 2000.00)")
+    return value
 
 
 # Temporal's cron strings (a schedule's cron_expressions): the fields, each with its range
@@ -244,6 +255,8 @@ Bind = Annotated[str, AfterValidator(_bind)]
 # An absolute http(s) URL; the optional one may be empty (then it is not set).
 WebUrl = Annotated[str, AfterValidator(_web_url)]
 OptionalWebUrl = Annotated[str, AfterValidator(_optional_web_url)]
+# A money amount as a decimal string ("2000.00"): finite, 0 or more.
+Amount = Annotated[str, AfterValidator(_amount)]
 # A Temporal schedule's cron string, or empty for no schedule.
 Cron = Annotated[str, AfterValidator(_cron)]
 
@@ -349,15 +362,15 @@ class Settings(BaseSettings):
     payments_provider: str = "sandbox"
     # The sandbox's own ledger database; empty: beside the OMS's SQLite file (or its server).
     payments_sandbox_url: Annotated[str, AfterValidator(_optional_database_url)] = ""
-    payments_decline_over: str = "100000.00"
+    payments_decline_over: Amount = "100000.00"
     # Sandbox refund failures: the first N attempts of each refund fail as "provider
     # down" (retried); a refund over this amount is declined for good (waits for a person).
     payments_refund_unavailable_attempts: int = Field(default=0, ge=0)
-    payments_refund_decline_over: str = "1000000.00"
+    payments_refund_decline_over: Amount = "1000000.00"
 
     # Returns: window from delivery, automatic authorization rules, how long a label is valid.
     return_window_days: int = Field(default=30, ge=0)
-    return_auto_authorize_under: str = "2000.00"
+    return_auto_authorize_under: Amount = "2000.00"
     # Comma-separated reasons authorized without a person, whatever the value.
     return_auto_authorize_reasons: str = "wrong_size"
     return_receipt_timeout_s: int = Field(default=30 * 24 * 3600, ge=1)

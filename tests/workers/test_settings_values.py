@@ -37,6 +37,10 @@ from oms.settings import Settings, load_settings, settings_problems
         ("OMS_API_URL", "ftp://oms.example", "URL with a host, nor empty"),
         ("OMS_API_URL", "http://oms.example:99999", "URL with a host, nor empty"),
         ("OMS_PAYMENTS_SANDBOX_URL", "http://ledger", "not a SQLite or PostgreSQL URL"),
+        ("OMS_PAYMENTS_DECLINE_OVER", "-1", "not an amount (a number, 0 or more"),
+        ("OMS_PAYMENTS_REFUND_DECLINE_OVER", "Infinity", "not an amount"),
+        ("OMS_RETURN_AUTO_AUTHORIZE_UNDER", "NaN", "not an amount"),
+        ("OMS_RETURN_AUTO_AUTHORIZE_UNDER", "2 000", "not an amount"),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_its_variable_and_exit_2(
@@ -84,6 +88,8 @@ def test_every_problem_gets_its_line(
         ("OMS_TEMPORAL_UI_URL", "https://cloud.temporal.io"),
         ("OMS_PAYMENTS_SANDBOX_URL", "postgresql+psycopg://oms@db/ledger"),
         ("OMS_PAYMENTS_SANDBOX_URL", ""),
+        ("OMS_PAYMENTS_DECLINE_OVER", "0"),
+        ("OMS_RETURN_AUTO_AUTHORIZE_UNDER", "1500.50"),
     ],
 )
 def test_valid_values_still_pass(
