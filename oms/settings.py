@@ -494,7 +494,10 @@ class Settings(BaseSettings):
         """Fill the Temporal connection from the SDK's environment configuration, unless the
         address was given in code (then the connection is exactly what the code says, so a
         developer's own profile never redirects a test). Warns (FutureWarning) for each
-        deprecated ``OMS_TEMPORAL_*`` variable set; the SDK's variables win over them."""
+        deprecated ``OMS_TEMPORAL_*`` variable set; the SDK's variables win over them.
+        Raises ``ValueError`` (one line, ``temporal_config_problem``) when the SDK cannot
+        load the configuration: a malformed ``temporal.toml``, an unknown profile, a TLS
+        file it cannot read."""
         from_env = {f for f in DEPRECATED_TEMPORAL_SETTINGS if f"OMS_{f.upper()}" in os.environ}
         for field in sorted(from_env):
             warnings.warn(
@@ -506,7 +509,10 @@ class Settings(BaseSettings):
             )
         if "temporal_address" in self.model_fields_set - from_env:
             return self
-        sdk = ClientConfig.load_client_connect_config()
+        try:
+            sdk = ClientConfig.load_client_connect_config()
+        except (RuntimeError, OSError) as error:  # the SDK's ConfigError is a RuntimeError
+            raise ValueError(temporal_config_problem(error)) from None
         for key, field in (
             ("target_host", "temporal_address"),
             ("namespace", "temporal_namespace"),
@@ -632,6 +638,40 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def temporal_config_file() -> str:
+    """The ``temporal.toml`` the SDK reads: ``TEMPORAL_CONFIG_FILE``, else the user's (the
+    platform's configuration directory, as the SDK and the ``temporal`` CLI place it)."""
+    if named := os.environ.get("TEMPORAL_CONFIG_FILE"):
+        return named
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    elif sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home()))
+    else:
+        xdg = os.environ.get("XDG_CONFIG_HOME", "")
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".config"
+    return str(base / "temporalio" / "temporal.toml")
+
+
+def temporal_config_problem(error: Exception) -> str:
+    """One line for the SDK's failure to load the Temporal client configuration, naming the
+    file and the profile: the reason without the TOML excerpt the SDK adds (a line of the
+    file, which may hold an API key)."""
+    path = temporal_config_file()
+    where = "TEMPORAL_CONFIG_FILE" if os.environ.get("TEMPORAL_CONFIG_FILE") else "the default"
+    profile = os.environ.get("TEMPORAL_PROFILE") or "default"
+    if isinstance(error, OSError):
+        reason = f"a TLS file (the profile's or TEMPORAL_TLS_*'s) cannot be read ({error.strerror})"
+    else:
+        text = str(error).removeprefix("Configuration loading error: ")
+        # The TOML parser's excerpt: "  |", "1 | [profile.x", "  |   ^" between its lines.
+        lines = [line for line in text.splitlines() if not re.match(r"\s*\d*\s*\|", line)]
+        reason = ": ".join(line.strip() for line in lines if line.strip())
+        if not os.path.exists(path):
+            reason += " (there is no such file)"
+    return f"temporal.toml {path} ({where}), profile {profile!r}: {reason}"
 
 
 def settings_problems(error: ValidationError) -> list[str]:

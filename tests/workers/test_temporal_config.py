@@ -14,7 +14,7 @@ from temporalio.client import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
 from oms.client import connect, tls_config
-from oms.settings import Settings, child_environment
+from oms.settings import Settings, child_environment, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPORAL_VARIABLES = (
@@ -69,6 +69,79 @@ def test_a_temporal_toml_profile_sets_address_namespace_and_api_key(
     # A variable overrides the profile, as with the temporal CLI.
     monkeypatch.setenv("TEMPORAL_NAMESPACE", "oms.other")
     assert Settings().temporal_namespace == "oms.other"
+
+
+@pytest.mark.parametrize(
+    ("toml", "profile", "reason"),
+    [
+        (
+            "[profile.default\naddress = 'localhost:7233'\n",
+            None,
+            "profile 'default': TOML parse error at line 1, column 17: unclosed table, expected",
+        ),
+        ("[profile.default]\naddress = 7233\n", None, "invalid type: integer"),
+        (
+            "[profile.default]\napi_key = 'secret-key\n",
+            None,
+            "TOML parse error at line 2, column 22: invalid literal string",
+        ),
+        ("[profile.default]\naddress = 'localhost:7233'\n", "cloud", "profile 'cloud': Profile"),
+        (None, "cloud", "profile 'cloud': Profile 'cloud' not found (there is no such file)"),
+        (
+            "[profile.default]\naddress = 'a:7233'\n[profile.default.tls]\n"
+            "client_cert_path = 'no-such-dir/client.pem'\n"
+            "client_key_path = 'no-such-dir/client.key'\n",
+            None,
+            "a TLS file (the profile's or TEMPORAL_TLS_*'s) cannot be read",
+        ),
+    ],
+    ids=[
+        "malformed",
+        "wrong type",
+        "unterminated",
+        "unknown profile",
+        "no such file",
+        "missing TLS file",
+    ],
+)
+def test_a_bad_temporal_toml_is_one_line_naming_the_file_and_profile_and_exit_2(
+    toml: str | None,
+    profile: str | None,
+    reason: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every entry point builds its settings with load_settings, where the profile is read."""
+    config = tmp_path / "temporal.toml"
+    if toml is not None:
+        config.write_text(toml)
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(config))
+    if profile:
+        monkeypatch.setenv("TEMPORAL_PROFILE", profile)
+    with pytest.raises(SystemExit) as exit_:
+        load_settings()
+    assert exit_.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: temporal.toml {config} (TEMPORAL_CONFIG_FILE), ") and (
+        reason in line
+    ), line
+    assert "secret" not in line  # the SDK's excerpt of the file is left out
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the SDK reads XDG_CONFIG_HOME on Linux")
+def test_the_default_temporal_toml_is_named_when_no_file_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "temporalio" / "temporal.toml"
+    config.parent.mkdir()
+    config.write_text("[profile.default\n")
+    monkeypatch.delenv("TEMPORAL_CONFIG_FILE")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    with pytest.raises(SystemExit):
+        load_settings()
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: temporal.toml {config} (the default), profile 'default': ")
 
 
 def test_tls_files_come_from_the_sdk_variables(
