@@ -140,6 +140,12 @@ def _amount(value: str) -> str:
     return value
 
 
+def _seconds(value: str) -> str:
+    if not all(part.strip().isdigit() and int(part) > 0 for part in value.split(",")):
+        raise ValueError("not whole seconds above 0, comma-separated (such as 86400,259200)")
+    return value
+
+
 # A TCP port to listen on or connect to.
 Port = Annotated[int, Field(ge=1, le=65535)]
 DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
@@ -151,6 +157,8 @@ WebUrl = Annotated[str, AfterValidator(_web_url)]
 OptionalWebUrl = Annotated[str, AfterValidator(_optional_web_url)]
 # A money amount as a decimal string ("2000.00"): finite, 0 or more.
 Amount = Annotated[str, AfterValidator(_amount)]
+# Whole seconds above 0, comma-separated ("86400,259200"): a schedule of retries.
+Seconds = Annotated[str, AfterValidator(_seconds)]
 # A Temporal schedule's cron string, or empty for no schedule.
 Cron = Annotated[str, AfterValidator(check_cron)]
 
@@ -226,11 +234,11 @@ class Settings(BaseSettings):
     # The carrier adapter: "http" (the carrier HTTP API the sandbox speaks), or
     # "<module>:<factory>" (docs/adapters.md).
     carrier_adapter: str = "http"
-    carrier_timeout_s: float = 10.0
+    carrier_timeout_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     # Sandbox carrier behaviour (read by the sandbox carrier service only).
     carrier_latency_ms: int = 0
-    carrier_failure_rate_503: float = 0.0
-    carrier_failure_rate_429: float = 0.0
+    carrier_failure_rate_503: float = Field(default=0.0, ge=0, le=1)
+    carrier_failure_rate_429: float = Field(default=0.0, ge=0, le=1)
     carrier_host: str = "127.0.0.1"
     carrier_port: Port = 8100
     # The sandbox carrier's own label store (SQLite), so its labels survive a restart.
@@ -238,7 +246,7 @@ class Settings(BaseSettings):
 
     smtp_host: str = "127.0.0.1"
     smtp_port: Port = 8025
-    smtp_timeout_s: float = 10.0
+    smtp_timeout_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     # A real provider: "starttls" (port 587) or "tls" (implicit TLS, port 465), AUTH when a
     # user is set, the password from a secret file when one is named (see README).
     smtp_security: str = Field(default="none", pattern="^(none|starttls|tls)$")
@@ -273,7 +281,7 @@ class Settings(BaseSettings):
     # Subscriptions: the reminder this many days before each renewal (0: none), and the
     # retries of a declined renewal payment, in seconds after the first decline.
     subscription_reminder_days: int = Field(default=3, ge=0, le=60)
-    subscription_dunning_s: str = "86400,259200,604800"
+    subscription_dunning_s: Seconds = "86400,259200,604800"
 
     # Money (docs/money.md): the currency thresholds and reports are in, where the merchant
     # is established (VAT: domestic sale or distance sale), the channels whose prices exclude
@@ -309,15 +317,15 @@ class Settings(BaseSettings):
     # loopback sink); each failed delivery is retried after base x 2^(n-1) s, at most max
     # apart, for give_up seconds from its first attempt, then it is dead.
     webhooks_allow_http: bool = False
-    webhooks_retry_base_s: float = Field(default=5.0, gt=0)
-    webhooks_retry_max_s: float = Field(default=6 * 3600.0, gt=0)
-    webhooks_give_up_s: float = Field(default=3 * 24 * 3600.0, gt=0)
-    webhooks_timeout_s: float = Field(default=10.0, gt=0)
+    webhooks_retry_base_s: float = Field(default=5.0, gt=0, allow_inf_nan=False)
+    webhooks_retry_max_s: float = Field(default=6 * 3600.0, gt=0, allow_inf_nan=False)
+    webhooks_give_up_s: float = Field(default=3 * 24 * 3600.0, gt=0, allow_inf_nan=False)
+    webhooks_timeout_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     # The relay looks for new events this often, in one activity of up to idle seconds.
-    webhooks_poll_s: float = Field(default=0.5, gt=0)
-    webhooks_idle_s: float = Field(default=30.0, gt=0)
+    webhooks_poll_s: float = Field(default=0.5, gt=0, allow_inf_nan=False)
+    webhooks_idle_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
     # GET /events holds back events younger than this on PostgreSQL (see oms.store.webhooks).
-    webhooks_feed_settle_s: float = Field(default=2.0, ge=0)
+    webhooks_feed_settle_s: float = Field(default=2.0, ge=0, allow_inf_nan=False)
     # The webhook receiver sink of make run (sandboxes/webhook_sink.py).
     webhook_sink_host: str = "127.0.0.1"
     webhook_sink_port: Port = 8300
@@ -326,7 +334,7 @@ class Settings(BaseSettings):
     webhook_sink_secrets: str = ""
 
     simulate: bool = False
-    simulate_delay_s: float = 2.0
+    simulate_delay_s: float = Field(default=2.0, ge=0, allow_inf_nan=False)
     # Warehouses the simulated warehouse works for (comma-separated; empty = all).
     simulate_warehouses: str = ""
 
@@ -351,7 +359,7 @@ class Settings(BaseSettings):
     health_bind: Bind = ""
     max_cached_workflows: int = 1000
     max_concurrent_activities: int = 100
-    graceful_shutdown_s: float = 10.0
+    graceful_shutdown_s: float = Field(default=10.0, ge=0, allow_inf_nan=False)
 
     # Codec server for the Temporal Web UI (starters/codec_server.py, docs/pii-encryption.md).
     codec_host: str = "127.0.0.1"

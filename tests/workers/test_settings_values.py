@@ -41,6 +41,12 @@ from oms.settings import Settings, load_settings, settings_problems
         ("OMS_PAYMENTS_REFUND_DECLINE_OVER", "Infinity", "not an amount"),
         ("OMS_RETURN_AUTO_AUTHORIZE_UNDER", "NaN", "not an amount"),
         ("OMS_RETURN_AUTO_AUTHORIZE_UNDER", "2 000", "not an amount"),
+        ("OMS_SUBSCRIPTION_DUNNING_S", "1d,3d", "not whole seconds above 0, comma-separated"),
+        ("OMS_SUBSCRIPTION_DUNNING_S", "86400,,0", "not whole seconds above 0"),
+        ("OMS_CARRIER_FAILURE_RATE_503", "1.5", "less than or equal to 1"),
+        ("OMS_SMTP_TIMEOUT_S", "-1", "greater than 0"),
+        ("OMS_WEBHOOKS_TIMEOUT_S", "inf", "finite number"),
+        ("OMS_GRACEFUL_SHUTDOWN_S", "-5", "greater than or equal to 0"),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_its_variable_and_exit_2(
@@ -90,6 +96,8 @@ def test_every_problem_gets_its_line(
         ("OMS_PAYMENTS_SANDBOX_URL", ""),
         ("OMS_PAYMENTS_DECLINE_OVER", "0"),
         ("OMS_RETURN_AUTO_AUTHORIZE_UNDER", "1500.50"),
+        ("OMS_SUBSCRIPTION_DUNNING_S", "3600"),
+        ("OMS_SUBSCRIPTION_DUNNING_S", "86400, 259200"),
     ],
 )
 def test_valid_values_still_pass(
