@@ -24,6 +24,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.rejections import translated
+from oms import search_attributes as sa
 from oms.domain.replenishment import replenishment_workflow_id
 from oms.models.replenishment import (
     CloseEpisode,
@@ -83,6 +84,11 @@ class ReplenishmentStarter:
                 task_queue=self._task_queue,
                 # A failed or terminated episode workflow starts again (its steps are idempotent).
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                # What ops filter on (``OmsKind = 'replenishment'``, ``/ops/stuck?kind=``);
+                # the workflow's tracker sets its stage and clocks itself.
+                search_attributes=sa.typed(
+                    {"OmsKind": "replenishment", "OmsWarehouse": episode.warehouse_id}
+                ),
                 static_summary=(
                     f"Replenish {episode.sku} in {episode.warehouse_id} (episode {episode.n}): "
                     f"{episode.available} available, reorder point {episode.reorder_point}"

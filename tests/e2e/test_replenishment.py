@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
+from oms import search_attributes as sa
 from oms.store.tables import ReplenishmentRow, StockRow
 from workers.schedules import low_stock_schedule_id
 
@@ -82,6 +83,10 @@ async def test_low_stock_raises_one_purchase_order_and_deliveries_fill_backorder
         first = await _place(stack, sku, 2, placed)  # 1 left: at the reorder point
         team = await stack.wait_for_email(f"{wid}:low-stock")
         order_mail = await stack.wait_for_email(f"{po_id}:purchase-order")
+        # Found by kind and warehouse, as ops filter for it (it started without either).
+        started = await temporal_client.get_workflow_handle(wid).describe()
+        found = started.typed_search_attributes
+        assert (found.get(sa.KIND), found.get(sa.WAREHOUSE)) == ("replenishment", "WH-STO")
         second = await _place(stack, sku, 1, placed)  # 0 left: the same episode
         older = await _place(stack, sku, 1, {"backordered"})
         newer = await _place(stack, sku, 2, {"backordered"})
