@@ -77,6 +77,16 @@ def _encodable(value: str) -> str:
 Money = Annotated[Decimal, Field(ge=0, max_digits=14), AfterValidator(_two_places)]
 Currency = Annotated[str, AfterValidator(_currency)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+def _zoned(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone (e.g. 2026-01-31T08:00:00Z)")
+    return value
+
+
+# A moment a caller gives: with its time zone, or it is no moment (and compares with none).
+ZonedDatetime = Annotated[datetime, AfterValidator(_zoned)]
 # Free text stored in a column of its own (names, descriptions).
 Text = Annotated[str, AfterValidator(_encodable)]
 

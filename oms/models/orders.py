@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from oms.models.common import (
     Address,
@@ -239,14 +239,15 @@ class OrderNote(Model):
     # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
     by: str = Field(default="api", max_length=100)
 
-    @model_validator(mode="after")
-    def _tags_are_labels(self) -> OrderNote:
-        for tag in self.tags:
+    @field_validator("tags")
+    @classmethod
+    def _tags_are_labels(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
             if not _TAG.fullmatch(tag):
                 raise ValueError(f"tag {tag!r} is not a label (1-40 of a-z, 0-9, '-', '_', ':')")
-        if len(set(self.tags)) != len(self.tags):
+        if len(set(tags)) != len(tags):
             raise ValueError("tags repeat")
-        return self
+        return tags
 
 
 class NoteEntry(Model):

@@ -9,7 +9,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from oms.models.common import Address, Currency, Customer, HistoryEntry, Model, check_skus_once
+from oms.models.common import (
+    Address,
+    Currency,
+    Customer,
+    HistoryEntry,
+    Model,
+    ZonedDatetime,
+    check_skus_once,
+)
 from oms.models.money import OrderTotals
 from oms.models.orders import OrderLine, OrderOptions, PaymentDetails, ShippingSpeed
 
@@ -51,14 +59,12 @@ class CreateSubscription(Model):
     shipping_speed: ShippingSpeed = "standard"
     interval: Interval
     # The first order is placed then (default: now); later ones one interval apart.
-    start_at: datetime | None = None
+    start_at: ZonedDatetime | None = None
     payment: PaymentDetails = Field(default_factory=PaymentDetails)
 
     @model_validator(mode="after")
     def _checked(self) -> CreateSubscription:
         _card_only(self.payment)
-        if self.start_at is not None and self.start_at.tzinfo is None:
-            raise ValueError("start_at needs a time zone (e.g. 2026-01-31T08:00:00Z)")
         check_skus_once("lines", self.lines)
         return self
 
@@ -157,7 +163,7 @@ class SubscriptionInput(Model):
 class PauseSubscription(Model):
     """Body of ``POST /subscriptions/{id}/pause``: until a moment, or until resumed."""
 
-    until: datetime | None = None
+    until: ZonedDatetime | None = None
     # Filled by the API from the caller's bearer token.
     by: str = Field(default="customer", max_length=100)
 
