@@ -280,8 +280,8 @@ ORDER = Lifecycle(
             "awaiting_stock",
             "supplier",
             clock(BACKORDER),
-            action="Add stock (PUT /warehouses/{{id}}/stock/{{sku}}), raise a purchase order, "
-            "or " + _CANCEL,
+            action="Have the warehouse add stock (PUT /warehouses/{{id}}/stock/{{sku}}, a "
+            "warehouse or admin token), raise a purchase order, or " + _CANCEL,
         ),
         # Shipments carry the pick, pack and delivery clocks: the order has none there.
         Step("allocated", "awaiting_pick", "warehouse"),
