@@ -307,10 +307,11 @@ async def start_order(
         customer_id=body.customer.id,
         step=ORDER.step("received"),
         now=now,
+        # Set once at the start (the UI's list shows it); edits and line cancels change the
+        # lines and the total later, which the current details show: so say "placed".
         summary=(
-            f"Order {order_id} · {len(body.lines)} line(s) · "
+            f"Order {order_id} · {body.channel} · placed with {len(body.lines)} line(s), "
             f"{format_money(total, body.currency, 'sv')}"
-            f" · {body.channel}"
         ),
         more_attributes={"OmsChannel": body.channel},
     )

@@ -38,6 +38,9 @@ async def test_an_ended_orders_email_is_sent_again_and_kept_in_its_history(
             return (await handle.describe()).close_time is not None
 
         await wait_until(closed, 15, "the order's workflow never ended")
+        # The UI's list shows the summary set at the start: it says so, not "the total".
+        summary = await (await handle.describe()).static_summary()
+        assert summary == f"Order {order_id} · web · placed with 1 line(s), 248,00 SEK"
         ops = stack.as_role("ops")
         body = {"by": "Mallory", "reason": "customer lost it", "notification": "order_cancelled"}
 
