@@ -70,6 +70,7 @@ class ReturnWorkflow:
             customer=inp.customer,
             currency=inp.currency,
             lines=[line.model_copy() for line in inp.lines],
+            exchange_for=[line.model_copy() for line in inp.exchange_for],
             requested_at=inp.requested_at,
             updated_at=inp.requested_at,
         )
@@ -170,7 +171,12 @@ class ReturnWorkflow:
         self._track.start()
         asked = ", ".join(f"{ln.quantity} x {ln.sku} ({ln.reason})" for ln in inp.lines)
         note = f"{asked}; resolution {inp.resolution}"
-        self._track.enter(ReturnStatus.REQUESTED, note, by="customer", clock_start=inp.requested_at)
+        self._track.enter(
+            ReturnStatus.REQUESTED,
+            note,
+            by=inp.requested_by or "customer",
+            clock_start=inp.requested_at,
+        )
         await self._email("requested", "return_requested")
         check = await workflow.execute_activity_method(
             ReturnActivities.check_eligibility,

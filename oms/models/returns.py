@@ -144,6 +144,8 @@ class ReturnInput(Model):
     payment_token: str | None = Field(default=None, max_length=64)
     # The order runs on a company's credit (invoice terms): its refunds are credit notes.
     invoice_terms: bool = False
+    # Who asked (the API's caller, from the token); runs started before it was kept: None.
+    requested_by: str | None = Field(default=None, max_length=100)
 
 
 class ReturnView(Model):
@@ -165,6 +167,9 @@ class ReturnView(Model):
     refund_total: Decimal = Decimal("0.00")
     refund_error: str | None = None
     exchange_order_id: str | None = None
+    # An exchange to other variants: what the customer asked for instead, priced (empty:
+    # the same units again, or a refund).
+    exchange_for: list[OrderLine] = Field(default_factory=list)
     # An exchange to other variants: what the new value minus the received units' value
     # came to (charged when positive, refunded when negative).
     exchange_difference: Decimal | None = None

@@ -190,6 +190,7 @@ async def _request_return(
         exchange_for=exchange_for,
         payment_token=token,
         invoice_terms=invoice_terms,
+        requested_by=caller.subject,
     )
     try:
         await RETURNS.start(

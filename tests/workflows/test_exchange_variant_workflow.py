@@ -99,3 +99,20 @@ async def test_a_declined_charge_refunds_the_received_units_instead(harness: Har
     assert _calls(harness, "capture") == []
     note = next(h.note for h in final.history if "could not be charged" in h.note)
     assert "card was declined" in note
+
+
+async def test_a_requested_exchange_shows_what_was_asked_for_and_who_asked(
+    harness: Harness,
+) -> None:
+    # Support sees the variant the customer wants before any replacement order exists,
+    # and the request is the caller's, not "customer" whoever asked.
+    inp = _exchange(harness, ("HOODIE", 1, "699.00"), token="tok_visa")
+    inp.requested_by = "dev-buyer"
+    handle = await start(harness, inp)
+    view = await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
+    assert [(ln.sku, ln.quantity, ln.unit_price) for ln in view.exchange_for] == [
+        ("HOODIE", 1, Decimal("699.00"))
+    ]
+    assert view.exchange_order_id is None
+    assert view.history[0].by == "dev-buyer"
+    await handle.terminate("done")
