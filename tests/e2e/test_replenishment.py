@@ -122,6 +122,8 @@ async def test_low_stock_raises_one_purchase_order_and_deliveries_fill_backorder
 
         rest = await stack.api.post(f"/replenishment/{wid}/receipts", json={"quantity": 4})
         assert rest.status_code == 200, rest.text
+        # The receipt that completes it answers with the episode as it now is: closed.
+        assert (rest.json()["status"], rest.json()["received"]) == ("closed", 5)
         assert rest.json()["filled_orders"] == [older, newer]
         await stack.wait_for_status(newer, placed)
         done = await _replenishment(stack, po_id, "closed")

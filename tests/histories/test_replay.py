@@ -17,7 +17,7 @@ from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
 from workflows.quote import QuoteWorkflow
-from workflows.replenishment import ReplenishmentWorkflow
+from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
@@ -119,6 +119,14 @@ def test_the_continued_order_histories_show_both_ends_of_a_continue_as_new() -> 
     continued = _history("order_backorder_continued_run_wake")
     started = continued.events[0].workflow_execution_started_event_attributes
     assert started.continued_execution_run_id
+
+
+def test_only_the_receipt_history_answers_its_last_receipt_closed() -> None:
+    """The run recorded after patch receipt-answers-closed proves that path; the closed
+    episodes recorded before it prove runs without the marker still replay."""
+    for name in (n for n in TEXTS if n.startswith("replenishment_closed")):
+        patched = RECEIPT_CLOSES_PATCH in _patches(name)
+        assert patched == (name == "replenishment_closed_receipt_settled"), name
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
