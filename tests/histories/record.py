@@ -150,6 +150,7 @@ async def _scenarios(stack: Stack) -> None:
     await _invoice_return(stack)
     await _subscriptions(stack)
     await _line_changes(stack)
+    await _ended_resend(stack)
 
 
 async def _replenishment(stack: Stack) -> None:
@@ -263,6 +264,18 @@ async def _resend(stack: Stack) -> None:
     assert response.status_code == 200, response.text
     await stack.fulfil("H-R1")
     await _save(stack, "order-H-R1", "order_resent_settled")
+
+
+async def _ended_resend(stack: Stack) -> None:
+    """A completed order's "completed" email sent again: its workflow has ended, so
+    ``OrderEmailWorkflow`` sends it (saved as ``email_resent_ended``)."""
+    await stack.place(order_body("H-E1", [("TSHIRT-BLK-M", 1, "249.00")]))
+    await stack.fulfil("H-E1")
+    await asyncio.wait_for(stack.client.get_workflow_handle("order-H-E1").result(), timeout=60)
+    body = {"reason": "customer lost it", "notification": "order_completed"}
+    response = await stack.as_role("ops").post("/ops/orders/H-E1/resend", json=body)
+    assert response.status_code == 200, response.text
+    await _save(stack, "order-email-H-E1:order_completed:resend:1", "email_resent_ended")
 
 
 async def _border(stack: Stack) -> None:
@@ -382,6 +395,7 @@ async def main(only: str | None = None) -> None:
                     "border": _border,
                     "invoice_return": _invoice_return,
                     "resend": _resend,
+                    "ended_resend": _ended_resend,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -394,7 +408,7 @@ if __name__ == "__main__":
         "only",
         nargs="?",
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
-        "'invoice_return' or 'resend' records that scenario alone",
+        "'invoice_return', 'resend' or 'ended_resend' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

@@ -16,6 +16,7 @@ from oms.models.shipments import ShipmentInput
 from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
+from workflows.order_email import OrderEmailWorkflow
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
@@ -46,6 +47,7 @@ def test_every_workflow_type_has_a_saved_history() -> None:
         "replenishment_",
         "webhook_",
         "subscription_",
+        "email_",
     ):
         assert any(n.startswith(prefix) for n in names), prefix
 
@@ -142,6 +144,7 @@ async def test_saved_history_replays_without_nondeterminism(name: str) -> None:
             SubscriptionWorkflow,
             LowStockScanWorkflow,
             WebhookRelayWorkflow,
+            OrderEmailWorkflow,
         ],
         # The encrypting converter: histories recorded before encryption (plain payloads)
         # must still replay, as workflows running when encryption is switched on do.
