@@ -12,6 +12,8 @@ the read model follow from the lifecycle tracker.
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -111,7 +113,7 @@ class OrderWorkflow:
         parts = (self._shipments, self._stock, self._payment, self._lines)
         self._edits = Edits(inp, self._view, self._track, parts, self._email)
         money = (self._shipments, self._stock, self._payment)
-        self._claims = Claims(inp, self._view, self._track, money)
+        self._claims = Claims(inp, self._view, self._track, money, self._email)
         run = OrderRun(inp, self._view, self._track, self._state, self._email)
         self._notes = Notes(run)
         self._fulfilment = Fulfilment(run, (*money, self._lines))
@@ -394,7 +396,7 @@ class OrderWorkflow:
         )
         self._shipments.take_placeholders(write.shipments)
 
-    async def _email(self, key: str, template: str, **extra: str) -> None:
+    async def _email(self, key: str, template: str, **extra: Any) -> None:
         inp = self._inp
         context = views.email_context(self._view, **extra)
         await self._track.email(

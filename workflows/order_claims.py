@@ -9,6 +9,10 @@ first wins, and a ``lost`` claim is then refused). Then either
   new shipments **at no charge** (they capture nothing); units no warehouse has are owed;
 - ``refund``: what the parcel's lines came to is refunded on the order's card
   (``<shipment>:claim-refund``, exactly once).
+
+The customer is then told the outcome (``order_claim_settled``, key ``<order>:claim:<n>``),
+in runs that took the patch ``order-claim-email`` (a run that settled a claim before it
+sends none for that claim, so its history replays).
 """
 
 from __future__ import annotations
@@ -28,10 +32,13 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import orders as views
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
+    from workflows.order_state import Email
     from workflows.order_stock import Stock
     from workflows.tracker import Tracker
 
 CLAIM_SIGNAL = "claim"
+# Patch: a run with this marker emails the customer each claim's outcome.
+CLAIM_EMAIL_PATCH = "order-claim-email"
 
 
 class Claims:
@@ -43,8 +50,9 @@ class Claims:
         view: OrderView,
         track: Tracker[OrderView],
         parts: tuple[Shipments, Stock, Payment],
+        email: Email,
     ) -> None:
-        self._inp, self._view, self._track = inp, view, track
+        self._inp, self._view, self._track, self._email = inp, view, track, email
         self._shipments, self._stock, self._payment = parts
         self._count = 0
 
@@ -129,6 +137,13 @@ class Claims:
             claim.refunded, claim.refund_id = amount, await self._refund(request, amount)
         view.claims.append(claim)
         self._track.note(views.claim_note(claim, inp.currency), by=request.by, action="claim")
+        if workflow.patched(CLAIM_EMAIL_PATCH):
+            await self._email(
+                f"{inp.order_id}:claim:{self._count}",
+                "order_claim_settled",
+                **views.claim_context(view, claim),
+            )
+        # After the email: the update answers with the claim as the last history line.
         self._shipments.changed = True
 
     async def _refund(self, request: OpenClaim, amount: Decimal) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from oms.models.inventory import AllocationDecision
 from oms.models.money import OrderTotals
 from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
 from oms.models.orders import NoteEntry, OrderInput, OrderStatus, OrderView, ShipmentSummary
+from oms.models.shipments import ShipmentStatus
 from oms.views.common import heading, to_the_second
 
 # How many of the latest notes the Temporal UI's details show.
@@ -141,6 +143,7 @@ def email_context(view: OrderView, **extra: Any) -> dict[str, Any]:
     """What every order email template may use (amounts formatted in the customer's locale);
     from the view alone, so an ended order's stored view can send one again."""
     locale = view.customer.locale
+    claimed = {c.shipment_id for c in view.claims}
     return {
         "customer_name": view.customer.name,
         "order_id": view.order_id,
@@ -158,6 +161,14 @@ def email_context(view: OrderView, **extra: Any) -> dict[str, Any]:
         "backordered": [{"sku": b.sku, "quantity": b.quantity} for b in view.backordered],
         # Orders priced by the OMS: the shipping charge and the VAT per rate.
         "shipping": format_money(view.shipping, view.currency, locale) if view.shipping else "",
+        # What became of each parcel: delivered, or settled by a claim (refunded or
+        # reshipped), so no email says "delivered" of a parcel that was lost.
+        "delivered": [
+            {"shipment_id": s.shipment_id, "parcel": _parcel(s.lines)}
+            for s in view.shipments
+            if s.status == ShipmentStatus.DELIVERED and s.shipment_id not in claimed
+        ],
+        "claims": [claim_context(view, claim) for claim in view.claims],
         "vat": [
             {
                 "rate": f"{t.rate.normalize():f}",
@@ -169,3 +180,37 @@ def email_context(view: OrderView, **extra: Any) -> dict[str, Any]:
         ],
         **extra,
     }
+
+
+def claim_context(view: OrderView, claim: ShipmentClaim) -> dict[str, Any]:
+    """What an email says of one claim: the parcel, what happened to it, what it held
+    (``parcel``), and the outcome: the refund (``amount``, in the customer's locale) or the
+    replacement parcels (``reshipped_as``) and the units no warehouse had yet (``owed``)."""
+    by_id = {s.shipment_id: s for s in view.shipments}
+    claimed = by_id.get(claim.shipment_id)
+    held = _units(claimed.lines if claimed else [])
+    sent = _units(ln for s in claim.reshipped_as if s in by_id for ln in by_id[s].lines)
+    owed = held - sent if claim.resolution == "reship" else Counter[str]()
+    refund = claim.resolution == "refund"
+    return {
+        "shipment_id": claim.shipment_id,
+        "kind": claim.kind,
+        "resolution": claim.resolution,
+        "parcel": _parcel(claimed.lines if claimed else []),
+        "amount": (
+            format_money(claim.refunded, view.currency, view.customer.locale) if refund else ""
+        ),
+        "reshipped_as": list(claim.reshipped_as),
+        "owed": [{"sku": sku, "quantity": n} for sku, n in sorted(owed.items())],
+    }
+
+
+def _parcel(lines: Iterable[SkuQuantity]) -> list[dict[str, Any]]:
+    return [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines]
+
+
+def _units(lines: Iterable[SkuQuantity]) -> Counter[str]:
+    units = Counter[str]()
+    for ln in lines:
+        units[ln.sku] += ln.quantity
+    return units

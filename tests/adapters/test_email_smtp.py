@@ -65,6 +65,17 @@ CONTEXTS: dict[str, dict[str, object]] = {
     },
     "shipment_delivered": {"customer_name": "Ann", "order_id": "A-1", "shipment_id": "A-1-S1"},
     "order_completed": {"customer_name": "Ann", "order_id": "A-1"},
+    "order_claim_settled": {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "shipment_id": "A-1-S1",
+        "kind": "lost",
+        "resolution": "refund",
+        "parcel": [{"sku": "CAP", "quantity": 1}],
+        "amount": "149,00 kr",
+        "reshipped_as": [],
+        "owed": [],
+    },
     "pick_late": {
         "shipment_id": "A-1-S1",
         "order_id": "A-1",
@@ -271,6 +282,81 @@ def test_a_regional_tag_uses_its_language_and_an_unknown_one_english() -> None:
     )
     norwegian = mailer().render("order_completed", "nb-NO", CONTEXTS["order_completed"])
     assert '<html lang="en">' in norwegian.html
+
+
+# An order whose only parcel was lost and refunded, as ``email_context`` gives it.
+SETTLED_BY_CLAIM: dict[str, object] = {
+    **CONTEXTS["order_completed"],
+    "delivered": [],
+    "claims": [{**CONTEXTS["order_claim_settled"], "parcel": [{"sku": "CAP", "quantity": 1}]}],
+}
+
+
+@pytest.mark.parametrize(
+    ("locale", "delivered", "refunded"),
+    [
+        ("en", "has been delivered", "lost in transit: we refunded 149,00 kr to your card."),
+        ("sv", "har levererats", "försvann under transporten: vi har återbetalat 149,00 kr"),
+        ("de", "wurden zugestellt", "ging beim Transport verloren: wir haben 149,00 kr"),
+    ],
+)
+def test_the_completed_email_says_which_parcels_a_claim_settled_instead_of_delivered(
+    locale: str, delivered: str, refunded: str
+) -> None:
+    lost = mailer().render("order_completed", locale, SETTLED_BY_CLAIM).text
+    assert delivered not in lost
+    assert refunded in lost and "A-1-S1 (1 x CAP)" in lost.replace(" st ", " x ")
+
+    reship = {
+        **CONTEXTS["order_claim_settled"],
+        "kind": "damaged",
+        "resolution": "reship",
+        "amount": "",
+        "reshipped_as": ["A-1-S3"],
+    }
+    parcel = {"shipment_id": "A-1-S2", "parcel": [{"sku": "MUG-1", "quantity": 2}]}
+    both = {**SETTLED_BY_CLAIM, "delivered": [parcel], "claims": [reship]}
+    text = mailer().render("order_completed", locale, both).text
+    assert delivered not in text
+    assert "A-1-S2: 2 " in text and "A-1-S3." in text
+    # Without a claim (and in the context 0.1 runs still send) it reads as it always did.
+    plain = mailer().render("order_completed", locale, CONTEXTS["order_completed"]).text
+    assert (
+        delivered in plain
+        and plain
+        == mailer()
+        .render(
+            "order_completed",
+            locale,
+            {**CONTEXTS["order_completed"], "delivered": [], "claims": []},
+        )
+        .text
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "says"),
+    [
+        ("en", "Refund of 149,00 kr for your order A-1", "We have refunded 149,00 kr"),
+        ("sv", "Återbetalning av 149,00 kr för din order A-1", "Vi har återbetalat 149,00 kr"),
+        ("de", "Erstattung von 149,00 kr für Ihre Bestellung A-1", "Wir haben 149,00 kr"),
+    ],
+)
+def test_a_claims_outcome_is_told_in_the_customers_language(
+    locale: str, subject: str, says: str
+) -> None:
+    refund = mailer().render("order_claim_settled", locale, CONTEXTS["order_claim_settled"])
+    assert refund.subject == subject and says in refund.text and "A-1-S1" in refund.text
+
+    reship = {
+        **CONTEXTS["order_claim_settled"],
+        "resolution": "reship",
+        "amount": "",
+        "reshipped_as": ["A-1-S2"],
+        "owed": [{"sku": "MUG-1", "quantity": 1}],
+    }
+    text = mailer().render("order_claim_settled", locale, reship).text
+    assert "A-1-S2" in text and "MUG-1" in text and "149,00" not in text
 
 
 def test_html_is_escaped_but_text_is_not() -> None:

@@ -13,8 +13,9 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from oms.models.order_changes import OpenClaim
 from oms.models.orders import OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
-from tests.workflows.harness import Harness, tick
+from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow
+from workflows.order_claims import CLAIM_EMAIL_PATCH
 from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
@@ -93,6 +94,55 @@ async def test_a_damaged_parcel_is_refunded_and_the_order_completes(harness: Har
     assert result.status == OrderStatus.COMPLETED
     final = harness.world.orders[order_id]
     assert final.history[-1].note == "Every shipment delivered or settled by a claim"
+
+
+async def test_a_refunded_parcel_is_emailed_and_never_called_delivered(
+    mail_harness: Harness,
+) -> None:
+    """The walkthrough: the order's only parcel lost and refunded. The customer (Swedish)
+    is told the refund when the claim settles, and the completed email says the parcel was
+    refunded, not delivered."""
+    harness = mail_harness
+    order_id, handle, _ = await _shipped(harness, qty=1)
+    await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "lost", "refund"))
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+
+    assert harness.smtp is not None
+    [settled] = harness.smtp.messages_for(f"{order_id}:claim:1")
+    assert settled.subject == f"Återbetalning av 199,00 SEK för din order {order_id}"
+    assert f"Ditt paket {order_id}-S1 från order {order_id} försvann" in settled.text
+    assert "Vi har återbetalat 199,00 SEK till ditt kort." in settled.text
+    [completed] = harness.smtp.messages_for(f"{order_id}:completed")
+    assert "har levererats" not in completed.text
+    assert "Levererat:" not in completed.text
+    assert (
+        f"paket {order_id}-S1 (1 st TSHIRT) försvann under transporten: vi har återbetalat "
+        "199,00 SEK till ditt kort."
+    ) in completed.text
+    assert CLAIM_EMAIL_PATCH in patches(await handle.fetch_history())
+
+
+async def test_a_reship_is_emailed_once_and_the_completed_email_lists_it(
+    harness: Harness,
+) -> None:
+    order_id, handle, _ = await _shipped(harness)
+    await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "lost", "reship"))
+    await harness.deliver(f"{order_id}-S2")
+    await handle.result()
+
+    emails = {e.key: e for e in harness.world.emails}
+    settled = emails[f"{order_id}:claim:1"]
+    assert settled.template == "order_claim_settled" and settled.locale == "sv"
+    assert {k: settled.context[k] for k in ("resolution", "reshipped_as", "owed", "parcel")} == {
+        "resolution": "reship",
+        "reshipped_as": [f"{order_id}-S2"],
+        "owed": [],
+        "parcel": [{"sku": "TSHIRT", "quantity": 2}],
+    }
+    assert [e.template for e in harness.world.emails].count("order_claim_settled") == 1
+    completed = emails[f"{order_id}:completed"].context
+    assert [p["shipment_id"] for p in completed["delivered"]] == [f"{order_id}-S2"]
+    assert [c["shipment_id"] for c in completed["claims"]] == [f"{order_id}-S1"]
 
 
 async def test_a_parcel_not_shipped_or_not_the_orders_cannot_be_claimed(harness: Harness) -> None:
