@@ -108,7 +108,7 @@ class OrderWorkflow:
         self._stock = Stock(inp, self._view)
         self._approvals = PurchaseApprovals(inp, self._view, self._track)
         self._lines = LineCancels(
-            inp, self._view, self._track, self._shipments, self._stock, self._payment
+            inp, self._view, self._track, self._shipments, self._stock, self._payment, self._email
         )
         parts = (self._shipments, self._stock, self._payment, self._lines)
         self._edits = Edits(inp, self._view, self._track, parts, self._email)

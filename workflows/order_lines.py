@@ -8,7 +8,9 @@ label is being bought refuses) or, left empty, is stopped like a cancelled order
 reservations shrink on keys that name what to keep (``inventory.trim``), the order's
 lines and total go down, and the card authorization releases the difference
 (``<order>:release-line:<n>``). Nothing is captured for units that never shipped, so
-nothing is refunded.
+nothing is refunded. The customer is told what went and the new total
+(``order_line_cancelled``, key ``<order>:line-cancel:<n>``), in runs that took the patch
+``order-line-cancel-email`` (a run that cancelled a line before it sends none for it).
 
 A short pick's missing units (the shipment already took them out of stock and ships the
 rest) are owed again by the merchant's policy ``backorder`` (``inventory.backorder`` on
@@ -26,6 +28,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
+    from oms.domain.money import format_money
     from oms.domain.order_changes import (
         ChangeRefused,
         LineCancelPlan,
@@ -53,11 +56,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.order_payment import Payment
     from workflows.order_shipments import DONE, Shipments
+    from workflows.order_state import Email
     from workflows.order_stock import Stock, wake
     from workflows.tracker import Tracker
 
 # The shipment's signal; a name, because the shipment module is imported by the order's.
 TRIM_SIGNAL = "trim_lines"
+# Patch: a run with this marker emails the customer each line cancellation.
+LINE_CANCEL_EMAIL_PATCH = "order-line-cancel-email"
 
 
 class LineCancels:
@@ -71,8 +77,9 @@ class LineCancels:
         shipments: Shipments,
         stock: Stock,
         payment: Payment,
+        email: Email,
     ) -> None:
-        self._inp, self._view, self._track = inp, view, track
+        self._inp, self._view, self._track, self._email = inp, view, track, email
         self._shipments, self._stock, self._payment = shipments, stock, payment
         self._answers: dict[str, ShipmentTrimmed] = {}
         self._count = self._releases = self._short_count = 0
@@ -117,13 +124,14 @@ class LineCancels:
         plan = self.plan(request)  # again: the order may have moved since the validator ran
         self._count += 1
         n = self._count
+        key = f"{self._inp.order_id}:line-cancel:{n}"
         taken: dict[str, int] = {}
         for cut in plan.cuts:
-            if not await self._cut(request, cut, f"{self._inp.order_id}:line-cancel:{n}"):
+            if not await self._cut(request, cut, key):
                 shipped = f"{cut.shipment_id} shipped before its units could be taken out"
                 if taken:
                     done = sum(taken.values())
-                    await self._record(request, 0, taken, done, partly=shipped)
+                    await self._record(request, 0, taken, done, partly=shipped, tell=key)
                 raise ApplicationError(
                     f"too late to cancel {request.quantity} of {request.sku}: {shipped}"
                     + (f"; {sum(taken.values())} unit(s) were cancelled" if taken else ""),
@@ -138,7 +146,25 @@ class LineCancels:
             if plan.owed_keep:
                 owed.append(SkuQuantity(sku=request.sku, quantity=plan.owed_keep))
             self._stock.owe(sorted(owed, key=lambda ln: ln.sku))
-        await self._record(request, plan.from_backorder, taken, request.quantity)
+        await self._record(request, plan.from_backorder, taken, request.quantity, tell=key)
+
+    async def _tell(self, key: str) -> None:
+        """Email the customer the cancellation just recorded: what went, why, the order's
+        lines and total now (one email per cancellation, on its key)."""
+        if not workflow.patched(LINE_CANCEL_EMAIL_PATCH):
+            return
+        cancelled = self._view.line_cancellations[-1]
+        locale = self._view.customer.locale
+        await self._email(
+            key,
+            "order_line_cancelled",
+            sku=cancelled.sku,
+            quantity=cancelled.quantity,
+            reason=cancelled.reason,
+            amount=format_money(cancelled.amount, self._inp.currency, locale)
+            if cancelled.amount
+            else "",
+        )
 
     async def settle_shorts(self) -> bool:
         """Owe or cancel the missing units of every short pick told so far (the merchant's
@@ -252,9 +278,11 @@ class LineCancels:
         taken: dict[str, int],
         quantity: int,
         partly: str = "",
+        tell: str = "",
     ) -> None:
         """The order's lines and total after ``quantity`` units went, the authorization
-        released by the difference, and the history line with who and why."""
+        released by the difference, the history line with who and why, and, with ``tell``
+        (its key), the customer's email."""
         view, inp = self._view, self._inp
         before = view.total
         view.lines = cut_lines(view.lines, request.sku, quantity)
@@ -292,4 +320,7 @@ class LineCancels:
         self._track.note(
             note + (f" ({partly})" if partly else ""), by=request.by, action="cancel_line"
         )
+        if tell:
+            await self._tell(tell)
+        # After the email: the update answers with the cancellation as the last history line.
         self._shipments.changed = True

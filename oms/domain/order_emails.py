@@ -14,7 +14,10 @@ from collections.abc import Collection
 PAYMENT_HELD = "payment_held"
 # What must have happened to an order before each of its customer emails exists, so
 # ``POST /ops/orders/{id}/resend`` may send it again: the status it is sent on entering
-# (anywhere in the order's history), or :data:`PAYMENT_HELD`.
+# (anywhere in the order's history), or :data:`PAYMENT_HELD`. The emails of one change among
+# several (``order_changed`` per edit, ``order_line_cancelled`` per line cancellation,
+# ``order_claim_settled`` per claim) are not here: a resend names an email, not which change.
+# ``order_completed`` says again what each claim refunded or reshipped.
 SENT_AFTER: dict[str, str] = {
     "order_confirmed": "confirmed",
     "order_backordered": "backordered",

@@ -76,6 +76,16 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "reshipped_as": [],
         "owed": [],
     },
+    "order_line_cancelled": {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "sku": "JACKET",
+        "quantity": 2,
+        "reason": "changed my mind",
+        "amount": "946,00 kr",
+        "total": "198,00 kr",
+        "lines": [{"sku": "CAP", "quantity": 1, "line_total": "198,00 kr"}],
+    },
     "pick_late": {
         "shipment_id": "A-1-S1",
         "order_id": "A-1",
@@ -357,6 +367,18 @@ def test_a_claims_outcome_is_told_in_the_customers_language(
     }
     text = mailer().render("order_claim_settled", locale, reship).text
     assert "A-1-S2" in text and "MUG-1" in text and "149,00" not in text
+
+
+def test_a_line_cancellation_email_names_what_went_and_the_new_total() -> None:
+    for locale, says in (
+        ("en", "We have cancelled 2 x JACKET from your order A-1."),
+        ("sv", "Vi har avbeställt 2 st JACKET från din order A-1."),
+        ("de", "wir haben 2 x JACKET aus Ihrer Bestellung A-1 storniert."),
+    ):
+        text = (
+            mailer().render("order_line_cancelled", locale, CONTEXTS["order_line_cancelled"]).text
+        )
+        assert says in text and "198,00 kr (946,00 kr " in text and "changed my mind" in text
 
 
 def test_html_is_escaped_but_text_is_not() -> None:

@@ -17,8 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 from oms.models.order_changes import CancelLine, TrimReservation
 from oms.models.orders import BackorderWake, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
-from tests.workflows.harness import Harness, tick
+from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow, order_workflow_id
+from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH
 from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
@@ -87,6 +88,47 @@ async def test_part_of_a_picking_line_leaves_the_parcel_and_the_charge(harness: 
     assert (await handle.result()).status == OrderStatus.COMPLETED
     assert [c.amount for c in _calls(harness, "capture")] == [Decimal("398.00")]
     assert _calls(harness, "consume")[0].lines[0].quantity == 2
+
+
+async def test_the_customer_is_told_what_was_cancelled_and_the_new_total(
+    mail_harness: Harness,
+) -> None:
+    harness = mail_harness
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id, qty=3))
+    await _until(handle, OrderStatus.PICKING)
+
+    await handle.execute_update(OrderWorkflow.cancel_line, _cancel(1))
+
+    assert harness.smtp is not None
+    [email] = harness.smtp.messages_for(f"{order_id}:line-cancel:1")
+    assert email.to == "anna@example.com"
+    assert email.subject == f"En del av din order {order_id} har avbeställts"
+    assert f"Vi har avbeställt 1 st TSHIRT från din order {order_id}." in email.text
+    assert "Orsak: changed mind" in email.text
+    assert "  2 st TSHIRT  398,00 SEK\n" in email.text
+    assert "Totalt: 398,00 SEK (199,00 SEK mindre än tidigare)" in email.text
+    assert LINE_CANCEL_EMAIL_PATCH in patches(await handle.fetch_history())
+
+
+async def test_each_cancellation_sends_one_email_on_its_own_key(harness: Harness) -> None:
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id, qty=3))
+    await _until(handle, OrderStatus.PICKING)
+
+    await handle.execute_update(OrderWorkflow.cancel_line, _cancel(1))
+    view = await handle.execute_update(OrderWorkflow.cancel_line, _cancel(1, reason="too many"))
+    # The answer still ends with the cancellation's own history line.
+    assert view.history[-1].action == "cancel_line"
+
+    sent = [e for e in harness.world.emails if e.template == "order_line_cancelled"]
+    assert [e.key for e in sent] == [f"{order_id}:line-cancel:1", f"{order_id}:line-cancel:2"]
+    assert [(e.context["quantity"], e.context["reason"]) for e in sent] == [
+        (1, "changed mind"),
+        (1, "too many"),
+    ]
+    assert sent[-1].context["total"] == "199,00 SEK"
+    assert [ln["quantity"] for ln in sent[-1].context["lines"]] == [1]
 
 
 async def test_owed_units_shrink_first(harness: Harness) -> None:
