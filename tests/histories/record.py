@@ -253,6 +253,31 @@ async def _line_changes(stack: Stack) -> None:
     await _save(stack, "shipment-H-L3-S1", "shipment_claimed_wake")
 
 
+async def _customer_emails(stack: Stack) -> None:
+    """A line cancellation and a refunded claim that email the customer (patches
+    ``order-line-cancel-email`` and ``order-claim-email``; saved as today's shape:
+    ``order_line_cancel_email_settled``, ``order_claim_refund_email_settled``)."""
+    sku = "TSHIRT-BLK-M"
+    support, warehouse = stack.as_role("support"), stack.as_role("warehouse")
+    await stack.place(order_body("H-E1", [(sku, 3, "249.00"), ("CAP-NVY", 1, "199.00")]))
+    await stack.wait_for_status("H-E1", {"picking"})
+    cancel = {"quantity": 2, "reason": "customer asked"}
+    response = await support.post(f"/orders/H-E1/lines/{sku}/cancel", json=cancel)
+    assert response.status_code == 200, response.text
+    await stack.fulfil("H-E1")
+    await _save(stack, "order-H-E1", "order_line_cancel_email_settled")
+    # The order's only parcel lost and refunded: the order completes on the claim.
+    await stack.place(order_body("H-E2", [(sku, 1, "249.00")]))
+    await stack.wait_for_status("H-E2", {"picking"})
+    await warehouse.post("/shipments/H-E2-S1/pick", json={})
+    await warehouse.post("/shipments/H-E2-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-E2", {"shipped"})
+    lost = {"kind": "lost", "resolution": "refund", "reason": "no scan"}
+    response = await support.post("/shipments/H-E2-S1/claims", json=lost)
+    assert response.status_code == 200, response.text
+    await _save(stack, "order-H-E2", "order_claim_refund_email_settled")
+
+
 async def _resend(stack: Stack) -> None:
     """An order whose confirmation operations sent again (``POST /ops/orders/{id}/resend``):
     its history line is view state, not a command, so its wording may change (saved as
@@ -396,6 +421,7 @@ async def main(only: str | None = None) -> None:
                     "invoice_return": _invoice_return,
                     "resend": _resend,
                     "ended_resend": _ended_resend,
+                    "customer_emails": _customer_emails,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -408,7 +434,8 @@ if __name__ == "__main__":
         "only",
         nargs="?",
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
-        "'invoice_return', 'resend' or 'ended_resend' records that scenario alone",
+        "'invoice_return', 'resend', 'ended_resend' or 'customer_emails' records that scenario "
+        "alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

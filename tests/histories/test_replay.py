@@ -16,7 +16,9 @@ from oms.models.shipments import ShipmentInput
 from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
+from workflows.order_claims import CLAIM_EMAIL_PATCH
 from workflows.order_email import OrderEmailWorkflow
+from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
@@ -129,6 +131,16 @@ def test_only_the_receipt_history_answers_its_last_receipt_closed() -> None:
     for name in (n for n in TEXTS if n.startswith("replenishment_closed")):
         patched = RECEIPT_CLOSES_PATCH in _patches(name)
         assert patched == (name == "replenishment_closed_receipt_settled"), name
+
+
+def test_the_customer_email_patches_have_histories_of_both_shapes() -> None:
+    """A claim or a line cancellation recorded before its email (no marker, no email)
+    and one recorded with it: both replay (below)."""
+    for patch, before, after in (
+        (CLAIM_EMAIL_PATCH, "order_claimed_holds", "order_claim_refund_email_settled"),
+        (LINE_CANCEL_EMAIL_PATCH, "order_line_changes_holds", "order_line_cancel_email_settled"),
+    ):
+        assert patch not in _patches(before) and patch in _patches(after), patch
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
