@@ -1,7 +1,11 @@
 """Editing an order before its pick, for ``OrderWorkflow`` (update ``edit``).
 
 Workflow code (no I/O). An edit changes lines (catalogue prices for added SKUs, from the
-API), the address and the shipping speed, all or nothing:
+API), the address and the shipping speed, all or nothing. An edit to another country or
+speed of an order placed with totals carries the API's pricing there
+(``EditOrder.pricing``): the order is re-priced with it (``oms.domain.order_changes.repriced``)
+and priced so from then on (its input's totals, which its parcels, later changes and a
+continued run read):
 
 1. every shipment is **frozen** (signal ``freeze``, answered by ``shipment_trimmed``): it
    refuses picks until thawed or cancelled, and refuses the freeze once picked, which
@@ -36,10 +40,12 @@ with workflow.unsafe.imports_passed_through():
         changed_totals,
         edit_changes,
         edited_lines,
+        repriced,
     )
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.inventory import PlannedShipment
+    from oms.models.money import OrderTotals
     from oms.models.order_changes import EditOrder, FreezeShipment, OrderEdit, Reallocate
     from oms.models.orders import OrderInput, OrderLine, OrderView, ShipmentSummary
     from oms.models.shipments import SHIPPED_STATES, ShipmentStatus
@@ -78,9 +84,11 @@ class Edits:
     def restore(self, counters: dict[str, int]) -> None:
         self._count = counters.get("edits", 0)
 
-    def check(self, request: EditOrder) -> list[OrderLine]:
-        """The order's lines after ``request``; ``ApplicationError`` naming why not
-        (``TooLateToEdit`` once a shipment is past its pick as far as the order knows)."""
+    def check(self, request: EditOrder) -> tuple[list[OrderLine], OrderTotals | None]:
+        """The order's lines and totals (None for an order placed without them) after
+        ``request``; ``ApplicationError`` naming why not (``TooLateToEdit`` once a shipment
+        is past its pick as far as the order knows, ``NotEditableYet`` when the API priced
+        another destination or speed than the edit now gives: the order changed meanwhile)."""
         for summary in self._view.shipments:
             if summary.status not in (ShipmentStatus.PICKING, ShipmentStatus.CANCELLED):
                 raise _too_late(summary, f"is {summary.status}")
@@ -88,21 +96,42 @@ class Edits:
             lines = edited_lines(self._view.lines, request.lines, request.prices, request.tax_rates)
         except ChangeRefused as err:
             raise ApplicationError(str(err), type=err.kind) from err
-        if (
-            self._inp.payment.method == "invoice"
-            and changed_total(lines, self._inp.totals) > self._view.total
-        ):
+        lines, totals = self._priced(request, lines)
+        after = totals.total if totals is not None else changed_total(lines)
+        if self._inp.payment.method == "invoice" and after > self._view.total:
             raise ApplicationError(
                 "an invoice order's total can only go down by an edit", type="NotSupported"
             )
-        return lines
+        return lines, totals
+
+    def _priced(
+        self, request: EditOrder, lines: list[OrderLine]
+    ) -> tuple[list[OrderLine], OrderTotals | None]:
+        """``lines`` and the order's totals for them: re-priced for the new destination or
+        speed when the API priced one (``request.pricing``), else with the order's pricing
+        as it stands; an order placed without totals has none."""
+        inp, view, pricing = self._inp, self._view, request.pricing
+        if inp.totals is None:
+            return lines, None
+        if pricing is None:
+            return lines, changed_totals(lines, inp.totals)
+        country = (request.ship_to or view.ship_to).country
+        speed = request.shipping_speed or view.shipping_speed
+        if (pricing.country, pricing.shipping_speed) != (country, speed):
+            raise ApplicationError(
+                f"the edit was priced for {pricing.shipping_speed} shipping to "
+                f"{pricing.country}, but the order would ship {speed} to {country} (it changed "
+                "meanwhile); try again",
+                type="NotEditableYet",
+            )
+        return repriced(lines, inp.totals, pricing, invoice=inp.payment.method == "invoice")
 
     async def edit(self, request: EditOrder, allocated: bool) -> None:
         """Apply ``request`` (see the module); raises ``ApplicationError`` ``TooLateToEdit``,
         ``PaymentDeclined``, ``NothingChanged`` and what :meth:`check` raises, each with the
         order unchanged."""
         view, inp = self._view, self._inp
-        lines = self.check(request)
+        lines, totals = self.check(request)
         ship_to = request.ship_to or view.ship_to
         speed = request.shipping_speed or view.shipping_speed
         changes = edit_changes(
@@ -115,7 +144,8 @@ class Edits:
         key = f"{inp.order_id}:edit:{n}"
         live = [s for s in view.shipments if s.status != ShipmentStatus.CANCELLED]
         await self._freeze(live, key)
-        before, after = view.total, changed_total(lines, self._inp.totals)
+        before = view.total
+        after = totals.total if totals is not None else changed_total(lines)
         try:
             new_auth = await self._authorize(after, n) if after > before else None
         except ApplicationError:
@@ -133,9 +163,14 @@ class Edits:
         if live:
             await self._shipments.stop(f"order edited: {request.reason}")
         view.lines, view.total, view.ship_to, view.shipping_speed = lines, after, ship_to, speed
-        if inp.totals is not None:
-            # Subtotal, VAT per rate and total as the order's pricing computes them.
-            views.show_totals(view, changed_totals(lines, inp.totals))
+        if totals is not None:
+            # Subtotal, shipping, VAT per rate and total as the order's pricing computes them.
+            views.show_totals(view, totals)
+            if request.pricing is not None:
+                # Re-priced for a new destination or speed: what prices the order from now
+                # on (its parcels' shipping and VAT, later edits, line cancellations, claims,
+                # and a continued run, which carries its input).
+                inp.totals = totals
         planned = await self._reallocate(key) if allocated else []
         edit.released = await self._settle_money(new_auth, before - after, n)
         if planned:

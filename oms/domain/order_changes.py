@@ -16,7 +16,7 @@ from typing import TypeVar
 from oms.domain.money import order_total
 from oms.domain.tax import parcel_charge, refund_tax, retotal
 from oms.models.common import Address, SkuQuantity
-from oms.models.money import OrderTotals, TaxLine
+from oms.models.money import DestinationPricing, OrderTotals, TaxClass, TaxLine
 from oms.models.order_changes import EditLine
 from oms.models.orders import OrderLine, ShipmentSummary
 from oms.models.shipments import ShipmentLine, ShipmentStatus
@@ -239,6 +239,42 @@ def changed_totals(lines: Sequence[OrderLine], totals: OrderTotals) -> OrderTota
     (``totals``) after a change left it ``lines``: ``oms.domain.tax.retotal``, the
     computation that priced it, at each line's VAT rate."""
     return retotal(totals, lines)
+
+
+def repriced(
+    lines: Sequence[OrderLine],
+    totals: OrderTotals,
+    pricing: DestinationPricing,
+    *,
+    invoice: bool,
+) -> tuple[list[OrderLine], OrderTotals]:
+    """An OMS-priced order's ``lines`` and totals after an edit moved it or changed its
+    speed: every line at the new destination's VAT rate for its tax class, the shipping
+    charge there, its treatment and whether its prices include VAT (never for an order on
+    ``invoice`` terms), computed as ``oms.domain.tax.order_totals`` prices an order placed
+    there (the same computation, :func:`oms.domain.tax.retotal`). Its unit prices and
+    base-currency rate stay as placed. A SKU's tax class: ``pricing``'s, else as placed,
+    else standard."""
+    classes = {a.sku: a.tax_class for a in totals.lines} | pricing.tax_classes
+    taxed = pricing.treatment == "vat"  # reverse charge and exports: no VAT at any rate
+
+    def rate(tax_class: TaxClass) -> Decimal:
+        return pricing.rates[tax_class] if taxed else Decimal(0)
+
+    rated = [
+        line.model_copy(update={"tax_rate": rate(classes.get(line.sku, "standard"))})
+        for line in lines
+    ]
+    basis = totals.model_copy(
+        update={
+            "country": pricing.country,
+            "treatment": pricing.treatment,
+            "prices_include_tax": pricing.prices_include_tax and not invoice,
+            "shipping": pricing.shipping,
+            "shipping_rate": rate("standard"),
+        }
+    )
+    return rated, retotal(basis, rated, tax_classes=classes)
 
 
 def parcel_refund(

@@ -17,7 +17,7 @@ once per rate on the whole order, to the currency's minor unit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -152,13 +152,19 @@ class RatedLine(PricedLine, Protocol):
 
 
 def retotal(
-    totals: OrderTotals, lines: Sequence[RatedLine], rounding: Rounding = "line"
+    totals: OrderTotals,
+    lines: Sequence[RatedLine],
+    rounding: Rounding = "line",
+    tax_classes: Mapping[str, TaxClass] | None = None,
 ) -> OrderTotals:
     """``totals`` of an order placed with them, for its ``lines`` after a change (an edit, a
     line cancellation): the same computation as :func:`order_totals`, at each line's own
-    rate (a line without one: its SKU's rate as placed, else none), with the order's
-    shipping, treatment and base-currency rate as placed."""
+    rate (a line without one: its SKU's rate as placed, else none), with the shipping,
+    treatment and base-currency rate of ``totals`` (the order's as placed, or as an edit
+    re-priced them for a new destination or speed). A line's tax class is its SKU's in
+    ``tax_classes``, else as placed, else standard."""
     placed = {a.sku: a for a in totals.lines}
+    classes = tax_classes or {}
 
     def rated(line: RatedLine) -> tuple[TaxableLine, Decimal]:
         before = placed.get(line.sku)
@@ -167,7 +173,7 @@ def retotal(
             sku=line.sku,
             quantity=line.quantity,
             unit_price=Decimal(line.unit_price),
-            tax_class=before.tax_class if before else "standard",
+            tax_class=classes.get(line.sku) or (before.tax_class if before else "standard"),
         )
         return taxable, ZERO if totals.treatment != "vat" else Decimal(r)
 

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from oms.models.common import Address, Currency, Model, Money, Sku
 
@@ -122,6 +122,34 @@ class OrderTotals(Model):
     # was placed: credit limits (kept in the base currency) use the order's amounts at it.
     base_currency: str | None = None
     base_rate: Decimal | None = None
+
+
+class DestinationPricing(Model):
+    """How an order is priced to ``country`` at ``shipping_speed``, as ``POST /orders``
+    prices it there: looked up by the API from the OMS's own tables (never a caller's), for
+    an edit that moves an order or changes its speed (``oms.domain.order_changes.repriced``).
+    """
+
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    shipping_speed: Literal["standard", "express"]
+    treatment: TaxTreatment
+    # Whether prices include VAT there for an order not on invoice terms (an invoice
+    # order's never do: the workflow, which knows its payment, applies that).
+    prices_include_tax: bool
+    # The shipping charge as priced (read as prices are: gross or net).
+    shipping: Decimal
+    # The VAT rate in percent of each tax class under ``treatment`` (0 for reverse charge
+    # and exports); shipping is taxed at ``standard``.
+    rates: dict[TaxClass, Decimal]
+    # The tax class of each SKU the API knows on the order (and any the edit adds).
+    tax_classes: dict[str, TaxClass] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _every_class_rated(self) -> DestinationPricing:
+        missing = {"standard", "reduced", "zero"} - set(self.rates)
+        if missing:
+            raise ValueError(f"rates: no rate for {', '.join(sorted(missing))}")
+        return self
 
 
 class ShippingQuoteLine(Model):

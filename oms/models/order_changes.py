@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from oms.models.common import Address, Model, Sku, SkuQuantity, check_skus_once
 from oms.models.inventory import AllocateRequest, AllocationBasis, AllocationDecision
-from oms.models.money import TaxLine
+from oms.models.money import DestinationPricing, TaxLine
 
 
 class CancelLineBody(Model):
@@ -150,6 +150,10 @@ class EditOrder(Model):
     # The VAT rate in percent of each SKU the edit adds, as the order is taxed (looked up
     # by the API with its price; absent for an order placed without totals).
     tax_rates: dict[str, Decimal] = Field(default_factory=dict)
+    # Set by the API when the edit moves the order to another country or changes its
+    # speed (an order placed with totals): its shipping charge and VAT there. None keeps
+    # the order's pricing as placed (an order without totals, or an edit from before).
+    pricing: DestinationPricing | None = None
 
 
 class OrderEdit(Model):

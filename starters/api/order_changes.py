@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from oms.domain.auth import Principal
+from oms.models.money import DestinationPricing
 from oms.models.order_changes import (
     CancelLine,
     CancelLineBody,
@@ -24,6 +25,7 @@ from oms.models.order_changes import (
 )
 from oms.models.orders import OrderView
 from oms.settings import Settings
+from oms.store import prices as price_lists
 from starters.api.auth import require
 from starters.api.deps import (
     State,
@@ -33,7 +35,7 @@ from starters.api.deps import (
 )
 from starters.api.destinations import check_customs, check_destination
 from starters.api.orders import ORDERS, check_not_finished
-from starters.api.pricing import added_price
+from starters.api.pricing import added_price, destination_pricing
 from starters.api.shipments import stored_shipment
 from workflows.order import OrderWorkflow
 
@@ -82,13 +84,15 @@ async def edit_order(
     price), ``ship_to`` or ``shipping_speed`` until the first pick starts: stock is
     allocated anew, a raised total authorized anew (the old authorization voided), a
     lowered one partly released, and the customer gets one "order changed" email. Who (the
-    token) and why are kept in the order's history.
+    token) and why are kept in the order's history. A new country or speed re-prices the
+    order's shipping and VAT as ``POST /orders`` prices an order placed there.
 
     402 ``PaymentDeclined`` when the card refuses a raised total; 409 ``TooLateToEdit``
     naming the shipment whose pick started, ``WholeOrder``, ``NotEditableYet`` (paying or
-    allocating: retry), ``NotEditable`` / ``Finished``; 422 naming a field (an unknown SKU,
-    an edit that changes nothing, a ``ship_to`` that ``POST /orders`` refuses). The order is
-    unchanged each time.
+    allocating, or the order moved while the edit was priced: retry), ``NotEditable`` /
+    ``Finished``; 422 naming a field (an unknown SKU, an edit that changes nothing, a
+    ``ship_to`` that ``POST /orders`` refuses, a destination without a VAT rate). The order
+    is unchanged each time.
     """
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     check_not_finished(current)
@@ -105,8 +109,9 @@ async def edit_order(
         kept=[ln.sku for ln in current.lines if ln.sku not in edited] if body.ship_to else [],
         kept_loc=["ship_to", "country"],
     )
-    prices, tax_rates = await in_store(
-        state, lambda session: _prices(session, state.settings, current, body)
+    # Every price from the OMS's own tables, never the body.
+    prices, tax_rates, pricing = await in_store(
+        state, lambda session: _priced(session, state.settings, current, body)
     )
     request = EditOrder(
         lines=body.lines or [],
@@ -116,6 +121,7 @@ async def edit_order(
         prices=prices,
         by=caller.subject,
         tax_rates=tax_rates,
+        pricing=pricing,
     )
     try:
         view: OrderView = await ORDERS.handle(state, order_id).execute_update(
@@ -128,6 +134,14 @@ async def edit_order(
         await ORDERS.refused(state, order_id, err)
     await record_view(state, view)
     return view
+
+
+def _priced(
+    session: Session, settings: Settings, order: OrderView, body: EditOrderBody
+) -> tuple[dict[str, Decimal], dict[str, Decimal], DestinationPricing | None]:
+    """:func:`_prices` and :func:`_repricing`, in one store session."""
+    prices, rates = _prices(session, settings, order, body)
+    return prices, rates, _repricing(session, settings, order, body)
 
 
 def _prices(
@@ -147,6 +161,26 @@ def _prices(
         if rate is not None:
             rates[line.sku] = rate
     return prices, rates
+
+
+def _repricing(
+    session: Session, settings: Settings, order: OrderView, body: EditOrderBody
+) -> DestinationPricing | None:
+    """The shipping charge and VAT of the order at its new destination or speed, as
+    ``POST /orders`` prices an order placed there (``starters.api.pricing``), when the edit
+    moves it to another country (what prices shipping and VAT) or changes its speed; None
+    otherwise, and for an order placed without totals (its pricing stays as placed)."""
+    if order.tax_treatment is None:
+        return None
+    country = body.ship_to.country if body.ship_to is not None else order.ship_to.country
+    speed = body.shipping_speed or order.shipping_speed
+    if (country, speed) == (order.ship_to.country, order.shipping_speed):
+        return None
+    skus = [ln.sku for ln in order.lines] + [ln.sku for ln in body.lines or [] if ln.quantity]
+    classes = {
+        sku: cls for sku, (_, cls) in price_lists.for_order(session, order.currency, skus).items()
+    }
+    return destination_pricing(settings, order, country, speed, classes)
 
 
 @claims_router.post(

@@ -21,6 +21,7 @@ from oms.domain.auth import Principal
 from oms.domain.money import round_money
 from oms.models.common import Address
 from oms.models.money import (
+    DestinationPricing,
     ExchangeTable,
     OrderPricing,
     OrderTotals,
@@ -29,7 +30,7 @@ from oms.models.money import (
     TaxClass,
     VatTable,
 )
-from oms.models.orders import OrderLine, OrderView, PlaceOrder
+from oms.models.orders import OrderLine, OrderView, PlaceOrder, ShippingSpeed
 from oms.rules import EXCHANGE_RATES, VAT_RATES
 from oms.settings import Settings
 from oms.store import inventory
@@ -123,8 +124,9 @@ def price_order(
                 kind="price_mismatch",
             )
     vat_number = body.customer.vat_number
-    business = body.payment.method == "invoice" or tax.valid_vat_number(vat_number, country)
-    exclusive = business or body.channel in _channels(settings.tax_exclusive_channels)
+    inclusive = prices_include_tax(
+        settings, body.channel, vat_number, country, invoice=body.payment.method == "invoice"
+    )
     try:
         totals = tax.order_totals(
             taxable,
@@ -135,7 +137,7 @@ def price_order(
             table=vat_table(settings.vat_rates_path),
             seller_country=settings.merchant_country,
             vat_number=vat_number,
-            prices_include_tax=not exclusive,
+            prices_include_tax=inclusive,
         )
     except tax.NoVatRate as err:
         raise field_error(["ship_to", "country"], str(err), country, kind="no_vat_rate") from err
@@ -152,6 +154,61 @@ def price_order(
 
 def _channels(setting: str) -> frozenset[str]:
     return frozenset(c.strip() for c in setting.split(",") if c.strip())
+
+
+def prices_include_tax(
+    settings: Settings, channel: str, vat_number: str | None, country: str, *, invoice: bool
+) -> bool:
+    """Whether an order's prices include VAT: not for a business (invoice terms, or a VAT
+    number valid for the destination) nor on a channel in ``OMS_TAX_EXCLUSIVE_CHANNELS``."""
+    business = invoice or tax.valid_vat_number(vat_number, country)
+    return not (business or channel in _channels(settings.tax_exclusive_channels))
+
+
+TAX_CLASSES: tuple[TaxClass, ...] = ("standard", "reduced", "zero")
+
+
+def destination_pricing(
+    settings: Settings,
+    order: OrderView,
+    country: str,
+    speed: ShippingSpeed,
+    tax_classes: dict[str, TaxClass],
+) -> DestinationPricing:
+    """How ``order`` is priced shipped to ``country`` at ``speed`` (an edit that moves it or
+    changes its speed), with :func:`price_order`'s rules: the shipping charge there, the
+    treatment for its customer's VAT number, each tax class's rate and whether its prices
+    include VAT (for an order not on invoice terms: the workflow, which knows its payment,
+    keeps an invoice order's without). At the rates of the day the order was placed, as its
+    base-currency rate and the VAT of a line an edit adds (:func:`added_price`).
+
+    Raises HTTPException 422 naming ``ship_to.country``: ``no_vat_rate`` or
+    ``no_exchange_rate``.
+    """
+    on = order.placed_at.date()
+    table, vat_number = vat_table(settings.vat_rates_path), order.customer.vat_number
+    how = tax.treatment(table, settings.merchant_country, country, vat_number)
+    loc: list[str | int] = ["ship_to", "country"]
+    try:
+        rates = {c: tax.line_rate(table, how, country, c, on) for c in TAX_CLASSES}
+    except tax.NoVatRate as err:
+        raise field_error(loc, str(err), country, kind="no_vat_rate") from err
+    fx_rates = exchange_table(settings.exchange_rates_path)
+    try:
+        charge = shipping.shipping_price(country, speed, order.currency, on, fx_rates)
+    except fx.NoExchangeRate as err:
+        raise field_error(loc, str(err), country, kind="no_exchange_rate") from err
+    return DestinationPricing(
+        country=country,
+        shipping_speed=speed,
+        treatment=how,
+        prices_include_tax=prices_include_tax(
+            settings, order.channel, vat_number, country, invoice=False
+        ),
+        shipping=charge,
+        rates=rates,
+        tax_classes=tax_classes,
+    )
 
 
 def in_currency(settings: Settings, amount: Decimal, currency: str) -> Decimal:
