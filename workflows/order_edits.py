@@ -36,9 +36,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from oms.domain.order_changes import (
         ChangeRefused,
+        change_phrase,
         changed_total,
         changed_totals,
-        edit_changes,
+        edit_change_list,
         edited_lines,
         repriced,
     )
@@ -134,9 +135,10 @@ class Edits:
         lines, totals = self.check(request)
         ship_to = request.ship_to or view.ship_to
         speed = request.shipping_speed or view.shipping_speed
-        changes = edit_changes(
+        change_list = edit_change_list(
             view.lines, lines, (view.ship_to, ship_to), (view.shipping_speed, speed)
         )
+        changes = [change_phrase(change) for change in change_list]
         if not changes:
             raise ApplicationError("the edit changes nothing", type="NothingChanged")
         self._count += 1
@@ -182,6 +184,7 @@ class Edits:
             f"{inp.order_id}:changed:{n}",
             "order_changed",
             changes=changes,
+            change_list=change_list,
             reason=request.reason,
         )
 

@@ -203,25 +203,56 @@ def edited_lines(
     return out
 
 
+def edit_change_list(
+    before: Sequence[OrderLine],
+    after: Sequence[OrderLine],
+    ship_to: tuple[Address, Address],
+    speed: tuple[str, str],
+) -> list[dict[str, str | int]]:
+    """What an edit changed, one record each, for the ``order_changed`` email to say in the
+    customer's language: ``{"kind": "quantity", "sku", "before", "after"}`` (0 before: added;
+    0 after: taken off), ``{"kind": "ship_to", "address"}`` and ``{"kind": "speed",
+    "before", "after"}`` (``standard`` or ``express``)."""
+    changes: list[dict[str, str | int]] = []
+    old = {ln.sku: ln.quantity for ln in before}
+    new = {ln.sku: ln.quantity for ln in after}
+    for sku in [*old, *(s for s in new if s not in old)]:
+        if old.get(sku, 0) != new.get(sku, 0):
+            changes.append(
+                {
+                    "kind": "quantity",
+                    "sku": sku,
+                    "before": old.get(sku, 0),
+                    "after": new.get(sku, 0),
+                }
+            )
+    if ship_to[0] != ship_to[1]:
+        to = ship_to[1]
+        address = f"{to.name}, {to.line1}, {to.postal_code} {to.city}, {to.country}"
+        changes.append({"kind": "ship_to", "address": address})
+    if speed[0] != speed[1]:
+        changes.append({"kind": "speed", "before": speed[0], "after": speed[1]})
+    return changes
+
+
 def edit_changes(
     before: Sequence[OrderLine],
     after: Sequence[OrderLine],
     ship_to: tuple[Address, Address],
     speed: tuple[str, str],
 ) -> list[str]:
-    """What an edit changed, one phrase each ("TSHIRT 2 -> 3", "ship to ...")."""
-    changes = []
-    old = {ln.sku: ln.quantity for ln in before}
-    new = {ln.sku: ln.quantity for ln in after}
-    for sku in [*old, *(s for s in new if s not in old)]:
-        if old.get(sku, 0) != new.get(sku, 0):
-            changes.append(f"{sku} {old.get(sku, 0)} -> {new.get(sku, 0)}")
-    if ship_to[0] != ship_to[1]:
-        to = ship_to[1]
-        changes.append(f"ship to {to.name}, {to.line1}, {to.postal_code} {to.city}, {to.country}")
-    if speed[0] != speed[1]:
-        changes.append(f"shipping {speed[0]} -> {speed[1]}")
-    return changes
+    """What an edit changed, one English phrase each ("TSHIRT 2 -> 3", "ship to ..."), for
+    the order's history (:func:`edit_change_list` has the same, for the customer's email)."""
+    return [change_phrase(c) for c in edit_change_list(before, after, ship_to, speed)]
+
+
+def change_phrase(change: Mapping[str, str | int]) -> str:
+    """One record of :func:`edit_change_list` as the history says it, in English."""
+    if change["kind"] == "quantity":
+        return f"{change['sku']} {change['before']} -> {change['after']}"
+    if change["kind"] == "ship_to":
+        return f"ship to {change['address']}"
+    return f"shipping {change['before']} -> {change['after']}"
 
 
 def changed_total(lines: Iterable[OrderLine], totals: OrderTotals | None = None) -> Decimal:

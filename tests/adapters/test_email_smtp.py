@@ -45,6 +45,10 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "customer_name": "Ann",
         "order_id": "A-1",
         "changes": ["MUG-1 2 -> 3", "ship to Ann, Storgatan 1, 111 22 Stockholm, SE"],
+        "change_list": [
+            {"kind": "quantity", "sku": "MUG-1", "before": 2, "after": 3},
+            {"kind": "ship_to", "address": "Ann, Storgatan 1, 111 22 Stockholm, SE"},
+        ],
         "reason": "moved",
         "total": "447.00 SEK",
         "lines": [{"sku": "MUG-1", "quantity": 3, "line_total": "447.00 SEK"}],
@@ -278,6 +282,85 @@ def test_a_condition_at_the_end_of_a_line_keeps_the_line_break(locale: str) -> N
         text = mailer().render("quote_expiry_reminder", locale, reminder).text
         assert text.endswith(".\n\nOMS\n"), text
         assert not text.startswith("\n")
+
+
+EDITED = {
+    **CONTEXTS["order_changed"],
+    "changes": [
+        "MUG-1 2 -> 3",
+        "CAP 0 -> 1",
+        "TEE 1 -> 0",
+        "ship to Bo, Unter den Linden 1, 10117 Berlin, DE",
+        "shipping standard -> express",
+    ],
+    "change_list": [
+        {"kind": "quantity", "sku": "MUG-1", "before": 2, "after": 3},
+        {"kind": "quantity", "sku": "CAP", "before": 0, "after": 1},
+        {"kind": "quantity", "sku": "TEE", "before": 1, "after": 0},
+        {"kind": "ship_to", "address": "Bo, Unter den Linden 1, 10117 Berlin, DE"},
+        {"kind": "speed", "before": "standard", "after": "express"},
+    ],
+    "shipping": "299,00 kr",
+    "vat": [{"rate": "19", "tax": "119,22 kr", "included": True}],
+}
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        (
+            "sv-SE",
+            [
+                "  - Antal MUG-1: 2 → 3 st",
+                "  - Tillagt: 1 st CAP",
+                "  - Borttaget: TEE",
+                "  - Ny leveransadress: Bo, Unter den Linden 1, 10117 Berlin, DE",
+                "  - Leveranssätt: standardleverans → expressleverans",
+                "Frakt: 299,00 kr",
+                "Moms 19 %: 119,22 kr (ingår)",
+            ],
+        ),
+        (
+            "de-DE",
+            [
+                "  - Menge MUG-1: 2 → 3",
+                "  - Hinzugefügt: 1 x CAP",
+                "  - Entfernt: TEE",
+                "  - Neue Lieferadresse: Bo, Unter den Linden 1, 10117 Berlin, DE",
+                "  - Versandart: Standardversand → Expressversand",
+                "Versand: 299,00 kr",
+                "MwSt. 19 %: 119,22 kr (enthalten)",
+            ],
+        ),
+        (
+            "en",
+            [
+                "  - Quantity of MUG-1: 2 → 3",
+                "  - Added: 1 x CAP",
+                "  - Removed: TEE",
+                "  - New delivery address: Bo, Unter den Linden 1, 10117 Berlin, DE",
+                "  - Shipping: standard → express",
+                "Shipping: 299,00 kr",
+            ],
+        ),
+    ],
+)
+def test_an_order_changed_email_lists_its_changes_in_the_customers_language(
+    locale: str, said: list[str]
+) -> None:
+    """Before: the Swedish and German emails listed the changes as the history says them,
+    in English ("ship to ...", "shipping standard -> express")."""
+    lines = mailer().render("order_changed", locale, EDITED).text.splitlines()
+    assert [line for line in lines if line in said] == said
+    if locale != "en":
+        assert not [line for line in lines if "ship to" in line or "->" in line]
+
+
+def test_an_order_changed_email_queued_before_the_change_list_lists_the_english_changes() -> None:
+    """An email an edit queued before the change list existed renders as it did."""
+    before = {k: v for k, v in EDITED.items() if k not in ("change_list", "shipping", "vat")}
+    text = mailer().render("order_changed", "sv", before).text
+    assert "  - shipping standard -> express\n" in text and "Frakt" not in text
 
 
 def test_every_customer_email_has_swedish_and_german_beside_english() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
+from activities.adapters.email_smtp import SmtpMailer
 from oms.domain.auth import Principal
 from oms.models.common import Address, Customer
 from oms.models.money import OrderTotals, TaxClass
@@ -185,6 +186,18 @@ async def test_express_costs_what_express_costs(harness: Harness) -> None:
     assert [(t.rate, t.net, t.tax) for t in view.tax] == [(D(25), D("477.60"), D("119.40"))]
     assert view.edits[0].changes == ["shipping standard -> express"]
     assert "total 547.00 -> 597.00 SEK" in view.history[-1].note
+    # The customer's email says it in Swedish, with the new shipping charge.
+    [email] = [e for e in harness.world.emails if e.template == "order_changed"]
+    assert email.context["change_list"] == [
+        {"kind": "speed", "before": "standard", "after": "express"}
+    ]
+    text = (
+        SmtpMailer("127.0.0.1", 1, "orders@oms.example")
+        .render(email.template, email.locale, email.context)
+        .text
+    )
+    assert "  - Leveranssätt: standardleverans → expressleverans\n" in text
+    assert "Frakt: 99" in text and "Moms 25 %" in text
 
 
 async def test_a_move_back_home_lowers_the_total_and_releases_the_difference(
