@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from oms.models.common import Address, Customer, SkuQuantity
 from oms.models.inventory import AllocateRequest, StockReceipt
-from oms.models.orders import OrderLine, OrderStatus, OrderView
+from oms.models.orders import OrderLine, OrderOrigin, OrderStatus, OrderView
 from oms.models.shipments import ShipmentLine, ShipmentStatus, ShipmentView
 from oms.store import inventory
 from oms.store.db import Database
@@ -126,11 +126,13 @@ def order_view(
     status: OrderStatus = OrderStatus.CONFIRMED,
     customer_id: str = "C-1",
     placed_at: datetime = T0,
+    origin: OrderOrigin = "customer",
 ) -> OrderView:
     return OrderView(
         order_id=order_id,
         status=status,
         channel="web",
+        origin=origin,
         customer=Customer(id=customer_id, name="Astrid", email="astrid@example.com"),
         currency="SEK",
         total=Decimal("498.00"),

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.orders import ReadModelActivities
     from oms.domain import lifecycle
+    from oms.domain.risk import order_origin
     from oms.ids import order_workflow_id
     from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
     from oms.models.order_changes import (
@@ -85,6 +86,8 @@ class OrderWorkflow:
         carried = inp.carried
         # A continued run's view already shows its totals.
         self._view = carried.view if carried else views.received(inp)
+        # A view carried from a run before ``origin`` existed reads "customer": say who.
+        self._view.origin = order_origin(inp)
         self._track = Tracker(
             lifecycle.ORDER,
             self._view,

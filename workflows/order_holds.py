@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.orders import RiskActivities
-    from oms.domain.risk import RISK_REVIEW
+    from oms.domain.risk import RISK_REVIEW, order_origin
     from oms.models.orders import Hold, HoldRequest, OrderStatus
     from oms.models.risk import RiskCheck
     from oms.queues import INVENTORY_QUEUE
@@ -26,6 +26,10 @@ HOLDS_PATCH = "order-holds"
 # Patch: a company order the approval rules name approvers for waits for them before it
 # is confirmed (a purchase-order approval); asked only of orders whose input names any.
 PURCHASE_APPROVAL_PATCH = "order-purchase-approval"
+# Patch: a subscription's renewal skips the risk review (the OMS placed it on what the
+# customer agreed to, with the card authorized first); asked only of renewals, so other
+# orders' histories gain no marker. A renewal without it is reviewed, as it was.
+RENEWAL_UNREVIEWED_PATCH = "order-renewal-unreviewed"
 
 
 class Holds:
@@ -85,8 +89,10 @@ class Holds:
             state.past_gate = True
             return
         inp = self._inp
-        # A return's replacement and an accepted B2B quote's order were reviewed already.
-        if inp.payment.method != "exchange" and inp.quote_id is None:
+        # A return's replacement and an accepted B2B quote's order were reviewed already; a
+        # subscription's renewal was placed by the OMS on what the customer agreed to.
+        renewal = order_origin(inp) == "renewal" and workflow.patched(RENEWAL_UNREVIEWED_PATCH)
+        if inp.payment.method != "exchange" and inp.quote_id is None and not renewal:
             check = RiskCheck(
                 order_id=inp.order_id,
                 customer_id=inp.customer.id,

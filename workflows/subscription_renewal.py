@@ -188,6 +188,8 @@ class Renewal:
                     # Taxed and charged shipping when the renewal was priced with them.
                     totals=price.totals,
                     price_source="price_list",
+                    # Placed by the OMS: not the customer's own order for the risk rules.
+                    origin="renewal",
                 ),
                 id=order_workflow_id(order_id),
                 task_queue=self._q(WORKFLOW_QUEUE),

@@ -179,4 +179,5 @@ def replacement_order(
         payment=PaymentDetails(method="exchange"),
         placed_at=placed_at,
         options=inp.options.order_options,
+        origin="replacement",
     )

@@ -8,9 +8,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oms.models.orders import OrderInput, OrderOrigin
 from oms.models.risk import CustomerOrders, RiskCheck, RiskRules
 
 RISK_REVIEW = "risk_review"
+
+
+def order_origin(inp: OrderInput) -> OrderOrigin:
+    """Who placed the order ``inp`` starts: its ``origin``, which the OMS sets on the orders
+    it places itself; for an input from before that field, what only the OMS could have set
+    (``POST /orders`` refuses the ``exchange`` payment and takes no authorization id): an
+    exchange payment is a return's replacement, an authorization made before the order a
+    subscription's renewal."""
+    if inp.origin is not None:
+        return inp.origin
+    if inp.payment.method == "exchange":
+        return "replacement"
+    if inp.authorization_id is not None:
+        return "renewal"
+    return "customer"
 
 
 def review(check: RiskCheck, orders: CustomerOrders, rules: RiskRules) -> list[str]:

@@ -27,6 +27,10 @@ from oms.models.shipments import ShipmentView
 
 ShippingSpeed = Literal["standard", "express"]
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+# Who placed an order: the customer (``POST /orders``, an accepted quote), or the OMS on
+# their behalf (a return's exchange replacement, a subscription's renewal). Set by the
+# OMS itself, never taken from a request: the risk rules count only the customer's own.
+OrderOrigin = Literal["customer", "replacement", "renewal"]
 _TAG = re.compile(r"[a-z0-9][a-z0-9_:-]{0,39}")
 
 
@@ -190,6 +194,9 @@ class OrderInput(Model):
     # order placed before the OMS computed totals (its total is the sum of its lines).
     totals: OrderTotals | None = None
     price_source: PriceSource | None = None
+    # Who placed it (set only by the OMS: a return's replacement, a subscription's renewal);
+    # None for an order started before the field (``oms.domain.risk.order_origin`` tells).
+    origin: OrderOrigin | None = None
 
 
 class ShipmentSummary(Model):
@@ -338,6 +345,8 @@ class OrderView(Model):
     order_id: str
     status: OrderStatus
     channel: str
+    # Who placed it: the customer, or the OMS (a return's replacement, a renewal).
+    origin: OrderOrigin = "customer"
     customer: Customer
     currency: str
     total: Decimal

@@ -31,6 +31,7 @@ def order_values(view: OrderView) -> dict[str, Any]:
         "order_id": view.order_id,
         "status": view.status.value,
         "channel": view.channel,
+        "origin": view.origin,
         "customer_id": view.customer.id,
         "customer_email": str(view.customer.email).lower(),
         "customer_name": view.customer.name.lower(),
@@ -266,9 +267,11 @@ def shipment_id_by_label(session: Session, tracking_number: str) -> str | None:
 
 def customer_orders(session: Session, check: RiskCheck) -> CustomerOrders:
     """How many orders the customer placed before ``check``'s order, and within the hour up
-    to it (that order counted, whether or not its row is written yet)."""
+    to it (that order counted, whether or not its row is written yet). Only the customer's
+    own: a return's replacement or a subscription's renewal, placed by the OMS, is none."""
     others = select(func.count()).where(
         OrderRow.customer_id == check.customer_id,
+        OrderRow.origin == "customer",
         OrderRow.order_id != check.order_id,
         OrderRow.placed_at <= check.placed_at,
     )

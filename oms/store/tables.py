@@ -225,6 +225,9 @@ class OrderRow(ReadModel, Base):
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32))
+    # Who placed it: "customer", or the OMS ("replacement", "renewal"); the risk rules
+    # count only the customer's own orders.
+    origin: Mapped[str] = mapped_column(String(16), default="customer", server_default="customer")
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     # Lower-cased, for search (``q`` and ``email``).
     customer_email: Mapped[str] = mapped_column(String(320), index=True, default="")

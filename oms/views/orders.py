@@ -9,6 +9,7 @@ from typing import Any
 
 from oms.domain.lifecycle import Step
 from oms.domain.money import format_money, order_total
+from oms.domain.risk import order_origin
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
 from oms.models.money import OrderTotals
@@ -59,6 +60,7 @@ def received(inp: OrderInput) -> OrderView:
         order_id=inp.order_id,
         status=OrderStatus.RECEIVED,
         channel=inp.channel,
+        origin=order_origin(inp),
         customer=inp.customer,
         currency=inp.currency,
         total=order_total(inp.lines),

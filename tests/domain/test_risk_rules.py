@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from oms.domain.risk import load_rules, review
+from oms.domain.returns import replacement_order
+from oms.domain.risk import load_rules, order_origin, review
+from oms.models.common import Address, Customer
+from oms.models.orders import OrderInput, OrderLine, PaymentDetails
+from oms.models.returns import ReturnInput
 from oms.models.risk import CustomerOrders, RiskCheck, RiskRules
 from oms.rules import RISK_RULES
 
@@ -26,6 +30,39 @@ def _check(total: str = "500.00", bill: str | None = None, currency: str = "SEK"
         ship_country="SE",
         bill_country=bill,
         placed_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+
+
+CUSTOMER = Customer(id="C-1", name="Anna", email="anna@example.com")
+ADDRESS = Address(
+    name="Anna", line1="Gatan 1", postal_code="111 22", city="Stockholm", country="SE"
+)
+AT = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _order(channel: str = "web") -> OrderInput:
+    line = OrderLine(sku="TSHIRT", quantity=1, unit_price=Decimal("199.00"))
+    return OrderInput(
+        order_id="O-1",
+        channel=channel,
+        customer=CUSTOMER,
+        currency="SEK",
+        lines=[line],
+        ship_to=ADDRESS,
+        placed_at=AT,
+    )
+
+
+def _return() -> ReturnInput:
+    return ReturnInput(
+        rma_id="RMA-1",
+        order_id="O-1",
+        customer=CUSTOMER,
+        currency="SEK",
+        ship_to=ADDRESS,
+        lines=[],
+        resolution="exchange",
+        requested_at=AT,
     )
 
 
@@ -66,3 +103,16 @@ def test_the_bundled_rules_file_loads() -> None:
     rules = load_rules(RISK_RULES)
     assert rules.max_orders_per_hour == 5
     assert rules.first_order_max_total["SEK"] == Decimal("20000")
+
+
+def test_who_placed_an_order_is_what_the_oms_set_never_the_channel() -> None:
+    placed = _order(channel="exchange")  # a shop may name its channel anything
+    assert order_origin(placed) == "customer"
+    assert order_origin(placed.model_copy(update={"origin": "renewal"})) == "renewal"
+    # Inputs from before ``origin``: what only the OMS could have set tells.
+    exchange = placed.model_copy(update={"payment": PaymentDetails(method="exchange")})
+    assert order_origin(exchange) == "replacement"
+    assert order_origin(placed.model_copy(update={"authorization_id": "AUTH-1"})) == "renewal"
+    assert replacement_order(_return(), "RMA-1-X", placed.lines, placed.placed_at).origin == (
+        "replacement"
+    )

@@ -149,6 +149,7 @@ async def _scenarios(stack: Stack) -> None:
     await _border(stack)
     await _invoice_return(stack)
     await _subscriptions(stack)
+    await _renewal(stack)
     await _line_changes(stack)
     await _ended_resend(stack)
 
@@ -400,6 +401,33 @@ async def _subscriptions(stack: Stack) -> None:
     _write("subscription_cancelled", await handle.fetch_history())
 
 
+async def _renewal(stack: Stack) -> None:
+    """A subscription's first renewal order, fulfilled (patch ``order-renewal-unreviewed``:
+    no risk review; saved as ``order_renewal_settled``, or with ``--suffix``)."""
+    body = {
+        "subscription_id": "H-SR",
+        "customer": {"id": "C-43", "name": "Nils", "email": "nils@example.com", "locale": "sv"},
+        "currency": "SEK",
+        "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+        "ship_to": {
+            "name": "Nils",
+            "line1": "Drottninggatan 53",
+            "postal_code": "111 21",
+            "city": "Stockholm",
+            "country": "SE",
+        },
+        "interval": "P1M",
+        "payment": {"method": "card", "token": "tok_visa"},
+    }
+    created = await stack.api.post("/subscriptions", json=body)
+    assert created.status_code == 202, created.text
+    await stack.wait_for_status("SUB-H-SR-1", {"picking", "allocated"})
+    await stack.fulfil("SUB-H-SR-1")
+    await _save(stack, "order-SUB-H-SR-1", "order_renewal_settled")
+    response = await stack.api.post("/subscriptions/H-SR/cancel", json={})
+    assert response.status_code == 200, response.text
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -422,6 +450,7 @@ async def main(only: str | None = None) -> None:
                     "resend": _resend,
                     "ended_resend": _ended_resend,
                     "customer_emails": _customer_emails,
+                    "renewal": _renewal,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -434,8 +463,8 @@ if __name__ == "__main__":
         "only",
         nargs="?",
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
-        "'invoice_return', 'resend', 'ended_resend' or 'customer_emails' records that scenario "
-        "alone",
+        "'invoice_return', 'resend', 'ended_resend', 'customer_emails' or 'renewal' records "
+        "that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

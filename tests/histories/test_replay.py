@@ -18,6 +18,7 @@ from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
 from workflows.order_claims import CLAIM_EMAIL_PATCH
 from workflows.order_email import OrderEmailWorkflow
+from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
 from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
@@ -141,6 +142,15 @@ def test_the_customer_email_patches_have_histories_of_both_shapes() -> None:
         (LINE_CANCEL_EMAIL_PATCH, "order_line_changes_holds", "order_line_cancel_email_settled"),
     ):
         assert patch not in _patches(before) and patch in _patches(after), patch
+
+
+def test_the_renewal_histories_show_the_review_and_its_absence() -> None:
+    """A renewal of today's shape skipped the risk review behind its patch; the one
+    recorded before the patch was reviewed."""
+    assert RENEWAL_UNREVIEWED_PATCH in _patches("order_renewal_settled")
+    assert "orders.review_risk" not in TEXTS["order_renewal_settled"]
+    assert RENEWAL_UNREVIEWED_PATCH not in _patches("order_renewal_reviewed_settled")
+    assert "orders.review_risk" in TEXTS["order_renewal_reviewed_settled"]
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))

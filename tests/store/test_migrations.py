@@ -45,7 +45,7 @@ def schema_drift(url: str) -> list[object]:
 def test_upgrade_creates_every_table_and_matches_the_models(empty_url: str) -> None:
     assert current_revision(empty_url) is None
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0014_backorder_warehouses"
+    assert current_revision(empty_url) == "0015_order_origin"
     assert tables(empty_url) == TABLES | {"alembic_version"}
     assert schema_drift(empty_url) == []
     # The sandbox payment provider keeps its ledger in a store of its own.
@@ -64,7 +64,7 @@ def test_downgrade_to_base_and_upgrade_again(empty_url: str) -> None:
 def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
     upgrade(empty_url)
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0014_backorder_warehouses"
+    assert current_revision(empty_url) == "0015_order_origin"
 
 
 def test_0011_fills_the_search_columns_and_skus_of_existing_orders(empty_url: str) -> None:
@@ -140,3 +140,40 @@ def test_0014_leaves_existing_backorders_free_to_be_filled_anywhere(empty_url: s
     finally:
         engine.dispose()
     assert tuple(row) == (None, None)
+
+
+def test_0015_tells_the_orders_the_oms_placed_from_the_customers_own(empty_url: str) -> None:
+    # A return's exchange order and a subscription's renewal were placed by the OMS; an
+    # order that only shares one of their marks (the channel, or the id) is the customer's.
+    upgrade(empty_url, "0014_backorder_warehouses")
+    rows = [
+        ("RMA-R1-X", "exchange"),
+        ("SUB-S1-2", "subscription"),
+        ("W-1", "web"),
+        ("W-2", "subscription"),
+        ("RMA-R2-X", "web"),
+    ]
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            for order_id, channel in rows:
+                conn.execute(
+                    text(
+                        "INSERT INTO orders (order_id, status, channel, customer_id, currency,"
+                        " total, placed_at, updated_at, version, view) VALUES (:id, 'confirmed',"
+                        " :channel, 'C-1', 'SEK', 0, :at, :at, 1, '{}')"
+                    ),
+                    {"id": order_id, "channel": channel, "at": T0},
+                )
+        upgrade(empty_url)
+        with engine.connect() as conn:
+            origins = dict(conn.execute(text("SELECT order_id, origin FROM orders")).all())
+    finally:
+        engine.dispose()
+    assert origins == {
+        "RMA-R1-X": "replacement",
+        "SUB-S1-2": "renewal",
+        "W-1": "customer",
+        "W-2": "customer",
+        "RMA-R2-X": "customer",
+    }

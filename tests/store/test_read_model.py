@@ -211,6 +211,44 @@ def test_customer_orders_counts_earlier_orders_and_the_last_hour(db: Database) -
     assert counts("O-FIRST", T0 - timedelta(days=1)) == CustomerOrders(earlier=0, last_hour=1)
 
 
+def test_customer_orders_count_only_the_orders_the_customer_placed(db: Database) -> None:
+    # C-42 placed two orders; the OMS placed four more for them in the same hour (three
+    # exchange replacements and a subscription's renewal). Only the two are the customer's:
+    # neither "orders within an hour" nor "first order" may count the OMS's.
+    placed = [
+        order_view("W-0", customer_id="C-42", placed_at=T0),
+        order_view("W-1", customer_id="C-42", placed_at=T0 + timedelta(minutes=5)),
+        *(
+            order_view(f"RMA-{i}-X", customer_id="C-42", placed_at=T0, origin="replacement")
+            for i in (1, 2, 3)
+        ),
+        order_view("SUB-S-1", customer_id="C-42", placed_at=T0, origin="renewal"),
+        order_view("SUB-T-1", customer_id="C-NEW", placed_at=T0, origin="renewal"),
+    ]
+    with db.session() as session:
+        for view in placed:
+            orders.record_order(session, view)
+
+    def counts(customer_id: str) -> CustomerOrders:
+        check = RiskCheck(
+            order_id="W-NEXT",
+            customer_id=customer_id,
+            currency="SEK",
+            total=Decimal("1"),
+            ship_country="SE",
+            placed_at=T0 + timedelta(minutes=10),
+        )
+        with db.session() as session:
+            return orders.customer_orders(session, check)
+
+    assert counts("C-42") == CustomerOrders(earlier=2, last_hour=3)
+    # Only a renewal before: the first order the customer places themselves.
+    assert counts("C-NEW") == CustomerOrders(earlier=0, last_hour=1)
+    with db.session() as session:
+        stored = orders.get_order(session, "SUB-S-1")
+    assert stored is not None and stored.origin == "renewal"
+
+
 def test_search_by_id_email_name_sku_tracking_channel_and_placed_range(db: Database) -> None:
     def view(order_id: str, name: str, email: str, sku: str, channel: str, day: int) -> OrderView:
         v = order_view(order_id, placed_at=T0 + timedelta(days=day))

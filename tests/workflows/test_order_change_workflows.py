@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from oms import search_attributes as sa
 from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
 from oms.models.orders import CancelOrder, HoldRequest, OrderNote, OrderStatus
-from tests.workflows.harness import Harness, noted, tick
+from tests.workflows.harness import Harness, noted, patches, tick
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
 
@@ -137,6 +137,29 @@ async def test_the_risk_rules_hold_an_order_that_a_cancel_then_ends(harness: Har
     assert (await handle.result()).status == OrderStatus.CANCELLED
     names = harness.world.names()
     assert "allocate" not in names and "void_authorization" in names
+
+
+async def test_a_subscription_renewal_is_not_held_by_the_risk_rules(harness: Harness) -> None:
+    # The OMS places a renewal on what the customer agreed to: it was held as "8 orders
+    # from C-42 within an hour" while its subscription read "renewed" with no error.
+    harness.world.risk_findings = ["8 orders from C-1 within an hour, above 5"]
+    order_id = f"SUB-{_id()}-1"
+    renewal = harness.order_input(order_id).model_copy(
+        update={"channel": "subscription", "origin": "renewal"}
+    )
+    handle = await harness.start(renewal)
+    await _until(handle, OrderStatus.ALLOCATED, OrderStatus.PICKING)
+    view = await handle.query(OrderWorkflow.state)
+    assert view.hold is None and view.origin == "renewal"
+    assert "review_risk" not in harness.world.names()
+    assert "order-renewal-unreviewed" in patches(await handle.fetch_history())
+    # The customer's own order is still reviewed, and records no renewal marker.
+    mine = await harness.start(harness.order_input(_id()))
+    await _until(mine, OrderStatus.ON_HOLD)
+    assert "review_risk" in harness.world.names()
+    assert "order-renewal-unreviewed" not in patches(await mine.fetch_history())
+    for h in (handle, mine):
+        await h.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
 
 
 async def test_releasing_an_order_nothing_holds_is_refused(harness: Harness) -> None:

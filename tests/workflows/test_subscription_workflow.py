@@ -261,6 +261,8 @@ async def test_a_year_of_weekly_renewals_places_exactly_one_order_each_week(
     assert ids == [f"SUB-{SUB}-{n}" for n in range(1, 53)]  # one per week, none twice
     assert all(o.authorization_id == f"AUTH-{o.order_id}:authorize:1" for o in placed)
     assert all(o.channel == "subscription" and o.lines[0].quantity == 2 for o in placed)
+    # Placed by the OMS, so the risk rules neither review nor count them.
+    assert all(o.origin == "renewal" for o in placed)
     lateness = [o.placed_at - (started + n * WEEK) for n, o in enumerate(view.orders)]
     assert all(timedelta(0) <= late < timedelta(minutes=1) for late in lateness)
     assert view.next_renewal_at == started + 52 * WEEK and view.period == 52
