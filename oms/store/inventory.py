@@ -819,6 +819,24 @@ class StockStore(Bound):
         )
 
 
+def shortfall_at(
+    session: Session, warehouse_id: str, lines: Iterable[SkuQuantity]
+) -> list[tuple[str, int, int]]:
+    """What ``warehouse_id`` lacks of ``lines`` right now: ``(sku, wanted, available)`` for
+    each SKU with fewer units available (on hand less reserved) than wanted, by SKU. A read,
+    not a reservation: stock may change before anything reserves it."""
+    wanted = demand(lines)
+    rows = session.scalars(
+        select(StockRow).where(StockRow.warehouse_id == warehouse_id, StockRow.sku.in_(wanted))
+    )
+    available = {row.sku: max(0, row.on_hand - row.reserved) for row in rows}
+    return [
+        (sku, n, available.get(sku, 0))
+        for sku, n in sorted(wanted.items())
+        if available.get(sku, 0) < n
+    ]
+
+
 def warehouse_exists(session: Session, warehouse_id: str) -> bool:
     """Whether ``warehouse_id`` names an active warehouse."""
     row = session.get(WarehouseRow, warehouse_id)

@@ -26,6 +26,7 @@ from oms import search_attributes as sa
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import ORDER, SHIPMENT, deadline_query, limits_from, stage_query
 from oms.domain.ops import STUCK_KINDS, Evidence, caller_advice, classify, release_for, suggest
+from oms.models.common import SkuQuantity
 from oms.models.ops import (
     Intervention,
     InterventionResult,
@@ -45,7 +46,8 @@ from oms.models.orders import (
     PaymentDetails,
     RetryPayment,
 )
-from oms.models.shipments import ShipmentStatus
+from oms.models.shipments import ShipmentStatus, ShipmentView
+from oms.store import inventory as inventory_store
 from oms.store import orders as order_store
 from oms.store import refusals as refusal_store
 from oms.store import subscriptions as subscription_store
@@ -464,12 +466,40 @@ async def reroute(
     shipment_id: str, body: RerouteShipment, state: State, caller: Operator
 ) -> OrderView:
     """Move a shipment that has not shipped to another warehouse (re-allocation with
-    compensation of the old reservation); 409 once it is packed or shipped."""
+    compensation of the old reservation); 409 once it is packed or shipped.
+
+    To a named warehouse only when it has every unit of the shipment available now: 422
+    naming ``warehouse_id`` for no active warehouse of that id, 409 ``NotInStock`` naming
+    each SKU it lacks, before anything changes. The check reads the stock; it reserves
+    nothing, so an order placed in between can still leave units owed (and emailed)."""
     body = body.model_copy(update={"by": caller.subject})
     shipment = await run_in_threadpool(stored_shipment, state, shipment_id)
     if body.shipment_id != shipment_id:
         raise field_error(["shipment_id"], "must match the path", body.shipment_id)
+    if body.warehouse_id is not None and body.warehouse_id != shipment.warehouse_id:
+        await run_in_threadpool(_check_stock_at, state, body.warehouse_id, shipment)
     return await ORDERS.update(state, shipment.order_id, OrderWorkflow.reroute, body)
+
+
+def _check_stock_at(state: State, warehouse_id: str, shipment: ShipmentView) -> None:
+    """Raises the re-route's 422 (no such warehouse) or 409 ``NotInStock`` (it lacks units
+    of ``shipment``). Blocking: run in a thread."""
+    with state.db.read() as session:
+        if not inventory_store.warehouse_exists(session, warehouse_id):
+            raise field_error(["warehouse_id"], "no active warehouse has this id", warehouse_id)
+        lacking = inventory_store.shortfall_at(
+            session,
+            warehouse_id,
+            [SkuQuantity(sku=li.sku, quantity=li.quantity) for li in shipment.lines],
+        )
+    if lacking:
+        missing = ", ".join(f"{sku} (needs {n}, has {has})" for sku, n, has in lacking)
+        raise api_error(
+            409,
+            "NotInStock",
+            f"{warehouse_id} lacks units of {shipment.shipment_id}: {missing}; re-route "
+            "without a warehouse to let the OMS choose, or restock first",
+        )
 
 
 @router.post("/orders/{order_id}/resend", response_model=OrderView)

@@ -526,3 +526,23 @@ def test_upsert_product_creates_then_updates(net: Database) -> None:
             "SOCKS-3PK",
             "TSHIRT",
         ]
+
+
+def test_shortfall_at_names_each_sku_a_warehouse_lacks_net_of_reservations(
+    net: Database,
+) -> None:
+    # A re-route to a named warehouse asks this first (409 naming what it lacks).
+    put_stock(net, "WH-GOT", "TSHIRT", 3)
+    put_stock(net, "WH-GOT", "CAP", 5)
+    allocate(net, "O-OTHER", {"TSHIRT": 2}, city="Göteborg", postal_code="411 04")
+    lines = [
+        SkuQuantity(sku="TSHIRT", quantity=2),
+        SkuQuantity(sku="JEANS", quantity=1),
+        SkuQuantity(sku="CAP", quantity=4),
+    ]
+    with net.session() as session:
+        assert inventory.shortfall_at(session, "WH-GOT", lines) == [
+            ("JEANS", 1, 0),
+            ("TSHIRT", 2, 1),
+        ]
+        assert inventory.shortfall_at(session, "WH-GOT", lines[2:]) == []
