@@ -88,6 +88,9 @@ class OrderWorkflow:
         self._view = carried.view if carried else views.received(inp)
         # A view carried from a run before ``origin`` existed reads "customer": say who.
         self._view.origin = order_origin(inp)
+        if carried is None:
+            # Kept from the start (a carried view keeps its own, None from a run before).
+            self._view.backorder_emailed = False
         self._track = Tracker(
             lifecycle.ORDER,
             self._view,
@@ -374,6 +377,7 @@ class OrderWorkflow:
             await confirmed
         elif await self._fulfilment.allocate(confirmed):
             await self._email(f"{inp.order_id}:backordered", "order_backordered")
+            self._view.backorder_emailed = True
         return await self._finish()
 
     async def _finish(self) -> OrderResult:

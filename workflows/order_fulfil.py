@@ -33,6 +33,9 @@ with workflow.unsafe.imports_passed_through():
 # Patch: a run with this marker continues as new while it waits for stock with no shipment
 # under way, once its history is long; one without waits in the same run (until the limit).
 CONTINUE_AS_NEW_PATCH = "order-continue-as-new"
+# Patch: a re-route that leaves units owed sends the customer the backorder email, as the
+# first allocation does; asked only when it owed some. A run without it sent none.
+REROUTE_BACKORDER_EMAIL_PATCH = "order-reroute-backorder-email"
 # The statuses in which the order may owe units (its backorder clock runs).
 _OWED_STATUSES = (
     OrderStatus.BACKORDERED,
@@ -48,6 +51,7 @@ class Fulfilment:
     def __init__(self, run: OrderRun, parts: tuple[Shipments, Stock, Payment, LineCancels]) -> None:
         self._inp, self._view, self._track, self._state = run.inp, run.view, run.track, run.state
         self._shipments, self._stock, self._payment, self._lines = parts
+        self._email = run.email
 
     async def allocate(self, confirmed: Awaitable[None]) -> bool:
         """Allocate the order's stock while ``confirmed`` (its confirmation email) is sent,
@@ -145,7 +149,8 @@ class Fulfilment:
 
     async def reroute(self, request: RerouteShipment) -> None:
         """Stop the shipment, release its reservation and allocate its lines again without
-        its warehouse (or only at ``request.warehouse_id``); what none has is owed.
+        its warehouse (or only at ``request.warehouse_id``); what none has is owed, and the
+        customer gets the backorder email for it.
 
         Raises ``ApplicationError(type="NotReroutable")`` when it shipped meanwhile.
         """
@@ -173,3 +178,8 @@ class Fulfilment:
         # Merged per SKU: a re-routed line may add to units the order owes already.
         self._stock.owe_more(decision.backordered)
         self.refresh_status()
+        # Units no warehouse could take are a backorder like any other: the customer hears.
+        if decision.backordered and workflow.patched(REROUTE_BACKORDER_EMAIL_PATCH):
+            key = f"{self._inp.order_id}:backordered:reroute:{self._stock.reroutes}"
+            await self._email(key, "order_backordered")
+            self._view.backorder_emailed = True

@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from oms.domain.order_emails import PAYMENT_HELD, not_sent
+    from oms.domain.order_emails import happened, not_sent
     from oms.models.ops import ResendNotification
     from oms.models.orders import NoteEntry, OrderNote
     from oms.views import orders as views
@@ -34,11 +34,15 @@ class Notes:
     def check_resend(self, request: ResendNotification, payment_held: bool) -> None:
         """Raises ``ApplicationError(type="NotSent")`` for an email the order never sent
         (``oms.domain.order_emails.SENT_AFTER``): an order held for a declined card was never
-        confirmed, so it has no "confirmed" email to send again."""
-        happened = {h.status for h in self._view.history}
-        if payment_held:
-            happened.add(PAYMENT_HELD)
-        why = not_sent(request.notification, happened)
+        confirmed, so it has no "confirmed" email to send again; one backordered by a re-route
+        that sent no backorder email has none either."""
+        view = self._view
+        seen = happened(
+            (h.status for h in view.history),
+            payment_held=payment_held,
+            backorder_emailed=view.backorder_emailed,
+        )
+        why = not_sent(request.notification, seen)
         if why is not None:
             raise ApplicationError(why, type="NotSent")
 

@@ -7,39 +7,61 @@ it never sent (an order held for a declined card was never confirmed, so it has 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 # The event that has happened once an order sent ``order_on_hold``: its payment was held
 # (a declined card, or credit over the limit). A review or purchase-order hold sends none.
 PAYMENT_HELD = "payment_held"
+# The event that has happened once an order sent ``order_backordered``. Entering the
+# ``backordered`` status is not enough: a re-route that backordered units sent no email
+# before the patch ``order-reroute-backorder-email``.
+BACKORDER_EMAILED = "backorder_emailed"
 # What must have happened to an order before each of its customer emails exists, so
 # ``POST /ops/orders/{id}/resend`` may send it again: the status it is sent on entering
-# (anywhere in the order's history), or :data:`PAYMENT_HELD`. The emails of one change among
-# several (``order_changed`` per edit, ``order_line_cancelled`` per line cancellation,
-# ``order_claim_settled`` per claim) are not here: a resend names an email, not which change.
-# ``order_completed`` says again what each claim refunded or reshipped.
+# (anywhere in the order's history), :data:`PAYMENT_HELD` or :data:`BACKORDER_EMAILED`. The
+# emails of one change among several (``order_changed`` per edit, ``order_line_cancelled``
+# per line cancellation, ``order_claim_settled`` per claim) are not here: a resend names an
+# email, not which change. ``order_completed`` says again what each claim refunded or
+# reshipped.
 SENT_AFTER: dict[str, str] = {
     "order_confirmed": "confirmed",
-    "order_backordered": "backordered",
+    "order_backordered": BACKORDER_EMAILED,
     "order_on_hold": PAYMENT_HELD,
     "order_cancelled": "cancelled",
     "order_completed": "completed",
 }
 
 
+def happened(
+    statuses: Iterable[str], *, payment_held: bool = False, backorder_emailed: bool | None
+) -> set[str]:
+    """What :func:`not_sent` needs to know of an order: the statuses in its history, and
+    :data:`PAYMENT_HELD` and :data:`BACKORDER_EMAILED` when they happened.
+
+    ``backorder_emailed`` None: an order from before the OMS kept it (``OrderView``); its
+    history's ``backordered`` status is taken to mean the email went out, as it did but
+    after a re-route."""
+    seen = set(statuses)
+    if payment_held:
+        seen.add(PAYMENT_HELD)
+    if backorder_emailed or (backorder_emailed is None and "backordered" in seen):
+        seen.add(BACKORDER_EMAILED)
+    return seen
+
+
 def not_sent(notification: str, happened: Collection[str]) -> str | None:
     """Why the order cannot resend ``notification``: it never sent it (None when it did).
 
-    ``happened``: the statuses in the order's history, and :data:`PAYMENT_HELD` when its
-    payment was held."""
+    ``happened``: what :func:`happened` gives for the order."""
     after = SENT_AFTER.get(notification)
     if after is None:
         return f"{notification} is not one of an order's emails"
     if after in happened:
         return None
-    when = (
-        "its payment was held (a declined card or credit over the limit)"
-        if after == PAYMENT_HELD
-        else f"it is {after}"
-    )
+    if after == PAYMENT_HELD:
+        when = "its payment was held (a declined card or credit over the limit)"
+    elif after == BACKORDER_EMAILED:
+        when = "units of it are backordered (an older re-route that backordered some did not)"
+    else:
+        when = f"it is {after}"
     return f"the order never sent {notification}: it is sent once {when}"

@@ -364,6 +364,10 @@ class OrderView(Model):
     price_source: PriceSource | None = None
     shipments: list[ShipmentSummary] = Field(default_factory=list)
     backordered: list[SkuQuantity] = Field(default_factory=list)
+    # Whether the order sent the customer its backorder email (``order_backordered``), which
+    # only then may be resent; None for an order from before this was kept (its history's
+    # ``backordered`` status tells).
+    backorder_emailed: bool | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     allocations: list[AllocationDecision] = Field(default_factory=list)
     cancel_reason: str | None = None

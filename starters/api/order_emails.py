@@ -16,7 +16,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from oms.domain.order_emails import not_sent
+from oms.domain.order_emails import happened, not_sent
 from oms.models.common import HistoryEntry
 from oms.models.notifications import EmailRequest, OrderEmailInput
 from oms.models.ops import ResendNotification
@@ -57,7 +57,11 @@ async def resend_ended(state: State, order: OrderView, body: ResendNotification)
     notification = body.notification
     if notification == "order_on_hold":
         raise api_error(409, "NotSent", f"order {order.order_id} has ended: it is not on hold")
-    why = not_sent(notification, {order.status, *(h.status for h in order.history)})
+    facts = happened(
+        [order.status, *(h.status for h in order.history)],
+        backorder_emailed=order.backorder_emailed,
+    )
+    why = not_sent(notification, facts)
     if why is not None:
         raise api_error(409, "NotSent", why)
     # The order's own resends are numbered by the lines they left: go on from there.

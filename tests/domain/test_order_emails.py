@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from oms.domain.order_emails import PAYMENT_HELD, SENT_AFTER, not_sent
+from oms.domain.order_emails import PAYMENT_HELD, SENT_AFTER, happened, not_sent
 from oms.models.ops import ResendNotification
 
 
@@ -20,3 +20,19 @@ def test_a_notification_is_resent_only_once_the_order_sent_it() -> None:
     assert not_sent("order_on_hold", {"received", "on_hold"}) is not None
     assert not_sent("order_on_hold", {"received", "on_hold", PAYMENT_HELD}) is None
     assert not_sent("order_completed", {"confirmed", "shipped"}) is not None
+
+
+def test_the_backorder_email_is_resent_only_when_it_went_out_not_when_the_status_came() -> None:
+    # A re-route once backordered units without the email: the status is in the history,
+    # the email was never sent, and a "resend" would have sent it for the first time.
+    rerouted = ["received", "confirmed", "allocated", "backordered", "picking"]
+    facts = happened(rerouted, backorder_emailed=False)
+    assert not_sent("order_backordered", facts) == (
+        "the order never sent order_backordered: it is sent once units of it are backordered "
+        "(an older re-route that backordered some did not)"
+    )
+    assert not_sent("order_backordered", happened(rerouted, backorder_emailed=True)) is None
+    # An order from before the OMS kept it: its history is all there is.
+    assert not_sent("order_backordered", happened(rerouted, backorder_emailed=None)) is None
+    assert not_sent("order_backordered", happened(["allocated"], backorder_emailed=None))
+    assert PAYMENT_HELD in happened(["on_hold"], payment_held=True, backorder_emailed=None)

@@ -150,6 +150,7 @@ async def _scenarios(stack: Stack) -> None:
     await _invoice_return(stack)
     await _subscriptions(stack)
     await _renewal(stack)
+    await _reroute(stack)
     await _line_changes(stack)
     await _ended_resend(stack)
 
@@ -428,6 +429,21 @@ async def _renewal(stack: Stack) -> None:
     assert response.status_code == 200, response.text
 
 
+async def _reroute(stack: Stack) -> None:
+    """An order re-routed away from the only warehouse with its SKU: its units are owed
+    and the customer gets the backorder email (patch ``order-reroute-backorder-email``);
+    then cancelled. Saved as ``order_rerouted_settled`` (or with ``--suffix``)."""
+    await stack.place(order_body("H-RR", [("JEANS-IND-32", 1, "599.00")]))
+    await stack.wait_for_status("H-RR", {"picking"})
+    body = {"shipment_id": "H-RR-S1", "reason": "WH-GOT closed"}
+    response = await stack.as_role("ops").post("/ops/shipments/H-RR-S1/reroute", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "backordered", response.text
+    await stack.api.post("/orders/H-RR/cancel", json={"reason": "changed my mind"})
+    await stack.wait_for_status("H-RR", {"cancelled"})
+    await _save(stack, "order-H-RR", "order_rerouted_settled")
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -451,6 +467,7 @@ async def main(only: str | None = None) -> None:
                     "ended_resend": _ended_resend,
                     "customer_emails": _customer_emails,
                     "renewal": _renewal,
+                    "reroute": _reroute,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -463,8 +480,8 @@ if __name__ == "__main__":
         "only",
         nargs="?",
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
-        "'invoice_return', 'resend', 'ended_resend', 'customer_emails' or 'renewal' records "
-        "that scenario alone",
+        "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal' or 'reroute' "
+        "records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

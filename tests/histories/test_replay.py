@@ -18,6 +18,7 @@ from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
 from workflows.order_claims import CLAIM_EMAIL_PATCH
 from workflows.order_email import OrderEmailWorkflow
+from workflows.order_fulfil import REROUTE_BACKORDER_EMAIL_PATCH
 from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
 from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH
 from workflows.quote import QuoteWorkflow
@@ -151,6 +152,13 @@ def test_the_renewal_histories_show_the_review_and_its_absence() -> None:
     assert "orders.review_risk" not in TEXTS["order_renewal_settled"]
     assert RENEWAL_UNREVIEWED_PATCH not in _patches("order_renewal_reviewed_settled")
     assert "orders.review_risk" in TEXTS["order_renewal_reviewed_settled"]
+
+
+def test_the_reroute_histories_show_the_backorder_email_and_its_absence() -> None:
+    """A re-route that owed units emailed the customer behind its patch; the one recorded
+    before the patch did not (``order_rerouted_silently_settled``)."""
+    assert REROUTE_BACKORDER_EMAIL_PATCH in _patches("order_rerouted_settled")
+    assert REROUTE_BACKORDER_EMAIL_PATCH not in _patches("order_rerouted_silently_settled")
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))

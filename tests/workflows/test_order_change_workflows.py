@@ -201,6 +201,46 @@ async def test_a_reroute_that_finds_no_stock_adds_to_what_the_order_owes_per_sku
     await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
 
 
+async def test_a_reroute_that_backorders_units_sends_the_backorder_email(
+    harness: Harness,
+) -> None:
+    # Allocated whole; the re-route finds no unit elsewhere, so the order owes both. Before,
+    # the customer heard nothing, and a later resend of order_backordered sent it first.
+    harness.world.stock = {"TSHIRT": 2}
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id, qty=2))
+    await _until(handle, OrderStatus.PICKING)
+    assert (await handle.query(OrderWorkflow.state)).backorder_emailed is False
+    resend = ResendNotification(by="ops-1", reason="lost it", notification="order_backordered")
+    assert await _refused(handle, OrderWorkflow.resend_notification, resend) == "NotSent"
+    request = RerouteShipment(shipment_id=f"{order_id}-S1", reason="WH-STO flooded", by="ops-1")
+    view = await handle.execute_update(OrderWorkflow.reroute, request)
+    assert view.status == OrderStatus.BACKORDERED
+    assert view.backorder_emailed is True
+    [email] = [e for e in harness.world.emails if e.template == "order_backordered"]
+    assert email.key == f"{order_id}:backordered:reroute:1"
+    assert email.context["backordered"] == [{"sku": "TSHIRT", "quantity": 2}]
+    assert "order-reroute-backorder-email" in patches(await handle.fetch_history())
+    # Sent, so it may be sent again.
+    await handle.execute_update(OrderWorkflow.resend_notification, resend)
+    assert f"{order_id}:order_backordered:resend:1" in harness.world.email_keys()
+    await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
+
+
+async def test_a_reroute_that_finds_stock_sends_no_backorder_email(harness: Harness) -> None:
+    harness.world.stock = {"TSHIRT": 4}
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id, qty=2))
+    await _until(handle, OrderStatus.PICKING)
+    request = RerouteShipment(shipment_id=f"{order_id}-S1", reason="WH-STO flooded", by="ops-1")
+    view = await handle.execute_update(OrderWorkflow.reroute, request)
+    assert not view.backordered and view.backorder_emailed is False
+    assert not [e for e in harness.world.emails if e.template == "order_backordered"]
+    # Asked only of a re-route that owes units: this run records no marker.
+    assert "order-reroute-backorder-email" not in patches(await handle.fetch_history())
+    await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
+
+
 async def test_an_operators_intervention_reads_the_same_in_the_order_and_its_shipment(
     harness: Harness,
 ) -> None:
