@@ -11,7 +11,7 @@ Mirrors ``OrderRow.origin`` of ``oms.store.tables``.
 
 Revision ID: 0015_order_origin
 Revises: 0014_backorder_warehouses
-Create Date: 2026-12-08 10:00:00
+Create Date: 2026-12-07 15:10:00
 """
 
 from __future__ import annotations
