@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -184,7 +185,7 @@ def test_a_destination_with_what_it_needs_passes_and_codes_are_iso_3166_alpha_2(
 
 
 async def test_every_route_refuses_a_parcel_through_customs_it_could_not_declare(
-    api: dict[str, httpx.AsyncClient], migrated_sqlite_url: str
+    api: dict[str, httpx.AsyncClient], migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     """Before, only ``POST /orders`` refused a product without an HS code or country of
     origin for a destination abroad; a subscription, a quote or a move abroad was taken and
@@ -213,4 +214,6 @@ async def test_every_route_refuses_a_parcel_through_customs_it_could_not_declare
         assert _refused_field(answer) == loc, route
         assert "HS code" in answer.json()["detail"], route
     # Within the EU no customs: nothing to declare, nothing refused (no store read either).
-    await check_customs(Database("sqlite:///nowhere/at/all.db"), "SE", ["TSHIRT-BLK-M"], ["lines"])
+    # A store that is not there (in the test's own folder: the URL's folders get made).
+    nowhere = Database(f"sqlite:///{tmp_path / 'nowhere' / 'at' / 'all.db'}")
+    await check_customs(nowhere, "SE", ["TSHIRT-BLK-M"], ["lines"])
