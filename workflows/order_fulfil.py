@@ -111,6 +111,9 @@ class Fulfilment:
                 if self._view.backordered:
                     async with state.stock_lock:
                         await self.claim_backorders()
+            if lines.owed_shorts:
+                # After the claim: a short pick's units free stock filled are not owed.
+                await lines.tell_owed_shorts()
 
     def refresh_status(self) -> None:
         """The status the shipments and backorders make, entered if it changed."""

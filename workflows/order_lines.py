@@ -15,7 +15,11 @@ nothing is refunded. The customer is told what went and the new total
 A short pick's missing units (the shipment already took them out of stock and ships the
 rest) are owed again by the merchant's policy ``backorder`` (``inventory.backorder`` on
 ``<order>:short:<n>``, filled at once from free stock anywhere) or taken off the order by
-``cancel``, exactly like a line cancellation.
+``cancel``, exactly like a line cancellation. In runs that took the patch
+``order-short-pick-email`` the customer is told, once per short pick: what was taken off and
+the new total (``order_short_picked``, key ``<order>:short-pick:<n>``), or, when units are
+still owed once the order claimed what free stock filled, the backorder email
+(``order_backordered``, key ``<order>:backordered:short:<n>``).
 """
 
 from __future__ import annotations
@@ -64,6 +68,9 @@ with workflow.unsafe.imports_passed_through():
 TRIM_SIGNAL = "trim_lines"
 # Patch: a run with this marker emails the customer each line cancellation.
 LINE_CANCEL_EMAIL_PATCH = "order-line-cancel-email"
+# Patch: a run with this marker emails the customer each short pick's outcome; asked only
+# when the email is due. A run without it sent none.
+SHORT_PICK_EMAIL_PATCH = "order-short-pick-email"
 
 
 class LineCancels:
@@ -85,6 +92,9 @@ class LineCancels:
         self._count = self._releases = self._short_count = 0
         # Short picks told by shipments, settled by the order's main loop.
         self.shorts: list[ShortPick] = []
+        # Short picks owed again, told once the order claimed what free stock filled at once:
+        # each one's number and what the order owed of its SKUs before it.
+        self.owed_shorts: list[tuple[int, dict[str, int]]] = []
 
     def counters(self) -> dict[str, int]:
         """The key counters a continued run carries on."""
@@ -177,7 +187,11 @@ class LineCancels:
                 if summary is not None:
                     summary.lines = cut_lines(summary.lines, line.sku, line.quantity)
             what = views.units(pick.missing)
+            # Every short pick counts (its emails' keys); ``<order>:short:<n>`` is a backorder
+            # policy's, and an order keeps one policy, so those keys stay as they were.
+            self._short_count += 1
             if inp.options.short_pick_policy == "cancel":
+                total = self._view.total
                 for line in pick.missing:
                     request = CancelLine(
                         sku=line.sku,
@@ -186,8 +200,11 @@ class LineCancels:
                         by=pick.by or "warehouse",
                     )
                     await self._record(request, 0, {pick.shipment_id: line.quantity}, line.quantity)
+                await self._tell_short(pick, total - self._view.total)
                 continue
-            self._short_count += 1
+            owed = {ln.sku: ln.quantity for ln in self._view.backordered}
+            had = {ln.sku: owed.get(ln.sku, 0) for ln in pick.missing}
+            self.owed_shorts.append((self._short_count, had))
             filled = await workflow.execute_activity_method(
                 InventoryActivities.backorder,
                 BackorderUnits(
@@ -211,6 +228,36 @@ class LineCancels:
             claim = claim or inp.order_id in filled.filled_orders
             self._shipments.changed = True
         return claim
+
+    async def _tell_short(self, pick: ShortPick, amount: Decimal) -> None:
+        """Email the customer what a short pick took off the order (``amount``, by how much
+        the total went down) and the order's lines and total now."""
+        if not workflow.patched(SHORT_PICK_EMAIL_PATCH):
+            return
+        await self._email(
+            f"{self._inp.order_id}:short-pick:{self._short_count}",
+            "order_short_picked",
+            shipment_id=pick.shipment_id,
+            missing=[{"sku": ln.sku, "quantity": ln.quantity} for ln in pick.missing],
+            amount=format_money(amount, self._inp.currency, self._view.customer.locale)
+            if amount
+            else "",
+        )
+
+    async def tell_owed_shorts(self) -> None:
+        """Send the backorder email for each short pick settled since (one per pick, on its
+        key) whose units are still owed now that the order claimed what free stock filled
+        at once; a pick filled whole sends none, and asks no patch."""
+        owed = {ln.sku: ln.quantity for ln in self._view.backordered}
+        while self.owed_shorts:
+            n, before = self.owed_shorts.pop(0)
+            if not any(owed.get(sku, 0) > had for sku, had in before.items()):
+                continue
+            if workflow.patched(SHORT_PICK_EMAIL_PATCH):
+                await self._email(
+                    f"{self._inp.order_id}:backordered:short:{n}", "order_backordered"
+                )
+                self._view.backorder_emailed = True
 
     async def _cut(self, request: CancelLine, cut: ShipmentCut, key: str) -> bool:
         """Take the cut's units out of its shipment; False when it shipped first."""

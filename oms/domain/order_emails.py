@@ -13,16 +13,17 @@ from collections.abc import Collection, Iterable
 # (a declined card, or credit over the limit). A review or purchase-order hold sends none.
 PAYMENT_HELD = "payment_held"
 # The event that has happened once an order sent ``order_backordered``. Entering the
-# ``backordered`` status is not enough: a re-route that backordered units sent no email
-# before the patch ``order-reroute-backorder-email``.
+# ``backordered`` status is not enough: a re-route, a short pick or a claim's reship that
+# left units owed sent no email before the patches ``order-reroute-backorder-email``,
+# ``order-short-pick-email`` and ``order-claim-backorder-email``.
 BACKORDER_EMAILED = "backorder_emailed"
 # What must have happened to an order before each of its customer emails exists, so
 # ``POST /ops/orders/{id}/resend`` may send it again: the status it is sent on entering
 # (anywhere in the order's history), :data:`PAYMENT_HELD` or :data:`BACKORDER_EMAILED`. The
 # emails of one change among several (``order_changed`` per edit, ``order_line_cancelled``
-# per line cancellation, ``order_claim_settled`` per claim) are not here: a resend names an
-# email, not which change. ``order_completed`` says again what each claim refunded or
-# reshipped.
+# per line cancellation, ``order_short_picked`` per short pick, ``order_claim_settled`` per
+# claim) are not here: a resend names an email, not which change. ``order_completed`` says
+# again what each claim refunded or reshipped.
 SENT_AFTER: dict[str, str] = {
     "order_confirmed": "confirmed",
     "order_backordered": BACKORDER_EMAILED,

@@ -90,6 +90,15 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "total": "198,00 kr",
         "lines": [{"sku": "CAP", "quantity": 1, "line_total": "198,00 kr"}],
     },
+    "order_short_picked": {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "shipment_id": "A-1-S1",
+        "missing": [{"sku": "JACKET", "quantity": 1}, {"sku": "SOCKS", "quantity": 2}],
+        "amount": "597,00 kr",
+        "total": "198,00 kr",
+        "lines": [{"sku": "CAP", "quantity": 1, "line_total": "198,00 kr"}],
+    },
     "pick_late": {
         "shipment_id": "A-1-S1",
         "order_id": "A-1",
@@ -462,6 +471,42 @@ def test_a_line_cancellation_email_names_what_went_and_the_new_total() -> None:
             mailer().render("order_line_cancelled", locale, CONTEXTS["order_line_cancelled"]).text
         )
         assert says in text and "198,00 kr (946,00 kr " in text and "changed my mind" in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "says", "less"),
+    [
+        (
+            "en",
+            "Some items from your order A-1 could not be sent",
+            "we could not find these items in the warehouse",
+            "198,00 kr (597,00 kr less than before)",
+        ),
+        (
+            "sv",
+            "Vissa varor i din order A-1 kunde inte skickas",
+            "hittade vi inte de här varorna i lagret",
+            "198,00 kr (597,00 kr mindre än tidigare)",
+        ),
+        (
+            "de",
+            "Einige Artikel Ihrer Bestellung A-1 konnten nicht versandt werden",
+            "haben wir diese Artikel im Lager nicht gefunden",
+            "198,00 kr (597,00 kr weniger als zuvor)",
+        ),
+    ],
+)
+def test_a_short_pick_email_names_what_could_not_be_sent_and_the_new_total(
+    locale: str, subject: str, says: str, less: str
+) -> None:
+    rendered = mailer().render("order_short_picked", locale, CONTEXTS["order_short_picked"])
+    assert rendered.subject == subject
+    text = rendered.text
+    assert says in text and "A-1-S1" in text and less in text
+    # Each missing line, then the order as it is now.
+    assert text.index("JACKET") < text.index("SOCKS") < text.index("CAP")
+    without = {**CONTEXTS["order_short_picked"], "amount": ""}
+    assert "597,00" not in mailer().render("order_short_picked", locale, without).text
 
 
 def test_html_is_escaped_but_text_is_not() -> None:

@@ -190,7 +190,9 @@ class World:
         @activity.defn(name="inventory.backorder")
         async def backorder(req: BackorderUnits) -> BackorderResult:
             world.calls.append(("backorder", req))
-            return BackorderResult()
+            # Free stock elsewhere (``arrived``) fills the owed units at once: claim them.
+            filled = any(world.arrived.get(ln.sku) for ln in req.lines)
+            return BackorderResult(filled_orders=[req.order_id] if filled else [])
 
         @activity.defn(name="inventory.reallocate")
         async def reallocate(req: Reallocate) -> Reallocation:

@@ -11,10 +11,11 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from oms.models.common import SkuQuantity
+from oms.models.ops import ResendNotification
 from oms.models.order_changes import BackorderUnits, TrimReservation
 from oms.models.orders import BackorderWake, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
-from tests.workflows.harness import Harness, tick
+from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
 
@@ -142,3 +143,63 @@ async def test_a_pick_of_what_the_parcel_does_not_hold_is_refused(harness: Harne
     # Nothing changed: a whole pick still goes through.
     view = await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick(picked_by="Lisa"))
     assert view.short == [] and view.lines[0].quantity == 2
+
+
+async def test_a_cancelled_short_pick_tells_the_customer_once_what_went_and_the_new_total(
+    harness: Harness,
+) -> None:
+    # Before, the units came off the order and the total went down without a word.
+    order_id, handle, ship = await _short_pick_2_of_3(harness, "cancel")
+    await _until(handle, lambda v: v.line_cancellations, "a line cancellation")
+    await _deliver(ship, order_id)
+    await handle.result()
+    [email] = [e for e in harness.world.emails if e.template == "order_short_picked"]
+    assert email.key == f"{order_id}:short-pick:1"
+    assert email.locale == "sv"
+    context = email.context
+    assert context["missing"] == [{"sku": "TSHIRT", "quantity": 1}]
+    assert (context["total"], context["amount"]) == ("398,00 SEK", "199,00 SEK")
+    assert context["lines"][0]["quantity"] == 2
+    assert context["shipment_id"] == f"{order_id}-S1"
+    # Not also told as a line cancellation, nor as a backorder.
+    assert not [e for e in harness.world.emails if e.template == "order_line_cancelled"]
+    assert not [e for e in harness.world.emails if e.template == "order_backordered"]
+    assert "order-short-pick-email" in patches(await handle.fetch_history())
+
+
+async def test_a_backordered_short_pick_sends_the_backorder_email_and_sets_the_flag(
+    harness: Harness,
+) -> None:
+    # Before, the unit was owed again without the email, and a resend of order_backordered
+    # was refused as never sent.
+    order_id, handle, ship = await _short_pick_2_of_3(harness, "backorder")
+    view = await _until(handle, lambda v: v.backorder_emailed, "the backorder emailed")
+    assert view.backordered == [SkuQuantity(sku="TSHIRT", quantity=1)]
+    [email] = [e for e in harness.world.emails if e.template == "order_backordered"]
+    assert email.key == f"{order_id}:backordered:short:1"
+    assert email.context["backordered"] == [{"sku": "TSHIRT", "quantity": 1}]
+    assert "order-short-pick-email" in patches(await handle.fetch_history())
+    resend = ResendNotification(by="ops-1", reason="lost it", notification="order_backordered")
+    await handle.execute_update(OrderWorkflow.resend_notification, resend)
+    assert f"{order_id}:order_backordered:resend:1" in harness.world.email_keys()
+    await _deliver(ship, order_id)
+    harness.world.arrived = {"TSHIRT": 1}
+    await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
+    await harness.deliver(f"{order_id}-S2")
+    await handle.result()
+    assert [e.template for e in harness.world.emails].count("order_backordered") == 2  # + resend
+
+
+async def test_a_short_pick_filled_at_once_from_free_stock_sends_no_backorder_email(
+    harness: Harness,
+) -> None:
+    # Another warehouse has the unit: the order claims it at once, so nothing is owed.
+    harness.world.arrived = {"TSHIRT": 1}
+    order_id, handle, ship = await _short_pick_2_of_3(harness, "backorder")
+    await _until(handle, lambda v: len(v.shipments) == 2, "the missing unit shipped again")
+    await _deliver(ship, order_id)
+    await harness.deliver(f"{order_id}-S2")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    assert not [e for e in harness.world.emails if e.template == "order_backordered"]
+    # Asked only when a short pick leaves units owed: this run records no marker.
+    assert "order-short-pick-email" not in patches(await handle.fetch_history())
