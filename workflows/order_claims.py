@@ -6,7 +6,10 @@ Workflow code (no I/O). A parcel still in transit is told the claim settles it (
 first wins, and a ``lost`` claim is then refused). Then either
 
 - ``reship``: the parcel's lines are allocated again (``<order>:claim:<n>``) and shipped as
-  new shipments **at no charge** (they capture nothing); units no warehouse has are owed;
+  new shipments **at no charge** (they capture nothing); units no warehouse has are owed,
+  and the customer gets the backorder email for them (``order_backordered``, key
+  ``<order>:backordered:claim:<n>``) in runs that took the patch
+  ``order-claim-backorder-email``;
 - ``refund``: what the parcel's lines came to is refunded on the order's card
   (``<shipment>:claim-refund``, exactly once).
 
@@ -39,6 +42,9 @@ with workflow.unsafe.imports_passed_through():
 CLAIM_SIGNAL = "claim"
 # Patch: a run with this marker emails the customer each claim's outcome.
 CLAIM_EMAIL_PATCH = "order-claim-email"
+# Patch: a reship that leaves units owed sends the customer the backorder email, as the first
+# allocation does; asked only when it owed some. A run without it sent none.
+CLAIM_BACKORDER_EMAIL_PATCH = "order-claim-backorder-email"
 
 
 class Claims:
@@ -119,6 +125,7 @@ class Claims:
             reason=request.reason,
         )
         lines = [SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in summary.lines]
+        owed: list[SkuQuantity] = []
         if request.resolution == "reship":
             decision = await self._stock.allocate(
                 self._shipments.next_no, lines, key=f"{inp.order_id}:claim:{self._count}"
@@ -126,8 +133,9 @@ class Claims:
             await self._shipments.start(
                 decision.shipments, self._payment.authorization_id or "", free=True
             )
-            if decision.backordered:
-                self._stock.owe_more(decision.backordered)
+            owed = decision.backordered
+            if owed:
+                self._stock.owe_more(owed)
             claim.reshipped_as = [s.shipment_id for s in decision.shipments]
         else:
             priced = {ln.sku: ln for ln in (*inp.lines, *view.lines)}
@@ -143,6 +151,13 @@ class Claims:
                 "order_claim_settled",
                 **views.claim_context(view, claim),
             )
+        # Units no warehouse could take are a backorder like any other: the customer hears,
+        # and the email may be resent (``backorder_emailed``).
+        if owed and workflow.patched(CLAIM_BACKORDER_EMAIL_PATCH):
+            await self._email(
+                f"{inp.order_id}:backordered:claim:{self._count}", "order_backordered"
+            )
+            view.backorder_emailed = True
         # After the email: the update answers with the claim as the last history line.
         self._shipments.changed = True
 

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
+from oms.models.common import SkuQuantity
 from oms.models.order_changes import OpenClaim
-from oms.models.orders import OrderStatus
+from oms.models.orders import BackorderWake, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow
-from workflows.order_claims import CLAIM_EMAIL_PATCH
+from workflows.order_claims import CLAIM_BACKORDER_EMAIL_PATCH, CLAIM_EMAIL_PATCH
 from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
@@ -143,6 +144,39 @@ async def test_a_reship_is_emailed_once_and_the_completed_email_lists_it(
     completed = emails[f"{order_id}:completed"].context
     assert [p["shipment_id"] for p in completed["delivered"]] == [f"{order_id}-S2"]
     assert [c["shipment_id"] for c in completed["claims"]] == [f"{order_id}-S1"]
+
+
+async def test_a_reship_no_warehouse_can_fill_sends_the_backorder_email(
+    harness: Harness,
+) -> None:
+    # The parcel took the last units: the reship owes them. Before, the order owed them with
+    # no order_backordered (and a resend of it was refused as never sent).
+    harness.world.stock = {"TSHIRT": 2}
+    order_id, handle, _ = await _shipped(harness)
+    view = await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "lost", "reship"))
+    assert view.backordered == [SkuQuantity(sku="TSHIRT", quantity=2)]
+    assert view.backorder_emailed is True
+    emails = {e.key: e for e in harness.world.emails}
+    assert emails[f"{order_id}:claim:1"].context["owed"] == [{"sku": "TSHIRT", "quantity": 2}]
+    backordered = emails[f"{order_id}:backordered:claim:1"]
+    assert backordered.template == "order_backordered"
+    assert backordered.context["backordered"] == [{"sku": "TSHIRT", "quantity": 2}]
+    assert [e.template for e in harness.world.emails].count("order_backordered") == 1
+    assert CLAIM_BACKORDER_EMAIL_PATCH in patches(await handle.fetch_history())
+    harness.world.arrived = {"TSHIRT": 2}
+    await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
+    await harness.deliver(f"{order_id}-S2")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+
+
+async def test_a_reship_that_finds_stock_sends_no_backorder_email(harness: Harness) -> None:
+    order_id, handle, _ = await _shipped(harness)
+    view = await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "lost", "reship"))
+    assert not view.backordered and view.backorder_emailed is False
+    assert not [e for e in harness.world.emails if e.template == "order_backordered"]
+    assert CLAIM_BACKORDER_EMAIL_PATCH not in patches(await handle.fetch_history())
+    await harness.deliver(f"{order_id}-S2")
+    await handle.result()
 
 
 async def test_a_parcel_not_shipped_or_not_the_orders_cannot_be_claimed(harness: Harness) -> None:
