@@ -16,11 +16,11 @@ from oms.models.shipments import ShipmentInput
 from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
-from workflows.order_claims import CLAIM_EMAIL_PATCH
+from workflows.order_claims import CLAIM_BACKORDER_EMAIL_PATCH, CLAIM_EMAIL_PATCH
 from workflows.order_email import OrderEmailWorkflow
 from workflows.order_fulfil import REROUTE_BACKORDER_EMAIL_PATCH
 from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
-from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH
+from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH, SHORT_PICK_EMAIL_PATCH
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
@@ -159,6 +159,25 @@ def test_the_reroute_histories_show_the_backorder_email_and_its_absence() -> Non
     before the patch did not (``order_rerouted_silently_settled``)."""
     assert REROUTE_BACKORDER_EMAIL_PATCH in _patches("order_rerouted_settled")
     assert REROUTE_BACKORDER_EMAIL_PATCH not in _patches("order_rerouted_silently_settled")
+
+
+@pytest.mark.parametrize("kind", ["backordered", "cancelled"])
+def test_the_short_pick_histories_show_the_customer_email_and_its_absence(kind: str) -> None:
+    """A short pick emailed the customer behind its patch (owed units or cancelled ones);
+    the ones recorded before the patch did not (``*_silently_settled``)."""
+    assert SHORT_PICK_EMAIL_PATCH in _patches(f"order_short_pick_{kind}_settled")
+    assert SHORT_PICK_EMAIL_PATCH not in _patches(f"order_short_pick_{kind}_silently_settled")
+    # A short pick filled at once from free stock owes nothing and asks no patch.
+    assert SHORT_PICK_EMAIL_PATCH not in _patches("order_line_changes_settled")
+
+
+def test_the_claim_backorder_histories_show_the_backorder_email_and_its_absence() -> None:
+    """A reship that owed units sent the backorder email behind its patch; the one recorded
+    before the patch did not, and a reship that found stock never asks it."""
+    assert CLAIM_BACKORDER_EMAIL_PATCH in _patches("order_claim_backordered_settled")
+    assert CLAIM_BACKORDER_EMAIL_PATCH not in _patches("order_claim_backordered_silently_settled")
+    assert CLAIM_EMAIL_PATCH in _patches("order_claim_backordered_silently_settled")
+    assert CLAIM_BACKORDER_EMAIL_PATCH not in _patches("order_claimed_settled")
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
