@@ -239,7 +239,7 @@ class OrderWorkflow:
     async def resend_notification(self, request: ResendNotification) -> OrderView:
         """Send one of the order's customer emails again (a new outbox key per resend)."""
         self._track.update_accepted()
-        await self._notes.resend(request)
+        await self._notes.resend(request, self._payment.hold_email)
         return self._track.for_caller()
 
     @resend_notification.validator

@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from oms.domain.order_emails import happened, not_sent
+    from oms.domain.order_emails import happened, not_sent, template_for
     from oms.models.ops import ResendNotification
     from oms.models.orders import NoteEntry, OrderNote
     from oms.views import orders as views
@@ -46,13 +46,25 @@ class Notes:
         if why is not None:
             raise ApplicationError(why, type="NotSent")
 
-    async def resend(self, request: ResendNotification) -> None:
-        """Send one of the order's customer emails again (a new outbox key per resend)."""
+    async def resend(
+        self, request: ResendNotification, hold_email: tuple[str, dict[str, str]] | None = None
+    ) -> None:
+        """Send one of the order's customer emails again (a new outbox key per resend).
+
+        ``hold_email``: the template and context the order's payment hold was emailed with
+        in this run (``order_on_hold`` sends it again); None from a run before it: the
+        order's payment method chooses the template (an invoice order's is the credit hold).
+        """
+        notification = request.notification
         self._state.resends += 1
         # Worded as every other intervention, ``action`` set (history is state, no command).
-        self._track.ops_note(request.by, "resend", f"{request.reason} ({request.notification})")
+        self._track.ops_note(request.by, "resend", f"{request.reason} ({notification})")
+        template = template_for(notification, self._inp.payment.method)
+        extra = {"reason": self._view.cancel_reason or request.reason}
+        if notification == "order_on_hold" and hold_email is not None:
+            template, extra = hold_email[0], dict(hold_email[1])
         await self._email(
-            f"{self._inp.order_id}:{request.notification}:resend:{self._state.resends}",
-            request.notification,
-            reason=self._view.cancel_reason or request.reason,
+            f"{self._inp.order_id}:{notification}:resend:{self._state.resends}",
+            template,
+            **extra,
         )

@@ -17,14 +17,20 @@ with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fx import in_base
+    from oms.domain.order_emails import template_for
     from oms.models.credit import ReleaseCredit, ReserveCredit
     from oms.models.orders import CancelOrder, CreditApproval, OrderInput, OrderStatus, RetryPayment
     from oms.queues import PAYMENTS_QUEUE
+    from oms.views.common import when
     from workflows import policies
     from workflows.payments import OrderPayments
     from workflows.tracker import Tracker
 
 Email = Callable[..., Awaitable[None]]
+
+# Why an order on invoice terms was cancelled, as its buyer reads it (``order_cancelled``).
+CREDIT_REFUSED = "the order is over the company's credit limit"
+CREDIT_NOT_APPROVED = "the company's credit for the order was not approved in time"
 
 
 class Payment:
@@ -49,6 +55,8 @@ class Payment:
         # The order was held for its payment (declined, or over the limit): it told the
         # customer so (``order_on_hold``), which may be resent from then on.
         self.held = False
+        # What that email said, for a resend of it in this run: its template and context.
+        self.hold_email: tuple[str, dict[str, str]] | None = None
         # The card the order was authorized with (an edit that raises the total uses it).
         self.token = inp.payment.token
 
@@ -113,6 +121,7 @@ class Payment:
             note = f"Payment declined: {reason or 'no reason given'}"
             self._track.enter(OrderStatus.ON_HOLD, note)
             self.held = True
+            self.hold_email = ("order_on_hold", {"reason": reason})
             await self._email(f"{inp.order_id}:on_hold:{attempt}", "order_on_hold", reason=reason)
             retried = lambda: self.retry is not None  # noqa: E731
             if not await self._hold(retried, "the customer to fix payment"):
@@ -147,25 +156,33 @@ class Payment:
             if reservation.status == "reserved":
                 self.credit_reserved, self.awaiting_credit = True, False
                 return None
-            reason = (
+            # The company's credit figures are for the merchant (history, details); the
+            # cancel reason goes to the buyer in ``order_cancelled``, so it names none.
+            figures = (
                 f"credit limit of {company} exceeded: {reservation.amount} needed, "
                 f"{reservation.available_before} available"
             )
             if reservation.over_limit_action == "refuse":
-                return CancelOrder(reason=reason, requested_by="system")
+                self._track.note(f"{figures}; the company's orders over it are refused")
+                return CancelOrder(reason=CREDIT_REFUSED, requested_by="system")
             self.awaiting_credit = self.held = True
             self._track.enter(
-                OrderStatus.ON_HOLD, f"{reason}; waiting for finance", stage="awaiting_credit"
+                OrderStatus.ON_HOLD, f"{figures}; waiting for finance", stage="awaiting_credit"
             )
-            await self._email(f"{inp.order_id}:on_hold:credit", "order_on_hold", reason=reason)
+            # Not the card email: nothing for the buyer to fix; finance decides by the end
+            # of the hold, or the order is cancelled.
+            hold_until = workflow.now() + timedelta(seconds=inp.options.hold_timeout_s)
+            template = template_for("order_on_hold", inp.payment.method)
+            self.hold_email = (template, {"hold_until": when(hold_until)})
+            await self._email(
+                f"{inp.order_id}:on_hold:credit", template, hold_until=when(hold_until)
+            )
             approved = lambda: self.approval is not None  # noqa: E731
             released = await self._hold(approved, "finance to approve credit")
             if not released or self._cancelled():
                 self.awaiting_credit = False
                 if not released:
-                    return CancelOrder(
-                        reason=f"{reason}; not approved in time", requested_by="system"
-                    )
+                    return CancelOrder(reason=CREDIT_NOT_APPROVED, requested_by="system")
                 return None
 
     async def _hold(self, released: Callable[[], bool], who: str) -> bool:

@@ -33,6 +33,21 @@ SENT_AFTER: dict[str, str] = {
 }
 
 
+# The template ``order_on_hold`` is sent with when the order pays on invoice terms: such an
+# order is held only over its company's credit limit, for the merchant's finance team (no
+# card, nothing the buyer can retry). Resent under the same notification name.
+CREDIT_HOLD_TEMPLATE = "order_credit_hold"
+
+
+def template_for(notification: str, payment_method: str) -> str:
+    """The template that sends ``notification`` for an order paid by ``payment_method``:
+    the notification's own, except ``order_on_hold`` of an invoice-term order
+    (:data:`CREDIT_HOLD_TEMPLATE`)."""
+    if notification == "order_on_hold" and payment_method == "invoice":
+        return CREDIT_HOLD_TEMPLATE
+    return notification
+
+
 def happened(
     statuses: Iterable[str], *, payment_held: bool = False, backorder_emailed: bool | None
 ) -> set[str]:

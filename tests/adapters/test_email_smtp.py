@@ -40,6 +40,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "total": "10.00 EUR",
         "reason": "card declined",
     },
+    "order_credit_hold": {"customer_name": "Ann", "order_id": "A-1", "total": "10.00 EUR"},
     "order_cancelled": {"customer_name": "Ann", "order_id": "A-1", "reason": "out of stock"},
     "order_changed": {
         "customer_name": "Ann",
@@ -533,6 +534,26 @@ def test_optional_context_keys_add_lines_only_when_given() -> None:
 
     assert "until 3 March" in with_date.text
     assert "for a few days" in without.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "waits", "cancelled"),
+    [
+        ("en", "finance team needs to approve", "approved by 2025-03-03 10:00 UTC"),
+        ("sv", "ekonomiavdelning godkänna", "senast 2025-03-03 10:00 UTC avbryts ordern"),
+        ("de", "Finanzabteilung den Kredit", "bis zum 2025-03-03 10:00 UTC nicht freigegeben"),
+    ],
+)
+def test_a_credit_hold_tells_the_buyer_finance_decides_by_the_end_of_the_hold(
+    locale: str, waits: str, cancelled: str
+) -> None:
+    context = {**CONTEXTS["order_credit_hold"], "hold_until": "2025-03-03 10:00 UTC"}
+    rendered = mailer().render("order_credit_hold", locale, context)
+
+    assert waits in rendered.text and cancelled in rendered.text
+    # Nothing of a declined card, and nothing the buyer could retry.
+    for card in ("card", "Karte", "kort", "declined", "nekades", "abgelehnt", "Retry"):
+        assert card not in rendered.subject + rendered.text
 
 
 def test_missing_locale_falls_back_to_english() -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import get_args
 
-from oms.domain.order_emails import PAYMENT_HELD, SENT_AFTER, happened, not_sent
+from oms.domain.order_emails import (
+    CREDIT_HOLD_TEMPLATE,
+    PAYMENT_HELD,
+    SENT_AFTER,
+    happened,
+    not_sent,
+    template_for,
+)
 from oms.models.ops import ResendNotification
 
 
@@ -36,3 +43,9 @@ def test_the_backorder_email_is_resent_only_when_it_went_out_not_when_the_status
     assert not_sent("order_backordered", happened(rerouted, backorder_emailed=None)) is None
     assert not_sent("order_backordered", happened(["allocated"], backorder_emailed=None))
     assert PAYMENT_HELD in happened(["on_hold"], payment_held=True, backorder_emailed=None)
+
+
+def test_an_invoice_orders_on_hold_email_is_the_credit_hold() -> None:
+    assert template_for("order_on_hold", "invoice") == CREDIT_HOLD_TEMPLATE
+    assert template_for("order_on_hold", "card") == "order_on_hold"
+    assert template_for("order_confirmed", "invoice") == "order_confirmed"

@@ -1,0 +1,82 @@
+"""An order on invoice terms held over its company's credit limit, on the time-skipping
+server: the buyer hears that finance decides (not the card-decline email), without the
+company's credit figures."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from oms.models.ops import ResendNotification
+from oms.models.orders import OrderInput, OrderStatus, PaymentDetails
+from tests.workflows.harness import Harness, tick
+from workflows.order import OrderWorkflow
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _invoice_order(harness: Harness) -> OrderInput:
+    inp = harness.order_input(f"A-{uuid.uuid4().hex[:6]}")
+    inp.payment = PaymentDetails(method="invoice", po_number="PO-77", company_id="ACME-AB")
+    return inp
+
+
+async def test_a_credit_hold_emails_the_credit_hold_and_resends_it(harness: Harness) -> None:
+    harness.world.credit_available = Decimal("100.00")
+    inp = _invoice_order(harness)
+    handle = await harness.start(inp)
+    for _ in range(200):
+        if (await handle.query(OrderWorkflow.state)).status == OrderStatus.ON_HOLD:
+            break
+        await tick()
+    while not harness.world.emails:
+        await tick()
+
+    [held] = harness.world.emails
+    assert (held.key, held.template, held.locale) == (
+        f"{inp.order_id}:on_hold:credit",
+        "order_credit_hold",
+        "sv",
+    )
+    assert "reason" not in held.context
+    assert held.context["hold_until"].endswith(" UTC")
+    assert not [v for v in held.context.values() if "ACME-AB" in str(v) or "100.00" in str(v)]
+
+    # Ops resend "order_on_hold": the same credit-hold email, not the card's.
+    resend = ResendNotification(by="dev-ops", reason="lost it", notification="order_on_hold")
+    await handle.execute_update(OrderWorkflow.resend_notification, resend)
+    again = harness.world.emails[-1]
+    assert (again.key, again.template) == (
+        f"{inp.order_id}:order_on_hold:resend:1",
+        "order_credit_hold",
+    )
+    assert again.context["hold_until"] == held.context["hold_until"]
+
+    # Nobody approves: cancelled when the hold ends, and told why without the figures.
+    assert (await handle.result()).status == OrderStatus.CANCELLED
+    cancelled = harness.world.emails[-1]
+    assert cancelled.template == "order_cancelled"
+    assert cancelled.context["reason"] == (
+        "the company's credit for the order was not approved in time"
+    )
+    view = harness.world.orders[inp.order_id]
+    # The merchant still sees the figures in the history.
+    assert any("credit limit of ACME-AB exceeded" in h.note for h in view.history)
+
+
+async def test_a_card_hold_resend_repeats_the_providers_reason(harness: Harness) -> None:
+    inp = harness.order_input(f"A-{uuid.uuid4().hex[:6]}", token="tok_declined")
+    handle = await harness.start(inp)
+    while not harness.world.emails:
+        await tick()
+    [held] = harness.world.emails
+    assert held.template == "order_on_hold"
+
+    resend = ResendNotification(by="dev-ops", reason="lost it", notification="order_on_hold")
+    await handle.execute_update(OrderWorkflow.resend_notification, resend)
+    again = harness.world.emails[-1]
+    assert again.template == "order_on_hold"
+    assert again.context["reason"] == held.context["reason"] != "lost it"
+    await handle.terminate("test finished")
