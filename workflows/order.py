@@ -88,6 +88,8 @@ class OrderWorkflow:
         self._view = carried.view if carried else views.received(inp)
         # A view carried from a run before ``origin`` existed reads "customer": say who.
         self._view.origin = order_origin(inp)
+        # A view carried from a run before ``payment`` existed: how the order is paid.
+        self._view.payment = self._view.payment or views.payment_of(inp)
         if carried is None:
             # Kept from the start (a carried view keeps its own, None from a run before).
             self._view.backorder_emailed = False

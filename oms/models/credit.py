@@ -142,6 +142,10 @@ class Invoice(Model):
     tax: Decimal
     total: Decimal
     issued_at: datetime
+    # The buyer's purchase-order number (the order's ``payment.po_number``), which their
+    # accounts payable match it by; on credit notes too. None only for an order whose
+    # stored view never showed it.
+    po_number: str | None = None
     # Invoices only: issue date plus the company's payment terms.
     due_date: date | None = None
     # Credit notes only: why (the refund's reason), and net and VAT per rate of what it

@@ -90,6 +90,17 @@ class PaymentDetails(Model):
         return self
 
 
+class OrderPayment(Model):
+    """How an order is paid, as its view (and so its ``order.*`` events) shows it: never the
+    card's token. For invoice terms (B2B): the buyer's purchase-order number, which every
+    invoice of the order carries, the company whose credit it uses, and its payment terms."""
+
+    method: Literal["card", "invoice", "exchange"] = "card"
+    po_number: str | None = None
+    company_id: str | None = None
+    terms: Literal["net30", "net60"] | None = None
+
+
 class PlaceOrder(Model):
     """Body of ``POST /orders``."""
 
@@ -353,6 +364,9 @@ class OrderView(Model):
     lines: list[OrderLine]
     ship_to: Address
     shipping_speed: ShippingSpeed = "standard"
+    # How it is paid (its PO number on invoice terms); None in a view stored before the
+    # field, until its workflow writes it again.
+    payment: OrderPayment | None = None
     # The money of an order placed with totals (docs/money.md): lines and shipping as
     # priced, VAT per rate, whether prices include it, and where the prices came from.
     subtotal: Decimal | None = None

@@ -88,7 +88,10 @@ def issue_invoice(
         shipment_id=shipment_id,
         company_id=company.company_id,
         currency=currency,
-        lines={"lines": [line.model_dump(mode="json") for line in invoice_lines]},
+        lines={
+            "lines": [line.model_dump(mode="json") for line in invoice_lines],
+            **_po(order_view(session, order_id)),
+        },
         net=net,
         tax=tax,
         total=net + tax,
@@ -163,6 +166,7 @@ def issue_credit_note(
             "lines": [line.model_dump(mode="json") for line in lines],
             "reason": reason,
             "tax": [t.model_dump(mode="json") for t in split],
+            **_po(order_view(session, order_id)),
         },
         net=amount - tax,
         tax=tax,
@@ -191,8 +195,14 @@ def for_order(
 ) -> Page[Invoice]:
     """The order's invoices and credit notes, oldest first. Raises ``InvalidCursor``."""
     query = select(InvoiceRow).where(InvoiceRow.order_id == order_id)
+    # One issued before invoices kept the PO number: the order's, as its view shows it.
+    po_number = _po(order_view(session, order_id)).get("po_number")
+
+    def invoice(row: InvoiceRow) -> Invoice:
+        return _invoice(row, po_number)
+
     return paging.page(
-        session, query, [(InvoiceRow.id, False)], _invoice, cursor=cursor, limit=limit
+        session, query, [(InvoiceRow.id, False)], invoice, cursor=cursor, limit=limit
     )
 
 
@@ -269,11 +279,23 @@ def tax_share(
     return round_money(tax * charged / total, currency)
 
 
+def order_view(session: Session, order_id: str) -> dict[str, Any]:
+    """The order's stored view as JSON (empty when it has none)."""
+    row = session.get(OrderRow, order_id)
+    return row.view if row is not None else {}
+
+
+def _po(view: dict[str, Any]) -> dict[str, str]:
+    """``{"po_number": ...}`` of an order's stored view when it shows one (the buyer's
+    purchase-order number of an invoice-term order), else empty."""
+    po_number = (view.get("payment") or {}).get("po_number")
+    return {"po_number": po_number} if po_number else {}
+
+
 def _recorded_tax(session: Session, order_id: str) -> tuple[Decimal, Decimal] | None:
     """(tax, total) from the order's stored view, when it records them (orders the OMS
     priced: ``tax_total``, oms.domain.tax.order_totals); None otherwise."""
-    row = session.get(OrderRow, order_id)
-    view: dict[str, Any] = row.view if row is not None else {}
+    view = order_view(session, order_id)
     tax, total = view.get("tax_total"), view.get("total")
     try:
         return Decimal(str(tax)), Decimal(str(total))
@@ -294,7 +316,8 @@ def _by_key(session: Session, key: str) -> InvoiceRow | None:
     return session.scalar(select(InvoiceRow).where(InvoiceRow.key == key))
 
 
-def _invoice(row: InvoiceRow) -> Invoice:
+def _invoice(row: InvoiceRow, po_number: str | None = None) -> Invoice:
+    """The stored invoice or credit note; ``po_number`` for one issued without it."""
     return Invoice(
         number=row.number or "",
         kind="credit_note" if row.kind == CREDIT_NOTE else "invoice",
@@ -308,6 +331,7 @@ def _invoice(row: InvoiceRow) -> Invoice:
         total=quantize(row.total),
         issued_at=row.issued_at,
         due_date=None if row.due_at is None else row.due_at.date(),
+        po_number=row.lines.get("po_number") or po_number,
         reason=row.lines.get("reason"),
         tax_lines=[TaxLine.model_validate(t) for t in row.lines.get("tax", [])],
     )

@@ -14,7 +14,14 @@ from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
 from oms.models.money import OrderTotals
 from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
-from oms.models.orders import NoteEntry, OrderInput, OrderStatus, OrderView, ShipmentSummary
+from oms.models.orders import (
+    NoteEntry,
+    OrderInput,
+    OrderPayment,
+    OrderStatus,
+    OrderView,
+    ShipmentSummary,
+)
 from oms.models.shipments import ShipmentStatus
 from oms.views.common import heading, to_the_second
 
@@ -68,12 +75,23 @@ def received(inp: OrderInput) -> OrderView:
         ship_to=inp.ship_to,
         shipping_speed=inp.shipping_speed,
         price_source=inp.price_source,
+        payment=payment_of(inp),
         placed_at=inp.placed_at,
         updated_at=inp.placed_at,
     )
     if inp.totals is not None:
         show_totals(view, inp.totals)
     return view
+
+
+def payment_of(inp: OrderInput) -> OrderPayment:
+    """How the order is paid, as its view shows it (the card's token left out)."""
+    paid = inp.payment
+    if paid.method != "invoice":
+        return OrderPayment(method=paid.method)
+    return OrderPayment(
+        method=paid.method, po_number=paid.po_number, company_id=paid.company_id, terms=paid.terms
+    )
 
 
 def show_totals(view: OrderView, totals: OrderTotals) -> None:

@@ -110,6 +110,53 @@ def test_an_invoice_carries_its_share_of_the_tax_the_order_records(db: Database,
     )
 
 
+def _order_row(view: dict[str, object]) -> OrderRow:
+    now = datetime.now(UTC)
+    return OrderRow(
+        order_id="O-1",
+        status="picking",
+        channel="b2b",
+        customer_id="C-1",
+        currency="SEK",
+        total=Decimal("3000.00"),
+        placed_at=now,
+        updated_at=now,
+        version=1,
+        view=view,
+    )
+
+
+def test_invoices_and_credit_notes_carry_the_buyers_po_number(db: Database, acme: str) -> None:
+    paid = {"method": "invoice", "po_number": "PO-4711", "company_id": "ACME", "terms": "net60"}
+    with db.session() as session:
+        session.add(_order_row({"payment": paid}))
+    consume(db, "O-1-S1")
+    with db.session() as session:
+        note = credit.credit_note(session, "O-1", "refund-1", Decimal("400.00"), "damaged")
+        # The order's view changing later does not change what was issued.
+        row = session.get(OrderRow, "O-1")
+        assert row is not None
+        row.view = {"payment": {**paid, "po_number": "PO-CHANGED"}}
+
+    with db.session() as session:
+        invoice, credit_note = invoices.for_order(session, "O-1").items
+    assert (invoice.kind, invoice.po_number) == ("invoice", "PO-4711")
+    assert (credit_note.kind, credit_note.po_number) == ("credit_note", "PO-4711")
+    assert note.po_number == "PO-4711"
+
+
+def test_an_invoice_issued_before_the_po_number_shows_the_orders(db: Database, acme: str) -> None:
+    consume(db, "O-1-S1")  # the order's stored view did not show it yet
+    with db.session() as session:
+        (invoice,) = invoices.for_order(session, "O-1").items
+        assert invoice.po_number is None
+        session.add(_order_row({"payment": {"method": "invoice", "po_number": "PO-4711"}}))
+
+    with db.session() as session:
+        (invoice,) = invoices.for_order(session, "O-1").items
+    assert invoice.po_number == "PO-4711"
+
+
 def test_a_payment_restores_credit_once_per_reference(db: Database, acme: str) -> None:
     consume(db, "O-1-S1")
     with db.session() as session:

@@ -34,6 +34,9 @@ async def test_a_credit_hold_emails_the_credit_hold_and_resends_it(harness: Harn
     while not harness.world.emails:
         await tick()
 
+    # The order's view shows how it is paid: the buyer's PO number too.
+    payment = (await handle.query(OrderWorkflow.state)).payment
+    assert payment is not None and (payment.method, payment.po_number) == ("invoice", "PO-77")
     [held] = harness.world.emails
     assert (held.key, held.template, held.locale) == (
         f"{inp.order_id}:on_hold:credit",
