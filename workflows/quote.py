@@ -225,7 +225,8 @@ class QuoteWorkflow:
             ),
         )
         self._view.order_id = order_id
-        note = f"order {order_id} started at the negotiated prices ({request.payment_terms})"
+        terms = request.payment_terms or "the company's terms"
+        note = f"order {order_id} started at the negotiated prices ({terms})"
         self._enter(QuoteStatus.ORDERED, request.by, "ordered", note)
         await self._mail.buyer("ordered", "quote_ordered", new_order_id=order_id)
         return AcceptResult(quote_id=self._inp.quote_id, order_id=order_id)

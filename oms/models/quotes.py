@@ -155,7 +155,9 @@ class AcceptQuote(ByCaller):
     """Body of ``POST /quotes/{id}/accept``: the buyer orders at the approved prices."""
 
     po_number: str = Field(min_length=1, max_length=64)
-    payment_terms: Literal["net30", "net60"] = "net30"
+    # The company's terms, which the merchant sets (``PUT /companies/{id}``): the API fills
+    # them in and refuses other terms (422). Optional so a buyer need not know them.
+    payment_terms: Literal["net30", "net60"] | None = None
 
 
 class WithdrawQuote(ByCaller):

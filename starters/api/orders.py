@@ -72,6 +72,7 @@ from starters.api.destinations import check_country, check_customs, check_destin
 from starters.api.idempotency import IdempotencyKey as RetryKey
 from starters.api.idempotency import once
 from starters.api.kinds import WorkflowKind
+from starters.api.payment_terms import company_terms
 from starters.api.pricing import PricedOrder, in_currency, price_order
 from workflows.order import OrderWorkflow
 from workflows.order_refund import OrderRefundWorkflow
@@ -176,7 +177,8 @@ async def place_order(
     """Accept an order and start its workflow; a resubmission returns the existing order.
 
     A buyer may only place orders for their own customer id (403 otherwise); invoice
-    terms only for a member of the company (404 for a buyer, 422 for staff otherwise).
+    terms only for a member of the company (404 for a buyer, 422 for staff otherwise), on
+    the company's payment terms (other ``payment.terms`` are a 422 naming the field).
     An order id is taken for good: reused for other content, even after its workflow is
     gone from Temporal, it is a 409. With ``Idempotency-Key``, a retry gets the first answer.
     """
@@ -185,11 +187,15 @@ async def place_order(
 
 async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Response:
     check_owner(caller, body.customer.id, what="customer id")
-    if body.payment.method == "invoice" and body.payment.company_id is not None:
+    paid = body.payment
+    if paid.method == "invoice" and paid.company_id is not None:
         # Invoice terms spend a company's credit: only for its members (the store says who).
         await check_member(
-            state, caller, body.payment.company_id, body.customer.id, ["payment", "company_id"]
+            state, caller, paid.company_id, body.customer.id, ["payment", "company_id"]
         )
+        # On the company's payment terms, which the order's view and invoices show.
+        terms = await company_terms(state, paid.company_id, paid.terms, ["payment", "terms"])
+        paid = paid.model_copy(update={"terms": terms})
     for kept, why in KEPT_ORDER_IDS:
         if body.order_id is not None and kept.match(body.order_id):
             raise field_error(["order_id"], why, body.order_id)
@@ -202,6 +208,8 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
     answered = await ORDERS.reserve(state, caller, order_id, digest)
     if answered is not None:
         return answered
+    # After the digest: a retry that left the terms out is the same order.
+    body = body.model_copy(update={"payment": paid})
     try:
         await start_order(
             state.client,

@@ -58,6 +58,7 @@ from starters.api.destinations import check_customs, check_destination
 from starters.api.idempotency import IdempotencyKey, once
 from starters.api.kinds import WorkflowKind
 from starters.api.orders import ORDERS, options_from, totals_in
+from starters.api.payment_terms import company_terms
 from starters.api.pricing import quote_order_pricing
 from workflows.order import OrderWorkflow
 from workflows.quote import QuoteWorkflow, quote_workflow_id
@@ -317,10 +318,16 @@ async def accept(quote_id: str, body: AcceptQuote, state: State, caller: Buyer) 
     Only while the buyer is still a member of the quote's company (404 otherwise). The
     order's id (``<quote id>-O``) is the quote's, taken when it was created; a quote older
     than the store's reserved ids takes it now, and is a 409 ``QuoteIdConflict`` naming it
-    when someone has placed an order with it (before anything is accepted).
+    when someone has placed an order with it (before anything is accepted). The order's
+    payment terms are the company's: ``payment_terms`` may be left out, and other terms
+    than the company's are a 422 naming it.
     """
     view = await QUOTES.load_visible(state, caller, quote_id)
-    await check_member(state, caller, view.customer.company_id, view.customer.id, ["quote_id"])
+    company_id = view.customer.company_id
+    await check_member(state, caller, company_id, view.customer.id, ["quote_id"])
+    # The order is placed on the company's terms, which the quote's history names.
+    terms = await company_terms(state, company_id, body.payment_terms, ["payment_terms"])
+    body = body.model_copy(update={"payment_terms": terms})
     await QUOTES.keep(state, quote_id, _derived(quote_id))
     return await QUOTES.update(state, quote_id, QuoteWorkflow.accept, body, caller)
 

@@ -82,7 +82,11 @@ for _command in (
         "buyer: accept and order",
         click.option("--po", "po_number", required=True, help="purchase order number"),
         click.option(
-            "--terms", "payment_terms", default="net30", type=click.Choice(["net30", "net60"])
+            "--terms",
+            "payment_terms",
+            default=None,
+            type=click.Choice(["net30", "net60"]),
+            help="the company's terms (the merchant's; other terms are refused)",
         ),
     ),
     _decision("approve"),
