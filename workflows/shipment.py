@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import ReadModelActivities
     from oms.domain import lifecycle
     from oms.domain.order_changes import check_pick, cut_lines, short_of
-    from oms.domain.shipping import choose_rate, held_for
+    from oms.domain.shipping import Hold, choose_rate, held_for
     from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
     from oms.models.ops import OpsNote
@@ -363,18 +363,24 @@ class ShipmentWorkflow:
             inp.customer.locale,
         )
 
-    async def _refused(self, note: str, problem: str) -> ShipmentView:
+    async def _refused(self, note: str, hold: Hold) -> ShipmentView:
         """The carrier refused the address, or customs data is missing: park visibly for a
-        person; only cancel ends it."""
+        person; only cancel ends it. The alert says which, and what fixes it."""
         self._shipping_started = False
         self._track.enter(ShipmentStatus.HELD, note)
         await self._tell_order(ShipmentStatus.HELD, note)
-        problem = f"{problem} shipment {self._inp.shipment_id}"
+        inp = self._inp
+        # Its key, context and wording are the activity's input: no command changed.
         await self._track.email(
-            f"{self._inp.shipment_id}:address_refused",
-            self._inp.ops_email,
+            f"{inp.shipment_id}:{hold.key}",
+            inp.ops_email,
             "ops_alert",
-            views.email_context(self._inp, problem=problem),
+            views.email_context(
+                inp,
+                problem=f"{hold.problem} shipment {inp.shipment_id}",
+                detail=note.removeprefix(f"{hold.note}: "),
+                remedy=hold.remedy.format(order_id=inp.order_id),
+            ),
         )
         await workflow.wait_condition(
             lambda: self._cancel is not None, timeout_summary="waiting for an operator to cancel"

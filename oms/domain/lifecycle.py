@@ -317,7 +317,11 @@ SHIPMENT = Lifecycle(
             "held",
             "shipment_held",
             "operations",
-            action="The carrier refused the address: contact the customer, or cancel the order.",
+            # What is known from the stage alone; /ops/stuck says which hold it is from the
+            # shipment's note (``oms.domain.ops.held_advice``).
+            action="Held for a person: the carrier refused the address (get the right one "
+            "from the customer) or a product lacks customs data (add its HS code and origin); "
+            "last_error says which. Then cancel the order and place it again.",
         ),
         Step("shipped", "shipment_shipped", "carrier", clock(DELIVERY), action=_DELIVERY_LATE),
         Step(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from oms.domain.auth import DEV_PREFIX, OPERATOR_SUBJECT, SIMULATOR_SUBJECT
 from oms.domain.lifecycle import LIFECYCLES, Step
+from oms.domain.shipping import hold_noted
 from oms.models.ops import StuckReason
 
 # What ``/ops/stuck`` lists, its ``kind`` filter and ``oms ops stuck --kind``: every
@@ -73,6 +74,14 @@ def suggest(reason: StuckReason, evidence: Evidence, workflow_id: str, business_
         )
     stage = evidence.stage or "its stage"
     return f"Overdue in {stage}: open {workflow_id} in the UI and look at its last events."
+
+
+def held_advice(note: str, order_id: str) -> str | None:
+    """What to do about a shipment of order ``order_id`` held for a person, from the note it
+    was held with (its ``last_error``): a refused address and missing customs data are fixed
+    in different places. None for a note that names neither (the step's action stands)."""
+    hold = hold_noted(note)
+    return hold.advice(order_id) if hold is not None else None
 
 
 # How ``POST /ops/orders/{id}/release-hold`` lets an order on hold go on, by the stage of

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -40,21 +41,61 @@ def choose_rate(rates: Sequence[Rate], speed: str) -> Rate:
 # --- where a parcel may go ------------------------------------------------------------------
 
 
-# Refusals a person resolves (fix the address or the product's customs data, then cancel
-# and re-place): the shipment is held, not failed, with this note and operations alert.
-_HELD_FOR = {
-    "InvalidAddress": ("Carrier refused the address", "The carrier refused the address of"),
-    "CustomsDataMissing": ("Customs data missing", "Customs data is missing for"),
-}
+@dataclass(frozen=True)
+class Hold:
+    """Why a carrier refusal holds a parcel for a person, and what that person does.
+
+    ``note`` opens the shipment's history line (``held`` status, and so its ``last_error``
+    in ``/ops/stuck``), ``problem`` the operations alert; ``remedy`` is what to do, with
+    ``{order_id}`` to fill in; ``key`` ends the alert's outbox key.
+    """
+
+    key: str
+    note: str
+    problem: str
+    remedy: str
+
+    def advice(self, order_id: str) -> str:
+        """What ``/ops/stuck`` suggests for a shipment of order ``order_id`` held for this."""
+        return f"{self.note}: {self.remedy.format(order_id=order_id)}."
 
 
-def held_for(error_type: str | None, message: str) -> tuple[str, str] | None:
-    """(note, alert's opening) for a carrier refusal of ``error_type`` that holds the
+_CANCEL_AND_PLACE = "cancel the order (POST /ops/orders/{order_id}/cancel) and place it again"
+# Refusals a person resolves: the shipment is held, not failed, and only a cancel ends it.
+ADDRESS_REFUSED = Hold(
+    "address_refused",
+    "Carrier refused the address",
+    "The carrier refused the address of",
+    "get the right address from the customer, then "
+    + _CANCEL_AND_PLACE
+    + " to the corrected address",
+)
+CUSTOMS_MISSING = Hold(
+    "customs_missing",
+    "Customs data missing",
+    "Customs data is missing for",
+    "add the HS code and country of origin to each product named (PUT /products/{{sku}}), "
+    "then " + _CANCEL_AND_PLACE,
+)
+_HELD_FOR = {"InvalidAddress": ADDRESS_REFUSED, "CustomsDataMissing": CUSTOMS_MISSING}
+
+
+def held_for(error_type: str | None, message: str) -> tuple[str, Hold] | None:
+    """(history note, hold) for a carrier refusal of ``error_type`` that holds the
     shipment, None for a refusal that fails it."""
-    if error_type not in _HELD_FOR:
+    hold = _HELD_FOR.get(error_type or "")
+    if hold is None:
         return None
-    note, problem = _HELD_FOR[error_type]
-    return f"{note}: {message}", problem
+    return f"{hold.note}: {message}", hold
+
+
+def hold_noted(note: str) -> Hold | None:
+    """The hold a held shipment's history note (see :func:`held_for`) is about, None for a
+    note of neither (a shipment held by code that wrote something else)."""
+    for hold in _HELD_FOR.values():
+        if note.startswith(f"{hold.note}:"):
+            return hold
+    return None
 
 
 def _codes(text: str) -> list[str]:

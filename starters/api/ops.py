@@ -25,7 +25,15 @@ from temporalio.service import RPCError
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import ORDER, SHIPMENT, deadline_query, limits_from, stage_query
-from oms.domain.ops import STUCK_KINDS, Evidence, caller_advice, classify, release_for, suggest
+from oms.domain.ops import (
+    STUCK_KINDS,
+    Evidence,
+    caller_advice,
+    classify,
+    held_advice,
+    release_for,
+    suggest,
+)
 from oms.models.common import SkuQuantity
 from oms.models.ops import (
     Intervention,
@@ -179,12 +187,18 @@ def _renewal_errors(session: Session, waiting: dict[str, StuckItem]) -> None:
 def _held_reasons(session: Session, held: list[StuckItem]) -> None:
     """A held shipment waits for a person: its last error is why it was held (the carrier's
     refusal or the missing customs data, as its history says; the reason names the rule,
-    never the address)."""
+    never the address), and what to do about that hold."""
     for item in held:
         view = order_store.get_shipment(session, item.business_id)
         notes = [] if view is None else [h.note for h in view.history if h.status == "held"]
-        if notes and notes[-1] and not item.last_error:
+        if view is None or not notes or not notes[-1]:
+            continue
+        if not item.last_error:
             item.last_error = notes[-1]
+        # The step's action names both holds; the note says which this one is.
+        advice = held_advice(notes[-1], view.order_id)
+        if advice is not None and item.reason == "needs_a_person":
+            item.suggested_action = advice
 
 
 def _before(moment: datetime | None) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from activities.adapters.email_smtp import TEMPLATE_DIR, SmtpMailer, tls_context
+from oms.domain.shipping import ADDRESS_REFUSED, CUSTOMS_MISSING
 from oms.ports.email import message_id_for
 from oms.ports.errors import EmailRejected, EmailUnavailable, TemplateError
 from oms.settings import Settings
@@ -139,6 +140,8 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "order_id": "A-1",
         "warehouse": "WH-STO",
         "problem": "The carrier refused the address of shipment A-1-S1",
+        "detail": "postal code 999 unknown",
+        "remedy": ADDRESS_REFUSED.remedy.format(order_id="A-1"),
     },
     **{
         name: {
@@ -508,6 +511,28 @@ def test_a_short_pick_email_names_what_could_not_be_sent_and_the_new_total(
     assert text.index("JACKET") < text.index("SOCKS") < text.index("CAP")
     without = {**CONTEXTS["order_short_picked"], "amount": ""}
     assert "597,00" not in mailer().render("order_short_picked", locale, without).text
+
+
+def test_an_ops_alert_says_what_the_shipment_is_held_for_and_what_fixes_it() -> None:
+    address = mailer().render("ops_alert", "en", CONTEXTS["ops_alert"]).text
+    customs_context = {
+        **CONTEXTS["ops_alert"],
+        "problem": "Customs data is missing for shipment A-1-S1",
+        "detail": "no HS code for CAP-NVY",
+        "remedy": CUSTOMS_MISSING.remedy.format(order_id="A-1"),
+    }
+    customs = mailer().render("ops_alert", "en", customs_context).text
+    assert customs.startswith("Customs data is missing for shipment A-1-S1: no HS code for CAP")
+    assert "HS code and country of origin" in customs and "PUT /products/{sku}" in customs
+    assert "address" not in customs
+    assert "POST /ops/orders/A-1/cancel" in customs
+    assert address.startswith("The carrier refused the address of shipment A-1-S1: postal code")
+    assert "right address from the customer" in address and "customs" not in address.lower()
+    # A 0.1 shipment sends neither detail nor remedy: its only hold is a refused address.
+    old = {k: v for k, v in CONTEXTS["ops_alert"].items() if k not in ("detail", "remedy")}
+    legacy = mailer().render("ops_alert", "en", old).text
+    assert legacy.startswith("The carrier refused the address of shipment A-1-S1.\n")
+    assert "correct the address with the customer" in legacy
 
 
 def test_html_is_escaped_but_text_is_not() -> None:

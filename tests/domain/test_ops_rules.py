@@ -10,6 +10,7 @@ from oms.domain.ops import (
     Evidence,
     caller_advice,
     classify,
+    held_advice,
     release_for,
     suggest,
 )
@@ -45,6 +46,17 @@ def test_stage_specific_reasons() -> None:
     held = ev(kind="shipment", stage="shipment_held", waiting_for="operations")
     assert classify(held, 3) == "needs_a_person"
     assert "refused the address" in suggest("needs_a_person", held, "shipment-A-S1", "A-S1")
+    assert "customs data" in suggest("needs_a_person", held, "shipment-A-S1", "A-S1")
+
+
+def test_a_held_shipment_is_advised_by_what_it_is_held_for() -> None:
+    customs = held_advice("Customs data missing: no HS code or origin for CAP-NVY", "A")
+    assert customs is not None and "HS code" in customs and "address" not in customs
+    assert "/ops/orders/A/cancel" in customs
+    address = held_advice("Carrier refused the address: InvalidAddress: postal code", "A")
+    assert address is not None and "address from the customer" in address
+    assert "customs" not in address.lower() and "/ops/orders/A/cancel" in address
+    assert held_advice("Held for some other reason", "A") is None
 
 
 def test_suggestions_name_the_endpoint_or_the_people_to_ask() -> None:

@@ -6,7 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from oms.domain.shipping import NoRateAvailable, choose_rate, held_for
+from oms.domain.shipping import (
+    ADDRESS_REFUSED,
+    CUSTOMS_MISSING,
+    NoRateAvailable,
+    choose_rate,
+    held_for,
+    hold_noted,
+)
 from oms.models.carrier import Rate
 
 
@@ -63,12 +70,31 @@ def test_no_rates_at_all_is_no_rate(speed: str) -> None:
 def test_a_refused_address_or_missing_customs_data_holds_the_parcel_for_a_person() -> None:
     assert held_for("InvalidAddress", "postal code 999 unknown") == (
         "Carrier refused the address: postal code 999 unknown",
-        "The carrier refused the address of",
+        ADDRESS_REFUSED,
     )
     assert held_for("CustomsDataMissing", "no HS code for CAP-NVY") == (
         "Customs data missing: no HS code for CAP-NVY",
-        "Customs data is missing for",
+        CUSTOMS_MISSING,
     )
+    assert ADDRESS_REFUSED.problem == "The carrier refused the address of"
+    assert CUSTOMS_MISSING.problem == "Customs data is missing for"
+
+
+def test_a_held_parcels_note_tells_which_hold_it_is_and_each_has_its_own_remedy() -> None:
+    for hold, error in (
+        (ADDRESS_REFUSED, "InvalidAddress"),
+        (CUSTOMS_MISSING, "CustomsDataMissing"),
+    ):
+        held = held_for(error, "anything")
+        assert held is not None and hold_noted(held[0]) is hold
+    assert hold_noted("Picked by Lisa") is None
+    customs = CUSTOMS_MISSING.advice("A-1")
+    assert customs.startswith("Customs data missing: add the HS code and country of origin")
+    assert "PUT /products/{sku}" in customs and "address" not in customs
+    assert "POST /ops/orders/A-1/cancel" in customs
+    address = ADDRESS_REFUSED.advice("A-1")
+    assert address.startswith("Carrier refused the address: get the right address")
+    assert "HS code" not in address and "POST /ops/orders/A-1/cancel" in address
 
 
 def test_other_refusals_do_not_hold_the_parcel() -> None:

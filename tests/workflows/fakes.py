@@ -92,6 +92,8 @@ class World:
     stock: dict[str, int] = field(default_factory=dict)
     decline_tokens: set[str] = field(default_factory=lambda: {"tok_declined"})
     invalid_postcodes: set[str] = field(default_factory=set)
+    # SKUs the fake carrier finds without customs data (its label purchase is refused).
+    customs_missing: set[str] = field(default_factory=set)
     arrived: dict[str, int] = field(default_factory=dict)  # backorder units claimable
     calls: list[tuple[str, Any]] = field(default_factory=list)
     emails: list[EmailRequest] = field(default_factory=list)
@@ -259,6 +261,13 @@ class World:
             world.calls.append(("buy_label", req))
             if world.label_gate is not None:
                 await world.label_gate.wait()
+            lacking = sorted({li.sku for li in req.lines} & world.customs_missing)
+            if lacking:
+                raise ApplicationError(
+                    f"no HS code or origin for {', '.join(lacking)}",
+                    type="CustomsDataMissing",
+                    non_retryable=True,
+                )
             return Label(
                 label_id=f"L-{req.shipment_id}",
                 tracking_number=f"TN{req.shipment_id}",

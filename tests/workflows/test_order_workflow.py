@@ -196,3 +196,53 @@ async def test_refused_address_holds_the_shipment_until_cancelled(harness: Harne
     assert (await ship.query(ShipmentWorkflow.state)).status == "held"
     view = await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="bad address"))
     assert view.status == OrderStatus.CANCELLED
+
+
+@pytest.mark.parametrize("hold", ["address", "customs"])
+async def test_a_held_shipments_alert_says_what_it_is_held_for_and_what_fixes_it(
+    harness: Harness, hold: str
+) -> None:
+    order_id = f"A-{uuid.uuid4().hex[:6]}"
+    inp = harness.order_input(order_id)
+    if hold == "address":
+        harness.world.invalid_postcodes.add(inp.ship_to.postal_code)
+    else:
+        harness.world.customs_missing.add("TSHIRT")
+    handle = await harness.start(inp)
+    shipment_id = f"{order_id}-S1"
+    ship = await harness.shipment(shipment_id)
+    await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick())
+    await ship.execute_update(
+        ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=500)])
+    )
+    alerts = []
+    for _ in range(100):
+        alerts = [e for e in harness.world.emails if e.template == "ops_alert"]
+        if alerts:
+            break
+        await tick()
+    [alert] = alerts
+    remedy = str(alert.context["remedy"])
+    if hold == "customs":
+        assert alert.key == f"{shipment_id}:customs_missing"
+        assert alert.context["problem"] == f"Customs data is missing for shipment {shipment_id}"
+        assert str(alert.context["detail"]).endswith("no HS code or origin for TSHIRT")
+        assert "HS code and country of origin" in remedy and "address" not in remedy
+    else:
+        assert alert.key == f"{shipment_id}:address_refused"
+        problem = f"The carrier refused the address of shipment {shipment_id}"
+        assert alert.context["problem"] == problem
+        assert "address from the customer" in remedy and "HS code" not in remedy
+    assert f"/ops/orders/{order_id}/cancel" in remedy
+    # The order reads packed (how far its parcels got); its shipment shows held, and why.
+    for _ in range(100):
+        order = await handle.query(OrderWorkflow.state)
+        if [s.status for s in order.shipments] == ["held"]:
+            break
+        await tick()
+    assert [s.status for s in order.shipments] == ["held"]
+    assert order.status == OrderStatus.PACKED
+    why = "Customs data missing: " if hold == "customs" else "Carrier refused the address: "
+    assert f"{shipment_id}: {why}{alert.context['detail']}" in [h.note for h in order.history]
+    view = await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="held"))
+    assert view.status == OrderStatus.CANCELLED
