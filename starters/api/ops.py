@@ -382,12 +382,12 @@ async def retry_now(
 async def force_cancel(
     order_id: str, body: Intervention, state: State, caller: Operator
 ) -> OrderView:
-    """Cancel with full compensation on an operator's authority (recorded with who and why)."""
+    """Cancel with full compensation on an operator's authority. The cancel records who and
+    why in the order's history ("Cancelled by ops:<who>: <reason>"); a refused one (409
+    ``AlreadyShipped``, ``NotCancellable``) leaves nothing there."""
     body = body.model_copy(update={"by": caller.subject})
     handle = ORDERS.handle(state, order_id)
-    workflow_id = handle.id
     try:
-        await _note(state, workflow_id, "force_cancel", body)
         view = await handle.execute_update(
             OrderWorkflow.cancel, CancelOrder(reason=body.reason, requested_by=f"ops:{body.by}")
         )
@@ -431,7 +431,8 @@ async def release_hold(
             raise api_error(
                 403, "Forbidden", f"role {caller.role} may not release a hold for review: ops may"
             )
-        await _note(state, workflow_id, "release_hold", body)
+        # Each update records who and why itself, and only once its validator accepted it:
+        # a refused release (403 WrongRole, 409 NotHeld ...) leaves no trace in the history.
         if how == "release":
             held = view.hold
             released = await handle.execute_update(
@@ -450,6 +451,8 @@ async def release_hold(
             )
             detail = "credit over the limit approved"
         else:
+            # A signal carries no who or why: the intervention's note does, sent first.
+            await _note(state, workflow_id, "release_hold", body)
             payment = PaymentDetails(token=body.payment_token) if body.payment_token else None
             await handle.signal(OrderWorkflow.retry_payment, RetryPayment(payment=payment))
             detail = "payment authorization retried" + (" with the new token" if payment else "")

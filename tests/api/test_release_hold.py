@@ -19,8 +19,10 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from oms.models.orders import OrderNote, OrderStatus, PaymentDetails
+from oms.models.shipments import ConfirmPack, ConfirmPick, Package
 from tests.workflows.harness import Harness, running_harness, tick
 from workflows.order import OrderWorkflow
+from workflows.shipment import ShipmentWorkflow
 
 from stack import api_alone
 
@@ -92,13 +94,9 @@ async def test_release_hold_releases_a_review_a_credit_and_a_declined_card_hold(
                 }
                 view = await _until(handle, OrderStatus.ALLOCATED, OrderStatus.PICKING)
                 assert view.hold is None
+                # Recorded once, by the release itself, with who and why.
                 acted = [(h.action, h.by, h.note) for h in view.history if h.by == "ops:dev-ops"]
                 assert acted == [
-                    (
-                        "release_hold",
-                        "ops:dev-ops",
-                        "Operations (dev-ops): release_hold: paid by transfer",
-                    ),
                     (
                         "release",
                         "ops:dev-ops",
@@ -137,6 +135,87 @@ async def test_release_hold_releases_a_review_a_credit_and_a_declined_card_hold(
                 detail = answer.json()["detail"]
                 assert detail == "payment authorization retried with the new token"
                 await _until(handle, OrderStatus.ALLOCATED, OrderStatus.PICKING)
+            finally:
+                await ops.aclose()
+                await finance.aclose()
+
+
+def _by_operators(view: Any) -> list[tuple[str | None, str]]:
+    """The history lines an operator or finance wrote, with the action."""
+    return [(h.action, h.note) for h in view.history if h.by and "dev-" in h.by]
+
+
+async def test_a_refused_intervention_leaves_no_trace_and_an_accepted_one_is_recorded_once(
+    dev_server: WorkflowEnvironment,
+    temporal_client: Client,
+    migrated_sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    async with running_harness(dev_server) as harness:
+        world = harness.world
+        with api_alone(temporal_client, migrated_sqlite_url, tmp_path) as (url, _settings):
+            ops = httpx.AsyncClient(
+                base_url=url, timeout=30, headers={"Authorization": "Bearer dev-ops"}
+            )
+            finance = httpx.AsyncClient(
+                base_url=url, timeout=30, headers={"Authorization": "Bearer dev-finance"}
+            )
+            try:
+                # Over the credit limit: ops may not approve it (the order's validator says).
+                world.credit_available = type(world.credit_available)("0.00")
+                credit = _id()
+                handle = await _held(
+                    harness, credit, method="invoice", company_id="CO-1", po_number="PO-7"
+                )
+                body = {"reason": "x"}
+                refused = await ops.post(f"/ops/orders/{credit}/release-hold", json=body)
+                assert "only finance" in _problem(refused, 403, "WrongRole")
+                view = await handle.query(OrderWorkflow.state)
+                assert view.status == OrderStatus.ON_HOLD
+                assert _by_operators(view) == []
+                answer = await finance.post(
+                    f"/ops/orders/{credit}/release-hold", json={"reason": "known customer"}
+                )
+                assert answer.status_code == 200, answer.text
+                view = await _until(handle, OrderStatus.ALLOCATED, OrderStatus.PICKING)
+                assert _by_operators(view) == [
+                    (
+                        None,
+                        "Credit over the limit approved by dev-finance (finance): known customer",
+                    )
+                ]
+
+                # Shipped: the cancel is refused, and leaves nothing in the history.
+                shipment = await harness.shipment(f"{credit}-S1")
+                await shipment.execute_update(
+                    ShipmentWorkflow.confirm_pick, ConfirmPick(picked_by="Lisa")
+                )
+                await shipment.execute_update(
+                    ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=800)])
+                )
+                await _until(handle, OrderStatus.SHIPPED)
+                refused = await ops.post(f"/ops/orders/{credit}/cancel", json=body)
+                _problem(refused, 409, "AlreadyShipped")
+                view = await handle.query(OrderWorkflow.state)
+                assert view.status == OrderStatus.SHIPPED
+                assert _by_operators(view) == [
+                    (
+                        None,
+                        "Credit over the limit approved by dev-finance (finance): known customer",
+                    )
+                ]
+
+                # Accepted: the cancel itself says who and why, once.
+                world.credit_available = type(world.credit_available)("1000000.00")
+                held = _id()
+                world.risk_findings = FINDINGS
+                handle = await _held(harness, held)
+                world.risk_findings = []
+                answer = await ops.post(f"/ops/orders/{held}/cancel", json={"reason": "fraud"})
+                assert answer.status_code == 200, answer.text
+                view = await handle.query(OrderWorkflow.state)
+                assert view.status == OrderStatus.CANCELLED
+                assert _by_operators(view) == [(None, "Cancelled by ops:dev-ops: fraud")]
             finally:
                 await ops.aclose()
                 await finance.aclose()
