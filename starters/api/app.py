@@ -125,13 +125,16 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     @app.get("/health/ready", tags=["ops"])
     async def ready(request: Request) -> Response:
         """The store and Temporal answer (a readiness probe: send traffic only when they do).
-        503 problem details (``NotReady``) naming each check that failed."""
+        503 problem details (``NotReady``) naming each check that failed in ``detail``, with
+        every check's result in ``checks`` as the 200 has them (for probes and dashboards)."""
         state: ApiState = request.app.state.oms
         checks = {"store": await _check_store(state.db), "temporal": await _check_temporal(state)}
         failed = {name: result for name, result in checks.items() if result != "ok"}
         if failed:
             what = "; ".join(f"{name} {result}" for name, result in failed.items())
-            return problems.problem(request, 503, "NotReady", f"not ready: {what}")
+            return problems.problem(
+                request, 503, "NotReady", f"not ready: {what}", extensions={"checks": checks}
+            )
         return JSONResponse({"status": "ok", "checks": checks})
 
     return app

@@ -74,8 +74,10 @@ def problem(
     *,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """The problem-details answer for ``status`` named ``name``."""
+    """The problem-details answer for ``status`` named ``name``; ``extensions`` are members
+    of this problem type beside the standard ones (RFC 9457), e.g. ``NotReady``'s ``checks``."""
     body: dict[str, Any] = {
         "type": f"/problems/{name}",
         "title": name,
@@ -89,6 +91,8 @@ def problem(
             {"loc": list(e.get("loc", [])), "msg": str(e.get("msg", "")), "type": e.get("type")}
             for e in errors
         ]
+    for member, value in (extensions or {}).items():
+        body.setdefault(member, value)  # never in place of a standard member
     return JSONResponse(
         jsonable_encoder(body), status_code=status, headers=headers, media_type=MEDIA_TYPE
     )
