@@ -134,8 +134,11 @@ async def test_an_order_whose_workflow_is_gone_is_finished_and_an_unknown_one_no
             409,
             "NotSent",
         )
-        assert detail == "the order never sent order_backordered: it is sent once it is backordered"
-        # A signal before the update (the operator's note) is told apart the same way.
+        assert detail == (
+            "the order never sent order_backordered: it is sent once units of it are "
+            "backordered (an older re-route that backordered some did not)"
+        )
+        # An operator's cancel of an ended order is told apart the same way.
         forced = await api["ops"].post(f"/ops/orders/{completed}/cancel", json={"reason": "x"})
         assert completed in _problem(forced, 409, "Finished")
 
