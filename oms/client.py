@@ -13,6 +13,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from oms import telemetry
 from oms.codec import EncryptionCodec, codec_from_spec
+from oms.failures import CompactFailureConverter
 from oms.settings import Settings
 
 
@@ -27,9 +28,15 @@ def payload_codec(settings: Settings, require_encrypted: bool = False) -> Encryp
 def data_converter(settings: Settings) -> DataConverter:
     """The one data converter of every client, worker, test environment and replayer:
     pydantic models, every payload encrypted (customer PII never reaches Temporal), and
-    plain payloads refused when real keys are configured."""
+    plain payloads refused when real keys are configured; failures trimmed to what the
+    server keeps (``oms.failures``)."""
     codec = payload_codec(settings, settings.requires_encrypted_payloads())
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        # Failures the server keeps whole (it drops a pending activity's last one past 4 KB).
+        failure_converter_class=CompactFailureConverter,
+    )
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
