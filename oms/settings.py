@@ -140,6 +140,26 @@ def _amount(value: str) -> str:
     return value
 
 
+# "<module>:<factory>": a dotted module path, a colon and the callable's name in it.
+_ADAPTER_FACTORY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+
+
+def _adapter(*built_in: str) -> AfterValidator:
+    """A port's implementation: one of ``built_in`` or ``<module>:<factory>`` (the module is
+    imported when a worker starts: workers/adapters.py)."""
+    names = " or ".join(repr(name) for name in built_in)
+
+    def check(value: str) -> str:
+        if value not in built_in and not _ADAPTER_FACTORY.fullmatch(value):
+            raise ValueError(
+                f"not {names} nor '<module>:<factory>' (a callable in an importable module "
+                "that takes the Settings and returns the adapter; docs/adapters.md)"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 def _seconds(value: str) -> str:
     if not all(part.strip().isdigit() and int(part) > 0 for part in value.split(",")):
         raise ValueError("not whole seconds above 0, comma-separated (such as 86400,259200)")
@@ -233,7 +253,7 @@ class Settings(BaseSettings):
     carrier_name: str = "sandbox"
     # The carrier adapter: "http" (the carrier HTTP API the sandbox speaks), or
     # "<module>:<factory>" (docs/adapters.md).
-    carrier_adapter: str = "http"
+    carrier_adapter: Annotated[str, _adapter("http")] = "http"
     carrier_timeout_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     # Sandbox carrier behaviour (read by the sandbox carrier service only).
     carrier_latency_ms: int = 0
@@ -261,7 +281,7 @@ class Settings(BaseSettings):
 
     # The payment provider: "sandbox", or "<module>:<factory>" naming a callable that takes
     # the Settings and returns a PaymentProvider (oms/ports/payments.py; docs/adapters.md).
-    payments_provider: str = "sandbox"
+    payments_provider: Annotated[str, _adapter("sandbox")] = "sandbox"
     # The sandbox's own ledger database; empty: beside the OMS's SQLite file (or its server).
     payments_sandbox_url: Annotated[str, AfterValidator(_optional_database_url)] = ""
     payments_decline_over: Amount = "100000.00"

@@ -4,7 +4,9 @@
 implementation (``sandbox`` for payments, ``http`` for the carrier's HTTP API)
 or ``<module>:<factory>``: a callable that takes the ``Settings`` and returns
 the implementation, so a merchant's adapter plugs in without touching the OMS
-(docs/adapters.md). The sandbox is imported only when it is chosen.
+(docs/adapters.md). The settings check the shape of the name when they load; the
+module is imported here, when a worker starts. The sandbox is imported only when
+it is chosen.
 """
 
 from __future__ import annotations
@@ -18,19 +20,27 @@ from oms.ports.payments import PaymentProvider
 from oms.settings import Settings
 
 
+class AdapterError(RuntimeError):
+    """An adapter that cannot be imported or built: one line naming its setting and why."""
+
+
 def payment_provider(settings: Settings) -> PaymentProvider:
     """The payment provider ``settings.payments_provider`` names.
 
-    Raises ``ValueError`` for a name that is neither built in nor ``<module>:<factory>``,
-    and what importing the module raises.
+    Raises ``AdapterError`` when its module cannot be imported, the factory is missing or
+    not callable, or building the provider fails.
     """
     if settings.payments_provider == "sandbox":
-        from sandboxes.payments import SandboxPaymentProvider
 
-        return SandboxPaymentProvider.from_settings(settings)
-    provider: PaymentProvider = _factory(settings.payments_provider, "OMS_PAYMENTS_PROVIDER")(
-        settings
-    )
+        def sandbox(settings: Settings) -> PaymentProvider:
+            from sandboxes.payments import SandboxPaymentProvider
+
+            return SandboxPaymentProvider.from_settings(settings)
+
+        return _build(sandbox, settings, "OMS_PAYMENTS_PROVIDER", "the sandbox provider")
+    spec = settings.payments_provider
+    factory = _factory(spec, "OMS_PAYMENTS_PROVIDER")
+    provider: PaymentProvider = _build(factory, settings, "OMS_PAYMENTS_PROVIDER", spec)
     return provider
 
 
@@ -43,15 +53,34 @@ def carrier(settings: Settings) -> Carrier:
         from activities.adapters.carrier_http import CarrierClient
 
         return CarrierClient.from_settings(settings)
-    adapter: Carrier = _factory(settings.carrier_adapter, "OMS_CARRIER_ADAPTER")(settings)
+    spec, setting = settings.carrier_adapter, "OMS_CARRIER_ADAPTER"
+    adapter: Carrier = _build(_factory(spec, setting), settings, setting, spec)
     return adapter
 
 
 def _factory(spec: str, setting: str) -> Callable[[Settings], Any]:
     module, sep, name = spec.partition(":")
-    if not sep or not module or not name:
-        raise ValueError(f"{setting}={spec!r}: expected a built-in name or '<module>:<factory>'")
-    factory = getattr(importlib.import_module(module), name, None)
+    if not sep or not module or not name:  # the settings refuse this shape already
+        raise AdapterError(f"{setting}: expected a built-in name or '<module>:<factory>'")
+    try:
+        loaded = importlib.import_module(module)
+    except Exception as error:  # ImportError, or whatever the module raised on import
+        raise AdapterError(f"{setting}: cannot import {module}: {_reason(error)}") from error
+    factory = getattr(loaded, name, None)
     if not callable(factory):
-        raise ValueError(f"{setting}={spec!r}: {name} is not a callable in {module}")
+        raise AdapterError(f"{setting}: {module} has no callable {name}")
     return factory
+
+
+def _build(factory: Callable[[Settings], Any], settings: Settings, setting: str, what: str) -> Any:
+    """``factory(settings)``; what it raises becomes an ``AdapterError`` naming ``setting``."""
+    try:
+        return factory(settings)
+    except Exception as error:
+        raise AdapterError(f"{setting}: {what} could not be built: {_reason(error)}") from error
+
+
+def _reason(error: BaseException) -> str:
+    """The error's type and the first line of its message (a driver's error runs on)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__

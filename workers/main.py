@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
@@ -47,6 +47,7 @@ from oms.domain.webhooks import RetrySchedule
 from oms.models.money import MoneyRules
 from oms.models.replenishment import ReplenishmentOptions
 from oms.ports.carrier import Carrier
+from oms.ports.payments import PaymentProvider
 from oms.queues import QUEUE_NAMES, WORKFLOW_QUEUE
 from oms.rules import EXCHANGE_RATES, RISK_RULES, VAT_RATES
 from oms.settings import Settings, load_settings
@@ -88,8 +89,10 @@ def build_workers(
     db: Database,
     carrier: Carrier,
     executor: ThreadPoolExecutor,
+    payments: PaymentProvider | None = None,
 ) -> list[Worker]:
-    """One Worker per selected queue, each registering only its own activities."""
+    """One Worker per selected queue, each registering only its own activities; the payments
+    queue's with ``payments``, else the provider the settings name (``AdapterError``)."""
     common: dict[str, Any] = {
         "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown_s),
         "max_concurrent_activities": settings.max_concurrent_activities,
@@ -152,17 +155,17 @@ def build_workers(
         supplier = SupplierActivities(EmailSupplier(email.send, settings.purchasing_buyer))
         activities["email"] = [email.send, supplier.send]
     if "payments" in queues:
-        provider = adapters.payment_provider(settings)
-        payments, credit = PaymentActivities(provider), CreditActivities(CreditLedger(db))
+        provider = payments or adapters.payment_provider(settings)
+        payment_acts, credit = PaymentActivities(provider), CreditActivities(CreditLedger(db))
         activities["payments"] = [
             credit.reserve,
             credit.release,
             credit.consume,
             credit.credit_note,
-            payments.authorize,
-            payments.capture,
-            payments.void_authorization,
-            payments.refund,
+            payment_acts.authorize,
+            payment_acts.capture,
+            payment_acts.void_authorization,
+            payment_acts.refund,
         ]
     if "webhooks" in queues:
         sender = HttpWebhookSender(settings.webhooks_timeout_s)
@@ -279,29 +282,39 @@ def replenishment_starter(client: Client, settings: Settings) -> ReplenishmentSt
 async def run_workers(
     settings: Settings, queues: Sequence[str], stop: asyncio.Event, client: Client | None = None
 ) -> None:
-    """Run the selected queues until ``stop`` is set, then shut down gracefully."""
+    """Run the selected queues until ``stop`` is set, then shut down gracefully.
+
+    Raises ``AdapterError`` before it serves or connects to anything when the carrier
+    adapter or (for the payments queue) the payment provider cannot be imported or built.
+    """
+    carrier = adapters.carrier(settings)
+    try:
+        payments = adapters.payment_provider(settings) if "payments" in queues else None
+    except adapters.AdapterError:
+        await carrier.aclose()
+        raise
     health = Health(settings.health_bind) if settings.health_bind else None
     if health is not None:
         health.start()
         log.info("worker health on http://%s/health/ready", settings.health_bind)
-    if client is None:
-        runtime = metrics_runtime(settings.metrics_bind) if settings.metrics_bind else None
-        client = await connect(settings, runtime)
-        if settings.metrics_bind:
-            log.info("worker metrics on http://%s/metrics", settings.metrics_bind)
     db = Database(settings.database_url)
-    carrier = adapters.carrier(settings)
     # Each queue may run max_concurrent_activities at once (the workflow queue its local
     # read-model writes); size the shared pool to match.
     executor = ThreadPoolExecutor(
         max_workers=settings.max_concurrent_activities * max(1, len(queues))
     )
     try:
+        if client is None:
+            runtime = metrics_runtime(settings.metrics_bind) if settings.metrics_bind else None
+            client = await connect(settings, runtime)
+            if settings.metrics_bind:
+                log.info("worker metrics on http://%s/metrics", settings.metrics_bind)
         if "workflows" in queues:
             await ensure_low_stock_schedule(client, settings)
             await ensure_relays(client, settings, db)
         async with AsyncExitStack() as stack:
-            for worker in build_workers(client, settings, queues, db, carrier, executor):
+            workers = build_workers(client, settings, queues, db, carrier, executor, payments)
+            for worker in workers:
                 await stack.enter_async_context(worker)
             log.info("worker running queues %s", ", ".join(queues))
             if health is not None:
@@ -353,19 +366,29 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """``oms worker``: an invalid setting or an adapter that cannot be imported or built is
+    one line on stderr and exit status 2, before the worker polls anything."""
     args = parser().parse_args(argv)
     queues: list[str] = args.queues
-    logs.configure("worker", load_settings().log_format)
+    settings = load_settings()
+    logs.configure("worker", settings.log_format)
     if args.processes > 1:
-        sys.exit(_run_processes(args.processes, queues))
+        sys.exit(_run_processes(settings, args.processes, queues))
     # Before the store's engine and the Temporal client exist, so both are traced.
     telemetry.configure("oms-worker")
-    asyncio.run(_main(Settings(), queues))
+    try:
+        asyncio.run(_main(settings, queues))
+    except adapters.AdapterError as error:
+        _refuse(str(error))
 
 
-def _run_processes(count: int, queues: list[str]) -> int:
+def _refuse(problem: str) -> NoReturn:
+    print(f"error: {problem}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _run_processes(settings: Settings, count: int, queues: list[str]) -> int:
     """Supervise ``count`` single-process workers; SIGINT/SIGTERM stops them all gracefully."""
-    settings = Settings()
     children = []
     for n in range(count):
         env = dict(os.environ)
