@@ -26,6 +26,9 @@ COPY workflows /src/workflows
 COPY activities /src/activities
 COPY workers /src/workers
 COPY starters /src/starters
+# The sandboxes: the carrier and SMTP sink services of the compose file's try-out, and the
+# sandbox payment provider, which a worker with real codec keys refuses unless
+# OMS_ALLOW_SANDBOX_PAYMENTS=true (docs/deploy.md, "Payment provider and carrier").
 COPY sandboxes /src/sandboxes
 RUN pip install --no-deps /src && rm -rf /src
 

@@ -282,6 +282,10 @@ class Settings(BaseSettings):
     # The payment provider: "sandbox", or "<module>:<factory>" naming a callable that takes
     # the Settings and returns a PaymentProvider (oms/ports/payments.py; docs/adapters.md).
     payments_provider: Annotated[str, _adapter("sandbox")] = "sandbox"
+    # A worker refuses to run the payments queue with the sandbox provider (which authorizes
+    # every card) outside development, i.e. with real codec keys, unless this says so on
+    # purpose (a staging or try-out stack; see sandbox_payments_problem).
+    allow_sandbox_payments: bool = False
     # The sandbox's own ledger database; empty: beside the OMS's SQLite file (or its server).
     payments_sandbox_url: Annotated[str, AfterValidator(_optional_database_url)] = ""
     payments_decline_over: Amount = "100000.00"
@@ -473,13 +477,38 @@ class Settings(BaseSettings):
         problems = []
         if self.dev_tokens_enabled():
             problems.append(f"dev tokens are on (OMS_AUTH_DEV_TOKENS) and {where}")
-        if self.codec_key_id == DEV_KEY_ID or DEV_KEY_B64 in self.codec_keys:
+        if self.uses_dev_codec_key():
             key = "the public development codec key is in use (OMS_CODEC_KEYS)"
             problems.append(f"{key} and {where}")
         if self.carrier_webhook_secret == DEV_WEBHOOK_SECRET:
             secret = "the public carrier webhook secret is in use (OMS_CARRIER_WEBHOOK_SECRET)"
             problems.append(f"{secret} and {where}")
         return problems
+
+    def uses_dev_codec_key(self) -> bool:
+        """Whether the public development codec key is in use: a development stack (``make
+        run``, the tests, the bench, chaos). Every process of a deployment shares the codec
+        keys, and an API beyond loopback refuses this one (``exposure_problems``), so a
+        process that has it belongs to a stack nobody else reaches."""
+        return self.codec_key_id == DEV_KEY_ID or DEV_KEY_B64 in self.codec_keys
+
+    def sandbox_payments_problem(self) -> str | None:
+        """Why a worker must not run the payments queue with these settings, or ``None``.
+
+        The sandbox provider authorizes every card but ``tok_declined``: outside development
+        (real codec keys) it runs only when ``OMS_ALLOW_SANDBOX_PAYMENTS`` says so on purpose.
+        """
+        if self.payments_provider != "sandbox" or self.allow_sandbox_payments:
+            return None
+        if self.uses_dev_codec_key():
+            return None
+        return (
+            "refusing to take payments with the sandbox provider, which authorizes every card, "
+            "outside development (real OMS_CODEC_KEYS are set): set OMS_PAYMENTS_PROVIDER to "
+            "your provider's adapter (<module>:<factory>, docs/adapters.md), or "
+            "OMS_PAYMENTS_PROVIDER=sandbox with OMS_ALLOW_SANDBOX_PAYMENTS=true for a stack "
+            "that takes no real orders"
+        )
 
     def allowed_hosts(self) -> list[str]:
         """Host header values the API answers (``TrustedHostMiddleware``)."""

@@ -366,12 +366,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``oms worker``: an invalid setting or an adapter that cannot be imported or built is
-    one line on stderr and exit status 2, before the worker polls anything."""
+    """``oms worker``: an invalid setting, the sandbox payment provider outside development
+    (``Settings.sandbox_payments_problem``) or an adapter that cannot be imported or built
+    is one line on stderr and exit status 2, before the worker polls anything."""
     args = parser().parse_args(argv)
     queues: list[str] = args.queues
     settings = load_settings()
     logs.configure("worker", settings.log_format)
+    if "payments" in queues and (problem := settings.sandbox_payments_problem()):
+        _refuse(problem)
     if args.processes > 1:
         sys.exit(_run_processes(settings, args.processes, queues))
     # Before the store's engine and the Temporal client exist, so both are traced.

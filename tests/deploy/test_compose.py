@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from fastapi import HTTPException
 from sqlalchemy import func, select
 
+from oms.codec import new_key
 from oms.devserver import PROBLEM_FLAGS
 from oms.search_attributes import ALL
 from oms.settings import Settings
@@ -368,6 +369,29 @@ def test_every_oms_process_needs_real_codec_keys(services: dict[str, dict[str, A
         variables = env(services[name])
         assert variables.get("OMS_CODEC_KEYS") == "<required OMS_CODEC_KEYS>", name
         assert variables.get("OMS_CODEC_KEY_ID") == "<required OMS_CODEC_KEY_ID>", name
+
+
+def test_the_payment_provider_is_the_operators_choice(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The attack: compose never set the provider, so its workers took orders with the
+    sandbox, which authorizes every card. Now compose refuses to start without one, and the
+    sandbox needs its acknowledgement too (the workers have real codec keys)."""
+    for name in OMS_TEMPORAL_CLIENTS:
+        variables = env(services[name])
+        assert variables["OMS_PAYMENTS_PROVIDER"] == "<required OMS_PAYMENTS_PROVIDER>", name
+        assert variables["OMS_ALLOW_SANDBOX_PAYMENTS"] == "false", name
+        assert variables["OMS_CARRIER_ADAPTER"] == "http", name  # the sandbox carrier service
+    chosen = Settings(
+        _env_file=None,
+        payments_provider="sandbox",
+        codec_keys=f"k1:{new_key()}",
+        codec_key_id="k1",
+        allow_sandbox_payments=env(services["oms-worker-activities"])[
+            "OMS_ALLOW_SANDBOX_PAYMENTS"
+        ],
+    )
+    assert chosen.sandbox_payments_problem() is not None
 
 
 def test_codec_server_serves_the_ui(services: dict[str, dict[str, Any]]) -> None:

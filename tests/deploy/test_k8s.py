@@ -145,6 +145,21 @@ def test_every_oms_variable_is_a_setting() -> None:
         assert sources == {"oms-config", "oms-secrets"}, name
 
 
+def test_the_adapters_are_placeholders_to_replace_not_the_sandbox() -> None:
+    """Every pod gets a payment provider and a carrier adapter of the operator's (until
+    replaced, a worker stops naming the placeholder), never the sandbox by default."""
+    config = _of_kind("ConfigMap")["oms-config"]["data"]
+    settings = Settings(
+        _env_file=None,
+        payments_provider=config["OMS_PAYMENTS_PROVIDER"],
+        carrier_adapter=config["OMS_CARRIER_ADAPTER"],
+        allow_sandbox_payments=config["OMS_ALLOW_SANDBOX_PAYMENTS"],
+    )
+    assert settings.payments_provider.startswith("your_payments.")
+    assert settings.carrier_adapter.startswith("your_carrier.")
+    assert settings.allow_sandbox_payments is False
+
+
 def test_the_smtp_port_goes_with_its_security() -> None:
     config = _of_kind("ConfigMap")["oms-config"]["data"]
     for name, workload in {**_of_kind("Deployment"), **_of_kind("Job")}.items():

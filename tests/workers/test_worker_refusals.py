@@ -1,7 +1,7 @@
 """A worker that must not run stops before it polls anything, with one line naming the
-setting and exit status 2: an adapter (``OMS_PAYMENTS_PROVIDER``, ``OMS_CARRIER_ADAPTER``)
-that cannot be imported or built. ``main`` runs in process: each case stops before
-Temporal is reached."""
+setting and exit status 2: the sandbox payment provider outside development, or an
+adapter (``OMS_PAYMENTS_PROVIDER``, ``OMS_CARRIER_ADAPTER``) that cannot be imported or
+built. ``main`` runs in process: each case stops before Temporal is reached."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from oms.codec import new_key
+from oms.settings import Settings
 from workers import main as worker_main
+
+REAL_KEYS = {"OMS_CODEC_KEYS": f"k1:{new_key()}", "OMS_CODEC_KEY_ID": "k1"}
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +33,39 @@ def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("error: "), line
     return line
+
+
+def test_the_sandbox_provider_outside_development_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name, value in REAL_KEYS.items():
+        monkeypatch.setenv(name, value)
+    line = refused(["--queues", "inventory,payments"], capsys)
+    assert "sandbox provider" in line and "OMS_ALLOW_SANDBOX_PAYMENTS" in line
+    assert "OMS_PAYMENTS_PROVIDER" in line
+    # Refused before the sandbox was built: it made no ledger.
+    assert not list(tmp_path.glob("*payments-sandbox*"))
+
+
+def test_the_sandbox_runs_in_development_or_when_the_operator_says_so() -> None:
+    real = {"codec_keys": REAL_KEYS["OMS_CODEC_KEYS"], "codec_key_id": "k1"}
+    assert Settings(_env_file=None).sandbox_payments_problem() is None  # make run, tests
+    assert Settings(_env_file=None, **real).sandbox_payments_problem() is not None
+    allowed = Settings(_env_file=None, allow_sandbox_payments=True, **real)
+    assert allowed.sandbox_payments_problem() is None
+    own = Settings(_env_file=None, payments_provider="acme_pay.adapter:build", **real)
+    assert own.sandbox_payments_problem() is None
+
+
+def test_a_worker_without_the_payments_queue_is_not_refused_for_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the payments queue takes payments: a workflows worker with real keys gets past
+    the check (and stops, here, at a carrier adapter that does not exist)."""
+    for name, value in REAL_KEYS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OMS_CARRIER_ADAPTER", "acme_nope.carrier:from_settings")
+    assert refused(["--queues", "workflows"], capsys).startswith("error: OMS_CARRIER_ADAPTER: ")
 
 
 @pytest.mark.parametrize(
