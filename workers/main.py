@@ -87,12 +87,13 @@ def build_workers(
     settings: Settings,
     queues: Sequence[str],
     db: Database,
-    carrier: Carrier,
+    carrier: Carrier | None,
     executor: ThreadPoolExecutor,
     payments: PaymentProvider | None = None,
 ) -> list[Worker]:
-    """One Worker per selected queue, each registering only its own activities; the payments
-    queue's with ``payments``, else the provider the settings name (``AdapterError``)."""
+    """One Worker per selected queue, each registering only its own activities; the carrier
+    queue's with ``carrier`` (``ValueError`` without one), the payments queue's with
+    ``payments``, else the provider the settings name (``AdapterError``)."""
     common: dict[str, Any] = {
         "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown_s),
         "max_concurrent_activities": settings.max_concurrent_activities,
@@ -140,6 +141,8 @@ def build_workers(
             read_model.record_shipment,
         ]
     if "carrier" in queues:
+        if carrier is None:
+            raise ValueError("the carrier queue needs a carrier adapter")
         carrier_acts = CarrierActivities(
             carrier, LabelStore(db), catalogue=StockStore(db), incoterms=settings.customs_incoterms
         )
@@ -284,14 +287,16 @@ async def run_workers(
 ) -> None:
     """Run the selected queues until ``stop`` is set, then shut down gracefully.
 
-    Raises ``AdapterError`` before it serves or connects to anything when the carrier
-    adapter or (for the payments queue) the payment provider cannot be imported or built.
+    Raises ``AdapterError`` before it serves or connects to anything when the adapter of
+    a selected queue (carrier, payments) cannot be imported or built; a worker builds only
+    the adapters its queues use.
     """
-    carrier = adapters.carrier(settings)
+    carrier = adapters.carrier(settings) if "carrier" in queues else None
     try:
         payments = adapters.payment_provider(settings) if "payments" in queues else None
     except adapters.AdapterError:
-        await carrier.aclose()
+        if carrier is not None:
+            await carrier.aclose()
         raise
     health = Health(settings.health_bind) if settings.health_bind else None
     if health is not None:
@@ -326,7 +331,8 @@ async def run_workers(
     finally:
         if health is not None:
             health.close()
-        await carrier.aclose()
+        if carrier is not None:
+            await carrier.aclose()
         executor.shutdown(wait=False, cancel_futures=True)
         db.dispose()
 

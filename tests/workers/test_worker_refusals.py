@@ -5,6 +5,7 @@ built. ``main`` runs in process: each case stops before Temporal is reached."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -60,12 +61,31 @@ def test_the_sandbox_runs_in_development_or_when_the_operator_says_so() -> None:
 def test_a_worker_without_the_payments_queue_is_not_refused_for_the_sandbox(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Only the payments queue takes payments: a workflows worker with real keys gets past
-    the check (and stops, here, at a carrier adapter that does not exist)."""
+    """Only the payments queue takes payments: a carrier worker with real keys gets past the
+    check (and stops, here, at a carrier adapter that does not exist)."""
     for name, value in REAL_KEYS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("OMS_CARRIER_ADAPTER", "acme_nope.carrier:from_settings")
-    assert refused(["--queues", "workflows"], capsys).startswith("error: OMS_CARRIER_ADAPTER: ")
+    assert refused(["--queues", "carrier"], capsys).startswith("error: OMS_CARRIER_ADAPTER: ")
+
+
+async def test_a_worker_builds_only_the_adapters_its_queues_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A workflows worker needs no carrier package nor payment provider installed: with
+    neither importable it gets as far as Temporal (here: a stop that is already set)."""
+    monkeypatch.setenv("OMS_CARRIER_ADAPTER", "acme_nope.carrier:from_settings")
+    monkeypatch.setenv("OMS_PAYMENTS_PROVIDER", "acme_nope.payments:from_settings")
+    reached: list[str] = []
+
+    async def no_temporal(*_args: object, **_kwargs: object) -> None:
+        reached.append("connect")
+        raise ConnectionError("no Temporal in this test")
+
+    monkeypatch.setattr(worker_main, "connect", no_temporal)
+    with pytest.raises(ConnectionError):
+        await worker_main.run_workers(Settings(), ["workflows"], asyncio.Event())
+    assert reached == ["connect"]
 
 
 @pytest.mark.parametrize(
@@ -98,7 +118,7 @@ def test_a_worker_without_the_payments_queue_is_not_refused_for_the_sandbox(
         (
             "OMS_CARRIER_ADAPTER",
             "oms_test_adapters:broken",
-            "workflows",
+            "carrier",
             "oms_test_adapters:broken could not be built: RuntimeError: no key in the secret",
         ),
         (
