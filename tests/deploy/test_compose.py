@@ -387,9 +387,7 @@ def test_the_payment_provider_is_the_operators_choice(
         payments_provider="sandbox",
         codec_keys=f"k1:{new_key()}",
         codec_key_id="k1",
-        allow_sandbox_payments=env(services["oms-worker-activities"])[
-            "OMS_ALLOW_SANDBOX_PAYMENTS"
-        ],
+        allow_sandbox_payments=env(services["oms-worker-activities"])["OMS_ALLOW_SANDBOX_PAYMENTS"],
     )
     assert chosen.sandbox_payments_problem() is not None
 
