@@ -286,7 +286,8 @@ class Settings(BaseSettings):
     # every card) outside development, i.e. with real codec keys, unless this says so on
     # purpose (a staging or try-out stack; see sandbox_payments_problem).
     allow_sandbox_payments: bool = False
-    # The sandbox's own ledger database; empty: beside the OMS's SQLite file (or its server).
+    # The sandbox's own ledger database; empty: a file beside the OMS's SQLite store, or the
+    # database <store>_payments_sandbox on its PostgreSQL server (created on first use).
     payments_sandbox_url: Annotated[str, AfterValidator(_optional_database_url)] = ""
     payments_decline_over: Amount = "100000.00"
     # Sandbox refund failures: the first N attempts of each refund fail as "provider

@@ -1,10 +1,11 @@
 """A sandbox payment provider with a ledger of its own (not the OMS's schema).
 
 The ledger is one table, ``sandbox_payment_ledger``, that the sandbox creates
-itself in its own database (``OMS_PAYMENTS_SANDBOX_URL``; by default a SQLite
-file beside the OMS's, or, for a server database, the same server), the way a
-real provider keeps its books where the OMS cannot see them. The OMS reaches it
-only through the ``PaymentProvider`` port (``oms/ports/payments.py``).
+itself in a database of its own, never the OMS's (``ledger_url``), the way a real
+provider keeps its books where the OMS cannot see them. Every process of one OMS
+derives the same database from the OMS's, so several workers share one ledger (and
+its idempotency keys). The OMS reaches it only through the ``PaymentProvider`` port
+(``oms/ports/payments.py``).
 
 Every operation is one ledger row under a unique idempotency
 key, so a repeated call returns the first answer. Money rules: captures and
@@ -21,14 +22,16 @@ same key can be tried again later.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import Integer, Numeric, String, Text, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, Numeric, String, Text, create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from oms.models.payments import (
@@ -46,6 +49,8 @@ from oms.store.db import Database
 from oms.store.tables import utcnow
 
 DECLINED_TOKEN = "tok_declined"
+# The ledger's database on the OMS's PostgreSQL server: the OMS's database name plus this.
+LEDGER_DATABASE_SUFFIX = "_payments_sandbox"
 
 
 class LedgerBase(DeclarativeBase):
@@ -70,20 +75,52 @@ class LedgerRow(LedgerBase):
 
 
 def ledger_url(settings: Settings) -> str:
-    """Where the sandbox keeps its ledger: ``payments_sandbox_url``, else a SQLite file
-    beside the OMS's SQLite file, else (a server database) the OMS's server."""
+    """Where the sandbox keeps its ledger: ``payments_sandbox_url``; else, beside an OMS on
+    SQLite, the file ``<store>.payments-sandbox.db``; else, beside an OMS on PostgreSQL, the
+    database ``<store>_payments_sandbox`` on the same server, reached the same way but
+    without the store's ``options`` (its ``search_path`` names the OMS's schema)."""
     if settings.payments_sandbox_url:
         return settings.payments_sandbox_url
     if settings.database_url.startswith("sqlite:///"):
         path = settings.database_url.removeprefix("sqlite:///")
         stem = path[:-3] if path.endswith(".db") else path
         return f"sqlite:///{stem}.payments-sandbox.db"
-    return settings.database_url
+    store = make_url(settings.database_url)
+    ledger = store.set(database=f"{store.database}{LEDGER_DATABASE_SUFFIX}")
+    return ledger.difference_update_query(["options"]).render_as_string(hide_password=False)
 
 
 def ledger_database(url: str) -> Database:
     """The ledger's database at ``url`` (the provider creates its table when missing)."""
     return Database(url)
+
+
+def create_ledger_database(settings: Settings) -> None:
+    """Create the PostgreSQL database ``ledger_url`` derives beside the OMS's, when it is
+    missing, connecting through the OMS's own database. Several processes may start at
+    once: one creates it, the others find it. Raises ``DBAPIError`` when the OMS's user may
+    not create databases (then create it, or name one in ``OMS_PAYMENTS_SANDBOX_URL``)."""
+    if settings.payments_sandbox_url or not settings.database_url.startswith("postgresql"):
+        return
+    name = make_url(ledger_url(settings)).database
+    admin = create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
+    exists = text("SELECT 1 FROM pg_database WHERE datname = :name")
+    try:
+        with admin.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(str(name))
+            for attempt in range(5):
+                if conn.scalar(exists, {"name": name}):
+                    return
+                try:
+                    conn.execute(text(f"CREATE DATABASE {quoted}"))
+                    return
+                except DBAPIError:
+                    # Another process's CREATE DATABASE won, or still holds template1.
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
+    finally:
+        admin.dispose()
 
 
 class LedgerEntry(BaseModel):
@@ -109,6 +146,7 @@ class SandboxPaymentProvider:
     @classmethod
     def from_settings(cls, settings: Settings) -> SandboxPaymentProvider:
         """The provider ``make run`` and the tests use, configured by ``OMS_PAYMENTS_*``."""
+        create_ledger_database(settings)
         return cls(
             ledger_database(ledger_url(settings)),
             Decimal(settings.payments_decline_over),
@@ -246,6 +284,10 @@ class SandboxPaymentProvider:
             return row
 
         return _refund(self._insert(request.idempotency_key, "refund", build))
+
+    def close(self) -> None:
+        """Release the ledger's connections (the provider is unusable after)."""
+        self._db.dispose()
 
     def ledger(self, order_id: str) -> list[LedgerEntry]:
         """Every transaction of an order, oldest first (for tests and operations)."""

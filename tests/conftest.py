@@ -30,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from oms.store.db import Database
 from oms.store.migrate import upgrade
+from sandboxes.payments import LEDGER_DATABASE_SUFFIX
 
 from stack import start_dev_server
 
@@ -80,15 +81,17 @@ def postgres_server_url() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield base.set(database=name).render_as_string(hide_password=False)
+    # And the sandbox payment ledger's database beside it, if a test made one.
     with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": name},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        for database in (name, f"{name}{LEDGER_DATABASE_SUFFIX}"):
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": database},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
     admin.dispose()
 
 

@@ -291,6 +291,11 @@ def stack_settings(
         # No daily low-stock schedule per test stack; the replenishment test asks for one.
         "low_stock_scan_cron": "",
     }
+    if not database_url.startswith("sqlite"):
+        # On PostgreSQL the sandbox's default ledger is one database beside the session's,
+        # shared by every stack of the session: each test gets a ledger of its own instead
+        # (on SQLite it already has one, beside its store).
+        values["payments_sandbox_url"] = f"sqlite:///{tmp / 'payments-sandbox.db'}"
     values.update(overrides)
     settings = Settings(**values)
     settings.api_url = f"http://127.0.0.1:{settings.api_port}"
