@@ -250,7 +250,6 @@ class Settings(BaseSettings):
     customs_incoterms: Literal["DAP", "DDP"] = "DAP"
 
     carrier_url: WebUrl = "http://127.0.0.1:8100"
-    carrier_name: str = "sandbox"
     # The carrier adapter: "http" (the carrier HTTP API the sandbox speaks), or
     # "<module>:<factory>" (docs/adapters.md).
     carrier_adapter: Annotated[str, _adapter("http")] = "http"

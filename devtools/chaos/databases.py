@@ -11,6 +11,8 @@ import uuid
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from sandboxes.payments import LEDGER_DATABASE_SUFFIX
+
 
 class PostgresDatabase:
     """A database of its own on a PostgreSQL server, created for one scenario, dropped after."""
@@ -28,13 +30,15 @@ class PostgresDatabase:
         return self.url
 
     def drop(self) -> None:
+        """Drop the store and the sandbox payment ledger its workers made beside it."""
         with self._admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": self.name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}"'))
+            for name in (self.name, f"{self.name}{LEDGER_DATABASE_SUFFIX}"):
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :n AND pid <> pg_backend_pid()"
+                    ),
+                    {"n": name},
+                )
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         self._admin.dispose()
