@@ -249,7 +249,8 @@ class Settings(BaseSettings):
     # delivery) or DDP (the merchant does); printed on the customs declaration and invoice.
     customs_incoterms: Literal["DAP", "DDP"] = "DAP"
 
-    carrier_url: WebUrl = "http://127.0.0.1:8100"
+    # Empty: the sandbox carrier's own address (OMS_CARRIER_HOST / OMS_CARRIER_PORT).
+    carrier_url: OptionalWebUrl = ""
     # The carrier adapter: "http" (the carrier HTTP API the sandbox speaks), or
     # "<module>:<factory>" (docs/adapters.md).
     carrier_adapter: Annotated[str, _adapter("http")] = "http"
@@ -410,9 +411,13 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _api_url_from_host_and_port(self) -> Self:
         """Without OMS_API_URL, the API's own address (so a new OMS_API_PORT moves every
-        process that calls the API, not only the API)."""
+        process that calls the API, not only the API); without OMS_CARRIER_URL, the sandbox
+        carrier's."""
         if not self.api_url:
             self.api_url = local_url(self.api_host, self.api_port)
+        # Likewise the sandbox carrier's: moving it with OMS_CARRIER_PORT moves its callers.
+        if not self.carrier_url:
+            self.carrier_url = local_url(self.carrier_host, self.carrier_port)
         return self
 
     @model_validator(mode="after")

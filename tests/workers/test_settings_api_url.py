@@ -11,7 +11,14 @@ from oms.settings import Settings
 
 @pytest.fixture(autouse=True)
 def no_exported_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OMS_API_URL", "OMS_API_HOST", "OMS_API_PORT"):
+    for name in (
+        "OMS_API_URL",
+        "OMS_API_HOST",
+        "OMS_API_PORT",
+        "OMS_CARRIER_URL",
+        "OMS_CARRIER_HOST",
+        "OMS_CARRIER_PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -53,3 +60,15 @@ def test_the_make_run_banner_shows_the_port_the_api_listens_on(
     _banner(Settings())
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8010/docs" in out and ":8000" not in out
+
+
+def test_the_carrier_url_follows_the_sandbox_carriers_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ``OMS_CARRIER_PORT=8110 make run`` moved the sandbox carrier but left the workers
+    # calling 8100.
+    assert Settings().carrier_url == "http://127.0.0.1:8100"
+    monkeypatch.setenv("OMS_CARRIER_PORT", "8110")
+    assert Settings().carrier_url == "http://127.0.0.1:8110"
+    monkeypatch.setenv("OMS_CARRIER_URL", "https://carrier.example")
+    assert Settings().carrier_url == "https://carrier.example"
