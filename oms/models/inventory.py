@@ -73,11 +73,18 @@ class Candidate(Model):
     stock_seen: dict[str, int]
 
 
+def _not_set(value: bool) -> bool:
+    return not value
+
+
 class PlannedShipment(Model):
     shipment_id: str
     warehouse_id: str
     lines: list[SkuQuantity]
     ship_from: Address | None = None
+    # Units the order owes at no charge (a claim's reship): the parcel captures nothing.
+    # Left out of a payload when unset, so a paid parcel's payload is what it always was.
+    free: bool = Field(default=False, exclude_if=_not_set)
 
 
 class AllocationDecision(Model):
@@ -112,6 +119,9 @@ class AllocateRequest(AllocationBasis):
     # Re-routing: leave these warehouses out, or consider only these.
     exclude_warehouses: list[str] = Field(default_factory=list)
     only_warehouses: list[str] = Field(default_factory=list)
+    # A claim's reship: the units are sent again at no charge, now and when what no
+    # warehouse has is filled later (its backorders are owed free).
+    free: bool = Field(default=False, exclude_if=_not_set)
 
 
 class ReleaseRequest(Model):
@@ -150,7 +160,8 @@ class BackorderCheck(Model):
 
 
 class BackorderFill(Model):
-    """Stock that arrived for a backordered order, grouped by warehouse."""
+    """Stock that arrived for a backordered order, grouped by warehouse and, apart, the
+    units owed at no charge (``PlannedShipment.free``)."""
 
     key: str
     shipments: list[PlannedShipment] = Field(default_factory=list)

@@ -164,9 +164,11 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
                 warehouse_id=pick.warehouse_id,
                 lines=pick.lines,
                 ship_from=ship_from(by_id[pick.warehouse_id]),
+                free=req.free,
             )
         )
-    # A re-route's backorder keeps its choice of warehouses for when stock arrives.
+    # A re-route's backorder keeps its choice of warehouses for when stock arrives; a
+    # reship's is owed at no charge.
     owe(
         session,
         req.order_id,
@@ -175,6 +177,7 @@ def allocate(session: Session, req: AllocateRequest) -> AllocationDecision:
         req.placed_at,
         exclude=req.exclude_warehouses,
         only=req.only_warehouses,
+        free=req.free,
     )
 
     decision = AllocationDecision(
@@ -211,10 +214,12 @@ def owe(
     *,
     exclude: Collection[str] = (),
     only: Collection[str] = (),
+    free: bool = False,
 ) -> None:
     """Owe ``lines`` to the order: an open backorder for each, under the allocation or
     request ``key``, in the order's place in the queue (``placed_at``), to be filled by no
-    warehouse of ``exclude`` and, when ``only`` names any, only by those (a re-route's)."""
+    warehouse of ``exclude`` and, when ``only`` names any, only by those (a re-route's);
+    ``free``: at no charge (a claim's reship), shipped apart from paid units when filled."""
     session.add_all(
         BackorderRow(
             order_id=order_id,
@@ -226,6 +231,7 @@ def owe(
             placed_at=as_utc(placed_at),
             exclude_warehouses=sorted(exclude) or None,
             only_warehouses=sorted(only) or None,
+            free=free,
         )
         for line in lines
     )
@@ -306,9 +312,11 @@ def fill_backorders(session: Session, warehouse_id: str, sku: str) -> list[str]:
 def claim_backorders(session: Session, req: BackorderCheck) -> BackorderFill:
     """Turn the units filled for an order's backorders into shipments; idempotent on ``req.key``.
 
-    One shipment per warehouse, numbered from ``req.first_shipment_no``. A
-    retried call returns the same shipments; ``still_backordered`` is what the
-    order is still owed now.
+    One shipment per warehouse, numbered from ``req.first_shipment_no``, and one more per
+    warehouse for units owed at no charge (a claim's reship, ``free``), never merged with
+    paid units: the free parcel captures nothing, the paid one captures its units. A
+    retried call returns the same shipments; ``still_backordered`` is what the order is
+    still owed now.
     """
     claimed = list(
         session.scalars(
@@ -317,7 +325,8 @@ def claim_backorders(session: Session, req: BackorderCheck) -> BackorderFill:
             .order_by(ReservationRow.id)
         )
     )
-    if not claimed:
+    fresh = not claimed
+    if fresh:
         claimed = lock_reservations(
             session,
             ReservationRow.order_id == req.order_id,
@@ -325,17 +334,36 @@ def claim_backorders(session: Session, req: BackorderCheck) -> BackorderFill:
             ReservationRow.claim_key.is_(None),
             ReservationRow.status == OPEN,
         )
-        warehouse_ids = sorted({r.warehouse_id for r in claimed})
-        numbers = {wh: req.first_shipment_no + i for i, wh in enumerate(warehouse_ids)}
+    free = _owed_free(session, claimed)
+    if fresh:
+        # Paid before free in each warehouse: an order owed nothing free numbers as before.
+        groups = sorted({(r.warehouse_id, r.id in free) for r in claimed})
+        numbers = {group: req.first_shipment_no + i for i, group in enumerate(groups)}
         for reservation in claimed:
             reservation.claim_key = req.key
-            reservation.shipment_id = f"{req.order_id}-S{numbers[reservation.warehouse_id]}"
+            n = numbers[(reservation.warehouse_id, reservation.id in free)]
+            reservation.shipment_id = f"{req.order_id}-S{n}"
         session.flush()
     return BackorderFill(
         key=req.key,
-        shipments=_shipments(session, claimed),
+        shipments=_shipments(session, claimed, free),
         still_backordered=still_backordered(session, req.order_id),
     )
+
+
+def _owed_free(session: Session, reservations: list[ReservationRow]) -> set[int]:
+    """The ids of ``reservations`` that fill backorders owed at no charge."""
+    backorders = {r.backorder_id for r in reservations if r.backorder_id is not None}
+    if not backorders:
+        return set()
+    free = set(
+        session.scalars(
+            select(BackorderRow.id).where(
+                BackorderRow.id.in_(backorders), BackorderRow.free.is_(True)
+            )
+        )
+    )
+    return {r.id for r in reservations if r.backorder_id in free}
 
 
 def still_backordered(session: Session, order_id: str) -> list[SkuQuantity]:
@@ -730,12 +758,18 @@ def lock_backorders(session: Session, *where: ColumnElement[bool]) -> ScalarResu
     )
 
 
-def _shipments(session: Session, reservations: list[ReservationRow]) -> list[PlannedShipment]:
-    """Reservations grouped into one planned shipment per shipment id, by warehouse."""
+def _shipments(
+    session: Session, reservations: list[ReservationRow], free: Collection[int] = ()
+) -> list[PlannedShipment]:
+    """Reservations grouped into one planned shipment per shipment id, by warehouse; a
+    shipment of the reservations ``free`` names (by id) is free."""
     groups: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    free_ids: set[str] = set()
     for r in reservations:
         lines = groups[(r.warehouse_id, r.shipment_id or "")]
         lines[r.sku] = lines.get(r.sku, 0) + r.quantity
+        if r.id in free:
+            free_ids.add(r.shipment_id or "")
     shipments = []
     for (warehouse_id, shipment_id), lines in sorted(groups.items()):
         warehouse = session.get(WarehouseRow, warehouse_id)
@@ -745,6 +779,7 @@ def _shipments(session: Session, reservations: list[ReservationRow]) -> list[Pla
                 warehouse_id=warehouse_id,
                 lines=[SkuQuantity(sku=sku, quantity=qty) for sku, qty in lines.items()],
                 ship_from=None if warehouse is None else ship_from(warehouse),
+                free=shipment_id in free_ids,
             )
         )
     return shipments

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -183,7 +184,8 @@ class ReservationRow(Base):
 
 class BackorderRow(Base):
     """Units an order is still owed; filled oldest ``placed_at`` first when stock arrives, from
-    the warehouses a re-route left it (``exclude_warehouses``, ``only_warehouses``)."""
+    the warehouses a re-route left it (``exclude_warehouses``, ``only_warehouses``); ``free``
+    units (a claim's reship) ship in parcels of their own that capture nothing."""
 
     __tablename__ = "backorders"
     __table_args__ = (
@@ -204,6 +206,8 @@ class BackorderRow(Base):
     # warehouses that may not fill this backorder, or the only ones that may (NULL: any).
     exclude_warehouses: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     only_warehouses: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    # Owed at no charge (a claim's reship of units the customer paid for once).
+    free: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class OrderRow(ReadModel, Base):

@@ -426,6 +426,63 @@ def test_a_rerouted_backorder_keeps_its_choice_beside_the_orders_other_backorder
     assert claim(net, "O-1", "O-1:claim:2").still_backordered == []
 
 
+# --- a claim's reship, owed at no charge ----------------------------------------------------
+
+
+def reship(db: Database, order_id: str, lines: dict[str, int]) -> AllocationDecision:
+    """Allocate ``lines`` again as a claim's reship does: its own key, at no charge."""
+    req = allocate_request(order_id, lines, key=f"{order_id}:claim:1", first_shipment_no=2)
+    with db.session() as session:
+        return inventory.allocate(session, req.model_copy(update={"free": True}))
+
+
+def free_of(fill: BackorderFill | AllocationDecision) -> list[tuple[str, bool]]:
+    return [(s.shipment_id, s.free) for s in fill.shipments]
+
+
+def test_a_reship_is_free_and_so_is_what_it_owes_when_stock_fills_it(net: Database) -> None:
+    put_stock(net, "WH-STO", "TSHIRT", 1)
+    decision = reship(net, "O-1", {"TSHIRT": 3})
+    assert free_of(decision) == [("O-1-S2", True)]
+    assert decision.backordered == [SkuQuantity(sku="TSHIRT", quantity=2)]
+    with net.session() as session:
+        assert [r.free for r in session.scalars(select(BackorderRow))] == [True]
+
+    receive(net, "WH-GOT", "TSHIRT", 2)
+    fill = claim(net, "O-1", "O-1:claim:1")
+    assert shipments_of(fill) == [("O-1-S3", "WH-GOT", {"TSHIRT": 2})]
+    assert free_of(fill) == [("O-1-S3", True)]
+    # A retry answers the same free parcel.
+    assert claim(net, "O-1", "O-1:claim:1") == fill
+
+
+def test_free_and_paid_units_of_one_sku_never_share_a_parcel(net: Database) -> None:
+    # The order owes one paid unit (its allocation) and, for the same SKU, two free ones (a
+    # reship of a lost parcel): one delivery at one warehouse fills all three.
+    allocate(net, "O-1", {"TSHIRT": 1, "CAP": 1})
+    reship(net, "O-1", {"TSHIRT": 2})
+    receive(net, "WH-STO", "TSHIRT", 5)
+    receive(net, "WH-STO", "CAP", 1)
+
+    fill = claim(net, "O-1", "O-1:claim:1")
+    # Paid first, then free, at each warehouse.
+    assert shipments_of(fill) == [
+        ("O-1-S3", "WH-STO", {"TSHIRT": 1, "CAP": 1}),
+        ("O-1-S4", "WH-STO", {"TSHIRT": 2}),
+    ]
+    assert free_of(fill) == [("O-1-S3", False), ("O-1-S4", True)]
+    assert fill.still_backordered == []
+    assert claim(net, "O-1", "O-1:claim:1") == fill
+
+
+def test_a_paid_backorder_fill_says_nothing_of_free_in_its_payload(net: Database) -> None:
+    # Runs of the code before parse a paid parcel's payload as they always did.
+    allocate(net, "O-1", {"TSHIRT": 1})
+    receive(net, "WH-STO", "TSHIRT", 1)
+    [shipment] = claim(net, "O-1", "O-1:claim:1").shipments
+    assert not shipment.free and "free" not in shipment.model_dump(mode="json")
+
+
 # --- consume --------------------------------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ def schema_drift(url: str) -> list[object]:
 def test_upgrade_creates_every_table_and_matches_the_models(empty_url: str) -> None:
     assert current_revision(empty_url) is None
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0015_order_origin"
+    assert current_revision(empty_url) == "0016_backorder_free"
     assert tables(empty_url) == TABLES | {"alembic_version"}
     assert schema_drift(empty_url) == []
     # The sandbox payment provider keeps its ledger in a store of its own.
@@ -64,7 +64,7 @@ def test_downgrade_to_base_and_upgrade_again(empty_url: str) -> None:
 def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
     upgrade(empty_url)
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0015_order_origin"
+    assert current_revision(empty_url) == "0016_backorder_free"
 
 
 def test_0011_fills_the_search_columns_and_skus_of_existing_orders(empty_url: str) -> None:
@@ -177,3 +177,24 @@ def test_0015_tells_the_orders_the_oms_placed_from_the_customers_own(empty_url: 
         "W-2": "customer",
         "RMA-R2-X": "customer",
     }
+
+
+def test_0016_leaves_existing_backorders_paid(empty_url: str) -> None:
+    upgrade(empty_url, "0015_order_origin")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO backorders (order_id, allocation_key, sku, quantity,"
+                    " quantity_open, cancelled, placed_at, created_at) VALUES ('O-OLD',"
+                    " 'O-OLD:allocate', 'TSHIRT', 2, 2, false, :at, :at)"
+                ),
+                {"at": T0},
+            )
+        upgrade(empty_url)
+        with engine.connect() as conn:
+            free = conn.execute(text("SELECT free FROM backorders")).scalar_one()
+    finally:
+        engine.dispose()
+    assert free == 0  # false (SQLite answers 0)
