@@ -6,8 +6,10 @@ Workflow code (no I/O). A parcel still in transit is told the claim settles it (
 first wins, and a ``lost`` claim is then refused). Then either
 
 - ``reship``: the parcel's lines are allocated again (``<order>:claim:<n>``) and shipped as
-  new shipments **at no charge** (they capture nothing); units no warehouse has are owed,
-  and the customer gets the backorder email for them (``order_backordered``, key
+  new shipments **at no charge** (they capture nothing); units no warehouse has are owed
+  at no charge too (the store keeps them apart from paid backorders, and the order ships
+  them free when stock fills them: ``Fulfilment.claim_backorders``), and the customer gets
+  the backorder email for them (``order_backordered``, key
   ``<order>:backordered:claim:<n>``) in runs that took the patch
   ``order-claim-backorder-email``;
 - ``refund``: what the parcel's lines came to is refunded on the order's card
@@ -128,7 +130,10 @@ class Claims:
         owed: list[SkuQuantity] = []
         if request.resolution == "reship":
             decision = await self._stock.allocate(
-                self._shipments.next_no, lines, key=f"{inp.order_id}:claim:{self._count}"
+                self._shipments.next_no,
+                lines,
+                key=f"{inp.order_id}:claim:{self._count}",
+                free=True,  # what no warehouse has now is owed free, for when stock comes
             )
             await self._shipments.start(
                 decision.shipments, self._payment.authorization_id or "", free=True

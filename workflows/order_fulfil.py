@@ -36,6 +36,10 @@ CONTINUE_AS_NEW_PATCH = "order-continue-as-new"
 # Patch: a re-route that leaves units owed sends the customer the backorder email, as the
 # first allocation does; asked only when it owed some. A run without it sent none.
 REROUTE_BACKORDER_EMAIL_PATCH = "order-reroute-backorder-email"
+# Patch: a backorder fill ships units a claim's reship owed (``PlannedShipment.free``) at no
+# charge; asked only when a fill has such a parcel. A run without it started every filled
+# parcel as paid, and replays so.
+RESHIP_OWED_FREE_PATCH = "order-reship-owed-free"
 # The statuses in which the order may owe units (its backorder clock runs).
 _OWED_STATUSES = (
     OrderStatus.BACKORDERED,
@@ -128,12 +132,19 @@ class Fulfilment:
             self._track.changed()
 
     async def claim_backorders(self) -> None:
-        """Claim stock that arrived for the owed lines and ship what it fills."""
+        """Claim stock that arrived for the owed lines and ship what it fills: units a
+        claim's reship owed at no charge (the customer paid for them once) in parcels that
+        capture nothing, the rest as paid parcels."""
         fill = await self._stock.claim(self._shipments.next_no)
         if fill.shipments:
             lines = (ln for s in fill.shipments for ln in s.lines)
             self._track.note(f"Backorder filled: {views.units(lines)}")
-            await self._shipments.start(fill.shipments, self._payment.authorization_id or "")
+            authorization_id = self._payment.authorization_id or ""
+            if any(s.free for s in fill.shipments) and workflow.patched(RESHIP_OWED_FREE_PATCH):
+                for plan in fill.shipments:  # in the store's order, as one call starts them
+                    await self._shipments.start([plan], authorization_id, free=plan.free)
+            else:
+                await self._shipments.start(fill.shipments, authorization_id)
             self.refresh_status()
 
     def check_reroute(self, request: RerouteShipment) -> None:

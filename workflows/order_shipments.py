@@ -89,7 +89,7 @@ class Shipments:
         self, planned: list[PlannedShipment], authorization_id: str, free: bool = False
     ) -> None:
         """Start one shipment per planned parcel, picking at its warehouse (``free``: a
-        claim's reship, which captures nothing).
+        claim's reship, or units it owed filled later, which capture nothing).
 
         Raises ``ApplicationError(type="WarehouseWithoutAddress")`` for a warehouse with
         no address to ship from.

@@ -58,11 +58,12 @@ class Stock:
         first_shipment_no: int,
         lines: list[SkuQuantity] | None = None,
         key: str | None = None,
+        free: bool = False,
         **where: Any,
     ) -> AllocationDecision:
         """Reserve ``lines`` (default: the whole order) nearest the customer; a re-route
         names ``exclude_warehouses`` or ``only_warehouses`` and gets a key of its own, as
-        does a claim's reship (``key``)."""
+        does a claim's reship (``key``, ``free``: what it owes is owed at no charge)."""
         inp, view = self._inp, self._view
         if key is None and where:
             self.reroutes += 1
@@ -81,6 +82,7 @@ class Stock:
                 country=view.ship_to.country,
                 placed_at=inp.placed_at,
                 first_shipment_no=first_shipment_no,
+                free=free,
                 **where,
             ),
             **policies.STORE.kwargs(self._queue, "allocate stock" if not where else "re-allocate"),

@@ -85,6 +85,15 @@ WAREHOUSE_ADDRESS = Address(
 
 
 @dataclass
+class Owed:
+    """A backorder the fake store keeps: what is still open, and whether it is owed free."""
+
+    sku: str
+    open: int
+    free: bool
+
+
+@dataclass
 class World:
     """What the fakes were asked to do, and knobs for how they answer."""
 
@@ -95,6 +104,9 @@ class World:
     # SKUs the fake carrier finds without customs data (its label purchase is refused).
     customs_missing: set[str] = field(default_factory=set)
     arrived: dict[str, int] = field(default_factory=dict)  # backorder units claimable
+    # What allocations owed, oldest first: arrived units fill these (a reship's free ones
+    # into a free parcel); units beyond them fill untracked (paid) backorders.
+    owed: list[Owed] = field(default_factory=list)
     calls: list[tuple[str, Any]] = field(default_factory=list)
     emails: list[EmailRequest] = field(default_factory=list)
     orders: dict[str, OrderView] = field(default_factory=dict)
@@ -118,6 +130,20 @@ class World:
     label_gate: asyncio.Event | None = None
     # When set, the fake provider declines authorizations of more than this.
     decline_over: Decimal | None = None
+    # The fake provider's books, as the sandbox keeps them: what each authorization it
+    # granted holds, and what was captured or voided on it (by key, so a retry is free).
+    authorized: dict[str, Decimal] = field(default_factory=dict)
+    settled: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    def left_on(self, authorization_id: str, key: str) -> Decimal | None:
+        """What is left to capture or void on an authorization the fake granted, not
+        counting ``key`` (a retry of it); None for one it did not grant (a shipment a test
+        started alone), which the fake does not check."""
+        if authorization_id not in self.authorized:
+            return None
+        done = self.settled.setdefault(authorization_id, {})
+        spent = sum((v for k, v in done.items() if k != key), Decimal(0))
+        return self.authorized[authorization_id] - spent
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -140,6 +166,7 @@ class World:
                     lines.append(SkuQuantity(sku=line.sku, quantity=take))
                 if line.quantity - take:
                     backordered.append(SkuQuantity(sku=line.sku, quantity=line.quantity - take))
+                    world.owed.append(Owed(line.sku, line.quantity - take, req.free))
             shipments = (
                 [
                     PlannedShipment(
@@ -147,6 +174,7 @@ class World:
                         warehouse_id="WH-STO",
                         lines=lines,
                         ship_from=WAREHOUSE_ADDRESS,
+                        free=req.free,
                     )
                 ]
                 if lines
@@ -163,20 +191,30 @@ class World:
         @activity.defn(name="inventory.claim_backorders")
         async def claim_backorders(req: BackorderCheck) -> BackorderFill:
             world.calls.append(("claim_backorders", req))
-            lines = [SkuQuantity(sku=s, quantity=q) for s, q in world.arrived.items() if q]
+            # As the store: paid and free units in parcels of their own, paid first.
+            filled: dict[bool, dict[str, int]] = {False: {}, True: {}}
+            for sku, arrived in world.arrived.items():
+                for owed in world.owed:
+                    take = min(arrived, owed.open) if owed.sku == sku else 0
+                    owed.open -= take
+                    arrived -= take
+                    filled[owed.free][sku] = filled[owed.free].get(sku, 0) + take
+                filled[False][sku] = filled[False].get(sku, 0) + arrived
             world.arrived.clear()
-            shipments = (
-                [
-                    PlannedShipment(
-                        shipment_id=f"{req.order_id}-S{req.first_shipment_no}",
-                        warehouse_id="WH-STO",
-                        lines=lines,
-                        ship_from=WAREHOUSE_ADDRESS,
+            shipments = []
+            for free in (False, True):
+                lines = [SkuQuantity(sku=s, quantity=q) for s, q in filled[free].items() if q]
+                if lines:
+                    no = req.first_shipment_no + len(shipments)
+                    shipments.append(
+                        PlannedShipment(
+                            shipment_id=f"{req.order_id}-S{no}",
+                            warehouse_id="WH-STO",
+                            lines=lines,
+                            ship_from=WAREHOUSE_ADDRESS,
+                            free=free,
+                        )
                     )
-                ]
-                if lines
-                else []
-            )
             return BackorderFill(key=req.key, shipments=shipments, still_backordered=[])
 
         @activity.defn(name="inventory.release")
@@ -291,6 +329,8 @@ class World:
             declined = declined or (
                 world.decline_over is not None and req.amount > world.decline_over
             )
+            if not declined:
+                world.authorized.setdefault(f"AUTH-{req.idempotency_key}", req.amount)
             return Authorization(
                 authorization_id=f"AUTH-{req.idempotency_key}",
                 status="declined" if declined else "authorized",
@@ -302,6 +342,17 @@ class World:
         @activity.defn(name="payments.capture")
         async def capture(req: CaptureRequest) -> Capture:
             world.calls.append(("capture", req))
+            left = world.left_on(req.authorization_id, req.idempotency_key)
+            if left is not None:
+                # As the sandbox: captures and voids never exceed what was authorized.
+                if req.amount > left:
+                    raise ApplicationError(
+                        f"capture of {req.amount} exceeds the {left} left on "
+                        f"{req.authorization_id}",
+                        type="PaymentRejected",
+                        non_retryable=True,
+                    )
+                world.settled[req.authorization_id][req.idempotency_key] = req.amount
             return Capture(
                 capture_id=f"CAP-{req.idempotency_key}",
                 authorization_id=req.authorization_id,
@@ -312,6 +363,10 @@ class World:
         @activity.defn(name="payments.void_authorization")
         async def void_authorization(req: VoidAuthorizationRequest) -> VoidAuthorizationResult:
             world.calls.append(("void_authorization", req))
+            left = world.left_on(req.authorization_id, req.idempotency_key)
+            if left is not None:
+                voided = left if req.amount is None else min(left, max(req.amount, Decimal(0)))
+                world.settled[req.authorization_id][req.idempotency_key] = voided
             return VoidAuthorizationResult(
                 authorization_id=req.authorization_id, voided_amount=req.amount or Decimal("1")
             )

@@ -4,19 +4,22 @@ refunded, and what a claim refuses."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
 
 from oms.models.common import SkuQuantity
 from oms.models.order_changes import OpenClaim
 from oms.models.orders import BackorderWake, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from tests.workflows.harness import Harness, patches, tick
-from workflows.order import OrderWorkflow
+from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.order_claims import CLAIM_BACKORDER_EMAIL_PATCH, CLAIM_EMAIL_PATCH
+from workflows.order_fulfil import RESHIP_OWED_FREE_PATCH
 from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
@@ -167,6 +170,95 @@ async def test_a_reship_no_warehouse_can_fill_sends_the_backorder_email(
     await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
     await harness.deliver(f"{order_id}-S2")
     assert (await handle.result()).status == OrderStatus.COMPLETED
+
+
+async def test_a_reship_owed_and_filled_later_ships_at_no_charge(harness: Harness) -> None:
+    # Before, the filled parcel was started as a paid one: it tried to capture the units
+    # again on the authorization the lost parcel had used up, and the provider refused.
+    harness.world.stock = {"TSHIRT": 2}
+    order_id, handle, _ = await _shipped(harness)
+    view = await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "lost", "reship"))
+    assert view.backordered == [SkuQuantity(sku="TSHIRT", quantity=2)]
+    [_, reship] = _calls(harness, "allocate")
+    assert reship.free
+
+    harness.world.arrived = {"TSHIRT": 2}
+    await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
+    await harness.deliver(f"{order_id}-S2")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    # Charged once, for the lost parcel; the replacement captured nothing.
+    assert [c.amount for c in _calls(harness, "capture")] == [Decimal("398.00")]
+    assert harness.world.shipments[f"{order_id}-S2"].captured == Decimal("0.00")
+    assert patches(await handle.fetch_history()).count(RESHIP_OWED_FREE_PATCH) == 1
+
+
+async def test_a_fill_of_paid_and_reshipped_units_charges_only_the_paid_ones(
+    harness: Harness,
+) -> None:
+    # Three ordered, two in stock: S1 ships two and one is owed (paid). S1 is lost and
+    # reshipped with no stock left: two more are owed, free. One delivery fills all three.
+    harness.world.stock = {"TSHIRT": 2}
+    order_id = f"C-{uuid.uuid4().hex[:6]}"
+    handle = await harness.start(harness.order_input(order_id, qty=3))
+    ship = await harness.shipment(f"{order_id}-S1")
+    await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick(picked_by="Lisa"))
+    await ship.execute_update(
+        ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=800)])
+    )
+    for _ in range(200):
+        if (await handle.query(OrderWorkflow.state)).status == OrderStatus.PARTIALLY_SHIPPED:
+            break
+        await tick()
+    view = await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "lost", "reship"))
+    assert view.backordered == [SkuQuantity(sku="TSHIRT", quantity=3)]
+
+    harness.world.arrived = {"TSHIRT": 3}
+    await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
+    await harness.deliver(f"{order_id}-S2")
+    await harness.deliver(f"{order_id}-S3")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    shipments = harness.world.shipments
+    assert [ln.quantity for ln in shipments[f"{order_id}-S2"].lines] == [1]
+    assert [ln.quantity for ln in shipments[f"{order_id}-S3"].lines] == [2]
+    # The lost parcel's two units, then the owed paid unit; the reshipped two are free.
+    assert [c.amount for c in _calls(harness, "capture")] == [
+        Decimal("398.00"),
+        Decimal("199.00"),
+    ]
+    assert shipments[f"{order_id}-S3"].captured == Decimal("0.00")
+
+
+async def test_a_reship_owed_across_continue_as_new_still_ships_free(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    # The store keeps what is owed free: the order's later run ships it free when it fills,
+    # beside the unit it owes (paid) since it was placed.
+    harness.world.stock = {"TSHIRT": 2}
+    order_id = f"C-{uuid.uuid4().hex[:6]}"
+    inp = harness.order_input(order_id, qty=3, recheck_s=24 * 3600, pick_sla_s=400 * 24 * 3600)
+    options = inp.options.model_copy(update={"continue_as_new_after_events": 200})
+    first = await harness.start(inp.model_copy(update={"options": options}))
+    latest = harness.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
+    await harness.deliver(f"{order_id}-S1")
+    for _ in range(200):
+        view = await latest.query(OrderWorkflow.state)
+        if [s.status for s in view.shipments] == ["delivered"]:
+            break
+        await tick()
+    await latest.execute_update(OrderWorkflow.open_claim, _claim(order_id, "damaged", "reship"))
+
+    await env.sleep(timedelta(days=60))
+    assert (await latest.describe()).run_id != first.result_run_id, "it never continued"
+    harness.world.arrived = {"TSHIRT": 3}
+    await env.sleep(timedelta(days=1, minutes=1))
+    await harness.deliver(f"{order_id}-S2")
+    await harness.deliver(f"{order_id}-S3")
+    assert (await latest.result()).status == OrderStatus.COMPLETED
+    assert [c.amount for c in _calls(harness, "capture")] == [
+        Decimal("398.00"),
+        Decimal("199.00"),
+    ]
+    assert harness.world.shipments[f"{order_id}-S3"].captured == Decimal("0.00")
 
 
 async def test_a_reship_that_finds_stock_sends_no_backorder_email(harness: Harness) -> None:
