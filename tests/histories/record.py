@@ -153,6 +153,7 @@ async def _scenarios(stack: Stack) -> None:
     await _reroute(stack)
     await _short_picks(stack)
     await _claim_backorder(stack)
+    await _reship_owed_free(stack)
     await _line_changes(stack)
     await _ended_resend(stack)
 
@@ -511,6 +512,35 @@ async def _claim_backorder(stack: Stack) -> None:
     await _save(stack, "order-H-CB", "order_claim_backordered_settled")
 
 
+async def _reship_owed_free(stack: Stack) -> None:
+    """Three ordered, two in stock: the parcel of two ships and one unit is owed (paid). The
+    parcel is lost and reshipped with no stock left: two more owed, free. A delivery of
+    three fills both, in a paid parcel of one and a free parcel of two that captures nothing
+    (patch ``order-reship-owed-free``). Saved as ``order_reship_owed_free_settled``."""
+    sku = "H-RESHIP"
+    await stack.api.put(f"/products/{sku}", json={"name": "Wool mittens", "unit_price": "199.00"})
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 2})
+    warehouse, support = stack.as_role("warehouse"), stack.as_role("support")
+    await stack.place(order_body("H-RF", [(sku, 3, "199.00")]))
+    await stack.wait_for_status("H-RF", {"backordered"})
+    for _ in range(200):  # the order starts its parcel after it entered the status
+        if (await stack.api.get("/shipments/H-RF-S1")).status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    await warehouse.post("/shipments/H-RF-S1/pick", json={})
+    await warehouse.post("/shipments/H-RF-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-RF", {"partially_shipped"})
+    lost = {"kind": "lost", "resolution": "reship", "reason": "no scan"}
+    response = await support.post("/shipments/H-RF-S1/claims", json=lost)
+    assert response.status_code == 200, response.text
+    assert response.json()["backordered"] == [{"sku": sku, "quantity": 3}], response.text
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 3})
+    order = await stack.fulfil("H-RF")
+    assert order["status"] == "completed", order
+    await _save(stack, "order-H-RF", "order_reship_owed_free_settled")
+    await _save(stack, "shipment-H-RF-S3", "shipment_reship_owed_free_settled")
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -537,6 +567,7 @@ async def main(only: str | None = None) -> None:
                     "reroute": _reroute,
                     "short_picks": _short_picks,
                     "claim_backorder": _claim_backorder,
+                    "reship_owed_free": _reship_owed_free,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -550,7 +581,7 @@ if __name__ == "__main__":
         nargs="?",
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
-        "'short_picks' or 'claim_backorder' records that scenario alone",
+        "'short_picks', 'claim_backorder' or 'reship_owed_free' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

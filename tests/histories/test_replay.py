@@ -18,7 +18,7 @@ from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
 from workflows.order_claims import CLAIM_BACKORDER_EMAIL_PATCH, CLAIM_EMAIL_PATCH
 from workflows.order_email import OrderEmailWorkflow
-from workflows.order_fulfil import REROUTE_BACKORDER_EMAIL_PATCH
+from workflows.order_fulfil import REROUTE_BACKORDER_EMAIL_PATCH, RESHIP_OWED_FREE_PATCH
 from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
 from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH, SHORT_PICK_EMAIL_PATCH
 from workflows.quote import QuoteWorkflow
@@ -178,6 +178,25 @@ def test_the_claim_backorder_histories_show_the_backorder_email_and_its_absence(
     assert CLAIM_BACKORDER_EMAIL_PATCH not in _patches("order_claim_backordered_silently_settled")
     assert CLAIM_EMAIL_PATCH in _patches("order_claim_backordered_silently_settled")
     assert CLAIM_BACKORDER_EMAIL_PATCH not in _patches("order_claimed_settled")
+
+
+def _activities(name: str) -> list[str]:
+    """The activity types a saved run scheduled, in order."""
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in _history(name).events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+
+
+def test_the_reship_fill_history_ships_the_owed_units_free() -> None:
+    """A fill of units a reship owed started their parcel free behind its patch (it captured
+    nothing; the order's paid parcels did); a fill of paid units alone never asks it."""
+    assert RESHIP_OWED_FREE_PATCH in _patches("order_reship_owed_free_settled")
+    assert RESHIP_OWED_FREE_PATCH not in _patches("order_backorder_filled_settled")
+    assert RESHIP_OWED_FREE_PATCH not in _patches("order_claim_backordered_settled")
+    assert "payments.capture" not in _activities("shipment_reship_owed_free_settled")
+    assert "payments.capture" in _activities("shipment_claimed_settled")
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
