@@ -179,22 +179,25 @@ def test_0015_tells_the_orders_the_oms_placed_from_the_customers_own(empty_url: 
     }
 
 
-def test_0016_leaves_existing_backorders_paid(empty_url: str) -> None:
+def test_0016_owes_a_reships_existing_backorders_free_and_the_rest_paid(empty_url: str) -> None:
+    # A reship allocates under <order>:claim:<n>; an order id holds no ":".
     upgrade(empty_url, "0015_order_origin")
+    keys = ["O-OLD:allocate", "O-OLD:claim:1", "O-OLD:reroute:1", "O-OLD:short:1", "CLAIM:edit:1"]
     engine = make_engine(empty_url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO backorders (order_id, allocation_key, sku, quantity,"
-                    " quantity_open, cancelled, placed_at, created_at) VALUES ('O-OLD',"
-                    " 'O-OLD:allocate', 'TSHIRT', 2, 2, false, :at, :at)"
-                ),
-                {"at": T0},
-            )
+            for key in keys:
+                conn.execute(
+                    text(
+                        "INSERT INTO backorders (order_id, allocation_key, sku, quantity,"
+                        " quantity_open, cancelled, placed_at, created_at) VALUES ('O-OLD',"
+                        " :key, 'TSHIRT', 2, 2, false, :at, :at)"
+                    ),
+                    {"key": key, "at": T0},
+                )
         upgrade(empty_url)
         with engine.connect() as conn:
-            free = conn.execute(text("SELECT free FROM backorders")).scalar_one()
+            rows = conn.execute(text("SELECT allocation_key, free FROM backorders")).all()
     finally:
         engine.dispose()
-    assert free == 0  # false (SQLite answers 0)
+    assert sorted(key for key, free in rows if free) == ["O-OLD:claim:1"]
