@@ -490,8 +490,9 @@ async def _short_picks(stack: Stack) -> None:
 async def _claim_backorder(stack: Stack) -> None:
     """A lost parcel of two reshipped when the warehouse has one unit left: one reshipped,
     one owed with the backorder email after the claim's (patch
-    ``order-claim-backorder-email``); the owed unit then cancelled (a later fill would ship
-    as a charged parcel). Saved as ``order_claim_backordered_settled``."""
+    ``order-claim-backorder-email``); the owed unit then cancelled (recorded before a fill
+    shipped a reship's units free: ``_reship_owed_free``). Saved as
+    ``order_claim_backordered_settled``."""
     sku = "H-CLAIMED"
     await stack.api.put(f"/products/{sku}", json={"name": "Wool hat", "unit_price": "299.00"})
     await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 3})
