@@ -40,6 +40,9 @@ REROUTE_BACKORDER_EMAIL_PATCH = "order-reroute-backorder-email"
 # charge; asked only when a fill has such a parcel. A run without it started every filled
 # parcel as paid, and replays so.
 RESHIP_OWED_FREE_PATCH = "order-reship-owed-free"
+# Patch: a re-route of a parcel sent at no charge (a claim's reship) allocates and ships at
+# no charge too; asked only for such a parcel. A run without it re-routed it as paid.
+REROUTE_FREE_PATCH = "order-reroute-reship-free"
 # The statuses in which the order may owe units (its backorder clock runs).
 _OWED_STATUSES = (
     OrderStatus.BACKORDERED,
@@ -181,14 +184,19 @@ class Fulfilment:
                 f"{old.shipment_id} shipped before it could be re-routed", type="NotReroutable"
             )
         await self._stock.release(old.shipment_id)
+        # A reship's parcel stays free wherever it goes, and so do the units it owes.
+        free = old.shipment_id in self._shipments.free and workflow.patched(REROUTE_FREE_PATCH)
         decision = await self._stock.allocate(
             self._shipments.next_no,
             old.lines,
+            free=free,
             exclude_warehouses=[] if request.warehouse_id else [old.warehouse_id],
             only_warehouses=[request.warehouse_id] if request.warehouse_id else [],
         )
         self._track.note(views.allocation_note(decision))
-        await self._shipments.start(decision.shipments, self._payment.authorization_id or "")
+        await self._shipments.start(
+            decision.shipments, self._payment.authorization_id or "", free=free
+        )
         # Merged per SKU: a re-routed line may add to units the order owes already.
         self._stock.owe_more(decision.backordered)
         self.refresh_status()

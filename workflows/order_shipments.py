@@ -54,6 +54,9 @@ class Shipments:
         self._followers: list[asyncio.Task[None]] = []
         self._failure: ChildWorkflowError | None = None
         self.placeholders: list[ShipmentView] = []
+        # The shipments started at no charge (a claim's reship): a re-route of one is free
+        # too. Never carried into a new run: it continues only once every shipment ended.
+        self.free: set[str] = set()
         self.next_no = 1
         self.changed = False
         # The parcel that carries the order's shipping charge (only one does); CARRIED when
@@ -128,6 +131,8 @@ class Shipments:
                 status=ShipmentStatus.PICKING.value,
             )
             self.by_id[plan.shipment_id] = summary
+            if free:
+                self.free.add(plan.shipment_id)
             self._view.shipments.append(summary)
             self.placeholders.append(shipment_views.placeholder(child, now))
             self._track.changed()

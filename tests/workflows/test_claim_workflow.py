@@ -13,13 +13,14 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from oms.models.common import SkuQuantity
+from oms.models.ops import RerouteShipment
 from oms.models.order_changes import OpenClaim
 from oms.models.orders import BackorderWake, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.order_claims import CLAIM_BACKORDER_EMAIL_PATCH, CLAIM_EMAIL_PATCH
-from workflows.order_fulfil import RESHIP_OWED_FREE_PATCH
+from workflows.order_fulfil import REROUTE_FREE_PATCH, RESHIP_OWED_FREE_PATCH
 from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
@@ -259,6 +260,29 @@ async def test_a_reship_owed_across_continue_as_new_still_ships_free(
         Decimal("199.00"),
     ]
     assert harness.world.shipments[f"{order_id}-S3"].captured == Decimal("0.00")
+
+
+async def test_a_rerouted_reship_stays_free_and_so_do_the_units_it_owes(
+    harness: Harness,
+) -> None:
+    # Before, the re-routed replacement was started as a paid parcel and its capture was
+    # refused (the lost parcel had used the authorization up).
+    harness.world.stock = {"TSHIRT": 5}
+    order_id, handle, _ = await _shipped(harness)
+    await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "lost", "reship"))
+    await harness.shipment(f"{order_id}-S2")
+    request = RerouteShipment(shipment_id=f"{order_id}-S2", reason="WH-STO flooded", by="ops-1")
+    view = await handle.execute_update(OrderWorkflow.reroute, request)
+    # One unit found elsewhere (S3), one owed.
+    assert view.backordered == [SkuQuantity(sku="TSHIRT", quantity=1)]
+    assert _calls(harness, "allocate")[-1].free
+    harness.world.arrived = {"TSHIRT": 1}
+    await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
+    await harness.deliver(f"{order_id}-S3")
+    await harness.deliver(f"{order_id}-S4")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    assert [c.amount for c in _calls(harness, "capture")] == [Decimal("398.00")]
+    assert REROUTE_FREE_PATCH in patches(await handle.fetch_history())
 
 
 async def test_a_reship_that_finds_stock_sends_no_backorder_email(harness: Harness) -> None:
