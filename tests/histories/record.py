@@ -154,6 +154,7 @@ async def _scenarios(stack: Stack) -> None:
     await _short_picks(stack)
     await _claim_backorder(stack)
     await _reship_owed_free(stack)
+    await _reroute_reship(stack)
     await _line_changes(stack)
     await _ended_resend(stack)
 
@@ -542,6 +543,35 @@ async def _reship_owed_free(stack: Stack) -> None:
     await _save(stack, "shipment-H-RF-S3", "shipment_reship_owed_free_settled")
 
 
+async def _reroute_reship(stack: Stack) -> None:
+    """A lost parcel reshipped from the other warehouse, then that free parcel re-routed
+    away from it with no stock left anywhere: its units are owed free (patch
+    ``order-reroute-reship-free``), and filled later into a parcel that captures nothing.
+    Saved as ``order_rerouted_reship_settled``."""
+    sku = "H-RRSHIP"
+    await stack.api.put(f"/products/{sku}", json={"name": "Wool socks", "unit_price": "99.00"})
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 2})
+    await stack.api.put(f"/warehouses/WH-GOT/stock/{sku}", json={"on_hand": 2})
+    warehouse, support = stack.as_role("warehouse"), stack.as_role("support")
+    await stack.place(order_body("H-RS", [(sku, 2, "99.00")]))
+    await stack.wait_for_status("H-RS", {"picking"})
+    await warehouse.post("/shipments/H-RS-S1/pick", json={})
+    await warehouse.post("/shipments/H-RS-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-RS", {"shipped"})
+    lost = {"kind": "lost", "resolution": "reship", "reason": "no scan"}
+    response = await support.post("/shipments/H-RS-S1/claims", json=lost)
+    assert response.status_code == 200, response.text
+    assert response.json()["claims"][0]["reshipped_as"] == ["H-RS-S2"], response.text
+    body = {"shipment_id": "H-RS-S2", "reason": "WH-GOT closed"}
+    response = await stack.as_role("ops").post("/ops/shipments/H-RS-S2/reroute", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["backordered"] == [{"sku": sku, "quantity": 2}], response.text
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 2})
+    order = await stack.fulfil("H-RS")
+    assert order["status"] == "completed", order
+    await _save(stack, "order-H-RS", "order_rerouted_reship_settled")
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -569,6 +599,7 @@ async def main(only: str | None = None) -> None:
                     "short_picks": _short_picks,
                     "claim_backorder": _claim_backorder,
                     "reship_owed_free": _reship_owed_free,
+                    "reroute_reship": _reroute_reship,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -582,7 +613,8 @@ if __name__ == "__main__":
         nargs="?",
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
-        "'short_picks', 'claim_backorder' or 'reship_owed_free' records that scenario alone",
+        "'short_picks', 'claim_backorder', 'reship_owed_free' or 'reroute_reship' records that "
+        "scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

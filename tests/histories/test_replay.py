@@ -18,7 +18,11 @@ from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
 from workflows.order_claims import CLAIM_BACKORDER_EMAIL_PATCH, CLAIM_EMAIL_PATCH
 from workflows.order_email import OrderEmailWorkflow
-from workflows.order_fulfil import REROUTE_BACKORDER_EMAIL_PATCH, RESHIP_OWED_FREE_PATCH
+from workflows.order_fulfil import (
+    REROUTE_BACKORDER_EMAIL_PATCH,
+    REROUTE_FREE_PATCH,
+    RESHIP_OWED_FREE_PATCH,
+)
 from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
 from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH, SHORT_PICK_EMAIL_PATCH
 from workflows.quote import QuoteWorkflow
@@ -191,12 +195,17 @@ def _activities(name: str) -> list[str]:
 
 def test_the_reship_fill_history_ships_the_owed_units_free() -> None:
     """A fill of units a reship owed started their parcel free behind its patch (it captured
-    nothing; the order's paid parcels did); a fill of paid units alone never asks it."""
+    nothing; the order's paid parcels did); a fill of paid units alone never asks it. So
+    did a re-route of a reship's parcel, behind its own patch."""
     assert RESHIP_OWED_FREE_PATCH in _patches("order_reship_owed_free_settled")
     assert RESHIP_OWED_FREE_PATCH not in _patches("order_backorder_filled_settled")
     assert RESHIP_OWED_FREE_PATCH not in _patches("order_claim_backordered_settled")
     assert "payments.capture" not in _activities("shipment_reship_owed_free_settled")
     assert "payments.capture" in _activities("shipment_claimed_settled")
+    # A re-route of a reship's parcel kept it free, and what it owed (filled later).
+    rerouted = _patches("order_rerouted_reship_settled")
+    assert {REROUTE_FREE_PATCH, RESHIP_OWED_FREE_PATCH} <= rerouted
+    assert REROUTE_FREE_PATCH not in _patches("order_rerouted_settled")
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
