@@ -94,6 +94,10 @@ class SandboxConfig(BaseModel):
     failure_rate_503: float = Field(default=0.0, ge=0.0, le=1.0)
     failure_rate_429: float = Field(default=0.0, ge=0.0, le=1.0)
     retry_after_s: int = Field(default=1, ge=0)
+    # A flaky carrier, not a down one: the same request (method, path, Idempotency-Key)
+    # is failed at most this many times in a row, so a retrying caller waits seconds, not
+    # the minutes a long unlucky streak under exponential backoff costs (0: no limit).
+    max_failures_in_a_row: int = Field(default=3, ge=0)
     simulate: bool = False
     simulate_delay_s: float = Field(default=2.0, ge=0.0)
     webhook_url: str = "http://127.0.0.1:8000/carrier/events"
@@ -125,6 +129,7 @@ class SandboxConfigPatch(BaseModel):
     failure_rate_503: float | None = Field(default=None, ge=0.0, le=1.0)
     failure_rate_429: float | None = Field(default=None, ge=0.0, le=1.0)
     retry_after_s: int | None = Field(default=None, ge=0)
+    max_failures_in_a_row: int | None = Field(default=None, ge=0)
     simulate: bool | None = None
     simulate_delay_s: float | None = Field(default=None, ge=0.0)
     webhook_url: str | None = None
@@ -395,6 +400,8 @@ class Sandbox:
         self.config = config
         self.store = LabelStore(config.db_path)
         self.rng = random.Random(config.seed)
+        # Failures injected in a row, per request (see ``max_failures_in_a_row``).
+        self.streaks: dict[tuple[str, str, str], int] = {}
         self.http: httpx.AsyncClient | None = None
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -435,18 +442,27 @@ class Sandbox:
                 await asyncio.sleep(min(self.config.webhook_backoff_s * 2**attempt, 5.0))
         return False
 
-    def injected_failure(self) -> JSONResponse | None:
+    def injected_failure(self, request: tuple[str, str, str]) -> JSONResponse | None:
+        """A failure to answer ``request`` (method, path, Idempotency-Key) with, at the
+        configured rates, or None; never more than ``max_failures_in_a_row`` in a row."""
         roll = self.rng.random()
+        limit = self.config.max_failures_in_a_row
+        streak = self.streaks.pop(request, 0)
+        if limit and streak >= limit:
+            return None
+        failure = None
         if roll < self.config.failure_rate_503:
-            return _error(503, "unavailable", "sandbox carrier injected 503")
-        if roll < self.config.failure_rate_503 + self.config.failure_rate_429:
-            return _error(
+            failure = _error(503, "unavailable", "sandbox carrier injected 503")
+        elif roll < self.config.failure_rate_503 + self.config.failure_rate_429:
+            failure = _error(
                 429,
                 "rate_limited",
                 "sandbox carrier injected 429",
                 **{"Retry-After": str(self.config.retry_after_s)},
             )
-        return None
+        if failure is not None:
+            self.streaks[request] = streak + 1
+        return failure
 
 
 def create_app(config: SandboxConfig) -> FastAPI:
@@ -476,7 +492,8 @@ def create_app(config: SandboxConfig) -> FastAPI:
             return await call_next(request)
         if sandbox.config.latency_ms:
             await asyncio.sleep(sandbox.config.latency_ms / 1000)
-        failure = sandbox.injected_failure()
+        key = (request.method, request.url.path, request.headers.get("Idempotency-Key", ""))
+        failure = sandbox.injected_failure(key)
         return failure or await call_next(request)
 
     @app.post("/v1/rates")

@@ -413,3 +413,19 @@ def test_a_webhook_that_stays_down_is_reported_not_fatal(
     assert webhook.attempts == 5
     # The scan happened anyway: the OMS can still read it from the tracking API.
     assert tracking.json()["status"] == "in_transit"
+
+
+def test_the_same_request_is_failed_at_most_three_times_in_a_row(carrier: RunningCarrier) -> None:
+    # A flaky carrier, not a down one: a streak of injected failures longer than a few
+    # made a retrying label purchase wait minutes under exponential backoff, and the quick
+    # flaky-carrier chaos test took 98 s to 266 s instead of about 20.
+    carrier.configure(failure_rate_503=1.0)
+    codes = [buy(carrier, "k-streak").status_code for _ in range(4)]
+    other = buy(carrier, "k-other").status_code
+    carrier.configure(max_failures_in_a_row=0)  # no limit: down for good
+    down = [buy(carrier, "k-down").status_code for _ in range(5)]
+    carrier.configure(failure_rate_503=0.0, max_failures_in_a_row=3)
+
+    assert codes == [503, 503, 503, 201]
+    assert other == 503  # another request's streak is its own
+    assert down == [503] * 5
