@@ -218,6 +218,10 @@ class ShipmentSummary(Model):
     carrier: str | None = None
     service: str | None = None
     tracking_number: str | None = None
+    # What the parcel's charge did not collect (the provider refused it for good after the
+    # parcel left) and why: support and finance collect it another way or write it off.
+    uncollected: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)
+    capture_error: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @classmethod
     def of(cls, shipment: ShipmentView) -> ShipmentSummary:

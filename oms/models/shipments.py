@@ -136,6 +136,11 @@ class ShipmentView(Model):
     tracking_number: str | None = None
     label_id: str | None = None
     captured: Decimal | None = None
+    # A charge the payment provider (or the credit ledger) refused for good after the parcel
+    # left: what was not collected and why (``captured`` is 0.00). Operations were told;
+    # left out of a dump when unset, so a view without them serializes as before.
+    uncollected: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)
+    capture_error: str | None = Field(default=None, exclude_if=lambda v: v is None)
     pick_late: bool = False
     # Units the warehouse could not pick (a short pick): the parcel ships without them.
     short: list[SkuQuantity] = Field(default_factory=list)
@@ -154,6 +159,10 @@ class ShipmentMilestone(Model):
     service: str | None = None
     tracking_number: str | None = None
     note: str = ""
+    # Shipped, but its charge was refused for good (``ShipmentView.uncollected``): only in
+    # such a milestone, so every other one's payload is as before.
+    uncollected: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)
+    capture_error: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class ShipmentProgress(Model):

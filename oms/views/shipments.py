@@ -55,6 +55,40 @@ def shipped_context(inp: ShipmentInput, view: ShipmentView, amount: Decimal) -> 
     )
 
 
+def uncollected_note(inp: ShipmentInput, reason: str) -> str:
+    """The shipment's history line of a charge refused for good after the parcel left."""
+    if inp.payment_method == "invoice":
+        return f"Credit not consumed: {reason}; the parcel shipped: invoice the company another way"
+    return f"Payment not captured: {reason}; the parcel shipped: collect the payment another way"
+
+
+def shipped_uncollected(inp: ShipmentInput, amount: Decimal) -> str:
+    """What the "shipped" history line (the shipment's and its order's) adds when the
+    parcel's charge was refused."""
+    return f"; {amount} {inp.currency} not collected (payment refused): operations notified"
+
+
+def uncollected_alert(inp: ShipmentInput, amount: Decimal, reason: str) -> dict[str, Any]:
+    """The ``ops_alert`` context of a parcel that shipped without its payment: what was not
+    collected, the provider's reason, and what a person does about it."""
+    money = format_money(amount, inp.currency)
+    how = (
+        "invoice the company for it outside its credit"
+        if inp.payment_method == "invoice"
+        else "collect it from the customer another way (a payment link, a bank transfer)"
+    )
+    return email_context(
+        inp,
+        problem=f"The payment of {money} was not collected for shipment {inp.shipment_id}",
+        detail=reason,
+        remedy=(
+            f"{how}, or write it off; order {inp.order_id} shows the amount as uncollected "
+            f"(GET /orders/{inp.order_id})"
+        ),
+        shipped=True,
+    )
+
+
 def claim_note(claim: ClaimShipment) -> str:
     """The history line of a parcel settled by a claim (lost, damaged)."""
     return f"Claimed {claim.kind} by {claim.by}" + (f": {claim.reason}" if claim.reason else "")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from activities.adapters.email_smtp import TEMPLATE_DIR, SmtpMailer, tls_context
 from oms.domain.shipping import ADDRESS_REFUSED, CUSTOMS_MISSING
+from oms.models.common import Address, Customer
+from oms.models.shipments import ShipmentInput, ShipmentLine
 from oms.ports.email import message_id_for
 from oms.ports.errors import EmailRejected, EmailUnavailable, TemplateError
 from oms.settings import Settings
+from oms.views import shipments as shipment_views
 
 from smtp_fixtures import (
     SmtpRecorder,
@@ -533,6 +537,38 @@ def test_an_ops_alert_says_what_the_shipment_is_held_for_and_what_fixes_it() -> 
     legacy = mailer().render("ops_alert", "en", old).text
     assert legacy.startswith("The carrier refused the address of shipment A-1-S1.\n")
     assert "correct the address with the customer" in legacy
+
+
+@pytest.mark.parametrize("method", ["card", "invoice"])
+def test_an_ops_alert_of_a_parcel_shipped_without_its_payment_says_it_shipped(
+    method: str,
+) -> None:
+    place = Address(name="A", line1="Gatan 1", postal_code="111 21", city="Sthlm", country="SE")
+    parcel = ShipmentInput(
+        shipment_id="A-1-S1",
+        order_id="A-1",
+        warehouse_id="WH-STO",
+        ship_from=place,
+        ship_to=place,
+        lines=[ShipmentLine(sku="CAP", quantity=2, unit_price=Decimal("199.00"))],
+        currency="SEK",
+        customer=Customer(id="C-1", name="Ann", email="ann@example.com"),
+        authorization_id="AUTH-1",
+        payment_method=method,  # type: ignore[arg-type]
+    )
+    reason = "capture of 398.00 exceeds the 0.00 left on AUTH-1 (authorized 398.00)"
+    context = shipment_views.uncollected_alert(parcel, Decimal("398.00"), reason)
+    rendered = mailer().render("ops_alert", "en", context)
+
+    assert rendered.subject == "[OMS] Action needed: shipment A-1-S1 (order A-1)"
+    text = rendered.text
+    assert text.startswith(
+        f"The payment of SEK 398.00 was not collected for shipment A-1-S1: {reason}.\n"
+    )
+    assert "has shipped" in text and "is held" not in text and "will not ship" not in text
+    assert "write it off" in text and "GET /orders/A-1" in text
+    how = "invoice the company" if method == "invoice" else "from the customer another way"
+    assert how in text
 
 
 def test_html_is_escaped_but_text_is_not() -> None:
