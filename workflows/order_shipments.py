@@ -159,6 +159,10 @@ class Shipments:
         known.status = str(milestone.status)
         known.carrier, known.service = milestone.carrier, milestone.service
         known.tracking_number = milestone.tracking_number
+        if milestone.uncollected is not None:
+            # Shipped without its payment (the provider refused it for good): the order
+            # completes as its parcels do; its view keeps what was not collected, and why.
+            known.uncollected, known.capture_error = milestone.uncollected, milestone.capture_error
         self._track.note(f"{milestone.shipment_id}: {milestone.note}")
         self.changed = True
 

@@ -13,6 +13,7 @@ cancelled by the shipment's result.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -47,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import shipments as views
     from workflows import policies
     from workflows.legacy.shipment import ShipmentV1
-    from workflows.shipment_parcel import Parcel
+    from workflows.shipment_parcel import Parcel, refusal
     from workflows.tracker import Tracker
 
 __all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
@@ -56,6 +57,9 @@ __all__ = ["MILESTONE_SIGNAL", "ShipmentWorkflow", "shipment_workflow_id"]
 MILESTONE_SIGNAL = "shipment_milestone"
 TRIMMED_SIGNAL = "shipment_trimmed"
 SHORT_SIGNAL = "shipment_short"
+# A charge refused for good after the parcel left: ship, record it and tell operations
+# (before, the shipment and its order failed). Asked only on that refusal.
+CHARGE_REFUSED_PATCH = "shipment-charge-refused-ships"
 
 
 @workflow.defn(name="ShipmentWorkflow")
@@ -309,10 +313,27 @@ class ShipmentWorkflow:
         amount = self._parcel.amount()
         # Stock leaves the building first: a parcel is charged only for goods that left.
         await self._parcel.consume()
-        view.captured = await self._parcel.charge(amount)
+        try:
+            view.captured = await self._parcel.charge(amount)
+        except ActivityError as err:
+            reason = refusal(err)
+            # The goods are gone whatever the provider says: failing here failed the order.
+            if reason is None or not workflow.patched(CHARGE_REFUSED_PATCH):
+                raise
+            view.captured, view.uncollected, view.capture_error = Decimal("0.00"), amount, reason
+            self._track.note(views.uncollected_note(inp, reason), action="payment_not_collected")
         note = f"Shipped with {label.carrier} {label.service}, tracking {label.tracking_number}"
+        if view.uncollected is not None:
+            note += views.shipped_uncollected(inp, view.uncollected)
         self._track.enter(ShipmentStatus.SHIPPED, note)
         await self._tell_order(ShipmentStatus.SHIPPED, note)
+        if view.uncollected is not None and view.capture_error is not None:
+            await self._track.email(
+                f"{inp.shipment_id}:payment_not_collected",
+                inp.ops_email,
+                "ops_alert",
+                views.uncollected_alert(inp, view.uncollected, view.capture_error),
+            )
         context = views.shipped_context(inp, view, amount)
         key = f"{inp.shipment_id}:shipped"
         await self._track.email(
@@ -336,6 +357,8 @@ class ShipmentWorkflow:
                 service=view.service,
                 tracking_number=view.tracking_number,
                 note=note,
+                uncollected=view.uncollected,
+                capture_error=view.capture_error,
             ),
         )
 

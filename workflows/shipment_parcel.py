@@ -1,7 +1,8 @@
 """A parcel's goods and money, for ``ShipmentWorkflow``: a short pick's missing units leave
 stock; when the parcel ships its units are consumed, then it is charged (the company's
 credit, a card capture, or nothing for a return's replacement), each exactly once on the
-shipment's own key.
+shipment's own key. A charge refused for good (:func:`refusal`) does not stop the parcel:
+the goods have left.
 
 Workflow code (no I/O).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
@@ -133,3 +135,18 @@ class Parcel:
         payments = OrderPayments(queue, inp.order_id, inp.currency)
         capture = await payments.capture(f"{inp.shipment_id}:capture", inp.authorization_id, amount)
         return capture.amount
+
+
+def refusal(err: ActivityError) -> str | None:
+    """Why the provider (or the credit ledger) refused the parcel's charge for good: a
+    non-retryable business rejection (``PaymentRejected``: more than is left on the
+    authorization, an expired one; ``InvalidCreditMovement``). None for anything else (a
+    cancellation): the ``PAYMENTS`` policy retries a provider that is down for ever, so
+    such a failure never reaches here."""
+    cause = err.cause
+    if not isinstance(cause, ApplicationError):
+        return None
+    final = policies.PAYMENTS.retry.non_retryable_error_types or ()
+    if cause.non_retryable or cause.type in final:
+        return cause.message
+    return None

@@ -134,6 +134,10 @@ class World:
     # granted holds, and what was captured or voided on it (by key, so a retry is free).
     authorized: dict[str, Decimal] = field(default_factory=dict)
     settled: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    # Capture attempts the fake provider fails as "down" (retryable) before it answers.
+    capture_unavailable: int = 0
+    # When set, the fake ledger refuses every credit consumption with this reason.
+    refuse_credit: str | None = None
 
     def left_on(self, authorization_id: str, key: str) -> Decimal | None:
         """What is left to capture or void on an authorization the fake granted, not
@@ -342,6 +346,9 @@ class World:
         @activity.defn(name="payments.capture")
         async def capture(req: CaptureRequest) -> Capture:
             world.calls.append(("capture", req))
+            if world.capture_unavailable > 0:
+                world.capture_unavailable -= 1
+                raise ApplicationError("provider down", type="PaymentUnavailable")
             left = world.left_on(req.authorization_id, req.idempotency_key)
             if left is not None:
                 # As the sandbox: captures and voids never exceed what was authorized.
@@ -419,6 +426,10 @@ class World:
         @activity.defn(name="credit.consume")
         async def consume_credit(req: ConsumeCredit) -> CreditMovement:
             world.calls.append(("consume_credit", req))
+            if world.refuse_credit is not None:  # as the ledger's InvalidCreditMovement
+                raise ApplicationError(
+                    world.refuse_credit, type="InvalidCreditMovement", non_retryable=True
+                )
             return CreditMovement(order_id=req.order_id, amount=req.amount)
 
         @activity.defn(name="credit.credit_note")
