@@ -14,6 +14,7 @@ import asyncio
 import json
 import sys
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from oms import search_attributes as sa  # noqa: E402
 from oms.client import data_converter  # noqa: E402
 from oms.devserver import PROBLEM_FLAGS, temporal_cli  # noqa: E402
+from oms.models.payments import VoidAuthorizationRequest  # noqa: E402
 from oms.settings import Settings  # noqa: E402
+from sandboxes.payments import SandboxPaymentProvider  # noqa: E402
 
 from stack import Stack, order_body, running_stack  # noqa: E402
 from webhook_fixtures import Receiver  # noqa: E402
@@ -51,10 +54,17 @@ async def _save(stack: Stack, workflow_id: str, name: str) -> None:
     handle = stack.client.get_workflow_handle(workflow_id)
     # Whole lives: the read model shows the last status a moment before the workflow ends.
     await asyncio.wait_for(handle.result(), timeout=60)
-    history = await handle.fetch_history()
-    name = f"{name}_{SUFFIX}" if SUFFIX else name
-    (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
-    print(f"saved {name}.json ({len(history.events)} events)")
+    _write(name, await handle.fetch_history())
+
+
+def _without_stack_traces(value: Any) -> Any:
+    """``value`` without the stack traces of its failures (an activity's refusal has one):
+    they name the recording machine's files, and a replay reads none of them."""
+    if isinstance(value, dict):
+        return {k: _without_stack_traces(v) for k, v in value.items() if k != "stackTrace"}
+    if isinstance(value, list):
+        return [_without_stack_traces(v) for v in value]
+    return value
 
 
 async def _scenarios(stack: Stack) -> None:
@@ -354,7 +364,8 @@ async def _invoice_return(stack: Stack) -> None:
 
 def _write(name: str, history: Any) -> None:
     name = f"{name}_{SUFFIX}" if SUFFIX else name
-    (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    saved = _without_stack_traces(json.loads(history.to_json()))
+    (HERE / f"{name}.json").write_text(json.dumps(saved, indent=1))
     print(f"saved {name}.json ({len(history.events)} events)")
 
 
@@ -572,6 +583,24 @@ async def _reroute_reship(stack: Stack) -> None:
     await _save(stack, "order-H-RS", "order_rerouted_reship_settled")
 
 
+async def _charge_refused(stack: Stack) -> None:
+    """An order whose card authorization runs out before its parcel ships (voided at the
+    sandbox provider, as a card network lets one expire): the capture is refused, the parcel
+    ships anyway, operations are alerted and the order completes (patch
+    ``shipment-charge-refused-ships``). Saved as ``order_charge_refused_settled`` and
+    ``shipment_charge_refused_settled``."""
+    await stack.place(order_body("H-CR", [("TSHIRT-BLK-M", 1, "249.00")]))
+    await stack.wait_for_status("H-CR", {"picking"})
+    provider = SandboxPaymentProvider(stack.payments, Decimal("1000000"))
+    [auth] = [e.authorization_id for e in provider.ledger("H-CR") if e.kind == "authorize"]
+    provider.void(VoidAuthorizationRequest(idempotency_key="H-CR:expired", authorization_id=auth))
+    order = await stack.fulfil("H-CR")
+    assert order["status"] == "completed", order
+    assert order["shipments"][0]["uncollected"] == "298.00", order  # with shipping
+    await _save(stack, "order-H-CR", "order_charge_refused_settled")
+    await _save(stack, "shipment-H-CR-S1", "shipment_charge_refused_settled")
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -600,6 +629,7 @@ async def main(only: str | None = None) -> None:
                     "claim_backorder": _claim_backorder,
                     "reship_owed_free": _reship_owed_free,
                     "reroute_reship": _reroute_reship,
+                    "charge_refused": _charge_refused,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -613,8 +643,8 @@ if __name__ == "__main__":
         nargs="?",
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
-        "'short_picks', 'claim_backorder', 'reship_owed_free' or 'reroute_reship' records that "
-        "scenario alone",
+        "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship' or "
+        "'charge_refused' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

@@ -29,7 +29,7 @@ from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.sandbox import workflow_runner
-from workflows.shipment import ShipmentWorkflow
+from workflows.shipment import CHARGE_REFUSED_PATCH, ShipmentWorkflow
 from workflows.subscription import SubscriptionWorkflow
 from workflows.tracker import LIFECYCLE_PATCH, SETTLE_PATCH, WAKE_ON_CHANGE_PATCH
 from workflows.webhooks import WebhookRelayWorkflow
@@ -206,6 +206,16 @@ def test_the_reship_fill_history_ships_the_owed_units_free() -> None:
     rerouted = _patches("order_rerouted_reship_settled")
     assert {REROUTE_FREE_PATCH, RESHIP_OWED_FREE_PATCH} <= rerouted
     assert REROUTE_FREE_PATCH not in _patches("order_rerouted_settled")
+
+
+def test_only_the_refused_charge_history_ships_without_its_payment() -> None:
+    """A capture the provider refused for good shipped the parcel behind its patch (its order
+    took none); a capture that went through never asks it."""
+    assert CHARGE_REFUSED_PATCH in _patches("shipment_charge_refused_settled")
+    assert "payments.capture" in _activities("shipment_charge_refused_settled")
+    assert CHARGE_REFUSED_PATCH not in _patches("order_charge_refused_settled")
+    assert CHARGE_REFUSED_PATCH not in _patches("shipment_delivered_settled")
+    assert CHARGE_REFUSED_PATCH not in _patches("shipment_to_oslo_settled")
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
