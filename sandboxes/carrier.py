@@ -96,7 +96,8 @@ class SandboxConfig(BaseModel):
     retry_after_s: int = Field(default=1, ge=0)
     # A flaky carrier, not a down one: the same request (method, path, Idempotency-Key)
     # is failed at most this many times in a row, so a retrying caller waits seconds, not
-    # the minutes a long unlucky streak under exponential backoff costs (0: no limit).
+    # the minutes a long unlucky streak under exponential backoff costs (0: no limit). A
+    # failure rate of 1 (503 and 429 together) is a carrier that is down: no limit either.
     max_failures_in_a_row: int = Field(default=3, ge=0)
     simulate: bool = False
     simulate_delay_s: float = Field(default=2.0, ge=0.0)
@@ -448,7 +449,8 @@ class Sandbox:
         roll = self.rng.random()
         limit = self.config.max_failures_in_a_row
         streak = self.streaks.pop(request, 0)
-        if limit and streak >= limit:
+        rate = self.config.failure_rate_503 + self.config.failure_rate_429
+        if limit and streak >= limit and rate < 1.0:  # a rate of 1 is a carrier that is down
             return None
         failure = None
         if roll < self.config.failure_rate_503:

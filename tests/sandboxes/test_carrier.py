@@ -419,13 +419,16 @@ def test_the_same_request_is_failed_at_most_three_times_in_a_row(carrier: Runnin
     # A flaky carrier, not a down one: a streak of injected failures longer than a few
     # made a retrying label purchase wait minutes under exponential backoff, and the quick
     # flaky-carrier chaos test took 98 s to 266 s instead of about 20.
-    carrier.configure(failure_rate_503=1.0)
+    carrier.configure(failure_rate_503=0.999999)  # flaky, about as badly as it gets
     codes = [buy(carrier, "k-streak").status_code for _ in range(4)]
     other = buy(carrier, "k-other").status_code
-    carrier.configure(max_failures_in_a_row=0)  # no limit: down for good
+    carrier.configure(max_failures_in_a_row=0)  # no limit
+    unlimited = [buy(carrier, "k-unlimited").status_code for _ in range(5)]
+    carrier.configure(failure_rate_503=1.0, max_failures_in_a_row=3)  # down: no limit
     down = [buy(carrier, "k-down").status_code for _ in range(5)]
-    carrier.configure(failure_rate_503=0.0, max_failures_in_a_row=3)
+    carrier.configure(failure_rate_503=0.0)
 
     assert codes == [503, 503, 503, 201]
     assert other == 503  # another request's streak is its own
+    assert unlimited == [503] * 5
     assert down == [503] * 5
