@@ -54,6 +54,9 @@ __all__ = ["SubscriptionWorkflow", "subscription_workflow_id"]
 ACTIVE, PAUSED = SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED
 PAST_DUE, CANCELLED = SubscriptionStatus.PAST_DUE, SubscriptionStatus.CANCELLED
 Outcome = Literal["renewed", "paused", "cancelled"]
+# Patch: a run with this marker resumes an early-ended dated pause from the period the pause
+# started at; runs without it went on from where the pause would have ended.
+RESUME_FROM_PAUSE_PATCH = "subscription-resume-from-pause"
 
 
 def _rejected(message: str, type_: str) -> ApplicationError:
@@ -109,6 +112,7 @@ class SubscriptionWorkflow:
             view.next_renewal_at = None
             note = "paused until resumed"
         else:
+            view.paused_from_period = view.period
             self._move_to(first_period_from(view.anchor, view.interval, view.period, request.until))
             note = f"paused until {when(request.until)}"
         self._track.enter(PAUSED, note, by=request.by)
@@ -336,7 +340,15 @@ class SubscriptionWorkflow:
     def _resume(self, by: str, note: str) -> None:
         view = self._view
         view.paused_until = None
-        self._move_to(first_period_from(view.anchor, view.interval, view.period, workflow.now()))
+        start = view.period
+        # Resumed before a dated pause ended: the first renewal from now, not the one the
+        # pause had moved to (that cost the customer the periods between).
+        early = view.paused_from_period is not None and view.paused_from_period < view.period
+        if early and workflow.patched(RESUME_FROM_PAUSE_PATCH):
+            assert view.paused_from_period is not None
+            start = view.paused_from_period
+        view.paused_from_period = None
+        self._move_to(first_period_from(view.anchor, view.interval, start, workflow.now()))
         assert view.next_renewal_at is not None
         note = f"{note}; next renewal {when(view.next_renewal_at)}"
         self._track.enter(ACTIVE, note, by=by, deadline=self._due_by())

@@ -123,6 +123,9 @@ class SubscriptionView(Model):
     period: int = 0
     next_renewal_at: datetime | None = None
     paused_until: datetime | None = None
+    # The next renewal's n when a pause until a date moved it on: resumed early, the
+    # subscription goes on from there, not from where the pause would have ended.
+    paused_from_period: int | None = None
     cancel_at_period_end: bool = False
     cancel_reason: str | None = None
     orders: list[SubscriptionOrder] = Field(default_factory=list)

@@ -336,6 +336,26 @@ async def test_pause_until_resumed_places_nothing_and_resume_sets_the_next_renew
     assert [o.order_id for o in await shop.orders(2)] == [f"SUB-{SUB}-1", f"SUB-{SUB}-5"]
 
 
+async def test_resuming_a_dated_pause_early_goes_on_with_the_next_renewal_from_now(
+    env: WorkflowEnvironment, shop: Running
+) -> None:
+    # Paused for three weeks, resumed the same day: the next renewal is the first one from
+    # now (a week on), not the one after the pause would have ended.
+    handle = await shop.start()
+    view = await until(shop, lambda v: len(v.orders) == 1)
+    await settled(env, handle)
+    until_ = view.anchor + 3 * WEEK + timedelta(hours=1)
+    paused = await handle.execute_update(
+        SubscriptionWorkflow.pause, PauseSubscription(until=until_)
+    )
+    assert paused.next_renewal_at == view.anchor + 4 * WEEK
+    resumed = await handle.execute_update(SubscriptionWorkflow.resume, ResumeSubscription())
+    assert resumed.next_renewal_at == view.anchor + WEEK
+    assert resumed.paused_from_period is None
+    await env.sleep(WEEK + timedelta(hours=1))
+    assert [o.order_id for o in await shop.orders(2)] == [f"SUB-{SUB}-1", f"SUB-{SUB}-2"]
+
+
 async def test_declined_renewal_is_retried_after_1_3_and_7_days_then_past_due_until_a_new_card(
     env: WorkflowEnvironment, shop: Running
 ) -> None:
