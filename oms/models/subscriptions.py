@@ -103,6 +103,8 @@ class Dunning(Model):
 
     order_id: str
     first_declined_at: datetime
+    # The number of the retry scheduled (at ``next_retry_at``), counted from 1: once past
+    # due, the number of the last one made. Not how many have run.
     retries: int = 0
     next_retry_at: datetime | None = None
 

@@ -34,8 +34,12 @@ def details(view: SubscriptionView, step: Step, since: datetime) -> str:
     if view.dunning:
         retry = view.dunning.next_retry_at
         lines.append(
-            f"- **payment declined** for {view.dunning.order_id}: {view.dunning.retries} "
-            f"retries so far" + (f", next {when(retry)}" if retry else "")
+            f"- **payment declined** for {view.dunning.order_id}: "
+            + (
+                f"retry {view.dunning.retries} {when(retry)}"
+                if retry
+                else f"{view.dunning.retries} retries made, all declined"
+            )
         )
     if view.last_error:
         lines.append(f"- last error: {view.last_error}")
