@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.orders import OrderLine
     from oms.models.returns import ReturnInput, ReturnStatus, ReturnView
     from oms.queues import PAYMENTS_QUEUE, WORKFLOW_QUEUE
+    from oms.views import returns as views
     from workflows.order import OrderWorkflow
     from workflows.payments import OrderPayments
     from workflows.return_receipt import EmailOps
@@ -49,6 +50,11 @@ class Exchange:
         self._refund = refund
         self._prefix = inp.options.task_queue_prefix
         self._payments = OrderPayments(self._prefix + PAYMENTS_QUEUE, inp.order_id, inp.currency)
+        # For the emails: a cheaper variant's difference the provider refused to refund
+        # (operations settle it), and a dearer one's that could not be charged (the
+        # received units are refunded instead).
+        self._difference_refunded = True
+        self.not_charged: Decimal | None = None
 
     async def replace(self) -> None:
         """Send the received units again as a replacement order, at no charge; or, for an
@@ -81,7 +87,12 @@ class Exchange:
         units = ", ".join(f"{ln.quantity} x {ln.sku}" for ln in lines)
         note = f"replacement order {order_id}: {units}"
         self._track.enter(ReturnStatus.EXCHANGED, note, by="system")
-        await self._email("exchanged", "return_exchanged", new_order_id=order_id)
+        await self._email(
+            "exchanged",
+            "return_exchanged",
+            new_order_id=order_id,
+            **views.exchanged_context(inp, self._view, lines, self._difference_refunded),
+        )
 
     async def _settle_difference(self) -> bool:
         """Charge (on the order's card: ``<rma>:exchange-authorize`` and ``-capture``) or
@@ -101,6 +112,7 @@ class Exchange:
             why = await self._charge(difference)
             if why is not None:
                 view.exchange_difference = None
+                self.not_charged = difference
                 self._track.note(
                     f"the exchange's difference of {amount} could not be charged ({why}); "
                     "the received units are refunded instead",
@@ -122,6 +134,7 @@ class Exchange:
                     f"refunded ({err.cause or err}); refund it with POST /orders/"
                     f"{inp.order_id}/refunds"
                 )
+                self._difference_refunded = False
                 self._track.note(problem, by="system")
                 await self._email_ops("exchange_difference", problem)
             else:

@@ -51,6 +51,8 @@ class Receipt:
         self._inp, self._view, self._track, self._email_ops = inp, view, track, email_ops
         self._prefix = inp.options.task_queue_prefix
         self._payments = OrderPayments(self._prefix + PAYMENTS_QUEUE, inp.order_id, inp.currency)
+        # The numbers of the credit notes this return was refunded with (for its email).
+        self.credit_notes: list[str] = []
 
     async def inspect(self, receipt: ReceiveReturn) -> None:
         """Count what arrived, restock the resellable units (waking the orders whose
@@ -117,6 +119,7 @@ class Receipt:
                         ),
                     )
                     amount, how = note.amount, f" (credit note {note.number})"
+                    self.credit_notes.append(note.number)
                 else:
                     refund = await self._payments.refund(
                         key, due, reason, summary=f"refund {due} {inp.currency} for {line.sku}"

@@ -214,7 +214,7 @@ class ReturnWorkflow:
         assert self._receipt is not None
         await self._receiving.inspect(self._receipt)
         self._inspected = True
-        await self._email("received", "return_received")
+        await self._email("received", "return_received", **views.received_context(self._view))
         if inp.resolution == "refund":
             await self._refund()
         else:
@@ -334,7 +334,14 @@ class ReturnWorkflow:
         if total > 0:
             self._enter(ReturnStatus.REFUNDED, "system", f"refunded {total} {inp.currency}")
             amount = format_money(total, inp.currency, inp.customer.locale)
-            await self._email("refunded", "return_refunded", amount=amount)
+            await self._email(
+                "refunded",
+                "return_refunded",
+                amount=amount,
+                **views.refunded_context(
+                    inp, self._receiving.credit_notes, self._exchanging.not_charged
+                ),
+            )
         else:
             self._track.note("nothing to refund", by="system")
 
@@ -354,7 +361,7 @@ class ReturnWorkflow:
     def _enter(self, status: ReturnStatus, by: str, note: str) -> None:
         self._track.enter(status, note, by=by)
 
-    async def _email(self, key: str, template: str, **extra: str) -> None:
+    async def _email(self, key: str, template: str, **extra: Any) -> None:
         inp = self._inp
         context = views.email_context(inp, self._view, **extra)
         await self._track.email(

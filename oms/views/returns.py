@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from oms.domain.lifecycle import Step
+from oms.domain.money import format_money
+from oms.domain.returns import replacement_units
+from oms.models.orders import OrderLine
 from oms.models.returns import ReturnInput, ReturnView
 from oms.views.common import heading, to_the_second
 
@@ -45,6 +50,57 @@ def email_context(inp: ReturnInput, view: ReturnView, **extra: Any) -> dict[str,
             {"sku": ln.sku, "quantity": ln.quantity, "reason": ln.reason} for ln in view.lines
         ],
         **extra,
+    }
+
+
+def received_context(view: ReturnView) -> dict[str, Any]:
+    """What the ``return_received`` email adds: the units that are not the product sold
+    (``wrong_items``, never refunded or replaced: support contacts the customer) and
+    whether anything else in the parcel is refunded or replaced (``settles``)."""
+    return {
+        "wrong_items": [
+            {"sku": ln.sku, "quantity": ln.received_wrong_item}
+            for ln in view.lines
+            if ln.received_wrong_item
+        ],
+        "settles": any(replacement_units(ln) > 0 for ln in view.lines),
+    }
+
+
+def exchanged_context(
+    inp: ReturnInput, view: ReturnView, sent: Iterable[OrderLine], difference_refunded: bool
+) -> dict[str, Any]:
+    """What the ``return_exchanged`` email adds: what the replacement order sends
+    (``items``) and the exchange's price difference (``difference``, formatted, "" when
+    there is none) with how it was settled (``difference_settled``: ``charged`` on the
+    card, ``refunded``, ``refund_pending`` when the refund was refused and operations
+    settle it, "" when there is none)."""
+    diff = view.exchange_difference or Decimal("0.00")
+    if diff > 0:
+        settled = "charged"
+    elif diff < 0:
+        settled = "refunded" if difference_refunded else "refund_pending"
+    else:
+        settled = ""
+    return {
+        "items": [{"sku": ln.sku, "quantity": ln.quantity} for ln in sent],
+        "difference": format_money(abs(diff), inp.currency, inp.customer.locale) if diff else "",
+        "difference_settled": settled,
+    }
+
+
+def refunded_context(
+    inp: ReturnInput, credit_notes: Iterable[str], not_charged: Decimal | None
+) -> dict[str, Any]:
+    """What the ``return_refunded`` email adds: the credit notes an invoice-term order's
+    return was refunded with (``credit_notes``, empty for a card refund), and, when an
+    exchange became this refund because its difference could not be charged, that
+    difference (``exchange_not_charged``, formatted, else "")."""
+    return {
+        "credit_notes": list(credit_notes),
+        "exchange_not_charged": (
+            format_money(not_charged, inp.currency, inp.customer.locale) if not_charged else ""
+        ),
     }
 
 

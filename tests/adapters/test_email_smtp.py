@@ -36,6 +36,14 @@ CONFIRMED: dict[str, object] = {
     "total": "447.00 SEK",
 }
 
+RETURN: dict[str, object] = {
+    "customer_name": "Ann",
+    "rma_id": "RMA-A-1-1",
+    "order_id": "A-1",
+    "lines": [{"sku": "CAP", "quantity": 1, "reason": "wrong_size"}],
+    "new_order_id": "RMA-A-1-1-X",
+}
+
 # One complete context per template, as the workflows send them.
 CONTEXTS: dict[str, dict[str, object]] = {
     "order_confirmed": CONFIRMED,
@@ -169,6 +177,25 @@ CONTEXTS: dict[str, dict[str, object]] = {
             "return_refunded",
             "return_exchanged",
         )
+    }
+    | {
+        "return_received": {
+            **RETURN,
+            "wrong_items": [{"sku": "CAP", "quantity": 1}],
+            "settles": False,
+        },
+        "return_refunded": {
+            **RETURN,
+            "amount": "1 062,50 SEK",
+            "credit_notes": ["CN-000002"],
+            "exchange_not_charged": "",
+        },
+        "return_exchanged": {
+            **RETURN,
+            "items": [{"sku": "HOODIE-GRY-L", "quantity": 1}],
+            "difference": "450,00 SEK",
+            "difference_settled": "charged",
+        },
     },
     "return_ops_alert": {
         "rma_id": "RMA-A-1-1",
@@ -569,6 +596,101 @@ def test_an_ops_alert_of_a_parcel_shipped_without_its_payment_says_it_shipped(
     assert "write it off" in text and "GET /orders/A-1" in text
     how = "invoice the company" if method == "invoice" else "from the customer another way"
     assert how in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "charged", "refunded", "pending", "free"),
+    [
+        (
+            "en",
+            "of 450,00 SEK has been charged to the card",
+            "has been refunded to your",
+            "our customer service refunds it",
+            "at no charge",
+        ),
+        (
+            "sv",
+            "på 450,00 SEK har dragits från kortet",
+            "har återbetalats till det betalsätt",
+            "vår kundtjänst återbetalar den",
+            "kostar dig ingenting",
+        ),
+        (
+            "de",
+            "von 450,00 SEK haben wir von der Karte abgebucht",
+            "auf die verwendete Zahlungsart erstattet",
+            "erstattet ihn unser Kundenservice",
+            "kostenlos",
+        ),
+    ],
+)
+def test_an_exchange_email_names_what_is_sent_and_how_the_difference_was_settled(
+    locale: str, charged: str, refunded: str, pending: str, free: str
+) -> None:
+    base = CONTEXTS["return_exchanged"]
+    texts = {
+        settled: mailer()
+        .render(
+            "return_exchanged",
+            locale,
+            {
+                **base,
+                "difference_settled": settled,
+                "difference": "" if not settled else "450,00 SEK",
+            },
+        )
+        .text
+        for settled in ("charged", "refunded", "refund_pending", "")
+    }
+    assert all("HOODIE-GRY-L" in text and "RMA-A-1-1-X" in text for text in texts.values())
+    assert charged in texts["charged"] and free not in texts["charged"]
+    assert refunded in texts["refunded"] and free not in texts["refunded"]
+    assert pending in texts["refund_pending"] and free not in texts["refund_pending"]
+    assert free in texts[""] and "450,00" not in texts[""]
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "credited"),
+    [
+        (
+            "en",
+            "Credit note CN-000002 of 1 062,50 SEK for return RMA-A-1-1",
+            "credited to your company's account",
+        ),
+        (
+            "sv",
+            "Kreditnota CN-000002 på 1 062,50 SEK för retur RMA-A-1-1",
+            "krediteras ert företags konto",
+        ),
+        (
+            "de",
+            "Gutschrift CN-000002 über 1 062,50 SEK für Rücksendung RMA-A-1-1",
+            "dem Konto Ihres Unternehmens bei uns gutgeschrieben",
+        ),
+    ],
+)
+def test_a_return_refunded_with_a_credit_note_names_it_and_no_card(
+    locale: str, subject: str, credited: str
+) -> None:
+    rendered = mailer().render("return_refunded", locale, CONTEXTS["return_refunded"])
+    assert rendered.subject == subject
+    assert "CN-000002" in rendered.text and credited in rendered.text
+    for card in ("original payment method", "betalsätt du använde", "verwendete Zahlungsart"):
+        assert card not in rendered.text
+    card = {**CONTEXTS["return_refunded"], "credit_notes": []}
+    assert "CN-" not in mailer().render("return_refunded", locale, card).text
+
+
+def test_a_return_email_queued_before_its_new_context_keys_still_renders() -> None:
+    for name in ("return_received", "return_refunded", "return_exchanged"):
+        old = {**RETURN, "amount": "249,00 SEK"}
+        assert "RMA-A-1-1" in mailer().render(name, "en", old).text
+
+
+def test_a_parcel_of_wrong_items_is_named_and_promises_no_refund() -> None:
+    rendered = mailer().render("return_received", "en", CONTEXTS["return_received"]).text
+    assert "1 x CAP" in rendered and "customer service will contact you" in rendered
+    assert "when the refund or replacement" not in rendered
 
 
 def test_html_is_escaped_but_text_is_not() -> None:

@@ -10,7 +10,12 @@ from typing import Any
 from oms.models.orders import OrderLine
 from oms.models.returns import ReceivedLine, ReceiveReturn, ReturnInput, ReturnStatus, ReturnView
 from tests.workflows.harness import Harness
-from tests.workflows.test_return_workflow import return_input, start, status_becomes
+from tests.workflows.test_return_workflow import (
+    customer_email,
+    return_input,
+    start,
+    status_becomes,
+)
 from workflows.returns import ReturnWorkflow
 
 
@@ -74,6 +79,11 @@ async def test_a_dearer_variant_charges_the_difference_on_the_card(harness: Harn
     assert [(ln.sku, ln.quantity, ln.unit_price) for ln in order.lines] == [
         ("HOODIE", 1, Decimal("0.00"))
     ]
+    req, _, text = customer_email(harness, inp.rma_id, "exchanged")
+    assert req.context["difference_settled"] == "charged"
+    assert "1 st HOODIE" in text
+    assert "Prisskillnaden på 351,00 SEK har dragits från kortet" in text
+    assert "utan kostnad" not in text
 
 
 async def test_a_cheaper_variant_refunds_the_difference(harness: Harness) -> None:
@@ -88,6 +98,10 @@ async def test_a_cheaper_variant_refunds_the_difference(harness: Harness) -> Non
     assert _calls(harness, "authorize") == []
     order = await _replacement(harness, f"{inp.rma_id}-X")
     assert [(ln.sku, ln.quantity) for ln in order.lines] == [("TSHIRT-L", 1)]
+    _, _, text = customer_email(harness, inp.rma_id, "exchanged")
+    assert "1 st TSHIRT-L" in text
+    assert "Prisskillnaden på 99,00 SEK har återbetalats" in text
+    assert "utan kostnad" not in text
 
 
 async def test_a_declined_charge_refunds_the_received_units_instead(harness: Harness) -> None:
@@ -99,6 +113,11 @@ async def test_a_declined_charge_refunds_the_received_units_instead(harness: Har
     assert _calls(harness, "capture") == []
     note = next(h.note for h in final.history if "could not be charged" in h.note)
     assert "card was declined" in note
+    assert not [e for e in harness.world.emails if e.key.endswith(":exchanged")]
+    subject, text = customer_email(harness, inp.rma_id, "refunded")[1:]
+    assert subject == f"Återbetalning av 348,00 SEK för retur {inp.rma_id}"
+    assert "kostar 351,00 SEK mer än de du skickade tillbaka" in text
+    assert "har i stället återbetalat de returnerade varorna" in text
 
 
 async def test_a_requested_exchange_shows_what_was_asked_for_and_who_asked(

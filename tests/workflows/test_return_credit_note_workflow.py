@@ -11,7 +11,12 @@ from temporalio.client import WorkflowHistory
 
 from oms.models.returns import ReceivedLine, ReceiveReturn, RetryRefund, ReturnStatus
 from tests.workflows.harness import Harness, patches
-from tests.workflows.test_return_workflow import return_input, start, status_becomes
+from tests.workflows.test_return_workflow import (
+    customer_email,
+    return_input,
+    start,
+    status_becomes,
+)
 from workflows.return_receipt import CREDIT_NOTE_PATCH
 from workflows.returns import ReturnWorkflow
 
@@ -46,6 +51,12 @@ async def test_an_invoice_order_return_is_refunded_with_one_credit_note_per_line
     ]
     assert "refund" not in harness.world.names()  # no card provider asked
     assert any("credit note CN-" in h.note for h in final.history)
+    req, subject, text = customer_email(harness, inp.rma_id, "refunded")
+    numbers = req.context["credit_notes"]
+    assert len(numbers) == 2 and all(n.startswith("CN-") for n in numbers)
+    assert subject == f"Kreditnotor {', '.join(numbers)} på 348,00 SEK för retur {inp.rma_id}"
+    assert "krediteras ert företags konto" in text
+    assert "betalsätt du använde" not in text and "syns på ditt konto" not in text
     history = await handle.fetch_history()
     assert CREDIT_NOTE_PATCH in patches(history)
 

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.adapters.email_smtp import SmtpMailer
 from oms.models.common import Address, Customer
 from oms.models.orders import OrderOptions
 from oms.models.returns import (
@@ -32,6 +33,14 @@ from tests.workflows.harness import Harness, tick
 from workflows.returns import ReturnWorkflow, return_workflow_id
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def customer_email(harness: Harness, rma_id: str, key: str) -> tuple[Any, str, str]:
+    """The return's customer email ``key``: its request, rendered subject and text."""
+    [req] = [e for e in harness.world.emails if e.key == f"return:{rma_id}:{key}"]
+    mailer = SmtpMailer("127.0.0.1", 1, "orders@oms.example", timeout=5)
+    rendered = mailer.render(req.template, req.locale, req.context)
+    return req, rendered.subject, rendered.text
 
 
 def return_input(
@@ -155,6 +164,42 @@ async def test_small_return_is_authorized_received_restocked_and_refunded_per_li
     restocks = [req for name, req in harness.world.calls if name == "restock"]
     assert [(r.sku, r.quantity, r.warehouse_id) for r in restocks] == [("TSHIRT", 1, "WH-STO")]
     assert final.manual_review and "CAP" in final.manual_review[0]
+    req, _, text = customer_email(harness, inp.rma_id, "received")
+    assert req.context["wrong_items"] == [{"sku": "CAP", "quantity": 1}]
+    assert "1 st CAP" in text and "kundtjänst kontaktar dig om dem" in text
+    assert "återbetalningen eller ersättningen för de övriga varorna" in text
+
+
+async def test_a_parcel_of_only_wrong_items_tells_the_customer_support_contacts_them(
+    harness: Harness,
+) -> None:
+    """The walkthrough: every unit arrives as a wrong item, so nothing is refunded and the
+    return closes; the received email must not promise a refund that never comes."""
+    inp = return_input(harness, reason="changed_mind")
+    handle = await start(harness, inp)
+    await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
+    await handle.execute_update(
+        ReturnWorkflow.receive,
+        ReceiveReturn(
+            warehouse_id="WH-STO",
+            lines=[
+                ReceivedLine(sku="TSHIRT", quantity=1, condition="wrong_item"),
+                ReceivedLine(sku="CAP", quantity=1, condition="wrong_item"),
+            ],
+        ),
+    )
+    final = await handle.result()
+
+    assert final.status == ReturnStatus.CLOSED and final.refund_total == 0
+    req, _, text = customer_email(harness, inp.rma_id, "received")
+    assert req.context["settles"] is False
+    assert "1 st TSHIRT" in text and "1 st CAP" in text
+    assert "returen avslutas utan återbetalning eller ersättning" in text
+    assert "Vår kundtjänst kontaktar dig" in text
+    assert "när återbetalningen eller ersättningen" not in text
+    assert [e.key for e in harness.world.emails if e.key.startswith(f"return:{inp.rma_id}:")][
+        -1
+    ].endswith(":received")
 
 
 async def test_expensive_return_waits_for_support_who_can_reject_it(harness: Harness) -> None:
