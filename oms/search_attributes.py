@@ -53,6 +53,15 @@ def typed(values: dict[str, Any]) -> TypedSearchAttributes:
     )
 
 
+def child_order(customer_id: str, channel: str) -> TypedSearchAttributes:
+    """What an order another workflow starts (a subscription's renewal, an accepted quote,
+    a return's exchange) starts with: its kind, customer and channel, as an order the API
+    starts has, so ``OmsKind = 'order'`` (``/ops/stuck``, the stage query) finds it too.
+    Its stage attributes are its own first workflow task's.
+    """
+    return typed({"OmsKind": "order", "OmsCustomerId": customer_id, "OmsChannel": channel})
+
+
 def dev_server_flags() -> list[str]:
     """``--search-attribute Name=Type`` flags registering every key on ``temporal server``."""
     kinds = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "TEXT": "Text", "INT": "Int"}

@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.quotes import QuoteActivities
+    from oms import search_attributes as sa
     from oms.domain import lifecycle
     from oms.domain.approval import ApprovalRefused, check_decision, requirements
     from oms.domain.money import format_money
@@ -213,12 +214,14 @@ class QuoteWorkflow:
         self._view.po_number = request.po_number
         self._enter(QuoteStatus.ACCEPTED, request.by, "accepted", f"PO {request.po_number}")
         order_id = order_id_for(self._inp.quote_id)
+        order = order_for(self._inp, self._view, request, order_id, workflow.now())
         await workflow.start_child_workflow(
             OrderWorkflow.run,
-            order_for(self._inp, self._view, request, order_id, workflow.now()),
+            order,
             id=order_workflow_id(order_id),
             task_queue=self._q(WORKFLOW_QUEUE),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            search_attributes=sa.child_order(order.customer.id, order.channel),
             static_summary=(
                 f"Order {order_id} · from quote {self._inp.quote_id} · "
                 f"{format_money(proposal.total, self._inp.currency, 'sv')} · b2b"

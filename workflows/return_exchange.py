@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from oms import search_attributes as sa
     from oms.domain.money import order_total
     from oms.domain.returns import replacement_order, replacement_units
     from oms.ids import exchange_order_id, order_workflow_id
@@ -75,12 +76,14 @@ class Exchange:
                 ln.model_copy(update={"unit_price": Decimal("0.00")}) for ln in inp.exchange_for
             ]
         order_id = exchange_order_id(inp.rma_id)
+        order = replacement_order(inp, order_id, lines, workflow.now())
         await workflow.start_child_workflow(
             OrderWorkflow.run,
-            replacement_order(inp, order_id, lines, workflow.now()),
+            order,
             id=order_workflow_id(order_id),
             task_queue=self._prefix + WORKFLOW_QUEUE,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            search_attributes=sa.child_order(order.customer.id, order.channel),
             static_summary=f"Order {order_id} · exchange for return {inp.rma_id} · no charge",
         )
         self._view.exchange_order_id = order_id

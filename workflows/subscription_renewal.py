@@ -195,13 +195,7 @@ class Renewal:
                 task_queue=self._q(WORKFLOW_QUEUE),
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                search_attributes=sa.typed(
-                    {
-                        "OmsKind": "order",
-                        "OmsCustomerId": view.customer.id,
-                        "OmsChannel": "subscription",
-                    }
-                ),
+                search_attributes=sa.child_order(view.customer.id, "subscription"),
                 static_summary=f"Order {order_id} · subscription {inp.subscription_id} · {money}",
             )
             placed = f"renewed: order {order_id}, {money}"

@@ -171,6 +171,12 @@ async def test_discounted_large_quote_needs_both_roles_then_orders_at_negotiated
         ("RACK", 150, Decimal("850.00"))
     ]
     assert state.total == Decimal("127500.00")
+    # Found as an order by /ops/stuck and the stage query, like an order the API starts.
+    described = await order.describe()
+    attrs = {p.key.name: p.value for p in described.typed_search_attributes}
+    assert attrs["OmsKind"] == "order"
+    assert attrs["OmsCustomerId"] == "C-900"
+    assert attrs["OmsChannel"] == "b2b"
     reserves = [req for name, req in harness.world.calls if name == "reserve_credit"]
     assert reserves and reserves[0].company_id == "ACME-AB"
     assert "authorize" not in harness.world.names()  # invoice terms: no card

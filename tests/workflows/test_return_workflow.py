@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.adapters.email_smtp import SmtpMailer
+from oms.ids import order_workflow_id
 from oms.models.common import Address, Customer
 from oms.models.orders import OrderOptions
 from oms.models.returns import (
@@ -272,6 +273,16 @@ async def test_manual_authorization_then_exchange_starts_a_free_replacement_orde
     assert replacement.total == Decimal("0.00")
     assert {(ln.sku, ln.quantity) for ln in replacement.lines} == {("TSHIRT", 1), ("CAP", 1)}
     assert not [name for name, _ in harness.world.calls if name == "authorize"]
+    # Found as an order by /ops/stuck and the stage query, like an order the API starts.
+    described = await harness.client.get_workflow_handle(
+        order_workflow_id(final.exchange_order_id)
+    ).describe()
+    attrs = {p.key.name: p.value for p in described.typed_search_attributes}
+    assert (attrs["OmsKind"], attrs["OmsCustomerId"], attrs["OmsChannel"]) == (
+        "order",
+        inp.customer.id,
+        "exchange",
+    )
 
 
 async def test_declined_refund_waits_for_operations_and_a_retry_refunds_once(
