@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from oms import search_attributes as sa
     from oms.domain import lifecycle
     from oms.domain.approval import ApprovalRefused, check_decision, requirements
-    from oms.domain.money import format_money
     from oms.domain.quotes import (
         Due,
         countered_lines,
@@ -32,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         next_timer,
         not_on_quote,
         order_for,
+        order_summary,
         record_decision,
         reminder_key,
         status_clock,
@@ -222,10 +222,7 @@ class QuoteWorkflow:
             task_queue=self._q(WORKFLOW_QUEUE),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             search_attributes=sa.child_order(order.customer.id, order.channel),
-            static_summary=(
-                f"Order {order_id} · from quote {self._inp.quote_id} · "
-                f"{format_money(proposal.total, self._inp.currency, 'sv')} · b2b"
-            ),
+            static_summary=order_summary(order, self._inp.quote_id),
         )
         self._view.order_id = order_id
         terms = request.payment_terms or "the company's terms"

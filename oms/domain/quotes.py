@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from oms.domain import lifecycle
 from oms.domain.approval import escalate_role
+from oms.domain.money import format_money, order_total
 from oms.domain.tax import NoVatRate, order_totals
 from oms.models.money import OrderTotals, TaxableLine
 from oms.models.orders import OrderInput, OrderLine, OrderOptions, PaymentDetails
@@ -189,6 +190,22 @@ def order_for(
         quote_id=inp.quote_id,
         price_source="quote",
         totals=totals,
+    )
+
+
+def order_summary(order: OrderInput, quote_id: str) -> str:
+    """The Temporal UI's summary of an accepted quote's order, as the API writes an order's
+    ("Order X · b2b · placed with N line(s), <total>"): its total with shipping and VAT,
+    or, for an order without totals, the lines' sum labelled "net"; in the buyer's locale.
+    """
+    locale = order.customer.locale
+    if order.totals is not None:
+        amount = format_money(order.totals.total, order.currency, locale)
+    else:
+        amount = f"{format_money(order_total(order.lines), order.currency, locale)} net"
+    return (
+        f"Order {order.order_id} · {order.channel} · placed with {len(order.lines)} line(s), "
+        f"{amount} · from quote {quote_id}"
     )
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from oms.domain.quotes import countered_lines, record_decision, status_clock
+from oms.domain.quotes import countered_lines, order_summary, record_decision, status_clock
+from oms.models.common import Customer
+from oms.models.money import OrderTotals
+from oms.models.orders import OrderInput, OrderLine
 from oms.models.quotes import (
     ApprovalDecision,
     ApprovalRequirement,
@@ -93,3 +96,25 @@ def test_one_decision_answers_every_pending_approval_of_its_role_only() -> None:
     assert decision_note(decision, "total") == "approve as finance (total): within budget"
     plain = ApprovalDecision(approver="Eva", role="finance", decision="reject")
     assert decision_note(plain, "total") == "reject as finance (total)"
+
+
+def test_an_accepted_quotes_order_summary_shows_its_total_or_labels_the_net_sum() -> None:
+    lines = [OrderLine(sku="RACK", quantity=150, unit_price=Decimal("850.00"))]
+    order = OrderInput.model_construct(
+        order_id="Q-1-O",
+        channel="b2b",
+        customer=Customer(id="C-9", name="Karin Ek", email="k@acme.example", locale="sv"),
+        currency="SEK",
+        lines=lines,
+        totals=None,
+    )
+    assert order_summary(order, "Q-1") == (
+        "Order Q-1-O · b2b · placed with 1 line(s), 127 500,00 SEK net · from quote Q-1"
+    )
+    # With shipping and VAT: what the order is charged, in the buyer's locale.
+    priced = order.model_copy(
+        update={"totals": OrderTotals.model_construct(total=Decimal("159436.25"))}
+    )
+    assert order_summary(priced, "Q-1") == (
+        "Order Q-1-O · b2b · placed with 1 line(s), 159 436,25 SEK · from quote Q-1"
+    )

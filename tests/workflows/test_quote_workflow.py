@@ -171,12 +171,17 @@ async def test_discounted_large_quote_needs_both_roles_then_orders_at_negotiated
         ("RACK", 150, Decimal("850.00"))
     ]
     assert state.total == Decimal("127500.00")
-    # Found as an order by /ops/stuck and the stage query, like an order the API starts.
+    # Found as an order by /ops/stuck and the stage query, like an order the API starts;
+    # its summary says what the amount is: these quote options price no VAT or shipping.
     described = await order.describe()
     attrs = {p.key.name: p.value for p in described.typed_search_attributes}
     assert attrs["OmsKind"] == "order"
     assert attrs["OmsCustomerId"] == "C-900"
     assert attrs["OmsChannel"] == "b2b"
+    assert await described.static_summary() == (
+        f"Order {result.order_id} · b2b · placed with 1 line(s), SEK 127,500.00 net"
+        f" · from quote {quote_id}"
+    )
     reserves = [req for name, req in harness.world.calls if name == "reserve_credit"]
     assert reserves and reserves[0].company_id == "ACME-AB"
     assert "authorize" not in harness.world.names()  # invoice terms: no card
