@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import ORDER, SHIPMENT, deadline_query, limits_from, stage_query
+from oms.domain.lifecycle import ORDER, RETURN, SHIPMENT, deadline_query, limits_from, stage_query
 from oms.domain.ops import (
     STUCK_KINDS,
     Evidence,
@@ -54,10 +54,12 @@ from oms.models.orders import (
     PaymentDetails,
     RetryPayment,
 )
+from oms.models.returns import ReturnStatus
 from oms.models.shipments import ShipmentStatus, ShipmentView
 from oms.store import inventory as inventory_store
 from oms.store import orders as order_store
 from oms.store import refusals as refusal_store
+from oms.store import returns as return_store
 from oms.store import subscriptions as subscription_store
 from oms.store import webhooks as webhook_store
 from starters.api.auth import acting_role, require
@@ -162,19 +164,28 @@ async def stuck(
 
 # The stage a shipment the carrier refused waits in, for a person.
 _HELD_STAGE = SHIPMENT.step(ShipmentStatus.HELD).stage
+# The stage a return whose refund was declined waits in, for operations.
+_REFUND_FAILED_STAGE = RETURN.step(ReturnStatus.REFUND_FAILED).stage
 
 
 def _waiting_reasons(state: State, items: list[StuckItem]) -> None:
     """The last error of the items that wait on a person, not on a failing call, from the
     read model (one read session for all): a subscription's renewal declined or refused
-    (:func:`_renewal_errors`), a shipment held (:func:`_held_reasons`)."""
+    (:func:`_renewal_errors`), a shipment held (:func:`_held_reasons`), a return's refund
+    declined (:func:`_refund_errors`)."""
     renewals = {i.business_id: i for i in items if i.kind == "subscription" and not i.last_error}
     held = [i for i in items if i.kind == "shipment" and i.stage == _HELD_STAGE]
-    if not renewals and not held:
+    refunds = [
+        i
+        for i in items
+        if i.kind == "return" and i.stage == _REFUND_FAILED_STAGE and not i.last_error
+    ]
+    if not renewals and not held and not refunds:
         return
     with state.db.read() as session:
         _renewal_errors(session, renewals)
         _held_reasons(session, held)
+        _refund_errors(session, refunds)
 
 
 def _renewal_errors(session: Session, waiting: dict[str, StuckItem]) -> None:
@@ -199,6 +210,15 @@ def _held_reasons(session: Session, held: list[StuckItem]) -> None:
         advice = held_advice(notes[-1], view.order_id)
         if advice is not None and item.reason == "needs_a_person":
             item.suggested_action = advice
+
+
+def _refund_errors(session: Session, failed: list[StuckItem]) -> None:
+    """A return whose refund the provider declined waits for operations: its last error is
+    the declined refund's (the view's ``refund_error``)."""
+    for item in failed:
+        view = return_store.get_return(session, item.business_id)
+        if view is not None and view.refund_error:
+            item.last_error = view.refund_error
 
 
 def _before(moment: datetime | None) -> str:
