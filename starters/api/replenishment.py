@@ -172,11 +172,17 @@ async def receive(
 async def retry(
     reference: str, body: RetryPurchaseOrder, state: State, caller: Purchasing
 ) -> dict[str, str]:
-    """Raise the purchase order again, after linking the SKU to a supplier."""
+    """Raise the purchase order again, after linking the SKU to a supplier.
+
+    409 ``Finished`` for an episode that has ended, as every other command answers.
+    """
     body = body.model_copy(update={"by": caller.subject})
     await REPLENISHMENTS.query(state, reference)
     handle = REPLENISHMENTS.handle(state, reference)
-    await handle.signal(ReplenishmentWorkflow.retry, body)
+    try:
+        await handle.signal(ReplenishmentWorkflow.retry, body)
+    except RPCError as err:
+        await REPLENISHMENTS.refused(state, reference, err)
     return {"workflow_id": handle.id, "status": "retrying"}
 
 
