@@ -319,7 +319,7 @@ async def start_order(
         # lines and the total later, which the current details show: so say "placed".
         summary=(
             f"Order {order_id} · {body.channel} · placed with {len(body.lines)} line(s), "
-            f"{format_money(total, body.currency, 'sv')}"
+            f"{format_money(total, body.currency, body.customer.locale)}"
         ),
         more_attributes={"OmsChannel": body.channel},
     )

@@ -40,7 +40,7 @@ async def test_an_ended_orders_email_is_sent_again_and_kept_in_its_history(
         await wait_until(closed, 15, "the order's workflow never ended")
         # The UI's list shows the summary set at the start: it says so, not "the total".
         summary = await (await handle.describe()).static_summary()
-        assert summary == f"Order {order_id} · web · placed with 1 line(s), 248,00 SEK"
+        assert summary == f"Order {order_id} · web · placed with 1 line(s), SEK 248.00"  # en
         ops = stack.as_role("ops")
         body = {"by": "Mallory", "reason": "customer lost it", "notification": "order_cancelled"}
 
