@@ -1,4 +1,5 @@
-"""Return activities: check a return against the store, and publish the return's view.
+"""Return activities: check a return against the store, say what is left to refund on its
+order, and publish the return's view.
 
 Eligibility reads the order, its delivered shipments, the products' returnable
 flags and earlier returns in one transaction, then applies the pure rules of
@@ -15,13 +16,22 @@ from temporalio import activity
 
 from oms.domain.returns import check_eligibility
 from oms.models.orders import RecordResult
-from oms.models.returns import EligibilityRequest, EligibilityResult, ReturnFacts, ReturnView
+from oms.models.returns import (
+    EligibilityRequest,
+    EligibilityResult,
+    RefundRoom,
+    RefundRoomRequest,
+    ReturnFacts,
+    ReturnView,
+)
 
 
 class Returns(Protocol):
     """What the return activities read and write (``oms.store.returns.ReturnStore``)."""
 
     def eligibility_facts(self, order_id: str, rma_id: str | None = None) -> ReturnFacts: ...
+
+    def refund_room(self, order_id: str, rma_id: str) -> RefundRoom: ...
 
     def record_return(self, view: ReturnView) -> bool: ...
 
@@ -47,6 +57,13 @@ class ReturnActivities:
             return_warehouse_id=facts.return_warehouse_id,
             return_to=facts.return_to,
         )
+
+    @activity.defn(name="returns.refund_room")
+    def refund_room(self, request: RefundRoomRequest) -> RefundRoom:
+        """What the order captured and what was refunded on it by all but this return
+        (``request.rma_id``), read at refund time so a return never asks for more than is
+        left; ``captured`` None when the store knows of no capture."""
+        return self._store.refund_room(request.order_id, request.rma_id)
 
     @activity.defn(name="returns.record_return")
     def record_return(self, view: ReturnView) -> RecordResult:

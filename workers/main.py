@@ -126,6 +126,7 @@ def build_workers(
             quote_acts.record_quote,
             SubscriptionActivities(SubscriptionStore(db), money_rules(settings)).price_renewal,
             return_acts.check_eligibility,
+            return_acts.refund_room,
             return_acts.record_return,
             inventory.allocate,
             inventory.release,

@@ -18,7 +18,12 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from oms import search_attributes as sa
     from oms.domain.money import order_total
-    from oms.domain.returns import replacement_order, replacement_units
+    from oms.domain.returns import (
+        CHARGED_DIFFERENCE,
+        REFUNDED_DIFFERENCE,
+        replacement_order,
+        replacement_units,
+    )
     from oms.ids import exchange_order_id, order_workflow_id
     from oms.models.orders import OrderLine
     from oms.models.returns import ReturnInput, ReturnStatus, ReturnView
@@ -123,7 +128,7 @@ class Exchange:
                 )
                 await self._refund()
                 return False
-            self._track.note(f"charged the exchange's difference of {amount}", by="system")
+            self._track.note(f"{CHARGED_DIFFERENCE} {amount}", by="system")
         elif difference < 0:
             try:
                 await self._payments.refund(
@@ -141,7 +146,7 @@ class Exchange:
                 self._track.note(problem, by="system")
                 await self._email_ops("exchange_difference", problem)
             else:
-                self._track.note(f"refunded the exchange's difference of {amount}", by="system")
+                self._track.note(f"{REFUNDED_DIFFERENCE} {amount}", by="system")
         return True
 
     async def _charge(self, amount: Decimal) -> str | None:

@@ -30,7 +30,13 @@ from oms.models.returns import (
     ReturnLine,
     ReturnLineRequest,
     ReturnPolicy,
+    ReturnView,
 )
+
+# The notes an exchange to other variants leaves when its price difference moved money on
+# the order's card (``workflows/return_exchange.py``); what a return moved is read from them.
+CHARGED_DIFFERENCE = "charged the exchange's difference of"
+REFUNDED_DIFFERENCE = "refunded the exchange's difference of"
 
 
 def check_eligibility(
@@ -156,6 +162,30 @@ def receipt_problems(lines: Sequence[ReturnLine], received: Sequence[ReceivedLin
 def refund_due(line: ReturnLine) -> Decimal:
     """What the customer gets back for a received line: paid price x units of the product."""
     return quantize(line.unit_price * (line.received_resellable + line.received_damaged))
+
+
+def money_moved(view: ReturnView) -> tuple[Decimal, Decimal]:
+    """What a return captured and refunded on its order's card: (captured, refunded).
+
+    Its lines' refunds, and an exchange's price difference once its note says it was charged
+    (captured) or refunded; a difference that could not be moved moved nothing.
+    """
+    captured, refunded = Decimal("0.00"), view.refund_total
+    difference = view.exchange_difference
+    notes = [entry.note for entry in view.history]
+    if difference is not None and difference > 0:
+        if any(note.startswith(CHARGED_DIFFERENCE) for note in notes):
+            captured += difference
+    elif difference is not None and any(note.startswith(REFUNDED_DIFFERENCE) for note in notes):
+        refunded -= difference
+    return captured, refunded
+
+
+def shortfall_note(worth: Decimal, refunded: Decimal) -> str:
+    """The return's history line when the order had less left to refund than it was worth."""
+    if refunded <= 0:
+        return f"nothing refunded of {worth}: it was already refunded on the order"
+    return f"refunded {refunded} of {worth}: the rest was already refunded on the order"
 
 
 def replacement_units(line: ReturnLine) -> int:

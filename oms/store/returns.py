@@ -9,17 +9,18 @@ outcome as columns, so reports can group returns by reason without JSON.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from oms.domain.returns import returned_so_far
+from oms.domain.returns import money_moved, returned_so_far
 from oms.models.common import HistoryEntry, Page, SkuQuantity
 from oms.models.orders import ReturnSummary
-from oms.models.returns import DeliveredLine, ReturnFacts, ReturnView
+from oms.models.returns import DeliveredLine, RefundRoom, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
-from oms.store import orders, paging
+from oms.store import orders, paging, refunds
 from oms.store.db import Bound, as_utc, in_transaction
 from oms.store.inventory import ship_from
 from oms.store.tables import ProductRow, ReturnLineRow, ReturnRow, WarehouseRow
@@ -193,6 +194,38 @@ def eligibility_facts(
     )
 
 
+def refund_room(session: Session, order_id: str, exclude_rma: str) -> RefundRoom:
+    """What the order captured and what was refunded on it but by ``exclude_rma``.
+
+    Captured: its shipments' captures (the shipments read model) and the exchange
+    differences its returns charged. Refunded: its refunds without a return that the
+    provider refunded (a pending one is not counted: it may yet be declined), its claims'
+    refunds, and its other returns' refunds and refunded exchange differences. No capture
+    known (no shipment keeps one, no such order): ``captured`` None, nothing caps.
+    """
+    order = orders.get_order(session, order_id)
+    if order is None:
+        return RefundRoom(order_id=order_id)
+    captured: Decimal | None = None
+    for summary in order.shipments:
+        shipment = orders.get_shipment(session, summary.shipment_id)
+        if shipment is not None and shipment.captured is not None:
+            captured = (captured or Decimal("0.00")) + shipment.captured
+    refunded = sum(
+        (r.amount for r in refunds.for_order(session, order_id) if r.status == "refunded"),
+        Decimal("0.00"),
+    )
+    refunded += sum((claim.refunded for claim in order.claims), Decimal("0.00"))
+    for other in returns_of(session, order_id):
+        if other.rma_id == exclude_rma:
+            continue
+        took, gave = money_moved(other)
+        refunded += gave
+        if captured is not None:
+            captured += took
+    return RefundRoom(order_id=order_id, captured=captured, refunded=refunded)
+
+
 def _delivered_at(history: list[HistoryEntry]) -> datetime | None:
     for entry in reversed(history):
         if entry.status == ShipmentStatus.DELIVERED.value:
@@ -206,5 +239,9 @@ class ReturnStore(Bound):
     def eligibility_facts(self, order_id: str, rma_id: str | None = None) -> ReturnFacts:
         """``eligibility_facts`` in a transaction of its own."""
         return self._tx(lambda s: eligibility_facts(s, order_id, rma_id))
+
+    def refund_room(self, order_id: str, rma_id: str) -> RefundRoom:
+        """``refund_room`` in a transaction of its own."""
+        return self._tx(lambda s: refund_room(s, order_id, rma_id))
 
     record_return = in_transaction(record_return)
