@@ -19,13 +19,16 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
+    from activities.returns import ReturnActivities
     from oms.domain.returns import apply_receipt, refund_due
     from oms.ids import order_workflow_id
     from oms.models.credit import CreditNoteRequest
     from oms.models.orders import BackorderWake
     from oms.models.returns import (
         ReceiveReturn,
+        RefundRoomRequest,
         ReturnInput,
+        ReturnLine,
         ReturnStatus,
         ReturnView,
         StockMovement,
@@ -96,13 +99,34 @@ class Receipt:
                 self._note(problem)
                 await self._email_ops(f"review:{line.sku}", f"Return {rma}: {problem}")
 
-    async def refund_lines(self) -> str | None:
-        """Refund every line still due, each once; the first failure's reason, or None."""
+    async def refund_lines(self, capped: bool = False) -> str | None:
+        """Refund every line still due, each once; the first failure's reason, or None.
+
+        ``capped`` (patch ``return-refund-cap``): first read what is left to refund on the
+        order (``returns.refund_room``) and never ask for more; a line the order has
+        nothing left for is not asked for at all, and one it has less left for is refunded
+        what is left (``shortfall`` says what was not refunded).
+        """
         inp, view = self._inp, self._view
+        left: Decimal | None = None
+        if capped and not inp.invoice_terms and any(self._due(ln) for ln in view.lines):
+            room = await workflow.execute_activity_method(
+                ReturnActivities.refund_room,
+                RefundRoomRequest(order_id=inp.order_id, rma_id=inp.rma_id),
+                **policies.STORE.kwargs(
+                    self._prefix + INVENTORY_QUEUE, "read what is left to refund on the order"
+                ),
+            )
+            left = room.left(view.refund_total)
         for line in view.lines:
-            due = refund_due(line)
-            if due <= 0 or line.refunded >= due:
+            due = self._due(line)
+            if due <= 0:
                 continue
+            if left is not None:
+                due = min(due, left)
+                if due <= 0:
+                    continue  # nothing left on the order: no provider call
+                left -= due
             key = f"{inp.rma_id}:refund:{line.sku}"
             reason = f"return {inp.rma_id}: {line.sku}"
             try:
@@ -131,6 +155,17 @@ class Receipt:
             view.refund_total = sum((ln.refunded for ln in view.lines), Decimal("0.00"))
             self._note(f"refunded {amount} {inp.currency} for {line.sku}{how}")
         return None
+
+    def shortfall(self) -> Decimal:
+        """What the received lines are worth beyond what was refunded for them."""
+        worth = sum((refund_due(ln) for ln in self._view.lines), Decimal("0.00"))
+        return max(worth - self._view.refund_total, Decimal("0.00"))
+
+    @staticmethod
+    def _due(line: ReturnLine) -> Decimal:
+        """What is still to refund for a line: nothing once it was refunded (in full, or
+        what was left on the order)."""
+        return Decimal("0.00") if line.refunded > 0 else refund_due(line)
 
     def _note(self, note: str) -> None:
         self._track.note(note, by="system")

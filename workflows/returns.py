@@ -14,6 +14,7 @@ captured payment (idempotent per return and line; a declined refund waits in
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -24,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.returns import ReturnActivities
     from oms.domain import lifecycle
     from oms.domain.money import format_money
-    from oms.domain.returns import authorization_reason, receipt_problems
+    from oms.domain.returns import authorization_reason, receipt_problems, shortfall_note
     from oms.ids import exchange_order_id, return_workflow_id
     from oms.models.carrier import VoidLabelRequest
     from oms.models.ops import OpsNote
@@ -48,7 +49,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.return_receipt import Receipt
     from workflows.tracker import LIFECYCLE_PATCH, Tracker
 
-__all__ = ["ReturnWorkflow", "exchange_order_id", "return_workflow_id"]
+__all__ = ["REFUND_CAP_PATCH", "ReturnWorkflow", "exchange_order_id", "return_workflow_id"]
+
+# A return's refund asks for no more than is left to refund on the order (read at refund
+# time by ``returns.refund_room``): what is left is refunded and the return closes. Before,
+# the provider declined the whole refund and the return waited in ``refund_failed`` for good.
+REFUND_CAP_PATCH = "return-refund-cap"
 
 
 @workflow.defn(name="ReturnWorkflow")
@@ -315,9 +321,17 @@ class ReturnWorkflow:
         return await self._finish()
 
     async def _refund(self) -> None:
-        """Refund each line once; a declined refund waits for a person to retry it."""
+        """Refund each line once; a declined refund waits for a person to retry it.
+
+        Behind ``return-refund-cap`` no refund asks for more than is left to refund on the
+        order; a run from before that waits in ``refund_failed`` takes the capped path
+        at its next retry (``return-refund-cap-retry-<n>``, one id per retry: the answer of
+        a patch is fixed for the run at its first asking, which replay gives for the
+        retries the run had before).
+        """
         inp = self._inp
-        while (failure := await self._receiving.refund_lines()) is not None:
+        capped, retries = workflow.patched(REFUND_CAP_PATCH), 0
+        while (failure := await self._receiving.refund_lines(capped)) is not None:
             self._view.refund_error = failure
             self._enter(ReturnStatus.REFUND_FAILED, "system", failure)
             await self._email_ops("refund_failed", f"Return {inp.rma_id}: {failure}")
@@ -330,7 +344,13 @@ class ReturnWorkflow:
             note = "refund retried" + (f": {retry.reason}" if retry.reason else "")
             self._enter(ReturnStatus.RECEIVED, retry.by, note)
             self._retry = None
+            retries += 1
+            capped = capped or workflow.patched(f"{REFUND_CAP_PATCH}-retry-{retries}")
         total = self._view.refund_total
+        short = self._receiving.shortfall() if capped else Decimal("0.00")
+        if short > 0:
+            self._view.refund_shortfall = short
+            self._track.note(shortfall_note(total + short, total), by="system")
         if total > 0:
             self._enter(ReturnStatus.REFUNDED, "system", f"refunded {total} {inp.currency}")
             amount = format_money(total, inp.currency, inp.customer.locale)
@@ -342,7 +362,7 @@ class ReturnWorkflow:
                     inp, self._receiving.credit_notes, self._exchanging.not_charged
                 ),
             )
-        else:
+        elif short <= 0:
             self._track.note("nothing to refund", by="system")
 
     # --- status and email ----------------------------------------------------------

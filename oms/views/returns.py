@@ -33,6 +33,8 @@ def details(view: ReturnView, step: Step, since: datetime) -> str:
         )
     if view.label:
         lines.append(f"- label: {view.label.carrier} {view.label.tracking_number}")
+    if view.refund_shortfall:
+        lines.append(f"- not refunded: {view.refund_shortfall} (already refunded on the order)")
     if view.refund_error:
         lines.append(f"- **refund failed**: {view.refund_error}")
     if view.exchange_order_id:

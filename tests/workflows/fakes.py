@@ -72,6 +72,8 @@ from oms.models.returns import (
     EligibilityResult,
     Refund,
     RefundRequest,
+    RefundRoom,
+    RefundRoomRequest,
     ReturnLabelRequest,
     ReturnView,
     StockMovement,
@@ -119,6 +121,11 @@ class World:
     # Refunds the fake provider declines (by SKU in the key) until the set is emptied.
     decline_refunds_for: set[str] = field(default_factory=set)
     refunds: dict[str, RefundRequest] = field(default_factory=dict)
+    # The fake provider's books of the returns' order, as the sandbox keeps them: what was
+    # captured (None: not kept, the provider refunds anything) and refunded without the
+    # fake (refunds without a return, claims); the store's ``returns.refund_room`` says so.
+    captured: Decimal | None = None
+    refunded_elsewhere: Decimal = Decimal("0.00")
     # Credit notes issued by key; what is left to credit (None: no limit).
     credit_notes: dict[str, CreditNoteRequest] = field(default_factory=dict)
     credit_note_room: Decimal | None = None
@@ -489,11 +496,29 @@ class World:
             world.calls.append(("write_off", req))
             return _receipt(req)
 
+        @activity.defn(name="returns.refund_room")
+        async def refund_room(req: RefundRoomRequest) -> RefundRoom:
+            world.calls.append(("refund_room", req))
+            return RefundRoom(
+                order_id=req.order_id, captured=world.captured, refunded=world.refunded_elsewhere
+            )
+
         @activity.defn(name="payments.refund")
         async def refund(req: RefundRequest) -> Refund:
             world.calls.append(("refund", req))
             if any(req.idempotency_key.endswith(f":{sku}") for sku in world.decline_refunds_for):
                 raise ApplicationError("declined", type="RefundDeclined", non_retryable=True)
+            if world.captured is not None and req.idempotency_key not in world.refunds:
+                refunded = world.refunded_elsewhere + sum(
+                    (r.amount for r in world.refunds.values()), Decimal("0.00")
+                )
+                if req.amount > world.captured - refunded:
+                    raise ApplicationError(
+                        f"refund of {req.amount} exceeds the {world.captured - refunded} left "
+                        f"to refund on order {req.order_id}",
+                        type="RefundDeclined",
+                        non_retryable=True,
+                    )
             world.refunds.setdefault(req.idempotency_key, req)
             return Refund(
                 refund_id=f"REF-{req.idempotency_key}",
@@ -504,6 +529,7 @@ class World:
 
         return [
             check_eligibility,
+            refund_room,
             record_return,
             buy_return_label,
             restock,

@@ -9,11 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import temporalio.workflow
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.adapters.email_smtp import SmtpMailer
+from oms.client import data_converter
 from oms.ids import order_workflow_id
 from oms.models.common import Address, Customer
 from oms.models.orders import OrderOptions
@@ -29,9 +32,10 @@ from oms.models.returns import (
     ReturnStatus,
     ReturnView,
 )
-from oms.settings import WORKFLOW_QUEUE
-from tests.workflows.harness import Harness, tick
-from workflows.returns import ReturnWorkflow, return_workflow_id
+from oms.settings import WORKFLOW_QUEUE, Settings
+from tests.workflows.harness import Harness, patches, tick
+from workflows.returns import REFUND_CAP_PATCH, ReturnWorkflow, return_workflow_id
+from workflows.sandbox import workflow_runner
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -327,3 +331,129 @@ async def test_declined_refund_waits_for_operations_and_a_retry_refunds_once(
     assert keys.count(f"{inp.rma_id}:refund:TSHIRT") == 1
     assert keys.count(f"{inp.rma_id}:refund:CAP") == 2
     assert set(harness.world.refunds) == {f"{inp.rma_id}:refund:TSHIRT", f"{inp.rma_id}:refund:CAP"}
+
+
+# --- a return on an order already (mostly) refunded without a return --------------------
+
+
+async def _received_both(harness: Harness, inp: ReturnInput) -> WorkflowHandle[Any, ReturnView]:
+    handle = await start(harness, inp)
+    await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
+    await handle.execute_update(
+        ReturnWorkflow.receive,
+        ReceiveReturn(
+            warehouse_id="WH-STO",
+            lines=[
+                ReceivedLine(sku="TSHIRT", quantity=1, condition="resellable"),
+                ReceivedLine(sku="CAP", quantity=1, condition="resellable"),
+            ],
+        ),
+    )
+    return handle
+
+
+def _refund_calls(harness: Harness) -> list[tuple[str, Decimal]]:
+    return [(r.idempotency_key, r.amount) for name, r in harness.world.calls if name == "refund"]
+
+
+async def test_a_return_refunds_only_what_is_left_on_the_order_and_closes(
+    harness: Harness,
+) -> None:
+    # Captured 597.00, of which 500.00 were refunded without a return: 97.00 left.
+    harness.world.captured, harness.world.refunded_elsewhere = Decimal("597.00"), Decimal("500")
+    inp = return_input(harness, reason="changed_mind")  # TSHIRT 249.00 + CAP 99.00
+    handle = await _received_both(harness, inp)
+    final = await asyncio.wait_for(handle.result(), timeout=30)
+
+    assert final.status == ReturnStatus.CLOSED
+    assert final.refund_error is None
+    assert final.refund_total == Decimal("97.00")
+    assert final.refund_shortfall == Decimal("251.00")
+    # One provider call, for what was left; the CAP had nothing left and was not asked.
+    assert _refund_calls(harness) == [(f"{inp.rma_id}:refund:TSHIRT", Decimal("97.00"))]
+    assert [ln.refunded for ln in final.lines] == [Decimal("97.00"), Decimal("0.00")]
+    notes = [h.note for h in final.history]
+    assert "refunded 97.00 of 348.00: the rest was already refunded on the order" in notes
+    assert ReturnStatus.REFUND_FAILED.value not in [h.status for h in final.history]
+    # The customer is told the amount actually refunded.
+    [refunded] = [e for e in harness.world.emails if e.key == f"return:{inp.rma_id}:refunded"]
+    assert refunded.context["amount"] == "97,00 SEK"
+    assert not [k for k in harness.world.email_keys() if ":ops:refund_failed" in k]
+
+
+async def test_a_return_on_an_order_refunded_in_full_closes_without_asking_the_provider(
+    harness: Harness,
+) -> None:
+    harness.world.captured, harness.world.refunded_elsewhere = Decimal("597.00"), Decimal("597")
+    inp = return_input(harness, reason="changed_mind")
+    handle = await _received_both(harness, inp)
+    final = await asyncio.wait_for(handle.result(), timeout=30)
+
+    assert final.status == ReturnStatus.CLOSED
+    assert final.refund_total == Decimal("0.00")
+    assert final.refund_shortfall == Decimal("348.00")
+    assert _refund_calls(harness) == []
+    notes = [h.note for h in final.history]
+    assert "nothing refunded of 348.00: it was already refunded on the order" in notes
+    assert f"return:{inp.rma_id}:refunded" not in harness.world.email_keys()
+
+
+async def test_a_return_the_store_knows_no_capture_of_refunds_in_full_as_before(
+    harness: Harness,
+) -> None:
+    inp = return_input(harness, reason="changed_mind")  # world.captured None: no cap
+    handle = await _received_both(harness, inp)
+    final = await asyncio.wait_for(handle.result(), timeout=30)
+
+    assert final.refund_total == Decimal("348.00")
+    assert final.refund_shortfall is None
+    assert "refund_shortfall" not in final.model_dump()
+    assert [name for name, _ in harness.world.calls].count("refund_room") == 1
+    assert sorted(_refund_calls(harness)) == [
+        (f"{inp.rma_id}:refund:CAP", Decimal("99.00")),
+        (f"{inp.rma_id}:refund:TSHIRT", Decimal("249.00")),
+    ]
+    history = await handle.fetch_history()
+    assert REFUND_CAP_PATCH in patches(history)
+
+
+async def test_a_run_from_before_stuck_in_refund_failed_refunds_what_is_left_at_its_retry(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run started before the patch refunds in full, is declined and waits; on the new
+    code its next retry reads what is left and refunds that (``return-refund-cap-retry-1``),
+    and its history replays."""
+    harness.world.captured, harness.world.refunded_elsewhere = Decimal("597.00"), Decimal("500")
+    patched = temporalio.workflow.patched
+
+    def before_the_patch(patch_id: str) -> bool:
+        return False if patch_id == REFUND_CAP_PATCH else patched(patch_id)
+
+    monkeypatch.setattr(temporalio.workflow, "patched", before_the_patch)
+    inp = return_input(harness, reason="changed_mind")
+    handle = await _received_both(harness, inp)
+    view = await status_becomes(handle, ReturnStatus.REFUND_FAILED)
+    assert view.refund_error and "exceeds the 97.00 left" in view.refund_error
+    assert "refund_room" not in harness.world.names()
+    monkeypatch.undo()
+
+    await handle.execute_update(ReturnWorkflow.retry_refund, RetryRefund(by="Olle Ops"))
+    final = await asyncio.wait_for(handle.result(), timeout=30)
+
+    assert final.status == ReturnStatus.CLOSED
+    assert final.refund_total == Decimal("97.00")
+    assert final.refund_shortfall == Decimal("251.00")
+    # The declined full refund, then what was left under the same key.
+    assert _refund_calls(harness) == [
+        (f"{inp.rma_id}:refund:TSHIRT", Decimal("249.00")),
+        (f"{inp.rma_id}:refund:TSHIRT", Decimal("97.00")),
+    ]
+    history = await handle.fetch_history()
+    assert REFUND_CAP_PATCH not in patches(history)
+    assert f"{REFUND_CAP_PATCH}-retry-1" in patches(history)
+    replayer = Replayer(
+        workflows=[ReturnWorkflow],
+        data_converter=data_converter(Settings()),
+        workflow_runner=workflow_runner(),
+    )
+    await replayer.replay_workflow(history)
