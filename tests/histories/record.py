@@ -167,6 +167,7 @@ async def _scenarios(stack: Stack) -> None:
     await _reroute_reship(stack)
     await _line_changes(stack)
     await _ended_resend(stack)
+    await _refund_cap(stack)
 
 
 async def _replenishment(stack: Stack) -> None:
@@ -601,6 +602,38 @@ async def _charge_refused(stack: Stack) -> None:
     await _save(stack, "shipment-H-CR-S1", "shipment_charge_refused_settled")
 
 
+async def _refund_cap(stack: Stack) -> None:
+    """A return on an order mostly refunded without a return: refunds without a return leave
+    97.00 of the capture, the returned T-shirt (249.00) is refunded those 97.00 and the
+    return closes (patch ``return-refund-cap``). Saved as ``return_refund_capped_settled``."""
+    await stack.place(order_body("H-RC", [("TSHIRT-BLK-M", 2, "249.00")]))
+    await stack.fulfil("H-RC")
+    shipment = (await stack.api.get("/shipments/H-RC-S1")).json()
+    captured = Decimal(shipment["captured"])
+    for i, amount in enumerate(("50.00", "50.00", str(captured - Decimal("197.00")))):
+        answer = await stack.api.post(
+            "/orders/H-RC/refunds",
+            json={"amount": amount, "reason": "appeasement"},
+            headers={"Idempotency-Key": f"H-RC-appeasement-{i}"},
+        )
+        assert answer.status_code == 200, answer.text
+    line = {"sku": "TSHIRT-BLK-M", "quantity": 1, "reason": "wrong_size"}
+    response = await stack.api.post("/orders/H-RC/returns", json={"lines": [line]})
+    rma = response.json()["rma_id"]
+    for _ in range(100):
+        if (await stack.api.get(f"/returns/{rma}")).json()["status"] == "awaiting_receipt":
+            break
+        await asyncio.sleep(0.2)
+    received = {"sku": "TSHIRT-BLK-M", "quantity": 1, "condition": "resellable"}
+    await stack.api.post(
+        f"/returns/{rma}/receive", json={"warehouse_id": "WH-STO", "lines": [received]}
+    )
+    handle = stack.client.get_workflow_handle(f"return-{rma}")
+    final = await asyncio.wait_for(handle.result(), timeout=60)
+    assert final["status"] == "closed" and final["refund_total"] == "97.00", final
+    _write("return_refund_capped_settled", await handle.fetch_history())
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -630,6 +663,7 @@ async def main(only: str | None = None) -> None:
                     "reship_owed_free": _reship_owed_free,
                     "reroute_reship": _reroute_reship,
                     "charge_refused": _charge_refused,
+                    "refund_cap": _refund_cap,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -643,8 +677,8 @@ if __name__ == "__main__":
         nargs="?",
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
-        "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship' or "
-        "'charge_refused' records that scenario alone",
+        "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship', "
+        "'charge_refused' or 'refund_cap' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

@@ -27,7 +27,7 @@ from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
 from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH, SHORT_PICK_EMAIL_PATCH
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
-from workflows.returns import ReturnWorkflow
+from workflows.returns import REFUND_CAP_PATCH, ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import CHARGE_REFUSED_PATCH, ShipmentWorkflow
 from workflows.subscription import SubscriptionWorkflow
@@ -216,6 +216,20 @@ def test_only_the_refused_charge_history_ships_without_its_payment() -> None:
     assert CHARGE_REFUSED_PATCH not in _patches("order_charge_refused_settled")
     assert CHARGE_REFUSED_PATCH not in _patches("shipment_delivered_settled")
     assert CHARGE_REFUSED_PATCH not in _patches("shipment_to_oslo_settled")
+
+
+def test_only_the_capped_return_history_took_the_refund_cap() -> None:
+    """A return recorded after patch return-refund-cap reads what is left on the order and
+    refunds that (the order mostly refunded without a return); the returns recorded before
+    it (no marker) still replay their uncapped refunds."""
+    returns = [n for n in TEXTS if n.startswith("return_")]
+    for name in returns:
+        took = REFUND_CAP_PATCH in _patches(name)
+        assert took == (name == "return_refund_capped_settled"), name
+    activities = _activities("return_refund_capped_settled")
+    assert activities.count("returns.refund_room") == 1
+    assert activities.count("payments.refund") == 1
+    assert "returns.refund_room" not in _activities("return_refunded_settled")
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
