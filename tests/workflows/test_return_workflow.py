@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 
 from activities.adapters.email_smtp import SmtpMailer
 from oms.client import data_converter
+from oms.domain import lifecycle
 from oms.ids import order_workflow_id
 from oms.models.common import Address, Customer
 from oms.models.orders import OrderOptions
@@ -33,6 +34,7 @@ from oms.models.returns import (
     ReturnView,
 )
 from oms.settings import WORKFLOW_QUEUE, Settings
+from oms.views import returns as return_views
 from tests.workflows.harness import Harness, patches, tick
 from workflows.returns import REFUND_CAP_PATCH, ReturnWorkflow, return_workflow_id
 from workflows.sandbox import workflow_runner
@@ -375,6 +377,8 @@ async def test_a_return_refunds_only_what_is_left_on_the_order_and_closes(
     notes = [h.note for h in final.history]
     assert "refunded 97.00 of 348.00: the rest was already refunded on the order" in notes
     assert ReturnStatus.REFUND_FAILED.value not in [h.status for h in final.history]
+    shown = return_views.details(final, lifecycle.done("closed"), final.updated_at)
+    assert "- not refunded: 251.00 (already refunded on the order)" in shown
     # The customer is told the amount actually refunded.
     [refunded] = [e for e in harness.world.emails if e.key == f"return:{inp.rma_id}:refunded"]
     assert refunded.context["amount"] == "97,00 SEK"
