@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE
     from oms.views import returns as views
+    from oms.views.common import span
     from workflows import policies
     from workflows.legacy.returns import ReturnV1
     from workflows.return_exchange import Exchange
@@ -304,8 +305,8 @@ class ReturnWorkflow:
         self._track.note(f"return label {label.tracking_number} to {warehouse_id}", by="system")
 
     async def _expired(self) -> ReturnView:
-        days = self._inp.options.receipt_timeout_s // 86400
-        self._enter(ReturnStatus.EXPIRED, "system", f"nothing received within {days} days")
+        within = span(self._inp.options.receipt_timeout_s)
+        self._enter(ReturnStatus.EXPIRED, "system", f"nothing received within {within}")
         if self._view.label is not None:
             try:
                 await workflow.execute_activity_method(

@@ -27,3 +27,13 @@ def intervention(by: str, action: str, reason: str) -> tuple[str, str]:
     worded the same in every kind and whether the workflow or the read model keeps it:
     who (as ``ops:<by>``), what and why."""
     return f"Operations ({by}): {action}: {reason}", f"ops:{by}"
+
+
+def span(seconds: int) -> str:
+    """A configured duration as people say it: whole days, hours or minutes when it is one,
+    else seconds ("30 days", "12 hours", "20 seconds"; never "0 days")."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

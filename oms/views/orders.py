@@ -48,6 +48,8 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         lines.append(f"- allocation: {last.rule}; considered {considered}")
     if view.hold is not None:
         lines.append(f"- held by {view.hold.by}: {view.hold.reason}")
+    if view.cancel_reason:
+        lines.append(f"- cancelled: {view.cancel_reason}")
     for cancelled in view.line_cancellations[-DETAILS_NOTES:]:
         lines.append(f"- {line_cancel_note(cancelled, view.currency)}")
     for change in view.edits[-DETAILS_NOTES:]:
