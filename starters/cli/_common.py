@@ -186,7 +186,11 @@ def _table(body: Any) -> str:
     if isinstance(body, dict):
         items = [v for v in body.values() if isinstance(v, list)]
         if len(items) == 1 and all(isinstance(i, dict) for i in items[0]):
-            body = items[0]  # a page or a list wrapper: its rows
+            # A page or a list wrapper: its rows, and where the next page starts (a table
+            # that showed only the first 100 rows without saying so misled).
+            more = body.get("next_cursor")
+            table = _table(items[0])
+            return f"{table}\n(more: --cursor {more})" if more else table
         else:
             width = max((len(k) for k in body), default=0)
             return "\n".join(f"{k:<{width}}  {_cell(v)}" for k, v in body.items())

@@ -435,6 +435,10 @@ def test_answers_print_as_json_yaml_or_a_table() -> None:
         "TSHIRT   -",
     ]
     assert render({"items": rows, "count": 2}, "table").splitlines()[0] == "SKU      ON_HAND"
+    # A page with more after it says where the next one starts; the last page says nothing.
+    page = render({"items": rows, "next_cursor": "eyJrIjoxfQ"}, "table").splitlines()
+    assert page[0] == "SKU      ON_HAND" and page[-1] == "(more: --cursor eyJrIjoxfQ)"
+    assert render({"items": rows, "next_cursor": None}, "table").splitlines()[-1] == "TSHIRT   -"
     assert render({"status": "open", "count": 2}, "table") == "status  open\ncount   2"
     assert render(rows, "yaml").startswith("- sku: CAP-NVY\n  on_hand: 5\n")
 
