@@ -47,7 +47,7 @@ def create(
         try:
             secret, info = tokens.create_token(session, role, name, customer, company)
         except ValueError as err:
-            print(str(err), file=sys.stderr)
+            print(f"error: {err}", file=sys.stderr)
             return 2
     print(f"token id {info.token_id} ({info.role}, {info.subject})", file=sys.stderr)
     print("store it now: it is not shown again", file=sys.stderr)
@@ -82,7 +82,7 @@ def revoke(settings: Settings, token_id: str) -> int:
         try:
             info = tokens.revoke(session, token_id)
         except UnknownToken as err:
-            print(str(err), file=sys.stderr)
+            print(f"error: {err}", file=sys.stderr)
             return 1
     print(f"revoked {info.token_id} ({info.role}, {info.subject})")
     return 0

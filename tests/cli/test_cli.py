@@ -182,9 +182,11 @@ def test_token_create_prints_a_token_once_list_shows_it_and_revoke_ends_it(
         with db.session() as session:
             assert tokens.resolve(session, token) is None
         assert "revoked" in run("token", "list")[1]
-        assert run("token", "revoke", "no-such-id")[0] == 1
+        code, _, err = run("token", "revoke", "no-such-id")
+        # One line, as every other CLI error: "error: ..." (the docs promise the prefix).
+        assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
         code, _, err = run("token", "create", "--role", "buyer", "--name", "karin")
-        assert code == 2 and "customer id or a company" in err
+        assert code == 2 and err.startswith("error: ") and "customer id or a company" in err
     finally:
         db.dispose()
 
