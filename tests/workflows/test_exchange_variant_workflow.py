@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from oms.models.orders import OrderLine
-from oms.models.returns import ReceivedLine, ReceiveReturn, ReturnInput, ReturnStatus, ReturnView
+from oms.models.returns import ReturnInput, ReturnStatus, ReturnView
 from tests.workflows.harness import Harness
 from tests.workflows.test_return_workflow import (
+    both_received,
     customer_email,
     return_input,
     start,
@@ -33,13 +34,7 @@ async def _received(harness: Harness, inp: ReturnInput) -> ReturnView:
     await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
     await handle.execute_update(
         ReturnWorkflow.receive,
-        ReceiveReturn(
-            warehouse_id="WH-STO",
-            lines=[
-                ReceivedLine(sku="TSHIRT", quantity=1, condition="resellable"),
-                ReceivedLine(sku="CAP", quantity=1, condition="resellable"),
-            ],
-        ),
+        both_received("resellable", "resellable"),
     )
     return await handle.result()
 

@@ -23,6 +23,7 @@ from oms.models.common import Address, Customer
 from oms.models.orders import OrderOptions
 from oms.models.returns import (
     AuthorizeReturn,
+    Condition,
     ReceivedLine,
     ReceiveReturn,
     RejectReturn,
@@ -100,6 +101,17 @@ async def start(harness: Harness, inp: ReturnInput) -> WorkflowHandle[Any, Retur
     return handle
 
 
+def both_received(tshirt: Condition, cap: Condition) -> ReceiveReturn:
+    """The warehouse's receipt at WH-STO of the return's two units, in these conditions."""
+    return ReceiveReturn(
+        warehouse_id="WH-STO",
+        lines=[
+            ReceivedLine(sku="TSHIRT", quantity=1, condition=tshirt),
+            ReceivedLine(sku="CAP", quantity=1, condition=cap),
+        ],
+    )
+
+
 async def status_becomes(
     handle: WorkflowHandle[Any, ReturnView], status: ReturnStatus
 ) -> ReturnView:
@@ -150,13 +162,7 @@ async def test_small_return_is_authorized_received_restocked_and_refunded_per_li
 
     received = await handle.execute_update(
         ReturnWorkflow.receive,
-        ReceiveReturn(
-            warehouse_id="WH-STO",
-            lines=[
-                ReceivedLine(sku="TSHIRT", quantity=1, condition="resellable"),
-                ReceivedLine(sku="CAP", quantity=1, condition="wrong_item"),
-            ],
-        ),
+        both_received("resellable", "wrong_item"),
     )
     assert received.received_at_warehouse == "WH-STO"
     final = await handle.result()
@@ -187,13 +193,7 @@ async def test_a_parcel_of_only_wrong_items_tells_the_customer_support_contacts_
     await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
     await handle.execute_update(
         ReturnWorkflow.receive,
-        ReceiveReturn(
-            warehouse_id="WH-STO",
-            lines=[
-                ReceivedLine(sku="TSHIRT", quantity=1, condition="wrong_item"),
-                ReceivedLine(sku="CAP", quantity=1, condition="wrong_item"),
-            ],
-        ),
+        both_received("wrong_item", "wrong_item"),
     )
     final = await handle.result()
 
@@ -256,13 +256,7 @@ async def test_manual_authorization_then_exchange_starts_a_free_replacement_orde
     await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
     await handle.execute_update(
         ReturnWorkflow.receive,
-        ReceiveReturn(
-            warehouse_id="WH-STO",
-            lines=[
-                ReceivedLine(sku="TSHIRT", quantity=1, condition="damaged"),
-                ReceivedLine(sku="CAP", quantity=1, condition="resellable"),
-            ],
-        ),
+        both_received("damaged", "resellable"),
     )
     final = await handle.result()
     assert final.status == ReturnStatus.CLOSED
@@ -300,13 +294,7 @@ async def test_declined_refund_waits_for_operations_and_a_retry_refunds_once(
     await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
     await handle.execute_update(
         ReturnWorkflow.receive,
-        ReceiveReturn(
-            warehouse_id="WH-STO",
-            lines=[
-                ReceivedLine(sku="TSHIRT", quantity=1, condition="resellable"),
-                ReceivedLine(sku="CAP", quantity=1, condition="resellable"),
-            ],
-        ),
+        both_received("resellable", "resellable"),
     )
     view = await status_becomes(handle, ReturnStatus.REFUND_FAILED)
     assert view.refund_error and "RefundDeclined" in view.refund_error
@@ -343,13 +331,7 @@ async def _received_both(harness: Harness, inp: ReturnInput) -> WorkflowHandle[A
     await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
     await handle.execute_update(
         ReturnWorkflow.receive,
-        ReceiveReturn(
-            warehouse_id="WH-STO",
-            lines=[
-                ReceivedLine(sku="TSHIRT", quantity=1, condition="resellable"),
-                ReceivedLine(sku="CAP", quantity=1, condition="resellable"),
-            ],
-        ),
+        both_received("resellable", "resellable"),
     )
     return handle
 
