@@ -22,6 +22,7 @@ from oms import logs, telemetry
 from oms.client import connect
 from oms.settings import Settings, load_settings
 from oms.store.db import Database
+from oms.version import VERSION
 from starters.api import (
     carrier_events,
     catalogue,
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     app = FastAPI(
         title="Temporal OMS",
-        version="0.1.0",
+        version=VERSION,
         description="Order management on Temporal: every order and shipment is a durable workflow.",
         lifespan=lifespan,
         # FastAPI parses a body before it checks the bearer token: without this cap an
