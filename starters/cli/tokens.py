@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from oms.domain.auth import ROLES
 from oms.settings import Settings
-from starters.cli._common import pass_settings
+from starters.cli._common import output_chosen, output_format, pass_settings, render
 
 
 @contextmanager
@@ -30,6 +30,15 @@ def _session(settings: Settings) -> Iterator[Session]:
 @click.group(help="API tokens: create (shown once), list, revoke")
 def token() -> None:
     pass
+
+
+def _chosen(body: object) -> bool:
+    """Print ``body`` in the ``--output`` the command line chose, if it chose one: these
+    commands print plain lines by default (the secret alone on stdout, for ``$(...)``)."""
+    if not output_chosen():
+        return False
+    print(render(body, output_format()))
+    return True
 
 
 @token.command(help="create a token and print it once")
@@ -51,7 +60,8 @@ def create(
             return 2
     print(f"token id {info.token_id} ({info.role}, {info.subject})", file=sys.stderr)
     print("store it now: it is not shown again", file=sys.stderr)
-    print(secret)
+    if not _chosen({**info.model_dump(mode="json"), "token": secret}):
+        print(secret)
     return 0
 
 
@@ -61,13 +71,16 @@ def list_(settings: Settings) -> int:
     from oms.store import tokens
 
     with _session(settings) as session:
-        for info in tokens.list_tokens(session):
-            scope = info.customer_id or info.company_id or ""
-            state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "live"
-            print(
-                f"{info.token_id}  {info.role:<14} {info.subject:<24} {scope:<12} "
-                f"created {info.created_at:%Y-%m-%d %H:%M}  {state}"
-            )
+        infos = tokens.list_tokens(session)
+    if _chosen([info.model_dump(mode="json") for info in infos]):
+        return 0
+    for info in infos:
+        scope = info.customer_id or info.company_id or ""
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "live"
+        print(
+            f"{info.token_id}  {info.role:<14} {info.subject:<24} {scope:<12} "
+            f"created {info.created_at:%Y-%m-%d %H:%M}  {state}"
+        )
     return 0
 
 
@@ -84,5 +97,6 @@ def revoke(settings: Settings, token_id: str) -> int:
         except UnknownToken as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
-    print(f"revoked {info.token_id} ({info.role}, {info.subject})")
+    if not _chosen(info.model_dump(mode="json")):
+        print(f"revoked {info.token_id} ({info.role}, {info.subject})")
     return 0

@@ -182,6 +182,18 @@ def test_token_create_prints_a_token_once_list_shows_it_and_revoke_ends_it(
         with db.session() as session:
             assert tokens.resolve(session, token) is None
         assert "revoked" in run("token", "list")[1]
+        # -o chooses the format here too: the rows as JSON, the new secret inside the object.
+        code, out, _ = run("-o", "json", "token", "list")
+        listed = json.loads(out)
+        assert code == 0 and [t["token_id"] for t in listed] == [token_id]
+        assert listed[0]["revoked_at"] is not None and "token" not in listed[0]
+        code, out, _ = run("-o", "json", "token", "create", "--role", "ops", "--name", "per")
+        made = json.loads(out)
+        assert code == 0 and (made["role"], made["subject"]) == ("ops", "per")
+        with db.session() as session:
+            assert tokens.resolve(session, made["token"]) is not None
+        code, out, _ = run("-o", "yaml", "token", "revoke", made["token_id"])
+        assert code == 0 and f"token_id: {made['token_id']}" in out and "revoked_at: '" in out
         code, _, err = run("token", "revoke", "no-such-id")
         # One line, as every other CLI error: "error: ..." (the docs promise the prefix).
         assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
