@@ -640,7 +640,11 @@ def page_stock(
     limit: int = paging.DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[StockLevel]:
-    """:func:`stock_levels` a page at a time. Raises ``InvalidCursor`` for a foreign cursor."""
+    """:func:`stock_levels` a page at a time. Raises ``InvalidCursor`` for a foreign cursor
+    and ``UnknownWarehouse`` for a warehouse the store does not have (an empty page would
+    read as "nothing in stock there")."""
+    if warehouse_id is not None and session.get(WarehouseRow, warehouse_id) is None:
+        raise UnknownWarehouse(f"unknown warehouse {warehouse_id!r}")
     keys = [(StockRow.warehouse_id, False), (StockRow.sku, False)]
     query = _stock_query(warehouse_id, sku)
     return paging.page(session, query, keys, _level, cursor=cursor, limit=limit)

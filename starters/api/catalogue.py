@@ -55,18 +55,33 @@ def list_warehouses(state: State, caller: Staff, page: Paging) -> Page[Warehouse
 def warehouse_stock(
     warehouse_id: str, state: State, caller: Staff, page: Paging
 ) -> Page[StockLevel]:
-    """One warehouse's stock by SKU, a page at a time."""
-    with state.db.read() as session:
-        return inventory.page_stock(
-            session, warehouse_id=warehouse_id, limit=page.limit, cursor=page.cursor
-        )
+    """One warehouse's stock by SKU, a page at a time; 404 for an unknown warehouse."""
+    try:
+        with state.db.read() as session:
+            return inventory.page_stock(
+                session, warehouse_id=warehouse_id, limit=page.limit, cursor=page.cursor
+            )
+    except UnknownWarehouse as err:
+        raise api_error(404, "UnknownWarehouse", str(err)) from err
 
 
 @router.get("/stock", response_model=Page[StockLevel])
-def stock(state: State, caller: Staff, page: Paging, sku: str | None = None) -> Page[StockLevel]:
-    """Stock by warehouse and SKU (optionally one SKU), a page at a time."""
-    with state.db.read() as session:
-        return inventory.page_stock(session, sku=sku, limit=page.limit, cursor=page.cursor)
+def stock(
+    state: State,
+    caller: Staff,
+    page: Paging,
+    sku: str | None = None,
+    warehouse_id: str | None = None,
+) -> Page[StockLevel]:
+    """Stock by warehouse and SKU (optionally one SKU, one warehouse), a page at a time;
+    404 for an unknown warehouse."""
+    try:
+        with state.db.read() as session:
+            return inventory.page_stock(
+                session, warehouse_id=warehouse_id, sku=sku, limit=page.limit, cursor=page.cursor
+            )
+    except UnknownWarehouse as err:
+        raise api_error(404, "UnknownWarehouse", str(err)) from err
 
 
 @router.put("/warehouses/{warehouse_id}/stock/{sku}", response_model=StockReceipt)

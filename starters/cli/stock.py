@@ -27,7 +27,14 @@ def set_(settings: Settings, warehouse_id: str, sku: str, on_hand: int, reason: 
     return send(settings, path, {"on_hand": on_hand, "reason": reason}, method="PUT")
 
 
-stock.add_command(list_command("/stock", click.option("--sku")))
+stock.add_command(
+    list_command(
+        "/stock",
+        click.option("--sku"),
+        click.option("--warehouse", "warehouse_id", help="one warehouse (error if unknown)"),
+        help="stock by warehouse and SKU",
+    )
+)
 
 
 @click.group(help="reorder point and quantity per warehouse and SKU")

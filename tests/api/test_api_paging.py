@@ -93,3 +93,20 @@ def test_every_list_in_the_openapi_is_a_page_with_limit_and_cursor() -> None:
             names = {p["name"] for p in get.get("parameters", [])}
             assert {"limit", "cursor"} <= names, path
     assert pages >= 12
+
+
+async def test_the_stock_of_an_unknown_warehouse_is_a_404_not_an_empty_page(
+    api: httpx.AsyncClient,
+) -> None:
+    for path, params in (
+        ("/warehouses/WH-NOPE/stock", {}),
+        ("/stock", {"warehouse_id": "WH-NOPE"}),
+    ):
+        response = await api.get(path, params=params)
+        assert response.status_code == 404, response.text
+        assert response.json()["type"].endswith("UnknownWarehouse")
+        assert "WH-NOPE" in response.json()["detail"]
+    only = (await api.get("/stock", params={"warehouse_id": "WH-STO", "limit": 500})).json()
+    assert only["items"] and {level["warehouse_id"] for level in only["items"]} == {"WH-STO"}
+    # A known warehouse with nothing of a SKU is still a 200 (an empty page is the truth).
+    assert (await api.get("/warehouses/WH-STO/stock")).status_code == 200
