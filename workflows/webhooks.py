@@ -22,8 +22,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 with workflow.unsafe.imports_passed_through():
     from activities.webhooks import WebhookActivities
+    from oms import search_attributes as sa
     from oms.models.webhooks import DeliverRequest, RelayInput, RelayResult, Wake
     from oms.queues import WEBHOOKS_QUEUE, WORKFLOW_QUEUE
+    from oms.views.common import when
 
 # Activity calls per run before continuing as new (an idle relay makes one per idle_s).
 CYCLES = 200
@@ -67,7 +69,8 @@ class WebhookRelayWorkflow:
             if done.retry_at is not None:
                 wait = max(done.retry_at - workflow.now(), timedelta(milliseconds=10))
                 workflow.set_current_details(
-                    f"Endpoint **{req.endpoint_id}** failing: next attempt at {done.retry_at}."
+                    f"Endpoint **{req.endpoint_id}** failing: next attempt at "
+                    f"{when(done.retry_at)}."
                 )
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
@@ -93,6 +96,9 @@ async def ensure_relay(client: Client, settings: Any, endpoint_id: str) -> None:
         task_queue=settings.task_queue_prefix + WORKFLOW_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary=f"Webhook relay of endpoint {endpoint_id}",
+        # Its kind, as every other OMS workflow has: /ops/stuck names it (not "unknown")
+        # and the UI's list filters on it. Continue-as-new carries it over.
+        search_attributes=sa.typed({"OmsKind": "webhook_relay"}),
     )
 
 

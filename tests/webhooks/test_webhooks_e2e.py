@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
+
+from oms import search_attributes as sa
 
 from stack import Stack, order_body, running_stack, wait_until
 from webhook_fixtures import Receiver
@@ -135,6 +139,19 @@ async def test_a_receiver_down_for_a_while_then_timing_out_gets_everything_once_
 
         await wait_until(refused_a_few, 30, "no failed attempts while down")
         assert all(a["status_code"] is None for a in (await stack.api.get(path)).json()["attempts"])
+        # The relay says what it waits for in the UI: its kind, and the next attempt's time
+        # as every other detail shows a moment (not a raw datetime with microseconds).
+        relay = temporal_client.get_workflow_handle(f"webhook-{endpoint['endpoint_id']}")
+        assert (await relay.describe()).typed_search_attributes.get(sa.KIND) == "webhook_relay"
+
+        async def backing_off() -> str | None:
+            metadata = await relay.query(
+                "__temporal_workflow_metadata", result_type=WorkflowMetadata
+            )
+            return metadata.current_details if "failing" in metadata.current_details else None
+
+        details = await wait_until(backing_off, 30, "the relay never said it was failing")
+        assert re.search(r"next attempt at \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$", details), details
         # Back up, but answering after the sender's timeout: still failing.
         receiver.delay_s = 1.5
         receiver.start()
