@@ -296,3 +296,12 @@ def _add_working_days(start: date, days: int) -> date:
         if current.weekday() < 5:
             days -= 1
     return current
+
+
+def late_scan_alerts(ended: str, scan: str, claimed_lost: bool) -> bool:
+    """Whether a carrier scan that came after the shipment had ended (``ended``: its final
+    status) needs a person: a delivery of a parcel claimed lost, whose customer may now hold
+    both it and its reship or refund. Any other late scan (a carrier's resend after the
+    delivery, a scan of a cancelled or damaged-claimed parcel, a transit scan of a lost one:
+    its delivery scan will tell) is only kept."""
+    return ended == "claimed" and scan == "delivered" and claimed_lost

@@ -23,7 +23,7 @@ from oms.models.common import (
 from oms.models.inventory import AllocationDecision
 from oms.models.money import OrderTotals, PriceSource, TaxLine, TaxTreatment
 from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
-from oms.models.shipments import ShipmentView
+from oms.models.shipments import LateScan, ShipmentView
 
 ShippingSpeed = Literal["standard", "express"]
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -405,6 +405,9 @@ class OrderView(Model):
     returns: list[ReturnSummary] = Field(default_factory=list)
     # Filled by the API from the refunds without a return (and a history line for each).
     refunds: list[OrderRefund] = Field(default_factory=list)
+    # Filled by the API: carrier scans of its parcels that came after a parcel's workflow
+    # ended (a parcel claimed lost that turned up), with a history line for each.
+    late_events: list[LateScan] = Field(default_factory=list, exclude_if=lambda v: not v)
     placed_at: datetime
     updated_at: datetime
     # Increases with every change, so a late write never overwrites a newer one.

@@ -116,6 +116,25 @@ class TrackingEvent(Model):
     description: str = Field(default="", max_length=500)
 
 
+class LateScan(Model):
+    """A carrier scan that came after its shipment's workflow had ended (claimed lost,
+    delivered, cancelled): kept once per the carrier's event id (``webhook-id``), shown on
+    the shipment and its order, never applied to the ended shipment."""
+
+    event_id: str
+    shipment_id: str
+    tracking_number: str
+    status: TrackingStatus
+    # When the carrier says it happened (None: it did not say), and when the OMS heard it.
+    at: datetime | None = None
+    received_at: datetime
+    description: str = ""
+    # The status the shipment had ended in when the scan came.
+    shipment_status: ShipmentStatus
+    # Operations were emailed (a delivery of a parcel claimed lost).
+    alerted: bool = False
+
+
 class CancelShipment(Model):
     reason: str = ""
 
@@ -145,6 +164,9 @@ class ShipmentView(Model):
     # Units the warehouse could not pick (a short pick): the parcel ships without them.
     short: list[SkuQuantity] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
+    # Filled by the API from the scans that came after the workflow ended (the workflow
+    # leaves it empty, and a dump leaves it out when empty, so its payloads are as before).
+    late_events: list[LateScan] = Field(default_factory=list, exclude_if=lambda v: not v)
     updated_at: datetime
     version: int = 0
 

@@ -306,6 +306,24 @@ class LabelRow(Base):
     customs: Mapped[str | None] = mapped_column(Text)
 
 
+class LateScanRow(Base):
+    """A carrier scan that came after its shipment's workflow had ended, once per the
+    carrier's event id (``webhook-id``, the same on every retry of one event)."""
+
+    __tablename__ = "late_scans"
+
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(80), index=True)
+    order_id: Mapped[str] = mapped_column(String(64), index=True)
+    tracking_number: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime | None] = mapped_column()
+    description: Mapped[str] = mapped_column(String(500))
+    shipment_status: Mapped[str] = mapped_column(String(32))
+    alerted: Mapped[bool] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column()
+
+
 class NotificationRow(Base):
     """Email outbox: one row per business key (``<order>:<event>``), never sent again once sent."""
 

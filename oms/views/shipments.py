@@ -3,7 +3,7 @@ history lines of its carrier scans and claims."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,13 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.models.common import HistoryEntry
 from oms.models.order_changes import ClaimShipment
-from oms.models.shipments import ShipmentInput, ShipmentStatus, ShipmentView, TrackingEvent
+from oms.models.shipments import (
+    LateScan,
+    ShipmentInput,
+    ShipmentStatus,
+    ShipmentView,
+    TrackingEvent,
+)
 from oms.views.common import to_the_second
 
 
@@ -97,6 +103,43 @@ def claim_note(claim: ClaimShipment) -> str:
 def carrier_note(event: TrackingEvent) -> str:
     """The history line of a carrier's tracking scan."""
     return f"Carrier: {event.status}" + (f" ({event.description})" if event.description else "")
+
+
+def _scanned_at(scan: LateScan) -> str:
+    """When the carrier says the scan happened (else when the OMS heard it), in UTC."""
+    moment = scan.at or scan.received_at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return to_the_second(moment.astimezone(UTC))
+
+
+def late_scan_note(scan: LateScan) -> str:
+    """The history line of a carrier scan that came after the shipment had ended: "claimed
+    lost, then delivered on <date>" reads off the shipment's history."""
+    when = _scanned_at(scan)
+    note = f"Carrier: {scan.status} on {when}, after the shipment ended {scan.shipment_status}"
+    if scan.description:
+        note += f" ({scan.description})"
+    return note + ("; operations notified" if scan.alerted else "")
+
+
+def late_scan_alert(scan: LateScan, order_id: str, warehouse_id: str) -> dict[str, Any]:
+    """The ``ops_alert`` context of a parcel claimed lost that the carrier then delivered:
+    the customer may hold both the parcel and its reship (or its refund)."""
+    when = _scanned_at(scan)
+    return {
+        "order_id": order_id,
+        "shipment_id": scan.shipment_id,
+        "warehouse": warehouse_id,
+        "problem": f"Shipment {scan.shipment_id}, claimed lost, was delivered on {when}",
+        "detail": f"carrier scan {scan.status} for tracking {scan.tracking_number}",
+        "remedy": (
+            f"the customer may now have both the parcel and its reship or refund: see the "
+            f"claim on order {order_id} (GET /orders/{order_id}) and decide whether to ask "
+            "for the goods or the money back, and whether to claim against the carrier"
+        ),
+        "late": True,
+    }
 
 
 def placeholder(inp: ShipmentInput, now: datetime) -> ShipmentView:

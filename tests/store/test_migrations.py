@@ -45,7 +45,7 @@ def schema_drift(url: str) -> list[object]:
 def test_upgrade_creates_every_table_and_matches_the_models(empty_url: str) -> None:
     assert current_revision(empty_url) is None
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0016_backorder_free"
+    assert current_revision(empty_url) == "0017_late_scans"
     assert tables(empty_url) == TABLES | {"alembic_version"}
     assert schema_drift(empty_url) == []
     # The sandbox payment provider keeps its ledger in a store of its own.
@@ -64,7 +64,7 @@ def test_downgrade_to_base_and_upgrade_again(empty_url: str) -> None:
 def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
     upgrade(empty_url)
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0016_backorder_free"
+    assert current_revision(empty_url) == "0017_late_scans"
 
 
 def test_0011_fills_the_search_columns_and_skus_of_existing_orders(empty_url: str) -> None:
