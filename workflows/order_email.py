@@ -6,6 +6,10 @@ order's stored view and starts this workflow, id ``order-email-<key>``, with the
 ``<order>:<notification>:resend:<n>`` that continues the order's own resends. It sends
 once per key through the outbox (at least once over SMTP, one ``Message-ID``), retried
 as every email is.
+
+``POST /carrier/events`` starts it too, for the operations alert of a parcel claimed lost
+that the carrier delivered after its shipment's workflow had ended (key
+``<shipment>:delivered_after_claim``): the same one email, for a workflow that has ended.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ class EmailRequest(Model):
 
 
 class OrderEmailInput(Model):
-    """Input of ``OrderEmailWorkflow``: one of an ended order's customer emails, again."""
+    """Input of ``OrderEmailWorkflow``: one of an ended order's customer emails, again (or
+    the operations alert of a late carrier scan)."""
 
     email: EmailRequest
     task_queue_prefix: str = ""

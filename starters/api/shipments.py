@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
 
 from oms.domain.auth import Principal
 from oms.ids import shipment_workflow_id
 from oms.models.common import Page
 from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
-from oms.store import labels, orders
+from oms.store import labels, late_scans, orders
 from starters.api.auth import ORDER_READERS, require
 from starters.api.deps import ApiState, Paging, State, api_error, found, not_found
 from starters.api.kinds import WorkflowKind
@@ -27,6 +28,17 @@ _templates = Environment(
 )
 Warehouse = Annotated[Principal, Depends(require("warehouse"))]
 Reader = Annotated[Principal, Depends(require("ops", "support", *ORDER_READERS))]
+
+
+def _read(session: Session, shipment_id: str) -> ShipmentView | None:
+    """The shipment's stored view with the carrier scans that came after its workflow
+    ended (``oms.store.late_scans``: not the workflow's to store)."""
+    view = orders.get_shipment(session, shipment_id)
+    if view is not None:
+        late_scans.show_on_shipment(view, late_scans.for_shipment(session, shipment_id))
+    return view
+
+
 # Listed before its workflow exists: its order writes it in the task that starts that
 # workflow (longer when a worker dies with the task). A pick in that window is a 503 to
 # retry, not a 404 that would make a warehouse system drop it (WorkflowKind.gone).
@@ -35,7 +47,7 @@ SHIPMENTS: WorkflowKind[ShipmentView] = WorkflowKind(
     ShipmentWorkflow.run,
     shipment_workflow_id,
     ShipmentWorkflow.state,
-    orders.get_shipment,
+    _read,
     listed_before_start=True,
 )
 
@@ -44,7 +56,7 @@ def stored_shipment(state: ApiState, shipment_id: str) -> ShipmentView:
     """The shipment as the read model has it; 404 when unknown. Blocking: an async handler
     runs it in a thread."""
     with state.db.read() as session:
-        view = orders.get_shipment(session, shipment_id)
+        view = _read(session, shipment_id)
     return found(view, not_found(f"shipment {shipment_id}"))
 
 
