@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from oms.domain.money import quantize
+from oms.domain.money import order_total, quantize
 from oms.models.orders import OrderInput, OrderLine, PaymentDetails
 from oms.models.returns import (
     VOID_RETURN_STATES,
@@ -191,6 +191,18 @@ def shortfall_note(worth: Decimal, refunded: Decimal) -> str:
 def replacement_units(line: ReturnLine) -> int:
     """Units an exchange sends again: the same as a refund would pay for."""
     return line.received_resellable + line.received_damaged
+
+
+def exchange_value(view: ReturnView) -> Decimal:
+    """What an exchange's replacement sends is worth, sent at no charge: the new variants
+    as priced, or the received units again at the prices paid for them."""
+    if view.exchange_for:
+        return order_total(view.exchange_for)
+    return order_total(
+        OrderLine(sku=ln.sku, quantity=replacement_units(ln), unit_price=ln.unit_price)
+        for ln in view.lines
+        if replacement_units(ln) > 0
+    )
 
 
 def replacement_order(

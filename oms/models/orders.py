@@ -246,7 +246,24 @@ class ReturnSummary(Model):
     lines: list[SkuQuantity]
     refunded: Decimal = Decimal("0.00")
     exchange_order_id: str | None = None
+    # An exchange: what its replacement order sends is worth (at the prices paid, or of the
+    # new variants), sent at no charge, and the price difference of an exchange to other
+    # variants (charged on this order's card when positive, refunded when negative).
+    exchange_value: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)
+    exchange_difference: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)
     updated_at: datetime
+
+
+class ExchangeOrigin(Model):
+    """What a return's replacement order replaces, as ``GET /orders/{id}`` shows it on the
+    replacement (from the returns table): its return, the order returned to, what the
+    replacement is worth though it charges nothing, and the difference settled on the
+    original order's card (charged when positive, refunded when negative)."""
+
+    rma_id: str
+    order_id: str
+    value: Decimal
+    difference: Decimal | None = None
 
 
 class OrderNote(Model):
@@ -408,6 +425,9 @@ class OrderView(Model):
     # Filled by the API: carrier scans of its parcels that came after a parcel's workflow
     # ended (a parcel claimed lost that turned up), with a history line for each.
     late_events: list[LateScan] = Field(default_factory=list, exclude_if=lambda v: not v)
+    # Filled by the API on a return's replacement order: the return and order it replaces
+    # and the money of the exchange (its own lines are priced 0.00: nothing is charged).
+    exchange_of: ExchangeOrigin | None = Field(default=None, exclude_if=lambda v: v is None)
     placed_at: datetime
     updated_at: datetime
     # Increases with every change, so a late write never overwrites a newer one.

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from oms.domain.returns import money_moved, returned_so_far
+from oms.domain.returns import exchange_value, money_moved, returned_so_far
 from oms.models.common import HistoryEntry, Page, SkuQuantity
-from oms.models.orders import ReturnSummary
+from oms.models.orders import ExchangeOrigin, ReturnSummary
 from oms.models.returns import DeliveredLine, RefundRoom, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders, paging, refunds
@@ -128,10 +128,29 @@ def summaries(session: Session, order_id: str) -> list[ReturnSummary]:
             lines=[SkuQuantity(sku=line.sku, quantity=line.quantity) for line in v.lines],
             refunded=v.refund_total,
             exchange_order_id=v.exchange_order_id,
+            exchange_value=None if v.exchange_order_id is None else exchange_value(v),
+            exchange_difference=v.exchange_difference,
             updated_at=v.updated_at,
         )
         for v in views
     ]
+
+
+def exchange_of(session: Session, order_id: str) -> ExchangeOrigin | None:
+    """What the replacement order ``order_id`` replaces: its return (the one whose
+    replacement it is, ``<rma>-X``), the order returned to and the exchange's money; None
+    for any other order."""
+    if not order_id.endswith("-X"):
+        return None
+    view = get_return(session, order_id.removesuffix("-X"))
+    if view is None or view.exchange_order_id != order_id:
+        return None
+    return ExchangeOrigin(
+        rma_id=view.rma_id,
+        order_id=view.order_id,
+        value=exchange_value(view),
+        difference=view.exchange_difference,
+    )
 
 
 def eligibility_facts(

@@ -332,13 +332,16 @@ def _read(session: Session, order_id: str) -> OrderView | None:
 
 
 def _shown(session: Session, view: OrderView) -> OrderView:
-    """``view`` with its returns and refunds, the carrier scans that came after a parcel's
-    workflow ended, and each shipment as the shipment last recorded itself (the order
-    hears only when one ships or ends; a scan shows here)."""
+    """``view`` with its returns and refunds (and, for a return's replacement, what it
+    replaces), the carrier scans that came after a parcel's workflow ended, and each
+    shipment as the shipment last recorded itself (the order hears only when one ships or
+    ends; a scan shows here)."""
     order_id = view.order_id
     view.returns = returns.summaries(session, order_id)
     refunds.show_on(view, refunds.for_order(session, order_id))
     late_scans.show_on_order(view, late_scans.for_order(session, order_id))
+    if view.origin == "replacement":
+        view.exchange_of = returns.exchange_of(session, order_id)
     for summary in view.shipments:
         shipment = orders.get_shipment(session, summary.shipment_id)
         if shipment is not None and progress(shipment.status) >= progress(summary.status):

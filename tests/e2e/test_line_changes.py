@@ -302,3 +302,13 @@ async def test_an_exchange_to_a_dearer_variant_charges_the_difference(
         assert [(ln["sku"], ln["unit_price"]) for ln in exchange["lines"]] == [
             ("HOODIE-GRY-L", "0.00")
         ]
+        # The replacement shows what it is worth, what it replaces and the difference charged,
+        # and the original order shows the same on its return.
+        assert exchange["exchange_of"] == {
+            "rma_id": rma_id,
+            "order_id": order_id,
+            "value": "699.00",
+            "difference": "450.00",
+        }
+        [summary] = (await stack.order(order_id))["returns"]
+        assert (summary["exchange_value"], summary["exchange_difference"]) == ("699.00", "450.00")

@@ -185,6 +185,17 @@ async def test_exchange_sends_a_replacement_order_that_completes_without_a_charg
         order = await stack.fulfil(replacement)
         assert order["status"] == "completed"
         assert order["total"] == "0.00" and order["channel"] == "exchange"
+        # Both orders show the exchange's money and the link between them.
+        assert order["exchange_of"] == {
+            "rma_id": rma_id,
+            "order_id": first,
+            "value": "199.00",
+            "difference": None,
+        }
+        [summary] = (await stack.order(first))["returns"]
+        assert summary["exchange_order_id"] == replacement
+        assert summary["exchange_value"] == "199.00"
+        assert "exchange_difference" not in summary  # the same units again: none
         assert _ledger(stack, [replacement]) == []  # nothing authorized, captured or refunded
         assert [t.kind for t in _ledger(stack, [first])].count("refund") == 0
         with stack.db.session() as session:
