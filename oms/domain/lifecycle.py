@@ -386,6 +386,16 @@ RETURN = Lifecycle(
             action="Nothing received yet: remind the customer; it expires by itself.",
         ),
         Step("received", "resolving", "payment_provider", clock(STEP)),
+        # Received in parts: what arrived is settled, the rest is awaited until the
+        # original receipt due date (the clock starts when the label was sent).
+        Step(
+            "partially_received",
+            "awaiting_receipt",
+            "customer",
+            clock(RECEIPT),
+            action="Part of the return arrived: remind the customer of the rest; it closes "
+            "by itself when the receipt is due.",
+        ),
         needs_person_now(
             "refund_failed",
             "refund_failed",

@@ -105,6 +105,9 @@ def returned_so_far(status: str, line: ReturnLine) -> int:
     """
     if status in VOID_RETURN_STATES:
         return 0
+    if status == "partially_received":
+        # Still waiting for the rest: what arrived as the product and what may still come.
+        return line.quantity - line.received_wrong_item
     if line.received:
         return line.received_resellable + line.received_damaged
     if status == "closed":
@@ -145,18 +148,47 @@ def apply_receipt(lines: list[ReturnLine], received: Iterable[ReceivedLine]) -> 
 
 
 def receipt_problems(lines: Sequence[ReturnLine], received: Sequence[ReceivedLine]) -> list[str]:
-    """Why a receipt does not fit the return (unknown SKUs, more than was asked for)."""
-    asked = {line.sku: line.quantity for line in lines}
-    problems = [f"{got.sku} is not on this return" for got in received if got.sku not in asked]
+    """Why a receipt does not fit the return (unknown SKUs, more than was asked for).
+
+    A later parcel of a return received in parts counts what earlier parcels brought: the
+    new units plus those already received may not exceed what was authorized per line.
+    """
+    by_sku = {line.sku: line for line in lines}
+    problems = [f"{got.sku} is not on this return" for got in received if got.sku not in by_sku]
     totals: dict[str, int] = {}
     for got in received:
         totals[got.sku] = totals.get(got.sku, 0) + got.quantity
-    problems += [
-        f"{qty} x {sku} received but only {asked[sku]} were to be returned"
-        for sku, qty in totals.items()
-        if sku in asked and qty > asked[sku]
-    ]
+    for sku, qty in totals.items():
+        line = by_sku.get(sku)
+        if line is None or line.received + qty <= line.quantity:
+            continue
+        if line.received == 0:
+            problems.append(f"{qty} x {sku} received but only {line.quantity} were to be returned")
+        else:
+            left = max(line.quantity - line.received, 0)
+            problems.append(
+                f"{qty} x {sku} received but only {left} of the {line.quantity} authorized "
+                f"are still to come ({line.received} already received)"
+            )
     return problems
+
+
+def missing_units(lines: Iterable[ReturnLine]) -> dict[str, int]:
+    """The units of each line that have not arrived yet (lines complete are left out)."""
+    return {ln.sku: ln.quantity - ln.received for ln in lines if ln.quantity > ln.received}
+
+
+def missing_note(missing: dict[str, int]) -> str:
+    """How a return's history and emails name the units that never arrived."""
+    return ", ".join(f"{qty} x {sku}" for sku, qty in missing.items())
+
+
+def receipt_key(rma_id: str, what: str, sku: str, receipt: int) -> str:
+    """The business key of a receipt's effect on one line (``restock``, ``write_off``,
+    ``refund``): ``<rma>:<what>:<sku>`` for the first parcel, as before receipts in parts
+    existed (so open returns keep their keys), ``<rma>:<what>:<sku>:r<n>`` for the n-th."""
+    key = f"{rma_id}:{what}:{sku}"
+    return key if receipt <= 1 else f"{key}:r{receipt}"
 
 
 def refund_due(line: ReturnLine) -> Decimal:

@@ -35,6 +35,8 @@ class ReturnStatus(StrEnum):
     REJECTED = "rejected"
     AWAITING_RECEIPT = "awaiting_receipt"
     RECEIVED = "received"
+    # Some units arrived (and were settled); the return waits for the rest until it is due.
+    PARTIALLY_RECEIVED = "partially_received"
     REFUNDED = "refunded"
     EXCHANGED = "exchanged"
     REFUND_FAILED = "refund_failed"
@@ -178,6 +180,11 @@ class ReturnView(Model):
     # left to refund (refunds without a return, claims, other returns): "refunded 97.00 of
     # 249.00". Left out of a dump when unset, so a view without it serializes as before.
     refund_shortfall: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)
+    # How many parcels were received (a return may arrive in parts; the lines' received
+    # counts add up every parcel). Left out of a dump when none, as before it existed.
+    receipts: int = Field(default=0, exclude_if=lambda v: v == 0)
+    # Units authorized that never arrived, per SKU, once the return closed without them.
+    never_arrived: dict[str, int] = Field(default_factory=dict, exclude_if=lambda v: not v)
     history: list[HistoryEntry] = Field(default_factory=list)
     requested_at: datetime
     updated_at: datetime
