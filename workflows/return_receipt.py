@@ -2,9 +2,11 @@
 review) and refund each returned line once.
 
 Workflow code (no I/O): every effect is an activity on its business key
-(``<rma>:restock:<sku>``, ``<rma>:write_off:<sku>``, ``<rma>:refund:<sku>``). A line of an
-invoice-term order is refunded with a credit note on the same key, which gives the
-company its credit back (patch ``return-credit-note``).
+(``<rma>:restock:<sku>``, ``<rma>:write_off:<sku>``, ``<rma>:refund:<sku>``; a return
+received in parts keys its second and later parcels' effects ``...:<sku>:r<n>``, patch
+``return-partial-receipts``). A line of an invoice-term order is refunded with a credit
+note on the same key, which gives the company its credit back (patch
+``return-credit-note``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
     from activities.returns import ReturnActivities
-    from oms.domain.returns import apply_receipt, refund_due
+    from oms.domain.returns import apply_receipt, receipt_key, refund_due
     from oms.ids import order_workflow_id
     from oms.models.credit import CreditNoteRequest
     from oms.models.orders import BackorderWake
@@ -56,48 +58,54 @@ class Receipt:
         self._payments = OrderPayments(self._prefix + PAYMENTS_QUEUE, inp.order_id, inp.currency)
         # The numbers of the credit notes this return was refunded with (for its email).
         self.credit_notes: list[str] = []
+        # Which parcel is being settled (1: the first, keyed as before parts existed), and,
+        # for a return received in parts, what each line's earlier refund passes settled
+        # (refunded, or not refunded because the order had nothing left): its worth.
+        self.number = 1
+        self.in_parts = False
+        self._settled: dict[str, Decimal] = {}
 
     async def inspect(self, receipt: ReceiveReturn) -> None:
         """Count what arrived, restock the resellable units (waking the orders whose
         backorders they fill), write off the damaged ones, send wrong items to review."""
         view, rma, warehouse = self._view, self._inp.rma_id, receipt.warehouse_id
+        before = {line.sku: line.received_wrong_item for line in view.lines}
         view.lines = apply_receipt(view.lines, receipt.lines)
         view.received_at_warehouse = warehouse
+        view.receipts += 1
         got = ", ".join(f"{ln.quantity} x {ln.sku} {ln.condition}" for ln in receipt.lines)
         note = f"received at {warehouse}: {got}"
         self._track.enter(ReturnStatus.RECEIVED, note, by=receipt.received_by)
         for line in view.lines:
-            if line.received_resellable:
+            # This parcel's units: what the line holds beyond what earlier parcels moved
+            # (for the first parcel, everything it holds, as before parts existed).
+            resellable = line.received_resellable - line.restocked
+            if resellable:
                 restocked = await self._move(
-                    InventoryActivities.restock,
-                    "restock",
-                    receipt,
-                    line.sku,
-                    line.received_resellable,
+                    InventoryActivities.restock, "restock", receipt, line.sku, resellable
                 )
                 line.restocked = line.received_resellable
-                self._note(f"restocked {line.restocked} x {line.sku} at {warehouse}")
+                self._note(f"restocked {resellable} x {line.sku} at {warehouse}")
                 for order_id in restocked.filled_orders:
                     self._note(f"restocked {line.sku} filled order {order_id}'s backorder")
                     await _wake(order_id)
-            if line.received_damaged:
+            damaged = line.received_damaged - line.written_off
+            if damaged:
                 await self._move(
-                    InventoryActivities.write_off,
-                    "write_off",
-                    receipt,
-                    line.sku,
-                    line.received_damaged,
+                    InventoryActivities.write_off, "write_off", receipt, line.sku, damaged
                 )
                 line.written_off = line.received_damaged
-                self._note(f"wrote off {line.written_off} damaged x {line.sku}")
-            if line.received_wrong_item:
+                self._note(f"wrote off {damaged} damaged x {line.sku}")
+            wrong = line.received_wrong_item - before.get(line.sku, 0)
+            if wrong:
                 problem = (
-                    f"{line.received_wrong_item} unit(s) received for {line.sku} are not the "
+                    f"{wrong} unit(s) received for {line.sku} are not the "
                     "product sold: not refunded, manual review"
                 )
                 view.manual_review.append(problem)
                 self._note(problem)
-                await self._email_ops(f"review:{line.sku}", f"Return {rma}: {problem}")
+                key = f"review:{line.sku}" + (f":r{self.number}" if self.number > 1 else "")
+                await self._email_ops(key, f"Return {rma}: {problem}")
 
     async def refund_lines(self, capped: bool = False) -> str | None:
         """Refund every line still due, each once; the first failure's reason, or None.
@@ -125,9 +133,10 @@ class Receipt:
             if left is not None:
                 due = min(due, left)
                 if due <= 0:
+                    self._settle(line)
                     continue  # nothing left on the order: no provider call
                 left -= due
-            key = f"{inp.rma_id}:refund:{line.sku}"
+            key = receipt_key(inp.rma_id, "refund", line.sku, self.number)
             reason = f"return {inp.rma_id}: {line.sku}"
             try:
                 if inp.invoice_terms and workflow.patched(CREDIT_NOTE_PATCH):
@@ -151,7 +160,8 @@ class Receipt:
                     amount, how = refund.amount, ""
             except ActivityError as err:
                 return f"refund for {line.sku} failed: {policies.cause(err)}"
-            line.refunded = amount
+            line.refunded = line.refunded + amount if self.in_parts else amount
+            self._settle(line)
             view.refund_total = sum((ln.refunded for ln in view.lines), Decimal("0.00"))
             self._note(f"refunded {amount} {inp.currency} for {line.sku}{how}")
         return None
@@ -161,11 +171,18 @@ class Receipt:
         worth = sum((refund_due(ln) for ln in self._view.lines), Decimal("0.00"))
         return max(worth - self._view.refund_total, Decimal("0.00"))
 
-    @staticmethod
-    def _due(line: ReturnLine) -> Decimal:
+    def _due(self, line: ReturnLine) -> Decimal:
         """What is still to refund for a line: nothing once it was refunded (in full, or
-        what was left on the order)."""
+        what was left on the order). Received in parts: the worth of the units no earlier
+        refund pass settled."""
+        if self.in_parts:
+            return max(refund_due(line) - self._settled.get(line.sku, Decimal("0.00")), Decimal(0))
         return Decimal("0.00") if line.refunded > 0 else refund_due(line)
+
+    def _settle(self, line: ReturnLine) -> None:
+        """Count a line's received units as settled (refunded, or capped to nothing)."""
+        if self.in_parts:
+            self._settled[line.sku] = refund_due(line)
 
     def _note(self, note: str) -> None:
         self._track.note(note, by="system")
@@ -177,7 +194,7 @@ class Receipt:
         return await workflow.execute_activity_method(
             method,
             StockMovement(
-                key=f"{self._inp.rma_id}:{what}:{sku}",
+                key=receipt_key(self._inp.rma_id, what, sku, self.number),
                 rma_id=self._inp.rma_id,
                 warehouse_id=receipt.warehouse_id,
                 sku=sku,

@@ -13,7 +13,7 @@ captured payment (idempotent per return and line; a declined refund waits in
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.returns import ReturnActivities
     from oms.domain import lifecycle
     from oms.domain.money import format_money
-    from oms.domain.returns import authorization_reason, receipt_problems, shortfall_note
+    from oms.domain.returns import (
+        authorization_reason,
+        missing_note,
+        missing_units,
+        receipt_problems,
+        shortfall_note,
+    )
     from oms.ids import exchange_order_id, return_workflow_id
     from oms.models.carrier import VoidLabelRequest
     from oms.models.ops import OpsNote
@@ -50,12 +56,22 @@ with workflow.unsafe.imports_passed_through():
     from workflows.return_receipt import Receipt
     from workflows.tracker import LIFECYCLE_PATCH, Tracker
 
-__all__ = ["REFUND_CAP_PATCH", "ReturnWorkflow", "exchange_order_id", "return_workflow_id"]
+__all__ = [
+    "PARTIAL_RECEIPTS_PATCH",
+    "REFUND_CAP_PATCH",
+    "ReturnWorkflow",
+    "exchange_order_id",
+    "return_workflow_id",
+]
 
 # A return's refund asks for no more than is left to refund on the order (read at refund
 # time by ``returns.refund_room``): what is left is refunded and the return closes. Before,
 # the provider declined the whole refund and the return waited in ``refund_failed`` for good.
 REFUND_CAP_PATCH = "return-refund-cap"
+# A first parcel with fewer units than authorized is settled and the return waits, in
+# ``partially_received``, for the rest until the receipt is due; later parcels add to it.
+# Before, the return closed at the first parcel and refused the rest.
+PARTIAL_RECEIPTS_PATCH = "return-partial-receipts"
 
 
 @workflow.defn(name="ReturnWorkflow")
@@ -97,7 +113,7 @@ class ReturnWorkflow:
         self._decision: AuthorizeReturn | RejectReturn | None = None
         self._receipt: ReceiveReturn | None = None
         self._retry: RetryRefund | None = None
-        self._inspected = False
+        self._inspected = 0  # parcels inspected so far
         self._receiving = Receipt(inp, self._view, self._track, self._email_ops)
         mail = (self._email, self._email_ops)
         self._exchanging = Exchange(inp, self._view, self._track, mail, self._refund)
@@ -134,13 +150,16 @@ class ReturnWorkflow:
         """
         self._track.update_accepted()
         self._receipt = receipt
-        await workflow.wait_condition(lambda: self._inspected)
+        parcel = self._inspected + 1
+        await workflow.wait_condition(lambda: self._inspected >= parcel)
         return self._track.for_caller()
 
     @receive.validator
     def _validate_receive(self, receipt: ReceiveReturn) -> None:
         status = self._view.status
-        if status != ReturnStatus.AWAITING_RECEIPT or self._receipt is not None:
+        # Only a run that took ``return-partial-receipts`` is ever partially received.
+        waiting = status in (ReturnStatus.AWAITING_RECEIPT, ReturnStatus.PARTIALLY_RECEIVED)
+        if not waiting or self._receipt is not None:
             raise ApplicationError(
                 f"the return is not awaiting receipt; it is {status}", type="NotAwaitingReceipt"
             )
@@ -220,13 +239,74 @@ class ReturnWorkflow:
             return await self._expired()
         assert self._receipt is not None
         await self._receiving.inspect(self._receipt)
-        self._inspected = True
+        self._inspected += 1
         await self._email("received", "return_received", **views.received_context(self._view))
+        # Asked only when units are missing: a whole parcel records no marker.
+        if missing_units(self._view.lines) and workflow.patched(PARTIAL_RECEIPTS_PATCH):
+            return await self._in_parts(due)
         if inp.resolution == "refund":
             await self._refund()
         else:
             await self._exchanging.replace()
         self._enter(ReturnStatus.CLOSED, "system", "return closed")
+        return await self._finish()
+
+    async def _in_parts(self, due: datetime) -> ReturnView:
+        """Settle each parcel of a return received in parts until every unit arrived or the
+        receipt is ``due``, then close, naming what never arrived (patch
+        ``return-partial-receipts``).
+
+        A refund return refunds each parcel's units as it is inspected (keys of the second
+        and later parcels end ``:r<n>``). An exchange waits for every unit or the due date
+        and then replaces what arrived, as one replacement order.
+        """
+        inp, receiving = self._inp, self._receiving
+        receiving.in_parts = True
+        clock_start = due - timedelta(seconds=inp.options.receipt_timeout_s)
+        while True:
+            if inp.resolution == "refund":
+                await self._refund()
+            missing = missing_units(self._view.lines)
+            left = due - workflow.now()
+            if not missing or left <= timedelta(0):
+                break
+            self._receipt = None
+            note = f"waiting for {missing_note(missing)} by {views.when(due)}"
+            self._track.enter(
+                ReturnStatus.PARTIALLY_RECEIVED, note, by="system", clock_start=clock_start
+            )
+            try:
+                await workflow.wait_condition(
+                    lambda: self._receipt is not None,
+                    timeout=left,
+                    timeout_summary="waiting for the rest of the return",
+                )
+            except TimeoutError:
+                break
+            receiving.number += 1
+            assert self._receipt is not None
+            await receiving.inspect(self._receipt)
+            self._inspected += 1
+            await self._email(
+                f"received:r{receiving.number}",
+                "return_received",
+                **views.received_context(self._view),
+            )
+        if inp.resolution != "refund":
+            await self._exchanging.replace()
+        missing = missing_units(self._view.lines)
+        if not missing:
+            self._enter(ReturnStatus.CLOSED, "system", "return closed")
+            return await self._finish()
+        self._view.never_arrived = missing
+        what = missing_note(missing)
+        self._enter(ReturnStatus.CLOSED, "system", f"return closed; never arrived: {what}")
+        await self._email(
+            "closed_short",
+            "return_closed_short",
+            missing=[{"sku": sku, "quantity": qty} for sku, qty in missing.items()],
+            receipt_due=views.when(due),
+        )
         return await self._finish()
 
     async def _finish(self) -> ReturnView:
@@ -331,11 +411,17 @@ class ReturnWorkflow:
         retries the run had before).
         """
         inp = self._inp
+        # A later parcel of a return received in parts: its own email keys, and its email
+        # says what this parcel refunded (the first parcel's keys are as before).
+        parcel = self._receiving.number
+        suffix = f":r{parcel}" if parcel > 1 else ""
+        before = self._view.refund_total
+        short_before = self._view.refund_shortfall or Decimal("0.00")
         capped, retries = workflow.patched(REFUND_CAP_PATCH), 0
         while (failure := await self._receiving.refund_lines(capped)) is not None:
             self._view.refund_error = failure
             self._enter(ReturnStatus.REFUND_FAILED, "system", failure)
-            await self._email_ops("refund_failed", f"Return {inp.rma_id}: {failure}")
+            await self._email_ops(f"refund_failed{suffix}", f"Return {inp.rma_id}: {failure}")
             await workflow.wait_condition(
                 lambda: self._retry is not None, timeout_summary="waiting for a refund retry"
             )
@@ -348,15 +434,16 @@ class ReturnWorkflow:
             retries += 1
             capped = capped or workflow.patched(f"{REFUND_CAP_PATCH}-retry-{retries}")
         total = self._view.refund_total
+        paid = total - before  # the whole refund, but for a later parcel of a return
         short = self._receiving.shortfall() if capped else Decimal("0.00")
-        if short > 0:
+        if short > short_before:
             self._view.refund_shortfall = short
             self._track.note(shortfall_note(total + short, total), by="system")
-        if total > 0:
-            self._enter(ReturnStatus.REFUNDED, "system", f"refunded {total} {inp.currency}")
-            amount = format_money(total, inp.currency, inp.customer.locale)
+        if paid > 0:
+            self._enter(ReturnStatus.REFUNDED, "system", f"refunded {paid} {inp.currency}")
+            amount = format_money(paid, inp.currency, inp.customer.locale)
             await self._email(
-                "refunded",
+                f"refunded{suffix}",
                 "return_refunded",
                 amount=amount,
                 **views.refunded_context(

@@ -190,6 +190,11 @@ CONTEXTS: dict[str, dict[str, object]] = {
             "credit_notes": ["CN-000002"],
             "exchange_not_charged": "",
         },
+        "return_closed_short": {
+            **RETURN,
+            "missing": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+            "receipt_due": "2026-12-25 10:00 UTC",
+        },
         "return_exchanged": {
             **RETURN,
             "items": [{"sku": "HOODIE-GRY-L", "quantity": 1}],
