@@ -634,6 +634,38 @@ async def _refund_cap(stack: Stack) -> None:
     _write("return_refund_capped_settled", await handle.fetch_history())
 
 
+async def _partial_receipts(stack: Stack) -> None:
+    """A return of two T-shirts received in two parcels: the first parcel's unit is
+    restocked and refunded, the return waits in ``partially_received``, the second parcel
+    brings the other unit (refunded on ``...:r2`` keys) and the return closes (patch
+    ``return-partial-receipts``). Saved as ``return_received_in_parts_settled``."""
+    await stack.place(order_body("H-RP", [("TSHIRT-BLK-M", 2, "249.00")]))
+    await stack.fulfil("H-RP")
+    line = {"sku": "TSHIRT-BLK-M", "quantity": 2, "reason": "wrong_size"}
+    response = await stack.api.post("/orders/H-RP/returns", json={"lines": [line]})
+    rma = response.json()["rma_id"]
+
+    async def reaches(status: str) -> None:
+        for _ in range(150):
+            if (await stack.api.get(f"/returns/{rma}")).json()["status"] == status:
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"return {rma} never reached {status}")
+
+    await reaches("awaiting_receipt")
+    one = {"sku": "TSHIRT-BLK-M", "quantity": 1, "condition": "resellable"}
+    for then in ("partially_received", "closed"):
+        answer = await stack.api.post(
+            f"/returns/{rma}/receive", json={"warehouse_id": "WH-STO", "lines": [one]}
+        )
+        assert answer.status_code == 200, answer.text
+        await reaches(then)
+    handle = stack.client.get_workflow_handle(f"return-{rma}")
+    final = await asyncio.wait_for(handle.result(), timeout=60)
+    assert final["status"] == "closed" and final["refund_total"] == "498.00", final
+    _write("return_received_in_parts_settled", await handle.fetch_history())
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -664,6 +696,7 @@ async def main(only: str | None = None) -> None:
                     "reroute_reship": _reroute_reship,
                     "charge_refused": _charge_refused,
                     "refund_cap": _refund_cap,
+                    "partial_receipts": _partial_receipts,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -678,7 +711,7 @@ if __name__ == "__main__":
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
         "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship', "
-        "'charge_refused' or 'refund_cap' records that scenario alone",
+        "'charge_refused', 'refund_cap' or 'partial_receipts' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

@@ -27,7 +27,7 @@ from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
 from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH, SHORT_PICK_EMAIL_PATCH
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
-from workflows.returns import REFUND_CAP_PATCH, ReturnWorkflow
+from workflows.returns import PARTIAL_RECEIPTS_PATCH, REFUND_CAP_PATCH, ReturnWorkflow
 from workflows.sandbox import workflow_runner
 from workflows.shipment import CHARGE_REFUSED_PATCH, ShipmentWorkflow
 from workflows.subscription import SubscriptionWorkflow
@@ -223,13 +223,28 @@ def test_only_the_capped_return_history_took_the_refund_cap() -> None:
     refunds that (the order mostly refunded without a return); the returns recorded before
     it (no marker) still replay their uncapped refunds."""
     returns = [n for n in TEXTS if n.startswith("return_")]
+    # Recorded after the patch: the capped return, and the return received in parts.
+    after = {"return_refund_capped_settled", "return_received_in_parts_settled"}
     for name in returns:
         took = REFUND_CAP_PATCH in _patches(name)
-        assert took == (name == "return_refund_capped_settled"), name
+        assert took == (name in after), name
     activities = _activities("return_refund_capped_settled")
     assert activities.count("returns.refund_room") == 1
     assert activities.count("payments.refund") == 1
     assert "returns.refund_room" not in _activities("return_refunded_settled")
+
+
+def test_only_the_return_received_in_parts_took_the_partial_receipts_patch() -> None:
+    """A return whose first parcel lacked units waited for the rest behind patch
+    return-partial-receipts and refunded each parcel on its own keys; every other return
+    (received whole, or recorded before the patch) closed at its first parcel."""
+    for name in [n for n in TEXTS if n.startswith("return_")]:
+        took = PARTIAL_RECEIPTS_PATCH in _patches(name)
+        assert took == (name == "return_received_in_parts_settled"), name
+    activities = _activities("return_received_in_parts_settled")
+    assert activities.count("inventory.restock") == 2
+    assert activities.count("payments.refund") == 2
+    assert activities.count("returns.refund_room") == 2
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
