@@ -270,3 +270,67 @@ async def test_refunds_never_exceed_captures_when_the_worker_is_killed_mid_refun
             refunded = sum((t.amount for t in mine if t.kind == "refund"), Decimal(0))
             # A return refunds its goods; the 49.00 shipping captured with them stays paid.
             assert (refunded, captured) == (Decimal("497.00"), Decimal("546.00"))
+
+
+async def test_a_return_received_in_two_parcels_is_refunded_per_parcel_and_then_closes(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    """Two of three units arrive first: they are restocked and refunded and the return stays
+    open, ``partially_received``; a parcel with more than is still to come is refused; the
+    last unit arrives, is refunded on its own key, and the return closes. A receipt on the
+    closed return is a 409, as before."""
+    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+        sku = await _new_product(stack, "300.00", on_hand=3)
+        first = _id()
+        assert (await stack.place(order_body(first, [(sku, 3, "300.00")]))).status_code == 202
+        assert (await stack.fulfil(first))["status"] == "completed"
+        response = await stack.api.post(
+            f"/orders/{first}/returns",
+            json={"lines": [{"sku": sku, "quantity": 3, "reason": "wrong_size"}]},
+        )
+        assert response.status_code == 202, response.text
+        rma_id = response.json()["rma_id"]
+        await _return_status(stack, rma_id, {"awaiting_receipt"})
+
+        def parcel(quantity: int) -> dict[str, Any]:
+            line = {"sku": sku, "quantity": quantity, "condition": "resellable"}
+            return {"warehouse_id": "WH-STO", "lines": [line]}
+
+        received = await stack.api.post(f"/returns/{rma_id}/receive", json=parcel(2))
+        assert received.status_code == 200, received.text
+        assert received.json()["lines"][0]["received_resellable"] == 2
+        assert received.json()["receipts"] == 1
+        ret = await _return_status(stack, rma_id, {"partially_received"})
+        assert Decimal(ret["refund_total"]) == Decimal("600.00")
+        listed = await stack.api.get("/returns", params={"status": "partially_received"})
+        assert rma_id in [r["rma_id"] for r in listed.json()["items"]]
+
+        too_many = await stack.api.post(f"/returns/{rma_id}/receive", json=parcel(2))
+        assert too_many.status_code == 422, too_many.text
+        assert "ReceiptMismatch" in too_many.text and "still to come" in too_many.text
+
+        rest = await stack.api.post(f"/returns/{rma_id}/receive", json=parcel(1))
+        assert rest.status_code == 200, rest.text
+        assert rest.json()["lines"][0]["received_resellable"] == 3
+        ret = await _return_status(stack, rma_id, {"closed"})
+        assert Decimal(ret["refund_total"]) == Decimal("900.00")
+        assert ret["receipts"] == 2 and "never_arrived" not in ret
+
+        refunds = [t for t in _ledger(stack, [first]) if t.kind == "refund"]
+        assert sorted((r.idempotency_key, r.amount) for r in refunds) == [
+            (f"{rma_id}:refund:{sku}", Decimal("600.00")),
+            (f"{rma_id}:refund:{sku}:r2", Decimal("300.00")),
+        ]
+        with stack.db.session() as session:
+            moves = session.scalars(
+                select(StockMovementRow).where(StockMovementRow.reference == rma_id)
+            ).all()
+            assert sorted((m.kind, m.quantity) for m in moves) == [
+                ("restock", 1),
+                ("restock", 2),
+            ]
+            stock = session.get(StockRow, ("WH-STO", sku))
+            assert stock is not None and stock.on_hand == 3
+
+        closed = await stack.api.post(f"/returns/{rma_id}/receive", json=parcel(1))
+        assert closed.status_code == 409, closed.text
