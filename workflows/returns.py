@@ -114,6 +114,7 @@ class ReturnWorkflow:
         self._receipt: ReceiveReturn | None = None
         self._retry: RetryRefund | None = None
         self._inspected = 0  # parcels inspected so far
+        self._parcels_closed = False
         self._receiving = Receipt(inp, self._view, self._track, self._email_ops)
         mail = (self._email, self._email_ops)
         self._exchanging = Exchange(inp, self._view, self._track, mail, self._refund)
@@ -159,7 +160,7 @@ class ReturnWorkflow:
         status = self._view.status
         # Only a run that took ``return-partial-receipts`` is ever partially received.
         waiting = status in (ReturnStatus.AWAITING_RECEIPT, ReturnStatus.PARTIALLY_RECEIVED)
-        if not waiting or self._receipt is not None:
+        if not waiting or self._receipt is not None or self._parcels_closed:
             raise ApplicationError(
                 f"the return is not awaiting receipt; it is {status}", type="NotAwaitingReceipt"
             )
@@ -282,7 +283,8 @@ class ReturnWorkflow:
                     timeout_summary="waiting for the rest of the return",
                 )
             except TimeoutError:
-                break
+                if self._receipt is None:  # else a parcel came with the due date: take it
+                    break
             receiving.number += 1
             assert self._receipt is not None
             await receiving.inspect(self._receipt)
@@ -292,6 +294,7 @@ class ReturnWorkflow:
                 "return_received",
                 **views.received_context(self._view),
             )
+        self._parcels_closed = True  # no parcel is taken while the return closes
         if inp.resolution != "refund":
             await self._exchanging.replace()
         missing = missing_units(self._view.lines)

@@ -198,3 +198,29 @@ async def test_a_return_received_whole_takes_no_marker_and_closes_at_once(
     final = await asyncio.wait_for(handle.result(), timeout=30)
     assert final.status == ReturnStatus.CLOSED and final.receipts == 1
     assert PARTIAL_RECEIPTS_PATCH not in patches(await handle.fetch_history())
+
+
+async def test_the_refund_cap_holds_over_the_parcels_of_a_return(harness: Harness) -> None:
+    """497.00 left on the order: the first parcel's T-shirt is refunded in full, the second
+    parcel gets what is left after it (248.00) and asks nothing for the cap."""
+    harness.world.captured, harness.world.refunded_elsewhere = Decimal("597.00"), Decimal("100")
+    inp = return_input(harness, quantity=3, reason="changed_mind")
+    rma = inp.rma_id
+    handle = await start(harness, inp)
+    await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
+    await handle.execute_update(ReturnWorkflow.receive, parcel(("TSHIRT", 1, "resellable")))
+    await status_becomes(handle, ReturnStatus.PARTIALLY_RECEIVED)
+    await handle.execute_update(
+        ReturnWorkflow.receive, parcel(("TSHIRT", 2, "resellable"), ("CAP", 1, "resellable"))
+    )
+    final = await asyncio.wait_for(handle.result(), timeout=30)
+
+    assert final.status == ReturnStatus.CLOSED
+    assert calls(harness, "refund") == [
+        (f"{rma}:refund:TSHIRT", Decimal("249.00")),
+        (f"{rma}:refund:TSHIRT:r2", Decimal("248.00")),
+    ]
+    assert final.refund_total == Decimal("497.00")
+    assert final.refund_shortfall == Decimal("349.00")
+    assert ReturnStatus.REFUND_FAILED.value not in [h.status for h in final.history]
+    assert harness.world.names().count("refund_room") == 2
