@@ -294,6 +294,10 @@ class Settings(BaseSettings):
     # down" (retried); a refund over this amount is declined for good (waits for a person).
     payments_refund_unavailable_attempts: int = Field(default=0, ge=0)
     payments_refund_decline_over: Amount = "1000000.00"
+    # How long the payment provider's card authorizations stay valid (card networks let
+    # them lapse after about 7 days): an order re-authorizes before it ships on an older
+    # one, and the sandbox refuses a capture on one this old.
+    payment_authorization_valid_s: int = Field(default=7 * 24 * 3600, gt=0)
 
     # Returns: window from delivery, automatic authorization rules, how long a label is valid.
     return_window_days: int = Field(default=30, ge=0)

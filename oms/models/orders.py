@@ -158,6 +158,9 @@ class OrderOptions(Model):
     pick_sla_s: int = 4 * 3600
     backorder_recheck_s: int = 3600
     hold_timeout_s: int = 3 * 24 * 3600
+    # How long the payment provider's authorizations stay valid (re-authorized before a
+    # paid parcel starts on an older one).
+    payment_authorization_valid_s: int = Field(default=7 * 24 * 3600, gt=0)
     step_deadline_s: int = 60
     backorder_alert_s: int = 3 * 24 * 3600
     delivery_deadline_s: int = 7 * 24 * 3600
@@ -527,6 +530,9 @@ class OrderCarried(Model):
     shipping_charged: bool = False
     # Key counters of line cancellations, short picks, edits and claims (keys stay unique).
     counters: dict[str, int] = Field(default_factory=dict)
+    # When the authorization was made (None: carried by a run from before; its age is then
+    # counted from the order's placing, which can only make it look older).
+    authorized_at: datetime | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 # OrderInput names OrderCarried, which needs OrderView, defined after it: resolve the

@@ -124,6 +124,7 @@ def options_from(settings: Settings) -> OrderOptions:
         pick_sla_s=settings.pick_sla_s,
         backorder_recheck_s=settings.backorder_recheck_s,
         hold_timeout_s=settings.hold_timeout_s,
+        payment_authorization_valid_s=settings.payment_authorization_valid_s,
         step_deadline_s=settings.step_deadline_s,
         backorder_alert_s=settings.backorder_alert_s,
         delivery_deadline_s=settings.delivery_deadline_s,
