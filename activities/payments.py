@@ -28,7 +28,12 @@ from oms.models.payments import (
     VoidAuthorizationResult,
 )
 from oms.models.returns import Refund, RefundRequest
-from oms.ports.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
+from oms.ports.errors import (
+    AuthorizationExpired,
+    PaymentRejected,
+    PaymentUnavailable,
+    RefundDeclined,
+)
 
 if TYPE_CHECKING:
     from oms.ports.payments import PaymentProvider
@@ -39,6 +44,8 @@ T = TypeVar("T")
 def _translated(call: Callable[[], T]) -> T:
     try:
         return call()
+    except AuthorizationExpired as exc:  # a PaymentRejected of its own type
+        raise rejected(exc, "AuthorizationExpired") from exc
     except PaymentRejected as exc:
         raise rejected(exc, "PaymentRejected") from exc
     except RefundDeclined as exc:
@@ -69,7 +76,8 @@ class PaymentActivities:
 
         Raises ApplicationError ``PaymentRejected`` (non-retryable) when the amount
         exceeds what is left of the authorization, or the authorization is
-        unknown, declined or in another currency.
+        unknown, declined or in another currency; ``AuthorizationExpired``
+        (non-retryable) when the authorization has lapsed.
         """
         return _translated(lambda: self._provider.capture(request))
 

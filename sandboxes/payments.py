@@ -13,6 +13,11 @@ voids together never exceed the authorized amount; refunds of an order never
 exceed what was captured for it (checked holding the order's authorization
 row locks, so concurrent refunds queue).
 
+Authorizations expire as a card network's do: a capture on an authorization older than
+``authorization_valid_s`` (``OMS_PAYMENT_AUTHORIZATION_VALID_S``, the setting the order
+workflow re-authorizes by) is refused for good (``AuthorizationExpired``); a void of one
+still succeeds (it releases nothing the customer still sees, but keeps the books even).
+
 Refund failures for testing and demos: ``refund_unavailable_attempts=N``
 makes the first N attempts of every refund key fail as "provider down"
 (``PaymentUnavailable``, transient); a refund over ``refund_decline_over`` is
@@ -25,7 +30,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel
@@ -43,7 +48,12 @@ from oms.models.payments import (
     VoidAuthorizationResult,
 )
 from oms.models.returns import Refund, RefundRequest
-from oms.ports.errors import PaymentRejected, PaymentUnavailable, RefundDeclined
+from oms.ports.errors import (
+    AuthorizationExpired,
+    PaymentRejected,
+    PaymentUnavailable,
+    RefundDeclined,
+)
 from oms.settings import Settings
 from oms.store.db import Database
 from oms.store.tables import utcnow
@@ -140,7 +150,8 @@ class SandboxPaymentProvider:
     answers, not errors. Raises ``PaymentRejected`` for operations that can never
     succeed: capturing more than remains, unknown or declined authorizations,
     currency mismatches, a key reused for another kind of operation, or replayed with
-    another amount, currency, order or authorization.
+    another amount, currency, order or authorization; ``AuthorizationExpired`` for a
+    capture on an authorization older than ``authorization_valid_s``.
     """
 
     @classmethod
@@ -152,6 +163,7 @@ class SandboxPaymentProvider:
             Decimal(settings.payments_decline_over),
             refund_unavailable_attempts=settings.payments_refund_unavailable_attempts,
             refund_decline_over=Decimal(settings.payments_refund_decline_over),
+            authorization_valid_s=settings.payment_authorization_valid_s,
         )
 
     def __init__(
@@ -161,7 +173,11 @@ class SandboxPaymentProvider:
         *,
         refund_unavailable_attempts: int = 0,
         refund_decline_over: Decimal | None = None,
+        authorization_valid_s: float | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``authorization_valid_s``: how long an authorization can be captured on (None:
+        for ever); ``clock``: the sandbox's idea of now (tests move it)."""
         self._db = db
         # The sandbox's own table, in whatever database it was given: no OMS migration knows it.
         LedgerBase.metadata.create_all(db.engine)
@@ -169,6 +185,10 @@ class SandboxPaymentProvider:
         self._refund_unavailable_attempts = refund_unavailable_attempts
         self._refund_decline_over = refund_decline_over
         self._refund_attempts: dict[str, int] = {}
+        self._valid = (
+            None if authorization_valid_s is None else timedelta(seconds=authorization_valid_s)
+        )
+        self._clock = clock
 
     def authorize(self, request: AuthorizeRequest) -> Authorization:
         existing = self._existing(request.idempotency_key, "authorize")
@@ -185,6 +205,7 @@ class SandboxPaymentProvider:
             kind="authorize",
             authorization_id=f"auth_{uuid.uuid4().hex[:20]}",
             order_id=request.order_id,
+            created_at=self._clock(),
             status="declined" if reason else "authorized",
             amount=request.amount,
             currency=request.currency,
@@ -202,6 +223,7 @@ class SandboxPaymentProvider:
 
         def build(session: Session) -> LedgerRow:
             auth = self._open_authorization(session, request.authorization_id, request.currency)
+            self._check_not_expired(auth)
             # Holding the authorization's lock: a concurrent call with this key may have won.
             if (done := _find(session, request.idempotency_key, "capture")) is not None:
                 _same(done, request.amount, request.currency, auth=request.authorization_id)
@@ -326,6 +348,17 @@ class SandboxPaymentProvider:
             if existing is None:
                 raise
             return existing
+
+    def _check_not_expired(self, auth: LedgerRow) -> None:
+        if self._valid is None:
+            return
+        made = auth.created_at if auth.created_at.tzinfo else auth.created_at.replace(tzinfo=UTC)
+        age = self._clock() - made
+        if age > self._valid:
+            raise AuthorizationExpired(
+                f"authorization {auth.authorization_id} expired: made {made.isoformat()}, "
+                f"{int(age.total_seconds())} s ago, valid for {int(self._valid.total_seconds())} s"
+            )
 
     def _authorization_row(self, session: Session, authorization_id: str) -> LedgerRow:
         stmt = (

@@ -65,7 +65,7 @@ def _remote(max_interval: timedelta, *non_retryable: str) -> ActivityOptions:
 
 CARRIER = _remote(timedelta(minutes=2), "InvalidAddress", "CarrierRejected")
 EMAIL = _remote(timedelta(minutes=5), "EmailRejected", "TemplateError")
-PAYMENTS = _remote(timedelta(minutes=1), "PaymentRejected")
+PAYMENTS = _remote(timedelta(minutes=1), "PaymentRejected", "AuthorizationExpired")
 
 
 def cause(err: ActivityError) -> str:

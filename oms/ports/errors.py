@@ -2,8 +2,8 @@
 
 Two kinds: transient (``CarrierUnavailable``, ``PaymentUnavailable``,
 ``EmailUnavailable``: try again later) and permanent (``InvalidAddress``,
-``CarrierRejected``, ``PaymentRejected``, ``RefundDeclined``, ``EmailRejected``,
-``TemplateError``: retrying the same
+``CarrierRejected``, ``PaymentRejected`` and its ``AuthorizationExpired``,
+``RefundDeclined``, ``EmailRejected``, ``TemplateError``: retrying the same
 request cannot succeed). Activities translate them into ``ApplicationError``
 types of the same names.
 """
@@ -42,6 +42,11 @@ class CarrierRejected(AdapterError):
 class PaymentRejected(AdapterError):
     """The payment provider refused an operation (capture beyond the authorization, unknown
     authorization, currency mismatch, idempotency key reused for another operation)."""
+
+
+class AuthorizationExpired(PaymentRejected):
+    """The provider refused a capture because the authorization lapsed (card networks let an
+    authorization expire after about 7 days): the money has to be authorized again."""
 
 
 class PaymentUnavailable(AdapterError):

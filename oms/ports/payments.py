@@ -2,7 +2,8 @@
 
 The sandbox provider (``sandboxes/payments.py``) implements it;
 a merchant's real provider is another implementation. Implementations raise
-``PaymentRejected`` (a key reused for another operation), ``RefundDeclined`` and
+``PaymentRejected`` (a key reused for another operation), ``AuthorizationExpired`` (a
+capture on an authorization older than the provider keeps them), ``RefundDeclined`` and
 ``PaymentUnavailable`` (``oms.ports.errors``); a declined card is not an error but
 an ``Authorization`` with status ``declined``.
 """
@@ -31,7 +32,8 @@ class PaymentProvider(Protocol):
         ...
 
     def capture(self, request: CaptureRequest) -> Capture:
-        """Take (part of) an authorization's amount."""
+        """Take (part of) an authorization's amount; ``AuthorizationExpired`` once the
+        authorization has lapsed."""
         ...
 
     def void(self, request: VoidAuthorizationRequest) -> VoidAuthorizationResult:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -16,6 +18,7 @@ from oms.models.payments import (
     CaptureRequest,
     VoidAuthorizationRequest,
 )
+from oms.settings import Settings
 from oms.store.db import Database
 from sandboxes.payments import SandboxPaymentProvider
 
@@ -263,3 +266,34 @@ def test_a_payment_key_replayed_with_other_content_is_a_permanent_rejection(
         "authorize",
         "void",
     ]
+
+
+def test_a_capture_on_a_lapsed_authorization_is_refused_for_good(db: Database) -> None:
+    now = [datetime(2026, 1, 5, 12, 0, tzinfo=UTC)]
+    provider = SandboxPaymentProvider(
+        db, decline_over=Decimal("10000.00"), authorization_valid_s=3600, clock=lambda: now[0]
+    )
+    acts = PaymentActivities(provider)
+    auth = authorize(acts)
+    capture(acts, auth.authorization_id, "100.00", "A-1:S1:capture")  # within the hour
+
+    now[0] += timedelta(hours=1, seconds=1)
+    with pytest.raises(ApplicationError) as refused:
+        capture(acts, auth.authorization_id, "100.00", "A-1:S2:capture")
+
+    assert refused.value.type == "AuthorizationExpired" and refused.value.non_retryable
+    assert "expired" in refused.value.message
+    # A void of it still releases what it held, and the same key answers the same.
+    assert void(acts, auth.authorization_id) == Decimal("400.00")
+    assert [e.kind for e in provider.ledger("A-1")] == ["authorize", "capture", "void"]
+
+
+def test_the_sandbox_takes_the_authorization_validity_from_settings(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'oms.db'}", payment_authorization_valid_s=60
+    )
+    provider = SandboxPaymentProvider.from_settings(settings)
+    try:
+        assert provider._valid == timedelta(seconds=60)
+    finally:
+        provider.close()
