@@ -85,7 +85,9 @@ class Continuation:
             runs=(self._inp.carried.runs + 1) if self._inp.carried else 2,
             payment_token=payment.token,
             shipping_charged=self._shipments.charged_shipping,
+            authorized_at=payment.authorized_at,
             counters={
+                "reauthorize": payment.reauths,
                 **self._lines.counters(),
                 **self._edits.counters(),
                 **self._claims.counters(),
@@ -98,6 +100,8 @@ class Continuation:
         """Take over the state the run before carried (see :meth:`carry_on`)."""
         state = self._state
         self._payment.authorization_id = carried.authorization_id
+        self._payment.authorized_at = carried.authorized_at or self._inp.placed_at
+        self._payment.reauths = carried.counters.get("reauthorize", 0)
         self._payment.credit_reserved = carried.credit_reserved
         self._payment.held = carried.payment_held
         self._shipments.by_id = {s.shipment_id: s for s in self._view.shipments}

@@ -273,7 +273,7 @@ class Edits:
             )
             released = result.voided_amount
         if new_auth is not None:
-            payment.authorization_id = new_auth
+            payment.authorization_id, payment.authorized_at = new_auth, workflow.now()
         return released
 
     def _q(self, queue: str) -> str:

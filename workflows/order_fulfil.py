@@ -18,15 +18,16 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from oms.domain import lifecycle
     from oms.domain.fulfilment import is_finished, order_status
+    from oms.models.inventory import PlannedShipment
     from oms.models.ops import RerouteShipment
-    from oms.models.orders import OrderStatus
+    from oms.models.orders import CancelOrder, OrderStatus
     from oms.models.shipments import ShipmentStatus
     from oms.views import orders as views
     from workflows.order_cancel import Cancellation
     from workflows.order_continue import Continuation
     from workflows.order_lines import LineCancels
     from workflows.order_payment import Payment
-    from workflows.order_shipments import Shipments
+    from workflows.order_shipments import DONE, Shipments
     from workflows.order_state import OrderRun
     from workflows.order_stock import Stock
 
@@ -142,13 +143,34 @@ class Fulfilment:
         if fill.shipments:
             lines = (ln for s in fill.shipments for ln in s.lines)
             self._track.note(f"Backorder filled: {views.units(lines)}")
-            authorization_id = self._payment.authorization_id or ""
+            authorization_id = await self._authorization_for(fill.shipments)
+            if authorization_id is None:
+                return  # cancelled while its payment was on hold: the main loop undoes it
             if any(s.free for s in fill.shipments) and workflow.patched(RESHIP_OWED_FREE_PATCH):
                 for plan in fill.shipments:  # in the store's order, as one call starts them
                     await self._shipments.start([plan], authorization_id, free=plan.free)
             else:
                 await self._shipments.start(fill.shipments, authorization_id)
             self.refresh_status()
+
+    async def _authorization_for(self, planned: list[PlannedShipment]) -> str | None:
+        """The authorization paid parcels starting now capture on, authorized again when
+        the order's is too old (``Payment.authorization_to_ship``); None when the order is
+        to be cancelled instead (its hold for a new card timed out, or a cancel came)."""
+        paid = [plan for plan in planned if not plan.free]
+        if not paid:
+            return self._payment.authorization_id or ""
+        in_flight = any(
+            s.status not in DONE and s.shipment_id not in self._shipments.free
+            for s in self._shipments.by_id.values()
+        )
+        got = await self._payment.authorization_to_ship(
+            paid[0].shipment_id, paid[0].warehouse_id, in_flight
+        )
+        if isinstance(got, CancelOrder):
+            self._state.cancel = self._state.cancel or got
+            return None
+        return None if self._state.cancel is not None else got
 
     def check_reroute(self, request: RerouteShipment) -> None:
         """Raises ``ApplicationError`` ``UnknownShipment`` or ``NotReroutable`` (not picking

@@ -8,7 +8,8 @@ Workflow code (no I/O): every effect is an activity, exactly once on its key
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fx import in_base
     from oms.domain.order_emails import template_for
+    from oms.domain.payments import needs_reauthorization
     from oms.models.credit import ReleaseCredit, ReserveCredit
     from oms.models.orders import CancelOrder, CreditApproval, OrderInput, OrderStatus, RetryPayment
     from oms.queues import PAYMENTS_QUEUE
@@ -31,6 +33,13 @@ Email = Callable[..., Awaitable[None]]
 # Why an order on invoice terms was cancelled, as its buyer reads it (``order_cancelled``).
 CREDIT_REFUSED = "the order is over the company's credit limit"
 CREDIT_NOT_APPROVED = "the company's credit for the order was not approved in time"
+# Why an order whose re-authorization stayed declined past its hold was cancelled.
+REAUTH_NOT_COMPLETED = "payment could not be authorized again in time"
+# Patch: before a paid parcel starts on a card authorization too old to capture on by the
+# time it ships, the order voids it and authorizes what it held anew (held while declined).
+# Asked only when an authorization is that old, so other runs record no marker; a run
+# without it shipped on the old authorization, and replays so.
+REAUTHORIZE_PATCH = "order-reauthorize"
 
 
 class Payment:
@@ -59,6 +68,10 @@ class Payment:
         self.hold_email: tuple[str, dict[str, str]] | None = None
         # The card the order was authorized with (an edit that raises the total uses it).
         self.token = inp.payment.token
+        # When the card authorization was made (workflow time; its age decides whether a
+        # paid parcel may start on it), and how many re-authorizations were asked for (keys).
+        self.authorized_at: datetime | None = None
+        self.reauths = 0
 
     def check_credit_approval(self, approval: CreditApproval) -> None:
         """Raises ``ApplicationError`` ``NotAwaitingCredit`` (not held over the limit) or
@@ -87,6 +100,7 @@ class Payment:
         if self._inp.authorization_id is not None:
             # Authorized by whoever started the order (a subscription's renewal).
             self.authorization_id = self._inp.authorization_id
+            self.authorized_at = self._inp.placed_at  # made before the order: never younger
             return None
         if method == "invoice":
             return await self._reserve_credit()
@@ -108,21 +122,78 @@ class Payment:
                 f"{order_id}:void", self.authorization_id, "void payment authorization"
             )
 
-    async def _authorize(self) -> CancelOrder | None:
-        inp, total = self._inp, self._track.view.total
-        token, attempt = inp.payment.token, 0
+    async def authorization_to_ship(
+        self, first_parcel: str, warehouse: str, paid_in_flight: bool
+    ) -> str | CancelOrder:
+        """The authorization a paid parcel starting now captures on: the order's own, or,
+        when it is too old to capture on by the time the parcel ships
+        (``oms.domain.payments.needs_reauthorization``), a new one of what the old one held,
+        the old one voided first (its money goes to the new one). Declined: the order waits
+        on hold for a new card (``release-hold``), operations and the customer told; a
+        ``CancelOrder`` when that hold timed out; the old id when the order was cancelled
+        meanwhile (the caller checks). ``paid_in_flight``: a paid parcel not yet shipped still
+        captures on the old one, so it is kept (voiding it would refuse that capture)."""
+        inp, auth = self._inp, self.authorization_id
+        if auth is None or inp.payment.method != "card" or paid_in_flight:
+            return auth or ""
+        made = self.authorized_at or inp.placed_at
+        valid_s = inp.options.payment_authorization_valid_s
+        if not needs_reauthorization(made, workflow.now(), valid_s):
+            return auth
+        if not workflow.patched(REAUTHORIZE_PATCH):
+            return auth
+        self._track.note(f"Payment authorization {auth} made {when(made)} is about to lapse")
+        voided = await self.calls.void(
+            f"{inp.order_id}:reauth-void:{self.reauths + 1}", auth, "void the ageing authorization"
+        )
+        self.authorization_id = None
+        cancel = await self._authorize(
+            voided.voided_amount, (first_parcel, warehouse), token=self.token
+        )
+        return cancel if cancel is not None else (self.authorization_id or "")
+
+    async def _authorize(
+        self,
+        amount: Decimal | None = None,
+        reauth: tuple[str, str] | None = None,
+        token: str | None = None,
+    ) -> CancelOrder | None:
+        """Authorize ``amount`` (None: the order's total) on the card until it is authorized,
+        holding the order while it is declined. ``reauth``: a re-authorization before the
+        parcel (its id and warehouse) starts, with keys ``<order>:reauth:<n>`` and an alert
+        to operations besides the customer's email."""
+        inp = self._inp
+        total = self._track.view.total if amount is None else amount
+        token, attempt = token or inp.payment.token, 0
         while True:
             attempt += 1
-            auth = await self.calls.authorize(f"{inp.order_id}:authorize:{attempt}", total, token)
+            if reauth is None:
+                key = f"{inp.order_id}:authorize:{attempt}"
+                auth = await self.calls.authorize(key, total, token)
+            else:
+                self.reauths += 1
+                key = f"{inp.order_id}:reauth:{self.reauths}"
+                auth = await self.calls.authorize(
+                    key, total, token, summary=f"re-authorize {total} {inp.currency}"
+                )
             if auth.status == "authorized":
                 self.authorization_id, self.token = auth.authorization_id, token
+                self.authorized_at = workflow.now()
                 return None
             reason = auth.decline_reason or ""
-            note = f"Payment declined: {reason or 'no reason given'}"
+            declined = "Payment declined" if reauth is None else "Re-authorization declined"
+            note = f"{declined}: {reason or 'no reason given'}"
+            if reauth is not None:
+                note += f"; {reauth[0]} waits on hold until the customer updates their payment"
             self._track.enter(OrderStatus.ON_HOLD, note)
             self.held = True
             self.hold_email = ("order_on_hold", {"reason": reason})
-            await self._email(f"{inp.order_id}:on_hold:{attempt}", "order_on_hold", reason=reason)
+            if reauth is None:
+                hold_key = f"{inp.order_id}:on_hold:{attempt}"
+            else:
+                hold_key = f"{inp.order_id}:on_hold:reauth:{self.reauths}"
+                await self._alert_ops(key, reauth, reason or "no reason given")
+            await self._email(hold_key, "order_on_hold", reason=reason)
             retried = lambda: self.retry is not None  # noqa: E731
             if not await self._hold(retried, "the customer to fix payment"):
                 return CancelOrder(reason="payment not completed in time", requested_by="system")
@@ -131,6 +202,28 @@ class Payment:
             if self.retry is not None and self.retry.payment is not None:
                 token = self.retry.payment.token
             self.retry = None
+
+    async def _alert_ops(self, key: str, parcel: tuple[str, str], reason: str) -> None:
+        """Tell operations a parcel waits on hold because its re-authorization was declined."""
+        inp = self._inp
+        order_id = inp.order_id
+        await self._track.email(
+            f"{key}:ops_alert",
+            inp.options.ops_email,
+            "ops_alert",
+            {
+                "order_id": order_id,
+                "shipment_id": parcel[0],
+                "warehouse": parcel[1],
+                "problem": f"The card re-authorization of order {order_id} was declined",
+                "detail": reason,
+                "remedy": (
+                    "the customer was asked to update their payment; once they have, release "
+                    f"the hold (POST /ops/orders/{order_id}/release-hold, with payment_token for "
+                    f"a new card), or cancel the order (POST /orders/{order_id}/cancel)"
+                ),
+            },
+        )
 
     async def _reserve_credit(self) -> CancelOrder | None:
         """Invoice terms: hold the company's credit; over the limit, hold for finance or refuse."""

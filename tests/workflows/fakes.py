@@ -378,11 +378,14 @@ class World:
         async def void_authorization(req: VoidAuthorizationRequest) -> VoidAuthorizationResult:
             world.calls.append(("void_authorization", req))
             left = world.left_on(req.authorization_id, req.idempotency_key)
+            voided = None
             if left is not None:
                 voided = left if req.amount is None else min(left, max(req.amount, Decimal(0)))
                 world.settled[req.authorization_id][req.idempotency_key] = voided
+            # A void of all that is left answers what that was, as the sandbox does.
+            answer = req.amount or (voided if voided is not None else Decimal("1"))
             return VoidAuthorizationResult(
-                authorization_id=req.authorization_id, voided_amount=req.amount or Decimal("1")
+                authorization_id=req.authorization_id, voided_amount=answer
             )
 
         @activity.defn(name="email.send")

@@ -3,9 +3,9 @@
 The attacks: a backorder that never fills re-checked hourly until the history limit
 terminated the order, with its authorization and reservations held; each tracking event
 carried the whole shipment view to the order. Here a year of waiting (time skipped)
-continues as new runs with small histories, and the order still completes, or cancels
-with full compensation, on its first authorization; 300 carrier events leave the order's
-history as it was.
+continues as new runs with small histories, and the order still completes (authorizing
+again what its lapsed authorization held), or cancels with full compensation; 300
+carrier events leave the order's history as it was.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +111,21 @@ async def test_a_year_long_backorder_continues_as_new_and_completes_when_stock_a
         f"{order_id}-S1:capture",
         f"{order_id}-S2:capture",
     ]
-    # The second parcel is charged on the first run's authorization.
-    assert {c.authorization_id for c in captures} == {f"AUTH-{order_id}:authorize:1"}
+    # A year-old authorization has lapsed (a week, by default): before the second parcel
+    # started, the order voided what it still held and authorized that again, and the parcel
+    # is charged on the new one.
+    voids = [req for name, req in harness.world.calls if name == "void_authorization"]
+    assert [(v.idempotency_key, v.authorization_id) for v in voids] == [
+        (f"{order_id}:reauth-void:1", f"AUTH-{order_id}:authorize:1")
+    ]
+    reauths = [req for name, req in harness.world.calls if name == "authorize"][1:]
+    assert [(a.idempotency_key, a.amount) for a in reauths] == [
+        (f"{order_id}:reauth:1", Decimal("398.00"))
+    ]
+    assert [c.authorization_id for c in captures] == [
+        f"AUTH-{order_id}:authorize:1",
+        f"AUTH-{order_id}:reauth:1",
+    ]
     final = harness.world.orders[order_id]
     assert final.status == OrderStatus.COMPLETED
     assert [s.shipment_id for s in final.shipments] == [f"{order_id}-S1", f"{order_id}-S2"]

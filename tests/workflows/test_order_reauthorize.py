@@ -1,0 +1,114 @@
+"""Card authorizations lapse: an order whose backorder fills after its authorization is too
+old to capture on authorizes what it held again before the parcel starts, or waits on hold
+for a new card when the card is declined.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from oms.models.orders import OrderInput, OrderStatus, PaymentDetails, RetryPayment
+from tests.workflows.harness import Harness, patches, tick
+from workflows.order import OrderWorkflow, order_workflow_id
+from workflows.order_payment import REAUTHORIZE_PATCH
+
+DAY = 24 * 3600
+
+
+def _order(harness: Harness, order_id: str, valid_s: int) -> OrderInput:
+    inp = harness.order_input(order_id, qty=3, recheck_s=DAY, pick_sla_s=400 * DAY)
+    options = inp.options.model_copy(update={"payment_authorization_valid_s": valid_s})
+    return inp.model_copy(update={"options": options})
+
+
+async def _first_parcel_delivered(harness: Harness, order_id: str) -> WorkflowHandle[Any, Any]:
+    await harness.deliver(f"{order_id}-S1")
+    handle = harness.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
+    for _ in range(200):
+        view = await handle.query(OrderWorkflow.state)
+        if [s.status for s in view.shipments] == ["delivered"]:
+            break
+        await tick()
+    return handle
+
+
+def _calls(harness: Harness, name: str) -> list[Any]:
+    return [req for called, req in harness.world.calls if called == name]
+
+
+async def test_a_fill_within_the_validity_ships_on_the_first_authorization(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    harness.world.stock["TSHIRT"] = 1
+    order_id = f"R-{uuid.uuid4().hex[:6]}"
+    await harness.start(_order(harness, order_id, valid_s=30 * DAY))
+    handle = await _first_parcel_delivered(harness, order_id)
+
+    harness.world.arrived["TSHIRT"] = 2
+    await env.sleep(timedelta(days=2, minutes=1))
+    await harness.deliver(f"{order_id}-S2")
+
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    assert [c.authorization_id for c in _calls(harness, "capture")] == [
+        f"AUTH-{order_id}:authorize:1"
+    ] * 2
+    assert "void_authorization" not in harness.world.names()
+    assert REAUTHORIZE_PATCH not in patches(await handle.fetch_history())
+
+
+async def test_a_declined_reauthorization_holds_the_order_until_a_new_card_is_authorized(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    harness.world.stock["TSHIRT"] = 1
+    order_id = f"R-{uuid.uuid4().hex[:6]}"
+    await harness.start(_order(harness, order_id, valid_s=2 * DAY))
+    handle = await _first_parcel_delivered(harness, order_id)
+    harness.world.decline_tokens.add("tok_visa")  # the card expired meanwhile
+
+    await env.sleep(timedelta(days=2))  # no stock: the authorization ages
+    harness.world.arrived["TSHIRT"] = 2
+    await env.sleep(timedelta(days=1, minutes=1))
+    view = await handle.query(OrderWorkflow.state)
+
+    # Nothing ships on money the order no longer holds: the parcel waits, the order is on
+    # hold, operations and the customer were told.
+    assert view.status == OrderStatus.ON_HOLD
+    assert [s.shipment_id for s in view.shipments] == [f"{order_id}-S1"]
+    assert any("Re-authorization declined" in h.note for h in view.history)
+    voids = _calls(harness, "void_authorization")
+    assert [(v.idempotency_key, v.authorization_id) for v in voids] == [
+        (f"{order_id}:reauth-void:1", f"AUTH-{order_id}:authorize:1")
+    ]
+    emails = {e.key: e for e in harness.world.emails}
+    assert emails[f"{order_id}:on_hold:reauth:1"].template == "order_on_hold"
+    alert = emails[f"{order_id}:reauth:1:ops_alert"]
+    assert alert.template == "ops_alert" and alert.to == "ops@oms.example"
+    assert alert.context["shipment_id"] == f"{order_id}-S2"
+
+    # The release-hold path: a new card, authorized on the next key.
+    await handle.signal(
+        OrderWorkflow.retry_payment, RetryPayment(payment=PaymentDetails(token="tok_new"))
+    )
+    for _ in range(200):
+        if len((await handle.query(OrderWorkflow.state)).shipments) == 2:
+            break
+        await tick()
+    await harness.deliver(f"{order_id}-S2")
+
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    reauths = _calls(harness, "authorize")[1:]
+    assert [(a.idempotency_key, a.token, a.amount) for a in reauths] == [
+        (f"{order_id}:reauth:1", "tok_visa", Decimal("398.00")),
+        (f"{order_id}:reauth:2", "tok_new", Decimal("398.00")),
+    ]
+    assert [c.authorization_id for c in _calls(harness, "capture")] == [
+        f"AUTH-{order_id}:authorize:1",
+        f"AUTH-{order_id}:reauth:2",
+    ]
+    assert REAUTHORIZE_PATCH in patches(await handle.fetch_history())
