@@ -602,6 +602,41 @@ async def _charge_refused(stack: Stack) -> None:
     await _save(stack, "shipment-H-CR-S1", "shipment_charge_refused_settled")
 
 
+# ``record.py reauthorize`` runs its stack with authorizations this short-lived (seconds).
+REAUTHORIZE_VALID_S = 15
+
+
+async def _reauthorize(stack: Stack) -> None:
+    """An order whose backorder fills after its card authorization lapsed (``record.py
+    reauthorize`` runs the stack with authorizations valid REAUTHORIZE_VALID_S): before the
+    filled parcel starts, the order voids the old authorization and authorizes what it held
+    again, and the parcel captures on the new one (patch ``order-reauthorize``). Saved as
+    ``order_reauthorized_settled``."""
+    sku = "H-REAUTH"
+    await stack.api.put(f"/products/{sku}", json={"name": "Linen shirt", "unit_price": "99.00"})
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 1})
+    warehouse = stack.as_role("warehouse")
+    await stack.place(order_body("H-RA", [(sku, 2, "99.00")]))
+    await stack.wait_for_status("H-RA", {"backordered"})  # one unit picking, one owed
+    await warehouse.post("/shipments/H-RA-S1/pick", json={})
+    await warehouse.post("/shipments/H-RA-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-RA", {"partially_shipped"})
+    await asyncio.sleep(REAUTHORIZE_VALID_S)  # the authorization lapses meanwhile
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 1})
+    order = await stack.fulfil("H-RA")
+    assert order["status"] == "completed", order
+    provider = SandboxPaymentProvider(stack.payments, Decimal("1000000"))
+    ledger = [(e.kind, e.idempotency_key) for e in provider.ledger("H-RA")]
+    assert ledger == [
+        ("authorize", "H-RA:authorize:1"),
+        ("capture", "H-RA-S1:capture"),
+        ("void", "H-RA:reauth-void:1"),
+        ("authorize", "H-RA:reauth:1"),
+        ("capture", "H-RA-S2:capture"),
+    ], ledger
+    await _save(stack, "order-H-RA", "order_reauthorized_settled")
+
+
 async def _refund_cap(stack: Stack) -> None:
     """A return on an order mostly refunded without a return: refunds without a return leave
     97.00 of the capture, the returned T-shirt (249.00) is refunded those 97.00 and the
@@ -676,7 +711,10 @@ async def main(only: str | None = None) -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'oms.db'}"
-            async with running_stack(env.client, url, Path(tmp), **WEBHOOKS_FAST) as (stack, _):
+            knobs: dict[str, Any] = dict(WEBHOOKS_FAST)
+            if only == "reauthorize":
+                knobs["payment_authorization_valid_s"] = REAUTHORIZE_VALID_S
+            async with running_stack(env.client, url, Path(tmp), **knobs) as (stack, _):
                 # ``record.py replenishment`` (or ``webhooks``) records that scenario alone.
                 alone = {
                     "replenishment": _replenishment,
@@ -697,6 +735,7 @@ async def main(only: str | None = None) -> None:
                     "charge_refused": _charge_refused,
                     "refund_cap": _refund_cap,
                     "partial_receipts": _partial_receipts,
+                    "reauthorize": _reauthorize,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -711,7 +750,8 @@ if __name__ == "__main__":
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
         "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship', "
-        "'charge_refused', 'refund_cap' or 'partial_receipts' records that scenario alone",
+        "'charge_refused', 'refund_cap', 'partial_receipts' or 'reauthorize' records that "
+        "scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

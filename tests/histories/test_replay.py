@@ -25,6 +25,7 @@ from workflows.order_fulfil import (
 )
 from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
 from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH, SHORT_PICK_EMAIL_PATCH
+from workflows.order_payment import REAUTHORIZE_PATCH
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
 from workflows.returns import PARTIAL_RECEIPTS_PATCH, REFUND_CAP_PATCH, ReturnWorkflow
@@ -216,6 +217,19 @@ def test_only_the_refused_charge_history_ships_without_its_payment() -> None:
     assert CHARGE_REFUSED_PATCH not in _patches("order_charge_refused_settled")
     assert CHARGE_REFUSED_PATCH not in _patches("shipment_delivered_settled")
     assert CHARGE_REFUSED_PATCH not in _patches("shipment_to_oslo_settled")
+
+
+def test_only_the_lapsed_authorization_history_authorized_again() -> None:
+    """A backorder filled after the card authorization lapsed voided it and authorized what
+    it held again behind its patch, before the parcel started; no other order (a fill on a
+    fresh authorization among them) asks it."""
+    orders = [n for n in TEXTS if n.startswith("order_")]
+    for name in orders:
+        took = REAUTHORIZE_PATCH in _patches(name)
+        assert took == (name == "order_reauthorized_settled"), name
+    activities = _activities("order_reauthorized_settled")
+    assert activities.count("payments.authorize") == 2
+    assert activities.count("payments.void_authorization") == 1
 
 
 def test_only_the_capped_return_history_took_the_refund_cap() -> None:
