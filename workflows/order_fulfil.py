@@ -145,7 +145,10 @@ class Fulfilment:
             self._track.note(f"Backorder filled: {views.units(lines)}")
             authorization_id = await self._authorization_for(fill.shipments)
             if authorization_id is None:
-                return  # cancelled while its payment was on hold: the main loop undoes it
+                # Cancelled while its payment was on hold: the units stay owed (and claimed)
+                # until the main loop's compensation releases them with the rest.
+                self._stock.owe_more([ln for s in fill.shipments for ln in s.lines])
+                return
             if any(s.free for s in fill.shipments) and workflow.patched(RESHIP_OWED_FREE_PATCH):
                 for plan in fill.shipments:  # in the store's order, as one call starts them
                     await self._shipments.start([plan], authorization_id, free=plan.free)
@@ -168,6 +171,7 @@ class Fulfilment:
             paid[0].shipment_id, paid[0].warehouse_id, in_flight
         )
         if isinstance(got, CancelOrder):
+            self._track.note(f"Cancelling what has not shipped: {got.reason}")
             self._state.cancel = self._state.cancel or got
             return None
         return None if self._state.cancel is not None else got

@@ -196,7 +196,8 @@ class Payment:
             await self._email(hold_key, "order_on_hold", reason=reason)
             retried = lambda: self.retry is not None  # noqa: E731
             if not await self._hold(retried, "the customer to fix payment"):
-                return CancelOrder(reason="payment not completed in time", requested_by="system")
+                why = "payment not completed in time" if reauth is None else REAUTH_NOT_COMPLETED
+                return CancelOrder(reason=why, requested_by="system")
             if self._cancelled():
                 return None
             if self.retry is not None and self.retry.payment is not None:

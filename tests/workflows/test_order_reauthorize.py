@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from oms.models.orders import OrderInput, OrderStatus, PaymentDetails, RetryPayment
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow, order_workflow_id
-from workflows.order_payment import REAUTHORIZE_PATCH
+from workflows.order_payment import REAUTH_NOT_COMPLETED, REAUTHORIZE_PATCH
 
 DAY = 24 * 3600
 
@@ -112,3 +112,28 @@ async def test_a_declined_reauthorization_holds_the_order_until_a_new_card_is_au
         f"AUTH-{order_id}:reauth:2",
     ]
     assert REAUTHORIZE_PATCH in patches(await handle.fetch_history())
+
+
+async def test_a_reauthorization_declined_past_the_hold_cancels_what_did_not_ship(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    harness.world.stock["TSHIRT"] = 1
+    order_id = f"R-{uuid.uuid4().hex[:6]}"
+    await harness.start(_order(harness, order_id, valid_s=2 * DAY))
+    handle = await _first_parcel_delivered(harness, order_id)
+    harness.world.decline_tokens.add("tok_visa")
+    await env.sleep(timedelta(days=2))
+    harness.world.arrived["TSHIRT"] = 2
+
+    await env.sleep(timedelta(days=5))  # the fill, then the whole hold, with no new card
+
+    result = await handle.result()
+    view = await handle.query(OrderWorkflow.state)
+    assert [s.shipment_id for s in view.shipments] == [f"{order_id}-S1"]
+    assert view.backordered == []
+    assert "release" in harness.world.names()  # the filled stock went back
+    assert [c.idempotency_key for c in _calls(harness, "capture")] == [f"{order_id}-S1:capture"]
+    # What shipped completes the order; the rest was cancelled by the system, and why.
+    assert result.status == OrderStatus.COMPLETED
+    assert any("the rest was cancelled" in h.note for h in view.history)
+    assert REAUTH_NOT_COMPLETED in " ".join(h.note for h in view.history)
