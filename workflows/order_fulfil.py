@@ -73,7 +73,14 @@ class Fulfilment:
             views.allocation_note(decision),
             **self._stock.owe(decision.backordered),
         )
-        await self._shipments.start(decision.shipments, self._payment.authorization_id or "")
+        # An order held for review (or its approvals) for days may hold an ageing authorization.
+        authorization_id = await self._authorization_for(decision.shipments)
+        if authorization_id is None:
+            # Cancelled while its payment was on hold: the units stay owed (and reserved)
+            # until the main loop's compensation releases them.
+            self._stock.owe_more([ln for s in decision.shipments for ln in s.lines])
+        else:
+            await self._shipments.start(decision.shipments, authorization_id)
         self._state.allocated = True
         self.refresh_status()
         return bool(decision.backordered)

@@ -1,10 +1,11 @@
-"""Card authorizations lapse: an order whose backorder fills after its authorization is too
-old to capture on authorizes what it held again before the parcel starts, or waits on hold
-for a new card when the card is declined.
+"""Card authorizations lapse: an order whose backorder fills (or that is allocated after a
+long hold) when its authorization is too old to capture on authorizes what it held again
+before the parcel starts, or waits on hold for a new card when the card is declined.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -13,7 +14,7 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from oms.models.orders import OrderInput, OrderStatus, PaymentDetails, RetryPayment
+from oms.models.orders import HoldRequest, OrderInput, OrderStatus, PaymentDetails, RetryPayment
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.order_payment import REAUTH_NOT_COMPLETED, REAUTHORIZE_PATCH
@@ -137,3 +138,33 @@ async def test_a_reauthorization_declined_past_the_hold_cancels_what_did_not_shi
     assert result.status == OrderStatus.COMPLETED
     assert any("the rest was cancelled" in h.note for h in view.history)
     assert REAUTH_NOT_COMPLETED in " ".join(h.note for h in view.history)
+
+
+async def test_an_order_held_for_review_past_the_validity_authorizes_again_before_it_ships(
+    harness: Harness, env: WorkflowEnvironment
+) -> None:
+    harness.world.authorize_gate = gate = asyncio.Event()
+    order_id = f"R-{uuid.uuid4().hex[:6]}"
+    handle = await harness.start(_order(harness, order_id, valid_s=2 * DAY))
+    while "authorize" not in harness.world.names():
+        await tick()
+    await handle.execute_update(
+        OrderWorkflow.hold, HoldRequest(reason="address looks wrong", by="support-1")
+    )
+    gate.set()
+    await env.sleep(timedelta(days=3))  # on hold for review while the authorization ages
+    await handle.execute_update(
+        OrderWorkflow.release, HoldRequest(reason="customer confirmed", by="ops-2")
+    )
+    for _ in range(200):
+        if (await handle.query(OrderWorkflow.state)).shipments:
+            break
+        await tick()
+    await harness.deliver(f"{order_id}-S1")
+
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    assert [a.idempotency_key for a in _calls(harness, "authorize")] == [
+        f"{order_id}:authorize:1",
+        f"{order_id}:reauth:1",
+    ]
+    assert [c.authorization_id for c in _calls(harness, "capture")] == [f"AUTH-{order_id}:reauth:1"]
