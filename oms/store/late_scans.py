@@ -3,14 +3,14 @@
 A scan for a parcel claimed lost, delivered or cancelled can no longer reach its workflow;
 ``POST /carrier/events`` keeps it here, once per the carrier's event id (the primary key:
 a carrier's retry of the same event, even days later, finds the row it wrote), and
-``GET /orders/{id}`` and ``GET /shipments/{id}`` show it (:func:`show_on_order`,
-:func:`show_on_shipment`). The workflows never read it: the ended shipment stays as it
-ended, and the order's own writes cannot overwrite what is shown.
+``GET /orders/{id}`` and ``GET /shipments/{id}`` show it (:func:`show_on`). The workflows
+never read it: the ended shipment stays as it ended, and the order's own writes cannot
+overwrite what is shown.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from oms.models.common import HistoryEntry
@@ -26,18 +26,7 @@ def record(session: Session, scan: LateScan, order_id: str) -> tuple[LateScan, b
     the scan as stored (the first one for a retry) and whether it is new."""
     statement = (
         dialect_insert(session)(LateScanRow)
-        .values(
-            event_id=scan.event_id,
-            shipment_id=scan.shipment_id,
-            order_id=order_id,
-            tracking_number=scan.tracking_number,
-            status=scan.status,
-            at=scan.at,
-            description=scan.description,
-            shipment_status=scan.shipment_status.value,
-            alerted=scan.alerted,
-            received_at=scan.received_at,
-        )
+        .values(**scan.model_dump(), order_id=order_id)
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(LateScanRow.event_id)
     )
@@ -49,41 +38,27 @@ def record(session: Session, scan: LateScan, order_id: str) -> tuple[LateScan, b
 
 def for_shipment(session: Session, shipment_id: str) -> list[LateScan]:
     """The shipment's late scans, in the order they came."""
-    rows = session.scalars(
-        select(LateScanRow)
-        .where(LateScanRow.shipment_id == shipment_id)
-        .order_by(LateScanRow.received_at, LateScanRow.event_id)
-    )
-    return [_scan(row) for row in rows]
+    return _in_order(session, LateScanRow.shipment_id == shipment_id)
 
 
 def for_order(session: Session, order_id: str) -> list[LateScan]:
     """The late scans of all the order's parcels, in the order they came."""
-    rows = session.scalars(
-        select(LateScanRow)
-        .where(LateScanRow.order_id == order_id)
-        .order_by(LateScanRow.received_at, LateScanRow.event_id)
-    )
+    return _in_order(session, LateScanRow.order_id == order_id)
+
+
+def _in_order(session: Session, where: ColumnElement[bool]) -> list[LateScan]:
+    query = select(LateScanRow).where(where)
+    rows = session.scalars(query.order_by(LateScanRow.received_at, LateScanRow.event_id))
     return [_scan(row) for row in rows]
 
 
-def show_on_order(view: OrderView, scans: list[LateScan]) -> None:
-    """Put ``scans`` on the order's view, with a history line for each."""
+def show_on(view: OrderView | ShipmentView, scans: list[LateScan]) -> None:
+    """Put ``scans`` on the order's or shipment's view, with a history line for each."""
     view.late_events = scans
-    _history(view, str(view.status), scans)
-
-
-def show_on_shipment(view: ShipmentView, scans: list[LateScan]) -> None:
-    """Put ``scans`` on the shipment's view, with a history line for each."""
-    view.late_events = scans
-    _history(view, str(view.status), scans)
-
-
-def _history(view: OrderView | ShipmentView, status: str, scans: list[LateScan]) -> None:
     lines = [
         HistoryEntry(
             at=scan.received_at,
-            status=status,
+            status=str(view.status),
             note=late_scan_note(scan),
             by="carrier",
             action="late_scan",
@@ -95,16 +70,4 @@ def _history(view: OrderView | ShipmentView, status: str, scans: list[LateScan])
 
 
 def _scan(row: LateScanRow) -> LateScan:
-    return LateScan.model_validate(
-        {
-            "event_id": row.event_id,
-            "shipment_id": row.shipment_id,
-            "tracking_number": row.tracking_number,
-            "status": row.status,
-            "at": row.at,
-            "received_at": row.received_at,
-            "description": row.description,
-            "shipment_status": row.shipment_status,
-            "alerted": row.alerted,
-        }
-    )
+    return LateScan.model_validate(row, from_attributes=True)

@@ -340,7 +340,7 @@ def _shown(session: Session, view: OrderView) -> OrderView:
     order_id = view.order_id
     view.returns = returns.summaries(session, order_id)
     refunds.show_on(view, refunds.for_order(session, order_id))
-    late_scans.show_on_order(view, late_scans.for_order(session, order_id))
+    late_scans.show_on(view, late_scans.for_order(session, order_id))
     if view.origin == "replacement":
         view.exchange_of = returns.exchange_of(session, order_id)
     for summary in view.shipments:

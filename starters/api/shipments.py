@@ -35,7 +35,7 @@ def _read(session: Session, shipment_id: str) -> ShipmentView | None:
     ended (``oms.store.late_scans``: not the workflow's to store)."""
     view = orders.get_shipment(session, shipment_id)
     if view is not None:
-        late_scans.show_on_shipment(view, late_scans.for_shipment(session, shipment_id))
+        late_scans.show_on(view, late_scans.for_shipment(session, shipment_id))
     return view
 
 
