@@ -55,6 +55,14 @@ CONTEXTS: dict[str, dict[str, object]] = {
     },
     "order_credit_hold": {"customer_name": "Ann", "order_id": "A-1", "total": "10.00 EUR"},
     "order_cancelled": {"customer_name": "Ann", "order_id": "A-1", "reason": "out of stock"},
+    "order_rest_cancelled": {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "reason": "payment could not be authorized again in time",
+        "why": "payment_not_reauthorized",
+        "cancelled": [{"sku": "JACKET", "quantity": 2}],
+        "charged_so_far": "597,00 kr",
+    },
     "order_changed": {
         "customer_name": "Ann",
         "order_id": "A-1",
@@ -1027,3 +1035,46 @@ def test_the_mailer_is_built_from_settings_with_the_password_from_a_secret_file(
 def test_an_unknown_security_mode_is_refused_by_the_settings() -> None:
     with pytest.raises(ValueError, match="smtp_security"):
         Settings(smtp_security="ssl")
+
+
+@pytest.mark.parametrize(
+    ("locale", "unit", "why", "charged"),
+    [
+        ("en", "2 x JACKET", "declined", "You have been charged 597,00 kr"),
+        ("sv", "2 st JACKET", "nekades", "Du har debiterats 597,00 kr"),
+        ("de", "2 x JACKET", "abgelehnt", "wurden Ihnen 597,00 kr berechnet"),
+    ],
+)
+def test_a_rest_cancelled_email_names_what_will_not_come_why_and_what_was_charged(
+    locale: str, unit: str, why: str, charged: str
+) -> None:
+    context = CONTEXTS["order_rest_cancelled"]
+    text = mailer().render("order_rest_cancelled", locale, context).text
+    assert unit in text and why in text and charged in text
+    # The system's reason is worded in the customer's language, not shown as the OMS wrote it.
+    assert "authorized again in time" not in text
+    # A person's reason is shown as written; without a charge, no amount is named.
+    by_support = {k: v for k, v in context.items() if k not in ("why", "charged_so_far")}
+    by_support["reason"] = "out of stock at the supplier"
+    text = mailer().render("order_rest_cancelled", locale, by_support).text
+    assert "out of stock at the supplier" in text and "597,00" not in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "nothing", "charged"),
+    [
+        ("en", "nothing is charged", "You have been charged 597,00 kr"),
+        ("sv", "ingenting debiteras", "Du har debiterats 597,00 kr"),
+        ("de", "nichts belastet", "wurden Ihnen 597,00 kr berechnet"),
+    ],
+)
+def test_a_hold_after_a_parcel_was_charged_says_what_was_charged_not_that_nothing_is(
+    locale: str, nothing: str, charged: str
+) -> None:
+    base = CONTEXTS["order_on_hold"]
+    # A hold email queued with the old context (no ``charged_so_far``) renders as before.
+    assert nothing in mailer().render("order_on_hold", locale, base).text
+    for extra in ({}, {"hold_until": "3 March"}):
+        context = {**base, **extra, "charged_so_far": "597,00 kr"}
+        text = mailer().render("order_on_hold", locale, context).text
+        assert charged in text and nothing not in text
