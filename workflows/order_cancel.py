@@ -1,7 +1,10 @@
 """An order's cancellation, for ``OrderWorkflow``: allowed until a shipment ships, it
 stops the shipments that have not shipped, releases every reservation, voids the payment
 authorization (or the company's credit) and tells the customer. A cancel that comes after
-a shipment shipped cancels the rest and answers ``AlreadyShipped``.
+a shipment shipped (a customer's or support's that raced a parcel out, or the system's when
+a re-authorization stayed declined past its hold) cancels the rest, answers
+``AlreadyShipped`` and, behind :data:`REST_CANCELLED_PATCH`, tells the customer which units
+will not come (``order_rest_cancelled``).
 
 Workflow code (no I/O): the compensation is written out here, each step on its business
 key in the part that owns it (shipments, stock, payment).
@@ -16,11 +19,23 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from oms.domain.lifecycle import ORDER
+    from oms.domain.money import format_money
+    from oms.models.common import SkuQuantity
     from oms.models.orders import CancelOrder, OrderResult, OrderStatus
-    from workflows.order_payment import Payment
-    from workflows.order_shipments import Shipments
+    from oms.models.shipments import ShipmentStatus
+    from workflows.order_payment import REAUTH_NOT_COMPLETED, Payment
+    from workflows.order_shipments import DONE, Shipments
     from workflows.order_state import OrderRun
     from workflows.order_stock import Stock
+
+# Patch: a cancel that leaves shipped parcels to complete the order tells the customer which
+# units will not come, why and what they were charged (``order_rest_cancelled``, key
+# ``<order>:rest-cancelled``). Asked only then, so other runs record no marker; a run
+# without it completed with no word of the rest, and replays so.
+REST_CANCELLED_PATCH = "order-rest-cancelled-email"
+# Why the system cancelled the rest, as a code the templates word in the customer's language
+# (a person's reason is theirs, shown as written).
+_WHY = {REAUTH_NOT_COMPLETED: "payment_not_reauthorized"}
 
 
 class Cancellation:
@@ -70,6 +85,8 @@ class Cancellation:
         """Undo everything not yet shipped; True when the whole order ended cancelled."""
         state = self._state
         request = state.cancel or CancelOrder(reason="cancelled")
+        stopping = [s for s in self._shipments.by_id.values() if s.status not in DONE]
+        owed = list(self._view.backordered)
         await self._shipments.stop(request.reason)
         await self._stock.release()
         await self._payment.release()
@@ -84,7 +101,28 @@ class Cancellation:
         )
         self._refresh_status()
         state.cancel_outcome = False
+        stopped = [ln for s in stopping if s.status == ShipmentStatus.CANCELLED for ln in s.lines]
+        cancelled = _merged([*stopped, *owed])
+        if cancelled and workflow.patched(REST_CANCELLED_PATCH):
+            await self._tell_rest_cancelled(request, cancelled)
         return False
+
+    async def _tell_rest_cancelled(self, request: CancelOrder, units: list[SkuQuantity]) -> None:
+        """Tell the customer which units will not come and why, that nothing more is
+        charged for them (the authorization's remainder voided, the credit released) and
+        what the parcels that shipped charged."""
+        charged = self._shipments.charged()
+        view = self._view
+        extra: dict[str, object] = {
+            "reason": request.reason,
+            "cancelled": [{"sku": u.sku, "quantity": u.quantity} for u in units],
+        }
+        if request.reason in _WHY and request.requested_by == "system":
+            extra["why"] = _WHY[request.reason]
+        if charged is not None:
+            extra["charged_so_far"] = format_money(charged, view.currency, view.customer.locale)
+        key = f"{self._inp.order_id}:rest-cancelled"
+        await self._email(key, "order_rest_cancelled", **extra)
 
     async def finish(self) -> OrderResult:
         """End the order cancelled (compensating first if nothing did yet) and tell the
@@ -105,3 +143,11 @@ class Cancellation:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._track.close()
         return OrderResult(order_id=self._inp.order_id, status=OrderStatus.CANCELLED)
+
+
+def _merged(units: list[SkuQuantity]) -> list[SkuQuantity]:
+    """Units per SKU, in the order each SKU first comes."""
+    by_sku: dict[str, int] = {}
+    for unit in units:
+        by_sku[unit.sku] = by_sku.get(unit.sku, 0) + unit.quantity
+    return [SkuQuantity(sku=sku, quantity=qty) for sku, qty in by_sku.items() if qty > 0]

@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from oms.domain import lifecycle
     from oms.domain.fulfilment import is_finished, order_status
+    from oms.domain.money import format_money
     from oms.models.inventory import PlannedShipment
     from oms.models.ops import RerouteShipment
     from oms.models.orders import CancelOrder, OrderStatus
@@ -170,12 +171,17 @@ class Fulfilment:
         paid = [plan for plan in planned if not plan.free]
         if not paid:
             return self._payment.authorization_id or ""
+        locale = self._view.customer.locale
         in_flight = any(
             s.status not in DONE and s.shipment_id not in self._shipments.free
             for s in self._shipments.by_id.values()
         )
+        charged = self._shipments.charged()
         got = await self._payment.authorization_to_ship(
-            paid[0].shipment_id, paid[0].warehouse_id, in_flight
+            paid[0].shipment_id,
+            paid[0].warehouse_id,
+            in_flight,
+            None if charged is None else format_money(charged, self._view.currency, locale),
         )
         if isinstance(got, CancelOrder):
             self._track.note(f"Cancelling what has not shipped: {got.reason}")

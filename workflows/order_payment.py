@@ -123,7 +123,11 @@ class Payment:
             )
 
     async def authorization_to_ship(
-        self, first_parcel: str, warehouse: str, paid_in_flight: bool
+        self,
+        first_parcel: str,
+        warehouse: str,
+        paid_in_flight: bool,
+        charged_so_far: str | None = None,
     ) -> str | CancelOrder:
         """The authorization a paid parcel starting now captures on: the order's own, or,
         when it is too old to capture on by the time the parcel ships
@@ -132,7 +136,9 @@ class Payment:
         on hold for a new card (``release-hold``), operations and the customer told; a
         ``CancelOrder`` when that hold timed out; the old id when the order was cancelled
         meanwhile (the caller checks). ``paid_in_flight``: a paid parcel not yet shipped still
-        captures on the old one, so it is kept (voiding it would refuse that capture)."""
+        captures on the old one, so it is kept (voiding it would refuse that capture).
+        ``charged_so_far``: what the parcels that shipped charged (formatted), which the
+        customer's hold email names (so it does not say nothing is charged)."""
         inp, auth = self._inp, self.authorization_id
         if auth is None or inp.payment.method != "card" or paid_in_flight:
             return auth or ""
@@ -148,7 +154,10 @@ class Payment:
         )
         self.authorization_id = None
         cancel = await self._authorize(
-            voided.voided_amount, (first_parcel, warehouse), token=self.token
+            voided.voided_amount,
+            (first_parcel, warehouse),
+            token=self.token,
+            charged_so_far=charged_so_far,
         )
         return cancel if cancel is not None else (self.authorization_id or "")
 
@@ -157,11 +166,13 @@ class Payment:
         amount: Decimal | None = None,
         reauth: tuple[str, str] | None = None,
         token: str | None = None,
+        charged_so_far: str | None = None,
     ) -> CancelOrder | None:
         """Authorize ``amount`` (None: the order's total) on the card until it is authorized,
         holding the order while it is declined. ``reauth``: a re-authorization before the
         parcel (its id and warehouse) starts, with keys ``<order>:reauth:<n>`` and an alert
-        to operations besides the customer's email."""
+        to operations besides the customer's email; ``charged_so_far`` (formatted) goes in that
+        email when parcels already charged the customer."""
         inp = self._inp
         total = self._track.view.total if amount is None else amount
         token, attempt = token or inp.payment.token, 0
@@ -187,13 +198,17 @@ class Payment:
                 note += f"; {reauth[0]} waits on hold until the customer updates their payment"
             self._track.enter(OrderStatus.ON_HOLD, note)
             self.held = True
-            self.hold_email = ("order_on_hold", {"reason": reason})
+            # Only the context changes (no command): a payload, so no patch.
+            context = {"reason": reason}
+            if charged_so_far is not None:
+                context["charged_so_far"] = charged_so_far
+            self.hold_email = ("order_on_hold", context)
             if reauth is None:
                 hold_key = f"{inp.order_id}:on_hold:{attempt}"
             else:
                 hold_key = f"{inp.order_id}:on_hold:reauth:{self.reauths}"
                 await self._alert_ops(key, reauth, reason or "no reason given")
-            await self._email(hold_key, "order_on_hold", reason=reason)
+            await self._email(hold_key, "order_on_hold", **context)
             retried = lambda: self.retry is not None  # noqa: E731
             if not await self._hold(retried, "the customer to fix payment"):
                 why = "payment not completed in time" if reauth is None else REAUTH_NOT_COMPLETED

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -17,7 +18,7 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from oms import search_attributes as sa
     from oms.domain import lifecycle
-    from oms.domain.tax import shipping_gross
+    from oms.domain.tax import parcel_charge, shipping_gross
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.inventory import PlannedShipment
@@ -87,6 +88,42 @@ class Shipments:
 
     def shipped(self) -> list[ShipmentSummary]:
         return [s for s in self.by_id.values() if s.status in SHIPPED_STATES]
+
+    def charged(self) -> Decimal | None:
+        """What the parcels that shipped charged the customer, as each parcel computes it
+        (``Parcel.amount``): None when no paid parcel shipped. A parcel sent at no charge,
+        or whose charge the provider refused (``uncollected``), charged nothing."""
+        inp, charged, any_paid = self._inp, Decimal("0.00"), False
+        if inp.payment.method == "exchange":
+            return None  # a return's replacement: nothing is charged
+        by_sku = {li.sku: li for li in (*inp.lines, *self._view.lines)}
+        for summary in self._view.shipments:  # a continued run's too
+            if summary.status not in SHIPPED_STATES or summary.shipment_id in self.free:
+                continue
+            any_paid = True
+            if summary.uncollected is not None:
+                continue
+            lines = [
+                ShipmentLine(
+                    sku=ln.sku,
+                    quantity=ln.quantity,
+                    unit_price=by_sku[ln.sku].unit_price,
+                    tax_rate=by_sku[ln.sku].tax_rate,
+                )
+                for ln in summary.lines
+            ]
+            totals = inp.totals
+            if totals is None:
+                charged += sum((ln.unit_price * ln.quantity for ln in lines), Decimal("0.00"))
+                continue
+            shipping = shipping_gross(totals) if summary.shipment_id == self.shipping_on else 0
+            charged += parcel_charge(
+                lines,
+                currency=inp.currency,
+                prices_include_tax=totals.prices_include_tax,
+                shipping=Decimal(shipping),
+            )
+        return charged if any_paid else None
 
     async def start(
         self, planned: list[PlannedShipment], authorization_id: str, free: bool = False

@@ -14,9 +14,11 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from oms.domain.money import format_money
 from oms.models.orders import HoldRequest, OrderInput, OrderStatus, PaymentDetails, RetryPayment
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow, order_workflow_id
+from workflows.order_cancel import REST_CANCELLED_PATCH
 from workflows.order_payment import REAUTH_NOT_COMPLETED, REAUTHORIZE_PATCH
 
 DAY = 24 * 3600
@@ -138,6 +140,21 @@ async def test_a_reauthorization_declined_past_the_hold_cancels_what_did_not_shi
     assert result.status == OrderStatus.COMPLETED
     assert any("the rest was cancelled" in h.note for h in view.history)
     assert REAUTH_NOT_COMPLETED in " ".join(h.note for h in view.history)
+    # The customer hears: the hold named what the first parcel charged (not "nothing is
+    # charged"), and once the hold ran out, one email says what will not come and why.
+    charged = format_money(
+        _calls(harness, "capture")[0].amount, view.currency, view.customer.locale
+    )
+    emails = {e.key: e for e in harness.world.emails}
+    assert emails[f"{order_id}:on_hold:reauth:1"].context["charged_so_far"] == charged
+    rest = emails[f"{order_id}:rest-cancelled"]
+    assert rest.template == "order_rest_cancelled"
+    assert rest.context["cancelled"] == [{"sku": "TSHIRT", "quantity": 2}]
+    assert rest.context["why"] == "payment_not_reauthorized"
+    assert rest.context["reason"] == REAUTH_NOT_COMPLETED
+    assert rest.context["charged_so_far"] == charged
+    assert f"{order_id}:cancelled" not in emails  # the order did not end cancelled
+    assert REST_CANCELLED_PATCH in patches(await handle.fetch_history())
 
 
 async def test_an_order_held_for_review_past_the_validity_authorizes_again_before_it_ships(
