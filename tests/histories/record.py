@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from oms import search_attributes as sa  # noqa: E402
 from oms.client import data_converter  # noqa: E402
 from oms.devserver import PROBLEM_FLAGS, temporal_cli  # noqa: E402
-from oms.models.payments import VoidAuthorizationRequest  # noqa: E402
+from oms.models.payments import AuthorizeRequest, VoidAuthorizationRequest  # noqa: E402
 from oms.settings import Settings  # noqa: E402
 from sandboxes.payments import SandboxPaymentProvider  # noqa: E402
 
@@ -637,6 +637,51 @@ async def _reauthorize(stack: Stack) -> None:
     await _save(stack, "order-H-RA", "order_reauthorized_settled")
 
 
+# ``record.py rest_cancelled`` also holds a declined order this long (seconds) before it
+# cancels what has not shipped.
+REST_CANCELLED_HOLD_S = 10
+
+
+async def _rest_cancelled(stack: Stack) -> None:
+    """An order whose backorder fills after its card authorization lapsed, and whose card
+    declines the re-authorization (a declined answer put at the sandbox provider on the
+    re-authorization's key) for the whole hold (``record.py rest_cancelled`` runs the stack
+    with authorizations valid REAUTHORIZE_VALID_S and holds of REST_CANCELLED_HOLD_S): the
+    order cancels the unit that did not ship, tells the customer (patch
+    ``order-rest-cancelled-email``) and completes with the parcel that shipped. Saved as
+    ``order_rest_cancelled_settled``."""
+    sku = "H-REST"
+    await stack.api.put(f"/products/{sku}", json={"name": "Linen shirt", "unit_price": "99.00"})
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 1})
+    warehouse = stack.as_role("warehouse")
+    await stack.place(order_body("H-RD", [(sku, 2, "99.00")]))
+    await stack.wait_for_status("H-RD", {"backordered"})  # one unit picking, one owed
+    await warehouse.post("/shipments/H-RD-S1/pick", json={})
+    await warehouse.post("/shipments/H-RD-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-RD", {"partially_shipped"})
+    provider = SandboxPaymentProvider(stack.payments, Decimal("1000000"))
+    amounts = {e.kind: e.amount for e in provider.ledger("H-RD")}
+    # The card declines what the re-authorization asks: what the first one still held.
+    declined = provider.authorize(
+        AuthorizeRequest(
+            idempotency_key="H-RD:reauth:1",
+            order_id="H-RD",
+            amount=amounts["authorize"] - amounts["capture"],
+            currency="SEK",
+            token="tok_declined",
+        )
+    )
+    assert declined.status == "declined", declined
+    await asyncio.sleep(REAUTHORIZE_VALID_S)  # the authorization lapses meanwhile
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 1})
+    await stack.wait_for_status("H-RD", {"on_hold"})
+    order = await stack.fulfil("H-RD", timeout_s=REST_CANCELLED_HOLD_S + 60)
+    assert order["status"] == "completed", order
+    assert [s["shipment_id"] for s in order["shipments"]] == ["H-RD-S1"], order
+    await stack.wait_for_email("H-RD:rest-cancelled")
+    await _save(stack, "order-H-RD", "order_rest_cancelled_settled")
+
+
 async def _refund_cap(stack: Stack) -> None:
     """A return on an order mostly refunded without a return: refunds without a return leave
     97.00 of the capture, the returned T-shirt (249.00) is refunded those 97.00 and the
@@ -712,8 +757,10 @@ async def main(only: str | None = None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'oms.db'}"
             knobs: dict[str, Any] = dict(WEBHOOKS_FAST)
-            if only == "reauthorize":
+            if only in ("reauthorize", "rest_cancelled"):
                 knobs["payment_authorization_valid_s"] = REAUTHORIZE_VALID_S
+            if only == "rest_cancelled":
+                knobs["hold_timeout_s"] = REST_CANCELLED_HOLD_S
             async with running_stack(env.client, url, Path(tmp), **knobs) as (stack, _):
                 # ``record.py replenishment`` (or ``webhooks``) records that scenario alone.
                 alone = {
@@ -736,6 +783,7 @@ async def main(only: str | None = None) -> None:
                     "refund_cap": _refund_cap,
                     "partial_receipts": _partial_receipts,
                     "reauthorize": _reauthorize,
+                    "rest_cancelled": _rest_cancelled,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -750,8 +798,8 @@ if __name__ == "__main__":
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
         "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship', "
-        "'charge_refused', 'refund_cap', 'partial_receipts' or 'reauthorize' records that "
-        "scenario alone",
+        "'charge_refused', 'refund_cap', 'partial_receipts', 'reauthorize' or "
+        "'rest_cancelled' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

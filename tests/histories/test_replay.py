@@ -16,6 +16,7 @@ from oms.models.shipments import ShipmentInput
 from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
+from workflows.order_cancel import REST_CANCELLED_PATCH
 from workflows.order_claims import CLAIM_BACKORDER_EMAIL_PATCH, CLAIM_EMAIL_PATCH
 from workflows.order_email import OrderEmailWorkflow
 from workflows.order_fulfil import (
@@ -224,12 +225,27 @@ def test_only_the_lapsed_authorization_history_authorized_again() -> None:
     it held again behind its patch, before the parcel started; no other order (a fill on a
     fresh authorization among them) asks it."""
     orders = [n for n in TEXTS if n.startswith("order_")]
+    reauthorized = {"order_reauthorized_settled", "order_rest_cancelled_settled"}
     for name in orders:
         took = REAUTHORIZE_PATCH in _patches(name)
-        assert took == (name == "order_reauthorized_settled"), name
+        assert took == (name in reauthorized), name
     activities = _activities("order_reauthorized_settled")
     assert activities.count("payments.authorize") == 2
     assert activities.count("payments.void_authorization") == 1
+
+
+def test_only_the_history_that_cancelled_the_rest_after_a_parcel_shipped_emailed_it() -> None:
+    """A re-authorization declined past its hold after a parcel shipped cancelled what had
+    not shipped and, behind its patch, told the customer before the completed email; no
+    other order (one cancelled before anything shipped among them) asks it."""
+    orders = [n for n in TEXTS if n.startswith("order_")]
+    for name in orders:
+        took = REST_CANCELLED_PATCH in _patches(name)
+        assert took == (name == "order_rest_cancelled_settled"), name
+    activities = _activities("order_rest_cancelled_settled")
+    assert activities.count("payments.authorize") == 2  # the first, and the declined one
+    # Released what did not ship, then the rest-cancelled email, then the completed one.
+    assert activities[-3:] == ["inventory.release", "email.send", "email.send"]
 
 
 def test_only_the_capped_return_history_took_the_refund_cap() -> None:
