@@ -26,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from oms import search_attributes as sa  # noqa: E402
 from oms.client import data_converter  # noqa: E402
 from oms.devserver import PROBLEM_FLAGS, temporal_cli  # noqa: E402
+from oms.domain.money import format_money  # noqa: E402
 from oms.models.payments import AuthorizeRequest, VoidAuthorizationRequest  # noqa: E402
 from oms.settings import Settings  # noqa: E402
 from sandboxes.payments import SandboxPaymentProvider  # noqa: E402
@@ -678,7 +679,13 @@ async def _rest_cancelled(stack: Stack) -> None:
     order = await stack.fulfil("H-RD", timeout_s=REST_CANCELLED_HOLD_S + 60)
     assert order["status"] == "completed", order
     assert [s["shipment_id"] for s in order["shipments"]] == ["H-RD-S1"], order
-    await stack.wait_for_email("H-RD:rest-cancelled")
+    # What the shipped parcel captured (its lines, VAT and the shipping), in the customer's
+    # locale: the hold did not say "nothing is charged", nor does the rest-cancelled email.
+    captured = format_money(amounts["capture"], "SEK", "en")
+    hold = await stack.wait_for_email("H-RD:on_hold:reauth:1")
+    assert f"charged {captured}" in hold.text and "nothing is charged" not in hold.text, hold.text
+    rest = await stack.wait_for_email("H-RD:rest-cancelled")
+    assert "1 x H-REST" in rest.text and f"charged {captured}" in rest.text, rest.text
     await _save(stack, "order-H-RD", "order_rest_cancelled_settled")
 
 
