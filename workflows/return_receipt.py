@@ -107,8 +107,12 @@ class Receipt:
                 key = f"review:{line.sku}" + (f":r{self.number}" if self.number > 1 else "")
                 await self._email_ops(key, f"Return {rma}: {problem}")
 
-    async def refund_lines(self, capped: bool = False) -> str | None:
+    async def refund_lines(self, capped: bool = False, retry: int = 0) -> str | None:
         """Refund every line still due, each once; the first failure's reason, or None.
+
+        ``retry``: how many times a person retried after a decline (each retry asks the
+        provider on new keys, ``receipt_key``'s ``:retry-<n>``: the declined key would answer
+        the decline; credit notes keep their keys).
 
         ``capped`` (patch ``return-refund-cap``): first read what is left to refund on the
         order (``returns.refund_room``) and never ask for more; a line the order has
@@ -154,8 +158,13 @@ class Receipt:
                     amount, how = note.amount, f" (credit note {note.number})"
                     self.credit_notes.append(note.number)
                 else:
+                    # A retry asks the provider on a new key (its declined one keeps the
+                    # decline); a credit note is the OMS's own, refused without a trace.
                     refund = await self._payments.refund(
-                        key, due, reason, summary=f"refund {due} {inp.currency} for {line.sku}"
+                        receipt_key(inp.rma_id, "refund", line.sku, self.number, retry),
+                        due,
+                        reason,
+                        summary=f"refund {due} {inp.currency} for {line.sku}",
                     )
                     amount, how = refund.amount, ""
             except ActivityError as err:

@@ -421,10 +421,14 @@ class ReturnWorkflow:
         before = self._view.refund_total
         short_before = self._view.refund_shortfall or Decimal("0.00")
         capped, retries = workflow.patched(REFUND_CAP_PATCH), 0
-        while (failure := await self._receiving.refund_lines(capped)) is not None:
+        while (failure := await self._receiving.refund_lines(capped, retries)) is not None:
             self._view.refund_error = failure
             self._enter(ReturnStatus.REFUND_FAILED, "system", failure)
-            await self._email_ops(f"refund_failed{suffix}", f"Return {inp.rma_id}: {failure}")
+            # Each decline tells operations (a retry that is declined again too).
+            again = f":retry-{retries}" if retries else ""
+            await self._email_ops(
+                f"refund_failed{suffix}{again}", f"Return {inp.rma_id}: {failure}"
+            )
             await workflow.wait_condition(
                 lambda: self._retry is not None, timeout_summary="waiting for a refund retry"
             )

@@ -183,12 +183,19 @@ def missing_note(missing: dict[str, int]) -> str:
     return ", ".join(f"{qty} x {sku}" for sku, qty in missing.items())
 
 
-def receipt_key(rma_id: str, what: str, sku: str, receipt: int) -> str:
+def receipt_key(rma_id: str, what: str, sku: str, receipt: int, retry: int = 0) -> str:
     """The business key of a receipt's effect on one line (``restock``, ``write_off``,
     ``refund``): ``<rma>:<what>:<sku>`` for the first parcel, as before receipts in parts
-    existed (so open returns keep their keys), ``<rma>:<what>:<sku>:r<n>`` for the n-th."""
+    existed (so open returns keep their keys), ``<rma>:<what>:<sku>:r<n>`` for the n-th.
+
+    ``retry``: the n-th retry of a refund the provider declined ends ``:retry-<n>``. A
+    declined request is an answer the provider keeps under its key (idempotency keys store
+    the first result, a decline included), so asking again on the same key after the
+    cause was fixed would only get the same decline back. A decline moved no money, so a
+    new key cannot refund twice."""
     key = f"{rma_id}:{what}:{sku}"
-    return key if receipt <= 1 else f"{key}:r{receipt}"
+    key = key if receipt <= 1 else f"{key}:r{receipt}"
+    return key if retry <= 0 else f"{key}:retry-{retry}"
 
 
 def refund_due(line: ReturnLine) -> Decimal:

@@ -63,6 +63,9 @@ def test_the_first_parcel_keeps_its_keys_and_later_ones_carry_their_number() -> 
     assert receipt_key("RMA-1", "refund", "SHIRT", 1) == "RMA-1:refund:SHIRT"
     assert receipt_key("RMA-1", "refund", "SHIRT", 2) == "RMA-1:refund:SHIRT:r2"
     assert receipt_key("RMA-1", "restock", "CAP", 3) == "RMA-1:restock:CAP:r3"
+    # A retried refund asks on a new key: the declined one would answer its decline again.
+    assert receipt_key("RMA-1", "refund", "SHIRT", 1, retry=1) == "RMA-1:refund:SHIRT:retry-1"
+    assert receipt_key("RMA-1", "refund", "SHIRT", 2, retry=2) == "RMA-1:refund:SHIRT:r2:retry-2"
 
 
 def test_the_refund_of_a_line_adds_up_over_its_parcels() -> None:

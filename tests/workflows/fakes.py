@@ -120,6 +120,8 @@ class World:
     returns: dict[str, ReturnView] = field(default_factory=dict)
     # Refunds the fake provider declines (by SKU in the key) until the set is emptied.
     decline_refunds_for: set[str] = field(default_factory=set)
+    # What the fake provider answered each declined key (asked again, it answers the same).
+    declined_refunds: dict[str, str] = field(default_factory=dict)
     refunds: dict[str, RefundRequest] = field(default_factory=dict)
     # The fake provider's books of the returns' order, as the sandbox keeps them: what was
     # captured (None: not kept, the provider refunds anything) and refunded without the
@@ -509,20 +511,27 @@ class World:
         @activity.defn(name="payments.refund")
         async def refund(req: RefundRequest) -> Refund:
             world.calls.append(("refund", req))
-            if any(req.idempotency_key.endswith(f":{sku}") for sku in world.decline_refunds_for):
-                raise ApplicationError("declined", type="RefundDeclined", non_retryable=True)
-            if world.captured is not None and req.idempotency_key not in world.refunds:
+            key = req.idempotency_key
+            # As a real provider does, a declined key keeps its answer: asking again on it
+            # is declined again, whatever was fixed since.
+            if (declined := world.declined_refunds.get(key)) is not None:
+                raise ApplicationError(declined, type="RefundDeclined", non_retryable=True)
+            why = None
+            if any(f":refund:{sku}:" in f"{key}:" for sku in world.decline_refunds_for):
+                why = "declined"
+            elif world.captured is not None and key not in world.refunds:
                 refunded = world.refunded_elsewhere + sum(
                     (r.amount for r in world.refunds.values()), Decimal("0.00")
                 )
                 if req.amount > world.captured - refunded:
-                    raise ApplicationError(
+                    why = (
                         f"refund of {req.amount} exceeds the {world.captured - refunded} left "
-                        f"to refund on order {req.order_id}",
-                        type="RefundDeclined",
-                        non_retryable=True,
+                        f"to refund on order {req.order_id}"
                     )
-            world.refunds.setdefault(req.idempotency_key, req)
+            if why is not None:
+                world.declined_refunds[key] = why
+                raise ApplicationError(why, type="RefundDeclined", non_retryable=True)
+            world.refunds.setdefault(key, req)
             return Refund(
                 refund_id=f"REF-{req.idempotency_key}",
                 order_id=req.order_id,

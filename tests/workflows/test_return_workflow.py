@@ -317,10 +317,17 @@ async def test_declined_refund_waits_for_operations_and_a_retry_refunds_once(
     assert final.status == ReturnStatus.CLOSED
     assert final.refund_total == Decimal("348.00")
     keys = [r.idempotency_key for name, r in harness.world.calls if name == "refund"]
-    # The refunded line is never asked again; the declined one is retried under the same key.
-    assert keys.count(f"{inp.rma_id}:refund:TSHIRT") == 1
-    assert keys.count(f"{inp.rma_id}:refund:CAP") == 2
-    assert set(harness.world.refunds) == {f"{inp.rma_id}:refund:TSHIRT", f"{inp.rma_id}:refund:CAP"}
+    # The refunded line is never asked again; the declined one is retried on a new key (the
+    # provider keeps its decline under the first: asked again there, it declines again).
+    assert keys == [
+        f"{inp.rma_id}:refund:TSHIRT",
+        f"{inp.rma_id}:refund:CAP",
+        f"{inp.rma_id}:refund:CAP:retry-1",
+    ]
+    assert set(harness.world.refunds) == {
+        f"{inp.rma_id}:refund:TSHIRT",
+        f"{inp.rma_id}:refund:CAP:retry-1",
+    }
 
 
 # --- a return on an order already (mostly) refunded without a return --------------------
@@ -429,10 +436,11 @@ async def test_a_run_from_before_stuck_in_refund_failed_refunds_what_is_left_at_
     assert final.status == ReturnStatus.CLOSED
     assert final.refund_total == Decimal("97.00")
     assert final.refund_shortfall == Decimal("251.00")
-    # The declined full refund, then what was left under the same key.
+    # The declined full refund, then what was left on a new key (a key is one request: the
+    # provider would refuse the declined key's reuse for another amount, or answer the decline).
     assert _refund_calls(harness) == [
         (f"{inp.rma_id}:refund:TSHIRT", Decimal("249.00")),
-        (f"{inp.rma_id}:refund:TSHIRT", Decimal("97.00")),
+        (f"{inp.rma_id}:refund:TSHIRT:retry-1", Decimal("97.00")),
     ]
     history = await handle.fetch_history()
     assert REFUND_CAP_PATCH not in patches(history)
