@@ -112,6 +112,8 @@ class ReturnWorkflow:
         self._awaiting_decision = False
         self._decision: AuthorizeReturn | RejectReturn | None = None
         self._receipt: ReceiveReturn | None = None
+        # Later parcels of a return received in parts, in the order they came, not yet taken.
+        self._pending: list[ReceiveReturn] = []
         self._retry: RetryRefund | None = None
         self._inspected = 0  # parcels inspected so far
         self._parcels_closed = False
@@ -150,21 +152,31 @@ class ReturnWorkflow:
         The refund or exchange follows in the background (see ``state``).
         """
         self._track.update_accepted()
-        self._receipt = receipt
-        parcel = self._inspected + 1
+        if self._receiving.in_parts:
+            # A later parcel waits its turn behind those still being settled.
+            self._pending.append(receipt)
+            parcel = self._inspected + len(self._pending)
+        else:
+            self._receipt = receipt
+            parcel = self._inspected + 1
         await workflow.wait_condition(lambda: self._inspected >= parcel)
         return self._track.for_caller()
 
     @receive.validator
     def _validate_receive(self, receipt: ReceiveReturn) -> None:
         status = self._view.status
-        # Only a run that took ``return-partial-receipts`` is ever partially received.
-        waiting = status in (ReturnStatus.AWAITING_RECEIPT, ReturnStatus.PARTIALLY_RECEIVED)
-        if not waiting or self._receipt is not None or self._parcels_closed:
+        if self._receiving.in_parts and not self._parcels_closed:
+            # Received in parts (patch ``return-partial-receipts``): a later parcel is taken
+            # whenever the return is still open for parcels, also while an earlier one is
+            # settled, counting the parcels waiting their turn as received.
+            pending = [ln for r in self._pending for ln in r.lines]
+        elif status != ReturnStatus.AWAITING_RECEIPT or self._receipt is not None:
             raise ApplicationError(
                 f"the return is not awaiting receipt; it is {status}", type="NotAwaitingReceipt"
             )
-        problems = receipt_problems(self._view.lines, receipt.lines)
+        else:
+            pending = []
+        problems = receipt_problems(self._view.lines, receipt.lines, pending)
         if problems:
             raise ApplicationError("; ".join(problems), type="ReceiptMismatch")
 
@@ -269,25 +281,24 @@ class ReturnWorkflow:
                 await self._refund()
             missing = missing_units(self._view.lines)
             left = due - workflow.now()
-            if not missing or left <= timedelta(0):
-                break
-            self._receipt = None
-            note = f"waiting for {missing_note(missing)} by {views.when(due)}"
-            self._track.enter(
-                ReturnStatus.PARTIALLY_RECEIVED, note, by="system", clock_start=clock_start
-            )
-            try:
-                await workflow.wait_condition(
-                    lambda: self._receipt is not None,
-                    timeout=left,
-                    timeout_summary="waiting for the rest of the return",
+            if not self._pending and (not missing or left <= timedelta(0)):
+                break  # a parcel taken before the due date is settled even after it
+            if not self._pending:
+                note = f"waiting for {missing_note(missing)} by {views.when(due)}"
+                self._track.enter(
+                    ReturnStatus.PARTIALLY_RECEIVED, note, by="system", clock_start=clock_start
                 )
-            except TimeoutError:
-                if self._receipt is None:  # else a parcel came with the due date: take it
-                    break
+                try:
+                    await workflow.wait_condition(
+                        lambda: bool(self._pending),
+                        timeout=left,
+                        timeout_summary="waiting for the rest of the return",
+                    )
+                except TimeoutError:
+                    if not self._pending:  # else a parcel came with the due date: take it
+                        break
             receiving.number += 1
-            assert self._receipt is not None
-            await receiving.inspect(self._receipt)
+            await receiving.inspect(self._pending.pop(0))
             self._inspected += 1
             await self._email(
                 f"received:r{receiving.number}",

@@ -147,12 +147,20 @@ def apply_receipt(lines: list[ReturnLine], received: Iterable[ReceivedLine]) -> 
     return [by_sku[line.sku] for line in lines]
 
 
-def receipt_problems(lines: Sequence[ReturnLine], received: Sequence[ReceivedLine]) -> list[str]:
+def receipt_problems(
+    lines: Sequence[ReturnLine],
+    received: Sequence[ReceivedLine],
+    pending: Iterable[ReceivedLine] = (),
+) -> list[str]:
     """Why a receipt does not fit the return (unknown SKUs, more than was asked for).
 
     A later parcel of a return received in parts counts what earlier parcels brought: the
     new units plus those already received may not exceed what was authorized per line.
+    ``pending``: the lines of parcels taken but not inspected yet, counted as received.
     """
+    waiting: dict[str, int] = {}
+    for got in pending:
+        waiting[got.sku] = waiting.get(got.sku, 0) + got.quantity
     by_sku = {line.sku: line for line in lines}
     problems = [f"{got.sku} is not on this return" for got in received if got.sku not in by_sku]
     totals: dict[str, int] = {}
@@ -160,15 +168,16 @@ def receipt_problems(lines: Sequence[ReturnLine], received: Sequence[ReceivedLin
         totals[got.sku] = totals.get(got.sku, 0) + got.quantity
     for sku, qty in totals.items():
         line = by_sku.get(sku)
-        if line is None or line.received + qty <= line.quantity:
+        had = line.received + waiting.get(sku, 0) if line is not None else 0
+        if line is None or had + qty <= line.quantity:
             continue
-        if line.received == 0:
+        if had == 0:
             problems.append(f"{qty} x {sku} received but only {line.quantity} were to be returned")
         else:
-            left = max(line.quantity - line.received, 0)
+            left = max(line.quantity - had, 0)
             problems.append(
                 f"{qty} x {sku} received but only {left} of the {line.quantity} authorized "
-                f"are still to come ({line.received} already received)"
+                f"are still to come ({had} already received)"
             )
     return problems
 

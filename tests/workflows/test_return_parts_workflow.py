@@ -9,11 +9,17 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.worker import Replayer
 
 from oms.client import data_converter
-from oms.models.returns import Condition, ReceivedLine, ReceiveReturn, ReturnStatus
+from oms.models.returns import (
+    Condition,
+    ReceivedLine,
+    ReceiveReturn,
+    RetryRefund,
+    ReturnStatus,
+)
 from oms.settings import Settings
 from tests.workflows.harness import Harness, patches
 from tests.workflows.test_return_workflow import (
@@ -136,6 +142,56 @@ async def test_a_later_parcel_with_more_than_is_still_to_come_is_refused(
     )
     final = await asyncio.wait_for(handle.result(), timeout=30)
     assert final.status == ReturnStatus.CLOSED
+
+
+async def test_a_parcel_that_comes_while_the_one_before_is_settled_waits_its_turn(
+    harness: Harness,
+) -> None:
+    """The first parcel's refund is declined and waits for operations; the warehouse's next
+    parcel is taken all the same (before, a 409 ``NotAwaitingReceipt`` it had to post again)
+    and settled once the retry has refunded the first; a third that would bring more than
+    is still to come, counting the one waiting, is refused."""
+    inp = return_input(harness, quantity=3)  # 3 x TSHIRT 249.00 + 1 x CAP 99.00
+    rma = inp.rma_id
+    harness.world.decline_refunds_for = {"TSHIRT"}
+    handle = await start(harness, inp)
+    await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
+    await handle.execute_update(ReturnWorkflow.receive, parcel(("TSHIRT", 2, "resellable")))
+    await status_becomes(handle, ReturnStatus.REFUND_FAILED)
+
+    second = await handle.start_update(
+        ReturnWorkflow.receive,
+        parcel(("TSHIRT", 1, "resellable")),
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as too_many:
+        await handle.execute_update(ReturnWorkflow.receive, parcel(("TSHIRT", 1, "resellable")))
+    assert refusal(too_many) == "ReceiptMismatch"
+    assert "only 0 of the 3 authorized are still to come (3 already received)" in str(
+        too_many.value.cause
+    )
+
+    harness.world.decline_refunds_for = set()
+    await handle.execute_update(ReturnWorkflow.retry_refund, RetryRefund(by="Olle Ops"))
+    assert (await asyncio.wait_for(second.result(), timeout=30)).receipts == 2
+    await handle.execute_update(ReturnWorkflow.receive, parcel(("CAP", 1, "resellable")))
+    final = await asyncio.wait_for(handle.result(), timeout=30)
+
+    assert final.status == ReturnStatus.CLOSED and final.never_arrived == {}
+    assert final.receipts == 3 and final.refund_total == Decimal("846.00")
+    assert calls(harness, "refund") == [
+        (f"{rma}:refund:TSHIRT", Decimal("498.00")),
+        (f"{rma}:refund:TSHIRT:retry-1", Decimal("498.00")),
+        (f"{rma}:refund:TSHIRT:r2", Decimal("249.00")),
+        (f"{rma}:refund:CAP:r3", Decimal("99.00")),
+    ]
+    history = await handle.fetch_history()
+    replayer = Replayer(
+        workflows=[ReturnWorkflow],
+        data_converter=data_converter(Settings()),
+        workflow_runner=workflow_runner(),
+    )
+    await replayer.replay_workflow(history)
 
 
 async def test_units_still_missing_when_the_receipt_is_due_close_the_return_naming_them(
