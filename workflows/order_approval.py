@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from oms.domain.order_emails import PO_NOT_APPROVED, SYSTEM
     from oms.models.orders import (
         CancelOrder,
         OrderInput,
@@ -111,9 +112,7 @@ class PurchaseApprovals:
                         timeout_summary=f"waiting for {roles} to approve",
                     )
                 except TimeoutError:
-                    return CancelOrder(
-                        reason="purchase order not approved in time", requested_by="system"
-                    )
+                    return CancelOrder(reason=PO_NOT_APPROVED, requested_by=SYSTEM)
         finally:
             self.awaiting = False
         rejected = next((a for a in self._view.approvals if a.decision == "reject"), None)

@@ -20,10 +20,11 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from oms.domain.lifecycle import ORDER
     from oms.domain.money import format_money
+    from oms.domain.order_emails import cancel_why
     from oms.models.common import SkuQuantity
     from oms.models.orders import CancelOrder, OrderResult, OrderStatus
     from oms.models.shipments import ShipmentStatus
-    from workflows.order_payment import REAUTH_NOT_COMPLETED, Payment
+    from workflows.order_payment import Payment
     from workflows.order_shipments import DONE, Shipments
     from workflows.order_state import OrderRun
     from workflows.order_stock import Stock
@@ -33,9 +34,6 @@ with workflow.unsafe.imports_passed_through():
 # ``<order>:rest-cancelled``). Asked only then, so other runs record no marker; a run
 # without it completed with no word of the rest, and replays so.
 REST_CANCELLED_PATCH = "order-rest-cancelled-email"
-# Why the system cancelled the rest, as a code the templates word in the customer's language
-# (a person's reason is theirs, shown as written).
-_WHY = {REAUTH_NOT_COMPLETED: "payment_not_reauthorized"}
 
 
 class Cancellation:
@@ -117,8 +115,8 @@ class Cancellation:
             "reason": request.reason,
             "cancelled": [{"sku": u.sku, "quantity": u.quantity} for u in units],
         }
-        if request.reason in _WHY and request.requested_by == "system":
-            extra["why"] = _WHY[request.reason]
+        # The OMS's own reason as a code the template words in the customer's language.
+        extra.update(cancel_why(request.reason, request.requested_by))
         if charged is not None:
             extra["charged_so_far"] = format_money(charged, view.currency, view.customer.locale)
         key = f"{self._inp.order_id}:rest-cancelled"
@@ -139,7 +137,9 @@ class Cancellation:
         )
         state.cancel_outcome = True
         key = f"{self._inp.order_id}:cancelled"
-        await self._email(key, "order_cancelled", reason=request.reason)
+        # Only the context grows (no command): a payload, so no patch.
+        why = cancel_why(request.reason, request.requested_by)
+        await self._email(key, "order_cancelled", reason=request.reason, **why)
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._track.close()
         return OrderResult(order_id=self._inp.order_id, status=OrderStatus.CANCELLED)

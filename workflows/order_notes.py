@@ -61,6 +61,8 @@ class Notes:
         self._track.ops_note(request.by, "resend", f"{request.reason} ({notification})")
         template = template_for(notification, self._inp.payment.method)
         extra = {"reason": self._view.cancel_reason or request.reason}
+        if notification == "order_cancelled":
+            extra.update(views.cancelled_why(self._view))
         if notification == "order_on_hold" and hold_email is not None:
             template, extra = hold_email[0], dict(hold_email[1])
         await self._email(

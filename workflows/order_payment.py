@@ -18,7 +18,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fx import in_base
-    from oms.domain.order_emails import template_for
+    from oms.domain.order_emails import (
+        CREDIT_NOT_APPROVED,
+        CREDIT_REFUSED,
+        PAYMENT_NOT_COMPLETED,
+        REAUTH_NOT_COMPLETED,
+        SYSTEM,
+        template_for,
+    )
     from oms.domain.payments import needs_reauthorization
     from oms.models.credit import ReleaseCredit, ReserveCredit
     from oms.models.orders import CancelOrder, CreditApproval, OrderInput, OrderStatus, RetryPayment
@@ -30,11 +37,6 @@ with workflow.unsafe.imports_passed_through():
 
 Email = Callable[..., Awaitable[None]]
 
-# Why an order on invoice terms was cancelled, as its buyer reads it (``order_cancelled``).
-CREDIT_REFUSED = "the order is over the company's credit limit"
-CREDIT_NOT_APPROVED = "the company's credit for the order was not approved in time"
-# Why an order whose re-authorization stayed declined past its hold was cancelled.
-REAUTH_NOT_COMPLETED = "payment could not be authorized again in time"
 # Patch: before a paid parcel starts on a card authorization too old to capture on by the
 # time it ships, the order voids it and authorizes what it held anew (held while declined).
 # Asked only when an authorization is that old, so other runs record no marker; a run
@@ -211,8 +213,8 @@ class Payment:
             await self._email(hold_key, "order_on_hold", **context)
             retried = lambda: self.retry is not None  # noqa: E731
             if not await self._hold(retried, "the customer to fix payment"):
-                why = "payment not completed in time" if reauth is None else REAUTH_NOT_COMPLETED
-                return CancelOrder(reason=why, requested_by="system")
+                why = PAYMENT_NOT_COMPLETED if reauth is None else REAUTH_NOT_COMPLETED
+                return CancelOrder(reason=why, requested_by=SYSTEM)
             if self._cancelled():
                 return None
             if self.retry is not None and self.retry.payment is not None:
@@ -273,7 +275,7 @@ class Payment:
             )
             if reservation.over_limit_action == "refuse":
                 self._track.note(f"{figures}; the company's orders over it are refused")
-                return CancelOrder(reason=CREDIT_REFUSED, requested_by="system")
+                return CancelOrder(reason=CREDIT_REFUSED, requested_by=SYSTEM)
             self.awaiting_credit = self.held = True
             self._track.enter(
                 OrderStatus.ON_HOLD, f"{figures}; waiting for finance", stage="awaiting_credit"
@@ -291,7 +293,7 @@ class Payment:
             if not released or self._cancelled():
                 self.awaiting_credit = False
                 if not released:
-                    return CancelOrder(reason=CREDIT_NOT_APPROVED, requested_by="system")
+                    return CancelOrder(reason=CREDIT_NOT_APPROVED, requested_by=SYSTEM)
                 return None
 
     async def _hold(self, released: Callable[[], bool], who: str) -> bool:

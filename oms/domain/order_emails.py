@@ -39,6 +39,34 @@ SENT_AFTER: dict[str, str] = {
 CREDIT_HOLD_TEMPLATE = "order_credit_hold"
 
 
+# Why the OMS itself cancels an order (``CancelOrder(requested_by="system")``), as its
+# history, its ``cancel_reason`` and the email's ``reason`` say it (English, for the
+# merchant). The customer's email words each by its code (:func:`cancel_why`) in their
+# language; a reason without a code (a person's, or one an older run wrote) is shown as
+# written.
+SYSTEM = "system"
+PAYMENT_NOT_COMPLETED = "payment not completed in time"
+REAUTH_NOT_COMPLETED = "payment could not be authorized again in time"
+CREDIT_REFUSED = "the order is over the company's credit limit"
+CREDIT_NOT_APPROVED = "the company's credit for the order was not approved in time"
+PO_NOT_APPROVED = "purchase order not approved in time"
+CANCEL_WHY = {
+    PAYMENT_NOT_COMPLETED: "payment_not_completed",
+    REAUTH_NOT_COMPLETED: "payment_not_reauthorized",
+    CREDIT_REFUSED: "credit_refused",
+    CREDIT_NOT_APPROVED: "credit_not_approved",
+    PO_NOT_APPROVED: "purchase_order_not_approved",
+}
+
+
+def cancel_why(reason: str, requested_by: str | None) -> dict[str, str]:
+    """The ``why`` of an ``order_cancelled`` or ``order_rest_cancelled`` email: the code of
+    a reason the OMS cancelled for, which the templates word in the customer's language;
+    empty for anyone else's reason, and for one without a code (shown as written)."""
+    why = CANCEL_WHY.get(reason) if requested_by == SYSTEM else None
+    return {"why": why} if why is not None else {}
+
+
 def template_for(notification: str, payment_method: str) -> str:
     """The template that sends ``notification`` for an order paid by ``payment_method``:
     the notification's own, except ``order_on_hold`` of an invoice-term order

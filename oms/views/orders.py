@@ -9,6 +9,7 @@ from typing import Any
 
 from oms.domain.lifecycle import Step
 from oms.domain.money import format_money, order_total
+from oms.domain.order_emails import cancel_why
 from oms.domain.risk import order_origin
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
@@ -159,6 +160,20 @@ def allocation_note(decision: AllocationDecision) -> str:
 
 def shipments_note(shipments: Iterable[ShipmentSummary]) -> str:
     return "; ".join(f"{s.shipment_id} {s.status}" for s in shipments)
+
+
+def cancelled_why(view: OrderView) -> dict[str, str]:
+    """The ``why`` the order's ``order_cancelled`` email was sent with (``cancel_why``), for
+    a resend to word the OMS's own reason as the first email did: who cancelled is on the
+    history's cancelled line (its ``by``; an 0.1 order's only in its note)."""
+    if view.cancel_reason is None:
+        return {}
+    prefix = "Cancelled by "
+    for entry in reversed(view.history):
+        if entry.status == OrderStatus.CANCELLED and entry.note.startswith(prefix):
+            by = entry.by or entry.note.removeprefix(prefix).partition(":")[0]
+            return cancel_why(view.cancel_reason, by)
+    return {}
 
 
 def email_context(view: OrderView, **extra: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from oms.models.orders import OrderView
 from oms.queues import WORKFLOW_QUEUE
 from oms.store import orders as order_store
 from oms.views.common import intervention
-from oms.views.orders import email_context
+from oms.views.orders import cancelled_why, email_context
 from starters.api.deps import State, api_error, in_store
 from starters.api.orders import ORDERS, finished
 from workflows.order_email import OrderEmailWorkflow, order_email_workflow_id
@@ -67,12 +67,14 @@ async def resend_ended(state: State, order: OrderView, body: ResendNotification)
     # The order's own resends are numbered by the lines they left: go on from there.
     seen = sum(1 for h in order.history if h.action == ACTION)
     key = f"{order.order_id}:{notification}:resend:{seen + 1}"
+    # The OMS's own cancel reason worded in the customer's language, as the first email did.
+    why = cancelled_why(order) if notification == "order_cancelled" else {}
     email = EmailRequest(
         key=key,
         to=str(order.customer.email),
         locale=order.customer.locale,
         template=notification,
-        context=email_context(order, reason=order.cancel_reason or body.reason),
+        context=email_context(order, reason=order.cancel_reason or body.reason, **why),
     )
     workflow_id = order_email_workflow_id(key)
     try:

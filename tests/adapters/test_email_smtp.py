@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from activities.adapters.email_smtp import TEMPLATE_DIR, SmtpMailer, tls_context
+from oms.domain.order_emails import CANCEL_WHY
 from oms.domain.shipping import ADDRESS_REFUSED, CUSTOMS_MISSING
 from oms.models.common import Address, Customer
 from oms.models.shipments import ShipmentInput, ShipmentLine
@@ -1078,3 +1079,48 @@ def test_a_hold_after_a_parcel_was_charged_says_what_was_charged_not_that_nothin
         context = {**base, **extra, "charged_so_far": "597,00 kr"}
         text = mailer().render("order_on_hold", locale, context).text
         assert charged in text and nothing not in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "why", "worded"),
+    [
+        ("en", "payment_not_completed", "we could not take payment for the order"),
+        ("sv", "payment_not_completed", "vi kunde inte dra betalningen för ordern"),
+        ("de", "payment_not_completed", "Wir konnten die Zahlung für die Bestellung nicht"),
+        ("en", "payment_not_reauthorized", "we had to ask your card for the payment again"),
+        ("sv", "payment_not_reauthorized", "vi behövde dra betalningen på ditt kort igen"),
+        ("de", "payment_not_reauthorized", "Wir mussten die Zahlung vor dem Versand erneut"),
+        ("en", "credit_refused", "over your company's credit limit"),
+        ("sv", "credit_refused", "ordern överskrider ert företags kreditgräns"),
+        ("de", "credit_refused", "überschreitet das Kreditlimit Ihres Unternehmens"),
+        ("en", "credit_not_approved", "your company's credit for the order was not approved"),
+        ("sv", "credit_not_approved", "ert företags kredit för ordern godkändes inte i tid"),
+        ("de", "credit_not_approved", "Kredit Ihres Unternehmens für die Bestellung wurde nicht"),
+        ("en", "purchase_order_not_approved", "the purchase order was not approved in time"),
+        ("sv", "purchase_order_not_approved", "inköpsordern godkändes inte i tid"),
+        ("de", "purchase_order_not_approved", "Bestellanforderung wurde nicht rechtzeitig"),
+    ],
+)
+def test_a_cancel_by_the_oms_gives_its_reason_in_the_customers_language(
+    locale: str, why: str, worded: str
+) -> None:
+    reason = next(r for r, code in CANCEL_WHY.items() if code == why)
+    context = {**CONTEXTS["order_cancelled"], "reason": reason, "why": why}
+    text = mailer().render("order_cancelled", locale, context).text
+    assert worded in text
+    assert reason not in text  # not the English sentence the OMS keeps for itself
+
+
+@pytest.mark.parametrize("locale", ["en", "sv", "de"])
+def test_every_code_the_oms_cancels_for_is_worded_in_every_language(locale: str) -> None:
+    for reason, why in CANCEL_WHY.items():
+        context = {**CONTEXTS["order_cancelled"], "reason": reason, "why": why}
+        assert reason not in mailer().render("order_cancelled", locale, context).text
+
+
+@pytest.mark.parametrize("locale", ["en", "sv", "de"])
+def test_a_cancel_without_a_known_code_shows_its_reason_as_written(locale: str) -> None:
+    # A person's reason, an old run's context (no ``why``), a code this version lacks.
+    for extra in ({}, {"why": "some_later_code"}):
+        context = {**CONTEXTS["order_cancelled"], "reason": "changed my mind", **extra}
+        assert "changed my mind" in mailer().render("order_cancelled", locale, context).text

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from oms.models.common import Address, Customer, SkuQuantity
+from oms.domain.order_emails import PAYMENT_NOT_COMPLETED
+from oms.models.common import Address, Customer, HistoryEntry, SkuQuantity
 from oms.models.order_changes import ShipmentClaim
 from oms.models.orders import OrderInput, OrderLine, OrderView, PaymentDetails, ShipmentSummary
-from oms.views.orders import claim_context, email_context, received
+from oms.views.orders import cancelled_why, claim_context, email_context, received
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -111,3 +112,22 @@ def test_a_reship_names_its_parcels_and_what_no_warehouse_had() -> None:
 def test_an_order_without_claims_tells_every_email_nothing_new() -> None:
     context = email_context(_view())
     assert (context["delivered"], context["claims"]) == ([], [])
+
+
+def _cancelled(view: OrderView, reason: str, by: str | None, note_by: str) -> OrderView:
+    view.cancel_reason = reason
+    note = f"Cancelled by {note_by}: {reason}"
+    view.history.append(HistoryEntry(at=NOW, status="cancelled", note=note, by=by))
+    return view
+
+
+def test_a_resent_cancel_email_words_the_systems_reason_as_the_first_one_did() -> None:
+    system = _cancelled(_view(), PAYMENT_NOT_COMPLETED, "system", "system")
+    assert cancelled_why(system) == {"why": "payment_not_completed"}
+    # An 0.1 order's history line names who only in its note.
+    legacy = _cancelled(_view(), PAYMENT_NOT_COMPLETED, None, "system")
+    assert cancelled_why(legacy) == {"why": "payment_not_completed"}
+    # A person's reason, even in the same words, is theirs; an order not cancelled has none.
+    person = _cancelled(_view(), PAYMENT_NOT_COMPLETED, "support-1", "support-1")
+    assert cancelled_why(person) == {}
+    assert cancelled_why(_view()) == {}

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import get_args
 
 from oms.domain.order_emails import (
+    CANCEL_WHY,
     CREDIT_HOLD_TEMPLATE,
+    CREDIT_REFUSED,
     PAYMENT_HELD,
     SENT_AFTER,
+    SYSTEM,
+    cancel_why,
     happened,
     not_sent,
     template_for,
@@ -49,3 +53,13 @@ def test_an_invoice_orders_on_hold_email_is_the_credit_hold() -> None:
     assert template_for("order_on_hold", "invoice") == CREDIT_HOLD_TEMPLATE
     assert template_for("order_on_hold", "card") == "order_on_hold"
     assert template_for("order_confirmed", "invoice") == "order_confirmed"
+
+
+def test_each_reason_the_oms_cancels_for_has_a_code_and_a_persons_reason_has_none() -> None:
+    assert len(set(CANCEL_WHY.values())) == len(CANCEL_WHY)
+    for reason, code in CANCEL_WHY.items():
+        assert cancel_why(reason, SYSTEM) == {"why": code}
+    assert cancel_why(CREDIT_REFUSED, SYSTEM) == {"why": "credit_refused"}
+    # A person who typed the same words wrote their own reason: shown as written.
+    assert cancel_why(CREDIT_REFUSED, "support-1") == {}
+    assert cancel_why("address looks wrong", SYSTEM) == {}

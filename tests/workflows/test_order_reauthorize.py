@@ -15,11 +15,12 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from oms.domain.money import format_money
+from oms.domain.order_emails import REAUTH_NOT_COMPLETED
 from oms.models.orders import HoldRequest, OrderInput, OrderStatus, PaymentDetails, RetryPayment
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.order_cancel import REST_CANCELLED_PATCH
-from workflows.order_payment import REAUTH_NOT_COMPLETED, REAUTHORIZE_PATCH
+from workflows.order_payment import REAUTHORIZE_PATCH
 
 DAY = 24 * 3600
 

@@ -177,6 +177,9 @@ async def test_order_held_too_long_is_cancelled(harness: Harness, env: WorkflowE
     assert result.status == OrderStatus.CANCELLED
     assert "allocate" not in harness.world.names()
     assert harness.world.orders[order_id].cancel_reason == "payment not completed in time"
+    # The customer's email words the OMS's reason in their language by its code.
+    cancelled = {e.key: e for e in harness.world.emails}[f"{order_id}:cancelled"]
+    assert cancelled.context["why"] == "payment_not_completed"
 
 
 async def test_refused_address_holds_the_shipment_until_cancelled(harness: Harness) -> None:

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fulfilment import is_finished, order_status
     from oms.domain.money import format_money
+    from oms.domain.order_emails import cancel_why
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.credit import ReleaseCredit, ReserveCredit
@@ -201,10 +202,13 @@ class OrderV1:
         """Send one of the order's customer emails again (a new outbox key per resend)."""
         self._resends += 1
         self._note(f"Operations ({request.by}) resent {request.notification}: {request.reason}")
+        extra = {"reason": self._view.cancel_reason or request.reason}
+        if request.notification == "order_cancelled":
+            extra.update(views.cancelled_why(self._view))
         await self._email(
             f"{self._inp.order_id}:{request.notification}:resend:{self._resends}",
             request.notification,
-            {"reason": self._view.cancel_reason or request.reason},
+            extra,
         )
         await self._record()
         return self._view
@@ -612,8 +616,11 @@ class OrderV1:
             OrderStatus.CANCELLED, f"Cancelled by {request.requested_by}: {request.reason}"
         )
         self._cancel_outcome = True
+        # The OMS's own reason as a code the template words in the customer's language (a
+        # payload, not a command: the same commands 0.1 issued).
+        why = cancel_why(request.reason, request.requested_by)
         await self._email(
-            f"{self._inp.order_id}:cancelled", "order_cancelled", {"reason": request.reason}
+            f"{self._inp.order_id}:cancelled", "order_cancelled", {"reason": request.reason, **why}
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return OrderResult(order_id=self._inp.order_id, status=OrderStatus.CANCELLED)
