@@ -182,6 +182,7 @@ class Fulfilment:
             paid[0].warehouse_id,
             in_flight,
             None if charged is None else format_money(charged, self._view.currency, locale),
+            shipped=bool(self._shipments.shipped()),
         )
         if isinstance(got, CancelOrder):
             self._track.note(f"Cancelling what has not shipped: {got.reason}")

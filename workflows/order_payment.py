@@ -130,6 +130,7 @@ class Payment:
         warehouse: str,
         paid_in_flight: bool,
         charged_so_far: str | None = None,
+        shipped: bool = False,
     ) -> str | CancelOrder:
         """The authorization a paid parcel starting now captures on: the order's own, or,
         when it is too old to capture on by the time the parcel ships
@@ -140,7 +141,9 @@ class Payment:
         meanwhile (the caller checks). ``paid_in_flight``: a paid parcel not yet shipped still
         captures on the old one, so it is kept (voiding it would refuse that capture).
         ``charged_so_far``: what the parcels that shipped charged (formatted), which the
-        customer's hold email names (so it does not say nothing is charged)."""
+        customer's hold email names (so it does not say nothing is charged). ``shipped``: a
+        parcel has shipped, so the order can no longer be cancelled (operations' alert says
+        what can be done instead)."""
         inp, auth = self._inp, self.authorization_id
         if auth is None or inp.payment.method != "card" or paid_in_flight:
             return auth or ""
@@ -160,6 +163,7 @@ class Payment:
             (first_parcel, warehouse),
             token=self.token,
             charged_so_far=charged_so_far,
+            shipped=shipped,
         )
         return cancel if cancel is not None else (self.authorization_id or "")
 
@@ -169,12 +173,14 @@ class Payment:
         reauth: tuple[str, str] | None = None,
         token: str | None = None,
         charged_so_far: str | None = None,
+        shipped: bool = False,
     ) -> CancelOrder | None:
         """Authorize ``amount`` (None: the order's total) on the card until it is authorized,
         holding the order while it is declined. ``reauth``: a re-authorization before the
         parcel (its id and warehouse) starts, with keys ``<order>:reauth:<n>`` and an alert
         to operations besides the customer's email; ``charged_so_far`` (formatted) goes in that
-        email when parcels already charged the customer."""
+        email when parcels already charged the customer; ``shipped``: a parcel has shipped (the
+        alert's remedy)."""
         inp = self._inp
         total = self._track.view.total if amount is None else amount
         token, attempt = token or inp.payment.token, 0
@@ -209,7 +215,7 @@ class Payment:
                 hold_key = f"{inp.order_id}:on_hold:{attempt}"
             else:
                 hold_key = f"{inp.order_id}:on_hold:reauth:{self.reauths}"
-                await self._alert_ops(key, reauth, reason or "no reason given")
+                await self._alert_ops(key, reauth, reason or "no reason given", shipped)
             await self._email(hold_key, "order_on_hold", **context)
             retried = lambda: self.retry is not None  # noqa: E731
             if not await self._hold(retried, "the customer to fix payment"):
@@ -221,10 +227,30 @@ class Payment:
                 token = self.retry.payment.token
             self.retry = None
 
-    async def _alert_ops(self, key: str, parcel: tuple[str, str], reason: str) -> None:
-        """Tell operations a parcel waits on hold because its re-authorization was declined."""
+    async def _alert_ops(
+        self, key: str, parcel: tuple[str, str], reason: str, shipped: bool
+    ) -> None:
+        """Tell operations a parcel waits on hold because its re-authorization was declined,
+        and what they can do: release the hold once the customer has a new card; cancel
+        the order only while nothing has shipped (after, the cancel is refused with
+        ``AlreadyShipped`` and the rest is cancelled by the order itself past its hold)."""
         inp = self._inp
         order_id = inp.order_id
+        release = (
+            "the customer was asked to update their payment; once they have, release the hold "
+            f"(POST /ops/orders/{order_id}/release-hold, with payment_token for a new card)"
+        )
+        # Only the alert's text depends on it (no command): a payload, so no patch.
+        if shipped:
+            remedy = (
+                f"{release}. A parcel has shipped, so the order can no longer be cancelled: "
+                f"POST /orders/{order_id}/cancel is refused (409 AlreadyShipped) and cancels "
+                "nothing. If the payment is not updated by the end of the hold, the order "
+                "cancels what has not shipped itself (its stock released, nothing more "
+                "charged), tells the customer and completes with the parcels that shipped"
+            )
+        else:
+            remedy = f"{release}, or cancel the order (POST /orders/{order_id}/cancel)"
         await self._track.email(
             f"{key}:ops_alert",
             inp.options.ops_email,
@@ -235,11 +261,7 @@ class Payment:
                 "warehouse": parcel[1],
                 "problem": f"The card re-authorization of order {order_id} was declined",
                 "detail": reason,
-                "remedy": (
-                    "the customer was asked to update their payment; once they have, release "
-                    f"the hold (POST /ops/orders/{order_id}/release-hold, with payment_token for "
-                    f"a new card), or cancel the order (POST /orders/{order_id}/cancel)"
-                ),
+                "remedy": remedy,
             },
         )
 

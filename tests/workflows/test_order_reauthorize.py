@@ -11,12 +11,20 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from temporalio.client import WorkflowHandle
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from oms.domain.money import format_money
 from oms.domain.order_emails import REAUTH_NOT_COMPLETED
-from oms.models.orders import HoldRequest, OrderInput, OrderStatus, PaymentDetails, RetryPayment
+from oms.models.orders import (
+    CancelOrder,
+    HoldRequest,
+    OrderInput,
+    OrderStatus,
+    PaymentDetails,
+    RetryPayment,
+)
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.order_cancel import REST_CANCELLED_PATCH
@@ -94,6 +102,16 @@ async def test_a_declined_reauthorization_holds_the_order_until_a_new_card_is_au
     alert = emails[f"{order_id}:reauth:1:ops_alert"]
     assert alert.template == "ops_alert" and alert.to == "ops@oms.example"
     assert alert.context["shipment_id"] == f"{order_id}-S2"
+    # A parcel has shipped: the alert sends operators to release the hold, not to a cancel
+    # that would be refused and cancel nothing.
+    remedy = alert.context["remedy"]
+    assert f"POST /ops/orders/{order_id}/release-hold" in remedy
+    assert "AlreadyShipped" in remedy and "cancels nothing" in remedy
+    assert "or cancel the order" not in remedy
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="too late"))
+    assert getattr(refused.value.cause, "type", None) == "AlreadyShipped"
+    assert "release" not in harness.world.names()
 
     # The release-hold path: a new card, authorized on the next key.
     await handle.signal(
