@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fx import in_base
+    from oms.domain.money import format_money
     from oms.domain.order_emails import (
         CREDIT_NOT_APPROVED,
         CREDIT_REFUSED,
@@ -210,6 +211,10 @@ class Payment:
             context = {"reason": reason}
             if charged_so_far is not None:
                 context["charged_so_far"] = charged_so_far
+            if reauth is not None:
+                # What is authorized again is what is left to capture, not the order's total.
+                locale = self._track.view.customer.locale
+                context["reauth_amount"] = format_money(total, inp.currency, locale)
             self.hold_email = ("order_on_hold", context)
             if reauth is None:
                 hold_key = f"{inp.order_id}:on_hold:{attempt}"

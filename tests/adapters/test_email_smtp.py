@@ -1124,3 +1124,26 @@ def test_a_cancel_without_a_known_code_shows_its_reason_as_written(locale: str) 
     for extra in ({}, {"why": "some_later_code"}):
         context = {**CONTEXTS["order_cancelled"], "reason": "changed my mind", **extra}
         assert "changed my mind" in mailer().render("order_cancelled", locale, context).text
+
+
+@pytest.mark.parametrize(
+    ("locale", "asked", "rest"),
+    [
+        ("en", "payment of 398,00 kr for your order", "payment of 398,00 kr for the rest"),
+        ("sv", "betalningen på 398,00 kr för din order", "betalningen på 398,00 kr för resten"),
+        ("de", "Zahlung über 398,00 kr für Ihre Bestellung", "Zahlung über 398,00 kr für den Rest"),
+    ],
+)
+def test_a_declined_reauthorization_names_what_it_asked_for_not_the_orders_total(
+    locale: str, asked: str, rest: str
+) -> None:
+    base = {**CONTEXTS["order_on_hold"], "total": "597,00 kr"}
+    # A first authorization (and a re-authorization's email queued before): the total.
+    assert "597,00 kr" in mailer().render("order_on_hold", locale, base).text
+    context = {**base, "reauth_amount": "398,00 kr"}
+    text = mailer().render("order_on_hold", locale, context).text
+    assert asked in text and "597,00 kr" not in text
+    # After a parcel charged the customer: the rest's amount, and what was charged.
+    shipped = {**context, "charged_so_far": "199,00 kr"}
+    text = mailer().render("order_on_hold", locale, shipped).text
+    assert rest in text and "199,00 kr" in text and "597,00 kr" not in text

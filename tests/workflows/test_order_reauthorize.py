@@ -98,7 +98,12 @@ async def test_a_declined_reauthorization_holds_the_order_until_a_new_card_is_au
         (f"{order_id}:reauth-void:1", f"AUTH-{order_id}:authorize:1")
     ]
     emails = {e.key: e for e in harness.world.emails}
-    assert emails[f"{order_id}:on_hold:reauth:1"].template == "order_on_hold"
+    hold = emails[f"{order_id}:on_hold:reauth:1"]
+    assert hold.template == "order_on_hold"
+    # The email names what was asked for again (what is left to capture), not the total.
+    locale = view.customer.locale
+    assert hold.context["reauth_amount"] == format_money(Decimal("398.00"), view.currency, locale)
+    assert hold.context["total"] != hold.context["reauth_amount"]
     alert = emails[f"{order_id}:reauth:1:ops_alert"]
     assert alert.template == "ops_alert" and alert.to == "ops@oms.example"
     assert alert.context["shipment_id"] == f"{order_id}-S2"
