@@ -68,13 +68,13 @@ async def resend_ended(state: State, order: OrderView, body: ResendNotification)
     seen = sum(1 for h in order.history if h.action == ACTION)
     key = f"{order.order_id}:{notification}:resend:{seen + 1}"
     # The OMS's own cancel reason worded in the customer's language, as the first email did.
-    why = cancelled_why(order) if notification == "order_cancelled" else {}
+    worded = cancelled_why(order) if notification == "order_cancelled" else {}
     email = EmailRequest(
         key=key,
         to=str(order.customer.email),
         locale=order.customer.locale,
         template=notification,
-        context=email_context(order, reason=order.cancel_reason or body.reason, **why),
+        context=email_context(order, reason=order.cancel_reason or body.reason, **worded),
     )
     workflow_id = order_email_workflow_id(key)
     try:
