@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.orders import OrderInput, OrderView
     from oms.models.shipments import SHIPPED_STATES, ShipmentStatus
     from oms.views import orders as views
+    from workflows import policies
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
     from workflows.order_state import Email
@@ -47,6 +48,11 @@ CLAIM_EMAIL_PATCH = "order-claim-email"
 # Patch: a reship that leaves units owed sends the customer the backorder email, as the first
 # allocation does; asked only when it owed some. A run without it sent none.
 CLAIM_BACKORDER_EMAIL_PATCH = "order-claim-backorder-email"
+# Patch: a refund claim the provider declines is kept (``refund_error``, nothing refunded)
+# before the update is refused, so the parcel, settled by then, is not left claimed with no
+# claim on record (a claim could not be opened on it again, and the order completed with
+# no word of it). Asked only when a claim's refund is declined.
+CLAIM_REFUND_DECLINED_PATCH = "order-claim-refund-declined"
 
 
 class Claims:
@@ -147,7 +153,12 @@ class Claims:
             parcel = [priced[ln.sku].model_copy(update={"quantity": ln.quantity}) for ln in lines]
             # As the parcel was charged (VAT included), split per rate.
             amount, claim.refund_tax = parcel_refund(parcel, inp.totals)
-            claim.refunded, claim.refund_id = amount, await self._refund(request, amount)
+            try:
+                claim.refunded, claim.refund_id = amount, await self._refund(request, amount)
+            except ApplicationError as err:
+                if not workflow.patched(CLAIM_REFUND_DECLINED_PATCH):
+                    raise
+                await self._declined(request, claim, amount, err)
         view.claims.append(claim)
         self._track.note(views.claim_note(claim, inp.currency), by=request.by, action="claim")
         if workflow.patched(CLAIM_EMAIL_PATCH):
@@ -165,6 +176,25 @@ class Claims:
             view.backorder_emailed = True
         # After the email: the update answers with the claim as the last history line.
         self._shipments.changed = True
+
+    async def _declined(
+        self, request: OpenClaim, claim: ShipmentClaim, amount: Decimal, err: ApplicationError
+    ) -> None:
+        """Keep the claim whose refund the provider declined, then refuse the update with
+        what to do: the parcel is settled, so the claim is on record, refunded nothing."""
+        inp, view = self._inp, self._view
+        cause = err.__cause__
+        reason = policies.cause(cause) if isinstance(cause, ActivityError) else err.message
+        claim.refunded, claim.refund_id, claim.refund_error = Decimal("0.00"), None, reason
+        view.claims.append(claim)
+        self._track.note(views.claim_note(claim, inp.currency), by=request.by, action="claim")
+        self._shipments.changed = True
+        raise ApplicationError(
+            f"{request.shipment_id} is settled by the {request.kind} claim, but the provider "
+            f"declined the refund of {amount} {inp.currency} ({reason}); refund it with "
+            f"POST /orders/{inp.order_id}/refunds once the cause is dealt with",
+            type="RefundDeclined",
+        ) from err
 
     async def _refund(self, request: OpenClaim, amount: Decimal) -> str:
         inp = self._inp

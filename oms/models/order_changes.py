@@ -246,3 +246,6 @@ class ShipmentClaim(Model):
     refund_id: str | None = None
     # Its net and VAT per rate (empty for an order placed without totals).
     refund_tax: list[TaxLine] = Field(default_factory=list)
+    # The provider declined the refund (nothing refunded): why. The parcel stays settled by
+    # the claim; operations refund it with ``POST /orders/{id}/refunds``.
+    refund_error: str | None = None

@@ -140,6 +140,8 @@ def claim_note(claim: ShipmentClaim, currency: str) -> str:
     """A claim as one history line: who claimed which parcel what, and the outcome."""
     if claim.resolution == "reship":
         outcome = f"reshipped as {', '.join(claim.reshipped_as) or 'a backorder'} at no charge"
+    elif claim.refund_error is not None:
+        outcome = f"refund declined, nothing refunded: {claim.refund_error}"
     else:
         outcome = f"refunded {claim.refunded} {currency} ({claim.refund_id})"
     why = f": {claim.reason}" if claim.reason else ""

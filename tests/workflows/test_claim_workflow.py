@@ -11,16 +11,24 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
+from oms.client import data_converter
 from oms.models.common import SkuQuantity
 from oms.models.ops import RerouteShipment
 from oms.models.order_changes import OpenClaim
 from oms.models.orders import BackorderWake, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
+from oms.settings import Settings
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow, order_workflow_id
-from workflows.order_claims import CLAIM_BACKORDER_EMAIL_PATCH, CLAIM_EMAIL_PATCH
+from workflows.order_claims import (
+    CLAIM_BACKORDER_EMAIL_PATCH,
+    CLAIM_EMAIL_PATCH,
+    CLAIM_REFUND_DECLINED_PATCH,
+)
 from workflows.order_fulfil import REROUTE_FREE_PATCH, RESHIP_OWED_FREE_PATCH
+from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
@@ -99,6 +107,44 @@ async def test_a_damaged_parcel_is_refunded_and_the_order_completes(harness: Har
     assert result.status == OrderStatus.COMPLETED
     final = harness.world.orders[order_id]
     assert final.history[-1].note == "Every shipment delivered or settled by a claim"
+
+
+async def test_a_declined_claim_refund_keeps_the_claim_and_says_what_to_do(
+    harness: Harness,
+) -> None:
+    """The provider declines the claim's refund after the parcel was settled by it: the claim
+    is kept with the provider's answer (nothing refunded) and the caller is told to refund
+    it by hand. Before, the parcel ended claimed with no claim on record and the order
+    completed as if nothing had happened (a second claim was refused as ``NotShipped``)."""
+    order_id, handle, ship = await _shipped(harness, qty=1)
+    harness.world.captured = Decimal("10.00")  # the provider has less left than the parcel
+    with pytest.raises(WorkflowUpdateFailedError) as declined:
+        await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "damaged", "refund"))
+    cause = declined.value.cause
+    assert getattr(cause, "type", None) == "RefundDeclined"
+    assert f"{order_id}-S1 is settled by the damaged claim" in str(cause)
+    assert "declined the refund of 199.00 SEK" in str(cause)
+    assert f"POST /orders/{order_id}/refunds" in str(cause)
+    assert (await ship.result()).status == "claimed"
+
+    view = await handle.query(OrderWorkflow.state)
+    [claim] = view.claims
+    assert (claim.refunded, claim.refund_id) == (Decimal("0.00"), None)
+    assert claim.refund_error is not None and "exceeds the 10.00 left" in claim.refund_error
+    [noted] = [h.note for h in view.history if h.action == "claim"]
+    assert "damaged: no scan for 9 days; refund declined, nothing refunded: Refund" in noted
+    # The order completes with the claim on record (settled parcels end it, as before).
+    result = await handle.result()
+    assert result.status == OrderStatus.COMPLETED
+    assert harness.world.orders[order_id].claims[0].refund_error == claim.refund_error
+    history = await handle.fetch_history()
+    assert CLAIM_REFUND_DECLINED_PATCH in patches(history)
+    replayer = Replayer(
+        workflows=[OrderWorkflow, ShipmentWorkflow],
+        data_converter=data_converter(Settings()),
+        workflow_runner=workflow_runner(),
+    )
+    await replayer.replay_workflow(history)
 
 
 async def test_a_refunded_parcel_is_emailed_and_never_called_delivered(
