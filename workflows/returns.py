@@ -306,9 +306,19 @@ class ReturnWorkflow:
                 **views.received_context(self._view),
             )
         self._parcels_closed = True  # no parcel is taken while the return closes
-        if inp.resolution != "refund":
-            await self._exchanging.replace()
         missing = missing_units(self._view.lines)
+        if inp.resolution != "refund" and inp.exchange_for and missing:
+            # Other variants were asked for the whole return, with no unit-for-unit match
+            # to what arrived: sending them all would replace (and charge the difference
+            # on) units never sent back. What arrived is refunded instead.
+            self._track.note(
+                f"the exchange to other variants needs every unit; {missing_note(missing)} "
+                "never arrived: the received units are refunded instead",
+                by="system",
+            )
+            await self._refund()
+        elif inp.resolution != "refund":
+            await self._exchanging.replace()
         if not missing:
             self._enter(ReturnStatus.CLOSED, "system", "return closed")
             return await self._finish()

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.worker import Replayer
 
 from oms.client import data_converter
+from oms.models.orders import OrderLine
 from oms.models.returns import (
     Condition,
     ReceivedLine,
@@ -242,6 +243,38 @@ async def test_an_exchange_in_parts_waits_for_every_unit_then_replaces_what_arri
         await asyncio.sleep(0.05)
     assert replacement is not None
     assert {(ln.sku, ln.quantity) for ln in replacement.lines} == {("TSHIRT", 2), ("CAP", 1)}
+
+
+async def test_an_exchange_to_other_variants_closing_short_refunds_what_arrived(
+    harness: Harness,
+) -> None:
+    """Other variants were asked for the whole return; one unit never came back. Sending
+    them all would replace, and charge the difference on, a unit the customer kept: the
+    return refunds what arrived instead and sends no replacement order."""
+    inp = return_input(harness, quantity=2, resolution="exchange")
+    inp = inp.model_copy(
+        update={
+            "payment_token": "tok_visa",  # the difference could be charged
+            "exchange_for": [
+                OrderLine(sku="TSHIRT-L", quantity=2, unit_price=Decimal("299.00")),
+                OrderLine(sku="CAP-RED", quantity=1, unit_price=Decimal("99.00")),
+            ],
+        }
+    )
+    handle = await start(harness, inp)
+    await status_becomes(handle, ReturnStatus.AWAITING_RECEIPT)
+    await handle.execute_update(
+        ReturnWorkflow.receive, parcel(("TSHIRT", 1, "resellable"), ("CAP", 1, "resellable"))
+    )
+    await status_becomes(handle, ReturnStatus.PARTIALLY_RECEIVED)
+    final = await asyncio.wait_for(handle.result(), timeout=60)  # the receipt falls due
+
+    assert final.status == ReturnStatus.CLOSED and final.never_arrived == {"TSHIRT": 1}
+    assert final.exchange_order_id is None and final.exchange_difference is None
+    assert final.refund_total == Decimal("348.00")  # 1 x TSHIRT 249.00 + 1 x CAP 99.00
+    assert ("authorize" not in harness.world.names()) and ("capture" not in harness.world.names())
+    assert any("needs every unit; 1 x TSHIRT never arrived" in h.note for h in final.history)
+    assert not [o for o in harness.world.orders if o.startswith(inp.rma_id)]
 
 
 async def test_a_return_received_whole_takes_no_marker_and_closes_at_once(
