@@ -54,7 +54,9 @@ class Cancellation:
             raise ApplicationError(f"order is already {self._view.status}", type="NotCancellable")
         if self._state.cancel is not None:
             raise ApplicationError("order is already being cancelled", type="NotCancellable")
-        if self._shipments.shipped():
+        # A parcel settled by a claim left the warehouse and was charged too: cancelling
+        # the order then would stop its reship and void nothing, refunding nothing.
+        if self._shipments.shipped() or self._shipments.claimed():
             raise ApplicationError(
                 "order cannot be cancelled: a shipment has shipped", type="AlreadyShipped"
             )

@@ -89,6 +89,11 @@ class Shipments:
     def shipped(self) -> list[ShipmentSummary]:
         return [s for s in self.by_id.values() if s.status in SHIPPED_STATES]
 
+    def claimed(self) -> list[ShipmentSummary]:
+        """Parcels settled by a claim: they left the warehouse and were charged as shipped
+        ones were (a lost one's reship is a new, free parcel)."""
+        return [s for s in self.by_id.values() if s.status == ShipmentStatus.CLAIMED]
+
     def charged(self) -> Decimal | None:
         """What the parcels that shipped charged the customer, as each parcel computes it
         (``Parcel.amount``): None when no paid parcel shipped. A parcel sent at no charge,

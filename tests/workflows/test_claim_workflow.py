@@ -17,7 +17,7 @@ from oms.client import data_converter
 from oms.models.common import SkuQuantity
 from oms.models.ops import RerouteShipment
 from oms.models.order_changes import OpenClaim
-from oms.models.orders import BackorderWake, OrderStatus
+from oms.models.orders import BackorderWake, CancelOrder, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from oms.settings import Settings
 from tests.workflows.harness import Harness, patches, tick
@@ -85,6 +85,25 @@ async def test_a_lost_parcel_is_reshipped_at_no_charge(harness: Harness) -> None
     assert (await handle.result()).status == OrderStatus.COMPLETED
     # The lost parcel was charged once; its reship captures nothing.
     assert [c.amount for c in _calls(harness, "capture")] == [Decimal("398.00")]
+
+
+async def test_an_order_whose_parcel_was_claimed_cannot_be_cancelled(harness: Harness) -> None:
+    """The claimed parcel left the warehouse and was charged: a cancel would stop its
+    reship, void nothing and refund nothing while the customer was told they would be
+    refunded. Before, only a parcel shipped or in transit refused the cancel."""
+    order_id, handle, _ = await _shipped(harness)
+    await handle.execute_update(OrderWorkflow.open_claim, _claim(order_id, "lost", "reship"))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            OrderWorkflow.cancel, CancelOrder(reason="customer changed mind", requested_by="s1")
+        )
+    assert getattr(refused.value.cause, "type", None) == "AlreadyShipped"
+    view = await handle.query(OrderWorkflow.state)
+    assert view.status != OrderStatus.CANCELLED
+    assert {s.shipment_id: s.status for s in view.shipments}[f"{order_id}-S2"] != "cancelled"
+    await harness.deliver(f"{order_id}-S2")
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    assert not _calls(harness, "void_authorization")
 
 
 async def test_a_damaged_parcel_is_refunded_and_the_order_completes(harness: Harness) -> None:
