@@ -35,7 +35,7 @@ from starters.cli import (
     tokens,
     webhooks,
 )
-from starters.cli._common import OUTPUTS, configure, settings_of
+from starters.cli._common import OUTPUTS, configure, output_on_every_command, settings_of
 
 HELP = """Run the OMS's processes and do everyday operations from a terminal.
 
@@ -110,6 +110,7 @@ for _command in (
     catalogue.shipping_quote,
 ):
     cli.add_command(_command)
+output_on_every_command(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -48,6 +48,33 @@ def configure(ctx: click.Context, *, api_url: str | None, token: str | None, out
     ctx.meta[_OUTPUT_CHOSEN] = source not in (None, click.core.ParameterSource.DEFAULT)
 
 
+def _chosen_here(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_OUTPUT], ctx.meta[_OUTPUT_CHOSEN] = value, True
+
+
+def output_on_every_command(group: click.Group) -> None:
+    """Let every command below ``group`` take ``-o``/``--output`` after its name too
+    (``oms token list -o json``, as well as ``oms -o json token list``): users put it at the
+    end, and click would answer "No such option" there. Commands that hand their arguments
+    to a process they start are left alone."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            output_on_every_command(command)
+        elif not command.context_settings.get("ignore_unknown_options") and not any(
+            "--output" in getattr(p, "opts", ()) for p in command.params
+        ):
+            command.params.append(
+                click.Option(
+                    ["-o", "--output"],
+                    type=click.Choice(OUTPUTS),
+                    expose_value=False,
+                    callback=_chosen_here,
+                    help="how answers are printed (as 'oms -o')",
+                )
+            )
+
+
 def settings_of(ctx: click.Context) -> Settings:
     """``Settings()`` from the environment with the root options on top, built once (an
     invalid setting: one line naming its variable, exit code 2)."""

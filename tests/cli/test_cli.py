@@ -183,7 +183,8 @@ def test_token_create_prints_a_token_once_list_shows_it_and_revoke_ends_it(
             assert tokens.resolve(session, token) is None
         assert "revoked" in run("token", "list")[1]
         # -o chooses the format here too: the rows as JSON, the new secret inside the object.
-        code, out, _ = run("-o", "json", "token", "list")
+        # -o after the command's name too, where users put it (click refused it there).
+        code, out, _ = run("token", "list", "-o", "json")
         listed = json.loads(out)
         assert code == 0 and [t["token_id"] for t in listed] == [token_id]
         assert listed[0]["revoked_at"] is not None and "token" not in listed[0]
@@ -192,7 +193,7 @@ def test_token_create_prints_a_token_once_list_shows_it_and_revoke_ends_it(
         assert code == 0 and (made["role"], made["subject"]) == ("ops", "per")
         with db.session() as session:
             assert tokens.resolve(session, made["token"]) is not None
-        code, out, _ = run("-o", "yaml", "token", "revoke", made["token_id"])
+        code, out, _ = run("token", "revoke", made["token_id"], "--output", "yaml")
         assert code == 0 and f"token_id: {made['token_id']}" in out and "revoked_at: '" in out
         code, _, err = run("token", "revoke", "no-such-id")
         # One line, as every other CLI error: "error: ..." (the docs promise the prefix).
@@ -613,6 +614,11 @@ def test_ops_stuck_prints_the_output_format_asked_for(
     monkeypatch.setenv("OMS_OUTPUT", "yaml")
     assert _run("ops", "stuck") == 0
     assert capsys.readouterr().out == "[]\n"
+    # After the command's name too, and there it wins over OMS_OUTPUT.
+    assert _run("ops", "stuck", "-o", "json") == 0
+    assert capsys.readouterr().out == "[]\n"
+    assert _run("ops", "stuck", "--output", "table") == 0
+    assert capsys.readouterr().out == "(none)\n"
 
 
 def test_every_report_of_the_api_is_an_oms_report(recording_api: str) -> None:
