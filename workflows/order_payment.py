@@ -166,6 +166,12 @@ class Payment:
             charged_so_far=charged_so_far,
             shipped=shipped,
         )
+        if cancel is None and self.authorization_id:
+            # What an operator reading the order needs: the old one is gone, this holds it.
+            self._track.note(
+                f"Voided {auth} and authorized {voided.voided_amount} {inp.currency} again "
+                f"as {self.authorization_id}"
+            )
         return cancel if cancel is not None else (self.authorization_id or "")
 
     async def _authorize(

@@ -138,6 +138,10 @@ async def test_a_declined_reauthorization_holds_the_order_until_a_new_card_is_au
         f"AUTH-{order_id}:authorize:1",
         f"AUTH-{order_id}:reauth:2",
     ]
+    # The order's history says which authorization now holds the money.
+    notes = [h.note for h in harness.world.orders[order_id].history]
+    voided = f"Voided AUTH-{order_id}:authorize:1 and authorized 398.00 SEK again as "
+    assert f"{voided}AUTH-{order_id}:reauth:2" in notes
     assert REAUTHORIZE_PATCH in patches(await handle.fetch_history())
 
 
