@@ -170,6 +170,12 @@ class ReturnWorkflow:
             # whenever the return is still open for parcels, also while an earlier one is
             # settled, counting the parcels waiting their turn as received.
             pending = [ln for r in self._pending for ln in r.lines]
+        elif self._receipt is not None and not self._parcels_closed and not self._inspected:
+            # The first parcel is being inspected: it decides whether more may come.
+            raise ApplicationError(
+                "the return's first parcel is being inspected; post this one again in a moment",
+                type="NotAwaitingReceipt",
+            )
         elif status != ReturnStatus.AWAITING_RECEIPT or self._receipt is not None:
             raise ApplicationError(
                 f"the return is not awaiting receipt; it is {status}", type="NotAwaitingReceipt"

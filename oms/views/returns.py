@@ -57,8 +57,10 @@ def email_context(inp: ReturnInput, view: ReturnView, **extra: Any) -> dict[str,
 
 def received_context(view: ReturnView) -> dict[str, Any]:
     """What the ``return_received`` email adds: the units that are not the product sold
-    (``wrong_items``, never refunded or replaced: support contacts the customer) and
-    whether anything else in the parcel is refunded or replaced (``settles``)."""
+    (``wrong_items``, never refunded or replaced: support contacts the customer), whether
+    anything else in the parcel is refunded or replaced (``settles``), and the units still
+    to come of a return sent in more than one parcel (``still_expected``, with the date they
+    are due by, ``receipt_due``)."""
     return {
         "wrong_items": [
             {"sku": ln.sku, "quantity": ln.received_wrong_item}
@@ -66,6 +68,12 @@ def received_context(view: ReturnView) -> dict[str, Any]:
             if ln.received_wrong_item
         ],
         "settles": any(replacement_units(ln) > 0 for ln in view.lines),
+        "still_expected": [
+            {"sku": ln.sku, "quantity": ln.quantity - ln.received}
+            for ln in view.lines
+            if ln.quantity > ln.received
+        ],
+        "receipt_due": when(view.receipt_due_at) if view.receipt_due_at else "",
     }
 
 

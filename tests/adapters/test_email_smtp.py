@@ -701,6 +701,23 @@ def test_a_return_email_queued_before_its_new_context_keys_still_renders() -> No
         assert "RMA-A-1-1" in mailer().render(name, "en", old).text
 
 
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [("en", "still expecting"), ("sv", "väntar fortfarande"), ("de", "erwarten noch")],
+)
+def test_a_first_parcel_of_several_says_what_is_still_to_come(locale: str, words: str) -> None:
+    context = {
+        **RETURN,
+        "settles": True,
+        "still_expected": [{"sku": "TSHIRT", "quantity": 1}],
+        "receipt_due": "2026-12-20 12:00 UTC",
+    }
+    rendered = mailer().render("return_received", locale, context).text
+    assert words in rendered and "1 x TSHIRT" in rendered and "2026-12-20 12:00 UTC" in rendered
+    whole = mailer().render("return_received", locale, {**context, "still_expected": []}).text
+    assert words not in whole
+
+
 def test_a_parcel_of_wrong_items_is_named_and_promises_no_refund() -> None:
     rendered = mailer().render("return_received", "en", CONTEXTS["return_received"]).text
     assert "1 x CAP" in rendered and "customer service will contact you" in rendered

@@ -113,6 +113,15 @@ async def test_a_return_in_two_parcels_refunds_each_parcel_once_and_closes_with_
     assert f"return:{rma}:closed_short" not in keys
     req, _, _ = customer_email(harness, rma, "refunded:r2")
     assert req.context["amount"] == "348,00 SEK"  # what this parcel refunded
+    # The first parcel's email says what is still to come; the last one's, nothing.
+    first_mail, _, _ = customer_email(harness, rma, "received")
+    assert first_mail.context["still_expected"] == [
+        {"sku": "TSHIRT", "quantity": 1},
+        {"sku": "CAP", "quantity": 1},
+    ]
+    assert first_mail.context["receipt_due"].endswith(" UTC")
+    last_mail, _, _ = customer_email(harness, rma, "received:r2")
+    assert last_mail.context["still_expected"] == []
 
     history = await handle.fetch_history()
     assert PARTIAL_RECEIPTS_PATCH in patches(history)
