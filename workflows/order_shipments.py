@@ -8,6 +8,7 @@ Workflow code (no I/O). The order reads :attr:`Shipments.changed` to re-derive i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -101,22 +102,13 @@ class Shipments:
         inp, charged, any_paid = self._inp, Decimal("0.00"), False
         if inp.payment.method == "exchange":
             return None  # a return's replacement: nothing is charged
-        by_sku = {li.sku: li for li in (*inp.lines, *self._view.lines)}
         for summary in self._view.shipments:  # a continued run's too
             if summary.status not in SHIPPED_STATES or summary.shipment_id in self.free:
                 continue
             any_paid = True
             if summary.uncollected is not None:
                 continue
-            lines = [
-                ShipmentLine(
-                    sku=ln.sku,
-                    quantity=ln.quantity,
-                    unit_price=by_sku[ln.sku].unit_price,
-                    tax_rate=by_sku[ln.sku].tax_rate,
-                )
-                for ln in summary.lines
-            ]
+            lines = self._priced(summary.lines)
             totals = inp.totals
             if totals is None:
                 charged += sum((ln.unit_price * ln.quantity for ln in lines), Decimal("0.00"))
@@ -130,6 +122,20 @@ class Shipments:
             )
         return charged if any_paid else None
 
+    def _priced(self, units: Iterable[SkuQuantity]) -> list[ShipmentLine]:
+        """``units`` at the order's prices and VAT rates as they are now (an edit may have
+        changed the lines since it was placed)."""
+        by_sku = {li.sku: li for li in (*self._inp.lines, *self._view.lines)}
+        return [
+            ShipmentLine(
+                sku=ln.sku,
+                quantity=ln.quantity,
+                unit_price=by_sku[ln.sku].unit_price,
+                tax_rate=by_sku[ln.sku].tax_rate,
+            )
+            for ln in units
+        ]
+
     async def start(
         self, planned: list[PlannedShipment], authorization_id: str, free: bool = False
     ) -> None:
@@ -140,18 +146,8 @@ class Shipments:
         no address to ship from.
         """
         now = workflow.now()
-        # The order's lines, address and speed as they are now (an edit may have changed them).
-        by_sku = {li.sku: li for li in (*self._inp.lines, *self._view.lines)}
         for plan in planned:
-            lines = [
-                ShipmentLine(
-                    sku=ln.sku,
-                    quantity=ln.quantity,
-                    unit_price=by_sku[ln.sku].unit_price,
-                    tax_rate=by_sku[ln.sku].tax_rate,
-                )
-                for ln in plan.lines
-            ]
+            lines = self._priced(plan.lines)
             child = _shipment_input(self._inp, self._view, plan, lines, authorization_id)
             if free:
                 child.payment_method = "exchange"
