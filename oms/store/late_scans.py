@@ -23,7 +23,19 @@ from oms.views.shipments import late_scan_note
 
 def record(session: Session, scan: LateScan, order_id: str) -> tuple[LateScan, bool]:
     """Keep ``scan`` of a shipment of ``order_id`` unless its event id is kept already:
-    the scan as stored (the first one for a retry) and whether it is new."""
+    the scan as stored (the first one for a retry) and whether it is new.
+
+    Only the first scan of a shipment that alerts operations is kept ``alerted``: the alert
+    is one email per shipment, so a second delivery scan (another event id) is kept without
+    claiming an alert it did not send."""
+    if scan.alerted and session.scalar(
+        select(LateScanRow.event_id).where(
+            LateScanRow.shipment_id == scan.shipment_id,
+            LateScanRow.alerted.is_(True),
+            LateScanRow.event_id != scan.event_id,
+        )
+    ):
+        scan = scan.model_copy(update={"alerted": False})
     statement = (
         dialect_insert(session)(LateScanRow)
         .values(**scan.model_dump(), order_id=order_id)

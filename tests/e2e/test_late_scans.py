@@ -102,6 +102,16 @@ async def test_a_delivery_after_a_lost_claim_is_kept_once_shown_and_alerts_opera
         assert [e["event_id"] for e in shipment["late_events"]] == ["late-1"]
         assert shipment["history"][-1]["action"] == "late_scan"
         assert len(stack.smtp.messages_for(f"{sid}:delivered_after_claim")) == 1
+        # A second delivery scan of the same parcel (another event id) is kept without an
+        # alert of its own: operations were told once, and the scan says so.
+        again = await _post_scan(stack, tracking, "delivered", "late-1b")
+        assert again.status_code == 202, again.text
+        shipment = (await stack.api.get(f"/shipments/{sid}")).json()
+        assert [(e["event_id"], e["alerted"]) for e in shipment["late_events"]] == [
+            ("late-1", True),
+            ("late-1b", False),
+        ]
+        assert len(stack.smtp.messages_for(f"{sid}:delivered_after_claim")) == 1
 
         # The reship is delivered, and the carrier resends its delivery later: kept, no alert.
         done = await stack.fulfil(order_id)
@@ -113,6 +123,7 @@ async def test_a_delivery_after_a_lost_claim_is_kept_once_shown_and_alerts_opera
         order = await stack.order(order_id)
         assert [(e["event_id"], e["alerted"]) for e in order["late_events"]] == [
             ("late-1", True),
+            ("late-1b", False),
             ("late-2", False),
         ]
         assert stack.smtp.messages_for(f"{reship['shipment_id']}:delivered_after_claim") == []
