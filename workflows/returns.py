@@ -18,10 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.carrier import CarrierActivities
     from activities.returns import ReturnActivities
     from oms.domain import lifecycle
     from oms.domain.money import format_money
@@ -33,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         shortfall_note,
     )
     from oms.ids import exchange_order_id, return_workflow_id
-    from oms.models.carrier import VoidLabelRequest
     from oms.models.ops import OpsNote
     from oms.models.returns import (
         AuthorizeReturn,
@@ -42,17 +40,16 @@ with workflow.unsafe.imports_passed_through():
         RejectReturn,
         RetryRefund,
         ReturnInput,
-        ReturnLabel,
-        ReturnLabelRequest,
         ReturnStatus,
         ReturnView,
     )
-    from oms.queues import CARRIER_QUEUE, INVENTORY_QUEUE
+    from oms.queues import INVENTORY_QUEUE
     from oms.views import returns as views
     from oms.views.common import span
     from workflows import policies
     from workflows.legacy.returns import ReturnV1
     from workflows.return_exchange import Exchange
+    from workflows.return_label import ReturnLabels
     from workflows.return_receipt import Receipt
     from workflows.tracker import LIFECYCLE_PATCH, Tracker
 
@@ -118,6 +115,7 @@ class ReturnWorkflow:
         self._inspected = 0  # parcels inspected so far
         self._parcels_closed = False
         self._receiving = Receipt(inp, self._view, self._track, self._email_ops)
+        self._labels = ReturnLabels(inp, self._view, self._track)
         mail = (self._email, self._email_ops)
         self._exchanging = Exchange(inp, self._view, self._track, mail, self._refund)
 
@@ -234,7 +232,7 @@ class ReturnWorkflow:
         if not await self._authorized():
             assert isinstance(self._decision, RejectReturn)
             return await self._rejected(self._decision.by, self._decision.reason)
-        await self._buy_label(check.return_warehouse_id, check.return_to)
+        await self._labels.buy(check.return_warehouse_id, check.return_to)
         due = workflow.now() + timedelta(seconds=inp.options.receipt_timeout_s)
         self._view.receipt_due_at = due
         self._enter(
@@ -384,50 +382,10 @@ class ReturnWorkflow:
         await self._email("rejected", "return_rejected", reason=reason)
         return await self._finish()
 
-    async def _buy_label(self, warehouse_id: str | None, return_to: Any) -> None:
-        inp = self._inp
-        if warehouse_id is None or return_to is None:
-            note = "no return label: the shipping warehouse has no address"
-            self._track.note(note, by="system")
-            return
-        try:
-            label = await workflow.execute_activity_method(
-                CarrierActivities.buy_return_label,
-                ReturnLabelRequest(
-                    idempotency_key=f"{inp.rma_id}:return-label",
-                    rma_id=inp.rma_id,
-                    ship_from=inp.ship_to,
-                    ship_to=return_to,
-                ),
-                **policies.CARRIER.kwargs(self._q(CARRIER_QUEUE), "buy return label"),
-            )
-        except ActivityError as err:
-            # The customer can still send the parcel; support sees why there is no label.
-            self._track.note(f"return label not bought: {err.cause or err}", by="system")
-            return
-        self._view.label = ReturnLabel(
-            label_id=label.label_id,
-            tracking_number=label.tracking_number,
-            carrier=label.carrier,
-            service=label.service,
-            return_to_warehouse_id=warehouse_id,
-        )
-        self._track.note(f"return label {label.tracking_number} to {warehouse_id}", by="system")
-
     async def _expired(self) -> ReturnView:
         within = span(self._inp.options.receipt_timeout_s)
         self._enter(ReturnStatus.EXPIRED, "system", f"nothing received within {within}")
-        if self._view.label is not None:
-            try:
-                await workflow.execute_activity_method(
-                    CarrierActivities.void_label,
-                    VoidLabelRequest(
-                        shipment_id=self._inp.rma_id, label_id=self._view.label.label_id
-                    ),
-                    **policies.CARRIER.kwargs(self._q(CARRIER_QUEUE), "void return label"),
-                )
-            except ActivityError as err:
-                self._track.note(f"return label not voided: {err.cause or err}", by="system")
+        await self._labels.void()
         await self._email("expired", "return_expired")
         return await self._finish()
 
