@@ -14,7 +14,6 @@ captured payment (idempotent per return and line; a declined refund waits in
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -23,13 +22,11 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.returns import ReturnActivities
     from oms.domain import lifecycle
-    from oms.domain.money import format_money
     from oms.domain.returns import (
         authorization_reason,
         missing_note,
         missing_units,
         receipt_problems,
-        shortfall_note,
     )
     from oms.ids import exchange_order_id, return_workflow_id
     from oms.models.ops import OpsNote
@@ -51,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.return_exchange import Exchange
     from workflows.return_label import ReturnLabels
     from workflows.return_receipt import Receipt
+    from workflows.return_refund import REFUND_CAP_PATCH, Refunds
     from workflows.tracker import LIFECYCLE_PATCH, Tracker
 
 __all__ = [
@@ -61,10 +59,6 @@ __all__ = [
     "return_workflow_id",
 ]
 
-# A return's refund asks for no more than is left to refund on the order (read at refund
-# time by ``returns.refund_room``): what is left is refunded and the return closes. Before,
-# the provider declined the whole refund and the return waited in ``refund_failed`` for good.
-REFUND_CAP_PATCH = "return-refund-cap"
 # A first parcel with fewer units than authorized is settled and the return waits, in
 # ``partially_received``, for the rest until the receipt is due; later parcels add to it.
 # Before, the return closed at the first parcel and refused the rest.
@@ -111,13 +105,15 @@ class ReturnWorkflow:
         self._receipt: ReceiveReturn | None = None
         # Later parcels of a return received in parts, in the order they came, not yet taken.
         self._pending: list[ReceiveReturn] = []
-        self._retry: RetryRefund | None = None
         self._inspected = 0  # parcels inspected so far
         self._parcels_closed = False
         self._receiving = Receipt(inp, self._view, self._track, self._email_ops)
         self._labels = ReturnLabels(inp, self._view, self._track)
         mail = (self._email, self._email_ops)
-        self._exchanging = Exchange(inp, self._view, self._track, mail, self._refund)
+        self._refunds = Refunds(
+            inp, self._view, self._track, self._receiving, mail, lambda: self._exchanging
+        )
+        self._exchanging = Exchange(inp, self._view, self._track, mail, self._refunds.settle)
 
     # --- queries, updates, signals ---------------------------------------------------
 
@@ -188,13 +184,13 @@ class ReturnWorkflow:
     async def retry_refund(self, request: RetryRefund) -> ReturnView:
         """A person retries a refund the provider declined (after fixing the cause)."""
         self._track.update_accepted()
-        self._retry = request
-        await workflow.wait_condition(lambda: self._retry is None)
+        self._refunds.retry = request
+        await workflow.wait_condition(lambda: self._refunds.retry is None)
         return self._track.for_caller()
 
     @retry_refund.validator
     def _validate_retry(self, request: RetryRefund) -> None:
-        if self._view.status != ReturnStatus.REFUND_FAILED or self._retry is not None:
+        if self._view.status != ReturnStatus.REFUND_FAILED or self._refunds.retry is not None:
             raise ApplicationError(
                 f"no failed refund to retry; the return is {self._view.status}",
                 type="NoFailedRefund",
@@ -262,7 +258,7 @@ class ReturnWorkflow:
         if missing_units(self._view.lines) and workflow.patched(PARTIAL_RECEIPTS_PATCH):
             return await self._in_parts(due)
         if inp.resolution == "refund":
-            await self._refund()
+            await self._refunds.settle()
         else:
             await self._exchanging.replace()
         self._enter(ReturnStatus.CLOSED, "system", "return closed")
@@ -282,7 +278,7 @@ class ReturnWorkflow:
         clock_start = due - timedelta(seconds=inp.options.receipt_timeout_s)
         while True:
             if inp.resolution == "refund":
-                await self._refund()
+                await self._refunds.settle()
             missing = missing_units(self._view.lines)
             left = due - workflow.now()
             if not self._pending and (not missing or left <= timedelta(0)):
@@ -320,7 +316,7 @@ class ReturnWorkflow:
                 "never arrived: the received units are refunded instead",
                 by="system",
             )
-            await self._refund()
+            await self._refunds.settle()
         elif inp.resolution != "refund":
             await self._exchanging.replace()
         if not missing:
@@ -388,62 +384,6 @@ class ReturnWorkflow:
         await self._labels.void()
         await self._email("expired", "return_expired")
         return await self._finish()
-
-    async def _refund(self) -> None:
-        """Refund each line once; a declined refund waits for a person to retry it.
-
-        Behind ``return-refund-cap`` no refund asks for more than is left to refund on the
-        order; a run from before that waits in ``refund_failed`` takes the capped path
-        at its next retry (``return-refund-cap-retry-<n>``, one id per retry: the answer of
-        a patch is fixed for the run at its first asking, which replay gives for the
-        retries the run had before).
-        """
-        inp = self._inp
-        # A later parcel of a return received in parts: its own email keys, and its email
-        # says what this parcel refunded (the first parcel's keys are as before).
-        parcel = self._receiving.number
-        suffix = f":r{parcel}" if parcel > 1 else ""
-        before = self._view.refund_total
-        short_before = self._view.refund_shortfall or Decimal("0.00")
-        capped, retries = workflow.patched(REFUND_CAP_PATCH), 0
-        while (failure := await self._receiving.refund_lines(capped, retries)) is not None:
-            self._view.refund_error = failure
-            self._enter(ReturnStatus.REFUND_FAILED, "system", failure)
-            # Each decline tells operations (a retry that is declined again too).
-            again = f":retry-{retries}" if retries else ""
-            await self._email_ops(
-                f"refund_failed{suffix}{again}", f"Return {inp.rma_id}: {failure}"
-            )
-            await workflow.wait_condition(
-                lambda: self._retry is not None, timeout_summary="waiting for a refund retry"
-            )
-            retry = self._retry
-            assert retry is not None
-            self._view.refund_error = None
-            note = "refund retried" + (f": {retry.reason}" if retry.reason else "")
-            self._enter(ReturnStatus.RECEIVED, retry.by, note)
-            self._retry = None
-            retries += 1
-            capped = capped or workflow.patched(f"{REFUND_CAP_PATCH}-retry-{retries}")
-        total = self._view.refund_total
-        paid = total - before  # the whole refund, but for a later parcel of a return
-        short = self._receiving.shortfall() if capped else Decimal("0.00")
-        if short > short_before:
-            self._view.refund_shortfall = short
-            self._track.note(shortfall_note(total + short, total), by="system")
-        if paid > 0:
-            self._enter(ReturnStatus.REFUNDED, "system", f"refunded {paid} {inp.currency}")
-            amount = format_money(paid, inp.currency, inp.customer.locale)
-            await self._email(
-                f"refunded{suffix}",
-                "return_refunded",
-                amount=amount,
-                **views.refunded_context(
-                    inp, self._receiving.credit_notes, self._exchanging.not_charged
-                ),
-            )
-        elif short <= 0:
-            self._track.note("nothing to refund", by="system")
 
     # --- status and email ----------------------------------------------------------
 
