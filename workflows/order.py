@@ -388,6 +388,7 @@ class OrderWorkflow:
             return await self._cancellation.finish()
         inp = self._inp
         settled = " or settled by a claim" if self._view.claims else ""
+        await self._payment.release_unused_credit()
         self._track.enter(OrderStatus.COMPLETED, f"Every shipment delivered{settled}")
         await self._email(f"{inp.order_id}:completed", "order_completed")
         await workflow.wait_condition(workflow.all_handlers_finished)

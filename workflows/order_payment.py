@@ -43,6 +43,10 @@ Email = Callable[..., Awaitable[None]]
 # Asked only when an authorization is that old, so other runs record no marker; a run
 # without it shipped on the old authorization, and replays so.
 REAUTHORIZE_PATCH = "order-reauthorize"
+# Patch: a completed invoice-term order releases the credit its shipments did not consume
+# (a line cancelled or short-picked left it reserved for good: the company's available
+# credit never came back). A run without it completed holding it, and replays so.
+COMPLETE_RELEASES_CREDIT_PATCH = "order-complete-releases-credit"
 
 
 class Payment:
@@ -110,6 +114,18 @@ class Payment:
         if method == "exchange":
             return None  # a return's replacement: nothing to authorize
         return await self._authorize()
+
+    async def release_unused_credit(self) -> None:
+        """A completed order on invoice terms gives back the credit it reserved and no
+        shipment used (units cancelled or short-picked: the reservation was the whole
+        order's, and only shipments consume it), so none stays locked for the company.
+        Asked only of orders that reserved credit (patch ``order-complete-releases-credit``)."""
+        if self.credit_reserved and workflow.patched(COMPLETE_RELEASES_CREDIT_PATCH):
+            await workflow.execute_activity_method(
+                CreditActivities.release,
+                ReleaseCredit(order_id=self._inp.order_id),
+                **policies.PAYMENTS.kwargs(self._queue, "release the credit no shipment used"),
+            )
 
     async def release(self) -> None:
         """Undo what :meth:`secure` holds: release the credit, void the authorization."""
