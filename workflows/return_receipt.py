@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
     from activities.returns import ReturnActivities
-    from oms.domain.returns import apply_receipt, receipt_key, refund_due
+    from oms.domain.returns import apply_receipt, credited_units, receipt_key, refund_due
     from oms.ids import order_workflow_id
     from oms.models.credit import CreditNoteRequest
     from oms.models.orders import BackorderWake
@@ -148,7 +148,12 @@ class Receipt:
                     note = await workflow.execute_activity_method(
                         CreditActivities.credit_note,
                         CreditNoteRequest(
-                            key=key, order_id=inp.order_id, amount=due, reason=reason, sku=line.sku
+                            key=key,
+                            order_id=inp.order_id,
+                            amount=due,
+                            reason=reason,
+                            sku=line.sku,
+                            quantity=credited_units(due, line.unit_price),
                         ),
                         **policies.PAYMENTS.kwargs(
                             self._prefix + PAYMENTS_QUEUE,

@@ -207,6 +207,15 @@ def receipt_key(rma_id: str, what: str, sku: str, receipt: int, retry: int = 0) 
     return key if retry <= 0 else f"{key}:retry-{retry}"
 
 
+def credited_units(amount: Decimal, unit_price: Decimal) -> int | None:
+    """How many units at ``unit_price`` make ``amount`` (what a return's credit note shows
+    as its line's quantity); None when it is not a whole number of them (a credit capped,
+    or a line without a price)."""
+    if unit_price <= 0 or amount <= 0 or amount % unit_price != 0:
+        return None
+    return int(amount / unit_price)
+
+
 def refund_due(line: ReturnLine) -> Decimal:
     """What the customer gets back for a received line: paid price x units of the product."""
     return quantize(line.unit_price * (line.received_resellable + line.received_damaged))

@@ -223,9 +223,11 @@ def credit_note(
     *,
     sku: str | None = None,
     tax: list[TaxLine] | None = None,
+    quantity: int | None = None,
 ) -> Invoice:
     """A refund of an invoice-term order: a credit note, once per refund ``key``, which
-    gives the amount back to the company's credit (in its credit currency).
+    gives the amount back to the company's credit (in its credit currency); ``quantity``:
+    the units of ``sku`` it credits (a return's), shown on its line.
 
     ``amount`` is in the order's currency, VAT included; its VAT is split as ``tax`` (the
     refund's own split), else at the rate of the order's line ``sku``, else as the order
@@ -252,6 +254,7 @@ def credit_note(
         charged=tax if tax else invoices.charged_rates(session, order_id, sku),
         consumed=consumed or ZERO,
         sku=sku,
+        quantity=quantity,
     )
 
 
@@ -464,7 +467,15 @@ class CreditLedger(Bound):
         and ``CreditNoteRefused``."""
 
         def issue(session: Session) -> CreditNoteIssued:
-            note = credit_note(session, req.order_id, req.key, req.amount, req.reason, sku=req.sku)
+            note = credit_note(
+                session,
+                req.order_id,
+                req.key,
+                req.amount,
+                req.reason,
+                sku=req.sku,
+                quantity=req.quantity,
+            )
             return CreditNoteIssued(
                 number=note.number,
                 order_id=note.order_id,

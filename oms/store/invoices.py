@@ -113,9 +113,12 @@ def issue_credit_note(
     charged: Sequence[TaxLine],
     consumed: Decimal,
     sku: str | None = None,
+    quantity: int | None = None,
 ) -> Invoice:
     """A credit note of ``amount`` (tax included, in the currency of the order's invoices)
-    against the order's invoices, once per ``key``.
+    against the order's invoices, once per ``key``. ``quantity``: the units of ``sku`` it
+    credits (its line shows them at the net unit price, the line's amount the exact net, as
+    a buyer matches it against the invoice's line); unset, one line of quantity 1 per rate.
 
     Its net and VAT per rate are ``amount`` split as ``charged`` (the order's tax lines, or
     the rate of the refunded line ``sku``; oms.domain.tax.refund_tax). What it gives back to
@@ -152,7 +155,16 @@ def issue_credit_note(
         )
     split = refund_tax(amount, charged, currency)
     tax = sum((t.tax for t in split), ZERO)
-    lines = [InvoiceLine(sku=sku or "-", quantity=1, unit_price=t.net, amount=t.net) for t in split]
+    units = quantity if quantity and sku and len(split) == 1 else 1
+    lines = [
+        InvoiceLine(
+            sku=sku or "-",
+            quantity=units,
+            unit_price=round_money(t.net / units, currency),
+            amount=t.net,
+        )
+        for t in split
+    ]
     credit = None
     if currency != company.currency:
         credit = round_money(amount * consumed / invoiced, company.currency)

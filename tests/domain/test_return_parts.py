@@ -8,6 +8,7 @@ from decimal import Decimal
 from oms.domain import lifecycle
 from oms.domain.returns import (
     apply_receipt,
+    credited_units,
     missing_note,
     missing_units,
     receipt_key,
@@ -91,3 +92,10 @@ def test_partially_received_waits_for_the_customer_on_the_receipt_clock() -> Non
         awaiting.clock,
     )
     assert not step.terminal
+
+
+def test_a_credit_note_counts_the_whole_units_its_amount_makes() -> None:
+    assert credited_units(Decimal("1130.00"), Decimal("565.00")) == 2
+    assert credited_units(Decimal("565.00"), Decimal("565.00")) == 1
+    assert credited_units(Decimal("500.00"), Decimal("565.00")) is None  # capped
+    assert credited_units(Decimal("10.00"), Decimal("0.00")) is None

@@ -112,6 +112,37 @@ def test_a_returned_lines_credit_note_carries_that_lines_rate(db: Database, acme
     assert status.credited == D("222.88")
 
 
+def test_a_returns_credit_note_line_shows_the_units_it_credits(db: Database, acme: str) -> None:
+    """Two books returned: the note's line is 2 x the net unit price, as the invoice's line
+    is, so the buyer's accounts payable can match it (it read 1 x the whole amount)."""
+    _order(db, "O-1", "SEK", SEK_VIEW)
+    _reserve(db, "O-1", "2960.01")
+    with db.session() as session:
+        credit.consume(
+            session,
+            ConsumeCredit(
+                key="O-1-S1:invoice", order_id="O-1", shipment_id="O-1-S1", amount=D("2960.01")
+            ),
+        )
+    request = CreditNoteRequest(
+        key="RMA-1:refund:BOOK",
+        order_id="O-1",
+        amount=D("445.76"),
+        reason="r",
+        sku="BOOK",
+        quantity=2,
+    )
+    CreditLedger(db).credit_note(request)
+    with db.session() as session:
+        note = invoices.for_order(session, "O-1").items[-1]
+    assert [(li.sku, li.quantity, li.unit_price, li.amount) for li in note.lines] == [
+        ("BOOK", 2, D("199.00"), D("398.00"))
+    ]
+    assert (note.net, note.total) == (D("398.00"), D("445.76"))
+    # A request of a run from before (no quantity) dumps as it did.
+    assert "quantity" not in request.model_copy(update={"quantity": None}).model_dump()
+
+
 def test_a_refund_without_a_return_is_split_over_the_orders_rates(db: Database, acme: str) -> None:
     _order(db, "O-1", "SEK", SEK_VIEW)
     _reserve(db, "O-1", "2960.01")

@@ -45,9 +45,9 @@ async def test_an_invoice_order_return_is_refunded_with_one_credit_note_per_line
     assert "refunded" in [h.status for h in final.history]
     assert final.refund_total == Decimal("348.00")
     notes = [req for name, req in harness.world.calls if name == "credit_note"]
-    assert [(n.key, n.sku, n.amount) for n in notes] == [
-        (f"{inp.rma_id}:refund:TSHIRT", "TSHIRT", Decimal("249.00")),
-        (f"{inp.rma_id}:refund:CAP", "CAP", Decimal("99.00")),
+    assert [(n.key, n.sku, n.amount, n.quantity) for n in notes] == [
+        (f"{inp.rma_id}:refund:TSHIRT", "TSHIRT", Decimal("249.00"), 1),
+        (f"{inp.rma_id}:refund:CAP", "CAP", Decimal("99.00"), 1),
     ]
     assert "refund" not in harness.world.names()  # no card provider asked
     assert any("credit note CN-" in h.note for h in final.history)
