@@ -121,25 +121,26 @@ class Payment:
         order's, and only shipments consume it), so none stays locked for the company.
         Asked only of orders that reserved credit (patch ``order-complete-releases-credit``)."""
         if self.credit_reserved and workflow.patched(COMPLETE_RELEASES_CREDIT_PATCH):
-            await workflow.execute_activity_method(
-                CreditActivities.release,
-                ReleaseCredit(order_id=self._inp.order_id),
-                **policies.PAYMENTS.kwargs(self._queue, "release the credit no shipment used"),
-            )
+            await self._release_credit("release the credit no shipment used")
 
     async def release(self) -> None:
         """Undo what :meth:`secure` holds: release the credit, void the authorization."""
         order_id = self._inp.order_id
         if self.credit_reserved:
-            await workflow.execute_activity_method(
-                CreditActivities.release,
-                ReleaseCredit(order_id=order_id),
-                **policies.PAYMENTS.kwargs(self._queue, "release reserved credit"),
-            )
+            await self._release_credit("release reserved credit")
         if self.authorization_id:
             await self.calls.void(
                 f"{order_id}:void", self.authorization_id, "void payment authorization"
             )
+
+    async def _release_credit(self, summary: str) -> None:
+        """Release what is still reserved of the company's credit for the order (the store
+        releases nothing when nothing is left)."""
+        await workflow.execute_activity_method(
+            CreditActivities.release,
+            ReleaseCredit(order_id=self._inp.order_id),
+            **policies.PAYMENTS.kwargs(self._queue, summary),
+        )
 
     async def authorization_to_ship(
         self,

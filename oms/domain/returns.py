@@ -15,6 +15,7 @@ neither refunded nor restocked, and go to manual review.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -158,15 +159,10 @@ def receipt_problems(
     new units plus those already received may not exceed what was authorized per line.
     ``pending``: the lines of parcels taken but not inspected yet, counted as received.
     """
-    waiting: dict[str, int] = {}
-    for got in pending:
-        waiting[got.sku] = waiting.get(got.sku, 0) + got.quantity
+    waiting = _per_sku(pending)
     by_sku = {line.sku: line for line in lines}
     problems = [f"{got.sku} is not on this return" for got in received if got.sku not in by_sku]
-    totals: dict[str, int] = {}
-    for got in received:
-        totals[got.sku] = totals.get(got.sku, 0) + got.quantity
-    for sku, qty in totals.items():
+    for sku, qty in _per_sku(received).items():
         line = by_sku.get(sku)
         had = line.received + waiting.get(sku, 0) if line is not None else 0
         if line is None or had + qty <= line.quantity:
@@ -180,6 +176,14 @@ def receipt_problems(
                 f"are still to come ({had} already received)"
             )
     return problems
+
+
+def _per_sku(received: Iterable[ReceivedLine]) -> Counter[str]:
+    """Units received per SKU, over lines that may name a SKU more than once."""
+    units: Counter[str] = Counter()
+    for got in received:
+        units[got.sku] += got.quantity
+    return units
 
 
 def missing_units(lines: Iterable[ReturnLine]) -> dict[str, int]:

@@ -56,13 +56,7 @@ def warehouse_stock(
     warehouse_id: str, state: State, caller: Staff, page: Paging
 ) -> Page[StockLevel]:
     """One warehouse's stock by SKU, a page at a time; 404 for an unknown warehouse."""
-    try:
-        with state.db.read() as session:
-            return inventory.page_stock(
-                session, warehouse_id=warehouse_id, limit=page.limit, cursor=page.cursor
-            )
-    except UnknownWarehouse as err:
-        raise api_error(404, "UnknownWarehouse", str(err)) from err
+    return _stock_page(state, page, warehouse_id=warehouse_id)
 
 
 @router.get("/stock", response_model=Page[StockLevel])
@@ -75,6 +69,12 @@ def stock(
 ) -> Page[StockLevel]:
     """Stock by warehouse and SKU (optionally one SKU, one warehouse), a page at a time;
     404 for an unknown warehouse."""
+    return _stock_page(state, page, warehouse_id=warehouse_id, sku=sku)
+
+
+def _stock_page(
+    state: State, page: Paging, *, warehouse_id: str | None, sku: str | None = None
+) -> Page[StockLevel]:
     try:
         with state.db.read() as session:
             return inventory.page_stock(

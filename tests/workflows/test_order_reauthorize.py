@@ -39,7 +39,14 @@ def _order(harness: Harness, order_id: str, valid_s: int) -> OrderInput:
     return inp.model_copy(update={"options": options})
 
 
-async def _first_parcel_delivered(harness: Harness, order_id: str) -> WorkflowHandle[Any, Any]:
+async def _first_parcel_delivered(
+    harness: Harness, valid_s: int
+) -> tuple[str, WorkflowHandle[Any, Any]]:
+    """An order of 3 with 1 in stock, authorizations valid ``valid_s``: its first parcel
+    delivered, 2 units owed."""
+    harness.world.stock["TSHIRT"] = 1
+    order_id = f"R-{uuid.uuid4().hex[:6]}"
+    await harness.start(_order(harness, order_id, valid_s=valid_s))
     await harness.deliver(f"{order_id}-S1")
     handle = harness.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
     for _ in range(200):
@@ -47,7 +54,7 @@ async def _first_parcel_delivered(harness: Harness, order_id: str) -> WorkflowHa
         if [s.status for s in view.shipments] == ["delivered"]:
             break
         await tick()
-    return handle
+    return order_id, handle
 
 
 def _calls(harness: Harness, name: str) -> list[Any]:
@@ -57,10 +64,7 @@ def _calls(harness: Harness, name: str) -> list[Any]:
 async def test_a_fill_within_the_validity_ships_on_the_first_authorization(
     harness: Harness, env: WorkflowEnvironment
 ) -> None:
-    harness.world.stock["TSHIRT"] = 1
-    order_id = f"R-{uuid.uuid4().hex[:6]}"
-    await harness.start(_order(harness, order_id, valid_s=30 * DAY))
-    handle = await _first_parcel_delivered(harness, order_id)
+    order_id, handle = await _first_parcel_delivered(harness, 30 * DAY)
 
     harness.world.arrived["TSHIRT"] = 2
     await env.sleep(timedelta(days=2, minutes=1))
@@ -77,10 +81,7 @@ async def test_a_fill_within_the_validity_ships_on_the_first_authorization(
 async def test_a_declined_reauthorization_holds_the_order_until_a_new_card_is_authorized(
     harness: Harness, env: WorkflowEnvironment
 ) -> None:
-    harness.world.stock["TSHIRT"] = 1
-    order_id = f"R-{uuid.uuid4().hex[:6]}"
-    await harness.start(_order(harness, order_id, valid_s=2 * DAY))
-    handle = await _first_parcel_delivered(harness, order_id)
+    order_id, handle = await _first_parcel_delivered(harness, 2 * DAY)
     harness.world.decline_tokens.add("tok_visa")  # the card expired meanwhile
 
     await env.sleep(timedelta(days=2))  # no stock: the authorization ages
@@ -148,10 +149,7 @@ async def test_a_declined_reauthorization_holds_the_order_until_a_new_card_is_au
 async def test_a_reauthorization_declined_past_the_hold_cancels_what_did_not_ship(
     harness: Harness, env: WorkflowEnvironment
 ) -> None:
-    harness.world.stock["TSHIRT"] = 1
-    order_id = f"R-{uuid.uuid4().hex[:6]}"
-    await harness.start(_order(harness, order_id, valid_s=2 * DAY))
-    handle = await _first_parcel_delivered(harness, order_id)
+    order_id, handle = await _first_parcel_delivered(harness, 2 * DAY)
     harness.world.decline_tokens.add("tok_visa")
     await env.sleep(timedelta(days=2))
     harness.world.arrived["TSHIRT"] = 2
