@@ -71,6 +71,25 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def port_and_log(port: int, log: Path, marker: str) -> Callable[[], bool]:
+    """A readiness check: ``port`` accepts connections and ``log`` has gained a line holding
+    ``marker`` since the check was made. For a server that prints when it serves: another
+    process that took a port picked free cannot pass for it (the Temporal dev server binds
+    its port late, after seconds of set-up, and only then prints its banner)."""
+
+    def said() -> int:
+        with contextlib.suppress(FileNotFoundError):
+            return log.read_text(errors="replace").count(marker)
+        return 0
+
+    before = said()
+
+    def ready() -> bool:
+        return said() > before and port_open(port)
+
+    return ready
+
+
 def http_ok(url: str) -> Callable[[], bool]:
     """A readiness check: ``GET url`` answers 200."""
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
+import time
 from pathlib import Path
 from typing import cast
 
@@ -15,6 +18,12 @@ from oms import telemetry
 from oms.codec import EncryptionCodec, codec_from_spec
 from oms.failures import CompactFailureConverter
 from oms.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The first pause between two tries to reach Temporal; it doubles up to the cap.
+_CONNECT_BACKOFF_S = 0.25
+_CONNECT_BACKOFF_CAP_S = 2.0
 
 
 def payload_codec(settings: Settings, require_encrypted: bool = False) -> EncryptionCodec:
@@ -63,27 +72,50 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+async def connect(
+    settings: Settings, runtime: Runtime | None = None, *, wait_s: float = 0.0
+) -> Client:
     """Connect with the OMS data converter: models cross every boundary intact, encrypted.
 
     Where and how is the SDK's environment configuration as ``settings`` resolved it
     (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, ``TEMPORAL_TLS*``, a
     ``temporal.toml`` profile), so the same settings reach the dev server, a self-hosted
     cluster (mTLS) or Temporal Cloud (mTLS or an API key, which implies TLS).
+
+    ``wait_s``: how long to keep trying while the server does not answer (a worker or an
+    API started before Temporal; ``OMS_TEMPORAL_CONNECT_WAIT_S``), with a log line for each
+    failed try; 0 tries once. Raises ``RuntimeError`` (the SDK's "Failed client connect")
+    when the last try fails.
     """
     tls = tls_config(settings)
     api_key = settings.temporal_api_key or None
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-        runtime=runtime,
-        tls=tls if tls or not api_key else True,
-        api_key=api_key,
-        # Tracing (when configured): workers built on this client trace workflows and
-        # activities in the trace of the request that started them.
-        interceptors=telemetry.client_interceptors(),
-    )
+    deadline = time.monotonic() + wait_s
+    pause = _CONNECT_BACKOFF_S
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=data_converter(settings),
+                runtime=runtime,
+                tls=tls if tls or not api_key else True,
+                api_key=api_key,
+                # Tracing (when configured): workers built on this client trace workflows and
+                # activities in the trace of the request that started them.
+                interceptors=telemetry.client_interceptors(),
+            )
+        except RuntimeError as err:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            log.warning(
+                "Temporal at %s does not answer yet (%s); trying again for %.0f s more",
+                settings.temporal_address,
+                err,
+                left,
+            )
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, _CONNECT_BACKOFF_CAP_S)
 
 
 def metrics_runtime(bind_address: str) -> Runtime:

@@ -19,6 +19,10 @@ from oms.search_attributes import ALL, dev_server_flags
 
 # Let the server mark a workflow whose task keeps failing (a bug) with the
 # TemporalReportedProblems search attribute, which /ops/stuck queries.
+# What the dev server prints once it serves (after seconds of set-up, and only then does it
+# bind its port): a launcher that waits for it cannot mistake another process for it.
+SERVER_BANNER = "Temporal Server:"
+
 PROBLEM_FLAGS = [
     "--dynamic-config-value",
     "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=1",

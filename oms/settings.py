@@ -202,6 +202,10 @@ class Settings(BaseSettings):
     temporal_tls_key: str = ""  # its private key (PEM file)
     temporal_tls_ca: str = ""  # server root CA (PEM file); empty = the system's
     temporal_api_key: str = ""
+    # How long the worker and the API keep trying to reach Temporal when they start (the
+    # server may start after them: a pod, a compose service, a dev server still binding).
+    # The CLI does not wait: it says at once that Temporal does not answer.
+    temporal_connect_wait_s: float = Field(default=30.0, ge=0, allow_inf_nan=False)
     # Payload encryption (oms/codec.py): "id:base64key,..." and the id new payloads use.
     # The default is a public development key: every real deployment sets both.
     codec_keys: str = DEV_KEYS

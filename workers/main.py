@@ -312,7 +312,7 @@ async def run_workers(
     try:
         if client is None:
             runtime = metrics_runtime(settings.metrics_bind) if settings.metrics_bind else None
-            client = await connect(settings, runtime)
+            client = await connect(settings, runtime, wait_s=settings.temporal_connect_wait_s)
             if settings.metrics_bind:
                 log.info("worker metrics on http://%s/metrics", settings.metrics_bind)
         if "workflows" in queues:

@@ -22,8 +22,8 @@ import psutil
 from sqlalchemy.engine import make_url
 
 from devtools.dev import prepare_store, provision_callers
-from devtools.supervisor import Supervisor, free_port, http_ok
-from oms.devserver import dev_server_command
+from devtools.supervisor import Supervisor, free_port, http_ok, port_and_log
+from oms.devserver import SERVER_BANNER, dev_server_command
 from oms.settings import Settings, child_environment
 
 # Enough stock that a benchmark never backorders (every order must reach `completed`).
@@ -109,7 +109,8 @@ class BenchStack:
         self._env = child_environment(self.settings)
         port = int(self.settings.temporal_address.rsplit(":", 1)[1])
         server = dev_server_command(str(self.tmp / "temporal.db"), port=port, ui_port=0, ui=False)
-        self._start("temporal", "server", server, ready=port)
+        ready = port_and_log(port, self.tmp / "temporal.log", SERVER_BANNER)
+        self._start("temporal", "server", server, ready=ready)
         py = sys.executable
         # Ready before anything sends to them: a sink that cannot bind fails the start.
         smtp, carrier = self.settings.smtp_port, self.settings.carrier_port

@@ -21,8 +21,8 @@ import httpx
 
 from devtools.bench.stack import throwaway_settings
 from devtools.dev import prepare_store, provision_callers
-from devtools.supervisor import ProcessExited, Supervisor, free_port, http_ok
-from oms.devserver import dev_server_command
+from devtools.supervisor import ProcessExited, Supervisor, free_port, http_ok, port_and_log
+from oms.devserver import SERVER_BANNER, dev_server_command
 from oms.settings import Settings, child_environment
 from oms.store.db import Database
 
@@ -73,11 +73,10 @@ class ChaosStack:
         self.start_temporal()
         py = sys.executable
         self._start("smtp-sink", [py, "-m", "sandboxes.smtp_sink"])
-        self._start("carrier", [py, "-m", "sandboxes.carrier"])
         self.start_worker()
-        api_health = http_ok(f"{self.settings.api_url}/health")
-        self._start("api", [py, "-m", "starters.api.app"], ready=api_health, timeout_s=60)
-        self.processes.wait_ready("carrier", self.settings.carrier_port)
+        self.start_api()
+        # After the API: the carrier posts its tracking events to the API's final address.
+        self._start("carrier", [py, "-m", "sandboxes.carrier"], ready=self.settings.carrier_port)
         self.configure_carrier(
             webhook_backoff_s=WEBHOOK_BACKOFF_S, simulate_delay_s=CARRIER_SCAN_DELAY_S
         )
@@ -90,17 +89,17 @@ class ChaosStack:
     # --- faults --------------------------------------------------------------------
 
     def start_temporal(self, *, same_port: bool = False) -> None:
-        """Start the dev server on its file; retried, as a port picked free can be taken
-        before the server binds it (then on a new port, unless it must keep its address)."""
+        """Start the dev server on its file and wait for its banner; retried, as a port picked
+        free can be taken before the server binds it (then on a new port, unless it must keep
+        its address)."""
         for attempt in range(5):
             cmd = dev_server_command(
                 str(self.tmp / "temporal.db"), port=self.temporal_port, ui_port=0, ui=False
             )
+            ready = port_and_log(self.temporal_port, self.tmp / "temporal.log", SERVER_BANNER)
             try:
-                self._start("temporal", cmd, ready=self.temporal_port)
-                time.sleep(0.3)  # a server that lost the port race exits right after binding
-                if self.processes.running("temporal"):
-                    return
+                self._start("temporal", cmd, ready=ready)
+                return
             except ProcessExited as err:
                 if err.name != "temporal":
                     raise
@@ -121,6 +120,29 @@ class ChaosStack:
         time.sleep(down_s)
         self.start_temporal(same_port=True)
         self.temporal_restarts += 1
+
+    def start_api(self) -> None:
+        """Start the API and wait until it answers; on a new port when another process took
+        the one picked free before the API bound it (uvicorn exits: address already in use)."""
+        log = self.tmp / "api.log"
+        for _ in range(5):
+            health = http_ok(f"{self.settings.api_url}/health")
+            seen = log.read_text(errors="replace") if log.exists() else ""
+            try:
+                self._start(
+                    "api", [sys.executable, "-m", "starters.api.app"], ready=health, timeout_s=60
+                )
+                return
+            except ProcessExited as err:
+                said = log.read_text(errors="replace")[len(seen) :]
+                if err.name != "api" or "address already in use" not in said:
+                    raise
+            self.processes.forget("api")
+            port = free_port()
+            for settings in (self.settings, self.worker_settings):
+                settings.api_port = port
+                settings.api_url = f"http://127.0.0.1:{port}"
+        raise RuntimeError(f"the API did not start (logs in {self.tmp})")
 
     def start_worker(self) -> None:
         self._start("worker", [sys.executable, "-m", "workers.main"], self.worker_settings)

@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        temporal = client or await connect(settings)
+        temporal = client or await connect(settings, wait_s=settings.temporal_connect_wait_s)
         app.state.oms = ApiState(settings=settings, db=db, client=temporal)
         yield
         db.dispose()

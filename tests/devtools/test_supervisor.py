@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from devtools.supervisor import ProcessExited, Supervisor, free_port, port_open
+from devtools.supervisor import ProcessExited, Supervisor, free_port, port_and_log, port_open
 
 PY = sys.executable
 SLEEP = [PY, "-c", "import time; time.sleep(60)"]
@@ -98,3 +99,23 @@ def test_children_stop_one_after_the_other_the_last_started_first(tmp_path: Path
         )
     assert seen.read_text() == "up"
     assert not processes.running("server") and not port_open(port)
+
+
+def test_a_server_is_ready_when_its_port_answers_and_its_log_says_so_anew(tmp_path: Path) -> None:
+    """Another process on the port picked free must not pass for the server: the check also
+    wants the server's banner, and one printed by an earlier run does not count."""
+    log = tmp_path / "temporal.log"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        ready = port_and_log(port, log, "Temporal Server:")
+        assert not ready()  # the port answers, but nothing said it serves
+        log.write_text("Temporal Server:      localhost:1\n")
+        assert ready()
+        again = port_and_log(port, log, "Temporal Server:")  # a restart on the same log
+        assert not again()
+        with log.open("a") as out:
+            out.write("Temporal Server:      localhost:1\n")
+        assert again()
+    assert not again()  # said so, but the port no longer answers

@@ -4,6 +4,7 @@ for one release, and the connection a test or launcher gives in code."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from temporalio.client import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
+from devtools.chaos.proxy import TcpProxy
 from oms.client import connect, tls_config
 from oms.settings import Settings, child_environment, load_settings
 
@@ -207,3 +209,43 @@ def test_a_child_process_reaches_temporal_as_its_parent_says(
         check=True,
     )
     assert json.loads(out.stdout) == ["127.0.0.1:7999", "oms-test", "", False]
+
+
+async def test_worker_and_api_wait_for_a_temporal_that_answers_late(
+    dev_server: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker or API started before Temporal (a pod, a compose service, a dev server still
+    binding) keeps trying for ``temporal_connect_wait_s`` instead of exiting at once."""
+    host, port = dev_server.client.service_client.config.target_host.rsplit(":", 1)
+    proxy = TcpProxy(host, int(port))
+    settings = Settings(temporal_address=f"127.0.0.1:{await proxy.start()}")
+    proxy.cut()  # Temporal "not up yet": every connection is dropped
+    try:
+        with pytest.raises(RuntimeError, match="Failed client connect"):
+            await connect(settings)  # the CLI's way: one try, no wait
+        assert "does not answer yet" not in caplog.text
+
+        attempt = asyncio.create_task(connect(settings, wait_s=30))
+        while "does not answer yet" not in caplog.text:
+            assert not attempt.done(), attempt
+            await asyncio.sleep(0.05)
+        proxy.restore()  # Temporal comes up
+        client = await asyncio.wait_for(attempt, 30)
+        assert await client.service_client.check_health()
+        assert f"Temporal at {settings.temporal_address} does not answer yet" in caplog.text
+    finally:
+        await proxy.stop()
+
+
+async def test_the_wait_for_temporal_ends_with_the_sdks_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    proxy = TcpProxy("127.0.0.1", 9)
+    settings = Settings(temporal_address=f"127.0.0.1:{await proxy.start()}")
+    proxy.cut()
+    try:
+        with pytest.raises(RuntimeError, match="Failed client connect"):
+            await connect(settings, wait_s=0.5)
+        assert caplog.text.count("does not answer yet") >= 1
+    finally:
+        await proxy.stop()
