@@ -239,6 +239,11 @@ class Settings(BaseSettings):
     simulator_token: str = "dev-warehouse"
     # Shared secret the carrier signs its webhook bodies with (HMAC SHA-256).
     carrier_webhook_secret: str = DEV_WEBHOOK_SECRET
+    # How long a carrier event's id is remembered: a retry of the same event (the same
+    # webhook-id, signed again at its own time) within it is acknowledged, not applied
+    # again. Longer than the carrier's retry schedule (Standard Webhooks senders retry for
+    # a day or more); at least the 5-minute signature tolerance.
+    carrier_event_ids_kept_s: int = Field(default=3 * 24 * 3600, ge=300)
     # Rate limits (starters/api/ratelimit.py; the ``limits`` library's notation, e.g.
     # "600/minute"): failed authentications per client address and per presented token, and
     # carrier webhook requests per client address. Wide enough that make run, the bench and

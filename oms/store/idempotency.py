@@ -161,8 +161,9 @@ def release_key(session: Session, subject: str, key: str) -> None:
 def first_receipt(session: Session, message_id: str, keep: timedelta) -> bool:
     """Remember an inbound webhook message id; False when it was received already.
 
-    Ids older than ``keep`` (the signature's timestamp tolerance, after which the message
-    is refused anyway) are forgotten.
+    Ids older than ``keep`` are forgotten: at least the signature's timestamp tolerance
+    (an older message is refused anyway), and as long as the sender retries a message
+    under its id, each retry signed anew.
     """
     now = utcnow()
     session.execute(delete(ReceivedEventRow).where(ReceivedEventRow.received_at < now - keep))

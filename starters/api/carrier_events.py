@@ -4,8 +4,10 @@ The carrier signs each event the Standard Webhooks way with the shared secret
 ``OMS_CARRIER_WEBHOOK_SECRET``: ``webhook-id``, ``webhook-timestamp`` and
 ``webhook-signature`` (HMAC SHA-256 over id, timestamp and body). No bearer token is
 involved, because the carrier is a machine that holds the secret, not a user with a role.
-An event more than 5 minutes old or ahead is refused, and an id seen within that window
-is acknowledged without being applied again, so a captured event cannot be replayed.
+An event more than 5 minutes old or ahead is refused, so a captured event cannot be
+replayed; an id received before is acknowledged without being applied again for
+``OMS_CARRIER_EVENT_IDS_KEPT_S`` (3 days), as the carrier retries an event it thinks
+failed under the same id, signed again at the time of the retry.
 
 A scan for a shipment whose workflow has ended (claimed lost, delivered, cancelled) is
 kept in the store instead (``oms.store.late_scans``, once per event id) and answered
@@ -20,7 +22,7 @@ on the key ``<shipment>:delivered_after_claim``, so a resent or retried scan mai
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Session
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from oms.domain.auth import EVENT_TOLERANCE, verified_event_id
+from oms.domain.auth import verified_event_id
 from oms.domain.shipping import late_scan_alerts
 from oms.models.notifications import EmailRequest, OrderEmailInput
 from oms.models.shipments import LateScan, ShipmentView, TrackingEvent
@@ -87,8 +89,9 @@ async def carrier_event(
         raise api_error(
             404, "UnknownTrackingNumber", f"no shipment has tracking number {event.tracking_number}"
         )
+    kept = timedelta(seconds=state.settings.carrier_event_ids_kept_s)
     first = await in_store(
-        state, lambda session: idempotency.first_receipt(session, message_id, EVENT_TOLERANCE)
+        state, lambda session: idempotency.first_receipt(session, message_id, kept)
     )
     if not first:
         return {"shipment_id": shipment_id, "status": "duplicate"}

@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from temporalio.client import Client
 
 from oms.domain.auth import ROLES, event_headers
 from oms.store import tokens
+from oms.store.tables import ReceivedEventRow
 from starters.api.app import create_app
 from workflows.quote import quote_workflow_id
 
@@ -458,6 +460,18 @@ async def test_carrier_events_need_the_carrier_signature(
         again = await webhook.post("/carrier/events", content=event, headers=headers | good)
         assert again.status_code == 202, again.text
         assert again.json()["status"] == "duplicate"
+        # The carrier retries it an hour later, signed afresh under the same id (it never
+        # saw the answer): still the same event, past the signature's 5-minute window.
+        with stack.db.session() as session:
+            session.execute(
+                update(ReceivedEventRow)
+                .where(ReceivedEventRow.message_id == "e-1")
+                .values(received_at=datetime.now(UTC) - timedelta(hours=1))
+            )
+        retry = event_headers(secret, event, "e-1", datetime.now(UTC))
+        later = await webhook.post("/carrier/events", content=event, headers=headers | retry)
+        assert later.status_code == 202, later.text
+        assert later.json()["status"] == "duplicate"
         await stack.wait_for_status(order_id, {"completed"})
 
 
