@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.demo.catalogue import STOCK, seed_demo
@@ -33,6 +35,44 @@ TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
 CODEC_PORT = 8234
 METRICS_PORT = 9464
+# The variables only the dev launcher reads (Settings has no field for them).
+TEMPORAL_PORT_VARIABLE = "OMS_DEV_TEMPORAL_PORT"
+TEMPORAL_UI_PORT_VARIABLE = "OMS_DEV_TEMPORAL_UI_PORT"
+DEV_VARIABLES = frozenset({TEMPORAL_PORT_VARIABLE, TEMPORAL_UI_PORT_VARIABLE})
+
+
+@dataclass(frozen=True)
+class DevPorts:
+    """The ports of ``make run``'s own servers: the defaults, or others for a second
+    ``make run`` on one machine. The embedded Temporal server's come from
+    ``OMS_DEV_TEMPORAL_PORT`` / ``OMS_DEV_TEMPORAL_UI_PORT`` (not ``TEMPORAL_ADDRESS``, which
+    a developer's shell may point at another cluster); the codec server's from
+    ``OMS_CODEC_PORT``, the worker's metrics from ``OMS_METRICS_BIND``, the rest from their
+    own ``OMS_*_PORT`` settings."""
+
+    temporal: int = TEMPORAL_PORT
+    temporal_ui: int = TEMPORAL_UI_PORT
+    codec: int = CODEC_PORT
+    metrics_bind: str = f"127.0.0.1:{METRICS_PORT}"
+
+    @classmethod
+    def from_environment(cls, settings: Settings, environ: Mapping[str, str]) -> DevPorts:
+        """Raises ``SystemExit`` naming a variable that is not a port number."""
+
+        def port(name: str, default: int) -> int:
+            value = environ.get(name, "").strip()
+            if not value:
+                return default
+            if not value.isdigit() or not 0 < int(value) < 65536:
+                sys.exit(f"{name}={value!r} is not a port number (1-65535)")
+            return int(value)
+
+        return cls(
+            temporal=port(TEMPORAL_PORT_VARIABLE, TEMPORAL_PORT),
+            temporal_ui=port(TEMPORAL_UI_PORT_VARIABLE, TEMPORAL_UI_PORT),
+            codec=settings.codec_port,
+            metrics_bind=settings.metrics_bind or f"127.0.0.1:{METRICS_PORT}",
+        )
 
 
 def prepare_store(settings: Settings, *, stock: int | None = None) -> None:
@@ -107,17 +147,22 @@ def main() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     settings = load_settings()
+    ports = DevPorts.from_environment(settings, os.environ)
     Path("var").mkdir(exist_ok=True)
-    for port, what in (
-        (TEMPORAL_PORT, "Temporal"),
-        (settings.api_port, "the API"),
-        (settings.carrier_port, "the sandbox carrier"),
-        (settings.smtp_port, "the SMTP sink"),
-        (settings.webhook_sink_port, "the webhook sink"),
-        (CODEC_PORT, "the codec server"),
+    for port, what, variable in (
+        (ports.temporal, "Temporal", TEMPORAL_PORT_VARIABLE),
+        (ports.temporal_ui, "the Temporal UI", TEMPORAL_UI_PORT_VARIABLE),
+        (settings.api_port, "the API", "OMS_API_PORT"),
+        (settings.carrier_port, "the sandbox carrier", "OMS_CARRIER_PORT"),
+        (settings.smtp_port, "the SMTP sink", "OMS_SMTP_PORT"),
+        (settings.webhook_sink_port, "the webhook sink", "OMS_WEBHOOK_SINK_PORT"),
+        (ports.codec, "the codec server", "OMS_CODEC_PORT"),
     ):
         if port_open(port):
-            sys.exit(f"port {port} for {what} is already in use: is another `make run` running?")
+            sys.exit(
+                f"port {port} for {what} is already in use: is another `make run` running?"
+                f" Stop it, or give this one other ports ({variable}; docs/configuration.md)"
+            )
     print("Migrating and seeding the store:", settings.database_url, flush=True)
     prepare_store(settings)
     callers = provision_callers(settings)
@@ -132,26 +177,26 @@ def main() -> None:
     # Every process reaches the embedded server, whatever temporal.toml profile or
     # TEMPORAL_* variables this shell has for other clusters.
     env.pop("TEMPORAL_PROFILE", None)
-    env.update(temporal_environment(Settings(temporal_address=f"127.0.0.1:{TEMPORAL_PORT}")))
-    env.setdefault("OMS_TEMPORAL_UI_URL", f"http://localhost:{TEMPORAL_UI_PORT}")
-    env.setdefault("OMS_CODEC_PORT", str(CODEC_PORT))
+    env.update(temporal_environment(Settings(temporal_address=f"127.0.0.1:{ports.temporal}")))
+    env.setdefault("OMS_TEMPORAL_UI_URL", f"http://localhost:{ports.temporal_ui}")
+    env.setdefault("OMS_CODEC_PORT", str(ports.codec))
     # The embedded UI has no login and so cannot send the codec server a token: trust
     # requests from the UI's own origin (development only; docs/pii-encryption.md).
     env.setdefault("OMS_CODEC_TRUST_UI_ORIGIN", "1")
     env.setdefault(
         "OMS_CODEC_UI_ORIGINS",
-        f"http://localhost:{TEMPORAL_UI_PORT},http://127.0.0.1:{TEMPORAL_UI_PORT}",
+        f"http://localhost:{ports.temporal_ui},http://127.0.0.1:{ports.temporal_ui}",
     )
     py = sys.executable
     processes = Supervisor()
     try:
         server = dev_server_command(
             "var/temporal.db",
-            port=TEMPORAL_PORT,
-            ui_port=TEMPORAL_UI_PORT,
-            codec_endpoint=codec_endpoint(CODEC_PORT),
+            port=ports.temporal,
+            ui_port=ports.temporal_ui,
+            codec_endpoint=codec_endpoint(ports.codec),
         )
-        processes.start("temporal", server, env=env, ready=TEMPORAL_PORT)
+        processes.start("temporal", server, env=env, ready=ports.temporal)
         processes.start("smtp-sink", [py, "-m", "sandboxes.smtp_sink"], env=env)
         processes.start(
             "webhook-sink",
@@ -161,12 +206,12 @@ def main() -> None:
         )
         processes.start("carrier", [py, "-m", "sandboxes.carrier"], env=env)
         processes.start("codec-server", [py, "-m", "starters.codec_server"], env=env)
-        env.setdefault("OMS_METRICS_BIND", f"127.0.0.1:{METRICS_PORT}")
+        env.setdefault("OMS_METRICS_BIND", ports.metrics_bind)
         processes.start("worker", [py, "-m", "workers.main"], env=env)
         processes.start("api", [py, "-m", "starters.api.app"], env=env, ready=settings.api_port)
         if settings.simulate:
             processes.start("simulator", [py, "-m", "sandboxes.warehouse"], env=env)
-        _banner(settings)
+        _banner(settings, ports)
         name, code = processes.wait_any()
         print(f"\n{name} exited with code {code}; stopping the rest.", flush=True)
     except KeyboardInterrupt:
@@ -177,19 +222,26 @@ def main() -> None:
         print("All OMS processes stopped.", flush=True)
 
 
-def _banner(settings: Settings) -> None:
+def _banner(settings: Settings, ports: DevPorts) -> None:
+    other_temporal = (
+        f"  Temporal CLI:  export TEMPORAL_ADDRESS=127.0.0.1:{ports.temporal}"
+        " (not the default port)\n"
+        if ports.temporal != TEMPORAL_PORT
+        else ""
+    )
     print(
         "\n"
         "  Temporal OMS is running. Ctrl-C stops everything.\n"
         f"  API docs:      {settings.api_url}/docs\n"
-        f"  Temporal UI:   http://localhost:{TEMPORAL_UI_PORT}/namespaces/default/workflows\n"
-        f"  Codec server:  {codec_endpoint(CODEC_PORT)} (the UI decrypts payloads with it;"
+        f"  Temporal UI:   http://localhost:{ports.temporal_ui}/namespaces/default/workflows\n"
+        + other_temporal
+        + f"  Codec server:  {codec_endpoint(ports.codec)} (the UI decrypts payloads with it;"
         " dev key)\n"
         f"  Mail (sink):   {settings.mail_dir}/ (one .eml per message, index.txt)\n"
         f"  Webhooks:      {settings.webhook_sink_dir}/ (one .json per delivery, signature"
         f" checked, index.txt; endpoint {sink_url(settings)})\n"
         f"  Carrier:       {settings.carrier_url} (sandbox)\n"
-        f"  Metrics:       worker http://127.0.0.1:{METRICS_PORT}/metrics, "
+        f"  Metrics:       worker http://{ports.metrics_bind}/metrics, "
         f"API {settings.api_url}/metrics\n"
         f"  Simulation:    {'on' if settings.simulate else 'off'}"
         f" (OMS_SIMULATE, delay {settings.simulate_delay_s} s)\n"

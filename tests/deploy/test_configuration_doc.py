@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from devtools.dev import DEV_VARIABLES
 from oms.settings import ENV_FILE_VARIABLE
 
 from deploy_checks import SDK_TEMPORAL_VARIABLES, setting_variables
@@ -18,8 +19,9 @@ DOC = ROOT / "docs" / "configuration.md"
 # (``OMS_TEMPORAL_*``).
 NAME = re.compile(r"\b(?:OMS|TEMPORAL)_[A-Z0-9_]*[A-Z0-9](?:_\*)?")
 
-# What the settings read besides the Settings fields: the dotenv file's name.
-OTHER_VARIABLES = {ENV_FILE_VARIABLE}
+# What the processes read besides the Settings fields: the dotenv file's name, and the
+# ports of make run's embedded Temporal server (the dev launcher's own).
+OTHER_VARIABLES = {ENV_FILE_VARIABLE} | DEV_VARIABLES
 
 
 def table_rows(text: str) -> list[str]:
