@@ -83,11 +83,13 @@ _check_declared()
 
 @dataclass(frozen=True)
 class Transition:
-    """A status the view entered: the history entry's index, the event type, and when."""
+    """A status the view entered: the history entry's index, the event type, when, and
+    the status that entry records."""
 
     index: int
     type: str
     at: Any
+    status: str
 
 
 def transitions(
@@ -119,7 +121,7 @@ def transitions(
             if event is None and index > 0:
                 event = MOVE_EVENTS.get((kind, _status(history[index - 1]), status))
         if event is not None:
-            found.append(Transition(index=index, type=event, at=_at(history[index])))
+            found.append(Transition(index=index, type=event, at=_at(history[index]), status=status))
     return found
 
 

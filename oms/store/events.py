@@ -63,10 +63,22 @@ def record_transitions(
     session: Session, kind: str, object_id: str, previous: dict[str, Any] | None, view: _View
 ) -> int:
     """Emit an event for each transition ``view`` adds to ``previous`` (the stored view as
-    JSON, None when new); ``data`` is the view as written. Returns how many were new."""
+    JSON, None when new); ``data`` is the view as written, with the ``status`` of the
+    transition's history entry. Returns how many were new."""
     history = getattr(view, "history", [])
     found = transitions(kind, None if previous is None else previous.get("history", []), history)
     if not found:
         return 0
     data = view.model_dump(mode="json")
-    return sum(emit(session, t.type, object_id, t.index, t.at, data) for t in found)
+    return sum(
+        emit(session, t.type, object_id, t.index, t.at, _as_entered(data, t.status)) for t in found
+    )
+
+
+def _as_entered(data: dict[str, Any], status: str) -> dict[str, Any]:
+    """``data`` with the status its event entered. One write may record several steps (an
+    order delivered and completed in one workflow task): each event's ``data.status`` is its
+    own step's, so ``order.delivered`` never says ``completed``."""
+    if "status" not in data or data["status"] == status:
+        return data
+    return {**data, "status": status}

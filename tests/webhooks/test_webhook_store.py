@@ -28,6 +28,7 @@ class FakeView:
     def model_dump(self, mode: str) -> dict[str, object]:
         return {
             "order_id": self.object_id,
+            "status": self.history[-1].status,
             "history": [h.model_dump(mode=mode) for h in self.history],
         }
 
@@ -61,6 +62,33 @@ def test_each_transition_is_one_event_fanned_out_to_subscribed_endpoints(db: Dat
     ]
     empty = store.due(quotes_ep)
     assert empty is not None and empty.due == []
+
+
+def test_each_event_s_data_has_the_status_it_entered_when_one_write_holds_several(
+    db: Database,
+) -> None:
+    # The last parcel's delivery completes the order in the same workflow task: one write
+    # adds both entries, and order.delivered must not say "completed".
+    ep = endpoint(db, ["order.*"])
+    shipped = FakeView("A", "received", "confirmed", "allocated", "shipped")
+    write(db, shipped, None)
+    assert (
+        write(
+            db,
+            FakeView("A", *[h.status for h in shipped.history], "delivered", "completed"),
+            shipped,
+        )
+        == 2
+    )
+    target = webhooks.WebhookStore(db).due(ep)
+    assert target is not None
+    bodies = {d.body["type"]: d.body["data"] for d in target.due}
+    assert bodies["order.delivered"]["status"] == "delivered"
+    assert bodies["order.completed"]["status"] == "completed"
+    assert bodies["order.shipped"]["status"] == "shipped"
+    assert bodies["order.received"]["status"] == "received"
+    # The rest of the data is the object as that write stored it.
+    assert len(bodies["order.delivered"]["history"]) == 6
 
 
 def test_a_failure_is_retried_on_schedule_then_dead_and_replay_resends(db: Database) -> None:
