@@ -209,6 +209,13 @@ class SubscriptionWorkflow:
             assert view.next_renewal_at is not None
             note = f"ends at the end of the period, {when(view.next_renewal_at)}: {request.reason}"
             self._track.note(note, by=request.by, action="ending")
+        elif view.cancel_at_period_end and view.cancel_reason is not None:
+            # Already ending at the period's end: the reason given then (the customer's, as
+            # a rule) stays the subscription's, and the history records this one beside it.
+            # The view and its history only: no command changes, so no patch.
+            ending = f"it was to end at the end of the period: {view.cancel_reason}"
+            note = f"cancelled at once: {request.reason} ({ending})"
+            self._cancel(view.cancel_reason, request.by, note)
         else:
             self._cancel(request.reason, request.by)
         return self._changed()
@@ -353,11 +360,12 @@ class SubscriptionWorkflow:
         note = f"{note}; next renewal {when(view.next_renewal_at)}"
         self._track.enter(ACTIVE, note, by=by, deadline=self._due_by())
 
-    def _cancel(self, reason: str, by: str) -> None:
+    def _cancel(self, reason: str, by: str, note: str | None = None) -> None:
+        """Cancelled now, for ``reason``; the history entry says ``note`` when given."""
         view = self._view
         view.cancel_reason = reason
         view.next_renewal_at = view.paused_until = view.dunning = None
-        self._track.enter(CANCELLED, f"cancelled: {reason}", by=by)
+        self._track.enter(CANCELLED, note or f"cancelled: {reason}", by=by)
 
     def _changed(self) -> SubscriptionView:
         self._wake = True

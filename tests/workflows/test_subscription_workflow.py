@@ -410,6 +410,33 @@ async def test_cancel_at_period_end_places_no_further_order_and_ends_at_the_rene
     assert result.history[-1].note == "cancelled: moving abroad"
 
 
+async def test_a_cancel_now_after_one_at_period_end_keeps_the_first_reason_and_records_both(
+    env: WorkflowEnvironment, shop: Running
+) -> None:
+    handle = await shop.start()
+    await until(shop, lambda v: len(v.orders) == 1)
+    await settled(env, handle)
+    await handle.execute_update(
+        SubscriptionWorkflow.cancel, CancelSubscription(at_period_end=True, reason="moving abroad")
+    )
+    ended = await handle.execute_update(
+        SubscriptionWorkflow.cancel, CancelSubscription(reason="card reported stolen", by="support")
+    )
+    assert ended.status == SubscriptionStatus.CANCELLED and ended.next_renewal_at is None
+    assert ended.cancel_reason == "moving abroad"
+    last = ended.history[-1]
+    assert (last.status, last.by) == ("cancelled", "support")
+    assert last.note == (
+        "cancelled at once: card reported stolen"
+        " (it was to end at the end of the period: moving abroad)"
+    )
+    assert any(h.action == "ending" and "moving abroad" in h.note for h in ended.history)
+    result = await handle.result()
+    assert result.cancel_reason == "moving abroad" and len(shop.placed) == 1
+    cancelled = [e for e in shop.shop.emails if e.template == "subscription_cancelled"]
+    assert [e.context["reason"] for e in cancelled] == ["moving abroad"]
+
+
 async def test_a_price_change_is_noticed_and_the_order_is_placed_at_the_new_list_price(
     env: WorkflowEnvironment, shop: Running
 ) -> None:
