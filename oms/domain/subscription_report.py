@@ -29,7 +29,10 @@ def daily(
     facts: Iterable[SubscriptionFacts], start: date, end: date
 ) -> list[SubscriptionReportRow]:
     """One row a day from ``start`` to ``end``: active at the day's end, started, cancelled,
-    renewal orders placed, and churn (cancelled / active at the day's start)."""
+    renewal orders placed, and churn: cancelled / (active at the day's start + started that
+    day), the share of the day's subscriptions that ended. Counting the day's starts keeps a
+    growing base honest: 1 of 2 started and cancelled the same day is 50 %, not 0, and every
+    subscription cancelled that day is in the denominator, so churn never passes 100 %."""
     facts = list(facts)
     rows = []
     day = start
@@ -48,7 +51,7 @@ def daily(
             1 for f in facts if f.cancelled_at is not None and begin <= f.cancelled_at < finish
         )
         renewals = sum(1 for f in facts for at in f.renewals if begin <= at < finish)
-        at_start = active_at(begin)
+        exposed = active_at(begin) + started
         rows.append(
             SubscriptionReportRow(
                 day=day,
@@ -56,7 +59,7 @@ def daily(
                 started=started,
                 cancelled=cancelled,
                 renewals=renewals,
-                churn_pct=round(100.0 * cancelled / at_start, 2) if at_start else 0.0,
+                churn_pct=round(100.0 * cancelled / exposed, 2) if exposed else 0.0,
             )
         )
         day += timedelta(days=1)

@@ -170,7 +170,8 @@ class ForecastReport(BaseModel):
 
 class SubscriptionReportRow(Model):
     """One day of subscriptions: active at the day's end, started and cancelled that day,
-    renewal orders placed, and churn (cancelled / active at the day's start, in percent)."""
+    renewal orders placed, and churn (cancelled / (active at the day's start + started that
+    day), in percent)."""
 
     day: date
     active: int

@@ -155,7 +155,8 @@ def subscriptions_report(
     request: Request, state: State, caller: Reader, span: Span, fmt: FormatParam = None
 ) -> Response:
     """Per day: subscriptions active at the day's end, started, cancelled (and churn: the
-    cancelled share of those active at the day's start) and renewal orders placed."""
+    cancelled share of those active at the day's start or started that day) and renewal
+    orders placed."""
     until = datetime.combine(span.end + timedelta(days=1), time(), tzinfo=UTC)
     with state.db.read() as session:
         facts = subscriptions.report_facts(session, until)
