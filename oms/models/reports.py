@@ -141,7 +141,8 @@ class ReorderPoint(Model):
 
 
 class ForecastRow(Model):
-    """One day of a SKU's demand: what was sold, and what the forecast said or says."""
+    """One day of a SKU's demand: what was sold, and what the forecast said or says.
+    Today has both: the units ordered so far, and the forecast for the whole day."""
 
     day: date
     actual: float | None = None

@@ -367,13 +367,16 @@ def forecast(
 
     The backtest fits on the history minus its last ``backtest_days`` and forecasts
     those days, so the report shows how the method did against what happened.
-    Only whole days are history: a period reaching today (or later) ends yesterday,
-    and the forecast starts today, so a half-sold day does not look like a slump.
+    A period reaching past today ends today (``now``'s UTC day), both included. Only whole
+    days are history the method learns from: today's row shows the units ordered so far
+    as its ``actual`` beside the forecast for the whole day, which starts the forecast, so
+    a half-sold day does not look like a slump.
     """
-    last_whole_day = now.astimezone(UTC).date() - timedelta(days=1)
-    if period.end > last_whole_day:
-        period = DateRange(start=min(period.start, last_whole_day), end=last_whole_day)
-    history = daily_demand(facts, period, sku, warehouse_id)
+    today = now.astimezone(UTC).date()
+    if period.end > today:
+        period = DateRange(start=min(period.start, today), end=today)
+    demand = daily_demand(facts, period, sku, warehouse_id)
+    history = demand[:-1] if period.end == today else demand
     ahead = forecast_demand(history, max(horizon, lead_time_days))
     backtest: list[float] = []
     mae = None
@@ -395,8 +398,14 @@ def forecast(
         )
         for i, value in enumerate(history)
     ]
+    so_far = demand[len(history) :]  # today's units, when the period reaches today
+    first = period.start + timedelta(days=len(history))
     rows += [
-        ForecastRow(day=period.end + timedelta(days=i + 1), forecast=round(value, 3))
+        ForecastRow(
+            day=first + timedelta(days=i),
+            actual=so_far[i] if i < len(so_far) else None,
+            forecast=round(value, 3),
+        )
         for i, value in enumerate(ahead.values[:horizon])
     ]
     return ForecastReport(

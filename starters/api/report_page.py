@@ -97,16 +97,19 @@ def _forecast_chart(forecasts: list[ForecastReport]) -> str:
     series = []
     for f in forecasts:
         rows = f.rows[-(SHOWN_DAYS + sum(1 for r in f.rows if r.forecast is not None)) :]
+        # Actuals of whole days only: today's units so far (beside its forecast) would
+        # look like a slump.
+        actual = [r.actual if r.forecast is None else None for r in rows]
         # The forecast line starts at the last actual, so the two lines join up.
-        last_actual = max((i for i, r in enumerate(rows) if r.actual is not None), default=None)
+        last_actual = max((i for i, a in enumerate(actual) if a is not None), default=None)
         forecast = [r.forecast for r in rows]
         if last_actual is not None:
-            forecast[last_actual] = rows[last_actual].actual
+            forecast[last_actual] = actual[last_actual]
         series.append(
             (
                 f.sku,
                 [r.day for r in rows],
-                [r.actual for r in rows],
+                actual,
                 [r.backtest for r in rows],
                 forecast,
             )

@@ -81,8 +81,12 @@ def query_error(field: str, msg: str, value: Any = None) -> HTTPException:
 
 
 def period(
-    start: Annotated[date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last day, YYYY-MM-DD")] = None,
+    start: Annotated[
+        date | None, Query(alias="from", description="first day, YYYY-MM-DD (default: 90 days)")
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="last day, included (default: today, UTC)")
+    ] = None,
 ) -> DateRange:
     """The days a report covers; raises a 422 naming ``from`` or ``to`` when they make no sense."""
     end = end or datetime.now(UTC).date()
@@ -199,7 +203,9 @@ def forecast_report(
     service_level: Annotated[float, Query(ge=0.5, lt=1.0)] = 0.95,
     fmt: FormatParam = None,
 ) -> Response:
-    """Daily demand of a SKU (optionally from one warehouse), its forecast and reorder point."""
+    """Daily demand of a SKU (optionally from one warehouse), its forecast and reorder point.
+    The days run to ``to`` (today by default), both included; today's row has the units so
+    far beside its forecast, and the method learns from whole days only."""
     with state.db.read() as session:
         if session.get(ProductRow, sku) is None:
             raise query_error("sku", "unknown SKU", sku)

@@ -8,7 +8,7 @@ import io
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -55,9 +55,11 @@ async def test_reports_count_orders_placed_through_the_api(
         assert next(r for r in skus if r["sku"] == "SOCKS-3PK")["selling"] is False
 
         forecast = (await stack.api.get("/reports/forecast", params={"sku": "TSHIRT-BLK-M"})).json()
-        # Today is not a whole day yet: the history ends yesterday, the forecast starts today.
-        assert forecast["end"] == (today - timedelta(days=1)).isoformat()
-        assert next(r["day"] for r in forecast["rows"] if r["forecast"] is not None) == str(today)
+        # The range ends today; today is not a whole day yet: the forecast starts today,
+        # and today's row shows the units so far beside it.
+        assert forecast["end"] == today.isoformat()
+        first = next(r for r in forecast["rows"] if r["forecast"] is not None)
+        assert (first["day"], first["actual"]) == (str(today), 2.0)
         assert len([r for r in forecast["rows"] if r["forecast"] is not None]) == 14
         assert forecast["reorder"]["available"] == 40 + 30 + 15 - 2  # demo stock, minus RPT-1
 

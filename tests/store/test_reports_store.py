@@ -311,3 +311,22 @@ def test_daily_demand_and_forecast_of_a_sku(store: Database) -> None:
     assert result.reorder.available == 85
     assert result.stock_cover_days == pytest.approx(85 / 1.5, abs=0.1)
     assert result.reorder.lead_time_demand == pytest.approx(7 * 1.5)
+
+
+def test_a_forecast_reaching_today_ends_today_and_learns_from_whole_days_only(
+    store: Database,
+) -> None:
+    # Today is D2, half sold: its units show beside its forecast, which learnt from D1 alone.
+    noon = at(D2, 12)
+    with store.session() as session:
+        facts = reports.order_facts(session, SPAN)
+        ahead = DateRange(start=D1, end=D2 + timedelta(days=5))  # a range past today, too
+        for period in (SPAN, ahead):
+            result = reports.forecast(session, facts, period, "TSHIRT-BLK-M", horizon=3, now=noon)
+            assert (result.start, result.end) == (D1, D2)
+            assert [(r.day, r.actual, r.forecast) for r in result.rows] == [
+                (D1, 3.0, None),
+                (D2, 0.0, 3.0),  # today so far, and the forecast for the whole of it
+                (D2 + timedelta(days=1), None, 3.0),
+                (D2 + timedelta(days=2), None, 3.0),
+            ]
