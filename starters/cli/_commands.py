@@ -1,7 +1,8 @@
 """Commands made from an API path: the path's fields are the command's arguments and its
 options the query (a GET) or the JSON body (a POST), so a command that only passes what it
 is given on is one declaration (``get_command``, ``list_command``, ``post_command``,
-``reason_command``, ``file_command``, and ``resource_group`` for a resource's group)."""
+``reason_command``, ``decision_command``, ``file_command``, and ``resource_group`` for a
+resource's group)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import click
 
 from oms.settings import Settings
-from starters.cli._common import F, paged, pass_settings, post_file, send, show_get
+from starters.cli._common import F, paged, pass_settings, post_file, send, show_get, with_role
 
 
 def _path_command(
@@ -120,3 +121,21 @@ def reason_command(
         else click.option("--reason", default="", help=reason_help)
     )
     return post_command(name, path, help, reason_option)
+
+
+def decision_command(decision: str, path: str, help: str) -> click.Command:
+    """An approver's ``approve`` or ``reject`` (``decision``, also the command's name): POSTs
+    ``path`` (its fields are the arguments) ``{"decision", "comment"}``, with ``--role`` (admin
+    tokens only) when given. Who decides is the token's; the body names no one."""
+
+    def decide(settings: Settings, path: str, role: str | None, comment: str | None) -> int:
+        return send(settings, path, with_role({"decision": decision, "comment": comment}, role))
+
+    return _path_command(
+        decision,
+        path,
+        help,
+        decide,
+        click.option("--role", help="admin tokens only: the role to decide as"),
+        click.option("--comment"),
+    )

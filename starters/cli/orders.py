@@ -9,6 +9,7 @@ import click
 
 from oms.settings import Settings
 from starters.cli._commands import (
+    decision_command,
     get_command,
     list_command,
     post_command,
@@ -36,7 +37,8 @@ FILTERS = (
 
 order = resource_group(
     "order",
-    "place, get, list, search, edit, note, hold, release, refund or cancel orders (or lines)",
+    "place, get, list, search, edit, note, hold, release, approve, refund or cancel orders "
+    "(or lines)",
     "/orders/{order_id}",
     list_options=FILTERS,
     list_help="list orders, newest first; every option given must match",
@@ -142,6 +144,18 @@ order.add_command(
 def approve_credit(settings: Settings, order_id: str, role: str | None, comment: str | None) -> int:
     body = with_role({"comment": comment}, role)
     return send(settings, f"/orders/{order_id}/credit-approval", body)
+
+
+for _decision in ("approve", "reject"):
+    order.add_command(
+        decision_command(
+            _decision,
+            "/orders/{order_id}/approvals",
+            f"approver: {_decision} an order's purchase order. A company order the approval "
+            "rules hold waits on_hold (stage awaiting_po_approval) for its approvers; a "
+            "rejection cancels it.",
+        )
+    )
 
 
 @click.group(help="warehouse steps: list, pick, pack; claims on lost or damaged parcels")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from oms.settings import Settings
-from starters.cli._commands import post_command, reason_command, resource_group
-from starters.cli._common import pass_settings, send, with_role
+from starters.cli._commands import decision_command, post_command, reason_command, resource_group
+from starters.cli._common import pass_settings, send
 
 
 def _pairs(values: tuple[str, ...], what: str) -> list[tuple[str, str, str]]:
@@ -62,19 +62,6 @@ def counter(settings: Settings, quote_id: str, target: tuple[str, ...], comment:
     )
 
 
-def _decision(decision: str) -> click.Command:
-    @click.command(decision, help=f"approver: {decision} the current proposal")
-    @click.argument("quote_id")
-    @click.option("--role", help="admin tokens only: the role to decide as")
-    @click.option("--comment")
-    @pass_settings
-    def decide(settings: Settings, quote_id: str, role: str | None, comment: str | None) -> int:
-        body = with_role({"decision": decision, "comment": comment}, role)
-        return send(settings, f"/quotes/{quote_id}/approvals", body)
-
-    return decide
-
-
 for _command in (
     post_command(
         "accept",
@@ -89,8 +76,12 @@ for _command in (
             help="the company's terms (the merchant's; other terms are refused)",
         ),
     ),
-    _decision("approve"),
-    _decision("reject"),
+    decision_command(
+        "approve", "/quotes/{quote_id}/approvals", "approver: approve the current proposal"
+    ),
+    decision_command(
+        "reject", "/quotes/{quote_id}/approvals", "approver: reject the current proposal"
+    ),
     reason_command("withdraw", "/quotes/{quote_id}/withdraw", required=False),
     reason_command("reopen", "/quotes/{quote_id}/reopen", required=False),
 ):

@@ -71,6 +71,22 @@ def test_quote_approval_from_a_terminal_sends_no_name(recording_api: str) -> Non
     ]
 
 
+def test_an_order_s_purchase_order_approval_from_a_terminal(recording_api: str) -> None:
+    # As a quote's: the approver is the token's; only an admin token may name a role.
+    assert _run("order", "approve", "O-1") == 0
+    assert _run("order", "approve", "O-1", "--comment", "budget ok", "--role", "finance") == 0
+    assert _run("order", "reject", "O-1", "--comment", "over budget") == 0
+    assert _run("order", "approve", "O-1", "--as", "Maria Manager") == 2
+    assert _Recorder.seen == [
+        ("POST /orders/O-1/approvals", {"decision": "approve", "comment": None}),
+        (
+            "POST /orders/O-1/approvals",
+            {"decision": "approve", "comment": "budget ok", "role": "finance"},
+        ),
+        ("POST /orders/O-1/approvals", {"decision": "reject", "comment": "over budget"}),
+    ]
+
+
 class _Recorder(BaseHTTPRequestHandler):
     """Records each request: ``"GET <path>"`` with its Authorization header, or
     ``"POST|PUT <path>"`` with its JSON body."""
