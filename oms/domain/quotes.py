@@ -55,6 +55,15 @@ def _pending(view: QuoteView) -> list[ApprovalRequirement]:
     return [r for r in view.approvals if r.decision is None]
 
 
+def offered(view: QuoteView) -> bool:
+    """Whether the quote's current proposal has been offered to the buyer: it needed no
+    approval, or every approval it needed was given. A proposal still waiting for an
+    approver, or one an approver rejected, is the seller's own business."""
+    if view.proposal is None:
+        return False
+    return all(r.decision == "approve" for r in view.approvals)
+
+
 def approval_clock(approvals: Collection[ApprovalRequirement]) -> datetime | None:
     """When the oldest pending approval's clock started (requested, or escalated since)."""
     pending = [r for r in approvals if r.decision is None]

@@ -97,7 +97,9 @@ class PricedLine(Model):
     unit_price: Decimal
     discount_pct: Decimal
     target_unit_price: Decimal | None = None
-    override_reason: str | None = None
+    override_reason: str | None = Field(
+        default=None, description="why the seller overrode the price; null for a buyer"
+    )
 
 
 class Proposal(Model):
@@ -108,9 +110,12 @@ class Proposal(Model):
     list_total: Decimal
     total: Decimal
     discount_pct: Decimal
-    by: str
+    # Always set by the pricing; left out of a buyer's view (the proposer may be an approver).
+    by: str | None = Field(default=None, description="who proposed the prices; null for a buyer")
     at: datetime
-    comment: str | None = None
+    comment: str | None = Field(
+        default=None, description="the seller's comment on the round; null for a buyer"
+    )
 
 
 class LineOverride(Model):
@@ -232,7 +237,12 @@ class QuoteInput(Model):
 
 
 class QuoteView(Model):
-    """A quote as the API, the read model and the workflow query show it."""
+    """A quote as the API, the read model and the workflow query show it.
+
+    A buyer gets it without what is internal to the seller (``oms.views.quotes.for_buyer``,
+    docs/security.md): no proposal until it is offered to them, no approvals, and only the
+    history lines meant for them.
+    """
 
     quote_id: str
     status: QuoteStatus
@@ -241,13 +251,28 @@ class QuoteView(Model):
     lines: list[QuoteLineRequest]
     ship_to: Address
     note: str | None = None
-    proposal: Proposal | None = None
-    approvals: list[ApprovalRequirement] = Field(default_factory=list)
+    proposal: Proposal | None = Field(
+        default=None,
+        description=(
+            "the current proposal; for a buyer null until it is offered to them (it needed "
+            "no approval, or every approver approved it)"
+        ),
+    )
+    approvals: list[ApprovalRequirement] = Field(
+        default_factory=list,
+        description="the approvals the proposal needs and their decisions; empty for a buyer",
+    )
     submitted_at: datetime
     expires_at: datetime
     order_id: str | None = None
     po_number: str | None = None
-    history: list[HistoryEntry] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(
+        default_factory=list,
+        description=(
+            "what happened; a buyer sees their own steps and the seller's in their words, "
+            "never an approver's"
+        ),
+    )
     updated_at: datetime
     version: int = 0
 

@@ -1,4 +1,4 @@
-"""What a quote shows: its Temporal UI details and its email contexts."""
+"""What a quote shows: its Temporal UI details, its email contexts, and what its buyer sees."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
-from oms.models.quotes import ApprovalDecision, CounterOffer, QuoteView
+from oms.domain.quotes import offered
+from oms.models.common import HistoryEntry
+from oms.models.quotes import ApprovalDecision, CounterOffer, QuoteStatus, QuoteView
 from oms.views.common import heading, when
 
 
@@ -40,6 +42,54 @@ def facts(view: QuoteView) -> list[str]:
     if view.order_id:
         lines.append(f"- order: {view.order_id}")
     return lines
+
+
+# A buyer's history (docs/security.md, "What a buyer sees of a quote"): lines of these
+# actions as recorded (the buyer's own steps, or a sales rep's for them) ...
+_AS_RECORDED = frozenset({"submitted", "countered", "accepted", "ordered"})
+# ... these without who did them ...
+_WITHOUT_AUTHOR = frozenset({"withdrawn", "reopened", "expired"})
+# ... these in the buyer's words (the seller's figures, roles and the approvers' names and
+# comments are in the notes), and no line of any other action: approvals given one by one,
+# reminders, escalations, operators' interventions, emails not sent.
+BEING_PREPARED = "a proposal is being prepared"
+PROPOSED = "prices proposed"
+_REWORDED = {"approved": PROPOSED, "rejected": "the proposal could not be approved"}
+
+
+def for_buyer(view: QuoteView) -> QuoteView:
+    """The quote as its buyer sees it: the proposal only once it is offered to them
+    (:func:`oms.domain.quotes.offered`), without who proposed it, the seller's comment or
+    the reasons for overridden prices; no approvals; the history lines meant for the buyer.
+
+    The status is the quote's own (``pending_approval`` says a proposal is being approved,
+    not by whom, nor at which price). A copy: ``view`` is left as it was.
+    """
+    proposal = view.proposal if offered(view) else None
+    if proposal is not None:
+        lines = [line.model_copy(update={"override_reason": None}) for line in proposal.lines]
+        proposal = proposal.model_copy(update={"by": None, "comment": None, "lines": lines})
+    history = [line for entry in view.history if (line := _buyer_line(entry)) is not None]
+    return view.model_copy(update={"proposal": proposal, "approvals": [], "history": history})
+
+
+def _buyer_line(entry: HistoryEntry) -> HistoryEntry | None:
+    """A history line as the buyer sees it, or ``None`` for one that is not theirs to see."""
+    action = entry.action or ""
+    if (entry.by or "").startswith("ops:"):
+        return None  # an operator's intervention, whatever its action is called
+    if action in _AS_RECORDED:
+        return entry
+    if action in _WITHOUT_AUTHOR:
+        return entry.model_copy(update={"by": None})
+    if action == "proposed":
+        pending = entry.status == QuoteStatus.PENDING_APPROVAL
+        note = BEING_PREPARED if pending else PROPOSED
+    elif action in _REWORDED:
+        note = _REWORDED[action]
+    else:
+        return None
+    return entry.model_copy(update={"note": note, "by": None})
 
 
 def email_context(view: QuoteView, **extra: Any) -> dict[str, Any]:

@@ -62,7 +62,14 @@ class WorkflowKind(Generic[V]):
 
     ``shown``: what ``GET`` adds to a view from other rows of the store (an order's returns
     and refunds); an update's answer gets the same (:meth:`update`), so it shows what a
-    ``GET`` right after it would."""
+    ``GET`` right after it would.
+
+    ``seen_by``: what a caller may see of a view, or of an update's answer (a buyer gets a
+    quote without its internal approvals, ``oms.views.quotes.for_buyer``); ``None``: all
+    of it. Applied to every answer that names its caller: :meth:`load_seen` (a ``GET``),
+    :meth:`update` made as someone, and a resubmission's view (:meth:`reserve`,
+    :meth:`resubmitted`); a list applies :meth:`as_seen_by` to each item. The read model
+    and the workflow keep the whole view."""
 
     name: str
     run: Any
@@ -72,6 +79,7 @@ class WorkflowKind(Generic[V]):
     owner: Callable[[V], tuple[str, str | None]] | None = None
     listed_before_start: bool = False
     shown: Callable[[Session, V], V] | None = None
+    seen_by: Callable[[Principal, Any], Any] | None = None
 
     def what(self, id_: str) -> str:
         """How errors name one of them: ``order O-1``."""
@@ -127,12 +135,27 @@ class WorkflowKind(Generic[V]):
         check_visible(caller, *self.owner(view), self.what(id_))
         return view
 
+    def as_seen_by(self, caller: Principal | None, answer: Any) -> Any:
+        """``answer`` (a view, or an update's other answer) as ``caller`` may see it
+        (:attr:`seen_by`); as it is for ``None``."""
+        if caller is None or self.seen_by is None:
+            return answer
+        return self.seen_by(caller, answer)
+
+    async def load_seen(self, state: ApiState, caller: Principal, id_: str) -> V:
+        """:meth:`load_visible`, as ``caller`` may see it (:meth:`as_seen_by`): what a
+        ``GET`` answers."""
+        view = await self.load_visible(state, caller, id_)
+        seen: V = self.as_seen_by(caller, view)
+        return seen
+
     async def update(
         self, state: ApiState, id_: str, update: Any, body: BaseModel, by: Principal | None = None
     ) -> Any:
         """Run ``update`` with ``body``, recorded as ``by``'s when given; the HTTP errors of
         :func:`starters.api.deps.run_update` when refused, and :meth:`gone`'s when Temporal
-        does not have the workflow."""
+        does not have the workflow. The answer is what ``by`` may see of it
+        (:meth:`as_seen_by`; the read model records the whole view first)."""
         if by is not None:
             body = body.model_copy(update={"by": by.subject})
         try:
@@ -143,7 +166,7 @@ class WorkflowKind(Generic[V]):
             if err.status_code == 409:
                 await self._mend(state, id_)
             raise
-        return await self.show(state, result)
+        return self.as_seen_by(by, await self.show(state, result))
 
     async def show(self, state: ApiState, result: Any) -> Any:
         """``result``, when it is a view of this kind, with what :attr:`shown` adds from the
@@ -269,7 +292,7 @@ class WorkflowKind(Generic[V]):
         if taken.body_hash != digest:
             raise self.conflict(id_)
         with suppress(HTTPException):
-            return _found(await self.load(state, id_))
+            return _found(self.as_seen_by(caller, await self.load(state, id_)))
         return None
 
     async def keep(self, state: ApiState, id_: str, derived: Sequence[tuple[str, str]]) -> None:
@@ -329,17 +352,19 @@ class WorkflowKind(Generic[V]):
             static_summary=summary,
         )
 
-    async def resubmitted(self, state: ApiState, id_: str, digest: str) -> Response:
+    async def resubmitted(
+        self, state: ApiState, id_: str, digest: str, caller: Principal | None = None
+    ) -> Response:
         """The answer when a start found the workflow running (``WorkflowAlreadyStartedError``):
         its view (200) if it was started with the content ``digest`` (its memo's
-        ``body_hash``).
+        ``body_hash``), as ``caller`` may see it (:meth:`as_seen_by`).
 
         Raises HTTPException 409 :attr:`conflict_error` when it was started with other content.
         """
         await require_same_body(
             state.client, self.workflow_id(id_), digest, self.conflict_error, self.what(id_)
         )
-        return _found(await self.load(state, id_))
+        return _found(self.as_seen_by(caller, await self.load(state, id_)))
 
 
 def _found(view: BaseModel) -> Response:

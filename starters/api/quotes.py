@@ -36,6 +36,7 @@ from oms.rules import APPROVAL_RULES
 from oms.settings import Settings
 from oms.store import credit, prices, quotes
 from oms.store.errors import UnknownCompany
+from oms.views.quotes import for_buyer
 from starters.api.auth import (
     APPROVERS,
     acting_role,
@@ -78,6 +79,17 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 MemberManager = Annotated[Principal, Depends(require("sales"))]
 # A customer id in a path: what the body's customer id accepts (never an email address).
 CustomerIdPath = Annotated[CustomerId, Path(description="the customer's id")]
+
+
+def _seen_by(caller: Principal, answer: object) -> object:
+    """What ``caller`` may see of a quote: a buyer gets it without what is internal to the
+    seller (:func:`oms.views.quotes.for_buyer`), staff all of it; an answer that is no
+    quote (an acceptance's order id) as it is."""
+    if caller.is_buyer and isinstance(answer, QuoteView):
+        return for_buyer(answer)
+    return answer
+
+
 QUOTES = WorkflowKind(
     "quote",
     QuoteWorkflow.run,
@@ -85,6 +97,7 @@ QUOTES = WorkflowKind(
     QuoteWorkflow.state,
     quotes.get_quote,
     owner=lambda view: (view.customer.id, view.customer.company_id),
+    seen_by=_seen_by,
 )
 
 
@@ -230,14 +243,17 @@ async def _request(body: RequestQuote, state: ApiState, caller: Principal) -> Re
             ),
         )
     except WorkflowAlreadyStartedError:
-        return await QUOTES.resubmitted(state, quote_id, digest)
+        return await QUOTES.resubmitted(state, quote_id, digest, caller)
     return JSONResponse({"quote_id": quote_id, "status": "submitted"}, status_code=202)
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteView)
 async def get_quote(quote_id: str, state: State, caller: Reader) -> QuoteView:
-    """The quote: status, current proposal, approvals required and received, deadlines, history."""
-    return await QUOTES.load_visible(state, caller, quote_id)
+    """The quote: status, current proposal, approvals required and received, deadlines, history.
+
+    A buyer sees no proposal before it is offered to them, no approvals and only the history
+    meant for them (docs/security.md, "What a buyer sees of a quote")."""
+    return await QUOTES.load_seen(state, caller, quote_id)
 
 
 @router.get("/quotes", response_model=Page[QuoteView])
@@ -248,7 +264,8 @@ def list_quotes(
     status: QuoteStatus | None = None,
     company_id: str | None = None,
 ) -> Page[QuoteView]:
-    """Quotes most recently changed first; a buyer sees their own (or their company's)."""
+    """Quotes most recently changed first; a buyer sees their own (or their company's), each
+    as ``GET /quotes/{id}`` shows it to them."""
     customer_id = None
     if caller.is_buyer:
         if caller.company_id is not None:
@@ -258,7 +275,7 @@ def list_quotes(
         else:
             customer_id = caller.customer_id or ""
     with state.db.read() as session:
-        return quotes.list_quotes(
+        listed = quotes.list_quotes(
             session,
             status=status.value if status else None,
             company_id=company_id,
@@ -266,6 +283,8 @@ def list_quotes(
             cursor=page.cursor,
             customer_id=customer_id,
         )
+    listed.items = [QUOTES.as_seen_by(caller, view) for view in listed.items]
+    return listed
 
 
 @router.post("/quotes/{quote_id}/proposals", response_model=QuoteView)
