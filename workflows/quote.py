@@ -182,8 +182,8 @@ class QuoteWorkflow:
         note = views.decision_note(decision, requirement.rule_name)
         if decision.decision == "reject":
             self._enter(QuoteStatus.REJECTED, decision.approver, "rejected", note)
-            key = f"rejected:{self._round}"
-            await self._mail.buyer(key, "quote_rejected", reason=decision.comment or "")
+            # The approver's comment is internal: the buyer hears the prices were not approved.
+            await self._mail.buyer(f"rejected:{self._round}", "quote_rejected")
         elif all(r.decision == "approve" for r in self._view.approvals):
             self._enter(QuoteStatus.APPROVED, decision.approver, "approved", note)
             await self._mail.buyer(f"proposed:{self._round}", "quote_proposed")
@@ -237,9 +237,9 @@ class QuoteWorkflow:
         if status == QuoteStatus.EXPIRED:
             raise ApplicationError("the quote has expired", type="QuoteExpired")
         if status == QuoteStatus.PENDING_APPROVAL:
+            # Only a buyer accepts: who is to approve is not theirs to know.
             raise ApplicationError(
-                f"the quote still waits for approval by {views.pending_roles(self._view)}",
-                type="AwaitingApproval",
+                "the quote's proposal is still being approved", type="AwaitingApproval"
             )
         if status not in (QuoteStatus.PROPOSED, QuoteStatus.APPROVED):
             raise ApplicationError(

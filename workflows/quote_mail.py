@@ -18,14 +18,19 @@ with workflow.unsafe.imports_passed_through():
 
 class QuoteMail:
     """Who hears of the quote, and in which language: the buyer in theirs, the seller and
-    the approvers (the merchant's addresses) in English."""
+    the approvers (the merchant's addresses) in English.
+
+    The buyer's emails are written from the quote as the buyer sees it
+    (:func:`oms.views.quotes.for_buyer`): no figures of a proposal not offered to them,
+    nothing of its approvals."""
 
     def __init__(self, inp: QuoteInput, view: QuoteView, track: Tracker[QuoteView]) -> None:
         self._inp, self._view, self._track = inp, view, track
 
     async def buyer(self, key: str, template: str, **extra: Any) -> None:
         customer = self._view.customer
-        await self._send(key, str(customer.email), template, customer.locale, extra)
+        seen = views.for_buyer(self._view)
+        await self._send(key, str(customer.email), template, customer.locale, extra, seen)
 
     async def seller(self, key: str, template: str, **extra: Any) -> None:
         await self._send(key, self._inp.options.seller_email, template, "en", extra)
@@ -45,7 +50,13 @@ class QuoteMail:
         )
 
     async def _send(
-        self, key: str, to: str, template: str, locale: Any, extra: dict[str, Any]
+        self,
+        key: str,
+        to: str,
+        template: str,
+        locale: Any,
+        extra: dict[str, Any],
+        view: QuoteView | None = None,
     ) -> None:
-        context = views.email_context(self._view, **extra)
+        context = views.email_context(view or self._view, **extra)
         await self._track.email(f"quote:{self._inp.quote_id}:{key}", to, template, context, locale)

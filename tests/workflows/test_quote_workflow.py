@@ -145,12 +145,17 @@ async def test_discounted_large_quote_needs_both_roles_then_orders_at_negotiated
             QuoteWorkflow.accept, AcceptQuote(by="Karin Ek", po_number="PO-1")
         )
     assert refusal(early) == "AwaitingApproval"
+    # Only a buyer accepts: the roles still to approve are the seller's business.
+    assert "finance" not in str(early.value.cause)
 
     view = await handle.execute_update(
         QuoteWorkflow.decide,
         ApprovalDecision(approver="Johan Finance", role="finance", decision="approve"),
     )
     assert view.status == QuoteStatus.APPROVED
+    # Approved, the proposal is offered: the buyer's email carries its prices.
+    [offer] = [e for e in harness.world.emails if e.key == f"quote:{quote_id}:proposed:1"]
+    assert (offer.context["total"], offer.context["discount_pct"]) == ("SEK 127,500.00", "15.00")
 
     result = await handle.execute_update(
         QuoteWorkflow.accept, AcceptQuote(by="Karin Ek", po_number="PO-77")
@@ -188,6 +193,39 @@ async def test_discounted_large_quote_needs_both_roles_then_orders_at_negotiated
     keys = harness.world.email_keys()
     assert f"quote:{quote_id}:ordered" in keys
     assert any(k.startswith(f"quote:{quote_id}:approval:1:requested") for k in keys)
+
+
+async def test_a_rejection_tells_the_buyer_neither_the_prices_nor_who_rejected_them_or_why(
+    harness: Harness,
+) -> None:
+    quote_id = f"Q-{uuid.uuid4().hex[:6]}"
+    handle = await start(harness, quote_input(harness, quote_id))
+    await status_becomes(handle, QuoteStatus.SUBMITTED)
+    await handle.execute_update(
+        QuoteWorkflow.propose,
+        ProposeQuote(
+            by="Sven Sales",
+            overrides=[LineOverride(sku="RACK", unit_price=Decimal("850.00"), reason="deal")],
+        ),
+    )
+    view = await handle.execute_update(
+        QuoteWorkflow.decide,
+        ApprovalDecision(
+            approver="Maria Manager",
+            role="sales_manager",
+            decision="reject",
+            comment="Sven gives our margin away",
+        ),
+    )
+    assert view.status == QuoteStatus.REJECTED
+    [email] = [e for e in harness.world.emails if e.key == f"quote:{quote_id}:rejected:1"]
+    assert email.to == "karin@acme.example" and email.template == "quote_rejected"
+    # The approver's comment used to be the email's "Reason:"; a proposal never offered
+    # to the buyer has no figures in their emails either.
+    assert "reason" not in email.context
+    assert (email.context["total"], email.context["lines"]) == ("", [])
+    for internal in ("Maria", "Sven", "margin", "sales_manager", "850"):
+        assert internal not in str(email.context), internal
 
 
 async def test_unanswered_approval_is_reminded_once_then_escalates_after_72_hours(
