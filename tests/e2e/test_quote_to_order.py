@@ -198,3 +198,92 @@ async def test_a_proposal_overriding_a_sku_not_on_the_quote_is_a_409_naming_it(
         proposed = await sales.post(f"/quotes/{quote_id}/proposals", json={})
         assert proposed.status_code == 200, proposed.text
         assert proposed.json()["proposal"]["round"] == 1  # the refused one used up none
+
+
+# What only the seller's side may read of the quote below: the approvers, their comment, the
+# proposer and their comment, the reason for the overridden price.
+_INTERNAL = ("dev-sales_manager", "dev-finance", "ok this once", "dev-sales", "match Bolt", "deal")
+
+
+def _leaks(answer: Any) -> list[str]:
+    text = answer.text
+    return [secret for secret in _INTERNAL if secret in text]
+
+
+async def test_a_buyer_sees_the_proposal_once_approved_and_never_who_approved_it(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    """Every answer a buyer gets while the proposal waits for approval hides it, and none
+    names an approver; the seller's side sees the whole quote (docs/security.md)."""
+    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+        sku = f"RACK-{uuid.uuid4().hex[:5].upper()}"
+        await _product(stack, sku, "1000.00", 200)
+        quote_id = f"Q-{uuid.uuid4().hex[:8].upper()}"
+        body = _quote_body(quote_id, "ACME-AB", sku, 150)
+        buyer = stack.as_token("dev-buyer-C-ACME-AB")
+        sales, manager = stack.as_role("sales"), stack.as_role("sales_manager")
+        assert (await buyer.post("/quotes", json=body)).status_code == 202
+        offer = {
+            "overrides": [{"sku": sku, "unit_price": "850.00", "reason": "volume deal"}],
+            "comment": "match Bolt",
+        }
+
+        async def propose() -> None:
+            proposed = await sales.post(f"/quotes/{quote_id}/proposals", json=offer)
+            assert proposed.status_code == 200, proposed.text
+            assert proposed.json()["status"] == "pending_approval"
+            assert proposed.json()["proposal"]["total"] == "127500.00"  # the seller's own
+            approved = await manager.post(
+                f"/quotes/{quote_id}/approvals",
+                json={"decision": "approve", "comment": "ok this once"},
+            )
+            assert approved.status_code == 200, approved.text
+            assert approved.json()["approvals"][0]["decided_by"] == "dev-sales_manager"
+
+        # Round 1 waits for finance: the buyer's GET, list, resubmission and counter-offer.
+        await propose()
+        got = await buyer.get(f"/quotes/{quote_id}")
+        assert got.status_code == 200, got.text
+        quote = got.json()
+        assert quote["status"] == "pending_approval"
+        assert (quote["proposal"], quote["approvals"]) == (None, [])
+        assert quote["history"][-1]["note"] == "a proposal is being prepared"
+        assert _leaks(got) == [] and "127500" not in got.text
+        listed = await buyer.get("/quotes", params={"status": "pending_approval"})
+        assert [q["quote_id"] for q in listed.json()["items"]] == [quote_id]
+        assert _leaks(listed) == [] and "127500" not in listed.text
+        again = await buyer.post("/quotes", json=body)
+        assert again.status_code == 200, again.text
+        assert again.json()["proposal"] is None and _leaks(again) == []
+        countered = await buyer.post(
+            f"/quotes/{quote_id}/counter-offers",
+            json={"lines": [{"sku": sku, "target_unit_price": "800.00"}], "comment": "budget"},
+        )
+        assert countered.status_code == 200, countered.text
+        assert countered.json()["status"] == "countered"
+        assert countered.json()["proposal"] is None and countered.json()["approvals"] == []
+        assert _leaks(countered) == [] and "127500" not in countered.text
+
+        # Round 2, approved by both: offered to the buyer, still without who approved it.
+        await propose()
+        done = await stack.as_role("finance").post(
+            f"/quotes/{quote_id}/approvals", json={"decision": "approve"}
+        )
+        assert done.json()["status"] == "approved"
+        got = await buyer.get(f"/quotes/{quote_id}")
+        quote = got.json()
+        assert quote["status"] == "approved" and quote["approvals"] == []
+        assert (quote["proposal"]["round"], quote["proposal"]["total"]) == (2, "127500.00")
+        assert [ln["unit_price"] for ln in quote["proposal"]["lines"]] == ["850.00"]
+        assert _leaks(got) == []
+        email = await stack.wait_for_email(f"quote:{quote_id}:proposed:2")
+        assert "850" in email.text and not [s for s in _INTERNAL if s in email.text]
+        countered = await buyer.post(f"/quotes/{quote_id}/counter-offers", json={"lines": []})
+        assert countered.status_code == 200, countered.text
+        assert countered.json()["proposal"]["total"] == "127500.00"
+        assert _leaks(countered) == []
+
+        staff = (await sales.get(f"/quotes/{quote_id}")).json()
+        assert [a["decided_by"] for a in staff["approvals"]] == ["dev-sales_manager", "dev-finance"]
+        assert staff["proposal"]["comment"] == "match Bolt"
+        assert any(h["by"] == "dev-sales_manager" for h in staff["history"])
