@@ -30,10 +30,10 @@ class QuoteMail:
     async def buyer(self, key: str, template: str, **extra: Any) -> None:
         customer = self._view.customer
         seen = views.for_buyer(self._view)
-        await self._send(key, str(customer.email), template, customer.locale, extra, seen)
+        await self._send(key, str(customer.email), template, customer.locale, seen, extra)
 
     async def seller(self, key: str, template: str, **extra: Any) -> None:
-        await self._send(key, self._inp.options.seller_email, template, "en", extra)
+        await self._send(key, self._inp.options.seller_email, template, "en", self._view, extra)
 
     async def approvers(
         self, round_no: int, key: str, role: str | None = None, note: str = ""
@@ -46,6 +46,7 @@ class QuoteMail:
             self._inp.options.approvers_email,
             "quote_approval_needed",
             "en",
+            self._view,
             {**extra, "round": round_no},
         )
 
@@ -55,8 +56,10 @@ class QuoteMail:
         to: str,
         template: str,
         locale: Any,
+        view: QuoteView,
         extra: dict[str, Any],
-        view: QuoteView | None = None,
     ) -> None:
-        context = views.email_context(view or self._view, **extra)
+        """Send ``template`` to ``to``, its context drawn from ``view`` (the quote as the
+        recipient may see it) and ``extra``."""
+        context = views.email_context(view, **extra)
         await self._track.email(f"quote:{self._inp.quote_id}:{key}", to, template, context, locale)
