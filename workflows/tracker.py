@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.models.common import HistoryEntry, Locale
     from oms.models.notifications import EmailRequest
     from oms.queues import EMAIL_QUEUE
-    from oms.views.common import intervention
+    from oms.views.common import intervention, with_due
     from workflows import metrics, policies
 
 # Room for this many writes within one workflow task before the next task's range starts.
@@ -340,7 +340,14 @@ class Tracker(Generic[V]):
             self._shown.update(self._pending)
             self._pending = {}
         if self._details_stale:
-            workflow.set_current_details(self._render(self.view, self._step, self.since))
+            details = with_due(
+                self._render(self.view, self._step, self.since),
+                self._step,
+                self._shown.get("OmsDeadline"),
+                workflow.info().workflow_id,
+                self._shown.get("OmsWaitingFor") or self._step.waiting_for,
+            )
+            workflow.set_current_details(details)
             self._details_stale = False
 
     async def _write(self) -> None:

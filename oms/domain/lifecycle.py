@@ -82,6 +82,17 @@ class Step:
     # are filled in, ``{waiting_for}`` with the party the workflow names.
     action: str = ""
 
+    def advice(self, business_id: str, workflow_id: str, waiting_for: str | None = None) -> str:
+        """``action`` filled in for one workflow ("" when the step declares none);
+        ``waiting_for``: the party the workflow names, default the step's."""
+        party = waiting_for or self.waiting_for
+        return self.action.format(
+            business_id=business_id,
+            workflow_id=workflow_id,
+            waiting_for=party,
+            roles=party.partition(":")[2] or "the approver",
+        )
+
 
 def done(status: str) -> Step:
     """A status that ends the workflow: it waits for nobody and no clock runs."""

@@ -65,13 +65,7 @@ def suggest(reason: StuckReason, evidence: Evidence, workflow_id: str, business_
         )
     step = evidence.step
     if step is not None and step.action:
-        party = evidence.waiting_for or step.waiting_for
-        return step.action.format(
-            business_id=business_id,
-            workflow_id=workflow_id,
-            waiting_for=party,
-            roles=party.partition(":")[2] or "the approver",
-        )
+        return step.advice(business_id, workflow_id, evidence.waiting_for)
     stage = evidence.stage or "its stage"
     return f"Overdue in {stage}: open {workflow_id} in the UI and look at its last events."
 

@@ -22,6 +22,24 @@ def heading(title: str, step: Step, since: str) -> list[str]:
     return [title, "", f"- stage: `{step.stage}`, waiting for **{step.waiting_for}** since {since}"]
 
 
+def with_due(
+    details: str, step: Step, deadline: datetime | None, workflow_id: str, waiting_for: str
+) -> str:
+    """``details`` with a line after its heading (title, blank line, stage) that says by when
+    the step should be over (``OmsDeadline``) and what operations do once it is not (the
+    step's declared action, as ``/ops/stuck`` words it); unchanged for a step without a
+    deadline. The details are drawn when the step is entered, so the line names the time,
+    not whether it has passed."""
+    if deadline is None:
+        return details
+    line = f"- due by {to_the_second(deadline)}"
+    if step.action:
+        business_id = workflow_id.split("-", 1)[1] if "-" in workflow_id else workflow_id
+        line += "; past it: " + step.advice(business_id, workflow_id, waiting_for)
+    lines = details.split("\n")
+    return "\n".join([*lines[:3], line, *lines[3:]])
+
+
 def intervention(by: str, action: str, reason: str) -> tuple[str, str]:
     """An operator's intervention (``POST /ops/...``) as a history line's note and author,
     worded the same in every kind and whether the workflow or the read model keeps it:

@@ -11,6 +11,7 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money, order_total
 from oms.domain.order_emails import cancel_why
 from oms.domain.risk import order_origin
+from oms.ids import shipment_workflow_id
 from oms.models.common import SkuQuantity
 from oms.models.inventory import AllocationDecision
 from oms.models.money import OrderTotals
@@ -37,8 +38,15 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         f"- total: {view.total} {view.currency} · {len(view.lines)} line(s) · {view.channel}"
     )
     for s in view.shipments:
+        # The order hears of a parcel's milestones (shipped, delivered, held, cancelled),
+        # not of each warehouse step: in the warehouse, the shipment's page has its step.
+        where = (
+            f"in the warehouse (its step: {shipment_workflow_id(s.shipment_id)})"
+            if s.status in (ShipmentStatus.PICKING, ShipmentStatus.PACKED)
+            else f"`{s.status}`"
+        )
         lines.append(
-            f"- shipment {s.shipment_id} from {s.warehouse_id}: `{s.status}`"
+            f"- shipment {s.shipment_id} from {s.warehouse_id}: {where}"
             + (f" · tracking {s.tracking_number}" if s.tracking_number else "")
         )
     if view.backordered:

@@ -489,12 +489,7 @@ def _not_releasable(order_id: str, workflow_id: str, stage: str | None) -> str:
         step = ORDER.step(OrderStatus.ON_HOLD, stage)
     except KeyError:
         return f"order {order_id} is on hold ({stage or 'no stage'}) for nothing this releases"
-    action = step.action.format(
-        business_id=order_id,
-        workflow_id=workflow_id,
-        waiting_for=step.waiting_for,
-        roles="the approver",
-    )
+    action = step.advice(order_id, workflow_id)
     return f"order {order_id} is on hold in {step.stage}, which this does not release. {action}"
 
 

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from oms import search_attributes as sa
 from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
 from oms.models.orders import CancelOrder, HoldRequest, OrderNote, OrderStatus
+from oms.views.common import to_the_second
 from tests.workflows.harness import Harness, noted, patches, tick
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
@@ -309,4 +310,25 @@ async def test_an_email_the_order_never_sent_is_not_resent(harness: Harness) -> 
     for notification in ("order_on_hold", "order_confirmed"):
         update = OrderWorkflow.resend_notification
         assert await _refused(handle, update, resend(notification)) == "NotSent"
+    await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
+
+
+async def test_the_ui_details_say_by_when_a_step_is_due_and_what_to_do_past_it(
+    harness: Harness,
+) -> None:
+    """An operator who opens the order in the Temporal UI reads the deadline the stuck
+    finder uses (OmsDeadline) and the step's declared next step, not only its stage."""
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id, token="tok_declined"))
+    await _until(handle, OrderStatus.ON_HOLD)
+    described = await handle.describe()
+    due = described.typed_search_attributes.get(sa.DEADLINE)
+    assert due is not None
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    lines = metadata.current_details.splitlines()
+    assert lines[2].startswith("- stage: `awaiting_payment`, waiting for **customer**")
+    assert lines[3] == (
+        f"- due by {to_the_second(due)}; past it: Payment on hold: POST "
+        f"/ops/orders/{order_id}/release-hold, or cancel: POST /ops/orders/{order_id}/cancel"
+    )
     await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
