@@ -12,6 +12,7 @@ nothing half-runs unnoticed.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 from collections.abc import Mapping
@@ -35,6 +36,8 @@ TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
 CODEC_PORT = 8234
 METRICS_PORT = 9464
+# The codec server's token for the temporal CLI (the UI is trusted by its origin instead).
+CODEC_TOKEN_FILE = Path("var/codec-token")
 # The variables only the dev launcher reads (Settings has no field for them).
 TEMPORAL_PORT_VARIABLE = "OMS_DEV_TEMPORAL_PORT"
 TEMPORAL_UI_PORT_VARIABLE = "OMS_DEV_TEMPORAL_UI_PORT"
@@ -180,6 +183,12 @@ def main() -> None:
     env.update(temporal_environment(Settings(temporal_address=f"127.0.0.1:{ports.temporal}")))
     env.setdefault("OMS_TEMPORAL_UI_URL", f"http://localhost:{ports.temporal_ui}")
     env.setdefault("OMS_CODEC_PORT", str(ports.codec))
+    # The UI is trusted by its origin; the temporal CLI sends a token instead: one for this
+    # machine, unless the shell names its own.
+    codec_auth = "$OMS_CODEC_AUTH_TOKENS"
+    if not env.get("OMS_CODEC_AUTH_TOKENS"):
+        env["OMS_CODEC_AUTH_TOKENS"] = codec_cli_token()
+        codec_auth = f"$(cat {CODEC_TOKEN_FILE})"
     # The embedded UI has no login and so cannot send the codec server a token: trust
     # requests from the UI's own origin (development only; docs/pii-encryption.md).
     env.setdefault("OMS_CODEC_TRUST_UI_ORIGIN", "1")
@@ -211,7 +220,7 @@ def main() -> None:
         processes.start("api", [py, "-m", "starters.api.app"], env=env, ready=settings.api_port)
         if settings.simulate:
             processes.start("simulator", [py, "-m", "sandboxes.warehouse"], env=env)
-        _banner(settings, ports)
+        _banner(settings, ports, codec_auth)
         name, code = processes.wait_any()
         print(f"\n{name} exited with code {code}; stopping the rest.", flush=True)
     except KeyboardInterrupt:
@@ -222,12 +231,32 @@ def main() -> None:
         print("All OMS processes stopped.", flush=True)
 
 
-def _banner(settings: Settings, ports: DevPorts) -> None:
+def codec_cli_token(path: Path = CODEC_TOKEN_FILE) -> str:
+    """The codec server's token for the ``temporal`` CLI on this machine: made once (random,
+    in an owner-only file) and reused, so a command line written down keeps working."""
+    if path.exists():
+        token = path.read_text().strip()
+        if token:
+            return token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    token = secrets.token_hex(16)
+    path.write_text(token + "\n")
+    return token
+
+
+def _banner(settings: Settings, ports: DevPorts, codec_auth: str) -> None:
     other_temporal = (
         f"  Temporal CLI:  export TEMPORAL_ADDRESS=127.0.0.1:{ports.temporal}"
         " (not the default port)\n"
         if ports.temporal != TEMPORAL_PORT
         else ""
+    )
+    decrypted = (
+        "  Decrypted:     .venv/bin/temporal workflow show -w order-<id>"
+        f" --codec-endpoint {codec_endpoint(ports.codec)}"
+        f' --codec-auth "Bearer {codec_auth}"\n'
     )
     print(
         "\n"
@@ -237,7 +266,8 @@ def _banner(settings: Settings, ports: DevPorts) -> None:
         + other_temporal
         + f"  Codec server:  {codec_endpoint(ports.codec)} (the UI decrypts payloads with it;"
         " dev key)\n"
-        f"  Mail (sink):   {settings.mail_dir}/ (one .eml per message, index.txt)\n"
+        + decrypted
+        + f"  Mail (sink):   {settings.mail_dir}/ (one .eml per message, index.txt)\n"
         f"  Webhooks:      {settings.webhook_sink_dir}/ (one .json per delivery, signature"
         f" checked, index.txt; endpoint {sink_url(settings)})\n"
         f"  Carrier:       {settings.carrier_url} (sandbox)\n"

@@ -1,4 +1,5 @@
-"""``make run``'s ports: the defaults, or others so a second ``make run`` fits on one machine."""
+"""``make run``'s ports (the defaults, or others so a second one fits on one machine) and
+the codec token it gives the temporal CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.dev import DevPorts
+from devtools.dev import DevPorts, codec_cli_token
 from devtools.supervisor import free_port
 from oms.settings import Settings
 
@@ -58,3 +59,13 @@ def test_a_taken_port_names_the_variable_that_moves_it(tmp_path: Path) -> None:
     assert f"port {port} for the Temporal UI is already in use" in done.stderr
     assert "OMS_DEV_TEMPORAL_UI_PORT" in done.stderr
     assert not (tmp_path / "var" / "oms.db").exists()  # nothing was started or migrated
+
+
+def test_make_run_gives_the_temporal_cli_a_codec_token_of_this_machine(tmp_path: Path) -> None:
+    """The UI is trusted by its origin; the temporal CLI needs a token to decrypt: made once,
+    owner-only, and the same on the next make run (a command line written down still works)."""
+    path = tmp_path / "var" / "codec-token"
+    token = codec_cli_token(path)
+    assert len(token) == 32 and token != codec_cli_token(tmp_path / "other")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert codec_cli_token(path) == token
