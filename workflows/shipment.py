@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from oms.queues import CARRIER_QUEUE
     from oms.views import shipments as views
+    from oms.views.common import span
     from workflows import policies
     from workflows.legacy.shipment import ShipmentV1
     from workflows.shipment_parcel import Parcel, refusal
@@ -263,15 +264,15 @@ class ShipmentWorkflow:
             await workflow.wait_condition(
                 picked_or_cancelled,
                 timeout=timedelta(seconds=self._inp.pick_sla_s),
-                timeout_summary=f"pick SLA ({self._inp.pick_sla_s} s)",
+                timeout_summary=f"pick SLA ({span(self._inp.pick_sla_s)})",
             )
         except TimeoutError:
             self._view.pick_late = True
             note = f"Pick late: not picked at {self._inp.warehouse_id} within its SLA"
-            self._track.note(f"{note} ({self._inp.pick_sla_s} s); operations notified")
+            self._track.note(f"{note} ({span(self._inp.pick_sla_s)}); operations notified")
             await self._tell_order(ShipmentStatus.PICKING, f"{note}; operations notified")
             since = self._view.history[0].at.isoformat()
-            context = views.email_context(self._inp, since=since, sla=f"{self._inp.pick_sla_s} s")
+            context = views.email_context(self._inp, since=since, sla=span(self._inp.pick_sla_s))
             key = f"{self._inp.shipment_id}:pick_late"
             await self._track.email(key, self._inp.ops_email, "pick_late", context)
             await workflow.wait_condition(picked_or_cancelled)

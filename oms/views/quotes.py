@@ -9,7 +9,13 @@ from oms.domain.lifecycle import Step
 from oms.domain.money import format_money
 from oms.domain.quotes import offered
 from oms.models.common import HistoryEntry
-from oms.models.quotes import ApprovalDecision, CounterOffer, QuoteStatus, QuoteView
+from oms.models.quotes import (
+    OPEN_QUOTE_STATES,
+    ApprovalDecision,
+    CounterOffer,
+    QuoteStatus,
+    QuoteView,
+)
 from oms.views.common import heading, when
 
 
@@ -24,7 +30,8 @@ def title(view: QuoteView) -> str:
 
 def facts(view: QuoteView) -> list[str]:
     """The details' lines under the heading: expiry, proposal, approvals and order."""
-    lines = [f"- expires: {when(view.expires_at)}"]
+    # An expiry matters while the quote is open; an ended one would read as still running.
+    lines = [f"- expires: {when(view.expires_at)}"] if view.status in OPEN_QUOTE_STATES else []
     if view.proposal:
         p = view.proposal
         lines.append(

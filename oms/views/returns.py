@@ -29,12 +29,15 @@ def details(view: ReturnView, step: Step, since: datetime) -> str:
         lines.append(
             f"- {ln.quantity} x {ln.sku} ({ln.reason}): received {ln.received_resellable} "
             f"resellable, {ln.received_damaged} damaged, {ln.received_wrong_item} wrong; "
-            f"refunded {ln.refunded}"
+            f"refunded {ln.refunded} {view.currency}"
         )
     if view.label:
         lines.append(f"- label: {view.label.carrier} {view.label.tracking_number}")
     if view.refund_shortfall:
-        lines.append(f"- not refunded: {view.refund_shortfall} (already refunded on the order)")
+        lines.append(
+            f"- not refunded: {view.refund_shortfall} {view.currency}"
+            " (already refunded on the order)"
+        )
     if view.refund_error:
         lines.append(f"- **refund failed**: {view.refund_error}")
     if view.exchange_order_id:

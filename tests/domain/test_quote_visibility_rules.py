@@ -12,7 +12,7 @@ import pytest
 from oms.domain.quotes import offered
 from oms.models.common import HistoryEntry
 from oms.models.quotes import ApprovalRequirement, PricedLine, Proposal, QuoteStatus
-from oms.views.quotes import for_buyer
+from oms.views.quotes import facts, for_buyer
 
 from quote_fixtures import T0, quote_view
 
@@ -128,3 +128,23 @@ def test_a_buyer_reads_their_own_steps_and_the_sellers_in_their_words_only() -> 
         ("ordered", "ordered", "order Q-1-O started", "dev-buyer"),
         ("withdrawn", "withdrawn", "customer went elsewhere", None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "shows_expiry"),
+    [
+        (QuoteStatus.SUBMITTED, True),
+        (QuoteStatus.PENDING_APPROVAL, True),
+        (QuoteStatus.APPROVED, True),
+        (QuoteStatus.ACCEPTED, False),
+        (QuoteStatus.ORDERED, False),
+        (QuoteStatus.EXPIRED, False),
+        (QuoteStatus.WITHDRAWN, False),
+    ],
+)
+def test_the_ui_details_give_an_expiry_only_while_the_quote_is_open(
+    status: QuoteStatus, shows_expiry: bool
+) -> None:
+    """An accepted quote that still said "expires: <date>" read as if it could lapse."""
+    shown = any(line.startswith("- expires:") for line in facts(quote_view("Q-1", status=status)))
+    assert shown is shows_expiry

@@ -78,6 +78,8 @@ async def test_late_pick_alerts_operations_once_and_still_ships(
     assert harness.world.email_keys().count(f"{order_id}-S1:pick_late") == 1
     ops_mail = next(e for e in harness.world.emails if e.template == "pick_late")
     assert ops_mail.to == "ops@oms.example"
+    assert ops_mail.context["sla"] == "4 hours"  # as people say it, not "14400 s"
+    assert state.history[-1].note.endswith("within its SLA (4 hours); operations notified")
     order_view = await handle.query(OrderWorkflow.state)
     assert any("Pick late" in h.note for h in order_view.history)
     await env.sleep(timedelta(hours=10))

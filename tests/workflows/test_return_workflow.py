@@ -367,7 +367,7 @@ async def test_a_return_refunds_only_what_is_left_on_the_order_and_closes(
     assert "refunded 97.00 of 348.00: the rest was already refunded on the order" in notes
     assert ReturnStatus.REFUND_FAILED.value not in [h.status for h in final.history]
     shown = return_views.details(final, lifecycle.done("closed"), final.updated_at)
-    assert "- not refunded: 251.00 (already refunded on the order)" in shown
+    assert "- not refunded: 251.00 SEK (already refunded on the order)" in shown
     # The customer is told the amount actually refunded.
     [refunded] = [e for e in harness.world.emails if e.key == f"return:{inp.rma_id}:refunded"]
     assert refunded.context["amount"] == "97,00 SEK"
