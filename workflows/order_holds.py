@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.risk import RISK_REVIEW, order_origin
     from oms.models.orders import Hold, HoldRequest, OrderStatus
     from oms.models.risk import RiskCheck
+    from oms.models.shipments import SHIPPED_STATES, ShipmentStatus
     from oms.queues import INVENTORY_QUEUE
     from workflows import policies
     from workflows.order_approval import PurchaseApprovals
@@ -31,6 +32,9 @@ PURCHASE_APPROVAL_PATCH = "order-purchase-approval"
 # orders' histories gain no marker. A renewal without it is reviewed, as it was.
 RENEWAL_UNREVIEWED_PATCH = "order-renewal-unreviewed"
 
+# A parcel no hold or cancel can stop any more.
+LEFT_THE_WAREHOUSE = SHIPPED_STATES | {ShipmentStatus.DELIVERED, ShipmentStatus.CLAIMED}
+
 
 class Holds:
     """The order's hold (its view's ``hold``) and the gate before allocation."""
@@ -46,7 +50,7 @@ class Holds:
         if self._state.past_gate:
             raise ApplicationError(
                 f"too late to hold: the order is {self._view.status} and its stock is "
-                "allocated or being allocated; cancel it instead",
+                f"allocated or being allocated; {self._instead()}",
                 type="TooLateToHold",
             )
         if self._view.hold is not None:
@@ -54,6 +58,19 @@ class Holds:
                 f"already held by {self._view.hold.by}: {self._view.hold.reason}",
                 type="AlreadyHeld",
             )
+
+    def _instead(self) -> str:
+        """What can still stop the order once a hold cannot: the advice names only what
+        the order would accept (a cancel of a shipped order is refused too)."""
+        gone = [s for s in self._view.shipments if s.status in LEFT_THE_WAREHOUSE]
+        if not gone:
+            return "cancel it instead"
+        if self._view.backordered or len(gone) < len(self._view.shipments):
+            return (
+                "cancel the lines not shipped yet instead "
+                f"(POST /orders/{self._inp.order_id}/lines/<sku>/cancel)"
+            )
+        return "every parcel has left the warehouse: open a claim or a return instead"
 
     def hold(self, request: HoldRequest) -> None:
         """Hold the order (who and why in its history); the gate waits on it."""

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from oms import search_attributes as sa
 from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
 from oms.models.orders import CancelOrder, HoldRequest, OrderNote, OrderStatus
+from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from oms.views.common import to_the_second
 from tests.workflows.harness import Harness, noted, patches, tick
 from workflows.order import OrderWorkflow
@@ -332,3 +333,33 @@ async def test_the_ui_details_say_by_when_a_step_is_due_and_what_to_do_past_it(
         f"/ops/orders/{order_id}/release-hold, or cancel: POST /ops/orders/{order_id}/cancel"
     )
     await handle.execute_update(OrderWorkflow.cancel, CancelOrder(reason="t", requested_by="t"))
+
+
+async def test_a_refused_hold_suggests_only_what_the_order_would_still_accept(
+    harness: Harness,
+) -> None:
+    """Once every parcel has shipped a cancel is refused too: the hold's refusal said
+    "cancel it instead" all the same."""
+    order_id = _id()
+    handle = await harness.start(harness.order_input(order_id))
+    ship = await harness.shipment(f"{order_id}-S1")
+    await _until(handle, OrderStatus.PICKING)
+    with pytest.raises(WorkflowUpdateFailedError) as picking:
+        await handle.execute_update(OrderWorkflow.hold, HoldRequest(reason="late", by="s"))
+    assert str(picking.value.cause).endswith("cancel it instead")
+
+    await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick(picked_by="Lisa"))
+    await ship.execute_update(
+        ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=800)])
+    )
+    await _until(handle, OrderStatus.SHIPPED)
+    with pytest.raises(WorkflowUpdateFailedError) as shipped:
+        await handle.execute_update(OrderWorkflow.hold, HoldRequest(reason="late", by="s"))
+    assert getattr(shipped.value.cause, "type", None) == "TooLateToHold"
+    assert "cancel it instead" not in str(shipped.value.cause)
+    assert str(shipped.value.cause).endswith("open a claim or a return instead")
+    await ship.signal(
+        ShipmentWorkflow.tracking_event,
+        TrackingEvent(tracking_number=f"TN{order_id}-S1", status="delivered"),
+    )  # type: ignore[arg-type]
+    assert (await handle.result()).status == OrderStatus.COMPLETED
