@@ -54,20 +54,34 @@ MOVE_EVENTS: dict[tuple[str, str, str], str] = {
 }
 # kind -> the event of its view's first history entry (instead of that status's event).
 CREATED_EVENTS: dict[str, str] = {"subscription": "subscription.created"}
-# (kind, history action) -> event: a step worth an event that changes no status.
-ACTION_EVENTS: dict[tuple[str, str], str] = {("subscription", "renewed"): "subscription.renewed"}
+# (kind, history action) -> event: a step worth an event that changes no status. An
+# order's changes after placement move its lines and total (an integration billing from
+# order.completed would bill the old total without them); a settled claim refunds or
+# sends again.
+ORDER_CHANGED = "order.changed"
+ACTION_EVENTS: dict[tuple[str, str], str] = {
+    ("subscription", "renewed"): "subscription.renewed",
+    ("order", "edit"): ORDER_CHANGED,
+    ("order", "cancel_line"): ORDER_CHANGED,
+    ("order", "short_pick"): ORDER_CHANGED,
+    ("order", "claim"): "order.claimed",
+}
 # Events of the replenishment store's own writes (no view history behind them).
 STOCK_LOW = "stock.low"
 PURCHASE_ORDER_SENT = "purchase_order.sent"
 PURCHASE_ORDER_RECEIVED = "purchase_order.received"
 
-EVENT_TYPES: tuple[str, ...] = (
-    *STATUS_EVENTS.values(),
-    *CREATED_EVENTS.values(),
-    *ACTION_EVENTS.values(),
-    STOCK_LOW,
-    PURCHASE_ORDER_SENT,
-    PURCHASE_ORDER_RECEIVED,
+EVENT_TYPES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *STATUS_EVENTS.values(),
+            *CREATED_EVENTS.values(),
+            *ACTION_EVENTS.values(),
+            STOCK_LOW,
+            PURCHASE_ORDER_SENT,
+            PURCHASE_ORDER_RECEIVED,
+        )
+    )
 )
 
 

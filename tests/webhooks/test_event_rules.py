@@ -122,3 +122,28 @@ def test_retries_back_off_exponentially_for_three_days_then_give_up() -> None:
     assert now - first >= timedelta(days=3)
     assert now - first < timedelta(days=3, hours=7)
     assert 15 < attempts < 40
+
+
+def test_an_order_s_changes_after_placement_are_events_under_its_status() -> None:
+    """Edits, line cancels and short picks move the order's lines and total, and a claim
+    refunds or sends again: an integration hears of each, as it hears of a status."""
+    history = [
+        *entries("received", "confirmed", "picking"),
+        {"at": T0, "status": "picking", "action": "edit"},
+        {"at": T0, "status": "picking", "action": "note"},
+        {"at": T0, "status": "picking", "action": "cancel_line"},
+        {"at": T0, "status": "picking", "action": "short_pick"},
+        {"at": T0, "status": "shipped"},
+        {"at": T0, "status": "shipped", "action": "claim"},
+    ]
+    found = transitions("order", entries("received"), history)
+    assert [(t.index, t.type, t.status) for t in found] == [
+        (1, "order.confirmed", "confirmed"),
+        (3, "order.changed", "picking"),
+        (5, "order.changed", "picking"),
+        (6, "order.changed", "picking"),
+        (7, "order.shipped", "shipped"),
+        (8, "order.claimed", "shipped"),
+    ]
+    assert len(EVENT_TYPES) == len(set(EVENT_TYPES))
+    assert {"order.changed", "order.claimed"} <= set(EVENT_TYPES)
