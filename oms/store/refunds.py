@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from oms.models.common import HistoryEntry
 from oms.models.money import TaxLine
 from oms.models.orders import OrderRefund, OrderView
-from oms.store.db import Bound, get_or_insert
+from oms.store.db import Bound, as_utc, get_or_insert
 from oms.store.tables import OrderRefundRow
 
 
@@ -97,12 +97,18 @@ def for_order(session: Session, order_id: str) -> list[OrderRefund]:
 
 
 def show_on(view: OrderView, refunds: list[OrderRefund]) -> None:
-    """Put ``refunds`` on the order's view, with a history line for each provider answer."""
-    view.refunds = refunds
+    """Put ``refunds`` on the order's view, with a history line for each provider answer:
+    under the status the order had then (a refund declined while it was partly shipped
+    read as one of the completed order). A declined refund shows no net and VAT split:
+    no money moved."""
+    view.refunds = [
+        r if r.status != "declined" else r.model_copy(update={"tax": [], "net": None})
+        for r in refunds
+    ]
     lines = [
         HistoryEntry(
             at=r.updated_at,
-            status=str(view.status),
+            status=_status_at(view, r.updated_at),
             note=(
                 f"Refunded {r.amount} {r.currency} ({r.refund_id}): {r.reason}"
                 if r.status == "refunded"
@@ -116,6 +122,17 @@ def show_on(view: OrderView, refunds: list[OrderRefund]) -> None:
     ]
     if lines:
         view.history = sorted([*view.history, *lines], key=lambda h: h.at)
+
+
+def _status_at(view: OrderView, moment: datetime) -> str:
+    """The order's status at ``moment``: its last history entry's then (its first before
+    any; its current one without a history)."""
+    status = str(view.history[0].status) if view.history else str(view.status)
+    for entry in view.history:
+        if as_utc(entry.at) > as_utc(moment):
+            break
+        status = str(entry.status)
+    return status
 
 
 def _refund(row: OrderRefundRow) -> OrderRefund:

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from oms.models.orders import OrderRefund
+from oms.models.common import HistoryEntry
+from oms.models.money import TaxLine
+from oms.models.orders import OrderRefund, OrderStatus
 from oms.store import refunds
 from oms.store.db import Database
 
@@ -51,3 +53,37 @@ def test_the_view_shows_answered_refunds_in_its_history_by_time(db: Database) ->
         ("Refund of 900.00 SEK declined: RefundDeclined: too much", "support-1"),
         ("Refunded 50.00 SEK (RF-1): late", "support-1"),
     ]
+
+
+def test_a_refund_line_stands_under_the_status_the_order_had_then(db: Database) -> None:
+    """A refund declined while the order was partly shipped read as one of the completed
+    order, and its net and VAT split as if money had moved."""
+    with db.session() as session:
+        refunds.claim(
+            session,
+            "O-1",
+            "k-1",
+            Decimal("99.00"),
+            "SEK",
+            "late",
+            "support-1",
+            T0,
+            tax=[TaxLine(rate=Decimal("0.25"), net=Decimal("79.20"), tax=Decimal("19.80"))],
+        )
+        refunds.finish(
+            session, "O-1", "k-1", None, "RefundDeclined: too much", T0 + timedelta(minutes=5)
+        )
+        found = refunds.for_order(session, "O-1")
+    assert found[0].net == Decimal("79.20")  # the request's split is kept in the store
+    view = order_view("O-1", status=OrderStatus.COMPLETED)
+    view.history = [
+        HistoryEntry(at=T0, status="partially_shipped", note="one parcel shipped"),
+        HistoryEntry(at=T0 + timedelta(hours=1), status="completed", note="done"),
+    ]
+    refunds.show_on(view, found)
+    declined = next(h for h in view.history if h.action == "refund")
+    assert (declined.status, declined.note) == (
+        "partially_shipped",
+        "Refund of 99.00 SEK declined: RefundDeclined: too much",
+    )
+    assert (view.refunds[0].net, view.refunds[0].tax) == (None, [])
