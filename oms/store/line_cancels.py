@@ -37,9 +37,10 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
     """Keep at most ``req.keep`` units of ``req.sku`` for the order and free the rest.
 
     With ``shipment_id``: that shipment's open reservations shrink (newest first). Without:
-    what the order is owed shrinks, its open backorders first, then units already filled
-    for them but not yet claimed (those are freed). Freed units go to other orders'
-    backorders at once; their ids come back in ``filled_orders`` for the caller to wake.
+    what the order is owed shrinks, units owed at no charge (a claim's reship: the customer
+    paid for them once, the order refunds them) before paid ones, and in each its open
+    backorders first (newest first), then units already filled for them but not yet claimed
+    (those are freed). Freed units go to other orders' backorders at once; their ids come back in ``filled_orders`` for the caller to wake.
     With ``lost`` (a short pick: the units are not on the shelf) they leave stock instead.
     """
     mine = (ReservationRow.order_id == req.order_id, ReservationRow.sku == req.sku)
@@ -59,18 +60,15 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
         (row.warehouse_id, row.sku): row
         for row in _lock_stock(session, {r.warehouse_id for r in reservations}, {req.sku})
     }
-    held = sum(r.quantity for r in reservations)
-    drop = held - req.keep
     if req.shipment_id is None:
-        drop = _shrink_backorders(session, req, held)
-    if drop <= 0:
+        taken = _shrink_backorders(session, req, reservations)
+    else:
+        taken = _newest_first(reservations, sum(r.quantity for r in reservations) - req.keep)
+    if not taken:
         return ReleaseResult(released_units=0)
     freed: set[str] = set()
     released = 0
-    for reservation in reservations:
-        if drop <= 0:
-            break
-        take = min(drop, reservation.quantity)
+    for reservation, take in taken:
         if take == reservation.quantity:
             reservation.status = RELEASED  # the row keeps its quantity: what it held
         else:
@@ -81,7 +79,6 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
             row.on_hand -= take
         else:
             freed.add(reservation.warehouse_id)
-        drop -= take
         released += take
     session.flush()
     filled = fill_backorders_at(
@@ -90,9 +87,28 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
     return ReleaseResult(released_units=released, filled_orders=filled)
 
 
-def _shrink_backorders(session: Session, req: TrimReservation, filled: int) -> int:
-    """Lower the order's open backorders of the SKU (newest first) toward ``req.keep``,
-    counting ``filled`` unclaimed units as owed too; how many filled units must go."""
+def _newest_first(
+    reservations: list[ReservationRow], drop: int
+) -> list[tuple[ReservationRow, int]]:
+    """How many units each of ``reservations`` (newest first) gives up for ``drop`` to go."""
+    out = []
+    for reservation in reservations:
+        if drop <= 0:
+            break
+        take = min(drop, reservation.quantity)
+        out.append((reservation, take))
+        drop -= take
+    return out
+
+
+def _shrink_backorders(
+    session: Session, req: TrimReservation, filled: list[ReservationRow]
+) -> list[tuple[ReservationRow, int]]:
+    """Lower what the order is owed of the SKU toward ``req.keep``, counting the ``filled``
+    unclaimed units (newest first) as owed too; the filled units that must go, and how many
+    of each. Units owed at no charge go first: the order refunds what they were paid for
+    (``workflows/order_lines.py`` takes them first too); in each kind the open backorders go
+    first (newest first), then the filled units."""
     rows = list(
         lock_backorders(
             session,
@@ -101,15 +117,22 @@ def _shrink_backorders(session: Session, req: TrimReservation, filled: int) -> i
             BackorderRow.cancelled.is_(False),
         )
     )
-    drop = sum(b.quantity_open for b in rows) + filled - req.keep
-    for backorder in reversed(rows):  # the newest owed units go first
-        if drop <= 0:
-            break
-        take = min(drop, backorder.quantity_open)
-        backorder.quantity_open -= take
-        drop -= take
+    free = {b.id for b in rows if b.free}
+    drop = sum(b.quantity_open for b in rows) + sum(r.quantity for r in filled) - req.keep
+    out: list[tuple[ReservationRow, int]] = []
+    for kind in (True, False):
+        for backorder in reversed([b for b in rows if b.free is kind]):
+            if drop <= 0:
+                break
+            take = min(drop, backorder.quantity_open)
+            backorder.quantity_open -= take
+            drop -= take
+        mine = [r for r in filled if (r.backorder_id in free) is kind]
+        taken = _newest_first(mine, drop)
+        drop -= sum(take for _, take in taken)
+        out += taken
     session.flush()
-    return drop
+    return out
 
 
 def backorder(session: Session, req: BackorderUnits) -> BackorderResult:

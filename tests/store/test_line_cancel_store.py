@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from oms.models.inventory import ReleaseResult
 from oms.models.order_changes import TrimReservation
 from oms.store import inventory
 from oms.store.db import Database
 from oms.store.line_cancels import trim
+from oms.store.tables import BackorderRow
 
 from inventory_fixtures import (
     T0,
@@ -79,3 +81,38 @@ def test_keeping_more_than_is_held_changes_nothing(net: Database) -> None:
     _allocate(net, "O-1", 2)
     assert _trim(net, "O-1", keep=5, shipment_id="O-1-S1").released_units == 0
     assert stock_of(net, "WH-STO", "TSHIRT") == (5, 2)
+
+
+def _owed(db: Database, order_id: str, *, free: bool) -> int:
+    with db.session() as session:
+        rows = session.scalars(
+            select(BackorderRow).where(
+                BackorderRow.order_id == order_id,
+                BackorderRow.cancelled.is_(False),
+                BackorderRow.free.is_(free),
+            )
+        )
+        return sum(r.quantity_open for r in rows)
+
+
+def test_units_owed_at_no_charge_go_before_paid_ones_however_new_they_are(
+    net: Database,
+) -> None:
+    # A claim's reship owes 3 free (paid once already), then a later re-allocation owes 2 paid.
+    with net.session() as session:
+        reship = allocate_request("O-1", {"TSHIRT": 3}, key="O-1:claim:1")
+        inventory.allocate(session, reship.model_copy(update={"free": True}))
+        inventory.allocate(session, allocate_request("O-1", {"TSHIRT": 2}, key="O-1:reroute:1"))
+    put_stock(net, "WH-STO", "TSHIRT", 1)  # fills the oldest (free) one, not yet claimed
+    assert (_owed(net, "O-1", free=True), _owed(net, "O-1", free=False)) == (2, 2)
+
+    # The order refunds the units it cancels of those owed free: the store takes those.
+    assert _trim(net, "O-1", keep=3).released_units == 0
+    assert (_owed(net, "O-1", free=True), _owed(net, "O-1", free=False)) == (0, 2)
+    assert open_reserved(net, "O-1") == 1  # the filled free unit, not yet taken
+
+    freed = _trim(net, "O-1", keep=2)
+    assert freed.released_units == 1  # the filled free unit goes before the paid owed ones
+    assert _owed(net, "O-1", free=True) == 0
+    # Freed, it fills the order's own paid backorder (the oldest open one there): 2 paid left.
+    assert _owed(net, "O-1", free=False) + open_reserved(net, "O-1") == 2
