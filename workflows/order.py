@@ -55,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order_edits import Edits
     from workflows.order_fulfil import CONTINUE_AS_NEW_PATCH, Fulfilment
     from workflows.order_holds import HOLDS_PATCH, Holds
-    from workflows.order_lines import LineCancels
+    from workflows.order_lines import LINE_CANCEL_RECORDED_FIRST_PATCH, LineCancels
     from workflows.order_notes import Notes
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
@@ -282,7 +282,11 @@ class OrderWorkflow:
         if not self._state.allocated:
             await workflow.wait_condition(lambda: self._state.allocated)
         async with self._state.changing_stock():
-            await self._lines.cancel(request, lambda: self._state.cancel is not None)
+            # A stopped shipment must not end the order before the cancellation is recorded
+            # (its events and emails carried the total from before).
+            first = workflow.patched(LINE_CANCEL_RECORDED_FIRST_PATCH)
+            with self._state.recording_lines_first(self._shipments, first):
+                await self._lines.cancel(request, lambda: self._state.cancel is not None)
         return self._track.for_caller()
 
     @cancel_line.validator

@@ -146,7 +146,7 @@ class Claims:
             )
             owed = decision.backordered
             if owed:
-                self._stock.owe_more(owed)
+                self._stock.owe_more(owed, free=True)
             claim.reshipped_as = [s.shipment_id for s in decision.shipments]
         else:
             priced = {ln.sku: ln for ln in (*inp.lines, *view.lines)}

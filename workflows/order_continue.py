@@ -19,6 +19,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order_state import OrderRun
     from workflows.order_stock import Stock
 
+# The carried counters' prefix for what a SKU is owed at no charge (``Stock.free_owed``).
+FREE_OWED = "free_owed:"
+
 
 class Continuation:
     """Carries the order's parts into the next run (:meth:`carry_on`) and back (:meth:`resume`)."""
@@ -91,6 +94,8 @@ class Continuation:
                 **self._lines.counters(),
                 **self._edits.counters(),
                 **self._claims.counters(),
+                # Units owed at no charge, per SKU (a line cancel refunds them).
+                **{f"{FREE_OWED}{sku}": n for sku, n in stock.free_owed.items() if n},
             },
         )
         # Search attributes and memo (the body's hash) go along by default.
@@ -109,6 +114,11 @@ class Continuation:
         self._shipments.shipping_on = CARRIED if carried.shipping_charged else None
         self._stock.claims, self._stock.reroutes = carried.claims, carried.reroutes
         self._stock.owed_since = carried.owed_since
+        self._stock.free_owed = {
+            key.removeprefix(FREE_OWED): n
+            for key, n in carried.counters.items()
+            if key.startswith(FREE_OWED)
+        }
         state.resends = carried.resends
         state.past_gate = True
         # It waited for stock: paid for and allocated, so it may be edited and cut.

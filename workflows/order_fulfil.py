@@ -91,11 +91,12 @@ class Fulfilment:
         state, shipments, lines = self._state, self._shipments, self._lines
         recheck = timedelta(seconds=self._inp.options.backorder_recheck_s)
         while True:
-            if shipments.changed:
+            # A line cancellation under way holds the status until it is recorded.
+            if shipments.changed and not state.recording_lines:
                 shipments.changed = False
                 self.refresh_status()
             owed = bool(self._view.backordered)
-            settled = not state.rerouting and not lines.shorts
+            settled = not state.rerouting and not lines.shorts and not state.recording_lines
             if shipments.by_id and settled and is_finished(shipments.statuses(), owed):
                 return False
             if owed and continuation.history_is_long() and workflow.patched(CONTINUE_AS_NEW_PATCH):
@@ -105,7 +106,7 @@ class Fulfilment:
                     lambda: (
                         state.cancel is not None
                         or state.wake
-                        or shipments.changed
+                        or (shipments.changed and not state.recording_lines)
                         or bool(lines.shorts)
                     ),
                     timeout=recheck if owed else None,
@@ -238,7 +239,7 @@ class Fulfilment:
             decision.shipments, self._payment.authorization_id or "", free=free
         )
         # Merged per SKU: a re-routed line may add to units the order owes already.
-        self._stock.owe_more(decision.backordered)
+        self._stock.owe_more(decision.backordered, free=free)
         self.refresh_status()
         # Units no warehouse could take are a backorder like any other: the customer hears.
         if decision.backordered and workflow.patched(REROUTE_BACKORDER_EMAIL_PATCH):

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         changed_total,
         changed_totals,
         cut_lines,
+        parcel_refund,
         plan_line_cancel,
     )
     from oms.ids import shipment_workflow_id
@@ -59,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.views import orders as views
     from workflows import policies
     from workflows.order_payment import Payment
-    from workflows.order_shipments import DONE, Shipments
+    from workflows.order_shipments import DONE, ENDED, Shipments
     from workflows.order_state import Email
     from workflows.order_stock import Stock, wake
     from workflows.tracker import Tracker
@@ -71,6 +72,17 @@ LINE_CANCEL_EMAIL_PATCH = "order-line-cancel-email"
 # Patch: a run with this marker emails the customer each short pick's outcome; asked only
 # when the email is due. A run without it sent none.
 SHORT_PICK_EMAIL_PATCH = "order-short-pick-email"
+# Patch: while a line cancellation runs, the order's status and end wait for its record: a
+# shipment it stops whole was the last one, and the order went delivered and completed (events,
+# emails) with the lines and total from before. Asked at each line cancellation; a run
+# without it replays as it ran.
+LINE_CANCEL_RECORDED_FIRST_PATCH = "order-line-cancel-recorded-first"
+# Patch: units the customer already paid for (sent again at no charge after a claim: the
+# claimed parcel's capture paid them) are refunded when cancelled (``<order>:line-refund:<n>``),
+# and only the rest of the amount is released. Asked only when a card order cancels such
+# units; a run without it released the whole amount (nothing, the authorization being used
+# up) and refunded nothing, and replays so.
+LINE_REFUND_PATCH = "order-line-cancel-refunds-paid-units"
 
 
 class LineCancels:
@@ -89,7 +101,7 @@ class LineCancels:
         self._inp, self._view, self._track, self._email = inp, view, track, email
         self._shipments, self._stock, self._payment = shipments, stock, payment
         self._answers: dict[str, ShipmentTrimmed] = {}
-        self._count = self._releases = self._short_count = 0
+        self._count = self._releases = self._short_count = self._refunds = 0
         # Short picks told by shipments, settled by the order's main loop.
         self.shorts: list[ShortPick] = []
         # Short picks owed again, told once the order claimed what free stock filled at once:
@@ -102,12 +114,14 @@ class LineCancels:
             "line_cancels": self._count,
             "line_releases": self._releases,
             "short_picks": self._short_count,
+            "line_refunds": self._refunds,
         }
 
     def restore(self, counters: dict[str, int]) -> None:
         self._count = counters.get("line_cancels", 0)
         self._releases = counters.get("line_releases", 0)
         self._short_count = counters.get("short_picks", 0)
+        self._refunds = counters.get("line_refunds", 0)
 
     def plan(self, request: CancelLine) -> LineCancelPlan:
         """The units a cancellation would take now; ``ApplicationError`` naming why not."""
@@ -148,7 +162,10 @@ class LineCancels:
                     type="TooLateToCancelLine",
                 )
             taken[cut.shipment_id] = cut.quantity
+        paid_owed = 0
         if plan.from_backorder:
+            # Units owed at no charge go first (the store trims them first too).
+            paid_owed = self._stock.take_owed(request.sku, plan.from_backorder)
             await self._trim(
                 TrimReservation(order_id=self._inp.order_id, sku=request.sku, keep=plan.owed_keep)
             )
@@ -156,7 +173,9 @@ class LineCancels:
             if plan.owed_keep:
                 owed.append(SkuQuantity(sku=request.sku, quantity=plan.owed_keep))
             self._stock.owe(sorted(owed, key=lambda ln: ln.sku))
-        await self._record(request, plan.from_backorder, taken, request.quantity, tell=key)
+        await self._record(
+            request, plan.from_backorder, taken, request.quantity, tell=key, paid_owed=paid_owed
+        )
 
     async def _tell(self, key: str) -> None:
         """Email the customer the cancellation just recorded: what went, why, the order's
@@ -165,6 +184,7 @@ class LineCancels:
             return
         cancelled = self._view.line_cancellations[-1]
         locale = self._view.customer.locale
+        # Only the context changes (no command): a payload, so no patch of its own.
         await self._email(
             key,
             "order_line_cancelled",
@@ -174,7 +194,30 @@ class LineCancels:
             amount=format_money(cancelled.amount, self._inp.currency, locale)
             if cancelled.amount
             else "",
+            **self._money_context([cancelled]),
+            nothing_left=self._nothing_left(),
         )
+
+    def _money_context(self, cancelled: list[LineCancellation]) -> dict[str, str | bool]:
+        """What an email says of the money of ``cancelled``: ``refunded`` (formatted, ""
+        when nothing was), ``refund_due`` (the provider declined the refund of units already
+        paid for: the customer is owed it), ``not_charged`` (some of the units were never
+        charged: their authorization is released)."""
+        refunded = sum((c.refunded for c in cancelled), Decimal("0.00"))
+        locale = self._view.customer.locale
+        return {
+            "refunded": format_money(refunded, self._inp.currency, locale) if refunded else "",
+            "refund_due": any(c.refund_error for c in cancelled),
+            "not_charged": any(
+                c.released > 0 if c.refund_error else c.amount > c.refunded for c in cancelled
+            ),
+        }
+
+    def _nothing_left(self) -> bool:
+        """Nothing of the order is left to deliver: every parcel delivered, settled or
+        cancelled, nothing owed (the order completes next)."""
+        shipments = self._shipments.by_id.values()
+        return not self._view.backordered and all(s.status in ENDED for s in shipments)
 
     async def settle_shorts(self) -> bool:
         """Owe or cancel the missing units of every short pick told so far (the merchant's
@@ -191,7 +234,7 @@ class LineCancels:
             # policy's, and an order keeps one policy, so those keys stay as they were.
             self._short_count += 1
             if inp.options.short_pick_policy == "cancel":
-                total = self._view.total
+                total, before = self._view.total, len(self._view.line_cancellations)
                 for line in pick.missing:
                     request = CancelLine(
                         sku=line.sku,
@@ -200,7 +243,8 @@ class LineCancels:
                         by=pick.by or "warehouse",
                     )
                     await self._record(request, 0, {pick.shipment_id: line.quantity}, line.quantity)
-                await self._tell_short(pick, total - self._view.total)
+                cancelled = self._view.line_cancellations[before:]
+                await self._tell_short(pick, total - self._view.total, cancelled)
                 continue
             owed = {ln.sku: ln.quantity for ln in self._view.backordered}
             had = {ln.sku: owed.get(ln.sku, 0) for ln in pick.missing}
@@ -229,9 +273,12 @@ class LineCancels:
             self._shipments.changed = True
         return claim
 
-    async def _tell_short(self, pick: ShortPick, amount: Decimal) -> None:
+    async def _tell_short(
+        self, pick: ShortPick, amount: Decimal, cancelled: list[LineCancellation]
+    ) -> None:
         """Email the customer what a short pick took off the order (``amount``, by how much
-        the total went down) and the order's lines and total now."""
+        the total went down; ``cancelled``, its line cancellations: what was refunded) and
+        the order's lines and total now."""
         if not workflow.patched(SHORT_PICK_EMAIL_PATCH):
             return
         await self._email(
@@ -242,6 +289,7 @@ class LineCancels:
             amount=format_money(amount, self._inp.currency, self._view.customer.locale)
             if amount
             else "",
+            **self._money_context(cancelled),
         )
 
     async def tell_owed_shorts(self) -> None:
@@ -326,12 +374,20 @@ class LineCancels:
         quantity: int,
         partly: str = "",
         tell: str = "",
+        paid_owed: int = 0,
     ) -> None:
-        """The order's lines and total after ``quantity`` units went, the authorization
-        released by the difference, the history line with who and why, and, with ``tell``
-        (its key), the customer's email."""
+        """The order's lines and total after ``quantity`` units went, the money of the
+        difference given back, the history line with who and why, and, with ``tell`` (its
+        key), the customer's email.
+
+        Units the customer already paid for (``paid_owed`` of the owed ones, and those taken
+        out of parcels sent at no charge after a claim: the claimed parcel's capture paid
+        them) are refunded on a card (``<order>:line-refund:<n>``, patch
+        ``order-line-cancel-refunds-paid-units``); the rest is released of the authorization
+        (``<order>:release-line:<n>``): nothing is captured before a parcel ships."""
         view, inp = self._view, self._inp
         before = view.total
+        line = next((ln for ln in view.lines if ln.sku == request.sku), None)
         view.lines = cut_lines(view.lines, request.sku, quantity)
         if inp.totals is not None:
             # Subtotal, VAT per rate and total as the order's pricing computes them.
@@ -339,30 +395,40 @@ class LineCancels:
         else:
             view.total = changed_total(view.lines)
         amount = before - view.total
+        paid = paid_owed + sum(n for s, n in taken.items() if s in self._shipments.free)
+        refund = Decimal("0.00")
+        card = inp.payment.method == "card"
+        owes_refund = line is not None and paid and card and amount > 0
+        if owes_refund and line is not None and workflow.patched(LINE_REFUND_PATCH):
+            # What those units were charged (as their parcel was: VAT included), at most what
+            # the total went down by.
+            charged, _ = parcel_refund([line.model_copy(update={"quantity": paid})], inp.totals)
+            refund = min(charged, amount)
         released = Decimal("0.00")
         auth = self._payment.authorization_id
-        if auth and inp.payment.method == "card" and amount > 0:
+        if auth and card and amount - refund > 0:
             result = await self._payment.calls.void(
                 f"{inp.order_id}:release-line:{self._releases + 1}",
                 auth,
-                f"release {amount} {inp.currency} of the authorization",
-                amount=amount,
+                f"release {amount - refund} {inp.currency} of the authorization",
+                amount=amount - refund,
             )
             released = result.voided_amount
             self._releases += 1
-        view.line_cancellations.append(
-            LineCancellation(
-                at=workflow.now(),
-                by=request.by,
-                sku=request.sku,
-                quantity=quantity,
-                reason=request.reason,
-                from_backorder=from_backorder,
-                from_shipments=taken,
-                amount=amount,
-                released=released,
-            )
+        cancelled = LineCancellation(
+            at=workflow.now(),
+            by=request.by,
+            sku=request.sku,
+            quantity=quantity,
+            reason=request.reason,
+            from_backorder=from_backorder,
+            from_shipments=taken,
+            amount=amount,
+            released=released,
         )
+        if refund:
+            await self._refund(request, paid, refund, cancelled)
+        view.line_cancellations.append(cancelled)
         note = views.line_cancel_note(view.line_cancellations[-1], inp.currency)
         self._track.note(
             note + (f" ({partly})" if partly else ""), by=request.by, action="cancel_line"
@@ -371,3 +437,24 @@ class LineCancels:
             await self._tell(tell)
         # After the email: the update answers with the cancellation as the last history line.
         self._shipments.changed = True
+
+    async def _refund(
+        self, request: CancelLine, units: int, amount: Decimal, cancelled: LineCancellation
+    ) -> None:
+        """Refund ``amount`` for ``units`` of ``request.sku`` the customer already paid for,
+        exactly once on ``<order>:line-refund:<n>``; a declined refund is kept on
+        ``cancelled`` (``refund_error``): the units are gone either way, and operations
+        refund it with ``POST /orders/{id}/refunds``."""
+        inp = self._inp
+        self._refunds += 1
+        try:
+            refund = await self._payment.calls.refund(
+                f"{inp.order_id}:line-refund:{self._refunds}",
+                amount,
+                f"{units} x {request.sku} cancelled, already paid for: {request.reason}",
+                summary=f"refund {amount} {inp.currency} for {units} x {request.sku}",
+            )
+        except ActivityError as err:
+            cancelled.refund_error = policies.cause(err)
+            return
+        cancelled.refunded, cancelled.refund_id = amount, refund.refund_id

@@ -48,6 +48,10 @@ class OrderState:
     secured: bool = False  # the payment is secured: an edit may change the money
     # Edits, line cancellations and claims under way: a whole-order cancel waits.
     changing: int = 0
+    # Line cancellations under way whose record the order's status waits for (patch
+    # ``order-line-cancel-recorded-first``): a shipment one stops must not make the order
+    # delivered or completed with the lines and total from before.
+    recording_lines: int = 0
     # One change of the order's stock at a time: an edit, a line cancellation, a claim.
     stock_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -104,6 +108,20 @@ class OrderState:
             yield
         finally:
             self.rerouting -= 1
+            shipments.changed = True
+
+    @contextlib.contextmanager
+    def recording_lines_first(self, shipments: Shipments, hold: bool) -> Iterator[None]:
+        """With ``hold``, a line cancellation is under way: the order's status and end wait
+        until its lines and total are recorded, then are worked out again."""
+        if not hold:
+            yield
+            return
+        self.recording_lines += 1
+        try:
+            yield
+        finally:
+            self.recording_lines -= 1
             shipments.changed = True
 
 

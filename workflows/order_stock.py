@@ -52,6 +52,9 @@ class Stock:
         # Counters in the activities' keys; public so a continued run carries them on.
         self.claims = self.reroutes = 0
         self.owed_since: datetime | None = None
+        # Of the owed units, those owed at no charge (a claim's reship: the customer paid
+        # for them once), per SKU, as the store keeps them: a line cancel refunds these.
+        self.free_owed: dict[str, int] = {}
 
     async def allocate(
         self,
@@ -94,18 +97,33 @@ class Stock:
         """Set what is owed; the stage and clock a status takes while units are owed (its
         clock runs from when stock was first missing)."""
         self._view.backordered = list(owed)
+        owes = {ln.sku: ln.quantity for ln in owed}
+        self.free_owed = {
+            sku: min(n, owes.get(sku, 0)) for sku, n in self.free_owed.items() if owes.get(sku)
+        }
         if not owed:
             self.owed_since = None
             return {}
         self.owed_since = self.owed_since or workflow.now()
         return {"stage": "awaiting_stock", "clock_start": self.owed_since}
 
-    def owe_more(self, lines: list[SkuQuantity]) -> None:
-        """Owe ``lines`` on top of what is owed already: one line per SKU, by SKU."""
+    def owe_more(self, lines: list[SkuQuantity], free: bool = False) -> None:
+        """Owe ``lines`` on top of what is owed already: one line per SKU, by SKU; ``free``:
+        at no charge (a claim's reship)."""
         owed = {ln.sku: ln.quantity for ln in self._view.backordered}
         for ln in lines:
             owed[ln.sku] = owed.get(ln.sku, 0) + ln.quantity
+            if free:
+                self.free_owed[ln.sku] = self.free_owed.get(ln.sku, 0) + ln.quantity
         self.owe([SkuQuantity(sku=s, quantity=q) for s, q in sorted(owed.items())])
+
+    def take_owed(self, sku: str, quantity: int) -> int:
+        """``quantity`` owed units of ``sku`` are cancelled: how many of them were owed at
+        no charge (those go first, in the store too: ``oms.store.line_cancels.trim``)."""
+        free = min(self.free_owed.get(sku, 0), quantity)
+        if free:
+            self.free_owed[sku] -= free
+        return free
 
     async def claim(self, first_shipment_no: int) -> BackorderFill:
         """Claim arrived stock for the backorders, first placed first served."""
@@ -120,6 +138,9 @@ class Stock:
             **policies.STORE.kwargs(self._queue, "claim arrived stock"),
         )
         if fill.shipments:
+            for plan in fill.shipments:
+                for ln in plan.lines if plan.free else ():
+                    self.take_owed(ln.sku, ln.quantity)  # filled: no longer owed
             self.owe(fill.still_backordered)
         return fill
 

@@ -50,6 +50,13 @@ class LineCancellation(Model):
     # What the order's total went down by, and what of the card authorization was released.
     amount: Decimal = Decimal("0.00")
     released: Decimal = Decimal("0.00")
+    # Units the customer had already paid for (sent again at no charge after a claim: the
+    # claimed parcel's capture paid them) are refunded, not released: how much, the
+    # provider's refund id, or why the provider declined it (nothing refunded; operations
+    # refund it with ``POST /orders/{id}/refunds``).
+    refunded: Decimal = Decimal("0.00")
+    refund_id: str | None = None
+    refund_error: str | None = None
 
 
 class TrimShipment(Model):

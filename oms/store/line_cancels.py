@@ -40,7 +40,8 @@ def trim(session: Session, req: TrimReservation) -> ReleaseResult:
     what the order is owed shrinks, units owed at no charge (a claim's reship: the customer
     paid for them once, the order refunds them) before paid ones, and in each its open
     backorders first (newest first), then units already filled for them but not yet claimed
-    (those are freed). Freed units go to other orders' backorders at once; their ids come back in ``filled_orders`` for the caller to wake.
+    (those are freed). Freed units go to other orders' backorders at once; their ids come
+    back in ``filled_orders`` for the caller to wake.
     With ``lost`` (a short pick: the units are not on the shelf) they leave stock instead.
     """
     mine = (ReservationRow.order_id == req.order_id, ReservationRow.sku == req.sku)

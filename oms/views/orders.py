@@ -124,6 +124,13 @@ def line_cancel_note(cancelled: LineCancellation, currency: str) -> str:
     where = [f"{cancelled.from_backorder} owed"] if cancelled.from_backorder else []
     where += [f"{n} from {shipment}" for shipment, n in cancelled.from_shipments.items()]
     money = f"; total -{cancelled.amount} {currency}" if cancelled.amount else ""
+    if cancelled.refunded:
+        money += f", {cancelled.refunded} {currency} refunded ({cancelled.refund_id})"
+    if cancelled.refund_error:
+        money += (
+            f", the refund of what was paid for them was declined ({cancelled.refund_error}): "
+            "refund it with POST /orders/{id}/refunds"
+        )
     if cancelled.released:
         money += f", {cancelled.released} {currency} of the authorization released"
     return (

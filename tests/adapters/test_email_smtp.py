@@ -525,6 +525,51 @@ def test_a_line_cancellation_email_names_what_went_and_the_new_total() -> None:
 
 
 @pytest.mark.parametrize(
+    ("locale", "refunds", "not_charged", "rest", "none_left"),
+    [
+        (
+            "en",
+            "You had already paid for the cancelled items: we refund 946,00 kr to your card.",
+            "You are not charged for the cancelled items.",
+            "The rest of your order goes on as planned.",
+            "Nothing else of your order is left to deliver",
+        ),
+        (
+            "sv",
+            "Du hade redan betalat för de avbeställda varorna: vi återbetalar 946,00 kr till ditt "
+            "kort.",
+            "Du debiteras inte för de avbeställda varorna.",
+            "Resten av din order levereras som planerat.",
+            "Inget mer av din order återstår att leverera",
+        ),
+        (
+            "de",
+            "Sie hatten die stornierten Artikel bereits bezahlt: Wir erstatten Ihnen 946,00 kr auf "
+            "Ihre Karte.",
+            "Die stornierten Artikel werden Ihnen nicht berechnet.",
+            "Der Rest Ihrer Bestellung geht wie geplant weiter.",
+            "Von Ihrer Bestellung ist nichts mehr zu liefern",
+        ),
+    ],
+)
+def test_a_line_cancellation_email_says_what_is_refunded_and_whether_anything_is_left(
+    locale: str, refunds: str, not_charged: str, rest: str, none_left: str
+) -> None:
+    # Before, it said the cancelled items were not charged when they had been (a claim's
+    # reship, paid by the lost parcel), and promised a rest when nothing was left.
+    context = CONTEXTS["order_line_cancelled"]
+    plain = mailer().render("order_line_cancelled", locale, context).text
+    assert not_charged in plain and rest in plain and refunds not in plain
+    paid = {**context, "refunded": "946,00 kr", "not_charged": False, "nothing_left": True}
+    text = mailer().render("order_line_cancelled", locale, paid).text
+    assert refunds in text and none_left in text
+    assert not_charged not in text and rest not in text
+    short = {**CONTEXTS["order_short_picked"], "refunded": "597,00 kr", "not_charged": False}
+    # Once in the new total's line (as before), once as what is refunded.
+    assert mailer().render("order_short_picked", locale, short).text.count("597,00 kr") == 2
+
+
+@pytest.mark.parametrize(
     ("locale", "subject", "says", "less"),
     [
         (

@@ -112,6 +112,8 @@ class World:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     emails: list[EmailRequest] = field(default_factory=list)
     orders: dict[str, OrderView] = field(default_factory=dict)
+    # Every order view written, in order (what the read model, and its events, saw).
+    order_writes: list[OrderView] = field(default_factory=list)
     quotes: dict[str, QuoteView] = field(default_factory=dict)
     list_prices: dict[str, Decimal] = field(default_factory=lambda: {"RACK": Decimal("1000.00")})
     credit_available: Decimal = Decimal("1000000.00")
@@ -238,6 +240,14 @@ class World:
         @activity.defn(name="inventory.trim")
         async def trim(req: TrimReservation) -> ReleaseResult:
             world.calls.append(("trim", req))
+            if req.shipment_id is None:
+                # As the store: what is owed shrinks, units owed free first, newest first.
+                mine = [o for o in world.owed if o.sku == req.sku]
+                drop = sum(o.open for o in mine) - req.keep
+                for owed in [*reversed([o for o in mine if o.free]), *reversed(mine)]:
+                    take = min(max(drop, 0), owed.open)
+                    owed.open -= take
+                    drop -= take
             return ReleaseResult(released_units=0)
 
         @activity.defn(name="inventory.backorder")
@@ -272,6 +282,7 @@ class World:
         @activity.defn(name="orders.record_views")
         async def record_views(write: ReadModelWrite) -> RecordResult:
             world.orders[write.order.order_id] = write.order
+            world.order_writes.append(write.order)
             for shipment in write.shipments:  # placeholders: only where nothing is stored
                 world.shipments.setdefault(shipment.shipment_id, shipment)
             return RecordResult(written=True)
