@@ -166,6 +166,7 @@ async def _scenarios(stack: Stack) -> None:
     await _claim_backorder(stack)
     await _reship_owed_free(stack)
     await _reroute_reship(stack)
+    await _line_refund(stack)
     await _line_changes(stack)
     await _ended_resend(stack)
     await _refund_cap(stack)
@@ -556,6 +557,33 @@ async def _reship_owed_free(stack: Stack) -> None:
     await _save(stack, "shipment-H-RF-S3", "shipment_reship_owed_free_settled")
 
 
+async def _line_refund(stack: Stack) -> None:
+    """A lost parcel of two reshipped at no charge, then one of the reshipped units
+    cancelled: refunded (the lost parcel's capture paid it, patch
+    ``order-line-cancel-refunds-paid-units``), recorded before the order may complete
+    (patch ``order-line-cancel-recorded-first``). Saved as ``order_line_refund_settled``."""
+    sku = "H-LREFUND"
+    await stack.api.put(f"/products/{sku}", json={"name": "Wool scarf", "unit_price": "249.00"})
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 4})
+    warehouse, support = stack.as_role("warehouse"), stack.as_role("support")
+    await stack.place(order_body("H-LR", [(sku, 2, "249.00")]))
+    await stack.wait_for_status("H-LR", {"picking"})
+    await warehouse.post("/shipments/H-LR-S1/pick", json={})
+    await warehouse.post("/shipments/H-LR-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-LR", {"shipped"})
+    lost = {"kind": "lost", "resolution": "reship", "reason": "no scan"}
+    response = await support.post("/shipments/H-LR-S1/claims", json=lost)
+    assert response.status_code == 200, response.text
+    cancel = {"quantity": 1, "reason": "do not reship one"}
+    response = await support.post(f"/orders/H-LR/lines/{sku}/cancel", json=cancel)
+    assert response.status_code == 200, response.text
+    cancelled = response.json()["line_cancellations"][-1]
+    assert cancelled["refunded"] == "249.00", cancelled
+    order = await stack.fulfil("H-LR")
+    assert order["status"] == "completed", order
+    await _save(stack, "order-H-LR", "order_line_refund_settled")
+
+
 async def _reroute_reship(stack: Stack) -> None:
     """A lost parcel reshipped from the other warehouse, then that free parcel re-routed
     away from it with no stock left anywhere: its units are owed free (patch
@@ -786,6 +814,7 @@ async def main(only: str | None = None) -> None:
                     "claim_backorder": _claim_backorder,
                     "reship_owed_free": _reship_owed_free,
                     "reroute_reship": _reroute_reship,
+                    "line_refund": _line_refund,
                     "charge_refused": _charge_refused,
                     "refund_cap": _refund_cap,
                     "partial_receipts": _partial_receipts,
@@ -805,7 +834,7 @@ if __name__ == "__main__":
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
         "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship', "
-        "'charge_refused', 'refund_cap', 'partial_receipts', 'reauthorize' or "
+        "'line_refund', 'charge_refused', 'refund_cap', 'partial_receipts', 'reauthorize' or "
         "'rest_cancelled' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")

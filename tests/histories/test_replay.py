@@ -25,7 +25,12 @@ from workflows.order_fulfil import (
     RESHIP_OWED_FREE_PATCH,
 )
 from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
-from workflows.order_lines import LINE_CANCEL_EMAIL_PATCH, SHORT_PICK_EMAIL_PATCH
+from workflows.order_lines import (
+    LINE_CANCEL_EMAIL_PATCH,
+    LINE_CANCEL_RECORDED_FIRST_PATCH,
+    LINE_REFUND_PATCH,
+    SHORT_PICK_EMAIL_PATCH,
+)
 from workflows.order_payment import REAUTHORIZE_PATCH
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
@@ -208,6 +213,19 @@ def test_the_reship_fill_history_ships_the_owed_units_free() -> None:
     rerouted = _patches("order_rerouted_reship_settled")
     assert {REROUTE_FREE_PATCH, RESHIP_OWED_FREE_PATCH} <= rerouted
     assert REROUTE_FREE_PATCH not in _patches("order_rerouted_settled")
+
+
+def test_the_line_refund_history_refunds_the_reshipped_unit_it_cancelled() -> None:
+    """A cancel of a unit a reship sent at no charge refunded it behind its patch and was
+    recorded before the order could complete behind another; a cancel recorded before them
+    (units owed by a reship, only released) took neither, and still replays."""
+    assert {LINE_REFUND_PATCH, LINE_CANCEL_RECORDED_FIRST_PATCH} <= _patches(
+        "order_line_refund_settled"
+    )
+    assert "payments.refund" in _activities("order_line_refund_settled")
+    old = _patches("order_claim_backordered_settled")
+    assert not {LINE_REFUND_PATCH, LINE_CANCEL_RECORDED_FIRST_PATCH} & old
+    assert "payments.refund" not in _activities("order_claim_backordered_settled")
 
 
 def test_only_the_refused_charge_history_ships_without_its_payment() -> None:
