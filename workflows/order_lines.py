@@ -7,10 +7,14 @@ units out (signal ``trim_lines``, answered by ``shipment_trimmed``; a shipment w
 label is being bought refuses) or, left empty, is stopped like a cancelled order's. Their
 reservations shrink on keys that name what to keep (``inventory.trim``), the order's
 lines and total go down, and the card authorization releases the difference
-(``<order>:release-line:<n>``). Nothing is captured for units that never shipped, so
-nothing is refunded. The customer is told what went and the new total
-(``order_line_cancelled``, key ``<order>:line-cancel:<n>``), in runs that took the patch
-``order-line-cancel-email`` (a run that cancelled a line before it sends none for it).
+(``<order>:release-line:<n>``): nothing is captured for units of a paid parcel that never
+shipped. Units a claim's reship sent or owes at no charge were paid by the claimed parcel's
+capture: those are refunded instead (``<order>:line-refund:<n>``, patch
+``order-line-cancel-refunds-paid-units``). While a cancellation runs, the order's status and
+end wait for its record (patch ``order-line-cancel-recorded-first``, in ``OrderWorkflow``).
+The customer is told what went, the money and the new total (``order_line_cancelled``, key
+``<order>:line-cancel:<n>``), in runs that took the patch ``order-line-cancel-email`` (a run
+that cancelled a line before it sends none for it).
 
 A short pick's missing units (the shipment already took them out of stock and ships the
 rest) are owed again by the merchant's policy ``backorder`` (``inventory.backorder`` on
