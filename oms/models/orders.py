@@ -101,6 +101,19 @@ class OrderPayment(Model):
     terms: Literal["net30", "net60"] | None = None
 
 
+class OrderMoney(Model):
+    """What the order's card was charged and refunded, as the OMS's store knows it: the
+    parcels' captures and the exchange differences its returns charged; the refunds
+    without a return that the provider made, its claims', its line cancels' and its
+    returns' refunds. ``captured`` None: no capture is known (invoice terms, nothing
+    shipped yet, an order from before parcels kept it)."""
+
+    captured: Decimal | None = None
+    refunded: Decimal = Decimal("0.00")
+    # captured less refunded: what the customer has paid for the order now.
+    net: Decimal | None = None
+
+
 class PlaceOrder(Model):
     """Body of ``POST /orders``."""
 
@@ -431,6 +444,8 @@ class OrderView(Model):
     # Filled by the API on a return's replacement order: the return and order it replaces
     # and the money of the exchange (its own lines are priced 0.00: nothing is charged).
     exchange_of: ExchangeOrigin | None = Field(default=None, exclude_if=lambda v: v is None)
+    # Filled by the API: what the card was charged and refunded on the order.
+    money: OrderMoney | None = Field(default=None, exclude_if=lambda v: v is None)
     placed_at: datetime
     updated_at: datetime
     # Increases with every change, so a late write never overwrites a newer one.

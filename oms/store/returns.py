@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from oms.domain.returns import exchange_value, money_moved, returned_so_far
 from oms.models.common import HistoryEntry, Page, SkuQuantity
-from oms.models.orders import ExchangeOrigin, ReturnSummary
+from oms.models.orders import ExchangeOrigin, OrderView, ReturnSummary
 from oms.models.returns import DeliveredLine, RefundRoom, ReturnFacts, ReturnView
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders, paging, refunds
@@ -214,17 +214,25 @@ def eligibility_facts(
 
 
 def refund_room(session: Session, order_id: str, exclude_rma: str) -> RefundRoom:
-    """What the order captured and what was refunded on it but by ``exclude_rma``.
+    """What the order captured and what was refunded on it but by ``exclude_rma``
+    (:func:`money_of`); nothing known for an order not found."""
+    order = orders.get_order(session, order_id)
+    if order is None:
+        return RefundRoom(order_id=order_id)
+    return money_of(session, order, exclude_rma)
+
+
+def money_of(session: Session, order: OrderView, exclude_rma: str | None = None) -> RefundRoom:
+    """What ``order`` captured and what was refunded on it but by ``exclude_rma``.
 
     Captured: its shipments' captures (the shipments read model) and the exchange
     differences its returns charged. Refunded: its refunds without a return that the
     provider refunded (a pending one is not counted: it may yet be declined), its claims'
-    refunds, and its other returns' refunds and refunded exchange differences. No capture
-    known (no shipment keeps one, no such order): ``captured`` None, nothing caps.
+    and its line cancels' refunds (units a claim's reshipment owed, paid by the claimed
+    parcel), and its other returns' refunds and refunded exchange differences. No capture
+    known (no shipment keeps one): ``captured`` None, nothing caps.
     """
-    order = orders.get_order(session, order_id)
-    if order is None:
-        return RefundRoom(order_id=order_id)
+    order_id = order.order_id
     captured: Decimal | None = None
     for summary in order.shipments:
         shipment = orders.get_shipment(session, summary.shipment_id)
@@ -235,6 +243,7 @@ def refund_room(session: Session, order_id: str, exclude_rma: str) -> RefundRoom
         Decimal("0.00"),
     )
     refunded += sum((claim.refunded for claim in order.claims), Decimal("0.00"))
+    refunded += sum((c.refunded for c in order.line_cancellations), Decimal("0.00"))
     for other in returns_of(session, order_id):
         if other.rma_id == exclude_rma:
             continue

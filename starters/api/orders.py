@@ -31,6 +31,7 @@ from oms.models.orders import (
     NoteEntry,
     OrderInput,
     OrderLine,
+    OrderMoney,
     OrderNote,
     OrderOptions,
     OrderRefund,
@@ -343,6 +344,12 @@ def _shown(session: Session, view: OrderView) -> OrderView:
     late_scans.show_on(view, late_scans.for_order(session, order_id))
     if view.origin == "replacement":
         view.exchange_of = returns.exchange_of(session, order_id)
+    room = returns.money_of(session, view)
+    view.money = OrderMoney(
+        captured=room.captured,
+        refunded=room.refunded,
+        net=None if room.captured is None else room.captured - room.refunded,
+    )
     for summary in view.shipments:
         shipment = orders.get_shipment(session, summary.shipment_id)
         if shipment is not None and progress(shipment.status) >= progress(summary.status):

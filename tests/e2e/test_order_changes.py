@@ -126,6 +126,8 @@ async def test_a_risky_order_is_held_noted_released_and_refusals_change_nothing(
             ("k-1", "refunded"),
             ("k-2", "declined"),
         ]
+        # What the card was charged and refunded, as the provider's ledger says.
+        assert shown["money"] == {"captured": "298.00", "refunded": "50.00", "net": "248.00"}
         refund_lines = [h["note"] for h in shown["history"] if h["action"] == "refund"]
         assert refund_lines[0] == f"Refunded 50.00 SEK ({refund['refund_id']}): late"
         assert refund_lines[1].startswith("Refund of 300.00 SEK declined: RefundDeclined")

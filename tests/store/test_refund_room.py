@@ -8,14 +8,14 @@ from decimal import Decimal
 
 from oms.domain.returns import CHARGED_DIFFERENCE, REFUNDED_DIFFERENCE
 from oms.models.common import Customer, HistoryEntry
-from oms.models.order_changes import ShipmentClaim
+from oms.models.order_changes import LineCancellation, ShipmentClaim
 from oms.models.orders import ShipmentSummary
 from oms.models.returns import ReturnLine, ReturnStatus, ReturnView
 from oms.models.shipments import ShipmentStatus
 from oms.store import refunds
 from oms.store.db import Database
-from oms.store.orders import record_order, record_shipment
-from oms.store.returns import ReturnStore, record_return
+from oms.store.orders import get_order, record_order, record_shipment
+from oms.store.returns import ReturnStore, money_of, record_return
 
 from inventory_fixtures import T0, order_view, shipment_view
 
@@ -104,3 +104,29 @@ def test_no_capture_known_caps_nothing(db: Database) -> None:
     _order(db, [None])
     assert ReturnStore(db).refund_room("O-1", "RMA-1").left() is None
     assert ReturnStore(db).refund_room("O-404", "RMA-1").left() is None
+
+
+def test_a_line_cancel_s_refund_counts_and_the_order_shows_its_money(db: Database) -> None:
+    """Units a claim's reshipment owed were paid by the claimed parcel: cancelling them
+    refunds them, and what is left to refund (and the order's money) must know it."""
+    _order(db, ["398.00", "199.00"])  # 597.00 captured, a claim refunded 10.00
+    with db.session() as session:
+        view = get_order(session, "O-1")
+        assert view is not None
+        view.line_cancellations.append(
+            LineCancellation(
+                at=T0, by="support", sku="TSHIRT", quantity=1, reason="not wanted",
+                amount=Decimal("249.00"), refunded=Decimal("249.00"), refund_id="RF-9",
+            )
+        )  # fmt: skip
+        view.version += 1
+        record_order(session, view)
+
+    room = ReturnStore(db).refund_room("O-1", "RMA-1")
+
+    assert room.refunded == Decimal("259.00")  # the claim's 10.00 and the cancel's 249.00
+    assert room.left() == Decimal("338.00")
+    with db.session() as session:
+        shown = get_order(session, "O-1")
+        assert shown is not None
+        assert money_of(session, shown) == room
