@@ -114,42 +114,47 @@ SERVED = EU | EUROPE_NON_EU | {"US"}
 Zone = str  # "domestic", "nordic", "eu", "europe" or "world"
 ZONES: tuple[Zone, ...] = ("domestic", "nordic", "eu", "europe", "world")
 
-# Postal code shapes per served country (upper-cased, surrounding spaces ignored).
+# Postal code shapes per served country (upper-cased, surrounding spaces ignored), with the
+# format a person reads in a refusal: N a digit, A a letter, then an example.
+_POSTAL_FORMATS: dict[str, tuple[str, str]] = {
+    "AT": (r"^\d{4}$", "NNNN, e.g. 1010"),
+    "BE": (r"^\d{4}$", "NNNN, e.g. 1000"),
+    "BG": (r"^\d{4}$", "NNNN, e.g. 1000"),
+    "CY": (r"^\d{4}$", "NNNN, e.g. 1010"),
+    "CZ": (r"^\d{3} ?\d{2}$", "NNN NN, e.g. 110 00"),
+    "DE": (r"^\d{5}$", "NNNNN, e.g. 10115"),
+    "DK": (r"^\d{4}$", "NNNN, e.g. 1050"),
+    "EE": (r"^\d{5}$", "NNNNN, e.g. 10111"),
+    "ES": (r"^\d{5}$", "NNNNN, e.g. 28013"),
+    "FI": (r"^\d{5}$", "NNNNN, e.g. 00100"),
+    "FR": (r"^\d{5}$", "NNNNN, e.g. 75001"),
+    "GR": (r"^\d{3} ?\d{2}$", "NNN NN, e.g. 105 57"),
+    "HR": (r"^\d{5}$", "NNNNN, e.g. 10000"),
+    "HU": (r"^\d{4}$", "NNNN, e.g. 1051"),
+    "IE": (r"^[A-Z]\d[\dW] ?[A-Z\d]{4}$", "an Eircode, e.g. D02 X285"),
+    "IT": (r"^\d{5}$", "NNNNN, e.g. 00184"),
+    "LT": (r"^(LT-)?\d{5}$", "NNNNN or LT-NNNNN, e.g. LT-01100"),
+    "LU": (r"^(L-)?\d{4}$", "NNNN or L-NNNN, e.g. L-1118"),
+    "LV": (r"^(LV-)?\d{4}$", "NNNN or LV-NNNN, e.g. LV-1050"),
+    "MT": (r"^[A-Z]{3} ?\d{4}$", "AAA NNNN, e.g. VLT 1117"),
+    "NL": (r"^\d{4} ?[A-Z]{2}$", "NNNN AA, e.g. 1012 AB"),
+    "PL": (r"^\d{2}-\d{3}$", "NN-NNN, e.g. 00-950"),
+    "PT": (r"^\d{4}-\d{3}$", "NNNN-NNN, e.g. 1100-148"),
+    "RO": (r"^\d{6}$", "NNNNNN, e.g. 010011"),
+    "SE": (r"^\d{3} ?\d{2}$", "NNN NN, e.g. 114 55"),
+    "SI": (r"^\d{4}$", "NNNN, e.g. 1000"),
+    "SK": (r"^\d{3} ?\d{2}$", "NNN NN, e.g. 811 01"),
+    "NO": (r"^\d{4}$", "NNNN, e.g. 0150"),
+    "CH": (r"^\d{4}$", "NNNN, e.g. 8001"),
+    "GB": (r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$", "a postcode, e.g. SW1A 1AA"),
+    "US": (r"^\d{5}(-\d{4})?$", "a ZIP code, NNNNN or NNNNN-NNNN, e.g. 10001"),
+}
 POSTAL_CODES: dict[str, re.Pattern[str]] = {
-    country: re.compile(pattern)
-    for country, pattern in {
-        "AT": r"^\d{4}$",
-        "BE": r"^\d{4}$",
-        "BG": r"^\d{4}$",
-        "CY": r"^\d{4}$",
-        "CZ": r"^\d{3} ?\d{2}$",
-        "DE": r"^\d{5}$",
-        "DK": r"^\d{4}$",
-        "EE": r"^\d{5}$",
-        "ES": r"^\d{5}$",
-        "FI": r"^\d{5}$",
-        "FR": r"^\d{5}$",
-        "GR": r"^\d{3} ?\d{2}$",
-        "HR": r"^\d{5}$",
-        "HU": r"^\d{4}$",
-        "IE": r"^[A-Z]\d[\dW] ?[A-Z\d]{4}$",  # Eircode
-        "IT": r"^\d{5}$",
-        "LT": r"^(LT-)?\d{5}$",
-        "LU": r"^(L-)?\d{4}$",
-        "LV": r"^(LV-)?\d{4}$",
-        "MT": r"^[A-Z]{3} ?\d{4}$",
-        "NL": r"^\d{4} ?[A-Z]{2}$",
-        "PL": r"^\d{2}-\d{3}$",
-        "PT": r"^\d{4}-\d{3}$",
-        "RO": r"^\d{6}$",
-        "SE": r"^\d{3} ?\d{2}$",
-        "SI": r"^\d{4}$",
-        "SK": r"^\d{3} ?\d{2}$",
-        "NO": r"^\d{4}$",
-        "CH": r"^\d{4}$",
-        "GB": r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$",
-        "US": r"^\d{5}(-\d{4})?$",
-    }.items()
+    country: re.compile(pattern) for country, (pattern, _shown) in _POSTAL_FORMATS.items()
+}
+# What a postal code of each served country looks like, for a person ("NNN NN, e.g. 114 55").
+POSTAL_CODE_FORMATS: dict[str, str] = {
+    country: shown for country, (_pattern, shown) in _POSTAL_FORMATS.items()
 }
 US_STATES = frozenset(
     _codes(
@@ -220,7 +225,13 @@ def address_problems(address: AddressLike, *, customs: bool = False) -> list[tup
         return [("country", f"country {country} is not served")]
     problems: list[tuple[str, str]] = []
     if not pattern.match(address.postal_code.strip().upper()):
-        problems.append(("postal_code", f"the postal code is not valid in {country}"))
+        problems.append(
+            (
+                "postal_code",
+                f"the postal code is not valid in {country} "
+                f"(expected {POSTAL_CODE_FORMATS[country]})",
+            )
+        )
     region = (address.region or "").strip().upper()
     if country in REGION_REQUIRED and not region:
         problems.append(("region", f"a region (state) is required in {country}"))

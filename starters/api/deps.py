@@ -170,6 +170,18 @@ def field_error(
     return invalid(["body", *loc], msg, value, kind)
 
 
+def field_errors(problems: list[tuple[list[str | int], str, Any]]) -> HTTPException:
+    """One 422 naming every ``(loc, msg, value)`` of the body at once (``field_error`` for
+    one), so a caller mends them all before the next try."""
+    return HTTPException(
+        422,
+        detail=[
+            {"type": "value_error", "loc": ["body", *loc], "msg": msg, "input": value}
+            for loc, msg, value in problems
+        ],
+    )
+
+
 def not_found(what: str) -> HTTPException:
     """404 ``NotFound``: ``what`` (e.g. ``order O-1``) is unknown, or not the caller's to see."""
     return api_error(404, "NotFound", f"{what} not found")

@@ -1,8 +1,9 @@
 """The one check of an address the API accepts: every route that takes a destination
 (``POST /orders``, ``POST /quotes``, ``POST /subscriptions``, ``PATCH /subscriptions/{id}``,
-``POST /orders/{id}/edits``) refuses what would only be held later, with a 422 naming the
-field: the address itself (:func:`check_destination`), and the products that cross a
-customs border without the data to declare them (:func:`check_customs`).
+``POST /orders/{id}/edits``) refuses what would only be held later, with a 422 naming
+the fields: every field of the address the carrier would refuse, in one answer
+(:func:`check_destination`), and the products that cross a customs border without the
+data to declare them (:func:`check_customs`).
 
 Checked here, at the API, not in ``oms.models.common.Address``: workflows decode that
 model too, and one already running with an address a new rule refuses would fail to
@@ -12,6 +13,7 @@ decode its own input on replay.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -20,7 +22,7 @@ from oms.domain import customs
 from oms.domain.shipping import AddressLike, address_problems, needs_customs
 from oms.store import inventory
 from oms.store.db import Database
-from starters.api.deps import field_error
+from starters.api.deps import field_error, field_errors
 
 
 def check_country(address: AddressLike, loc: list[str | int]) -> None:
@@ -37,19 +39,26 @@ def check_country(address: AddressLike, loc: list[str | int]) -> None:
 
 
 def check_destination(address: AddressLike, loc: list[str | int]) -> None:
-    """422 naming the field of the address at ``loc`` (``["ship_to"]``: the body's field)
-    that the carrier would hold the shipment for: an unknown ``country``
-    (:func:`check_country`), a missing or invalid US state in ``region``, a missing phone
-    for a parcel through customs (or a ``phone`` that is not one).
+    """422 naming every field of the address at ``loc`` (``["ship_to"]``: the body's field)
+    that the carrier would hold the shipment for, all in one answer: an unknown ``country``
+    (:func:`check_country`), a ``postal_code`` not of its country's format (the answer says
+    which), a missing or invalid US state in ``region``, a missing phone for a parcel through
+    customs (or a ``phone`` that is not one).
 
-    A postal code or a (real) country the carrier cannot serve is the carrier's to refuse:
-    the shipment is held for a person, as before (oms.domain.shipping.address_problems).
+    The same rules the carrier applies (oms.domain.shipping.address_problems). A real
+    country the carrier does not serve, whose postal codes the OMS does not know, is the
+    carrier's to refuse: the shipment is held for a person, as before.
     """
     check_country(address, loc)
+    problems: list[tuple[list[str | int], str, Any]] = []
     for name, reason in address_problems(address, customs=needs_customs(address.country)):
-        if name in ("region", "phone"):
-            # Not the phone itself in the answer: it is contact data.
-            raise field_error([*loc, name], reason, address.region if name == "region" else None)
+        if name == "country":
+            continue  # not served: no format known here (see above)
+        # Not the phone itself in the answer: it is contact data.
+        value = {"region": address.region, "postal_code": address.postal_code}.get(name)
+        problems.append(([*loc, name], reason, value))
+    if problems:
+        raise field_errors(problems)
 
 
 def _lacking(db: Database, skus: Sequence[str]) -> set[str]:

@@ -9,6 +9,7 @@ import pytest
 from oms.domain.customs import MissingCustomsData, declaration, lacking
 from oms.domain.shipping import (
     EU,
+    POSTAL_CODE_FORMATS,
     POSTAL_CODES,
     SERVED,
     address_problems,
@@ -107,9 +108,16 @@ def test_valid_postal_codes_of_served_countries_pass(country: str, postal_code: 
 
 def test_a_bad_postal_code_or_an_unserved_country_names_the_field_not_the_value() -> None:
     assert address_problems(address("DE", "1011")) == [
-        ("postal_code", "the postal code is not valid in DE")
+        ("postal_code", "the postal code is not valid in DE (expected NNNNN, e.g. 10115)")
     ]
     assert address_problems(address("JP", "100-0001")) == [("country", "country JP is not served")]
+
+
+@pytest.mark.parametrize("country", sorted(SERVED))
+def test_each_served_countrys_format_names_an_example_its_rule_takes(country: str) -> None:
+    """A refusal tells the caller what to send: the example it gives must pass."""
+    example = POSTAL_CODE_FORMATS[country].split("e.g. ")[1]
+    assert [f for f, _ in address_problems(address(country, example))] in ([], ["region"])
 
 
 def test_a_us_address_needs_a_state() -> None:
