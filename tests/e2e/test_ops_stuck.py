@@ -71,9 +71,12 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
         *(stack.place(order_body(o, [("TSHIRT-BLK-M", 1, "249.00")])) for o in healthy)
     )
     assert {r.status_code for r in placed} == {202}
-    # 1. The carrier refuses one address for good: that shipment waits for a person.
+    # 1. The carrier refuses one address for good: that shipment waits for a person. (A
+    # country it does not serve: a postal code of the wrong shape the API refuses first.)
     refused = f"OPS-{run}-ADDR"
-    await stack.place(order_body(refused, [("CAP-NVY", 1, "199.00")], postal_code="99"))
+    tokyo = order_body(refused, [("CAP-NVY", 1, "199.00")])
+    tokyo["ship_to"] |= {"postal_code": "100-0001", "city": "Tokyo", "country": "JP"}
+    assert (await stack.place(tokyo)).status_code == 202
     refused_ship = f"{refused}-S1"
     # 2. A pick nobody confirms: Malmö's warehouse is not picking.
     late = f"OPS-{run}-LATE"
@@ -167,8 +170,8 @@ async def _scenario(stack: Stack, temporal_client: Client) -> None:
     # A held shipment fails no call; its last error is why it was held (the rule, not the
     # address: the reason travels in clear).
     held_item = found[f"shipment-{refused_ship}"]
-    assert "postal code" in (held_item["last_error"] or ""), held_item
-    assert "99" not in held_item["last_error"]
+    assert "country JP is not served" in (held_item["last_error"] or ""), held_item
+    assert "100-0001" not in held_item["last_error"]
 
     # What the UI shows is what describe returns: search attributes and current details.
     held = await temporal_client.get_workflow_handle(f"shipment-{refused_ship}").describe()
