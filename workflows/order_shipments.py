@@ -201,6 +201,10 @@ class Shipments:
             # Shipped without its payment (the provider refused it for good): the order
             # completes as its parcels do; its view keeps what was not collected, and why.
             known.uncollected, known.capture_error = milestone.uncollected, milestone.capture_error
+        if milestone.ship_to is not None:
+            # A person corrected the address the carrier refused: the order's address from
+            # now on (its parcels to come, a reship, its view).
+            self._view.ship_to = milestone.ship_to
         self._track.note(f"{milestone.shipment_id}: {milestone.note}")
         self.changed = True
 

@@ -24,9 +24,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import ReadModelActivities
     from oms.domain import lifecycle
     from oms.domain.order_changes import check_pick, cut_lines, short_of
-    from oms.domain.shipping import Hold, choose_rate, held_for
+    from oms.domain.shipping import ADDRESS_REFUSED, Hold, choose_rate, held_for
     from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
+    from oms.models.common import Address
     from oms.models.ops import OpsNote
     from oms.models.order_changes import (
         ClaimShipment,
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         CancelShipment,
         ConfirmPack,
         ConfirmPick,
+        CorrectAddress,
         ShipmentInput,
         ShipmentMilestone,
         ShipmentStatus,
@@ -61,6 +63,9 @@ SHORT_SIGNAL = "shipment_short"
 # A charge refused for good after the parcel left: ship, record it and tell operations
 # (before, the shipment and its order failed). Asked only on that refusal.
 CHARGE_REFUSED_PATCH = "shipment-charge-refused-ships"
+# A held shipment whose refused address a person corrected buys its label again (before,
+# only a cancel ended the hold). Asked only when a correction comes.
+ADDRESS_CORRECTED_PATCH = "shipment-address-corrected-relabels"
 
 
 @workflow.defn(name="ShipmentWorkflow")
@@ -95,6 +100,9 @@ class ShipmentWorkflow:
         self._shipping_started = False
         self._frozen: str | None = None  # the order is being edited: no pick meanwhile
         self._claim: ClaimShipment | None = None  # lost or damaged in transit
+        self._held: Hold | None = None  # why the shipment waits for a person
+        self._correction: CorrectAddress | None = None  # a held address, corrected
+        self._corrections = 0  # addresses corrected: each buys its label on its own key
         self._parcel = Parcel(inp, self._view, self._track)
 
     # --- queries, updates, signals ---------------------------------------------------
@@ -152,6 +160,37 @@ class ShipmentWorkflow:
             )
         if self._packed is not None:
             raise ApplicationError("shipment is already packed", type="AlreadyPacked")
+
+    @workflow.update
+    async def correct_address(self, request: CorrectAddress) -> ShipmentView:
+        """A person corrected the address the carrier refused: the shipment leaves ``held``
+        (``packed`` again), buys its label to ``request.ship_to`` and ships; the order ships
+        there from now on. Refused again, it is held again, for another correction or a
+        cancel."""
+        self._track.update_accepted()
+        self._correction = request
+        await workflow.wait_condition(lambda: self._correction is None)
+        return self._track.for_caller()
+
+    @correct_address.validator
+    def _validate_correction(self, request: CorrectAddress) -> None:
+        if self._legacy is not None:
+            raise ApplicationError("a shipment of a 0.1 order cannot", type="NotSupported")
+        if self._cancel is not None or self._view.status == ShipmentStatus.CANCELLED:
+            raise ApplicationError("shipment is cancelled", type="ShipmentCancelled")
+        held = self._view.status == ShipmentStatus.HELD and self._held is ADDRESS_REFUSED
+        if not held or self._correction is not None:
+            raise ApplicationError(
+                "only a shipment held because the carrier refused its address can have it "
+                f"corrected; this one is {self._view.status}",
+                type="NotHeld",
+            )
+        if request.ship_to.country != self._inp.ship_to.country:
+            raise ApplicationError(
+                f"the corrected address must be in {self._inp.ship_to.country}, as the order "
+                "was priced; cancel the order and place it again to ship to another country",
+                type="NotSupported",
+            )
 
     @workflow.signal
     def tracking_event(self, event: TrackingEvent) -> None:
@@ -241,14 +280,23 @@ class ShipmentWorkflow:
             f"Packed in {len(self._packed.packages)} parcel(s)",
             by=self._packed.packed_by,
         )
-        try:
-            await self._ship()
-        except ActivityError as err:
-            cause = err.cause
-            held = held_for(cause.type, str(cause)) if isinstance(cause, ApplicationError) else None
-            if held is None:
-                raise
-            return await self._finish(await self._refused(*held))
+        while True:
+            try:
+                await self._ship()
+                break
+            except ActivityError as err:
+                cause = err.cause
+                held = (
+                    held_for(cause.type, str(cause))
+                    if isinstance(cause, ApplicationError)
+                    else None
+                )
+                if held is None:
+                    raise
+                corrected = await self._refused(*held)
+                if corrected is None:
+                    return await self._finish(await self._cancelled())
+                await self._readdress(corrected)
         await self._follow_tracking()
         return await self._finish(self._view)
 
@@ -293,7 +341,7 @@ class ShipmentWorkflow:
         label = await workflow.execute_activity_method(
             CarrierActivities.buy_label,
             LabelRequest(
-                idempotency_key=f"{inp.shipment_id}:label",
+                idempotency_key=self._key("label"),
                 shipment_id=inp.shipment_id,
                 service=rate.service,
                 ship_from=inp.ship_from,
@@ -347,7 +395,9 @@ class ShipmentWorkflow:
         if parent is not None:
             await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, arg)
 
-    async def _tell_order(self, status: ShipmentStatus, note: str) -> None:
+    async def _tell_order(
+        self, status: ShipmentStatus, note: str, *, ship_to: Address | None = None
+    ) -> None:
         view = self._view
         await self._signal_order(
             MILESTONE_SIGNAL,
@@ -360,6 +410,7 @@ class ShipmentWorkflow:
                 note=note,
                 uncollected=view.uncollected,
                 capture_error=view.capture_error,
+                ship_to=ship_to,
             ),
         )
 
@@ -387,29 +438,55 @@ class ShipmentWorkflow:
             inp.customer.locale,
         )
 
-    async def _refused(self, note: str, hold: Hold) -> ShipmentView:
+    def _key(self, what: str) -> str:
+        """The business key of ``what`` for the shipment's current address: the first as
+        ever, ``...:<n+1>`` after the n-th correction (a new label, a new alert)."""
+        key = f"{self._inp.shipment_id}:{what}"
+        return f"{key}:{self._corrections + 1}" if self._corrections else key
+
+    async def _refused(self, note: str, hold: Hold) -> CorrectAddress | None:
         """The carrier refused the address, or customs data is missing: park visibly for a
-        person; only cancel ends it. The alert says which, and what fixes it."""
+        person. The alert says which, and what fixes it. Ends with a cancel (None) or, for a
+        refused address, a person's correction of it (returned)."""
         self._shipping_started = False
+        self._held = hold
         self._track.enter(ShipmentStatus.HELD, note)
         await self._tell_order(ShipmentStatus.HELD, note)
         inp = self._inp
         # Its key, context and wording are the activity's input: no command changed.
         await self._track.email(
-            f"{inp.shipment_id}:{hold.key}",
+            self._key(hold.key),
             inp.ops_email,
             "ops_alert",
             views.email_context(
                 inp,
                 problem=f"{hold.problem} shipment {inp.shipment_id}",
                 detail=note.removeprefix(f"{hold.note}: "),
-                remedy=hold.remedy.format(order_id=inp.order_id),
+                remedy=hold.remedy.format(order_id=inp.order_id, shipment_id=inp.shipment_id),
             ),
         )
         await workflow.wait_condition(
-            lambda: self._cancel is not None, timeout_summary="waiting for an operator to cancel"
+            lambda: self._cancel is not None or self._correction is not None,
+            timeout_summary="waiting for an operator to correct the address or cancel",
         )
-        return await self._cancelled()
+        if self._cancel is not None:
+            self._correction = None  # its update answers with the cancelled shipment
+            return None
+        return self._correction
+
+    async def _readdress(self, request: CorrectAddress) -> None:
+        """Ship to the corrected address: back to ``packed``, the order told (it ships
+        there from now on), the label bought anew by the caller."""
+        workflow.patched(ADDRESS_CORRECTED_PATCH)
+        self._corrections += 1
+        self._held = None
+        ship_to: Address = request.ship_to
+        self._inp.ship_to = self._view.ship_to = ship_to
+        # Who and why, never the address: history notes travel in clear.
+        note = f"Address corrected by {request.by}: {request.reason}"
+        self._track.enter(ShipmentStatus.PACKED, note, by=request.by, action="correct_address")
+        await self._tell_order(ShipmentStatus.PACKED, note, ship_to=ship_to)
+        self._correction = None
 
     async def _cancelled(self) -> ShipmentView:
         """Stop before shipping; the order releases reservations and voids the payment."""

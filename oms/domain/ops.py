@@ -70,12 +70,13 @@ def suggest(reason: StuckReason, evidence: Evidence, workflow_id: str, business_
     return f"Overdue in {stage}: open {workflow_id} in the UI and look at its last events."
 
 
-def held_advice(note: str, order_id: str) -> str | None:
-    """What to do about a shipment of order ``order_id`` held for a person, from the note it
+def held_advice(note: str, order_id: str, shipment_id: str) -> str | None:
+    """What to do about shipment ``shipment_id`` of order ``order_id`` held for a person,
+    from the note it
     was held with (its ``last_error``): a refused address and missing customs data are fixed
     in different places. None for a note that names neither (the step's action stands)."""
     hold = hold_noted(note)
-    return hold.advice(order_id) if hold is not None else None
+    return hold.advice(order_id, shipment_id) if hold is not None else None
 
 
 # How ``POST /ops/orders/{id}/release-hold`` lets an order on hold go on, by the stage of

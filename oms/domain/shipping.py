@@ -47,7 +47,7 @@ class Hold:
 
     ``note`` opens the shipment's history line (``held`` status, and so its ``last_error``
     in ``/ops/stuck``), ``problem`` the operations alert; ``remedy`` is what to do, with
-    ``{order_id}`` to fill in; ``key`` ends the alert's outbox key.
+    ``{order_id}`` and ``{shipment_id}`` to fill in; ``key`` ends the alert's outbox key.
     """
 
     key: str
@@ -55,20 +55,22 @@ class Hold:
     problem: str
     remedy: str
 
-    def advice(self, order_id: str) -> str:
-        """What ``/ops/stuck`` suggests for a shipment of order ``order_id`` held for this."""
-        return f"{self.note}: {self.remedy.format(order_id=order_id)}."
+    def advice(self, order_id: str, shipment_id: str) -> str:
+        """What ``/ops/stuck`` suggests for shipment ``shipment_id`` of order ``order_id``
+        held for this."""
+        return f"{self.note}: {self.remedy.format(order_id=order_id, shipment_id=shipment_id)}."
 
 
 _CANCEL_AND_PLACE = "cancel the order (POST /ops/orders/{order_id}/cancel) and place it again"
-# Refusals a person resolves: the shipment is held, not failed, and only a cancel ends it.
+# Refusals a person resolves: the shipment is held, not failed; a corrected address (for a
+# refused one) or a cancel ends it.
 ADDRESS_REFUSED = Hold(
     "address_refused",
     "Carrier refused the address",
     "The carrier refused the address of",
-    "get the right address from the customer, then "
-    + _CANCEL_AND_PLACE
-    + " to the corrected address",
+    "get the right address from the customer, then correct it "
+    "(POST /shipments/{shipment_id}/address, same country: the parcel is labelled again and "
+    "ships), or " + _CANCEL_AND_PLACE + " to the corrected address",
 )
 CUSTOMS_MISSING = Hold(
     "customs_missing",

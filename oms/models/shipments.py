@@ -9,7 +9,15 @@ from typing import Literal
 
 from pydantic import Field
 
-from oms.models.common import Address, Currency, Customer, HistoryEntry, Model, SkuQuantity
+from oms.models.common import (
+    Address,
+    ByCaller,
+    Currency,
+    Customer,
+    HistoryEntry,
+    Model,
+    SkuQuantity,
+)
 
 
 class ShipmentStatus(StrEnum):
@@ -139,6 +147,15 @@ class CancelShipment(Model):
     reason: str = ""
 
 
+class CorrectAddress(ByCaller):
+    """Update ``correct_address`` (``POST /shipments/{id}/address``): the address of a
+    shipment held because the carrier refused it, corrected by a person (who: ``by``, from
+    the token; why: ``reason``); the shipment buys its label again to ``ship_to``."""
+
+    ship_to: Address
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class ShipmentView(Model):
     """A shipment as the pick list, the read model and the workflow query show it."""
 
@@ -185,6 +202,9 @@ class ShipmentMilestone(Model):
     # such a milestone, so every other one's payload is as before.
     uncollected: Decimal | None = Field(default=None, exclude_if=lambda v: v is None)
     capture_error: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    # The address a person corrected on a held shipment (``CorrectAddress``): the order
+    # ships there from now on. Only in such a milestone, like ``uncollected``.
+    ship_to: Address | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class ShipmentProgress(Model):

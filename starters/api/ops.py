@@ -207,7 +207,7 @@ def _held_reasons(session: Session, held: list[StuckItem]) -> None:
         if not item.last_error:
             item.last_error = notes[-1]
         # The step's action names both holds; the note says which this one is.
-        advice = held_advice(notes[-1], view.order_id)
+        advice = held_advice(notes[-1], view.order_id, view.shipment_id)
         if advice is not None and item.reason == "needs_a_person":
             item.suggested_action = advice
 

@@ -1,5 +1,5 @@
 """``/shipments``: the warehouse's pick list, pick and pack confirmations, packing slips and
-commercial invoices."""
+commercial invoices, and an operator's correction of an address the carrier refused."""
 
 from __future__ import annotations
 
@@ -10,14 +10,30 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from oms.domain.auth import Principal
 from oms.ids import shipment_workflow_id
 from oms.models.common import Page
-from oms.models.shipments import ConfirmPack, ConfirmPick, ShipmentStatus, ShipmentView
+from oms.models.shipments import (
+    ConfirmPack,
+    ConfirmPick,
+    CorrectAddress,
+    ShipmentStatus,
+    ShipmentView,
+)
 from oms.store import labels, late_scans, orders
 from starters.api.auth import ORDER_READERS, require
-from starters.api.deps import ApiState, Paging, State, api_error, found, not_found
+from starters.api.deps import (
+    ApiState,
+    Paging,
+    State,
+    api_error,
+    field_error,
+    found,
+    not_found,
+)
+from starters.api.destinations import check_destination
 from starters.api.kinds import WorkflowKind
 from workflows.shipment import ShipmentWorkflow
 
@@ -28,6 +44,7 @@ _templates = Environment(
 )
 Warehouse = Annotated[Principal, Depends(require("warehouse"))]
 Reader = Annotated[Principal, Depends(require("ops", "support", *ORDER_READERS))]
+Operator = Annotated[Principal, Depends(require("support", "ops"))]
 
 
 def _read(session: Session, shipment_id: str) -> ShipmentView | None:
@@ -106,6 +123,39 @@ async def confirm_pack(
     """The warehouse packed the shipment; 409 before it was picked. Shipping follows."""
     body = body.model_copy(update={"packed_by": caller.subject})
     return await SHIPMENTS.update_known(state, shipment_id, ShipmentWorkflow.confirm_pack, body)
+
+
+@router.post(
+    "/{shipment_id}/address",
+    response_model=ShipmentView,
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def correct_address(
+    shipment_id: str, body: CorrectAddress, state: State, caller: Operator
+) -> ShipmentView:
+    """Correct the address of a shipment ``held`` because the carrier refused it, without
+    cancelling the order: the parcel stays packed, its label is bought again to ``ship_to``
+    (``packed``, then ``shipped``; refused again, it is held again), and the order ships
+    there from now on. Who (the token) and why are kept in both histories.
+
+    422 naming every field of ``ship_to`` ``POST /orders`` refuses, or ``ship_to.country``
+    for another country than the shipment's (the order was priced for it: cancel and place
+    it again); 409 ``NotHeld`` (not held, or held for missing customs data),
+    ``ShipmentCancelled``.
+    """
+    shipment = await run_in_threadpool(stored_shipment, state, shipment_id)
+    check_destination(body.ship_to, ["ship_to"])
+    if body.ship_to.country != shipment.ship_to.country:
+        raise field_error(
+            ["ship_to", "country"],
+            f"a held shipment's address is corrected within {shipment.ship_to.country}, "
+            "where the order was priced; cancel the order and place it again to ship abroad",
+            body.ship_to.country,
+        )
+    view: ShipmentView = await SHIPMENTS.update(
+        state, shipment_id, ShipmentWorkflow.correct_address, body, caller
+    )
+    return view
 
 
 @router.get("/{shipment_id}/packing-slip", response_class=HTMLResponse)

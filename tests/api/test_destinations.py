@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from oms.models.common import Address, Customer
+from oms.models.shipments import ShipmentStatus
 from oms.models.subscriptions import SubscriptionLine, SubscriptionStatus, SubscriptionView
 from oms.store import orders, subscriptions
 from oms.store.db import Database
@@ -30,10 +31,10 @@ from oms.store.tables import ProductRow
 from starters.api.destinations import COUNTRIES, check_customs, check_destination
 
 from app_fixtures import app_clients
-from inventory_fixtures import order_view
+from inventory_fixtures import order_view, shipment_view
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-ORDER, SUBSCRIPTION = "O-DEST-1", "S-DEST-1"
+ORDER, SUBSCRIPTION, SHIPMENT = "O-DEST-1", "S-DEST-1", "O-DEST-1-S1"
 
 STOCKHOLM = {
     "name": "Anna Lindqvist",
@@ -60,9 +61,11 @@ async def api(migrated_sqlite_url: str) -> AsyncIterator[dict[str, httpx.AsyncCl
 
     def fill(session: Session) -> None:
         orders.record_order(session, order_view(ORDER, customer_id=CUSTOMER["id"]))
+        held = shipment_view(SHIPMENT, order_id=ORDER, status=ShipmentStatus.HELD)
+        orders.record_shipment(session, held)
         subscriptions.record_subscription(session, _subscription())
 
-    async with app_clients(migrated_sqlite_url, "support", "sales", fill=fill) as clients:
+    async with app_clients(migrated_sqlite_url, "support", "sales", "ops", fill=fill) as clients:
         yield clients
 
 
@@ -128,6 +131,12 @@ ROUTES = {
         lambda ship_to: {"ship_to": ship_to, "reason": "moved"},
     ),
     "POST /quotes": ("sales", "POST", "/quotes", _quote),
+    "POST /shipments/{id}/address": (
+        "ops",
+        "POST",
+        f"/shipments/{SHIPMENT}/address",
+        lambda ship_to: {"ship_to": ship_to, "reason": "the customer's typo"},
+    ),
 }
 
 
@@ -174,6 +183,23 @@ async def test_one_422_names_every_field_of_the_address_the_carrier_would_refuse
     named = [error["loc"] for error in answer.json()["errors"]]
     assert named == [["body", "ship_to", field] for field in ("postal_code", "region", "phone")]
     assert "(and 2 more)" in answer.json()["detail"]
+
+
+async def test_a_held_shipments_address_is_corrected_within_its_country_only(
+    api: dict[str, httpx.AsyncClient],
+) -> None:
+    """The order was priced (shipping, VAT) for the country it ships to: another is a new
+    order, not a correction."""
+    berlin = {**STOCKHOLM, "postal_code": "10117", "city": "Berlin", "country": "DE"}
+    answer = await api["ops"].post(
+        f"/shipments/{SHIPMENT}/address", json={"ship_to": berlin, "reason": "moved"}
+    )
+    assert _refused_field(answer) == ["body", "ship_to", "country"]
+    assert "place it again" in answer.json()["detail"]
+    unknown = await api["ops"].post(
+        "/shipments/NOPE-S1/address", json={"ship_to": STOCKHOLM, "reason": "moved"}
+    )
+    assert unknown.status_code == 404, unknown.text
 
 
 async def test_a_billing_address_in_no_country_is_refused_naming_it(

@@ -77,6 +77,7 @@ def test_a_held_shipment_is_advised_by_what_holds_it(migrated_sqlite_url: str, h
         assert "PUT /products/{sku}" in advice and "address" not in advice
     else:
         assert advice.startswith("Carrier refused the address: get the right address")
+        assert "POST /shipments/B-7-S1/address" in advice
         assert "HS code" not in advice and "customs" not in advice.lower()
 
 

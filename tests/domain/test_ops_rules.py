@@ -50,13 +50,14 @@ def test_stage_specific_reasons() -> None:
 
 
 def test_a_held_shipment_is_advised_by_what_it_is_held_for() -> None:
-    customs = held_advice("Customs data missing: no HS code or origin for CAP-NVY", "A")
+    customs = held_advice("Customs data missing: no HS code or origin for CAP-NVY", "A", "A-S1")
     assert customs is not None and "HS code" in customs and "address" not in customs
     assert "/ops/orders/A/cancel" in customs
-    address = held_advice("Carrier refused the address: InvalidAddress: postal code", "A")
+    address = held_advice("Carrier refused the address: InvalidAddress: postal code", "A", "A-S1")
     assert address is not None and "address from the customer" in address
+    assert "POST /shipments/A-S1/address" in address
     assert "customs" not in address.lower() and "/ops/orders/A/cancel" in address
-    assert held_advice("Held for some other reason", "A") is None
+    assert held_advice("Held for some other reason", "A", "A-S1") is None
 
 
 def test_suggestions_name_the_endpoint_or_the_people_to_ask() -> None:

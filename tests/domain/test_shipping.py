@@ -88,13 +88,16 @@ def test_a_held_parcels_note_tells_which_hold_it_is_and_each_has_its_own_remedy(
         held = held_for(error, "anything")
         assert held is not None and hold_noted(held[0]) is hold
     assert hold_noted("Picked by Lisa") is None
-    customs = CUSTOMS_MISSING.advice("A-1")
+    customs = CUSTOMS_MISSING.advice("A-1", "A-1-S1")
     assert customs.startswith("Customs data missing: add the HS code and country of origin")
     assert "PUT /products/{sku}" in customs and "address" not in customs
     assert "POST /ops/orders/A-1/cancel" in customs
-    address = ADDRESS_REFUSED.advice("A-1")
+    address = ADDRESS_REFUSED.advice("A-1", "A-1-S1")
     assert address.startswith("Carrier refused the address: get the right address")
     assert "HS code" not in address and "POST /ops/orders/A-1/cancel" in address
+    # Before, a cancel was the only way out of a refused address.
+    assert "POST /shipments/A-1-S1/address" in address
+    assert "/shipments/" not in customs
 
 
 def test_other_refusals_do_not_hold_the_parcel() -> None:

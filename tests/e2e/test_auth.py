@@ -108,6 +108,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/shipments/{shipment_id}/pick"): {"warehouse"},
     ("POST", "/shipments/{shipment_id}/pack"): {"warehouse"},
     ("POST", "/shipments/{shipment_id}/claims"): {"support", "ops"},
+    ("POST", "/shipments/{shipment_id}/address"): {"support", "ops"},
     ("GET", "/shipments/{shipment_id}/packing-slip"): {"warehouse"},
     ("GET", "/shipments/{shipment_id}/commercial-invoice"): STAFF_READERS,
     ("GET", "/orders/{order_id}/invoices"): {"buyer"} | STAFF_READERS,
