@@ -92,7 +92,7 @@ class Edits:
         another destination or speed than the edit now gives: the order changed meanwhile)."""
         for summary in self._view.shipments:
             if summary.status not in (ShipmentStatus.PICKING, ShipmentStatus.CANCELLED):
-                raise _too_late(summary, f"is {summary.status}")
+                raise _too_late(summary, f"is {summary.status}", request.ship_to is not None)
         try:
             lines = edited_lines(self._view.lines, request.lines, request.prices, request.tax_rates)
         except ChangeRefused as err:
@@ -145,7 +145,7 @@ class Edits:
         n = self._count
         key = f"{inp.order_id}:edit:{n}"
         live = [s for s in view.shipments if s.status != ShipmentStatus.CANCELLED]
-        await self._freeze(live, key)
+        await self._freeze(live, key, request.ship_to is not None)
         before = view.total
         after = totals.total if totals is not None else changed_total(lines)
         try:
@@ -188,13 +188,15 @@ class Edits:
             reason=request.reason,
         )
 
-    async def _freeze(self, live: list[ShipmentSummary], key: str) -> None:
-        """Freeze every live shipment, or thaw those frozen and raise ``TooLateToEdit``."""
+    async def _freeze(self, live: list[ShipmentSummary], key: str, readdress: bool) -> None:
+        """Freeze every live shipment, or thaw those frozen and raise ``TooLateToEdit``
+        (``readdress``: the edit gives a new address, which the answer says where else to
+        give)."""
         frozen: list[ShipmentSummary] = []
         for summary in live:
             if not await self._ask(summary, FreezeShipment(key=key)):
                 await self._thaw(frozen, key)
-                raise _too_late(summary, "was picked")
+                raise _too_late(summary, "was picked", readdress)
             frozen.append(summary)
 
     async def _ask(self, summary: ShipmentSummary, request: FreezeShipment) -> bool:
@@ -280,13 +282,19 @@ class Edits:
         return self._inp.options.task_queue_prefix + queue
 
 
-def _too_late(summary: ShipmentSummary, what: str) -> ApplicationError:
+def _too_late(summary: ShipmentSummary, what: str, readdress: bool = False) -> ApplicationError:
     # What is still possible: before it ships, cancelling lines or the order; after, only
-    # a return (or a claim for a parcel lost or damaged on the way).
+    # a return (or a claim for a parcel lost or damaged on the way). A new address still
+    # reaches each parcel not shipped, one by one.
     shipped = summary.status in SHIPPED_STATES or summary.status == ShipmentStatus.CLAIMED
     instead = "return it or open a claim" if shipped else "cancel lines or the order"
-    return ApplicationError(
+    message = (
         f"too late to edit: shipment {summary.shipment_id} {what} at {summary.warehouse_id}; "
-        f"{instead} instead",
-        type="TooLateToEdit",
+        f"{instead} instead"
     )
+    if readdress:
+        message += (
+            "; a parcel still picking, or held because the carrier refused its address, "
+            "takes a new address by POST /shipments/{id}/address"
+        )
+    return ApplicationError(message, type="TooLateToEdit")

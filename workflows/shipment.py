@@ -163,13 +163,17 @@ class ShipmentWorkflow:
 
     @workflow.update
     async def correct_address(self, request: CorrectAddress) -> ShipmentView:
-        """A person corrected the address the carrier refused: the shipment leaves ``held``
-        (``packed`` again), buys its label to ``request.ship_to`` and ships; the order ships
-        there from now on. Refused again, it is held again, for another correction or a
-        cancel."""
+        """A person corrected the address: of a shipment held because the carrier refused
+        it, which leaves ``held`` (``packed`` again), buys its label to ``request.ship_to``
+        and ships (refused again, it is held again, for another correction or a cancel); or
+        of one still picking, which ships there when packed. The order ships there from now
+        on."""
         self._track.update_accepted()
-        self._correction = request
-        await workflow.wait_condition(lambda: self._correction is None)
+        if self._view.status == ShipmentStatus.HELD:
+            self._correction = request
+            await workflow.wait_condition(lambda: self._correction is None)
+        else:
+            await self._readdress(request, relabel=False)
         return self._track.for_caller()
 
     @correct_address.validator
@@ -178,12 +182,19 @@ class ShipmentWorkflow:
             raise ApplicationError("a shipment of a 0.1 order cannot", type="NotSupported")
         if self._cancel is not None or self._view.status == ShipmentStatus.CANCELLED:
             raise ApplicationError("shipment is cancelled", type="ShipmentCancelled")
-        held = self._view.status == ShipmentStatus.HELD and self._held is ADDRESS_REFUSED
-        if not held or self._correction is not None:
+        status = self._view.status
+        if status == ShipmentStatus.PICKING and not self._shipping_started:
+            if self._frozen is not None:
+                raise ApplicationError(
+                    "the order is being edited; try again in a moment", type="NotEditableYet"
+                )
+        elif status != ShipmentStatus.HELD:
             raise ApplicationError(
-                "only a shipment held because the carrier refused its address can have it "
-                f"corrected; this one is {self._view.status}",
-                type="NotHeld",
+                f"shipment is {status}: its label is bought or being bought", type="AlreadyShipped"
+            )
+        elif self._held is not ADDRESS_REFUSED or self._correction is not None:
+            raise ApplicationError(
+                "the shipment is held for its customs data, not its address", type="NotHeld"
             )
         if request.ship_to.country != self._inp.ship_to.country:
             raise ApplicationError(
@@ -296,7 +307,7 @@ class ShipmentWorkflow:
                 corrected = await self._refused(*held)
                 if corrected is None:
                     return await self._finish(await self._cancelled())
-                await self._readdress(corrected)
+                await self._readdress(corrected, relabel=True)
         await self._follow_tracking()
         return await self._finish(self._view)
 
@@ -474,18 +485,22 @@ class ShipmentWorkflow:
             return None
         return self._correction
 
-    async def _readdress(self, request: CorrectAddress) -> None:
-        """Ship to the corrected address: back to ``packed``, the order told (it ships
-        there from now on), the label bought anew by the caller."""
+    async def _readdress(self, request: CorrectAddress, *, relabel: bool) -> None:
+        """Ship to the corrected address, the order told (it ships there from now on).
+        ``relabel``: the carrier refused the old one; back to ``packed``, the label bought
+        anew by the caller, on keys of its own."""
         workflow.patched(ADDRESS_CORRECTED_PATCH)
-        self._corrections += 1
-        self._held = None
         ship_to: Address = request.ship_to
         self._inp.ship_to = self._view.ship_to = ship_to
         # Who and why, never the address: history notes travel in clear.
         note = f"Address corrected by {request.by}: {request.reason}"
-        self._track.enter(ShipmentStatus.PACKED, note, by=request.by, action="correct_address")
-        await self._tell_order(ShipmentStatus.PACKED, note, ship_to=ship_to)
+        if relabel:
+            self._corrections += 1
+            self._held = None
+            self._track.enter(ShipmentStatus.PACKED, note, by=request.by, action="correct_address")
+        else:
+            self._track.note(note, by=request.by, action="correct_address")
+        await self._tell_order(self._view.status, note, ship_to=ship_to)
         self._correction = None
 
     async def _cancelled(self) -> ShipmentView:

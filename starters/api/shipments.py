@@ -135,12 +135,15 @@ async def correct_address(
 ) -> ShipmentView:
     """Correct the address of a shipment ``held`` because the carrier refused it, without
     cancelling the order: the parcel stays packed, its label is bought again to ``ship_to``
-    (``packed``, then ``shipped``; refused again, it is held again), and the order ships
-    there from now on. Who (the token) and why are kept in both histories.
+    (``packed``, then ``shipped``; refused again, it is held again). A shipment still
+    ``picking`` ships there when packed (an order with a parcel out can no longer be
+    edited). The order ships there from now on; who (the token) and why are kept in both
+    histories.
 
     422 naming every field of ``ship_to`` ``POST /orders`` refuses, or ``ship_to.country``
     for another country than the shipment's (the order was priced for it: cancel and place
-    it again); 409 ``NotHeld`` (not held, or held for missing customs data),
+    it again); 409 ``AlreadyShipped`` (its label is bought or being bought), ``NotHeld``
+    (held for missing customs data), ``NotEditableYet`` (the order is being edited: retry),
     ``ShipmentCancelled``.
     """
     shipment = await run_in_threadpool(stored_shipment, state, shipment_id)

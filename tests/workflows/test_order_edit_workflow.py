@@ -161,6 +161,7 @@ async def test_a_pick_that_came_first_makes_the_edit_too_late(harness: Harness) 
     kind, message = await _refused(handle, _edit(3))
     assert kind == "TooLateToEdit"
     assert f"shipment {order_id}-S1 was picked at WH-STO" in message
+    assert "/address" not in message  # the edit gave no address
     after = await handle.query(OrderWorkflow.state)
     assert (after.lines, after.history) == (before.lines, before.history)
     assert len(_calls(harness, "authorize")) == 1 and _calls(harness, "reallocate") == []

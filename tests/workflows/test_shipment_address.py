@@ -1,5 +1,6 @@
 """A shipment held because the carrier refused its address is corrected by a person and
-ships, without cancelling the order (``ShipmentWorkflow.correct_address``).
+ships, without cancelling the order, and so is one still picking
+(``ShipmentWorkflow.correct_address``).
 
 Before, a refused address held the shipment until the order was cancelled and placed
 again: the only way out the shipment listened for was a cancel.
@@ -15,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from oms.models.carrier import LabelRequest, RateRequest
 from oms.models.common import Address
+from oms.models.order_changes import EditOrder
 from oms.models.orders import OrderStatus
 from oms.models.shipments import (
     ConfirmPack,
@@ -138,7 +140,36 @@ async def test_a_corrected_address_the_carrier_refuses_again_holds_it_again_with
     ).status == "packed"
 
 
-async def test_only_an_address_refusal_is_corrected_and_only_within_its_country(
+async def test_a_parcel_still_picking_ships_to_the_corrected_address(harness: Harness) -> None:
+    """Before, an order with a parcel out (an edit is ``TooLateToEdit``) could not send its
+    parcel still picking anywhere else."""
+    order_id = f"A-{uuid.uuid4().hex[:6]}"
+    shipment_id = f"{order_id}-S1"
+    await harness.start(harness.order_input(order_id))
+    ship = await harness.shipment(shipment_id)
+    view = await ship.execute_update(ShipmentWorkflow.correct_address, _correction())
+    assert view.status == "picking" and view.ship_to == SOLNA
+    assert view.history[-1].action == "correct_address"
+    await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick())
+    await ship.execute_update(
+        ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=500)])
+    )
+    for _ in range(100):
+        if (await ship.query(ShipmentWorkflow.state)).status == "shipped":
+            break
+        await tick()
+    labels = [r for n, r in harness.world.calls if n == "buy_label"]
+    assert isinstance(labels[-1], LabelRequest) and labels[-1].ship_to == SOLNA
+    assert labels[-1].idempotency_key == f"{shipment_id}:label"  # its first label
+    order = await harness.client.get_workflow_handle_for(
+        OrderWorkflow.run, f"order-{order_id}"
+    ).query(OrderWorkflow.state)
+    assert order.ship_to == SOLNA
+    # Shipped: too late for this parcel.
+    assert await _refused(ship, _correction()) == "AlreadyShipped"
+
+
+async def test_a_customs_hold_is_not_an_address_to_correct_nor_another_country(
     harness: Harness,
 ) -> None:
     _, customs_held = await _held(harness, customs=True)
@@ -148,7 +179,19 @@ async def test_only_an_address_refusal_is_corrected_and_only_within_its_country(
     assert await _refused(address_held, _correction(oslo)) == "NotSupported"
     # Still held, as it was: a refused correction changes nothing.
     assert (await address_held.query(ShipmentWorkflow.state)).status == "held"
+
+
+async def test_an_address_edit_too_late_for_the_order_says_where_a_parcel_takes_one(
+    harness: Harness,
+) -> None:
+    """Before, the answer offered only a return, a claim or a cancel."""
     order_id = f"A-{uuid.uuid4().hex[:6]}"
-    await harness.start(harness.order_input(order_id))
-    picking = await harness.shipment(f"{order_id}-S1")
-    assert await _refused(picking, _correction()) == "NotHeld"
+    handle = await harness.start(harness.order_input(order_id))
+    ship = await harness.shipment(f"{order_id}-S1")
+    await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick())
+    edit = EditOrder(ship_to=SOLNA, reason="moved", by="support-1")
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(OrderWorkflow.edit, edit)
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "TooLateToEdit"
+    assert "takes a new address by POST /shipments/{id}/address" in str(cause)
