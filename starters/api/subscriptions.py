@@ -96,9 +96,9 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
 
     A resubmission of the same body returns the subscription (200); the same id with
     another body is a 409. A buyer may only subscribe for their own customer id. A 422
-    names the field of ``ship_to`` every renewal's shipment would be held for (unknown
-    country, no US state, no phone through customs: ``starters.api.destinations``) or the
-    line of a SKU not sold in ``currency``.
+    names the fields of ``ship_to`` every renewal's shipment would be held for (unknown
+    country, a postal code not of its country's format, no US state, no phone through
+    customs: ``starters.api.destinations``) or the line of a SKU not sold in ``currency``.
     """
     check_owner(caller, body.customer.id, what="customer id")
     check_destination(body.ship_to, ["ship_to"])
