@@ -162,7 +162,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "warehouse": "WH-STO",
         "problem": "The carrier refused the address of shipment A-1-S1",
         "detail": "postal code 999 unknown",
-        "remedy": ADDRESS_REFUSED.remedy.format(order_id="A-1"),
+        "remedy": ADDRESS_REFUSED.remedy.format(order_id="A-1", shipment_id="A-1-S1"),
     },
     **{
         name: {
@@ -611,7 +611,7 @@ def test_an_ops_alert_says_what_the_shipment_is_held_for_and_what_fixes_it() -> 
         **CONTEXTS["ops_alert"],
         "problem": "Customs data is missing for shipment A-1-S1",
         "detail": "no HS code for CAP-NVY",
-        "remedy": CUSTOMS_MISSING.remedy.format(order_id="A-1"),
+        "remedy": CUSTOMS_MISSING.remedy.format(order_id="A-1", shipment_id="A-1-S1"),
     }
     customs = mailer().render("ops_alert", "en", customs_context).text
     assert customs.startswith("Customs data is missing for shipment A-1-S1: no HS code for CAP")
