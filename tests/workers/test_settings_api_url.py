@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from devtools.dev import _banner
+from devtools.dev import DevPorts, _banner
 from oms.settings import Settings
 
 
@@ -57,9 +57,25 @@ def test_the_make_run_banner_shows_the_port_the_api_listens_on(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("OMS_API_PORT", "8010")
-    _banner(Settings())
+    settings = Settings()
+    _banner(settings, DevPorts.from_environment(settings, {}), "$(cat var/codec-token)")
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8010/docs" in out and ":8000" not in out
+
+
+def test_the_banner_of_a_second_make_run_shows_its_own_ports(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(codec_port=18234, metrics_bind="127.0.0.1:19464")
+    environ = {"OMS_DEV_TEMPORAL_PORT": "17233", "OMS_DEV_TEMPORAL_UI_PORT": "18233"}
+    _banner(settings, DevPorts.from_environment(settings, environ), "$OMS_CODEC_AUTH_TOKENS")
+    out = capsys.readouterr().out
+    assert "http://localhost:18233/namespaces/default/workflows" in out
+    assert "export TEMPORAL_ADDRESS=127.0.0.1:17233" in out
+    assert "--codec-endpoint http://127.0.0.1:18234/codec" in out
+    assert '--codec-auth "Bearer $OMS_CODEC_AUTH_TOKENS"' in out
+    assert "http://127.0.0.1:19464/metrics" in out
+    assert ":8233" not in out and ":8234" not in out and ":9464" not in out
 
 
 def test_the_carrier_url_follows_the_sandbox_carriers_port(
