@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 SUPPORTED_CURRENCIES = frozenset({"SEK", "NOK", "DKK", "EUR", "USD", "GBP"})
 
@@ -75,6 +76,23 @@ def _encodable(value: str) -> str:
 
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14), AfterValidator(_two_places)]
+
+
+def _above_zero(value: Decimal) -> Decimal:
+    if not value > 0:
+        raise PydanticCustomError("greater_than", "amount must be greater than 0")
+    return value
+
+
+# The ``amount`` of a body that moves money (a refund, a payment received): more than
+# nothing, with one message for -10 and 0 alike. ``Money`` with ``gt=0`` said "greater than
+# or equal to 0" of -10 (its own ``ge=0`` ran first) and "greater than 0" of 0.
+PositiveAmount = Annotated[
+    Decimal,
+    Field(max_digits=14, json_schema_extra={"exclusiveMinimum": 0}),
+    AfterValidator(_above_zero),
+    AfterValidator(_two_places),
+]
 Currency = Annotated[str, AfterValidator(_currency)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 

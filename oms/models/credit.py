@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from oms.models.common import Model, Money
+from oms.models.common import Model, Money, PositiveAmount
 from oms.models.money import TaxLine
 from oms.models.shipments import ShipmentLine
 
@@ -161,7 +161,7 @@ class Invoice(Model):
 class RecordPayment(Model):
     """Body of ``POST /companies/{company_id}/payments``: money received from the company."""
 
-    amount: Money = Field(gt=0)
+    amount: PositiveAmount
     # The bank's or the company's reference: the same reference records one payment.
     reference: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/:-]*$")
 

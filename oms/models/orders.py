@@ -17,6 +17,7 @@ from oms.models.common import (
     HistoryEntry,
     Model,
     Money,
+    PositiveAmount,
     Sku,
     SkuQuantity,
 )
@@ -338,7 +339,7 @@ class RefundOrder(Model):
     """Body of ``POST /orders/{id}/refunds``: a refund without a return (appeasement, late
     delivery, shipping); once per ``Idempotency-Key`` header."""
 
-    amount: Money = Field(gt=0)
+    amount: PositiveAmount
     reason: str = Field(min_length=1, max_length=500)
 
 
