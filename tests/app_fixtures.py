@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session
@@ -22,10 +23,14 @@ from starters.api.deps import ApiState
 
 @asynccontextmanager
 async def app_clients(
-    database_url: str, *roles: str, fill: Callable[[Session], object] | None = None
+    database_url: str,
+    *roles: str,
+    fill: Callable[[Session], object] | None = None,
+    temporal: Any = None,
 ) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     """A client per dev role (``dev-<role>``) on the app over ``database_url`` (migrated),
-    with the demo catalogue seeded and ``fill`` run in the same session first."""
+    with the demo catalogue seeded and ``fill`` run in the same session first; ``temporal``:
+    a fake of the Temporal client the app asks (none by default)."""
     db = Database(database_url)
     with db.session() as session:
         seed_demo(session)
@@ -33,7 +38,7 @@ async def app_clients(
             fill(session)
     settings = Settings(database_url=database_url, auth_dev_tokens=True)
     app = create_app(settings)
-    app.state.oms = ApiState(settings=settings, db=db, client=None)  # type: ignore[arg-type]
+    app.state.oms = ApiState(settings=settings, db=db, client=temporal)
     # A bug's 500 is an answer here, not an exception out of the test.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     clients = {

@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` on the POSTs that create something, and ids taken for good.
+"""``Idempotency-Key`` on the POSTs that create something or change a placed order (a line
+cancel, an edit, a claim), and ids taken for good.
 
 With the header, the same caller sending the same key and the same request within 24 hours
 gets the first answer again (header ``Idempotent-Replayed: true``) and nothing is created

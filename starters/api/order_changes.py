@@ -6,7 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
@@ -28,12 +29,14 @@ from oms.settings import Settings
 from oms.store import prices as price_lists
 from starters.api.auth import require
 from starters.api.deps import (
+    ApiState,
     State,
     api_error,
     in_store,
     record_view,
 )
 from starters.api.destinations import check_customs, check_destination
+from starters.api.idempotency import IdempotencyKey, once
 from starters.api.orders import ORDERS, check_not_finished
 from starters.api.pricing import added_price, destination_pricing
 from starters.api.shipments import stored_shipment
@@ -47,29 +50,56 @@ LineCanceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
+def _answer(view: OrderView) -> Response:
+    """The changed order as ``once`` keeps it for a retry under the same key."""
+    return JSONResponse(view.model_dump(mode="json"), status_code=200)
+
+
 @router.post(
     "/{order_id}/lines/{sku}/cancel",
     response_model=OrderView,
     responses={404: {}, 409: {}, 422: {}},
 )
 async def cancel_line(
-    order_id: str, sku: SkuPath, body: CancelLineBody, state: State, caller: LineCanceller
-) -> OrderView:
+    order_id: str,
+    sku: SkuPath,
+    body: CancelLineBody,
+    state: State,
+    caller: LineCanceller,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Cancel ``quantity`` units of the order's line of ``sku`` until they ship; the rest of
     the order goes on. Owed (backordered) units go first, then units in shipments that have
     not shipped; their stock is released and the card authorization is lowered by the
     difference. Who (the token) and why are kept in the order's history.
+
+    Not idempotent by itself (each call cancels ``quantity`` more): send an
+    ``Idempotency-Key`` and a retry after a lost answer gets the first answer again
+    (``Idempotent-Replayed: true``) instead of cancelling twice.
 
     409 naming why, with nothing changed: ``TooLateToCancelLine`` (fewer units left that
     have not shipped, or the shipment shipped first), ``UnknownLine``, ``WholeOrder``
     (nothing would be left: cancel the order), ``NotAllocated`` (its stock is not
     allocated yet), ``NotCancellable`` / ``Finished`` (the order ended or is cancelling).
     """
+    return await once(
+        request,
+        state,
+        caller,
+        idempotency_key,
+        lambda: _cancel_line(order_id, sku, body, state, caller),
+    )
+
+
+async def _cancel_line(
+    order_id: str, sku: str, body: CancelLineBody, state: ApiState, caller: Principal
+) -> Response:
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     check_not_finished(current)
     request = CancelLine(sku=sku, quantity=body.quantity, reason=body.reason, by=caller.subject)
     view: OrderView = await ORDERS.update(state, order_id, OrderWorkflow.cancel_line, request)
-    return view
+    return _answer(view)
 
 
 @router.post(
@@ -78,8 +108,13 @@ async def cancel_line(
     responses={402: {}, 404: {}, 409: {}, 422: {}},
 )
 async def edit_order(
-    order_id: str, body: EditOrderBody, state: State, caller: LineCanceller
-) -> OrderView:
+    order_id: str,
+    body: EditOrderBody,
+    state: State,
+    caller: LineCanceller,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Change lines (a SKU's new quantity; 0 takes it off; a new SKU at its catalogue
     price), ``ship_to`` or ``shipping_speed`` until the first pick starts: stock is
     allocated anew, a raised total authorized anew (the old authorization voided), a
@@ -93,7 +128,17 @@ async def edit_order(
     ``Finished``; 422 naming a field (an unknown SKU, an edit that changes nothing, a
     ``ship_to`` that ``POST /orders`` refuses, a destination without a VAT rate). The order
     is unchanged each time.
+
+    An edit names new quantities, so sent twice it changes nothing more, but the second is
+    a 422 (an edit that changes nothing); with an ``Idempotency-Key`` a retry after a lost
+    answer gets the first answer again.
     """
+    return await once(
+        request, state, caller, idempotency_key, lambda: _edit(order_id, body, state, caller)
+    )
+
+
+async def _edit(order_id: str, body: EditOrderBody, state: ApiState, caller: Principal) -> Response:
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     check_not_finished(current)
     if body.ship_to is not None:
@@ -133,7 +178,7 @@ async def edit_order(
             raise api_error(402, "PaymentDeclined", cause.message) from err
         await ORDERS.refused(state, order_id, err)
     await record_view(state, view)
-    return view
+    return _answer(view)
 
 
 def _priced(
@@ -189,8 +234,13 @@ def _repricing(
     responses={404: {}, 409: {}, 422: {}},
 )
 async def open_claim(
-    shipment_id: str, body: OpenClaimBody, state: State, caller: Claimer
-) -> OrderView:
+    shipment_id: str,
+    body: OpenClaimBody,
+    state: State,
+    caller: Claimer,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """A parcel was ``lost`` or ``damaged`` in transit: ``reship`` sends its lines again as a
     new shipment at no charge, ``refund`` refunds what its lines came to. Answers the order
     with the claim (who from the token, and why, in its history). A shipment with no carrier
@@ -200,7 +250,22 @@ async def open_claim(
     damaged, or open a return), ``AlreadyClaimed``, ``NotSupported`` (a refund of an order
     not paid by card), ``Finished`` (the order ended: open a return or a refund without a
     return instead).
+
+    A parcel is claimed once (a second claim is a 409 ``AlreadyClaimed``); with an
+    ``Idempotency-Key`` a retry after a lost answer gets the first answer again.
     """
+    return await once(
+        request,
+        state,
+        caller,
+        idempotency_key,
+        lambda: _open_claim(shipment_id, body, state, caller),
+    )
+
+
+async def _open_claim(
+    shipment_id: str, body: OpenClaimBody, state: ApiState, caller: Principal
+) -> Response:
     shipment = await run_in_threadpool(stored_shipment, state, shipment_id)
     order = await ORDERS.load_visible(state, caller, shipment.order_id)
     check_not_finished(
@@ -215,4 +280,4 @@ async def open_claim(
         by=caller.subject,
     )
     view: OrderView = await ORDERS.update(state, order.order_id, OrderWorkflow.open_claim, request)
-    return view
+    return _answer(view)
