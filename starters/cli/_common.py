@@ -53,6 +53,16 @@ def _chosen_here(ctx: click.Context, _param: click.Parameter, value: str | None)
         ctx.meta[_OUTPUT], ctx.meta[_OUTPUT_CHOSEN] = value, True
 
 
+def output_flag(*param_decls: str, output: str, help: str) -> Callable[[F], F]:
+    """A flag that chooses ``--output OUTPUT`` for this command line (``--json``: as
+    ``-o json`` does, whatever ``OMS_OUTPUT`` says)."""
+
+    def choose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        _chosen_here(ctx, param, output if value else None)
+
+    return click.option(*param_decls, is_flag=True, expose_value=False, callback=choose, help=help)
+
+
 def output_on_every_command(group: click.Group) -> None:
     """Let every command below ``group`` take ``-o``/``--output`` after its name too
     (``oms token list -o json``, as well as ``oms -o json token list``): users put it at the

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import click
 
 from oms.domain.ops import STUCK_KINDS
+from oms.models.ops import ResendNotification
 from oms.settings import Settings
 from starters.cli._commands import post_command, reason_command
 from starters.cli._common import (
     api,
-    output_chosen,
+    output_flag,
+    output_format,
     params,
     pass_settings,
     send,
@@ -18,6 +22,7 @@ from starters.cli._common import (
 )
 
 WHY = "why (recorded in history)"
+NOTIFICATIONS = get_args(ResendNotification.model_fields["notification"].annotation)
 REASON = click.option("--reason", required=True, help=WHY)
 
 
@@ -31,7 +36,7 @@ def ops() -> None:
 @click.option("--stage")
 @click.option("--warehouse")
 @click.option("--min-age-s", "min_age_s", type=int)
-@click.option("--json", "as_json", is_flag=True, help="print the raw JSON (as -o json does)")
+@output_flag("--json", output="json", help="print the raw JSON (as -o json does)")
 @pass_settings
 def stuck(
     settings: Settings,
@@ -39,13 +44,13 @@ def stuck(
     stage: str | None,
     warehouse: str | None,
     min_age_s: int | None,
-    as_json: bool,
 ) -> int:
     query = params(kind=kind, stage=stage, warehouse=warehouse, min_age_s=min_age_s)
     with api(settings) as client:
         response = client.get("/ops/stuck", params=query)
-    # The summary below unless an output format was asked for (-o json|yaml|table).
-    if response.status_code >= 400 or as_json or output_chosen():
+    # The output format of every command (-o, OMS_OUTPUT; json by default); its table is a
+    # block per item with the suggested action, then the count.
+    if output_format() != "table" or response.status_code >= 400:
         return show(response)
     body = response.json()
     for item in body["items"]:
@@ -98,7 +103,14 @@ ops.add_command(
         "/ops/orders/{order_id}/resend",
         "send a customer email again",
         REASON,
-        click.option("--notification", default="order_confirmed"),
+        # No default: an email resent that was not meant (it was order_confirmed) is worse
+        # than a usage error.
+        click.option(
+            "--notification",
+            required=True,
+            type=click.Choice(NOTIFICATIONS),
+            help="which of the order's emails to send again",
+        ),
     )
 )
 

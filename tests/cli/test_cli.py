@@ -622,19 +622,76 @@ def test_a_file_that_cannot_be_read_is_one_line_and_exit_2(
     assert _Recorder.seen == []
 
 
+STUCK = {
+    "items": [
+        {
+            "kind": "order",
+            "workflow_id": "order-O-1",
+            "reason": "past_deadline",
+            "stage": "allocating",
+            "since": "2026-12-07T20:00:00Z",
+            "last_error": "connection refused",
+            "suggested_action": "retry-now",
+            "ui_url": "http://ui/o-1",
+        }
+    ],
+    "count": 1,
+    "took_ms": 8.5,
+}
+
+
+@pytest.fixture
+def stuck_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``/ops/stuck`` answering one stuck order."""
+    import starters.cli.ops
+
+    def api(_settings: Any) -> httpx.Client:
+        answer = httpx.MockTransport(lambda _request: httpx.Response(200, json=STUCK))
+        return httpx.Client(transport=answer, base_url="http://oms")
+
+    monkeypatch.setattr(starters.cli.ops, "api", api)
+
+
+def test_ops_stuck_prints_json_by_default_as_every_command_does(
+    stuck_api: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: "order-O-1 ... 1 stuck (8.5 ms)" unless -o was given.
+    assert _run("ops", "stuck") == 0
+    assert json.loads(capsys.readouterr().out) == STUCK
+
+
 def test_ops_stuck_prints_the_output_format_asked_for(
-    recording_api: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    stuck_api: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _run("-o", "json", "ops", "stuck") == 0
-    assert json.loads(capsys.readouterr().out) == []
+    assert json.loads(capsys.readouterr().out) == STUCK
     monkeypatch.setenv("OMS_OUTPUT", "yaml")
     assert _run("ops", "stuck") == 0
-    assert capsys.readouterr().out == "[]\n"
+    assert capsys.readouterr().out.startswith("items:\n- kind: order\n")
     # After the command's name too, and there it wins over OMS_OUTPUT.
     assert _run("ops", "stuck", "-o", "json") == 0
-    assert capsys.readouterr().out == "[]\n"
+    assert json.loads(capsys.readouterr().out) == STUCK
+    assert _run("ops", "stuck", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == STUCK
+    # Its table: a block per item with what to do, then the count.
     assert _run("ops", "stuck", "--output", "table") == 0
-    assert capsys.readouterr().out == "(none)\n"
+    out = capsys.readouterr().out
+    assert "order-O-1" in out and "-> retry-now" in out
+    assert out.endswith("1 stuck (8.5 ms)\n")
+
+
+def test_ops_resend_needs_the_notification_named(
+    recording_api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: left out, it resent order_confirmed, and the help showed no default.
+    assert _run("ops", "resend", "O-1", "--reason", "lost in spam") == 2
+    assert "Missing option '--notification'" in capsys.readouterr().err
+    assert _run("ops", "resend", "O-1", "--reason", "x", "--notification", "order_paid") == 2
+    assert _Recorder.seen == []
+    assert _run("ops", "resend", "O-1", "--reason", "x", "--notification", "order_cancelled") == 0
+    assert _Recorder.seen == [
+        ("POST /ops/orders/O-1/resend", {"reason": "x", "notification": "order_cancelled"})
+    ]
 
 
 def test_every_report_of_the_api_is_an_oms_report(recording_api: str) -> None:
