@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session
 
 from devtools.demo.catalogue import seed_demo
+from oms.models.order_changes import CancelLine, LineCancellation
+from oms.models.orders import OrderView
 from oms.settings import Settings
 from oms.store.db import Database
 from starters.api.app import create_app
@@ -55,3 +59,36 @@ async def app_clients(
         for client in clients.values():
             await client.aclose()
         db.dispose()
+
+
+@dataclass
+class FakeOrderWorkflow:
+    """An order's workflow that keeps every update it is sent (the request) and answers
+    each with its view one version on (a line cancellation shown)."""
+
+    view: OrderView
+    updates: list[Any] = field(default_factory=list)
+
+    async def execute_update(self, _update: Any, request: Any) -> OrderView:
+        self.updates.append(request)
+        self.view = self.view.model_copy(update={"version": self.view.version + 1})
+        if isinstance(request, CancelLine):
+            cancelled = LineCancellation(
+                at=datetime.now(UTC),
+                by=request.by,
+                sku=request.sku,
+                quantity=request.quantity,
+                reason=request.reason,
+            )
+            self.view.line_cancellations = [*self.view.line_cancellations, cancelled]
+        return self.view
+
+
+@dataclass
+class FakeTemporal:
+    """A Temporal client whose every workflow handle is ``workflow``."""
+
+    workflow: FakeOrderWorkflow
+
+    def get_workflow_handle_for(self, _run: Any, _workflow_id: str) -> FakeOrderWorkflow:
+        return self.workflow

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.orders import ReadModelActivities
     from oms.domain import lifecycle
+    from oms.domain.order_emails import NOTED_CHANGE_EMAILS
     from oms.domain.risk import order_origin
     from oms.ids import order_workflow_id
     from oms.models.ops import OpsNote, RerouteShipment, ResendNotification
@@ -281,7 +282,7 @@ class OrderWorkflow:
         self._track.update_accepted()
         if not self._state.allocated:
             await workflow.wait_condition(lambda: self._state.allocated)
-        async with self._state.changing_stock():
+        async with self._state.changing_stock(request.customer_note):
             # A stopped shipment must not end the order before the cancellation is recorded
             # (its events and emails carried the total from before).
             first = workflow.patched(LINE_CANCEL_RECORDED_FIRST_PATCH)
@@ -306,7 +307,7 @@ class OrderWorkflow:
         ``NotEditable`` (ended or cancelling); the order is unchanged each time.
         """
         self._track.update_accepted()
-        async with self._state.changing_stock():
+        async with self._state.changing_stock(request.customer_note):
             self._state.check_editable(self._view.status)
             # While old shipments stop and new ones start.
             with self._state.moving_shipments(self._shipments):
@@ -412,6 +413,10 @@ class OrderWorkflow:
 
     async def _email(self, key: str, template: str, **extra: Any) -> None:
         inp = self._inp
+        if template in NOTED_CHANGE_EMAILS:
+            # What the change's caller chose to tell the customer; its reason is internal
+            # (the templates show only this). A context, not a command: no patch.
+            extra["customer_note"] = self._state.customer_note
         context = views.email_context(self._view, **extra)
         await self._track.email(
             key, str(inp.customer.email), template, context, inp.customer.locale

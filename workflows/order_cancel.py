@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from oms.domain.lifecycle import ORDER
     from oms.domain.money import format_money
-    from oms.domain.order_emails import cancel_why
+    from oms.domain.order_emails import told_why
     from oms.models.common import SkuQuantity
     from oms.models.orders import CancelOrder, OrderResult, OrderStatus
     from oms.models.shipments import ShipmentStatus
@@ -117,8 +117,9 @@ class Cancellation:
             "reason": request.reason,
             "cancelled": [{"sku": u.sku, "quantity": u.quantity} for u in units],
         }
-        # The OMS's own reason as a code the template words in the customer's language.
-        extra.update(cancel_why(request.reason, request.requested_by))
+        # The OMS's own reason as a code the template words in the customer's language, or
+        # the note for the customer; a person's reason stays internal (payload only).
+        extra.update(told_why(request.reason, request.requested_by, request.customer_note))
         if charged is not None:
             extra["charged_so_far"] = format_money(charged, view.currency, view.customer.locale)
         key = f"{self._inp.order_id}:rest-cancelled"
@@ -132,6 +133,7 @@ class Cancellation:
         if not state.cancel_done:
             await self.compensate()  # cancelled before allocation: release is idempotent
         self._view.cancel_reason = request.reason
+        self._view.cancel_note = request.customer_note
         self._track.enter(
             OrderStatus.CANCELLED,
             f"Cancelled by {request.requested_by}: {request.reason}",
@@ -139,8 +141,9 @@ class Cancellation:
         )
         state.cancel_outcome = True
         key = f"{self._inp.order_id}:cancelled"
-        # Only the context grows (no command): a payload, so no patch.
-        why = cancel_why(request.reason, request.requested_by)
+        # Only the context changes (no command): a payload, so no patch. ``reason`` stays in
+        # it for the record; the templates show only ``why`` or ``customer_note``.
+        why = told_why(request.reason, request.requested_by, request.customer_note)
         await self._email(key, "order_cancelled", reason=request.reason, **why)
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._track.close()

@@ -54,6 +54,9 @@ class OrderState:
     recording_lines: int = 0
     # One change of the order's stock at a time: an edit, a line cancellation, a claim.
     stock_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # What the caller of the change under way (one at a time, under ``stock_lock``) chose
+    # to tell the customer: its email carries this, never the caller's reason (internal).
+    customer_note: str | None = None
 
     def refuse_closing(self, status: str, error_type: str, *, ended: bool = False) -> None:
         """Refuse a change while the order is being cancelled or, with ``ended``, once it
@@ -89,13 +92,18 @@ class OrderState:
             )
 
     @contextlib.asynccontextmanager
-    async def changing_stock(self) -> AsyncIterator[None]:
+    async def changing_stock(self, customer_note: str | None = None) -> AsyncIterator[None]:
         """One change of the order's stock at a time (an edit, a line cancellation, a
-        claim); while any is under way or waiting, a whole-order cancel is refused."""
+        claim); while any is under way or waiting, a whole-order cancel is refused.
+        ``customer_note``: what its email tells the customer (:attr:`customer_note`)."""
         self.changing += 1
         try:
             async with self.stock_lock:
-                yield
+                self.customer_note = customer_note
+                try:
+                    yield
+                finally:
+                    self.customer_note = None
         finally:
             self.changing -= 1
 

@@ -67,6 +67,38 @@ def cancel_why(reason: str, requested_by: str | None) -> dict[str, str]:
     return {"why": why} if why is not None else {}
 
 
+# The emails of a change a caller asks for (a line cancellation, an edit), which carry the
+# note the caller chose for the customer (``customer_note``), never the caller's reason.
+NOTED_CHANGE_EMAILS = frozenset({"order_line_cancelled", "order_changed"})
+
+
+def told_why(reason: str, requested_by: str | None, customer_note: str | None) -> dict[str, str]:
+    """What an ``order_cancelled`` or ``order_rest_cancelled`` email may say of why, as
+    context: the OMS's own reason as its ``why`` code (:func:`cancel_why`, which the
+    templates word in the customer's language) and ``customer_note``, shown as written where
+    the template words no code: the note the canceller chose for the customer, or the OMS's
+    own reason as written. Nothing for a person's reason without a note.
+
+    A person's reason is internal (the order's history, audit, ops alerts): an operator's
+    "fraud suspected" reached the customer as "Orsak: fraud suspected" before. A buyer's own
+    reason reaches them as their note (:func:`note_for_customer`)."""
+    told = cancel_why(reason, requested_by)
+    note = customer_note or (reason if requested_by == SYSTEM else None)
+    if note:
+        told["customer_note"] = note
+    return told
+
+
+def note_for_customer(buyer: bool, reason: str, customer_note: str | None) -> str | None:
+    """The note a change's email shows the customer (a whole or part cancel, an edit): the
+    one the caller chose to send; else, when the caller is the buyer (``buyer``: role
+    ``buyer``), their own reason, their own words shown back to them as before; else none
+    (staff's reason is internal)."""
+    if customer_note:
+        return customer_note
+    return reason if buyer else None
+
+
 def template_for(notification: str, payment_method: str) -> str:
     """The template that sends ``notification`` for an order paid by ``payment_method``:
     the notification's own, except ``order_on_hold`` of an invoice-term order

@@ -72,6 +72,16 @@ class Intervention(ByCaller):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class ForceCancel(Intervention):
+    """Body of ``POST /ops/orders/{id}/cancel``: the operator's reason is internal (history,
+    audit); ``customer_note`` is what the customer's email says of why, sent as written
+    (without it: none)."""
+
+    # What the customer's email says of why, sent as written (the reason is internal: the
+    # order's history, audit and ops alerts). Without it the email gives no reason.
+    customer_note: str | None = Field(default=None, min_length=1, max_length=500)
+
+
 class ReleaseHold(Intervention):
     """Release an order held for payment: retry the card (optionally a new token) or,
     for an order over its credit limit, approve it as ``role`` (the caller's own role;

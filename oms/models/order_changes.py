@@ -19,10 +19,15 @@ from oms.models.money import DestinationPricing, TaxLine
 
 
 class CancelLineBody(Model):
-    """Body of ``POST /orders/{order_id}/lines/{sku}/cancel``: how many units and why."""
+    """Body of ``POST /orders/{order_id}/lines/{sku}/cancel``: how many units and why (kept
+    internal), and what the customer is told."""
 
     quantity: int = Field(ge=1, le=10_000)
     reason: str = Field(min_length=1, max_length=500)
+    # What the customer's email says of why, sent as written (the reason is internal: the
+    # order's history, audit and ops alerts). Without it the email gives a buyer's own
+    # reason (a buyer asking), else none.
+    customer_note: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class CancelLine(Model):
@@ -33,6 +38,10 @@ class CancelLine(Model):
     reason: str = Field(min_length=1, max_length=500)
     # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
     by: str = Field(default="api", max_length=100)
+    # What the customer's email says of why (``oms.domain.order_emails.note_for_customer``:
+    # a note the caller chose, or a buyer's own reason); None: nothing (an update from
+    # before it too).
+    customer_note: str | None = None
 
 
 class LineCancellation(Model):
@@ -129,12 +138,17 @@ class EditLine(Model):
 
 
 class EditOrderBody(Model):
-    """Body of ``POST /orders/{order_id}/edits``: what changes (at least one) and why."""
+    """Body of ``POST /orders/{order_id}/edits``: what changes (at least one) and why (kept
+    internal), and what the customer is told."""
 
     lines: list[EditLine] | None = Field(default=None, min_length=1, max_length=200)
     ship_to: Address | None = None
     shipping_speed: Literal["standard", "express"] | None = None
     reason: str = Field(min_length=1, max_length=500)
+    # What the customer's email says of why, sent as written (the reason is internal: the
+    # order's history, audit and ops alerts). Without it the email gives a buyer's own
+    # reason (a buyer asking), else none.
+    customer_note: str | None = Field(default=None, min_length=1, max_length=500)
 
     @model_validator(mode="after")
     def _changes_something(self) -> EditOrderBody:
@@ -161,6 +175,8 @@ class EditOrder(Model):
     # speed (an order placed with totals): its shipping charge and VAT there. None keeps
     # the order's pricing as placed (an order without totals, or an edit from before).
     pricing: DestinationPricing | None = None
+    # What the customer's email says of why, as on :class:`CancelLine`.
+    customer_note: str | None = None
 
 
 class OrderEdit(Model):

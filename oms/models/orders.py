@@ -423,6 +423,9 @@ class OrderView(Model):
     history: list[HistoryEntry] = Field(default_factory=list)
     allocations: list[AllocationDecision] = Field(default_factory=list)
     cancel_reason: str | None = None
+    # The note the customer's cancel email said of why (``CancelOrder.customer_note``), so a
+    # resend says the same; the reason above is internal.
+    cancel_note: str | None = None
     notes: list[NoteEntry] = Field(default_factory=list)
     # Set while the order is held before allocation (by a person or the risk rules).
     hold: Hold | None = None
@@ -473,6 +476,11 @@ class CancelOrder(Model):
     # Filled by the API from the caller's bearer token; a value sent in the body is ignored.
     # Room for an operator's "ops:" prefix before a token subject (up to 100 characters).
     requested_by: str = Field(default="customer", max_length=120)
+    # What the customer's email says of why (the reason is internal: history, audit, ops
+    # alerts): set by the API, a note the caller chose or a buyer's own reason
+    # (``oms.domain.order_emails.note_for_customer``). Without it the email words the OMS's
+    # own reason (``cancel_why``), or says none.
+    customer_note: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class CreditApproval(Model):

@@ -9,7 +9,7 @@ from typing import Any
 
 from oms.domain.lifecycle import Step
 from oms.domain.money import format_money, order_total
-from oms.domain.order_emails import cancel_why
+from oms.domain.order_emails import told_why
 from oms.domain.risk import order_origin
 from oms.ids import shipment_workflow_id
 from oms.models.common import SkuQuantity
@@ -180,16 +180,17 @@ def shipments_note(shipments: Iterable[ShipmentSummary]) -> str:
 
 
 def cancelled_why(view: OrderView) -> dict[str, str]:
-    """The ``why`` the order's ``order_cancelled`` email was sent with (``cancel_why``), for
-    a resend to word the OMS's own reason as the first email did: who cancelled is on the
-    history's cancelled line (its ``by``; an 0.1 order's only in its note)."""
+    """What the order's ``order_cancelled`` email said of why (``told_why``: the OMS's own
+    reason's ``why`` code, or the ``customer_note``), for a resend to say it as the first
+    email did: who cancelled is on the history's cancelled line (its ``by``; an 0.1 order's
+    only in its note)."""
     if view.cancel_reason is None:
         return {}
     prefix = "Cancelled by "
     for entry in reversed(view.history):
         if entry.status == OrderStatus.CANCELLED and entry.note.startswith(prefix):
             by = entry.by or entry.note.removeprefix(prefix).partition(":")[0]
-            return cancel_why(view.cancel_reason, by)
+            return told_why(view.cancel_reason, by, view.cancel_note)
     return {}
 
 

@@ -36,6 +36,7 @@ from oms.domain.ops import (
 )
 from oms.models.common import SkuQuantity
 from oms.models.ops import (
+    ForceCancel,
     Intervention,
     InterventionResult,
     OpsNote,
@@ -400,17 +401,19 @@ async def retry_now(
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderView)
 async def force_cancel(
-    order_id: str, body: Intervention, state: State, caller: Operator
+    order_id: str, body: ForceCancel, state: State, caller: Operator
 ) -> OrderView:
     """Cancel with full compensation on an operator's authority. The cancel records who and
     why in the order's history ("Cancelled by ops:<who>: <reason>"); a refused one (409
-    ``AlreadyShipped``, ``NotCancellable``) leaves nothing there."""
+    ``AlreadyShipped``, ``NotCancellable``) leaves nothing there. The reason is internal:
+    the customer's email gives ``customer_note`` as the reason when sent, none otherwise."""
     body = body.model_copy(update={"by": caller.subject})
     handle = ORDERS.handle(state, order_id)
+    cancel = CancelOrder(
+        reason=body.reason, requested_by=f"ops:{body.by}", customer_note=body.customer_note
+    )
     try:
-        view = await handle.execute_update(
-            OrderWorkflow.cancel, CancelOrder(reason=body.reason, requested_by=f"ops:{body.by}")
-        )
+        view = await handle.execute_update(OrderWorkflow.cancel, cancel)
     except (WorkflowUpdateFailedError, RPCError) as err:
         await ORDERS.refused(state, order_id, err)
     await record_view(state, view)

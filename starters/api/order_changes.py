@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from oms.domain.auth import Principal
+from oms.domain.order_emails import note_for_customer
 from oms.models.money import DestinationPricing
 from oms.models.order_changes import (
     CancelLine,
@@ -72,7 +73,9 @@ async def cancel_line(
     """Cancel ``quantity`` units of the order's line of ``sku`` until they ship; the rest of
     the order goes on. Owed (backordered) units go first, then units in shipments that have
     not shipped; their stock is released and the card authorization is lowered by the
-    difference. Who (the token) and why are kept in the order's history.
+    difference. Who (the token) and why are kept in the order's history; the customer's
+    email gives ``customer_note`` as the reason (a buyer's own reason when a buyer cancels),
+    never staff's ``reason``.
 
     Not idempotent by itself (each call cancels ``quantity`` more): send an
     ``Idempotency-Key`` and a retry after a lost answer gets the first answer again
@@ -97,7 +100,13 @@ async def _cancel_line(
 ) -> Response:
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     check_not_finished(current)
-    request = CancelLine(sku=sku, quantity=body.quantity, reason=body.reason, by=caller.subject)
+    request = CancelLine(
+        sku=sku,
+        quantity=body.quantity,
+        reason=body.reason,
+        by=caller.subject,
+        customer_note=note_for_customer(caller.is_buyer, body.reason, body.customer_note),
+    )
     view: OrderView = await ORDERS.update(state, order_id, OrderWorkflow.cancel_line, request)
     return _answer(view)
 
@@ -118,7 +127,8 @@ async def edit_order(
     """Change lines (a SKU's new quantity; 0 takes it off; a new SKU at its catalogue
     price), ``ship_to`` or ``shipping_speed`` until the first pick starts: stock is
     allocated anew, a raised total authorized anew (the old authorization voided), a
-    lowered one partly released, and the customer gets one "order changed" email. Who (the
+    lowered one partly released, and the customer gets one "order changed" email (with
+    ``customer_note`` as the reason, or a buyer's own reason; never staff's). Who (the
     token) and why are kept in the order's history. A new country or speed re-prices the
     order's shipping and VAT as ``POST /orders`` prices an order placed there.
 
@@ -165,6 +175,7 @@ async def _edit(order_id: str, body: EditOrderBody, state: ApiState, caller: Pri
         reason=body.reason,
         prices=prices,
         by=caller.subject,
+        customer_note=note_for_customer(caller.is_buyer, body.reason, body.customer_note),
         tax_rates=tax_rates,
         pricing=pricing,
     )

@@ -22,6 +22,7 @@ from oms.domain.auth import Principal
 from oms.domain.fulfilment import progress
 from oms.domain.lifecycle import ORDER
 from oms.domain.money import format_money, order_total
+from oms.domain.order_emails import note_for_customer
 from oms.domain.tax import refund_tax
 from oms.ids import order_refund_workflow_id, order_workflow_id
 from oms.models.common import Page
@@ -427,9 +428,14 @@ async def cancel_order(
 ) -> OrderView:
     """Cancel with full compensation; 409 once a shipment has shipped, 409 ``Finished``
     (naming the order and its status) once it completed or was cancelled, like every other
-    change to an order that ended."""
+    change to an order that ended.
+
+    ``reason`` is kept in the order's history; the customer's email says ``customer_note``
+    when given, a buyer's own reason when the buyer cancels, and no reason otherwise."""
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
-    body = body.model_copy(update={"requested_by": caller.subject})
+    # The reason is internal; the email tells the customer the note, or a buyer's own words.
+    note = note_for_customer(caller.is_buyer, body.reason, body.customer_note)
+    body = body.model_copy(update={"requested_by": caller.subject, "customer_note": note})
     check_not_finished(current)
     return await ORDERS.update(state, order_id, OrderWorkflow.cancel, body)
 

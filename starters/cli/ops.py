@@ -22,6 +22,9 @@ from starters.cli._common import (
 )
 
 WHY = "why (recorded in history)"
+# An operator's reason is internal; what the customer reads is chosen apart.
+INTERNAL_WHY = "why (recorded in history; internal, never emailed to the customer)"
+CUSTOMER_NOTE = "the reason the customer's email gives, as written (default: the email gives none)"
 NOTIFICATIONS = get_args(ResendNotification.model_fields["notification"].annotation)
 REASON = click.option("--reason", required=True, help=WHY)
 
@@ -64,21 +67,23 @@ def stuck(
     return 0
 
 
-for _command in (
+ops.add_command(
     reason_command(
         "retry-now",
         "/ops/workflows/{workflow_id}/retry-now",
         "retry a failing call at once",
         reason_help=WHY,
-    ),
-    reason_command(
+    )
+)
+ops.add_command(
+    post_command(
         "cancel",
         "/ops/orders/{order_id}/cancel",
-        "force-cancel with full compensation",
-        reason_help=WHY,
-    ),
-):
-    ops.add_command(_command)
+        "force-cancel with full compensation; the customer is emailed",
+        click.option("--reason", required=True, help=INTERNAL_WHY),
+        click.option("--customer-note", "customer_note", help=CUSTOMER_NOTE),
+    )
+)
 
 
 @ops.command(

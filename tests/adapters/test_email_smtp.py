@@ -55,7 +55,12 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "reason": "card declined",
     },
     "order_credit_hold": {"customer_name": "Ann", "order_id": "A-1", "total": "10.00 EUR"},
-    "order_cancelled": {"customer_name": "Ann", "order_id": "A-1", "reason": "out of stock"},
+    "order_cancelled": {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "reason": "supplier stopped making it",
+        "customer_note": "out of stock",
+    },
     "order_rest_cancelled": {
         "customer_name": "Ann",
         "order_id": "A-1",
@@ -73,6 +78,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
             {"kind": "ship_to", "address": "Ann, Storgatan 1, 111 22 Stockholm, SE"},
         ],
         "reason": "moved",
+        "customer_note": "as you asked on the phone",
         "total": "447.00 SEK",
         "lines": [{"sku": "MUG-1", "quantity": 3, "line_total": "447.00 SEK"}],
     },
@@ -109,6 +115,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "sku": "JACKET",
         "quantity": 2,
         "reason": "changed my mind",
+        "customer_note": "changed my mind",
         "amount": "946,00 kr",
         "total": "198,00 kr",
         "lines": [{"sku": "CAP", "quantity": 1, "line_total": "198,00 kr"}],
@@ -780,7 +787,12 @@ def test_html_is_escaped_but_text_is_not() -> None:
 
 
 def test_template_without_html_gets_its_text_wrapped_and_escaped() -> None:
-    context = {"customer_name": "Ann", "order_id": "A-1", "reason": "<script>"}
+    context = {
+        "customer_name": "Ann",
+        "order_id": "A-1",
+        "reason": "x",
+        "customer_note": "<script>",
+    }
     rendered = mailer().render("order_cancelled", "sv", context)
 
     assert '<html lang="sv">' in rendered.html
@@ -1118,11 +1130,15 @@ def test_a_rest_cancelled_email_names_what_will_not_come_why_and_what_was_charge
     assert unit in text and why in text and charged in text
     # The system's reason is worded in the customer's language, not shown as the OMS wrote it.
     assert "authorized again in time" not in text
-    # A person's reason is shown as written; without a charge, no amount is named.
+    # A person's reason is internal: the note for the customer is shown as written instead;
+    # without a charge, no amount is named.
     by_support = {k: v for k, v in context.items() if k not in ("why", "charged_so_far")}
-    by_support["reason"] = "out of stock at the supplier"
+    by_support["reason"] = "supplier fraud suspected"
     text = mailer().render("order_rest_cancelled", locale, by_support).text
-    assert "out of stock at the supplier" in text and "597,00" not in text
+    assert "fraud" not in text and "597,00" not in text
+    by_support["customer_note"] = "out of stock at the supplier"
+    text = mailer().render("order_rest_cancelled", locale, by_support).text
+    assert "out of stock at the supplier" in text and "fraud" not in text
 
 
 @pytest.mark.parametrize(
@@ -1183,11 +1199,33 @@ def test_every_code_the_oms_cancels_for_is_worded_in_every_language(locale: str)
 
 
 @pytest.mark.parametrize("locale", ["en", "sv", "de"])
-def test_a_cancel_without_a_known_code_shows_its_reason_as_written(locale: str) -> None:
-    # A person's reason, an old run's context (no ``why``), a code this version lacks.
+def test_a_cancel_without_a_known_code_shows_its_customer_note_as_written(locale: str) -> None:
+    # A note for the customer (a buyer's own reason, the OMS's own without a code), a code
+    # this version lacks.
     for extra in ({}, {"why": "some_later_code"}):
-        context = {**CONTEXTS["order_cancelled"], "reason": "changed my mind", **extra}
+        context = {**CONTEXTS["order_cancelled"], "customer_note": "changed my mind", **extra}
         assert "changed my mind" in mailer().render("order_cancelled", locale, context).text
+
+
+REASON_LABELS = {"en": "Reason:", "sv": "Orsak:", "de": "Grund:"}
+
+
+@pytest.mark.parametrize("locale", ["en", "sv", "de"])
+@pytest.mark.parametrize(
+    "template",
+    ["order_cancelled", "order_rest_cancelled", "order_line_cancelled", "order_changed"],
+)
+def test_a_persons_reason_is_never_in_the_customers_email(template: str, locale: str) -> None:
+    # Before: `oms ops cancel R1 --reason "fraud suspected"` emailed "Orsak: fraud suspected".
+    # The reason stays in the context (the outbox's record) but the templates never show it.
+    internal = {k: v for k, v in CONTEXTS[template].items() if k not in ("why", "customer_note")}
+    internal["reason"] = "fraud suspected"
+    text = mailer().render(template, locale, internal).text
+    assert "fraud" not in text and REASON_LABELS[locale] not in text
+    noted = {**internal, "customer_note": "we could not verify the payment"}
+    text = mailer().render(template, locale, noted).text
+    assert f"{REASON_LABELS[locale]} we could not verify the payment\n\n" in text
+    assert "fraud" not in text
 
 
 @pytest.mark.parametrize(

@@ -11,51 +11,18 @@ takes each update and answers the order's view, counting the updates it was sent
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from oms.models.order_changes import CancelLine, EditOrder, LineCancellation, OpenClaim
-from oms.models.orders import OrderStatus, OrderView
+from oms.models.order_changes import CancelLine, EditOrder, OpenClaim
+from oms.models.orders import OrderStatus
 from oms.models.shipments import ShipmentStatus
 from oms.store import orders
 
-from app_fixtures import app_clients
+from app_fixtures import FakeOrderWorkflow, FakeTemporal, app_clients
 from inventory_fixtures import order_view, shipment_view
-
-
-@dataclass
-class FakeOrderWorkflow:
-    """Every update an order's workflow was sent, answered with the order changed."""
-
-    view: OrderView
-    updates: list[Any] = field(default_factory=list)
-
-    async def execute_update(self, _update: Any, request: Any) -> OrderView:
-        self.updates.append(request)
-        self.view = self.view.model_copy(update={"version": self.view.version + 1})
-        if isinstance(request, CancelLine):
-            cancelled = LineCancellation(
-                at=datetime.now(UTC),
-                by=request.by,
-                sku=request.sku,
-                quantity=request.quantity,
-                reason=request.reason,
-            )
-            self.view.line_cancellations = [*self.view.line_cancellations, cancelled]
-        return self.view
-
-
-@dataclass
-class FakeClient:
-    workflow: FakeOrderWorkflow
-
-    def get_workflow_handle_for(self, _run: Any, _workflow_id: str) -> FakeOrderWorkflow:
-        return self.workflow
 
 
 @pytest.fixture
@@ -72,7 +39,7 @@ async def app(
         orders.record_order(session, placed)
         orders.record_shipment(session, shipped)
 
-    fake = FakeClient(workflow)
+    fake = FakeTemporal(workflow)
     async with app_clients(
         migrated_sqlite_url, "support", "buyer", fill=fill, temporal=fake
     ) as clients:

@@ -702,3 +702,19 @@ def test_every_report_of_the_api_is_an_oms_report(recording_api: str) -> None:
     assert set(REPORTS) == names
     assert _run("report", "subscriptions", "--from", "2026-01-01") == 0
     assert _Recorder.seen == [("GET /reports/subscriptions?format=json&from=2026-01-01", ANY)]
+
+
+def test_ops_cancel_sends_the_customer_note_apart_from_the_reason(
+    recording_api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The reason is internal (history); the customer's email gives only the note.
+    assert _run("ops", "cancel", "--help") == 0
+    assert "never emailed to the customer" in " ".join(capsys.readouterr().out.split())
+    assert _run("ops", "cancel", "R1", "--reason", "fraud suspected") == 0
+    note = "we could not verify the payment"
+    argv = ("ops", "cancel", "R1", "--reason", "fraud suspected", "--customer-note", note)
+    assert _run(*argv) == 0
+    assert _Recorder.seen == [
+        ("POST /ops/orders/R1/cancel", {"reason": "fraud suspected", "customer_note": None}),
+        ("POST /ops/orders/R1/cancel", {"reason": "fraud suspected", "customer_note": note}),
+    ]

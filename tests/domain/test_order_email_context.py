@@ -123,11 +123,19 @@ def _cancelled(view: OrderView, reason: str, by: str | None, note_by: str) -> Or
 
 def test_a_resent_cancel_email_words_the_systems_reason_as_the_first_one_did() -> None:
     system = _cancelled(_view(), PAYMENT_NOT_COMPLETED, "system", "system")
-    assert cancelled_why(system) == {"why": "payment_not_completed"}
+    told = {"why": "payment_not_completed", "customer_note": PAYMENT_NOT_COMPLETED}
+    assert cancelled_why(system) == told
     # An 0.1 order's history line names who only in its note.
     legacy = _cancelled(_view(), PAYMENT_NOT_COMPLETED, None, "system")
-    assert cancelled_why(legacy) == {"why": "payment_not_completed"}
-    # A person's reason, even in the same words, is theirs; an order not cancelled has none.
+    assert cancelled_why(legacy) == told
+    # A person's reason, even in the same words, is theirs and internal; an order not
+    # cancelled has none.
     person = _cancelled(_view(), PAYMENT_NOT_COMPLETED, "support-1", "support-1")
     assert cancelled_why(person) == {}
     assert cancelled_why(_view()) == {}
+
+
+def test_a_resent_cancel_email_gives_the_note_the_first_one_gave_never_the_reason() -> None:
+    person = _cancelled(_view(), "fraud suspected", "ops:dev-ops", "ops:dev-ops")
+    person.cancel_note = "we could not verify the payment"
+    assert cancelled_why(person) == {"customer_note": "we could not verify the payment"}

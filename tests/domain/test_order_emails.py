@@ -9,12 +9,15 @@ from oms.domain.order_emails import (
     CREDIT_HOLD_TEMPLATE,
     CREDIT_REFUSED,
     PAYMENT_HELD,
+    PAYMENT_NOT_COMPLETED,
     SENT_AFTER,
     SYSTEM,
     cancel_why,
     happened,
     not_sent,
+    note_for_customer,
     template_for,
+    told_why,
 )
 from oms.models.ops import ResendNotification
 
@@ -63,3 +66,21 @@ def test_each_reason_the_oms_cancels_for_has_a_code_and_a_persons_reason_has_non
     # A person who typed the same words wrote their own reason: shown as written.
     assert cancel_why(CREDIT_REFUSED, "support-1") == {}
     assert cancel_why("address looks wrong", SYSTEM) == {}
+
+
+def test_a_cancel_email_tells_the_oms_own_reason_or_the_note_never_a_persons_reason() -> None:
+    assert told_why(PAYMENT_NOT_COMPLETED, "system", None) == {
+        "why": "payment_not_completed",
+        "customer_note": PAYMENT_NOT_COMPLETED,
+    }
+    assert told_why("fraud suspected", "ops:dev-ops", None) == {}
+    assert told_why("fraud suspected", "ops:dev-ops", "sorry") == {"customer_note": "sorry"}
+    # The OMS's words as a person's reason are still theirs: not worded as the OMS's.
+    assert told_why(PAYMENT_NOT_COMPLETED, "support-1", None) == {}
+
+
+def test_a_buyers_own_reason_is_their_note_and_staffs_is_internal() -> None:
+    assert note_for_customer(True, "ordered too many", None) == "ordered too many"
+    assert note_for_customer(False, "fraud suspected", None) is None
+    assert note_for_customer(False, "fraud suspected", "sorry") == "sorry"
+    assert note_for_customer(True, "too many", "see you") == "see you"

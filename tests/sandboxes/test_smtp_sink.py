@@ -52,7 +52,12 @@ def test_mailer_output_is_stored_readable_in_utf8_and_indexed_with_its_key(
 ) -> None:
     port, mail_dir = sink
     mailer = SmtpMailer("127.0.0.1", port, "orders@oms.example", timeout=5)
-    context = {"customer_name": "Åsa", "order_id": "A-7", "reason": "kunden ångrade sig"}
+    context = {
+        "customer_name": "Åsa",
+        "order_id": "A-7",
+        "reason": "kunden ångrade sig",
+        "customer_note": "kunden ångrade sig",
+    }
     for key in ("A-7:cancelled", "A-8:cancelled"):
         mailer.send(key, "asa@example.com", mailer.render("order_cancelled", "sv", context))
     context = {"customer_name": "Åsa", "order_id": "A-9", "total": "10 kr", "reason": "nekad"}

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.approval import ApprovalRefused, check_credit_approval
     from oms.domain.fulfilment import is_finished, order_status
     from oms.domain.money import format_money
-    from oms.domain.order_emails import cancel_why
+    from oms.domain.order_emails import told_why
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
     from oms.models.credit import ReleaseCredit, ReserveCredit
@@ -612,13 +612,14 @@ class OrderV1:
             # Cancelled before allocation: nothing reserved yet, but release is idempotent.
             await self._compensate()
         self._view.cancel_reason = request.reason
+        self._view.cancel_note = request.customer_note
         await self._set_status(
             OrderStatus.CANCELLED, f"Cancelled by {request.requested_by}: {request.reason}"
         )
         self._cancel_outcome = True
-        # The OMS's own reason as a code the template words in the customer's language (a
-        # payload, not a command: the same commands 0.1 issued).
-        why = cancel_why(request.reason, request.requested_by)
+        # The OMS's own reason as a code the template words in the customer's language, or
+        # the note for the customer (a payload, not a command: the same commands 0.1 issued).
+        why = told_why(request.reason, request.requested_by, request.customer_note)
         await self._email(
             f"{self._inp.order_id}:cancelled", "order_cancelled", {"reason": request.reason, **why}
         )
