@@ -4,8 +4,9 @@ and answered as the first time (docs/order-changes.md#retrying-a-change).
 Before: ``POST /orders/{id}/lines/{sku}/cancel`` sent twice cancelled twice (two releases,
 two emails), and the header was not read on it, on edits or on claims.
 
-The real app on a migrated SQLite store; Temporal is a fake client whose order workflow
-takes each update and answers the order's view, counting the updates it was sent.
+The real app on a migrated store (SQLite and PostgreSQL: the keys are rows there);
+Temporal is a fake client whose order workflow takes each update and answers the order's
+view, counting the updates it was sent.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from inventory_fixtures import order_view, shipment_view
 
 @pytest.fixture
 async def app(
-    migrated_sqlite_url: str,
+    database_url: str,
 ) -> AsyncIterator[tuple[dict[str, httpx.AsyncClient], FakeOrderWorkflow]]:
     placed = order_view("E1", status=OrderStatus.PARTIALLY_SHIPPED, customer_id="C-42")
     shipped = shipment_view("E1-S1", order_id="E1", status=ShipmentStatus.IN_TRANSIT).model_copy(
@@ -40,9 +41,7 @@ async def app(
         orders.record_shipment(session, shipped)
 
     fake = FakeTemporal(workflow)
-    async with app_clients(
-        migrated_sqlite_url, "support", "buyer", fill=fill, temporal=fake
-    ) as clients:
+    async with app_clients(database_url, "support", "buyer", fill=fill, temporal=fake) as clients:
         yield clients, workflow
 
 
