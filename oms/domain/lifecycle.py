@@ -274,7 +274,8 @@ ORDER = Lifecycle(
             clock(APPROVAL),
             person=True,
             action="A company order the approval rules name an approver for: the role in"
-            " waiting_for approves with POST /orders/{business_id}/approvals, or " + _CANCEL,
+            " waiting_for approves with POST /orders/{business_id}/approvals (oms order approve"
+            " {business_id}), or " + _CANCEL,
         ),
         Step(
             "on_hold",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import get_args
 
 import click
@@ -118,6 +119,28 @@ ops.add_command(
         ),
     )
 )
+
+
+@ops.command(
+    "correct-address",
+    help="give a shipment the carrier refused the address of (or one still picking) a "
+    "corrected address in the same country: it is labelled again and ships",
+)
+@click.argument("shipment_id")
+@click.option(
+    "--ship-to",
+    required=True,
+    help='the corrected address as JSON: {"name", "line1", "postal_code", "city", "country"}',
+)
+@REASON
+@pass_settings
+def correct_address(settings: Settings, shipment_id: str, ship_to: str, reason: str) -> int:
+    try:
+        address = json.loads(ship_to)
+    except ValueError as err:
+        raise click.BadParameter(f"not JSON: {err}", param_hint="--ship-to") from err
+    body = {"ship_to": address, "reason": reason}
+    return send(settings, f"/shipments/{shipment_id}/address", body)
 
 
 @ops.command(help="move a shipment that has not shipped to another warehouse")

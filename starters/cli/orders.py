@@ -73,22 +73,34 @@ for _command in (
     order.add_command(_command)
 
 
-@order.command(help="refund part of an order without a return, once per --key")
-@click.argument("order_id")
-@click.option("--amount", required=True, help="in the order's currency, e.g. 49.00")
-@click.option("--reason", required=True)
-@click.option(
+KEY = click.option(
     "--key",
     help="the request key (Idempotency-Key): run again with the same key to retry safely; "
     "a new one is made and printed on stderr when omitted",
 )
-@pass_settings
-def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str | None) -> int:
+CUSTOMER_NOTE = click.option(
+    "--customer-note",
+    help="why, in words for the customer: their email gives it (--reason never reaches them)",
+)
+
+
+def _key(key: str | None) -> dict[str, str]:
+    """The Idempotency-Key header: ``key``, or a new one printed on stderr to retry with."""
     if key is None:
         key = uuid.uuid4().hex
         click.echo(f"key: {key}", err=True)
+    return {"Idempotency-Key": key}
+
+
+@order.command(help="refund part of an order without a return, once per --key")
+@click.argument("order_id")
+@click.option("--amount", required=True, help="in the order's currency, e.g. 49.00")
+@click.option("--reason", required=True)
+@KEY
+@pass_settings
+def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str | None) -> int:
     body = {"amount": amount, "reason": reason}
-    return send(settings, f"/orders/{order_id}/refunds", body, headers={"Idempotency-Key": key})
+    return send(settings, f"/orders/{order_id}/refunds", body, headers=_key(key))
 
 
 @order.command(help="change lines, address or speed of an order before its pick")
@@ -101,6 +113,8 @@ def refund(settings: Settings, order_id: str, amount: str, reason: str, key: str
 @click.option("--ship-to", help='the new address as JSON: {"name", "line1", "postal_code", ...}')
 @click.option("--speed", type=click.Choice(["standard", "express"]))
 @click.option("--reason", required=True)
+@CUSTOMER_NOTE
+@KEY
 @pass_settings
 def edit(
     settings: Settings,
@@ -109,8 +123,12 @@ def edit(
     ship_to: str | None,
     speed: str | None,
     reason: str,
+    customer_note: str | None,
+    key: str | None,
 ) -> int:
     body: dict[str, object] = {"reason": reason}
+    if customer_note:
+        body["customer_note"] = customer_note
     if lines:
         body["lines"] = [{"sku": sku, "quantity": qty} for sku, qty in lines]
     if ship_to:
@@ -120,20 +138,31 @@ def edit(
             raise click.BadParameter(f"not JSON: {err}", param_hint="--ship-to") from err
     if speed:
         body["shipping_speed"] = speed
-    return send(settings, f"/orders/{order_id}/edits", body)
+    return send(settings, f"/orders/{order_id}/edits", body, headers=_key(key))
 
 
-order.add_command(
-    post_command(
-        "cancel-line",
-        "/orders/{order_id}/lines/{sku}/cancel",
-        "cancel units of one line until they ship (the rest goes on)",
-        click.option(
-            "--quantity", required=True, type=click.IntRange(min=1), help="units to cancel"
-        ),
-        click.option("--reason", required=True),
-    )
-)
+@order.command("cancel-line", help="cancel units of one line until they ship (the rest goes on)")
+@click.argument("order_id")
+@click.argument("sku")
+@click.option("--quantity", required=True, type=click.IntRange(min=1), help="units to cancel")
+@click.option("--reason", required=True)
+@CUSTOMER_NOTE
+@KEY
+@pass_settings
+def cancel_line(
+    settings: Settings,
+    order_id: str,
+    sku: str,
+    quantity: int,
+    reason: str,
+    customer_note: str | None,
+    key: str | None,
+) -> int:
+    body: dict[str, object] = {"quantity": quantity, "reason": reason}
+    if customer_note:
+        body["customer_note"] = customer_note
+    path = f"/orders/{order_id}/lines/{sku}/cancel"
+    return send(settings, path, body, headers=_key(key))
 
 
 @order.command("approve-credit", help="finance: let an order go over its credit limit")

@@ -718,3 +718,34 @@ def test_ops_cancel_sends_the_customer_note_apart_from_the_reason(
         ("POST /ops/orders/R1/cancel", {"reason": "fraud suspected", "customer_note": None}),
         ("POST /ops/orders/R1/cancel", {"reason": "fraud suspected", "customer_note": note}),
     ]
+
+
+def test_changes_from_a_terminal_take_a_customer_note_and_retry_on_their_key(
+    recording_api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line cancel sent twice cancels twice unless both carry one Idempotency-Key: the
+    command makes one (printed, to run again with) or takes --key; the customer reads
+    --customer-note, never --reason."""
+    argv = ["order", "cancel-line", "O-1", "CAP-NVY", "--quantity", "2", "--reason", "fraud"]
+    assert _run(*argv, "--customer-note", "Out of stock, sorry", "--key", "k-1") == 0
+    assert _run(*argv) == 0
+    made = capsys.readouterr().err.strip().removeprefix("key: ")
+    assert _run("order", "edit", "O-1", "--line", "CAP-NVY=1", "--reason", "r", "--key", "k-2") == 0
+    address = '{"name": "Anna", "line1": "Storgatan 1", "postal_code": "111 22", "city": "S"}'
+    argv = ["ops", "correct-address", "O-1-S1", "--ship-to", address, "--reason", "typo"]
+    assert _run(*argv) == 0
+    assert _run("ops", "correct-address", "O-1-S1", "--ship-to", "{", "--reason", "x") == 2
+    cancel = "POST /orders/O-1/lines/CAP-NVY/cancel"
+    assert _Recorder.seen == [
+        (cancel, {"quantity": 2, "reason": "fraud", "customer_note": "Out of stock, sorry"}),
+        (cancel, {"quantity": 2, "reason": "fraud"}),
+        (
+            "POST /orders/O-1/edits",
+            {"reason": "r", "lines": [{"sku": "CAP-NVY", "quantity": 1}]},
+        ),
+        (
+            "POST /shipments/O-1-S1/address",
+            {"ship_to": json.loads(address), "reason": "typo"},
+        ),
+    ]
+    assert _Recorder.keys[:3] == ["k-1", made, "k-2"] and len(made) == 32
