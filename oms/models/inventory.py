@@ -73,7 +73,9 @@ class Candidate(Model):
     stock_seen: dict[str, int]
 
 
-def _not_set(value: bool) -> bool:
+def not_set(value: bool) -> bool:
+    """``exclude_if`` of a flag left out of a payload when unset (a payload from before it
+    existed, which a worker from before still reads)."""
     return not value
 
 
@@ -84,7 +86,7 @@ class PlannedShipment(Model):
     ship_from: Address | None = None
     # Units the order owes at no charge (a claim's reship): the parcel captures nothing.
     # Left out of a payload when unset, so a paid parcel's payload is what it always was.
-    free: bool = Field(default=False, exclude_if=_not_set)
+    free: bool = Field(default=False, exclude_if=not_set)
 
 
 class AllocationDecision(Model):
@@ -121,7 +123,7 @@ class AllocateRequest(AllocationBasis):
     only_warehouses: list[str] = Field(default_factory=list)
     # A claim's reship: the units are sent again at no charge, now and when what no
     # warehouse has is filled later (its backorders are owed free).
-    free: bool = Field(default=False, exclude_if=_not_set)
+    free: bool = Field(default=False, exclude_if=not_set)
 
 
 class ReleaseRequest(Model):

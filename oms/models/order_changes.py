@@ -14,7 +14,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from oms.models.common import Address, Model, Sku, SkuQuantity, check_skus_once
-from oms.models.inventory import AllocateRequest, AllocationBasis, AllocationDecision
+from oms.models.inventory import (
+    AllocateRequest,
+    AllocationBasis,
+    AllocationDecision,
+    not_set,
+)
 from oms.models.money import DestinationPricing, TaxLine
 
 
@@ -121,6 +126,10 @@ class BackorderUnits(Model):
     order_id: str
     lines: list[SkuQuantity]
     placed_at: datetime
+    # Missing from a parcel a claim's reship sent at no charge (the claimed parcel's capture
+    # paid them): owed at no charge, shipped in a parcel that captures nothing when filled.
+    # Left out of a payload when unset, so a paid short pick's payload is what it always was.
+    free: bool = Field(default=False, exclude_if=not_set)
 
 
 class BackorderResult(Model):

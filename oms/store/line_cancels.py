@@ -138,14 +138,16 @@ def _shrink_backorders(
 
 def backorder(session: Session, req: BackorderUnits) -> BackorderResult:
     """Owe ``req.lines`` to the order again, in its place in the queue (``placed_at``), and
-    fill them at once from any warehouse's free units; idempotent on ``req.key``.
+    fill them at once from any warehouse's free units; idempotent on ``req.key``. With
+    ``req.free`` (missing from a claim's reship) they are owed at no charge, as the reship's
+    own backorders are: filled, they ship in a parcel that captures nothing.
 
     ``filled_orders`` lists the orders the fills served (this one when it got units).
     """
     done = session.scalar(select(BackorderRow.id).where(BackorderRow.allocation_key == req.key))
     if done is not None:
         return BackorderResult()
-    owe(session, req.order_id, req.key, req.lines, req.placed_at)
+    owe(session, req.order_id, req.key, req.lines, req.placed_at, free=req.free)
     session.flush()
     skus = sorted({line.sku for line in req.lines})
     warehouses = session.scalars(

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from oms.models.inventory import ReleaseResult
-from oms.models.order_changes import TrimReservation
+from oms.models.common import SkuQuantity
+from oms.models.inventory import BackorderCheck, ReleaseResult
+from oms.models.order_changes import BackorderUnits, TrimReservation
 from oms.store import inventory
 from oms.store.db import Database
-from oms.store.line_cancels import trim
+from oms.store.line_cancels import backorder, trim
 from oms.store.tables import BackorderRow
 
 from inventory_fixtures import (
@@ -116,3 +117,33 @@ def test_units_owed_at_no_charge_go_before_paid_ones_however_new_they_are(
     assert _owed(net, "O-1", free=True) == 0
     # Freed, it fills the order's own paid backorder (the oldest open one there): 2 paid left.
     assert _owed(net, "O-1", free=False) + open_reserved(net, "O-1") == 2
+
+
+@pytest.mark.parametrize("free", [False, True])
+def test_a_short_picks_units_owed_again_are_free_only_when_its_parcel_was(
+    net: Database, free: bool
+) -> None:
+    # Units missing from a claim's reship (sent at no charge) are owed at no charge: filled,
+    # they ship in a parcel that captures nothing. Before, they were owed (and shipped) paid.
+    short = BackorderUnits(
+        key="O-1:short:1",
+        order_id="O-1",
+        lines=[SkuQuantity(sku="TSHIRT", quantity=1)],
+        placed_at=T0,
+        free=free,
+    )
+    assert ("free" in short.model_dump()) is free  # a paid one's payload is as it was
+    with net.session() as session:
+        assert backorder(session, short).filled_orders == []  # nothing in stock
+    assert (_owed(net, "O-1", free=free), _owed(net, "O-1", free=not free)) == (1, 0)
+
+    put_stock(net, "WH-STO", "TSHIRT", 1)
+    with net.session() as session:
+        check = BackorderCheck(key="O-1:claim:1", order_id="O-1", first_shipment_no=3)
+        fill = inventory.claim_backorders(session, check)
+    [parcel] = fill.shipments
+    assert (parcel.shipment_id, parcel.lines, parcel.free) == (
+        "O-1-S3",
+        [SkuQuantity(sku="TSHIRT", quantity=1)],
+        free,
+    )

@@ -253,6 +253,8 @@ class World:
         @activity.defn(name="inventory.backorder")
         async def backorder(req: BackorderUnits) -> BackorderResult:
             world.calls.append(("backorder", req))
+            # Owed like an allocation's units (a reship's short pick's at no charge).
+            world.owed += [Owed(ln.sku, ln.quantity, req.free) for ln in req.lines]
             # Free stock elsewhere (``arrived``) fills the owed units at once: claim them.
             filled = any(world.arrived.get(ln.sku) for ln in req.lines)
             return BackorderResult(filled_orders=[req.order_id] if filled else [])
