@@ -18,7 +18,8 @@ that cancelled a line before it sends none for it).
 
 A short pick's missing units (the shipment already took them out of stock and ships the
 rest) are owed again by the merchant's policy ``backorder`` (``inventory.backorder`` on
-``<order>:short:<n>``, filled at once from free stock anywhere) or taken off the order by
+``<order>:short:<n>``, filled at once from free stock anywhere; at no charge when the parcel
+was a claim's reship, patch ``order-short-pick-reship-free``) or taken off the order by
 ``cancel``, exactly like a line cancellation. In runs that took the patch
 ``order-short-pick-email`` the customer is told, once per short pick: what was taken off and
 the new total (``order_short_picked``, key ``<order>:short-pick:<n>``), or, when units are
@@ -87,6 +88,12 @@ LINE_CANCEL_RECORDED_FIRST_PATCH = "order-line-cancel-recorded-first"
 # units; a run without it released the whole amount (nothing, the authorization being used
 # up) and refunded nothing, and replays so.
 LINE_REFUND_PATCH = "order-line-cancel-refunds-paid-units"
+# Patch: under the ``backorder`` policy, units short-picked from a parcel a claim's reship
+# sent at no charge are owed at no charge (``BackorderUnits.free``, ``Stock.free_owed``):
+# filled, they ship in a parcel that captures nothing, and a line cancel refunds them. Asked
+# only for a short pick of such a parcel; a run without it owed them as paid (a fill tried to
+# capture them again on the claimed parcel's used-up authorization), and replays so.
+SHORT_PICK_FREE_PATCH = "order-short-pick-reship-free"
 
 
 class LineCancels:
@@ -253,6 +260,11 @@ class LineCancels:
             owed = {ln.sku: ln.quantity for ln in self._view.backordered}
             had = {ln.sku: owed.get(ln.sku, 0) for ln in pick.missing}
             self.owed_shorts.append((self._short_count, had))
+            # Units missing from a reship's parcel were paid by the claimed parcel's capture:
+            # they stay owed at no charge.
+            free = pick.shipment_id in self._shipments.free and workflow.patched(
+                SHORT_PICK_FREE_PATCH
+            )
             filled = await workflow.execute_activity_method(
                 InventoryActivities.backorder,
                 BackorderUnits(
@@ -260,12 +272,13 @@ class LineCancels:
                     order_id=inp.order_id,
                     lines=pick.missing,
                     placed_at=inp.placed_at,
+                    free=free,
                 ),
                 **policies.STORE.kwargs(
                     inp.options.task_queue_prefix + INVENTORY_QUEUE, f"backorder {what}"
                 ),
             )
-            self._stock.owe_more(pick.missing)
+            self._stock.owe_more(pick.missing, free=free)
             self._track.note(
                 f"Short pick at {pick.warehouse_id} by {pick.by}: {what} not in "
                 f"{pick.shipment_id}, backordered (policy: backorder)",

@@ -12,11 +12,12 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from oms.models.common import SkuQuantity
 from oms.models.ops import ResendNotification
-from oms.models.order_changes import BackorderUnits, TrimReservation
+from oms.models.order_changes import BackorderUnits, CancelLine, OpenClaim, TrimReservation
 from oms.models.orders import BackorderWake, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow
+from workflows.order_lines import SHORT_PICK_FREE_PATCH
 from workflows.shipment import ShipmentWorkflow
 
 pytestmark = pytest.mark.timeout(120)
@@ -203,3 +204,78 @@ async def test_a_short_pick_filled_at_once_from_free_stock_sends_no_backorder_em
     assert not [e for e in harness.world.emails if e.template == "order_backordered"]
     # Asked only when a short pick leaves units owed: this run records no marker.
     assert "order-short-pick-email" not in patches(await handle.fetch_history())
+
+
+async def _reship_short_picked(harness: Harness) -> tuple[str, Any, Any]:
+    """An order of 3 TSHIRT (199.00 each, backorder policy) whose parcel S1 shipped
+    (captured 597.00) and was lost; its reship S2 (at no charge) is picked 2 of 3."""
+    order_id = f"SP-{uuid.uuid4().hex[:6]}"
+    handle = await harness.start(harness.order_input(order_id, qty=3))
+    ship = await harness.shipment(f"{order_id}-S1")
+    await ship.execute_update(ShipmentWorkflow.confirm_pick, ConfirmPick(picked_by="Lisa"))
+    await ship.execute_update(
+        ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=800)])
+    )
+    await _until(handle, lambda v: v.status == OrderStatus.SHIPPED, "shipped")
+    claim = OpenClaim(
+        shipment_id=f"{order_id}-S1", kind="lost", resolution="reship", reason="lost", by="s"
+    )
+    await handle.execute_update(OrderWorkflow.open_claim, claim)
+    reship = await harness.shipment(f"{order_id}-S2")
+    await reship.execute_update(
+        ShipmentWorkflow.confirm_pick,
+        ConfirmPick(picked_by="Lisa", lines=[SkuQuantity(sku="TSHIRT", quantity=2)]),
+    )
+    view = await _until(handle, lambda v: v.backordered, "the missing unit owed")
+    assert view.backordered == [SkuQuantity(sku="TSHIRT", quantity=1)]
+    [backorder] = _calls(harness, "backorder")
+    assert backorder.free  # paid once, by the lost parcel's capture
+    return order_id, handle, reship
+
+
+async def test_units_short_picked_from_a_reship_are_owed_and_shipped_at_no_charge(
+    harness: Harness,
+) -> None:
+    # Before, the missing unit was owed as a paid one: its fill started a paid parcel that
+    # captured 199.00 again on the authorization the lost parcel had used up (refused).
+    order_id, handle, reship = await _reship_short_picked(harness)
+    await reship.execute_update(
+        ShipmentWorkflow.confirm_pack, ConfirmPack(packages=[Package(weight_grams=800)])
+    )
+
+    harness.world.arrived = {"TSHIRT": 1}
+    await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
+    await harness.deliver(f"{order_id}-S3")
+    await _until(handle, lambda v: v.shipments[-1].status == "delivered", "the owed unit delivered")
+    # Charged once, for the lost parcel: neither the reship nor its owed unit captured.
+    assert [c.amount for c in _calls(harness, "capture")] == [Decimal("597.00")]
+    assert harness.world.shipments[f"{order_id}-S3"].captured == Decimal("0.00")
+    for status in ("in_transit", "delivered"):
+        await reship.signal(
+            ShipmentWorkflow.tracking_event,
+            TrackingEvent(tracking_number=f"TN{order_id}-S2", status=status),  # type: ignore[arg-type]
+        )
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    assert patches(await handle.fetch_history()).count(SHORT_PICK_FREE_PATCH) == 1
+
+
+async def test_cancelling_a_unit_a_reships_short_pick_owes_refunds_it(harness: Harness) -> None:
+    # Before, it was "released" of the used-up authorization and nothing was refunded: the
+    # customer had paid for a unit never sent.
+    order_id, handle, _ = await _reship_short_picked(harness)
+
+    cancel = CancelLine(sku="TSHIRT", quantity=1, reason="do not send it", by="support-1")
+    view = await handle.execute_update(OrderWorkflow.cancel_line, cancel)
+
+    [cancelled] = view.line_cancellations
+    assert (cancelled.from_backorder, cancelled.refunded, cancelled.released) == (
+        1,
+        Decimal("199.00"),
+        Decimal("0.00"),
+    )
+    [refund] = _calls(harness, "refund")
+    assert (refund.idempotency_key, refund.amount) == (
+        f"{order_id}:line-refund:1",
+        Decimal("199.00"),
+    )
+    assert view.backordered == []
