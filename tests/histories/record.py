@@ -167,6 +167,7 @@ async def _scenarios(stack: Stack) -> None:
     await _reship_owed_free(stack)
     await _reroute_reship(stack)
     await _line_refund(stack)
+    await _short_pick_reship(stack)
     await _line_changes(stack)
     await _ended_resend(stack)
     await _refund_cap(stack)
@@ -584,6 +585,41 @@ async def _line_refund(stack: Stack) -> None:
     await _save(stack, "order-H-LR", "order_line_refund_settled")
 
 
+async def _short_pick_reship(stack: Stack) -> None:
+    """A lost parcel of two reshipped at no charge, the reship picked one short under the
+    ``backorder`` policy with no stock left: the missing unit is owed free (patch
+    ``order-short-pick-reship-free``) and filled later into a parcel that captures nothing.
+    Saved as ``order_short_pick_reship_settled``."""
+    sku = "H-SPRESHIP"
+    await stack.api.put(f"/products/{sku}", json={"name": "Wool gloves", "unit_price": "149.00"})
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 4})
+    warehouse, support = stack.as_role("warehouse"), stack.as_role("support")
+    await stack.place(order_body("H-SR", [(sku, 2, "149.00")]))
+    await stack.wait_for_status("H-SR", {"picking"})
+    await warehouse.post("/shipments/H-SR-S1/pick", json={})
+    await warehouse.post("/shipments/H-SR-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-SR", {"shipped"})
+    lost = {"kind": "lost", "resolution": "reship", "reason": "no scan"}
+    response = await support.post("/shipments/H-SR-S1/claims", json=lost)
+    assert response.status_code == 200, response.text
+    assert response.json()["claims"][0]["reshipped_as"] == ["H-SR-S2"], response.text
+    response = await warehouse.post(
+        "/shipments/H-SR-S2/pick", json={"lines": [{"sku": sku, "quantity": 1}]}
+    )
+    assert response.status_code == 200, response.text
+    await warehouse.post("/shipments/H-SR-S2/pack", json={"packages": [{"weight_grams": 150}]})
+    for _ in range(300):
+        if (await stack.order("H-SR"))["backordered"]:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise RuntimeError("H-SR never owed its missing unit")
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 2})
+    order = await stack.fulfil("H-SR")
+    assert order["status"] == "completed", order
+    await _save(stack, "order-H-SR", "order_short_pick_reship_settled")
+
+
 async def _reroute_reship(stack: Stack) -> None:
     """A lost parcel reshipped from the other warehouse, then that free parcel re-routed
     away from it with no stock left anywhere: its units are owed free (patch
@@ -814,6 +850,7 @@ async def main(only: str | None = None) -> None:
                     "claim_backorder": _claim_backorder,
                     "reship_owed_free": _reship_owed_free,
                     "reroute_reship": _reroute_reship,
+                    "short_pick_reship": _short_pick_reship,
                     "line_refund": _line_refund,
                     "charge_refused": _charge_refused,
                     "refund_cap": _refund_cap,
@@ -834,6 +871,7 @@ if __name__ == "__main__":
         help="'replenishment', 'webhooks', 'subscriptions', 'border', 'line_changes', "
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
         "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship', "
+        "'short_pick_reship', "
         "'line_refund', 'charge_refused', 'refund_cap', 'partial_receipts', 'reauthorize' or "
         "'rest_cancelled' records that scenario alone",
     )

@@ -30,6 +30,7 @@ from workflows.order_lines import (
     LINE_CANCEL_RECORDED_FIRST_PATCH,
     LINE_REFUND_PATCH,
     SHORT_PICK_EMAIL_PATCH,
+    SHORT_PICK_FREE_PATCH,
 )
 from workflows.order_payment import REAUTHORIZE_PATCH
 from workflows.quote import QuoteWorkflow
@@ -226,6 +227,19 @@ def test_the_line_refund_history_refunds_the_reshipped_unit_it_cancelled() -> No
     old = _patches("order_claim_backordered_settled")
     assert not {LINE_REFUND_PATCH, LINE_CANCEL_RECORDED_FIRST_PATCH} & old
     assert "payments.refund" not in _activities("order_claim_backordered_settled")
+
+
+def test_only_the_reships_short_pick_history_owes_its_missing_units_free() -> None:
+    """Units short-picked from a reship's parcel were owed free behind their patch and filled
+    into a free parcel (the fill's own patch); a short pick of a paid parcel never asks it."""
+    assert {SHORT_PICK_FREE_PATCH, RESHIP_OWED_FREE_PATCH} <= _patches(
+        "order_short_pick_reship_settled"
+    )
+    assert "inventory.backorder" in _activities("order_short_pick_reship_settled")
+    orders = [n for n in TEXTS if n.startswith("order_")]
+    for name in orders:
+        took = SHORT_PICK_FREE_PATCH in _patches(name)
+        assert took == (name == "order_short_pick_reship_settled"), name
 
 
 def test_only_the_refused_charge_history_ships_without_its_payment() -> None:
