@@ -18,10 +18,15 @@ first wins, and a ``lost`` claim is then refused). Then either
 The customer is then told the outcome (``order_claim_settled``, key ``<order>:claim:<n>``),
 in runs that took the patch ``order-claim-email`` (a run that settled a claim before it
 sends none for that claim, so its history replays).
+
+From the signal until the reship or the refund is recorded the order's status waits, then is
+worked out once (patch ``order-claim-status-held``): the settled parcel alone must not make
+the order ``delivered`` while its reship is still to come.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from temporalio import workflow
@@ -38,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.order_payment import Payment
     from workflows.order_shipments import Shipments
-    from workflows.order_state import Email
+    from workflows.order_state import Email, OrderState
     from workflows.order_stock import Stock
     from workflows.tracker import Tracker
 
@@ -53,6 +58,11 @@ CLAIM_BACKORDER_EMAIL_PATCH = "order-claim-backorder-email"
 # claim on record (a claim could not be opened on it again, and the order completed with
 # no word of it). Asked only when a claim's refund is declined.
 CLAIM_REFUND_DECLINED_PATCH = "order-claim-refund-declined"
+# Patch: the order's status waits from the claim's signal until the reship (its parcels, the
+# units it owes) or the refund is recorded, then is worked out once. A run without it worked
+# the status out meanwhile: a claimed parcel whose other parcels were delivered made the
+# order ``delivered`` (webhook ``order.delivered``), then ``partially_shipped`` again.
+CLAIM_STATUS_HELD_PATCH = "order-claim-status-held"
 
 
 class Claims:
@@ -65,9 +75,12 @@ class Claims:
         track: Tracker[OrderView],
         parts: tuple[Shipments, Stock, Payment],
         email: Email,
+        status: tuple[OrderState, Callable[[], None]],
     ) -> None:
         self._inp, self._view, self._track, self._email = inp, view, track, email
         self._shipments, self._stock, self._payment = parts
+        # The order's progress, and how it works its status out again.
+        self._state, self._refresh_status = status
         self._count = 0
 
     def counters(self) -> dict[str, int]:
@@ -107,6 +120,36 @@ class Claims:
         """Settle the parcel and reship or refund it (see the module); raises what
         :meth:`check` raises, ``NotLost`` when a delivery scan came first."""
         self.check(request)
+        held = workflow.patched(CLAIM_STATUS_HELD_PATCH)
+        with self._state.replacing_parcel(held):
+            claim, owed = await self._settle(request)
+        if held:
+            # The reship or refund is on record: the status the parcels make now, before
+            # the claim's history line (the update answers with it as the last).
+            self._refresh_status()
+        inp, view = self._inp, self._view
+        view.claims.append(claim)
+        self._track.note(views.claim_note(claim, inp.currency), by=request.by, action="claim")
+        if workflow.patched(CLAIM_EMAIL_PATCH):
+            await self._email(
+                f"{inp.order_id}:claim:{self._count}",
+                "order_claim_settled",
+                **views.claim_context(view, claim),
+            )
+        # Units no warehouse could take are a backorder like any other: the customer hears,
+        # and the email may be resent (``backorder_emailed``).
+        if owed and workflow.patched(CLAIM_BACKORDER_EMAIL_PATCH):
+            await self._email(
+                f"{inp.order_id}:backordered:claim:{self._count}", "order_backordered"
+            )
+            view.backorder_emailed = True
+        # After the email: the update answers with the claim as the last history line.
+        self._shipments.changed = True
+
+    async def _settle(self, request: OpenClaim) -> tuple[ShipmentClaim, list[SkuQuantity]]:
+        """Settle the parcel (signal ``claim``) and reship or refund its lines: the claim,
+        and the units its reship owes. Raises ``NotLost`` (a delivery scan came first) and
+        ``RefundDeclined``."""
         inp, view = self._inp, self._view
         summary = self._shipments.by_id[request.shipment_id]
         if summary.status != ShipmentStatus.DELIVERED:
@@ -159,23 +202,7 @@ class Claims:
                 if not workflow.patched(CLAIM_REFUND_DECLINED_PATCH):
                     raise
                 await self._declined(request, claim, amount, err)
-        view.claims.append(claim)
-        self._track.note(views.claim_note(claim, inp.currency), by=request.by, action="claim")
-        if workflow.patched(CLAIM_EMAIL_PATCH):
-            await self._email(
-                f"{inp.order_id}:claim:{self._count}",
-                "order_claim_settled",
-                **views.claim_context(view, claim),
-            )
-        # Units no warehouse could take are a backorder like any other: the customer hears,
-        # and the email may be resent (``backorder_emailed``).
-        if owed and workflow.patched(CLAIM_BACKORDER_EMAIL_PATCH):
-            await self._email(
-                f"{inp.order_id}:backordered:claim:{self._count}", "order_backordered"
-            )
-            view.backorder_emailed = True
-        # After the email: the update answers with the claim as the last history line.
-        self._shipments.changed = True
+        return claim, owed
 
     async def _declined(
         self, request: OpenClaim, claim: ShipmentClaim, amount: Decimal, err: ApplicationError

@@ -91,12 +91,12 @@ class Fulfilment:
         state, shipments, lines = self._state, self._shipments, self._lines
         recheck = timedelta(seconds=self._inp.options.backorder_recheck_s)
         while True:
-            # A line cancellation under way holds the status until it is recorded.
-            if shipments.changed and not state.recording_lines:
+            # A line cancellation or a claim under way holds the status until it is recorded.
+            if shipments.changed and not state.status_held:
                 shipments.changed = False
                 self.refresh_status()
             owed = bool(self._view.backordered)
-            settled = not state.rerouting and not lines.shorts and not state.recording_lines
+            settled = not state.rerouting and not lines.shorts and not state.status_held
             if shipments.by_id and settled and is_finished(shipments.statuses(), owed):
                 return False
             if owed and continuation.history_is_long() and workflow.patched(CONTINUE_AS_NEW_PATCH):
@@ -106,7 +106,7 @@ class Fulfilment:
                     lambda: (
                         state.cancel is not None
                         or state.wake
-                        or (shipments.changed and not state.recording_lines)
+                        or (shipments.changed and not state.status_held)
                         or bool(lines.shorts)
                     ),
                     timeout=recheck if owed else None,
@@ -133,7 +133,11 @@ class Fulfilment:
                 await lines.tell_owed_shorts()
 
     def refresh_status(self) -> None:
-        """The status the shipments and backorders make, entered if it changed."""
+        """The status the shipments and backorders make, entered if it changed (later,
+        while a claimed parcel's replacement is not on record yet)."""
+        if self._state.replacing:
+            self._shipments.changed = True  # the main loop works it out once recorded
+            return
         owed = self._view.backordered
         new = order_status(self._shipments.statuses(), bool(owed))
         if new == OrderStatus.CANCELLED and self._state.cancel is None:

@@ -52,6 +52,10 @@ class OrderState:
     # ``order-line-cancel-recorded-first``): a shipment one stops must not make the order
     # delivered or completed with the lines and total from before.
     recording_lines: int = 0
+    # Claims (patch ``order-claim-status-held``) between a parcel's end and the record of
+    # what replaces it (new parcels, units owed): the status waits, or the other parcels
+    # alone would make the order ``delivered`` (and send ``order.delivered``) for a moment.
+    replacing: int = 0
     # One change of the order's stock at a time: an edit, a line cancellation, a claim.
     stock_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # What the caller of the change under way (one at a time, under ``stock_lock``) chose
@@ -117,6 +121,25 @@ class OrderState:
         finally:
             self.rerouting -= 1
             shipments.changed = True
+
+    @property
+    def status_held(self) -> bool:
+        """Whether the order's status waits for a change under way to be recorded."""
+        return bool(self.recording_lines or self.replacing)
+
+    @contextlib.contextmanager
+    def replacing_parcel(self, hold: bool) -> Iterator[None]:
+        """With ``hold``, a parcel ends (claimed) and its replacement is not on
+        record yet: the order's status waits (:attr:`replacing`). The caller works it out
+        again once the replacement is recorded."""
+        if not hold:
+            yield
+            return
+        self.replacing += 1
+        try:
+            yield
+        finally:
+            self.replacing -= 1
 
     @contextlib.contextmanager
     def recording_lines_first(self, shipments: Shipments, hold: bool) -> Iterator[None]:
