@@ -45,6 +45,10 @@ RESHIP_OWED_FREE_PATCH = "order-reship-owed-free"
 # Patch: a re-route of a parcel sent at no charge (a claim's reship) allocates and ships at
 # no charge too; asked only for such a parcel. A run without it re-routed it as paid.
 REROUTE_FREE_PATCH = "order-reroute-reship-free"
+# Patch: the order's status waits from the re-routed parcel's stop until its replacement
+# (new parcels, units owed) is recorded. A run without it worked the status out meanwhile:
+# beside delivered parcels the stopped one made the order ``delivered`` for a moment.
+REROUTE_STATUS_HELD_PATCH = "order-reroute-status-held"
 # The statuses in which the order may owe units (its backorder clock runs).
 _OWED_STATUSES = (
     OrderStatus.BACKORDERED,
@@ -91,7 +95,8 @@ class Fulfilment:
         state, shipments, lines = self._state, self._shipments, self._lines
         recheck = timedelta(seconds=self._inp.options.backorder_recheck_s)
         while True:
-            # A line cancellation or a claim under way holds the status until it is recorded.
+            # A line cancellation, claim or re-route under way holds the status until it
+            # is recorded.
             if shipments.changed and not state.status_held:
                 shipments.changed = False
                 self.refresh_status()
@@ -134,7 +139,7 @@ class Fulfilment:
 
     def refresh_status(self) -> None:
         """The status the shipments and backorders make, entered if it changed (later,
-        while a claimed parcel's replacement is not on record yet)."""
+        while a claimed or re-routed parcel's replacement is not on record yet)."""
         if self._state.replacing:
             self._shipments.changed = True  # the main loop works it out once recorded
             return
@@ -223,27 +228,28 @@ class Fulfilment:
             "reroute",
             f"{request.reason} ({old.shipment_id} away from {old.warehouse_id})",
         )
-        await self._shipments.stop(f"re-routed: {request.reason}", only=old.shipment_id)
-        if old.status != ShipmentStatus.CANCELLED:
-            raise ApplicationError(
-                f"{old.shipment_id} shipped before it could be re-routed", type="NotReroutable"
+        with self._state.replacing_parcel(workflow.patched(REROUTE_STATUS_HELD_PATCH)):
+            await self._shipments.stop(f"re-routed: {request.reason}", only=old.shipment_id)
+            if old.status != ShipmentStatus.CANCELLED:
+                raise ApplicationError(
+                    f"{old.shipment_id} shipped before it could be re-routed", type="NotReroutable"
+                )
+            await self._stock.release(old.shipment_id)
+            # A reship's parcel stays free wherever it goes, and so do the units it owes.
+            free = old.shipment_id in self._shipments.free and workflow.patched(REROUTE_FREE_PATCH)
+            decision = await self._stock.allocate(
+                self._shipments.next_no,
+                old.lines,
+                free=free,
+                exclude_warehouses=[] if request.warehouse_id else [old.warehouse_id],
+                only_warehouses=[request.warehouse_id] if request.warehouse_id else [],
             )
-        await self._stock.release(old.shipment_id)
-        # A reship's parcel stays free wherever it goes, and so do the units it owes.
-        free = old.shipment_id in self._shipments.free and workflow.patched(REROUTE_FREE_PATCH)
-        decision = await self._stock.allocate(
-            self._shipments.next_no,
-            old.lines,
-            free=free,
-            exclude_warehouses=[] if request.warehouse_id else [old.warehouse_id],
-            only_warehouses=[request.warehouse_id] if request.warehouse_id else [],
-        )
-        self._track.note(views.allocation_note(decision))
-        await self._shipments.start(
-            decision.shipments, self._payment.authorization_id or "", free=free
-        )
-        # Merged per SKU: a re-routed line may add to units the order owes already.
-        self._stock.owe_more(decision.backordered, free=free)
+            self._track.note(views.allocation_note(decision))
+            await self._shipments.start(
+                decision.shipments, self._payment.authorization_id or "", free=free
+            )
+            # Merged per SKU: a re-routed line may add to units the order owes already.
+            self._stock.owe_more(decision.backordered, free=free)
         self.refresh_status()
         # Units no warehouse could take are a backorder like any other: the customer hears.
         if decision.backordered and workflow.patched(REROUTE_BACKORDER_EMAIL_PATCH):

@@ -52,9 +52,10 @@ class OrderState:
     # ``order-line-cancel-recorded-first``): a shipment one stops must not make the order
     # delivered or completed with the lines and total from before.
     recording_lines: int = 0
-    # Claims (patch ``order-claim-status-held``) between a parcel's end and the record of
-    # what replaces it (new parcels, units owed): the status waits, or the other parcels
-    # alone would make the order ``delivered`` (and send ``order.delivered``) for a moment.
+    # Claims (patch ``order-claim-status-held``) and re-routes (patch
+    # ``order-reroute-status-held``) between a parcel's end and the record of what replaces
+    # it (new parcels, units owed): the status waits, or the other parcels alone would make
+    # the order ``delivered`` (and send ``order.delivered``) for a moment.
     replacing: int = 0
     # One change of the order's stock at a time: an edit, a line cancellation, a claim.
     stock_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -129,7 +130,7 @@ class OrderState:
 
     @contextlib.contextmanager
     def replacing_parcel(self, hold: bool) -> Iterator[None]:
-        """With ``hold``, a parcel ends (claimed) and its replacement is not on
+        """With ``hold``, a parcel ends (claimed, re-routed) and its replacement is not on
         record yet: the order's status waits (:attr:`replacing`). The caller works it out
         again once the replacement is recorded."""
         if not hold:

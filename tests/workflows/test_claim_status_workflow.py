@@ -15,6 +15,7 @@ from temporalio.worker import Replayer
 from oms.client import data_converter
 from oms.domain.events import transitions
 from oms.models.common import SkuQuantity
+from oms.models.ops import RerouteShipment
 from oms.models.order_changes import OpenClaim
 from oms.models.orders import BackorderWake, OrderStatus
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package
@@ -22,6 +23,7 @@ from oms.settings import Settings
 from tests.workflows.harness import Harness, patches, tick
 from workflows.order import OrderWorkflow
 from workflows.order_claims import CLAIM_STATUS_HELD_PATCH
+from workflows.order_fulfil import REROUTE_STATUS_HELD_PATCH
 from workflows.sandbox import workflow_runner
 from workflows.shipment import ShipmentWorkflow
 
@@ -68,6 +70,18 @@ def _claim(shipment_id: str, kind: str) -> OpenClaim:
     )
 
 
+async def _replays_with(handle: WorkflowHandle[Any, Any], patch: str) -> None:
+    """The run recorded ``patch`` and its history replays with the current code."""
+    history = await handle.fetch_history()
+    assert patch in patches(history)
+    replayer = Replayer(
+        workflows=[OrderWorkflow, ShipmentWorkflow],
+        data_converter=data_converter(Settings()),
+        workflow_runner=workflow_runner(),
+    )
+    await replayer.replay_workflow(history)
+
+
 def _statuses(view: Any) -> list[str]:
     return [h.status for h in view.history]
 
@@ -110,14 +124,7 @@ async def test_two_quick_claims_never_make_the_order_delivered_before_the_reship
     assert statuses[first:] == [OrderStatus.DELIVERED] * (len(statuses) - first - 1) + [
         OrderStatus.COMPLETED
     ]
-    history = await handle.fetch_history()
-    assert CLAIM_STATUS_HELD_PATCH in patches(history)
-    replayer = Replayer(
-        workflows=[OrderWorkflow, ShipmentWorkflow],
-        data_converter=data_converter(Settings()),
-        workflow_runner=workflow_runner(),
-    )
-    await replayer.replay_workflow(history)
+    await _replays_with(handle, CLAIM_STATUS_HELD_PATCH)
 
 
 async def test_a_reship_no_warehouse_fills_never_makes_the_order_delivered(
@@ -131,3 +138,26 @@ async def test_a_reship_no_warehouse_fills_never_makes_the_order_delivered(
     assert view.status == OrderStatus.PARTIALLY_SHIPPED
     assert OrderStatus.DELIVERED not in _statuses(view)
     assert not [v for v in harness.world.order_writes if v.status == OrderStatus.DELIVERED]
+
+
+async def test_a_reroute_beside_a_delivered_parcel_never_makes_the_order_delivered(
+    harness: Harness,
+) -> None:
+    """The same for a re-route: S1 delivered, S2 still picking is moved. Before, the order
+    read ``delivered`` from S2's stop until its replacement (S3) was started."""
+    harness.world.stock = {"TSHIRT": 2}
+    order_id = f"C-{uuid.uuid4().hex[:6]}"
+    handle = await harness.start(harness.order_input(order_id, qty=4))
+    await harness.deliver(f"{order_id}-S1")
+    await _status(handle, OrderStatus.PARTIALLY_SHIPPED, S1="delivered")
+    harness.world.arrived = {"TSHIRT": 2}
+    await handle.signal(OrderWorkflow.backorder_wake, BackorderWake())
+    await _status(handle, OrderStatus.PARTIALLY_SHIPPED, S1="delivered", S2="picking")
+    harness.world.stock = {"TSHIRT": 10}
+    request = RerouteShipment(shipment_id=f"{order_id}-S2", reason="WH-STO flooded", by="ops-1")
+    view = await handle.execute_update(OrderWorkflow.reroute, request)
+    assert {s.shipment_id: s.status for s in view.shipments}[f"{order_id}-S3"] == "picking"
+    assert view.status == OrderStatus.PARTIALLY_SHIPPED
+    assert OrderStatus.DELIVERED not in _statuses(view)
+    assert not [v for v in harness.world.order_writes if v.status == OrderStatus.DELIVERED]
+    await _replays_with(handle, REROUTE_STATUS_HELD_PATCH)
