@@ -68,8 +68,8 @@ SCENARIOS = {
             Size(20, settings={"step_deadline_s": 20}),
             Size(3, settings={"step_deadline_s": 5}),
         ),
-        Scenario(db_outage.NAME, True, Size(200, {"outage_s": 30.0}), Size(10, {"outage_s": 5.0})),
-        Scenario(temporal_restart.NAME, False, Size(200), Size(10)),
+        Scenario(db_outage.NAME, True, Size(200, {"outage_s": 30.0}), Size(6, {"outage_s": 5.0})),
+        Scenario(temporal_restart.NAME, False, Size(200), Size(6)),
         Scenario(
             worker_kill.NAME,
             True,

@@ -25,7 +25,7 @@ from stack import order_body, running_stack, wait_until
 
 pytestmark = [pytest.mark.timeout(540), pytest.mark.slow]
 
-ORDERS = 12
+ORDERS = 8
 
 
 async def test_orders_survive_a_killed_worker_without_double_effects(
