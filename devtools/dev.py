@@ -117,11 +117,7 @@ def provision_callers(settings: Settings) -> Settings:
 def save_operator_token(settings: Settings) -> None:
     """Write the operator token to ``token_file`` (owner-only), where the CLI and
     ``make demo`` find it when OMS_TOKEN is not set."""
-    path = Path(settings.token_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(settings.token + "\n")
+    _write_private(Path(settings.token_file), settings.token)
 
 
 def ensure_sink_endpoint(settings: Settings) -> str:
@@ -238,12 +234,18 @@ def codec_cli_token(path: Path = CODEC_TOKEN_FILE) -> str:
         token = path.read_text().strip()
         if token:
             return token
+    token = secrets.token_hex(16)
+    _write_private(path, token)
+    return token
+
+
+def _write_private(path: Path, secret: str) -> None:
+    """Write ``secret`` to ``path``, readable by its owner only (made so before it holds
+    anything)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
-    token = secrets.token_hex(16)
-    path.write_text(token + "\n")
-    return token
+    path.write_text(secret + "\n")
 
 
 def _banner(settings: Settings, ports: DevPorts, codec_auth: str) -> None:

@@ -8,6 +8,11 @@ from __future__ import annotations
 import hashlib
 
 
+def business_id(workflow_id: str) -> str:
+    """The object a workflow id names (``order-A-1`` -> ``A-1``), for advice that names it."""
+    return workflow_id.split("-", 1)[1] if "-" in workflow_id else workflow_id
+
+
 def order_workflow_id(order_id: str) -> str:
     return f"order-{order_id}"
 

@@ -129,7 +129,7 @@ class OrderWorkflow:
         self._claims = Claims(inp, self._view, self._track, money, self._email, status)
         self._cancellation = Cancellation(run, money, self._fulfilment.refresh_status)
         self._continuation = Continuation(run, money, (self._lines, self._edits, self._claims))
-        self._holds = Holds(run, self._approvals)
+        self._holds = Holds(run, self._approvals, self._shipments)
         if carried is not None:
             self._continuation.resume(carried)
 

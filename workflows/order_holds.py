@@ -15,10 +15,10 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.risk import RISK_REVIEW, order_origin
     from oms.models.orders import Hold, HoldRequest, OrderStatus
     from oms.models.risk import RiskCheck
-    from oms.models.shipments import SHIPPED_STATES, ShipmentStatus
     from oms.queues import INVENTORY_QUEUE
     from workflows import policies
     from workflows.order_approval import PurchaseApprovals
+    from workflows.order_shipments import Shipments
     from workflows.order_state import OrderRun
 
 # Patch: a run with this marker passes the risk review and waits while held before it is
@@ -32,16 +32,13 @@ PURCHASE_APPROVAL_PATCH = "order-purchase-approval"
 # orders' histories gain no marker. A renewal without it is reviewed, as it was.
 RENEWAL_UNREVIEWED_PATCH = "order-renewal-unreviewed"
 
-# A parcel no hold or cancel can stop any more.
-LEFT_THE_WAREHOUSE = SHIPPED_STATES | {ShipmentStatus.DELIVERED, ShipmentStatus.CLAIMED}
-
 
 class Holds:
     """The order's hold (its view's ``hold``) and the gate before allocation."""
 
-    def __init__(self, run: OrderRun, approvals: PurchaseApprovals) -> None:
+    def __init__(self, run: OrderRun, approvals: PurchaseApprovals, shipments: Shipments) -> None:
         self._inp, self._view, self._track, self._state = run.inp, run.view, run.track, run.state
-        self._approvals = approvals
+        self._approvals, self._shipments = approvals, shipments
 
     def check_hold(self) -> None:
         """Raises ``ApplicationError`` ``NotHoldable`` (cancelling), ``TooLateToHold``
@@ -62,10 +59,11 @@ class Holds:
     def _instead(self) -> str:
         """What can still stop the order once a hold cannot: the advice names only what
         the order would accept (a cancel of a shipped order is refused too)."""
-        gone = [s for s in self._view.shipments if s.status in LEFT_THE_WAREHOUSE]
+        # What the cancel refuses as shipped (Cancellation.check): shipped or claimed.
+        gone = len(self._shipments.shipped()) + len(self._shipments.claimed())
         if not gone:
             return "cancel it instead"
-        if self._view.backordered or len(gone) < len(self._view.shipments):
+        if self._view.backordered or gone < len(self._shipments.by_id):
             return (
                 "cancel the lines not shipped yet instead "
                 f"(POST /orders/{self._inp.order_id}/lines/<sku>/cancel)"

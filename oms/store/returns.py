@@ -8,6 +8,7 @@ outcome as columns, so reports can group returns by reason without JSON.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from oms.domain.returns import exchange_value, money_moved, returned_so_far
 from oms.models.common import HistoryEntry, Page, SkuQuantity
-from oms.models.orders import ExchangeOrigin, OrderView, ReturnSummary
+from oms.models.orders import ExchangeOrigin, OrderRefund, OrderView, ReturnSummary
 from oms.models.returns import DeliveredLine, RefundRoom, ReturnFacts, ReturnView
-from oms.models.shipments import ShipmentStatus
+from oms.models.shipments import ShipmentStatus, ShipmentView
 from oms.store import orders, paging, refunds
 from oms.store.db import Bound, as_utc, in_transaction
 from oms.store.inventory import ship_from
@@ -117,9 +118,9 @@ def count_returns(session: Session, order_id: str) -> int:
     )
 
 
-def summaries(session: Session, order_id: str) -> list[ReturnSummary]:
-    """The order's returns, oldest first, as ``GET /orders/{order_id}`` shows them."""
-    views = returns_of(session, order_id)
+def summaries(views: list[ReturnView]) -> list[ReturnSummary]:
+    """An order's returns (``returns_of``), oldest first, as ``GET /orders/{order_id}``
+    shows them."""
     return [
         ReturnSummary(
             rma_id=v.rma_id,
@@ -223,35 +224,43 @@ def refund_room(session: Session, order_id: str, exclude_rma: str) -> RefundRoom
 
 
 def money_of(session: Session, order: OrderView, exclude_rma: str | None = None) -> RefundRoom:
-    """What ``order`` captured and what was refunded on it but by ``exclude_rma``.
-
-    Captured: its shipments' captures (the shipments read model) and the exchange
-    differences its returns charged. Refunded: its refunds without a return that the
-    provider refunded (a pending one is not counted: it may yet be declined), its claims'
-    and its line cancels' refunds (units a claim's reshipment owed, paid by the claimed
-    parcel), and its other returns' refunds and refunded exchange differences. No capture
-    known (no shipment keeps one): ``captured`` None, nothing caps.
-    """
+    """What ``order`` captured and what was refunded on it but by ``exclude_rma``, read
+    from the store (:func:`money_from`)."""
     order_id = order.order_id
+    shipments = [orders.get_shipment(session, s.shipment_id) for s in order.shipments]
+    others = [r for r in returns_of(session, order_id) if r.rma_id != exclude_rma]
+    return money_from(order, shipments, refunds.for_order(session, order_id), others)
+
+
+def money_from(
+    order: OrderView,
+    shipments: Iterable[ShipmentView | None],
+    order_refunds: Iterable[OrderRefund],
+    other_returns: Iterable[ReturnView],
+) -> RefundRoom:
+    """What ``order`` captured and what was refunded on it, from its stored shipments, its
+    refunds without a return and its returns (all but the asking one).
+
+    Captured: its shipments' captures and the exchange differences its returns charged.
+    Refunded: its refunds without a return that the provider refunded (a pending one is
+    not counted: it may yet be declined), its claims' and its line cancels' refunds (units
+    a claim's reshipment owed, paid by the claimed parcel), and its returns' refunds and
+    refunded exchange differences. No capture known (no shipment keeps one):
+    ``captured`` None, nothing caps.
+    """
     captured: Decimal | None = None
-    for summary in order.shipments:
-        shipment = orders.get_shipment(session, summary.shipment_id)
+    for shipment in shipments:
         if shipment is not None and shipment.captured is not None:
             captured = (captured or Decimal("0.00")) + shipment.captured
-    refunded = sum(
-        (r.amount for r in refunds.for_order(session, order_id) if r.status == "refunded"),
-        Decimal("0.00"),
-    )
+    refunded = sum((r.amount for r in order_refunds if r.status == "refunded"), Decimal("0.00"))
     refunded += sum((claim.refunded for claim in order.claims), Decimal("0.00"))
     refunded += sum((c.refunded for c in order.line_cancellations), Decimal("0.00"))
-    for other in returns_of(session, order_id):
-        if other.rma_id == exclude_rma:
-            continue
+    for other in other_returns:
         took, gave = money_moved(other)
         refunded += gave
         if captured is not None:
             captured += took
-    return RefundRoom(order_id=order_id, captured=captured, refunded=refunded)
+    return RefundRoom(order_id=order.order_id, captured=captured, refunded=refunded)
 
 
 def _delivered_at(history: list[HistoryEntry]) -> datetime | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from oms.domain.lifecycle import Step
+from oms.ids import business_id
 
 
 def when(moment: datetime | None) -> str:
@@ -34,8 +35,7 @@ def with_due(
         return details
     line = f"- due by {to_the_second(deadline)}"
     if step.action:
-        business_id = workflow_id.split("-", 1)[1] if "-" in workflow_id else workflow_id
-        line += "; past it: " + step.advice(business_id, workflow_id, waiting_for)
+        line += "; past it: " + step.advice(business_id(workflow_id), workflow_id, waiting_for)
     lines = details.split("\n")
     return "\n".join([*lines[:3], line, *lines[3:]])
 

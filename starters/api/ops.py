@@ -22,6 +22,7 @@ from temporalio.api.workflowservice.v1 import ResetActivityRequest
 from temporalio.client import WorkflowExecutionDescription, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from oms import ids
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import ORDER, RETURN, SHIPMENT, deadline_query, limits_from, stage_query
@@ -114,10 +115,6 @@ def stuck_query(
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _business_id(workflow_id: str) -> str:
-    return workflow_id.split("-", 1)[1] if "-" in workflow_id else workflow_id
 
 
 @router.get("/stuck", response_model=StuckList)
@@ -331,7 +328,7 @@ def _item(
     next_retry = None
     if retrying is not None and retrying.HasField("next_attempt_schedule_time"):
         next_retry = retrying.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
-    business_id = _business_id(workflow_id)
+    business_id = ids.business_id(workflow_id)
     return StuckItem(
         kind=evidence.kind,
         workflow_id=workflow_id,

@@ -340,19 +340,22 @@ def _shown(session: Session, view: OrderView) -> OrderView:
     shipment as the shipment last recorded itself (the order hears only when one ships or
     ends; a scan shows here)."""
     order_id = view.order_id
-    view.returns = returns.summaries(session, order_id)
-    refunds.show_on(view, refunds.for_order(session, order_id))
+    # Each read once: the money below sums what the view shows.
+    its_returns = returns.returns_of(session, order_id)
+    its_refunds = refunds.for_order(session, order_id)
+    shipments = [orders.get_shipment(session, s.shipment_id) for s in view.shipments]
+    view.returns = returns.summaries(its_returns)
+    refunds.show_on(view, its_refunds)
     late_scans.show_on(view, late_scans.for_order(session, order_id))
     if view.origin == "replacement":
         view.exchange_of = returns.exchange_of(session, order_id)
-    room = returns.money_of(session, view)
+    room = returns.money_from(view, shipments, its_refunds, its_returns)
     view.money = OrderMoney(
         captured=room.captured,
         refunded=room.refunded,
         net=None if room.captured is None else room.captured - room.refunded,
     )
-    for summary in view.shipments:
-        shipment = orders.get_shipment(session, summary.shipment_id)
+    for summary, shipment in zip(view.shipments, shipments, strict=True):
         if shipment is not None and progress(shipment.status) >= progress(summary.status):
             summary.status = shipment.status.value
             summary.carrier, summary.service = shipment.carrier, shipment.service
