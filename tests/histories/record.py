@@ -171,6 +171,8 @@ async def _scenarios(stack: Stack) -> None:
     await _line_changes(stack)
     await _ended_resend(stack)
     await _refund_cap(stack)
+    await _claim_status_held(stack)
+    await _reroute_status_held(stack)
 
 
 async def _replenishment(stack: Stack) -> None:
@@ -649,6 +651,102 @@ async def _reroute_reship(stack: Stack) -> None:
     await _save(stack, "order-H-RS", "order_rerouted_reship_settled")
 
 
+async def _parcels(stack: Stack, order_id: str, count: int) -> dict[str, dict[str, Any]]:
+    """The order's ``count`` shipments by SKU of their one line, once all are started."""
+    for _ in range(300):
+        shipments = (await stack.order(order_id))["shipments"]
+        if len(shipments) == count:
+            return {s["lines"][0]["sku"]: s for s in shipments}
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{order_id} never had {count} shipments")
+
+
+async def _deliver(stack: Stack, order_id: str, shipment: dict[str, Any]) -> None:
+    """Pick, pack and deliver one of the order's parcels (its carrier's three scans)."""
+    warehouse, sid = stack.as_role("warehouse"), shipment["shipment_id"]
+    await warehouse.post(f"/shipments/{sid}/pick", json={})
+    await warehouse.post(f"/shipments/{sid}/pack", json={"packages": [{"weight_grams": 300}]})
+    scanned = False
+    for _ in range(300):
+        [now] = [s for s in (await stack.order(order_id))["shipments"] if s["shipment_id"] == sid]
+        if now["status"] == "delivered":
+            return
+        if now["status"] == "shipped" and not scanned:
+            for _ in range(3):  # in transit, out for delivery, delivered
+                await stack.advance_tracking(now["tracking_number"])
+            scanned = True
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{sid} was never delivered")
+
+
+async def _claim_status_held(stack: Stack) -> None:
+    """An order of two parcels: one delivered, the other lost in transit and reshipped from
+    stock, then the delivered one claimed damaged and refunded. Each claim holds the order's
+    status until its reship or refund is recorded (patch ``order-claim-status-held``), so
+    the delivered parcel alone never makes the order ``delivered``. Saved as
+    ``order_claim_status_held_settled``."""
+    near, far = "H-CHELD-A", "H-CHELD-B"
+    for sku, warehouse_id in ((near, "WH-STO"), (far, "WH-GOT")):
+        await stack.api.put(f"/products/{sku}", json={"name": "Wool beanie", "unit_price": "99.00"})
+        await stack.api.put(f"/warehouses/{warehouse_id}/stock/{sku}", json={"on_hand": 2})
+    warehouse, support = stack.as_role("warehouse"), stack.as_role("support")
+    await stack.place(order_body("H-CH", [(near, 1, "99.00"), (far, 1, "99.00")]))
+    await stack.wait_for_status("H-CH", {"picking"})
+    parcels = await _parcels(stack, "H-CH", 2)
+    delivered, lost_id = parcels[near], parcels[far]["shipment_id"]
+    await _deliver(stack, "H-CH", delivered)
+    await warehouse.post(f"/shipments/{lost_id}/pick", json={})
+    await warehouse.post(f"/shipments/{lost_id}/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-CH", {"shipped"})
+    lost = {"kind": "lost", "resolution": "reship", "reason": "no scan"}
+    response = await support.post(f"/shipments/{lost_id}/claims", json=lost)
+    assert response.status_code == 200, response.text
+    order = response.json()
+    assert order["claims"][0]["reshipped_as"] == ["H-CH-S3"], response.text
+    assert order["status"] == "partially_shipped", response.text
+    assert "delivered" not in [h["status"] for h in order["history"]], response.text
+    damaged = {"kind": "damaged", "resolution": "refund", "reason": "torn"}
+    response = await support.post(f"/shipments/{delivered['shipment_id']}/claims", json=damaged)
+    assert response.status_code == 200, response.text
+    assert Decimal(response.json()["claims"][1]["refunded"]) > 0, response.text
+    order = await stack.fulfil("H-CH")
+    assert order["status"] == "completed", order
+    await _save(stack, "order-H-CH", "order_claim_status_held_settled")
+
+
+async def _reroute_status_held(stack: Stack) -> None:
+    """An order of two parcels: one delivered, the other re-routed while picking to the
+    only other warehouse with its SKU. The re-route holds the order's status until the
+    replacement parcel is recorded (patch ``order-reroute-status-held``), so the delivered
+    parcel alone never makes the order ``delivered``; the replacement is then delivered.
+    Saved as ``order_reroute_status_held_settled``."""
+    near, far = "H-RHELD-A", "H-RHELD-B"
+    await stack.api.put(f"/products/{near}", json={"name": "Wool scarf", "unit_price": "99.00"})
+    await stack.api.put(f"/products/{far}", json={"name": "Wool socks", "unit_price": "99.00"})
+    await stack.api.put(f"/warehouses/WH-STO/stock/{near}", json={"on_hand": 1})
+    await stack.api.put(f"/warehouses/WH-GOT/stock/{far}", json={"on_hand": 1})
+    await stack.api.put(f"/warehouses/WH-MMO/stock/{far}", json={"on_hand": 1})
+    await stack.place(order_body("H-RH", [(near, 1, "99.00"), (far, 1, "99.00")]))
+    await stack.wait_for_status("H-RH", {"picking"})
+    parcels = await _parcels(stack, "H-RH", 2)
+    moved = parcels[far]
+    await _deliver(stack, "H-RH", parcels[near])
+    body = {"shipment_id": moved["shipment_id"], "reason": f"{moved['warehouse_id']} closed"}
+    response = await stack.as_role("ops").post(
+        f"/ops/shipments/{moved['shipment_id']}/reroute", json=body
+    )
+    assert response.status_code == 200, response.text
+    order = response.json()
+    [replacement] = [s for s in order["shipments"] if s["shipment_id"] == "H-RH-S3"]
+    assert replacement["status"] == "picking", response.text
+    assert replacement["warehouse_id"] not in ("WH-STO", moved["warehouse_id"]), response.text
+    assert order["status"] == "partially_shipped", response.text
+    assert "delivered" not in [h["status"] for h in order["history"]], response.text
+    order = await stack.fulfil("H-RH")
+    assert order["status"] == "completed", order
+    await _save(stack, "order-H-RH", "order_reroute_status_held_settled")
+
+
 async def _charge_refused(stack: Stack) -> None:
     """An order whose card authorization runs out before its parcel ships (voided at the
     sandbox provider, as a card network lets one expire): the capture is refused, the parcel
@@ -857,6 +955,8 @@ async def main(only: str | None = None) -> None:
                     "partial_receipts": _partial_receipts,
                     "reauthorize": _reauthorize,
                     "rest_cancelled": _rest_cancelled,
+                    "claim_status_held": _claim_status_held,
+                    "reroute_status_held": _reroute_status_held,
                 }
                 await alone.get(only or "", _scenarios)(stack)
     finally:
@@ -872,8 +972,9 @@ if __name__ == "__main__":
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
         "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship', "
         "'short_pick_reship', "
-        "'line_refund', 'charge_refused', 'refund_cap', 'partial_receipts', 'reauthorize' or "
-        "'rest_cancelled' records that scenario alone",
+        "'line_refund', 'charge_refused', 'refund_cap', 'partial_receipts', 'reauthorize', "
+        "'rest_cancelled', 'claim_status_held' or 'reroute_status_held' records that scenario "
+        "alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

@@ -17,11 +17,16 @@ from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
 from workflows.order import CONTINUE_AS_NEW_PATCH, HOLDS_PATCH, OrderWorkflow
 from workflows.order_cancel import REST_CANCELLED_PATCH
-from workflows.order_claims import CLAIM_BACKORDER_EMAIL_PATCH, CLAIM_EMAIL_PATCH
+from workflows.order_claims import (
+    CLAIM_BACKORDER_EMAIL_PATCH,
+    CLAIM_EMAIL_PATCH,
+    CLAIM_STATUS_HELD_PATCH,
+)
 from workflows.order_email import OrderEmailWorkflow
 from workflows.order_fulfil import (
     REROUTE_BACKORDER_EMAIL_PATCH,
     REROUTE_FREE_PATCH,
+    REROUTE_STATUS_HELD_PATCH,
     RESHIP_OWED_FREE_PATCH,
 )
 from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
@@ -240,6 +245,25 @@ def test_only_the_reships_short_pick_history_owes_its_missing_units_free() -> No
     for name in orders:
         took = SHORT_PICK_FREE_PATCH in _patches(name)
         assert took == (name == "order_short_pick_reship_settled"), name
+
+
+def test_only_the_status_held_histories_held_the_status_for_a_replacement() -> None:
+    """A claim (a reship, then a refund) and a re-route recorded after their patches held
+    the order's status until the parcel's replacement was on record; the claim and re-route
+    histories recorded before them (no marker) worked it out meanwhile, and still replay."""
+    for patch, before, after in (
+        (CLAIM_STATUS_HELD_PATCH, "order_claimed_settled", "order_claim_status_held_settled"),
+        (REROUTE_STATUS_HELD_PATCH, "order_rerouted_settled", "order_reroute_status_held_settled"),
+    ):
+        assert patch not in _patches(before) and patch in _patches(after), patch
+        for name in [n for n in TEXTS if n.startswith("order_")]:
+            assert (patch in _patches(name)) == (name == after), (patch, name)
+    # The claim history reshipped one parcel (allocated again) and refunded the other; the
+    # re-route's replacement found stock, so it owed nothing and sent no backorder email.
+    activities = _activities("order_claim_status_held_settled")
+    assert activities.count("inventory.allocate") == 2
+    assert activities.count("payments.refund") == 1
+    assert REROUTE_BACKORDER_EMAIL_PATCH not in _patches("order_reroute_status_held_settled")
 
 
 def test_only_the_refused_charge_history_ships_without_its_payment() -> None:
