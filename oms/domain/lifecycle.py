@@ -188,7 +188,9 @@ def attributes(
     }
 
 
-def _iso(moment: datetime) -> str:
+def visibility_time(moment: datetime) -> str:
+    """``moment`` as a visibility query compares a datetime search attribute with it (UTC,
+    microseconds, ``Z``), for every query on ``OmsDeadline`` and ``OmsWaitingSince``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -198,7 +200,7 @@ PROBLEMS = "TemporalReportedProblems IS NOT NULL"
 
 def deadline_query(now: datetime) -> str:
     """Every running workflow past its ``OmsDeadline`` or whose tasks keep failing."""
-    return f"{RUNNING} AND (OmsDeadline < '{_iso(now)}' OR {PROBLEMS})"
+    return f"{RUNNING} AND (OmsDeadline < '{visibility_time(now)}' OR {PROBLEMS})"
 
 
 def stage_query(
@@ -229,9 +231,10 @@ def stage_query(
                     clause += f" AND OmsWaitingFor = '{party}'"
                 limit = clk.limit(limits)
                 if limit is None:
-                    clause += f" AND OmsDeadline < '{_iso(now)}'"
+                    clause += f" AND OmsDeadline < '{visibility_time(now)}'"
                 else:
-                    clause += f" AND OmsWaitingSince < '{_iso(now - timedelta(seconds=limit))}'"
+                    since = visibility_time(now - timedelta(seconds=limit))
+                    clause += f" AND OmsWaitingSince < '{since}'"
                 clauses.append(f"({clause})")
     clauses.append(PROBLEMS)
     return f"{RUNNING} AND ({' OR '.join(clauses)})"

@@ -25,7 +25,15 @@ from temporalio.service import RPCError
 from oms import ids
 from oms import search_attributes as sa
 from oms.domain.auth import Principal
-from oms.domain.lifecycle import ORDER, RETURN, SHIPMENT, deadline_query, limits_from, stage_query
+from oms.domain.lifecycle import (
+    ORDER,
+    RETURN,
+    SHIPMENT,
+    deadline_query,
+    limits_from,
+    stage_query,
+    visibility_time,
+)
 from oms.domain.ops import (
     STUCK_KINDS,
     Evidence,
@@ -109,12 +117,9 @@ def stuck_query(
     if warehouse:
         clauses.append(f"OmsWarehouse = '{warehouse}'")
     if min_age_s:
-        clauses.append(f"OmsWaitingSince < '{_iso(now - timedelta(seconds=min_age_s))}'")
+        since = visibility_time(now - timedelta(seconds=min_age_s))
+        clauses.append(f"OmsWaitingSince < '{since}'")
     return " AND ".join(clauses)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @router.get("/stuck", response_model=StuckList)
