@@ -10,7 +10,8 @@ from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NoReturn, TypeVar
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -193,6 +194,13 @@ def found(value: T | None, missing: HTTPException) -> T:
     if value is None:
         raise missing
     return value
+
+
+def json_answer(body: BaseModel, status_code: int = 200) -> Response:
+    """``body`` rendered now as the JSON response FastAPI would render from it: for a
+    handler that returns a ``Response`` (an accepted 202 or a resubmission's 200; JSON or
+    CSV) and for an answer ``once`` keeps for a retry under the same key (a rendered body)."""
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code)
 
 
 def content_hash(body: BaseModel, id_field: str) -> str:

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, Generic, NoReturn, Protocol, TypeVar, cast
 
 from fastapi import HTTPException, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -29,6 +28,7 @@ from starters.api.auth import check_visible
 from starters.api.deps import (
     ApiState,
     api_error,
+    json_answer,
     not_found,
     query_state,
     raise_from_update,
@@ -292,7 +292,7 @@ class WorkflowKind(Generic[V]):
         if taken.body_hash != digest:
             raise self.conflict(id_)
         with suppress(HTTPException):
-            return _found(self.as_seen_by(caller, await self.load(state, id_)))
+            return json_answer(self.as_seen_by(caller, await self.load(state, id_)))
         return None
 
     async def keep(self, state: ApiState, id_: str, derived: Sequence[tuple[str, str]]) -> None:
@@ -364,8 +364,4 @@ class WorkflowKind(Generic[V]):
         await require_same_body(
             state.client, self.workflow_id(id_), digest, self.conflict_error, self.what(id_)
         )
-        return _found(self.as_seen_by(caller, await self.load(state, id_)))
-
-
-def _found(view: BaseModel) -> Response:
-    return JSONResponse(view.model_dump(mode="json"), status_code=200)
+        return json_answer(self.as_seen_by(caller, await self.load(state, id_)))

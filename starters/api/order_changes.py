@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
@@ -34,6 +33,7 @@ from starters.api.deps import (
     State,
     api_error,
     in_store,
+    json_answer,
     record_view,
 )
 from starters.api.destinations import check_customs, check_destination
@@ -49,11 +49,6 @@ Claimer = Annotated[Principal, Depends(require("support", "ops"))]
 # Who may cancel a whole order may change or cancel part of it (a buyer: only their own).
 LineCanceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
-
-
-def _answer(view: OrderView) -> Response:
-    """The changed order as ``once`` keeps it for a retry under the same key."""
-    return JSONResponse(view.model_dump(mode="json"), status_code=200)
 
 
 @router.post(
@@ -108,7 +103,7 @@ async def _cancel_line(
         customer_note=note_for_customer(caller.is_buyer, body.reason, body.customer_note),
     )
     view: OrderView = await ORDERS.update(state, order_id, OrderWorkflow.cancel_line, request)
-    return _answer(view)
+    return json_answer(view)
 
 
 @router.post(
@@ -189,7 +184,7 @@ async def _edit(order_id: str, body: EditOrderBody, state: ApiState, caller: Pri
             raise api_error(402, "PaymentDeclined", cause.message) from err
         await ORDERS.refused(state, order_id, err)
     await record_view(state, view)
-    return _answer(view)
+    return json_answer(view)
 
 
 def _priced(
@@ -291,4 +286,4 @@ async def _open_claim(
         by=caller.subject,
     )
     view: OrderView = await ORDERS.update(state, order.order_id, OrderWorkflow.open_claim, request)
-    return _answer(view)
+    return json_answer(view)

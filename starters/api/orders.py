@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -67,6 +66,7 @@ from starters.api.deps import (
     field_error,
     found,
     in_store,
+    json_answer,
     raise_from_update,
     record_view,
 )
@@ -226,7 +226,7 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
     except WorkflowAlreadyStartedError:
         return await ORDERS.resubmitted(state, order_id, digest)
     accepted = OrderResult(order_id=order_id, status=OrderStatus.RECEIVED)
-    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+    return json_answer(accepted, status_code=202)
 
 
 @lru_cache(maxsize=4)

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -46,7 +46,7 @@ from oms.settings import Settings
 from oms.store import subscriptions
 from oms.store.tables import ProductRow, WarehouseRow
 from starters.api.auth import require, require_in_browser
-from starters.api.deps import State, api_error, invalid
+from starters.api.deps import State, api_error, invalid, json_answer
 from starters.api.pricing import exchange_table
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -110,7 +110,7 @@ def respond(
         fmt is None and "text/csv" in request.headers.get("accept", "").lower()
     )
     if not wants_csv:
-        return JSONResponse(body.model_dump(mode="json"))
+        return json_answer(body)
     # Cells carry buyer text (names, reasons): what a spreadsheet would run is escaped.
     text = write_csv(
         list(row_type.model_fields), (row.model_dump(mode="json") for row in body.rows)

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -44,6 +43,7 @@ from starters.api.deps import (
     api_error,
     field_error,
     in_store,
+    json_answer,
     not_found,
 )
 from starters.api.idempotency import IdempotencyKey, once, reserve
@@ -210,7 +210,7 @@ async def _request_return(
     except WorkflowAlreadyStartedError:
         raise _return_in_progress(order_id) from None
     accepted = ReturnAccepted(rma_id=rma_id, status=ReturnStatus.REQUESTED)
-    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+    return json_answer(accepted, status_code=202)
 
 
 def _variants(

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -48,6 +47,7 @@ from starters.api.deps import (
     State,
     content_hash,
     field_error,
+    json_answer,
     read_store,
 )
 from starters.api.destinations import check_customs, check_destination
@@ -150,7 +150,7 @@ async def create_subscription(body: CreateSubscription, state: State, caller: Ac
     accepted = SubscriptionAccepted(
         subscription_id=subscription_id, status=SubscriptionStatus.ACTIVE
     )
-    return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+    return json_answer(accepted, status_code=202)
 
 
 async def _load(state: ApiState, subscription_id: str) -> SubscriptionView:
