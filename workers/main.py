@@ -41,15 +41,13 @@ from activities.suppliers import SupplierActivities
 from activities.webhooks import WebhookActivities
 from oms import logs, telemetry
 from oms.client import connect, metrics_runtime
-from oms.domain import fx, tax
-from oms.domain.risk import load_rules
 from oms.domain.webhooks import RetrySchedule
 from oms.models.money import MoneyRules
 from oms.models.replenishment import ReplenishmentOptions
 from oms.ports.carrier import Carrier
 from oms.ports.payments import PaymentProvider
 from oms.queues import QUEUE_NAMES, WORKFLOW_QUEUE
-from oms.rules import EXCHANGE_RATES, RISK_RULES, VAT_RATES
+from oms.rules import load_exchange_rates, load_risk_rules, load_vat_rates
 from oms.settings import Settings, load_settings
 from oms.store.credit import CreditLedger
 from oms.store.db import Database
@@ -111,9 +109,7 @@ def build_workers(
         )
         quote_acts, return_acts = QuoteActivities(QuoteStore(db)), ReturnActivities(ReturnStore(db))
         replenish = ReplenishmentActivities(ReplenishmentStore(db), low_stock)
-        risk = RiskActivities(
-            ReadModelStore(db), load_rules(settings.risk_rules_path or RISK_RULES)
-        )
+        risk = RiskActivities(ReadModelStore(db), load_risk_rules(settings.risk_rules_path))
         activities["inventory"] = [
             risk.review_risk,
             RefundActivities(RefundStore(db)).record_refund,
@@ -237,8 +233,8 @@ def build_workers(
 def money_rules(settings: Settings) -> MoneyRules:
     """The VAT and exchange-rate tables and money settings renewals are priced with."""
     return MoneyRules(
-        vat=tax.load_rates(settings.vat_rates_path or VAT_RATES),
-        fx=fx.load_rates(settings.exchange_rates_path or EXCHANGE_RATES),
+        vat=load_vat_rates(settings.vat_rates_path),
+        fx=load_exchange_rates(settings.exchange_rates_path),
         merchant_country=settings.merchant_country,
         base_currency=settings.base_currency,
         tax_exclusive_channels=[

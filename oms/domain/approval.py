@@ -1,8 +1,8 @@
 """Approval rules of a quote: who must approve a proposal, and whether a decision counts.
 
-Pure rules on plain models; only ``load_policy`` reads a file. Every rule a
-proposal matches names a role that must approve; one rejection rejects. Each
-person decides at most once per proposal, whatever role they act in.
+Pure rules on plain models (``oms.rules.load_approval_policy`` reads a policy file). Every
+rule a proposal matches names a role that must approve; one rejection rejects. Each person
+decides at most once per proposal, whatever role they act in.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 from oms.models.orders import CreditApproval
 from oms.models.quotes import (
@@ -130,15 +129,6 @@ def check_decision(requirements: Sequence[ApprovalRequirement], decision: Approv
 def escalate_role(role: str, policy: ApprovalPolicy) -> str | None:
     """The role above ``role`` that an unanswered approval escalates to, if any."""
     return policy.escalation.get(role)
-
-
-def load_policy(path: str | Path) -> ApprovalPolicy:
-    """Read a policy from a JSON file (``{"rules": [...], "escalation": {...}}``).
-
-    Raises ``OSError`` if the file cannot be read and ``pydantic.ValidationError``
-    if it is not a valid policy.
-    """
-    return ApprovalPolicy.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 
 def _person(name: str) -> str:

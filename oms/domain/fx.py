@@ -7,10 +7,9 @@ converted with the rates valid on the day it applies to, through the table's own
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
 
 from oms.domain.money import round_money
 from oms.models.money import ExchangeRates, ExchangeTable, OrderTotals
@@ -20,12 +19,10 @@ class NoExchangeRate(Exception):
     """The table has no rate for a currency on a date."""
 
 
-def load_rates(path: str | Path) -> ExchangeTable:
-    """Read the exchange-rate table (``{"base", "rates": [{"valid_from", CUR: rate}]}``).
-
-    Raises ``OSError`` and ``pydantic.ValidationError``.
-    """
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+def exchange_table(raw: dict[str, Any]) -> ExchangeTable:
+    """The exchange-rate table from its JSON form (``{"base", "rates": [{"valid_from", CUR:
+    rate}]}``; ``oms.rules.load_exchange_rates`` reads the file). Raises ``KeyError`` and
+    ``pydantic.ValidationError`` when ``raw`` is not such a table."""
     rows = [
         ExchangeRates(
             valid_from=row["valid_from"],

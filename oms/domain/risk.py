@@ -1,12 +1,10 @@
 """Risk rules: whether an order should be held for review before allocation.
 
 Pure: the facts come in (the order's, and the customer's order counts from the store),
-the findings go out. ``load_rules`` alone reads a file.
+the findings go out (``oms.rules.load_risk_rules`` reads the rules' file).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from oms.models.orders import OrderInput, OrderOrigin
 from oms.models.risk import CustomerOrders, RiskCheck, RiskRules
@@ -53,12 +51,3 @@ def review(check: RiskCheck, orders: CustomerOrders, rules: RiskRules) -> list[s
             f"{orders.last_hour} orders from {check.customer_id} within an hour, above {most}"
         )
     return findings
-
-
-def load_rules(path: str | Path) -> RiskRules:
-    """Read the rules from a JSON file.
-
-    Raises ``OSError`` if the file cannot be read and ``pydantic.ValidationError`` if it
-    does not hold valid rules.
-    """
-    return RiskRules.model_validate_json(Path(path).read_text(encoding="utf-8"))

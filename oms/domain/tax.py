@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Literal, Protocol
 
 from stdnum.ch import vat as ch_vat
@@ -49,11 +48,6 @@ Rounding = Literal["line", "total"]
 
 class NoVatRate(Exception):
     """The table has no rate for a country on a date (before its first row)."""
-
-
-def load_rates(path: str | Path) -> VatTable:
-    """Read the VAT table from a JSON file. Raises ``OSError`` and ``pydantic.ValidationError``."""
-    return VatTable.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 
 def valid_vat_number(vat_number: str | None, country: str) -> bool:

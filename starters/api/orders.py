@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from oms.domain.approval import load_policy, order_rules
+from oms.domain.approval import order_rules
 from oms.domain.auth import Principal
 from oms.domain.fulfilment import progress
 from oms.domain.lifecycle import ORDER
@@ -45,7 +45,7 @@ from oms.models.orders import (
     RefundOrder,
 )
 from oms.models.quotes import ApprovalPolicy
-from oms.rules import APPROVAL_RULES
+from oms.rules import load_approval_policy
 from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, late_scans, orders, prices, refunds, returns
 from oms.store.db import Database
@@ -231,7 +231,7 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
 
 @lru_cache(maxsize=4)
 def _policy(path: str) -> ApprovalPolicy:
-    return load_policy(path)
+    return load_approval_policy(path)
 
 
 def totals_in(settings: Settings, policy: ApprovalPolicy, currency: str) -> None:
@@ -255,7 +255,7 @@ def purchase_approvals(
     """
     if body.payment.method != "invoice":
         return []
-    policy = _policy(settings.approval_rules_path or str(APPROVAL_RULES))
+    policy = _policy(settings.approval_rules_path or "")
     if body.currency != settings.base_currency:
         policy = policy.model_copy(deep=True)  # the cached one stays in the base currency
         totals_in(settings, policy, body.currency)

@@ -31,7 +31,7 @@ from oms.models.money import (
     VatTable,
 )
 from oms.models.orders import OrderLine, OrderView, PlaceOrder, ShippingSpeed
-from oms.rules import EXCHANGE_RATES, VAT_RATES
+from oms.rules import load_exchange_rates, load_vat_rates
 from oms.settings import Settings
 from oms.store import inventory
 from oms.store import prices as price_lists
@@ -52,12 +52,12 @@ class PricedOrder:
 
 @lru_cache(maxsize=4)
 def vat_table(path: str) -> VatTable:
-    return tax.load_rates(path or VAT_RATES)
+    return load_vat_rates(path)
 
 
 @lru_cache(maxsize=4)
 def exchange_table(path: str) -> ExchangeTable:
-    return fx.load_rates(path or EXCHANGE_RATES)
+    return load_exchange_rates(path)
 
 
 def price_order(

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from oms.domain.approval import load_policy
 from oms.domain.auth import Principal
 from oms.domain.lifecycle import QUOTE
 from oms.ids import order_id_for
@@ -32,7 +31,7 @@ from oms.models.quotes import (
     RequestQuote,
     WithdrawQuote,
 )
-from oms.rules import APPROVAL_RULES
+from oms.rules import load_approval_policy
 from oms.settings import Settings
 from oms.store import credit, prices, quotes
 from oms.store.errors import UnknownCompany
@@ -106,8 +105,7 @@ def quote_options(
 ) -> QuoteOptions:
     """Options a new quote runs with: the merchant's approval rules (their totals, set in
     the base currency, in ``currency`` at today's rate) and where emails go."""
-    path = settings.approval_rules_path or str(APPROVAL_RULES)
-    policy = load_policy(path)
+    policy = load_approval_policy(settings.approval_rules_path)
     if currency is not None:
         totals_in(settings, policy, currency)
     return QuoteOptions(

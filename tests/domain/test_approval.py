@@ -15,7 +15,6 @@ from oms.domain.approval import (
     check_credit_approval,
     check_decision,
     escalate_role,
-    load_policy,
     order_rules,
     required_approvals,
 )
@@ -31,14 +30,14 @@ from oms.models.quotes import (
     Proposal,
     QuoteLineRequest,
 )
-from oms.rules import APPROVAL_RULES
+from oms.rules import load_approval_policy
 
 AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def demo() -> ApprovalPolicy:
-    return load_policy(APPROVAL_RULES)
+    return load_approval_policy()
 
 
 def proposal(total: str, discount_pct: str, skus: int = 1) -> Proposal:
@@ -211,14 +210,14 @@ def test_load_policy_reads_json_and_rejects_an_invalid_rule(tmp_path: Path) -> N
         ),
         encoding="utf-8",
     )
-    policy = load_policy(str(good))
+    policy = load_approval_policy(str(good))
     assert policy.rules[0].min_total == Decimal("1000.50")
     assert policy.escalation == {"finance": "cfo"}
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"rules": [{"rule_id": "r", "name": "x", "role": "king"}]}))
     with pytest.raises(ValidationError):
-        load_policy(bad)
+        load_approval_policy(bad)
 
 
 def test_a_company_order_matches_the_total_and_sku_rules_never_a_discount_rule(

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from oms.domain.fx import NoExchangeRate, convert, load_rates, rate
+from oms.domain.fx import NoExchangeRate, convert, rate
 from oms.domain.money import minor_unit, round_money
 from oms.domain.shipping import checkout_zone, shipping_options
 from oms.models.money import ExchangeRates, ExchangeTable
-from oms.rules import EXCHANGE_RATES
+from oms.rules import load_exchange_rates
 
 D = Decimal
 TABLE = ExchangeTable(
@@ -53,7 +53,7 @@ def test_cross_rates_go_through_the_table_base_and_round_to_the_target() -> None
 
 
 def test_the_bundled_table_converts_every_order_currency() -> None:
-    table = load_rates(EXCHANGE_RATES)
+    table = load_exchange_rates()
     for currency in ("SEK", "EUR", "NOK", "DKK", "GBP", "USD"):
         assert convert(D("100.00"), currency, "SEK", date(2026, 12, 6), table) > 0
 

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from oms.domain.order_changes import changed_total, changed_totals, edited_lines, parcel_refund
 from oms.domain.tax import (
-    load_rates,
     order_totals,
     parcel_charge,
     refund_tax,
@@ -21,9 +20,9 @@ from oms.domain.tax import (
 from oms.models.money import OrderTotals, TaxableLine, TaxLine
 from oms.models.order_changes import EditLine
 from oms.models.orders import OrderLine
-from oms.rules import VAT_RATES
+from oms.rules import load_vat_rates
 
-TABLE = load_rates(VAT_RATES)
+TABLE = load_vat_rates()
 TODAY = date(2026, 12, 6)
 D = Decimal
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from oms.domain.returns import replacement_order
-from oms.domain.risk import load_rules, order_origin, review
+from oms.domain.risk import order_origin, review
 from oms.models.common import Address, Customer
 from oms.models.orders import OrderInput, OrderLine, PaymentDetails
 from oms.models.returns import ReturnInput
 from oms.models.risk import CustomerOrders, RiskCheck, RiskRules
-from oms.rules import RISK_RULES
+from oms.rules import load_risk_rules
 
 RULES = RiskRules(
     first_order_max_total={"SEK": Decimal("10000")},
@@ -100,7 +100,7 @@ def test_more_orders_in_an_hour_than_allowed_is_held_and_every_finding_is_named(
 
 
 def test_the_bundled_rules_file_loads() -> None:
-    rules = load_rules(RISK_RULES)
+    rules = load_risk_rules()
     assert rules.max_orders_per_hour == 5
     assert rules.first_order_max_total["SEK"] == Decimal("20000")
 

@@ -10,7 +10,6 @@ import pytest
 
 from oms.domain.tax import (
     NoVatRate,
-    load_rates,
     order_totals,
     parcel_charge,
     rate,
@@ -19,7 +18,7 @@ from oms.domain.tax import (
     valid_vat_number,
 )
 from oms.models.money import TaxableLine, VatTable
-from oms.rules import VAT_RATES
+from oms.rules import load_vat_rates
 
 TODAY = date(2026, 12, 6)
 D = Decimal
@@ -27,7 +26,7 @@ D = Decimal
 
 @pytest.fixture(scope="module")
 def table() -> VatTable:
-    return load_rates(VAT_RATES)
+    return load_vat_rates()
 
 
 def lines(*specs: tuple[str, int, str, str]) -> list[TaxableLine]:

@@ -7,6 +7,7 @@ parties as ``Protocol`` ports, so this holds by construction; the test keeps it 
 
 from __future__ import annotations
 
+import ast
 import json
 import pkgutil
 import subprocess
@@ -61,3 +62,40 @@ def test_no_workflow_module_loads_io_libraries() -> None:
         # Name the culprits one fresh interpreter each (only on failure: ~0.5 s a module).
         culprits = {m: found for m in modules if (found := loaded_after_import([m]))}
         raise AssertionError(f"workflow modules load {loaded}: {culprits}")
+
+
+# What reads or writes a file, by name: a call to one of these, or an import of these modules.
+FILE_CALLS = {"open", "read_text", "read_bytes", "write_text", "write_bytes"}
+FILE_MODULES = {"pathlib", "os", "shutil"}  # not io: a StringIO is memory
+
+
+def file_io(source: str) -> list[str]:
+    """The file reads, writes and file-module imports in ``source``, as ``line: what``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in FILE_CALLS:
+                found.append(f"{node.lineno}: {name}()")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names.append(getattr(node, "module", None) or "")
+            found += [
+                f"{node.lineno}: import {n}" for n in names if n.split(".")[0] in FILE_MODULES
+            ]
+    return found
+
+
+def test_the_file_check_sees_a_read_and_an_import() -> None:
+    source = "from pathlib import Path\n\ndef f(p):\n    return Path(p).read_text()\n"
+    assert file_io(source) == ["1: import pathlib", "4: read_text()"]
+
+
+def test_the_pure_domain_reads_no_file() -> None:
+    """``oms.domain`` is what workflows call for their rules: the rule files are read in
+    ``oms.rules``, by the worker and the API, and handed in."""
+    modules = sorted((ROOT / "oms" / "domain").glob("*.py"))
+    assert len(modules) > 10
+    found = {m.name: hits for m in modules if (hits := file_io(m.read_text(encoding="utf-8")))}
+    assert not found, found

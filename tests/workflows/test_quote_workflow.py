@@ -5,14 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from oms.domain.approval import load_policy
 from oms.models.common import Address
 from oms.models.orders import OrderOptions
 from oms.models.quotes import (
@@ -30,13 +28,13 @@ from oms.models.quotes import (
     QuoteStatus,
     WithdrawQuote,
 )
+from oms.rules import load_approval_policy
 from oms.settings import WORKFLOW_QUEUE
 from tests.workflows.harness import Harness, tick
 from workflows.order import OrderWorkflow, order_workflow_id
 from workflows.quote import QuoteWorkflow, quote_workflow_id
 
 pytestmark = pytest.mark.timeout(120)
-RULES = Path(__file__).resolve().parents[2] / "oms" / "rules" / "approval_rules.json"
 
 
 def quote_input(harness: Harness, quote_id: str, quantity: int = 150) -> QuoteInput:
@@ -61,7 +59,7 @@ def quote_input(harness: Harness, quote_id: str, quantity: int = 150) -> QuoteIn
         submitted_by=Actor(name="Karin Ek", role="buyer"),
         submitted_at=datetime.now(UTC),
         options=QuoteOptions(
-            policy=load_policy(RULES),
+            policy=load_approval_policy(),
             task_queue_prefix=harness.prefix,
             order_options=OrderOptions(task_queue_prefix=harness.prefix),
         ),
