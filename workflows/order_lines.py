@@ -10,7 +10,9 @@ lines and total go down, and the card authorization releases the difference
 (``<order>:release-line:<n>``): nothing is captured for units of a paid parcel that never
 shipped. Units a claim's reship sent or owes at no charge were paid by the claimed parcel's
 capture: those are refunded instead (``<order>:line-refund:<n>``, patch
-``order-line-cancel-refunds-paid-units``). While a cancellation runs, the order's status and
+``order-line-cancel-refunds-paid-units``); on an invoice-term order, whose claimed parcel was
+invoiced, the company gets a credit note for them (``<order>:line-credit:<n>``, patch
+``order-line-cancel-credits-invoiced-units``). While a cancellation runs, the order's status and
 end wait for its record (patch ``order-line-cancel-recorded-first``, in ``OrderWorkflow``).
 The customer is told what went, the money and the new total (``order_line_cancelled``, key
 ``<order>:line-cancel:<n>``), in runs that took the patch ``order-line-cancel-email`` (a run
@@ -36,6 +38,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.credit import CreditActivities
     from activities.inventory import InventoryActivities
     from oms.domain.money import format_money
     from oms.domain.order_changes import (
@@ -50,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from oms.ids import shipment_workflow_id
     from oms.models.common import SkuQuantity
+    from oms.models.credit import CreditNoteRequest
     from oms.models.order_changes import (
         BackorderUnits,
         CancelLine,
@@ -61,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from oms.models.orders import OrderInput, OrderView, ShipmentSummary
     from oms.models.shipments import ShipmentStatus
-    from oms.queues import INVENTORY_QUEUE
+    from oms.queues import INVENTORY_QUEUE, PAYMENTS_QUEUE
     from oms.views import orders as views
     from workflows import policies
     from workflows.order_payment import Payment
@@ -88,6 +92,12 @@ LINE_CANCEL_RECORDED_FIRST_PATCH = "order-line-cancel-recorded-first"
 # units; a run without it released the whole amount (nothing, the authorization being used
 # up) and refunded nothing, and replays so.
 LINE_REFUND_PATCH = "order-line-cancel-refunds-paid-units"
+# Patch: the same units of an invoice-term order (the claimed parcel's invoice charged them)
+# are credited to the company with a credit note when cancelled (``<order>:line-credit:<n>``,
+# ``CreditActivities.credit_note``). Asked only when an invoice order cancels such units; a
+# run without it credited nothing (the company stayed invoiced for units it never got), and
+# replays so.
+LINE_CREDIT_PATCH = "order-line-cancel-credits-invoiced-units"
 # Patch: under the ``backorder`` policy, units short-picked from a parcel a claim's reship
 # sent at no charge are owed at no charge (``BackorderUnits.free``, ``Stock.free_owed``):
 # filled, they ship in a parcel that captures nothing, and a line cancel refunds them. Asked
@@ -113,6 +123,7 @@ class LineCancels:
         self._shipments, self._stock, self._payment = shipments, stock, payment
         self._answers: dict[str, ShipmentTrimmed] = {}
         self._count = self._releases = self._short_count = self._refunds = 0
+        self._credits = 0
         # Short picks told by shipments, settled by the order's main loop.
         self.shorts: list[ShortPick] = []
         # Short picks owed again, told once the order claimed what free stock filled at once:
@@ -126,6 +137,7 @@ class LineCancels:
             "line_releases": self._releases,
             "short_picks": self._short_count,
             "line_refunds": self._refunds,
+            "line_credits": self._credits,
         }
 
     def restore(self, counters: dict[str, int]) -> None:
@@ -133,6 +145,7 @@ class LineCancels:
         self._releases = counters.get("line_releases", 0)
         self._short_count = counters.get("short_picks", 0)
         self._refunds = counters.get("line_refunds", 0)
+        self._credits = counters.get("line_credits", 0)
 
     def plan(self, request: CancelLine) -> LineCancelPlan:
         """The units a cancellation would take now; ``ApplicationError`` naming why not."""
@@ -209,15 +222,22 @@ class LineCancels:
             nothing_left=self._nothing_left(),
         )
 
-    def _money_context(self, cancelled: list[LineCancellation]) -> dict[str, str | bool]:
+    def _money_context(
+        self, cancelled: list[LineCancellation]
+    ) -> dict[str, str | bool | list[str]]:
         """What an email says of the money of ``cancelled``: ``refunded`` (formatted, ""
-        when nothing was), ``refund_due`` (the provider declined the refund of units already
-        paid for: the customer is owed it), ``not_charged`` (some of the units were never
-        charged: their authorization is released)."""
+        when nothing was), ``on_account`` (an invoice-term order: what was refunded is
+        credited to the company's account, with ``credit_notes``, their numbers),
+        ``refund_due`` (the provider declined the refund, or the ledger the credit note, of
+        units already paid for: the customer is owed it), ``not_charged`` (some of the units
+        were never charged: their authorization is released)."""
         refunded = sum((c.refunded for c in cancelled), Decimal("0.00"))
         locale = self._view.customer.locale
         return {
             "refunded": format_money(refunded, self._inp.currency, locale) if refunded else "",
+            # An invoice-term order's money goes back to the company's account (credit notes).
+            "on_account": self._inp.payment.method == "invoice",
+            "credit_notes": [c.credit_note for c in cancelled if c.credit_note],
             "refund_due": any(c.refund_error for c in cancelled),
             "not_charged": any(
                 c.released > 0 if c.refund_error else c.amount > c.refunded for c in cancelled
@@ -400,8 +420,11 @@ class LineCancels:
         Units the customer already paid for (``paid_owed`` of the owed ones, and those taken
         out of parcels sent at no charge after a claim: the claimed parcel's capture paid
         them) are refunded on a card (``<order>:line-refund:<n>``, patch
-        ``order-line-cancel-refunds-paid-units``); the rest is released of the authorization
-        (``<order>:release-line:<n>``): nothing is captured before a parcel ships."""
+        ``order-line-cancel-refunds-paid-units``), or, on invoice terms (the claimed parcel's
+        invoice charged them), credited to the company with a credit note
+        (``<order>:line-credit:<n>``, patch ``order-line-cancel-credits-invoiced-units``); the
+        rest is released of the authorization (``<order>:release-line:<n>``): nothing is
+        captured before a parcel ships."""
         view, inp = self._view, self._inp
         before = view.total
         line = next((ln for ln in view.lines if ln.sku == request.sku), None)
@@ -415,12 +438,20 @@ class LineCancels:
         paid = paid_owed + sum(n for s, n in taken.items() if s in self._shipments.free)
         refund = Decimal("0.00")
         card = inp.payment.method == "card"
+        invoice = inp.payment.method == "invoice"
         owes_refund = line is not None and paid and card and amount > 0
         if owes_refund and line is not None and workflow.patched(LINE_REFUND_PATCH):
             # What those units were charged (as their parcel was: VAT included), at most what
             # the total went down by.
             charged, _ = parcel_refund([line.model_copy(update={"quantity": paid})], inp.totals)
             refund = min(charged, amount)
+        credit = Decimal("0.00")
+        owes_credit = line is not None and paid and invoice and amount > 0
+        if owes_credit and line is not None and workflow.patched(LINE_CREDIT_PATCH):
+            # What the claimed parcel's invoice charged for those units, computed as a card
+            # refund is, at most what the total went down by.
+            invoiced, _ = parcel_refund([line.model_copy(update={"quantity": paid})], inp.totals)
+            credit = min(invoiced, amount)
         released = Decimal("0.00")
         auth = self._payment.authorization_id
         if auth and card and amount - refund > 0:
@@ -445,8 +476,10 @@ class LineCancels:
         )
         if refund:
             await self._refund(request, paid, refund, cancelled)
+        if credit:
+            await self._credit(request, paid, credit, cancelled)
         view.line_cancellations.append(cancelled)
-        note = views.line_cancel_note(view.line_cancellations[-1], inp.currency)
+        note = views.line_cancel_note(view.line_cancellations[-1], inp.currency, invoice=invoice)
         self._track.note(
             note + (f" ({partly})" if partly else ""), by=request.by, action="cancel_line"
         )
@@ -475,3 +508,36 @@ class LineCancels:
             cancelled.refund_error = policies.cause(err)
             return
         cancelled.refunded, cancelled.refund_id = amount, refund.refund_id
+
+    async def _credit(
+        self, request: CancelLine, units: int, amount: Decimal, cancelled: LineCancellation
+    ) -> None:
+        """Credit the company ``amount`` for ``units`` of ``request.sku`` it was already
+        invoiced for, with one credit note on ``<order>:line-credit:<n>`` (the ledger issues
+        it once per key, so a retried activity issues no second one); its available credit
+        grows by it. A refused note (``CreditNoteRefused``: more than invoiced minus already
+        credited) is kept on ``cancelled`` (``refund_error``): the units are gone either way,
+        and operations credit it with ``POST /orders/{id}/refunds``."""
+        inp = self._inp
+        self._credits += 1
+        units_of = f"{units} x {request.sku}"
+        try:
+            note = await workflow.execute_activity_method(
+                CreditActivities.credit_note,
+                CreditNoteRequest(
+                    key=f"{inp.order_id}:line-credit:{self._credits}",
+                    order_id=inp.order_id,
+                    amount=amount,
+                    reason=f"{units_of} cancelled, already invoiced: {request.reason}",
+                    sku=request.sku,
+                    quantity=units,
+                ),
+                **policies.PAYMENTS.kwargs(
+                    inp.options.task_queue_prefix + PAYMENTS_QUEUE,
+                    f"credit note of {amount} {inp.currency} for {units_of}",
+                ),
+            )
+        except ActivityError as err:
+            cancelled.refund_error = policies.cause(err)
+            return
+        cancelled.refunded, cancelled.credit_note = note.amount, note.number

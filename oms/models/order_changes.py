@@ -67,10 +67,15 @@ class LineCancellation(Model):
     # Units the customer had already paid for (sent again at no charge after a claim: the
     # claimed parcel's capture paid them) are refunded, not released: how much, the
     # provider's refund id, or why the provider declined it (nothing refunded; operations
-    # refund it with ``POST /orders/{id}/refunds``).
+    # refund it with ``POST /orders/{id}/refunds``). On invoice terms (the claimed parcel's
+    # invoice charged them) they are credited to the company instead: ``refunded`` is what
+    # the credit note credits, ``credit_note`` its number (no ``refund_id``), and
+    # ``refund_error`` why the ledger refused it.
     refunded: Decimal = Decimal("0.00")
     refund_id: str | None = None
     refund_error: str | None = None
+    # Left out of a dump when unset, so a cancellation without one reads as before.
+    credit_note: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class TrimShipment(Model):

@@ -59,8 +59,9 @@ def details(view: OrderView, step: Step, since: datetime) -> str:
         lines.append(f"- held by {view.hold.by}: {view.hold.reason}")
     if view.cancel_reason:
         lines.append(f"- cancelled: {view.cancel_reason}")
+    invoice = view.payment is not None and view.payment.method == "invoice"
     for cancelled in view.line_cancellations[-DETAILS_NOTES:]:
-        lines.append(f"- {line_cancel_note(cancelled, view.currency)}")
+        lines.append(f"- {line_cancel_note(cancelled, view.currency, invoice=invoice)}")
     for change in view.edits[-DETAILS_NOTES:]:
         lines.append(f"- {edit_note(change, view.currency)}")
     for claim in view.claims[-DETAILS_NOTES:]:
@@ -118,15 +119,26 @@ def note_line(note: NoteEntry) -> str:
     return f"Note by {note.by}: {note.text}{tags}"
 
 
-def line_cancel_note(cancelled: LineCancellation, currency: str) -> str:
+def line_cancel_note(cancelled: LineCancellation, currency: str, *, invoice: bool = False) -> str:
     """A line cancellation as one history line: who took how many units of what, from
-    where, why, and the money it gave back."""
+    where, why, and the money it gave back (``invoice``: an invoice-term order's, given
+    back with a credit note)."""
     where = [f"{cancelled.from_backorder} owed"] if cancelled.from_backorder else []
     where += [f"{n} from {shipment}" for shipment, n in cancelled.from_shipments.items()]
     money = f"; total -{cancelled.amount} {currency}" if cancelled.amount else ""
-    if cancelled.refunded:
+    if cancelled.credit_note:
+        money += (
+            f", {cancelled.refunded} {currency} credited to the company "
+            f"(credit note {cancelled.credit_note})"
+        )
+    elif cancelled.refunded:
         money += f", {cancelled.refunded} {currency} refunded ({cancelled.refund_id})"
-    if cancelled.refund_error:
+    if cancelled.refund_error and invoice:
+        money += (
+            f", the credit note for what was invoiced for them was refused "
+            f"({cancelled.refund_error}): credit it with POST /orders/{{id}}/refunds"
+        )
+    elif cancelled.refund_error:
         money += (
             f", the refund of what was paid for them was declined ({cancelled.refund_error}): "
             "refund it with POST /orders/{id}/refunds"

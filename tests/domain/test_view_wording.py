@@ -7,11 +7,13 @@ receipt timeout under a day read "nothing received within 0 days".
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
 from oms.domain.lifecycle import ORDER
-from oms.models.orders import OrderStatus
+from oms.models.order_changes import LineCancellation
+from oms.models.orders import OrderPayment, OrderStatus
 from oms.views.common import span
 from oms.views.orders import details
 
@@ -42,3 +44,20 @@ def test_a_cancelled_orders_details_say_why() -> None:
 )
 def test_a_configured_span_is_said_in_its_largest_whole_unit(seconds: int, said: str) -> None:
     assert span(seconds) == said
+
+
+def test_an_invoice_orders_line_cancel_says_credit_note_not_card_refund() -> None:
+    refused = LineCancellation(
+        at=T0, by="support", sku="TSHIRT", quantity=1, reason="not wanted",
+        amount=Decimal("199.00"), refund_error="CreditNoteRefused: more than invoiced",
+    )  # fmt: skip
+    view = order_view("O-WORD-2", status=OrderStatus.SHIPPED)
+    view.payment = OrderPayment(method="invoice", company_id="ACME-AB")
+    view.line_cancellations.append(refused)
+    text = details(view, ORDER.step("shipped"), T0)
+    assert "the credit note for what was invoiced for them was refused" in text
+    assert "credit it with POST /orders/{id}/refunds" in text and "declined" not in text
+    view.payment = OrderPayment(method="card")
+    text = details(view, ORDER.step("shipped"), T0)
+    assert "the refund of what was paid for them was declined" in text
+    assert "credit note" not in text

@@ -133,6 +133,8 @@ class World:
     # Credit notes issued by key; what is left to credit (None: no limit).
     credit_notes: dict[str, CreditNoteRequest] = field(default_factory=dict)
     credit_note_room: Decimal | None = None
+    # Credit note attempts the fake ledger fails as "down" (retryable) before it answers.
+    credit_note_unavailable: int = 0
     # What the fake risk review finds for every order (empty: every order passes).
     risk_findings: list[str] = field(default_factory=list)
     # When set, the fake provider answers an authorization only once this event is set.
@@ -461,6 +463,10 @@ class World:
         async def credit_note(req: CreditNoteRequest) -> CreditNoteIssued:
             world.calls.append(("credit_note", req))
             world.credit_notes.setdefault(req.key, req)
+            if world.credit_note_unavailable > 0:
+                # Issued, but the answer is lost: the activity is retried on the same key.
+                world.credit_note_unavailable -= 1
+                raise ApplicationError("ledger answer lost", type="OperationalError")
             if world.credit_note_room is not None:
                 if req.amount > world.credit_note_room:
                     raise ApplicationError(
