@@ -577,6 +577,63 @@ def test_a_line_cancellation_email_says_what_is_refunded_and_whether_anything_is
 
 
 @pytest.mark.parametrize(
+    ("locale", "credited", "owed", "card"),
+    [
+        (
+            "en",
+            "Your company had already been invoiced for the cancelled items: we credit 946,00 kr "
+            "to your company's account with us (credit note CN-000007), deducted from what it "
+            "owes on invoice.",
+            "we owe it a credit note for them",
+            "to your card",
+        ),
+        (
+            "sv",
+            "Ert företag hade redan fakturerats för de avbeställda varorna: vi krediterar "
+            "946,00 kr till ert företags konto hos oss (kreditnotan CN-000007), och beloppet dras "
+            "av från det ni är skyldiga på faktura.",
+            "vi är skyldiga er en kreditnota för dem",
+            "till ditt kort",
+        ),
+        (
+            "de",
+            "Die stornierten Artikel wurden Ihrem Unternehmen bereits in Rechnung gestellt: Wir "
+            "schreiben 946,00 kr dem Konto Ihres Unternehmens bei uns gut (Gutschrift "
+            "CN-000007); der Betrag wird mit dem offenen Rechnungsbetrag verrechnet.",
+            "Wir schulden Ihrem Unternehmen dafür eine Gutschrift",
+            "auf Ihre Karte",
+        ),
+    ],
+)
+def test_an_invoice_orders_line_cancellation_email_says_the_company_is_credited(
+    locale: str, credited: str, owed: str, card: str
+) -> None:
+    # Before, an invoice order's cancel of already-invoiced units credited nothing; told as a
+    # card's, the email would promise a card refund the company never gets.
+    context = {
+        **CONTEXTS["order_line_cancelled"],
+        "refunded": "946,00 kr",
+        "on_account": True,
+        "credit_notes": ["CN-000007"],
+        "not_charged": False,
+    }
+    text = mailer().render("order_line_cancelled", locale, context).text
+    assert credited in text and card not in text
+    refused = {**context, "refunded": "", "credit_notes": [], "refund_due": True}
+    text = mailer().render("order_line_cancelled", locale, refused).text
+    assert owed in text and card not in text and "CN-" not in text
+    short = {
+        **CONTEXTS["order_short_picked"],
+        "refunded": "597,00 kr",
+        "on_account": True,
+        "credit_notes": ["CN-000007"],
+        "not_charged": True,
+    }
+    text = mailer().render("order_short_picked", locale, short).text
+    assert "CN-000007" in text and card not in text and text.count("597,00 kr") == 2
+
+
+@pytest.mark.parametrize(
     ("locale", "subject", "says", "less"),
     [
         (
