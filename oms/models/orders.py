@@ -106,8 +106,9 @@ class OrderMoney(Model):
     """What the order's card was charged and refunded, as the OMS's store knows it: the
     parcels' captures and the exchange differences its returns charged; the refunds
     without a return that the provider made, its claims', its line cancels' and its
-    returns' refunds. ``captured`` None: no capture is known (invoice terms, nothing
-    shipped yet, an order from before parcels kept it)."""
+    returns' refunds. On invoice terms: what the parcels invoiced, and the credit notes
+    (refunds without a return, returns, line cancels). ``captured`` None: no capture is
+    known (nothing shipped yet, an order from before parcels kept it)."""
 
     captured: Decimal | None = None
     refunded: Decimal = Decimal("0.00")

@@ -100,3 +100,71 @@ async def test_an_invoice_order_is_invoiced_paid_for_and_refunded_with_a_credit_
         ]
         assert documents[1]["number"] == note_number
         assert documents[1]["reason"] == "one hoodie arrived stained"
+
+
+async def test_cancelling_units_a_claim_reshipped_credits_the_company_for_them(
+    temporal_client: Client, database_url: str, tmp_path: Path
+) -> None:
+    # Before, the company stayed invoiced for the lost parcel's units it no longer gets: no
+    # card to refund, and no credit note either.
+    async with running_stack(temporal_client, database_url, tmp_path, simulate=False) as (
+        stack,
+        _,
+    ):
+        order_id = f"B2B-{uuid.uuid4().hex[:8].upper()}"
+        body = order_body(order_id, [("TSHIRT-BLK-M", 2, "249.00")])
+        body["customer"]["id"] = "C-ACME-1"
+        body["payment"] = {"method": "invoice", "po_number": "PO-78", "company_id": "ACME-AB"}
+        finance, support = stack.as_role("finance"), stack.as_role("support")
+        warehouse = stack.as_role("warehouse")
+
+        async def available() -> Decimal:
+            response = await finance.get("/companies/ACME-AB/credit")
+            assert response.status_code == 200, response.text
+            return Decimal(response.json()["available"])
+
+        assert (await stack.place(body)).status_code == 202
+        order = await stack.wait_for_status(order_id, {"picking"})
+        sid = order["shipments"][0]["shipment_id"]
+        assert (await warehouse.post(f"/shipments/{sid}/pick", json={})).status_code == 200
+        packed = await warehouse.post(
+            f"/shipments/{sid}/pack", json={"packages": [{"weight_grams": 300}]}
+        )
+        assert packed.status_code == 200, packed.text
+        await stack.wait_for_status(order_id, {"shipped"})
+        lost = {"kind": "lost", "resolution": "reship", "reason": "no scan for 9 days"}
+        claimed = await support.post(f"/shipments/{sid}/claims", json=lost)
+        assert claimed.status_code == 200, claimed.text
+        [reship] = claimed.json()["claims"][0]["reshipped_as"]
+        before = await available()
+
+        url = f"/orders/{order_id}/lines/TSHIRT-BLK-M/cancel"
+        done = await support.post(url, json={"quantity": 1, "reason": "only needs one"})
+
+        assert done.status_code == 200, done.text
+        [cancelled] = done.json()["line_cancellations"]
+        assert cancelled["from_shipments"] == {reship: 1}
+        credited = Decimal(cancelled["refunded"])
+        # One unit as the lost parcel's invoice charged it (VAT included), no more than the
+        # total went down by.
+        assert Decimal("0.00") < credited <= Decimal(cancelled["amount"])
+        number = cancelled["credit_note"]
+        assert number.startswith("CN-") and cancelled.get("refund_id") is None
+        assert await available() == before + credited
+        documents = (await finance.get(f"/orders/{order_id}/invoices")).json()["items"]
+        assert [(d["kind"], Decimal(d["total"])) for d in documents][1:] == [
+            ("credit_note", credited)
+        ]
+        assert documents[1]["number"] == number
+        [line] = documents[1]["lines"]
+        assert (line["sku"], line["quantity"]) == ("TSHIRT-BLK-M", 1)
+        # The order's money counts what was credited as given back.
+        money = (await stack.order(order_id))["money"]
+        invoiced = Decimal(documents[0]["total"])
+        assert (Decimal(money["captured"]), Decimal(money["refunded"])) == (invoiced, credited)
+        assert Decimal(money["net"]) == invoiced - credited
+
+        finished = await stack.fulfil(order_id)
+        assert finished["status"] == "completed"
+        again = (await finance.get(f"/orders/{order_id}/invoices")).json()["items"]
+        assert [d["kind"] for d in again] == ["invoice", "credit_note"]  # credited once

@@ -130,3 +130,34 @@ def test_a_line_cancel_s_refund_counts_and_the_order_shows_its_money(db: Databas
         shown = get_order(session, "O-1")
         assert shown is not None
         assert money_of(session, shown) == room
+
+
+def test_a_line_cancel_s_credit_note_counts_as_given_back_on_an_invoice_order(
+    db: Database,
+) -> None:
+    """On invoice terms the parcels' invoices are what ``captured`` holds, and units a claim's
+    reshipment sent were invoiced with the claimed parcel: cancelling them credits the
+    company, which the order's money (and what is left to give back) must count."""
+    _order(db, ["398.00", "199.00"])  # 597.00 invoiced, a claim gave back 10.00
+    with db.session() as session:
+        view = get_order(session, "O-1")
+        assert view is not None
+        view.line_cancellations.append(
+            LineCancellation(
+                at=T0, by="support", sku="TSHIRT", quantity=1, reason="not wanted",
+                amount=Decimal("249.00"), refunded=Decimal("249.00"), credit_note="CN-000042",
+            )
+        )  # fmt: skip
+        view.version += 1
+        record_order(session, view)
+
+    room = ReturnStore(db).refund_room("O-1", "RMA-1")
+
+    assert room.refunded == Decimal("259.00")
+    assert room.left() == Decimal("338.00")
+    with db.session() as session:
+        shown = get_order(session, "O-1")
+        assert shown is not None
+        # The read model keeps the note's number.
+        assert shown.line_cancellations[-1].credit_note == "CN-000042"
+        assert money_of(session, shown) == room
