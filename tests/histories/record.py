@@ -167,6 +167,7 @@ async def _scenarios(stack: Stack) -> None:
     await _reship_owed_free(stack)
     await _reroute_reship(stack)
     await _line_refund(stack)
+    await _line_credit(stack)
     await _short_pick_reship(stack)
     await _line_changes(stack)
     await _ended_resend(stack)
@@ -587,6 +588,35 @@ async def _line_refund(stack: Stack) -> None:
     await _save(stack, "order-H-LR", "order_line_refund_settled")
 
 
+async def _line_credit(stack: Stack) -> None:
+    """``_line_refund`` on invoice terms: the reshipped unit cancelled is credited to the
+    company with a credit note (the lost parcel's invoice charged it, patch
+    ``order-line-cancel-credits-invoiced-units``). Saved as ``order_line_credit_settled``."""
+    sku = "H-LCREDIT"
+    await stack.api.put(f"/products/{sku}", json={"name": "Wool hat", "unit_price": "249.00"})
+    await stack.api.put(f"/warehouses/WH-STO/stock/{sku}", json={"on_hand": 4})
+    warehouse, support = stack.as_role("warehouse"), stack.as_role("support")
+    body = order_body("H-LC", [(sku, 2, "249.00")])
+    body["customer"]["id"] = "C-ACME-1"
+    body["payment"] = {"method": "invoice", "po_number": "PO-LC", "company_id": "ACME-AB"}
+    await stack.place(body)
+    await stack.wait_for_status("H-LC", {"picking"})
+    await warehouse.post("/shipments/H-LC-S1/pick", json={})
+    await warehouse.post("/shipments/H-LC-S1/pack", json={"packages": [{"weight_grams": 300}]})
+    await stack.wait_for_status("H-LC", {"shipped"})
+    lost = {"kind": "lost", "resolution": "reship", "reason": "no scan"}
+    response = await support.post("/shipments/H-LC-S1/claims", json=lost)
+    assert response.status_code == 200, response.text
+    cancel = {"quantity": 1, "reason": "do not reship one"}
+    response = await support.post(f"/orders/H-LC/lines/{sku}/cancel", json=cancel)
+    assert response.status_code == 200, response.text
+    cancelled = response.json()["line_cancellations"][-1]
+    assert cancelled["credit_note"] and cancelled["refunded"] != "0.00", cancelled
+    order = await stack.fulfil("H-LC")
+    assert order["status"] == "completed", order
+    await _save(stack, "order-H-LC", "order_line_credit_settled")
+
+
 async def _short_pick_reship(stack: Stack) -> None:
     """A lost parcel of two reshipped at no charge, the reship picked one short under the
     ``backorder`` policy with no stock left: the missing unit is owed free (patch
@@ -950,6 +980,7 @@ async def main(only: str | None = None) -> None:
                     "reroute_reship": _reroute_reship,
                     "short_pick_reship": _short_pick_reship,
                     "line_refund": _line_refund,
+                    "line_credit": _line_credit,
                     "charge_refused": _charge_refused,
                     "refund_cap": _refund_cap,
                     "partial_receipts": _partial_receipts,
@@ -972,9 +1003,9 @@ if __name__ == "__main__":
         "'invoice_return', 'resend', 'ended_resend', 'customer_emails', 'renewal', 'reroute', "
         "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship', "
         "'short_pick_reship', "
-        "'line_refund', 'charge_refused', 'refund_cap', 'partial_receipts', 'reauthorize', "
-        "'rest_cancelled', 'claim_status_held' or 'reroute_status_held' records that scenario "
-        "alone",
+        "'line_refund', 'line_credit', 'charge_refused', 'refund_cap', 'partial_receipts', "
+        "'reauthorize', 'rest_cancelled', 'claim_status_held' or 'reroute_status_held' records "
+        "that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

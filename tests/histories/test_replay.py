@@ -33,6 +33,7 @@ from workflows.order_holds import RENEWAL_UNREVIEWED_PATCH
 from workflows.order_lines import (
     LINE_CANCEL_EMAIL_PATCH,
     LINE_CANCEL_RECORDED_FIRST_PATCH,
+    LINE_CREDIT_PATCH,
     LINE_REFUND_PATCH,
     SHORT_PICK_EMAIL_PATCH,
     SHORT_PICK_FREE_PATCH,
@@ -232,6 +233,19 @@ def test_the_line_refund_history_refunds_the_reshipped_unit_it_cancelled() -> No
     old = _patches("order_claim_backordered_settled")
     assert not {LINE_REFUND_PATCH, LINE_CANCEL_RECORDED_FIRST_PATCH} & old
     assert "payments.refund" not in _activities("order_claim_backordered_settled")
+
+
+def test_the_line_credit_history_credits_the_reshipped_unit_it_cancelled() -> None:
+    """On invoice terms the same cancel credited the company with a credit note behind its
+    own patch, and neither refunded a card nor took the card's patch; the card's history
+    never asked the invoice patch."""
+    assert {LINE_CREDIT_PATCH, LINE_CANCEL_RECORDED_FIRST_PATCH} <= _patches(
+        "order_line_credit_settled"
+    )
+    assert LINE_REFUND_PATCH not in _patches("order_line_credit_settled")
+    assert "credit.credit_note" in _activities("order_line_credit_settled")
+    assert "payments.refund" not in _activities("order_line_credit_settled")
+    assert LINE_CREDIT_PATCH not in _patches("order_line_refund_settled")
 
 
 def test_only_the_reships_short_pick_history_owes_its_missing_units_free() -> None:
