@@ -436,22 +436,18 @@ class LineCancels:
             view.total = changed_total(view.lines)
         amount = before - view.total
         paid = paid_owed + sum(n for s, n in taken.items() if s in self._shipments.free)
-        refund = Decimal("0.00")
+        refund = credit = Decimal("0.00")
         card = inp.payment.method == "card"
         invoice = inp.payment.method == "invoice"
-        owes_refund = line is not None and paid and card and amount > 0
-        if owes_refund and line is not None and workflow.patched(LINE_REFUND_PATCH):
-            # What those units were charged (as their parcel was: VAT included), at most what
-            # the total went down by.
+        if line is not None and paid and amount > 0:
+            # What those units were charged (as their parcel was: VAT included; on invoice
+            # terms, what the claimed parcel's invoice charged), at most what the total went
+            # down by. Each patch is asked only on its own payment method's path.
             charged, _ = parcel_refund([line.model_copy(update={"quantity": paid})], inp.totals)
-            refund = min(charged, amount)
-        credit = Decimal("0.00")
-        owes_credit = line is not None and paid and invoice and amount > 0
-        if owes_credit and line is not None and workflow.patched(LINE_CREDIT_PATCH):
-            # What the claimed parcel's invoice charged for those units, computed as a card
-            # refund is, at most what the total went down by.
-            invoiced, _ = parcel_refund([line.model_copy(update={"quantity": paid})], inp.totals)
-            credit = min(invoiced, amount)
+            if card and workflow.patched(LINE_REFUND_PATCH):
+                refund = min(charged, amount)
+            elif invoice and workflow.patched(LINE_CREDIT_PATCH):
+                credit = min(charged, amount)
         released = Decimal("0.00")
         auth = self._payment.authorization_id
         if auth and card and amount - refund > 0:
