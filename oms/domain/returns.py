@@ -10,7 +10,9 @@ What a receipt refunds (or replaces): units that came back ``resellable`` or
 ``damaged`` (the customer sent the product back; damage is the merchant's risk
 once authorized), at the unit price the customer paid, never more than the
 line asked for. ``wrong_item`` units are not the product sold: they are
-neither refunded nor restocked, and go to manual review.
+neither refunded nor restocked (nor replaced), and go to manual review. An exchange
+to other variants sends the variants that stand for the units that came back as the
+product (``exchanged_variants``).
 """
 
 from __future__ import annotations
@@ -254,9 +256,66 @@ def replacement_units(line: ReturnLine) -> int:
     return line.received_resellable + line.received_damaged
 
 
+def all_replaceable(lines: Iterable[ReturnLine]) -> bool:
+    """Whether every unit the return asked for came back as the product (none received as
+    ``wrong_item``, none missing): an exchange then sends everything it was asked for."""
+    return all(replacement_units(ln) >= ln.quantity for ln in lines)
+
+
+def exchanged_variants(
+    lines: Sequence[ReturnLine], exchange_for: Sequence[OrderLine]
+) -> list[OrderLine] | None:
+    """Which of the other variants an exchange asked for (``exchange_for``, priced) it
+    sends for the units that came back as the product (``replacement_units``: resellable or
+    damaged; a ``wrong_item`` unit is neither refunded nor replaced, and neither is one
+    that never arrived).
+
+    - Every returned unit came back as the product: all of ``exchange_for``, as asked.
+    - None did: nothing (an empty list): no replacement, no price difference.
+    - Some did, and ``exchange_for`` holds as many units as the return asked for: unit for
+      unit, in the order listed. The return's units, line after line in the return's order,
+      are paired with ``exchange_for``'s units in its order (the first returned unit with
+      the first unit asked for, and so on); the units of one returned line are alike, so
+      its replaceable units take its first places. Each replaceable unit's partner is sent.
+      Returning 2 x TSHIRT-BLK-M for 2 x TSHIRT-BLK-L, one received as ``wrong_item``, sends
+      1 x TSHIRT-BLK-L; returning 1 x A and 1 x B for 1 x A2 and 1 x B2, B received as
+      ``wrong_item``, sends 1 x A2.
+    - Some did, and ``exchange_for`` holds another number of units: None. There is no
+      unit-for-unit match to what came back, so no share of the variants can be told to
+      be theirs: the caller refunds the replaceable units instead (as an exchange to other
+      variants with units that never arrived does).
+
+    Lines keep their price; lines left with no unit are left out."""
+    returned = sum(ln.quantity for ln in lines)
+    if all_replaceable(lines):
+        return [ln.model_copy() for ln in exchange_for]
+    if not any(replacement_units(ln) > 0 for ln in lines):
+        return []
+    if sum(ln.quantity for ln in exchange_for) != returned:
+        return None
+    # The places (0-based, over the whole return) of the replaceable units: a range per line.
+    replaceable: list[tuple[int, int]] = []
+    start = 0
+    for ln in lines:
+        replaceable.append((start, start + min(replacement_units(ln), ln.quantity)))
+        start += ln.quantity
+    sent: list[OrderLine] = []
+    start = 0
+    for ex in exchange_for:
+        end = start + ex.quantity
+        units = sum(max(0, min(end, hi) - max(start, lo)) for lo, hi in replaceable)
+        if units:
+            sent.append(ex.model_copy(update={"quantity": units}))
+        start = end
+    return sent
+
+
 def exchange_value(view: ReturnView) -> Decimal:
     """What an exchange's replacement sends is worth, sent at no charge: the new variants
-    as priced, or the received units again at the prices paid for them."""
+    as priced (those it sent, ``exchange_sent``, when fewer than asked for), or the
+    received units again at the prices paid for them."""
+    if view.exchange_sent:
+        return order_total(view.exchange_sent)
     if view.exchange_for:
         return order_total(view.exchange_for)
     return order_total(

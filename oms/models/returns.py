@@ -175,6 +175,11 @@ class ReturnView(Model):
     # An exchange to other variants: what the new value minus the received units' value
     # came to (charged when positive, refunded when negative).
     exchange_difference: Decimal | None = None
+    # An exchange to other variants that sent fewer than ``exchange_for``: what it sent,
+    # those standing for the units that came back as the product (patch
+    # ``return-exchange-received-units-only``). Left out of a dump when empty: everything
+    # asked for was sent, or nothing.
+    exchange_sent: list[OrderLine] = Field(default_factory=list, exclude_if=lambda v: not v)
     manual_review: list[str] = Field(default_factory=list)
     # What the received lines were worth but was not refunded because the order had less
     # left to refund (refunds without a return, claims, other returns): "refunded 97.00 of
