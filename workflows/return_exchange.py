@@ -1,6 +1,6 @@
 """A return's exchange, for ``ReturnWorkflow``: the received units (or, for an exchange to
-other variants, those variants) sent again as a replacement order at no charge, once the
-price difference is settled on the order's card.
+other variants, the variants standing for them) sent again as a replacement order at no
+charge, once the price difference is settled on the order's card.
 
 Workflow code (no I/O): every payment is an activity on the return's own key
 (``<rma>:exchange-authorize``, ``-capture``, ``<rma>:exchange-difference``); the
@@ -21,6 +21,9 @@ with workflow.unsafe.imports_passed_through():
     from oms.domain.returns import (
         CHARGED_DIFFERENCE,
         REFUNDED_DIFFERENCE,
+        all_replaceable,
+        exchanged_variants,
+        missing_note,
         replacement_order,
         replacement_units,
     )
@@ -33,6 +36,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.payments import OrderPayments
     from workflows.return_receipt import EmailOps
     from workflows.tracker import Tracker
+
+# An exchange to other variants with units that did not come back as the product (received
+# as ``wrong_item``) sends, and settles the price difference on, only the variants that stand
+# for the units that did (``oms.domain.returns.exchanged_variants``). Before, it sent every
+# variant asked for and charged their difference against the received units alone.
+RECEIVED_UNITS_PATCH = "return-exchange-received-units-only"
 
 # Sends one of the return's emails to the customer: (key, template, **context).
 Email = Callable[..., Awaitable[None]]
@@ -64,7 +73,10 @@ class Exchange:
 
     async def replace(self) -> None:
         """Send the received units again as a replacement order, at no charge; or, for an
-        exchange to other variants, those, once the price difference is settled."""
+        exchange to other variants, those, once the price difference is settled. Units
+        received as ``wrong_item`` are not replaced: behind ``RECEIVED_UNITS_PATCH`` only
+        the variants standing for the units received as the product are sent and priced
+        (``oms.domain.returns.exchanged_variants``; none: they are refunded instead)."""
         inp = self._inp
         lines = [
             OrderLine(sku=ln.sku, quantity=replacement_units(ln), unit_price=Decimal("0.00"))
@@ -75,11 +87,18 @@ class Exchange:
             self._track.note("nothing to replace", by="system")
             return
         if inp.exchange_for:
-            if not await self._settle_difference():
+            variants = list(inp.exchange_for)
+            # Asked only when some returned unit is not replaced: a return received whole as
+            # the product sends everything asked for, as before, and records no marker.
+            if not all_replaceable(self._view.lines) and workflow.patched(RECEIVED_UNITS_PATCH):
+                chosen = self._received_units_only()
+                if chosen is None:
+                    await self._refund()
+                    return  # no unit-for-unit match: refunded instead
+                variants = chosen
+            if not await self._settle_difference(variants):
                 return  # refunded instead
-            lines = [
-                ln.model_copy(update={"unit_price": Decimal("0.00")}) for ln in inp.exchange_for
-            ]
+            lines = [ln.model_copy(update={"unit_price": Decimal("0.00")}) for ln in variants]
         order_id = exchange_order_id(inp.rma_id)
         order = replacement_order(inp, order_id, lines, workflow.now())
         await workflow.start_child_workflow(
@@ -102,9 +121,39 @@ class Exchange:
             **views.exchanged_context(inp, self._view, lines, self._difference_refunded),
         )
 
-    async def _settle_difference(self) -> bool:
+    def _received_units_only(self) -> list[OrderLine] | None:
+        """The variants sent for the units that came back as the product (patch
+        ``return-exchange-received-units-only``), noted in the history; None when they have
+        no unit-for-unit match to what came back (then the received units are refunded)."""
+        view = self._view
+        variants = exchanged_variants(view.lines, self._inp.exchange_for)
+        not_replaced = missing_note(
+            {
+                ln.sku: ln.quantity - replacement_units(ln)
+                for ln in view.lines
+                if ln.quantity > replacement_units(ln)
+            }
+        )
+        if variants is None:
+            self._track.note(
+                f"the exchange to other variants has no unit-for-unit match to what came "
+                f"back ({not_replaced} not received as the product): the received units "
+                "are refunded instead",
+                by="system",
+            )
+            return None
+        view.exchange_sent = [ln.model_copy() for ln in variants]
+        sent = ", ".join(f"{ln.quantity} x {ln.sku}" for ln in variants)
+        self._track.note(
+            f"exchanging only for the units received as the product: sending {sent}; "
+            f"{not_replaced} not received as the product is neither refunded nor replaced",
+            by="system",
+        )
+        return variants
+
+    async def _settle_difference(self, variants: list[OrderLine]) -> bool:
         """Charge (on the order's card: ``<rma>:exchange-authorize`` and ``-capture``) or
-        refund (``<rma>:exchange-difference``) what the new variants cost beyond the
+        refund (``<rma>:exchange-difference``) what the new ``variants`` cost beyond the
         received units. False when a charge was not possible: the received units are then
         refunded instead, as a refund return would."""
         inp, view = self._inp, self._view
@@ -113,7 +162,7 @@ class Exchange:
             for ln in view.lines
             if replacement_units(ln) > 0
         )
-        difference = order_total(inp.exchange_for) - received
+        difference = order_total(variants) - received
         view.exchange_difference = difference
         amount = f"{abs(difference)} {inp.currency}"
         if difference > 0:

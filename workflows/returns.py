@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.views.common import span
     from workflows import policies
     from workflows.legacy.returns import ReturnV1
-    from workflows.return_exchange import Exchange
+    from workflows.return_exchange import RECEIVED_UNITS_PATCH, Exchange
     from workflows.return_label import ReturnLabels
     from workflows.return_receipt import Receipt
     from workflows.return_refund import REFUND_CAP_PATCH, Refunds
@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = [
     "PARTIAL_RECEIPTS_PATCH",
+    "RECEIVED_UNITS_PATCH",
     "REFUND_CAP_PATCH",
     "ReturnWorkflow",
     "exchange_order_id",
