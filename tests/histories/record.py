@@ -945,6 +945,42 @@ async def _partial_receipts(stack: Stack) -> None:
     _write("return_received_in_parts_settled", await handle.fetch_history())
 
 
+async def _exchange_wrong_item(stack: Stack) -> None:
+    """An exchange of 2 x TSHIRT-BLK-M for 2 x TSHIRT-BLK-L, one M received as a wrong
+    item: the replacement sends 1 x TSHIRT-BLK-L and, at the same price, charges nothing
+    (patch ``return-exchange-received-units-only``). Saved as
+    ``return_exchange_wrong_item_settled``."""
+    await stack.place(order_body("H-XW", [("TSHIRT-BLK-M", 2, "249.00")]))
+    await stack.fulfil("H-XW")
+    line = {"sku": "TSHIRT-BLK-M", "quantity": 2, "reason": "wrong_size"}
+    body = {
+        "lines": [line],
+        "resolution": "exchange",
+        "exchange_for": [{"sku": "TSHIRT-BLK-L", "quantity": 2}],
+    }
+    response = await stack.api.post("/orders/H-XW/returns", json=body)
+    assert response.status_code in (200, 201, 202), response.text
+    rma = response.json()["rma_id"]
+    for _ in range(100):
+        if (await stack.api.get(f"/returns/{rma}")).json()["status"] == "awaiting_receipt":
+            break
+        await asyncio.sleep(0.2)
+    received = [
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "condition": "resellable"},
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "condition": "wrong_item"},
+    ]
+    answer = await stack.api.post(
+        f"/returns/{rma}/receive", json={"warehouse_id": "WH-GOT", "lines": received}
+    )
+    assert answer.status_code == 200, answer.text
+    handle = stack.client.get_workflow_handle(f"return-{rma}")
+    final = await asyncio.wait_for(handle.result(), timeout=60)
+    sent = [(ln["sku"], ln["quantity"]) for ln in final["exchange_sent"]]
+    assert final["status"] == "closed" and sent == [("TSHIRT-BLK-L", 1)], final
+    assert final["exchange_difference"] == "0.00", final
+    _write("return_exchange_wrong_item_settled", await handle.fetch_history())
+
+
 async def main(only: str | None = None) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
@@ -984,6 +1020,7 @@ async def main(only: str | None = None) -> None:
                     "charge_refused": _charge_refused,
                     "refund_cap": _refund_cap,
                     "partial_receipts": _partial_receipts,
+                    "exchange_wrong_item": _exchange_wrong_item,
                     "reauthorize": _reauthorize,
                     "rest_cancelled": _rest_cancelled,
                     "claim_status_held": _claim_status_held,
@@ -1004,8 +1041,8 @@ if __name__ == "__main__":
         "'short_picks', 'claim_backorder', 'reship_owed_free', 'reroute_reship', "
         "'short_pick_reship', "
         "'line_refund', 'line_credit', 'charge_refused', 'refund_cap', 'partial_receipts', "
-        "'reauthorize', 'rest_cancelled', 'claim_status_held' or 'reroute_status_held' records "
-        "that scenario alone",
+        "'exchange_wrong_item', 'reauthorize', 'rest_cancelled', 'claim_status_held' or "
+        "'reroute_status_held' records that scenario alone",
     )
     parser.add_argument("--suffix", default="", help="save <name>_<suffix>.json (keep the old)")
     args = parser.parse_args()

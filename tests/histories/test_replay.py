@@ -12,6 +12,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from oms.client import data_converter
+from oms.models.orders import OrderInput
 from oms.models.shipments import ShipmentInput
 from oms.settings import Settings
 from workflows.low_stock import LowStockScanWorkflow
@@ -41,7 +42,12 @@ from workflows.order_lines import (
 from workflows.order_payment import REAUTHORIZE_PATCH
 from workflows.quote import QuoteWorkflow
 from workflows.replenishment import RECEIPT_CLOSES_PATCH, ReplenishmentWorkflow
-from workflows.returns import PARTIAL_RECEIPTS_PATCH, REFUND_CAP_PATCH, ReturnWorkflow
+from workflows.returns import (
+    PARTIAL_RECEIPTS_PATCH,
+    RECEIVED_UNITS_PATCH,
+    REFUND_CAP_PATCH,
+    ReturnWorkflow,
+)
 from workflows.sandbox import workflow_runner
 from workflows.shipment import CHARGE_REFUSED_PATCH, ShipmentWorkflow
 from workflows.subscription import SubscriptionWorkflow
@@ -356,6 +362,33 @@ def test_only_the_return_received_in_parts_took_the_partial_receipts_patch() -> 
     assert activities.count("inventory.restock") == 2
     assert activities.count("payments.refund") == 2
     assert activities.count("returns.refund_room") == 2
+
+
+async def _child_orders(name: str) -> list[OrderInput]:
+    """The inputs of the orders a saved run started as child workflows (decrypted)."""
+    converter = data_converter(Settings())
+    orders: list[OrderInput] = []
+    for e in _history(name).events:
+        if e.HasField("start_child_workflow_execution_initiated_event_attributes"):
+            started = e.start_child_workflow_execution_initiated_event_attributes
+            [order] = await converter.decode(started.input.payloads, [OrderInput])
+            orders.append(order)
+    return orders
+
+
+async def test_only_the_wrong_item_exchange_history_sent_fewer_variants() -> None:
+    """An exchange to other variants with a unit received as a wrong item sent, behind
+    patch return-exchange-received-units-only, the one variant standing for the unit
+    received as the product and charged nothing at the same price; every other return
+    (none had a unit not replaced) never asked it."""
+    for name in [n for n in TEXTS if n.startswith("return_")]:
+        took = RECEIVED_UNITS_PATCH in _patches(name)
+        assert took == (name == "return_exchange_wrong_item_settled"), name
+    activities = _activities("return_exchange_wrong_item_settled")
+    assert "payments.authorize" not in activities and "payments.capture" not in activities
+    assert "payments.refund" not in activities
+    [order] = await _child_orders("return_exchange_wrong_item_settled")
+    assert [(ln.sku, ln.quantity) for ln in order.lines] == [("TSHIRT-BLK-L", 1)]
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
