@@ -49,6 +49,13 @@ REROUTE_FREE_PATCH = "order-reroute-reship-free"
 # (new parcels, units owed) is recorded. A run without it worked the status out meanwhile:
 # beside delivered parcels the stopped one made the order ``delivered`` for a moment.
 REROUTE_STATUS_HELD_PATCH = "order-reroute-status-held"
+# Patch: a cancel that came while the first allocation was under way (its decision, or the
+# re-authorization before its first paid parcel, not back yet) leaves nothing owed: no parcel
+# starts, the status stays until the cancel ends the order, and no backorder email goes out;
+# the compensation releases the reservation. Asked only on that path. A run without it owed
+# the reserved units: the order read ``backordered`` (event ``order.backordered``) before
+# ``cancelled``, and replays so.
+CANCEL_DURING_ALLOCATION_PATCH = "order-cancel-during-allocation-not-owed"
 # The statuses in which the order may owe units (its backorder clock runs).
 _OWED_STATUSES = (
     OrderStatus.BACKORDERED,
@@ -73,6 +80,13 @@ class Fulfilment:
         allocated = self._stock.allocate(self._shipments.next_no)
         decision, _ = await asyncio.gather(allocated, confirmed)
         self._state.decided = True
+        if self._state.cancel is not None and workflow.patched(CANCEL_DURING_ALLOCATION_PATCH):
+            # The cancel came while the stock was being allocated: the decision is kept on
+            # record, but nothing starts and nothing is owed (the units are reserved, not
+            # missing); the main loop's compensation releases the reservation.
+            self._track.note(f"{views.allocation_note(decision)}; not started: cancelling")
+            self._state.allocated = True
+            return False
         self._track.enter(
             OrderStatus.BACKORDERED if decision.backordered else OrderStatus.ALLOCATED,
             views.allocation_note(decision),
@@ -81,8 +95,13 @@ class Fulfilment:
         # An order held for review (or its approvals) for days may hold an ageing authorization.
         authorization_id = await self._authorization_for(decision.shipments)
         if authorization_id is None:
-            # Cancelled while its payment was on hold: the units stay owed (and reserved)
-            # until the main loop's compensation releases them.
+            if workflow.patched(CANCEL_DURING_ALLOCATION_PATCH):
+                # Cancelled while it authorized again (or its hold for a new card timed out):
+                # the status stays until the cancel ends the order, with no backorder email.
+                self._state.allocated = True
+                return False
+            # Before the patch: the units stay owed (and reserved) until the main loop's
+            # compensation releases them, which made the order read as backordered.
             self._stock.owe_more([ln for s in decision.shipments for ln in s.lines])
         else:
             await self._shipments.start(decision.shipments, authorization_id)

@@ -137,6 +137,8 @@ class World:
     credit_note_unavailable: int = 0
     # What the fake risk review finds for every order (empty: every order passes).
     risk_findings: list[str] = field(default_factory=list)
+    # When set, the fake store answers an allocation only once this event is set.
+    allocate_gate: asyncio.Event | None = None
     # When set, the fake provider answers an authorization only once this event is set.
     authorize_gate: asyncio.Event | None = None
     # When set, the fake carrier sells a label only once this event is set.
@@ -174,6 +176,8 @@ class World:
         @activity.defn(name="inventory.allocate")
         async def allocate(req: AllocateRequest) -> AllocationDecision:
             world.calls.append(("allocate", req))
+            if world.allocate_gate is not None:
+                await world.allocate_gate.wait()
             lines, backordered = [], []
             for line in req.lines:
                 have = world.stock.get(line.sku, 0)
