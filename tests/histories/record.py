@@ -30,6 +30,7 @@ from oms.domain.money import format_money  # noqa: E402
 from oms.models.payments import AuthorizeRequest, VoidAuthorizationRequest  # noqa: E402
 from oms.settings import Settings  # noqa: E402
 from sandboxes.payments import SandboxPaymentProvider  # noqa: E402
+from workflows.order_fulfil import CANCEL_DURING_ALLOCATION_PATCH  # noqa: E402
 
 from stack import Stack, order_body, running_stack  # noqa: E402
 from webhook_fixtures import Receiver  # noqa: E402
@@ -795,6 +796,38 @@ async def _charge_refused(stack: Stack) -> None:
     await _save(stack, "shipment-H-CR-S1", "shipment_charge_refused_settled")
 
 
+async def _cancel_during_allocation(stack: Stack) -> None:
+    """An order cancelled the moment it was placed, the cancel accepted while its stock was
+    being allocated (the tour's A-1002): it ends cancelled, nothing owed (patch
+    ``order-cancel-during-allocation-not-owed``). The race is the real stack's, so orders are
+    placed and cancelled until one's cancel came during its allocation. Saved as
+    ``order_cancelled_during_allocation_settled``."""
+    for attempt in range(1, 31):
+        order_id = f"H-CA{attempt}"
+        await stack.place(order_body(order_id, [("TSHIRT-BLK-M", 1, "249.00")]))
+        # A little later each time: the payment is authorized before the allocation starts.
+        await asyncio.sleep(0.01 * attempt)
+        answer = await stack.api.post(f"/orders/{order_id}/cancel", json={"reason": "at once"})
+        assert answer.status_code == 200, answer.text
+        handle = stack.client.get_workflow_handle(f"order-{order_id}")
+        await asyncio.wait_for(handle.result(), timeout=60)
+        history = await handle.fetch_history()
+        took = [
+            json.loads(p.data)["id"]
+            for e in history.events
+            if e.marker_recorded_event_attributes.marker_name == "core_patch"
+            for d in e.marker_recorded_event_attributes.details.values()
+            for p in d.payloads
+        ]
+        if CANCEL_DURING_ALLOCATION_PATCH in took:
+            order = await stack.wait_for_status(order_id, {"cancelled"})
+            statuses = [h["status"] for h in order["history"]]
+            assert "backordered" not in statuses and not order["backordered"], order
+            _write("order_cancelled_during_allocation_settled", history)
+            return
+    raise AssertionError("no cancel of 30 came while its order's stock was being allocated")
+
+
 # ``record.py reauthorize`` runs its stack with authorizations this short-lived (seconds).
 REAUTHORIZE_VALID_S = 15
 
@@ -1022,6 +1055,7 @@ async def main(only: str | None = None) -> None:
                     "partial_receipts": _partial_receipts,
                     "exchange_wrong_item": _exchange_wrong_item,
                     "reauthorize": _reauthorize,
+                    "cancel_during_allocation": _cancel_during_allocation,
                     "rest_cancelled": _rest_cancelled,
                     "claim_status_held": _claim_status_held,
                     "reroute_status_held": _reroute_status_held,

@@ -25,6 +25,7 @@ from workflows.order_claims import (
 )
 from workflows.order_email import OrderEmailWorkflow
 from workflows.order_fulfil import (
+    CANCEL_DURING_ALLOCATION_PATCH,
     REROUTE_BACKORDER_EMAIL_PATCH,
     REROUTE_FREE_PATCH,
     REROUTE_STATUS_HELD_PATCH,
@@ -333,6 +334,26 @@ def test_only_the_history_that_cancelled_the_rest_after_a_parcel_shipped_emailed
     assert activities.count("payments.authorize") == 2  # the first, and the declined one
     # Released what did not ship, then the rest-cancelled email, then the completed one.
     assert activities[-3:] == ["inventory.release", "email.send", "email.send"]
+
+
+def test_only_the_history_cancelled_while_its_stock_was_allocated_took_its_patch() -> None:
+    """A cancel accepted while the order's stock was being allocated ended it cancelled
+    behind patch order-cancel-during-allocation-not-owed: no parcel started, its reservation
+    released once, no backorder email; no other order (those cancelled before or after their
+    allocation among them) asks it."""
+    name = "order_cancelled_during_allocation_settled"
+    for order in [n for n in TEXTS if n.startswith("order_")]:
+        took = CANCEL_DURING_ALLOCATION_PATCH in _patches(order)
+        assert took == (order == name), order
+    events = _history(name).events
+    assert not any(
+        e.HasField("start_child_workflow_execution_initiated_event_attributes") for e in events
+    )
+    activities = _activities(name)
+    assert activities.count("inventory.allocate") == 1
+    assert activities.count("inventory.release") == 1
+    assert activities.count("payments.void_authorization") == 1
+    assert activities.count("email.send") == 2  # confirmed, cancelled: no backorder email
 
 
 def test_only_the_capped_return_history_took_the_refund_cap() -> None:
