@@ -1,7 +1,9 @@
-"""What an order shows: its Temporal UI details, history notes and email contexts."""
+"""What an order shows: its Temporal UI details, history notes, email contexts, and what its
+buyer sees."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -12,7 +14,7 @@ from oms.domain.money import format_money, order_total
 from oms.domain.order_emails import told_why
 from oms.domain.risk import order_origin
 from oms.ids import shipment_workflow_id
-from oms.models.common import SkuQuantity
+from oms.models.common import HistoryEntry, SkuQuantity
 from oms.models.inventory import AllocationDecision
 from oms.models.money import OrderTotals
 from oms.models.order_changes import LineCancellation, OrderEdit, ShipmentClaim
@@ -281,3 +283,201 @@ def _units(lines: Iterable[SkuQuantity]) -> Counter[str]:
     for ln in lines:
         units[ln.sku] += ln.quantity
     return units
+
+
+# A buyer's history (docs/security.md, "What a buyer sees of an order"): one line per status
+# the order entered, as recorded where the OMS words it for anyone (these statuses, written
+# by the OMS itself: no ``by``, no ``action``) ...
+_STATUS_AS_RECORDED = frozenset(
+    {
+        OrderStatus.RECEIVED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.PICKING,
+        OrderStatus.PACKED,
+        OrderStatus.PARTIALLY_SHIPPED,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.COMPLETED,
+    }
+)
+# ... else in these words: a hold says nothing of who held it or why (a person's reason, the
+# risk rules' findings, the approvers awaited, the company's credit figures), an allocation
+# nothing of the rule or the warehouses weighed ...
+_STATUS_WORDS: dict[str, str] = {
+    OrderStatus.RECEIVED: "Order received",
+    OrderStatus.CONFIRMED: "Order confirmed",
+    OrderStatus.ALLOCATED: "Allocated: shipments are being prepared",
+    OrderStatus.BACKORDERED: "Some units are backordered",
+    OrderStatus.PICKING: "Being picked",
+    OrderStatus.PACKED: "Packed",
+    OrderStatus.PARTIALLY_SHIPPED: "Partly shipped",
+    OrderStatus.SHIPPED: "Shipped",
+    OrderStatus.DELIVERED: "Delivered",
+    OrderStatus.COMPLETED: "Completed",
+    OrderStatus.ON_HOLD: "On hold",
+    OrderStatus.CANCELLED: "Cancelled",
+}
+# ... except a hold for the customer's own card, which they are asked to fix (their email
+# says the provider's reason too) ...
+_CARD_DECLINED = ("Payment declined", "Re-authorization declined")
+# ... and a cancellation, which says what the customer's email said of why
+# (:func:`cancelled_why`), never staff's reason. Of the lines that are no status: the
+# changes the customer is told of, in the customer's words (line cancellations, edits,
+# claims, refunds, late carrier scans; :func:`_buyer_change`), backorders filled and the
+# rest cancelled after a parcel shipped; no line of anything else: notes, holds and
+# releases by people, approvals, operators' interventions, short picks, payment internals.
+_BACKORDER_FILLED = "Backorder filled: "
+_REST_CANCELLED = re.compile(r"^Cancel by .* came after (\S+) shipped; the rest was cancelled$")
+_ALERTED = "; operations notified"
+
+
+def for_buyer(view: OrderView) -> OrderView:
+    """The order as its buyer sees it: its lines, money, shipments, tracking, returns and
+    refunds, without what is internal to the merchant: staff's reasons (a cancel's, a hold's,
+    a change's, a refund's), the risk rules' findings, notes and their tags, who on staff did
+    what, the purchase-order approvals, the allocation decisions (the stock seen at each
+    warehouse), payment errors; and the history lines meant for the customer
+    (:func:`_buyer_history`).
+
+    ``cancel_reason`` is what the customer was told of why (the note staff wrote for them, a
+    buyer's own reason, the OMS's own reason), else None. Same fields, redacted ones empty
+    or None. A copy: ``view`` is left as it was.
+    """
+    told = cancelled_why(view).get("customer_note")
+    return view.model_copy(
+        update={
+            "history": _buyer_history(view, told),
+            "allocations": [],
+            "cancel_reason": told,
+            "notes": [],
+            "hold": None,
+            "approvals": [],
+            "shipments": [
+                s.model_copy(update={"uncollected": None, "capture_error": None})
+                for s in view.shipments
+            ],
+            "line_cancellations": [
+                c.model_copy(update={"by": "", "reason": "", "refund_error": None})
+                for c in view.line_cancellations
+            ],
+            "edits": [
+                e.model_copy(update={"by": "", "reason": "", "authorization_id": None})
+                for e in view.edits
+            ],
+            "claims": [
+                c.model_copy(update={"by": "", "reason": "", "refund_error": None})
+                for c in view.claims
+            ],
+            # A declined refund moved no money: staff's to settle, not the customer's news.
+            "refunds": [
+                r.model_copy(update={"reason": "", "requested_by": "", "error": None})
+                for r in view.refunds
+                if r.status != "declined"
+            ],
+            "late_events": [s.model_copy(update={"alerted": False}) for s in view.late_events],
+        }
+    )
+
+
+def _buyer_history(view: OrderView, told: str | None) -> list[HistoryEntry]:
+    """The history lines meant for the buyer, in the buyer's words (see above)."""
+    seen: Counter[str] = Counter()
+    previous: str | None = None
+    lines: list[HistoryEntry] = []
+    for entry in view.history:
+        action = entry.action or ""
+        seen[action] += 1  # the n-th line of a change is of its n-th record
+        if action in ("refund", "late_scan"):
+            # Shown by the API from the store, under the status the order had then.
+            line = _buyer_change(view, entry, action, 0)
+        elif entry.status and entry.status != previous:
+            previous = entry.status
+            line = _status_line(entry, told)
+        elif action:
+            line = _buyer_change(view, entry, action, seen[action] - 1)
+        else:
+            line = _buyer_note(entry)
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
+def _status_line(entry: HistoryEntry, told: str | None) -> HistoryEntry:
+    """The line of a status the order entered, as the buyer reads it."""
+    status = entry.status
+    recorded = entry.by is None and entry.action is None
+    declined = status == OrderStatus.ON_HOLD and entry.note.startswith(_CARD_DECLINED)
+    if recorded and (status in _STATUS_AS_RECORDED or declined):
+        note = entry.note
+    elif recorded and status in (OrderStatus.ALLOCATED, OrderStatus.BACKORDERED):
+        # Entered as the parcels make it ("O-1-S1 picking"), or on an allocation, which says
+        # nothing the shipments and backorders do not, but the rule and the warehouses.
+        allocation = entry.note.startswith("Allocated (")
+        note = _STATUS_WORDS[status] if allocation else entry.note
+    elif status == OrderStatus.CANCELLED:
+        note = "Cancelled" + (f": {told}" if told else "")
+    else:
+        note = _STATUS_WORDS.get(status, status)
+    return HistoryEntry(at=entry.at, status=status, note=note)
+
+
+def _buyer_note(entry: HistoryEntry) -> HistoryEntry | None:
+    """A line the OMS wrote that is no status, as the buyer reads it, or None."""
+    if entry.by is not None:
+        return None
+    if entry.note.startswith(_BACKORDER_FILLED):
+        return entry
+    rest = _REST_CANCELLED.match(entry.note)
+    if rest is not None:
+        note = f"Cancelled after {rest.group(1)} shipped: what had not shipped is cancelled"
+        return entry.model_copy(update={"note": note})
+    return None
+
+
+def _buyer_change(view: OrderView, entry: HistoryEntry, action: str, n: int) -> HistoryEntry | None:
+    """The line of the ``n``-th change of kind ``action``, as the buyer reads it, or None
+    for one that is not theirs to see."""
+    cur = view.currency
+    note: str | None = None
+    if action == "cancel_line" and n < len(view.line_cancellations):
+        note = _buyer_line_cancel(view.line_cancellations[n], cur)
+    elif action == "edit" and n < len(view.edits):
+        change = view.edits[n]
+        note = f"Order changed: {'; '.join(change.changes)}"
+        if change.total_after != change.total_before:
+            note += f"; total {change.total_before} -> {change.total_after} {cur}"
+    elif action == "claim" and n < len(view.claims):
+        note = _buyer_claim(view.claims[n], cur)
+    elif action == "refund":
+        # ``oms.store.refunds.show_on``'s line of a refund made (a declined one says so).
+        made = (f"Refunded {r.amount} {r.currency}" for r in view.refunds if r.status == "refunded")
+        note = next((said for said in made if entry.note.startswith(f"{said} (")), None)
+    elif action == "late_scan":
+        return entry.model_copy(update={"note": entry.note.removesuffix(_ALERTED)})
+    if note is None:
+        return None
+    return HistoryEntry(at=entry.at, status=entry.status, note=note, action=action)
+
+
+def _buyer_line_cancel(cancelled: LineCancellation, currency: str) -> str:
+    """A line cancellation as the buyer reads it: what, and the money it gave back."""
+    note = f"Line cancelled: {cancelled.sku} x{cancelled.quantity}"
+    if cancelled.amount:
+        note += f"; total -{cancelled.amount} {currency}"
+    if cancelled.credit_note and cancelled.refunded:
+        note += f", {cancelled.refunded} {currency} credited (credit note {cancelled.credit_note})"
+    elif cancelled.refunded and cancelled.refund_error is None:
+        note += f", {cancelled.refunded} {currency} refunded"
+    if cancelled.released:
+        note += f", {cancelled.released} {currency} of the card authorization released"
+    return note
+
+
+def _buyer_claim(claim: ShipmentClaim, currency: str) -> str:
+    """A claim as the buyer reads it: the parcel, what happened to it, and the outcome."""
+    note = f"Parcel {claim.shipment_id} {claim.kind}"
+    if claim.resolution == "reship":
+        return f"{note}: sent again as {', '.join(claim.reshipped_as) or 'a backorder'}, free"
+    if claim.refund_error is None:
+        return f"{note}: {claim.refunded} {currency} refunded"
+    return note

@@ -42,6 +42,20 @@ from starters.api.idempotency import reserve, reserve_for
 V = TypeVar("V", bound=BaseModel)
 
 
+def buyers_see(kind: type[V], view: Callable[[V], V]) -> Callable[[Principal, Any], Any]:
+    """A :attr:`WorkflowKind.seen_by`: a buyer gets ``view`` of an answer of type ``kind``
+    (what its buyer may see of it: ``oms.views.quotes.for_buyer``,
+    ``oms.views.orders.for_buyer``), staff all of it; an answer of another type (a quote's
+    acceptance, its order id) as it is."""
+
+    def seen_by(caller: Principal, answer: Any) -> Any:
+        if caller.is_buyer and isinstance(answer, kind):
+            return view(answer)
+        return answer
+
+    return seen_by
+
+
 class _Stated(Protocol):
     """What every kind's view has: its status, one its lifecycle declares."""
 
@@ -65,11 +79,12 @@ class WorkflowKind(Generic[V]):
     ``GET`` right after it would.
 
     ``seen_by``: what a caller may see of a view, or of an update's answer (a buyer gets a
-    quote without its internal approvals, ``oms.views.quotes.for_buyer``); ``None``: all
-    of it. Applied to every answer that names its caller: :meth:`load_seen` (a ``GET``),
-    :meth:`update` made as someone, and a resubmission's view (:meth:`reserve`,
-    :meth:`resubmitted`); a list applies :meth:`as_seen_by` to each item. The read model
-    and the workflow keep the whole view."""
+    quote without its internal approvals, an order without staff's reasons and notes:
+    :func:`buyers_see`); ``None``: all of it. Applied to every answer that names its
+    caller: :meth:`load_seen` (a ``GET``), :meth:`update` made as someone, and a
+    resubmission's view (:meth:`reserve`, :meth:`resubmitted`); a list, and a route that
+    answers an update sent without its caller, apply :meth:`as_seen_by` themselves. The
+    read model and the workflow keep the whole view."""
 
     name: str
     run: Any

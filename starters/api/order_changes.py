@@ -103,7 +103,7 @@ async def _cancel_line(
         customer_note=note_for_customer(caller.is_buyer, body.reason, body.customer_note),
     )
     view: OrderView = await ORDERS.update(state, order_id, OrderWorkflow.cancel_line, request)
-    return json_answer(view)
+    return json_answer(ORDERS.as_seen_by(caller, view))
 
 
 @router.post(
@@ -184,7 +184,7 @@ async def _edit(order_id: str, body: EditOrderBody, state: ApiState, caller: Pri
             raise api_error(402, "PaymentDeclined", cause.message) from err
         await ORDERS.refused(state, order_id, err)
     await record_view(state, view)
-    return json_answer(view)
+    return json_answer(ORDERS.as_seen_by(caller, view))
 
 
 def _priced(

@@ -50,6 +50,7 @@ from oms.settings import WORKFLOW_QUEUE, Settings
 from oms.store import credit, late_scans, orders, prices, refunds, returns
 from oms.store.db import Database
 from oms.store.errors import CreditNoteRefused, InvalidCreditMovement
+from oms.views.orders import for_buyer
 from starters.api.auth import (
     ORDER_READERS,
     check_member,
@@ -73,7 +74,7 @@ from starters.api.deps import (
 from starters.api.destinations import check_country, check_customs, check_destination
 from starters.api.idempotency import IdempotencyKey as RetryKey
 from starters.api.idempotency import once
-from starters.api.kinds import WorkflowKind
+from starters.api.kinds import WorkflowKind, buyers_see
 from starters.api.payment_terms import company_terms
 from starters.api.pricing import PricedOrder, in_currency, price_order
 from workflows.order import OrderWorkflow
@@ -224,7 +225,7 @@ async def _place(body: PlaceOrder, state: ApiState, caller: Principal) -> Respon
             placed_by=caller.subject,
         )
     except WorkflowAlreadyStartedError:
-        return await ORDERS.resubmitted(state, order_id, digest)
+        return await ORDERS.resubmitted(state, order_id, digest, caller)
     accepted = OrderResult(order_id=order_id, status=OrderStatus.RECEIVED)
     return json_answer(accepted, status_code=202)
 
@@ -371,13 +372,16 @@ ORDERS = WorkflowKind(
     _read,
     owner=lambda view: (view.customer.id, None),
     shown=_shown,
+    # A buyer reads their order without staff's reasons, notes and names (docs/security.md).
+    seen_by=buyers_see(OrderView, for_buyer),
 )
 
 
 @router.get("/{order_id}", response_model=OrderView)
 async def get_order(order_id: str, state: State, caller: Reader) -> OrderView:
-    """The order with its shipments, backorders, allocation decisions, history and returns."""
-    return await ORDERS.load_visible(state, caller, order_id)
+    """The order with its shipments, backorders, allocation decisions, history and returns;
+    a buyer's own order as they may see it (``oms.views.orders.for_buyer``)."""
+    return await ORDERS.load_seen(state, caller, order_id)
 
 
 @router.get("", response_model=Page[OrderView])
@@ -403,7 +407,7 @@ def list_orders(
     placed_to: Annotated[datetime | None, Query(description="placed before")] = None,
 ) -> Page[OrderView]:
     """Orders from the read model, newest first, matching every filter given; a buyer
-    sees only their own."""
+    sees only their own, as ``GET /orders/{id}`` shows them to the buyer."""
     customer_id = listed_customer(caller, customer_id, "orders")
     search = OrderSearch(
         q=q,
@@ -415,7 +419,7 @@ def list_orders(
         placed_to=placed_to,
     )
     with state.db.read() as session:
-        return orders.list_orders(
+        listed = orders.list_orders(
             session,
             status=status.value if status else None,
             customer_id=customer_id,
@@ -423,6 +427,8 @@ def list_orders(
             cursor=page.cursor,
             search=search,
         )
+    listed.items = [ORDERS.as_seen_by(caller, view) for view in listed.items]
+    return listed
 
 
 @router.post("/{order_id}/cancel", response_model=OrderView)
@@ -434,13 +440,16 @@ async def cancel_order(
     change to an order that ended.
 
     ``reason`` is kept in the order's history; the customer's email says ``customer_note``
-    when given, a buyer's own reason when the buyer cancels, and no reason otherwise."""
+    when given, a buyer's own reason when the buyer cancels, and no reason otherwise; a buyer
+    is answered the order as they may see it (no staff reason)."""
     current = await ORDERS.load_visible(state, caller, order_id)  # 404 unknown or another buyer's
     # The reason is internal; the email tells the customer the note, or a buyer's own words.
     note = note_for_customer(caller.is_buyer, body.reason, body.customer_note)
     body = body.model_copy(update={"requested_by": caller.subject, "customer_note": note})
     check_not_finished(current)
-    return await ORDERS.update(state, order_id, OrderWorkflow.cancel, body)
+    cancelled = await ORDERS.update(state, order_id, OrderWorkflow.cancel, body)
+    seen: OrderView = ORDERS.as_seen_by(caller, cancelled)
+    return seen
 
 
 @router.post("/{order_id}/notes", response_model=OrderView, responses={404: {}, 422: {}})

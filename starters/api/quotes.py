@@ -56,7 +56,7 @@ from starters.api.deps import (
 )
 from starters.api.destinations import check_customs, check_destination
 from starters.api.idempotency import IdempotencyKey, once
-from starters.api.kinds import WorkflowKind
+from starters.api.kinds import WorkflowKind, buyers_see
 from starters.api.orders import ORDERS, options_from, totals_in
 from starters.api.payment_terms import company_terms
 from starters.api.pricing import quote_order_pricing
@@ -80,15 +80,6 @@ MemberManager = Annotated[Principal, Depends(require("sales"))]
 CustomerIdPath = Annotated[CustomerId, Path(description="the customer's id")]
 
 
-def _seen_by(caller: Principal, answer: object) -> object:
-    """What ``caller`` may see of a quote: a buyer gets it without what is internal to the
-    seller (:func:`oms.views.quotes.for_buyer`), staff all of it; an answer that is no
-    quote (an acceptance's order id) as it is."""
-    if caller.is_buyer and isinstance(answer, QuoteView):
-        return for_buyer(answer)
-    return answer
-
-
 QUOTES = WorkflowKind(
     "quote",
     QuoteWorkflow.run,
@@ -96,7 +87,7 @@ QUOTES = WorkflowKind(
     QuoteWorkflow.state,
     quotes.get_quote,
     owner=lambda view: (view.customer.id, view.customer.company_id),
-    seen_by=_seen_by,
+    seen_by=buyers_see(QuoteView, for_buyer),
 )
 
 
