@@ -92,7 +92,7 @@ KEPT_ORDER_IDS = (
 Placer = Annotated[Principal, Depends(require("buyer", "sales", "support", "channel"))]
 Reader = Annotated[Principal, Depends(require("buyer", *ORDER_READERS))]
 Canceller = Annotated[Principal, Depends(require("buyer", "support", "ops"))]
-# Staff who work on an order after it was placed (a buyer reads notes, never writes them).
+# Staff who work on an order after it was placed (a buyer neither writes nor reads notes).
 Noter = Annotated[
     Principal, Depends(require("support", "ops", "sales", "sales_manager", "finance", "warehouse"))
 ]
