@@ -131,3 +131,28 @@ async def test_a_risky_order_is_held_noted_released_and_refusals_change_nothing(
         refund_lines = [h["note"] for h in shown["history"] if h["action"] == "refund"]
         assert refund_lines[0] == f"Refunded 50.00 SEK ({refund['refund_id']}): late"
         assert refund_lines[1].startswith("Refund of 300.00 SEK declined: RefundDeclined")
+
+        # The customer's own token reads the same order without staff's side of it: no
+        # findings, notes, releases, names or the refund's reason, each status in words
+        # meant for them (docs/security.md, "What a buyer sees of an order").
+        got = await stack.as_token(f"dev-buyer-C-{order_id}").get(f"/orders/{order_id}")
+        assert got.status_code == 200, got.text
+        mine = got.json()
+        assert (mine["hold"], mine["notes"], mine["allocations"]) == (None, [], [])
+        assert mine["money"] == shown["money"]
+        assert [(r["key"], r["status"], r["reason"]) for r in mine["refunds"]] == [
+            ("k-1", "refunded", "")
+        ]
+        lines = [(h["status"], h["note"], h["by"]) for h in mine["history"]]
+        assert lines[:4] == [
+            ("received", "Order received via web", None),
+            ("on_hold", "On hold", None),
+            ("confirmed", "Payment authorized; order confirmed", None),
+            ("allocated", "Allocated: shipments are being prepared", None),
+        ]
+        assert lines[-2:] == [
+            ("completed", "Every shipment delivered", None),
+            ("completed", "Refunded 50.00 SEK", None),
+        ]
+        for internal in ("dev-support", "dev-finance", "risk", "billing country", "Called the"):
+            assert internal not in got.text, internal
