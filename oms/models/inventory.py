@@ -38,10 +38,12 @@ class SetStock(Model):
 
 
 class ProductIn(Model):
-    """Body of ``PUT /products/{sku}``."""
+    """Body of ``PUT /products/{sku}``: the whole product (a PUT replaces every field; one
+    left out takes its default). ``unit_price`` has none: a product sent without it used to
+    be priced 0.00 in its currency's list and sold for nothing."""
 
     name: Text = Field(min_length=1, max_length=200)
-    unit_price: str = Field(default="0.00", pattern=r"^\d{1,12}(\.\d{1,2})?$")
+    unit_price: str = Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", examples=["249.00"])
     currency: Currency = "SEK"
     weight_grams: int = Field(default=500, ge=1, le=1_000_000)  # grams: up to a tonne
     active: bool = True

@@ -32,6 +32,16 @@ def list_products(state: State, caller: Anyone, page: Paging) -> Page[Product]:
         return inventory.list_products(session, page.limit, page.cursor)
 
 
+@router.get("/products/{sku}", response_model=Product)
+def get_product(sku: str, state: State, caller: Anyone) -> Product:
+    """One product; 404 ``UnknownSku``. Whoever may list the catalogue may read one of it."""
+    with state.db.read() as session:
+        product = inventory.get_product(session, sku)
+    if product is None:
+        raise api_error(404, "UnknownSku", f"unknown SKU {sku!r}")
+    return product
+
+
 @router.put("/products/{sku}", response_model=Product)
 def put_product(
     sku: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")],
@@ -39,7 +49,9 @@ def put_product(
     state: State,
     caller: Admin,
 ) -> Product:
-    """Create or update a product."""
+    """Create or replace a product: every field is replaced, one left out takes its default
+    (weight 500 g, no customs data, standard VAT); ``unit_price`` is required (a 422 names
+    it) so no product is ever priced 0.00 by omission."""
     with state.db.session() as session:
         return inventory.upsert_product(session, sku, body)
 

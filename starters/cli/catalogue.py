@@ -24,7 +24,11 @@ def master_data(name: str, path: str, help: str, key: str | None) -> click.Group
 
     if key is not None:
 
-        @group.command("set", help=f"create or replace a {name} from a JSON file (- for stdin)")
+        @group.command(
+            "set",
+            help=f"create or replace a {name} from a JSON file (- for stdin); a PUT replaces "
+            f"every field: give them all, one left out takes its default",
+        )
         @click.argument("key", metavar=key.upper())
         @click.argument("file")
         @pass_settings
@@ -42,6 +46,7 @@ company = master_data(
 supplier = master_data("supplier", "/suppliers", "suppliers purchase orders go to", "supplier_id")
 
 
+product.add_command(get_command("get", "/products/{sku}", "one product; 404 for an unknown SKU"))
 warehouse.add_command(
     get_command(
         "stock",

@@ -507,11 +507,13 @@ def test_the_same_options_in_another_order_make_the_same_request(recording_api: 
 
 def test_master_data_is_set_from_a_file(recording_api: str, tmp_path: Path) -> None:
     body = tmp_path / "product.json"
-    body.write_text('{"name": "Cap", "weight_grams": 120}')
+    body.write_text('{"name": "Cap", "unit_price": "149.00", "weight_grams": 120}')
     assert _run("product", "set", "CAP-NVY", str(body)) == 0
+    assert _run("product", "get", "CAP-NVY") == 0
     assert _run("supplier", "list", "--limit", "3") == 0
     assert _Recorder.seen == [
-        ("PUT /products/CAP-NVY", {"name": "Cap", "weight_grams": 120}),
+        ("PUT /products/CAP-NVY", {"name": "Cap", "unit_price": "149.00", "weight_grams": 120}),
+        ("GET /products/CAP-NVY", ANY),
         ("GET /suppliers?limit=3", ANY),
     ]
 

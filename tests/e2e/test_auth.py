@@ -94,6 +94,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("PUT", "/companies/{company_id}/members/{customer_id}"): {"sales"},
     ("DELETE", "/companies/{company_id}/members/{customer_id}"): {"sales"},
     ("GET", "/products"): EVERYONE,
+    ("GET", "/products/{sku}"): EVERYONE,
     ("PUT", "/products/{sku}"): set(),
     ("GET", "/price-lists/{currency}/prices"): EVERYONE,
     ("GET", "/price-lists/{currency}/prices/{sku}"): EVERYONE,

@@ -228,11 +228,14 @@ async def test_a_sku_refused_as_unknown_is_accepted_once_it_is_in_the_catalogue(
         assert ["body", "lines", 0, "sku"] in [e["loc"] for e in refused.json()["errors"]]
         # A weight no column holds is the caller's mistake, named, not a 500 (found by fuzzing).
         heavy = await stack.api.put(
-            f"/products/{sku}", json={"name": "New thing", "weight_grams": 10**24}
+            f"/products/{sku}",
+            json={"name": "New thing", "unit_price": "99.00", "weight_grams": 10**24},
         )
         assert heavy.status_code == 422, heavy.text
         assert ["body", "weight_grams"] in [e["loc"] for e in heavy.json()["errors"]]
-        added = await stack.api.put(f"/products/{sku}", json={"name": "New thing"})
+        added = await stack.api.put(
+            f"/products/{sku}", json={"name": "New thing", "unit_price": "99.00"}
+        )
         assert added.status_code == 200, added.text
         for _ in range(2):
             order_id = _id()
