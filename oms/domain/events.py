@@ -57,13 +57,14 @@ CREATED_EVENTS: dict[str, str] = {"subscription": "subscription.created"}
 # (kind, history action) -> event: a step worth an event that changes no status. An
 # order's changes after placement move its lines and total (an integration billing from
 # order.completed would bill the old total without them); a settled claim refunds or
-# sends again.
+# sends again. A short pick is not one of them: under the ``cancel`` policy it cancels
+# the missing units as line cancels (``cancel_line`` entries, an event each); under
+# ``backorder`` its ``short_pick`` note owes them, and the lines and total stay as they were.
 ORDER_CHANGED = "order.changed"
 ACTION_EVENTS: dict[tuple[str, str], str] = {
     ("subscription", "renewed"): "subscription.renewed",
     ("order", "edit"): ORDER_CHANGED,
     ("order", "cancel_line"): ORDER_CHANGED,
-    ("order", "short_pick"): ORDER_CHANGED,
     ("order", "claim"): "order.claimed",
 }
 # Events of the replenishment store's own writes (no view history behind them).

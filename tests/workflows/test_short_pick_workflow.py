@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
+from oms.domain.events import transitions
 from oms.models.common import SkuQuantity
 from oms.models.ops import ResendNotification
 from oms.models.order_changes import BackorderUnits, CancelLine, OpenClaim, TrimReservation
@@ -30,6 +31,11 @@ async def _until(handle: WorkflowHandle[Any, Any], test: Any, what: str) -> Any:
             return view
         await tick()
     raise AssertionError(f"never {what}")
+
+
+def _changed_events(view: Any) -> int:
+    """How many ``order.changed`` webhooks the order's history so far would emit."""
+    return [t.type for t in transitions("order", None, view.history)].count("order.changed")
 
 
 def _calls(harness: Harness, name: str) -> list[Any]:
@@ -92,6 +98,8 @@ async def test_backorder_policy_ships_two_charges_two_and_owes_one(harness: Harn
     )
     assert [c.amount for c in _calls(harness, "capture")] == [Decimal("398.00")]
     assert _calls(harness, "void_authorization") == []
+    # Lines and total as they were: no order.changed (it used to fire for every short pick).
+    assert _changed_events(view) == 0
 
     await _deliver(ship, order_id)
     delivered = await _until(
@@ -117,6 +125,8 @@ async def test_cancel_policy_takes_the_missing_units_off_the_order(harness: Harn
     assert cancelled.reason == "short pick at WH-STO (policy: cancel)"
     assert cancelled.from_shipments == {f"{order_id}-S1": 1}
     assert (view.total, view.backordered) == (Decimal("398.00"), [])
+    # The total went down: an integration hears it once, from the line cancel.
+    assert _changed_events(view) == 1
     [void] = _calls(harness, "void_authorization")
     assert void.amount == Decimal("199.00")
     assert _calls(harness, "backorder") == []
