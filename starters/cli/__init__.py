@@ -2,8 +2,9 @@
 
 Operations go through the HTTP API (``OMS_API_URL``), so the CLI gets the same
 validation and errors as any other client. Every request carries
-``Authorization: Bearer $OMS_TOKEN`` (default ``dev-admin``, which works only where
-dev tokens are on); who did something is the token's, never a flag's.
+``Authorization: Bearer $OMS_TOKEN`` (unset: the token ``make run`` writes to
+``OMS_TOKEN_FILE``, ``var/api-token``, else ``dev-admin``, which works only where dev tokens
+are on); who did something is the token's, never a flag's.
 ``oms token create/revoke/list`` manage stored tokens directly in the store.
 
 One module per resource: ``orders`` (and shipments), ``quotes``, ``returns``, ``ops``,
@@ -40,8 +41,9 @@ from starters.cli._common import OUTPUTS, configure, output_on_every_command, se
 HELP = """Run the OMS's processes and do everyday operations from a terminal.
 
 Operations go through the HTTP API (--api-url, or OMS_API_URL) with 'Authorization: Bearer
-<token>' (--token, or OMS_TOKEN; default dev-admin, which works only where dev tokens are
-on). 'oms token' manages stored tokens directly in the store. Shell completion:
+<token>' (--token, or OMS_TOKEN; unset, the token 'make run' writes to var/api-token
+(OMS_TOKEN_FILE), else dev-admin, which works only where dev tokens are on). 'oms token'
+manages stored tokens directly in the store. Shell completion:
 eval "$(_OMS_COMPLETE=bash_source oms)" (zsh_source, fish_source for other shells)."""
 
 
@@ -64,7 +66,11 @@ class OmsGroup(click.Group):
 @click.group(cls=OmsGroup, help=HELP)
 @click.version_option(package_name="temporal-oms", prog_name="oms")
 @click.option("--api-url", envvar="OMS_API_URL", help="the OMS API (default OMS_API_URL)")
-@click.option("--token", envvar="OMS_TOKEN", help="bearer token (default OMS_TOKEN)")
+@click.option(
+    "--token",
+    envvar="OMS_TOKEN",
+    help="bearer token (default OMS_TOKEN, else the one in OMS_TOKEN_FILE: var/api-token)",
+)
 @click.option(
     "-o",
     "--output",

@@ -169,6 +169,17 @@ def test_every_api_call_sends_the_token_from_oms_token(
     ]
 
 
+def test_the_help_names_the_token_file_make_run_writes_before_dev_admin(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Before, it said the default was dev-admin: make run's CLI sends var/api-token's.
+    assert _run("--help") == 0
+    help_ = " ".join(capsys.readouterr().out.split())
+    assert "default dev-admin" not in help_
+    assert "unset, the token 'make run' writes to var/api-token" in help_
+    assert "else the one in OMS_TOKEN_FILE" in help_
+
+
 def test_token_create_prints_a_token_once_list_shows_it_and_revoke_ends_it(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
