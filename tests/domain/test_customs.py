@@ -140,12 +140,22 @@ def test_a_parcel_through_customs_needs_the_receivers_phone() -> None:
 
 PRODUCTS = {
     "TSHIRT": Product(
-        sku="TSHIRT", name="T-shirt", weight_grams=180, hs_code="610910", origin_country="PT"
+        sku="TSHIRT",
+        name="T-shirt",
+        unit_price="249.00",
+        weight_grams=180,
+        hs_code="610910",
+        origin_country="PT",
     ),
     "JACKET": Product(
-        sku="JACKET", name="Jacket", weight_grams=1400, hs_code="62033100", origin_country="LT"
+        sku="JACKET",
+        name="Jacket",
+        unit_price="1499.00",
+        weight_grams=1400,
+        hs_code="62033100",
+        origin_country="LT",
     ),
-    "MUG": Product(sku="MUG", name="Mug", weight_grams=300),
+    "MUG": Product(sku="MUG", name="Mug", unit_price="99.00", weight_grams=300),
 }
 
 
