@@ -303,6 +303,7 @@ def _catalogue(db: Database, *products: tuple[str, str | None]) -> StockStore:
                 sku,
                 ProductIn(
                     name=f"Product {sku}",
+                    unit_price="99.00",
                     weight_grams=250,
                     hs_code=hs_code,
                     origin_country="PT" if hs_code else None,
