@@ -24,7 +24,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import ReadModelActivities
     from oms.domain import lifecycle
     from oms.domain.order_changes import check_pick, cut_lines, short_of
-    from oms.domain.shipping import ADDRESS_REFUSED, Hold, choose_rate, held_for
+    from oms.domain.shipping import (
+        ADDRESS_REFUSED,
+        COUNTRY_UNSERVED,
+        Hold,
+        choose_rate,
+        held_for,
+    )
     from oms.ids import shipment_workflow_id
     from oms.models.carrier import LabelRequest, RateRequest, VoidLabelRequest
     from oms.models.common import Address
@@ -191,6 +197,12 @@ class ShipmentWorkflow:
         elif status != ShipmentStatus.HELD:
             raise ApplicationError(
                 f"shipment is {status}: its label is bought or being bought", type="AlreadyShipped"
+            )
+        elif self._held is COUNTRY_UNSERVED and self._correction is None:
+            raise ApplicationError(
+                f"the carrier does not serve {self._inp.ship_to.country}, so no address there "
+                "ships: cancel the order",
+                type="NotSupported",
             )
         elif self._held is not ADDRESS_REFUSED or self._correction is not None:
             raise ApplicationError(

@@ -335,9 +335,10 @@ SHIPMENT = Lifecycle(
             # What is known from the stage alone; /ops/stuck says which hold it is from the
             # shipment's note (``oms.domain.ops.held_advice``).
             action="Held for a person: the carrier refused the address (get the right one "
-            "from the customer and correct it: POST /shipments/{business_id}/address) or a "
-            "product lacks customs data (add its HS code and origin, then cancel the order "
-            "and place it again); last_error says which.",
+            "from the customer and correct it: POST /shipments/{business_id}/address), does "
+            "not serve its country (cancel the order), or a product lacks customs data (add "
+            "its HS code and origin, then cancel the order and place it again); last_error "
+            "says which.",
         ),
         Step("shipped", "shipment_shipped", "carrier", clock(DELIVERY), action=_DELIVERY_LATE),
         Step(

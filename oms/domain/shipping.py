@@ -72,6 +72,17 @@ ADDRESS_REFUSED = Hold(
     "(POST /shipments/{shipment_id}/address, same country: the parcel is labelled again and "
     "ships), or " + _CANCEL_AND_PLACE + " to the corrected address",
 )
+# The carrier refused the address because it ships nowhere in its country: a correction
+# must stay in that country (the order was priced for it), so none helps. Same history
+# note as a refused address (what the carrier said tells them apart, :func:`held_for`).
+COUNTRY_UNSERVED = Hold(
+    "address_refused",
+    ADDRESS_REFUSED.note,
+    "The carrier does not serve the destination country of",
+    "the carrier does not serve that country, and a corrected address must stay in it, so "
+    "no correction ships: cancel the order (POST /ops/orders/{order_id}/cancel) and tell "
+    "the customer",
+)
 CUSTOMS_MISSING = Hold(
     "customs_missing",
     "Customs data missing",
@@ -82,13 +93,26 @@ CUSTOMS_MISSING = Hold(
 _HELD_FOR = {"InvalidAddress": ADDRESS_REFUSED, "CustomsDataMissing": CUSTOMS_MISSING}
 
 
+def unserved(country: str) -> str:
+    """The reason the carrier gives for an address in a country it does not serve."""
+    return f"country {country} is not served"
+
+
+_UNSERVED = re.compile(r"\bcountry [A-Z]{2} is not served\b")
+
+
+def _refined(hold: Hold, message: str) -> Hold:
+    """A refused address the carrier refused for its country alone is :data:`COUNTRY_UNSERVED`."""
+    return COUNTRY_UNSERVED if hold is ADDRESS_REFUSED and _UNSERVED.search(message) else hold
+
+
 def held_for(error_type: str | None, message: str) -> tuple[str, Hold] | None:
     """(history note, hold) for a carrier refusal of ``error_type`` that holds the
     shipment, None for a refusal that fails it."""
     hold = _HELD_FOR.get(error_type or "")
     if hold is None:
         return None
-    return f"{hold.note}: {message}", hold
+    return f"{hold.note}: {message}", _refined(hold, message)
 
 
 def hold_noted(note: str) -> Hold | None:
@@ -96,7 +120,7 @@ def hold_noted(note: str) -> Hold | None:
     note of neither (a shipment held by code that wrote something else)."""
     for hold in _HELD_FOR.values():
         if note.startswith(f"{hold.note}:"):
-            return hold
+            return _refined(hold, note)
     return None
 
 
@@ -224,7 +248,7 @@ def address_problems(address: AddressLike, *, customs: bool = False) -> list[tup
     country = address.country
     pattern = POSTAL_CODES.get(country)
     if pattern is None:
-        return [("country", f"country {country} is not served")]
+        return [("country", unserved(country))]
     problems: list[tuple[str, str]] = []
     if not pattern.match(address.postal_code.strip().upper()):
         problems.append(

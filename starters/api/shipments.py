@@ -143,7 +143,8 @@ async def correct_address(
     422 naming every field of ``ship_to`` ``POST /orders`` refuses, or ``ship_to.country``
     for another country than the shipment's (the order was priced for it: cancel and place
     it again); 409 ``AlreadyShipped`` (its label is bought or being bought), ``NotHeld``
-    (held for missing customs data), ``NotEditableYet`` (the order is being edited: retry),
+    (held for missing customs data), ``NotSupported`` (held because the carrier does not
+    serve the country: cancel), ``NotEditableYet`` (the order is being edited: retry),
     ``ShipmentCancelled``.
     """
     shipment = await run_in_threadpool(stored_shipment, state, shipment_id)

@@ -8,6 +8,7 @@ import pytest
 
 from oms.domain.shipping import (
     ADDRESS_REFUSED,
+    COUNTRY_UNSERVED,
     CUSTOMS_MISSING,
     NoRateAvailable,
     choose_rate,
@@ -88,6 +89,16 @@ def test_a_held_parcels_note_tells_which_hold_it_is_and_each_has_its_own_remedy(
         held = held_for(error, "anything")
         assert held is not None and hold_noted(held[0]) is hold
     assert hold_noted("Picked by Lisa") is None
+    # An address refused for its country alone: no correction (same country) ships it.
+    note, hold = held_for("InvalidAddress", "InvalidAddress: country JP is not served") or (
+        "",
+        None,
+    )
+    assert hold is COUNTRY_UNSERVED and hold_noted(note) is COUNTRY_UNSERVED
+    assert note == "Carrier refused the address: InvalidAddress: country JP is not served"
+    unserved = COUNTRY_UNSERVED.advice("A-1", "A-1-S1")
+    assert "POST /ops/orders/A-1/cancel" in unserved and "/shipments/" not in unserved
+    assert "does not serve" in unserved and "place it again" not in unserved
     customs = CUSTOMS_MISSING.advice("A-1", "A-1-S1")
     assert customs.startswith("Customs data missing: add the HS code and country of origin")
     assert "PUT /products/{sku}" in customs and "address" not in customs

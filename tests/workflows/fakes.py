@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.rejections import rejected
 from oms.domain.pricing import PricingError, price_quote
+from oms.domain.shipping import unserved
 from oms.models.carrier import (
     Label,
     LabelRequest,
@@ -103,6 +104,7 @@ class World:
     stock: dict[str, int] = field(default_factory=dict)
     decline_tokens: set[str] = field(default_factory=lambda: {"tok_declined"})
     invalid_postcodes: set[str] = field(default_factory=set)
+    unserved_countries: set[str] = field(default_factory=set)  # the carrier ships nowhere there
     # SKUs the fake carrier finds without customs data (its label purchase is refused).
     customs_missing: set[str] = field(default_factory=set)
     arrived: dict[str, int] = field(default_factory=dict)  # backorder units claimable
@@ -305,6 +307,10 @@ class World:
             world.calls.append(("quote_rates", req))
             if req.ship_to.postal_code in world.invalid_postcodes:
                 raise ApplicationError("bad postcode", type="InvalidAddress", non_retryable=True)
+            if req.ship_to.country in world.unserved_countries:
+                raise ApplicationError(
+                    unserved(req.ship_to.country), type="InvalidAddress", non_retryable=True
+                )
             return RateQuote(
                 rates=[
                     Rate(

@@ -40,13 +40,17 @@ SOLNA = Address(
 )
 
 
-async def _held(harness: Harness, *, customs: bool = False) -> tuple[str, WorkflowHandle]:  # type: ignore[type-arg]
-    """An order whose one shipment the carrier refused (its postal code, or a product's
-    customs data): its id and the shipment's handle, once held."""
+async def _held(
+    harness: Harness, *, customs: bool = False, unserved: bool = False
+) -> tuple[str, WorkflowHandle]:  # type: ignore[type-arg]
+    """An order whose one shipment the carrier refused (its postal code, its country, or a
+    product's customs data): its id and the shipment's handle, once held."""
     order_id = f"A-{uuid.uuid4().hex[:6]}"
     inp = harness.order_input(order_id)
     if customs:
         harness.world.customs_missing.add("TSHIRT")
+    elif unserved:
+        harness.world.unserved_countries.add(inp.ship_to.country)
     else:
         harness.world.invalid_postcodes.add(inp.ship_to.postal_code)
     await harness.start(inp)
@@ -179,6 +183,26 @@ async def test_a_customs_hold_is_not_an_address_to_correct_nor_another_country(
     assert await _refused(address_held, _correction(oslo)) == "NotSupported"
     # Still held, as it was: a refused correction changes nothing.
     assert (await address_held.query(ShipmentWorkflow.state)).status == "held"
+
+
+async def test_a_country_the_carrier_does_not_serve_is_advised_a_cancel_not_a_correction(
+    harness: Harness,
+) -> None:
+    # Before, the alert said to correct the address in the same country, and a correction
+    # there was accepted and refused by the carrier again.
+    order_id, ship = await _held(harness, unserved=True)
+    [alert] = [e for e in harness.world.emails if e.template == "ops_alert"]
+    assert alert.key == f"{order_id}-S1:address_refused"
+    assert alert.context["remedy"].startswith("the carrier does not serve that country")
+    assert f"POST /ops/orders/{order_id}/cancel" in alert.context["remedy"]
+    assert "/address" not in alert.context["remedy"]
+    assert alert.context["detail"].endswith("country SE is not served")
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await ship.execute_update(ShipmentWorkflow.correct_address, _correction())
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "NotSupported"
+    assert "the carrier does not serve SE" in str(cause) and "cancel the order" in str(cause)
+    assert (await ship.query(ShipmentWorkflow.state)).status == "held"
 
 
 async def test_an_address_edit_too_late_for_the_order_says_where_a_parcel_takes_one(
