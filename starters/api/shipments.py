@@ -149,11 +149,16 @@ async def correct_address(
     """
     shipment = await run_in_threadpool(stored_shipment, state, shipment_id)
     check_destination(body.ship_to, ["ship_to"])
-    if body.ship_to.country != shipment.ship_to.country:
+    country = shipment.ship_to.country
+    # Another country is the mistake only where an address may change at all: past the
+    # label, the workflow's 409 says why no address may (AlreadyShipped, ShipmentCancelled).
+    correctable = shipment.status in (ShipmentStatus.PICKING, ShipmentStatus.HELD)
+    if body.ship_to.country != country and correctable:
         raise field_error(
             ["ship_to", "country"],
-            f"a held shipment's address is corrected within {shipment.ship_to.country}, "
-            "where the order was priced; cancel the order and place it again to ship abroad",
+            f"shipment {shipment_id} ({shipment.status}) ships to {country}, where the order "
+            f"was priced: its address is corrected within {country} only; cancel the order "
+            f"and place it again to ship to {body.ship_to.country}",
             body.ship_to.country,
         )
     view: ShipmentView = await SHIPMENTS.update(

@@ -35,6 +35,7 @@ from inventory_fixtures import order_view, shipment_view
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 ORDER, SUBSCRIPTION, SHIPMENT = "O-DEST-1", "S-DEST-1", "O-DEST-1-S1"
+PICKING = "O-DEST-1-S2"  # a shipment of the order not yet picked
 
 STOCKHOLM = {
     "name": "Anna Lindqvist",
@@ -63,6 +64,8 @@ async def api(migrated_sqlite_url: str) -> AsyncIterator[dict[str, httpx.AsyncCl
         orders.record_order(session, order_view(ORDER, customer_id=CUSTOMER["id"]))
         held = shipment_view(SHIPMENT, order_id=ORDER, status=ShipmentStatus.HELD)
         orders.record_shipment(session, held)
+        picking = shipment_view(PICKING, order_id=ORDER, status=ShipmentStatus.PICKING)
+        orders.record_shipment(session, picking)
         subscriptions.record_subscription(session, _subscription())
 
     async with app_clients(migrated_sqlite_url, "support", "sales", "ops", fill=fill) as clients:
@@ -195,7 +198,17 @@ async def test_a_held_shipments_address_is_corrected_within_its_country_only(
         f"/shipments/{SHIPMENT}/address", json={"ship_to": berlin, "reason": "moved"}
     )
     assert _refused_field(answer) == ["body", "ship_to", "country"]
-    assert "place it again" in answer.json()["detail"]
+    assert "place it again to ship to DE" in answer.json()["detail"]
+    assert f"shipment {SHIPMENT} (held) ships to SE" in answer.json()["detail"]
+    # A shipment still picking takes a new address too, within its country; before, the
+    # refusal called it "a held shipment".
+    picking = await api["ops"].post(
+        f"/shipments/{PICKING}/address", json={"ship_to": berlin, "reason": "moved"}
+    )
+    assert _refused_field(picking) == ["body", "ship_to", "country"]
+    detail = picking.json()["detail"]
+    assert f"shipment {PICKING} (picking) ships to SE" in detail and "held" not in detail
+    assert "corrected within SE only" in detail
     unknown = await api["ops"].post(
         "/shipments/NOPE-S1/address", json={"ship_to": STOCKHOLM, "reason": "moved"}
     )
