@@ -332,7 +332,10 @@ def seed_history_into_store(settings: Settings, days: int = 90) -> int:
     else:
         print(
             f"Order history written: {seeded.orders} orders over {days} days, "
-            f"{seeded.shipments} shipments, {seeded.returns} returns (ids start with H-).\n"
-            f"See it at {settings.api_url}/reports"
+            f"{seeded.shipments} shipments, {seeded.returns} returns (ids start with H-)."
         )
+    print(
+        f"See it at {settings.api_url}/reports (the browser asks you to log in: any user "
+        f"name, an API token as the password, e.g. the one in {settings.token_file})"
+    )
     return 0

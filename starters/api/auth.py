@@ -59,6 +59,12 @@ def _principal(request: Request, state: ApiState, *, basic: bool) -> Principal:
     """
     header = request.headers.get("authorization", "")
     if not header:
+        if basic:
+            # A person in a browser gets the browser's login prompt (require_in_browser).
+            raise _unauthorized(
+                "missing credentials: send 'Authorization: Bearer <token>', or in a browser "
+                "log in with HTTP Basic: any user name, the API token as the password"
+            )
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     # Over its limit of failures, an address or a token is refused before any check, so
     # guesses made meanwhile learn nothing (and cost no store read).

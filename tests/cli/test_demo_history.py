@@ -34,6 +34,8 @@ def test_demo_history_is_written_once(tmp_path: Path) -> None:
     first = oms("demo", "--history", "--days", "14", database_url=url)
     assert first.returncode == 0, first.stderr
     assert "Order history written" in first.stdout
+    # The report page asks a browser to log in: the line pointing at it says how.
+    assert "/reports (the browser asks you to log in: any user name" in first.stdout
     db = Database(url)
     try:
         with db.session() as session:
