@@ -379,7 +379,7 @@ class OrderWorkflow:
             await self._holds.gate()
         if self._state.cancel is not None:
             return await self._cancellation.finish()
-        self._track.enter(OrderStatus.CONFIRMED, "Payment authorized; order confirmed")
+        self._track.enter(OrderStatus.CONFIRMED, self._payment.confirmed_note())
         confirmed = self._email(f"{inp.order_id}:confirmed", "order_confirmed")
         if self._state.cancel is not None:
             await confirmed

@@ -115,6 +115,17 @@ class Payment:
             return None  # a return's replacement: nothing to authorize
         return await self._authorize()
 
+    def confirmed_note(self) -> str:
+        """The history line of the order's confirmation, saying what :meth:`secure` did: the
+        company's credit reserved (invoice terms), nothing to pay (an exchange's
+        replacement), or the payment authorized (a card, or whoever started the order)."""
+        if self.credit_reserved:
+            over = " over the limit, as finance approved" if self.approval is not None else ""
+            return f"Credit reserved{over}; order confirmed"
+        if self._inp.payment.method == "exchange" and self.authorization_id is None:
+            return "Replacement, nothing to pay; order confirmed"
+        return "Payment authorized; order confirmed"
+
     async def release_unused_credit(self) -> None:
         """A completed order on invoice terms gives back the credit it reserved and no
         shipment used (units cancelled or short-picked: the reservation was the whole

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from temporalio.worker import Replayer
@@ -14,7 +15,7 @@ from oms.client import data_converter
 from oms.ids import shipment_workflow_id
 from oms.models.ops import ResendNotification
 from oms.models.order_changes import CancelLine
-from oms.models.orders import OrderInput, OrderStatus, PaymentDetails
+from oms.models.orders import CreditApproval, OrderInput, OrderStatus, PaymentDetails
 from oms.models.shipments import ConfirmPack, ConfirmPick, Package, TrackingEvent
 from oms.settings import Settings
 from tests.workflows.harness import Harness, patches, tick
@@ -76,6 +77,39 @@ async def test_a_credit_hold_emails_the_credit_hold_and_resends_it(harness: Harn
     view = harness.world.orders[inp.order_id]
     # The merchant still sees the figures in the history.
     assert any("credit limit of ACME-AB exceeded" in h.note for h in view.history)
+
+
+async def _confirmed_note(handle: Any) -> str:
+    for _ in range(200):
+        view = await handle.query(OrderWorkflow.state)
+        notes = [h.note for h in view.history if h.status == OrderStatus.CONFIRMED]
+        if notes:
+            return str(notes[0])
+        await tick()
+    raise AssertionError("never confirmed")
+
+
+async def test_an_invoice_order_is_confirmed_on_its_reserved_credit_not_a_payment(
+    harness: Harness,
+) -> None:
+    # Before, every order's history said "Payment authorized; order confirmed", also one
+    # on invoice terms, which authorizes nothing: it reserves the company's credit.
+    invoice = await harness.start(_invoice_order(harness))
+    assert await _confirmed_note(invoice) == "Credit reserved; order confirmed"
+    harness.world.credit_available = Decimal("100.00")
+    over = await harness.start(_invoice_order(harness))
+    for _ in range(200):
+        if (await over.query(OrderWorkflow.state)).status == OrderStatus.ON_HOLD:
+            break
+        await tick()
+    await over.execute_update(OrderWorkflow.approve_credit, CreditApproval(approver="Eva"))
+    assert await _confirmed_note(over) == (
+        "Credit reserved over the limit, as finance approved; order confirmed"
+    )
+    card = await harness.start(harness.order_input(f"A-{uuid.uuid4().hex[:6]}"))
+    assert await _confirmed_note(card) == "Payment authorized; order confirmed"
+    for handle in (invoice, over, card):
+        await handle.terminate("test finished")
 
 
 async def test_a_card_hold_resend_repeats_the_providers_reason(harness: Harness) -> None:
