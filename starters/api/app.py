@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import Receive, Scope, Send
 from temporalio.client import Client
 
 from oms import logs, telemetry
@@ -47,6 +48,26 @@ from starters.api.deps import ApiState
 
 class UnsafeExposure(RuntimeError):
     """The API would serve public development secrets beyond loopback."""
+
+
+def answers_any_host(path: str) -> bool:
+    """Whether the API answers ``path`` whatever the ``Host`` header: the health checks."""
+    return path == "/health" or path.startswith("/health/")
+
+
+class HostCheck(TrustedHostMiddleware):
+    """``TrustedHostMiddleware`` for every path but ``/health`` and ``/health/*``.
+
+    Probes come from the kubelet (or a load balancer) with the pod's IP address as ``Host``,
+    which no configuration can list in advance; the health bodies carry nothing a rebound
+    page could use (a status and the names of failed checks).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and answers_any_host(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
@@ -109,8 +130,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     metrics.install(app)
     telemetry.instrument_app(app)
     # A page on another site that resolves its own name to 127.0.0.1 (DNS rebinding) sends
-    # its own Host: only the API's names are answered.
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts())
+    # its own Host: only the API's names are answered (but on /health/*: HostCheck).
+    app.add_middleware(HostCheck, allowed_hosts=settings.allowed_hosts())
 
     problems.install(app)
 

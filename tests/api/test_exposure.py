@@ -108,6 +108,28 @@ async def test_only_the_apis_own_host_names_are_answered(
                 assert (await admin.get("/stock", headers={"host": host})).status_code == 200
 
 
+async def test_the_health_probes_answer_whatever_the_host(
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
+) -> None:
+    """The kubelet probes a pod on its IP address (Host: 10.244.1.7:8000), which no setting
+    can list in advance: /health/* answers any Host, every other path still checks it."""
+    with api_alone(temporal_client, migrated_sqlite_url, tmp_path, api_allowed_hosts="oms-api") as (
+        url,
+        _,
+    ):
+        headers = {"Authorization": "Bearer dev-admin"}
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+            for host in ("10.244.1.7:8000", "oms-api.oms.svc.cluster.local"):
+                for path in ("/health/live", "/health/ready", "/health"):
+                    answer = await client.get(path, headers={"host": host})
+                    assert answer.status_code == 200, (host, path, answer.text)
+                assert (await client.get("/stock", headers={"host": host})).status_code == 400
+                # Only the health paths: not a path that merely starts with the same letters.
+                healthy = await client.get("/healthz", headers={"host": host})
+                assert healthy.status_code == 400
+            assert (await client.get("/stock", headers={"host": "oms-api"})).status_code == 200
+
+
 async def test_http_basic_works_on_the_report_page_only(
     temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:

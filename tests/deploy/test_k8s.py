@@ -16,6 +16,7 @@ from yamllint import linter
 from yamllint.config import YamlLintConfig
 
 from oms.settings import Settings
+from starters.api.app import answers_any_host
 from workers.main import QUEUE_NAMES
 
 from deploy_checks import (
@@ -191,6 +192,30 @@ def test_workloads_are_probed_sized_and_unprivileged() -> None:
             assert container[probe]["httpGet"]["port"] in ports, f"{name} {probe}"
         assert container["resources"]["requests"], name
         assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
+
+
+def test_the_api_probes_and_service_names_pass_the_host_check() -> None:
+    """The kubelet probes on the pod's IP address as Host, which no setting lists: the
+    probed paths answer any Host; the Service's cluster DNS names are allowed hosts."""
+    config = _of_kind("ConfigMap")["oms-config"]["data"]
+    api = _container(_of_kind("Deployment")["oms-api"])
+    env = {e["name"]: e["value"] for e in api["env"]}
+    settings = Settings(
+        _env_file=None,
+        api_host=env["OMS_API_HOST"],
+        api_url=config["OMS_API_URL"],
+        api_allowed_hosts=config["OMS_API_ALLOWED_HOSTS"],
+    )
+    for probe in ("readinessProbe", "livenessProbe"):
+        get = api[probe]["httpGet"]
+        host = {h["name"]: h["value"] for h in get.get("httpHeaders", [])}.get("Host")
+        assert answers_any_host(get["path"]) or host in settings.allowed_hosts(), probe
+    namespace = KUSTOMIZATION["namespace"]
+    service = _of_kind("Service")["oms-api"]["metadata"]["name"]
+    for name in (service, f"{service}.{namespace}", f"{service}.{namespace}.svc.cluster.local"):
+        assert name in settings.allowed_hosts(), name
+    assert "10.244.1.7" not in settings.allowed_hosts()
+    assert not answers_any_host("/stock") and not answers_any_host("/healthz")
 
 
 # Workloads that draw the /reports charts with matplotlib, which needs a writable cache
