@@ -486,8 +486,9 @@ class Settings(BaseSettings):
     def exposure_problems(self) -> list[str]:
         """Public development secrets the API would use while listening beyond loopback.
 
-        Empty on loopback: dev tokens, the public codec key and the public carrier
-        webhook secret are only for a machine's own ``make run``.
+        Empty on loopback: dev tokens, the public codec key and a placeholder carrier
+        webhook secret (``is_placeholder_secret``: the development default, or a sample
+        file's ``change-me...``) are only for a machine's own ``make run``.
         """
         if self.api_on_loopback():
             return []
@@ -498,8 +499,11 @@ class Settings(BaseSettings):
         if self.uses_dev_codec_key():
             key = "the public development codec key is in use (OMS_CODEC_KEYS)"
             problems.append(f"{key} and {where}")
-        if self.carrier_webhook_secret == DEV_WEBHOOK_SECRET:
-            secret = "the public carrier webhook secret is in use (OMS_CARRIER_WEBHOOK_SECRET)"
+        if is_placeholder_secret(self.carrier_webhook_secret):
+            secret = (
+                "a public carrier webhook secret, a placeholder (change-me..., dev-...), is in "
+                "use (OMS_CARRIER_WEBHOOK_SECRET)"
+            )
             problems.append(f"{secret} and {where}")
         return problems
 
@@ -597,6 +601,17 @@ def child_environment(settings: Settings) -> dict[str, str]:
             env[f"OMS_{name.upper()}"] = str(value)
     # OMS_TEMPORAL_UI_URL is not a connection setting and keeps its name.
     return env | temporal_environment(settings)
+
+
+# Secrets that are in this repository's files (the development default, the samples'
+# "change-me-..."), so public: refused beyond loopback (``Settings.exposure_problems``).
+PLACEHOLDER_SECRET_PREFIXES = ("change-me", "changeme", "dev-")
+
+
+def is_placeholder_secret(value: str) -> bool:
+    """Whether ``value`` is a placeholder, not a secret of the deployment's own: empty, or
+    ``change-me...``/``dev-...`` (any case)."""
+    return not value.strip() or value.strip().lower().startswith(PLACEHOLDER_SECRET_PREFIXES)
 
 
 def is_loopback(host: str) -> bool:

@@ -371,6 +371,28 @@ def test_every_oms_process_needs_real_codec_keys(services: dict[str, dict[str, A
         assert variables.get("OMS_CODEC_KEY_ID") == "<required OMS_CODEC_KEY_ID>", name
 
 
+def test_the_carrier_webhook_secret_is_the_operators_own(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The attack: compose defaulted the secret to a public change-me-... string and the API
+    took it, so anyone could post tracking events. Now compose refuses to start without one,
+    and the API refuses a placeholder beyond loopback."""
+    variables = env(services["oms-api"])
+    assert variables["OMS_CARRIER_WEBHOOK_SECRET"] == "<required OMS_CARRIER_WEBHOOK_SECRET>"
+    keys = {"codec_keys": f"k1:{new_key()}", "codec_key_id": "k1", "auth_dev_tokens": False}
+    for placeholder in ("change-me-carrier-webhook-secret", "dev-carrier-webhook-secret", ""):
+        api = Settings(
+            _env_file=None, api_host="0.0.0.0", carrier_webhook_secret=placeholder, **keys
+        )
+        assert any("OMS_CARRIER_WEBHOOK_SECRET" in p for p in api.exposure_problems()), placeholder
+    generated = Settings(
+        _env_file=None, api_host="0.0.0.0", carrier_webhook_secret="9f" * 32, **keys
+    )
+    assert generated.exposure_problems() == []
+    exported = (ROOT / "docs" / "deploy.md").read_text().split("```sh", 1)[1].split("```", 1)[0]
+    assert 'export OMS_CARRIER_WEBHOOK_SECRET="$(openssl rand -hex 32)"' in exported
+
+
 def test_the_payment_provider_is_the_operators_choice(
     services: dict[str, dict[str, Any]],
 ) -> None:
