@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import warnings
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -58,6 +59,10 @@ DEPRECATED_TEMPORAL_SETTINGS = {
 # Names the dotenv file the settings read (default ``.env``; empty: none). The tests point it
 # at no file, so a developer's ``.env`` never reaches them (tests/conftest.py).
 ENV_FILE_VARIABLE = "OMS_ENV_FILE"
+
+# The variable names the dotenv file of the Settings being built holds (upper case): the
+# deprecated OMS_TEMPORAL_* names count there as in the environment (``Settings.__init__``).
+_DOTENV_NAMES: ContextVar[frozenset[str]] = ContextVar("_DOTENV_NAMES", default=frozenset())
 
 # Public (it is in this file): only for make run on loopback (``Settings.exposure_problems``).
 DEV_WEBHOOK_SECRET = "dev-carrier-webhook-secret"
@@ -419,7 +424,11 @@ class Settings(BaseSettings):
         directory; ``_env_file=...`` given in code wins over both."""
         if "_env_file" not in values:
             values["_env_file"] = os.environ.get(ENV_FILE_VARIABLE, ".env") or None
-        super().__init__(**values)
+        names = _DOTENV_NAMES.set(dotenv_names(values["_env_file"]))
+        try:
+            super().__init__(**values)
+        finally:
+            _DOTENV_NAMES.reset(names)
 
     @model_validator(mode="after")
     def _api_url_from_host_and_port(self) -> Self:
@@ -438,11 +447,14 @@ class Settings(BaseSettings):
         """Fill the Temporal connection from the SDK's environment configuration, unless the
         address was given in code (then the connection is exactly what the code says, so a
         developer's own profile never redirects a test). Warns (FutureWarning) for each
-        deprecated ``OMS_TEMPORAL_*`` variable set; the SDK's variables win over them.
+        deprecated ``OMS_TEMPORAL_*`` variable set, in the environment or the dotenv file;
+        the SDK's variables win over them.
         Raises ``ValueError`` (one line, ``temporal_config_problem``) when the SDK cannot
         load the configuration: a malformed ``temporal.toml``, an unknown profile, a TLS
         file it cannot read."""
-        from_env = {f for f in DEPRECATED_TEMPORAL_SETTINGS if f"OMS_{f.upper()}" in os.environ}
+        # In the environment or the dotenv file alike (either is how a deployment sets them).
+        named = set(os.environ) | _DOTENV_NAMES.get()
+        from_env = {f for f in DEPRECATED_TEMPORAL_SETTINGS if f"OMS_{f.upper()}" in named}
         for field in sorted(from_env):
             warnings.warn(
                 f"OMS_{field.upper()} is deprecated and will be removed in the next release: "
@@ -563,6 +575,20 @@ class Settings(BaseSettings):
     def queue(self, name: str) -> str:
         """Return the task queue name for ``name`` with this deployment's prefix."""
         return f"{self.task_queue_prefix}{name}"
+
+
+def dotenv_names(env_file: Any) -> frozenset[str]:
+    """The variable names (upper case) in ``env_file`` (a path, paths, or ``None``) as the
+    settings read it; a file that does not exist holds none."""
+    from dotenv import dotenv_values
+
+    files = [env_file] if isinstance(env_file, str | os.PathLike) else list(env_file or ())
+    names: set[str] = set()
+    for file in files:
+        path = Path(file).expanduser()
+        if path.is_file():
+            names |= {name.upper() for name in dotenv_values(path)}
+    return frozenset(names)
 
 
 def local_url(host: str, port: int) -> str:

@@ -171,6 +171,27 @@ def test_the_old_names_still_work_with_a_warning_and_lose_to_the_new(
         assert Settings().temporal_address == "new.internal:7233"
 
 
+def test_the_old_names_in_a_dotenv_file_lose_to_the_new_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """.env is read like the environment: an old name there used to count as "given in code",
+    so it won and the SDK's address, API key and TLS were all dropped, without a warning."""
+    env_file = tmp_path / "oms.env"
+    env_file.write_text("OMS_TEMPORAL_ADDRESS=127.0.0.1:7999\n")
+    monkeypatch.setenv("OMS_ENV_FILE", str(env_file))
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:7433")
+    monkeypatch.setenv("TEMPORAL_API_KEY", "k")
+    with pytest.warns(FutureWarning, match=r"OMS_TEMPORAL_ADDRESS is deprecated.*TEMPORAL_ADDRESS"):
+        settings = Settings()
+    assert (settings.temporal_address, settings.temporal_api_key) == ("127.0.0.1:7433", "k")
+    assert tls_config(settings) is True  # an API key implies TLS, as from the environment
+    # Alone, the old name still works (with the warning), as in the environment.
+    monkeypatch.delenv("TEMPORAL_ADDRESS")
+    monkeypatch.delenv("TEMPORAL_API_KEY")
+    with pytest.warns(FutureWarning, match="OMS_TEMPORAL_ADDRESS"):
+        assert Settings().temporal_address == "127.0.0.1:7999"
+
+
 def test_an_address_given_in_code_ignores_the_environments_cluster(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
