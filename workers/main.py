@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
@@ -393,29 +394,74 @@ def _refuse(problem: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def child_binds(settings: Settings, count: int) -> list[dict[str, str]]:
+    """The ``OMS_METRICS_BIND`` and ``OMS_HEALTH_BIND`` of each of ``count`` worker processes:
+    the first has the configured ports, each next one the next port up (one listener a
+    port). Raises ``ValueError`` when the ports pass 65535 or the two ranges overlap."""
+    binds: list[dict[str, str]] = [{} for _ in range(count)]
+    taken: dict[int, str] = {}
+    for variable, bind in (
+        ("OMS_METRICS_BIND", settings.metrics_bind),
+        ("OMS_HEALTH_BIND", settings.health_bind),
+    ):
+        if not bind:
+            continue
+        host, _, port = bind.rpartition(":")
+        for n in range(count):
+            if int(port) + n > 65535:
+                raise ValueError(f"{variable} {bind}: {count} processes need ports up to 65535")
+            if (other := taken.get(int(port) + n)) is not None:
+                raise ValueError(
+                    f"{variable} {bind} and {other} overlap with {count} processes (each takes "
+                    f"the next {count} ports): set them at least {count} apart"
+                )
+            taken[int(port) + n] = variable
+            binds[n][variable] = f"{host}:{int(port) + n}"
+    return binds
+
+
 def _run_processes(settings: Settings, count: int, queues: list[str]) -> int:
-    """Supervise ``count`` single-process workers; SIGINT/SIGTERM stops them all gracefully."""
-    children = []
-    for n in range(count):
-        env = dict(os.environ)
-        if settings.metrics_bind and n > 0:
-            # One Prometheus port per process: the next ports up from the configured one.
-            host, _, port = settings.metrics_bind.rpartition(":")
-            env["OMS_METRICS_BIND"] = f"{host}:{int(port) + n}"
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "workers.main", "--queues", ",".join(queues)], env=env
-            )
+    """Supervise ``count`` single-process workers, each with its own metrics and health port
+    (``child_binds``). SIGINT/SIGTERM stops them all gracefully (exit 0 when they stopped
+    cleanly). A child that exits on its own stops the others and the supervisor exits
+    non-zero (the child's status, else 1), so the process manager (Kubernetes, systemd,
+    compose) restarts the whole worker rather than keep it running at less than its size."""
+    try:
+        binds = child_binds(settings, count)
+    except ValueError as error:
+        _refuse(str(error))
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "workers.main", "--queues", ",".join(queues)],
+            env=os.environ | bind,
         )
+        for bind in binds
+    ]
     log.info("supervising %d worker processes", count)
+    stopping = False
 
     def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    while not stopping:
+        dead = next((child for child in children if child.poll() is not None), None)
+        if dead is None:
+            time.sleep(0.2)
+            continue
+        if stopping:  # it stopped on our signal, between the check and the poll
+            break
+        code = dead.returncode
+        log.error("worker process %d exited with status %d: stopping the others", dead.pid, code)
+        stop(signal.SIGTERM, None)
+        for child in children:
+            child.wait()
+        return code if code > 0 else 1
     codes = [child.wait() for child in children]
     return max(codes, default=0)
 

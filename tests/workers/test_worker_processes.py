@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 from temporalio.client import TLSConfig
@@ -16,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from oms.client import tls_config
 from oms.settings import Settings
+from workers.main import child_binds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,6 +71,84 @@ def test_processes_flag_runs_that_many_workers_and_stops_them_together(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         assert not any(child.is_running() and child.status() != "zombie" for child in children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _free_port_pair() -> int:
+    """A port whose next port up is free too (one health endpoint per process)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = int(first.getsockname()[1])
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise AssertionError("no two free consecutive ports")
+
+
+def test_each_process_gets_its_own_metrics_and_health_port() -> None:
+    settings = Settings(metrics_bind="0.0.0.0:9464", health_bind="0.0.0.0:8081")
+    assert child_binds(settings, 2) == [
+        {"OMS_METRICS_BIND": "0.0.0.0:9464", "OMS_HEALTH_BIND": "0.0.0.0:8081"},
+        {"OMS_METRICS_BIND": "0.0.0.0:9465", "OMS_HEALTH_BIND": "0.0.0.0:8082"},
+    ]
+    assert child_binds(Settings(), 2) == [{}, {}]
+    # 9464..9466 and 9465..: the second process's metrics and the first one's health clash.
+    with pytest.raises(ValueError, match=r"OMS_HEALTH_BIND .* overlap"):
+        child_binds(Settings(metrics_bind="0.0.0.0:9464", health_bind="0.0.0.0:9465"), 3)
+    with pytest.raises(ValueError, match="65535"):
+        child_binds(Settings(health_bind="0.0.0.0:65535"), 2)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.slow
+def test_every_process_serves_health_and_one_dying_stops_the_supervisor(
+    dev_server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Each child used to get the same health port: the second died "Address already in
+    use" and the supervisor went on with one. Now each has its own, and a child that dies
+    stops the supervisor non-zero, so the pod (or the service manager) restarts it."""
+    port = _free_port_pair()
+    env = dict(os.environ)
+    env.update(
+        TEMPORAL_ADDRESS=dev_server.client.service_client.config.target_host,
+        OMS_DATABASE_URL=f"sqlite:///{tmp_path / 'oms.db'}",
+        OMS_TASK_QUEUE_PREFIX="procs-health-",
+        OMS_GRACEFUL_SHUTDOWN_S="1",
+        OMS_HEALTH_BIND=f"127.0.0.1:{port}",
+    )
+    log = tmp_path / "workers.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workers.main", "--queues", "workflows", "--processes", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        ready: set[int] = set()
+        while ready != {port, port + 1} and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            for each in (port, port + 1):
+                try:
+                    if httpx.get(f"http://127.0.0.1:{each}/health/ready").status_code == 200:
+                        ready.add(each)
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.2)
+        assert ready == {port, port + 1}, log.read_text()
+        children = psutil.Process(proc.pid).children()
+        assert len(children) == 2
+        children[1].kill()
+        assert proc.wait(timeout=30) != 0
+        assert "exited with status" in log.read_text()
+        assert not children[0].is_running() or children[0].status() == "zombie"
     finally:
         if proc.poll() is None:
             proc.kill()
