@@ -43,18 +43,20 @@ DEV_KEYS = f"{DEV_KEY_ID}:{DEV_KEY_B64}"
 def parse_keys(spec: str) -> dict[str, bytes]:
     """Parse ``"id1:base64key,id2:base64key"`` into ``{key id: 32-byte key}``.
 
-    Raises ``ValueError`` naming the offending entry: empty spec, an entry without
-    ``id:key``, a duplicate id, a key that is not base64 or not 32 bytes (AES-256).
+    Raises ``ValueError`` naming the offending entry by its id or position, never its key:
+    empty spec, an entry without ``id:key``, a duplicate id, a key that is not base64 or not
+    32 bytes (AES-256).
     """
     keys: dict[str, bytes] = {}
-    for raw in spec.split(","):
-        entry = raw.strip()
-        if not entry:
-            continue
+    entries = [raw.strip() for raw in spec.split(",") if raw.strip()]
+    for position, entry in enumerate(entries, 1):
         key_id, sep, b64 = entry.partition(":")
         key_id = key_id.strip()
         if not sep or not key_id or not b64.strip():
-            raise ValueError(f"codec key entry {key_id or entry!r} must look like id:base64key")
+            # Never the entry itself: without its "id:" it is a key, and this line is logged.
+            raise ValueError(
+                f"codec key entry {position} of {len(entries)} must look like id:base64key"
+            )
         if key_id in keys:
             raise ValueError(f"codec key id {key_id!r} is listed twice")
         try:

@@ -29,7 +29,7 @@ from pydantic import AfterValidator, Field, PrivateAttr, ValidationError, model_
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.envconfig import ClientConfig
 
-from oms.codec import DEV_KEY_B64, DEV_KEY_ID, DEV_KEYS
+from oms.codec import DEV_KEY_B64, DEV_KEY_ID, DEV_KEYS, parse_keys
 from oms.countries import COUNTRIES
 from oms.cron import check_cron
 from oms.models.common import SUPPORTED_CURRENCIES
@@ -165,6 +165,11 @@ def _adapter(*built_in: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _codec_keys(value: str) -> str:
+    parse_keys(value)  # its ValueError names an entry by id or position, never a key
+    return value
+
+
 def _seconds(value: str) -> str:
     if not all(part.strip().isdigit() and int(part) > 0 for part in value.split(",")):
         raise ValueError("not whole seconds above 0, comma-separated (such as 86400,259200)")
@@ -213,7 +218,7 @@ class Settings(BaseSettings):
     temporal_connect_wait_s: float = Field(default=30.0, ge=0, allow_inf_nan=False)
     # Payload encryption (oms/codec.py): "id:base64key,..." and the id new payloads use.
     # The default is a public development key: every real deployment sets both.
-    codec_keys: str = DEV_KEYS
+    codec_keys: Annotated[str, AfterValidator(_codec_keys)] = DEV_KEYS
     codec_key_id: str = DEV_KEY_ID
     # Refuse payloads that are not encrypted (a start or signal sent around the codec)?
     # Unset: yes whenever real keys are configured. False only while histories written
@@ -440,6 +445,17 @@ class Settings(BaseSettings):
         # Likewise the sandbox carrier's: moving it with OMS_CARRIER_PORT moves its callers.
         if not self.carrier_url:
             self.carrier_url = local_url(self.carrier_host, self.carrier_port)
+        return self
+
+    @model_validator(mode="after")
+    def _codec_key_id_is_loaded(self) -> Self:
+        """The codec encrypts with OMS_CODEC_KEY_ID: it must be one of OMS_CODEC_KEYS' ids."""
+        ids = parse_keys(self.codec_keys)
+        if self.codec_key_id not in ids:
+            raise ValueError(
+                f"OMS_CODEC_KEY_ID: {self.codec_key_id!r} is not among the ids in "
+                f"OMS_CODEC_KEYS ({', '.join(sorted(ids))})"
+            )
         return self
 
     @model_validator(mode="after")

@@ -3,6 +3,7 @@ the environment variable (not the field, not a traceback) and exit status 2."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -52,6 +53,14 @@ from oms.settings import Settings, load_settings, settings_problems
         ("OMS_SMTP_TIMEOUT_S", "-1", "greater than 0"),
         ("OMS_WEBHOOKS_TIMEOUT_S", "inf", "finite number"),
         ("OMS_GRACEFUL_SHUTDOWN_S", "-5", "greater than or equal to 0"),
+        ("OMS_CODEC_KEYS", "k1:notbase64", "codec key 'k1' is not valid base64"),
+        (
+            "OMS_CODEC_KEYS",
+            "dev-1:" + base64.b64encode(b"16-byte-key-abcd").decode(),
+            "is 16 bytes",
+        ),
+        # A key pasted without its "id:": the line must not carry it (it goes to the logs).
+        ("OMS_CODEC_KEYS", base64.b64encode(b"k" * 32).decode(), "entry 1 of 1 must look like id:"),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_its_variable_and_exit_2(
@@ -68,6 +77,17 @@ def test_an_invalid_value_is_one_line_naming_its_variable_and_exit_2(
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(f"error: {variable}: ") and reason in line, line
     assert value not in line.removeprefix(f"error: {variable}")  # values may be secrets
+
+
+def test_a_codec_key_id_not_among_the_keys_is_one_line_naming_both_variables(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMS_CODEC_KEY_ID", "k9")
+    with pytest.raises(SystemExit) as exit_:
+        load_settings()
+    assert exit_.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == "error: OMS_CODEC_KEY_ID: 'k9' is not among the ids in OMS_CODEC_KEYS (dev-1)"
 
 
 def test_every_problem_gets_its_line(
@@ -219,4 +239,18 @@ def test_each_entry_point_stops_with_the_line_not_a_traceback(argv: list[str]) -
     assert done.stderr == (
         "error: OMS_PICK_SLA_S: Input should be a valid integer, unable to parse string as an "
         "integer\n"
+    )
+
+
+@pytest.mark.parametrize("module", ["workers.main", "starters.api.app", "starters.codec_server"])
+def test_a_bad_codec_key_stops_each_process_with_one_line_that_hides_the_key(module: str) -> None:
+    """It used to be a ValueError traceback (exit 1, or 3 from the API) carrying the key."""
+    key = base64.b64encode(b"s" * 32).decode()
+    env = dict(os.environ, OMS_CODEC_KEYS=key)
+    done = subprocess.run(
+        [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "error: OMS_CODEC_KEYS: codec key entry 1 of 1 must look like id:base64key\n"
     )
