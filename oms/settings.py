@@ -63,6 +63,9 @@ ENV_FILE_VARIABLE = "OMS_ENV_FILE"
 # The variable names the dotenv file of the Settings being built holds (upper case): the
 # deprecated OMS_TEMPORAL_* names count there as in the environment (``Settings.__init__``).
 _DOTENV_NAMES: ContextVar[frozenset[str]] = ContextVar("_DOTENV_NAMES", default=frozenset())
+# Why the dotenv file OMS_ENV_FILE names cannot be read, for the Settings being built
+# (``Settings.__init__``; empty: it can, or none is named).
+_ENV_FILE_PROBLEM: ContextVar[str] = ContextVar("_ENV_FILE_PROBLEM", default="")
 
 # Public (it is in this file): only for make run on loopback (``Settings.exposure_problems``).
 DEV_WEBHOOK_SECRET = "dev-carrier-webhook-secret"
@@ -425,15 +428,30 @@ class Settings(BaseSettings):
 
     def __init__(self, **values: Any) -> None:
         """Build from the environment, a dotenv file and ``values`` (which win). The dotenv
-        file is ``OMS_ENV_FILE`` when that is set (empty: none), else ``.env`` in the working
-        directory; ``_env_file=...`` given in code wins over both."""
+        file is ``OMS_ENV_FILE`` when that is set (empty: none; a file that is not there is
+        an error, ``ValueError``), else ``.env`` in the working directory if there is one;
+        ``_env_file=...`` given in code wins over both."""
+        problem = ""
         if "_env_file" not in values:
             values["_env_file"] = os.environ.get(ENV_FILE_VARIABLE, ".env") or None
+            if os.environ.get(ENV_FILE_VARIABLE):
+                problem = env_file_problem(os.environ[ENV_FILE_VARIABLE])
         names = _DOTENV_NAMES.set(dotenv_names(values["_env_file"]))
+        problems = _ENV_FILE_PROBLEM.set(problem)
         try:
             super().__init__(**values)
         finally:
             _DOTENV_NAMES.reset(names)
+            _ENV_FILE_PROBLEM.reset(problems)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_env_file_exists(cls, values: Any) -> Any:
+        """A dotenv file OMS_ENV_FILE names must be there: else every value would silently
+        be its default (an SQLite store in the working directory, the dev codec key)."""
+        if problem := _ENV_FILE_PROBLEM.get():
+            raise ValueError(f"{ENV_FILE_VARIABLE}: {problem}")
+        return values
 
     @model_validator(mode="after")
     def _api_url_from_host_and_port(self) -> Self:
@@ -591,6 +609,19 @@ class Settings(BaseSettings):
     def queue(self, name: str) -> str:
         """Return the task queue name for ``name`` with this deployment's prefix."""
         return f"{self.task_queue_prefix}{name}"
+
+
+def env_file_problem(path: str) -> str:
+    """Why the dotenv file at ``path`` (OMS_ENV_FILE) cannot be read, or ``""``."""
+    if os.path.isdir(path):
+        return f"{path} is a directory, not a dotenv file"
+    if not os.path.exists(path):
+        where = "" if os.path.isabs(path) else f" (relative to {os.getcwd()})"
+        return (
+            f"there is no file {path}{where}; unset it to read .env in the working "
+            "directory, or set it empty to read no file"
+        )
+    return ""
 
 
 def dotenv_names(env_file: Any) -> frozenset[str]:

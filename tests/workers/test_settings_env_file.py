@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from oms.settings import Settings
+from oms.settings import Settings, load_settings
 
 DEFAULT_URL = Settings.model_fields["database_url"].default
 
@@ -62,3 +65,32 @@ def test_without_oms_env_file_the_settings_read_dotenv_in_the_working_directory(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("OMS_ENV_FILE", raising=False)
     assert Settings().database_url == "sqlite:///dotenv.db"
+
+
+def test_a_named_dotenv_file_that_is_not_there_stops_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to be ignored: every value its default, an SQLite store in the working
+    directory. Now one line naming OMS_ENV_FILE, exit 2, and no store is made."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OMS_ENV_FILE", "/nonexistent/oms.env")
+    with pytest.raises(SystemExit) as exit_:
+        load_settings()
+    assert exit_.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: OMS_ENV_FILE: there is no file /nonexistent/oms.env;"), line
+    monkeypatch.setenv("OMS_ENV_FILE", str(tmp_path))
+    with pytest.raises(ValidationError, match="is a directory"):
+        Settings()
+    done = subprocess.run(
+        [sys.executable, "-m", "workers.main"],
+        env=dict(os.environ, OMS_ENV_FILE="missing.env"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: OMS_ENV_FILE: there is no file missing.env (relative")
+    assert done.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
