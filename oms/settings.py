@@ -91,6 +91,39 @@ def _rate_limit(value: str) -> str:
     return value
 
 
+# The rate-limit storages the API's (synchronous) limiter can use: URI scheme -> the module
+# the limits library needs for it. None of them is in an extra or the image.
+_RATE_LIMIT_STORAGES = {
+    "memory": None,
+    **dict.fromkeys(("redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel"), "redis"),
+    **dict.fromkeys(
+        ("valkey", "valkeys", "valkey+unix", "valkey+cluster", "valkey+sentinel"), "valkey"
+    ),
+    "memcached": "pymemcache",
+    "mongodb": "pymongo",
+    "mongodb+srv": "pymongo",
+}
+
+
+def _rate_limit_storage(value: str) -> str:
+    import importlib.util
+
+    scheme = value.partition("://")[0] if "://" in value else ""
+    if scheme not in _RATE_LIMIT_STORAGES:
+        raise ValueError(
+            "not a rate-limit storage URI (memory://, redis://host:6379, rediss://, "
+            "redis+sentinel://, valkey://, memcached://, mongodb://)"
+        )
+    module = _RATE_LIMIT_STORAGES[scheme]
+    if module and importlib.util.find_spec(module) is None:
+        raise ValueError(
+            f"{scheme}:// needs the {module!r} package, which no extra of the OMS installs and "
+            f"the image does not have: install it (pip install {module}) where the API runs, "
+            "in your own image built on the OMS's, or keep memory:// (per API process)"
+        )
+    return value
+
+
 def _bind(value: str) -> str:
     host, _, port = value.rpartition(":")
     if value and not (host and port.isdigit() and 1 <= int(port) <= 65535):
@@ -265,8 +298,9 @@ class Settings(BaseSettings):
     api_auth_failures_per_token: RateLimit = "120/minute"
     carrier_webhook_rate_per_ip: RateLimit = "6000/minute"
     # Where the counts live: memory:// (per API process) or a limits storage URI such as
-    # redis://host:6379 (shared by API replicas; needs the redis package).
-    api_rate_limit_storage: str = "memory://"
+    # redis://host:6379 (shared by API replicas; needs the redis package, which no extra has:
+    # checked when the settings are built).
+    api_rate_limit_storage: Annotated[str, AfterValidator(_rate_limit_storage)] = "memory://"
     # Incoterms of parcels leaving the EU: DAP (the receiver pays duty and import VAT on
     # delivery) or DDP (the merchant does); printed on the customs declaration and invoice.
     customs_incoterms: Literal["DAP", "DDP"] = "DAP"

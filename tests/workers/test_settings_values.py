@@ -53,6 +53,9 @@ from oms.settings import Settings, load_settings, settings_problems
         ("OMS_SMTP_TIMEOUT_S", "-1", "greater than 0"),
         ("OMS_WEBHOOKS_TIMEOUT_S", "inf", "finite number"),
         ("OMS_GRACEFUL_SHUTDOWN_S", "-5", "greater than or equal to 0"),
+        ("OMS_API_RATE_LIMIT_STORAGE", "redis://127.0.0.1:6379", "needs the 'redis' package"),
+        ("OMS_API_RATE_LIMIT_STORAGE", "postgres://db", "not a rate-limit storage URI"),
+        ("OMS_API_RATE_LIMIT_STORAGE", "async+redis://db:6379", "not a rate-limit storage URI"),
         ("OMS_CODEC_KEYS", "k1:notbase64", "codec key 'k1' is not valid base64"),
         (
             "OMS_CODEC_KEYS",
@@ -127,6 +130,7 @@ def test_every_problem_gets_its_line(
         ("OMS_RETURN_AUTO_AUTHORIZE_UNDER", "1500.50"),
         ("OMS_SUBSCRIPTION_DUNNING_S", "3600"),
         ("OMS_SUBSCRIPTION_DUNNING_S", "86400, 259200"),
+        ("OMS_API_RATE_LIMIT_STORAGE", "memory://"),
     ],
 )
 def test_valid_values_still_pass(
