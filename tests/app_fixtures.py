@@ -31,13 +31,16 @@ async def app_clients(
     *roles: str,
     fill: Callable[[Session], object] | None = None,
     temporal: Any = None,
+    seed: bool = True,
 ) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     """A client per dev role (``dev-<role>``) on the app over ``database_url`` (migrated),
-    with the demo catalogue seeded and ``fill`` run in the same session first; ``temporal``:
-    a fake of the Temporal client the app asks (none by default)."""
+    with the demo catalogue seeded (unless not ``seed``: a production store, ``oms db
+    --no-seed``) and ``fill`` run in the same session first; ``temporal``: a fake of the
+    Temporal client the app asks (none by default)."""
     db = Database(database_url)
     with db.session() as session:
-        seed_demo(session)
+        if seed:
+            seed_demo(session)
         if fill is not None:
             fill(session)
     settings = Settings(database_url=database_url, auth_dev_tokens=True)

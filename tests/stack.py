@@ -311,9 +311,11 @@ async def running_stack(
     worker_in_process: bool = True,
     carrier_simulate: bool = False,
     carrier_delay_s: float = 0.0,
+    seed: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[tuple[Stack, WorkerProcess | None]]:
-    """Migrate and seed the store, start carrier, SMTP, worker and API; stop them after."""
+    """Migrate and seed the store (unless not ``seed``: a production store, ``oms db
+    --no-seed``), start carrier, SMTP, worker and API; stop them after."""
     address = client.service_client.config.target_host
     # The API's port is taken now, not picked and bound later, so no other server can grab
     # it while the carrier (which needs the webhook URL) and the worker start.
@@ -322,8 +324,9 @@ async def running_stack(
     settings = stack_settings(database_url, address, tmp, **overrides)
     upgrade(settings.database_url)
     db = Database(settings.database_url)
-    with db.session() as session:
-        seed_demo(session)
+    if seed:
+        with db.session() as session:
+            seed_demo(session)
     carrier_config = SandboxConfig(
         db_path=settings.carrier_db_path,
         webhook_url=f"{settings.api_url}/carrier/events",

@@ -193,6 +193,14 @@ def locate(postal_code: str | None, city: str | None, country: str | None) -> La
 
     Returns ``None`` when nothing is known, so callers rank such destinations last.
     """
+    return locate_place(postal_code, city, country) or COUNTRY_CENTROIDS.get(
+        (country or "").strip().upper()
+    )
+
+
+def locate_place(postal_code: str | None, city: str | None, country: str | None) -> LatLon | None:
+    """Coordinates of an address's city, else of its postcode's region; ``None`` when
+    neither is known (a country's centre is too rough to place a warehouse by)."""
     if city:
         hit = CITIES.get(_fold(city))
         if hit is not None:
@@ -204,4 +212,4 @@ def locate(postal_code: str | None, city: str | None, country: str | None) -> La
         hit = prefixes.get(digits[:length])
         if hit is not None:
             return hit
-    return COUNTRY_CENTROIDS.get(country_code)
+    return None

@@ -19,6 +19,25 @@ class Warehouse(Model):
     country: str
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    line1: str = ""
+    # An inactive warehouse keeps its stock but allocation no longer ships from it.
+    active: bool = True
+
+
+class WarehouseIn(Model):
+    """Body of ``PUT /warehouses/{id}``: the warehouse's address, which every parcel it ships
+    names as the sender, and where it is, which allocation ranks warehouses by (nearest
+    first). Without ``lat`` and ``lon`` it is placed at its city, else its postcode's region,
+    when the OMS knows it (``oms.domain.geo``)."""
+
+    name: Text = Field(min_length=1, max_length=200)
+    line1: Text = Field(min_length=1, max_length=200)
+    postal_code: str = Field(min_length=1, max_length=16)
+    city: Text = Field(min_length=1, max_length=100)
+    country: str = Field(pattern=COUNTRY_PATTERN, examples=["SE"])
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    active: bool = True
 
 
 class StockLevel(Model):

@@ -665,6 +665,31 @@ def list_warehouses(
     return paging.page(session, query, keys, _warehouse, cursor=cursor, limit=limit)
 
 
+def get_warehouse(session: Session, warehouse_id: str) -> Warehouse | None:
+    """The warehouse ``warehouse_id``, active or not; ``None`` when the store has none."""
+    row = session.get(WarehouseRow, warehouse_id)
+    return None if row is None else _warehouse(row)
+
+
+def put_warehouse(session: Session, warehouse: Warehouse) -> Warehouse:
+    """Create or replace the warehouse ``warehouse.warehouse_id``: its address (the sender of
+    every parcel it ships from now on) and location (what allocation ranks it by). Its stock,
+    reservations and backorders stay as they are."""
+    values = warehouse.model_dump(exclude={"warehouse_id"})
+    row, inserted = get_or_insert(
+        session,
+        WarehouseRow,
+        warehouse.warehouse_id,
+        lambda: WarehouseRow(warehouse_id=warehouse.warehouse_id, **values),
+        with_for_update=True,
+    )
+    if not inserted:
+        for name, value in values.items():
+            setattr(row, name, value)
+    session.flush()
+    return _warehouse(row)
+
+
 def _warehouse(row: WarehouseRow) -> Warehouse:
     return Warehouse.model_validate(row, from_attributes=True)
 

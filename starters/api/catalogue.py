@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
+from oms.countries import COUNTRIES
 from oms.domain.auth import ROLES, Principal
-from oms.models.common import Page
-from oms.models.inventory import Product, ProductIn, SetStock, StockLevel, StockReceipt, Warehouse
+from oms.domain.geo import locate_place
+from oms.domain.shipping import address_problems
+from oms.models.common import Address, Page
+from oms.models.inventory import (
+    Product,
+    ProductIn,
+    SetStock,
+    StockLevel,
+    StockReceipt,
+    Warehouse,
+    WarehouseIn,
+)
 from oms.models.orders import BackorderWake
 from oms.store import inventory
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
 from starters.api.auth import require
-from starters.api.deps import Paging, State, api_error, in_store
+from starters.api.deps import Paging, State, api_error, field_errors, in_store
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(tags=["catalogue"])
@@ -61,6 +72,70 @@ def list_warehouses(state: State, caller: Staff, page: Paging) -> Page[Warehouse
     """Active warehouses by id, a page at a time."""
     with state.db.read() as session:
         return inventory.list_warehouses(session, page.limit, page.cursor)
+
+
+WarehouseId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+@router.get("/warehouses/{warehouse_id}", response_model=Warehouse)
+def get_warehouse(warehouse_id: str, state: State, caller: Staff) -> Warehouse:
+    """One warehouse, active or not; 404 ``UnknownWarehouse`` when the store has none."""
+    with state.db.read() as session:
+        warehouse = inventory.get_warehouse(session, warehouse_id)
+    if warehouse is None:
+        raise api_error(404, "UnknownWarehouse", f"unknown warehouse {warehouse_id!r}")
+    return warehouse
+
+
+@router.put("/warehouses/{warehouse_id}", response_model=Warehouse, responses={422: {}})
+def put_warehouse(
+    warehouse_id: WarehouseId, body: WarehouseIn, state: State, caller: Admin
+) -> Warehouse:
+    """Create or replace a warehouse: its address (the sender on every label) and where it
+    is (allocation ships from the nearest warehouse that has the stock).
+
+    ``lat`` and ``lon`` go together; without them the warehouse is placed at its city, else
+    its postcode's region, and a place the OMS does not know is a 422 naming both. A
+    ``country`` that is not an ISO 3166-1 code, or a ``postal_code`` not of its country's
+    format, is a 422 naming it. Stock is then set per SKU with
+    ``PUT /warehouses/{id}/stock/{sku}``.
+    """
+    warehouse = Warehouse(warehouse_id=warehouse_id, **_located(body))
+    with state.db.session() as session:
+        return inventory.put_warehouse(session, warehouse)
+
+
+def _located(body: WarehouseIn) -> dict[str, Any]:
+    """``body``'s fields with its coordinates filled in; raises a 422 naming every field a
+    warehouse cannot have (see ``put_warehouse``)."""
+    problems: list[tuple[list[str | int], str, Any]] = []
+    if body.country not in COUNTRIES:
+        problems.append((["country"], "not an ISO 3166-1 alpha-2 country code", body.country))
+    else:
+        sender = Address(
+            name=body.name,
+            line1=body.line1,
+            postal_code=body.postal_code,
+            city=body.city,
+            country=body.country,
+        )
+        for name, reason in address_problems(sender):
+            if name == "postal_code":  # a country or region the carrier refuses is its to say
+                problems.append((["postal_code"], reason, body.postal_code))
+    values = body.model_dump()
+    if body.lat is None and body.lon is None:
+        spot = locate_place(body.postal_code, body.city, body.country)
+        if spot is None:
+            reason = "give lat and lon: the OMS cannot place this city or postcode"
+            problems += [(["lat"], reason, None), (["lon"], reason, None)]
+        else:
+            values["lat"], values["lon"] = spot
+    elif body.lat is None or body.lon is None:
+        missing = "lat" if body.lat is None else "lon"
+        problems.append(([missing], "lat and lon go together: give both or neither", None))
+    if problems:
+        raise field_errors(problems)
+    return values
 
 
 @router.get("/warehouses/{warehouse_id}/stock", response_model=Page[StockLevel])

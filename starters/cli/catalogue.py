@@ -39,7 +39,9 @@ def master_data(name: str, path: str, help: str, key: str | None) -> click.Group
 
 
 product = master_data("product", "/products", "the catalogue: list products, set one", "sku")
-warehouse = master_data("warehouse", "/warehouses", "warehouses and the stock each holds", None)
+warehouse = master_data(
+    "warehouse", "/warehouses", "warehouses: list, get or set one, its stock", "warehouse_id"
+)
 company = master_data(
     "company", "/companies", "B2B companies: list, set one, its members and credit", "company_id"
 )
@@ -47,6 +49,9 @@ supplier = master_data("supplier", "/suppliers", "suppliers purchase orders go t
 
 
 product.add_command(get_command("get", "/products/{sku}", "one product; 404 for an unknown SKU"))
+warehouse.add_command(
+    get_command("get", "/warehouses/{warehouse_id}", "one warehouse: address, location, active")
+)
 warehouse.add_command(
     get_command(
         "stock",

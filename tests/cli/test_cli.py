@@ -529,6 +529,20 @@ def test_master_data_is_set_from_a_file(recording_api: str, tmp_path: Path) -> N
     ]
 
 
+def test_a_warehouse_is_set_from_a_file_and_read_back(recording_api: str, tmp_path: Path) -> None:
+    body = tmp_path / "warehouse.json"
+    address = {"name": "DC", "line1": "Gatan 1", "postal_code": "212 37", "city": "Malmö"}
+    body.write_text(json.dumps({**address, "country": "SE"}))
+    assert _run("warehouse", "set", "WH-1", str(body)) == 0
+    assert _run("warehouse", "get", "WH-1") == 0
+    assert _run("warehouse", "stock", "WH-1") == 0
+    assert _Recorder.seen == [
+        ("PUT /warehouses/WH-1", {**address, "country": "SE"}),
+        ("GET /warehouses/WH-1", ANY),
+        ("GET /warehouses/WH-1/stock", ANY),
+    ]
+
+
 def test_price_list_and_shipping_quote_commands_send_what_they_say(
     recording_api: str, tmp_path: Path
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oms.domain.geo import CITIES, COUNTRY_CENTROIDS, haversine_km, locate
+from oms.domain.geo import CITIES, COUNTRY_CENTROIDS, haversine_km, locate, locate_place
 from oms.domain.shipping import SERVED
 
 STOCKHOLM = CITIES["stockholm"]
@@ -84,3 +84,11 @@ def test_every_country_the_carrier_serves_has_a_centroid() -> None:
 def test_nothing_known_is_none() -> None:
     assert locate("100-0001", "Nowhereby", "JP") is None
     assert locate(None, None, None) is None
+
+
+def test_a_place_is_a_city_or_a_postcode_region_never_a_country_s_centre() -> None:
+    # What a warehouse without coordinates is placed by: a country's centre is no place.
+    assert locate_place("903 26", "Nowhereby", "SE") == CITIES["umea"]
+    assert locate_place("", "Malmö", "") == MALMO
+    assert locate_place("", "Nowhereby", "NO") is None
+    assert locate_place("12345", "Nowhereby", "US") is None

@@ -101,6 +101,8 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("PUT", "/price-lists/{currency}/prices/{sku}"): set(),
     ("POST", "/shipping/quotes"): EVERYONE,
     ("GET", "/warehouses"): STAFF,
+    ("GET", "/warehouses/{warehouse_id}"): STAFF,
+    ("PUT", "/warehouses/{warehouse_id}"): set(),
     ("GET", "/warehouses/{warehouse_id}/stock"): STAFF,
     ("GET", "/stock"): STAFF,
     ("PUT", "/warehouses/{warehouse_id}/stock/{sku}"): {"warehouse"},
