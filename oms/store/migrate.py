@@ -1,20 +1,24 @@
 """Schema migrations, run in code: ``upgrade(url)`` brings any store to the latest schema.
 
 Alembic's scripts live in ``oms/store/migrations`` (shipped with the package),
-so no ``alembic.ini`` is needed. Every composition root calls ``upgrade``
-before it serves; on PostgreSQL an advisory lock makes concurrent callers
-(worker and API starting together) take turns. URLs may carry
+so no ``alembic.ini`` is needed. ``oms db`` (``--no-seed`` in production, the
+``oms-migrate`` job) and the development launcher call ``upgrade``; the API and the
+workers do not, so a store that was not migrated is theirs to notice (``behind``:
+the API's ``/health/ready`` answers 503 until it is). On PostgreSQL an advisory lock
+makes concurrent callers take turns. URLs may carry
 ``?options=-csearch_path=<schema>``: the migration runs on that connection, so
 tables and ``alembic_version`` land in that schema.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from oms.store.db import make_engine
@@ -69,3 +73,40 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def store_revision(connection: Connection) -> str | None:
+    """The revision of the store ``connection`` is on, or ``None`` if it was never migrated."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+@functools.cache
+def _revisions() -> tuple[str, frozenset[str]]:
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    assert head is not None, "the package ships its migrations"
+    return head, frozenset(r.revision for r in script.walk_revisions())
+
+
+def head_revision() -> str:
+    """The latest revision of this code's migrations: what its store must be at."""
+    return _revisions()[0]
+
+
+def behind(revision: str | None) -> bool:
+    """Whether a store at ``revision`` lacks tables or columns this code uses: never
+    migrated (``None``), or at one of this code's revisions before the head. A revision this
+    code does not know is a later release's (migrations only add), so not behind: a
+    release's pods keep serving while the next one's migration runs."""
+    head, known = _revisions()
+    return revision is None or (revision != head and revision in known)
+
+
+def not_migrated(revision: str | None) -> str:
+    """One line for a store at ``revision`` that is ``behind``: what it is at, what this
+    code needs, and what to run."""
+    at = f"at {revision}" if revision else "no tables"
+    return (
+        f"store not migrated ({at}; this release needs {head_revision()}):"
+        " run oms db (--no-seed for a store without the demo catalogue)"
+    )

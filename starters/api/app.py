@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -22,6 +23,7 @@ from temporalio.client import Client
 from oms import logs, telemetry
 from oms.client import connect
 from oms.settings import Settings, load_settings
+from oms.store import migrate
 from oms.store.db import Database
 from oms.version import VERSION
 from starters.api import (
@@ -146,11 +148,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     @app.get("/health/ready", tags=["ops"])
     async def ready(request: Request) -> Response:
-        """The store and Temporal answer (a readiness probe: send traffic only when they do).
-        503 problem details (``NotReady``) naming each check that failed in ``detail``, with
-        every check's result in ``checks`` as the 200 has them (for probes and dashboards)."""
+        """The store (at this release's migration head) and Temporal answer (a readiness
+        probe: send traffic only when they do). 503 problem details (``NotReady``) naming
+        each check that failed in ``detail``, with every check's result in ``checks`` as the
+        200 has them (for probes and dashboards)."""
         state: ApiState = request.app.state.oms
-        checks = {"store": await _check_store(state.db), "temporal": await _check_temporal(state)}
+        checks = {"store": await _check_store(state), "temporal": await _check_temporal(state)}
         failed = {name: result for name, result in checks.items() if result != "ok"}
         if failed:
             what = "; ".join(f"{name} {result}" for name, result in failed.items())
@@ -163,18 +166,32 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
 
 READY_TIMEOUT_S = 2.0
+# Once the store is seen at the migration head, probes only ping it for this long before
+# its revision is read again (a migrated store stays migrated; an unmigrated one is read
+# on every probe, so the API turns ready as soon as ``oms db`` has run).
+MIGRATED_TRUSTED_S = 5.0
+NOT_MIGRATED = "not migrated: run oms db"
 
 
-async def _check_store(db: Database) -> str:
-    def ping() -> None:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+async def _check_store(state: ApiState) -> str:
+    """``ok``, ``not migrated: run oms db`` (the store lacks this release's migrations:
+    every authenticated call would fail), or ``failed: <exception type>``."""
+
+    def check() -> str:
+        with state.db.engine.connect() as connection:
+            if time.monotonic() < state.migrated_until:
+                connection.execute(text("SELECT 1"))
+            elif migrate.behind(migrate.store_revision(connection)):
+                return NOT_MIGRATED
+            else:
+                state.migrated_until = time.monotonic() + MIGRATED_TRUSTED_S
+        return "ok"
 
     try:
-        await asyncio.wait_for(asyncio.to_thread(ping), READY_TIMEOUT_S)
+        await asyncio.to_thread(migrate.head_revision)  # read once per process, untimed
+        return await asyncio.wait_for(asyncio.to_thread(check), READY_TIMEOUT_S)
     except Exception as exc:  # any failure is "not ready", named, never a 500
         return f"failed: {type(exc).__name__}"
-    return "ok"
 
 
 async def _check_temporal(state: ApiState) -> str:

@@ -40,6 +40,9 @@ class ApiState:
     limits: RateLimits = field(init=False)
     # The OMS's own callers this process saw refused (their rows clear when accepted again).
     refused_callers: set[str] = field(default_factory=set)
+    # Until when (time.monotonic) /health/ready trusts that the store is at its migration
+    # head without reading the revision again.
+    migrated_until: float = 0.0
 
     def __post_init__(self) -> None:
         self.limits = RateLimits(self.settings)
