@@ -54,6 +54,7 @@ from oms.store.credit import CreditLedger
 from oms.store.db import Database
 from oms.store.inventory import StockStore
 from oms.store.labels import LabelStore
+from oms.store.migrate import store_problem
 from oms.store.orders import ReadModelStore
 from oms.store.outbox import Outbox
 from oms.store.quotes import QuoteStore
@@ -255,9 +256,13 @@ def retry_schedule(settings: Settings) -> RetrySchedule:
 async def ensure_relays(client: Client, settings: Settings, db: Database) -> None:
     """(Re)start every endpoint's relay: idempotent, and a relay that ended is resumed.
 
-    A store that cannot be read (not migrated yet, or down) is logged, not raised: the
-    worker must still run, and creating an endpoint starts its relay anyway.
+    A store that cannot be read (not migrated yet, or down) is logged in one line, not
+    raised: the worker must still run, and creating an endpoint starts its relay anyway.
     """
+    problem = await asyncio.to_thread(store_problem, db.engine)
+    if problem is not None:
+        log.warning("webhook relays not (re)started: %s", problem)
+        return
     try:
         endpoint_ids = await asyncio.to_thread(WebhookStore(db).endpoint_ids)
     except DBAPIError as exc:

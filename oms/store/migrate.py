@@ -4,7 +4,8 @@ Alembic's scripts live in ``oms/store/migrations`` (shipped with the package),
 so no ``alembic.ini`` is needed. ``oms db`` (``--no-seed`` in production, the
 ``oms-migrate`` job) and the development launcher call ``upgrade``; the API and the
 workers do not, so a store that was not migrated is theirs to notice (``behind``:
-the API's ``/health/ready`` answers 503 until it is). On PostgreSQL an advisory lock
+the API's ``/health/ready`` answers 503 until it is, ``oms token`` and a worker's start
+say so in one line: ``store_problem``). On PostgreSQL an advisory lock
 makes concurrent callers take turns. URLs may carry
 ``?options=-csearch_path=<schema>``: the migration runs on that connection, so
 tables and ``alembic_version`` land in that schema.
@@ -19,7 +20,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from oms.store.db import make_engine
 
@@ -110,3 +112,18 @@ def not_migrated(revision: str | None) -> str:
         f"store not migrated ({at}; this release needs {head_revision()}):"
         " run oms db (--no-seed for a store without the demo catalogue)"
     )
+
+
+def store_problem(engine: Engine) -> str | None:
+    """Why the store behind ``engine`` cannot serve this code, in one line (it cannot be
+    reached, or it is ``behind``), or ``None`` when it can. The line names the driver's
+    error and its first line only: never the URL, which may hold a password."""
+    try:
+        with engine.connect() as connection:
+            revision = store_revision(connection)
+    except DBAPIError as err:
+        reason = str(err.orig).strip().splitlines()
+        return f"cannot reach the store (OMS_DATABASE_URL): {type(err.orig).__name__}" + (
+            f": {reason[0]}" if reason else ""
+        )
+    return not_migrated(revision) if behind(revision) else None

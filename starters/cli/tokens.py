@@ -17,10 +17,17 @@ from starters.cli._common import output_chosen, output_format, pass_settings, re
 
 @contextmanager
 def _session(settings: Settings) -> Iterator[Session]:
+    """A session on the store; a store that cannot be reached or is not migrated (``oms
+    token create`` before ``oms db``) is one line on stderr and exit status 2."""
     from oms.store.db import Database
+    from oms.store.migrate import store_problem
 
     db = Database(settings.database_url)
     try:
+        problem = store_problem(db.engine)
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            click.get_current_context().exit(2)
         with db.session() as session:
             yield session
     finally:

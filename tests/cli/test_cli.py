@@ -23,6 +23,8 @@ from oms.store.migrate import upgrade
 from starters.cli import main
 from starters.cli._common import error_reason, render
 
+from smtp_fixtures import free_port
+
 
 @pytest.mark.parametrize(
     ("argv", "target"),
@@ -229,6 +231,49 @@ def test_token_create_prints_a_token_once_list_shows_it_and_revoke_ends_it(
         assert code == 2 and err.startswith("error: ") and "customer id or a company" in err
     finally:
         db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest) -> str:
+    """A store URL with no tables yet (a fresh file, or a fresh PostgreSQL schema)."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+def test_token_commands_before_oms_db_say_so_in_one_line_and_exit_2(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMS_DATABASE_URL", empty_url)
+    for argv in (
+        ("token", "create", "--role", "admin", "--name", "ada"),
+        ("token", "list"),
+        ("token", "revoke", "t-1"),
+    ):
+        assert _run(*argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1, err
+        assert err.startswith("error: store not migrated (no tables; this release needs 0")
+        assert err.rstrip().endswith(
+            ": run oms db (--no-seed for a store without the demo catalogue)"
+        )
+    # A release behind: the revision it is at is named.
+    upgrade(empty_url, "0016_backorder_free")
+    assert _run("token", "list") == 2
+    assert "(at 0016_backorder_free; this release needs " in capsys.readouterr().err
+    upgrade(empty_url)
+    assert _run("token", "create", "--role", "admin", "--name", "ada") == 0
+    assert capsys.readouterr().out.startswith("oms_")
+
+
+def test_token_commands_on_a_store_that_cannot_be_reached_are_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"postgresql+psycopg://oms:s3cret@127.0.0.1:{free_port()}/oms"
+    monkeypatch.setenv("OMS_DATABASE_URL", url)
+    assert _run("token", "list") == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert err.startswith("error: cannot reach the store (OMS_DATABASE_URL): OperationalError: ")
+    assert "s3cret" not in err
 
 
 def test_replenishment_commands_from_the_docs_send_what_they_say(recording_api: str) -> None:
