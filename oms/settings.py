@@ -72,13 +72,24 @@ DEV_WEBHOOK_SECRET = "dev-carrier-webhook-secret"
 
 
 def _database_url(value: str) -> str:
-    scheme = value.partition("://")[0] if "://" in value else ""
-    if scheme.partition("+")[0] not in ("sqlite", "postgresql"):
+    """``value`` with its PostgreSQL driver named: ``postgresql://`` and ``postgres://`` (what
+    providers and ``psql`` print) become ``postgresql+psycopg://``, the one driver installed
+    (SQLAlchemy would pick psycopg2, which is not). Another PostgreSQL driver is refused."""
+    scheme, found, rest = value.partition("://")
+    dialect, _, driver = scheme.partition("+")
+    if not found or dialect not in ("sqlite", "postgresql", "postgres"):
         raise ValueError(
             "not a SQLite or PostgreSQL URL (sqlite:///var/oms.db, "
             "postgresql+psycopg://user:password@host:5432/oms)"
         )
-    return value
+    if dialect == "sqlite":
+        return value
+    if driver not in ("", "psycopg"):
+        raise ValueError(
+            f"the PostgreSQL driver {driver!r} is not installed: use postgresql+psycopg:// "
+            "(or postgresql://, which means it)"
+        )
+    return f"postgresql+psycopg://{rest}"
 
 
 def _rate_limit(value: str) -> str:

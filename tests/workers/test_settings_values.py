@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from oms.settings import Settings, load_settings, settings_problems
+from oms.store.db import make_engine
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,9 @@ from oms.settings import Settings, load_settings, settings_problems
         ("OMS_METRICS_BIND", "nonsense", "not host:port"),
         ("OMS_HEALTH_BIND", "0.0.0.0:http", "not host:port"),
         ("OMS_DATABASE_URL", "foo://", "not a SQLite or PostgreSQL URL"),
+        ("OMS_DATABASE_URL", "var/store.sqlite", "not a SQLite or PostgreSQL URL"),
+        ("OMS_DATABASE_URL", "postgresql+psycopg2://oms:pw@db/oms", "'psycopg2' is not installed"),
+        ("OMS_DATABASE_URL", "postgres+asyncpg://oms:pw@db/oms", "'asyncpg' is not installed"),
         ("OMS_LOG_FORMAT", "xml", "'text' or 'json'"),
         ("OMS_LOW_STOCK_SCAN_CRON", "0 24 * * *", "hour '24' is not *, a value (0-23)"),
         ("OMS_TEMPORAL_UI_URL", "localhost:8233", "not an absolute http:// or https:// URL"),
@@ -138,6 +142,33 @@ def test_valid_values_still_pass(
 ) -> None:
     monkeypatch.setenv(variable, value)
     assert str(getattr(Settings(), variable.removeprefix("OMS_").lower())) == value
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "postgresql://oms:s3cret@db.internal:5432/oms?sslmode=require",
+        "postgres://oms:s3cret@db.internal:5432/oms?sslmode=require",
+        "postgres+psycopg://oms:s3cret@db.internal:5432/oms?sslmode=require",
+    ],
+)
+def test_a_pasted_postgresql_url_gets_the_installed_driver(
+    pasted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLAlchemy reads postgresql:// as psycopg2, which is not installed: the process passed
+    # the settings check, then crashed with ModuleNotFoundError at its first query.
+    url = "postgresql+psycopg://oms:s3cret@db.internal:5432/oms?sslmode=require"
+    monkeypatch.setenv("OMS_DATABASE_URL", pasted)
+    monkeypatch.setenv("OMS_PAYMENTS_SANDBOX_URL", pasted.replace("/oms?", "/ledger?"))
+    settings = load_settings()
+    assert settings.database_url == url
+    assert settings.payments_sandbox_url == url.replace("/oms?", "/ledger?")
+    # The engine is built with the driver that is there (no connection is made).
+    engine = make_engine(settings.database_url)
+    try:
+        assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+    finally:
+        engine.dispose()
 
 
 # What a Temporal schedule's cron string takes and refuses; test_temporal_agrees_on_the_crons
