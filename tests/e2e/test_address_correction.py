@@ -1,7 +1,8 @@
 """End to end over real HTTP: a shipment's address corrected by operations
 (``POST /shipments/{id}/address``) reaches the carrier's label and the order.
 
-Runs on SQLite and on PostgreSQL (the ``database_url`` fixture).
+Runs on SQLite only: its subject is not the store, which tests/store and the
+scenarios about it exercise on both.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ SOLNA = {
 
 
 async def test_a_parcel_picking_is_sent_to_the_corrected_address(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         order_id = f"E2E-{uuid.uuid4().hex[:8].upper()}"
         body = order_body(order_id, [("TSHIRT-BLK-M", 1, "249.00")])
         assert (await stack.place(body)).status_code == 202

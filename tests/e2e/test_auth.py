@@ -2,7 +2,9 @@
 identities come from the token (a spoofing body changes nothing), buyers see only their
 own, stored tokens work until revoked, and the carrier webhook needs its HMAC signature.
 
-Runs on SQLite and on PostgreSQL (the ``database_url`` fixture).
+Runs on SQLite and on PostgreSQL (the ``database_url`` fixture), but for the every-route,
+every-role matrix: it checks the API's role rules, which no store changes, so it runs once,
+on SQLite.
 """
 
 from __future__ import annotations
@@ -203,9 +205,9 @@ def _method_paths(routes: list[Any]) -> set[tuple[str, str]]:
 
 
 async def test_every_route_answers_401_or_403_right_for_every_role(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         failures = []
         for (method, path), allowed in ROUTES.items():
             url = _concrete(path)

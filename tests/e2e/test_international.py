@@ -2,7 +2,8 @@
 and a commercial invoice with HS codes; a EUR order to Berlin completes with neither;
 destinations that need a state, a phone or customs master data are refused at placement.
 
-Runs on SQLite and on PostgreSQL (the ``database_url`` fixture).
+Runs on PostgreSQL only: its subject is not the store, which tests/store and the
+scenarios about it exercise on both.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ OSLO = {"postal_code": "0150", "city": "Oslo", "country": "NO", "phone": "+47 22
 BERLIN = {"postal_code": "10117", "city": "Berlin", "country": "DE"}
 
 
-def _customs_of(database_url: str, shipment_id: str) -> dict[str, Any] | None:
-    db = Database(database_url)
+def _customs_of(migrated_postgres_url: str, shipment_id: str) -> dict[str, Any] | None:
+    db = Database(migrated_postgres_url)
     try:
         with db.session() as session:
             text = session.scalar(
@@ -48,9 +49,9 @@ def _customs_of(database_url: str, shipment_id: str) -> dict[str, Any] | None:
 
 
 async def test_orders_to_oslo_and_berlin_complete_and_only_oslo_goes_through_customs(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, migrated_postgres_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_postgres_url, tmp_path) as (stack, _):
         run = uuid.uuid4().hex[:6].upper()
         oslo, berlin = f"NO-{run}", f"DE-{run}"
         assert (await stack.place(_abroad(oslo, "NOK", OSLO))).status_code == 202
@@ -63,7 +64,7 @@ async def test_orders_to_oslo_and_berlin_complete_and_only_oslo_goes_through_cus
         assert (to_oslo["currency"], to_berlin["currency"]) == ("NOK", "EUR")
         [oslo_parcel] = to_oslo["shipments"]
         [berlin_parcel] = to_berlin["shipments"]
-        customs = _customs_of(database_url, oslo_parcel["shipment_id"])
+        customs = _customs_of(migrated_postgres_url, oslo_parcel["shipment_id"])
         assert customs is not None, "the label to Oslo was bought with customs data"
         assert (customs["export_country"], customs["import_country"]) == ("SE", "NO")
         assert (customs["incoterms"], customs["currency"], customs["total_value"]) == (
@@ -75,7 +76,7 @@ async def test_orders_to_oslo_and_berlin_complete_and_only_oslo_goes_through_cus
             ("TSHIRT-BLK-M", "610910", "PT"),
             ("SOCKS-3PK", "611594", "IT"),
         }
-        assert _customs_of(database_url, berlin_parcel["shipment_id"]) is None
+        assert _customs_of(migrated_postgres_url, berlin_parcel["shipment_id"]) is None
 
         warehouse = stack.as_role("warehouse")
         invoice = await warehouse.get(f"/shipments/{oslo_parcel['shipment_id']}/commercial-invoice")
@@ -91,9 +92,9 @@ async def test_orders_to_oslo_and_berlin_complete_and_only_oslo_goes_through_cus
 
 
 async def test_a_destination_that_needs_a_state_a_phone_or_hs_codes_is_refused_at_placement(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, migrated_postgres_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_postgres_url, tmp_path) as (stack, _):
         run = uuid.uuid4().hex[:6].upper()
         new_york = {"postal_code": "10001", "city": "New York", "country": "US"}
         no_state = await stack.place(_abroad(f"US-{run}", "USD", {**new_york, "phone": "+1 212"}))

@@ -45,9 +45,9 @@ async def _workflow_closed(stack: Stack, shipment_id: str) -> None:
 
 
 async def test_a_delivery_after_a_lost_claim_is_kept_once_shown_and_alerts_operations(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         order_id = f"LS-{uuid.uuid4().hex[:8].upper()}"
         placed = await stack.place(order_body(order_id, [("CAP-NVY", 1, "199.00")]))
         assert placed.status_code == 202, placed.text

@@ -17,9 +17,9 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 
 async def test_reroute_moves_a_shipment_to_the_nearest_other_warehouse(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         order_id = f"RR-{uuid.uuid4().hex[:8].upper()}"
         body = order_body(
             order_id, [("SNEAKER-WHT-42", 2, "1199.00")], city="Malmö", postal_code="211 22"

@@ -19,9 +19,9 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 
 async def test_an_ended_orders_email_is_sent_again_and_kept_in_its_history(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_sqlite_url, tmp_path) as (stack, _):
         order_id = f"RS-{uuid.uuid4().hex[:8].upper()}"
         assert (
             await stack.place(order_body(order_id, [("CAP-NVY", 1, "199.00")]))

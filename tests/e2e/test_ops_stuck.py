@@ -19,7 +19,7 @@ from sandboxes.warehouse import run as run_warehouse
 from stack import Stack, order_body, running_stack, wait_until
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
-HEALTHY = 20  # orders flowing beside the stuck ones: enough to show none is listed
+HEALTHY = 10  # orders flowing beside the stuck ones: enough to show none is listed
 
 
 async def _stuck(stack: Stack, run: str = "") -> dict[str, dict[str, Any]]:

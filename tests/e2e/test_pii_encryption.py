@@ -140,11 +140,11 @@ async def _placed_and_fulfilled(stack: Stack, body: dict[str, object]) -> dict[s
 
 
 async def test_raw_history_holds_no_customer_pii_and_the_codec_reads_it(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, migrated_postgres_url: str, tmp_path: Path
 ) -> None:
     order_id = f"PII-{uuid.uuid4().hex[:8].upper()}"
     body, secrets = _pii_order(order_id)
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_postgres_url, tmp_path) as (stack, _):
         order = await _placed_and_fulfilled(stack, body)
         assert order["status"] == "completed"
         [shipment] = order["shipments"]  # type: ignore[misc]
@@ -206,12 +206,12 @@ async def test_raw_history_holds_no_customer_pii_and_the_codec_reads_it(
 
 
 async def test_order_started_before_encryption_completes_under_the_encrypting_worker(
-    temporal_client: Client, database_url: str, tmp_path: Path
+    temporal_client: Client, migrated_postgres_url: str, tmp_path: Path
 ) -> None:
     """Switching encryption on mid-flight: a plain-payload start is read, the rest is sealed."""
     order_id = f"PII-{uuid.uuid4().hex[:8].upper()}"
     body, secrets = _pii_order(order_id)
-    async with running_stack(temporal_client, database_url, tmp_path) as (stack, _):
+    async with running_stack(temporal_client, migrated_postgres_url, tmp_path) as (stack, _):
         plain = await Client.connect(
             stack.settings.temporal_address,
             namespace=stack.settings.temporal_namespace,
