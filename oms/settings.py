@@ -598,6 +598,23 @@ class Settings(BaseSettings):
             problems.append(f"{secret} and {where}")
         return problems
 
+    def codec_exposure_problem(self) -> str | None:
+        """Why the codec server must not start with these settings, or ``None``: a placeholder
+        bearer token (``is_placeholder_secret``: ``change-me...``, ``dev-...``, as in a sample
+        file) in ``OMS_CODEC_AUTH_TOKENS`` while it listens beyond loopback, where anyone who
+        knows the placeholder could decrypt customer data. No token at all is fine: then it
+        accepts none."""
+        if is_loopback(self.codec_host):
+            return None
+        tokens = [token for token in self.codec_auth_tokens.split(",") if token.strip()]
+        if not any(is_placeholder_secret(token) for token in tokens):
+            return None
+        return (
+            "OMS_CODEC_AUTH_TOKENS: a placeholder token (change-me..., changeme..., dev-...) is "
+            f"in use and the codec server listens on {self.codec_host}, beyond loopback "
+            "(OMS_CODEC_HOST): set tokens of your own, e.g. openssl rand -hex 32"
+        )
+
     def uses_dev_codec_key(self) -> bool:
         """Whether the public development codec key is in use: a development stack (``make
         run``, the tests, the bench, chaos). Every process of a deployment shares the codec

@@ -14,13 +14,16 @@ Because anyone who can call it can read customer PII, it is guarded:
   (the UI sends the user's token when it runs with auth and "pass access token").
   ``OMS_CODEC_TRUST_UI_ORIGIN=1`` (development only, set by ``make run``) also accepts a
   request whose ``Origin`` is a UI origin without a token: the embedded dev UI has no login.
-  A missing or wrong token is a 401.
+  A missing or wrong token is a 401. Listening beyond loopback (``OMS_CODEC_HOST``), it
+  refuses to start with a placeholder token (``change-me...``, ``dev-...``), as the API does
+  with its public secrets.
 - Namespace: only the OMS's namespace (``TEMPORAL_NAMESPACE``); another is a 403.
 """
 
 from __future__ import annotations
 
 import hmac
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -152,6 +155,9 @@ def main() -> None:
     import uvicorn
 
     settings = load_settings()
+    if problem := settings.codec_exposure_problem():
+        print(f"error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     uvicorn.run(
         create_app(settings), host=settings.codec_host, port=settings.codec_port, log_level="info"
     )
