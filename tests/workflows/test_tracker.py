@@ -16,7 +16,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHandle, WorkflowHistory
 
 from oms.models.orders import OrderStatus
-from tests.workflows.harness import Harness, patches
+from tests.workflows.harness import Harness, patches, tick
 from workflows.tracker import (
     LIFECYCLE_PATCH,
     SETTLE_PATCH,
@@ -57,6 +57,16 @@ async def _delivered_order(harness: Harness) -> tuple[str, WorkflowHandle[Any, A
     """An order with one shipment, picked, packed and delivered to ``completed``."""
     order_id = f"L-{uuid.uuid4().hex[:6]}"
     handle = await harness.start(harness.order_input(order_id))
+    # The pick waits for the shipment's first task, which the checks below read alone: a
+    # pick sent before it ran would land in it (a busy machine's timing, not the tracker's).
+    ship = await harness.shipment(f"{order_id}-S1")
+    for _ in range(200):
+        history = await ship.fetch_history()
+        if any(e.event_type == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in history.events):
+            break
+        await tick()
+    else:
+        raise AssertionError("the shipment's first workflow task never completed")
     await harness.deliver(f"{order_id}-S1")
     assert (await handle.result()).status == OrderStatus.COMPLETED
     return order_id, handle
