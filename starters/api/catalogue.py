@@ -25,7 +25,7 @@ from oms.models.orders import BackorderWake
 from oms.store import inventory
 from oms.store.errors import StockBelowReserved, UnknownSku, UnknownWarehouse
 from starters.api.auth import require
-from starters.api.deps import Paging, State, api_error, field_errors, in_store
+from starters.api.deps import Paging, State, api_error, field_errors, found, in_store
 from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(tags=["catalogue"])
@@ -48,9 +48,7 @@ def get_product(sku: str, state: State, caller: Anyone) -> Product:
     """One product; 404 ``UnknownSku``. Whoever may list the catalogue may read one of it."""
     with state.db.read() as session:
         product = inventory.get_product(session, sku)
-    if product is None:
-        raise api_error(404, "UnknownSku", f"unknown SKU {sku!r}")
-    return product
+    return found(product, api_error(404, "UnknownSku", f"unknown SKU {sku!r}"))
 
 
 @router.put("/products/{sku}", response_model=Product)
@@ -82,9 +80,9 @@ def get_warehouse(warehouse_id: str, state: State, caller: Staff) -> Warehouse:
     """One warehouse, active or not; 404 ``UnknownWarehouse`` when the store has none."""
     with state.db.read() as session:
         warehouse = inventory.get_warehouse(session, warehouse_id)
-    if warehouse is None:
-        raise api_error(404, "UnknownWarehouse", f"unknown warehouse {warehouse_id!r}")
-    return warehouse
+    return found(
+        warehouse, api_error(404, "UnknownWarehouse", f"unknown warehouse {warehouse_id!r}")
+    )
 
 
 @router.put("/warehouses/{warehouse_id}", response_model=Warehouse, responses={422: {}})
